@@ -1,0 +1,118 @@
+//! The alert record (SPEC §4.2), shared by the detectors, the API, the wallboard push,
+//! Prometheus and the hooks.
+
+use serde::Serialize;
+
+use crate::time::{Ms, serde_ms};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    AuxCluster,
+    LongAux,
+    AuxDispersion,
+    UtilizationHigh,
+}
+
+impl AlertKind {
+    pub const ALL: [AlertKind; 4] = [
+        AlertKind::AuxCluster,
+        AlertKind::LongAux,
+        AlertKind::AuxDispersion,
+        AlertKind::UtilizationHigh,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::AuxCluster => "aux_cluster",
+            AlertKind::LongAux => "long_aux",
+            AlertKind::AuxDispersion => "aux_dispersion",
+            AlertKind::UtilizationHigh => "utilization_high",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlertKind> {
+        AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn severity(self) -> Severity {
+        match self {
+            AlertKind::AuxCluster => Severity::Critical,
+            AlertKind::LongAux => Severity::Warning,
+            AlertKind::AuxDispersion | AlertKind::UtilizationHigh => Severity::Info,
+        }
+    }
+}
+
+/// Ordered: `Info < Warning < Critical`, so `min_severity` filters compare with `>=`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    Firing,
+    Resolved,
+}
+
+/// One alert, exactly the fields of SPEC §4.2. Timestamps serialize as RFC 3339 UTC.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alert {
+    /// `kind:team[:agent]:<started_at epoch ms>`
+    pub id: String,
+    pub kind: AlertKind,
+    pub team: String,
+    pub agent: Option<String>,
+    pub severity: Severity,
+    pub state: AlertState,
+    #[serde(with = "serde_ms")]
+    pub started_at: Ms,
+    #[serde(with = "serde_ms")]
+    pub fired_at: Ms,
+    #[serde(serialize_with = "serde_ms::opt::serialize")]
+    pub resolved_at: Option<Ms>,
+    /// The measured figure at `fired_at` (share, seconds, CV or utilization; see the kind).
+    pub value: f64,
+    pub threshold: f64,
+    /// One line for humans (English; hooks render their own localized text).
+    pub message: String,
+    /// Agents involved at `fired_at`, sorted.
+    pub agents: Vec<String>,
+}
+
+impl Alert {
+    pub fn make_id(kind: AlertKind, team: &str, agent: Option<&str>, started_at: Ms) -> String {
+        match agent {
+            Some(a) => format!("{}:{team}:{a}:{started_at}", kind.as_str()),
+            None => format!("{}:{team}:{started_at}", kind.as_str()),
+        }
+    }
+
+    pub fn is_firing(&self) -> bool {
+        self.state == AlertState::Firing
+    }
+}

@@ -1,0 +1,683 @@
+//! Configuration: one serde/TOML tree (SPEC §5.6 plus the limits, TLS and output keys of
+//! our design), validated into [`Settings`] before any port is bound. Every error names
+//! the key it is about, e.g. `floor.timezone: unknown time zone "Mars/Olympus"`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::event::State;
+use crate::hooks::HookConfig;
+use crate::time::Ms;
+
+/// The built-in configuration, identical to `config/floorwatch.toml`.
+pub const DEFAULT_TOML: &str = include_str!("../config/floorwatch.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.to_string(), message: message.into() }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub server: ServerConfig,
+    pub floor: FloorConfig,
+    pub peak: PeakConfig,
+    pub alerts: AlertsConfig,
+    pub hooks: Vec<HookConfig>,
+    pub journal: JournalConfig,
+    pub auth: AuthConfig,
+    pub limits: LimitsConfig,
+    pub tls: TlsConfig,
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address of the HTTP server: wallboard, API, `/ws`, `/ingest`, `/metrics`.
+    pub http: String,
+    /// Address of the NDJSON-over-TCP ingest listener.
+    pub tcp: String,
+    /// `wall` (now = system time) or `event` (now = largest applied `ts`, like replay).
+    pub clock: String,
+    /// How often `/ws` clients get a delta (only when something changed).
+    pub push_interval_ms: u64,
+    /// Directory of the wallboard files; empty = the copy embedded in the binary.
+    pub web_dir: String,
+    /// Grace period for draining connections and hooks on SIGTERM/SIGINT.
+    pub shutdown_grace_secs: u64,
+    /// Allowed `Origin` values for WebSocket upgrades; empty = any origin.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            http: "0.0.0.0:8080".into(),
+            tcp: "0.0.0.0:7070".into(),
+            clock: "wall".into(),
+            push_interval_ms: 1000,
+            web_dir: String::new(),
+            shutdown_grace_secs: 10,
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FloorConfig {
+    pub windows: Vec<String>,
+    pub timezone: String,
+    pub planned_reasons: Vec<String>,
+    pub min_team: u32,
+    pub dispersion_min_logged_secs: u64,
+    pub max_future_skew_ms: u64,
+    pub aliases: BTreeMap<String, String>,
+    /// Agents offline for longer than this are forgotten (memory bound over days).
+    pub forget_offline_after_secs: u64,
+    /// Hard cap on tracked agents; events for new agents beyond it are `invalid`.
+    pub max_agents: usize,
+}
+
+impl Default for FloorConfig {
+    fn default() -> Self {
+        FloorConfig {
+            windows: ["15m", "60m", "today", "peak_today"].map(String::from).to_vec(),
+            timezone: "UTC".into(),
+            planned_reasons: ["training", "meeting", "coaching", "lunch"].map(String::from).to_vec(),
+            min_team: 5,
+            dispersion_min_logged_secs: 300,
+            max_future_skew_ms: 5000,
+            aliases: BTreeMap::new(),
+            forget_offline_after_secs: 31 * 86_400,
+            max_agents: 250_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PeakConfig {
+    pub windows: Vec<String>,
+    pub busy_share: Option<f64>,
+    pub hold_secs: u64,
+}
+
+impl Default for PeakConfig {
+    fn default() -> Self {
+        PeakConfig {
+            windows: vec!["09:30-11:30".into(), "14:00-16:30".into()],
+            busy_share: None,
+            hold_secs: 300,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    pub aux_cluster: AuxClusterConfig,
+    pub long_aux: LongAuxConfig,
+    pub aux_dispersion: AuxDispersionConfig,
+    pub utilization_high: UtilizationHighConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuxClusterConfig {
+    pub min_agents: u32,
+    pub share: f64,
+    pub baseline: f64,
+    pub alpha: f64,
+    pub hold_secs: u64,
+}
+
+impl Default for AuxClusterConfig {
+    fn default() -> Self {
+        AuxClusterConfig { min_agents: 3, share: 1.0 / 6.0, baseline: 0.085, alpha: 0.05, hold_secs: 60 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LongAuxConfig {
+    pub max_aux_secs: u64,
+    pub per_reason: BTreeMap<String, u64>,
+}
+
+impl Default for LongAuxConfig {
+    fn default() -> Self {
+        LongAuxConfig { max_aux_secs: 600, per_reason: BTreeMap::new() }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuxDispersionConfig {
+    pub cv_limit: f64,
+    pub min_members: u32,
+    pub consecutive: u32,
+    pub min_peak_secs: u64,
+}
+
+impl Default for AuxDispersionConfig {
+    fn default() -> Self {
+        AuxDispersionConfig { cv_limit: 0.16, min_members: 5, consecutive: 3, min_peak_secs: 1800 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UtilizationHighConfig {
+    pub high: f64,
+    pub consecutive: u32,
+}
+
+impl Default for UtilizationHighConfig {
+    fn default() -> Self {
+        UtilizationHighConfig { high: 0.74, consecutive: 3 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalConfig {
+    /// Directory of the journal, relative to the config file.
+    pub dir: String,
+    pub enabled: bool,
+    pub fsync_interval_ms: u64,
+    /// A state snapshot is written (and the journal compacted) this often.
+    pub snapshot_interval_secs: u64,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig { dir: "data".into(), enabled: true, fsync_interval_ms: 20, snapshot_interval_secs: 300 }
+    }
+}
+
+/// Bearer tokens. Each may be given inline, through an environment variable (`*_env`) or
+/// a file (`*_file`, relative to the config file). Absent = open.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub ingest_token: Option<String>,
+    pub ingest_token_env: Option<String>,
+    pub ingest_token_file: Option<String>,
+    pub viewer_token: Option<String>,
+    pub viewer_token_env: Option<String>,
+    pub viewer_token_file: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Simultaneous ingest connections (TCP + WebSocket ingest), each listener.
+    pub max_connections: usize,
+    /// Simultaneous `/ws` wallboard clients.
+    pub max_ws_clients: usize,
+    /// Longest NDJSON line; longer lines are skipped to the next newline and counted invalid.
+    pub max_line_bytes: usize,
+    /// Largest WebSocket frame/message on `/ingest`.
+    pub max_frame_bytes: usize,
+    /// Largest `POST /api/v1/events` body.
+    pub max_body_bytes: usize,
+    /// An ingest connection that sends nothing for this long is closed.
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_connections: 1024,
+            max_ws_clients: 2000,
+            max_line_bytes: 64 * 1024,
+            max_frame_bytes: 4 * 1024 * 1024,
+            max_body_bytes: 16 * 1024 * 1024,
+            idle_timeout_secs: 300,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain; with `key` set, HTTP and TCP ingest speak TLS.
+    pub cert: Option<String>,
+    pub key: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Per-agent series (cardinality: one series per agent and state). Off by default.
+    pub per_agent: bool,
+}
+
+// ---------------------------------------------------------------------------------------
+// Validated settings used by the core.
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WindowKind {
+    Sliding(Ms),
+    Today,
+    PeakToday,
+}
+
+#[derive(Clone, Debug)]
+pub struct WindowSpec {
+    pub name: String,
+    pub kind: WindowKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockMode {
+    Wall,
+    Event,
+}
+
+/// The validated, resolved configuration of the core (accounting and detection).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub windows: Vec<WindowSpec>,
+    pub timezone_name: String,
+    pub tz: jiff::tz::TimeZone,
+    pub planned_reasons: HashSet<String>,
+    pub aliases: HashMap<String, State>,
+    pub min_team: u32,
+    pub dispersion_min_logged_ms: Ms,
+    pub max_future_skew_ms: Ms,
+    pub forget_offline_ms: Ms,
+    pub max_agents: usize,
+    /// Daily peak windows as (start, end) milliseconds after local midnight; end ≤ start wraps.
+    pub peak_windows: Vec<(Ms, Ms)>,
+    pub busy_share: Option<f64>,
+    pub peak_hold_ms: Ms,
+    pub cluster_min_agents: u32,
+    pub cluster_share: f64,
+    pub cluster_baseline: f64,
+    pub cluster_alpha: f64,
+    pub cluster_hold_ms: Ms,
+    pub long_aux_ms: Ms,
+    pub long_aux_per_reason: HashMap<String, Ms>,
+    pub disp_cv_limit: f64,
+    pub disp_min_members: u32,
+    pub disp_consecutive: u32,
+    pub disp_min_peak_ms: Ms,
+    pub util_high: f64,
+    pub util_consecutive: u32,
+    pub clock: ClockMode,
+}
+
+impl Settings {
+    /// Longest sliding window, at least one hour (utilization_high looks at 60 minutes).
+    pub fn longest_sliding_ms(&self) -> Ms {
+        self.windows
+            .iter()
+            .filter_map(|w| match w.kind {
+                WindowKind::Sliding(l) => Some(l),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+            .max(3_600_000)
+    }
+
+    pub fn long_aux_limit(&self, reason: &str) -> Ms {
+        self.long_aux_per_reason.get(reason).copied().unwrap_or(self.long_aux_ms)
+    }
+
+    pub fn is_planned(&self, reason: &str) -> bool {
+        self.planned_reasons.contains(reason)
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        FileConfig::default().settings().expect("built-in defaults are valid")
+    }
+}
+
+/// Built-in state aliases (SPEC §2.3).
+pub const DEFAULT_ALIASES: &[(&str, State)] = &[
+    ("available", State::Idle),
+    ("ready", State::Idle),
+    ("not_ready", State::Aux),
+    ("notready", State::Aux),
+    ("break", State::Aux),
+    ("wrapup", State::Acw),
+    ("wrap", State::Acw),
+    ("after_call_work", State::Acw),
+    ("busy", State::Talking),
+    ("on_call", State::Talking),
+    ("oncall", State::Talking),
+    ("logout", State::Offline),
+    ("logged_out", State::Offline),
+];
+
+/// Parses `Ns`, `Nm`, `Nh` (N a positive integer) into milliseconds.
+pub fn parse_duration(s: &str) -> Option<Ms> {
+    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
+    let n: i64 = num.parse().ok().filter(|n| *n > 0)?;
+    let mult = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    n.checked_mul(mult).filter(|ms| *ms <= 31 * 86_400_000)
+}
+
+fn parse_clock_of_day(s: &str) -> Option<Ms> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2) {
+        return None;
+    }
+    let nums: Vec<i64> = parts.iter().map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let (h, m, sec) = (nums[0], nums[1], nums.get(2).copied().unwrap_or(0));
+    // 24:00 is allowed as an end of day.
+    if h > 24 || m > 59 || sec > 59 || (h == 24 && (m, sec) != (0, 0)) {
+        return None;
+    }
+    Some(((h * 60 + m) * 60 + sec) * 1000)
+}
+
+/// Parses `"HH:MM-HH:MM"` (seconds optional) into milliseconds after local midnight.
+pub fn parse_peak_window(s: &str) -> Option<(Ms, Ms)> {
+    let (a, b) = s.split_once('-')?;
+    let (a, b) = (parse_clock_of_day(a.trim())?, parse_clock_of_day(b.trim())?);
+    (a != b).then_some((a, b))
+}
+
+fn check_ratio(key: &str, v: f64, lo_open: bool) -> Result<(), ConfigError> {
+    let ok = v.is_finite() && v <= 1.0 && if lo_open { v > 0.0 } else { v >= 0.0 };
+    if ok { Ok(()) } else { Err(invalid(key, format!("must be a number in {}0, 1], got {v}", if lo_open { "(" } else { "[" }))) }
+}
+
+fn secs_ms(key: &str, secs: u64) -> Result<Ms, ConfigError> {
+    if secs > 366 * 86_400 {
+        return Err(invalid(key, format!("{secs} s is more than a year")));
+    }
+    Ok(secs as Ms * 1000)
+}
+
+impl FileConfig {
+    pub fn parse(text: &str, origin: &str) -> Result<FileConfig, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_string(), message: e.to_string() })
+    }
+
+    /// Loads `path`, or the embedded defaults when `path` is None.
+    pub fn load(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
+        match path {
+            None => FileConfig::parse(DEFAULT_TOML, "built-in config"),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                FileConfig::parse(&text, &p.display().to_string())
+            }
+        }
+    }
+
+    /// Validates the core keys and resolves them into [`Settings`].
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        let f = &self.floor;
+        if f.windows.is_empty() {
+            return Err(invalid("floor.windows", "at least one window is needed"));
+        }
+        let mut windows = Vec::new();
+        let mut seen = HashSet::new();
+        for w in &f.windows {
+            let kind = match w.as_str() {
+                "today" => WindowKind::Today,
+                "peak_today" => WindowKind::PeakToday,
+                other => WindowKind::Sliding(parse_duration(other).ok_or_else(|| {
+                    invalid("floor.windows", format!("{other:?} is not a window: use Ns, Nm or Nh (up to 31 days), \"today\" or \"peak_today\""))
+                })?),
+            };
+            if !seen.insert(w.clone()) {
+                return Err(invalid("floor.windows", format!("{w:?} is listed twice")));
+            }
+            windows.push(WindowSpec { name: w.clone(), kind });
+        }
+        let tz = jiff::tz::TimeZone::get(&f.timezone)
+            .map_err(|_| invalid("floor.timezone", format!("unknown time zone {:?} (use an IANA name such as \"Asia/Shanghai\")", f.timezone)))?;
+        let mut aliases: HashMap<String, State> = DEFAULT_ALIASES.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        for (k, v) in &f.aliases {
+            let state = State::parse_canonical(v)
+                .ok_or_else(|| invalid(&format!("floor.aliases.{k}"), format!("{v:?} is not a state (talking, acw, aux, idle, offline)")))?;
+            aliases.insert(k.clone(), state);
+        }
+        if f.min_team == 0 {
+            return Err(invalid("floor.min_team", "must be at least 1"));
+        }
+        if f.max_agents == 0 {
+            return Err(invalid("floor.max_agents", "must be at least 1"));
+        }
+        let mut peak_windows = Vec::new();
+        for w in &self.peak.windows {
+            peak_windows.push(
+                parse_peak_window(w).ok_or_else(|| invalid("peak.windows", format!("{w:?} is not a window like \"09:30-11:30\"")))?,
+            );
+        }
+        if let Some(b) = self.peak.busy_share {
+            check_ratio("peak.busy_share", b, true)?;
+        }
+        let a = &self.alerts;
+        check_ratio("alerts.aux_cluster.share", a.aux_cluster.share, false)?;
+        check_ratio("alerts.aux_cluster.baseline", a.aux_cluster.baseline, true)?;
+        if a.aux_cluster.baseline >= 1.0 {
+            return Err(invalid("alerts.aux_cluster.baseline", "must be below 1"));
+        }
+        check_ratio("alerts.aux_cluster.alpha", a.aux_cluster.alpha, true)?;
+        if !(a.aux_dispersion.cv_limit.is_finite() && a.aux_dispersion.cv_limit >= 0.0) {
+            return Err(invalid("alerts.aux_dispersion.cv_limit", "must be a non-negative number"));
+        }
+        if !a.utilization_high.high.is_finite() {
+            return Err(invalid("alerts.utilization_high.high", "must be a number"));
+        }
+        if a.aux_dispersion.consecutive == 0 {
+            return Err(invalid("alerts.aux_dispersion.consecutive", "must be at least 1"));
+        }
+        if a.utilization_high.consecutive == 0 {
+            return Err(invalid("alerts.utilization_high.consecutive", "must be at least 1"));
+        }
+        if a.long_aux.max_aux_secs == 0 {
+            return Err(invalid("alerts.long_aux.max_aux_secs", "must be at least 1"));
+        }
+        let mut per_reason = HashMap::new();
+        for (reason, secs) in &a.long_aux.per_reason {
+            let key = format!("alerts.long_aux.per_reason.{reason}");
+            if *secs == 0 {
+                return Err(invalid(&key, "must be at least 1"));
+            }
+            per_reason.insert(reason.clone(), secs_ms(&key, *secs)?);
+        }
+        let clock = match self.server.clock.as_str() {
+            "wall" => ClockMode::Wall,
+            "event" => ClockMode::Event,
+            other => return Err(invalid("server.clock", format!("{other:?} is neither \"wall\" nor \"event\""))),
+        };
+        Ok(Settings {
+            windows,
+            timezone_name: f.timezone.clone(),
+            tz,
+            planned_reasons: f.planned_reasons.iter().cloned().collect(),
+            aliases,
+            min_team: f.min_team,
+            dispersion_min_logged_ms: secs_ms("floor.dispersion_min_logged_secs", f.dispersion_min_logged_secs)?,
+            max_future_skew_ms: f.max_future_skew_ms.min(86_400_000) as Ms,
+            forget_offline_ms: secs_ms("floor.forget_offline_after_secs", f.forget_offline_after_secs)?,
+            max_agents: f.max_agents,
+            peak_windows,
+            busy_share: self.peak.busy_share,
+            peak_hold_ms: secs_ms("peak.hold_secs", self.peak.hold_secs)?,
+            cluster_min_agents: a.aux_cluster.min_agents,
+            cluster_share: a.aux_cluster.share,
+            cluster_baseline: a.aux_cluster.baseline,
+            cluster_alpha: a.aux_cluster.alpha,
+            cluster_hold_ms: secs_ms("alerts.aux_cluster.hold_secs", a.aux_cluster.hold_secs)?,
+            long_aux_ms: secs_ms("alerts.long_aux.max_aux_secs", a.long_aux.max_aux_secs)?,
+            long_aux_per_reason: per_reason,
+            disp_cv_limit: a.aux_dispersion.cv_limit,
+            disp_min_members: a.aux_dispersion.min_members,
+            disp_consecutive: a.aux_dispersion.consecutive,
+            disp_min_peak_ms: secs_ms("alerts.aux_dispersion.min_peak_secs", a.aux_dispersion.min_peak_secs)?,
+            util_high: a.utilization_high.high,
+            util_consecutive: a.utilization_high.consecutive,
+            clock,
+        })
+    }
+
+    /// Validates everything (core, hooks, limits, auth) without binding or spawning.
+    pub fn validate(&self, base_dir: &Path) -> Result<Settings, ConfigError> {
+        let settings = self.settings()?;
+        if self.server.push_interval_ms < 50 {
+            return Err(invalid("server.push_interval_ms", "must be at least 50"));
+        }
+        let l = &self.limits;
+        for (key, v) in [
+            ("limits.max_connections", l.max_connections),
+            ("limits.max_ws_clients", l.max_ws_clients),
+            ("limits.max_line_bytes", l.max_line_bytes),
+            ("limits.max_frame_bytes", l.max_frame_bytes),
+            ("limits.max_body_bytes", l.max_body_bytes),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
+        if l.max_line_bytes < 256 {
+            return Err(invalid("limits.max_line_bytes", "must be at least 256"));
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err(invalid("tls", "set both tls.cert and tls.key, or neither"));
+        }
+        crate::hooks::Hooks::validate(&self.hooks, base_dir).map_err(|e| ConfigError::Invalid { key: "hooks".into(), message: e.to_string() })?;
+        self.auth.resolve(base_dir)?;
+        Ok(settings)
+    }
+}
+
+/// A secret from inline text, an environment variable or a file.
+pub fn resolve_secret(
+    key: &str,
+    inline: &Option<String>,
+    env: &Option<String>,
+    file: &Option<String>,
+    base_dir: &Path,
+) -> Result<Option<String>, ConfigError> {
+    let given = [inline.is_some(), env.is_some(), file.is_some()].iter().filter(|b| **b).count();
+    if given > 1 {
+        return Err(invalid(key, format!("give only one of {key}, {key}_env, {key}_file")));
+    }
+    if let Some(v) = inline {
+        return Ok(Some(v.clone()).filter(|v| !v.is_empty()));
+    }
+    if let Some(var) = env {
+        let v = std::env::var(var).map_err(|_| invalid(&format!("{key}_env"), format!("environment variable {var} is not set")))?;
+        return Ok(Some(v.trim().to_string()).filter(|v| !v.is_empty()));
+    }
+    if let Some(path) = file {
+        let p = base_dir.join(path);
+        let v = std::fs::read_to_string(&p).map_err(|e| invalid(&format!("{key}_file"), format!("cannot read {}: {e}", p.display())))?;
+        return Ok(Some(v.trim().to_string()).filter(|v| !v.is_empty()));
+    }
+    Ok(None)
+}
+
+/// Resolved bearer tokens.
+#[derive(Clone, Default)]
+pub struct Tokens {
+    pub ingest: Option<String>,
+    pub viewer: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("ingest", &self.ingest.as_ref().map(|_| "<redacted>"))
+            .field("viewer", &self.viewer.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl AuthConfig {
+    pub fn resolve(&self, base_dir: &Path) -> Result<Tokens, ConfigError> {
+        Ok(Tokens {
+            ingest: resolve_secret("auth.ingest_token", &self.ingest_token, &self.ingest_token_env, &self.ingest_token_file, base_dir)?,
+            viewer: resolve_secret("auth.viewer_token", &self.viewer_token, &self.viewer_token_env, &self.viewer_token_file, base_dir)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_of(toml: &str) -> String {
+        match FileConfig::parse(toml, "test.toml").and_then(|c| c.settings()) {
+            Ok(_) => panic!("accepted: {toml}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn embedded_defaults_equal_builtin_defaults() {
+        let file = FileConfig::load(None).unwrap();
+        let s = file.settings().unwrap();
+        let d = Settings::default();
+        assert_eq!(s.windows.len(), d.windows.len());
+        assert_eq!(s.peak_windows, d.peak_windows);
+        assert_eq!(s.busy_share, d.busy_share);
+        assert_eq!(s.cluster_share, d.cluster_share);
+        assert_eq!(s.long_aux_ms, 600_000);
+        assert_eq!(s.peak_windows, vec![(34_200_000, 41_400_000), (50_400_000, 59_400_000)]);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        for (toml, key) in [
+            ("[floor]\ntimezone = \"Mars/Olympus\"", "floor.timezone"),
+            ("[floor]\nwindows = [\"15x\"]", "floor.windows"),
+            ("[floor.aliases]\n\"on-call\" = \"talkin\"", "floor.aliases.on-call"),
+            ("[peak]\nwindows = [\"9-11\"]", "peak.windows"),
+            ("[peak]\nbusy_share = 1.5", "peak.busy_share"),
+            ("[alerts.aux_cluster]\nalpha = 0", "alerts.aux_cluster.alpha"),
+            ("[server]\nclock = \"sundial\"", "server.clock"),
+            ("[floor]\nmin_teem = 3", "min_teem"),
+            ("[floor]\nmin_team = \"five\"", "min_team"),
+            ("[alerts.long_aux.per_reason]\nrestroom = 0", "alerts.long_aux.per_reason.restroom"),
+        ] {
+            let e = err_of(toml);
+            assert!(e.contains(key), "{toml:?} gave {e:?}, which does not name {key}");
+        }
+    }
+
+    #[test]
+    fn durations_and_peak_windows() {
+        assert_eq!(parse_duration("15m"), Some(900_000));
+        assert_eq!(parse_duration("90s"), Some(90_000));
+        assert_eq!(parse_duration("2h"), Some(7_200_000));
+        for bad in ["", "m", "0m", "-5m", "5d", "1.5h", "15 m"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        assert_eq!(parse_peak_window("09:30-11:30"), Some((34_200_000, 41_400_000)));
+        assert_eq!(parse_peak_window("22:00-02:00"), Some((79_200_000, 7_200_000)));
+        assert_eq!(parse_peak_window("00:00-24:00"), Some((0, 86_400_000)));
+        for bad in ["9:30-11:30", "09:30", "25:00-26:00", "10:00-10:00"] {
+            assert_eq!(parse_peak_window(bad), None, "{bad}");
+        }
+    }
+}

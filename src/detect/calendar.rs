@@ -1,0 +1,141 @@
+//! Local time: midnight of "today" and the configured daily peak windows, in the configured
+//! IANA time zone (DST-aware: a local day may last 23 or 25 hours). Results are cached
+//! per local day, since the detectors ask on every step.
+
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+
+use crate::time::Ms;
+
+#[derive(Clone, Debug)]
+struct Day {
+    start: Ms,
+    end: Ms,
+    /// Merged configured peak intervals of the previous, this and the next local day.
+    peaks: Vec<(Ms, Ms)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Calendar {
+    tz: TimeZone,
+    windows: Vec<(Ms, Ms)>,
+    day: Option<Day>,
+}
+
+fn local_instant(tz: &TimeZone, date: Date, ms_of_day: Ms) -> Ms {
+    let (date, ms) = if ms_of_day >= 86_400_000 {
+        (date.tomorrow().unwrap_or(date), ms_of_day - 86_400_000)
+    } else {
+        (date, ms_of_day)
+    };
+    let time = Time::new(
+        (ms / 3_600_000) as i8,
+        (ms / 60_000 % 60) as i8,
+        (ms / 1000 % 60) as i8,
+        (ms % 1000 * 1_000_000) as i32,
+    )
+    .unwrap_or(Time::midnight());
+    date.to_datetime(time)
+        .to_zoned(tz.clone())
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(0)
+}
+
+impl Calendar {
+    pub fn new(tz: TimeZone, windows: Vec<(Ms, Ms)>) -> Self {
+        Calendar { tz, windows, day: None }
+    }
+
+    fn day(&mut self, t: Ms) -> &Day {
+        let hit = matches!(&self.day, Some(d) if d.start <= t && t < d.end);
+        if !hit {
+            self.day = Some(self.compute(t));
+        }
+        self.day.as_ref().expect("just set")
+    }
+
+    fn compute(&self, t: Ms) -> Day {
+        let ts = Timestamp::from_millisecond(t).unwrap_or(Timestamp::UNIX_EPOCH);
+        let zoned = ts.to_zoned(self.tz.clone());
+        let date = zoned.date();
+        let start = zoned.start_of_day().map(|z| z.timestamp().as_millisecond()).unwrap_or(t);
+        let next = date.checked_add(1.day()).unwrap_or(date);
+        let end = local_instant(&self.tz, next, 0).max(start + 1);
+        let mut peaks = Vec::new();
+        for offset in [-1i64, 0, 1] {
+            let Ok(d) = date.checked_add(offset.days()) else { continue };
+            for &(a, b) in &self.windows {
+                let b = if b <= a { b + 86_400_000 } else { b };
+                let (s, e) = (local_instant(&self.tz, d, a), local_instant(&self.tz, d, b));
+                if e > s {
+                    peaks.push((s, e));
+                }
+            }
+        }
+        peaks.sort_unstable();
+        let mut merged: Vec<(Ms, Ms)> = Vec::new();
+        for (s, e) in peaks {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        Day { start, end, peaks: merged }
+    }
+
+    /// Local midnight starting the day that contains `t`.
+    pub fn midnight(&mut self, t: Ms) -> Ms {
+        self.day(t).start
+    }
+
+    /// Whether a configured peak window contains `t`, and the next instant after `t` at
+    /// which that may change (Ms::MAX when no windows are configured).
+    pub fn peak(&mut self, t: Ms) -> (bool, Ms) {
+        if self.windows.is_empty() {
+            return (false, Ms::MAX);
+        }
+        let day = self.day(t);
+        let i = day.peaks.partition_point(|p| p.1 <= t);
+        match day.peaks.get(i) {
+            Some(&(s, e)) if s <= t => (true, e),
+            Some(&(s, _)) => (false, s),
+            None => (false, day.end),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_rfc3339;
+
+    fn ms(s: &str) -> Ms {
+        parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn peak_windows_in_a_non_utc_zone() {
+        let tz = TimeZone::get("Asia/Shanghai").unwrap();
+        let mut cal = Calendar::new(tz, vec![(34_200_000, 41_400_000)]); // 09:30-11:30
+        // 09:30 Shanghai = 01:30Z.
+        assert_eq!(cal.peak(ms("2026-11-23T01:29:59.999Z")), (false, ms("2026-11-23T01:30:00Z")));
+        assert_eq!(cal.peak(ms("2026-11-23T01:30:00Z")), (true, ms("2026-11-23T03:30:00Z")));
+        assert_eq!(cal.peak(ms("2026-11-23T03:30:00Z")), (false, ms("2026-11-24T01:30:00Z")));
+        assert_eq!(cal.midnight(ms("2026-11-23T15:59:59Z")), ms("2026-11-22T16:00:00Z"));
+        assert_eq!(cal.midnight(ms("2026-11-23T16:00:00Z")), ms("2026-11-23T16:00:00Z"));
+    }
+
+    #[test]
+    fn dst_days_and_windows_across_midnight() {
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        let mut cal = Calendar::new(tz, vec![(79_200_000, 7_200_000)]); // 22:00-02:00
+        // 2026-03-29: clocks go 02:00 -> 03:00 CET->CEST; the day is 23 h long.
+        let mid = cal.midnight(ms("2026-03-29T12:00:00Z"));
+        assert_eq!(mid, ms("2026-03-28T23:00:00Z"));
+        assert_eq!(cal.midnight(ms("2026-03-29T22:00:00Z")), ms("2026-03-29T22:00:00Z"));
+        // 23:30 local on the 28th (22:30Z) is inside the wrapping window, which ends at
+        // 02:00 local on the 29th — a nonexistent time, resolved forward to 03:00 CEST (01:00Z).
+        assert_eq!(cal.peak(ms("2026-03-28T22:30:00Z")), (true, ms("2026-03-29T01:00:00Z")));
+    }
+}

@@ -1,0 +1,158 @@
+//! Agents and teams: identity, stickiness of team and name, membership and current counts.
+
+use std::collections::HashMap;
+
+use super::timeline::{Kind, Timeline};
+use crate::event::State;
+use crate::time::Ms;
+
+pub type AgentIdx = u32;
+pub type TeamIdx = u32;
+
+#[derive(Clone, Debug)]
+pub struct Agent {
+    pub id: String,
+    pub name: Option<String>,
+    pub team: TeamIdx,
+    /// Position in the team's `members`, for O(1) removal.
+    pub member_pos: u32,
+    pub state: State,
+    /// `Some` only in aux (normalized, `unspecified` when none was given).
+    pub reason: Option<String>,
+    pub kind: Kind,
+    /// When the agent entered its current state and reason.
+    pub since: Ms,
+    /// Time of the last applied event (late detection, no-`seq` de-duplication).
+    pub last_ts: Ms,
+    pub last_seq: Option<u64>,
+    pub timeline: Timeline,
+    /// Start of the current continuous stretch of unplanned aux, and its long_aux limit.
+    pub aux_entry: Option<(Ms, Ms)>,
+    /// Id of the firing long_aux alert of the current stretch.
+    pub long_aux_alert: Option<String>,
+}
+
+/// A slab of agents with an id index; freed slots are reused.
+#[derive(Clone, Debug, Default)]
+pub struct Agents {
+    slots: Vec<Option<Agent>>,
+    free: Vec<AgentIdx>,
+    index: HashMap<String, AgentIdx>,
+}
+
+impl Agents {
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub fn find(&self, id: &str) -> Option<AgentIdx> {
+        self.index.get(id).copied()
+    }
+
+    pub fn contains(&self, i: AgentIdx) -> bool {
+        self.slots.get(i as usize).is_some_and(Option::is_some)
+    }
+
+    pub fn get(&self, i: AgentIdx) -> &Agent {
+        self.slots[i as usize].as_ref().expect("live agent index")
+    }
+
+    pub fn get_mut(&mut self, i: AgentIdx) -> &mut Agent {
+        self.slots[i as usize].as_mut().expect("live agent index")
+    }
+
+    pub fn insert(&mut self, agent: Agent) -> AgentIdx {
+        let id = agent.id.clone();
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(agent);
+                i
+            }
+            None => {
+                self.slots.push(Some(agent));
+                (self.slots.len() - 1) as AgentIdx
+            }
+        };
+        self.index.insert(id, i);
+        i
+    }
+
+    pub fn remove(&mut self, i: AgentIdx) -> Agent {
+        let a = self.slots[i as usize].take().expect("live agent index");
+        self.index.remove(&a.id);
+        self.free.push(i);
+        a
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (AgentIdx, &Agent)> {
+        self.slots.iter().enumerate().filter_map(|(i, a)| a.as_ref().map(|a| (i as AgentIdx, a)))
+    }
+
+    pub fn indices(&self) -> Vec<AgentIdx> {
+        self.iter().map(|(i, _)| i).collect()
+    }
+}
+
+/// Current counts by kind (SPEC §3.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts([u32; 6]);
+
+impl Counts {
+    pub fn add(&mut self, k: Kind) {
+        self.0[k as usize] += 1;
+    }
+    pub fn remove(&mut self, k: Kind) {
+        self.0[k as usize] -= 1;
+    }
+    pub fn merge(&mut self, o: &Counts) {
+        for (a, b) in self.0.iter_mut().zip(o.0) {
+            *a += b;
+        }
+    }
+    pub fn get(&self, k: Kind) -> u32 {
+        self.0[k as usize]
+    }
+    pub fn talking(&self) -> u32 {
+        self.get(Kind::Talking)
+    }
+    pub fn acw(&self) -> u32 {
+        self.get(Kind::Acw)
+    }
+    pub fn aux_unplanned(&self) -> u32 {
+        self.get(Kind::AuxUnplanned)
+    }
+    pub fn aux(&self) -> u32 {
+        self.get(Kind::AuxUnplanned) + self.get(Kind::AuxPlanned)
+    }
+    pub fn idle(&self) -> u32 {
+        self.get(Kind::Idle)
+    }
+    pub fn offline(&self) -> u32 {
+        self.get(Kind::Offline)
+    }
+    pub fn logged_in(&self) -> u32 {
+        self.0.iter().sum::<u32>() - self.offline()
+    }
+    pub fn members(&self) -> u32 {
+        self.0.iter().sum()
+    }
+}
+
+impl serde::Serialize for Counts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(7))?;
+        m.serialize_entry("talking", &self.talking())?;
+        m.serialize_entry("acw", &self.acw())?;
+        m.serialize_entry("aux", &self.aux())?;
+        m.serialize_entry("aux_unplanned", &self.aux_unplanned())?;
+        m.serialize_entry("idle", &self.idle())?;
+        m.serialize_entry("offline", &self.offline())?;
+        m.serialize_entry("logged_in", &self.logged_in())?;
+        m.end()
+    }
+}

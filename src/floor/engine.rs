@@ -1,0 +1,743 @@
+//! The engine: applies events (SPEC §2.2 outcomes), keeps agents, teams and alerts, and
+//! answers figures at any `now`. Pure: no I/O, no clock of its own (time is passed in), and
+//! it cannot fail — bad input was rejected at the edge.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::agents::{Agent, AgentIdx, Agents, Counts, TeamIdx};
+use super::figures::{Dispersion, Sums};
+use super::timeline::{Kind, Timeline};
+use crate::alert::{Alert, AlertKind, AlertState};
+use crate::config::{ClockMode, Settings, WindowKind};
+use crate::detect::calendar::Calendar;
+use crate::detect::team::{AlertChange, Ctx, TeamDet, new_alert};
+use crate::event::{Event, State, UNASSIGNED};
+use crate::time::Ms;
+
+/// Where events come from; outcomes are counted per source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    Tcp,
+    Ws,
+    Http,
+    Replay,
+    Demo,
+    Journal,
+}
+
+impl Source {
+    pub const ALL: [Source; 6] = [Source::Tcp, Source::Ws, Source::Http, Source::Replay, Source::Demo, Source::Journal];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Tcp => "tcp",
+            Source::Ws => "ws",
+            Source::Http => "http",
+            Source::Replay => "replay",
+            Source::Demo => "demo",
+            Source::Journal => "journal",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Applied { skewed: bool },
+    Duplicate,
+    Late,
+    Invalid,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied { .. } => "applied",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Late => "late",
+            Outcome::Invalid => "invalid",
+        }
+    }
+}
+
+/// Outcome counts: applied, duplicate, late, invalid, skewed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IngestCounts {
+    pub applied: u64,
+    pub duplicate: u64,
+    pub late: u64,
+    pub invalid: u64,
+    pub skewed: u64,
+}
+
+impl IngestCounts {
+    pub fn count(&mut self, o: Outcome) {
+        match o {
+            Outcome::Applied { skewed } => {
+                self.applied += 1;
+                self.skewed += skewed as u64;
+            }
+            Outcome::Duplicate => self.duplicate += 1,
+            Outcome::Late => self.late += 1,
+            Outcome::Invalid => self.invalid += 1,
+        }
+    }
+
+    pub fn merge(&mut self, o: &IngestCounts) {
+        self.applied += o.applied;
+        self.duplicate += o.duplicate;
+        self.late += o.late;
+        self.invalid += o.invalid;
+        self.skewed += o.skewed;
+    }
+}
+
+pub struct Team {
+    pub id: String,
+    pub det: TeamDet,
+    /// Handle time of contacts completed in this team (milliseconds), for percentiles.
+    pub handle: hdrhistogram::Histogram<u64>,
+    /// Running totals for Prometheus counters.
+    pub contacts_total: u64,
+}
+
+/// All the state of a floor.
+pub struct Engine {
+    pub settings: Settings,
+    cal: Calendar,
+    agents: Agents,
+    teams: Vec<Option<Team>>,
+    team_free: Vec<TeamIdx>,
+    team_index: HashMap<String, TeamIdx>,
+    alerts: BTreeMap<String, Alert>,
+    /// Largest event time applied (the event clock's now).
+    max_ts: Ms,
+    ingest: HashMap<Source, IngestCounts>,
+    binom: HashMap<(u32, u32), bool>,
+    /// Long-aux deadlines: (fire time, agent). Entries may be stale; checked on pop.
+    long_aux_due: std::collections::BTreeSet<(Ms, AgentIdx)>,
+    /// Alerts fired or resolved since the last `take_notifications`, when enabled.
+    notifications: Option<Vec<Alert>>,
+    changes: Vec<AlertChange>,
+    applied_since_housekeeping: u64,
+    /// Bumped whenever anything visible may have changed (for push de-duplication).
+    pub version: u64,
+}
+
+/// How a view should be computed.
+#[derive(Clone, Debug, Default)]
+pub struct ViewOpts {
+    pub team: Option<String>,
+    pub agents: bool,
+}
+
+pub struct AgentView {
+    pub id: String,
+    pub name: Option<String>,
+    pub team: String,
+    pub state: State,
+    pub reason: Option<String>,
+    pub planned: bool,
+    pub since: Ms,
+    pub windows: Vec<Sums>,
+}
+
+pub struct GroupView {
+    pub id: String,
+    pub peak: bool,
+    pub counts: Counts,
+    pub windows: Vec<Sums>,
+    pub dispersion: Vec<Dispersion>,
+    pub handle_p50_ms: Option<u64>,
+    pub handle_p90_ms: Option<u64>,
+    pub contacts_total: u64,
+}
+
+/// Everything a snapshot, the board, or the metrics need, computed at one `now`.
+pub struct View {
+    pub now: Ms,
+    pub window_names: Vec<String>,
+    pub floor: GroupView,
+    pub teams: Vec<GroupView>,
+    pub agents: Vec<AgentView>,
+    pub alerts: Vec<Alert>,
+    pub ingest: IngestCounts,
+}
+
+fn kind_of(settings: &Settings, state: State, reason: Option<&str>) -> Kind {
+    match state {
+        State::Talking => Kind::Talking,
+        State::Acw => Kind::Acw,
+        State::Idle => Kind::Idle,
+        State::Offline => Kind::Offline,
+        State::Aux => {
+            if reason.is_some_and(|r| settings.is_planned(r)) {
+                Kind::AuxPlanned
+            } else {
+                Kind::AuxUnplanned
+            }
+        }
+    }
+}
+
+impl Engine {
+    pub fn new(settings: Settings) -> Engine {
+        let cal = Calendar::new(settings.tz.clone(), settings.peak_windows.clone());
+        Engine {
+            settings,
+            cal,
+            agents: Agents::default(),
+            teams: Vec::new(),
+            team_free: Vec::new(),
+            team_index: HashMap::new(),
+            alerts: BTreeMap::new(),
+            max_ts: Ms::MIN,
+            ingest: HashMap::new(),
+            binom: HashMap::new(),
+            long_aux_due: Default::default(),
+            notifications: None,
+            changes: Vec::new(),
+            applied_since_housekeeping: 0,
+            version: 0,
+        }
+    }
+
+    /// Collect fired/resolved alerts for `take_notifications` (the daemon's hooks and push).
+    pub fn enable_notifications(&mut self) {
+        self.notifications = Some(Vec::new());
+    }
+
+    pub fn take_notifications(&mut self) -> Vec<Alert> {
+        self.notifications.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// The clock's now: system time `wall_ms` for the wall clock, the largest applied `ts`
+    /// for the event clock.
+    pub fn now(&self, wall_ms: Ms) -> Ms {
+        match self.settings.clock {
+            ClockMode::Wall => wall_ms,
+            ClockMode::Event => {
+                if self.max_ts == Ms::MIN {
+                    0
+                } else {
+                    self.max_ts
+                }
+            }
+        }
+    }
+
+    pub fn max_ts(&self) -> Option<Ms> {
+        (self.max_ts != Ms::MIN).then_some(self.max_ts)
+    }
+
+    pub fn agent_count(&self) -> usize {
+        self.agents.len()
+    }
+
+    pub fn team_count(&self) -> usize {
+        self.team_index.len()
+    }
+
+    pub fn ingest(&self, source: Source) -> IngestCounts {
+        self.ingest.get(&source).copied().unwrap_or_default()
+    }
+
+    pub fn ingest_total(&self) -> IngestCounts {
+        let mut t = IngestCounts::default();
+        for c in self.ingest.values() {
+            t.merge(c);
+        }
+        t
+    }
+
+    /// Counts an event rejected at the edge (undecodable, oversized...).
+    pub fn count_invalid(&mut self, source: Source) {
+        self.count(source, Outcome::Invalid);
+    }
+
+    fn count(&mut self, source: Source, o: Outcome) {
+        self.ingest.entry(source).or_default().count(o);
+    }
+
+    fn team_idx(&mut self, id: &str) -> TeamIdx {
+        if let Some(&i) = self.team_index.get(id) {
+            return i;
+        }
+        // A new team starts at local midnight so that configured peak windows earlier today
+        // count for it (they hold for every team, whatever its membership).
+        let clock = self.cal.midnight(self.max_ts.max(0));
+        let team = Team {
+            id: id.to_string(),
+            det: TeamDet::new(&self.settings, clock),
+            handle: hdrhistogram::Histogram::new_with_bounds(1, 86_400_000, 3).expect("valid histogram bounds"),
+            contacts_total: 0,
+        };
+        let i = match self.team_free.pop() {
+            Some(i) => {
+                self.teams[i as usize] = Some(team);
+                i
+            }
+            None => {
+                self.teams.push(Some(team));
+                (self.teams.len() - 1) as TeamIdx
+            }
+        };
+        self.team_index.insert(id.to_string(), i);
+        i
+    }
+
+    fn team(&self, i: TeamIdx) -> &Team {
+        self.teams[i as usize].as_ref().expect("live team index")
+    }
+
+    fn team_mut(&mut self, i: TeamIdx) -> &mut Team {
+        self.teams[i as usize].as_mut().expect("live team index")
+    }
+
+    /// Advances a team's detectors through [clock, t).
+    fn advance_team(&mut self, ti: TeamIdx, t: Ms) {
+        let team = self.teams[ti as usize].as_mut().expect("live team index");
+        if team.det.clock >= t {
+            return;
+        }
+        let mut ctx = Ctx {
+            settings: &self.settings,
+            cal: &mut self.cal,
+            agents: &self.agents,
+            binom: &mut self.binom,
+            out: &mut self.changes,
+        };
+        team.det.advance_to(&team.id, t, &mut ctx);
+        self.flush_changes();
+    }
+
+    fn flush_changes(&mut self) {
+        if self.changes.is_empty() {
+            return;
+        }
+        self.version += 1;
+        for ch in std::mem::take(&mut self.changes) {
+            let alert = match ch {
+                AlertChange::Fired(a) => {
+                    self.alerts.insert(a.id.clone(), a.clone());
+                    a
+                }
+                AlertChange::Resolved { id, at } => match self.alerts.get_mut(&id) {
+                    Some(a) => {
+                        a.state = AlertState::Resolved;
+                        a.resolved_at = Some(at);
+                        a.clone()
+                    }
+                    None => continue,
+                },
+            };
+            if let Some(n) = &mut self.notifications {
+                n.push(alert);
+            }
+        }
+    }
+
+    /// Fires the long_aux alert of agent `ai` if its deadline is at or before `t`.
+    fn long_aux_check(&mut self, ai: AgentIdx, t: Ms) {
+        let a = self.agents.get(ai);
+        let Some((entry, limit)) = a.aux_entry else { return };
+        if a.long_aux_alert.is_some() || entry + limit > t {
+            return;
+        }
+        let at = entry + limit;
+        let team = self.team(a.team).id.clone();
+        let id = Alert::make_id(AlertKind::LongAux, &team, Some(&a.id), entry);
+        let who = match &a.name {
+            Some(n) => format!("{} ({n})", a.id),
+            None => a.id.clone(),
+        };
+        let reason = a.reason.clone().unwrap_or_default();
+        let alert = new_alert(
+            AlertKind::LongAux,
+            id.clone(),
+            &team,
+            Some(&a.id),
+            entry,
+            at,
+            limit as f64 / 1000.0,
+            limit as f64 / 1000.0,
+            format!("{who} has been in unplanned aux ({reason}) for {} min", limit / 60_000),
+            vec![a.id.clone()],
+        );
+        self.agents.get_mut(ai).long_aux_alert = Some(id);
+        self.changes.push(AlertChange::Fired(alert));
+        self.flush_changes();
+    }
+
+    /// Applies one decoded event received at `recv_ms` (system time; used by the wall
+    /// clock for a missing `ts` and the future-skew clamp).
+    pub fn apply(&mut self, ev: Event, recv_ms: Ms, source: Source) -> Outcome {
+        let o = self.apply_inner(ev, recv_ms);
+        self.count(source, o);
+        if matches!(o, Outcome::Applied { .. }) {
+            self.applied_since_housekeeping += 1;
+            if self.applied_since_housekeeping >= 65_536 {
+                self.housekeeping();
+            }
+        }
+        o
+    }
+
+    fn apply_inner(&mut self, ev: Event, recv_ms: Ms) -> Outcome {
+        let wall = self.settings.clock == ClockMode::Wall;
+        let (mut ts, mut skewed) = match (ev.ts, wall) {
+            (Some(t), _) => (t, false),
+            (None, true) => (recv_ms, false),
+            (None, false) => return Outcome::Invalid,
+        };
+        if wall && ts > recv_ms + self.settings.max_future_skew_ms {
+            ts = recv_ms;
+            skewed = true;
+        }
+        let reason = ev.reason;
+        let kind = kind_of(&self.settings, ev.state, reason.as_deref());
+
+        let Some(ai) = self.agents.find(&ev.agent) else {
+            if self.agents.len() >= self.settings.max_agents {
+                return Outcome::Invalid;
+            }
+            self.max_ts = self.max_ts.max(ts);
+            let ti = self.team_idx(ev.team.as_deref().unwrap_or(UNASSIGNED));
+            self.advance_team(ti, ts);
+            let mut timeline = Timeline::new();
+            let completed = timeline.change(ts, kind);
+            debug_assert!(completed.is_none());
+            let team = self.team_mut(ti);
+            team.det.counts.add(kind);
+            let pos = team.det.members.len() as u32;
+            let ai = self.agents.insert(Agent {
+                id: ev.agent,
+                name: ev.name,
+                team: ti,
+                member_pos: pos,
+                state: ev.state,
+                reason,
+                kind,
+                since: ts,
+                last_ts: ts,
+                last_seq: ev.seq,
+                timeline,
+                aux_entry: None,
+                long_aux_alert: None,
+            });
+            self.team_mut(ti).det.members.push(ai);
+            self.enter_kind(ai, None, ts);
+            self.version += 1;
+            return Outcome::Applied { skewed };
+        };
+
+        let a = self.agents.get(ai);
+        let duplicate = match ev.seq {
+            Some(seq) => a.last_seq.is_some_and(|last| seq <= last),
+            None => ts == a.last_ts && ev.state == a.state && reason == a.reason,
+        };
+        if duplicate {
+            return Outcome::Duplicate;
+        }
+        if ts < a.last_ts {
+            return Outcome::Late;
+        }
+        let old_team = a.team;
+        let changed = ev.state != a.state || reason != a.reason;
+        let old_kind = a.kind;
+        self.max_ts = self.max_ts.max(ts);
+        let new_team = match &ev.team {
+            Some(t) if *t != self.team(old_team).id => self.team_idx(t),
+            _ => old_team,
+        };
+
+        if changed || new_team != old_team {
+            self.advance_team(old_team, ts);
+            if new_team != old_team {
+                self.advance_team(new_team, ts);
+            }
+            self.long_aux_check(ai, ts);
+            self.team_mut(old_team).det.counts.remove(old_kind);
+            self.team_mut(new_team).det.counts.add(kind);
+            if new_team != old_team {
+                self.move_member(ai, old_team, new_team);
+            }
+            self.version += 1;
+        }
+        let a = self.agents.get_mut(ai);
+        if let Some(seq) = ev.seq {
+            a.last_seq = Some(a.last_seq.map_or(seq, |l| l.max(seq)));
+        }
+        a.last_ts = ts;
+        if ev.name.is_some() && ev.name != a.name {
+            a.name = ev.name;
+            self.version += 1;
+        }
+        if changed {
+            let a = self.agents.get_mut(ai);
+            a.state = ev.state;
+            a.reason = reason;
+            a.since = ts;
+            a.kind = kind;
+            if let Some(handle_ms) = a.timeline.change(ts, kind) {
+                let team = self.team_mut(new_team);
+                team.handle.saturating_record(handle_ms.max(1) as u64);
+                team.contacts_total += 1;
+            }
+            self.enter_kind(ai, Some(old_kind), ts);
+        }
+        Outcome::Applied { skewed }
+    }
+
+    /// long_aux bookkeeping on entering `kind` from `old` at `t`.
+    fn enter_kind(&mut self, ai: AgentIdx, old: Option<Kind>, t: Ms) {
+        let a = self.agents.get(ai);
+        let now_unplanned = a.kind == Kind::AuxUnplanned;
+        let was_unplanned = old == Some(Kind::AuxUnplanned);
+        if was_unplanned && !now_unplanned {
+            let a = self.agents.get_mut(ai);
+            a.aux_entry = None;
+            if let Some(id) = a.long_aux_alert.take() {
+                self.changes.push(AlertChange::Resolved { id, at: t });
+                self.flush_changes();
+            }
+        } else if now_unplanned && !was_unplanned {
+            let limit = self.settings.long_aux_limit(a.reason.as_deref().unwrap_or_default());
+            let a = self.agents.get_mut(ai);
+            a.aux_entry = Some((t, limit));
+            self.long_aux_due.insert((t + limit, ai));
+        }
+    }
+
+    fn move_member(&mut self, ai: AgentIdx, from: TeamIdx, to: TeamIdx) {
+        let pos = self.agents.get(ai).member_pos as usize;
+        let members = &mut self.team_mut(from).det.members;
+        members.swap_remove(pos);
+        if let Some(&moved) = members.get(pos) {
+            self.agents.get_mut(moved).member_pos = pos as u32;
+        }
+        let members = &mut self.team_mut(to).det.members;
+        members.push(ai);
+        let new_pos = (members.len() - 1) as u32;
+        let a = self.agents.get_mut(ai);
+        a.team = to;
+        a.member_pos = new_pos;
+    }
+
+    /// Processes everything due before `now` (alerts fire on time even without events).
+    pub fn advance(&mut self, now: Ms) {
+        while let Some(&(due, ai)) = self.long_aux_due.first() {
+            if due > now {
+                break;
+            }
+            self.long_aux_due.pop_first();
+            if self.agents_contains(ai) {
+                self.long_aux_check(ai, now);
+            }
+        }
+        for ti in 0..self.teams.len() as TeamIdx {
+            if self.teams[ti as usize].is_some() {
+                self.advance_team(ti, now);
+            }
+        }
+    }
+
+    fn agents_contains(&self, ai: AgentIdx) -> bool {
+        self.agents.contains(ai) && self.agents.get(ai).aux_entry.is_some()
+    }
+
+    /// Trims history no window needs, forgets long-offline agents and empty teams.
+    pub fn housekeeping(&mut self) {
+        self.applied_since_housekeeping = 0;
+        let Some(now) = self.max_ts() else { return };
+        let midnight = self.cal.midnight(now);
+        let cutoff = (now - self.settings.longest_sliding_ms()).min(midnight) - 1;
+        let forget_before = now - self.settings.forget_offline_ms;
+        let mut forget = Vec::new();
+        for ai in self.agents.indices() {
+            let a = self.agents.get_mut(ai);
+            a.timeline.trim(cutoff);
+            if a.kind == Kind::Offline && a.since < forget_before {
+                forget.push(ai);
+            }
+        }
+        for ai in forget {
+            let a = self.agents.get(ai);
+            let (ti, kind) = (a.team, a.kind);
+            let pos = a.member_pos as usize;
+            let team = self.team_mut(ti);
+            team.det.counts.remove(kind);
+            team.det.members.swap_remove(pos);
+            if let Some(&moved) = self.team(ti).det.members.get(pos) {
+                self.agents.get_mut(moved).member_pos = pos as u32;
+            }
+            self.agents.remove(ai);
+            self.version += 1;
+        }
+        let mut drop = Vec::new();
+        for (i, t) in self.teams.iter_mut().enumerate() {
+            if let Some(t) = t {
+                t.det.trim(cutoff);
+                if t.det.members.is_empty() && !t.det.has_firing_alerts() {
+                    drop.push(i as TeamIdx);
+                }
+            }
+        }
+        for ti in drop {
+            let t = self.teams[ti as usize].take().expect("live team");
+            self.team_index.remove(&t.id);
+            self.team_free.push(ti);
+        }
+        // Resolved alerts are kept for at least 24 hours (SPEC §5.2), here 48.
+        let keep_after = now - 48 * 3_600_000;
+        self.alerts.retain(|_, a| a.resolved_at.is_none_or(|r| r >= keep_after));
+    }
+
+    /// All alerts, oldest first (by fire time, then id).
+    pub fn alerts(&self) -> Vec<Alert> {
+        let mut v: Vec<Alert> = self.alerts.values().cloned().collect();
+        v.sort_by(|a, b| (a.fired_at, &a.id).cmp(&(b.fired_at, &b.id)));
+        v
+    }
+
+    /// Computes the figures at `now` (advancing the detectors to `now` first).
+    pub fn view(&mut self, now: Ms, opts: &ViewOpts) -> View {
+        self.advance(now);
+        let midnight = self.cal.midnight(now);
+        let windows = self.settings.windows.clone();
+        let min_logged = self.settings.dispersion_min_logged_ms;
+
+        // Tentative evaluation of the instant `now` itself on clones: switches and minute
+        // ticks due exactly at now have happened (SPEC §4.2), but more events at now may
+        // still arrive, so the real state only moves past instants once time has.
+        let mut tentative: Vec<AlertChange> = Vec::new();
+        let mut team_peak_now: HashMap<TeamIdx, TeamDet> = HashMap::new();
+        let team_ids: Vec<TeamIdx> = match &opts.team {
+            Some(t) => self.team_index.get(t).copied().into_iter().collect(),
+            None => {
+                let mut v: Vec<TeamIdx> = self.team_index.values().copied().collect();
+                v.sort_by(|a, b| self.team(*a).id.cmp(&self.team(*b).id));
+                v
+            }
+        };
+        for &ti in &team_ids {
+            let Some(team) = self.teams[ti as usize].as_ref() else { continue };
+            let mut det = team.det.clone();
+            let mut ctx = Ctx {
+                settings: &self.settings,
+                cal: &mut self.cal,
+                agents: &self.agents,
+                binom: &mut self.binom,
+                out: &mut tentative,
+            };
+            det.advance_to(&team.id, now + 1, &mut ctx);
+            team_peak_now.insert(ti, det);
+        }
+
+        let mut floor_sums = vec![Sums::default(); windows.len()];
+        let mut floor_members: Vec<Vec<Sums>> = vec![Vec::new(); windows.len()];
+        let mut floor_counts = Counts::default();
+        let mut teams_out = Vec::new();
+        let mut agents_out = Vec::new();
+        for &ti in &team_ids {
+            let team = self.team(ti);
+            let det_now = &team_peak_now[&ti];
+            let peak_at_now = det_now.peaks.iter().any(|&(s, e)| s <= now && now < e);
+            let mut sums = vec![Sums::default(); windows.len()];
+            let mut member_sums: Vec<Vec<Sums>> = vec![Vec::new(); windows.len()];
+            let mut members: Vec<AgentIdx> = team.det.members.clone();
+            members.sort_by(|a, b| self.agents.get(*a).id.cmp(&self.agents.get(*b).id));
+            for &ai in &members {
+                let a = self.agents.get(ai);
+                let tl = &a.timeline;
+                let per: Vec<Sums> = windows
+                    .iter()
+                    .map(|w| match w.kind {
+                        WindowKind::Sliding(l) => {
+                            Sums { ms: tl.durations(now - l, now), contacts: tl.contacts(now - l, now, true) }
+                        }
+                        WindowKind::Today => {
+                            Sums { ms: tl.durations(midnight, now), contacts: tl.contacts(midnight, now, true) }
+                        }
+                        WindowKind::PeakToday => team.det.peak_sums(tl, midnight, now, peak_at_now),
+                    })
+                    .collect();
+                for (w, s) in per.iter().enumerate() {
+                    sums[w].add(s);
+                    member_sums[w].push(*s);
+                }
+                if opts.agents {
+                    agents_out.push(AgentView {
+                        id: a.id.clone(),
+                        name: a.name.clone(),
+                        team: team.id.clone(),
+                        state: a.state,
+                        reason: a.reason.clone(),
+                        planned: a.kind == Kind::AuxPlanned,
+                        since: a.since,
+                        windows: per,
+                    });
+                }
+            }
+            let dispersion: Vec<Dispersion> = member_sums.iter().map(|m| Dispersion::of(m.iter(), min_logged)).collect();
+            for w in 0..windows.len() {
+                floor_sums[w].add(&sums[w]);
+                floor_members[w].extend_from_slice(&member_sums[w]);
+            }
+            floor_counts.merge(&team.det.counts);
+            let q = |p: f64| (!team.handle.is_empty()).then(|| team.handle.value_at_quantile(p));
+            teams_out.push(GroupView {
+                id: team.id.clone(),
+                peak: peak_at_now,
+                counts: team.det.counts,
+                windows: sums,
+                dispersion,
+                handle_p50_ms: q(0.5),
+                handle_p90_ms: q(0.9),
+                contacts_total: team.contacts_total,
+            });
+        }
+        if opts.agents {
+            agents_out.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        let floor = GroupView {
+            id: opts.team.clone().unwrap_or_else(|| "floor".into()),
+            peak: teams_out.iter().any(|t| t.peak),
+            counts: floor_counts,
+            dispersion: floor_members.iter().map(|m| Dispersion::of(m.iter(), min_logged)).collect(),
+            windows: floor_sums,
+            handle_p50_ms: None,
+            handle_p90_ms: None,
+            contacts_total: teams_out.iter().map(|t| t.contacts_total).sum(),
+        };
+
+        // Alerts: stored ones plus the tentative changes at `now`.
+        let mut alerts: BTreeMap<String, Alert> = self.alerts.clone();
+        for ch in tentative {
+            match ch {
+                AlertChange::Fired(a) => {
+                    alerts.insert(a.id.clone(), a);
+                }
+                AlertChange::Resolved { id, at } => {
+                    if let Some(a) = alerts.get_mut(&id) {
+                        a.state = AlertState::Resolved;
+                        a.resolved_at = Some(at);
+                    }
+                }
+            }
+        }
+        let mut alerts: Vec<Alert> = alerts
+            .into_values()
+            .filter(|a| a.fired_at <= now && opts.team.as_ref().is_none_or(|t| *t == a.team))
+            .collect();
+        alerts.sort_by(|a, b| (a.fired_at, &a.id).cmp(&(b.fired_at, &b.id)));
+
+        View {
+            now,
+            window_names: windows.iter().map(|w| w.name.clone()).collect(),
+            floor,
+            teams: teams_out,
+            agents: agents_out,
+            alerts,
+            ingest: self.ingest_total(),
+        }
+    }
+}

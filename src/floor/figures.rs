@@ -1,0 +1,187 @@
+//! Window figures (SPEC §3.1, §3.3): sums of milliseconds and contacts, the ratios computed
+//! from those sums (time-weighted, never a mean of ratios), and dispersion across members.
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use super::timeline::{ContactSums, Durations, Kind};
+use crate::time::Ms;
+
+/// Sums for one agent, team or the floor over one window.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sums {
+    pub ms: Durations,
+    pub contacts: ContactSums,
+}
+
+impl Sums {
+    pub fn add(&mut self, o: &Sums) {
+        for (a, b) in self.ms.iter_mut().zip(o.ms) {
+            *a += b;
+        }
+        self.contacts.add(o.contacts);
+    }
+
+    fn get(&self, k: Kind) -> Ms {
+        self.ms[k as usize]
+    }
+
+    pub fn talking(&self) -> Ms {
+        self.get(Kind::Talking)
+    }
+    pub fn acw(&self) -> Ms {
+        self.get(Kind::Acw)
+    }
+    pub fn aux(&self) -> Ms {
+        self.get(Kind::AuxUnplanned) + self.get(Kind::AuxPlanned)
+    }
+    pub fn planned_aux(&self) -> Ms {
+        self.get(Kind::AuxPlanned)
+    }
+    pub fn unplanned_aux(&self) -> Ms {
+        self.get(Kind::AuxUnplanned)
+    }
+    pub fn idle(&self) -> Ms {
+        self.get(Kind::Idle)
+    }
+    pub fn offline(&self) -> Ms {
+        self.get(Kind::Offline)
+    }
+    pub fn logged_in(&self) -> Ms {
+        self.talking() + self.acw() + self.aux() + self.idle()
+    }
+
+    /// `talking / staffed`; staffed is logged-in time (no roster: see ARCHITECTURE.md).
+    pub fn talk_utilization(&self) -> Option<f64> {
+        ratio(self.talking(), self.logged_in())
+    }
+    pub fn aux_ratio(&self) -> Option<f64> {
+        ratio(self.unplanned_aux(), self.logged_in())
+    }
+    pub fn planned_aux_ratio(&self) -> Option<f64> {
+        ratio(self.planned_aux(), self.logged_in())
+    }
+    pub fn idle_ratio(&self) -> Option<f64> {
+        ratio(self.idle(), self.logged_in())
+    }
+    pub fn acw_ratio(&self) -> Option<f64> {
+        ratio(self.acw(), self.logged_in())
+    }
+    pub fn occupancy(&self) -> Option<f64> {
+        ratio(self.talking() + self.acw(), self.talking() + self.acw() + self.idle())
+    }
+    pub fn aht_s(&self) -> Option<f64> {
+        (self.contacts.n > 0).then(|| self.contacts.handle_ms as f64 / 1000.0 / self.contacts.n as f64)
+    }
+}
+
+pub fn ratio(num: Ms, den: Ms) -> Option<f64> {
+    (den != 0).then(|| num as f64 / den as f64)
+}
+
+pub fn secs(ms: Ms) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// Mean, population standard deviation and coefficient of variation of a set of values.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Spread {
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub cv: Option<f64>,
+}
+
+impl Spread {
+    pub fn of(values: &[f64]) -> Spread {
+        if values.is_empty() {
+            return Spread::default();
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        let std = var.sqrt();
+        let cv = (values.len() >= 2 && mean != 0.0).then(|| std / mean);
+        Spread { mean: Some(mean), std: Some(std), cv }
+    }
+}
+
+/// Dispersion of members' aux ratio and talk utilization over the members qualifying
+/// (logged in at least `dispersion_min_logged_secs` in the window).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Dispersion {
+    pub aux: Spread,
+    pub talk: Spread,
+}
+
+impl Dispersion {
+    pub fn of<'a>(members: impl Iterator<Item = &'a Sums>, min_logged_ms: Ms) -> Dispersion {
+        let mut aux = Vec::new();
+        let mut talk = Vec::new();
+        for s in members {
+            if s.logged_in() >= min_logged_ms && s.logged_in() > 0 {
+                aux.extend(s.aux_ratio());
+                talk.extend(s.talk_utilization());
+            }
+        }
+        Dispersion { aux: Spread::of(&aux), talk: Spread::of(&talk) }
+    }
+}
+
+/// The JSON form of one window's figures (SPEC §3.1 names; teams and floor add §3.3).
+pub struct FiguresJson<'a> {
+    pub sums: &'a Sums,
+    pub dispersion: Option<&'a Dispersion>,
+}
+
+impl Serialize for FiguresJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let s = self.sums;
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry("talking_s", &secs(s.talking()))?;
+        m.serialize_entry("acw_s", &secs(s.acw()))?;
+        m.serialize_entry("aux_s", &secs(s.aux()))?;
+        m.serialize_entry("planned_aux_s", &secs(s.planned_aux()))?;
+        m.serialize_entry("idle_s", &secs(s.idle()))?;
+        m.serialize_entry("offline_s", &secs(s.offline()))?;
+        m.serialize_entry("logged_in_s", &secs(s.logged_in()))?;
+        m.serialize_entry("talk_utilization", &s.talk_utilization())?;
+        m.serialize_entry("aux_ratio", &s.aux_ratio())?;
+        m.serialize_entry("planned_aux_ratio", &s.planned_aux_ratio())?;
+        m.serialize_entry("idle_ratio", &s.idle_ratio())?;
+        m.serialize_entry("acw_ratio", &s.acw_ratio())?;
+        m.serialize_entry("occupancy", &s.occupancy())?;
+        m.serialize_entry("contacts", &s.contacts.n)?;
+        m.serialize_entry("aht_s", &s.aht_s())?;
+        if let Some(d) = self.dispersion {
+            m.serialize_entry("aux_ratio_mean", &d.aux.mean)?;
+            m.serialize_entry("aux_ratio_std", &d.aux.std)?;
+            m.serialize_entry("aux_ratio_cv", &d.aux.cv)?;
+            m.serialize_entry("talk_utilization_mean", &d.talk.mean)?;
+            m.serialize_entry("talk_utilization_std", &d.talk.std)?;
+            m.serialize_entry("talk_utilization_cv", &d.talk.cv)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_matches_the_textbook_formulas() {
+        let s = Spread::of(&[0.0, 1.0 / 3.0]);
+        assert!((s.mean.unwrap() - 1.0 / 6.0).abs() < 1e-15);
+        assert!((s.std.unwrap() - 1.0 / 6.0).abs() < 1e-15);
+        assert!((s.cv.unwrap() - 1.0).abs() < 1e-12);
+        assert_eq!(Spread::of(&[0.5]).cv, None);
+        assert_eq!(Spread::of(&[0.0, 0.0]).cv, None);
+        assert_eq!(Spread::of(&[]), Spread::default());
+    }
+
+    #[test]
+    fn ratios_are_null_on_zero_denominators() {
+        let s = Sums::default();
+        assert_eq!((s.talk_utilization(), s.aux_ratio(), s.occupancy(), s.aht_s()), (None, None, None, None));
+    }
+}

@@ -1,0 +1,16 @@
+//! floorwatch: real-time agent-state monitoring for contact centres.
+//!
+//! See ARCHITECTURE.md for the code map. The pure core is `event` → `floor` → `detect`;
+//! everything that does I/O (ingest, http, metrics, hooks, journal, sim) sits around it.
+#![forbid(unsafe_code)]
+
+pub mod alert;
+pub mod config;
+pub mod detect;
+pub mod event;
+pub mod floor;
+pub mod hooks;
+pub mod replay;
+pub mod sim;
+pub mod snapshot;
+pub mod time;

@@ -1,0 +1,160 @@
+//! The `floorwatch` binary: parses the command line, loads configuration, sets up logging
+//! and hands over to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use floorwatch::config::FileConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "floorwatch",
+    version,
+    about = "Real-time agent-state monitoring for contact centres",
+    long_about = "floorwatch consumes the live stream of agent state changes (talking, ACW, aux, idle), keeps exact \
+rolling windows per agent, computes the figures floors are run by (talk utilization, aux rate, occupancy, AHT, \
+dispersion), detects aux clustering at peak time, and pushes it all to a browser wallboard, Prometheus and alert hooks.\n\n\
+Without a subcommand it runs `serve`.",
+    after_help = "Examples:\n  floorwatch serve --demo                      # a simulated live floor at http://localhost:8080\n  \
+floorwatch serve --config /etc/floorwatch/floorwatch.toml\n  \
+floorwatch replay events.ndjson --config floor.toml --now 2026-11-23T10:00:00Z\n  \
+floorwatch simulate --agents 500 --duration 8h --out day.ndjson"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: TCP/WebSocket/HTTP ingest, wallboard, API, /metrics, alert hooks.
+    Serve(ServeArgs),
+    /// Apply an NDJSON file of events with the event clock and print one JSON snapshot.
+    Replay(ReplayArgs),
+    /// Generate a realistic simulated floor as NDJSON, to a file or streamed to a daemon.
+    Simulate(SimStub), // TEMP until sim lands
+    /// Validate a configuration file and print the effective settings summary.
+    CheckConfig {
+        /// The TOML file to check.
+        config: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// Configuration file (TOML). Without it the built-in defaults are used.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// HTTP listen address (overrides server.http), e.g. 127.0.0.1:8080.
+    #[arg(long)]
+    http: Option<String>,
+    /// NDJSON TCP ingest listen address (overrides server.tcp), e.g. 127.0.0.1:7070.
+    #[arg(long)]
+    tcp: Option<String>,
+    /// `wall` (now = system time) or `event` (now = largest event ts, like replay).
+    #[arg(long)]
+    clock: Option<String>,
+    /// Feed the daemon with a built-in simulated 200-agent floor (try it: a live wallboard at once).
+    #[arg(long)]
+    demo: bool,
+    /// Keep state in memory only, whatever the config says about the journal.
+    #[arg(long)]
+    no_journal: bool,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// NDJSON file of events, or `-` for standard input.
+    input: String,
+    /// Configuration file (TOML); only the [floor], [peak] and [alerts] keys matter here.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Evaluate at this instant (RFC 3339 or epoch ms) instead of the last event's time.
+    #[arg(long)]
+    now: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Replay(args) => replay(args),
+        Command::CheckConfig { config } => match load(Some(&config)) {
+            Ok((file, base)) => match file.validate(&base) {
+                Ok(s) => {
+                    println!("{}: ok (timezone {}, {} windows, {} hooks)", config.display(), s.timezone_name, s.windows.len(), file.hooks.len());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            },
+            Err(e) => fail(&e),
+        },
+        Command::Simulate(args) => {
+            init_tracing();
+            let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+            match rt.block_on(async { let _ = args; Err::<(), anyhow::Error>(anyhow::anyhow!("not yet")) }) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&format!("{e:#}")),
+            }
+        }
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("floorwatch: {msg}");
+    ExitCode::from(2)
+}
+
+fn load(path: Option<&PathBuf>) -> Result<(FileConfig, PathBuf), String> {
+    let file = FileConfig::load(path.map(|p| p.as_path())).map_err(|e| e.to_string())?;
+    let base = path
+        .and_then(|p| p.parent().map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() }))
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok((file, base))
+}
+
+fn replay(args: ReplayArgs) -> ExitCode {
+    let (file, _) = match load(args.config.as_ref()) {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
+    let settings = match file.settings() {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let now = match args.now.as_deref().map(|s| floorwatch::time::parse_instant(s).ok_or(s)) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(s)) => return fail(&format!("--now: {s:?} is neither RFC 3339 nor epoch milliseconds")),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let res = if args.input == "-" {
+        floorwatch::replay::run(settings, std::io::stdin().lock(), now, file.limits.max_line_bytes, &mut out)
+    } else {
+        match std::fs::File::open(&args.input) {
+            Ok(f) => floorwatch::replay::run(settings, f, now, file.limits.max_line_bytes, &mut out),
+            Err(e) => return fail(&format!("cannot open {}: {e}", args.input)),
+        }
+    };
+    match res.and_then(|_| std::io::Write::flush(&mut out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("replay: {e}")),
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("FLOORWATCH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn serve(_args: ServeArgs) -> ExitCode {
+    init_tracing();
+    fail("serve: not built yet")
+}
+
+#[derive(clap::Args)]
+struct SimStub {}

@@ -1,0 +1,104 @@
+//! `floorwatch replay`: apply an NDJSON file with the event clock and print one snapshot.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::time::{Duration, Instant};
+
+use crate::config::{ClockMode, Settings};
+use crate::event::{Aliases, DecodeError, decode_bytes};
+use crate::floor::{Engine, Source, ViewOpts};
+use crate::snapshot::Snapshot;
+use crate::time::{Ms, fmt_ms};
+
+/// Feeds NDJSON lines from `input` into `engine`. Blank lines are skipped (not events); a
+/// line longer than `max_line_bytes` is invalid. Progress goes to stderr when `progress`.
+pub fn feed(engine: &mut Engine, input: impl Read, max_line_bytes: usize, progress: bool) -> std::io::Result<u64> {
+    let aliases = Aliases::new(engine.settings.aliases.clone());
+    let mut reader = BufReader::with_capacity(1 << 20, input);
+    let mut line = Vec::with_capacity(1024);
+    let mut lines = 0u64;
+    let started = Instant::now();
+    let mut last_report = started;
+    loop {
+        line.clear();
+        // Read at most max_line_bytes + 1 before deciding: an oversized line is skipped to
+        // its newline without being held in memory.
+        let n = (&mut reader).take(max_line_bytes as u64 + 1).read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        if line.last() != Some(&b'\n') && line.len() > max_line_bytes {
+            engine.count_invalid(Source::Replay);
+            skip_to_newline(&mut reader)?;
+            lines += 1;
+            continue;
+        }
+        let mut l = line.as_slice();
+        while let Some((last, rest)) = l.split_last() {
+            if matches!(last, b'\n' | b'\r') { l = rest } else { break }
+        }
+        if l.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        lines += 1;
+        match decode_bytes(l, &aliases) {
+            Ok(ev) => {
+                engine.apply(ev, 0, Source::Replay);
+            }
+            Err(DecodeError::Utf8 | DecodeError::Json(_) | DecodeError::Missing(_) | DecodeError::Bad(..) | DecodeError::UnknownState(_) | DecodeError::TooLarge) => {
+                engine.count_invalid(Source::Replay)
+            }
+        }
+        if progress && lines % 65_536 == 0 && last_report.elapsed() >= Duration::from_secs(1) {
+            last_report = Instant::now();
+            let rate = lines as f64 / started.elapsed().as_secs_f64();
+            eprintln!("replay: {lines} lines, {rate:.0} lines/s, event time {}", engine.max_ts().map(fmt_ms).unwrap_or_default());
+        }
+    }
+    Ok(lines)
+}
+
+fn skip_to_newline(r: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match memchr::memchr(b'\n', buf) {
+            Some(i) => {
+                r.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                r.consume(n);
+            }
+        }
+    }
+}
+
+/// Replays `input` and writes the snapshot at `now` (default: the largest applied ts;
+/// an earlier `--now` than that is raised to it, with a warning).
+pub fn run(mut settings: Settings, input: impl Read, now: Option<Ms>, max_line_bytes: usize, out: &mut impl Write) -> std::io::Result<()> {
+    settings.clock = ClockMode::Event;
+    let mut engine = Engine::new(settings);
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr()) || std::env::var_os("FLOORWATCH_PROGRESS").is_some();
+    let started = Instant::now();
+    let lines = feed(&mut engine, input, max_line_bytes, progress)?;
+    let last = engine.max_ts();
+    let at = match (now, last) {
+        (Some(n), Some(l)) if n < l => {
+            eprintln!("replay: --now {} is before the last event ({}); using the last event's time", fmt_ms(n), fmt_ms(l));
+            l
+        }
+        (Some(n), _) => n,
+        (None, Some(l)) => l,
+        (None, None) => 0,
+    };
+    let view = engine.view(at, &ViewOpts { team: None, agents: true });
+    serde_json::to_writer(&mut *out, &Snapshot(&view))?;
+    out.write_all(b"\n")?;
+    if progress && lines >= 65_536 {
+        eprintln!("replay: {lines} lines in {:.2}s", started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}

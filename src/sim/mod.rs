@@ -1,0 +1,1 @@
+//! The floor simulator (`floorwatch simulate`, `serve --demo`). Being written.

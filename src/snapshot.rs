@@ -1,0 +1,195 @@
+//! JSON forms of a [`View`]: the snapshot of SPEC §5.3 and the compact board of
+//! docs/ws-protocol.md. Serde types live here, at the edge; the core has its own.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use crate::alert::Alert;
+use crate::floor::engine::{AgentView, GroupView, View};
+use crate::floor::figures::FiguresJson;
+use crate::time::fmt_ms;
+
+struct Windows<'a> {
+    names: &'a [String],
+    group: &'a GroupView,
+    only: Option<&'a [&'a str]>,
+    compact: bool,
+}
+
+impl Serialize for Windows<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(None)?;
+        for (w, name) in self.names.iter().enumerate() {
+            if self.only.is_some_and(|o| !o.contains(&name.as_str())) {
+                continue;
+            }
+            if self.compact {
+                m.serialize_entry(name, &Compact { g: self.group, w })?;
+            } else {
+                m.serialize_entry(name, &FiguresJson { sums: &self.group.windows[w], dispersion: Some(&self.group.dispersion[w]) })?;
+            }
+        }
+        m.end()
+    }
+}
+
+struct Compact<'a> {
+    g: &'a GroupView,
+    w: usize,
+}
+
+impl Serialize for Compact<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let s = &self.g.windows[self.w];
+        let mut m = ser.serialize_map(Some(7))?;
+        m.serialize_entry("talk_utilization", &s.talk_utilization())?;
+        m.serialize_entry("aux_ratio", &s.aux_ratio())?;
+        m.serialize_entry("occupancy", &s.occupancy())?;
+        m.serialize_entry("aht_s", &s.aht_s())?;
+        m.serialize_entry("contacts", &s.contacts.n)?;
+        m.serialize_entry("logged_in_s", &(s.logged_in() as f64 / 1000.0))?;
+        m.serialize_entry("aux_ratio_cv", &self.g.dispersion[self.w].aux.cv)?;
+        m.end()
+    }
+}
+
+struct Group<'a> {
+    names: &'a [String],
+    g: &'a GroupView,
+    team: bool,
+    compact: bool,
+}
+
+const BOARD_WINDOWS: &[&str] = &["15m", "60m", "peak_today"];
+
+impl Serialize for Group<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(None)?;
+        if self.team {
+            m.serialize_entry("team", &self.g.id)?;
+        }
+        m.serialize_entry("peak", &self.g.peak)?;
+        m.serialize_entry("current", &self.g.counts)?;
+        let only = self.compact.then_some(BOARD_WINDOWS);
+        m.serialize_entry("windows", &Windows { names: self.names, group: self.g, only, compact: self.compact })?;
+        if self.team && !self.compact {
+            m.serialize_entry("handle_time", &HandleTime(self.g))?;
+        }
+        m.end()
+    }
+}
+
+struct HandleTime<'a>(&'a GroupView);
+
+impl Serialize for HandleTime<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(Some(3))?;
+        m.serialize_entry("contacts_total", &self.0.contacts_total)?;
+        m.serialize_entry("p50_s", &self.0.handle_p50_ms.map(|v| v as f64 / 1000.0))?;
+        m.serialize_entry("p90_s", &self.0.handle_p90_ms.map(|v| v as f64 / 1000.0))?;
+        m.end()
+    }
+}
+
+struct AgentJson<'a> {
+    names: &'a [String],
+    a: &'a AgentView,
+}
+
+impl Serialize for AgentJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let a = self.a;
+        let mut m = ser.serialize_map(Some(7))?;
+        m.serialize_entry("agent", &a.id)?;
+        m.serialize_entry("name", &a.name)?;
+        m.serialize_entry("team", &a.team)?;
+        m.serialize_entry("state", a.state.as_str())?;
+        m.serialize_entry("reason", &a.reason)?;
+        m.serialize_entry("since", &fmt_ms(a.since))?;
+        m.serialize_entry("windows", &AgentWindows { names: self.names, a })?;
+        m.end()
+    }
+}
+
+struct AgentWindows<'a> {
+    names: &'a [String],
+    a: &'a AgentView,
+}
+
+impl Serialize for AgentWindows<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(Some(self.names.len()))?;
+        for (name, sums) in self.names.iter().zip(&self.a.windows) {
+            m.serialize_entry(name, &FiguresJson { sums, dispersion: None })?;
+        }
+        m.end()
+    }
+}
+
+/// The snapshot document of SPEC §5.3.
+pub struct Snapshot<'a>(pub &'a View);
+
+impl Serialize for Snapshot<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        let names = &v.window_names;
+        let mut m = ser.serialize_map(Some(7))?;
+        m.serialize_entry("now", &fmt_ms(v.now))?;
+        m.serialize_entry("windows", names)?;
+        m.serialize_entry("floor", &Group { names, g: &v.floor, team: false, compact: false })?;
+        let teams: Vec<Group> = v.teams.iter().map(|g| Group { names, g, team: true, compact: false }).collect();
+        m.serialize_entry("teams", &teams)?;
+        let agents: Vec<AgentJson> = v.agents.iter().map(|a| AgentJson { names, a }).collect();
+        m.serialize_entry("agents", &agents)?;
+        m.serialize_entry("alerts", &v.alerts)?;
+        m.serialize_entry("ingest", &v.ingest)?;
+        m.end()
+    }
+}
+
+/// One agent tile of the board.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BoardAgent {
+    pub agent: String,
+    pub name: Option<String>,
+    pub team: String,
+    pub state: &'static str,
+    pub reason: Option<String>,
+    pub planned: bool,
+    pub since: i64,
+}
+
+impl BoardAgent {
+    pub fn of(a: &AgentView) -> Self {
+        BoardAgent {
+            agent: a.id.clone(),
+            name: a.name.clone(),
+            team: a.team.clone(),
+            state: a.state.as_str(),
+            reason: a.reason.clone(),
+            planned: a.planned,
+            since: a.since,
+        }
+    }
+}
+
+/// The board's floor and team blocks (compact figures).
+pub struct BoardGroups<'a>(pub &'a View);
+
+impl BoardGroups<'_> {
+    pub fn floor(&self) -> serde_json::Value {
+        serde_json::to_value(Group { names: &self.0.window_names, g: &self.0.floor, team: false, compact: true })
+            .unwrap_or_default()
+    }
+
+    pub fn teams(&self) -> serde_json::Value {
+        let v = self.0;
+        let teams: Vec<Group> = v.teams.iter().map(|g| Group { names: &v.window_names, g, team: true, compact: true }).collect();
+        serde_json::to_value(teams).unwrap_or_default()
+    }
+}
+
+/// Alerts shown on the board: firing ones and those resolved in the last 10 minutes.
+pub fn board_alerts(alerts: &[Alert], now: i64) -> Vec<Alert> {
+    alerts.iter().filter(|a| a.resolved_at.is_none_or(|r| r >= now - 600_000)).cloned().collect()
+}

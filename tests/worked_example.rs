@@ -1,0 +1,74 @@
+//! SPEC §4.3, the worked example, through `replay` exactly as a user runs it.
+
+use floorwatch::config::FileConfig;
+use serde_json::Value;
+
+const EVENTS: &str = r#"{"ts":"2026-11-23T09:00:00Z","agent":"A1","state":"idle","team":"T1","seq":1}
+{"ts":"2026-11-23T09:00:00Z","agent":"A2","state":"idle","team":"T1"}
+{"ts":"2026-11-23T09:01:00Z","agent":"A1","state":"talking","seq":2}
+{"ts":"2026-11-23T09:05:00Z","agent":"A1","state":"acw","seq":3}
+{"ts":"2026-11-23T09:06:00Z","agent":"A1","state":"idle","seq":4}
+{"ts":"2026-11-23T09:06:00Z","agent":"A1","state":"idle","seq":4}
+{"ts":"2026-11-23T09:02:00Z","agent":"A2","state":"aux","reason":"break"}
+{"ts":"2026-11-23T09:01:00Z","agent":"A2","state":"idle"}
+{"ts":"2026-11-23T09:10:00Z","agent":"A2","state":"aux","reason":"training"}
+not json
+{"ts":"2026-11-23T09:20:00Z","agent":"A2","state":"idle"}
+"#;
+
+fn replay(events: &str, now: Option<&str>) -> Value {
+    let settings = FileConfig::default().settings().unwrap();
+    let mut out = Vec::new();
+    let now = now.map(|n| floorwatch::time::parse_instant(n).unwrap());
+    floorwatch::replay::run(settings, events.as_bytes(), now, 65536, &mut out).unwrap();
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn close(v: &Value, expected: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - expected).abs() < 5e-5)
+}
+
+#[test]
+fn worked_example_of_spec_4_3() {
+    let s = replay(EVENTS, None);
+    assert_eq!(s["now"], "2026-11-23T09:20:00.000Z");
+    assert_eq!(s["ingest"], serde_json::json!({"applied": 8, "duplicate": 1, "late": 1, "invalid": 1, "skewed": 0}));
+    let t1 = &s["teams"][0];
+    assert_eq!(t1["team"], "T1");
+    let w = &t1["windows"]["15m"];
+    for (k, v) in [("talking_s", 0.0), ("acw_s", 60.0), ("aux_s", 900.0), ("planned_aux_s", 600.0), ("idle_s", 840.0), ("logged_in_s", 1800.0), ("aht_s", 300.0)] {
+        assert_eq!(w[k].as_f64(), Some(v), "15m {k}: {}", w[k]);
+    }
+    assert_eq!(w["contacts"], 1);
+    assert!(close(&w["aux_ratio"], 0.1667), "{}", w["aux_ratio"]);
+    assert!(close(&w["aux_ratio_mean"], 0.1667));
+    assert!(close(&w["aux_ratio_std"], 0.1667));
+    assert!(close(&w["aux_ratio_cv"], 1.0));
+    assert_eq!(w["talk_utilization_cv"], Value::Null);
+    assert_eq!(w["talk_utilization_mean"].as_f64(), Some(0.0));
+    let h = &t1["windows"]["60m"];
+    assert_eq!(h["talking_s"].as_f64(), Some(240.0));
+    assert_eq!(h["aux_s"].as_f64(), Some(1080.0));
+    assert_eq!(h["logged_in_s"].as_f64(), Some(2400.0));
+    assert!(close(&h["talk_utilization"], 0.1));
+    assert!(close(&h["aux_ratio"], 0.2));
+    assert!(close(&h["occupancy"], 0.2273), "{}", h["occupancy"]);
+    // Agents are listed sorted, with `since` and the reason only in aux.
+    let agents = s["agents"].as_array().unwrap();
+    assert_eq!(agents.iter().map(|a| a["agent"].as_str().unwrap()).collect::<Vec<_>>(), ["A1", "A2"]);
+    assert_eq!(agents[1]["since"], "2026-11-23T09:20:00.000Z");
+    assert_eq!(agents[1]["reason"], Value::Null);
+    assert_eq!(s["floor"]["current"]["idle"], 2);
+    assert_eq!(s["floor"]["current"]["logged_in"], 2);
+    assert_eq!(s["alerts"], serde_json::json!([]));
+}
+
+#[test]
+fn now_later_than_the_last_event_grows_open_intervals() {
+    let s = replay(EVENTS, Some("2026-11-23T09:30:00Z"));
+    assert_eq!(s["now"], "2026-11-23T09:30:00.000Z");
+    // Window [09:15, 09:30): A1 idle throughout (900 s); A2 in training until 09:20, then idle.
+    let w = &s["teams"][0]["windows"]["15m"];
+    assert_eq!(w["idle_s"].as_f64(), Some(1500.0));
+    assert_eq!(w["planned_aux_s"].as_f64(), Some(300.0));
+}
