@@ -41,6 +41,25 @@ pub struct FileConfig {
     pub limits: LimitsConfig,
     pub tls: TlsConfig,
     pub metrics: MetricsConfig,
+    pub wallboard: WallboardConfig,
+}
+
+/// What the wallboard colours against (sent to the page; nothing is hard-coded there).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WallboardConfig {
+    /// Sustainable talk-utilization band: green inside, amber below, red above.
+    pub talk_band: [f64; 2],
+    /// Healthy unplanned aux rate band: green near it, red well above.
+    pub aux_band: [f64; 2],
+    /// Default language of the page, "en" or "zh"; "" = the browser's.
+    pub lang: String,
+}
+
+impl Default for WallboardConfig {
+    fn default() -> Self {
+        WallboardConfig { talk_band: [0.69, 0.74], aux_band: [0.08, 0.09], lang: String::new() }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -560,6 +579,14 @@ impl FileConfig {
         }
         if l.max_line_bytes < 256 {
             return Err(invalid("limits.max_line_bytes", "must be at least 256"));
+        }
+        for (key, band) in [("wallboard.talk_band", self.wallboard.talk_band), ("wallboard.aux_band", self.wallboard.aux_band)] {
+            if !(band[0].is_finite() && band[1].is_finite() && 0.0 <= band[0] && band[0] <= band[1] && band[1] <= 1.0) {
+                return Err(invalid(key, "must be [low, high] with 0 <= low <= high <= 1"));
+            }
+        }
+        if !["", "en", "zh"].contains(&self.wallboard.lang.as_str()) {
+            return Err(invalid("wallboard.lang", "must be \"en\", \"zh\" or \"\""));
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(invalid("tls", "set both tls.cert and tls.key, or neither"));

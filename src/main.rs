@@ -151,9 +151,67 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-fn serve(_args: ServeArgs) -> ExitCode {
+fn serve(args: ServeArgs) -> ExitCode {
     init_tracing();
-    fail("serve: not built yet")
+    let (mut file, base) = match load(args.config.as_ref()) {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
+    if let Some(h) = args.http {
+        file.server.http = h;
+    }
+    if let Some(t) = args.tcp {
+        file.server.tcp = t;
+    }
+    if let Some(c) = args.clock {
+        file.server.clock = c;
+    }
+    if args.no_journal {
+        file.journal.enabled = false;
+    }
+    // Validate everything before any port is bound.
+    if let Err(e) = file.validate(&base) {
+        return fail(&e.to_string());
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("tokio runtime: {e}")),
+    };
+    let opts = floorwatch::server::ServeOptions { demo: args.demo, base_dir: base };
+    let result = rt.block_on(async move {
+        let listeners = floorwatch::server::Listeners::bind(&file.server.http, &file.server.tcp).await?;
+        if opts.demo {
+            let port = listeners.http.local_addr().map(|a| a.port()).unwrap_or(8080);
+            tracing::info!("demo floor: open http://localhost:{port}/ for the wallboard");
+        }
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let signal = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            signal.cancel();
+        });
+        floorwatch::server::run(file, listeners, opts, shutdown).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("{e:#}")),
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 #[derive(clap::Args)]

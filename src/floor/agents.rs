@@ -22,6 +22,8 @@ pub struct Agent {
     pub kind: Kind,
     /// When the agent entered its current state and reason.
     pub since: Ms,
+    /// Since when the agent has counted toward its team's cumulative state time in `kind`.
+    pub seg_start: Ms,
     /// Time of the last applied event (late detection, no-`seq` de-duplication).
     pub last_ts: Ms,
     pub last_seq: Option<u64>,

@@ -95,8 +95,10 @@ pub struct Team {
     pub det: TeamDet,
     /// Handle time of contacts completed in this team (milliseconds), for percentiles.
     pub handle: hdrhistogram::Histogram<u64>,
-    /// Running totals for Prometheus counters.
+    /// Running totals for Prometheus counters: contacts completed, and milliseconds spent
+    /// by members in each kind (closed spans only; see `state_ms_at`).
     pub contacts_total: u64,
+    pub state_ms: [Ms; 6],
 }
 
 /// All the state of a floor.
@@ -269,6 +271,7 @@ impl Engine {
             det: TeamDet::new(&self.settings, clock),
             handle: hdrhistogram::Histogram::new_with_bounds(1, 86_400_000, 3).expect("valid histogram bounds"),
             contacts_total: 0,
+            state_ms: [0; 6],
         };
         let i = match self.team_free.pop() {
             Some(i) => {
@@ -417,6 +420,7 @@ impl Engine {
                 reason,
                 kind,
                 since: ts,
+                seg_start: ts,
                 last_ts: ts,
                 last_seq: ev.seq,
                 timeline,
@@ -455,6 +459,10 @@ impl Engine {
                 self.advance_team(new_team, ts);
             }
             self.long_aux_check(ai, ts);
+            let a = self.agents.get_mut(ai);
+            let span = (ts - a.seg_start).max(0);
+            a.seg_start = a.seg_start.max(ts);
+            self.team_mut(old_team).state_ms[old_kind as usize] += span;
             self.team_mut(old_team).det.counts.remove(old_kind);
             self.team_mut(new_team).det.counts.add(kind);
             if new_team != old_team {
@@ -563,7 +571,9 @@ impl Engine {
             let a = self.agents.get(ai);
             let (ti, kind) = (a.team, a.kind);
             let pos = a.member_pos as usize;
+            let span = (now - a.seg_start).max(0);
             let team = self.team_mut(ti);
+            team.state_ms[kind as usize] += span;
             team.det.counts.remove(kind);
             team.det.members.swap_remove(pos);
             if let Some(&moved) = self.team(ti).det.members.get(pos) {
@@ -589,6 +599,28 @@ impl Engine {
         // Resolved alerts are kept for at least 24 hours (SPEC §5.2), here 48.
         let keep_after = now - 48 * 3_600_000;
         self.alerts.retain(|_, a| a.resolved_at.is_none_or(|r| r >= keep_after));
+    }
+
+    /// Live teams (for metrics). `Team::state_ms` holds closed spans; add the open ones
+    /// with [`Engine::team_state_ms`].
+    pub fn teams(&self) -> impl Iterator<Item = &Team> {
+        self.teams.iter().flatten()
+    }
+
+    /// Cumulative milliseconds per kind spent by a team's members up to `now` (monotonic
+    /// in `now`; an agent counts for the team it was in at the time).
+    pub fn team_state_ms(&self, team: &Team, now: Ms) -> [Ms; 6] {
+        let mut out = team.state_ms;
+        for &ai in &team.det.members {
+            let a = self.agents.get(ai);
+            out[a.kind as usize] += (now - a.seg_start).max(0);
+        }
+        out
+    }
+
+    /// Live agents (for per-agent metrics).
+    pub fn agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents.iter().map(|(_, a)| a)
     }
 
     /// All alerts, oldest first (by fire time, then id).

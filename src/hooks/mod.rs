@@ -1,13 +1,238 @@
-//! Alert hooks (SPEC §5.5). Being written — TEMPORARY STUB by the lead so the crate builds;
-//! the hooks helper replaces this whole file.
-#[derive(Clone, Debug, serde::Deserialize)]
-pub struct HookConfig {}
-#[derive(Debug)]
-pub struct HookError(pub String);
-impl std::fmt::Display for HookError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(&self.0) }
+//! Alert hooks (SPEC §4.2, §5.5, §5.6 `[[hooks]]`): every fire and resolve goes to the
+//! configured webhooks, chat robots and Alertmanagers.
+//!
+//! Data flow: the detectors call [`Hooks::notify`], which filters the alert per hook and
+//! pushes it on that hook's bounded queue (never waiting). One task per hook
+//! (`worker.rs`) paces the queue to the destination's rate, builds one message from as
+//! many alerts as fit (`payload.rs`, text from `render.rs`), signs it (`sign.rs`) and sends
+//! it with bounded, jittered retries.
+//!
+//! - **Backpressure:** a full queue drops its oldest alert (counted as `dropped`), so a
+//!   dead destination costs at most `queue_capacity` alerts of memory and never slows ingest.
+//! - **Duplicates:** each (alert id, state) is queued at most once per hook; a delivered
+//!   message is never sent again. A retry re-sends the same content (Standard Webhooks
+//!   receivers can de-duplicate by `webhook-id`).
+//! - **Secrets:** the signing secret and the URL (a credential for most robots) appear in
+//!   no log line and no `Debug` output; logs show `scheme://host[:port]` only.
+//! - **Shutdown:** [`Hooks::shutdown`] stops accepting, lets each task drain its queue
+//!   until the grace period ends, then stops them and counts what is left as `dropped`.
+//!   Dropping the last `Hooks` handle without `shutdown` stops the tasks at once.
+
+mod config;
+mod limit;
+mod metrics;
+mod payload;
+mod queue;
+mod render;
+mod secret;
+mod sign;
+mod worker;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
+
+pub use config::HookConfig;
+pub use secret::{HookUrl, Secret};
+
+use crate::alert::Alert;
+use config::HookSpec;
+use limit::{RateWindow, SharedRate};
+use queue::Queue;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    /// A bad `[[hooks]]` entry; `key` is like `hooks[2].url`.
+    #[error("{key}: {msg}")]
+    Config { key: String, msg: String },
+    #[error("hooks: registering metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("hooks: building the HTTP client: {0}")]
+    Client(String),
+    #[error("hooks: start must be called inside a tokio runtime")]
+    NoRuntime,
 }
-pub struct Hooks;
+
+/// Handle to the running hooks. Cheap to clone; all clones feed the same queues.
+#[derive(Clone)]
+pub struct Hooks {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    hooks: Vec<Hook>,
+    /// Cleared by `shutdown`; `notify` then queues nothing.
+    accepting: AtomicBool,
+    /// Cancelled by `shutdown`: tasks deliver what is queued, then end.
+    draining: CancellationToken,
+    /// Cancelled when the grace period is over, or when the last handle is dropped.
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+struct Hook {
+    spec: Arc<HookSpec>,
+    queue: Arc<Queue>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
 impl Hooks {
-    pub fn validate(_h: &[HookConfig], _b: &std::path::Path) -> Result<(), HookError> { Ok(()) }
+    /// Validates every hook (errors name the key, e.g. `hooks[2].url: ...`) and resolves
+    /// secrets (`secret_file` relative to `base_dir`) without starting anything: for
+    /// checking a config before ports are bound.
+    pub fn validate(hooks: &[HookConfig], base_dir: &Path) -> Result<(), HookError> {
+        config::resolve_all(hooks, base_dir).map(|_| ())
+    }
+
+    /// Validates every hook, resolves secrets (secret | secret_env | secret_file, file
+    /// paths relative to `base_dir`), registers the delivery metrics in `registry`, and
+    /// spawns one delivery task per hook. Must be called inside a tokio runtime.
+    pub fn start(
+        hooks: &[HookConfig],
+        base_dir: &Path,
+        registry: &prometheus::Registry,
+    ) -> Result<Hooks, HookError> {
+        let specs = config::resolve_all(hooks, base_dir)?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(HookError::NoRuntime);
+        }
+        let metrics = metrics::Metrics::register(registry)?;
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("floorwatch/", env!("CARGO_PKG_VERSION")))
+            // A hook posts to exactly the configured URL; a redirect is a misconfiguration
+            // (and following one would hand the signed payload to another host).
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| HookError::Client(e.without_url().to_string()))?;
+
+        // The platform limits the destination, so hooks sharing a URL share one window.
+        let mut rates: HashMap<String, SharedRate> = HashMap::new();
+        for s in specs.iter().filter(|s| s.rate_per_minute > 0) {
+            rates
+                .entry(s.url.as_str().to_owned())
+                .and_modify(|r| {
+                    r.lock()
+                        .expect("rate window lock")
+                        .restrict(s.rate_per_minute)
+                })
+                .or_insert_with(|| Arc::new(Mutex::new(RateWindow::new(s.rate_per_minute))));
+        }
+
+        let draining = CancellationToken::new();
+        let stop = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let mut running = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let m = metrics.for_hook(&spec);
+            let queue = Arc::new(Queue::new(
+                spec.name.clone(),
+                spec.queue_capacity,
+                m.clone(),
+            ));
+            let rate = (spec.rate_per_minute > 0).then(|| rates[spec.url.as_str()].clone());
+            let span = tracing::info_span!(
+                "hook",
+                hook = %spec.name,
+                kind = spec.kind.as_str(),
+                destination = %spec.destination,
+            );
+            let spec = Arc::new(spec);
+            let worker = worker::Worker::new(
+                spec.clone(),
+                queue.clone(),
+                m,
+                client.clone(),
+                rate,
+                draining.clone(),
+                stop.clone(),
+            );
+            tasks.spawn(worker.run().instrument(span));
+            tracing::info!(
+                hook = %spec.name, kind = spec.kind.as_str(), destination = %spec.destination,
+                "alert hook started"
+            );
+            running.push(Hook { spec, queue });
+        }
+        Ok(Hooks {
+            inner: Arc::new(Inner {
+                hooks: running,
+                accepting: AtomicBool::new(true),
+                draining,
+                stop,
+                tasks,
+            }),
+        })
+    }
+
+    /// Non-blocking: filters and enqueues for every matching hook. De-duplicated by
+    /// (alert id, state) per hook.
+    pub fn notify(&self, alert: &Alert) {
+        if !self.inner.accepting.load(Ordering::Acquire) {
+            tracing::debug!(id = %alert.id, "hooks are shutting down; alert not queued");
+            return;
+        }
+        // One copy shared by every hook that wants it.
+        let mut shared = None;
+        for h in &self.inner.hooks {
+            if h.spec.filter.matches(alert) {
+                let a = shared.get_or_insert_with(|| Arc::new(alert.clone()));
+                h.queue.push(a);
+            }
+        }
+    }
+
+    /// Stops accepting, tries to flush queued deliveries until `grace` elapses, then
+    /// returns. Alerts still undelivered then are counted as `dropped`.
+    pub async fn shutdown(self, grace: Duration) {
+        let inner = &self.inner;
+        inner.accepting.store(false, Ordering::Release);
+        inner.draining.cancel();
+        inner.tasks.close();
+        if tokio::time::timeout(grace, inner.tasks.wait())
+            .await
+            .is_err()
+        {
+            inner.stop.cancel();
+            // Every await in a task is cut short by `stop`, so this is quick.
+            inner.tasks.wait().await;
+        }
+    }
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct One<'a>(&'a Hook);
+        impl fmt::Debug for One<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let s = &self.0.spec;
+                f.debug_struct("Hook")
+                    .field("name", &s.name)
+                    .field("kind", &s.kind.as_str())
+                    .field("destination", &s.destination)
+                    .field("signed", &s.key.is_some())
+                    .field("rate_per_minute", &s.rate_per_minute)
+                    .field("queued", &self.0.queue.len())
+                    .finish()
+            }
+        }
+        f.debug_struct("Hooks")
+            .field(
+                "hooks",
+                &self.inner.hooks.iter().map(One).collect::<Vec<_>>(),
+            )
+            .field("accepting", &self.inner.accepting.load(Ordering::Relaxed))
+            .finish()
+    }
 }

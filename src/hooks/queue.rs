@@ -1,0 +1,257 @@
+//! One hook's bounded queue: `notify` pushes, the hook's worker pops.
+//!
+//! Full: the oldest alert is dropped and counted, so `notify` never waits and the newest
+//! state of the floor always gets through. Each (alert id, state) is queued at most once
+//! per hook; the last `SEEN_CAP` pairs are remembered (as 64-bit hashes, about 1 MiB),
+//! far more than the alerts a floor raises between two fires of the same alert.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashSet, VecDeque};
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::limit::WarnLimiter;
+use super::metrics::HookMetrics;
+use crate::alert::{Alert, AlertState};
+
+const SEEN_CAP: usize = 65_536;
+
+pub struct Queue {
+    /// Locked by `notify` (any thread) and the worker, never across an `.await`.
+    state: Mutex<State>,
+    /// Wakes the worker; holds a permit when the worker is busy, so no push is missed.
+    ready: Notify,
+    capacity: usize,
+    metrics: HookMetrics,
+    name: String,
+}
+
+struct State {
+    items: VecDeque<Arc<Alert>>,
+    seen: Seen,
+    drop_warn: WarnLimiter,
+}
+
+impl Queue {
+    pub fn new(name: String, capacity: usize, metrics: HookMetrics) -> Queue {
+        Queue {
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                seen: Seen::default(),
+                drop_warn: WarnLimiter::new(Duration::from_secs(60)),
+            }),
+            ready: Notify::new(),
+            capacity,
+            metrics,
+            name,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("hook queue lock")
+    }
+
+    /// Queues `a` unless this (id, state) was queued before. Never blocks.
+    pub fn push(&self, a: &Arc<Alert>) {
+        let mut st = self.lock();
+        if !st.seen.insert(&a.id, a.state) {
+            tracing::trace!(hook = %self.name, id = %a.id, "already queued once; skipped");
+            return;
+        }
+        let mut dropped = None;
+        if st.items.len() >= self.capacity {
+            dropped = st.items.pop_front();
+        }
+        st.items.push_back(a.clone());
+        self.metrics.depth.set(st.items.len() as i64);
+        let warn = if dropped.is_some() {
+            st.drop_warn.check()
+        } else {
+            None
+        };
+        drop(st);
+        if let Some(old) = dropped {
+            self.metrics.dropped.inc();
+            if let Some(held_back) = warn {
+                tracing::warn!(
+                    hook = %self.name, id = %old.id, capacity = self.capacity, held_back,
+                    "hook queue full: dropped the oldest alert"
+                );
+            }
+        }
+        self.ready.notify_one();
+    }
+
+    /// Resolves when something may have been pushed since the last call.
+    pub async fn ready(&self) {
+        self.ready.notified().await
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().items.is_empty()
+    }
+
+    /// Takes up to `max` alerts from the front.
+    pub fn pop(&self, max: usize) -> Vec<Arc<Alert>> {
+        let mut st = self.lock();
+        let n = max.min(st.items.len());
+        let out: Vec<_> = st.items.drain(..n).collect();
+        self.metrics.depth.set(st.items.len() as i64);
+        out
+    }
+
+    /// Puts back, at the front and in order, alerts popped but not sent. If the queue
+    /// filled up meanwhile, the oldest go, as in `push`.
+    pub fn unpop(&self, rest: Vec<Arc<Alert>>) {
+        if rest.is_empty() {
+            return;
+        }
+        let mut st = self.lock();
+        for a in rest.into_iter().rev() {
+            st.items.push_front(a);
+        }
+        let mut dropped = 0;
+        while st.items.len() > self.capacity {
+            st.items.pop_front();
+            dropped += 1;
+        }
+        self.metrics.depth.set(st.items.len() as i64);
+        drop(st);
+        if dropped > 0 {
+            self.metrics.dropped.inc_by(dropped);
+        }
+    }
+
+    /// Empties the queue (shutdown); returns how many alerts were in it.
+    pub fn clear(&self) -> usize {
+        let mut st = self.lock();
+        let n = st.items.len();
+        st.items.clear();
+        self.metrics.depth.set(0);
+        n
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+}
+
+/// Remembers (id, state) pairs, oldest forgotten first.
+#[derive(Default)]
+struct Seen {
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+    hasher: RandomState,
+}
+
+impl Seen {
+    /// False if the pair was already there.
+    fn insert(&mut self, id: &str, state: AlertState) -> bool {
+        let h = self.hasher.hash_one((id, state == AlertState::Firing));
+        if !self.set.insert(h) {
+            return false;
+        }
+        self.order.push_back(h);
+        if self.order.len() > SEEN_CAP
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::AlertKind;
+
+    fn alert(n: i64, state: AlertState) -> Arc<Alert> {
+        Arc::new(Alert {
+            id: Alert::make_id(AlertKind::AuxCluster, "T1", None, n),
+            kind: AlertKind::AuxCluster,
+            team: "T1".into(),
+            agent: None,
+            severity: AlertKind::AuxCluster.severity(),
+            state,
+            started_at: n,
+            fired_at: n,
+            resolved_at: (state == AlertState::Resolved).then_some(n),
+            value: 0.5,
+            threshold: 0.2,
+            message: String::new(),
+            agents: vec![],
+        })
+    }
+
+    fn queue(cap: usize) -> Queue {
+        let reg = prometheus::Registry::new();
+        let m = super::super::metrics::Metrics::register(&reg).unwrap();
+        let spec = super::super::config::resolve_all(
+            &[super::super::HookConfig {
+                kind: "webhook".into(),
+                url: "http://127.0.0.1:1/".into(),
+                ..Default::default()
+            }],
+            std::path::Path::new("."),
+        )
+        .unwrap()
+        .remove(0);
+        Queue::new("q".into(), cap, m.for_hook(&spec))
+    }
+
+    fn ids(v: &[Arc<Alert>]) -> Vec<i64> {
+        v.iter().map(|a| a.started_at).collect()
+    }
+
+    #[test]
+    fn dedups_by_id_and_state() {
+        let q = queue(10);
+        q.push(&alert(1, AlertState::Firing));
+        q.push(&alert(1, AlertState::Firing));
+        q.push(&alert(1, AlertState::Resolved));
+        q.push(&alert(1, AlertState::Resolved));
+        let got = q.pop(10);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].state, AlertState::Firing);
+        assert_eq!(got[1].state, AlertState::Resolved);
+        // Delivered pairs stay remembered.
+        q.push(&alert(1, AlertState::Firing));
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn full_queue_drops_the_oldest_and_counts() {
+        let q = queue(3);
+        for n in 1..=5 {
+            q.push(&alert(n, AlertState::Firing));
+        }
+        assert_eq!(q.metrics.dropped.get(), 2);
+        assert_eq!(q.metrics.depth.get(), 3);
+        let front = q.pop(2);
+        assert_eq!(ids(&front), [3, 4]);
+        q.push(&alert(6, AlertState::Firing));
+        q.push(&alert(7, AlertState::Firing));
+        // Putting 3 and 4 back overfills: they are the oldest, so they go.
+        q.unpop(front);
+        assert_eq!(q.metrics.dropped.get(), 4);
+        assert_eq!(ids(&q.pop(10)), [5, 6, 7]);
+    }
+
+    #[test]
+    fn seen_forgets_the_oldest_beyond_its_cap() {
+        let mut s = Seen::default();
+        for i in 0..=SEEN_CAP {
+            assert!(s.insert(&i.to_string(), AlertState::Firing));
+        }
+        assert!(
+            s.insert("0", AlertState::Firing),
+            "the first pair was forgotten"
+        );
+        assert!(!s.insert(&SEEN_CAP.to_string(), AlertState::Firing));
+        assert_eq!(s.order.len(), SEEN_CAP);
+    }
+}

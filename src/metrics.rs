@@ -1,0 +1,622 @@
+//! Prometheus exposition of the floor (SPEC §5.4).
+//!
+//! Two kinds of families end up on `GET /metrics`:
+//!
+//! * **Engine-derived families** (`floorwatch_agents`, the window ratios, the counters of
+//!   contacts, state seconds, alerts and events, the handle-time histogram...). They are a
+//!   function of the engine at `now`, so [`Metrics::render`] reads the engine and writes
+//!   them straight into the text format. They are *not* kept in `prometheus` vectors: at the
+//!   target size (2,000 teams, ~56 series each, ≈110k series) the crate's
+//!   gather-and-encode path alone costs ~300 ms per scrape (PERF-NOTES), three times the
+//!   100 ms budget of SPEC §6, because it builds a protobuf `Metric` with owned label pairs
+//!   for every series and then re-reads them. Writing the text directly costs one `String`
+//!   (pre-sized from the previous scrape) and no per-series allocation, and a team that
+//!   disappears from the engine disappears from the next scrape without any
+//!   reset/remove bookkeeping.
+//! * **Everything else** lives in the one explicit [`Registry`] created here and handed
+//!   down at start-up ([`Metrics::registry`]): `floorwatch_build_info`, the process
+//!   collector, and the families other modules register (hooks, the `/ws` hub). Those are
+//!   few and small, so the crate's gather and text encoder are fine for them.
+//!
+//! Counters that the engine keeps as totals are exported as such (no `inc_by`
+//! bookkeeping), with two corrections that need memory across scrapes (`Memory`):
+//! state seconds are held monotonic (see `TeamMemory::state_ms`), and alerts fired are
+//! counted by id, because the engine forgets resolved alerts after 48 hours.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Mutex, PoisonError};
+
+use hdrhistogram::Histogram;
+use prometheus::{IntGaugeVec, Opts, Registry, TextEncoder};
+
+use crate::alert::AlertKind;
+use crate::floor::engine::{GroupView, Team};
+use crate::floor::timeline::Kind;
+use crate::floor::{Engine, Source, ViewOpts};
+use crate::time::Ms;
+
+/// Upper bounds of `floorwatch_handle_time_seconds` (seconds), SPEC §5.4.
+pub const HANDLE_BUCKETS_S: [u64; 12] = [30, 60, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 3600];
+
+/// The states of the `state` label, in exposition order.
+const STATES: [&str; 5] = ["talking", "acw", "aux", "idle", "offline"];
+const OUTCOMES: [&str; 5] = ["applied", "duplicate", "late", "invalid", "skewed"];
+
+/// Names of the families written by `render` itself. A family of the same name registered in
+/// the registry by another module would make the exposition invalid (two blocks of one
+/// family), so it is left out of the scrape and reported once.
+const ENGINE_FAMILIES: [&str; 17] = [
+    "floorwatch_agents",
+    "floorwatch_agents_aux_unplanned",
+    "floorwatch_state_seconds_total",
+    "floorwatch_talk_utilization_ratio",
+    "floorwatch_aux_ratio",
+    "floorwatch_occupancy_ratio",
+    "floorwatch_aux_ratio_cv",
+    "floorwatch_aht_seconds",
+    "floorwatch_contacts_total",
+    "floorwatch_handle_time_seconds",
+    "floorwatch_peak",
+    "floorwatch_alerts_active",
+    "floorwatch_alerts_fired_total",
+    "floorwatch_events_total",
+    "floorwatch_ingest_connections",
+    "floorwatch_agent_state",
+    "floorwatch_build_info",
+];
+
+/// How long the id of an alert that vanished from the engine's view is remembered, so that
+/// an alert evaluated tentatively at `now` (SPEC §4.2; see `Engine::view`), retracted by a
+/// later event at the same instant and fired again is not counted twice.
+const SEEN_ALERT_GRACE_MS: Ms = 3_600_000;
+
+/// The `/metrics` exposition. Shared by the HTTP handlers (`&self`); its memory across
+/// scrapes sits behind a mutex that only `render` takes, and `render` runs with the engine
+/// locked, so the mutex is never contended.
+pub struct Metrics {
+    registry: Registry,
+    per_agent: bool,
+    memory: Mutex<Memory>,
+}
+
+/// What a scrape must remember from the previous ones. Owned by `Metrics::memory`.
+#[derive(Default)]
+struct Memory {
+    /// Per live team (by id); entries of teams gone from the engine are dropped at the end
+    /// of each render, so the map is bounded by the engine's teams.
+    teams: HashMap<String, TeamMemory>,
+    /// Ids of the alerts counted in `floorwatch_alerts_fired_total`, with the last `now` at
+    /// which each was in the view. Bounded by the engine's alert store (firing alerts and
+    /// resolved ones of the last 48 h) plus `SEEN_ALERT_GRACE_MS` of forgotten ones.
+    seen_alerts: HashMap<String, Ms>,
+    /// Render counter, to find the teams not seen in this render.
+    generation: u64,
+    /// Size of the previous exposition, to allocate the next one in one go.
+    last_len: usize,
+    /// A registry family collided with an engine family (reported once).
+    collision_reported: bool,
+}
+
+#[derive(Default)]
+struct TeamMemory {
+    generation: u64,
+    /// Last exported state milliseconds, by `STATES` index. The engine's running totals
+    /// (`Engine::team_state_ms`) can go *down*: an agent's open span is counted up to
+    /// `now`, and an event that arrives after a scrape but carries an earlier `ts` closes
+    /// the span at that `ts` (the wall clock applies events at their own time; the event
+    /// clock's now runs ahead of other agents' events). Prometheus reads any decrease of a
+    /// counter as a reset and `rate()` would then count the whole total again, so the
+    /// exported value is the running maximum; the engine's value catches up within the
+    /// feed's delay.
+    state_ms: [Ms; 5],
+    /// `Team::contacts_total` at the last render. It only grows for one `Team`, so a decrease
+    /// means the team was dropped (housekeeping) and created anew: memory starts over, and
+    /// Prometheus sees a counter reset, which is what happened. (A team recreated between
+    /// two scrapes that never completed a contact is not detected; its state seconds then
+    /// stay flat until they pass the old team's.)
+    contacts: u64,
+    /// `floorwatch_alerts_fired_total` by `AlertKind as usize`.
+    fired: [u64; 4],
+    handle: Option<HandleBuckets>,
+}
+
+/// The Prometheus form of a team's HDR histogram of handle times, cached because building it
+/// walks every bin up to the largest recorded value.
+#[derive(Clone, Copy, Default, PartialEq, Debug)]
+struct HandleBuckets {
+    /// Cache key: count, smallest non-zero and largest value of the HDR histogram.
+    key: (u64, u64, u64),
+    /// Cumulative counts for `HANDLE_BUCKETS_S`.
+    cumulative: [u64; 12],
+    count: u64,
+    sum_ms: u128,
+}
+
+impl HandleBuckets {
+    fn key(h: &Histogram<u64>) -> (u64, u64, u64) {
+        (h.len(), h.min_nz(), h.max())
+    }
+
+    /// Bucket counts and sum from an HDR histogram of milliseconds (3 significant digits).
+    ///
+    /// HDR keeps equivalence bins, not values, so both are exact only to the histogram's
+    /// resolution: a value counts under bound `b` when its bin's lowest value is ≤ `b`
+    /// (exact for every value ≤ `b`, the usual whole-second handle times on a boundary
+    /// included; a value less than one bin width above `b`, under 0.1 % of `b`, is counted
+    /// too). `_sum` adds each bin's median value, i.e. it is HdrHistogram's mean × count,
+    /// within 0.05 % of the true sum; an exact sum would need the engine to keep one next to
+    /// `Team::handle`.
+    fn of(h: &Histogram<u64>) -> HandleBuckets {
+        let mut per = [0u64; 12];
+        let mut sum_ms: u128 = 0;
+        for v in h.iter_recorded() {
+            let value = v.value_iterated_to();
+            let n = v.count_at_value();
+            let low = h.lowest_equivalent(value);
+            if let Some(i) = HANDLE_BUCKETS_S.iter().position(|&b| low <= b * 1000) {
+                per[i] += n;
+            }
+            sum_ms += h.median_equivalent(value) as u128 * n as u128;
+        }
+        let mut cumulative = [0u64; 12];
+        let mut running = 0;
+        for (c, p) in cumulative.iter_mut().zip(per) {
+            running += p;
+            *c = running;
+        }
+        HandleBuckets { key: Self::key(h), cumulative, count: h.len(), sum_ms }
+    }
+}
+
+/// One team's figures for this scrape, gathered before writing because the text format
+/// wants each family's samples together (families outside, teams inside).
+struct Row<'v> {
+    view: &'v GroupView,
+    state_ms: [Ms; 5],
+    handle: HandleBuckets,
+    active: [u32; 4],
+    fired: [u64; 4],
+}
+
+impl Metrics {
+    /// Creates the registry with `floorwatch_build_info` and the process collector.
+    ///
+    /// `per_agent` adds `floorwatch_agent_state{agent,team,state}`: one series per agent
+    /// the engine tracks (offline ones included), e.g. 100,000 more series on a
+    /// 100,000-agent floor, and a new series each time an agent changes state (the `state`
+    /// label moves), which is why it is off by default (SPEC §5.4).
+    pub fn new(per_agent: bool) -> Metrics {
+        let registry = Registry::new();
+        let build = IntGaugeVec::new(
+            Opts::new("floorwatch_build_info", "floorwatch build information; the value is always 1."),
+            &["version"],
+        )
+        .expect("valid build_info metric");
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        registry.register(Box::new(build)).expect("build_info registered once");
+        #[cfg(target_os = "linux")]
+        registry
+            .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+            .expect("process collector registered once");
+        Metrics { registry, per_agent, memory: Mutex::new(Memory::default()) }
+    }
+
+    /// The one registry of the process, for the families of other modules (hooks, `/ws`).
+    /// Names must not be those of the engine families (`ENGINE_FAMILIES`).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Reads every engine-derived family from the engine at `now`, then appends the
+    /// registry's families, all in the text format (version 0.0.4). Called by
+    /// `GET /metrics` with the engine locked; `connections` are the open ingest
+    /// connections per source (`floorwatch_ingest_connections`).
+    ///
+    /// Cost: one `Engine::view` without agents (with agents when per-agent series are on),
+    /// which dominates: it sums every agent's timeline over every window; then O(teams)
+    /// for a sort, one hash lookup per team and the writing of ~56 series per team into one
+    /// pre-sized `String`; an HDR walk only for the teams whose histogram changed since the
+    /// last scrape; O(alerts in the view) hash lookups; and the crate's gather of the small
+    /// registry.
+    pub fn render(&self, engine: &mut Engine, now: Ms, connections: &[(&str, i64)]) -> String {
+        let view = engine.view(now, &ViewOpts { team: None, agents: self.per_agent });
+        let engine: &Engine = engine;
+        let mut guard = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
+        let mem = &mut *guard;
+        mem.generation += 1;
+        let generation = mem.generation;
+
+        // Live teams, by id like the view's, joined to the view's teams.
+        let mut teams: Vec<&Team> = engine.teams().collect();
+        teams.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        let mut rows: Vec<Row> = Vec::with_capacity(view.teams.len());
+        let mut ti = teams.iter().peekable();
+        for gv in &view.teams {
+            while ti.next_if(|t| t.id < gv.id).is_some() {}
+            let Some(team) = ti.next_if(|t| t.id == gv.id) else {
+                debug_assert!(false, "team {} in the view but not in the engine", gv.id);
+                continue;
+            };
+            let tm = match mem.teams.get_mut(&team.id) {
+                Some(tm) => tm,
+                None => mem.teams.entry(team.id.clone()).or_default(),
+            };
+            if team.contacts_total < tm.contacts {
+                *tm = TeamMemory::default();
+            }
+            tm.generation = generation;
+            tm.contacts = team.contacts_total;
+            let ms = engine.team_state_ms(team, now);
+            let by_state = [
+                ms[Kind::Talking as usize],
+                ms[Kind::Acw as usize],
+                ms[Kind::AuxUnplanned as usize] + ms[Kind::AuxPlanned as usize],
+                ms[Kind::Idle as usize],
+                ms[Kind::Offline as usize],
+            ];
+            for (last, cur) in tm.state_ms.iter_mut().zip(by_state) {
+                *last = (*last).max(cur);
+            }
+            let handle = match tm.handle {
+                Some(h) if h.key == HandleBuckets::key(&team.handle) => h,
+                _ => {
+                    let h = HandleBuckets::of(&team.handle);
+                    tm.handle = Some(h);
+                    h
+                }
+            };
+            rows.push(Row { view: gv, state_ms: tm.state_ms, handle, active: [0; 4], fired: [0; 4] });
+        }
+
+        // Alerts: active ones by (kind, team); fired ones counted once per id.
+        for a in &view.alerts {
+            let kind = a.kind as usize;
+            let row = rows.binary_search_by(|r| r.view.id.as_str().cmp(&a.team)).ok();
+            if let (Some(r), true) = (row, a.is_firing()) {
+                rows[r].active[kind] += 1;
+            }
+            match mem.seen_alerts.get_mut(&a.id) {
+                Some(last) => *last = now,
+                None => {
+                    mem.seen_alerts.insert(a.id.clone(), now);
+                    if let Some(tm) = row.and_then(|_| mem.teams.get_mut(&a.team)) {
+                        tm.fired[kind] += 1;
+                    }
+                }
+            }
+        }
+        mem.seen_alerts.retain(|_, last| *last >= now - SEEN_ALERT_GRACE_MS);
+        for r in &mut rows {
+            r.fired = mem.teams.get(&r.view.id).map_or([0; 4], |tm| tm.fired);
+        }
+        mem.teams.retain(|_, tm| tm.generation == generation);
+
+        let mut out = Text { buf: String::with_capacity(mem.last_len + mem.last_len / 8 + 4096) };
+        write_teams(&mut out, &rows, &view.window_names);
+        write_ingest(&mut out, engine, connections);
+        if self.per_agent {
+            out.header(
+                "floorwatch_agent_state",
+                "gauge",
+                "1 for each agent's current state (per-agent series: one per tracked agent).",
+            );
+            for a in &view.agents {
+                out.sample(
+                    "floorwatch_agent_state",
+                    &[("agent", &a.id), ("team", &a.team), ("state", a.state.as_str())],
+                    V::U(1),
+                );
+            }
+        }
+
+        let mut families = self.registry.gather();
+        let before = families.len();
+        families.retain(|f| !ENGINE_FAMILIES.contains(&f.name()) || f.name() == "floorwatch_build_info");
+        if families.len() != before && !mem.collision_reported {
+            mem.collision_reported = true;
+            tracing::error!("a registered metric family uses the name of an engine family; it is left out of /metrics");
+        }
+        if let Err(e) = TextEncoder::new().encode_utf8(&families, &mut out.buf) {
+            tracing::error!(error = %e, "encoding the registry's metric families failed");
+        }
+        mem.last_len = out.buf.len();
+        out.buf
+    }
+}
+
+fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
+    out.header("floorwatch_agents", "gauge", "Agents of the team now in each state (aux: planned and unplanned).");
+    for r in rows {
+        let c = &r.view.counts;
+        for (state, n) in STATES.iter().zip([c.talking(), c.acw(), c.aux(), c.idle(), c.offline()]) {
+            out.sample("floorwatch_agents", &[("team", &r.view.id), ("state", state)], V::U(n.into()));
+        }
+    }
+    out.header("floorwatch_agents_aux_unplanned", "gauge", "Agents of the team now in unplanned aux.");
+    for r in rows {
+        out.sample(
+            "floorwatch_agents_aux_unplanned",
+            &[("team", &r.view.id)],
+            V::U(r.view.counts.aux_unplanned().into()),
+        );
+    }
+    out.header(
+        "floorwatch_state_seconds_total",
+        "counter",
+        "Seconds the team's members have spent in each state, counted for the team they were in at the time.",
+    );
+    for r in rows {
+        for (state, ms) in STATES.iter().zip(r.state_ms) {
+            out.sample(
+                "floorwatch_state_seconds_total",
+                &[("team", &r.view.id), ("state", state)],
+                V::F(ms as f64 / 1000.0),
+            );
+        }
+    }
+
+    // Window figures; a null figure (zero denominator) has no sample at all.
+    type Figure = fn(&GroupView, usize) -> Option<f64>;
+    let figures: [(&str, &str, Figure); 5] = [
+        ("floorwatch_talk_utilization_ratio", "Talking time / staffed (logged-in) time over the window.", |g, w| {
+            g.windows[w].talk_utilization()
+        }),
+        ("floorwatch_aux_ratio", "Unplanned aux time / logged-in time over the window.", |g, w| {
+            g.windows[w].aux_ratio()
+        }),
+        ("floorwatch_occupancy_ratio", "(Talking + ACW) / (talking + ACW + idle) time over the window.", |g, w| {
+            g.windows[w].occupancy()
+        }),
+        (
+            "floorwatch_aux_ratio_cv",
+            "Coefficient of variation of the qualifying members' unplanned aux ratios over the window.",
+            |g, w| g.dispersion.get(w).and_then(|d| d.aux.cv),
+        ),
+        ("floorwatch_aht_seconds", "Average handle time of the contacts completed in the window.", |g, w| {
+            g.windows[w].aht_s()
+        }),
+    ];
+    for (name, help, f) in figures {
+        out.header(name, "gauge", help);
+        for r in rows {
+            for (w, window) in windows.iter().enumerate() {
+                if let Some(v) = f(r.view, w) {
+                    out.sample(name, &[("team", &r.view.id), ("window", window)], V::F(v));
+                }
+            }
+        }
+    }
+
+    out.header("floorwatch_contacts_total", "counter", "Contacts completed by the team's members.");
+    for r in rows {
+        out.sample("floorwatch_contacts_total", &[("team", &r.view.id)], V::U(r.view.contacts_total));
+    }
+    out.header(
+        "floorwatch_handle_time_seconds",
+        "histogram",
+        "Handle time (talk + following ACW) of completed contacts.",
+    );
+    for r in rows {
+        let team = r.view.id.as_str();
+        for (b, n) in HANDLE_BUCKETS_S.iter().zip(r.handle.cumulative) {
+            out.sample_le("floorwatch_handle_time_seconds_bucket", team, Le::Secs(*b), n);
+        }
+        out.sample_le("floorwatch_handle_time_seconds_bucket", team, Le::Inf, r.handle.count);
+        out.sample("floorwatch_handle_time_seconds_sum", &[("team", team)], V::F(r.handle.sum_ms as f64 / 1000.0));
+        out.sample("floorwatch_handle_time_seconds_count", &[("team", team)], V::U(r.handle.count));
+    }
+    out.header("floorwatch_peak", "gauge", "1 while the team is at peak time, else 0.");
+    for r in rows {
+        out.sample("floorwatch_peak", &[("team", &r.view.id)], V::U(r.view.peak.into()));
+    }
+    out.header("floorwatch_alerts_active", "gauge", "Alerts now firing.");
+    for r in rows {
+        for k in AlertKind::ALL {
+            out.sample(
+                "floorwatch_alerts_active",
+                &[("kind", k.as_str()), ("team", &r.view.id)],
+                V::U(r.active[k as usize].into()),
+            );
+        }
+    }
+    out.header("floorwatch_alerts_fired_total", "counter", "Alerts fired.");
+    for r in rows {
+        for k in AlertKind::ALL {
+            out.sample(
+                "floorwatch_alerts_fired_total",
+                &[("kind", k.as_str()), ("team", &r.view.id)],
+                V::U(r.fired[k as usize]),
+            );
+        }
+    }
+}
+
+fn write_ingest(out: &mut Text, engine: &Engine, connections: &[(&str, i64)]) {
+    out.header(
+        "floorwatch_events_total",
+        "counter",
+        "Events received, by source and outcome (skewed events are also counted as applied).",
+    );
+    for s in Source::ALL {
+        let c = engine.ingest(s);
+        for (outcome, n) in OUTCOMES.iter().zip([c.applied, c.duplicate, c.late, c.invalid, c.skewed]) {
+            out.sample("floorwatch_events_total", &[("source", s.as_str()), ("outcome", outcome)], V::U(n));
+        }
+    }
+    out.header("floorwatch_ingest_connections", "gauge", "Open ingest connections.");
+    // One sample per source even if the caller lists a source twice (a repeated label set
+    // would make the whole exposition invalid).
+    for (i, (source, _)) in connections.iter().enumerate() {
+        if connections[..i].iter().any(|(s, _)| s == source) {
+            continue;
+        }
+        let n: i64 = connections[i..].iter().filter(|(s, _)| s == source).map(|(_, n)| n).sum();
+        out.sample("floorwatch_ingest_connections", &[("source", source)], V::I(n));
+    }
+}
+
+enum V {
+    U(u64),
+    I(i64),
+    F(f64),
+}
+
+enum Le {
+    Secs(u64),
+    Inf,
+}
+
+/// A text-format (0.0.4) writer into one `String`. Writing to a `String` cannot fail, so
+/// the `fmt::Result`s are discarded.
+struct Text {
+    buf: String,
+}
+
+impl Text {
+    fn header(&mut self, name: &str, kind: &str, help: &str) {
+        let b = &mut self.buf;
+        for part in ["# HELP ", name, " ", help, "\n# TYPE ", name, " ", kind, "\n"] {
+            b.push_str(part);
+        }
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], v: V) {
+        self.buf.push_str(name);
+        self.labels(labels);
+        self.value(v);
+    }
+
+    fn sample_le(&mut self, name: &str, team: &str, le: Le, n: u64) {
+        let b = &mut self.buf;
+        b.push_str(name);
+        b.push_str("{team=\"");
+        push_escaped(b, team);
+        b.push_str("\",le=\"");
+        match le {
+            Le::Secs(s) => {
+                let _ = write!(b, "{s}");
+            }
+            Le::Inf => b.push_str("+Inf"),
+        }
+        b.push_str("\"}");
+        self.value(V::U(n));
+    }
+
+    fn labels(&mut self, labels: &[(&str, &str)]) {
+        let b = &mut self.buf;
+        for (i, (k, v)) in labels.iter().enumerate() {
+            b.push_str(if i == 0 { "{" } else { "," });
+            b.push_str(k);
+            b.push_str("=\"");
+            push_escaped(b, v);
+            b.push('"');
+        }
+        if !labels.is_empty() {
+            b.push('}');
+        }
+    }
+
+    fn value(&mut self, v: V) {
+        let b = &mut self.buf;
+        b.push(' ');
+        match v {
+            V::U(n) => {
+                let _ = write!(b, "{n}");
+            }
+            V::I(n) => {
+                let _ = write!(b, "{n}");
+            }
+            V::F(x) => push_f64(b, x),
+        }
+        b.push('\n');
+    }
+}
+
+/// Label value escaping of the text format: backslash, double quote and line feed.
+fn push_escaped(b: &mut String, s: &str) {
+    if !s.bytes().any(|c| matches!(c, b'\\' | b'"' | b'\n')) {
+        b.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '\\' => b.push_str("\\\\"),
+            '"' => b.push_str("\\\""),
+            '\n' => b.push_str("\\n"),
+            c => b.push(c),
+        }
+    }
+}
+
+/// Shortest decimal that reads back as the same `f64` (Rust's `Display`, which never uses
+/// an exponent); the text format's spellings for the non-finite values.
+fn push_f64(b: &mut String, x: f64) {
+    if x.is_nan() {
+        b.push_str("NaN");
+    } else if x.is_infinite() {
+        b.push_str(if x > 0.0 { "+Inf" } else { "-Inf" });
+    } else {
+        let _ = write!(b, "{x}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_f64(x: f64, expected: &str) {
+        let mut b = String::new();
+        push_f64(&mut b, x);
+        assert_eq!(b, expected, "{x:?}");
+        if x.is_finite() {
+            assert_eq!(b.parse::<f64>().unwrap(), x);
+        }
+    }
+
+    #[test]
+    fn floats_round_trip_in_text_format_spelling() {
+        for (x, s) in [
+            (0.0, "0"),
+            (1.0, "1"),
+            (0.1, "0.1"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (300.5, "300.5"),
+            (1e-7, "0.0000001"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+        ] {
+            check_f64(x, s);
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        for (s, e) in [("T07", "T07"), ("a\"b", "a\\\"b"), ("a\\b", "a\\\\b"), ("a\nb", "a\\nb"), ("组", "组")] {
+            let mut b = String::new();
+            push_escaped(&mut b, s);
+            assert_eq!(b, e);
+        }
+    }
+
+    fn hist(values_ms: &[u64]) -> Histogram<u64> {
+        let mut h = Histogram::new_with_bounds(1, 86_400_000, 3).unwrap();
+        for &v in values_ms {
+            h.record(v).unwrap();
+        }
+        h
+    }
+
+    #[test]
+    fn handle_buckets_count_boundary_values_under_their_bound() {
+        let b = HandleBuckets::of(&hist(&[1_000, 30_000, 30_001, 59_000, 180_000, 300_000, 4_000_000]));
+        // 30_001 shares the 30_000 bin (16 ms wide there): counted under 30 s, see `of`.
+        assert_eq!(b.cumulative, [3, 4, 4, 5, 5, 6, 6, 6, 6, 6, 6, 6]);
+        assert_eq!(b.count, 7);
+        let exact: u128 = [1_000u128, 30_000, 30_001, 59_000, 180_000, 300_000, 4_000_000].iter().sum();
+        let err = (b.sum_ms as f64 - exact as f64).abs() / exact as f64;
+        assert!(err < 5e-4, "sum {} vs {exact}", b.sum_ms);
+        assert_eq!(HandleBuckets::of(&hist(&[])), HandleBuckets { key: (0, u64::MAX, 0), ..Default::default() });
+    }
+}

@@ -1,0 +1,249 @@
+//! The daemon (`floorwatch serve`): listeners, shared state, ordered shutdown.
+//!
+//! One [`Engine`] behind a mutex is the single owner of floor state. Ingest tasks decode
+//! outside the lock and apply whole batches under it; readers (snapshot, push, metrics)
+//! compute a view under it and serialize outside it. The lock is never held across
+//! `.await`.
+
+pub mod auth;
+pub mod demo;
+pub mod push;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::alert::Alert;
+use crate::config::{FileConfig, Settings, Tokens};
+use crate::event::{Aliases, DecodeError, Event};
+use crate::floor::{Engine, IngestCounts, Outcome, Source};
+use crate::hooks::Hooks;
+use crate::metrics::Metrics;
+use crate::time::Ms;
+
+/// Milliseconds since the epoch, from the system clock.
+pub fn wall_ms() -> Ms {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Ms).unwrap_or(0)
+}
+
+/// State shared by every task of the daemon. Owned by `run`; tasks hold `Arc`s and stop
+/// on the cancellation token.
+pub struct Shared {
+    pub engine: Mutex<Engine>,
+    pub file: FileConfig,
+    pub settings: Settings,
+    pub aliases: Aliases,
+    pub tokens: Tokens,
+    pub hub: push::Hub,
+    pub metrics: Metrics,
+    pub hooks: Option<Hooks>,
+    /// Open ingest connections per source (gauge), updated by the connection tasks.
+    pub connections: DashMap<&'static str, i64>,
+    pub web_dir: Option<PathBuf>,
+    pub ready: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    pub fn engine(&self) -> MutexGuard<'_, Engine> {
+        // A panic while holding the lock would be a bug in the core; keep serving.
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies a decoded batch and fans out the alerts it fired or resolved.
+    pub fn apply_batch(&self, batch: Vec<Result<Event, DecodeError>>, source: Source) -> IngestCounts {
+        let mut counts = IngestCounts::default();
+        if batch.is_empty() {
+            return counts;
+        }
+        let now = wall_ms();
+        let alerts = {
+            let mut engine = self.engine();
+            for item in batch {
+                let o = match item {
+                    Ok(ev) => engine.apply(ev, now, source),
+                    Err(_) => {
+                        engine.count_invalid(source);
+                        Outcome::Invalid
+                    }
+                };
+                counts.count(o);
+            }
+            if self.settings.clock == crate::config::ClockMode::Event {
+                let at = engine.now(now);
+                engine.advance(at);
+            }
+            engine.take_notifications()
+        };
+        self.fan_out(alerts);
+        counts
+    }
+
+    pub fn count_invalid(&self, source: Source, n: u64) {
+        let mut engine = self.engine();
+        for _ in 0..n {
+            engine.count_invalid(source);
+        }
+    }
+
+    pub fn fan_out(&self, alerts: Vec<Alert>) {
+        for a in alerts {
+            self.hub.alert(&a);
+            if let Some(h) = &self.hooks {
+                h.notify(&a);
+            }
+        }
+    }
+
+    pub fn connection_opened(&self, source: &'static str) {
+        *self.connections.entry(source).or_insert(0) += 1;
+    }
+
+    pub fn connection_closed(&self, source: &'static str) {
+        *self.connections.entry(source).or_insert(0) -= 1;
+    }
+
+    pub fn connection_counts(&self) -> Vec<(&'static str, i64)> {
+        ["tcp", "ws"].iter().map(|s| (*s, self.connections.get(s).map(|v| *v).unwrap_or(0))).collect()
+    }
+}
+
+/// Decrements the connection gauge when a connection task ends, however it ends.
+pub struct ConnGuard {
+    shared: Arc<Shared>,
+    source: &'static str,
+}
+
+impl ConnGuard {
+    pub fn new(shared: Arc<Shared>, source: &'static str) -> Self {
+        shared.connection_opened(source);
+        ConnGuard { shared, source }
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.shared.connection_closed(self.source);
+    }
+}
+
+/// Listeners bound by the caller (tests bind port 0).
+pub struct Listeners {
+    pub http: TcpListener,
+    pub tcp: TcpListener,
+}
+
+impl Listeners {
+    pub async fn bind(http: &str, tcp: &str) -> anyhow::Result<Listeners> {
+        let http_addr: SocketAddr = http.parse().map_err(|e| anyhow::anyhow!("server.http: {http:?}: {e}"))?;
+        let tcp_addr: SocketAddr = tcp.parse().map_err(|e| anyhow::anyhow!("server.tcp: {tcp:?}: {e}"))?;
+        let http = TcpListener::bind(http_addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {http_addr} (server.http): {e}"))?;
+        let tcp = TcpListener::bind(tcp_addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {tcp_addr} (server.tcp): {e}"))?;
+        Ok(Listeners { http, tcp })
+    }
+}
+
+/// Options of `serve` beyond the config file.
+#[derive(Clone, Debug, Default)]
+pub struct ServeOptions {
+    pub demo: bool,
+    /// Directory the config file's relative paths are relative to.
+    pub base_dir: PathBuf,
+}
+
+/// Runs the daemon until `shutdown` is cancelled, then drains within the grace period.
+pub async fn run(file: FileConfig, listeners: Listeners, opts: ServeOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let settings = file.validate(&opts.base_dir)?;
+    let tokens = file.auth.resolve(&opts.base_dir)?;
+    let metrics = Metrics::new(file.metrics.per_agent);
+    let hooks = if file.hooks.is_empty() {
+        None
+    } else {
+        Some(Hooks::start(&file.hooks, &opts.base_dir, metrics.registry()).map_err(|e| anyhow::anyhow!("hooks: {e}"))?)
+    };
+    let mut engine = Engine::new(settings.clone());
+    engine.enable_notifications();
+    let web_dir = (!file.server.web_dir.is_empty()).then(|| opts.base_dir.join(&file.server.web_dir));
+    let hub = push::Hub::new(file.limits.max_ws_clients, metrics.registry());
+    let shared = Arc::new(Shared {
+        engine: Mutex::new(engine),
+        aliases: Aliases::new(settings.aliases.clone()),
+        settings,
+        tokens,
+        hub,
+        metrics,
+        hooks,
+        connections: DashMap::new(),
+        web_dir,
+        file,
+        ready: std::sync::atomic::AtomicBool::new(false),
+    });
+
+    let tracker = TaskTracker::new();
+    let http_addr = listeners.http.local_addr()?;
+    let tcp_addr = listeners.tcp.local_addr()?;
+    tracing::info!(http = %http_addr, tcp = %tcp_addr, clock = %shared.file.server.clock, timezone = %shared.settings.timezone_name, "floorwatch listening");
+
+    tracker.spawn(crate::ingest::tcp::serve(shared.clone(), listeners.tcp, shutdown.clone(), tracker.clone()));
+    tracker.spawn(push::run(shared.clone(), shutdown.clone()));
+    tracker.spawn(ticker(shared.clone(), shutdown.clone()));
+    if opts.demo {
+        tracker.spawn(demo::run(shared.clone(), shutdown.clone()));
+    }
+    let routes = routes::routes(shared.clone(), shutdown.clone());
+    let stop = shutdown.clone();
+    let http = tokio::spawn(warp::serve(routes).incoming(listeners.http).graceful(async move { stop.cancelled().await }).run());
+    shared.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    shutdown.cancelled().await;
+    tracing::info!("shutting down: no new connections, draining");
+    shared.ready.store(false, std::sync::atomic::Ordering::Relaxed);
+    tracker.close();
+    let grace = Duration::from_secs(shared.file.server.shutdown_grace_secs);
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        tracing::warn!("grace period over with tasks still running; exiting anyway");
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
+    // Hooks get what is left of the grace period to deliver queued alerts.
+    let shared = match Arc::try_unwrap(shared) {
+        Ok(s) => Some(s),
+        Err(_) => None,
+    };
+    if let Some(hooks) = shared.and_then(|s| s.hooks) {
+        hooks.shutdown(Duration::from_secs(2)).await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// With the wall clock, alerts must fire on time even when no event arrives: advance the
+/// detectors every 250 ms. (With the event clock, time only moves with events.)
+async fn ticker(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_millis(250));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut housekeeping = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let alerts = {
+            let mut engine = shared.engine();
+            if shared.settings.clock == crate::config::ClockMode::Wall {
+                engine.advance(wall_ms());
+            }
+            if housekeeping.elapsed() >= Duration::from_secs(60) {
+                housekeeping = tokio::time::Instant::now();
+                engine.housekeeping();
+            }
+            engine.take_notifications()
+        };
+        shared.fan_out(alerts);
+    }
+}

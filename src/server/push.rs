@@ -1,0 +1,337 @@
+//! `/ws` push to wallboards (docs/ws-protocol.md): a `full` board first, then `delta`
+//! frames every `push_interval_ms` when something changed, and `alert` frames at once.
+//!
+//! Frames are built once per tick and per team filter and shared by every client with
+//! that filter. Each client has a bounded queue (`QUEUE` frames). A client whose queue is
+//! full misses the delta and is marked stale; once it has room it gets a fresh `full`
+//! frame (skip to the latest state). A client stale for `DROP_AFTER` is disconnected.
+//! Neither ever slows ingest: the push loop only `try_send`s.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use warp::ws::{Message, WebSocket};
+
+use super::{Shared, wall_ms};
+use crate::alert::Alert;
+use crate::floor::{View, ViewOpts};
+use crate::snapshot::{BoardAgent, BoardGroups, board_alerts};
+
+const QUEUE: usize = 8;
+const DROP_AFTER_MS: i64 = 30_000;
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub type Frame = Arc<str>;
+
+struct Client {
+    team: Option<String>,
+    tx: mpsc::Sender<Frame>,
+    needs_full: AtomicBool,
+    /// When the client first missed a frame (0 = not stale).
+    stale_since: AtomicI64,
+}
+
+pub struct Hub {
+    clients: DashMap<u64, Arc<Client>>,
+    next_id: AtomicU64,
+    max_clients: usize,
+    gauge: prometheus::IntGauge,
+    skipped: prometheus::IntCounter,
+    dropped: prometheus::IntCounter,
+    /// The previous tick's agents, for deltas. Only the push loop touches it.
+    prev: std::sync::Mutex<HashMap<String, BoardAgent>>,
+}
+
+impl Hub {
+    pub fn new(max_clients: usize, registry: &prometheus::Registry) -> Hub {
+        let gauge = prometheus::IntGauge::new("floorwatch_ws_clients", "Wallboard clients connected to /ws").expect("valid metric");
+        let skipped = prometheus::IntCounter::new(
+            "floorwatch_ws_clients_skipped_total",
+            "Push frames not delivered because a /ws client's queue was full (it gets a full frame later)",
+        )
+        .expect("valid metric");
+        let dropped = prometheus::IntCounter::new(
+            "floorwatch_ws_clients_dropped_total",
+            "/ws clients disconnected for staying too slow",
+        )
+        .expect("valid metric");
+        for m in [Box::new(gauge.clone()) as Box<dyn prometheus::core::Collector>, Box::new(skipped.clone()), Box::new(dropped.clone())] {
+            let _ = registry.register(m);
+        }
+        Hub {
+            clients: DashMap::new(),
+            next_id: AtomicU64::new(1),
+            max_clients,
+            gauge,
+            skipped,
+            dropped,
+            prev: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Sends an alert frame to every client whose filter matches.
+    pub fn alert(&self, alert: &Alert) {
+        let frame: Frame = json!({"type": "alert", "alert": alert}).to_string().into();
+        for c in self.clients.iter() {
+            if c.team.as_ref().is_none_or(|t| *t == alert.team) {
+                self.offer(&c, frame.clone());
+            }
+        }
+    }
+
+    fn offer(&self, c: &Client, frame: Frame) -> bool {
+        match c.tx.try_send(frame) {
+            Ok(()) => {
+                c.stale_since.store(0, Ordering::Relaxed);
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.skipped.inc();
+                c.needs_full.store(true, Ordering::Relaxed);
+                let _ = c.stale_since.compare_exchange(0, wall_ms(), Ordering::Relaxed, Ordering::Relaxed);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// The board's static configuration block (thresholds come from the daemon's config).
+pub fn board_config(shared: &Shared) -> Value {
+    let f = &shared.file;
+    let s = &shared.settings;
+    json!({
+        "windows": f.floor.windows,
+        "push_interval_ms": f.server.push_interval_ms,
+        "timezone": s.timezone_name,
+        "talk_band": f.wallboard.talk_band,
+        "aux_band": f.wallboard.aux_band,
+        "aux_cv_limit": s.disp_cv_limit,
+        "utilization_high": s.util_high,
+        "long_aux_secs": s.long_aux_ms / 1000,
+        "long_aux_per_reason": f.alerts.long_aux.per_reason,
+        "planned_reasons": f.floor.planned_reasons,
+        "lang": f.wallboard.lang,
+    })
+}
+
+struct Board {
+    now: i64,
+    floor: Value,
+    teams: Vec<Value>,
+    agents: Vec<BoardAgent>,
+    alerts: Vec<Alert>,
+}
+
+impl Board {
+    fn of(view: &View) -> Board {
+        let groups = BoardGroups(view);
+        Board {
+            now: view.now,
+            floor: groups.floor(),
+            teams: match groups.teams() {
+                Value::Array(v) => v,
+                _ => Vec::new(),
+            },
+            agents: view.agents.iter().map(BoardAgent::of).collect(),
+            alerts: board_alerts(&view.alerts, view.now),
+        }
+    }
+
+    fn floor_for(&self, team: Option<&str>) -> Value {
+        match team {
+            None => self.floor.clone(),
+            Some(t) => {
+                let mut v = self.teams.iter().find(|g| g["team"] == t).cloned().unwrap_or_else(|| json!({"peak": false, "current": {}, "windows": {}}));
+                if let Value::Object(m) = &mut v {
+                    m.remove("team");
+                }
+                v
+            }
+        }
+    }
+
+    fn teams_for(&self, team: Option<&str>) -> Vec<&Value> {
+        self.teams.iter().filter(|g| team.is_none_or(|t| g["team"] == t)).collect()
+    }
+
+    fn alerts_for(&self, team: Option<&str>) -> Vec<&Alert> {
+        self.alerts.iter().filter(|a| team.is_none_or(|t| a.team == t)).collect()
+    }
+
+    fn full(&self, team: Option<&str>, config: &Value) -> String {
+        let agents: Vec<&BoardAgent> = self.agents.iter().filter(|a| team.is_none_or(|t| a.team == t)).collect();
+        json!({
+            "type": "full",
+            "now": self.now,
+            "config": config,
+            "floor": self.floor_for(team),
+            "teams": self.teams_for(team),
+            "agents": agents,
+            "alerts": self.alerts_for(team),
+        })
+        .to_string()
+    }
+}
+
+/// The `full` frame for one filter, computed now (used on connect and by GET /api/v1/board).
+pub fn full_frame(shared: &Shared, team: Option<&str>) -> String {
+    let view = {
+        let mut engine = shared.engine();
+        let now = engine.now(wall_ms());
+        engine.view(now, &ViewOpts { team: team.map(str::to_string), agents: true })
+    };
+    Board::of(&view).full(team, &board_config(shared))
+}
+
+/// Registers a `/ws` client and runs it until it closes, is dropped, or shutdown.
+pub async fn client(shared: Arc<Shared>, ws: WebSocket, team: Option<String>, shutdown: CancellationToken) {
+    let hub = &shared.hub;
+    let (mut sink, mut stream) = ws.split();
+    if hub.clients.len() >= hub.max_clients {
+        tracing::debug!("/ws client refused: limits.max_ws_clients reached");
+        let _ = sink.send(Message::close_with(1013u16, "too many clients")).await;
+        return;
+    }
+    let (tx, mut rx) = mpsc::channel::<Frame>(QUEUE);
+    let first = full_frame(&shared, team.as_deref());
+    let id = hub.next_id.fetch_add(1, Ordering::Relaxed);
+    let client = Arc::new(Client { team, tx, needs_full: AtomicBool::new(false), stale_since: AtomicI64::new(0) });
+    hub.clients.insert(id, client);
+    hub.gauge.set(hub.clients.len() as i64);
+    let mut pending: Option<Frame> = Some(first.into());
+    loop {
+        let frame = match pending.take() {
+            Some(f) => f,
+            None => tokio::select! {
+                _ = shutdown.cancelled() => {
+                    let _ = sink.send(Message::close_with(1001u16, "server shutting down")).await;
+                    break;
+                }
+                f = rx.recv() => match f { Some(f) => f, None => break },
+                m = stream.next() => match m {
+                    Some(Ok(m)) if m.is_close() => break,
+                    Some(Ok(_)) => continue,
+                    _ => break,
+                },
+            },
+        };
+        match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::text(frame.to_string()))).await {
+            Ok(Ok(())) => {}
+            _ => break,
+        }
+    }
+    hub.clients.remove(&id);
+    hub.gauge.set(hub.clients.len() as i64);
+}
+
+/// The push loop: one view per tick, frames per filter, `try_send` to every client.
+pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let interval = Duration::from_millis(shared.file.server.push_interval_ms.max(50));
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let config = board_config(&shared);
+    let wall = shared.settings.clock == crate::config::ClockMode::Wall;
+    let mut last_version = u64::MAX;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let hub = &shared.hub;
+        if hub.clients.is_empty() {
+            continue;
+        }
+        let view = {
+            let mut engine = shared.engine();
+            // With the event clock nothing moves between events; with the wall clock the
+            // windows slide, so figures change every tick.
+            if !wall && engine.version == last_version {
+                continue;
+            }
+            last_version = engine.version;
+            let now = engine.now(wall_ms());
+            engine.view(now, &ViewOpts { team: None, agents: true })
+        };
+        let board = Board::of(&view);
+        drop(view);
+        let current: HashMap<String, BoardAgent> = board.agents.iter().map(|a| (a.agent.clone(), a.clone())).collect();
+        let (changed, removed, moved_from) = {
+            let mut prev = hub.prev.lock().unwrap_or_else(|p| p.into_inner());
+            let changed: Vec<&BoardAgent> = board.agents.iter().filter(|a| prev.get(&a.agent) != Some(*a)).collect();
+            let removed: Vec<String> = prev.keys().filter(|k| !current.contains_key(*k)).cloned().collect();
+            let moved_from: HashMap<String, String> = changed
+                .iter()
+                .filter_map(|a| prev.get(&a.agent).filter(|p| p.team != a.team).map(|p| (a.agent.clone(), p.team.clone())))
+                .collect();
+            *prev = current;
+            (changed, removed, moved_from)
+        };
+        let mut deltas: HashMap<Option<String>, Frame> = HashMap::new();
+        let mut fulls: HashMap<Option<String>, Frame> = HashMap::new();
+        let now_ms = wall_ms();
+        let mut gone = Vec::new();
+        for entry in hub.clients.iter() {
+            let c = entry.value();
+            if c.tx.is_closed() {
+                gone.push(*entry.key());
+                continue;
+            }
+            let key = c.team.clone();
+            let frame = if c.needs_full.load(Ordering::Relaxed) {
+                fulls.entry(key.clone()).or_insert_with(|| board.full(key.as_deref(), &config).into()).clone()
+            } else {
+                deltas
+                    .entry(key.clone())
+                    .or_insert_with(|| {
+                        let t = key.as_deref();
+                        let agents: Vec<&&BoardAgent> = changed.iter().filter(|a| t.is_none_or(|t| a.team == t)).collect();
+                        let mut rem: Vec<&String> = removed.iter().collect();
+                        if let Some(t) = t {
+                            rem.extend(moved_from.iter().filter(|(_, from)| *from == t).map(|(id, _)| id));
+                        }
+                        json!({
+                            "type": "delta",
+                            "now": board.now,
+                            "floor": board.floor_for(t),
+                            "teams": board.teams_for(t),
+                            "agents": agents,
+                            "removed": rem,
+                            "alerts": board.alerts_for(t),
+                        })
+                        .to_string()
+                        .into()
+                    })
+                    .clone()
+            };
+            let was_full = c.needs_full.load(Ordering::Relaxed);
+            if hub.offer(c, frame) {
+                if was_full {
+                    c.needs_full.store(false, Ordering::Relaxed);
+                }
+            } else {
+                let since = c.stale_since.load(Ordering::Relaxed);
+                if since != 0 && now_ms - since > DROP_AFTER_MS {
+                    gone.push(*entry.key());
+                    hub.dropped.inc();
+                }
+            }
+        }
+        for id in gone {
+            // Dropping the sender ends the client's task, which closes the socket.
+            hub.clients.remove(&id);
+        }
+        hub.gauge.set(hub.clients.len() as i64);
+    }
+}

@@ -1,0 +1,296 @@
+//! HTTP routes (SPEC §5.2) on warp 0.4.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use warp::http::{HeaderValue, Response, StatusCode};
+use bytes::Bytes;
+use warp::ws::Message;
+use warp::{Filter, Rejection, Reply};
+
+use super::{Shared, auth, push, wall_ms};
+use crate::event::{DecodeError, decode_batch};
+use crate::floor::{IngestCounts, Source, ViewOpts};
+use crate::snapshot::Snapshot;
+
+mod web {
+    include!(concat!(env!("OUT_DIR"), "/web_files.rs"));
+}
+
+#[derive(Debug)]
+struct Unauthorized;
+impl warp::reject::Reject for Unauthorized {}
+
+#[derive(Debug)]
+struct ForbiddenOrigin;
+impl warp::reject::Reject for ForbiddenOrigin {}
+
+type Query = HashMap<String, String>;
+
+fn with_shared(shared: Arc<Shared>) -> impl Filter<Extract = (Arc<Shared>,), Error = Infallible> + Clone {
+    warp::any().map(move || shared.clone())
+}
+
+/// Passes when the configured token (viewer or ingest) is presented.
+fn authorized(
+    shared: Arc<Shared>,
+    ingest: bool,
+) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>("authorization")
+        .and(warp::query::<Query>())
+        .and_then(move |header: Option<String>, q: Query| {
+            let shared = shared.clone();
+            async move {
+                let expected = if ingest { shared.tokens.ingest.as_deref() } else { shared.tokens.viewer.as_deref() };
+                if auth::allowed(expected, header.as_deref(), q.get("token").map(String::as_str)) {
+                    Ok(())
+                } else {
+                    Err(warp::reject::custom(Unauthorized))
+                }
+            }
+        })
+        .untuple_one()
+}
+
+fn origin_ok(shared: Arc<Shared>) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>("origin")
+        .and_then(move |origin: Option<String>| {
+            let shared = shared.clone();
+            async move {
+                let allowed = &shared.file.server.allowed_origins;
+                if allowed.is_empty() || origin.as_ref().is_some_and(|o| allowed.iter().any(|a| a == o)) {
+                    Ok(())
+                } else {
+                    Err(warp::reject::custom(ForbiddenOrigin))
+                }
+            }
+        })
+        .untuple_one()
+}
+
+fn json_reply(body: String, status: StatusCode) -> Response<String> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    r.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
+    r
+}
+
+pub fn routes(shared: Arc<Shared>, shutdown: CancellationToken) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let s = with_shared(shared.clone());
+
+    let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
+    let readyz = warp::path!("readyz").and(warp::get()).and(s.clone()).map(|sh: Arc<Shared>| {
+        if sh.ready.load(std::sync::atomic::Ordering::Relaxed) {
+            warp::reply::with_status("ready", StatusCode::OK)
+        } else {
+            warp::reply::with_status("not ready", StatusCode::SERVICE_UNAVAILABLE)
+        }
+    });
+
+    let snapshot = warp::path!("api" / "v1" / "snapshot")
+        .and(warp::get())
+        .and(authorized(shared.clone(), false))
+        .and(warp::query::<Query>())
+        .and(s.clone())
+        .map(|q: Query, sh: Arc<Shared>| {
+            let opts = ViewOpts { team: q.get("team").cloned(), agents: q.get("agents").is_none_or(|v| v != "false") };
+            let view = {
+                let mut engine = sh.engine();
+                let now = engine.now(wall_ms());
+                engine.view(now, &opts)
+            };
+            json_reply(serde_json::to_string(&Snapshot(&view)).unwrap_or_default(), StatusCode::OK)
+        });
+
+    let alerts = warp::path!("api" / "v1" / "alerts")
+        .and(warp::get())
+        .and(authorized(shared.clone(), false))
+        .and(s.clone())
+        .map(|sh: Arc<Shared>| {
+            let alerts = {
+                let mut engine = sh.engine();
+                let now = engine.now(wall_ms());
+                engine.advance(now);
+                engine.alerts()
+            };
+            json_reply(json!({ "alerts": alerts }).to_string(), StatusCode::OK)
+        });
+
+    let board = warp::path!("api" / "v1" / "board")
+        .and(warp::get())
+        .and(authorized(shared.clone(), false))
+        .and(warp::query::<Query>())
+        .and(s.clone())
+        .map(|q: Query, sh: Arc<Shared>| json_reply(push::full_frame(&sh, q.get("team").map(String::as_str)), StatusCode::OK));
+
+    let max_body = shared.file.limits.max_body_bytes as u64;
+    let post_events = warp::path!("api" / "v1" / "events")
+        .and(warp::post())
+        .and(authorized(shared.clone(), true))
+        .and(warp::body::content_length_limit(max_body))
+        .and(warp::body::bytes())
+        .and(s.clone())
+        .map(|body: Bytes, sh: Arc<Shared>| {
+            let (batch, status) = match std::str::from_utf8(&body) {
+                Err(_) => (vec![Err(DecodeError::Utf8)], StatusCode::BAD_REQUEST),
+                Ok(text) => {
+                    let batch = decode_batch(text, &sh.aliases);
+                    let whole_bad = batch.len() == 1 && matches!(batch[0], Err(DecodeError::Json(_))) && !text.trim_start().starts_with('{');
+                    (batch, if whole_bad { StatusCode::BAD_REQUEST } else { StatusCode::OK })
+                }
+            };
+            let counts = sh.apply_batch(batch, Source::Http);
+            json_reply(serde_json::to_string(&counts).unwrap_or_default(), status)
+        });
+
+    let max_frame = shared.file.limits.max_frame_bytes;
+    let sd = shutdown.clone();
+    let ingest_ws = warp::path!("ingest")
+        .and(origin_ok(shared.clone()))
+        .and(authorized(shared.clone(), true))
+        .and(warp::ws())
+        .and(warp::query::<Query>())
+        .and(s.clone())
+        .map(move |ws: warp::ws::Ws, q: Query, sh: Arc<Shared>| {
+            let acks = q.get("ack").is_some_and(|v| v == "1" || v == "true");
+            let sd = sd.clone();
+            ws.max_message_size(max_frame).max_frame_size(max_frame).on_upgrade(move |socket| ingest_socket(sh, socket, acks, sd))
+        });
+
+    let sd = shutdown.clone();
+    let push_ws = warp::path!("ws")
+        .and(origin_ok(shared.clone()))
+        .and(authorized(shared.clone(), false))
+        .and(warp::ws())
+        .and(warp::query::<Query>())
+        .and(s.clone())
+        .map(move |ws: warp::ws::Ws, q: Query, sh: Arc<Shared>| {
+            let team = q.get("team").filter(|t| !t.is_empty()).cloned();
+            let sd = sd.clone();
+            ws.max_message_size(64 * 1024).on_upgrade(move |socket| push::client(sh, socket, team, sd))
+        });
+
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(authorized(shared.clone(), false))
+        .and(s.clone())
+        .map(|sh: Arc<Shared>| {
+            let conns = sh.connection_counts();
+            let text = {
+                let mut engine = sh.engine();
+                let now = engine.now(wall_ms());
+                sh.metrics.render(&mut engine, now, &conns)
+            };
+            let mut r = Response::new(text);
+            r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+            r
+        });
+
+    let static_files = warp::get().and(warp::path::tail()).and(s.clone()).and_then(|tail: warp::path::Tail, sh: Arc<Shared>| async move {
+        let path = match tail.as_str() {
+            "" => "index.html",
+            p => p,
+        };
+        if path.split('/').any(|seg| seg == ".." || seg.is_empty()) {
+            return Err(warp::reject::not_found());
+        }
+        let bytes: Option<Vec<u8>> = match &sh.web_dir {
+            Some(dir) => tokio::fs::read(dir.join(path)).await.ok(),
+            None => web::WEB_FILES.iter().find(|(name, _)| *name == path).map(|(_, b)| b.to_vec()),
+        };
+        let Some(bytes) = bytes else { return Err(warp::reject::not_found()) };
+        let ctype = match path.rsplit('.').next() {
+            Some("html") => "text/html; charset=utf-8",
+            Some("js" | "mjs") => "text/javascript; charset=utf-8",
+            Some("css") => "text/css; charset=utf-8",
+            Some("svg") => "image/svg+xml",
+            Some("json") => "application/json",
+            Some("png") => "image/png",
+            _ => "application/octet-stream",
+        };
+        let mut r = Response::new(bytes);
+        r.headers_mut().insert("content-type", HeaderValue::from_static(ctype));
+        r.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
+        Ok::<_, Rejection>(r)
+    });
+
+    healthz
+        .or(readyz)
+        .or(snapshot)
+        .or(alerts)
+        .or(board)
+        .or(post_events)
+        .or(ingest_ws)
+        .or(push_ws)
+        .or(metrics)
+        .or(static_files)
+        .recover(recover)
+}
+
+async fn recover(err: Rejection) -> Result<Response<String>, Infallible> {
+    let (status, msg) = if err.is_not_found() {
+        (StatusCode::NOT_FOUND, "not found".to_string())
+    } else if err.find::<Unauthorized>().is_some() {
+        (StatusCode::UNAUTHORIZED, "missing or wrong bearer token".to_string())
+    } else if err.find::<ForbiddenOrigin>().is_some() {
+        (StatusCode::FORBIDDEN, "origin not allowed (server.allowed_origins)".to_string())
+    } else if err.find::<warp::reject::PayloadTooLarge>().is_some() {
+        (StatusCode::PAYLOAD_TOO_LARGE, "body over limits.max_body_bytes".to_string())
+    } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (StatusCode::METHOD_NOT_ALLOWED, "method not allowed".to_string())
+    } else {
+        (StatusCode::BAD_REQUEST, format!("{err:?}"))
+    };
+    Ok(json_reply(json!({ "error": msg }).to_string(), status))
+}
+
+/// WebSocket ingest: one event or an array per text frame. With `?ack=1` each frame is
+/// answered with its outcome counts once applied.
+async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: bool, shutdown: CancellationToken) {
+    let _guard = super::ConnGuard::new(shared.clone(), "ws");
+    let (mut sink, mut stream) = socket.split();
+    let idle = std::time::Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
+    let mut frame_no = 0u64;
+    loop {
+        let msg = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            m = tokio::time::timeout(idle, stream.next()) => match m {
+                Err(_) => break,
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    // Oversized messages end here (the protocol cannot skip them): count it.
+                    tracing::debug!(error = %e, "ws ingest connection error");
+                    if e.to_string().contains("too long") || e.to_string().contains("Space limit") || e.to_string().contains("size") {
+                        shared.count_invalid(Source::Ws, 1);
+                    }
+                    break;
+                }
+                Ok(Some(Ok(m))) => m,
+            },
+        };
+        let counts = if let Ok(text) = msg.to_str() {
+            frame_no += 1;
+            shared.apply_batch(decode_batch(text, &shared.aliases), Source::Ws)
+        } else if msg.is_binary() {
+            frame_no += 1;
+            shared.count_invalid(Source::Ws, 1);
+            IngestCounts { invalid: 1, ..Default::default() }
+        } else if msg.is_close() {
+            break;
+        } else {
+            continue;
+        };
+        if acks {
+            let mut ack = serde_json::to_value(counts).unwrap_or_default();
+            ack["ack"] = json!(frame_no);
+            if sink.send(Message::text(ack.to_string())).await.is_err() {
+                break;
+            }
+        }
+    }
+}

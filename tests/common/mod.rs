@@ -1,0 +1,115 @@
+//! Shared helpers for black-box tests: a real daemon on 127.0.0.1 port 0.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use floorwatch::config::FileConfig;
+use floorwatch::server::{Listeners, ServeOptions};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub struct Daemon {
+    pub http: SocketAddr,
+    pub tcp: SocketAddr,
+    pub shutdown: CancellationToken,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Daemon {
+    /// Starts the daemon with `toml` on top of the built-in defaults (journal off).
+    pub async fn start(toml: &str) -> Daemon {
+        let mut file = FileConfig::parse(toml, "test").expect("test config");
+        file.journal.enabled = false;
+        let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (h, t) = (http.local_addr().unwrap(), tcp.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(floorwatch::server::run(
+            file,
+            Listeners { http, tcp },
+            ServeOptions { demo: false, base_dir: ".".into() },
+            shutdown.clone(),
+        ));
+        Daemon { http: h, tcp: t, shutdown, handle }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        reqwest::get(self.url(path)).await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, serde_json::Value) {
+        let r = reqwest::Client::new().post(self.url(path)).body(body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Waits until the snapshot's ingest counts add up to `n` outcomes.
+    pub async fn wait_outcomes(&self, n: u64) -> serde_json::Value {
+        for _ in 0..400 {
+            let s = self.get_json("/api/v1/snapshot").await;
+            let i = &s["ingest"];
+            let total: u64 = ["applied", "duplicate", "late", "invalid"].iter().map(|k| i[k].as_u64().unwrap_or(0)).sum();
+            if total >= n {
+                return s;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("daemon never reached {n} outcomes");
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.handle.await;
+    }
+}
+
+/// Replays `ndjson` with the built-in defaults plus `toml`, as `floorwatch replay` does.
+pub fn replay(ndjson: &str, toml: &str) -> serde_json::Value {
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let mut out = Vec::new();
+    floorwatch::replay::run(settings, ndjson.as_bytes(), None, 65536, &mut out).unwrap();
+    serde_json::from_slice(&out).unwrap()
+}
+
+/// A deterministic noisy multi-team trace: several teams, contacts, aux with reasons,
+/// team moves, duplicates, late events and garbage.
+pub fn noisy_trace(agents: usize, events: usize, seed: u64) -> String {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut rnd = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let states = ["talking", "acw", "aux", "idle", "offline", "talking", "idle", "aux"];
+    let reasons = ["break", "restroom", "lunch", "training", "personal"];
+    let mut t = 1_795_420_800_000i64; // 2026-11-23T08:00:00Z
+    let mut seq = vec![0u64; agents];
+    let mut out = String::new();
+    for i in 0..events {
+        t += rnd(20_000) as i64;
+        let a = rnd(agents as u64) as usize;
+        seq[a] += 1;
+        let state = states[rnd(states.len() as u64) as usize];
+        let team = if rnd(10) == 0 || seq[a] == 1 { format!(",\"team\":\"T{}\"", rnd(4)) } else { String::new() };
+        let reason = if state == "aux" { format!(",\"reason\":\"{}\"", reasons[rnd(5) as usize]) } else { String::new() };
+        let line = format!("{{\"ts\":{t},\"agent\":\"A{a}\",\"state\":\"{state}\"{reason}{team},\"seq\":{}}}", seq[a]);
+        out.push_str(&line);
+        out.push('\n');
+        match rnd(40) {
+            0 => {
+                out.push_str(&line);
+                out.push('\n');
+            }
+            1 => out.push_str(&format!("{{\"ts\":{},\"agent\":\"A{a}\",\"state\":\"idle\"}}\n", t - 3_600_000)),
+            2 => out.push_str("{\"agent\": garbage\n"),
+            3 if i % 7 == 0 => out.push_str("{\"agent\":\"X\",\"state\":\"sleeping\"}\n"),
+            _ => {}
+        }
+    }
+    out
+}

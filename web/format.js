@@ -1,0 +1,98 @@
+// Number formatting and threshold levels. Pure functions, no DOM.
+
+export const DASH = '—';
+
+/** 0.7234 -> "72.3%"; null -> "—". */
+export function pct(x) {
+  return x == null || !Number.isFinite(x) ? DASH : `${(x * 100).toFixed(1)}%`;
+}
+
+/** Seconds -> "m:ss", or "h:mm:ss" from an hour; null -> "—". */
+export function mss(secs) {
+  if (secs == null || !Number.isFinite(secs)) return DASH;
+  const s = Math.max(0, Math.floor(secs));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** AHT is "m:ss" even past an hour (a 75-minute handle time reads 75:00). */
+export function aht(secs) {
+  if (secs == null || !Number.isFinite(secs)) return DASH;
+  const s = Math.max(0, Math.round(secs));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export function cv(x) {
+  return x == null || !Number.isFinite(x) ? DASH : x.toFixed(2);
+}
+
+export function int(x) {
+  return x == null || !Number.isFinite(x) ? DASH : String(Math.round(x));
+}
+
+/** The raw value for a data-value attribute: the number as JSON would print it, "" for null. */
+export function raw(x) {
+  return x == null ? '' : String(x);
+}
+
+/**
+ * Talk utilization against the band [lo, hi] and the "add staff" line `high`:
+ * inside the band "ok"; below it "low" (spare capacity); above it "high" (at the limit
+ * people endure) and "bad" past `high`. With the default config hi == high, so above the
+ * band is red at once, as floor practice has it.
+ */
+export function talkLevel(x, band, high) {
+  if (x == null) return 'none';
+  const [lo, hi] = band ?? [0.69, 0.74];
+  const lim = high ?? hi;
+  if (x < lo) return 'low';
+  if (x <= hi) return 'ok';
+  return x > lim ? 'bad' : 'high';
+}
+
+/**
+ * Aux rate against its healthy band [lo, hi]: at or below the band's top is "ok" (less
+ * unplanned aux is never a problem for the floor); up to 1.5 x the top "warn"; "well
+ * above" (past 1.5 x, 13.5% with the default 9%) "bad". The 1.5 factor is ours: the spec
+ * names the band, not where "well above" starts.
+ */
+export function auxLevel(x, band) {
+  if (x == null) return 'none';
+  const hi = (band ?? [0.08, 0.09])[1];
+  if (x <= hi) return 'ok';
+  return x <= hi * 1.5 ? 'warn' : 'bad';
+}
+
+/** Aux CV over peak time: in control strictly below the limit. */
+export function cvLevel(x, limit) {
+  if (x == null) return 'none';
+  return x < (limit ?? 0.16) ? 'ok' : 'bad';
+}
+
+const fmtCache = new Map();
+/** "HH:MM:SS" (or "HH:MM") of epoch ms in an IANA time zone; falls back to local time. */
+export function clock(ms, tz, seconds = true) {
+  const key = `${tz}|${seconds}`;
+  let f = fmtCache.get(key);
+  if (!f) {
+    const opts = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+    if (seconds) opts.second = '2-digit';
+    try {
+      f = new Intl.DateTimeFormat('en-GB', { ...opts, timeZone: tz || undefined });
+    } catch {
+      f = new Intl.DateTimeFormat('en-GB', opts);
+    }
+    fmtCache.set(key, f);
+  }
+  return f.format(new Date(ms));
+}
+
+/** Parses an alert timestamp (RFC 3339 string or epoch ms) to epoch ms; null stays null. */
+export function toMs(v) {
+  if (v == null) return null;
+  if (typeof v === 'number') return v;
+  const n = Date.parse(v);
+  return Number.isNaN(n) ? null : n;
+}

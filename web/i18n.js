@@ -1,0 +1,291 @@
+// Every string the wallboard shows, in English and Simplified Chinese.
+// Keys are the same in both tables; a test checks that (tests/e2e/wallboard.test.mjs).
+// Templates use {name} placeholders, filled by t(key, vars).
+
+export const LANGS = ['en', 'zh'];
+
+const en = {
+  'doc.title': 'floorwatch wallboard',
+  'scope.floor': 'Whole floor',
+  'scope.team': 'Team {team}',
+  'peak.on': 'Peak time',
+  'peak.off': 'Off-peak',
+  'peak.tag': 'Peak',
+  'tz': 'Time zone {tz}',
+
+  'state.talking': 'Talking',
+  'state.acw': 'After-call work',
+  'state.aux': 'Aux',
+  'state.aux_unplanned': 'Aux unplanned',
+  'state.aux_planned': 'Aux planned',
+  'state.idle': 'Idle',
+  'state.offline': 'Offline',
+  'state.logged_in': 'Logged in',
+  'short.talking': 'TALK',
+  'short.acw': 'ACW',
+  'short.aux': 'AUX',
+  'short.aux_planned': 'PLAN',
+  'short.idle': 'IDLE',
+  'short.offline': 'OFF',
+  'offline.count': '{n} offline',
+  'agents.count': '{n} agents',
+  'agents.logged_in': '{n} agents logged in',
+
+  'kpi.talk_utilization': 'Talk utilization',
+  'kpi.aux_ratio': 'Aux rate',
+  'kpi.occupancy': 'Occupancy',
+  'kpi.band': 'target {lo}–{hi}',
+  'win.15m': '15 min',
+  'win.60m': '60 min',
+  'win.peak_today': 'peak today',
+
+  'teams.title': 'Teams',
+  'col.team': 'Team',
+  'col.talking': 'Talk',
+  'col.acw': 'ACW',
+  'col.aux_unplanned': 'Aux',
+  'col.aux_planned': 'Plan',
+  'col.idle': 'Idle',
+  'col.logged_in': 'In',
+  'col.talk_utilization': 'Talk utilization',
+  'col.aux_ratio': 'Aux rate',
+  'col.aux_cv': 'Aux CV',
+  'col.aux_cv_sub': 'peak today',
+  'col.aht': 'AHT',
+  'col.contacts': 'Contacts',
+  'col.sub60': '60 min',
+  'teams.none': 'No team data yet',
+  'team.unassigned': 'Unassigned',
+
+  'lvl.ok': 'in band',
+  'lvl.low': 'below band',
+  'lvl.high': 'above band',
+  'lvl.warn': 'above target',
+  'lvl.bad': 'well above target',
+  'lvl.in_control': 'in control',
+  'lvl.out_of_control': 'out of control',
+
+  'alerts.title': 'Alerts',
+  'alerts.none': 'No active alerts',
+  'alerts.since': 'since {time}',
+  'alerts.resolved_at': 'resolved {time}',
+  'sev.critical': 'Critical',
+  'sev.warning': 'Warning',
+  'sev.info': 'Info',
+  'alert.resolved': 'Resolved',
+  'alert.aux_cluster': 'Aux cluster in {team}: {k} agents in unplanned aux at peak ({share} of logged in)',
+  'alert.long_aux': 'Long aux: {who}, {team} — {reason} for {dur} (limit {limit})',
+  'alert.long_aux_noreason': 'Long aux: {who}, {team} — over {dur} (limit {limit})',
+  'alert.long_aux_resolved': 'Long aux: {who}, {team} — back (limit {limit})',
+  'alert.aux_dispersion': '{team}: aux rate out of control at peak — CV {value}, limit {threshold}',
+  'alert.utilization_high': '{team}: talk utilization {value} over 60 min, above {threshold} — add staff',
+  'alert.unknown': 'Alert in {team}',
+
+  'banner.title': 'Aux cluster',
+  'banner.line': '{k} on break together at peak · {share} of logged in',
+  'banner.since': 'for {dur}',
+  'banner.back': 'back',
+
+  'tiles.title': 'Agents',
+  'tiles.none': 'No agents yet',
+  'sort.label': 'Sort',
+  'sort.team': 'Team',
+  'sort.state': 'State',
+  'sort.time': 'Time in state',
+  'group.all': 'All',
+  'long.near': 'Aux nearing its limit ({limit})',
+  'long.over': 'Aux over its limit ({limit})',
+  'tile.in_state': '{state} for {dur}',
+  'legend.over': 'Aux over limit',
+
+  'conn.connecting': 'Connecting…',
+  'conn.open': 'Live',
+  'conn.lost': 'Connection lost, reconnecting…',
+  'conn.retry': 'Connection lost — reconnecting in {s} s…',
+  'conn.retrying': 'Connection lost — reconnecting now…',
+  'conn.last': 'Figures as of {time}',
+
+  'btn.fullscreen': 'Full screen',
+  'btn.exit_fullscreen': 'Exit full screen',
+  'btn.lang': '中文',
+  'btn.lang_title': '切换到中文',
+
+  'reason.break': 'Break',
+  'reason.restroom': 'Restroom',
+  'reason.personal': 'Personal',
+  'reason.unspecified': 'Unspecified',
+  'reason.system': 'System',
+  'reason.training': 'Training',
+  'reason.meeting': 'Meeting',
+  'reason.coaching': 'Coaching',
+  'reason.lunch': 'Lunch',
+  'reason.outbound': 'Outbound',
+  'reason.email': 'Email',
+  'reason.callback': 'Callback',
+  'reason.technical': 'Technical',
+  'reason.not_ready': 'Not ready',
+};
+
+const zh = {
+  'doc.title': 'floorwatch 现场看板',
+  'scope.floor': '全场',
+  'scope.team': '班组 {team}',
+  'peak.on': '高峰时段',
+  'peak.off': '非高峰',
+  'peak.tag': '高峰',
+  'tz': '时区 {tz}',
+
+  'state.talking': '通话',
+  'state.acw': '话后处理',
+  'state.aux': '示忙',
+  'state.aux_unplanned': '非计划示忙',
+  'state.aux_planned': '计划示忙',
+  'state.idle': '空闲',
+  'state.offline': '离线',
+  'state.logged_in': '在线',
+  'short.talking': '通话',
+  'short.acw': '话后',
+  'short.aux': '示忙',
+  'short.aux_planned': '计划',
+  'short.idle': '空闲',
+  'short.offline': '离线',
+  'offline.count': '离线 {n} 人',
+  'agents.count': '{n} 人',
+  'agents.logged_in': '在线 {n} 人',
+
+  'kpi.talk_utilization': '通话利用率',
+  'kpi.aux_ratio': '示忙率',
+  'kpi.occupancy': '占用率',
+  'kpi.band': '目标 {lo}–{hi}',
+  'win.15m': '15分钟',
+  'win.60m': '60分钟',
+  'win.peak_today': '今日高峰',
+
+  'teams.title': '班组',
+  'col.team': '班组',
+  'col.talking': '通话',
+  'col.acw': '话后',
+  'col.aux_unplanned': '示忙',
+  'col.aux_planned': '计划',
+  'col.idle': '空闲',
+  'col.logged_in': '在线',
+  'col.talk_utilization': '通话利用率',
+  'col.aux_ratio': '示忙率',
+  'col.aux_cv': '示忙离散',
+  'col.aux_cv_sub': '今日高峰',
+  'col.aht': '平均处理',
+  'col.contacts': '处理量',
+  'col.sub60': '60分钟',
+  'teams.none': '暂无班组数据',
+  'team.unassigned': '未分组',
+
+  'lvl.ok': '在目标区间',
+  'lvl.low': '低于区间',
+  'lvl.high': '高于区间',
+  'lvl.warn': '高于目标',
+  'lvl.bad': '远高于目标',
+  'lvl.in_control': '受控',
+  'lvl.out_of_control': '失控',
+
+  'alerts.title': '告警',
+  'alerts.none': '当前无告警',
+  'alerts.since': '{time} 起',
+  'alerts.resolved_at': '{time} 恢复',
+  'sev.critical': '严重',
+  'sev.warning': '警告',
+  'sev.info': '提示',
+  'alert.resolved': '已恢复',
+  'alert.aux_cluster': '{team} 示忙扎堆：高峰期 {k} 人同时非计划示忙（占在线 {share}）',
+  'alert.long_aux': '长时示忙：{who}（{team}）{reason} 已 {dur}，上限 {limit}',
+  'alert.long_aux_noreason': '长时示忙：{who}（{team}）已超过 {dur}，上限 {limit}',
+  'alert.long_aux_resolved': '长时示忙：{who}（{team}）已恢复，上限 {limit}',
+  'alert.aux_dispersion': '{team} 高峰期示忙率失控：变异系数 {value}，上限 {threshold}',
+  'alert.utilization_high': '{team} 60分钟通话利用率 {value}，高于 {threshold}，需增派人手',
+  'alert.unknown': '{team} 告警',
+
+  'banner.title': '示忙扎堆',
+  'banner.line': '高峰期 {k} 人同时休息 · 占在线 {share}',
+  'banner.since': '已持续 {dur}',
+  'banner.back': '已返回',
+
+  'tiles.title': '坐席',
+  'tiles.none': '暂无坐席',
+  'sort.label': '排序',
+  'sort.team': '班组',
+  'sort.state': '状态',
+  'sort.time': '状态时长',
+  'group.all': '全部',
+  'long.near': '示忙即将超时（上限 {limit}）',
+  'long.over': '示忙已超时（上限 {limit}）',
+  'tile.in_state': '{state} {dur}',
+  'legend.over': '示忙超时',
+
+  'conn.connecting': '正在连接…',
+  'conn.open': '实时',
+  'conn.lost': '连接中断，正在重连…',
+  'conn.retry': '连接中断，{s} 秒后重连…',
+  'conn.retrying': '连接中断，正在重连…',
+  'conn.last': '数据截至 {time}',
+
+  'btn.fullscreen': '全屏',
+  'btn.exit_fullscreen': '退出全屏',
+  'btn.lang': 'EN',
+  'btn.lang_title': 'Switch to English',
+
+  'reason.break': '休息',
+  'reason.restroom': '如厕',
+  'reason.personal': '私事',
+  'reason.unspecified': '未注明',
+  'reason.system': '系统',
+  'reason.training': '培训',
+  'reason.meeting': '会议',
+  'reason.coaching': '辅导',
+  'reason.lunch': '用餐',
+  'reason.outbound': '外呼',
+  'reason.email': '邮件',
+  'reason.callback': '回电',
+  'reason.technical': '技术故障',
+  'reason.not_ready': '示忙',
+};
+
+export const TABLES = { en, zh };
+
+let current = en;
+let currentLang = 'en';
+
+/** Picks the language: `?lang=` wins, else the browser's preference, else English. */
+export function pickLang(param, navigatorLanguages) {
+  if (param && LANGS.includes(param.toLowerCase().slice(0, 2))) return param.toLowerCase().slice(0, 2);
+  for (const l of navigatorLanguages ?? []) {
+    const p = String(l).toLowerCase();
+    if (p.startsWith('zh')) return 'zh';
+    if (p.startsWith('en')) return 'en';
+  }
+  return 'en';
+}
+
+export function setLang(lang) {
+  currentLang = LANGS.includes(lang) ? lang : 'en';
+  current = TABLES[currentLang];
+}
+
+export function lang() {
+  return currentLang;
+}
+
+export function t(key, vars) {
+  let s = current[key] ?? en[key] ?? key;
+  if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] ?? m));
+  return s;
+}
+
+/** A reason code in the current language; a code we have no word for is shown as sent. */
+export function reasonLabel(reason) {
+  if (reason == null) return '';
+  const key = `reason.${reason}`;
+  return key in current ? current[key] : String(reason).replace(/_/g, ' ');
+}
+
+export function teamLabel(team) {
+  return team === 'unassigned' ? t('team.unassigned') : team;
+}
