@@ -34,7 +34,7 @@ enum Command {
     /// Apply an NDJSON file of events with the event clock and print one JSON snapshot.
     Replay(ReplayArgs),
     /// Generate a realistic simulated floor as NDJSON, to a file or streamed to a daemon.
-    Simulate(SimStub), // TEMP until sim lands
+    Simulate(floorwatch::sim::SimulateArgs),
     /// Validate a configuration file and print the effective settings summary.
     CheckConfig {
         /// The TOML file to check.
@@ -93,7 +93,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => {
             init_tracing();
             let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-            match rt.block_on(async { let _ = args; Err::<(), anyhow::Error>(anyhow::anyhow!("not yet")) }) {
+            match rt.block_on(floorwatch::sim::run(args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&format!("{e:#}")),
             }
@@ -213,6 +213,3 @@ async fn wait_for_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
-
-#[derive(clap::Args)]
-struct SimStub {}

@@ -139,14 +139,12 @@ fn parse_sample(line: &str) -> Sample {
             if c == ',' {
                 continue;
             }
-            let start = i;
             let mut key = String::new();
             let mut ch = c;
             while ch != '=' {
                 key.push(ch);
                 ch = chars.next().unwrap().1;
             }
-            let _ = start;
             assert_eq!(chars.next().unwrap().1, '"');
             let mut value = String::new();
             loop {

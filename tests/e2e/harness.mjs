@@ -133,3 +133,29 @@ export async function openBoard(browser, base, query = {}, viewport = { width: 1
 export async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 }
+
+/**
+ * Listens to /ws like a page does and keeps the board as of each frame's `now`, so a test
+ * can compare the page with the exact document it was drawn from when the live figures
+ * have moved on between the page's last frame and a GET of /api/v1/board.
+ */
+export async function recordFrames(base, team = null, token = TOKEN) {
+  const { WebSocket } = await import('ws');
+  const u = new URL('/ws', base.replace(/^http/, 'ws'));
+  if (team) u.searchParams.set('team', team);
+  if (token) u.searchParams.set('token', token);
+  const ws = new WebSocket(u);
+  const frames = new Map(); // now -> { floor, teams }
+  let cur = null;
+  ws.on('message', (data) => {
+    let m;
+    try { m = JSON.parse(String(data)); } catch { return; }
+    if (m.type === 'full') cur = { floor: m.floor, teams: m.teams };
+    else if (m.type === 'delta' && cur) cur = { floor: m.floor ?? cur.floor, teams: m.teams ?? cur.teams };
+    else return;
+    frames.set(m.now, cur);
+    if (frames.size > 120) frames.delete(frames.keys().next().value);
+  });
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  return { frames, close: () => ws.terminate() };
+}

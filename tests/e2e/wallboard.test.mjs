@@ -1,0 +1,485 @@
+// Browser tests of the wallboard (web/) against a running floorwatch daemon.
+//
+//   FLOORWATCH_URL=http://127.0.0.1:8080 node --test tests/e2e/   # the real daemon
+//   node --test tests/e2e/                                        # an in-process mock
+//
+// With the real daemon, the server-restart test needs either FLOORWATCH_STOP_CMD and
+// FLOORWATCH_START_CMD, or FLOORWATCH_RESTART_CMD (shell commands); FLOORWATCH_TOKEN is the
+// viewer token if one is configured; FLOORWATCH_CLUSTER_TIMEOUT_MS bounds the wait for an
+// aux_cluster alert to fire and resolve (default 100 s: the default hold is 60 s). The
+// daemon must see the E2E teams at peak (e.g. [peak] windows = ["00:00-24:00"]).
+// Every test writes a 1920x1080 screenshot into artifacts/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import {
+  launch, target, openBoard, fetchBoard, postEvents, shot, sleep, recordFrames, TOKEN, REPO,
+} from './harness.mjs';
+
+let browser;
+let srv;
+
+before(async () => {
+  browser = await launch();
+  srv = await target();
+});
+
+after(async () => {
+  await browser?.close();
+  await srv?.close();
+});
+
+const PCT = (v) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
+const MSS = (s) => (s == null ? '—' : `${Math.floor(Math.round(s) / 60)}:${String(Math.round(s) % 60).padStart(2, '0')}`);
+
+/** Everything with a data-field on the strip and in the team table, as the page shows it. */
+function readPage(page) {
+  return page.evaluate(() => {
+    const read = (root) => {
+      const o = {};
+      for (const e of root.querySelectorAll('[data-field]')) o[e.dataset.field] = { v: e.getAttribute('data-value'), text: e.textContent };
+      return o;
+    };
+    const teams = {};
+    for (const tr of document.querySelectorAll('[data-testid="team-rows"] tr[data-team]')) teams[tr.dataset.team] = read(tr);
+    return { now: window.floorwatch.store.now, floor: read(document.querySelector('[data-testid="floor-strip"]')), teams };
+  });
+}
+
+/** What the page should show for a board document: field -> [raw value, visible text]. */
+function expected(board, teamScope = null) {
+  const strip = teamScope ? board.teams.find((t) => t.team === teamScope) : board.floor;
+  const counts = (c) => ({
+    talking: c.talking, acw: c.acw, aux_unplanned: c.aux_unplanned, aux_planned: c.aux - c.aux_unplanned,
+    idle: c.idle, logged_in: c.logged_in,
+  });
+  const floor = { ...counts(strip.current), offline: strip.current.offline };
+  for (const w of ['15m', '60m']) {
+    floor[`talk_utilization_${w}`] = strip.windows[w]?.talk_utilization ?? null;
+    floor[`aux_ratio_${w}`] = strip.windows[w]?.aux_ratio ?? null;
+    floor[`occupancy_${w}`] = strip.windows[w]?.occupancy ?? null;
+  }
+  const teams = {};
+  for (const t of board.teams) {
+    if (teamScope && t.team !== teamScope) continue;
+    teams[t.team] = {
+      ...counts(t.current),
+      talk_utilization_60m: t.windows['60m']?.talk_utilization ?? null,
+      aux_ratio_60m: t.windows['60m']?.aux_ratio ?? null,
+      aux_ratio_cv_peak_today: t.windows.peak_today?.aux_ratio_cv ?? null,
+      aht_s_60m: t.windows['60m']?.aht_s ?? null,
+      contacts_60m: t.windows['60m']?.contacts ?? null,
+    };
+  }
+  return { floor, teams };
+}
+
+/** Differences between the page and a board, as readable lines (empty when equal). */
+function diff(pageView, board, teamScope = null) {
+  const exp = expected(board, teamScope);
+  const out = [];
+  const same = (cell, want) => cell && (want == null ? cell.v === '' : cell.v !== '' && Number(cell.v) === want);
+  const textOf = (field, v) => {
+    if (/^(talk_utilization|aux_ratio|occupancy)_(15m|60m)$/.test(field)) return PCT(v);
+    if (field === 'aht_s_60m') return MSS(v);
+    if (field === 'aux_ratio_cv_peak_today') return v == null ? '—' : v.toFixed(2);
+    return null;
+  };
+  const cmp = (where, got, want) => {
+    for (const [field, v] of Object.entries(want)) {
+      const cell = got[field];
+      if (!same(cell, v)) out.push(`${where}.${field}: page data-value ${JSON.stringify(cell?.v)} != board ${JSON.stringify(v)}`);
+      const text = textOf(field, v);
+      if (text && cell && cell.text.trim() !== text) out.push(`${where}.${field}: page shows ${JSON.stringify(cell.text)}, want ${JSON.stringify(text)}`);
+    }
+  };
+  cmp('floor', pageView.floor, exp.floor);
+  const gotTeams = Object.keys(pageView.teams).sort();
+  const wantTeams = Object.keys(exp.teams).sort();
+  if (gotTeams.join() !== wantTeams.join()) out.push(`team rows ${gotTeams.join(',')} != board teams ${wantTeams.join(',')}`);
+  for (const t of wantTeams) if (pageView.teams[t]) cmp(`team ${t}`, pageView.teams[t], exp.teams[t]);
+  return out;
+}
+
+/**
+ * Waits until the page's numbers equal /api/v1/board. Live figures move with time, so the
+ * page (drawn from its last frame) and a GET a moment later can differ; when they do, the
+ * page is compared with the /ws frame it was drawn from (same `now`), which the protocol
+ * defines as the same document, and the GET must then agree on the team set and counts.
+ */
+async function assertPageMatchesBoard(page, base, { team = null, timeoutMs = 10_000 } = {}) {
+  const rec = await recordFrames(base, team);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    let last = [];
+    while (Date.now() < deadline) {
+      const before = await fetchBoard(base, team);
+      const view = await readPage(page);
+      const after = await fetchBoard(base, team);
+      for (const b of [before, after]) {
+        if (diff(view, b, team).length === 0) return 'api';
+      }
+      const frame = rec.frames.get(view.now);
+      if (frame) {
+        const d = diff(view, { floor: frame.floor, teams: frame.teams }, team);
+        const teamsAgree = diff(view, after, team).filter((l) => l.startsWith('team rows')).length === 0;
+        if (d.length === 0 && teamsAgree) return 'frame';
+        last = d.length ? d : ['team set differs from /api/v1/board'];
+      } else {
+        last = diff(view, after, team);
+      }
+      await sleep(250);
+    }
+    assert.fail(`page numbers differ from /api/v1/board:\n  ${last.slice(0, 15).join('\n  ')}`);
+  } finally {
+    rec.close();
+  }
+}
+
+async function pushInterval(page) {
+  return page.evaluate(() => window.floorwatch.store.config.push_interval_ms);
+}
+
+async function tileState(page, agent) {
+  return page.evaluate((id) => {
+    const e = document.querySelector(`[data-testid="agent-tiles"] [data-agent="${CSS.escape(id)}"]`);
+    return e ? { state: e.dataset.state, reason: e.dataset.reason ?? null, long: e.dataset.long ?? null, time: e.querySelector('.t-time').textContent } : null;
+  }, agent);
+}
+
+async function waitTile(page, agent, want, timeoutMs) {
+  await page.waitForFunction(([id, w]) => {
+    const e = document.querySelector(`[data-testid="agent-tiles"] [data-agent="${CSS.escape(id)}"]`);
+    return e && e.dataset.state === w.state && (w.reason == null || e.dataset.reason === w.reason);
+  }, [agent, want], { timeout: timeoutMs, polling: 25 });
+}
+
+// ---------------------------------------------------------------------------------------
+
+test('the page shows the same numbers as /api/v1/board', async () => {
+  const page = await openBoard(browser, srv.base, { lang: 'en' });
+  try {
+    const how = await assertPageMatchesBoard(page, srv.base);
+    // Every team is a row and every agent of the board a tile.
+    const board = await fetchBoard(srv.base);
+    const tiles = await page.locator('[data-testid="agent-tiles"] [data-agent]').count();
+    assert.equal(tiles, board.agents.length, 'one tile per agent');
+    assert.ok(how === 'api' || how === 'frame');
+    assert.deepEqual(page.errors, [], 'no errors in the page');
+    await shot(page, 'e2e-board-matches-api');
+  } finally {
+    await page.close();
+  }
+});
+
+test('a tile changes state within two push intervals of an event', async () => {
+  const page = await openBoard(browser, srv.base, { lang: 'en' });
+  try {
+    const interval = await pushInterval(page);
+    assert.ok(interval > 0, 'config.push_interval_ms from the full frame');
+    await postEvents(srv.base, [{ agent: 'E2E1', state: 'idle', team: 'E2E', name: 'E2E One' }]);
+    await waitTile(page, 'E2E1', { state: 'idle' }, 4 * interval + 2000);
+
+    const t0 = Date.now();
+    await postEvents(srv.base, [{ agent: 'E2E1', state: 'aux', reason: 'break', team: 'E2E' }]);
+    const posted = Date.now();
+    await waitTile(page, 'E2E1', { state: 'aux', reason: 'break' }, 2 * interval).catch(() => {
+      assert.fail(`tile E2E1 did not show aux/break within ${2 * interval} ms (two push intervals) of the POST`);
+    });
+    const took = Date.now() - posted;
+    const tile = await tileState(page, 'E2E1');
+    assert.equal(tile.state, 'aux');
+    assert.match(tile.time, /^0:0\d$/, 'time in state restarts at the change');
+    // The text says the state, not only the colour.
+    const text = await page.locator('[data-agent="E2E1"]').innerText();
+    assert.match(text, /AUX/);
+    assert.match(text, /Break/);
+    console.log(`# tile changed ${took} ms after the POST answered (${posted - t0} ms POST), interval ${interval} ms`);
+
+    // Back to talking, and the timer ticks on its own.
+    await postEvents(srv.base, [{ agent: 'E2E1', state: 'talking' }]);
+    await waitTile(page, 'E2E1', { state: 'talking' }, 2 * interval);
+    await shot(page, 'e2e-tile-change');
+  } finally {
+    await page.close();
+  }
+});
+
+test('time in state ticks every second without the server, long aux is highlighted, tiles sort', async () => {
+  const now = Date.now();
+  const iso = (ms) => new Date(ms).toISOString();
+  // Entered aux 9 and 11 minutes ago: near (>= 80% of the default 10-minute limit) and over.
+  await postEvents(srv.base, [
+    { agent: 'E2EL1', state: 'aux', reason: 'break', team: 'E2EL', ts: iso(now - 9 * 60_000) },
+    { agent: 'E2EL2', state: 'aux', reason: 'break', team: 'E2EL', ts: iso(now - 11 * 60_000) },
+    { agent: 'E2EL3', state: 'talking', team: 'E2EL', ts: iso(now - 30_000) },
+  ]);
+  const page = await openBoard(browser, srv.base, { lang: 'en', team: 'E2EL' });
+  try {
+    const cfg = await page.evaluate(() => window.floorwatch.store.config);
+    const limit = cfg.long_aux_per_reason?.break ?? cfg.long_aux_secs;
+    const level = (ago) => (ago >= limit ? 'over' : ago >= 0.8 * limit ? 'near' : null);
+    await page.waitForSelector('[data-agent="E2EL2"]');
+    const l1 = await tileState(page, 'E2EL1');
+    const l2 = await tileState(page, 'E2EL2');
+    const l3 = await tileState(page, 'E2EL3');
+    assert.equal(l1.long, level(9 * 60), `E2EL1 9 min in aux with a ${limit} s limit`);
+    assert.equal(l2.long, level(11 * 60), `E2EL2 11 min in aux with a ${limit} s limit`);
+    assert.equal(l3.long, null, 'talking is never long aux');
+    assert.match(l1.time, /^9:0\d$/);
+
+    // The timer moves each second on its own: hold every frame back and watch it tick.
+    const t1 = l3.time;
+    await page.evaluate(() => { window.__held = window.WebSocket.prototype.dispatchEvent; });
+    await sleep(2100);
+    const t2 = (await tileState(page, 'E2EL3')).time;
+    assert.notEqual(t2, t1, 'time in state advanced');
+    const secs = (s) => s.split(':').reduce((a, x) => a * 60 + Number(x), 0);
+    assert.ok(secs(t2) - secs(t1) >= 2 && secs(t2) - secs(t1) <= 3, `ticked ${t1} -> ${t2}`);
+
+    // Sort by time in state: longest first.
+    await page.click('[data-sort="time"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="agent-tiles"] [data-agent]')?.dataset.agent === 'E2EL2');
+    const order = await page.$$eval('[data-testid="agent-tiles"] [data-agent]', (els) => els.map((e) => e.dataset.agent));
+    assert.deepEqual(order, ['E2EL2', 'E2EL1', 'E2EL3']);
+    await page.click('[data-sort="state"]');
+    const groups = await page.$$eval('[data-testid="agent-tiles"] .group', (els) => els.map((e) => e.dataset.group));
+    assert.deepEqual(groups, ['aux_unplanned', 'talking']);
+    await shot(page, 'e2e-long-aux-team');
+  } finally {
+    await page.close();
+  }
+});
+
+test('an aux_cluster alert shows the banner naming the team and the agents, and fades when resolved', async () => {
+  const timeout = Number(process.env.FLOORWATCH_CLUSTER_TIMEOUT_MS ?? (srv.real ? 100_000 : 15_000));
+  // Six logged in, three on unplanned break: k/N = 1/2, far past the 1/6 share and the
+  // binomial test at any sane baseline.
+  const team = 'E2EC';
+  const onBreak = ['E2EC1', 'E2EC2', 'E2EC3'];
+  await postEvents(srv.base, [
+    ...onBreak.map((agent) => ({ agent, state: 'aux', reason: 'break', team })),
+    ...['E2EC4', 'E2EC5', 'E2EC6'].map((agent) => ({ agent, state: 'talking', team })),
+  ]);
+  const page = await openBoard(browser, srv.base, { lang: 'en' });
+  try {
+    const board = await fetchBoard(srv.base);
+    const row = board.teams.find((t) => t.team === team);
+    assert.ok(row, `team ${team} on the board`);
+    assert.ok(row.peak, `team ${team} is not at peak, so no aux_cluster can fire: run the e2e daemon with a peak window covering now, e.g. [peak] windows = ["00:00-24:00"]`);
+
+    const sel = `[data-testid="cluster-banner"] [data-team="${team}"]`;
+    await page.waitForSelector(sel, { timeout }).catch(() => {
+      assert.fail(`no aux_cluster banner for ${team} within ${timeout} ms (hold_secs must be shorter; set FLOORWATCH_CLUSTER_TIMEOUT_MS)`);
+    });
+    const banner = page.locator('[data-testid="cluster-banner"]');
+    assert.ok(await banner.isVisible());
+    const text = await banner.innerText();
+    assert.match(text, /AUX CLUSTER/i);
+    assert.ok(text.includes(team), 'the banner names the team');
+    const agents = (await page.locator(sel).getAttribute('data-agents')).split(' ');
+    for (const a of onBreak) {
+      assert.ok(agents.includes(a), `banner lists ${a}`);
+      assert.ok(text.includes(a), `banner shows ${a}`);
+    }
+    assert.equal(await page.locator(`tr[data-team="${team}"]`).getAttribute('data-cluster'), 'true', 'team row marked');
+    await shot(page, 'e2e-cluster-banner');
+
+    // Back from break: the alert resolves, the banner row goes, the list shows it resolved.
+    await postEvents(srv.base, onBreak.map((agent) => ({ agent, state: 'idle' })));
+    await page.waitForSelector(sel, { state: 'detached', timeout }).catch(() => {
+      assert.fail(`the aux_cluster banner for ${team} stayed ${timeout} ms after the agents came back`);
+    });
+    const resolved = page.locator(`.alerts [data-kind="aux_cluster"][data-team="${team}"][data-state="resolved"]`);
+    await resolved.waitFor({ timeout: 5000 });
+    const opacity = Number(await resolved.evaluate((e) => getComputedStyle(e).opacity));
+    assert.ok(opacity < 1 && opacity > 0, `resolved alert is fading (opacity ${opacity})`);
+  } finally {
+    await page.close();
+  }
+});
+
+test('?lang=zh shows every label in Chinese, alerts included', async () => {
+  const page = await openBoard(browser, srv.base, { lang: 'zh' });
+  try {
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
+    assert.equal((await page.locator('[data-testid="floor-strip"] .s-talking .lbl').innerText()).trim(), '通话');
+    assert.equal((await page.locator('[data-testid="conn-state"]').innerText()).trim(), '实时');
+    const board = await fetchBoard(srv.base);
+    // Visible text, less the data (ids, names, team ids) and our name: no Latin words left.
+    let text = await page.locator('body').innerText();
+    const data = [
+      ...board.agents.flatMap((a) => [a.agent, a.name ?? '', a.team]),
+      ...board.teams.map((t) => t.team),
+      ...board.agents.map((a) => a.reason ?? ''),
+    ].filter(Boolean).sort((a, b) => b.length - a.length);
+    for (const d of data) text = text.split(d).join(' ');
+    text = text.replace(/floorwatch/g, ' ').replace(/\bEN\b/g, ' ');
+    const latin = [...new Set(text.match(/[A-Za-z]{2,}/g) ?? [])];
+    assert.deepEqual(latin, [], `English left on the zh page: ${latin.join(', ')}`);
+    // Alert lines are rendered from their fields, never the English `message`.
+    for (const al of board.alerts) assert.ok(!text.includes(al.message), `English alert message shown: ${al.message}`);
+    const items = await page.locator('.alerts .alert .msg').allInnerTexts();
+    for (const m of items) assert.match(m, /[\u4e00-\u9fff]/, `alert line in Chinese: ${m}`);
+    // Both tables have the same keys.
+    const { TABLES } = await import(path.join(REPO, 'web/i18n.js'));
+    assert.deepEqual(Object.keys(TABLES.zh).sort(), Object.keys(TABLES.en).sort());
+    await shot(page, 'e2e-lang-zh');
+    // And the toggle switches to English.
+    await page.click('[data-testid="lang-toggle"]');
+    assert.equal((await page.locator('[data-testid="floor-strip"] .s-talking .lbl').innerText()).trim(), 'Talking');
+  } finally {
+    await page.close();
+  }
+});
+
+test('?team= shows one team and passes the filter to /ws', async () => {
+  const board = await fetchBoard(srv.base);
+  const team = board.teams.find((t) => t.current.logged_in > 0)?.team;
+  assert.ok(team, 'a team with agents on the board');
+  const page0 = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const wsUrls = [];
+  page0.on('websocket', (ws) => wsUrls.push(ws.url()));
+  await page0.close();
+  const page = await openBoard(browser, srv.base, { lang: 'en', team });
+  try {
+    const urls = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    void urls;
+    const rows = await page.$$eval('[data-testid="team-rows"] tr[data-team]', (els) => els.map((e) => e.dataset.team));
+    assert.deepEqual(rows, [team]);
+    const tileTeams = new Set(await page.$$eval('[data-testid="agent-tiles"] [data-agent]', (els) => els.map((e) => e.dataset.team)));
+    assert.deepEqual([...tileTeams], [team]);
+    assert.equal(await page.locator('[data-testid="floor-strip"]').getAttribute('data-scope'), 'team');
+    await assertPageMatchesBoard(page, srv.base, { team });
+    await shot(page, 'e2e-team-filter');
+  } finally {
+    await page.close();
+  }
+  // The WebSocket URL carries team= (and token= when given).
+  const page2 = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  try {
+    const seen = new Promise((resolve) => page2.on('websocket', (ws) => resolve(ws.url())));
+    const q = new URLSearchParams({ team, token: TOKEN ?? 'viewer-e2e' });
+    await page2.goto(`${srv.base}/?${q}`);
+    const u = new URL(await seen);
+    assert.equal(u.pathname, '/ws');
+    assert.equal(u.searchParams.get('team'), team);
+    assert.equal(u.searchParams.get('token'), TOKEN ?? 'viewer-e2e');
+  } finally {
+    await page2.close();
+  }
+});
+
+test('the viewer token is passed on to /ws', { skip: false }, async () => {
+  // Against the mock: a second mock that demands a token proves the page sends it.
+  // Against the daemon: FLOORWATCH_TOKEN (when the daemon has a viewer token) must work.
+  let base = srv.base;
+  let token = TOKEN;
+  let extra = null;
+  if (!srv.real) {
+    const { startMock } = await import('./mock-server.mjs');
+    extra = await startMock({ agents: 30, teams: 3, token: 'sekret', simulate: false });
+    base = extra.url;
+    token = 'sekret';
+  }
+  try {
+    if (token) {
+      const page = await openBoard(browser, base, { lang: 'en', token });
+      await page.close();
+      if (!srv.real) {
+        const bad = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+        await bad.goto(`${base}/?token=wrong&lang=en`);
+        await bad.waitForSelector('[data-testid="conn-state"][data-state="lost"]', { timeout: 10_000 });
+        await shot(bad, 'e2e-token-refused');
+        await bad.close();
+      }
+    } else {
+      const page = await openBoard(browser, base, { lang: 'en' });
+      await shot(page, 'e2e-token-none');
+      await page.close();
+    }
+  } finally {
+    await extra?.close();
+  }
+});
+
+test('connection lost shows and recovers with a fresh full snapshot', async () => {
+  const canStopStart = srv.real ? !!(srv.stopCmd && srv.startCmd) : true;
+  const canRestart = srv.real ? !!srv.restartCmd : true;
+  assert.ok(canStopStart || canRestart,
+    'cannot take the daemon away: set FLOORWATCH_STOP_CMD and FLOORWATCH_START_CMD, or FLOORWATCH_RESTART_CMD');
+  const page = await openBoard(browser, srv.base, { lang: 'en' });
+  try {
+    // Record every connection state the page goes through.
+    await page.evaluate(() => {
+      const el = document.querySelector('[data-testid="conn-state"]');
+      window.__connLog = [el.dataset.state];
+      new MutationObserver(() => window.__connLog.push(el.dataset.state)).observe(el, { attributes: true, attributeFilter: ['data-state'] });
+    });
+    const fullBefore = await page.evaluate(() => window.floorwatch.store.frames.full);
+    const anyTile = await page.locator('[data-testid="agent-tiles"] [data-agent]').first().getAttribute('data-agent');
+
+    if (canStopStart) {
+      await srv.stop();
+      await page.waitForSelector('[data-testid="conn-state"][data-state="lost"]', { timeout: 10_000 });
+      const overlay = page.locator('[data-testid="conn-lost"]');
+      assert.ok(await overlay.isVisible(), 'connection-lost notice visible');
+      assert.match(await overlay.innerText(), /Connection lost/);
+      // Timers keep running while the server is away.
+      const a = (await tileState(page, anyTile)).time;
+      await sleep(2100);
+      const b = (await tileState(page, anyTile)).time;
+      assert.notEqual(a, b, 'time in state keeps ticking while disconnected');
+      await shot(page, 'e2e-conn-lost');
+      await sleep(2500); // a couple of failed retries
+      await srv.start();
+    } else {
+      await srv.restart();
+    }
+    // Back-off tops out at 30 s (+ jitter never exceeds the cap).
+    await page.waitForFunction(() => window.__connLog.includes('lost')
+      && document.querySelector('[data-testid="conn-state"]').dataset.state === 'open', null, { timeout: 40_000 });
+    const log = await page.evaluate(() => window.__connLog);
+    assert.ok(log.indexOf('lost') < log.lastIndexOf('open'), `states went lost -> open: ${log.join(' ')}`);
+    assert.ok(await page.locator('[data-testid="conn-lost"]').isHidden(), 'notice gone');
+    const fullAfter = await page.evaluate(() => window.floorwatch.store.frames.full);
+    assert.ok(fullAfter > fullBefore, 'a fresh full frame after reconnecting');
+    await assertPageMatchesBoard(page, srv.base);
+    await shot(page, 'e2e-conn-recovered');
+  } finally {
+    await page.close();
+  }
+});
+
+test('kiosk mode hides the controls; laptop and 4K layouts hold together', async () => {
+  const page = await openBoard(browser, srv.base, { lang: 'en', kiosk: '1' });
+  try {
+    assert.ok(await page.locator('[data-testid="fullscreen"]').isHidden(), 'no buttons in kiosk mode');
+    assert.ok(await page.locator('[data-testid="sort"]').isHidden());
+    await shot(page, 'e2e-kiosk');
+  } finally {
+    await page.close();
+  }
+  const normal = await openBoard(browser, srv.base, { lang: 'en' });
+  try {
+    assert.ok(await normal.locator('[data-testid="fullscreen"]').isVisible(), 'full-screen button');
+  } finally {
+    await normal.close();
+  }
+  for (const [w, h] of [[1280, 800], [3840, 2160]]) {
+    const p = await openBoard(browser, srv.base, { lang: 'en' }, { width: w, height: h });
+    try {
+      // Nothing sticks out sideways, and the team table fits its panel.
+      const over = await p.evaluate(() => ({
+        page: document.documentElement.scrollWidth - window.innerWidth,
+        table: document.querySelector('.teams').scrollWidth - document.querySelector('.teams-panel').clientWidth,
+      }));
+      assert.ok(over.page <= 0, `page wider than a ${w}x${h} screen by ${over.page}px`);
+      assert.ok(over.table <= 1, `team table wider than its panel by ${over.table}px at ${w}x${h}`);
+      await p.screenshot({ path: path.join(REPO, 'artifacts', `e2e-layout-${w}x${h}.png`) });
+    } finally {
+      await p.close();
+    }
+  }
+});
