@@ -421,3 +421,33 @@ fn an_empty_engine_still_exposes_the_ingest_counters() {
     assert!(e.samples.iter().all(|(_, l, _)| !l.iter().any(|(k, _)| k == "team")));
     promtool_check(&text);
 }
+
+#[test]
+fn handle_histograms_are_rebuilt_within_a_cap_per_scrape() {
+    use floorwatch::metrics::HANDLE_REBUILDS_PER_SCRAPE;
+    let teams = HANDLE_REBUILDS_PER_SCRAPE + 44;
+    let mut engine = engine();
+    let mut lines = String::new();
+    for i in 0..teams {
+        lines += &format!(
+            r#"{{"ts":"2026-11-23T09:00:00Z","agent":"A{i}","state":"talking","team":"T{i:03}"}}
+               {{"ts":"2026-11-23T09:02:00Z","agent":"A{i}","state":"idle"}}
+"#
+        );
+    }
+    feed(&mut engine, &lines);
+    let metrics = Metrics::new(false);
+    let now = engine.now(0);
+    let built =
+        |e: &Expo| e.samples.iter().filter(|s| s.0 == "floorwatch_handle_time_seconds_count" && s.2 == 1.0).count();
+    let first = Expo::parse(&metrics.render(&mut engine, now, &[]));
+    assert_eq!(built(&first), HANDLE_REBUILDS_PER_SCRAPE);
+    // The others are exported as empty (a consistent, older snapshot), never half-built.
+    assert_eq!(first.samples.iter().filter(|s| s.0 == "floorwatch_handle_time_seconds_count").count(), teams);
+    let text = metrics.render(&mut engine, now, &[]);
+    let second = Expo::parse(&text);
+    assert_eq!(built(&second), teams);
+    assert_eq!(second.must("floorwatch_handle_time_seconds_bucket", &[("team", "T000"), ("le", "120")]), 1.0);
+    assert_eq!(second.must("floorwatch_handle_time_seconds_bucket", &[("team", "T299"), ("le", "60")]), 0.0);
+    promtool_check(&text);
+}

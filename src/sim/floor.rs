@@ -445,11 +445,10 @@ impl Simulator {
     fn after_call(&mut self, k: usize, now: Ms) -> Option<(State, Option<u8>)> {
         if !self.shift_over(k, now) && self.due_planned(k, now).is_none() {
             let cycle_s = self.mean_cycle_s(k, now);
+            let mood = self.aux_mood(k, now);
             let a = &mut self.agents[k];
             // One chance per call, with the expected number of episodes per cycle (not
             // 1 − e^−x, which would fall short of the target by 7–10%).
-            let mood = self.aux_mood(k, now);
-            let a = &mut self.agents[k];
             let p = (a.aux_rate_per_s * cycle_s * mood).min(0.9);
             if a.rng.chance(p) {
                 let roll = a.rng.f64();

@@ -198,6 +198,7 @@ class Floor {
     }
     // Baselines wander a little, so the figures move like a live floor's.
     for (const b of this.teamBase.values()) {
+      if (!b) continue;
       b.util = Math.min(0.86, Math.max(0.5, b.util + (this.rand() - 0.5) * 0.0016));
       b.aux = Math.min(0.2, Math.max(0.03, b.aux + (this.rand() - 0.5) * 0.0008));
     }
@@ -220,7 +221,11 @@ class Floor {
       if (typeof ev.name === 'string') a.name = ev.name;
       if (!this.teamBase.has(a.team)) this.teamBase.set(a.team, null); // figures from states
       const reason = state === 'aux' ? (typeof ev.reason === 'string' ? ev.reason : 'unspecified') : null;
-      if (a.state !== state || a.reason !== reason) this.put(a, state, reason, now);
+      // Live, a missing ts means time of receipt; one in the future is applied at now.
+      let at = typeof ev.ts === 'number' ? ev.ts : typeof ev.ts === 'string' ? Date.parse(ev.ts) : now;
+      if (!Number.isFinite(at)) { out.invalid++; continue; }
+      if (at > now) at = now;
+      if (a.state !== state || a.reason !== reason) this.put(a, state, reason, at);
       this.changed.add(a.agent);
       this.external.add(a.agent);
       this.pinned.delete(a.agent);
