@@ -1036,6 +1036,7 @@ async fn secrets_never_reach_debug_output_or_logs() {
         "{debug}"
     );
     assert!(logs.contains("alert hook failing"), "{logs}");
+    assert!(logs.contains("alert(s) not delivered"), "{logs}");
     for secret in [
         &WHSEC[6..],
         "SECdingINLINEsecret",

@@ -177,3 +177,436 @@ fn binomial_tail(n: usize, k: usize, p: f64) -> f64 {
     total
 }
 
+
+fn peak_windows(day: &str) -> [(Ms, Ms); 2] {
+    let t = |hm: &str| at(&format!("{day}T{hm}:00Z"));
+    [(t("09:30"), t("11:30")), (t("14:00"), t("16:30"))]
+}
+
+#[test]
+fn same_seed_same_lines_other_seed_other_lines() {
+    let cfg = SimConfig { duration: Some(3 * HOUR), ..config() };
+    let a = run(cfg.clone());
+    let b = run(cfg.clone());
+    assert!(a.len() > 5_000, "{}", a.len());
+    assert_eq!(a, b);
+    let c = run(SimConfig { seed: 2, ..cfg });
+    assert_ne!(a.iter().map(|l| &l.line).collect::<Vec<_>>(), c.iter().map(|l| &l.line).collect::<Vec<_>>());
+}
+
+#[test]
+fn lines_are_valid_events_in_time_order() {
+    let cfg = config();
+    let (start, end) = (cfg.start, cfg.start + cfg.duration.unwrap());
+    let lines = run(cfg);
+    assert!(lines.windows(2).all(|w| w[0].ts <= w[1].ts), "ts must never decrease");
+    assert!(lines.iter().all(|l| (start..end).contains(&l.ts)));
+    // Parses every line, checks fields, seq (1, 2, 3, … per agent) and names on first events.
+    let f = Floor::from_lines(&lines);
+    let sim = Simulator::new(config()).unwrap();
+    for l in &lines {
+        let v: Value = serde_json::from_str(&l.line).unwrap();
+        assert_eq!(v["agent"].as_str(), sim.agent_id(l.agent), "SimLine::agent is the index");
+    }
+    assert!(!f.names.is_empty());
+}
+
+#[test]
+fn configured_agents_and_teams_all_appear() {
+    let lines = run(config());
+    let f = Floor::from_lines(&lines);
+    let agents: Vec<String> = (1..=200).map(|i| format!("A{i:04}")).collect();
+    assert_eq!(f.agents.keys().cloned().collect::<Vec<_>>(), agents);
+    let teams: BTreeSet<&String> = f.team.values().collect();
+    assert_eq!(teams.len(), 10);
+    for t in 1..=10 {
+        assert_eq!(f.members(&format!("T{t:02}")).len(), 20);
+    }
+    // Names: every agent has one, from both scripts.
+    assert_eq!(f.names.len(), 200);
+    assert!(f.names.values().any(|n| !n.is_ascii()));
+    assert!(f.names.values().filter(|n| n.is_ascii()).count() > 100);
+    // Staggered shifts: T01 logs in around 08:00 and out around 17:00; T04 around 09:30.
+    let first = |a: &str| f.agents[a][0].ts;
+    assert!(f.members("T01").iter().all(|a| first(a) < at("2026-11-23T08:05:00Z")));
+    assert!(f.members("T04").iter().all(|a| first(a) > at("2026-11-23T09:20:00Z")));
+    let end = at("2026-11-23T18:00:00Z");
+    assert!(f.members("T01").iter().all(|a| f.at(a, end - 1).unwrap().state == "offline"));
+    assert!(f.members("T04").iter().all(|a| f.at(a, end - 1).unwrap().state != "offline"));
+}
+
+/// The floor-wide figures the defaults produce, from the events (run with --nocapture to
+/// see them).
+#[test]
+fn default_floor_is_realistic() {
+    let cfg = config();
+    let start = cfg.start;
+    let lines = run(cfg);
+    let f = Floor::from_lines(&lines);
+    let day = f.shares(start, start + 10 * HOUR, |_| true);
+    let peaks = peak_windows("2026-11-23");
+    let mut peak = Shares::default();
+    for (a, b) in peaks {
+        let s = f.shares(a, b, |_| true);
+        peak.talking += s.talking;
+        peak.acw += s.acw;
+        peak.idle += s.idle;
+        peak.unplanned += s.unplanned;
+        peak.planned += s.planned;
+    }
+    let off = f.shares(at("2026-11-23T16:30:00Z"), at("2026-11-23T18:00:00Z"), |_| true);
+    let early = f.shares(at("2026-11-23T08:00:00Z"), at("2026-11-23T09:00:00Z"), |_| true);
+    println!(
+        "lines {}: day talk {:.3} aux {:.3} planned {:.3} occupancy {:.3}; peak talk {:.3} aux {:.3} \
+         occupancy {:.3}; 08-09 talk {:.3}; 16:30-18 talk {:.3} aux {:.3}",
+        lines.len(), day.talk(), day.aux(), day.planned(), day.occupancy(), peak.talk(), peak.aux(),
+        peak.occupancy(), early.talk(), off.talk(), off.aux()
+    );
+    assert!((0.04..=0.15).contains(&day.aux()), "unplanned aux share {}", day.aux());
+    assert!((0.05..=0.15).contains(&day.planned()), "planned aux share {}", day.planned());
+    assert!((0.65..=0.78).contains(&peak.talk()), "talk utilization at peak {}", peak.talk());
+    assert!(peak.talk() > early.talk() + 0.1 && peak.talk() > off.talk() + 0.1);
+    assert!(peak.occupancy() > 0.85 && early.occupancy() < 0.8);
+    assert!(peak.aux() < off.aux(), "breaks are held back at peak");
+
+    // Talk and ACW durations; reasons; lunch once per shift, off-peak.
+    let mut talk = Vec::new();
+    let mut acw = Vec::new();
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut lunches: BTreeMap<&str, Vec<(Ms, Ms)>> = BTreeMap::new();
+    for (agent, evs) in &f.agents {
+        for w in evs.windows(2) {
+            let d = (w[1].ts - w[0].ts) as f64 / 1000.0;
+            match (w[0].state.as_str(), w[0].reason.as_deref()) {
+                ("talking", _) => talk.push(d),
+                ("acw", _) => acw.push(d),
+                ("aux", r) => {
+                    *reasons.entry(r.unwrap_or("(none)").to_string()).or_default() += 1;
+                    if r == Some("lunch") {
+                        lunches.entry(agent).or_default().push((w[0].ts, w[1].ts));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let talk_median = median(&mut talk);
+    let p95 = talk[talk.len() * 95 / 100];
+    let acw_median = median(&mut acw);
+    println!("talk median {talk_median:.0} s p95 {p95:.0} s; acw median {acw_median:.0} s; reasons {reasons:?}");
+    assert!((180.0..=300.0).contains(&talk_median), "{talk_median}");
+    assert!(p95 > 2.0 * talk_median, "heavy tail: p95 {p95}");
+    assert!((35.0..=60.0).contains(&acw_median), "{acw_median}");
+    assert!(acw.len() < talk.len() && acw.len() as f64 > 0.75 * talk.len() as f64);
+    for r in ["break", "restroom", "personal", "(none)", "lunch", "training", "meeting", "coaching"] {
+        assert!(reasons.get(r).is_some_and(|&n| n > 0), "reason {r}: {reasons:?}");
+    }
+    // Every agent on a full shift takes exactly one lunch of 30–45 minutes, never at peak.
+    let full_shift = f.members("T01");
+    for a in full_shift {
+        let l = &lunches[a];
+        assert_eq!(l.len(), 1, "{a}: {l:?}");
+        let (s, e) = l[0];
+        assert!((30 * MIN..=45 * MIN).contains(&(e - s)), "{a}: {} min", (e - s) / MIN);
+        assert!(peaks.iter().all(|&(p, q)| e <= p || q <= s), "{a}: lunch at peak");
+    }
+}
+
+#[test]
+fn cluster_injection_trips_the_aux_cluster_rule() {
+    // In Shanghai time, to check that injection times are local.
+    let cfg = SimConfig {
+        start: at("2026-11-23T08:00:00+08:00"),
+        timezone: "Asia/Shanghai".into(),
+        clusters: vec![Cluster { team: 3, at: Time::constant(10, 15, 0, 0), share: 0.3, minutes: 10 }],
+        ..config()
+    };
+    let lines = run(cfg.clone());
+    let f = Floor::from_lines(&lines);
+    let t0 = at("2026-11-23T10:15:00+08:00");
+    let (n, k) = f.team_counts("T03", t0);
+    println!("at the cluster: {k} of {n} logged-in agents of T03 in unplanned aux");
+    assert!(n >= 15, "{n}");
+    assert!(k >= 3 && k * 6 >= n, "{k} of {n}");
+    // SPEC §4.2 with defaults: at peak, N ≥ 5, k ≥ 3, k/N ≥ 1/6, binomial tail < 0.05,
+    // throughout [t0, t0 + 60 s] — checked every second.
+    for s in 0..=60 {
+        let t = t0 + s * 1000;
+        let (n, k) = f.team_counts("T03", t);
+        let p = binomial_tail(n, k, 0.085);
+        assert!(n >= 5 && k >= 3 && k as f64 / n as f64 >= 1.0 / 6.0 && p < 0.05, "at +{s}s: {k}/{n}, p {p}");
+    }
+    // It lasts about ten minutes, then the team returns to work.
+    let (_, k) = f.team_counts("T03", t0 + 9 * MIN);
+    assert!(k * 6 >= n);
+    let (_, k_after) = f.team_counts("T03", t0 + 15 * MIN);
+    assert!(k_after < k, "{k_after}");
+    // Those on the cluster went on `break`.
+    let on_break = f
+        .members("T03")
+        .into_iter()
+        .filter(|a| f.at(a, t0).is_some_and(|e| e.state == "aux" && e.reason.as_deref() == Some("break")))
+        .count();
+    assert!(on_break >= (n as f64 * 0.3).ceil() as usize, "{on_break}");
+
+    // The injection touches nobody outside T03: their lines are unchanged.
+    let plain = run(SimConfig { clusters: vec![], ..cfg });
+    let others = |ls: &[SimLine]| -> Vec<String> {
+        let sim = Simulator::new(config()).unwrap();
+        ls.iter().filter(|l| sim.team_of(l.agent) != Some("T03")).map(|l| l.line.clone()).collect()
+    };
+    assert_eq!(others(&lines), others(&plain));
+}
+
+#[test]
+fn cluster_sizes_follow_the_share_and_never_fall_below_three() {
+    for (share, min_k) in [(0.1, 3), (0.5, 10)] {
+        let cfg = SimConfig {
+            duration: Some(4 * HOUR),
+            clusters: vec![Cluster { team: 1, at: Time::constant(10, 0, 0, 0), share, minutes: 5 }],
+            ..config()
+        };
+        let f = Floor::from_lines(&run(cfg));
+        let (n, k) = f.team_counts("T01", at("2026-11-23T10:00:00Z"));
+        assert!(k >= min_k, "share {share}: {k} of {n}");
+    }
+}
+
+#[test]
+fn long_break_passes_the_long_aux_limits() {
+    let cfg = SimConfig {
+        duration: Some(4 * HOUR),
+        long_breaks: vec![
+            LongBreak { team: 5, at: Time::constant(10, 0, 0, 0), minutes: 20, reason: "restroom".into() },
+            LongBreak { team: 6, at: Time::constant(10, 30, 0, 0), minutes: 12, reason: "break".into() },
+        ],
+        ..config()
+    };
+    let f = Floor::from_lines(&run(cfg));
+    for (team, t, reason, min) in [("T05", "10:00", "restroom", 20), ("T06", "10:30", "break", 12)] {
+        let t = at(&format!("2026-11-23T{t}:00Z"));
+        let long: Vec<&str> = f
+            .members(team)
+            .into_iter()
+            .filter(|a| {
+                let evs = &f.agents[*a];
+                evs.windows(2).any(|w| {
+                    w[0].ts == t && w[0].state == "aux" && w[0].reason.as_deref() == Some(reason)
+                        && w[1].ts - w[0].ts == min * MIN
+                })
+            })
+            .collect();
+        assert_eq!(long.len(), 1, "{team}: {long:?}");
+    }
+}
+
+/// The outcome SPEC §2.2 gives each line, computed independently of the generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Outcome {
+    Applied,
+    Duplicate,
+    Late,
+    Invalid,
+}
+
+fn outcomes(lines: &[SimLine]) -> Vec<Outcome> {
+    struct Last {
+        seq: Option<u64>,
+        ts: Ms,
+        state: String,
+        reason: Option<String>,
+    }
+    let mut last: HashMap<String, Last> = HashMap::new();
+    lines
+        .iter()
+        .map(|l| {
+            let Ok(v) = serde_json::from_str::<Value>(&l.line) else { return Outcome::Invalid };
+            let (Some(agent), Some(state), Some(ts)) =
+                (v.get("agent").and_then(Value::as_str), v.get("state").and_then(Value::as_str), v.get("ts"))
+            else {
+                return Outcome::Invalid;
+            };
+            let Some(ts) = ts.as_str().and_then(parse_rfc3339).or_else(|| ts.as_i64()) else {
+                return Outcome::Invalid;
+            };
+            if !STATES.contains(&state) || agent.is_empty() {
+                return Outcome::Invalid;
+            }
+            let reason = v.get("reason").and_then(Value::as_str).map(str::to_string);
+            let seq = v.get("seq").and_then(Value::as_u64);
+            if let Some(p) = last.get(agent) {
+                let dup = match seq {
+                    Some(s) => p.seq.is_some_and(|ps| s <= ps),
+                    None => p.ts == ts && p.state == state && p.reason == reason,
+                };
+                if dup {
+                    return Outcome::Duplicate;
+                }
+                if ts < p.ts {
+                    return Outcome::Late;
+                }
+            }
+            let prev_seq = last.get(agent).and_then(|p| p.seq);
+            last.insert(agent.to_string(), Last { seq: seq.or(prev_seq), ts, state: state.into(), reason });
+            Outcome::Applied
+        })
+        .collect()
+}
+
+#[test]
+fn noise_gives_the_requested_share_of_bad_lines() {
+    let cfg = SimConfig { duration: Some(3 * HOUR), ..config() };
+    let clean = run(cfg.clone());
+    for noise in [0.02, 0.1, 0.3] {
+        let noisy = run(SimConfig { noise, ..cfg.clone() });
+        let outs = outcomes(&noisy);
+        let bad = outs.iter().filter(|&&o| o != Outcome::Applied).count();
+        let share = bad as f64 / noisy.len() as f64;
+        let mut by_kind: BTreeMap<Outcome, usize> = BTreeMap::new();
+        for o in &outs {
+            *by_kind.entry(*o).or_default() += 1;
+        }
+        println!("noise {noise}: {share:.4} bad of {} lines: {by_kind:?}", noisy.len());
+        assert!((share - noise).abs() < 0.01 + noise * 0.05, "noise {noise}: {share}");
+        // Each noise line gets the outcome its kind promises; every good line is applied.
+        for (l, o) in noisy.iter().zip(&outs) {
+            let want = match l.noise {
+                None => Outcome::Applied,
+                Some(Noise::Duplicate) => Outcome::Duplicate,
+                Some(Noise::Late) => Outcome::Late,
+                Some(Noise::Garbage | Noise::UnknownState) => Outcome::Invalid,
+            };
+            assert_eq!(*o, want, "{}", l.line);
+        }
+        for kind in [Outcome::Duplicate, Outcome::Late, Outcome::Invalid] {
+            assert!(by_kind.get(&kind).is_some_and(|&n| n as f64 > 0.15 * bad as f64), "{by_kind:?}");
+        }
+        // Noise is added, never substituted: the good lines are the clean run.
+        let good: Vec<&SimLine> = noisy.iter().filter(|l| l.noise.is_none()).collect();
+        assert_eq!(good, clean.iter().collect::<Vec<_>>());
+        assert!(noisy.windows(2).all(|w| w[0].ts <= w[1].ts));
+    }
+}
+
+#[test]
+fn endless_runs_repeat_shifts_daily() {
+    let cfg = SimConfig { duration: None, agents: 40, teams: 4, ..config() };
+    let start = cfg.start;
+    let lines: Vec<SimLine> = Simulator::new(cfg).unwrap().take_while(|l| l.ts < start + 3 * 24 * HOUR - HOUR).collect();
+    let f = Floor::from_lines(&lines);
+    for (a, evs) in &f.agents {
+        let logins = evs.windows(2).filter(|w| w[0].state == "offline" && w[1].state == "idle").count();
+        assert_eq!(logins, 2, "{a} logs in again on days 2 and 3");
+        let lunches = evs.iter().filter(|e| e.reason.as_deref() == Some("lunch")).count();
+        assert_eq!(lunches, 3, "{a}");
+    }
+    // Day 3 looks like day 1.
+    let d1 = f.shares(start, start + 10 * HOUR, |_| true);
+    let d3 = f.shares(start + 48 * HOUR, start + 58 * HOUR, |_| true);
+    assert!((d1.talk() - d3.talk()).abs() < 0.05, "{} {}", d1.talk(), d3.talk());
+}
+
+#[test]
+fn without_shifts_everyone_is_in_within_a_minute_and_stays() {
+    let cfg = SimConfig { shifts: false, duration: Some(12 * HOUR), start: at("2026-11-23T06:00:00Z"), ..config() };
+    let start = cfg.start;
+    let f = Floor::from_lines(&run(cfg));
+    assert_eq!(f.agents.len(), 200);
+    for evs in f.agents.values() {
+        assert!(evs[0].ts < start + MIN);
+        assert!(evs.iter().all(|e| e.state != "offline"));
+    }
+}
+
+#[test]
+fn a_start_mid_shift_logs_the_floor_in_at_once() {
+    let cfg = SimConfig { start: at("2026-11-23T12:00:00Z"), duration: Some(2 * HOUR), ..config() };
+    let f = Floor::from_lines(&run(cfg));
+    assert_eq!(f.agents.len(), 200);
+    assert!(f.agents.values().all(|e| e[0].ts < at("2026-11-23T12:01:00Z")));
+}
+
+#[test]
+fn offset_moves_every_timestamp() {
+    let cfg = SimConfig { duration: Some(HOUR), ..config() };
+    let a = run(cfg.clone());
+    let b = run(SimConfig { offset_ms: 86_400_000 + 1, ..cfg });
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.ts + 86_400_001, y.ts);
+        let ty = serde_json::from_str::<Value>(&y.line).unwrap()["ts"].as_str().map(parse_rfc3339);
+        assert_eq!(ty, Some(Some(y.ts)));
+    }
+}
+
+#[test]
+fn bad_configs_are_refused_with_the_reason() {
+    let bad = [
+        (SimConfig { agents: 0, ..config() }, "agents"),
+        (SimConfig { teams: 300, ..config() }, "teams"),
+        (SimConfig { timezone: "Mars/Olympus".into(), ..config() }, "time zone"),
+        (SimConfig { noise: 1.0, ..config() }, "noise"),
+        (
+            SimConfig {
+                clusters: vec![Cluster { team: 11, at: Time::constant(10, 0, 0, 0), share: 0.3, minutes: 10 }],
+                ..config()
+            },
+            "cluster team",
+        ),
+        (
+            SimConfig {
+                long_breaks: vec![LongBreak { team: 1, at: Time::MIN, minutes: 20, reason: "lunch".into() }],
+                ..config()
+            },
+            "unplanned",
+        ),
+    ];
+    for (cfg, want) in bad {
+        let err = Simulator::new(cfg).unwrap_err().to_string();
+        assert!(err.contains(want), "{err}");
+    }
+}
+
+#[test]
+fn demo_has_history_and_never_ends() {
+    // 13:00 in London, a working day: shifts, started at 08:00, cluster at 14:10.
+    let now = at("2026-11-23T13:00:00Z");
+    let cfg = floorwatch::sim::demo_config(now, "Europe/London", &floorwatch::sim::default_peaks());
+    assert_eq!(cfg.start, at("2026-11-23T08:00:00Z"));
+    assert!(cfg.shifts && cfg.duration.is_none() && cfg.agents == 200 && cfg.teams == 10);
+    assert_eq!(cfg.clusters[0].at, Time::constant(14, 10, 0, 0));
+    assert_eq!(cfg.long_breaks[0].at, Time::constant(13, 2, 0, 0));
+
+    let mut sim = demo(now, "Europe/London");
+    let history: Vec<SimLine> = sim.by_ref().take_while(|l| l.ts <= now).collect();
+    assert!(history.len() > 10_000, "{}", history.len());
+    // The feed goes on, in order, past the injections and into the next days.
+    let mut last = now;
+    let mut count = 0;
+    for l in sim.by_ref() {
+        assert!(l.ts >= last);
+        last = l.ts;
+        count += 1;
+        if l.ts > now + 30 * HOUR {
+            break;
+        }
+    }
+    assert!(count > 10_000 && last > now + 30 * HOUR);
+
+    // During a peak, the cluster comes a few minutes from now.
+    let cfg = floorwatch::sim::demo_config(at("2026-11-23T10:00:30Z"), "UTC", &floorwatch::sim::default_peaks());
+    assert_eq!(cfg.clusters[0].at, Time::constant(10, 3, 0, 0));
+    // At night: no shifts (the floor works round the clock), starting two hours back.
+    let night = at("2026-11-23T23:30:00Z");
+    let cfg = floorwatch::sim::demo_config(night, "UTC", &floorwatch::sim::default_peaks());
+    assert!(!cfg.shifts);
+    assert_eq!(cfg.start, night - 2 * HOUR);
+    let lines: Vec<SimLine> = demo(night, "UTC").take_while(|l| l.ts <= night).collect();
+    assert_eq!(lines.iter().map(|l| l.agent).collect::<BTreeSet<_>>().len(), 200);
+    // An unknown zone still gives a demo (in UTC).
+    assert!(demo(night, "Nowhere/Special").next().is_some());
+}

@@ -40,7 +40,10 @@ pub struct Worker {
     pub stop: CancellationToken,
     /// Alerts of the message being delivered (counted as dropped if `stop` cuts it off).
     inflight: usize,
-    warn: WarnLimiter,
+    /// "Retrying" warnings: the first failure of a streak, at most one a minute.
+    warn_retry: WarnLimiter,
+    /// Alerts given up and other losses: at most one warning a minute, with a count.
+    warn_loss: WarnLimiter,
     /// Some attempt failed since the last delivery (to log the recovery once).
     failing: bool,
     /// Alertmanager: firing alerts delivered and not yet resolved, by id.
@@ -90,7 +93,8 @@ impl Worker {
             draining,
             stop,
             inflight: 0,
-            warn: WarnLimiter::new(Duration::from_secs(60)),
+            warn_retry: WarnLimiter::new(Duration::from_secs(60)),
+            warn_loss: WarnLimiter::new(Duration::from_secs(60)),
             failing: false,
             active: BTreeMap::new(),
             next_refresh: None,
@@ -176,7 +180,11 @@ impl Worker {
                         None => limit::backoff(attempt, self.spec.retry_base, self.spec.retry_max),
                     };
                     tracing::debug!(attempt, alerts = n, ?wait, %reason, "alert hook attempt failed; will retry");
-                    self.warn_failure(&format!("{reason}; retrying (attempt {attempt})"));
+                    if !self.failing
+                        && let Some(held_back) = self.warn_retry.check()
+                    {
+                        tracing::warn!(held_back, "alert hook failing: {reason}; retrying");
+                    }
                     self.failing = true;
                     tokio::time::sleep(wait).await;
                     attempt += 1;
@@ -196,7 +204,7 @@ impl Worker {
             Err(reason) => {
                 self.metrics.failed.inc_by(n);
                 self.failing = true;
-                self.warn_failure(&format!("{n} alert(s) not delivered: {reason}"));
+                self.warn_loss(&format!("{n} alert(s) not delivered: {reason}"));
             }
         }
         if self.spec.kind == HookKind::Alertmanager {
@@ -204,9 +212,9 @@ impl Worker {
         }
     }
 
-    /// One warning a minute at most per hook, whatever the number of failing attempts.
-    fn warn_failure(&mut self, what: &str) {
-        if let Some(held_back) = self.warn.check() {
+    /// One warning a minute at most per hook, whatever the number of failures.
+    fn warn_loss(&mut self, what: &str) {
+        if let Some(held_back) = self.warn_loss.check() {
             tracing::warn!(held_back, "alert hook failing: {what}");
         }
     }
@@ -282,7 +290,7 @@ impl Worker {
                     if self.active.len() < MAX_ACTIVE {
                         self.active.insert(a.id.clone(), a.clone());
                     } else {
-                        self.warn_failure(&format!(
+                        self.warn_loss(&format!(
                             "more than {MAX_ACTIVE} firing alerts; {} will not be kept alive",
                             a.id
                         ));
@@ -320,7 +328,7 @@ impl Worker {
                     tracing::debug!(alerts = chunk.len(), "alertmanager keep-alive sent")
                 }
                 Attempt::Retry { reason, .. } | Attempt::Refused(reason) => {
-                    self.warn_failure(&format!(
+                    self.warn_loss(&format!(
                         "keep-alive of {} firing alert(s): {reason}",
                         chunk.len()
                     ));
