@@ -15,12 +15,8 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 4] = [
-        AlertKind::AuxCluster,
-        AlertKind::LongAux,
-        AlertKind::AuxDispersion,
-        AlertKind::UtilizationHigh,
-    ];
+    pub const ALL: [AlertKind; 4] =
+        [AlertKind::AuxCluster, AlertKind::LongAux, AlertKind::AuxDispersion, AlertKind::UtilizationHigh];
 
     pub fn as_str(self) -> &'static str {
         match self {

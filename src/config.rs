@@ -137,11 +137,7 @@ pub struct PeakConfig {
 
 impl Default for PeakConfig {
     fn default() -> Self {
-        PeakConfig {
-            windows: vec!["09:30-11:30".into(), "14:00-16:30".into()],
-            busy_share: None,
-            hold_secs: 300,
-        }
+        PeakConfig { windows: vec!["09:30-11:30".into(), "14:00-16:30".into()], busy_share: None, hold_secs: 300 }
     }
 }
 
@@ -423,7 +419,11 @@ pub fn parse_peak_window(s: &str) -> Option<(Ms, Ms)> {
 
 fn check_ratio(key: &str, v: f64, lo_open: bool) -> Result<(), ConfigError> {
     let ok = v.is_finite() && v <= 1.0 && if lo_open { v > 0.0 } else { v >= 0.0 };
-    if ok { Ok(()) } else { Err(invalid(key, format!("must be a number in {}0, 1], got {v}", if lo_open { "(" } else { "[" }))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(key, format!("must be a number in {}0, 1], got {v}", if lo_open { "(" } else { "[" })))
+    }
 }
 
 fn secs_ms(key: &str, secs: u64) -> Result<Ms, ConfigError> {
@@ -443,7 +443,8 @@ impl FileConfig {
         match path {
             None => FileConfig::parse(DEFAULT_TOML, "built-in config"),
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                let text =
+                    std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
                 FileConfig::parse(&text, &p.display().to_string())
             }
         }
@@ -462,7 +463,12 @@ impl FileConfig {
                 "today" => WindowKind::Today,
                 "peak_today" => WindowKind::PeakToday,
                 other => WindowKind::Sliding(parse_duration(other).ok_or_else(|| {
-                    invalid("floor.windows", format!("{other:?} is not a window: use Ns, Nm or Nh (up to 31 days), \"today\" or \"peak_today\""))
+                    invalid(
+                        "floor.windows",
+                        format!(
+                            "{other:?} is not a window: use Ns, Nm or Nh (up to 31 days), \"today\" or \"peak_today\""
+                        ),
+                    )
                 })?),
             };
             if !seen.insert(w.clone()) {
@@ -470,12 +476,20 @@ impl FileConfig {
             }
             windows.push(WindowSpec { name: w.clone(), kind });
         }
-        let tz = jiff::tz::TimeZone::get(&f.timezone)
-            .map_err(|_| invalid("floor.timezone", format!("unknown time zone {:?} (use an IANA name such as \"Asia/Shanghai\")", f.timezone)))?;
+        let tz = jiff::tz::TimeZone::get(&f.timezone).map_err(|_| {
+            invalid(
+                "floor.timezone",
+                format!("unknown time zone {:?} (use an IANA name such as \"Asia/Shanghai\")", f.timezone),
+            )
+        })?;
         let mut aliases: HashMap<String, State> = DEFAULT_ALIASES.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         for (k, v) in &f.aliases {
-            let state = State::parse_canonical(v)
-                .ok_or_else(|| invalid(&format!("floor.aliases.{k}"), format!("{v:?} is not a state (talking, acw, aux, idle, offline)")))?;
+            let state = State::parse_canonical(v).ok_or_else(|| {
+                invalid(
+                    &format!("floor.aliases.{k}"),
+                    format!("{v:?} is not a state (talking, acw, aux, idle, offline)"),
+                )
+            })?;
             aliases.insert(k.clone(), state);
         }
         if f.min_team == 0 {
@@ -487,7 +501,8 @@ impl FileConfig {
         let mut peak_windows = Vec::new();
         for w in &self.peak.windows {
             peak_windows.push(
-                parse_peak_window(w).ok_or_else(|| invalid("peak.windows", format!("{w:?} is not a window like \"09:30-11:30\"")))?,
+                parse_peak_window(w)
+                    .ok_or_else(|| invalid("peak.windows", format!("{w:?} is not a window like \"09:30-11:30\"")))?,
             );
         }
         if let Some(b) = self.peak.busy_share {
@@ -580,7 +595,9 @@ impl FileConfig {
         if l.max_line_bytes < 256 {
             return Err(invalid("limits.max_line_bytes", "must be at least 256"));
         }
-        for (key, band) in [("wallboard.talk_band", self.wallboard.talk_band), ("wallboard.aux_band", self.wallboard.aux_band)] {
+        for (key, band) in
+            [("wallboard.talk_band", self.wallboard.talk_band), ("wallboard.aux_band", self.wallboard.aux_band)]
+        {
             if !(band[0].is_finite() && band[1].is_finite() && 0.0 <= band[0] && band[0] <= band[1] && band[1] <= 1.0) {
                 return Err(invalid(key, "must be [low, high] with 0 <= low <= high <= 1"));
             }
@@ -591,7 +608,8 @@ impl FileConfig {
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(invalid("tls", "set both tls.cert and tls.key, or neither"));
         }
-        crate::hooks::Hooks::validate(&self.hooks, base_dir).map_err(|e| ConfigError::Invalid { key: "hooks".into(), message: e.to_string() })?;
+        crate::hooks::Hooks::validate(&self.hooks, base_dir)
+            .map_err(|e| ConfigError::Invalid { key: "hooks".into(), message: e.to_string() })?;
         self.auth.resolve(base_dir)?;
         Ok(settings)
     }
@@ -613,12 +631,14 @@ pub fn resolve_secret(
         return Ok(Some(v.clone()).filter(|v| !v.is_empty()));
     }
     if let Some(var) = env {
-        let v = std::env::var(var).map_err(|_| invalid(&format!("{key}_env"), format!("environment variable {var} is not set")))?;
+        let v = std::env::var(var)
+            .map_err(|_| invalid(&format!("{key}_env"), format!("environment variable {var} is not set")))?;
         return Ok(Some(v.trim().to_string()).filter(|v| !v.is_empty()));
     }
     if let Some(path) = file {
         let p = base_dir.join(path);
-        let v = std::fs::read_to_string(&p).map_err(|e| invalid(&format!("{key}_file"), format!("cannot read {}: {e}", p.display())))?;
+        let v = std::fs::read_to_string(&p)
+            .map_err(|e| invalid(&format!("{key}_file"), format!("cannot read {}: {e}", p.display())))?;
         return Ok(Some(v.trim().to_string()).filter(|v| !v.is_empty()));
     }
     Ok(None)
@@ -643,8 +663,20 @@ impl std::fmt::Debug for Tokens {
 impl AuthConfig {
     pub fn resolve(&self, base_dir: &Path) -> Result<Tokens, ConfigError> {
         Ok(Tokens {
-            ingest: resolve_secret("auth.ingest_token", &self.ingest_token, &self.ingest_token_env, &self.ingest_token_file, base_dir)?,
-            viewer: resolve_secret("auth.viewer_token", &self.viewer_token, &self.viewer_token_env, &self.viewer_token_file, base_dir)?,
+            ingest: resolve_secret(
+                "auth.ingest_token",
+                &self.ingest_token,
+                &self.ingest_token_env,
+                &self.ingest_token_file,
+                base_dir,
+            )?,
+            viewer: resolve_secret(
+                "auth.viewer_token",
+                &self.viewer_token,
+                &self.viewer_token_env,
+                &self.viewer_token_file,
+                base_dir,
+            )?,
         })
     }
 }

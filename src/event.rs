@@ -230,7 +230,9 @@ fn from_wire(w: Wire, aliases: &Aliases) -> Result<Event, DecodeError> {
         None => None,
         Some(WireTs::Int(ms)) if (0..=MAX_MS).contains(&ms) => Some(ms),
         Some(WireTs::Int(_)) => return Err(DecodeError::Bad("ts", "epoch milliseconds out of range")),
-        Some(WireTs::Str(s)) => Some(parse_rfc3339(&s).ok_or(DecodeError::Bad("ts", "not an RFC 3339 timestamp with offset"))?),
+        Some(WireTs::Str(s)) => {
+            Some(parse_rfc3339(&s).ok_or(DecodeError::Bad("ts", "not an RFC 3339 timestamp with offset"))?)
+        }
         Some(WireTs::Bad) => return Err(DecodeError::Bad("ts", "must be a string or integer")),
     };
     let reason = if state == State::Aux {
@@ -275,7 +277,11 @@ mod tests {
         let got = decode_str(input, &aliases());
         match (got, expected) {
             (Ok(ev), Ok((ts, agent, state, reason))) => {
-                assert_eq!((ev.ts, ev.agent.as_str(), ev.state, ev.reason.as_deref()), (ts, agent, state, reason), "{input}")
+                assert_eq!(
+                    (ev.ts, ev.agent.as_str(), ev.state, ev.reason.as_deref()),
+                    (ts, agent, state, reason),
+                    "{input}"
+                )
             }
             (Err(e), Err(fragment)) => assert!(e.to_string().contains(fragment), "{input}: {e} lacks {fragment:?}"),
             (got, exp) => panic!("{input}: got {got:?}, expected {exp:?}"),
@@ -285,10 +291,19 @@ mod tests {
     #[test]
     fn decodes_the_native_forms() {
         let t = 1_795_425_302_123;
-        check(r#"{"ts":"2026-11-23T09:15:02.123Z","agent":"A0123","state":"aux","reason":"break","team":"T07","seq":812,"name":"Li Na"}"#, Ok((Some(t), "A0123", State::Aux, Some("break"))));
-        check(r#"{"ts":1795425302123,"agent":"A1","state":"aux"}"#, Ok((Some(t), "A1", State::Aux, Some("unspecified"))));
+        check(
+            r#"{"ts":"2026-11-23T09:15:02.123Z","agent":"A0123","state":"aux","reason":"break","team":"T07","seq":812,"name":"Li Na"}"#,
+            Ok((Some(t), "A0123", State::Aux, Some("break"))),
+        );
+        check(
+            r#"{"ts":1795425302123,"agent":"A1","state":"aux"}"#,
+            Ok((Some(t), "A1", State::Aux, Some("unspecified"))),
+        );
         check(r#"{"agent":"A1","state":"idle","reason":"x"}"#, Ok((None, "A1", State::Idle, None)));
-        check(r#"{"agent":"A1","state":"not_ready","reason":null,"extra":{"a":[1,2]}}"#, Ok((None, "A1", State::Aux, Some("unspecified"))));
+        check(
+            r#"{"agent":"A1","state":"not_ready","reason":null,"extra":{"a":[1,2]}}"#,
+            Ok((None, "A1", State::Aux, Some("unspecified"))),
+        );
         check(r#"{"agent":"A\u00e9","state":"wrapup","team":null}"#, Ok((None, "Aé", State::Acw, None)));
         check(r#"{"agent":"A1","state":"logout"}"#, Ok((None, "A1", State::Offline, None)));
     }
@@ -329,7 +344,11 @@ mod tests {
 
     #[test]
     fn to_json_round_trips() {
-        let ev = decode_str(r#"{"ts":5,"agent":"A1","state":"aux","reason":"lunch","team":"T","seq":3,"name":"N"}"#, &aliases()).unwrap();
+        let ev = decode_str(
+            r#"{"ts":5,"agent":"A1","state":"aux","reason":"lunch","team":"T","seq":3,"name":"N"}"#,
+            &aliases(),
+        )
+        .unwrap();
         assert_eq!(decode_str(&ev.to_json(), &aliases()).unwrap(), ev);
     }
 }

@@ -83,7 +83,13 @@ fn main() -> ExitCode {
         Command::CheckConfig { config } => match load(Some(&config)) {
             Ok((file, base)) => match file.validate(&base) {
                 Ok(s) => {
-                    println!("{}: ok (timezone {}, {} windows, {} hooks)", config.display(), s.timezone_name, s.windows.len(), file.hooks.len());
+                    println!(
+                        "{}: ok (timezone {}, {} windows, {} hooks)",
+                        config.display(),
+                        s.timezone_name,
+                        s.windows.len(),
+                        file.hooks.len()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e.to_string()),

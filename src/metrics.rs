@@ -46,7 +46,7 @@ const OUTCOMES: [&str; 5] = ["applied", "duplicate", "late", "invalid", "skewed"
 /// Names of the families written by `render` itself. A family of the same name registered in
 /// the registry by another module would make the exposition invalid (two blocks of one
 /// family), so it is left out of the scrape and reported once.
-const ENGINE_FAMILIES: [&str; 17] = [
+const ENGINE_FAMILIES: [&str; 16] = [
     "floorwatch_agents",
     "floorwatch_agents_aux_unplanned",
     "floorwatch_state_seconds_total",
@@ -63,7 +63,6 @@ const ENGINE_FAMILIES: [&str; 17] = [
     "floorwatch_events_total",
     "floorwatch_ingest_connections",
     "floorwatch_agent_state",
-    "floorwatch_build_info",
 ];
 
 /// At most this many teams' handle-time histograms are rebuilt per scrape (oldest first).
@@ -338,7 +337,7 @@ impl Metrics {
 
         let mut families = self.registry.gather();
         let before = families.len();
-        families.retain(|f| !ENGINE_FAMILIES.contains(&f.name()) || f.name() == "floorwatch_build_info");
+        families.retain(|f| !ENGINE_FAMILIES.contains(&f.name()));
         if families.len() != before && !mem.collision_reported {
             mem.collision_reported = true;
             tracing::error!("a registered metric family uses the name of an engine family; it is left out of /metrics");

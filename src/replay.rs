@@ -44,14 +44,22 @@ pub fn feed(engine: &mut Engine, input: impl Read, max_line_bytes: usize, progre
             Ok(ev) => {
                 engine.apply(ev, 0, Source::Replay);
             }
-            Err(DecodeError::Utf8 | DecodeError::Json(_) | DecodeError::Missing(_) | DecodeError::Bad(..) | DecodeError::UnknownState(_) | DecodeError::TooLarge) => {
-                engine.count_invalid(Source::Replay)
-            }
+            Err(
+                DecodeError::Utf8
+                | DecodeError::Json(_)
+                | DecodeError::Missing(_)
+                | DecodeError::Bad(..)
+                | DecodeError::UnknownState(_)
+                | DecodeError::TooLarge,
+            ) => engine.count_invalid(Source::Replay),
         }
         if progress && lines % 65_536 == 0 && last_report.elapsed() >= Duration::from_secs(1) {
             last_report = Instant::now();
             let rate = lines as f64 / started.elapsed().as_secs_f64();
-            eprintln!("replay: {lines} lines, {rate:.0} lines/s, event time {}", engine.max_ts().map(fmt_ms).unwrap_or_default());
+            eprintln!(
+                "replay: {lines} lines, {rate:.0} lines/s, event time {}",
+                engine.max_ts().map(fmt_ms).unwrap_or_default()
+            );
         }
     }
     Ok(lines)
@@ -78,16 +86,27 @@ fn skip_to_newline(r: &mut impl BufRead) -> std::io::Result<()> {
 
 /// Replays `input` and writes the snapshot at `now` (default: the largest applied ts;
 /// an earlier `--now` than that is raised to it, with a warning).
-pub fn run(mut settings: Settings, input: impl Read, now: Option<Ms>, max_line_bytes: usize, out: &mut impl Write) -> std::io::Result<()> {
+pub fn run(
+    mut settings: Settings,
+    input: impl Read,
+    now: Option<Ms>,
+    max_line_bytes: usize,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     settings.clock = ClockMode::Event;
     let mut engine = Engine::new(settings);
-    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr()) || std::env::var_os("FLOORWATCH_PROGRESS").is_some();
+    let progress =
+        std::io::IsTerminal::is_terminal(&std::io::stderr()) || std::env::var_os("FLOORWATCH_PROGRESS").is_some();
     let started = Instant::now();
     let lines = feed(&mut engine, input, max_line_bytes, progress)?;
     let last = engine.max_ts();
     let at = match (now, last) {
         (Some(n), Some(l)) if n < l => {
-            eprintln!("replay: --now {} is before the last event ({}); using the last event's time", fmt_ms(n), fmt_ms(l));
+            eprintln!(
+                "replay: --now {} is before the last event ({}); using the last event's time",
+                fmt_ms(n),
+                fmt_ms(l)
+            );
             l
         }
         (Some(n), _) => n,

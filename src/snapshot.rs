@@ -26,7 +26,10 @@ impl Serialize for Windows<'_> {
             if self.compact {
                 m.serialize_entry(name, &Compact { g: self.group, w })?;
             } else {
-                m.serialize_entry(name, &FiguresJson { sums: &self.group.windows[w], dispersion: Some(&self.group.dispersion[w]) })?;
+                m.serialize_entry(
+                    name,
+                    &FiguresJson { sums: &self.group.windows[w], dispersion: Some(&self.group.dispersion[w]) },
+                )?;
             }
         }
         m.end()
@@ -184,7 +187,8 @@ impl BoardGroups<'_> {
 
     pub fn teams(&self) -> serde_json::Value {
         let v = self.0;
-        let teams: Vec<Group> = v.teams.iter().map(|g| Group { names: &v.window_names, g, team: true, compact: true }).collect();
+        let teams: Vec<Group> =
+            v.teams.iter().map(|g| Group { names: &v.window_names, g, team: true, compact: true }).collect();
         serde_json::to_value(teams).unwrap_or_default()
     }
 }

@@ -30,11 +30,7 @@ pub fn parse_rfc3339(s: &str) -> Option<Ms> {
     let ts: Timestamp = s.parse().ok()?;
     let ms = ts.as_millisecond();
     // as_millisecond truncates toward zero; make it floor for pre-1970 instants.
-    let ms = if ts.subsec_nanosecond() < 0 && ts.subsec_nanosecond() % 1_000_000 != 0 {
-        ms - 1
-    } else {
-        ms
-    };
+    let ms = if ts.subsec_nanosecond() < 0 && ts.subsec_nanosecond() % 1_000_000 != 0 { ms - 1 } else { ms };
     (0..=MAX_MS).contains(&ms).then_some(ms)
 }
 

@@ -20,7 +20,9 @@ fn floor(extra: &[String], now: &str) -> String {
         s.push_str(e);
     }
     // A far-away agent in another team moves the event clock to `now`.
-    s.push_str(&format!("{{\"ts\":\"2026-11-23T{now}Z\",\"agent\":\"CLOCK\",\"state\":\"offline\",\"team\":\"ZZ\"}}\n"));
+    s.push_str(&format!(
+        "{{\"ts\":\"2026-11-23T{now}Z\",\"agent\":\"CLOCK\",\"state\":\"offline\",\"team\":\"ZZ\"}}\n"
+    ));
     s
 }
 
@@ -50,7 +52,13 @@ fn check(name: &str, extra: Vec<String>, now: &str, kind: &str, expected: &[(&st
 #[test]
 fn aux_cluster_hold_just_met_and_just_missed() {
     // 4 of 12 in unplanned aux at peak: share 1/3, P(X>=4 | 12, 0.085) ≈ 0.015 < 0.05.
-    check("held 60 s", four_on_break("01:40:00.000"), "01:45:00.000", "aux_cluster", &[("01:40:00.000", "01:41:00.000", None, 4)]);
+    check(
+        "held 60 s",
+        four_on_break("01:40:00.000"),
+        "01:45:00.000",
+        "aux_cluster",
+        &[("01:40:00.000", "01:41:00.000", None, 4)],
+    );
     // One returns 1 ms before the hold is met: 3 of 12 has P ≈ 0.08, not significant.
     let mut e = four_on_break("01:40:00.000");
     e.push(ev("01:40:59.999", "A00", "idle", None));
@@ -59,10 +67,22 @@ fn aux_cluster_hold_just_met_and_just_missed() {
     // only three are in aux; false from then on, so it resolves one hold later.
     let mut e = four_on_break("01:40:00.000");
     e.push(ev("01:41:00.000", "A00", "idle", None));
-    check("returns at the hold", e, "01:45:00.000", "aux_cluster", &[("01:40:00.000", "01:41:00.000", Some("01:42:00.000"), 3)]);
+    check(
+        "returns at the hold",
+        e,
+        "01:45:00.000",
+        "aux_cluster",
+        &[("01:40:00.000", "01:41:00.000", Some("01:42:00.000"), 3)],
+    );
     // With the event clock an alert due after now has not fired yet.
     check("not yet", four_on_break("01:40:00.000"), "01:40:59.999", "aux_cluster", &[]);
-    check("exactly now", four_on_break("01:40:00.000"), "01:41:00.000", "aux_cluster", &[("01:40:00.000", "01:41:00.000", None, 4)]);
+    check(
+        "exactly now",
+        four_on_break("01:40:00.000"),
+        "01:41:00.000",
+        "aux_cluster",
+        &[("01:40:00.000", "01:41:00.000", None, 4)],
+    );
     // Planned aux (lunch) does not count.
     let e: Vec<String> = (0..4).map(|i| ev("01:40:00.000", &format!("A{i:02}"), "aux", Some("lunch"))).collect();
     check("planned", e, "01:45:00.000", "aux_cluster", &[]);
@@ -71,9 +91,21 @@ fn aux_cluster_hold_just_met_and_just_missed() {
 #[test]
 fn aux_cluster_at_peak_boundaries_in_a_non_utc_zone() {
     // Breaks start before the window: the condition starts with the peak at 01:30Z.
-    check("peak start", four_on_break("01:29:30.000"), "01:35:00.000", "aux_cluster", &[("01:30:00.000", "01:31:00.000", None, 4)]);
+    check(
+        "peak start",
+        four_on_break("01:29:30.000"),
+        "01:35:00.000",
+        "aux_cluster",
+        &[("01:30:00.000", "01:31:00.000", None, 4)],
+    );
     // Still on break when the peak ends at 03:30Z: resolves one hold later.
-    check("peak end", four_on_break("03:00:00.000"), "03:40:00.000", "aux_cluster", &[("03:00:00.000", "03:01:00.000", Some("03:31:00.000"), 4)]);
+    check(
+        "peak end",
+        four_on_break("03:00:00.000"),
+        "03:40:00.000",
+        "aux_cluster",
+        &[("03:00:00.000", "03:01:00.000", Some("03:31:00.000"), 4)],
+    );
     // Outside the window nothing fires (and 09:30 UTC is not 09:30 Shanghai).
     check("off peak", four_on_break("09:30:00.000"), "09:45:00.000", "aux_cluster", &[]);
 }
@@ -85,11 +117,21 @@ fn long_aux_limits_reasons_and_breaks() {
     check("reason change", e, "02:30:00.000", "long_aux", &[("02:00:00.000", "02:10:00.000", None, 1)]);
     // Entered with restroom: 900 s.
     let e = vec![ev("02:00:00.000", "A05", "aux", Some("restroom")), ev("02:15:00.000", "A05", "idle", None)];
-    check("per reason, leaves at the limit", e, "02:30:00.000", "long_aux", &[("02:00:00.000", "02:15:00.000", Some("02:15:00.000"), 1)]);
+    check(
+        "per reason, leaves at the limit",
+        e,
+        "02:30:00.000",
+        "long_aux",
+        &[("02:00:00.000", "02:15:00.000", Some("02:15:00.000"), 1)],
+    );
     // Leaving 1 ms early: nothing. Planned aux breaks the stretch.
     let e = vec![ev("02:00:00.000", "A05", "aux", Some("break")), ev("02:09:59.999", "A05", "idle", None)];
     check("left early", e, "02:30:00.000", "long_aux", &[]);
-    let e = vec![ev("02:00:00.000", "A05", "aux", Some("break")), ev("02:05:00.000", "A05", "aux", Some("lunch")), ev("02:06:00.000", "A05", "aux", Some("break"))];
+    let e = vec![
+        ev("02:00:00.000", "A05", "aux", Some("break")),
+        ev("02:05:00.000", "A05", "aux", Some("lunch")),
+        ev("02:06:00.000", "A05", "aux", Some("break")),
+    ];
     check("planned in between", e, "02:30:00.000", "long_aux", &[("02:06:00.000", "02:16:00.000", None, 1)]);
     // Duplicates and late events do not break or restart it.
     let e = vec![
@@ -116,7 +158,9 @@ fn load_peak_with_hold() {
     }
     let at = |now: &str| {
         let mut t = s.clone();
-        t.push_str(&format!("{{\"ts\":\"2026-11-23T{now}Z\",\"agent\":\"CLOCK\",\"state\":\"offline\",\"team\":\"ZZ\"}}\n"));
+        t.push_str(&format!(
+            "{{\"ts\":\"2026-11-23T{now}Z\",\"agent\":\"CLOCK\",\"state\":\"offline\",\"team\":\"ZZ\"}}\n"
+        ));
         replay(&t, cfg)
     };
     let t1 = |snap: &Value| snap["teams"].as_array().unwrap().iter().find(|t| t["team"] == "T1").cloned().unwrap();

@@ -53,29 +53,15 @@ fn alert(kind: AlertKind, team: &str, agents: &[&str], started_at: Ms) -> Alert 
 }
 
 fn cluster(team: &str, started_at: Ms) -> Alert {
-    alert(
-        AlertKind::AuxCluster,
-        team,
-        &["A1", "A2", "A3", "A4"],
-        started_at,
-    )
+    alert(AlertKind::AuxCluster, team, &["A1", "A2", "A3", "A4"], started_at)
 }
 
 fn resolved(a: &Alert, at: Ms) -> Alert {
-    Alert {
-        state: AlertState::Resolved,
-        resolved_at: Some(at),
-        ..a.clone()
-    }
+    Alert { state: AlertState::Resolved, resolved_at: Some(at), ..a.clone() }
 }
 
 fn hook(kind: &str, url: &str) -> HookConfig {
-    HookConfig {
-        kind: kind.into(),
-        url: url.into(),
-        retry_base_ms: Some(10),
-        ..Default::default()
-    }
+    HookConfig { kind: kind.into(), url: url.into(), retry_base_ms: Some(10), ..Default::default() }
 }
 
 fn start(hooks: &[HookConfig]) -> (Hooks, Registry) {
@@ -96,26 +82,18 @@ fn hmac_b64(key: &[u8], msg: &[u8]) -> String {
 
 /// A sample from the Prometheus text exposition, as a scraper sees it.
 fn metric(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let text = prometheus::TextEncoder::new()
-        .encode_to_string(&registry.gather())
-        .unwrap();
+    let text = prometheus::TextEncoder::new().encode_to_string(&registry.gather()).unwrap();
     text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
         let (series, value) = l.rsplit_once(' ')?;
         let (n, rest) = series.split_once('{').unwrap_or((series, "}"));
-        let all = labels
-            .iter()
-            .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+        let all = labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
         (n == name && all).then(|| value.parse().unwrap())
     })
 }
 
 fn deliveries(registry: &Registry, hook: &str, outcome: &str) -> f64 {
-    metric(
-        registry,
-        "floorwatch_hook_deliveries_total",
-        &[("hook", hook), ("outcome", outcome)],
-    )
-    .unwrap_or_else(|| panic!("no deliveries series for {hook}/{outcome}"))
+    metric(registry, "floorwatch_hook_deliveries_total", &[("hook", hook), ("outcome", outcome)])
+        .unwrap_or_else(|| panic!("no deliveries series for {hook}/{outcome}"))
 }
 
 /// Asserts that no request beyond the first `n` arrives for a while.
@@ -144,14 +122,8 @@ fn text_of(r: &Recorded) -> String {
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let d = std::env::temp_dir().join(format!(
-        "floorwatch-hooks-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let d = std::env::temp_dir().join(format!("floorwatch-hooks-{tag}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -162,10 +134,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 async fn webhook_sends_the_alert_json_signed_per_standard_webhooks() {
     let rx = Receiver::start().await;
     let (hooks, _reg) = start(&[
-        HookConfig {
-            secret: Some(WHSEC.into()),
-            ..hook("webhook", &rx.url("/signed"))
-        },
+        HookConfig { secret: Some(WHSEC.into()), ..hook("webhook", &rx.url("/signed")) },
         hook("webhook", &rx.url("/plain")),
     ]);
     let a = cluster("T07", T0);
@@ -175,17 +144,12 @@ async fn webhook_sends_the_alert_json_signed_per_standard_webhooks() {
 
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 4);
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(&WHSEC[6..])
-        .unwrap();
+    let key = base64::engine::general_purpose::STANDARD.decode(&WHSEC[6..]).unwrap();
     for path in ["/signed", "/plain"] {
         let mine: Vec<_> = reqs.iter().filter(|r| r.path == path).collect();
         assert_eq!(mine.len(), 2, "{path}");
         for (r, state) in mine.iter().zip(["firing", "resolved"]) {
-            assert_eq!(
-                r.header("content-type").as_deref(),
-                Some("application/json")
-            );
+            assert_eq!(r.header("content-type").as_deref(), Some("application/json"));
             let body = r.json();
             assert_eq!(body["id"], a.id);
             assert_eq!(body["kind"], "aux_cluster");
@@ -195,20 +159,13 @@ async fn webhook_sends_the_alert_json_signed_per_standard_webhooks() {
             assert_eq!(body["started_at"], "2026-11-23T09:10:00.000Z");
             assert_eq!(body["fired_at"], "2026-11-23T09:11:00.000Z");
             assert_eq!(body["agents"], serde_json::json!(["A1", "A2", "A3", "A4"]));
-            let resolved_at = if state == "firing" {
-                Value::Null
-            } else {
-                "2026-11-23T09:22:00.000Z".into()
-            };
+            let resolved_at = if state == "firing" { Value::Null } else { "2026-11-23T09:22:00.000Z".into() };
             assert_eq!(body["resolved_at"], resolved_at);
 
             let msg_id = r.header("webhook-id").unwrap();
             assert_eq!(msg_id, format!("{}:{state}", a.id));
             let ts: i64 = r.header("webhook-timestamp").unwrap().parse().unwrap();
-            assert!(
-                (ts - now_ms() / 1000).abs() < 300,
-                "timestamp {ts} is not now"
-            );
+            assert!((ts - now_ms() / 1000).abs() < 300, "timestamp {ts} is not now");
             let sig = r.header("webhook-signature");
             if path == "/signed" {
                 let mut signed = format!("{msg_id}.{ts}.").into_bytes();
@@ -236,31 +193,17 @@ async fn slack_gets_text_and_blocks_with_escaping() {
     assert_eq!(reqs[0].path, "/services/T0/B0/tok3n");
     let body = reqs[0].json();
     let text = body["text"].as_str().unwrap();
-    assert!(
-        text.contains("[Aux clustering] R&amp;D&lt;1&gt;: 4 of 12 logged-in agents"),
-        "{text}"
-    );
+    assert!(text.contains("[Aux clustering] R&amp;D&lt;1&gt;: 4 of 12 logged-in agents"), "{text}");
     let blocks = body["blocks"].as_array().unwrap();
     assert_eq!(blocks[0]["type"], "header");
     assert_eq!(blocks[0]["text"]["type"], "plain_text");
-    let section = blocks
-        .iter()
-        .find(|b| b["type"] == "section")
-        .expect("a section");
+    let section = blocks.iter().find(|b| b["type"] == "section").expect("a section");
     assert_eq!(section["text"]["type"], "mrkdwn");
-    assert!(
-        section["text"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("A1, A2, A3, A4")
-    );
+    assert!(section["text"]["text"].as_str().unwrap().contains("A1, A2, A3, A4"));
     let context = blocks.last().unwrap();
     assert_eq!(context["type"], "context");
     let footer = context["elements"][0]["text"].as_str().unwrap();
-    assert!(
-        footer.contains("<http://wallboard.example:8080/|Open wallboard>"),
-        "{footer}"
-    );
+    assert!(footer.contains("<http://wallboard.example:8080/|Open wallboard>"), "{footer}");
 }
 
 #[tokio::test]
@@ -276,21 +219,13 @@ async fn teams_gets_an_adaptive_card() {
     let body = reqs[0].json();
     assert_eq!(body["type"], "message");
     let att = &body["attachments"][0];
-    assert_eq!(
-        att["contentType"],
-        "application/vnd.microsoft.card.adaptive"
-    );
+    assert_eq!(att["contentType"], "application/vnd.microsoft.card.adaptive");
     let card = &att["content"];
     assert_eq!(card["type"], "AdaptiveCard");
     assert_eq!(card["version"], "1.4");
     let blocks = card["body"].as_array().unwrap();
     assert!(blocks.iter().all(|b| b["type"] == "TextBlock"));
-    assert!(
-        blocks[0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("High utilization · T07")
-    );
+    assert!(blocks[0]["text"].as_str().unwrap().contains("High utilization · T07"));
     assert!(text_of(&reqs[0]).contains("60-min talk utilization 78.0% (limit 74.0%), add staff"));
 }
 
@@ -312,29 +247,15 @@ async fn dingtalk_markdown_in_chinese_with_signed_url() {
     assert_eq!(r.path, "/robot/send");
     assert_eq!(r.param("access_token").as_deref(), Some("tok3n"));
     let ts: i64 = r.param("timestamp").unwrap().parse().unwrap();
-    assert!(
-        (ts - now_ms()).abs() < 300_000,
-        "timestamp {ts} is not now (ms)"
-    );
+    assert!((ts - now_ms()).abs() < 300_000, "timestamp {ts} is not now (ms)");
     let sign = r.param("sign").unwrap();
-    assert_eq!(
-        sign,
-        hmac_b64(secret.as_bytes(), format!("{ts}\n{secret}").as_bytes())
-    );
+    assert_eq!(sign, hmac_b64(secret.as_bytes(), format!("{ts}\n{secret}").as_bytes()));
 
     let body = r.json();
     assert_eq!(body["msgtype"], "markdown");
-    assert!(
-        body["markdown"]["title"]
-            .as_str()
-            .unwrap()
-            .contains("坐席扎堆小休")
-    );
+    assert!(body["markdown"]["title"].as_str().unwrap().contains("坐席扎堆小休"));
     let text = body["markdown"]["text"].as_str().unwrap();
-    assert!(
-        text.contains("T07 组高峰期 4/12 名坐席同时处于非计划小休 (33.3%)：A1, A2, A3, A4"),
-        "{text}"
-    );
+    assert!(text.contains("T07 组高峰期 4/12 名坐席同时处于非计划小休 (33.3%)：A1, A2, A3, A4"), "{text}");
     assert!(text.contains("严重"), "{text}");
 }
 
@@ -351,10 +272,7 @@ async fn wecom_markdown() {
     let body = reqs[0].json();
     assert_eq!(body["msgtype"], "markdown");
     let content = body["markdown"]["content"].as_str().unwrap();
-    assert!(
-        content.contains("A0123 (T07) in unplanned aux for 10 min (limit 10 min)"),
-        "{content}"
-    );
+    assert!(content.contains("A0123 (T07) in unplanned aux for 10 min (limit 10 min)"), "{content}");
     assert!(content.len() <= 4096);
 }
 
@@ -363,47 +281,22 @@ async fn feishu_interactive_card_signed_in_the_body() {
     let rx = Receiver::start().await;
     let secret = "fs-9d8c7b6a5f4e3d2c1b0a";
     let (hooks, _reg) = start(&[
-        HookConfig {
-            secret: Some(secret.into()),
-            ..hook("feishu", &rx.url("/open-apis/bot/v2/hook/signed"))
-        },
-        HookConfig {
-            lang: Some("zh".into()),
-            ..hook("feishu", &rx.url("/open-apis/bot/v2/hook/plain"))
-        },
+        HookConfig { secret: Some(secret.into()), ..hook("feishu", &rx.url("/open-apis/bot/v2/hook/signed")) },
+        HookConfig { lang: Some("zh".into()), ..hook("feishu", &rx.url("/open-apis/bot/v2/hook/plain")) },
     ]);
     hooks.notify(&alert(AlertKind::AuxDispersion, "T07", &[], T0));
     hooks.shutdown(FLUSH).await;
 
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 2);
-    let signed = reqs
-        .iter()
-        .find(|r| r.path.ends_with("/signed"))
-        .unwrap()
-        .json();
-    let ts: i64 = signed["timestamp"]
-        .as_str()
-        .expect("timestamp is a string")
-        .parse()
-        .unwrap();
-    assert!(
-        (ts - now_ms() / 1000).abs() < 300,
-        "timestamp {ts} is not now (s)"
-    );
+    let signed = reqs.iter().find(|r| r.path.ends_with("/signed")).unwrap().json();
+    let ts: i64 = signed["timestamp"].as_str().expect("timestamp is a string").parse().unwrap();
+    assert!((ts - now_ms() / 1000).abs() < 300, "timestamp {ts} is not now (s)");
     let key = format!("{ts}\n{secret}");
-    assert_eq!(
-        signed["sign"].as_str().unwrap(),
-        hmac_b64(key.as_bytes(), b"")
-    );
+    assert_eq!(signed["sign"].as_str().unwrap(), hmac_b64(key.as_bytes(), b""));
     assert_eq!(signed["msg_type"], "interactive");
     assert_eq!(signed["card"]["header"]["template"], "blue");
-    assert!(
-        signed["card"]["header"]["title"]["content"]
-            .as_str()
-            .unwrap()
-            .contains("Aux dispersion")
-    );
+    assert!(signed["card"]["header"]["title"]["content"].as_str().unwrap().contains("Aux dispersion"));
 
     let plain = reqs.iter().find(|r| r.path.ends_with("/plain")).unwrap();
     assert!(plain.json().get("sign").is_none());
@@ -423,11 +316,7 @@ async fn alertmanager_gets_postable_alerts_and_ends_at_on_resolve() {
     hooks.shutdown(FLUSH).await;
 
     let reqs = rx.requests();
-    assert_eq!(
-        reqs.len(),
-        2,
-        "firing and resolve of one id go in separate requests"
-    );
+    assert_eq!(reqs.len(), 2, "firing and resolve of one id go in separate requests");
     for r in &reqs {
         assert_eq!(r.path, "/api/v2/alerts");
     }
@@ -437,26 +326,13 @@ async fn alertmanager_gets_postable_alerts_and_ends_at_on_resolve() {
     assert_eq!(firing["labels"]["severity"], "warning");
     assert_eq!(firing["labels"]["agent"], "A0123");
     assert_eq!(firing["labels"]["alert_id"], a.id);
-    assert!(
-        firing["annotations"]["summary"]
-            .as_str()
-            .unwrap()
-            .contains("Long aux")
-    );
-    assert!(
-        firing["annotations"]["description"]
-            .as_str()
-            .unwrap()
-            .contains("A0123")
-    );
+    assert!(firing["annotations"]["summary"].as_str().unwrap().contains("Long aux"));
+    assert!(firing["annotations"]["description"].as_str().unwrap().contains("A0123"));
     assert_eq!(firing["startsAt"], fmt_ms(a.fired_at));
     assert_eq!(firing["generatorURL"], "http://floorwatch.example:8080/");
     // Keep-alive: a firing alert is valid for a few resend intervals from now.
     let ends = parse_rfc3339(firing["endsAt"].as_str().unwrap()).unwrap();
-    assert!(
-        ends > now_ms() + 60_000,
-        "firing endsAt should be ahead of now"
-    );
+    assert!(ends > now_ms() + 60_000, "firing endsAt should be ahead of now");
 
     let res = &reqs[1].json()[0];
     assert_eq!(res["labels"]["alert_id"], a.id);
@@ -466,18 +342,12 @@ async fn alertmanager_gets_postable_alerts_and_ends_at_on_resolve() {
 #[tokio::test]
 async fn alertmanager_firing_alerts_are_kept_alive_until_resolved() {
     let rx = Receiver::start().await;
-    let (hooks, _reg) = start(&[HookConfig {
-        resend_interval_secs: Some(1),
-        ..hook("alertmanager", &rx.url("/"))
-    }]);
+    let (hooks, _reg) = start(&[HookConfig { resend_interval_secs: Some(1), ..hook("alertmanager", &rx.url("/")) }]);
     let a = alert(AlertKind::AuxCluster, "T07", &["A1", "A2"], T0);
     hooks.notify(&a);
     let reqs = rx.wait_for(2, WAIT).await;
     let gap = reqs[1].at - reqs[0].at;
-    assert!(
-        gap >= Duration::from_millis(900),
-        "keep-alive after {gap:?}"
-    );
+    assert!(gap >= Duration::from_millis(900), "keep-alive after {gap:?}");
     assert_eq!(reqs[1].json()[0]["labels"]["alert_id"], a.id);
     hooks.notify(&resolved(&a, T0 + 60_000));
     let n = rx.requests().len();
@@ -495,17 +365,11 @@ async fn alertmanager_firing_alerts_are_kept_alive_until_resolved() {
 async fn retries_after_500_and_never_delivers_twice() {
     let rx = Receiver::start().await;
     rx.script([Reply::status(500), Reply::status(502).body("bad gateway")]);
-    let (hooks, reg) = start(&[HookConfig {
-        name: Some("ops".into()),
-        ..hook("webhook", &rx.url("/h"))
-    }]);
+    let (hooks, reg) = start(&[HookConfig { name: Some("ops".into()), ..hook("webhook", &rx.url("/h")) }]);
     let a = cluster("T07", T0);
     hooks.notify(&a);
     let reqs = rx.wait_for(3, WAIT).await;
-    assert_eq!(
-        reqs.iter().map(|r| r.status).collect::<Vec<_>>(),
-        [500, 502, 200]
-    );
+    assert_eq!(reqs.iter().map(|r| r.status).collect::<Vec<_>>(), [500, 502, 200]);
     // Every attempt carries the same message.
     for r in &reqs {
         assert_eq!(r.body, reqs[0].body);
@@ -539,10 +403,7 @@ async fn honours_retry_after_on_429() {
 async fn gives_up_after_max_attempts() {
     let rx = Receiver::start().await;
     rx.default_reply(Reply::status(503));
-    let (hooks, reg) = start(&[HookConfig {
-        max_attempts: Some(3),
-        ..hook("webhook", &rx.url("/h"))
-    }]);
+    let (hooks, reg) = start(&[HookConfig { max_attempts: Some(3), ..hook("webhook", &rx.url("/h")) }]);
     hooks.notify(&cluster("T07", T0));
     rx.wait_for(3, WAIT).await;
     quiet(&rx, 3).await;
@@ -556,19 +417,12 @@ async fn gives_up_after_max_attempts() {
 async fn times_out_slow_destinations() {
     let rx = Receiver::start().await;
     rx.default_reply(Reply::ok().delay(Duration::from_secs(5)));
-    let (hooks, reg) = start(&[HookConfig {
-        timeout_ms: Some(100),
-        max_attempts: Some(2),
-        ..hook("webhook", &rx.url("/h"))
-    }]);
+    let (hooks, reg) =
+        start(&[HookConfig { timeout_ms: Some(100), max_attempts: Some(2), ..hook("webhook", &rx.url("/h")) }]);
     let t = Instant::now();
     hooks.notify(&cluster("T07", T0));
     hooks.shutdown(FLUSH).await;
-    assert!(
-        t.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
     assert_eq!(rx.requests().len(), 2);
     assert_eq!(deliveries(&reg, "webhook-0", "failed"), 1.0);
 }
@@ -579,14 +433,8 @@ async fn refusals_are_not_retried_and_the_queue_moves_on() {
     rx1.script([Reply::status(400).body("invalid_payload")]);
     rx2.script([Reply::ok().body(r#"{"errcode":310000,"errmsg":"keywords not in content"}"#)]);
     let (hooks, reg) = start(&[
-        HookConfig {
-            name: Some("wh".into()),
-            ..hook("webhook", &rx1.url("/wh"))
-        },
-        HookConfig {
-            name: Some("ding".into()),
-            ..hook("dingtalk", &rx2.url("/ding?access_token=t"))
-        },
+        HookConfig { name: Some("wh".into()), ..hook("webhook", &rx1.url("/wh")) },
+        HookConfig { name: Some("ding".into()), ..hook("dingtalk", &rx2.url("/ding?access_token=t")) },
     ]);
     hooks.notify(&alert(AlertKind::AuxDispersion, "T07", &[], T0));
     rx1.wait_for(1, WAIT).await;
@@ -608,10 +456,8 @@ async fn refusals_are_not_retried_and_the_queue_moves_on() {
 async fn robot_throttle_codes_are_retried() {
     let rx = Receiver::start().await;
     rx.script([Reply::ok().body(r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#)]);
-    let (hooks, reg) = start(&[HookConfig {
-        retry_max_ms: Some(50),
-        ..hook("wecom", &rx.url("/cgi-bin/webhook/send?key=k"))
-    }]);
+    let (hooks, reg) =
+        start(&[HookConfig { retry_max_ms: Some(50), ..hook("wecom", &rx.url("/cgi-bin/webhook/send?key=k")) }]);
     hooks.notify(&cluster("T07", T0));
     hooks.shutdown(FLUSH).await;
     assert_eq!(rx.requests().len(), 2);
@@ -626,23 +472,13 @@ async fn filters_by_kind_team_severity_and_state() {
     let rx = Receiver::start().await;
     let (hooks, _reg) = start(&[
         HookConfig {
-            kinds: Some(vec![
-                "aux_cluster".into(),
-                "long_aux".into(),
-                "aux_dispersion".into(),
-            ]),
+            kinds: Some(vec!["aux_cluster".into(), "long_aux".into(), "aux_dispersion".into()]),
             teams: Some(vec!["T07".into()]),
             min_severity: Some("warning".into()),
             ..hook("webhook", &rx.url("/a"))
         },
-        HookConfig {
-            min_severity: Some("critical".into()),
-            ..hook("webhook", &rx.url("/b"))
-        },
-        HookConfig {
-            send_resolved: Some(false),
-            ..hook("webhook", &rx.url("/c"))
-        },
+        HookConfig { min_severity: Some("critical".into()), ..hook("webhook", &rx.url("/b")) },
+        HookConfig { send_resolved: Some(false), ..hook("webhook", &rx.url("/c")) },
     ]);
     let sent = [
         cluster("T07", T0),
@@ -667,32 +503,10 @@ async fn filters_by_kind_team_severity_and_state() {
             .collect()
     };
     let id = |a: &Alert, s: &str| format!("{}:{s}", a.id);
-    let want = |v: Vec<String>| {
-        v.into_iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        got("/a"),
-        want(vec![
-            id(&sent[0], "firing"),
-            id(&sent[2], "firing"),
-            id(&sent[0], "resolved")
-        ])
-    );
-    assert_eq!(
-        got("/b"),
-        want(vec![
-            id(&sent[0], "firing"),
-            id(&sent[1], "firing"),
-            id(&sent[0], "resolved")
-        ])
-    );
-    assert_eq!(
-        got("/c"),
-        want(sent.iter().map(|a| id(a, "firing")).collect())
-    );
+    let want = |v: Vec<String>| v.into_iter().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>();
+    assert_eq!(got("/a"), want(vec![id(&sent[0], "firing"), id(&sent[2], "firing"), id(&sent[0], "resolved")]));
+    assert_eq!(got("/b"), want(vec![id(&sent[0], "firing"), id(&sent[1], "firing"), id(&sent[0], "resolved")]));
+    assert_eq!(got("/c"), want(sent.iter().map(|a| id(a, "firing")).collect()));
 }
 
 // ---------------------------------------------------------------- rate limits and digests
@@ -700,10 +514,7 @@ async fn filters_by_kind_team_severity_and_state() {
 #[tokio::test]
 async fn thirty_alerts_to_slack_arrive_as_digests_within_the_rate() {
     let rx = Receiver::start().await;
-    let (hooks, reg) = start(&[HookConfig {
-        rate_per_minute: Some(20),
-        ..hook("slack", &rx.url("/s"))
-    }]);
+    let (hooks, reg) = start(&[HookConfig { rate_per_minute: Some(20), ..hook("slack", &rx.url("/s")) }]);
     let teams: Vec<String> = (0..30).map(|i| format!("Team{i:02}")).collect();
     for (i, t) in teams.iter().enumerate() {
         hooks.notify(&cluster(t, T0 + i as Ms));
@@ -711,11 +522,7 @@ async fn thirty_alerts_to_slack_arrive_as_digests_within_the_rate() {
     hooks.shutdown(FLUSH).await;
 
     let reqs = rx.requests();
-    assert!(
-        !reqs.is_empty() && reqs.len() <= 20,
-        "{} requests",
-        reqs.len()
-    );
+    assert!(!reqs.is_empty() && reqs.len() <= 20, "{} requests", reqs.len());
     // Each alert appears in exactly one section across all messages.
     let sections: Vec<String> = reqs
         .iter()
@@ -727,16 +534,8 @@ async fn thirty_alerts_to_slack_arrive_as_digests_within_the_rate() {
         let n = sections.iter().filter(|s| s.contains(t.as_str())).count();
         assert_eq!(n, 1, "{t} in {n} sections");
     }
-    let digest = reqs
-        .iter()
-        .find(|r| r.json()["blocks"].as_array().unwrap().len() > 3)
-        .expect("a digest");
-    assert!(
-        digest.json()["blocks"][0]["text"]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("floorwatch: ")
-    );
+    let digest = reqs.iter().find(|r| r.json()["blocks"].as_array().unwrap().len() > 3).expect("a digest");
+    assert!(digest.json()["blocks"][0]["text"]["text"].as_str().unwrap().starts_with("floorwatch: "));
     assert_eq!(deliveries(&reg, "slack-0", "delivered"), 30.0);
 }
 
@@ -745,10 +544,7 @@ async fn spent_rate_budget_holds_alerts_and_shutdown_counts_them_dropped() {
     let rx = Receiver::start().await;
     // Two hooks on one destination share its budget of one message a minute.
     let (hooks, reg) = start(&[
-        HookConfig {
-            rate_per_minute: Some(1),
-            ..hook("slack", &rx.url("/same"))
-        },
+        HookConfig { rate_per_minute: Some(1), ..hook("slack", &rx.url("/same")) },
         HookConfig {
             rate_per_minute: Some(5),
             kinds: Some(vec!["long_aux".into()]),
@@ -762,11 +558,7 @@ async fn spent_rate_budget_holds_alerts_and_shutdown_counts_them_dropped() {
     quiet(&rx, 1).await;
     let t = Instant::now();
     hooks.shutdown(Duration::from_millis(200)).await;
-    assert!(
-        t.elapsed() < Duration::from_secs(2),
-        "shutdown took {:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < Duration::from_secs(2), "shutdown took {:?}", t.elapsed());
     assert_eq!(rx.requests().len(), 1);
     // slack-0 holds T08's cluster and the long aux; slack-1 the long aux.
     assert_eq!(deliveries(&reg, "slack-0", "dropped"), 2.0);
@@ -777,10 +569,7 @@ async fn spent_rate_budget_holds_alerts_and_shutdown_counts_them_dropped() {
 async fn full_queue_drops_the_oldest_and_counts_it() {
     let rx = Receiver::start().await;
     rx.hold();
-    let (hooks, reg) = start(&[HookConfig {
-        queue_capacity: Some(3),
-        ..hook("webhook", &rx.url("/h"))
-    }]);
+    let (hooks, reg) = start(&[HookConfig { queue_capacity: Some(3), ..hook("webhook", &rx.url("/h")) }]);
     let alerts: Vec<Alert> = (1..=6).map(|i| cluster("T07", T0 + i)).collect();
     hooks.notify(&alerts[0]);
     rx.wait_for(1, WAIT).await; // #1 is in flight, held by the receiver
@@ -788,32 +577,14 @@ async fn full_queue_drops_the_oldest_and_counts_it() {
         hooks.notify(a);
     }
     assert_eq!(deliveries(&reg, "webhook-0", "dropped"), 2.0);
-    assert_eq!(
-        metric(
-            &reg,
-            "floorwatch_hook_queue_depth",
-            &[("hook", "webhook-0")]
-        ),
-        Some(3.0)
-    );
+    assert_eq!(metric(&reg, "floorwatch_hook_queue_depth", &[("hook", "webhook-0")]), Some(3.0));
     rx.release();
     hooks.shutdown(FLUSH).await;
-    let got: Vec<String> = rx
-        .requests()
-        .iter()
-        .map(|r| r.json()["id"].as_str().unwrap().to_owned())
-        .collect();
+    let got: Vec<String> = rx.requests().iter().map(|r| r.json()["id"].as_str().unwrap().to_owned()).collect();
     let want: Vec<String> = [0, 3, 4, 5].iter().map(|&i| alerts[i].id.clone()).collect();
     assert_eq!(got, want, "#2 and #3 were the oldest waiting");
     assert_eq!(deliveries(&reg, "webhook-0", "delivered"), 4.0);
-    assert_eq!(
-        metric(
-            &reg,
-            "floorwatch_hook_queue_depth",
-            &[("hook", "webhook-0")]
-        ),
-        Some(0.0)
-    );
+    assert_eq!(metric(&reg, "floorwatch_hook_queue_depth", &[("hook", "webhook-0")]), Some(0.0));
 }
 
 // ---------------------------------------------------------------- lifecycle, metrics, config
@@ -835,10 +606,7 @@ async fn shutdown_flushes_and_then_accepts_nothing() {
 
 #[tokio::test]
 async fn metrics_exist_from_the_start() {
-    let (hooks, reg) = start(&[HookConfig {
-        name: Some("ops".into()),
-        ..hook("slack", "http://127.0.0.1:9/x")
-    }]);
+    let (hooks, reg) = start(&[HookConfig { name: Some("ops".into()), ..hook("slack", "http://127.0.0.1:9/x") }]);
     for outcome in ["delivered", "failed", "retried", "dropped"] {
         let v = metric(
             &reg,
@@ -847,10 +615,7 @@ async fn metrics_exist_from_the_start() {
         );
         assert_eq!(v, Some(0.0), "{outcome}");
     }
-    assert_eq!(
-        metric(&reg, "floorwatch_hook_queue_depth", &[("hook", "ops")]),
-        Some(0.0)
-    );
+    assert_eq!(metric(&reg, "floorwatch_hook_queue_depth", &[("hook", "ops")]), Some(0.0));
     hooks.shutdown(Duration::ZERO).await;
 }
 
@@ -860,9 +625,7 @@ struct File {
 }
 
 fn parse(toml_text: &str) -> Result<Vec<HookConfig>, String> {
-    toml::from_str::<File>(toml_text)
-        .map(|f| f.hooks)
-        .map_err(|e| e.to_string())
+    toml::from_str::<File>(toml_text).map(|f| f.hooks).map_err(|e| e.to_string())
 }
 
 #[test]
@@ -872,8 +635,7 @@ fn config_errors_name_the_key() {
     std::fs::write(dir.join("secrets/wh.key"), format!("{WHSEC}\n")).unwrap();
 
     let check = |toml_text: &str, want: Result<(), &str>| {
-        let result =
-            parse(toml_text).and_then(|h| Hooks::validate(&h, &dir).map_err(|e| e.to_string()));
+        let result = parse(toml_text).and_then(|h| Hooks::validate(&h, &dir).map_err(|e| e.to_string()));
         match (result, want) {
             (Ok(()), Ok(())) => {}
             (Err(e), Err(w)) => assert!(e.contains(w), "{toml_text}: got `{e}`, want `{w}`"),
@@ -917,10 +679,7 @@ fn config_errors_name_the_key() {
         &format!("{ok}\n[[hooks]]\nkind = \"fax\"\nurl = \"https://x.invalid/\""),
         Err("hooks[1].kind: unknown kind `fax`"),
     );
-    check(
-        "[[hooks]]\nkind = \"slack\"\nurl = \"mailto:ops@example.invalid\"",
-        Err("hooks[0].url: scheme `mailto`"),
-    );
+    check("[[hooks]]\nkind = \"slack\"\nurl = \"mailto:ops@example.invalid\"", Err("hooks[0].url: scheme `mailto`"));
     check(
         "[[hooks]]\nkind = \"slack\"\nurl = \"https://x.invalid/\"\nsecret = \"s\"",
         Err("hooks[0].secret: slack hooks take no secret"),
@@ -929,34 +688,20 @@ fn config_errors_name_the_key() {
         "[[hooks]]\nkind = \"webhook\"\nurl = \"https://x.invalid/\"\nsecret_file = \"nope.key\"",
         Err("hooks[0].secret_file: "),
     );
-    check(
-        "[[hooks]]\nkind = \"slack\"\nurl = \"https://x.invalid/\"\nlang = \"fr\"",
-        Err("hooks[0].lang"),
-    );
+    check("[[hooks]]\nkind = \"slack\"\nurl = \"https://x.invalid/\"\nlang = \"fr\"", Err("hooks[0].lang"));
     check(
         "[[hooks]]\nkind = \"slack\"\nurl = \"https://x.invalid/\"\nmin_severity = \"high\"",
         Err("hooks[0].min_severity"),
     );
-    check(
-        "[[hooks]]\nkind = \"slack\"\nurl = \"https://x.invalid/\"\nkinds = [\"aux\"]",
-        Err("hooks[0].kinds"),
-    );
+    check("[[hooks]]\nkind = \"slack\"\nurl = \"https://x.invalid/\"\nkinds = [\"aux\"]", Err("hooks[0].kinds"));
     // Unknown keys are refused by the parser, which names them.
-    check(
-        "[[hooks]]\nkind = \"slack\"\nurl = \"https://x.invalid/\"\nretries = 3",
-        Err("retries"),
-    );
+    check("[[hooks]]\nkind = \"slack\"\nurl = \"https://x.invalid/\"\nretries = 3", Err("retries"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn start_outside_a_runtime_is_an_error_not_a_panic() {
-    let e = Hooks::start(
-        &[hook("slack", "https://x.invalid/")],
-        Path::new("."),
-        &Registry::new(),
-    )
-    .err();
+    let e = Hooks::start(&[hook("slack", "https://x.invalid/")], Path::new("."), &Registry::new()).err();
     assert!(e.unwrap().to_string().contains("tokio runtime"));
 }
 
@@ -996,32 +741,19 @@ async fn secrets_never_reach_debug_output_or_logs() {
         l.local_addr().unwrap().port()
     };
     let configs = [
-        HookConfig {
-            secret: Some(WHSEC.into()),
-            max_attempts: Some(2),
-            ..hook("webhook", &rx.url("/wh"))
-        },
+        HookConfig { secret: Some(WHSEC.into()), max_attempts: Some(2), ..hook("webhook", &rx.url("/wh")) },
         HookConfig {
             secret: Some("SECdingINLINEsecret".into()),
             max_attempts: Some(2),
             ..hook("dingtalk", &rx.url("/robot/send?access_token=dingTOKEN"))
         },
-        HookConfig {
-            max_attempts: Some(2),
-            ..hook("slack", &rx.url("/services/T0/B0/slackTOKEN"))
-        },
+        HookConfig { max_attempts: Some(2), ..hook("slack", &rx.url("/services/T0/B0/slackTOKEN")) },
         HookConfig {
             secret_file: Some("feishu.key".into()),
             max_attempts: Some(2),
-            ..hook(
-                "feishu",
-                &format!("http://127.0.0.1:{closed_port}/hook/feishuTOKEN"),
-            )
+            ..hook("feishu", &format!("http://127.0.0.1:{closed_port}/hook/feishuTOKEN"))
         },
-        HookConfig {
-            max_attempts: Some(2),
-            ..hook("wecom", &rx.url("/send?key=wecomTOKEN"))
-        },
+        HookConfig { max_attempts: Some(2), ..hook("wecom", &rx.url("/send?key=wecomTOKEN")) },
     ];
     let registry = Registry::new();
     let hooks = Hooks::start(&configs, &dir, &registry).unwrap();
@@ -1031,10 +763,7 @@ async fn secrets_never_reach_debug_output_or_logs() {
     drop(_guard);
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
 
-    assert!(
-        debug.contains("dingtalk-1") && debug.contains("127.0.0.1"),
-        "{debug}"
-    );
+    assert!(debug.contains("dingtalk-1") && debug.contains("127.0.0.1"), "{debug}");
     assert!(logs.contains("alert hook failing"), "{logs}");
     assert!(logs.contains("alert(s) not delivered"), "{logs}");
     for secret in [
@@ -1047,10 +776,7 @@ async fn secrets_never_reach_debug_output_or_logs() {
         "wecomTOKEN",
         "sign=",
     ] {
-        assert!(
-            !debug.contains(secret),
-            "Debug output shows {secret}: {debug}"
-        );
+        assert!(!debug.contains(secret), "Debug output shows {secret}: {debug}");
         assert!(!logs.contains(secret), "logs show {secret}:\n{logs}");
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -1072,14 +798,7 @@ impl Drop for Child {
 }
 
 async fn am_alerts(client: &reqwest::Client, base: &str) -> Vec<Value> {
-    let v: Value = client
-        .get(format!("{base}/api/v2/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = client.get(format!("{base}/api/v2/alerts")).send().await.unwrap().json().await.unwrap();
     v.as_array().unwrap().clone()
 }
 
@@ -1095,22 +814,12 @@ async fn real_alertmanager_shows_the_alert_then_resolves_it() {
          (apt-get install prometheus-alertmanager)"
     );
     let dir = temp_dir("am");
-    std::fs::write(
-        dir.join("alertmanager.yml"),
-        "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n",
-    )
-    .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    std::fs::write(dir.join("alertmanager.yml"), "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n")
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log = std::fs::File::create(dir.join("alertmanager.log")).unwrap();
     let child = std::process::Command::new(ALERTMANAGER)
-        .arg(format!(
-            "--config.file={}",
-            dir.join("alertmanager.yml").display()
-        ))
+        .arg(format!("--config.file={}", dir.join("alertmanager.yml").display()))
         .arg(format!("--storage.path={}", dir.join("data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--cluster.listen-address=")
@@ -1133,10 +842,7 @@ async fn real_alertmanager_shows_the_alert_then_resolves_it() {
             let log = std::fs::read_to_string(dir.join("alertmanager.log")).unwrap_or_default();
             panic!("alertmanager exited ({status}):\n{log}");
         }
-        assert!(
-            Instant::now() < deadline,
-            "alertmanager not ready after 30 s"
-        );
+        assert!(Instant::now() < deadline, "alertmanager not ready after 30 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -1151,10 +857,7 @@ async fn real_alertmanager_shows_the_alert_then_resolves_it() {
         if let Some(x) = find(&am_alerts(&client, &base).await, &a.id) {
             break x.clone();
         }
-        assert!(
-            Instant::now() < deadline,
-            "alert never showed up in Alertmanager"
-        );
+        assert!(Instant::now() < deadline, "alert never showed up in Alertmanager");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(shown["labels"]["alertname"], "long_aux");
@@ -1162,24 +865,13 @@ async fn real_alertmanager_shows_the_alert_then_resolves_it() {
     assert_eq!(shown["labels"]["severity"], "warning");
     assert_eq!(shown["labels"]["agent"], "A0042");
     assert_eq!(shown["status"]["state"], "active");
-    assert!(
-        shown["annotations"]["summary"]
-            .as_str()
-            .unwrap()
-            .contains("Long aux")
-    );
-    assert_eq!(
-        parse_rfc3339(shown["startsAt"].as_str().unwrap()),
-        Some(a.fired_at)
-    );
+    assert!(shown["annotations"]["summary"].as_str().unwrap().contains("Long aux"));
+    assert_eq!(parse_rfc3339(shown["startsAt"].as_str().unwrap()), Some(a.fired_at));
 
     hooks.notify(&resolved(&a, now_ms()));
     let deadline = Instant::now() + WAIT;
     while find(&am_alerts(&client, &base).await, &a.id).is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "alert still active after its resolve"
-        );
+        assert!(Instant::now() < deadline, "alert still active after its resolve");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     hooks.shutdown(FLUSH).await;

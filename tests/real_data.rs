@@ -76,7 +76,9 @@ fn a_month_of_real_calls_equals_a_brute_force_model() {
 
     // `today` in Asia/Jerusalem: from local midnight of the last event's day.
     let midnight = {
-        let z = jiff::Timestamp::from_millisecond(now).unwrap().to_zoned(jiff::tz::TimeZone::get("Asia/Jerusalem").unwrap());
+        let z = jiff::Timestamp::from_millisecond(now)
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::get("Asia/Jerusalem").unwrap());
         z.start_of_day().unwrap().timestamp().as_millisecond()
     };
     let mut talking = 0i64;

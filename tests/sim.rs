@@ -177,7 +177,6 @@ fn binomial_tail(n: usize, k: usize, p: f64) -> f64 {
     total
 }
 
-
 fn peak_windows(day: &str) -> [(Ms, Ms); 2] {
     let t = |hm: &str| at(&format!("{day}T{hm}:00Z"));
     [(t("09:30"), t("11:30")), (t("14:00"), t("16:30"))]
@@ -259,8 +258,17 @@ fn default_floor_is_realistic() {
     println!(
         "lines {}: day talk {:.3} aux {:.3} planned {:.3} occupancy {:.3}; peak talk {:.3} aux {:.3} \
          occupancy {:.3}; 08-09 talk {:.3}; 16:30-18 talk {:.3} aux {:.3}",
-        lines.len(), day.talk(), day.aux(), day.planned(), day.occupancy(), peak.talk(), peak.aux(),
-        peak.occupancy(), early.talk(), off.talk(), off.aux()
+        lines.len(),
+        day.talk(),
+        day.aux(),
+        day.planned(),
+        day.occupancy(),
+        peak.talk(),
+        peak.aux(),
+        peak.occupancy(),
+        early.talk(),
+        off.talk(),
+        off.aux()
     );
     assert!((0.04..=0.15).contains(&day.aux()), "unplanned aux share {}", day.aux());
     assert!((0.05..=0.15).contains(&day.planned()), "planned aux share {}", day.planned());
@@ -395,7 +403,9 @@ fn long_break_passes_the_long_aux_limits() {
             .filter(|a| {
                 let evs = &f.agents[*a];
                 evs.windows(2).any(|w| {
-                    w[0].ts == t && w[0].state == "aux" && w[0].reason.as_deref() == Some(reason)
+                    w[0].ts == t
+                        && w[0].state == "aux"
+                        && w[0].reason.as_deref() == Some(reason)
                         && w[1].ts - w[0].ts == min * MIN
                 })
             })
@@ -496,7 +506,8 @@ fn noise_gives_the_requested_share_of_bad_lines() {
 fn endless_runs_repeat_shifts_daily() {
     let cfg = SimConfig { duration: None, agents: 40, teams: 4, ..config() };
     let start = cfg.start;
-    let lines: Vec<SimLine> = Simulator::new(cfg).unwrap().take_while(|l| l.ts < start + 3 * 24 * HOUR - HOUR).collect();
+    let lines: Vec<SimLine> =
+        Simulator::new(cfg).unwrap().take_while(|l| l.ts < start + 3 * 24 * HOUR - HOUR).collect();
     let f = Floor::from_lines(&lines);
     for (a, evs) in &f.agents {
         let logins = evs.windows(2).filter(|w| w[0].state == "offline" && w[1].state == "idle").count();
@@ -609,4 +620,225 @@ fn demo_has_history_and_never_ends() {
     assert_eq!(lines.iter().map(|l| l.agent).collect::<BTreeSet<_>>().len(), 200);
     // An unknown zone still gives a demo (in UTC).
     assert!(demo(night, "Nowhere/Special").next().is_some());
+}
+
+mod cli {
+    use super::*;
+    use clap::Parser;
+    use floorwatch::sim::SimulateArgs;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpListener;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SimulateArgs,
+    }
+
+    fn args(a: &[&str]) -> SimulateArgs {
+        Cli::try_parse_from(std::iter::once("simulate").chain(a.iter().copied())).unwrap().args
+    }
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("floorwatch-sim-{}-{name}", std::process::id()))
+    }
+
+    const BASE: [&str; 8] = ["--start", "2026-11-23T08:00:00Z", "--duration", "2h", "--agents", "60", "--teams", "3"];
+
+    fn expected(extra: &[&str]) -> Vec<String> {
+        let a = args(&[&BASE[..], extra].concat());
+        Simulator::new(a.to_config(0).unwrap()).unwrap().map(|l| l.line).collect()
+    }
+
+    #[tokio::test]
+    async fn writes_the_simulation_to_a_file() {
+        let path = temp("out.ndjson");
+        let p = path.to_str().unwrap();
+        let extra = ["--cluster", "T02@10:00:0.3:10", "--noise", "0.05", "--seed", "9"];
+        floorwatch::sim::run(args(&[&BASE[..], &extra, &["--out", p]].concat())).await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let got: Vec<&str> = text.lines().collect();
+        assert!(text.ends_with('\n'));
+        assert_eq!(got, expected(&extra));
+        // --count stops early.
+        floorwatch::sim::run(args(&[&BASE[..], &["--count", "123", "--out", p]].concat())).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 123);
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[tokio::test]
+    async fn speed_paces_the_output() {
+        // 2 simulated minutes at 240× take about half a second.
+        let path = temp("paced.ndjson");
+        let t = std::time::Instant::now();
+        let a = ["--start", "2026-11-23T10:00:00Z", "--duration", "2m", "--speed", "240", "--out"];
+        floorwatch::sim::run(args(&[&a[..], &[path.to_str().unwrap()]].concat())).await.unwrap();
+        let took = t.elapsed().as_secs_f64();
+        assert!((0.3..3.0).contains(&took), "{took}");
+        assert!(std::fs::read_to_string(&path).unwrap().lines().count() > 100);
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[tokio::test]
+    async fn live_moves_the_first_event_to_now() {
+        let path = temp("live.ndjson");
+        let now = jiff::Timestamp::now().as_millisecond();
+        floorwatch::sim::run(args(&["--live", "--count", "1", "--out", path.to_str().unwrap()])).await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v: Value = serde_json::from_str(text.trim()).unwrap();
+        let ts = parse_rfc3339(v["ts"].as_str().unwrap()).unwrap();
+        assert!((ts - now).abs() < 5_000, "{} vs now", v["ts"]);
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[tokio::test]
+    async fn streams_ndjson_over_tcp_and_reconnects() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            // First connection: read a little, then hang up with data unread (a crash).
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0; 64 * 1024];
+            s.read_exact(&mut buf).await.unwrap();
+            drop(s);
+            // Second connection: read everything.
+            let (s, _) = listener.accept().await.unwrap();
+            let mut lines = BufReader::new(s).lines();
+            let mut got = Vec::new();
+            while let Some(l) = lines.next_line().await.unwrap() {
+                got.push(l);
+            }
+            got
+        });
+        let extra = ["--duration", "6h", "--speed", "max", "--batch", "500", "--tcp", &addr];
+        floorwatch::sim::run(args(&[&BASE[..2], &extra].concat())).await.unwrap();
+        let got = server.await.unwrap();
+        let want: Vec<String> = Simulator::new(args(&[&BASE[..2], &extra[..4]].concat()).to_config(0).unwrap())
+            .unwrap()
+            .map(|l| l.line)
+            .collect();
+        // The second connection starts at a batch boundary (whole lines) and carries the
+        // rest of the run to its end; a resent batch shows up as duplicates, never as gaps
+        // inside the second connection.
+        assert!(!got.is_empty());
+        let first = want.iter().position(|l| *l == got[0]).expect("starts with a whole line");
+        assert_eq!(got[..], want[first..]);
+    }
+
+    /// A minimal HTTP/1.1 server: records (authorization, body) per request, answers with
+    /// outcome counts.
+    async fn http_server() -> (String, Arc<Mutex<Vec<(Option<String>, String)>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let (s, _) = listener.accept().await.unwrap();
+                let seen = seen2.clone();
+                tokio::spawn(async move {
+                    let mut r = BufReader::new(s);
+                    loop {
+                        let mut head = Vec::new();
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            head.push(line.trim_end().to_string());
+                        }
+                        assert!(head[0].starts_with("POST /api/v1/events "), "{}", head[0]);
+                        let header = |name: &str| {
+                            head.iter().find_map(|h| {
+                                let (k, v) = h.split_once(':')?;
+                                k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+                            })
+                        };
+                        let len: usize = header("content-length").unwrap().parse().unwrap();
+                        let mut body = vec![0; len];
+                        r.read_exact(&mut body).await.unwrap();
+                        let body = String::from_utf8(body).unwrap();
+                        let n = serde_json::from_str::<Value>(&body).unwrap().as_array().unwrap().len();
+                        seen.lock().unwrap().push((header("authorization"), body));
+                        let answer = format!("{{\"applied\":{n},\"duplicate\":0}}");
+                        let resp = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+                            answer.len()
+                        );
+                        r.get_mut().write_all(resp.as_bytes()).await.unwrap();
+                    }
+                });
+            }
+        });
+        (format!("http://{addr}"), seen)
+    }
+
+    #[tokio::test]
+    async fn posts_json_arrays_with_the_token() {
+        let (url, seen) = http_server().await;
+        let extra = ["--noise", "0.05", "--speed", "max", "--batch", "700", "--token", "s3cret", "--http", &url];
+        floorwatch::sim::run(args(&[&BASE[..], &extra].concat())).await.unwrap();
+        let seen = seen.lock().unwrap();
+        let want = expected(&extra[..2]);
+        assert_eq!(seen.len(), want.len().div_ceil(700));
+        let mut events = Vec::new();
+        for (auth, body) in seen.iter() {
+            assert_eq!(auth.as_deref(), Some("Bearer s3cret"));
+            events.extend(serde_json::from_str::<Vec<Value>>(body).unwrap());
+        }
+        assert_eq!(events.len(), want.len());
+        // Lines that are JSON arrive as they are; the rest as JSON strings.
+        for (e, w) in events.iter().zip(&want) {
+            match serde_json::from_str::<Value>(w) {
+                Ok(v) => assert_eq!(*e, v),
+                Err(_) => assert_eq!(e.as_str(), Some(w.as_str())),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn sends_ws_frames_to_ingest_with_the_token() {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::{
+            Message,
+            handshake::server::{Request, Response},
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            let mut req_info = None;
+            let cb = |req: &Request, resp: Response| {
+                let auth = req.headers().get("authorization").map(|v| v.to_str().unwrap().to_string());
+                req_info = Some((req.uri().path().to_string(), auth));
+                Ok(resp)
+            };
+            let mut ws = tokio_tungstenite::accept_hdr_async(s, cb).await.unwrap();
+            let mut frames = Vec::new();
+            while let Some(Ok(m)) = ws.next().await {
+                match m {
+                    Message::Text(t) => frames.push(serde_json::from_str::<Vec<Value>>(&t).unwrap()),
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            (req_info.unwrap(), frames)
+        });
+        let url = format!("ws://{addr}");
+        let extra = ["--speed", "0", "--batch", "250", "--token", "tok", "--ws", &url];
+        floorwatch::sim::run(args(&[&BASE[..], &extra].concat())).await.unwrap();
+        let ((path, auth), frames) = server.await.unwrap();
+        assert_eq!(path, "/ingest");
+        assert_eq!(auth.as_deref(), Some("Bearer tok"));
+        let want = expected(&[]);
+        assert!(frames.iter().all(|f| f.len() <= 250));
+        let got: Vec<Value> = frames.into_iter().flatten().collect();
+        let want: Vec<Value> = want.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(got, want);
+    }
 }

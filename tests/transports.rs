@@ -36,7 +36,11 @@ fn assert_same(got: &serde_json::Value, want: &serde_json::Value, how: &str) {
     if got != want {
         for k in ["now", "floor", "teams", "agents", "alerts", "ingest"] {
             if got[k] != want[k] {
-                panic!("{how}: `{k}` differs from replay\n got: {}\nwant: {}", &got[k].to_string()[..got[k].to_string().len().min(600)], &want[k].to_string()[..want[k].to_string().len().min(600)]);
+                panic!(
+                    "{how}: `{k}` differs from replay\n got: {}\nwant: {}",
+                    &got[k].to_string()[..got[k].to_string().len().min(600)],
+                    &want[k].to_string()[..want[k].to_string().len().min(600)]
+                );
             }
         }
         panic!("{how}: differs from replay");
@@ -80,7 +84,8 @@ async fn tcp_ws_and_http_equal_replay() {
 
     // Arrays (WebSocket frames and HTTP bodies) carry JSON values, so a line that is not
     // JSON cannot be an element: compare on the JSON lines only, in random batches.
-    let json_lines: Vec<&str> = all.iter().copied().filter(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()).collect();
+    let json_lines: Vec<&str> =
+        all.iter().copied().filter(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()).collect();
     let json_trace = json_lines.join("\n") + "\n";
     let want = replay(&json_trace, EVENT_CLOCK);
     let n = json_lines.len() as u64;
@@ -109,7 +114,8 @@ async fn tcp_ws_and_http_equal_replay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_counted_and_the_connection_stays_up() {
-    let d = Daemon::start("[server]\nclock = \"event\"\n[limits]\nmax_line_bytes = 1024\nmax_body_bytes = 100000\n").await;
+    let d =
+        Daemon::start("[server]\nclock = \"event\"\n[limits]\nmax_line_bytes = 1024\nmax_body_bytes = 100000\n").await;
     let mut s = tokio::net::TcpStream::connect(d.tcp).await.unwrap();
     let mut junk = Vec::new();
     junk.extend_from_slice(b"garbage\n");
@@ -164,7 +170,11 @@ async fn a_reader_that_never_reads_does_not_slow_ingest() {
         let mut buf = String::new();
         for i in 0..1000 {
             let state = if (i + round) % 2 == 0 { "idle" } else { "talking" };
-            buf.push_str(&format!("{{\"agent\":\"A{i}\",\"state\":\"{state}\",\"team\":\"T{}\",\"name\":\"{}\"}}\n", i % 20, "n".repeat(200)));
+            buf.push_str(&format!(
+                "{{\"agent\":\"A{i}\",\"state\":\"{state}\",\"team\":\"T{}\",\"name\":\"{}\"}}\n",
+                i % 20,
+                "n".repeat(200)
+            ));
         }
         s.write_all(buf.as_bytes()).await.unwrap();
         total += 1000;

@@ -36,7 +36,15 @@ fn worked_example_of_spec_4_3() {
     let t1 = &s["teams"][0];
     assert_eq!(t1["team"], "T1");
     let w = &t1["windows"]["15m"];
-    for (k, v) in [("talking_s", 0.0), ("acw_s", 60.0), ("aux_s", 900.0), ("planned_aux_s", 600.0), ("idle_s", 840.0), ("logged_in_s", 1800.0), ("aht_s", 300.0)] {
+    for (k, v) in [
+        ("talking_s", 0.0),
+        ("acw_s", 60.0),
+        ("aux_s", 900.0),
+        ("planned_aux_s", 600.0),
+        ("idle_s", 840.0),
+        ("logged_in_s", 1800.0),
+        ("aht_s", 300.0),
+    ] {
         assert_eq!(w[k].as_f64(), Some(v), "15m {k}: {}", w[k]);
     }
     assert_eq!(w["contacts"], 1);

@@ -248,6 +248,7 @@ function renderStrip() {
     e = $(`[data-testid="floor-occupancy_${w}"]`, strip);
     setFig(e, F.pct(f.occupancy), f.occupancy ?? null, null);
   }
+  for (const e of strip.querySelectorAll('.w .v')) setAttr(e, 'data-long', e.textContent.length > 5 ? '' : null);
   setText($('[data-band="talk"]', strip), bandText(c.talk_band));
   setText($('[data-band="aux"]', strip), bandText(c.aux_band));
 }
@@ -549,8 +550,15 @@ function updateTile(e, a) {
 
 function groupLabel(g) {
   if (g.kind === 'team') return teamLabel(g.key);
-  if (g.kind === 'state') return t(`state.${g.key}`);
+  if (g.kind === 'state') return t(g.key === 'aux_unplanned' ? 'short.aux' : `short.${g.key}`);
   return t('group.all');
+}
+
+function setGroupName(G, text) {
+  setText(G.name, text);
+  // Wide (CJK) characters count double.
+  const width = [...text].reduce((n, c) => n + (c.codePointAt(0) >= 0x2e80 ? 2 : 1), 0);
+  G.name.classList.toggle('long', width > 5);
 }
 
 function renderTiles() {
@@ -623,7 +631,7 @@ function renderTiles() {
     for (const g of groups) {
       const G = groupEls.get(`${g.kind}:${g.key}`);
       if (!G) continue;
-      setText(G.name, groupLabel(g));
+      setGroupName(G, groupLabel(g));
       // Team groups count who is logged in; state groups count their tiles.
       const n = g.kind === 'team' ? g.agents.filter((a) => a.state !== 'offline').length : g.agents.length;
       setText(G.count, String(n));
@@ -636,7 +644,7 @@ function renderTiles() {
 function relabelGroups() {
   for (const [gkey, G] of groupEls) {
     const [kind, ...rest] = gkey.split(':');
-    setText(G.name, groupLabel({ kind, key: rest.join(':') }));
+    setGroupName(G, groupLabel({ kind, key: rest.join(':') }));
   }
   store.agentsDirty = true;
 }
@@ -647,7 +655,7 @@ function layoutTiles() {
   const H = tilesBox.clientHeight;
   if (!W || !H) return;
   const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
-  const labelW = Math.round(rem * 3.9);
+  const labelW = Math.round(rem * 4.3);
   const gap = Math.max(3, Math.round(rem * 0.25));
   const groupGap = Math.max(4, Math.round(rem * 0.45));
   const fit = fitTiles(groupCounts, W, H, { labelW, gap, groupGap });

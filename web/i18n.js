@@ -21,6 +21,9 @@ const en = {
   'state.idle': 'Idle',
   'state.offline': 'Offline',
   'state.logged_in': 'Logged in',
+  'strip.acw': 'ACW',
+  'strip.aux_unplanned': 'Aux',
+  'strip.aux_planned': 'Planned aux',
   'short.talking': 'TALK',
   'short.acw': 'ACW',
   'short.aux': 'AUX',
@@ -82,7 +85,7 @@ const en = {
   'alert.unknown': 'Alert in {team}',
 
   'banner.title': 'Aux cluster',
-  'banner.line': '{k} on break together at peak · {share} of logged in',
+  'banner.line': '{k} on break at peak ({share} of logged in)',
   'banner.since': 'for {dur}',
   'banner.back': 'back',
 
@@ -143,6 +146,9 @@ const zh = {
   'state.idle': '空闲',
   'state.offline': '离线',
   'state.logged_in': '在线',
+  'strip.acw': '话后处理',
+  'strip.aux_unplanned': '非计划示忙',
+  'strip.aux_planned': '计划示忙',
   'short.talking': '通话',
   'short.acw': '话后',
   'short.aux': '示忙',
@@ -204,7 +210,7 @@ const zh = {
   'alert.unknown': '{team} 告警',
 
   'banner.title': '示忙扎堆',
-  'banner.line': '高峰期 {k} 人同时休息 · 占在线 {share}',
+  'banner.line': '高峰期 {k} 人同时休息（占在线 {share}）',
   'banner.since': '已持续 {dur}',
   'banner.back': '已返回',
 

@@ -36,10 +36,7 @@ fn local_instant(tz: &TimeZone, date: Date, ms_of_day: Ms) -> Ms {
         (ms % 1000 * 1_000_000) as i32,
     )
     .unwrap_or(Time::midnight());
-    date.to_datetime(time)
-        .to_zoned(tz.clone())
-        .map(|z| z.timestamp().as_millisecond())
-        .unwrap_or(0)
+    date.to_datetime(time).to_zoned(tz.clone()).map(|z| z.timestamp().as_millisecond()).unwrap_or(0)
 }
 
 impl Calendar {

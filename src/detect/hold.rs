@@ -53,7 +53,9 @@ pub struct Streak {
 
 pub enum StreakEvent {
     /// Fired at this minute; the streak began at `started_at`.
-    Fire { started_at: Ms },
+    Fire {
+        started_at: Ms,
+    },
     Resolve,
 }
 

@@ -89,7 +89,12 @@ impl TeamDet {
         let s = ctx.settings;
         let n = self.counts.logged_in();
         let k = self.counts.aux_unplanned();
-        if !peak || n < s.min_team || k < s.cluster_min_agents || n == 0 || (k as f64 / n as f64) < s.cluster_share - 1e-9 {
+        if !peak
+            || n < s.min_team
+            || k < s.cluster_min_agents
+            || n == 0
+            || (k as f64 / n as f64) < s.cluster_share - 1e-9
+        {
             return false;
         }
         *ctx.binom.entry((n, k)).or_insert_with(|| binomial::tail(n, k, s.cluster_baseline) < s.cluster_alpha)
@@ -242,7 +247,10 @@ impl TeamDet {
                         m,
                         cv,
                         s.disp_cv_limit,
-                        format!("{team}: aux rate CV over peak time today is {cv:.2} (limit {:.2}); agents above the mean listed", s.disp_cv_limit),
+                        format!(
+                            "{team}: aux rate CV over peak time today is {cv:.2} (limit {:.2}); agents above the mean listed",
+                            s.disp_cv_limit
+                        ),
                         agents,
                     )
                 } else {
@@ -257,7 +265,11 @@ impl TeamDet {
                         m,
                         u,
                         s.util_high,
-                        format!("{team}: 60-minute talk utilization {:.1}% is above {:.1}%: add staff", u * 100.0, s.util_high * 100.0),
+                        format!(
+                            "{team}: 60-minute talk utilization {:.1}% is above {:.1}%: add staff",
+                            u * 100.0,
+                            s.util_high * 100.0
+                        ),
                         agents,
                     )
                 };

@@ -709,7 +709,8 @@ impl Engine {
                     });
                 }
             }
-            let dispersion: Vec<Dispersion> = member_sums.iter().map(|m| Dispersion::of(m.iter(), min_logged)).collect();
+            let dispersion: Vec<Dispersion> =
+                member_sums.iter().map(|m| Dispersion::of(m.iter(), min_logged)).collect();
             for w in 0..windows.len() {
                 floor_sums[w].add(&sums[w]);
                 floor_members[w].extend_from_slice(&member_sums[w]);

@@ -200,7 +200,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const KINDS: [Kind; 6] = [Kind::Talking, Kind::Acw, Kind::AuxUnplanned, Kind::AuxPlanned, Kind::Idle, Kind::Offline];
+    const KINDS: [Kind; 6] =
+        [Kind::Talking, Kind::Acw, Kind::AuxUnplanned, Kind::AuxPlanned, Kind::Idle, Kind::Offline];
 
     /// Brute force: walk the changes and clip each span to the interval.
     fn naive(changes: &[(Ms, Kind)], from: Ms, to: Ms, now: Ms) -> Durations {

@@ -115,10 +115,7 @@ impl HookKind {
     }
 
     fn takes_secret(self) -> bool {
-        matches!(
-            self,
-            HookKind::Webhook | HookKind::DingTalk | HookKind::Feishu
-        )
+        matches!(self, HookKind::Webhook | HookKind::DingTalk | HookKind::Feishu)
     }
 }
 
@@ -198,11 +195,7 @@ pub fn resolve_all(hooks: &[HookConfig], base_dir: &Path) -> Result<Vec<HookSpec
     for (i, h) in hooks.iter().enumerate() {
         let spec = resolve(i, h, base_dir)?;
         if !names.insert(spec.name.clone()) {
-            return Err(err(
-                i,
-                "name",
-                format!("`{}` is used by another hook", spec.name),
-            ));
+            return Err(err(i, "name", format!("`{}` is used by another hook", spec.name)));
         }
         specs.push(spec);
     }
@@ -210,45 +203,26 @@ pub fn resolve_all(hooks: &[HookConfig], base_dir: &Path) -> Result<Vec<HookSpec
 }
 
 fn err(i: usize, key: &str, msg: impl Into<String>) -> HookError {
-    HookError::Config {
-        key: format!("hooks[{i}].{key}"),
-        msg: msg.into(),
-    }
+    HookError::Config { key: format!("hooks[{i}].{key}"), msg: msg.into() }
 }
 
 fn resolve(i: usize, h: &HookConfig, base_dir: &Path) -> Result<HookSpec, HookError> {
     let kind = HookKind::parse(&h.kind).ok_or_else(|| {
         let all: Vec<_> = HookKind::ALL.iter().map(|k| k.as_str()).collect();
-        err(
-            i,
-            "kind",
-            format!(
-                "unknown kind `{}`; expected one of {}",
-                h.kind,
-                all.join(", ")
-            ),
-        )
+        err(i, "kind", format!("unknown kind `{}`; expected one of {}", h.kind, all.join(", ")))
     })?;
 
     let name = match &h.name {
         Some(n) if n.trim().is_empty() => return Err(err(i, "name", "must not be empty")),
         Some(n) if n.len() > MAX_NAME_BYTES => {
-            return Err(err(
-                i,
-                "name",
-                format!("longer than {MAX_NAME_BYTES} bytes"),
-            ));
+            return Err(err(i, "name", format!("longer than {MAX_NAME_BYTES} bytes")));
         }
         Some(n) => n.clone(),
         None => format!("{}-{i}", kind.as_str()),
     };
 
     let url = parse_http_url(h.url.expose()).map_err(|m| err(i, "url", m))?;
-    let url = if kind == HookKind::Alertmanager {
-        alertmanager_endpoint(url)
-    } else {
-        url
-    };
+    let url = if kind == HookKind::Alertmanager { alertmanager_endpoint(url) } else { url };
     let destination = destination(url.as_str());
 
     let key = resolve_secret(i, h, kind, base_dir)?;
@@ -256,22 +230,14 @@ fn resolve(i: usize, h: &HookConfig, base_dir: &Path) -> Result<HookSpec, HookEr
     let kinds = match &h.kinds {
         None => None,
         Some(list) if list.is_empty() => {
-            return Err(err(
-                i,
-                "kinds",
-                "empty list; leave the key out to send all kinds",
-            ));
+            return Err(err(i, "kinds", "empty list; leave the key out to send all kinds"));
         }
         Some(list) => Some(
             list.iter()
                 .map(|k| {
                     AlertKind::parse(k).ok_or_else(|| {
                         let all: Vec<_> = AlertKind::ALL.iter().map(|k| k.as_str()).collect();
-                        err(
-                            i,
-                            "kinds",
-                            format!("unknown alert kind `{k}`; expected {}", all.join(", ")),
-                        )
+                        err(i, "kinds", format!("unknown alert kind `{k}`; expected {}", all.join(", ")))
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?,
@@ -280,30 +246,16 @@ fn resolve(i: usize, h: &HookConfig, base_dir: &Path) -> Result<HookSpec, HookEr
     let teams = match &h.teams {
         None => None,
         Some(list) if list.is_empty() => {
-            return Err(err(
-                i,
-                "teams",
-                "empty list; leave the key out to send all teams",
-            ));
+            return Err(err(i, "teams", "empty list; leave the key out to send all teams"));
         }
         Some(list) => Some(list.iter().cloned().collect()),
     };
     let min_severity = match &h.min_severity {
         None => Severity::Info,
-        Some(s) => Severity::parse(s).ok_or_else(|| {
-            err(
-                i,
-                "min_severity",
-                format!("`{s}`; expected info, warning or critical"),
-            )
-        })?,
+        Some(s) => Severity::parse(s)
+            .ok_or_else(|| err(i, "min_severity", format!("`{s}`; expected info, warning or critical")))?,
     };
-    let filter = Filter {
-        kinds,
-        teams,
-        min_severity,
-        send_resolved: h.send_resolved.unwrap_or(true),
-    };
+    let filter = Filter { kinds, teams, min_severity, send_resolved: h.send_resolved.unwrap_or(true) };
 
     let lang = match h.lang.as_deref() {
         None | Some("en") => Lang::En,
@@ -312,44 +264,27 @@ fn resolve(i: usize, h: &HookConfig, base_dir: &Path) -> Result<HookSpec, HookEr
     };
     let tz = match &h.timezone {
         None => jiff::tz::TimeZone::UTC,
-        Some(name) => jiff::tz::TimeZone::get(name)
-            .map_err(|_| err(i, "timezone", format!("unknown IANA time zone `{name}`")))?,
+        Some(name) => {
+            jiff::tz::TimeZone::get(name).map_err(|_| err(i, "timezone", format!("unknown IANA time zone `{name}`")))?
+        }
     };
     let wallboard_url = match &h.wallboard_url {
         None => None,
-        Some(u) => Some(
-            parse_http_url(u)
-                .map_err(|m| err(i, "wallboard_url", m))?
-                .to_string(),
-        ),
+        Some(u) => Some(parse_http_url(u).map_err(|m| err(i, "wallboard_url", m))?.to_string()),
     };
 
-    let rate_per_minute = h
-        .rate_per_minute
-        .unwrap_or(if kind.is_robot() { 20 } else { 0 });
+    let rate_per_minute = h.rate_per_minute.unwrap_or(if kind.is_robot() { 20 } else { 0 });
     let queue_capacity = h.queue_capacity.unwrap_or(1000);
     if queue_capacity == 0 || queue_capacity > MAX_QUEUE_CAPACITY {
-        return Err(err(
-            i,
-            "queue_capacity",
-            format!("must be 1..={MAX_QUEUE_CAPACITY}"),
-        ));
+        return Err(err(i, "queue_capacity", format!("must be 1..={MAX_QUEUE_CAPACITY}")));
     }
     let max_attempts = h.max_attempts.unwrap_or(8);
     if max_attempts == 0 || max_attempts > MAX_ATTEMPTS {
-        return Err(err(
-            i,
-            "max_attempts",
-            format!("must be 1..={MAX_ATTEMPTS}"),
-        ));
+        return Err(err(i, "max_attempts", format!("must be 1..={MAX_ATTEMPTS}")));
     }
     let timeout_ms = h.timeout_ms.unwrap_or(10_000);
     if timeout_ms == 0 || timeout_ms > MAX_TIMEOUT_MS {
-        return Err(err(
-            i,
-            "timeout_ms",
-            format!("must be 1..={MAX_TIMEOUT_MS}"),
-        ));
+        return Err(err(i, "timeout_ms", format!("must be 1..={MAX_TIMEOUT_MS}")));
     }
     let retry_base_ms = h.retry_base_ms.unwrap_or(500);
     if retry_base_ms == 0 {
@@ -357,11 +292,7 @@ fn resolve(i: usize, h: &HookConfig, base_dir: &Path) -> Result<HookSpec, HookEr
     }
     let retry_max_ms = h.retry_max_ms.unwrap_or(60_000.max(retry_base_ms));
     if retry_max_ms < retry_base_ms || retry_max_ms > 3_600_000 {
-        return Err(err(
-            i,
-            "retry_max_ms",
-            "must be between retry_base_ms and 3600000",
-        ));
+        return Err(err(i, "retry_max_ms", "must be between retry_base_ms and 3600000"));
     }
     let resend_interval = match (kind, h.resend_interval_secs) {
         (HookKind::Alertmanager, None) => Some(Duration::from_secs(60)),
@@ -372,11 +303,7 @@ fn resolve(i: usize, h: &HookConfig, base_dir: &Path) -> Result<HookSpec, HookEr
         (HookKind::Alertmanager, Some(s)) => Some(Duration::from_secs(s)),
         (_, None) => None,
         (_, Some(_)) => {
-            return Err(err(
-                i,
-                "resend_interval_secs",
-                "applies to alertmanager hooks only",
-            ));
+            return Err(err(i, "resend_interval_secs", "applies to alertmanager hooks only"));
         }
     };
 
@@ -417,26 +344,13 @@ fn parse_http_url(s: &str) -> Result<reqwest::Url, String> {
 
 fn alertmanager_endpoint(mut u: reqwest::Url) -> reqwest::Url {
     let path = u.path().trim_end_matches('/');
-    let path = if path.ends_with("/api/v2/alerts") {
-        path.to_owned()
-    } else {
-        format!("{path}/api/v2/alerts")
-    };
+    let path = if path.ends_with("/api/v2/alerts") { path.to_owned() } else { format!("{path}/api/v2/alerts") };
     u.set_path(&path);
     u
 }
 
-fn resolve_secret(
-    i: usize,
-    h: &HookConfig,
-    kind: HookKind,
-    base_dir: &Path,
-) -> Result<Option<SigningKey>, HookError> {
-    let given = [
-        h.secret.is_some(),
-        h.secret_env.is_some(),
-        h.secret_file.is_some(),
-    ];
+fn resolve_secret(i: usize, h: &HookConfig, kind: HookKind, base_dir: &Path) -> Result<Option<SigningKey>, HookError> {
+    let given = [h.secret.is_some(), h.secret_env.is_some(), h.secret_file.is_some()];
     let key_name = if h.secret.is_some() {
         "secret"
     } else if h.secret_env.is_some() {
@@ -448,11 +362,7 @@ fn resolve_secret(
         0 => return Ok(None),
         1 => {}
         _ => {
-            return Err(err(
-                i,
-                "secret",
-                "give only one of secret, secret_env, secret_file",
-            ));
+            return Err(err(i, "secret", "give only one of secret, secret_env, secret_file"));
         }
     }
     if !kind.takes_secret() {
@@ -460,27 +370,16 @@ fn resolve_secret(
             HookKind::Alertmanager => "Alertmanager requests are not signed",
             _ => "the URL itself is the credential",
         };
-        return Err(err(
-            i,
-            key_name,
-            format!("{} hooks take no secret: {why}", kind.as_str()),
-        ));
+        return Err(err(i, key_name, format!("{} hooks take no secret: {why}", kind.as_str())));
     }
     let text = if let Some(s) = &h.secret {
         s.expose().to_owned()
     } else if let Some(var) = &h.secret_env {
-        std::env::var(var).map_err(|_| {
-            err(
-                i,
-                "secret_env",
-                format!("environment variable `{var}` is not set"),
-            )
-        })?
+        std::env::var(var).map_err(|_| err(i, "secret_env", format!("environment variable `{var}` is not set")))?
     } else {
         let rel = h.secret_file.as_ref().expect("counted above");
         let path = base_dir.join(rel);
-        std::fs::read_to_string(&path)
-            .map_err(|e| err(i, "secret_file", format!("{}: {e}", path.display())))?
+        std::fs::read_to_string(&path).map_err(|e| err(i, "secret_file", format!("{}: {e}", path.display())))?
     };
     let text = text.trim();
     if text.is_empty() {
@@ -491,11 +390,7 @@ fn resolve_secret(
         let b64 = text.strip_prefix("whsec_").unwrap_or(text);
         match base64::engine::general_purpose::STANDARD.decode(b64) {
             Ok(bytes) if !bytes.is_empty() => Ok(Some(SigningKey::Bytes(bytes))),
-            _ => Err(err(
-                i,
-                key_name,
-                "not a Standard Webhooks secret (expected whsec_ followed by base64)",
-            )),
+            _ => Err(err(i, key_name, "not a Standard Webhooks secret (expected whsec_ followed by base64)")),
         }
     } else {
         Ok(Some(SigningKey::Text(Secret::new(text))))
@@ -512,10 +407,7 @@ mod tests {
             (Ok(_), None) => {}
             (Err(e), Some(want)) => {
                 let e = e.to_string();
-                assert!(
-                    e.starts_with(want),
-                    "{cfg:?}: got `{e}`, want prefix `{want}`"
-                );
+                assert!(e.starts_with(want), "{cfg:?}: got `{e}`, want prefix `{want}`");
                 assert!(!e.contains("tok3n"), "error leaks the URL: {e}");
             }
             (Ok(_), Some(want)) => panic!("{cfg:?}: accepted, want error `{want}`"),
@@ -524,180 +416,75 @@ mod tests {
     }
 
     fn hook(kind: &str, url: &str) -> HookConfig {
-        HookConfig {
-            kind: kind.into(),
-            url: url.into(),
-            ..Default::default()
-        }
+        HookConfig { kind: kind.into(), url: url.into(), ..Default::default() }
     }
 
     #[test]
     fn validation_names_the_key() {
         let ok_url = "https://example.invalid/tok3n";
         check(hook("slack", ok_url), None);
-        check(
-            hook("pager", ok_url),
-            Some("hooks[0].kind: unknown kind `pager`"),
-        );
+        check(hook("pager", ok_url), Some("hooks[0].kind: unknown kind `pager`"));
         check(hook("slack", ""), Some("hooks[0].url: missing"));
+        check(hook("slack", "ftp://example.invalid/tok3n"), Some("hooks[0].url: scheme"));
+        check(hook("slack", "tok3n"), Some("hooks[0].url: not a valid URL"));
         check(
-            hook("slack", "ftp://example.invalid/tok3n"),
-            Some("hooks[0].url: scheme"),
-        );
-        check(
-            hook("slack", "tok3n"),
-            Some("hooks[0].url: not a valid URL"),
-        );
-        check(
-            HookConfig {
-                secret: Some("x".into()),
-                ..hook("slack", ok_url)
-            },
+            HookConfig { secret: Some("x".into()), ..hook("slack", ok_url) },
             Some("hooks[0].secret: slack hooks take no secret"),
         );
         check(
-            HookConfig {
-                secret: Some("whsec_!!".into()),
-                ..hook("webhook", ok_url)
-            },
+            HookConfig { secret: Some("whsec_!!".into()), ..hook("webhook", ok_url) },
             Some("hooks[0].secret: not a Standard Webhooks secret"),
         );
         check(
-            HookConfig {
-                secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
-                ..hook("webhook", ok_url)
-            },
+            HookConfig { secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()), ..hook("webhook", ok_url) },
             None,
         );
         check(
-            HookConfig {
-                secret: Some("SEC1".into()),
-                secret_env: Some("X".into()),
-                ..hook("dingtalk", ok_url)
-            },
+            HookConfig { secret: Some("SEC1".into()), secret_env: Some("X".into()), ..hook("dingtalk", ok_url) },
             Some("hooks[0].secret: give only one"),
         );
         check(
-            HookConfig {
-                secret_env: Some("FLOORWATCH_TEST_SURELY_UNSET".into()),
-                ..hook("dingtalk", ok_url)
-            },
+            HookConfig { secret_env: Some("FLOORWATCH_TEST_SURELY_UNSET".into()), ..hook("dingtalk", ok_url) },
             Some("hooks[0].secret_env: environment variable"),
         );
         check(
-            HookConfig {
-                secret_file: Some("nope.txt".into()),
-                ..hook("feishu", ok_url)
-            },
+            HookConfig { secret_file: Some("nope.txt".into()), ..hook("feishu", ok_url) },
             Some("hooks[0].secret_file: /nonexistent/nope.txt"),
         );
         check(
-            HookConfig {
-                kinds: Some(vec!["aux".into()]),
-                ..hook("slack", ok_url)
-            },
+            HookConfig { kinds: Some(vec!["aux".into()]), ..hook("slack", ok_url) },
             Some("hooks[0].kinds: unknown alert kind `aux`"),
         );
+        check(HookConfig { kinds: Some(vec![]), ..hook("slack", ok_url) }, Some("hooks[0].kinds"));
+        check(HookConfig { teams: Some(vec![]), ..hook("slack", ok_url) }, Some("hooks[0].teams"));
+        check(HookConfig { min_severity: Some("high".into()), ..hook("slack", ok_url) }, Some("hooks[0].min_severity"));
+        check(HookConfig { lang: Some("fr".into()), ..hook("slack", ok_url) }, Some("hooks[0].lang"));
+        check(HookConfig { timezone: Some("Mars/Olympus".into()), ..hook("slack", ok_url) }, Some("hooks[0].timezone"));
+        check(HookConfig { queue_capacity: Some(0), ..hook("slack", ok_url) }, Some("hooks[0].queue_capacity"));
+        check(HookConfig { max_attempts: Some(0), ..hook("slack", ok_url) }, Some("hooks[0].max_attempts"));
+        check(HookConfig { timeout_ms: Some(0), ..hook("slack", ok_url) }, Some("hooks[0].timeout_ms"));
         check(
-            HookConfig {
-                kinds: Some(vec![]),
-                ..hook("slack", ok_url)
-            },
-            Some("hooks[0].kinds"),
-        );
-        check(
-            HookConfig {
-                teams: Some(vec![]),
-                ..hook("slack", ok_url)
-            },
-            Some("hooks[0].teams"),
-        );
-        check(
-            HookConfig {
-                min_severity: Some("high".into()),
-                ..hook("slack", ok_url)
-            },
-            Some("hooks[0].min_severity"),
-        );
-        check(
-            HookConfig {
-                lang: Some("fr".into()),
-                ..hook("slack", ok_url)
-            },
-            Some("hooks[0].lang"),
-        );
-        check(
-            HookConfig {
-                timezone: Some("Mars/Olympus".into()),
-                ..hook("slack", ok_url)
-            },
-            Some("hooks[0].timezone"),
-        );
-        check(
-            HookConfig {
-                queue_capacity: Some(0),
-                ..hook("slack", ok_url)
-            },
-            Some("hooks[0].queue_capacity"),
-        );
-        check(
-            HookConfig {
-                max_attempts: Some(0),
-                ..hook("slack", ok_url)
-            },
-            Some("hooks[0].max_attempts"),
-        );
-        check(
-            HookConfig {
-                timeout_ms: Some(0),
-                ..hook("slack", ok_url)
-            },
-            Some("hooks[0].timeout_ms"),
-        );
-        check(
-            HookConfig {
-                retry_base_ms: Some(100),
-                retry_max_ms: Some(10),
-                ..hook("slack", ok_url)
-            },
+            HookConfig { retry_base_ms: Some(100), retry_max_ms: Some(10), ..hook("slack", ok_url) },
             Some("hooks[0].retry_max_ms"),
         );
         check(
-            HookConfig {
-                resend_interval_secs: Some(30),
-                ..hook("slack", ok_url)
-            },
+            HookConfig { resend_interval_secs: Some(30), ..hook("slack", ok_url) },
             Some("hooks[0].resend_interval_secs"),
         );
-        check(
-            HookConfig {
-                name: Some(" ".into()),
-                ..hook("slack", ok_url)
-            },
-            Some("hooks[0].name"),
-        );
+        check(HookConfig { name: Some(" ".into()), ..hook("slack", ok_url) }, Some("hooks[0].name"));
     }
 
     #[test]
     fn duplicate_names_are_rejected_with_the_later_index() {
-        let a = HookConfig {
-            name: Some("ops".into()),
-            ..hook("slack", "https://a.invalid/")
-        };
+        let a = HookConfig { name: Some("ops".into()), ..hook("slack", "https://a.invalid/") };
         let e = resolve_all(&[a.clone(), a], Path::new(".")).err().unwrap();
-        assert_eq!(
-            e.to_string(),
-            "hooks[1].name: `ops` is used by another hook"
-        );
+        assert_eq!(e.to_string(), "hooks[1].name: `ops` is used by another hook");
     }
 
     #[test]
     fn defaults_depend_on_kind() {
         let specs = resolve_all(
-            &[
-                hook("slack", "https://a.invalid/x"),
-                hook("alertmanager", "http://am.invalid:9093/"),
-            ],
+            &[hook("slack", "https://a.invalid/x"), hook("alertmanager", "http://am.invalid:9093/")],
             Path::new("."),
         )
         .unwrap();
@@ -706,10 +493,7 @@ mod tests {
         assert_eq!(specs[0].resend_interval, None);
         assert_eq!(specs[1].name, "alertmanager-1");
         assert_eq!(specs[1].rate_per_minute, 0);
-        assert_eq!(
-            specs[1].url.as_str(),
-            "http://am.invalid:9093/api/v2/alerts"
-        );
+        assert_eq!(specs[1].url.as_str(), "http://am.invalid:9093/api/v2/alerts");
         assert_eq!(specs[1].resend_interval, Some(Duration::from_secs(60)));
         assert_eq!(specs[1].max_attempts, 8);
         assert_eq!(specs[1].queue_capacity, 1000);
@@ -721,10 +505,7 @@ mod tests {
             ("http://h:9093", "http://h:9093/api/v2/alerts"),
             ("http://h:9093/am/", "http://h:9093/am/api/v2/alerts"),
             ("http://h:9093/api/v2/alerts", "http://h:9093/api/v2/alerts"),
-            (
-                "http://h:9093/api/v2/alerts/",
-                "http://h:9093/api/v2/alerts",
-            ),
+            ("http://h:9093/api/v2/alerts/", "http://h:9093/api/v2/alerts"),
         ] {
             let u = alertmanager_endpoint(reqwest::Url::parse(given).unwrap());
             assert_eq!(u.as_str(), want, "{given}");

@@ -27,10 +27,7 @@ pub type SharedRate = Arc<Mutex<RateWindow>>;
 impl RateWindow {
     pub fn new(per_minute: u32) -> RateWindow {
         let per_minute = per_minute.max(1) as usize;
-        RateWindow {
-            per_minute,
-            sent: VecDeque::with_capacity(per_minute),
-        }
+        RateWindow { per_minute, sent: VecDeque::with_capacity(per_minute) }
     }
 
     /// Lowers the limit to `per_minute` (hooks sharing a destination use the smallest).
@@ -40,11 +37,7 @@ impl RateWindow {
 
     /// Records a send at `now` if the window allows one; otherwise says when it will.
     pub fn try_acquire(&mut self, now: Instant) -> Result<(), Instant> {
-        while self
-            .sent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= WINDOW)
-        {
+        while self.sent.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
             self.sent.pop_front();
         }
         if self.sent.len() < self.per_minute {
@@ -59,10 +52,7 @@ impl RateWindow {
 /// Waits until the window allows a request, and records it.
 pub async fn acquire(rate: &SharedRate) {
     loop {
-        let next = rate
-            .lock()
-            .expect("rate window lock")
-            .try_acquire(Instant::now());
+        let next = rate.lock().expect("rate window lock").try_acquire(Instant::now());
         match next {
             Ok(()) => return,
             Err(at) => tokio::time::sleep_until(at).await,
@@ -73,9 +63,7 @@ pub async fn acquire(rate: &SharedRate) {
 /// "Full jitter" back-off before retry `n` (1 for the first retry): uniform in
 /// [0, min(max, base * 2^(n-1))].
 pub fn backoff(n: u32, base: Duration, max: Duration) -> Duration {
-    let ceiling = base
-        .saturating_mul(1u32 << n.saturating_sub(1).min(20))
-        .min(max);
+    let ceiling = base.saturating_mul(1u32 << n.saturating_sub(1).min(20)).min(max);
     let ms = ceiling.as_millis() as u64;
     Duration::from_millis(rand::rng().random_range(0..=ms))
 }
@@ -86,9 +74,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = jiff::fmt::rfc2822::DateTimeParser::new()
-        .parse_timestamp(v)
-        .ok()?;
+    let at = jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(v).ok()?;
     let at = SystemTime::from(at);
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
@@ -103,11 +89,7 @@ pub struct WarnLimiter {
 
 impl WarnLimiter {
     pub const fn new(interval: Duration) -> WarnLimiter {
-        WarnLimiter {
-            interval,
-            last: None,
-            suppressed: 0,
-        }
+        WarnLimiter { interval, last: None, suppressed: 0 }
     }
 
     /// `Some(n)` when a warning may be logged now, `n` being how many were held back since
@@ -139,20 +121,11 @@ mod tests {
             assert_eq!(w.try_acquire(t0 + Duration::from_secs(i)), Ok(()));
         }
         // The 4th must wait until the 1st is a minute old.
-        assert_eq!(
-            w.try_acquire(t0 + Duration::from_secs(10)),
-            Err(t0 + WINDOW)
-        );
+        assert_eq!(w.try_acquire(t0 + Duration::from_secs(10)), Err(t0 + WINDOW));
         assert_eq!(w.try_acquire(t0 + WINDOW), Ok(()));
-        assert_eq!(
-            w.try_acquire(t0 + WINDOW),
-            Err(t0 + Duration::from_secs(61))
-        );
+        assert_eq!(w.try_acquire(t0 + WINDOW), Err(t0 + Duration::from_secs(61)));
         w.restrict(1);
-        assert_eq!(
-            w.try_acquire(t0 + Duration::from_secs(70)),
-            Err(t0 + WINDOW + WINDOW)
-        );
+        assert_eq!(w.try_acquire(t0 + Duration::from_secs(70)), Err(t0 + WINDOW + WINDOW));
     }
 
     #[test]
@@ -170,15 +143,11 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_470);
-        let check =
-            |v: &str, want: Option<Duration>| assert_eq!(parse_retry_after(v, now), want, "{v}");
+        let check = |v: &str, want: Option<Duration>| assert_eq!(parse_retry_after(v, now), want, "{v}");
         check("3", Some(Duration::from_secs(3)));
         check(" 120 ", Some(Duration::from_secs(120)));
         // 1445412480 = Wed, 21 Oct 2015 07:28:00 GMT
-        check(
-            "Wed, 21 Oct 2015 07:28:00 GMT",
-            Some(Duration::from_secs(10)),
-        );
+        check("Wed, 21 Oct 2015 07:28:00 GMT", Some(Duration::from_secs(10)));
         check("Wed, 21 Oct 2015 07:27:00 GMT", Some(Duration::ZERO));
         check("soon", None);
         check("-1", None);

@@ -26,10 +26,7 @@ impl Metrics {
             &["hook", "kind", "outcome"],
         )?;
         let depth = IntGaugeVec::new(
-            Opts::new(
-                "floorwatch_hook_queue_depth",
-                "Alerts waiting in each alert hook's queue.",
-            ),
+            Opts::new("floorwatch_hook_queue_depth", "Alerts waiting in each alert hook's queue."),
             &["hook"],
         )?;
         registry.register(Box::new(deliveries.clone()))?;
@@ -39,10 +36,7 @@ impl Metrics {
 
     /// The hook's series, created now so they are exported (at 0) before anything happens.
     pub fn for_hook(&self, spec: &HookSpec) -> HookMetrics {
-        let c = |outcome| {
-            self.deliveries
-                .with_label_values(&[&spec.name, spec.kind.as_str(), outcome])
-        };
+        let c = |outcome| self.deliveries.with_label_values(&[&spec.name, spec.kind.as_str(), outcome]);
         HookMetrics {
             delivered: c("delivered"),
             failed: c("failed"),

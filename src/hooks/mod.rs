@@ -99,11 +99,7 @@ impl Hooks {
     /// Validates every hook, resolves secrets (secret | secret_env | secret_file, file
     /// paths relative to `base_dir`), registers the delivery metrics in `registry`, and
     /// spawns one delivery task per hook. Must be called inside a tokio runtime.
-    pub fn start(
-        hooks: &[HookConfig],
-        base_dir: &Path,
-        registry: &prometheus::Registry,
-    ) -> Result<Hooks, HookError> {
+    pub fn start(hooks: &[HookConfig], base_dir: &Path, registry: &prometheus::Registry) -> Result<Hooks, HookError> {
         let specs = config::resolve_all(hooks, base_dir)?;
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(HookError::NoRuntime);
@@ -122,11 +118,7 @@ impl Hooks {
         for s in specs.iter().filter(|s| s.rate_per_minute > 0) {
             rates
                 .entry(s.url.as_str().to_owned())
-                .and_modify(|r| {
-                    r.lock()
-                        .expect("rate window lock")
-                        .restrict(s.rate_per_minute)
-                })
+                .and_modify(|r| r.lock().expect("rate window lock").restrict(s.rate_per_minute))
                 .or_insert_with(|| Arc::new(Mutex::new(RateWindow::new(s.rate_per_minute))));
         }
 
@@ -136,11 +128,7 @@ impl Hooks {
         let mut running = Vec::with_capacity(specs.len());
         for spec in specs {
             let m = metrics.for_hook(&spec);
-            let queue = Arc::new(Queue::new(
-                spec.name.clone(),
-                spec.queue_capacity,
-                m.clone(),
-            ));
+            let queue = Arc::new(Queue::new(spec.name.clone(), spec.queue_capacity, m.clone()));
             let rate = (spec.rate_per_minute > 0).then(|| rates[spec.url.as_str()].clone());
             let span = tracing::info_span!(
                 "hook",
@@ -165,15 +153,7 @@ impl Hooks {
             );
             running.push(Hook { spec, queue });
         }
-        Ok(Hooks {
-            inner: Arc::new(Inner {
-                hooks: running,
-                accepting: AtomicBool::new(true),
-                draining,
-                stop,
-                tasks,
-            }),
-        })
+        Ok(Hooks { inner: Arc::new(Inner { hooks: running, accepting: AtomicBool::new(true), draining, stop, tasks }) })
     }
 
     /// Non-blocking: filters and enqueues for every matching hook. De-duplicated by
@@ -200,10 +180,7 @@ impl Hooks {
         inner.accepting.store(false, Ordering::Release);
         inner.draining.cancel();
         inner.tasks.close();
-        if tokio::time::timeout(grace, inner.tasks.wait())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, inner.tasks.wait()).await.is_err() {
             inner.stop.cancel();
             // Every await in a task is cut short by `stop`, so this is quick.
             inner.tasks.wait().await;
@@ -228,10 +205,7 @@ impl fmt::Debug for Hooks {
             }
         }
         f.debug_struct("Hooks")
-            .field(
-                "hooks",
-                &self.inner.hooks.iter().map(One).collect::<Vec<_>>(),
-            )
+            .field("hooks", &self.inner.hooks.iter().map(One).collect::<Vec<_>>())
             .field("accepting", &self.inner.accepting.load(Ordering::Relaxed))
             .finish()
     }

@@ -56,10 +56,7 @@ fn limits(kind: HookKind) -> Limits {
         HookKind::WeCom => (40, 3_500),
         HookKind::Feishu => (40, 15_000),
     };
-    Limits {
-        max_alerts,
-        budget_bytes,
-    }
+    Limits { max_alerts, budget_bytes }
 }
 
 /// The most alerts one message can carry; the worker takes at most this many from the queue.
@@ -72,38 +69,21 @@ pub fn build(spec: &HookSpec, alerts: &[Arc<Alert>], now_ms: Ms) -> Message {
     assert!(!alerts.is_empty(), "build needs an alert");
     let first = &alerts[0];
     let msg_id = format!("{}:{}", first.id, state_str(first.state));
-    let r = Renderer {
-        lang: spec.lang,
-        tz: &spec.tz,
-    };
+    let r = Renderer { lang: spec.lang, tz: &spec.tz };
     match spec.kind {
         HookKind::Webhook => {
             let body = serde_json::to_vec(&**first).expect("an alert always serializes");
-            Message {
-                body: Body::Raw(body),
-                alerts: 1,
-                msg_id,
-            }
+            Message { body: Body::Raw(body), alerts: 1, msg_id }
         }
         HookKind::Alertmanager => {
             let n = alertmanager_batch_len(alerts);
-            let items: Vec<Value> = alerts[..n]
-                .iter()
-                .map(|a| alertmanager_alert(spec, &r, a, now_ms))
-                .collect();
-            Message {
-                body: Body::Raw(to_vec(&Value::Array(items))),
-                alerts: n,
-                msg_id,
-            }
+            let items: Vec<Value> = alerts[..n].iter().map(|a| alertmanager_alert(spec, &r, a, now_ms)).collect();
+            Message { body: Body::Raw(to_vec(&Value::Array(items))), alerts: n, msg_id }
         }
         kind => {
             let limits = limits(kind);
-            let entries: Vec<String> = alerts
-                .iter()
-                .take(limits.max_alerts)
-                .map(|a| digest_entry(kind, &r, a))
-                .collect();
+            let entries: Vec<String> =
+                alerts.iter().take(limits.max_alerts).map(|a| digest_entry(kind, &r, a)).collect();
             let entries = fit(entries, limits.budget_bytes);
             let batch: Vec<&Alert> = alerts[..entries.len()].iter().map(|a| &**a).collect();
             let body = match kind {
@@ -114,16 +94,8 @@ pub fn build(spec: &HookSpec, alerts: &[Arc<Alert>], now_ms: Ms) -> Message {
                 HookKind::Feishu => feishu(spec, &r, &batch, &entries),
                 HookKind::Webhook | HookKind::Alertmanager => unreachable!("handled above"),
             };
-            let body = if kind == HookKind::Feishu {
-                Body::Json(body)
-            } else {
-                Body::Raw(to_vec(&body))
-            };
-            Message {
-                body,
-                alerts: batch.len(),
-                msg_id,
-            }
+            let body = if kind == HookKind::Feishu { Body::Json(body) } else { Body::Raw(to_vec(&body)) };
+            Message { body, alerts: batch.len(), msg_id }
         }
     }
 }
@@ -138,18 +110,13 @@ pub fn finish(spec: &HookSpec, msg: &Message, now_ms: Ms) -> HttpRequest {
             headers.push(("webhook-id", msg.msg_id.clone()));
             headers.push(("webhook-timestamp", ts.to_string()));
             if let Some(SigningKey::Bytes(k)) = key {
-                headers.push((
-                    "webhook-signature",
-                    sign::standard_webhooks(k, &msg.msg_id, ts, bytes),
-                ));
+                headers.push(("webhook-signature", sign::standard_webhooks(k, &msg.msg_id, ts, bytes)));
             }
             bytes.clone()
         }
         (Body::Raw(bytes), HookKind::DingTalk, Some(SigningKey::Text(secret))) => {
             let sig = sign::dingtalk(secret.expose(), now_ms);
-            url.query_pairs_mut()
-                .append_pair("timestamp", &now_ms.to_string())
-                .append_pair("sign", &sig);
+            url.query_pairs_mut().append_pair("timestamp", &now_ms.to_string()).append_pair("sign", &sig);
             bytes.clone()
         }
         (Body::Json(v), HookKind::Feishu, key) => {
@@ -157,10 +124,7 @@ pub fn finish(spec: &HookSpec, msg: &Message, now_ms: Ms) -> HttpRequest {
             if let (Some(SigningKey::Text(secret)), Value::Object(m)) = (key, &mut v) {
                 let ts = now_ms.div_euclid(1000);
                 m.insert("timestamp".into(), Value::String(ts.to_string()));
-                m.insert(
-                    "sign".into(),
-                    Value::String(sign::feishu(secret.expose(), ts)),
-                );
+                m.insert("sign".into(), Value::String(sign::feishu(secret.expose(), ts)));
             }
             to_vec(&v)
         }
@@ -214,9 +178,7 @@ fn cut(s: &str, max_bytes: usize) -> String {
 
 /// Slack mrkdwn treats `&`, `<` and `>` as control characters.
 fn slack_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// One alert's line inside a digest, in the platform's markup.
@@ -224,43 +186,33 @@ fn digest_entry(kind: HookKind, r: &Renderer, a: &Alert) -> String {
     let (label, sentence, meta) = (r.label(a), r.sentence(a), r.meta(a));
     match kind {
         HookKind::Slack => cut(
-            &format!(
-                "{} *{}* {}\n_{}_",
-                icon(a),
-                slack_escape(&label),
-                slack_escape(&sentence),
-                slack_escape(&meta)
-            ),
+            &format!("{} *{}* {}\n_{}_", icon(a), slack_escape(&label), slack_escape(&sentence), slack_escape(&meta)),
             2_900,
         ),
         HookKind::Teams => format!("{} **{label}** {sentence} · {meta}", icon(a)),
         HookKind::DingTalk => format!("- {} **{label}** {sentence} · {meta}\n", icon(a)),
         HookKind::WeCom => {
-            format!(
-                "{} **{label}** {sentence} <font color=\"comment\">{meta}</font>\n",
-                icon(a)
-            )
+            format!("{} **{label}** {sentence} <font color=\"comment\">{meta}</font>\n", icon(a))
         }
         HookKind::Feishu => format!("{} **{label}** {sentence} · {meta}\n", icon(a)),
         HookKind::Webhook | HookKind::Alertmanager => String::new(),
     }
 }
 
+/// The sentence of a message that holds one alert, cut to fit every platform (WeCom's
+/// 4096 bytes being the tightest) even with long team or agent ids.
+fn single(r: &Renderer, a: &Alert) -> String {
+    cut(&r.sentence(a), 3_000)
+}
+
 /// Highest severity among firing alerts, or `None` when all are resolves.
 fn worst(batch: &[&Alert]) -> Option<Severity> {
-    batch
-        .iter()
-        .filter(|a| a.state == AlertState::Firing)
-        .map(|a| a.severity)
-        .max()
+    batch.iter().filter(|a| a.state == AlertState::Firing).map(|a| a.severity).max()
 }
 
 fn heading(r: &Renderer, batch: &[&Alert]) -> String {
-    if batch.len() == 1 {
-        r.title(batch[0])
-    } else {
-        r.digest_title(batch)
-    }
+    let h = if batch.len() == 1 { r.title(batch[0]) } else { r.digest_title(batch) };
+    cut(&h, 256)
 }
 
 fn slack(spec: &HookSpec, r: &Renderer, batch: &[&Alert], entries: &[String]) -> Value {
@@ -288,11 +240,8 @@ fn slack(spec: &HookSpec, r: &Renderer, batch: &[&Alert], entries: &[String]) ->
     blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]}));
     // `text` is what notifications and old clients show: the heading and one line per alert.
     let lines: Vec<String> = batch.iter().map(|a| slack_escape(&r.line(a))).collect();
-    let text = if batch.len() == 1 {
-        lines[0].clone()
-    } else {
-        format!("{}\n{}", slack_escape(&head), lines.join("\n"))
-    };
+    let text =
+        if batch.len() == 1 { lines[0].clone() } else { format!("{}\n{}", slack_escape(&head), lines.join("\n")) };
     json!({"text": cut(&text, 3_000), "blocks": blocks})
 }
 
@@ -309,7 +258,7 @@ fn teams(spec: &HookSpec, r: &Renderer, batch: &[&Alert], entries: &[String]) ->
     })];
     if batch.len() == 1 {
         let a = batch[0];
-        body.push(json!({"type": "TextBlock", "text": r.sentence(a), "wrap": true}));
+        body.push(json!({"type": "TextBlock", "text": single(r, a), "wrap": true}));
         body.push(json!({
             "type": "TextBlock", "text": format!("{} · floorwatch", r.meta(a)),
             "isSubtle": true, "size": "Small", "wrap": true,
@@ -327,8 +276,7 @@ fn teams(spec: &HookSpec, r: &Renderer, batch: &[&Alert], entries: &[String]) ->
         "msteams": {"width": "Full"},
     });
     if let Some(w) = &spec.wallboard_url {
-        card["actions"] =
-            json!([{"type": "Action.OpenUrl", "title": r.wallboard_link_text(), "url": w}]);
+        card["actions"] = json!([{"type": "Action.OpenUrl", "title": r.wallboard_link_text(), "url": w}]);
     }
     json!({
         "type": "message",
@@ -351,18 +299,9 @@ fn dingtalk(spec: &HookSpec, r: &Renderer, batch: &[&Alert], entries: &[String])
     let head = heading(r, batch);
     let text = if batch.len() == 1 {
         let a = batch[0];
-        format!(
-            "### {head}\n\n{}\n\n> {} · floorwatch{}",
-            r.sentence(a),
-            r.meta(a),
-            link_md(spec, r)
-        )
+        format!("### {head}\n\n{}\n\n> {} · floorwatch{}", single(r, a), r.meta(a), link_md(spec, r))
     } else {
-        format!(
-            "### {head}\n\n{}\n> floorwatch{}",
-            entries.concat(),
-            link_md(spec, r)
-        )
+        format!("### {head}\n\n{}\n> floorwatch{}", entries.concat(), link_md(spec, r))
     };
     // `title` is what the conversation list and notifications show.
     json!({"msgtype": "markdown", "markdown": {"title": head, "text": text}})
@@ -374,16 +313,12 @@ fn wecom(spec: &HookSpec, r: &Renderer, batch: &[&Alert], entries: &[String]) ->
         let a = batch[0];
         format!(
             "**{head}**\n{}\n<font color=\"comment\">{} · floorwatch</font>{}",
-            r.sentence(a),
+            single(r, a),
             r.meta(a),
             link_md(spec, r)
         )
     } else {
-        format!(
-            "**{head}**\n{}<font color=\"comment\">floorwatch</font>{}",
-            entries.concat(),
-            link_md(spec, r)
-        )
+        format!("**{head}**\n{}<font color=\"comment\">floorwatch</font>{}", entries.concat(), link_md(spec, r))
     };
     json!({"msgtype": "markdown", "markdown": {"content": content}})
 }
@@ -397,7 +332,7 @@ fn feishu(spec: &HookSpec, r: &Renderer, batch: &[&Alert], entries: &[String]) -
     };
     let (content, note) = if batch.len() == 1 {
         let a = batch[0];
-        (r.sentence(a), format!("{} · floorwatch", r.meta(a)))
+        (single(r, a), format!("{} · floorwatch", r.meta(a)))
     } else {
         (entries.concat(), "floorwatch".to_owned())
     };
@@ -428,11 +363,7 @@ fn feishu(spec: &HookSpec, r: &Renderer, batch: &[&Alert], entries: &[String]) -
 /// (a firing and its resolve go in separate requests, in order).
 fn alertmanager_batch_len(alerts: &[Arc<Alert>]) -> usize {
     let mut seen = std::collections::HashSet::new();
-    alerts
-        .iter()
-        .take(limits(HookKind::Alertmanager).max_alerts)
-        .take_while(|a| seen.insert(a.id.as_str()))
-        .count()
+    alerts.iter().take(limits(HookKind::Alertmanager).max_alerts).take_while(|a| seen.insert(a.id.as_str())).count()
 }
 
 /// A postable alert (Alertmanager API v2). A firing alert gets `endsAt` a few resend
@@ -476,14 +407,8 @@ pub fn alertmanager_alert(spec: &HookSpec, r: &Renderer, a: &Alert, now_ms: Ms) 
 
 /// One request re-posting `alerts` (all firing) as a keep-alive.
 pub fn alertmanager_refresh(spec: &HookSpec, alerts: &[&Alert], now_ms: Ms) -> HttpRequest {
-    let r = Renderer {
-        lang: spec.lang,
-        tz: &spec.tz,
-    };
-    let items: Vec<Value> = alerts
-        .iter()
-        .map(|a| alertmanager_alert(spec, &r, a, now_ms))
-        .collect();
+    let r = Renderer { lang: spec.lang, tz: &spec.tz };
+    let items: Vec<Value> = alerts.iter().map(|a| alertmanager_alert(spec, &r, a, now_ms)).collect();
     HttpRequest {
         url: spec.url.clone(),
         headers: vec![("content-type", "application/json".to_owned())],
@@ -495,14 +420,71 @@ pub fn alertmanager_refresh(spec: &HookSpec, alerts: &[&Alert], now_ms: Ms) -> H
 mod tests {
     use super::*;
 
+    fn spec(kind: &str) -> HookSpec {
+        let cfg = super::super::HookConfig {
+            kind: kind.into(),
+            url: "https://robot.invalid/send?key=k".into(),
+            wallboard_url: Some("https://wallboard.invalid/".into()),
+            ..Default::default()
+        };
+        super::super::config::resolve_all(&[cfg], std::path::Path::new(".")).unwrap().remove(0)
+    }
+
+    fn big_alert(i: usize, id_len: usize) -> Arc<Alert> {
+        let long = |p: &str| format!("{p}{i}-{}", "x".repeat(id_len));
+        let agents: Vec<String> = (0..30).map(|j| long(&format!("A{j}-"))).collect();
+        Arc::new(Alert {
+            id: format!("aux_cluster:{}:{i}", long("T")),
+            kind: crate::alert::AlertKind::AuxCluster,
+            team: long("T"),
+            agent: None,
+            severity: Severity::Critical,
+            state: AlertState::Firing,
+            started_at: 0,
+            fired_at: 60_000,
+            resolved_at: None,
+            value: 0.5,
+            threshold: 1.0 / 6.0,
+            message: String::new(),
+            agents,
+        })
+    }
+
+    #[test]
+    fn robot_messages_stay_within_platform_limits() {
+        // (kind, JSON pointer of the text, limit in bytes)
+        let cases =
+            [("wecom", "/markdown/content", 4_096), ("dingtalk", "/markdown/text", 10_000), ("slack", "/text", 4_000)];
+        for (kind, pointer, limit) in cases {
+            let spec = spec(kind);
+            for id_len in [1, 60, 5_000] {
+                let alerts: Vec<_> = (0..100).map(|i| big_alert(i, id_len)).collect();
+                let msg = build(&spec, &alerts, 0);
+                assert!(msg.alerts >= 1 && msg.alerts <= 40, "{kind}: {} alerts", msg.alerts);
+                let Body::Raw(bytes) = &msg.body else { panic!("{kind}: raw body") };
+                let v: Value = serde_json::from_slice(bytes).unwrap();
+                let text = v.pointer(pointer).unwrap().as_str().unwrap();
+                assert!(text.len() <= limit, "{kind} id_len {id_len}: {} bytes", text.len());
+                let single = build(&spec, &alerts[..1], 0);
+                let Body::Raw(bytes) = &single.body else { panic!("{kind}: raw body") };
+                let v: Value = serde_json::from_slice(bytes).unwrap();
+                let text = v.pointer(pointer).unwrap().as_str().unwrap();
+                assert!(text.len() <= limit, "{kind} single, id_len {id_len}: {} bytes", text.len());
+            }
+        }
+        let spec = spec("slack");
+        let alerts: Vec<_> = (0..100).map(|i| big_alert(i, 1)).collect();
+        let msg = build(&spec, &alerts, 0);
+        let Body::Raw(bytes) = &msg.body else { panic!("raw body") };
+        let v: Value = serde_json::from_slice(bytes).unwrap();
+        assert!(v["blocks"].as_array().unwrap().len() <= 50, "Slack allows 50 blocks");
+    }
+
     #[test]
     fn fit_takes_what_the_budget_allows() {
         let e = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(fit(e(&["aaa", "bbb", "ccc"]), 6), e(&["aaa", "bbb"]));
-        assert_eq!(
-            fit(e(&["aaa", "bbb", "ccc"]), 100),
-            e(&["aaa", "bbb", "ccc"])
-        );
+        assert_eq!(fit(e(&["aaa", "bbb", "ccc"]), 100), e(&["aaa", "bbb", "ccc"]));
         assert_eq!(fit(e(&["aaaaaaaa", "b"]), 6), e(&["aaa…"]));
         assert_eq!(cut("坐席扎堆", 7), "坐…");
     }

@@ -73,12 +73,7 @@ impl Renderer<'_> {
                     }
                     None => "agents in unplanned aux at once at peak".to_owned(),
                 };
-                let s = format!(
-                    "{head} ({}, limit {}){}",
-                    pct(a.value),
-                    pct(a.threshold),
-                    self.agents(a)
-                );
+                let s = format!("{head} ({}, limit {}){}", pct(a.value), pct(a.threshold), self.agents(a));
                 (": ", s)
             }
             (Lang::Zh, AlertKind::AuxCluster) => {
@@ -89,22 +84,12 @@ impl Renderer<'_> {
                 };
                 ("", format!("{head} ({}){}", pct(a.value), self.agents(a)))
             }
-            (Lang::En, AlertKind::LongAux) => (
-                " ",
-                format!(
-                    "in unplanned aux for {} (limit {})",
-                    self.duration(a.value),
-                    self.duration(a.threshold)
-                ),
-            ),
-            (Lang::Zh, AlertKind::LongAux) => (
-                " ",
-                format!(
-                    "连续非计划小休已达 {} (上限 {})",
-                    self.duration(a.value),
-                    self.duration(a.threshold)
-                ),
-            ),
+            (Lang::En, AlertKind::LongAux) => {
+                (" ", format!("in unplanned aux for {} (limit {})", self.duration(a.value), self.duration(a.threshold)))
+            }
+            (Lang::Zh, AlertKind::LongAux) => {
+                (" ", format!("连续非计划小休已达 {} (上限 {})", self.duration(a.value), self.duration(a.threshold)))
+            }
             (Lang::En, AlertKind::AuxDispersion) => (
                 ": ",
                 format!(
@@ -112,29 +97,15 @@ impl Renderer<'_> {
                     a.value, a.threshold
                 ),
             ),
-            (Lang::Zh, AlertKind::AuxDispersion) => (
-                "",
-                format!(
-                    "高峰期坐席小休率变异系数 {:.2} (上限 {:.2})，小休失控",
-                    a.value, a.threshold
-                ),
-            ),
-            (Lang::En, AlertKind::UtilizationHigh) => (
-                ": ",
-                format!(
-                    "60-min talk utilization {} (limit {}), add staff",
-                    pct(a.value),
-                    pct(a.threshold)
-                ),
-            ),
-            (Lang::Zh, AlertKind::UtilizationHigh) => (
-                " ",
-                format!(
-                    "60 分钟通话利用率 {} (上限 {})，需增派人手",
-                    pct(a.value),
-                    pct(a.threshold)
-                ),
-            ),
+            (Lang::Zh, AlertKind::AuxDispersion) => {
+                ("", format!("高峰期坐席小休率变异系数 {:.2} (上限 {:.2})，小休失控", a.value, a.threshold))
+            }
+            (Lang::En, AlertKind::UtilizationHigh) => {
+                (": ", format!("60-min talk utilization {} (limit {}), add staff", pct(a.value), pct(a.threshold)))
+            }
+            (Lang::Zh, AlertKind::UtilizationHigh) => {
+                (" ", format!("60 分钟通话利用率 {} (上限 {})，需增派人手", pct(a.value), pct(a.threshold)))
+            }
         }
     }
 
@@ -143,13 +114,7 @@ impl Renderer<'_> {
         if a.agents.is_empty() {
             return String::new();
         }
-        let shown = a
-            .agents
-            .iter()
-            .take(MAX_AGENTS_LISTED)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
+        let shown = a.agents.iter().take(MAX_AGENTS_LISTED).cloned().collect::<Vec<_>>().join(", ");
         let more = a.agents.len().saturating_sub(MAX_AGENTS_LISTED);
         match (self.lang, more) {
             (Lang::En, 0) => format!(": {shown}"),
@@ -176,14 +141,12 @@ impl Renderer<'_> {
         let (joiner, finding) = self.finding(a);
         match (self.lang, a.state, a.resolved_at) {
             (_, AlertState::Firing, _) | (_, _, None) => format!("{subject}{joiner}{finding}"),
-            (Lang::En, AlertState::Resolved, Some(r)) => format!(
-                "{subject} back to normal after {} (when fired: {finding})",
-                self.duration_ms(r - a.started_at)
-            ),
-            (Lang::Zh, AlertState::Resolved, Some(r)) => format!(
-                "{subject}已恢复正常，持续 {}（触发时：{finding}）",
-                self.duration_ms(r - a.started_at)
-            ),
+            (Lang::En, AlertState::Resolved, Some(r)) => {
+                format!("{subject} back to normal after {} (when fired: {finding})", self.duration_ms(r - a.started_at))
+            }
+            (Lang::Zh, AlertState::Resolved, Some(r)) => {
+                format!("{subject}已恢复正常，持续 {}（触发时：{finding}）", self.duration_ms(r - a.started_at))
+            }
         }
     }
 
@@ -219,10 +182,7 @@ impl Renderer<'_> {
     /// Heading of a digest: `floorwatch: 5 alerts (4 firing, 1 resolved)`.
     pub fn digest_title(&self, alerts: &[&Alert]) -> String {
         let n = alerts.len();
-        let resolved = alerts
-            .iter()
-            .filter(|a| a.state == AlertState::Resolved)
-            .count();
+        let resolved = alerts.iter().filter(|a| a.state == AlertState::Resolved).count();
         let firing = n - resolved;
         match self.lang {
             Lang::En => format!("floorwatch: {n} alerts ({firing} firing, {resolved} resolved)"),
@@ -251,11 +211,7 @@ impl Renderer<'_> {
 
     /// `45 s`, `10 min`, `10 min 30 s`, `1 h 5 min` (and the same in Chinese).
     pub fn duration(&self, secs: f64) -> String {
-        let s = if secs.is_finite() && secs > 0.0 {
-            secs.round() as u64
-        } else {
-            0
-        };
+        let s = if secs.is_finite() && secs > 0.0 { secs.round() as u64 } else { 0 };
         let (h, m, s) = (s / 3600, s % 3600 / 60, s % 60);
         match (self.lang, h, m, s) {
             (Lang::En, 0, 0, s) => format!("{s} s"),
@@ -313,49 +269,25 @@ mod tests {
     fn lines_in_both_languages() {
         use AlertKind::*;
         let cluster = alert(AuxCluster, &["A1", "A2", "A3", "A4"], 4.0 / 12.0, 1.0 / 6.0);
-        check(
-            Lang::Zh,
-            &cluster,
-            "【坐席扎堆小休】T07 组高峰期 4/12 名坐席同时处于非计划小休 (33.3%)：A1, A2, A3, A4",
-        );
+        check(Lang::Zh, &cluster, "【坐席扎堆小休】T07 组高峰期 4/12 名坐席同时处于非计划小休 (33.3%)：A1, A2, A3, A4");
         check(
             Lang::En,
             &cluster,
             "[Aux clustering] T07: 4 of 12 logged-in agents in unplanned aux at once at peak (33.3%, limit 16.7%): A1, A2, A3, A4",
         );
         let long = alert(LongAux, &["A0123"], 630.0, 600.0);
-        check(
-            Lang::En,
-            &long,
-            "[Long aux] A0123 (T07) in unplanned aux for 10 min 30 s (limit 10 min)",
-        );
-        check(
-            Lang::Zh,
-            &long,
-            "【小休超时】T07 组坐席 A0123 连续非计划小休已达 10 分 30 秒 (上限 10 分钟)",
-        );
+        check(Lang::En, &long, "[Long aux] A0123 (T07) in unplanned aux for 10 min 30 s (limit 10 min)");
+        check(Lang::Zh, &long, "【小休超时】T07 组坐席 A0123 连续非计划小休已达 10 分 30 秒 (上限 10 分钟)");
         let disp = alert(AuxDispersion, &[], 0.234, 0.16);
         check(
             Lang::En,
             &disp,
             "[Aux dispersion] T07: aux-rate CV across agents at peak is 0.23 (limit 0.16), breaks are not under control",
         );
-        check(
-            Lang::Zh,
-            &disp,
-            "【小休离散度过高】T07 组高峰期坐席小休率变异系数 0.23 (上限 0.16)，小休失控",
-        );
+        check(Lang::Zh, &disp, "【小休离散度过高】T07 组高峰期坐席小休率变异系数 0.23 (上限 0.16)，小休失控");
         let util = alert(UtilizationHigh, &[], 0.78, 0.74);
-        check(
-            Lang::En,
-            &util,
-            "[High utilization] T07: 60-min talk utilization 78.0% (limit 74.0%), add staff",
-        );
-        check(
-            Lang::Zh,
-            &util,
-            "【通话利用率过高】T07 组 60 分钟通话利用率 78.0% (上限 74.0%)，需增派人手",
-        );
+        check(Lang::En, &util, "[High utilization] T07: 60-min talk utilization 78.0% (limit 74.0%), add staff");
+        check(Lang::Zh, &util, "【通话利用率过高】T07 组 60 分钟通话利用率 78.0% (上限 74.0%)，需增派人手");
 
         let mut resolved = cluster.clone();
         resolved.state = AlertState::Resolved;
@@ -378,18 +310,10 @@ mod tests {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let a = alert(AlertKind::AuxCluster, &refs, 25.0 / 100.0, 1.0 / 6.0);
         let tz = TimeZone::UTC;
-        let en = Renderer {
-            lang: Lang::En,
-            tz: &tz,
-        }
-        .line(&a);
+        let en = Renderer { lang: Lang::En, tz: &tz }.line(&a);
         assert!(en.ends_with("A19, A20 and 5 more"), "{en}");
         assert!(en.contains("25 of 100"), "{en}");
-        let zh = Renderer {
-            lang: Lang::Zh,
-            tz: &tz,
-        }
-        .line(&a);
+        let zh = Renderer { lang: Lang::Zh, tz: &tz }.line(&a);
         assert!(zh.ends_with("A20 等 25 人"), "{zh}");
     }
 
@@ -397,21 +321,7 @@ mod tests {
     fn meta_uses_the_time_zone() {
         let a = alert(AlertKind::AuxCluster, &["A1"], 1.0 / 6.0, 1.0 / 6.0);
         let tz = TimeZone::get("Asia/Shanghai").unwrap();
-        assert_eq!(
-            Renderer {
-                lang: Lang::En,
-                tz: &tz
-            }
-            .meta(&a),
-            "critical · fired 17:11"
-        );
-        assert_eq!(
-            Renderer {
-                lang: Lang::Zh,
-                tz: &tz
-            }
-            .meta(&a),
-            "严重 · 17:11 触发"
-        );
+        assert_eq!(Renderer { lang: Lang::En, tz: &tz }.meta(&a), "critical · fired 17:11");
+        assert_eq!(Renderer { lang: Lang::Zh, tz: &tz }.meta(&a), "严重 · 17:11 触发");
     }
 }

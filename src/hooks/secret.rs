@@ -101,22 +101,13 @@ mod tests {
 
     fn check(url: &str, expected: &str) {
         assert_eq!(destination(url), expected, "{url}");
-        assert_eq!(
-            format!("{:?}", HookUrl::from(url)),
-            format!("HookUrl({expected})")
-        );
+        assert_eq!(format!("{:?}", HookUrl::from(url)), format!("HookUrl({expected})"));
     }
 
     #[test]
     fn destinations_hide_paths_queries_and_user_info() {
-        check(
-            "https://hooks.slack.com/services/T000/B000/XXXXXXXX",
-            "https://hooks.slack.com",
-        );
-        check(
-            "https://oapi.dingtalk.com/robot/send?access_token=abc&timestamp=1&sign=x",
-            "https://oapi.dingtalk.com",
-        );
+        check("https://hooks.slack.com/services/T000/B000/XXXXXXXX", "https://hooks.slack.com");
+        check("https://oapi.dingtalk.com/robot/send?access_token=abc&timestamp=1&sign=x", "https://oapi.dingtalk.com");
         check("http://user:pw@127.0.0.1:9093/", "http://127.0.0.1:9093");
         check("not a url token123", "<invalid url>");
     }

@@ -111,10 +111,7 @@ impl Worker {
         let left = self.inflight + self.queue.clear();
         if left > 0 {
             self.metrics.dropped.inc_by(left as u64);
-            tracing::warn!(
-                alerts = left,
-                "alert hook stopped before delivering everything"
-            );
+            tracing::warn!(alerts = left, "alert hook stopped before delivering everything");
         }
         tracing::debug!("alert hook task finished");
     }
@@ -125,8 +122,7 @@ impl Worker {
                 if self.draining.is_cancelled() {
                     return;
                 }
-                let (queue, draining, next) =
-                    (self.queue.clone(), self.draining.clone(), self.next_refresh);
+                let (queue, draining, next) = (self.queue.clone(), self.draining.clone(), self.next_refresh);
                 let refresh = tokio::select! {
                     _ = queue.ready() => false,
                     _ = draining.cancelled() => false,
@@ -136,9 +132,7 @@ impl Worker {
                     self.refresh().await;
                 }
             }
-            if self.next_refresh.is_some_and(|t| t <= Instant::now())
-                && !self.draining.is_cancelled()
-            {
+            if self.next_refresh.is_some_and(|t| t <= Instant::now()) && !self.draining.is_cancelled() {
                 self.refresh().await;
             }
             // Waiting here is what makes digests: alerts keep queuing until the budget allows.
@@ -220,21 +214,14 @@ impl Worker {
     }
 
     async fn send(&self, req: HttpRequest) -> Attempt {
-        let mut rb = self
-            .client
-            .post(req.url)
-            .timeout(self.spec.timeout)
-            .body(req.body);
+        let mut rb = self.client.post(req.url).timeout(self.spec.timeout).body(req.body);
         for (k, v) in req.headers {
             rb = rb.header(k, v);
         }
         let mut resp = match rb.send().await {
             Ok(r) => r,
             Err(e) => {
-                return Attempt::Retry {
-                    reason: describe(e, self.spec.timeout),
-                    after: None,
-                };
+                return Attempt::Retry { reason: describe(e, self.spec.timeout), after: None };
             }
         };
         let status = resp.status();
@@ -243,10 +230,7 @@ impl Worker {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| limit::parse_retry_after(v, SystemTime::now()));
-        let robot_codes = matches!(
-            self.spec.kind,
-            HookKind::DingTalk | HookKind::WeCom | HookKind::Feishu
-        );
+        let robot_codes = matches!(self.spec.kind, HookKind::DingTalk | HookKind::WeCom | HookKind::Feishu);
         if status.is_success() && !robot_codes {
             return Attempt::Delivered;
         }
@@ -328,10 +312,7 @@ impl Worker {
                     tracing::debug!(alerts = chunk.len(), "alertmanager keep-alive sent")
                 }
                 Attempt::Retry { reason, .. } | Attempt::Refused(reason) => {
-                    self.warn_loss(&format!(
-                        "keep-alive of {} firing alert(s): {reason}",
-                        chunk.len()
-                    ));
+                    self.warn_loss(&format!("keep-alive of {} firing alert(s): {reason}", chunk.len()));
                 }
             }
         }
@@ -358,38 +339,24 @@ fn describe(e: reqwest::Error, timeout: Duration) -> String {
 /// `{"errcode":..,"errmsg":..}`, Feishu `{"code":..,"msg":..}` (older bots `StatusCode`).
 fn robot_error(body: &[u8]) -> Option<(i64, String)> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let code = ["errcode", "code", "StatusCode"]
-        .iter()
-        .find_map(|k| v.get(*k)?.as_i64())?;
+    let code = ["errcode", "code", "StatusCode"].iter().find_map(|k| v.get(*k)?.as_i64())?;
     if code == 0 {
         return None;
     }
-    let msg = ["errmsg", "msg", "StatusMessage"]
-        .iter()
-        .find_map(|k| v.get(*k)?.as_str())
-        .unwrap_or("");
+    let msg = ["errmsg", "msg", "StatusMessage"].iter().find_map(|k| v.get(*k)?.as_str()).unwrap_or("");
     Some((code, snippet(msg.as_bytes())))
 }
 
 /// Rate-limit codes: DingTalk 130101 "send too fast" and 410100, WeCom 45009 "api freq
 /// out of limit", Feishu 11232 "frequency limited".
 fn throttled(kind: HookKind, code: i64) -> bool {
-    matches!(
-        (kind, code),
-        (HookKind::DingTalk, 130101 | 410100)
-            | (HookKind::WeCom, 45009)
-            | (HookKind::Feishu, 11232)
-    )
+    matches!((kind, code), (HookKind::DingTalk, 130101 | 410100) | (HookKind::WeCom, 45009) | (HookKind::Feishu, 11232))
 }
 
 /// The start of a response body, on one line, for a log message.
 fn snippet(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(body);
-    let one_line: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(200)
-        .collect();
+    let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).take(200).collect();
     one_line.trim().to_owned()
 }
 
@@ -400,25 +367,15 @@ mod tests {
     #[test]
     fn robot_errors_and_throttling() {
         let check = |body: &str, want: Option<(i64, &str)>| {
-            assert_eq!(
-                robot_error(body.as_bytes()),
-                want.map(|(c, m)| (c, m.to_owned())),
-                "{body}"
-            );
+            assert_eq!(robot_error(body.as_bytes()), want.map(|(c, m)| (c, m.to_owned())), "{body}");
         };
         check(r#"{"errcode":0,"errmsg":"ok"}"#, None);
         check(r#"{"code":0,"msg":"success","data":{}}"#, None);
         check(r#"{"StatusCode":0,"StatusMessage":"success"}"#, None);
         check("ok", None);
         check("", None);
-        check(
-            r#"{"errcode":310000,"errmsg":"sign not match"}"#,
-            Some((310000, "sign not match")),
-        );
-        check(
-            r#"{"code":19021,"msg":"sign match fail"}"#,
-            Some((19021, "sign match fail")),
-        );
+        check(r#"{"errcode":310000,"errmsg":"sign not match"}"#, Some((310000, "sign not match")));
+        check(r#"{"code":19021,"msg":"sign match fail"}"#, Some((19021, "sign match fail")));
         assert!(throttled(HookKind::DingTalk, 130101));
         assert!(throttled(HookKind::WeCom, 45009));
         assert!(!throttled(HookKind::WeCom, 130101));

@@ -125,7 +125,12 @@ async fn connection(shared: &Shared, mut stream: TcpStream, shutdown: Cancellati
     }
 }
 
-fn push_line(shared: &Shared, line: &[u8], max_line: usize, batch: &mut Vec<Result<crate::event::Event, crate::event::DecodeError>>) {
+fn push_line(
+    shared: &Shared,
+    line: &[u8],
+    max_line: usize,
+    batch: &mut Vec<Result<crate::event::Event, crate::event::DecodeError>>,
+) {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.iter().all(u8::is_ascii_whitespace) {
         return;

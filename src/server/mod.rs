@@ -143,8 +143,12 @@ impl Listeners {
     pub async fn bind(http: &str, tcp: &str) -> anyhow::Result<Listeners> {
         let http_addr: SocketAddr = http.parse().map_err(|e| anyhow::anyhow!("server.http: {http:?}: {e}"))?;
         let tcp_addr: SocketAddr = tcp.parse().map_err(|e| anyhow::anyhow!("server.tcp: {tcp:?}: {e}"))?;
-        let http = TcpListener::bind(http_addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {http_addr} (server.http): {e}"))?;
-        let tcp = TcpListener::bind(tcp_addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {tcp_addr} (server.tcp): {e}"))?;
+        let http = TcpListener::bind(http_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {http_addr} (server.http): {e}"))?;
+        let tcp = TcpListener::bind(tcp_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {tcp_addr} (server.tcp): {e}"))?;
         Ok(Listeners { http, tcp })
     }
 }
@@ -158,7 +162,12 @@ pub struct ServeOptions {
 }
 
 /// Runs the daemon until `shutdown` is cancelled, then drains within the grace period.
-pub async fn run(file: FileConfig, listeners: Listeners, opts: ServeOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    file: FileConfig,
+    listeners: Listeners,
+    opts: ServeOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let settings = file.validate(&opts.base_dir)?;
     let tokens = file.auth.resolve(&opts.base_dir)?;
     let metrics = Metrics::new(file.metrics.per_agent);
@@ -198,7 +207,9 @@ pub async fn run(file: FileConfig, listeners: Listeners, opts: ServeOptions, shu
     }
     let routes = routes::routes(shared.clone(), shutdown.clone());
     let stop = shutdown.clone();
-    let http = tokio::spawn(warp::serve(routes).incoming(listeners.http).graceful(async move { stop.cancelled().await }).run());
+    let http = tokio::spawn(
+        warp::serve(routes).incoming(listeners.http).graceful(async move { stop.cancelled().await }).run(),
+    );
     shared.ready.store(true, std::sync::atomic::Ordering::Relaxed);
 
     shutdown.cancelled().await;

@@ -51,7 +51,8 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(max_clients: usize, registry: &prometheus::Registry) -> Hub {
-        let gauge = prometheus::IntGauge::new("floorwatch_ws_clients", "Wallboard clients connected to /ws").expect("valid metric");
+        let gauge = prometheus::IntGauge::new("floorwatch_ws_clients", "Wallboard clients connected to /ws")
+            .expect("valid metric");
         let skipped = prometheus::IntCounter::new(
             "floorwatch_ws_clients_skipped_total",
             "Push frames not delivered because a /ws client's queue was full (it gets a full frame later)",
@@ -62,7 +63,11 @@ impl Hub {
             "/ws clients disconnected for staying too slow",
         )
         .expect("valid metric");
-        for m in [Box::new(gauge.clone()) as Box<dyn prometheus::core::Collector>, Box::new(skipped.clone()), Box::new(dropped.clone())] {
+        for m in [
+            Box::new(gauge.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(skipped.clone()),
+            Box::new(dropped.clone()),
+        ] {
             let _ = registry.register(m);
         }
         Hub {
@@ -153,7 +158,12 @@ impl Board {
         match team {
             None => self.floor.clone(),
             Some(t) => {
-                let mut v = self.teams.iter().find(|g| g["team"] == t).cloned().unwrap_or_else(|| json!({"peak": false, "current": {}, "windows": {}}));
+                let mut v = self
+                    .teams
+                    .iter()
+                    .find(|g| g["team"] == t)
+                    .cloned()
+                    .unwrap_or_else(|| json!({"peak": false, "current": {}, "windows": {}}));
                 if let Value::Object(m) = &mut v {
                     m.remove("team");
                 }
@@ -273,7 +283,9 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             let removed: Vec<String> = prev.keys().filter(|k| !current.contains_key(*k)).cloned().collect();
             let moved_from: HashMap<String, String> = changed
                 .iter()
-                .filter_map(|a| prev.get(&a.agent).filter(|p| p.team != a.team).map(|p| (a.agent.clone(), p.team.clone())))
+                .filter_map(|a| {
+                    prev.get(&a.agent).filter(|p| p.team != a.team).map(|p| (a.agent.clone(), p.team.clone()))
+                })
                 .collect();
             *prev = current;
             (changed, removed, moved_from)
@@ -296,7 +308,8 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                     .entry(key.clone())
                     .or_insert_with(|| {
                         let t = key.as_deref();
-                        let agents: Vec<&&BoardAgent> = changed.iter().filter(|a| t.is_none_or(|t| a.team == t)).collect();
+                        let agents: Vec<&&BoardAgent> =
+                            changed.iter().filter(|a| t.is_none_or(|t| a.team == t)).collect();
                         let mut rem: Vec<&String> = removed.iter().collect();
                         if let Some(t) = t {
                             rem.extend(moved_from.iter().filter(|(_, from)| *from == t).map(|(id, _)| id));

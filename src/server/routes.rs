@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use warp::http::{HeaderValue, Response, StatusCode};
-use bytes::Bytes;
 use warp::ws::Message;
 use warp::{Filter, Rejection, Reply};
 
@@ -36,10 +36,7 @@ fn with_shared(shared: Arc<Shared>) -> impl Filter<Extract = (Arc<Shared>,), Err
 }
 
 /// Passes when the configured token (viewer or ingest) is presented.
-fn authorized(
-    shared: Arc<Shared>,
-    ingest: bool,
-) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+fn authorized(shared: Arc<Shared>, ingest: bool) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and(warp::query::<Query>())
         .and_then(move |header: Option<String>, q: Query| {
@@ -80,7 +77,10 @@ fn json_reply(body: String, status: StatusCode) -> Response<String> {
     r
 }
 
-pub fn routes(shared: Arc<Shared>, shutdown: CancellationToken) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+pub fn routes(
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let s = with_shared(shared.clone());
 
     let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
@@ -126,7 +126,9 @@ pub fn routes(shared: Arc<Shared>, shutdown: CancellationToken) -> impl Filter<E
         .and(authorized(shared.clone(), false))
         .and(warp::query::<Query>())
         .and(s.clone())
-        .map(|q: Query, sh: Arc<Shared>| json_reply(push::full_frame(&sh, q.get("team").map(String::as_str)), StatusCode::OK));
+        .map(|q: Query, sh: Arc<Shared>| {
+            json_reply(push::full_frame(&sh, q.get("team").map(String::as_str)), StatusCode::OK)
+        });
 
     let max_body = shared.file.limits.max_body_bytes as u64;
     let post_events = warp::path!("api" / "v1" / "events")
@@ -140,7 +142,9 @@ pub fn routes(shared: Arc<Shared>, shutdown: CancellationToken) -> impl Filter<E
                 Err(_) => (vec![Err(DecodeError::Utf8)], StatusCode::BAD_REQUEST),
                 Ok(text) => {
                     let batch = decode_batch(text, &sh.aliases);
-                    let whole_bad = batch.len() == 1 && matches!(batch[0], Err(DecodeError::Json(_))) && !text.trim_start().starts_with('{');
+                    let whole_bad = batch.len() == 1
+                        && matches!(batch[0], Err(DecodeError::Json(_)))
+                        && !text.trim_start().starts_with('{');
                     (batch, if whole_bad { StatusCode::BAD_REQUEST } else { StatusCode::OK })
                 }
             };
@@ -159,7 +163,9 @@ pub fn routes(shared: Arc<Shared>, shutdown: CancellationToken) -> impl Filter<E
         .map(move |ws: warp::ws::Ws, q: Query, sh: Arc<Shared>| {
             let acks = q.get("ack").is_some_and(|v| v == "1" || v == "true");
             let sd = sd.clone();
-            ws.max_message_size(max_frame).max_frame_size(max_frame).on_upgrade(move |socket| ingest_socket(sh, socket, acks, sd))
+            ws.max_message_size(max_frame)
+                .max_frame_size(max_frame)
+                .on_upgrade(move |socket| ingest_socket(sh, socket, acks, sd))
         });
 
     let sd = shutdown.clone();
@@ -175,11 +181,8 @@ pub fn routes(shared: Arc<Shared>, shutdown: CancellationToken) -> impl Filter<E
             ws.max_message_size(64 * 1024).on_upgrade(move |socket| push::client(sh, socket, team, sd))
         });
 
-    let metrics = warp::path!("metrics")
-        .and(warp::get())
-        .and(authorized(shared.clone(), false))
-        .and(s.clone())
-        .map(|sh: Arc<Shared>| {
+    let metrics = warp::path!("metrics").and(warp::get()).and(authorized(shared.clone(), false)).and(s.clone()).map(
+        |sh: Arc<Shared>| {
             let conns = sh.connection_counts();
             let text = {
                 let mut engine = sh.engine();
@@ -187,37 +190,41 @@ pub fn routes(shared: Arc<Shared>, shutdown: CancellationToken) -> impl Filter<E
                 sh.metrics.render(&mut engine, now, &conns)
             };
             let mut r = Response::new(text);
-            r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+            r.headers_mut()
+                .insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
             r
-        });
+        },
+    );
 
-    let static_files = warp::get().and(warp::path::tail()).and(s.clone()).and_then(|tail: warp::path::Tail, sh: Arc<Shared>| async move {
-        let path = match tail.as_str() {
-            "" => "index.html",
-            p => p,
-        };
-        if path.split('/').any(|seg| seg == ".." || seg.is_empty()) {
-            return Err(warp::reject::not_found());
-        }
-        let bytes: Option<Vec<u8>> = match &sh.web_dir {
-            Some(dir) => tokio::fs::read(dir.join(path)).await.ok(),
-            None => web::WEB_FILES.iter().find(|(name, _)| *name == path).map(|(_, b)| b.to_vec()),
-        };
-        let Some(bytes) = bytes else { return Err(warp::reject::not_found()) };
-        let ctype = match path.rsplit('.').next() {
-            Some("html") => "text/html; charset=utf-8",
-            Some("js" | "mjs") => "text/javascript; charset=utf-8",
-            Some("css") => "text/css; charset=utf-8",
-            Some("svg") => "image/svg+xml",
-            Some("json") => "application/json",
-            Some("png") => "image/png",
-            _ => "application/octet-stream",
-        };
-        let mut r = Response::new(bytes);
-        r.headers_mut().insert("content-type", HeaderValue::from_static(ctype));
-        r.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
-        Ok::<_, Rejection>(r)
-    });
+    let static_files = warp::get().and(warp::path::tail()).and(s.clone()).and_then(
+        |tail: warp::path::Tail, sh: Arc<Shared>| async move {
+            let path = match tail.as_str() {
+                "" => "index.html",
+                p => p,
+            };
+            if path.split('/').any(|seg| seg == ".." || seg.is_empty()) {
+                return Err(warp::reject::not_found());
+            }
+            let bytes: Option<Vec<u8>> = match &sh.web_dir {
+                Some(dir) => tokio::fs::read(dir.join(path)).await.ok(),
+                None => web::WEB_FILES.iter().find(|(name, _)| *name == path).map(|(_, b)| b.to_vec()),
+            };
+            let Some(bytes) = bytes else { return Err(warp::reject::not_found()) };
+            let ctype = match path.rsplit('.').next() {
+                Some("html") => "text/html; charset=utf-8",
+                Some("js" | "mjs") => "text/javascript; charset=utf-8",
+                Some("css") => "text/css; charset=utf-8",
+                Some("svg") => "image/svg+xml",
+                Some("json") => "application/json",
+                Some("png") => "image/png",
+                _ => "application/octet-stream",
+            };
+            let mut r = Response::new(bytes);
+            r.headers_mut().insert("content-type", HeaderValue::from_static(ctype));
+            r.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache"));
+            Ok::<_, Rejection>(r)
+        },
+    );
 
     healthz
         .or(readyz)

@@ -21,8 +21,7 @@ const RAMP: Ms = 45 * 60_000;
 
 /// A local time of day as milliseconds since local midnight.
 pub(crate) fn tod_ms(t: Time) -> Ms {
-    (t.hour() as Ms * 3600 + t.minute() as Ms * 60 + t.second() as Ms) * 1000
-        + t.subsec_nanosecond() as Ms / 1_000_000
+    (t.hour() as Ms * 3600 + t.minute() as Ms * 60 + t.second() as Ms) * 1000 + t.subsec_nanosecond() as Ms / 1_000_000
 }
 
 #[derive(Debug)]
@@ -55,12 +54,8 @@ impl Calendar {
     pub(crate) fn at(&self, day: i64, tod: Ms) -> Ms {
         let day = day + tod.div_euclid(DAY);
         let tod = tod.rem_euclid(DAY);
-        let date = Date::constant(1970, 1, 1)
-            .checked_add(jiff::Span::new().days(day))
-            .unwrap_or(Date::MAX);
-        let time = Time::MIN
-            .checked_add(jiff::SignedDuration::from_millis(tod))
-            .unwrap_or(Time::MIN);
+        let date = Date::constant(1970, 1, 1).checked_add(jiff::Span::new().days(day)).unwrap_or(Date::MAX);
+        let time = Time::MIN.checked_add(jiff::SignedDuration::from_millis(tod)).unwrap_or(Time::MIN);
         match self.tz.to_timestamp(date.to_datetime(time)) {
             Ok(ts) => ts.as_millisecond(),
             // Only outside jiff's range (year ±9999), which the config rules out.
@@ -91,9 +86,7 @@ impl Calendar {
         if start <= t && t < end {
             return day;
         }
-        let offset = Timestamp::from_millisecond(t)
-            .map(|ts| self.tz.to_offset(ts).seconds() as Ms * 1000)
-            .unwrap_or(0);
+        let offset = Timestamp::from_millisecond(t).map(|ts| self.tz.to_offset(ts).seconds() as Ms * 1000).unwrap_or(0);
         let day = (t + offset).div_euclid(DAY);
         let info = self.info(day);
         self.last = (info.start, info.end, day);
@@ -102,9 +95,7 @@ impl Calendar {
 
     /// The local wall-clock time of instant `t`.
     pub(crate) fn local_time(&self, t: Ms) -> Time {
-        Timestamp::from_millisecond(t)
-            .map(|ts| ts.to_zoned(self.tz.clone()).time())
-            .unwrap_or(Time::MIN)
+        Timestamp::from_millisecond(t).map(|ts| ts.to_zoned(self.tz.clone()).time()).unwrap_or(Time::MIN)
     }
 
     /// Local midnight that starts day `day`.

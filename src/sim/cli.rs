@@ -476,8 +476,22 @@ mod tests {
     #[test]
     fn flags_build_the_config() {
         let a = args(&[
-            "--agents", "50", "--teams", "5", "--start", "2026-11-23T08:00:00+08:00", "--duration", "2h",
-            "--timezone", "Asia/Shanghai", "--cluster", "T02@10:00", "--noise", "0.1", "--out", "x.ndjson",
+            "--agents",
+            "50",
+            "--teams",
+            "5",
+            "--start",
+            "2026-11-23T08:00:00+08:00",
+            "--duration",
+            "2h",
+            "--timezone",
+            "Asia/Shanghai",
+            "--cluster",
+            "T02@10:00",
+            "--noise",
+            "0.1",
+            "--out",
+            "x.ndjson",
         ])
         .unwrap();
         let cfg = a.to_config(0).unwrap();

@@ -119,7 +119,10 @@ enum Wake {
     AcwEnd,
     AuxEnd,
     /// An injection: enter aux with this reason until the given instant.
-    Forced { reason: u8, until: Ms },
+    Forced {
+        reason: u8,
+        until: Ms,
+    },
 }
 
 /// A planned aux item of today's shift.
@@ -223,12 +226,10 @@ impl Simulator {
     /// Builds a simulator, validating the configuration.
     pub fn new(cfg: SimConfig) -> Result<Simulator, SimError> {
         cfg.validate()?;
-        let tz = TimeZone::get(&cfg.timezone)
-            .map_err(|_| SimError::UnknownTimezone(cfg.timezone.clone()))?;
+        let tz = TimeZone::get(&cfg.timezone).map_err(|_| SimError::UnknownTimezone(cfg.timezone.clone()))?;
         let mut cal = Calendar::new(tz, &cfg.peaks);
 
-        let mut reasons: Vec<(String, bool)> =
-            BUILTIN_REASONS.iter().map(|&(r, p)| (r.to_string(), p)).collect();
+        let mut reasons: Vec<(String, bool)> = BUILTIN_REASONS.iter().map(|&(r, p)| (r.to_string(), p)).collect();
         let mut reason_index = |r: &str| -> u8 {
             match reasons.iter().position(|(x, _)| x == r) {
                 Some(i) => i as u8,
@@ -272,19 +273,15 @@ impl Simulator {
                 discipline: 6.0 * rng.f64().powi(2),
             });
         }
-        let team_talk: Vec<f64> = (0..cfg.teams)
-            .map(|k| Rng::new(cfg.seed, 0x7EA1_0000 + k as u64).log_normal(1.0, 0.08))
-            .collect();
-        let team_aux: Vec<f64> = (0..cfg.teams)
-            .map(|k| Rng::new(cfg.seed, 0x7EA2_0000 + k as u64).log_normal(1.0, 0.15))
-            .collect();
+        let team_talk: Vec<f64> =
+            (0..cfg.teams).map(|k| Rng::new(cfg.seed, 0x7EA1_0000 + k as u64).log_normal(1.0, 0.08)).collect();
+        let team_aux: Vec<f64> =
+            (0..cfg.teams).map(|k| Rng::new(cfg.seed, 0x7EA2_0000 + k as u64).log_normal(1.0, 0.15)).collect();
 
         // Unplanned aux episodes per second of non-aux logged-in time, for the floor-wide
         // target: share = rate × (1 − share − planned) × mean episode length.
-        let mean_aux_s: f64 = UNPLANNED
-            .iter()
-            .map(|&(_, w, median, sigma)| w * median * 60.0 * (sigma * sigma / 2.0).exp())
-            .sum();
+        let mean_aux_s: f64 =
+            UNPLANNED.iter().map(|&(_, w, median, sigma)| w * median * 60.0 * (sigma * sigma / 2.0).exp()).sum();
         let rate_per_share = 1.0 / ((1.0 - cfg.aux_share - PLANNED_SHARE) * mean_aux_s);
 
         let agent_width = digits(cfg.agents).max(4);
@@ -462,8 +459,7 @@ impl Simulator {
                     }
                 }
                 let (reason, _, median, sigma) = pick;
-                let len = ((a.rng.log_normal(median * 60.0, sigma) * 1000.0) as Ms)
-                    .clamp(30_000, MAX_NATURAL_AUX);
+                let len = ((a.rng.log_normal(median * 60.0, sigma) * 1000.0) as Ms).clamp(30_000, MAX_NATURAL_AUX);
                 a.aux_credit_s -= len as f64 / 1000.0;
                 self.schedule(k, now + len, Wake::AuxEnd);
                 return self.enter(k, State::Aux, reason);
@@ -527,8 +523,8 @@ impl Simulator {
         let planned = a.reason.is_some_and(|r| self.reasons[r as usize].1);
         if a.state != State::Offline && !(a.state == State::Aux && planned) {
             let dt = (now - a.credit_at) as f64 / 1000.0;
-            a.aux_credit_s = (a.aux_credit_s + a.aux_target * factor * dt)
-                .clamp(-3.0 * self.mean_aux_s, 3.0 * self.mean_aux_s);
+            a.aux_credit_s =
+                (a.aux_credit_s + a.aux_target * factor * dt).clamp(-3.0 * self.mean_aux_s, 3.0 * self.mean_aux_s);
         }
         if a.state == State::Offline {
             a.aux_credit_s = 0.0;
@@ -598,8 +594,7 @@ impl Simulator {
         let mut planned = Vec::new();
         if shift_ms >= 6 * 3_600_000 {
             let len = self.agents[k].rng.range(30, 45) * MIN;
-            if let Some(at) = self.place(k, s + 3 * 3_600_000, s + 5 * 3_600_000, len, &[], true)
-            {
+            if let Some(at) = self.place(k, s + 3 * 3_600_000, s + 5 * 3_600_000, len, &[], true) {
                 planned.push(Planned { at, len, reason: LUNCH });
             }
         }
@@ -635,8 +630,7 @@ impl Simulator {
         let mut ok = Vec::new();
         let mut t = from;
         while t <= to {
-            let clear = !self.cal.overlaps_peak(t, t + len)
-                && busy.iter().all(|&(a, b)| b <= t || t + len <= a);
+            let clear = !self.cal.overlaps_peak(t, t + len) && busy.iter().all(|&(a, b)| b <= t || t + len <= a);
             if clear {
                 ok.push(t);
             }
@@ -676,9 +670,8 @@ impl Simulator {
         let t = &self.teams[team as usize];
         let members = t.first as usize..(t.first + t.len) as usize;
         let logged_in = members.clone().filter(|&k| self.agents[k].state != State::Offline).count();
-        let mut free: Vec<usize> = members
-            .filter(|&k| !matches!(self.agents[k].state, State::Offline | State::Aux))
-            .collect();
+        let mut free: Vec<usize> =
+            members.filter(|&k| !matches!(self.agents[k].state, State::Offline | State::Aux)).collect();
         // Fisher–Yates with the scenario stream, so the choice is reproducible.
         for i in (1..free.len()).rev() {
             let j = self.scenario_rng.below(i as u64 + 1) as usize;

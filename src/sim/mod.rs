@@ -233,8 +233,9 @@ pub fn demo(now_ms: Ms, timezone: &str) -> Simulator {
     match Simulator::new(cfg) {
         Ok(sim) => sim,
         // Only an unknown time zone can fail here: fall back to UTC rather than no demo.
-        Err(_) => Simulator::new(demo_config(now_ms, "UTC", &default_peaks()))
-            .expect("the UTC demo configuration is valid"),
+        Err(_) => {
+            Simulator::new(demo_config(now_ms, "UTC", &default_peaks())).expect("the UTC demo configuration is valid")
+        }
     }
 }
 

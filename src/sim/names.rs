@@ -5,28 +5,28 @@
 use super::rng::Rng;
 
 const SURNAMES: &[&str] = &[
-    "Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun",
-    "Ma", "Zhu", "Hu", "Guo", "He", "Lin", "Gao", "Luo", "Zheng", "Liang", "Xie", "Song",
+    "Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma", "Zhu", "Hu", "Guo",
+    "He", "Lin", "Gao", "Luo", "Zheng", "Liang", "Xie", "Song",
 ];
 const GIVEN: &[&str] = &[
-    "Na", "Wei", "Fang", "Min", "Jing", "Lei", "Jun", "Yan", "Yong", "Jie", "Tao", "Ming",
-    "Xiuying", "Hui", "Qiang", "Ping", "Gang", "Hong", "Yu", "Chao", "Xin", "Hao", "Ting",
-    "Yi", "Lihua", "Jianguo", "Haiyan", "Xiaoling", "Zhiqiang", "Mei",
+    "Na", "Wei", "Fang", "Min", "Jing", "Lei", "Jun", "Yan", "Yong", "Jie", "Tao", "Ming", "Xiuying", "Hui", "Qiang",
+    "Ping", "Gang", "Hong", "Yu", "Chao", "Xin", "Hao", "Ting", "Yi", "Lihua", "Jianguo", "Haiyan", "Xiaoling",
+    "Zhiqiang", "Mei",
 ];
 const HANZI_SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙"];
 const HANZI_GIVEN: &[&str] = &[
-    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明",
-    "超", "秀英", "华", "建国", "海燕", "晓玲", "志强",
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "秀英", "华",
+    "建国", "海燕", "晓玲", "志强",
 ];
 const FIRST: &[&str] = &[
-    "Emma", "Olivia", "Amelia", "Sophie", "Grace", "Chloe", "Ella", "Lucy", "Hannah", "Mia",
-    "Jack", "Oliver", "Harry", "George", "Noah", "Liam", "James", "Thomas", "Daniel", "Ethan",
-    "Sarah", "Laura", "Michael", "David", "Rachel", "Ben", "Kate", "Sam", "Priya", "Aisha",
+    "Emma", "Olivia", "Amelia", "Sophie", "Grace", "Chloe", "Ella", "Lucy", "Hannah", "Mia", "Jack", "Oliver", "Harry",
+    "George", "Noah", "Liam", "James", "Thomas", "Daniel", "Ethan", "Sarah", "Laura", "Michael", "David", "Rachel",
+    "Ben", "Kate", "Sam", "Priya", "Aisha",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Walker",
-    "Wright", "Thompson", "Evans", "Roberts", "Green", "Hall", "Wood", "Clarke", "Hughes",
-    "Edwards", "Turner", "Murphy", "Kelly", "Patel", "Khan",
+    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Walker", "Wright", "Thompson",
+    "Evans", "Roberts", "Green", "Hall", "Wood", "Clarke", "Hughes", "Edwards", "Turner", "Murphy", "Kelly", "Patel",
+    "Khan",
 ];
 
 /// A display name drawn from `rng`.

@@ -27,14 +27,8 @@ pub enum Noise {
 /// How many recent events a duplicate may copy.
 const RECENT: usize = 64;
 const UNKNOWN_STATES: &[&str] = &["dancing", "asleep", "holiday", "teleported", "x"];
-const GARBAGE: &[&str] = &[
-    "not json",
-    "HTTP/1.1 400 Bad Request",
-    "\u{fffd}\u{fffd}garbage\u{fffd}",
-    "[1,2,3",
-    "}{",
-    "{\"ts\":",
-];
+const GARBAGE: &[&str] =
+    &["not json", "HTTP/1.1 400 Bad Request", "\u{fffd}\u{fffd}garbage\u{fffd}", "[1,2,3", "}{", "{\"ts\":"];
 
 #[derive(Debug)]
 pub(crate) struct Noiser {

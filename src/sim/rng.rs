@@ -25,12 +25,7 @@ impl Rng {
     pub(crate) fn new(seed: u64, stream: u64) -> Rng {
         let mut a = seed;
         let mut x = splitmix64(&mut a) ^ stream.wrapping_mul(0xD134_2543_DE82_EF95).rotate_left(17);
-        let s = [
-            splitmix64(&mut x),
-            splitmix64(&mut x),
-            splitmix64(&mut x),
-            splitmix64(&mut x),
-        ];
+        let s = [splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x)];
         Rng { s }
     }
 

@@ -81,8 +81,11 @@ impl Sink {
     }
 
     pub(crate) async fn tcp(addr: &str) -> anyhow::Result<Sink> {
-        let mut sink =
-            Sink::Tcp { addr: addr.to_string(), stream: None, buf: Vec::with_capacity(super::cli::MAX_BATCH_BYTES + 4096) };
+        let mut sink = Sink::Tcp {
+            addr: addr.to_string(),
+            stream: None,
+            buf: Vec::with_capacity(super::cli::MAX_BATCH_BYTES + 4096),
+        };
         sink.connect().await?;
         Ok(sink)
     }
@@ -96,10 +99,8 @@ impl Sink {
 
     pub(crate) fn http(url: &str, token: Option<String>) -> anyhow::Result<Sink> {
         let url = with_default_path(url, &["http", "https"], "api/v1/events")?;
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .context("building the HTTP client")?;
+        let client =
+            reqwest::Client::builder().timeout(Duration::from_secs(30)).build().context("building the HTTP client")?;
         Ok(Sink::Http { url, token, client, totals: BTreeMap::new() })
     }
 
@@ -262,9 +263,11 @@ impl Sink {
 async fn ws_connect(url: &str, token: Option<&str>) -> Result<WsConn, tungstenite::Error> {
     let mut req = url.into_client_request()?;
     if let Some(t) = token {
-        let value = format!("Bearer {t}")
-            .parse()
-            .map_err(|_| tungstenite::Error::Url(tungstenite::error::UrlError::UnableToConnect("token is not a valid header value".into())))?;
+        let value = format!("Bearer {t}").parse().map_err(|_| {
+            tungstenite::Error::Url(tungstenite::error::UrlError::UnableToConnect(
+                "token is not a valid header value".into(),
+            ))
+        })?;
         req.headers_mut().insert(tungstenite::http::header::AUTHORIZATION, value);
     }
     let (ws, _resp) = tokio_tungstenite::connect_async(req).await?;
@@ -310,8 +313,7 @@ fn json_array(batch: &[SimLine]) -> String {
         if i > 0 {
             s.push(',');
         }
-        let is_json = l.noise != Some(Noise::Garbage)
-            || serde_json::from_str::<serde::de::IgnoredAny>(&l.line).is_ok();
+        let is_json = l.noise != Some(Noise::Garbage) || serde_json::from_str::<serde::de::IgnoredAny>(&l.line).is_ok();
         if is_json {
             s.push_str(&l.line);
         } else {
@@ -369,10 +371,7 @@ mod tests {
         let p = |u, s: &[&str], d| with_default_path(u, s, d).ok();
         assert_eq!(p("ws://127.0.0.1:8080", &["ws"], "ingest").as_deref(), Some("ws://127.0.0.1:8080/ingest"));
         assert_eq!(p("ws://h:1/x", &["ws"], "ingest").as_deref(), Some("ws://h:1/x"));
-        assert_eq!(
-            p("http://h:8080/", &["http"], "api/v1/events").as_deref(),
-            Some("http://h:8080/api/v1/events")
-        );
+        assert_eq!(p("http://h:8080/", &["http"], "api/v1/events").as_deref(), Some("http://h:8080/api/v1/events"));
         assert_eq!(p("tcp://h:1", &["http"], "x"), None);
     }
 

@@ -29,17 +29,13 @@ impl Recorded {
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_owned())
     }
 
     /// Decoded query parameter.
     pub fn param(&self, name: &str) -> Option<String> {
         let url = reqwest::Url::parse(&format!("http://x/?{}", self.query)).unwrap();
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
     }
 }
 
@@ -54,12 +50,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn status(status: u16) -> Reply {
-        Reply {
-            status,
-            headers: vec![],
-            body: String::new(),
-            delay: Duration::ZERO,
-        }
+        Reply { status, headers: vec![], body: String::new(), delay: Duration::ZERO }
     }
 
     pub fn ok() -> Reply {
@@ -98,11 +89,7 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start() -> Receiver {
-        let state = Arc::new(Mutex::new(State {
-            requests: vec![],
-            script: VecDeque::new(),
-            default: Reply::ok(),
-        }));
+        let state = Arc::new(Mutex::new(State { requests: vec![], script: VecDeque::new(), default: Reply::ok() }));
         let gate = Arc::new(tokio::sync::watch::Sender::new(true));
         let (st, g) = (state.clone(), gate.clone());
         let route = warp::any()
@@ -110,36 +97,31 @@ impl Receiver {
             .and(warp::query::raw().or(warp::any().map(String::new)).unify())
             .and(warp::header::headers_cloned())
             .and(warp::body::bytes())
-            .then(
-                move |path: warp::path::FullPath,
-                      query: String,
-                      headers: HeaderMap,
-                      body: Bytes| {
-                    let (st, g) = (st.clone(), g.clone());
-                    async move {
-                        let reply = {
-                            let mut s = st.lock().unwrap();
-                            let reply = s.script.pop_front().unwrap_or_else(|| s.default.clone());
-                            s.requests.push(Recorded {
-                                at: Instant::now(),
-                                path: path.as_str().to_owned(),
-                                query,
-                                headers,
-                                body,
-                                status: reply.status,
-                            });
-                            reply
-                        };
-                        let _ = g.subscribe().wait_for(|open| *open).await;
-                        tokio::time::sleep(reply.delay).await;
-                        let mut b = warp::http::Response::builder().status(reply.status);
-                        for (k, v) in &reply.headers {
-                            b = b.header(k, v);
-                        }
-                        b.body(reply.body).unwrap()
+            .then(move |path: warp::path::FullPath, query: String, headers: HeaderMap, body: Bytes| {
+                let (st, g) = (st.clone(), g.clone());
+                async move {
+                    let reply = {
+                        let mut s = st.lock().unwrap();
+                        let reply = s.script.pop_front().unwrap_or_else(|| s.default.clone());
+                        s.requests.push(Recorded {
+                            at: Instant::now(),
+                            path: path.as_str().to_owned(),
+                            query,
+                            headers,
+                            body,
+                            status: reply.status,
+                        });
+                        reply
+                    };
+                    let _ = g.subscribe().wait_for(|open| *open).await;
+                    tokio::time::sleep(reply.delay).await;
+                    let mut b = warp::http::Response::builder().status(reply.status);
+                    for (k, v) in &reply.headers {
+                        b = b.header(k, v);
                     }
-                },
-            );
+                    b.body(reply.body).unwrap()
+                }
+            });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(warp::serve(route).incoming(listener).run());

@@ -52,7 +52,8 @@ impl Daemon {
         for _ in 0..400 {
             let s = self.get_json("/api/v1/snapshot").await;
             let i = &s["ingest"];
-            let total: u64 = ["applied", "duplicate", "late", "invalid"].iter().map(|k| i[k].as_u64().unwrap_or(0)).sum();
+            let total: u64 =
+                ["applied", "duplicate", "late", "invalid"].iter().map(|k| i[k].as_u64().unwrap_or(0)).sum();
             if total >= n {
                 return s;
             }
@@ -96,7 +97,8 @@ pub fn noisy_trace(agents: usize, events: usize, seed: u64) -> String {
         seq[a] += 1;
         let state = states[rnd(states.len() as u64) as usize];
         let team = if rnd(10) == 0 || seq[a] == 1 { format!(",\"team\":\"T{}\"", rnd(4)) } else { String::new() };
-        let reason = if state == "aux" { format!(",\"reason\":\"{}\"", reasons[rnd(5) as usize]) } else { String::new() };
+        let reason =
+            if state == "aux" { format!(",\"reason\":\"{}\"", reasons[rnd(5) as usize]) } else { String::new() };
         let line = format!("{{\"ts\":{t},\"agent\":\"A{a}\",\"state\":\"{state}\"{reason}{team},\"seq\":{}}}", seq[a]);
         out.push_str(&line);
         out.push('\n');

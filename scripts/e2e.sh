@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Wallboard end-to-end: the real daemon (demo floor, wall clock) and headless Chromium
+# driven by playwright-core (tests/e2e). Screenshots land in artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p artifacts
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+HTTP=$(port); TCP=$(port)
+BIN=target/debug/floorwatch
+# All-day peak and a short hold, so the aux_cluster banner test need not wait for 09:30.
+cat > artifacts/e2e.toml <<'TOML'
+[peak]
+windows = ["00:00-24:00"]
+[alerts.aux_cluster]
+hold_secs = 2
+TOML
+[ -x "$BIN" ] || cargo build --locked
+start() {
+  "$BIN" serve --config artifacts/e2e.toml --demo --no-journal --http "127.0.0.1:$HTTP" --tcp "127.0.0.1:$TCP" >>artifacts/e2e-daemon.log 2>&1 &
+  echo $! > artifacts/e2e-daemon.pid
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$HTTP/readyz" >/dev/null && return 0; sleep 0.1; done
+  echo "daemon did not become ready" >&2; return 1
+}
+stop() { [ -f artifacts/e2e-daemon.pid ] && kill "$(cat artifacts/e2e-daemon.pid)" 2>/dev/null || true; sleep 0.3; }
+trap stop EXIT
+start
+(cd tests/e2e && npm ci --no-audit --no-fund --silent)
+export FLOORWATCH_URL="http://127.0.0.1:$HTTP"
+# The reconnect test stops and restarts the daemon through these.
+export FLOORWATCH_STOP_CMD="kill \$(cat $PWD/artifacts/e2e-daemon.pid)"
+export FLOORWATCH_START_CMD="$PWD/$BIN serve --config $PWD/artifacts/e2e.toml --demo --no-journal --http 127.0.0.1:$HTTP --tcp 127.0.0.1:$TCP >>$PWD/artifacts/e2e-daemon.log 2>&1 & echo \$! > $PWD/artifacts/e2e-daemon.pid"
+export FLOORWATCH_RESTART_CMD="$FLOORWATCH_STOP_CMD; sleep 2; $FLOORWATCH_START_CMD"
+(cd tests/e2e && node --test --test-concurrency=1 ./*.test.mjs)
