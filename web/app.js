@@ -546,6 +546,15 @@ function updateTile(e, a) {
   setText(name, a.name || a.agent);
   setText(state, t(sk === 'aux_planned' ? 'short.aux_planned' : `short.${a.state}`));
   setText(reason, a.state === 'aux' ? reasonLabel(a.reason ?? 'unspecified') : '');
+  tileTitle(e, a);
+}
+
+/** Tooltip for a person at the screen with a mouse: who, which state, long-aux limit. */
+function tileTitle(e, a, lv = e.dataset.long ?? '') {
+  let s = `${a.name || a.agent} (${a.agent}) · ${t(`state.${stateKey(a)}`)}`;
+  if (a.state === 'aux') s += ` · ${reasonLabel(a.reason ?? 'unspecified')}`;
+  if (lv) s += ` · ${t(lv === 'over' ? 'long.over' : 'long.near', { limit: F.mss(longLimitSecs(a.reason ?? 'unspecified')) })}`;
+  setAttr(e, 'title', s);
 }
 
 function groupLabel(g) {
@@ -684,7 +693,7 @@ new ResizeObserver(() => {
 
 /** The long-aux level of an agent at server time `now`: '', 'near' (>= 80% of its limit), 'over'. */
 function longLevel(a, now, firingLong) {
-  if (a.state !== 'aux' || a.planned) return '';
+  if (a.state !== 'aux' || a.planned || a.since == null) return '';
   if (firingLong.has(a.agent)) return 'over';
   const limit = longLimitSecs(a.reason ?? 'unspecified') * 1000;
   const el = now - a.since;
@@ -697,15 +706,11 @@ function tickTiles(now) {
   for (const [id, e] of tileEls) {
     const a = store.agents.get(id);
     if (!a) continue;
-    const secs = Math.max(0, (now - a.since) / 1000);
-    setText(e.children[3], F.mss(secs));
+    setText(e.children[3], a.since == null ? F.DASH : F.mss(Math.max(0, (now - a.since) / 1000)));
     const lv = longLevel(a, now, firingLong);
-    setAttr(e, 'data-long', lv || null);
-    if (lv) {
-      const limit = F.mss(longLimitSecs(a.reason ?? 'unspecified'));
-      setAttr(e, 'title', `${a.name || a.agent} · ${t(lv === 'over' ? 'long.over' : 'long.near', { limit })}`);
-    } else {
-      setAttr(e, 'title', `${a.name || a.agent} (${a.agent}) · ${t('tile.in_state', { state: t(`state.${stateKey(a)}`), dur: F.mss(secs) })}`);
+    if ((e.dataset.long ?? '') !== lv) {
+      setAttr(e, 'data-long', lv || null);
+      tileTitle(e, a, lv);
     }
   }
 }
@@ -755,11 +760,13 @@ function tick(reschedule = true) {
   }
 }
 
-// Kiosk paging: when the tiles do not fit, show them a screenful at a time.
+// Kiosk paging: what does not fit (tiles, a long team table) shows a screenful at a time.
 function kioskPager() {
-  if (tilesBox.scrollHeight > tilesBox.clientHeight + 4) {
-    const next = tilesBox.scrollTop + tilesBox.clientHeight * 0.9;
-    tilesBox.scrollTo({ top: next >= tilesBox.scrollHeight - tilesBox.clientHeight + 4 ? 0 : next, behavior: 'smooth' });
+  for (const box of [tilesBox, $('.teams-panel')]) {
+    if (box.scrollHeight > box.clientHeight + 4) {
+      const next = box.scrollTop + box.clientHeight * 0.9;
+      box.scrollTo({ top: next >= box.scrollHeight - box.clientHeight + 4 ? 0 : next });
+    }
   }
 }
 

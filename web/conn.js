@@ -6,11 +6,11 @@
 const BASE_MS = 1000;
 const MAX_MS = 30000;
 
-/** Delay before retry number `attempt` (0-based): 1 s, 2 s, 4 s … capped at 30 s, then
- * jittered into [d/2, d) ("equal jitter": never 0, never more than the cap). */
+/** Delay before retry number `attempt` (0-based): about 1 s, 2 s, 4 s … up to 30 s, each
+ * jittered by ±20% (and never past the 30 s cap), so screens spread out their retries. */
 export function backoffMs(attempt, random = Math.random) {
   const d = Math.min(MAX_MS, BASE_MS * 2 ** Math.min(attempt, 15));
-  return Math.round(d / 2 + random() * (d / 2));
+  return Math.round(Math.min(MAX_MS, d * (0.8 + 0.4 * random())));
 }
 
 /**
@@ -18,22 +18,25 @@ export function backoffMs(attempt, random = Math.random) {
  * @param {object} h handlers: frame(msg), state(name, info) with name one of
  *   'connecting' (first attempt only), 'open' (a full frame arrived), 'lost' (after any
  *   failure or loss; info.retryAt set while waiting, null while a retry is under way)
- * @param {number} silenceMs reconnect when nothing at all arrived for this long (a
- *   half-open TCP connection after a network blip otherwise never notices it is dead)
+ * @param {number} silenceMs when nothing at all arrived for this long, quietly reconnect
+ *   (a half-open TCP connection after a network blip never notices it is dead, and the
+ *   browser cannot see the server's pings). The screen only says "lost" if that fails.
  */
 export function connect(url, h, { silenceMs = 90000 } = {}) {
-  let attempt = 0;
+  let attempt = 0; // failed attempts since the last full frame
   let ws = null;
   let retryTimer = null;
   let silenceTimer = null;
   let gotFull = false;
+  let refreshing = false; // reconnecting after silence, still showing 'open'
   let stopped = false;
 
   const armSilence = () => {
     clearTimeout(silenceTimer);
     silenceTimer = setTimeout(() => {
-      // Quiet for too long: drop this socket and start over (the close handler retries).
-      if (ws) ws.close(4000, 'silent');
+      if (!ws) return;
+      refreshing = true;
+      ws.close(4000, 'silent');
     }, silenceMs);
   };
 
@@ -41,16 +44,18 @@ export function connect(url, h, { silenceMs = 90000 } = {}) {
     retryTimer = null;
     if (stopped) return;
     gotFull = false;
-    h.state(attempt > 0 ? 'lost' : 'connecting', { retryAt: null, attempt });
+    if (!refreshing) h.state(attempt > 0 ? 'lost' : 'connecting', { retryAt: null, attempt });
     let sock;
     try {
       sock = new WebSocket(url);
-    } catch (e) {
+    } catch {
       // A malformed URL throws synchronously; treat it like a failed connection.
-      schedule();
+      ws = null;
+      onLost();
       return;
     }
     ws = sock;
+    sock.onopen = () => armSilence();
     sock.onmessage = (ev) => {
       if (sock !== ws) return;
       armSilence();
@@ -62,6 +67,7 @@ export function connect(url, h, { silenceMs = 90000 } = {}) {
       }
       if (msg.type === 'full') {
         gotFull = true;
+        refreshing = false;
         attempt = 0;
         h.frame(msg);
         h.state('open', {});
@@ -69,20 +75,26 @@ export function connect(url, h, { silenceMs = 90000 } = {}) {
         h.frame(msg);
       }
     };
-    sock.onopen = () => armSilence();
     sock.onclose = () => {
       if (sock !== ws) return;
       ws = null;
       clearTimeout(silenceTimer);
-      schedule();
+      onLost();
     };
     sock.onerror = () => {
       /* a close event follows */
     };
   };
 
-  const schedule = () => {
+  const onLost = () => {
     if (stopped || retryTimer) return;
+    if (refreshing && attempt === 0) {
+      // First try after a silence: at once, and without alarming anyone.
+      attempt = 1;
+      retryTimer = setTimeout(open, 0);
+      return;
+    }
+    refreshing = false;
     const delay = backoffMs(attempt);
     attempt += 1;
     h.state('lost', { retryAt: Date.now() + delay, attempt });

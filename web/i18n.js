@@ -98,7 +98,6 @@ const en = {
   'group.all': 'All',
   'long.near': 'Aux nearing its limit ({limit})',
   'long.over': 'Aux over its limit ({limit})',
-  'tile.in_state': '{state} for {dur}',
   'legend.over': 'Aux over limit',
 
   'conn.connecting': 'Connecting…',
@@ -223,7 +222,6 @@ const zh = {
   'group.all': '全部',
   'long.near': '示忙即将超时（上限 {limit}）',
   'long.over': '示忙已超时（上限 {limit}）',
-  'tile.in_state': '{state} {dur}',
   'legend.over': '示忙超时',
 
   'conn.connecting': '正在连接…',

@@ -1,0 +1,145 @@
+// Unit tests of the page's pure modules (no browser): formatting, threshold levels, tile
+// grouping and fitting, the reconnect back-off and silence handling, the translations.
+
+import { test, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import * as F from '../../web/format.js';
+import { groupAgents, fitTiles, MIN_W } from '../../web/tiles.js';
+import { backoffMs, connect } from '../../web/conn.js';
+import { TABLES, pickLang, setLang, t } from '../../web/i18n.js';
+
+test('numbers: percent with one decimal, AHT as m:ss, null as a dash', () => {
+  const cases = [
+    [F.pct(0.72345), '72.3%'], [F.pct(0), '0.0%'], [F.pct(1), '100.0%'], [F.pct(null), '—'],
+    [F.aht(312.4), '5:12'], [F.aht(59.5), '1:00'], [F.aht(4500), '75:00'], [F.aht(null), '—'],
+    [F.mss(0), '0:00'], [F.mss(61.9), '1:01'], [F.mss(3725), '1:02:05'], [F.mss(-3), '0:00'],
+    [F.cv(0.1549), '0.15'], [F.raw(0.1 + 0.2), '0.30000000000000004'], [F.raw(null), ''],
+  ];
+  for (const [got, want] of cases) assert.equal(got, want);
+});
+
+test('levels follow the configured bands', () => {
+  const band = [0.69, 0.74];
+  const cases = [
+    [F.talkLevel(0.6899, band, 0.74), 'low'], [F.talkLevel(0.69, band, 0.74), 'ok'],
+    [F.talkLevel(0.74, band, 0.74), 'ok'], [F.talkLevel(0.7401, band, 0.74), 'bad'],
+    [F.talkLevel(0.75, band, 0.76), 'high'], [F.talkLevel(0.77, band, 0.76), 'bad'],
+    [F.talkLevel(null, band, 0.74), 'none'], [F.talkLevel(0.5, [0.4, 0.6], 0.6), 'ok'],
+    [F.auxLevel(0.05, [0.08, 0.09]), 'ok'], [F.auxLevel(0.09, [0.08, 0.09]), 'ok'],
+    [F.auxLevel(0.12, [0.08, 0.09]), 'warn'], [F.auxLevel(0.14, [0.08, 0.09]), 'bad'],
+    [F.cvLevel(0.159, 0.16), 'ok'], [F.cvLevel(0.16, 0.16), 'bad'], [F.cvLevel(null, 0.16), 'none'],
+  ];
+  for (const [got, want] of cases) assert.equal(got, want);
+});
+
+test('tiles group by team, state or time in state', () => {
+  const a = (agent, team, state, since, planned = false) => ({ agent, team, state, since, planned });
+  const agents = [a('A3', 'T2', 'aux', 50), a('A1', 'T1', 'talking', 10), a('A2', 'T1', 'offline', 5),
+    a('A4', 'T2', 'aux', 20, true), a('A5', 'T1', 'idle', 40)];
+  const ids = (g) => g.map((x) => [x.key, x.agents.map((y) => y.agent).join()]);
+  assert.deepEqual(ids(groupAgents(agents, 'team')), [['T1', 'A1,A5,A2'], ['T2', 'A3,A4']]);
+  assert.deepEqual(ids(groupAgents(agents, 'state')),
+    [['aux_unplanned', 'A3'], ['aux_planned', 'A4'], ['talking', 'A1'], ['idle', 'A5'], ['offline', 'A2']]);
+  assert.deepEqual(ids(groupAgents(agents, 'time')), [['all', 'A1,A4,A5,A3,A2']]);
+});
+
+test('tiles get the largest size that fits, and never less than the minimum', () => {
+  const few = fitTiles([10, 10], 1000, 800, { labelW: 80, gap: 4, groupGap: 8 });
+  assert.ok(few.fits && few.w >= 150, JSON.stringify(few));
+  const many = fitTiles(Array(40).fill(50), 1000, 600, { labelW: 80, gap: 4, groupGap: 8 });
+  assert.equal(many.fits, false);
+  assert.ok(many.w >= MIN_W);
+  // Whatever it picks fits when it says so.
+  for (const n of [1, 7, 40, 300]) {
+    const counts = Array(Math.ceil(n / 25)).fill(Math.min(25, n));
+    const f = fitTiles(counts, 1100, 700, { labelW: 70, gap: 4, groupGap: 8 });
+    const h = counts.reduce((s, c) => s + Math.ceil(c / f.cols) * (f.h + 4) - 4 + 8, 0);
+    if (f.fits) assert.ok(h <= 700 && f.cols * (f.w + 4) - 4 <= 1100 - 70 - 4, `${n}: ${JSON.stringify(f)}`);
+  }
+});
+
+test('back-off runs 1 s, 2 s, 4 s … to 30 s with jitter inside ±20%', () => {
+  const lo = Array.from({ length: 8 }, (_, i) => backoffMs(i, () => 0));
+  const hi = Array.from({ length: 8 }, (_, i) => backoffMs(i, () => 1 - 1e-12));
+  assert.deepEqual(lo, [800, 1600, 3200, 6400, 12800, 24000, 24000, 24000]);
+  assert.deepEqual(hi, [1200, 2400, 4800, 9600, 19200, 30000, 30000, 30000]);
+  assert.equal(backoffMs(1000, () => 0.5), 30000);
+});
+
+/** A WebSocket stand-in the tests drive by hand. */
+class FakeWS {
+  static all = [];
+  constructor(url) { this.url = url; FakeWS.all.push(this); this.closed = false; }
+  close() { if (!this.closed) { this.closed = true; queueMicrotask(() => this.onclose?.()); } }
+  open() { this.onopen?.(); }
+  send(m) { this.onmessage?.({ data: JSON.stringify(m) }); }
+  drop() { this.closed = true; this.onclose?.(); }
+}
+
+test('connection: lost with back-off, fresh full on reconnect, quiet refresh after silence', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  const saved = globalThis.WebSocket;
+  globalThis.WebSocket = FakeWS;
+  FakeWS.all = [];
+  const states = [];
+  const frames = [];
+  try {
+    const c = connect('ws://x/ws', { frame: (m) => frames.push(m.type), state: (s) => states.push(s) }, { silenceMs: 90_000 });
+    const ws0 = FakeWS.all[0];
+    ws0.open();
+    ws0.send({ type: 'delta' }); // before any full: ignored
+    ws0.send({ type: 'full' });
+    ws0.send({ type: 'delta' });
+    assert.deepEqual(frames, ['full', 'delta']);
+    assert.deepEqual(states, ['connecting', 'open']);
+
+    ws0.drop(); // the server goes away
+    assert.equal(states.at(-1), 'lost');
+    mock.timers.tick(1300);
+    assert.equal(FakeWS.all.length, 2, 'retried within 1.2 s');
+    FakeWS.all[1].drop();
+    mock.timers.tick(1500);
+    assert.equal(FakeWS.all.length, 2, 'second retry waits longer');
+    mock.timers.tick(1000);
+    assert.equal(FakeWS.all.length, 3);
+    const ws2 = FakeWS.all[2];
+    ws2.open();
+    ws2.send({ type: 'delta' });
+    assert.equal(states.at(-1), 'lost', 'still lost until a full frame');
+    ws2.send({ type: 'full' });
+    assert.equal(states.at(-1), 'open');
+
+    // Ninety silent seconds: reconnect at once without showing "lost".
+    const before = states.length;
+    mock.timers.tick(90_000);
+    await Promise.resolve();
+    mock.timers.tick(0);
+    assert.equal(FakeWS.all.length, 4, 'reconnected after silence');
+    assert.equal(states.length, before, 'no state change shown');
+    FakeWS.all[3].send({ type: 'full' });
+    assert.equal(states.at(-1), 'open');
+    c.close();
+  } finally {
+    globalThis.WebSocket = saved;
+    mock.timers.reset();
+  }
+});
+
+test('translations: same keys in both languages, no English left in Chinese', () => {
+  assert.deepEqual(Object.keys(TABLES.zh).sort(), Object.keys(TABLES.en).sort());
+  for (const [k, v] of Object.entries(TABLES.zh)) {
+    // The language switch speaks the other language on purpose.
+    if (k === 'btn.lang' || k === 'btn.lang_title') continue;
+    const rest = v.replace(/\{\w+\}/g, '').replace(/floorwatch|EN/g, '');
+    assert.doesNotMatch(rest, /[A-Za-z]{2,}/, `${k}: ${v}`);
+    const ph = (s) => (s.match(/\{\w+\}/g) ?? []).sort().join();
+    assert.equal(ph(v), ph(TABLES.en[k]), `${k}: same placeholders`);
+  }
+  assert.equal(pickLang(null, ['zh-CN', 'en']), 'zh');
+  assert.equal(pickLang(null, ['de-DE', 'en-GB']), 'en');
+  assert.equal(pickLang('en', ['zh-CN']), 'en');
+  assert.equal(pickLang(null, ['fr']), 'en');
+  setLang('zh');
+  assert.equal(t('scope.team', { team: 'T07' }), '班组 T07');
+  setLang('en');
+});
