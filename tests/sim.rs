@@ -692,6 +692,73 @@ mod cli {
         std::fs::remove_file(&path).ok();
     }
 
+    const SECS_30: std::time::Duration = std::time::Duration::from_secs(30);
+
+    /// A server that reads NDJSON lines from one connection until EOF.
+    async fn read_lines(s: tokio::net::TcpStream) -> Vec<String> {
+        let mut lines = BufReader::new(s).lines();
+        let mut got = Vec::new();
+        while let Some(l) = lines.next_line().await.unwrap() {
+            got.push(l);
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn streams_ndjson_over_tcp_after_waiting_for_the_daemon() {
+        // Reserve a port, free it: the daemon is "not up yet" when simulate starts.
+        let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        let extra = ["--speed", "max", "--tcp", &addr.to_string()];
+        let client = tokio::spawn(floorwatch::sim::run(args(&[&BASE[..], &extra].concat())));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let (s, _) = tokio::time::timeout(SECS_30, listener.accept()).await.unwrap().unwrap();
+        let got = tokio::time::timeout(SECS_30, read_lines(s)).await.unwrap();
+        tokio::time::timeout(SECS_30, client).await.unwrap().unwrap().unwrap();
+        assert_eq!(got, expected(&[]));
+    }
+
+    #[tokio::test]
+    async fn tcp_reconnects_when_the_daemon_goes_away() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        // ~18 MB of events: three times what the socket buffers can hold (measured ~5 MB), so the
+        // simulator cannot finish before it notices the hang-up, however threads are scheduled.
+        let flags = [
+            "--start",
+            "2026-11-23T08:00:00Z",
+            "--no-shifts",
+            "--agents",
+            "2000",
+            "--teams",
+            "20",
+            "--duration",
+            "forever",
+            "--count",
+            "150000",
+            "--speed",
+            "max",
+        ];
+        let client = tokio::spawn(floorwatch::sim::run(args(&[&flags[..], &["--tcp", &addr]].concat())));
+        // First connection: read 64 KiB, then hang up with data unread (a crash).
+        let (mut s, _) = tokio::time::timeout(SECS_30, listener.accept()).await.unwrap().unwrap();
+        let mut buf = vec![0; 64 * 1024];
+        s.read_exact(&mut buf).await.unwrap();
+        drop(s);
+        // Second connection: everything else.
+        let (s, _) = tokio::time::timeout(SECS_30, listener.accept()).await.unwrap().unwrap();
+        let got = tokio::time::timeout(SECS_30, read_lines(s)).await.unwrap();
+        tokio::time::timeout(SECS_30, client).await.unwrap().unwrap().unwrap();
+        let cfg = args(&flags).to_config(0).unwrap();
+        let want: Vec<String> = Simulator::new(cfg).unwrap().take(150_000).map(|l| l.line).collect();
+        // The new connection starts with the batch that failed (whole lines) and carries the
+        // run to its end. Whatever sat in the dead socket's buffers is lost (TCP has no
+        // acknowledgements at this level); resent lines are duplicates to the daemon.
+        let first = want.iter().position(|l| *l == got[0]).expect("starts with a whole line");
+        assert!(first > 0);
+        assert_eq!(got[..], want[first..]);
+    }
+
     /// A minimal HTTP/1.1 server: records (authorization, body) per request, answers with
     /// outcome counts.
     async fn http_server() -> (String, Arc<Mutex<Vec<(Option<String>, String)>>>) {
@@ -779,6 +846,7 @@ mod cli {
         let server = tokio::spawn(async move {
             let (s, _) = listener.accept().await.unwrap();
             let mut req_info = None;
+            #[allow(clippy::result_large_err)] // tungstenite's callback signature
             let cb = |req: &Request, resp: Response| {
                 let auth = req.headers().get("authorization").map(|v| v.to_str().unwrap().to_string());
                 req_info = Some((req.uri().path().to_string(), auth));
@@ -807,4 +875,25 @@ mod cli {
         let want: Vec<Value> = want.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(got, want);
     }
+}
+
+#[test]
+fn next_ts_is_exact_and_takes_nothing() {
+    let cfg = SimConfig { duration: Some(2 * HOUR), noise: 0.2, ..config() };
+    let all = run(cfg.clone());
+    let mut sim = Simulator::new(cfg).unwrap();
+    let mut got = Vec::new();
+    // Peek one, two or no times before each take, as a pacing caller would.
+    for i in 0.. {
+        let peeked = (0..i % 3).map(|_| sim.next_ts()).last().flatten();
+        let Some(l) = sim.next() else {
+            assert_eq!(sim.next_ts(), None);
+            break;
+        };
+        if i % 3 != 0 {
+            assert_eq!(peeked, Some(l.ts));
+        }
+        got.push(l);
+    }
+    assert_eq!(got, all);
 }

@@ -4,6 +4,11 @@
 // plus a one-second tick that moves the clocks, time-in-state timers, long-aux highlights
 // and alert fades without waiting for the server (server time = client time + offset,
 // the offset learned from each frame's `now`).
+//
+// Page parameters: ?team=T07 (one team; passed on to /ws), ?lang=zh|en (default from the
+// browser), ?kiosk=1 (no controls, pages through what does not fit), ?sort=team|state|time,
+// ?offline=0 (hide logged-out agents), ?token=… (viewer token; passed on to /ws).
+// The page makes no other requests than its own files and /ws.
 
 import { t, setLang, pickLang, reasonLabel, teamLabel, lang } from './i18n.js';
 import * as F from './format.js';
@@ -53,7 +58,6 @@ const store = {
   offset: 0,
   conn: 'connecting',
   retryAt: null,
-  lastFrameAt: null,
   frames: { full: 0, delta: 0, alert: 0 },
   agentsDirty: true, // tiles need regrouping
 };
@@ -109,7 +113,6 @@ function onFrame(msg) {
     default:
       return; // a frame type from a newer server: ignore
   }
-  store.lastFrameAt = Date.now();
   scheduleRender();
 }
 
@@ -248,7 +251,8 @@ function renderStrip() {
     e = $(`[data-testid="floor-occupancy_${w}"]`, strip);
     setFig(e, F.pct(f.occupancy), f.occupancy ?? null, null);
   }
-  for (const e of strip.querySelectorAll('.w .v')) setAttr(e, 'data-long', e.textContent.length > 5 ? '' : null);
+  // "100.0%" needs a size down to fit its box.
+  for (const e of strip.querySelectorAll('.w .v')) setAttr(e, 'data-wide', e.textContent.length > 5 ? '' : null);
   setText($('[data-band="talk"]', strip), bandText(c.talk_band));
   setText($('[data-band="aux"]', strip), bandText(c.aux_band));
 }
@@ -482,22 +486,35 @@ function renderBanner() {
     setText($('.cl-team', row), teamLabel(al.team));
     setText($('.cl-line', row), t('banner.line', { k: (al.agents ?? []).length, share: F.pct(al.value), team: teamLabel(al.team) }));
     const box = $('.cl-agents', row);
-    const ids = al.agents ?? [];
+    // The alert names who was on break when it fired. The banner stays while the cluster
+    // lasts, so it also shows who is on break in that team now: those named first (struck
+    // out once back), then the team's others now in unplanned aux (marked as joined).
+    const named = al.agents ?? [];
+    const joined = [...store.agents.values()]
+      .filter((a) => a.team === al.team && stateKey(a) === 'aux_unplanned' && !named.includes(a.agent))
+      .map((a) => a.agent)
+      .sort();
+    const chips = [
+      ...named.map((id) => {
+        const a = store.agents.get(id);
+        return { id, kind: a && stateKey(a) !== 'aux_unplanned' ? 'back' : 'named' };
+      }),
+      ...joined.map((id) => ({ id, kind: 'joined' })),
+    ];
+    // Still on break first, those back last.
+    chips.sort((x, y) => (x.kind === 'back') - (y.kind === 'back'));
     // Rebuild the chips only when the list or their states changed.
-    const sig = ids.map((id) => {
-      const a = store.agents.get(id);
-      return `${id}:${a?.name ?? ''}:${a ? stateKey(a) : ''}`;
-    }).join('|') + lang();
+    const sig = chips.map((c) => `${c.id}:${c.kind}:${store.agents.get(c.id)?.name ?? ''}`).join('|') + lang();
     if (box.dataset.sig !== sig) {
       box.dataset.sig = sig;
-      box.replaceChildren(...ids.map((id) => {
+      box.replaceChildren(...chips.map(({ id, kind }) => {
         const a = store.agents.get(id);
-        const back = a && stateKey(a) !== 'aux_unplanned';
-        const chip = el('span', back ? 'chip back' : 'chip');
+        const chip = el('span', `chip ${kind}`);
         chip.dataset.agent = id;
+        if (kind === 'joined') chip.title = t('banner.joined');
         chip.append(el('span', 'chip-name', agentName(id)));
         if (a?.name) chip.append(el('span', 'chip-id', id));
-        if (back) chip.append(el('span', 'chip-back', t('banner.back')));
+        if (kind === 'back') chip.append(el('span', 'chip-back', t('banner.back')));
         return chip;
       }));
     }

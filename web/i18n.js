@@ -88,6 +88,7 @@ const en = {
   'banner.line': '{k} on break at peak ({share} of logged in)',
   'banner.since': 'for {dur}',
   'banner.back': 'back',
+  'banner.joined': 'On break now, after the alert fired',
 
   'tiles.title': 'Agents',
   'tiles.none': 'No agents yet',
@@ -212,6 +213,7 @@ const zh = {
   'banner.line': '高峰期 {k} 人同时休息（占在线 {share}）',
   'banner.since': '已持续 {dur}',
   'banner.back': '已返回',
+  'banner.joined': '告警触发后开始休息',
 
   'tiles.title': '坐席',
   'tiles.none': '暂无坐席',

@@ -122,8 +122,14 @@ impl Calendar {
     }
 
     /// Whether `[a, b)` overlaps a peak window.
+    #[cfg(test)]
     pub(crate) fn overlaps_peak(&mut self, a: Ms, b: Ms) -> bool {
         self.peaks_near(a, b).any(|(p, q)| p < b && a < q)
+    }
+
+    /// The peak windows (as instants) that overlap `[a, b)`.
+    pub(crate) fn peaks_between(&mut self, a: Ms, b: Ms) -> Vec<(Ms, Ms)> {
+        self.peaks_near(a, b).filter(|&(p, q)| p < b && a < q).collect()
     }
 
     /// The daily load curve at `t`, in [0, 1]: 1 on a peak window's plateau, climbing

@@ -14,16 +14,16 @@ use crate::time::{Ms, fmt_ms, parse_instant};
 /// `--batch` says: the "buffered writes of 256 KiB" of the NDJSON transports.
 pub(crate) const MAX_BATCH_BYTES: usize = 256 * 1024;
 
-/// Generate a realistic simulated floor (NDJSON events, SPEC §2.1) to a file, stdout,
-/// TCP, WebSocket or HTTP.
-///
-/// Examples:
-///   floorwatch simulate --out day.ndjson
-///   floorwatch simulate --agents 2000 --teams 100 --timezone Asia/Shanghai --cluster T07@10:15 --out -
-///   floorwatch simulate --live --tcp 127.0.0.1:7070 --cluster 3@10:15:0.3:10 --long-break 6@10:05
-///   floorwatch simulate --no-shifts --agents 100000 --teams 2000 --duration 1h --speed max --tcp 127.0.0.1:7070
+/// Generate a realistic simulated floor (NDJSON events, SPEC §2.1) to a file, stdout, TCP,
+/// WebSocket or HTTP.
 #[derive(Debug, Clone, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_help = "Examples:
+  floorwatch simulate --out day.ndjson                      # today 08:00-18:00 UTC, 200 agents
+  floorwatch simulate --timezone Asia/Shanghai --cluster T07@10:15 --long-break 3@14:20:25:restroom --out -
+  floorwatch simulate --live --tcp 127.0.0.1:7070 --cluster 3@10:15:0.4:12
+  floorwatch simulate --speed 60 --ws ws://127.0.0.1:8080 --token \"$TOKEN\"
+  floorwatch simulate --no-shifts --agents 100000 --teams 2000 --duration 1h --speed max --tcp 127.0.0.1:7070
+  floorwatch simulate --noise 0.05 --duration 2h --http http://127.0.0.1:8080 --speed max")]
 pub struct SimulateArgs {
     /// Number of agents (ids A0001, A0002, …).
     #[arg(long, default_value_t = 200)]
@@ -38,7 +38,7 @@ pub struct SimulateArgs {
     pub seed: u64,
 
     /// First simulated instant: RFC 3339 (2026-11-23T08:00:00+08:00), epoch milliseconds,
-    /// or `now` [default: today 08:00 in --timezone].
+    /// or `now` [default: today 08:00 in --timezone; now with --live].
     #[arg(long, value_name = "TIME")]
     pub start: Option<String>,
 
@@ -124,8 +124,10 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "X|max", value_parser = parse_speed, conflicts_with = "live")]
     pub speed: Option<Speed>,
 
-    /// Live feed: shift the timeline so that the first event happens now and stream in real
-    /// time, so event times are wall-clock times (what a daemon with the wall clock expects).
+    /// Live feed: stream in real time with wall-clock event times (what a daemon on the wall
+    /// clock expects). The simulation starts now unless --start says otherwise; the timeline
+    /// is shifted so that its first event happens now (with --start, or when nobody is on
+    /// shift yet, local times in the stream then differ from the simulated ones).
     #[arg(long)]
     pub live: bool,
 
@@ -188,7 +190,7 @@ fn parse_speed(s: &str) -> Result<Speed, String> {
         return Ok(Speed(None));
     }
     match s.parse::<f64>() {
-        Ok(x) if x == 0.0 => Ok(Speed(None)),
+        Ok(0.0) => Ok(Speed(None)),
         Ok(x) if x > 0.0 && x.is_finite() => Ok(Speed(Some(x))),
         _ => Err(format!("bad speed {s:?}: expected a positive number, 0 or max")),
     }
@@ -260,6 +262,9 @@ impl SimulateArgs {
     /// The simulator configuration these flags describe, as of wall-clock `now`.
     pub fn to_config(&self, now: Ms) -> anyhow::Result<SimConfig> {
         let start = match self.start.as_deref() {
+            // Live, the simulated clock is the wall clock: shifts, peaks and injection times
+            // then line up with the daemon's.
+            None if self.live => now,
             None => today_at(now, &self.timezone, Time::constant(8, 0, 0, 0))?,
             Some("now") => now,
             Some(s) => parse_instant(s)
@@ -441,6 +446,13 @@ mod tests {
     }
 
     #[test]
+    fn run_and_the_simulator_can_move_between_threads() {
+        fn send<T: Send>(_: &T) {}
+        send(&run(args(&[]).unwrap()));
+        send(&Simulator::new(SimConfig::default()).unwrap());
+    }
+
+    #[test]
     fn durations() {
         for (s, ms) in [
             ("10h", Some(36_000_000)),
@@ -504,6 +516,7 @@ mod tests {
         let a = args(&["--timezone", "Asia/Shanghai"]).unwrap();
         let now = parse_instant("2026-11-23T20:00:00Z").unwrap(); // 04:00 on the 24th there
         assert_eq!(a.to_config(now).unwrap().start, parse_instant("2026-11-24T00:00:00Z").unwrap());
+        assert_eq!(args(&["--live"]).unwrap().to_config(now).unwrap().start, now);
         // Validation names the problem.
         let a = args(&["--teams", "5", "--cluster", "T09@10:00"]).unwrap();
         assert!(a.to_config(0).unwrap_err().to_string().contains("cluster team 9"));

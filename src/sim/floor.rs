@@ -7,14 +7,20 @@
 //! calls an agent waits `idle`; calls are offered to idle agents at a rate that follows the
 //! daily load curve (peaks from the configured peak windows), so idle waiting shrinks at
 //! peak: the mean wait is chosen so that occupancy, (talk + ACW) ÷ (talk + ACW + idle),
-//! meets a target of ~62% off-peak and ~91% at peak. That is the same as team-level Poisson
-//! call arrivals shared among the idle agents, without a queue. Talk time is log-normal
-//! (median ~4 min, heavy tail), most calls are followed by log-normal ACW (median 45 s).
+//! meets a target of ~62% off-peak and ~89% at peak (teams differ by a few points). That is
+//! the same as team-level Poisson call arrivals shared among the idle agents, without a
+//! queue. Talk time is log-normal (median ~4 min, heavy tail), most calls are followed by
+//! log-normal ACW (median 45 s).
+//!
 //! After a call an agent may take unplanned aux (`break`, `restroom`, `personal`, or no
-//! reason); the chance is set so that unplanned aux is `aux_share` of logged-in time on
-//! average, with a per-agent propensity so that agents and teams differ. Planned aux (one
-//! `lunch` of 30–45 min per shift, sometimes `training`, `meeting` or `coaching`) is
-//! scheduled off-peak and taken at the first free moment after it is due.
+//! reason). The chance is set so that unplanned aux comes to about `aux_share` of logged-in
+//! time over a day, held back at peak and caught up off-peak, with personal and team
+//! propensities so that agents and teams differ. Teams also differ in discipline: in a
+//! disciplined team each agent keeps to a personal break budget (breaks become likelier as
+//! the budget accrues and unlikelier once it is spent), so breaks are regular and the team's
+//! aux dispersion is low; in a loose team breaks come at random. Planned aux (one `lunch` of
+//! 30–45 min per shift, sometimes `training`, `meeting` or `coaching`) is scheduled
+//! off-peak and taken at the first free moment after it is due.
 //!
 //! Every agent draws from its own random stream, so one agent's life does not depend on
 //! the others', on the noise setting, or on the injections that do not pick it.
@@ -54,7 +60,8 @@ const ACW_SIGMA: f64 = 0.5;
 const AUX_OFF: f64 = 1.35;
 const AUX_PEAK: f64 = 0.55;
 const AUX_NORM: f64 = 0.8;
-/// Natural unplanned aux episodes never exceed this (long ones come from injections).
+/// Natural unplanned aux episodes never exceed this (a few `break`s a day pass the default
+/// 10-minute long_aux limit; `restroom`, limited at 15 minutes, never does on its own).
 const MAX_NATURAL_AUX: Ms = 14 * MIN;
 /// How long before an aux cluster's time its members are chosen; they enter aux within
 /// the last `CLUSTER_SPREAD` before the time, so all are in aux at that time.
@@ -362,17 +369,16 @@ impl Simulator {
         &self.cfg
     }
 
-    /// A lower bound on the `ts` of the next line (`None` when the run is over): lets a
-    /// caller that paces the feed in real time sleep without taking the line yet.
-    pub fn next_ts(&self) -> Option<Ms> {
-        if let Some(l) = self.pending.front() {
-            return Some(l.ts);
+    /// The `ts` of the next line, exactly (`None` when the run is over), without taking it:
+    /// lets a caller that paces the feed in real time sleep until it is due. (It may have to
+    /// generate the line, hence `&mut`.)
+    pub fn next_ts(&mut self) -> Option<Ms> {
+        if self.pending.is_empty() {
+            let line = self.produce()?;
+            // Before the noise that `produce` queued after it.
+            self.pending.push_front(line);
         }
-        let &Reverse((t, _, _)) = self.heap.peek()?;
-        match self.end {
-            Some(end) if t >= end => None,
-            _ => Some(t + self.cfg.offset_ms),
-        }
+        self.pending.front().map(|l| l.ts)
     }
 
     /// Agent ids (`A0001`…), by agent index.
@@ -627,10 +633,11 @@ impl Simulator {
             return None;
         }
         let step = 5 * MIN;
+        let peaks = self.cal.peaks_between(from, to + len);
         let mut ok = Vec::new();
         let mut t = from;
         while t <= to {
-            let clear = !self.cal.overlaps_peak(t, t + len) && busy.iter().all(|&(a, b)| b <= t || t + len <= a);
+            let clear = peaks.iter().chain(busy).all(|&(a, b)| b <= t || t + len <= a);
             if clear {
                 ok.push(t);
             }
@@ -733,9 +740,17 @@ impl Iterator for Simulator {
     type Item = SimLine;
 
     fn next(&mut self) -> Option<SimLine> {
-        if let Some(l) = self.pending.pop_front() {
-            return Some(l);
+        match self.pending.pop_front() {
+            Some(l) => Some(l),
+            None => self.produce(),
         }
+    }
+}
+
+impl Simulator {
+    /// Runs the heap until an event happens; returns it (its noise, if any, is queued in
+    /// `pending`).
+    fn produce(&mut self) -> Option<SimLine> {
         loop {
             let Reverse((t, slot, generation)) = self.heap.pop()?;
             if self.end.is_some_and(|end| t >= end) {

@@ -198,6 +198,10 @@ impl SimConfig {
                 return bad(format!("cluster minutes must be 1 to 1440, not {}", c.minutes));
             }
         }
+        // Reasons are indexed by a byte inside the generator.
+        if self.long_breaks.len() > 200 {
+            return bad("at most 200 long breaks".into());
+        }
         for l in &self.long_breaks {
             if !team_ok(l.team) {
                 return bad(format!("long break team {} is not one of 1..={}", l.team, self.teams));

@@ -41,7 +41,7 @@ pub(crate) struct Noiser {
 impl Noiser {
     pub(crate) fn new(seed: u64, fraction: f64) -> Noiser {
         Noiser {
-            rng: Rng::new(seed, 0x0015E_0000),
+            rng: Rng::new(seed, 0x015E_0000),
             per_event: fraction / (1.0 - fraction),
             recent: VecDeque::with_capacity(RECENT),
         }

@@ -35,8 +35,9 @@ impl Backoff {
         Backoff { delay: BACKOFF_START, since: Instant::now() }
     }
 
-    /// Sleeps before the next attempt, or fails once the deadline has passed.
-    async fn wait(&mut self, what: &str, err: &dyn std::fmt::Display) -> anyhow::Result<()> {
+    /// Sleeps before the next attempt, or fails once the deadline has passed. (The error is
+    /// formatted before the first `.await`, so that the future stays `Send`.)
+    async fn wait(&mut self, what: &str, err: String) -> anyhow::Result<()> {
         if self.since.elapsed() >= GIVE_UP {
             bail!("{what}: giving up after {} s: {err}", GIVE_UP.as_secs());
         }
@@ -132,7 +133,7 @@ impl Sink {
                 },
                 _ => return Ok(()),
             };
-            backoff.wait("connect", &err).await?;
+            backoff.wait("connect", err).await?;
         }
     }
 
@@ -167,7 +168,7 @@ impl Sink {
                         Err(e) => {
                             *stream = None;
                             let what = format!("sending to {addr}");
-                            backoff.wait(&what, &e).await?;
+                            backoff.wait(&what, e.to_string()).await?;
                             self.connect().await?;
                         }
                     }
@@ -189,7 +190,7 @@ impl Sink {
                                 c.reader.abort();
                             }
                             let what = format!("sending to {url}");
-                            backoff.wait(&what, &e).await?;
+                            backoff.wait(&what, e.to_string()).await?;
                             self.connect().await?;
                         }
                     }
@@ -222,7 +223,7 @@ impl Sink {
                         Ok(resp) => format!("HTTP {}", resp.status()),
                         Err(e) => e.to_string(),
                     };
-                    backoff.wait(&format!("POST {url}"), &err).await?;
+                    backoff.wait(&format!("POST {url}"), err).await?;
                 }
             }
         }

@@ -19,6 +19,10 @@ import {
 
 let browser;
 let srv;
+// Per-run ids, so the tests can run again against a daemon that remembers earlier runs
+// (a journal): events for an agent must not be older than its last one.
+const RUN = Date.now().toString(36).slice(-5).toUpperCase();
+const id = (s) => `${s}${RUN}`;
 
 before(async () => {
   browser = await launch();
@@ -157,7 +161,7 @@ async function waitTile(page, agent, want, timeoutMs) {
 
 // ---------------------------------------------------------------------------------------
 
-test('the page shows the same numbers as /api/v1/board', async () => {
+test('the page shows the same numbers as /api/v1/board', async (t) => {
   const page = await openBoard(browser, srv.base, { lang: 'en' });
   try {
     const how = await assertPageMatchesBoard(page, srv.base);
@@ -166,6 +170,7 @@ test('the page shows the same numbers as /api/v1/board', async () => {
     const tiles = await page.locator('[data-testid="agent-tiles"] [data-agent]').count();
     assert.equal(tiles, board.agents.length, 'one tile per agent');
     assert.ok(how === 'api' || how === 'frame');
+    t.diagnostic(how === 'api' ? 'equal to GET /api/v1/board' : 'equal to the /ws frame of the same now (the GET had moved on)');
     assert.deepEqual(page.errors, [], 'no errors in the page');
     await shot(page, 'e2e-board-matches-api');
   } finally {
@@ -178,28 +183,31 @@ test('a tile changes state within two push intervals of an event', async () => {
   try {
     const interval = await pushInterval(page);
     assert.ok(interval > 0, 'config.push_interval_ms from the full frame');
-    await postEvents(srv.base, [{ agent: 'E2E1', state: 'idle', team: 'E2E', name: 'E2E One' }]);
-    await waitTile(page, 'E2E1', { state: 'idle' }, 4 * interval + 2000);
+    const agent = id('E2E1-');
+    await postEvents(srv.base, [{ agent, state: 'idle', team: 'E2E', name: 'E2E One' }]);
+    await waitTile(page, agent, { state: 'idle' }, 4 * interval + 2000);
 
     const t0 = Date.now();
-    await postEvents(srv.base, [{ agent: 'E2E1', state: 'aux', reason: 'break', team: 'E2E' }]);
+    await postEvents(srv.base, [{ agent, state: 'aux', reason: 'break', team: 'E2E' }]);
     const posted = Date.now();
-    await waitTile(page, 'E2E1', { state: 'aux', reason: 'break' }, 2 * interval).catch(() => {
-      assert.fail(`tile E2E1 did not show aux/break within ${2 * interval} ms (two push intervals) of the POST`);
+    await waitTile(page, agent, { state: 'aux', reason: 'break' }, 2 * interval).catch(() => {
+      assert.fail(`tile ${agent} did not show aux/break within ${2 * interval} ms (two push intervals) of the POST`);
     });
     const took = Date.now() - posted;
-    const tile = await tileState(page, 'E2E1');
+    const tile = await tileState(page, agent);
     assert.equal(tile.state, 'aux');
     assert.match(tile.time, /^0:0\d$/, 'time in state restarts at the change');
     // The text says the state (for aux, its reason), not only the colour.
-    const text = await page.locator('[data-agent="E2E1"]').innerText();
+    const tileEl = page.locator(`[data-testid="agent-tiles"] [data-agent="${agent}"]`);
+    await tileEl.scrollIntoViewIfNeeded();
+    const text = await tileEl.innerText();
     assert.match(text, /Break/);
     console.log(`# tile changed ${took} ms after the POST answered (${posted - t0} ms POST), interval ${interval} ms`);
 
     // Back to talking, and the timer ticks on its own.
-    await postEvents(srv.base, [{ agent: 'E2E1', state: 'talking' }]);
-    await waitTile(page, 'E2E1', { state: 'talking' }, 2 * interval);
-    assert.match(await page.locator('[data-agent="E2E1"]').innerText(), /TALK/);
+    await postEvents(srv.base, [{ agent, state: 'talking' }]);
+    await waitTile(page, agent, { state: 'talking' }, 2 * interval);
+    assert.match(await tileEl.innerText(), /TALK/);
     await shot(page, 'e2e-tile-change');
   } finally {
     await page.close();
@@ -210,38 +218,40 @@ test('time in state ticks every second without the server, long aux is highlight
   const now = Date.now();
   const iso = (ms) => new Date(ms).toISOString();
   // Entered aux 9 and 11 minutes ago: near (>= 80% of the default 10-minute limit) and over.
+  const team = id('E2EL');
+  const [l1, l2, l3] = [id('E2EL1-'), id('E2EL2-'), id('E2EL3-')];
   await postEvents(srv.base, [
-    { agent: 'E2EL1', state: 'aux', reason: 'break', team: 'E2EL', ts: iso(now - 9 * 60_000) },
-    { agent: 'E2EL2', state: 'aux', reason: 'break', team: 'E2EL', ts: iso(now - 11 * 60_000) },
-    { agent: 'E2EL3', state: 'talking', team: 'E2EL', ts: iso(now - 30_000) },
+    { agent: l1, state: 'aux', reason: 'break', team, ts: iso(now - 9 * 60_000) },
+    { agent: l2, state: 'aux', reason: 'break', team, ts: iso(now - 11 * 60_000) },
+    { agent: l3, state: 'talking', team, ts: iso(now - 30_000) },
   ]);
-  const page = await openBoard(browser, srv.base, { lang: 'en', team: 'E2EL' });
+  const page = await openBoard(browser, srv.base, { lang: 'en', team });
   try {
     const cfg = await page.evaluate(() => window.floorwatch.store.config);
     const limit = cfg.long_aux_per_reason?.break ?? cfg.long_aux_secs;
     const level = (ago) => (ago >= limit ? 'over' : ago >= 0.8 * limit ? 'near' : null);
-    await page.waitForSelector('[data-agent="E2EL2"]');
-    const l1 = await tileState(page, 'E2EL1');
-    const l2 = await tileState(page, 'E2EL2');
-    const l3 = await tileState(page, 'E2EL3');
-    assert.equal(l1.long, level(9 * 60), `E2EL1 9 min in aux with a ${limit} s limit`);
-    assert.equal(l2.long, level(11 * 60), `E2EL2 11 min in aux with a ${limit} s limit`);
-    assert.equal(l3.long, null, 'talking is never long aux');
-    assert.match(l1.time, /^9:0\d$/);
+    await page.waitForSelector(`[data-agent="${l2}"]`);
+    const s1 = await tileState(page, l1);
+    const s2 = await tileState(page, l2);
+    const s3 = await tileState(page, l3);
+    assert.equal(s1.long, level(9 * 60), `${l1} 9 min in aux with a ${limit} s limit`);
+    assert.equal(s2.long, level(11 * 60), `${l2} 11 min in aux with a ${limit} s limit`);
+    assert.equal(s3.long, null, 'talking is never long aux');
+    assert.match(s1.time, /^9:0\d$/);
 
     // The timer moves each second on its own (frames carry `since`, not durations).
-    const t1 = l3.time;
+    const t1 = s3.time;
     await sleep(2100);
-    const t2 = (await tileState(page, 'E2EL3')).time;
+    const t2 = (await tileState(page, l3)).time;
     assert.notEqual(t2, t1, 'time in state advanced');
     const secs = (s) => s.split(':').reduce((a, x) => a * 60 + Number(x), 0);
     assert.ok(secs(t2) - secs(t1) >= 2 && secs(t2) - secs(t1) <= 3, `ticked ${t1} -> ${t2}`);
 
     // Sort by time in state: longest first.
     await page.click('[data-sort="time"]');
-    await page.waitForFunction(() => document.querySelector('[data-testid="agent-tiles"] [data-agent]')?.dataset.agent === 'E2EL2');
+    await page.waitForFunction((first) => document.querySelector('[data-testid="agent-tiles"] [data-agent]')?.dataset.agent === first, l2);
     const order = await page.$$eval('[data-testid="agent-tiles"] [data-agent]', (els) => els.map((e) => e.dataset.agent));
-    assert.deepEqual(order, ['E2EL2', 'E2EL1', 'E2EL3']);
+    assert.deepEqual(order, [l2, l1, l3]);
     await page.click('[data-sort="state"]');
     const groups = await page.$$eval('[data-testid="agent-tiles"] .group', (els) => els.map((e) => e.dataset.group));
     assert.deepEqual(groups, ['aux_unplanned', 'talking']);
@@ -255,11 +265,11 @@ test('an aux_cluster alert shows the banner naming the team and the agents, and 
   const timeout = Number(process.env.FLOORWATCH_CLUSTER_TIMEOUT_MS ?? (srv.real ? 100_000 : 15_000));
   // Six logged in, three on unplanned break: k/N = 1/2, far past the 1/6 share and the
   // binomial test at any sane baseline.
-  const team = 'E2EC';
-  const onBreak = ['E2EC1', 'E2EC2', 'E2EC3'];
+  const team = id('E2EC');
+  const onBreak = [1, 2, 3].map((i) => id(`E2EC${i}-`));
   await postEvents(srv.base, [
     ...onBreak.map((agent) => ({ agent, state: 'aux', reason: 'break', team })),
-    ...['E2EC4', 'E2EC5', 'E2EC6'].map((agent) => ({ agent, state: 'talking', team })),
+    ...[4, 5, 6].map((i) => ({ agent: id(`E2EC${i}-`), state: 'talking', team })),
   ]);
   const page = await openBoard(browser, srv.base, { lang: 'en' });
   try {
