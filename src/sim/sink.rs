@@ -215,7 +215,8 @@ impl Sink {
                             }
                             return Ok(Sent::Ok);
                         }
-                        Ok(resp) if resp.status().is_client_error() => {
+                        // 429 is worth retrying after the back-off; other 4xx are not.
+                        Ok(resp) if resp.status().is_client_error() && resp.status().as_u16() != 429 => {
                             let status = resp.status();
                             let text = resp.text().await.unwrap_or_default();
                             bail!("POST {url}: HTTP {status}: {}", text.trim());
