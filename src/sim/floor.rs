@@ -94,26 +94,7 @@ const UNPLANNED: [(Option<u8>, f64, f64, f64); 4] = [
     (None, 0.15, 2.0, 0.6),
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum State {
-    Talking,
-    Acw,
-    Aux,
-    Idle,
-    Offline,
-}
-
-impl State {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            State::Talking => "talking",
-            State::Acw => "acw",
-            State::Aux => "aux",
-            State::Idle => "idle",
-            State::Offline => "offline",
-        }
-    }
-}
+pub(crate) use crate::event::State;
 
 /// What the agent's pending heap entry means.
 #[derive(Clone, Copy, Debug)]
