@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 
 use crate::time::{MAX_MS, Ms, parse_rfc3339};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum State {
     Talking,
     Acw,
@@ -40,7 +40,7 @@ impl State {
 
 /// A decoded, validated event. `reason` is normalized: `None` unless `state` is aux, and
 /// `"unspecified"` for aux without a reason.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     pub ts: Option<Ms>,
     pub agent: String,

@@ -11,6 +11,7 @@ pub mod event;
 pub mod floor;
 pub mod hooks;
 pub mod ingest;
+pub mod journal;
 pub mod metrics;
 pub mod replay;
 pub mod server;

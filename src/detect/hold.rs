@@ -4,7 +4,7 @@
 
 use crate::time::Ms;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Hold {
     /// The condition's value since `run_start`.
     pub value: bool,
@@ -16,6 +16,12 @@ pub struct Hold {
 impl Hold {
     pub fn new(hold: Ms) -> Self {
         Hold { value: false, run_start: Ms::MIN, active: false, hold }
+    }
+
+    /// Takes a (possibly changed) hold duration from the configuration, e.g. after a
+    /// restart restored state written under another configuration.
+    pub fn set_hold(&mut self, hold: Ms) {
+        self.hold = hold;
     }
 
     /// When the machine will switch if the condition keeps its value.
@@ -43,7 +49,7 @@ impl Hold {
 }
 
 /// N consecutive whole-minute evaluations (aux_dispersion, utilization_high).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Streak {
     need: u32,
     pub active: bool,
@@ -62,6 +68,10 @@ pub enum StreakEvent {
 impl Streak {
     pub fn new(need: u32) -> Self {
         Streak { need: need.max(1), active: false, count: 0, first: 0 }
+    }
+
+    pub fn set_need(&mut self, need: u32) {
+        self.need = need.max(1);
     }
 
     /// True when a `false` evaluation would change nothing (nothing pending, not active).

@@ -28,9 +28,11 @@ pub enum AlertChange {
     Resolved { id: String, at: Ms },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TeamDet {
     pub clock: Ms,
+    /// Derived from the members; recomputed on restore rather than stored.
+    #[serde(skip)]
     pub counts: Counts,
     pub members: Vec<AgentIdx>,
     load: Hold,
@@ -68,6 +70,14 @@ impl TeamDet {
             util_alert: None,
             peaks: Vec::new(),
         }
+    }
+
+    /// Applies the durations of the current configuration (after a restore).
+    pub fn reconfigure(&mut self, settings: &Settings) {
+        self.load.set_hold(settings.peak_hold_ms);
+        self.cluster.set_hold(settings.cluster_hold_ms);
+        self.disp.set_need(settings.disp_consecutive);
+        self.util.set_need(settings.util_consecutive);
     }
 
     pub fn has_firing_alerts(&self) -> bool {

@@ -9,7 +9,7 @@ use crate::time::Ms;
 pub type AgentIdx = u32;
 pub type TeamIdx = u32;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Agent {
     pub id: String,
     pub name: Option<String>,
@@ -35,7 +35,7 @@ pub struct Agent {
 }
 
 /// A slab of agents with an id index; freed slots are reused.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Agents {
     slots: Vec<Option<Agent>>,
     free: Vec<AgentIdx>,

@@ -14,6 +14,17 @@ use crate::detect::team::{AlertChange, Ctx, TeamDet, new_alert};
 use crate::event::{Event, State, UNASSIGNED};
 use crate::time::Ms;
 
+mod persist;
+pub use persist::RestoreError;
+
+/// Receives the engine's own state-changing steps that are not events (time advancing,
+/// housekeeping), in order, so a journal can replay them exactly. Batches of events are
+/// journaled by the caller of [`Engine::apply_batch`] before it applies them.
+pub trait OpLog: Send {
+    fn advance(&mut self, now: Ms);
+    fn housekeeping(&mut self);
+}
+
 /// Where events come from; outcomes are counted per source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Source {
@@ -26,6 +37,14 @@ pub enum Source {
 }
 
 impl Source {
+    pub fn to_u8(self) -> u8 {
+        Source::ALL.iter().position(|s| *s == self).unwrap_or(0) as u8
+    }
+
+    pub fn from_u8(b: u8) -> Option<Source> {
+        Source::ALL.get(b as usize).copied()
+    }
+
     pub const ALL: [Source; 6] = [Source::Tcp, Source::Ws, Source::Http, Source::Replay, Source::Demo, Source::Journal];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -90,10 +109,12 @@ impl IngestCounts {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Team {
     pub id: String,
     pub det: TeamDet,
     /// Handle time of contacts completed in this team (milliseconds), for percentiles.
+    #[serde(with = "persist::histogram")]
     pub handle: hdrhistogram::Histogram<u64>,
     /// Running totals for Prometheus counters: contacts completed, and milliseconds spent
     /// by members in each kind (closed spans only; see `state_ms_at`).
@@ -120,6 +141,7 @@ pub struct Engine {
     notifications: Option<Vec<Alert>>,
     changes: Vec<AlertChange>,
     applied_since_housekeeping: u64,
+    oplog: Option<Box<dyn OpLog>>,
     /// Bumped whenever anything visible may have changed (for push de-duplication).
     pub version: u64,
 }
@@ -164,6 +186,10 @@ pub struct View {
     pub ingest: IngestCounts,
 }
 
+fn new_handle_histogram() -> hdrhistogram::Histogram<u64> {
+    hdrhistogram::Histogram::new_with_bounds(1, 86_400_000, 3).expect("valid histogram bounds")
+}
+
 fn kind_of(settings: &Settings, state: State, reason: Option<&str>) -> Kind {
     match state {
         State::Talking => Kind::Talking,
@@ -198,6 +224,7 @@ impl Engine {
             notifications: None,
             changes: Vec::new(),
             applied_since_housekeeping: 0,
+            oplog: None,
             version: 0,
         }
     }
@@ -205,6 +232,37 @@ impl Engine {
     /// Collect fired/resolved alerts for `take_notifications` (the daemon's hooks and push).
     pub fn enable_notifications(&mut self) {
         self.notifications = Some(Vec::new());
+    }
+
+    /// Sends every later advance and housekeeping step to `log` (the journal).
+    pub fn set_oplog(&mut self, log: Box<dyn OpLog>) {
+        self.oplog = Some(log);
+    }
+
+    /// Applies a decoded batch received at `now` (system time): the events in order, the
+    /// rejected ones counted invalid, then (event clock) time advanced to the new now.
+    /// The daemon's ingest paths and the journal's replay both go through here, so a
+    /// replayed batch has exactly the effect it had live.
+    pub fn apply_batch(
+        &mut self,
+        now: Ms,
+        source: Source,
+        events: impl IntoIterator<Item = Event>,
+        invalid: u64,
+    ) -> IngestCounts {
+        let mut counts = IngestCounts::default();
+        for ev in events {
+            counts.count(self.apply(ev, now, source));
+        }
+        for _ in 0..invalid {
+            self.count_invalid(source);
+            counts.count(Outcome::Invalid);
+        }
+        if self.settings.clock == ClockMode::Event {
+            let at = self.now(now);
+            self.advance(at);
+        }
+        counts
     }
 
     pub fn take_notifications(&mut self) -> Vec<Alert> {
@@ -269,7 +327,7 @@ impl Engine {
         let team = Team {
             id: id.to_string(),
             det: TeamDet::new(&self.settings, clock),
-            handle: hdrhistogram::Histogram::new_with_bounds(1, 86_400_000, 3).expect("valid histogram bounds"),
+            handle: new_handle_histogram(),
             contacts_total: 0,
             state_ms: [0; 6],
         };
@@ -378,7 +436,8 @@ impl Engine {
         if matches!(o, Outcome::Applied { .. }) {
             self.applied_since_housekeeping += 1;
             if self.applied_since_housekeeping >= 65_536 {
-                self.housekeeping();
+                // Part of applying: a replay of the same events does it at the same point.
+                self.housekeeping_inner();
             }
         }
         o
@@ -532,6 +591,9 @@ impl Engine {
 
     /// Processes everything due before `now` (alerts fire on time even without events).
     pub fn advance(&mut self, now: Ms) {
+        if let Some(log) = &mut self.oplog {
+            log.advance(now);
+        }
         while let Some(&(due, ai)) = self.long_aux_due.first() {
             if due > now {
                 break;
@@ -554,6 +616,13 @@ impl Engine {
 
     /// Trims history no window needs, forgets long-offline agents and empty teams.
     pub fn housekeeping(&mut self) {
+        if let Some(log) = &mut self.oplog {
+            log.housekeeping();
+        }
+        self.housekeeping_inner();
+    }
+
+    fn housekeeping_inner(&mut self) {
         self.applied_since_housekeeping = 0;
         let Some(now) = self.max_ts() else { return };
         let midnight = self.cal.midnight(now);

@@ -6,4 +6,4 @@ pub mod engine;
 pub mod figures;
 pub mod timeline;
 
-pub use engine::{Engine, IngestCounts, Outcome, Source, View, ViewOpts};
+pub use engine::{Engine, IngestCounts, OpLog, Outcome, RestoreError, Source, View, ViewOpts};

@@ -5,7 +5,7 @@
 use crate::time::Ms;
 
 /// What the agent is doing, as far as the figures care. Aux splits by reason category.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[repr(u8)]
 pub enum Kind {
     Talking = 0,
@@ -28,7 +28,7 @@ impl Kind {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Seg {
     start: Ms,
     /// Running sums of the stored kinds at `start`, relative to the first retained segment.
@@ -37,7 +37,7 @@ struct Seg {
     kind: Kind,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct ContactRec {
     /// Completion time.
     at: Ms,
@@ -46,7 +46,7 @@ struct ContactRec {
     handle_ms: u64,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Timeline {
     segs: Vec<Seg>,
     contacts: Vec<ContactRec>,

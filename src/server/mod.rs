@@ -23,8 +23,9 @@ use tokio_util::task::TaskTracker;
 use crate::alert::Alert;
 use crate::config::{FileConfig, Settings, Tokens};
 use crate::event::{Aliases, DecodeError, Event};
-use crate::floor::{Engine, IngestCounts, Outcome, Source};
+use crate::floor::{Engine, IngestCounts, Source};
 use crate::hooks::Hooks;
+use crate::journal::{Journal, Payload, Recovery};
 use crate::metrics::Metrics;
 use crate::time::Ms;
 
@@ -48,6 +49,8 @@ pub struct Shared {
     pub connections: DashMap<&'static str, i64>,
     pub web_dir: Option<PathBuf>,
     pub ready: std::sync::atomic::AtomicBool,
+    /// The write-ahead journal, unless `journal.enabled = false` (or `--demo`).
+    pub journal: Option<Journal>,
 }
 
 impl Shared {
@@ -58,37 +61,48 @@ impl Shared {
 
     /// Applies a decoded batch and fans out the alerts it fired or resolved.
     pub fn apply_batch(&self, batch: Vec<Result<Event, DecodeError>>, source: Source) -> IngestCounts {
-        let mut counts = IngestCounts::default();
+        self.apply_journaled(batch, source).0
+    }
+
+    /// Applies a decoded batch; also returns the journal lsn that makes it durable (see
+    /// [`Journal::durable`]), when a journal is on.
+    pub fn apply_journaled(
+        &self,
+        batch: Vec<Result<Event, DecodeError>>,
+        source: Source,
+    ) -> (IngestCounts, Option<u64>) {
         if batch.is_empty() {
-            return counts;
+            return (IngestCounts::default(), None);
         }
         let now = wall_ms();
-        let alerts = {
+        let invalid = batch.iter().filter(|r| r.is_err()).count();
+        // Encoded before the lock is taken; appended (a copy) under it, so the journal's
+        // order is the engine's.
+        let payload = self
+            .journal
+            .as_ref()
+            .map(|_| Payload::batch(now, source, invalid as u32, batch.iter().filter_map(|r| r.as_ref().ok())));
+        let events = batch.into_iter().filter_map(Result::ok);
+        let (counts, lsn, alerts) = {
             let mut engine = self.engine();
-            for item in batch {
-                let o = match item {
-                    Ok(ev) => engine.apply(ev, now, source),
-                    Err(_) => {
-                        engine.count_invalid(source);
-                        Outcome::Invalid
-                    }
-                };
-                counts.count(o);
-            }
-            if self.settings.clock == crate::config::ClockMode::Event {
-                let at = engine.now(now);
-                engine.advance(at);
-            }
-            engine.take_notifications()
+            let lsn = self.journal.as_ref().zip(payload.as_ref()).map(|(j, p)| j.append(p));
+            let counts = engine.apply_batch(now, source, events, invalid as u64);
+            (counts, lsn, engine.take_notifications())
         };
         self.fan_out(alerts);
-        counts
+        (counts, lsn)
     }
 
     pub fn count_invalid(&self, source: Source, n: u64) {
-        let mut engine = self.engine();
-        for _ in 0..n {
-            engine.count_invalid(source);
+        let batch = (0..n).map(|_| Err(DecodeError::TooLarge)).collect();
+        self.apply_batch(batch, source);
+    }
+
+    /// Waits until `lsn` is on disk (no-op without a journal).
+    pub async fn durable(&self, lsn: Option<u64>) -> Result<(), crate::journal::NotDurable> {
+        match (&self.journal, lsn) {
+            (Some(j), Some(lsn)) => j.durable(lsn).await,
+            _ => Ok(()),
         }
     }
 
@@ -176,7 +190,21 @@ pub async fn run(
     } else {
         Some(Hooks::start(&file.hooks, &opts.base_dir, metrics.registry()).map_err(|e| anyhow::anyhow!("hooks: {e}"))?)
     };
-    let mut engine = Engine::new(settings.clone());
+    let (mut engine, journal) = if file.journal.enabled && !opts.demo {
+        let dir = opts.base_dir.join(&file.journal.dir);
+        let interval = Duration::from_millis(file.journal.fsync_interval_ms);
+        let settings = settings.clone();
+        tokio::task::spawn_blocking(move || recover(&dir, settings, interval)).await??
+    } else {
+        if opts.demo && file.journal.enabled {
+            tracing::info!("demo floor: journal off (the demo's state is made up)");
+        }
+        (Engine::new(settings.clone()), None)
+    };
+    if let Some(j) = &journal {
+        engine.set_oplog(j.oplog());
+    }
+    // Alerts that fired during the replay were announced before the restart.
     engine.enable_notifications();
     let web_dir = (!file.server.web_dir.is_empty()).then(|| opts.base_dir.join(&file.server.web_dir));
     let hub = push::Hub::new(file.limits.max_ws_clients, metrics.registry());
@@ -192,6 +220,7 @@ pub async fn run(
         web_dir,
         file,
         ready: std::sync::atomic::AtomicBool::new(false),
+        journal,
     });
 
     let tracker = TaskTracker::new();
@@ -221,6 +250,15 @@ pub async fn run(
         tracing::warn!("grace period over with tasks still running; exiting anyway");
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
+    if let Some(j) = shared.journal.clone() {
+        // A last snapshot makes the next start quick; then everything is synced.
+        let job = j.snapshot(&shared.engine());
+        let _ = tokio::task::spawn_blocking(move || {
+            job();
+            j.close();
+        })
+        .await;
+    }
     // Hooks get what is left of the grace period to deliver queued alerts.
     let shared = match Arc::try_unwrap(shared) {
         Ok(s) => Some(s),
@@ -239,6 +277,9 @@ async fn ticker(shared: Arc<Shared>, shutdown: CancellationToken) {
     let mut every = tokio::time::interval(Duration::from_millis(250));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut housekeeping = tokio::time::Instant::now();
+    let snapshot_every = Duration::from_secs(shared.file.journal.snapshot_interval_secs.max(1));
+    let mut last_snapshot = tokio::time::Instant::now();
+    let mut snapshot_job: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -256,5 +297,42 @@ async fn ticker(shared: Arc<Shared>, shutdown: CancellationToken) {
             engine.take_notifications()
         };
         shared.fan_out(alerts);
+        if let Some(j) = &shared.journal
+            && last_snapshot.elapsed() >= snapshot_every
+            && snapshot_job.as_ref().is_none_or(|h| h.is_finished())
+        {
+            last_snapshot = tokio::time::Instant::now();
+            let job = j.snapshot(&shared.engine());
+            snapshot_job = Some(tokio::task::spawn_blocking(job));
+        }
     }
+}
+
+/// Opens the journal directory, restores the newest snapshot, replays the records after
+/// it, and starts the journal for appending.
+fn recover(dir: &std::path::Path, settings: Settings, interval: Duration) -> anyhow::Result<(Engine, Option<Journal>)> {
+    let started = std::time::Instant::now();
+    let mut rec = Recovery::open(dir).map_err(|e| anyhow::anyhow!("journal.dir: {e}"))?;
+    let mut engine = match rec.snapshot()? {
+        Some((lsn, bytes)) => {
+            let engine = Engine::restore(settings, &bytes)
+                .map_err(|e| anyhow::anyhow!("journal.dir: state snapshot at lsn {lsn}: {e}"))?;
+            tracing::info!(lsn, agents = engine.agent_count(), teams = engine.team_count(), "state snapshot restored");
+            engine
+        }
+        None => Engine::new(settings),
+    };
+    let replayed = rec.replay(&mut engine)?;
+    tracing::info!(
+        dir = %dir.display(),
+        snapshot_lsn = replayed.snapshot_lsn.unwrap_or(0),
+        records = replayed.records,
+        segments = replayed.segments,
+        torn_bytes = replayed.torn_bytes,
+        agents = engine.agent_count(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "journal recovered"
+    );
+    let journal = rec.start(replayed.last_lsn, interval)?;
+    Ok((engine, Some(journal)))
 }

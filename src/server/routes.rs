@@ -31,6 +31,9 @@ impl warp::reject::Reject for ForbiddenOrigin {}
 
 type Query = HashMap<String, String>;
 
+/// How long an acknowledgement waits for the journal before it reports failure.
+const DURABLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn with_shared(shared: Arc<Shared>) -> impl Filter<Extract = (Arc<Shared>,), Error = Infallible> + Clone {
     warp::any().map(move || shared.clone())
 }
@@ -137,7 +140,7 @@ pub fn routes(
         .and(warp::body::content_length_limit(max_body))
         .and(warp::body::bytes())
         .and(s.clone())
-        .map(|body: Bytes, sh: Arc<Shared>| {
+        .then(|body: Bytes, sh: Arc<Shared>| async move {
             let (batch, status) = match std::str::from_utf8(&body) {
                 Err(_) => (vec![Err(DecodeError::Utf8)], StatusCode::BAD_REQUEST),
                 Ok(text) => {
@@ -148,8 +151,18 @@ pub fn routes(
                     (batch, if whole_bad { StatusCode::BAD_REQUEST } else { StatusCode::OK })
                 }
             };
-            let counts = sh.apply_batch(batch, Source::Http);
-            json_reply(serde_json::to_string(&counts).unwrap_or_default(), status)
+            let (counts, lsn) = sh.apply_journaled(batch, Source::Http);
+            // Acknowledged means durable: answer once the journal has synced the batch.
+            match tokio::time::timeout(DURABLE_TIMEOUT, sh.durable(lsn)).await {
+                Ok(Ok(())) => json_reply(serde_json::to_string(&counts).unwrap_or_default(), status),
+                outcome => {
+                    let why = if outcome.is_err() { "journal sync timed out" } else { "journal cannot write" };
+                    let mut body = serde_json::to_value(counts).unwrap_or_default();
+                    body["error"] =
+                        json!(format!("{why}: events applied but not durable; resend them (seq makes it harmless)"));
+                    json_reply(body.to_string(), StatusCode::SERVICE_UNAVAILABLE)
+                }
+            }
         });
 
     let max_frame = shared.file.limits.max_frame_bytes;
@@ -189,6 +202,10 @@ pub fn routes(
                 let now = engine.now(wall_ms());
                 sh.metrics.render(&mut engine, now, &conns)
             };
+            let mut text = text;
+            if let Some(j) = &sh.journal {
+                j.render_metrics(&mut text);
+            }
             let mut r = Response::new(text);
             r.headers_mut()
                 .insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
@@ -257,11 +274,34 @@ async fn recover(err: Rejection) -> Result<Response<String>, Infallible> {
 }
 
 /// WebSocket ingest: one event or an array per text frame. With `?ack=1` each frame is
-/// answered with its outcome counts once applied.
+/// answered, in order, once its events are applied and durable (journaled and synced):
+/// `{"ack": <frame number>, "seq": <highest seq in the frame>, "durable": true, ...counts}`.
+/// Acks are sent by a task of their own so reading never waits for the disk.
 async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: bool, shutdown: CancellationToken) {
     let _guard = super::ConnGuard::new(shared.clone(), "ws");
     let (mut sink, mut stream) = socket.split();
     let idle = std::time::Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
+    // Bounded: a client that does not read its acks slows its own ingest, nobody else's.
+    let (ack_tx, mut ack_rx) = tokio::sync::mpsc::channel::<(u64, Option<u64>, IngestCounts, Option<u64>)>(256);
+    let acker = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            while let Some((frame, seq, counts, lsn)) = ack_rx.recv().await {
+                let durable = matches!(tokio::time::timeout(DURABLE_TIMEOUT, shared.durable(lsn)).await, Ok(Ok(())));
+                let mut ack = serde_json::to_value(counts).unwrap_or_default();
+                ack["ack"] = json!(frame);
+                ack["seq"] = json!(seq);
+                ack["durable"] = json!(durable);
+                if !durable {
+                    ack["error"] = json!("events applied but not durable; resend them");
+                }
+                if sink.send(Message::text(ack.to_string())).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        })
+    };
     let mut frame_no = 0u64;
     loop {
         let msg = tokio::select! {
@@ -280,24 +320,26 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
                 Ok(Some(Ok(m))) => m,
             },
         };
-        let counts = if let Ok(text) = msg.to_str() {
+        let (counts, seq, lsn) = if let Ok(text) = msg.to_str() {
             frame_no += 1;
-            shared.apply_batch(decode_batch(text, &shared.aliases), Source::Ws)
+            let batch = decode_batch(text, &shared.aliases);
+            let seq = batch.iter().filter_map(|r| r.as_ref().ok().and_then(|e| e.seq)).max();
+            let (counts, lsn) = shared.apply_journaled(batch, Source::Ws);
+            (counts, seq, lsn)
         } else if msg.is_binary() {
             frame_no += 1;
-            shared.count_invalid(Source::Ws, 1);
-            IngestCounts { invalid: 1, ..Default::default() }
+            let (counts, lsn) = shared.apply_journaled(vec![Err(DecodeError::Utf8)], Source::Ws);
+            (counts, None, lsn)
         } else if msg.is_close() {
             break;
         } else {
             continue;
         };
-        if acks {
-            let mut ack = serde_json::to_value(counts).unwrap_or_default();
-            ack["ack"] = json!(frame_no);
-            if sink.send(Message::text(ack.to_string())).await.is_err() {
-                break;
-            }
+        if acks && ack_tx.send((frame_no, seq, counts, lsn)).await.is_err() {
+            break;
         }
     }
+    drop(ack_tx);
+    // Outstanding acks still go out (the journal syncs within its interval).
+    let _ = tokio::time::timeout(DURABLE_TIMEOUT, acker).await;
 }

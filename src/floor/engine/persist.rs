@@ -1,0 +1,191 @@
+//! The engine's state as bytes, for the journal's snapshots.
+//!
+//! Everything an event or a step of time changed is stored; what is derived (team counts,
+//! the calendar's cache, the binomial cache) is rebuilt, and what comes from the
+//! configuration (settings, hold durations) is taken from the configuration in force at
+//! restore. postcard is positional, so the save and load structs list the same fields in
+//! the same order; [`FORMAT`] changes whenever they do.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Engine, IngestCounts, Source, Team};
+use crate::alert::{Alert, AlertKind, AlertState, Severity};
+use crate::config::Settings;
+use crate::floor::agents::{AgentIdx, Agents, TeamIdx};
+use crate::time::Ms;
+
+/// Version of the byte layout below.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("state format {found} is not this build's format {FORMAT}")]
+    Format { found: u32 },
+    #[error("state bytes do not decode: {0}")]
+    Decode(#[from] postcard::Error),
+}
+
+#[derive(Serialize)]
+struct Save<'a> {
+    format: u32,
+    agents: &'a Agents,
+    teams: &'a Vec<Option<Team>>,
+    team_free: &'a Vec<TeamIdx>,
+    alerts: Vec<AlertRec>,
+    max_ts: Ms,
+    ingest: Vec<(u8, IngestCounts)>,
+    long_aux_due: &'a BTreeSet<(Ms, AgentIdx)>,
+    applied_since_housekeeping: u64,
+    version: u64,
+}
+
+#[derive(Deserialize)]
+struct Load {
+    _format: u32,
+    agents: Agents,
+    teams: Vec<Option<Team>>,
+    team_free: Vec<TeamIdx>,
+    alerts: Vec<AlertRec>,
+    max_ts: Ms,
+    ingest: Vec<(u8, IngestCounts)>,
+    long_aux_due: BTreeSet<(Ms, AgentIdx)>,
+    applied_since_housekeeping: u64,
+    version: u64,
+}
+
+/// An alert in storage form (the public `Alert` serializes for JSON readers).
+#[derive(Serialize, Deserialize)]
+struct AlertRec {
+    id: String,
+    kind: u8,
+    team: String,
+    agent: Option<String>,
+    severity: u8,
+    firing: bool,
+    started_at: Ms,
+    fired_at: Ms,
+    resolved_at: Option<Ms>,
+    value: f64,
+    threshold: f64,
+    message: String,
+    agents: Vec<String>,
+}
+
+impl AlertRec {
+    fn from_alert(a: &Alert) -> Self {
+        AlertRec {
+            id: a.id.clone(),
+            kind: AlertKind::ALL.iter().position(|k| *k == a.kind).unwrap_or(0) as u8,
+            team: a.team.clone(),
+            agent: a.agent.clone(),
+            severity: a.severity as u8,
+            firing: a.state == AlertState::Firing,
+            started_at: a.started_at,
+            fired_at: a.fired_at,
+            resolved_at: a.resolved_at,
+            value: a.value,
+            threshold: a.threshold,
+            message: a.message.clone(),
+            agents: a.agents.clone(),
+        }
+    }
+
+    fn into_alert(self) -> Alert {
+        let kind = AlertKind::ALL.get(self.kind as usize).copied().unwrap_or(AlertKind::AuxCluster);
+        Alert {
+            id: self.id,
+            kind,
+            team: self.team,
+            agent: self.agent,
+            severity: match self.severity {
+                0 => Severity::Info,
+                1 => Severity::Warning,
+                _ => Severity::Critical,
+            },
+            state: if self.firing { AlertState::Firing } else { AlertState::Resolved },
+            started_at: self.started_at,
+            fired_at: self.fired_at,
+            resolved_at: self.resolved_at,
+            value: self.value,
+            threshold: self.threshold,
+            message: self.message,
+            agents: self.agents,
+        }
+    }
+}
+
+impl Engine {
+    /// The engine's state as bytes ([`Engine::restore`] reads them back).
+    pub fn save(&self) -> Vec<u8> {
+        debug_assert!(self.changes.is_empty(), "alert changes are flushed before the lock is released");
+        let save = Save {
+            format: FORMAT,
+            agents: &self.agents,
+            teams: &self.teams,
+            team_free: &self.team_free,
+            alerts: self.alerts.values().map(AlertRec::from_alert).collect(),
+            max_ts: self.max_ts,
+            ingest: Source::ALL.iter().filter_map(|s| self.ingest.get(s).map(|c| (s.to_u8(), *c))).collect(),
+            long_aux_due: &self.long_aux_due,
+            applied_since_housekeeping: self.applied_since_housekeeping,
+            version: self.version,
+        };
+        postcard::to_stdvec(&save).expect("serializing to memory cannot fail")
+    }
+
+    /// An engine in the state `bytes` were saved in, under `settings` (the configuration in
+    /// force now: changed thresholds apply from here on; history keeps what it recorded).
+    pub fn restore(settings: Settings, bytes: &[u8]) -> Result<Engine, RestoreError> {
+        // The format number leads, so a different layout is named rather than misread.
+        let (format, _) = postcard::take_from_bytes::<u32>(bytes)?;
+        if format != FORMAT {
+            return Err(RestoreError::Format { found: format });
+        }
+        let load: Load = postcard::from_bytes(bytes)?;
+        let mut engine = Engine::new(settings);
+        engine.agents = load.agents;
+        engine.teams = load.teams;
+        engine.team_free = load.team_free;
+        engine.alerts = load.alerts.into_iter().map(|a| (a.id.clone(), a.into_alert())).collect::<BTreeMap<_, _>>();
+        engine.max_ts = load.max_ts;
+        engine.ingest =
+            load.ingest.into_iter().filter_map(|(s, c)| Source::from_u8(s).map(|s| (s, c))).collect::<HashMap<_, _>>();
+        engine.long_aux_due = load.long_aux_due;
+        engine.applied_since_housekeeping = load.applied_since_housekeeping;
+        engine.version = load.version;
+        // Derived state: the team index and each team's current counts.
+        for (i, team) in engine.teams.iter_mut().enumerate() {
+            if let Some(team) = team {
+                engine.team_index.insert(team.id.clone(), i as TeamIdx);
+                team.det.reconfigure(&engine.settings);
+                team.det.counts = Default::default();
+                for &ai in &team.det.members {
+                    team.det.counts.add(engine.agents.get(ai).kind);
+                }
+            }
+        }
+        Ok(engine)
+    }
+}
+
+/// hdrhistogram has no serde support: store (value, count) of each recorded bucket.
+pub mod histogram {
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        let buckets: Vec<(u64, u64)> = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
+        buckets.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let buckets = Vec::<(u64, u64)>::deserialize(d)?;
+        let mut h = super::super::new_handle_histogram();
+        for (v, n) in buckets {
+            h.saturating_record_n(v, n);
+        }
+        Ok(h)
+    }
+}
