@@ -1,0 +1,269 @@
+//! The journal restores exactly: an engine recovered from a snapshot plus the journal tail
+//! equals the engine that never stopped, with the wall clock (arrival times matter) and
+//! with damage at the end of the journal.
+
+mod common;
+
+use common::noisy_trace;
+use floorwatch::config::{FileConfig, Settings};
+use floorwatch::event::{Aliases, decode_bytes};
+use floorwatch::floor::{Engine, Source, ViewOpts};
+use floorwatch::journal::{Journal, Payload, Recovery};
+use floorwatch::snapshot::Snapshot;
+use floorwatch::time::Ms;
+
+const WALL: &str =
+    "[server]\nclock = \"wall\"\n[peak]\nwindows = [\"08:30-09:30\"]\n[alerts.aux_cluster]\nhold_secs = 30\n";
+
+fn settings() -> Settings {
+    FileConfig::parse(WALL, "test").unwrap().settings().unwrap()
+}
+
+type Batch = (Ms, Vec<Result<floorwatch::event::Event, floorwatch::event::DecodeError>>);
+
+/// The trace in batches of 1..=20 lines, each received shortly after its last event (and
+/// sometimes long after: the wall clock then has moved past later events' times).
+fn batches() -> Vec<Batch> {
+    let trace = noisy_trace(30, 2500, 11);
+    let aliases = Aliases::default();
+    let lines: Vec<&str> = trace.lines().collect();
+    let mut out = Vec::new();
+    let (mut i, mut x) = (0usize, 99u64);
+    while i < lines.len() {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let n = 1 + (x >> 40) as usize % 20;
+        let batch: Vec<_> =
+            lines[i..(i + n).min(lines.len())].iter().map(|l| decode_bytes(l.as_bytes(), &aliases)).collect();
+        let max_ts = batch.iter().filter_map(|r| r.as_ref().ok().and_then(|e| e.ts)).max().unwrap_or(0);
+        let delay = if (x >> 20) % 9 == 0 { 45_000 } else { ((x >> 24) % 3_000) as Ms };
+        out.push((max_ts + delay, batch));
+        i += n;
+    }
+    out
+}
+
+/// What `Shared::apply_journaled` and the ticker do, against an optional journal.
+/// `first` is the index of `batches[0]` in the whole trace, so a feed in parts makes the
+/// same steps as a feed in one go.
+fn feed(engine: &mut Engine, journal: Option<&Journal>, batches: &[Batch], first: usize, every: usize) {
+    for (i, (now, batch)) in batches.iter().enumerate() {
+        let k = first + i;
+        let invalid = batch.iter().filter(|r| r.is_err()).count();
+        if let Some(j) = journal {
+            j.append(&Payload::batch(*now, Source::Tcp, invalid as u32, batch.iter().filter_map(|r| r.as_ref().ok())));
+        }
+        let events = batch.iter().filter_map(|r| r.as_ref().ok().cloned());
+        engine.apply_batch(*now, Source::Tcp, events, invalid as u64);
+        // Ticker steps and views between batches (both advance the detectors).
+        if k % 3 == 0 {
+            engine.advance(*now + 250);
+        }
+        if k % every == every - 1 {
+            engine.housekeeping();
+            let _ = engine.view(*now + 500, &ViewOpts { team: None, agents: true });
+        }
+    }
+}
+
+fn snapshot_json(engine: &mut Engine, now: Ms) -> serde_json::Value {
+    let view = engine.view(now, &ViewOpts { team: None, agents: true });
+    serde_json::to_value(Snapshot(&view)).unwrap()
+}
+
+/// The first few paths where two JSON documents differ, for a readable failure.
+fn diff(a: &serde_json::Value, b: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    use serde_json::Value::*;
+    if out.len() >= 8 {
+        return;
+    }
+    match (a, b) {
+        (Object(x), Object(y)) => {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                diff(x.get(k).unwrap_or(&Null), y.get(k).unwrap_or(&Null), &format!("{path}.{k}"), out);
+            }
+        }
+        (Array(x), Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                diff(p, q, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ if a != b => out.push(format!("{path}: {a} != {b}")),
+        _ => {}
+    }
+}
+
+fn assert_json_eq(got: &serde_json::Value, want: &serde_json::Value, what: &str) {
+    let mut d = Vec::new();
+    diff(got, want, "", &mut d);
+    assert!(d.is_empty(), "{what}: differs (got != want):\n{}", d.join("\n"));
+}
+
+fn recover(dir: &std::path::Path) -> (Engine, floorwatch::journal::Replayed) {
+    let mut rec = Recovery::open(dir).unwrap();
+    let mut engine = match rec.snapshot().unwrap() {
+        Some((_, bytes)) => Engine::restore(settings(), &bytes).unwrap(),
+        None => Engine::new(settings()),
+    };
+    let replayed = rec.replay(&mut engine).unwrap();
+    drop(rec);
+    (engine, replayed)
+}
+
+#[test]
+fn snapshot_plus_tail_equals_the_engine_that_never_stopped() {
+    let batches = batches();
+    let end = batches.last().unwrap().0 + 60_000;
+    let mut never_stopped = Engine::new(settings());
+    feed(&mut never_stopped, None, &batches, 0, 40);
+    let want = snapshot_json(&mut never_stopped, end);
+    assert!(want["ingest"]["applied"].as_u64().unwrap() > 2000, "the trace applies");
+    assert!(!want["alerts"].as_array().unwrap().is_empty(), "the trace fires alerts, so detectors are compared too");
+
+    // Stop at several points: a snapshot there, the rest journaled after it.
+    for cut in [0, 1, 2, 7, batches.len() / 3, batches.len() - 1] {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let rec = Recovery::open(dir.path()).unwrap();
+            let journal = rec.start(0, std::time::Duration::from_millis(1)).unwrap();
+            let mut engine = Engine::new(settings());
+            engine.set_oplog(journal.oplog());
+            feed(&mut engine, Some(&journal), &batches[..cut], 0, 40);
+            journal.snapshot(&engine)();
+            feed(&mut engine, Some(&journal), &batches[cut..], cut, 40);
+            journal.close();
+        }
+        let (mut restored, replayed) = recover(dir.path());
+        assert_eq!(replayed.snapshot_lsn.is_some(), true, "cut {cut}: snapshot found");
+        assert!(replayed.records > 0, "cut {cut}: the tail was replayed");
+        let got = snapshot_json(&mut restored, end);
+        assert_json_eq(&got, &want, &format!("cut {cut}: restored vs never stopped"));
+    }
+}
+
+#[test]
+fn a_torn_tail_is_cut_and_the_rest_restores() {
+    let batches = batches();
+    let half = batches.len() / 2;
+    let end = batches[half - 1].0 + 1_000;
+    let mut want_engine = Engine::new(settings());
+    feed(&mut want_engine, None, &batches[..half], 0, 1_000_000);
+    let want = snapshot_json(&mut want_engine, end);
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let journal = Recovery::open(dir.path()).unwrap().start(0, std::time::Duration::from_millis(1)).unwrap();
+        let mut engine = Engine::new(settings());
+        engine.set_oplog(journal.oplog());
+        feed(&mut engine, Some(&journal), &batches[..half], 0, 1_000_000);
+        journal.close();
+    }
+    // A crash in the middle of writing the next record: half a frame at the end.
+    let seg = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "log"))
+        .unwrap();
+    let mut frame = Vec::new();
+    Payload::batch(end, Source::Tcp, 0, std::iter::empty()).frame_into(999_999, &mut frame);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let full_len = bytes.len();
+    bytes.extend_from_slice(&frame[..frame.len() - 3]);
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let (mut restored, replayed) = recover(dir.path());
+    assert_eq!(replayed.torn_bytes, (frame.len() - 3) as u64);
+    assert_eq!(std::fs::metadata(&seg).unwrap().len(), full_len as u64, "torn bytes cut off the segment");
+    assert_json_eq(&snapshot_json(&mut restored, end), &want, "after a torn tail");
+
+    // A second start finds a clean journal and the same state.
+    let (mut again, replayed) = recover(dir.path());
+    assert_eq!(replayed.torn_bytes, 0);
+    assert_json_eq(&snapshot_json(&mut again, end), &want, "second start");
+}
+
+#[test]
+fn compaction_keeps_only_what_the_last_snapshot_needs() {
+    let batches = batches();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Recovery::open(dir.path()).unwrap().start(0, std::time::Duration::from_millis(1)).unwrap();
+    let mut engine = Engine::new(settings());
+    engine.set_oplog(journal.oplog());
+    let third = batches.len() / 3;
+    for (first, part) in
+        [(0, &batches[..third]), (third, &batches[third..2 * third]), (2 * third, &batches[2 * third..])]
+    {
+        feed(&mut engine, Some(&journal), part, first, 40);
+        journal.snapshot(&engine)();
+    }
+    let durable_lsn = journal.last_lsn();
+    // Compaction runs on the writer after the snapshot is written: wait for it.
+    let files = || -> Vec<String> {
+        let mut v: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+        v.sort();
+        v
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while files().iter().filter(|f| f.starts_with("journal-")).count() > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let names = files();
+    assert_eq!(
+        names.iter().filter(|f| f.starts_with("state-")).collect::<Vec<_>>(),
+        vec![&format!("state-{durable_lsn:020}.bin")],
+        "only the newest snapshot is kept: {names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|f| f.starts_with("journal-")).collect::<Vec<_>>(),
+        vec![&format!("journal-{:020}.log", durable_lsn + 1)],
+        "only the segment after the newest snapshot is kept: {names:?}"
+    );
+    // And a second daemon cannot open the same directory.
+    assert!(matches!(Recovery::open(dir.path()), Err(floorwatch::journal::JournalError::Locked(_))));
+    journal.close();
+    drop(journal);
+}
+
+/// With the wall clock, when time advanced matters: an event that arrives after the
+/// detectors moved past its `ts` takes effect from where they are. The journal records
+/// the advances, so the restored engine agrees with the live one on when the alert fired.
+#[test]
+fn advances_between_events_are_replayed() {
+    const TOML: &str =
+        "[server]\nclock = \"wall\"\n[peak]\nwindows = [\"00:00-24:00\"]\n[alerts.aux_cluster]\nhold_secs = 30\n";
+    let settings = || FileConfig::parse(TOML, "test").unwrap().settings().unwrap();
+    let t0: Ms = 1_795_420_800_000;
+    let ev = |agent: &str, state: &str, ts: Ms| {
+        let line = format!(r#"{{"ts":{ts},"agent":"{agent}","state":"{state}","reason":"personal","team":"T1"}}"#);
+        decode_bytes(line.as_bytes(), &Aliases::default()).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let live_alerts = {
+        let journal = Recovery::open(dir.path()).unwrap().start(0, std::time::Duration::from_millis(1)).unwrap();
+        let mut engine = Engine::new(settings());
+        engine.set_oplog(journal.oplog());
+        let mut batch = |engine: &mut Engine, now: Ms, events: Vec<floorwatch::event::Event>| {
+            journal.append(&Payload::batch(now, Source::Http, 0, events.iter()));
+            engine.apply_batch(now, Source::Http, events, 0);
+        };
+        batch(&mut engine, t0, (0..6).map(|i| ev(&format!("A{i}"), "idle", t0)).collect());
+        // The ticker moves time on to t0 + 60 s; then events stamped t0 + 10 s arrive.
+        engine.advance(t0 + 60_000);
+        batch(&mut engine, t0 + 61_000, (0..3).map(|i| ev(&format!("A{i}"), "aux", t0 + 10_000)).collect());
+        engine.advance(t0 + 300_000);
+        journal.close();
+        engine.alerts()
+    };
+    let cluster: Vec<_> = live_alerts.iter().filter(|a| a.kind.as_str() == "aux_cluster").collect();
+    assert_eq!(cluster.len(), 1, "{live_alerts:?}");
+    assert_eq!(cluster[0].started_at, t0 + 60_000, "the condition starts where time was, not at the late ts");
+
+    let (restored, _) = {
+        let mut rec = Recovery::open(dir.path()).unwrap();
+        let mut engine = Engine::new(settings());
+        let r = rec.replay(&mut engine).unwrap();
+        (engine, r)
+    };
+    assert_eq!(restored.alerts(), live_alerts);
+}
