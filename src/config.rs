@@ -608,8 +608,11 @@ impl FileConfig {
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(invalid("tls", "set both tls.cert and tls.key, or neither"));
         }
-        crate::hooks::Hooks::validate(&self.hooks, base_dir)
-            .map_err(|e| ConfigError::Invalid { key: "hooks".into(), message: e.to_string() })?;
+        crate::hooks::Hooks::validate(&self.hooks, base_dir).map_err(|e| match e {
+            // Already named by key (`hooks[2].url`): no second prefix.
+            crate::hooks::HookError::Config { key, msg } => ConfigError::Invalid { key, message: msg },
+            other => ConfigError::Invalid { key: "hooks".into(), message: other.to_string() },
+        })?;
         self.auth.resolve(base_dir)?;
         Ok(settings)
     }
@@ -722,6 +725,13 @@ mod tests {
             let e = err_of(toml);
             assert!(e.contains(key), "{toml:?} gave {e:?}, which does not name {key}");
         }
+    }
+
+    #[test]
+    fn hook_errors_name_the_entry_once() {
+        let file = FileConfig::parse("[[hooks]]\nkind = \"slack\"\nurl = \"ftp://x.invalid/t\"\n", "t").unwrap();
+        let e = file.validate(Path::new(".")).unwrap_err().to_string();
+        assert!(e.starts_with("hooks[0].url: "), "{e}");
     }
 
     #[test]

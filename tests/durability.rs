@@ -129,11 +129,9 @@ fn assert_matches_replay(got: &serde_json::Value, want: &serde_json::Value, what
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_points_loses_nothing_acknowledged() {
-    let seed: u64 = std::env::var("FLOORWATCH_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64)
-        | 1;
+    let seed: u64 = std::env::var("FLOORWATCH_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    }) | 1;
     eprintln!("kill points seed: FLOORWATCH_KILL_SEED={seed}");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("floorwatch.toml"), CONFIG).unwrap();
@@ -167,7 +165,11 @@ async fn sigkill_at_random_points_loses_nothing_acknowledged() {
             killer.join().unwrap();
             let _ = d.child.lock().unwrap().wait();
             kills += 1;
-            eprintln!("round {round}: killed after {after:?}; acknowledged {} more, {next}/{}", next - before, lines.len());
+            eprintln!(
+                "round {round}: killed after {after:?}; acknowledged {} more, {next}/{}",
+                next - before,
+                lines.len()
+            );
             continue;
         }
         // The last round runs to the end.

@@ -188,7 +188,7 @@ pub async fn run(
     let hooks = if file.hooks.is_empty() {
         None
     } else {
-        Some(Hooks::start(&file.hooks, &opts.base_dir, metrics.registry()).map_err(|e| anyhow::anyhow!("hooks: {e}"))?)
+        Some(Hooks::start(&file.hooks, &opts.base_dir, metrics.registry()).map_err(|e| anyhow::anyhow!("{e}"))?)
     };
     let (mut engine, journal) = if file.journal.enabled && !opts.demo {
         let dir = opts.base_dir.join(&file.journal.dir);
@@ -246,6 +246,7 @@ pub async fn run(
     shared.ready.store(false, std::sync::atomic::Ordering::Relaxed);
     tracker.close();
     let grace = Duration::from_secs(shared.file.server.shutdown_grace_secs);
+    let deadline = tokio::time::Instant::now() + grace;
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
         tracing::warn!("grace period over with tasks still running; exiting anyway");
     }
@@ -259,13 +260,14 @@ pub async fn run(
         })
         .await;
     }
-    // Hooks get what is left of the grace period to deliver queued alerts.
+    // Hooks get what is left of the grace period (at least a second) to deliver queued alerts.
     let shared = match Arc::try_unwrap(shared) {
         Ok(s) => Some(s),
         Err(_) => None,
     };
     if let Some(hooks) = shared.and_then(|s| s.hooks) {
-        hooks.shutdown(Duration::from_secs(2)).await;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
+        hooks.shutdown(left).await;
     }
     tracing::info!("stopped");
     Ok(())
