@@ -250,8 +250,15 @@ pub struct LimitsConfig {
     pub max_frame_bytes: usize,
     /// Largest `POST /api/v1/events` body.
     pub max_body_bytes: usize,
-    /// An ingest connection that sends nothing for this long is closed.
+    /// An ingest connection that sends nothing for this long is closed (TCP: also the
+    /// deadline of its TLS handshake).
     pub idle_timeout_secs: u64,
+    /// Simultaneous HTTP connections of every kind (API, wallboard, `/ws` and `/ingest`
+    /// WebSockets); more are closed at once and counted.
+    pub max_http_connections: usize,
+    /// An HTTP client has this long to send a request's headers (and before that, its
+    /// TLS handshake); an idle keep-alive connection is closed after it too (slowloris).
+    pub header_read_timeout_secs: u64,
 }
 
 impl Default for LimitsConfig {
@@ -263,6 +270,8 @@ impl Default for LimitsConfig {
             max_frame_bytes: 4 * 1024 * 1024,
             max_body_bytes: 16 * 1024 * 1024,
             idle_timeout_secs: 300,
+            max_http_connections: 4096,
+            header_read_timeout_secs: 30,
         }
     }
 }
@@ -270,8 +279,10 @@ impl Default for LimitsConfig {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
-    /// PEM certificate chain; with `key` set, HTTP and TCP ingest speak TLS.
+    /// PEM certificate chain (leaf first); with `key` set, HTTP and TCP ingest speak TLS
+    /// only. Relative to the config file.
     pub cert: Option<String>,
+    /// PEM private key of the leaf certificate (PKCS#8, PKCS#1 or SEC1).
     pub key: Option<String>,
 }
 
@@ -587,6 +598,8 @@ impl FileConfig {
             ("limits.max_line_bytes", l.max_line_bytes),
             ("limits.max_frame_bytes", l.max_frame_bytes),
             ("limits.max_body_bytes", l.max_body_bytes),
+            ("limits.max_http_connections", l.max_http_connections),
+            ("limits.header_read_timeout_secs", l.header_read_timeout_secs as usize),
         ] {
             if v == 0 {
                 return Err(invalid(key, "must be at least 1"));
@@ -605,9 +618,8 @@ impl FileConfig {
         if !["", "en", "zh"].contains(&self.wallboard.lang.as_str()) {
             return Err(invalid("wallboard.lang", "must be \"en\", \"zh\" or \"\""));
         }
-        if self.tls.cert.is_some() != self.tls.key.is_some() {
-            return Err(invalid("tls", "set both tls.cert and tls.key, or neither"));
-        }
+        // Loads and checks the certificate and key, so `check-config` catches a bad pair.
+        crate::server::tls::acceptors(&self.tls, base_dir)?;
         crate::hooks::Hooks::validate(&self.hooks, base_dir).map_err(|e| match e {
             // Already named by key (`hooks[2].url`): no second prefix.
             crate::hooks::HookError::Config { key, msg } => ConfigError::Invalid { key, message: msg },

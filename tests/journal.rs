@@ -243,7 +243,7 @@ fn advances_between_events_are_replayed() {
         let journal = Recovery::open(dir.path()).unwrap().start(0, std::time::Duration::from_millis(1)).unwrap();
         let mut engine = Engine::new(settings());
         engine.set_oplog(journal.oplog());
-        let mut batch = |engine: &mut Engine, now: Ms, events: Vec<floorwatch::event::Event>| {
+        let batch = |engine: &mut Engine, now: Ms, events: Vec<floorwatch::event::Event>| {
             journal.append(&Payload::batch(now, Source::Http, 0, events.iter()));
             engine.apply_batch(now, Source::Http, events, 0);
         };

@@ -1,28 +1,41 @@
-//! NDJSON over TCP: one event per line, fire-and-forget (no acknowledgement; use HTTP or
-//! WebSocket with acks when the sender must know an event is durable).
+//! NDJSON over TCP (optionally TLS): one event per line, fire-and-forget (no
+//! acknowledgement; use HTTP or WebSocket with acks when the sender must know an event is
+//! durable).
 //!
-//! Lines are split with memchr over a large read buffer and decoded outside the engine
-//! lock; each read's complete lines are applied as one batch. A line over
-//! `limits.max_line_bytes` is counted invalid and skipped to the next newline without being
-//! buffered. With `auth.ingest_token` set, the first line must be `AUTH <token>`.
+//! Bytes are read into a [`LineFramer`] (large reads, lines split with memchr) and
+//! decoded outside the engine lock; each read's complete lines are applied as one batch.
+//! A line over `limits.max_line_bytes` is counted invalid and skipped to the next newline
+//! without being buffered. With `auth.ingest_token` set, the first line must be
+//! `AUTH <token>`; anything else (an oversized first line included) closes the
+//! connection without touching any counter of events.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::event::decode_bytes;
+use super::lines::{LineFramer, Piece};
+use crate::event::{DecodeError, Event, decode_bytes};
 use crate::floor::Source;
+use crate::server::listen::ConnStats;
 use crate::server::{ConnGuard, Shared, auth};
 
-const READ_BUF: usize = 256 * 1024;
-
-pub async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: CancellationToken, tracker: TaskTracker) {
+pub async fn serve(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    stats: ConnStats,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
     let limit = Arc::new(Semaphore::new(shared.file.limits.max_connections));
+    let idle = Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
     let mut backoff = Duration::from_millis(5);
     loop {
         let accepted = tokio::select! {
@@ -44,100 +57,94 @@ pub async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: Cancell
         };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
             tracing::debug!(%peer, "tcp ingest connection refused: limits.max_connections reached");
+            stats.refused("tcp");
             drop(stream);
             continue;
         };
-        let shared = shared.clone();
-        let shutdown = shutdown.clone();
+        let _ = stream.set_nodelay(true);
+        let (shared, shutdown, tls, stats) = (shared.clone(), shutdown.clone(), tls.clone(), stats.clone());
         tracker.spawn(async move {
             let _permit = permit;
             let _guard = ConnGuard::new(shared.clone(), "tcp");
-            tracing::debug!(%peer, "tcp ingest connection");
-            if let Err(e) = connection(&shared, stream, shutdown).await {
+            tracing::debug!(%peer, tls = tls.is_some(), "tcp ingest connection");
+            let ended = match tls {
+                None => connection(&shared, stream, &stats, shutdown).await,
+                // The handshake is bounded like any other silence on this listener.
+                Some(tls) => match tokio::time::timeout(idle, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => connection(&shared, stream, &stats, shutdown).await,
+                    Ok(Err(e)) => {
+                        stats.closed("tcp", "tls");
+                        Err(e)
+                    }
+                    Err(_) => {
+                        stats.closed("tcp", "timeout");
+                        Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no TLS handshake within idle timeout"))
+                    }
+                },
+            };
+            if let Err(e) = ended {
                 tracing::debug!(%peer, error = %e, "tcp ingest connection ended");
             }
         });
     }
 }
 
-async fn connection(shared: &Shared, mut stream: TcpStream, shutdown: CancellationToken) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
-    let max_line = shared.file.limits.max_line_bytes;
+/// Reads NDJSON from `stream` until EOF, an idle timeout, a failed `AUTH`, or shutdown.
+pub async fn connection<S: AsyncRead + Unpin>(
+    shared: &Shared,
+    mut stream: S,
+    stats: &ConnStats,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     let idle = Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_BUF);
-    let mut skipping = false;
+    let mut framer = LineFramer::new(shared.file.limits.max_line_bytes);
     let mut authed = shared.tokens.ingest.is_none();
     loop {
-        if buf.capacity() - buf.len() < READ_BUF / 4 {
-            buf.reserve(READ_BUF);
-        }
         let n = tokio::select! {
             _ = shutdown.cancelled() => 0,
-            r = tokio::time::timeout(idle, stream.read_buf(&mut buf)) => match r {
+            r = tokio::time::timeout(idle, stream.read_buf(framer.read_into())) => match r {
                 Ok(r) => r?,
                 Err(_) => {
                     tracing::debug!("tcp ingest connection idle for limits.idle_timeout_secs; closing");
+                    stats.closed("tcp", "timeout");
                     0
                 }
             },
         };
         let eof = n == 0;
         let mut batch = Vec::new();
-        let mut consumed = 0;
-        while let Some(i) = memchr::memchr(b'\n', &buf[consumed..]) {
-            let line = &buf[consumed..consumed + i];
-            consumed += i + 1;
-            if skipping {
-                skipping = false;
-                continue;
-            }
+        let flow = framer.split(eof, |piece| {
             if !authed {
-                let ok = std::str::from_utf8(line)
-                    .ok()
-                    .and_then(|l| l.trim_end().strip_prefix("AUTH "))
-                    .is_some_and(|t| auth::token_eq(t.trim(), shared.tokens.ingest.as_deref().unwrap_or_default()));
+                let ok = match piece {
+                    Piece::Line(line) => std::str::from_utf8(line)
+                        .ok()
+                        .and_then(|l| l.trim_end().strip_prefix("AUTH "))
+                        .is_some_and(|t| auth::token_eq(t.trim(), shared.tokens.ingest.as_deref().unwrap_or_default())),
+                    Piece::TooLarge => false,
+                };
                 if !ok {
                     tracing::warn!("tcp ingest connection without a valid `AUTH <token>` first line; closing");
-                    return Ok(());
+                    stats.closed("tcp", "auth");
+                    return ControlFlow::Break(());
                 }
                 authed = true;
-                continue;
+                return ControlFlow::Continue(());
             }
-            push_line(shared, line, max_line, &mut batch);
-        }
-        buf.drain(..consumed);
-        if eof && !buf.is_empty() && !skipping && authed {
-            // A last line without its newline still counts.
-            let line = std::mem::take(&mut buf);
-            push_line(shared, &line, max_line, &mut batch);
-        } else if buf.len() > max_line {
-            // Oversized: count it once and drop bytes until the next newline.
-            if !skipping {
-                batch.push(Err(crate::event::DecodeError::TooLarge));
-            }
-            skipping = true;
-            buf.clear();
-        }
+            push_piece(shared, piece, &mut batch);
+            ControlFlow::Continue(())
+        });
         shared.apply_batch(batch, Source::Tcp);
-        if eof {
+        if eof || flow.is_break() {
             return Ok(());
         }
     }
 }
 
-fn push_line(
-    shared: &Shared,
-    line: &[u8],
-    max_line: usize,
-    batch: &mut Vec<Result<crate::event::Event, crate::event::DecodeError>>,
-) {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return;
+fn push_piece(shared: &Shared, piece: Piece<'_>, batch: &mut Vec<Result<Event, DecodeError>>) {
+    match piece {
+        Piece::TooLarge => batch.push(Err(DecodeError::TooLarge)),
+        // Blank lines are skipped, not counted.
+        Piece::Line(line) if line.iter().all(u8::is_ascii_whitespace) => {}
+        Piece::Line(line) => batch.push(decode_bytes(line, &shared.aliases)),
     }
-    if line.len() > max_line {
-        batch.push(Err(crate::event::DecodeError::TooLarge));
-        return;
-    }
-    batch.push(decode_bytes(line, &shared.aliases));
 }

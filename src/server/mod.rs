@@ -7,8 +7,10 @@
 
 pub mod auth;
 pub mod demo;
+pub mod listen;
 pub mod push;
 pub mod routes;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -226,19 +228,36 @@ pub async fn run(
     let tracker = TaskTracker::new();
     let http_addr = listeners.http.local_addr()?;
     let tcp_addr = listeners.tcp.local_addr()?;
-    tracing::info!(http = %http_addr, tcp = %tcp_addr, clock = %shared.file.server.clock, timezone = %shared.settings.timezone_name, "floorwatch listening");
+    tracing::info!(http = %http_addr, tcp = %tcp_addr, tls = shared.file.tls.cert.is_some(), clock = %shared.file.server.clock, timezone = %shared.settings.timezone_name, "floorwatch listening");
 
-    tracker.spawn(crate::ingest::tcp::serve(shared.clone(), listeners.tcp, shutdown.clone(), tracker.clone()));
+    let tls = tls::acceptors(&shared.file.tls, &opts.base_dir)?;
+    let conn_stats = listen::ConnStats::new(shared.metrics.registry());
+    tracker.spawn(crate::ingest::tcp::serve(
+        shared.clone(),
+        listeners.tcp,
+        tls.as_ref().map(|t| t.tcp.clone()),
+        conn_stats.clone(),
+        shutdown.clone(),
+        tracker.clone(),
+    ));
     tracker.spawn(push::run(shared.clone(), shutdown.clone()));
     tracker.spawn(ticker(shared.clone(), shutdown.clone()));
     if opts.demo {
         tracker.spawn(demo::run(shared.clone(), shutdown.clone()));
     }
-    let routes = routes::routes(shared.clone(), shutdown.clone());
-    let stop = shutdown.clone();
-    let http = tokio::spawn(
-        warp::serve(routes).incoming(listeners.http).graceful(async move { stop.cancelled().await }).run(),
-    );
+    let routes = routes::routes(shared.clone(), conn_stats.clone(), shutdown.clone());
+    let limits = listen::HttpLimits {
+        max_connections: shared.file.limits.max_http_connections,
+        header_read_timeout: Duration::from_secs(shared.file.limits.header_read_timeout_secs.max(1)),
+    };
+    let http = tokio::spawn(listen::serve_http(
+        routes,
+        listeners.http,
+        tls.map(|t| t.http),
+        limits,
+        conn_stats,
+        shutdown.clone(),
+    ));
     shared.ready.store(true, std::sync::atomic::Ordering::Relaxed);
 
     shutdown.cancelled().await;

@@ -4,7 +4,8 @@
 //! Frames are built once per tick and per team filter and shared by every client with
 //! that filter. Each client has a bounded queue (`QUEUE` frames). A client whose queue is
 //! full misses the delta and is marked stale; once it has room it gets a fresh `full`
-//! frame (skip to the latest state). A client stale for `DROP_AFTER` is disconnected.
+//! frame (skip to the latest state). A client stale for `DROP_AFTER` is disconnected, and
+//! so is one whose socket takes nothing for `SEND_TIMEOUT` (both counted as dropped).
 //! Neither ever slows ingest: the push loop only `try_send`s.
 
 use std::collections::HashMap;
@@ -95,6 +96,13 @@ impl Hub {
         }
     }
 
+    /// Counts a frame `c` could not take; it gets a fresh `full` frame once it has room.
+    fn mark_skipped(&self, c: &Client) {
+        self.skipped.inc();
+        c.needs_full.store(true, Ordering::Relaxed);
+        let _ = c.stale_since.compare_exchange(0, wall_ms(), Ordering::Relaxed, Ordering::Relaxed);
+    }
+
     fn offer(&self, c: &Client, frame: Frame) -> bool {
         match c.tx.try_send(frame) {
             Ok(()) => {
@@ -102,9 +110,7 @@ impl Hub {
                 true
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.skipped.inc();
-                c.needs_full.store(true, Ordering::Relaxed);
-                let _ = c.stale_since.compare_exchange(0, wall_ms(), Ordering::Relaxed, Ordering::Relaxed);
+                self.mark_skipped(c);
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -239,7 +245,12 @@ pub async fn client(shared: Arc<Shared>, ws: WebSocket, team: Option<String>, sh
         };
         match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::text(frame.to_string()))).await {
             Ok(Ok(())) => {}
-            _ => break,
+            Ok(Err(_)) => break,
+            Err(_) => {
+                // Its socket took nothing for SEND_TIMEOUT: too slow, dropped like a stale one.
+                hub.dropped.inc();
+                break;
+            }
         }
     }
     hub.clients.remove(&id);
@@ -300,36 +311,44 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 gone.push(*entry.key());
                 continue;
             }
-            let key = c.team.clone();
-            let frame = if c.needs_full.load(Ordering::Relaxed) {
-                fulls.entry(key.clone()).or_insert_with(|| board.full(key.as_deref(), &config).into()).clone()
-            } else {
-                deltas
-                    .entry(key.clone())
-                    .or_insert_with(|| {
-                        let t = key.as_deref();
-                        let agents: Vec<&&BoardAgent> =
-                            changed.iter().filter(|a| t.is_none_or(|t| a.team == t)).collect();
-                        let mut rem: Vec<&String> = removed.iter().collect();
-                        if let Some(t) = t {
-                            rem.extend(moved_from.iter().filter(|(_, from)| *from == t).map(|(id, _)| id));
-                        }
-                        json!({
-                            "type": "delta",
-                            "now": board.now,
-                            "floor": board.floor_for(t),
-                            "teams": board.teams_for(t),
-                            "agents": agents,
-                            "removed": rem,
-                            "alerts": board.alerts_for(t),
-                        })
-                        .to_string()
-                        .into()
-                    })
-                    .clone()
-            };
             let was_full = c.needs_full.load(Ordering::Relaxed);
-            if hub.offer(c, frame) {
+            // A client whose queue is full is skipped before any frame is built for it:
+            // 1,000 stalled wallboards then cost 1,000 checks per tick, not frames.
+            let delivered = if c.tx.capacity() == 0 {
+                hub.mark_skipped(c);
+                false
+            } else {
+                let key = c.team.clone();
+                let frame = if was_full {
+                    fulls.entry(key.clone()).or_insert_with(|| board.full(key.as_deref(), &config).into()).clone()
+                } else {
+                    deltas
+                        .entry(key.clone())
+                        .or_insert_with(|| {
+                            let t = key.as_deref();
+                            let agents: Vec<&&BoardAgent> =
+                                changed.iter().filter(|a| t.is_none_or(|t| a.team == t)).collect();
+                            let mut rem: Vec<&String> = removed.iter().collect();
+                            if let Some(t) = t {
+                                rem.extend(moved_from.iter().filter(|(_, from)| *from == t).map(|(id, _)| id));
+                            }
+                            json!({
+                                "type": "delta",
+                                "now": board.now,
+                                "floor": board.floor_for(t),
+                                "teams": board.teams_for(t),
+                                "agents": agents,
+                                "removed": rem,
+                                "alerts": board.alerts_for(t),
+                            })
+                            .to_string()
+                            .into()
+                        })
+                        .clone()
+                };
+                hub.offer(c, frame)
+            };
+            if delivered {
                 if was_full {
                     c.needs_full.store(false, Ordering::Relaxed);
                 }

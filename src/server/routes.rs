@@ -12,6 +12,7 @@ use warp::http::{HeaderValue, Response, StatusCode};
 use warp::ws::Message;
 use warp::{Filter, Rejection, Reply};
 
+use super::listen::ConnStats;
 use super::{Shared, auth, push, wall_ms};
 use crate::event::{DecodeError, decode_batch};
 use crate::floor::{IngestCounts, Source, ViewOpts};
@@ -28,6 +29,10 @@ impl warp::reject::Reject for Unauthorized {}
 #[derive(Debug)]
 struct ForbiddenOrigin;
 impl warp::reject::Reject for ForbiddenOrigin {}
+
+#[derive(Debug)]
+struct TooManyConnections;
+impl warp::reject::Reject for TooManyConnections {}
 
 type Query = HashMap<String, String>;
 
@@ -82,6 +87,7 @@ fn json_reply(body: String, status: StatusCode) -> Response<String> {
 
 pub fn routes(
     shared: Arc<Shared>,
+    stats: ConnStats,
     shutdown: CancellationToken,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let s = with_shared(shared.clone());
@@ -167,18 +173,32 @@ pub fn routes(
 
     let max_frame = shared.file.limits.max_frame_bytes;
     let sd = shutdown.clone();
+    // limits.max_connections for WebSocket ingest: a slot is taken before the upgrade and
+    // held by the socket's task; without one the upgrade is answered 503 and counted.
+    let ingest_slots = Arc::new(tokio::sync::Semaphore::new(shared.file.limits.max_connections));
+    let ingest_slot = warp::any().and_then(move || {
+        let (slots, stats) = (ingest_slots.clone(), stats.clone());
+        async move {
+            slots.try_acquire_owned().map_err(|_| {
+                stats.refused("ingest_ws");
+                warp::reject::custom(TooManyConnections)
+            })
+        }
+    });
     let ingest_ws = warp::path!("ingest")
         .and(origin_ok(shared.clone()))
         .and(authorized(shared.clone(), true))
         .and(warp::ws())
+        .and(ingest_slot)
         .and(warp::query::<Query>())
         .and(s.clone())
-        .map(move |ws: warp::ws::Ws, q: Query, sh: Arc<Shared>| {
+        .map(move |ws: warp::ws::Ws, slot: tokio::sync::OwnedSemaphorePermit, q: Query, sh: Arc<Shared>| {
             let acks = q.get("ack").is_some_and(|v| v == "1" || v == "true");
             let sd = sd.clone();
-            ws.max_message_size(max_frame)
-                .max_frame_size(max_frame)
-                .on_upgrade(move |socket| ingest_socket(sh, socket, acks, sd))
+            ws.max_message_size(max_frame).max_frame_size(max_frame).on_upgrade(move |socket| async move {
+                let _slot = slot;
+                ingest_socket(sh, socket, acks, sd).await
+            })
         });
 
     let sd = shutdown.clone();
@@ -263,6 +283,8 @@ async fn recover(err: Rejection) -> Result<Response<String>, Infallible> {
         (StatusCode::UNAUTHORIZED, "missing or wrong bearer token".to_string())
     } else if err.find::<ForbiddenOrigin>().is_some() {
         (StatusCode::FORBIDDEN, "origin not allowed (server.allowed_origins)".to_string())
+    } else if err.find::<TooManyConnections>().is_some() {
+        (StatusCode::SERVICE_UNAVAILABLE, "too many ingest connections (limits.max_connections)".to_string())
     } else if err.find::<warp::reject::PayloadTooLarge>().is_some() {
         (StatusCode::PAYLOAD_TOO_LARGE, "body over limits.max_body_bytes".to_string())
     } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
@@ -282,11 +304,19 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
     let (mut sink, mut stream) = socket.split();
     let idle = std::time::Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
     // Bounded: a client that does not read its acks slows its own ingest, nobody else's.
-    let (ack_tx, mut ack_rx) = tokio::sync::mpsc::channel::<(u64, Option<u64>, IngestCounts, Option<u64>)>(256);
+    let (ack_tx, mut ack_rx) = tokio::sync::mpsc::channel::<Outgoing>(256);
     let acker = {
         let shared = shared.clone();
         tokio::spawn(async move {
-            while let Some((frame, seq, counts, lsn)) = ack_rx.recv().await {
+            while let Some(out) = ack_rx.recv().await {
+                let (frame, seq, counts, lsn) = match out {
+                    Outgoing::Ack { frame, seq, counts, lsn } => (frame, seq, counts, lsn),
+                    Outgoing::Close(code, why) => {
+                        let close = sink.send(Message::close_with(code, why));
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), close).await;
+                        return;
+                    }
+                };
                 let durable = matches!(tokio::time::timeout(DURABLE_TIMEOUT, shared.durable(lsn)).await, Ok(Ok(())));
                 let mut ack = serde_json::to_value(counts).unwrap_or_default();
                 ack["ack"] = json!(frame);
@@ -310,10 +340,13 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
                 Err(_) => break,
                 Ok(None) => break,
                 Ok(Some(Err(e))) => {
-                    // Oversized messages end here (the protocol cannot skip them): count it.
+                    // A message the protocol cannot skip (oversized, text not UTF-8, broken
+                    // framing) is one invalid, and the peer is told why before the close.
                     tracing::debug!(error = %e, "ws ingest connection error");
-                    if e.to_string().contains("too long") || e.to_string().contains("Space limit") || e.to_string().contains("size") {
+                    if let Some((code, why)) = ws_refusal(&e) {
                         shared.count_invalid(Source::Ws, 1);
+                        // The acker owns the sink: the close goes out after pending acks.
+                        let _ = ack_tx.send(Outgoing::Close(code, why)).await;
                     }
                     break;
                 }
@@ -335,11 +368,33 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
         } else {
             continue;
         };
-        if acks && ack_tx.send((frame_no, seq, counts, lsn)).await.is_err() {
+        if acks && ack_tx.send(Outgoing::Ack { frame: frame_no, seq, counts, lsn }).await.is_err() {
             break;
         }
     }
     drop(ack_tx);
     // Outstanding acks still go out (the journal syncs within its interval).
     let _ = tokio::time::timeout(DURABLE_TIMEOUT, acker).await;
+}
+
+/// What the ingest socket's writer task sends: acks in order, then perhaps a close.
+enum Outgoing {
+    Ack { frame: u64, seq: Option<u64>, counts: IngestCounts, lsn: Option<u64> },
+    Close(u16, &'static str),
+}
+
+/// The close code for a WebSocket read error that the peer caused with what it sent, or
+/// `None` for a transport failure (reset, EOF). warp's error wraps tungstenite's, of
+/// another version than ours, so it is recognized by its message.
+fn ws_refusal(e: &warp::Error) -> Option<(u16, &'static str)> {
+    let msg = e.to_string();
+    if msg.starts_with("Space limit exceeded") {
+        Some((1009, "message over limits.max_frame_bytes"))
+    } else if msg.starts_with("UTF-8 encoding error") {
+        Some((1007, "text frame is not UTF-8"))
+    } else if msg.starts_with("WebSocket protocol error") && !msg.contains("without closing handshake") {
+        Some((1002, "WebSocket protocol error"))
+    } else {
+        None
+    }
 }

@@ -62,6 +62,11 @@ impl Daemon {
         panic!("daemon never reached {n} outcomes");
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics")).await.unwrap().text().await.unwrap()
+    }
+
     pub async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.handle.await;
@@ -114,4 +119,13 @@ pub fn noisy_trace(agents: usize, events: usize, seed: u64) -> String {
         }
     }
     out
+}
+
+/// The value of one series in a Prometheus text exposition, e.g.
+/// `metric(&text, "floorwatch_connections_refused_total{listener=\"tcp\"}")`.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.strip_prefix(series).is_some_and(|rest| rest.starts_with(' ')))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
 }

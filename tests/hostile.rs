@@ -1,0 +1,418 @@
+//! Hostile input and hostile peers (issue 6): connection floods, slowloris, oversized
+//! lines/frames/bodies/headers, invalid UTF-8, deeply nested JSON, and 1,000 wallboard
+//! readers that never read. Every bad input gets a counted outcome, nothing accepted is
+//! lost, the daemon stays up and its memory stays flat.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Daemon, metric};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
+
+/// Waits until the server closes `s` (EOF or reset), returning how long it took; panics
+/// after `limit`. Whatever the server sends before closing is discarded.
+async fn closed_within(s: &mut TcpStream, limit: Duration) -> Duration {
+    let start = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(start.elapsed()), s.read(&mut buf)).await {
+            Err(_) => panic!("the server did not close the connection within {limit:?}"),
+            Ok(Ok(0)) | Ok(Err(_)) => return start.elapsed(),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+fn event(agent: &str, state: &str, ts: i64) -> String {
+    format!("{{\"ts\":{ts},\"agent\":\"{agent}\",\"state\":\"{state}\",\"team\":\"T\"}}")
+}
+
+// ---------------------------------------------------------------------------------------
+// Connection floods, against the real binary so that its memory can be read.
+
+/// The `floorwatch` binary serving on port 0, with its addresses read from its log.
+struct Process {
+    child: Child,
+    http: SocketAddr,
+    tcp: SocketAddr,
+}
+
+impl Process {
+    fn start(toml: &str) -> Process {
+        let dir = std::env::temp_dir().join(format!("floorwatch-hostile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("flood.toml");
+        std::fs::write(&config, toml).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_floorwatch"))
+            .args(["serve", "--no-journal", "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .env("FLOORWATCH_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("floorwatch binary");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let (mut http, mut tcp) = (None, None);
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if line.contains("listening") {
+                let field = |name: &str| -> SocketAddr {
+                    let at = line.find(&format!("{name}=")).expect("address in the log") + name.len() + 1;
+                    let v: String = line[at..].chars().take_while(|c| !c.is_whitespace()).collect();
+                    let v: String = v.chars().filter(|c| c.is_ascii_digit() || ".:".contains(*c)).collect();
+                    v.parse().unwrap_or_else(|e| panic!("{v:?} in {line:?}: {e}"))
+                };
+                (http, tcp) = (Some(field("http")), Some(field("tcp")));
+                break;
+            }
+        }
+        // Keep draining the log, or the daemon would block on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Process { child, http: http.expect("daemon started"), tcp: tcp.expect("daemon started") }
+    }
+
+    /// Resident memory of the daemon, in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
+    async fn metrics(&self) -> String {
+        for _ in 0..200 {
+            if let Ok(r) = reqwest::get(format!("http://{}/metrics", self.http)).await {
+                if let Ok(t) = r.text().await {
+                    return t;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("/metrics unreachable");
+    }
+
+    /// SIGTERM, then the exit status within the grace period.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if start.elapsed() > Duration::from_secs(15) {
+                let _ = self.child.kill();
+                panic!("daemon did not exit within 15 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Opens `n` connections in waves of `wave`, each of which must be closed by the server
+/// without being served; returns how many were.
+async fn flood(addr: SocketAddr, n: usize, wave: usize) -> usize {
+    let mut refused = 0;
+    for start in (0..n).step_by(wave) {
+        let mut conns = Vec::new();
+        for _ in start..(start + wave).min(n) {
+            conns.push(TcpStream::connect(addr).await.expect("the kernel accepts the connection"));
+        }
+        for mut c in conns {
+            // A refused connection is closed before anything is read from it.
+            let _ = c.write_all(b"{\"agent\":\"FLOOD\",\"state\":\"idle\"}\n").await;
+            closed_within(&mut c, Duration::from_secs(5)).await;
+            refused += 1;
+        }
+    }
+    refused
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_floods_are_refused_counted_and_memory_stays_flat() {
+    let d = Process::start(
+        "[server]\nclock = \"event\"\n[limits]\nmax_connections = 50\nmax_http_connections = 40\n\
+         header_read_timeout_secs = 120\nidle_timeout_secs = 120\n",
+    );
+
+    // TCP ingest: 50 held connections fill the listener, each sends an event.
+    let mut held = Vec::new();
+    for i in 0..50 {
+        let mut s = TcpStream::connect(d.tcp).await.unwrap();
+        s.write_all(format!("{}\n", event(&format!("A{i}"), "idle", 1000)).as_bytes()).await.unwrap();
+        held.push(s);
+    }
+    for _ in 0..400 {
+        let m = d.metrics().await;
+        if metric(&m, "floorwatch_ingest_connections{source=\"tcp\"}") == Some(50.0)
+            && metric(&m, "floorwatch_events_total{source=\"tcp\",outcome=\"applied\"}") == Some(50.0)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Warm up (allocator arenas, first refusals), then measure across a large flood.
+    assert_eq!(flood(d.tcp, 500, 250).await, 500);
+    let before = d.rss_kib();
+    assert_eq!(flood(d.tcp, 5000, 250).await, 5000);
+    let after = d.rss_kib();
+    assert!(
+        after <= before + 16 * 1024,
+        "RSS grew from {before} KiB to {after} KiB over 5,000 refused TCP connections"
+    );
+    let m = d.metrics().await;
+    assert_eq!(metric(&m, "floorwatch_connections_refused_total{listener=\"tcp\"}"), Some(5500.0));
+    assert_eq!(metric(&m, "floorwatch_ingest_connections{source=\"tcp\"}"), Some(50.0));
+    // No flood event was applied, and the held connections still work.
+    assert_eq!(metric(&m, "floorwatch_events_total{source=\"tcp\",outcome=\"applied\"}"), Some(50.0));
+    held[7].write_all(format!("{}\n", event("A7", "talking", 2000)).as_bytes()).await.unwrap();
+    let mut applied = 0.0;
+    for _ in 0..400 {
+        applied = metric(&d.metrics().await, "floorwatch_events_total{source=\"tcp\",outcome=\"applied\"}").unwrap();
+        if applied == 51.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(applied, 51.0);
+    drop(held);
+
+    // HTTP: 40 silent connections hold every slot; 2,000 more are closed at once.
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        held.push(TcpStream::connect(d.http).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(flood(d.http, 300, 150).await, 300);
+    let before = d.rss_kib();
+    assert_eq!(flood(d.http, 2000, 200).await, 2000);
+    let after = d.rss_kib();
+    assert!(
+        after <= before + 16 * 1024,
+        "RSS grew from {before} KiB to {after} KiB over 2,000 refused HTTP connections"
+    );
+    drop(held);
+    let m = d.metrics().await;
+    let refused = metric(&m, "floorwatch_connections_refused_total{listener=\"http\"}").unwrap();
+    assert!(refused >= 2300.0, "refused HTTP connections counted: {refused}");
+
+    // Graceful shutdown still works.
+    assert!(d.terminate().success());
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_and_idle_peers_are_cut_by_timeouts() {
+    let d = Daemon::start("[limits]\nheader_read_timeout_secs = 1\nidle_timeout_secs = 1\n").await;
+    let limit = Duration::from_secs(4);
+
+    // HTTP headers dripped one line every 200 ms: cut at the header deadline, though
+    // bytes keep coming.
+    let mut s = TcpStream::connect(d.http).await.unwrap();
+    s.write_all(b"GET /api/v1/snapshot HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let (mut rd, mut wr) = s.into_split();
+    let drip = tokio::spawn(async move {
+        for i in 0..40 {
+            if wr.write_all(format!("X-Slow-{i}: y\r\n").as_bytes()).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let start = Instant::now();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(limit, rd.read(&mut buf)).await {
+            Err(_) => panic!("slow headers were not cut within {limit:?}"),
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(_)) => {}
+        }
+    }
+    assert!(start.elapsed() < limit);
+    drip.abort();
+
+    // A connection that never sends a byte; one that goes idle after a request.
+    let mut silent = TcpStream::connect(d.http).await.unwrap();
+    closed_within(&mut silent, limit).await;
+    let mut keepalive = TcpStream::connect(d.http).await.unwrap();
+    keepalive.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut got = vec![0u8; 256];
+    let n = keepalive.read(&mut got).await.unwrap();
+    assert!(String::from_utf8_lossy(&got[..n]).starts_with("HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&got));
+    closed_within(&mut keepalive, limit).await;
+
+    // TCP ingest and WebSocket ingest: silent for idle_timeout_secs, closed.
+    let mut tcp = TcpStream::connect(d.tcp).await.unwrap();
+    tcp.write_all(b"{\"agent\":\"A1\",\"sta").await.unwrap();
+    closed_within(&mut tcp, limit).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ingest", d.http)).await.unwrap();
+    let ended = tokio::time::timeout(limit, async {
+        while let Some(Ok(m)) = ws.next().await {
+            if m.is_close() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "an idle WebSocket ingest connection was not closed");
+
+    let m = d.metrics().await;
+    assert!(metric(&m, "floorwatch_connections_closed_total{listener=\"http\",reason=\"timeout\"}").unwrap() >= 3.0);
+    assert!(metric(&m, "floorwatch_connections_closed_total{listener=\"tcp\",reason=\"timeout\"}").unwrap() >= 1.0);
+    // The half line of the idle TCP sender was counted, not lost silently.
+    assert_eq!(metric(&m, "floorwatch_events_total{source=\"tcp\",outcome=\"invalid\"}"), Some(1.0));
+    d.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_lines_frames_bodies_and_headers_are_refused_and_counted() {
+    let d = Daemon::start(
+        "[server]\nclock = \"event\"\n[limits]\nmax_line_bytes = 1024\nmax_frame_bytes = 65536\nmax_body_bytes = 100000\n",
+    )
+    .await;
+
+    // TCP: a 32 MiB line, streamed, is one invalid; the connection goes on.
+    let mut s = TcpStream::connect(d.tcp).await.unwrap();
+    s.write_all(format!("{}\n", event("A1", "idle", 1000)).as_bytes()).await.unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..32 {
+        s.write_all(&chunk).await.unwrap();
+    }
+    s.write_all(format!("\n{}\n", event("A1", "talking", 2000)).as_bytes()).await.unwrap();
+    let snap = d.wait_outcomes(3).await;
+    assert_eq!((snap["ingest"]["applied"].as_u64(), snap["ingest"]["invalid"].as_u64()), (Some(2), Some(1)));
+
+    // WebSocket: a message over max_frame_bytes is one invalid and closes with 1009.
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ingest?ack=1", d.http)).await.unwrap();
+    ws.send(Message::text(format!("[{}]", event("A2", "idle", 1000)))).await.unwrap();
+    let ack = ws.next().await.unwrap().unwrap();
+    assert!(ack.to_text().unwrap().contains("\"applied\":1"), "{ack:?}");
+    let big = format!("[{}]", vec![event("A3", "idle", 1000); 2000].join(","));
+    assert!(big.len() > 65536);
+    let _ = ws.send(Message::text(big)).await;
+    let mut close_code = None;
+    while let Some(m) = ws.next().await {
+        match m {
+            Ok(Message::Close(Some(f))) => close_code = Some(u16::from(f.code)),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    assert_eq!(close_code, Some(1009), "oversized message close code");
+    let snap = d.wait_outcomes(5).await;
+    assert_eq!(snap["ingest"]["invalid"].as_u64(), Some(2), "{}", snap["ingest"]);
+
+    // HTTP: a body over max_body_bytes is 413, with or without a Content-Length.
+    let big = format!("[{}]", vec![event("A4", "idle", 1000); 2000].join(","));
+    assert!(big.len() > 100_000);
+    let status = reqwest::Client::new().post(d.url("/api/v1/events")).body(big.clone()).send().await;
+    if let Ok(r) = status {
+        assert_eq!(r.status().as_u16(), 413);
+    }
+    let mut s = TcpStream::connect(d.http).await.unwrap();
+    let head = "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let _ = s.write_all(format!("{head}{:x}\r\n{big}\r\n0\r\n\r\n", big.len()).as_bytes()).await;
+    let mut answer = vec![0u8; 64];
+    let n = s.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 4"), "a chunked body of unknown length was answered {answer:?}");
+
+    // HTTP: 1 MiB of headers is refused (431) without reaching a route.
+    let mut s = TcpStream::connect(d.http).await.unwrap();
+    let mut req = b"GET /healthz HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..16_384 {
+        req.extend_from_slice(format!("X-H{i}: {}\r\n", "v".repeat(48)).as_bytes());
+    }
+    req.extend_from_slice(b"\r\n");
+    let _ = s.write_all(&req).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 431"), "{answer:.200}");
+
+    let snap = d.get_json("/api/v1/snapshot").await;
+    let agents: Vec<&str> = snap["agents"].as_array().unwrap().iter().map(|a| a["agent"].as_str().unwrap()).collect();
+    assert_eq!(agents, ["A1", "A2"], "only the events inside the limits were applied");
+    assert_eq!(reqwest::get(d.url("/healthz")).await.unwrap().status(), 200);
+    d.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_utf8_and_deep_nesting_are_invalid_not_fatal() {
+    let d = Daemon::start("[server]\nclock = \"event\"\n[limits]\nmax_line_bytes = 4194304\n").await;
+    let deep_array = format!("{}{}", "[".repeat(500_000), "]".repeat(500_000));
+    let deep_object = "{\"a\":".repeat(200_000);
+
+    // TCP: invalid UTF-8, then nesting as the line, in a known and in an unknown field.
+    let mut s = TcpStream::connect(d.tcp).await.unwrap();
+    let mut junk = b"{\"agent\":\"A\xc3\x28\",\"state\":\"idle\"}\n\xff\xfe\xfd\n".to_vec();
+    junk.extend_from_slice(format!("{deep_array}\n{deep_object}\n").as_bytes());
+    junk.extend_from_slice(
+        format!("{{\"ts\":1,\"agent\":\"A1\",\"state\":\"idle\",\"team\":{deep_array}}}\n").as_bytes(),
+    );
+    // Unknown fields are skipped without recursion: this one is applied.
+    junk.extend_from_slice(format!("{{\"ts\":1,\"agent\":\"A1\",\"state\":\"idle\",\"x\":{deep_array}}}\n").as_bytes());
+    s.write_all(&junk).await.unwrap();
+    let snap = d.wait_outcomes(6).await;
+    assert_eq!((snap["ingest"]["invalid"].as_u64(), snap["ingest"]["applied"].as_u64()), (Some(5), Some(1)));
+
+    // WebSocket: nesting in a text frame is one invalid; a text frame that is not UTF-8
+    // breaks the protocol: one invalid, and the socket is closed (1007).
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ingest?ack=1", d.http)).await.unwrap();
+    for bad in [deep_array.clone(), deep_object.clone()] {
+        ws.send(Message::text(bad)).await.unwrap();
+        let ack: serde_json::Value =
+            serde_json::from_str(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+        assert_eq!(ack["invalid"], 1, "{ack}");
+    }
+    let mut header = FrameHeader::default();
+    header.opcode = OpCode::Data(Data::Text);
+    header.is_final = true;
+    ws.send(Message::Frame(Frame::from_payload(header, b"{\"agent\":\"\xff\"}".to_vec().into()))).await.unwrap();
+    let mut close_code = None;
+    while let Some(Ok(m)) = ws.next().await {
+        if let Message::Close(Some(f)) = m {
+            close_code = Some(u16::from(f.code));
+        }
+    }
+    assert_eq!(close_code, Some(1007), "a text frame that is not UTF-8");
+
+    // HTTP: one invalid each; a body that is not UTF-8 or not a JSON array is a 400 (a
+    // single object that is not an event is answered 200 with its count, like a line).
+    for (body, want) in [
+        (b"[{\"agent\":\"\xff\",\"state\":\"idle\"}]".to_vec(), 400),
+        (deep_array.into_bytes(), 400),
+        (deep_object.into_bytes(), 200),
+    ] {
+        let (status, counts) = d.post("/api/v1/events", body).await;
+        assert_eq!((status, counts["invalid"].as_u64()), (want, Some(1)), "{counts}");
+    }
+    let snap = d.wait_outcomes(12).await;
+    assert_eq!((snap["ingest"]["invalid"].as_u64(), snap["ingest"]["applied"].as_u64()), (Some(11), Some(1)));
+    assert_eq!(reqwest::get(d.url("/healthz")).await.unwrap().status(), 200);
+    d.stop().await;
+}
