@@ -2,7 +2,12 @@
 //! WebSocket with acks when the sender must know an event is durable).
 //!
 //! Lines are split with memchr over a large read buffer and decoded outside the engine
-//! lock; each read's complete lines are applied as one batch. A line over
+//! lock; each read's complete lines are applied as one batch. Reading and decoding run in
+//! the connection's task, applying in a second task fed through a channel of
+//! `APPLY_QUEUE` batches, so that decoding batch k+1 overlaps applying batch k (on two
+//! cores that is what takes ingest past 1 M events/s; BENCHMARKS.md). The channel is
+//! bounded, so backpressure is unchanged: a full queue stops the reads and TCP flow
+//! control pushes back on the sender. A line over
 //! `limits.max_line_bytes` is counted invalid and skipped to the next newline without being
 //! buffered. With `auth.ingest_token` set, the first line must be `AUTH <token>`.
 
@@ -19,7 +24,12 @@ use crate::event::decode_bytes;
 use crate::floor::Source;
 use crate::server::{ConnGuard, Shared, auth};
 
-const READ_BUF: usize = 256 * 1024;
+/// Read buffer per connection (PERF-NOTES: 256 KiB); `bench ingest`'s limit uses the same.
+pub const READ_BUF: usize = 256 * 1024;
+/// Decoded batches waiting to be applied, per connection.
+const APPLY_QUEUE: usize = 2;
+
+type Batch = Vec<Result<crate::event::Event, crate::event::DecodeError>>;
 
 pub async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: CancellationToken, tracker: TaskTracker) {
     let limit = Arc::new(Semaphore::new(shared.file.limits.max_connections));
@@ -53,14 +63,38 @@ pub async fn serve(shared: Arc<Shared>, listener: TcpListener, shutdown: Cancell
             let _permit = permit;
             let _guard = ConnGuard::new(shared.clone(), "tcp");
             tracing::debug!(%peer, "tcp ingest connection");
-            if let Err(e) = connection(&shared, stream, shutdown).await {
+            if let Err(e) = connection(shared, stream, shutdown).await {
                 tracing::debug!(%peer, error = %e, "tcp ingest connection ended");
             }
         });
     }
 }
 
-async fn connection(shared: &Shared, mut stream: TcpStream, shutdown: CancellationToken) -> std::io::Result<()> {
+async fn connection(shared: Arc<Shared>, stream: TcpStream, shutdown: CancellationToken) -> std::io::Result<()> {
+    // The applier owns the engine side; it ends when the reader drops the sender, after
+    // applying everything queued, and the connection ends only then.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(APPLY_QUEUE);
+    let applier = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            while let Some(batch) = rx.recv().await {
+                shared.apply_batch(batch, Source::Tcp);
+            }
+        })
+    };
+    let read = read_decode(&shared, stream, shutdown, &tx).await;
+    drop(tx);
+    let _ = applier.await;
+    read
+}
+
+/// Reads, splits and decodes; sends each read's batch to the applier.
+async fn read_decode(
+    shared: &Shared,
+    mut stream: TcpStream,
+    shutdown: CancellationToken,
+    tx: &tokio::sync::mpsc::Sender<Batch>,
+) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
     let max_line = shared.file.limits.max_line_bytes;
     let idle = Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
@@ -118,7 +152,9 @@ async fn connection(shared: &Shared, mut stream: TcpStream, shutdown: Cancellati
             skipping = true;
             buf.clear();
         }
-        shared.apply_batch(batch, Source::Tcp);
+        if !batch.is_empty() && tx.send(batch).await.is_err() {
+            return Ok(());
+        }
         if eof {
             return Ok(());
         }
