@@ -1,10 +1,10 @@
 //! `bench scale`: a full simulated working day of a large floor fed over TCP, then
 //! resident memory, `/metrics` scrape time and one team's snapshot time.
 //!
-//! The daemon runs the event clock here (now = the last event's time), so that the whole
-//! simulated day is "today" whatever the hour the benchmark runs at: with the wall clock a
-//! day that crossed local midnight would keep less history, and memory would look smaller
-//! than it is. Views do the same work under either clock.
+//! The daemon runs the wall clock (its default) in a fixed-offset time zone chosen so that
+//! it is about 20:00 there now: the simulated day (08:00–18:00 local, on shifts) is then
+//! all in the past and all "today", so the daemon keeps the whole day's history whatever
+//! the hour the benchmark runs at (with UTC, a run at 03:00 would keep only three hours).
 
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ pub struct Args {
     pub agents: u32,
     #[arg(long, default_value_t = 2_000)]
     pub teams: u32,
-    /// Simulated hours from 08:00 UTC (shifts of 9 h staggered over 90 min).
+    /// Simulated hours from 08:00 local (shifts of 9 h staggered over 90 min); at most 12.
     #[arg(long, default_value_t = 10)]
     pub hours: i64,
     /// Scrapes of /metrics and team snapshots measured.
@@ -30,18 +30,33 @@ pub struct Args {
 }
 
 pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
-    let start = 1_795_420_800_000; // 2026-11-23T08:00:00Z
+    let now = super::wall_now();
+    let utc_hour = now.div_euclid(3_600_000).rem_euclid(24);
+    let mut offset = (20 - utc_hour).rem_euclid(24);
+    if offset > 14 {
+        offset -= 24;
+    }
+    // POSIX-style names: Etc/GMT-5 is UTC+5.
+    let tz = match offset {
+        0 => "UTC".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    };
+    let start = crate::sim::today_at(now, &tz, jiff::civil::Time::constant(8, 0, 0, 0))?;
+    anyhow::ensure!(start + a.hours * 3_600_000 <= now, "--hours {} does not end before now in {tz}", a.hours);
     let cfg = SimConfig {
         agents: a.agents,
         teams: a.teams,
         start,
         duration: Some(a.hours * 3_600_000),
+        timezone: tz.clone(),
         ..SimConfig::default()
     };
     let sim = Simulator::new(cfg)?;
     let team = sim.team_ids().next().unwrap_or("T01").to_string();
     let (rss_before, _) = rss();
-    let d = Daemon::start(env, "[server]\nclock = \"event\"\n")?;
+    eprintln!("bench scale: floor.timezone = {tz} (local 08:00 today = {})", crate::time::fmt_ms(start));
+    let d = Daemon::start(env, &format!("[floor]\ntimezone = \"{tz}\"\n"))?;
     let load_rt = load_runtime()?;
     let r = load_rt.block_on(async {
         let client = reqwest::Client::new();
