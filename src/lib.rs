@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+pub mod bench;
 pub mod config;
 pub mod detect;
 pub mod event;

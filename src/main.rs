@@ -35,6 +35,8 @@ enum Command {
     Replay(ReplayArgs),
     /// Generate a realistic simulated floor as NDJSON, to a file or streamed to a daemon.
     Simulate(floorwatch::sim::SimulateArgs),
+    /// Load benchmarks of the whole daemon on loopback, against the parse-only limit (BENCHMARKS.md).
+    Bench(floorwatch::bench::BenchArgs),
     /// Validate a configuration file and print the effective settings summary.
     CheckConfig {
         /// The TOML file to check.
@@ -104,6 +106,10 @@ fn main() -> ExitCode {
                 Err(e) => fail(&format!("{e:#}")),
             }
         }
+        Command::Bench(args) => match floorwatch::bench::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("bench: {e:#}")),
+        },
         Command::Serve(args) => serve(args),
     }
 }

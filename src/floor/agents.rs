@@ -39,7 +39,9 @@ pub struct Agent {
 pub struct Agents {
     slots: Vec<Option<Agent>>,
     free: Vec<AgentIdx>,
-    index: HashMap<String, AgentIdx>,
+    /// Seeded per process (`foldhash::fast::RandomState`): ids come from the network, so a
+    /// fixed-key fast hash would let a sender pick colliding ids.
+    index: HashMap<String, AgentIdx, foldhash::fast::RandomState>,
 }
 
 impl Agents {

@@ -118,7 +118,8 @@ impl Timeline {
 
     /// Running sums at instant `x` (zero before the first retained segment).
     fn cum_at(&self, x: Ms) -> Durations {
-        let i = self.segs.partition_point(|s| s.start <= x);
+        let near_end = self.segs.first().zip(self.segs.last()).is_some_and(|(f, l)| x >= f.start / 2 + l.start / 2);
+        let i = gallop_partition(&self.segs, near_end, |s| s.start <= x);
         if i == 0 {
             return [0; 6];
         }
@@ -148,7 +149,9 @@ impl Timeline {
     /// Contacts completed in `[from, to]` (closed) when `to_inclusive`, else `[from, to)`.
     pub fn contacts(&self, from: Ms, to: Ms, to_inclusive: bool) -> ContactSums {
         let upto = |x: Ms, inclusive: bool| {
-            let i = self.contacts.partition_point(|c| if inclusive { c.at <= x } else { c.at < x });
+            let near_end =
+                self.contacts.first().zip(self.contacts.last()).is_some_and(|(f, l)| x >= f.at / 2 + l.at / 2);
+            let i = gallop_partition(&self.contacts, near_end, |c| if inclusive { c.at <= x } else { c.at < x });
             if i == 0 { (0, 0) } else { (self.contacts[i - 1].n as u64, self.contacts[i - 1].handle_ms) }
         };
         if to < from {
@@ -192,6 +195,43 @@ impl Timeline {
     /// Approximate heap bytes (for the memory gauge and tests).
     pub fn heap_bytes(&self) -> usize {
         self.segs.capacity() * std::mem::size_of::<Seg>() + self.contacts.capacity() * std::mem::size_of::<ContactRec>()
+    }
+}
+
+/// `v.partition_point(pred)`, found by galloping from the end of `v` nearer to the answer.
+///
+/// Views ask for window bounds near the ends of a timeline: sliding windows end at now and
+/// start minutes before it (the last segments), `today` starts near the first retained
+/// segment. A binary search over a day's segments touches ~log2(n) scattered cache lines
+/// of every agent's timeline; galloping from the near end touches one or two. Views of a
+/// large floor are bound by those misses (BENCHMARKS.md: /metrics at scale).
+fn gallop_partition<T>(v: &[T], from_end: bool, pred: impl Fn(&T) -> bool) -> usize {
+    let n = v.len();
+    let mut step = 1;
+    if from_end {
+        // `pred` is false on [hi, n).
+        let mut hi = n;
+        while hi > 0 {
+            let probe = hi.saturating_sub(step);
+            if pred(&v[probe]) {
+                return probe + 1 + v[probe + 1..hi].partition_point(&pred);
+            }
+            hi = probe;
+            step *= 2;
+        }
+        0
+    } else {
+        // `pred` is true on [0, lo).
+        let mut lo = 0;
+        while lo < n {
+            let probe = (lo + step - 1).min(n - 1);
+            if !pred(&v[probe]) {
+                return lo + v[lo..probe].partition_point(&pred);
+            }
+            lo = probe + 1;
+            step *= 2;
+        }
+        n
     }
 }
 
@@ -243,6 +283,18 @@ mod tests {
                 if from >= trim_at {
                     prop_assert_eq!(trimmed.durations(from, to), naive(&changes, from, to, now));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn gallop_partition_equals_partition_point() {
+        for n in 0..40usize {
+            let v: Vec<usize> = (0..n).map(|i| i * 2).collect();
+            for x in 0..(2 * n + 2) {
+                let want = v.partition_point(|&e| e <= x);
+                assert_eq!(gallop_partition(&v, true, |&e| e <= x), want, "n {n} x {x} from end");
+                assert_eq!(gallop_partition(&v, false, |&e| e <= x), want, "n {n} x {x} from start");
             }
         }
     }

@@ -1,0 +1,151 @@
+//! Criterion benchmarks of the hot paths (issue 7): decoding an event, applying it,
+//! answering a team's window queries, building a snapshot, encoding `/metrics`.
+//!
+//! `cargo bench --bench hot_paths` measures a 10,000-agent floor in 200 teams with four
+//! hours of simulated history; `cargo test --all-targets` runs every benchmark once on a
+//! small floor so CI stays quick. Results and commands: BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+use floorwatch::config::{ClockMode, Settings};
+use floorwatch::event::{Aliases, Event, decode_bytes};
+use floorwatch::floor::{Engine, Source, ViewOpts};
+use floorwatch::metrics::Metrics;
+use floorwatch::sim::{SimConfig, Simulator};
+use floorwatch::snapshot::Snapshot;
+
+/// Full size under `cargo bench` (criterion is passed `--bench`), tiny under `cargo test`.
+fn full() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+struct Floor {
+    agents: u32,
+    teams: u32,
+    hours: i64,
+}
+
+fn floor() -> Floor {
+    if full() { Floor { agents: 10_000, teams: 200, hours: 4 } } else { Floor { agents: 200, teams: 10, hours: 1 } }
+}
+
+/// A simulated floor's lines: everyone logged in (no shifts), `hours` of traffic.
+fn lines(f: &Floor) -> Vec<String> {
+    let start = 1_795_420_800_000; // 2026-11-23T08:00:00Z
+    let cfg = SimConfig {
+        agents: f.agents,
+        teams: f.teams,
+        start,
+        duration: Some(f.hours * 3_600_000),
+        shifts: false,
+        ..SimConfig::default()
+    };
+    Simulator::new(cfg).expect("valid sim config").map(|l| l.line).collect()
+}
+
+fn settings() -> Settings {
+    let mut s = Settings::default();
+    s.clock = ClockMode::Event;
+    s
+}
+
+fn decode_all(lines: &[String], aliases: &Aliases) -> Vec<Event> {
+    lines.iter().map(|l| decode_bytes(l.as_bytes(), aliases).expect("simulated lines decode")).collect()
+}
+
+/// An engine with every line applied, and its now.
+fn loaded(lines: &[String]) -> (Engine, i64) {
+    let s = settings();
+    let aliases = Aliases::new(s.aliases.clone());
+    let mut e = Engine::new(s);
+    for ev in decode_all(lines, &aliases) {
+        e.apply(ev, 0, Source::Replay);
+    }
+    let now = e.max_ts().unwrap_or(0);
+    e.advance(now);
+    (e, now)
+}
+
+fn benches(c: &mut Criterion) {
+    let f = floor();
+    let lines = lines(&f);
+    let s = settings();
+    let aliases = Aliases::new(s.aliases.clone());
+
+    // Decoding: a mix of real simulated lines, one event per iteration.
+    let sample: Vec<&[u8]> = lines.iter().step_by(lines.len() / 1000 + 1).map(|l| l.as_bytes()).collect();
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Elements(sample.len() as u64));
+    g.bench_function("decode_bytes/sim_lines", |b| {
+        b.iter(|| {
+            for l in &sample {
+                black_box(decode_bytes(black_box(l), &aliases).ok());
+            }
+        })
+    });
+    g.finish();
+
+    // Applying: the second half of the stream onto an engine that has the first half, so
+    // every agent exists and timelines have history. Only `apply` is timed; the engine is
+    // rebuilt (untimed) whenever the stream runs out.
+    let events = decode_all(&lines, &aliases);
+    let half = events.len() / 2;
+    let mut g = c.benchmark_group("apply");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(format!("engine_apply/{}_agents", f.agents), |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let mut e = Engine::new(settings());
+                for ev in events[..half].iter().cloned() {
+                    e.apply(ev, 0, Source::Replay);
+                }
+                let n = left.min((events.len() - half) as u64) as usize;
+                let batch: Vec<Event> = events[half..half + n].to_vec();
+                let t = Instant::now();
+                for ev in batch {
+                    black_box(e.apply(ev, 0, Source::Replay));
+                }
+                timed += t.elapsed();
+                left -= n as u64;
+            }
+            timed
+        })
+    });
+    g.finish();
+
+    // Views of a loaded floor.
+    let (mut engine, now) = loaded(&lines);
+    let team = "T001".to_string();
+    let team = if f.teams >= 100 { team } else { "T01".to_string() };
+    let metrics = Metrics::new(false);
+    let mut g = c.benchmark_group("view");
+    g.bench_function(format!("team_windows/{}_members", f.agents / f.teams), |b| {
+        let opts = ViewOpts { team: Some(team.clone()), agents: true };
+        b.iter(|| black_box(engine.view(now, &opts)).teams.len())
+    });
+    g.bench_function(format!("team_snapshot_json/{}_members", f.agents / f.teams), |b| {
+        let opts = ViewOpts { team: Some(team.clone()), agents: true };
+        b.iter(|| serde_json::to_string(&Snapshot(&engine.view(now, &opts))).expect("serializable").len())
+    });
+    g.sample_size(10);
+    g.bench_function(format!("floor_snapshot_json/{}_agents", f.agents), |b| {
+        let opts = ViewOpts { team: None, agents: true };
+        b.iter(|| serde_json::to_string(&Snapshot(&engine.view(now, &opts))).expect("serializable").len())
+    });
+    g.bench_function(format!("metrics_render/{}_teams", f.teams), |b| {
+        b.iter(|| metrics.render(&mut engine, now, &[("tcp", 1), ("ws", 0)]).len())
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = hot_paths;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    targets = benches
+}
+criterion_main!(hot_paths);

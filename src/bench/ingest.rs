@@ -1,0 +1,366 @@
+//! `bench ingest`: events/s through the daemon over TCP NDJSON and WebSocket, and the
+//! limit of the same bytes on the same kind of socket, parsed and nothing else.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+use super::{Daemon, Env, Stats, chunks, daemon_runtime, fmt_rate, load_runtime, thread_cpu_secs, wait_outcomes};
+use crate::event::{Aliases, decode_bytes};
+use crate::floor::IngestCounts;
+use crate::sim::{SimConfig, Simulator};
+
+/// How often the daemon's counters are polled for completion: a 10 ms resolution on runs
+/// of seconds, and few enough views not to slow ingest.
+const POLL: Duration = Duration::from_millis(10);
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Events per run (generated once by the simulator, sent in every run).
+    #[arg(long, default_value_t = 3_000_000)]
+    pub events: u64,
+    /// Agents of the simulated floor (all logged in, no shifts).
+    #[arg(long, default_value_t = 20_000)]
+    pub agents: u32,
+    /// Teams of the simulated floor.
+    #[arg(long, default_value_t = 400)]
+    pub teams: u32,
+    /// Runs of each mode (interleaved: limit, tcp, ws, limit, tcp, ws, …).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Concurrent sender connections (events are split by agent, so each agent's events
+    /// stay in order on one connection).
+    #[arg(long, default_value_t = 1)]
+    pub connections: usize,
+    /// Events per WebSocket frame (a JSON array).
+    #[arg(long, default_value_t = 1000)]
+    pub ws_batch: usize,
+    /// Modes to run: limit (parse-only sink), tcp, ws.
+    #[arg(long, value_delimiter = ',', default_value = "limit,tcp,ws")]
+    pub modes: Vec<String>,
+}
+
+/// The bytes of one run, per connection.
+struct Load {
+    n: u64,
+    bytes: u64,
+    tcp: Vec<Vec<bytes::Bytes>>,
+    ws: Vec<Vec<Utf8Bytes>>,
+}
+
+/// The simulated floor's first `events` lines, timestamps in the last 24 hours (the
+/// daemon's wall clock applies them at their own time: none is skewed, none late).
+fn generate(a: &Args) -> anyhow::Result<Load> {
+    let now = super::wall_now();
+    let cfg = SimConfig {
+        agents: a.agents,
+        teams: a.teams,
+        start: now - 24 * 3_600_000,
+        duration: None,
+        shifts: false,
+        ..SimConfig::default()
+    };
+    let conns = a.connections.max(1);
+    let mut per: Vec<Vec<String>> = vec![Vec::new(); conns];
+    let mut last_ts = 0;
+    for l in Simulator::new(cfg)?.take(a.events as usize) {
+        last_ts = l.ts;
+        per[l.agent as usize % conns].push(l.line);
+    }
+    let n: u64 = per.iter().map(|v| v.len() as u64).sum();
+    anyhow::ensure!(n == a.events, "the simulator produced only {n} events");
+    anyhow::ensure!(last_ts < now, "{} events span more than 24 h of this floor: add --agents", a.events);
+    let bytes = per.iter().flatten().map(|l| l.len() as u64 + 1).sum();
+    let ws = per
+        .iter()
+        .map(|lines| lines.chunks(a.ws_batch.max(1)).map(|c| Utf8Bytes::from(format!("[{}]", c.join(",")))).collect())
+        .collect();
+    let tcp = per.into_iter().map(|lines| chunks(lines, crate::ingest::tcp::READ_BUF)).collect();
+    Ok(Load { n, bytes, tcp, ws })
+}
+
+/// One measured run.
+struct Run {
+    secs: f64,
+    daemon_cpu_s: f64,
+    counts: Option<IngestCounts>,
+}
+
+impl Run {
+    fn rate(&self, n: u64) -> f64 {
+        n as f64 / self.secs
+    }
+}
+
+pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
+    let t = Instant::now();
+    let load = generate(a)?;
+    eprintln!(
+        "bench ingest: {} events ({:.0} MB, {:.0} B/event) from a {}-agent, {}-team floor in {:.1}s; {} connection(s)",
+        load.n,
+        load.bytes as f64 / 1e6,
+        load.bytes as f64 / load.n as f64,
+        a.agents,
+        a.teams,
+        t.elapsed().as_secs_f64(),
+        a.connections
+    );
+    let modes: Vec<&str> = a.modes.iter().map(String::as_str).collect();
+    for m in &modes {
+        anyhow::ensure!(["limit", "tcp", "ws"].contains(m), "unknown mode {m:?} (limit, tcp, ws)");
+    }
+    let mut runs: Vec<(&str, Vec<Run>)> = modes.iter().map(|m| (*m, Vec::new())).collect();
+    // One untimed warm-up of each mode (page faults of fresh buffers, lazy statics).
+    for round in 0..=a.runs {
+        for (mode, out) in runs.iter_mut() {
+            let r = match *mode {
+                "limit" => limit(&load)?,
+                "tcp" => daemon_tcp(env, &load)?,
+                _ => daemon_ws(env, &load)?,
+            };
+            if let Some(c) = &r.counts {
+                anyhow::ensure!(
+                    c.applied == load.n,
+                    "{mode}: only {} of {} events applied ({c:?}); the load must be all applied",
+                    c.applied,
+                    load.n
+                );
+            }
+            eprintln!(
+                "  {} {mode:5}: {:>10} in {:.3}s, daemon threads {:.2} cores",
+                if round == 0 { "warm-up" } else { "run    " },
+                fmt_rate(r.rate(load.n)),
+                r.secs,
+                r.daemon_cpu_s / r.secs
+            );
+            if round > 0 {
+                out.push(r);
+            }
+        }
+    }
+
+    let limit_rates: Option<Vec<f64>> =
+        runs.iter().find(|(m, _)| *m == "limit").map(|(_, rs)| rs.iter().map(|r| r.rate(load.n)).collect());
+    let mut table = Vec::new();
+    let mut doc = serde_json::Map::new();
+    for (mode, rs) in &runs {
+        let rates: Vec<f64> = rs.iter().map(|r| r.rate(load.n)).collect();
+        let s = Stats::of(&rates);
+        // Ratio to the limit measured in the same round (same machine noise).
+        let ratios: Option<Vec<f64>> = limit_rates.as_ref().map(|l| rates.iter().zip(l).map(|(r, l)| r / l).collect());
+        let ratio = ratios.as_ref().map(|r| Stats::of(r));
+        let cores = Stats::of(&rs.iter().map(|r| r.daemon_cpu_s / r.secs).collect::<Vec<_>>());
+        table.push(format!(
+            "| {mode:5} | {:>10} | {:>10} – {:<10} | ±{:>4.1}% | {:>13} | {:.2} |",
+            fmt_rate(s.median),
+            fmt_rate(s.min),
+            fmt_rate(s.max),
+            s.spread_pct(),
+            ratio.map_or("-".into(), |r| format!(
+                "{:.0}% ({:.0}–{:.0})",
+                r.median * 100.0,
+                r.min * 100.0,
+                r.max * 100.0
+            )),
+            cores.median
+        ));
+        doc.insert(
+            mode.to_string(),
+            json!({
+                "events_per_s": s,
+                "events_per_s_runs": rates,
+                "ratio_to_limit": ratio,
+                "ratio_to_limit_runs": ratios,
+                "daemon_cores": cores,
+                "outcomes_last_run": rs.last().and_then(|r| r.counts),
+            }),
+        );
+    }
+    println!(
+        "\nbench ingest: {} events/run, {} agents, {} teams, {} connection(s), ws {} events/frame, {} runs\n",
+        load.n, a.agents, a.teams, a.connections, a.ws_batch, a.runs
+    );
+    println!("| mode  |     median |            min – max | spread | ratio to limit | daemon cores |");
+    println!("|-------|-----------:|---------------------:|-------:|---------------:|-------------:|");
+    for row in table {
+        println!("{row}");
+    }
+    Ok(json!({
+        "scenario": "ingest",
+        "events": load.n,
+        "bytes": load.bytes,
+        "agents": a.agents,
+        "teams": a.teams,
+        "connections": a.connections,
+        "ws_batch": a.ws_batch,
+        "runs": a.runs,
+        "modes": doc,
+    }))
+}
+
+/// Writes every chunk of every connection to `addr` (concurrently), then closes them.
+async fn send_tcp(
+    addr: std::net::SocketAddr,
+    load: &Load,
+) -> anyhow::Result<(Instant, Vec<tokio::task::JoinHandle<anyhow::Result<()>>>)> {
+    let mut streams = Vec::new();
+    for _ in &load.tcp {
+        let s = TcpStream::connect(addr).await?;
+        s.set_nodelay(true)?;
+        streams.push(s);
+    }
+    let t0 = Instant::now();
+    let mut writers = Vec::new();
+    for (mut s, chunks) in streams.into_iter().zip(load.tcp.iter().cloned()) {
+        writers.push(tokio::spawn(async move {
+            for c in chunks {
+                s.write_all(&c).await?;
+            }
+            s.shutdown().await?;
+            // Keep the socket open until the peer is done reading.
+            let mut sink = [0u8; 64];
+            let _ = s.read(&mut sink).await;
+            anyhow::Ok(())
+        }));
+    }
+    Ok((t0, writers))
+}
+
+/// The limit: a listener on the same loopback that reads with the daemon's buffer size and
+/// splits and decodes lines into `Event`s exactly like `ingest::tcp`, then drops them.
+fn limit(load: &Load) -> anyhow::Result<Run> {
+    let rt = daemon_runtime()?;
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
+    let addr = listener.local_addr()?;
+    let decoded = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(tokio::sync::Notify::new());
+    let target = load.n;
+    {
+        let (decoded, done) = (decoded.clone(), done.clone());
+        rt.spawn(async move {
+            let aliases = Arc::new(Aliases::new(crate::config::Settings::default().aliases));
+            while let Ok((s, _)) = listener.accept().await {
+                let (decoded, done, aliases) = (decoded.clone(), done.clone(), aliases.clone());
+                tokio::spawn(async move {
+                    let _ = parse_only(s, &aliases, &decoded, target, &done).await;
+                });
+            }
+        });
+    }
+    let cpu0 = thread_cpu_secs("fw-daemon");
+    let load_rt = load_runtime()?;
+    let (secs, cpu1) = load_rt.block_on(async {
+        let (t0, writers) = send_tcp(addr, load).await?;
+        tokio::time::timeout(Duration::from_secs(300), done.notified()).await?;
+        let secs = t0.elapsed().as_secs_f64();
+        let cpu1 = thread_cpu_secs("fw-daemon");
+        for w in writers {
+            w.await??;
+        }
+        anyhow::Ok((secs, cpu1))
+    })?;
+    anyhow::ensure!(decoded.load(Ordering::Relaxed) == load.n, "the limit sink decoded a different count");
+    rt.shutdown_timeout(Duration::from_secs(2));
+    Ok(Run { secs, daemon_cpu_s: cpu1 - cpu0, counts: None })
+}
+
+async fn parse_only(
+    mut stream: TcpStream,
+    aliases: &Aliases,
+    decoded: &AtomicU64,
+    target: u64,
+    done: &tokio::sync::Notify,
+) -> std::io::Result<()> {
+    const READ_BUF: usize = crate::ingest::tcp::READ_BUF;
+    let _ = stream.set_nodelay(true);
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_BUF);
+    loop {
+        if buf.capacity() - buf.len() < READ_BUF / 4 {
+            buf.reserve(READ_BUF);
+        }
+        let n = stream.read_buf(&mut buf).await?;
+        let mut batch = Vec::new();
+        let mut consumed = 0;
+        while let Some(i) = memchr::memchr(b'\n', &buf[consumed..]) {
+            let line = &buf[consumed..consumed + i];
+            consumed += i + 1;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            batch.push(decode_bytes(line, aliases));
+        }
+        buf.drain(..consumed);
+        let k = batch.len() as u64;
+        drop(black_box(batch));
+        if k > 0 && decoded.fetch_add(k, Ordering::Relaxed) + k >= target {
+            done.notify_one();
+        }
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
+fn daemon_tcp(env: &Env, load: &Load) -> anyhow::Result<Run> {
+    let d = Daemon::start(env, "")?;
+    let load_rt = load_runtime()?;
+    let r = load_rt.block_on(async {
+        let client = reqwest::Client::new();
+        super::wait_outcomes(&client, &d, 0, Duration::from_millis(5), Duration::from_secs(5)).await?;
+        let cpu0 = thread_cpu_secs("fw-daemon");
+        let (t0, writers) = send_tcp(d.tcp, load).await?;
+        let (t1, counts) = wait_outcomes(&client, &d, load.n, POLL, Duration::from_secs(300)).await?;
+        let cpu1 = thread_cpu_secs("fw-daemon");
+        for w in writers {
+            w.await??;
+        }
+        anyhow::Ok(Run { secs: (t1 - t0).as_secs_f64(), daemon_cpu_s: cpu1 - cpu0, counts: Some(counts) })
+    });
+    d.stop();
+    r
+}
+
+fn daemon_ws(env: &Env, load: &Load) -> anyhow::Result<Run> {
+    let d = Daemon::start(env, "")?;
+    let load_rt = load_runtime()?;
+    let r = load_rt.block_on(async {
+        let client = reqwest::Client::new();
+        super::wait_outcomes(&client, &d, 0, Duration::from_millis(5), Duration::from_secs(5)).await?;
+        let mut conns = Vec::new();
+        for _ in &load.ws {
+            let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ingest", d.http)).await?;
+            conns.push(ws);
+        }
+        let cpu0 = thread_cpu_secs("fw-daemon");
+        let t0 = Instant::now();
+        let mut writers = Vec::new();
+        for (ws, frames) in conns.into_iter().zip(load.ws.iter().cloned()) {
+            writers.push(tokio::spawn(async move {
+                let (mut tx, mut rx) = ws.split();
+                let reader = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+                for f in frames {
+                    tx.send(Message::Text(f)).await?;
+                }
+                anyhow::Ok((tx, reader))
+            }));
+        }
+        let (t1, counts) = wait_outcomes(&client, &d, load.n, POLL, Duration::from_secs(300)).await?;
+        let cpu1 = thread_cpu_secs("fw-daemon");
+        for w in writers {
+            let (mut tx, reader) = w.await??;
+            let _ = tx.send(Message::Close(None)).await;
+            reader.abort();
+        }
+        anyhow::Ok(Run { secs: (t1 - t0).as_secs_f64(), daemon_cpu_s: cpu1 - cpu0, counts: Some(counts) })
+    });
+    d.stop();
+    r
+}

@@ -1,0 +1,329 @@
+//! `floorwatch bench`: load benchmarks of the whole daemon, measured against the machine's
+//! limit in the same run (issue 7; numbers and commands in BENCHMARKS.md).
+//!
+//! The daemon runs in-process exactly as `serve` runs it (`server::run` on 127.0.0.1 port 0,
+//! a multi-thread tokio runtime with one worker per core, threads named `fw-daemon`). The
+//! load generator runs on the calling thread in its own single-thread runtime, so the
+//! daemon's CPU time can be told apart from the generator's (`/proc/self/task/*/stat`).
+//! All traffic stays on loopback; every scenario is bounded in events and time.
+//!
+//! * `ingest` — events/s over TCP NDJSON (256 KiB writes) and WebSocket `/ingest` (JSON
+//!   arrays), and the **limit**: the same bytes, same socket kind and read buffer, only
+//!   split and decoded into [`Event`](crate::event::Event) by a sink that applies nothing.
+//! * `latency` — p50/p99 from an event's write to its effect in `/api/v1/snapshot` while
+//!   the daemon ingests a paced background load.
+//! * `scale` — a full simulated working day of a large floor: resident memory, `/metrics`
+//!   scrape time, one team's snapshot time.
+//! * `wallboard` — `/ws` clients at the push interval: daemon CPU, bytes/s per client, and
+//!   the ingest rate with and without them.
+//!
+//! Completion is never inferred from the sender: the daemon's own outcome counters (the
+//! snapshot's `ingest`) must reach the number of events sent.
+
+mod ingest;
+mod latency;
+mod scale;
+mod wallboard;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::FileConfig;
+use crate::floor::IngestCounts;
+use crate::server::{Listeners, ServeOptions};
+use crate::time::Ms;
+
+/// Load benchmarks of the whole daemon (see BENCHMARKS.md). Traffic stays on 127.0.0.1.
+#[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "Examples:
+  floorwatch bench ingest                     # TCP, WebSocket and the parse-only limit, 5 runs each
+  floorwatch bench ingest --events 1000000 --runs 3 --json ingest.json
+  floorwatch bench latency --rate 100000
+  floorwatch bench scale --agents 100000 --teams 2000
+  floorwatch bench wallboard --clients 500 --agents 2000
+Build with --release: a debug build measures the compiler, not floorwatch.")]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub scenario: Scenario,
+    /// Also write the results as JSON to this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub json: Option<std::path::PathBuf>,
+    /// Run the daemon with its write-ahead journal on (in a temporary directory). Off by
+    /// default, like the tests.
+    #[arg(long, global = true)]
+    pub journal: bool,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Scenario {
+    /// Events/s over TCP NDJSON and WebSocket, and the parse-only limit of the same bytes.
+    Ingest(ingest::Args),
+    /// Time from an event's arrival to its effect in /api/v1/snapshot under load.
+    Latency(latency::Args),
+    /// A full working day of a large floor: memory, /metrics scrape, team snapshot.
+    Scale(scale::Args),
+    /// /ws wallboard clients: daemon CPU, bytes/s per client, ingest rate with and without.
+    Wallboard(wallboard::Args),
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!("bench: WARNING: this is a debug build; numbers are meaningless (use --release)");
+    }
+    let env = Env { journal: args.journal };
+    let result = match &args.scenario {
+        Scenario::Ingest(a) => ingest::run(&env, a)?,
+        Scenario::Latency(a) => latency::run(&env, a)?,
+        Scenario::Scale(a) => scale::run(&env, a)?,
+        Scenario::Wallboard(a) => wallboard::run(&env, a)?,
+    };
+    let doc = json!({ "machine": machine(), "result": result });
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// What every scenario shares.
+pub(crate) struct Env {
+    journal: bool,
+}
+
+/// The machine, for the record.
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let mem_kb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()))
+        .unwrap_or(0);
+    json!({
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "cpu": cpu,
+        "mem_gib": (mem_kb as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0,
+        "debug_build": cfg!(debug_assertions),
+        "version": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+pub(crate) fn wall_now() -> Ms {
+    crate::server::wall_ms()
+}
+
+/// The daemon, in-process, on its own runtime.
+pub(crate) struct Daemon {
+    rt: tokio::runtime::Runtime,
+    pub http: SocketAddr,
+    pub tcp: SocketAddr,
+    shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _journal_dir: Option<TempDir>,
+}
+
+/// A directory removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The runtime the daemon (or the limit's sink) runs on: what `serve` builds, one worker
+/// per core, with named threads so their CPU time can be read.
+pub(crate) fn daemon_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("fw-daemon").build()?)
+}
+
+impl Daemon {
+    /// Starts `serve` with the built-in defaults plus `toml`, on 127.0.0.1 port 0.
+    pub fn start(env: &Env, toml: &str) -> anyhow::Result<Daemon> {
+        let mut file = FileConfig::parse(toml, "bench").map_err(|e| anyhow::anyhow!("{e}"))?;
+        let journal_dir = if env.journal {
+            let dir = std::env::temp_dir().join(format!("floorwatch-bench-{}-{}", std::process::id(), wall_now()));
+            std::fs::create_dir_all(&dir)?;
+            file.journal.dir = dir.display().to_string();
+            file.journal.enabled = true;
+            Some(TempDir(dir))
+        } else {
+            file.journal.enabled = false;
+            None
+        };
+        let rt = daemon_runtime()?;
+        let (http, tcp) = rt.block_on(async {
+            let http = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            anyhow::Ok((http, tcp))
+        })?;
+        let (http_addr, tcp_addr) = (http.local_addr()?, tcp.local_addr()?);
+        let shutdown = CancellationToken::new();
+        let handle = rt.spawn(crate::server::run(
+            file,
+            Listeners { http, tcp },
+            ServeOptions { demo: false, base_dir: ".".into() },
+            shutdown.clone(),
+        ));
+        let d = Daemon { rt, http: http_addr, tcp: tcp_addr, shutdown, handle, _journal_dir: journal_dir };
+        Ok(d)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    pub fn stop(self) {
+        self.shutdown.cancel();
+        let Daemon { rt, handle, .. } = self;
+        let _ = rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), handle).await });
+        rt.shutdown_timeout(Duration::from_secs(2));
+    }
+}
+
+/// The daemon's outcome counts, read from the snapshot of a team that does not exist (the
+/// cheapest view: no team is summed, `ingest` is still the whole daemon's).
+pub(crate) async fn outcomes(client: &reqwest::Client, d: &Daemon) -> anyhow::Result<IngestCounts> {
+    let v: Value = client
+        .get(d.url("/api/v1/snapshot?team=~bench-none~&agents=false"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(serde_json::from_value(v["ingest"].clone())?)
+}
+
+pub(crate) fn total(c: &IngestCounts) -> u64 {
+    c.applied + c.duplicate + c.late + c.invalid
+}
+
+/// Polls the daemon every `every` until it has an outcome for `n` events; returns when
+/// that was first seen and the counts. Gives up after `limit`.
+pub(crate) async fn wait_outcomes(
+    client: &reqwest::Client,
+    d: &Daemon,
+    n: u64,
+    every: Duration,
+    limit: Duration,
+) -> anyhow::Result<(Instant, IngestCounts)> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let c = outcomes(client, d).await?;
+        if total(&c) >= n {
+            return Ok((Instant::now(), c));
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("daemon reached only {} of {n} outcomes within {limit:?}: {c:?}", total(&c));
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Median, minimum and maximum of a sample.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub(crate) struct Stats {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub n: usize,
+}
+
+impl Stats {
+    pub fn of(xs: &[f64]) -> Stats {
+        let mut v: Vec<f64> = xs.to_vec();
+        v.sort_by(|a, b| a.total_cmp(b));
+        let n = v.len();
+        if n == 0 {
+            return Stats { median: f64::NAN, min: f64::NAN, max: f64::NAN, n };
+        }
+        let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
+        Stats { median, min: v[0], max: v[n - 1], n }
+    }
+
+    /// The spread as ± percent of the median (half the range).
+    pub fn spread_pct(&self) -> f64 {
+        if self.median == 0.0 { 0.0 } else { (self.max - self.min) / 2.0 / self.median * 100.0 }
+    }
+}
+
+/// A quantile (nearest rank) of a sample.
+pub(crate) fn quantile(xs: &[f64], q: f64) -> f64 {
+    let mut v: Vec<f64> = xs.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
+/// Resident and peak resident memory of this process, bytes (Linux; 0 elsewhere).
+pub(crate) fn rss() -> (u64, u64) {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// CPU seconds (user + system) used so far by this process's threads whose name starts
+/// with `prefix` (Linux; 0 elsewhere). Threads that ended are not counted.
+pub(crate) fn thread_cpu_secs(prefix: &str) -> f64 {
+    let ticks = 100.0; // USER_HZ, 100 on every Linux this runs on
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return 0.0 };
+    let mut sum = 0u64;
+    for e in dir.flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        // pid (comm) state ... utime stime: the comm may hold spaces, so split after ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        if !stat[open + 1..close].starts_with(prefix) {
+            continue;
+        }
+        let rest: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let utime: u64 = rest.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let stime: u64 = rest.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+        sum += utime + stime;
+    }
+    sum as f64 / ticks
+}
+
+/// The load generator's runtime: one thread (the caller's).
+pub(crate) fn load_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+/// Cuts NDJSON lines into writes of at most `max` bytes, at line boundaries.
+pub(crate) fn chunks(lines: impl IntoIterator<Item = String>, max: usize) -> Vec<bytes::Bytes> {
+    let mut out = Vec::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(max);
+    for l in lines {
+        if !buf.is_empty() && buf.len() + l.len() + 1 > max {
+            out.push(bytes::Bytes::from(std::mem::replace(&mut buf, Vec::with_capacity(max))));
+        }
+        buf.extend_from_slice(l.as_bytes());
+        buf.push(b'\n');
+    }
+    if !buf.is_empty() {
+        out.push(bytes::Bytes::from(buf));
+    }
+    out
+}
+
+pub(crate) fn fmt_rate(x: f64) -> String {
+    if x >= 1e6 { format!("{:.2} M/s", x / 1e6) } else { format!("{:.0} k/s", x / 1e3) }
+}

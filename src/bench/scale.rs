@@ -1,0 +1,158 @@
+//! `bench scale`: a full simulated working day of a large floor fed over TCP, then
+//! resident memory, `/metrics` scrape time and one team's snapshot time.
+//!
+//! The daemon runs the wall clock (its default) in a fixed-offset time zone chosen so that
+//! it is about 20:00 there now: the simulated day (08:00–18:00 local, on shifts) is then
+//! all in the past and all "today", so the daemon keeps the whole day's history whatever
+//! the hour the benchmark runs at (with UTC, a run at 03:00 would keep only three hours).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::{Daemon, Env, Stats, load_runtime, rss};
+use crate::sim::{SimConfig, Simulator};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    #[arg(long, default_value_t = 100_000)]
+    pub agents: u32,
+    #[arg(long, default_value_t = 2_000)]
+    pub teams: u32,
+    /// Simulated hours from 08:00 local (shifts of 9 h staggered over 90 min); at most 12.
+    #[arg(long, default_value_t = 10)]
+    pub hours: i64,
+    /// Scrapes of /metrics and team snapshots measured.
+    #[arg(long, default_value_t = 10)]
+    pub samples: usize,
+}
+
+pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
+    let now = super::wall_now();
+    let utc_hour = now.div_euclid(3_600_000).rem_euclid(24);
+    let mut offset = (20 - utc_hour).rem_euclid(24);
+    if offset > 14 {
+        offset -= 24;
+    }
+    // POSIX-style names: Etc/GMT-5 is UTC+5.
+    let tz = match offset {
+        0 => "UTC".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    };
+    let start = crate::sim::today_at(now, &tz, jiff::civil::Time::constant(8, 0, 0, 0))?;
+    anyhow::ensure!(start + a.hours * 3_600_000 <= now, "--hours {} does not end before now in {tz}", a.hours);
+    let cfg = SimConfig {
+        agents: a.agents,
+        teams: a.teams,
+        start,
+        duration: Some(a.hours * 3_600_000),
+        timezone: tz.clone(),
+        ..SimConfig::default()
+    };
+    let sim = Simulator::new(cfg)?;
+    let team = sim.team_ids().next().unwrap_or("T01").to_string();
+    let (rss_before, _) = rss();
+    eprintln!("bench scale: floor.timezone = {tz} (local 08:00 today = {})", crate::time::fmt_ms(start));
+    let d = Daemon::start(env, &format!("[floor]\ntimezone = \"{tz}\"\n"))?;
+    let load_rt = load_runtime()?;
+    let r = load_rt.block_on(async {
+        let client = reqwest::Client::new();
+        super::wait_outcomes(&client, &d, 0, Duration::from_millis(5), Duration::from_secs(5)).await?;
+        let t0 = Instant::now();
+        let mut stream = TcpStream::connect(d.tcp).await?;
+        let mut n = 0u64;
+        let mut buf: Vec<u8> = Vec::with_capacity(crate::ingest::tcp::READ_BUF + 4096);
+        let mut last_report = Instant::now();
+        for l in sim {
+            buf.extend_from_slice(l.line.as_bytes());
+            buf.push(b'\n');
+            n += 1;
+            if buf.len() >= crate::ingest::tcp::READ_BUF {
+                stream.write_all(&buf).await?;
+                buf.clear();
+                if last_report.elapsed() > Duration::from_secs(5) {
+                    last_report = Instant::now();
+                    eprintln!("  … {n} events sent ({:.0}/s)", n as f64 / t0.elapsed().as_secs_f64());
+                }
+            }
+        }
+        stream.write_all(&buf).await?;
+        stream.shutdown().await?;
+        let (t1, counts) =
+            super::wait_outcomes(&client, &d, n, Duration::from_millis(50), Duration::from_secs(1800)).await?;
+        let load_secs = (t1 - t0).as_secs_f64();
+        eprintln!("bench scale: {n} events applied in {load_secs:.1}s ({:.0}/s), outcomes {counts:?}", n as f64 / load_secs);
+        let (rss_loaded, hwm) = rss();
+
+        let mut scrape = Vec::new();
+        let mut scrape_bytes = 0;
+        for _ in 0..a.samples {
+            let t = Instant::now();
+            let body = client.get(d.url("/metrics")).send().await?.error_for_status()?.bytes().await?;
+            scrape.push(t.elapsed().as_secs_f64() * 1000.0);
+            scrape_bytes = body.len();
+        }
+        let mut team_snap = Vec::new();
+        let mut team_bytes = 0;
+        for _ in 0..a.samples.max(20) {
+            let t = Instant::now();
+            let body = client
+                .get(d.url(&format!("/api/v1/snapshot?team={team}")))
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+            team_snap.push(t.elapsed().as_secs_f64() * 1000.0);
+            team_bytes = body.len();
+        }
+        let mut floor_snap = Vec::new();
+        for _ in 0..3 {
+            let t = Instant::now();
+            let _ = client.get(d.url("/api/v1/snapshot?agents=false")).send().await?.bytes().await?;
+            floor_snap.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let (rss_end, hwm_end) = rss();
+        anyhow::Ok(json!({
+            "scenario": "scale",
+            "agents": a.agents, "teams": a.teams, "hours": a.hours,
+            "events": n, "outcomes": counts, "load_secs": load_secs,
+            "rss_before_daemon_bytes": rss_before,
+            "rss_loaded_bytes": rss_loaded, "rss_peak_while_loading_bytes": hwm,
+            "rss_after_views_bytes": rss_end, "rss_peak_bytes": hwm_end,
+            "metrics_scrape_ms": Stats::of(&scrape), "metrics_scrape_ms_runs": scrape, "metrics_bytes": scrape_bytes,
+            "team_snapshot_ms": Stats::of(&team_snap), "team_snapshot_ms_runs": team_snap, "team_snapshot_bytes": team_bytes,
+            "floor_snapshot_no_agents_ms": Stats::of(&floor_snap),
+        }))
+    });
+    d.stop();
+    let r = r?;
+    let gib = |k: &str| r[k].as_f64().unwrap_or(0.0) / (1u64 << 30) as f64;
+    let ms = |k: &str| r[k]["median"].as_f64().unwrap_or(f64::NAN);
+    let mn = |k: &str| r[k]["min"].as_f64().unwrap_or(f64::NAN);
+    let mx = |k: &str| r[k]["max"].as_f64().unwrap_or(f64::NAN);
+    println!("\nbench scale: {} agents, {} teams, {} h, {} events", a.agents, a.teams, a.hours, r["events"]);
+    println!("| what | value |\n|---|---|");
+    println!("| resident memory before the daemon (bench + simulator) | {:.3} GiB |", gib("rss_before_daemon_bytes"));
+    println!("| resident memory loaded (whole process) | {:.3} GiB |", gib("rss_loaded_bytes"));
+    println!("| peak resident memory (whole process) | {:.3} GiB |", gib("rss_peak_bytes"));
+    println!(
+        "| /metrics scrape ({} KB) | median {:.1} ms ({:.1}–{:.1}) |",
+        r["metrics_bytes"].as_u64().unwrap_or(0) / 1000,
+        ms("metrics_scrape_ms"),
+        mn("metrics_scrape_ms"),
+        mx("metrics_scrape_ms")
+    );
+    println!(
+        "| team snapshot ({} KB) | median {:.2} ms ({:.2}–{:.2}) |",
+        r["team_snapshot_bytes"].as_u64().unwrap_or(0) / 1000,
+        ms("team_snapshot_ms"),
+        mn("team_snapshot_ms"),
+        mx("team_snapshot_ms")
+    );
+    println!("| floor snapshot, agents=false | median {:.1} ms |", ms("floor_snapshot_no_agents_ms"));
+    Ok(r)
+}
