@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use super::{Daemon, Env, Stats, chunks, daemon_runtime, fmt_rate, load_runtime, thread_cpu_secs, wait_outcomes};
 use crate::event::{Aliases, decode_bytes};
 use crate::floor::IngestCounts;
-use crate::sim::{SimConfig, Simulator};
+use crate::sim::Simulator;
 
 /// How often the daemon's counters are polled for completion: a 10 ms resolution on runs
 /// of seconds, and few enough views not to slow ingest.
@@ -59,14 +59,7 @@ struct Load {
 /// daemon's wall clock applies them at their own time: none is skewed, none late).
 fn generate(a: &Args) -> anyhow::Result<Load> {
     let now = super::wall_now();
-    let cfg = SimConfig {
-        agents: a.agents,
-        teams: a.teams,
-        start: now - 24 * 3_600_000,
-        duration: None,
-        shifts: false,
-        ..SimConfig::default()
-    };
+    let cfg = super::steady_floor(a.agents, a.teams, 24);
     let conns = a.connections.max(1);
     let mut per: Vec<Vec<String>> = vec![Vec::new(); conns];
     let mut last_ts = 0;

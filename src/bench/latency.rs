@@ -15,7 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::{Daemon, Env, Stats, load_runtime, quantile, thread_cpu_secs};
-use crate::sim::{SimConfig, Simulator};
+use crate::sim::Simulator;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -42,15 +42,7 @@ pub struct Args {
 pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
     let total_secs = a.secs + 1;
     let n = (a.rate * total_secs) as usize;
-    let now = super::wall_now();
-    let cfg = SimConfig {
-        agents: a.agents,
-        teams: a.teams,
-        start: now - 24 * 3_600_000,
-        duration: None,
-        shifts: false,
-        ..SimConfig::default()
-    };
+    let cfg = super::steady_floor(a.agents, a.teams, 24);
     let lines: Vec<String> = Simulator::new(cfg)?.take(n).map(|l| l.line).collect();
     anyhow::ensure!(lines.len() == n, "the simulator produced too few events");
     // One write per millisecond tick.

@@ -121,6 +121,19 @@ pub(crate) fn wall_now() -> Ms {
     crate::server::wall_ms()
 }
 
+/// A simulated floor of `agents` in `teams`, everyone logged in (no shifts), whose events
+/// start `hours` before now (the wall clock applies them at their own time).
+pub(crate) fn steady_floor(agents: u32, teams: u32, hours: i64) -> crate::sim::SimConfig {
+    crate::sim::SimConfig {
+        agents,
+        teams,
+        start: wall_now() - hours * 3_600_000,
+        duration: None,
+        shifts: false,
+        ..crate::sim::SimConfig::default()
+    }
+}
+
 /// The daemon, in-process, on its own runtime.
 pub(crate) struct Daemon {
     rt: tokio::runtime::Runtime,

@@ -17,7 +17,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::{Daemon, Env, Stats, chunks, fmt_rate, load_runtime, thread_cpu_secs};
-use crate::sim::{SimConfig, Simulator};
+use crate::sim::Simulator;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -117,14 +117,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
 
 fn one(env: &Env, a: &Args, clients: usize) -> anyhow::Result<Run> {
     let now = super::wall_now();
-    let cfg = SimConfig {
-        agents: a.agents,
-        teams: a.teams,
-        start: now - a.history_hours * 3_600_000,
-        duration: None,
-        shifts: false,
-        ..SimConfig::default()
-    };
+    let cfg = super::steady_floor(a.agents, a.teams, a.history_hours);
     let mut sim = Simulator::new(cfg)?;
     let mut history = Vec::new();
     while sim.next_ts().is_some_and(|ts| ts <= now) {
