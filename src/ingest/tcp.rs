@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -27,7 +26,7 @@ use tokio_util::task::TaskTracker;
 use super::lines::{LineFramer, Piece};
 use crate::event::{DecodeError, Event, decode_bytes};
 use crate::floor::Source;
-use crate::server::listen::ConnStats;
+use crate::server::listen::{ConnStats, Gate};
 use crate::server::{ConnGuard, Shared, auth};
 
 /// Read buffer per connection (PERF-NOTES: 256 KiB); `bench ingest`'s limit uses the same.
@@ -45,34 +44,9 @@ pub async fn serve(
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let limit = Arc::new(Semaphore::new(shared.file.limits.max_connections));
     let idle = Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
-    let mut backoff = Duration::from_millis(5);
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            r = listener.accept() => r,
-        };
-        let (stream, peer) = match accepted {
-            Ok(x) => {
-                backoff = Duration::from_millis(5);
-                x
-            }
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!(error = %e, "tcp accept failed; backing off");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-                continue;
-            }
-        };
-        let Ok(permit) = limit.clone().try_acquire_owned() else {
-            tracing::debug!(%peer, "tcp ingest connection refused: limits.max_connections reached");
-            stats.refused("tcp");
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
+    let gate = Gate::new(listener, shared.file.limits.max_connections, "tcp", "limits.max_connections", stats.clone());
+    while let Some((stream, peer, permit)) = gate.next(&shutdown).await {
         let (shared, shutdown, tls, stats) = (shared.clone(), shutdown.clone(), tls.clone(), stats.clone());
         tracker.spawn(async move {
             let _permit = permit;

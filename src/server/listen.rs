@@ -11,6 +11,7 @@
 //! (hyper's graceful shutdown); upgraded WebSockets follow the cancellation token.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use prometheus::{IntCounterVec, Opts, Registry};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -73,6 +74,63 @@ impl ConnStats {
     }
 }
 
+/// Accepts connections up to a cap: past it a connection is closed at once (before any
+/// byte is read) and counted refused; an accept error (EMFILE and friends) backs off
+/// instead of spinning. Shared by the HTTP and TCP ingest listeners.
+pub struct Gate {
+    listener: TcpListener,
+    slots: Arc<Semaphore>,
+    /// Label of `floorwatch_connections_refused_total` and the logs; the config key of the cap.
+    name: &'static str,
+    limit_key: &'static str,
+    stats: ConnStats,
+}
+
+impl Gate {
+    pub fn new(
+        listener: TcpListener,
+        cap: usize,
+        name: &'static str,
+        limit_key: &'static str,
+        stats: ConnStats,
+    ) -> Gate {
+        Gate { listener, slots: Arc::new(Semaphore::new(cap)), name, limit_key, stats }
+    }
+
+    /// The next connection within the cap (with TCP_NODELAY set) and its slot, which frees
+    /// when dropped; `None` once `shutdown` is cancelled.
+    pub async fn next(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> Option<(TcpStream, SocketAddr, tokio::sync::OwnedSemaphorePermit)> {
+        let mut backoff = Duration::from_millis(5);
+        loop {
+            let accepted = tokio::select! {
+                _ = shutdown.cancelled() => return None,
+                r = self.listener.accept() => r,
+            };
+            let (stream, peer) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, listener = self.name, "accept failed; backing off");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(5);
+            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                tracing::debug!(%peer, listener = self.name, "connection refused: {} reached", self.limit_key);
+                self.stats.refused(self.name);
+                drop(stream);
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            return Some((stream, peer, slot));
+        }
+    }
+}
+
 /// Limits of the HTTP listener, from `[limits]`.
 #[derive(Clone, Copy, Debug)]
 pub struct HttpLimits {
@@ -93,34 +151,9 @@ pub async fn serve_http<F, R>(
     F: Filter<Extract = (R,), Error = Infallible> + Clone + Send + Sync + 'static,
     R: Reply,
 {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let gate = Gate::new(listener, limits.max_connections, "http", "limits.max_http_connections", stats.clone());
     let conns = TaskTracker::new();
-    let mut backoff = Duration::from_millis(5);
-    loop {
-        let accepted = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            r = listener.accept() => r,
-        };
-        let (stream, peer) = match accepted {
-            Ok(x) => {
-                backoff = Duration::from_millis(5);
-                x
-            }
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!(error = %e, "http accept failed; backing off");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-                continue;
-            }
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::debug!(%peer, "http connection refused: limits.max_http_connections reached");
-            stats.refused("http");
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
+    while let Some((stream, peer, slot)) = gate.next(&shutdown).await {
         let svc = warp::service(filter.clone());
         let (tls, stats, shutdown) = (tls.clone(), stats.clone(), shutdown.clone());
         conns.spawn(async move {
@@ -144,7 +177,7 @@ pub async fn serve_http<F, R>(
             }
         });
     }
-    drop(listener);
+    drop(gate); // stop accepting while the connections finish
     conns.close();
     conns.wait().await;
 }
