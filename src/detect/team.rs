@@ -44,6 +44,10 @@ pub struct TeamDet {
     util_alert: Option<String>,
     /// Peak intervals, oldest first; the last may be open (end = OPEN).
     pub peaks: Vec<(Ms, Ms)>,
+    /// The next instant at which the last step found something may switch on its own
+    /// (a hold due, a configured window boundary). Derived: a restore starts from `clock`.
+    #[serde(skip)]
+    next_switch: Ms,
 }
 
 /// What a step needs besides the team itself.
@@ -69,7 +73,30 @@ impl TeamDet {
             util: Streak::new(settings.util_consecutive),
             util_alert: None,
             peaks: Vec::new(),
+            next_switch: clock,
         }
+    }
+
+    /// The first instant at or after `clock` at which advancing may change anything while
+    /// the team's counts and members stay as they are: a hold or window switch, or the next
+    /// whole minute while a minute evaluation could fire or resolve something. Advancing to
+    /// any `t` up to this instant only moves `clock` (every instant before it is a no-op:
+    /// the same conditions are set again and nothing is due), which is what lets the engine
+    /// step only the teams that are due instead of all of them on every tick and view.
+    pub fn next_due(&self, s: &Settings) -> Ms {
+        let mut due = self.next_switch.max(self.clock);
+        if self.ticking(s) {
+            let m = self.clock.div_euclid(60_000) * 60_000;
+            due = due.min(if m < self.clock { m + 60_000 } else { m });
+        }
+        due
+    }
+
+    /// Whether a whole-minute evaluation could change anything now.
+    fn ticking(&self, s: &Settings) -> bool {
+        let disp_possible = self.peak_now() && self.members.len() as u32 >= s.disp_min_members;
+        let util_possible = self.counts.logged_in() >= s.min_team;
+        disp_possible || !self.disp.idle() || util_possible || !self.util.idle()
     }
 
     /// Applies the durations of the current configuration (after a restore).
@@ -115,6 +142,7 @@ impl TeamDet {
         while self.clock < t {
             let a = self.clock;
             let next = self.instant(team, a, ctx);
+            self.next_switch = next;
             let b = next.min(t);
             self.ticks(team, a, b, ctx);
             self.clock = b;

@@ -128,6 +128,17 @@ pub struct Engine {
     cal: Calendar,
     agents: Agents,
     teams: Vec<Option<Team>>,
+    /// Per team slot: before this instant advancing the team only moves its clock
+    /// (`TeamDet::next_due`); `Ms::MIN` when its counts or members changed since its last
+    /// step. A dense array so `advance` finds the due teams without touching the others.
+    team_due: Vec<Ms>,
+    /// Per team slot: the latest `advance` point since the team was created. The team's
+    /// clock is at least this far (the move is applied when the team is next stepped), so
+    /// an event older than it takes effect for the detectors at this point, exactly as if
+    /// every team had been stepped on every `advance`.
+    team_floor: Vec<Ms>,
+    /// Test switch: step every team fully on every advance (the reference for `team_due`).
+    step_every_team: bool,
     team_free: Vec<TeamIdx>,
     team_index: HashMap<String, TeamIdx, foldhash::fast::RandomState>,
     alerts: BTreeMap<String, Alert>,
@@ -214,6 +225,9 @@ impl Engine {
             cal,
             agents: Agents::default(),
             teams: Vec::new(),
+            team_due: Vec::new(),
+            team_floor: Vec::new(),
+            step_every_team: false,
             team_free: Vec::new(),
             team_index: HashMap::default(),
             alerts: BTreeMap::new(),
@@ -232,6 +246,13 @@ impl Engine {
     /// Collect fired/resolved alerts for `take_notifications` (the daemon's hooks and push).
     pub fn enable_notifications(&mut self) {
         self.notifications = Some(Vec::new());
+    }
+
+    /// Steps every team's detectors on every `advance` instead of only the teams that are
+    /// due. Same results, slower: the reference the tests compare the due-only stepping with.
+    #[doc(hidden)]
+    pub fn step_every_team(&mut self) {
+        self.step_every_team = true;
     }
 
     /// Sends every later advance and housekeeping step to `log` (the journal).
@@ -334,10 +355,14 @@ impl Engine {
         let i = match self.team_free.pop() {
             Some(i) => {
                 self.teams[i as usize] = Some(team);
+                self.team_due[i as usize] = Ms::MIN;
+                self.team_floor[i as usize] = Ms::MIN;
                 i
             }
             None => {
                 self.teams.push(Some(team));
+                self.team_due.push(Ms::MIN);
+                self.team_floor.push(Ms::MIN);
                 (self.teams.len() - 1) as TeamIdx
             }
         };
@@ -353,10 +378,17 @@ impl Engine {
         self.teams[i as usize].as_mut().expect("live team index")
     }
 
-    /// Advances a team's detectors through [clock, t).
+    /// Advances a team's detectors through [clock, t). When nothing is due before `t` that
+    /// is only a move of the clock (see `TeamDet::next_due`).
     fn advance_team(&mut self, ti: TeamIdx, t: Ms) {
         let team = self.teams[ti as usize].as_mut().expect("live team index");
+        // The move `advance` left pending; nothing was due before the floor.
+        team.det.clock = team.det.clock.max(self.team_floor[ti as usize]);
         if team.det.clock >= t {
+            return;
+        }
+        if self.team_due[ti as usize] >= t && !self.step_every_team {
+            team.det.clock = t;
             return;
         }
         let mut ctx = Ctx {
@@ -367,7 +399,17 @@ impl Engine {
             out: &mut self.changes,
         };
         team.det.advance_to(&team.id, t, &mut ctx);
+        self.team_due[ti as usize] = team.det.next_due(&self.settings);
         self.flush_changes();
+    }
+
+    /// The team's counts or members change now: its next step must run in full, from its
+    /// clock moved up to the floor (the change takes effect there, as for an event).
+    fn touch_team(&mut self, ti: TeamIdx) {
+        let floor = self.team_floor[ti as usize];
+        let det = &mut self.team_mut(ti).det;
+        det.clock = det.clock.max(floor);
+        self.team_due[ti as usize] = Ms::MIN;
     }
 
     fn flush_changes(&mut self) {
@@ -487,6 +529,7 @@ impl Engine {
                 long_aux_alert: None,
             });
             self.team_mut(ti).det.members.push(ai);
+            self.touch_team(ti);
             self.enter_kind(ai, None, ts);
             self.version += 1;
             return Outcome::Applied { skewed };
@@ -524,6 +567,8 @@ impl Engine {
             self.team_mut(old_team).state_ms[old_kind as usize] += span;
             self.team_mut(old_team).det.counts.remove(old_kind);
             self.team_mut(new_team).det.counts.add(kind);
+            self.touch_team(old_team);
+            self.touch_team(new_team);
             if new_team != old_team {
                 self.move_member(ai, old_team, new_team);
             }
@@ -604,9 +649,14 @@ impl Engine {
             }
         }
         for ti in 0..self.teams.len() as TeamIdx {
-            if self.teams[ti as usize].is_some() {
+            let due = self.team_due[ti as usize] < now || self.step_every_team;
+            if due && self.teams[ti as usize].is_some() {
                 self.advance_team(ti, now);
             }
+        }
+        // Only after the due teams have stepped: a floor is a promise that nothing was due.
+        for f in &mut self.team_floor {
+            *f = (*f).max(now);
         }
     }
 
@@ -645,6 +695,7 @@ impl Engine {
             team.state_ms[kind as usize] += span;
             team.det.counts.remove(kind);
             team.det.members.swap_remove(pos);
+            self.touch_team(ti);
             if let Some(&moved) = self.team(ti).det.members.get(pos) {
                 self.agents.get_mut(moved).member_pos = pos as u32;
             }

@@ -33,6 +33,7 @@ struct Save<'a> {
     agents: &'a Agents,
     teams: &'a Vec<Option<Team>>,
     team_free: &'a Vec<TeamIdx>,
+    team_floor: &'a Vec<Ms>,
     alerts: Vec<AlertRec>,
     max_ts: Ms,
     ingest: Vec<(u8, IngestCounts)>,
@@ -47,6 +48,7 @@ struct Load {
     agents: Agents,
     teams: Vec<Option<Team>>,
     team_free: Vec<TeamIdx>,
+    team_floor: Vec<Ms>,
     alerts: Vec<AlertRec>,
     max_ts: Ms,
     ingest: Vec<(u8, IngestCounts)>,
@@ -125,6 +127,7 @@ impl Engine {
             agents: &self.agents,
             teams: &self.teams,
             team_free: &self.team_free,
+            team_floor: &self.team_floor,
             alerts: self.alerts.values().map(AlertRec::from_alert).collect(),
             max_ts: self.max_ts,
             ingest: Source::ALL.iter().filter_map(|s| self.ingest.get(s).map(|c| (s.to_u8(), *c))).collect(),
@@ -148,6 +151,10 @@ impl Engine {
         engine.agents = load.agents;
         engine.teams = load.teams;
         engine.team_free = load.team_free;
+        // Every team takes a full step at the next advance (its next due time is derived).
+        engine.team_due = vec![Ms::MIN; engine.teams.len()];
+        engine.team_floor = load.team_floor;
+        engine.team_floor.resize(engine.teams.len(), Ms::MIN);
         engine.alerts = load.alerts.into_iter().map(|a| (a.id.clone(), a.into_alert())).collect::<BTreeMap<_, _>>();
         engine.max_ts = load.max_ts;
         engine.ingest =
