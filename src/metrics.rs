@@ -19,9 +19,9 @@
 //!   few and small, so the crate's gather and text encoder are fine for them.
 //!
 //! Counters that the engine keeps as totals are exported as such (no `inc_by`
-//! bookkeeping), with two corrections that need memory across scrapes (`Memory`):
-//! state seconds are held monotonic (see `TeamMemory::state_ms`), and alerts fired are
-//! counted by id, because the engine forgets resolved alerts after 48 hours.
+//! bookkeeping; alerts firing and fired are counted per team by the engine as they fire and
+//! resolve), with one correction that needs memory across scrapes (`Memory`): state
+//! seconds are held monotonic (see `TeamMemory::state_ms`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -77,11 +77,6 @@ const ENGINE_FAMILIES: [&str; 16] = [
 /// (O(1) per contact) this cache, the cap and the HDR approximations go away.
 pub const HANDLE_REBUILDS_PER_SCRAPE: usize = 256;
 
-/// How long the id of an alert that vanished from the engine's view is remembered, so that
-/// an alert evaluated tentatively at `now` (SPEC §4.2; see `Engine::view`), retracted by a
-/// later event at the same instant and fired again is not counted twice.
-const SEEN_ALERT_GRACE_MS: Ms = 3_600_000;
-
 /// The `/metrics` exposition. Shared by the HTTP handlers (`&self`); its memory across
 /// scrapes sits behind a mutex that only `render` takes, and `render` runs with the engine
 /// locked, so the mutex is never contended.
@@ -97,10 +92,6 @@ struct Memory {
     /// Per live team (by id); entries of teams gone from the engine are dropped at the end
     /// of each render, so the map is bounded by the engine's teams.
     teams: HashMap<String, TeamMemory>,
-    /// Ids of the alerts counted in `floorwatch_alerts_fired_total`, with the last `now` at
-    /// which each was in the view. Bounded by the engine's alert store (firing alerts and
-    /// resolved ones of the last 48 h) plus `SEEN_ALERT_GRACE_MS` of forgotten ones.
-    seen_alerts: HashMap<String, Ms>,
     /// Render counter, to find the teams not seen in this render.
     generation: u64,
     /// Size of the previous exposition, to allocate the next one in one go.
@@ -127,8 +118,6 @@ struct TeamMemory {
     /// two scrapes that never completed a contact is not detected; its state seconds then
     /// stay flat until they pass the old team's.)
     contacts: u64,
-    /// `floorwatch_alerts_fired_total` by `AlertKind as usize`.
-    fired: [u64; 4],
     /// The exported handle-time histogram, and the render that rebuilt it.
     handle: Option<HandleBuckets>,
     handle_built: u64,
@@ -226,16 +215,15 @@ impl Metrics {
     /// `GET /metrics` with the engine locked; `connections` are the open ingest
     /// connections per source (`floorwatch_ingest_connections`).
     ///
-    /// Cost: one `Engine::view` without agents (with agents when per-agent series are on),
-    /// which sums every agent's timeline over every window; then O(teams) for a sort, a
+    /// Cost: one `Engine::view` without agents (with agents when per-agent series are on)
+    /// and without alerts, which sums every agent's timeline over every window; then O(teams) for a sort, a
     /// hash lookup per team and the writing of ~56 series per team into one pre-sized
     /// `String` (≈110k series, ~7.5 MB: 20–40 ms measured for the writer alone at
     /// opt-level 3 on a loaded 2-core machine, a quarter of it float formatting and a
     /// sixth the page faults of the fresh buffer); at most `HANDLE_REBUILDS_PER_SCRAPE`
-    /// HDR walks; O(alerts in the view) hash lookups; and the crate's gather of the small
-    /// registry.
+    /// HDR walks; and the crate's gather of the small registry.
     pub fn render(&self, engine: &mut Engine, now: Ms, connections: &[(&str, i64)]) -> String {
-        let view = engine.view(now, &ViewOpts { team: None, agents: self.per_agent });
+        let view = engine.view(now, &ViewOpts { team: None, agents: self.per_agent, alerts: false });
         let engine: &Engine = engine;
         let mut guard = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
         let mem = &mut *guard;
@@ -278,7 +266,11 @@ impl Metrics {
             if tm.handle.is_none_or(|h| h.key != HandleBuckets::key(&team.handle)) {
                 stale.push((tm.handle_built, rows.len(), team));
             }
-            rows.push(Row { view: gv, state_ms: tm.state_ms, handle, active: [0; 4], fired: [0; 4] });
+            // Alerts as the engine counts them: committed steps only, so an alert evaluated
+            // tentatively at `now` itself (SPEC §4.2) shows here once time has moved past
+            // `now`, within a ticker period, and is never counted twice.
+            let (active, fired) = (team.alerts_firing, team.alerts_fired);
+            rows.push(Row { view: gv, state_ms: tm.state_ms, handle, active, fired });
         }
         // Rebuild the histograms that changed, least recently rebuilt first, up to the cap.
         if stale.len() > HANDLE_REBUILDS_PER_SCRAPE {
@@ -294,27 +286,6 @@ impl Metrics {
             }
         }
 
-        // Alerts: active ones by (kind, team); fired ones counted once per id.
-        for a in &view.alerts {
-            let kind = a.kind as usize;
-            let row = rows.binary_search_by(|r| r.view.id.as_str().cmp(&a.team)).ok();
-            if let (Some(r), true) = (row, a.is_firing()) {
-                rows[r].active[kind] += 1;
-            }
-            match mem.seen_alerts.get_mut(&a.id) {
-                Some(last) => *last = now,
-                None => {
-                    mem.seen_alerts.insert(a.id.clone(), now);
-                    if let Some(tm) = row.and_then(|_| mem.teams.get_mut(&a.team)) {
-                        tm.fired[kind] += 1;
-                    }
-                }
-            }
-        }
-        mem.seen_alerts.retain(|_, last| *last >= now - SEEN_ALERT_GRACE_MS);
-        for r in &mut rows {
-            r.fired = mem.teams.get(&r.view.id).map_or([0; 4], |tm| tm.fired);
-        }
         mem.teams.retain(|_, tm| tm.generation == generation);
 
         let mut out = Text { buf: String::with_capacity(mem.last_len + mem.last_len / 8 + 4096) };

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::agents::{Agent, AgentIdx, Agents, Counts, TeamIdx};
-use super::figures::{Dispersion, Sums};
+use super::figures::{Dispersion, Qualifying, Sums};
 use super::timeline::{Kind, Timeline};
 use crate::alert::{Alert, AlertKind, AlertState};
 use crate::config::{ClockMode, Settings, WindowKind};
@@ -120,6 +120,12 @@ pub struct Team {
     /// by members in each kind (closed spans only; see `state_ms_at`).
     pub contacts_total: u64,
     pub state_ms: [Ms; 6],
+    /// This team's alerts now firing, and fired since the team was created, by
+    /// `AlertKind as usize` (Prometheus). Derived: recounted from the alert store on restore.
+    #[serde(skip)]
+    pub alerts_firing: [u32; 4],
+    #[serde(skip)]
+    pub alerts_fired: [u64; 4],
 }
 
 /// All the state of a floor.
@@ -162,6 +168,8 @@ pub struct Engine {
 pub struct ViewOpts {
     pub team: Option<String>,
     pub agents: bool,
+    /// The stored alerts (of the team asked for) and those evaluated at `now`.
+    pub alerts: bool,
 }
 
 pub struct AgentView {
@@ -351,6 +359,8 @@ impl Engine {
             handle: new_handle_histogram(),
             contacts_total: 0,
             state_ms: [0; 6],
+            alerts_firing: [0; 4],
+            alerts_fired: [0; 4],
         };
         let i = match self.team_free.pop() {
             Some(i) => {
@@ -420,21 +430,37 @@ impl Engine {
         for ch in std::mem::take(&mut self.changes) {
             let alert = match ch {
                 AlertChange::Fired(a) => {
+                    self.count_alert(&a, 1);
                     self.alerts.insert(a.id.clone(), a.clone());
                     a
                 }
                 AlertChange::Resolved { id, at } => match self.alerts.get_mut(&id) {
-                    Some(a) => {
+                    Some(a) if a.is_firing() => {
                         a.state = AlertState::Resolved;
                         a.resolved_at = Some(at);
-                        a.clone()
+                        let a = a.clone();
+                        self.count_alert(&a, -1);
+                        a
                     }
-                    None => continue,
+                    _ => continue,
                 },
             };
             if let Some(n) = &mut self.notifications {
                 n.push(alert);
             }
+        }
+    }
+
+    /// Counts an alert that fires (`+1`) or resolves (`-1`) on its team.
+    fn count_alert(&mut self, a: &Alert, firing: i32) {
+        let Some(&ti) = self.team_index.get(&a.team) else { return };
+        let team = self.team_mut(ti);
+        let k = a.kind as usize;
+        if firing > 0 {
+            team.alerts_firing[k] += 1;
+            team.alerts_fired[k] += 1;
+        } else {
+            team.alerts_firing[k] = team.alerts_firing[k].saturating_sub(1);
         }
     }
 
@@ -751,6 +777,10 @@ impl Engine {
     }
 
     /// Computes the figures at `now` (advancing the detectors to `now` first).
+    ///
+    /// Cost: the teams asked for, and for each member two searches per sliding window and
+    /// per peak interval in its timeline; nothing per agent is allocated unless agents are
+    /// asked for, and the alert store is cloned only when alerts are.
     pub fn view(&mut self, now: Ms, opts: &ViewOpts) -> View {
         self.advance(now);
         let midnight = self.cal.midnight(now);
@@ -761,7 +791,6 @@ impl Engine {
         // ticks due exactly at now have happened (SPEC §4.2), but more events at now may
         // still arrive, so the real state only moves past instants once time has.
         let mut tentative: Vec<AlertChange> = Vec::new();
-        let mut team_peak_now: HashMap<TeamIdx, TeamDet> = HashMap::new();
         let team_ids: Vec<TeamIdx> = match &opts.team {
             Some(t) => self.team_index.get(t).copied().into_iter().collect(),
             None => {
@@ -770,8 +799,9 @@ impl Engine {
                 v
             }
         };
+        let mut peak_at_now = Vec::with_capacity(team_ids.len());
         for &ti in &team_ids {
-            let Some(team) = self.teams[ti as usize].as_ref() else { continue };
+            let team = self.teams[ti as usize].as_ref().expect("live team index");
             let mut det = team.det.clone();
             let mut ctx = Ctx {
                 settings: &self.settings,
@@ -781,40 +811,37 @@ impl Engine {
                 out: &mut tentative,
             };
             det.advance_to(&team.id, now + 1, &mut ctx);
-            team_peak_now.insert(ti, det);
+            peak_at_now.push(det.peaks.iter().any(|&(s, e)| s <= now && now < e));
         }
 
         let mut floor_sums = vec![Sums::default(); windows.len()];
-        let mut floor_members: Vec<Vec<Sums>> = vec![Vec::new(); windows.len()];
+        let mut floor_qualifying = vec![Qualifying::default(); windows.len()];
+        let mut team_qualifying = vec![Qualifying::default(); windows.len()];
+        let mut per = vec![Sums::default(); windows.len()];
         let mut floor_counts = Counts::default();
-        let mut teams_out = Vec::new();
+        let mut teams_out = Vec::with_capacity(team_ids.len());
         let mut agents_out = Vec::new();
-        for &ti in &team_ids {
+        for (&ti, &peak_now) in team_ids.iter().zip(&peak_at_now) {
             let team = self.team(ti);
-            let det_now = &team_peak_now[&ti];
-            let peak_at_now = det_now.peaks.iter().any(|&(s, e)| s <= now && now < e);
             let mut sums = vec![Sums::default(); windows.len()];
-            let mut member_sums: Vec<Vec<Sums>> = vec![Vec::new(); windows.len()];
-            let mut members: Vec<AgentIdx> = team.det.members.clone();
-            members.sort_by(|a, b| self.agents.get(*a).id.cmp(&self.agents.get(*b).id));
-            for &ai in &members {
+            team_qualifying.iter_mut().for_each(Qualifying::clear);
+            for &ai in &team.det.members {
                 let a = self.agents.get(ai);
                 let tl = &a.timeline;
-                let per: Vec<Sums> = windows
-                    .iter()
-                    .map(|w| match w.kind {
+                for (p, w) in per.iter_mut().zip(&windows) {
+                    *p = match w.kind {
                         WindowKind::Sliding(l) => {
                             Sums { ms: tl.durations(now - l, now), contacts: tl.contacts(now - l, now, true) }
                         }
                         WindowKind::Today => {
                             Sums { ms: tl.durations(midnight, now), contacts: tl.contacts(midnight, now, true) }
                         }
-                        WindowKind::PeakToday => team.det.peak_sums(tl, midnight, now, peak_at_now),
-                    })
-                    .collect();
+                        WindowKind::PeakToday => team.det.peak_sums(tl, midnight, now, peak_now),
+                    };
+                }
                 for (w, s) in per.iter().enumerate() {
                     sums[w].add(s);
-                    member_sums[w].push(*s);
+                    team_qualifying[w].push(s, min_logged);
                 }
                 if opts.agents {
                     agents_out.push(AgentView {
@@ -825,21 +852,20 @@ impl Engine {
                         reason: a.reason.clone(),
                         planned: a.kind == Kind::AuxPlanned,
                         since: a.since,
-                        windows: per,
+                        windows: per.clone(),
                     });
                 }
             }
-            let dispersion: Vec<Dispersion> =
-                member_sums.iter().map(|m| Dispersion::of(m.iter(), min_logged)).collect();
+            let dispersion: Vec<Dispersion> = team_qualifying.iter().map(Qualifying::dispersion).collect();
             for w in 0..windows.len() {
                 floor_sums[w].add(&sums[w]);
-                floor_members[w].extend_from_slice(&member_sums[w]);
+                floor_qualifying[w].extend_from(&team_qualifying[w]);
             }
             floor_counts.merge(&team.det.counts);
             let q = |p: f64| (!team.handle.is_empty()).then(|| team.handle.value_at_quantile(p));
             teams_out.push(GroupView {
                 id: team.id.clone(),
-                peak: peak_at_now,
+                peak: peak_now,
                 counts: team.det.counts,
                 windows: sums,
                 dispersion,
@@ -855,13 +881,24 @@ impl Engine {
             id: opts.team.clone().unwrap_or_else(|| "floor".into()),
             peak: teams_out.iter().any(|t| t.peak),
             counts: floor_counts,
-            dispersion: floor_members.iter().map(|m| Dispersion::of(m.iter(), min_logged)).collect(),
+            dispersion: floor_qualifying.iter().map(Qualifying::dispersion).collect(),
             windows: floor_sums,
             handle_p50_ms: None,
             handle_p90_ms: None,
             contacts_total: teams_out.iter().map(|t| t.contacts_total).sum(),
         };
 
+        if !opts.alerts {
+            return View {
+                now,
+                window_names: windows.iter().map(|w| w.name.clone()).collect(),
+                floor,
+                teams: teams_out,
+                agents: agents_out,
+                alerts: Vec::new(),
+                ingest: self.ingest_total(),
+            };
+        }
         // Alerts: stored ones plus the tentative changes at `now`. Only the alerts the view
         // returns are cloned: a view of one team (or of none, as the load benchmark's
         // completion poll asks) must not pay for the whole floor's alert store (a clone of

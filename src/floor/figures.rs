@@ -115,15 +115,43 @@ pub struct Dispersion {
 
 impl Dispersion {
     pub fn of<'a>(members: impl Iterator<Item = &'a Sums>, min_logged_ms: Ms) -> Dispersion {
-        let mut aux = Vec::new();
-        let mut talk = Vec::new();
+        let mut set = Qualifying::default();
         for s in members {
-            if s.logged_in() >= min_logged_ms && s.logged_in() > 0 {
-                aux.extend(s.aux_ratio());
-                talk.extend(s.talk_utilization());
-            }
+            set.push(s, min_logged_ms);
         }
-        Dispersion { aux: Spread::of(&aux), talk: Spread::of(&talk) }
+        set.dispersion()
+    }
+}
+
+/// The ratios of the members qualifying for dispersion in one window, gathered one member
+/// at a time (a view keeps one per team and window, and one for the floor, and reuses them).
+#[derive(Clone, Debug, Default)]
+pub struct Qualifying {
+    aux: Vec<f64>,
+    talk: Vec<f64>,
+}
+
+impl Qualifying {
+    /// Adds a member's window sums if it qualifies (logged in at least `min_logged_ms`).
+    pub fn push(&mut self, s: &Sums, min_logged_ms: Ms) {
+        if s.logged_in() >= min_logged_ms && s.logged_in() > 0 {
+            self.aux.extend(s.aux_ratio());
+            self.talk.extend(s.talk_utilization());
+        }
+    }
+
+    pub fn extend_from(&mut self, o: &Qualifying) {
+        self.aux.extend_from_slice(&o.aux);
+        self.talk.extend_from_slice(&o.talk);
+    }
+
+    pub fn dispersion(&self) -> Dispersion {
+        Dispersion { aux: Spread::of(&self.aux), talk: Spread::of(&self.talk) }
+    }
+
+    pub fn clear(&mut self) {
+        self.aux.clear();
+        self.talk.clear();
     }
 }
 

@@ -211,7 +211,7 @@ pub fn full_frame(shared: &Shared, team: Option<&str>) -> String {
     let view = {
         let mut engine = shared.engine();
         let now = engine.now(wall_ms());
-        engine.view(now, &ViewOpts { team: team.map(str::to_string), agents: true })
+        engine.view(now, &ViewOpts { team: team.map(str::to_string), agents: true, alerts: true })
     };
     Board::of(&view).full(team, &board_config(shared))
 }
@@ -279,19 +279,34 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         if hub.clients.is_empty() {
             continue;
         }
-        let view = {
-            let mut engine = shared.engine();
-            // With the event clock nothing moves between events; with the wall clock the
-            // windows slide, so figures change every tick.
-            if !wall && engine.version == last_version {
+        // The floor view and the board built from it take milliseconds of CPU on a large
+        // floor: on the blocking pool, not on an async worker that serves sockets.
+        let sh = shared.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            let (version, view) = {
+                let mut engine = sh.engine();
+                // With the event clock nothing moves between events; with the wall clock the
+                // windows slide, so figures change every tick.
+                if !wall && engine.version == last_version {
+                    return None;
+                }
+                let now = engine.now(wall_ms());
+                (engine.version, engine.view(now, &ViewOpts { team: None, agents: true, alerts: true }))
+            };
+            Some((version, Board::of(&view)))
+        })
+        .await;
+        let board = match built {
+            Ok(Some((version, board))) => {
+                last_version = version;
+                board
+            }
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::error!(error = %e, "building the board failed");
                 continue;
             }
-            last_version = engine.version;
-            let now = engine.now(wall_ms());
-            engine.view(now, &ViewOpts { team: None, agents: true })
         };
-        let board = Board::of(&view);
-        drop(view);
         let current: HashMap<String, BoardAgent> = board.agents.iter().map(|a| (a.agent.clone(), a.clone())).collect();
         let (changed, removed, moved_from) = {
             let mut prev = hub.prev.lock().unwrap_or_else(|p| p.into_inner());

@@ -77,6 +77,16 @@ fn origin_ok(shared: Arc<Shared>) -> impl Filter<Extract = (), Error = Rejection
         .untuple_one()
 }
 
+/// Runs a view-building handler on the blocking pool: a floor view or a scrape of a large
+/// floor takes milliseconds of CPU under the engine lock, which must not stall the async
+/// workers that read ingest sockets and serve `/ws`. A panic in it answers 500.
+async fn blocking(f: impl FnOnce() -> Response<String> + Send + 'static) -> Response<String> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a view handler failed");
+        json_reply(json!({ "error": "internal error" }).to_string(), StatusCode::INTERNAL_SERVER_ERROR)
+    })
+}
+
 fn json_reply(body: String, status: StatusCode) -> Response<String> {
     let mut r = Response::new(body);
     *r.status_mut() = status;
@@ -106,14 +116,20 @@ pub fn routes(
         .and(authorized(shared.clone(), false))
         .and(warp::query::<Query>())
         .and(s.clone())
-        .map(|q: Query, sh: Arc<Shared>| {
-            let opts = ViewOpts { team: q.get("team").cloned(), agents: q.get("agents").is_none_or(|v| v != "false") };
-            let view = {
-                let mut engine = sh.engine();
-                let now = engine.now(wall_ms());
-                engine.view(now, &opts)
-            };
-            json_reply(serde_json::to_string(&Snapshot(&view)).unwrap_or_default(), StatusCode::OK)
+        .then(|q: Query, sh: Arc<Shared>| {
+            blocking(move || {
+                let opts = ViewOpts {
+                    team: q.get("team").cloned(),
+                    agents: q.get("agents").is_none_or(|v| v != "false"),
+                    alerts: true,
+                };
+                let view = {
+                    let mut engine = sh.engine();
+                    let now = engine.now(wall_ms());
+                    engine.view(now, &opts)
+                };
+                json_reply(serde_json::to_string(&Snapshot(&view)).unwrap_or_default(), StatusCode::OK)
+            })
         });
 
     let alerts = warp::path!("api" / "v1" / "alerts")
@@ -135,8 +151,8 @@ pub fn routes(
         .and(authorized(shared.clone(), false))
         .and(warp::query::<Query>())
         .and(s.clone())
-        .map(|q: Query, sh: Arc<Shared>| {
-            json_reply(push::full_frame(&sh, q.get("team").map(String::as_str)), StatusCode::OK)
+        .then(|q: Query, sh: Arc<Shared>| {
+            blocking(move || json_reply(push::full_frame(&sh, q.get("team").map(String::as_str)), StatusCode::OK))
         });
 
     let max_body = shared.file.limits.max_body_bytes as u64;
@@ -214,22 +230,23 @@ pub fn routes(
             ws.max_message_size(64 * 1024).on_upgrade(move |socket| push::client(sh, socket, team, sd))
         });
 
-    let metrics = warp::path!("metrics").and(warp::get()).and(authorized(shared.clone(), false)).and(s.clone()).map(
+    let metrics = warp::path!("metrics").and(warp::get()).and(authorized(shared.clone(), false)).and(s.clone()).then(
         |sh: Arc<Shared>| {
-            let conns = sh.connection_counts();
-            let text = {
-                let mut engine = sh.engine();
-                let now = engine.now(wall_ms());
-                sh.metrics.render(&mut engine, now, &conns)
-            };
-            let mut text = text;
-            if let Some(j) = &sh.journal {
-                j.render_metrics(&mut text);
-            }
-            let mut r = Response::new(text);
-            r.headers_mut()
-                .insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
-            r
+            blocking(move || {
+                let conns = sh.connection_counts();
+                let mut text = {
+                    let mut engine = sh.engine();
+                    let now = engine.now(wall_ms());
+                    sh.metrics.render(&mut engine, now, &conns)
+                };
+                if let Some(j) = &sh.journal {
+                    j.render_metrics(&mut text);
+                }
+                let mut r = Response::new(text);
+                r.headers_mut()
+                    .insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+                r
+            })
         },
     );
 

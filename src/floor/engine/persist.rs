@@ -173,6 +173,13 @@ impl Engine {
                 }
             }
         }
+        let alerts: Vec<Alert> = engine.alerts.values().cloned().collect();
+        for a in &alerts {
+            engine.count_alert(a, 1);
+            if !a.is_firing() {
+                engine.count_alert(a, -1);
+            }
+        }
         Ok(engine)
     }
 }
