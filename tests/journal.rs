@@ -335,6 +335,14 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
     for kind in ["aux_cluster", "long_aux", "utilization_high", "aux_dispersion"] {
         assert!(kinds.contains(kind), "the trace fires {kind}, so its stepping is compared: {kinds:?}");
     }
+    // A view of one team finds exactly that team's alerts (by id range, not a scan).
+    for team in ["T0", "T1", "T2"] {
+        let view = lazy.view(end, &ViewOpts { team: Some(team.into()), agents: false, alerts: true });
+        let all = want["alerts"].as_array().unwrap().iter().filter(|a| a["team"] == team);
+        let ids: Vec<&str> = all.map(|a| a["id"].as_str().unwrap()).collect();
+        assert!(!ids.is_empty());
+        assert_eq!(view.alerts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ids, "{team}");
+    }
 }
 
 /// A team that is not due when time advances is not stepped, but an event older than that
