@@ -213,7 +213,12 @@ fn compaction_keeps_only_what_the_last_snapshot_needs() {
         v
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while files().iter().filter(|f| f.starts_with("journal-")).count() > 1 && std::time::Instant::now() < deadline {
+    let compacted = |names: Vec<String>| {
+        names.iter().filter(|f| f.starts_with("journal-")).count() <= 1
+            && names.iter().filter(|f| f.starts_with("state-")).count() <= 1
+    };
+    // Segments and older snapshots are deleted one after the other: wait for both.
+    while !compacted(files()) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let names = files();
@@ -374,4 +379,44 @@ fn a_late_event_takes_effect_where_time_advanced_even_for_a_team_not_stepped() {
     let cluster: Vec<_> = lazy.iter().filter(|a| a.kind.as_str() == "aux_cluster").collect();
     assert_eq!(cluster.len(), 1, "{lazy:?}");
     assert_eq!(cluster[0].started_at, t0 + 50_000, "the condition starts where time was, not at the late ts");
+}
+
+/// Housekeeping forgets agents offline for longer than `forget_offline_after_secs` (from a
+/// queue, not a scan), a restored engine forgets the same ones, and timelines drop history
+/// no window needs as they grow.
+#[test]
+fn housekeeping_forgets_long_offline_agents_and_bounds_timelines() {
+    const TOML: &str = "[server]\nclock = \"event\"\n[floor]\nforget_offline_after_secs = 3600\n";
+    let settings = || FileConfig::parse(TOML, "test").unwrap().settings().unwrap();
+    let t0: Ms = 1_795_420_800_000;
+    let ev = |agent: &str, state: &str, ts: Ms| {
+        let line = format!(r#"{{"ts":{ts},"agent":"{agent}","state":"{state}","team":"T1"}}"#);
+        decode_bytes(line.as_bytes(), &Aliases::default()).unwrap()
+    };
+    let mut engine = Engine::new(settings());
+    let min = 60_000;
+    engine.apply_batch(0, Source::Tcp, [ev("A", "offline", t0), ev("B", "offline", t0), ev("K", "idle", t0)], 0);
+    engine.apply_batch(0, Source::Tcp, [ev("B", "idle", t0 + 10 * min), ev("C", "offline", t0 + 50 * min)], 0);
+    engine.apply_batch(0, Source::Tcp, [ev("K", "talking", t0 + 65 * min)], 0);
+    let ids = |e: &Engine| {
+        let mut v: Vec<String> = e.agents().map(|a| a.id.clone()).collect();
+        v.sort();
+        v
+    };
+    let mut restored = Engine::restore(settings(), &engine.save()).unwrap();
+    for e in [&mut engine, &mut restored] {
+        e.housekeeping();
+        assert_eq!(ids(e), ["B", "C", "K"], "A was offline for over an hour");
+        e.apply_batch(0, Source::Tcp, [ev("K", "idle", t0 + 115 * min)], 0);
+        e.housekeeping();
+        assert_eq!(ids(e), ["B", "K"], "then C");
+    }
+
+    // Three days of a change a minute: the timeline keeps about a day, not three.
+    let states = ["talking", "acw", "idle"];
+    for m in 0..3 * 24 * 60 {
+        engine.apply_batch(0, Source::Tcp, [ev("K", states[m % 3], t0 + 120 * min + m as Ms * min)], 0);
+    }
+    let k = engine.agents().find(|a| a.id == "K").unwrap();
+    assert!(k.timeline.segments_len() <= 2 * 24 * 60, "{} segments kept", k.timeline.segments_len());
 }

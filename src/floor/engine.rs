@@ -154,6 +154,10 @@ pub struct Engine {
     binom: HashMap<(u32, u32), bool>,
     /// Long-aux deadlines: (fire time, agent). Entries may be stale; checked on pop.
     long_aux_due: std::collections::BTreeSet<(Ms, AgentIdx)>,
+    /// Agents that went offline, by when: housekeeping forgets the long-offline ones from
+    /// the front instead of scanning every agent. Entries may be stale; checked on pop.
+    /// Derived: rebuilt from the agents on restore.
+    offline_since: std::collections::BTreeSet<(Ms, AgentIdx)>,
     /// Alerts fired or resolved since the last `take_notifications`, when enabled.
     notifications: Option<Vec<Alert>>,
     changes: Vec<AlertChange>,
@@ -243,6 +247,7 @@ impl Engine {
             ingest: HashMap::new(),
             binom: HashMap::new(),
             long_aux_due: Default::default(),
+            offline_since: Default::default(),
             notifications: None,
             changes: Vec::new(),
             applied_since_housekeeping: 0,
@@ -615,7 +620,14 @@ impl Engine {
             a.reason = reason;
             a.since = ts;
             a.kind = kind;
-            if let Some(handle_ms) = a.timeline.change(ts, kind) {
+            let completed = a.timeline.change(ts, kind);
+            // History no window needs is dropped as a timeline grows (amortized: offered each
+            // time its length doubles), so housekeeping does not walk every timeline.
+            if a.timeline.segments_len().is_power_of_two() {
+                let cutoff = self.trim_cutoff();
+                self.agents.get_mut(ai).timeline.trim(cutoff);
+            }
+            if let Some(handle_ms) = completed {
                 let team = self.team_mut(new_team);
                 team.handle.saturating_record(handle_ms.max(1) as u64);
                 team.contacts_total += 1;
@@ -628,6 +640,9 @@ impl Engine {
     /// long_aux bookkeeping on entering `kind` from `old` at `t`.
     fn enter_kind(&mut self, ai: AgentIdx, old: Option<Kind>, t: Ms) {
         let a = self.agents.get(ai);
+        if a.kind == Kind::Offline && old != Some(Kind::Offline) {
+            self.offline_since.insert((a.since, ai));
+        }
         let now_unplanned = a.kind == Kind::AuxUnplanned;
         let was_unplanned = old == Some(Kind::AuxUnplanned);
         if was_unplanned && !now_unplanned {
@@ -698,21 +713,31 @@ impl Engine {
         self.housekeeping_inner();
     }
 
+    /// History before this instant is needed by no window (the longest sliding window and
+    /// today, as of the largest applied time).
+    fn trim_cutoff(&mut self) -> Ms {
+        let Some(now) = self.max_ts() else { return Ms::MIN };
+        let midnight = self.cal.midnight(now);
+        (now - self.settings.longest_sliding_ms()).min(midnight) - 1
+    }
+
     fn housekeeping_inner(&mut self) {
         self.applied_since_housekeeping = 0;
         let Some(now) = self.max_ts() else { return };
-        let midnight = self.cal.midnight(now);
-        let cutoff = (now - self.settings.longest_sliding_ms()).min(midnight) - 1;
+        let cutoff = self.trim_cutoff();
         let forget_before = now - self.settings.forget_offline_ms;
-        let mut forget = Vec::new();
-        for ai in self.agents.indices() {
-            let a = self.agents.get_mut(ai);
-            a.timeline.trim(cutoff);
-            if a.kind == Kind::Offline && a.since < forget_before {
-                forget.push(ai);
+        while let Some(&(since, ai)) = self.offline_since.first() {
+            if since >= forget_before {
+                break;
             }
-        }
-        for ai in forget {
+            self.offline_since.pop_first();
+            let still = self.agents.contains(ai) && {
+                let a = self.agents.get(ai);
+                a.kind == Kind::Offline && a.since == since
+            };
+            if !still {
+                continue;
+            }
             let a = self.agents.get(ai);
             let (ti, kind) = (a.team, a.kind);
             let pos = a.member_pos as usize;

@@ -173,6 +173,11 @@ impl Engine {
                 }
             }
         }
+        for (ai, a) in engine.agents.iter() {
+            if a.kind == crate::floor::timeline::Kind::Offline {
+                engine.offline_since.insert((a.since, ai));
+            }
+        }
         let alerts: Vec<Alert> = engine.alerts.values().cloned().collect();
         for a in &alerts {
             engine.count_alert(a, 1);
