@@ -27,17 +27,17 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 
-use hdrhistogram::Histogram;
 use prometheus::{IntGaugeVec, Opts, Registry, TextEncoder};
 
 use crate::alert::AlertKind;
-use crate::floor::engine::{GroupView, Team};
+use crate::floor::engine::{GroupView, HandleTimes, Team};
 use crate::floor::timeline::Kind;
 use crate::floor::{Engine, Source, ViewOpts};
 use crate::time::Ms;
 
-/// Upper bounds of `floorwatch_handle_time_seconds` (seconds), SPEC §5.4.
-pub const HANDLE_BUCKETS_S: [u64; 12] = [30, 60, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 3600];
+/// Upper bounds of `floorwatch_handle_time_seconds` (seconds), SPEC §5.4; the engine counts
+/// contacts in them as they complete (`HandleTimes`).
+pub use crate::floor::engine::HANDLE_BUCKETS_S;
 
 /// The states of the `state` label, in exposition order.
 const STATES: [&str; 5] = ["talking", "acw", "aux", "idle", "offline"];
@@ -65,17 +65,6 @@ const ENGINE_FAMILIES: [&str; 16] = [
     "floorwatch_agent_state",
 ];
 
-/// At most this many teams' handle-time histograms are rebuilt per scrape (oldest first).
-/// Rebuilding walks every HDR bin up to the largest value (~13k bins for handle times up
-/// to an hour): about 55 µs per team measured (opt-level 3, loaded 2-core machine), so
-/// 2,000 teams that all completed a contact since the last scrape would cost ~110 ms, more
-/// than the whole scrape budget. With this cap a rebuild costs ≤ ~15 ms; on a floor of more
-/// than this many busy teams each team's histogram is then up to
-/// ⌈teams / cap⌉ scrapes old, always a consistent snapshot (buckets, `_sum` and `_count`
-/// of one instant), which `rate()` over minutes does not notice.
-/// FIXME(engine): with the 12 bucket counts and an exact sum kept on `Team` at record time
-/// (O(1) per contact) this cache, the cap and the HDR approximations go away.
-pub const HANDLE_REBUILDS_PER_SCRAPE: usize = 256;
 
 /// The `/metrics` exposition. Shared by the HTTP handlers (`&self`); its memory across
 /// scrapes sits behind a mutex that only `render` takes, and `render` runs with the engine
@@ -118,57 +107,6 @@ struct TeamMemory {
     /// two scrapes that never completed a contact is not detected; its state seconds then
     /// stay flat until they pass the old team's.)
     contacts: u64,
-    /// The exported handle-time histogram, and the render that rebuilt it.
-    handle: Option<HandleBuckets>,
-    handle_built: u64,
-}
-
-/// The Prometheus form of a team's HDR histogram of handle times, cached because building it
-/// walks every bin up to the largest recorded value.
-#[derive(Clone, Copy, Default, PartialEq, Debug)]
-struct HandleBuckets {
-    /// Cache key: count, smallest non-zero and largest value of the HDR histogram.
-    key: (u64, u64, u64),
-    /// Cumulative counts for `HANDLE_BUCKETS_S`.
-    cumulative: [u64; 12],
-    count: u64,
-    sum_ms: u128,
-}
-
-impl HandleBuckets {
-    fn key(h: &Histogram<u64>) -> (u64, u64, u64) {
-        (h.len(), h.min_nz(), h.max())
-    }
-
-    /// Bucket counts and sum from an HDR histogram of milliseconds (3 significant digits).
-    ///
-    /// HDR keeps equivalence bins, not values, so both are exact only to the histogram's
-    /// resolution: a value counts under bound `b` when its bin's lowest value is ≤ `b`
-    /// (exact for every value ≤ `b`, the usual whole-second handle times on a boundary
-    /// included; a value less than one bin width above `b`, under 0.1 % of `b`, is counted
-    /// too). `_sum` adds each bin's median value, i.e. it is HdrHistogram's mean × count,
-    /// within 0.05 % of the true sum; an exact sum would need the engine to keep one next to
-    /// `Team::handle`.
-    fn of(h: &Histogram<u64>) -> HandleBuckets {
-        let mut per = [0u64; 12];
-        let mut sum_ms: u128 = 0;
-        for v in h.iter_recorded() {
-            let value = v.value_iterated_to();
-            let n = v.count_at_value();
-            let low = h.lowest_equivalent(value);
-            if let Some(i) = HANDLE_BUCKETS_S.iter().position(|&b| low <= b * 1000) {
-                per[i] += n;
-            }
-            sum_ms += h.median_equivalent(value) as u128 * n as u128;
-        }
-        let mut cumulative = [0u64; 12];
-        let mut running = 0;
-        for (c, p) in cumulative.iter_mut().zip(per) {
-            running += p;
-            *c = running;
-        }
-        HandleBuckets { key: Self::key(h), cumulative, count: h.len(), sum_ms }
-    }
 }
 
 /// One team's figures for this scrape, gathered before writing because the text format
@@ -176,7 +114,7 @@ impl HandleBuckets {
 struct Row<'v> {
     view: &'v GroupView,
     state_ms: [Ms; 5],
-    handle: HandleBuckets,
+    handle: &'v HandleTimes,
     active: [u32; 4],
     fired: [u64; 4],
 }
@@ -220,8 +158,9 @@ impl Metrics {
     /// hash lookup per team and the writing of ~56 series per team into one pre-sized
     /// `String` (≈110k series, ~7.5 MB: 20–40 ms measured for the writer alone at
     /// opt-level 3 on a loaded 2-core machine, a quarter of it float formatting and a
-    /// sixth the page faults of the fresh buffer); at most `HANDLE_REBUILDS_PER_SCRAPE`
-    /// HDR walks; and the crate's gather of the small registry.
+    /// sixth the page faults of the fresh buffer); and the crate's gather of the small
+    /// registry. Alerts and handle-time histograms are the engine's own counts, read as
+    /// they are.
     pub fn render(&self, engine: &mut Engine, now: Ms, connections: &[(&str, i64)]) -> String {
         let view = engine.view(now, &ViewOpts { team: None, agents: self.per_agent, alerts: false });
         let engine: &Engine = engine;
@@ -234,7 +173,6 @@ impl Metrics {
         let mut teams: Vec<&Team> = engine.teams().collect();
         teams.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let mut rows: Vec<Row> = Vec::with_capacity(view.teams.len());
-        let mut stale: Vec<(u64, usize, &Team)> = Vec::new();
         let mut ti = teams.iter().peekable();
         for gv in &view.teams {
             while ti.next_if(|t| t.id < gv.id).is_some() {}
@@ -262,28 +200,11 @@ impl Metrics {
             for (last, cur) in tm.state_ms.iter_mut().zip(by_state) {
                 *last = (*last).max(cur);
             }
-            let handle = tm.handle.unwrap_or_default();
-            if tm.handle.is_none_or(|h| h.key != HandleBuckets::key(&team.handle)) {
-                stale.push((tm.handle_built, rows.len(), team));
-            }
             // Alerts as the engine counts them: committed steps only, so an alert evaluated
             // tentatively at `now` itself (SPEC §4.2) shows here once time has moved past
             // `now`, within a ticker period, and is never counted twice.
             let (active, fired) = (team.alerts_firing, team.alerts_fired);
-            rows.push(Row { view: gv, state_ms: tm.state_ms, handle, active, fired });
-        }
-        // Rebuild the histograms that changed, least recently rebuilt first, up to the cap.
-        if stale.len() > HANDLE_REBUILDS_PER_SCRAPE {
-            stale.select_nth_unstable_by_key(HANDLE_REBUILDS_PER_SCRAPE, |&(built, _, _)| built);
-            stale.truncate(HANDLE_REBUILDS_PER_SCRAPE);
-        }
-        for (_, r, team) in stale {
-            let h = HandleBuckets::of(&team.handle);
-            rows[r].handle = h;
-            if let Some(tm) = mem.teams.get_mut(&team.id) {
-                tm.handle = Some(h);
-                tm.handle_built = generation;
-            }
+            rows.push(Row { view: gv, state_ms: tm.state_ms, handle: &team.handle, active, fired });
         }
 
         mem.teams.retain(|_, tm| tm.generation == generation);
@@ -395,12 +316,16 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
     );
     for r in rows {
         let team = r.view.id.as_str();
-        for (b, n) in HANDLE_BUCKETS_S.iter().zip(r.handle.cumulative) {
+        for (b, n) in HANDLE_BUCKETS_S.iter().zip(r.handle.cumulative()) {
             out.sample_le("floorwatch_handle_time_seconds_bucket", team, Le::Secs(*b), n);
         }
-        out.sample_le("floorwatch_handle_time_seconds_bucket", team, Le::Inf, r.handle.count);
-        out.sample("floorwatch_handle_time_seconds_sum", &[("team", team)], V::F(r.handle.sum_ms as f64 / 1000.0));
-        out.sample("floorwatch_handle_time_seconds_count", &[("team", team)], V::U(r.handle.count));
+        let count = r.handle.count();
+        out.sample_le("floorwatch_handle_time_seconds_bucket", team, Le::Inf, count);
+        // Exact: below 10^15 ms (31,000 years) the sum has at most 15 significant digits,
+        // so the nearest f64 to it in seconds prints back (`push_f64`) as those digits.
+        let sum_s = r.handle.sum_ms() as f64 / 1000.0;
+        out.sample("floorwatch_handle_time_seconds_sum", &[("team", team)], V::F(sum_s));
+        out.sample("floorwatch_handle_time_seconds_count", &[("team", team)], V::U(count));
     }
     out.header("floorwatch_peak", "gauge", "1 while the team is at peak time, else 0.");
     for r in rows {
@@ -618,25 +543,5 @@ mod tests {
             push_escaped(&mut b, s);
             assert_eq!(b, e);
         }
-    }
-
-    fn hist(values_ms: &[u64]) -> Histogram<u64> {
-        let mut h = Histogram::new_with_bounds(1, 86_400_000, 3).unwrap();
-        for &v in values_ms {
-            h.record(v).unwrap();
-        }
-        h
-    }
-
-    #[test]
-    fn handle_buckets_count_boundary_values_under_their_bound() {
-        let b = HandleBuckets::of(&hist(&[1_000, 30_000, 30_001, 59_000, 180_000, 300_000, 4_000_000]));
-        // 30_001 shares the 30_000 bin (16 ms wide there): counted under 30 s, see `of`.
-        assert_eq!(b.cumulative, [3, 4, 4, 5, 5, 6, 6, 6, 6, 6, 6, 6]);
-        assert_eq!(b.count, 7);
-        let exact: u128 = [1_000u128, 30_000, 30_001, 59_000, 180_000, 300_000, 4_000_000].iter().sum();
-        let err = (b.sum_ms as f64 - exact as f64).abs() / exact as f64;
-        assert!(err < 5e-4, "sum {} vs {exact}", b.sum_ms);
-        assert_eq!(HandleBuckets::of(&hist(&[])), HandleBuckets { key: (0, u64::MAX, 0), ..Default::default() });
     }
 }

@@ -7,6 +7,7 @@ mod common;
 use common::noisy_trace;
 use floorwatch::config::{FileConfig, Settings};
 use floorwatch::event::{Aliases, decode_bytes};
+use floorwatch::floor::engine::HandleTimes;
 use floorwatch::floor::{Engine, Source, ViewOpts};
 use floorwatch::journal::{Journal, Payload, Recovery};
 use floorwatch::snapshot::Snapshot;
@@ -98,6 +99,31 @@ fn assert_json_eq(got: &serde_json::Value, want: &serde_json::Value, what: &str)
     assert!(d.is_empty(), "{what}: differs (got != want):\n{}", d.join("\n"));
 }
 
+/// Each team's handle times (Prometheus buckets, exact sum, percentile histogram) by team,
+/// which the snapshot shows only in part.
+fn handle_times(engine: &Engine) -> Vec<(String, HandleTimes)> {
+    let mut v: Vec<_> = engine.teams().map(|t| (t.id.clone(), t.handle.clone())).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn assert_handle_times_eq(got: &Engine, want: &Engine, what: &str) {
+    let (got, want) = (handle_times(got), handle_times(want));
+    let ids = |v: &[(String, HandleTimes)]| v.iter().map(|t| t.0.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&got), ids(&want), "{what}: teams");
+    for ((id, g), (_, w)) in got.iter().zip(&want) {
+        // Compared whole; the message stays short (the histograms have 2,688 bins).
+        assert!(
+            g == w,
+            "{what}: team {id} handle times: count {} sum {} != count {} sum {}",
+            g.count(),
+            g.sum_ms(),
+            w.count(),
+            w.sum_ms()
+        );
+    }
+}
+
 fn recover(dir: &std::path::Path) -> (Engine, floorwatch::journal::Replayed) {
     let mut rec = Recovery::open(dir).unwrap();
     let mut engine = match rec.snapshot().unwrap() {
@@ -118,6 +144,7 @@ fn snapshot_plus_tail_equals_the_engine_that_never_stopped() {
     let want = snapshot_json(&mut never_stopped, end);
     assert!(want["ingest"]["applied"].as_u64().unwrap() > 2000, "the trace applies");
     assert!(!want["alerts"].as_array().unwrap().is_empty(), "the trace fires alerts, so detectors are compared too");
+    assert!(handle_times(&never_stopped).iter().all(|(_, h)| h.count() > 0), "every team completed contacts");
 
     // Stop at several points: a snapshot there, the rest journaled after it.
     for cut in [0, 1, 2, 7, batches.len() / 3, batches.len() - 1] {
@@ -145,6 +172,7 @@ fn snapshot_plus_tail_equals_the_engine_that_never_stopped() {
         };
         assert_eq!(counts(&restored), counts(&never_stopped), "cut {cut}: alert counts");
         assert!(counts(&restored).iter().any(|c| c.2.iter().sum::<u64>() > 0), "alerts are counted");
+        assert_handle_times_eq(&restored, &never_stopped, &format!("cut {cut}"));
     }
 }
 

@@ -280,8 +280,7 @@ fn exposition_matches_the_engine_and_passes_promtool() {
     }
     assert_eq!(e.must("floorwatch_handle_time_seconds_bucket", &[("team", "T5"), ("le", "+Inf")]), 3.0);
     assert_eq!(e.must("floorwatch_handle_time_seconds_count", &[("team", "T5")]), 3.0);
-    let sum = e.must("floorwatch_handle_time_seconds_sum", &[("team", "T5")]);
-    assert!((sum - 825.0).abs() < 825.0 * 5e-4, "sum {sum}");
+    assert_eq!(e.must("floorwatch_handle_time_seconds_sum", &[("team", "T5")]), 825.0);
     assert_eq!(e.must("floorwatch_contacts_total", &[("team", "T5")]), 3.0);
     assert_eq!(e.must("floorwatch_handle_time_seconds_bucket", &[("team", "T2"), ("le", "+Inf")]), 0.0);
 
@@ -423,9 +422,9 @@ fn an_empty_engine_still_exposes_the_ingest_counters() {
 }
 
 #[test]
-fn handle_histograms_are_rebuilt_within_a_cap_per_scrape() {
-    use floorwatch::metrics::HANDLE_REBUILDS_PER_SCRAPE;
-    let teams = HANDLE_REBUILDS_PER_SCRAPE + 44;
+fn every_teams_handle_histogram_is_current_on_every_scrape() {
+    // More teams than the old per-scrape cap on HDR rebuilds (256), each with one contact.
+    let teams = 300;
     let mut engine = engine();
     let mut lines = String::new();
     for i in 0..teams {
@@ -438,16 +437,74 @@ fn handle_histograms_are_rebuilt_within_a_cap_per_scrape() {
     feed(&mut engine, &lines);
     let metrics = Metrics::new(false);
     let now = engine.now(0);
-    let built =
-        |e: &Expo| e.samples.iter().filter(|s| s.0 == "floorwatch_handle_time_seconds_count" && s.2 == 1.0).count();
-    let first = Expo::parse(&metrics.render(&mut engine, now, &[]));
-    assert_eq!(built(&first), HANDLE_REBUILDS_PER_SCRAPE);
-    // The others are exported as empty (a consistent, older snapshot), never half-built.
-    assert_eq!(first.samples.iter().filter(|s| s.0 == "floorwatch_handle_time_seconds_count").count(), teams);
     let text = metrics.render(&mut engine, now, &[]);
-    let second = Expo::parse(&text);
-    assert_eq!(built(&second), teams);
-    assert_eq!(second.must("floorwatch_handle_time_seconds_bucket", &[("team", "T000"), ("le", "120")]), 1.0);
-    assert_eq!(second.must("floorwatch_handle_time_seconds_bucket", &[("team", "T299"), ("le", "60")]), 0.0);
+    let e = Expo::parse(&text);
+    let counted = e.samples.iter().filter(|s| s.0 == "floorwatch_handle_time_seconds_count" && s.2 == 1.0).count();
+    assert_eq!(counted, teams);
+    assert_eq!(e.must("floorwatch_handle_time_seconds_bucket", &[("team", "T000"), ("le", "120")]), 1.0);
+    assert_eq!(e.must("floorwatch_handle_time_seconds_bucket", &[("team", "T299"), ("le", "60")]), 0.0);
     promtool_check(&text);
+}
+
+/// Handle times (ms): zero, on, just below and just above bucket bounds, one longer than a
+/// day, and one that makes the sum end in milliseconds.
+const ON_THE_BOUNDS_MS: [Ms; 13] =
+    [0, 29_999, 30_000, 30_001, 45_123, 60_000, 599_999, 600_000, 600_001, 3_599_999, 3_600_000, 3_600_001, 90_000_000];
+
+/// The contacts of `ON_THE_BOUNDS_MS`, one after another by one agent of team `H`.
+fn contacts_on_the_bounds() -> String {
+    let mut t = at("2026-11-23T09:00:00Z");
+    let mut lines = String::new();
+    for ms in ON_THE_BOUNDS_MS {
+        lines += &format!(r#"{{"ts":{t},"agent":"H1","state":"talking","team":"H"}}"#);
+        t += ms;
+        lines += &format!("\n{{\"ts\":{t},\"agent\":\"H1\",\"state\":\"idle\"}}\n");
+        t += 1_000;
+    }
+    lines
+}
+
+#[test]
+fn handle_time_buckets_and_sum_are_exact_on_the_bounds() {
+    let mut engine = engine();
+    feed(&mut engine, &contacts_on_the_bounds());
+    let now = engine.now(0);
+    let text = Metrics::new(false).render(&mut engine, now, &[]);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("floorwatch_handle_time_seconds_")).collect();
+    // `le` is inclusive: 30_000 ms counts under 30, 30_001 under 60; 3_600_001 only under +Inf.
+    let want = r#"floorwatch_handle_time_seconds_bucket{team="H",le="30"} 3
+floorwatch_handle_time_seconds_bucket{team="H",le="60"} 6
+floorwatch_handle_time_seconds_bucket{team="H",le="120"} 6
+floorwatch_handle_time_seconds_bucket{team="H",le="180"} 6
+floorwatch_handle_time_seconds_bucket{team="H",le="240"} 6
+floorwatch_handle_time_seconds_bucket{team="H",le="300"} 6
+floorwatch_handle_time_seconds_bucket{team="H",le="420"} 6
+floorwatch_handle_time_seconds_bucket{team="H",le="600"} 8
+floorwatch_handle_time_seconds_bucket{team="H",le="900"} 9
+floorwatch_handle_time_seconds_bucket{team="H",le="1200"} 9
+floorwatch_handle_time_seconds_bucket{team="H",le="1800"} 9
+floorwatch_handle_time_seconds_bucket{team="H",le="3600"} 11
+floorwatch_handle_time_seconds_bucket{team="H",le="+Inf"} 13
+floorwatch_handle_time_seconds_sum{team="H"} 102795.123
+floorwatch_handle_time_seconds_count{team="H"} 13"#;
+    assert_eq!(lines.join("\n"), want);
+    assert_eq!(ON_THE_BOUNDS_MS.iter().sum::<Ms>(), 102_795_123);
+    promtool_check(&text);
+}
+
+#[test]
+fn handle_time_percentiles_are_within_one_percent() {
+    let mut engine = engine();
+    feed(&mut engine, &contacts_on_the_bounds());
+    let now = engine.now(0);
+    let view = engine.view(now, &ViewOpts::default());
+    let h = view.teams.iter().find(|t| t.id == "H").unwrap();
+    let mut sorted = ON_THE_BOUNDS_MS;
+    sorted.sort_unstable();
+    // Nearest rank: the 7th and the 12th of 13 (599_999 ms and 3_600_001 ms).
+    for (q, got) in [(0.5, h.handle_p50_ms), (0.9, h.handle_p90_ms)] {
+        let exact = sorted[(q * sorted.len() as f64).ceil() as usize - 1] as u64;
+        let got = got.unwrap();
+        assert!(got.abs_diff(exact) * 100 <= exact, "q {q}: {got} vs exact {exact}");
+    }
 }

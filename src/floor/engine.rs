@@ -14,7 +14,9 @@ use crate::detect::team::{AlertChange, Ctx, TeamDet, new_alert};
 use crate::event::{Event, State, UNASSIGNED};
 use crate::time::Ms;
 
+mod handle;
 mod persist;
+pub use handle::{HANDLE_BUCKETS_S, HandleTimes};
 pub use persist::RestoreError;
 
 /// Receives the engine's own state-changing steps that are not events (time advancing,
@@ -113,9 +115,8 @@ impl IngestCounts {
 pub struct Team {
     pub id: String,
     pub det: TeamDet,
-    /// Handle time of contacts completed in this team (milliseconds), for percentiles.
-    #[serde(with = "persist::histogram")]
-    pub handle: hdrhistogram::Histogram<u64>,
+    /// Handle times of contacts completed in this team: Prometheus buckets, sum, percentiles.
+    pub handle: HandleTimes,
     /// Running totals for Prometheus counters: contacts completed, and milliseconds spent
     /// by members in each kind (closed spans only; see `state_ms_at`).
     pub contacts_total: u64,
@@ -207,10 +208,6 @@ pub struct View {
     pub agents: Vec<AgentView>,
     pub alerts: Vec<Alert>,
     pub ingest: IngestCounts,
-}
-
-fn new_handle_histogram() -> hdrhistogram::Histogram<u64> {
-    hdrhistogram::Histogram::new_with_bounds(1, 86_400_000, 3).expect("valid histogram bounds")
 }
 
 fn kind_of(settings: &Settings, state: State, reason: Option<&str>) -> Kind {
@@ -361,7 +358,7 @@ impl Engine {
         let team = Team {
             id: id.to_string(),
             det: TeamDet::new(&self.settings, clock),
-            handle: new_handle_histogram(),
+            handle: HandleTimes::default(),
             contacts_total: 0,
             state_ms: [0; 6],
             alerts_firing: [0; 4],
@@ -629,7 +626,7 @@ impl Engine {
             }
             if let Some(handle_ms) = completed {
                 let team = self.team_mut(new_team);
-                team.handle.saturating_record(handle_ms.max(1) as u64);
+                team.handle.record(handle_ms.max(0) as u64);
                 team.contacts_total += 1;
             }
             self.enter_kind(ai, Some(old_kind), ts);
@@ -887,15 +884,14 @@ impl Engine {
                 floor_qualifying[w].extend_from(&team_qualifying[w]);
             }
             floor_counts.merge(&team.det.counts);
-            let q = |p: f64| (!team.handle.is_empty()).then(|| team.handle.value_at_quantile(p));
             teams_out.push(GroupView {
                 id: team.id.clone(),
                 peak: peak_now,
                 counts: team.det.counts,
                 windows: sums,
                 dispersion,
-                handle_p50_ms: q(0.5),
-                handle_p90_ms: q(0.9),
+                handle_p50_ms: team.handle.quantile_ms(0.5),
+                handle_p90_ms: team.handle.quantile_ms(0.9),
                 contacts_total: team.contacts_total,
             });
         }

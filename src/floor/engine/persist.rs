@@ -17,7 +17,7 @@ use crate::floor::agents::{AgentIdx, Agents, TeamIdx};
 use crate::time::Ms;
 
 /// Version of the byte layout below.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -194,14 +194,14 @@ pub mod histogram {
     use hdrhistogram::Histogram;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
-        let buckets: Vec<(u64, u64)> = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
+    pub fn serialize<S: Serializer>(h: &Histogram<u32>, s: S) -> Result<S::Ok, S::Error> {
+        let buckets: Vec<(u64, u32)> = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
         buckets.serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
-        let buckets = Vec::<(u64, u64)>::deserialize(d)?;
-        let mut h = super::super::new_handle_histogram();
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u32>, D::Error> {
+        let buckets = Vec::<(u64, u32)>::deserialize(d)?;
+        let mut h = super::super::handle::new_hdr();
         for (v, n) in buckets {
             h.saturating_record_n(v, n);
         }
