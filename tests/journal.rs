@@ -356,8 +356,15 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
             engine.apply_batch(now, Source::Tcp, batch.clone(), 0);
             engine.advance(now);
         }
-        if (now - t0) % 600_000 == 0 {
-            assert_json_eq(&snapshot_json(&mut lazy, now), &snapshot_json(&mut every, now), &format!("at {now}"));
+        if (now - t0) % 120_000 == 0 {
+            let got = snapshot_json(&mut lazy, now);
+            assert_json_eq(&got, &snapshot_json(&mut every, now), &format!("at {now}"));
+            // Views reuse per-agent parts of today and peak_today across calls: a cold
+            // engine (restored, nothing cached) must see the same figures.
+            if (now - t0) % 600_000 == 0 {
+                let mut cold = Engine::restore(settings(), &lazy.save()).unwrap();
+                assert_json_eq(&snapshot_json(&mut cold, now), &got, &format!("cold at {now}"));
+            }
         }
     }
     let end = now + 3_600_000;
@@ -447,4 +454,22 @@ fn housekeeping_forgets_long_offline_agents_and_bounds_timelines() {
     }
     let k = engine.agents().find(|a| a.id == "K").unwrap();
     assert!(k.timeline.segments_len() <= 2 * 24 * 60, "{} segments kept", k.timeline.segments_len());
+}
+
+/// An agent that does nothing while a peak window closes: its peak_today time must include
+/// the interval once closed (views reuse per-agent sums of closed intervals).
+#[test]
+fn peak_today_counts_an_interval_that_closed_while_the_agent_was_idle() {
+    const TOML: &str = "[server]\nclock = \"wall\"\n[peak]\nwindows = [\"08:30-09:30\"]\n";
+    let settings = FileConfig::parse(TOML, "test").unwrap().settings().unwrap();
+    let t8: Ms = 1_795_420_800_000; // 08:00Z
+    let line = format!(r#"{{"ts":{t8},"agent":"A","state":"idle","team":"T1"}}"#);
+    let mut engine = Engine::new(settings);
+    engine.apply_batch(t8, Source::Tcp, [decode_bytes(line.as_bytes(), &Aliases::default()).unwrap()], 0);
+    let idle_peak = |engine: &mut Engine, now: Ms| {
+        let v = snapshot_json(engine, now);
+        v["teams"][0]["windows"]["peak_today"]["idle_s"].as_f64().unwrap()
+    };
+    assert_eq!(idle_peak(&mut engine, t8 + 3_600_000), 1800.0, "09:00: half an hour of peak so far");
+    assert_eq!(idle_peak(&mut engine, t8 + 7_200_000), 3600.0, "10:00: the whole closed window");
 }

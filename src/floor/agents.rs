@@ -92,6 +92,11 @@ impl Agents {
         a
     }
 
+    /// Number of slots (live and free): every `AgentIdx` is below it.
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (AgentIdx, &Agent)> {
         self.slots.iter().enumerate().filter_map(|(i, a)| a.as_ref().map(|a| (i as AgentIdx, a)))
     }

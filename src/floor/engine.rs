@@ -166,6 +166,100 @@ pub struct Engine {
     oplog: Option<Box<dyn OpLog>>,
     /// Bumped whenever anything visible may have changed (for push de-duplication).
     pub version: u64,
+    /// Per agent slot: the parts of its `today` and `peak_today` sums that later views can
+    /// reuse (see `ViewCache`). Derived, never stored.
+    view_cache: Vec<Option<ViewCache>>,
+}
+
+/// A team's peak intervals today as a view at `now` sees them: the closed ones (ended by
+/// `now`), which no longer change, and the one still open at `now`, clipped to it.
+struct PeaksToday {
+    closed: Vec<(Ms, Ms)>,
+    open: Option<(Ms, Ms)>,
+}
+
+impl PeaksToday {
+    /// The same intervals as `TeamDet::peak_intervals(midnight, now)`, split.
+    fn of(peaks: &[(Ms, Ms)], midnight: Ms, now: Ms) -> PeaksToday {
+        let mut out = PeaksToday { closed: Vec::new(), open: None };
+        for &(s, e) in peaks {
+            let (from, to) = (s.max(midnight), e.min(now));
+            if e <= midnight || to <= from {
+                continue;
+            }
+            if e <= now {
+                out.closed.push((from, to));
+            } else {
+                out.open = Some((from, to));
+            }
+        }
+        out
+    }
+}
+
+/// What an agent's `today` and `peak_today` sums are made of that does not move with `now`:
+/// `today` up to `head_end` (the later of midnight and the agent's last change, after which
+/// its timeline is one open segment), and the closed peak intervals. Summing those costs
+/// searches in the middle of the timeline, which on a large floor are cache misses per
+/// agent per view; with this a view only reads the timeline's end. Valid while the key
+/// holds: an append changes the last change and the length, a team move the team, a new
+/// closed peak interval their count, a new day midnight. (A trim drops only history before
+/// midnight, which neither part covers.) Exact: the parts are integer sums over disjoint
+/// intervals, added to the rest.
+#[derive(Clone, Copy, Debug)]
+struct ViewCache {
+    key: (Ms, TeamIdx, usize, usize, Ms),
+    head_end: Ms,
+    today_head: Sums,
+    peak_closed: Sums,
+}
+
+impl ViewCache {
+    fn get(
+        slot: &mut Option<ViewCache>,
+        a: &Agent,
+        ti: TeamIdx,
+        peaks: &PeaksToday,
+        midnight: Ms,
+        now: Ms,
+    ) -> Option<ViewCache> {
+        if a.since > now {
+            return None; // a future-skewed event: the open segment is not where `now` is
+        }
+        let tl = &a.timeline;
+        let key = (midnight, ti, peaks.closed.len(), tl.segments_len(), a.since);
+        if let Some(c) = slot.filter(|c| c.key == key) {
+            return Some(c);
+        }
+        let head_end = a.since.max(midnight);
+        let mut peak_closed = Sums::default();
+        for &(s, e) in &peaks.closed {
+            peak_closed.add(&Sums { ms: tl.durations(s, e), contacts: tl.contacts(s, e, false) });
+        }
+        let today_head =
+            Sums { ms: tl.durations(midnight, head_end), contacts: tl.contacts(midnight, head_end, false) };
+        *slot = Some(ViewCache { key, head_end, today_head, peak_closed });
+        *slot
+    }
+
+    fn today(&self, tl: &Timeline, now: Ms) -> Sums {
+        let mut s = self.today_head;
+        s.add(&Sums { ms: tl.durations(self.head_end, now), contacts: tl.contacts(self.head_end, now, true) });
+        s
+    }
+
+    /// As `TeamDet::peak_sums`: the closed intervals, the open one, and the contacts
+    /// completed exactly at `now` when the team is at peak at `now`.
+    fn peak(&self, tl: &Timeline, peaks: &PeaksToday, now: Ms, peak_now: bool) -> Sums {
+        let mut s = self.peak_closed;
+        if let Some((from, to)) = peaks.open {
+            s.add(&Sums { ms: tl.durations(from, to), contacts: tl.contacts(from, to, false) });
+        }
+        if peak_now {
+            s.contacts.add(tl.contacts(now, now, true));
+        }
+        s
+    }
 }
 
 /// How a view should be computed.
@@ -250,6 +344,7 @@ impl Engine {
             applied_since_housekeeping: 0,
             oplog: None,
             version: 0,
+            view_cache: Vec::new(),
         }
     }
 
@@ -557,6 +652,9 @@ impl Engine {
                 long_aux_alert: None,
             });
             self.team_mut(ti).det.members.push(ai);
+            if let Some(c) = self.view_cache.get_mut(ai as usize) {
+                *c = None; // a reused slot
+            }
             self.touch_team(ti);
             self.enter_kind(ai, None, ts);
             self.version += 1;
@@ -843,22 +941,29 @@ impl Engine {
         let mut floor_counts = Counts::default();
         let mut teams_out = Vec::with_capacity(team_ids.len());
         let mut agents_out = Vec::new();
+        self.view_cache.resize(self.agents.slots(), None);
         for (&ti, &peak_now) in team_ids.iter().zip(&peak_at_now) {
-            let team = self.team(ti);
+            let team = self.teams[ti as usize].as_ref().expect("live team index");
+            let peaks = PeaksToday::of(&team.det.peaks, midnight, now);
             let mut sums = vec![Sums::default(); windows.len()];
             team_qualifying.iter_mut().for_each(Qualifying::clear);
             for &ai in &team.det.members {
                 let a = self.agents.get(ai);
                 let tl = &a.timeline;
+                let cached = ViewCache::get(&mut self.view_cache[ai as usize], a, ti, &peaks, midnight, now);
                 for (p, w) in per.iter_mut().zip(&windows) {
                     *p = match w.kind {
                         WindowKind::Sliding(l) => {
                             Sums { ms: tl.durations(now - l, now), contacts: tl.contacts(now - l, now, true) }
                         }
-                        WindowKind::Today => {
-                            Sums { ms: tl.durations(midnight, now), contacts: tl.contacts(midnight, now, true) }
-                        }
-                        WindowKind::PeakToday => team.det.peak_sums(tl, midnight, now, peak_now),
+                        WindowKind::Today => match cached {
+                            Some(c) => c.today(tl, now),
+                            None => Sums { ms: tl.durations(midnight, now), contacts: tl.contacts(midnight, now, true) },
+                        },
+                        WindowKind::PeakToday => match cached {
+                            Some(c) => c.peak(tl, &peaks, now, peak_now),
+                            None => team.det.peak_sums(tl, midnight, now, peak_now),
+                        },
                     };
                 }
                 for (w, s) in per.iter().enumerate() {
