@@ -16,8 +16,10 @@ use crate::config::Settings;
 use crate::floor::agents::{AgentIdx, Agents, TeamIdx};
 use crate::time::Ms;
 
-/// Version of the byte layout below.
-pub const FORMAT: u32 = 2;
+/// Version of the byte layout below. 3: compact timelines (packed segments, running sums
+/// at checkpoints, contacts counted there rather than stored one by one), exact handle-time
+/// buckets per team, per-team detector floors.
+pub const FORMAT: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
