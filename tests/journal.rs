@@ -375,8 +375,12 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
     for kind in ["aux_cluster", "long_aux", "utilization_high", "aux_dispersion"] {
         assert!(kinds.contains(kind), "the trace fires {kind}, so its stepping is compared: {kinds:?}");
     }
-    // A view of one team finds exactly that team's alerts (by id range, not a scan).
-    for team in ["T0", "T1", "T2"] {
+    // A view of one team finds exactly that team's alerts (by id range, not a scan), and
+    // exactly the figures the floor view has for it (dispersion sums in the same order).
+    for (i, team) in ["T0", "T1", "T2"].into_iter().enumerate() {
+        let one = lazy.view(end, &ViewOpts { team: Some(team.into()), agents: true, alerts: true });
+        let one = serde_json::to_value(Snapshot(&one)).unwrap();
+        assert_json_eq(&one["teams"][0], &want["teams"][i], &format!("{team} alone vs in the floor"));
         let view = lazy.view(end, &ViewOpts { team: Some(team.into()), agents: false, alerts: true });
         let all = want["alerts"].as_array().unwrap().iter().filter(|a| a["team"] == team);
         let ids: Vec<&str> = all.map(|a| a["id"].as_str().unwrap()).collect();

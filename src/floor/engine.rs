@@ -936,62 +936,85 @@ impl Engine {
 
         let mut floor_sums = vec![Sums::default(); windows.len()];
         let mut floor_qualifying = vec![Qualifying::default(); windows.len()];
-        let mut team_qualifying = vec![Qualifying::default(); windows.len()];
         let mut per = vec![Sums::default(); windows.len()];
         let mut floor_counts = Counts::default();
         let mut teams_out = Vec::with_capacity(team_ids.len());
         let mut agents_out = Vec::new();
         self.view_cache.resize(self.agents.slots(), None);
-        for (&ti, &peak_now) in team_ids.iter().zip(&peak_at_now) {
-            let team = self.teams[ti as usize].as_ref().expect("live team index");
-            let peaks = PeaksToday::of(&team.det.peaks, midnight, now);
-            let mut sums = vec![Sums::default(); windows.len()];
-            team_qualifying.iter_mut().for_each(Qualifying::clear);
-            for &ai in &team.det.members {
-                let a = self.agents.get(ai);
-                let tl = &a.timeline;
-                let cached = ViewCache::get(&mut self.view_cache[ai as usize], a, ti, &peaks, midnight, now);
-                for (p, w) in per.iter_mut().zip(&windows) {
-                    *p = match w.kind {
-                        WindowKind::Sliding(l) => {
-                            Sums { ms: tl.durations(now - l, now), contacts: tl.contacts(now - l, now, true) }
-                        }
-                        WindowKind::Today => match cached {
-                            Some(c) => c.today(tl, now),
-                            None => Sums { ms: tl.durations(midnight, now), contacts: tl.contacts(midnight, now, true) },
-                        },
-                        WindowKind::PeakToday => match cached {
-                            Some(c) => c.peak(tl, &peaks, now, peak_now),
-                            None => team.det.peak_sums(tl, midnight, now, peak_now),
-                        },
-                    };
-                }
-                for (w, s) in per.iter().enumerate() {
-                    sums[w].add(s);
-                    team_qualifying[w].push(s, min_logged);
-                }
-                if opts.agents {
-                    agents_out.push(AgentView {
-                        id: a.id.clone(),
-                        name: a.name.clone(),
-                        team: team.id.clone(),
-                        state: a.state,
-                        reason: a.reason.clone(),
-                        planned: a.kind == Kind::AuxPlanned,
-                        since: a.since,
-                        windows: per.clone(),
-                    });
-                }
+        // Per team asked for (by position in `team_ids`): its peak intervals and sums.
+        let mut pos_of = vec![usize::MAX; self.teams.len()];
+        for (p, &ti) in team_ids.iter().enumerate() {
+            pos_of[ti as usize] = p;
+        }
+        let peaks: Vec<PeaksToday> = team_ids
+            .iter()
+            .map(|&ti| PeaksToday::of(&self.team(ti).det.peaks, midnight, now))
+            .collect();
+        let mut team_sums = vec![vec![Sums::default(); windows.len()]; team_ids.len()];
+        let mut team_qualifying = vec![vec![Qualifying::default(); windows.len()]; team_ids.len()];
+        // Agents in slot order: for the whole floor one pass through the slab in memory
+        // order (a view of a large floor is bound by cache misses on agents), for one team
+        // its members sorted the same way, so both sum a team's members in one order.
+        let order: Vec<AgentIdx> = match &opts.team {
+            Some(_) => {
+                let mut m: Vec<AgentIdx> =
+                    team_ids.iter().flat_map(|&ti| self.team(ti).det.members.iter().copied()).collect();
+                m.sort_unstable();
+                m
             }
-            let dispersion: Vec<Dispersion> = team_qualifying.iter().map(Qualifying::dispersion).collect();
+            None => self.agents.iter().map(|(i, _)| i).collect(),
+        };
+        for ai in order {
+            let a = self.agents.get(ai);
+            let ti = a.team;
+            let p = pos_of[ti as usize];
+            let team = self.teams[ti as usize].as_ref().expect("live team index");
+            let peak_now = peak_at_now[p];
+            let tl = &a.timeline;
+            let cached = ViewCache::get(&mut self.view_cache[ai as usize], a, ti, &peaks[p], midnight, now);
+            for (x, w) in per.iter_mut().zip(&windows) {
+                *x = match w.kind {
+                    WindowKind::Sliding(l) => {
+                        Sums { ms: tl.durations(now - l, now), contacts: tl.contacts(now - l, now, true) }
+                    }
+                    WindowKind::Today => match cached {
+                        Some(c) => c.today(tl, now),
+                        None => Sums { ms: tl.durations(midnight, now), contacts: tl.contacts(midnight, now, true) },
+                    },
+                    WindowKind::PeakToday => match cached {
+                        Some(c) => c.peak(tl, &peaks[p], now, peak_now),
+                        None => team.det.peak_sums(tl, midnight, now, peak_now),
+                    },
+                };
+            }
+            for (w, x) in per.iter().enumerate() {
+                team_sums[p][w].add(x);
+                team_qualifying[p][w].push(x, min_logged);
+            }
+            if opts.agents {
+                agents_out.push(AgentView {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    team: team.id.clone(),
+                    state: a.state,
+                    reason: a.reason.clone(),
+                    planned: a.kind == Kind::AuxPlanned,
+                    since: a.since,
+                    windows: per.clone(),
+                });
+            }
+        }
+        for (p, (&ti, sums)) in team_ids.iter().zip(team_sums).enumerate() {
+            let team = self.team(ti);
+            let dispersion: Vec<Dispersion> = team_qualifying[p].iter().map(Qualifying::dispersion).collect();
             for w in 0..windows.len() {
                 floor_sums[w].add(&sums[w]);
-                floor_qualifying[w].extend_from(&team_qualifying[w]);
+                floor_qualifying[w].extend_from(&team_qualifying[p][w]);
             }
             floor_counts.merge(&team.det.counts);
             teams_out.push(GroupView {
                 id: team.id.clone(),
-                peak: peak_now,
+                peak: peak_at_now[p],
                 counts: team.det.counts,
                 windows: sums,
                 dispersion,
