@@ -65,7 +65,6 @@ const ENGINE_FAMILIES: [&str; 16] = [
     "floorwatch_agent_state",
 ];
 
-
 /// The `/metrics` exposition. Shared by the HTTP handlers (`&self`); its memory across
 /// scrapes sits behind a mutex that only `render` takes, and `render` runs with the engine
 /// locked, so the mutex is never contended.

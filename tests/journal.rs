@@ -334,7 +334,8 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
         let mut t = t0 + rnd(60_000) as Ms;
         while t < t0 + 4 * 3_600_000 {
             let state = states[rnd(states.len() as u64) as usize];
-            let reason = if state == "aux" { format!(r#","reason":"{}""#, reasons[rnd(3) as usize]) } else { String::new() };
+            let reason =
+                if state == "aux" { format!(r#","reason":"{}""#, reasons[rnd(3) as usize]) } else { String::new() };
             let line = format!(r#"{{"ts":{t},"agent":"A{a}","state":"{state}"{reason},"team":"T{}"}}"#, a % 3);
             let delay = if rnd(12) == 0 { 45_000 } else { rnd(2_000) as Ms };
             arrivals.push((t + delay, line));
@@ -350,7 +351,8 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
     while next < arrivals.len() {
         now += 250;
         let n = arrivals[next..].iter().take_while(|(at, _)| *at <= now).count();
-        let batch: Vec<_> = arrivals[next..next + n].iter().map(|(_, l)| decode_bytes(l.as_bytes(), &aliases).unwrap()).collect();
+        let batch: Vec<_> =
+            arrivals[next..next + n].iter().map(|(_, l)| decode_bytes(l.as_bytes(), &aliases).unwrap()).collect();
         next += n;
         for engine in [&mut lazy, &mut every] {
             engine.apply_batch(now, Source::Tcp, batch.clone(), 0);

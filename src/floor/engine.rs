@@ -946,10 +946,8 @@ impl Engine {
         for (p, &ti) in team_ids.iter().enumerate() {
             pos_of[ti as usize] = p;
         }
-        let peaks: Vec<PeaksToday> = team_ids
-            .iter()
-            .map(|&ti| PeaksToday::of(&self.team(ti).det.peaks, midnight, now))
-            .collect();
+        let peaks: Vec<PeaksToday> =
+            team_ids.iter().map(|&ti| PeaksToday::of(&self.team(ti).det.peaks, midnight, now)).collect();
         let mut team_sums = vec![vec![Sums::default(); windows.len()]; team_ids.len()];
         let mut team_qualifying = vec![vec![Qualifying::default(); windows.len()]; team_ids.len()];
         // Agents in slot order: for the whole floor one pass through the slab in memory
