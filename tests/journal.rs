@@ -266,19 +266,28 @@ fn compaction_keeps_only_what_the_last_snapshot_needs() {
     drop(journal);
 }
 
+/// Wall clock, peak all day, a 30 s aux_cluster hold: for tests of when time advanced.
+fn all_day_peak() -> Settings {
+    const TOML: &str =
+        "[server]\nclock = \"wall\"\n[peak]\nwindows = [\"00:00-24:00\"]\n[alerts.aux_cluster]\nhold_secs = 30\n";
+    FileConfig::parse(TOML, "test").unwrap().settings().unwrap()
+}
+
+const ALL_DAY_T0: Ms = 1_795_420_800_000;
+
+/// An event of team T1 (reason `personal` when in aux).
+fn t1_event(agent: &str, state: &str, ts: Ms) -> floorwatch::event::Event {
+    let line = format!(r#"{{"ts":{ts},"agent":"{agent}","state":"{state}","reason":"personal","team":"T1"}}"#);
+    decode_bytes(line.as_bytes(), &Aliases::default()).unwrap()
+}
+
 /// With the wall clock, when time advanced matters: an event that arrives after the
 /// detectors moved past its `ts` takes effect from where they are. The journal records
 /// the advances, so the restored engine agrees with the live one on when the alert fired.
 #[test]
 fn advances_between_events_are_replayed() {
-    const TOML: &str =
-        "[server]\nclock = \"wall\"\n[peak]\nwindows = [\"00:00-24:00\"]\n[alerts.aux_cluster]\nhold_secs = 30\n";
-    let settings = || FileConfig::parse(TOML, "test").unwrap().settings().unwrap();
-    let t0: Ms = 1_795_420_800_000;
-    let ev = |agent: &str, state: &str, ts: Ms| {
-        let line = format!(r#"{{"ts":{ts},"agent":"{agent}","state":"{state}","reason":"personal","team":"T1"}}"#);
-        decode_bytes(line.as_bytes(), &Aliases::default()).unwrap()
-    };
+    let settings = all_day_peak;
+    let (t0, ev) = (ALL_DAY_T0, t1_event);
     let dir = tempfile::tempdir().unwrap();
     let live_alerts = {
         let journal = Recovery::open(dir.path()).unwrap().start(0, std::time::Duration::from_millis(1)).unwrap();
@@ -395,14 +404,8 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
 /// point still takes effect there (not at its own `ts`), as if the team had been stepped.
 #[test]
 fn a_late_event_takes_effect_where_time_advanced_even_for_a_team_not_stepped() {
-    const TOML: &str =
-        "[server]\nclock = \"wall\"\n[peak]\nwindows = [\"00:00-24:00\"]\n[alerts.aux_cluster]\nhold_secs = 30\n";
-    let settings = || FileConfig::parse(TOML, "test").unwrap().settings().unwrap();
-    let t0: Ms = 1_795_420_800_000;
-    let ev = |agent: &str, state: &str, ts: Ms| {
-        let line = format!(r#"{{"ts":{ts},"agent":"{agent}","state":"{state}","reason":"personal","team":"T1"}}"#);
-        decode_bytes(line.as_bytes(), &Aliases::default()).unwrap()
-    };
+    let settings = all_day_peak;
+    let (t0, ev) = (ALL_DAY_T0, t1_event);
     let run = |every_team: bool| {
         let mut engine = Engine::new(settings());
         if every_team {
