@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the hot paths (issue 7): decoding an event, applying it,
-//! answering a team's window queries, building a snapshot, encoding `/metrics`.
+//! answering a team's window queries, building a snapshot, encoding `/metrics`, and one
+//! agent's timeline on its own (appending a day, window sums over a floor of timelines).
 //!
 //! `cargo bench --bench hot_paths` measures a 10,000-agent floor in 200 teams with four
 //! hours of simulated history; `cargo test --all-targets` runs every benchmark once on a
@@ -12,6 +13,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use floorwatch::config::{ClockMode, Settings};
 use floorwatch::event::{Aliases, Event, decode_bytes};
+use floorwatch::floor::timeline::{Kind, Timeline};
 use floorwatch::floor::{Engine, Source, ViewOpts};
 use floorwatch::metrics::Metrics;
 use floorwatch::sim::{SimConfig, Simulator};
@@ -21,6 +23,9 @@ use floorwatch::snapshot::Snapshot;
 fn full() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
+
+/// 2026-11-23T08:00:00Z: the simulated floor's start and the working days'.
+const DAY_START: i64 = 1_795_420_800_000;
 
 struct Floor {
     agents: u32,
@@ -34,7 +39,7 @@ fn floor() -> Floor {
 
 /// A simulated floor's lines: everyone logged in (no shifts), `hours` of traffic.
 fn lines(f: &Floor) -> Vec<String> {
-    let start = 1_795_420_800_000; // 2026-11-23T08:00:00Z
+    let start = DAY_START;
     let cfg = SimConfig {
         agents: f.agents,
         teams: f.teams,
@@ -47,9 +52,7 @@ fn lines(f: &Floor) -> Vec<String> {
 }
 
 fn settings() -> Settings {
-    let mut s = Settings::default();
-    s.clock = ClockMode::Event;
-    s
+    Settings { clock: ClockMode::Event, ..Settings::default() }
 }
 
 fn decode_all(lines: &[String], aliases: &Aliases) -> Vec<Event> {
@@ -139,6 +142,80 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function(format!("metrics_render/{}_teams", f.teams), |b| {
         b.iter(|| metrics.render(&mut engine, now, &[("tcp", 1), ("ws", 0)]).len())
+    });
+    g.finish();
+
+    timeline_benches(c, f.agents as usize);
+}
+
+/// A working day of one agent: 200 changes from 08:00, 20 s to 5 min apart (seeded by
+/// `agent`), cycling through contacts with and without ACW and both kinds of aux.
+fn working_day(agent: usize) -> Vec<(i64, Kind)> {
+    const CYCLE: [Kind; 9] = [
+        Kind::Idle,
+        Kind::Talking,
+        Kind::Acw,
+        Kind::Idle,
+        Kind::Talking,
+        Kind::AuxUnplanned,
+        Kind::Talking,
+        Kind::Acw,
+        Kind::AuxPlanned,
+    ];
+    let mut x = (agent as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut t = DAY_START;
+    (0..200)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            t += 20_000 + (x % 280_000) as i64;
+            (t, CYCLE[i % CYCLE.len()])
+        })
+        .collect()
+}
+
+/// `Timeline` alone: appending a day of changes to a new timeline (the per-event cost with
+/// the vector's growth), and a view's window sums over `agents` such days (15- and
+/// 60-minute sliding windows and `today`, durations and contacts: scattered memory).
+fn timeline_benches(c: &mut Criterion, agents: usize) {
+    let days: Vec<Vec<(i64, Kind)>> = (0..agents).map(working_day).collect();
+    let mut g = c.benchmark_group("timeline");
+    g.throughput(Throughput::Elements(days[0].len() as u64));
+    g.bench_function("change/200_changes", |b| {
+        b.iter(|| {
+            let mut tl = Timeline::new();
+            for &(t, k) in &days[0] {
+                black_box(tl.change(t, k));
+            }
+            tl
+        })
+    });
+    // Viewed at 16:00: each timeline holds the changes up to then, as in the daemon.
+    let now = DAY_START + 8 * 3_600_000;
+    let floor: Vec<Timeline> = days
+        .iter()
+        .map(|day| {
+            let mut tl = Timeline::new();
+            for &(t, k) in day.iter().take_while(|c| c.0 <= now) {
+                tl.change(t, k);
+            }
+            tl
+        })
+        .collect();
+    let midnight = now - now.rem_euclid(86_400_000);
+    g.throughput(Throughput::Elements(floor.len() as u64));
+    g.bench_function(format!("window_sums/{agents}_agents"), |b| {
+        b.iter(|| {
+            let mut sum = 0;
+            for tl in &floor {
+                for from in [now - 900_000, now - 3_600_000, midnight] {
+                    sum += tl.durations(from, now)[Kind::Idle as usize];
+                    sum += tl.contacts(from, now, true).n as i64;
+                }
+            }
+            sum
+        })
     });
     g.finish();
 }
