@@ -30,7 +30,7 @@ use std::sync::{Mutex, PoisonError};
 use prometheus::{IntGaugeVec, Opts, Registry, TextEncoder};
 
 use crate::alert::AlertKind;
-use crate::floor::engine::{GroupView, HandleTimes, Team};
+use crate::floor::engine::{GroupView, Team};
 use crate::floor::timeline::Kind;
 use crate::floor::{Engine, Source, ViewOpts};
 use crate::time::Ms;
@@ -113,9 +113,8 @@ struct TeamMemory {
 struct Row<'v> {
     view: &'v GroupView,
     state_ms: [Ms; 5],
-    handle: &'v HandleTimes,
-    active: [u32; 4],
-    fired: [u64; 4],
+    /// Handle times and alert counts are read from the team as the engine keeps them.
+    team: &'v Team,
 }
 
 impl Metrics {
@@ -202,8 +201,7 @@ impl Metrics {
             // Alerts as the engine counts them: committed steps only, so an alert evaluated
             // tentatively at `now` itself (SPEC §4.2) shows here once time has moved past
             // `now`, within a ticker period, and is never counted twice.
-            let (active, fired) = (team.alerts_firing, team.alerts_fired);
-            rows.push(Row { view: gv, state_ms: tm.state_ms, handle: &team.handle, active, fired });
+            rows.push(Row { view: gv, state_ms: tm.state_ms, team });
         }
 
         mem.teams.retain(|_, tm| tm.generation == generation);
@@ -315,14 +313,14 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
     );
     for r in rows {
         let team = r.view.id.as_str();
-        for (b, n) in HANDLE_BUCKETS_S.iter().zip(r.handle.cumulative()) {
+        for (b, n) in HANDLE_BUCKETS_S.iter().zip(r.team.handle.cumulative()) {
             out.sample_le("floorwatch_handle_time_seconds_bucket", team, Le::Secs(*b), n);
         }
-        let count = r.handle.count();
+        let count = r.team.handle.count();
         out.sample_le("floorwatch_handle_time_seconds_bucket", team, Le::Inf, count);
         // Exact: below 10^15 ms (31,000 years) the sum has at most 15 significant digits,
         // so the nearest f64 to it in seconds prints back (`push_f64`) as those digits.
-        let sum_s = r.handle.sum_ms() as f64 / 1000.0;
+        let sum_s = r.team.handle.sum_ms() as f64 / 1000.0;
         out.sample("floorwatch_handle_time_seconds_sum", &[("team", team)], V::F(sum_s));
         out.sample("floorwatch_handle_time_seconds_count", &[("team", team)], V::U(count));
     }
@@ -336,7 +334,7 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
             out.sample(
                 "floorwatch_alerts_active",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
-                V::U(r.active[k as usize].into()),
+                V::U(r.team.alerts_firing[k as usize].into()),
             );
         }
     }
@@ -346,7 +344,7 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
             out.sample(
                 "floorwatch_alerts_fired_total",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
-                V::U(r.fired[k as usize]),
+                V::U(r.team.alerts_fired[k as usize]),
             );
         }
     }

@@ -339,11 +339,7 @@ impl TeamDet {
     pub fn peak_sums(&self, tl: &crate::floor::timeline::Timeline, midnight: Ms, m: Ms, contacts_at_m: bool) -> Sums {
         let mut sums = Sums::default();
         for (s, e) in self.peak_intervals(midnight, m) {
-            let d = tl.durations(s, e);
-            for (x, y) in sums.ms.iter_mut().zip(d) {
-                *x += y;
-            }
-            sums.contacts.add(tl.contacts(s, e, false));
+            sums.add(&Sums::over(tl, s, e, false));
         }
         if contacts_at_m {
             sums.contacts.add(tl.contacts(m, m, true));

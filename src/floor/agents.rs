@@ -100,10 +100,6 @@ impl Agents {
     pub fn iter(&self) -> impl Iterator<Item = (AgentIdx, &Agent)> {
         self.slots.iter().enumerate().filter_map(|(i, a)| a.as_ref().map(|a| (i as AgentIdx, a)))
     }
-
-    pub fn indices(&self) -> Vec<AgentIdx> {
-        self.iter().map(|(i, _)| i).collect()
-    }
 }
 
 /// Current counts by kind (SPEC §3.3).

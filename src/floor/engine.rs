@@ -234,17 +234,16 @@ impl ViewCache {
         let head_end = a.since.max(midnight);
         let mut peak_closed = Sums::default();
         for &(s, e) in &peaks.closed {
-            peak_closed.add(&Sums { ms: tl.durations(s, e), contacts: tl.contacts(s, e, false) });
+            peak_closed.add(&Sums::over(tl, s, e, false));
         }
-        let today_head =
-            Sums { ms: tl.durations(midnight, head_end), contacts: tl.contacts(midnight, head_end, false) };
+        let today_head = Sums::over(tl, midnight, head_end, false);
         *slot = Some(ViewCache { key, head_end, today_head, peak_closed });
         *slot
     }
 
     fn today(&self, tl: &Timeline, now: Ms) -> Sums {
         let mut s = self.today_head;
-        s.add(&Sums { ms: tl.durations(self.head_end, now), contacts: tl.contacts(self.head_end, now, true) });
+        s.add(&Sums::over(tl, self.head_end, now, true));
         s
     }
 
@@ -253,7 +252,7 @@ impl ViewCache {
     fn peak(&self, tl: &Timeline, peaks: &PeaksToday, now: Ms, peak_now: bool) -> Sums {
         let mut s = self.peak_closed;
         if let Some((from, to)) = peaks.open {
-            s.add(&Sums { ms: tl.durations(from, to), contacts: tl.contacts(from, to, false) });
+            s.add(&Sums::over(tl, from, to, false));
         }
         if peak_now {
             s.contacts.add(tl.contacts(now, now, true));
@@ -972,12 +971,10 @@ impl Engine {
             let cached = ViewCache::get(&mut self.view_cache[ai as usize], a, ti, &peaks[p], midnight, now);
             for (x, w) in per.iter_mut().zip(&windows) {
                 *x = match w.kind {
-                    WindowKind::Sliding(l) => {
-                        Sums { ms: tl.durations(now - l, now), contacts: tl.contacts(now - l, now, true) }
-                    }
+                    WindowKind::Sliding(l) => Sums::over(tl, now - l, now, true),
                     WindowKind::Today => match cached {
                         Some(c) => c.today(tl, now),
-                        None => Sums { ms: tl.durations(midnight, now), contacts: tl.contacts(midnight, now, true) },
+                        None => Sums::over(tl, midnight, now, true),
                     },
                     WindowKind::PeakToday => match cached {
                         Some(c) => c.peak(tl, &peaks[p], now, peak_now),
@@ -1035,23 +1032,27 @@ impl Engine {
             contacts_total: teams_out.iter().map(|t| t.contacts_total).sum(),
         };
 
-        if !opts.alerts {
-            return View {
-                now,
-                window_names: windows.iter().map(|w| w.name.clone()).collect(),
-                floor,
-                teams: teams_out,
-                agents: agents_out,
-                alerts: Vec::new(),
-                ingest: self.ingest_total(),
-            };
+        let alerts = if opts.alerts { self.view_alerts(opts.team.as_deref(), tentative, now) } else { Vec::new() };
+        View {
+            now,
+            window_names: windows.iter().map(|w| w.name.clone()).collect(),
+            floor,
+            teams: teams_out,
+            agents: agents_out,
+            alerts,
+            ingest: self.ingest_total(),
         }
+    }
+
+    /// The alerts a view returns: the stored ones (of `team`, when given) with the changes
+    /// evaluated tentatively at `now` applied, oldest first.
+    fn view_alerts(&self, team: Option<&str>, tentative: Vec<AlertChange>, now: Ms) -> Vec<Alert> {
         // Alerts: stored ones plus the tentative changes at `now`. Only the alerts the view
         // returns are cloned: a view of one team (or of none, as the load benchmark's
         // completion poll asks) must not pay for the whole floor's alert store (a clone of
         // it was a third of the daemon's CPU under a polled ingest load; BENCHMARKS.md).
-        let wanted = |a: &Alert| opts.team.as_ref().is_none_or(|t| *t == a.team);
-        let mut alerts: BTreeMap<String, Alert> = match &opts.team {
+        let wanted = |a: &Alert| team.is_none_or(|t| t == a.team);
+        let mut alerts: BTreeMap<String, Alert> = match team {
             // Ids start with `kind:team:` (`Alert::make_id`): one range per kind instead of a
             // walk over every team's alerts. The range may also hold a team whose id starts
             // with this one and a colon, hence the filter.
@@ -1084,15 +1085,6 @@ impl Engine {
         }
         let mut alerts: Vec<Alert> = alerts.into_values().filter(|a| a.fired_at <= now).collect();
         alerts.sort_by(|a, b| (a.fired_at, &a.id).cmp(&(b.fired_at, &b.id)));
-
-        View {
-            now,
-            window_names: windows.iter().map(|w| w.name.clone()).collect(),
-            floor,
-            teams: teams_out,
-            agents: agents_out,
-            alerts,
-            ingest: self.ingest_total(),
-        }
+        alerts
     }
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use super::timeline::{ContactSums, Durations, Kind};
+use super::timeline::{ContactSums, Durations, Kind, Timeline};
 use crate::time::Ms;
 
 /// Sums for one agent, team or the floor over one window.
@@ -15,6 +15,12 @@ pub struct Sums {
 }
 
 impl Sums {
+    /// One timeline's sums over `[from, to)`, with the contacts completed in `[from, to)`,
+    /// or in `[from, to]` when `to_inclusive` (a window ending at now counts those at now).
+    pub fn over(tl: &Timeline, from: Ms, to: Ms, to_inclusive: bool) -> Sums {
+        Sums { ms: tl.durations(from, to), contacts: tl.contacts(from, to, to_inclusive) }
+    }
+
     pub fn add(&mut self, o: &Sums) {
         for (a, b) in self.ms.iter_mut().zip(o.ms) {
             *a += b;
@@ -111,16 +117,6 @@ impl Spread {
 pub struct Dispersion {
     pub aux: Spread,
     pub talk: Spread,
-}
-
-impl Dispersion {
-    pub fn of<'a>(members: impl Iterator<Item = &'a Sums>, min_logged_ms: Ms) -> Dispersion {
-        let mut set = Qualifying::default();
-        for s in members {
-            set.push(s, min_logged_ms);
-        }
-        set.dispersion()
-    }
 }
 
 /// The ratios of the members qualifying for dispersion in one window, gathered one member
