@@ -12,10 +12,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use super::{Daemon, Env, Stats, chunks, daemon_runtime, fmt_rate, load_runtime, thread_cpu_secs, wait_outcomes};
+use super::{
+    DAEMON_THREADS, Daemon, Env, Stats, chunks, daemon_runtime, fmt_rate, load_runtime, thread_cpu_secs, wait_outcomes,
+};
 use crate::event::{Aliases, decode_bytes};
 use crate::floor::IngestCounts;
 use crate::sim::Simulator;
+use crate::time::Ms;
 
 /// How often the daemon's counters are polled for completion: a 10 ms resolution on runs
 /// of seconds, and few enough views not to slow ingest.
@@ -45,18 +48,35 @@ pub struct Args {
     /// Modes to run: limit (parse-only sink), tcp, ws.
     #[arg(long, value_delimiter = ',', default_value = "limit,tcp,ws")]
     pub modes: Vec<String>,
+    /// The daemon's `server.clock`. `wall`: the live floor; the events are re-stamped
+    /// before each run so that they reach the daemon as a live floor's would (see
+    /// `Load::prepare`). `event`: a backlog replayed; the day of history keeps its stamps
+    /// and the daemon's clock follows them, evaluating every minute of it for every team.
+    #[arg(long, default_value = "wall", value_parser = ["wall", "event"])]
+    pub clock: String,
 }
 
-/// The bytes of one run, per connection.
+/// The load: the simulated floor's lines per connection, and the bytes of the next run.
 struct Load {
     n: u64,
     bytes: u64,
+    lines: Vec<Vec<String>>,
+    ws_batch: usize,
+    /// Re-stamp before each run (the wall clock; see [`Load::prepare`]).
+    restamp: bool,
     tcp: Vec<Vec<bytes::Bytes>>,
     ws: Vec<Vec<Utf8Bytes>>,
 }
 
-/// The simulated floor's first `events` lines, timestamps in the last 24 hours (the
-/// daemon's wall clock applies them at their own time: none is skewed, none late).
+/// Every simulator line starts with its `ts`, RFC 3339 with milliseconds in UTC, e.g.
+/// `{"ts":"2026-11-23T09:15:02.123Z",...`: 24 bytes at byte 7.
+const TS_AT: usize = r#"{"ts":""#.len();
+const TS_LEN: usize = "2026-11-23T09:15:02.123Z".len();
+
+/// The pace of a re-stamped stream: events per second of `ts`, per connection.
+const RESTAMP_RATE: i64 = 1_000_000;
+
+/// The simulated floor's first `events` lines, timestamps in the last 24 hours.
 fn generate(a: &Args) -> anyhow::Result<Load> {
     let now = super::wall_now();
     let cfg = super::steady_floor(a.agents, a.teams, 24);
@@ -65,18 +85,62 @@ fn generate(a: &Args) -> anyhow::Result<Load> {
     let mut last_ts = 0;
     for l in Simulator::new(cfg)?.take(a.events as usize) {
         last_ts = l.ts;
+        anyhow::ensure!(
+            l.line.starts_with(r#"{"ts":""#) && l.line.as_bytes().get(TS_AT + TS_LEN) == Some(&b'"'),
+            "a simulator line without a leading millisecond `ts`: {}",
+            l.line
+        );
         per[l.agent as usize % conns].push(l.line);
     }
     let n: u64 = per.iter().map(|v| v.len() as u64).sum();
     anyhow::ensure!(n == a.events, "the simulator produced only {n} events");
     anyhow::ensure!(last_ts < now, "{} events span more than 24 h of this floor: add --agents", a.events);
     let bytes = per.iter().flatten().map(|l| l.len() as u64 + 1).sum();
-    let ws = per
-        .iter()
-        .map(|lines| lines.chunks(a.ws_batch.max(1)).map(|c| Utf8Bytes::from(format!("[{}]", c.join(",")))).collect())
-        .collect();
-    let tcp = per.into_iter().map(|lines| chunks(lines, crate::ingest::tcp::READ_BUF)).collect();
-    Ok(Load { n, bytes, tcp, ws })
+    Ok(Load {
+        n,
+        bytes,
+        lines: per,
+        ws_batch: a.ws_batch.max(1),
+        restamp: a.clock == "wall",
+        tcp: Vec::new(),
+        ws: Vec::new(),
+    })
+}
+
+impl Load {
+    /// Builds the bytes of the next run (outside the timed part).
+    ///
+    /// With the wall clock the events are re-stamped first, as a live floor sending
+    /// `RESTAMP_RATE` events/s per connection whose last event is stamped now: each
+    /// connection's stream keeps its order (so every agent's events stay in order and
+    /// none is late), no `ts` lies in the future (none is clamped as skewed), and the
+    /// daemon's clock and the events agree, as on a live floor. Unchanged, the stamps
+    /// would be up to a day old to the daemon's clock: every unplanned aux stretch would
+    /// be over the long_aux limit at the next view and fire an alert, and the first view
+    /// would evaluate every minute since midnight for every team — a load no live floor
+    /// sends, so that is measured with the event clock instead, which follows the stamps.
+    fn prepare(&mut self) {
+        if self.restamp {
+            let end = super::wall_now();
+            for lines in &mut self.lines {
+                let len = lines.len() as i64;
+                let mut stamp = (Ms::MIN, String::new());
+                for (i, line) in lines.iter_mut().enumerate() {
+                    let ts = end - (len - 1 - i as i64) * 1000 / RESTAMP_RATE;
+                    if stamp.0 != ts {
+                        stamp = (ts, crate::time::fmt_ms(ts));
+                    }
+                    line.replace_range(TS_AT..TS_AT + TS_LEN, &stamp.1);
+                }
+            }
+        }
+        self.ws = self
+            .lines
+            .iter()
+            .map(|lines| lines.chunks(self.ws_batch).map(|c| Utf8Bytes::from(format!("[{}]", c.join(",")))).collect())
+            .collect();
+        self.tcp = self.lines.iter().map(|lines| chunks(lines.iter().cloned(), crate::ingest::tcp::READ_BUF)).collect();
+    }
 }
 
 /// One measured run.
@@ -94,7 +158,7 @@ impl Run {
 
 pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
     let t = Instant::now();
-    let load = generate(a)?;
+    let mut load = generate(a)?;
     eprintln!(
         "bench ingest: {} events ({:.0} MB, {:.0} B/event) from a {}-agent, {}-team floor in {:.1}s; {} connection(s)",
         load.n,
@@ -113,10 +177,11 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
     // One untimed warm-up of each mode (page faults of fresh buffers, lazy statics).
     for round in 0..=a.runs {
         for (mode, out) in runs.iter_mut() {
+            load.prepare();
             let r = match *mode {
                 "limit" => limit(&load)?,
-                "tcp" => daemon_tcp(env, &load)?,
-                _ => daemon_ws(env, &load)?,
+                "tcp" => daemon_tcp(env, a, &load)?,
+                _ => daemon_ws(env, a, &load)?,
             };
             if let Some(c) = &r.counts {
                 anyhow::ensure!(
@@ -177,8 +242,8 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         );
     }
     println!(
-        "\nbench ingest: {} events/run, {} agents, {} teams, {} connection(s), ws {} events/frame, {} runs\n",
-        load.n, a.agents, a.teams, a.connections, a.ws_batch, a.runs
+        "\nbench ingest: {} events/run, {} agents, {} teams, {} connection(s), ws {} events/frame, {} clock, {} runs\n",
+        load.n, a.agents, a.teams, a.connections, a.ws_batch, a.clock, a.runs
     );
     println!("| mode  |     median |            min – max | spread | ratio to limit | daemon cores |");
     println!("|-------|-----------:|---------------------:|-------:|---------------:|-------------:|");
@@ -193,6 +258,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         "teams": a.teams,
         "connections": a.connections,
         "ws_batch": a.ws_batch,
+        "clock": a.clock,
         "runs": a.runs,
         "modes": doc,
     }))
@@ -247,13 +313,13 @@ fn limit(load: &Load) -> anyhow::Result<Run> {
             }
         });
     }
-    let cpu0 = thread_cpu_secs("fw-daemon");
+    let cpu0 = thread_cpu_secs(DAEMON_THREADS);
     let load_rt = load_runtime()?;
     let (secs, cpu1) = load_rt.block_on(async {
         let (t0, writers) = send_tcp(addr, load).await?;
         tokio::time::timeout(Duration::from_secs(300), done.notified()).await?;
         let secs = t0.elapsed().as_secs_f64();
-        let cpu1 = thread_cpu_secs("fw-daemon");
+        let cpu1 = thread_cpu_secs(DAEMON_THREADS);
         for w in writers {
             w.await??;
         }
@@ -302,16 +368,21 @@ async fn parse_only(
     }
 }
 
-fn daemon_tcp(env: &Env, load: &Load) -> anyhow::Result<Run> {
-    let d = Daemon::start(env, "")?;
+/// The daemon's configuration for a run.
+fn daemon_toml(a: &Args) -> String {
+    format!("[server]\nclock = \"{}\"\n", a.clock)
+}
+
+fn daemon_tcp(env: &Env, a: &Args, load: &Load) -> anyhow::Result<Run> {
+    let d = Daemon::start(env, &daemon_toml(a))?;
     let load_rt = load_runtime()?;
     let r = load_rt.block_on(async {
         let client = reqwest::Client::new();
         super::wait_outcomes(&client, &d, 0, Duration::from_millis(5), Duration::from_secs(5)).await?;
-        let cpu0 = thread_cpu_secs("fw-daemon");
+        let cpu0 = thread_cpu_secs(DAEMON_THREADS);
         let (t0, writers) = send_tcp(d.tcp, load).await?;
         let (t1, counts) = wait_outcomes(&client, &d, load.n, POLL, Duration::from_secs(300)).await?;
-        let cpu1 = thread_cpu_secs("fw-daemon");
+        let cpu1 = thread_cpu_secs(DAEMON_THREADS);
         for w in writers {
             w.await??;
         }
@@ -321,8 +392,8 @@ fn daemon_tcp(env: &Env, load: &Load) -> anyhow::Result<Run> {
     r
 }
 
-fn daemon_ws(env: &Env, load: &Load) -> anyhow::Result<Run> {
-    let d = Daemon::start(env, "")?;
+fn daemon_ws(env: &Env, a: &Args, load: &Load) -> anyhow::Result<Run> {
+    let d = Daemon::start(env, &daemon_toml(a))?;
     let load_rt = load_runtime()?;
     let r = load_rt.block_on(async {
         let client = reqwest::Client::new();
@@ -332,7 +403,7 @@ fn daemon_ws(env: &Env, load: &Load) -> anyhow::Result<Run> {
             let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ingest", d.http)).await?;
             conns.push(ws);
         }
-        let cpu0 = thread_cpu_secs("fw-daemon");
+        let cpu0 = thread_cpu_secs(DAEMON_THREADS);
         let t0 = Instant::now();
         let mut writers = Vec::new();
         for (ws, frames) in conns.into_iter().zip(load.ws.iter().cloned()) {
@@ -346,7 +417,7 @@ fn daemon_ws(env: &Env, load: &Load) -> anyhow::Result<Run> {
             }));
         }
         let (t1, counts) = wait_outcomes(&client, &d, load.n, POLL, Duration::from_secs(300)).await?;
-        let cpu1 = thread_cpu_secs("fw-daemon");
+        let cpu1 = thread_cpu_secs(DAEMON_THREADS);
         for w in writers {
             let (mut tx, reader) = w.await??;
             let _ = tx.send(Message::Close(None)).await;

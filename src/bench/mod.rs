@@ -294,6 +294,10 @@ pub(crate) fn rss() -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// The daemon's threads: its runtime's (`fw-daemon`, named by [`daemon_runtime`]) and the
+/// applier's (`fw-apply`).
+pub(crate) const DAEMON_THREADS: &str = "fw-";
+
 /// CPU seconds (user + system) used so far by this process's threads whose name starts
 /// with `prefix` (Linux; 0 elsewhere). Threads that ended are not counted.
 pub(crate) fn thread_cpu_secs(prefix: &str) -> f64 {
