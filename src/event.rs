@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
@@ -43,10 +44,10 @@ impl State {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     pub ts: Option<Ms>,
-    pub agent: String,
+    pub agent: CompactString,
     pub state: State,
-    pub reason: Option<String>,
-    pub team: Option<String>,
+    pub reason: Option<CompactString>,
+    pub team: Option<CompactString>,
     pub seq: Option<u64>,
     pub name: Option<String>,
 }
@@ -58,13 +59,13 @@ impl Event {
         if let Some(ts) = self.ts {
             m.insert("ts".into(), ts.into());
         }
-        m.insert("agent".into(), self.agent.clone().into());
+        m.insert("agent".into(), self.agent.as_str().into());
         m.insert("state".into(), self.state.as_str().into());
         if let Some(r) = &self.reason {
-            m.insert("reason".into(), r.clone().into());
+            m.insert("reason".into(), r.as_str().into());
         }
         if let Some(t) = &self.team {
-            m.insert("team".into(), t.clone().into());
+            m.insert("team".into(), t.as_str().into());
         }
         if let Some(s) = self.seq {
             m.insert("seq".into(), s.into());
@@ -239,9 +240,9 @@ fn from_wire(w: Wire, aliases: &Aliases) -> Result<Event, DecodeError> {
         match w.reason {
             Some(r) if !r.is_empty() => {
                 check_id("reason", &r)?;
-                Some(r.into_owned())
+                Some(CompactString::from(r))
             }
-            _ => Some(UNSPECIFIED.to_string()),
+            _ => Some(CompactString::const_new(UNSPECIFIED)),
         }
     } else {
         None
@@ -249,7 +250,7 @@ fn from_wire(w: Wire, aliases: &Aliases) -> Result<Event, DecodeError> {
     let team = match w.team {
         Some(t) => {
             check_id("team", &t)?;
-            Some(t.into_owned())
+            Some(CompactString::from(t))
         }
         None => None,
     };
@@ -262,7 +263,7 @@ fn from_wire(w: Wire, aliases: &Aliases) -> Result<Event, DecodeError> {
         }
         None => None,
     };
-    Ok(Event { ts, agent: agent.into_owned(), state, reason, team, seq: w.seq, name })
+    Ok(Event { ts, agent: CompactString::from(agent), state, reason, team, seq: w.seq, name })
 }
 
 #[cfg(test)]

@@ -443,7 +443,7 @@ fn housekeeping_forgets_long_offline_agents_and_bounds_timelines() {
     engine.apply_batch(0, Source::Tcp, [ev("B", "idle", t0 + 10 * min), ev("C", "offline", t0 + 50 * min)], 0);
     engine.apply_batch(0, Source::Tcp, [ev("K", "talking", t0 + 65 * min)], 0);
     let ids = |e: &Engine| {
-        let mut v: Vec<String> = e.agents().map(|a| a.id.clone()).collect();
+        let mut v: Vec<String> = e.agents().map(|a| a.id.to_string()).collect();
         v.sort();
         v
     };

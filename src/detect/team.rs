@@ -216,7 +216,7 @@ impl TeamDet {
 
     fn member_ids(&self, agents: &Agents, pick: impl Fn(Kind) -> bool) -> Vec<String> {
         let mut v: Vec<String> =
-            self.members.iter().map(|&i| agents.get(i)).filter(|a| pick(a.kind)).map(|a| a.id.clone()).collect();
+            self.members.iter().map(|&i| agents.get(i)).filter(|a| pick(a.kind)).map(|a| a.id.to_string()).collect();
         v.sort_unstable();
         v
     }
@@ -272,7 +272,7 @@ impl TeamDet {
                     let mut agents: Vec<String> = qualifying
                         .into_iter()
                         .filter(|(_, r)| *r > mean)
-                        .map(|(i, _)| ctx.agents.get(i).id.clone())
+                        .map(|(i, _)| ctx.agents.get(i).id.to_string())
                         .collect();
                     agents.sort_unstable();
                     let cv = spread.cv.unwrap_or(0.0);

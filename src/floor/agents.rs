@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use compact_str::CompactString;
+
 use super::timeline::{Kind, Timeline};
 use crate::event::State;
 use crate::time::Ms;
@@ -11,14 +13,14 @@ pub type TeamIdx = u32;
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Agent {
-    pub id: String,
+    pub id: CompactString,
     pub name: Option<String>,
     pub team: TeamIdx,
     /// Position in the team's `members`, for O(1) removal.
     pub member_pos: u32,
     pub state: State,
     /// `Some` only in aux (normalized, `unspecified` when none was given).
-    pub reason: Option<String>,
+    pub reason: Option<CompactString>,
     pub kind: Kind,
     /// When the agent entered its current state and reason.
     pub since: Ms,
@@ -41,7 +43,7 @@ pub struct Agents {
     free: Vec<AgentIdx>,
     /// Seeded per process (`foldhash::fast::RandomState`): ids come from the network, so a
     /// fixed-key fast hash would let a sender pick colliding ids.
-    index: HashMap<String, AgentIdx, foldhash::fast::RandomState>,
+    index: HashMap<CompactString, AgentIdx, foldhash::fast::RandomState>,
 }
 
 impl Agents {

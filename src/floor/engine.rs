@@ -572,7 +572,7 @@ impl Engine {
         let id = Alert::make_id(AlertKind::LongAux, &team, Some(&a.id), entry);
         let who = match &a.name {
             Some(n) => format!("{} ({n})", a.id),
-            None => a.id.clone(),
+            None => a.id.to_string(),
         };
         let reason = a.reason.clone().unwrap_or_default();
         let alert = new_alert(
@@ -585,7 +585,7 @@ impl Engine {
             limit as f64 / 1000.0,
             limit as f64 / 1000.0,
             format!("{who} has been in unplanned aux ({reason}) for {} min", limit / 60_000),
-            vec![a.id.clone()],
+            vec![a.id.to_string()],
         );
         self.agents.get_mut(ai).long_aux_alert = Some(id);
         self.changes.push(AlertChange::Fired(alert));
@@ -988,11 +988,11 @@ impl Engine {
             }
             if opts.agents {
                 agents_out.push(AgentView {
-                    id: a.id.clone(),
+                    id: a.id.to_string(),
                     name: a.name.clone(),
                     team: team.id.clone(),
                     state: a.state,
-                    reason: a.reason.clone(),
+                    reason: a.reason.as_ref().map(|r| r.to_string()),
                     planned: a.kind == Kind::AuxPlanned,
                     since: a.since,
                     windows: per.clone(),
