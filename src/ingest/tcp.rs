@@ -4,10 +4,10 @@
 //!
 //! Bytes are read into a [`LineFramer`] (large reads, lines split with memchr) and
 //! decoded outside the engine lock; each read's complete lines are applied as one batch.
-//! Reading and decoding run in the connection's task, applying in a second task fed
-//! through a channel of `APPLY_QUEUE` batches, so that decoding batch k+1 overlaps
-//! applying batch k (BENCHMARKS.md). The channel is bounded, so backpressure is unchanged:
-//! a full queue stops the reads and TCP flow control pushes back on the sender.
+//! Reading and decoding run in the connection's task, applying on the applier thread
+//! ([`super::apply`]), so that decoding batch k+1 overlaps applying batch k
+//! (BENCHMARKS.md). Its queue is bounded, so backpressure is unchanged: a full queue stops
+//! the reads and TCP flow control pushes back on the sender.
 //! A line over `limits.max_line_bytes` is counted invalid and skipped to the next newline
 //! without being buffered. With `auth.ingest_token` set, the first line must be
 //! `AUTH <token>`; anything else (an oversized first line included) closes the
@@ -31,10 +31,6 @@ use crate::server::{ConnGuard, Shared, auth};
 
 /// Read buffer per connection (PERF-NOTES: 256 KiB); `bench ingest`'s limit uses the same.
 pub use super::lines::READ_BUF;
-/// Decoded batches waiting to be applied, per connection.
-const APPLY_QUEUE: usize = 2;
-
-type Batch = Vec<Result<Event, DecodeError>>;
 
 pub async fn serve(
     shared: Arc<Shared>,
@@ -81,20 +77,9 @@ pub async fn connection<S: AsyncRead + Unpin>(
     stats: &ConnStats,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    // The applier owns the engine side; it ends when the reader drops the sender, after
-    // applying everything queued, and the connection ends only then.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(APPLY_QUEUE);
-    let applier = {
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            while let Some(batch) = rx.recv().await {
-                shared.apply_batch(batch, Source::Tcp);
-            }
-        })
-    };
-    let read = read_decode(shared, stream, stats, shutdown, &tx).await;
-    drop(tx);
-    let _ = applier.await;
+    let read = read_decode(shared, stream, stats, shutdown).await;
+    // The connection ends only once everything it sent is applied.
+    let _ = shared.applier.flush().await;
     read
 }
 
@@ -104,7 +89,6 @@ async fn read_decode<S: AsyncRead + Unpin>(
     mut stream: S,
     stats: &ConnStats,
     shutdown: CancellationToken,
-    tx: &tokio::sync::mpsc::Sender<Batch>,
 ) -> std::io::Result<()> {
     let idle = Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
     let mut framer = LineFramer::new(shared.file.limits.max_line_bytes);
@@ -143,7 +127,7 @@ async fn read_decode<S: AsyncRead + Unpin>(
             push_piece(shared, piece, &mut batch);
             ControlFlow::Continue(())
         });
-        if !batch.is_empty() && tx.send(batch).await.is_err() {
+        if !batch.is_empty() && shared.applier.submit(batch, Source::Tcp).await.is_err() {
             return Ok(());
         }
         if eof || flow.is_break() {

@@ -27,6 +27,7 @@ use crate::config::{FileConfig, Settings, Tokens};
 use crate::event::{Aliases, DecodeError, Event};
 use crate::floor::{Engine, IngestCounts, Source};
 use crate::hooks::Hooks;
+use crate::ingest::apply::Applier;
 use crate::journal::{Journal, Payload, Recovery};
 use crate::metrics::Metrics;
 use crate::time::Ms;
@@ -53,6 +54,8 @@ pub struct Shared {
     pub ready: std::sync::atomic::AtomicBool,
     /// The write-ahead journal, unless `journal.enabled = false` (or `--demo`).
     pub journal: Option<Journal>,
+    /// The thread that applies TCP and WebSocket batches (`ingest::apply`).
+    pub applier: Applier,
 }
 
 impl Shared {
@@ -210,7 +213,8 @@ pub async fn run(
     engine.enable_notifications();
     let web_dir = (!file.server.web_dir.is_empty()).then(|| opts.base_dir.join(&file.server.web_dir));
     let hub = push::Hub::new(file.limits.max_ws_clients, metrics.registry());
-    let shared = Arc::new(Shared {
+    let shared = Arc::new_cyclic(|me| Shared {
+        applier: Applier::start(me.clone()),
         engine: Mutex::new(engine),
         aliases: Aliases::new(settings.aliases.clone()),
         settings,

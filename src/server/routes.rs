@@ -15,7 +15,8 @@ use warp::{Filter, Rejection, Reply};
 use super::listen::ConnStats;
 use super::{Shared, auth, push, wall_ms};
 use crate::event::{DecodeError, decode_batch};
-use crate::floor::{IngestCounts, Source, ViewOpts};
+use crate::floor::{Source, ViewOpts};
+use crate::ingest::apply::Applied;
 use crate::snapshot::Snapshot;
 
 mod web {
@@ -326,14 +327,15 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
         let shared = shared.clone();
         tokio::spawn(async move {
             while let Some(out) = ack_rx.recv().await {
-                let (frame, seq, counts, lsn) = match out {
-                    Outgoing::Ack { frame, seq, counts, lsn } => (frame, seq, counts, lsn),
+                let (frame, seq, applied) = match out {
+                    Outgoing::Ack { frame, seq, applied } => (frame, seq, applied),
                     Outgoing::Close(code, why) => {
                         let close = sink.send(Message::close_with(code, why));
                         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), close).await;
                         return;
                     }
                 };
+                let Ok((counts, lsn)) = applied.await else { return };
                 let durable = matches!(tokio::time::timeout(DURABLE_TIMEOUT, shared.durable(lsn)).await, Ok(Ok(())));
                 let mut ack = serde_json::to_value(counts).unwrap_or_default();
                 ack["ack"] = json!(frame);
@@ -370,25 +372,31 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
                 Ok(Some(Ok(m))) => m,
             },
         };
-        let (counts, seq, lsn) = if let Ok(text) = msg.to_str() {
+        let (batch, seq) = if let Ok(text) = msg.to_str() {
             frame_no += 1;
             let batch = decode_batch(text, &shared.aliases);
             let seq = batch.iter().filter_map(|r| r.as_ref().ok().and_then(|e| e.seq)).max();
-            let (counts, lsn) = shared.apply_journaled(batch, Source::Ws);
-            (counts, seq, lsn)
+            (batch, seq)
         } else if msg.is_binary() {
             frame_no += 1;
-            let (counts, lsn) = shared.apply_journaled(vec![Err(DecodeError::Utf8)], Source::Ws);
-            (counts, None, lsn)
+            (vec![Err(DecodeError::Utf8)], None)
         } else if msg.is_close() {
             break;
         } else {
             continue;
         };
-        if acks && ack_tx.send(Outgoing::Ack { frame: frame_no, seq, counts, lsn }).await.is_err() {
+        // Applied on the applier thread while this task reads and decodes the next frame.
+        if acks {
+            let Ok(applied) = shared.applier.submit_for_reply(batch, Source::Ws).await else { break };
+            if ack_tx.send(Outgoing::Ack { frame: frame_no, seq, applied }).await.is_err() {
+                break;
+            }
+        } else if shared.applier.submit(batch, Source::Ws).await.is_err() {
             break;
         }
     }
+    // Everything read is applied before the connection counts as closed.
+    let _ = shared.applier.flush().await;
     drop(ack_tx);
     // Outstanding acks still go out (the journal syncs within its interval).
     let _ = tokio::time::timeout(DURABLE_TIMEOUT, acker).await;
@@ -396,7 +404,12 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
 
 /// What the ingest socket's writer task sends: acks in order, then perhaps a close.
 enum Outgoing {
-    Ack { frame: u64, seq: Option<u64>, counts: IngestCounts, lsn: Option<u64> },
+    /// A frame's ack, sent once the applier has applied it.
+    Ack {
+        frame: u64,
+        seq: Option<u64>,
+        applied: tokio::sync::oneshot::Receiver<Applied>,
+    },
     Close(u16, &'static str),
 }
 

@@ -1,0 +1,95 @@
+//! The applier: one OS thread that applies the batches of the streaming ingest paths (TCP
+//! NDJSON and WebSocket), each connection's in the order it sent them.
+//!
+//! Connections read and decode in their own tasks and queue decoded batches here, so that
+//! decoding batch k+1 and applying batch k run on two cores. Applying used to be a tokio
+//! task per connection; but tokio runs a task woken by a channel send in the sending
+//! worker's LIFO slot, which the other worker cannot steal, so reading, decoding and
+//! applying often took turns on one core (BENCHMARKS.md, session 4). A thread of its own
+//! also lets one lock of the engine serve every connection without contention between
+//! connection tasks.
+//!
+//! The queue is bounded ([`QUEUE`] batches), so backpressure is unchanged: when it is full
+//! a connection's next `submit` waits, its reads stop, and TCP flow control (or the
+//! WebSocket's) pushes back on the sender. Waiting senders are served first come, first
+//! served. A connection ends with [`Applier::flush`], so everything it had sent is applied
+//! before the connection counts as closed (and before shutdown saves the engine).
+
+use std::sync::Weak;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::event::{DecodeError, Event};
+use crate::floor::{IngestCounts, Source};
+use crate::server::Shared;
+
+/// Decoded batches waiting to be applied, over all connections.
+pub const QUEUE: usize = 4;
+
+pub type Batch = Vec<Result<Event, DecodeError>>;
+
+/// What applying a batch gave: its outcome counts and the journal position that makes it
+/// durable (see `Shared::apply_journaled`).
+pub type Applied = (IngestCounts, Option<u64>);
+
+enum Job {
+    Apply { batch: Batch, source: Source, reply: Option<oneshot::Sender<Applied>> },
+    Flush(oneshot::Sender<()>),
+}
+
+/// The queue into the applier thread. Dropping it (with the daemon's `Shared`) ends the
+/// thread once the queue is empty.
+pub struct Applier {
+    tx: mpsc::Sender<Job>,
+}
+
+/// The applier is gone: the daemon is shutting down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the applier has stopped")]
+pub struct Stopped;
+
+impl Applier {
+    /// Starts the thread. It holds `shared` weakly (the `Shared` owns the `Applier`).
+    pub fn start(shared: Weak<Shared>) -> Applier {
+        let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+        std::thread::Builder::new()
+            .name("fw-apply".into())
+            .spawn(move || {
+                while let Some(job) = rx.blocking_recv() {
+                    match job {
+                        Job::Apply { batch, source, reply } => {
+                            let Some(shared) = shared.upgrade() else { return };
+                            let applied = shared.apply_journaled(batch, source);
+                            if let Some(reply) = reply {
+                                let _ = reply.send(applied);
+                            }
+                        }
+                        Job::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            })
+            .expect("spawn the fw-apply thread");
+        Applier { tx }
+    }
+
+    /// Queues a batch, waiting while the queue is full.
+    pub async fn submit(&self, batch: Batch, source: Source) -> Result<(), Stopped> {
+        self.tx.send(Job::Apply { batch, source, reply: None }).await.map_err(|_| Stopped)
+    }
+
+    /// Queues a batch like [`Applier::submit`]; the receiver gets its outcome once applied.
+    pub async fn submit_for_reply(&self, batch: Batch, source: Source) -> Result<oneshot::Receiver<Applied>, Stopped> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Job::Apply { batch, source, reply: Some(reply) }).await.map_err(|_| Stopped)?;
+        Ok(rx)
+    }
+
+    /// Returns once every batch queued before the call has been applied.
+    pub async fn flush(&self) -> Result<(), Stopped> {
+        let (done, rx) = oneshot::channel();
+        self.tx.send(Job::Flush(done)).await.map_err(|_| Stopped)?;
+        rx.await.map_err(|_| Stopped)
+    }
+}
