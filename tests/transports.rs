@@ -112,6 +112,88 @@ async fn tcp_ws_and_http_equal_replay() {
     d.stop().await;
 }
 
+/// The applier thread serves every TCP and WebSocket connection at once: each agent's events
+/// go over one connection, so if the applier kept each connection's order every agent's
+/// figures and every outcome count equal `replay` of the whole file, however the
+/// connections interleave. (The team detectors are left out: with the event clock they may
+/// see the connections' events in another order than the file's.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_connections_each_keep_their_order() {
+    let trace = noisy_trace(60, 6000, 21);
+    let want = replay(&trace, EVENT_CLOCK);
+    let n = outcomes(&trace);
+    // Connection k carries the agents whose number is k mod 5; lines without an agent go
+    // with connection 0. Connections 0-2 are TCP, 3 a WebSocket, 4 a WebSocket with acks.
+    let mut per: Vec<Vec<&str>> = vec![Vec::new(); 5];
+    for l in lines(&trace) {
+        let agent = serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["agent"].as_str().map(String::from));
+        let k = agent.and_then(|a| a.trim_start_matches('A').parse::<usize>().ok()).map_or(0, |a| a % 5);
+        per[k].push(l);
+    }
+    assert!(per[3].iter().chain(&per[4]).all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    let d = Daemon::start(EVENT_CLOCK).await;
+    let mut tasks = Vec::new();
+    for (k, mine) in per.into_iter().enumerate() {
+        let mine: Vec<String> = mine.into_iter().map(String::from).collect();
+        let (tcp, http) = (d.tcp, d.http);
+        tasks.push(tokio::spawn(async move {
+            let refs: Vec<&str> = mine.iter().map(String::as_str).collect();
+            let mut acked = 0u64;
+            if k < 3 {
+                let mut s = tokio::net::TcpStream::connect(tcp).await.unwrap();
+                for c in batches(&refs, 40, k as u64 + 1) {
+                    s.write_all((c.join("\n") + "\n").as_bytes()).await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+                s.shutdown().await.unwrap();
+            } else {
+                let url = format!("ws://{http}/ingest{}", if k == 4 { "?ack=1" } else { "" });
+                let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+                let frames = batches(&refs, 30, k as u64);
+                for c in &frames {
+                    ws.send(Message::text(format!("[{}]", c.join(",")))).await.unwrap();
+                }
+                if k == 4 {
+                    for f in 1..=frames.len() as u64 {
+                        let ack: serde_json::Value =
+                            serde_json::from_str(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+                        assert_eq!(ack["ack"].as_u64(), Some(f), "acks in frame order");
+                        acked += ["applied", "duplicate", "late", "invalid"]
+                            .iter()
+                            .map(|o| ack[o].as_u64().unwrap())
+                            .sum::<u64>();
+                    }
+                    assert_eq!(acked, mine.len() as u64, "the acks count every event of the connection");
+                }
+                ws.close(None).await.unwrap();
+                while ws.next().await.is_some() {}
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Once no ingest connection is open, everything they sent is applied.
+    let mut open = f64::NAN;
+    for _ in 0..400 {
+        let m = d.metrics().await;
+        open = ["tcp", "ws"]
+            .iter()
+            .map(|s| common::metric(&m, &format!("floorwatch_ingest_connections{{source=\"{s}\"}}")).unwrap_or(0.0))
+            .sum();
+        if open == 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(open, 0.0, "ingest connections still open");
+    let got = d.get_json("/api/v1/snapshot").await;
+    assert_eq!(got["ingest"], want["ingest"], "outcomes once every connection closed ({n} lines)");
+    assert_eq!(got["agents"], want["agents"], "agents differ from replay");
+    assert_eq!(got["now"], want["now"]);
+    d.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_counted_and_the_connection_stays_up() {
     let d =
