@@ -126,7 +126,8 @@ async fn concurrent_connections_each_keep_their_order() {
     // with connection 0. Connections 0-2 are TCP, 3 a WebSocket, 4 a WebSocket with acks.
     let mut per: Vec<Vec<&str>> = vec![Vec::new(); 5];
     for l in lines(&trace) {
-        let agent = serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["agent"].as_str().map(String::from));
+        let agent =
+            serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["agent"].as_str().map(String::from));
         let k = agent.and_then(|a| a.trim_start_matches('A').parse::<usize>().ok()).map_or(0, |a| a % 5);
         per[k].push(l);
     }
@@ -272,5 +273,49 @@ async fn a_reader_that_never_reads_does_not_slow_ingest() {
         .and_then(|v| v.parse().ok())
         .expect("skipped counter exported");
     assert!(skipped > 0.0, "the silent reader was never skipped");
+    d.stop().await;
+}
+
+/// A wallboard that closes its socket is forgotten at once, even when nothing is being
+/// pushed (event clock, no events: no frame would reveal a dead socket); the others keep
+/// getting their frames in order, `full` first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_wallboard_is_forgotten_and_the_others_keep_their_frames() {
+    let d = Daemon::start("[server]\nclock = \"event\"\npush_interval_ms = 50\n").await;
+    let (mut a, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", d.http)).await.unwrap();
+    let (mut b, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", d.http)).await.unwrap();
+    let frame = |m: Message| serde_json::from_str::<serde_json::Value>(m.to_text().unwrap()).unwrap();
+    assert_eq!(frame(a.next().await.unwrap().unwrap())["type"], "full");
+    assert_eq!(frame(b.next().await.unwrap().unwrap())["type"], "full");
+    // The first tick with clients sends a delta (A was connected by then); after it
+    // nothing changes, so no frame goes out.
+    assert_eq!(frame(a.next().await.unwrap().unwrap())["type"], "delta");
+    let clients = || async { common::metric(&d.metrics().await, "floorwatch_ws_clients") };
+    assert_eq!(clients().await, Some(2.0));
+
+    a.close(None).await.unwrap();
+    let mut n = clients().await;
+    for _ in 0..200 {
+        if n == Some(1.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        n = clients().await;
+    }
+    assert_eq!(n, Some(1.0), "the closed wallboard is still counted");
+
+    // B sees the floor change: events of two agents, then a third.
+    let mut s = tokio::net::TcpStream::connect(d.tcp).await.unwrap();
+    s.write_all(b"{\"ts\":1000,\"agent\":\"A1\",\"state\":\"idle\",\"team\":\"T\"}\n{\"ts\":1000,\"agent\":\"A2\",\"state\":\"talking\",\"team\":\"T\"}\n").await.unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 2 {
+        let f =
+            frame(tokio::time::timeout(std::time::Duration::from_secs(5), b.next()).await.unwrap().unwrap().unwrap());
+        assert_ne!(f["type"], "full", "no second full frame for a client that keeps up");
+        for ag in f["agents"].as_array().into_iter().flatten() {
+            seen.insert(ag["agent"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["A1", "A2"]);
     d.stop().await;
 }

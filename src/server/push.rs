@@ -231,6 +231,22 @@ pub async fn client(shared: Arc<Shared>, ws: WebSocket, team: Option<String>, sh
     let client = Arc::new(Client { team, tx, needs_full: AtomicBool::new(false), stale_since: AtomicI64::new(0) });
     hub.clients.insert(id, client);
     hub.gauge.set(hub.clients.len() as i64);
+    // The socket's read side in a task of its own, polled only when the client sends
+    // something (a close, a pong): polling it on every frame sent, as a `select!` beside the
+    // queue did, made tungstenite zero its 128 KiB read buffer each time (10% of the daemon's
+    // CPU with 500 wallboards, BENCHMARKS.md).
+    let gone = CancellationToken::new();
+    let reader = {
+        let gone = gone.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(m)) = stream.next().await {
+                if m.is_close() {
+                    break;
+                }
+            }
+            gone.cancel();
+        })
+    };
     let mut pending: Option<Frame> = Some(first.into());
     loop {
         let frame = match pending.take() {
@@ -240,15 +256,21 @@ pub async fn client(shared: Arc<Shared>, ws: WebSocket, team: Option<String>, sh
                     let _ = sink.send(Message::close_with(1001u16, "server shutting down")).await;
                     break;
                 }
+                _ = gone.cancelled() => break,
                 f = rx.recv() => match f { Some(f) => f, None => break },
-                m = stream.next() => match m {
-                    Some(Ok(m)) if m.is_close() => break,
-                    Some(Ok(_)) => continue,
-                    _ => break,
-                },
             },
         };
-        match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::text(frame.to_string()))).await {
+        // Frames already queued behind this one (an alert storm, a delta after an alert) go
+        // out in the same write: one flush, one syscall, instead of one per frame.
+        let send = async {
+            sink.feed(Message::text(frame.to_string())).await?;
+            for _ in 0..QUEUE {
+                let Ok(f) = rx.try_recv() else { break };
+                sink.feed(Message::text(f.to_string())).await?;
+            }
+            sink.flush().await
+        };
+        match tokio::time::timeout(SEND_TIMEOUT, send).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => break,
             Err(_) => {
@@ -258,6 +280,7 @@ pub async fn client(shared: Arc<Shared>, ws: WebSocket, team: Option<String>, sh
             }
         }
     }
+    reader.abort();
     hub.clients.remove(&id);
     hub.gauge.set(hub.clients.len() as i64);
 }
