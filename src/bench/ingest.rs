@@ -13,12 +13,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::{
-    DAEMON_THREADS, Daemon, Env, Stats, chunks, daemon_runtime, fmt_rate, load_runtime, thread_cpu_secs, wait_outcomes,
+    DAEMON_THREADS, Daemon, Env, Stats, chunks, daemon_runtime, fmt_rate, load_runtime, restamp, thread_cpu_secs,
+    wait_outcomes,
 };
 use crate::event::{Aliases, decode_bytes};
 use crate::floor::IngestCounts;
 use crate::sim::Simulator;
-use crate::time::Ms;
 
 /// How often the daemon's counters are polled for completion: a 10 ms resolution on runs
 /// of seconds, and few enough views not to slow ingest.
@@ -68,14 +68,6 @@ struct Load {
     ws: Vec<Vec<Utf8Bytes>>,
 }
 
-/// Every simulator line starts with its `ts`, RFC 3339 with milliseconds in UTC, e.g.
-/// `{"ts":"2026-11-23T09:15:02.123Z",...`: 24 bytes at byte 7.
-const TS_AT: usize = r#"{"ts":""#.len();
-const TS_LEN: usize = "2026-11-23T09:15:02.123Z".len();
-
-/// The pace of a re-stamped stream: events per second of `ts`, per connection.
-const RESTAMP_RATE: i64 = 1_000_000;
-
 /// The simulated floor's first `events` lines, timestamps in the last 24 hours.
 fn generate(a: &Args) -> anyhow::Result<Load> {
     let now = super::wall_now();
@@ -85,11 +77,6 @@ fn generate(a: &Args) -> anyhow::Result<Load> {
     let mut last_ts = 0;
     for l in Simulator::new(cfg)?.take(a.events as usize) {
         last_ts = l.ts;
-        anyhow::ensure!(
-            l.line.starts_with(r#"{"ts":""#) && l.line.as_bytes().get(TS_AT + TS_LEN) == Some(&b'"'),
-            "a simulator line without a leading millisecond `ts`: {}",
-            l.line
-        );
         per[l.agent as usize % conns].push(l.line);
     }
     let n: u64 = per.iter().map(|v| v.len() as u64).sum();
@@ -110,28 +97,19 @@ fn generate(a: &Args) -> anyhow::Result<Load> {
 impl Load {
     /// Builds the bytes of the next run (outside the timed part).
     ///
-    /// With the wall clock the events are re-stamped first, as a live floor sending
-    /// `RESTAMP_RATE` events/s per connection whose last event is stamped now: each
-    /// connection's stream keeps its order (so every agent's events stay in order and
-    /// none is late), no `ts` lies in the future (none is clamped as skewed), and the
-    /// daemon's clock and the events agree, as on a live floor. Unchanged, the stamps
+    /// With the wall clock each connection's events are re-stamped first ([`restamp`]),
+    /// the last one now: every agent's events stay in order (none is late), no `ts` lies in
+    /// the future (none is clamped as skewed), and the daemon's clock and the events agree,
+    /// as on a live floor. Unchanged, the stamps
     /// would be up to a day old to the daemon's clock: every unplanned aux stretch would
     /// be over the long_aux limit at the next view and fire an alert, and the first view
     /// would evaluate every minute since midnight for every team — a load no live floor
     /// sends, so that is measured with the event clock instead, which follows the stamps.
-    fn prepare(&mut self) {
+    fn prepare(&mut self) -> anyhow::Result<()> {
         if self.restamp {
             let end = super::wall_now();
             for lines in &mut self.lines {
-                let len = lines.len() as i64;
-                let mut stamp = (Ms::MIN, String::new());
-                for (i, line) in lines.iter_mut().enumerate() {
-                    let ts = end - (len - 1 - i as i64) * 1000 / RESTAMP_RATE;
-                    if stamp.0 != ts {
-                        stamp = (ts, crate::time::fmt_ms(ts));
-                    }
-                    line.replace_range(TS_AT..TS_AT + TS_LEN, &stamp.1);
-                }
+                restamp(lines, end)?;
             }
         }
         self.ws = self
@@ -140,6 +118,7 @@ impl Load {
             .map(|lines| lines.chunks(self.ws_batch).map(|c| Utf8Bytes::from(format!("[{}]", c.join(",")))).collect())
             .collect();
         self.tcp = self.lines.iter().map(|lines| chunks(lines.iter().cloned(), crate::ingest::tcp::READ_BUF)).collect();
+        Ok(())
     }
 }
 
@@ -177,7 +156,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
     // One untimed warm-up of each mode (page faults of fresh buffers, lazy statics).
     for round in 0..=a.runs {
         for (mode, out) in runs.iter_mut() {
-            load.prepare();
+            load.prepare()?;
             let r = match *mode {
                 "limit" => limit(&load)?,
                 "tcp" => daemon_tcp(env, a, &load)?,

@@ -324,6 +324,39 @@ pub(crate) fn load_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
+/// Every simulator line starts with its `ts`, RFC 3339 with milliseconds in UTC, e.g.
+/// `{"ts":"2026-11-23T09:15:02.123Z",...`: 24 bytes at byte 7.
+const TS_AT: usize = r#"{"ts":""#.len();
+const TS_LEN: usize = "2026-11-23T09:15:02.123Z".len();
+
+/// The pace of a re-stamped stream: events per second of `ts`.
+pub(crate) const RESTAMP_RATE: i64 = 1_000_000;
+
+/// Re-stamps simulator `lines` (in send order) as a live floor sending `RESTAMP_RATE`
+/// events/s whose last event is stamped `end`: same bytes, order kept, so every agent's
+/// events stay in order.
+///
+/// A load of hours of history sent in seconds to a wall-clock daemon is hours old to it:
+/// every unplanned aux stretch open at a view or tick is already over the long_aux limit
+/// and fires an alert, and the first view evaluates every minute since midnight for every
+/// team. No live floor sends that; the benchmarks that measure a live floor re-stamp.
+pub(crate) fn restamp(lines: &mut [String], end: crate::time::Ms) -> anyhow::Result<()> {
+    let len = lines.len() as i64;
+    let mut stamp = (crate::time::Ms::MIN, String::new());
+    for (i, line) in lines.iter_mut().enumerate() {
+        anyhow::ensure!(
+            line.starts_with(r#"{"ts":""#) && line.as_bytes().get(TS_AT + TS_LEN) == Some(&b'"'),
+            "a simulator line without a leading millisecond `ts`: {line}"
+        );
+        let ts = end - (len - 1 - i as i64) * 1000 / RESTAMP_RATE;
+        if stamp.0 != ts {
+            stamp = (ts, crate::time::fmt_ms(ts));
+        }
+        line.replace_range(TS_AT..TS_AT + TS_LEN, &stamp.1);
+    }
+    Ok(())
+}
+
 /// Cuts NDJSON lines into writes of at most `max` bytes, at line boundaries.
 pub(crate) fn chunks(lines: impl IntoIterator<Item = String>, max: usize) -> Vec<bytes::Bytes> {
     let mut out = Vec::new();

@@ -3,7 +3,11 @@
 //! Each run starts a fresh daemon (wall clock, default 1 s push interval), connects
 //! `--clients` wallboards to `/ws` (or none, for the baseline), then
 //! 1. **burst**: sends the floor's last `--history-hours` of events over TCP as fast as
-//!    possible and measures the ingest rate while the push loop serves the clients;
+//!    possible and measures the ingest rate while the push loop serves the clients. The
+//!    burst is re-stamped as a live floor sending 1M events/s up to the start of the
+//!    steady phase (`super::restamp`): with its own stamps, hours old to the daemon, each
+//!    unplanned aux stretch open at a tick fired a long_aux alert, ~1,500 alert frames to
+//!    every client in half a second, which no live floor sends;
 //! 2. **steady**: continues the same simulated floor in real time for `--secs` and
 //!    measures the daemon threads' CPU and the bytes each client receives.
 
@@ -123,11 +127,21 @@ fn one(env: &Env, a: &Args, clients: usize) -> anyhow::Result<Run> {
     while sim.next_ts().is_some_and(|ts| ts <= now) {
         history.push(sim.next().expect("peeked").line);
     }
+    // Stamped up to `now`, so that the steady phase's events (after `now`) are later.
+    super::restamp(&mut history, now)?;
     let burst_events = history.len() as u64;
     let burst = chunks(history, crate::ingest::tcp::READ_BUF);
 
     let d = Daemon::start(env, "")?;
     let load_rt = load_runtime()?;
+    // The wallboards run on a runtime of their own (one thread): on the floor they are
+    // other machines, and on the load generator's thread reading their frames would hold
+    // up the sender's writes and be measured as a slower daemon.
+    let boards_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("bench-boards")
+        .enable_all()
+        .build()?;
     let r = load_rt.block_on(async {
         let client = reqwest::Client::new();
         super::wait_outcomes(&client, &d, 0, Duration::from_millis(5), Duration::from_secs(5)).await?;
@@ -135,11 +149,20 @@ fn one(env: &Env, a: &Args, clients: usize) -> anyhow::Result<Run> {
         let bytes: Arc<Vec<AtomicU64>> = Arc::new((0..clients).map(|_| AtomicU64::new(0)).collect());
         let frames: Arc<Vec<AtomicU64>> = Arc::new((0..clients).map(|_| AtomicU64::new(0)).collect());
         let firsts: Arc<Vec<AtomicU64>> = Arc::new((0..clients).map(|_| AtomicU64::new(0)).collect());
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<anyhow::Result<()>>(clients.max(1));
         let mut readers = Vec::new();
         for i in 0..clients {
-            let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", d.http)).await?;
-            let (bytes, frames, firsts) = (bytes.clone(), frames.clone(), firsts.clone());
-            readers.push(tokio::spawn(async move {
+            let (bytes, frames, firsts, ready) = (bytes.clone(), frames.clone(), firsts.clone(), ready_tx.clone());
+            let url = format!("ws://{}/ws", d.http);
+            readers.push(boards_rt.spawn(async move {
+                let ws = match tokio_tungstenite::connect_async(url).await {
+                    Ok((ws, _)) => ws,
+                    Err(e) => {
+                        let _ = ready.send(Err(e.into())).await;
+                        return;
+                    }
+                };
+                let _ = ready.send(Ok(())).await;
                 let (_tx, mut rx) = ws.split();
                 while let Some(Ok(m)) = rx.next().await {
                     let len = m.len() as u64;
@@ -149,6 +172,9 @@ fn one(env: &Env, a: &Args, clients: usize) -> anyhow::Result<Run> {
                     bytes[i].fetch_add(len, Ordering::Relaxed);
                 }
             }));
+        }
+        for _ in 0..clients {
+            ready_rx.recv().await.ok_or_else(|| anyhow::anyhow!("a wallboard client task ended"))??;
         }
         let mut stream = TcpStream::connect(d.tcp).await?;
         stream.set_nodelay(true)?;
@@ -203,6 +229,7 @@ fn one(env: &Env, a: &Args, clients: usize) -> anyhow::Result<Run> {
             frames_per_client,
         })
     });
+    boards_rt.shutdown_background();
     d.stop();
     r
 }
