@@ -351,7 +351,14 @@ impl TeamDet {
         let midnight = ctx.cal.midnight(m);
         let mut q = Vec::new();
         for &i in &self.members {
-            let sums = self.peak_sums(&ctx.agents.get(i).timeline, midnight, m, false);
+            // Only durations: an aux ratio needs no contacts (finding them was half the cost).
+            let tl = &ctx.agents.get(i).timeline;
+            let mut sums = Sums::default();
+            for (s, e) in self.peak_intervals(midnight, m) {
+                for (a, b) in sums.ms.iter_mut().zip(tl.durations(s, e)) {
+                    *a += b;
+                }
+            }
             if sums.logged_in() >= ctx.settings.dispersion_min_logged_ms && sums.logged_in() > 0 {
                 q.push((i, sums.aux_ratio().unwrap_or(0.0)));
             }
