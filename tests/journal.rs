@@ -356,6 +356,8 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
     let mut lazy = Engine::new(settings());
     let mut every = Engine::new(settings());
     every.step_every_team();
+    // The reference also sums every window from the timelines (no per-agent view cache).
+    every.no_view_cache();
     let (mut next, mut now) = (0, t0);
     while next < arrivals.len() {
         now += 250;

@@ -146,6 +146,9 @@ pub struct Engine {
     team_floor: Vec<Ms>,
     /// Test switch: step every team fully on every advance (the reference for `team_due`).
     step_every_team: bool,
+    /// Test switch: views sum every window from the timelines, never from `view_cache`
+    /// (the reference for the cache).
+    no_view_cache: bool,
     team_free: Vec<TeamIdx>,
     team_index: HashMap<String, TeamIdx, foldhash::fast::RandomState>,
     alerts: BTreeMap<String, Alert>,
@@ -201,15 +204,18 @@ impl PeaksToday {
 /// `today` up to `head_end` (the later of midnight and the agent's last change, after which
 /// its timeline is one open segment), and the closed peak intervals. Summing those costs
 /// searches in the middle of the timeline, which on a large floor are cache misses per
-/// agent per view; with this a view only reads the timeline's end. Valid while the key
-/// holds: an append changes the last change and the length, a team move the team, a new
-/// closed peak interval their count, a new day midnight. (A trim drops only history before
-/// midnight, which neither part covers.) Exact: the parts are integer sums over disjoint
-/// intervals, added to the rest.
+/// agent per view; with this a view reads no segment at all for `today` (the open segment's
+/// kind is inline in the timeline). Valid while the key holds: an append changes the last
+/// change and the length, a team move the team, a new closed peak interval their count, a
+/// new day midnight. (A trim drops only history before midnight, which neither part
+/// covers.) Exact: the parts are integer sums over disjoint intervals, added to the rest.
 #[derive(Clone, Copy, Debug)]
 struct ViewCache {
     key: (Ms, TeamIdx, usize, usize, Ms),
     head_end: Ms,
+    /// `today` over `[midnight, head_end)`, with the contacts completed in `[midnight,
+    /// head_end]`: the last one that can complete before `now` does so at the last change,
+    /// which is at or before `head_end`.
     today_head: Sums,
     peak_closed: Sums,
 }
@@ -236,14 +242,20 @@ impl ViewCache {
         for &(s, e) in &peaks.closed {
             peak_closed.add(&Sums::over(tl, s, e, false));
         }
-        let today_head = Sums::over(tl, midnight, head_end, false);
+        let today_head = Sums::over(tl, midnight, head_end, true);
         *slot = Some(ViewCache { key, head_end, today_head, peak_closed });
         *slot
     }
 
+    /// `Sums::over(tl, midnight, now, true)`: the head, and `[head_end, now)` in the open
+    /// segment's kind. No contact completes in `(head_end, now]`: no segment starts there.
+    /// (`now >= head_end`: `get` refuses a last change after `now`, and midnight is at or
+    /// before `now`.)
     fn today(&self, tl: &Timeline, now: Ms) -> Sums {
         let mut s = self.today_head;
-        s.add(&Sums::over(tl, self.head_end, now, true));
+        if let Some(kind) = tl.current() {
+            s.ms[kind as usize] += now - self.head_end;
+        }
         s
     }
 
@@ -330,6 +342,7 @@ impl Engine {
             team_due: Vec::new(),
             team_floor: Vec::new(),
             step_every_team: false,
+            no_view_cache: false,
             team_free: Vec::new(),
             team_index: HashMap::default(),
             alerts: BTreeMap::new(),
@@ -357,6 +370,13 @@ impl Engine {
     #[doc(hidden)]
     pub fn step_every_team(&mut self) {
         self.step_every_team = true;
+    }
+
+    /// Views compute every window from the timelines instead of reusing per-agent parts
+    /// (`ViewCache`). Same figures, slower: the reference the tests compare the cache with.
+    #[doc(hidden)]
+    pub fn no_view_cache(&mut self) {
+        self.no_view_cache = true;
     }
 
     /// Sends every later advance and housekeeping step to `log` (the journal).
@@ -968,7 +988,11 @@ impl Engine {
             let team = self.teams[ti as usize].as_ref().expect("live team index");
             let peak_now = peak_at_now[p];
             let tl = &a.timeline;
-            let cached = ViewCache::get(&mut self.view_cache[ai as usize], a, ti, &peaks[p], midnight, now);
+            let cached = if self.no_view_cache {
+                None
+            } else {
+                ViewCache::get(&mut self.view_cache[ai as usize], a, ti, &peaks[p], midnight, now)
+            };
             for (x, w) in per.iter_mut().zip(&windows) {
                 *x = match w.kind {
                     WindowKind::Sliding(l) => Sums::over(tl, now - l, now, true),
