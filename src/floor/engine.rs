@@ -280,6 +280,10 @@ pub struct ViewOpts {
     pub agents: bool,
     /// The stored alerts (of the team asked for) and those evaluated at `now`.
     pub alerts: bool,
+    /// Only what `/metrics` reads: no handle-time percentiles (`None`) and no floor
+    /// dispersion (default): on a large floor those cost a percentile walk per team and a
+    /// copy of every member's ratios, for figures a scrape does not export.
+    pub scrape: bool,
 }
 
 pub struct AgentView {
@@ -302,6 +306,9 @@ pub struct GroupView {
     pub handle_p50_ms: Option<u64>,
     pub handle_p90_ms: Option<u64>,
     pub contacts_total: u64,
+    /// Cumulative milliseconds per kind spent by the members up to `now`, as
+    /// [`Engine::team_state_ms`] (summed in the view's pass over the members).
+    pub state_ms: [Ms; 6],
 }
 
 /// Everything a snapshot, the board, or the metrics need, computed at one `now`.
@@ -967,27 +974,46 @@ impl Engine {
         }
         let peaks: Vec<PeaksToday> =
             team_ids.iter().map(|&ti| PeaksToday::of(&self.team(ti).det.peaks, midnight, now)).collect();
-        let mut team_sums = vec![vec![Sums::default(); windows.len()]; team_ids.len()];
-        let mut team_qualifying = vec![vec![Qualifying::default(); windows.len()]; team_ids.len()];
+        let w_n = windows.len();
+        // Per team asked for (by position `p`): its windows' sums side by side.
+        let mut team_sums = vec![Sums::default(); team_ids.len() * w_n];
+        let mut team_state_ms: Vec<[Ms; 6]> = team_ids.iter().map(|&ti| self.team(ti).state_ms).collect();
+        // The dispersion ratios of the members: a record of `w_n` pairs (aux ratio, talk
+        // utilization) per member, NaN where the member does not qualify (a member that
+        // does is logged in, so its ratios are numbers); a team's members side by side, in
+        // the order they are visited. One write per member in one place: pushing into two
+        // vectors per window of its team, scattered over the floor's teams, was a fifth of
+        // a scrape in cache misses.
+        let mut rec_end: Vec<usize> = Vec::with_capacity(team_ids.len());
+        let mut n_members = 0;
+        for &ti in &team_ids {
+            rec_end.push(n_members);
+            n_members += self.team(ti).det.members.len();
+        }
+        let rec_start = rec_end.clone();
+        let mut ratios = vec![[0.0f64; 2]; n_members * w_n];
         // Agents in slot order: for the whole floor one pass through the slab in memory
-        // order (a view of a large floor is bound by cache misses on agents), for one team
-        // its members sorted the same way, so both sum a team's members in one order.
-        let order: Vec<AgentIdx> = match &opts.team {
+        // order, reading each slot once (a view of a large floor is bound by cache misses on
+        // agents: listing the slots first cost another miss per agent), for one team its
+        // members sorted the same way, so both sum a team's members in one order.
+        let members: Vec<AgentIdx>;
+        let order: Box<dyn Iterator<Item = (AgentIdx, &Agent)>> = match &opts.team {
             Some(_) => {
                 let mut m: Vec<AgentIdx> =
                     team_ids.iter().flat_map(|&ti| self.team(ti).det.members.iter().copied()).collect();
                 m.sort_unstable();
-                m
+                members = m;
+                Box::new(members.iter().map(|&ai| (ai, self.agents.get(ai))))
             }
-            None => self.agents.iter().map(|(i, _)| i).collect(),
+            None => Box::new(self.agents.iter()),
         };
-        for ai in order {
-            let a = self.agents.get(ai);
+        for (ai, a) in order {
             let ti = a.team;
             let p = pos_of[ti as usize];
-            let team = self.teams[ti as usize].as_ref().expect("live team index");
+            let team = || self.teams[ti as usize].as_ref().expect("live team index");
             let peak_now = peak_at_now[p];
             let tl = &a.timeline;
+            team_state_ms[p][a.kind as usize] += (now - a.seg_start).max(0);
             let cached = if self.no_view_cache {
                 None
             } else {
@@ -1002,19 +1028,22 @@ impl Engine {
                     },
                     WindowKind::PeakToday => match cached {
                         Some(c) => c.peak(tl, &peaks[p], now, peak_now),
-                        None => team.det.peak_sums(tl, midnight, now, peak_now),
+                        None => team().det.peak_sums(tl, midnight, now, peak_now),
                     },
                 };
             }
+            let r = rec_end[p];
+            rec_end[p] += 1;
+            debug_assert!(p + 1 == rec_start.len() || rec_end[p] <= rec_start[p + 1], "more members than the team's");
             for (w, x) in per.iter().enumerate() {
-                team_sums[p][w].add(x);
-                team_qualifying[p][w].push(x, min_logged);
+                team_sums[p * w_n + w].add(x);
+                ratios[r * w_n + w] = Qualifying::ratios(x, min_logged).map_or([f64::NAN; 2], |(a, t)| [a, t]);
             }
             if opts.agents {
                 agents_out.push(AgentView {
                     id: a.id.clone(),
                     name: a.name.clone(),
-                    team: team.id.clone(),
+                    team: team().id.clone(),
                     state: a.state,
                     reason: a.reason.clone(),
                     planned: a.kind == Kind::AuxPlanned,
@@ -1023,23 +1052,43 @@ impl Engine {
                 });
             }
         }
-        for (p, (&ti, sums)) in team_ids.iter().zip(team_sums).enumerate() {
+        if !opts.scrape {
+            for q in &mut floor_qualifying {
+                q.reserve(n_members);
+            }
+        }
+        let mut q = Qualifying::default();
+        for (p, &ti) in team_ids.iter().enumerate() {
             let team = self.team(ti);
-            let dispersion: Vec<Dispersion> = team_qualifying[p].iter().map(Qualifying::dispersion).collect();
-            for w in 0..windows.len() {
+            let sums = team_sums[p * w_n..(p + 1) * w_n].to_vec();
+            let recs = &ratios[rec_start[p] * w_n..rec_end[p] * w_n];
+            let mut dispersion = Vec::with_capacity(w_n);
+            for w in 0..w_n {
+                q.clear();
+                for rec in recs.chunks_exact(w_n) {
+                    let [aux, talk] = rec[w];
+                    if !aux.is_nan() {
+                        q.push_ratios(aux, talk);
+                    }
+                }
+                dispersion.push(q.dispersion());
                 floor_sums[w].add(&sums[w]);
-                floor_qualifying[w].extend_from(&team_qualifying[p][w]);
+                if !opts.scrape {
+                    floor_qualifying[w].extend_from(&q);
+                }
             }
             floor_counts.merge(&team.det.counts);
+            let quantile = |q: f64| if opts.scrape { None } else { team.handle.quantile_ms(q) };
             teams_out.push(GroupView {
                 id: team.id.clone(),
                 peak: peak_at_now[p],
                 counts: team.det.counts,
                 windows: sums,
                 dispersion,
-                handle_p50_ms: team.handle.quantile_ms(0.5),
-                handle_p90_ms: team.handle.quantile_ms(0.9),
+                handle_p50_ms: quantile(0.5),
+                handle_p90_ms: quantile(0.9),
                 contacts_total: team.contacts_total,
+                state_ms: team_state_ms[p],
             });
         }
         if opts.agents {
@@ -1054,6 +1103,12 @@ impl Engine {
             handle_p50_ms: None,
             handle_p90_ms: None,
             contacts_total: teams_out.iter().map(|t| t.contacts_total).sum(),
+            state_ms: teams_out.iter().fold([0; 6], |mut acc, t| {
+                for (a, b) in acc.iter_mut().zip(t.state_ms) {
+                    *a += b;
+                }
+                acc
+            }),
         };
 
         let alerts = if opts.alerts { self.view_alerts(opts.team.as_deref(), tentative, now) } else { Vec::new() };
