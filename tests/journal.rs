@@ -359,6 +359,7 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
     // The reference also sums every window from the timelines (no per-agent view cache).
     every.no_view_cache();
     let (mut next, mut now) = (0, t0);
+    let mut tentative_resolves = 0;
     while next < arrivals.len() {
         now += 250;
         let n = arrivals[next..].iter().take_while(|(at, _)| *at <= now).count();
@@ -369,9 +370,35 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
             engine.apply_batch(now, Source::Tcp, batch.clone(), 0);
             engine.advance(now);
         }
+        if (now - t0) % 60_000 == 0 {
+            // A view's alerts include those evaluated tentatively at `now` itself (fired or
+            // resolved in the view's copy of the list; minute evaluations are due exactly
+            // here): once time has moved past `now`, the same alerts are the stored ones.
+            let view = lazy.view(now, &ViewOpts { team: None, agents: false, alerts: true, scrape: false });
+            let shown: Vec<floorwatch::alert::Alert> = view.alerts.iter().map(|a| a.alert().clone()).collect();
+            let mut later = Engine::restore(settings(), &lazy.save()).unwrap();
+            later.advance(now + 1);
+            let stored: Vec<_> = later.alerts().into_iter().filter(|a| a.fired_at <= now).collect();
+            assert_eq!(shown, stored, "alerts at {now}");
+            tentative_resolves += stored.iter().filter(|a| a.resolved_at == Some(now)).count();
+        }
         if (now - t0) % 120_000 == 0 {
             let got = snapshot_json(&mut lazy, now);
             assert_json_eq(&got, &snapshot_json(&mut every, now), &format!("at {now}"));
+            // Alerts are written from the JSON kept with each stored alert since its first
+            // snapshot (a firing one is shown many times before it resolves): it must be
+            // the alert as it is now, as `Alert` serializes it.
+            // Compared as text: `to_value` would read the kept text back with serde_json's
+            // float parser, which may differ from the `f64` in the last bit.
+            let view = lazy.view(now, &ViewOpts { team: None, agents: false, alerts: true, scrape: false });
+            let kept: Vec<&floorwatch::alert::StoredAlert> = view.alerts.iter().map(|a| &**a).collect();
+            let fresh: Vec<&floorwatch::alert::Alert> = view.alerts.iter().map(|a| a.alert()).collect();
+            assert!(!fresh.is_empty() || now - t0 < 3_600_000, "alerts at {now}");
+            assert_eq!(
+                serde_json::to_string(&kept).unwrap(),
+                serde_json::to_string(&fresh).unwrap(),
+                "alerts at {now}"
+            );
             // Views reuse per-agent parts of today and peak_today across calls: a cold
             // engine (restored, nothing cached) must see the same figures.
             if (now - t0) % 600_000 == 0 {
@@ -380,6 +407,7 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
             }
         }
     }
+    assert!(tentative_resolves > 0, "some alert resolves at a view's own instant");
     let end = now + 3_600_000;
     let want = snapshot_json(&mut every, end);
     assert_json_eq(&snapshot_json(&mut lazy, end), &want, "an hour after the last event");

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use super::agents::{Agent, AgentIdx, Agents, Counts, TeamIdx};
 use super::figures::{Dispersion, Qualifying, Sums};
 use super::timeline::{Kind, Timeline};
-use crate::alert::{Alert, AlertKind, AlertState};
+use std::sync::Arc;
+
+use crate::alert::{Alert, AlertKind, AlertState, StoredAlert};
 use crate::config::{ClockMode, Settings, WindowKind};
 use crate::detect::calendar::Calendar;
 use crate::detect::team::{AlertChange, Ctx, TeamDet, new_alert};
@@ -151,7 +153,7 @@ pub struct Engine {
     no_view_cache: bool,
     team_free: Vec<TeamIdx>,
     team_index: HashMap<String, TeamIdx, foldhash::fast::RandomState>,
-    alerts: BTreeMap<String, Alert>,
+    alerts: BTreeMap<String, Arc<StoredAlert>>,
     /// Largest event time applied (the event clock's now).
     max_ts: Ms,
     ingest: HashMap<Source, IngestCounts>,
@@ -318,7 +320,7 @@ pub struct View {
     pub floor: GroupView,
     pub teams: Vec<GroupView>,
     pub agents: Vec<AgentView>,
-    pub alerts: Vec<Alert>,
+    pub alerts: Vec<Arc<StoredAlert>>,
     pub ingest: IngestCounts,
 }
 
@@ -554,14 +556,13 @@ impl Engine {
             let alert = match ch {
                 AlertChange::Fired(a) => {
                     self.count_alert(&a, 1);
-                    self.alerts.insert(a.id.clone(), a.clone());
+                    self.alerts.insert(a.id.clone(), StoredAlert::new(a.clone()));
                     a
                 }
                 AlertChange::Resolved { id, at } => match self.alerts.get_mut(&id) {
-                    Some(a) if a.is_firing() => {
-                        a.state = AlertState::Resolved;
-                        a.resolved_at = Some(at);
-                        let a = a.clone();
+                    Some(stored) if stored.is_firing() => {
+                        let a = resolved(stored, at);
+                        *stored = StoredAlert::new(a.clone());
                         self.count_alert(&a, -1);
                         a
                     }
@@ -917,7 +918,7 @@ impl Engine {
 
     /// All alerts, oldest first (by fire time, then id).
     pub fn alerts(&self) -> Vec<Alert> {
-        let mut v: Vec<Alert> = self.alerts.values().cloned().collect();
+        let mut v: Vec<Alert> = self.alerts.values().map(|a| a.alert().clone()).collect();
         v.sort_by(|a, b| (a.fired_at, &a.id).cmp(&(b.fired_at, &b.id)));
         v
     }
@@ -1125,16 +1126,17 @@ impl Engine {
 
     /// The alerts a view returns: the stored ones (of `team`, when given) with the changes
     /// evaluated tentatively at `now` applied, oldest first.
-    fn view_alerts(&self, team: Option<&str>, tentative: Vec<AlertChange>, now: Ms) -> Vec<Alert> {
-        // Alerts: stored ones plus the tentative changes at `now`. Only the alerts the view
-        // returns are cloned: a view of one team (or of none, as the load benchmark's
-        // completion poll asks) must not pay for the whole floor's alert store (a clone of
-        // it was a third of the daemon's CPU under a polled ingest load; BENCHMARKS.md).
-        let wanted = |a: &Alert| team.is_none_or(|t| t == a.team);
-        let mut alerts: BTreeMap<String, Alert> = match team {
+    ///
+    /// Only pointers are copied (`StoredAlert`): a view of one team (or of none, as the
+    /// load benchmark's completion poll asks) must not pay for the whole floor's alert
+    /// store (a clone of it was a third of the daemon's CPU under a polled ingest load), nor
+    /// read more of its own alerts than their place in the store (BENCHMARKS.md).
+    fn view_alerts(&self, team: Option<&str>, tentative: Vec<AlertChange>, now: Ms) -> Vec<Arc<StoredAlert>> {
+        let mut alerts: Vec<Arc<StoredAlert>> = match team {
             // Ids start with `kind:team:` (`Alert::make_id`): one range per kind instead of a
             // walk over every team's alerts. The range may also hold a team whose id starts
-            // with this one and a colon, hence the filter.
+            // with this one and a colon; its id is longer, so comparing the lengths tells
+            // them apart without reading the team's bytes (a cache miss per alert).
             Some(team) => AlertKind::ALL
                 .iter()
                 .flat_map(|k| {
@@ -1142,28 +1144,60 @@ impl Engine {
                     let to = format!("{}:{team};", k.as_str());
                     self.alerts.range(from..to)
                 })
-                .filter(|(_, a)| wanted(a))
-                .map(|(id, a)| (id.clone(), a.clone()))
+                .map(|(_, a)| a)
+                .filter(|a| a.team.len() == team.len())
+                .inspect(|a| debug_assert_eq!(a.team, team, "alert {} in the range of {team}", a.id))
+                .cloned()
                 .collect(),
-            None => self.alerts.iter().map(|(id, a)| (id.clone(), a.clone())).collect(),
+            None => self.alerts.values().cloned().collect(),
+        };
+        // Few or none: found by pointer among the stored ones (no string compare per alert),
+        // by id among those changed here.
+        let mut changed: Vec<(String, usize)> = Vec::new();
+        let find = |alerts: &[Arc<StoredAlert>], changed: &[(String, usize)], id: &str| {
+            changed.iter().find(|(c, _)| c == id).map(|&(_, i)| i).or_else(|| {
+                let stored = self.alerts.get(id)?;
+                alerts.iter().position(|a| Arc::ptr_eq(a, stored))
+            })
         };
         for ch in tentative {
             match ch {
                 AlertChange::Fired(a) => {
-                    if wanted(&a) {
-                        alerts.insert(a.id.clone(), a);
+                    if team.is_none_or(|t| t == a.team) {
+                        let id = a.id.clone();
+                        let i = match find(&alerts, &changed, &id) {
+                            Some(i) => {
+                                alerts[i] = StoredAlert::new(a);
+                                i
+                            }
+                            None => {
+                                alerts.push(StoredAlert::new(a));
+                                alerts.len() - 1
+                            }
+                        };
+                        changed.push((id, i));
                     }
                 }
                 AlertChange::Resolved { id, at } => {
-                    if let Some(a) = alerts.get_mut(&id) {
-                        a.state = AlertState::Resolved;
-                        a.resolved_at = Some(at);
+                    if let Some(i) = find(&alerts, &changed, &id) {
+                        alerts[i] = StoredAlert::new(resolved(&alerts[i], at));
+                        changed.push((id, i));
                     }
                 }
             }
         }
-        let mut alerts: Vec<Alert> = alerts.into_values().filter(|a| a.fired_at <= now).collect();
-        alerts.sort_by(|a, b| (a.fired_at, &a.id).cmp(&(b.fired_at, &b.id)));
-        alerts
+        // Sorted on the fire time read once per alert; ids are compared on ties only.
+        let mut keyed: Vec<(Ms, Arc<StoredAlert>)> =
+            alerts.into_iter().map(|a| (a.fired_at, a)).filter(|(at, _)| *at <= now).collect();
+        keyed.sort_by(|(x, a), (y, b)| x.cmp(y).then_with(|| a.id.cmp(&b.id)));
+        keyed.into_iter().map(|(_, a)| a).collect()
     }
+}
+
+/// A copy of `a` resolved at `at`.
+fn resolved(a: &Alert, at: Ms) -> Alert {
+    let mut a = a.clone();
+    a.state = AlertState::Resolved;
+    a.resolved_at = Some(at);
+    a
 }
