@@ -128,16 +128,16 @@ fn benches(c: &mut Criterion) {
     let metrics = Metrics::new(false);
     let mut g = c.benchmark_group("view");
     g.bench_function(format!("team_windows/{}_members", f.agents / f.teams), |b| {
-        let opts = ViewOpts { team: Some(team.clone()), agents: true, alerts: true };
+        let opts = ViewOpts { team: Some(team.clone()), agents: true, alerts: true, scrape: false };
         b.iter(|| black_box(engine.view(now, &opts)).teams.len())
     });
     g.bench_function(format!("team_snapshot_json/{}_members", f.agents / f.teams), |b| {
-        let opts = ViewOpts { team: Some(team.clone()), agents: true, alerts: true };
+        let opts = ViewOpts { team: Some(team.clone()), agents: true, alerts: true, scrape: false };
         b.iter(|| serde_json::to_string(&Snapshot(&engine.view(now, &opts))).expect("serializable").len())
     });
     g.sample_size(10);
     g.bench_function(format!("floor_snapshot_json/{}_agents", f.agents), |b| {
-        let opts = ViewOpts { team: None, agents: true, alerts: true };
+        let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
         b.iter(|| serde_json::to_string(&Snapshot(&engine.view(now, &opts))).expect("serializable").len())
     });
     g.bench_function(format!("metrics_render/{}_teams", f.teams), |b| {

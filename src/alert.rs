@@ -1,7 +1,10 @@
 //! The alert record (SPEC §4.2), shared by the detectors, the API, the wallboard push,
 //! Prometheus and the hooks.
 
+use std::sync::{Arc, OnceLock};
+
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::time::{Ms, serde_ms};
 
@@ -110,5 +113,51 @@ impl Alert {
 
     pub fn is_firing(&self) -> bool {
         self.state == AlertState::Firing
+    }
+}
+
+/// An alert as the engine stores it and views return it: shared, so that a view hands out
+/// a pointer instead of a deep copy (~7 strings), and immutable, so that its JSON, made
+/// the first time it is serialized, stays right: a change (a resolve) makes a new one.
+/// A team's snapshot on a large floor was mostly copying and formatting its few hundred
+/// alerts, whose strings are cache misses (BENCHMARKS.md, session 4).
+#[derive(Debug)]
+pub struct StoredAlert {
+    alert: Alert,
+    json: OnceLock<Box<RawValue>>,
+}
+
+impl StoredAlert {
+    pub fn new(alert: Alert) -> Arc<StoredAlert> {
+        Arc::new(StoredAlert { alert, json: OnceLock::new() })
+    }
+
+    pub fn alert(&self) -> &Alert {
+        &self.alert
+    }
+
+    /// The alert's JSON, exactly as `Alert`'s `Serialize` writes it (compact).
+    pub fn json(&self) -> &RawValue {
+        self.json.get_or_init(|| {
+            let text = serde_json::to_string(&self.alert).expect("an alert serializes");
+            RawValue::from_string(text).expect("serde_json writes valid JSON")
+        })
+    }
+}
+
+impl std::ops::Deref for StoredAlert {
+    type Target = Alert;
+
+    fn deref(&self) -> &Alert {
+        &self.alert
+    }
+}
+
+/// Writes the kept JSON verbatim: for serde_json's serializers, which are the only ones
+/// alerts are written with. (`serde_json::to_value` reads the text back with serde_json's
+/// float parser, which may differ from the `f64` in the last bit; the daemon writes text.)
+impl Serialize for StoredAlert {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.json().serialize(s)
     }
 }

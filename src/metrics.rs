@@ -160,7 +160,7 @@ impl Metrics {
     /// registry. Alerts and handle-time histograms are the engine's own counts, read as
     /// they are.
     pub fn render(&self, engine: &mut Engine, now: Ms, connections: &[(&str, i64)]) -> String {
-        let view = engine.view(now, &ViewOpts { team: None, agents: self.per_agent, alerts: false });
+        let view = engine.view(now, &ViewOpts { team: None, agents: self.per_agent, alerts: false, scrape: true });
         let engine: &Engine = engine;
         let mut guard = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
         let mem = &mut *guard;
@@ -187,7 +187,9 @@ impl Metrics {
             }
             tm.generation = generation;
             tm.contacts = team.contacts_total;
-            let ms = engine.team_state_ms(team, now);
+            // `Engine::team_state_ms`, summed by the view in its pass over the agents (a
+            // second pass here, team by team, was a cache miss per agent).
+            let ms = gv.state_ms;
             let by_state = [
                 ms[Kind::Talking as usize],
                 ms[Kind::Acw as usize],

@@ -113,7 +113,7 @@ pub fn run(
         (None, Some(l)) => l,
         (None, None) => 0,
     };
-    let view = engine.view(at, &ViewOpts { team: None, agents: true, alerts: true });
+    let view = engine.view(at, &ViewOpts { team: None, agents: true, alerts: true, scrape: false });
     serde_json::to_writer(&mut *out, &Snapshot(&view))?;
     out.write_all(b"\n")?;
     if progress && lines >= 65_536 {

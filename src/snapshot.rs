@@ -4,7 +4,9 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use crate::alert::Alert;
+use std::sync::Arc;
+
+use crate::alert::{Alert, StoredAlert};
 use crate::floor::engine::{AgentView, GroupView, View};
 use crate::floor::figures::FiguresJson;
 use crate::time::fmt_ms;
@@ -144,9 +146,18 @@ impl Serialize for Snapshot<'_> {
         m.serialize_entry("teams", &teams)?;
         let agents: Vec<AgentJson> = v.agents.iter().map(|a| AgentJson { names, a }).collect();
         m.serialize_entry("agents", &agents)?;
-        m.serialize_entry("alerts", &v.alerts)?;
+        m.serialize_entry("alerts", &Alerts(&v.alerts))?;
         m.serialize_entry("ingest", &v.ingest)?;
         m.end()
+    }
+}
+
+/// The alerts of a view, each written from its kept JSON.
+struct Alerts<'a>(&'a [Arc<StoredAlert>]);
+
+impl Serialize for Alerts<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_seq(self.0.iter().map(|a| &**a))
     }
 }
 
@@ -194,6 +205,6 @@ impl BoardGroups<'_> {
 }
 
 /// Alerts shown on the board: firing ones and those resolved in the last 10 minutes.
-pub fn board_alerts(alerts: &[Alert], now: i64) -> Vec<Alert> {
-    alerts.iter().filter(|a| a.resolved_at.is_none_or(|r| r >= now - 600_000)).cloned().collect()
+pub fn board_alerts(alerts: &[Arc<StoredAlert>], now: i64) -> Vec<Alert> {
+    alerts.iter().filter(|a| a.resolved_at.is_none_or(|r| r >= now - 600_000)).map(|a| a.alert().clone()).collect()
 }

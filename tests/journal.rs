@@ -61,13 +61,13 @@ fn feed(engine: &mut Engine, journal: Option<&Journal>, batches: &[Batch], first
         }
         if k % every == every - 1 {
             engine.housekeeping();
-            let _ = engine.view(*now + 500, &ViewOpts { team: None, agents: true, alerts: true });
+            let _ = engine.view(*now + 500, &ViewOpts { team: None, agents: true, alerts: true, scrape: false });
         }
     }
 }
 
 fn snapshot_json(engine: &mut Engine, now: Ms) -> serde_json::Value {
-    let view = engine.view(now, &ViewOpts { team: None, agents: true, alerts: true });
+    let view = engine.view(now, &ViewOpts { team: None, agents: true, alerts: true, scrape: false });
     serde_json::to_value(Snapshot(&view)).unwrap()
 }
 
@@ -356,7 +356,10 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
     let mut lazy = Engine::new(settings());
     let mut every = Engine::new(settings());
     every.step_every_team();
+    // The reference also sums every window from the timelines (no per-agent view cache).
+    every.no_view_cache();
     let (mut next, mut now) = (0, t0);
+    let mut tentative_resolves = 0;
     while next < arrivals.len() {
         now += 250;
         let n = arrivals[next..].iter().take_while(|(at, _)| *at <= now).count();
@@ -367,9 +370,35 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
             engine.apply_batch(now, Source::Tcp, batch.clone(), 0);
             engine.advance(now);
         }
+        if (now - t0) % 60_000 == 0 {
+            // A view's alerts include those evaluated tentatively at `now` itself (fired or
+            // resolved in the view's copy of the list; minute evaluations are due exactly
+            // here): once time has moved past `now`, the same alerts are the stored ones.
+            let view = lazy.view(now, &ViewOpts { team: None, agents: false, alerts: true, scrape: false });
+            let shown: Vec<floorwatch::alert::Alert> = view.alerts.iter().map(|a| a.alert().clone()).collect();
+            let mut later = Engine::restore(settings(), &lazy.save()).unwrap();
+            later.advance(now + 1);
+            let stored: Vec<_> = later.alerts().into_iter().filter(|a| a.fired_at <= now).collect();
+            assert_eq!(shown, stored, "alerts at {now}");
+            tentative_resolves += stored.iter().filter(|a| a.resolved_at == Some(now)).count();
+        }
         if (now - t0) % 120_000 == 0 {
             let got = snapshot_json(&mut lazy, now);
             assert_json_eq(&got, &snapshot_json(&mut every, now), &format!("at {now}"));
+            // Alerts are written from the JSON kept with each stored alert since its first
+            // snapshot (a firing one is shown many times before it resolves): it must be
+            // the alert as it is now, as `Alert` serializes it.
+            // Compared as text: `to_value` would read the kept text back with serde_json's
+            // float parser, which may differ from the `f64` in the last bit.
+            let view = lazy.view(now, &ViewOpts { team: None, agents: false, alerts: true, scrape: false });
+            let kept: Vec<&floorwatch::alert::StoredAlert> = view.alerts.iter().map(|a| &**a).collect();
+            let fresh: Vec<&floorwatch::alert::Alert> = view.alerts.iter().map(|a| a.alert()).collect();
+            assert!(!fresh.is_empty() || now - t0 < 3_600_000, "alerts at {now}");
+            assert_eq!(
+                serde_json::to_string(&kept).unwrap(),
+                serde_json::to_string(&fresh).unwrap(),
+                "alerts at {now}"
+            );
             // Views reuse per-agent parts of today and peak_today across calls: a cold
             // engine (restored, nothing cached) must see the same figures.
             if (now - t0) % 600_000 == 0 {
@@ -378,6 +407,7 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
             }
         }
     }
+    assert!(tentative_resolves > 0, "some alert resolves at a view's own instant");
     let end = now + 3_600_000;
     let want = snapshot_json(&mut every, end);
     assert_json_eq(&snapshot_json(&mut lazy, end), &want, "an hour after the last event");
@@ -389,15 +419,46 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
     // A view of one team finds exactly that team's alerts (by id range, not a scan), and
     // exactly the figures the floor view has for it (dispersion sums in the same order).
     for (i, team) in ["T0", "T1", "T2"].into_iter().enumerate() {
-        let one = lazy.view(end, &ViewOpts { team: Some(team.into()), agents: true, alerts: true });
+        let one = lazy.view(end, &ViewOpts { team: Some(team.into()), agents: true, alerts: true, scrape: false });
         let one = serde_json::to_value(Snapshot(&one)).unwrap();
         assert_json_eq(&one["teams"][0], &want["teams"][i], &format!("{team} alone vs in the floor"));
-        let view = lazy.view(end, &ViewOpts { team: Some(team.into()), agents: false, alerts: true });
+        let view = lazy.view(end, &ViewOpts { team: Some(team.into()), agents: false, alerts: true, scrape: false });
         let all = want["alerts"].as_array().unwrap().iter().filter(|a| a["team"] == team);
         let ids: Vec<&str> = all.map(|a| a["id"].as_str().unwrap()).collect();
         assert!(!ids.is_empty());
         assert_eq!(view.alerts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ids, "{team}");
     }
+    // Each team's dispersion against a plain computation from its members' own window
+    // figures (the view gathers the ratios per member in one array; a member counted for
+    // the wrong team or window shows here), and the scrape's view against the full one.
+    let full = lazy.view(end, &ViewOpts { team: None, agents: true, alerts: false, scrape: false });
+    let scrape = lazy.view(end, &ViewOpts { team: None, agents: false, alerts: false, scrape: true });
+    let min_logged = lazy.settings.dispersion_min_logged_ms;
+    let mut checked = 0;
+    for (t, s) in full.teams.iter().zip(&scrape.teams) {
+        assert_eq!((&t.id, &t.windows, &t.dispersion, t.state_ms), (&s.id, &s.windows, &s.dispersion, s.state_ms));
+        for (w, d) in t.dispersion.iter().enumerate() {
+            let ratios: Vec<(f64, f64)> = full
+                .agents
+                .iter()
+                .filter(|a| a.team == t.id)
+                .filter_map(|a| floorwatch::floor::figures::Qualifying::ratios(&a.windows[w], min_logged))
+                .collect();
+            let want = (
+                floorwatch::floor::figures::Spread::of(&ratios.iter().map(|r| r.0).collect::<Vec<_>>()),
+                floorwatch::floor::figures::Spread::of(&ratios.iter().map(|r| r.1).collect::<Vec<_>>()),
+            );
+            for (got, want) in [(d.aux, want.0), (d.talk, want.1)] {
+                for (g, x) in [(got.mean, want.mean), (got.std, want.std), (got.cv, want.cv)] {
+                    assert_eq!(g.is_some(), x.is_some(), "{} window {w}", t.id);
+                    assert!((g.unwrap_or(0.0) - x.unwrap_or(0.0)).abs() < 1e-12, "{} window {w}: {g:?} {x:?}", t.id);
+                }
+            }
+            checked += ratios.len();
+        }
+    }
+    assert!(checked > 0, "some members qualify");
+    assert_eq!(scrape.teams[0].handle_p50_ms, None, "a scrape's view has no percentiles");
 }
 
 /// A team that is not due when time advances is not stepped, but an event older than that

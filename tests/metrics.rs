@@ -304,6 +304,9 @@ fn exposition_matches_the_engine_and_passes_promtool() {
     assert_eq!(view.teams.len(), 6);
     for t in &view.teams {
         let id = t.id.as_str();
+        // State milliseconds summed in the view's pass equal the engine's team by team sum.
+        let team = engine.teams().find(|x| x.id == t.id).unwrap();
+        assert_eq!(t.state_ms, engine.team_state_ms(team, now), "state ms of {id}");
         assert_eq!(e.must("floorwatch_peak", &[("team", id)]), if t.peak { 1.0 } else { 0.0 });
         assert_eq!(e.must("floorwatch_agents_aux_unplanned", &[("team", id)]), t.counts.aux_unplanned() as f64);
         for (w, window) in view.window_names.iter().enumerate() {

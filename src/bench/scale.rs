@@ -27,6 +27,13 @@ pub struct Args {
     /// Scrapes of /metrics and team snapshots measured.
     #[arg(long, default_value_t = 10)]
     pub samples: usize,
+    /// Whole-floor snapshots (`agents=false`) measured; seconds each at 100,000 agents.
+    #[arg(long, default_value_t = 3)]
+    pub floor_samples: usize,
+    /// After the measurements, keep the loaded daemon serving this many seconds (its URL
+    /// is printed): time to attach a profiler and drive requests by hand.
+    #[arg(long, default_value_t = 0)]
+    pub hold_secs: u64,
 }
 
 pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
@@ -110,12 +117,21 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
             team_bytes = body.len();
         }
         let mut floor_snap = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..a.floor_samples {
             let t = Instant::now();
             let _ = client.get(d.url("/api/v1/snapshot?agents=false")).send().await?.bytes().await?;
             floor_snap.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         let (rss_end, hwm_end) = rss();
+        if a.hold_secs > 0 {
+            eprintln!(
+                "bench scale: holding for {}s: {} (pid {}, team {team})",
+                a.hold_secs,
+                d.url("/"),
+                std::process::id()
+            );
+            tokio::time::sleep(Duration::from_secs(a.hold_secs)).await;
+        }
         anyhow::Ok(json!({
             "scenario": "scale",
             "agents": a.agents, "teams": a.teams, "hours": a.hours,

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use super::agents::{Agent, AgentIdx, Agents, Counts, TeamIdx};
 use super::figures::{Dispersion, Qualifying, Sums};
 use super::timeline::{Kind, Timeline};
-use crate::alert::{Alert, AlertKind, AlertState};
+use std::sync::Arc;
+
+use crate::alert::{Alert, AlertKind, AlertState, StoredAlert};
 use crate::config::{ClockMode, Settings, WindowKind};
 use crate::detect::calendar::Calendar;
 use crate::detect::team::{AlertChange, Ctx, TeamDet, new_alert};
@@ -146,9 +148,12 @@ pub struct Engine {
     team_floor: Vec<Ms>,
     /// Test switch: step every team fully on every advance (the reference for `team_due`).
     step_every_team: bool,
+    /// Test switch: views sum every window from the timelines, never from `view_cache`
+    /// (the reference for the cache).
+    no_view_cache: bool,
     team_free: Vec<TeamIdx>,
     team_index: HashMap<String, TeamIdx, foldhash::fast::RandomState>,
-    alerts: BTreeMap<String, Alert>,
+    alerts: BTreeMap<String, Arc<StoredAlert>>,
     /// Largest event time applied (the event clock's now).
     max_ts: Ms,
     ingest: HashMap<Source, IngestCounts>,
@@ -201,15 +206,18 @@ impl PeaksToday {
 /// `today` up to `head_end` (the later of midnight and the agent's last change, after which
 /// its timeline is one open segment), and the closed peak intervals. Summing those costs
 /// searches in the middle of the timeline, which on a large floor are cache misses per
-/// agent per view; with this a view only reads the timeline's end. Valid while the key
-/// holds: an append changes the last change and the length, a team move the team, a new
-/// closed peak interval their count, a new day midnight. (A trim drops only history before
-/// midnight, which neither part covers.) Exact: the parts are integer sums over disjoint
-/// intervals, added to the rest.
+/// agent per view; with this a view reads no segment at all for `today` (the open segment's
+/// kind is inline in the timeline). Valid while the key holds: an append changes the last
+/// change and the length, a team move the team, a new closed peak interval their count, a
+/// new day midnight. (A trim drops only history before midnight, which neither part
+/// covers.) Exact: the parts are integer sums over disjoint intervals, added to the rest.
 #[derive(Clone, Copy, Debug)]
 struct ViewCache {
     key: (Ms, TeamIdx, usize, usize, Ms),
     head_end: Ms,
+    /// `today` over `[midnight, head_end)`, with the contacts completed in `[midnight,
+    /// head_end]`: the last one that can complete before `now` does so at the last change,
+    /// which is at or before `head_end`.
     today_head: Sums,
     peak_closed: Sums,
 }
@@ -236,14 +244,20 @@ impl ViewCache {
         for &(s, e) in &peaks.closed {
             peak_closed.add(&Sums::over(tl, s, e, false));
         }
-        let today_head = Sums::over(tl, midnight, head_end, false);
+        let today_head = Sums::over(tl, midnight, head_end, true);
         *slot = Some(ViewCache { key, head_end, today_head, peak_closed });
         *slot
     }
 
+    /// `Sums::over(tl, midnight, now, true)`: the head, and `[head_end, now)` in the open
+    /// segment's kind. No contact completes in `(head_end, now]`: no segment starts there.
+    /// (`now >= head_end`: `get` refuses a last change after `now`, and midnight is at or
+    /// before `now`.)
     fn today(&self, tl: &Timeline, now: Ms) -> Sums {
         let mut s = self.today_head;
-        s.add(&Sums::over(tl, self.head_end, now, true));
+        if let Some(kind) = tl.current() {
+            s.ms[kind as usize] += now - self.head_end;
+        }
         s
     }
 
@@ -268,6 +282,10 @@ pub struct ViewOpts {
     pub agents: bool,
     /// The stored alerts (of the team asked for) and those evaluated at `now`.
     pub alerts: bool,
+    /// Only what `/metrics` reads: no handle-time percentiles (`None`) and no floor
+    /// dispersion (default): on a large floor those cost a percentile walk per team and a
+    /// copy of every member's ratios, for figures a scrape does not export.
+    pub scrape: bool,
 }
 
 pub struct AgentView {
@@ -290,6 +308,9 @@ pub struct GroupView {
     pub handle_p50_ms: Option<u64>,
     pub handle_p90_ms: Option<u64>,
     pub contacts_total: u64,
+    /// Cumulative milliseconds per kind spent by the members up to `now`, as
+    /// [`Engine::team_state_ms`] (summed in the view's pass over the members).
+    pub state_ms: [Ms; 6],
 }
 
 /// Everything a snapshot, the board, or the metrics need, computed at one `now`.
@@ -299,7 +320,7 @@ pub struct View {
     pub floor: GroupView,
     pub teams: Vec<GroupView>,
     pub agents: Vec<AgentView>,
-    pub alerts: Vec<Alert>,
+    pub alerts: Vec<Arc<StoredAlert>>,
     pub ingest: IngestCounts,
 }
 
@@ -330,6 +351,7 @@ impl Engine {
             team_due: Vec::new(),
             team_floor: Vec::new(),
             step_every_team: false,
+            no_view_cache: false,
             team_free: Vec::new(),
             team_index: HashMap::default(),
             alerts: BTreeMap::new(),
@@ -357,6 +379,13 @@ impl Engine {
     #[doc(hidden)]
     pub fn step_every_team(&mut self) {
         self.step_every_team = true;
+    }
+
+    /// Views compute every window from the timelines instead of reusing per-agent parts
+    /// (`ViewCache`). Same figures, slower: the reference the tests compare the cache with.
+    #[doc(hidden)]
+    pub fn no_view_cache(&mut self) {
+        self.no_view_cache = true;
     }
 
     /// Sends every later advance and housekeeping step to `log` (the journal).
@@ -527,14 +556,13 @@ impl Engine {
             let alert = match ch {
                 AlertChange::Fired(a) => {
                     self.count_alert(&a, 1);
-                    self.alerts.insert(a.id.clone(), a.clone());
+                    self.alerts.insert(a.id.clone(), StoredAlert::new(a.clone()));
                     a
                 }
                 AlertChange::Resolved { id, at } => match self.alerts.get_mut(&id) {
-                    Some(a) if a.is_firing() => {
-                        a.state = AlertState::Resolved;
-                        a.resolved_at = Some(at);
-                        let a = a.clone();
+                    Some(stored) if stored.is_firing() => {
+                        let a = resolved(stored, at);
+                        *stored = StoredAlert::new(a.clone());
                         self.count_alert(&a, -1);
                         a
                     }
@@ -890,7 +918,7 @@ impl Engine {
 
     /// All alerts, oldest first (by fire time, then id).
     pub fn alerts(&self) -> Vec<Alert> {
-        let mut v: Vec<Alert> = self.alerts.values().cloned().collect();
+        let mut v: Vec<Alert> = self.alerts.values().map(|a| a.alert().clone()).collect();
         v.sort_by(|a, b| (a.fired_at, &a.id).cmp(&(b.fired_at, &b.id)));
         v
     }
@@ -947,28 +975,51 @@ impl Engine {
         }
         let peaks: Vec<PeaksToday> =
             team_ids.iter().map(|&ti| PeaksToday::of(&self.team(ti).det.peaks, midnight, now)).collect();
-        let mut team_sums = vec![vec![Sums::default(); windows.len()]; team_ids.len()];
-        let mut team_qualifying = vec![vec![Qualifying::default(); windows.len()]; team_ids.len()];
+        let w_n = windows.len();
+        // Per team asked for (by position `p`): its windows' sums side by side.
+        let mut team_sums = vec![Sums::default(); team_ids.len() * w_n];
+        let mut team_state_ms: Vec<[Ms; 6]> = team_ids.iter().map(|&ti| self.team(ti).state_ms).collect();
+        // The dispersion ratios of the members: a record of `w_n` pairs (aux ratio, talk
+        // utilization) per member, NaN where the member does not qualify (a member that
+        // does is logged in, so its ratios are numbers); a team's members side by side, in
+        // the order they are visited. One write per member in one place: pushing into two
+        // vectors per window of its team, scattered over the floor's teams, was a fifth of
+        // a scrape in cache misses.
+        let mut rec_end: Vec<usize> = Vec::with_capacity(team_ids.len());
+        let mut n_members = 0;
+        for &ti in &team_ids {
+            rec_end.push(n_members);
+            n_members += self.team(ti).det.members.len();
+        }
+        let rec_start = rec_end.clone();
+        let mut ratios = vec![[0.0f64; 2]; n_members * w_n];
         // Agents in slot order: for the whole floor one pass through the slab in memory
-        // order (a view of a large floor is bound by cache misses on agents), for one team
-        // its members sorted the same way, so both sum a team's members in one order.
-        let order: Vec<AgentIdx> = match &opts.team {
+        // order, reading each slot once (a view of a large floor is bound by cache misses on
+        // agents: listing the slots first cost another miss per agent), for one team its
+        // members sorted the same way, so both sum a team's members in one order.
+        let members: Vec<AgentIdx>;
+        let order: Box<dyn Iterator<Item = (AgentIdx, &Agent)>> = match &opts.team {
             Some(_) => {
                 let mut m: Vec<AgentIdx> =
                     team_ids.iter().flat_map(|&ti| self.team(ti).det.members.iter().copied()).collect();
                 m.sort_unstable();
-                m
+                members = m;
+                Box::new(members.iter().map(|&ai| (ai, self.agents.get(ai))))
             }
-            None => self.agents.iter().map(|(i, _)| i).collect(),
+            None => Box::new(self.agents.iter()),
         };
-        for ai in order {
-            let a = self.agents.get(ai);
+        for (ai, a) in order {
             let ti = a.team;
             let p = pos_of[ti as usize];
-            let team = self.teams[ti as usize].as_ref().expect("live team index");
+            let team = || self.teams[ti as usize].as_ref().expect("live team index");
             let peak_now = peak_at_now[p];
             let tl = &a.timeline;
-            let cached = ViewCache::get(&mut self.view_cache[ai as usize], a, ti, &peaks[p], midnight, now);
+            team_state_ms[p][a.kind as usize] += (now - a.seg_start).max(0);
+            let cached = if self.no_view_cache {
+                None
+            } else {
+                ViewCache::get(&mut self.view_cache[ai as usize], a, ti, &peaks[p], midnight, now)
+            };
             for (x, w) in per.iter_mut().zip(&windows) {
                 *x = match w.kind {
                     WindowKind::Sliding(l) => Sums::over(tl, now - l, now, true),
@@ -978,19 +1029,22 @@ impl Engine {
                     },
                     WindowKind::PeakToday => match cached {
                         Some(c) => c.peak(tl, &peaks[p], now, peak_now),
-                        None => team.det.peak_sums(tl, midnight, now, peak_now),
+                        None => team().det.peak_sums(tl, midnight, now, peak_now),
                     },
                 };
             }
+            let r = rec_end[p];
+            rec_end[p] += 1;
+            debug_assert!(p + 1 == rec_start.len() || rec_end[p] <= rec_start[p + 1], "more members than the team's");
             for (w, x) in per.iter().enumerate() {
-                team_sums[p][w].add(x);
-                team_qualifying[p][w].push(x, min_logged);
+                team_sums[p * w_n + w].add(x);
+                ratios[r * w_n + w] = Qualifying::ratios(x, min_logged).map_or([f64::NAN; 2], |(a, t)| [a, t]);
             }
             if opts.agents {
                 agents_out.push(AgentView {
                     id: a.id.to_string(),
                     name: a.name.clone(),
-                    team: team.id.clone(),
+                    team: team().id.clone(),
                     state: a.state,
                     reason: a.reason.as_ref().map(|r| r.to_string()),
                     planned: a.kind == Kind::AuxPlanned,
@@ -999,23 +1053,43 @@ impl Engine {
                 });
             }
         }
-        for (p, (&ti, sums)) in team_ids.iter().zip(team_sums).enumerate() {
+        if !opts.scrape {
+            for q in &mut floor_qualifying {
+                q.reserve(n_members);
+            }
+        }
+        let mut q = Qualifying::default();
+        for (p, &ti) in team_ids.iter().enumerate() {
             let team = self.team(ti);
-            let dispersion: Vec<Dispersion> = team_qualifying[p].iter().map(Qualifying::dispersion).collect();
-            for w in 0..windows.len() {
+            let sums = team_sums[p * w_n..(p + 1) * w_n].to_vec();
+            let recs = &ratios[rec_start[p] * w_n..rec_end[p] * w_n];
+            let mut dispersion = Vec::with_capacity(w_n);
+            for w in 0..w_n {
+                q.clear();
+                for rec in recs.chunks_exact(w_n) {
+                    let [aux, talk] = rec[w];
+                    if !aux.is_nan() {
+                        q.push_ratios(aux, talk);
+                    }
+                }
+                dispersion.push(q.dispersion());
                 floor_sums[w].add(&sums[w]);
-                floor_qualifying[w].extend_from(&team_qualifying[p][w]);
+                if !opts.scrape {
+                    floor_qualifying[w].extend_from(&q);
+                }
             }
             floor_counts.merge(&team.det.counts);
+            let quantile = |q: f64| if opts.scrape { None } else { team.handle.quantile_ms(q) };
             teams_out.push(GroupView {
                 id: team.id.clone(),
                 peak: peak_at_now[p],
                 counts: team.det.counts,
                 windows: sums,
                 dispersion,
-                handle_p50_ms: team.handle.quantile_ms(0.5),
-                handle_p90_ms: team.handle.quantile_ms(0.9),
+                handle_p50_ms: quantile(0.5),
+                handle_p90_ms: quantile(0.9),
                 contacts_total: team.contacts_total,
+                state_ms: team_state_ms[p],
             });
         }
         if opts.agents {
@@ -1030,6 +1104,12 @@ impl Engine {
             handle_p50_ms: None,
             handle_p90_ms: None,
             contacts_total: teams_out.iter().map(|t| t.contacts_total).sum(),
+            state_ms: teams_out.iter().fold([0; 6], |mut acc, t| {
+                for (a, b) in acc.iter_mut().zip(t.state_ms) {
+                    *a += b;
+                }
+                acc
+            }),
         };
 
         let alerts = if opts.alerts { self.view_alerts(opts.team.as_deref(), tentative, now) } else { Vec::new() };
@@ -1046,16 +1126,17 @@ impl Engine {
 
     /// The alerts a view returns: the stored ones (of `team`, when given) with the changes
     /// evaluated tentatively at `now` applied, oldest first.
-    fn view_alerts(&self, team: Option<&str>, tentative: Vec<AlertChange>, now: Ms) -> Vec<Alert> {
-        // Alerts: stored ones plus the tentative changes at `now`. Only the alerts the view
-        // returns are cloned: a view of one team (or of none, as the load benchmark's
-        // completion poll asks) must not pay for the whole floor's alert store (a clone of
-        // it was a third of the daemon's CPU under a polled ingest load; BENCHMARKS.md).
-        let wanted = |a: &Alert| team.is_none_or(|t| t == a.team);
-        let mut alerts: BTreeMap<String, Alert> = match team {
+    ///
+    /// Only pointers are copied (`StoredAlert`): a view of one team (or of none, as the
+    /// load benchmark's completion poll asks) must not pay for the whole floor's alert
+    /// store (a clone of it was a third of the daemon's CPU under a polled ingest load), nor
+    /// read more of its own alerts than their place in the store (BENCHMARKS.md).
+    fn view_alerts(&self, team: Option<&str>, tentative: Vec<AlertChange>, now: Ms) -> Vec<Arc<StoredAlert>> {
+        let mut alerts: Vec<Arc<StoredAlert>> = match team {
             // Ids start with `kind:team:` (`Alert::make_id`): one range per kind instead of a
             // walk over every team's alerts. The range may also hold a team whose id starts
-            // with this one and a colon, hence the filter.
+            // with this one and a colon; its id is longer, so comparing the lengths tells
+            // them apart without reading the team's bytes (a cache miss per alert).
             Some(team) => AlertKind::ALL
                 .iter()
                 .flat_map(|k| {
@@ -1063,28 +1144,60 @@ impl Engine {
                     let to = format!("{}:{team};", k.as_str());
                     self.alerts.range(from..to)
                 })
-                .filter(|(_, a)| wanted(a))
-                .map(|(id, a)| (id.clone(), a.clone()))
+                .map(|(_, a)| a)
+                .filter(|a| a.team.len() == team.len())
+                .inspect(|a| debug_assert_eq!(a.team, team, "alert {} in the range of {team}", a.id))
+                .cloned()
                 .collect(),
-            None => self.alerts.iter().map(|(id, a)| (id.clone(), a.clone())).collect(),
+            None => self.alerts.values().cloned().collect(),
+        };
+        // Few or none: found by pointer among the stored ones (no string compare per alert),
+        // by id among those changed here.
+        let mut changed: Vec<(String, usize)> = Vec::new();
+        let find = |alerts: &[Arc<StoredAlert>], changed: &[(String, usize)], id: &str| {
+            changed.iter().find(|(c, _)| c == id).map(|&(_, i)| i).or_else(|| {
+                let stored = self.alerts.get(id)?;
+                alerts.iter().position(|a| Arc::ptr_eq(a, stored))
+            })
         };
         for ch in tentative {
             match ch {
                 AlertChange::Fired(a) => {
-                    if wanted(&a) {
-                        alerts.insert(a.id.clone(), a);
+                    if team.is_none_or(|t| t == a.team) {
+                        let id = a.id.clone();
+                        let i = match find(&alerts, &changed, &id) {
+                            Some(i) => {
+                                alerts[i] = StoredAlert::new(a);
+                                i
+                            }
+                            None => {
+                                alerts.push(StoredAlert::new(a));
+                                alerts.len() - 1
+                            }
+                        };
+                        changed.push((id, i));
                     }
                 }
                 AlertChange::Resolved { id, at } => {
-                    if let Some(a) = alerts.get_mut(&id) {
-                        a.state = AlertState::Resolved;
-                        a.resolved_at = Some(at);
+                    if let Some(i) = find(&alerts, &changed, &id) {
+                        alerts[i] = StoredAlert::new(resolved(&alerts[i], at));
+                        changed.push((id, i));
                     }
                 }
             }
         }
-        let mut alerts: Vec<Alert> = alerts.into_values().filter(|a| a.fired_at <= now).collect();
-        alerts.sort_by(|a, b| (a.fired_at, &a.id).cmp(&(b.fired_at, &b.id)));
-        alerts
+        // Sorted on the fire time read once per alert; ids are compared on ties only.
+        let mut keyed: Vec<(Ms, Arc<StoredAlert>)> =
+            alerts.into_iter().map(|a| (a.fired_at, a)).filter(|(at, _)| *at <= now).collect();
+        keyed.sort_by(|(x, a), (y, b)| x.cmp(y).then_with(|| a.id.cmp(&b.id)));
+        keyed.into_iter().map(|(_, a)| a).collect()
     }
+}
+
+/// A copy of `a` resolved at `at`.
+fn resolved(a: &Alert, at: Ms) -> Alert {
+    let mut a = a.clone();
+    a.state = AlertState::Resolved;
+    a.resolved_at = Some(at);
+    a
 }

@@ -119,8 +119,8 @@ pub struct Dispersion {
     pub talk: Spread,
 }
 
-/// The ratios of the members qualifying for dispersion in one window, gathered one member
-/// at a time (a view keeps one per team and window, and one for the floor, and reuses them).
+/// The ratios of the members qualifying for dispersion in one window, in member order (a
+/// view gathers a team's from its members' records, and the floor's from the teams').
 #[derive(Clone, Debug, Default)]
 pub struct Qualifying {
     aux: Vec<f64>,
@@ -128,12 +128,25 @@ pub struct Qualifying {
 }
 
 impl Qualifying {
-    /// Adds a member's window sums if it qualifies (logged in at least `min_logged_ms`).
-    pub fn push(&mut self, s: &Sums, min_logged_ms: Ms) {
+    pub fn reserve(&mut self, n: usize) {
+        self.aux.reserve(n);
+        self.talk.reserve(n);
+    }
+
+    /// A member's aux ratio and talk utilization over a window if its sums qualify it
+    /// (logged in at least `min_logged_ms`, and at all: then both ratios are numbers).
+    pub fn ratios(s: &Sums, min_logged_ms: Ms) -> Option<(f64, f64)> {
         if s.logged_in() >= min_logged_ms && s.logged_in() > 0 {
-            self.aux.extend(s.aux_ratio());
-            self.talk.extend(s.talk_utilization());
+            Some((s.aux_ratio()?, s.talk_utilization()?))
+        } else {
+            None
         }
+    }
+
+    /// Adds the ratios of a qualifying member (as [`Qualifying::ratios`] gives them).
+    pub fn push_ratios(&mut self, aux: f64, talk: f64) {
+        self.aux.push(aux);
+        self.talk.push(talk);
     }
 
     pub fn extend_from(&mut self, o: &Qualifying) {

@@ -211,7 +211,7 @@ pub fn full_frame(shared: &Shared, team: Option<&str>) -> String {
     let view = {
         let mut engine = shared.engine();
         let now = engine.now(wall_ms());
-        engine.view(now, &ViewOpts { team: team.map(str::to_string), agents: true, alerts: true })
+        engine.view(now, &ViewOpts { team: team.map(str::to_string), agents: true, alerts: true, scrape: false })
     };
     Board::of(&view).full(team, &board_config(shared))
 }
@@ -314,7 +314,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                     return None;
                 }
                 let now = engine.now(wall_ms());
-                (engine.version, engine.view(now, &ViewOpts { team: None, agents: true, alerts: true }))
+                (engine.version, engine.view(now, &ViewOpts { team: None, agents: true, alerts: true, scrape: false }))
             };
             Some((version, Board::of(&view)))
         })

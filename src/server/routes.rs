@@ -123,6 +123,7 @@ pub fn routes(
                     team: q.get("team").cloned(),
                     agents: q.get("agents").is_none_or(|v| v != "false"),
                     alerts: true,
+                    scrape: false,
                 };
                 let view = {
                     let mut engine = sh.engine();

@@ -130,7 +130,7 @@ impl Engine {
             teams: &self.teams,
             team_free: &self.team_free,
             team_floor: &self.team_floor,
-            alerts: self.alerts.values().map(AlertRec::from_alert).collect(),
+            alerts: self.alerts.values().map(|a| AlertRec::from_alert(a.alert())).collect(),
             max_ts: self.max_ts,
             ingest: Source::ALL.iter().filter_map(|s| self.ingest.get(s).map(|c| (s.to_u8(), *c))).collect(),
             long_aux_due: &self.long_aux_due,
@@ -157,7 +157,11 @@ impl Engine {
         engine.team_due = vec![Ms::MIN; engine.teams.len()];
         engine.team_floor = load.team_floor;
         engine.team_floor.resize(engine.teams.len(), Ms::MIN);
-        engine.alerts = load.alerts.into_iter().map(|a| (a.id.clone(), a.into_alert())).collect::<BTreeMap<_, _>>();
+        engine.alerts = load
+            .alerts
+            .into_iter()
+            .map(|a| (a.id.clone(), crate::alert::StoredAlert::new(a.into_alert())))
+            .collect::<BTreeMap<_, _>>();
         engine.max_ts = load.max_ts;
         engine.ingest =
             load.ingest.into_iter().filter_map(|(s, c)| Source::from_u8(s).map(|s| (s, c))).collect::<HashMap<_, _>>();
@@ -180,7 +184,7 @@ impl Engine {
                 engine.offline_since.insert((a.since, ai));
             }
         }
-        let alerts: Vec<Alert> = engine.alerts.values().cloned().collect();
+        let alerts: Vec<Alert> = engine.alerts.values().map(|a| a.alert().clone()).collect();
         for a in &alerts {
             engine.count_alert(a, 1);
             if !a.is_firing() {
