@@ -173,3 +173,39 @@ fn load_peak_with_hold() {
     assert_eq!(w["talking_s"].as_f64(), Some(1500.0));
     assert_eq!(w["idle_s"].as_f64(), Some(1500.0));
 }
+
+/// Wall clock, a feed delayed by more than the long_aux limit: the alert fires on the
+/// absence of events (at entry + limit) and the agent's next event, stamped earlier, ends
+/// the stretch. The alert resolves at its fire time, never before it.
+#[test]
+fn a_late_end_of_aux_resolves_long_aux_at_its_fire_time() {
+    use floorwatch::config::FileConfig;
+    use floorwatch::event::{Aliases, decode_str};
+    use floorwatch::floor::{Engine, Source};
+    let settings = FileConfig::parse("[server]\nclock = \"wall\"\n", "test").unwrap().settings().unwrap();
+    let mut e = Engine::new(settings);
+    let ev = |line: &str| decode_str(line, &Aliases::default()).unwrap();
+    let t0: i64 = 1_795_420_800_000; // 2026-11-23T08:00:00Z
+    // Received an hour late, and nothing else for the agent until later still.
+    e.apply_batch(
+        t0 + 3_600_000,
+        Source::Tcp,
+        [ev(&format!(r#"{{"ts":{t0},"agent":"A1","state":"aux","reason":"break","team":"T1"}}"#))],
+        0,
+    );
+    e.advance(t0 + 3_600_000);
+    let fired = e.alerts();
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!((fired[0].fired_at, fired[0].resolved_at), (t0 + 600_000, None));
+    // The end of the stretch, five minutes after its start, arrives now.
+    e.apply_batch(
+        t0 + 3_700_000,
+        Source::Tcp,
+        [ev(&format!(r#"{{"ts":{},"agent":"A1","state":"idle"}}"#, t0 + 300_000))],
+        0,
+    );
+    let a = e.alerts();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].state, floorwatch::alert::AlertState::Resolved);
+    assert_eq!((a[0].fired_at, a[0].resolved_at), (t0 + 600_000, Some(t0 + 600_000)), "resolved before it fired");
+}

@@ -1194,10 +1194,16 @@ impl Engine {
     }
 }
 
-/// A copy of `a` resolved at `at`.
+/// A copy of `a` resolved at `at`, or at its fire time if `at` is earlier.
+///
+/// With the wall clock an alert can fire on the absence of events, and an event that
+/// arrives later can show that the condition had already ended before the fire time: a
+/// feed delayed by more than a `long_aux` limit fires the alert at the agent's entry plus
+/// the limit, and its next event, stamped earlier, ends the stretch. The alert was shown
+/// and notified, so it resolves, lasting no time, rather than ending before it began.
 fn resolved(a: &Alert, at: Ms) -> Alert {
     let mut a = a.clone();
     a.state = AlertState::Resolved;
-    a.resolved_at = Some(at);
+    a.resolved_at = Some(at.max(a.fired_at));
     a
 }
