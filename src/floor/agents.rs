@@ -59,6 +59,19 @@ impl Agents {
         self.index.get(id).copied()
     }
 
+    /// Reads what applying an event of agent `id` reads first (its index entry, its slot,
+    /// the tail of its timeline) and returns a value made of them, for
+    /// `Engine::apply_batch` to bring several agents into the cache at once.
+    pub fn warm(&self, id: &str) -> i64 {
+        match self.find(id) {
+            Some(i) => {
+                let a = self.get(i);
+                a.last_ts ^ a.timeline.tail()
+            }
+            None => 0,
+        }
+    }
+
     pub fn contains(&self, i: AgentIdx) -> bool {
         self.slots.get(i as usize).is_some_and(Option::is_some)
     }

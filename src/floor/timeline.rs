@@ -247,6 +247,11 @@ impl Timeline {
         completed
     }
 
+    /// The start of the last stored segment (a read of the tail that `change` appends to).
+    pub fn tail(&self) -> Ms {
+        self.segs.last().map_or(0, |s| s.start())
+    }
+
     /// Segment `i`, from the inline copy when it is the last.
     fn seg(&self, i: usize) -> Seg {
         match self.last {
