@@ -355,9 +355,7 @@ impl TeamDet {
             let tl = &ctx.agents.get(i).timeline;
             let mut sums = Sums::default();
             for (s, e) in self.peak_intervals(midnight, m) {
-                for (a, b) in sums.ms.iter_mut().zip(tl.durations(s, e)) {
-                    *a += b;
-                }
+                sums.add(&Sums { ms: tl.durations(s, e), ..Default::default() });
             }
             if sums.logged_in() >= ctx.settings.dispersion_min_logged_ms && sums.logged_in() > 0 {
                 q.push((i, sums.aux_ratio().unwrap_or(0.0)));
