@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use floorwatch::config::{ClockMode, Settings};
+use floorwatch::engine::{Engine, Source, ViewOpts};
 use floorwatch::event::{Aliases, Event, decode_bytes};
 use floorwatch::floor::timeline::{Kind, Timeline};
-use floorwatch::floor::{Engine, Source, ViewOpts};
 use floorwatch::metrics::Metrics;
 use floorwatch::sim::{SimConfig, Simulator};
 use floorwatch::snapshot::Snapshot;

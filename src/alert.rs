@@ -101,6 +101,10 @@ pub struct Alert {
     pub message: String,
     /// Agents involved at `fired_at`, sorted.
     pub agents: Vec<String>,
+    /// Only in notifications: this alert, as told before, is taken back — events that
+    /// arrived late show it did not happen so (the corrected one, if any, follows).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retracted: bool,
 }
 
 impl Alert {

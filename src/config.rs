@@ -109,6 +109,9 @@ pub struct FloorConfig {
     pub forget_offline_after_secs: u64,
     /// Hard cap on tracked agents; events for new agents beyond it are `invalid`.
     pub max_agents: usize,
+    /// Events up to this old (against now) are applied exactly where they belong; older
+    /// ones are `late` (`too_old`).
+    pub max_backfill_secs: u64,
 }
 
 impl Default for FloorConfig {
@@ -123,6 +126,7 @@ impl Default for FloorConfig {
             aliases: BTreeMap::new(),
             forget_offline_after_secs: 31 * 86_400,
             max_agents: 250_000,
+            max_backfill_secs: 7200,
         }
     }
 }
@@ -293,83 +297,7 @@ pub struct MetricsConfig {
     pub per_agent: bool,
 }
 
-// ---------------------------------------------------------------------------------------
-// Validated settings used by the core.
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum WindowKind {
-    Sliding(Ms),
-    Today,
-    PeakToday,
-}
-
-#[derive(Clone, Debug)]
-pub struct WindowSpec {
-    pub name: String,
-    pub kind: WindowKind,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClockMode {
-    Wall,
-    Event,
-}
-
-/// The validated, resolved configuration of the core (accounting and detection).
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub windows: Vec<WindowSpec>,
-    pub timezone_name: String,
-    pub tz: jiff::tz::TimeZone,
-    pub planned_reasons: HashSet<String>,
-    pub aliases: HashMap<String, State>,
-    pub min_team: u32,
-    pub dispersion_min_logged_ms: Ms,
-    pub max_future_skew_ms: Ms,
-    pub forget_offline_ms: Ms,
-    pub max_agents: usize,
-    /// Daily peak windows as (start, end) milliseconds after local midnight; end ≤ start wraps.
-    pub peak_windows: Vec<(Ms, Ms)>,
-    pub busy_share: Option<f64>,
-    pub peak_hold_ms: Ms,
-    pub cluster_min_agents: u32,
-    pub cluster_share: f64,
-    pub cluster_baseline: f64,
-    pub cluster_alpha: f64,
-    pub cluster_hold_ms: Ms,
-    pub long_aux_ms: Ms,
-    pub long_aux_per_reason: HashMap<String, Ms>,
-    pub disp_cv_limit: f64,
-    pub disp_min_members: u32,
-    pub disp_consecutive: u32,
-    pub disp_min_peak_ms: Ms,
-    pub util_high: f64,
-    pub util_consecutive: u32,
-    pub clock: ClockMode,
-}
-
-impl Settings {
-    /// Longest sliding window, at least one hour (utilization_high looks at 60 minutes).
-    pub fn longest_sliding_ms(&self) -> Ms {
-        self.windows
-            .iter()
-            .filter_map(|w| match w.kind {
-                WindowKind::Sliding(l) => Some(l),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0)
-            .max(3_600_000)
-    }
-
-    pub fn long_aux_limit(&self, reason: &str) -> Ms {
-        self.long_aux_per_reason.get(reason).copied().unwrap_or(self.long_aux_ms)
-    }
-
-    pub fn is_planned(&self, reason: &str) -> bool {
-        self.planned_reasons.contains(reason)
-    }
-}
+pub use crate::settings::{ClockMode, Settings, WindowKind, WindowSpec};
 
 impl Default for Settings {
     fn default() -> Self {
@@ -506,6 +434,15 @@ impl FileConfig {
         if f.min_team == 0 {
             return Err(invalid("floor.min_team", "must be at least 1"));
         }
+        if f.max_backfill_secs == 0 || f.max_backfill_secs > 86_400 {
+            return Err(invalid("floor.max_backfill_secs", "must be between 1 and 86400 (a day)"));
+        }
+        if f.forget_offline_after_secs < f.max_backfill_secs {
+            return Err(invalid(
+                "floor.forget_offline_after_secs",
+                "must be at least floor.max_backfill_secs (a late event must find its agent)",
+            ));
+        }
         if f.max_agents == 0 {
             return Err(invalid("floor.max_agents", "must be at least 1"));
         }
@@ -564,6 +501,7 @@ impl FileConfig {
             dispersion_min_logged_ms: secs_ms("floor.dispersion_min_logged_secs", f.dispersion_min_logged_secs)?,
             max_future_skew_ms: f.max_future_skew_ms.min(86_400_000) as Ms,
             forget_offline_ms: secs_ms("floor.forget_offline_after_secs", f.forget_offline_after_secs)?,
+            max_backfill_ms: secs_ms("floor.max_backfill_secs", f.max_backfill_secs)?,
             max_agents: f.max_agents,
             peak_windows,
             busy_share: self.peak.busy_share,

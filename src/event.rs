@@ -82,6 +82,69 @@ pub const UNASSIGNED: &str = "unassigned";
 const MAX_ID_BYTES: usize = 64;
 const MAX_NAME_BYTES: usize = 256;
 
+/// Why an event was refused (SPEC §2.6): the fixed set of reasons behind `invalid`, `late`
+/// and `duplicate` outcomes, counted per source and reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Refusal {
+    NotJson,
+    NotObject,
+    MissingField,
+    BadType,
+    UnknownState,
+    UnknownEvent,
+    BadTs,
+    TooLarge,
+    NotUtf8,
+    /// `late`: older than now less `floor.max_backfill_secs`.
+    TooOld,
+    /// `late`: older than the agent's last applied event.
+    OlderThanLast,
+    /// `duplicate`.
+    Repeated,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 12] = [
+        Refusal::NotJson,
+        Refusal::NotObject,
+        Refusal::MissingField,
+        Refusal::BadType,
+        Refusal::UnknownState,
+        Refusal::UnknownEvent,
+        Refusal::BadTs,
+        Refusal::TooLarge,
+        Refusal::NotUtf8,
+        Refusal::TooOld,
+        Refusal::OlderThanLast,
+        Refusal::Repeated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::NotJson => "not_json",
+            Refusal::NotObject => "not_object",
+            Refusal::MissingField => "missing_field",
+            Refusal::BadType => "bad_type",
+            Refusal::UnknownState => "unknown_state",
+            Refusal::UnknownEvent => "unknown_event",
+            Refusal::BadTs => "bad_ts",
+            Refusal::TooLarge => "too_large",
+            Refusal::NotUtf8 => "not_utf8",
+            Refusal::TooOld => "too_old",
+            Refusal::OlderThanLast => "older_than_last",
+            Refusal::Repeated => "repeated",
+        }
+    }
+
+    pub fn to_u8(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_u8(b: u8) -> Option<Refusal> {
+        Refusal::ALL.get(b as usize).copied()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("not valid UTF-8")]
@@ -96,6 +159,21 @@ pub enum DecodeError {
     UnknownState(String),
     #[error("line or frame over the size limit")]
     TooLarge,
+}
+
+impl DecodeError {
+    /// The reason reported for this refusal (SPEC §2.6).
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            DecodeError::Utf8 => Refusal::NotUtf8,
+            DecodeError::Json(_) => Refusal::NotJson,
+            DecodeError::Missing(_) => Refusal::MissingField,
+            DecodeError::Bad("ts", _) => Refusal::BadTs,
+            DecodeError::Bad(..) => Refusal::BadType,
+            DecodeError::UnknownState(_) => Refusal::UnknownState,
+            DecodeError::TooLarge => Refusal::TooLarge,
+        }
+    }
 }
 
 /// `ts` as it appears on the wire: an RFC 3339 string or integer epoch milliseconds.
@@ -174,11 +252,18 @@ fn check_id(field: &'static str, s: &str) -> Result<(), DecodeError> {
 pub struct Aliases(HashMap<String, State>);
 
 impl Aliases {
+    /// Alias words are matched without regard to ASCII case, like the states themselves.
     pub fn new(map: HashMap<String, State>) -> Self {
-        Aliases(map)
+        Aliases(map.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect())
     }
 
+    /// The state a platform word names: canonical names first, then the aliases, both
+    /// without regard to ASCII case (`Available`, `AVAILABLE` and `available` are idle).
     pub fn state(&self, s: &str) -> Option<State> {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            let lower = s.to_ascii_lowercase();
+            return State::parse_canonical(&lower).or_else(|| self.0.get(&lower).copied());
+        }
         State::parse_canonical(s).or_else(|| self.0.get(s).copied())
     }
 }
@@ -289,6 +374,21 @@ mod tests {
         }
     }
 
+    /// State words and aliases match without regard to ASCII case (SPEC §2.3); reasons
+    /// keep their case.
+    #[test]
+    fn states_and_aliases_ignore_ascii_case() {
+        for word in ["Idle", "IDLE", "Available", "AVAILABLE", "available", "Ready"] {
+            check(&format!(r#"{{"agent":"A1","state":"{word}"}}"#), Ok((None, "A1", State::Idle, None)));
+        }
+        check(r#"{"agent":"A1","state":"TALKING"}"#, Ok((None, "A1", State::Talking, None)));
+        check(r#"{"agent":"A1","state":"Not_Ready","reason":"Break"}"#, Ok((None, "A1", State::Aux, Some("Break"))));
+        // Configured aliases too, whatever case the configuration wrote them in.
+        let custom = Aliases::new([("On-Call".to_string(), State::Talking)].into_iter().collect());
+        assert_eq!(decode_str(r#"{"agent":"A","state":"ON-CALL"}"#, &custom).map(|e| e.state), Ok(State::Talking));
+        assert!(decode_str(r#"{"agent":"A","state":"Talkingg"}"#, &custom).is_err());
+    }
+
     #[test]
     fn decodes_the_native_forms() {
         let t = 1_795_425_302_123;
@@ -315,7 +415,7 @@ mod tests {
         check(r#"{"agent":"A1"}"#, Err("missing field `state`"));
         check(r#"{"state":"idle"}"#, Err("missing field `agent`"));
         check(r#"{"agent":"A1","state":"sleeping"}"#, Err("unknown state"));
-        check(r#"{"agent":"A1","state":"Idle"}"#, Err("unknown state"));
+        check(r#"{"agent":"A1","state":"Idle!"}"#, Err("unknown state"));
         check(r#"{"agent":"","state":"idle"}"#, Err("bad `agent`"));
         check(&format!(r#"{{"agent":"{}","state":"idle"}}"#, "x".repeat(65)), Err("bad `agent`"));
         check(r#"{"agent":"A\n1","state":"idle"}"#, Err("bad `agent`"));

@@ -1,13 +1,17 @@
 //! floorwatch: real-time agent-state monitoring for contact centres.
 //!
-//! See ARCHITECTURE.md for the code map. The pure core is `event` → `floor` → `detect`;
-//! everything that does I/O (ingest, http, metrics, hooks, journal, sim) sits around it.
+//! See ARCHITECTURE.md for the code map. Layers, arrows one way: `time`, `event` and
+//! `settings` at the bottom; the pure core `floor` (accounting) and `detect` (peak and
+//! rules) above them; `engine` over both; `core` (the one handle: engine, journal, alert
+//! fan-out) above that; `ingest` and `server` (and `replay`, `bench`) on top.
 #![forbid(unsafe_code)]
 
 pub mod alert;
 pub mod bench;
 pub mod config;
+pub mod core;
 pub mod detect;
+pub mod engine;
 pub mod event;
 pub mod floor;
 pub mod hooks;
@@ -16,6 +20,7 @@ pub mod journal;
 pub mod metrics;
 pub mod replay;
 pub mod server;
+pub mod settings;
 pub mod sim;
 pub mod snapshot;
 pub mod time;

@@ -30,14 +30,14 @@ use std::sync::{Mutex, PoisonError};
 use prometheus::{IntGaugeVec, Opts, Registry, TextEncoder};
 
 use crate::alert::AlertKind;
-use crate::floor::engine::{GroupView, Team};
+use crate::engine::{Engine, Source, ViewOpts};
+use crate::engine::{GroupView, Team};
 use crate::floor::timeline::Kind;
-use crate::floor::{Engine, Source, ViewOpts};
 use crate::time::Ms;
 
 /// Upper bounds of `floorwatch_handle_time_seconds` (seconds), SPEC §5.4; the engine counts
 /// contacts in them as they complete (`HandleTimes`).
-pub use crate::floor::engine::HANDLE_BUCKETS_S;
+pub use crate::engine::HANDLE_BUCKETS_S;
 
 /// The states of the `state` label, in exposition order.
 const STATES: [&str; 5] = ["talking", "acw", "aux", "idle", "offline"];

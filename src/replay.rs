@@ -3,16 +3,61 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::config::{ClockMode, Settings};
-use crate::event::{Aliases, DecodeError, decode_bytes};
-use crate::floor::{Engine, Source, ViewOpts};
+use crate::engine::{Engine, Source, ViewOpts};
+use crate::event::{Aliases, Refusal, decode_bytes};
+use crate::settings::{ClockMode, Settings};
 use crate::snapshot::Snapshot;
 use crate::time::{Ms, fmt_ms};
+
+/// Where replayed events go: one engine, or (for a floor as of an instant before the last
+/// event) an engine that takes only the events up to that instant beside one that counts
+/// every event's outcome.
+pub struct Sink<'a> {
+    pub engine: &'a mut Engine,
+    /// `(t, counter)`: `engine` takes only events stamped at or before `t`; `counter` takes
+    /// every event.
+    pub as_of: Option<(Ms, &'a mut Engine)>,
+}
+
+impl Sink<'_> {
+    fn apply(&mut self, ev: crate::event::Event) {
+        match &mut self.as_of {
+            None => {
+                self.engine.apply(ev, 0, Source::Replay);
+            }
+            Some((t, counter)) => {
+                if ev.ts.is_some_and(|ts| ts <= *t) {
+                    self.engine.apply(ev.clone(), 0, Source::Replay);
+                }
+                counter.apply(ev, 0, Source::Replay);
+            }
+        }
+    }
+
+    fn invalid(&mut self, why: Refusal) {
+        match &mut self.as_of {
+            None => self.engine.count_invalid(Source::Replay, why),
+            Some((_, counter)) => counter.count_invalid(Source::Replay, why),
+        }
+    }
+
+    fn max_ts(&self) -> Option<Ms> {
+        match &self.as_of {
+            None => self.engine.max_ts(),
+            Some((_, counter)) => counter.max_ts(),
+        }
+    }
+}
 
 /// Feeds NDJSON lines from `input` into `engine`. Blank lines are skipped (not events); a
 /// line longer than `max_line_bytes` is invalid. Progress goes to stderr when `progress`.
 pub fn feed(engine: &mut Engine, input: impl Read, max_line_bytes: usize, progress: bool) -> std::io::Result<u64> {
-    let aliases = Aliases::new(engine.settings.aliases.clone());
+    feed_into(Sink { engine, as_of: None }, input, max_line_bytes, progress)
+}
+
+fn feed_into(mut sink: Sink, input: impl Read, max_line_bytes: usize, progress: bool) -> std::io::Result<u64> {
+    let aliases = Aliases::new(sink.engine.settings.aliases.clone());
+    let engine = &mut sink;
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut line = Vec::with_capacity(1024);
     let mut lines = 0u64;
@@ -27,7 +72,7 @@ pub fn feed(engine: &mut Engine, input: impl Read, max_line_bytes: usize, progre
             break;
         }
         if line.last() != Some(&b'\n') && line.len() > max_line_bytes {
-            engine.count_invalid(Source::Replay);
+            engine.invalid(Refusal::TooLarge);
             skip_to_newline(&mut reader)?;
             lines += 1;
             continue;
@@ -41,17 +86,8 @@ pub fn feed(engine: &mut Engine, input: impl Read, max_line_bytes: usize, progre
         }
         lines += 1;
         match decode_bytes(l, &aliases) {
-            Ok(ev) => {
-                engine.apply(ev, 0, Source::Replay);
-            }
-            Err(
-                DecodeError::Utf8
-                | DecodeError::Json(_)
-                | DecodeError::Missing(_)
-                | DecodeError::Bad(..)
-                | DecodeError::UnknownState(_)
-                | DecodeError::TooLarge,
-            ) => engine.count_invalid(Source::Replay),
+            Ok(ev) => engine.apply(ev),
+            Err(e) => engine.invalid(e.refusal()),
         }
         if progress && lines % 65_536 == 0 && last_report.elapsed() >= Duration::from_secs(1) {
             last_report = Instant::now();
@@ -84,8 +120,9 @@ fn skip_to_newline(r: &mut impl BufRead) -> std::io::Result<()> {
     }
 }
 
-/// Replays `input` and writes the snapshot at `now` (default: the largest applied ts;
-/// an earlier `--now` than that is raised to it, with a warning).
+/// Replays `input` and writes the snapshot at `now` (default: the largest applied ts).
+/// A `now` before the last event gives the floor as of `now`: states, figures and alerts
+/// as if nothing after it had happened yet, while `ingest` counts every event read.
 pub fn run(
     mut settings: Settings,
     input: impl Read,
@@ -94,26 +131,22 @@ pub fn run(
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     settings.clock = ClockMode::Event;
-    let mut engine = Engine::new(settings);
+    let mut engine = Engine::new(settings.clone());
+    let mut counter = now.map(|_| Engine::new(settings));
     let progress =
         std::io::IsTerminal::is_terminal(&std::io::stderr()) || std::env::var_os("FLOORWATCH_PROGRESS").is_some();
     let started = Instant::now();
-    let lines = feed(&mut engine, input, max_line_bytes, progress)?;
-    let last = engine.max_ts();
-    let at = match (now, last) {
-        (Some(n), Some(l)) if n < l => {
-            eprintln!(
-                "replay: --now {} is before the last event ({}); using the last event's time",
-                fmt_ms(n),
-                fmt_ms(l)
-            );
-            l
-        }
+    let sink = Sink { engine: &mut engine, as_of: now.zip(counter.as_mut()) };
+    let lines = feed_into(sink, input, max_line_bytes, progress)?;
+    let at = match (now, engine.max_ts()) {
         (Some(n), _) => n,
         (None, Some(l)) => l,
         (None, None) => 0,
     };
-    let view = engine.view(at, &ViewOpts { team: None, agents: true, alerts: true, scrape: false });
+    let mut view = engine.view(at, &ViewOpts { team: None, agents: true, alerts: true, scrape: false });
+    if let Some(c) = &counter {
+        view.ingest = c.ingest_total();
+    }
     serde_json::to_writer(&mut *out, &Snapshot(&view))?;
     out.write_all(b"\n")?;
     if progress && lines >= 65_536 {

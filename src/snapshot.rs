@@ -7,7 +7,7 @@ use serde::ser::{SerializeMap, Serializer};
 use std::sync::Arc;
 
 use crate::alert::{Alert, StoredAlert};
-use crate::floor::engine::{AgentView, GroupView, View};
+use crate::engine::{AgentView, GroupView, View};
 use crate::floor::figures::FiguresJson;
 use crate::time::fmt_ms;
 

@@ -175,37 +175,67 @@ fn load_peak_with_hold() {
 }
 
 /// Wall clock, a feed delayed by more than the long_aux limit: the alert fires on the
-/// absence of events (at entry + limit) and the agent's next event, stamped earlier, ends
-/// the stretch. The alert resolves at its fire time, never before it.
+/// absence of events (at entry + limit); the agent's next event, stamped before the fire
+/// time, shows it never should have. It is removed from the store and retracted to hooks;
+/// with the same events on time it would never have fired (SPEC §2.5).
 #[test]
-fn a_late_end_of_aux_resolves_long_aux_at_its_fire_time() {
+fn a_late_end_of_aux_retracts_the_long_aux_it_fired() {
     use floorwatch::config::FileConfig;
+    use floorwatch::engine::{Engine, Source};
     use floorwatch::event::{Aliases, decode_str};
-    use floorwatch::floor::{Engine, Source};
     let settings = FileConfig::parse("[server]\nclock = \"wall\"\n", "test").unwrap().settings().unwrap();
     let mut e = Engine::new(settings);
+    e.enable_notifications();
     let ev = |line: &str| decode_str(line, &Aliases::default()).unwrap();
     let t0: i64 = 1_795_420_800_000; // 2026-11-23T08:00:00Z
-    // Received an hour late, and nothing else for the agent until later still.
+    // Received fifteen minutes late, and nothing else for the agent until later still.
     e.apply_batch(
-        t0 + 3_600_000,
+        t0 + 900_000,
         Source::Tcp,
         [ev(&format!(r#"{{"ts":{t0},"agent":"A1","state":"aux","reason":"break","team":"T1"}}"#))],
-        0,
+        &[],
     );
-    e.advance(t0 + 3_600_000);
+    e.advance(t0 + 900_000);
     let fired = e.alerts();
     assert_eq!(fired.len(), 1, "{fired:?}");
     assert_eq!((fired[0].fired_at, fired[0].resolved_at), (t0 + 600_000, None));
+    let told = e.take_notifications();
+    assert_eq!(told.len(), 1);
+    assert!(!told[0].retracted);
     // The end of the stretch, five minutes after its start, arrives now.
     e.apply_batch(
-        t0 + 3_700_000,
+        t0 + 1_000_000,
         Source::Tcp,
         [ev(&format!(r#"{{"ts":{},"agent":"A1","state":"idle"}}"#, t0 + 300_000))],
-        0,
+        &[],
+    );
+    assert_eq!(e.alerts(), vec![], "the alert never was");
+    let told = e.take_notifications();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].retracted);
+    assert_eq!(told[0].id, fired[0].id);
+    let json = serde_json::to_value(&told[0]).unwrap();
+    assert_eq!(json["retracted"], true);
+    // A stretch that ends after the fire time is a plain resolve.
+    e.apply_batch(
+        t0 + 1_100_000,
+        Source::Tcp,
+        [ev(&format!(r#"{{"ts":{},"agent":"A1","state":"aux","reason":"break"}}"#, t0 + 400_000))],
+        &[],
+    );
+    e.advance(t0 + 1_100_000);
+    e.apply_batch(
+        t0 + 1_200_000,
+        Source::Tcp,
+        [ev(&format!(r#"{{"ts":{},"agent":"A1","state":"idle"}}"#, t0 + 1_050_000))],
+        &[],
     );
     let a = e.alerts();
-    assert_eq!(a.len(), 1);
-    assert_eq!(a[0].state, floorwatch::alert::AlertState::Resolved);
-    assert_eq!((a[0].fired_at, a[0].resolved_at), (t0 + 600_000, Some(t0 + 600_000)), "resolved before it fired");
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!((a[0].fired_at, a[0].resolved_at), (t0 + 1_000_000, Some(t0 + 1_050_000)));
+    let told = e.take_notifications();
+    assert_eq!(
+        told.iter().map(|a| (a.state, a.retracted)).collect::<Vec<_>>(),
+        vec![(floorwatch::alert::AlertState::Firing, false), (floorwatch::alert::AlertState::Resolved, false)]
+    );
 }

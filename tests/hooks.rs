@@ -49,6 +49,7 @@ fn alert(kind: AlertKind, team: &str, agents: &[&str], started_at: Ms) -> Alert 
         threshold,
         message: format!("{} in {team}", kind.as_str()),
         agents: agents.iter().map(|s| s.to_string()).collect(),
+        retracted: false,
     }
 }
 

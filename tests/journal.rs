@@ -6,9 +6,9 @@ mod common;
 
 use common::noisy_trace;
 use floorwatch::config::{FileConfig, Settings};
+use floorwatch::engine::HandleTimes;
+use floorwatch::engine::{Engine, Source, ViewOpts};
 use floorwatch::event::{Aliases, decode_bytes};
-use floorwatch::floor::engine::HandleTimes;
-use floorwatch::floor::{Engine, Source, ViewOpts};
 use floorwatch::journal::{Journal, Payload, Recovery};
 use floorwatch::snapshot::Snapshot;
 use floorwatch::time::Ms;
@@ -49,12 +49,12 @@ fn batches() -> Vec<Batch> {
 fn feed(engine: &mut Engine, journal: Option<&Journal>, batches: &[Batch], first: usize, every: usize) {
     for (i, (now, batch)) in batches.iter().enumerate() {
         let k = first + i;
-        let invalid = batch.iter().filter(|r| r.is_err()).count();
+        let refused: Vec<_> = batch.iter().filter_map(|r| r.as_ref().err().map(|e| e.refusal())).collect();
         if let Some(j) = journal {
-            j.append(&Payload::batch(*now, Source::Tcp, invalid as u32, batch.iter().filter_map(|r| r.as_ref().ok())));
+            j.append(&Payload::batch(*now, Source::Tcp, &refused, batch.iter().filter_map(|r| r.as_ref().ok())));
         }
         let events = batch.iter().filter_map(|r| r.as_ref().ok().cloned());
-        engine.apply_batch(*now, Source::Tcp, events, invalid as u64);
+        engine.apply_batch(*now, Source::Tcp, events, &refused);
         // Ticker steps and views between batches (both advance the detectors).
         if k % 3 == 0 {
             engine.advance(*now + 250);
@@ -201,7 +201,7 @@ fn a_torn_tail_is_cut_and_the_rest_restores() {
         .find(|p| p.extension().is_some_and(|e| e == "log"))
         .unwrap();
     let mut frame = Vec::new();
-    Payload::batch(end, Source::Tcp, 0, std::iter::empty()).frame_into(999_999, &mut frame);
+    Payload::batch(end, Source::Tcp, &[], std::iter::empty()).frame_into(999_999, &mut frame);
     let mut bytes = std::fs::read(&seg).unwrap();
     let full_len = bytes.len();
     bytes.extend_from_slice(&frame[..frame.len() - 3]);
@@ -281,11 +281,11 @@ fn t1_event(agent: &str, state: &str, ts: Ms) -> floorwatch::event::Event {
     decode_bytes(line.as_bytes(), &Aliases::default()).unwrap()
 }
 
-/// With the wall clock, when time advanced matters: an event that arrives after the
-/// detectors moved past its `ts` takes effect from where they are. The journal records
-/// the advances, so the restored engine agrees with the live one on when the alert fired.
+/// With the wall clock, when time advanced does not matter: an event that arrives after
+/// the detectors moved past its `ts` takes effect at its `ts` (SPEC §2.5). The journal
+/// records only the batches, and the restored engine agrees with the live one.
 #[test]
-fn advances_between_events_are_replayed() {
+fn late_events_take_effect_at_their_ts_live_and_restored() {
     let settings = all_day_peak;
     let (t0, ev) = (ALL_DAY_T0, t1_event);
     let dir = tempfile::tempdir().unwrap();
@@ -294,8 +294,8 @@ fn advances_between_events_are_replayed() {
         let mut engine = Engine::new(settings());
         engine.set_oplog(journal.oplog());
         let batch = |engine: &mut Engine, now: Ms, events: Vec<floorwatch::event::Event>| {
-            journal.append(&Payload::batch(now, Source::Http, 0, events.iter()));
-            engine.apply_batch(now, Source::Http, events, 0);
+            journal.append(&Payload::batch(now, Source::Http, &[], events.iter()));
+            engine.apply_batch(now, Source::Http, events, &[]);
         };
         batch(&mut engine, t0, (0..6).map(|i| ev(&format!("A{i}"), "idle", t0)).collect());
         // The ticker moves time on to t0 + 60 s; then events stamped t0 + 10 s arrive.
@@ -307,14 +307,17 @@ fn advances_between_events_are_replayed() {
     };
     let cluster: Vec<_> = live_alerts.iter().filter(|a| a.kind.as_str() == "aux_cluster").collect();
     assert_eq!(cluster.len(), 1, "{live_alerts:?}");
-    assert_eq!(cluster[0].started_at, t0 + 60_000, "the condition starts where time was, not at the late ts");
+    assert_eq!(cluster[0].started_at, t0 + 10_000, "the condition starts at the late ts");
+    assert_eq!(cluster[0].fired_at, t0 + 40_000);
 
-    let (restored, _) = {
+    let (mut restored, _) = {
         let mut rec = Recovery::open(dir.path()).unwrap();
         let mut engine = Engine::new(settings());
         let r = rec.replay(&mut engine).unwrap();
         (engine, r)
     };
+    // The daemon advances a recovered engine to the wall clock's now before it notifies.
+    restored.advance(t0 + 300_000);
     assert_eq!(restored.alerts(), live_alerts);
 }
 
@@ -367,7 +370,7 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
             arrivals[next..next + n].iter().map(|(_, l)| decode_bytes(l.as_bytes(), &aliases).unwrap()).collect();
         next += n;
         for engine in [&mut lazy, &mut every] {
-            engine.apply_batch(now, Source::Tcp, batch.clone(), 0);
+            engine.apply_batch(now, Source::Tcp, batch.clone(), &[]);
             engine.advance(now);
         }
         if (now - t0) % 60_000 == 0 {
@@ -461,10 +464,10 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
     assert_eq!(scrape.teams[0].handle_p50_ms, None, "a scrape's view has no percentiles");
 }
 
-/// A team that is not due when time advances is not stepped, but an event older than that
-/// point still takes effect there (not at its own `ts`), as if the team had been stepped.
+/// A team that is not due when time advances is not stepped; an event older than that
+/// point takes effect at its own `ts`, as with every team stepped and as on time.
 #[test]
-fn a_late_event_takes_effect_where_time_advanced_even_for_a_team_not_stepped() {
+fn a_late_event_takes_effect_at_its_ts_even_for_a_team_not_stepped() {
     let settings = all_day_peak;
     let (t0, ev) = (ALL_DAY_T0, t1_event);
     let run = |every_team: bool| {
@@ -472,10 +475,10 @@ fn a_late_event_takes_effect_where_time_advanced_even_for_a_team_not_stepped() {
         if every_team {
             engine.step_every_team();
         }
-        engine.apply_batch(t0, Source::Http, (0..6).map(|i| ev(&format!("A{i}"), "idle", t0)), 0);
+        engine.apply_batch(t0, Source::Http, (0..6).map(|i| ev(&format!("A{i}"), "idle", t0)), &[]);
         engine.advance(t0 + 30_000); // steps T1 (its counts changed); next due: the minute at t0 + 60 s
         engine.advance(t0 + 50_000); // T1 is not due: not stepped
-        engine.apply_batch(t0 + 51_000, Source::Http, (0..3).map(|i| ev(&format!("A{i}"), "aux", t0 + 40_000)), 0);
+        engine.apply_batch(t0 + 51_000, Source::Http, (0..3).map(|i| ev(&format!("A{i}"), "aux", t0 + 40_000)), &[]);
         engine.advance(t0 + 300_000);
         engine.alerts()
     };
@@ -483,7 +486,7 @@ fn a_late_event_takes_effect_where_time_advanced_even_for_a_team_not_stepped() {
     assert_eq!(lazy, every);
     let cluster: Vec<_> = lazy.iter().filter(|a| a.kind.as_str() == "aux_cluster").collect();
     assert_eq!(cluster.len(), 1, "{lazy:?}");
-    assert_eq!(cluster[0].started_at, t0 + 50_000, "the condition starts where time was, not at the late ts");
+    assert_eq!(cluster[0].started_at, t0 + 40_000, "the condition starts at the late ts");
 }
 
 /// Housekeeping forgets agents offline for longer than `forget_offline_after_secs` (from a
@@ -491,7 +494,8 @@ fn a_late_event_takes_effect_where_time_advanced_even_for_a_team_not_stepped() {
 /// no window needs as they grow.
 #[test]
 fn housekeeping_forgets_long_offline_agents_and_bounds_timelines() {
-    const TOML: &str = "[server]\nclock = \"event\"\n[floor]\nforget_offline_after_secs = 3600\n";
+    const TOML: &str =
+        "[server]\nclock = \"event\"\n[floor]\nforget_offline_after_secs = 3600\nmax_backfill_secs = 1800\n";
     let settings = || FileConfig::parse(TOML, "test").unwrap().settings().unwrap();
     let t0: Ms = 1_795_420_800_000;
     let ev = |agent: &str, state: &str, ts: Ms| {
@@ -500,9 +504,9 @@ fn housekeeping_forgets_long_offline_agents_and_bounds_timelines() {
     };
     let mut engine = Engine::new(settings());
     let min = 60_000;
-    engine.apply_batch(0, Source::Tcp, [ev("A", "offline", t0), ev("B", "offline", t0), ev("K", "idle", t0)], 0);
-    engine.apply_batch(0, Source::Tcp, [ev("B", "idle", t0 + 10 * min), ev("C", "offline", t0 + 50 * min)], 0);
-    engine.apply_batch(0, Source::Tcp, [ev("K", "talking", t0 + 65 * min)], 0);
+    engine.apply_batch(0, Source::Tcp, [ev("A", "offline", t0), ev("B", "offline", t0), ev("K", "idle", t0)], &[]);
+    engine.apply_batch(0, Source::Tcp, [ev("B", "idle", t0 + 10 * min), ev("C", "offline", t0 + 50 * min)], &[]);
+    engine.apply_batch(0, Source::Tcp, [ev("K", "talking", t0 + 65 * min)], &[]);
     let ids = |e: &Engine| {
         let mut v: Vec<String> = e.agents().map(|a| a.id.to_string()).collect();
         v.sort();
@@ -512,7 +516,7 @@ fn housekeeping_forgets_long_offline_agents_and_bounds_timelines() {
     for e in [&mut engine, &mut restored] {
         e.housekeeping();
         assert_eq!(ids(e), ["B", "C", "K"], "A was offline for over an hour");
-        e.apply_batch(0, Source::Tcp, [ev("K", "idle", t0 + 115 * min)], 0);
+        e.apply_batch(0, Source::Tcp, [ev("K", "idle", t0 + 115 * min)], &[]);
         e.housekeeping();
         assert_eq!(ids(e), ["B", "K"], "then C");
     }
@@ -520,7 +524,7 @@ fn housekeeping_forgets_long_offline_agents_and_bounds_timelines() {
     // Three days of a change a minute: the timeline keeps about a day, not three.
     let states = ["talking", "acw", "idle"];
     for m in 0..3 * 24 * 60 {
-        engine.apply_batch(0, Source::Tcp, [ev("K", states[m % 3], t0 + 120 * min + m as Ms * min)], 0);
+        engine.apply_batch(0, Source::Tcp, [ev("K", states[m % 3], t0 + 120 * min + m as Ms * min)], &[]);
     }
     let k = engine.agents().find(|a| a.id == "K").unwrap();
     assert!(k.timeline.segments_len() <= 2 * 24 * 60, "{} segments kept", k.timeline.segments_len());
@@ -535,7 +539,7 @@ fn peak_today_counts_an_interval_that_closed_while_the_agent_was_idle() {
     let t8: Ms = 1_795_420_800_000; // 08:00Z
     let line = format!(r#"{{"ts":{t8},"agent":"A","state":"idle","team":"T1"}}"#);
     let mut engine = Engine::new(settings);
-    engine.apply_batch(t8, Source::Tcp, [decode_bytes(line.as_bytes(), &Aliases::default()).unwrap()], 0);
+    engine.apply_batch(t8, Source::Tcp, [decode_bytes(line.as_bytes(), &Aliases::default()).unwrap()], &[]);
     let idle_peak = |engine: &mut Engine, now: Ms| {
         let v = snapshot_json(engine, now);
         v["teams"][0]["windows"]["peak_today"]["idle_s"].as_f64().unwrap()

@@ -6,8 +6,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use floorwatch::config::{ClockMode, FileConfig};
+use floorwatch::engine::{Engine, Source, ViewOpts};
 use floorwatch::event::{Aliases, decode_str};
-use floorwatch::floor::{Engine, Source, ViewOpts};
 use floorwatch::metrics::{HANDLE_BUCKETS_S, Metrics};
 use floorwatch::time::{Ms, parse_rfc3339};
 
@@ -25,7 +25,7 @@ fn feed(engine: &mut Engine, lines: &str) {
             Ok(ev) => {
                 engine.apply(ev, 0, Source::Replay);
             }
-            Err(_) => engine.count_invalid(Source::Replay),
+            Err(e) => engine.count_invalid(Source::Replay, e.refusal()),
         }
     }
 }

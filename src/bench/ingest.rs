@@ -16,8 +16,8 @@ use super::{
     DAEMON_THREADS, Daemon, Env, Stats, chunks, daemon_runtime, fmt_rate, load_runtime, restamp, thread_cpu_secs,
     wait_outcomes,
 };
+use crate::engine::IngestCounts;
 use crate::event::{Aliases, decode_bytes};
-use crate::floor::IngestCounts;
 use crate::sim::Simulator;
 
 /// How often the daemon's counters are polled for completion: a 10 ms resolution on runs

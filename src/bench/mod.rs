@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::FileConfig;
-use crate::floor::IngestCounts;
+use crate::engine::IngestCounts;
 use crate::server::{Listeners, ServeOptions};
 use crate::time::Ms;
 

@@ -7,16 +7,16 @@
 //! evaluated with the state in force at T, i.e. after all events at T: a switch due exactly
 //! at an event time is taken at the start of the next step, which begins there.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::alert::{Alert, AlertKind, AlertState};
-use crate::config::Settings;
 use crate::detect::binomial;
 use crate::detect::calendar::Calendar;
 use crate::detect::hold::{Hold, Streak, StreakEvent};
 use crate::floor::agents::{AgentIdx, Agents, Counts};
 use crate::floor::figures::{Spread, Sums};
 use crate::floor::timeline::Kind;
+use crate::settings::Settings;
 use crate::time::Ms;
 
 /// Marks an open (ongoing) peak interval.
@@ -28,13 +28,39 @@ pub enum AlertChange {
     Resolved { id: String, at: Ms },
 }
 
+/// What a step needs besides the team itself.
+pub struct Ctx<'a> {
+    pub settings: &'a Settings,
+    pub cal: &'a mut Calendar,
+    pub agents: &'a Agents,
+    pub binom: &'a mut HashMap<(u32, u32), bool>,
+    pub out: &'a mut Vec<AlertChange>,
+}
+
+/// A change to a team's membership or a member's kind at an instant: `agent` is in the
+/// team with kind `to` from `t` on (`None`: it leaves the team at `t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    pub t: Ms,
+    pub agent: AgentIdx,
+    pub to: Option<Kind>,
+}
+
+/// Checkpoints of a team's detector state are kept at multiples of this much team time:
+/// a late change re-evaluates from the last one at or before it.
+pub const CHECKPOINT_MS: Ms = 300_000;
+
+/// What the detectors know of a team as of `clock`: everything in [.., clock) processed,
+/// the members and their kinds in force from `clock` on (changes at `clock` itself may
+/// still be added). Cloned into checkpoints.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct TeamDet {
+pub struct DetState {
     pub clock: Ms,
-    /// Derived from the members; recomputed on restore rather than stored.
-    #[serde(skip)]
+    #[serde(with = "crate::floor::agents::counts_serde")]
     pub counts: Counts,
-    pub members: Vec<AgentIdx>,
+    /// The members as of `clock` and their kinds, sorted by agent slot (the order views
+    /// sum members in, so an alert's figure and the view's agree to the bit).
+    pub members: Vec<(AgentIdx, Kind)>,
     load: Hold,
     cluster: Hold,
     cluster_alert: Option<String>,
@@ -45,23 +71,41 @@ pub struct TeamDet {
     /// Peak intervals, oldest first; the last may be open (end = OPEN).
     pub peaks: Vec<(Ms, Ms)>,
     /// The next instant at which the last step found something may switch on its own
-    /// (a hold due, a configured window boundary). Derived: a restore starts from `clock`.
-    #[serde(skip)]
+    /// (a hold due, a configured window boundary).
     next_switch: Ms,
 }
 
-/// What a step needs besides the team itself.
-pub struct Ctx<'a> {
-    pub settings: &'a Settings,
-    pub cal: &'a mut Calendar,
-    pub agents: &'a Agents,
-    pub binom: &'a mut HashMap<(u32, u32), bool>,
-    pub out: &'a mut Vec<AlertChange>,
+/// A team's detectors (SPEC §4) and what they need to re-evaluate exactly when changes
+/// arrive late (§2.5): the changes of the last `max_backfill` and more, in time order,
+/// and checkpoints of the state every [`CHECKPOINT_MS`] of team time.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct TeamDet {
+    pub st: DetState,
+    /// Changes in time order (changes at one instant in arrival order), from the oldest
+    /// checkpoint's clock on.
+    log: VecDeque<Change>,
+    /// `log[..applied]` are in `st`.
+    applied: usize,
+    /// States at multiples of [`CHECKPOINT_MS`], oldest first; the first is at or before
+    /// the oldest instant a change may still arrive for.
+    checkpoints: VecDeque<DetState>,
+    /// The earliest instant a change arrived for after `st` had passed it: the state must
+    /// be re-evaluated from the checkpoint before it.
+    dirty: Option<Ms>,
+    /// Bumped at every re-evaluation: peak intervals may have changed behind a view's cache.
+    pub generation: u64,
+}
+
+impl std::ops::Deref for TeamDet {
+    type Target = DetState;
+    fn deref(&self) -> &DetState {
+        &self.st
+    }
 }
 
 impl TeamDet {
     pub fn new(settings: &Settings, clock: Ms) -> Self {
-        TeamDet {
+        let st = DetState {
             clock,
             counts: Counts::default(),
             members: Vec::new(),
@@ -74,6 +118,174 @@ impl TeamDet {
             util_alert: None,
             peaks: Vec::new(),
             next_switch: clock,
+        };
+        TeamDet {
+            checkpoints: VecDeque::from([st.clone()]),
+            st,
+            log: VecDeque::new(),
+            applied: 0,
+            dirty: None,
+            generation: 0,
+        }
+    }
+
+    pub fn clock(&self) -> Ms {
+        self.st.clock
+    }
+
+    /// The instant from which a re-evaluation is pending, if any.
+    pub fn dirty(&self) -> Option<Ms> {
+        self.dirty
+    }
+
+    /// Records a change. One at or after the clock takes effect at once, after the state
+    /// was advanced to it; an earlier one (late delivery) marks the state for re-evaluation
+    /// at the next [`TeamDet::advance_to`].
+    pub fn record(&mut self, team: &str, ch: Change, ctx: &mut Ctx) {
+        let late = ch.t < self.st.clock;
+        if late || self.dirty.is_some() {
+            let pos = self.log.partition_point(|e| e.t <= ch.t);
+            self.log.insert(pos, ch);
+            if late {
+                self.dirty = Some(self.dirty.map_or(ch.t, |d| d.min(ch.t)));
+            }
+            return;
+        }
+        self.step_to_team(team, ch.t, ctx);
+        self.st.apply(ch);
+        self.log.push_back(ch);
+        self.applied = self.log.len();
+    }
+
+    /// Drops a forgotten agent from every state and the log (its slot may be reused).
+    pub fn forget(&mut self, agent: AgentIdx) {
+        for st in std::iter::once(&mut self.st).chain(self.checkpoints.iter_mut()) {
+            if let Ok(i) = st.members.binary_search_by_key(&agent, |m| m.0) {
+                let (_, k) = st.members.remove(i);
+                st.counts.remove(k);
+            }
+        }
+        let before = self.log.len();
+        let applied_gone = self.log.iter().take(self.applied).filter(|e| e.agent == agent).count();
+        self.log.retain(|e| e.agent != agent);
+        debug_assert!(before - self.log.len() >= applied_gone);
+        self.applied -= applied_gone;
+    }
+
+    /// Processes [clock, t): re-evaluates from the last checkpoint first when a change
+    /// arrived late. Returns the checkpoint's clock when it re-evaluated: the alert changes
+    /// put out then replace everything the team's alerts did from that instant on.
+    pub fn advance_to(&mut self, team: &str, t: Ms, ctx: &mut Ctx) -> Option<Ms> {
+        let Some(d) = self.dirty.take() else {
+            self.step_to_team(team, t, ctx);
+            return None;
+        };
+        let target = t.max(self.st.clock);
+        let i = self.checkpoints.partition_point(|c| c.clock <= d).saturating_sub(1);
+        let from = self.checkpoints[i].clock;
+        self.checkpoints.truncate(i + 1);
+        self.st = self.checkpoints[i].clone();
+        self.generation += 1;
+        self.applied = self.log.partition_point(|e| e.t < from);
+        while self.applied < self.log.len() {
+            let ch = self.log[self.applied];
+            self.step_to_team(team, ch.t, ctx);
+            self.st.apply(ch);
+            self.applied += 1;
+        }
+        self.step_to_team(team, target, ctx);
+        Some(from)
+    }
+
+    /// Moves the clock to `t` without stepping: the caller knows nothing is due before `t`
+    /// (`next_due`). Checkpoints crossed are taken as the state with the clock moved.
+    pub fn skip_to(&mut self, t: Ms, ctx: &Ctx) {
+        debug_assert!(self.dirty.is_none());
+        if t <= self.st.clock {
+            return;
+        }
+        let b = t.div_euclid(CHECKPOINT_MS) * CHECKPOINT_MS;
+        if b > self.st.clock && self.checkpoints.back().is_none_or(|c| c.clock < b) {
+            let mut cp = self.st.clone();
+            cp.clock = b;
+            self.push_checkpoint(cp, ctx);
+        }
+        self.st.clock = t;
+    }
+
+    fn step_to_team(&mut self, team: &str, t: Ms, ctx: &mut Ctx) {
+        while self.st.clock < t {
+            let c = self.st.clock;
+            if c.rem_euclid(CHECKPOINT_MS) == 0 && self.checkpoints.back().is_none_or(|cp| cp.clock < c) {
+                let cp = self.st.clone();
+                self.push_checkpoint(cp, ctx);
+            }
+            let boundary = (c.div_euclid(CHECKPOINT_MS) + 1) * CHECKPOINT_MS;
+            self.st.advance_to(team, t.min(boundary), ctx);
+        }
+    }
+
+    /// Keeps checkpoints back to the oldest instant a change may still arrive for (one at
+    /// or before it), and the log from the oldest checkpoint on.
+    fn push_checkpoint(&mut self, cp: DetState, ctx: &Ctx) {
+        let horizon = cp.clock.saturating_sub(ctx.settings.max_backfill_ms);
+        self.checkpoints.push_back(cp);
+        while self.checkpoints.len() > 1 && self.checkpoints[1].clock <= horizon {
+            self.checkpoints.pop_front();
+        }
+        let oldest = self.checkpoints[0].clock;
+        let n = self.log.partition_point(|e| e.t < oldest).min(self.applied);
+        self.log.drain(..n);
+        self.applied -= n;
+    }
+
+    /// Heap bytes held by the log and checkpoints (approximate; the memory gauge).
+    pub fn history_len(&self) -> (usize, usize) {
+        (self.log.len(), self.checkpoints.len())
+    }
+
+    /// Applies the durations of the current configuration (after a restore).
+    pub fn reconfigure(&mut self, settings: &Settings) {
+        for st in std::iter::once(&mut self.st).chain(self.checkpoints.iter_mut()) {
+            st.reconfigure(settings);
+        }
+    }
+
+    /// Drops peak intervals that ended before `cutoff`.
+    pub fn trim(&mut self, cutoff: Ms) {
+        self.st.trim(cutoff);
+    }
+
+    pub fn next_due(&self, s: &Settings) -> Ms {
+        if self.dirty.is_some() {
+            return Ms::MIN;
+        }
+        self.st.next_due(s)
+    }
+}
+
+impl DetState {
+    /// Applies a change at the clock.
+    fn apply(&mut self, ch: Change) {
+        match self.members.binary_search_by_key(&ch.agent, |m| m.0) {
+            Ok(i) => {
+                self.counts.remove(self.members[i].1);
+                match ch.to {
+                    Some(k) => {
+                        self.members[i].1 = k;
+                        self.counts.add(k);
+                    }
+                    None => {
+                        self.members.remove(i);
+                    }
+                }
+            }
+            Err(i) => {
+                if let Some(k) = ch.to {
+                    self.members.insert(i, (ch.agent, k));
+                    self.counts.add(k);
+                }
+            }
         }
     }
 
@@ -99,8 +311,7 @@ impl TeamDet {
         disp_possible || !self.disp.idle() || util_possible || !self.util.idle()
     }
 
-    /// Applies the durations of the current configuration (after a restore).
-    pub fn reconfigure(&mut self, settings: &Settings) {
+    fn reconfigure(&mut self, settings: &Settings) {
         self.load.set_hold(settings.peak_hold_ms);
         self.cluster.set_hold(settings.cluster_hold_ms);
         self.disp.set_need(settings.disp_consecutive);
@@ -216,7 +427,7 @@ impl TeamDet {
 
     fn member_ids(&self, agents: &Agents, pick: impl Fn(Kind) -> bool) -> Vec<String> {
         let mut v: Vec<String> =
-            self.members.iter().map(|&i| agents.get(i)).filter(|a| pick(a.kind)).map(|a| a.id.to_string()).collect();
+            self.members.iter().filter(|m| pick(m.1)).map(|&(i, _)| agents.get(i).id.to_string()).collect();
         v.sort_unstable();
         v
     }
@@ -319,7 +530,7 @@ impl TeamDet {
     /// Team 60-minute talk utilization at minute m (members and states in force at m).
     fn utilization(&self, m: Ms, ctx: &Ctx) -> Option<f64> {
         let (mut talk, mut logged) = (0, 0);
-        for &i in &self.members {
+        for &(i, _) in &self.members {
             let d = ctx.agents.get(i).timeline.durations(m - 3_600_000, m);
             let s = Sums { ms: d, ..Default::default() };
             talk += s.talking();
@@ -350,7 +561,7 @@ impl TeamDet {
     fn peak_dispersion(&self, m: Ms, ctx: &mut Ctx) -> (Spread, Vec<(AgentIdx, f64)>) {
         let midnight = ctx.cal.midnight(m);
         let mut q = Vec::new();
-        for &i in &self.members {
+        for &(i, _) in &self.members {
             // Only durations: an aux ratio needs no contacts (finding them was half the cost).
             let tl = &ctx.agents.get(i).timeline;
             let mut sums = Sums::default();
@@ -412,5 +623,6 @@ pub fn new_alert(
         threshold,
         message,
         agents,
+        retracted: false,
     }
 }

@@ -30,10 +30,21 @@ pub struct Agent {
     pub last_ts: Ms,
     pub last_seq: Option<u64>,
     pub timeline: Timeline,
-    /// Start of the current continuous stretch of unplanned aux, and its long_aux limit.
-    pub aux_entry: Option<(Ms, Ms)>,
+    /// The current continuous stretch of unplanned aux, if any.
+    pub aux_entry: Option<Box<AuxEntry>>,
     /// Id of the firing long_aux alert of the current stretch.
     pub long_aux_alert: Option<String>,
+}
+
+/// How a stretch of unplanned aux began: its long_aux alert is named by these, whatever
+/// the agent does between the entry and the moment the alert is found due.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuxEntry {
+    pub at: Ms,
+    /// The long_aux limit, chosen by the reason at entry.
+    pub limit: Ms,
+    pub reason: CompactString,
+    pub team: String,
 }
 
 /// A slab of agents with an id index; freed slots are reused.
@@ -159,6 +170,21 @@ impl Counts {
     }
     pub fn members(&self) -> u32 {
         self.0.iter().sum()
+    }
+}
+
+/// Counts in storage form (the journal's snapshots); `Counts`' own `Serialize` writes the
+/// named JSON object of the API.
+pub mod counts_serde {
+    use super::Counts;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(c: &Counts, s: S) -> Result<S::Ok, S::Error> {
+        c.0.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Counts, D::Error> {
+        <[u32; 6]>::deserialize(d).map(Counts)
     }
 }
 

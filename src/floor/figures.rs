@@ -97,14 +97,26 @@ pub struct Spread {
     pub cv: Option<f64>,
 }
 
+/// Fixed-point scale of [`Spread::of`]'s sums: each term is rounded to a multiple of
+/// 2^-60, then the terms are added exactly (in `i128`), so the result does not depend on
+/// the order of the values. Floating-point sums do (in the last bits), and members are met
+/// in an order that depends on the order agents first arrived: the same events delivered
+/// late or over several connections must give the same figures to the bit.
+const SCALE: f64 = (1u64 << 60) as f64;
+
 impl Spread {
+    /// Mean, population standard deviation and CV of `values` (finite, |v| < 2^60),
+    /// independent of their order.
     pub fn of(values: &[f64]) -> Spread {
         if values.is_empty() {
             return Spread::default();
         }
         let n = values.len() as f64;
-        let mean = values.iter().sum::<f64>() / n;
-        let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        let exact_sum = |terms: &mut dyn Iterator<Item = f64>| -> f64 {
+            terms.map(|t| (t * SCALE).round() as i128).sum::<i128>() as f64 / SCALE
+        };
+        let mean = exact_sum(&mut values.iter().copied()) / n;
+        let var = exact_sum(&mut values.iter().map(|v| (v - mean) * (v - mean))) / n;
         let std = var.sqrt();
         let cv = (values.len() >= 2 && mean != 0.0).then(|| std / mean);
         Spread { mean: Some(mean), std: Some(std), cv }
@@ -214,6 +226,19 @@ mod tests {
         assert_eq!(Spread::of(&[0.5]).cv, None);
         assert_eq!(Spread::of(&[0.0, 0.0]).cv, None);
         assert_eq!(Spread::of(&[]), Spread::default());
+    }
+
+    /// Any order of the same values gives the same bits (floating-point sums do not).
+    #[test]
+    fn spread_does_not_depend_on_the_order_of_the_values() {
+        let mut v: Vec<f64> = (1..200u64).map(|i| ((i * 2_654_435_761) % 1_000_003) as f64 / 1_000_003.0).collect();
+        let a = Spread::of(&v);
+        v.reverse();
+        assert_eq!(Spread::of(&v), a);
+        v.sort_by(|x, y| x.total_cmp(y));
+        assert_eq!(Spread::of(&v), a);
+        let naive_mean = v.iter().sum::<f64>() / v.len() as f64;
+        assert!((a.mean.unwrap() - naive_mean).abs() < 1e-15);
     }
 
     #[test]

@@ -1,9 +1,7 @@
-//! The accounting core (SPEC §3): agents, timelines, windows, teams and the engine that
-//! ties them to detection.
+//! The accounting core (SPEC §3): agents, their timelines and windows, teams' current
+//! membership and counts, and the figures made of them.
 
 pub mod agents;
-pub mod engine;
 pub mod figures;
+pub mod teams;
 pub mod timeline;
-
-pub use engine::{Engine, IngestCounts, OpLog, Outcome, RestoreError, Source, View, ViewOpts};

@@ -447,6 +447,7 @@ mod tests {
             threshold: 1.0 / 6.0,
             message: String::new(),
             agents,
+            retracted: false,
         })
     }
 

@@ -180,6 +180,7 @@ mod tests {
             threshold: 0.2,
             message: String::new(),
             agents: vec![],
+            retracted: false,
         })
     }
 

@@ -257,6 +257,7 @@ mod tests {
             threshold,
             message: String::new(),
             agents: agents.iter().map(|s| s.to_string()).collect(),
+            retracted: false,
         }
     }
 

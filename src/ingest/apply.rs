@@ -15,32 +15,31 @@
 //! served. A connection ends with [`Applier::flush`], so everything it had sent is applied
 //! before the connection counts as closed (and before shutdown saves the engine).
 
-use std::sync::Weak;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
+pub use crate::core::Applied;
+use crate::core::Core;
+use crate::engine::Source;
 use crate::event::{DecodeError, Event};
-use crate::floor::{IngestCounts, Source};
-use crate::server::Shared;
 
 /// Decoded batches waiting to be applied, over all connections.
 pub const QUEUE: usize = 4;
 
 pub type Batch = Vec<Result<Event, DecodeError>>;
 
-/// What applying a batch gave: its outcome counts and the journal position that makes it
-/// durable (see `Shared::apply_journaled`).
-pub type Applied = (IngestCounts, Option<u64>);
-
 enum Job {
     Apply { batch: Batch, source: Source, reply: Option<oneshot::Sender<Applied>> },
     Flush(oneshot::Sender<()>),
 }
 
-/// The queue into the applier thread. Dropping it (with the daemon's `Shared`) ends the
-/// thread once the queue is empty.
+/// The queue into the applier thread. Dropping it ends the thread once the queue is empty.
 pub struct Applier {
     tx: mpsc::Sender<Job>,
+    /// False once the thread has ended (`/readyz` then says not ready).
+    alive: Arc<AtomicBool>,
 }
 
 /// The applier is gone: the daemon is shutting down.
@@ -49,17 +48,29 @@ pub struct Applier {
 pub struct Stopped;
 
 impl Applier {
-    /// Starts the thread. It holds `shared` weakly (the `Shared` owns the `Applier`).
-    pub fn start(shared: Weak<Shared>) -> Applier {
+    /// Starts the thread. It holds the core; the thread ends when every `Applier` handle
+    /// is dropped and the queue is empty. A panic while applying is contained by
+    /// [`Core::apply`] (counted, logged); the thread marks itself dead if it ends any other
+    /// way, so readiness tells.
+    pub fn start(core: Arc<Core>) -> Applier {
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+        let alive = Arc::new(AtomicBool::new(true));
+        let flag = alive.clone();
         std::thread::Builder::new()
             .name("fw-apply".into())
             .spawn(move || {
+                /// Marks the applier dead however the thread ends.
+                struct Dead(Arc<AtomicBool>);
+                impl Drop for Dead {
+                    fn drop(&mut self) {
+                        self.0.store(false, Ordering::Release);
+                    }
+                }
+                let _dead = Dead(flag);
                 while let Some(job) = rx.blocking_recv() {
                     match job {
                         Job::Apply { batch, source, reply } => {
-                            let Some(shared) = shared.upgrade() else { return };
-                            let applied = shared.apply_journaled(batch, source);
+                            let applied = core.apply(batch, source);
                             if let Some(reply) = reply {
                                 let _ = reply.send(applied);
                             }
@@ -71,7 +82,12 @@ impl Applier {
                 }
             })
             .expect("spawn the fw-apply thread");
-        Applier { tx }
+        Applier { tx, alive }
+    }
+
+    /// Whether the thread still runs.
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
     }
 
     /// Queues a batch, waiting while the queue is full.

@@ -23,30 +23,44 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::apply::Applier;
 use super::lines::{LineFramer, Piece};
-use crate::event::{DecodeError, Event, decode_bytes};
-use crate::floor::Source;
+use super::{ConnGuard, Connections};
+use crate::engine::Source;
+use crate::event::{Aliases, DecodeError, Event, decode_bytes};
+use crate::server::auth;
 use crate::server::listen::{ConnStats, Gate};
-use crate::server::{ConnGuard, Shared, auth};
 
 /// Read buffer per connection (PERF-NOTES: 256 KiB); `bench ingest`'s limit uses the same.
 pub use super::lines::READ_BUF;
 
+/// What the TCP listener needs: where batches go and its limits.
+pub struct TcpIngest {
+    pub applier: Arc<Applier>,
+    pub aliases: Aliases,
+    /// `auth.ingest_token`: the first line must be `AUTH <token>`.
+    pub token: Option<String>,
+    pub max_connections: usize,
+    pub idle: Duration,
+    pub max_line_bytes: usize,
+    pub connections: Arc<Connections>,
+}
+
 pub async fn serve(
-    shared: Arc<Shared>,
+    shared: Arc<TcpIngest>,
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     stats: ConnStats,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let idle = Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
-    let gate = Gate::new(listener, shared.file.limits.max_connections, "tcp", "limits.max_connections", stats.clone());
+    let idle = shared.idle;
+    let gate = Gate::new(listener, shared.max_connections, "tcp", "limits.max_connections", stats.clone());
     while let Some((stream, peer, permit)) = gate.next(&shutdown).await {
         let (shared, shutdown, tls, stats) = (shared.clone(), shutdown.clone(), tls.clone(), stats.clone());
         tracker.spawn(async move {
             let _permit = permit;
-            let _guard = ConnGuard::new(shared.clone(), "tcp");
+            let _guard = ConnGuard::new(shared.connections.clone(), "tcp");
             tracing::debug!(%peer, tls = tls.is_some(), "tcp ingest connection");
             let ended = match tls {
                 None => connection(&shared, stream, &stats, shutdown).await,
@@ -72,7 +86,7 @@ pub async fn serve(
 
 /// Reads NDJSON from `stream` until EOF, an idle timeout, a failed `AUTH`, or shutdown.
 pub async fn connection<S: AsyncRead + Unpin>(
-    shared: &Arc<Shared>,
+    shared: &Arc<TcpIngest>,
     stream: S,
     stats: &ConnStats,
     shutdown: CancellationToken,
@@ -85,14 +99,14 @@ pub async fn connection<S: AsyncRead + Unpin>(
 
 /// Reads, splits and decodes; sends each read's batch to the applier.
 async fn read_decode<S: AsyncRead + Unpin>(
-    shared: &Shared,
+    shared: &TcpIngest,
     mut stream: S,
     stats: &ConnStats,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let idle = Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
-    let mut framer = LineFramer::new(shared.file.limits.max_line_bytes);
-    let mut authed = shared.tokens.ingest.is_none();
+    let idle = shared.idle;
+    let mut framer = LineFramer::new(shared.max_line_bytes);
+    let mut authed = shared.token.is_none();
     loop {
         let n = tokio::select! {
             _ = shutdown.cancelled() => 0,
@@ -113,7 +127,7 @@ async fn read_decode<S: AsyncRead + Unpin>(
                     Piece::Line(line) => std::str::from_utf8(line)
                         .ok()
                         .and_then(|l| l.trim_end().strip_prefix("AUTH "))
-                        .is_some_and(|t| auth::token_eq(t.trim(), shared.tokens.ingest.as_deref().unwrap_or_default())),
+                        .is_some_and(|t| auth::token_eq(t.trim(), shared.token.as_deref().unwrap_or_default())),
                     Piece::TooLarge => false,
                 };
                 if !ok {
@@ -136,7 +150,7 @@ async fn read_decode<S: AsyncRead + Unpin>(
     }
 }
 
-fn push_piece(shared: &Shared, piece: Piece<'_>, batch: &mut Vec<Result<Event, DecodeError>>) {
+fn push_piece(shared: &TcpIngest, piece: Piece<'_>, batch: &mut Vec<Result<Event, DecodeError>>) {
     match piece {
         Piece::TooLarge => batch.push(Err(DecodeError::TooLarge)),
         // Blank lines are skipped, not counted.

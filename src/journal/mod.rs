@@ -24,8 +24,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::floor::{Engine, OpLog};
-use crate::time::Ms;
+use crate::engine::{Engine, OpLog};
 pub use record::{Op, Payload};
 
 const STATE_MAGIC: &[u8; 8] = b"FWSTATE1";
@@ -446,7 +445,7 @@ impl Journal {
         );
     }
 
-    /// An [`OpLog`] that journals the engine's advances and housekeeping.
+    /// An [`OpLog`] that journals the engine's housekeeping.
     pub fn oplog(&self) -> Box<dyn OpLog> {
         Box::new(EngineLog(self.clone()))
     }
@@ -455,9 +454,6 @@ impl Journal {
 struct EngineLog(Journal);
 
 impl OpLog for EngineLog {
-    fn advance(&mut self, now: Ms) {
-        self.0.append(&Payload::advance(now));
-    }
     fn housekeeping(&mut self) {
         self.0.append(&Payload::housekeeping());
     }

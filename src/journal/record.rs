@@ -4,14 +4,15 @@
 //! counts `lsn` and the payload and `crc` (CRC-32) covers them too. A torn or damaged
 //! frame fails its length or checksum and ends the readable journal at that point.
 //! Payloads:
-//! - `1` batch: `now: i64 | source: u8 | invalid: u32 | postcard(Vec<Event>)`
-//! - `2` advance: `now: i64`
+//! - `1` batch: `now: i64 | source: u8 | n: u32 | n refusal reasons: u8 each | postcard(Vec<Event>)`
+//! - `2` advance: `now: i64` (written by older builds; reading it advances, which changes
+//!   nothing a view would not: results depend on the events and `now` only)
 //! - `3` housekeeping
 
 use std::io::{self, Read};
 
-use crate::event::Event;
-use crate::floor::{Engine, Source};
+use crate::engine::{Engine, Source};
+use crate::event::{Event, Refusal};
 use crate::time::Ms;
 
 pub const HEADER: usize = 16;
@@ -26,11 +27,12 @@ const HOUSEKEEPING: u8 = 3;
 /// One state-changing step of the engine.
 #[derive(Debug, PartialEq)]
 pub enum Op {
-    /// Events received at `now` through `source`, and `invalid` rejected ones beside them.
+    /// Events received at `now` through `source`, and the ones refused at the edge beside
+    /// them (their reasons).
     Batch {
         now: Ms,
         source: Source,
-        invalid: u32,
+        refused: Vec<Refusal>,
         events: Vec<Event>,
     },
     Advance(Ms),
@@ -41,8 +43,8 @@ impl Op {
     /// Applies the step to `engine` exactly as the daemon did when it was journaled.
     pub fn apply(self, engine: &mut Engine) {
         match self {
-            Op::Batch { now, source, invalid, events } => {
-                engine.apply_batch(now, source, events, invalid as u64);
+            Op::Batch { now, source, refused, events } => {
+                engine.apply_batch(now, source, events, &refused);
             }
             Op::Advance(now) => engine.advance(now),
             Op::Housekeeping => engine.housekeeping(),
@@ -63,13 +65,14 @@ impl Payload {
         Payload { bytes, crc }
     }
 
-    pub fn batch<'a>(now: Ms, source: Source, invalid: u32, events: impl Iterator<Item = &'a Event>) -> Payload {
+    pub fn batch<'a>(now: Ms, source: Source, refused: &[Refusal], events: impl Iterator<Item = &'a Event>) -> Payload {
         let events: Vec<&Event> = events.collect();
-        let mut bytes = Vec::with_capacity(16 + events.len() * 48);
+        let mut bytes = Vec::with_capacity(16 + refused.len() + events.len() * 48);
         bytes.push(BATCH);
         bytes.extend_from_slice(&now.to_le_bytes());
         bytes.push(source.to_u8());
-        bytes.extend_from_slice(&invalid.to_le_bytes());
+        bytes.extend_from_slice(&(refused.len() as u32).to_le_bytes());
+        bytes.extend(refused.iter().map(|r| r.to_u8()));
         let bytes = postcard::to_extend(&events, bytes).expect("serializing to memory cannot fail");
         Payload::new(bytes)
     }
@@ -152,9 +155,14 @@ fn decode_payload(p: &[u8]) -> Result<Op, FrameError> {
             }
             let now = ms(&p[1..])?;
             let source = Source::from_u8(p[9]).ok_or_else(|| bad("unknown source"))?;
-            let invalid = u32::from_le_bytes(p[10..14].try_into().expect("4 bytes"));
-            let events: Vec<Event> = postcard::from_bytes(&p[14..]).map_err(|e| bad(&e.to_string()))?;
-            Ok(Op::Batch { now, source, invalid, events })
+            let n = u32::from_le_bytes(p[10..14].try_into().expect("4 bytes")) as usize;
+            let reasons = p.get(14..14 + n).ok_or_else(|| bad("short refusals"))?;
+            let refused = reasons
+                .iter()
+                .map(|&b| Refusal::from_u8(b).ok_or_else(|| bad("unknown refusal")))
+                .collect::<Result<_, _>>()?;
+            let events: Vec<Event> = postcard::from_bytes(&p[14 + n..]).map_err(|e| bad(&e.to_string()))?;
+            Ok(Op::Batch { now, source, refused, events })
         }
         Some(&ADVANCE) => Ok(Op::Advance(ms(&p[1..])?)),
         Some(&HOUSEKEEPING) => Ok(Op::Housekeeping),
@@ -197,13 +205,14 @@ mod tests {
     fn frames_round_trip_and_damage_is_detected() {
         let events = [ev("a1", 1), ev("a2", 2)];
         let mut out = Vec::new();
-        Payload::batch(42, Source::Ws, 3, events.iter()).frame_into(7, &mut out);
+        let refused = vec![Refusal::NotJson, Refusal::TooLarge, Refusal::BadTs];
+        Payload::batch(42, Source::Ws, &refused, events.iter()).frame_into(7, &mut out);
         Payload::advance(99).frame_into(8, &mut out);
         Payload::housekeeping().frame_into(9, &mut out);
         let mut r = out.as_slice();
         let mut buf = Vec::new();
         let first = read_frame(&mut r, &mut buf).unwrap().unwrap();
-        assert_eq!(first, Some((7, Op::Batch { now: 42, source: Source::Ws, invalid: 3, events: events.to_vec() })));
+        assert_eq!(first, Some((7, Op::Batch { now: 42, source: Source::Ws, refused, events: events.to_vec() })));
         assert_eq!(read_frame(&mut r, &mut buf).unwrap().unwrap(), Some((8, Op::Advance(99))));
         assert_eq!(read_frame(&mut r, &mut buf).unwrap().unwrap(), Some((9, Op::Housekeeping)));
         assert_eq!(read_frame(&mut r, &mut buf).unwrap().unwrap(), None);

@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{Shared, wall_ms};
+use crate::engine::Source;
 use crate::event::decode_str;
-use crate::floor::Source;
 
 const BATCH: usize = 2048;
 

@@ -14,59 +14,54 @@ pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
-use dashmap::DashMap;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::alert::Alert;
 use crate::config::{FileConfig, Settings, Tokens};
-use crate::event::{Aliases, DecodeError, Event};
-use crate::floor::{Engine, IngestCounts, Source};
+pub use crate::core::wall_ms;
+use crate::core::{AlertSink, Core};
+use crate::engine::{Engine, IngestCounts, Source};
+use crate::event::{Aliases, DecodeError, Event, Refusal};
 use crate::hooks::Hooks;
+use crate::ingest::Connections;
 use crate::ingest::apply::Applier;
-use crate::journal::{Journal, Payload, Recovery};
+use crate::journal::{Journal, Recovery};
 use crate::metrics::Metrics;
-use crate::time::Ms;
-
-/// Milliseconds since the epoch, from the system clock.
-pub fn wall_ms() -> Ms {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Ms).unwrap_or(0)
-}
 
 /// State shared by every task of the daemon. Owned by `run`; tasks hold `Arc`s and stop
 /// on the cancellation token.
 pub struct Shared {
-    pub engine: Mutex<Engine>,
+    /// The engine, its journal and the alert fan-out (ingest submits here too).
+    pub core: Arc<Core>,
     pub file: FileConfig,
     pub settings: Settings,
     pub aliases: Aliases,
     pub tokens: Tokens,
-    pub hub: push::Hub,
+    pub hub: Arc<push::Hub>,
     pub metrics: Metrics,
     pub hooks: Option<Hooks>,
     /// Open ingest connections per source (gauge), updated by the connection tasks.
-    pub connections: DashMap<&'static str, i64>,
+    pub connections: Arc<Connections>,
     pub web_dir: Option<PathBuf>,
     pub ready: std::sync::atomic::AtomicBool,
-    /// The write-ahead journal, unless `journal.enabled = false` (or `--demo`).
+    /// The write-ahead journal (the core's), unless `journal.enabled = false` (or `--demo`).
     pub journal: Option<Journal>,
     /// The thread that applies TCP and WebSocket batches (`ingest::apply`).
-    pub applier: Applier,
+    pub applier: Arc<Applier>,
 }
 
 impl Shared {
     pub fn engine(&self) -> MutexGuard<'_, Engine> {
-        // A panic while holding the lock would be a bug in the core; keep serving.
-        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+        self.core.engine()
     }
 
     /// Applies a decoded batch and fans out the alerts it fired or resolved.
     pub fn apply_batch(&self, batch: Vec<Result<Event, DecodeError>>, source: Source) -> IngestCounts {
-        self.apply_journaled(batch, source).0
+        self.core.apply(batch, source).0
     }
 
     /// Applies a decoded batch; also returns the journal lsn that makes it durable (see
@@ -76,79 +71,32 @@ impl Shared {
         batch: Vec<Result<Event, DecodeError>>,
         source: Source,
     ) -> (IngestCounts, Option<u64>) {
-        if batch.is_empty() {
-            return (IngestCounts::default(), None);
-        }
-        let now = wall_ms();
-        let invalid = batch.iter().filter(|r| r.is_err()).count();
-        // Encoded before the lock is taken; appended (a copy) under it, so the journal's
-        // order is the engine's.
-        let payload = self
-            .journal
-            .as_ref()
-            .map(|_| Payload::batch(now, source, invalid as u32, batch.iter().filter_map(|r| r.as_ref().ok())));
-        let events = batch.into_iter().filter_map(Result::ok);
-        let (counts, lsn, alerts) = {
-            let mut engine = self.engine();
-            let lsn = self.journal.as_ref().zip(payload.as_ref()).map(|(j, p)| j.append(p));
-            let counts = engine.apply_batch(now, source, events, invalid as u64);
-            (counts, lsn, engine.take_notifications())
-        };
-        self.fan_out(alerts);
-        (counts, lsn)
+        self.core.apply(batch, source)
     }
 
     pub fn count_invalid(&self, source: Source, n: u64) {
-        let batch = (0..n).map(|_| Err(DecodeError::TooLarge)).collect();
-        self.apply_batch(batch, source);
+        self.core.count_refused(source, Refusal::TooLarge, n);
     }
 
     /// Waits until `lsn` is on disk (no-op without a journal).
     pub async fn durable(&self, lsn: Option<u64>) -> Result<(), crate::journal::NotDurable> {
-        match (&self.journal, lsn) {
-            (Some(j), Some(lsn)) => j.durable(lsn).await,
-            _ => Ok(()),
-        }
-    }
-
-    pub fn fan_out(&self, alerts: Vec<Alert>) {
-        for a in alerts {
-            self.hub.alert(&a);
-            if let Some(h) = &self.hooks {
-                h.notify(&a);
-            }
-        }
-    }
-
-    pub fn connection_opened(&self, source: &'static str) {
-        *self.connections.entry(source).or_insert(0) += 1;
-    }
-
-    pub fn connection_closed(&self, source: &'static str) {
-        *self.connections.entry(source).or_insert(0) -= 1;
+        self.core.durable(lsn).await
     }
 
     pub fn connection_counts(&self) -> Vec<(&'static str, i64)> {
-        ["tcp", "ws"].iter().map(|s| (*s, self.connections.get(s).map(|v| *v).unwrap_or(0))).collect()
+        self.connections.counts()
     }
 }
 
-/// Decrements the connection gauge when a connection task ends, however it ends.
-pub struct ConnGuard {
-    shared: Arc<Shared>,
-    source: &'static str,
-}
-
-impl ConnGuard {
-    pub fn new(shared: Arc<Shared>, source: &'static str) -> Self {
-        shared.connection_opened(source);
-        ConnGuard { shared, source }
+impl AlertSink for push::Hub {
+    fn alert(&self, alert: &crate::alert::Alert) {
+        push::Hub::alert(self, alert)
     }
 }
 
-impl Drop for ConnGuard {
-    fn drop(&mut self) {
-        self.shared.connection_closed(self.source);
+impl AlertSink for Hooks {
+    fn alert(&self, alert: &crate::alert::Alert) {
+        self.notify(alert)
     }
 }
 
@@ -195,7 +143,7 @@ pub async fn run(
     } else {
         Some(Hooks::start(&file.hooks, &opts.base_dir, metrics.registry()).map_err(|e| anyhow::anyhow!("{e}"))?)
     };
-    let (mut engine, journal) = if file.journal.enabled && !opts.demo {
+    let (engine, journal) = if file.journal.enabled && !opts.demo {
         let dir = opts.base_dir.join(&file.journal.dir);
         let interval = Duration::from_millis(file.journal.fsync_interval_ms);
         let settings = settings.clone();
@@ -206,23 +154,24 @@ pub async fn run(
         }
         (Engine::new(settings.clone()), None)
     };
-    if let Some(j) = &journal {
-        engine.set_oplog(j.oplog());
-    }
-    // Alerts that fired during the replay were announced before the restart.
-    engine.enable_notifications();
     let web_dir = (!file.server.web_dir.is_empty()).then(|| opts.base_dir.join(&file.server.web_dir));
-    let hub = push::Hub::new(file.limits.max_ws_clients, metrics.registry());
-    let shared = Arc::new_cyclic(|me| Shared {
-        applier: Applier::start(me.clone()),
-        engine: Mutex::new(engine),
+    let hub = Arc::new(push::Hub::new(file.limits.max_ws_clients, metrics.registry()));
+    let mut sinks: Vec<Arc<dyn AlertSink>> = vec![hub.clone()];
+    if let Some(h) = &hooks {
+        sinks.push(Arc::new(h.clone()));
+    }
+    let core = Arc::new(Core::new(engine, journal.clone(), sinks));
+    let applier = Arc::new(Applier::start(core.clone()));
+    let shared = Arc::new(Shared {
+        core,
+        applier,
         aliases: Aliases::new(settings.aliases.clone()),
         settings,
         tokens,
         hub,
         metrics,
         hooks,
-        connections: DashMap::new(),
+        connections: Arc::new(Connections::default()),
         web_dir,
         file,
         ready: std::sync::atomic::AtomicBool::new(false),
@@ -236,8 +185,17 @@ pub async fn run(
 
     let tls = tls::acceptors(&shared.file.tls, &opts.base_dir)?;
     let conn_stats = listen::ConnStats::new(shared.metrics.registry());
+    let tcp_ingest = Arc::new(crate::ingest::tcp::TcpIngest {
+        applier: shared.applier.clone(),
+        aliases: shared.aliases.clone(),
+        token: shared.tokens.ingest.clone(),
+        max_connections: shared.file.limits.max_connections,
+        idle: Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1)),
+        max_line_bytes: shared.file.limits.max_line_bytes,
+        connections: shared.connections.clone(),
+    });
     tracker.spawn(crate::ingest::tcp::serve(
-        shared.clone(),
+        tcp_ingest,
         listeners.tcp,
         tls.as_ref().map(|t| t.tcp.clone()),
         conn_stats.clone(),
@@ -310,18 +268,12 @@ async fn ticker(shared: Arc<Shared>, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = every.tick() => {}
         }
-        let alerts = {
-            let mut engine = shared.engine();
-            if shared.settings.clock == crate::config::ClockMode::Wall {
-                engine.advance(wall_ms());
-            }
-            if housekeeping.elapsed() >= Duration::from_secs(60) {
-                housekeeping = tokio::time::Instant::now();
-                engine.housekeeping();
-            }
-            engine.take_notifications()
-        };
-        shared.fan_out(alerts);
+        let wall = shared.settings.clock == crate::config::ClockMode::Wall;
+        let keep = housekeeping.elapsed() >= Duration::from_secs(60);
+        if keep {
+            housekeeping = tokio::time::Instant::now();
+        }
+        shared.core.tick(wall.then(wall_ms), keep);
         if let Some(j) = &shared.journal
             && last_snapshot.elapsed() >= snapshot_every
             && snapshot_job.as_ref().is_none_or(|h| h.is_finished())
@@ -348,6 +300,14 @@ fn recover(dir: &std::path::Path, settings: Settings, interval: Duration) -> any
         None => Engine::new(settings),
     };
     let replayed = rec.replay(&mut engine)?;
+    // Up to the last instant the journal saw before notifications are on: what fired
+    // before the restart was announced then (hooks are at-most-once across a restart);
+    // what falls due while the daemon was down is told at the first tick.
+    if engine.settings.clock == crate::settings::ClockMode::Wall
+        && let Some(t) = engine.latest()
+    {
+        engine.advance(t);
+    }
     tracing::info!(
         dir = %dir.display(),
         snapshot_lsn = replayed.snapshot_lsn.unwrap_or(0),

@@ -22,7 +22,7 @@ use warp::ws::{Message, WebSocket};
 
 use super::{Shared, wall_ms};
 use crate::alert::Alert;
-use crate::floor::{View, ViewOpts};
+use crate::engine::{View, ViewOpts};
 use crate::snapshot::{BoardAgent, BoardGroups, board_alerts};
 
 const QUEUE: usize = 8;

@@ -14,8 +14,8 @@ use warp::{Filter, Rejection, Reply};
 
 use super::listen::ConnStats;
 use super::{Shared, auth, push, wall_ms};
+use crate::engine::{Source, ViewOpts};
 use crate::event::{DecodeError, decode_batch};
-use crate::floor::{Source, ViewOpts};
 use crate::ingest::apply::Applied;
 use crate::snapshot::Snapshot;
 
@@ -319,7 +319,7 @@ async fn recover(err: Rejection) -> Result<Response<String>, Infallible> {
 /// `{"ack": <frame number>, "seq": <highest seq in the frame>, "durable": true, ...counts}`.
 /// Acks are sent by a task of their own so reading never waits for the disk.
 async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: bool, shutdown: CancellationToken) {
-    let _guard = super::ConnGuard::new(shared.clone(), "ws");
+    let _guard = crate::ingest::ConnGuard::new(shared.connections.clone(), "ws");
     let (mut sink, mut stream) = socket.split();
     let idle = std::time::Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
     // Bounded: a client that does not read its acks slows its own ingest, nobody else's.

@@ -10,16 +10,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Engine, IngestCounts, Source, Team};
+use super::{Engine, IngestCounts, RefusalCounts, Source, Team};
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
-use crate::config::Settings;
 use crate::floor::agents::{AgentIdx, Agents, TeamIdx};
+use crate::settings::Settings;
 use crate::time::Ms;
 
 /// Version of the byte layout below. 3: compact timelines (packed segments, running sums
 /// at checkpoints, contacts counted there rather than stored one by one), exact handle-time
-/// buckets per team, per-team detector floors.
-pub const FORMAT: u32 = 3;
+/// buckets per team, per-team detector floors. 4: teams' rosters, detectors with their
+/// change logs and checkpoints (late delivery), refusal counts per reason.
+pub const FORMAT: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -35,10 +36,11 @@ struct Save<'a> {
     agents: &'a Agents,
     teams: &'a Vec<Option<Team>>,
     team_free: &'a Vec<TeamIdx>,
-    team_floor: &'a Vec<Ms>,
     alerts: Vec<AlertRec>,
     max_ts: Ms,
+    now_seen: Ms,
     ingest: Vec<(u8, IngestCounts)>,
+    refusals: Vec<(u8, RefusalCounts)>,
     long_aux_due: &'a BTreeSet<(Ms, AgentIdx)>,
     applied_since_housekeeping: u64,
     version: u64,
@@ -50,10 +52,11 @@ struct Load {
     agents: Agents,
     teams: Vec<Option<Team>>,
     team_free: Vec<TeamIdx>,
-    team_floor: Vec<Ms>,
     alerts: Vec<AlertRec>,
     max_ts: Ms,
+    now_seen: Ms,
     ingest: Vec<(u8, IngestCounts)>,
+    refusals: Vec<(u8, RefusalCounts)>,
     long_aux_due: BTreeSet<(Ms, AgentIdx)>,
     applied_since_housekeeping: u64,
     version: u64,
@@ -116,6 +119,7 @@ impl AlertRec {
             threshold: self.threshold,
             message: self.message,
             agents: self.agents,
+            retracted: false,
         }
     }
 }
@@ -129,10 +133,11 @@ impl Engine {
             agents: &self.agents,
             teams: &self.teams,
             team_free: &self.team_free,
-            team_floor: &self.team_floor,
             alerts: self.alerts.values().map(|a| AlertRec::from_alert(a.alert())).collect(),
             max_ts: self.max_ts,
+            now_seen: self.now_seen,
             ingest: Source::ALL.iter().filter_map(|s| self.ingest.get(s).map(|c| (s.to_u8(), *c))).collect(),
+            refusals: Source::ALL.iter().filter_map(|s| self.refusals.get(s).map(|c| (s.to_u8(), *c))).collect(),
             long_aux_due: &self.long_aux_due,
             applied_since_housekeeping: self.applied_since_housekeeping,
             version: self.version,
@@ -155,16 +160,20 @@ impl Engine {
         engine.team_free = load.team_free;
         // Every team takes a full step at the next advance (its next due time is derived).
         engine.team_due = vec![Ms::MIN; engine.teams.len()];
-        engine.team_floor = load.team_floor;
-        engine.team_floor.resize(engine.teams.len(), Ms::MIN);
         engine.alerts = load
             .alerts
             .into_iter()
             .map(|a| (a.id.clone(), crate::alert::StoredAlert::new(a.into_alert())))
             .collect::<BTreeMap<_, _>>();
         engine.max_ts = load.max_ts;
+        engine.now_seen = load.now_seen;
         engine.ingest =
             load.ingest.into_iter().filter_map(|(s, c)| Source::from_u8(s).map(|s| (s, c))).collect::<HashMap<_, _>>();
+        engine.refusals = load
+            .refusals
+            .into_iter()
+            .filter_map(|(s, c)| Source::from_u8(s).map(|s| (s, c)))
+            .collect::<HashMap<_, _>>();
         engine.long_aux_due = load.long_aux_due;
         engine.applied_since_housekeeping = load.applied_since_housekeeping;
         engine.version = load.version;
@@ -173,10 +182,7 @@ impl Engine {
             if let Some(team) = team {
                 engine.team_index.insert(team.id.clone(), i as TeamIdx);
                 team.det.reconfigure(&engine.settings);
-                team.det.counts = Default::default();
-                for &ai in &team.det.members {
-                    team.det.counts.add(engine.agents.get(ai).kind);
-                }
+                team.roster.recount(&engine.agents);
             }
         }
         for (ai, a) in engine.agents.iter() {
@@ -184,13 +190,7 @@ impl Engine {
                 engine.offline_since.insert((a.since, ai));
             }
         }
-        let alerts: Vec<Alert> = engine.alerts.values().map(|a| a.alert().clone()).collect();
-        for a in &alerts {
-            engine.count_alert(a, 1);
-            if !a.is_firing() {
-                engine.count_alert(a, -1);
-            }
-        }
+        engine.recount_alerts();
         Ok(engine)
     }
 }
@@ -207,7 +207,7 @@ pub mod histogram {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u32>, D::Error> {
         let buckets = Vec::<(u64, u32)>::deserialize(d)?;
-        let mut h = super::super::handle::new_hdr();
+        let mut h = crate::engine::handle::new_hdr();
         for (v, n) in buckets {
             h.saturating_record_n(v, n);
         }

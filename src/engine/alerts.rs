@@ -1,0 +1,309 @@
+//! The alert store: alerts as they fire and resolve, corrected when a late event shows
+//! they were wrong (SPEC §2.5), and the notifications hooks and wallboards get of each.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::Engine;
+use crate::alert::{Alert, AlertKind, AlertState, StoredAlert};
+use crate::detect::team::AlertChange;
+use crate::floor::agents::TeamIdx;
+use crate::time::Ms;
+
+/// How a stored alert's team counters move.
+#[derive(Clone, Copy)]
+enum Count {
+    Fired,
+    Resolved,
+    /// A firing or resolved alert is taken back (it never was, or was not as told).
+    Retracted {
+        was_firing: bool,
+    },
+}
+
+impl Engine {
+    /// Stores the alert changes of forward steps and tells hooks and wallboards.
+    pub(super) fn flush_changes(&mut self) {
+        if self.changes.is_empty() {
+            return;
+        }
+        self.version += 1;
+        for ch in std::mem::take(&mut self.changes) {
+            let alert = match ch {
+                AlertChange::Fired(a) => {
+                    self.count_alert(&a, Count::Fired);
+                    self.alerts.insert(a.id.clone(), StoredAlert::new(a.clone()));
+                    a
+                }
+                AlertChange::Resolved { id, at } => match self.alerts.get_mut(&id) {
+                    Some(stored) if stored.is_firing() => {
+                        let a = resolved(stored, at);
+                        *stored = StoredAlert::new(a.clone());
+                        self.count_alert(&a, Count::Resolved);
+                        a
+                    }
+                    _ => continue,
+                },
+            };
+            self.notify(alert);
+        }
+    }
+
+    fn notify(&mut self, a: Alert) {
+        if let Some(n) = &mut self.notifications {
+            n.push(a);
+        }
+    }
+
+    /// Ends an agent's alert (long_aux) when the agent leaves the condition at `at`: a
+    /// resolve, or, when `at` is before the alert fired (the event that ends it arrived
+    /// late), a retraction: with the events on time it would never have fired.
+    pub(super) fn end_agent_alert(&mut self, id: &str, at: Ms) {
+        let Some(stored) = self.alerts.get(id).cloned() else { return };
+        if !stored.is_firing() {
+            return;
+        }
+        self.version += 1;
+        if at >= stored.fired_at {
+            let a = resolved(&stored, at);
+            self.alerts.insert(id.to_string(), StoredAlert::new(a.clone()));
+            self.count_alert(&a, Count::Resolved);
+            self.notify(a);
+        } else {
+            self.alerts.remove(id);
+            self.count_alert(&stored, Count::Retracted { was_firing: true });
+            self.notify(retracted(&stored));
+        }
+    }
+
+    /// Replaces everything a team's detectors did from `from` on with `changes`, what
+    /// they did when re-evaluated from there with the late changes in place: alerts that
+    /// no longer happen are removed, changed ones rewritten, new ones added. Hooks that
+    /// were told of an alert that changed get it `retracted`, then the corrected one; an
+    /// alert that now merely resolves is a plain resolve.
+    pub(super) fn reconcile(&mut self, ti: TeamIdx, from: Ms, changes: Vec<AlertChange>) {
+        let team = self.team(ti).id.clone();
+        let old: Vec<Arc<StoredAlert>> = self
+            .team_alerts(&team, &[AlertKind::AuxCluster, AlertKind::AuxDispersion, AlertKind::UtilizationHigh])
+            .filter(|a| a.fired_at >= from || a.resolved_at.is_none_or(|r| r >= from))
+            .collect();
+        // The alerts as they were at `from`, then as the re-evaluation changed them.
+        let mut new: BTreeMap<String, Alert> = BTreeMap::new();
+        for a in old.iter().filter(|a| a.fired_at < from) {
+            let mut a = a.alert().clone();
+            a.state = AlertState::Firing;
+            a.resolved_at = None;
+            new.insert(a.id.clone(), a);
+        }
+        for ch in changes {
+            match ch {
+                AlertChange::Fired(a) => {
+                    new.insert(a.id.clone(), a);
+                }
+                AlertChange::Resolved { id, at } => {
+                    if let Some(a) = new.get_mut(&id) {
+                        a.state = AlertState::Resolved;
+                        a.resolved_at = Some(at);
+                    }
+                }
+            }
+        }
+        let mut changed = false;
+        for o in &old {
+            if !new.contains_key(&o.id) {
+                changed = true;
+                self.alerts.remove(&o.id);
+                self.count_alert(o, Count::Retracted { was_firing: o.is_firing() });
+                self.notify(retracted(o));
+            }
+        }
+        let old: BTreeMap<&str, &Arc<StoredAlert>> = old.iter().map(|a| (a.id.as_str(), a)).collect();
+        for (id, n) in new {
+            match old.get(id.as_str()) {
+                Some(o) if o.alert() == &n => {}
+                Some(o) if same_fire(o, &n) && o.is_firing() => {
+                    // It ends where it ended, now that the events are in.
+                    changed = true;
+                    self.alerts.insert(id, StoredAlert::new(n.clone()));
+                    self.count_alert(&n, Count::Resolved);
+                    self.notify(n);
+                }
+                Some(o) => {
+                    changed = true;
+                    self.count_alert(o, Count::Retracted { was_firing: o.is_firing() });
+                    self.notify(retracted(o));
+                    self.tell_new(n);
+                }
+                None => {
+                    changed = true;
+                    self.tell_new(n);
+                }
+            }
+        }
+        if changed {
+            self.version += 1;
+        }
+    }
+
+    /// Stores an alert the re-evaluation found and tells of its fire (and resolve).
+    fn tell_new(&mut self, n: Alert) {
+        let mut fired = n.clone();
+        fired.state = AlertState::Firing;
+        fired.resolved_at = None;
+        self.count_alert(&fired, Count::Fired);
+        self.notify(fired);
+        if !n.is_firing() {
+            self.count_alert(&n, Count::Resolved);
+            self.notify(n.clone());
+        }
+        self.alerts.insert(n.id.clone(), StoredAlert::new(n));
+    }
+
+    /// Counts a change of an alert on its team (Prometheus).
+    fn count_alert(&mut self, a: &Alert, c: Count) {
+        let Some(&ti) = self.team_index.get(&a.team) else { return };
+        let team = self.team_mut(ti);
+        let k = a.kind as usize;
+        match c {
+            Count::Fired => {
+                team.alerts_firing[k] += 1;
+                team.alerts_fired[k] += 1;
+            }
+            Count::Resolved => team.alerts_firing[k] = team.alerts_firing[k].saturating_sub(1),
+            Count::Retracted { was_firing } => {
+                if was_firing {
+                    team.alerts_firing[k] = team.alerts_firing[k].saturating_sub(1);
+                }
+                team.alerts_retracted[k] += 1;
+            }
+        }
+    }
+
+    /// Recounts every team's alert counters from the store (after a restore).
+    pub(super) fn recount_alerts(&mut self) {
+        let alerts: Vec<Alert> = self.alerts.values().map(|a| a.alert().clone()).collect();
+        for a in &alerts {
+            self.count_alert(a, Count::Fired);
+            if !a.is_firing() {
+                self.count_alert(a, Count::Resolved);
+            }
+        }
+    }
+
+    /// The stored alerts of `team` of the given kinds.
+    ///
+    /// Ids start with `kind:team:` (`Alert::make_id`): one range per kind instead of a walk
+    /// over every team's alerts. The range may also hold a team whose id starts with this
+    /// one and a colon; its id is longer, so comparing the lengths tells them apart without
+    /// reading the team's bytes (a cache miss per alert).
+    pub(super) fn team_alerts<'a>(
+        &'a self,
+        team: &'a str,
+        kinds: &'a [AlertKind],
+    ) -> impl Iterator<Item = Arc<StoredAlert>> + 'a {
+        kinds
+            .iter()
+            .flat_map(move |k| {
+                let from = format!("{}:{team}:", k.as_str());
+                let to = format!("{}:{team};", k.as_str());
+                self.alerts.range(from..to)
+            })
+            .map(|(_, a)| a)
+            .filter(move |a| a.team.len() == team.len())
+            .inspect(move |a| debug_assert_eq!(a.team, team, "alert {} in the range of {team}", a.id))
+            .cloned()
+    }
+
+    /// All alerts, oldest first (by fire time, then id).
+    pub fn alerts(&self) -> Vec<Alert> {
+        let mut v: Vec<Alert> = self.alerts.values().map(|a| a.alert().clone()).collect();
+        v.sort_by(|a, b| (a.fired_at, &a.id).cmp(&(b.fired_at, &b.id)));
+        v
+    }
+
+    /// The alerts a view returns: the stored ones (of `team`, when given) with the changes
+    /// evaluated tentatively at `now` applied, oldest first.
+    ///
+    /// Only pointers are copied (`StoredAlert`): a view of one team (or of none, as the
+    /// load benchmark's completion poll asks) must not pay for the whole floor's alert
+    /// store (a clone of it was a third of the daemon's CPU under a polled ingest load), nor
+    /// read more of its own alerts than their place in the store (BENCHMARKS.md).
+    pub(super) fn view_alerts(
+        &self,
+        team: Option<&str>,
+        tentative: Vec<AlertChange>,
+        now: Ms,
+    ) -> Vec<Arc<StoredAlert>> {
+        let mut alerts: Vec<Arc<StoredAlert>> = match team {
+            Some(team) => self.team_alerts(team, &AlertKind::ALL).collect(),
+            None => self.alerts.values().cloned().collect(),
+        };
+        // Few or none: found by pointer among the stored ones (no string compare per alert),
+        // by id among those changed here.
+        let mut changed: Vec<(String, usize)> = Vec::new();
+        let find = |alerts: &[Arc<StoredAlert>], changed: &[(String, usize)], id: &str| {
+            changed.iter().find(|(c, _)| c == id).map(|&(_, i)| i).or_else(|| {
+                let stored = self.alerts.get(id)?;
+                alerts.iter().position(|a| Arc::ptr_eq(a, stored))
+            })
+        };
+        for ch in tentative {
+            match ch {
+                AlertChange::Fired(a) => {
+                    if team.is_none_or(|t| t == a.team) {
+                        let id = a.id.clone();
+                        let i = match find(&alerts, &changed, &id) {
+                            Some(i) => {
+                                alerts[i] = StoredAlert::new(a);
+                                i
+                            }
+                            None => {
+                                alerts.push(StoredAlert::new(a));
+                                alerts.len() - 1
+                            }
+                        };
+                        changed.push((id, i));
+                    }
+                }
+                AlertChange::Resolved { id, at } => {
+                    if let Some(i) = find(&alerts, &changed, &id) {
+                        alerts[i] = StoredAlert::new(resolved(&alerts[i], at));
+                        changed.push((id, i));
+                    }
+                }
+            }
+        }
+        // Sorted on the fire time read once per alert; ids are compared on ties only.
+        let mut keyed: Vec<(Ms, Arc<StoredAlert>)> =
+            alerts.into_iter().map(|a| (a.fired_at, a)).filter(|(at, _)| *at <= now).collect();
+        keyed.sort_by(|(x, a), (y, b)| x.cmp(y).then_with(|| a.id.cmp(&b.id)));
+        keyed.into_iter().map(|(_, a)| a).collect()
+    }
+}
+
+/// A copy of `a` resolved at `at`. (An alert never resolves before it fired: an event
+/// that ends the condition before the fire time retracts the alert instead.)
+fn resolved(a: &Alert, at: Ms) -> Alert {
+    let mut a = a.clone();
+    a.state = AlertState::Resolved;
+    a.resolved_at = Some(at.max(a.fired_at));
+    a
+}
+
+/// The notification that takes `a` back.
+fn retracted(a: &Alert) -> Alert {
+    let mut a = a.clone();
+    a.retracted = true;
+    a
+}
+
+/// Whether two versions of an alert told the same fire (they may differ in the resolve).
+fn same_fire(a: &Alert, b: &Alert) -> bool {
+    let strip = |a: &Alert| {
+        let mut a = a.clone();
+        a.state = AlertState::Firing;
+        a.resolved_at = None;
+        a
+    };
+    strip(a) == strip(b)
+}

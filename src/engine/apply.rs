@@ -1,0 +1,279 @@
+//! Applying events (SPEC §2.2): outcomes, the agent's timeline and team, the team's
+//! roster and detector log, long_aux deadlines.
+
+use super::{Engine, IngestCounts, Outcome, Source, kind_of};
+use crate::alert::{Alert, AlertKind};
+use crate::detect::team::{AlertChange, Change, Ctx, new_alert};
+use crate::event::{Event, Refusal, UNASSIGNED};
+use crate::floor::agents::{Agent, AgentIdx, AuxEntry, TeamIdx};
+use crate::floor::timeline::{Kind, Timeline};
+use crate::settings::ClockMode;
+use crate::time::Ms;
+
+/// Events of a batch whose agents are read ahead of applying them (see `apply_batch`).
+const WARM_AHEAD: usize = 16;
+
+impl Engine {
+    /// Applies a decoded batch received at `now` (system time): the events in order, the
+    /// ones refused at the edge counted with their reasons, then (event clock) time
+    /// advanced to the new now. The daemon's ingest paths and the journal's replay both go
+    /// through here, so a replayed batch has exactly the effect it had live.
+    pub fn apply_batch(
+        &mut self,
+        now: Ms,
+        source: Source,
+        events: impl IntoIterator<Item = Event>,
+        refused: &[Refusal],
+    ) -> IngestCounts {
+        let mut counts = IngestCounts::default();
+        if self.settings.clock == ClockMode::Wall {
+            self.now_seen = self.now_seen.max(now);
+        }
+        // On a large floor applying is bound by memory latency: each event's index entry,
+        // agent slot and timeline tail are cache misses, and `apply` waits for them one
+        // after another. Reading them for the next few events first lets those independent
+        // misses overlap in the CPU's out-of-order window. Reads only: nothing changes.
+        let mut events = events.into_iter();
+        let mut ahead = Vec::with_capacity(WARM_AHEAD);
+        loop {
+            ahead.extend(events.by_ref().take(WARM_AHEAD));
+            if ahead.is_empty() {
+                break;
+            }
+            std::hint::black_box(ahead.iter().fold(0, |w, ev: &Event| w ^ self.agents.warm(&ev.agent)));
+            for ev in ahead.drain(..) {
+                counts.count(self.apply(ev, now, source));
+            }
+        }
+        for &why in refused {
+            self.count_invalid(source, why);
+            counts.count(Outcome::Invalid(why));
+        }
+        if self.settings.clock == ClockMode::Event {
+            let at = self.now(now);
+            self.advance(at);
+        }
+        counts
+    }
+
+    /// Applies one decoded event received at `recv_ms` (system time; used by the wall
+    /// clock for a missing `ts`, the future-skew clamp and the backfill limit).
+    pub fn apply(&mut self, ev: Event, recv_ms: Ms, source: Source) -> Outcome {
+        let o = self.apply_inner(ev, recv_ms);
+        self.count(source, o);
+        if matches!(o, Outcome::Applied { .. }) {
+            self.applied_since_housekeeping += 1;
+            if self.applied_since_housekeeping >= 65_536 {
+                // Part of applying: a replay of the same events does it at the same point.
+                self.housekeeping_inner();
+            }
+        }
+        o
+    }
+
+    fn apply_inner(&mut self, ev: Event, recv_ms: Ms) -> Outcome {
+        let wall = self.settings.clock == ClockMode::Wall;
+        let (mut ts, mut skewed) = match (ev.ts, wall) {
+            (Some(t), _) => (t, false),
+            (None, true) => (recv_ms, false),
+            (None, false) => return Outcome::Invalid(Refusal::MissingField),
+        };
+        if wall && ts > recv_ms + self.settings.max_future_skew_ms {
+            ts = recv_ms;
+            skewed = true;
+        }
+        // The oldest instant still applied where it belongs (SPEC §2.5).
+        let now = if wall { recv_ms.max(self.now_seen) } else { self.max_ts };
+        let too_old = now != Ms::MIN && ts < now.saturating_sub(self.settings.max_backfill_ms);
+        let reason = ev.reason;
+        let kind = kind_of(&self.settings, ev.state, reason.as_deref());
+
+        let Some(ai) = self.agents.find(&ev.agent) else {
+            if too_old {
+                return Outcome::Late(Refusal::TooOld);
+            }
+            if self.agents.len() >= self.settings.max_agents {
+                return Outcome::Invalid(Refusal::TooLarge);
+            }
+            self.max_ts = self.max_ts.max(ts);
+            let ti = self.team_idx(ev.team.as_deref().unwrap_or(UNASSIGNED), ts);
+            let mut timeline = Timeline::new();
+            let completed = timeline.change(ts, kind);
+            debug_assert!(completed.is_none());
+            let ai = self.agents.insert(Agent {
+                id: ev.agent,
+                name: ev.name,
+                team: ti,
+                member_pos: 0,
+                state: ev.state,
+                reason,
+                kind,
+                since: ts,
+                seg_start: ts,
+                last_ts: ts,
+                last_seq: ev.seq,
+                timeline,
+                aux_entry: None,
+                long_aux_alert: None,
+            });
+            let team = self.teams[ti as usize].as_mut().expect("live team index");
+            team.roster.join(&mut self.agents, ai);
+            if let Some(c) = self.view_cache.get_mut(ai as usize) {
+                *c = None; // a reused slot
+            }
+            self.record(ti, Change { t: ts, agent: ai, to: Some(kind) });
+            self.enter_kind(ai, None, ts);
+            self.version += 1;
+            return Outcome::Applied { skewed };
+        };
+
+        let a = self.agents.get(ai);
+        let duplicate = match ev.seq {
+            Some(seq) => a.last_seq.is_some_and(|last| seq <= last),
+            None => ts == a.last_ts && ev.state == a.state && reason == a.reason,
+        };
+        if duplicate {
+            return Outcome::Duplicate;
+        }
+        if ts < a.last_ts {
+            return Outcome::Late(Refusal::OlderThanLast);
+        }
+        if too_old {
+            return Outcome::Late(Refusal::TooOld);
+        }
+        let old_team = a.team;
+        let changed = ev.state != a.state || reason != a.reason;
+        let old_kind = a.kind;
+        self.max_ts = self.max_ts.max(ts);
+        let new_team = match &ev.team {
+            Some(t) if *t != self.team(old_team).id => self.team_idx(t, ts),
+            _ => old_team,
+        };
+
+        if changed || new_team != old_team {
+            self.long_aux_check(ai, ts);
+            let a = self.agents.get_mut(ai);
+            let span = (ts - a.seg_start).max(0);
+            a.seg_start = a.seg_start.max(ts);
+            self.team_mut(old_team).state_ms[old_kind as usize] += span;
+            if new_team != old_team {
+                let team = self.teams[old_team as usize].as_mut().expect("live team index");
+                team.roster.leave(&mut self.agents, ai);
+                self.agents.get_mut(ai).kind = kind;
+                self.agents.get_mut(ai).team = new_team;
+                let team = self.teams[new_team as usize].as_mut().expect("live team index");
+                team.roster.join(&mut self.agents, ai);
+                self.record(old_team, Change { t: ts, agent: ai, to: None });
+                self.record(new_team, Change { t: ts, agent: ai, to: Some(kind) });
+            } else if kind != old_kind {
+                self.agents.get_mut(ai).kind = kind;
+                self.team_mut(old_team).roster.change(old_kind, kind);
+                self.record(old_team, Change { t: ts, agent: ai, to: Some(kind) });
+            }
+            self.version += 1;
+        }
+        let a = self.agents.get_mut(ai);
+        if let Some(seq) = ev.seq {
+            a.last_seq = Some(a.last_seq.map_or(seq, |l| l.max(seq)));
+        }
+        a.last_ts = ts;
+        if ev.name.is_some() && ev.name != a.name {
+            a.name = ev.name;
+            self.version += 1;
+        }
+        if changed {
+            let a = self.agents.get_mut(ai);
+            a.state = ev.state;
+            a.reason = reason;
+            a.since = ts;
+            a.kind = kind;
+            let completed = a.timeline.change(ts, kind);
+            // History no window needs is dropped as a timeline grows (amortized: offered each
+            // time its length doubles), so housekeeping does not walk every timeline.
+            if a.timeline.segments_len().is_power_of_two() {
+                let cutoff = self.trim_cutoff();
+                self.agents.get_mut(ai).timeline.trim(cutoff);
+            }
+            if let Some(handle_ms) = completed {
+                let team = self.team_mut(new_team);
+                team.handle.record(handle_ms.max(0) as u64);
+                team.contacts_total += 1;
+            }
+            self.enter_kind(ai, Some(old_kind), ts);
+        }
+        Outcome::Applied { skewed }
+    }
+
+    /// Gives a change to a team's detectors: at once when it is not behind their clock,
+    /// else for the re-evaluation at the next advance.
+    fn record(&mut self, ti: TeamIdx, ch: Change) {
+        let team = self.teams[ti as usize].as_mut().expect("live team index");
+        let mut ctx = Ctx {
+            settings: &self.settings,
+            cal: &mut self.cal,
+            agents: &self.agents,
+            binom: &mut self.binom,
+            out: &mut self.changes,
+        };
+        team.det.record(&team.id, ch, &mut ctx);
+        self.team_due[ti as usize] = Ms::MIN;
+        self.flush_changes();
+    }
+
+    /// long_aux bookkeeping on entering `kind` from `old` at `t`.
+    fn enter_kind(&mut self, ai: AgentIdx, old: Option<Kind>, t: Ms) {
+        let a = self.agents.get(ai);
+        if a.kind == Kind::Offline && old != Some(Kind::Offline) {
+            self.offline_since.insert((a.since, ai));
+        }
+        let now_unplanned = a.kind == Kind::AuxUnplanned;
+        let was_unplanned = old == Some(Kind::AuxUnplanned);
+        if was_unplanned && !now_unplanned {
+            let a = self.agents.get_mut(ai);
+            a.aux_entry = None;
+            if let Some(id) = a.long_aux_alert.take() {
+                self.end_agent_alert(&id, t);
+            }
+        } else if now_unplanned && !was_unplanned {
+            let reason = a.reason.clone().unwrap_or_default();
+            let limit = self.settings.long_aux_limit(&reason);
+            let team = self.team(a.team).id.clone();
+            let a = self.agents.get_mut(ai);
+            a.aux_entry = Some(Box::new(AuxEntry { at: t, limit, reason, team }));
+            self.long_aux_due.insert((t + limit, ai));
+        }
+    }
+
+    /// Fires the long_aux alert of agent `ai` if its deadline is at or before `t`.
+    pub(super) fn long_aux_check(&mut self, ai: AgentIdx, t: Ms) {
+        let a = self.agents.get(ai);
+        let Some(e) = a.aux_entry.as_deref() else { return };
+        let (entry, limit) = (e.at, e.limit);
+        if a.long_aux_alert.is_some() || entry + limit > t {
+            return;
+        }
+        let at = entry + limit;
+        // Named by the stretch's entry (team, reason), not by what the agent did after it.
+        let (team, reason) = (e.team.clone(), e.reason.clone());
+        let id = Alert::make_id(AlertKind::LongAux, &team, Some(&a.id), entry);
+        let who = match &a.name {
+            Some(n) => format!("{} ({n})", a.id),
+            None => a.id.to_string(),
+        };
+        let alert = new_alert(
+            AlertKind::LongAux,
+            id.clone(),
+            &team,
+            Some(&a.id),
+            entry,
+            at,
+            limit as f64 / 1000.0,
+            limit as f64 / 1000.0,
+            format!("{who} has been in unplanned aux ({reason}) for {} min", limit / 60_000),
+            vec![a.id.to_string()],
+        );
+        self.agents.get_mut(ai).long_aux_alert = Some(id);
+        self.changes.push(AlertChange::Fired(alert));
+        self.flush_changes();
+    }
+}

@@ -1,0 +1,311 @@
+//! The engine: the floor's state and everything that changes it, above the accounting
+//! (`floor`) and the detectors (`detect`). Pure: no I/O, no clock of its own (time is
+//! passed in), and it cannot fail — bad input was rejected at the edge.
+//!
+//! One concept per file: [`apply`](self::apply) takes events (outcomes, timelines, team
+//! membership, long_aux), [`step`](self::step) moves time (the detectors, late delivery's
+//! re-evaluation, housekeeping), [`alerts`](self::alerts) is the alert store and its
+//! corrections, [`view`](self::view) answers figures at any `now` without changing
+//! anything a later view could see differently. The state as bytes is in `persist`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use crate::alert::{Alert, StoredAlert};
+use crate::detect::calendar::Calendar;
+use crate::detect::team::{AlertChange, TeamDet};
+use crate::event::{Refusal, State};
+use crate::floor::agents::{Agent, AgentIdx, Agents, TeamIdx};
+use crate::floor::teams::Roster;
+use crate::floor::timeline::Kind;
+use crate::settings::{ClockMode, Settings};
+use crate::time::Ms;
+
+mod alerts;
+mod apply;
+mod handle;
+mod outcome;
+mod persist;
+mod step;
+mod view;
+
+pub use handle::{HANDLE_BUCKETS_S, HandleTimes};
+pub use outcome::{IngestCounts, Outcome, RefusalCounts, Source};
+pub use persist::RestoreError;
+pub use view::{AgentView, GroupView, View, ViewOpts};
+
+/// Receives the engine's own state-changing steps that are not events (housekeeping), in
+/// order, so a journal can replay them exactly. Batches of events are journaled by the
+/// caller of [`Engine::apply_batch`] before it applies them. Time advancing is not one of
+/// them: results are a function of the events and `now` alone, whenever time was advanced.
+pub trait OpLog: Send {
+    fn housekeeping(&mut self);
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Team {
+    pub id: String,
+    /// Who is in the team now (the views read this).
+    pub roster: Roster,
+    /// The detectors, with their own view of the members as of their clock.
+    pub det: TeamDet,
+    /// Handle times of contacts completed in this team: Prometheus buckets, sum, percentiles.
+    pub handle: HandleTimes,
+    /// Running totals for Prometheus counters: contacts completed, and milliseconds spent
+    /// by members in each kind (closed spans only; see `state_ms_at`).
+    pub contacts_total: u64,
+    pub state_ms: [Ms; 6],
+    /// This team's alerts now firing, fired since the team was created, and retracted (a
+    /// late event showed they never were), by `AlertKind as usize` (Prometheus). Derived:
+    /// recounted from the alert store on restore.
+    #[serde(skip)]
+    pub alerts_firing: [u32; 4],
+    #[serde(skip)]
+    pub alerts_fired: [u64; 4],
+    #[serde(skip)]
+    pub alerts_retracted: [u64; 4],
+}
+
+/// All the state of a floor.
+pub struct Engine {
+    pub settings: Settings,
+    cal: Calendar,
+    agents: Agents,
+    teams: Vec<Option<Team>>,
+    /// Per team slot: before this instant advancing the team only moves its clock
+    /// (`TeamDet::next_due`); `Ms::MIN` when its detectors have something to do. A dense
+    /// array so `advance` finds the due teams without touching the others.
+    team_due: Vec<Ms>,
+    /// Test switch: step every team fully on every advance (the reference for `team_due`).
+    step_every_team: bool,
+    /// Test switch: views sum every window from the timelines, never from `view_cache`
+    /// (the reference for the cache).
+    no_view_cache: bool,
+    team_free: Vec<TeamIdx>,
+    team_index: HashMap<String, TeamIdx, foldhash::fast::RandomState>,
+    alerts: BTreeMap<String, Arc<StoredAlert>>,
+    /// Largest event time applied (the event clock's now).
+    max_ts: Ms,
+    /// Largest `now` the engine was advanced to or applied a batch at (the wall clock's
+    /// now as far as the engine knows; `too_old` is judged against it).
+    now_seen: Ms,
+    ingest: HashMap<Source, IngestCounts>,
+    refusals: HashMap<Source, RefusalCounts>,
+    binom: HashMap<(u32, u32), bool>,
+    /// Long-aux deadlines: (fire time, agent). Entries may be stale; checked on pop.
+    long_aux_due: BTreeSet<(Ms, AgentIdx)>,
+    /// Agents that went offline, by when: housekeeping forgets the long-offline ones from
+    /// the front instead of scanning every agent. Entries may be stale; checked on pop.
+    /// Derived: rebuilt from the agents on restore.
+    offline_since: BTreeSet<(Ms, AgentIdx)>,
+    /// Alerts fired, resolved or retracted since the last `take_notifications`, when enabled.
+    notifications: Option<Vec<Alert>>,
+    changes: Vec<AlertChange>,
+    applied_since_housekeeping: u64,
+    oplog: Option<Box<dyn OpLog>>,
+    /// Bumped whenever anything visible may have changed (for push de-duplication).
+    pub version: u64,
+    /// Per agent slot: the parts of its `today` and `peak_today` sums that later views can
+    /// reuse (see `view::ViewCache`). Derived, never stored.
+    view_cache: Vec<Option<view::ViewCache>>,
+}
+
+fn kind_of(settings: &Settings, state: State, reason: Option<&str>) -> Kind {
+    match state {
+        State::Talking => Kind::Talking,
+        State::Acw => Kind::Acw,
+        State::Idle => Kind::Idle,
+        State::Offline => Kind::Offline,
+        State::Aux => {
+            if reason.is_some_and(|r| settings.is_planned(r)) {
+                Kind::AuxPlanned
+            } else {
+                Kind::AuxUnplanned
+            }
+        }
+    }
+}
+
+impl Engine {
+    pub fn new(settings: Settings) -> Engine {
+        let cal = Calendar::new(settings.tz.clone(), settings.peak_windows.clone());
+        Engine {
+            settings,
+            cal,
+            agents: Agents::default(),
+            teams: Vec::new(),
+            team_due: Vec::new(),
+            step_every_team: false,
+            no_view_cache: false,
+            team_free: Vec::new(),
+            team_index: HashMap::default(),
+            alerts: BTreeMap::new(),
+            max_ts: Ms::MIN,
+            now_seen: Ms::MIN,
+            ingest: HashMap::new(),
+            refusals: HashMap::new(),
+            binom: HashMap::new(),
+            long_aux_due: Default::default(),
+            offline_since: Default::default(),
+            notifications: None,
+            changes: Vec::new(),
+            applied_since_housekeeping: 0,
+            oplog: None,
+            version: 0,
+            view_cache: Vec::new(),
+        }
+    }
+
+    /// Collect fired/resolved/retracted alerts for `take_notifications` (hooks and push).
+    pub fn enable_notifications(&mut self) {
+        self.notifications = Some(Vec::new());
+    }
+
+    pub fn take_notifications(&mut self) -> Vec<Alert> {
+        self.notifications.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Steps every team's detectors on every `advance` instead of only the teams that are
+    /// due. Same results, slower: the reference the tests compare the due-only stepping with.
+    #[doc(hidden)]
+    pub fn step_every_team(&mut self) {
+        self.step_every_team = true;
+    }
+
+    /// Views compute every window from the timelines instead of reusing per-agent parts
+    /// (`ViewCache`). Same figures, slower: the reference the tests compare the cache with.
+    #[doc(hidden)]
+    pub fn no_view_cache(&mut self) {
+        self.no_view_cache = true;
+    }
+
+    /// Sends every later housekeeping step to `log` (the journal).
+    pub fn set_oplog(&mut self, log: Box<dyn OpLog>) {
+        self.oplog = Some(log);
+    }
+
+    /// The clock's now: system time `wall_ms` for the wall clock, the largest applied `ts`
+    /// for the event clock.
+    pub fn now(&self, wall_ms: Ms) -> Ms {
+        match self.settings.clock {
+            ClockMode::Wall => wall_ms,
+            ClockMode::Event => {
+                if self.max_ts == Ms::MIN {
+                    0
+                } else {
+                    self.max_ts
+                }
+            }
+        }
+    }
+
+    pub fn max_ts(&self) -> Option<Ms> {
+        (self.max_ts != Ms::MIN).then_some(self.max_ts)
+    }
+
+    pub fn agent_count(&self) -> usize {
+        self.agents.len()
+    }
+
+    pub fn team_count(&self) -> usize {
+        self.team_index.len()
+    }
+
+    pub fn ingest(&self, source: Source) -> IngestCounts {
+        self.ingest.get(&source).copied().unwrap_or_default()
+    }
+
+    pub fn ingest_total(&self) -> IngestCounts {
+        let mut t = IngestCounts::default();
+        for c in self.ingest.values() {
+            t.merge(c);
+        }
+        t
+    }
+
+    /// Refused events of `source` per reason (`Refusal as usize`).
+    pub fn refusals(&self, source: Source) -> RefusalCounts {
+        self.refusals.get(&source).copied().unwrap_or_default()
+    }
+
+    /// Counts an event rejected at the edge (undecodable, oversized...).
+    pub fn count_invalid(&mut self, source: Source, why: Refusal) {
+        self.count(source, Outcome::Invalid(why));
+    }
+
+    fn count(&mut self, source: Source, o: Outcome) {
+        self.ingest.entry(source).or_default().count(o);
+        if let Some(r) = o.refusal() {
+            self.refusals.entry(source).or_default()[r as usize] += 1;
+        }
+    }
+
+    fn team_idx(&mut self, id: &str, at: Ms) -> TeamIdx {
+        if let Some(&i) = self.team_index.get(id) {
+            return i;
+        }
+        // A new team starts at local midnight so that configured peak windows earlier today
+        // count for it (they hold for every team, whatever its membership).
+        let clock = self.cal.midnight(at.max(0));
+        let team = Team {
+            id: id.to_string(),
+            roster: Roster::default(),
+            det: TeamDet::new(&self.settings, clock),
+            handle: HandleTimes::default(),
+            contacts_total: 0,
+            state_ms: [0; 6],
+            alerts_firing: [0; 4],
+            alerts_fired: [0; 4],
+            alerts_retracted: [0; 4],
+        };
+        let i = match self.team_free.pop() {
+            Some(i) => {
+                self.teams[i as usize] = Some(team);
+                self.team_due[i as usize] = Ms::MIN;
+                i
+            }
+            None => {
+                self.teams.push(Some(team));
+                self.team_due.push(Ms::MIN);
+                (self.teams.len() - 1) as TeamIdx
+            }
+        };
+        self.team_index.insert(id.to_string(), i);
+        i
+    }
+
+    fn team(&self, i: TeamIdx) -> &Team {
+        self.teams[i as usize].as_ref().expect("live team index")
+    }
+
+    fn team_mut(&mut self, i: TeamIdx) -> &mut Team {
+        self.teams[i as usize].as_mut().expect("live team index")
+    }
+
+    /// Live teams (for metrics). `Team::state_ms` holds closed spans; add the open ones
+    /// with [`Engine::team_state_ms`].
+    pub fn teams(&self) -> impl Iterator<Item = &Team> {
+        self.teams.iter().flatten()
+    }
+
+    /// Cumulative milliseconds per kind spent by a team's members up to `now` (an agent
+    /// counts for the team it was in at the time).
+    pub fn team_state_ms(&self, team: &Team, now: Ms) -> [Ms; 6] {
+        let mut out = team.state_ms;
+        for &ai in team.roster.members() {
+            let a = self.agents.get(ai);
+            out[a.kind as usize] += (now - a.seg_start).max(0);
+        }
+        out
+    }
+
+    /// Live agents (for per-agent metrics).
+    pub fn agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents.iter().map(|(_, a)| a)
+    }
+
+    /// Entries in the detectors' change logs and checkpoints over all teams (memory gauge).
+    pub fn detector_history(&self) -> (usize, usize) {
+        self.teams().map(|t| t.det.history_len()).fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
+    }
+}

@@ -1,0 +1,142 @@
+//! Time: advancing the detectors to `now` (re-evaluating teams that late changes reached,
+//! SPEC §2.5), long_aux deadlines, and housekeeping.
+
+use super::Engine;
+use crate::detect::team::{CHECKPOINT_MS, Ctx};
+use crate::floor::agents::{AgentIdx, TeamIdx};
+use crate::floor::timeline::Kind;
+use crate::settings::ClockMode;
+use crate::time::Ms;
+
+impl Engine {
+    /// Processes everything due before `now` (alerts fire on time even without events).
+    /// Results depend on the events and `now` only, never on when or how often this runs.
+    pub fn advance(&mut self, now: Ms) {
+        if self.settings.clock == ClockMode::Wall {
+            self.now_seen = self.now_seen.max(now);
+        }
+        while let Some(&(due, ai)) = self.long_aux_due.first() {
+            if due > now {
+                break;
+            }
+            self.long_aux_due.pop_first();
+            if self.agents.contains(ai) && self.agents.get(ai).aux_entry.is_some() {
+                self.long_aux_check(ai, now);
+            }
+        }
+        for ti in 0..self.teams.len() as TeamIdx {
+            let due = self.team_due[ti as usize] < now || self.step_every_team;
+            if due && self.teams[ti as usize].is_some() {
+                self.advance_team(ti, now);
+            }
+        }
+    }
+
+    /// Advances a team's detectors through [clock, t), re-evaluating first from the
+    /// checkpoint before the earliest late change (and correcting the alert store from
+    /// there). When nothing is due before `t` that is only a move of the clock.
+    pub(super) fn advance_team(&mut self, ti: TeamIdx, t: Ms) {
+        let team = self.teams[ti as usize].as_mut().expect("live team index");
+        let mut ctx = Ctx {
+            settings: &self.settings,
+            cal: &mut self.cal,
+            agents: &self.agents,
+            binom: &mut self.binom,
+            out: &mut self.changes,
+        };
+        if team.det.dirty().is_none() {
+            if team.det.clock() >= t {
+                return;
+            }
+            if self.team_due[ti as usize] >= t && !self.step_every_team {
+                team.det.skip_to(t, &ctx);
+                return;
+            }
+        }
+        let rewound = team.det.advance_to(&team.id, t, &mut ctx);
+        self.team_due[ti as usize] = team.det.next_due(&self.settings);
+        match rewound {
+            Some(from) => {
+                let changes = std::mem::take(&mut self.changes);
+                self.reconcile(ti, from, changes);
+            }
+            None => self.flush_changes(),
+        }
+    }
+
+    /// Trims history no window needs, forgets long-offline agents and empty teams.
+    pub fn housekeeping(&mut self) {
+        if let Some(log) = &mut self.oplog {
+            log.housekeeping();
+        }
+        self.housekeeping_inner();
+    }
+
+    /// The latest instant the engine knows of: the largest event time, or the wall clock's
+    /// now when later.
+    pub fn latest(&self) -> Option<Ms> {
+        let t = self.max_ts.max(self.now_seen);
+        (t != Ms::MIN).then_some(t)
+    }
+
+    /// History before this instant is needed by no window and no re-evaluation: the
+    /// longest sliding window and `today` as of the oldest instant a late event may still
+    /// reach (less a checkpoint interval, where re-evaluation starts).
+    pub(super) fn trim_cutoff(&mut self) -> Ms {
+        let Some(now) = self.latest() else { return Ms::MIN };
+        let oldest = now - self.settings.max_backfill_ms - CHECKPOINT_MS;
+        let midnight = self.cal.midnight(oldest);
+        (oldest - self.settings.longest_sliding_ms()).min(midnight) - 1
+    }
+
+    pub(super) fn housekeeping_inner(&mut self) {
+        self.applied_since_housekeeping = 0;
+        let Some(now) = self.latest() else { return };
+        let cutoff = self.trim_cutoff();
+        let forget_before = now - self.settings.forget_offline_ms;
+        while let Some(&(since, ai)) = self.offline_since.first() {
+            if since >= forget_before {
+                break;
+            }
+            self.offline_since.pop_first();
+            let still = self.agents.contains(ai) && {
+                let a = self.agents.get(ai);
+                a.kind == Kind::Offline && a.since == since
+            };
+            if still {
+                self.forget(ai, now);
+            }
+        }
+        let mut drop = Vec::new();
+        for (i, t) in self.teams.iter_mut().enumerate() {
+            if let Some(t) = t {
+                t.det.trim(cutoff);
+                if t.roster.is_empty() && !t.det.has_firing_alerts() && t.det.dirty().is_none() {
+                    drop.push(i as TeamIdx);
+                }
+            }
+        }
+        for ti in drop {
+            let t = self.teams[ti as usize].take().expect("live team");
+            self.team_index.remove(&t.id);
+            self.team_free.push(ti);
+        }
+        // Resolved alerts are kept for at least 24 hours (SPEC §5.2), here 48.
+        let keep_after = now - 48 * 3_600_000;
+        self.alerts.retain(|_, a| a.resolved_at.is_none_or(|r| r >= keep_after));
+    }
+
+    /// Forgets an agent offline since long before `now` (its slot may be reused).
+    fn forget(&mut self, ai: AgentIdx, now: Ms) {
+        let a = self.agents.get(ai);
+        let (ti, kind) = (a.team, a.kind);
+        let span = (now - a.seg_start).max(0);
+        let team = self.teams[ti as usize].as_mut().expect("live team index");
+        team.state_ms[kind as usize] += span;
+        team.roster.leave(&mut self.agents, ai);
+        team.det.forget(ai);
+        self.team_due[ti as usize] = Ms::MIN;
+        self.agents.remove(ai);
+        self.version += 1;
+    }
+}

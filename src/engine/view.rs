@@ -1,0 +1,376 @@
+//! Views: the figures at any `now` (SPEC §3, §5.3) for a snapshot, the board or
+//! `/metrics`. A view advances the detectors to `now` (which any later view would do
+//! too) and evaluates the instant `now` itself on a copy; it changes nothing else.
+
+use std::sync::Arc;
+
+use super::Engine;
+use crate::alert::StoredAlert;
+use crate::detect::team::{AlertChange, Ctx};
+use crate::engine::IngestCounts;
+use crate::event::State;
+use crate::floor::agents::{Agent, AgentIdx, Counts, TeamIdx};
+use crate::floor::figures::{Dispersion, Qualifying, Sums};
+use crate::floor::timeline::{Kind, Timeline};
+use crate::settings::WindowKind;
+use crate::time::Ms;
+
+/// A team's peak intervals today as a view at `now` sees them: the closed ones (ended by
+/// `now`), which no longer change, and the one still open at `now`, clipped to it.
+struct PeaksToday {
+    closed: Vec<(Ms, Ms)>,
+    open: Option<(Ms, Ms)>,
+}
+
+impl PeaksToday {
+    /// The same intervals as `TeamDet::peak_intervals(midnight, now)`, split.
+    fn of(peaks: &[(Ms, Ms)], midnight: Ms, now: Ms) -> PeaksToday {
+        let mut out = PeaksToday { closed: Vec::new(), open: None };
+        for &(s, e) in peaks {
+            let (from, to) = (s.max(midnight), e.min(now));
+            if e <= midnight || to <= from {
+                continue;
+            }
+            if e <= now {
+                out.closed.push((from, to));
+            } else {
+                out.open = Some((from, to));
+            }
+        }
+        out
+    }
+}
+
+/// What an agent's `today` and `peak_today` sums are made of that does not move with `now`:
+/// `today` up to `head_end` (the later of midnight and the agent's last change, after which
+/// its timeline is one open segment), and the closed peak intervals. Summing those costs
+/// searches in the middle of the timeline, which on a large floor are cache misses per
+/// agent per view; with this a view reads no segment at all for `today` (the open segment's
+/// kind is inline in the timeline). Valid while the key holds: an append changes the last
+/// change and the length, a team move the team, a new closed peak interval their count, a
+/// new day midnight, a re-evaluation of the team (late changes) its generation. (A trim drops only history before midnight, which neither part
+/// covers.) Exact: the parts are integer sums over disjoint intervals, added to the rest.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ViewCache {
+    key: (Ms, TeamIdx, u64, usize, usize, Ms),
+    head_end: Ms,
+    /// `today` over `[midnight, head_end)`, with the contacts completed in `[midnight,
+    /// head_end]`: the last one that can complete before `now` does so at the last change,
+    /// which is at or before `head_end`.
+    today_head: Sums,
+    peak_closed: Sums,
+}
+
+impl ViewCache {
+    fn get(
+        slot: &mut Option<ViewCache>,
+        a: &Agent,
+        ti: TeamIdx,
+        generation: u64,
+        peaks: &PeaksToday,
+        midnight: Ms,
+        now: Ms,
+    ) -> Option<ViewCache> {
+        if a.since > now {
+            return None; // a future-skewed event: the open segment is not where `now` is
+        }
+        let tl = &a.timeline;
+        let key = (midnight, ti, generation, peaks.closed.len(), tl.segments_len(), a.since);
+        if let Some(c) = slot.filter(|c| c.key == key) {
+            return Some(c);
+        }
+        let head_end = a.since.max(midnight);
+        let mut peak_closed = Sums::default();
+        for &(s, e) in &peaks.closed {
+            peak_closed.add(&Sums::over(tl, s, e, false));
+        }
+        let today_head = Sums::over(tl, midnight, head_end, true);
+        *slot = Some(ViewCache { key, head_end, today_head, peak_closed });
+        *slot
+    }
+
+    /// `Sums::over(tl, midnight, now, true)`: the head, and `[head_end, now)` in the open
+    /// segment's kind. No contact completes in `(head_end, now]`: no segment starts there.
+    /// (`now >= head_end`: `get` refuses a last change after `now`, and midnight is at or
+    /// before `now`.)
+    fn today(&self, tl: &Timeline, now: Ms) -> Sums {
+        let mut s = self.today_head;
+        if let Some(kind) = tl.current() {
+            s.ms[kind as usize] += now - self.head_end;
+        }
+        s
+    }
+
+    /// As `TeamDet::peak_sums`: the closed intervals, the open one, and the contacts
+    /// completed exactly at `now` when the team is at peak at `now`.
+    fn peak(&self, tl: &Timeline, peaks: &PeaksToday, now: Ms, peak_now: bool) -> Sums {
+        let mut s = self.peak_closed;
+        if let Some((from, to)) = peaks.open {
+            s.add(&Sums::over(tl, from, to, false));
+        }
+        if peak_now {
+            s.contacts.add(tl.contacts(now, now, true));
+        }
+        s
+    }
+}
+
+/// How a view should be computed.
+#[derive(Clone, Debug, Default)]
+pub struct ViewOpts {
+    pub team: Option<String>,
+    pub agents: bool,
+    /// The stored alerts (of the team asked for) and those evaluated at `now`.
+    pub alerts: bool,
+    /// Only what `/metrics` reads: no handle-time percentiles (`None`) and no floor
+    /// dispersion (default): on a large floor those cost a percentile walk per team and a
+    /// copy of every member's ratios, for figures a scrape does not export.
+    pub scrape: bool,
+}
+
+pub struct AgentView {
+    pub id: String,
+    pub name: Option<String>,
+    pub team: String,
+    pub state: State,
+    pub reason: Option<String>,
+    pub planned: bool,
+    pub since: Ms,
+    pub windows: Vec<Sums>,
+}
+
+pub struct GroupView {
+    pub id: String,
+    pub peak: bool,
+    pub counts: Counts,
+    pub windows: Vec<Sums>,
+    pub dispersion: Vec<Dispersion>,
+    pub handle_p50_ms: Option<u64>,
+    pub handle_p90_ms: Option<u64>,
+    pub contacts_total: u64,
+    /// Cumulative milliseconds per kind spent by the members up to `now`, as
+    /// [`Engine::team_state_ms`] (summed in the view's pass over the members).
+    pub state_ms: [Ms; 6],
+}
+
+/// Everything a snapshot, the board, or the metrics need, computed at one `now`.
+pub struct View {
+    pub now: Ms,
+    pub window_names: Vec<String>,
+    pub floor: GroupView,
+    pub teams: Vec<GroupView>,
+    pub agents: Vec<AgentView>,
+    pub alerts: Vec<Arc<StoredAlert>>,
+    pub ingest: IngestCounts,
+}
+
+impl Engine {
+    /// Computes the figures at `now` (advancing the detectors to `now` first).
+    ///
+    /// Cost: the teams asked for, and for each member two searches per sliding window and
+    /// per peak interval in its timeline; nothing per agent is allocated unless agents are
+    /// asked for, and the alert store is cloned only when alerts are.
+    pub fn view(&mut self, now: Ms, opts: &ViewOpts) -> View {
+        self.advance(now);
+        let midnight = self.cal.midnight(now);
+        let windows = self.settings.windows.clone();
+        let min_logged = self.settings.dispersion_min_logged_ms;
+
+        // Tentative evaluation of the instant `now` itself on clones: switches and minute
+        // ticks due exactly at now have happened (SPEC §4.2), but more events at now may
+        // still arrive, so the real state only moves past instants once time has.
+        let mut tentative: Vec<AlertChange> = Vec::new();
+        let team_ids: Vec<TeamIdx> = match &opts.team {
+            Some(t) => self.team_index.get(t).copied().into_iter().collect(),
+            None => {
+                let mut v: Vec<TeamIdx> = self.team_index.values().copied().collect();
+                v.sort_by(|a, b| self.team(*a).id.cmp(&self.team(*b).id));
+                v
+            }
+        };
+        let mut peak_at_now = Vec::with_capacity(team_ids.len());
+        for &ti in &team_ids {
+            let team = self.teams[ti as usize].as_ref().expect("live team index");
+            let mut det = team.det.st.clone();
+            let mut ctx = Ctx {
+                settings: &self.settings,
+                cal: &mut self.cal,
+                agents: &self.agents,
+                binom: &mut self.binom,
+                out: &mut tentative,
+            };
+            det.advance_to(&team.id, now + 1, &mut ctx);
+            peak_at_now.push(det.peaks.iter().any(|&(s, e)| s <= now && now < e));
+        }
+
+        let mut floor_sums = vec![Sums::default(); windows.len()];
+        let mut floor_qualifying = vec![Qualifying::default(); windows.len()];
+        let mut per = vec![Sums::default(); windows.len()];
+        let mut floor_counts = Counts::default();
+        let mut teams_out = Vec::with_capacity(team_ids.len());
+        let mut agents_out = Vec::new();
+        self.view_cache.resize(self.agents.slots(), None);
+        // Per team asked for (by position in `team_ids`): its peak intervals and sums.
+        let mut pos_of = vec![usize::MAX; self.teams.len()];
+        for (p, &ti) in team_ids.iter().enumerate() {
+            pos_of[ti as usize] = p;
+        }
+        let peaks: Vec<PeaksToday> =
+            team_ids.iter().map(|&ti| PeaksToday::of(&self.team(ti).det.peaks, midnight, now)).collect();
+        let w_n = windows.len();
+        // Per team asked for (by position `p`): its windows' sums side by side.
+        let mut team_sums = vec![Sums::default(); team_ids.len() * w_n];
+        let mut team_state_ms: Vec<[Ms; 6]> = team_ids.iter().map(|&ti| self.team(ti).state_ms).collect();
+        // The dispersion ratios of the members: a record of `w_n` pairs (aux ratio, talk
+        // utilization) per member, NaN where the member does not qualify (a member that
+        // does is logged in, so its ratios are numbers); a team's members side by side, in
+        // the order they are visited. One write per member in one place: pushing into two
+        // vectors per window of its team, scattered over the floor's teams, was a fifth of
+        // a scrape in cache misses.
+        let mut rec_end: Vec<usize> = Vec::with_capacity(team_ids.len());
+        let mut n_members = 0;
+        for &ti in &team_ids {
+            rec_end.push(n_members);
+            n_members += self.team(ti).roster.members().len();
+        }
+        let rec_start = rec_end.clone();
+        let mut ratios = vec![[0.0f64; 2]; n_members * w_n];
+        // Agents in slot order: for the whole floor one pass through the slab in memory
+        // order, reading each slot once (a view of a large floor is bound by cache misses on
+        // agents: listing the slots first cost another miss per agent), for one team its
+        // members sorted the same way, so both sum a team's members in one order.
+        let members: Vec<AgentIdx>;
+        let order: Box<dyn Iterator<Item = (AgentIdx, &Agent)>> = match &opts.team {
+            Some(_) => {
+                let mut m: Vec<AgentIdx> =
+                    team_ids.iter().flat_map(|&ti| self.team(ti).roster.members().iter().copied()).collect();
+                m.sort_unstable();
+                members = m;
+                Box::new(members.iter().map(|&ai| (ai, self.agents.get(ai))))
+            }
+            None => Box::new(self.agents.iter()),
+        };
+        for (ai, a) in order {
+            let ti = a.team;
+            let p = pos_of[ti as usize];
+            let team = || self.teams[ti as usize].as_ref().expect("live team index");
+            let peak_now = peak_at_now[p];
+            let tl = &a.timeline;
+            team_state_ms[p][a.kind as usize] += (now - a.seg_start).max(0);
+            let cached = if self.no_view_cache {
+                None
+            } else {
+                ViewCache::get(
+                    &mut self.view_cache[ai as usize],
+                    a,
+                    ti,
+                    team().det.generation,
+                    &peaks[p],
+                    midnight,
+                    now,
+                )
+            };
+            for (x, w) in per.iter_mut().zip(&windows) {
+                *x = match w.kind {
+                    WindowKind::Sliding(l) => Sums::over(tl, now - l, now, true),
+                    WindowKind::Today => match cached {
+                        Some(c) => c.today(tl, now),
+                        None => Sums::over(tl, midnight, now, true),
+                    },
+                    WindowKind::PeakToday => match cached {
+                        Some(c) => c.peak(tl, &peaks[p], now, peak_now),
+                        None => team().det.peak_sums(tl, midnight, now, peak_now),
+                    },
+                };
+            }
+            let r = rec_end[p];
+            rec_end[p] += 1;
+            debug_assert!(p + 1 == rec_start.len() || rec_end[p] <= rec_start[p + 1], "more members than the team's");
+            for (w, x) in per.iter().enumerate() {
+                team_sums[p * w_n + w].add(x);
+                ratios[r * w_n + w] = Qualifying::ratios(x, min_logged).map_or([f64::NAN; 2], |(a, t)| [a, t]);
+            }
+            if opts.agents {
+                agents_out.push(AgentView {
+                    id: a.id.to_string(),
+                    name: a.name.clone(),
+                    team: team().id.clone(),
+                    state: a.state,
+                    reason: a.reason.as_ref().map(|r| r.to_string()),
+                    planned: a.kind == Kind::AuxPlanned,
+                    since: a.since,
+                    windows: per.clone(),
+                });
+            }
+        }
+        if !opts.scrape {
+            for q in &mut floor_qualifying {
+                q.reserve(n_members);
+            }
+        }
+        let mut q = Qualifying::default();
+        for (p, &ti) in team_ids.iter().enumerate() {
+            let team = self.team(ti);
+            let sums = team_sums[p * w_n..(p + 1) * w_n].to_vec();
+            let recs = &ratios[rec_start[p] * w_n..rec_end[p] * w_n];
+            let mut dispersion = Vec::with_capacity(w_n);
+            for w in 0..w_n {
+                q.clear();
+                for rec in recs.chunks_exact(w_n) {
+                    let [aux, talk] = rec[w];
+                    if !aux.is_nan() {
+                        q.push_ratios(aux, talk);
+                    }
+                }
+                dispersion.push(q.dispersion());
+                floor_sums[w].add(&sums[w]);
+                if !opts.scrape {
+                    floor_qualifying[w].extend_from(&q);
+                }
+            }
+            floor_counts.merge(team.roster.counts());
+            let quantile = |q: f64| if opts.scrape { None } else { team.handle.quantile_ms(q) };
+            teams_out.push(GroupView {
+                id: team.id.clone(),
+                peak: peak_at_now[p],
+                counts: *team.roster.counts(),
+                windows: sums,
+                dispersion,
+                handle_p50_ms: quantile(0.5),
+                handle_p90_ms: quantile(0.9),
+                contacts_total: team.contacts_total,
+                state_ms: team_state_ms[p],
+            });
+        }
+        if opts.agents {
+            agents_out.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        let floor = GroupView {
+            id: opts.team.clone().unwrap_or_else(|| "floor".into()),
+            peak: teams_out.iter().any(|t| t.peak),
+            counts: floor_counts,
+            dispersion: floor_qualifying.iter().map(Qualifying::dispersion).collect(),
+            windows: floor_sums,
+            handle_p50_ms: None,
+            handle_p90_ms: None,
+            contacts_total: teams_out.iter().map(|t| t.contacts_total).sum(),
+            state_ms: teams_out.iter().fold([0; 6], |mut acc, t| {
+                for (a, b) in acc.iter_mut().zip(t.state_ms) {
+                    *a += b;
+                }
+                acc
+            }),
+        };
+
+        let alerts = if opts.alerts { self.view_alerts(opts.team.as_deref(), tentative, now) } else { Vec::new() };
+        View {
+            now,
+            window_names: windows.iter().map(|w| w.name.clone()).collect(),
+            floor,
+            teams: teams_out,
+            agents: agents_out,
+            alerts,
+            ingest: self.ingest_total(),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The core's settings: what accounting and detection are configured with, validated and
+//! resolved (durations in milliseconds, the time zone loaded). No serde here: the TOML
+//! shape lives in `config`, whose `validate` builds these.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::event::State;
+use crate::time::Ms;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WindowKind {
+    Sliding(Ms),
+    Today,
+    PeakToday,
+}
+
+#[derive(Clone, Debug)]
+pub struct WindowSpec {
+    pub name: String,
+    pub kind: WindowKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockMode {
+    Wall,
+    Event,
+}
+
+/// The validated, resolved configuration of the core (accounting and detection).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub windows: Vec<WindowSpec>,
+    pub timezone_name: String,
+    pub tz: jiff::tz::TimeZone,
+    pub planned_reasons: HashSet<String>,
+    pub aliases: HashMap<String, State>,
+    pub min_team: u32,
+    pub dispersion_min_logged_ms: Ms,
+    pub max_future_skew_ms: Ms,
+    pub forget_offline_ms: Ms,
+    /// How late an event may arrive and still be applied where it belongs (§2.5).
+    pub max_backfill_ms: Ms,
+    pub max_agents: usize,
+    /// Daily peak windows as (start, end) milliseconds after local midnight; end ≤ start wraps.
+    pub peak_windows: Vec<(Ms, Ms)>,
+    pub busy_share: Option<f64>,
+    pub peak_hold_ms: Ms,
+    pub cluster_min_agents: u32,
+    pub cluster_share: f64,
+    pub cluster_baseline: f64,
+    pub cluster_alpha: f64,
+    pub cluster_hold_ms: Ms,
+    pub long_aux_ms: Ms,
+    pub long_aux_per_reason: HashMap<String, Ms>,
+    pub disp_cv_limit: f64,
+    pub disp_min_members: u32,
+    pub disp_consecutive: u32,
+    pub disp_min_peak_ms: Ms,
+    pub util_high: f64,
+    pub util_consecutive: u32,
+    pub clock: ClockMode,
+}
+
+impl Settings {
+    /// Longest sliding window, at least one hour (utilization_high looks at 60 minutes).
+    pub fn longest_sliding_ms(&self) -> Ms {
+        self.windows
+            .iter()
+            .filter_map(|w| match w.kind {
+                WindowKind::Sliding(l) => Some(l),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+            .max(3_600_000)
+    }
+
+    pub fn long_aux_limit(&self, reason: &str) -> Ms {
+        self.long_aux_per_reason.get(reason).copied().unwrap_or(self.long_aux_ms)
+    }
+
+    pub fn is_planned(&self, reason: &str) -> bool {
+        self.planned_reasons.contains(reason)
+    }
+}
