@@ -59,6 +59,16 @@ impl Core {
         self.journal.as_ref()
     }
 
+    /// Appends the core's own series to a `/metrics` exposition.
+    pub fn render_metrics(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(
+            out,
+            "# HELP floorwatch_apply_panics_total Batches whose applying panicked (a bug in the core), contained.\n# TYPE floorwatch_apply_panics_total counter\nfloorwatch_apply_panics_total {}",
+            self.panics()
+        );
+    }
+
     /// Batches whose applying panicked since start-up.
     pub fn panics(&self) -> u64 {
         self.panics.load(Ordering::Relaxed)

@@ -46,7 +46,7 @@ const OUTCOMES: [&str; 5] = ["applied", "duplicate", "late", "invalid", "skewed"
 /// Names of the families written by `render` itself. A family of the same name registered in
 /// the registry by another module would make the exposition invalid (two blocks of one
 /// family), so it is left out of the scrape and reported once.
-const ENGINE_FAMILIES: [&str; 16] = [
+const ENGINE_FAMILIES: [&str; 17] = [
     "floorwatch_agents",
     "floorwatch_agents_aux_unplanned",
     "floorwatch_state_seconds_total",
@@ -60,6 +60,7 @@ const ENGINE_FAMILIES: [&str; 16] = [
     "floorwatch_peak",
     "floorwatch_alerts_active",
     "floorwatch_alerts_fired_total",
+    "floorwatch_alerts_retracted_total",
     "floorwatch_events_total",
     "floorwatch_ingest_connections",
     "floorwatch_agent_state",
@@ -347,6 +348,20 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
                 "floorwatch_alerts_fired_total",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
                 V::U(r.team.alerts_fired[k as usize]),
+            );
+        }
+    }
+    out.header(
+        "floorwatch_alerts_retracted_total",
+        "counter",
+        "Alerts taken back after they were told: events that arrived late showed they did not happen so.",
+    );
+    for r in rows {
+        for k in AlertKind::ALL {
+            out.sample(
+                "floorwatch_alerts_retracted_total",
+                &[("kind", k.as_str()), ("team", &r.view.id)],
+                V::U(r.team.alerts_retracted[k as usize]),
             );
         }
     }

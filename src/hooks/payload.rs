@@ -68,7 +68,10 @@ pub fn max_batch(kind: HookKind) -> usize {
 pub fn build(spec: &HookSpec, alerts: &[Arc<Alert>], now_ms: Ms) -> Message {
     assert!(!alerts.is_empty(), "build needs an alert");
     let first = &alerts[0];
-    let msg_id = format!("{}:{}", first.id, state_str(first.state));
+    let msg_id = match first.retracted {
+        true => format!("{}:retracted:{}", first.id, first.resolved_at.unwrap_or(first.fired_at)),
+        false => format!("{}:{}", first.id, state_str(first.state)),
+    };
     let r = Renderer { lang: spec.lang, tz: &spec.tz };
     match spec.kind {
         HookKind::Webhook => {
@@ -390,6 +393,8 @@ pub fn alertmanager_alert(spec: &HookSpec, r: &Renderer, a: &Alert, now_ms: Ms) 
         "startsAt": fmt_ms(a.fired_at),
     });
     let ends_at = match (a.state, a.resolved_at, spec.resend_interval) {
+        // Taken back: Alertmanager resolves it now (its description says why).
+        _ if a.retracted => Some(now_ms),
         (AlertState::Resolved, Some(r), _) => Some(r),
         // A resolve without a time: resolved as of now.
         (AlertState::Resolved, None, _) => Some(now_ms),

@@ -55,9 +55,27 @@ impl Queue {
     }
 
     /// Queues `a` unless this (id, state) was queued before. Never blocks.
+    ///
+    /// A retraction (`a.retracted`: late events showed the alert did not happen as told)
+    /// takes back what this hook got of the alert: if it is still queued it is simply
+    /// dropped (nothing was said); if it went out the retraction is queued. Either way the
+    /// alert's (id, state) pairs are forgotten, so the corrected alert that follows (same
+    /// id when only its figures moved) is told again.
     pub fn push(&self, a: &Arc<Alert>) {
         let mut st = self.lock();
-        if !st.seen.insert(&a.id, a.state) {
+        if a.retracted {
+            let told = st.seen.contains(&a.id, AlertState::Firing);
+            st.seen.remove(&a.id, AlertState::Firing);
+            st.seen.remove(&a.id, AlertState::Resolved);
+            let before = st.items.len();
+            st.items.retain(|q| q.id != a.id);
+            let unsent = before - st.items.len();
+            if unsent > 0 || !told {
+                self.metrics.depth.set(st.items.len() as i64);
+                tracing::trace!(hook = %self.name, id = %a.id, "retracted before it was sent; dropped");
+                return;
+            }
+        } else if !st.seen.insert(&a.id, a.state) {
             tracing::trace!(hook = %self.name, id = %a.id, "already queued once; skipped");
             return;
         }
@@ -144,9 +162,23 @@ struct Seen {
 }
 
 impl Seen {
+    fn hash(&self, id: &str, state: AlertState) -> u64 {
+        self.hasher.hash_one((id, state == AlertState::Firing))
+    }
+
+    fn contains(&self, id: &str, state: AlertState) -> bool {
+        self.set.contains(&self.hash(id, state))
+    }
+
+    /// Forgets a pair (its place in `order` goes stale and is skipped when it comes up).
+    fn remove(&mut self, id: &str, state: AlertState) {
+        let h = self.hash(id, state);
+        self.set.remove(&h);
+    }
+
     /// False if the pair was already there.
     fn insert(&mut self, id: &str, state: AlertState) -> bool {
-        let h = self.hasher.hash_one((id, state == AlertState::Firing));
+        let h = self.hash(id, state);
         if !self.set.insert(h) {
             return false;
         }
@@ -218,6 +250,34 @@ mod tests {
         // Delivered pairs stay remembered.
         q.push(&alert(1, AlertState::Firing));
         assert!(q.is_empty());
+    }
+
+    fn retraction(a: &Arc<Alert>) -> Arc<Alert> {
+        let mut r = (**a).clone();
+        r.retracted = true;
+        Arc::new(r)
+    }
+
+    /// A retraction goes out only for what went out; then the corrected alert (same id)
+    /// is told again.
+    #[test]
+    fn retractions_take_back_what_was_told_and_nothing_else() {
+        let q = queue(10);
+        let fired = alert(1, AlertState::Firing);
+        // Still queued: the fire is dropped, and no retraction is sent.
+        q.push(&fired);
+        q.push(&retraction(&fired));
+        assert!(q.is_empty());
+        // Never told at all: nothing.
+        q.push(&retraction(&alert(2, AlertState::Firing)));
+        assert!(q.is_empty());
+        // Told: the retraction goes out, then the corrected fire of the same id.
+        q.push(&fired);
+        assert_eq!(q.pop(10).len(), 1);
+        q.push(&retraction(&fired));
+        q.push(&fired);
+        let got = q.pop(10);
+        assert_eq!(got.iter().map(|a| a.retracted).collect::<Vec<_>>(), [true, false]);
     }
 
     #[test]

@@ -128,6 +128,10 @@ impl Renderer<'_> {
     pub fn label(&self, a: &Alert) -> String {
         let t = self.kind_title(a.kind);
         match (self.lang, a.state) {
+            _ if a.retracted => match self.lang {
+                Lang::En => format!("[Retracted: {t}]"),
+                Lang::Zh => format!("【撤回·{t}】"),
+            },
             (Lang::En, AlertState::Firing) => format!("[{t}]"),
             (Lang::En, AlertState::Resolved) => format!("[Resolved: {t}]"),
             (Lang::Zh, AlertState::Firing) => format!("【{t}】"),
@@ -139,6 +143,18 @@ impl Renderer<'_> {
     pub fn sentence(&self, a: &Alert) -> String {
         let subject = self.subject(a);
         let (joiner, finding) = self.finding(a);
+        if a.retracted {
+            // Late events showed it did not happen as told; a corrected one may follow.
+            return match self.lang {
+                Lang::En => format!(
+                    "{subject}: disregard the alert fired at {} (events that arrived late show it did not happen so)",
+                    self.clock(a.fired_at)
+                ),
+                Lang::Zh => {
+                    format!("{subject}：请忽略 {} 触发的告警（迟到的事件表明情况并非如此）", self.clock(a.fired_at))
+                }
+            };
+        }
         match (self.lang, a.state, a.resolved_at) {
             (_, AlertState::Firing, _) | (_, _, None) => format!("{subject}{joiner}{finding}"),
             (Lang::En, AlertState::Resolved, Some(r)) => {
@@ -161,6 +177,10 @@ impl Renderer<'_> {
         let t = self.kind_title(a.kind);
         let who = self.subject(a);
         match (self.lang, a.state) {
+            _ if a.retracted => match self.lang {
+                Lang::En => format!("↩️ Retracted: {t} · {who}"),
+                Lang::Zh => format!("↩️ 撤回：{t} · {who}"),
+            },
             (_, AlertState::Firing) => format!("{} {t} · {who}", icon(a)),
             (Lang::En, AlertState::Resolved) => format!("{} Resolved: {t} · {who}", icon(a)),
             (Lang::Zh, AlertState::Resolved) => format!("{} 已恢复：{t} · {who}", icon(a)),
@@ -303,6 +323,18 @@ mod tests {
             &resolved,
             "[Resolved: Aux clustering] T07 back to normal after 12 min (when fired: 4 of 12 logged-in agents in unplanned aux at once at peak (33.3%, limit 16.7%): A1, A2, A3, A4)",
         );
+    }
+
+    #[test]
+    fn retractions_say_to_disregard_the_alert() {
+        let mut a = alert(AlertKind::AuxCluster, &["A1", "A2", "A3"], 3.0 / 12.0, 1.0 / 6.0);
+        a.retracted = true;
+        check(
+            Lang::En,
+            &a,
+            "[Retracted: Aux clustering] T07: disregard the alert fired at 17:11 (events that arrived late show it did not happen so)",
+        );
+        check(Lang::Zh, &a, "【撤回·坐席扎堆小休】T07 组：请忽略 17:11 触发的告警（迟到的事件表明情况并非如此）");
     }
 
     #[test]

@@ -105,7 +105,8 @@ pub fn routes(
 
     let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
     let readyz = warp::path!("readyz").and(warp::get()).and(s.clone()).map(|sh: Arc<Shared>| {
-        if sh.ready.load(std::sync::atomic::Ordering::Relaxed) {
+        // Not ready while starting or stopping, and if the applier thread has died.
+        if sh.ready.load(std::sync::atomic::Ordering::Relaxed) && sh.applier.is_alive() {
             warp::reply::with_status("ready", StatusCode::OK)
         } else {
             warp::reply::with_status("not ready", StatusCode::SERVICE_UNAVAILABLE)
@@ -244,6 +245,7 @@ pub fn routes(
                 if let Some(j) = &sh.journal {
                     j.render_metrics(&mut text);
                 }
+                sh.core.render_metrics(&mut text);
                 let mut r = Response::new(text);
                 r.headers_mut()
                     .insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));

@@ -1,0 +1,205 @@
+//! Late delivery is exact (SPEC §2.5): whatever the batching, the delay (up to
+//! `floor.max_backfill_secs`), the views in between, and whichever agents' events come
+//! late, the snapshot and every alert at a given now equal those of the same events
+//! delivered on time. Both clocks; the wall clock's now injected.
+
+mod common;
+
+use common::noisy_trace;
+use floorwatch::config::FileConfig;
+use floorwatch::engine::{Engine, Source, ViewOpts};
+use floorwatch::event::{Aliases, DecodeError, Event, decode_bytes};
+use floorwatch::settings::Settings;
+use floorwatch::snapshot::Snapshot;
+use floorwatch::time::Ms;
+use proptest::prelude::*;
+
+/// Peak all day (clusters are judged all the time), short holds, dispersion after 5 minutes
+/// of peak: every alert kind fires on the noisy trace.
+fn settings(clock: &str) -> Settings {
+    let toml = format!(
+        "[server]\nclock = \"{clock}\"\n[peak]\nwindows = [\"00:00-24:00\"]\n\
+         [alerts.aux_cluster]\nhold_secs = 30\n[alerts.aux_dispersion]\nmin_peak_secs = 300\nmin_members = 3\n\
+         [alerts.utilization_high]\nhigh = 0.3\n"
+    );
+    FileConfig::parse(&toml, "test").unwrap().settings().unwrap()
+}
+
+type Line = (Ms, Result<Event, DecodeError>);
+
+/// The trace's lines decoded, each with the time it happened (a line without a time, or a
+/// garbage one, happens with the line before it).
+fn lines(trace: &str) -> Vec<Line> {
+    let aliases = Aliases::default();
+    let mut last = 0;
+    trace
+        .lines()
+        .map(|l| {
+            let r = decode_bytes(l.as_bytes(), &aliases);
+            if let Ok(Some(ts)) = r.as_ref().map(|e| e.ts) {
+                last = last.max(ts);
+            }
+            (last, r)
+        })
+        .collect()
+}
+
+fn snapshot(engine: &mut Engine, now: Ms) -> serde_json::Value {
+    let view = engine.view(now, &ViewOpts { team: None, agents: true, alerts: true, scrape: false });
+    serde_json::to_value(Snapshot(&view)).unwrap()
+}
+
+fn apply(engine: &mut Engine, recv: Ms, batch: &[&Line]) {
+    let refused: Vec<_> = batch.iter().filter_map(|(_, r)| r.as_ref().err().map(DecodeError::refusal)).collect();
+    let events = batch.iter().filter_map(|(_, r)| r.as_ref().ok().cloned());
+    engine.apply_batch(recv, Source::Tcp, events, &refused);
+}
+
+/// Every line delivered alone at the time it happened.
+fn on_time(clock: &str, lines: &[Line], now: Ms) -> serde_json::Value {
+    let mut engine = Engine::new(settings(clock));
+    for l in lines {
+        apply(&mut engine, l.0, &[l]);
+    }
+    snapshot(&mut engine, now)
+}
+
+/// Agents whose number is 0 mod `lag_mod` are delivered `delay` late (one site's collector
+/// lagging another's); everything goes in batches of 1..=`max_batch` lines received when
+/// their last line is due, with views at some of those instants.
+fn late(
+    clock: &str,
+    lines: &[Line],
+    lag_mod: u64,
+    delay: Ms,
+    max_batch: usize,
+    seed: u64,
+    now: Ms,
+) -> serde_json::Value {
+    let lagging = |l: &Line| match &l.1 {
+        Ok(ev) => ev.agent.trim_start_matches('A').parse::<u64>().is_ok_and(|a| a % lag_mod == 0),
+        Err(_) => false,
+    };
+    let mut order: Vec<(Ms, usize)> =
+        lines.iter().enumerate().map(|(i, l)| (l.0 + if lagging(l) { delay } else { 0 }, i)).collect();
+    order.sort();
+    let mut x = seed | 1;
+    let mut rnd = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let mut engine = Engine::new(settings(clock));
+    let mut i = 0;
+    while i < order.len() {
+        let n = 1 + rnd(max_batch as u64) as usize;
+        let chunk = &order[i..(i + n).min(order.len())];
+        let recv = chunk.iter().map(|c| c.0).max().unwrap();
+        let batch: Vec<&Line> = chunk.iter().map(|c| &lines[c.1]).collect();
+        apply(&mut engine, recv, &batch);
+        if rnd(5) == 0 {
+            let _ = snapshot(&mut engine, recv + rnd(30_000) as Ms);
+        }
+        i += n;
+    }
+    snapshot(&mut engine, now)
+}
+
+fn end(lines: &[Line], delay: Ms) -> Ms {
+    lines.iter().map(|l| l.0).max().unwrap() + delay + 1_000
+}
+
+/// Floats compared to 1e-12 (relative): dispersion is order-independent to the bit, but a
+/// looser comparison names the field when something else breaks.
+fn assert_same(got: &serde_json::Value, want: &serde_json::Value, path: &str) {
+    use serde_json::Value::*;
+    match (got, want) {
+        (Number(a), Number(b)) if a.is_f64() || b.is_f64() => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0), "{path}: {a} != {b}");
+        }
+        (Object(a), Object(b)) => {
+            assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "{path}: keys");
+            for (k, v) in a {
+                assert_same(v, &b[k], &format!("{path}.{k}"));
+            }
+        }
+        (Array(a), Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{path}: length\n got {a:?}\nwant {b:?}");
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                assert_same(x, y, &format!("{path}[{i}]"));
+            }
+        }
+        _ => assert_eq!(got, want, "{path}"),
+    }
+}
+
+#[test]
+fn the_trace_fires_every_alert_kind() {
+    let lines = lines(&noisy_trace(40, 2500, 5));
+    let snap = on_time("wall", &lines, end(&lines, 0));
+    let kinds: std::collections::BTreeSet<&str> =
+        snap["alerts"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["aux_cluster", "aux_dispersion", "long_aux", "utilization_high"]
+    );
+}
+
+#[test]
+fn on_time_wall_clock_equals_replay() {
+    let trace = noisy_trace(40, 2500, 5);
+    let lines = lines(&trace);
+    let now = end(&lines, 0);
+    let mut settings = settings("event");
+    let mut out = Vec::new();
+    settings.clock = floorwatch::settings::ClockMode::Event;
+    floorwatch::replay::run(settings, trace.as_bytes(), Some(now), 1 << 16, &mut out).unwrap();
+    let replayed: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_same(&on_time("wall", &lines, now), &replayed, "snapshot");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn late_batches_equal_on_time_delivery(
+        seed in 1u64..1_000_000,
+        lag_mod in 2u64..5,
+        delay_min in 0i64..50,
+        max_batch in 1usize..400,
+        wall in any::<bool>(),
+    ) {
+        let clock = if wall { "wall" } else { "event" };
+        let lines = lines(&noisy_trace(40, 2500, seed % 7 + 1));
+        let delay = delay_min * 60_000 + (seed % 60_000) as Ms;
+        let now = end(&lines, delay);
+        let want = on_time(clock, &lines, now);
+        let got = late(clock, &lines, lag_mod, delay, max_batch, seed, now);
+        assert_same(&got, &want, "snapshot");
+    }
+}
+
+/// An event older than now less `floor.max_backfill_secs` is late (`too_old`): it cannot
+/// put a stretch from 2019 on the board.
+#[test]
+fn events_beyond_the_backfill_are_too_old() {
+    let mut engine = Engine::new(settings("wall"));
+    let now: Ms = 1_795_420_800_000;
+    let ev = |ts: Ms, agent: &str| {
+        let line = format!(r#"{{"ts":{ts},"agent":"{agent}","state":"aux","team":"T1"}}"#);
+        (ts, decode_bytes(line.as_bytes(), &Aliases::default()))
+    };
+    let old = ev(1_546_300_800_000, "A1"); // 2019-01-01
+    let edge = ev(now - 7_200_000, "A2");
+    let beyond = ev(now - 7_200_001, "A3");
+    apply(&mut engine, now, &[&old, &edge, &beyond]);
+    let c = engine.ingest(Source::Tcp);
+    assert_eq!((c.applied, c.late), (1, 2));
+    let r = engine.refusals(Source::Tcp);
+    assert_eq!(r[floorwatch::event::Refusal::TooOld as usize], 2);
+    let snap = snapshot(&mut engine, now);
+    let agents: Vec<&str> = snap["agents"].as_array().unwrap().iter().map(|a| a["agent"].as_str().unwrap()).collect();
+    assert_eq!(agents, ["A2"]);
+}
