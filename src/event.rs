@@ -359,7 +359,10 @@ mod tests {
         Aliases::new(crate::config::Settings::default().aliases)
     }
 
-    fn check(input: &str, expected: Result<(Option<Ms>, &str, State, Option<&str>), &str>) {
+    /// What an input decodes to: (ts, agent, state, reason), or a fragment of the error.
+    type Expected<'a> = Result<(Option<Ms>, &'a str, State, Option<&'a str>), &'a str>;
+
+    fn check(input: &str, expected: Expected) {
         let got = decode_str(input, &aliases());
         match (got, expected) {
             (Ok(ev), Ok((ts, agent, state, reason))) => {

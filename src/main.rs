@@ -28,6 +28,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once at start-up: the size of the largest variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Run the daemon: TCP/WebSocket/HTTP ingest, wallboard, API, /metrics, alert hooks.
     Serve(ServeArgs),

@@ -89,7 +89,7 @@ fn feed_into(mut sink: Sink, input: impl Read, max_line_bytes: usize, progress: 
             Ok(ev) => engine.apply(ev),
             Err(e) => engine.invalid(e.refusal()),
         }
-        if progress && lines % 65_536 == 0 && last_report.elapsed() >= Duration::from_secs(1) {
+        if progress && lines.is_multiple_of(65_536) && last_report.elapsed() >= Duration::from_secs(1) {
             last_report = Instant::now();
             let rate = lines as f64 / started.elapsed().as_secs_f64();
             eprintln!(

@@ -133,7 +133,7 @@ async fn tokens_from_files() {
         ("[auth]\ningest_token = \"a\"\ningest_token_file = \"b\"\n", "auth.ingest_token"),
     ] {
         let file = floorwatch::config::FileConfig::parse(toml, "test").unwrap();
-        let e = file.validate(std::path::Path::new(".")).err().expect("refused").to_string();
+        let e = file.validate(std::path::Path::new(".")).expect_err("refused").to_string();
         assert!(e.starts_with(key), "{toml:?} gave {e:?}");
     }
 }

@@ -161,7 +161,7 @@ async fn sigkill_at_random_points_loses_nothing_acknowledged() {
                 let _ = child.lock().unwrap().kill(); // SIGKILL
             });
             let before = next;
-            stream(&d, &lines, &mut next, round % 2 == 0, &mut rng).await;
+            stream(&d, &lines, &mut next, round.is_multiple_of(2), &mut rng).await;
             killer.join().unwrap();
             let _ = d.child.lock().unwrap().wait();
             kills += 1;
@@ -173,7 +173,7 @@ async fn sigkill_at_random_points_loses_nothing_acknowledged() {
             continue;
         }
         // The last round runs to the end.
-        stream(&d, &lines, &mut next, round % 2 == 0, &mut rng).await;
+        stream(&d, &lines, &mut next, round.is_multiple_of(2), &mut rng).await;
         assert_eq!(next, lines.len(), "the last round streams everything");
         break d;
     };

@@ -94,10 +94,10 @@ impl Process {
 
     async fn metrics(&self) -> String {
         for _ in 0..200 {
-            if let Ok(r) = reqwest::get(format!("http://{}/metrics", self.http)).await {
-                if let Ok(t) = r.text().await {
-                    return t;
-                }
+            if let Ok(r) = reqwest::get(format!("http://{}/metrics", self.http)).await
+                && let Ok(t) = r.text().await
+            {
+                return t;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -389,9 +389,7 @@ async fn invalid_utf8_and_deep_nesting_are_invalid_not_fatal() {
             serde_json::from_str(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
         assert_eq!(ack["invalid"], 1, "{ack}");
     }
-    let mut header = FrameHeader::default();
-    header.opcode = OpCode::Data(Data::Text);
-    header.is_final = true;
+    let header = FrameHeader { opcode: OpCode::Data(Data::Text), is_final: true, ..Default::default() };
     ws.send(Message::Frame(Frame::from_payload(header, b"{\"agent\":\"\xff\"}".to_vec().into()))).await.unwrap();
     let mut close_code = None;
     while let Some(Ok(m)) = ws.next().await {

@@ -56,7 +56,7 @@ fn feed(engine: &mut Engine, journal: Option<&Journal>, batches: &[Batch], first
         let events = batch.iter().filter_map(|r| r.as_ref().ok().cloned());
         engine.apply_batch(*now, Source::Tcp, events, &refused);
         // Ticker steps and views between batches (both advance the detectors).
-        if k % 3 == 0 {
+        if k.is_multiple_of(3) {
             engine.advance(*now + 250);
         }
         if k % every == every - 1 {
@@ -160,7 +160,7 @@ fn snapshot_plus_tail_equals_the_engine_that_never_stopped() {
             journal.close();
         }
         let (mut restored, replayed) = recover(dir.path());
-        assert_eq!(replayed.snapshot_lsn.is_some(), true, "cut {cut}: snapshot found");
+        assert!(replayed.snapshot_lsn.is_some(), "cut {cut}: snapshot found");
         assert!(replayed.records > 0, "cut {cut}: the tail was replayed");
         let got = snapshot_json(&mut restored, end);
         assert_json_eq(&got, &want, &format!("cut {cut}: restored vs never stopped"));

@@ -4,6 +4,7 @@
 
 mod common;
 #[path = "common/hooks_receiver.rs"]
+#[allow(dead_code)]
 mod hooks_receiver;
 
 use std::time::Duration;

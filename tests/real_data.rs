@@ -54,13 +54,13 @@ fn a_month_of_real_calls_equals_a_brute_force_model() {
                         talking += b - a;
                     }
                 }
-                if e.state == "talking" {
-                    if let Some(n) = evs.get(i + 1) {
-                        if n.ts >= from && n.ts <= now {
-                            contacts += 1;
-                            handle += n.ts - e.ts;
-                        }
-                    }
+                if e.state == "talking"
+                    && let Some(n) = evs.get(i + 1)
+                    && n.ts >= from
+                    && n.ts <= now
+                {
+                    contacts += 1;
+                    handle += n.ts - e.ts;
                 }
             }
         }

@@ -16,7 +16,7 @@ fn tokens_from_the_environment() {
     // An unset variable is a config error naming the key.
     let file =
         floorwatch::config::FileConfig::parse("[auth]\nviewer_token_env = \"FLOORWATCH_TEST_UNSET\"\n", "t").unwrap();
-    let e = file.validate(std::path::Path::new(".")).err().expect("refused").to_string();
+    let e = file.validate(std::path::Path::new(".")).expect_err("refused").to_string();
     assert!(e.starts_with("auth.viewer_token_env"), "{e}");
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -148,7 +148,7 @@ fn one(env: &Env, a: &Args, ticks: &[bytes::Bytes]) -> anyhow::Result<(Vec<f64>,
             sent_events += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
             if i % probe_every == 0 {
                 k += 1;
-                let state = if k % 2 == 0 { "idle" } else { "talking" };
+                let state = if k.is_multiple_of(2) { "idle" } else { "talking" };
                 let line = format!(
                     "{{\"agent\":\"ZZPROBE-1\",\"team\":\"ZZPROBE\",\"state\":\"{state}\",\"name\":\"p{k}\"}}\n"
                 );

@@ -148,10 +148,10 @@ impl Recovery {
             let name = entry.file_name().to_string_lossy().into_owned();
             if let Some(first) = parse_name(&name, "journal-", ".log") {
                 segments.push((first, entry.path()));
-            } else if let Some(lsn) = parse_name(&name, "state-", ".bin") {
-                if state.as_ref().is_none_or(|(l, _)| lsn > *l) {
-                    state = Some((lsn, entry.path()));
-                }
+            } else if let Some(lsn) = parse_name(&name, "state-", ".bin")
+                && state.as_ref().is_none_or(|(l, _)| lsn > *l)
+            {
+                state = Some((lsn, entry.path()));
             }
         }
         segments.sort();
@@ -285,14 +285,14 @@ impl Journal {
     /// Appends a record; returns its lsn. Call under the engine lock (order matters).
     pub fn append(&self, p: &Payload) -> u64 {
         let mut pend = self.pending();
-        if p.is_advance() {
-            if let Some(at) = pend.last_advance {
-                // Consecutive advances: the later one alone has the same effect.
-                let lsn = pend.next_lsn - 1;
-                pend.buf.truncate(at);
-                p.frame_into(lsn, &mut pend.buf);
-                return lsn;
-            }
+        if p.is_advance()
+            && let Some(at) = pend.last_advance
+        {
+            // Consecutive advances: the later one alone has the same effect.
+            let lsn = pend.next_lsn - 1;
+            pend.buf.truncate(at);
+            p.frame_into(lsn, &mut pend.buf);
+            return lsn;
         }
         let lsn = pend.next_lsn;
         pend.next_lsn += 1;
@@ -593,10 +593,10 @@ fn compact_dir(inner: &Inner, segments: &mut Vec<u64>, current: u64, upto: u64) 
     });
     if let Ok(entries) = fs::read_dir(&inner.dir) {
         for e in entries.flatten() {
-            if let Some(lsn) = parse_name(&e.file_name().to_string_lossy(), "state-", ".bin") {
-                if lsn < upto {
-                    let _ = fs::remove_file(e.path());
-                }
+            if let Some(lsn) = parse_name(&e.file_name().to_string_lossy(), "state-", ".bin")
+                && lsn < upto
+            {
+                let _ = fs::remove_file(e.path());
             }
         }
     }

@@ -13,10 +13,10 @@ pub fn token_eq(given: &str, expected: &str) -> bool {
 /// `Authorization: Bearer` header, or (WebSocket upgrades only) a `token` query parameter.
 pub fn allowed(expected: Option<&str>, header: Option<&str>, query_token: Option<&str>) -> bool {
     let Some(expected) = expected else { return true };
-    if let Some(h) = header.and_then(|h| h.strip_prefix("Bearer ")) {
-        if token_eq(h.trim(), expected) {
-            return true;
-        }
+    if let Some(h) = header.and_then(|h| h.strip_prefix("Bearer "))
+        && token_eq(h.trim(), expected)
+    {
+        return true;
     }
     query_token.is_some_and(|t| token_eq(t, expected))
 }

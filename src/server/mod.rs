@@ -242,10 +242,7 @@ pub async fn run(
         .await;
     }
     // Hooks get what is left of the grace period (at least a second) to deliver queued alerts.
-    let shared = match Arc::try_unwrap(shared) {
-        Ok(s) => Some(s),
-        Err(_) => None,
-    };
+    let shared = Arc::try_unwrap(shared).ok();
     if let Some(hooks) = shared.and_then(|s| s.hooks) {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
         hooks.shutdown(left).await;
