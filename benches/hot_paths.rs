@@ -146,6 +146,70 @@ fn benches(c: &mut Criterion) {
     g.finish();
 
     timeline_benches(c, f.agents as usize);
+    late_benches(c);
+}
+
+/// Late delivery (issue 13): a 20,000-agent floor in 400 teams with the wall clock; one
+/// site (half the teams) is an hour behind and its hour arrives in one batch. Timed: that
+/// batch applied and the floor advanced to now (every team it reached re-evaluated from
+/// its checkpoint, the alert store reconciled). Untimed setup: an hour of everyone on
+/// time, then the other site's second hour on time.
+fn late_benches(c: &mut Criterion) {
+    let (agents, teams) = if full() { (20_000, 400) } else { (400, 8) };
+    let cfg = SimConfig {
+        agents,
+        teams,
+        start: DAY_START,
+        duration: Some(2 * 3_600_000),
+        shifts: false,
+        ..SimConfig::default()
+    };
+    let s = Settings { clock: ClockMode::Wall, ..Settings::default() };
+    let aliases = Aliases::new(s.aliases.clone());
+    let all: Vec<Event> = Simulator::new(cfg)
+        .expect("valid sim config")
+        .map(|l| decode_bytes(l.line.as_bytes(), &aliases).expect("simulated lines decode"))
+        .collect();
+    let hour = DAY_START + 3_600_000;
+    let end = all.iter().filter_map(|e| e.ts).max().unwrap_or(hour);
+    // Site B: the odd teams (their id's last digit is odd).
+    let mut team_of = std::collections::HashMap::new();
+    for e in &all {
+        if let Some(t) = &e.team {
+            team_of.insert(e.agent.clone(), t.clone());
+        }
+    }
+    let lagging = |e: &Event| team_of.get(&e.agent).is_some_and(|t| t.bytes().last().unwrap_or(b'0') % 2 == 1);
+    let (first, rest): (Vec<&Event>, Vec<&Event>) = all.iter().partition(|e| e.ts.unwrap_or(0) < hour);
+    let (late, on_time): (Vec<&Event>, Vec<&Event>) = rest.into_iter().partition(|e| lagging(e));
+    let feed = |e: &mut Engine, evs: &[&Event]| {
+        for chunk in evs.chunks(1000) {
+            let recv = chunk.iter().filter_map(|e| e.ts).max().unwrap_or(0);
+            e.apply_batch(recv, Source::Tcp, chunk.iter().map(|e| (*e).clone()), &[]);
+            e.advance(recv);
+        }
+    };
+    let mut g = c.benchmark_group("late");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(late.len() as u64));
+    g.bench_function(format!("catch_up_an_hour/{agents}_agents_half_late"), |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                let mut e = Engine::new(s.clone());
+                feed(&mut e, &first);
+                feed(&mut e, &on_time);
+                let batch: Vec<Event> = late.iter().map(|e| (*e).clone()).collect();
+                let t = Instant::now();
+                e.apply_batch(end, Source::Tcp, batch, &[]);
+                e.advance(end);
+                timed += t.elapsed();
+                black_box(e.alerts().len());
+            }
+            timed
+        })
+    });
+    g.finish();
 }
 
 /// A working day of one agent: 200 changes from 08:00, 20 s to 5 min apart (seeded by
