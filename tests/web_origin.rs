@@ -430,3 +430,35 @@ fn a_list_entry_no_browser_would_send_is_a_config_error_naming_it() {
     let ok = "[server]\nallowed_origins = [\"https://board.example:8443/\"]\nallowed_hosts = [\"floor.example.com\", \"*\"]\n";
     assert!(floorwatch::config::FileConfig::parse(ok, "test").unwrap().validate(std::path::Path::new(".")).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_posting_to_the_tcp_port_is_cut_off() {
+    // `fetch("http://floor:7070/", {method: "POST", mode: "no-cors", body})` from any page:
+    // the browser opens with its request line and headers, then the page's text/plain body,
+    // one event per line — which the NDJSON listener would have applied.
+    let d = Daemon::start("").await;
+    let body = "\n{\"ts\":1000,\"agent\":\"X1\",\"state\":\"aux\",\"reason\":\"break\",\"team\":\"T\"}\n";
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain;charset=UTF-8\r\nOrigin: http://evil.example\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        d.tcp,
+        body.len()
+    );
+    let mut s = TcpStream::connect(d.tcp).await.unwrap();
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.expect("closed at once");
+    assert!(matches!(n, Ok(0) | Err(_)), "the connection was left open");
+    // A sender whose first line is an event is served as before (and proves the HTTP one
+    // was not merely slower to apply).
+    let mut s = TcpStream::connect(d.tcp).await.unwrap();
+    s.write_all(b"{\"ts\":1000,\"agent\":\"S1\",\"state\":\"idle\",\"team\":\"T\"}\n").await.unwrap();
+    s.shutdown().await.unwrap();
+    let snap = d.wait_outcomes(1).await;
+    assert_eq!(snap["ingest"], serde_json::json!({"applied":1,"duplicate":0,"invalid":0,"late":0,"skewed":0}));
+    let agents: Vec<_> = snap["agents"].as_array().unwrap().iter().map(|a| a["agent"].clone()).collect();
+    assert_eq!(agents, ["S1"]);
+    let m = d.metrics().await;
+    assert_eq!(metric(&m, "floorwatch_connections_closed_total{listener=\"tcp\",reason=\"http\"}"), Some(1.0));
+    d.stop().await;
+}

@@ -174,6 +174,23 @@ pub fn check_lists(hosts: &[String], origins: &[String]) -> Result<(), (String, 
     Ok(())
 }
 
+/// Whether an NDJSON connection's first line is an HTTP request line (`METHOD target
+/// HTTP/1.x`): a browser sent it, most likely a page's cross-site POST to the TCP ingest
+/// port, whose `text/plain` body would otherwise be read as events. No NDJSON sender
+/// starts that way (its first line is an event or `AUTH`).
+pub fn is_http_request_line(line: &[u8]) -> bool {
+    let line = line.trim_ascii_end();
+    let mut parts = line.split(|b| *b == b' ');
+    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    !method.is_empty()
+        && method.iter().all(u8::is_ascii_uppercase)
+        && !target.is_empty()
+        && version.starts_with(b"HTTP/")
+}
+
 /// The machine's host names, read where Linux keeps them (no libc): the kernel's
 /// (`/proc/sys/kernel/hostname`) and `/etc/hostname`, each also by its first label.
 pub fn machine_host_names() -> Vec<String> {
@@ -495,6 +512,23 @@ mod tests {
         check("https://board.example.evil.example", None, false);
         check("http://intranet.example:8081", None, true);
         check("http://127.0.0.1:8080/path", Some("127.0.0.1:8080"), false);
+    }
+
+    #[test]
+    fn http_request_lines() {
+        for (line, want) in [
+            (&b"POST / HTTP/1.1\r"[..], true),
+            (b"GET /ingest HTTP/1.1", true),
+            (b"POST http://10.0.0.5:7070/x?y HTTP/1.0\r", true),
+            (b"OPTIONS * HTTP/1.1", true),
+            (b"AUTH s3cret", false),
+            (b"{\"agent\":\"A1\",\"state\":\"idle\"}", false),
+            (b"post / HTTP/1.1", false),
+            (b"POST / HTTP/1.1 extra", false),
+            (b"", false),
+        ] {
+            assert_eq!(is_http_request_line(line), want, "{}", String::from_utf8_lossy(line));
+        }
     }
 
     #[test]
