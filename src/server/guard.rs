@@ -17,6 +17,8 @@
 //! - **Every response** says `nosniff`, `no-referrer`, a CSP that lets the wallboard load its
 //!   own ES modules and `/ws` and nothing else, and may not be framed (except by listed
 //!   origins), plus `Cross-Origin-Resource-Policy: same-origin`.
+//! - **The NDJSON port** closes a connection that opens with an HTTP request line
+//!   ([`is_http_request_line`], used by `ingest::tcp`): a page's POST to it.
 //!
 //! Every refusal is counted in `floorwatch_http_refused_total{reason="host"|"origin"|
 //! "content_type"}`. The checks read headers only; nothing is logged (a `?token=` in the
