@@ -77,8 +77,13 @@ pub struct ServerConfig {
     pub web_dir: String,
     /// Grace period for draining connections and hooks on SIGTERM/SIGINT.
     pub shutdown_grace_secs: u64,
-    /// Allowed `Origin` values for WebSocket upgrades; empty = any origin.
+    /// Origins (`scheme://host[:port]`) whose pages may use the daemon besides its own:
+    /// open `/ws` and `/ingest`, POST events, read the API with CORS, frame the wallboard.
+    /// Empty = the daemon's own origin only (`server::guard`).
     pub allowed_origins: Vec<String>,
+    /// Host names the daemon is reached by, besides IP literals, `localhost` and the
+    /// machine's host names; `"*"` = any `Host` (`server::guard`).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +96,7 @@ impl Default for ServerConfig {
             web_dir: String::new(),
             shutdown_grace_secs: 10,
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -564,7 +570,18 @@ impl FileConfig {
             other => ConfigError::Invalid { key: "hooks".into(), message: other.to_string() },
         })?;
         self.auth.resolve(base_dir)?;
+        self.server.validate_web_access()?;
         Ok(settings)
+    }
+}
+
+impl ServerConfig {
+    /// `server.allowed_hosts` and `server.allowed_origins` (issue 14): each entry must be
+    /// something a browser can send, so that a typo is an error rather than a list that
+    /// silently never matches.
+    fn validate_web_access(&self) -> Result<(), ConfigError> {
+        crate::server::guard::check_lists(&self.allowed_hosts, &self.allowed_origins)
+            .map_err(|(key, message)| ConfigError::Invalid { key, message })
     }
 }
 

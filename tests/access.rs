@@ -47,10 +47,11 @@ async fn check_tokens(d: &Daemon, ingest: &str, viewer: &str) {
     assert_eq!(status(c.get(d.url("/healthz"))).await, 200);
 
     let events = d.url("/api/v1/events");
+    let c_json = |r: reqwest::RequestBuilder| r.header("content-type", "application/json");
     let body = r#"[{"ts":1000,"agent":"H1","state":"idle","team":"T"}]"#;
-    assert_eq!(status(c.post(&events).body(body)).await, 401);
-    assert_eq!(status(c.post(&events).header("authorization", bearer(viewer)).body(body)).await, 401);
-    assert_eq!(status(c.post(&events).header("authorization", bearer(ingest)).body(body)).await, 200);
+    assert_eq!(status(c_json(c.post(&events)).body(body)).await, 401);
+    assert_eq!(status(c_json(c.post(&events)).header("authorization", bearer(viewer)).body(body)).await, 401);
+    assert_eq!(status(c_json(c.post(&events)).header("authorization", bearer(ingest)).body(body)).await, 200);
 
     // WebSockets: header or ?token= (browsers cannot set headers on upgrades).
     let ws = |path: &str| format!("ws://{}{path}", d.http);
@@ -147,8 +148,10 @@ async fn origin_allow_list_on_websocket_upgrades() {
         assert_eq!(ws_status(&url, &[("origin", "https://evil.example")]).await, 403, "{path}");
         assert_eq!(ws_status(&url, &[("origin", "https://board.example.evil.example")]).await, 403, "{path}");
         assert_eq!(ws_status(&url, &[("origin", "null")]).await, 403, "{path}");
-        // tungstenite sends no Origin of its own: with a list, an upgrade without one is refused.
-        assert_eq!(ws_status(&url, &[]).await, 403, "{path} without Origin");
+        // tungstenite sends no Origin of its own, as programs do: a list is about pages,
+        // so an upgrade without one passes (issue 14; the daemon's own page passes too).
+        assert_eq!(ws_status(&url, &[]).await, 101, "{path} without Origin");
+        assert_eq!(ws_status(&url, &[("origin", &format!("http://{}", d.http))]).await, 101, "{path}");
     }
     // The list is about browsers opening sockets; plain API reads are unaffected.
     let r = reqwest::Client::new().get(d.url("/api/v1/snapshot")).header("origin", "https://evil.example");

@@ -96,7 +96,13 @@ async fn stream(d: &Running, lines: &[String], next: &mut usize, use_ws: bool, r
         while *next < lines.len() {
             let n = batch_len().min(lines.len() - *next);
             let body = format!("[{}]", lines[*next..*next + n].join(","));
-            match client.post(format!("http://{}/api/v1/events", d.http)).body(body).send().await {
+            match client
+                .post(format!("http://{}/api/v1/events", d.http))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+            {
                 Ok(r) if r.status() == 200 => *next += n,
                 Ok(r) => panic!("unexpected status {}", r.status()),
                 Err(_) => return,

@@ -229,7 +229,7 @@ async fn slowloris_and_idle_peers_are_cut_by_timeouts() {
     // HTTP headers dripped one line every 200 ms: cut at the header deadline, though
     // bytes keep coming.
     let mut s = TcpStream::connect(d.http).await.unwrap();
-    s.write_all(b"GET /api/v1/snapshot HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    s.write_all(b"GET /api/v1/snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.unwrap();
     let (mut rd, mut wr) = s.into_split();
     let drip = tokio::spawn(async move {
         for i in 0..40 {
@@ -255,7 +255,7 @@ async fn slowloris_and_idle_peers_are_cut_by_timeouts() {
     let mut silent = TcpStream::connect(d.http).await.unwrap();
     closed_within(&mut silent, limit).await;
     let mut keepalive = TcpStream::connect(d.http).await.unwrap();
-    keepalive.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    keepalive.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
     let mut got = vec![0u8; 256];
     let n = keepalive.read(&mut got).await.unwrap();
     assert!(String::from_utf8_lossy(&got[..n]).starts_with("HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&got));
@@ -327,12 +327,17 @@ async fn oversized_lines_frames_bodies_and_headers_are_refused_and_counted() {
     // HTTP: a body over max_body_bytes is 413, with or without a Content-Length.
     let big = format!("[{}]", vec![event("A4", "idle", 1000); 2000].join(","));
     assert!(big.len() > 100_000);
-    let status = reqwest::Client::new().post(d.url("/api/v1/events")).body(big.clone()).send().await;
+    let status = reqwest::Client::new()
+        .post(d.url("/api/v1/events"))
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await;
     if let Ok(r) = status {
         assert_eq!(r.status().as_u16(), 413);
     }
     let mut s = TcpStream::connect(d.http).await.unwrap();
-    let head = "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let head = "POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     let _ = s.write_all(format!("{head}{:x}\r\n{big}\r\n0\r\n\r\n", big.len()).as_bytes()).await;
     let mut answer = vec![0u8; 64];
     let n = s.read(&mut answer).await.unwrap();
@@ -341,7 +346,7 @@ async fn oversized_lines_frames_bodies_and_headers_are_refused_and_counted() {
 
     // HTTP: 1 MiB of headers is refused (431) without reaching a route.
     let mut s = TcpStream::connect(d.http).await.unwrap();
-    let mut req = b"GET /healthz HTTP/1.1\r\nHost: x\r\n".to_vec();
+    let mut req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n".to_vec();
     for i in 0..16_384 {
         req.extend_from_slice(format!("X-H{i}: {}\r\n", "v".repeat(48)).as_bytes());
     }

@@ -31,9 +31,9 @@ fn tokens_from_the_environment() {
         assert_eq!(c.get(&snap).bearer_auth("env-viewer").send().await.unwrap().status(), 200);
         let events = d.url("/api/v1/events");
         let body = r#"[{"agent":"E1","state":"idle"}]"#;
-        assert_eq!(c.post(&events).bearer_auth("env-viewer").body(body).send().await.unwrap().status(), 401);
+        assert_eq!(c.post(&events).bearer_auth("env-viewer").header("content-type", "application/json").body(body).send().await.unwrap().status(), 401);
         // The value is trimmed (a trailing newline from `export X=$(cat file)` and the like).
-        let r = c.post(&events).bearer_auth("env-ingest").body(body).send().await.unwrap();
+        let r = c.post(&events).bearer_auth("env-ingest").header("content-type", "application/json").body(body).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.json::<serde_json::Value>().await.unwrap()["applied"], 1);
         d.stop().await;

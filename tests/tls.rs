@@ -83,6 +83,7 @@ async fn https_wss_and_tls_ingest_with_plaintext_refused() {
     assert_eq!(r.status(), 200);
     let r = https
         .post(format!("{base}/api/v1/events"))
+        .header("content-type", "application/json")
         .body(r#"[{"ts":1000,"agent":"H1","state":"idle","team":"T"}]"#)
         .send()
         .await

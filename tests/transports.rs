@@ -243,7 +243,12 @@ async fn bad_input_is_counted_and_the_connection_stays_up() {
     let (status, counts) = d.post("/api/v1/events", "not json").await;
     assert_eq!((status, counts["invalid"].as_u64()), (400, Some(1)));
     let big = format!("[{}]", vec!["{\"agent\":\"A9\",\"state\":\"idle\",\"ts\":1}"; 5_000].join(","));
-    let r = reqwest::Client::new().post(d.url("/api/v1/events")).body(big).send().await;
+    let r = reqwest::Client::new()
+        .post(d.url("/api/v1/events"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await;
     // The daemon answers 413 (the client may see the connection closed mid-upload instead).
     if let Ok(r) = r {
         assert_eq!(r.status().as_u16(), 413);

@@ -11,7 +11,8 @@
 //! A line over `limits.max_line_bytes` is counted invalid and skipped to the next newline
 //! without being buffered. With `auth.ingest_token` set, the first line must be
 //! `AUTH <token>`; anything else (an oversized first line included) closes the
-//! connection without touching any counter of events.
+//! connection without touching any counter of events. So does a first line that is an
+//! HTTP request line: a browser, sent by a web page to post its body here (issue 14).
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use super::{ConnGuard, Connections};
 use crate::engine::Source;
 use crate::event::{Aliases, DecodeError, Event, decode_bytes};
 use crate::server::auth;
+use crate::server::guard::is_http_request_line;
 use crate::server::listen::{ConnStats, Gate};
 
 /// Read buffer per connection (PERF-NOTES: 256 KiB); `bench ingest`'s limit uses the same.
@@ -107,6 +109,7 @@ async fn read_decode<S: AsyncRead + Unpin>(
     let idle = shared.idle;
     let mut framer = LineFramer::new(shared.max_line_bytes);
     let mut authed = shared.token.is_none();
+    let mut first = true;
     loop {
         let n = tokio::select! {
             _ = shutdown.cancelled() => 0,
@@ -122,6 +125,12 @@ async fn read_decode<S: AsyncRead + Unpin>(
         let eof = n == 0;
         let mut batch = Vec::new();
         let flow = framer.split(eof, |piece| {
+            // A browser speaking HTTP to this port: a web page, not a sender (issue 14).
+            if std::mem::take(&mut first) && matches!(piece, Piece::Line(l) if is_http_request_line(l)) {
+                tracing::debug!("tcp ingest connection opened with an HTTP request (a web page?); closing");
+                stats.closed("tcp", "http");
+                return ControlFlow::Break(());
+            }
             if !authed {
                 let ok = match piece {
                     Piece::Line(line) => std::str::from_utf8(line)

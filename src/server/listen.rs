@@ -48,12 +48,13 @@ impl ConnStats {
             Opts::new(
                 "floorwatch_connections_closed_total",
                 "Connections the daemon closed on a misbehaving peer: timeout (idle, slow headers, slow TLS \
-                 handshake), tls (failed handshake), auth (TCP without a valid AUTH line)",
+                 handshake), tls (failed handshake), auth (TCP without a valid AUTH line), http (TCP opened with an \
+                 HTTP request: a browser)",
             ),
             &["listener", "reason"],
         )
         .expect("valid metric");
-        for (listener, reasons) in [("http", &["timeout", "tls"][..]), ("tcp", &["timeout", "tls", "auth"])] {
+        for (listener, reasons) in [("http", &["timeout", "tls"][..]), ("tcp", &["timeout", "tls", "auth", "http"])] {
             refused.with_label_values(&[listener]);
             for r in reasons {
                 closed.with_label_values(&[listener, r]);

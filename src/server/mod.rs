@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod demo;
+pub mod guard;
 pub mod listen;
 pub mod push;
 pub mod routes;

@@ -12,6 +12,7 @@ use warp::http::{HeaderValue, Response, StatusCode};
 use warp::ws::Message;
 use warp::{Filter, Rejection, Reply};
 
+use super::guard::{self, Guard};
 use super::listen::ConnStats;
 use super::{Shared, auth, push, wall_ms};
 use crate::engine::{Source, ViewOpts};
@@ -26,10 +27,6 @@ mod web {
 #[derive(Debug)]
 struct Unauthorized;
 impl warp::reject::Reject for Unauthorized {}
-
-#[derive(Debug)]
-struct ForbiddenOrigin;
-impl warp::reject::Reject for ForbiddenOrigin {}
 
 #[derive(Debug)]
 struct TooManyConnections;
@@ -62,22 +59,6 @@ fn authorized(shared: Arc<Shared>, ingest: bool) -> impl Filter<Extract = (), Er
         .untuple_one()
 }
 
-fn origin_ok(shared: Arc<Shared>) -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    warp::header::optional::<String>("origin")
-        .and_then(move |origin: Option<String>| {
-            let shared = shared.clone();
-            async move {
-                let allowed = &shared.file.server.allowed_origins;
-                if allowed.is_empty() || origin.as_ref().is_some_and(|o| allowed.iter().any(|a| a == o)) {
-                    Ok(())
-                } else {
-                    Err(warp::reject::custom(ForbiddenOrigin))
-                }
-            }
-        })
-        .untuple_one()
-}
-
 /// Runs a view-building handler on the blocking pool: a floor view or a scrape of a large
 /// floor takes milliseconds of CPU under the engine lock, which must not stall the async
 /// workers that read ingest sockets and serve `/ws`. A panic in it answers 500.
@@ -102,6 +83,8 @@ pub fn routes(
     shutdown: CancellationToken,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let s = with_shared(shared.clone());
+    // Host, Origin and Content-Type checks and the browser headers (issue 14).
+    let guard = Guard::new(&shared.file.server, guard::machine_host_names(), shared.metrics.registry());
 
     let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
     let readyz = warp::path!("readyz").and(warp::get()).and(s.clone()).map(|sh: Arc<Shared>| {
@@ -161,6 +144,7 @@ pub fn routes(
     let max_body = shared.file.limits.max_body_bytes as u64;
     let post_events = warp::path!("api" / "v1" / "events")
         .and(warp::post())
+        .and(guard.json_post())
         .and(authorized(shared.clone(), true))
         .and(warp::body::content_length_limit(max_body))
         .and(warp::body::bytes())
@@ -205,7 +189,7 @@ pub fn routes(
         }
     });
     let ingest_ws = warp::path!("ingest")
-        .and(origin_ok(shared.clone()))
+        .and(guard.origin())
         .and(authorized(shared.clone(), true))
         .and(warp::ws())
         .and(ingest_slot)
@@ -222,7 +206,7 @@ pub fn routes(
 
     let sd = shutdown.clone();
     let push_ws = warp::path!("ws")
-        .and(origin_ok(shared.clone()))
+        .and(guard.origin())
         .and(authorized(shared.clone(), false))
         .and(warp::ws())
         .and(warp::query::<Query>())
@@ -284,7 +268,7 @@ pub fn routes(
         },
     );
 
-    healthz
+    let routes = healthz
         .or(readyz)
         .or(snapshot)
         .or(alerts)
@@ -293,8 +277,8 @@ pub fn routes(
         .or(ingest_ws)
         .or(push_ws)
         .or(metrics)
-        .or(static_files)
-        .recover(recover)
+        .or(static_files);
+    guard.protect(routes).recover(recover).map(guard::finish)
 }
 
 async fn recover(err: Rejection) -> Result<Response<String>, Infallible> {
@@ -302,8 +286,8 @@ async fn recover(err: Rejection) -> Result<Response<String>, Infallible> {
         (StatusCode::NOT_FOUND, "not found".to_string())
     } else if err.find::<Unauthorized>().is_some() {
         (StatusCode::UNAUTHORIZED, "missing or wrong bearer token".to_string())
-    } else if err.find::<ForbiddenOrigin>().is_some() {
-        (StatusCode::FORBIDDEN, "origin not allowed (server.allowed_origins)".to_string())
+    } else if let Some(r) = err.find::<guard::Refused>() {
+        (r.status(), r.message().to_string())
     } else if err.find::<TooManyConnections>().is_some() {
         (StatusCode::SERVICE_UNAVAILABLE, "too many ingest connections (limits.max_connections)".to_string())
     } else if err.find::<warp::reject::PayloadTooLarge>().is_some() {

@@ -374,6 +374,31 @@ test('?team= shows one team and passes the filter to /ws', async () => {
   }
 });
 
+test('the page loads by IP address and by host name, within its Content-Security-Policy', async () => {
+  // The daemon serves only Hosts it is reached by (IP literals, localhost, the machine's
+  // names) and sends a CSP: the page must still load its ES modules and open its /ws both
+  // ways, with no CSP violation (Chromium reports those as console errors).
+  const byIp = new URL(srv.base);
+  const byName = new URL(srv.base);
+  if (byName.hostname === '127.0.0.1') byName.hostname = 'localhost';
+  for (const base of new Set([byIp.origin, byName.origin])) {
+    const page = await openBoard(browser, base, { lang: 'en' });
+    try {
+      assert.deepEqual(page.errors.map(String), [], `no errors in the page at ${base}`);
+      if (srv.real) {
+        const res = await fetch(`${base}/`);
+        const csp = res.headers.get('content-security-policy') || '';
+        assert.match(csp, /frame-ancestors 'none'/, `CSP of ${base}/`);
+        assert.match(csp, /connect-src 'self' ws:\/\/[^ ]+ wss:/, `CSP of ${base}/`);
+        assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+        assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+      }
+    } finally {
+      await page.close();
+    }
+  }
+});
+
 test('the viewer token is passed on to /ws', async () => {
   // Against the mock: a second mock that demands a token proves the page sends it.
   // Against the daemon: FLOORWATCH_TOKEN (when the daemon has a viewer token) must work.
