@@ -151,8 +151,16 @@ fn replay(args: ReplayArgs) -> ExitCode {
             Err(e) => return fail(&format!("cannot open {}: {e}", args.input)),
         }
     };
-    match res.and_then(|_| std::io::Write::flush(&mut out)) {
-        Ok(()) => ExitCode::SUCCESS,
+    match res.and_then(|r| std::io::Write::flush(&mut out).map(|()| r)) {
+        // Say what was read: an empty or garbage file must not pass for an empty floor.
+        Ok(r) if r.at.is_none() => {
+            eprintln!("{}", r.summary());
+            ExitCode::from(1)
+        }
+        Ok(r) => {
+            eprintln!("{}", r.summary());
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(&format!("replay: {e}")),
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{ClockMode, Settings};
 use crate::event::{Aliases, DecodeError, decode_bytes};
-use crate::floor::{Engine, Source, ViewOpts};
+use crate::floor::{Engine, IngestCounts, Source, ViewOpts};
 use crate::snapshot::Snapshot;
 use crate::time::{Ms, fmt_ms};
 
@@ -53,7 +53,7 @@ pub fn feed(engine: &mut Engine, input: impl Read, max_line_bytes: usize, progre
                 | DecodeError::TooLarge,
             ) => engine.count_invalid(Source::Replay),
         }
-        if progress && lines % 65_536 == 0 && last_report.elapsed() >= Duration::from_secs(1) {
+        if progress && lines.is_multiple_of(65_536) && last_report.elapsed() >= Duration::from_secs(1) {
             last_report = Instant::now();
             let rate = lines as f64 / started.elapsed().as_secs_f64();
             eprintln!(
@@ -84,22 +84,60 @@ fn skip_to_newline(r: &mut impl BufRead) -> std::io::Result<()> {
     }
 }
 
+/// What a replay read: non-blank lines, their outcomes, and the instant of the snapshot
+/// (`None` when nothing was applied and so no snapshot was written).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replayed {
+    pub lines: u64,
+    pub ingest: IngestCounts,
+    pub at: Option<Ms>,
+}
+
+impl Replayed {
+    /// One line for stderr: what was read and what became of it.
+    pub fn summary(&self) -> String {
+        let i = &self.ingest;
+        let counts =
+            format!("applied {}, duplicate {}, late {}, invalid {}", i.applied, i.duplicate, i.late, i.invalid);
+        match self.at {
+            _ if self.lines == 0 => "replay: the input is empty: no events, no snapshot".to_string(),
+            None => format!(
+                "replay: {} line{}, no event applied ({counts}): no snapshot",
+                self.lines,
+                if self.lines == 1 { "" } else { "s" }
+            ),
+            Some(at) => format!(
+                "replay: {} line{}: {counts}; snapshot as of {}",
+                self.lines,
+                if self.lines == 1 { "" } else { "s" },
+                fmt_ms(at)
+            ),
+        }
+    }
+}
+
 /// Replays `input` and writes the snapshot at `now` (default: the largest applied ts;
-/// an earlier `--now` than that is raised to it, with a warning).
+/// an earlier `--now` than that is raised to it, with a warning). Writes nothing when no
+/// event was applied: a snapshot of nothing at 1970-01-01 would only mislead
+/// (docs/events.md#replay).
 pub fn run(
     mut settings: Settings,
     input: impl Read,
     now: Option<Ms>,
     max_line_bytes: usize,
     out: &mut impl Write,
-) -> std::io::Result<()> {
+) -> std::io::Result<Replayed> {
     settings.clock = ClockMode::Event;
     let mut engine = Engine::new(settings);
     let progress =
         std::io::IsTerminal::is_terminal(&std::io::stderr()) || std::env::var_os("FLOORWATCH_PROGRESS").is_some();
     let started = Instant::now();
     let lines = feed(&mut engine, input, max_line_bytes, progress)?;
+    let ingest = engine.ingest_total();
     let last = engine.max_ts();
+    if ingest.applied == 0 {
+        return Ok(Replayed { lines, ingest, at: None });
+    }
     let at = match (now, last) {
         (Some(n), Some(l)) if n < l => {
             eprintln!(
@@ -119,5 +157,5 @@ pub fn run(
     if progress && lines >= 65_536 {
         eprintln!("replay: {lines} lines in {:.2}s", started.elapsed().as_secs_f64());
     }
-    Ok(())
+    Ok(Replayed { lines, ingest, at: Some(at) })
 }
