@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod journal;
 pub mod metrics;
 pub mod replay;
+pub mod send;
 pub mod server;
 pub mod sim;
 pub mod snapshot;

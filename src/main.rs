@@ -19,6 +19,7 @@ dispersion), detects aux clustering at peak time, and pushes it all to a browser
 Without a subcommand it runs `serve`.",
     after_help = "Examples:\n  floorwatch serve --demo                      # a simulated live floor at http://localhost:8080\n  \
 floorwatch serve --config /etc/floorwatch/floorwatch.toml\n  \
+floorwatch send --event '{\"agent\":\"A1\",\"state\":\"idle\",\"team\":\"T1\"}'\n  \
 floorwatch replay events.ndjson --config floor.toml --now 2026-11-23T10:00:00Z\n  \
 floorwatch simulate --agents 500 --duration 8h --out day.ndjson"
 )]
@@ -31,6 +32,8 @@ struct Cli {
 enum Command {
     /// Run the daemon: TCP/WebSocket/HTTP ingest, wallboard, API, /metrics, alert hooks.
     Serve(ServeArgs),
+    /// Send events (a file, stdin or --event) to a running daemon and print their outcomes.
+    Send(floorwatch::send::SendArgs),
     /// Apply an NDJSON file of events with the event clock and print one JSON snapshot.
     Replay(ReplayArgs),
     /// Generate a realistic simulated floor as NDJSON, to a file or streamed to a daemon.
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Replay(args) => replay(args),
+        Command::Send(args) => send(args),
         Command::CheckConfig { config } => match load(Some(&config)) {
             Ok((file, base)) => match file.validate(&base) {
                 Ok(s) => {
@@ -162,6 +166,22 @@ fn replay(args: ReplayArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("replay: {e}")),
+    }
+}
+
+fn send(args: floorwatch::send::SendArgs) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("tokio runtime: {e}")),
+    };
+    match rt.block_on(floorwatch::send::run(args)) {
+        Ok(report) => {
+            for line in report.lines() {
+                println!("{line}");
+            }
+            ExitCode::from(report.exit_code())
+        }
+        Err(e) => fail(&format!("send: {e:#}")),
     }
 }
 
