@@ -106,7 +106,7 @@ fn main() -> ExitCode {
             init_tracing();
             let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
             match rt.block_on(floorwatch::sim::run(args)) {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::SUCCESS,
                 Err(e) => fail(&format!("{e:#}")),
             }
         }
