@@ -64,9 +64,13 @@ struct ServeArgs {
     /// Feed the daemon with a built-in simulated 200-agent floor (try it: a live wallboard at once).
     #[arg(long)]
     demo: bool,
-    /// Keep state in memory only, whatever the config says about the journal.
+    /// Keep state in memory only, whatever the config or --journal-dir says.
     #[arg(long)]
     no_journal: bool,
+    /// Journal directory (overrides journal.dir; relative to the current directory). The
+    /// systemd unit sets FLOORWATCH_JOURNAL_DIR to its state directory, /var/lib/floorwatch.
+    #[arg(long, value_name = "DIR", env = "FLOORWATCH_JOURNAL_DIR")]
+    journal_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -211,6 +215,10 @@ fn serve(args: ServeArgs) -> ExitCode {
     if args.no_journal {
         file.journal.enabled = false;
     }
+    let journal_from = match journal_dir(&mut file, args.journal_dir, args.config.as_ref()) {
+        Ok(from) => from,
+        Err(e) => return fail(&e),
+    };
     // Validate everything before any port is bound.
     if let Err(e) = file.validate(&base) {
         return fail(&e.to_string());
@@ -219,6 +227,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("tokio runtime: {e}")),
     };
+    if file.journal.enabled && !args.demo {
+        // Where the state lives is the first thing an operator looks for after a restart.
+        let dir = base.join(&file.journal.dir);
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        tracing::info!("journal: {} ({journal_from})", dir.display());
+    } else if !args.demo {
+        tracing::info!("journal off: state is kept in memory only and a restart starts an empty floor");
+    }
     let opts = floorwatch::server::ServeOptions { demo: args.demo, base_dir: base };
     let result = rt.block_on(async move {
         let listeners = floorwatch::server::Listeners::bind(&file.server.http, &file.server.tcp).await?;
@@ -238,6 +254,47 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("{e:#}")),
     }
+}
+
+/// Applies `--journal-dir` (or `FLOORWATCH_JOURNAL_DIR`) to `file.journal.dir` and says
+/// where the directory came from, for the start-up log.
+fn journal_dir(file: &mut FileConfig, flag: Option<PathBuf>, config: Option<&PathBuf>) -> Result<String, String> {
+    let configured = file.journal.dir.clone();
+    let Some(dir) = flag else {
+        return Ok(match config {
+            Some(c) => format!("journal.dir = {configured:?} in {}", c.display()),
+            None => format!(
+                "journal.dir = {configured:?}, relative to the current directory as no --config was given; \
+                 choose with --journal-dir or FLOORWATCH_JOURNAL_DIR"
+            ),
+        });
+    };
+    if dir.as_os_str().is_empty() {
+        return Err("--journal-dir: empty path".into());
+    }
+    // clap takes the flag over the variable: the variable counts only when no flag was given.
+    let given_by = match std::env::var_os("FLOORWATCH_JOURNAL_DIR") {
+        Some(v)
+            if v == dir.as_os_str()
+                && !std::env::args_os().any(|a| a.to_string_lossy().starts_with("--journal-dir")) =>
+        {
+            "FLOORWATCH_JOURNAL_DIR"
+        }
+        _ => "--journal-dir",
+    };
+    // A flag is relative to where the command runs, not to the config file.
+    let dir = std::path::absolute(&dir).map_err(|e| format!("--journal-dir {}: {e}", dir.display()))?;
+    let Some(text) = dir.to_str() else {
+        return Err(format!("--journal-dir {}: not UTF-8", dir.display()));
+    };
+    let default_dir = floorwatch::config::JournalConfig::default().dir;
+    let from = if config.is_some() && configured != default_dir {
+        format!("from {given_by}, overriding journal.dir = {configured:?} in the config")
+    } else {
+        format!("from {given_by}")
+    };
+    file.journal.dir = text.to_string();
+    Ok(from)
 }
 
 async fn wait_for_signal() {
