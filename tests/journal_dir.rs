@@ -41,6 +41,7 @@ fn serve(cwd: &Path, args: &[&str], env: Option<&str>) -> (Child, Vec<String>) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("the daemon did not start: {log:#?}");
 }
 
