@@ -1,5 +1,5 @@
 //! The floor simulator, checked from the outside: the lines it writes are parsed and
-//! replayed into a small independent timeline model, and the figures of SPEC §3 are
+//! replayed into a small independent timeline model, and the figures of docs/figures.md are
 //! recomputed from them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -340,7 +340,7 @@ fn cluster_injection_trips_the_aux_cluster_rule() {
     println!("at the cluster: {k} of {n} logged-in agents of T03 in unplanned aux");
     assert!(n >= 15, "{n}");
     assert!(k >= 3 && k * 6 >= n, "{k} of {n}");
-    // SPEC §4.2 with defaults: at peak, N ≥ 5, k ≥ 3, k/N ≥ 1/6, binomial tail < 0.05,
+    // aux_cluster with defaults (docs/alerts.md#aux_cluster): at peak, N ≥ 5, k ≥ 3, k/N ≥ 1/6, binomial tail < 0.05,
     // throughout [t0, t0 + 60 s] — checked every second.
     for s in 0..=60 {
         let t = t0 + s * 1000;
@@ -414,7 +414,7 @@ fn long_break_passes_the_long_aux_limits() {
     }
 }
 
-/// The outcome SPEC §2.2 gives each line, computed independently of the generator.
+/// The outcome docs/events.md#outcomes gives each line, computed independently of the generator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Outcome {
     Applied,

@@ -1,4 +1,4 @@
-//! SPEC §4.3, the worked example, through `replay` exactly as a user runs it.
+//! The worked example of docs/figures.md#worked-example, through `replay` exactly as a user runs it.
 
 use floorwatch::config::FileConfig;
 use serde_json::Value;
@@ -29,7 +29,7 @@ fn close(v: &Value, expected: f64) -> bool {
 }
 
 #[test]
-fn worked_example_of_spec_4_3() {
+fn worked_example_of_docs_figures() {
     let s = replay(EVENTS, None);
     assert_eq!(s["now"], "2026-11-23T09:20:00.000Z");
     assert_eq!(s["ingest"], serde_json::json!({"applied": 8, "duplicate": 1, "late": 1, "invalid": 1, "skewed": 0}));
