@@ -226,7 +226,12 @@ fn read_items(args: &SendArgs) -> anyhow::Result<Vec<Item>> {
             .collect());
     }
     let input: Box<dyn Read> = match args.input.as_deref() {
-        None | Some("-") => Box::new(std::io::stdin()),
+        None | Some("-") => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprintln!("send: reading NDJSON events from the terminal; Ctrl-D to send (--help for other inputs)");
+            }
+            Box::new(std::io::stdin())
+        }
         Some(path) => Box::new(std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?),
     };
     let mut items = Vec::new();
