@@ -114,17 +114,17 @@ if command -v amtool >/dev/null 2>&1; then
             --verify.receivers="$want" "$@" >/dev/null 2>&1 \
             || { echo "route: expected receiver $want for $*" >&2; return 1; }
     }
-    # Where example alerts go: "receiver|labels".
+    # Where example alerts go: "receiver(s)|labels" (comma-separated when `continue`
+    # sends an alert to more than one). No team is named in the routing: any team works.
     while IFS='|' read -r want labels; do
         # shellcheck disable=SC2086 # the labels are meant to split into arguments
         check route_is "$want" $labels
     done <<'EOF'
-team-lead-t07|alertname=AuxClusterFiring kind=aux_cluster severity=critical category=floor team=T07
-floor-managers-urgent|alertname=aux_cluster severity=critical team=T42 alert_id=aux_cluster:T42:1795424400000
-team-lead-t07|alertname=aux_cluster severity=critical team=T07 alert_id=aux_cluster:T07:1795424400000
-team-lead-t08|alertname=long_aux severity=warning team=T08 agent=A0123 alert_id=long_aux:T08:A0123:1795424400000
+team-leads,floor-managers-urgent|alertname=AuxClusterFiring kind=aux_cluster severity=critical category=floor team=T07
+team-leads,floor-managers-urgent|alertname=aux_cluster severity=critical team=T42 alert_id=aux_cluster:T42:1795424400000
+team-leads|alertname=long_aux severity=warning team=T08 agent=A0123 alert_id=long_aux:T08:A0123:1795424400000
+team-leads|alertname=LongAuxActive kind=long_aux severity=warning category=floor team=Support-North
 floor-managers|alertname=utilization_high severity=info team=T09 alert_id=utilization_high:T09:1795424400000
-team-lead-t08|alertname=LongAuxActive kind=long_aux severity=warning category=floor team=T08
 floor-managers|alertname=AuxDispersionHigh kind=aux_dispersion severity=info category=floor team=T07
 floorwatch-operators|alertname=IngestStalled severity=critical category=operations instance=localhost:8080
 floorwatch-operators|alertname=HookDeliveryFailing severity=warning category=operations hook=slack-0
@@ -143,24 +143,32 @@ step "dashboard panels have PromQL targets and match panels.txt"
 check python3 - "$dashboard" deploy/grafana/panels.txt "$tmp/exprs.json" <<'EOF'
 import json, sys
 
+import re
+
 dashboard_path, panels_path, exprs_out = sys.argv[1:4]
 d = json.load(open(dashboard_path))
 errors = []
 
 def substitute(expr):
-    # What the integration test runs: every team, the 60m window.
-    for var, value in (("${team}", ".*"), ("$team", ".*"), ("${window}", "60m"), ("$window", "60m")):
+    # What the integration test runs: every instance and team, the 60m window.
+    for var, value in (("${team}", ".*"), ("$team", ".*"), ("${instance}", ".*"), ("$instance", ".*"),
+                       ("${window}", "60m"), ("$window", "60m")):
         expr = expr.replace(var, value)
     return expr
 
 variables = {v["name"]: v for v in d.get("templating", {}).get("list", [])}
-team, window = variables.get("team"), variables.get("window")
+team, window, instance = variables.get("team"), variables.get("window"), variables.get("instance")
 if not team or not (team.get("multi") and team.get("includeAll")):
     errors.append("variable team must exist, multi-valued, with All")
+if not instance or not (instance.get("multi") and instance.get("includeAll")):
+    errors.append("variable instance must exist, multi-valued, with All")
 if not window:
     errors.append("variable window must exist")
-if "DS_PROMETHEUS" not in variables or variables["DS_PROMETHEUS"].get("type") != "datasource":
-    errors.append("data source variable DS_PROMETHEUS must exist")
+if "datasource" not in variables or variables["datasource"].get("type") != "datasource":
+    errors.append("data source variable datasource must exist")
+for v in (team, window):
+    if v and '$instance' not in v.get("query", ""):
+        errors.append(f"variable {v['name']}: its query must follow $instance")
 
 def walk(panels):
     for p in panels:
@@ -180,8 +188,8 @@ for p in walk(d.get("panels", [])):
     if title in titles:
         errors.append(f"panel title {title!r} used twice")
     titles.add(title)
-    if p.get("datasource", {}).get("uid") != "${DS_PROMETHEUS}":
-        errors.append(f"panel {title!r}: data source must be ${{DS_PROMETHEUS}}")
+    if p.get("datasource", {}).get("uid") != "${datasource}":
+        errors.append(f"panel {title!r}: data source must be ${{datasource}}")
     targets = p.get("targets", [])
     if len(targets) != 1:
         # panels.txt has one line per panel, so one query per panel.
@@ -193,6 +201,10 @@ for p in walk(d.get("panels", [])):
             continue
         if "\n" in expr:
             errors.append(f"panel {title!r}: expr must be one line")
+        # Every floorwatch series is selected by the instance (site) selector.
+        bare = re.findall(r'(?<![\w:"])floorwatch_\w+(?!\w|\{instance=~"\$instance")', expr)
+        if bare:
+            errors.append(f"panel {title!r}: series without instance=~\"$instance\": {sorted(set(bare))}")
         expected.append((title, substitute(expr)))
 
 lines = open(panels_path, encoding="utf-8").read().split("\n")

@@ -19,6 +19,7 @@ dispersion), detects aux clustering at peak time, and pushes it all to a browser
 Without a subcommand it runs `serve`.",
     after_help = "Examples:\n  floorwatch serve --demo                      # a simulated live floor at http://localhost:8080\n  \
 floorwatch serve --config /etc/floorwatch/floorwatch.toml\n  \
+floorwatch send --event '{\"agent\":\"A1\",\"state\":\"idle\",\"team\":\"T1\"}'\n  \
 floorwatch replay events.ndjson --config floor.toml --now 2026-11-23T10:00:00Z\n  \
 floorwatch simulate --agents 500 --duration 8h --out day.ndjson"
 )]
@@ -27,12 +28,16 @@ struct Cli {
     command: Option<Command>,
 }
 
+// Parsed once at start-up: the size of the largest variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 // Parsed once at start-up: the size of the largest variant costs nothing worth a Box.
 #[allow(clippy::large_enum_variant)]
 enum Command {
     /// Run the daemon: TCP/WebSocket/HTTP ingest, wallboard, API, /metrics, alert hooks.
     Serve(ServeArgs),
+    /// Send events (a file, stdin or --event) to a running daemon and print their outcomes.
+    Send(floorwatch::send::SendArgs),
     /// Apply an NDJSON file of events with the event clock and print one JSON snapshot.
     Replay(ReplayArgs),
     /// Generate a realistic simulated floor as NDJSON, to a file or streamed to a daemon.
@@ -63,9 +68,13 @@ struct ServeArgs {
     /// Feed the daemon with a built-in simulated 200-agent floor (try it: a live wallboard at once).
     #[arg(long)]
     demo: bool,
-    /// Keep state in memory only, whatever the config says about the journal.
+    /// Keep state in memory only, whatever the config or --journal-dir says.
     #[arg(long)]
     no_journal: bool,
+    /// Journal directory (overrides journal.dir; relative to the current directory). The
+    /// systemd unit sets FLOORWATCH_JOURNAL_DIR to its state directory, /var/lib/floorwatch.
+    #[arg(long, value_name = "DIR", env = "FLOORWATCH_JOURNAL_DIR")]
+    journal_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -84,6 +93,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Replay(args) => replay(args),
+        Command::Send(args) => send(args),
         Command::CheckConfig { config } => match load(Some(&config)) {
             Ok((file, base)) => match file.validate(&base) {
                 Ok(s) => {
@@ -104,7 +114,7 @@ fn main() -> ExitCode {
             init_tracing();
             let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
             match rt.block_on(floorwatch::sim::run(args)) {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::SUCCESS,
                 Err(e) => fail(&format!("{e:#}")),
             }
         }
@@ -153,9 +163,33 @@ fn replay(args: ReplayArgs) -> ExitCode {
             Err(e) => return fail(&format!("cannot open {}: {e}", args.input)),
         }
     };
-    match res.and_then(|_| std::io::Write::flush(&mut out)) {
-        Ok(()) => ExitCode::SUCCESS,
+    match res.and_then(|r| std::io::Write::flush(&mut out).map(|()| r)) {
+        // Say what was read: an empty or garbage file must not pass for an empty floor.
+        Ok(r) if r.at.is_none() => {
+            eprintln!("{}", r.summary());
+            ExitCode::from(1)
+        }
+        Ok(r) => {
+            eprintln!("{}", r.summary());
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(&format!("replay: {e}")),
+    }
+}
+
+fn send(args: floorwatch::send::SendArgs) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("tokio runtime: {e}")),
+    };
+    match rt.block_on(floorwatch::send::run(args)) {
+        Ok(report) => {
+            for line in report.lines() {
+                println!("{line}");
+            }
+            ExitCode::from(report.exit_code())
+        }
+        Err(e) => fail(&format!("send: {e:#}")),
     }
 }
 
@@ -185,6 +219,10 @@ fn serve(args: ServeArgs) -> ExitCode {
     if args.no_journal {
         file.journal.enabled = false;
     }
+    let journal_from = match journal_dir(&mut file, args.journal_dir, args.config.as_ref()) {
+        Ok(from) => from,
+        Err(e) => return fail(&e),
+    };
     // Validate everything before any port is bound.
     if let Err(e) = file.validate(&base) {
         return fail(&e.to_string());
@@ -193,6 +231,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("tokio runtime: {e}")),
     };
+    if file.journal.enabled && !args.demo {
+        // Where the state lives is the first thing an operator looks for after a restart.
+        let dir = base.join(&file.journal.dir);
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        tracing::info!("journal: {} ({journal_from})", dir.display());
+    } else if !args.demo {
+        tracing::info!("journal off: state is kept in memory only and a restart starts an empty floor");
+    }
     let opts = floorwatch::server::ServeOptions { demo: args.demo, base_dir: base };
     let result = rt.block_on(async move {
         let listeners = floorwatch::server::Listeners::bind(&file.server.http, &file.server.tcp).await?;
@@ -212,6 +258,47 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("{e:#}")),
     }
+}
+
+/// Applies `--journal-dir` (or `FLOORWATCH_JOURNAL_DIR`) to `file.journal.dir` and says
+/// where the directory came from, for the start-up log.
+fn journal_dir(file: &mut FileConfig, flag: Option<PathBuf>, config: Option<&PathBuf>) -> Result<String, String> {
+    let configured = file.journal.dir.clone();
+    let Some(dir) = flag else {
+        return Ok(match config {
+            Some(c) => format!("journal.dir = {configured:?} in {}", c.display()),
+            None => format!(
+                "journal.dir = {configured:?}, relative to the current directory as no --config was given; \
+                 choose with --journal-dir or FLOORWATCH_JOURNAL_DIR"
+            ),
+        });
+    };
+    if dir.as_os_str().is_empty() {
+        return Err("--journal-dir: empty path".into());
+    }
+    // clap takes the flag over the variable: the variable counts only when no flag was given.
+    let given_by = match std::env::var_os("FLOORWATCH_JOURNAL_DIR") {
+        Some(v)
+            if v == dir.as_os_str()
+                && !std::env::args_os().any(|a| a.to_string_lossy().starts_with("--journal-dir")) =>
+        {
+            "FLOORWATCH_JOURNAL_DIR"
+        }
+        _ => "--journal-dir",
+    };
+    // A flag is relative to where the command runs, not to the config file.
+    let dir = std::path::absolute(&dir).map_err(|e| format!("--journal-dir {}: {e}", dir.display()))?;
+    let Some(text) = dir.to_str() else {
+        return Err(format!("--journal-dir {}: not UTF-8", dir.display()));
+    };
+    let default_dir = floorwatch::config::JournalConfig::default().dir;
+    let from = if config.is_some() && configured != default_dir {
+        format!("from {given_by}, overriding journal.dir = {configured:?} in the config")
+    } else {
+        format!("from {given_by}")
+    };
+    file.journal.dir = text.to_string();
+    Ok(from)
 }
 
 async fn wait_for_signal() {

@@ -1,4 +1,4 @@
-//! Prometheus exposition of the floor (SPEC §5.4).
+//! Prometheus exposition of the floor (docs/figures.md#where-to-read-them, docs/alerts.md#where-else-alerts-show).
 //!
 //! Two kinds of families end up on `GET /metrics`:
 //!
@@ -8,7 +8,7 @@
 //!   them straight into the text format. They are *not* kept in `prometheus` vectors: at the
 //!   target size (2,000 teams, ~56 series each, ≈110k series) the crate's
 //!   gather-and-encode path alone costs ~300 ms per scrape (PERF-NOTES), three times the
-//!   100 ms budget of SPEC §6, because it builds a protobuf `Metric` with owned label pairs
+//!   100 ms scrape budget (BENCHMARKS.md), because it builds a protobuf `Metric` with owned label pairs
 //!   for every series and then re-reads them. Writing the text directly costs one `String`
 //!   (pre-sized from the previous scrape) and no per-series allocation, and a team that
 //!   disappears from the engine disappears from the next scrape without any
@@ -35,7 +35,7 @@ use crate::engine::{GroupView, Team};
 use crate::floor::timeline::Kind;
 use crate::time::Ms;
 
-/// Upper bounds of `floorwatch_handle_time_seconds` (seconds), SPEC §5.4; the engine counts
+/// Upper bounds of `floorwatch_handle_time_seconds` (seconds; docs/figures.md#contacts); the engine counts
 /// contacts in them as they complete (`HandleTimes`).
 pub use crate::engine::HANDLE_BUCKETS_S;
 
@@ -124,7 +124,7 @@ impl Metrics {
     /// `per_agent` adds `floorwatch_agent_state{agent,team,state}`: one series per agent
     /// the engine tracks (offline ones included), e.g. 100,000 more series on a
     /// 100,000-agent floor, and a new series each time an agent changes state (the `state`
-    /// label moves), which is why it is off by default (SPEC §5.4).
+    /// label moves), which is why it is off by default (`metrics.per_agent`).
     pub fn new(per_agent: bool) -> Metrics {
         let registry = Registry::new();
         let build = IntGaugeVec::new(
@@ -202,7 +202,7 @@ impl Metrics {
                 *last = (*last).max(cur);
             }
             // Alerts as the engine counts them: committed steps only, so an alert evaluated
-            // tentatively at `now` itself (SPEC §4.2) shows here once time has moved past
+            // tentatively at `now` itself (docs/alerts.md#timing) shows here once time has moved past
             // `now`, within a ticker period, and is never counted twice.
             rows.push(Row { view: gv, state_ms: tm.state_ms, team });
         }

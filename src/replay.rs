@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, Source, ViewOpts};
+use crate::engine::{Engine, IngestCounts, Source, ViewOpts};
 use crate::event::{Aliases, Refusal, decode_bytes};
 use crate::settings::{ClockMode, Settings};
 use crate::snapshot::Snapshot;
@@ -120,16 +120,50 @@ fn skip_to_newline(r: &mut impl BufRead) -> std::io::Result<()> {
     }
 }
 
+/// What a replay read: non-blank lines, their outcomes, and the instant of the snapshot
+/// (`None` when nothing was applied and so no snapshot was written).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replayed {
+    pub lines: u64,
+    pub ingest: IngestCounts,
+    pub at: Option<Ms>,
+}
+
+impl Replayed {
+    /// One line for stderr: what was read and what became of it.
+    pub fn summary(&self) -> String {
+        let i = &self.ingest;
+        let counts =
+            format!("applied {}, duplicate {}, late {}, invalid {}", i.applied, i.duplicate, i.late, i.invalid);
+        match self.at {
+            _ if self.lines == 0 => "replay: the input is empty: no events, no snapshot".to_string(),
+            None => format!(
+                "replay: {} line{}, no event applied ({counts}): no snapshot",
+                self.lines,
+                if self.lines == 1 { "" } else { "s" }
+            ),
+            Some(at) => format!(
+                "replay: {} line{}: {counts}; snapshot as of {}",
+                self.lines,
+                if self.lines == 1 { "" } else { "s" },
+                fmt_ms(at)
+            ),
+        }
+    }
+}
+
 /// Replays `input` and writes the snapshot at `now` (default: the largest applied ts).
 /// A `now` before the last event gives the floor as of `now`: states, figures and alerts
 /// as if nothing after it had happened yet, while `ingest` counts every event read.
+/// Writes nothing when no event was applied: a snapshot of nothing at 1970-01-01 would only mislead
+/// (docs/events.md#replay).
 pub fn run(
     mut settings: Settings,
     input: impl Read,
     now: Option<Ms>,
     max_line_bytes: usize,
     out: &mut impl Write,
-) -> std::io::Result<()> {
+) -> std::io::Result<Replayed> {
     settings.clock = ClockMode::Event;
     let mut engine = Engine::new(settings.clone());
     let mut counter = now.map(|_| Engine::new(settings));
@@ -138,6 +172,10 @@ pub fn run(
     let started = Instant::now();
     let sink = Sink { engine: &mut engine, as_of: now.zip(counter.as_mut()) };
     let lines = feed_into(sink, input, max_line_bytes, progress)?;
+    let ingest = counter.as_ref().unwrap_or(&engine).ingest_total();
+    if ingest.applied == 0 {
+        return Ok(Replayed { lines, ingest, at: None });
+    }
     let at = match (now, engine.max_ts()) {
         (Some(n), _) => n,
         (None, Some(l)) => l,
@@ -152,5 +190,5 @@ pub fn run(
     if progress && lines >= 65_536 {
         eprintln!("replay: {lines} lines in {:.2}s", started.elapsed().as_secs_f64());
     }
-    Ok(())
+    Ok(Replayed { lines, ingest, at: Some(at) })
 }

@@ -1,4 +1,4 @@
-//! JSON forms of a [`View`]: the snapshot of SPEC §5.3 and the compact board of
+//! JSON forms of a [`View`]: the snapshot (docs/figures.md#where-to-read-them) and the compact board of
 //! docs/ws-protocol.md. Serde types live here, at the edge; the core has its own.
 
 use serde::Serialize;
@@ -131,7 +131,7 @@ impl Serialize for AgentWindows<'_> {
     }
 }
 
-/// The snapshot document of SPEC §5.3.
+/// The snapshot document (docs/figures.md#where-to-read-them).
 pub struct Snapshot<'a>(pub &'a View);
 
 impl Serialize for Snapshot<'_> {

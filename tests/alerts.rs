@@ -1,4 +1,4 @@
-//! Alert timing at its edges (SPEC §4), through `replay`. Asia/Shanghai (UTC+8): the peak
+//! Alert timing at its edges (docs/alerts.md#timing), through `replay`. Asia/Shanghai (UTC+8): the peak
 //! window 09:30-11:30 local is 01:30-03:30Z.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Alert hooks (SPEC §5.5), black-box: real HTTP to local receivers for every kind, with
+//! Alert hooks (docs/alerts.md#hooks), black-box: real HTTP to local receivers for every kind, with
 //! signatures recomputed here independently, and a real Alertmanager at the end.
 
 #[path = "common/hooks_receiver.rs"]

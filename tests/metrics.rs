@@ -1,4 +1,4 @@
-//! The Prometheus exposition (SPEC §5.4) against the engine's own view, and against the real
+//! The Prometheus exposition (docs/figures.md#where-to-read-them) against the engine's own view, and against the real
 //! `promtool check metrics` (Debian package `prometheus`).
 
 use std::collections::HashMap;
@@ -34,7 +34,7 @@ fn at(s: &str) -> Ms {
     parse_rfc3339(s).unwrap()
 }
 
-/// SPEC §4.3 (team T1) plus: an offline-only team (all ratios null), an agent that moves
+/// The worked example of docs/figures.md (team T1) plus: an offline-only team (all ratios null), an agent that moves
 /// from T3 to T5, a team with handle times on and off bucket bounds, a long_aux alert in T4,
 /// and a team id that needs escaping.
 const EVENTS: &str = r#"
@@ -226,7 +226,7 @@ fn exposition_matches_the_engine_and_passes_promtool() {
     assert!(e.types.contains_key("process_resident_memory_bytes"), "process collector");
     assert!(!e.types.contains_key("floorwatch_agent_state"), "per-agent series are off");
 
-    // Worked example (SPEC §4.3), team T1.
+    // Worked example (docs/figures.md#worked-example), team T1.
     for (state, n) in [("talking", 0.0), ("acw", 0.0), ("aux", 0.0), ("idle", 2.0), ("offline", 0.0)] {
         assert_eq!(e.must("floorwatch_agents", &[("team", "T1"), ("state", state)]), n, "{state}");
     }

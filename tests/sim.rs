@@ -1,5 +1,5 @@
 //! The floor simulator, checked from the outside: the lines it writes are parsed and
-//! replayed into a small independent timeline model, and the figures of SPEC §3 are
+//! replayed into a small independent timeline model, and the figures of docs/figures.md are
 //! recomputed from them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -340,7 +340,7 @@ fn cluster_injection_trips_the_aux_cluster_rule() {
     println!("at the cluster: {k} of {n} logged-in agents of T03 in unplanned aux");
     assert!(n >= 15, "{n}");
     assert!(k >= 3 && k * 6 >= n, "{k} of {n}");
-    // SPEC §4.2 with defaults: at peak, N ≥ 5, k ≥ 3, k/N ≥ 1/6, binomial tail < 0.05,
+    // aux_cluster with defaults (docs/alerts.md#aux_cluster): at peak, N ≥ 5, k ≥ 3, k/N ≥ 1/6, binomial tail < 0.05,
     // throughout [t0, t0 + 60 s] — checked every second.
     for s in 0..=60 {
         let t = t0 + s * 1000;
@@ -414,7 +414,7 @@ fn long_break_passes_the_long_aux_limits() {
     }
 }
 
-/// The outcome SPEC §2.2 gives each line, computed independently of the generator.
+/// The outcome docs/events.md#outcomes gives each line, computed independently of the generator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Outcome {
     Applied,
@@ -836,7 +836,7 @@ mod cli {
 
     #[tokio::test]
     async fn sends_ws_frames_to_ingest_with_the_token() {
-        use futures_util::StreamExt;
+        use futures_util::{SinkExt, StreamExt};
         use tokio_tungstenite::tungstenite::{
             Message,
             handshake::server::{Request, Response},
@@ -849,14 +849,21 @@ mod cli {
             #[allow(clippy::result_large_err)] // tungstenite's callback signature
             let cb = |req: &Request, resp: Response| {
                 let auth = req.headers().get("authorization").map(|v| v.to_str().unwrap().to_string());
-                req_info = Some((req.uri().path().to_string(), auth));
+                req_info = Some((req.uri().to_string(), auth));
                 Ok(resp)
             };
             let mut ws = tokio_tungstenite::accept_hdr_async(s, cb).await.unwrap();
             let mut frames = Vec::new();
             while let Some(Ok(m)) = ws.next().await {
                 match m {
-                    Message::Text(t) => frames.push(serde_json::from_str::<Vec<Value>>(&t).unwrap()),
+                    Message::Text(t) => {
+                        frames.push(serde_json::from_str::<Vec<Value>>(&t).unwrap());
+                        // Ack as the daemon does: this frame's outcome counts.
+                        let n = frames.last().unwrap().len();
+                        let ack = serde_json::json!({"applied": n - 1, "duplicate": 0, "late": 0, "invalid": 1,
+                            "skewed": 0, "ack": frames.len(), "seq": 7, "durable": true});
+                        ws.send(Message::text(ack.to_string())).await.unwrap();
+                    }
                     Message::Close(_) => break,
                     _ => {}
                 }
@@ -865,10 +872,18 @@ mod cli {
         });
         let url = format!("ws://{addr}");
         let extra = ["--speed", "0", "--batch", "250", "--token", "tok", "--ws", &url];
-        floorwatch::sim::run(args(&[&BASE[..], &extra].concat())).await.unwrap();
+        let summary = floorwatch::sim::run(args(&[&BASE[..], &extra].concat())).await.unwrap();
         let ((path, auth), frames) = server.await.unwrap();
-        assert_eq!(path, "/ingest");
+        assert_eq!(path, "/ingest?ack=1");
         assert_eq!(auth.as_deref(), Some("Bearer tok"));
+        // The acks' counts, summed over frames: what `simulate --ws` prints.
+        let sent: usize = frames.iter().map(Vec::len).sum();
+        let want_summary = format!(
+            "daemon answered: applied={}, duplicate=0, invalid={}, late=0, skewed=0",
+            sent - frames.len(),
+            frames.len()
+        );
+        assert_eq!(summary.as_deref(), Some(want_summary.as_str()));
         let want = expected(&[]);
         assert!(frames.iter().all(|f| f.len() <= 250));
         let got: Vec<Value> = frames.into_iter().flatten().collect();

@@ -1,5 +1,5 @@
 //! The same events through TCP, WebSocket and HTTP, whole and in random batches, give a
-//! snapshot identical to `replay` of the same file (SPEC §6, event clock).
+//! snapshot identical to `replay` of the same file (docs/events.md#clocks, event clock).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! SPEC §4.3, the worked example, through `replay` exactly as a user runs it.
+//! The worked example of docs/figures.md#worked-example, through `replay` exactly as a user runs it.
 
 use floorwatch::config::FileConfig;
 use serde_json::Value;
@@ -29,7 +29,7 @@ fn close(v: &Value, expected: f64) -> bool {
 }
 
 #[test]
-fn worked_example_of_spec_4_3() {
+fn worked_example_of_docs_figures() {
     let s = replay(EVENTS, None);
     assert_eq!(s["now"], "2026-11-23T09:20:00.000Z");
     assert_eq!(s["ingest"], serde_json::json!({"applied": 8, "duplicate": 1, "late": 1, "invalid": 1, "skewed": 0}));
@@ -79,4 +79,45 @@ fn now_later_than_the_last_event_grows_open_intervals() {
     let w = &s["teams"][0]["windows"]["15m"];
     assert_eq!(w["idle_s"].as_f64(), Some(1500.0));
     assert_eq!(w["planned_aux_s"].as_f64(), Some(300.0));
+}
+
+/// Runs the `floorwatch replay -` binary on `stdin`: (exit code, stdout, stderr).
+fn replay_binary(stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_floorwatch"))
+        .args(["replay", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (out.status.code().unwrap_or(-1), text(out.stdout), text(out.stderr))
+}
+
+#[test]
+fn replay_says_what_it_read_and_fails_when_nothing_was_applied() {
+    // The worked example: a snapshot on stdout, the counts on stderr, success.
+    let (code, out, err) = replay_binary(EVENTS);
+    assert_eq!(code, 0, "{err}");
+    let s: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(s["now"], "2026-11-23T09:20:00.000Z");
+    assert_eq!(
+        err.trim(),
+        "replay: 11 lines: applied 8, duplicate 1, late 1, invalid 1; snapshot as of 2026-11-23T09:20:00.000Z"
+    );
+    // Empty input (blank lines are not events): no 1970 snapshot, a word, a failure.
+    let (code, out, err) = replay_binary("\n\n");
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err.trim(), "replay: the input is empty: no events, no snapshot");
+    // Garbage, or events without the ts a replay needs: counted, nothing applied.
+    let (code, out, err) = replay_binary("hello\n{\"agent\":\"A1\",\"state\":\"idle\"}\n");
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err.trim(),
+        "replay: 2 lines, no event applied (applied 0, duplicate 0, late 0, invalid 2): no snapshot"
+    );
 }

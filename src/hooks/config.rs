@@ -1,4 +1,4 @@
-//! `[[hooks]]` configuration (SPEC §5.6) and its validation into a resolved [`HookSpec`].
+//! `[[hooks]]` configuration (docs/alerts.md#hooks) and its validation into a resolved [`HookSpec`].
 //!
 //! Every key is optional except `kind` and `url`; defaults that depend on the kind (the
 //! rate limit) are applied here, so the rest of the module only sees resolved values.

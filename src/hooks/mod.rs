@@ -1,4 +1,4 @@
-//! Alert hooks (SPEC §4.2, §5.5, §5.6 `[[hooks]]`): every fire and resolve goes to the
+//! Alert hooks (docs/alerts.md#hooks; `[[hooks]]` in config/floorwatch.toml): every fire and resolve goes to the
 //! configured webhooks, chat robots and Alertmanagers.
 //!
 //! Data flow: the detectors call [`Hooks::notify`], which filters the alert per hook and

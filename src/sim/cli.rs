@@ -14,7 +14,7 @@ use crate::time::{Ms, fmt_ms, parse_instant};
 /// `--batch` says: the "buffered writes of 256 KiB" of the NDJSON transports.
 pub(crate) const MAX_BATCH_BYTES: usize = 256 * 1024;
 
-/// Generate a realistic simulated floor (NDJSON events, SPEC §2.1) to a file, stdout, TCP,
+/// Generate a realistic simulated floor (NDJSON events, docs/events.md) to a file, stdout, TCP,
 /// WebSocket or HTTP.
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = "Examples:
@@ -105,7 +105,8 @@ pub struct SimulateArgs {
     pub tcp: Option<String>,
 
     /// Stream to the daemon's WebSocket ingest (ws://HOST:PORT/ingest; the path defaults to
-    /// /ingest), one JSON array of --batch events per text frame.
+    /// /ingest), one JSON array of --batch events per text frame, with acks (`?ack=1`); reports
+    /// the outcome counts of the acks at the end.
     #[arg(long, value_name = "URL", group = "sink")]
     pub ws: Option<String>,
 
@@ -293,8 +294,9 @@ impl SimulateArgs {
 }
 
 /// Runs `floorwatch simulate`. Returns when the simulated time or `--count` is used up, on
-/// Ctrl-C (after sending what was generated), or when stdout is closed.
-pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
+/// Ctrl-C (after sending what was generated), or when stdout is closed. With `--http` or
+/// `--ws`, returns (and prints) the outcome counts the daemon answered.
+pub async fn run(args: SimulateArgs) -> anyhow::Result<Option<String>> {
     let now = jiff::Timestamp::now().as_millisecond();
     let mut cfg = args.to_config(now)?;
     let network = args.tcp.is_some() || args.ws.is_some() || args.http.is_some();
@@ -375,10 +377,10 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     let summary = sink.finish().await?;
     progress.done(stopped);
-    if let Some(s) = summary {
+    if let Some(s) = &summary {
         eprintln!("simulate: {s}");
     }
-    Ok(())
+    Ok(summary)
 }
 
 /// Counts and the once-a-second progress line on stderr.

@@ -183,7 +183,7 @@ impl Injection {
     }
 }
 
-/// A deterministic generator of native events (SPEC §2.1) for a simulated floor.
+/// A deterministic generator of native events (docs/events.md#the-event) for a simulated floor.
 ///
 /// Iterating yields NDJSON lines in non-decreasing `ts` order; with `duration: None` it never
 /// ends. The same [`SimConfig`] always yields the same lines.

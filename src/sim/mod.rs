@@ -1,6 +1,6 @@
 //! The floor simulator: `floorwatch simulate` and the feed behind `serve --demo`.
 //!
-//! [`Simulator`] is a deterministic generator of native events (SPEC §2.1) for a realistic
+//! [`Simulator`] is a deterministic generator of native events (docs/events.md#the-event) for a realistic
 //! floor: teams on staggered shifts, a daily call-load curve with peaks, log-normal talk and
 //! ACW times, unplanned and planned aux, and optional injected scenarios (aux clusters at
 //! peak, long breaks) and noise (duplicates, late events, invalid lines). It yields NDJSON
@@ -51,7 +51,7 @@ pub struct SimLine {
 ///
 /// They are chosen a minute before `at` among the members who are logged in and not in aux,
 /// and enter aux within the 45 seconds before `at` (a call in progress is cut short), so at
-/// `at` they are all in aux. With the default detector settings (SPEC §4.2), a team of 20
+/// `at` they are all in aux. With the default detector settings (docs/alerts.md#aux_cluster), a team of 20
 /// and `share` 0.3 at peak trips `aux_cluster` a minute later.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cluster {
@@ -72,7 +72,7 @@ pub struct LongBreak {
     pub team: u32,
     pub at: Time,
     pub minutes: u32,
-    /// An unplanned reason code, e.g. `break` (SPEC default limit 10 min) or `restroom`
+    /// An unplanned reason code, e.g. `break` (default long_aux limit 10 min, docs/alerts.md#long_aux) or `restroom`
     /// (15 min).
     pub reason: String,
 }
@@ -103,7 +103,7 @@ pub struct SimConfig {
     pub shift_start: Time,
     /// Shift length in ms, lunch included.
     pub shift_ms: Ms,
-    /// Target share of logged-in time in unplanned aux, floor-wide (SPEC healthy: 8–9%).
+    /// Target share of logged-in time in unplanned aux, floor-wide (healthy: 8–9%, docs/figures.md#why-these-figures).
     pub aux_share: f64,
     pub clusters: Vec<Cluster>,
     pub long_breaks: Vec<LongBreak>,
@@ -114,7 +114,7 @@ pub struct SimConfig {
     pub offset_ms: Ms,
 }
 
-/// The default peak windows (SPEC §5.6).
+/// The default peak windows (`peak.windows`, docs/figures.md#peak-time).
 pub fn default_peaks() -> Vec<(Time, Time)> {
     vec![
         (Time::constant(9, 30, 0, 0), Time::constant(11, 30, 0, 0)),

@@ -1,5 +1,5 @@
 //! Noise injection for testing ingest: extra lines, mixed into the stream, that a correct
-//! daemon must count as `duplicate`, `late` or `invalid` (SPEC §2.2) without changing any
+//! daemon must count as `duplicate`, `late` or `invalid` (docs/events.md#outcomes) without changing any
 //! figure. The good events are exactly those of the same run without noise.
 
 use std::collections::VecDeque;

@@ -2,12 +2,17 @@
 //! a WebSocket (`/ingest`, one JSON array per frame) or HTTP (`POST /api/v1/events`, one
 //! JSON array per request).
 //!
+//! The WebSocket sink asks for acks (`?ack=1`) and, like the HTTP sink, reports the outcome
+//! counts the daemon answered when it finishes.
+//!
 //! Network sinks retry a failed batch after reconnecting, with exponential back-off (100 ms
 //! doubling to 5 s), and give up after [`GIVE_UP`] without success. A retried batch may
 //! have been partly received already; every good event carries a `seq`, so the daemon
 //! counts the repeats as `duplicate` and the figures are unchanged.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -51,7 +56,7 @@ impl Backoff {
 pub(crate) enum Sink {
     Writer { w: Box<dyn AsyncWrite + Unpin + Send>, stdout: bool, buf: Vec<u8> },
     Tcp { addr: String, stream: Option<TcpStream>, buf: Vec<u8> },
-    Ws { url: String, token: Option<String>, conn: Option<WsConn> },
+    Ws { url: String, token: Option<String>, conn: Option<WsConn>, totals: Arc<Mutex<BTreeMap<String, u64>>> },
     Http { url: String, token: Option<String>, client: reqwest::Client, totals: BTreeMap<String, u64> },
 }
 
@@ -60,8 +65,11 @@ pub(crate) struct WsConn {
         tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
         Message,
     >,
-    /// Drains what the server sends (so pings are answered); aborted on reconnect.
+    /// Reads the acks (and answers pings); aborted on reconnect.
     reader: JoinHandle<()>,
+    /// Frames sent on this connection, and acks received for them (counted by `reader`).
+    sent: u64,
+    acked: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Whether the sink reached its end early and cleanly (stdout closed by the reader).
@@ -92,8 +100,12 @@ impl Sink {
     }
 
     pub(crate) async fn ws(url: &str, token: Option<String>) -> anyhow::Result<Sink> {
-        let url = with_default_path(url, &["ws", "wss"], "ingest")?;
-        let mut sink = Sink::Ws { url, token, conn: None };
+        let mut url = reqwest::Url::parse(&with_default_path(url, &["ws", "wss"], "ingest")?)?;
+        // Acks carry the outcome counts of each frame: what `finish` reports.
+        if !url.query_pairs().any(|(k, _)| k == "ack") {
+            url.query_pairs_mut().append_pair("ack", "1");
+        }
+        let mut sink = Sink::Ws { url: url.to_string(), token, conn: None, totals: Default::default() };
         sink.connect().await?;
         Ok(sink)
     }
@@ -118,19 +130,21 @@ impl Sink {
                     }
                     Err(e) => format!("connecting to {addr}: {e}"),
                 },
-                Sink::Ws { url, token, conn } => match ws_connect(url, token.as_deref()).await {
-                    Ok(c) => {
-                        if let Some(old) = conn.replace(c) {
-                            old.reader.abort();
+                Sink::Ws { url, token, conn, totals } => {
+                    match ws_connect(url, token.as_deref(), totals.clone()).await {
+                        Ok(c) => {
+                            if let Some(old) = conn.replace(c) {
+                                old.reader.abort();
+                            }
+                            return Ok(());
                         }
-                        return Ok(());
+                        // A refused upgrade (401, 404) will not get better by retrying.
+                        Err(tungstenite::Error::Http(resp)) => {
+                            bail!("{url}: the server refused the WebSocket upgrade: HTTP {}", resp.status())
+                        }
+                        Err(e) => format!("connecting to {url}: {e}"),
                     }
-                    // A refused upgrade (401, 404) will not get better by retrying.
-                    Err(tungstenite::Error::Http(resp)) => {
-                        bail!("{url}: the server refused the WebSocket upgrade: HTTP {}", resp.status())
-                    }
-                    Err(e) => format!("connecting to {url}: {e}"),
-                },
+                }
                 _ => return Ok(()),
             };
             backoff.wait("connect", err).await?;
@@ -180,7 +194,7 @@ impl Sink {
                 loop {
                     let Sink::Ws { conn, url, .. } = self else { unreachable!() };
                     let res = match conn.as_mut() {
-                        Some(c) => c.tx.send(Message::Text(body.clone().into())).await,
+                        Some(c) => c.tx.send(Message::Text(body.clone().into())).await.map(|()| c.sent += 1),
                         None => Err(tungstenite::Error::ConnectionClosed),
                     };
                     match res {
@@ -245,24 +259,49 @@ impl Sink {
                 }
                 Ok(None)
             }
-            Sink::Ws { conn, .. } => {
+            Sink::Ws { conn, totals, .. } => {
+                let mut missing = 0;
                 if let Some(mut c) = conn {
+                    // Every frame is acknowledged once applied and journaled: wait for them.
+                    let deadline = Instant::now() + GIVE_UP;
+                    while c.acked.load(Ordering::Relaxed) < c.sent
+                        && !c.reader.is_finished()
+                        && Instant::now() < deadline
+                    {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    missing = c.sent.saturating_sub(c.acked.load(Ordering::Relaxed));
                     c.tx.send(Message::Close(None)).await.ok();
                     // Let the reader see the server's close frame, briefly.
                     let _ = tokio::time::timeout(Duration::from_secs(2), &mut c.reader).await;
                     c.reader.abort();
                 }
-                Ok(None)
+                let totals = totals.lock().expect("ack totals lock");
+                let mut s = summary(&totals);
+                if missing > 0 {
+                    let unacked = format!("{missing} frame(s) never acknowledged");
+                    s = Some(s.map_or_else(|| unacked.clone(), |s| format!("{s}; {unacked}")));
+                }
+                Ok(s)
             }
-            Sink::Http { totals, .. } => Ok((!totals.is_empty()).then(|| {
-                let parts: Vec<String> = totals.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                format!("daemon answered: {}", parts.join(", "))
-            })),
+            Sink::Http { totals, .. } => Ok(summary(&totals)),
         }
     }
 }
 
-async fn ws_connect(url: &str, token: Option<&str>) -> Result<WsConn, tungstenite::Error> {
+/// `daemon answered: applied=…, duplicate=…, …`, or `None` when it answered nothing.
+fn summary(totals: &BTreeMap<String, u64>) -> Option<String> {
+    (!totals.is_empty()).then(|| {
+        let parts: Vec<String> = totals.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("daemon answered: {}", parts.join(", "))
+    })
+}
+
+async fn ws_connect(
+    url: &str,
+    token: Option<&str>,
+    totals: Arc<Mutex<BTreeMap<String, u64>>>,
+) -> Result<WsConn, tungstenite::Error> {
     let mut req = url.into_client_request()?;
     if let Some(t) = token {
         let value = format!("Bearer {t}").parse().map_err(|_| {
@@ -274,15 +313,26 @@ async fn ws_connect(url: &str, token: Option<&str>) -> Result<WsConn, tungstenit
     }
     let (ws, _resp) = tokio_tungstenite::connect_async(req).await?;
     let (tx, mut rx) = ws.split();
+    let acked = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = acked.clone();
     let reader = tokio::spawn(async move {
         while let Some(msg) = rx.next().await {
             match msg {
                 Ok(Message::Close(_)) | Err(_) => break,
+                Ok(Message::Text(t)) => {
+                    // An ack: {"applied": …, "ack": frame, "seq": …, "durable": true}.
+                    if let Ok(serde_json::Value::Object(mut ack)) = serde_json::from_str(&t) {
+                        ack.remove("ack");
+                        ack.remove("seq");
+                        add_counts(&mut totals.lock().expect("ack totals lock"), "", &serde_json::Value::Object(ack));
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 Ok(m) => tracing::trace!(?m, "simulate: message from /ingest"),
             }
         }
     });
-    Ok(WsConn { tx, reader })
+    Ok(WsConn { tx, reader, sent: 0, acked })
 }
 
 /// `url` with `path` when it has none (`ws://host:8080` → `ws://host:8080/ingest`).
