@@ -121,3 +121,31 @@ fn replay_says_what_it_read_and_fails_when_nothing_was_applied() {
         "replay: 2 lines, no event applied (applied 0, duplicate 0, late 0, invalid 2): no snapshot"
     );
 }
+
+/// `--now` before the last event gives the floor as of that instant (docs/events.md#replay):
+/// states, figures and alerts of the events stamped up to it, `ingest` of every line read.
+#[test]
+fn now_before_the_last_event_gives_the_floor_as_of_then() {
+    let s = replay(EVENTS, Some("2026-11-23T09:08:00Z"));
+    assert_eq!(s["now"], "2026-11-23T09:08:00.000Z");
+    assert_eq!(s["ingest"], serde_json::json!({"applied": 8, "duplicate": 1, "late": 1, "invalid": 1, "skewed": 0}));
+    // The same as replaying only the events stamped up to 09:08 (in file order).
+    let upto: String = EVENTS
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<Value>(l).ok().and_then(|v| v["ts"].as_str().map(String::from)).is_some_and(|t| {
+                floorwatch::time::parse_instant(&t).unwrap()
+                    <= floorwatch::time::parse_instant("2026-11-23T09:08:00Z").unwrap()
+            })
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let as_of = replay(&upto, Some("2026-11-23T09:08:00Z"));
+    for key in ["floor", "teams", "agents", "alerts"] {
+        assert_eq!(s[key], as_of[key], "{key}");
+    }
+    // A2 is on break since 09:02 at 09:08 (its 09:10 training and 09:20 idle are later).
+    let a2 = s["agents"].as_array().unwrap().iter().find(|a| a["agent"] == "A2").unwrap();
+    assert_eq!((a2["state"].as_str(), a2["reason"].as_str()), (Some("aux"), Some("break")));
+    assert_eq!(a2["since"], "2026-11-23T09:02:00.000Z");
+}

@@ -297,7 +297,7 @@ fn recover(dir: &std::path::Path, settings: Settings, interval: Duration) -> any
         Some((lsn, bytes)) => {
             let engine = Engine::restore(settings, &bytes)
                 .map_err(|e| anyhow::anyhow!("journal.dir: state snapshot at lsn {lsn}: {e}"))?;
-            tracing::info!(lsn, agents = engine.agent_count(), teams = engine.team_count(), "state snapshot restored");
+            tracing::debug!(lsn, agents = engine.agent_count(), teams = engine.team_count(), "state snapshot restored");
             engine
         }
         None => Engine::new(settings),
@@ -311,15 +311,35 @@ fn recover(dir: &std::path::Path, settings: Settings, interval: Duration) -> any
     {
         engine.advance(t);
     }
+    // One sentence a person would write; the numbers also as fields for log search.
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let message = match engine.latest() {
+        None => format!("journal {} is empty: starting with an empty floor", dir.display()),
+        Some(t) => {
+            let open = engine.alerts().iter().filter(|a| a.is_firing()).count();
+            let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+            let mut m = format!(
+                "restored the floor as of {}: {}, {}, {}; replayed {} from {} in {elapsed_ms} ms",
+                crate::time::fmt_ms(t),
+                plural(engine.agent_count(), "agent", "agents"),
+                plural(engine.team_count(), "team", "teams"),
+                plural(open, "open alert", "open alerts"),
+                plural(replayed.records as usize, "record", "records"),
+                dir.display(),
+            );
+            if replayed.torn_bytes > 0 {
+                m.push_str(&format!("; dropped {} bytes of a record cut short by the crash", replayed.torn_bytes));
+            }
+            m
+        }
+    };
     tracing::info!(
-        dir = %dir.display(),
         snapshot_lsn = replayed.snapshot_lsn.unwrap_or(0),
         records = replayed.records,
         segments = replayed.segments,
         torn_bytes = replayed.torn_bytes,
-        agents = engine.agent_count(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "journal recovered"
+        elapsed_ms,
+        "{message}"
     );
     let journal = rec.start(replayed.last_lsn, interval)?;
     Ok((engine, Some(journal)))
