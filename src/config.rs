@@ -1,14 +1,22 @@
-//! Configuration: one serde/TOML tree (SPEC §5.6 plus the limits, TLS and output keys of
-//! our design), validated into [`Settings`] before any port is bound. Every error names
-//! the key it is about, e.g. `floor.timezone: unknown time zone "Mars/Olympus"`.
+//! Configuration: one serde/TOML tree ([`FileConfig`]: the product's keys plus the limits,
+//! TLS and output keys of our design), validated once by [`FileConfig::validate`] into a
+//! typed [`Config`] before any port is bound; nothing downstream re-checks or clamps.
+//! Every error names the key it is about, e.g. `floor.timezone: unknown time zone
+//! "Mars/Olympus"`, and validation reports all of them, not only the first.
+//!
+//! This module knows no other part of the daemon: `[[hooks]]` entries stay TOML tables
+//! here and are read by `hooks`, and what needs the daemon's own code to check (TLS
+//! files, hook entries, the web-access lists) is checked by `server::check`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use crate::event::State;
-use crate::hooks::HookConfig;
 use crate::time::Ms;
 
 /// The built-in configuration, identical to `config/floorwatch.toml`.
@@ -24,6 +32,102 @@ pub enum ConfigError {
     Invalid { key: String, message: String },
 }
 
+/// Every error found in a configuration, in key order of discovery.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl From<ConfigError> for ConfigErrors {
+    fn from(e: ConfigError) -> Self {
+        ConfigErrors(vec![e])
+    }
+}
+
+/// Collects errors while validation goes on.
+#[derive(Default)]
+struct Errs(Vec<ConfigError>);
+
+impl Errs {
+    fn take<T>(&mut self, r: Result<T, ConfigError>) -> Option<T> {
+        r.map_err(|e| self.0.push(e)).ok()
+    }
+}
+
+/// The whole configuration, validated and typed: durations as `Duration`, addresses
+/// parsed, paths resolved against the config file's directory, secrets read. What every
+/// part of the daemon reads; it cannot hold a zero timeout or an unparsable address.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The core's settings (accounting and detection).
+    pub core: Settings,
+    pub server: ServerSettings,
+    pub limits: Limits,
+    /// `None`: journal off, state in memory only.
+    pub journal: Option<JournalSettings>,
+    pub tokens: Tokens,
+    /// `[[hooks]]` entries as written (read and checked by `hooks`).
+    pub hooks: Vec<toml::Table>,
+    pub tls: TlsConfig,
+    pub wallboard: WallboardConfig,
+    pub per_agent_metrics: bool,
+    /// The directory relative paths are relative to (the config file's).
+    pub base_dir: PathBuf,
+    /// What the wallboard is told (the keys as configured).
+    pub board: BoardConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    pub http: SocketAddr,
+    pub tcp: SocketAddr,
+    pub push_interval: Duration,
+    pub web_dir: Option<PathBuf>,
+    pub shutdown_grace: Duration,
+    pub allowed_origins: Vec<String>,
+    pub allowed_hosts: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub max_ws_clients: usize,
+    pub max_line_bytes: usize,
+    pub max_frame_bytes: usize,
+    pub max_body_bytes: usize,
+    pub idle_timeout: Duration,
+    pub max_http_connections: usize,
+    pub header_read_timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct JournalSettings {
+    /// Resolved against the config file's directory.
+    pub dir: PathBuf,
+    pub fsync_interval: Duration,
+    pub snapshot_interval: Duration,
+}
+
+/// The board's static block, as configured (names the wallboard shows).
+#[derive(Clone, Debug)]
+pub struct BoardConfig {
+    pub windows: Vec<String>,
+    pub planned_reasons: Vec<String>,
+    pub long_aux_per_reason: BTreeMap<String, u64>,
+}
+
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key: key.to_string(), message: message.into() }
 }
@@ -35,7 +139,8 @@ pub struct FileConfig {
     pub floor: FloorConfig,
     pub peak: PeakConfig,
     pub alerts: AlertsConfig,
-    pub hooks: Vec<HookConfig>,
+    /// `[[hooks]]` entries, read by `hooks` (their keys are its own).
+    pub hooks: Vec<toml::Table>,
     pub journal: JournalConfig,
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
@@ -397,9 +502,20 @@ impl FileConfig {
 
     /// Validates the core keys and resolves them into [`Settings`].
     pub fn settings(&self) -> Result<Settings, ConfigError> {
+        let mut errs = Errs::default();
+        let s = self.core_settings(&mut errs);
+        match errs.0.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(s),
+        }
+    }
+
+    /// The core's settings; every bad key is added to `errs` (the value is then a
+    /// placeholder, and the caller refuses the configuration).
+    fn core_settings(&self, errs: &mut Errs) -> Settings {
         let f = &self.floor;
         if f.windows.is_empty() {
-            return Err(invalid("floor.windows", "at least one window is needed"));
+            errs.0.push(invalid("floor.windows", "at least one window is needed"));
         }
         let mut windows = Vec::new();
         let mut seen = HashSet::new();
@@ -407,133 +523,172 @@ impl FileConfig {
             let kind = match w.as_str() {
                 "today" => WindowKind::Today,
                 "peak_today" => WindowKind::PeakToday,
-                other => WindowKind::Sliding(parse_duration(other).ok_or_else(|| {
+                other => WindowKind::Sliding(errs.take(parse_duration(other).ok_or_else(|| {
                     invalid(
                         "floor.windows",
                         format!(
                             "{other:?} is not a window: use Ns, Nm or Nh (up to 31 days), \"today\" or \"peak_today\""
                         ),
                     )
-                })?),
+                })).unwrap_or(60_000)),
             };
             if !seen.insert(w.clone()) {
-                return Err(invalid("floor.windows", format!("{w:?} is listed twice")));
+                errs.0.push(invalid("floor.windows", format!("{w:?} is listed twice")));
             }
             windows.push(WindowSpec { name: w.clone(), kind });
         }
-        let tz = jiff::tz::TimeZone::get(&f.timezone).map_err(|_| {
-            invalid(
-                "floor.timezone",
-                format!("unknown time zone {:?} (use an IANA name such as \"Asia/Shanghai\")", f.timezone),
-            )
-        })?;
+        let tz = errs
+            .take(jiff::tz::TimeZone::get(&f.timezone).map_err(|_| {
+                invalid(
+                    "floor.timezone",
+                    format!("unknown time zone {:?} (use an IANA name such as \"Asia/Shanghai\")", f.timezone),
+                )
+            }))
+            .unwrap_or(jiff::tz::TimeZone::UTC);
         let mut aliases: HashMap<String, State> = DEFAULT_ALIASES.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         for (k, v) in &f.aliases {
-            let state = State::parse_canonical(v).ok_or_else(|| {
+            let state = errs.take(State::parse_canonical(&v.to_ascii_lowercase()).ok_or_else(|| {
                 invalid(
                     &format!("floor.aliases.{k}"),
                     format!("{v:?} is not a state (talking, acw, aux, idle, offline)"),
                 )
-            })?;
-            aliases.insert(k.clone(), state);
+            }));
+            if let Some(state) = state {
+                aliases.insert(k.clone(), state);
+            }
         }
         if f.min_team == 0 {
-            return Err(invalid("floor.min_team", "must be at least 1"));
+            errs.0.push(invalid("floor.min_team", "must be at least 1"));
         }
         if f.max_backfill_secs == 0 || f.max_backfill_secs > 86_400 {
-            return Err(invalid("floor.max_backfill_secs", "must be between 1 and 86400 (a day)"));
+            errs.0.push(invalid("floor.max_backfill_secs", "must be between 1 and 86400 (a day)"));
         }
         if f.forget_offline_after_secs < f.max_backfill_secs {
-            return Err(invalid(
+            errs.0.push(invalid(
                 "floor.forget_offline_after_secs",
                 "must be at least floor.max_backfill_secs (a late event must find its agent)",
             ));
         }
         if f.max_agents == 0 {
-            return Err(invalid("floor.max_agents", "must be at least 1"));
+            errs.0.push(invalid("floor.max_agents", "must be at least 1"));
         }
         let mut peak_windows = Vec::new();
         for w in &self.peak.windows {
-            peak_windows.push(
-                parse_peak_window(w)
-                    .ok_or_else(|| invalid("peak.windows", format!("{w:?} is not a window like \"09:30-11:30\"")))?,
+            peak_windows.extend(
+                errs.take(
+                    parse_peak_window(w)
+                        .ok_or_else(|| invalid("peak.windows", format!("{w:?} is not a window like \"09:30-11:30\""))),
+                ),
             );
         }
         if let Some(b) = self.peak.busy_share {
-            check_ratio("peak.busy_share", b, true)?;
+            errs.take(check_ratio("peak.busy_share", b, true));
         }
         let a = &self.alerts;
-        check_ratio("alerts.aux_cluster.share", a.aux_cluster.share, false)?;
-        check_ratio("alerts.aux_cluster.baseline", a.aux_cluster.baseline, true)?;
+        errs.take(check_ratio("alerts.aux_cluster.share", a.aux_cluster.share, false));
+        errs.take(check_ratio("alerts.aux_cluster.baseline", a.aux_cluster.baseline, true));
         if a.aux_cluster.baseline >= 1.0 {
-            return Err(invalid("alerts.aux_cluster.baseline", "must be below 1"));
+            errs.0.push(invalid("alerts.aux_cluster.baseline", "must be below 1"));
         }
-        check_ratio("alerts.aux_cluster.alpha", a.aux_cluster.alpha, true)?;
+        errs.take(check_ratio("alerts.aux_cluster.alpha", a.aux_cluster.alpha, true));
         if !(a.aux_dispersion.cv_limit.is_finite() && a.aux_dispersion.cv_limit >= 0.0) {
-            return Err(invalid("alerts.aux_dispersion.cv_limit", "must be a non-negative number"));
+            errs.0.push(invalid("alerts.aux_dispersion.cv_limit", "must be a non-negative number"));
         }
         if !a.utilization_high.high.is_finite() {
-            return Err(invalid("alerts.utilization_high.high", "must be a number"));
+            errs.0.push(invalid("alerts.utilization_high.high", "must be a number"));
         }
         if a.aux_dispersion.consecutive == 0 {
-            return Err(invalid("alerts.aux_dispersion.consecutive", "must be at least 1"));
+            errs.0.push(invalid("alerts.aux_dispersion.consecutive", "must be at least 1"));
         }
         if a.utilization_high.consecutive == 0 {
-            return Err(invalid("alerts.utilization_high.consecutive", "must be at least 1"));
+            errs.0.push(invalid("alerts.utilization_high.consecutive", "must be at least 1"));
         }
         if a.long_aux.max_aux_secs == 0 {
-            return Err(invalid("alerts.long_aux.max_aux_secs", "must be at least 1"));
+            errs.0.push(invalid("alerts.long_aux.max_aux_secs", "must be at least 1"));
         }
         let mut per_reason = HashMap::new();
         for (reason, secs) in &a.long_aux.per_reason {
             let key = format!("alerts.long_aux.per_reason.{reason}");
             if *secs == 0 {
-                return Err(invalid(&key, "must be at least 1"));
+                errs.0.push(invalid(&key, "must be at least 1"));
             }
-            per_reason.insert(reason.clone(), secs_ms(&key, *secs)?);
+            per_reason.insert(reason.clone(), errs.take(secs_ms(&key, *secs)).unwrap_or(1000));
         }
         let clock = match self.server.clock.as_str() {
             "wall" => ClockMode::Wall,
             "event" => ClockMode::Event,
-            other => return Err(invalid("server.clock", format!("{other:?} is neither \"wall\" nor \"event\""))),
+            other => {
+                errs.0.push(invalid("server.clock", format!("{other:?} is neither \"wall\" nor \"event\"")));
+                ClockMode::Wall
+            }
         };
-        Ok(Settings {
+        if f.max_future_skew_ms > 86_400_000 {
+            errs.0.push(invalid("floor.max_future_skew_ms", "must be at most 86400000 (a day)"));
+        }
+        if a.aux_cluster.min_agents == 0 {
+            errs.0.push(invalid("alerts.aux_cluster.min_agents", "must be at least 1"));
+        }
+        if a.aux_dispersion.min_members < 2 {
+            errs.0.push(invalid("alerts.aux_dispersion.min_members", "must be at least 2 (a CV needs two members)"));
+        }
+        Settings {
             windows,
             timezone_name: f.timezone.clone(),
             tz,
             planned_reasons: f.planned_reasons.iter().cloned().collect(),
             aliases,
             min_team: f.min_team,
-            dispersion_min_logged_ms: secs_ms("floor.dispersion_min_logged_secs", f.dispersion_min_logged_secs)?,
-            max_future_skew_ms: f.max_future_skew_ms.min(86_400_000) as Ms,
-            forget_offline_ms: secs_ms("floor.forget_offline_after_secs", f.forget_offline_after_secs)?,
-            max_backfill_ms: secs_ms("floor.max_backfill_secs", f.max_backfill_secs)?,
+            dispersion_min_logged_ms: errs
+                .take(secs_ms("floor.dispersion_min_logged_secs", f.dispersion_min_logged_secs))
+                .unwrap_or(1000),
+            max_future_skew_ms: f.max_future_skew_ms as Ms,
+            forget_offline_ms: errs
+                .take(secs_ms("floor.forget_offline_after_secs", f.forget_offline_after_secs))
+                .unwrap_or(1000),
+            max_backfill_ms: errs.take(secs_ms("floor.max_backfill_secs", f.max_backfill_secs)).unwrap_or(1000),
             max_agents: f.max_agents,
             peak_windows,
             busy_share: self.peak.busy_share,
-            peak_hold_ms: secs_ms("peak.hold_secs", self.peak.hold_secs)?,
+            peak_hold_ms: errs.take(secs_ms("peak.hold_secs", self.peak.hold_secs)).unwrap_or(1000),
             cluster_min_agents: a.aux_cluster.min_agents,
             cluster_share: a.aux_cluster.share,
             cluster_baseline: a.aux_cluster.baseline,
             cluster_alpha: a.aux_cluster.alpha,
-            cluster_hold_ms: secs_ms("alerts.aux_cluster.hold_secs", a.aux_cluster.hold_secs)?,
-            long_aux_ms: secs_ms("alerts.long_aux.max_aux_secs", a.long_aux.max_aux_secs)?,
+            cluster_hold_ms: errs
+                .take(secs_ms("alerts.aux_cluster.hold_secs", a.aux_cluster.hold_secs))
+                .unwrap_or(1000),
+            long_aux_ms: errs.take(secs_ms("alerts.long_aux.max_aux_secs", a.long_aux.max_aux_secs)).unwrap_or(1000),
             long_aux_per_reason: per_reason,
             disp_cv_limit: a.aux_dispersion.cv_limit,
             disp_min_members: a.aux_dispersion.min_members,
             disp_consecutive: a.aux_dispersion.consecutive,
-            disp_min_peak_ms: secs_ms("alerts.aux_dispersion.min_peak_secs", a.aux_dispersion.min_peak_secs)?,
+            disp_min_peak_ms: errs
+                .take(secs_ms("alerts.aux_dispersion.min_peak_secs", a.aux_dispersion.min_peak_secs))
+                .unwrap_or(1000),
             util_high: a.utilization_high.high,
             util_consecutive: a.utilization_high.consecutive,
             clock,
-        })
+        }
     }
 
-    /// Validates everything (core, hooks, limits, auth) without binding or spawning.
-    pub fn validate(&self, base_dir: &Path) -> Result<Settings, ConfigError> {
-        let settings = self.settings()?;
-        if self.server.push_interval_ms < 50 {
-            return Err(invalid("server.push_interval_ms", "must be at least 50"));
+    /// Validates every key this module owns, once, into a typed [`Config`]: the core's
+    /// settings, addresses, limits, the journal, tokens, the wallboard. Reports every
+    /// error, each naming its key. (TLS files, hook entries and the web-access lists are
+    /// checked by `server::check`, which knows them.)
+    pub fn validate(&self, base_dir: &Path) -> Result<Config, ConfigErrors> {
+        let mut errs = Errs::default();
+        let core = self.core_settings(&mut errs);
+        let addr = |errs: &mut Errs, key: &str, v: &str| -> SocketAddr {
+            errs.take(v.parse::<SocketAddr>().map_err(|_| {
+                invalid(key, format!("{v:?} is not an address like \"0.0.0.0:8080\" (IP and port 0-65535)"))
+            }))
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+        };
+        let sv = &self.server;
+        let http = addr(&mut errs, "server.http", &sv.http);
+        let tcp = addr(&mut errs, "server.tcp", &sv.tcp);
+        if sv.push_interval_ms < 50 {
+            errs.0.push(invalid("server.push_interval_ms", "must be at least 50"));
         }
         let l = &self.limits;
         for (key, v) in [
@@ -544,44 +699,82 @@ impl FileConfig {
             ("limits.max_body_bytes", l.max_body_bytes),
             ("limits.max_http_connections", l.max_http_connections),
             ("limits.header_read_timeout_secs", l.header_read_timeout_secs as usize),
+            ("limits.idle_timeout_secs", l.idle_timeout_secs as usize),
         ] {
             if v == 0 {
-                return Err(invalid(key, "must be at least 1"));
+                errs.0.push(invalid(key, "must be at least 1"));
             }
         }
         if l.max_line_bytes < 256 {
-            return Err(invalid("limits.max_line_bytes", "must be at least 256"));
+            errs.0.push(invalid("limits.max_line_bytes", "must be at least 256"));
         }
         for (key, band) in
             [("wallboard.talk_band", self.wallboard.talk_band), ("wallboard.aux_band", self.wallboard.aux_band)]
         {
             if !(band[0].is_finite() && band[1].is_finite() && 0.0 <= band[0] && band[0] <= band[1] && band[1] <= 1.0) {
-                return Err(invalid(key, "must be [low, high] with 0 <= low <= high <= 1"));
+                errs.0.push(invalid(key, "must be [low, high] with 0 <= low <= high <= 1"));
             }
         }
         if !["", "en", "zh"].contains(&self.wallboard.lang.as_str()) {
-            return Err(invalid("wallboard.lang", "must be \"en\", \"zh\" or \"\""));
+            errs.0.push(invalid("wallboard.lang", "must be \"en\", \"zh\" or \"\""));
         }
-        // Loads and checks the certificate and key, so `check-config` catches a bad pair.
-        crate::server::tls::acceptors(&self.tls, base_dir)?;
-        crate::hooks::Hooks::validate(&self.hooks, base_dir).map_err(|e| match e {
-            // Already named by key (`hooks[2].url`): no second prefix.
-            crate::hooks::HookError::Config { key, msg } => ConfigError::Invalid { key, message: msg },
-            other => ConfigError::Invalid { key: "hooks".into(), message: other.to_string() },
-        })?;
-        self.auth.resolve(base_dir)?;
-        self.server.validate_web_access()?;
-        Ok(settings)
-    }
-}
-
-impl ServerConfig {
-    /// `server.allowed_hosts` and `server.allowed_origins` (issue 14): each entry must be
-    /// something a browser can send, so that a typo is an error rather than a list that
-    /// silently never matches.
-    fn validate_web_access(&self) -> Result<(), ConfigError> {
-        crate::server::guard::check_lists(&self.allowed_hosts, &self.allowed_origins)
-            .map_err(|(key, message)| ConfigError::Invalid { key, message })
+        let j = &self.journal;
+        let journal = if j.enabled {
+            if j.dir.is_empty() {
+                errs.0.push(invalid("journal.dir", "must name a directory (or set journal.enabled = false)"));
+            }
+            if j.fsync_interval_ms == 0 || j.fsync_interval_ms > 10_000 {
+                errs.0.push(invalid("journal.fsync_interval_ms", "must be between 1 and 10000"));
+            }
+            if j.snapshot_interval_secs == 0 {
+                errs.0.push(invalid("journal.snapshot_interval_secs", "must be at least 1"));
+            }
+            Some(JournalSettings {
+                dir: base_dir.join(&j.dir),
+                fsync_interval: Duration::from_millis(j.fsync_interval_ms),
+                snapshot_interval: Duration::from_secs(j.snapshot_interval_secs),
+            })
+        } else {
+            None
+        };
+        let tokens = errs.take(self.auth.resolve(base_dir)).unwrap_or_default();
+        if !errs.0.is_empty() {
+            return Err(ConfigErrors(errs.0));
+        }
+        Ok(Config {
+            core,
+            server: ServerSettings {
+                http,
+                tcp,
+                push_interval: Duration::from_millis(sv.push_interval_ms),
+                web_dir: (!sv.web_dir.is_empty()).then(|| base_dir.join(&sv.web_dir)),
+                shutdown_grace: Duration::from_secs(sv.shutdown_grace_secs),
+                allowed_origins: sv.allowed_origins.clone(),
+                allowed_hosts: sv.allowed_hosts.clone(),
+            },
+            limits: Limits {
+                max_connections: l.max_connections,
+                max_ws_clients: l.max_ws_clients,
+                max_line_bytes: l.max_line_bytes,
+                max_frame_bytes: l.max_frame_bytes,
+                max_body_bytes: l.max_body_bytes,
+                idle_timeout: Duration::from_secs(l.idle_timeout_secs),
+                max_http_connections: l.max_http_connections,
+                header_read_timeout: Duration::from_secs(l.header_read_timeout_secs),
+            },
+            journal,
+            tokens,
+            hooks: self.hooks.clone(),
+            tls: self.tls.clone(),
+            wallboard: self.wallboard.clone(),
+            per_agent_metrics: self.metrics.per_agent,
+            base_dir: base_dir.to_path_buf(),
+            board: BoardConfig {
+                windows: self.floor.windows.clone(),
+                planned_reasons: self.floor.planned_reasons.clone(),
+                long_aux_per_reason: self.alerts.long_aux.per_reason.clone(),
+            },
+        })
     }
 }
 
@@ -696,9 +889,32 @@ mod tests {
 
     #[test]
     fn hook_errors_name_the_entry_once() {
+        // Hook entries are the hooks' own keys: `server::check` reads them, naming the entry.
         let file = FileConfig::parse("[[hooks]]\nkind = \"slack\"\nurl = \"ftp://x.invalid/t\"\n", "t").unwrap();
-        let e = file.validate(Path::new(".")).unwrap_err().to_string();
+        let config = file.validate(Path::new(".")).expect("config's own keys are fine");
+        let e = crate::server::check(&config).err().unwrap().to_string();
         assert!(e.starts_with("hooks[0].url: "), "{e}");
+        let file = FileConfig::parse("[[hooks]]\nkind = \"slack\"\nurll = \"https://x\"\n", "t").unwrap();
+        let e = crate::server::check(&file.validate(Path::new(".")).unwrap()).err().unwrap().to_string();
+        assert!(e.starts_with("hooks[0]: ") && e.contains("urll"), "{e}");
+    }
+
+    /// Every bad key is reported, not only the first.
+    #[test]
+    fn every_error_is_reported() {
+        let toml = "[server]\nhttp = \"127.0.0.1:99999\"\n[floor]\nmin_team = 0\ntimezone = \"Mars/Olympus\"\n\
+                    [limits]\nidle_timeout_secs = 0\n";
+        let e = FileConfig::parse(toml, "t").unwrap().validate(Path::new(".")).unwrap_err();
+        let keys: Vec<String> =
+            e.0.iter()
+                .map(|e| match e {
+                    ConfigError::Invalid { key, .. } => key.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+        for key in ["server.http", "floor.min_team", "floor.timezone", "limits.idle_timeout_secs"] {
+            assert!(keys.iter().any(|k| k == key), "{key} missing from {keys:?}");
+        }
     }
 
     #[test]

@@ -94,22 +94,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Replay(args) => replay(args),
         Command::Send(args) => send(args),
-        Command::CheckConfig { config } => match load(Some(&config)) {
-            Ok((file, base)) => match file.validate(&base) {
-                Ok(s) => {
-                    println!(
-                        "{}: ok (timezone {}, {} windows, {} hooks)",
-                        config.display(),
-                        s.timezone_name,
-                        s.windows.len(),
-                        file.hooks.len()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(&e.to_string()),
-            },
-            Err(e) => fail(&e),
-        },
+        Command::CheckConfig { config } => check_config(&config),
         Command::Simulate(args) => {
             init_tracing();
             let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
@@ -124,6 +109,72 @@ fn main() -> ExitCode {
         },
         Command::Serve(args) => serve(args),
     }
+}
+
+/// `check-config`: everything `serve` checks before binding (every key, TLS files, hooks,
+/// the web lists, whether the journal directory is writable), every error reported, then
+/// a summary of what the daemon would run.
+fn check_config(path: &PathBuf) -> ExitCode {
+    let (file, base) = match load(Some(path)) {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
+    let mut errors: Vec<String> = Vec::new();
+    let config = file.validate(&base).map_err(|e| errors.extend(e.0.iter().map(|e| e.to_string()))).ok();
+    let s = &file.server;
+    let checked = floorwatch::server::check_parts(&file.tls, &file.hooks, &s.allowed_hosts, &s.allowed_origins, &base)
+        .map_err(|e| errors.extend(e.0.iter().map(|e| e.to_string())))
+        .ok();
+    if file.journal.enabled {
+        let dir = base.join(&file.journal.dir);
+        if let Err(e) = writable_dir(&dir) {
+            errors.push(format!("journal.dir: {} is not a writable directory: {e}", dir.display()));
+        }
+    }
+    let (Some(config), Some(checked), true) = (config, checked, errors.is_empty()) else {
+        return fail(&format!("{} is not valid:\n{}", path.display(), errors.join("\n")));
+    };
+    let c = &config;
+    let s = &c.core;
+    let open = |t: &Option<String>| if t.is_some() { "token required" } else { "open (no token)" };
+    println!("{}: ok", path.display());
+    println!(
+        "  listeners: http {}{}, tcp {}",
+        c.server.http,
+        if checked.tls.is_some() { " (TLS)" } else { "" },
+        c.server.tcp
+    );
+    let clock = if s.clock == floorwatch::settings::ClockMode::Wall { "wall" } else { "event" };
+    println!("  clock: {clock}, time zone {}, windows {}", s.timezone_name, c.board.windows.join(", "));
+    match &c.journal {
+        Some(j) => println!("  journal: {} (fsync every {} ms)", j.dir.display(), j.fsync_interval.as_millis()),
+        None => println!("  journal: off (state in memory only)"),
+    }
+    println!("  auth: ingest {}, viewer {}", open(&c.tokens.ingest), open(&c.tokens.viewer));
+    println!(
+        "  hooks: {}",
+        if checked.hooks.is_empty() {
+            "none".to_string()
+        } else {
+            checked.hooks.iter().map(|h| h.kind.clone()).collect::<Vec<_>>().join(", ")
+        }
+    );
+    println!("  sources: tcp, ws, http (no platform sources configured)");
+    ExitCode::SUCCESS
+}
+
+/// Whether the daemon could write `dir`: a probe file in it, or, when it does not exist
+/// yet, in the nearest existing directory above it (where it would be created). Creates
+/// nothing that stays.
+fn writable_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let dir = std::path::absolute(dir)?;
+    let existing = dir.ancestors().find(|d| d.exists()).unwrap_or(std::path::Path::new("/"));
+    if !existing.is_dir() {
+        return Err(std::io::Error::other(format!("{} is not a directory", existing.display())));
+    }
+    let probe = existing.join(format!(".floorwatch-check-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
 }
 
 fn fail(msg: &str) -> ExitCode {
@@ -223,26 +274,29 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(from) => from,
         Err(e) => return fail(&e),
     };
-    // Validate everything before any port is bound.
-    if let Err(e) = file.validate(&base) {
+    // Validate everything before any port is bound, once.
+    let config = match file.validate(&base) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if let Err(e) = floorwatch::server::check(&config) {
         return fail(&e.to_string());
     }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("tokio runtime: {e}")),
     };
-    if file.journal.enabled && !args.demo {
+    if let (Some(j), false) = (&config.journal, args.demo) {
         // Where the state lives is the first thing an operator looks for after a restart.
-        let dir = base.join(&file.journal.dir);
-        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        let dir = std::path::absolute(&j.dir).unwrap_or(j.dir.clone());
         tracing::info!("journal: {} ({journal_from})", dir.display());
     } else if !args.demo {
         tracing::info!("journal off: state is kept in memory only and a restart starts an empty floor");
     }
-    let opts = floorwatch::server::ServeOptions { demo: args.demo, base_dir: base };
+    let demo = args.demo;
     let result = rt.block_on(async move {
-        let listeners = floorwatch::server::Listeners::bind(&file.server.http, &file.server.tcp).await?;
-        if opts.demo {
+        let listeners = floorwatch::server::Listeners::bind(config.server.http, config.server.tcp).await?;
+        if demo {
             let port = listeners.http.local_addr().map(|a| a.port()).unwrap_or(8080);
             tracing::info!("demo floor: open http://localhost:{port}/ for the wallboard");
         }
@@ -252,7 +306,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             wait_for_signal().await;
             signal.cancel();
         });
-        floorwatch::server::run(file, listeners, opts, shutdown).await
+        floorwatch::server::run_config(config, listeners, demo, shutdown).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -155,7 +155,7 @@ fn a_bad_certificate_or_key_is_a_config_error_naming_the_key() {
     let other = certs("other");
     let check = |toml: String| -> String {
         let file = floorwatch::config::FileConfig::parse(&toml, "test").unwrap();
-        match file.validate(std::path::Path::new(".")) {
+        match floorwatch::server::validate_all(&file, std::path::Path::new(".")) {
             Ok(_) => panic!("accepted: {toml}"),
             Err(e) => e.to_string(),
         }
@@ -176,5 +176,5 @@ fn a_bad_certificate_or_key_is_a_config_error_naming_the_key() {
         assert!(e.starts_with(key_named), "{toml:?} gave {e:?}, which does not start with {key_named}");
     }
     let ok = floorwatch::config::FileConfig::parse(&tls_toml(&c, ""), "test").unwrap();
-    ok.validate(std::path::Path::new(".")).expect("a matching pair is accepted");
+    floorwatch::server::validate_all(&ok, std::path::Path::new(".")).map(|_| ()).expect("a matching pair is accepted");
 }

@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-const EVENT: &str = r#"[{"ts":1000,"agent":"X1","state":"aux","reason":"break","team":"T"}]"#;
+const EVENT: &str = r#"[{"agent":"X1","seq":1,"state":"aux","reason":"break","team":"T"}]"#;
 
 /// An answer read off the socket: status, lower-cased head, body.
 struct Answer {
@@ -424,11 +424,15 @@ fn a_list_entry_no_browser_would_send_is_a_config_error_naming_it() {
         ("[server]\nallowed_hosts = [\"floor.example.com:8080\"]\n", "server.allowed_hosts[0]"),
     ] {
         let file = floorwatch::config::FileConfig::parse(toml, "test").unwrap();
-        let e = file.validate(std::path::Path::new(".")).err().map(|e| e.to_string()).unwrap_or_default();
+        let e = floorwatch::server::validate_all(&file, std::path::Path::new("."))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.starts_with(key), "{toml:?} gave {e:?}");
     }
     let ok = "[server]\nallowed_origins = [\"https://board.example:8443/\"]\nallowed_hosts = [\"floor.example.com\", \"*\"]\n";
-    assert!(floorwatch::config::FileConfig::parse(ok, "test").unwrap().validate(std::path::Path::new(".")).is_ok());
+    let ok = floorwatch::config::FileConfig::parse(ok, "test").unwrap();
+    assert!(floorwatch::server::validate_all(&ok, std::path::Path::new(".")).is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,7 +441,7 @@ async fn a_page_posting_to_the_tcp_port_is_cut_off() {
     // the browser opens with its request line and headers, then the page's text/plain body,
     // one event per line — which the NDJSON listener would have applied.
     let d = Daemon::start("").await;
-    let body = "\n{\"ts\":1000,\"agent\":\"X1\",\"state\":\"aux\",\"reason\":\"break\",\"team\":\"T\"}\n";
+    let body = "\n{\"agent\":\"X1\",\"state\":\"aux\",\"reason\":\"break\",\"team\":\"T\"}\n";
     let req = format!(
         "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain;charset=UTF-8\r\nOrigin: http://evil.example\r\n\
          Content-Length: {}\r\n\r\n{body}",
@@ -452,7 +456,7 @@ async fn a_page_posting_to_the_tcp_port_is_cut_off() {
     // A sender whose first line is an event is served as before (and proves the HTTP one
     // was not merely slower to apply).
     let mut s = TcpStream::connect(d.tcp).await.unwrap();
-    s.write_all(b"{\"ts\":1000,\"agent\":\"S1\",\"state\":\"idle\",\"team\":\"T\"}\n").await.unwrap();
+    s.write_all(b"{\"agent\":\"S1\",\"state\":\"idle\",\"team\":\"T\"}\n").await.unwrap();
     s.shutdown().await.unwrap();
     let snap = d.wait_outcomes(1).await;
     assert_eq!(snap["ingest"], serde_json::json!({"applied":1,"duplicate":0,"invalid":0,"late":0,"skewed":0}));

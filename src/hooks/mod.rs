@@ -88,6 +88,20 @@ impl Drop for Inner {
     }
 }
 
+/// Reads the `[[hooks]]` entries of a configuration (TOML tables: `config` leaves them to
+/// this module); every error names its entry, e.g. `hooks[1]: unknown field `urll``.
+pub fn parse(tables: &[toml::Table]) -> Result<Vec<HookConfig>, Vec<HookError>> {
+    let mut out = Vec::with_capacity(tables.len());
+    let mut errs = Vec::new();
+    for (i, t) in tables.iter().enumerate() {
+        match toml::Value::Table(t.clone()).try_into::<HookConfig>() {
+            Ok(h) => out.push(h),
+            Err(e) => errs.push(HookError::Config { key: format!("hooks[{i}]"), msg: e.message().to_string() }),
+        }
+    }
+    if errs.is_empty() { Ok(out) } else { Err(errs) }
+}
+
 impl Hooks {
     /// Validates every hook (errors name the key, e.g. `hooks[2].url: ...`) and resolves
     /// secrets (`secret_file` relative to `base_dir`) without starting anything: for

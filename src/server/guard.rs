@@ -33,7 +33,7 @@ use warp::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use warp::http::{Method, StatusCode};
 use warp::{Filter, Rejection, Reply};
 
-use crate::config::ServerConfig;
+use crate::config::ServerSettings;
 
 /// Why a request was refused: the `reason` label, the status and the message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,7 +232,7 @@ struct Site {
 
 impl Guard {
     /// `names`: the machine's host names ([`machine_host_names`]; tests pass their own).
-    pub fn new(server: &ServerConfig, names: Vec<String>, registry: &Registry) -> Arc<Guard> {
+    pub fn new(server: &ServerSettings, names: Vec<String>, registry: &Registry) -> Arc<Guard> {
         let refused = IntCounterVec::new(
             Opts::new(
                 "floorwatch_http_refused_total",
@@ -439,10 +439,14 @@ mod tests {
     use super::*;
 
     fn guard(hosts: &[&str], origins: &[&str]) -> Arc<Guard> {
-        let server = ServerConfig {
+        let server = ServerSettings {
+            http: "127.0.0.1:0".parse().unwrap(),
+            tcp: "127.0.0.1:0".parse().unwrap(),
+            push_interval: std::time::Duration::from_secs(1),
+            web_dir: None,
+            shutdown_grace: std::time::Duration::from_secs(1),
             allowed_hosts: hosts.iter().map(|s| s.to_string()).collect(),
             allowed_origins: origins.iter().map(|s| s.to_string()).collect(),
-            ..ServerConfig::default()
         };
         Guard::new(&server, vec!["vm".into(), "vm.floor.example".into()], &Registry::new())
     }

@@ -22,12 +22,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{FileConfig, Settings, Tokens};
+use crate::config::{Config, ConfigError, ConfigErrors, FileConfig, Settings, Tokens};
 pub use crate::core::wall_ms;
 use crate::core::{AlertSink, Core};
 use crate::engine::{Engine, IngestCounts, Source};
 use crate::event::{Aliases, DecodeError, Event, Refusal};
-use crate::hooks::Hooks;
+use crate::hooks::{HookConfig, HookError, Hooks};
 use crate::ingest::Connections;
 use crate::ingest::apply::Applier;
 use crate::journal::{Journal, Recovery};
@@ -38,7 +38,9 @@ use crate::metrics::Metrics;
 pub struct Shared {
     /// The engine, its journal and the alert fan-out (ingest submits here too).
     pub core: Arc<Core>,
-    pub file: FileConfig,
+    /// The validated configuration.
+    pub config: Config,
+    /// `config.core`, as the engine was built with (for `--demo`, its longer backfill).
     pub settings: Settings,
     pub aliases: Aliases,
     pub tokens: Tokens,
@@ -108,9 +110,7 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    pub async fn bind(http: &str, tcp: &str) -> anyhow::Result<Listeners> {
-        let http_addr: SocketAddr = http.parse().map_err(|e| anyhow::anyhow!("server.http: {http:?}: {e}"))?;
-        let tcp_addr: SocketAddr = tcp.parse().map_err(|e| anyhow::anyhow!("server.tcp: {tcp:?}: {e}"))?;
+    pub async fn bind(http_addr: SocketAddr, tcp_addr: SocketAddr) -> anyhow::Result<Listeners> {
         let http = TcpListener::bind(http_addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {http_addr} (server.http): {e}"))?;
@@ -129,39 +129,108 @@ pub struct ServeOptions {
     pub base_dir: PathBuf,
 }
 
-/// Runs the daemon until `shutdown` is cancelled, then drains within the grace period.
+/// What the daemon's own code checks of a validated configuration, beyond `config`'s
+/// keys: the TLS certificate and key (loaded), the `[[hooks]]` entries (read and
+/// resolved, secrets included) and the web-access lists. Every error names its key;
+/// all of them are reported. `serve` and `check-config` both run this.
+pub struct Checked {
+    pub tls: Option<tls::Acceptors>,
+    pub hooks: Vec<HookConfig>,
+}
+
+pub fn check(config: &Config) -> Result<Checked, ConfigErrors> {
+    let s = &config.server;
+    check_parts(&config.tls, &config.hooks, &s.allowed_hosts, &s.allowed_origins, &config.base_dir)
+}
+
+/// [`check`] on the raw keys, so that `check-config` can report these errors beside those
+/// of a file that did not validate.
+pub fn check_parts(
+    tls_keys: &crate::config::TlsConfig,
+    hook_tables: &[toml::Table],
+    allowed_hosts: &[String],
+    allowed_origins: &[String],
+    base_dir: &std::path::Path,
+) -> Result<Checked, ConfigErrors> {
+    let mut errs = Vec::new();
+    let tls = tls::acceptors(tls_keys, base_dir).map_err(|e| errs.push(e)).ok().flatten();
+    let hook_err = |e: HookError| match e {
+        // Already named by key (`hooks[2].url`): no second prefix.
+        HookError::Config { key, msg } => ConfigError::Invalid { key, message: msg },
+        other => ConfigError::Invalid { key: "hooks".into(), message: other.to_string() },
+    };
+    let hooks = match crate::hooks::parse(hook_tables) {
+        Ok(h) => {
+            if let Err(e) = Hooks::validate(&h, base_dir) {
+                errs.push(hook_err(e));
+            }
+            h
+        }
+        Err(es) => {
+            errs.extend(es.into_iter().map(hook_err));
+            Vec::new()
+        }
+    };
+    if let Err((key, message)) = guard::check_lists(allowed_hosts, allowed_origins) {
+        errs.push(ConfigError::Invalid { key, message });
+    }
+    if errs.is_empty() { Ok(Checked { tls, hooks }) } else { Err(ConfigErrors(errs)) }
+}
+
+/// Everything `serve` checks before binding: [`FileConfig::validate`], then [`check`].
+pub fn validate_all(file: &FileConfig, base_dir: &std::path::Path) -> Result<(Config, Checked), ConfigErrors> {
+    let config = file.validate(base_dir)?;
+    let checked = check(&config)?;
+    Ok((config, checked))
+}
+
+/// Validates `file` and runs the daemon (see [`run_config`]).
 pub async fn run(
     file: FileConfig,
     listeners: Listeners,
     opts: ServeOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut settings = file.validate(&opts.base_dir)?;
-    if opts.demo {
+    let config = file.validate(&opts.base_dir)?;
+    run_config(config, listeners, opts.demo, shutdown).await
+}
+
+/// Runs the daemon until `shutdown` is cancelled, then drains within the grace period.
+pub async fn run_config(
+    config: Config,
+    listeners: Listeners,
+    demo: bool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let checked = check(&config)?;
+    let mut settings = config.core.clone();
+    if demo {
         // The demo floor fast-forwards today since 08:00 local through the wall clock: a
         // backlog of its own, applied where it belongs rather than refused as too old.
         settings.max_backfill_ms = settings.max_backfill_ms.max(86_400_000);
     }
-    let tokens = file.auth.resolve(&opts.base_dir)?;
-    let metrics = Metrics::new(file.metrics.per_agent);
-    let hooks = if file.hooks.is_empty() {
+    let tokens = config.tokens.clone();
+    let metrics = Metrics::new(config.per_agent_metrics);
+    let hooks = if checked.hooks.is_empty() {
         None
     } else {
-        Some(Hooks::start(&file.hooks, &opts.base_dir, metrics.registry()).map_err(|e| anyhow::anyhow!("{e}"))?)
+        Some(Hooks::start(&checked.hooks, &config.base_dir, metrics.registry()).map_err(|e| anyhow::anyhow!("{e}"))?)
     };
-    let (engine, journal) = if file.journal.enabled && !opts.demo {
-        let dir = opts.base_dir.join(&file.journal.dir);
-        let interval = Duration::from_millis(file.journal.fsync_interval_ms);
-        let settings = settings.clone();
-        tokio::task::spawn_blocking(move || recover(&dir, settings, interval)).await??
-    } else {
-        if opts.demo && file.journal.enabled {
-            tracing::info!("demo floor: journal off (the demo's state is made up)");
+    let (engine, journal) = match (&config.journal, demo) {
+        (Some(j), false) => {
+            let (dir, interval) = (j.dir.clone(), j.fsync_interval);
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || recover(&dir, settings, interval)).await??
         }
-        (Engine::new(settings.clone()), None)
+        (j, _) => {
+            if demo && j.is_some() {
+                tracing::info!("demo floor: journal off (the demo's state is made up)");
+            }
+            (Engine::new(settings.clone()), None)
+        }
     };
-    let web_dir = (!file.server.web_dir.is_empty()).then(|| opts.base_dir.join(&file.server.web_dir));
-    let hub = Arc::new(push::Hub::new(file.limits.max_ws_clients, metrics.registry()));
+    let web_dir = config.server.web_dir.clone();
+    let hub = Arc::new(push::Hub::new(config.limits.max_ws_clients, metrics.registry()));
     let mut sinks: Vec<Arc<dyn AlertSink>> = vec![hub.clone()];
     if let Some(h) = &hooks {
         sinks.push(Arc::new(h.clone()));
@@ -179,7 +248,7 @@ pub async fn run(
         hooks,
         connections: Arc::new(Connections::default()),
         web_dir,
-        file,
+        config,
         ready: std::sync::atomic::AtomicBool::new(false),
         journal,
     });
@@ -187,17 +256,21 @@ pub async fn run(
     let tracker = TaskTracker::new();
     let http_addr = listeners.http.local_addr()?;
     let tcp_addr = listeners.tcp.local_addr()?;
-    tracing::info!(http = %http_addr, tcp = %tcp_addr, tls = shared.file.tls.cert.is_some(), clock = %shared.file.server.clock, timezone = %shared.settings.timezone_name, "floorwatch listening");
+    let clock = match shared.settings.clock {
+        crate::settings::ClockMode::Wall => "wall",
+        crate::settings::ClockMode::Event => "event",
+    };
+    tracing::info!(http = %http_addr, tcp = %tcp_addr, tls = checked.tls.is_some(), clock, timezone = %shared.settings.timezone_name, "floorwatch listening");
 
-    let tls = tls::acceptors(&shared.file.tls, &opts.base_dir)?;
+    let tls = checked.tls;
     let conn_stats = listen::ConnStats::new(shared.metrics.registry());
     let tcp_ingest = Arc::new(crate::ingest::tcp::TcpIngest {
         applier: shared.applier.clone(),
         aliases: shared.aliases.clone(),
         token: shared.tokens.ingest.clone(),
-        max_connections: shared.file.limits.max_connections,
-        idle: Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1)),
-        max_line_bytes: shared.file.limits.max_line_bytes,
+        max_connections: shared.config.limits.max_connections,
+        idle: shared.config.limits.idle_timeout,
+        max_line_bytes: shared.config.limits.max_line_bytes,
         connections: shared.connections.clone(),
     });
     tracker.spawn(crate::ingest::tcp::serve(
@@ -210,13 +283,13 @@ pub async fn run(
     ));
     tracker.spawn(push::run(shared.clone(), shutdown.clone()));
     tracker.spawn(ticker(shared.clone(), shutdown.clone()));
-    if opts.demo {
+    if demo {
         tracker.spawn(demo::run(shared.clone(), shutdown.clone()));
     }
     let routes = routes::routes(shared.clone(), conn_stats.clone(), shutdown.clone());
     let limits = listen::HttpLimits {
-        max_connections: shared.file.limits.max_http_connections,
-        header_read_timeout: Duration::from_secs(shared.file.limits.header_read_timeout_secs.max(1)),
+        max_connections: shared.config.limits.max_http_connections,
+        header_read_timeout: shared.config.limits.header_read_timeout,
     };
     let http = tokio::spawn(listen::serve_http(
         routes,
@@ -232,7 +305,7 @@ pub async fn run(
     tracing::info!("shutting down: no new connections, draining");
     shared.ready.store(false, std::sync::atomic::Ordering::Relaxed);
     tracker.close();
-    let grace = Duration::from_secs(shared.file.server.shutdown_grace_secs);
+    let grace = shared.config.server.shutdown_grace;
     let deadline = tokio::time::Instant::now() + grace;
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
         tracing::warn!("grace period over with tasks still running; exiting anyway");
@@ -263,7 +336,7 @@ async fn ticker(shared: Arc<Shared>, shutdown: CancellationToken) {
     let mut every = tokio::time::interval(Duration::from_millis(250));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut housekeeping = tokio::time::Instant::now();
-    let snapshot_every = Duration::from_secs(shared.file.journal.snapshot_interval_secs.max(1));
+    let snapshot_every = shared.config.journal.as_ref().map_or(Duration::from_secs(300), |j| j.snapshot_interval);
     let mut last_snapshot = tokio::time::Instant::now();
     let mut snapshot_job: Option<tokio::task::JoinHandle<()>> = None;
     loop {

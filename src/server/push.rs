@@ -125,20 +125,20 @@ impl Hub {
 
 /// The board's static configuration block (thresholds come from the daemon's config).
 pub fn board_config(shared: &Shared) -> Value {
-    let f = &shared.file;
+    let c = &shared.config;
     let s = &shared.settings;
     json!({
-        "windows": f.floor.windows,
-        "push_interval_ms": f.server.push_interval_ms,
+        "windows": c.board.windows,
+        "push_interval_ms": c.server.push_interval.as_millis() as u64,
         "timezone": s.timezone_name,
-        "talk_band": f.wallboard.talk_band,
-        "aux_band": f.wallboard.aux_band,
+        "talk_band": c.wallboard.talk_band,
+        "aux_band": c.wallboard.aux_band,
         "aux_cv_limit": s.disp_cv_limit,
         "utilization_high": s.util_high,
         "long_aux_secs": s.long_aux_ms / 1000,
-        "long_aux_per_reason": f.alerts.long_aux.per_reason,
-        "planned_reasons": f.floor.planned_reasons,
-        "lang": f.wallboard.lang,
+        "long_aux_per_reason": c.board.long_aux_per_reason,
+        "planned_reasons": c.board.planned_reasons,
+        "lang": c.wallboard.lang,
     })
 }
 
@@ -287,7 +287,7 @@ pub async fn client(shared: Arc<Shared>, ws: WebSocket, team: Option<String>, sh
 
 /// The push loop: one view per tick, frames per filter, `try_send` to every client.
 pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
-    let interval = Duration::from_millis(shared.file.server.push_interval_ms.max(50));
+    let interval = shared.config.server.push_interval;
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let config = board_config(&shared);

@@ -84,7 +84,7 @@ pub fn routes(
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let s = with_shared(shared.clone());
     // Host, Origin and Content-Type checks and the browser headers (issue 14).
-    let guard = Guard::new(&shared.file.server, guard::machine_host_names(), shared.metrics.registry());
+    let guard = Guard::new(&shared.config.server, guard::machine_host_names(), shared.metrics.registry());
 
     let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
     let readyz = warp::path!("readyz").and(warp::get()).and(s.clone()).map(|sh: Arc<Shared>| {
@@ -141,7 +141,7 @@ pub fn routes(
             blocking(move || json_reply(push::full_frame(&sh, q.get("team").map(String::as_str)), StatusCode::OK))
         });
 
-    let max_body = shared.file.limits.max_body_bytes as u64;
+    let max_body = shared.config.limits.max_body_bytes as u64;
     let post_events = warp::path!("api" / "v1" / "events")
         .and(warp::post())
         .and(guard.json_post())
@@ -174,11 +174,11 @@ pub fn routes(
             }
         });
 
-    let max_frame = shared.file.limits.max_frame_bytes;
+    let max_frame = shared.config.limits.max_frame_bytes;
     let sd = shutdown.clone();
     // limits.max_connections for WebSocket ingest: a slot is taken before the upgrade and
     // held by the socket's task; without one the upgrade is answered 503 and counted.
-    let ingest_slots = Arc::new(tokio::sync::Semaphore::new(shared.file.limits.max_connections));
+    let ingest_slots = Arc::new(tokio::sync::Semaphore::new(shared.config.limits.max_connections));
     let ingest_slot = warp::any().and_then(move || {
         let (slots, stats) = (ingest_slots.clone(), stats.clone());
         async move {
@@ -307,7 +307,7 @@ async fn recover(err: Rejection) -> Result<Response<String>, Infallible> {
 async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: bool, shutdown: CancellationToken) {
     let _guard = crate::ingest::ConnGuard::new(shared.connections.clone(), "ws");
     let (mut sink, mut stream) = socket.split();
-    let idle = std::time::Duration::from_secs(shared.file.limits.idle_timeout_secs.max(1));
+    let idle = shared.config.limits.idle_timeout;
     // Bounded: a client that does not read its acks slows its own ingest, nobody else's.
     let (ack_tx, mut ack_rx) = tokio::sync::mpsc::channel::<Outgoing>(256);
     let acker = {
