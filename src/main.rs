@@ -28,8 +28,6 @@ struct Cli {
     command: Option<Command>,
 }
 
-// Parsed once at start-up: the size of the largest variant costs nothing worth a Box.
-#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 // Parsed once at start-up: the size of the largest variant costs nothing worth a Box.
 #[allow(clippy::large_enum_variant)]
