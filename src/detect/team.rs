@@ -626,3 +626,256 @@ pub fn new_alert(
         retracted: false,
     }
 }
+
+/// A team's detectors alone, fed changes as the engine records them (SPEC §4.1, §4.2,
+/// §2.5): each case is lines `HH:MM[:SS[.mmm]] A00-A11 kind` (kinds `talking`, `acw`,
+/// `aux` (unplanned), `planned`, `idle`, `offline`, `leave`) and `advance HH:MM` in
+/// delivery order, then the team advanced to `now`; expected are the alert changes put out,
+/// in order (`fire kind started fired`, `resolve kind started at`, and `rewind from` where
+/// a late change made the team re-evaluate), and the peak intervals.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FileConfig;
+    use crate::event::State;
+    use crate::floor::agents::Agent;
+    use crate::floor::timeline::Timeline;
+    use crate::time::{fmt_ms, parse_rfc3339};
+
+    const DAY: &str = "2026-11-23";
+
+    fn at(hms: &str) -> Ms {
+        let t = if hms.len() == 5 { format!("{hms}:00") } else { hms.to_string() };
+        parse_rfc3339(&format!("{DAY}T{t}Z")).unwrap_or_else(|| panic!("bad time {hms}"))
+    }
+
+    fn hms(ms: Ms) -> String {
+        if ms == OPEN {
+            return "open".into();
+        }
+        let s = fmt_ms(ms);
+        let t = &s[11..23];
+        t.strip_suffix(".000").unwrap_or(t).to_string()
+    }
+
+    fn kind(word: &str) -> Option<Kind> {
+        Some(match word {
+            "talking" => Kind::Talking,
+            "acw" => Kind::Acw,
+            "aux" => Kind::AuxUnplanned,
+            "planned" => Kind::AuxPlanned,
+            "idle" => Kind::Idle,
+            "offline" => Kind::Offline,
+            "leave" => return None,
+            other => panic!("no kind {other}"),
+        })
+    }
+
+    /// `A03` or `A00-A11`.
+    fn agents_of(spec: &str) -> Vec<String> {
+        match spec.split_once('-') {
+            None => vec![spec.to_string()],
+            Some((a, b)) => {
+                let (p, x) = a.split_at(1);
+                let (x, y): (usize, usize) = (x.parse().unwrap(), b[1..].parse().unwrap());
+                (x..=y).map(|i| format!("{p}{i:02}")).collect()
+            }
+        }
+    }
+
+    fn agent(id: &str, t: Ms) -> Agent {
+        Agent {
+            id: id.into(),
+            name: None,
+            team: 0,
+            member_pos: 0,
+            state: State::Idle,
+            reason: None,
+            kind: Kind::Idle,
+            since: t,
+            seg_start: t,
+            last_ts: t,
+            last_seq: None,
+            timeline: Timeline::new(),
+            aux_entry: None,
+            long_aux_alert: None,
+        }
+    }
+
+    fn describe(ch: &AlertChange) -> String {
+        let started = |id: &str| hms(id.rsplit(':').next().unwrap().parse().unwrap());
+        match ch {
+            AlertChange::Fired(a) => {
+                format!("fire {} {} {}", a.kind.as_str(), hms(a.started_at), hms(a.fired_at))
+            }
+            AlertChange::Resolved { id, at } => {
+                format!("resolve {} {} {}", id.split(':').next().unwrap(), started(id), hms(*at))
+            }
+        }
+    }
+
+    struct Case {
+        name: &'static str,
+        cfg: &'static str,
+        lines: &'static [&'static str],
+        now: &'static str,
+        changes: &'static [&'static str],
+        peaks: &'static [(&'static str, &'static str)],
+    }
+
+    fn check(c: &Case) {
+        let settings = FileConfig::parse(c.cfg, "t").unwrap().settings().unwrap();
+        let mut cal = Calendar::new(settings.tz.clone(), settings.peak_windows.clone());
+        let mut agents = Agents::default();
+        let mut binom = HashMap::new();
+        let mut out = Vec::new();
+        let mut got: Vec<String> = Vec::new();
+        let mut det = TeamDet::new(&settings, cal.midnight(at("00:00")));
+        for line in c.lines {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            if w[0] == "advance" {
+                let mut ctx =
+                    Ctx { settings: &settings, cal: &mut cal, agents: &agents, binom: &mut binom, out: &mut out };
+                if let Some(from) = det.advance_to("T1", at(w[1]), &mut ctx) {
+                    got.push(format!("rewind {}", hms(from)));
+                }
+                got.extend(out.drain(..).map(|ch| describe(&ch)));
+                continue;
+            }
+            let t = at(w[0]);
+            for id in agents_of(w[1]) {
+                let ai = match agents.find(&id) {
+                    Some(i) => i,
+                    None => agents.insert(agent(&id, t)),
+                };
+                let to = kind(w[2]);
+                if let Some(k) = to {
+                    agents.get_mut(ai).timeline.change(t, k);
+                }
+                let mut ctx = Ctx {
+                    settings: &settings,
+                    cal: &mut cal,
+                    agents: &agents,
+                    binom: &mut HashMap::new(),
+                    out: &mut out,
+                };
+                det.record("T1", Change { t, agent: ai, to }, &mut ctx);
+                got.extend(out.drain(..).map(|ch| describe(&ch)));
+            }
+        }
+        let mut ctx = Ctx { settings: &settings, cal: &mut cal, agents: &agents, binom: &mut binom, out: &mut out };
+        if let Some(from) = det.advance_to("T1", at(c.now), &mut ctx) {
+            got.push(format!("rewind {}", hms(from)));
+        }
+        got.extend(out.drain(..).map(|ch| describe(&ch)));
+        assert_eq!(got, c.changes, "{}: alert changes", c.name);
+        let peaks: Vec<(String, String)> = det.peaks.iter().map(|&(s, e)| (hms(s), hms(e))).collect();
+        let want: Vec<(String, String)> = c.peaks.iter().map(|&(s, e)| (s.to_string(), e.to_string())).collect();
+        assert_eq!(peaks, want, "{}: peaks", c.name);
+    }
+
+    /// Peak 09:00-12:00, minute rules out of the way.
+    const PEAK9: &str = "[peak]\nwindows = [\"09:00-12:00\"]\n[alerts.aux_dispersion]\nmin_peak_secs = 86400\n\
+                         [alerts.utilization_high]\nhigh = 1.0\n";
+    const LOAD: &str = "[peak]\nwindows = []\nbusy_share = 0.5\nhold_secs = 300\n\
+                        [alerts.utilization_high]\nhigh = 1.0\n";
+    const UTIL: &str = "[peak]\nwindows = []\n[alerts.utilization_high]\nhigh = 0.5\n";
+
+    #[test]
+    fn team_detectors() {
+        let cases = [
+            Case {
+                name: "cluster: hold met, resolved a hold after it ends",
+                cfg: PEAK9,
+                lines: &["09:00 A00-A11 idle", "09:40 A00-A03 aux", "09:50 A00 idle"],
+                now: "10:00",
+                changes: &["fire aux_cluster 09:40:00 09:41:00", "resolve aux_cluster 09:40:00 09:51:00"],
+                peaks: &[("09:00:00", "open")],
+            },
+            Case {
+                name: "cluster: hold missed by 1 ms",
+                cfg: PEAK9,
+                lines: &["09:00 A00-A11 idle", "09:40 A00-A03 aux", "09:40:59.999 A00 idle"],
+                now: "10:00",
+                changes: &[],
+                peaks: &[("09:00:00", "open")],
+            },
+            Case {
+                name: "cluster: planned aux and a member leaving the team",
+                cfg: PEAK9,
+                lines: &[
+                    "09:00 A00-A11 idle",
+                    "09:40 A00-A02 aux",
+                    "09:40 A03 planned",
+                    "09:45 A04 aux",
+                    "09:50 A04 leave",
+                ],
+                now: "10:00",
+                changes: &["fire aux_cluster 09:45:00 09:46:00", "resolve aux_cluster 09:45:00 09:51:00"],
+                peaks: &[("09:00:00", "open")],
+            },
+            Case {
+                name: "cluster: a late change re-evaluates from the checkpoint before it",
+                cfg: PEAK9,
+                lines: &["09:00 A00-A11 idle", "09:30 A00-A02 aux", "09:40 A03 aux", "advance 09:45", "09:36 A04 aux"],
+                now: "09:50",
+                changes: &[
+                    "fire aux_cluster 09:40:00 09:41:00",
+                    "rewind 09:35:00",
+                    "fire aux_cluster 09:36:00 09:37:00",
+                ],
+                peaks: &[("09:00:00", "open")],
+            },
+            Case {
+                name: "peak window edges: closed-open",
+                cfg: PEAK9,
+                lines: &["08:00 A00-A11 idle", "11:59 A00-A03 aux"],
+                now: "12:30",
+                changes: &["fire aux_cluster 11:59:00 12:00:00", "resolve aux_cluster 11:59:00 12:01:00"],
+                peaks: &[("09:00:00", "12:00:00")],
+            },
+            Case {
+                name: "load peak: enters at t0 + hold, exits at t1 + hold",
+                cfg: LOAD,
+                lines: &["09:00 A00-A09 idle", "10:00 A00-A04 talking", "10:30 A00 idle"],
+                now: "11:00",
+                changes: &[],
+                peaks: &[("10:05:00", "10:35:00")],
+            },
+            Case {
+                name: "load peak: dips and rises shorter than the hold",
+                cfg: LOAD,
+                lines: &[
+                    "09:00 A00-A09 idle",
+                    "10:00 A00-A04 talking",
+                    "10:04:59.999 A00 idle",
+                    "10:05 A00 talking",
+                    "10:20 A00 idle",
+                    "10:24:59.999 A00 talking",
+                ],
+                now: "10:30",
+                changes: &[],
+                peaks: &[("10:10:00", "open")],
+            },
+            Case {
+                name: "load peak: a late talker moves the entry back",
+                cfg: LOAD,
+                lines: &["09:00 A00-A09 idle", "10:00 A00-A03 talking", "advance 10:20", "10:00 A04 talking"],
+                now: "10:30",
+                changes: &["rewind 10:00:00"],
+                peaks: &[("10:05:00", "open")],
+            },
+            Case {
+                name: "utilization_high: 3 minutes above fire, 3 at or below resolve",
+                cfg: UTIL,
+                lines: &["09:00 A00-A04 talking", "09:10 A00-A04 idle"],
+                now: "09:30",
+                changes: &["fire utilization_high 09:01:00 09:03:00", "resolve utilization_high 09:01:00 09:22:00"],
+                peaks: &[],
+            },
+        ];
+        for c in &cases {
+            check(c);
+        }
+    }
+}

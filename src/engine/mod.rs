@@ -29,6 +29,9 @@ mod persist;
 mod step;
 mod view;
 
+#[cfg(test)]
+mod tests;
+
 pub use handle::{HANDLE_BUCKETS_S, HandleTimes};
 pub use outcome::{IngestCounts, Outcome, RefusalCounts, Source};
 pub use persist::RestoreError;
