@@ -29,6 +29,7 @@ mod persist;
 mod step;
 mod view;
 
+pub use apply::Refused;
 pub use handle::{HANDLE_BUCKETS_S, HandleTimes};
 pub use outcome::{IngestCounts, Outcome, RefusalCounts, Source};
 pub use persist::RestoreError;
