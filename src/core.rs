@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::alert::Alert;
-use crate::engine::{Engine, IngestCounts, Source};
-use crate::event::{DecodeError, Event, Refusal};
+use crate::engine::{Engine, IngestCounts, Refused, Source};
+use crate::event::{DecodeError, Event, MAX_INPUT_BYTES, MAX_MESSAGE_BYTES, Refusal, one_line, prefix};
 use crate::journal::{Journal, NotDurable, Payload};
-use crate::time::Ms;
+use crate::time::{Ms, fmt_ms};
 
 /// Where alert notifications go (the wallboards' push hub, the hooks). Called outside the
 /// engine lock; must not block.
@@ -21,15 +21,97 @@ pub trait AlertSink: Send + Sync {
     fn alert(&self, alert: &Alert);
 }
 
-/// What applying a batch gave: its outcome counts and the journal position that makes it
-/// durable (see [`Core::durable`]), when a journal is on.
-pub type Applied = (IngestCounts, Option<u64>);
+/// Where refusals go (`ingest::errors`: the recent ones per source, the rate-limited
+/// warnings). Called outside the engine lock with every refused event of a batch; must not
+/// block.
+pub trait RefusalSink: Send + Sync {
+    fn refused(&self, source: Source, at: Ms, errors: &[EventError]);
+}
+
+/// Refused events an HTTP answer or a WebSocket ack lists (SPEC §2.6).
+pub const MAX_ERRORS: usize = 20;
+
+/// One event that was not applied and why (SPEC §2.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventError {
+    /// Its position in the request or frame (TCP: the line's on its connection, from 0).
+    pub index: u64,
+    pub reason: Refusal,
+    /// One line, at most 80 bytes, naming the field and the value.
+    pub message: String,
+    /// The first 200 bytes of the input (lossy UTF-8). For `late` and `duplicate` events
+    /// (decoded before the engine refused them) the decoded event re-encoded, without
+    /// `team` and `name`.
+    pub input: String,
+}
+
+impl EventError {
+    fn decode(index: u64, e: DecodeError) -> EventError {
+        EventError { index, reason: e.refusal(), message: e.message().to_string(), input: e.input().to_string() }
+    }
+
+    fn engine(index: u64, r: Refused, limits: (Ms, usize)) -> EventError {
+        let reason = r.outcome.refusal().unwrap_or(Refusal::Repeated);
+        let message = one_line(engine_message(reason, &r, limits), MAX_MESSAGE_BYTES);
+        let ev =
+            Event { ts: r.ts, agent: r.agent, state: r.state, reason: r.reason, team: None, seq: r.seq, name: None };
+        let mut input = ev.to_json();
+        input.truncate(prefix(&input, MAX_INPUT_BYTES).len());
+        EventError { index, reason, message, input }
+    }
+}
+
+/// An instant in a message: RFC 3339, milliseconds only when there are some.
+fn short_ts(ms: Ms) -> String {
+    let s = fmt_ms(ms);
+    match s.strip_suffix(".000Z") {
+        Some(whole) => format!("{whole}Z"),
+        None => s,
+    }
+}
+
+/// The message of a refusal by the engine. `limits`: `floor.max_backfill_secs` in ms and
+/// `floor.max_agents`.
+fn engine_message(reason: Refusal, r: &Refused, (backfill_ms, max_agents): (Ms, usize)) -> String {
+    let ts = r.ts.map(short_ts).unwrap_or_else(|| "(time of receipt)".into());
+    match (reason, r.last) {
+        (Refusal::OlderThanLast, Some((last_ts, _))) => {
+            format!("ts {ts} is before last applied ts {} of {:?}", short_ts(last_ts), r.agent.as_str())
+        }
+        (Refusal::TooOld, _) => {
+            format!("ts {ts} is older than floor.max_backfill_secs ({}) before now", backfill_ms / 1000)
+        }
+        (Refusal::Repeated, Some((_, Some(last_seq)))) if r.seq.is_some() => {
+            format!("seq {} is not above last applied seq {last_seq} of {:?}", r.seq.unwrap_or(0), r.agent.as_str())
+        }
+        (Refusal::Repeated, _) => {
+            format!("same ts, state and reason as the last applied event of {:?}", r.agent.as_str())
+        }
+        (Refusal::MissingField, _) => "ts is missing (the event clock needs one)".into(),
+        (Refusal::TooLarge, _) => {
+            format!("agent {:?} is new and floor.max_agents ({max_agents}) is reached", r.agent.as_str())
+        }
+        (other, _) => other.as_str().into(),
+    }
+}
+
+/// What applying a batch gave: its outcome counts, the journal position that makes it
+/// durable (see [`Core::durable`]) when a journal is on, and its first [`MAX_ERRORS`]
+/// refused events.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub counts: IngestCounts,
+    pub lsn: Option<u64>,
+    pub errors: Vec<EventError>,
+}
 
 pub struct Core {
     engine: Mutex<Engine>,
     /// The write-ahead journal, unless `journal.enabled = false` (or `--demo`).
     journal: Option<Journal>,
     sinks: Vec<Arc<dyn AlertSink>>,
+    /// Where every refused event is reported (set once at start-up).
+    refusals: Option<Arc<dyn RefusalSink>>,
     /// Batches whose applying panicked (a bug in the core), contained and counted.
     panics: AtomicU64,
 }
@@ -46,7 +128,13 @@ impl Core {
         }
         // Alerts that fired during a journal replay were announced before the restart.
         engine.enable_notifications();
-        Core { engine: Mutex::new(engine), journal, sinks, panics: AtomicU64::new(0) }
+        Core { engine: Mutex::new(engine), journal, sinks, refusals: None, panics: AtomicU64::new(0) }
+    }
+
+    /// Reports every refused event to `sink` from now on.
+    pub fn with_refusal_sink(mut self, sink: Arc<dyn RefusalSink>) -> Core {
+        self.refusals = Some(sink);
+        self
     }
 
     /// The engine, locked. A panic while holding the lock was contained (see
@@ -83,8 +171,14 @@ impl Core {
     /// contains it at the same point, so a restart rebuilds the same state rather than
     /// crash-looping on the batch.
     pub fn apply(&self, batch: Vec<Result<Event, DecodeError>>, source: Source) -> Applied {
+        self.apply_from(batch, source, 0)
+    }
+
+    /// [`Core::apply`] for a batch whose first event is the `first`th of its stream (a TCP
+    /// connection's lines), so that refusals name the event's position in the stream.
+    pub fn apply_from(&self, batch: Vec<Result<Event, DecodeError>>, source: Source, first: u64) -> Applied {
         if batch.is_empty() {
-            return (IngestCounts::default(), None);
+            return Applied::default();
         }
         let now = wall_ms();
         let refused: Vec<Refusal> = batch.iter().filter_map(|r| r.as_ref().err().map(DecodeError::refusal)).collect();
@@ -93,35 +187,80 @@ impl Core {
             .journal
             .as_ref()
             .map(|_| Payload::batch(now, source, &refused, batch.iter().filter_map(|r| r.as_ref().ok())));
-        let events = batch.into_iter().filter_map(Result::ok);
-        let (counts, lsn, alerts) = {
+        // The edge's refusals are taken out as the engine pulls the events.
+        let mut edge: Vec<(usize, DecodeError)> = Vec::new();
+        let events = batch.into_iter().enumerate().filter_map(|(i, r)| r.map_err(|e| edge.push((i, e))).ok());
+        let (counts, lsn, alerts, not_applied, limits) = {
             let mut engine = self.engine();
             let lsn = self.journal.as_ref().zip(payload.as_ref()).map(|(j, p)| j.append(p));
-            let counts = match apply_contained(&mut engine, now, source, events, &refused) {
+            let (counts, not_applied) = match apply_contained(&mut engine, now, source, events, &refused) {
                 Ok(c) => c,
                 Err(what) => {
                     self.panics.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(source = source.as_str(), panic = %what, "a batch panicked while being applied (a bug): contained, ingest goes on");
-                    IngestCounts::default()
+                    (IngestCounts::default(), Vec::new())
                 }
             };
-            (counts, lsn, engine.take_notifications())
+            let limits = (engine.settings.max_backfill_ms, engine.settings.max_agents);
+            (counts, lsn, engine.take_notifications(), not_applied, limits)
         };
         self.fan_out(alerts);
-        (counts, lsn)
+        let errors = if edge.is_empty() && not_applied.is_empty() {
+            Vec::new()
+        } else {
+            self.report(source, now, first, edge, not_applied, limits)
+        };
+        Applied { counts, lsn, errors }
     }
 
-    /// Counts `n` events refused at the edge for `why` (an oversized frame, say),
-    /// journaled like any batch so a restart counts them again.
-    pub fn count_refused(&self, source: Source, why: Refusal, n: u64) {
-        let refused = vec![why; n as usize];
+    /// Turns a batch's refusals into [`EventError`]s in batch order, reports them all to the
+    /// refusal sink, and keeps the first [`MAX_ERRORS`] for the answer.
+    fn report(
+        &self,
+        source: Source,
+        now: Ms,
+        first: u64,
+        edge: Vec<(usize, DecodeError)>,
+        not_applied: Vec<Refused>,
+        limits: (Ms, usize),
+    ) -> Vec<EventError> {
+        // The engine numbers the events it got; the batch also held the edge's refusals.
+        let positions: Vec<usize> = edge.iter().map(|(i, _)| *i).collect();
+        let in_batch = |k: usize| positions.iter().fold(k, |i, &p| if p <= i { i + 1 } else { i });
+        let mut errors = Vec::with_capacity(edge.len() + not_applied.len());
+        let mut engine = not_applied.into_iter().peekable();
+        for (i, e) in edge {
+            while let Some(r) = engine.next_if(|r| in_batch(r.index) < i) {
+                errors.push(EventError::engine(first + in_batch(r.index) as u64, r, limits));
+            }
+            errors.push(EventError::decode(first + i as u64, e));
+        }
+        for r in engine {
+            errors.push(EventError::engine(first + in_batch(r.index) as u64, r, limits));
+        }
+        if let Some(sink) = &self.refusals {
+            sink.refused(source, now, &errors);
+        }
+        errors.truncate(MAX_ERRORS);
+        errors
+    }
+
+    /// Counts one event refused at the edge outside any batch (an oversized WebSocket
+    /// frame, say), journaled like any batch so a restart counts it again.
+    pub fn count_refused(&self, source: Source, why: DecodeError) {
+        let refused = vec![why.refusal()];
         let now = wall_ms();
         let payload = self.journal.as_ref().map(|_| Payload::batch(now, source, &refused, std::iter::empty()));
-        let mut engine = self.engine();
-        if let Some((j, p)) = self.journal.as_ref().zip(payload.as_ref()) {
-            j.append(p);
+        {
+            let mut engine = self.engine();
+            if let Some((j, p)) = self.journal.as_ref().zip(payload.as_ref()) {
+                j.append(p);
+            }
+            engine.apply_batch(now, source, std::iter::empty(), &refused);
         }
-        engine.apply_batch(now, source, std::iter::empty(), &refused);
+        if let Some(sink) = &self.refusals {
+            sink.refused(source, now, &[EventError::decode(0, why)]);
+        }
     }
 
     /// Waits until `lsn` is on disk (no-op without a journal).
@@ -164,11 +303,13 @@ pub fn apply_contained(
     source: Source,
     events: impl Iterator<Item = Event>,
     refused: &[Refusal],
-) -> Result<IngestCounts, String> {
-    std::panic::catch_unwind(AssertUnwindSafe(|| engine.apply_batch(now, source, events, refused))).map_err(|p| {
-        p.downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into())
-    })
+) -> Result<(IngestCounts, Vec<Refused>), String> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| engine.apply_batch_refused(now, source, events, refused))).map_err(
+        |p| {
+            p.downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into())
+        },
+    )
 }

@@ -136,6 +136,15 @@ impl Refusal {
         }
     }
 
+    /// The outcome this reason belongs to: `late`, `duplicate` or `invalid` (SPEC §2.2).
+    pub fn outcome(self) -> &'static str {
+        match self {
+            Refusal::TooOld | Refusal::OlderThanLast => "late",
+            Refusal::Repeated => "duplicate",
+            _ => "invalid",
+        }
+    }
+
     pub fn to_u8(self) -> u8 {
         self as u8
     }
@@ -145,35 +154,100 @@ impl Refusal {
     }
 }
 
+/// An event refused at the edge (SPEC §2.6): its reason, a one-line message naming the
+/// field and the value (at most [`MAX_MESSAGE_BYTES`]), and the start of the input (at most
+/// [`MAX_INPUT_BYTES`], lossy UTF-8) for `GET /api/v1/ingest/errors`. Built on the error
+/// path only: decoding a good event allocates none of it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("not valid UTF-8")]
-    Utf8,
-    #[error("not a JSON event: {0}")]
-    Json(String),
-    #[error("missing field `{0}`")]
-    Missing(&'static str),
-    #[error("bad `{0}`: {1}")]
-    Bad(&'static str, &'static str),
-    #[error("unknown state {0:?}")]
-    UnknownState(String),
-    #[error("line or frame over the size limit")]
-    TooLarge,
+#[error("{message}")]
+pub struct DecodeError {
+    reason: Refusal,
+    message: String,
+    input: String,
 }
 
+/// Longest refusal message, in bytes (SPEC §2.6).
+pub const MAX_MESSAGE_BYTES: usize = 80;
+/// Longest input excerpt kept with a refusal, in bytes (SPEC §2.6).
+pub const MAX_INPUT_BYTES: usize = 200;
+/// Longest value quoted inside a message, so that the explanation after it still fits.
+const MAX_VALUE_BYTES: usize = 32;
+
 impl DecodeError {
-    /// The reason reported for this refusal (SPEC §2.6).
-    pub fn refusal(&self) -> Refusal {
-        match self {
-            DecodeError::Utf8 => Refusal::NotUtf8,
-            DecodeError::Json(_) => Refusal::NotJson,
-            DecodeError::Missing(_) => Refusal::MissingField,
-            DecodeError::Bad("ts", _) => Refusal::BadTs,
-            DecodeError::Bad(..) => Refusal::BadType,
-            DecodeError::UnknownState(_) => Refusal::UnknownState,
-            DecodeError::TooLarge => Refusal::TooLarge,
+    /// A refusal for `reason` with `message` (cut to [`MAX_MESSAGE_BYTES`]) about `input`.
+    pub fn new(reason: Refusal, message: impl Into<String>, input: &str) -> DecodeError {
+        DecodeError {
+            reason,
+            message: one_line(message.into(), MAX_MESSAGE_BYTES),
+            input: prefix(input, MAX_INPUT_BYTES).to_string(),
         }
     }
+
+    /// A `thing` (line, frame) over its size limit `key` of `limit` bytes (the input was
+    /// never buffered).
+    pub fn too_large(thing: &str, key: &str, limit: usize) -> DecodeError {
+        DecodeError::new(Refusal::TooLarge, format!("{thing} over {key} ({limit} bytes)"), "")
+    }
+
+    /// Input that is not UTF-8 (`valid_up_to`: where the first bad byte is).
+    pub fn not_utf8(bytes: &[u8], valid_up_to: usize) -> DecodeError {
+        let input = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_INPUT_BYTES)]);
+        DecodeError::new(Refusal::NotUtf8, format!("input is not UTF-8 (bad byte at offset {valid_up_to})"), &input)
+    }
+
+    /// The reason reported for this refusal (SPEC §2.6).
+    pub fn refusal(&self) -> Refusal {
+        self.reason
+    }
+
+    /// The one-line human message (at most [`MAX_MESSAGE_BYTES`]).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The first [`MAX_INPUT_BYTES`] of what was refused ("" for oversized input).
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// `s` on one line (control characters as spaces), cut to `max` bytes with an ellipsis.
+pub fn one_line(mut s: String, max: usize) -> String {
+    if s.chars().any(char::is_control) {
+        s = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    }
+    if s.len() > max {
+        let keep = prefix(&s, max - '…'.len_utf8()).len();
+        s.truncate(keep);
+        s.push('…');
+    }
+    s
+}
+
+/// A string value as a message shows it: quoted, escaped, shortened.
+fn show_str(s: &str) -> String {
+    let cut = prefix(s, MAX_VALUE_BYTES);
+    if cut.len() < s.len() { format!("{:?}…", cut) } else { format!("{s:?}") }
+}
+
+/// A raw JSON value as a message shows it: as sent, on one line, shortened.
+fn show_raw(raw: &str) -> String {
+    let raw = raw.trim();
+    let cut = prefix(raw, MAX_VALUE_BYTES);
+    let shown = if cut.len() < raw.len() { format!("{cut}…") } else { cut.to_string() };
+    shown.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// `ts` as it appears on the wire: an RFC 3339 string or integer epoch milliseconds.
@@ -237,12 +311,10 @@ fn printable(s: &str) -> bool {
     !s.chars().any(|c| c.is_control())
 }
 
-fn check_id(field: &'static str, s: &str) -> Result<(), DecodeError> {
-    if s.is_empty() || s.len() > MAX_ID_BYTES {
-        return Err(DecodeError::Bad(field, "must be 1-64 bytes"));
-    }
-    if !printable(s) {
-        return Err(DecodeError::Bad(field, "must be printable"));
+fn check_id(field: &'static str, s: &str, input: &str) -> Result<(), DecodeError> {
+    if s.is_empty() || s.len() > MAX_ID_BYTES || !printable(s) {
+        let msg = format!("{field} must be 1-64 printable bytes, got {}", show_str(s));
+        return Err(DecodeError::new(Refusal::BadType, msg, input));
     }
     Ok(())
 }
@@ -270,14 +342,18 @@ impl Aliases {
 
 /// Decodes one JSON event object from text.
 pub fn decode_str(text: &str, aliases: &Aliases) -> Result<Event, DecodeError> {
-    let wire: Wire = serde_json::from_str(text).map_err(|e| DecodeError::Json(short(e)))?;
-    from_wire(wire, aliases)
+    match serde_json::from_str::<Wire>(text) {
+        Ok(wire) => from_wire(wire, text, aliases),
+        // The fast path only says that something is wrong; finding what is the error path's
+        // job, so a good event costs nothing more.
+        Err(e) => Err(classify(text, &e)),
+    }
 }
 
 /// Decodes one JSON event object from bytes (validated as UTF-8 first: faster than
 /// `from_slice`, see PERF-NOTES).
 pub fn decode_bytes(bytes: &[u8], aliases: &Aliases) -> Result<Event, DecodeError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| DecodeError::Utf8)?;
+    let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::not_utf8(bytes, e.valid_up_to()))?;
     decode_str(text, aliases)
 }
 
@@ -290,41 +366,129 @@ pub fn decode_batch(text: &str, aliases: &Aliases) -> Vec<Result<Event, DecodeEr
     if trimmed.starts_with('[') {
         match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(trimmed) {
             Ok(items) => items.into_iter().map(|raw| decode_str(raw.get(), aliases)).collect(),
-            Err(e) => vec![Err(DecodeError::Json(short(e)))],
+            Err(e) => vec![Err(not_json(text, &e))],
         }
     } else {
         vec![decode_str(text, aliases)]
     }
 }
 
-fn short(e: serde_json::Error) -> String {
-    let mut s = e.to_string();
-    s.truncate(120);
-    s
+fn not_json(text: &str, e: &serde_json::Error) -> DecodeError {
+    DecodeError::new(Refusal::NotJson, format!("not JSON ({e}): {}", show_raw(text)), text)
 }
 
-fn from_wire(w: Wire, aliases: &Aliases) -> Result<Event, DecodeError> {
-    let agent = w.agent.ok_or(DecodeError::Missing("agent"))?;
-    check_id("agent", &agent)?;
-    let state_word = w.state.ok_or(DecodeError::Missing("state"))?;
+/// What the JSON-level failure of `text` was (SPEC §2.6): not JSON at all, JSON but not an
+/// object, or an object with a field of the spec of the wrong type (or given twice).
+/// Parses `text` again, skipping values without recursing (`RawValue`), so any input costs
+/// a bounded amount here too.
+fn classify(text: &str, e: &serde_json::Error) -> DecodeError {
+    let raw = match serde_json::from_str::<&serde_json::value::RawValue>(text) {
+        Ok(raw) => raw.get().trim(),
+        Err(e) => return not_json(text, &e),
+    };
+    if !raw.starts_with('{') {
+        return DecodeError::new(
+            Refusal::NotObject,
+            format!("an event must be a JSON object, got {}", show_raw(raw)),
+            text,
+        );
+    }
+    let Ok(Fields(fields)) = serde_json::from_str::<Fields>(raw) else { return not_json(text, e) };
+    for field in ["ts", "agent", "state", "reason", "team", "seq", "name"] {
+        let mut found = fields.iter().filter(|(k, _)| k == field).map(|(_, v)| v.get().trim());
+        let Some(value) = found.next() else { continue };
+        if found.next().is_some() {
+            return DecodeError::new(Refusal::BadType, format!("{field} appears more than once"), text);
+        }
+        if let Some(bad) = wrong_type(field, value, text) {
+            return bad;
+        }
+    }
+    not_json(text, e)
+}
+
+/// The refusal for a field of the spec whose JSON value has the wrong type, if it has.
+fn wrong_type(field: &str, value: &str, text: &str) -> Option<DecodeError> {
+    let ok = value == "null"
+        || match field {
+            "ts" => value.starts_with('"') || value.parse::<i64>().is_ok() || value.parse::<u64>().is_ok(),
+            "seq" => value.parse::<u64>().is_ok(),
+            _ => value.starts_with('"'),
+        };
+    if ok {
+        return None;
+    }
+    Some(match field {
+        "ts" => bad_ts(&show_raw(value), text),
+        "seq" => DecodeError::new(
+            Refusal::BadType,
+            format!("seq must be a non-negative integer, got {}", show_raw(value)),
+            text,
+        ),
+        _ => DecodeError::new(Refusal::BadType, format!("{field} must be a string, got {}", show_raw(value)), text),
+    })
+}
+
+/// `shown`: the value as [`show_str`] or [`show_raw`] shows it.
+fn bad_ts(shown: &str, text: &str) -> DecodeError {
+    let msg = format!("ts {shown} is not an RFC 3339 time with offset or epoch ms");
+    DecodeError::new(Refusal::BadTs, msg, text)
+}
+
+/// An object's members, values unparsed, in order (duplicates kept).
+struct Fields<'a>(Vec<(String, &'a serde_json::value::RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(kv) = map.next_entry::<String, &'de serde_json::value::RawValue>()? {
+                    out.push(kv);
+                }
+                Ok(Fields(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn from_wire(w: Wire, text: &str, aliases: &Aliases) -> Result<Event, DecodeError> {
+    let missing = |field: &str| DecodeError::new(Refusal::MissingField, format!("{field} is missing"), text);
+    let agent = w.agent.ok_or_else(|| missing("agent"))?;
+    check_id("agent", &agent, text)?;
+    let state_word = w.state.ok_or_else(|| missing("state"))?;
     let state = aliases.state(&state_word).ok_or_else(|| {
-        let mut s = state_word.to_string();
-        s.truncate(64);
-        DecodeError::UnknownState(s)
+        let msg =
+            format!("state {} is not a state (talking, acw, aux, idle, offline or an alias)", show_str(&state_word));
+        DecodeError::new(Refusal::UnknownState, msg, text)
     })?;
     let ts = match w.ts {
         None => None,
         Some(WireTs::Int(ms)) if (0..=MAX_MS).contains(&ms) => Some(ms),
-        Some(WireTs::Int(_)) => return Err(DecodeError::Bad("ts", "epoch milliseconds out of range")),
-        Some(WireTs::Str(s)) => {
-            Some(parse_rfc3339(&s).ok_or(DecodeError::Bad("ts", "not an RFC 3339 timestamp with offset"))?)
+        Some(WireTs::Int(ms)) => {
+            let msg = format!("ts {ms} is out of range (epoch milliseconds 0 to {MAX_MS})");
+            return Err(DecodeError::new(Refusal::BadTs, msg, text));
         }
-        Some(WireTs::Bad) => return Err(DecodeError::Bad("ts", "must be a string or integer")),
+        Some(WireTs::Str(s)) => Some(parse_rfc3339(&s).ok_or_else(|| bad_ts(&show_str(&s), text))?),
+        // A float, a boolean, an integer beyond i64: shown as sent.
+        Some(WireTs::Bad) => {
+            let shown = serde_json::from_str::<Fields>(text)
+                .ok()
+                .and_then(|f| f.0.into_iter().find(|(k, _)| k == "ts").map(|(_, v)| show_raw(v.get())))
+                .unwrap_or_default();
+            return Err(bad_ts(&shown, text));
+        }
     };
     let reason = if state == State::Aux {
         match w.reason {
             Some(r) if !r.is_empty() => {
-                check_id("reason", &r)?;
+                check_id("reason", &r, text)?;
                 Some(CompactString::from(r))
             }
             _ => Some(CompactString::const_new(UNSPECIFIED)),
@@ -334,7 +498,7 @@ fn from_wire(w: Wire, aliases: &Aliases) -> Result<Event, DecodeError> {
     };
     let team = match w.team {
         Some(t) => {
-            check_id("team", &t)?;
+            check_id("team", &t, text)?;
             Some(CompactString::from(t))
         }
         None => None,
@@ -342,7 +506,8 @@ fn from_wire(w: Wire, aliases: &Aliases) -> Result<Event, DecodeError> {
     let name = match w.name {
         Some(n) => {
             if n.len() > MAX_NAME_BYTES || !printable(&n) {
-                return Err(DecodeError::Bad("name", "must be at most 256 printable bytes"));
+                let msg = format!("name must be at most 256 printable bytes, got {}", show_str(&n));
+                return Err(DecodeError::new(Refusal::BadType, msg, text));
             }
             Some(n.into_owned())
         }
@@ -359,10 +524,12 @@ mod tests {
         Aliases::new(crate::config::Settings::default().aliases)
     }
 
-    /// What an input decodes to: (ts, agent, state, reason), or a fragment of the error.
-    type Expected<'a> = Result<(Option<Ms>, &'a str, State, Option<&'a str>), &'a str>;
+    /// `expected`: the decoded (ts, agent, state, reason), or the refusal's reason and its
+    /// exact message.
+    /// (ts, agent, state, reason) of a decoded event.
+    type Decoded<'a> = (Option<Ms>, &'a str, State, Option<&'a str>);
 
-    fn check(input: &str, expected: Expected) {
+    fn check(input: &str, expected: Result<Decoded<'_>, (Refusal, &str)>) {
         let got = decode_str(input, &aliases());
         match (got, expected) {
             (Ok(ev), Ok((ts, agent, state, reason))) => {
@@ -372,7 +539,11 @@ mod tests {
                     "{input}"
                 )
             }
-            (Err(e), Err(fragment)) => assert!(e.to_string().contains(fragment), "{input}: {e} lacks {fragment:?}"),
+            (Err(e), Err((reason, message))) => {
+                assert_eq!((e.refusal(), e.message()), (reason, message), "{input}");
+                assert!(e.message().len() <= MAX_MESSAGE_BYTES, "{input}: message too long");
+                assert_eq!(e.input(), prefix(input, MAX_INPUT_BYTES), "{input}: input kept");
+            }
             (got, exp) => panic!("{input}: got {got:?}, expected {exp:?}"),
         }
     }
@@ -412,38 +583,142 @@ mod tests {
         check(r#"{"agent":"A1","state":"logout"}"#, Ok((None, "A1", State::Offline, None)));
     }
 
+    /// Every reason the decoder gives (SPEC §2.6), with its message naming the field and the
+    /// value.
     #[test]
-    fn refuses_bad_events() {
-        check("not json", Err("not a JSON event"));
-        check(r#"{"agent":"A1"}"#, Err("missing field `state`"));
-        check(r#"{"state":"idle"}"#, Err("missing field `agent`"));
-        check(r#"{"agent":"A1","state":"sleeping"}"#, Err("unknown state"));
-        check(r#"{"agent":"A1","state":"Idle!"}"#, Err("unknown state"));
-        check(r#"{"agent":"","state":"idle"}"#, Err("bad `agent`"));
-        check(&format!(r#"{{"agent":"{}","state":"idle"}}"#, "x".repeat(65)), Err("bad `agent`"));
-        check(r#"{"agent":"A\n1","state":"idle"}"#, Err("bad `agent`"));
-        check(r#"{"agent":7,"state":"idle"}"#, Err("not a JSON event"));
-        check(r#"{"agent":"A1","state":"idle","ts":"yesterday"}"#, Err("bad `ts`"));
-        check(r#"{"agent":"A1","state":"idle","ts":1.5e12}"#, Err("bad `ts`"));
-        check(r#"{"agent":"A1","state":"idle","ts":-1}"#, Err("bad `ts`"));
-        check(r#"{"agent":"A1","state":"idle","seq":-1}"#, Err("not a JSON event"));
-        check(r#"{"agent":"A1","state":"idle","team":5}"#, Err("not a JSON event"));
-        check(r#"[{"agent":"A1","state":"idle"}]"#, Err("not a JSON event"));
+    fn refuses_bad_events_with_reason_and_message() {
+        use Refusal::*;
+        check("not json", Err((NotJson, "not JSON (expected ident at line 1 column 2): not json")));
+        check(
+            r#"{"agent":"A1","#,
+            Err((NotJson, r#"not JSON (EOF while parsing an object at line 1 column 14): {"agent":"A1","#)),
+        );
+        check(
+            r#"{"agent":"A1","state":"idle"} x"#,
+            Err((NotJson, r#"not JSON (trailing characters at line 1 column 31): {"agent":"A1","state":"id…"#)),
+        );
+        check("42", Err((NotObject, "an event must be a JSON object, got 42")));
+        check(r#""x""#, Err((NotObject, r#"an event must be a JSON object, got "x""#)));
+        check(
+            r#"[{"agent":"A1","state":"idle"}]"#,
+            Err((NotObject, r#"an event must be a JSON object, got [{"agent":"A1","state":"idle"}]"#)),
+        );
+        check(r#"{"agent":"A1"}"#, Err((MissingField, "state is missing")));
+        check(r#"{"state":"idle"}"#, Err((MissingField, "agent is missing")));
+        check(r#"{"agent":null,"state":"idle"}"#, Err((MissingField, "agent is missing")));
+        check(
+            r#"{"agent":"A1","state":"TALKINGG"}"#,
+            Err((UnknownState, r#"state "TALKINGG" is not a state (talking, acw, aux, idle, offline or an alias)"#)),
+        );
+        check(
+            r#"{"agent":"A1","state":"Idle!"}"#,
+            Err((UnknownState, r#"state "Idle!" is not a state (talking, acw, aux, idle, offline or an alias)"#)),
+        );
+        check(r#"{"agent":"","state":"idle"}"#, Err((BadType, r#"agent must be 1-64 printable bytes, got """#)));
+        check(
+            r#"{"agent":"A\n1","state":"idle"}"#,
+            Err((BadType, r#"agent must be 1-64 printable bytes, got "A\n1""#)),
+        );
+        check(r#"{"agent":7,"state":"idle"}"#, Err((BadType, "agent must be a string, got 7")));
+        check(r#"{"agent":"A1","state":5}"#, Err((BadType, "state must be a string, got 5")));
+        check(r#"{"agent":"A1","state":"idle","team":5}"#, Err((BadType, "team must be a string, got 5")));
+        check(r#"{"agent":"A1","state":"aux","reason":true}"#, Err((BadType, "reason must be a string, got true")));
+        check(r#"{"agent":"A1","state":"idle","name":["L"]}"#, Err((BadType, r#"name must be a string, got ["L"]"#)));
+        check(
+            r#"{"agent":"A1","state":"idle","seq":-1}"#,
+            Err((BadType, "seq must be a non-negative integer, got -1")),
+        );
+        check(
+            r#"{"agent":"A1","state":"idle","seq":"5"}"#,
+            Err((BadType, r#"seq must be a non-negative integer, got "5""#)),
+        );
+        check(
+            r#"{"agent":"A1","state":"idle","seq":1.5}"#,
+            Err((BadType, "seq must be a non-negative integer, got 1.5")),
+        );
+        check(r#"{"agent":"A1","agent":"A2","state":"idle"}"#, Err((BadType, "agent appears more than once")));
+        let ts_msg = |v: &str| format!("ts {v} is not an RFC 3339 time with offset or epoch ms");
+        check(r#"{"agent":"A1","state":"idle","ts":"yesterday"}"#, Err((BadTs, &ts_msg(r#""yesterday""#))));
+        check(
+            r#"{"agent":"A1","state":"idle","ts":"2026-11-23T09:00:00"}"#,
+            Err((BadTs, &ts_msg(r#""2026-11-23T09:00:00""#))),
+        );
+        check(r#"{"agent":"A1","state":"idle","ts":1.5e12}"#, Err((BadTs, &ts_msg("1.5e12"))));
+        check(r#"{"agent":"A1","state":"idle","ts":true}"#, Err((BadTs, &ts_msg("true"))));
+        check(r#"{"agent":"A1","state":"idle","ts":[1]}"#, Err((BadTs, &ts_msg("[1]"))));
+        check(
+            r#"{"agent":"A1","state":"idle","ts":-1}"#,
+            Err((BadTs, "ts -1 is out of range (epoch milliseconds 0 to 253402300799999)")),
+        );
+        check(
+            r#"{"agent":"A1","state":"idle","ts":99999999999999999999}"#,
+            Err((BadTs, &ts_msg("99999999999999999999"))),
+        );
         // Deep nesting in a known field is refused; in an unknown field it is skipped
-        // without recursion — either way no stack overflow.
+        // without recursion — either way no stack overflow, and the message stays short.
         let deep = format!("{}{}", "[".repeat(1_000_000), "]".repeat(1_000_000));
-        check(&format!(r#"{{"agent":"A1","state":"idle","team":{deep}}}"#), Err("not a JSON event"));
+        check(
+            &format!(r#"{{"agent":"A1","state":"idle","team":{deep}}}"#),
+            Err((BadType, &format!("team must be a string, got {}…", "[".repeat(32)))),
+        );
         check(&format!(r#"{{"agent":"A1","state":"idle","x":{deep}}}"#), Ok((None, "A1", State::Idle, None)));
-        assert_eq!(decode_bytes(b"{\"agent\":\"\xff\",\"state\":\"idle\"}", &aliases()), Err(DecodeError::Utf8));
+        let e = decode_bytes(b"{\"agent\":\"\xff\",\"state\":\"idle\"}", &aliases()).unwrap_err();
+        assert_eq!((e.refusal(), e.message()), (NotUtf8, "input is not UTF-8 (bad byte at offset 10)"));
+        assert_eq!(e.input(), "{\"agent\":\"\u{fffd}\",\"state\":\"idle\"}");
+        let e = DecodeError::too_large("line", "limits.max_line_bytes", 65536);
+        assert_eq!(
+            (e.refusal(), e.message(), e.input()),
+            (TooLarge, "line over limits.max_line_bytes (65536 bytes)", "")
+        );
+    }
+
+    /// Messages are cut to 80 bytes (on a character boundary, with an ellipsis); values
+    /// inside them to 32, so the explanation after a long value survives; the input kept
+    /// is its first 200 bytes.
+    #[test]
+    fn messages_and_inputs_are_truncated() {
+        use Refusal::*;
+        let long = "é".repeat(100);
+        check(
+            &format!(r#"{{"agent":"A1","state":"{long}"}}"#),
+            Err((UnknownState, &format!(r#"state "{}"… is not a state (talking, acw, aux…"#, "é".repeat(16)))),
+        );
+        let e = decode_str(&format!(r#"{{"agent":"A1","state":"{long}"}}"#), &aliases()).unwrap_err();
+        assert_eq!(e.message().len(), 80);
+        assert_eq!(e.input().len(), 199, "cut on a character boundary at or below 200 bytes");
+        check(
+            &format!(r#"{{"agent":"{}","state":"idle"}}"#, "x".repeat(65)),
+            Err((BadType, &format!(r#"agent must be 1-64 printable bytes, got "{}"…"#, "x".repeat(32)))),
+        );
+        assert_eq!(one_line("a\nb".into(), 80), "a b");
+        assert_eq!(one_line("x".repeat(81), 80), format!("{}…", "x".repeat(77)));
+        assert_eq!(one_line("x".repeat(80), 80), "x".repeat(80));
+    }
+
+    #[test]
+    fn refusals_belong_to_their_outcome() {
+        assert_eq!(Refusal::ALL.map(Refusal::outcome).iter().filter(|o| **o == "invalid").count(), 9);
+        assert_eq!(Refusal::TooOld.outcome(), "late");
+        assert_eq!(Refusal::OlderThanLast.outcome(), "late");
+        assert_eq!(Refusal::Repeated.outcome(), "duplicate");
     }
 
     #[test]
     fn batches_decode_element_by_element() {
         let out = decode_batch(r#"[{"agent":"A1","state":"idle"}, 5, {"agent":"A2","state":"nope"}]"#, &aliases());
         assert_eq!(out.len(), 3);
-        assert!(out[0].is_ok() && out[1].is_err() && out[2].is_err());
+        assert!(out[0].is_ok());
+        assert_eq!(out[1].as_ref().unwrap_err().refusal(), Refusal::NotObject);
+        assert_eq!(out[2].as_ref().unwrap_err().refusal(), Refusal::UnknownState);
+        assert_eq!(
+            out[2].as_ref().unwrap_err().input(),
+            r#"{"agent":"A2","state":"nope"}"#,
+            "the element, not the body"
+        );
         assert_eq!(decode_batch(r#"{"agent":"A1","state":"idle"}"#, &aliases()).len(), 1);
-        assert_eq!(decode_batch("[1,", &aliases()).len(), 1);
+        let bad = decode_batch("[1,", &aliases());
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].as_ref().unwrap_err().refusal(), Refusal::NotJson);
     }
 
     #[test]

@@ -32,6 +32,7 @@ use prometheus::{IntGaugeVec, Opts, Registry, TextEncoder};
 use crate::alert::AlertKind;
 use crate::engine::{Engine, Source, ViewOpts};
 use crate::engine::{GroupView, Team};
+use crate::event::Refusal;
 use crate::floor::timeline::Kind;
 use crate::time::Ms;
 
@@ -41,7 +42,6 @@ pub use crate::engine::HANDLE_BUCKETS_S;
 
 /// The states of the `state` label, in exposition order.
 const STATES: [&str; 5] = ["talking", "acw", "aux", "idle", "offline"];
-const OUTCOMES: [&str; 5] = ["applied", "duplicate", "late", "invalid", "skewed"];
 
 /// Names of the families written by `render` itself. A family of the same name registered in
 /// the registry by another module would make the exposition invalid (two blocks of one
@@ -371,13 +371,23 @@ fn write_ingest(out: &mut Text, engine: &Engine, connections: &[(&str, i64)]) {
     out.header(
         "floorwatch_events_total",
         "counter",
-        "Events received, by source and outcome (skewed events are also counted as applied).",
+        "Events received, by source and outcome, refused ones also by reason (skewed events are also counted as applied).",
     );
+    // Refused outcomes carry a `reason` (SPEC §2.6); `applied` and `skewed` have none rather
+    // than `reason=""`, which PromQL cannot tell from an absent label anyway. Every
+    // (outcome, reason) pair is exported from the start, at 0, so rates see the first one.
     for s in Source::ALL {
         let c = engine.ingest(s);
-        for (outcome, n) in OUTCOMES.iter().zip([c.applied, c.duplicate, c.late, c.invalid, c.skewed]) {
-            out.sample("floorwatch_events_total", &[("source", s.as_str()), ("outcome", outcome)], V::U(n));
+        let refusals = engine.refusals(s);
+        out.sample("floorwatch_events_total", &[("source", s.as_str()), ("outcome", "applied")], V::U(c.applied));
+        for r in Refusal::ALL {
+            out.sample(
+                "floorwatch_events_total",
+                &[("source", s.as_str()), ("outcome", r.outcome()), ("reason", r.as_str())],
+                V::U(refusals[r as usize]),
+            );
         }
+        out.sample("floorwatch_events_total", &[("source", s.as_str()), ("outcome", "skewed")], V::U(c.skewed));
     }
     out.header("floorwatch_ingest_connections", "gauge", "Open ingest connections.");
     // One sample per source even if the caller lists a source twice (a repeated label set

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use floorwatch::config::{ClockMode, FileConfig};
 use floorwatch::engine::{Engine, Source, ViewOpts};
-use floorwatch::event::{Aliases, decode_str};
+use floorwatch::event::{Aliases, Refusal, decode_str};
 use floorwatch::metrics::{HANDLE_BUCKETS_S, Metrics};
 use floorwatch::time::{Ms, parse_rfc3339};
 
@@ -240,12 +240,29 @@ fn exposition_matches_the_engine_and_passes_promtool() {
     for (state, s) in [("talking", 240.0), ("acw", 60.0), ("aux", 1080.0), ("idle", 1020.0), ("offline", 0.0)] {
         assert_eq!(e.must("floorwatch_state_seconds_total", &[("team", "T1"), ("state", state)]), s, "{state}");
     }
-    // Ingest outcomes: the worked example's plus 12 applied events.
-    for (outcome, n) in [("applied", 20.0), ("duplicate", 1.0), ("late", 1.0), ("invalid", 1.0), ("skewed", 0.0)] {
+    // Ingest outcomes: the worked example's plus 12 applied events. Refused outcomes are
+    // counted by reason (SPEC §2.6), every pair exported from the start; applied and skewed
+    // have no reason label.
+    for (outcome, n) in [("applied", 20.0), ("skewed", 0.0)] {
         assert_eq!(e.must("floorwatch_events_total", &[("source", "replay"), ("outcome", outcome)]), n, "{outcome}");
         assert_eq!(e.must("floorwatch_events_total", &[("source", "tcp"), ("outcome", outcome)]), 0.0);
     }
-    assert_eq!(e.samples.iter().filter(|s| s.0 == "floorwatch_events_total").count(), Source::ALL.len() * 5);
+    for r in Refusal::ALL {
+        let n = match r {
+            Refusal::Repeated | Refusal::OlderThanLast | Refusal::NotJson => 1.0,
+            _ => 0.0,
+        };
+        let labels = |source| [("source", source), ("outcome", r.outcome()), ("reason", r.as_str())];
+        assert_eq!(e.must("floorwatch_events_total", &labels("replay")), n, "{r:?}");
+        assert_eq!(e.must("floorwatch_events_total", &labels("tcp")), 0.0, "{r:?}");
+    }
+    for outcome in ["duplicate", "late", "invalid"] {
+        assert_eq!(e.get("floorwatch_events_total", &[("source", "replay"), ("outcome", outcome)]), None);
+    }
+    assert_eq!(
+        e.samples.iter().filter(|s| s.0 == "floorwatch_events_total").count(),
+        Source::ALL.len() * (2 + Refusal::ALL.len())
+    );
     assert_eq!(e.must("floorwatch_ingest_connections", &[("source", "tcp")]), 3.0);
     assert_eq!(e.must("floorwatch_ingest_connections", &[("source", "ws")]), 1.0);
     assert_eq!(e.must("floorwatch_ingest_connections", &[("source", "http")]), 0.0);

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Daemon, metric};
+use common::{Daemon, metric, metric_sum};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -127,7 +127,7 @@ async fn https_wss_and_tls_ingest_with_plaintext_refused() {
 
     let m = https.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     assert_eq!(metric(&m, "floorwatch_events_total{source=\"tcp\",outcome=\"applied\"}"), Some(2.0));
-    assert_eq!(metric(&m, "floorwatch_events_total{source=\"tcp\",outcome=\"invalid\"}"), Some(0.0));
+    assert_eq!(metric_sum(&m, "floorwatch_events_total{source=\"tcp\",outcome=\"invalid\","), Some(0.0));
     assert_eq!(metric(&m, "floorwatch_connections_closed_total{listener=\"http\",reason=\"tls\"}"), Some(1.0));
     assert_eq!(metric(&m, "floorwatch_connections_closed_total{listener=\"tcp\",reason=\"tls\"}"), Some(1.0));
     assert_eq!(metric(&m, "floorwatch_connections_closed_total{listener=\"tcp\",reason=\"timeout\"}"), Some(1.0));

@@ -4,11 +4,28 @@
 use super::{Engine, IngestCounts, Outcome, Source, kind_of};
 use crate::alert::{Alert, AlertKind};
 use crate::detect::team::{AlertChange, Change, Ctx, new_alert};
-use crate::event::{Event, Refusal, UNASSIGNED};
+use compact_str::CompactString;
+
+use crate::event::{Event, Refusal, State, UNASSIGNED};
 use crate::floor::agents::{Agent, AgentIdx, AuxEntry, TeamIdx};
 use crate::floor::timeline::{Kind, Timeline};
 use crate::settings::ClockMode;
 use crate::time::Ms;
+
+/// An event of a batch that the engine did not apply (SPEC §2.6).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refused {
+    /// Its position among the batch's events (those that reached the engine).
+    pub index: usize,
+    pub outcome: Outcome,
+    pub agent: CompactString,
+    pub state: State,
+    pub reason: Option<CompactString>,
+    pub ts: Option<Ms>,
+    pub seq: Option<u64>,
+    /// The agent's last applied `ts` and `seq` when it was refused (`None`: a new agent).
+    pub last: Option<(Ms, Option<u64>)>,
+}
 
 /// Events of a batch whose agents are read ahead of applying them (see `apply_batch`).
 const WARM_AHEAD: usize = 16;
@@ -25,7 +42,21 @@ impl Engine {
         events: impl IntoIterator<Item = Event>,
         refused: &[Refusal],
     ) -> IngestCounts {
+        self.apply_batch_refused(now, source, events, refused).0
+    }
+
+    /// [`Engine::apply_batch`], also returning the events it did not apply (late,
+    /// duplicate, invalid) with their positions among `events` and what a message about
+    /// them needs (SPEC §2.6). Nothing is allocated when every event applies.
+    pub fn apply_batch_refused(
+        &mut self,
+        now: Ms,
+        source: Source,
+        events: impl IntoIterator<Item = Event>,
+        refused: &[Refusal],
+    ) -> (IngestCounts, Vec<Refused>) {
         let mut counts = IngestCounts::default();
+        let mut not_applied = Vec::new();
         if self.settings.clock == ClockMode::Wall {
             self.now_seen = self.now_seen.max(now);
         }
@@ -35,6 +66,7 @@ impl Engine {
         // misses overlap in the CPU's out-of-order window. Reads only: nothing changes.
         let mut events = events.into_iter();
         let mut ahead = Vec::with_capacity(WARM_AHEAD);
+        let mut index = 0;
         loop {
             ahead.extend(events.by_ref().take(WARM_AHEAD));
             if ahead.is_empty() {
@@ -42,7 +74,19 @@ impl Engine {
             }
             std::hint::black_box(ahead.iter().fold(0, |w, ev: &Event| w ^ self.agents.warm(&ev.agent)));
             for ev in ahead.drain(..) {
-                counts.count(self.apply(ev, now, source));
+                // `apply` consumes the event; what a refusal message needs is kept aside
+                // (ids up to 24 bytes are copied inline, without allocating).
+                let (agent, state, reason, ts, seq) = (ev.agent.clone(), ev.state, ev.reason.clone(), ev.ts, ev.seq);
+                let o = self.apply(ev, now, source);
+                counts.count(o);
+                if !matches!(o, Outcome::Applied { .. }) {
+                    let last = self.agents.find(&agent).map(|ai| {
+                        let a = self.agents.get(ai);
+                        (a.last_ts, a.last_seq)
+                    });
+                    not_applied.push(Refused { index, outcome: o, agent, state, reason, ts, seq, last });
+                }
+                index += 1;
             }
         }
         for &why in refused {
@@ -53,7 +97,7 @@ impl Engine {
             let at = self.now(now);
             self.advance(at);
         }
-        counts
+        (counts, not_applied)
     }
 
     /// Applies one decoded event received at `recv_ms` (system time; used by the wall

@@ -29,6 +29,7 @@ mod persist;
 mod step;
 mod view;
 
+pub use apply::Refused;
 #[cfg(test)]
 mod tests;
 

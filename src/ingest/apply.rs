@@ -31,7 +31,7 @@ pub const QUEUE: usize = 4;
 pub type Batch = Vec<Result<Event, DecodeError>>;
 
 enum Job {
-    Apply { batch: Batch, source: Source, reply: Option<oneshot::Sender<Applied>> },
+    Apply { batch: Batch, source: Source, first: u64, reply: Option<oneshot::Sender<Applied>> },
     Flush(oneshot::Sender<()>),
 }
 
@@ -69,8 +69,8 @@ impl Applier {
                 let _dead = Dead(flag);
                 while let Some(job) = rx.blocking_recv() {
                     match job {
-                        Job::Apply { batch, source, reply } => {
-                            let applied = core.apply(batch, source);
+                        Job::Apply { batch, source, first, reply } => {
+                            let applied = core.apply_from(batch, source, first);
                             if let Some(reply) = reply {
                                 let _ = reply.send(applied);
                             }
@@ -90,15 +90,16 @@ impl Applier {
         self.alive.load(Ordering::Acquire)
     }
 
-    /// Queues a batch, waiting while the queue is full.
-    pub async fn submit(&self, batch: Batch, source: Source) -> Result<(), Stopped> {
-        self.tx.send(Job::Apply { batch, source, reply: None }).await.map_err(|_| Stopped)
+    /// Queues a batch, waiting while the queue is full. `first`: the position of its first
+    /// event in the connection's stream (named by refusals).
+    pub async fn submit(&self, batch: Batch, source: Source, first: u64) -> Result<(), Stopped> {
+        self.tx.send(Job::Apply { batch, source, first, reply: None }).await.map_err(|_| Stopped)
     }
 
     /// Queues a batch like [`Applier::submit`]; the receiver gets its outcome once applied.
     pub async fn submit_for_reply(&self, batch: Batch, source: Source) -> Result<oneshot::Receiver<Applied>, Stopped> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Job::Apply { batch, source, reply: Some(reply) }).await.map_err(|_| Stopped)?;
+        self.tx.send(Job::Apply { batch, source, first: 0, reply: Some(reply) }).await.map_err(|_| Stopped)?;
         Ok(rx)
     }
 

@@ -5,6 +5,7 @@
 //! directly.
 
 pub mod apply;
+pub mod errors;
 pub mod lines;
 pub mod tcp;
 

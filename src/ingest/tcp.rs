@@ -110,6 +110,8 @@ async fn read_decode<S: AsyncRead + Unpin>(
     let mut framer = LineFramer::new(shared.max_line_bytes);
     let mut authed = shared.token.is_none();
     let mut first = true;
+    // Events (non-blank lines) read so far: refusals name a line by its position.
+    let mut lines = 0u64;
     loop {
         let n = tokio::select! {
             _ = shutdown.cancelled() => 0,
@@ -150,7 +152,9 @@ async fn read_decode<S: AsyncRead + Unpin>(
             push_piece(shared, piece, &mut batch);
             ControlFlow::Continue(())
         });
-        if !batch.is_empty() && shared.applier.submit(batch, Source::Tcp).await.is_err() {
+        let first = lines;
+        lines += batch.len() as u64;
+        if !batch.is_empty() && shared.applier.submit(batch, Source::Tcp, first).await.is_err() {
             return Ok(());
         }
         if eof || flow.is_break() {
@@ -161,7 +165,9 @@ async fn read_decode<S: AsyncRead + Unpin>(
 
 fn push_piece(shared: &TcpIngest, piece: Piece<'_>, batch: &mut Vec<Result<Event, DecodeError>>) {
     match piece {
-        Piece::TooLarge => batch.push(Err(DecodeError::TooLarge)),
+        Piece::TooLarge => {
+            batch.push(Err(DecodeError::too_large("line", "limits.max_line_bytes", shared.max_line_bytes)))
+        }
         // Blank lines are skipped, not counted.
         Piece::Line(line) if line.iter().all(u8::is_ascii_whitespace) => {}
         Piece::Line(line) => batch.push(decode_bytes(line, &shared.aliases)),

@@ -24,9 +24,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, ConfigError, ConfigErrors, FileConfig, Settings, Tokens};
 pub use crate::core::wall_ms;
-use crate::core::{AlertSink, Core};
+use crate::core::{AlertSink, Applied, Core};
 use crate::engine::{Engine, IngestCounts, Source};
-use crate::event::{Aliases, DecodeError, Event, Refusal};
+use crate::event::{Aliases, DecodeError, Event};
 use crate::hooks::{HookConfig, HookError, Hooks};
 use crate::ingest::Connections;
 use crate::ingest::apply::Applier;
@@ -55,6 +55,8 @@ pub struct Shared {
     pub journal: Option<Journal>,
     /// The thread that applies TCP and WebSocket batches (`ingest::apply`).
     pub applier: Arc<Applier>,
+    /// The last refusals per source (`GET /api/v1/ingest/errors`); the core reports to it.
+    pub refusals: Arc<crate::ingest::errors::Recent>,
 }
 
 impl Shared {
@@ -64,21 +66,18 @@ impl Shared {
 
     /// Applies a decoded batch and fans out the alerts it fired or resolved.
     pub fn apply_batch(&self, batch: Vec<Result<Event, DecodeError>>, source: Source) -> IngestCounts {
-        self.core.apply(batch, source).0
+        self.core.apply(batch, source).counts
     }
 
     /// Applies a decoded batch; also returns the journal lsn that makes it durable (see
-    /// [`Journal::durable`]), when a journal is on.
-    pub fn apply_journaled(
-        &self,
-        batch: Vec<Result<Event, DecodeError>>,
-        source: Source,
-    ) -> (IngestCounts, Option<u64>) {
+    /// [`Journal::durable`]), when a journal is on, and the first refused events.
+    pub fn apply_journaled(&self, batch: Vec<Result<Event, DecodeError>>, source: Source) -> Applied {
         self.core.apply(batch, source)
     }
 
-    pub fn count_invalid(&self, source: Source, n: u64) {
-        self.core.count_refused(source, Refusal::TooLarge, n);
+    /// Counts one event refused outside any batch (an oversized WebSocket frame, say).
+    pub fn count_refused(&self, source: Source, why: DecodeError) {
+        self.core.count_refused(source, why);
     }
 
     /// Waits until `lsn` is on disk (no-op without a journal).
@@ -235,11 +234,13 @@ pub async fn run_config(
     if let Some(h) = &hooks {
         sinks.push(Arc::new(h.clone()));
     }
-    let core = Arc::new(Core::new(engine, journal.clone(), sinks));
+    let refusals = Arc::new(crate::ingest::errors::Recent::default());
+    let core = Arc::new(Core::new(engine, journal.clone(), sinks).with_refusal_sink(refusals.clone()));
     let applier = Arc::new(Applier::start(core.clone()));
     let shared = Arc::new(Shared {
         core,
         applier,
+        refusals,
         aliases: Aliases::new(settings.aliases.clone()),
         settings,
         tokens,

@@ -16,8 +16,9 @@ use super::guard::{self, Guard};
 use super::listen::ConnStats;
 use super::{Shared, auth, push, wall_ms};
 use crate::engine::{Source, ViewOpts};
-use crate::event::{DecodeError, decode_batch};
+use crate::event::{DecodeError, Refusal, decode_batch};
 use crate::ingest::apply::Applied;
+use crate::ingest::errors;
 use crate::snapshot::Snapshot;
 
 mod web {
@@ -151,27 +152,47 @@ pub fn routes(
         .and(s.clone())
         .then(|body: Bytes, sh: Arc<Shared>| async move {
             let (batch, status) = match std::str::from_utf8(&body) {
-                Err(_) => (vec![Err(DecodeError::Utf8)], StatusCode::BAD_REQUEST),
+                Err(e) => (vec![Err(DecodeError::not_utf8(&body, e.valid_up_to()))], StatusCode::BAD_REQUEST),
                 Ok(text) => {
                     let batch = decode_batch(text, &sh.aliases);
                     let whole_bad = batch.len() == 1
-                        && matches!(batch[0], Err(DecodeError::Json(_)))
+                        && matches!(&batch[0], Err(e) if matches!(e.refusal(), Refusal::NotJson | Refusal::NotObject))
                         && !text.trim_start().starts_with('{');
                     (batch, if whole_bad { StatusCode::BAD_REQUEST } else { StatusCode::OK })
                 }
             };
-            let (counts, lsn) = sh.apply_journaled(batch, Source::Http);
+            let Applied { counts, lsn, errors } = sh.apply_journaled(batch, Source::Http);
+            let mut body = serde_json::to_value(counts).unwrap_or_default();
+            body["errors"] = errors::answer(&errors);
             // Acknowledged means durable: answer once the journal has synced the batch.
             match tokio::time::timeout(DURABLE_TIMEOUT, sh.durable(lsn)).await {
-                Ok(Ok(())) => json_reply(serde_json::to_string(&counts).unwrap_or_default(), status),
+                Ok(Ok(())) => json_reply(body.to_string(), status),
                 outcome => {
                     let why = if outcome.is_err() { "journal sync timed out" } else { "journal cannot write" };
-                    let mut body = serde_json::to_value(counts).unwrap_or_default();
                     body["error"] =
                         json!(format!("{why}: events applied but not durable; resend them (seq makes it harmless)"));
                     json_reply(body.to_string(), StatusCode::SERVICE_UNAVAILABLE)
                 }
             }
+        });
+
+    let ingest_errors = warp::path!("api" / "v1" / "ingest" / "errors")
+        .and(warp::get())
+        .and(authorized(shared.clone(), false))
+        .and(warp::query::<Query>())
+        .and(s.clone())
+        .map(|q: Query, sh: Arc<Shared>| {
+            let source = match q.get("source") {
+                None => None,
+                Some(name) => match Source::ALL.into_iter().find(|s| s.as_str() == name) {
+                    Some(s) => Some(s),
+                    None => {
+                        let msg = format!("unknown source {name:?} (tcp, ws, http, demo)");
+                        return json_reply(json!({ "error": msg }).to_string(), StatusCode::BAD_REQUEST);
+                    }
+                },
+            };
+            json_reply(sh.refusals.to_json(source).to_string(), StatusCode::OK)
         });
 
     let max_frame = shared.config.limits.max_frame_bytes;
@@ -274,6 +295,7 @@ pub fn routes(
         .or(alerts)
         .or(board)
         .or(post_events)
+        .or(ingest_errors)
         .or(ingest_ws)
         .or(push_ws)
         .or(metrics)
@@ -322,12 +344,13 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
                         return;
                     }
                 };
-                let Ok((counts, lsn)) = applied.await else { return };
+                let Ok(Applied { counts, lsn, errors }) = applied.await else { return };
                 let durable = matches!(tokio::time::timeout(DURABLE_TIMEOUT, shared.durable(lsn)).await, Ok(Ok(())));
                 let mut ack = serde_json::to_value(counts).unwrap_or_default();
                 ack["ack"] = json!(frame);
                 ack["seq"] = json!(seq);
                 ack["durable"] = json!(durable);
+                ack["errors"] = errors::answer(&errors);
                 if !durable {
                     ack["error"] = json!("events applied but not durable; resend them");
                 }
@@ -350,7 +373,12 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
                     // framing) is one invalid, and the peer is told why before the close.
                     tracing::debug!(error = %e, "ws ingest connection error");
                     if let Some((code, why)) = ws_refusal(&e) {
-                        shared.count_invalid(Source::Ws, 1);
+                        let refused = match code {
+                            1009 => DecodeError::too_large("frame", "limits.max_frame_bytes", shared.config.limits.max_frame_bytes),
+                            1007 => DecodeError::new(Refusal::NotUtf8, "text frame is not UTF-8", ""),
+                            _ => DecodeError::new(Refusal::NotJson, why, ""),
+                        };
+                        shared.count_refused(Source::Ws, refused);
                         // The acker owns the sink: the close goes out after pending acks.
                         let _ = ack_tx.send(Outgoing::Close(code, why)).await;
                     }
@@ -366,7 +394,8 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
             (batch, seq)
         } else if msg.is_binary() {
             frame_no += 1;
-            (vec![Err(DecodeError::Utf8)], None)
+            let refused = DecodeError::new(Refusal::NotUtf8, "a binary frame: events are sent in text frames", "");
+            (vec![Err(refused)], None)
         } else if msg.is_close() {
             break;
         } else {
@@ -378,7 +407,7 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
             if ack_tx.send(Outgoing::Ack { frame: frame_no, seq, applied }).await.is_err() {
                 break;
             }
-        } else if shared.applier.submit(batch, Source::Ws).await.is_err() {
+        } else if shared.applier.submit(batch, Source::Ws, 0).await.is_err() {
             break;
         }
     }

@@ -135,3 +135,15 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
 }
+
+/// The sum of the series whose text starts with `prefix`, e.g. every reason of
+/// `floorwatch_events_total{source="tcp",outcome="invalid"` (refused outcomes carry a
+/// `reason` label); `None` when there is none.
+pub fn metric_sum(text: &str, prefix: &str) -> Option<f64> {
+    let values: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with(prefix) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
+}
