@@ -76,13 +76,16 @@ const CONFIG = {
   planned_reasons: ['training', 'meeting', 'coaching', 'lunch'],
 };
 
-const WINDOW_SECS = { '15m': 900, '60m': 3600, peak_today: 2 * 3600 + 1200 };
+const WINDOW_SECS = { '15m': 900, '60m': 3600, today: 6 * 3600, peak_today: 2 * 3600 + 1200 };
 
 /** The generated floor: agents, per-team baselines, alerts. Pure state; no I/O. */
 class Floor {
   constructor({ agents = 300, teams = 12, seed = 1, cluster = true, now = Date.now(),
-    pushIntervalMs = 1000, clusterHoldMs = 0 }) {
+    pushIntervalMs = 1000, clusterHoldMs = 0, lastEventAgoMs = 0 }) {
     this.rand = mulberry32(seed);
+    // The largest event time applied: the simulation moves it every step; without
+    // simulation (`simulate: false`) it stays where `lastEventAgoMs` put it, a dead feed.
+    this.lastEvent = now - lastEventAgoMs;
     this.config = { ...CONFIG, push_interval_ms: pushIntervalMs };
     this.clusterHoldMs = clusterHoldMs;
     this.agents = new Map(); // id -> agent
@@ -358,8 +361,15 @@ class Floor {
         cv = null;
       }
       const contacts = aht ? Math.round((logged * util) / aht) : 0;
+      // Drivers of the aux CV: the members with the highest aux rates above the team's
+      // (made up deterministically from the members' ids).
+      const members = [...this.agents.values()].filter((a) => a.team === team && a.state !== 'offline');
+      const aux_drivers = members
+        .map((a) => ({ agent: a.agent, aux_ratio: clamp01(aux * (1.2 + 3 * noise(`${a.agent}|${w}|drv`))) }))
+        .sort((x, y) => y.aux_ratio - x.aux_ratio || cmp(x.agent, y.agent))
+        .slice(0, 3);
       out[w] = { talk_utilization: util, aux_ratio: aux, occupancy: occ, aht_s: contacts ? aht : null,
-        contacts, logged_in_s: Math.round(logged * 1000) / 1000, aux_ratio_cv: c.logged_in >= 2 ? cv : null };
+        contacts, logged_in_s: Math.round(logged * 1000) / 1000, aux_ratio_cv: c.logged_in >= 2 ? cv : null, aux_drivers };
     }
     return out;
   }
@@ -397,7 +407,7 @@ class Floor {
     }
     const agents = [...this.agents.values()].sort((a, b) => cmp(a.agent, b.agent)).map((a) => ({ ...a }));
     const doc = {
-      type: 'full', now, config: this.config,
+      type: 'full', now, last_event: this.lastEvent, team_ids: teams.map((t) => t.team), config: this.config,
       floor: { peak: teams.some((t) => t.peak), current: floorCur, windows: floorWin },
       teams: team ? teams.filter((t) => t.team === team) : teams,
       agents: team ? agents.filter((a) => a.team === team) : agents,
@@ -475,7 +485,10 @@ export async function startMock(opts = {}) {
 
   const tick = () => {
     const now = Date.now();
-    if (simulate) floor.step(now, now - last);
+    if (simulate) {
+      floor.step(now, now - last);
+      floor.lastEvent = now;
+    }
     last = now;
     const alertChanges = floor.detect(now);
     for (const al of alertChanges) for (const c of clients) {
@@ -490,7 +503,7 @@ export async function startMock(opts = {}) {
     for (const c of clients) {
       const agents = changed.map((id) => floor.agents.get(id)).filter((a) => a && (!c.team || a.team === c.team));
       send(c, {
-        type: 'delta', now, floor: whole.floor,
+        type: 'delta', now, last_event: floor.lastEvent, team_ids: whole.team_ids, floor: whole.floor,
         teams: c.team ? whole.teams.filter((t) => t.team === c.team) : whole.teams,
         agents: agents.map((a) => ({ ...a })), removed, alerts: whole.alerts,
       });
@@ -518,6 +531,7 @@ export async function startMock(opts = {}) {
         req.on('end', () => {
           let events;
           try { events = JSON.parse(body); } catch { return json(400, { error: 'not json' }); }
+          floor.lastEvent = Date.now();
           json(200, floor.apply(events, Date.now()));
         });
         return;
