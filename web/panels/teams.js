@@ -91,7 +91,7 @@ export function render() {
       th.append(el('span', 'tname'), el('span', 'ptag'));
       tr.append(th);
       for (const [field, cls] of TEAM_COLS) {
-        const td = el('td', cls);
+        const td = el('td', `${cls} f-${field}`);
         const v = el(field === 'aux_drivers' ? 'div' : 'span', field === 'aux_drivers' ? 'drivers' : 'v');
         v.dataset.field = field;
         td.append(v);
