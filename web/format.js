@@ -17,6 +17,15 @@ export function mss(secs) {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
+/** Seconds in at most five characters, for small squares: "9:57", "42:05", "1h02", "26h". */
+export function shortDur(secs) {
+  if (secs == null || !Number.isFinite(secs)) return DASH;
+  const s = Math.max(0, Math.floor(secs));
+  if (s < 3600) return mss(s);
+  const h = Math.floor(s / 3600);
+  return h < 10 ? `${h}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}` : `${h}h`;
+}
+
 /** AHT is "m:ss" even past an hour (a 75-minute handle time reads 75:00). */
 export function aht(secs) {
   if (secs == null || !Number.isFinite(secs)) return DASH;

@@ -13,6 +13,7 @@ test('numbers: percent with one decimal, AHT as m:ss, null as a dash', () => {
     [F.pct(0.72345), '72.3%'], [F.pct(0), '0.0%'], [F.pct(1), '100.0%'], [F.pct(null), '—'],
     [F.aht(312.4), '5:12'], [F.aht(59.5), '1:00'], [F.aht(4500), '75:00'], [F.aht(null), '—'],
     [F.mss(0), '0:00'], [F.mss(61.9), '1:01'], [F.mss(3725), '1:02:05'], [F.mss(-3), '0:00'],
+    [F.shortDur(597), '9:57'], [F.shortDur(3725), '1h02'], [F.shortDur(26 * 3600), '26h'],
     [F.cv(0.1549), '0.15'], [F.raw(0.1 + 0.2), '0.30000000000000004'], [F.raw(null), ''],
   ];
   for (const [got, want] of cases) assert.equal(got, want);

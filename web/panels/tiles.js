@@ -214,10 +214,13 @@ export function observe() {
 export function tick(now) {
   const at = asOf(now);
   const firing = firingLongAux();
+  // Squares have room for five characters: "1h02" rather than "1:02:05".
+  const dots = tilesBox().dataset.size === 'dot';
   for (const [id, e] of tileEls) {
     const a = store.agents.get(id);
     if (!a) continue;
-    setText(e.children[3], a.since == null ? F.DASH : F.mss(Math.max(0, (at - a.since) / 1000)));
+    const secs = a.since == null ? null : Math.max(0, (at - a.since) / 1000);
+    setText(e.children[3], dots ? F.shortDur(secs) : F.mss(secs));
     const lv = longLevel(a, at, firing);
     if ((e.dataset.long ?? '') !== lv) {
       setAttr(e, 'data-long', lv || null);
