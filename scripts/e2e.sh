@@ -28,8 +28,13 @@ stop() {
 }
 trap stop EXIT
 start
-# A second daemon with no demo feed: the stale-feed test gives it one old event.
-"$BIN" serve --no-journal --http "127.0.0.1:$QHTTP" --tcp "127.0.0.1:$QTCP" >>artifacts/e2e-quiet.log 2>&1 &
+# A second daemon with no demo feed (the stale-feed test gives it one old event) and a
+# 30-minute window instead of 15m/60m (the page must name it, not show dashes).
+cat > artifacts/e2e-quiet.toml <<'TOML'
+[floor]
+windows = ["30m", "today", "peak_today"]
+TOML
+"$BIN" serve --config artifacts/e2e-quiet.toml --no-journal --http "127.0.0.1:$QHTTP" --tcp "127.0.0.1:$QTCP" >>artifacts/e2e-quiet.log 2>&1 &
 echo $! > artifacts/e2e-quiet.pid
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$QHTTP/readyz" >/dev/null && break; sleep 0.1; done
 export FLOORWATCH_QUIET_URL="http://127.0.0.1:$QHTTP"

@@ -731,3 +731,44 @@ test('a dead feed shows its age and a stale state, and the tiles stop counting',
     await mock?.close();
   }
 });
+
+test('a floor configured with a 30m window shows "30 min" figures, not dashes', async () => {
+  // The quiet daemon of scripts/e2e.sh has floor.windows = ["30m", "today", "peak_today"];
+  // without it, a mock configured the same way.
+  let base = process.env.FLOORWATCH_QUIET_URL;
+  let mock = null;
+  if (!base) {
+    const { startMock } = await import('./mock-server.mjs');
+    mock = await startMock({ agents: 40, teams: 4, windows: ['30m', 'today', 'peak_today'] });
+    base = mock.url;
+  }
+  const team = id('W');
+  await postEvents(base, [
+    { agent: id('W1-'), team, state: 'talking', ts: new Date(Date.now() - 5 * 60_000).toISOString() },
+    { agent: id('W2-'), team, state: 'idle', ts: new Date(Date.now() - 5 * 60_000).toISOString() },
+  ]);
+  const board = await fetchBoard(base);
+  assert.deepEqual(board.config.windows, ['30m', 'today', 'peak_today'], 'the daemon under test has a 30m window');
+  for (const lang of ['en', 'zh']) {
+    const page = await openBoard(browser, base, { lang });
+    try {
+      const label = lang === 'en' ? '30 min' : '30分钟';
+      const strip = page.locator('[data-testid="floor-strip"]');
+      assert.deepEqual((await strip.locator('[data-win]').allInnerTexts()).map((x) => x.trim()), Array(6).fill(label));
+      for (const f of ['talk_utilization_short', 'aux_ratio_short', 'occupancy_short']) {
+        const e = page.locator(`[data-testid="floor-${f}"]`);
+        assert.equal(await e.getAttribute('data-window'), '30m');
+        assert.notEqual((await e.innerText()).trim(), '—', `${f} is a figure`);
+      }
+      const heads = (await page.locator('.teams thead [data-win]').allInnerTexts()).map((x) => x.trim());
+      assert.deepEqual(heads, [label, label, lang === 'en' ? 'peak today' : '今日高峰', label, label]);
+      const row = page.locator(`[data-testid="team-rows"] tr[data-team="${team}"]`);
+      await row.waitFor({ timeout: 5000 });
+      assert.notEqual((await row.locator('[data-field="talk_utilization_team"]').innerText()).trim(), '—');
+      if (lang === 'en') await shot(page, 'e2e-window-30m');
+    } finally {
+      await page.close();
+    }
+  }
+  await mock?.close();
+});
