@@ -754,7 +754,9 @@ test('a floor configured with a 30m window shows "30 min" figures, not dashes', 
     try {
       const label = lang === 'en' ? '30 min' : '30分钟';
       const strip = page.locator('[data-testid="floor-strip"]');
-      assert.deepEqual((await strip.locator('[data-win]').allInnerTexts()).map((x) => x.trim()), Array(6).fill(label));
+      assert.deepEqual(await strip.locator('[data-win]').evaluateAll((es) => es.map((e) => e.textContent.trim())), Array(6).fill(label));
+      // One sliding window: each KPI shows it once.
+      assert.equal(await strip.locator('.w .v').evaluateAll((es) => es.filter((e) => e.offsetParent).length), 3);
       for (const f of ['talk_utilization_short', 'aux_ratio_short', 'occupancy_short']) {
         const e = page.locator(`[data-testid="floor-${f}"]`);
         assert.equal(await e.getAttribute('data-window'), '30m');
