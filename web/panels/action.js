@@ -11,6 +11,8 @@ import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux } from '../s
 import { firingClusters } from './banner.js';
 
 const cards = new Map(); // agent id -> card element
+let observed = false;
+let width = 0; // the card row's width in px, kept by a ResizeObserver
 
 /** Agents over their long-aux limit at `at`, longest in aux first. */
 export function overLimit(at) {
@@ -45,12 +47,18 @@ export function render(now) {
     return;
   }
   // One row of cards: as many as fit, the last place says "+N more" when some do not.
+  // The row's width is measured on resize, not read (a forced layout) every tick.
+  if (!observed) {
+    observed = true;
+    new ResizeObserver(() => { width = box.clientWidth; }).observe(box);
+    width = box.clientWidth;
+  }
   const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
   const cardW = 22 * rem;
   const gap = 0.6 * rem;
   // A phone stacks the cards (three, then "+N more").
-  const narrow = box.clientWidth > 0 && box.clientWidth < cardW * 1.6;
-  const cap = narrow ? 4 : Math.max(2, Math.floor((box.clientWidth + gap) / (cardW + gap)) || 4);
+  const narrow = width > 0 && width < cardW * 1.6;
+  const cap = narrow ? 4 : Math.max(2, Math.floor((width + gap) / (cardW + gap)) || 4);
   const shown = over.length > cap ? over.slice(0, cap - 1) : over;
   const keep = new Set();
   const els = shown.map((a) => {
