@@ -18,7 +18,11 @@ fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    // The manifest directory as cargo passes it to this run, not `env!` baked in when the
+    // script was compiled: a target directory copied from another checkout (or a worktree
+    // sharing one) reuses the compiled script, and `env!` then embedded the other tree's web/.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("web");
     println!("cargo:rerun-if-changed=web");
     let mut files = Vec::new();
     walk(&root, &root, &mut files);

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p artifacts
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-HTTP=$(port); TCP=$(port)
+HTTP=$(port); TCP=$(port); QHTTP=$(port); QTCP=$(port)
 BIN=target/debug/floorwatch
 # All-day peak and a short hold, so the aux_cluster banner test need not wait for 09:30.
 cat > artifacts/e2e.toml <<'TOML'
@@ -21,9 +21,23 @@ start() {
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$HTTP/readyz" >/dev/null && return 0; sleep 0.1; done
   echo "daemon did not become ready" >&2; return 1
 }
-stop() { [ -f artifacts/e2e-daemon.pid ] && kill "$(cat artifacts/e2e-daemon.pid)" 2>/dev/null || true; sleep 0.3; }
+stop() {
+  [ -f artifacts/e2e-daemon.pid ] && kill "$(cat artifacts/e2e-daemon.pid)" 2>/dev/null || true
+  [ -f artifacts/e2e-quiet.pid ] && kill "$(cat artifacts/e2e-quiet.pid)" 2>/dev/null || true
+  sleep 0.3
+}
 trap stop EXIT
 start
+# A second daemon with no demo feed (the stale-feed test gives it one old event) and a
+# 30-minute window instead of 15m/60m (the page must name it, not show dashes).
+cat > artifacts/e2e-quiet.toml <<'TOML'
+[floor]
+windows = ["30m", "today", "peak_today"]
+TOML
+"$BIN" serve --config artifacts/e2e-quiet.toml --no-journal --http "127.0.0.1:$QHTTP" --tcp "127.0.0.1:$QTCP" >>artifacts/e2e-quiet.log 2>&1 &
+echo $! > artifacts/e2e-quiet.pid
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$QHTTP/readyz" >/dev/null && break; sleep 0.1; done
+export FLOORWATCH_QUIET_URL="http://127.0.0.1:$QHTTP"
 (cd tests/e2e && npm ci --no-audit --no-fund --silent)
 export FLOORWATCH_URL="http://127.0.0.1:$HTTP"
 # The reconnect test stops and restarts the daemon through these.

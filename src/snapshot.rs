@@ -4,29 +4,29 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::alert::{Alert, StoredAlert};
 use crate::engine::{AgentView, GroupView, View};
-use crate::floor::figures::FiguresJson;
+use crate::floor::figures::{Dispersion, FiguresJson, Qualifying};
 use crate::time::fmt_ms;
 
 struct Windows<'a> {
     names: &'a [String],
     group: &'a GroupView,
-    only: Option<&'a [&'a str]>,
     compact: bool,
+    /// Board only: per window, the members driving the team's aux dispersion.
+    drivers: Option<&'a [Vec<Driver<'a>>]>,
 }
 
 impl Serialize for Windows<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut m = ser.serialize_map(None)?;
         for (w, name) in self.names.iter().enumerate() {
-            if self.only.is_some_and(|o| !o.contains(&name.as_str())) {
-                continue;
-            }
             if self.compact {
-                m.serialize_entry(name, &Compact { g: self.group, w })?;
+                let drivers = self.drivers.and_then(|d| d.get(w)).map(Vec::as_slice);
+                m.serialize_entry(name, &Compact { g: self.group, w, drivers })?;
             } else {
                 m.serialize_entry(
                     name,
@@ -41,12 +41,13 @@ impl Serialize for Windows<'_> {
 struct Compact<'a> {
     g: &'a GroupView,
     w: usize,
+    drivers: Option<&'a [Driver<'a>]>,
 }
 
 impl Serialize for Compact<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let s = &self.g.windows[self.w];
-        let mut m = ser.serialize_map(Some(7))?;
+        let mut m = ser.serialize_map(None)?;
         m.serialize_entry("talk_utilization", &s.talk_utilization())?;
         m.serialize_entry("aux_ratio", &s.aux_ratio())?;
         m.serialize_entry("occupancy", &s.occupancy())?;
@@ -54,8 +55,45 @@ impl Serialize for Compact<'_> {
         m.serialize_entry("contacts", &s.contacts.n)?;
         m.serialize_entry("logged_in_s", &(s.logged_in() as f64 / 1000.0))?;
         m.serialize_entry("aux_ratio_cv", &self.g.dispersion[self.w].aux.cv)?;
+        if let Some(d) = self.drivers {
+            m.serialize_entry("aux_drivers", d)?;
+        }
         m.end()
     }
+}
+
+/// A member whose aux rate is above the team's mean in a window: one of those who make
+/// the team's aux CV high (docs/ws-protocol.md, `aux_drivers`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Driver<'a> {
+    pub agent: &'a str,
+    pub aux_ratio: f64,
+}
+
+/// How many drivers the board names per team and window: enough to act on, few enough to
+/// read from across the room.
+pub const DRIVERS: usize = 3;
+
+/// Per window of `names`, the members of `members` with the highest aux rate above the
+/// mean `mean[w]`, highest first, at most [`DRIVERS`]. Only members that qualify for the
+/// dispersion (logged in at least `min_logged_ms` in the window) count, as in the CV.
+pub fn aux_drivers<'a>(members: &[&'a AgentView], disp: &[Dispersion], min_logged_ms: i64) -> Vec<Vec<Driver<'a>>> {
+    disp.iter()
+        .enumerate()
+        .map(|(w, d)| {
+            let Some(mean) = d.aux.mean else { return Vec::new() };
+            let mut v: Vec<Driver> = members
+                .iter()
+                .filter_map(|a| {
+                    let (aux, _) = Qualifying::ratios(a.windows.get(w)?, min_logged_ms)?;
+                    (aux > mean).then_some(Driver { agent: &a.id, aux_ratio: aux })
+                })
+                .collect();
+            v.sort_by(|x, y| y.aux_ratio.total_cmp(&x.aux_ratio).then_with(|| x.agent.cmp(y.agent)));
+            v.truncate(DRIVERS);
+            v
+        })
+        .collect()
 }
 
 struct Group<'a> {
@@ -63,9 +101,8 @@ struct Group<'a> {
     g: &'a GroupView,
     team: bool,
     compact: bool,
+    drivers: Option<&'a [Vec<Driver<'a>>]>,
 }
-
-const BOARD_WINDOWS: &[&str] = &["15m", "60m", "peak_today"];
 
 impl Serialize for Group<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
@@ -75,8 +112,10 @@ impl Serialize for Group<'_> {
         }
         m.serialize_entry("peak", &self.g.peak)?;
         m.serialize_entry("current", &self.g.counts)?;
-        let only = self.compact.then_some(BOARD_WINDOWS);
-        m.serialize_entry("windows", &Windows { names: self.names, group: self.g, only, compact: self.compact })?;
+        m.serialize_entry(
+            "windows",
+            &Windows { names: self.names, group: self.g, compact: self.compact, drivers: self.drivers },
+        )?;
         if self.team && !self.compact {
             m.serialize_entry("handle_time", &HandleTime(self.g))?;
         }
@@ -141,8 +180,9 @@ impl Serialize for Snapshot<'_> {
         let mut m = ser.serialize_map(Some(7))?;
         m.serialize_entry("now", &fmt_ms(v.now))?;
         m.serialize_entry("windows", names)?;
-        m.serialize_entry("floor", &Group { names, g: &v.floor, team: false, compact: false })?;
-        let teams: Vec<Group> = v.teams.iter().map(|g| Group { names, g, team: true, compact: false }).collect();
+        m.serialize_entry("floor", &Group { names, g: &v.floor, team: false, compact: false, drivers: None })?;
+        let teams: Vec<Group> =
+            v.teams.iter().map(|g| Group { names, g, team: true, compact: false, drivers: None }).collect();
         m.serialize_entry("teams", &teams)?;
         let agents: Vec<AgentJson> = v.agents.iter().map(|a| AgentJson { names, a }).collect();
         m.serialize_entry("agents", &agents)?;
@@ -187,19 +227,41 @@ impl BoardAgent {
     }
 }
 
-/// The board's floor and team blocks (compact figures).
-pub struct BoardGroups<'a>(pub &'a View);
+/// The board's floor and team blocks (compact figures, every configured window; each
+/// team's windows also name its [`aux_drivers`]).
+pub struct BoardGroups<'a> {
+    pub view: &'a View,
+    /// `floor.dispersion_min_logged_secs` in ms: who counts for a team's aux CV.
+    pub dispersion_min_logged_ms: i64,
+}
 
 impl BoardGroups<'_> {
     pub fn floor(&self) -> serde_json::Value {
-        serde_json::to_value(Group { names: &self.0.window_names, g: &self.0.floor, team: false, compact: true })
+        let v = self.view;
+        serde_json::to_value(Group { names: &v.window_names, g: &v.floor, team: false, compact: true, drivers: None })
             .unwrap_or_default()
     }
 
     pub fn teams(&self) -> serde_json::Value {
-        let v = self.0;
-        let teams: Vec<Group> =
-            v.teams.iter().map(|g| Group { names: &v.window_names, g, team: true, compact: true }).collect();
+        let v = self.view;
+        let mut members: HashMap<&str, Vec<&AgentView>> = HashMap::new();
+        for a in &v.agents {
+            members.entry(a.team.as_str()).or_default().push(a);
+        }
+        let drivers: Vec<Vec<Vec<Driver>>> = v
+            .teams
+            .iter()
+            .map(|g| {
+                let m = members.get(g.id.as_str()).map(Vec::as_slice).unwrap_or_default();
+                aux_drivers(m, &g.dispersion, self.dispersion_min_logged_ms)
+            })
+            .collect();
+        let teams: Vec<Group> = v
+            .teams
+            .iter()
+            .zip(&drivers)
+            .map(|(g, d)| Group { names: &v.window_names, g, team: true, compact: true, drivers: Some(d) })
+            .collect();
         serde_json::to_value(teams).unwrap_or_default()
     }
 }

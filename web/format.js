@@ -17,6 +17,15 @@ export function mss(secs) {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
+/** Seconds in at most five characters, for small squares: "9:57", "42:05", "1h02", "26h". */
+export function shortDur(secs) {
+  if (secs == null || !Number.isFinite(secs)) return DASH;
+  const s = Math.max(0, Math.floor(secs));
+  if (s < 3600) return mss(s);
+  const h = Math.floor(s / 3600);
+  return h < 10 ? `${h}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}` : `${h}h`;
+}
+
 /** AHT is "m:ss" even past an hour (a 75-minute handle time reads 75:00). */
 export function aht(secs) {
   if (secs == null || !Number.isFinite(secs)) return DASH;
@@ -95,4 +104,70 @@ export function toMs(v) {
   if (typeof v === 'number') return v;
   const n = Date.parse(v);
   return Number.isNaN(n) ? null : n;
+}
+
+/** A window name of `floor.windows` ("15m", "90s", "2h", "today", "peak_today") in seconds;
+ * null for the calendar windows. */
+export function windowSecs(name) {
+  const m = /^(\d+)([smh])$/.exec(name ?? '');
+  if (!m) return null;
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2]];
+}
+
+/**
+ * Which configured windows the board shows: `short` and `long` for the strip's pair (the
+ * two shortest sliding windows; one window serves both when there is only one), `team`
+ * for the team table (the longer of the pair: steady enough to act on), and `cv` for the
+ * aux dispersion (peak_today, else today, else the longest sliding window).
+ */
+export function pickWindows(names) {
+  const list = Array.isArray(names) ? names : [];
+  const sliding = list.filter((n) => windowSecs(n) != null).sort((a, b) => windowSecs(a) - windowSecs(b));
+  const cal = list.filter((n) => windowSecs(n) == null);
+  const short = sliding[0] ?? cal[0] ?? null;
+  const long = sliding[1] ?? short;
+  const cv = list.includes('peak_today') ? 'peak_today' : list.includes('today') ? 'today' : (sliding.at(-1) ?? null);
+  return { short, long, team: long, cv };
+}
+
+/** Milliseconds as a coarse age: "45 s", "3 min", "2 h 5 min", "3 d". */
+export function age(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+  return `${Math.floor(h / 24)} d`;
+}
+
+/** No applied event for this long and the feed counts as stale (see docs/ws-protocol.md). */
+export const STALE_MS = 60_000;
+
+/** The feed's state at server time `now`: 'none' (no event yet), 'live' or 'stale'. */
+export function feedState(lastEvent, now, staleMs = STALE_MS) {
+  if (lastEvent == null) return 'none';
+  return now - lastEvent >= staleMs ? 'stale' : 'live';
+}
+
+/**
+ * How many of a list's items fit whole in `avail` pixels (item heights in order, `gap`
+ * between them), keeping room for a "+N more" line of height `moreH` when not all fit.
+ */
+export function fitCount(heights, avail, gap, moreH) {
+  let used = 0;
+  for (let i = 0; i < heights.length; i++) {
+    used += (i ? gap : 0) + heights[i];
+    if (used > avail) {
+      // Item i does not fit: back off until the "+N more" line fits after the kept ones.
+      let n = i;
+      let h = used - heights[i] - (i ? gap : 0);
+      while (n > 0 && h + (moreH ? gap : 0) + moreH > avail) {
+        n -= 1;
+        h -= heights[n] + (n ? gap : 0);
+      }
+      return n;
+    }
+  }
+  return heights.length;
 }

@@ -38,8 +38,10 @@ const en = {
   'kpi.aux_ratio': 'Aux rate',
   'kpi.occupancy': 'Occupancy',
   'kpi.band': 'target {lo}–{hi}',
-  'win.15m': '15 min',
-  'win.60m': '60 min',
+  'win.s': '{n} s',
+  'win.min': '{n} min',
+  'win.h': '{n} h',
+  'win.today': 'today',
   'win.peak_today': 'peak today',
 
   'teams.title': 'Teams',
@@ -53,10 +55,10 @@ const en = {
   'col.talk_utilization': 'Talk utilization',
   'col.aux_ratio': 'Aux rate',
   'col.aux_cv': 'Aux CV',
-  'col.aux_cv_sub': 'peak today',
+  'col.aux_drivers': 'Highest aux ({window})',
   'col.aht': 'AHT',
   'col.contacts': 'Contacts',
-  'col.sub60': '60 min',
+  'drivers.title': 'Highest aux rates in {team} ({window}), which drive its aux CV',
   'teams.none': 'No team data yet',
   'team.unassigned': 'Unassigned',
 
@@ -72,6 +74,7 @@ const en = {
   'alerts.none': 'No active alerts',
   'alerts.since': 'since {time}',
   'alerts.resolved_at': 'resolved {time}',
+  'alerts.more': '+{n} more',
   'sev.critical': 'Critical',
   'sev.warning': 'Warning',
   'sev.info': 'Info',
@@ -80,8 +83,8 @@ const en = {
   'alert.long_aux': 'Long aux: {who}, {team} — {reason} for {dur} (limit {limit})',
   'alert.long_aux_noreason': 'Long aux: {who}, {team} — over {dur} (limit {limit})',
   'alert.long_aux_resolved': 'Long aux: {who}, {team} — back (limit {limit})',
-  'alert.aux_dispersion': '{team}: aux rate out of control at peak — CV {value}, limit {threshold}',
-  'alert.utilization_high': '{team}: talk utilization {value} over 60 min, above {threshold} — add staff',
+  'alert.aux_dispersion': '{team}: aux CV {value} at fire · now {now} (limit {threshold})',
+  'alert.utilization_high': '{team}: talk utilization {value} at fire · now {now}, above {threshold} — add staff',
   'alert.unknown': 'Alert in {team}',
 
   'banner.title': 'Aux cluster',
@@ -89,6 +92,10 @@ const en = {
   'banner.since': 'for {dur}',
   'banner.back': 'back',
   'banner.joined': 'On break now, after the alert fired',
+
+  'lane.long_aux': 'Over the aux limit',
+  'lane.limit': 'limit {limit}',
+  'lane.more': '+{n} more',
 
   'tiles.title': 'Agents',
   'tiles.none': 'No agents yet',
@@ -107,6 +114,15 @@ const en = {
   'conn.retry': 'Connection lost — reconnecting in {s} s…',
   'conn.retrying': 'Connection lost — reconnecting now…',
   'conn.last': 'Figures as of {time}',
+  'feed.none': 'No events yet',
+  'feed.stale': 'No events for {age}',
+  'feed.age': 'last event {age} ago',
+  'feed.stale_sub': 'timers stopped at {time}',
+
+  'unknown.title': 'Unknown team “{team}”',
+  'unknown.sub': 'This floor has no team {team}. Pick one:',
+  'unknown.none': 'No teams on this floor yet: the board shows a team once its first event arrives.',
+  'unknown.floor': 'Whole floor',
 
   'btn.fullscreen': 'Full screen',
   'btn.exit_fullscreen': 'Exit full screen',
@@ -127,6 +143,14 @@ const en = {
   'reason.callback': 'Callback',
   'reason.technical': 'Technical',
   'reason.not_ready': 'Not ready',
+
+  // What someone over the aux limit is doing, in "on {doing} for 12:22".
+  'doing.break': 'Break',
+  'doing.restroom': 'Restroom',
+  'doing.personal': 'Personal',
+  'doing.system': 'System',
+  'doing.technical': 'Technical',
+  'doing.unspecified': 'Aux',
 };
 
 const zh = {
@@ -163,8 +187,10 @@ const zh = {
   'kpi.aux_ratio': '示忙率',
   'kpi.occupancy': '占用率',
   'kpi.band': '目标 {lo}–{hi}',
-  'win.15m': '15分钟',
-  'win.60m': '60分钟',
+  'win.s': '{n}秒',
+  'win.min': '{n}分钟',
+  'win.h': '{n}小时',
+  'win.today': '今日',
   'win.peak_today': '今日高峰',
 
   'teams.title': '班组',
@@ -177,11 +203,11 @@ const zh = {
   'col.logged_in': '在线',
   'col.talk_utilization': '通话利用率',
   'col.aux_ratio': '示忙率',
-  'col.aux_cv': '示忙离散',
-  'col.aux_cv_sub': '今日高峰',
-  'col.aht': '平均处理',
+  'col.aux_cv': '示忙离散度',
+  'col.aux_drivers': '示忙率最高（{window}）',
+  'col.aht': '平均处理时长',
   'col.contacts': '处理量',
-  'col.sub60': '60分钟',
+  'drivers.title': '{team} 示忙率最高的坐席（{window}），示忙离散度主要由他们拉高',
   'teams.none': '暂无班组数据',
   'team.unassigned': '未分组',
 
@@ -197,16 +223,17 @@ const zh = {
   'alerts.none': '当前无告警',
   'alerts.since': '{time} 起',
   'alerts.resolved_at': '{time} 恢复',
+  'alerts.more': '另有 {n} 条',
   'sev.critical': '严重',
   'sev.warning': '警告',
   'sev.info': '提示',
   'alert.resolved': '已恢复',
   'alert.aux_cluster': '{team} 示忙扎堆：高峰期 {k} 人同时非计划示忙（占在线 {share}）',
-  'alert.long_aux': '长时示忙：{who}（{team}）{reason} 已 {dur}，上限 {limit}',
+  'alert.long_aux': '长时示忙：{who}（{team}）已{reason} {dur}，上限 {limit}',
   'alert.long_aux_noreason': '长时示忙：{who}（{team}）已超过 {dur}，上限 {limit}',
   'alert.long_aux_resolved': '长时示忙：{who}（{team}）已恢复，上限 {limit}',
-  'alert.aux_dispersion': '{team} 高峰期示忙率失控：变异系数 {value}，上限 {threshold}',
-  'alert.utilization_high': '{team} 60分钟通话利用率 {value}，高于 {threshold}，需增派人手',
+  'alert.aux_dispersion': '{team} 示忙离散度：触发时 {value} · 现在 {now}（上限 {threshold}）',
+  'alert.utilization_high': '{team} 通话利用率：触发时 {value} · 现在 {now}，高于 {threshold}，需增派人手',
   'alert.unknown': '{team} 告警',
 
   'banner.title': '示忙扎堆',
@@ -214,6 +241,10 @@ const zh = {
   'banner.since': '已持续 {dur}',
   'banner.back': '已返回',
   'banner.joined': '告警触发后开始休息',
+
+  'lane.long_aux': '示忙超时',
+  'lane.limit': '上限 {limit}',
+  'lane.more': '另有 {n} 人',
 
   'tiles.title': '坐席',
   'tiles.none': '暂无坐席',
@@ -232,6 +263,15 @@ const zh = {
   'conn.retry': '连接中断，{s} 秒后重连…',
   'conn.retrying': '连接中断，正在重连…',
   'conn.last': '数据截至 {time}',
+  'feed.none': '尚无事件',
+  'feed.stale': '已 {age} 无事件',
+  'feed.age': '最近事件 {age} 前',
+  'feed.stale_sub': '计时停在 {time}',
+
+  'unknown.title': '没有班组“{team}”',
+  'unknown.sub': '本现场没有班组 {team}，请选择：',
+  'unknown.none': '本现场还没有班组：班组收到第一条事件后才会显示。',
+  'unknown.floor': '全场',
 
   'btn.fullscreen': '全屏',
   'btn.exit_fullscreen': '退出全屏',
@@ -252,6 +292,14 @@ const zh = {
   'reason.callback': '回电',
   'reason.technical': '技术故障',
   'reason.not_ready': '示忙',
+
+  // "已{doing} 12:22": a verb phrase after 已 (已休息, 已处理私事), not the bare reason.
+  'doing.break': '休息',
+  'doing.restroom': '如厕',
+  'doing.personal': '处理私事',
+  'doing.system': '系统示忙',
+  'doing.technical': '处理技术故障',
+  'doing.unspecified': '示忙',
 };
 
 export const TABLES = { en, zh };
@@ -290,6 +338,26 @@ export function reasonLabel(reason) {
   if (reason == null) return '';
   const key = `reason.${reason}`;
   return key in current ? current[key] : String(reason).replace(/_/g, ' ');
+}
+
+/** A window of `floor.windows` in the current language: "30 min", "2 h", "peak today". */
+export function winLabel(name) {
+  if (name == null) return '';
+  const m = /^(\d+)([smh])$/.exec(name);
+  if (m) return t({ s: 'win.s', m: 'win.min', h: 'win.h' }[m[2]], { n: m[1] });
+  return `win.${name}` in current ? t(`win.${name}`) : String(name).replace(/_/g, ' ');
+}
+
+/** Ages ("3 min") in the current language. */
+export function ageLabel(text) {
+  if (currentLang !== 'zh') return text;
+  return text.replace(/ d\b/, ' 天').replace(/ h\b/, ' 小时').replace(/ min\b/g, ' 分钟').replace(/ s\b/, ' 秒').replace(/ /g, '');
+}
+
+/** The word for an aux reason in "on {reason} for 12:22": the state itself when unspecified. */
+export function reasonWord(reason) {
+  const r = reason == null || reason === 'not_ready' ? 'unspecified' : reason;
+  return `doing.${r}` in current ? t(`doing.${r}`) : reasonLabel(r);
 }
 
 export function teamLabel(team) {

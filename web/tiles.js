@@ -69,3 +69,58 @@ export function fitTiles(counts, W, H, { labelW = 80, gap = 4, groupGap = 8 } = 
   // Keep tiles from growing much taller than the fit allows when stretched.
   return best;
 }
+
+/**
+ * Dot mode, for floors too large for tiles with text (2,000 agents on a 1080p screen):
+ * each group is a block (a heading line over a grid of colour-only squares) and blocks
+ * flow in rows across the panel. Returns the largest square `s` (DOT_MAX..DOT_MIN) for
+ * which every block fits in W x H, with each group's column count:
+ * { s, gap, cols: [..], fits }. Columns make a block about twice as wide as tall, capped
+ * by the panel's width.
+ */
+export const DOT_MIN = 5;
+export const DOT_MAX = 64;
+export function fitDots(counts, W, H, { headH = 20, headW = 60, blockGap = 10 } = {}) {
+  const place = (s, k) => {
+    const gap = Math.max(1, Math.round(s * 0.2));
+    const maxCols = Math.max(1, Math.floor((W + gap) / (s + gap)));
+    const cols = counts.map((n) => Math.min(maxCols, Math.max(1, Math.ceil(Math.sqrt(Math.max(1, n) * k)))));
+    // Shelf packing, as flex-wrap lays the blocks out.
+    let x = 0;
+    let shelfH = 0;
+    let height = 0;
+    counts.forEach((n, i) => {
+      const bw = Math.max(headW, cols[i] * (s + gap) - gap);
+      const bh = headH + Math.ceil(Math.max(1, n) / cols[i]) * (s + gap) - gap;
+      if (x > 0 && x + bw > W) {
+        height += shelfH + blockGap;
+        x = 0;
+        shelfH = 0;
+      }
+      x += bw + blockGap;
+      shelfH = Math.max(shelfH, bh);
+    });
+    height += shelfH;
+    return { s, gap, cols, fits: height <= H };
+  };
+  let best = null;
+  for (let s = DOT_MAX; s >= DOT_MIN; s--) {
+    // Blocks about twice as wide as tall first; wider or squarer ones when they pack better.
+    for (const k of [2, 3, 1.3, 5]) {
+      best = place(s, k);
+      if (best.fits) return best;
+    }
+  }
+  return best ?? { s: DOT_MIN, gap: 1, cols: counts.map(() => 1), fits: false };
+}
+
+/**
+ * Which layout a panel of W x H pixels gets for these group counts: 'tiles' (with text)
+ * when tiles at least `minTextW` wide fit, else 'dots'. Below that width a tile's text is
+ * too small to read from across the room anyway (about 11 px names); colour, the time in
+ * state inside squares big enough for it, and the action lane carry it.
+ */
+export function chooseMode(counts, W, H, opts = {}, minTextW = 76) {
+  const fit = fitTiles(counts, W, H, opts);
+  return fit.fits && fit.w >= minTextW ? 'tiles' : 'dots';
+}

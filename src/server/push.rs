@@ -144,6 +144,11 @@ pub fn board_config(shared: &Shared) -> Value {
 
 struct Board {
     now: i64,
+    /// The largest applied event time (None before the first event): the page tells a dead
+    /// feed from a quiet floor by its age.
+    last_event: Option<i64>,
+    /// Every team on the floor, whatever the client's filter (an unknown `?team=` lists them).
+    team_ids: Vec<String>,
     floor: Value,
     teams: Vec<Value>,
     agents: Vec<BoardAgent>,
@@ -151,10 +156,12 @@ struct Board {
 }
 
 impl Board {
-    fn of(view: &View) -> Board {
-        let groups = BoardGroups(view);
+    fn of(view: &View, last_event: Option<i64>, team_ids: Vec<String>, dispersion_min_logged_ms: i64) -> Board {
+        let groups = BoardGroups { view, dispersion_min_logged_ms };
         Board {
             now: view.now,
+            last_event,
+            team_ids,
             floor: groups.floor(),
             teams: match groups.teams() {
                 Value::Array(v) => v,
@@ -196,6 +203,8 @@ impl Board {
         json!({
             "type": "full",
             "now": self.now,
+            "last_event": self.last_event,
+            "team_ids": self.team_ids,
             "config": config,
             "floor": self.floor_for(team),
             "teams": self.teams_for(team),
@@ -208,12 +217,16 @@ impl Board {
 
 /// The `full` frame for one filter, computed now (used on connect and by GET /api/v1/board).
 pub fn full_frame(shared: &Shared, team: Option<&str>) -> String {
-    let view = {
+    let (view, last_event, mut team_ids) = {
         let mut engine = shared.engine();
         let now = engine.now(wall_ms());
-        engine.view(now, &ViewOpts { team: team.map(str::to_string), agents: true, alerts: true, scrape: false })
+        let ids: Vec<String> = engine.teams().map(|t| t.id.clone()).collect();
+        let view =
+            engine.view(now, &ViewOpts { team: team.map(str::to_string), agents: true, alerts: true, scrape: false });
+        (view, engine.max_ts(), ids)
     };
-    Board::of(&view).full(team, &board_config(shared))
+    team_ids.sort();
+    Board::of(&view, last_event, team_ids, shared.settings.dispersion_min_logged_ms).full(team, &board_config(shared))
 }
 
 /// Registers a `/ws` client and runs it until it closes, is dropped, or shutdown.
@@ -306,7 +319,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         // floor: on the blocking pool, not on an async worker that serves sockets.
         let sh = shared.clone();
         let built = tokio::task::spawn_blocking(move || {
-            let (version, view) = {
+            let (version, view, last_event) = {
                 let mut engine = sh.engine();
                 // With the event clock nothing moves between events; with the wall clock the
                 // windows slide, so figures change every tick.
@@ -314,9 +327,12 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                     return None;
                 }
                 let now = engine.now(wall_ms());
-                (engine.version, engine.view(now, &ViewOpts { team: None, agents: true, alerts: true, scrape: false }))
+                let view = engine.view(now, &ViewOpts { team: None, agents: true, alerts: true, scrape: false });
+                (engine.version, view, engine.max_ts())
             };
-            Some((version, Board::of(&view)))
+            // The view is of every team, sorted by id.
+            let team_ids = view.teams.iter().map(|g| g.id.clone()).collect();
+            Some((version, Board::of(&view, last_event, team_ids, sh.settings.dispersion_min_logged_ms)))
         })
         .await;
         let board = match built {
@@ -378,6 +394,8 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                             json!({
                                 "type": "delta",
                                 "now": board.now,
+                                "last_event": board.last_event,
+                                "team_ids": board.team_ids,
                                 "floor": board.floor_for(t),
                                 "teams": board.teams_for(t),
                                 "agents": agents,

@@ -76,14 +76,23 @@ const CONFIG = {
   planned_reasons: ['training', 'meeting', 'coaching', 'lunch'],
 };
 
-const WINDOW_SECS = { '15m': 900, '60m': 3600, peak_today: 2 * 3600 + 1200 };
+/** Seconds a configured window covers (the calendar ones as a mid-shift floor has them). */
+function windowSecs(name) {
+  const m = /^(\d+)([smh])$/.exec(name);
+  if (m) return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2]];
+  return name === 'today' ? 6 * 3600 : 2 * 3600 + 1200;
+}
 
 /** The generated floor: agents, per-team baselines, alerts. Pure state; no I/O. */
 class Floor {
   constructor({ agents = 300, teams = 12, seed = 1, cluster = true, now = Date.now(),
-    pushIntervalMs = 1000, clusterHoldMs = 0 }) {
+    pushIntervalMs = 1000, clusterHoldMs = 0, lastEventAgoMs = 0, windows = CONFIG.windows }) {
     this.rand = mulberry32(seed);
-    this.config = { ...CONFIG, push_interval_ms: pushIntervalMs };
+    // The largest event time applied: the simulation moves it every step; without
+    // simulation (`simulate: false`) it stays where `lastEventAgoMs` put it, a dead feed.
+    this.lastEvent = now - lastEventAgoMs;
+    this.config = { ...CONFIG, push_interval_ms: pushIntervalMs, windows };
+    this.windowSecs = Object.fromEntries(windows.map((w) => [w, windowSecs(w)]));
     this.clusterHoldMs = clusterHoldMs;
     this.agents = new Map(); // id -> agent
     this.teamBase = new Map(); // team -> baseline figures
@@ -333,7 +342,7 @@ class Floor {
     const out = {};
     // Deterministic wobble: the same state and now give the same figures, as in the daemon.
     const sec = Math.floor(now / 1000);
-    for (const [w, secs] of Object.entries(WINDOW_SECS)) {
+    for (const [w, secs] of Object.entries(this.windowSecs)) {
       const logged = c.logged_in * secs * 0.97 + c.offline * secs * 0.05;
       if (logged <= 0) {
         out[w] = { talk_utilization: null, aux_ratio: null, occupancy: null, aht_s: null, contacts: 0, logged_in_s: 0, aux_ratio_cv: null };
@@ -341,12 +350,12 @@ class Floor {
       }
       let util, aux, occ, aht, cv;
       if (base) {
-        const wobble = w === '15m' ? 0.018 : w === '60m' ? 0.006 : 0.002;
+        const wobble = secs <= 900 ? 0.018 : secs <= 3600 ? 0.006 : 0.002;
         const n = (salt) => noise(`${team}|${w}|${salt}|${sec}`) - 0.5;
         util = clamp01(base.util + n('u') * wobble);
         aux = clamp01(base.aux * (w === 'peak_today' ? 1.05 : 1) + n('a') * wobble * 0.4);
         occ = clamp01(base.occ + n('o') * wobble);
-        aht = base.aht + n('h') * (w === '15m' ? 30 : 8);
+        aht = base.aht + n('h') * (secs <= 900 ? 30 : 8);
         cv = base.cv + n('c') * 0.01;
       } else {
         // A team made only of posted agents: figures from the current states.
@@ -358,8 +367,15 @@ class Floor {
         cv = null;
       }
       const contacts = aht ? Math.round((logged * util) / aht) : 0;
+      // Drivers of the aux CV: the members with the highest aux rates above the team's
+      // (made up deterministically from the members' ids).
+      const members = [...this.agents.values()].filter((a) => a.team === team && a.state !== 'offline');
+      const aux_drivers = members
+        .map((a) => ({ agent: a.agent, aux_ratio: clamp01(aux * (1.2 + 3 * noise(`${a.agent}|${w}|drv`))) }))
+        .sort((x, y) => y.aux_ratio - x.aux_ratio || cmp(x.agent, y.agent))
+        .slice(0, 3);
       out[w] = { talk_utilization: util, aux_ratio: aux, occupancy: occ, aht_s: contacts ? aht : null,
-        contacts, logged_in_s: Math.round(logged * 1000) / 1000, aux_ratio_cv: c.logged_in >= 2 ? cv : null };
+        contacts, logged_in_s: Math.round(logged * 1000) / 1000, aux_ratio_cv: c.logged_in >= 2 ? cv : null, aux_drivers };
     }
     return out;
   }
@@ -376,7 +392,7 @@ class Floor {
     const floorCur = zeroCounts();
     for (const c of counts.values()) for (const k of Object.keys(floorCur)) floorCur[k] += c[k];
     const floorWin = {};
-    for (const w of Object.keys(WINDOW_SECS)) {
+    for (const w of Object.keys(this.windowSecs)) {
       let L = 0, talk = 0, aux = 0, busy = 0, occDen = 0, contacts = 0, handle = 0, cvs = 0, cvn = 0;
       for (const t of teams) {
         const f = t.windows[w];
@@ -397,7 +413,7 @@ class Floor {
     }
     const agents = [...this.agents.values()].sort((a, b) => cmp(a.agent, b.agent)).map((a) => ({ ...a }));
     const doc = {
-      type: 'full', now, config: this.config,
+      type: 'full', now, last_event: this.lastEvent, team_ids: teams.map((t) => t.team), config: this.config,
       floor: { peak: teams.some((t) => t.peak), current: floorCur, windows: floorWin },
       teams: team ? teams.filter((t) => t.team === team) : teams,
       agents: team ? agents.filter((a) => a.team === team) : agents,
@@ -475,7 +491,10 @@ export async function startMock(opts = {}) {
 
   const tick = () => {
     const now = Date.now();
-    if (simulate) floor.step(now, now - last);
+    if (simulate) {
+      floor.step(now, now - last);
+      floor.lastEvent = now;
+    }
     last = now;
     const alertChanges = floor.detect(now);
     for (const al of alertChanges) for (const c of clients) {
@@ -490,7 +509,7 @@ export async function startMock(opts = {}) {
     for (const c of clients) {
       const agents = changed.map((id) => floor.agents.get(id)).filter((a) => a && (!c.team || a.team === c.team));
       send(c, {
-        type: 'delta', now, floor: whole.floor,
+        type: 'delta', now, last_event: floor.lastEvent, team_ids: whole.team_ids, floor: whole.floor,
         teams: c.team ? whole.teams.filter((t) => t.team === c.team) : whole.teams,
         agents: agents.map((a) => ({ ...a })), removed, alerts: whole.alerts,
       });
@@ -518,6 +537,7 @@ export async function startMock(opts = {}) {
         req.on('end', () => {
           let events;
           try { events = JSON.parse(body); } catch { return json(400, { error: 'not json' }); }
+          floor.lastEvent = Date.now();
           json(200, floor.apply(events, Date.now()));
         });
         return;

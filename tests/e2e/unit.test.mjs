@@ -4,15 +4,16 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import * as F from '../../web/format.js';
-import { groupAgents, fitTiles, MIN_W } from '../../web/tiles.js';
+import { groupAgents, fitTiles, fitDots, chooseMode, MIN_W } from '../../web/tiles.js';
 import { backoffMs, connect } from '../../web/conn.js';
-import { TABLES, pickLang, setLang, t } from '../../web/i18n.js';
+import { TABLES, pickLang, setLang, t, winLabel, ageLabel, reasonWord } from '../../web/i18n.js';
 
 test('numbers: percent with one decimal, AHT as m:ss, null as a dash', () => {
   const cases = [
     [F.pct(0.72345), '72.3%'], [F.pct(0), '0.0%'], [F.pct(1), '100.0%'], [F.pct(null), '—'],
     [F.aht(312.4), '5:12'], [F.aht(59.5), '1:00'], [F.aht(4500), '75:00'], [F.aht(null), '—'],
     [F.mss(0), '0:00'], [F.mss(61.9), '1:01'], [F.mss(3725), '1:02:05'], [F.mss(-3), '0:00'],
+    [F.shortDur(597), '9:57'], [F.shortDur(3725), '1h02'], [F.shortDur(26 * 3600), '26h'],
     [F.cv(0.1549), '0.15'], [F.raw(0.1 + 0.2), '0.30000000000000004'], [F.raw(null), ''],
   ];
   for (const [got, want] of cases) assert.equal(got, want);
@@ -142,4 +143,87 @@ test('translations: same keys in both languages, no English left in Chinese', ()
   setLang('zh');
   assert.equal(t('scope.team', { team: 'T07' }), '班组 T07');
   setLang('en');
+});
+
+test('windows: the strip, table and CV windows come from floor.windows', () => {
+  assert.deepEqual(F.pickWindows(['15m', '60m', 'today', 'peak_today']), { short: '15m', long: '60m', team: '60m', cv: 'peak_today' });
+  // A floor configured with 30m only: every slot names a window the board sends (no dashes).
+  assert.deepEqual(F.pickWindows(['30m', 'today']), { short: '30m', long: '30m', team: '30m', cv: 'today' });
+  assert.deepEqual(F.pickWindows(['2h', '90s', '30m']), { short: '90s', long: '30m', team: '30m', cv: '2h' });
+  setLang('en');
+  assert.equal(winLabel('30m'), '30 min');
+  assert.equal(winLabel('2h'), '2 h');
+  assert.equal(winLabel('peak_today'), 'peak today');
+  setLang('zh');
+  assert.equal(winLabel('30m'), '30分钟');
+  assert.equal(winLabel('today'), '今日');
+  setLang('en');
+});
+
+test('feed: live, stale after the threshold, none before the first event; ages read as a person says them', () => {
+  assert.equal(F.feedState(null, 1e6), 'none');
+  assert.equal(F.feedState(1e6 - 59_999, 1e6), 'live');
+  assert.equal(F.feedState(1e6 - 60_000, 1e6), 'stale');
+  assert.equal(F.feedState(1e6 - 5000, 1e6, 4000), 'stale');
+  const cases = [[45_000, '45 s'], [3 * 60_000 + 5000, '3 min'], [3 * 3600_000 + 300_000, '3 h 5 min'], [2 * 3600_000, '2 h'], [72 * 3600_000, '3 d']];
+  for (const [ms, want] of cases) assert.equal(F.age(ms), want);
+  setLang('zh');
+  assert.equal(ageLabel('3 h 5 min'), '3小时5分钟');
+  assert.equal(t('feed.stale', { age: ageLabel('3 min') }), '已 3分钟 无事件');
+  setLang('en');
+});
+
+test('alert list: only whole entries, room kept for "+N more"', () => {
+  // All fit.
+  assert.equal(F.fitCount([30, 30, 30], 94, 2, 20), 3);
+  // Three of four would fit, but then "+1 more" has no room: two and "+2 more".
+  assert.equal(F.fitCount([30, 30, 30, 30], 94, 2, 20), 2);
+  // The list measured with the "+N more" line already shown (moreH 0).
+  assert.equal(F.fitCount([30, 30, 30, 30], 94, 2, 0), 3);
+  assert.equal(F.fitCount([100], 50, 2, 10), 0);
+  assert.equal(F.fitCount([], 50, 2, 10), 0);
+});
+
+test('large floors become colour-only team blocks that fit the panel', () => {
+  const opts = { labelW: 74, gap: 4, groupGap: 8 };
+  // 40 agents in 4 teams on a 1080p panel: tiles with text.
+  assert.equal(chooseMode([10, 10, 10, 10], 880, 650, opts), 'tiles');
+  // 2,000 agents in 100 teams: dots, every block on screen, squares of at least 5 px.
+  const counts = Array(100).fill(20);
+  assert.equal(chooseMode(counts, 880, 650, opts), 'dots');
+  const d = fitDots(counts, 880, 650);
+  assert.ok(d.fits, 'all 100 teams fit');
+  assert.ok(d.s >= 5, `square ${d.s}px`);
+  // Bigger squares would not have fitted (it is the largest).
+  const bigger = fitDots(counts, 880, 650);
+  assert.equal(bigger.s, d.s);
+  // 200 agents in 10 teams: squares big enough to carry the time (>= 34 px).
+  assert.ok(fitDots(Array(10).fill(20), 880, 650).s >= 34);
+});
+
+test('Chinese: reason before the duration, one name for aux dispersion, AHT in full', () => {
+  setLang('zh');
+  assert.equal(t('alert.long_aux', { who: '李娜 A1', team: 'T07', reason: reasonWord('break'), dur: '12:22', limit: '10:00' }),
+    '长时示忙：李娜 A1（T07）已休息 12:22，上限 10:00');
+  assert.equal(reasonWord('unspecified'), '示忙');
+  assert.equal(reasonWord('personal'), '处理私事', '已处理私事, not 已私事');
+  assert.equal(t('col.aux_cv'), '示忙离散度');
+  assert.match(t('alert.aux_dispersion', { team: 'T07', value: '2.38', now: '0.73', threshold: '0.16' }), /^T07 示忙离散度：触发时 2\.38 · 现在 0\.73/);
+  assert.equal(t('col.aht'), '平均处理时长');
+  for (const v of Object.values(TABLES.zh)) assert.ok(!v.includes('变异系数'), `one name for aux dispersion: ${v}`);
+  setLang('en');
+});
+
+test('a retracted alert leaves the board; the corrected one takes its place', async () => {
+  // store.js reads the page's query string when loaded.
+  globalThis.location ??= { search: '' };
+  const { store, onFrame } = await import('../../web/store.js');
+  const fired = { id: 'long_aux:T1:A1:1000', kind: 'long_aux', team: 'T1', state: 'firing' };
+  onFrame({ type: 'alert', alert: fired });
+  assert.ok(store.alerts.some((a) => a.id === fired.id));
+  onFrame({ type: 'alert', alert: { ...fired, retracted: true } });
+  assert.ok(!store.alerts.some((a) => a.id === fired.id), 'retracted alert still shown');
+  const corrected = { ...fired, id: 'aux_cluster:T1:2000', kind: 'aux_cluster' };
+  onFrame({ type: 'alert', alert: corrected });
+  assert.deepEqual(store.alerts.filter((a) => a.team === 'T1').map((a) => a.id), [corrected.id]);
 });

@@ -16,6 +16,7 @@ import path from 'node:path';
 import {
   launch, target, openBoard, fetchBoard, postEvents, shot, sleep, recordFrames, TOKEN, REPO,
 } from './harness.mjs';
+import { pickWindows } from '../../web/format.js';
 
 let browser;
 let srv;
@@ -42,38 +43,41 @@ function readPage(page) {
   return page.evaluate(() => {
     const read = (root) => {
       const o = {};
-      for (const e of root.querySelectorAll('[data-field]')) o[e.dataset.field] = { v: e.getAttribute('data-value'), text: e.textContent };
+      for (const e of root.querySelectorAll('[data-field]:not(.drivers)')) o[e.dataset.field] = { v: e.getAttribute('data-value'), text: e.textContent };
       return o;
     };
     const teams = {};
     for (const tr of document.querySelectorAll('[data-testid="team-rows"] tr[data-team]')) teams[tr.dataset.team] = read(tr);
-    return { now: window.floorwatch.store.now, floor: read(document.querySelector('[data-testid="floor-strip"]')), teams };
+    return { now: window.floorwatch.store.now, config: window.floorwatch.store.config, floor: read(document.querySelector('[data-testid="floor-strip"]')), teams };
   });
 }
 
-/** What the page should show for a board document: field -> [raw value, visible text]. */
-function expected(board, teamScope = null) {
+/** What the page should show for a board document: field -> [raw value, visible text].
+ * Window slots as the page picks them from the configured windows (web/format.js). */
+function expected(board, teamScope = null, config = board.config) {
+  const win = pickWindows(config?.windows);
   const strip = teamScope ? board.teams.find((t) => t.team === teamScope) : board.floor;
   const counts = (c) => ({
     talking: c.talking, acw: c.acw, aux_unplanned: c.aux_unplanned, aux_planned: c.aux - c.aux_unplanned,
     idle: c.idle, logged_in: c.logged_in,
   });
   const floor = { ...counts(strip.current), offline: strip.current.offline };
-  for (const w of ['15m', '60m']) {
-    floor[`talk_utilization_${w}`] = strip.windows[w]?.talk_utilization ?? null;
-    floor[`aux_ratio_${w}`] = strip.windows[w]?.aux_ratio ?? null;
-    floor[`occupancy_${w}`] = strip.windows[w]?.occupancy ?? null;
+  for (const slot of ['short', 'long']) {
+    const w = win[slot];
+    floor[`talk_utilization_${slot}`] = strip.windows[w]?.talk_utilization ?? null;
+    floor[`aux_ratio_${slot}`] = strip.windows[w]?.aux_ratio ?? null;
+    floor[`occupancy_${slot}`] = strip.windows[w]?.occupancy ?? null;
   }
   const teams = {};
   for (const t of board.teams) {
     if (teamScope && t.team !== teamScope) continue;
     teams[t.team] = {
       ...counts(t.current),
-      talk_utilization_60m: t.windows['60m']?.talk_utilization ?? null,
-      aux_ratio_60m: t.windows['60m']?.aux_ratio ?? null,
-      aux_ratio_cv_peak_today: t.windows.peak_today?.aux_ratio_cv ?? null,
-      aht_s_60m: t.windows['60m']?.aht_s ?? null,
-      contacts_60m: t.windows['60m']?.contacts ?? null,
+      talk_utilization_team: t.windows[win.team]?.talk_utilization ?? null,
+      aux_ratio_team: t.windows[win.team]?.aux_ratio ?? null,
+      aux_ratio_cv: t.windows[win.cv]?.aux_ratio_cv ?? null,
+      aht_s_team: t.windows[win.team]?.aht_s ?? null,
+      contacts_team: t.windows[win.team]?.contacts ?? null,
     };
   }
   return { floor, teams };
@@ -81,13 +85,13 @@ function expected(board, teamScope = null) {
 
 /** Differences between the page and a board, as readable lines (empty when equal). */
 function diff(pageView, board, teamScope = null) {
-  const exp = expected(board, teamScope);
+  const exp = expected(board, teamScope, pageView.config);
   const out = [];
   const same = (cell, want) => cell && (want == null ? cell.v === '' : cell.v !== '' && Number(cell.v) === want);
   const textOf = (field, v) => {
-    if (/^(talk_utilization|aux_ratio|occupancy)_(15m|60m)$/.test(field)) return PCT(v);
-    if (field === 'aht_s_60m') return MSS(v);
-    if (field === 'aux_ratio_cv_peak_today') return v == null ? '—' : v.toFixed(2);
+    if (/^(talk_utilization|aux_ratio|occupancy)_(short|long|team)$/.test(field)) return PCT(v);
+    if (field === 'aht_s_team') return MSS(v);
+    if (field === 'aux_ratio_cv') return v == null ? '—' : v.toFixed(2);
     return null;
   };
   const cmp = (where, got, want) => {
@@ -200,14 +204,20 @@ test('a tile changes state within two push intervals of an event', async () => {
     // The text says the state (for aux, its reason), not only the colour.
     const tileEl = page.locator(`[data-testid="agent-tiles"] [data-agent="${agent}"]`);
     await tileEl.scrollIntoViewIfNeeded();
-    const text = await tileEl.innerText();
+    // Colour-only squares (a floor too large for text) say it in their title; tiles and
+    // larger squares in their text.
+    const colourOnly = await page.evaluate(() => {
+      const box = document.querySelector('[data-testid="agent-tiles"]');
+      return box.dataset.size === 'dot' && !box.hasAttribute('data-dot-text');
+    });
+    const text = colourOnly ? await tileEl.getAttribute('title') : await tileEl.innerText();
     assert.match(text, /Break/);
     console.log(`# tile changed ${took} ms after the POST answered (${posted - t0} ms POST), interval ${interval} ms`);
 
     // Back to talking, and the timer ticks on its own.
     await postEvents(srv.base, [{ agent, state: 'talking' }]);
     await waitTile(page, agent, { state: 'talking' }, 2 * interval);
-    assert.match(await tileEl.innerText(), /TALK/);
+    assert.match(colourOnly ? await tileEl.getAttribute('title') : await tileEl.innerText(), colourOnly ? /Talking/ : /TALK/);
     await shot(page, 'e2e-tile-change');
   } finally {
     await page.close();
@@ -301,8 +311,10 @@ test('an aux_cluster alert shows the banner naming the team and the agents, and 
       assert.fail(`the aux_cluster banner for ${team} stayed ${timeout} ms after the agents came back`);
     });
     const resolved = page.locator(`.alerts [data-kind="aux_cluster"][data-team="${team}"][data-state="resolved"]`);
-    await resolved.waitFor({ timeout: 5000 });
-    const opacity = Number(await resolved.evaluate((e) => getComputedStyle(e).opacity));
+    // Resolved alerts sort after the firing ones, so on a busy floor this one may be
+    // behind "+N more": it must be in the list, not necessarily on screen.
+    await resolved.waitFor({ state: 'attached', timeout: 5000 });
+    const opacity = Number(await resolved.evaluate((e) => e.style.opacity));
     assert.ok(opacity < 1 && opacity > 0, `resolved alert is fading (opacity ${opacity})`);
   } finally {
     await page.close();
@@ -319,7 +331,7 @@ test('?lang=zh shows every label in Chinese, alerts included', async () => {
     // Visible text, less the data (ids, names, team ids) and our name: no Latin words left.
     let text = await page.locator('body').innerText();
     const data = [
-      ...board.agents.flatMap((a) => [a.agent, a.name ?? '', a.team]),
+      ...board.agents.flatMap((a) => [a.agent, a.name ?? '', a.team, ...(a.name ?? '').split(/\s+/)]),
       ...board.teams.map((t) => t.team),
       ...board.agents.map((a) => a.reason ?? ''),
     ].filter(Boolean).sort((a, b) => b.length - a.length);
@@ -331,6 +343,16 @@ test('?lang=zh shows every label in Chinese, alerts included', async () => {
     for (const al of board.alerts) assert.ok(!text.includes(al.message), `English alert message shown: ${al.message}`);
     const items = await page.locator('.alerts .alert .msg').allInnerTexts();
     for (const m of items) assert.match(m, /[\u4e00-\u9fff]/, `alert line in Chinese: ${m}`);
+    // One name for aux dispersion, column and alert alike; AHT in full; window names.
+    assert.equal((await page.locator('.teams thead [data-i18n="col.aux_cv"]').innerText()).trim(), '示忙离散度');
+    assert.equal((await page.locator('.teams thead [data-i18n="col.aht"]').innerText()).trim(), '平均处理时长');
+    for (const m of await page.locator('.alerts .alert[data-kind="aux_dispersion"] .msg').allInnerTexts()) {
+      assert.match(m, /示忙离散度：触发时 \d+\.\d\d · 现在 (\d+\.\d\d|—)/, m);
+    }
+    assert.ok(!text.includes('变异系数'), 'no second name for aux dispersion');
+    const win = pickWindows(board.config.windows);
+    assert.equal((await page.locator('[data-testid="floor-strip"] [data-win="short"]').first().innerText()).trim(),
+      win.short === '15m' ? '15分钟' : win.short);
     // Both tables have the same keys.
     const { TABLES } = await import(path.join(REPO, 'web/i18n.js'));
     assert.deepEqual(Object.keys(TABLES.zh).sort(), Object.keys(TABLES.en).sort());
@@ -496,7 +518,7 @@ test('kiosk mode hides the controls; laptop and 4K layouts hold together', async
   } finally {
     await normal.close();
   }
-  for (const [w, h] of [[1280, 800], [3840, 2160]]) {
+  for (const [w, h] of [[1366, 768], [1280, 800], [3840, 2160]]) {
     const p = await openBoard(browser, srv.base, { lang: 'en' }, { width: w, height: h });
     try {
       // Nothing sticks out sideways, and the team table fits its panel.
@@ -511,4 +533,269 @@ test('kiosk mode hides the controls; laptop and 4K layouts hold together', async
       await p.close();
     }
   }
+});
+
+// ---------------------------------------------------------------------------------------
+// Issue 15: the board from across the room.
+
+/** Figures whose text is wider than their box (cut off, or spilling into the next box). */
+function clippedFigures(page) {
+  return page.evaluate(() => {
+    const sel = '.count .num, .kpi .w .v, .teams tbody td, .teams tbody th, .ac-time, .ac-name, .clock, .conn, .alerts-more';
+    return [...document.querySelectorAll(sel)]
+      .filter((e) => e.offsetParent && e.getClientRects().length)
+      // .ac-name may ellipsize a long name by design; the others never may.
+      .filter((e) => !e.classList.contains('ac-name') && e.scrollWidth > e.clientWidth + 1)
+      .map((e) => `${e.className || e.tagName}: "${e.textContent.trim()}" ${e.scrollWidth}>${e.clientWidth}`);
+  });
+}
+
+/** Whether an element lies wholly inside the viewport horizontally. */
+function onScreen(page, sel) {
+  return page.locator(sel).evaluate((e) => {
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth;
+  });
+}
+
+test('no figure is clipped and nothing scrolls sideways at 1920x1080, 1366x768 and on a phone', async () => {
+  // A wide count on purpose: a floor with three-digit figures.
+  for (const [w, h] of [[1920, 1080], [1366, 768], [390, 844]]) {
+    const page = await openBoard(browser, srv.base, { lang: 'en' }, { width: w, height: h });
+    try {
+      await sleep(500);
+      const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(over <= 0, `page scrolls sideways by ${over}px at ${w}x${h}`);
+      assert.deepEqual(await clippedFigures(page), [], `clipped figures at ${w}x${h}`);
+      assert.ok(await onScreen(page, '[data-testid="clock"]'), `clock on screen at ${w}x${h}`);
+      assert.ok(await onScreen(page, '[data-testid="lang-toggle"]'), `language switch on screen at ${w}x${h}`);
+      assert.ok(await onScreen(page, '[data-testid="conn-state"]'), `connection state on screen at ${w}x${h}`);
+      await page.screenshot({ path: path.join(REPO, 'artifacts', `e2e-fit-${w}x${h}.png`) });
+    } finally {
+      await page.close();
+    }
+  }
+  // The check itself: a count too wide for its box is reported.
+  const page = await openBoard(browser, srv.base, { lang: 'en' }, { width: 390, height: 844 });
+  try {
+    await page.evaluate(() => {
+      const e = document.querySelector('[data-testid="floor-talking"]');
+      e.style.fontSize = '20rem';
+    });
+    assert.notDeepEqual(await clippedFigures(page), [], 'an oversized figure is caught');
+  } finally {
+    await page.close();
+  }
+});
+
+test('the action lane names agents over their aux limit in large type; the alert reads 已休息 in Chinese', async () => {
+  const now = Date.now();
+  const team = id('E2EA');
+  const agent = id('E2EA1-');
+  await postEvents(srv.base, [
+    { agent, name: 'Sophie Khan', state: 'aux', reason: 'break', team, ts: new Date(now - 13 * 60_000).toISOString() },
+    { agent: id('E2EA2-'), state: 'talking', team, ts: new Date(now - 60_000).toISOString() },
+  ]);
+  const page = await openBoard(browser, srv.base, { lang: 'en' });
+  try {
+    const card = page.locator(`[data-testid="long-aux-lane"] .act-card[data-agent="${agent}"]`);
+    await card.waitFor({ timeout: 10_000 }).catch(() => assert.fail(`no action-lane card for ${agent} (13 min on break)`));
+    const text = await card.innerText();
+    assert.match(text, /Sophie Khan/);
+    assert.match(text, /Break/);
+    assert.ok(text.includes(team), 'names the team');
+    assert.match(text, /1[34]:\d\d/, 'time on break');
+    const px = await card.locator('.ac-name').evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+    assert.ok(px >= 30, `name in large type at 1080p (${px}px)`);
+    assert.ok(await card.isVisible());
+    await shot(page, 'e2e-action-lane');
+  } finally {
+    await page.close();
+  }
+  const zh = await openBoard(browser, srv.base, { lang: 'zh' });
+  try {
+    const li = zh.locator(`.alerts .alert[data-kind="long_aux"]`, { hasText: agent });
+    await li.first().waitFor({ state: 'attached', timeout: 15_000 }).catch(() => assert.fail(`no long_aux alert for ${agent}`));
+    assert.match(await li.first().locator('.msg').textContent(), /已休息 1[34]:\d\d/);
+  } finally {
+    await zh.close();
+  }
+});
+
+test('the alert list shows whole entries only, and "+N more" for the rest (kiosk too)', async () => {
+  // Enough long-aux alerts to overflow a 1366x768 screen's list.
+  const now = Date.now();
+  const team = id('E2EM');
+  await postEvents(srv.base, Array.from({ length: 14 }, (_, i) => (
+    { agent: id(`E2EM${i}-`), state: 'aux', reason: 'break', team, ts: new Date(now - (11 + i) * 60_000).toISOString() })));
+  for (const kiosk of [null, '1']) {
+    const page = await openBoard(browser, srv.base, { lang: 'en', kiosk }, { width: 1366, height: 768 });
+    try {
+      await page.waitForFunction(() => document.querySelectorAll('.alerts .alert').length >= 14, null, { timeout: 15_000 });
+      await sleep(1200);
+      const r = await page.evaluate(() => {
+        const list = document.querySelector('.alerts').getBoundingClientRect();
+        const items = [...document.querySelectorAll('.alerts .alert')];
+        const shown = items.filter((li) => !li.hidden);
+        const cut = shown.filter((li) => li.getBoundingClientRect().bottom > list.bottom + 0.5);
+        const more = document.querySelector('[data-testid="alerts-more"]');
+        return { total: items.length, shown: shown.length, cut: cut.length, moreHidden: more.hidden, moreN: Number(more.dataset.n ?? 0), moreText: more.textContent };
+      });
+      assert.equal(r.cut, 0, `an entry is cut at the bottom (${JSON.stringify(r)})`);
+      assert.ok(r.shown < r.total, `the list overflows at 1366x768 (${r.total} alerts)`);
+      assert.ok(r.shown >= 1, 'at least one entry shown');
+      assert.equal(r.moreHidden, false, '"+N more" shown');
+      assert.equal(r.moreN, r.total - r.shown);
+      assert.equal(r.moreText, `+${r.total - r.shown} more`);
+      await page.screenshot({ path: path.join(REPO, 'artifacts', `e2e-alerts-more${kiosk ? '-kiosk' : ''}.png`) });
+    } finally {
+      await page.close();
+    }
+  }
+});
+
+test('aux CV: each team row names the members who drive it; dispersion alerts show the figure now', async () => {
+  const page = await openBoard(browser, srv.base, { lang: 'en' });
+  try {
+    await sleep(1500);
+    const { rows, win, teams } = await page.evaluate(() => {
+      const s = window.floorwatch.store;
+      return {
+        win: s.win,
+        teams: s.teams,
+        rows: [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team]')].map((tr) => ({
+          team: tr.dataset.team,
+          agents: tr.querySelector('.drivers')?.dataset.agents ?? '',
+          text: tr.querySelector('.drivers')?.innerText ?? '',
+        })),
+      };
+    });
+    let named = 0;
+    for (const r of rows) {
+      const t = teams.find((x) => x.team === r.team);
+      const want = (t.windows[win.cv]?.aux_drivers ?? []).slice(0, 2).map((d) => d.agent).join(' ');
+      assert.equal(r.agents, want, `drivers of ${r.team}`);
+      if (want) {
+        named++;
+        assert.match(r.text, /\d+(\.\d)?%/, `driver rates shown for ${r.team}`);
+      }
+    }
+    assert.ok(named > 0, 'some team names its drivers (the demo floor has dispersed aux)');
+    for (const li of await page.locator('.alerts .alert[data-kind="aux_dispersion"]').all()) {
+      const m = await li.locator('.msg').textContent();
+      assert.match(m, /CV \d+\.\d\d at fire · now (\d+\.\d\d|—)/, m);
+      const team = await li.getAttribute('data-team');
+      const t = teams.find((x) => x.team === team);
+      const nowV = await li.getAttribute('data-value-now');
+      if (t && nowV != null) assert.ok(Math.abs(Number(nowV) - t.windows[win.cv].aux_ratio_cv) < 0.05, `figure now for ${team}`);
+    }
+  } finally {
+    await page.close();
+  }
+});
+
+test('?team= naming an unknown team says so and links to the teams there are', async () => {
+  const board = await fetchBoard(srv.base);
+  const page = await openBoard(browser, srv.base, { lang: 'en', team: 'NOPE7' });
+  try {
+    const box = page.locator('[data-testid="unknown-team"]');
+    await box.waitFor({ timeout: 5000 });
+    assert.match(await box.innerText(), /Unknown team “NOPE7”/);
+    const links = await box.locator('a[data-team]').evaluateAll((as) => as.map((a) => a.dataset.team));
+    assert.deepEqual(links, board.team_ids, 'one link per team on the floor');
+    assert.ok(await page.locator('[data-testid="agent-tiles"]').isHidden(), 'no empty board under it');
+    await shot(page, 'e2e-unknown-team');
+    // A link opens that team's board.
+    const first = board.team_ids[0];
+    await box.locator(`a[data-team="${first}"]`).click();
+    await page.waitForSelector(`[data-testid="team-rows"] tr[data-team="${first}"]`, { timeout: 10_000 });
+    assert.ok(await page.locator('[data-testid="unknown-team"]').isHidden());
+  } finally {
+    await page.close();
+  }
+});
+
+test('a dead feed shows its age and a stale state, and the tiles stop counting', async () => {
+  // A daemon whose feed stopped: FLOORWATCH_QUIET_URL (scripts/e2e.sh starts one with no
+  // demo and gives it one event three minutes old), else a mock that has not simulated
+  // for three hours.
+  let base = process.env.FLOORWATCH_QUIET_URL;
+  let mock = null;
+  if (!base) {
+    const { startMock } = await import('./mock-server.mjs');
+    mock = await startMock({ agents: 40, teams: 4, simulate: false, lastEventAgoMs: 3 * 3600_000 });
+    base = mock.url;
+  } else {
+    await postEvents(base, [{ agent: id('Q1-'), name: 'Quiet One', team: 'Q', state: 'talking', ts: new Date(Date.now() - 3 * 60_000).toISOString() }]);
+  }
+  const page = await openBoard(browser, base, { lang: 'en' });
+  try {
+    const conn = page.locator('[data-testid="conn-state"]');
+    await page.waitForSelector('[data-testid="conn-state"][data-feed="stale"]', { timeout: 5000 });
+    const text = (await conn.innerText()).trim();
+    assert.match(text, /^No events for (3 min|3 h)$/, text);
+    assert.notEqual(text, 'Live');
+    assert.equal(await page.locator('#app').getAttribute('data-feed'), 'stale');
+    assert.match(await page.locator('[data-testid="feed-age"]').innerText(), /timers stopped at \d\d:\d\d:\d\d/);
+    const color = await conn.evaluate((e) => getComputedStyle(e).backgroundColor);
+    assert.notEqual(color, 'rgb(20, 29, 39)', 'the pill changes colour');
+    // Timers stand still at the last event.
+    const times = () => page.$$eval('[data-testid="agent-tiles"] .tile .t-time', (es) => es.map((e) => e.textContent));
+    const a = await times();
+    await sleep(2200);
+    assert.deepEqual(await times(), a, 'tiles do not count up on a dead feed');
+    await shot(page, 'e2e-stale');
+    if (!mock) {
+      // An event brings it back to Live within a couple of push intervals.
+      await postEvents(base, [{ agent: id('Q1-'), state: 'idle' }]);
+      await page.waitForSelector('[data-testid="conn-state"][data-feed="live"]', { timeout: 5000 });
+      assert.equal((await conn.innerText()).trim(), 'Live');
+    }
+  } finally {
+    await page.close();
+    await mock?.close();
+  }
+});
+
+test('a floor configured with a 30m window shows "30 min" figures, not dashes', async () => {
+  // The quiet daemon of scripts/e2e.sh has floor.windows = ["30m", "today", "peak_today"];
+  // without it, a mock configured the same way.
+  let base = process.env.FLOORWATCH_QUIET_URL;
+  let mock = null;
+  if (!base) {
+    const { startMock } = await import('./mock-server.mjs');
+    mock = await startMock({ agents: 40, teams: 4, windows: ['30m', 'today', 'peak_today'] });
+    base = mock.url;
+  }
+  const team = id('W');
+  await postEvents(base, [
+    { agent: id('W1-'), team, state: 'talking', ts: new Date(Date.now() - 5 * 60_000).toISOString() },
+    { agent: id('W2-'), team, state: 'idle', ts: new Date(Date.now() - 5 * 60_000).toISOString() },
+  ]);
+  const board = await fetchBoard(base);
+  assert.deepEqual(board.config.windows, ['30m', 'today', 'peak_today'], 'the daemon under test has a 30m window');
+  for (const lang of ['en', 'zh']) {
+    const page = await openBoard(browser, base, { lang });
+    try {
+      const label = lang === 'en' ? '30 min' : '30分钟';
+      const strip = page.locator('[data-testid="floor-strip"]');
+      assert.deepEqual(await strip.locator('[data-win]').evaluateAll((es) => es.map((e) => e.textContent.trim())), Array(6).fill(label));
+      // One sliding window: each KPI shows it once.
+      assert.equal(await strip.locator('.w .v').evaluateAll((es) => es.filter((e) => e.offsetParent).length), 3);
+      for (const f of ['talk_utilization_short', 'aux_ratio_short', 'occupancy_short']) {
+        const e = page.locator(`[data-testid="floor-${f}"]`);
+        assert.equal(await e.getAttribute('data-window'), '30m');
+        assert.notEqual((await e.innerText()).trim(), '—', `${f} is a figure`);
+      }
+      const heads = (await page.locator('.teams thead [data-win]').allInnerTexts()).map((x) => x.trim());
+      assert.deepEqual(heads, [label, label, lang === 'en' ? 'peak today' : '今日高峰', label, label]);
+      const row = page.locator(`[data-testid="team-rows"] tr[data-team="${team}"]`);
+      await row.waitFor({ timeout: 5000 });
+      assert.notEqual((await row.locator('[data-field="talk_utilization_team"]').innerText()).trim(), '—');
+      if (lang === 'en') await shot(page, 'e2e-window-30m');
+    } finally {
+      await page.close();
+    }
+  }
+  await mock?.close();
 });

@@ -1,0 +1,78 @@
+//! The wallboard's board document (docs/ws-protocol.md) beyond the snapshot's figures:
+//! `last_event` (how old the feed is), `team_ids` (whatever the filter), every configured
+//! window, and each team's `aux_drivers`.
+
+mod common;
+
+use common::Daemon;
+use serde_json::{Value, json};
+
+const CONFIG: &str = r#"
+[server]
+clock = "event"
+[floor]
+timezone = "UTC"
+windows = ["30m", "today", "peak_today"]
+dispersion_min_logged_secs = 60
+[peak]
+windows = ["00:00-24:00"]
+"#;
+
+fn ev(agent: &str, team: &str, state: &str, reason: Option<&str>, min: i64) -> Value {
+    // Minutes after 2026-11-23T09:00:00Z.
+    let ts = 1_795_424_400_000_i64 + min * 60_000;
+    json!({"agent": agent, "team": team, "state": state, "reason": reason, "ts": ts})
+}
+
+#[tokio::test]
+async fn the_board_says_when_the_last_event_was_which_teams_exist_and_who_drives_the_aux_cv() {
+    let d = Daemon::start(CONFIG).await;
+    // T07: A1 on break for all 20 minutes, A4 on break for 5 of them, A2 and A3 talking.
+    // Aux rates 1.0, 0.25, 0, 0: mean 0.3125, so only A1 is above it.
+    let events = json!([
+        ev("A1", "T07", "aux", Some("break"), 0),
+        ev("A2", "T07", "talking", None, 0),
+        ev("A3", "T07", "talking", None, 0),
+        ev("A4", "T07", "aux", Some("break"), 0),
+        ev("B1", "T08", "idle", None, 0),
+        ev("A4", "T07", "talking", None, 5),
+        ev("B1", "T08", "talking", None, 20),
+    ]);
+    let (status, _) = d.post("/api/v1/events", events.to_string()).await;
+    assert_eq!(status, 200);
+    d.wait_outcomes(7).await;
+
+    let board = d.get_json("/api/v1/board").await;
+    assert_eq!(board["type"], "full");
+    assert_eq!(board["last_event"], json!(1_795_424_400_000_i64 + 20 * 60_000), "the latest event time");
+    assert_eq!(board["team_ids"], json!(["T07", "T08"]));
+
+    let t07 = board["teams"].as_array().unwrap().iter().find(|t| t["team"] == "T07").unwrap().clone();
+    let names: Vec<&str> = t07["windows"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(names.len(), 3, "every configured window, not a fixed 15m/60m: {names:?}");
+    for w in ["30m", "today", "peak_today"] {
+        assert!(t07["windows"][w]["talk_utilization"].is_number(), "{w} figures");
+    }
+    let drivers = &t07["windows"]["30m"]["aux_drivers"];
+    assert_eq!(drivers.as_array().map(Vec::len), Some(1), "only members above the mean: {drivers}");
+    assert_eq!(drivers[0]["agent"], "A1");
+    assert!((drivers[0]["aux_ratio"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    assert!(board["floor"]["windows"]["30m"].get("aux_drivers").is_none(), "drivers are per team");
+
+    // A filter naming no team: nothing of a team, but the list of those there are.
+    let unknown = d.get_json("/api/v1/board?team=T7").await;
+    assert_eq!(unknown["teams"], json!([]));
+    assert_eq!(unknown["agents"], json!([]));
+    assert_eq!(unknown["team_ids"], json!(["T07", "T08"]));
+    assert_eq!(unknown["last_event"], board["last_event"]);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_board_before_any_event_has_no_last_event() {
+    let d = Daemon::start(CONFIG).await;
+    let board = d.get_json("/api/v1/board").await;
+    assert_eq!(board["last_event"], Value::Null);
+    assert_eq!(board["team_ids"], json!([]));
+    d.stop().await;
+}

@@ -1,0 +1,31 @@
+// DOM helpers shared by the panels: create, and update only what changed (a wall screen
+// redraws every second for hours; untouched nodes cost nothing).
+
+import * as F from './format.js';
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+
+export const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+};
+
+export const setText = (e, s) => {
+  if (e.textContent !== s) e.textContent = s;
+};
+
+export const setAttr = (e, k, v) => {
+  if (v == null || v === false) {
+    if (e.hasAttribute(k)) e.removeAttribute(k);
+  } else if (e.getAttribute(k) !== String(v)) e.setAttribute(k, v);
+};
+
+/** A figure: visible text, raw value for tests, and a threshold level for colour. */
+export const setFig = (e, text, rawVal, level, levelText) => {
+  setText(e, text);
+  setAttr(e, 'data-value', F.raw(rawVal));
+  setAttr(e, 'data-level', level ?? null);
+  setAttr(e, 'title', levelText ?? null);
+};

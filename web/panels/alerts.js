@@ -1,0 +1,167 @@
+// The alert list: firing first (by severity, newest first), then recently resolved ones
+// fading out. Firing aux_cluster alerts are the banner's. Each line is written from the
+// alert's fields in the page's language, and for a figure alert shows the figure at fire
+// time beside the figure now ("CV 2.38 at fire · now 0.73"). Only whole entries are shown:
+// what does not fit becomes "+N more", in kiosk mode too.
+
+import { t, teamLabel, reasonWord, winLabel } from '../i18n.js';
+import * as F from '../format.js';
+import { $, el, setText, setAttr } from '../dom.js';
+import { store, serverNow, asOf, visibleAlerts, agentName } from '../store.js';
+
+/** How long a resolved alert stays visible while it fades (ms of server time). */
+export const RESOLVED_FADE_MS = 120_000;
+
+const SEV_RANK = { critical: 0, warning: 1, info: 2 };
+
+const teamBlock = (team) => store.teams.find((x) => x.team === team) ?? null;
+
+/** The alert's figure as the board shows it now, or null. */
+export function currentValue(al) {
+  const b = teamBlock(al.team);
+  if (!b) return null;
+  switch (al.kind) {
+    case 'aux_dispersion':
+      return b.windows?.[store.win.cv]?.aux_ratio_cv ?? null;
+    case 'utilization_high':
+      return b.windows?.[store.win.team]?.talk_utilization ?? null;
+    default:
+      return null;
+  }
+}
+
+/** An alert's one line in the page's language, from its fields (never its English `message`). */
+export function alertText(al, now) {
+  const team = teamLabel(al.team);
+  switch (al.kind) {
+    case 'aux_cluster':
+      return t('alert.aux_cluster', { team, k: (al.agents ?? []).length, share: F.pct(al.value) });
+    case 'long_aux': {
+      const name = al.agent ? agentName(al.agent) : '';
+      const who = name && name !== al.agent ? `${name} ${al.agent}` : (al.agent ?? '');
+      const limit = F.mss(al.threshold);
+      if (al.state !== 'firing') return t('alert.long_aux_resolved', { who, team, limit });
+      const a = al.agent ? store.agents.get(al.agent) : null;
+      if (a && a.state === 'aux' && !a.planned) {
+        const dur = F.mss((asOf(now) - a.since) / 1000);
+        return t('alert.long_aux', { who, team, reason: reasonWord(a.reason), dur, limit });
+      }
+      return t('alert.long_aux_noreason', { who, team, dur: F.mss(al.value), limit });
+    }
+    case 'aux_dispersion':
+      return t('alert.aux_dispersion', { team, value: F.cv(al.value), now: F.cv(currentValue(al)), threshold: F.cv(al.threshold) });
+    case 'utilization_high':
+      return t('alert.utilization_high', {
+        team, value: F.pct(al.value), now: `${F.pct(currentValue(al))} (${winLabel(store.win.team)})`, threshold: F.pct(al.threshold),
+      });
+    default:
+      return t('alert.unknown', { team });
+  }
+}
+
+const alertItems = new Map(); // id -> <li>
+
+function shownAlerts(now) {
+  return visibleAlerts()
+    .filter((a) => !(a.kind === 'aux_cluster' && a.state === 'firing')) // those are the banner
+    .filter((a) => a.state === 'firing' || now - (F.toMs(a.resolved_at) ?? 0) < RESOLVED_FADE_MS)
+    .sort((a, b) => {
+      const fa = a.state === 'firing' ? 0 : 1;
+      const fb = b.state === 'firing' ? 0 : 1;
+      if (fa !== fb) return fa - fb;
+      const sa = SEV_RANK[a.severity] ?? 3;
+      const sb = SEV_RANK[b.severity] ?? 3;
+      if (sa !== sb) return sa - sb;
+      return (F.toMs(b.fired_at) ?? 0) - (F.toMs(a.fired_at) ?? 0);
+    });
+}
+
+export function render() {
+  const list = $('.alerts');
+  const now = serverNow();
+  const items = shownAlerts(now);
+  const seen = new Set();
+  let prev = null;
+  for (const al of items) {
+    seen.add(al.id);
+    let li = alertItems.get(al.id);
+    if (!li) {
+      li = el('li', 'alert');
+      li.dataset.alertId = al.id;
+      li.append(el('span', 'sev'), el('span', 'msg'), el('span', 'when'));
+      alertItems.set(al.id, li);
+    }
+    const want = prev ? prev.nextSibling : list.firstChild;
+    if (want !== li) list.insertBefore(li, want);
+    prev = li;
+    setAttr(li, 'data-kind', al.kind);
+    setAttr(li, 'data-team', al.team);
+    setAttr(li, 'data-state', al.state);
+    setAttr(li, 'data-severity', al.severity);
+    setText($('.sev', li), al.state === 'firing' ? t(`sev.${al.severity}`) : t('alert.resolved'));
+    updateItem(li, al, now);
+  }
+  for (const [id, li] of alertItems) {
+    if (!seen.has(id)) {
+      li.remove();
+      alertItems.delete(id);
+    }
+  }
+  const firing = items.filter((a) => a.state === 'firing').length;
+  setText($('[data-testid="alert-count"]'), firing ? String(firing) : '');
+  $('.alerts-empty').hidden = items.length > 0 || store.now == null;
+  fit();
+}
+
+/** The parts of an alert item that move with time: durations, figures now, fade. */
+function updateItem(li, al, now) {
+  setText($('.msg', li), alertText(al, now));
+  const cur = currentValue(al);
+  setAttr(li, 'data-value-now', cur == null ? null : String(cur));
+  setAttr(li, 'data-value-fired', al.value == null ? null : String(al.value));
+  const tz = store.config.timezone;
+  if (al.state === 'firing') {
+    setText($('.when', li), t('alerts.since', { time: F.clock(F.toMs(al.fired_at) ?? now, tz, false) }));
+    li.style.opacity = '';
+  } else {
+    const r = F.toMs(al.resolved_at) ?? now;
+    setText($('.when', li), t('alerts.resolved_at', { time: F.clock(r, tz, false) }));
+    const age = Math.max(0, now - r);
+    li.style.opacity = String(Math.max(0, 0.75 * (1 - age / RESOLVED_FADE_MS)).toFixed(3));
+  }
+}
+
+/**
+ * Shows the entries that fit whole in the panel and "+N more" for the rest. Measured
+ * with every entry shown, so an entry that now fits comes back.
+ */
+export function fit() {
+  const list = $('.alerts');
+  const more = $('[data-testid="alerts-more"]');
+  const items = [...list.children];
+  for (const li of items) li.hidden = false;
+  more.hidden = true;
+  setAttr(more, 'data-n', null);
+  if (!items.length || !list.clientHeight) return;
+  const gap = parseFloat(getComputedStyle(list).rowGap) || 0;
+  const heights = items.map((li) => li.offsetHeight);
+  if (F.fitCount(heights, list.clientHeight, gap, 0) >= items.length) return;
+  // Not all fit: the "+N more" line takes its place under the list, then as many whole
+  // entries as the list has room for.
+  setText(more, t('alerts.more', { n: items.length }));
+  more.hidden = false;
+  const n = F.fitCount(heights, list.clientHeight, gap, 0);
+  items.forEach((li, i) => { li.hidden = i >= n; });
+  setText(more, t('alerts.more', { n: items.length - n }));
+  setAttr(more, 'data-n', items.length - n);
+}
+
+export function tick(now) {
+  for (const al of visibleAlerts()) {
+    const li = alertItems.get(al.id);
+    if (li) updateItem(li, al, now);
+  }
+  // Resolved alerts that faded out leave the list.
+  if (visibleAlerts().some((a) => a.state !== 'firing' && alertItems.has(a.id)
+    && now - (F.toMs(a.resolved_at) ?? 0) >= RESOLVED_FADE_MS)) render();
+}

@@ -1,0 +1,92 @@
+// The aux-cluster banner (first row of the action lane): per firing aux_cluster alert, the
+// team, how many are on break, who (named by the alert first, struck out once back, then
+// the team's others now on unplanned break), and for how long.
+
+import { t, teamLabel, lang } from '../i18n.js';
+import * as F from '../format.js';
+import { $, el, setText } from '../dom.js';
+import { store, visibleAlerts, agentName } from '../store.js';
+import { stateKey } from '../tiles.js';
+
+const bannerRows = new Map(); // alert id -> row element
+
+/** Firing aux_cluster alerts in scope. */
+export const firingClusters = () => visibleAlerts().filter((a) => a.kind === 'aux_cluster' && a.state === 'firing');
+
+export function render() {
+  const banner = $('[data-testid="cluster-banner"]');
+  const firing = firingClusters();
+  banner.hidden = firing.length === 0;
+  if (!banner.firstChild) {
+    const title = el('div', 'cl-title');
+    title.append(el('span', 'cl-icon', '⚠'), el('span', 'cl-title-text'));
+    banner.append(title, el('div', 'cl-rows'));
+  }
+  setText($('.cl-title-text', banner), t('banner.title'));
+  const rows = $('.cl-rows', banner);
+  const seen = new Set();
+  for (const al of firing) {
+    seen.add(al.id);
+    let row = bannerRows.get(al.id);
+    if (!row) {
+      row = el('div', 'cluster');
+      row.dataset.alertId = al.id;
+      row.append(el('span', 'cl-team'), el('span', 'cl-line'), el('div', 'cl-agents'), el('span', 'cl-since'));
+      bannerRows.set(al.id, row);
+      rows.append(row);
+    }
+    row.dataset.team = al.team;
+    row.dataset.agents = (al.agents ?? []).join(' ');
+    setText($('.cl-team', row), teamLabel(al.team));
+    setText($('.cl-line', row), t('banner.line', { k: (al.agents ?? []).length, share: F.pct(al.value), team: teamLabel(al.team) }));
+    const box = $('.cl-agents', row);
+    const named = al.agents ?? [];
+    const joined = [...store.agents.values()]
+      .filter((a) => a.team === al.team && stateKey(a) === 'aux_unplanned' && !named.includes(a.agent))
+      .map((a) => a.agent)
+      .sort();
+    const chips = [
+      ...named.map((id) => {
+        const a = store.agents.get(id);
+        return { id, kind: a && stateKey(a) !== 'aux_unplanned' ? 'back' : 'named' };
+      }),
+      ...joined.map((id) => ({ id, kind: 'joined' })),
+    ];
+    // Still on break first, those back last.
+    chips.sort((x, y) => (x.kind === 'back') - (y.kind === 'back'));
+    // Rebuild the chips only when the list or their states changed.
+    const sig = chips.map((c) => `${c.id}:${c.kind}:${store.agents.get(c.id)?.name ?? ''}`).join('|') + lang();
+    if (box.dataset.sig !== sig) {
+      box.dataset.sig = sig;
+      box.replaceChildren(...chips.map(({ id, kind }) => {
+        const a = store.agents.get(id);
+        const chip = el('span', `chip ${kind}`);
+        chip.dataset.agent = id;
+        if (kind === 'joined') chip.title = t('banner.joined');
+        chip.append(el('span', 'chip-name', agentName(id)));
+        if (a?.name) chip.append(el('span', 'chip-id', id));
+        if (kind === 'back') chip.append(el('span', 'chip-back', t('banner.back')));
+        return chip;
+      }));
+    }
+  }
+  for (const [id, row] of bannerRows) {
+    if (!seen.has(id)) {
+      row.remove();
+      bannerRows.delete(id);
+    }
+  }
+}
+
+export function tick(now) {
+  for (const [id, row] of bannerRows) {
+    const al = store.alerts.find((a) => a.id === id);
+    if (!al) continue;
+    const since = F.toMs(al.fired_at) ?? now;
+    setText($('.cl-since', row), t('banner.since', { dur: F.mss((now - since) / 1000) }));
+  }
+}
+
+export function relabel() {
+  for (const box of document.querySelectorAll('.cl-agents')) box.dataset.sig = '';
+}

@@ -1,0 +1,57 @@
+// The strip under the header: state counts and the three KPIs over the two shortest
+// configured windows (`store.win.short`, `store.win.long`), for the floor or `?team=`.
+
+import { t, winLabel } from '../i18n.js';
+import * as F from '../format.js';
+import { $, setText, setAttr, setFig } from '../dom.js';
+import { store, opts, scopeBlock } from '../store.js';
+import { lvlText } from './levels.js';
+
+function bandText(band) {
+  if (!band) return '';
+  const short = (x) => F.pct(x).replace('.0%', '%');
+  return t('kpi.band', { lo: short(band[0]).replace('%', ''), hi: short(band[1]) });
+}
+
+export function render() {
+  const strip = $('[data-testid="floor-strip"]');
+  setAttr(strip, 'data-scope', opts.team ? 'team' : 'floor');
+  const b = scopeBlock();
+  const cur = b?.current ?? {};
+  const win = b?.windows ?? {};
+  const cnt = (field, v) => setFig($(`[data-testid="floor-${field}"]`, strip), F.int(v), v ?? null);
+  const planned = cur.aux != null && cur.aux_unplanned != null ? cur.aux - cur.aux_unplanned : null;
+  cnt('talking', cur.talking);
+  cnt('acw', cur.acw);
+  cnt('aux_unplanned', cur.aux_unplanned);
+  cnt('aux_planned', planned);
+  cnt('idle', cur.idle);
+  cnt('logged_in', cur.logged_in);
+  const off = $('[data-testid="floor-offline"]', strip);
+  setText(off, cur.offline != null ? t('offline.count', { n: cur.offline }) : '');
+  setAttr(off, 'data-value', F.raw(cur.offline ?? null));
+
+  const c = store.config;
+  for (const slot of ['short', 'long']) {
+    const name = store.win[slot];
+    const f = win[name] ?? {};
+    for (const e of strip.querySelectorAll(`[data-win="${slot}"]`)) setText(e, winLabel(name));
+    let e = $(`[data-testid="floor-talk_utilization_${slot}"]`, strip);
+    let lv = F.talkLevel(f.talk_utilization ?? null, c.talk_band, c.utilization_high);
+    setFig(e, F.pct(f.talk_utilization), f.talk_utilization ?? null, lv, lvlText('talk', lv));
+    setAttr(e, 'data-window', name);
+    e = $(`[data-testid="floor-aux_ratio_${slot}"]`, strip);
+    lv = F.auxLevel(f.aux_ratio ?? null, c.aux_band);
+    setFig(e, F.pct(f.aux_ratio), f.aux_ratio ?? null, lv, lvlText('aux', lv));
+    setAttr(e, 'data-window', name);
+    e = $(`[data-testid="floor-occupancy_${slot}"]`, strip);
+    setFig(e, F.pct(f.occupancy), f.occupancy ?? null, null);
+    setAttr(e, 'data-window', name);
+  }
+  // One window only: the pair would show the same figure twice.
+  strip.classList.toggle('one-window', store.win.short === store.win.long);
+  // "100.0%" needs a size down to fit its box.
+  for (const e of strip.querySelectorAll('.w .v')) setAttr(e, 'data-wide', e.textContent.length > 5 ? '' : null);
+  setText($('[data-band="talk"]', strip), bandText(c.talk_band));
+  setText($('[data-band="aux"]', strip), bandText(c.aux_band));
+}

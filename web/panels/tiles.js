@@ -1,0 +1,240 @@
+// Agent tiles: one per agent, grouped (by team, state, or one group by time in state),
+// coloured by state, with name, state or reason, and time in state. The size is the
+// largest that fits the panel (tiles.js); a floor too large for tiles with readable text
+// (2,000 agents on a 1080p screen) becomes colour-only squares in team blocks, and the
+// action lane names who needs a lead. With a stale feed the timers stop at the last event.
+
+import { t, reasonLabel, teamLabel } from '../i18n.js';
+import * as F from '../format.js';
+import { $, el, setText, setAttr } from '../dom.js';
+import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux } from '../store.js';
+import { shortName } from './teams.js';
+import { groupAgents, fitTiles, fitDots, chooseMode, stateKey } from '../tiles.js';
+
+const tilesBox = () => $('[data-testid="agent-tiles"]');
+const tileEls = new Map(); // agent id -> tile element
+const groupEls = new Map(); // group key -> { root, label, count, grid }
+let orderSig = '';
+let groupCounts = [];
+let lastFit = '';
+
+function makeTile() {
+  const e = el('div', 'tile');
+  // Flat children, placed by CSS grid areas (the dense layout moves them around).
+  e.append(el('span', 't-name'), el('span', 't-state'), el('span', 't-reason'), el('span', 't-time'));
+  return e;
+}
+
+function updateTile(e, a) {
+  const sk = stateKey(a);
+  const [name, state, reason] = e.children;
+  setAttr(e, 'data-agent', a.agent);
+  setAttr(e, 'data-state', a.state);
+  setAttr(e, 'data-statekey', sk);
+  setAttr(e, 'data-team', a.team);
+  setAttr(e, 'data-reason', a.state === 'aux' ? (a.reason ?? 'unspecified') : null);
+  setAttr(e, 'data-since', a.since);
+  // "Sophie K.": a whole first name reads better than "Sophie Kh…" (full name in the title).
+  setText(name, a.name ? shortName(a.name) : a.agent);
+  setText(state, t(sk === 'aux_planned' ? 'short.aux_planned' : `short.${a.state}`));
+  setText(reason, a.state === 'aux' ? reasonLabel(a.reason ?? 'unspecified') : '');
+  tileTitle(e, a);
+}
+
+/** Tooltip for a person at the screen with a mouse: who, which state, long-aux limit. */
+function tileTitle(e, a, lv = e.dataset.long ?? '') {
+  let s = `${a.name || a.agent} (${a.agent}) · ${t(`state.${stateKey(a)}`)}`;
+  if (a.state === 'aux') s += ` · ${reasonLabel(a.reason ?? 'unspecified')}`;
+  if (lv) s += ` · ${t(lv === 'over' ? 'long.over' : 'long.near', { limit: F.mss(longLimitSecs(a.reason ?? 'unspecified')) })}`;
+  setAttr(e, 'title', s);
+}
+
+function groupLabel(g) {
+  if (g.kind === 'team') return teamLabel(g.key);
+  if (g.kind === 'state') return t(g.key === 'aux_unplanned' ? 'short.aux' : `short.${g.key}`);
+  return t('group.all');
+}
+
+function setGroupName(G, text) {
+  setText(G.name, text);
+  // Wide (CJK) characters count double.
+  const width = [...text].reduce((n, c) => n + (c.codePointAt(0) >= 0x2e80 ? 2 : 1), 0);
+  G.name.classList.toggle('long', width > 5);
+}
+
+export function render() {
+  const box = tilesBox();
+  const agents = [...store.agents.values()].filter((a) => (opts.offline || a.state !== 'offline')
+    && (!opts.team || a.team === opts.team));
+  const seen = new Set();
+  for (const a of agents) {
+    seen.add(a.agent);
+    let e = tileEls.get(a.agent);
+    if (!e) {
+      e = makeTile();
+      tileEls.set(a.agent, e);
+      store.agentsDirty = true;
+    }
+    updateTile(e, a);
+  }
+  for (const [id, e] of tileEls) {
+    if (!seen.has(id)) {
+      e.remove();
+      tileEls.delete(id);
+      store.agentsDirty = true;
+    }
+  }
+  if (store.agentsDirty) {
+    store.agentsDirty = false;
+    const groups = groupAgents(agents, opts.sort);
+    const sig = opts.sort + '#' + groups.map((g) => g.key + ':' + g.agents.map((a) => a.agent).join(',')).join(';');
+    if (sig !== orderSig) {
+      orderSig = sig;
+      const keep = new Set();
+      let prev = null;
+      for (const g of groups) {
+        const gkey = `${g.kind}:${g.key}`;
+        keep.add(gkey);
+        let G = groupEls.get(gkey);
+        if (!G) {
+          const root = el('div', 'group');
+          root.dataset.group = g.key;
+          root.dataset.kind = g.kind;
+          const label = el('div', 'glabel');
+          const name = el('span', 'gname');
+          const count = el('span', 'gcount');
+          label.append(name, count);
+          const grid = el('div', 'grid');
+          root.append(label, grid);
+          G = { root, name, count, grid };
+          groupEls.set(gkey, G);
+        }
+        const want = prev ? prev.nextSibling : box.firstChild;
+        if (want !== G.root) box.insertBefore(G.root, want);
+        prev = G.root;
+        G.root.dataset.statekey = g.kind === 'state' ? g.key : '';
+        const els = g.agents.map((a) => tileEls.get(a.agent));
+        const cur = G.grid.children;
+        let same = cur.length === els.length;
+        for (let i = 0; same && i < els.length; i++) same = cur[i] === els[i];
+        if (!same) G.grid.replaceChildren(...els);
+      }
+      for (const [k, G] of groupEls) {
+        if (!keep.has(k)) {
+          G.root.remove();
+          groupEls.delete(k);
+        }
+      }
+      groupCounts = groups.map((g) => g.agents.length);
+      layout();
+    }
+    for (const g of groups) {
+      const G = groupEls.get(`${g.kind}:${g.key}`);
+      if (!G) continue;
+      setGroupName(G, groupLabel(g));
+      // Team groups count who is logged in; state groups count their tiles.
+      const n = g.kind === 'team' ? g.agents.filter((a) => a.state !== 'offline').length : g.agents.length;
+      setText(G.count, String(n));
+      G.root.title = `${groupLabel(g)} · ${t(g.kind === 'team' ? 'agents.logged_in' : 'agents.count', { n })}`;
+    }
+  }
+  $('.tiles-empty').hidden = agents.length > 0 || store.now == null;
+}
+
+export function relabel() {
+  for (const [gkey, G] of groupEls) {
+    const [kind, ...rest] = gkey.split(':');
+    setGroupName(G, groupLabel({ kind, key: rest.join(':') }));
+  }
+  store.agentsDirty = true;
+}
+
+/** Regroup from scratch (the sort changed). */
+export function regroup() {
+  store.agentsDirty = true;
+  orderSig = '';
+}
+
+export function layout() {
+  const box = tilesBox();
+  const W = box.clientWidth;
+  const H = box.clientHeight;
+  if (!W || !H) return;
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  const labelW = Math.round(rem * 4.3);
+  const gap = Math.max(3, Math.round(rem * 0.25));
+  const groupGap = Math.max(4, Math.round(rem * 0.45));
+  const s = box.style;
+  const mode = chooseMode(groupCounts, W, H, { labelW, gap, groupGap });
+  if (mode === 'dots') {
+    const headH = Math.round(rem * 1.35);
+    const blockGap = Math.round(rem * 0.7);
+    const fit = fitDots(groupCounts, W - 2, H, { headH, headW: Math.round(rem * 3.6), blockGap });
+    const key = `dots:${fit.s}:${fit.cols.join(',')}`;
+    box.dataset.fits = String(fit.fits);
+    if (key === lastFit) return;
+    lastFit = key;
+    box.dataset.size = 'dot';
+    // Squares big enough for 11 px digits show the time in state.
+    setAttr(box, 'data-dot-text', fit.s >= 32 ? '' : null);
+    s.setProperty('--dot', `${fit.s}px`);
+    s.setProperty('--gap', `${fit.gap}px`);
+    s.setProperty('--block-gap', `${blockGap}px`);
+    s.setProperty('--head-h', `${headH}px`);
+    // Blocks in the DOM are in group order, as groupCounts.
+    [...box.querySelectorAll(':scope > .group > .grid')].forEach((g, i) => g.style.setProperty('--cols', String(fit.cols[i] ?? 1)));
+    return;
+  }
+  const fit = fitTiles(groupCounts, W, H, { labelW, gap, groupGap });
+  const key = `${fit.w}x${fit.h}x${fit.cols}x${labelW}x${gap}`;
+  box.dataset.fits = String(fit.fits);
+  if (key === lastFit) return;
+  lastFit = key;
+  for (const G of groupEls.values()) G.grid.style.removeProperty('--cols');
+  s.setProperty('--tile-w', `${fit.w}px`);
+  s.setProperty('--tile-h', `${fit.h}px`);
+  s.setProperty('--cols', String(fit.cols));
+  s.setProperty('--label-w', `${labelW}px`);
+  s.setProperty('--gap', `${gap}px`);
+  s.setProperty('--group-gap', `${groupGap}px`);
+  // Type follows the tile: the smaller of width- and height-bound sizes. Small tiles
+  // switch to a dense two-line layout (name / state and time) sized by height.
+  const u = Math.min(fit.w / 11, fit.h / 4.4);
+  s.setProperty('--tu', `${u.toFixed(2)}px`);
+  box.dataset.size = u < 9 ? 'xs' : u < 13 ? 's' : 'l';
+}
+
+export function observe() {
+  new ResizeObserver(() => {
+    lastFit = '';
+    layout();
+  }).observe(tilesBox());
+}
+
+export function tick(now) {
+  const at = asOf(now);
+  const firing = firingLongAux();
+  // Squares have room for five characters: "1h02" rather than "1:02:05".
+  const dots = tilesBox().dataset.size === 'dot';
+  for (const [id, e] of tileEls) {
+    const a = store.agents.get(id);
+    if (!a) continue;
+    const secs = a.since == null ? null : Math.max(0, (at - a.since) / 1000);
+    setText(e.children[3], dots ? F.shortDur(secs) : F.mss(secs));
+    const lv = longLevel(a, at, firing);
+    if ((e.dataset.long ?? '') !== lv) {
+      setAttr(e, 'data-long', lv || null);
+      tileTitle(e, a, lv);
+    }
+  }
+}
+
+/** Kiosk paging: what does not fit shows a screenful at a time. */
+export function page() {
+  for (const box of [tilesBox(), $('.teams-panel')]) {
+    if (box.scrollHeight > box.clientHeight + 4) {
+      const next = box.scrollTop + box.clientHeight * 0.9;
+      box.scrollTo({ top: next >= box.scrollHeight - box.clientHeight + 4 ? 0 : next });
+    }
+  }
+}

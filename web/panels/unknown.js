@@ -1,0 +1,38 @@
+// `?team=` naming a team the floor does not have (e.g. T7 for T07): say so and link to the
+// teams there are, instead of an empty board that says "Live". A team appears once its
+// first event arrives, so the notice goes by itself if the team turns up later.
+
+import { t } from '../i18n.js';
+import { $, el, setText } from '../dom.js';
+import { store, unknownTeam } from '../store.js';
+
+function teamHref(team) {
+  const u = new URL(location.href);
+  if (team == null) u.searchParams.delete('team');
+  else u.searchParams.set('team', team);
+  return u.pathname + u.search;
+}
+
+export function render() {
+  const box = $('[data-testid="unknown-team"]');
+  const team = unknownTeam();
+  box.hidden = team == null;
+  $('#app').classList.toggle('unknown-team', team != null);
+  if (team == null) return;
+  setText($('.unknown-title', box), t('unknown.title', { team }));
+  const ids = store.teamIds ?? [];
+  setText($('.unknown-sub', box), ids.length ? t('unknown.sub', { team }) : t('unknown.none'));
+  const links = $('[data-testid="team-links"]', box);
+  const sig = ids.join(',') + '|' + t('unknown.floor');
+  if (links.dataset.sig === sig) return;
+  links.dataset.sig = sig;
+  const li = (text, href, team) => {
+    const a = el('a', 'team-link', text);
+    a.href = href;
+    if (team) a.dataset.team = team;
+    const item = el('li');
+    item.append(a);
+    return item;
+  };
+  links.replaceChildren(...ids.map((id) => li(id, teamHref(id), id)), li(t('unknown.floor'), teamHref(null), null));
+}

@@ -1,0 +1,162 @@
+// What the server told us (docs/ws-protocol.md), the page's options, and server time.
+//
+// State flows one way: frames -> `store` -> panels. `onFrame` is the only writer; panels
+// read. Server time = client time + offset, the offset learned from each frame's `now`.
+
+import * as F from './format.js';
+
+const params = new URLSearchParams(location.search);
+const truthy = (v) => ['1', 'true', 'yes', 'on'].includes((v || '').toLowerCase());
+
+/** Page options: ?team= ?token= ?kiosk=1 ?sort=team|state|time ?offline=0 ?lang= ?stale_secs= */
+export const opts = {
+  team: params.get('team') || null,
+  token: params.get('token') || null,
+  kiosk: truthy(params.get('kiosk')),
+  sort: ['team', 'state', 'time'].includes(params.get('sort')) ? params.get('sort') : 'team',
+  offline: params.get('offline') !== '0',
+  lang: params.get('lang'),
+  staleMs: Number(params.get('stale_secs')) > 0 ? Number(params.get('stale_secs')) * 1000 : F.STALE_MS,
+};
+
+/** Defaults until the first `full` frame brings the server's config. */
+export const DEFAULT_CONFIG = {
+  windows: ['15m', '60m', 'today', 'peak_today'],
+  push_interval_ms: 1000,
+  timezone: undefined,
+  talk_band: [0.69, 0.74],
+  aux_band: [0.08, 0.09],
+  aux_cv_limit: 0.16,
+  utilization_high: 0.74,
+  long_aux_secs: 600,
+  long_aux_per_reason: {},
+  planned_reasons: [],
+};
+
+export const store = {
+  config: DEFAULT_CONFIG,
+  win: F.pickWindows(DEFAULT_CONFIG.windows),
+  floor: null,
+  teams: [],
+  teamIds: null, // every team on the floor (null until a server says)
+  agents: new Map(), // agent id -> board agent
+  alerts: [],
+  now: null, // `now` of the last full/delta frame (server epoch ms)
+  lastEvent: null, // the largest applied event time (server epoch ms)
+  offsets: [], // recent (server now - client receive time) samples
+  offset: 0,
+  conn: 'connecting',
+  retryAt: null,
+  frames: { full: 0, delta: 0, alert: 0 },
+  agentsDirty: true, // tiles need regrouping
+};
+
+export const serverNow = () => Date.now() + store.offset;
+
+/** 'none', 'live' or 'stale' at server time `now` (F.feedState with the page's threshold). */
+export const feed = (now = serverNow()) => (store.now == null ? 'none' : F.feedState(store.lastEvent, now, opts.staleMs));
+
+/** The instant timers show: now, or with a stale feed the last event (timers stop there). */
+export function asOf(now = serverNow()) {
+  return feed(now) === 'stale' ? store.lastEvent : now;
+}
+
+/** The team of `?team=` when the server does not know it (null when known or unfiltered). */
+export function unknownTeam() {
+  if (!opts.team || store.teamIds == null) return null;
+  return store.teamIds.includes(opts.team) ? null : opts.team;
+}
+
+function learnOffset(now) {
+  if (typeof now !== 'number') return;
+  // Network delay only ever makes a sample smaller than the true offset, so the largest
+  // recent sample is the best estimate; a short window lets a corrected server clock in.
+  store.offsets.push(now - Date.now());
+  if (store.offsets.length > 10) store.offsets.shift();
+  store.offset = Math.max(...store.offsets);
+}
+
+/** Takes a frame into the store; false for a frame type from a newer server (ignored). */
+export function onFrame(msg) {
+  switch (msg.type) {
+    case 'full':
+      store.frames.full++;
+      store.config = { ...DEFAULT_CONFIG, ...(msg.config || {}) };
+      store.win = F.pickWindows(store.config.windows);
+      store.offsets = [];
+      learnOffset(msg.now);
+      store.now = msg.now;
+      store.lastEvent = msg.last_event ?? null;
+      store.teamIds = Array.isArray(msg.team_ids) ? msg.team_ids : null;
+      store.floor = msg.floor ?? null;
+      store.teams = msg.teams ?? [];
+      store.agents = new Map((msg.agents ?? []).map((a) => [a.agent, a]));
+      store.alerts = msg.alerts ?? [];
+      store.agentsDirty = true;
+      return true;
+    case 'delta':
+      store.frames.delta++;
+      learnOffset(msg.now);
+      store.now = msg.now;
+      if ('last_event' in msg) store.lastEvent = msg.last_event ?? null;
+      if (Array.isArray(msg.team_ids)) store.teamIds = msg.team_ids;
+      if (msg.floor) store.floor = msg.floor;
+      if (msg.teams) store.teams = msg.teams;
+      if (msg.alerts) store.alerts = msg.alerts;
+      for (const a of msg.agents ?? []) store.agents.set(a.agent, a);
+      for (const id of msg.removed ?? []) store.agents.delete(id);
+      if ((msg.agents && msg.agents.length) || (msg.removed && msg.removed.length)) store.agentsDirty = true;
+      return true;
+    case 'alert': {
+      store.frames.alert++;
+      const al = msg.alert;
+      if (!al || !al.id) return false;
+      const i = store.alerts.findIndex((x) => x.id === al.id);
+      // Taken back: events that arrived late show it did not happen as shown. Drop it;
+      // the corrected alert (if any) follows in its own frame.
+      if (al.retracted) {
+        if (i >= 0) store.alerts.splice(i, 1);
+        return true;
+      }
+      if (i >= 0) store.alerts[i] = al;
+      else store.alerts.push(al);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** The block the strip shows: the whole floor, or the one team of `?team=`. */
+export function scopeBlock() {
+  if (!opts.team) return store.floor;
+  return store.teams.find((x) => x.team === opts.team) ?? null;
+}
+
+export function visibleAlerts() {
+  return opts.team ? store.alerts.filter((a) => a.team === opts.team) : store.alerts;
+}
+
+export function agentName(id) {
+  const a = store.agents.get(id);
+  return a?.name || id;
+}
+
+export function longLimitSecs(reason) {
+  const per = store.config.long_aux_per_reason ?? {};
+  return per[reason] ?? store.config.long_aux_secs ?? 600;
+}
+
+/** The long-aux level of an agent at server time `at`: '', 'near' (>= 80% of its limit), 'over'. */
+export function longLevel(a, at, firingLong) {
+  if (a.state !== 'aux' || a.planned || a.since == null) return '';
+  if (firingLong.has(a.agent)) return 'over';
+  const limit = longLimitSecs(a.reason ?? 'unspecified') * 1000;
+  const d = at - a.since;
+  if (d >= limit) return 'over';
+  return d >= 0.8 * limit ? 'near' : '';
+}
+
+export function firingLongAux() {
+  return new Set(store.alerts.filter((a) => a.kind === 'long_aux' && a.state === 'firing').map((a) => a.agent));
+}
