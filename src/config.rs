@@ -78,6 +78,8 @@ pub struct Config {
     /// `None`: journal off, state in memory only.
     pub journal: Option<JournalSettings>,
     pub tokens: Tokens,
+    /// `auth.open`: tokens may be absent on listeners other hosts can reach.
+    pub open: bool,
     /// `[[hooks]]` entries as written (read and checked by `hooks`).
     pub hooks: Vec<toml::Table>,
     pub tls: TlsConfig,
@@ -344,6 +346,9 @@ impl Default for JournalConfig {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
+    /// Serve without tokens on an address other hosts can reach: the operator's explicit
+    /// choice (`serve` refuses otherwise; loopback listeners need no choice).
+    pub open: bool,
     pub ingest_token: Option<String>,
     pub ingest_token_env: Option<String>,
     pub ingest_token_file: Option<String>,
@@ -764,6 +769,7 @@ impl FileConfig {
             },
             journal,
             tokens,
+            open: self.auth.open,
             hooks: self.hooks.clone(),
             tls: self.tls.clone(),
             wallboard: self.wallboard.clone(),

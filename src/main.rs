@@ -129,6 +129,15 @@ fn check_config(path: &PathBuf) -> ExitCode {
             errors.push(format!("journal.dir: {} is not a writable directory: {e}", dir.display()));
         }
     }
+    if let Some(c) = &config {
+        let exposed = floorwatch::server::open_exposure(c, c.server.http, c.server.tcp);
+        if !exposed.is_empty() && !c.open {
+            errors.push(format!(
+                "auth.open: {}; set auth.ingest_token and auth.viewer_token, listen on 127.0.0.1, or set auth.open = true",
+                exposed.join("; ")
+            ));
+        }
+    }
     let (Some(config), Some(checked), true) = (config, checked, errors.is_empty()) else {
         return fail(&format!("{} is not valid:\n{}", path.display(), errors.join("\n")));
     };
@@ -148,7 +157,12 @@ fn check_config(path: &PathBuf) -> ExitCode {
         Some(j) => println!("  journal: {} (fsync every {} ms)", j.dir.display(), j.fsync_interval.as_millis()),
         None => println!("  journal: off (state in memory only)"),
     }
-    println!("  auth: ingest {}, viewer {}", open(&c.tokens.ingest), open(&c.tokens.viewer));
+    println!(
+        "  auth: ingest {}, viewer {}{}",
+        open(&c.tokens.ingest),
+        open(&c.tokens.viewer),
+        if c.open { " (auth.open = true: open on purpose)" } else { "" }
+    );
     println!(
         "  hooks: {}",
         if checked.hooks.is_empty() {
@@ -279,6 +293,15 @@ fn serve(args: ServeArgs) -> ExitCode {
     };
     if let Err(e) = floorwatch::server::check(&config) {
         return fail(&e.to_string());
+    }
+    // Open to the network only by choice (checked again on the bound addresses).
+    let exposed = floorwatch::server::open_exposure(&config, config.server.http, config.server.tcp);
+    if !exposed.is_empty() && !config.open && !args.demo {
+        return fail(&format!(
+            "auth.open: {}. Set auth.ingest_token and auth.viewer_token (or *_env / *_file), listen on 127.0.0.1 \
+             (--http, --tcp), or set auth.open = true to serve open on purpose",
+            exposed.join("; ")
+        ));
     }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

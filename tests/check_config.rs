@@ -24,10 +24,71 @@ fn every_error_is_named_and_the_summary_says_what_would_run() {
         assert!(err.contains(key), "{key} not reported:\n{err}");
     }
 
-    let (code, out, err) = check("[auth]\ningest_token = \"s3cret\"\n[journal]\nenabled = false\n");
+    let (code, out, err) =
+        check("[auth]\ningest_token = \"s3cret\"\nviewer_token = \"v13w\"\n[journal]\nenabled = false\n");
     assert_eq!(code, 0, "{err}");
     for line in ["listeners: http 0.0.0.0:8080, tcp 0.0.0.0:7070", "journal: off", "auth: ingest token required"] {
         assert!(out.contains(line), "{line:?} not in:\n{out}");
     }
-    assert!(!out.contains("s3cret"), "the token itself is never printed");
+    assert!(!out.contains("s3cret") && !out.contains("v13w"), "tokens are never printed");
+}
+
+/// Serving open to the network is the operator's choice, not a default: refused without
+/// tokens or `auth.open = true`; loopback needs neither.
+#[test]
+fn open_on_the_network_needs_a_choice() {
+    let (code, _, err) = check("[journal]\nenabled = false\n");
+    assert_ne!(code, 0);
+    assert!(err.contains("auth.open: anyone who can reach 0.0.0.0:8080 can send events and read the floor"), "{err}");
+    let (code, out, err) = check("[auth]\nopen = true\n[journal]\nenabled = false\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("open on purpose"), "{out}");
+    let (code, _, err) =
+        check("[server]\nhttp = \"127.0.0.1:8080\"\ntcp = \"127.0.0.1:7070\"\n[journal]\nenabled = false\n");
+    assert_eq!(code, 0, "loopback needs no choice: {err}");
+}
+
+/// `serve` refuses the same before it binds anything.
+#[test]
+fn serve_refuses_to_run_open_by_accident() {
+    let out = Command::new(env!("CARGO_BIN_EXE_floorwatch"))
+        .args(["serve", "--no-journal", "--http", "0.0.0.0:0", "--tcp", "0.0.0.0:0"])
+        .env("FLOORWATCH_LOG", "error")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("auth.open: anyone who can reach 0.0.0.0:0 can send events and read the floor"), "{err}");
+}
+
+/// Open on purpose: the board says so (the page shows "Open: no token"); on loopback it
+/// does not.
+#[tokio::test]
+async fn an_open_board_says_so() {
+    for (bind, open) in [("0.0.0.0:0", true), ("127.0.0.1:0", false)] {
+        let file = floorwatch::config::FileConfig::parse("[auth]\nopen = true\n", "t").unwrap();
+        let config = file.validate(std::path::Path::new(".")).unwrap();
+        let http = tokio::net::TcpListener::bind(bind).await.unwrap();
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = http.local_addr().unwrap().port();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let run = floorwatch::server::run_config(
+            config,
+            floorwatch::server::Listeners { http, tcp },
+            false,
+            shutdown.clone(),
+        );
+        let handle = tokio::spawn(run);
+        let mut board = serde_json::Value::Null;
+        for _ in 0..100 {
+            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/api/v1/board")).await {
+                board = r.json().await.unwrap();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(board["config"]["open"], open, "{bind}: {}", board["config"]);
+        shutdown.cancel();
+        let _ = handle.await;
+    }
 }

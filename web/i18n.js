@@ -110,6 +110,8 @@ const en = {
 
   'conn.connecting': 'Connecting…',
   'conn.open': 'Live',
+  'conn.open_access': 'Open: no token',
+  'conn.open_access_title': 'Anyone on the network can read this board (auth.open = true, or --demo)',
   'conn.lost': 'Connection lost, reconnecting…',
   'conn.retry': 'Connection lost — reconnecting in {s} s…',
   'conn.retrying': 'Connection lost — reconnecting now…',
@@ -259,6 +261,8 @@ const zh = {
 
   'conn.connecting': '正在连接…',
   'conn.open': '实时',
+  'conn.open_access': '开放：无令牌',
+  'conn.open_access_title': '网络中任何人无需令牌即可查看此看板（有意开放或演示模式）',
   'conn.lost': '连接中断，正在重连…',
   'conn.retry': '连接中断，{s} 秒后重连…',
   'conn.retrying': '连接中断，正在重连…',

@@ -51,6 +51,8 @@ pub struct Shared {
     pub connections: Arc<Connections>,
     pub web_dir: Option<PathBuf>,
     pub ready: std::sync::atomic::AtomicBool,
+    /// The board is readable without a token from other hosts (shown on the board).
+    pub open_board: bool,
     /// The write-ahead journal (the core's), unless `journal.enabled = false` (or `--demo`).
     pub journal: Option<Journal>,
     /// The thread that applies TCP and WebSocket batches (`ingest::apply`).
@@ -183,6 +185,25 @@ pub fn validate_all(file: &FileConfig, base_dir: &std::path::Path) -> Result<(Co
     Ok((config, checked))
 }
 
+/// What is reachable without a token from other hosts: a listener on an address that is
+/// not loopback, with its token unset. Empty: nothing, or only this machine.
+pub fn open_exposure(config: &Config, http: SocketAddr, tcp: SocketAddr) -> Vec<String> {
+    let mut out = Vec::new();
+    let t = &config.tokens;
+    if !http.ip().is_loopback() {
+        match (t.ingest.is_none(), t.viewer.is_none()) {
+            (true, true) => out.push(format!("anyone who can reach {http} can send events and read the floor")),
+            (true, false) => out.push(format!("anyone who can reach {http} can send events")),
+            (false, true) => out.push(format!("anyone who can reach {http} can read the floor")),
+            (false, false) => {}
+        }
+    }
+    if !tcp.ip().is_loopback() && t.ingest.is_none() {
+        out.push(format!("anyone who can reach {tcp} can send events over TCP"));
+    }
+    out
+}
+
 /// Validates `file` and runs the daemon (see [`run_config`]).
 pub async fn run(
     file: FileConfig,
@@ -237,7 +258,9 @@ pub async fn run_config(
     let refusals = Arc::new(crate::ingest::errors::Recent::default());
     let core = Arc::new(Core::new(engine, journal.clone(), sinks).with_refusal_sink(refusals.clone()));
     let applier = Arc::new(Applier::start(core.clone()));
+    let open_board = config.tokens.viewer.is_none() && !listeners.http.local_addr()?.ip().is_loopback();
     let shared = Arc::new(Shared {
+        open_board,
         core,
         applier,
         refusals,
@@ -257,6 +280,17 @@ pub async fn run_config(
     let tracker = TaskTracker::new();
     let http_addr = listeners.http.local_addr()?;
     let tcp_addr = listeners.tcp.local_addr()?;
+    let exposed = open_exposure(&shared.config, http_addr, tcp_addr);
+    if !exposed.is_empty() {
+        let what = exposed.join("; ");
+        if !(shared.config.open || demo) {
+            anyhow::bail!(
+                "auth: {what}. Set auth.ingest_token and auth.viewer_token (or *_env / *_file), listen on \
+                 127.0.0.1 (server.http, server.tcp), or set auth.open = true to serve open on purpose"
+            );
+        }
+        tracing::warn!("open on purpose ({}): {what}", if demo { "--demo" } else { "auth.open = true" });
+    }
     let clock = match shared.settings.clock {
         crate::settings::ClockMode::Wall => "wall",
         crate::settings::ClockMode::Event => "event",

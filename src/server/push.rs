@@ -139,6 +139,8 @@ pub fn board_config(shared: &Shared) -> Value {
         "long_aux_per_reason": c.board.long_aux_per_reason,
         "planned_reasons": c.board.planned_reasons,
         "lang": c.wallboard.lang,
+        // The board says when anyone on the network can read it without a token.
+        "open": shared.open_board,
     })
 }
 

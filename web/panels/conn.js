@@ -30,6 +30,12 @@ export function render(now) {
   else text = t('conn.lost');
   setText($('.conn-text', c), text);
 
+  // Served without a viewer token on an address other hosts reach: say so, on purpose.
+  const openEl = $('[data-testid="open-badge"]');
+  openEl.hidden = !store.config.open;
+  setText(openEl, store.config.open ? t('conn.open_access') : '');
+  openEl.title = store.config.open ? t('conn.open_access_title') : '';
+
   const ageEl = $('[data-testid="feed-age"]');
   const tz = store.config.timezone;
   if (store.lastEvent != null && store.conn === 'open') {
