@@ -380,7 +380,7 @@ fn stepping_only_due_teams_equals_stepping_every_team() {
             let view = lazy.view(now, &ViewOpts { team: None, agents: false, alerts: true, scrape: false });
             let shown: Vec<floorwatch::alert::Alert> = view.alerts.iter().map(|a| a.alert().clone()).collect();
             let mut later = Engine::restore(settings(), &lazy.save()).unwrap();
-            later.advance(now + 1);
+            later.advance(now + 1 + floorwatch::engine::COMMIT_LAG_MS);
             let stored: Vec<_> = later.alerts().into_iter().filter(|a| a.fired_at <= now).collect();
             assert_eq!(shown, stored, "alerts at {now}");
             tentative_resolves += stored.iter().filter(|a| a.resolved_at == Some(now)).count();

@@ -138,23 +138,40 @@ impl TeamDet {
         self.dirty
     }
 
-    /// Records a change. One at or after the clock takes effect at once, after the state
-    /// was advanced to it; an earlier one (late delivery) marks the state for re-evaluation
-    /// at the next [`TeamDet::advance_to`].
-    pub fn record(&mut self, team: &str, ch: Change, ctx: &mut Ctx) {
-        let late = ch.t < self.st.clock;
-        if late || self.dirty.is_some() {
+    /// Records a change: into the log in time order, for the next [`TeamDet::advance_to`]
+    /// past its instant. One before the clock (late delivery) marks the state for
+    /// re-evaluation from the checkpoint before it.
+    pub fn record(&mut self, ch: Change) {
+        if self.log.back().is_none_or(|e| e.t <= ch.t) {
+            self.log.push_back(ch);
+        } else {
             let pos = self.log.partition_point(|e| e.t <= ch.t);
             self.log.insert(pos, ch);
-            if late {
-                self.dirty = Some(self.dirty.map_or(ch.t, |d| d.min(ch.t)));
+            if pos < self.applied {
+                self.applied += 1;
             }
-            return;
         }
-        self.step_to_team(team, ch.t, ctx);
-        self.st.apply(ch);
-        self.log.push_back(ch);
-        self.applied = self.log.len();
+        if ch.t < self.st.clock {
+            self.dirty = Some(self.dirty.map_or(ch.t, |d| d.min(ch.t)));
+        }
+    }
+
+    /// The state at `now` as far as the changes recorded so far tell, without moving the
+    /// committed state: its clock and the changes not yet past, stepped to `now + 1` on a
+    /// copy (the instant `now` evaluated, SPEC §4.2). Not for a team awaiting re-evaluation
+    /// (advance it first).
+    pub fn tentative(&self, team: &str, now: Ms, ctx: &mut Ctx) -> DetState {
+        debug_assert!(self.dirty.is_none(), "advance a re-evaluated team before its tentative state");
+        let mut st = self.st.clone();
+        for &ch in self.log.range(self.applied..) {
+            if ch.t > now {
+                break;
+            }
+            st.advance_to(team, ch.t, ctx);
+            st.apply(ch);
+        }
+        st.advance_to(team, now + 1, ctx);
+        st
     }
 
     /// Drops a forgotten agent from every state and the log (its slot may be reused).
@@ -172,35 +189,38 @@ impl TeamDet {
         self.applied -= applied_gone;
     }
 
-    /// Processes [clock, t): re-evaluates from the last checkpoint first when a change
-    /// arrived late. Returns the checkpoint's clock when it re-evaluated: the alert changes
-    /// put out then replace everything the team's alerts did from that instant on.
+    /// Processes [clock, t) with the changes recorded before `t`: re-evaluates from the
+    /// last checkpoint first when a change arrived behind the clock, re-running at least to
+    /// where the clock was. Returns the checkpoint's clock when it re-evaluated: the alert
+    /// changes put out then replace everything the team's alerts did from that instant on.
     pub fn advance_to(&mut self, team: &str, t: Ms, ctx: &mut Ctx) -> Option<Ms> {
-        let Some(d) = self.dirty.take() else {
-            self.step_to_team(team, t, ctx);
-            return None;
-        };
-        let target = t.max(self.st.clock);
-        let i = self.checkpoints.partition_point(|c| c.clock <= d).saturating_sub(1);
-        let from = self.checkpoints[i].clock;
-        self.checkpoints.truncate(i + 1);
-        self.st = self.checkpoints[i].clone();
-        self.generation += 1;
-        self.applied = self.log.partition_point(|e| e.t < from);
-        while self.applied < self.log.len() {
-            let ch = self.log[self.applied];
+        let mut target = t;
+        let rewound = self.dirty.take().map(|d| {
+            target = t.max(self.st.clock);
+            let i = self.checkpoints.partition_point(|c| c.clock <= d).saturating_sub(1);
+            let from = self.checkpoints[i].clock;
+            self.checkpoints.truncate(i + 1);
+            self.st = self.checkpoints[i].clone();
+            self.generation += 1;
+            self.applied = self.log.partition_point(|e| e.t < from);
+            from
+        });
+        while let Some(&ch) = self.log.get(self.applied) {
+            if ch.t >= target {
+                break;
+            }
             self.step_to_team(team, ch.t, ctx);
             self.st.apply(ch);
             self.applied += 1;
         }
         self.step_to_team(team, target, ctx);
-        Some(from)
+        rewound
     }
 
     /// Moves the clock to `t` without stepping: the caller knows nothing is due before `t`
     /// (`next_due`). Checkpoints crossed are taken as the state with the clock moved.
     pub fn skip_to(&mut self, t: Ms, ctx: &Ctx) {
-        debug_assert!(self.dirty.is_none());
+        debug_assert!(self.dirty.is_none() && self.log.get(self.applied).is_none_or(|e| e.t >= t));
         if t <= self.st.clock {
             return;
         }
@@ -256,11 +276,15 @@ impl TeamDet {
         self.st.trim(cutoff);
     }
 
+    /// The first instant advancing to which does more than move the clock: the state's
+    /// own next switch, or the first change not yet applied; `Ms::MIN` when a re-evaluation
+    /// waits.
     pub fn next_due(&self, s: &Settings) -> Ms {
         if self.dirty.is_some() {
             return Ms::MIN;
         }
-        self.st.next_due(s)
+        let pending = self.log.get(self.applied).map_or(Ms::MAX, |e| e.t + 1);
+        self.st.next_due(s).min(pending)
     }
 }
 
@@ -752,15 +776,7 @@ mod tests {
                 if let Some(k) = to {
                     agents.get_mut(ai).timeline.change(t, k);
                 }
-                let mut ctx = Ctx {
-                    settings: &settings,
-                    cal: &mut cal,
-                    agents: &agents,
-                    binom: &mut HashMap::new(),
-                    out: &mut out,
-                };
-                det.record("T1", Change { t, agent: ai, to }, &mut ctx);
-                got.extend(out.drain(..).map(|ch| describe(&ch)));
+                det.record(Change { t, agent: ai, to });
             }
         }
         let mut ctx = Ctx { settings: &settings, cal: &mut cal, agents: &agents, binom: &mut binom, out: &mut out };

@@ -3,7 +3,7 @@
 
 use super::{Engine, IngestCounts, Outcome, Source, kind_of};
 use crate::alert::{Alert, AlertKind};
-use crate::detect::team::{AlertChange, Change, Ctx, new_alert};
+use crate::detect::team::{AlertChange, Change, new_alert};
 use compact_str::CompactString;
 
 use crate::event::{Event, Refusal, State, UNASSIGNED};
@@ -105,6 +105,13 @@ impl Engine {
     pub fn apply(&mut self, ev: Event, recv_ms: Ms, source: Source) -> Outcome {
         let o = self.apply_inner(ev, recv_ms);
         self.count(source, o);
+        // The event clock moves with the events: commit the detectors every minute of event
+        // time, so a long replay applied event by event keeps its change logs short (the
+        // results do not depend on when this happens).
+        if self.settings.clock == ClockMode::Event && self.max_ts >= self.auto_advanced.saturating_add(60_000) {
+            self.auto_advanced = self.max_ts;
+            self.advance(self.max_ts);
+        }
         if matches!(o, Outcome::Applied { .. }) {
             self.applied_since_housekeeping += 1;
             if self.applied_since_housekeeping >= 65_536 {
@@ -252,16 +259,8 @@ impl Engine {
     /// else for the re-evaluation at the next advance.
     fn record(&mut self, ti: TeamIdx, ch: Change) {
         let team = self.teams[ti as usize].as_mut().expect("live team index");
-        let mut ctx = Ctx {
-            settings: &self.settings,
-            cal: &mut self.cal,
-            agents: &self.agents,
-            binom: &mut self.binom,
-            out: &mut self.changes,
-        };
-        team.det.record(&team.id, ch, &mut ctx);
+        team.det.record(ch);
         self.team_due[ti as usize] = Ms::MIN;
-        self.flush_changes();
     }
 
     /// long_aux bookkeeping on entering `kind` from `old` at `t`.

@@ -38,6 +38,13 @@ pub use outcome::{IngestCounts, Outcome, RefusalCounts, Source};
 pub use persist::RestoreError;
 pub use view::{AgentView, GroupView, View, ViewOpts};
 
+/// The detectors' committed state trails `now` by this much: changes stamped up to this
+/// late (a batch that took a moment, two agents' events crossing on the wire) land before
+/// the committed clock instead of behind it, which would cost a re-evaluation from a
+/// checkpoint. Views evaluate the rest, `[now - lag, now]`, on a copy, so figures and
+/// alerts at `now` are exact either way; only hooks hear of an alert up to this much later.
+pub const COMMIT_LAG_MS: Ms = 1_000;
+
 /// Receives the engine's own state-changing steps that are not events (housekeeping), in
 /// order, so a journal can replay them exactly. Batches of events are journaled by the
 /// caller of [`Engine::apply_batch`] before it applies them. Time advancing is not one of
@@ -107,6 +114,8 @@ pub struct Engine {
     changes: Vec<AlertChange>,
     applied_since_housekeeping: u64,
     oplog: Option<Box<dyn OpLog>>,
+    /// Event clock: the largest event time the detectors were last committed to by `apply`.
+    auto_advanced: Ms,
     /// Bumped whenever anything visible may have changed (for push de-duplication).
     pub version: u64,
     /// Per agent slot: the parts of its `today` and `peak_today` sums that later views can
@@ -155,6 +164,7 @@ impl Engine {
             changes: Vec::new(),
             applied_since_housekeeping: 0,
             oplog: None,
+            auto_advanced: Ms::MIN,
             version: 0,
             view_cache: Vec::new(),
         }

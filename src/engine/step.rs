@@ -9,8 +9,10 @@ use crate::settings::ClockMode;
 use crate::time::Ms;
 
 impl Engine {
-    /// Processes everything due before `now` (alerts fire on time even without events).
-    /// Results depend on the events and `now` only, never on when or how often this runs.
+    /// Processes everything due before `now` (alerts fire on time even without events):
+    /// long_aux deadlines up to `now`, the teams' detectors up to `now - COMMIT_LAG_MS`
+    /// (views evaluate the rest on a copy). Results depend on the events and `now` only,
+    /// never on when or how often this runs.
     pub fn advance(&mut self, now: Ms) {
         if self.settings.clock == ClockMode::Wall {
             self.now_seen = self.now_seen.max(now);
@@ -24,10 +26,11 @@ impl Engine {
                 self.long_aux_check(ai, now);
             }
         }
+        let commit = now.saturating_sub(super::COMMIT_LAG_MS);
         for ti in 0..self.teams.len() as TeamIdx {
-            let due = self.team_due[ti as usize] < now || self.step_every_team;
+            let due = self.team_due[ti as usize] < commit || self.step_every_team;
             if due && self.teams[ti as usize].is_some() {
-                self.advance_team(ti, now);
+                self.advance_team(ti, commit);
             }
         }
     }

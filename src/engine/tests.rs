@@ -270,8 +270,8 @@ fn check(c: &Case) {
             assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "{name}: {key} = {got}, expected {want}");
         }
         // What the view evaluated at `now` tentatively is what the store holds once time
-        // has moved past `now` with nothing more arriving.
-        r.engine.advance(now + 1);
+        // has moved past `now` (and the commit lag) with nothing more arriving.
+        r.engine.advance(now + 1 + crate::engine::COMMIT_LAG_MS);
         let stored: Vec<Alert> = r.engine.alerts().into_iter().filter(|a| a.fired_at <= now).collect();
         assert_eq!(stored, r.alerts, "{name}: stored after now");
         if c.expect.on_time {

@@ -15,29 +15,46 @@ use crate::floor::timeline::{Kind, Timeline};
 use crate::settings::WindowKind;
 use crate::time::Ms;
 
-/// A team's peak intervals today as a view at `now` sees them: the closed ones (ended by
-/// `now`), which no longer change, and the one still open at `now`, clipped to it.
+/// A team's peak intervals today as a view at `now` sees them, clipped to `now`: the
+/// closed ones (ended by the committed clock), which change only in a re-evaluation (which
+/// bumps the team's generation), and the rest: still open at `now`, or ended in the
+/// tentative stretch after the committed clock (a change arriving within the lag may still
+/// move them).
 struct PeaksToday {
     closed: Vec<(Ms, Ms)>,
-    open: Option<(Ms, Ms)>,
+    open: Vec<(Ms, Ms)>,
 }
 
 impl PeaksToday {
-    /// The same intervals as `TeamDet::peak_intervals(midnight, now)`, split.
-    fn of(peaks: &[(Ms, Ms)], midnight: Ms, now: Ms) -> PeaksToday {
-        let mut out = PeaksToday { closed: Vec::new(), open: None };
+    /// The intervals of `peaks` (a state stepped to `now`) within `[midnight, now)`, split
+    /// at `committed`.
+    fn of(peaks: &[(Ms, Ms)], midnight: Ms, now: Ms, committed: Ms) -> PeaksToday {
+        let mut out = PeaksToday { closed: Vec::new(), open: Vec::new() };
         for &(s, e) in peaks {
             let (from, to) = (s.max(midnight), e.min(now));
             if e <= midnight || to <= from {
                 continue;
             }
-            if e <= now {
+            if e <= committed {
                 out.closed.push((from, to));
             } else {
-                out.open = Some((from, to));
+                out.open.push((from, to));
             }
         }
         out
+    }
+
+    /// `peak_today` of one timeline without the cache: every interval, and the contacts
+    /// completed exactly at `now` when the team is at peak at `now`.
+    fn sums(&self, tl: &Timeline, now: Ms, peak_now: bool) -> Sums {
+        let mut s = Sums::default();
+        for &(from, to) in self.closed.iter().chain(&self.open) {
+            s.add(&Sums::over(tl, from, to, false));
+        }
+        if peak_now {
+            s.contacts.add(tl.contacts(now, now, true));
+        }
+        s
     }
 }
 
@@ -105,7 +122,7 @@ impl ViewCache {
     /// completed exactly at `now` when the team is at peak at `now`.
     fn peak(&self, tl: &Timeline, peaks: &PeaksToday, now: Ms, peak_now: bool) -> Sums {
         let mut s = self.peak_closed;
-        if let Some((from, to)) = peaks.open {
+        for &(from, to) in &peaks.open {
             s.add(&Sums::over(tl, from, to, false));
         }
         if peak_now {
@@ -189,9 +206,11 @@ impl Engine {
             }
         };
         let mut peak_at_now = Vec::with_capacity(team_ids.len());
+        // Per team asked for: its peak intervals today as of `now` (the committed ones and
+        // those of the tentative stretch), split at the committed clock for the view cache.
+        let mut peaks: Vec<PeaksToday> = Vec::with_capacity(team_ids.len());
         for &ti in &team_ids {
             let team = self.teams[ti as usize].as_ref().expect("live team index");
-            let mut det = team.det.st.clone();
             let mut ctx = Ctx {
                 settings: &self.settings,
                 cal: &mut self.cal,
@@ -199,8 +218,9 @@ impl Engine {
                 binom: &mut self.binom,
                 out: &mut tentative,
             };
-            det.advance_to(&team.id, now + 1, &mut ctx);
+            let det = team.det.tentative(&team.id, now, &mut ctx);
             peak_at_now.push(det.peaks.iter().any(|&(s, e)| s <= now && now < e));
+            peaks.push(PeaksToday::of(&det.peaks, midnight, now, team.det.clock()));
         }
 
         let mut floor_sums = vec![Sums::default(); windows.len()];
@@ -215,8 +235,6 @@ impl Engine {
         for (p, &ti) in team_ids.iter().enumerate() {
             pos_of[ti as usize] = p;
         }
-        let peaks: Vec<PeaksToday> =
-            team_ids.iter().map(|&ti| PeaksToday::of(&self.team(ti).det.peaks, midnight, now)).collect();
         let w_n = windows.len();
         // Per team asked for (by position `p`): its windows' sums side by side.
         let mut team_sums = vec![Sums::default(); team_ids.len() * w_n];
@@ -279,7 +297,7 @@ impl Engine {
                     },
                     WindowKind::PeakToday => match cached {
                         Some(c) => c.peak(tl, &peaks[p], now, peak_now),
-                        None => team().det.peak_sums(tl, midnight, now, peak_now),
+                        None => peaks[p].sums(tl, now, peak_now),
                     },
                 };
             }
