@@ -39,11 +39,14 @@ pub use persist::RestoreError;
 pub use view::{AgentView, GroupView, View, ViewOpts};
 
 /// The detectors' committed state trails `now` by this much: changes stamped up to this
-/// late (a batch that took a moment, two agents' events crossing on the wire) land before
-/// the committed clock instead of behind it, which would cost a re-evaluation from a
-/// checkpoint. Views evaluate the rest, `[now - lag, now]`, on a copy, so figures and
-/// alerts at `now` are exact either way; only hooks hear of an alert up to this much later.
-pub const COMMIT_LAG_MS: Ms = 1_000;
+/// late (a batch that took a moment, an adapter that buffers for a second or two, two
+/// agents' events crossing on the wire) land ahead of the committed clock instead of
+/// behind it, which would cost a re-evaluation from a checkpoint. Views evaluate the
+/// rest, `[now - lag, now]`, on a copy, so figures and alerts at `now` are exact either
+/// way; only hooks hear of an alert up to this much later. 1 s left a live floor at 1M
+/// events/s (stamped up to ~2.5 s before it is read) re-evaluating on every batch
+/// (BENCHMARKS.md, session 5).
+pub const COMMIT_LAG_MS: Ms = 3_000;
 
 /// Receives the engine's own state-changing steps that are not events (housekeeping), in
 /// order, so a journal can replay them exactly. Batches of events are journaled by the
