@@ -102,3 +102,20 @@ async fn a_buffer_forwarded_in_two_posts_gives_the_alerts_of_one() {
     late.stop().await;
     whole.stop().await;
 }
+
+/// An alert that fired a moment ago (within the detectors' commit lag) is listed by
+/// `/api/v1/alerts` as by the snapshot: both evaluate up to now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_that_just_fired_is_listed_at_once() {
+    let d = Daemon::start(&config(None)).await;
+    let t0 = now_ms() - 61_500; // the cluster's hold (60 s) ends 1.5 s ago
+    let mut evs: Vec<Value> =
+        (0..6).map(|i| json!({"ts": t0 - MIN, "agent": format!("A{i}"), "state": "idle", "team": "T1"})).collect();
+    evs.extend((0..3).map(|i| json!({"ts": t0, "agent": format!("A{i}"), "state": "aux", "reason": "break"})));
+    post(&d, &evs).await;
+    let listed = d.get_json("/api/v1/alerts").await;
+    let kinds: Vec<&str> = listed["alerts"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["aux_cluster"], "{listed}");
+    assert_eq!(listed["alerts"][0]["fired_at"], json!(floorwatch::time::fmt_ms(t0 + MIN)));
+    d.stop().await;
+}

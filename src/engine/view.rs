@@ -182,6 +182,25 @@ pub struct View {
 }
 
 impl Engine {
+    /// Every alert as of `now`, oldest first: the stored ones with what the detectors'
+    /// tentative stretch `[committed clock, now]` fires or resolves (the alerts a full
+    /// snapshot at `now` lists), without computing any figure.
+    pub fn alerts_at(&mut self, now: Ms) -> Vec<Arc<StoredAlert>> {
+        self.advance(now);
+        let mut tentative: Vec<AlertChange> = Vec::new();
+        for t in self.teams.iter().flatten() {
+            let mut ctx = Ctx {
+                settings: &self.settings,
+                cal: &mut self.cal,
+                agents: &self.agents,
+                binom: &mut self.binom,
+                out: &mut tentative,
+            };
+            t.det.tentative(&t.id, now, &mut ctx);
+        }
+        self.view_alerts(None, tentative, now)
+    }
+
     /// Computes the figures at `now` (advancing the detectors to `now` first).
     ///
     /// Cost: the teams asked for, and for each member two searches per sliding window and

@@ -124,13 +124,22 @@ pub fn routes(
         .and(authorized(shared.clone(), false))
         .and(s.clone())
         .map(|sh: Arc<Shared>| {
+            // As a snapshot at now lists them: stored, and evaluated since the committed clock.
             let alerts = {
                 let mut engine = sh.engine();
                 let now = engine.now(wall_ms());
-                engine.advance(now);
-                engine.alerts()
+                engine.alerts_at(now)
             };
-            json_reply(json!({ "alerts": alerts }).to_string(), StatusCode::OK)
+            // Each alert's kept JSON, verbatim (`StoredAlert::json`).
+            let mut body = String::from(r#"{"alerts":["#);
+            for (i, a) in alerts.iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(a.json().get());
+            }
+            body.push_str("]}");
+            json_reply(body, StatusCode::OK)
         });
 
     let board = warp::path!("api" / "v1" / "board")
