@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod ingest;
 pub mod journal;
 pub mod metrics;
+pub mod net;
 pub mod replay;
 pub mod send;
 pub mod server;

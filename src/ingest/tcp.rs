@@ -29,9 +29,7 @@ use super::lines::{LineFramer, Piece};
 use super::{ConnGuard, Connections};
 use crate::engine::Source;
 use crate::event::{Aliases, DecodeError, Event, decode_bytes};
-use crate::server::auth;
-use crate::server::guard::is_http_request_line;
-use crate::server::listen::{ConnStats, Gate};
+use crate::net::{ConnStats, Gate, is_http_request_line, token_eq};
 
 /// Read buffer per connection (PERF-NOTES: 256 KiB); `bench ingest`'s limit uses the same.
 pub use super::lines::READ_BUF;
@@ -138,7 +136,7 @@ async fn read_decode<S: AsyncRead + Unpin>(
                     Piece::Line(line) => std::str::from_utf8(line)
                         .ok()
                         .and_then(|l| l.trim_end().strip_prefix("AUTH "))
-                        .is_some_and(|t| auth::token_eq(t.trim(), shared.token.as_deref().unwrap_or_default())),
+                        .is_some_and(|t| token_eq(t.trim(), shared.token.as_deref().unwrap_or_default())),
                     Piece::TooLarge => false,
                 };
                 if !ok {

@@ -1,13 +1,6 @@
 //! Bearer tokens: constant-time comparison, and where a request may carry one.
 
-/// Compares in time independent of where the inputs differ (length is not secret).
-pub fn token_eq(given: &str, expected: &str) -> bool {
-    let (a, b) = (given.as_bytes(), expected.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub use crate::net::token_eq;
 
 /// Whether a request is allowed: no token configured, or a matching
 /// `Authorization: Bearer` header, or (WebSocket upgrades only) a `token` query parameter.

@@ -176,22 +176,7 @@ pub fn check_lists(hosts: &[String], origins: &[String]) -> Result<(), (String, 
     Ok(())
 }
 
-/// Whether an NDJSON connection's first line is an HTTP request line (`METHOD target
-/// HTTP/1.x`): a browser sent it, most likely a page's cross-site POST to the TCP ingest
-/// port, whose `text/plain` body would otherwise be read as events. No NDJSON sender
-/// starts that way (its first line is an event or `AUTH`).
-pub fn is_http_request_line(line: &[u8]) -> bool {
-    let line = line.trim_ascii_end();
-    let mut parts = line.split(|b| *b == b' ');
-    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    !method.is_empty()
-        && method.iter().all(u8::is_ascii_uppercase)
-        && !target.is_empty()
-        && version.starts_with(b"HTTP/")
-}
+pub use crate::net::is_http_request_line;
 
 /// The machine's host names, read where Linux keeps them (no libc): the kernel's
 /// (`/proc/sys/kernel/hostname`) and `/etc/hostname`, each also by its first label.
