@@ -119,3 +119,21 @@ async fn an_alert_that_just_fired_is_listed_at_once() {
     assert_eq!(listed["alerts"][0]["fired_at"], json!(floorwatch::time::fmt_ms(t0 + MIN)));
     d.stop().await;
 }
+
+/// The snapshot is streamed as it is written (chunked, no length known up front), so a
+/// whole floor's JSON is never held whole in the daemon; it is still one JSON document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_snapshot_is_streamed() {
+    let d = Daemon::start(&config(None)).await;
+    let evs: Vec<Value> =
+        (0..3000).map(|i| json!({"agent": format!("A{i}"), "state": "idle", "team": format!("T{}", i % 60)})).collect();
+    post(&d, &evs).await;
+    let r = reqwest::get(d.url("/api/v1/snapshot")).await.unwrap();
+    assert_eq!(r.headers().get("transfer-encoding").map(|v| v.to_str().unwrap()), Some("chunked"));
+    assert_eq!(r.headers().get("content-type").map(|v| v.to_str().unwrap()), Some("application/json"));
+    let body = r.bytes().await.unwrap();
+    assert!(body.len() > 256 * 1024, "more than one chunk: {} bytes", body.len());
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["agents"].as_array().unwrap().len(), 3000);
+    d.stop().await;
+}

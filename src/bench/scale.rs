@@ -1,10 +1,11 @@
 //! `bench scale`: a full simulated working day of a large floor fed over TCP, then
 //! resident memory, `/metrics` scrape time and one team's snapshot time.
 //!
-//! The daemon runs the wall clock (its default) in a fixed-offset time zone chosen so that
-//! it is about 20:00 there now: the simulated day (08:00–18:00 local, on shifts) is then
-//! all in the past and all "today", so the daemon keeps the whole day's history whatever
-//! the hour the benchmark runs at (with UTC, a run at 03:00 would keep only three hours).
+//! The daemon runs the event clock in a fixed-offset time zone chosen so that it is about
+//! 20:00 there now: the simulated day (08:00–18:00 local, on shifts) is then all in the
+//! past and all "today" (with UTC, a run at 03:00 would keep only three hours). Until
+//! session 5 it ran the wall clock; a day that ended hours ago is now refused as too old
+//! by a wall-clock daemon, so the numbers since then are the event clock's.
 
 use std::time::{Duration, Instant};
 
@@ -63,7 +64,11 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
     let team = sim.team_ids().next().unwrap_or("T01").to_string();
     let (rss_before, _) = rss();
     eprintln!("bench scale: floor.timezone = {tz} (local 08:00 today = {})", crate::time::fmt_ms(start));
-    let d = Daemon::start(env, &format!("[floor]\ntimezone = \"{tz}\"\n"))?;
+    // The event clock: the day is a backlog read in order, now is its last event (18:00
+    // local), so `today` is the whole day and the detectors keep the history a live daemon
+    // keeps (`floor.max_backfill_secs` behind now). Fed through the wall clock, a day that
+    // ended hours ago is refused as too old (since session 5: late delivery is exact).
+    let d = Daemon::start(env, &format!("[server]\nclock = \"event\"\n[floor]\ntimezone = \"{tz}\"\n"))?;
     let load_rt = load_runtime()?;
     let r = load_rt.block_on(async {
         let client = reqwest::Client::new();

@@ -70,6 +70,39 @@ async fn blocking(f: impl FnOnce() -> Response<String> + Send + 'static) -> Resp
     })
 }
 
+/// Bytes of a streamed answer per chunk.
+const CHUNK: usize = 256 * 1024;
+
+/// A `Write` that hands full chunks to a streamed response body (blocking while the
+/// client is behind: at most 4 chunks wait).
+struct ChunkWriter {
+    buf: Vec<u8>,
+    tx: tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .blocking_send(Ok(bytes::Bytes::from(chunk)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() { Ok(()) } else { self.send() }
+    }
+}
+
 fn json_reply(body: String, status: StatusCode) -> Response<String> {
     let mut r = Response::new(body);
     *r.status_mut() = status;
@@ -102,21 +135,33 @@ pub fn routes(
         .and(authorized(shared.clone(), false))
         .and(warp::query::<Query>())
         .and(s.clone())
-        .then(|q: Query, sh: Arc<Shared>| {
-            blocking(move || {
-                let opts = ViewOpts {
-                    team: q.get("team").cloned(),
-                    agents: q.get("agents").is_none_or(|v| v != "false"),
-                    alerts: true,
-                    scrape: false,
-                };
+        .then(|q: Query, sh: Arc<Shared>| async move {
+            let opts = ViewOpts {
+                team: q.get("team").cloned(),
+                agents: q.get("agents").is_none_or(|v| v != "false"),
+                alerts: true,
+                scrape: false,
+            };
+            // Streamed: a whole floor's JSON (166 MB at 100,000 agents) is written in
+            // chunks as the client reads them, never held whole (BENCHMARKS.md, session 5).
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+            tokio::task::spawn_blocking(move || {
                 let view = {
                     let mut engine = sh.engine();
                     let now = engine.now(wall_ms());
                     engine.view(now, &opts)
                 };
-                json_reply(serde_json::to_string(&Snapshot(&view)).unwrap_or_default(), StatusCode::OK)
-            })
+                let mut w = ChunkWriter { buf: Vec::with_capacity(CHUNK), tx };
+                // A client that went away ends the writing (the send fails).
+                if serde_json::to_writer(&mut w, &Snapshot(&view)).is_ok() {
+                    let _ = std::io::Write::flush(&mut w);
+                }
+            });
+            let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+            let mut r = warp::reply::stream(body).into_response();
+            r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+            r.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
+            r
         });
 
     let alerts = warp::path!("api" / "v1" / "alerts")
