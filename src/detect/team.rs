@@ -259,11 +259,6 @@ impl TeamDet {
         self.applied -= n;
     }
 
-    /// Heap bytes held by the log and checkpoints (approximate; the memory gauge).
-    pub fn history_len(&self) -> (usize, usize) {
-        (self.log.len(), self.checkpoints.len())
-    }
-
     /// Applies the durations of the current configuration (after a restore).
     pub fn reconfigure(&mut self, settings: &Settings) {
         for st in std::iter::once(&mut self.st).chain(self.checkpoints.iter_mut()) {
@@ -567,19 +562,6 @@ impl DetState {
     pub fn peak_intervals(&self, from: Ms, to: Ms) -> impl Iterator<Item = (Ms, Ms)> + '_ {
         let start = self.peaks.partition_point(|p| p.1 <= from);
         self.peaks[start..].iter().map(move |&(s, e)| (s.max(from), e.min(to))).filter(|(s, e)| e > s)
-    }
-
-    /// Sums over peak time today as of `m`, for one timeline (contacts completed in peak
-    /// intervals [s, e); `contacts_at_m` adds those completed exactly at m).
-    pub fn peak_sums(&self, tl: &crate::floor::timeline::Timeline, midnight: Ms, m: Ms, contacts_at_m: bool) -> Sums {
-        let mut sums = Sums::default();
-        for (s, e) in self.peak_intervals(midnight, m) {
-            sums.add(&Sums::over(tl, s, e, false));
-        }
-        if contacts_at_m {
-            sums.contacts.add(tl.contacts(m, m, true));
-        }
-        sums
     }
 
     fn peak_dispersion(&self, m: Ms, ctx: &mut Ctx) -> (Spread, Vec<(AgentIdx, f64)>) {

@@ -320,9 +320,4 @@ impl Engine {
     pub fn agents(&self) -> impl Iterator<Item = &Agent> {
         self.agents.iter().map(|(_, a)| a)
     }
-
-    /// Entries in the detectors' change logs and checkpoints over all teams (memory gauge).
-    pub fn detector_history(&self) -> (usize, usize) {
-        self.teams().map(|t| t.det.history_len()).fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
-    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::Engine;
 use crate::alert::StoredAlert;
-use crate::detect::team::{AlertChange, Ctx};
+use crate::detect::team::{AlertChange, Ctx, DetState};
 use crate::engine::IngestCounts;
 use crate::event::State;
 use crate::floor::agents::{Agent, AgentIdx, Counts, TeamIdx};
@@ -118,8 +118,7 @@ impl ViewCache {
         s
     }
 
-    /// As `TeamDet::peak_sums`: the closed intervals, the open one, and the contacts
-    /// completed exactly at `now` when the team is at peak at `now`.
+    /// As [`PeaksToday::sums`], with the closed intervals' part from the cache.
     fn peak(&self, tl: &Timeline, peaks: &PeaksToday, now: Ms, peak_now: bool) -> Sums {
         let mut s = self.peak_closed;
         for &(from, to) in &peaks.open {
@@ -188,20 +187,25 @@ impl Engine {
     pub fn alerts_at(&mut self, now: Ms) -> Vec<Arc<StoredAlert>> {
         self.advance(now);
         let mut tentative: Vec<AlertChange> = Vec::new();
-        for t in self.teams.iter().flatten() {
-            let mut ctx = Ctx {
-                settings: &self.settings,
-                cal: &mut self.cal,
-                agents: &self.agents,
-                binom: &mut self.binom,
-                out: &mut tentative,
-            };
-            t.det.tentative(&t.id, now, &mut ctx);
+        for ti in 0..self.teams.len() as TeamIdx {
+            if self.teams[ti as usize].is_some() {
+                self.tentative(ti, now, &mut tentative);
+            }
         }
         self.view_alerts(None, tentative, now)
     }
 
-    /// Computes the figures at `now` (advancing the detectors to `now` first).
+    /// Team `ti`'s detector state at `now` on a copy ([`TeamDet::tentative`]), the alert
+    /// changes it makes going to `out`.
+    fn tentative(&mut self, ti: TeamIdx, now: Ms, out: &mut Vec<AlertChange>) -> DetState {
+        let team = self.teams[ti as usize].as_ref().expect("live team index");
+        let mut ctx =
+            Ctx { settings: &self.settings, cal: &mut self.cal, agents: &self.agents, binom: &mut self.binom, out };
+        team.det.tentative(&team.id, now, &mut ctx)
+    }
+
+    /// Computes the figures at `now`: the detectors are advanced (committed up to
+    /// `now - COMMIT_LAG_MS`) and each team asked for is evaluated to `now` on a copy.
     ///
     /// Cost: the teams asked for, and for each member two searches per sliding window and
     /// per peak interval in its timeline; nothing per agent is allocated unless agents are
@@ -229,17 +233,9 @@ impl Engine {
         // those of the tentative stretch), split at the committed clock for the view cache.
         let mut peaks: Vec<PeaksToday> = Vec::with_capacity(team_ids.len());
         for &ti in &team_ids {
-            let team = self.teams[ti as usize].as_ref().expect("live team index");
-            let mut ctx = Ctx {
-                settings: &self.settings,
-                cal: &mut self.cal,
-                agents: &self.agents,
-                binom: &mut self.binom,
-                out: &mut tentative,
-            };
-            let det = team.det.tentative(&team.id, now, &mut ctx);
+            let det = self.tentative(ti, now, &mut tentative);
             peak_at_now.push(det.peaks.iter().any(|&(s, e)| s <= now && now < e));
-            peaks.push(PeaksToday::of(&det.peaks, midnight, now, team.det.clock()));
+            peaks.push(PeaksToday::of(&det.peaks, midnight, now, self.team(ti).det.clock()));
         }
 
         let mut floor_sums = vec![Sums::default(); windows.len()];
