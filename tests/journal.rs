@@ -43,7 +43,7 @@ fn batches() -> Vec<Batch> {
     out
 }
 
-/// What `Shared::apply_journaled` and the ticker do, against an optional journal.
+/// What `Core::apply` and the ticker do, against an optional journal.
 /// `first` is the index of `batches[0]` in the whole trace, so a feed in parts makes the
 /// same steps as a feed in one go.
 fn feed(engine: &mut Engine, journal: Option<&Journal>, batches: &[Batch], first: usize, every: usize) {

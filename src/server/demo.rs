@@ -25,7 +25,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             batch.push(decode_str(&line.line, &shared.aliases));
         }
         if !batch.is_empty() {
-            shared.apply_batch(batch, Source::Demo);
+            shared.core.apply(batch, Source::Demo);
             tokio::task::yield_now().await;
             continue;
         }

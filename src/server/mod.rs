@@ -24,9 +24,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, ConfigError, ConfigErrors, FileConfig, Settings, Tokens};
 pub use crate::core::wall_ms;
-use crate::core::{AlertSink, Applied, Core};
-use crate::engine::{Engine, IngestCounts, Source};
-use crate::event::{Aliases, DecodeError, Event};
+use crate::core::{AlertSink, Core};
+use crate::engine::Engine;
+use crate::event::Aliases;
 use crate::hooks::{HookConfig, HookError, Hooks};
 use crate::ingest::Connections;
 use crate::ingest::apply::Applier;
@@ -53,8 +53,6 @@ pub struct Shared {
     pub ready: std::sync::atomic::AtomicBool,
     /// The board is readable without a token from other hosts (shown on the board).
     pub open_board: bool,
-    /// The write-ahead journal (the core's), unless `journal.enabled = false` (or `--demo`).
-    pub journal: Option<Journal>,
     /// The thread that applies TCP and WebSocket batches (`ingest::apply`).
     pub applier: Arc<Applier>,
     /// The last refusals per source (`GET /api/v1/ingest/errors`); the core reports to it.
@@ -64,27 +62,6 @@ pub struct Shared {
 impl Shared {
     pub fn engine(&self) -> MutexGuard<'_, Engine> {
         self.core.engine()
-    }
-
-    /// Applies a decoded batch and fans out the alerts it fired or resolved.
-    pub fn apply_batch(&self, batch: Vec<Result<Event, DecodeError>>, source: Source) -> IngestCounts {
-        self.core.apply(batch, source).counts
-    }
-
-    /// Applies a decoded batch; also returns the journal lsn that makes it durable (see
-    /// [`Journal::durable`]), when a journal is on, and the first refused events.
-    pub fn apply_journaled(&self, batch: Vec<Result<Event, DecodeError>>, source: Source) -> Applied {
-        self.core.apply(batch, source)
-    }
-
-    /// Counts one event refused outside any batch (an oversized WebSocket frame, say).
-    pub fn count_refused(&self, source: Source, why: DecodeError) {
-        self.core.count_refused(source, why);
-    }
-
-    /// Waits until `lsn` is on disk (no-op without a journal).
-    pub async fn durable(&self, lsn: Option<u64>) -> Result<(), crate::journal::NotDurable> {
-        self.core.durable(lsn).await
     }
 
     pub fn connection_counts(&self) -> Vec<(&'static str, i64)> {
@@ -256,7 +233,7 @@ pub async fn run_config(
         sinks.push(Arc::new(h.clone()));
     }
     let refusals = Arc::new(crate::ingest::errors::Recent::default());
-    let core = Arc::new(Core::new(engine, journal.clone(), sinks).with_refusal_sink(refusals.clone()));
+    let core = Arc::new(Core::new(engine, journal, sinks).with_refusal_sink(refusals.clone()));
     let applier = Arc::new(Applier::start(core.clone()));
     let open_board = config.tokens.viewer.is_none() && !listeners.http.local_addr()?.ip().is_loopback();
     let shared = Arc::new(Shared {
@@ -274,7 +251,6 @@ pub async fn run_config(
         web_dir,
         config,
         ready: std::sync::atomic::AtomicBool::new(false),
-        journal,
     });
 
     let tracker = TaskTracker::new();
@@ -346,7 +322,7 @@ pub async fn run_config(
         tracing::warn!("grace period over with tasks still running; exiting anyway");
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
-    if let Some(j) = shared.journal.clone() {
+    if let Some(j) = shared.core.journal().cloned() {
         // A last snapshot makes the next start quick; then everything is synced.
         let job = j.snapshot(&shared.engine());
         let _ = tokio::task::spawn_blocking(move || {
@@ -385,7 +361,7 @@ async fn ticker(shared: Arc<Shared>, shutdown: CancellationToken) {
             housekeeping = tokio::time::Instant::now();
         }
         shared.core.tick(wall.then(wall_ms), keep);
-        if let Some(j) = &shared.journal
+        if let Some(j) = shared.core.journal()
             && last_snapshot.elapsed() >= snapshot_every
             && snapshot_job.as_ref().is_none_or(|h| h.is_finished())
         {

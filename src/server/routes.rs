@@ -215,11 +215,11 @@ pub fn routes(
                     (batch, if whole_bad { StatusCode::BAD_REQUEST } else { StatusCode::OK })
                 }
             };
-            let Applied { counts, lsn, errors } = sh.apply_journaled(batch, Source::Http);
+            let Applied { counts, lsn, errors } = sh.core.apply(batch, Source::Http);
             let mut body = serde_json::to_value(counts).unwrap_or_default();
             body["errors"] = errors::answer(&errors);
             // Acknowledged means durable: answer once the journal has synced the batch.
-            match tokio::time::timeout(DURABLE_TIMEOUT, sh.durable(lsn)).await {
+            match tokio::time::timeout(DURABLE_TIMEOUT, sh.core.durable(lsn)).await {
                 Ok(Ok(())) => json_reply(body.to_string(), status),
                 outcome => {
                     let why = if outcome.is_err() { "journal sync timed out" } else { "journal cannot write" };
@@ -301,7 +301,7 @@ pub fn routes(
                     let now = engine.now(wall_ms());
                     sh.metrics.render(&mut engine, now, &conns)
                 };
-                if let Some(j) = &sh.journal {
+                if let Some(j) = sh.core.journal() {
                     j.render_metrics(&mut text);
                 }
                 sh.core.render_metrics(&mut text);
@@ -399,7 +399,8 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
                     }
                 };
                 let Ok(Applied { counts, lsn, errors }) = applied.await else { return };
-                let durable = matches!(tokio::time::timeout(DURABLE_TIMEOUT, shared.durable(lsn)).await, Ok(Ok(())));
+                let durable =
+                    matches!(tokio::time::timeout(DURABLE_TIMEOUT, shared.core.durable(lsn)).await, Ok(Ok(())));
                 let mut ack = serde_json::to_value(counts).unwrap_or_default();
                 ack["ack"] = json!(frame);
                 ack["seq"] = json!(seq);
@@ -432,7 +433,7 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
                             1007 => DecodeError::new(Refusal::NotUtf8, "text frame is not UTF-8", ""),
                             _ => DecodeError::new(Refusal::NotJson, why, ""),
                         };
-                        shared.count_refused(Source::Ws, refused);
+                        shared.core.count_refused(Source::Ws, refused);
                         // The acker owns the sink: the close goes out after pending acks.
                         let _ = ack_tx.send(Outgoing::Close(code, why)).await;
                     }
