@@ -5,7 +5,6 @@
 //! state. The lock is never held across `.await`; a journal append happens under it, so
 //! the journal's order is the engine's.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -193,7 +192,7 @@ impl Core {
         let (counts, lsn, alerts, not_applied, limits) = {
             let mut engine = self.engine();
             let lsn = self.journal.as_ref().zip(payload.as_ref()).map(|(j, p)| j.append(p));
-            let (counts, not_applied) = match apply_contained(&mut engine, now, source, events, &refused) {
+            let (counts, not_applied) = match engine.apply_batch_contained(now, source, events, &refused) {
                 Ok(c) => c,
                 Err(what) => {
                     self.panics.fetch_add(1, Ordering::Relaxed);
@@ -246,21 +245,9 @@ impl Core {
     }
 
     /// Counts one event refused at the edge outside any batch (an oversized WebSocket
-    /// frame, say), journaled like any batch so a restart counts it again.
+    /// frame, say): a batch of that one refusal, journaled and reported like any.
     pub fn count_refused(&self, source: Source, why: DecodeError) {
-        let refused = vec![why.refusal()];
-        let now = wall_ms();
-        let payload = self.journal.as_ref().map(|_| Payload::batch(now, source, &refused, std::iter::empty()));
-        {
-            let mut engine = self.engine();
-            if let Some((j, p)) = self.journal.as_ref().zip(payload.as_ref()) {
-                j.append(p);
-            }
-            engine.apply_batch(now, source, std::iter::empty(), &refused);
-        }
-        if let Some(sink) = &self.refusals {
-            sink.refused(source, now, &[EventError::decode(0, why)]);
-        }
+        self.apply(vec![Err(why)], source);
     }
 
     /// Waits until `lsn` is on disk (no-op without a journal).
@@ -296,20 +283,43 @@ impl Core {
     }
 }
 
-/// Applies a batch, turning a panic into an error naming it.
-pub fn apply_contained(
-    engine: &mut Engine,
-    now: Ms,
-    source: Source,
-    events: impl Iterator<Item = Event>,
-    refused: &[Refusal],
-) -> Result<(IngestCounts, Vec<Refused>), String> {
-    std::panic::catch_unwind(AssertUnwindSafe(|| engine.apply_batch_refused(now, source, events, refused))).map_err(
-        |p| {
-            p.downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into())
-        },
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Aliases, decode_str};
+    use crate::journal::Recovery;
+
+    /// A bug in the core that panics on one event is contained per batch, counted, and
+    /// ingest goes on; the journal's replay contains it at the same point and rebuilds the
+    /// same state instead of crash-looping.
+    #[test]
+    fn a_panicking_batch_is_contained_live_and_in_replay() {
+        let settings = crate::settings::Settings { clock: crate::settings::ClockMode::Event, ..Default::default() };
+        let ev = |agent: &str, ts: i64| {
+            decode_str(&format!(r#"{{"ts":{ts},"agent":"{agent}","state":"idle"}}"#), &Aliases::default())
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Recovery::open(dir.path()).unwrap().start(0, std::time::Duration::from_millis(1)).unwrap();
+        let mut engine = Engine::new(settings.clone());
+        engine.panic_on_agent("BOOM");
+        let core = Core::new(engine, Some(journal.clone()), Vec::new());
+        let a = core.apply(vec![ev("A1", 1_000), ev("BOOM", 2_000), ev("A2", 3_000)], Source::Tcp);
+        assert_eq!(a.counts, IngestCounts::default(), "the batch's counts are lost with its panic");
+        assert_eq!(core.panics(), 1);
+        let b = core.apply(vec![ev("A3", 4_000)], Source::Tcp);
+        assert_eq!(b.counts.applied, 1, "ingest goes on");
+        let agents = |e: &Engine| {
+            let mut v: Vec<String> = e.agents().map(|a| a.id.to_string()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(agents(&core.engine()), ["A1", "A3"], "applied as far as the batch got");
+        journal.close();
+        drop((core, journal)); // releases the directory's lock
+
+        let mut restored = Engine::new(settings);
+        restored.panic_on_agent("BOOM");
+        Recovery::open(dir.path()).unwrap().replay(&mut restored).unwrap();
+        assert_eq!(agents(&restored), ["A1", "A3"]);
+    }
 }

@@ -95,6 +95,9 @@ pub struct Engine {
     /// Test switch: views sum every window from the timelines, never from `view_cache`
     /// (the reference for the cache).
     no_view_cache: bool,
+    /// Test switch: applying an event of this agent panics (the reference for containing
+    /// a bug in the core, see `apply_batch_contained`).
+    panic_on_agent: Option<compact_str::CompactString>,
     team_free: Vec<TeamIdx>,
     team_index: HashMap<String, TeamIdx, foldhash::fast::RandomState>,
     alerts: BTreeMap<String, Arc<StoredAlert>>,
@@ -153,6 +156,7 @@ impl Engine {
             team_due: Vec::new(),
             step_every_team: false,
             no_view_cache: false,
+            panic_on_agent: None,
             team_free: Vec::new(),
             team_index: HashMap::default(),
             alerts: BTreeMap::new(),
@@ -194,6 +198,13 @@ impl Engine {
     #[doc(hidden)]
     pub fn no_view_cache(&mut self) {
         self.no_view_cache = true;
+    }
+
+    /// Applying an event of `agent` panics from now on: a stand-in for a bug in the core,
+    /// for the tests of its containment.
+    #[doc(hidden)]
+    pub fn panic_on_agent(&mut self, agent: &str) {
+        self.panic_on_agent = Some(agent.into());
     }
 
     /// Sends every later housekeeping step to `log` (the journal).

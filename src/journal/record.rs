@@ -44,7 +44,10 @@ impl Op {
     pub fn apply(self, engine: &mut Engine) {
         match self {
             Op::Batch { now, source, refused, events } => {
-                engine.apply_batch(now, source, events, &refused);
+                // Contained as it was live (`Core::apply`): the same state, no crash loop.
+                if let Err(what) = engine.apply_batch_contained(now, source, events, &refused) {
+                    tracing::error!(source = source.as_str(), panic = %what, "a journaled batch panicked again while replayed (a bug): contained");
+                }
             }
             Op::Advance(now) => engine.advance(now),
             Op::Housekeeping => engine.housekeeping(),
