@@ -217,22 +217,6 @@ impl TeamDet {
         rewound
     }
 
-    /// Moves the clock to `t` without stepping: the caller knows nothing is due before `t`
-    /// (`next_due`). Checkpoints crossed are taken as the state with the clock moved.
-    pub fn skip_to(&mut self, t: Ms, ctx: &Ctx) {
-        debug_assert!(self.dirty.is_none() && self.log.get(self.applied).is_none_or(|e| e.t >= t));
-        if t <= self.st.clock {
-            return;
-        }
-        let b = t.div_euclid(CHECKPOINT_MS) * CHECKPOINT_MS;
-        if b > self.st.clock && self.checkpoints.back().is_none_or(|c| c.clock < b) {
-            let mut cp = self.st.clone();
-            cp.clock = b;
-            self.push_checkpoint(cp, ctx);
-        }
-        self.st.clock = t;
-    }
-
     fn step_to_team(&mut self, team: &str, t: Ms, ctx: &mut Ctx) {
         while self.st.clock < t {
             let c = self.st.clock;

@@ -37,7 +37,8 @@ impl Engine {
 
     /// Advances a team's detectors through [clock, t), re-evaluating first from the
     /// checkpoint before the earliest late change (and correcting the alert store from
-    /// there). When nothing is due before `t` that is only a move of the clock.
+    /// there). `advance` calls it only for teams that are due (`TeamDet::next_due`); the
+    /// others keep their clock, and stepping over their idle stretch later changes nothing.
     pub(super) fn advance_team(&mut self, ti: TeamIdx, t: Ms) {
         let team = self.teams[ti as usize].as_mut().expect("live team index");
         let mut ctx = Ctx {
@@ -47,14 +48,8 @@ impl Engine {
             binom: &mut self.binom,
             out: &mut self.changes,
         };
-        if team.det.dirty().is_none() {
-            if team.det.clock() >= t {
-                return;
-            }
-            if self.team_due[ti as usize] >= t && !self.step_every_team {
-                team.det.skip_to(t, &ctx);
-                return;
-            }
+        if team.det.dirty().is_none() && team.det.clock() >= t {
+            return;
         }
         let rewound = team.det.advance_to(&team.id, t, &mut ctx);
         self.team_due[ti as usize] = team.det.next_due(&self.settings);
