@@ -444,18 +444,11 @@ async fn send_tcp(addr: &str, token: Option<&str>, items: &[Item]) -> anyhow::Re
     Ok(Report::Written { lines: items.len() as u64 })
 }
 
-/// `url` with a scheme (`http://` when it has none) and `path` when it has no path
-/// (`localhost:8080` → `http://localhost:8080/api/v1/events`).
+/// `url` with a scheme (the first of `schemes` when it has none) and `path` when it has
+/// no path (`localhost:8080` → `http://localhost:8080/api/v1/events`).
 fn with_default_path(url: &str, schemes: &[&str], path: &str) -> anyhow::Result<String> {
     let full = if url.contains("://") { url.to_string() } else { format!("{}://{url}", schemes[0]) };
-    let mut u = reqwest::Url::parse(&full).with_context(|| format!("bad URL {url:?}"))?;
-    if !schemes.contains(&u.scheme()) {
-        bail!("URL {url:?} must start with {}://", schemes.join(":// or "));
-    }
-    if u.path().is_empty() || u.path() == "/" {
-        u.set_path(path);
-    }
-    Ok(u.to_string())
+    crate::sim::with_default_path(&full, schemes, path)
 }
 
 #[cfg(test)]

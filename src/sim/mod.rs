@@ -20,6 +20,7 @@ mod names;
 mod noise;
 mod rng;
 mod sink;
+pub(crate) use sink::with_default_path;
 
 pub use calendar::{parse_time, parse_window};
 pub use cli::{SimulateArgs, run};

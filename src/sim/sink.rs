@@ -336,7 +336,7 @@ async fn ws_connect(
 }
 
 /// `url` with `path` when it has none (`ws://host:8080` → `ws://host:8080/ingest`).
-fn with_default_path(url: &str, schemes: &[&str], path: &str) -> anyhow::Result<String> {
+pub(crate) fn with_default_path(url: &str, schemes: &[&str], path: &str) -> anyhow::Result<String> {
     let mut u = reqwest::Url::parse(url).with_context(|| format!("bad URL {url:?}"))?;
     if !schemes.contains(&u.scheme()) {
         bail!("URL {url:?} must start with {}://", schemes.join(":// or "));
