@@ -143,6 +143,7 @@ impl Engine {
     }
 
     fn apply_inner(&mut self, ev: Event, recv_ms: Ms) -> Outcome {
+        #[cfg(test)]
         if self.panic_on_agent.as_ref().is_some_and(|a| *a == ev.agent) {
             panic!("test switch: an event of {}", ev.agent);
         }

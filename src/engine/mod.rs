@@ -96,7 +96,8 @@ pub struct Engine {
     /// (the reference for the cache).
     no_view_cache: bool,
     /// Test switch: applying an event of this agent panics (the reference for containing
-    /// a bug in the core, see `apply_batch_contained`).
+    /// a bug in the core, see `apply_batch_contained`). Not in builds outside tests.
+    #[cfg(test)]
     panic_on_agent: Option<compact_str::CompactString>,
     team_free: Vec<TeamIdx>,
     team_index: HashMap<String, TeamIdx, foldhash::fast::RandomState>,
@@ -156,6 +157,7 @@ impl Engine {
             team_due: Vec::new(),
             step_every_team: false,
             no_view_cache: false,
+            #[cfg(test)]
             panic_on_agent: None,
             team_free: Vec::new(),
             team_index: HashMap::default(),
@@ -202,7 +204,7 @@ impl Engine {
 
     /// Applying an event of `agent` panics from now on: a stand-in for a bug in the core,
     /// for the tests of its containment.
-    #[doc(hidden)]
+    #[cfg(test)]
     pub fn panic_on_agent(&mut self, agent: &str) {
         self.panic_on_agent = Some(agent.into());
     }
