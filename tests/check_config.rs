@@ -66,7 +66,9 @@ fn serve_refuses_to_run_open_by_accident() {
 #[tokio::test]
 async fn an_open_board_says_so() {
     for (bind, open) in [("0.0.0.0:0", true), ("127.0.0.1:0", false)] {
-        let file = floorwatch::config::FileConfig::parse("[auth]\nopen = true\n", "t").unwrap();
+        // Journal off: its default directory is shared with anything else run from here.
+        let file =
+            floorwatch::config::FileConfig::parse("[auth]\nopen = true\n[journal]\nenabled = false\n", "t").unwrap();
         let config = file.validate(std::path::Path::new(".")).unwrap();
         let http = tokio::net::TcpListener::bind(bind).await.unwrap();
         let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -80,7 +82,8 @@ async fn an_open_board_says_so() {
         );
         let handle = tokio::spawn(run);
         let mut board = serde_json::Value::Null;
-        for _ in 0..100 {
+        for _ in 0..500 {
+            assert!(!handle.is_finished(), "{bind}: the daemon stopped: {:?}", handle.await);
             if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/api/v1/board")).await {
                 board = r.json().await.unwrap();
                 break;
