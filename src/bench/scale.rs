@@ -35,6 +35,18 @@ pub struct Args {
     /// is printed): time to attach a profiler and drive requests by hand.
     #[arg(long, default_value_t = 0)]
     pub hold_secs: u64,
+    /// Whole-floor snapshots with every agent (`/api/v1/snapshot`, ~166 MB at 100,000
+    /// agents) measured last: time, size, and the process's peak resident memory while
+    /// serving them against the loaded daemon's (the peak is reset first, the body is read
+    /// and dropped chunk by chunk).
+    #[arg(long, default_value_t = 2)]
+    pub full_samples: usize,
+}
+
+/// Resets this process's peak resident memory (`VmHWM`) to its current size (Linux:
+/// `clear_refs` 5); false where that is not possible.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
@@ -128,6 +140,24 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
             floor_snap.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         let (rss_end, hwm_end) = rss();
+        // Last, so that the peaks above are the day's and the views'.
+        let mut full_snap = Vec::new();
+        let (mut full_bytes, mut full_peak, mut full_base) = (0, 0, 0);
+        for _ in 0..a.full_samples {
+            let (base, _) = rss();
+            anyhow::ensure!(reset_peak_rss(), "cannot reset the peak resident memory (/proc/self/clear_refs)");
+            let t = Instant::now();
+            let mut resp = client.get(d.url("/api/v1/snapshot")).send().await?.error_for_status()?;
+            full_bytes = 0;
+            while let Some(chunk) = resp.chunk().await? {
+                full_bytes += chunk.len();
+            }
+            full_snap.push(t.elapsed().as_secs_f64() * 1000.0);
+            let (_, peak) = rss();
+            if peak > full_peak {
+                (full_peak, full_base) = (peak, base);
+            }
+        }
         if a.hold_secs > 0 {
             eprintln!(
                 "bench scale: holding for {}s: {} (pid {}, team {team})",
@@ -147,6 +177,8 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
             "metrics_scrape_ms": Stats::of(&scrape), "metrics_scrape_ms_runs": scrape, "metrics_bytes": scrape_bytes,
             "team_snapshot_ms": Stats::of(&team_snap), "team_snapshot_ms_runs": team_snap, "team_snapshot_bytes": team_bytes,
             "floor_snapshot_no_agents_ms": Stats::of(&floor_snap),
+            "full_snapshot_ms": Stats::of(&full_snap), "full_snapshot_bytes": full_bytes,
+            "rss_before_full_snapshot_bytes": full_base, "rss_peak_full_snapshot_bytes": full_peak,
         }))
     });
     d.stop();
@@ -175,5 +207,15 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         mx("team_snapshot_ms")
     );
     println!("| floor snapshot, agents=false | median {:.1} ms |", ms("floor_snapshot_no_agents_ms"));
+    if a.full_samples > 0 {
+        println!(
+            "| full snapshot ({} MB) | median {:.0} ms; resident {:.3} GiB before, peak {:.3} GiB: {:.2}× loaded |",
+            r["full_snapshot_bytes"].as_u64().unwrap_or(0) / 1_000_000,
+            ms("full_snapshot_ms"),
+            gib("rss_before_full_snapshot_bytes"),
+            gib("rss_peak_full_snapshot_bytes"),
+            gib("rss_peak_full_snapshot_bytes") / gib("rss_loaded_bytes")
+        );
+    }
     Ok(r)
 }

@@ -63,7 +63,15 @@ fn authorized(shared: Arc<Shared>, ingest: bool) -> impl Filter<Extract = (), Er
 /// Runs a view-building handler on the blocking pool: a floor view or a scrape of a large
 /// floor takes milliseconds of CPU under the engine lock, which must not stall the async
 /// workers that read ingest sockets and serve `/ws`. A panic in it answers 500.
+/// After a large answer the memory of its view goes back to the system (`crate::mem`).
 async fn blocking(f: impl FnOnce() -> Response<String> + Send + 'static) -> Response<String> {
+    let f = move || {
+        let r = f();
+        if r.body().len() >= crate::mem::LARGE_ANSWER_BYTES {
+            crate::mem::release_free_memory();
+        }
+        r
+    };
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "a view handler failed");
         json_reply(json!({ "error": "internal error" }).to_string(), StatusCode::INTERNAL_SERVER_ERROR)
@@ -78,11 +86,14 @@ const CHUNK: usize = 256 * 1024;
 struct ChunkWriter {
     buf: Vec<u8>,
     tx: tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+    /// Bytes handed on so far.
+    written: usize,
 }
 
 impl ChunkWriter {
     fn send(&mut self) -> std::io::Result<()> {
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.written += chunk.len();
         self.tx
             .blocking_send(Ok(bytes::Bytes::from(chunk)))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
@@ -151,10 +162,14 @@ pub fn routes(
                     let now = engine.now(wall_ms());
                     engine.view(now, &opts)
                 };
-                let mut w = ChunkWriter { buf: Vec::with_capacity(CHUNK), tx };
+                let mut w = ChunkWriter { buf: Vec::with_capacity(CHUNK), tx, written: 0 };
                 // A client that went away ends the writing (the send fails).
                 if serde_json::to_writer(&mut w, &Snapshot(&view)).is_ok() {
                     let _ = std::io::Write::flush(&mut w);
+                }
+                drop(view);
+                if w.written >= crate::mem::LARGE_ANSWER_BYTES {
+                    crate::mem::release_free_memory();
                 }
             });
             let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
