@@ -1,6 +1,7 @@
 //! JSON forms of a [`View`]: the snapshot (docs/figures.md#where-to-read-them) and the compact board of
 //! docs/ws-protocol.md. Serde types live here, at the edge; the core has its own.
 
+use compact_str::CompactString;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
@@ -204,11 +205,11 @@ impl Serialize for Alerts<'_> {
 /// One agent tile of the board.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BoardAgent {
-    pub agent: String,
+    pub agent: CompactString,
     pub name: Option<String>,
-    pub team: String,
+    pub team: CompactString,
     pub state: &'static str,
-    pub reason: Option<String>,
+    pub reason: Option<CompactString>,
     pub planned: bool,
     pub since: i64,
 }

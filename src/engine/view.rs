@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use super::Engine;
 use crate::alert::StoredAlert;
 use crate::detect::team::{AlertChange, Ctx, DetState};
@@ -145,11 +147,13 @@ pub struct ViewOpts {
 }
 
 pub struct AgentView {
-    pub id: String,
+    // Compact strings: ids, teams and reasons are short, so a full snapshot's 100,000
+    // views make no string allocations for them (BENCHMARKS.md, session 6).
+    pub id: CompactString,
     pub name: Option<String>,
-    pub team: String,
+    pub team: CompactString,
     pub state: State,
-    pub reason: Option<String>,
+    pub reason: Option<CompactString>,
     pub planned: bool,
     pub since: Ms,
     pub windows: Vec<Sums>,
@@ -325,11 +329,11 @@ impl Engine {
             }
             if opts.agents {
                 agents_out.push(AgentView {
-                    id: a.id.to_string(),
+                    id: a.id.clone(),
                     name: a.name.clone(),
-                    team: team().id.clone(),
+                    team: team().id.as_str().into(),
                     state: a.state,
-                    reason: a.reason.as_ref().map(|r| r.to_string()),
+                    reason: a.reason.clone(),
                     planned: a.kind == Kind::AuxPlanned,
                     since: a.since,
                     windows: per.clone(),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
+use compact_str::CompactString;
 use dashmap::DashMap;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -47,7 +48,7 @@ pub struct Hub {
     skipped: prometheus::IntCounter,
     dropped: prometheus::IntCounter,
     /// The previous tick's agents, for deltas. Only the push loop touches it.
-    prev: std::sync::Mutex<HashMap<String, BoardAgent>>,
+    prev: std::sync::Mutex<HashMap<CompactString, BoardAgent>>,
 }
 
 impl Hub {
@@ -348,12 +349,13 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 continue;
             }
         };
-        let current: HashMap<String, BoardAgent> = board.agents.iter().map(|a| (a.agent.clone(), a.clone())).collect();
+        let current: HashMap<CompactString, BoardAgent> =
+            board.agents.iter().map(|a| (a.agent.clone(), a.clone())).collect();
         let (changed, removed, moved_from) = {
             let mut prev = hub.prev.lock().unwrap_or_else(|p| p.into_inner());
             let changed: Vec<&BoardAgent> = board.agents.iter().filter(|a| prev.get(&a.agent) != Some(*a)).collect();
-            let removed: Vec<String> = prev.keys().filter(|k| !current.contains_key(*k)).cloned().collect();
-            let moved_from: HashMap<String, String> = changed
+            let removed: Vec<CompactString> = prev.keys().filter(|k| !current.contains_key(*k)).cloned().collect();
+            let moved_from: HashMap<CompactString, CompactString> = changed
                 .iter()
                 .filter_map(|a| {
                     prev.get(&a.agent).filter(|p| p.team != a.team).map(|p| (a.agent.clone(), p.team.clone()))
@@ -389,7 +391,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                             let t = key.as_deref();
                             let agents: Vec<&&BoardAgent> =
                                 changed.iter().filter(|a| t.is_none_or(|t| a.team == t)).collect();
-                            let mut rem: Vec<&String> = removed.iter().collect();
+                            let mut rem: Vec<&CompactString> = removed.iter().collect();
                             if let Some(t) = t {
                                 rem.extend(moved_from.iter().filter(|(_, from)| *from == t).map(|(id, _)| id));
                             }
