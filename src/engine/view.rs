@@ -188,15 +188,25 @@ impl Engine {
     /// Every alert as of `now`, oldest first: the stored ones with what the detectors'
     /// tentative stretch `[committed clock, now]` fires or resolves (the alerts a full
     /// snapshot at `now` lists), without computing any figure.
-    pub fn alerts_at(&mut self, now: Ms) -> Vec<Arc<StoredAlert>> {
+    pub fn alerts_at(&mut self, now: Ms, team: Option<&str>) -> Vec<Arc<StoredAlert>> {
         self.advance(now);
         let mut tentative: Vec<AlertChange> = Vec::new();
-        for ti in 0..self.teams.len() as TeamIdx {
-            if self.teams[ti as usize].is_some() {
-                self.tentative(ti, now, &mut tentative);
+        match team {
+            // Only that team's tentative stretch (a team no longer on the floor has none).
+            Some(t) => {
+                if let Some(&ti) = self.team_index.get(t) {
+                    self.tentative(ti, now, &mut tentative);
+                }
+            }
+            None => {
+                for ti in 0..self.teams.len() as TeamIdx {
+                    if self.teams[ti as usize].is_some() {
+                        self.tentative(ti, now, &mut tentative);
+                    }
+                }
             }
         }
-        self.view_alerts(None, tentative, now)
+        self.view_alerts(team, tentative, now)
     }
 
     /// Team `ti`'s detector state at `now` on a copy ([`TeamDet::tentative`]), the alert

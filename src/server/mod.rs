@@ -5,6 +5,7 @@
 //! compute a view under it and serialize outside it. The lock is never held across
 //! `.await`.
 
+pub mod alert_query;
 pub mod auth;
 pub mod demo;
 pub mod guard;

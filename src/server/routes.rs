@@ -12,6 +12,7 @@ use warp::http::{HeaderValue, Response, StatusCode};
 use warp::ws::Message;
 use warp::{Filter, Rejection, Reply};
 
+use super::alert_query::AlertQuery;
 use super::guard::{self, Guard};
 use super::listen::ConnStats;
 use super::{Shared, auth, push, wall_ms};
@@ -182,23 +183,34 @@ pub fn routes(
     let alerts = warp::path!("api" / "v1" / "alerts")
         .and(warp::get())
         .and(authorized(shared.clone(), false))
+        .and(warp::query::<Query>())
         .and(s.clone())
-        .map(|sh: Arc<Shared>| {
+        .map(|q: Query, sh: Arc<Shared>| {
+            let query = match AlertQuery::parse(&q) {
+                Ok(query) => query,
+                Err(e) => return json_reply(json!({ "error": e }).to_string(), StatusCode::BAD_REQUEST),
+            };
             // As a snapshot at now lists them: stored, and evaluated since the committed clock.
             let alerts = {
                 let mut engine = sh.engine();
                 let now = engine.now(wall_ms());
-                engine.alerts_at(now)
+                engine.alerts_at(now, query.team.as_deref())
             };
+            let page = query.select(alerts);
             // Each alert's kept JSON, verbatim (`StoredAlert::json`).
             let mut body = String::from(r#"{"alerts":["#);
-            for (i, a) in alerts.iter().enumerate() {
+            for (i, a) in page.alerts.iter().enumerate() {
                 if i > 0 {
                     body.push(',');
                 }
                 body.push_str(a.json().get());
             }
-            body.push_str("]}");
+            body.push(']');
+            if let Some(next) = page.next {
+                body.push_str(r#","next":"#);
+                body.push_str(&serde_json::to_string(&next).expect("a string serializes"));
+            }
+            body.push('}');
             json_reply(body, StatusCode::OK)
         });
 
