@@ -41,8 +41,9 @@ async fn filters_and_pages_hold_exactly_the_unfiltered_answer() {
     // `since` the fire time of the middle alert: what was not over before it.
     let since = whole[whole.len() / 2]["fired_at"].as_str().unwrap().to_string();
     let got = ids(&d.get_json(&format!("/api/v1/alerts?since={since}&team=T1")).await);
-    let expected =
-        pick(&|a| a["team"] == "T1" && (a["resolved_at"].is_null() || a["resolved_at"].as_str().unwrap() >= since.as_str()));
+    let expected = pick(&|a| {
+        a["team"] == "T1" && (a["resolved_at"].is_null() || a["resolved_at"].as_str().unwrap() >= since.as_str())
+    });
     assert_eq!(got, expected);
     assert!(got.len() < pick(&|a| a["team"] == "T1").len(), "since leaves some out");
 
@@ -69,7 +70,9 @@ async fn filters_and_pages_hold_exactly_the_unfiltered_answer() {
     }
 
     // A bad parameter is refused, naming it.
-    for (q, name) in [("state=open", "state"), ("limit=0", "limit"), ("since=yesterday", "since"), ("after=zz", "after")] {
+    for (q, name) in
+        [("state=open", "state"), ("limit=0", "limit"), ("since=yesterday", "since"), ("after=zz", "after")]
+    {
         let r = reqwest::get(d.url(&format!("/api/v1/alerts?{q}"))).await.unwrap();
         assert_eq!(r.status(), 400, "{q}");
         let body: Value = r.json().await.unwrap();

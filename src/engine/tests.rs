@@ -1330,3 +1330,61 @@ fn worked_example() {
         },
     });
 }
+
+/// The 60-minute utilization from the team's integrals (the shortcut) equals the members'
+/// timelines (the definition) at every minute it is used: `utilization` asserts it in test
+/// builds. Five hours of two teams with a move, a late batch that rewinds, and views in
+/// between; the shortcut must be taken most minutes, the definition after the move.
+#[test]
+fn utilization_from_integrals_equals_the_timelines() {
+    let mut lines: Vec<String> = Vec::new();
+    let mut x: u64 = 42;
+    let mut rnd = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let states = ["talking", "acw", "idle", "talking", "aux:break", "talking"];
+    for i in 0..12 {
+        let team = if i < 6 { "T1" } else { "T2" };
+        lines.push(ev("08:00", &format!("A{i:02}"), "idle", team));
+    }
+    let mut t = at("08:00");
+    let mut late: Vec<String> = Vec::new();
+    while t < at("13:00") {
+        t += 20_000 + rnd(100_000) as Ms;
+        let a = rnd(12);
+        let mut team = "";
+        if t > at("10:30") && a == 3 && !lines.iter().any(|l| l.contains("\"T2\"") && l.contains("A03")) {
+            team = "T2";
+        }
+        let line = ev(&fmt_ms(t), &format!("A{a:02}"), states[rnd(6) as usize], team);
+        // Agent 11's events from 11:00 to 11:40 arrive at 11:45 in one batch.
+        if a == 11 && t > at("11:00") && t < at("11:40") {
+            late.push(line);
+            continue;
+        }
+        if !late.is_empty() && t > at("11:45") {
+            lines.extend(recv("11:45:00", std::mem::take(&mut late)));
+        }
+        lines.push(line);
+        if rnd(50) == 0 {
+            lines.push(format!("view {}", &fmt_ms(t)[11..19]));
+        }
+    }
+    let cfg = "[alerts.utilization_high]\nhigh = 0.3\nconsecutive = 2\n";
+    for clock in BOTH {
+        crate::detect::team::UTIL_PATHS.with(|c| c.set((0, 0)));
+        let r = run(cfg, clock, &steps(&lines), at("13:00"));
+        let (shortcut, timelines) = crate::detect::team::UTIL_PATHS.with(|c| c.get());
+        assert!(
+            shortcut > 300 && timelines > 60,
+            "{clock}: {shortcut} minutes by the integrals, {timelines} by the timelines"
+        );
+        assert!(
+            r.alerts.iter().any(|a| a.kind == crate::alert::AlertKind::UtilizationHigh),
+            "{clock}: utilization alerts"
+        );
+    }
+}
