@@ -613,6 +613,7 @@ pub fn new_alert(
         threshold,
         message,
         agents,
+        interval: None,
         retracted: false,
     }
 }

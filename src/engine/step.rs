@@ -33,6 +33,7 @@ impl Engine {
                 self.advance_team(ti, commit);
             }
         }
+        self.close_charts(commit);
     }
 
     /// Advances a team's detectors through [clock, t), re-evaluating first from the
@@ -120,6 +121,7 @@ impl Engine {
             self.team_free.push(ti);
         }
         // Resolved alerts are kept for at least 24 hours (SPEC §5.2), here 48.
+        self.trim_charts(now);
         let keep_after = now - 48 * 3_600_000;
         self.alerts.retain(|_, a| a.resolved_at.is_none_or(|r| r >= keep_after));
     }
