@@ -1,0 +1,294 @@
+//! The AHT control chart (docs/figures.md#aht-control-chart) end to end: the worked
+//! example through `replay` and through a real daemon (snapshot, `/metrics`, alerts), local
+//! days in a non-UTC zone, late contacts equal to on-time ones, and a restart through the
+//! journal keeping the history.
+
+mod common;
+
+use common::{Daemon, metric, replay};
+use floorwatch::config::FileConfig;
+use floorwatch::engine::{Engine, Source, ViewOpts};
+use floorwatch::event::{Aliases, decode_bytes};
+use floorwatch::journal::{Payload, Recovery};
+use floorwatch::snapshot::Snapshot;
+use floorwatch::time::{Ms, parse_rfc3339};
+use serde_json::{Value, json};
+
+const Q: Ms = 900_000;
+
+fn ms(s: &str) -> Ms {
+    parse_rfc3339(s).unwrap()
+}
+
+/// NDJSON for contacts of `agent` in `team`: per quarter-hour from `from`, contacts of the
+/// given handle times (s), talking then idle, the first starting a minute into the quarter.
+fn quarters(agent: &str, team: &str, from: Ms, qs: &[&[u32]]) -> Vec<(Ms, String)> {
+    let mut out = Vec::new();
+    for (i, hs) in qs.iter().enumerate() {
+        let mut t = from + i as Ms * Q + 60_000;
+        for &h in *hs {
+            out.push((t, format!(r#"{{"ts":{t},"agent":"{agent}","state":"talking","team":"{team}"}}"#)));
+            t += h as Ms * 1000;
+            out.push((t, format!(r#"{{"ts":{t},"agent":"{agent}","state":"idle"}}"#)));
+            t += 10_000;
+        }
+    }
+    out
+}
+
+fn ndjson(mut lines: Vec<(Ms, String)>) -> String {
+    lines.sort_by_key(|l| l.0);
+    lines.into_iter().map(|l| l.1 + "\n").collect()
+}
+
+const EXAMPLE_TOML: &str = "[aht_chart]\nbaseline_points = 3\nmin_contacts = 2\n";
+
+/// SPEC §10's example: quarter-hours from 09:00, then an event at 10:15 (the fifth closes).
+fn example_events() -> String {
+    let t0 = ms("2026-11-23T09:00:00Z");
+    let mut lines = quarters("A1", "T1", t0, &[&[100, 120], &[90, 110], &[100, 100], &[200, 220], &[100, 110]]);
+    let end = t0 + 5 * Q;
+    lines.push((end, format!(r#"{{"ts":{end},"agent":"A2","state":"idle","team":"T1"}}"#)));
+    ndjson(lines)
+}
+
+fn close(v: &Value, want: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - want).abs() < 5e-4)
+}
+
+fn check_example_chart(team: &Value) {
+    let pts = team["aht_chart"]["15m"].as_array().expect("15m points");
+    assert_eq!(pts.len(), 5, "{pts:?}");
+    assert_eq!(team["aht_chart"]["day"], json!([]), "the day is not over");
+    assert_eq!(pts[0]["start"], "2026-11-23T09:00:00.000Z");
+    assert_eq!(pts[3]["start"], "2026-11-23T09:45:00.000Z");
+    for p in &pts[..3] {
+        assert_eq!((&p["cl_s"], &p["ucl_s"], &p["lcl_s"]), (&Value::Null, &Value::Null, &Value::Null));
+        assert_eq!(p["rules"], json!([]));
+    }
+    let p4 = &pts[3];
+    assert_eq!((p4["n"].as_u64(), p4["mean_s"].as_f64()), (Some(2), Some(210.0)));
+    assert!(close(&p4["cl_s"], 103.333) && close(&p4["ucl_s"], 123.333) && close(&p4["lcl_s"], 83.333), "{p4}");
+    assert_eq!(p4["rules"], json!(["beyond_3_sigma"]));
+    let p5 = &pts[4];
+    assert_eq!(p5["mean_s"].as_f64(), Some(105.0));
+    assert!(close(&p5["cl_s"], 136.667), "{p5}");
+    assert_eq!(p5["rules"], json!([]));
+}
+
+fn check_example_alert(alerts: &Value) {
+    let aht: Vec<&Value> = alerts.as_array().unwrap().iter().filter(|a| a["kind"] == "aht_out_of_control").collect();
+    assert_eq!(aht.len(), 1, "{alerts}");
+    let a = aht[0];
+    let ten = ms("2026-11-23T10:00:00Z");
+    assert_eq!(a["id"], format!("aht_out_of_control:T1:15m:{ten}"));
+    assert_eq!(a["interval"], "15m");
+    assert_eq!(a["severity"], "info");
+    assert_eq!(a["team"], "T1");
+    assert_eq!(a["agent"], Value::Null);
+    assert_eq!(a["agents"], json!([]));
+    assert_eq!(a["started_at"], "2026-11-23T10:00:00.000Z");
+    assert_eq!(a["fired_at"], "2026-11-23T10:00:00.000Z");
+    assert_eq!(a["resolved_at"], "2026-11-23T10:15:00.000Z");
+    assert_eq!(a["state"], "resolved");
+    assert_eq!(a["value"].as_f64(), Some(210.0));
+    assert!(close(&a["threshold"], 123.333), "{a}");
+    assert!(a["message"].as_str().unwrap().contains("beyond_3_sigma"), "{a}");
+}
+
+#[test]
+fn worked_example_through_replay() {
+    let s = replay(&example_events(), EXAMPLE_TOML);
+    assert_eq!(s["now"], "2026-11-23T10:15:00.000Z");
+    check_example_chart(&s["teams"][0]);
+    check_example_alert(&s["alerts"]);
+}
+
+#[test]
+fn as_of_the_fourth_close_the_alert_fires_and_the_fifth_point_is_open() {
+    let settings = FileConfig::parse(EXAMPLE_TOML, "test").unwrap().settings().unwrap();
+    let mut out = Vec::new();
+    let at = ms("2026-11-23T10:00:00Z");
+    floorwatch::replay::run(settings, example_events().as_bytes(), Some(at), 65536, &mut out).unwrap();
+    let s: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(s["teams"][0]["aht_chart"]["15m"].as_array().unwrap().len(), 4);
+    let a = s["alerts"].as_array().unwrap().iter().find(|a| a["kind"] == "aht_out_of_control").expect("fired");
+    assert_eq!((&a["state"], &a["fired_at"]), (&json!("firing"), &json!("2026-11-23T10:00:00.000Z")));
+}
+
+#[tokio::test]
+async fn worked_example_through_a_daemon_snapshot_metrics_and_alerts() {
+    let d = Daemon::start(&format!("[server]\nclock = \"event\"\n{EXAMPLE_TOML}")).await;
+    let events: Vec<Value> = example_events().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let n = events.len() as u64;
+    let (status, _) = d.post("/api/v1/events", serde_json::to_string(&events).unwrap()).await;
+    assert_eq!(status, 200);
+    let s = d.wait_outcomes(n).await;
+    let team = s["teams"].as_array().unwrap().iter().find(|t| t["team"] == "T1").unwrap();
+    check_example_chart(team);
+    check_example_alert(&s["alerts"]);
+    check_example_alert(&d.get_json("/api/v1/alerts").await["alerts"]);
+    // The board carries the chart for the wallboard's team view (start in epoch ms).
+    let board = d.get_json("/api/v1/board?team=T1").await;
+    let pts = board["floor"]["aht_chart"]["15m"].as_array().expect("board chart");
+    assert_eq!(pts.len(), 5);
+    assert_eq!(pts[3]["start"], ms("2026-11-23T09:45:00Z"));
+    assert_eq!(pts[3]["rules"], json!(["beyond_3_sigma"]));
+
+    let m = d.metrics().await;
+    let g = |name: &str| metric(&m, &format!("{name}{{team=\"T1\",interval=\"15m\"}}"));
+    assert_eq!(g("floorwatch_aht_point_seconds"), Some(105.0), "{m}");
+    assert!(g("floorwatch_aht_center_seconds").is_some_and(|v| (v - 136.667).abs() < 1e-3), "{m}");
+    assert!(g("floorwatch_aht_ucl_seconds").is_some_and(|v| v > 136.667), "{m}");
+    assert!(g("floorwatch_aht_lcl_seconds").is_some_and(|v| v >= 0.0), "{m}");
+    assert_eq!(metric(&m, "floorwatch_aht_point_seconds{team=\"T1\",interval=\"day\"}"), None);
+    assert!(m.contains("# TYPE floorwatch_aht_point_seconds gauge"), "{m}");
+    d.stop().await;
+}
+
+#[test]
+fn days_are_local_days_in_a_non_utc_zone() {
+    // Asia/Shanghai: local midnight is 16:00Z. Five contacts before it and five after
+    // land in two day points; quarter-hours are counted from 16:00Z too.
+    let toml = "[floor]\ntimezone = \"Asia/Shanghai\"\n[aht_chart]\nbaseline_points = 1\nmin_contacts = 1\n";
+    let mut lines = quarters("A1", "T1", ms("2026-11-23T15:15:00Z"), &[&[100, 100, 100], &[100, 100]]);
+    lines.extend(quarters("A1", "T1", ms("2026-11-23T16:00:00Z"), &[&[200, 200, 200], &[200, 200]]));
+    lines.extend(quarters("A1", "T1", ms("2026-11-24T16:00:00Z"), &[&[150]]));
+    let s = replay(&ndjson(lines), toml);
+    let chart = &s["teams"][0]["aht_chart"];
+    let days = chart["day"].as_array().unwrap();
+    assert_eq!(days.len(), 2, "{chart}");
+    assert_eq!(days[0]["start"], "2026-11-22T16:00:00.000Z");
+    assert_eq!((days[0]["n"].as_u64(), days[0]["mean_s"].as_f64()), (Some(5), Some(100.0)));
+    assert_eq!(days[1]["start"], "2026-11-23T16:00:00.000Z");
+    assert_eq!((days[1]["n"].as_u64(), days[1]["mean_s"].as_f64()), (Some(5), Some(200.0)));
+    let starts: Vec<&str> = chart["15m"].as_array().unwrap().iter().map(|p| p["start"].as_str().unwrap()).collect();
+    assert_eq!(
+        starts,
+        [
+            "2026-11-23T15:15:00.000Z",
+            "2026-11-23T15:30:00.000Z",
+            "2026-11-23T16:00:00.000Z",
+            "2026-11-23T16:15:00.000Z",
+        ]
+    );
+}
+
+fn settings(toml: &str) -> floorwatch::config::Settings {
+    FileConfig::parse(toml, "test").unwrap().settings().unwrap()
+}
+
+fn snapshot(engine: &mut Engine, now: Ms) -> Value {
+    let view = engine.view(now, &ViewOpts { team: None, agents: false, alerts: true, scrape: false });
+    serde_json::to_value(Snapshot(&view)).unwrap()
+}
+
+/// Several agents in two teams over a morning, one of them (A3) with a shift in handle time.
+fn morning() -> Vec<(Ms, String)> {
+    let t0 = ms("2026-11-23T08:00:00Z");
+    let mut lines = Vec::new();
+    let steady: Vec<&[u32]> = (0..16).map(|i| if i % 2 == 0 { &[100, 120, 90][..] } else { &[110, 95][..] }).collect();
+    lines.extend(quarters("A1", "T1", t0, &steady));
+    lines.extend(quarters("A2", "T1", t0 + 7_000, &steady));
+    lines.extend(quarters("B1", "T2", t0 + 3_000, &steady));
+    let mut shifted = steady.clone();
+    for q in shifted.iter_mut().skip(9) {
+        *q = &[300, 320];
+    }
+    lines.extend(quarters("A3", "T1", t0 + 11_000, &shifted));
+    let end = t0 + 16 * Q + 60_000;
+    lines.push((end, format!(r#"{{"ts":{end},"agent":"Z","state":"idle","team":"T1"}}"#)));
+    lines
+}
+
+const MORNING_TOML: &str = "[server]\nclock = \"event\"\n[aht_chart]\nbaseline_points = 4\nmin_contacts = 3\n";
+
+fn apply_lines(engine: &mut Engine, lines: &[(Ms, String)]) {
+    let aliases = Aliases::default();
+    let events = lines.iter().map(|(_, l)| decode_bytes(l.as_bytes(), &aliases).unwrap());
+    engine.apply_batch(0, Source::Http, events, &[]);
+}
+
+#[test]
+fn late_contacts_give_the_chart_and_alerts_of_on_time_delivery() {
+    let mut lines = morning();
+    lines.sort_by_key(|l| l.0);
+    let end = lines.last().unwrap().0;
+    let mut on_time = Engine::new(settings(MORNING_TOML));
+    for chunk in lines.chunks(7) {
+        apply_lines(&mut on_time, chunk);
+    }
+    let want = snapshot(&mut on_time, end);
+    let t1 = want["teams"].as_array().unwrap().iter().find(|t| t["team"] == "T1").unwrap();
+    assert!(t1["aht_chart"]["15m"].as_array().unwrap().len() >= 14, "{t1}");
+    assert!(
+        want["alerts"].as_array().unwrap().iter().any(|a| a["kind"] == "aht_out_of_control" && a["team"] == "T1"),
+        "the shift fires: {}",
+        want["alerts"]
+    );
+
+    // A3's events arrive in bursts up to 50 minutes late (its collector lags): its
+    // contacts land in points the others already closed.
+    for lag in [20 * 60_000, 50 * 60_000] {
+        let (a3, others): (Vec<_>, Vec<_>) = lines.iter().cloned().partition(|l| l.1.contains("\"A3\""));
+        let mut engine = Engine::new(settings(MORNING_TOML));
+        let mut a3 = a3.into_iter().peekable();
+        for chunk in others.chunks(5) {
+            let now = chunk.last().unwrap().0;
+            let mut batch = chunk.to_vec();
+            while a3.peek().is_some_and(|l| l.0 <= now - lag) {
+                batch.push(a3.next().unwrap());
+            }
+            apply_lines(&mut engine, &batch);
+            let _ = snapshot(&mut engine, now); // views in between change nothing
+        }
+        apply_lines(&mut engine, &a3.collect::<Vec<_>>());
+        let got = snapshot(&mut engine, end);
+        for (g, w) in got["teams"].as_array().unwrap().iter().zip(want["teams"].as_array().unwrap()) {
+            assert_eq!(g["aht_chart"], w["aht_chart"], "lag {lag}: team {}", g["team"]);
+        }
+        assert_eq!(got["alerts"], want["alerts"], "lag {lag}");
+    }
+}
+
+#[test]
+fn a_restart_through_the_journal_keeps_the_history() {
+    let mut lines = morning();
+    lines.sort_by_key(|l| l.0);
+    let half = lines.len() / 2;
+    let end = lines.last().unwrap().0;
+    let mut never_stopped = Engine::new(settings(MORNING_TOML));
+    apply_lines(&mut never_stopped, &lines[..half]);
+    apply_lines(&mut never_stopped, &lines[half..]);
+    let want = snapshot(&mut never_stopped, end);
+
+    let dir = tempfile::tempdir().unwrap();
+    let cut_at = lines[half - 1].0;
+    {
+        let journal = Recovery::open(dir.path()).unwrap().start(0, std::time::Duration::from_millis(1)).unwrap();
+        let mut engine = Engine::new(settings(MORNING_TOML));
+        engine.set_oplog(journal.oplog());
+        let aliases = Aliases::default();
+        let decoded: Vec<_> =
+            lines[..half].iter().map(|(_, l)| decode_bytes(l.as_bytes(), &aliases).unwrap()).collect();
+        journal.append(&Payload::batch(0, Source::Http, &[], decoded.iter()));
+        engine.apply_batch(0, Source::Http, decoded, &[]);
+        let before = snapshot(&mut engine, cut_at);
+        assert!(!before["teams"][0]["aht_chart"]["15m"].as_array().unwrap().is_empty(), "points before the cut");
+        journal.snapshot(&engine)();
+        journal.close();
+    }
+    let mut rec = Recovery::open(dir.path()).unwrap();
+    let (_, bytes) = rec.snapshot().unwrap().expect("a snapshot was written");
+    let mut restored = Engine::restore(settings(MORNING_TOML), &bytes).unwrap();
+    rec.replay(&mut restored).unwrap();
+    drop(rec);
+    let at_cut = snapshot(&mut restored, cut_at);
+    let mut reference = Engine::new(settings(MORNING_TOML));
+    apply_lines(&mut reference, &lines[..half]);
+    assert_eq!(at_cut, snapshot(&mut reference, cut_at), "restored = never stopped, at the cut");
+    apply_lines(&mut restored, &lines[half..]);
+    let got = snapshot(&mut restored, end);
+    assert_eq!(got["teams"], want["teams"]);
+    assert_eq!(got["alerts"], want["alerts"]);
+}
