@@ -292,3 +292,62 @@ fn a_restart_through_the_journal_keeps_the_history() {
     assert_eq!(got["teams"], want["teams"]);
     assert_eq!(got["alerts"], want["alerts"]);
 }
+
+#[tokio::test]
+async fn replay_seeds_a_journal_that_serve_starts_from() {
+    // The example two days ago, replayed into an empty journal directory; then a daemon
+    // (wall clock) on that directory shows the chart and its alert, and goes on from there.
+    let day = 86_400_000;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as Ms;
+    let t0 = (now / day - 2) * day + 9 * 3_600_000;
+    let mut lines = quarters("A1", "T1", t0, &[&[100, 120], &[90, 110], &[100, 100], &[200, 220], &[100, 110]]);
+    let end = t0 + 5 * Q;
+    lines.push((end, format!(r#"{{"ts":{end},"agent":"A1","state":"offline"}}"#)));
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    let settings = settings(EXAMPLE_TOML);
+    floorwatch::replay::run_seeding(
+        settings.clone(),
+        ndjson(lines.clone()).as_bytes(),
+        None,
+        65536,
+        &mut out,
+        Some(dir.path()),
+    )
+    .unwrap();
+    // A directory with a journal is refused.
+    let err = floorwatch::replay::run_seeding(settings, &b""[..], None, 65536, &mut Vec::new(), Some(dir.path()))
+        .unwrap_err();
+    assert!(err.to_string().contains("already holds a journal"), "{err}");
+
+    let mut file = FileConfig::parse(EXAMPLE_TOML, "test").unwrap();
+    file.journal.enabled = true;
+    file.journal.dir = dir.path().to_string_lossy().into_owned();
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = http.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let handle = tokio::spawn(floorwatch::server::run(
+        file,
+        floorwatch::server::Listeners { http, tcp },
+        floorwatch::server::ServeOptions { demo: false, base_dir: ".".into() },
+        shutdown.clone(),
+    ));
+    let mut snap = Value::Null;
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(format!("http://{addr}/api/v1/snapshot")).await {
+            snap = r.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let team = snap["teams"].as_array().unwrap().iter().find(|t| t["team"] == "T1").expect("T1 restored");
+    let pts = team["aht_chart"]["15m"].as_array().unwrap();
+    assert_eq!(pts.len(), 5, "{}", team["aht_chart"]);
+    assert_eq!(pts[3]["rules"], json!(["beyond_3_sigma"]));
+    assert_eq!(team["aht_chart"]["day"].as_array().unwrap().len(), 1, "the day closed since");
+    let alerts = snap["alerts"].as_array().unwrap();
+    assert!(alerts.iter().any(|a| a["kind"] == "aht_out_of_control" && a["state"] == "resolved"), "{alerts:?}");
+    shutdown.cancel();
+    handle.await.unwrap().unwrap();
+}

@@ -300,3 +300,66 @@ fn trimming_keeps_the_alert_state() {
     assert_eq!(s.firing(), Some(T0 + 4 * Q));
     assert!(!s.is_empty());
 }
+
+/// The intervals an instant falls in, from the calendar of a zone.
+fn intervals_at(zone: &str, t: &str) -> [(Ms, Ms); KINDS] {
+    let mut cal = crate::detect::calendar::Calendar::new(jiff::tz::TimeZone::get(zone).unwrap(), Vec::new());
+    let t = crate::time::parse_rfc3339(t).unwrap();
+    intervals(cal.day_bounds(t), t, Q)
+}
+
+fn ms(s: &str) -> Ms {
+    crate::time::parse_rfc3339(s).unwrap()
+}
+
+#[test]
+fn intervals_start_at_local_midnight_in_a_non_utc_zone() {
+    // Asia/Shanghai (UTC+8): the local day starts at 16:00Z.
+    let table = [
+        ("2026-11-23T15:59:59.999Z", ("2026-11-23T15:45:00Z", "2026-11-23T16:00:00Z"), "2026-11-22T16:00:00Z"),
+        ("2026-11-23T16:00:00Z", ("2026-11-23T16:00:00Z", "2026-11-23T16:15:00Z"), "2026-11-23T16:00:00Z"),
+        ("2026-11-24T01:37:00Z", ("2026-11-24T01:30:00Z", "2026-11-24T01:45:00Z"), "2026-11-23T16:00:00Z"),
+    ];
+    for (t, (qs, qe), day) in table {
+        let [q, d] = intervals_at("Asia/Shanghai", t);
+        assert_eq!(q, (ms(qs), ms(qe)), "{t}");
+        assert_eq!(d.0, ms(day), "{t}");
+        assert_eq!(d.1 - d.0, 86_400_000, "{t}");
+    }
+}
+
+#[test]
+fn dst_days_have_92_or_100_quarters_cut_at_the_next_midnight() {
+    // America/New_York: 2026-03-08 lasts 23 hours (EST -> EDT at 02:00), 2026-11-01 25.
+    for (day, quarters) in [("2026-03-08T12:00:00Z", 92), ("2026-11-01T12:00:00Z", 100), ("2026-06-01T12:00:00Z", 96)] {
+        let [_, (mid, next)] = intervals_at("America/New_York", day);
+        let mut cal =
+            crate::detect::calendar::Calendar::new(jiff::tz::TimeZone::get("America/New_York").unwrap(), Vec::new());
+        let mut starts = Vec::new();
+        let mut t = mid;
+        while t < next {
+            let [(s, e), d] = intervals(cal.day_bounds(t), t, Q);
+            assert_eq!(d, (mid, next));
+            assert!(e <= next && e > s);
+            starts.push(s);
+            t = e;
+        }
+        assert_eq!(starts.len(), quarters, "{day}");
+        assert_eq!(t, next, "{day}: the last quarter ends at the next local midnight");
+    }
+    // The spring day's last quarter is 23:45-00:00 EDT (03:45Z-04:00Z on the 9th); 03:00
+    // EDT, two hours after midnight (02:00-03:00 does not exist), starts quarter 8.
+    let [q, d] = intervals_at("America/New_York", "2026-03-09T03:50:00Z");
+    assert_eq!(q, (ms("2026-03-09T03:45:00Z"), ms("2026-03-09T04:00:00Z")));
+    assert_eq!(d, (ms("2026-03-08T05:00:00Z"), ms("2026-03-09T04:00:00Z")));
+    let [q, _] = intervals_at("America/New_York", "2026-03-08T07:00:00Z"); // 03:00 EDT
+    assert_eq!(q.0, ms("2026-03-08T05:00:00Z") + 8 * Q);
+}
+
+#[test]
+fn an_interval_that_does_not_divide_the_day_is_cut_at_midnight() {
+    let mut cal = crate::detect::calendar::Calendar::new(jiff::tz::TimeZone::UTC, Vec::new());
+    let t = ms("2026-11-23T23:59:00Z");
+    let [(s, e), _] = intervals(cal.day_bounds(t), t, 25 * 60_000);
+    assert_eq!((s, e), (ms("2026-11-23T23:45:00Z"), ms("2026-11-24T00:00:00Z")));
+}
