@@ -134,6 +134,10 @@ async fn worked_example_through_a_daemon_snapshot_metrics_and_alerts() {
     assert_eq!(pts.len(), 5);
     assert_eq!(pts[3]["start"], ms("2026-11-23T09:45:00Z"));
     assert_eq!(pts[3]["rules"], json!(["beyond_3_sigma"]));
+    assert_eq!(board["teams"][0]["aht_chart"]["15m"].as_array().map(Vec::len), Some(5));
+    // The floor board leaves the charts out (its team table does not draw them).
+    let floor_board = d.get_json("/api/v1/board").await;
+    assert!(floor_board["teams"][0].get("aht_chart").is_none(), "{}", floor_board["teams"][0]);
 
     let m = d.metrics().await;
     let g = |name: &str| metric(&m, &format!("{name}{{team=\"T1\",interval=\"15m\"}}"));
