@@ -363,3 +363,9 @@ fn an_interval_that_does_not_divide_the_day_is_cut_at_midnight() {
     let [(s, e), _] = intervals(cal.day_bounds(t), t, 25 * 60_000);
     assert_eq!((s, e), (ms("2026-11-23T23:45:00Z"), ms("2026-11-24T00:00:00Z")));
 }
+
+#[test]
+fn a_point_costs_at_most_160_bytes() {
+    // ARCHITECTURE.md's memory bound: 96 points a day per team for history_days.
+    assert!(std::mem::size_of::<Point>() <= 160, "{}", std::mem::size_of::<Point>());
+}
