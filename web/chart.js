@@ -6,7 +6,7 @@
 // baseline (and its limits its own n); a point without a full baseline has no step.
 
 /** Margins in px around the plot: room for the y labels on the left, the line names on the right. */
-export const PAD = { left: 64, right: 64, top: 14, bottom: 30 };
+export const PAD = { left: 64, right: 96, top: 14, bottom: 30 };
 
 /** Tick steps in seconds that read well as m:ss. */
 const STEPS = [1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200];
