@@ -390,7 +390,7 @@ impl Series {
         self.closed_to = self.closed_to.max(t);
     }
 
-    /// The last [`SHOWN`] points closed by `t`, oldest first, with those the committed
+    /// The last `shown` points closed by `t`, oldest first, with those the committed
     /// state has not closed yet evaluated on the side (their alert changes to `out`);
     /// nothing is changed.
     pub fn tentative(
@@ -400,9 +400,15 @@ impl Series {
         team: &str,
         kind: &str,
         out: &mut Vec<AlertChange>,
+        shown: usize,
     ) -> Vec<Point> {
+        let closing = self.open.values().any(|&(end, acc)| end <= t && acc.n >= cfg.min_contacts as u64);
+        if !closing {
+            // Nothing to evaluate (the common case: a view between two closes).
+            return self.points[self.points.len().saturating_sub(shown)..].to_vec();
+        }
         // Enough history for the rules and the baseline, and the points shown.
-        let keep = SHOWN.max(cfg.baseline_points as usize).max(9);
+        let keep = shown.max(cfg.baseline_points as usize).max(9);
         let mut tail: Vec<Point> = self.points[self.points.len().saturating_sub(keep)..].to_vec();
         let mut state = self.state_before(self.points.len());
         for (&start, &(end, acc)) in &self.open {
@@ -416,7 +422,7 @@ impl Series {
             state = step_alert(team, kind, &mut p, state, out);
             tail.push(p);
         }
-        tail.drain(..tail.len().saturating_sub(SHOWN));
+        tail.drain(..tail.len().saturating_sub(shown));
         tail
     }
 

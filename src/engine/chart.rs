@@ -94,8 +94,9 @@ impl Engine {
     }
 
     /// Team `team`'s chart at `now`: the committed points and those closing in
-    /// `[committed clock, now]`, evaluated on the side (their alert changes to `out`).
-    pub(super) fn chart_at(&self, team: &str, now: Ms, out: &mut Vec<AlertChange>) -> ChartView {
+    /// `[committed clock, now]`, evaluated on the side (their alert changes to `out`);
+    /// `shown` points per kind at most (a scrape reads the last one only).
+    pub(super) fn chart_at(&self, team: &str, now: Ms, out: &mut Vec<AlertChange>, shown: usize) -> ChartView {
         let names = &self.chart_names;
         let Some(chart) = self.charts.get(team) else {
             return ChartView { kinds: names.iter().map(|n| (n.clone(), Vec::new())).collect() };
@@ -107,7 +108,7 @@ impl Engine {
             .zip(&chart.series)
             .map(|(name, s)| {
                 let points: Vec<PointFigures> =
-                    s.tentative(now, cfg, team, &name, out).iter().map(Point::figures).collect();
+                    s.tentative(now, cfg, team, &name, out, shown).iter().map(Point::figures).collect();
                 (name, points)
             })
             .collect();
@@ -124,7 +125,7 @@ impl Engine {
         for (team, chart) in &self.charts {
             if chart.next_close() <= now {
                 for (k, s) in chart.series.iter().enumerate() {
-                    s.tentative(now, cfg, team, &names[k], out);
+                    s.tentative(now, cfg, team, &names[k], out, 0);
                 }
             }
         }

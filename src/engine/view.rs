@@ -240,11 +240,12 @@ impl Engine {
             peak_at_now.push(det.peaks.iter().any(|&(s, e)| s <= now && now < e));
             peaks.push(PeaksToday::of(&det.peaks, midnight, now, self.team(ti).det.clock()));
         }
-        // The charts as of `now`. Their alerts: the team's asked for, or every chart's
-        // (a chart outlives its team's members).
+        // The charts as of `now` (a scrape reads the last point only). Their alerts: the
+        // team's asked for, or every chart's (a chart outlives its team's members).
+        let shown = if opts.scrape { 1 } else { crate::detect::aht_chart::SHOWN };
         let mut chart_alerts = Vec::new();
         let mut charts: Vec<super::ChartView> =
-            team_ids.iter().map(|&ti| self.chart_at(&self.team(ti).id, now, &mut chart_alerts)).collect();
+            team_ids.iter().map(|&ti| self.chart_at(&self.team(ti).id, now, &mut chart_alerts, shown)).collect();
         match &opts.team {
             Some(_) => tentative.append(&mut chart_alerts),
             None => self.charts_tentative(now, &mut tentative),

@@ -281,9 +281,12 @@ fn tentative_points_close_without_changing_the_series() {
     assert!(out.is_empty());
     let before = s.clone();
     // At 09:59:59.999 the fourth point is open: not shown; at 10:00 it is.
-    assert_eq!(s.tentative(T0 + 4 * Q - 1, &cfg, "T1", "15m", &mut out).len(), 3);
+    assert_eq!(s.tentative(T0 + 4 * Q - 1, &cfg, "T1", "15m", &mut out, SHOWN).len(), 3);
     assert!(out.is_empty());
-    let shown = s.tentative(T0 + 4 * Q, &cfg, "T1", "15m", &mut out);
+    let shown = s.tentative(T0 + 4 * Q, &cfg, "T1", "15m", &mut out, SHOWN);
+    let mut none = Vec::new();
+    assert_eq!(s.tentative(T0 + 4 * Q, &cfg, "T1", "15m", &mut none, 1), shown[3..].to_vec(), "the last point only");
+    assert_eq!(s.tentative(T0 + 3 * Q, &cfg, "T1", "15m", &mut none, 2), s.points()[1..].to_vec(), "nothing closing");
     assert_eq!(shown.len(), 4);
     assert_eq!(rule_names(shown[3].rules), vec!["beyond_3_sigma"]);
     assert!(matches!(&out[..], [AlertChange::Fired(_)]));
