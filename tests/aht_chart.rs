@@ -355,3 +355,33 @@ async fn replay_seeds_a_journal_that_serve_starts_from() {
     shutdown.cancel();
     handle.await.unwrap().unwrap();
 }
+
+#[test]
+fn a_multi_day_replay_keeps_every_chart_alert() {
+    // Ten days of one team, each with a morning of steady quarters and one far-out quarter:
+    // from the second day (the first has no baseline at its far-out quarter) an alert a day,
+    // fired and resolved, all still listed at the end, days after the first resolved
+    // (other kinds' resolved alerts are kept 48 hours).
+    let toml = "[aht_chart]\nbaseline_points = 4\nmin_contacts = 2\n";
+    let mut lines = Vec::new();
+    let day0 = ms("2026-11-01T08:00:00Z");
+    for d in 0..10 {
+        let mut qs: Vec<&[u32]> = vec![&[100, 110], &[95, 105], &[100, 100], &[105, 95], &[110, 90]];
+        qs.insert(3, &[400, 420]);
+        lines.extend(quarters("A1", "T1", day0 + d * 86_400_000, &qs));
+    }
+    // Housekeeping runs every 65,536 applied events; pad with another team's idle churn.
+    let mut t = day0;
+    while lines.len() < 140_000 {
+        t += 6_000;
+        let state = if lines.len() % 2 == 0 { "idle" } else { "aux" };
+        lines.push((t, format!(r#"{{"ts":{t},"agent":"P1","state":"{state}","team":"PAD"}}"#)));
+    }
+    let s = replay(&ndjson(lines), toml);
+    let aht: Vec<&Value> =
+        s["alerts"].as_array().unwrap().iter().filter(|a| a["kind"] == "aht_out_of_control").collect();
+    let fired: Vec<&str> = aht.iter().map(|a| a["fired_at"].as_str().unwrap()).collect();
+    assert_eq!(aht.len(), 9, "{fired:?}");
+    assert!(aht.iter().all(|a| a["state"] == "resolved" && a["interval"] == "15m"), "{aht:?}");
+    assert_eq!(fired[0], "2026-11-02T09:00:00.000Z");
+}
