@@ -158,6 +158,14 @@ fn check_config(path: &PathBuf) -> ExitCode {
     );
     let clock = if s.clock == floorwatch::settings::ClockMode::Wall { "wall" } else { "event" };
     println!("  clock: {clock}, time zone {}, windows {}", s.timezone_name, c.board.windows.join(", "));
+    let a = &s.aht_chart;
+    println!(
+        "  AHT chart: {} and day points of at least {} contacts, baseline of {} points, {} days kept",
+        a.interval_name(),
+        a.min_contacts,
+        a.baseline_points,
+        a.history_ms / 86_400_000
+    );
     match &c.journal {
         Some(j) => println!("  journal: {} (fsync every {} ms)", j.dir.display(), j.fsync_interval.as_millis()),
         None => println!("  journal: off (state in memory only)"),
