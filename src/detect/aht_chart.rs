@@ -318,7 +318,8 @@ impl Series {
 
     /// The earliest end of an open interval (`Ms::MAX`: none).
     pub fn next_close(&self) -> Ms {
-        self.open.values().map(|&(end, _)| end).min().unwrap_or(Ms::MAX)
+        // Intervals of one kind do not overlap: the first to start is the first to end.
+        self.open.first_key_value().map_or(Ms::MAX, |(_, &(end, _))| end)
     }
 
     fn state_before(&self, i: usize) -> Option<Ms> {

@@ -78,18 +78,20 @@ impl Engine {
         if t < self.chart_due {
             return;
         }
-        let names = &self.chart_names;
+        // In team order, so hooks hear of the alerts of one close in the same order on every
+        // run (the map's order is random per process).
+        let mut closing: Vec<&String> =
+            self.charts.iter().filter(|(_, c)| c.next_close() <= t).map(|(k, _)| k).collect();
+        closing.sort_unstable();
+        let closing: Vec<String> = closing.into_iter().cloned().collect();
         let cfg = &self.settings.aht_chart;
-        let mut due = Ms::MAX;
-        for (team, chart) in self.charts.iter_mut() {
-            if chart.next_close() <= t {
-                for (k, s) in chart.series.iter_mut().enumerate() {
-                    s.close_through(t, cfg, team, &names[k], &mut self.changes);
-                }
+        for team in &closing {
+            let chart = self.charts.get_mut(team).expect("listed above");
+            for (k, s) in chart.series.iter_mut().enumerate() {
+                s.close_through(t, cfg, team, &self.chart_names[k], &mut self.changes);
             }
-            due = due.min(chart.next_close());
         }
-        self.chart_due = due;
+        self.chart_due = self.charts.values().map(TeamChart::next_close).min().unwrap_or(Ms::MAX);
         self.flush_changes();
     }
 
