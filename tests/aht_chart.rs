@@ -4,6 +4,10 @@
 //! journal keeping the history.
 
 mod common;
+// Shared with tests/hooks.rs, which reads all of what it records.
+#[allow(dead_code)]
+#[path = "common/hooks_receiver.rs"]
+mod receiver;
 
 use common::{Daemon, metric, replay};
 use floorwatch::config::FileConfig;
@@ -384,4 +388,34 @@ fn a_multi_day_replay_keeps_every_chart_alert() {
     assert_eq!(aht.len(), 9, "{fired:?}");
     assert!(aht.iter().all(|a| a["state"] == "resolved" && a["interval"] == "15m"), "{aht:?}");
     assert_eq!(fired[0], "2026-11-02T09:00:00.000Z");
+}
+
+#[tokio::test]
+async fn a_webhook_hears_the_fire_and_the_resolve() {
+    // The alert goes through the daemon's hooks like every kind: a webhook filtered to
+    // aht_out_of_control gets the fire at 10:00 and, once time has moved past 10:15, the
+    // resolve.
+    let rx = receiver::Receiver::start().await;
+    let toml = format!(
+        "[server]\nclock = \"event\"\n{EXAMPLE_TOML}[[hooks]]\nkind = \"webhook\"\nurl = \"{}\"\nkinds = [\"aht_out_of_control\"]\n",
+        rx.url("/hook")
+    );
+    let d = Daemon::start(&toml).await;
+    let mut events: Vec<Value> = example_events().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let later = ms("2026-11-23T10:16:00Z");
+    events.push(json!({"ts": later, "agent": "A2", "state": "aux", "reason": "break"}));
+    let (status, _) = d.post("/api/v1/events", serde_json::to_string(&events).unwrap()).await;
+    assert_eq!(status, 200);
+    let got = rx.wait_for(2, std::time::Duration::from_secs(10)).await;
+    let bodies: Vec<Value> = got.iter().map(|r| r.json()).collect();
+    let ten = ms("2026-11-23T10:00:00Z");
+    for (b, state) in bodies.iter().zip(["firing", "resolved"]) {
+        assert_eq!(b["id"], format!("aht_out_of_control:T1:15m:{ten}"), "{b}");
+        assert_eq!(b["state"], state, "{b}");
+        assert_eq!(b["interval"], "15m");
+    }
+    assert_eq!(bodies[1]["resolved_at"], "2026-11-23T10:15:00.000Z");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(rx.requests().len(), 2, "told once each");
+    d.stop().await;
 }
