@@ -419,3 +419,88 @@ async fn a_webhook_hears_the_fire_and_the_resolve() {
     assert_eq!(rx.requests().len(), 2, "told once each");
     d.stop().await;
 }
+
+/// A week of three teams in America/New_York across the end of daylight saving time
+/// (2026-11-01 lasts 25 hours), 30-minute points, a shift in handle time injected into T2
+/// from Nov 2, agents moving team with the event that completes a contact, after-call work
+/// (or none), a night agent working across local midnight.
+fn shifted_week() -> String {
+    let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let local = |d: jiff::civil::Date, h: i8, m: i8| {
+        d.at(h, m, 0, 0).to_zoned(tz.clone()).unwrap().timestamp().as_millisecond()
+    };
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = move |n: i64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as i64
+    };
+    let mut lines: Vec<(Ms, String)> = Vec::new();
+    let first = jiff::civil::date(2026, 10, 28);
+    for day in 0..8 {
+        let d = first.checked_add(jiff::Span::new().days(day)).unwrap();
+        for (team, base) in [("T1", 180), ("T2", 240), ("T3", 150)] {
+            for a in 0..4 {
+                let agent = format!("{team}-A{a}");
+                // Night agent of T3 works 20:00-02:00 across local midnight; the others 08:00-18:00.
+                let (from, to) = if team == "T3" && a == 0 {
+                    (local(d, 20, 0), local(d, 20, 0) + 6 * 3_600_000)
+                } else {
+                    (local(d, 8, 0) + a * 60_000, local(d, 18, 0))
+                };
+                let mut t = from;
+                let team_field = if day == 0 { format!(r#","team":"{team}""#) } else { String::new() };
+                lines.push((t, format!(r#"{{"ts":{t},"agent":"{agent}","state":"idle"{team_field}}}"#)));
+                let shift = if team == "T2" && day >= 5 { 90 } else { 0 };
+                let mut n = 0;
+                while t < to {
+                    t += (20 + rnd(180)) * 1000;
+                    lines.push((t, format!(r#"{{"ts":{t},"agent":"{agent}","state":"talking"}}"#)));
+                    t += (base + shift - 60 + rnd(120)) * 1000;
+                    if rnd(3) > 0 {
+                        lines.push((t, format!(r#"{{"ts":{t},"agent":"{agent}","state":"acw"}}"#)));
+                        t += (10 + rnd(40)) * 1000;
+                    }
+                    n += 1;
+                    // Now and then an agent of T1 is lent to T3 (and back) by the event that
+                    // completes its contact: that contact counts for the new team.
+                    let lend = team == "T1" && a == 3 && n % 40 == 0;
+                    let to_team = if lend {
+                        format!(r#","team":"{}""#, if n % 80 == 0 { "T1" } else { "T3" })
+                    } else {
+                        String::new()
+                    };
+                    lines.push((t, format!(r#"{{"ts":{t},"agent":"{agent}","state":"idle"{to_team}}}"#)));
+                }
+                t += 1000;
+                lines.push((t, format!(r#"{{"ts":{t},"agent":"{agent}","state":"offline"}}"#)));
+            }
+        }
+    }
+    ndjson(lines)
+}
+
+#[test]
+fn a_shifted_week_across_dst_equals_the_independent_model() {
+    let events = shifted_week();
+    let toml = "[floor]\ntimezone = \"America/New_York\"\n[aht_chart]\ninterval_mins = 30\nmin_contacts = 3\nbaseline_points = 8\n";
+    let s = replay(&events, toml);
+    assert!(s["teams"][0]["aht_chart"]["30m"].is_array(), "the short chart is named from interval_mins");
+    // (Only the last 32 points are shown, after the shift has become the baseline: the
+    // rules it broke are in the alerts.)
+    let (limits, _, alerts) = common::aht_model::check(&s, &events, "America/New_York", 30, 3, 8);
+    assert!(limits > 50 && alerts > 0, "limits {limits}, alerts {alerts}");
+    // The shift in T2 is seen: an alert of its day chart or its 30-minute chart after it.
+    let t2: Vec<&Value> = s["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "aht_out_of_control" && a["team"] == "T2")
+        .filter(|a| a["fired_at"].as_str().unwrap() >= "2026-11-02")
+        .collect();
+    assert!(!t2.is_empty(), "the shift fires");
+    // The 25-hour day is one day point, from 04:00Z to 05:00Z the next day.
+    let days = s["teams"].as_array().unwrap().iter().find(|t| t["team"] == "T1").unwrap()["aht_chart"]["day"].clone();
+    assert!(days.as_array().unwrap().iter().any(|p| p["start"] == "2026-11-01T04:00:00.000Z"), "{days}");
+}
