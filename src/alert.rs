@@ -15,11 +15,17 @@ pub enum AlertKind {
     LongAux,
     AuxDispersion,
     UtilizationHigh,
+    AhtOutOfControl,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 4] =
-        [AlertKind::AuxCluster, AlertKind::LongAux, AlertKind::AuxDispersion, AlertKind::UtilizationHigh];
+    pub const ALL: [AlertKind; 5] = [
+        AlertKind::AuxCluster,
+        AlertKind::LongAux,
+        AlertKind::AuxDispersion,
+        AlertKind::UtilizationHigh,
+        AlertKind::AhtOutOfControl,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -27,6 +33,7 @@ impl AlertKind {
             AlertKind::LongAux => "long_aux",
             AlertKind::AuxDispersion => "aux_dispersion",
             AlertKind::UtilizationHigh => "utilization_high",
+            AlertKind::AhtOutOfControl => "aht_out_of_control",
         }
     }
 
@@ -38,7 +45,7 @@ impl AlertKind {
         match self {
             AlertKind::AuxCluster => Severity::Critical,
             AlertKind::LongAux => Severity::Warning,
-            AlertKind::AuxDispersion | AlertKind::UtilizationHigh => Severity::Info,
+            AlertKind::AuxDispersion | AlertKind::UtilizationHigh | AlertKind::AhtOutOfControl => Severity::Info,
         }
     }
 }
@@ -101,6 +108,9 @@ pub struct Alert {
     pub message: String,
     /// Agents involved at `fired_at`, sorted.
     pub agents: Vec<String>,
+    /// `aht_out_of_control` only: the kind of point, `"15m"` or `"day"` (SPEC §10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
     /// Only in notifications: this alert, as told before, is taken back — events that
     /// arrived late show it did not happen so (the corrected one, if any, follows).
     #[serde(skip_serializing_if = "std::ops::Not::not")]

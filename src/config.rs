@@ -141,6 +141,7 @@ pub struct FileConfig {
     pub floor: FloorConfig,
     pub peak: PeakConfig,
     pub alerts: AlertsConfig,
+    pub aht_chart: AhtChartConfig,
     /// `[[hooks]]` entries, read by `hooks` (their keys are its own).
     pub hooks: Vec<toml::Table>,
     pub journal: JournalConfig,
@@ -321,6 +322,26 @@ pub struct UtilizationHighConfig {
 impl Default for UtilizationHighConfig {
     fn default() -> Self {
         UtilizationHighConfig { high: 0.74, consecutive: 3 }
+    }
+}
+
+/// `[aht_chart]`: the AHT control chart (docs/figures.md#aht-control-chart).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AhtChartConfig {
+    /// Length of the short points in minutes, aligned to local midnight.
+    pub interval_mins: u64,
+    /// An interval with fewer contacts than this is not plotted.
+    pub min_contacts: u32,
+    /// Previous plotted points of the same kind that make a point's baseline.
+    pub baseline_points: u32,
+    /// Days of points kept (and journaled).
+    pub history_days: u64,
+}
+
+impl Default for AhtChartConfig {
+    fn default() -> Self {
+        AhtChartConfig { interval_mins: 15, min_contacts: 5, baseline_points: 20, history_days: 45 }
     }
 }
 
@@ -636,6 +657,25 @@ impl FileConfig {
         if a.aux_dispersion.min_members < 2 {
             errs.0.push(invalid("alerts.aux_dispersion.min_members", "must be at least 2 (a CV needs two members)"));
         }
+        let c = &self.aht_chart;
+        if c.interval_mins == 0 || c.interval_mins > 1440 {
+            errs.0.push(invalid("aht_chart.interval_mins", "must be between 1 and 1440 (a day)"));
+        }
+        if c.min_contacts == 0 {
+            errs.0.push(invalid("aht_chart.min_contacts", "must be at least 1"));
+        }
+        if c.baseline_points == 0 || c.baseline_points > 1000 {
+            errs.0.push(invalid("aht_chart.baseline_points", "must be between 1 and 1000"));
+        }
+        if c.history_days == 0 || c.history_days > 3660 {
+            errs.0.push(invalid("aht_chart.history_days", "must be between 1 and 3660"));
+        }
+        let aht_chart = crate::settings::AhtChartSettings {
+            interval_ms: c.interval_mins.clamp(1, 1440) as Ms * 60_000,
+            min_contacts: c.min_contacts.max(1),
+            baseline_points: c.baseline_points.clamp(1, 1000),
+            history_ms: c.history_days.clamp(1, 3660) as Ms * 86_400_000,
+        };
         Settings {
             windows,
             timezone_name: f.timezone.clone(),
@@ -672,6 +712,7 @@ impl FileConfig {
                 .unwrap_or(1000),
             util_high: a.utilization_high.high,
             util_consecutive: a.utilization_high.consecutive,
+            aht_chart,
             clock,
         }
     }

@@ -79,12 +79,17 @@ struct ServeArgs {
 struct ReplayArgs {
     /// NDJSON file of events, or `-` for standard input.
     input: String,
-    /// Configuration file (TOML); only the [floor], [peak] and [alerts] keys matter here.
+    /// Configuration file (TOML); only the [floor], [peak], [alerts] and [aht_chart] keys
+    /// matter here.
     #[arg(long, short)]
     config: Option<PathBuf>,
     /// Evaluate at this instant (RFC 3339 or epoch ms) instead of the last event's time.
     #[arg(long)]
     now: Option<String>,
+    /// Also write the replayed state into this empty journal directory, for `serve` to
+    /// start from: past days seed the AHT chart's history (docs/figures.md).
+    #[arg(long)]
+    journal_dir: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -153,6 +158,14 @@ fn check_config(path: &PathBuf) -> ExitCode {
     );
     let clock = if s.clock == floorwatch::settings::ClockMode::Wall { "wall" } else { "event" };
     println!("  clock: {clock}, time zone {}, windows {}", s.timezone_name, c.board.windows.join(", "));
+    let a = &s.aht_chart;
+    println!(
+        "  AHT chart: {} and day points of at least {} contacts, baseline of {} points, {} days kept",
+        a.interval_name(),
+        a.min_contacts,
+        a.baseline_points,
+        a.history_ms / 86_400_000
+    );
     match &c.journal {
         Some(j) => println!("  journal: {} (fsync every {} ms)", j.dir.display(), j.fsync_interval.as_millis()),
         None => println!("  journal: off (state in memory only)"),
@@ -218,11 +231,13 @@ fn replay(args: ReplayArgs) -> ExitCode {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let seed = args.journal_dir.as_deref();
+    let max_line = file.limits.max_line_bytes;
     let res = if args.input == "-" {
-        floorwatch::replay::run(settings, std::io::stdin().lock(), now, file.limits.max_line_bytes, &mut out)
+        floorwatch::replay::run_seeding(settings, std::io::stdin().lock(), now, max_line, &mut out, seed)
     } else {
         match std::fs::File::open(&args.input) {
-            Ok(f) => floorwatch::replay::run(settings, f, now, file.limits.max_line_bytes, &mut out),
+            Ok(f) => floorwatch::replay::run_seeding(settings, f, now, max_line, &mut out, seed),
             Err(e) => return fail(&format!("cannot open {}: {e}", args.input)),
         }
     };

@@ -30,6 +30,7 @@ use std::sync::{Mutex, PoisonError};
 use prometheus::{IntGaugeVec, Opts, Registry, TextEncoder};
 
 use crate::alert::AlertKind;
+use crate::detect::aht_chart::PointFigures;
 use crate::engine::{Engine, Source, ViewOpts};
 use crate::engine::{GroupView, Team};
 use crate::event::Refusal;
@@ -46,7 +47,7 @@ const STATES: [&str; 5] = ["talking", "acw", "aux", "idle", "offline"];
 /// Names of the families written by `render` itself. A family of the same name registered in
 /// the registry by another module would make the exposition invalid (two blocks of one
 /// family), so it is left out of the scrape and reported once.
-const ENGINE_FAMILIES: [&str; 17] = [
+const ENGINE_FAMILIES: [&str; 21] = [
     "floorwatch_agents",
     "floorwatch_agents_aux_unplanned",
     "floorwatch_state_seconds_total",
@@ -55,6 +56,10 @@ const ENGINE_FAMILIES: [&str; 17] = [
     "floorwatch_occupancy_ratio",
     "floorwatch_aux_ratio_cv",
     "floorwatch_aht_seconds",
+    "floorwatch_aht_point_seconds",
+    "floorwatch_aht_center_seconds",
+    "floorwatch_aht_ucl_seconds",
+    "floorwatch_aht_lcl_seconds",
     "floorwatch_contacts_total",
     "floorwatch_handle_time_seconds",
     "floorwatch_peak",
@@ -300,6 +305,29 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
             for (w, window) in windows.iter().enumerate() {
                 if let Some(v) = f(r.view, w) {
                     out.sample(name, &[("team", &r.view.id), ("window", window)], V::F(v));
+                }
+            }
+        }
+    }
+
+    // The AHT control chart's last closed point per kind (`interval`), and its centre line
+    // and limits when it had a full baseline (docs/figures.md#aht-control-chart).
+    type Line = fn(&PointFigures) -> Option<f64>;
+    let lines: [(&str, &str, Line); 4] = [
+        ("floorwatch_aht_point_seconds", "Mean handle time of the AHT chart's last closed point.", |p| Some(p.mean_s)),
+        ("floorwatch_aht_center_seconds", "Centre line (baseline mean) of the AHT chart's last closed point.", |p| {
+            p.cl_s
+        }),
+        ("floorwatch_aht_ucl_seconds", "Upper control limit of the AHT chart's last closed point.", |p| p.ucl_s),
+        ("floorwatch_aht_lcl_seconds", "Lower control limit of the AHT chart's last closed point.", |p| p.lcl_s),
+    ];
+    for (name, help, f) in lines {
+        out.header(name, "gauge", help);
+        for r in rows {
+            let Some(chart) = &r.view.aht_chart else { continue };
+            for (interval, points) in &chart.kinds {
+                if let Some(v) = points.last().and_then(f) {
+                    out.sample(name, &[("team", &r.view.id), ("interval", interval)], V::F(v));
                 }
             }
         }

@@ -3,8 +3,11 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
+use std::path::Path;
+
 use crate::engine::{Engine, IngestCounts, Source, ViewOpts};
 use crate::event::{Aliases, Refusal, decode_bytes};
+use crate::journal::Recovery;
 use crate::settings::{ClockMode, Settings};
 use crate::snapshot::Snapshot;
 use crate::time::{Ms, fmt_ms};
@@ -158,12 +161,33 @@ impl Replayed {
 /// Writes nothing when no event was applied: a snapshot of nothing at 1970-01-01 would only mislead
 /// (docs/events.md#replay).
 pub fn run(
-    mut settings: Settings,
+    settings: Settings,
     input: impl Read,
     now: Option<Ms>,
     max_line_bytes: usize,
     out: &mut impl Write,
 ) -> std::io::Result<Replayed> {
+    run_seeding(settings, input, now, max_line_bytes, out, None)
+}
+
+/// [`run`], also writing the replayed state (as of `now`) into the empty journal directory
+/// `seed`, as its state snapshot: `serve` with that directory starts from it, so replayed
+/// past days give the AHT chart its history (and baseline) on the first morning.
+pub fn run_seeding(
+    mut settings: Settings,
+    input: impl Read,
+    now: Option<Ms>,
+    max_line_bytes: usize,
+    out: &mut impl Write,
+    seed: Option<&Path>,
+) -> std::io::Result<Replayed> {
+    // Refused before reading anything: a directory that holds a journal is a floor's state.
+    let seed = seed.map(Recovery::open).transpose().map_err(std::io::Error::other)?;
+    if seed.as_ref().is_some_and(|r| !r.is_empty()) {
+        return Err(std::io::Error::other(
+            "--journal-dir: the directory already holds a journal; seed an empty one (a journal is a floor's state)",
+        ));
+    }
     settings.clock = ClockMode::Event;
     let mut engine = Engine::new(settings.clone());
     let mut counter = now.map(|_| Engine::new(settings));
@@ -187,6 +211,11 @@ pub fn run(
     }
     serde_json::to_writer(&mut *out, &Snapshot(&view))?;
     out.write_all(b"\n")?;
+    if let Some(rec) = seed {
+        let journal = rec.start(0, Duration::from_millis(20)).map_err(std::io::Error::other)?;
+        journal.snapshot(&engine)();
+        journal.close();
+    }
     if progress && lines >= 65_536 {
         eprintln!("replay: {lines} lines in {:.2}s", started.elapsed().as_secs_f64());
     }

@@ -58,7 +58,34 @@ pub struct Settings {
     pub disp_min_peak_ms: Ms,
     pub util_high: f64,
     pub util_consecutive: u32,
+    pub aht_chart: AhtChartSettings,
     pub clock: ClockMode,
+}
+
+/// The AHT control chart (SPEC §10, `[aht_chart]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AhtChartSettings {
+    /// Length of the short points, aligned to local midnight (the last of a day is cut there).
+    pub interval_ms: Ms,
+    /// An interval with fewer contacts is no point at all.
+    pub min_contacts: u32,
+    /// How many previous plotted points of the same kind make the baseline.
+    pub baseline_points: u32,
+    /// How long closed points are kept (and journaled).
+    pub history_ms: Ms,
+}
+
+impl AhtChartSettings {
+    /// The name of the short kind: `"15m"` for 15-minute intervals.
+    pub fn interval_name(&self) -> String {
+        format!("{}m", self.interval_ms / 60_000)
+    }
+}
+
+impl Default for AhtChartSettings {
+    fn default() -> Self {
+        AhtChartSettings { interval_ms: 15 * 60_000, min_contacts: 5, baseline_points: 20, history_ms: 45 * 86_400_000 }
+    }
 }
 
 impl Settings {

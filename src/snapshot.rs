@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::alert::{Alert, StoredAlert};
-use crate::engine::{AgentView, GroupView, View};
+use crate::detect::aht_chart::PointFigures;
+use crate::engine::{AgentView, ChartView, GroupView, View};
 use crate::floor::figures::{Dispersion, FiguresJson, Qualifying};
 use crate::time::fmt_ms;
 
@@ -120,6 +121,51 @@ impl Serialize for Group<'_> {
         if self.team && !self.compact {
             m.serialize_entry("handle_time", &HandleTime(self.g))?;
         }
+        if let Some(chart) = &self.g.aht_chart {
+            m.serialize_entry("aht_chart", &Chart { chart, compact: self.compact })?;
+        }
+        m.end()
+    }
+}
+
+/// `aht_chart`: per kind, the last closed points, oldest first (docs/figures.md). The
+/// board gives `start` in epoch milliseconds, like its other instants.
+struct Chart<'a> {
+    chart: &'a ChartView,
+    compact: bool,
+}
+
+impl Serialize for Chart<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(Some(self.chart.kinds.len()))?;
+        for (name, points) in &self.chart.kinds {
+            let points: Vec<ChartPoint> = points.iter().map(|p| ChartPoint { p, compact: self.compact }).collect();
+            m.serialize_entry(name, &points)?;
+        }
+        m.end()
+    }
+}
+
+struct ChartPoint<'a> {
+    p: &'a PointFigures,
+    compact: bool,
+}
+
+impl Serialize for ChartPoint<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let p = self.p;
+        let mut m = ser.serialize_map(Some(7))?;
+        if self.compact {
+            m.serialize_entry("start", &p.start)?;
+        } else {
+            m.serialize_entry("start", &fmt_ms(p.start))?;
+        }
+        m.serialize_entry("n", &p.n)?;
+        m.serialize_entry("mean_s", &p.mean_s)?;
+        m.serialize_entry("cl_s", &p.cl_s)?;
+        m.serialize_entry("ucl_s", &p.ucl_s)?;
+        m.serialize_entry("lcl_s", &p.lcl_s)?;
+        m.serialize_entry("rules", &p.rules)?;
         m.end()
     }
 }

@@ -17,17 +17,33 @@ fn every_error_is_named_and_the_summary_says_what_would_run() {
     let (code, _, err) = check(
         "[server]\nhttp = \"127.0.0.1:99999\"\nallowed_hosts = [\"floor.example.com:8080\"]\n\
          [floor]\nmin_team = 0\n[journal]\ndir = \"/proc/floorwatch-cannot-be-here\"\n\
+         [aht_chart]\ninterval_mins = 0\nmin_contacts = 0\nbaseline_points = 0\nhistory_days = 0\n\
          [[hooks]]\nkind = \"slack\"\nurl = \"ftp://x.invalid/t\"\n",
     );
     assert_ne!(code, 0);
-    for key in ["server.http:", "floor.min_team:", "server.allowed_hosts[0]:", "hooks[0].url:", "journal.dir:"] {
+    for key in [
+        "server.http:",
+        "floor.min_team:",
+        "server.allowed_hosts[0]:",
+        "hooks[0].url:",
+        "journal.dir:",
+        "aht_chart.interval_mins:",
+        "aht_chart.min_contacts:",
+        "aht_chart.baseline_points:",
+        "aht_chart.history_days:",
+    ] {
         assert!(err.contains(key), "{key} not reported:\n{err}");
     }
 
     let (code, out, err) =
         check("[auth]\ningest_token = \"s3cret\"\nviewer_token = \"v13w\"\n[journal]\nenabled = false\n");
     assert_eq!(code, 0, "{err}");
-    for line in ["listeners: http 0.0.0.0:8080, tcp 0.0.0.0:7070", "journal: off", "auth: ingest token required"] {
+    for line in [
+        "listeners: http 0.0.0.0:8080, tcp 0.0.0.0:7070",
+        "journal: off",
+        "auth: ingest token required",
+        "AHT chart: 15m and day points of at least 5 contacts, baseline of 20 points, 45 days kept",
+    ] {
         assert!(out.contains(line), "{line:?} not in:\n{out}");
     }
     assert!(!out.contains("s3cret") && !out.contains("v13w"), "tokens are never printed");

@@ -34,7 +34,9 @@ fn alert(kind: AlertKind, team: &str, agents: &[&str], started_at: Ms) -> Alert 
         AlertKind::LongAux => (600.0, 600.0),
         AlertKind::AuxDispersion => (0.25, 0.16),
         AlertKind::UtilizationHigh => (0.78, 0.74),
+        AlertKind::AhtOutOfControl => (210.0, 123.333),
     };
+    let interval = (kind == AlertKind::AhtOutOfControl).then(|| "15m".to_string());
     Alert {
         id: Alert::make_id(kind, team, agent.as_deref(), started_at),
         kind,
@@ -47,8 +49,12 @@ fn alert(kind: AlertKind, team: &str, agents: &[&str], started_at: Ms) -> Alert 
         resolved_at: None,
         value,
         threshold,
-        message: format!("{} in {team}", kind.as_str()),
+        message: match kind {
+            AlertKind::AhtOutOfControl => format!("{team} AHT out of control; beyond_3_sigma"),
+            _ => format!("{} in {team}", kind.as_str()),
+        },
         agents: agents.iter().map(|s| s.to_string()).collect(),
+        interval,
         retracted: false,
     }
 }
@@ -228,6 +234,28 @@ async fn teams_gets_an_adaptive_card() {
     assert!(blocks.iter().all(|b| b["type"] == "TextBlock"));
     assert!(blocks[0]["text"].as_str().unwrap().contains("High utilization · T07"));
     assert!(text_of(&reqs[0]).contains("60-min talk utilization 78.0% (limit 74.0%), add staff"));
+}
+
+#[tokio::test]
+async fn aht_out_of_control_reaches_webhooks_and_chat_robots() {
+    let rx = Receiver::start().await;
+    let (hooks, _reg) = start(&[
+        hook("webhook", &rx.url("/generic")),
+        HookConfig { lang: Some("zh".into()), ..hook("wecom", &rx.url("/cgi-bin/webhook/send?key=tok3n")) },
+    ]);
+    hooks.notify(&alert(AlertKind::AhtOutOfControl, "T07", &[], T0));
+    hooks.shutdown(FLUSH).await;
+
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2);
+    let generic = reqs.iter().find(|r| r.path == "/generic").unwrap().json();
+    assert_eq!(generic["kind"], "aht_out_of_control");
+    assert_eq!(generic["interval"], "15m");
+    assert_eq!(generic["severity"], "info");
+    let wecom = reqs.iter().find(|r| r.path.starts_with("/cgi-bin")).unwrap().json();
+    let content = wecom["markdown"]["content"].as_str().unwrap();
+    assert!(content.contains("平均处理时长失控"), "{content}");
+    assert!(content.contains("15m 平均处理时长 210 秒，控制限 123 秒 (beyond_3_sigma)"), "{content}");
 }
 
 #[tokio::test]

@@ -13,8 +13,10 @@ use floorwatch::journal::{Journal, Payload, Recovery};
 use floorwatch::snapshot::Snapshot;
 use floorwatch::time::Ms;
 
-const WALL: &str =
-    "[server]\nclock = \"wall\"\n[peak]\nwindows = [\"08:30-09:30\"]\n[alerts.aux_cluster]\nhold_secs = 30\n";
+/// Small AHT chart points (2 contacts, a baseline of 3) so that the trace's charts have
+/// limits and rules, compared like everything else.
+const WALL: &str = "[server]\nclock = \"wall\"\n[peak]\nwindows = [\"08:30-09:30\"]\n[alerts.aux_cluster]\nhold_secs = 30\n\
+                    [aht_chart]\nmin_contacts = 2\nbaseline_points = 3\n";
 
 fn settings() -> Settings {
     FileConfig::parse(WALL, "test").unwrap().settings().unwrap()
@@ -145,6 +147,13 @@ fn snapshot_plus_tail_equals_the_engine_that_never_stopped() {
     assert!(want["ingest"]["applied"].as_u64().unwrap() > 2000, "the trace applies");
     assert!(!want["alerts"].as_array().unwrap().is_empty(), "the trace fires alerts, so detectors are compared too");
     assert!(handle_times(&never_stopped).iter().all(|(_, h)| h.count() > 0), "every team completed contacts");
+    let limits =
+        want["teams"].as_array().unwrap().iter().flat_map(|t| t["aht_chart"]["15m"].as_array().unwrap().clone());
+    assert!(
+        limits.filter(|p| p["ucl_s"].is_f64()).count() > 3,
+        "the charts have points with limits: {}",
+        want["teams"]
+    );
 
     // Stop at several points: a snapshot there, the rest journaled after it.
     for cut in [0, 1, 2, 7, batches.len() / 3, batches.len() - 1] {

@@ -15,12 +15,13 @@ use floorwatch::time::Ms;
 use proptest::prelude::*;
 
 /// Peak all day (clusters are judged all the time), short holds, dispersion after 5 minutes
-/// of peak: every alert kind fires on the noisy trace.
+/// of peak, AHT chart points of 2 contacts with a baseline of 3: every alert kind fires on
+/// the noisy trace.
 fn settings(clock: &str) -> Settings {
     let toml = format!(
         "[server]\nclock = \"{clock}\"\n[peak]\nwindows = [\"00:00-24:00\"]\n\
          [alerts.aux_cluster]\nhold_secs = 30\n[alerts.aux_dispersion]\nmin_peak_secs = 300\nmin_members = 3\n\
-         [alerts.utilization_high]\nhigh = 0.3\n"
+         [alerts.utilization_high]\nhigh = 0.3\n[aht_chart]\nmin_contacts = 2\nbaseline_points = 3\n"
     );
     FileConfig::parse(&toml, "test").unwrap().settings().unwrap()
 }
@@ -143,7 +144,7 @@ fn the_trace_fires_every_alert_kind() {
         snap["alerts"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
-        ["aux_cluster", "aux_dispersion", "long_aux", "utilization_high"]
+        ["aht_out_of_control", "aux_cluster", "aux_dispersion", "long_aux", "utilization_high"]
     );
 }
 

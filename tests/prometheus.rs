@@ -130,7 +130,10 @@ async fn prometheus_scrapes_what_the_snapshot_says() {
     let (http_port, tcp_port, prom_port) = (free_port(), free_port(), free_port());
     let fw = format!("http://127.0.0.1:{http_port}");
     let prom = format!("http://127.0.0.1:{prom_port}");
-    std::fs::write(dir.join("floorwatch.toml"), "[peak]\nwindows = [\"09:00-11:30\"]\n").unwrap();
+    // AHT chart points of 10 minutes with a baseline of 2, so a 40-minute floor has limits.
+    let toml =
+        "[peak]\nwindows = [\"09:00-11:30\"]\n[aht_chart]\ninterval_mins = 10\nmin_contacts = 2\nbaseline_points = 2\n";
+    std::fs::write(dir.join("floorwatch.toml"), toml).unwrap();
     let config = dir.join("floorwatch.toml").to_string_lossy().into_owned();
     let http_addr = format!("127.0.0.1:{http_port}");
     let tcp_addr = format!("127.0.0.1:{tcp_port}");
@@ -193,13 +196,20 @@ async fn prometheus_scrapes_what_the_snapshot_says() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
-    // Every Grafana panel shows data.
+    // Every Grafana panel shows data, but the AHT chart of days: a 40-minute floor closes
+    // no local day, and the snapshot says so too (the chart's gauges are compared below).
+    let no_day_closed = snap["teams"].as_array().unwrap().iter().all(|t| t["aht_chart"]["day"] == json!([]));
+    assert!(no_day_closed, "{}", snap["teams"]);
     let panels = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/grafana/panels.txt")).unwrap();
     let mut n = 0;
     for line in panels.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
         let (title, expr) = line.split_once('\t').unwrap_or_else(|| panic!("not `title<TAB>expr`: {line:?}"));
         let r = query(&http, &prom, &expand(expr)).await;
-        assert!(!r.is_empty(), "panel {title:?} has no data: {expr}");
+        if title == "AHT control chart, days" {
+            assert!(r.is_empty(), "panel {title:?} has data of no closed day: {r:?}");
+        } else {
+            assert!(!r.is_empty(), "panel {title:?} has no data: {expr}");
+        }
         n += 1;
     }
     assert!(n >= 10, "only {n} panels in panels.txt");
@@ -259,6 +269,33 @@ async fn prometheus_scrapes_what_the_snapshot_says() {
         let peak = if t["peak"].as_bool().unwrap() { 1.0 } else { 0.0 };
         assert_eq!(scalar(&http, &prom, &format!(r#"floorwatch_peak{{team="{team}"}}"#)).await, peak);
     }
+    // The AHT chart's gauges are each team's last closed point, as the snapshot has it.
+    let mut limits = 0;
+    for t in teams {
+        let team = t["team"].as_str().unwrap();
+        let last = t["aht_chart"]["10m"].as_array().unwrap().last().cloned().unwrap_or(Value::Null);
+        for (metric, field) in [
+            ("floorwatch_aht_point_seconds", "mean_s"),
+            ("floorwatch_aht_center_seconds", "cl_s"),
+            ("floorwatch_aht_ucl_seconds", "ucl_s"),
+            ("floorwatch_aht_lcl_seconds", "lcl_s"),
+        ] {
+            let got: Vec<f64> = query(&http, &prom, &format!(r#"{metric}{{team="{team}",interval="10m"}}"#))
+                .await
+                .iter()
+                .map(value)
+                .collect();
+            match last[field].as_f64() {
+                Some(want) => {
+                    assert_eq!(got.len(), 1, "{metric} {team}");
+                    assert!((got[0] - want).abs() < 1e-9, "{metric} {team}: {} vs {want}", got[0]);
+                    limits += usize::from(field == "ucl_s");
+                }
+                None => assert!(got.is_empty(), "{metric} {team} is null in the snapshot: {got:?}"),
+            }
+        }
+    }
+    assert!(limits > 0, "some team's last point has limits: {}", snap["teams"]);
     let applied = r#"floorwatch_events_total{source="http",outcome="applied"}"#;
     assert_eq!(scalar(&http, &prom, applied).await, batch.len() as f64);
     drop(procs);

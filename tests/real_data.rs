@@ -94,3 +94,14 @@ fn a_month_of_real_calls_equals_a_brute_force_model() {
     assert_eq!(snap["floor"]["windows"]["today"]["talking_s"].as_f64(), Some(talking as f64 / 1000.0));
     assert_eq!(snap["agents"].as_array().unwrap().len(), by_agent.len());
 }
+
+/// The month makes an AHT control chart (docs/figures.md#aht-control-chart): both charts'
+/// points, limits and rules, and every `aht_out_of_control` alert, equal an independent
+/// model written from the docs (`common::aht_model`).
+#[test]
+fn the_month_makes_an_aht_chart_equal_to_a_direct_computation() {
+    let snap = common::replay(TRACE, CFG);
+    let (limits, broke, alerts) = common::aht_model::check(&snap, TRACE, "Asia/Jerusalem", 15, 5, 20);
+    assert!(limits > 32, "points with a full baseline: {limits}");
+    assert!(broke > 0 && alerts > 0, "the month breaks some rule: {broke} points, {alerts} alerts");
+}

@@ -3,7 +3,8 @@
 // store.js owns what the server said; each panel in panels/ draws one part of the page
 // from it: header (scope, peak, clock), conn (connection and feed state), unknown (an
 // unknown ?team=), action (the action lane: aux clusters via banner, long aux), strip
-// (counts and KPIs), teams (the team table), alerts (the alert list), tiles (the agents).
+// (counts and KPIs), teams (the team table), aht (the team view's AHT control chart),
+// alerts (the alert list), tiles (the agents).
 // This file wires them: frames -> store -> render (batched to one per animation frame),
 // plus a one-second tick that moves clocks, timers and fades without waiting for the
 // server, and the controls.
@@ -25,6 +26,7 @@ import * as banner from './panels/banner.js';
 import * as action from './panels/action.js';
 import * as strip from './panels/strip.js';
 import * as teams from './panels/teams.js';
+import * as aht from './panels/aht.js';
 import * as alerts from './panels/alerts.js';
 import * as tiles from './panels/tiles.js';
 
@@ -62,6 +64,7 @@ function render() {
   unknown.render();
   strip.render();
   teams.render();
+  aht.render();
   banner.render();
   action.render(now);
   tiles.render();
@@ -130,6 +133,7 @@ document.addEventListener('click', (ev) => {
     tiles.relabel();
     banner.relabel();
     teams.relabel();
+    aht.relabel();
     render();
   } else if (b.dataset.action === 'fullscreen') {
     if (document.fullscreenElement) document.exitFullscreen();
@@ -160,6 +164,7 @@ app.classList.toggle('team-mode', !!opts.team);
 applyStaticText();
 updateSortButtons();
 tiles.observe();
+aht.observe();
 new ResizeObserver(() => alerts.fit()).observe($('.alerts'));
 connPanel.render(serverNow());
 connect(wsUrl(), {

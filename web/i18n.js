@@ -86,6 +86,23 @@ const en = {
   'alert.aux_dispersion': '{team}: aux CV {value} at fire · now {now} (limit {threshold})',
   'alert.utilization_high': '{team}: talk utilization {value} at fire · now {now}, above {threshold} — add staff',
   'alert.unknown': 'Alert in {team}',
+  'alert.aht_out_of_control': '{team}: AHT out of control ({kind}) — {value} against limit {threshold}: {rules}',
+
+  'aht.title': 'AHT control chart',
+  'aht.day': 'days',
+  'aht.none': 'No closed point yet',
+  'aht.cl': 'CL',
+  'aht.ucl': 'UCL',
+  'aht.lcl': 'LCL',
+  'aht.mean': 'AHT',
+  'aht.filling': 'Baseline filling ({n} points)',
+  'aht.in_control': 'In control',
+  'aht.out': 'Out of control',
+  'aht.rule.beyond_3_sigma': 'beyond 3σ',
+  'aht.rule.2_of_3_beyond_2_sigma': '2 of 3 beyond 2σ',
+  'aht.rule.4_of_5_beyond_1_sigma': '4 of 5 beyond 1σ',
+  'aht.rule.9_on_one_side': '9 on one side',
+  'aht.rule.6_trending': '6 trending',
 
   'banner.title': 'Aux cluster',
   'banner.line': '{k} on break at peak ({share} of logged in)',
@@ -237,6 +254,23 @@ const zh = {
   'alert.aux_dispersion': '{team} 示忙离散度：触发时 {value} · 现在 {now}（上限 {threshold}）',
   'alert.utilization_high': '{team} 通话利用率：触发时 {value} · 现在 {now}，高于 {threshold}，需增派人手',
   'alert.unknown': '{team} 告警',
+  'alert.aht_out_of_control': '{team} 平均处理时长失控（{kind}）：{value}，控制限 {threshold}：{rules}',
+
+  'aht.title': '平均处理时长控制图',
+  'aht.day': '按日',
+  'aht.none': '暂无已结束的点',
+  'aht.cl': '中心线',
+  'aht.ucl': '上限',
+  'aht.lcl': '下限',
+  'aht.mean': '处理时长',
+  'aht.filling': '基线积累中（{n} 点）',
+  'aht.in_control': '受控',
+  'aht.out': '失控',
+  'aht.rule.beyond_3_sigma': '超出 3σ',
+  'aht.rule.2_of_3_beyond_2_sigma': '3 点中 2 点超出 2σ',
+  'aht.rule.4_of_5_beyond_1_sigma': '5 点中 4 点超出 1σ',
+  'aht.rule.9_on_one_side': '连续 9 点在中心线同侧',
+  'aht.rule.6_trending': '连续 6 点上升或下降',
 
   'banner.title': '示忙扎堆',
   'banner.line': '高峰期 {k} 人同时休息（占在线 {share}）',
@@ -362,6 +396,16 @@ export function ageLabel(text) {
 export function reasonWord(reason) {
   const r = reason == null || reason === 'not_ready' ? 'unspecified' : reason;
   return `doing.${r}` in current ? t(`doing.${r}`) : reasonLabel(r);
+}
+
+/** A kind of AHT chart point: "15 min" (from `[aht_chart] interval_mins`) or "days". */
+export function chartKindLabel(kind) {
+  return kind === 'day' ? t('aht.day') : winLabel(kind);
+}
+
+/** The rules an AHT chart point broke, in the current language, joined. */
+export function rulesLabel(rules) {
+  return (rules ?? []).map((r) => (`aht.rule.${r}` in current ? t(`aht.rule.${r}`) : r)).join(currentLang === 'zh' ? '，' : ', ');
 }
 
 export function teamLabel(team) {

@@ -86,6 +86,13 @@ impl Calendar {
         self.day(t).start
     }
 
+    /// Local midnight starting the day that contains `t`, and the next one (23 or 25 hours
+    /// later on a DST day).
+    pub fn day_bounds(&mut self, t: Ms) -> (Ms, Ms) {
+        let d = self.day(t);
+        (d.start, d.end)
+    }
+
     /// Whether a configured peak window contains `t`, and the next instant after `t` at
     /// which that may change (Ms::MAX when no windows are configured).
     pub fn peak(&mut self, t: Ms) -> (bool, Ms) {

@@ -732,6 +732,7 @@ pub fn new_alert(
         threshold,
         message,
         agents,
+        interval: None,
         retracted: false,
     }
 }

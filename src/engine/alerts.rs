@@ -87,6 +87,23 @@ impl Engine {
             .team_alerts(&team, &[AlertKind::AuxCluster, AlertKind::AuxDispersion, AlertKind::UtilizationHigh])
             .filter(|a| a.fired_at >= from || a.resolved_at.is_none_or(|r| r >= from))
             .collect();
+        self.reconcile_alerts(old, from, changes);
+    }
+
+    /// [`Engine::reconcile`] for one kind of a team's AHT chart (`interval`, SPEC §10),
+    /// re-evaluated from the close `from` of a point a late contact changed.
+    pub(super) fn reconcile_chart(&mut self, team: &str, interval: &str, from: Ms, changes: Vec<AlertChange>) {
+        let old: Vec<Arc<StoredAlert>> = self
+            .team_alerts(team, &[AlertKind::AhtOutOfControl])
+            .filter(|a| a.interval.as_deref() == Some(interval))
+            .filter(|a| a.fired_at >= from || a.resolved_at.is_none_or(|r| r >= from))
+            .collect();
+        self.reconcile_alerts(old, from, changes);
+    }
+
+    /// Replaces the stored alerts `old` (those a re-evaluation from `from` covers) with
+    /// what the re-evaluation did (`changes`), telling hooks of each difference.
+    fn reconcile_alerts(&mut self, old: Vec<Arc<StoredAlert>>, from: Ms, changes: Vec<AlertChange>) {
         // The alerts as they were at `from`, then as the re-evaluation changed them.
         let mut new: BTreeMap<String, Alert> = BTreeMap::new();
         for a in old.iter().filter(|a| a.fired_at < from) {

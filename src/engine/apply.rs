@@ -273,6 +273,8 @@ impl Engine {
                 let team = self.team_mut(new_team);
                 team.handle.record(handle_ms.max(0) as u64);
                 team.contacts_total += 1;
+                // The chart credits the team in force at completion (SPEC §10).
+                self.chart_contact(new_team, ts, handle_ms.max(0));
             }
             self.enter_kind(ai, Some(old_kind), ts);
         }

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use crate::alert::{Alert, StoredAlert};
+use crate::alert::{Alert, AlertKind, StoredAlert};
 use crate::detect::calendar::Calendar;
 use crate::detect::team::{AlertChange, TeamDet};
 use crate::event::{Refusal, State};
@@ -23,6 +23,7 @@ use crate::time::Ms;
 
 mod alerts;
 mod apply;
+mod chart;
 mod handle;
 mod outcome;
 mod persist;
@@ -30,6 +31,7 @@ mod step;
 mod view;
 
 pub use apply::Refused;
+pub use chart::{ChartView, TeamChart};
 #[cfg(test)]
 mod tests;
 
@@ -73,11 +75,11 @@ pub struct Team {
     /// late event showed they never were), by `AlertKind as usize` (Prometheus). Derived:
     /// recounted from the alert store on restore.
     #[serde(skip)]
-    pub alerts_firing: [u32; 4],
+    pub alerts_firing: [u32; AlertKind::ALL.len()],
     #[serde(skip)]
-    pub alerts_fired: [u64; 4],
+    pub alerts_fired: [u64; AlertKind::ALL.len()],
     #[serde(skip)]
-    pub alerts_retracted: [u64; 4],
+    pub alerts_retracted: [u64; AlertKind::ALL.len()],
 }
 
 /// All the state of a floor.
@@ -102,6 +104,14 @@ pub struct Engine {
     team_free: Vec<TeamIdx>,
     team_index: HashMap<String, TeamIdx, foldhash::fast::RandomState>,
     alerts: BTreeMap<String, Arc<StoredAlert>>,
+    /// The AHT control chart of every team that completed contacts, by team id (kept when
+    /// the team is dropped: its history outlives its members; see `chart`).
+    charts: HashMap<String, TeamChart, foldhash::fast::RandomState>,
+    /// The earliest end of an open point of any chart (`Ms::MAX`: none): `advance` looks
+    /// at the charts only once the committed clock reaches it. Derived.
+    chart_due: Ms,
+    /// The names of the chart's kinds, `["15m", "day"]` (from the settings).
+    chart_names: [String; crate::detect::aht_chart::KINDS],
     /// Largest event time applied (the event clock's now).
     max_ts: Ms,
     /// Largest `now` the engine was advanced to or applied a batch at (the wall clock's
@@ -149,6 +159,7 @@ fn kind_of(settings: &Settings, state: State, reason: Option<&str>) -> Kind {
 impl Engine {
     pub fn new(settings: Settings) -> Engine {
         let cal = Calendar::new(settings.tz.clone(), settings.peak_windows.clone());
+        let chart_names = chart::chart_names(&settings.aht_chart);
         Engine {
             settings,
             cal,
@@ -162,6 +173,9 @@ impl Engine {
             team_free: Vec::new(),
             team_index: HashMap::default(),
             alerts: BTreeMap::new(),
+            charts: HashMap::default(),
+            chart_due: Ms::MAX,
+            chart_names,
             max_ts: Ms::MIN,
             now_seen: Ms::MIN,
             ingest: HashMap::new(),
@@ -284,9 +298,9 @@ impl Engine {
             handle: HandleTimes::default(),
             contacts_total: 0,
             state_ms: [0; 6],
-            alerts_firing: [0; 4],
-            alerts_fired: [0; 4],
-            alerts_retracted: [0; 4],
+            alerts_firing: Default::default(),
+            alerts_fired: Default::default(),
+            alerts_retracted: Default::default(),
         };
         let i = match self.team_free.pop() {
             Some(i) => {

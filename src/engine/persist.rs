@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Engine, IngestCounts, RefusalCounts, Source, Team};
+use super::{Engine, IngestCounts, RefusalCounts, Source, Team, TeamChart};
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::floor::agents::{AgentIdx, Agents, TeamIdx};
 use crate::settings::Settings;
@@ -19,8 +19,9 @@ use crate::time::Ms;
 /// Version of the byte layout below. 3: compact timelines (packed segments, running sums
 /// at checkpoints, contacts counted there rather than stored one by one), exact handle-time
 /// buckets per team, per-team detector floors. 4: teams' rosters, detectors with their
-/// change logs and checkpoints (late delivery), refusal counts per reason.
-pub const FORMAT: u32 = 4;
+/// change logs and checkpoints (late delivery), refusal counts per reason. 5: the AHT
+/// control chart per team, alerts with an `interval`.
+pub const FORMAT: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -44,6 +45,7 @@ struct Save<'a> {
     long_aux_due: &'a BTreeSet<(Ms, AgentIdx)>,
     applied_since_housekeeping: u64,
     version: u64,
+    charts: Vec<(&'a String, &'a TeamChart)>,
 }
 
 #[derive(Deserialize)]
@@ -60,6 +62,7 @@ struct Load {
     long_aux_due: BTreeSet<(Ms, AgentIdx)>,
     applied_since_housekeeping: u64,
     version: u64,
+    charts: Vec<(String, TeamChart)>,
 }
 
 /// An alert in storage form (the public `Alert` serializes for JSON readers).
@@ -78,6 +81,7 @@ struct AlertRec {
     threshold: f64,
     message: String,
     agents: Vec<String>,
+    interval: Option<String>,
 }
 
 impl AlertRec {
@@ -96,6 +100,7 @@ impl AlertRec {
             threshold: a.threshold,
             message: a.message.clone(),
             agents: a.agents.clone(),
+            interval: a.interval.clone(),
         }
     }
 
@@ -119,6 +124,7 @@ impl AlertRec {
             threshold: self.threshold,
             message: self.message,
             agents: self.agents,
+            interval: self.interval,
             retracted: false,
         }
     }
@@ -141,6 +147,12 @@ impl Engine {
             long_aux_due: &self.long_aux_due,
             applied_since_housekeeping: self.applied_since_housekeeping,
             version: self.version,
+            // By team id, so that the same state gives the same bytes.
+            charts: {
+                let mut c: Vec<(&String, &TeamChart)> = self.charts.iter().collect();
+                c.sort_by(|a, b| a.0.cmp(b.0));
+                c
+            },
         };
         postcard::to_stdvec(&save).expect("serializing to memory cannot fail")
     }
@@ -177,6 +189,8 @@ impl Engine {
         engine.long_aux_due = load.long_aux_due;
         engine.applied_since_housekeeping = load.applied_since_housekeeping;
         engine.version = load.version;
+        engine.charts = load.charts.into_iter().collect();
+        engine.recount_chart_due();
         // Derived state: the team index and each team's current counts.
         for (i, team) in engine.teams.iter_mut().enumerate() {
             if let Some(team) = team {

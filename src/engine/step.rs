@@ -2,6 +2,7 @@
 //! SPEC §2.5), long_aux deadlines, and housekeeping.
 
 use super::Engine;
+use crate::alert::AlertKind;
 use crate::detect::team::{CHECKPOINT_MS, Ctx};
 use crate::floor::agents::{AgentIdx, TeamIdx};
 use crate::floor::timeline::Kind;
@@ -33,6 +34,7 @@ impl Engine {
                 self.advance_team(ti, commit);
             }
         }
+        self.close_charts(commit);
     }
 
     /// Advances a team's detectors through [clock, t), re-evaluating first from the
@@ -119,9 +121,16 @@ impl Engine {
             self.team_index.remove(&t.id);
             self.team_free.push(ti);
         }
-        // Resolved alerts are kept for at least 24 hours (SPEC §5.2), here 48.
+        self.trim_charts(now);
+        // Resolved alerts are kept for at least 24 hours (SPEC §5.2), here 48; the AHT
+        // chart's as long as its points (`history_days`): they belong to its history, and
+        // there are few (one per run of breaking points per chart).
         let keep_after = now - 48 * 3_600_000;
-        self.alerts.retain(|_, a| a.resolved_at.is_none_or(|r| r >= keep_after));
+        let keep_chart_after = now - self.settings.aht_chart.history_ms.max(48 * 3_600_000);
+        self.alerts.retain(|_, a| {
+            let after = if a.kind == AlertKind::AhtOutOfControl { keep_chart_after } else { keep_after };
+            a.resolved_at.is_none_or(|r| r >= after)
+        });
     }
 
     /// Forgets an agent offline since long before `now` (its slot may be reused).

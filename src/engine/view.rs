@@ -171,6 +171,8 @@ pub struct GroupView {
     /// Cumulative milliseconds per kind spent by the members up to `now`, as
     /// [`Engine::team_state_ms`] (summed in the view's pass over the members).
     pub state_ms: [Ms; 6],
+    /// Teams only: the AHT control chart's closed points as of `now` (SPEC §10).
+    pub aht_chart: Option<super::ChartView>,
 }
 
 /// Everything a snapshot, the board, or the metrics need, computed at one `now`.
@@ -206,6 +208,7 @@ impl Engine {
                 }
             }
         }
+        self.charts_tentative(now, &mut tentative);
         self.view_alerts(team, tentative, now)
     }
 
@@ -250,6 +253,16 @@ impl Engine {
             let det = self.tentative(ti, now, &mut tentative);
             peak_at_now.push(det.peaks.iter().any(|&(s, e)| s <= now && now < e));
             peaks.push(PeaksToday::of(&det.peaks, midnight, now, self.team(ti).det.clock()));
+        }
+        // The charts as of `now` (a scrape reads the last point only). Their alerts: the
+        // team's asked for, or every chart's (a chart outlives its team's members).
+        let shown = if opts.scrape { 1 } else { crate::detect::aht_chart::SHOWN };
+        let mut chart_alerts = Vec::new();
+        let mut charts: Vec<super::ChartView> =
+            team_ids.iter().map(|&ti| self.chart_at(&self.team(ti).id, now, &mut chart_alerts, shown)).collect();
+        match &opts.team {
+            Some(_) => tentative.append(&mut chart_alerts),
+            None => self.charts_tentative(now, &mut tentative),
         }
 
         let mut floor_sums = vec![Sums::default(); windows.len()];
@@ -387,6 +400,7 @@ impl Engine {
                 handle_p90_ms: quantile(0.9),
                 contacts_total: team.contacts_total,
                 state_ms: team_state_ms[p],
+                aht_chart: Some(std::mem::take(&mut charts[p])),
             });
         }
         if opts.agents {
@@ -407,6 +421,7 @@ impl Engine {
                 }
                 acc
             }),
+            aht_chart: None,
         };
 
         let alerts = if opts.alerts { self.view_alerts(opts.team.as_deref(), tentative, now) } else { Vec::new() };

@@ -452,6 +452,7 @@ mod tests {
             threshold: 1.0 / 6.0,
             message: String::new(),
             agents,
+            interval: None,
             retracted: false,
         })
     }

@@ -212,6 +212,7 @@ mod tests {
             threshold: 0.2,
             message: String::new(),
             agents: vec![],
+            interval: None,
             retracted: false,
         })
     }

@@ -18,6 +18,11 @@ pub struct Renderer<'a> {
     pub tz: &'a TimeZone,
 }
 
+/// The rules an `aht_out_of_control` alert names: the end of its message, after the `; `.
+fn aht_rules(a: &Alert) -> &str {
+    a.message.rsplit("; ").next().unwrap_or("")
+}
+
 pub fn icon(a: &Alert) -> &'static str {
     match (a.state, a.severity) {
         (AlertState::Resolved, _) => "✅",
@@ -38,6 +43,8 @@ impl Renderer<'_> {
             (Lang::Zh, AlertKind::LongAux) => "小休超时",
             (Lang::Zh, AlertKind::AuxDispersion) => "小休离散度过高",
             (Lang::Zh, AlertKind::UtilizationHigh) => "通话利用率过高",
+            (Lang::En, AlertKind::AhtOutOfControl) => "AHT out of control",
+            (Lang::Zh, AlertKind::AhtOutOfControl) => "平均处理时长失控",
         }
     }
 
@@ -106,6 +113,26 @@ impl Renderer<'_> {
             (Lang::Zh, AlertKind::UtilizationHigh) => {
                 (" ", format!("60 分钟通话利用率 {} (上限 {})，需增派人手", pct(a.value), pct(a.threshold)))
             }
+            (Lang::En, AlertKind::AhtOutOfControl) => (
+                ": ",
+                format!(
+                    "{} AHT {:.0} s against control limit {:.0} s ({})",
+                    a.interval.as_deref().unwrap_or(""),
+                    a.value,
+                    a.threshold,
+                    aht_rules(a)
+                ),
+            ),
+            (Lang::Zh, AlertKind::AhtOutOfControl) => (
+                " ",
+                format!(
+                    "{} 平均处理时长 {:.0} 秒，控制限 {:.0} 秒 ({})",
+                    a.interval.as_deref().map(|k| if k == "day" { "日" } else { k }).unwrap_or(""),
+                    a.value,
+                    a.threshold,
+                    aht_rules(a)
+                ),
+            ),
         }
     }
 
@@ -277,6 +304,7 @@ mod tests {
             threshold,
             message: String::new(),
             agents: agents.iter().map(|s| s.to_string()).collect(),
+            interval: None,
             retracted: false,
         }
     }

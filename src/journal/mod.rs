@@ -158,6 +158,11 @@ impl Recovery {
         Ok(Recovery { dir: dir.to_path_buf(), lock, state, segments })
     }
 
+    /// Whether the directory holds no state snapshot and no journal segment.
+    pub fn is_empty(&self) -> bool {
+        self.state.is_none() && self.segments.is_empty()
+    }
+
     /// The newest snapshot's engine state, if any: (lsn, bytes for [`Engine::restore`]).
     pub fn snapshot(&self) -> Result<Option<(u64, Vec<u8>)>, JournalError> {
         let Some((lsn, path)) = &self.state else { return Ok(None) };

@@ -116,6 +116,7 @@ mod tests {
             threshold: 0.74,
             message: String::new(),
             agents: Vec::new(),
+            interval: None,
             retracted: false,
         })
     }

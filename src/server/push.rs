@@ -153,7 +153,12 @@ struct Board {
     /// Every team on the floor, whatever the client's filter (an unknown `?team=` lists them).
     team_ids: Vec<String>,
     floor: Value,
+    /// The teams' blocks without their AHT charts, which are in `charts`.
     teams: Vec<Value>,
+    /// Each team's `aht_chart`, sent only to a client of that team (`?team=`): the team
+    /// view draws it, and 64 points per team in every frame of the floor board would be
+    /// most of its bytes for nothing it shows.
+    charts: HashMap<String, Value>,
     agents: Vec<BoardAgent>,
     alerts: Vec<Alert>,
 }
@@ -161,15 +166,25 @@ struct Board {
 impl Board {
     fn of(view: &View, last_event: Option<i64>, team_ids: Vec<String>, dispersion_min_logged_ms: i64) -> Board {
         let groups = BoardGroups { view, dispersion_min_logged_ms };
+        let mut teams = match groups.teams() {
+            Value::Array(v) => v,
+            _ => Vec::new(),
+        };
+        let mut charts = HashMap::new();
+        for g in &mut teams {
+            if let (Some(Value::String(id)), Some(chart)) =
+                (g.get("team").cloned(), g.as_object_mut().and_then(|m| m.remove("aht_chart")))
+            {
+                charts.insert(id, chart);
+            }
+        }
         Board {
             now: view.now,
             last_event,
             team_ids,
             floor: groups.floor(),
-            teams: match groups.teams() {
-                Value::Array(v) => v,
-                _ => Vec::new(),
-            },
+            teams,
+            charts,
             agents: view.agents.iter().map(BoardAgent::of).collect(),
             alerts: board_alerts(&view.alerts, view.now),
         }
@@ -187,14 +202,33 @@ impl Board {
                     .unwrap_or_else(|| json!({"peak": false, "current": {}, "windows": {}}));
                 if let Value::Object(m) = &mut v {
                     m.remove("team");
+                    if let Some(chart) = self.charts.get(t) {
+                        m.insert("aht_chart".into(), chart.clone());
+                    }
                 }
                 v
             }
         }
     }
 
-    fn teams_for(&self, team: Option<&str>) -> Vec<&Value> {
-        self.teams.iter().filter(|g| team.is_none_or(|t| g["team"] == t)).collect()
+    /// The teams' blocks for a client: all (without charts), or the one of `?team=` with
+    /// its chart.
+    fn teams_for(&self, team: Option<&str>) -> Vec<Value> {
+        match team {
+            None => self.teams.clone(),
+            Some(t) => self
+                .teams
+                .iter()
+                .filter(|g| g["team"] == t)
+                .map(|g| {
+                    let mut g = g.clone();
+                    if let (Value::Object(m), Some(chart)) = (&mut g, self.charts.get(t)) {
+                        m.insert("aht_chart".into(), chart.clone());
+                    }
+                    g
+                })
+                .collect(),
+        }
     }
 
     fn alerts_for(&self, team: Option<&str>) -> Vec<&Alert> {

@@ -1,6 +1,8 @@
 //! Shared helpers for black-box tests: a real daemon on 127.0.0.1 port 0.
 #![allow(dead_code)]
 
+pub mod aht_model;
+
 use std::net::SocketAddr;
 
 use floorwatch::config::FileConfig;

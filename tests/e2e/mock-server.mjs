@@ -415,7 +415,8 @@ class Floor {
     const doc = {
       type: 'full', now, last_event: this.lastEvent, team_ids: teams.map((t) => t.team), config: this.config,
       floor: { peak: teams.some((t) => t.peak), current: floorCur, windows: floorWin },
-      teams: team ? teams.filter((t) => t.team === team) : teams,
+      // A team client's team block carries its AHT chart; the floor board's do not.
+      teams: team ? teams.filter((t) => t.team === team).map((t) => ({ ...t, aht_chart: ahtChart(t.team, now) })) : teams,
       agents: team ? agents.filter((a) => a.team === team) : agents,
       alerts: this.activeAlerts(now),
     };
@@ -440,6 +441,35 @@ function englishMessage(kind, team, agent, value, threshold, agents) {
 }
 
 /** A number in [0, 1) from a string (FNV-1a), for reproducible wobble. */
+/**
+ * A team's AHT control chart as the daemon sends it to a team client (docs/ws-protocol.md):
+ * 32 quarter-hours ending at the quarter before `now`, the first 8 without a baseline, a
+ * shift up from the 24th (beyond 3σ twice, then 9 on one side), and 6 days without one.
+ * Made up deterministically from the team id; the rules are given, not computed.
+ */
+export function ahtChart(team, now) {
+  const Q = 900_000;
+  const end = Math.floor(now / Q) * Q;
+  const base = 200 + 40 * noise(`${team}|aht`);
+  const q = [];
+  for (let i = 0; i < 32; i++) {
+    const shift = i >= 24 ? 45 : 0;
+    const mean = base + shift + 14 * (noise(`${team}|q${i}`) - 0.5);
+    const n = 12 + Math.floor(8 * noise(`${team}|n${i}`));
+    const limits = i >= 8;
+    const half = 3 * 30 / Math.sqrt(n);
+    const cl = base + (i > 26 ? 20 : 0);
+    const rules = i === 24 || i === 25 ? ['beyond_3_sigma'] : i === 31 ? ['9_on_one_side'] : [];
+    q.push({ start: end - (32 - i) * Q, n, mean_s: mean, cl_s: limits ? cl : null, ucl_s: limits ? cl + half : null,
+      lcl_s: limits ? Math.max(0, cl - half) : null, rules: limits ? rules : [] });
+  }
+  const day = [];
+  for (let i = 0; i < 6; i++) {
+    day.push({ start: end - (6 - i) * 86_400_000, n: 300, mean_s: base + 6 * (noise(`${team}|d${i}`) - 0.5), cl_s: null, ucl_s: null, lcl_s: null, rules: [] });
+  }
+  return { '15m': q, day };
+}
+
 function noise(str) {
   let h = 0x811c9dc5;
   for (let i = 0; i < str.length; i++) h = Math.imul(h ^ str.charCodeAt(i), 0x01000193);
@@ -510,7 +540,7 @@ export async function startMock(opts = {}) {
       const agents = changed.map((id) => floor.agents.get(id)).filter((a) => a && (!c.team || a.team === c.team));
       send(c, {
         type: 'delta', now, last_event: floor.lastEvent, team_ids: whole.team_ids, floor: whole.floor,
-        teams: c.team ? whole.teams.filter((t) => t.team === c.team) : whole.teams,
+        teams: c.team ? whole.teams.filter((t) => t.team === c.team).map((t) => ({ ...t, aht_chart: ahtChart(t.team, now) })) : whole.teams,
         agents: agents.map((a) => ({ ...a })), removed, alerts: whole.alerts,
       });
     }

@@ -227,3 +227,51 @@ test('a retracted alert leaves the board; the corrected one takes its place', as
   onFrame({ type: 'alert', alert: corrected });
   assert.deepEqual(store.alerts.filter((a) => a.team === 'T1').map((a) => a.id), [corrected.id]);
 });
+
+test('AHT control chart: steps per point, violating points marked, limits only where a point has them', async () => {
+  const { chartModel, stepPath, niceStep, PAD } = await import('../../web/chart.js');
+  // SPEC §10's example: three points without limits, a fourth beyond 3σ, a fifth in control.
+  const pts = [
+    { start: 0, n: 2, mean_s: 110, cl_s: null, ucl_s: null, lcl_s: null, rules: [] },
+    { start: 1, n: 2, mean_s: 100, cl_s: null, ucl_s: null, lcl_s: null, rules: [] },
+    { start: 2, n: 2, mean_s: 100, cl_s: null, ucl_s: null, lcl_s: null, rules: [] },
+    { start: 3, n: 2, mean_s: 210, cl_s: 103.333, ucl_s: 123.333, lcl_s: 83.333, rules: ['beyond_3_sigma'] },
+    { start: 4, n: 2, mean_s: 105, cl_s: 136.667, ucl_s: 241.667, lcl_s: 31.667, rules: [] },
+  ];
+  const m = chartModel(pts, 600, 240);
+  assert.equal(m.dots.length, 5);
+  assert.deepEqual(m.dots.map((d) => d.broke), [false, false, false, true, false]);
+  assert.equal(m.cl.length, 2, 'only points with a baseline have a centre line');
+  assert.equal(m.ucl.length, 2);
+  // Evenly spaced, inside the margins, higher AHT drawn higher.
+  const xs = m.dots.map((d) => d.x);
+  assert.ok(xs[0] > PAD.left && xs[4] < 600 - PAD.right);
+  assert.ok(Math.abs((xs[1] - xs[0]) - (xs[4] - xs[3])) < 1e-9);
+  assert.ok(m.dots[3].y < m.dots[0].y && m.dots[0].y < m.dots[1].y);
+  // Every value drawn is inside the plot.
+  for (const v of [31.667, 241.667, 210, 100]) assert.ok(m.y(v) >= m.top - 1e-9 && m.y(v) <= m.bottom + 1e-9, `${v}`);
+  assert.ok(m.lo >= 0, 'the axis never goes below 0 s');
+  // Adjacent steps join with a vertical.
+  assert.equal(stepPath([{ x1: 0, x2: 10, y: 5 }, { x1: 10, x2: 20, y: 7 }, { x1: 30, x2: 40, y: 1 }]), 'M0.0 5.0 H10.0 V7.0 H20.0 M30.0 1.0 H40.0');
+  assert.equal(chartModel([], 600, 240), null);
+  assert.deepEqual([niceStep(100), niceStep(7), niceStep(0), niceStep(1000), niceStep(40000)], [30, 2, 1, 300, 10800]);
+  // One flat point still has a vertical range.
+  const flat = chartModel([{ start: 0, n: 5, mean_s: 90, cl_s: null, ucl_s: null, lcl_s: null, rules: [] }], 300, 200);
+  assert.ok(flat.hi > flat.lo);
+});
+
+test('AHT alert and rules in both languages', async () => {
+  const { rulesLabel, chartKindLabel } = await import('../../web/i18n.js');
+  globalThis.location ??= { search: '' };
+  const { alertText } = await import('../../web/panels/alerts.js');
+  setLang('en');
+  assert.equal(rulesLabel(['beyond_3_sigma', '6_trending']), 'beyond 3σ, 6 trending');
+  assert.equal(chartKindLabel('15m'), '15 min');
+  assert.equal(chartKindLabel('day'), 'days');
+  setLang('zh');
+  assert.equal(rulesLabel(['9_on_one_side']), '连续 9 点在中心线同侧');
+  assert.equal(chartKindLabel('day'), '按日');
+  setLang('en');
+  const al = { kind: 'aht_out_of_control', team: 'T1', interval: '15m', value: 210, threshold: 123.333, message: 'T1 AHT out of control (...); beyond_3_sigma, 6_trending' };
+  assert.equal(alertText(al, 0), 'T1: AHT out of control (15 min) — 3:30 against limit 2:03: beyond 3σ, 6 trending');
+});

@@ -396,6 +396,68 @@ test('?team= shows one team and passes the filter to /ws', async () => {
   }
 });
 
+test('the team view draws the AHT control chart: every point, centre line, limits, the points that broke a rule', async () => {
+  const whole = await fetchBoard(srv.base);
+  assert.ok(whole.teams.every((t) => !('aht_chart' in t)), 'the floor board carries no charts');
+  const team = whole.teams.find((t) => t.current.logged_in > 0)?.team;
+  const board = await fetchBoard(srv.base, team);
+  const chart = board.teams[0].aht_chart;
+  assert.ok(chart && Array.isArray(chart['15m']) && Array.isArray(chart.day), JSON.stringify(board.teams[0]));
+  if (!srv.real) assert.ok(chart['15m'].some((p) => p.rules.length) && chart['15m'].some((p) => p.ucl_s != null), 'the mock chart has limits and breaks');
+  for (const lang of ['en', 'zh']) {
+    const page = await openBoard(browser, srv.base, { lang, team });
+    try {
+      await page.waitForSelector('[data-testid="aht-panel"]:not([hidden])');
+      for (const [kind, points] of Object.entries(chart)) {
+        const sel = `[data-testid="aht-chart-${kind}"]`;
+        // Drawn once the box has its size.
+        await page.waitForFunction((s) => document.querySelector(`${s} svg`)?.childElementCount > 0, sel);
+        const got = await page.$eval(sel, (root) => {
+          const svg = root.querySelector('svg');
+          const box = svg.getBoundingClientRect();
+          const inside = [...svg.querySelectorAll('text, circle')].every((e) => {
+            const r = e.getBoundingClientRect();
+            return r.left >= box.left - 1 && r.right <= box.right + 1 && r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+          });
+          return {
+            starts: [...svg.querySelectorAll('circle')].map((c) => Number(c.dataset.start)),
+            broke: [...svg.querySelectorAll('circle.aht-broke')].map((c) => Number(c.dataset.start)),
+            r: [...svg.querySelectorAll('circle')].map((c) => Number(c.getAttribute('r'))),
+            lines: [...svg.querySelectorAll('path[data-line]')].map((p) => p.dataset.line).sort(),
+            state: root.querySelector('.aht-state').textContent,
+            level: root.querySelector('.aht-state').dataset.level ?? null,
+            inside,
+            height: box.height,
+          };
+        });
+        // Points may move on between the fetch and the page's frame only at a quarter-hour.
+        assert.deepEqual(got.starts, points.map((p) => p.start), `${lang} ${kind}: one dot per closed point, in order`);
+        assert.deepEqual(got.broke, points.filter((p) => p.rules.length).map((p) => p.start), `${lang} ${kind}: the points that broke a rule are marked`);
+        assert.ok(got.r.every((r) => r >= 6), 'dots big enough to see across the room');
+        const hasLimits = points.some((p) => p.ucl_s != null);
+        assert.deepEqual(got.lines, hasLimits ? ['cl', 'lcl', 'ucl'] : [], `${lang} ${kind}: centre line and limits`);
+        assert.ok(got.inside, `${lang} ${kind}: no label or dot outside the chart`);
+        assert.ok(got.height >= 150, `${lang} ${kind}: a chart tall enough to read (${got.height}px)`);
+        const last = points.at(-1);
+        if (last?.rules.length) {
+          assert.equal(got.level, 'bad');
+          assert.match(got.state, lang === 'zh' ? /失控/ : /Out of control/);
+        }
+      }
+      if (lang === 'en') await shot(page, 'e2e-aht-chart');
+    } finally {
+      await page.close();
+    }
+  }
+  // The whole-floor board shows no chart.
+  const floorPage = await openBoard(browser, srv.base, { lang: 'en' });
+  try {
+    assert.equal(await floorPage.locator('[data-testid="aht-panel"]').isHidden(), true);
+  } finally {
+    await floorPage.close();
+  }
+});
+
 test('the page loads by IP address and by host name, within its Content-Security-Policy', async () => {
   // The daemon serves only Hosts it is reached by (IP literals, localhost, the machine's
   // names) and sends a CSP: the page must still load its ES modules and open its /ws both

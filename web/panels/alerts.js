@@ -4,7 +4,7 @@
 // time beside the figure now ("CV 2.38 at fire · now 0.73"). Only whole entries are shown:
 // what does not fit becomes "+N more", in kiosk mode too.
 
-import { t, teamLabel, reasonWord, winLabel } from '../i18n.js';
+import { t, teamLabel, reasonWord, winLabel, chartKindLabel, rulesLabel } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr } from '../dom.js';
 import { store, serverNow, asOf, visibleAlerts, agentName } from '../store.js';
@@ -54,6 +54,13 @@ export function alertText(al, now) {
       return t('alert.utilization_high', {
         team, value: F.pct(al.value), now: `${F.pct(currentValue(al))} (${winLabel(store.win.team)})`, threshold: F.pct(al.threshold),
       });
+    case 'aht_out_of_control': {
+      // The rules are the end of the message ("...; beyond_3_sigma, 6_trending").
+      const rules = (al.message ?? '').split('; ').at(-1).split(', ').filter((r) => r);
+      return t('alert.aht_out_of_control', {
+        team, kind: chartKindLabel(al.interval), value: F.aht(al.value), threshold: F.aht(al.threshold), rules: rulesLabel(rules),
+      });
+    }
     default:
       return t('alert.unknown', { team });
   }

@@ -1,0 +1,77 @@
+// The AHT control chart's geometry (docs/figures.md#aht-control-chart): pure, so it is
+// tested without a browser; panels/aht.js turns it into SVG.
+//
+// Points are spaced evenly (a control chart counts plotted points, not clock time). The
+// centre line and limits are steps, one per point, since every point has its own
+// baseline (and its limits its own n); a point without a full baseline has no step.
+
+/** Margins in px around the plot: room for the y labels on the left, the line names on the right. */
+export const PAD = { left: 64, right: 96, top: 14, bottom: 30 };
+
+/** Tick steps in seconds that read well as m:ss. */
+const STEPS = [1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200];
+
+/** A step for about `n` ticks over `span` seconds, from `STEPS` (whole hours beyond). */
+export function niceStep(span, n = 4) {
+  if (!(span > 0)) return 1;
+  const raw = span / n;
+  return STEPS.find((s) => s >= raw) ?? Math.ceil(raw / 3600) * 3600;
+}
+
+/**
+ * The chart of `points` (the board's `aht_chart[kind]`, oldest first) in a `w` x `h` px box:
+ * `{x, y, ticks, dots, mean, cl, ucl, lcl}` where `dots` are `{x, y, broke, point}`, `mean`
+ * the polyline through them, and `cl`/`ucl`/`lcl` lists of horizontal segments
+ * `{x1, x2, y}`; `y(v)` maps seconds to px. Null without points.
+ */
+export function chartModel(points, w, h) {
+  if (!Array.isArray(points) || points.length === 0 || !(w > 0) || !(h > 0)) return null;
+  const vals = [];
+  for (const p of points) {
+    for (const v of [p.mean_s, p.cl_s, p.ucl_s, p.lcl_s]) if (typeof v === 'number' && Number.isFinite(v)) vals.push(v);
+  }
+  let lo = Math.min(...vals);
+  let hi = Math.max(...vals);
+  if (hi - lo < 1) {
+    lo -= 1;
+    hi += 1;
+  }
+  const pad = (hi - lo) * 0.08;
+  lo = Math.max(0, lo - pad);
+  hi += pad;
+  const left = PAD.left;
+  const right = w - PAD.right;
+  const top = PAD.top;
+  const bottom = h - PAD.bottom;
+  const n = points.length;
+  const dx = (right - left) / n;
+  const x = (i) => left + dx * (i + 0.5);
+  const y = (v) => bottom - ((v - lo) / (hi - lo)) * (bottom - top);
+  const step = niceStep(hi - lo);
+  const ticks = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) ticks.push({ v, y: y(v) });
+  const dots = points.map((p, i) => ({ x: x(i), y: y(p.mean_s), broke: (p.rules ?? []).length > 0, point: p }));
+  const seg = (key) =>
+    points
+      .map((p, i) => (typeof p[key] === 'number' ? { x1: x(i) - dx / 2, x2: x(i) + dx / 2, y: y(p[key]) } : null))
+      .filter((s) => s);
+  return {
+    x, y, lo, hi, dx, left, right, top, bottom, ticks, dots,
+    mean: dots.map((d) => `${d.x.toFixed(1)},${d.y.toFixed(1)}`).join(' '),
+    cl: seg('cl_s'),
+    ucl: seg('ucl_s'),
+    lcl: seg('lcl_s'),
+  };
+}
+
+/** Joins horizontal steps into one SVG path ("M x1 y H x2" per step, "V" between adjacent ones). */
+export function stepPath(segs) {
+  let d = '';
+  let prev = null;
+  for (const s of segs) {
+    if (prev && Math.abs(prev.x2 - s.x1) < 0.01) d += ` V${s.y.toFixed(1)} H${s.x2.toFixed(1)}`;
+    else d += ` M${s.x1.toFixed(1)} ${s.y.toFixed(1)} H${s.x2.toFixed(1)}`;
+    prev = s;
+  }
+  return d.trim();
+}

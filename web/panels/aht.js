@@ -1,0 +1,155 @@
+// The AHT control chart of the team view (`?team=`): one chart per kind of point (the
+// short intervals and days), each the team's last closed points with the centre line and
+// control limits each point was judged against, the points that broke a rule marked in
+// red, and above it the last point's AHT and whether it broke a rule. Drawn as inline SVG
+// at the box's own pixel size (so text and dots stay round and legible on a TV across the
+// room), redrawn only when the points, the size or the language change.
+
+import { t, lang, chartKindLabel, rulesLabel } from '../i18n.js';
+import * as F from '../format.js';
+import { $, el, setText, setAttr } from '../dom.js';
+import { store, opts, scopeBlock } from '../store.js';
+import { chartModel, stepPath, PAD } from '../chart.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const boxes = new Map(); // kind -> {root, head, svg, sig}
+
+function svgEl(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) e.setAttribute(k, String(v));
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+const dateFmt = new Map();
+/** "11-23" of epoch ms in the floor's zone. */
+function monthDay(ms, tz) {
+  let f = dateFmt.get(tz);
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat('en-CA', { month: '2-digit', day: '2-digit', timeZone: tz || undefined });
+    } catch {
+      f = new Intl.DateTimeFormat('en-CA', { month: '2-digit', day: '2-digit' });
+    }
+    dateFmt.set(tz, f);
+  }
+  return f.format(new Date(ms));
+}
+
+function timeLabel(kind, ms) {
+  const tz = store.config.timezone;
+  return kind === 'day' ? monthDay(ms, tz) : F.clock(ms, tz, false);
+}
+
+function box(kind) {
+  let b = boxes.get(kind);
+  if (b) return b;
+  const root = el('div', 'aht-chart');
+  root.dataset.kind = kind;
+  root.dataset.testid = `aht-chart-${kind}`;
+  const head = el('div', 'aht-head');
+  head.append(el('span', 'aht-title'), el('span', 'aht-last'), el('span', 'aht-state'));
+  const svg = svgEl('svg', { class: 'aht-svg', role: 'img' });
+  root.append(head, svg);
+  b = { root, head, svg, sig: '' };
+  boxes.set(kind, b);
+  return b;
+}
+
+function drawSvg(svg, kind, points, w, h) {
+  svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
+  svg.setAttribute('width', w);
+  svg.setAttribute('height', h);
+  const m = chartModel(points, w, h);
+  if (!m) {
+    svg.replaceChildren(svgEl('text', { x: w / 2, y: h / 2, class: 'aht-empty', 'text-anchor': 'middle' }, t('aht.none')));
+    return;
+  }
+  const parts = [];
+  for (const tk of m.ticks) {
+    parts.push(svgEl('line', { x1: m.left, x2: m.right, y1: tk.y, y2: tk.y, class: 'aht-grid' }));
+    parts.push(svgEl('text', { x: m.left - 8, y: tk.y, class: 'aht-tick', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, F.aht(tk.v)));
+  }
+  for (const [key, cls] of [['ucl', 'aht-ucl'], ['lcl', 'aht-lcl'], ['cl', 'aht-cl']]) {
+    if (m[key].length) parts.push(svgEl('path', { d: stepPath(m[key]), class: cls, 'data-line': key }));
+  }
+  parts.push(svgEl('polyline', { points: m.mean, class: 'aht-mean' }));
+  for (const d of m.dots) {
+    const c = svgEl('circle', { cx: d.x, cy: d.y, r: d.broke ? 10 : 6, class: d.broke ? 'aht-dot aht-broke' : 'aht-dot' });
+    c.setAttribute('data-start', d.point.start);
+    c.setAttribute('data-value', d.point.mean_s);
+    if (d.broke) c.setAttribute('data-rules', d.point.rules.join(' '));
+    c.append(svgEl('title', {}, `${timeLabel(kind, d.point.start)} · ${F.aht(d.point.mean_s)}${d.broke ? ` · ${rulesLabel(d.point.rules)}` : ''}`));
+    parts.push(c);
+  }
+  // The last point's lines, named at the right edge.
+  const last = points.at(-1);
+  const names = [['ucl_s', 'aht.ucl', 'aht-ucl-t'], ['cl_s', 'aht.cl', 'aht-cl-t'], ['lcl_s', 'aht.lcl', 'aht-lcl-t']];
+  let prevY = -Infinity;
+  for (const [key, label, cls] of names) {
+    if (typeof last[key] !== 'number') continue;
+    const y = Math.max(m.y(last[key]), prevY + 18); // never on top of each other
+    prevY = y;
+    parts.push(svgEl('text', { x: m.right + 6, y, class: `aht-line-t ${cls}`, 'dominant-baseline': 'middle' }, `${t(label)} ${F.aht(last[key])}`));
+  }
+  // First and last start on the time axis.
+  const yAxis = m.bottom + PAD.bottom - 8;
+  parts.push(svgEl('text', { x: m.dots[0].x, y: yAxis, class: 'aht-tick', 'text-anchor': 'start' }, timeLabel(kind, points[0].start)));
+  if (points.length > 1) {
+    parts.push(svgEl('text', { x: m.dots.at(-1).x, y: yAxis, class: 'aht-tick', 'text-anchor': 'end' }, timeLabel(kind, last.start)));
+  }
+  svg.replaceChildren(...parts);
+}
+
+function renderBox(b, kind, points) {
+  const title = `${t('aht.title')} · ${chartKindLabel(kind)}`;
+  const last = points.at(-1);
+  setText($('.aht-title', b.head), title);
+  setText($('.aht-last', b.head), last ? `${t('aht.mean')} ${F.aht(last.mean_s)}` : '');
+  const state = $('.aht-state', b.head);
+  let level = null;
+  let text = '';
+  if (last) {
+    if ((last.rules ?? []).length) {
+      level = 'bad';
+      text = `${t('aht.out')}: ${rulesLabel(last.rules)}`;
+    } else if (last.cl_s == null) {
+      text = t('aht.filling', { n: points.length });
+    } else {
+      level = 'ok';
+      text = t('aht.in_control');
+    }
+  }
+  setText(state, text);
+  setAttr(state, 'data-level', level);
+  setAttr(b.root, 'data-points', points.length);
+  b.svg.setAttribute('aria-label', `${title}: ${text}`);
+  const w = Math.floor(b.svg.parentElement?.clientWidth ?? 0);
+  const h = Math.floor(b.root.clientHeight - b.head.offsetHeight - 4);
+  if (!(w > 0 && h > 40)) return;
+  const sig = `${w}x${h}|${lang()}|${store.config.timezone}|${JSON.stringify(points)}`;
+  if (b.sig === sig) return;
+  b.sig = sig;
+  drawSvg(b.svg, kind, points, w, h);
+}
+
+export function render() {
+  const panel = $('[data-testid="aht-panel"]');
+  const chart = opts.team ? scopeBlock()?.aht_chart : null;
+  panel.hidden = !chart;
+  if (!chart) return;
+  const kinds = Object.keys(chart);
+  const roots = kinds.map((k) => box(k).root);
+  if (panel.children.length !== roots.length || roots.some((r, i) => panel.children[i] !== r)) panel.replaceChildren(...roots);
+  for (const k of kinds) renderBox(box(k), k, chart[k] ?? []);
+}
+
+/** Redraws when the panel changes size (a window resize, the TV's resolution). */
+export function observe() {
+  new ResizeObserver(() => render()).observe($('[data-testid="aht-panel"]'));
+}
+
+/** After a language switch: texts are redrawn on the next render. */
+export function relabel() {
+  for (const b of boxes.values()) b.sig = '';
+}
