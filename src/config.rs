@@ -691,6 +691,7 @@ impl FileConfig {
                 .take(secs_ms("floor.forget_offline_after_secs", f.forget_offline_after_secs))
                 .unwrap_or(1000),
             max_backfill_ms: errs.take(secs_ms("floor.max_backfill_secs", f.max_backfill_secs)).unwrap_or(1000),
+            keep_resolved_alerts_ms: 48 * 3_600_000,
             max_agents: f.max_agents,
             peak_windows,
             busy_share: self.peak.busy_share,

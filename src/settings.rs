@@ -38,6 +38,9 @@ pub struct Settings {
     pub dispersion_min_logged_ms: Ms,
     pub max_future_skew_ms: Ms,
     pub forget_offline_ms: Ms,
+    /// Resolved alerts are kept this long after they resolve (the daemon: 48 h, more than
+    /// the 24 h promised; `replay`: for good, it lists every alert of its input).
+    pub keep_resolved_alerts_ms: Ms,
     /// How late an event may arrive and still be applied where it belongs (§2.5).
     pub max_backfill_ms: Ms,
     pub max_agents: usize,

@@ -239,3 +239,31 @@ fn a_late_end_of_aux_retracts_the_long_aux_it_fired() {
         vec![(floorwatch::alert::AlertState::Firing, false), (floorwatch::alert::AlertState::Resolved, false)]
     );
 }
+
+/// `replay` lists every alert of its input, however many days it covers (the daemon keeps
+/// resolved ones 48 hours): a long_aux of the first day is still there three days later.
+#[test]
+fn replay_lists_the_alerts_of_every_day() {
+    let mut s = floor(
+        &[ev("02:00:00.000", "A00", "aux", Some("break")), ev("02:30:00.000", "A00", "idle", None)],
+        "03:00:00.000",
+    );
+    // Enough events on the fourth day for the engine's housekeeping (every 65,536 applied)
+    // to run there: it is what drops resolved alerts in the daemon.
+    let start = 1_795_652_400_000i64; // 2026-11-26T00:20:00Z
+    for i in 0..70_000i64 {
+        let state = if i % 2 == 0 { "talking" } else { "idle" };
+        s.push_str(&format!(
+            "{{\"ts\":{},\"agent\":\"B{}\",\"state\":\"{state}\",\"team\":\"ZZ\"}}\n",
+            start + i * 100,
+            i % 50
+        ));
+    }
+    s.push_str("{\"ts\":\"2026-11-26T03:00:00Z\",\"agent\":\"CLOCK\",\"state\":\"idle\",\"team\":\"ZZ\"}\n");
+    let snap = replay(&s, CFG);
+    assert_eq!(snap["now"], "2026-11-26T03:00:00.000Z");
+    let long = alerts(&snap, "long_aux");
+    assert_eq!(long.len(), 1, "{long:?}");
+    assert_eq!(long[0]["fired_at"], "2026-11-23T02:10:00.000Z");
+    assert_eq!(long[0]["resolved_at"], "2026-11-23T02:30:00.000Z");
+}

@@ -122,11 +122,13 @@ impl Engine {
             self.team_free.push(ti);
         }
         self.trim_charts(now);
-        // Resolved alerts are kept for at least 24 hours (SPEC §5.2), here 48; the AHT
-        // chart's as long as its points (`history_days`): they belong to its history, and
-        // there are few (one per run of breaking points per chart).
-        let keep_after = now - 48 * 3_600_000;
-        let keep_chart_after = now - self.settings.aht_chart.history_ms.max(48 * 3_600_000);
+        // Resolved alerts are kept for at least 24 hours (SPEC §5.2), in the daemon 48 and
+        // in `replay` for good (`keep_resolved_alerts_ms`); the AHT chart's at least as long
+        // as its points (`history_days`): they belong to its history, and there are few
+        // (one per run of breaking points per chart).
+        let keep = self.settings.keep_resolved_alerts_ms;
+        let keep_after = now.saturating_sub(keep);
+        let keep_chart_after = now.saturating_sub(self.settings.aht_chart.history_ms.max(keep));
         self.alerts.retain(|_, a| {
             let after = if a.kind == AlertKind::AhtOutOfControl { keep_chart_after } else { keep_after };
             a.resolved_at.is_none_or(|r| r >= after)
