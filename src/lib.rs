@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod journal;
 pub mod metrics;
 pub mod net;
+pub mod queue;
 pub mod replay;
 pub mod send;
 pub mod server;

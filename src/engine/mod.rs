@@ -23,13 +23,14 @@ use crate::time::Ms;
 
 mod alerts;
 mod apply;
+mod calls;
 mod handle;
 mod outcome;
 mod persist;
 mod step;
 mod view;
 
-pub use apply::Refused;
+pub use apply::{Refused, RefusedCall};
 #[cfg(test)]
 mod tests;
 
@@ -73,12 +74,15 @@ pub struct Team {
     /// late event showed they never were), by `AlertKind as usize` (Prometheus). Derived:
     /// recounted from the alert store on restore.
     #[serde(skip)]
-    pub alerts_firing: [u32; 4],
+    pub alerts_firing: [u32; TEAM_KINDS],
     #[serde(skip)]
-    pub alerts_fired: [u64; 4],
+    pub alerts_fired: [u64; TEAM_KINDS],
     #[serde(skip)]
-    pub alerts_retracted: [u64; 4],
+    pub alerts_retracted: [u64; TEAM_KINDS],
 }
+
+/// How many alert kinds a team counts (`AlertKind::TEAM`, which lead `AlertKind::ALL`).
+pub const TEAM_KINDS: usize = crate::alert::AlertKind::TEAM.len();
 
 /// All the state of a floor.
 pub struct Engine {
@@ -102,6 +106,8 @@ pub struct Engine {
     team_free: Vec<TeamIdx>,
     team_index: HashMap<String, TeamIdx, foldhash::fast::RandomState>,
     alerts: BTreeMap<String, Arc<StoredAlert>>,
+    /// The queues and their calls (SPEC §8).
+    queues: crate::queue::Queues,
     /// Largest event time applied (the event clock's now).
     max_ts: Ms,
     /// Largest `now` the engine was advanced to or applied a batch at (the wall clock's
@@ -162,6 +168,7 @@ impl Engine {
             team_free: Vec::new(),
             team_index: HashMap::default(),
             alerts: BTreeMap::new(),
+            queues: Default::default(),
             max_ts: Ms::MIN,
             now_seen: Ms::MIN,
             ingest: HashMap::new(),
@@ -284,9 +291,9 @@ impl Engine {
             handle: HandleTimes::default(),
             contacts_total: 0,
             state_ms: [0; 6],
-            alerts_firing: [0; 4],
-            alerts_fired: [0; 4],
-            alerts_retracted: [0; 4],
+            alerts_firing: [0; TEAM_KINDS],
+            alerts_fired: [0; TEAM_KINDS],
+            alerts_retracted: [0; TEAM_KINDS],
         };
         let i = match self.team_free.pop() {
             Some(i) => {
@@ -327,6 +334,11 @@ impl Engine {
             out[a.kind as usize] += (now - a.seg_start).max(0);
         }
         out
+    }
+
+    /// The queues (for metrics).
+    pub fn queues(&self) -> &crate::queue::Queues {
+        &self.queues
     }
 
     /// Live agents (for per-agent metrics).

@@ -19,8 +19,9 @@ use crate::time::Ms;
 /// Version of the byte layout below. 3: compact timelines (packed segments, running sums
 /// at checkpoints, contacts counted there rather than stored one by one), exact handle-time
 /// buckets per team, per-team detector floors. 4: teams' rosters, detectors with their
-/// change logs and checkpoints (late delivery), refusal counts per reason.
-pub const FORMAT: u32 = 4;
+/// change logs and checkpoints (late delivery), refusal counts per reason. 5: queues
+/// (waiting calls, ended calls the windows need, the service-level streaks), queue alerts.
+pub const FORMAT: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -42,6 +43,7 @@ struct Save<'a> {
     ingest: Vec<(u8, IngestCounts)>,
     refusals: Vec<(u8, RefusalCounts)>,
     long_aux_due: &'a BTreeSet<(Ms, AgentIdx)>,
+    queues: &'a crate::queue::Queues,
     applied_since_housekeeping: u64,
     version: u64,
 }
@@ -58,6 +60,7 @@ struct Load {
     ingest: Vec<(u8, IngestCounts)>,
     refusals: Vec<(u8, RefusalCounts)>,
     long_aux_due: BTreeSet<(Ms, AgentIdx)>,
+    queues: crate::queue::Queues,
     applied_since_housekeeping: u64,
     version: u64,
 }
@@ -68,6 +71,7 @@ struct AlertRec {
     id: String,
     kind: u8,
     team: String,
+    queue: Option<String>,
     agent: Option<String>,
     severity: u8,
     firing: bool,
@@ -86,6 +90,7 @@ impl AlertRec {
             id: a.id.clone(),
             kind: AlertKind::ALL.iter().position(|k| *k == a.kind).unwrap_or(0) as u8,
             team: a.team.clone(),
+            queue: a.queue.clone(),
             agent: a.agent.clone(),
             severity: a.severity as u8,
             firing: a.state == AlertState::Firing,
@@ -105,6 +110,7 @@ impl AlertRec {
             id: self.id,
             kind,
             team: self.team,
+            queue: self.queue,
             agent: self.agent,
             severity: match self.severity {
                 0 => Severity::Info,
@@ -139,6 +145,7 @@ impl Engine {
             ingest: Source::ALL.iter().filter_map(|s| self.ingest.get(s).map(|c| (s.to_u8(), *c))).collect(),
             refusals: Source::ALL.iter().filter_map(|s| self.refusals.get(s).map(|c| (s.to_u8(), *c))).collect(),
             long_aux_due: &self.long_aux_due,
+            queues: &self.queues,
             applied_since_housekeeping: self.applied_since_housekeeping,
             version: self.version,
         };
@@ -175,6 +182,8 @@ impl Engine {
             .filter_map(|(s, c)| Source::from_u8(s).map(|s| (s, c)))
             .collect::<HashMap<_, _>>();
         engine.long_aux_due = load.long_aux_due;
+        engine.queues = load.queues;
+        engine.queues.restore(&engine.settings.queues);
         engine.applied_since_housekeeping = load.applied_since_housekeeping;
         engine.version = load.version;
         // Derived state: the team index and each team's current counts.

@@ -33,6 +33,17 @@ impl Engine {
                 self.advance_team(ti, commit);
             }
         }
+        self.advance_queues(commit);
+    }
+
+    /// Commits every due queue's alerts through `[.., t)` and corrects the store to them.
+    fn advance_queues(&mut self, t: Ms) {
+        let s = &self.settings.queues;
+        let derived: Vec<(String, crate::queue::Derived)> =
+            self.queues.iter_mut().filter_map(|q| q.advance(t, s).map(|d| (q.id.clone(), d))).collect();
+        for (q, d) in derived {
+            self.reconcile_queue(&q, d);
+        }
     }
 
     /// Advances a team's detectors through [clock, t), re-evaluating first from the
@@ -119,6 +130,10 @@ impl Engine {
             self.team_index.remove(&t.id);
             self.team_free.push(ti);
         }
+        // A call's id is kept past its end as long as a late `queued` for it could still
+        // be applied (it would be `too_old` after that).
+        let forget_calls_before = now - self.settings.max_backfill_ms - CHECKPOINT_MS;
+        self.queues.trim(cutoff, forget_calls_before);
         // Resolved alerts are kept for at least 24 hours (SPEC §5.2), here 48.
         let keep_after = now - 48 * 3_600_000;
         self.alerts.retain(|_, a| a.resolved_at.is_none_or(|r| r >= keep_after));

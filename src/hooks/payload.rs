@@ -442,6 +442,7 @@ mod tests {
             id: format!("aux_cluster:{}:{i}", long("T")),
             kind: crate::alert::AlertKind::AuxCluster,
             team: long("T"),
+            queue: None,
             agent: None,
             severity: Severity::Critical,
             state: AlertState::Firing,
