@@ -134,3 +134,143 @@ fn answered_only_mode() {
     let s = replay(&format!("[queues]\nsl_secs = 80\n{CONFIG}"), EVENTS, None);
     assert_eq!(s["queues"][0]["windows"]["15m"]["service_level"], 1.0, "c3 answered at exactly 80 s is within");
 }
+
+mod common;
+#[path = "common/hooks_receiver.rs"]
+mod hooks_receiver;
+
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+
+/// The worked example through a real daemon (event clock): the first half over TCP, the
+/// rest as one HTTP POST; the snapshot's queues equal `replay`'s, `/metrics` has the queue
+/// families, and hooks hear of both alerts (a team-filtered one too: queues are the floor's).
+#[tokio::test]
+async fn worked_example_through_a_daemon_over_tcp_and_http() {
+    let rx = hooks_receiver::Receiver::start().await;
+    let toml = format!(
+        "[server]\nclock = \"event\"\n{CONFIG}\n[[hooks]]\nkind = \"webhook\"\nurl = \"{}\"\n\
+         [[hooks]]\nkind = \"slack\"\nurl = \"{}\"\nteams = [\"T9\"]\n",
+        rx.url("/hook"),
+        rx.url("/slack")
+    );
+    let d = common::Daemon::start(&toml).await;
+    let lines: Vec<&str> = EVENTS.lines().collect();
+    let mut tcp = tokio::net::TcpStream::connect(d.tcp).await.unwrap();
+    tcp.write_all(format!("{}\n", lines[..8].join("\n")).as_bytes()).await.unwrap();
+    tcp.flush().await.unwrap();
+    d.wait_outcomes(8).await;
+    let body = format!("[{}]", lines[8..].join(","));
+    let (status, answer) = d.post("/api/v1/events", body).await;
+    assert_eq!(status, 200, "{answer}");
+    // c3 queued again, c3 left before its queued, c2 abandoned again, c4 never queued, c9.
+    let reasons: Vec<(&str, &str)> = answer["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["outcome"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("duplicate", "repeated"),
+            ("late", "older_than_last"),
+            ("duplicate", "repeated"),
+            ("duplicate", "repeated"),
+            ("invalid", "missing_field")
+        ]
+    );
+    assert!(answer["errors"][0]["message"].as_str().unwrap().contains("already waiting in \"support\""));
+    let s = d.wait_outcomes(17).await;
+    let r = replay(CONFIG, EVENTS, None);
+    assert_eq!(s["queues"], r["queues"]);
+    assert_eq!(s["floor"]["queues"], r["floor"]["queues"]);
+    assert_eq!(s["ingest"], r["ingest"]);
+    assert_eq!(alerts(&s), alerts(&r));
+
+    let m = d.metrics().await;
+    for (series, v) in [
+        ("floorwatch_queue_calls_waiting{queue=\"support\"}", 0.0),
+        ("floorwatch_queue_calls_total{queue=\"support\",outcome=\"answered\"}", 2.0),
+        ("floorwatch_queue_calls_total{queue=\"support\",outcome=\"abandoned\"}", 1.0),
+        ("floorwatch_queue_wait_seconds_bucket{queue=\"support\",outcome=\"answered\",le=\"10\"}", 1.0),
+        ("floorwatch_queue_wait_seconds_bucket{queue=\"support\",outcome=\"abandoned\",le=\"5\"}", 1.0),
+        ("floorwatch_queue_wait_seconds_bucket{queue=\"support\",outcome=\"answered\",le=\"+Inf\"}", 2.0),
+        ("floorwatch_queue_wait_seconds_sum{queue=\"support\",outcome=\"answered\"}", 88.0),
+        ("floorwatch_queue_service_level_ratio{queue=\"support\",window=\"15m\"}", 0.5),
+        ("floorwatch_queue_alerts_active{kind=\"service_level_low\",queue=\"support\"}", 1.0),
+        ("floorwatch_queue_alerts_fired_total{kind=\"long_wait\",queue=\"support\"}", 1.0),
+        ("floorwatch_events_total{source=\"http\",outcome=\"invalid\",reason=\"missing_field\"}", 1.0),
+    ] {
+        assert_eq!(common::metric(&m, series), Some(v), "{series}");
+    }
+    assert_eq!(common::metric(&m, "floorwatch_queue_longest_wait_seconds{queue=\"support\"}"), None);
+
+    // long_wait fired and resolved, service_level_low fired: 3 webhook posts; Slack groups
+    // messages to one channel into digests.
+    let reqs = rx.wait_for(4, Duration::from_secs(10)).await;
+    let hook: Vec<serde_json::Value> = reqs.iter().filter(|r| r.path == "/hook").map(|r| r.json()).collect();
+    let told: Vec<(&str, &str)> =
+        hook.iter().map(|b| (b["id"].as_str().unwrap(), b["state"].as_str().unwrap())).collect();
+    assert!(told.contains(&("long_wait:queue:support:1795424470000", "firing")), "{told:?}");
+    assert!(told.contains(&("long_wait:queue:support:1795424470000", "resolved")), "{told:?}");
+    assert!(told.contains(&("service_level_low:queue:support:1795424520000", "firing")), "{told:?}");
+    let lw = hook.iter().find(|b| b["kind"] == "long_wait").unwrap();
+    assert_eq!(lw["message"], "support: caller waiting 1:00");
+    assert_eq!(lw["queue"], "support");
+    assert_eq!(lw["team"], Value::Null);
+    let slack: String =
+        reqs.iter().filter(|r| r.path == "/slack").map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect();
+    assert!(slack.contains("support: caller waiting 1:00"), "{slack}");
+    d.stop().await;
+}
+
+/// Late delivery (SPEC §2.5): the worked example's events in batches with some delivered
+/// late (wall clock, views in between) give the same figures and alerts as in order.
+#[test]
+fn late_batches_give_the_same_queue_figures_and_alerts() {
+    use floorwatch::engine::{Engine, Source, ViewOpts};
+    use floorwatch::event::{Aliases, decode_str};
+    let settings = |clock| {
+        let mut s = FileConfig::parse(CONFIG, "test").unwrap().settings().unwrap();
+        s.clock = clock;
+        s
+    };
+    let lines: Vec<&str> = EVENTS.lines().collect();
+    let decode = |l: &str| decode_str(l, &Aliases::default());
+    let now = floorwatch::time::parse_instant("2026-11-23T09:10:00Z").unwrap();
+    let figures = |e: &mut Engine| {
+        let v = e.view(now, &ViewOpts { alerts: true, ..Default::default() });
+        let doc = serde_json::to_value(floorwatch::snapshot::Snapshot(&v)).unwrap();
+        (doc["queues"].clone(), doc["alerts"].clone())
+    };
+    // On time: each event at its own ts.
+    let mut on_time = Engine::new(settings(floorwatch::settings::ClockMode::Wall));
+    for l in &lines {
+        let ts = decode(l).ok().and_then(|e| e.ts()).unwrap_or(0);
+        on_time.apply_batch_refused(ts, Source::Tcp, decode(l).ok(), &[]);
+        on_time.view(ts, &ViewOpts { alerts: true, ..Default::default() });
+    }
+    let expected = figures(&mut on_time);
+    assert_eq!(expected.1.as_array().unwrap().len(), 2, "{}", expected.1);
+    // c3's answer (and A2's talking) held back 4 minutes: long_wait is committed as firing
+    // (c3 still waiting at 09:01:10 + lag) and must resolve at 09:01:30 when they arrive.
+    for hold_back in [vec![11usize, 12], vec![4usize, 6], vec![2, 3, 4, 5, 6, 7]] {
+        let mut late = Engine::new(settings(floorwatch::settings::ClockMode::Wall));
+        let mut held = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            let ts = decode(l).ok().and_then(|e| e.ts()).unwrap_or(0);
+            if hold_back.contains(&i) {
+                held.push(*l);
+                continue;
+            }
+            late.apply_batch_refused(ts, Source::Tcp, decode(l).ok(), &[]);
+            late.view(ts, &ViewOpts { alerts: true, ..Default::default() });
+        }
+        let t = floorwatch::time::parse_instant("2026-11-23T09:05:00Z").unwrap();
+        late.advance(t);
+        late.apply_batch_refused(t, Source::Tcp, held.iter().filter_map(|l| decode(l).ok()), &[]);
+        assert_eq!(figures(&mut late), expected, "held back {hold_back:?}");
+    }
+}
