@@ -136,6 +136,7 @@ fn answered_only_mode() {
 }
 
 mod common;
+#[allow(dead_code)] // the helpers other tests use
 #[path = "common/hooks_receiver.rs"]
 mod hooks_receiver;
 
