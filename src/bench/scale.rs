@@ -58,6 +58,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         start,
         duration: Some(a.hours * 3_600_000),
         timezone: tz.clone(),
+        queues: 0,
         ..SimConfig::default()
     };
     let sim = Simulator::new(cfg)?;
