@@ -46,7 +46,8 @@ const STATES: [&str; 5] = ["talking", "acw", "aux", "idle", "offline"];
 /// Names of the families written by `render` itself. A family of the same name registered in
 /// the registry by another module would make the exposition invalid (two blocks of one
 /// family), so it is left out of the scrape and reported once.
-const ENGINE_FAMILIES: [&str; 24] = [
+const ENGINE_FAMILIES: [&str; 25] = [
+    "floorwatch_queue_calls_refused_total",
     "floorwatch_queue_calls_waiting",
     "floorwatch_queue_longest_wait_seconds",
     "floorwatch_queue_calls_total",
@@ -439,6 +440,12 @@ fn write_queues(out: &mut Text, engine: &Engine, view: &crate::engine::View) {
             }
         }
     }
+    out.header(
+        "floorwatch_queue_calls_refused_total",
+        "counter",
+        "queued events refused because limits.max_waiting_calls calls were waiting (also in floorwatch_events_total, reason too_large).",
+    );
+    out.sample("floorwatch_queue_calls_refused_total", &[], V::U(engine.queues().refused_full));
     out.header("floorwatch_queue_alerts_active", "gauge", "Queue alerts now firing.");
     for q in &queues {
         for (i, k) in AlertKind::QUEUE.iter().enumerate() {

@@ -275,3 +275,47 @@ fn late_batches_give_the_same_queue_figures_and_alerts() {
         assert_eq!(figures(&mut late), expected, "held back {hold_back:?}");
     }
 }
+
+/// The journal's state snapshot carries the queues: restored mid-example (c3 waiting, c1
+/// and c2 ended), the rest of the events give the same figures and alerts (c3's long_wait,
+/// the service level streak) as without the restart.
+#[test]
+fn a_restored_engine_keeps_its_queues() {
+    use floorwatch::engine::{Engine, Source, ViewOpts};
+    use floorwatch::event::{Aliases, decode_str};
+    let settings = || {
+        let mut s = FileConfig::parse(CONFIG, "test").unwrap().settings().unwrap();
+        s.clock = floorwatch::settings::ClockMode::Event;
+        s
+    };
+    let lines: Vec<&str> = EVENTS.lines().collect();
+    let feed = |e: &mut Engine, ls: &[&str]| {
+        for l in ls {
+            match decode_str(l, &Aliases::default()) {
+                Ok(ev) => {
+                    e.apply_batch(0, Source::Replay, [ev], &[]);
+                }
+                Err(err) => {
+                    e.apply_batch(0, Source::Replay, Vec::<floorwatch::event::Input>::new(), &[err.refusal()]);
+                }
+            }
+        }
+    };
+    let doc = |e: &mut Engine| {
+        let now = e.max_ts().unwrap();
+        let v = e.view(now, &ViewOpts { alerts: true, ..Default::default() });
+        serde_json::to_value(floorwatch::snapshot::Snapshot(&v)).unwrap()
+    };
+    let mut straight = Engine::new(settings());
+    feed(&mut straight, &lines);
+    let want = doc(&mut straight);
+    let mut first = Engine::new(settings());
+    feed(&mut first, &lines[..11]);
+    assert_eq!(doc(&mut first)["queues"][0]["current"]["waiting"], 1);
+    let mut restored = Engine::restore(settings(), &first.save()).unwrap();
+    feed(&mut restored, &lines[11..]);
+    let got = doc(&mut restored);
+    assert_eq!(got["queues"], want["queues"]);
+    assert_eq!(got["alerts"], want["alerts"]);
+    assert_eq!(got["ingest"], want["ingest"]);
+}

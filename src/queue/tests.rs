@@ -152,6 +152,29 @@ fn call_outcomes() {
     assert_eq!(qs.waiting_total(), 2);
 }
 
+/// A flood of `queued` for calls that never end costs what the cap allows and is counted;
+/// ended calls and their ids go once no window or late event needs them, and so does an
+/// emptied queue.
+#[test]
+fn a_flood_is_bounded_and_history_is_trimmed() {
+    let s = QueueSettings { max_waiting: 100, ..settings() };
+    let mut qs = Queues::default();
+    let refused = (0..10_000).filter(|i| qs.apply(&ev(&format!("f{i}"), Queued), *i, false, &s).is_err()).count();
+    assert_eq!((qs.waiting_total(), refused, qs.refused_full, qs.calls_known()), (100, 9_900, 9_900, 100));
+    for i in 0..100 {
+        qs.apply(&ev(&format!("f{i}"), Answered), 20_000 + i, false, &s).unwrap();
+    }
+    assert_eq!((qs.waiting_total(), qs.calls_known()), (0, 100));
+    // The level was below target from 00:01 to 00:16 (the calls waited 20 s).
+    qs.get_mut("q").unwrap().advance(10 * M, &s);
+    qs.trim(5 * M, 5 * M);
+    assert_eq!(qs.calls_known(), 0, "ids of calls ended before the backfill limit are forgotten");
+    assert_eq!(qs.len(), 1, "the queue still holds its streak, active");
+    qs.get_mut("q").unwrap().advance(30 * M, &s);
+    qs.trim(20 * M, 20 * M);
+    assert!(qs.is_empty(), "a queue with nothing left is dropped");
+}
+
 /// The ended calls of one queue, from a random stream: (queued, wait, ending).
 fn calls() -> impl Strategy<Value = Vec<(Ms, Ms, u8)>> {
     prop::collection::vec((0..3_600_000i64, 0..200_000i64, 0..4u8), 0..60)
