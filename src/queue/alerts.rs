@@ -137,16 +137,16 @@ impl Queue {
             scope = scope.min(since + limit);
         }
         // Ends in descending order: once one ends before the stretch found so far begins,
-        // every earlier one does too.
-        for e in self.ended.iter().rev() {
-            if e.end < scope {
+        // every earlier one does too. Only calls that waited past the limit have an
+        // interval (`long`).
+        for &(end, since) in self.long.iter().rev() {
+            if end < scope {
                 break;
             }
-            let start = e.since() + limit;
-            if e.end > start {
-                iv.push((start, e.end));
-                scope = scope.min(start);
-            }
+            let start = since + limit;
+            debug_assert!(end > start);
+            iv.push((start, end));
+            scope = scope.min(start);
         }
         iv.sort_unstable();
         let mut merged: Vec<(Ms, Ms)> = Vec::new();

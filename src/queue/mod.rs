@@ -114,6 +114,12 @@ pub struct Queue {
     /// The sums of the calls trimmed away (what `cum` starts from). Derived.
     #[serde(skip)]
     base: CallSums,
+    /// The ended calls that waited longer than the `long_wait` limit, as (end, queued), in
+    /// order of their end: the only ones whose `[queued + limit, end)` is not empty, so
+    /// `long_wait` walks these rather than every call (a busy queue ends thousands of calls
+    /// in the seconds an advance looks back over). Derived.
+    #[serde(skip)]
+    long: VecDeque<(Ms, Ms)>,
     pub totals: WaitTotals,
     /// Alert bookkeeping: everything before `clock` is committed.
     clock: Ms,
@@ -140,6 +146,10 @@ pub struct Queues {
     #[serde(skip)]
     index: HashMap<String, u32>,
     calls: HashMap<CompactString, CallState>,
+    /// Ended calls' ids by their last event, oldest first, so that forgetting them costs
+    /// what is forgotten, not a walk over every call known. Entries may be stale (the
+    /// call was queued again); checked on pop.
+    ended_ids: VecDeque<(Ms, CompactString)>,
     waiting_total: usize,
     /// `queued` events refused because `limits.max_waiting_calls` calls were waiting.
     pub refused_full: u64,
@@ -162,6 +172,7 @@ impl Queue {
             ended: VecDeque::new(),
             cum: VecDeque::new(),
             base: CallSums::default(),
+            long: VecDeque::new(),
             totals: WaitTotals::new(s),
             clock: at,
             dirty: None,
@@ -183,6 +194,10 @@ impl Queue {
         self.ended.insert(i, e);
         self.cum.insert(i, CallSums::default());
         self.recum(i, s);
+        if e.wait > s.long_wait_ms {
+            let j = self.long.partition_point(|x| x.0 <= e.end);
+            self.long.insert(j, (e.end, e.since()));
+        }
     }
 
     /// Recomputes `cum[from..]`.
@@ -229,6 +244,9 @@ impl Queue {
         while self.ended.front().is_some_and(|e| e.end < cutoff) {
             self.ended.pop_front();
             self.base = self.cum.pop_front().unwrap_or(self.base);
+        }
+        while self.long.front().is_some_and(|l| l.0 < cutoff) {
+            self.long.pop_front();
         }
         while self.sl_hist.len() > 1 && self.sl_hist[1].0 < cutoff {
             let (_, st) = self.sl_hist.pop_front().expect("two entries");
@@ -347,6 +365,7 @@ impl Queues {
                 // service level from the minute of `ts`.
                 q.mark(ts.min(since.saturating_add(s.long_wait_ms)));
                 self.calls.insert(call.clone(), CallState::Ended { last: ts });
+                self.ended_ids.push_back((ts, call.clone()));
                 self.waiting_total -= 1;
                 Ok(())
             }
@@ -386,7 +405,17 @@ impl Queues {
         for q in &mut self.queues {
             q.trim(cutoff);
         }
-        self.calls.retain(|_, c| !matches!(c, CallState::Ended { last } if *last < forget_before));
+        // Late ends make the queue only roughly ordered: stop at the first entry still
+        // needed (an older one behind it goes at a later trim).
+        while let Some((last, call)) = self.ended_ids.front() {
+            if *last >= forget_before {
+                break;
+            }
+            if matches!(self.calls.get(call), Some(CallState::Ended { last: l }) if l == last) {
+                self.calls.remove(call);
+            }
+            self.ended_ids.pop_front();
+        }
         if self.queues.iter().any(Queue::is_idle) {
             // Indices move: the waiting calls name their queue by index.
             let old: Vec<String> = self.queues.iter().map(|q| q.id.clone()).collect();
@@ -407,6 +436,7 @@ impl Queues {
             q.cum = VecDeque::from(vec![CallSums::default(); q.ended.len()]);
             q.base = CallSums::default();
             q.recum(0, s);
+            q.long = q.ended.iter().filter(|e| e.wait > s.long_wait_ms).map(|e| (e.end, e.since())).collect();
             if q.totals.bounds_ms != WaitTotals::new(s).bounds_ms {
                 q.totals = WaitTotals::new(s);
             }
