@@ -78,13 +78,21 @@ fn resolve(a: &mut Alert, at: Ms) {
 
 impl Queue {
     /// When advancing past this instant has something to do without a change: the next
-    /// whole minute to evaluate, or the oldest waiting call reaching the limit.
+    /// whole minute to evaluate, the oldest waiting call reaching the limit, or a call that
+    /// waited past the limit reaching it or ending at or after the committed clock (its
+    /// end event arrived before the commit point passed them).
     pub fn next_due(&self, s: &QueueSettings) -> Ms {
-        let minute = ceil_minute(self.clock);
-        match self.waiting.first() {
-            Some(&(since, _)) if since + s.long_wait_ms >= self.clock => minute.min(since + s.long_wait_ms),
-            _ => minute,
+        let mut due = ceil_minute(self.clock);
+        if let Some(&(since, _)) = self.waiting.first()
+            && since + s.long_wait_ms >= self.clock
+        {
+            due = due.min(since + s.long_wait_ms);
         }
+        for &(end, since) in self.long.iter().rev().take_while(|l| l.0 >= self.clock) {
+            let start = since + s.long_wait_ms;
+            due = due.min(if start >= self.clock { start } else { end });
+        }
+        due
     }
 
     /// Whether [`Queue::advance`] up to `t` would do anything.
