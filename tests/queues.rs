@@ -189,6 +189,9 @@ async fn worked_example_through_a_daemon_over_tcp_and_http() {
     assert_eq!(s["floor"]["queues"], r["floor"]["queues"]);
     assert_eq!(s["ingest"], r["ingest"]);
     assert_eq!(alerts(&s), alerts(&r));
+    // A team's snapshot lists the queues' alerts too: they are the whole floor's.
+    let t1 = d.get_json("/api/v1/snapshot?team=T1").await;
+    assert_eq!(alerts(&t1), alerts(&r));
 
     let m = d.metrics().await;
     for (series, v) in [

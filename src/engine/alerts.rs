@@ -281,7 +281,15 @@ impl Engine {
         now: Ms,
     ) -> Vec<Arc<StoredAlert>> {
         let mut alerts: Vec<Arc<StoredAlert>> = match team {
-            Some(team) => self.team_alerts(team, &AlertKind::TEAM).collect(),
+            // A team's view lists the queues' alerts too: they are the whole floor's.
+            Some(team) => self
+                .team_alerts(team, &AlertKind::TEAM)
+                .chain(AlertKind::QUEUE.iter().flat_map(|k| {
+                    let from = format!("{}:queue:", k.as_str());
+                    let to = format!("{}:queue;", k.as_str());
+                    self.alerts.range(from..to).map(|(_, a)| a.clone())
+                }))
+                .collect(),
             None => self.alerts.values().cloned().collect(),
         };
         // Few or none: found by pointer among the stored ones (no string compare per alert),
@@ -296,7 +304,7 @@ impl Engine {
         for ch in tentative {
             match ch {
                 AlertChange::Fired(a) => {
-                    if team.is_none_or(|t| t == a.team) {
+                    if a.queue.is_some() || team.is_none_or(|t| t == a.team) {
                         let id = a.id.clone();
                         let i = match find(&alerts, &changed, &id) {
                             Some(i) => {

@@ -434,10 +434,8 @@ impl Engine {
         };
 
         let alerts = if opts.alerts {
-            // A team's view lists its team's alerts; the queues' belong to the floor.
-            if opts.team.is_none() {
-                self.tentative_queues(now, &mut tentative);
-            }
+            // Every view lists the queues' alerts: they belong to the whole floor.
+            self.tentative_queues(now, &mut tentative);
             self.view_alerts(opts.team.as_deref(), tentative, now)
         } else {
             Vec::new()
