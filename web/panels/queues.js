@@ -39,7 +39,7 @@ function fill(c, block, name, q) {
   const labels = {
     waiting: t('queue.waiting'),
     longest_wait: t('queue.longest_wait'),
-    service_level: t('queue.sl', { secs: q.sl_secs ?? 10, target: F.pct(q.sl_target ?? 0.9).replace('.0%', '%') }),
+    service_level: t('queue.sl'),
     abandon_rate: t('queue.abandon_rate'),
   };
   for (const [f, l] of Object.entries(labels)) setText($(`.qf-${f} .ql`, c), l);
@@ -59,9 +59,12 @@ export function render() {
   strip.hidden = queues.length === 0;
   if (strip.hidden) return;
   const q = store.config.queues ?? {};
-  const mode = q.sl_mode === 'answered_only' ? t('queue.mode_answered_only') : t('queue.mode_with_abandons');
+  // The head names the mode, the threshold and the target (short abandons are left out
+  // of "abandoned", docs/figures.md#queues).
+  const den = q.sl_mode === 'answered_only' ? t('queue.mode_answered_only') : t('queue.mode_with_abandons');
+  const target = F.pct(q.sl_target ?? 0.9).replace('.0%', '%');
   setText($('.qs-title', strip), t('queue.title'));
-  setText($('.qs-mode', strip), t('queue.mode', { mode, win: winLabel(store.win.short) }));
+  setText($('.qs-mode', strip), t('queue.mode', { secs: q.sl_secs ?? 10, den, target, win: winLabel(store.win.short) }));
   const list = $('.qcards', strip);
   const want = [['', store.floorQueues, t('queue.floor')]];
   // Busiest first: most waiting, then the longest wait, then by name.
