@@ -133,7 +133,7 @@ impl Engine {
         // A call's id is kept past its end as long as a late `queued` for it could still
         // be applied (it would be `too_old` after that).
         let forget_calls_before = now - self.settings.max_backfill_ms - CHECKPOINT_MS;
-        self.queues.trim(cutoff, forget_calls_before);
+        self.queues.trim(cutoff, forget_calls_before, &self.settings.queues);
         // Resolved alerts are kept for at least 24 hours (SPEC §5.2), here 48.
         let keep_after = now - 48 * 3_600_000;
         self.alerts.retain(|_, a| a.resolved_at.is_none_or(|r| r >= keep_after));

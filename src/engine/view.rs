@@ -229,7 +229,7 @@ impl Engine {
                 WindowKind::PeakToday => None,
             })
             .unzip();
-        let (per, floor) = self.queues.figures(now, midnight, &lens);
+        let (per, floor) = self.queues.figures(now, midnight, &lens, &self.settings.queues);
         (names, per.into_iter().map(|(q, f)| (q.to_string(), f)).collect(), floor)
     }
 

@@ -209,7 +209,7 @@ impl Queue {
         }
         let mut m = m0;
         while if inclusive { m <= t } else { m < t } {
-            let sums = self.sums(m - SL_WINDOW_MS, m);
+            let sums = self.sums(m - SL_WINDOW_MS, m, s);
             let level = sums.service_level(s.sl_mode);
             // A null level is not below target, nor is one equal to it.
             let cond = sums.judged() >= s.sl_min_calls && level.is_some_and(|l| l < target);

@@ -46,19 +46,36 @@ enum CallState {
     },
 }
 
-/// A call that stopped waiting.
+/// A call that stopped waiting: 16 bytes, a day of a large floor's calls is millions.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Ended {
     end: Ms,
-    wait: Ms,
+    /// Milliseconds (a wait over 49 days is counted as 49 days).
+    wait_ms: u32,
     ending: Ending,
 }
 
 impl Ended {
+    fn new(end: Ms, wait: Ms, ending: Ending) -> Ended {
+        Ended { end, wait_ms: wait.clamp(0, u32::MAX as Ms) as u32, ending }
+    }
+
+    fn wait(&self) -> Ms {
+        self.wait_ms as Ms
+    }
+
     fn since(&self) -> Ms {
-        self.end - self.wait
+        self.end - self.wait()
+    }
+
+    fn sums(&self, s: &QueueSettings) -> CallSums {
+        CallSums::one(self.ending, self.wait(), s)
     }
 }
+
+/// Ended calls per prefix-sum mark (`Queue::marks`): a window's sums cost two searches and
+/// at most 2 × 15 additions, and the marks 3 bytes a call.
+const MARK: usize = 16;
 
 /// The Prometheus side of a queue: counters of ended calls and their waits.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -108,12 +125,10 @@ pub struct Queue {
     waiting: BTreeSet<(Ms, CompactString)>,
     /// Ended calls in order of their end (ties in arrival order).
     ended: VecDeque<Ended>,
-    /// `cum[i]`: the sums of `ended[..=i]` and of every call trimmed before it. Derived.
+    /// `marks[j]`: the sums of the calls before `ended[MARK * j]`, those trimmed away
+    /// included (`marks[0]` is theirs); one more than `ended.len() / MARK`. Derived.
     #[serde(skip)]
-    cum: VecDeque<CallSums>,
-    /// The sums of the calls trimmed away (what `cum` starts from). Derived.
-    #[serde(skip)]
-    base: CallSums,
+    marks: VecDeque<CallSums>,
     /// The ended calls that waited longer than the `long_wait` limit, as (end, queued), in
     /// order of their end: the only ones whose `[queued + limit, end)` is not empty, so
     /// `long_wait` walks these rather than every call (a busy queue ends thousands of calls
@@ -170,8 +185,7 @@ impl Queue {
             id: id.to_string(),
             waiting: BTreeSet::new(),
             ended: VecDeque::new(),
-            cum: VecDeque::new(),
-            base: CallSums::default(),
+            marks: VecDeque::from([CallSums::default()]),
             long: VecDeque::new(),
             totals: WaitTotals::new(s),
             clock: at,
@@ -188,41 +202,52 @@ impl Queue {
         self.dirty = Some(self.dirty.map_or(t, |d| d.min(t)));
     }
 
-    /// Records an ended call, keeping `ended` in end order and `cum` its prefix sums.
+    /// Records an ended call, keeping `ended` in end order and `marks` its prefix sums
+    /// (a late end recomputes the marks after it; the usual end, the latest, at most one).
     fn push_ended(&mut self, e: Ended, s: &QueueSettings) {
         let i = self.ended.partition_point(|x| x.end <= e.end);
         self.ended.insert(i, e);
-        self.cum.insert(i, CallSums::default());
-        self.recum(i, s);
-        if e.wait > s.long_wait_ms {
+        self.remark(i / MARK + 1, s);
+        if e.wait() > s.long_wait_ms {
             let j = self.long.partition_point(|x| x.0 <= e.end);
             self.long.insert(j, (e.end, e.since()));
         }
     }
 
-    /// Recomputes `cum[from..]`.
-    fn recum(&mut self, from: usize, s: &QueueSettings) {
-        let mut acc = if from == 0 { self.base } else { self.cum[from - 1] };
-        for i in from..self.ended.len() {
-            let e = self.ended[i];
-            acc.add(&CallSums::one(e.ending, e.wait, s));
-            self.cum[i] = acc;
+    /// Recomputes `marks[from..]` from `marks[from - 1]` (`from` ≥ 1).
+    fn remark(&mut self, from: usize, s: &QueueSettings) {
+        let want = self.ended.len() / MARK + 1;
+        self.marks.truncate(want);
+        for j in from.max(1)..want {
+            let mut acc = self.marks[j - 1];
+            for e in self.ended.range(MARK * (j - 1)..MARK * j) {
+                acc.add(&e.sums(s));
+            }
+            match self.marks.get_mut(j) {
+                Some(m) => *m = acc,
+                None => self.marks.push_back(acc),
+            }
         }
     }
 
-    /// Prefix sums before index `i`.
-    fn before(&self, i: usize) -> CallSums {
-        if i == 0 { self.base } else { self.cum[i - 1] }
+    /// Prefix sums before index `i` (of every call before it, trimmed ones included).
+    fn before(&self, i: usize, s: &QueueSettings) -> CallSums {
+        let j = i / MARK;
+        let mut acc = self.marks[j];
+        for e in self.ended.range(MARK * j..i) {
+            acc.add(&e.sums(s));
+        }
+        acc
     }
 
-    /// Sums of the calls that ended in `[from, to]`.
-    pub fn sums(&self, from: Ms, to: Ms) -> CallSums {
+    /// Sums of the calls that ended in `[from, to]`, as `s` classifies them.
+    pub fn sums(&self, from: Ms, to: Ms, s: &QueueSettings) -> CallSums {
         let i = self.ended.partition_point(|x| x.end < from);
         let j = self.ended.partition_point(|x| x.end <= to);
         if j <= i {
             return CallSums::default();
         }
-        self.before(j).minus(&self.before(i))
+        self.before(j, s).minus(&self.before(i, s))
     }
 
     /// Calls waiting at `now`, and since when the oldest of them waits. (Events stamped
@@ -239,11 +264,22 @@ impl Queue {
         (n, oldest)
     }
 
-    /// Drops ended calls before `cutoff` and streak history before `cutoff`.
-    fn trim(&mut self, cutoff: Ms) {
-        while self.ended.front().is_some_and(|e| e.end < cutoff) {
-            self.ended.pop_front();
-            self.base = self.cum.pop_front().unwrap_or(self.base);
+    /// Drops ended calls before `cutoff` (up to 15 older ones may stay) and streak history
+    /// before `cutoff`.
+    fn trim(&mut self, cutoff: Ms, s: &QueueSettings) {
+        // Whole marks at a time (the marks count from the front), or everything.
+        if self.ended.back().is_some_and(|e| e.end < cutoff) {
+            let all = self.marks[self.marks.len() - 1];
+            let all = self.ended.range(MARK * (self.marks.len() - 1)..).fold(all, |mut acc, e| {
+                acc.add(&e.sums(s));
+                acc
+            });
+            self.ended.clear();
+            self.marks = VecDeque::from([all]);
+        }
+        while self.ended.len() >= MARK && self.ended[MARK - 1].end < cutoff {
+            self.ended.drain(..MARK);
+            self.marks.pop_front();
         }
         while self.long.front().is_some_and(|l| l.0 < cutoff) {
             self.long.pop_front();
@@ -359,7 +395,7 @@ impl Queues {
                 };
                 let q = &mut self.queues[queue as usize];
                 q.waiting.remove(&(since, call.clone()));
-                q.push_ended(Ended { end: ts, wait: ts - since, ending }, s);
+                q.push_ended(Ended::new(ts, ts - since, ending), s);
                 q.totals.record(ending, ts - since);
                 // long_wait changes from `since + limit` (or not at all before it), the
                 // service level from the minute of `ts`.
@@ -374,7 +410,13 @@ impl Queues {
 
     /// The figures of every queue at `now`, sorted by queue id, and the floor's sums.
     /// `windows`: the sliding windows' lengths and `today` (as `None`), in order.
-    pub fn figures(&self, now: Ms, midnight: Ms, windows: &[Option<Ms>]) -> (Vec<(&str, QueueFigures)>, QueueFigures) {
+    pub fn figures(
+        &self,
+        now: Ms,
+        midnight: Ms,
+        windows: &[Option<Ms>],
+        s: &QueueSettings,
+    ) -> (Vec<(&str, QueueFigures)>, QueueFigures) {
         let mut out: Vec<(&str, QueueFigures)> = self
             .queues
             .iter()
@@ -383,8 +425,8 @@ impl Queues {
                 let windows = windows
                     .iter()
                     .map(|w| match w {
-                        Some(l) => q.sums(now - l, now),
-                        None => q.sums(midnight, now),
+                        Some(l) => q.sums(now - l, now, s),
+                        None => q.sums(midnight, now, s),
                     })
                     .collect();
                 (q.id.as_str(), QueueFigures { waiting, oldest_since, windows })
@@ -401,9 +443,9 @@ impl Queues {
     /// Forgets what no window, `today` or re-evaluation needs: ended calls and streak
     /// history before `cutoff`, ended calls' ids older than `forget_before` (a `queued`
     /// for them would be `too_old`), and queues with nothing left.
-    pub fn trim(&mut self, cutoff: Ms, forget_before: Ms) {
+    pub fn trim(&mut self, cutoff: Ms, forget_before: Ms, s: &QueueSettings) {
         for q in &mut self.queues {
-            q.trim(cutoff);
+            q.trim(cutoff, s);
         }
         // Late ends make the queue only roughly ordered: stop at the first entry still
         // needed (an older one behind it goes at a later trim).
@@ -433,10 +475,9 @@ impl Queues {
     pub fn restore(&mut self, s: &QueueSettings) {
         self.reindex();
         for q in &mut self.queues {
-            q.cum = VecDeque::from(vec![CallSums::default(); q.ended.len()]);
-            q.base = CallSums::default();
-            q.recum(0, s);
-            q.long = q.ended.iter().filter(|e| e.wait > s.long_wait_ms).map(|e| (e.end, e.since())).collect();
+            q.marks = VecDeque::from([CallSums::default()]);
+            q.remark(1, s);
+            q.long = q.ended.iter().filter(|e| e.wait() > s.long_wait_ms).map(|e| (e.end, e.since())).collect();
             if q.totals.bounds_ms != WaitTotals::new(s).bounds_ms {
                 q.totals = WaitTotals::new(s);
             }

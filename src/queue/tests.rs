@@ -167,11 +167,11 @@ fn a_flood_is_bounded_and_history_is_trimmed() {
     assert_eq!((qs.waiting_total(), qs.calls_known()), (0, 100));
     // The level was below target from 00:01 to 00:16 (the calls waited 20 s).
     qs.get_mut("q").unwrap().advance(10 * M, &s);
-    qs.trim(5 * M, 5 * M);
+    qs.trim(5 * M, 5 * M, &s);
     assert_eq!(qs.calls_known(), 0, "ids of calls ended before the backfill limit are forgotten");
     assert_eq!(qs.len(), 1, "the queue still holds its streak, active");
     qs.get_mut("q").unwrap().advance(30 * M, &s);
-    qs.trim(20 * M, 20 * M);
+    qs.trim(20 * M, 20 * M, &s);
     assert!(qs.is_empty(), "a queue with nothing left is dropped");
 }
 
@@ -199,7 +199,7 @@ proptest! {
             let kind = match k { 0 => Answered, 1 => Abandoned, 2 => Left, _ => continue };
             qs.apply(&ev(&format!("c{i}"), kind), q + w, false, &s).unwrap();
         }
-        let (per, floor) = qs.figures(now, 0, &[Some(len), None]);
+        let (per, floor) = qs.figures(now, 0, &[Some(len), None], &s);
         let f = if per.is_empty() { floor } else { per[0].1.clone() };
         // The model.
         for (wi, from) in [(0usize, now - len), (1, 0)] {
@@ -213,6 +213,20 @@ proptest! {
             }
             prop_assert_eq!(f.windows[wi], m);
             prop_assert_eq!(f.windows[wi].service_level(s.sl_mode), m.service_level(s.sl_mode));
+        }
+        // Trimmed before a cutoff, windows that start at or after it keep their sums.
+        let mut trimmed = qs.clone();
+        let cut = now - len / 2;
+        trimmed.trim(cut, Ms::MIN, &s);
+        if let Some(q) = trimmed.get("q") {
+            let mut m = CallSums::default();
+            for &(qd, w, k) in &calls {
+                let end = qd + w;
+                if k < 3 && cut <= end && end <= now {
+                    m.add(&CallSums::one([Ending::Answered, Ending::Abandoned, Ending::Left][k as usize], w, &s));
+                }
+            }
+            prop_assert_eq!(q.sums(cut, now, &s), m);
         }
         let waiting: Vec<Ms> = calls.iter().filter(|&&(q, w, k)| q <= now && (k == 3 || q + w > now)).map(|c| c.0).collect();
         prop_assert_eq!(f.waiting, waiting.len() as u64);
