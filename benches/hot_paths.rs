@@ -56,7 +56,8 @@ fn settings() -> Settings {
 }
 
 fn decode_all(lines: &[String], aliases: &Aliases) -> Vec<Event> {
-    lines.iter().map(|l| decode_bytes(l.as_bytes(), aliases).expect("simulated lines decode")).collect()
+    // Agent events only: these benchmarks measure the agent paths.
+    lines.iter().filter_map(|l| decode_bytes(l.as_bytes(), aliases).expect("simulated lines decode").agent()).collect()
 }
 
 /// An engine with every line applied, and its now.
@@ -168,7 +169,7 @@ fn late_benches(c: &mut Criterion) {
     let aliases = Aliases::new(s.aliases.clone());
     let all: Vec<Event> = Simulator::new(cfg)
         .expect("valid sim config")
-        .map(|l| decode_bytes(l.line.as_bytes(), &aliases).expect("simulated lines decode"))
+        .filter_map(|l| decode_bytes(l.line.as_bytes(), &aliases).expect("simulated lines decode").agent())
         .collect();
     let hour = DAY_START + 3_600_000;
     let end = all.iter().filter_map(|e| e.ts).max().unwrap_or(hour);

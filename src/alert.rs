@@ -15,17 +15,34 @@ pub enum AlertKind {
     LongAux,
     AuxDispersion,
     UtilizationHigh,
+    /// A team's handle time out of statistical control (per team and kind of point, §10).
     AhtOutOfControl,
+    /// A caller waiting at least `alerts.long_wait.max_wait_secs` (per queue, SPEC §8.3).
+    LongWait,
+    /// The 15-minute service level below target (per queue, SPEC §8.3).
+    ServiceLevelLow,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 5] = [
+    pub const ALL: [AlertKind; 7] = [
+        AlertKind::AuxCluster,
+        AlertKind::LongAux,
+        AlertKind::AuxDispersion,
+        AlertKind::UtilizationHigh,
+        AlertKind::AhtOutOfControl,
+        AlertKind::LongWait,
+        AlertKind::ServiceLevelLow,
+    ];
+    /// The kinds raised for a team (or one of its agents); they lead [`AlertKind::ALL`].
+    pub const TEAM: [AlertKind; 5] = [
         AlertKind::AuxCluster,
         AlertKind::LongAux,
         AlertKind::AuxDispersion,
         AlertKind::UtilizationHigh,
         AlertKind::AhtOutOfControl,
     ];
+    /// The kinds raised for a queue: `team` empty (null in JSON), `queue` set.
+    pub const QUEUE: [AlertKind; 2] = [AlertKind::LongWait, AlertKind::ServiceLevelLow];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +51,8 @@ impl AlertKind {
             AlertKind::AuxDispersion => "aux_dispersion",
             AlertKind::UtilizationHigh => "utilization_high",
             AlertKind::AhtOutOfControl => "aht_out_of_control",
+            AlertKind::LongWait => "long_wait",
+            AlertKind::ServiceLevelLow => "service_level_low",
         }
     }
 
@@ -43,8 +62,8 @@ impl AlertKind {
 
     pub fn severity(self) -> Severity {
         match self {
-            AlertKind::AuxCluster => Severity::Critical,
-            AlertKind::LongAux => Severity::Warning,
+            AlertKind::AuxCluster | AlertKind::LongWait => Severity::Critical,
+            AlertKind::LongAux | AlertKind::ServiceLevelLow => Severity::Warning,
             AlertKind::AuxDispersion | AlertKind::UtilizationHigh | AlertKind::AhtOutOfControl => Severity::Info,
         }
     }
@@ -91,7 +110,14 @@ pub struct Alert {
     /// `kind:team[:agent]:<started_at epoch ms>`
     pub id: String,
     pub kind: AlertKind,
+    /// The team; empty for a queue's alert (serialized `null`: no team id is empty, §2.1).
+    /// Kept a `String` rather than an `Option` so that the team alerts' many readers
+    /// (hooks, push filters, counters) stay as they are.
+    #[serde(serialize_with = "team_or_null")]
     pub team: String,
+    /// The queue of a queue alert (`long_wait`, `service_level_low`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
     pub agent: Option<String>,
     pub severity: Severity,
     pub state: AlertState,
@@ -117,7 +143,21 @@ pub struct Alert {
     pub retracted: bool,
 }
 
+fn team_or_null<S: serde::Serializer>(team: &str, s: S) -> Result<S::Ok, S::Error> {
+    if team.is_empty() { s.serialize_none() } else { s.serialize_str(team) }
+}
+
 impl Alert {
+    /// `kind:queue:<queue>:<started_at epoch ms>` (SPEC §8.3).
+    pub fn queue_id(kind: AlertKind, queue: &str, started_at: Ms) -> String {
+        format!("{}:queue:{queue}:{started_at}", kind.as_str())
+    }
+
+    /// Who an alert is about, for people: the queue, else the team.
+    pub fn scope(&self) -> &str {
+        self.queue.as_deref().unwrap_or(&self.team)
+    }
+
     pub fn make_id(kind: AlertKind, team: &str, agent: Option<&str>, started_at: Ms) -> String {
         match agent {
             Some(a) => format!("{}:{team}:{a}:{started_at}", kind.as_str()),

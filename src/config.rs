@@ -140,6 +140,7 @@ pub struct FileConfig {
     pub server: ServerConfig,
     pub floor: FloorConfig,
     pub peak: PeakConfig,
+    pub queues: QueuesConfig,
     pub alerts: AlertsConfig,
     pub aht_chart: AhtChartConfig,
     /// `[[hooks]]` entries, read by `hooks` (their keys are its own).
@@ -259,6 +260,27 @@ impl Default for PeakConfig {
     }
 }
 
+/// `[queues]`: service level (SPEC §8.2).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueuesConfig {
+    /// Answered within this many seconds (wait <= it) counts in service level.
+    pub sl_secs: u64,
+    /// Abandoned in under this many seconds is a short abandon (left out of service level
+    /// and abandon rate).
+    pub short_abandon_secs: u64,
+    /// "with_abandons" or "answered_only".
+    pub sl_mode: String,
+    /// The service level the floor aims at (the wallboard and `service_level_low`).
+    pub sl_target: f64,
+}
+
+impl Default for QueuesConfig {
+    fn default() -> Self {
+        QueuesConfig { sl_secs: 10, short_abandon_secs: 5, sl_mode: "with_abandons".into(), sl_target: 0.9 }
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertsConfig {
@@ -266,6 +288,37 @@ pub struct AlertsConfig {
     pub long_aux: LongAuxConfig,
     pub aux_dispersion: AuxDispersionConfig,
     pub utilization_high: UtilizationHighConfig,
+    pub long_wait: LongWaitConfig,
+    pub service_level_low: ServiceLevelLowConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LongWaitConfig {
+    /// A caller waiting this long raises `long_wait` on the queue.
+    pub max_wait_secs: u64,
+}
+
+impl Default for LongWaitConfig {
+    fn default() -> Self {
+        LongWaitConfig { max_wait_secs: 60 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceLevelLowConfig {
+    /// Fewest calls (answered + abandoned - short abandoned) in the 15-minute window for
+    /// the level to be judged.
+    pub min_calls: u64,
+    /// Consecutive whole minutes below target to fire (and at or above it to resolve).
+    pub consecutive: u32,
+}
+
+impl Default for ServiceLevelLowConfig {
+    fn default() -> Self {
+        ServiceLevelLowConfig { min_calls: 10, consecutive: 3 }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -400,6 +453,9 @@ pub struct LimitsConfig {
     /// An HTTP client has this long to send a request's headers (and before that, its
     /// TLS handshake); an idle keep-alive connection is closed after it too (slowloris).
     pub header_read_timeout_secs: u64,
+    /// Calls waiting at once over all queues; a `queued` beyond it is `invalid`
+    /// (`too_large`), so a flood of calls that never end costs a bounded amount.
+    pub max_waiting_calls: usize,
 }
 
 impl Default for LimitsConfig {
@@ -413,6 +469,7 @@ impl Default for LimitsConfig {
             idle_timeout_secs: 300,
             max_http_connections: 4096,
             header_read_timeout_secs: 30,
+            max_waiting_calls: 100_000,
         }
     }
 }
@@ -434,7 +491,7 @@ pub struct MetricsConfig {
     pub per_agent: bool,
 }
 
-pub use crate::settings::{ClockMode, Settings, WindowKind, WindowSpec};
+pub use crate::settings::{ClockMode, QueueSettings, Settings, SlMode, WindowKind, WindowSpec};
 
 impl Default for Settings {
     fn default() -> Self {
@@ -654,6 +711,40 @@ impl FileConfig {
         if a.aux_cluster.min_agents == 0 {
             errs.0.push(invalid("alerts.aux_cluster.min_agents", "must be at least 1"));
         }
+        let q = &self.queues;
+        let sl_mode = match q.sl_mode.as_str() {
+            "with_abandons" => SlMode::WithAbandons,
+            "answered_only" => SlMode::AnsweredOnly,
+            other => {
+                errs.0.push(invalid(
+                    "queues.sl_mode",
+                    format!("{other:?} is neither \"with_abandons\" nor \"answered_only\""),
+                ));
+                SlMode::WithAbandons
+            }
+        };
+        errs.take(check_ratio("queues.sl_target", q.sl_target, false));
+        if a.long_wait.max_wait_secs == 0 {
+            errs.0.push(invalid("alerts.long_wait.max_wait_secs", "must be at least 1"));
+        }
+        if a.service_level_low.consecutive == 0 {
+            errs.0.push(invalid("alerts.service_level_low.consecutive", "must be at least 1"));
+        }
+        if self.limits.max_waiting_calls == 0 {
+            errs.0.push(invalid("limits.max_waiting_calls", "must be at least 1"));
+        }
+        let queues = QueueSettings {
+            sl_ms: errs.take(secs_ms("queues.sl_secs", q.sl_secs)).unwrap_or(10_000),
+            short_abandon_ms: errs.take(secs_ms("queues.short_abandon_secs", q.short_abandon_secs)).unwrap_or(5_000),
+            sl_mode,
+            sl_target: q.sl_target,
+            max_waiting: self.limits.max_waiting_calls,
+            long_wait_ms: errs
+                .take(secs_ms("alerts.long_wait.max_wait_secs", a.long_wait.max_wait_secs))
+                .unwrap_or(1000),
+            sl_min_calls: a.service_level_low.min_calls,
+            sl_consecutive: a.service_level_low.consecutive,
+        };
         if a.aux_dispersion.min_members < 2 {
             errs.0.push(invalid("alerts.aux_dispersion.min_members", "must be at least 2 (a CV needs two members)"));
         }
@@ -715,6 +806,7 @@ impl FileConfig {
             util_consecutive: a.utilization_high.consecutive,
             aht_chart,
             clock,
+            queues,
         }
     }
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::alert::Alert;
 use crate::engine::{Engine, IngestCounts, Refused, Source};
-use crate::event::{DecodeError, Event, MAX_INPUT_BYTES, MAX_MESSAGE_BYTES, Refusal, one_line, prefix};
+use crate::event::{DecodeError, Event, Input, MAX_INPUT_BYTES, MAX_MESSAGE_BYTES, Refusal, one_line, prefix};
 use crate::journal::{Journal, NotDurable, Payload};
 use crate::time::{Ms, fmt_ms};
 
@@ -51,6 +51,11 @@ impl EventError {
 
     fn engine(index: u64, r: Refused, limits: (Ms, usize)) -> EventError {
         let reason = r.outcome.refusal().unwrap_or(Refusal::Repeated);
+        if let Some(call) = r.call {
+            let message = one_line(call.message, MAX_MESSAGE_BYTES);
+            let input = prefix(&call.input, MAX_INPUT_BYTES).to_string();
+            return EventError { index, reason, message, input };
+        }
         let message = one_line(engine_message(reason, &r, limits), MAX_MESSAGE_BYTES);
         let ev =
             Event { ts: r.ts, agent: r.agent, state: r.state, reason: r.reason, team: None, seq: r.seq, name: None };
@@ -169,13 +174,13 @@ impl Core {
     /// (`floorwatch_apply_panics_total`) and logged, and ingest goes on. A journal replay
     /// contains it at the same point, so a restart rebuilds the same state rather than
     /// crash-looping on the batch.
-    pub fn apply(&self, batch: Vec<Result<Event, DecodeError>>, source: Source) -> Applied {
+    pub fn apply(&self, batch: Vec<Result<Input, DecodeError>>, source: Source) -> Applied {
         self.apply_from(batch, source, 0)
     }
 
     /// [`Core::apply`] for a batch whose first event is the `first`th of its stream (a TCP
     /// connection's lines), so that refusals name the event's position in the stream.
-    pub fn apply_from(&self, batch: Vec<Result<Event, DecodeError>>, source: Source, first: u64) -> Applied {
+    pub fn apply_from(&self, batch: Vec<Result<Input, DecodeError>>, source: Source, first: u64) -> Applied {
         if batch.is_empty() {
             return Applied::default();
         }

@@ -77,9 +77,113 @@ impl Event {
     }
 }
 
+/// What a call event says happened to the call (SPEC §8.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum CallKind {
+    Queued,
+    Answered,
+    /// The caller hung up while waiting.
+    Abandoned,
+    /// Left the queue unanswered for any other reason (timeout, exit key, transfer).
+    Left,
+}
+
+impl CallKind {
+    pub const ALL: [CallKind; 4] = [CallKind::Queued, CallKind::Answered, CallKind::Abandoned, CallKind::Left];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallKind::Queued => "queued",
+            CallKind::Answered => "answered",
+            CallKind::Abandoned => "abandoned",
+            CallKind::Left => "left",
+        }
+    }
+
+    /// Event words are exact (lower case), unlike agent states.
+    pub fn parse(s: &str) -> Option<CallKind> {
+        CallKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A decoded call event (SPEC §8.1). `queue` is always present on `queued`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CallEvent {
+    pub ts: Option<Ms>,
+    pub call: CompactString,
+    pub queue: Option<CompactString>,
+    pub kind: CallKind,
+    /// Who answered (informational: the agent's own `talking` event is what counts for it).
+    pub agent: Option<CompactString>,
+}
+
+impl CallEvent {
+    /// Serializes back to a native call event line.
+    pub fn to_json(&self) -> String {
+        let mut m = serde_json::Map::new();
+        if let Some(ts) = self.ts {
+            m.insert("ts".into(), ts.into());
+        }
+        m.insert("call".into(), self.call.as_str().into());
+        if let Some(q) = &self.queue {
+            m.insert("queue".into(), q.as_str().into());
+        }
+        m.insert("event".into(), self.kind.as_str().into());
+        if let Some(a) = &self.agent {
+            m.insert("agent".into(), a.as_str().into());
+        }
+        serde_json::Value::Object(m).to_string()
+    }
+}
+
+/// Anything an ingest path carries to the core: an agent event (§2.1) or a call event
+/// (§8.1). An object with a `call` field is a call event.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Input {
+    Agent(Event),
+    Call(CallEvent),
+}
+
+impl Input {
+    pub fn ts(&self) -> Option<Ms> {
+        match self {
+            Input::Agent(e) => e.ts,
+            Input::Call(c) => c.ts,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        match self {
+            Input::Agent(e) => e.to_json(),
+            Input::Call(c) => c.to_json(),
+        }
+    }
+
+    /// The agent event, for callers that know they sent one (tests, benchmarks).
+    pub fn agent(self) -> Option<Event> {
+        match self {
+            Input::Agent(e) => Some(e),
+            Input::Call(_) => None,
+        }
+    }
+}
+
+impl From<Event> for Input {
+    fn from(e: Event) -> Input {
+        Input::Agent(e)
+    }
+}
+
+impl From<CallEvent> for Input {
+    fn from(c: CallEvent) -> Input {
+        Input::Call(c)
+    }
+}
+
 pub const UNSPECIFIED: &str = "unspecified";
 pub const UNASSIGNED: &str = "unassigned";
 const MAX_ID_BYTES: usize = 64;
+const MAX_CALL_BYTES: usize = 128;
 const MAX_NAME_BYTES: usize = 256;
 
 /// Why an event was refused (SPEC §2.6): the fixed set of reasons behind `invalid`, `late`
@@ -305,6 +409,12 @@ struct Wire<'a> {
     seq: Option<u64>,
     #[serde(borrow, default)]
     name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    call: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    queue: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    event: Option<Cow<'a, str>>,
 }
 
 fn printable(s: &str) -> bool {
@@ -341,7 +451,7 @@ impl Aliases {
 }
 
 /// Decodes one JSON event object from text.
-pub fn decode_str(text: &str, aliases: &Aliases) -> Result<Event, DecodeError> {
+pub fn decode_str(text: &str, aliases: &Aliases) -> Result<Input, DecodeError> {
     match serde_json::from_str::<Wire>(text) {
         Ok(wire) => from_wire(wire, text, aliases),
         // The fast path only says that something is wrong; finding what is the error path's
@@ -352,7 +462,7 @@ pub fn decode_str(text: &str, aliases: &Aliases) -> Result<Event, DecodeError> {
 
 /// Decodes one JSON event object from bytes (validated as UTF-8 first: faster than
 /// `from_slice`, see PERF-NOTES).
-pub fn decode_bytes(bytes: &[u8], aliases: &Aliases) -> Result<Event, DecodeError> {
+pub fn decode_bytes(bytes: &[u8], aliases: &Aliases) -> Result<Input, DecodeError> {
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::not_utf8(bytes, e.valid_up_to()))?;
     decode_str(text, aliases)
 }
@@ -361,7 +471,7 @@ pub fn decode_bytes(bytes: &[u8], aliases: &Aliases) -> Result<Event, DecodeErro
 /// An array whose elements are not all objects is decoded element by element, so one bad
 /// element is one `invalid` and the rest still apply. A body that is not JSON at all is a
 /// single invalid outcome.
-pub fn decode_batch(text: &str, aliases: &Aliases) -> Vec<Result<Event, DecodeError>> {
+pub fn decode_batch(text: &str, aliases: &Aliases) -> Vec<Result<Input, DecodeError>> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
         match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(trimmed) {
@@ -394,7 +504,7 @@ fn classify(text: &str, e: &serde_json::Error) -> DecodeError {
         );
     }
     let Ok(Fields(fields)) = serde_json::from_str::<Fields>(raw) else { return not_json(text, e) };
-    for field in ["ts", "agent", "state", "reason", "team", "seq", "name"] {
+    for field in ["ts", "agent", "state", "reason", "team", "seq", "name", "call", "queue", "event"] {
         let mut found = fields.iter().filter(|(k, _)| k == field).map(|(_, v)| v.get().trim());
         let Some(value) = found.next() else { continue };
         if found.next().is_some() {
@@ -458,7 +568,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
     }
 }
 
-fn from_wire(w: Wire, text: &str, aliases: &Aliases) -> Result<Event, DecodeError> {
+fn from_wire(mut w: Wire, text: &str, aliases: &Aliases) -> Result<Input, DecodeError> {
+    if let Some(call) = w.call.take() {
+        return call_from_wire(call, w, text).map(Input::Call);
+    }
     let missing = |field: &str| DecodeError::new(Refusal::MissingField, format!("{field} is missing"), text);
     let agent = w.agent.ok_or_else(|| missing("agent"))?;
     check_id("agent", &agent, text)?;
@@ -468,23 +581,7 @@ fn from_wire(w: Wire, text: &str, aliases: &Aliases) -> Result<Event, DecodeErro
             format!("state {} is not a state (talking, acw, aux, idle, offline or an alias)", show_str(&state_word));
         DecodeError::new(Refusal::UnknownState, msg, text)
     })?;
-    let ts = match w.ts {
-        None => None,
-        Some(WireTs::Int(ms)) if (0..=MAX_MS).contains(&ms) => Some(ms),
-        Some(WireTs::Int(ms)) => {
-            let msg = format!("ts {ms} is out of range (epoch milliseconds 0 to {MAX_MS})");
-            return Err(DecodeError::new(Refusal::BadTs, msg, text));
-        }
-        Some(WireTs::Str(s)) => Some(parse_rfc3339(&s).ok_or_else(|| bad_ts(&show_str(&s), text))?),
-        // A float, a boolean, an integer beyond i64: shown as sent.
-        Some(WireTs::Bad) => {
-            let shown = serde_json::from_str::<Fields>(text)
-                .ok()
-                .and_then(|f| f.0.into_iter().find(|(k, _)| k == "ts").map(|(_, v)| show_raw(v.get())))
-                .unwrap_or_default();
-            return Err(bad_ts(&shown, text));
-        }
-    };
+    let ts = wire_ts(w.ts, text)?;
     let reason = if state == State::Aux {
         match w.reason {
             Some(r) if !r.is_empty() => {
@@ -513,7 +610,60 @@ fn from_wire(w: Wire, text: &str, aliases: &Aliases) -> Result<Event, DecodeErro
         }
         None => None,
     };
-    Ok(Event { ts, agent: CompactString::from(agent), state, reason, team, seq: w.seq, name })
+    Ok(Input::Agent(Event { ts, agent: CompactString::from(agent), state, reason, team, seq: w.seq, name }))
+}
+
+/// `ts` as decoded: absent, or epoch milliseconds in range.
+fn wire_ts(ts: Option<WireTs>, text: &str) -> Result<Option<Ms>, DecodeError> {
+    Ok(match ts {
+        None => None,
+        Some(WireTs::Int(ms)) if (0..=MAX_MS).contains(&ms) => Some(ms),
+        Some(WireTs::Int(ms)) => {
+            let msg = format!("ts {ms} is out of range (epoch milliseconds 0 to {MAX_MS})");
+            return Err(DecodeError::new(Refusal::BadTs, msg, text));
+        }
+        Some(WireTs::Str(s)) => Some(parse_rfc3339(&s).ok_or_else(|| bad_ts(&show_str(&s), text))?),
+        // A float, a boolean, an integer beyond i64: shown as sent.
+        Some(WireTs::Bad) => {
+            let shown = serde_json::from_str::<Fields>(text)
+                .ok()
+                .and_then(|f| f.0.into_iter().find(|(k, _)| k == "ts").map(|(_, v)| show_raw(v.get())))
+                .unwrap_or_default();
+            return Err(bad_ts(&shown, text));
+        }
+    })
+}
+
+/// A call event (SPEC §8.1): `call` 1-128 printable bytes, `event` one of the four exact
+/// words, `queue` required on `queued`, `agent` optional.
+fn call_from_wire(call: Cow<str>, w: Wire, text: &str) -> Result<CallEvent, DecodeError> {
+    if call.is_empty() || call.len() > MAX_CALL_BYTES || !printable(&call) {
+        let msg = format!("call must be 1-128 printable bytes, got {}", show_str(&call));
+        return Err(DecodeError::new(Refusal::BadType, msg, text));
+    }
+    let missing = |field: &str| DecodeError::new(Refusal::MissingField, format!("{field} is missing"), text);
+    let word = w.event.ok_or_else(|| missing("event"))?;
+    let kind = CallKind::parse(&word).ok_or_else(|| {
+        let msg = format!("event {} is not queued, answered, abandoned or left", show_str(&word));
+        DecodeError::new(Refusal::UnknownEvent, msg, text)
+    })?;
+    let ts = wire_ts(w.ts, text)?;
+    let queue = match w.queue {
+        Some(q) => {
+            check_id("queue", &q, text)?;
+            Some(CompactString::from(q))
+        }
+        None if kind == CallKind::Queued => return Err(missing("queue")),
+        None => None,
+    };
+    let agent = match w.agent {
+        Some(a) => {
+            check_id("agent", &a, text)?;
+            Some(CompactString::from(a))
+        }
+        None => None,
+    };
+    Ok(CallEvent { ts, call: CompactString::from(call), queue, kind, agent })
 }
 
 #[cfg(test)]
@@ -530,7 +680,7 @@ mod tests {
     type Decoded<'a> = (Option<Ms>, &'a str, State, Option<&'a str>);
 
     fn check(input: &str, expected: Result<Decoded<'_>, (Refusal, &str)>) {
-        let got = decode_str(input, &aliases());
+        let got = decode_str(input, &aliases()).map(|i| i.agent().expect("an agent event"));
         match (got, expected) {
             (Ok(ev), Ok((ts, agent, state, reason))) => {
                 assert_eq!(
@@ -559,7 +709,10 @@ mod tests {
         check(r#"{"agent":"A1","state":"Not_Ready","reason":"Break"}"#, Ok((None, "A1", State::Aux, Some("Break"))));
         // Configured aliases too, whatever case the configuration wrote them in.
         let custom = Aliases::new([("On-Call".to_string(), State::Talking)].into_iter().collect());
-        assert_eq!(decode_str(r#"{"agent":"A","state":"ON-CALL"}"#, &custom).map(|e| e.state), Ok(State::Talking));
+        assert_eq!(
+            decode_str(r#"{"agent":"A","state":"ON-CALL"}"#, &custom).map(|e| e.agent().unwrap().state),
+            Ok(State::Talking)
+        );
         assert!(decode_str(r#"{"agent":"A","state":"Talkingg"}"#, &custom).is_err());
     }
 

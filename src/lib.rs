@@ -21,6 +21,7 @@ pub mod journal;
 pub mod mem;
 pub mod metrics;
 pub mod net;
+pub mod queue;
 pub mod replay;
 pub mod send;
 pub mod server;

@@ -47,7 +47,15 @@ const STATES: [&str; 5] = ["talking", "acw", "aux", "idle", "offline"];
 /// Names of the families written by `render` itself. A family of the same name registered in
 /// the registry by another module would make the exposition invalid (two blocks of one
 /// family), so it is left out of the scrape and reported once.
-const ENGINE_FAMILIES: [&str; 21] = [
+const ENGINE_FAMILIES: [&str; 29] = [
+    "floorwatch_queue_calls_refused_total",
+    "floorwatch_queue_calls_waiting",
+    "floorwatch_queue_longest_wait_seconds",
+    "floorwatch_queue_calls_total",
+    "floorwatch_queue_wait_seconds",
+    "floorwatch_queue_service_level_ratio",
+    "floorwatch_queue_alerts_active",
+    "floorwatch_queue_alerts_fired_total",
     "floorwatch_agents",
     "floorwatch_agents_aux_unplanned",
     "floorwatch_state_seconds_total",
@@ -217,6 +225,7 @@ impl Metrics {
         let mut out = Text { buf: String::with_capacity(mem.last_len + mem.last_len / 8 + 4096) };
         write_teams(&mut out, &rows, &view.window_names);
         write_ingest(&mut out, engine, connections);
+        write_queues(&mut out, engine, &view);
         if self.per_agent {
             out.header(
                 "floorwatch_agent_state",
@@ -361,7 +370,7 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
     }
     out.header("floorwatch_alerts_active", "gauge", "Alerts now firing.");
     for r in rows {
-        for k in AlertKind::ALL {
+        for k in AlertKind::TEAM {
             out.sample(
                 "floorwatch_alerts_active",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
@@ -371,7 +380,7 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
     }
     out.header("floorwatch_alerts_fired_total", "counter", "Alerts fired.");
     for r in rows {
-        for k in AlertKind::ALL {
+        for k in AlertKind::TEAM {
             out.sample(
                 "floorwatch_alerts_fired_total",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
@@ -385,12 +394,98 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
         "Alerts taken back after they were told: events that arrived late showed they did not happen so.",
     );
     for r in rows {
-        for k in AlertKind::ALL {
+        for k in AlertKind::TEAM {
             out.sample(
                 "floorwatch_alerts_retracted_total",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
                 V::U(r.team.alerts_retracted[k as usize]),
             );
+        }
+    }
+}
+
+/// The queues' families (SPEC §8.4). `floorwatch_queue_wait_seconds` has `sl_secs` and
+/// `short_abandon_secs` among its bounds, so service level at those thresholds is exact
+/// from the histogram (docs/figures.md#queues).
+fn write_queues(out: &mut Text, engine: &Engine, view: &crate::engine::View) {
+    let mode = view.queue_settings.sl_mode;
+    out.header("floorwatch_queue_calls_waiting", "gauge", "Calls waiting in the queue now.");
+    for (q, f) in &view.queues {
+        out.sample("floorwatch_queue_calls_waiting", &[("queue", q)], V::U(f.waiting));
+    }
+    out.header(
+        "floorwatch_queue_longest_wait_seconds",
+        "gauge",
+        "How long the oldest call waiting in the queue has waited (no sample when none waits).",
+    );
+    for (q, f) in &view.queues {
+        if let Some(ms) = f.longest_wait_ms(view.now) {
+            out.sample("floorwatch_queue_longest_wait_seconds", &[("queue", q)], V::F(ms as f64 / 1000.0));
+        }
+    }
+    let mut queues: Vec<&crate::queue::Queue> = engine.queues().iter().collect();
+    queues.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    out.header("floorwatch_queue_calls_total", "counter", "Calls that stopped waiting in the queue, by outcome.");
+    for q in &queues {
+        for e in crate::queue::Ending::ALL {
+            let n = q.totals.count[e as usize];
+            out.sample("floorwatch_queue_calls_total", &[("queue", &q.id), ("outcome", e.as_str())], V::U(n));
+        }
+    }
+    out.header("floorwatch_queue_wait_seconds", "histogram", "How long calls waited in the queue, by outcome.");
+    for q in &queues {
+        let t = &q.totals;
+        for e in crate::queue::Ending::ALL {
+            let k = e as usize;
+            let mut cum = 0;
+            for (i, n) in t.buckets[k].iter().enumerate() {
+                cum += n;
+                let le = match t.bounds_ms.get(i) {
+                    Some(b) => {
+                        let mut s = String::new();
+                        push_f64(&mut s, *b as f64 / 1000.0);
+                        s
+                    }
+                    None => "+Inf".to_string(),
+                };
+                let labels = [("queue", q.id.as_str()), ("outcome", e.as_str()), ("le", le.as_str())];
+                out.sample("floorwatch_queue_wait_seconds_bucket", &labels, V::U(cum));
+            }
+            let labels = [("queue", q.id.as_str()), ("outcome", e.as_str())];
+            out.sample("floorwatch_queue_wait_seconds_sum", &labels, V::F(t.sum_ms[k] as f64 / 1000.0));
+            out.sample("floorwatch_queue_wait_seconds_count", &labels, V::U(t.count[k]));
+        }
+    }
+    out.header(
+        "floorwatch_queue_service_level_ratio",
+        "gauge",
+        "Service level over the window (queues.sl_mode; no sample when no call counts).",
+    );
+    for (q, f) in &view.queues {
+        for (w, window) in view.queue_window_names.iter().enumerate() {
+            if let Some(v) = f.windows[w].service_level(mode) {
+                out.sample("floorwatch_queue_service_level_ratio", &[("queue", q), ("window", window)], V::F(v));
+            }
+        }
+    }
+    out.header(
+        "floorwatch_queue_calls_refused_total",
+        "counter",
+        "queued events refused because limits.max_waiting_calls calls were waiting (also in floorwatch_events_total, reason too_large).",
+    );
+    out.sample("floorwatch_queue_calls_refused_total", &[], V::U(engine.queues().refused_full));
+    out.header("floorwatch_queue_alerts_active", "gauge", "Queue alerts now firing.");
+    for q in &queues {
+        for (i, k) in AlertKind::QUEUE.iter().enumerate() {
+            let labels = [("kind", k.as_str()), ("queue", q.id.as_str())];
+            out.sample("floorwatch_queue_alerts_active", &labels, V::U(q.alerts_firing[i].into()));
+        }
+    }
+    out.header("floorwatch_queue_alerts_fired_total", "counter", "Queue alerts fired.");
+    for q in &queues {
+        for (i, k) in AlertKind::QUEUE.iter().enumerate() {
+            let labels = [("kind", k.as_str()), ("queue", q.id.as_str())];
+            out.sample("floorwatch_queue_alerts_fired_total", &labels, V::U(q.alerts_fired[i]));
         }
     }
 }

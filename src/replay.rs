@@ -23,16 +23,16 @@ pub struct Sink<'a> {
 }
 
 impl Sink<'_> {
-    fn apply(&mut self, ev: crate::event::Event) {
+    fn apply(&mut self, ev: crate::event::Input) {
         match &mut self.as_of {
             None => {
-                self.engine.apply(ev, 0, Source::Replay);
+                self.engine.apply_input(ev, 0, Source::Replay);
             }
             Some((t, counter)) => {
-                if ev.ts.is_some_and(|ts| ts <= *t) {
-                    self.engine.apply(ev.clone(), 0, Source::Replay);
+                if ev.ts().is_some_and(|ts| ts <= *t) {
+                    self.engine.apply_input(ev.clone(), 0, Source::Replay);
                 }
-                counter.apply(ev, 0, Source::Replay);
+                counter.apply_input(ev, 0, Source::Replay);
             }
         }
     }

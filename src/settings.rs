@@ -63,6 +63,60 @@ pub struct Settings {
     pub util_consecutive: u32,
     pub aht_chart: AhtChartSettings,
     pub clock: ClockMode,
+    /// Queues and service level (SPEC §8).
+    pub queues: QueueSettings,
+}
+
+/// How service level counts abandoned calls (SPEC §8.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlMode {
+    /// `answered_in_sl / (answered + abandoned - short_abandoned)`.
+    WithAbandons,
+    /// `answered_in_sl / answered`.
+    AnsweredOnly,
+}
+
+impl SlMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlMode::WithAbandons => "with_abandons",
+            SlMode::AnsweredOnly => "answered_only",
+        }
+    }
+}
+
+/// Queue figures and alerts (SPEC §8.2, §8.3), durations in milliseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueSettings {
+    /// Answered with wait at or under this is within service level.
+    pub sl_ms: Ms,
+    /// Abandoned with wait under this is a short abandon.
+    pub short_abandon_ms: Ms,
+    pub sl_mode: SlMode,
+    pub sl_target: f64,
+    /// Cap on calls waiting over all queues; a `queued` beyond it is refused (`too_large`).
+    pub max_waiting: usize,
+    /// `long_wait` limit.
+    pub long_wait_ms: Ms,
+    /// `service_level_low`: fewest calls (`answered + abandoned - short_abandoned`) in the
+    /// 15-minute window, and consecutive whole minutes.
+    pub sl_min_calls: u64,
+    pub sl_consecutive: u32,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings {
+            sl_ms: 10_000,
+            short_abandon_ms: 5_000,
+            sl_mode: SlMode::WithAbandons,
+            sl_target: 0.9,
+            max_waiting: 100_000,
+            long_wait_ms: 60_000,
+            sl_min_calls: 10,
+            sl_consecutive: 3,
+        }
+    }
 }
 
 /// The AHT control chart (SPEC §10, `[aht_chart]`).

@@ -12,6 +12,8 @@ use crate::alert::{Alert, StoredAlert};
 use crate::detect::aht_chart::PointFigures;
 use crate::engine::{AgentView, ChartView, GroupView, View};
 use crate::floor::figures::{Dispersion, FiguresJson, Qualifying};
+use crate::queue::{CallSums, QueueFigures};
+use crate::settings::SlMode;
 use crate::time::fmt_ms;
 
 struct Windows<'a> {
@@ -170,6 +172,22 @@ impl Serialize for ChartPoint<'_> {
     }
 }
 
+/// The floor's group with its `queues` block added (SPEC §8.4).
+struct WithQueues<'a> {
+    group: Group<'a>,
+    queues: &'a serde_json::Value,
+}
+
+impl Serialize for WithQueues<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut v = serde_json::to_value(&self.group).map_err(serde::ser::Error::custom)?;
+        if let serde_json::Value::Object(m) = &mut v {
+            m.insert("queues".into(), self.queues.clone());
+        }
+        v.serialize(ser)
+    }
+}
+
 struct HandleTime<'a>(&'a GroupView);
 
 impl Serialize for HandleTime<'_> {
@@ -217,6 +235,63 @@ impl Serialize for AgentWindows<'_> {
     }
 }
 
+/// A queue's figures (SPEC §8.4), or the floor's sums over the queues (`queue` None):
+/// `{"queue", "current": {"waiting", "longest_wait_s"}, "windows": {name: {...}}}`.
+pub struct QueueJson<'a> {
+    pub queue: Option<&'a str>,
+    pub f: &'a QueueFigures,
+    pub names: &'a [String],
+    pub now: i64,
+    pub mode: SlMode,
+}
+
+impl Serialize for QueueJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(None)?;
+        if let Some(q) = self.queue {
+            m.serialize_entry("queue", q)?;
+        }
+        let current = serde_json::json!({
+            "waiting": self.f.waiting,
+            "longest_wait_s": self.f.longest_wait_ms(self.now).map(|ms| ms as f64 / 1000.0),
+        });
+        m.serialize_entry("current", &current)?;
+        let windows: serde_json::Map<String, serde_json::Value> = self
+            .names
+            .iter()
+            .zip(&self.f.windows)
+            .map(|(name, c)| (name.clone(), call_sums_json(c, self.mode)))
+            .collect();
+        m.serialize_entry("windows", &windows)?;
+        m.end()
+    }
+}
+
+/// One window of a queue's figures (SPEC §8.2).
+fn call_sums_json(c: &CallSums, mode: SlMode) -> serde_json::Value {
+    serde_json::json!({
+        "offered": c.offered(),
+        "answered": c.answered,
+        "abandoned": c.abandoned,
+        "left": c.left,
+        "short_abandoned": c.short_abandoned,
+        "answered_in_sl": c.answered_in_sl,
+        "service_level": c.service_level(mode),
+        "abandon_rate": c.abandon_rate(),
+        "asa_s": c.asa_s(),
+    })
+}
+
+/// A view's queues and the floor's queue sums, as the snapshot and the board carry them.
+pub fn queues_json(v: &View) -> (serde_json::Value, serde_json::Value) {
+    let mode = v.queue_settings.sl_mode;
+    let names = &v.queue_window_names;
+    let list: Vec<QueueJson> =
+        v.queues.iter().map(|(q, f)| QueueJson { queue: Some(q), f, names, now: v.now, mode }).collect();
+    let floor = QueueJson { queue: None, f: &v.floor_queues, names, now: v.now, mode };
+    (serde_json::to_value(list).unwrap_or_default(), serde_json::to_value(floor).unwrap_or_default())
+}
+
 /// The snapshot document (docs/figures.md#where-to-read-them).
 pub struct Snapshot<'a>(pub &'a View);
 
@@ -224,15 +299,18 @@ impl Serialize for Snapshot<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let v = self.0;
         let names = &v.window_names;
-        let mut m = ser.serialize_map(Some(7))?;
+        let mut m = ser.serialize_map(Some(8))?;
         m.serialize_entry("now", &fmt_ms(v.now))?;
         m.serialize_entry("windows", names)?;
-        m.serialize_entry("floor", &Group { names, g: &v.floor, team: false, compact: false, drivers: None })?;
+        let (queues, floor_queues) = queues_json(v);
+        let floor = Group { names, g: &v.floor, team: false, compact: false, drivers: None };
+        m.serialize_entry("floor", &WithQueues { group: floor, queues: &floor_queues })?;
         let teams: Vec<Group> =
             v.teams.iter().map(|g| Group { names, g, team: true, compact: false, drivers: None }).collect();
         m.serialize_entry("teams", &teams)?;
         let agents: Vec<AgentJson> = v.agents.iter().map(|a| AgentJson { names, a }).collect();
         m.serialize_entry("agents", &agents)?;
+        m.serialize_entry("queues", &queues)?;
         m.serialize_entry("alerts", &Alerts(&v.alerts))?;
         m.serialize_entry("ingest", &v.ingest)?;
         m.end()

@@ -35,12 +35,15 @@ fn alert(kind: AlertKind, team: &str, agents: &[&str], started_at: Ms) -> Alert 
         AlertKind::AuxDispersion => (0.25, 0.16),
         AlertKind::UtilizationHigh => (0.78, 0.74),
         AlertKind::AhtOutOfControl => (210.0, 123.333),
+        AlertKind::LongWait => (60.0, 60.0),
+        AlertKind::ServiceLevelLow => (0.5, 0.9),
     };
     let interval = (kind == AlertKind::AhtOutOfControl).then(|| "15m".to_string());
     Alert {
         id: Alert::make_id(kind, team, agent.as_deref(), started_at),
         kind,
         team: team.to_owned(),
+        queue: None,
         agent,
         severity: kind.severity(),
         state: AlertState::Firing,

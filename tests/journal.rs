@@ -22,7 +22,7 @@ fn settings() -> Settings {
     FileConfig::parse(WALL, "test").unwrap().settings().unwrap()
 }
 
-type Batch = (Ms, Vec<Result<floorwatch::event::Event, floorwatch::event::DecodeError>>);
+type Batch = (Ms, Vec<Result<floorwatch::event::Input, floorwatch::event::DecodeError>>);
 
 /// The trace in batches of 1..=20 lines, each received shortly after its last event (and
 /// sometimes long after: the wall clock then has moved past later events' times).
@@ -37,7 +37,7 @@ fn batches() -> Vec<Batch> {
         let n = 1 + (x >> 40) as usize % 20;
         let batch: Vec<_> =
             lines[i..(i + n).min(lines.len())].iter().map(|l| decode_bytes(l.as_bytes(), &aliases)).collect();
-        let max_ts = batch.iter().filter_map(|r| r.as_ref().ok().and_then(|e| e.ts)).max().unwrap_or(0);
+        let max_ts = batch.iter().filter_map(|r| r.as_ref().ok().and_then(|e| e.ts())).max().unwrap_or(0);
         let delay = if (x >> 20) % 9 == 0 { 45_000 } else { ((x >> 24) % 3_000) as Ms };
         out.push((max_ts + delay, batch));
         i += n;
@@ -285,7 +285,7 @@ fn all_day_peak() -> Settings {
 const ALL_DAY_T0: Ms = 1_795_420_800_000;
 
 /// An event of team T1 (reason `personal` when in aux).
-fn t1_event(agent: &str, state: &str, ts: Ms) -> floorwatch::event::Event {
+fn t1_event(agent: &str, state: &str, ts: Ms) -> floorwatch::event::Input {
     let line = format!(r#"{{"ts":{ts},"agent":"{agent}","state":"{state}","reason":"personal","team":"T1"}}"#);
     decode_bytes(line.as_bytes(), &Aliases::default()).unwrap()
 }
@@ -302,7 +302,7 @@ fn late_events_take_effect_at_their_ts_live_and_restored() {
         let journal = Recovery::open(dir.path()).unwrap().start(0, std::time::Duration::from_millis(1)).unwrap();
         let mut engine = Engine::new(settings());
         engine.set_oplog(journal.oplog());
-        let batch = |engine: &mut Engine, now: Ms, events: Vec<floorwatch::event::Event>| {
+        let batch = |engine: &mut Engine, now: Ms, events: Vec<floorwatch::event::Input>| {
             journal.append(&Payload::batch(now, Source::Http, &[], events.iter()));
             engine.apply_batch(now, Source::Http, events, &[]);
         };

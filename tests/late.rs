@@ -8,7 +8,7 @@ mod common;
 use common::noisy_trace;
 use floorwatch::config::FileConfig;
 use floorwatch::engine::{Engine, Source, ViewOpts};
-use floorwatch::event::{Aliases, DecodeError, Event, decode_bytes};
+use floorwatch::event::{Aliases, DecodeError, Input, decode_bytes};
 use floorwatch::settings::Settings;
 use floorwatch::snapshot::Snapshot;
 use floorwatch::time::Ms;
@@ -26,7 +26,7 @@ fn settings(clock: &str) -> Settings {
     FileConfig::parse(&toml, "test").unwrap().settings().unwrap()
 }
 
-type Line = (Ms, Result<Event, DecodeError>);
+type Line = (Ms, Result<Input, DecodeError>);
 
 /// The trace's lines decoded, each with the time it happened (a line without a time, or a
 /// garbage one, happens with the line before it).
@@ -37,7 +37,7 @@ fn lines(trace: &str) -> Vec<Line> {
         .lines()
         .map(|l| {
             let r = decode_bytes(l.as_bytes(), &aliases);
-            if let Ok(Some(ts)) = r.as_ref().map(|e| e.ts) {
+            if let Ok(Some(ts)) = r.as_ref().map(|e| e.ts()) {
                 last = last.max(ts);
             }
             (last, r)
@@ -78,8 +78,10 @@ fn late(
     now: Ms,
 ) -> serde_json::Value {
     let lagging = |l: &Line| match &l.1 {
-        Ok(ev) => ev.agent.trim_start_matches('A').parse::<u64>().is_ok_and(|a| a % lag_mod == 0),
-        Err(_) => false,
+        Ok(floorwatch::event::Input::Agent(ev)) => {
+            ev.agent.trim_start_matches('A').parse::<u64>().is_ok_and(|a| a % lag_mod == 0)
+        }
+        _ => false,
     };
     let mut order: Vec<(Ms, usize)> =
         lines.iter().enumerate().map(|(i, l)| (l.0 + if lagging(l) { delay } else { 0 }, i)).collect();

@@ -23,7 +23,7 @@ fn feed(engine: &mut Engine, lines: &str) {
     for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
         match decode_str(line, &aliases) {
             Ok(ev) => {
-                engine.apply(ev, 0, Source::Replay);
+                engine.apply_input(ev, 0, Source::Replay);
             }
             Err(e) => engine.count_invalid(Source::Replay, e.refusal()),
         }

@@ -87,6 +87,18 @@ fn events() -> Vec<Value> {
         }
     }
     evs.push((base + 40 * min, json!({"ts": base + 40 * min, "agent": "T2-A0", "state": "idle"})));
+    // Calls: answered in 5 s and 12 s, one abandoned, one still waiting at the end.
+    for (call, queued, end, event) in [
+        ("c1", min, min + 5_000, "answered"),
+        ("c2", 2 * min, 2 * min + 12_000, "answered"),
+        ("c3", 30 * min, 30 * min + 20_000, "abandoned"),
+        ("c4", 39 * min, 0, ""),
+    ] {
+        evs.push((base + queued, json!({"ts": base + queued, "call": call, "queue": "support", "event": "queued"})));
+        if end > 0 {
+            evs.push((base + end, json!({"ts": base + end, "call": call, "event": event})));
+        }
+    }
     evs.sort_by_key(|e| e.0);
     evs.into_iter().map(|e| e.1).collect()
 }

@@ -35,9 +35,14 @@ struct Ev {
     reason: Option<String>,
 }
 
+/// A call line: (ts, call, queue, event, agent).
+type CallLine = (Ms, String, Option<String>, String, Option<String>);
+
 /// The agents' timelines rebuilt from good lines (noise = 0), checking each line on the way.
 #[derive(Default)]
 struct Floor {
+    /// Call events in line order: (ts, call, queue, event, agent).
+    calls: Vec<CallLine>,
     agents: BTreeMap<String, Vec<Ev>>,
     team: BTreeMap<String, String>,
     names: BTreeMap<String, String>,
@@ -51,6 +56,16 @@ impl Floor {
             assert!(l.noise.is_none());
             let v: Value = serde_json::from_str(&l.line).unwrap_or_else(|e| panic!("{e}: {}", l.line));
             let obj = v.as_object().unwrap();
+            if obj.contains_key("call") {
+                for k in obj.keys() {
+                    assert!(["ts", "call", "queue", "event", "agent"].contains(&k.as_str()), "{k}");
+                }
+                let ts = parse_rfc3339(v["ts"].as_str().unwrap()).unwrap();
+                assert_eq!(ts, l.ts, "{}", l.line);
+                let s = |k: &str| v.get(k).map(|x| x.as_str().unwrap().to_string());
+                f.calls.push((ts, s("call").unwrap(), s("queue"), s("event").unwrap(), s("agent")));
+                continue;
+            }
             for k in obj.keys() {
                 assert!(["ts", "agent", "state", "reason", "team", "seq", "name"].contains(&k.as_str()), "{k}");
             }
@@ -205,9 +220,17 @@ fn lines_are_valid_events_in_time_order() {
     let sim = Simulator::new(config()).unwrap();
     for l in &lines {
         let v: Value = serde_json::from_str(&l.line).unwrap();
+        if v.get("call").is_some() {
+            // A call's lines carry the index of the agent whose idle wait it ends.
+            if v["event"] == "answered" {
+                assert_eq!(v["agent"].as_str(), sim.agent_id(l.agent), "{}", l.line);
+            }
+            continue;
+        }
         assert_eq!(v["agent"].as_str(), sim.agent_id(l.agent), "SimLine::agent is the index");
     }
     assert!(!f.names.is_empty());
+    assert!(!f.calls.is_empty(), "the default floor has queues");
 }
 
 #[test]
@@ -469,7 +492,8 @@ fn outcomes(lines: &[SimLine]) -> Vec<Outcome> {
 
 #[test]
 fn noise_gives_the_requested_share_of_bad_lines() {
-    let cfg = SimConfig { duration: Some(3 * HOUR), ..config() };
+    // Noise follows agent events (the call lines are checked in `calls_agree_with_agents`).
+    let cfg = SimConfig { duration: Some(3 * HOUR), queues: 0, ..config() };
     let clean = run(cfg.clone());
     for noise in [0.02, 0.1, 0.3] {
         let noisy = run(SimConfig { noise, ..cfg.clone() });
@@ -911,4 +935,52 @@ fn next_ts_is_exact_and_takes_nothing() {
         got.push(l);
     }
     assert_eq!(got, all);
+}
+
+/// The calls (SPEC §8): each queued once, then ended once, in time order; every answered
+/// call's agent starts talking at that very instant; callers abandon, more at peak; the
+/// floor's figures through `replay` apply every line and show a lower service level at
+/// peak than off it.
+#[test]
+fn calls_agree_with_agents() {
+    let cfg = config();
+    let lines = run(cfg.clone());
+    let f = Floor::from_lines(&lines);
+    let mut queued: HashMap<String, (Ms, String)> = HashMap::new();
+    let (mut answered, mut abandoned) = (0, 0);
+    for (ts, call, queue, event, agent) in &f.calls {
+        match event.as_str() {
+            "queued" => {
+                assert!(queued.insert(call.clone(), (*ts, queue.clone().unwrap())).is_none(), "{call} queued twice");
+            }
+            "answered" => {
+                let (q, _) = queued.remove(call).unwrap_or_else(|| panic!("{call} answered unqueued"));
+                assert!(q <= *ts);
+                let agent = agent.as_deref().unwrap();
+                let e = f.at(agent, *ts).unwrap();
+                assert_eq!((e.ts, e.state.as_str()), (*ts, "talking"), "{call} answered by {agent}");
+                answered += 1;
+            }
+            "abandoned" => {
+                let (q, _) = queued.remove(call).unwrap_or_else(|| panic!("{call} abandoned unqueued"));
+                assert!(q <= *ts);
+                abandoned += 1;
+            }
+            other => panic!("event {other}"),
+        }
+    }
+    assert!(answered > 10_000 && abandoned > 200, "{answered} answered, {abandoned} abandoned");
+    let ndjson: String = lines.iter().map(|l| format!("{}\n", l.line)).collect();
+    let mut out = Vec::new();
+    let settings = floorwatch::config::FileConfig::default().settings().unwrap();
+    floorwatch::replay::run(settings, ndjson.as_bytes(), Some(at("2026-11-23T10:30:00Z")), 65536, &mut out).unwrap();
+    let peak: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(peak["ingest"]["applied"].as_u64(), Some(lines.len() as u64));
+    let sl = |s: &Value| s["floor"]["queues"]["windows"]["60m"]["service_level"].as_f64().unwrap();
+    let mut out = Vec::new();
+    let settings = floorwatch::config::FileConfig::default().settings().unwrap();
+    floorwatch::replay::run(settings, ndjson.as_bytes(), Some(at("2026-11-23T13:30:00Z")), 65536, &mut out).unwrap();
+    let off: Value = serde_json::from_slice(&out).unwrap();
+    assert!(sl(&peak) < sl(&off), "service level at peak {} is below off-peak {}", sl(&peak), sl(&off));
+    assert_eq!(peak["queues"].as_array().unwrap().len(), 3);
 }

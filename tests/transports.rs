@@ -37,7 +37,7 @@ fn outcomes(trace: &str) -> u64 {
 
 fn assert_same(got: &serde_json::Value, want: &serde_json::Value, how: &str) {
     if got != want {
-        for k in ["now", "floor", "teams", "agents", "alerts", "ingest"] {
+        for k in ["now", "floor", "teams", "agents", "queues", "alerts", "ingest"] {
             if got[k] != want[k] {
                 panic!(
                     "{how}: `{k}` differs from replay\n got: {}\nwant: {}",
@@ -111,6 +111,65 @@ async fn tcp_ws_and_http_equal_replay() {
         applied += counts["applied"].as_u64().unwrap();
     }
     assert_eq!(applied, want["ingest"]["applied"].as_u64().unwrap());
+    assert_same(&d.get_json("/api/v1/snapshot").await, &want, "http");
+    d.stop().await;
+}
+
+/// A floor with queues (the simulator's agent and call events, plus a resent `queued`, an
+/// ending event for a call never queued and a call event without its queue) through TCP in
+/// batches, WebSocket arrays and HTTP gives the snapshot of `replay`, queues and queue
+/// alerts included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_through_tcp_ws_and_http_equal_replay() {
+    let cfg = floorwatch::sim::SimConfig {
+        agents: 30,
+        teams: 3,
+        start: floorwatch::time::parse_rfc3339("2026-11-23T09:00:00Z").unwrap(),
+        duration: Some(90 * 60_000),
+        ..Default::default()
+    };
+    let mut lines: Vec<String> = floorwatch::sim::Simulator::new(cfg).unwrap().map(|l| l.line).collect();
+    let queued = lines.iter().position(|l| l.contains(r#""event":"queued""#)).unwrap();
+    let again = lines[queued].clone();
+    lines.insert(queued + 1, again);
+    lines.insert(queued + 2, r#"{"ts":"2026-11-23T09:00:30Z","call":"nobody","event":"answered"}"#.into());
+    lines.insert(queued + 3, r#"{"ts":"2026-11-23T09:00:30Z","call":"x","event":"queued"}"#.into());
+    let all: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let trace = all.join("\n") + "\n";
+    let want = replay(&trace, EVENT_CLOCK);
+    assert!(want["queues"].as_array().unwrap().len() == 3, "{}", want["queues"]);
+    assert_eq!(want["ingest"]["duplicate"], 2);
+    assert_eq!(want["ingest"]["invalid"], 1);
+    assert!(
+        want["alerts"].as_array().unwrap().iter().any(|a| a["kind"] == "long_wait"),
+        "a long wait in 90 min at peak"
+    );
+    let n = all.len() as u64;
+
+    let d = Daemon::start(EVENT_CLOCK).await;
+    let mut s = tokio::net::TcpStream::connect(d.tcp).await.unwrap();
+    for c in batches(&all, 50, 3) {
+        s.write_all((c.join("\n") + "\n").as_bytes()).await.unwrap();
+    }
+    s.shutdown().await.unwrap();
+    assert_same(&d.wait_outcomes(n).await, &want, "tcp batches");
+    d.stop().await;
+
+    let d = Daemon::start(EVENT_CLOCK).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ingest", d.http)).await.unwrap();
+    for c in batches(&all, 37, 11) {
+        ws.send(Message::text(format!("[{}]", c.join(",")))).await.unwrap();
+    }
+    ws.close(None).await.unwrap();
+    while ws.next().await.is_some() {}
+    assert_same(&d.wait_outcomes(n).await, &want, "ws arrays");
+    d.stop().await;
+
+    let d = Daemon::start(EVENT_CLOCK).await;
+    for c in batches(&all, 200, 5) {
+        let (status, _) = d.post("/api/v1/events", format!("[{}]", c.join(","))).await;
+        assert_eq!(status, 200);
+    }
     assert_same(&d.get_json("/api/v1/snapshot").await, &want, "http");
     d.stop().await;
 }

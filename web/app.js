@@ -3,8 +3,8 @@
 // store.js owns what the server said; each panel in panels/ draws one part of the page
 // from it: header (scope, peak, clock), conn (connection and feed state), unknown (an
 // unknown ?team=), action (the action lane: aux clusters via banner, long aux), strip
-// (counts and KPIs), teams (the team table), aht (the team view's AHT control chart),
-// alerts (the alert list), tiles (the agents).
+// (counts and KPIs), queues (calls waiting, longest wait, service level), teams (the team
+// table), aht (the team view's AHT control chart), alerts (the alert list), tiles (the agents).
 // This file wires them: frames -> store -> render (batched to one per animation frame),
 // plus a one-second tick that moves clocks, timers and fades without waiting for the
 // server, and the controls.
@@ -29,6 +29,7 @@ import * as teams from './panels/teams.js';
 import * as aht from './panels/aht.js';
 import * as alerts from './panels/alerts.js';
 import * as tiles from './panels/tiles.js';
+import * as queues from './panels/queues.js';
 
 const app = $('#app');
 setLang(pickLang(opts.lang, navigator.languages?.length ? navigator.languages : [navigator.language]));
@@ -63,6 +64,7 @@ function render() {
   header.render();
   unknown.render();
   strip.render();
+  queues.render();
   teams.render();
   aht.render();
   banner.render();
@@ -77,6 +79,7 @@ function tick(reschedule = true) {
   connPanel.tick(now);
   if (store.now != null) {
     header.tick(now);
+    queues.tick(now);
     tiles.tick(now);
     banner.tick(now);
     action.tick(now);

@@ -33,6 +33,19 @@ export function aht(secs) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
+/** A caller's wait against the `long_wait` limit: 'ok', 'warn' from 80% of it, 'bad' at it. */
+export function waitLevel(secs, limit) {
+  if (secs == null || !limit) return null;
+  if (secs >= limit) return 'bad';
+  return secs >= 0.8 * limit ? 'warn' : 'ok';
+}
+
+/** Service level against its target: 'ok' at or above it, 'bad' below; none when null. */
+export function slLevel(x, target) {
+  if (x == null) return null;
+  return x < target ? 'bad' : 'ok';
+}
+
 export function cv(x) {
   return x == null || !Number.isFinite(x) ? DASH : x.toFixed(2);
 }

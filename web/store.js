@@ -38,6 +38,8 @@ export const store = {
   win: F.pickWindows(DEFAULT_CONFIG.windows),
   floor: null,
   teams: [],
+  queues: [], // every queue (the floor's, whatever ?team=)
+  floorQueues: null, // the floor's sums over the queues
   teamIds: null, // every team on the floor (null until a server says)
   agents: new Map(), // agent id -> board agent
   alerts: [],
@@ -90,6 +92,8 @@ export function onFrame(msg) {
       store.teamIds = Array.isArray(msg.team_ids) ? msg.team_ids : null;
       store.floor = msg.floor ?? null;
       store.teams = msg.teams ?? [];
+      store.queues = msg.queues ?? [];
+      store.floorQueues = msg.floor_queues ?? null;
       store.agents = new Map((msg.agents ?? []).map((a) => [a.agent, a]));
       store.alerts = msg.alerts ?? [];
       store.agentsDirty = true;
@@ -102,6 +106,8 @@ export function onFrame(msg) {
       if (Array.isArray(msg.team_ids)) store.teamIds = msg.team_ids;
       if (msg.floor) store.floor = msg.floor;
       if (msg.teams) store.teams = msg.teams;
+      if (msg.queues) store.queues = msg.queues;
+      if (msg.floor_queues) store.floorQueues = msg.floor_queues;
       if (msg.alerts) store.alerts = msg.alerts;
       for (const a of msg.agents ?? []) store.agents.set(a.agent, a);
       for (const id of msg.removed ?? []) store.agents.delete(id);
@@ -134,7 +140,8 @@ export function scopeBlock() {
 }
 
 export function visibleAlerts() {
-  return opts.team ? store.alerts.filter((a) => a.team === opts.team) : store.alerts;
+  // Queue alerts belong to the whole floor: a team's board shows them too.
+  return opts.team ? store.alerts.filter((a) => a.team === opts.team || a.queue) : store.alerts;
 }
 
 export function agentName(id) {

@@ -4,7 +4,7 @@
 //! well-formed and survive a round trip.
 #![no_main]
 
-use floorwatch_fuzz::event::{Aliases, State, decode_batch, decode_bytes, decode_str};
+use floorwatch_fuzz::event::{Aliases, Input, State, decode_batch, decode_bytes, decode_str};
 use libfuzzer_sys::fuzz_target;
 
 fn aliases() -> &'static Aliases {
@@ -29,12 +29,20 @@ fuzz_target!(|data: &[u8]| {
         assert!(items.is_ok_and(|v| v.is_empty()), "no outcome for {text:?}");
     }
     for ev in batch.into_iter().chain([line]).flatten() {
+        let ev = match ev {
+            Input::Agent(ev) => ev,
+            Input::Call(c) => {
+                assert!(!c.call.is_empty() && c.call.len() <= 128, "call {:?}", c.call);
+                assert_eq!(decode_str(&c.to_json(), aliases), Ok(Input::Call(c.clone())), "round trip of {c:?}");
+                continue;
+            }
+        };
         assert!(!ev.agent.is_empty() && ev.agent.len() <= 64, "agent {:?}", ev.agent);
         assert!(!ev.agent.chars().any(char::is_control));
         assert_eq!(ev.reason.is_some(), ev.state == State::Aux, "reason is normalized to aux only");
         if let Some(ts) = ev.ts {
             assert!(ts >= 0, "ts {ts}");
         }
-        assert_eq!(decode_str(&ev.to_json(), aliases).as_ref(), Ok(&ev), "round trip of {ev:?}");
+        assert_eq!(decode_str(&ev.to_json(), aliases), Ok(Input::Agent(ev.clone())), "round trip of {ev:?}");
     }
 });

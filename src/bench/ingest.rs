@@ -35,6 +35,10 @@ pub struct Args {
     /// Teams of the simulated floor.
     #[arg(long, default_value_t = 400)]
     pub teams: u32,
+    /// Call queues of the simulated floor: a mixed stream of agent and call events (about
+    /// 40% call events with 3 queues). 0: agent events only, as the earlier numbers.
+    #[arg(long, default_value_t = 0)]
+    pub queues: u32,
     /// Runs of each mode (interleaved: limit, tcp, ws, limit, tcp, ws, …).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
@@ -71,7 +75,7 @@ struct Load {
 /// The simulated floor's first `events` lines, timestamps in the last 24 hours.
 fn generate(a: &Args) -> anyhow::Result<Load> {
     let now = super::wall_now();
-    let cfg = super::steady_floor(a.agents, a.teams, 24);
+    let cfg = crate::sim::SimConfig { queues: a.queues, ..super::steady_floor(a.agents, a.teams, 24) };
     let conns = a.connections.max(1);
     let mut per: Vec<Vec<String>> = vec![Vec::new(); conns];
     let mut last_ts = 0;

@@ -130,6 +130,8 @@ pub(crate) fn steady_floor(agents: u32, teams: u32, hours: i64) -> crate::sim::S
         start: wall_now() - hours * 3_600_000,
         duration: None,
         shifts: false,
+        // Agent events only; the mixed stream sets queues itself.
+        queues: 0,
         ..crate::sim::SimConfig::default()
     }
 }

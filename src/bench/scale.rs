@@ -25,6 +25,10 @@ pub struct Args {
     /// Simulated hours from 08:00 local (shifts of 9 h staggered over 90 min); at most 12.
     #[arg(long, default_value_t = 10)]
     pub hours: i64,
+    /// Call queues of the simulated floor (team k answers queue k mod N): `/metrics` then
+    /// carries the queue families too. 0: agent events only, as the earlier numbers.
+    #[arg(long, default_value_t = 0)]
+    pub queues: u32,
     /// Scrapes of /metrics and team snapshots measured.
     #[arg(long, default_value_t = 10)]
     pub samples: usize,
@@ -70,6 +74,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         start,
         duration: Some(a.hours * 3_600_000),
         timezone: tz.clone(),
+        queues: a.queues,
         ..SimConfig::default()
     };
     let sim = Simulator::new(cfg)?;

@@ -722,6 +722,7 @@ pub fn new_alert(
         id,
         kind,
         team: team.to_string(),
+        queue: None,
         agent: agent.map(str::to_string),
         severity: kind.severity(),
         state: AlertState::Firing,

@@ -8,6 +8,7 @@ use super::Engine;
 use crate::alert::{Alert, AlertKind, AlertState, StoredAlert};
 use crate::detect::team::AlertChange;
 use crate::floor::agents::TeamIdx;
+use crate::queue::Derived;
 use crate::time::Ms;
 
 /// How a stored alert's team counters move.
@@ -125,6 +126,14 @@ impl Engine {
                 }
             }
         }
+        self.correct(old, new);
+    }
+
+    /// Corrects the store from `old` (the stored alerts in a scope) to `new` (the same
+    /// scope as the events now have it): alerts no longer there are retracted, changed
+    /// ones retracted and told again, new ones told, and one that merely resolves is a
+    /// plain resolve.
+    fn correct(&mut self, old: Vec<Arc<StoredAlert>>, new: BTreeMap<String, Alert>) {
         let mut changed = false;
         for o in &old {
             if !new.contains_key(&o.id) {
@@ -176,22 +185,59 @@ impl Engine {
         self.alerts.insert(n.id.clone(), StoredAlert::new(n));
     }
 
-    /// Counts a change of an alert on its team (Prometheus).
+    /// Corrects a queue's stored alerts to what its history derives (SPEC §8.3, §2.5).
+    pub(super) fn reconcile_queue(&mut self, queue: &str, d: Derived) {
+        let old: Vec<Arc<StoredAlert>> =
+            self.queue_alerts(queue, AlertKind::LongWait)
+                .filter(|a| a.is_firing() || a.resolved_at.is_some_and(|r| r >= d.long_wait_from))
+                .chain(self.queue_alerts(queue, AlertKind::ServiceLevelLow).filter(|a| {
+                    a.is_firing() || a.fired_at >= d.sl_from || a.resolved_at.is_some_and(|r| r >= d.sl_from)
+                }))
+                .collect();
+        if old.is_empty() && d.alerts.is_empty() {
+            return;
+        }
+        let new = d.alerts.into_iter().map(|a| (a.id.clone(), a)).collect();
+        self.correct(old, new);
+    }
+
+    /// The stored alerts of `queue` of `kind` (ids `kind:queue:<queue>:<ms>`).
+    pub(super) fn queue_alerts<'a>(
+        &'a self,
+        queue: &'a str,
+        kind: AlertKind,
+    ) -> impl Iterator<Item = Arc<StoredAlert>> + 'a {
+        let from = format!("{}:queue:{queue}:", kind.as_str());
+        let to = format!("{}:queue:{queue};", kind.as_str());
+        self.alerts.range(from..to).map(|(_, a)| a).filter(move |a| a.queue.as_deref() == Some(queue)).cloned()
+    }
+
+    /// Counts a change of an alert on its team or queue (Prometheus).
     fn count_alert(&mut self, a: &Alert, c: Count) {
-        let Some(&ti) = self.team_index.get(&a.team) else { return };
-        let team = self.team_mut(ti);
-        let k = a.kind as usize;
+        let (firing, fired, retracted) = match &a.queue {
+            Some(q) => {
+                let Some(k) = AlertKind::QUEUE.iter().position(|k| *k == a.kind) else { return };
+                let Some(queue) = self.queues.get_mut(q) else { return };
+                (&mut queue.alerts_firing[k], &mut queue.alerts_fired[k], &mut queue.alerts_retracted[k])
+            }
+            None => {
+                let Some(&ti) = self.team_index.get(&a.team) else { return };
+                let Some(k) = AlertKind::TEAM.iter().position(|k| *k == a.kind) else { return };
+                let team = self.team_mut(ti);
+                (&mut team.alerts_firing[k], &mut team.alerts_fired[k], &mut team.alerts_retracted[k])
+            }
+        };
         match c {
             Count::Fired => {
-                team.alerts_firing[k] += 1;
-                team.alerts_fired[k] += 1;
+                *firing += 1;
+                *fired += 1;
             }
-            Count::Resolved => team.alerts_firing[k] = team.alerts_firing[k].saturating_sub(1),
+            Count::Resolved => *firing = firing.saturating_sub(1),
             Count::Retracted { was_firing } => {
                 if was_firing {
-                    team.alerts_firing[k] = team.alerts_firing[k].saturating_sub(1);
+                    *firing = firing.saturating_sub(1);
                 }
-                team.alerts_retracted[k] += 1;
+                *retracted += 1;
             }
         }
     }
@@ -252,7 +298,15 @@ impl Engine {
         now: Ms,
     ) -> Vec<Arc<StoredAlert>> {
         let mut alerts: Vec<Arc<StoredAlert>> = match team {
-            Some(team) => self.team_alerts(team, &AlertKind::ALL).collect(),
+            // A team's view lists the queues' alerts too: they are the whole floor's.
+            Some(team) => self
+                .team_alerts(team, &AlertKind::TEAM)
+                .chain(AlertKind::QUEUE.iter().flat_map(|k| {
+                    let from = format!("{}:queue:", k.as_str());
+                    let to = format!("{}:queue;", k.as_str());
+                    self.alerts.range(from..to).map(|(_, a)| a.clone())
+                }))
+                .collect(),
             None => self.alerts.values().cloned().collect(),
         };
         // Few or none: found by pointer among the stored ones (no string compare per alert),
@@ -267,7 +321,7 @@ impl Engine {
         for ch in tentative {
             match ch {
                 AlertChange::Fired(a) => {
-                    if team.is_none_or(|t| t == a.team) {
+                    if a.queue.is_some() || team.is_none_or(|t| t == a.team) {
                         let id = a.id.clone();
                         let i = match find(&alerts, &changed, &id) {
                             Some(i) => {

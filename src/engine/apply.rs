@@ -6,7 +6,7 @@ use crate::alert::{Alert, AlertKind};
 use crate::detect::team::{AlertChange, Change, new_alert};
 use compact_str::CompactString;
 
-use crate::event::{Event, Refusal, State, UNASSIGNED};
+use crate::event::{Event, Input, Refusal, State, UNASSIGNED};
 use crate::floor::agents::{Agent, AgentIdx, AuxEntry, TeamIdx};
 use crate::floor::timeline::{Kind, Timeline};
 use crate::settings::ClockMode;
@@ -25,6 +25,16 @@ pub struct Refused {
     pub seq: Option<u64>,
     /// The agent's last applied `ts` and `seq` when it was refused (`None`: a new agent).
     pub last: Option<(Ms, Option<u64>)>,
+    /// A call event's refusal (the agent fields above are then unused).
+    pub call: Option<Box<RefusedCall>>,
+}
+
+/// A refused call event: the message naming the call and what it clashed with, and the
+/// event re-encoded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefusedCall {
+    pub message: String,
+    pub input: String,
 }
 
 /// Events of a batch whose agents are read ahead of applying them (see `apply_batch`).
@@ -39,7 +49,7 @@ impl Engine {
         &mut self,
         now: Ms,
         source: Source,
-        events: impl IntoIterator<Item = Event>,
+        events: impl IntoIterator<Item = impl Into<Input>>,
         refused: &[Refusal],
     ) -> IngestCounts {
         self.apply_batch_refused(now, source, events, refused).0
@@ -52,7 +62,7 @@ impl Engine {
         &mut self,
         now: Ms,
         source: Source,
-        events: impl IntoIterator<Item = Event>,
+        events: impl IntoIterator<Item = impl Into<Input>>,
         refused: &[Refusal],
     ) -> (IngestCounts, Vec<Refused>) {
         let mut counts = IngestCounts::default();
@@ -64,16 +74,31 @@ impl Engine {
         // agent slot and timeline tail are cache misses, and `apply` waits for them one
         // after another. Reading them for the next few events first lets those independent
         // misses overlap in the CPU's out-of-order window. Reads only: nothing changes.
-        let mut events = events.into_iter();
-        let mut ahead = Vec::with_capacity(WARM_AHEAD);
+        let mut events = events.into_iter().map(Into::into);
+        let mut ahead: Vec<Input> = Vec::with_capacity(WARM_AHEAD);
         let mut index = 0;
         loop {
             ahead.extend(events.by_ref().take(WARM_AHEAD));
             if ahead.is_empty() {
                 break;
             }
-            std::hint::black_box(ahead.iter().fold(0, |w, ev: &Event| w ^ self.agents.warm(&ev.agent)));
+            std::hint::black_box(ahead.iter().fold(0, |w, ev| match ev {
+                Input::Agent(ev) => w ^ self.agents.warm(&ev.agent),
+                Input::Call(_) => w,
+            }));
             for ev in ahead.drain(..) {
+                let ev = match ev {
+                    Input::Agent(ev) => ev,
+                    Input::Call(call) => {
+                        let o = self.apply_call(&call, now, source);
+                        counts.count(o.0);
+                        if let Some(r) = o.1 {
+                            not_applied.push(Refused { index, ..r });
+                        }
+                        index += 1;
+                        continue;
+                    }
+                };
                 // `apply` consumes the event; what a refusal message needs is kept aside
                 // (ids up to 24 bytes are copied inline, without allocating).
                 let (agent, state, reason, ts, seq) = (ev.agent.clone(), ev.state, ev.reason.clone(), ev.ts, ev.seq);
@@ -84,7 +109,7 @@ impl Engine {
                         let a = self.agents.get(ai);
                         (a.last_ts, a.last_seq)
                     });
-                    not_applied.push(Refused { index, outcome: o, agent, state, reason, ts, seq, last });
+                    not_applied.push(Refused { index, outcome: o, agent, state, reason, ts, seq, last, call: None });
                 }
                 index += 1;
             }
@@ -108,7 +133,7 @@ impl Engine {
         &mut self,
         now: Ms,
         source: Source,
-        events: impl IntoIterator<Item = Event>,
+        events: impl IntoIterator<Item = impl Into<Input>>,
         refused: &[Refusal],
     ) -> Result<(IngestCounts, Vec<Refused>), String> {
         let run = std::panic::AssertUnwindSafe(|| self.apply_batch_refused(now, source, events, refused));
@@ -120,10 +145,24 @@ impl Engine {
         })
     }
 
+    /// Applies one decoded agent or call event received at `recv_ms` (see [`Engine::apply`]).
+    pub fn apply_input(&mut self, ev: Input, recv_ms: Ms, source: Source) -> Outcome {
+        match ev {
+            Input::Agent(ev) => self.apply(ev, recv_ms, source),
+            Input::Call(call) => self.apply_call(&call, recv_ms, source).0,
+        }
+    }
+
     /// Applies one decoded event received at `recv_ms` (system time; used by the wall
     /// clock for a missing `ts`, the future-skew clamp and the backfill limit).
     pub fn apply(&mut self, ev: Event, recv_ms: Ms, source: Source) -> Outcome {
         let o = self.apply_inner(ev, recv_ms);
+        self.after_apply(source, o);
+        o
+    }
+
+    /// Counts an event's outcome, and what the event clock and housekeeping do after one.
+    pub(super) fn after_apply(&mut self, source: Source, o: Outcome) {
         self.count(source, o);
         // The event clock moves with the events: commit the detectors every minute of event
         // time, so a long replay applied event by event keeps its change logs short (the
@@ -139,7 +178,6 @@ impl Engine {
                 self.housekeeping_inner();
             }
         }
-        o
     }
 
     fn apply_inner(&mut self, ev: Event, recv_ms: Ms) -> Outcome {

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use crate::alert::{Alert, AlertKind, StoredAlert};
+use crate::alert::{Alert, StoredAlert};
 use crate::detect::calendar::Calendar;
 use crate::detect::team::{AlertChange, TeamDet};
 use crate::event::{Refusal, State};
@@ -23,6 +23,7 @@ use crate::time::Ms;
 
 mod alerts;
 mod apply;
+mod calls;
 mod chart;
 mod handle;
 mod outcome;
@@ -30,7 +31,7 @@ mod persist;
 mod step;
 mod view;
 
-pub use apply::Refused;
+pub use apply::{Refused, RefusedCall};
 pub use chart::{ChartView, TeamChart};
 #[cfg(test)]
 mod tests;
@@ -75,12 +76,15 @@ pub struct Team {
     /// late event showed they never were), by `AlertKind as usize` (Prometheus). Derived:
     /// recounted from the alert store on restore.
     #[serde(skip)]
-    pub alerts_firing: [u32; AlertKind::ALL.len()],
+    pub alerts_firing: [u32; TEAM_KINDS],
     #[serde(skip)]
-    pub alerts_fired: [u64; AlertKind::ALL.len()],
+    pub alerts_fired: [u64; TEAM_KINDS],
     #[serde(skip)]
-    pub alerts_retracted: [u64; AlertKind::ALL.len()],
+    pub alerts_retracted: [u64; TEAM_KINDS],
 }
+
+/// How many alert kinds a team counts (`AlertKind::TEAM`, which lead `AlertKind::ALL`).
+pub const TEAM_KINDS: usize = crate::alert::AlertKind::TEAM.len();
 
 /// All the state of a floor.
 pub struct Engine {
@@ -112,6 +116,8 @@ pub struct Engine {
     chart_due: Ms,
     /// The names of the chart's kinds, `["15m", "day"]` (from the settings).
     chart_names: [String; crate::detect::aht_chart::KINDS],
+    /// The queues and their calls (SPEC §8).
+    queues: crate::queue::Queues,
     /// Largest event time applied (the event clock's now).
     max_ts: Ms,
     /// Largest `now` the engine was advanced to or applied a batch at (the wall clock's
@@ -176,6 +182,7 @@ impl Engine {
             charts: HashMap::default(),
             chart_due: Ms::MAX,
             chart_names,
+            queues: Default::default(),
             max_ts: Ms::MIN,
             now_seen: Ms::MIN,
             ingest: HashMap::new(),
@@ -298,9 +305,9 @@ impl Engine {
             handle: HandleTimes::default(),
             contacts_total: 0,
             state_ms: [0; 6],
-            alerts_firing: Default::default(),
-            alerts_fired: Default::default(),
-            alerts_retracted: Default::default(),
+            alerts_firing: [0; TEAM_KINDS],
+            alerts_fired: [0; TEAM_KINDS],
+            alerts_retracted: [0; TEAM_KINDS],
         };
         let i = match self.team_free.pop() {
             Some(i) => {
@@ -341,6 +348,11 @@ impl Engine {
             out[a.kind as usize] += (now - a.seg_start).max(0);
         }
         out
+    }
+
+    /// The queues (for metrics).
+    pub fn queues(&self) -> &crate::queue::Queues {
+        &self.queues
     }
 
     /// Live agents (for per-agent metrics).

@@ -20,7 +20,8 @@ use crate::time::Ms;
 /// at checkpoints, contacts counted there rather than stored one by one), exact handle-time
 /// buckets per team, per-team detector floors. 4: teams' rosters, detectors with their
 /// change logs and checkpoints (late delivery), refusal counts per reason. 5: the AHT
-/// control chart per team, alerts with an `interval`.
+/// control chart per team, alerts with an `interval`; queues (waiting calls, ended calls
+/// the windows need, the service-level streaks), queue alerts.
 pub const FORMAT: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,7 @@ struct Save<'a> {
     ingest: Vec<(u8, IngestCounts)>,
     refusals: Vec<(u8, RefusalCounts)>,
     long_aux_due: &'a BTreeSet<(Ms, AgentIdx)>,
+    queues: &'a crate::queue::Queues,
     applied_since_housekeeping: u64,
     version: u64,
     charts: Vec<(&'a String, &'a TeamChart)>,
@@ -60,6 +62,7 @@ struct Load {
     ingest: Vec<(u8, IngestCounts)>,
     refusals: Vec<(u8, RefusalCounts)>,
     long_aux_due: BTreeSet<(Ms, AgentIdx)>,
+    queues: crate::queue::Queues,
     applied_since_housekeeping: u64,
     version: u64,
     charts: Vec<(String, TeamChart)>,
@@ -71,6 +74,7 @@ struct AlertRec {
     id: String,
     kind: u8,
     team: String,
+    queue: Option<String>,
     agent: Option<String>,
     severity: u8,
     firing: bool,
@@ -90,6 +94,7 @@ impl AlertRec {
             id: a.id.clone(),
             kind: AlertKind::ALL.iter().position(|k| *k == a.kind).unwrap_or(0) as u8,
             team: a.team.clone(),
+            queue: a.queue.clone(),
             agent: a.agent.clone(),
             severity: a.severity as u8,
             firing: a.state == AlertState::Firing,
@@ -110,6 +115,7 @@ impl AlertRec {
             id: self.id,
             kind,
             team: self.team,
+            queue: self.queue,
             agent: self.agent,
             severity: match self.severity {
                 0 => Severity::Info,
@@ -145,6 +151,7 @@ impl Engine {
             ingest: Source::ALL.iter().filter_map(|s| self.ingest.get(s).map(|c| (s.to_u8(), *c))).collect(),
             refusals: Source::ALL.iter().filter_map(|s| self.refusals.get(s).map(|c| (s.to_u8(), *c))).collect(),
             long_aux_due: &self.long_aux_due,
+            queues: &self.queues,
             applied_since_housekeeping: self.applied_since_housekeeping,
             version: self.version,
             // By team id, so that the same state gives the same bytes.
@@ -187,6 +194,8 @@ impl Engine {
             .filter_map(|(s, c)| Source::from_u8(s).map(|s| (s, c)))
             .collect::<HashMap<_, _>>();
         engine.long_aux_due = load.long_aux_due;
+        engine.queues = load.queues;
+        engine.queues.restore(&engine.settings.queues);
         engine.applied_since_housekeeping = load.applied_since_housekeeping;
         engine.version = load.version;
         engine.charts = load.charts.into_iter().collect();

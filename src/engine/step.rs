@@ -35,6 +35,17 @@ impl Engine {
             }
         }
         self.close_charts(commit);
+        self.advance_queues(commit);
+    }
+
+    /// Commits every due queue's alerts through `[.., t)` and corrects the store to them.
+    fn advance_queues(&mut self, t: Ms) {
+        let s = &self.settings.queues;
+        let derived: Vec<(String, crate::queue::Derived)> =
+            self.queues.iter_mut().filter_map(|q| q.advance(t, s).map(|d| (q.id.clone(), d))).collect();
+        for (q, d) in derived {
+            self.reconcile_queue(&q, d);
+        }
     }
 
     /// Advances a team's detectors through [clock, t), re-evaluating first from the
@@ -122,6 +133,10 @@ impl Engine {
             self.team_free.push(ti);
         }
         self.trim_charts(now);
+        // A call's id is kept past its end as long as a late `queued` for it could still
+        // be applied (it would be `too_old` after that).
+        let forget_calls_before = now - self.settings.max_backfill_ms - CHECKPOINT_MS;
+        self.queues.trim(cutoff, forget_calls_before, &self.settings.queues);
         // Resolved alerts are kept for at least 24 hours (SPEC §5.2), in the daemon 48 and
         // in `replay` for good (`keep_resolved_alerts_ms`); the AHT chart's at least as long
         // as its points (`history_days`): they belong to its history, and there are few

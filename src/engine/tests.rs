@@ -173,7 +173,7 @@ fn run(cfg: &str, clock: &str, steps: &[Step], now: Ms) -> Run {
             Step::Batch(r, lines) => {
                 let decoded: Vec<_> = lines.iter().map(|l| decode_str(l, &aliases)).collect();
                 let recv = r.unwrap_or_else(|| match &decoded[0] {
-                    Ok(e) => e.ts.unwrap_or(last_recv),
+                    Ok(e) => e.ts().unwrap_or(last_recv),
                     Err(_) => last_recv,
                 });
                 last_recv = recv;
@@ -281,7 +281,7 @@ fn check(c: &Case) {
                     Step::Batch(_, b) => b.clone(),
                     Step::View(_) => Vec::new(),
                 })
-                .map(|l| (decode_str(&l, &Aliases::default()).unwrap().ts.unwrap(), l))
+                .map(|l| (decode_str(&l, &Aliases::default()).unwrap().ts().unwrap(), l))
                 .collect();
             lines.sort_by_key(|l| l.0);
             let on_time: Vec<Step> = lines.into_iter().map(|(_, l)| Step::Batch(None, vec![l])).collect();

@@ -14,6 +14,7 @@ use crate::event::State;
 use crate::floor::agents::{Agent, AgentIdx, Counts, TeamIdx};
 use crate::floor::figures::{Dispersion, Qualifying, Sums};
 use crate::floor::timeline::{Kind, Timeline};
+use crate::queue::QueueFigures;
 use crate::settings::WindowKind;
 use crate::time::Ms;
 
@@ -179,6 +180,13 @@ pub struct GroupView {
 pub struct View {
     pub now: Ms,
     pub window_names: Vec<String>,
+    /// The queues' windows: every configured window but `peak_today` (SPEC §8.2).
+    pub queue_window_names: Vec<String>,
+    /// Every queue, sorted by id, and the floor's sums (SPEC §8.4).
+    pub queues: Vec<(String, QueueFigures)>,
+    pub floor_queues: QueueFigures,
+    /// What the queue figures are judged with (service level mode and thresholds).
+    pub queue_settings: crate::settings::QueueSettings,
     pub floor: GroupView,
     pub teams: Vec<GroupView>,
     pub agents: Vec<AgentView>,
@@ -209,7 +217,37 @@ impl Engine {
             }
         }
         self.charts_tentative(now, &mut tentative);
+        self.tentative_queues(now, &mut tentative);
         self.view_alerts(team, tentative, now)
+    }
+
+    /// The queues' alerts at `now` past their committed clock, as changes to the store
+    /// (only those that differ from it).
+    fn tentative_queues(&self, now: Ms, out: &mut Vec<AlertChange>) {
+        for q in self.queues.iter() {
+            for a in q.tentative(now, &self.settings.queues).alerts {
+                if self.alerts.get(&a.id).is_none_or(|s| s.alert() != &a) {
+                    out.push(AlertChange::Fired(a));
+                }
+            }
+        }
+    }
+
+    /// The queues' figures at `now`: windows but `peak_today`, names and lengths.
+    fn queue_figures(&mut self, now: Ms) -> (Vec<String>, Vec<(String, QueueFigures)>, QueueFigures) {
+        let midnight = self.cal.midnight(now);
+        let (names, lens): (Vec<String>, Vec<Option<Ms>>) = self
+            .settings
+            .windows
+            .iter()
+            .filter_map(|w| match w.kind {
+                WindowKind::Sliding(l) => Some((w.name.clone(), Some(l))),
+                WindowKind::Today => Some((w.name.clone(), None)),
+                WindowKind::PeakToday => None,
+            })
+            .unzip();
+        let (per, floor) = self.queues.figures(now, midnight, &lens, &self.settings.queues);
+        (names, per.into_iter().map(|(q, f)| (q.to_string(), f)).collect(), floor)
     }
 
     /// Team `ti`'s detector state at `now` on a copy ([`TeamDet::tentative`]), the alert
@@ -424,10 +462,21 @@ impl Engine {
             aht_chart: None,
         };
 
-        let alerts = if opts.alerts { self.view_alerts(opts.team.as_deref(), tentative, now) } else { Vec::new() };
+        let alerts = if opts.alerts {
+            // Every view lists the queues' alerts: they belong to the whole floor.
+            self.tentative_queues(now, &mut tentative);
+            self.view_alerts(opts.team.as_deref(), tentative, now)
+        } else {
+            Vec::new()
+        };
+        let (queue_window_names, queues, floor_queues) = self.queue_figures(now);
         View {
             now,
             window_names: windows.iter().map(|w| w.name.clone()).collect(),
+            queue_window_names,
+            queues,
+            floor_queues,
+            queue_settings: self.settings.queues.clone(),
             floor,
             teams: teams_out,
             agents: agents_out,

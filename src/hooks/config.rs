@@ -154,7 +154,8 @@ impl Filter {
         (self.send_resolved || a.state == AlertState::Firing)
             && a.severity >= self.min_severity
             && self.kinds.as_ref().is_none_or(|k| k.contains(&a.kind))
-            && self.teams.as_ref().is_none_or(|t| t.contains(&a.team))
+            // A queue's alert has no team: a team lead's hook hears of callers waiting too.
+            && (a.queue.is_some() || self.teams.as_ref().is_none_or(|t| t.contains(&a.team)))
     }
 }
 

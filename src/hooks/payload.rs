@@ -375,7 +375,10 @@ fn alertmanager_batch_len(alerts: &[Arc<Alert>]) -> usize {
 pub fn alertmanager_alert(spec: &HookSpec, r: &Renderer, a: &Alert, now_ms: Ms) -> Value {
     let mut labels = serde_json::Map::new();
     labels.insert("alertname".into(), a.kind.as_str().into());
-    labels.insert("team".into(), a.team.clone().into());
+    match &a.queue {
+        Some(q) => labels.insert("queue".into(), q.clone().into()),
+        None => labels.insert("team".into(), a.team.clone().into()),
+    };
     labels.insert("severity".into(), a.severity.as_str().into());
     if let Some(agent) = &a.agent {
         labels.insert("agent".into(), agent.clone().into());
@@ -442,6 +445,7 @@ mod tests {
             id: format!("aux_cluster:{}:{i}", long("T")),
             kind: crate::alert::AlertKind::AuxCluster,
             team: long("T"),
+            queue: None,
             agent: None,
             severity: Severity::Critical,
             state: AlertState::Firing,

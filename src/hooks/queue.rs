@@ -202,6 +202,7 @@ mod tests {
             id: Alert::make_id(AlertKind::AuxCluster, "T1", None, n),
             kind: AlertKind::AuxCluster,
             team: "T1".into(),
+            queue: None,
             agent: None,
             severity: AlertKind::AuxCluster.severity(),
             state,

@@ -45,6 +45,10 @@ impl Renderer<'_> {
             (Lang::Zh, AlertKind::UtilizationHigh) => "通话利用率过高",
             (Lang::En, AlertKind::AhtOutOfControl) => "AHT out of control",
             (Lang::Zh, AlertKind::AhtOutOfControl) => "平均处理时长失控",
+            (Lang::En, AlertKind::LongWait) => "Long wait",
+            (Lang::En, AlertKind::ServiceLevelLow) => "Service level low",
+            (Lang::Zh, AlertKind::LongWait) => "来电等待过长",
+            (Lang::Zh, AlertKind::ServiceLevelLow) => "服务水平过低",
         }
     }
 
@@ -60,6 +64,12 @@ impl Renderer<'_> {
     /// Who the alert is about: `T07` / `T07 组`, or the agent for per-agent kinds.
     fn subject(&self, a: &Alert) -> String {
         let agent = a.agent.as_deref().or(a.agents.first().map(String::as_str));
+        if let Some(q) = &a.queue {
+            return match self.lang {
+                Lang::En => q.clone(),
+                Lang::Zh => format!("{q} 队列"),
+            };
+        }
         match (self.lang, a.kind, agent) {
             (Lang::En, AlertKind::LongAux, Some(ag)) => format!("{ag} ({})", a.team),
             (Lang::Zh, AlertKind::LongAux, Some(ag)) => format!("{} 组坐席 {ag}", a.team),
@@ -133,6 +143,18 @@ impl Renderer<'_> {
                     aht_rules(a)
                 ),
             ),
+            (Lang::En, AlertKind::LongWait) => {
+                (": ", format!("caller waiting {}", crate::queue::fmt_wait((a.value * 1000.0) as i64)))
+            }
+            (Lang::Zh, AlertKind::LongWait) => {
+                (" ", format!("有来电已等待 {}", crate::queue::fmt_wait((a.value * 1000.0) as i64)))
+            }
+            (Lang::En, AlertKind::ServiceLevelLow) => {
+                (": ", format!("service level {} over 15 min (target {})", pct(a.value), pct(a.threshold)))
+            }
+            (Lang::Zh, AlertKind::ServiceLevelLow) => {
+                (" ", format!("15 分钟服务水平 {} (目标 {})", pct(a.value), pct(a.threshold)))
+            }
         }
     }
 
@@ -294,6 +316,7 @@ mod tests {
             id: Alert::make_id(kind, "T07", None, started_at),
             kind,
             team: "T07".into(),
+            queue: None,
             agent: (kind == AlertKind::LongAux).then(|| agents[0].to_string()),
             severity: kind.severity(),
             state: AlertState::Firing,

@@ -23,12 +23,12 @@ use tokio::sync::{mpsc, oneshot};
 pub use crate::core::Applied;
 use crate::core::Core;
 use crate::engine::Source;
-use crate::event::{DecodeError, Event};
+use crate::event::{DecodeError, Input};
 
 /// Decoded batches waiting to be applied, over all connections.
 pub const QUEUE: usize = 4;
 
-pub type Batch = Vec<Result<Event, DecodeError>>;
+pub type Batch = Vec<Result<Input, DecodeError>>;
 
 enum Job {
     Apply { batch: Batch, source: Source, first: u64, reply: Option<oneshot::Sender<Applied>> },

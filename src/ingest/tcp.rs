@@ -28,7 +28,7 @@ use super::apply::Applier;
 use super::lines::{LineFramer, Piece};
 use super::{ConnGuard, Connections};
 use crate::engine::Source;
-use crate::event::{Aliases, DecodeError, Event, decode_bytes};
+use crate::event::{Aliases, DecodeError, Input, decode_bytes};
 use crate::net::{ConnStats, Gate, is_http_request_line, token_eq};
 
 /// Read buffer per connection (PERF-NOTES: 256 KiB); `bench ingest`'s limit uses the same.
@@ -161,7 +161,7 @@ async fn read_decode<S: AsyncRead + Unpin>(
     }
 }
 
-fn push_piece(shared: &TcpIngest, piece: Piece<'_>, batch: &mut Vec<Result<Event, DecodeError>>) {
+fn push_piece(shared: &TcpIngest, piece: Piece<'_>, batch: &mut Vec<Result<Input, DecodeError>>) {
     match piece {
         Piece::TooLarge => {
             batch.push(Err(DecodeError::too_large("line", "limits.max_line_bytes", shared.max_line_bytes)))

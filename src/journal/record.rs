@@ -4,7 +4,9 @@
 //! counts `lsn` and the payload and `crc` (CRC-32) covers them too. A torn or damaged
 //! frame fails its length or checksum and ends the readable journal at that point.
 //! Payloads:
-//! - `1` batch: `now: i64 | source: u8 | n: u32 | n refusal reasons: u8 each | postcard(Vec<Event>)`
+//! - `1` batch of agent events: `now: i64 | source: u8 | n: u32 | n refusal reasons: u8 each | postcard(Vec<Event>)`
+//!   (written by builds before call events; still read)
+//! - `4` batch: as `1` with `postcard(Vec<Input>)`: agent and call events
 //! - `2` advance: `now: i64` (written by older builds; reading it advances, which changes
 //!   nothing a view would not: results depend on the events and `now` only)
 //! - `3` housekeeping
@@ -12,7 +14,7 @@
 use std::io::{self, Read};
 
 use crate::engine::{Engine, Source};
-use crate::event::{Event, Refusal};
+use crate::event::{Event, Input, Refusal};
 use crate::time::Ms;
 
 pub const HEADER: usize = 16;
@@ -23,6 +25,7 @@ pub const MAX_FRAME: usize = 256 << 20;
 const BATCH: u8 = 1;
 const ADVANCE: u8 = 2;
 const HOUSEKEEPING: u8 = 3;
+const BATCH_INPUTS: u8 = 4;
 
 /// One state-changing step of the engine.
 #[derive(Debug, PartialEq)]
@@ -33,7 +36,7 @@ pub enum Op {
         now: Ms,
         source: Source,
         refused: Vec<Refusal>,
-        events: Vec<Event>,
+        events: Vec<Input>,
     },
     Advance(Ms),
     Housekeeping,
@@ -68,10 +71,10 @@ impl Payload {
         Payload { bytes, crc }
     }
 
-    pub fn batch<'a>(now: Ms, source: Source, refused: &[Refusal], events: impl Iterator<Item = &'a Event>) -> Payload {
-        let events: Vec<&Event> = events.collect();
+    pub fn batch<'a>(now: Ms, source: Source, refused: &[Refusal], events: impl Iterator<Item = &'a Input>) -> Payload {
+        let events: Vec<&Input> = events.collect();
         let mut bytes = Vec::with_capacity(16 + refused.len() + events.len() * 48);
-        bytes.push(BATCH);
+        bytes.push(BATCH_INPUTS);
         bytes.extend_from_slice(&now.to_le_bytes());
         bytes.push(source.to_u8());
         bytes.extend_from_slice(&(refused.len() as u32).to_le_bytes());
@@ -152,7 +155,7 @@ fn decode_payload(p: &[u8]) -> Result<Op, FrameError> {
         Ok(Ms::from_le_bytes(b.get(..8).ok_or_else(|| bad("short time"))?.try_into().expect("8 bytes")))
     };
     match p.first() {
-        Some(&BATCH) => {
+        Some(&kind @ (BATCH | BATCH_INPUTS)) => {
             if p.len() < 14 {
                 return Err(bad("short batch"));
             }
@@ -164,7 +167,13 @@ fn decode_payload(p: &[u8]) -> Result<Op, FrameError> {
                 .iter()
                 .map(|&b| Refusal::from_u8(b).ok_or_else(|| bad("unknown refusal")))
                 .collect::<Result<_, _>>()?;
-            let events: Vec<Event> = postcard::from_bytes(&p[14 + n..]).map_err(|e| bad(&e.to_string()))?;
+            let bytes = &p[14 + n..];
+            let events: Vec<Input> = if kind == BATCH {
+                let agents: Vec<Event> = postcard::from_bytes(bytes).map_err(|e| bad(&e.to_string()))?;
+                agents.into_iter().map(Input::Agent).collect()
+            } else {
+                postcard::from_bytes(bytes).map_err(|e| bad(&e.to_string()))?
+            };
             Ok(Op::Batch { now, source, refused, events })
         }
         Some(&ADVANCE) => Ok(Op::Advance(ms(&p[1..])?)),
@@ -190,7 +199,7 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::State;
+    use crate::event::{CallEvent, CallKind, State};
 
     fn ev(agent: &str, seq: u64) -> Event {
         Event {
@@ -206,7 +215,9 @@ mod tests {
 
     #[test]
     fn frames_round_trip_and_damage_is_detected() {
-        let events = [ev("a1", 1), ev("a2", 2)];
+        let call =
+            CallEvent { ts: Some(5), call: "c1".into(), queue: Some("q".into()), kind: CallKind::Queued, agent: None };
+        let events = [Input::Agent(ev("a1", 1)), Input::Call(call), Input::Agent(ev("a2", 2))];
         let mut out = Vec::new();
         let refused = vec![Refusal::NotJson, Refusal::TooLarge, Refusal::BadTs];
         Payload::batch(42, Source::Ws, &refused, events.iter()).frame_into(7, &mut out);

@@ -106,6 +106,7 @@ mod tests {
             id: Alert::make_id(AlertKind::UtilizationHigh, team, None, fired_at),
             kind: AlertKind::UtilizationHigh,
             team: team.into(),
+            queue: None,
             agent: None,
             severity: Severity::Warning,
             state: if resolved_at.is_some() { AlertState::Resolved } else { AlertState::Firing },

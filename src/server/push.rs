@@ -96,7 +96,8 @@ impl Hub {
         }
         let frame: Frame = json!({"type": "alert", "alert": alert}).to_string().into();
         for c in self.clients.iter() {
-            if c.team.as_ref().is_none_or(|t| *t == alert.team) {
+            // Queues belong to the whole floor: every board shows their alerts.
+            if alert.queue.is_some() || c.team.as_ref().is_none_or(|t| *t == alert.team) {
                 self.offer(&c, frame.clone());
             }
         }
@@ -139,6 +140,13 @@ pub fn board_config(shared: &Shared) -> Value {
         "long_aux_secs": s.long_aux_ms / 1000,
         "long_aux_per_reason": c.board.long_aux_per_reason,
         "planned_reasons": c.board.planned_reasons,
+        "queues": {
+            "sl_secs": s.queues.sl_ms / 1000,
+            "short_abandon_secs": s.queues.short_abandon_ms / 1000,
+            "sl_mode": s.queues.sl_mode.as_str(),
+            "sl_target": s.queues.sl_target,
+            "long_wait_secs": s.queues.long_wait_ms / 1000,
+        },
         "lang": c.wallboard.lang,
         // The board says when anyone on the network can read it without a token.
         "open": shared.open_board,
@@ -159,6 +167,10 @@ struct Board {
     /// view draws it, and 64 points per team in every frame of the floor board would be
     /// most of its bytes for nothing it shows.
     charts: HashMap<String, Value>,
+    /// Every queue and the floor's sums over them (queues are the floor's, whatever the
+    /// client's team filter).
+    queues: Value,
+    floor_queues: Value,
     agents: Vec<BoardAgent>,
     alerts: Vec<Alert>,
 }
@@ -178,7 +190,10 @@ impl Board {
                 charts.insert(id, chart);
             }
         }
+        let (queues, floor_queues) = crate::snapshot::queues_json(view);
         Board {
+            queues,
+            floor_queues,
             now: view.now,
             last_event,
             team_ids,
@@ -232,7 +247,7 @@ impl Board {
     }
 
     fn alerts_for(&self, team: Option<&str>) -> Vec<&Alert> {
-        self.alerts.iter().filter(|a| team.is_none_or(|t| a.team == t)).collect()
+        self.alerts.iter().filter(|a| a.queue.is_some() || team.is_none_or(|t| a.team == t)).collect()
     }
 
     fn full(&self, team: Option<&str>, config: &Value) -> String {
@@ -245,6 +260,8 @@ impl Board {
             "config": config,
             "floor": self.floor_for(team),
             "teams": self.teams_for(team),
+            "queues": self.queues,
+            "floor_queues": self.floor_queues,
             "agents": agents,
             "alerts": self.alerts_for(team),
         })
@@ -436,6 +453,8 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                                 "team_ids": board.team_ids,
                                 "floor": board.floor_for(t),
                                 "teams": board.teams_for(t),
+                                "queues": board.queues,
+                                "floor_queues": board.floor_queues,
                                 "agents": agents,
                                 "removed": rem,
                                 "alerts": board.alerts_for(t),

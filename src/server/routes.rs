@@ -472,7 +472,13 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
         let (batch, seq) = if let Ok(text) = msg.to_str() {
             frame_no += 1;
             let batch = decode_batch(text, &shared.aliases);
-            let seq = batch.iter().filter_map(|r| r.as_ref().ok().and_then(|e| e.seq)).max();
+            let seq = batch
+                .iter()
+                .filter_map(|r| match r {
+                    Ok(crate::event::Input::Agent(e)) => e.seq,
+                    _ => None,
+                })
+                .max();
             (batch, seq)
         } else if msg.is_binary() {
             frame_no += 1;

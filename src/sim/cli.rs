@@ -33,6 +33,11 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 10)]
     pub teams: u32,
 
+    /// Call queues (support, sales, billing, …): team k answers queue k mod N; the calls'
+    /// `queued`, `answered` and `abandoned` events go with the agents'. 0 = agents only.
+    #[arg(long, default_value_t = 3)]
+    pub queues: u32,
+
     /// Random seed: the same seed and flags always give the same events.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -287,6 +292,7 @@ impl SimulateArgs {
             long_breaks: self.long_break.clone(),
             noise: self.noise,
             offset_ms: 0,
+            queues: self.queues,
         };
         cfg.validate()?;
         Ok(cfg)

@@ -32,6 +32,7 @@ use std::fmt::Write as _;
 use jiff::tz::TimeZone;
 
 use super::calendar::{Calendar, DAY, tod_ms};
+use super::calls::{Calls, Pending};
 use super::noise::Noiser;
 use super::rng::Rng;
 use super::{SimConfig, SimError, SimLine, names};
@@ -147,6 +148,8 @@ struct Agent {
     /// Unplanned aux seconds owed against the target (accrued up to `credit_at`).
     aux_credit_s: f64,
     credit_at: Ms,
+    /// The call that ends the pending idle wait, when the floor has queues.
+    call: Option<Pending>,
 }
 
 #[derive(Debug)]
@@ -208,6 +211,10 @@ pub struct Simulator {
     /// Lines produced but not yet returned (noise that follows an event).
     pending: VecDeque<SimLine>,
     ts_fmt: TsFormatter,
+    /// The callers, when the floor has queues.
+    calls: Option<Calls>,
+    /// The instant of the step being run.
+    clock: Ms,
 }
 
 impl Simulator {
@@ -305,6 +312,7 @@ impl Simulator {
                     aux_target: aux,
                     aux_credit_s: 0.0,
                     credit_at: 0,
+                    call: None,
                 });
             }
         }
@@ -341,6 +349,8 @@ impl Simulator {
             noiser,
             pending: VecDeque::new(),
             ts_fmt: TsFormatter::default(),
+            calls: (cfg.queues > 0).then(|| Calls::new(cfg.queues, cfg.agents, cfg.seed)),
+            clock: cfg.start,
             cfg,
         })
     }
@@ -355,7 +365,7 @@ impl Simulator {
     /// generate the line, hence `&mut`.)
     pub fn next_ts(&mut self) -> Option<Ms> {
         if self.pending.is_empty() {
-            let line = self.produce()?;
+            let line = self.next()?;
             // Before the noise that `produce` queued after it.
             self.pending.push_front(line);
         }
@@ -379,6 +389,16 @@ impl Simulator {
     }
 
     fn schedule(&mut self, k: usize, at: Ms, wake: Wake) {
+        if matches!(wake, Wake::IdleEnd)
+            && let Some(calls) = self.calls.as_mut()
+        {
+            let peak = self.cal.peak_containing(at).is_some();
+            let (team, now) = (self.agents[k].team, self.clock);
+            let p = calls.offer(k as u32, team, now, at, peak);
+            if let Some(old) = self.agents[k].call.replace(p) {
+                calls.settle(old, k as u32, now, None);
+            }
+        }
         let a = &mut self.agents[k];
         a.wake = wake;
         a.generation = a.generation.wrapping_add(1);
@@ -386,7 +406,19 @@ impl Simulator {
     }
 
     /// Advances agent `k` at its wake time `now`; returns the state entered, if it changed.
+    /// The call that ended its idle wait is answered if it starts talking, else abandoned.
     fn step(&mut self, k: usize, now: Ms) -> Option<(State, Option<u8>)> {
+        let call = self.agents[k].call.take();
+        let took_call = matches!(self.agents[k].wake, Wake::IdleEnd);
+        let out = self.step_agent(k, now);
+        if let (Some(p), Some(calls)) = (call, self.calls.as_mut()) {
+            let answered = took_call && self.agents[k].state == State::Talking;
+            calls.settle(p, k as u32, now, answered.then_some(self.agents[k].id.as_str()));
+        }
+        out
+    }
+
+    fn step_agent(&mut self, k: usize, now: Ms) -> Option<(State, Option<u8>)> {
         self.accrue(k, now);
         let wake = self.agents[k].wake;
         let (state, reason, next, next_wake) = match wake {
@@ -721,39 +753,60 @@ impl Iterator for Simulator {
     type Item = SimLine;
 
     fn next(&mut self) -> Option<SimLine> {
-        match self.pending.pop_front() {
-            Some(l) => Some(l),
-            None => self.produce(),
+        loop {
+            if let Some(l) = self.pending.pop_front() {
+                return Some(l);
+            }
+            // Call lines and the agents' in time order (calls first on a tie: a call is
+            // answered as the agent's talking starts).
+            if let Some(calls) = &mut self.calls
+                && let Some(t) = calls.next_ts()
+            {
+                let agents_next = self.heap.peek().map(|r| r.0.0);
+                if self.end.is_some_and(|end| t >= end) {
+                    calls.clear();
+                } else if agents_next.is_none_or(|a| t <= a) {
+                    return calls.pop(&mut self.ts_fmt, self.cfg.offset_ms);
+                }
+            }
+            match self.produce() {
+                Some(Some(l)) => return Some(l),
+                Some(None) => continue,
+                None if self.calls.as_ref().is_some_and(|c| c.next_ts().is_some()) => continue,
+                None => return None,
+            }
         }
     }
 }
 
 impl Simulator {
-    /// Runs the heap until an event happens; returns it (its noise, if any, is queued in
-    /// `pending`).
-    fn produce(&mut self) -> Option<SimLine> {
-        loop {
+    /// Runs one step of the heap: `Some(Some(line))` when an event happened (its noise, if
+    /// any, is queued in `pending`), `Some(None)` when nothing did, `None` at the end.
+    /// One step at a time, so that call lines it makes come out in time order.
+    fn produce(&mut self) -> Option<Option<SimLine>> {
+        {
             let Reverse((t, slot, generation)) = self.heap.pop()?;
             if self.end.is_some_and(|end| t >= end) {
                 self.heap.clear();
                 return None;
             }
+            self.clock = t;
             let k = slot as usize;
             if k >= self.agents.len() {
                 self.inject(k - self.agents.len(), t);
-                continue;
+                return Some(None);
             }
             if self.agents[k].generation != generation {
-                continue; // replaced by an injection
+                return Some(None); // replaced by an injection
             }
-            let Some((state, reason)) = self.step(k, t) else { continue };
+            let Some((state, reason)) = self.step(k, t) else { return Some(None) };
             let line = self.line(k, t, state, reason);
             if let Some(noiser) = &mut self.noiser {
                 let a = &self.agents[k];
                 let team = &self.teams[a.team as usize].id;
                 noiser.after(&line, &a.id, team, &mut self.ts_fmt, &mut self.pending);
             }
-            return Some(line);
+            Some(Some(line))
         }
     }
 }

@@ -14,6 +14,7 @@
 //! (transports).
 
 mod calendar;
+mod calls;
 pub mod cli;
 mod floor;
 mod names;
@@ -113,6 +114,10 @@ pub struct SimConfig {
     pub noise: f64,
     /// Added to every emitted timestamp (`simulate --live` moves the timeline to now).
     pub offset_ms: Ms,
+    /// Call queues (SPEC §8): team `k` answers queue `k mod queues`; 0 = agent events
+    /// only. Every call an agent takes is queued first and `answered` by it when its
+    /// `talking` starts; some callers abandon (more at peak).
+    pub queues: u32,
 }
 
 /// The default peak windows (`peak.windows`, docs/figures.md#peak-time).
@@ -146,6 +151,7 @@ impl Default for SimConfig {
             long_breaks: Vec::new(),
             noise: 0.0,
             offset_ms: 0,
+            queues: 3,
         }
     }
 }
@@ -163,6 +169,9 @@ impl SimConfig {
     /// Checks every field; the error names the offending one.
     pub fn validate(&self) -> Result<(), SimError> {
         let bad = |m: String| Err(SimError::Invalid(m));
+        if self.queues > 1000 {
+            return bad(format!("queues must be at most 1000, not {}", self.queues));
+        }
         if self.agents == 0 {
             return bad("agents must be at least 1".into());
         }

@@ -19,6 +19,15 @@ test('numbers: percent with one decimal, AHT as m:ss, null as a dash', () => {
   for (const [got, want] of cases) assert.equal(got, want);
 });
 
+test('queue levels: a wait against its limit, service level against its target', () => {
+  const cases = [
+    [F.waitLevel(47.9, 60), 'ok'], [F.waitLevel(48, 60), 'warn'], [F.waitLevel(60, 60), 'bad'],
+    [F.waitLevel(null, 60), null], [F.slLevel(0.9, 0.9), 'ok'], [F.slLevel(0.8999, 0.9), 'bad'],
+    [F.slLevel(null, 0.9), null],
+  ];
+  for (const [got, want] of cases) assert.equal(got, want);
+});
+
 test('levels follow the configured bands', () => {
   const band = [0.69, 0.74];
   const cases = [

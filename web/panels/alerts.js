@@ -15,6 +15,7 @@ export const RESOLVED_FADE_MS = 120_000;
 const SEV_RANK = { critical: 0, warning: 1, info: 2 };
 
 const teamBlock = (team) => store.teams.find((x) => x.team === team) ?? null;
+const queueBlock = (queue) => (store.queues ?? []).find((x) => x.queue === queue) ?? null;
 
 /** The alert's figure as the board shows it now, or null. */
 export function currentValue(al) {
@@ -60,6 +61,18 @@ export function alertText(al, now) {
       return t('alert.aht_out_of_control', {
         team, kind: chartKindLabel(al.interval), value: F.aht(al.value), threshold: F.aht(al.threshold), rules: rulesLabel(rules),
       });
+    }
+    case 'long_wait': {
+      const q = queueBlock(al.queue);
+      const wait = q?.current?.longest_wait_s;
+      if (al.state !== 'firing' || wait == null) return t('alert.long_wait_resolved', { queue: al.queue, limit: F.mss(al.threshold) });
+      const secs = wait + Math.max(0, (asOf(now) - (store.now ?? now)) / 1000);
+      return t('alert.long_wait', { queue: al.queue, dur: F.mss(secs), limit: F.mss(al.threshold) });
+    }
+    case 'service_level_low': {
+      const q = queueBlock(al.queue);
+      const cur = q?.windows?.['15m']?.service_level ?? q?.windows?.[store.win.short]?.service_level ?? null;
+      return t('alert.service_level_low', { queue: al.queue, value: F.pct(al.value), now: F.pct(cur), threshold: F.pct(al.threshold) });
     }
     default:
       return t('alert.unknown', { team });
