@@ -192,6 +192,14 @@ async fn worked_example_through_a_daemon_over_tcp_and_http() {
     // A team's snapshot lists the queues' alerts too: they are the whole floor's.
     let t1 = d.get_json("/api/v1/snapshot?team=T1").await;
     assert_eq!(alerts(&t1), alerts(&r));
+    // `/api/v1/alerts?queue=` lists that queue's alerts, `?team=` no queue's.
+    let by_queue = d.get_json("/api/v1/alerts?queue=support").await;
+    assert_eq!(alerts(&by_queue), alerts(&r));
+    assert!(!alerts(&by_queue).is_empty());
+    assert!(d.get_json("/api/v1/alerts?queue=sales").await["alerts"].as_array().unwrap().is_empty());
+    assert!(
+        d.get_json("/api/v1/alerts?team=T1").await["alerts"].as_array().unwrap().iter().all(|a| a["queue"].is_null())
+    );
 
     let m = d.metrics().await;
     for (series, v) in [

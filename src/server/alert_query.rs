@@ -1,4 +1,4 @@
-//! `GET /api/v1/alerts` filters and pages: `team`, `state`, `since`, `limit` and `after`,
+//! `GET /api/v1/alerts` filters and pages: `team`, `queue`, `state`, `since`, `limit` and `after`,
 //! so that a client polling a floor with 48 hours of alerts never takes them all at once.
 //!
 //! Without parameters the answer is every alert, oldest first (by fire time, then id), as
@@ -21,6 +21,8 @@ pub const MAX_LIMIT: usize = 10_000;
 #[derive(Debug, Default, PartialEq)]
 pub struct AlertQuery {
     pub team: Option<String>,
+    /// A queue's alerts (`long_wait`, `service_level_low`).
+    pub queue: Option<String>,
     pub state: Option<AlertState>,
     /// Only alerts not over before this instant: still firing, or resolved at or after it.
     pub since: Option<Ms>,
@@ -39,7 +41,11 @@ pub struct Page {
 impl AlertQuery {
     /// Reads the query string; an error names the parameter and what it takes.
     pub fn parse(q: &HashMap<String, String>) -> Result<AlertQuery, String> {
-        let mut out = AlertQuery { team: q.get("team").filter(|t| !t.is_empty()).cloned(), ..Default::default() };
+        let mut out = AlertQuery {
+            team: q.get("team").filter(|t| !t.is_empty()).cloned(),
+            queue: q.get("queue").filter(|t| !t.is_empty()).cloned(),
+            ..Default::default()
+        };
         if let Some(s) = q.get("state") {
             out.state = Some(match s.as_str() {
                 "firing" => AlertState::Firing,
@@ -67,6 +73,7 @@ impl AlertQuery {
     fn keeps(&self, a: &StoredAlert) -> bool {
         let a = a.alert();
         self.team.as_deref().is_none_or(|t| a.team == t)
+            && self.queue.as_deref().is_none_or(|q| a.queue.as_deref() == Some(q))
             && self.state.is_none_or(|s| a.state == s)
             && self.since.is_none_or(|since| a.resolved_at.is_none_or(|r| r >= since))
             && self.after.as_ref().is_none_or(|(at, id)| (a.fired_at, a.id.as_str()) > (*at, id.as_str()))
