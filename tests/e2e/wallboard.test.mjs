@@ -328,11 +328,13 @@ test('?lang=zh shows every label in Chinese, alerts included', async () => {
     assert.equal((await page.locator('[data-testid="floor-strip"] .s-talking .lbl').innerText()).trim(), '通话');
     assert.equal((await page.locator('[data-testid="conn-state"]').innerText()).trim(), '实时');
     const board = await fetchBoard(srv.base);
-    // Visible text, less the data (ids, names, team ids) and our name: no Latin words left.
+    // Visible text, less the data (ids, names, team and queue ids) and our name: no Latin
+    // words left.
     let text = await page.locator('body').innerText();
     const data = [
       ...board.agents.flatMap((a) => [a.agent, a.name ?? '', a.team, ...(a.name ?? '').split(/\s+/)]),
       ...board.teams.map((t) => t.team),
+      ...(board.queues ?? []).map((q) => q.queue),
       ...board.agents.map((a) => a.reason ?? ''),
     ].filter(Boolean).sort((a, b) => b.length - a.length);
     for (const d of data) text = text.split(d).join(' ');
