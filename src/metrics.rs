@@ -433,21 +433,28 @@ fn write_queues(out: &mut Text, engine: &Engine, view: &crate::engine::View) {
         }
     }
     out.header("floorwatch_queue_wait_seconds", "histogram", "How long calls waited in the queue, by outcome.");
+    // Every queue has the same bounds (the configuration's): their `le` text is made once.
+    let mut les: (Vec<Ms>, Vec<String>) = (Vec::new(), Vec::new());
     for q in &queues {
         let t = &q.totals;
+        if les.0 != t.bounds_ms {
+            les.0 = t.bounds_ms.clone();
+            les.1 = t
+                .bounds_ms
+                .iter()
+                .map(|b| {
+                    let mut s = String::new();
+                    push_f64(&mut s, *b as f64 / 1000.0);
+                    s
+                })
+                .chain(["+Inf".to_string()])
+                .collect();
+        }
         for e in crate::queue::Ending::ALL {
             let k = e as usize;
             let mut cum = 0;
-            for (i, n) in t.buckets[k].iter().enumerate() {
+            for (n, le) in t.buckets[k].iter().zip(&les.1) {
                 cum += n;
-                let le = match t.bounds_ms.get(i) {
-                    Some(b) => {
-                        let mut s = String::new();
-                        push_f64(&mut s, *b as f64 / 1000.0);
-                        s
-                    }
-                    None => "+Inf".to_string(),
-                };
                 let labels = [("queue", q.id.as_str()), ("outcome", e.as_str()), ("le", le.as_str())];
                 out.sample("floorwatch_queue_wait_seconds_bucket", &labels, V::U(cum));
             }

@@ -298,13 +298,18 @@ impl Engine {
         now: Ms,
     ) -> Vec<Arc<StoredAlert>> {
         let mut alerts: Vec<Arc<StoredAlert>> = match team {
-            // A team's view lists the queues' alerts too: they are the whole floor's.
+            // A team's view lists the queues' alerts too (they are the whole floor's), but
+            // only those a board shows: firing or resolved in the last 10 minutes. A day of
+            // 500 queues' alerts in every team snapshot made it 16 MB (BENCHMARKS.md).
             Some(team) => self
                 .team_alerts(team, &AlertKind::TEAM)
                 .chain(AlertKind::QUEUE.iter().flat_map(|k| {
                     let from = format!("{}:queue:", k.as_str());
                     let to = format!("{}:queue;", k.as_str());
-                    self.alerts.range(from..to).map(|(_, a)| a.clone())
+                    self.alerts
+                        .range(from..to)
+                        .filter(|(_, a)| a.resolved_at.is_none_or(|r| r >= now - RECENT_QUEUE_ALERT_MS))
+                        .map(|(_, a)| a.clone())
                 }))
                 .collect(),
             None => self.alerts.values().cloned().collect(),
@@ -351,6 +356,10 @@ impl Engine {
         keyed.into_iter().map(|(_, a)| a).collect()
     }
 }
+
+/// How long after it resolved a queue alert is still listed in a team's view (as the
+/// board shows resolved alerts, `snapshot::board_alerts`).
+const RECENT_QUEUE_ALERT_MS: Ms = 600_000;
 
 /// A copy of `a` resolved at `at`. (An alert never resolves before it fired: an event
 /// that ends the condition before the fire time retracts the alert instead.)
