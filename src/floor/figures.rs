@@ -18,7 +18,8 @@ impl Sums {
     /// One timeline's sums over `[from, to)`, with the contacts completed in `[from, to)`,
     /// or in `[from, to]` when `to_inclusive` (a window ending at now counts those at now).
     pub fn over(tl: &Timeline, from: Ms, to: Ms, to_inclusive: bool) -> Sums {
-        Sums { ms: tl.durations(from, to), contacts: tl.contacts(from, to, to_inclusive) }
+        let (ms, contacts) = tl.window(from, to, to_inclusive);
+        Sums { ms, contacts }
     }
 
     pub fn add(&mut self, o: &Sums) {

@@ -326,7 +326,11 @@ impl Timeline {
     /// Stored-kind milliseconds (modulo 2^32) up to instant `x` (zero before the first
     /// retained segment).
     fn cum_at(&self, x: Ms) -> [u32; STORED] {
-        let i = self.segs_upto(x, true);
+        self.cum_at_upto(self.segs_upto(x, true), x)
+    }
+
+    /// [`Timeline::cum_at`] with `i` = `segs_upto(x, true)` already found.
+    fn cum_at_upto(&self, i: usize, x: Ms) -> [u32; STORED] {
         if i == 0 {
             return [0; STORED];
         }
@@ -359,6 +363,41 @@ impl Timeline {
         let from_first = |x: Ms| x.max(self.first);
         out[Kind::Offline as usize] = from_first(to) - from_first(from) - out[..STORED].iter().sum::<Ms>();
         out
+    }
+
+    /// [`Timeline::durations`] and [`Timeline::contacts`] of one window together, each bound
+    /// searched once for both (a view's sliding windows: the searches are most of a
+    /// scrape of a large floor).
+    pub fn window(&self, from: Ms, to: Ms, to_inclusive: bool) -> (Durations, ContactSums) {
+        if to <= from || self.last.is_none() || to - from >= Ms::from(u32::MAX) {
+            return (self.durations(from, to), self.contacts(from, to, to_inclusive));
+        }
+        let (i_from, i_to) = (self.segs_upto(from, true), self.segs_upto(to, true));
+        let mut ms = [0; 6];
+        for ((o, y), x) in ms.iter_mut().zip(self.cum_at_upto(i_to, to)).zip(self.cum_at_upto(i_from, from)) {
+            *o = Ms::from(y.wrapping_sub(x));
+        }
+        let from_first = |x: Ms| x.max(self.first);
+        ms[Kind::Offline as usize] = from_first(to) - from_first(from) - ms[..STORED].iter().sum::<Ms>();
+        // Segments starting before `x` rather than at or before it: fewer by those that
+        // start exactly at `x` (several may: changes at one instant).
+        // A few are stepped over; past that (a flood at one instant) a search finds them.
+        let before = |i: usize, x: Ms| {
+            let mut j = i;
+            while j > 0 && self.seg(j - 1).start() == x {
+                if i - j == 8 {
+                    return self.segs_upto(x, false);
+                }
+                j -= 1;
+            }
+            j
+        };
+        let upto = |i: usize| match i {
+            0 => ContactSums::default(),
+            i => self.contacts_at(i - 1),
+        };
+        let c_to = upto(if to_inclusive { i_to } else { before(i_to, to) });
+        (ms, c_to.minus(upto(before(i_from, from))))
     }
 
     /// Contacts completed in `[from, to]` (closed) when `to_inclusive`, else `[from, to)`.
@@ -575,11 +614,34 @@ mod tests {
             for (from, to, inclusive) in bounds.chain(given) {
                 let want = (naive(&changes, from, to, now), naive_contact_sums(&contacts, from, to, inclusive));
                 prop_assert_eq!((tl.durations(from, to), tl.contacts(from, to, inclusive)), want);
+                prop_assert_eq!(tl.window(from, to, inclusive), want);
                 if from >= valid_from {
                     prop_assert_eq!((trimmed.durations(from, to), trimmed.contacts(from, to, inclusive)), want);
+                    prop_assert_eq!(trimmed.window(from, to, inclusive), want);
                 }
             }
         }
+    }
+
+    /// Many changes at one instant (zero-length segments, contacts of 0 ms): a window
+    /// bounded there counts them as the separate searches do, past the few that
+    /// `window` steps over.
+    #[test]
+    fn a_window_bounded_at_a_crowded_instant() {
+        let mut tl = Timeline::new();
+        tl.change(0, Kind::Idle);
+        for i in 0..30 {
+            tl.change(1_000, if i % 2 == 0 { Kind::Talking } else { Kind::Acw });
+        }
+        tl.change(5_000, Kind::Idle);
+        for (from, to) in [(1_000, 6_000), (0, 1_000), (500, 1_000), (1_000, 1_000)] {
+            for inclusive in [false, true] {
+                let want = (tl.durations(from, to), tl.contacts(from, to, inclusive));
+                assert_eq!(tl.window(from, to, inclusive), want, "[{from}, {to}] {inclusive}");
+            }
+        }
+        // More contacts complete at 1,000 than `window` steps over: its search fallback ran.
+        assert!(tl.window(0, 1_000, true).1.n > 8);
     }
 
     #[test]
