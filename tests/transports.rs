@@ -18,6 +18,16 @@ fn lines(trace: &str) -> Vec<&str> {
 }
 
 /// Splits into batches of pseudo-random sizes 1..=max.
+/// Sends `lines` to the WebSocket ingest as JSON arrays of up to 37 events, then closes.
+async fn send_ws_arrays(d: &Daemon, lines: &[&str]) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ingest", d.http)).await.unwrap();
+    for c in batches(lines, 37, 11) {
+        ws.send(Message::text(format!("[{}]", c.join(",")))).await.unwrap();
+    }
+    ws.close(None).await.unwrap();
+    while ws.next().await.is_some() {}
+}
+
 fn batches<'a>(lines: &[&'a str], max: usize, seed: u64) -> Vec<Vec<&'a str>> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -93,12 +103,7 @@ async fn tcp_ws_and_http_equal_replay() {
     let want = replay(&json_trace, EVENT_CLOCK);
     let n = json_lines.len() as u64;
     let d = Daemon::start(EVENT_CLOCK).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ingest", d.http)).await.unwrap();
-    for c in batches(&json_lines, 37, 11) {
-        ws.send(Message::text(format!("[{}]", c.join(",")))).await.unwrap();
-    }
-    ws.close(None).await.unwrap();
-    while ws.next().await.is_some() {}
+    send_ws_arrays(&d, &json_lines).await;
     assert_same(&d.wait_outcomes(n).await, &want, "ws arrays");
     d.stop().await;
 
@@ -156,12 +161,7 @@ async fn calls_through_tcp_ws_and_http_equal_replay() {
     d.stop().await;
 
     let d = Daemon::start(EVENT_CLOCK).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ingest", d.http)).await.unwrap();
-    for c in batches(&all, 37, 11) {
-        ws.send(Message::text(format!("[{}]", c.join(",")))).await.unwrap();
-    }
-    ws.close(None).await.unwrap();
-    while ws.next().await.is_some() {}
+    send_ws_arrays(&d, &all).await;
     assert_same(&d.wait_outcomes(n).await, &want, "ws arrays");
     d.stop().await;
 
