@@ -101,10 +101,13 @@ pub enum Refusal {
     OlderThanLast,
     /// `duplicate`.
     Repeated,
+    /// `invalid`: a platform source's message it could not turn into a native event
+    /// (SPEC §7). Last, so the journal's numbers of the others stay.
+    Unmapped,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 12] = [
+    pub const ALL: [Refusal; 13] = [
         Refusal::NotJson,
         Refusal::NotObject,
         Refusal::MissingField,
@@ -117,6 +120,7 @@ impl Refusal {
         Refusal::TooOld,
         Refusal::OlderThanLast,
         Refusal::Repeated,
+        Refusal::Unmapped,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -133,6 +137,7 @@ impl Refusal {
             Refusal::TooOld => "too_old",
             Refusal::OlderThanLast => "older_than_last",
             Refusal::Repeated => "repeated",
+            Refusal::Unmapped => "unmapped",
         }
     }
 
