@@ -78,7 +78,6 @@ fn transcript_sessions(text: &str) -> Vec<Session> {
 
 /// A raw recording (`scripts/asterisk/record.py`): the banner line, then frames exactly as
 /// floorwatch's client received them (its own ActionIDs).
-#[allow(dead_code)] // used by the recorded-floor test below
 fn raw_session(bytes: &[u8]) -> Session {
     let text = String::from_utf8_lossy(bytes);
     let (banner, rest) = text.split_once("\r\n").unwrap();
@@ -374,5 +373,104 @@ async fn refused_login_is_down_and_retried() {
     assert!(metric(&m, "floorwatch_source_reconnects_total{source=\"asterisk\"}").unwrap() >= 1.0);
     let ready = reqwest::get(d.url("/readyz")).await.unwrap().text().await.unwrap();
     assert_eq!(ready, "ready\nsource asterisk (asterisk): down");
+    d.stop().await;
+}
+
+/// Window figures of one agent in `today`: (talking_s, acw_s, contacts).
+fn figures(snap: &serde_json::Value, agent: &str) -> (f64, f64, u64) {
+    let a = snap["agents"].as_array().unwrap().iter().find(|a| a["agent"] == agent).unwrap();
+    let w = &a["windows"]["today"];
+    let r = |v: &serde_json::Value| (v.as_f64().unwrap() * 1000.0).round() / 1000.0;
+    (r(&w["talking_s"]), r(&w["acw_s"]), w["contacts"].as_u64().unwrap())
+}
+
+fn call_counts(m: &str) -> Vec<(&'static str, f64)> {
+    ["queued", "answered", "abandoned", "left"]
+        .into_iter()
+        .map(|e| {
+            let series = format!("floorwatch_source_call_events_total{{event=\"{e}\",source=\"asterisk\"}}");
+            (e, metric(m, &series).unwrap_or(0.0))
+        })
+        .collect()
+}
+
+/// A richer floor recorded from a real Asterisk 22 (scripts/asterisk/record.py): every
+/// byte floorwatch's client received, replayed as is. Wrap-up: the queue's 5 s (Agent One)
+/// and a member's own Wrapuptime 2 s (Agent Three); Agent One's next call connects 0.28 s
+/// before its wrap-up would end (Asterisk counts whole seconds) and its pause during the
+/// next wrap-up ends it; a caller hangs up (abandoned), one times out (left: Asterisk
+/// sends QueueCallerAbandon for it too, without a HangupRequest first).
+#[tokio::test]
+async fn replays_a_recorded_asterisk22_floor() {
+    let bytes = std::fs::read("tests/fixtures/asterisk/floor-asterisk22.ami").unwrap();
+    let mut session = raw_session(&bytes);
+    session.hold = true;
+    let (addr, _seen) = fake_ami(vec![session]).await;
+    let d = Daemon::start(&source_toml(addr, "")).await;
+    let snap = d.wait_outcomes(19).await;
+    let row = |agent: &str, state: &str, reason: &str, since: &str, name: &str| {
+        (agent.into(), state.into(), reason.into(), format!("2026-12-01T16:{since}Z"), name.into(), "support".into())
+    };
+    let expected: Vec<(String, String, String, String, String, String)> = vec![
+        row("Local/agent1@agents/n", "idle", "-", "33:56.706", "Agent One"),
+        row("Local/agent2@agents/n", "offline", "-", "33:56.300", "Agent Two"),
+        row("Local/agent3@agents/n", "idle", "-", "33:54.781", "Agent Three"),
+    ];
+    assert_eq!(agents(&snap), expected);
+    assert_eq!(snap["ingest"]["applied"], 19, "{}", snap["ingest"]);
+    assert_eq!(snap["ingest"]["invalid"], 0, "{}", snap["ingest"]);
+    // Agent One: talked 792.047-796.551 and 801.268-805.770; wrap-up 796.551-801.268 (cut
+    // by the next call) and 805.770-807.181 (cut by the training pause).
+    assert_eq!(figures(&snap, "Local/agent1@agents/n"), (9.006, 6.128, 2));
+    // Agent Three: two 2.503 s calls, each followed by its own 2 s wrap-up.
+    assert_eq!(figures(&snap, "Local/agent3@agents/n"), (5.006, 4.0, 2));
+    let m = d.metrics().await;
+    assert_eq!(call_counts(&m), [("queued", 6.0), ("answered", 4.0), ("abandoned", 1.0), ("left", 1.0)]);
+    d.stop().await;
+}
+
+/// Opt-in: `FLOORWATCH_REAL_ASTERISK=/path/to/debian-unstable-tree` (with asterisk and
+/// asterisk-modules installed) starts a real Asterisk 22 with scripts/asterisk/etc, points
+/// a daemon at it, plays the recorded floor live with scripts/asterisk/record.py, and
+/// checks the daemon saw what the recording shows. Without the variable it does nothing.
+#[tokio::test]
+async fn live_against_a_real_asterisk() {
+    let Ok(tree) = std::env::var("FLOORWATCH_REAL_ASTERISK") else {
+        eprintln!("live_against_a_real_asterisk: FLOORWATCH_REAL_ASTERISK not set, skipped");
+        return;
+    };
+    let out = std::process::Command::new("sh").args(["scripts/asterisk/start.sh", &tree]).output().unwrap();
+    assert!(out.status.success(), "start.sh: {}", String::from_utf8_lossy(&out.stderr));
+    let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    struct Stop(String);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill").arg(&self.0).status();
+        }
+    }
+    let _stop = Stop(pid);
+    let toml = "[[sources]]\nkind = \"asterisk\"\naddr = \"127.0.0.1:15038\"\nusername = \"floorwatch\"\nsecret = \"fwtest\"\nwrapup_secs = 5\n";
+    let d = Daemon::start(toml).await;
+    until("logged in", async || metric(&d.metrics().await, "floorwatch_source_up{source=\"asterisk\"}") == Some(1.0))
+        .await;
+    let rec = tempfile::NamedTempFile::new().unwrap();
+    let status = tokio::process::Command::new("python3")
+        .args(["scripts/asterisk/record.py", rec.path().to_str().unwrap()])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    // Agent Three's last wrap-up (2 s) ends by the source's own clock.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let snap = d.get_json("/api/v1/snapshot").await;
+    let states: Vec<(String, String)> = agents(&snap).into_iter().map(|a| (a.0, a.1)).collect();
+    let want =
+        [("Local/agent1@agents/n", "idle"), ("Local/agent2@agents/n", "offline"), ("Local/agent3@agents/n", "idle")];
+    assert_eq!(states, want.map(|(a, s)| (a.to_string(), s.to_string())));
+    assert_eq!(figures(&snap, "Local/agent1@agents/n").2, 2);
+    assert_eq!(figures(&snap, "Local/agent3@agents/n").2, 2);
+    assert_eq!(snap["ingest"]["invalid"], 0);
+    let m = d.metrics().await;
+    assert_eq!(call_counts(&m), [("queued", 6.0), ("answered", 4.0), ("abandoned", 1.0), ("left", 1.0)]);
     d.stop().await;
 }

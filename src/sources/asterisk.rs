@@ -30,7 +30,9 @@
 //! - calls: queued ← `QueueCallerJoin` (call = `Uniqueid`), answered ← `AgentConnect`,
 //!   abandoned ← `QueueCallerAbandon`; `QueueCallerLeave` comes for every caller that
 //!   leaves (just before `AgentConnect`, just after `QueueCallerAbandon`), so it is `left`
-//!   only if neither follows within [`LEAVE_GRACE_MS`] of stream time.
+//!   only if neither follows within [`LEAVE_GRACE_MS`] of stream time. Asterisk 22 also
+//!   sends `QueueCallerAbandon` when the queue's timeout ends a wait: an abandon whose
+//!   channel got no `HangupRequest` first is `left` (see `caller_abandon`).
 //!
 //! Bounded: at most [`MAX_MEMBERS`] members, [`MAX_QUEUES_PER_MEMBER`] queues each,
 //! [`MAX_CALLS`] calls tracked, [`MAX_HELD`] messages held. A member or call past a bound
@@ -190,6 +192,10 @@ pub struct Mapper {
     untimed: bool,
     /// While a QueueStatus answer is read: each member's queues seen in it.
     snapshot: Option<HashMap<CompactString, BTreeSet<String>>>,
+    /// This connection carries `HangupRequest`s (the AMI user reads the `call` class).
+    hangups_seen: bool,
+    /// Waiting calls whose channel was asked to hang up (the caller hung up).
+    hung_up: BTreeSet<String>,
 }
 
 fn unmapped(message: impl Into<String>, m: &Message) -> DecodeError {
@@ -227,6 +233,8 @@ impl Mapper {
         self.held.clear();
         self.untimed = false;
         self.snapshot = None;
+        self.hangups_seen = false;
+        self.hung_up.clear();
     }
 
     /// A QueueStatus was sent: the member reports up to its `QueueStatusComplete` are the
@@ -317,6 +325,15 @@ impl Mapper {
             "QueueCallerLeave" => self.caller_leave(m, ts, out),
             // Followed, and by design no state change (ringing is idle).
             "AgentCalled" | "AgentRingNoAnswer" => {}
+            // Tells an abandon (the caller hung up) from a timeout (see `caller_abandon`).
+            "HangupRequest" | "SoftHangupRequest" => {
+                self.hangups_seen = true;
+                if let Some(call) = m.get("Uniqueid")
+                    && self.waiting.contains_key(call)
+                {
+                    self.hung_up.insert(call.to_string());
+                }
+            }
             // Everything else `Events: on` brings (channels, bridges, VarSet...).
             _ => {}
         }
@@ -545,6 +562,7 @@ impl Mapper {
                 self.leave_due.remove(&(lts + LEAVE_GRACE_MS, call.to_string()));
             }
             self.waiting.remove(call);
+            self.hung_up.remove(call);
             out.push(Ok(Native::Call(CallEvent {
                 ts,
                 call: call.to_string(),
@@ -602,8 +620,17 @@ impl Mapper {
         })));
     }
 
+    /// Asterisk 22 sends `QueueCallerAbandon` both when the caller hangs up and when the
+    /// queue's timeout ends the wait (queue_log: `ABANDON` vs `EXITWITHTIMEOUT`; recorded in
+    /// tests/fixtures/asterisk/floor-asterisk22.ami). A caller who hung up has a
+    /// `HangupRequest` for its channel first; so on a connection that carries them, an
+    /// abandon without one is `left` (SPEC §8.1: left unanswered for another reason). On a
+    /// connection without them (AMI user without the `call` class) it is `abandoned`, as
+    /// SPEC §7 says.
     fn caller_abandon(&mut self, m: &Message, ts: Ms, out: &mut Vec<Out>) {
         let Some(call) = self.call_id(m, out) else { return };
+        let hung_up = self.hung_up.remove(call);
+        let kind = if self.hangups_seen && !hung_up { CallKind::Left } else { CallKind::Abandoned };
         self.waiting.remove(call);
         if self.abandoned.len() >= MAX_CALLS.min(4096) {
             self.abandoned.pop_front();
@@ -613,7 +640,7 @@ impl Mapper {
             ts,
             call: call.to_string(),
             queue: m.get("Queue").map(str::to_string),
-            event: CallKind::Abandoned,
+            event: kind,
             agent: None,
         })));
     }
@@ -626,6 +653,7 @@ impl Mapper {
             return;
         }
         self.waiting.remove(call);
+        self.hung_up.remove(call);
         if self.leaves.len() >= MAX_CALLS || self.leaves.contains_key(call) {
             return;
         }

@@ -267,6 +267,28 @@ fn calls_queued_answered_abandoned_and_left() {
         &format!("{}{}{}{}", join("c2", "10"), abandon("c2", "13"), leave("c2", "13.001"), join("c9", "30")),
         &["10.000 call c2 queued q=support", "13.000 call c2 abandoned q=support", "30.000 call c9 queued q=support"],
     );
+    // Asterisk 22 sends QueueCallerAbandon for a queue timeout too: on a connection that
+    // carries HangupRequests, an abandon whose channel was not asked to hang up is left.
+    let hangup = |id: &str, ts: &str| format!("Event: HangupRequest\nTimestamp: {ts}\nUniqueid: {id}\n\n");
+    check(
+        0,
+        &format!(
+            "{}{}{}{}{}{}{}",
+            join("c5", "10"),
+            hangup("c5", "12"),
+            abandon("c5", "12.001"),
+            leave("c5", "12.002"),
+            join("c6", "20"),
+            abandon("c6", "23"),
+            leave("c6", "23.001")
+        ),
+        &[
+            "10.000 call c5 queued q=support",
+            "12.001 call c5 abandoned q=support",
+            "20.000 call c6 queued q=support",
+            "23.000 call c6 left q=support",
+        ],
+    );
     // Left (timeout, exit key): neither follows; told once stream time is past the grace.
     check(
         0,
