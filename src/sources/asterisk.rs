@@ -27,7 +27,9 @@
 //!   arrived. Until the connection has shown a `Timestamp`, they are held (at most
 //!   [`HOLD_MS`]): a platform that timestamps its events is then never contradicted by a
 //!   snapshot dated by our clock; one that does not gets receipt time.
-//! - calls: queued ← `QueueCallerJoin` (call = `Uniqueid`), answered ← `AgentConnect`,
+//! - calls: queued ← `QueueCallerJoin` (call = `Uniqueid`) or a QueueStatus `QueueEntry`
+//!   (dated `Wait` seconds before the answer; a waiting call the answer no longer lists
+//!   ended unseen while disconnected: left at the answer), answered ← `AgentConnect`,
 //!   abandoned ← `QueueCallerAbandon`; `QueueCallerLeave` comes for every caller that
 //!   leaves (just before `AgentConnect`, just after `QueueCallerAbandon`), so it is `left`
 //!   only if neither follows within [`LEAVE_GRACE_MS`] of stream time. Asterisk 22 also
@@ -168,6 +170,18 @@ impl Member {
     }
 }
 
+/// What a QueueStatus answer listed so far.
+#[derive(Debug, Default)]
+struct Snapshot {
+    /// Each member's queues.
+    members: HashMap<CompactString, BTreeSet<String>>,
+    /// Waiting calls (`QueueEntry`).
+    calls: BTreeSet<String>,
+    /// The calls we had waiting when QueueStatus was sent (a call that joins while the
+    /// answer is read is not in it, and not gone).
+    prior: BTreeSet<String>,
+}
+
 /// AMI messages in, native events out (see the module's doc). One per source; it keeps
 /// the members' state across reconnects.
 #[derive(Debug, Default)]
@@ -190,8 +204,8 @@ pub struct Mapper {
     held: Vec<(Message, Ms)>,
     /// This connection has shown no `Timestamp` within [`HOLD_MS`]: date by receipt.
     untimed: bool,
-    /// While a QueueStatus answer is read: each member's queues seen in it.
-    snapshot: Option<HashMap<CompactString, BTreeSet<String>>>,
+    /// While a QueueStatus answer is read: what it listed.
+    snapshot: Option<Snapshot>,
     /// This connection carries `HangupRequest`s (the AMI user reads the `call` class).
     hangups_seen: bool,
     /// Waiting calls whose channel was asked to hang up (the caller hung up).
@@ -240,7 +254,8 @@ impl Mapper {
     /// A QueueStatus was sent: the member reports up to its `QueueStatusComplete` are the
     /// whole membership (members not in it were removed meanwhile).
     pub fn begin_snapshot(&mut self) {
-        self.snapshot = Some(HashMap::new());
+        let prior = self.waiting.keys().cloned().collect();
+        self.snapshot = Some(Snapshot { prior, ..Default::default() });
     }
 
     /// Members tracked (bounded by [`MAX_MEMBERS`]).
@@ -320,6 +335,7 @@ impl Mapper {
             "AgentConnect" => self.connect(m, ts, out),
             "AgentComplete" => self.complete(m, ts, out),
             "QueueStatusComplete" => self.snapshot_complete(ts, out),
+            "QueueEntry" => self.entry(m, ts, out),
             "QueueCallerJoin" => self.caller_join(m, ts, out),
             "QueueCallerAbandon" => self.caller_abandon(m, ts, out),
             "QueueCallerLeave" => self.caller_leave(m, ts, out),
@@ -462,7 +478,7 @@ impl Mapper {
             // while we were away leaves no wrap-up to guess).
             mem.in_call = in_call;
             if let Some(snap) = &mut self.snapshot {
-                snap.entry(id.clone()).or_default().insert(queue.to_string());
+                snap.members.entry(id.clone()).or_default().insert(queue.to_string());
             }
         } else {
             // Re-added: ends a pending wrap-up.
@@ -475,9 +491,11 @@ impl Mapper {
 
     fn snapshot_complete(&mut self, ts: Ms, out: &mut Vec<Out>) {
         let Some(seen) = self.snapshot.take() else { return };
-        let ids: Vec<CompactString> = self.members.keys().cloned().collect();
+        // In id order: the same answer gives the same events in the same order.
+        let mut ids: Vec<CompactString> = self.members.keys().cloned().collect();
+        ids.sort_unstable();
         for id in ids {
-            let queues = seen.get(&id);
+            let queues = seen.members.get(&id);
             let mem = self.members.get_mut(&id).expect("listed");
             mem.queues.retain(|q, _| queues.is_some_and(|s| s.contains(q)));
             if mem.queues.is_empty() {
@@ -486,6 +504,44 @@ impl Mapper {
             }
             self.emit(&id, ts, out);
         }
+        // Calls we had waiting that the answer no longer lists ended while we were away,
+        // unanswered by anyone we saw: left, as of now.
+        for call in seen.prior.difference(&seen.calls) {
+            if !self.waiting.contains_key(call) {
+                continue;
+            }
+            let call = call.clone();
+            let queue = self.waiting.remove(&call);
+            self.hung_up.remove(&call);
+            out.push(Ok(Native::Call(CallEvent { ts, call, queue, event: CallKind::Left, agent: None })));
+        }
+    }
+
+    /// A caller waiting when QueueStatus was answered (`Wait` in whole seconds): queued,
+    /// unless already known waiting (a reconnect).
+    fn entry(&mut self, m: &Message, ts: Ms, out: &mut Vec<Out>) {
+        let Some(call) = self.call_id(m, out) else { return };
+        let Some(queue) = m.get("Queue").filter(|q| !q.is_empty()) else {
+            out.push(Err(unmapped("QueueEntry without Queue", m)));
+            return;
+        };
+        if let Some(snap) = &mut self.snapshot
+            && snap.calls.len() < MAX_CALLS
+        {
+            snap.calls.insert(call.to_string());
+        }
+        if self.waiting.contains_key(call) || self.waiting.len() >= MAX_CALLS {
+            return;
+        }
+        self.waiting.insert(call.to_string(), queue.to_string());
+        let waited = m.get("Wait").and_then(|w| w.parse::<Ms>().ok()).unwrap_or(0).clamp(0, 86_400);
+        out.push(Ok(Native::Call(CallEvent {
+            ts: ts - waited * 1000,
+            call: call.to_string(),
+            queue: Some(queue.to_string()),
+            event: CallKind::Queued,
+            agent: None,
+        })));
     }
 
     fn removed(&mut self, m: &Message, ts: Ms, out: &mut Vec<Out>) {

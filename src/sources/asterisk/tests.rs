@@ -421,3 +421,40 @@ fn memory_is_bounded() {
     assert_eq!(m.members(), MAX_MEMBERS);
     assert_eq!(out.iter().filter(|o| o.is_err()).count(), 5);
 }
+
+#[test]
+fn callers_waiting_at_queue_status_are_queued_and_missed_ends_are_left() {
+    let mut m = Mapper::new(MapperConfig::default());
+    let mut out = Vec::new();
+    let feed = |m: &mut Mapper, out: &mut Vec<Out>, text: &str| m.handle(&Message::parse(text), 0, out);
+    m.connected();
+    m.begin_snapshot();
+    feed(&mut m, &mut out, "Event: SuccessfulAuth\nTimestamp: 100.25");
+    feed(
+        &mut m,
+        &mut out,
+        "Event: QueueEntry\nQueue: support\nPosition: 1\nUniqueid: w1\nWait: 3\nActionID: fw-status",
+    );
+    feed(&mut m, &mut out, "Event: QueueStatusComplete\nActionID: fw-status");
+    feed(&mut m, &mut out, "Event: QueueCallerJoin\nTimestamp: 101\nQueue: support\nUniqueid: w2");
+    // Reconnected: w1 still waits (not queued twice), w2 ended unseen.
+    m.connected();
+    m.begin_snapshot();
+    feed(&mut m, &mut out, "Event: SuccessfulAuth\nTimestamp: 200");
+    feed(
+        &mut m,
+        &mut out,
+        "Event: QueueEntry\nQueue: support\nPosition: 1\nUniqueid: w1\nWait: 103\nActionID: fw-status",
+    );
+    feed(&mut m, &mut out, "Event: QueueCallerJoin\nTimestamp: 200.1\nQueue: support\nUniqueid: w3");
+    feed(&mut m, &mut out, "Event: QueueStatusComplete\nActionID: fw-status");
+    assert_eq!(
+        out.iter().map(show).collect::<Vec<_>>(),
+        [
+            "97.250 call w1 queued q=support",
+            "101.000 call w2 queued q=support",
+            "200.100 call w3 queued q=support",
+            "200.100 call w2 left q=support",
+        ]
+    );
+}
