@@ -314,6 +314,7 @@ async fn replays_the_real_transcript_through_reconnects() {
     assert_eq!(metric(&m, "floorwatch_source_call_events_total{event=\"left\",source=\"asterisk\"}"), None);
     let ready = reqwest::get(d.url("/readyz")).await.unwrap().text().await.unwrap();
     assert_eq!(ready, "ready\nsource asterisk (asterisk): up");
+    assert_eq!(d.get_json("/api/v1/board").await["sources_down"], serde_json::json!([]));
     d.stop().await;
 }
 
@@ -373,6 +374,9 @@ async fn refused_login_is_down_and_retried() {
     assert!(metric(&m, "floorwatch_source_reconnects_total{source=\"asterisk\"}").unwrap() >= 1.0);
     let ready = reqwest::get(d.url("/readyz")).await.unwrap().text().await.unwrap();
     assert_eq!(ready, "ready\nsource asterisk (asterisk): down");
+    // The wallboard warns while it is down.
+    let board = d.get_json("/api/v1/board").await;
+    assert_eq!(board["sources_down"], serde_json::json!(["asterisk"]), "{}", board["sources_down"]);
     d.stop().await;
 }
 

@@ -107,7 +107,7 @@ impl Asterisk {
             let wait = backoff(attempt, rand::rng().random::<f64>());
             // The first failure in a row is a warning; the retries of an outage are debug.
             if attempt == 1 {
-                tracing::warn!(error = %ended, "asterisk source disconnected; reconnecting");
+                tracing::warn!(error = %ended, "asterisk source down; reconnecting");
             } else {
                 tracing::debug!(error = %ended, attempt, wait_ms = wait.as_millis() as u64, "asterisk source reconnecting");
             }

@@ -144,6 +144,11 @@ impl Sources {
         Sources { health }
     }
 
+    /// The names of the sources not connected now (the wallboard warns).
+    pub fn down(&self) -> Vec<String> {
+        self.health.iter().filter(|h| !h.is_up()).map(|h| h.name.clone()).collect()
+    }
+
     /// `/readyz` detail: one line per source, `source <name> (<kind>): up|down`.
     pub fn detail(&self) -> String {
         self.health
