@@ -702,7 +702,7 @@ mod tests {
 
     #[test]
     fn refusals_belong_to_their_outcome() {
-        assert_eq!(Refusal::ALL.map(Refusal::outcome).iter().filter(|o| **o == "invalid").count(), 9);
+        assert_eq!(Refusal::ALL.map(Refusal::outcome).iter().filter(|o| **o == "invalid").count(), 10);
         assert_eq!(Refusal::TooOld.outcome(), "late");
         assert_eq!(Refusal::OlderThanLast.outcome(), "late");
         assert_eq!(Refusal::Repeated.outcome(), "duplicate");

@@ -448,8 +448,17 @@ async fn live_against_a_real_asterisk() {
     let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
     struct Stop(String);
     impl Drop for Stop {
+        /// Stops the asterisk started by start.sh and waits (5 s at most) until it is gone.
         fn drop(&mut self) {
             let _ = std::process::Command::new("kill").arg(&self.0).status();
+            for _ in 0..50 {
+                let alive =
+                    std::process::Command::new("kill").args(["-0", &self.0]).status().is_ok_and(|s| s.success());
+                if !alive {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
     }
     let _stop = Stop(pid);
@@ -476,5 +485,31 @@ async fn live_against_a_real_asterisk() {
     assert_eq!(snap["ingest"]["invalid"], 0);
     let m = d.metrics().await;
     assert_eq!(call_counts(&m), [("queued", 6.0), ("answered", 4.0), ("abandoned", 1.0), ("left", 1.0)]);
+
+    // Asterisk restarts: the source reconnects and reads QueueStatus again. A fresh
+    // Asterisk has its static members only: Agent One idle, Agent Three paused (queues.conf).
+    drop(_stop);
+    let out = std::process::Command::new("sh").args(["scripts/asterisk/start.sh", &tree]).output().unwrap();
+    assert!(out.status.success(), "start.sh: {}", String::from_utf8_lossy(&out.stderr));
+    let _stop = Stop(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    until("reconnected", async || {
+        let m = d.metrics().await;
+        metric(&m, "floorwatch_source_up{source=\"asterisk\"}") == Some(1.0)
+            && metric(&m, "floorwatch_source_reconnects_total{source=\"asterisk\"}").unwrap_or(0.0) >= 1.0
+    })
+    .await;
+    until("the new QueueStatus applied", async || {
+        let snap = d.get_json("/api/v1/snapshot").await;
+        agents(&snap).iter().any(|a| a.0 == "Local/agent3@agents/n" && a.1 == "aux")
+    })
+    .await;
+    let snap = d.get_json("/api/v1/snapshot").await;
+    let states: Vec<(String, String, String)> = agents(&snap).into_iter().map(|a| (a.0, a.1, a.2)).collect();
+    let want = [
+        ("Local/agent1@agents/n", "idle", "-"),
+        ("Local/agent2@agents/n", "offline", "-"),
+        ("Local/agent3@agents/n", "aux", "unspecified"),
+    ];
+    assert_eq!(states, want.map(|(a, s, r)| (a.to_string(), s.to_string(), r.to_string())));
     d.stop().await;
 }

@@ -147,3 +147,24 @@ impl IngestCounts {
 
 /// Refused events per reason (indexed by `Refusal as usize`).
 pub type RefusalCounts = [u64; Refusal::ALL.len()];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A platform source keeps its number (and so its journaled counts) for its name; the
+    /// built-in sources keep theirs.
+    #[test]
+    fn named_sources_round_trip_through_their_byte() {
+        let a = Source::named("pbx-a").unwrap();
+        let b = Source::named("pbx-b").unwrap();
+        assert_eq!(Source::named("pbx-a"), Some(a));
+        assert_ne!(a, b);
+        for s in [a, b, Source::Tcp, Source::Journal] {
+            assert_eq!(Source::from_u8(s.to_u8()), Some(s));
+        }
+        assert_eq!((a.as_str(), b.as_str()), ("pbx-a", "pbx-b"));
+        assert_eq!(Source::Tcp.to_u8(), 0);
+        assert!(Source::all().contains(&a) && Source::all().contains(&Source::Demo));
+    }
+}
