@@ -361,6 +361,30 @@ async fn garbage_and_oversized_frames_are_counted_and_survived() {
     d.stop().await;
 }
 
+/// A capture whose login answer carries another ActionID (or none): the first answer on
+/// the connection is the login's, and the events are mapped.
+#[tokio::test]
+async fn the_first_answer_is_the_logins_whatever_its_action_id() {
+    let frames = |s: &[&str]| s.iter().map(|f| frame(f)).collect::<Vec<_>>();
+    let session = Session {
+        banner: "Asterisk Call Manager/11.0.0".into(),
+        login: frames(&["Response: Success\nActionID: someone-else\nMessage: Authentication accepted"]),
+        rest: frames(&[
+            "Event: QueueMemberAdded\nTimestamp: 1796124800\nQueue: sales\nMemberName: C\nInterface: SIP/c\nStatus: 1\nPaused: 0",
+        ]),
+        hold: true,
+    };
+    let (addr, seen) = fake_ami(vec![session]).await;
+    let d = Daemon::start(&source_toml(addr, "")).await;
+    let snap = d.wait_outcomes(1).await;
+    assert_eq!(agents(&snap)[0].1, "idle");
+    assert_eq!(agents(&snap)[0].5, "sales");
+    assert_eq!(metric(&d.metrics().await, "floorwatch_source_up{source=\"asterisk\"}"), Some(1.0));
+    let actions: Vec<String> = seen.lock().unwrap().actions.iter().map(|a| a.1.clone()).collect();
+    assert_eq!(actions[..2], ["Login", "QueueStatus"]);
+    d.stop().await;
+}
+
 /// A refused login: the source is down, reconnects with backoff, never logs the secret.
 #[tokio::test]
 async fn refused_login_is_down_and_retried() {

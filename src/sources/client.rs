@@ -193,9 +193,8 @@ impl Asterisk {
                                 Err(e) => return e,
                             }
                         }
-                        if !logged_in {
-                            continue;
-                        }
+                        // Events are mapped whenever they come: a real Asterisk sends none
+                        // before the login's answer, and a replayed capture's are as good.
                         index += 1;
                         mapper.handle(&m, receipt, &mut out);
                     }
@@ -229,7 +228,12 @@ impl Asterisk {
         logged_in: &mut bool,
     ) -> Result<(), SessionError> {
         let ok = m.get("Response").is_some_and(|r| r.eq_ignore_ascii_case("Success"));
-        match m.get("ActionID") {
+        // Login is the connection's first action and AMI answers in order: the first answer
+        // is the login's, whatever ActionID it carries (some proxies and recorders drop or
+        // rewrite them).
+        let id = if *logged_in { m.get("ActionID") } else { Some(LOGIN_ID) };
+        match id {
+            Some(LOGIN_ID) if *logged_in => Ok(()),
             Some(LOGIN_ID) if ok => {
                 *logged_in = true;
                 self.health.set_up(true);
