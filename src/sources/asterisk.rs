@@ -13,7 +13,8 @@
 //!   the device is gone; any member event carrying `Status` says so, `QueueMemberStatus`
 //!   included — it changes nothing else); talking ← from `AgentConnect` to
 //!   `AgentComplete` (or `InCall: 1` in a state report); acw ← `AgentComplete` for the
-//!   member's `Wrapuptime` when > 0, else `wrapup_secs`; aux(`PausedReason`, else
+//!   member's `Wrapuptime` when > 0, else `wrapup_secs` (or, for a member first seen in a
+//!   QueueStatus answer, until its `LastCall` plus that wrap-up); aux(`PausedReason`, else
 //!   `unspecified`) ← paused in every queue it is in; idle otherwise.
 //! - `QueueMemberStatus`, `AgentCalled`, `AgentRingNoAnswer` change no state: ringing is
 //!   idle, and the `QueueMemberStatus` after every `AgentComplete` does not end wrap-up.
@@ -486,7 +487,31 @@ impl Mapper {
             self.end_wrapup(&id);
         }
         self.learn(&id, m, name_key);
+        if report {
+            self.wrapup_from_last_call(&id, m, queue, ts);
+        }
         self.emit(&id, ts, out);
+    }
+
+    /// A member first seen in a state report, not on a call, whose last call (`LastCall`,
+    /// whole seconds, as Asterisk's own wrap-up check) ended less than its wrap-up ago is
+    /// in wrap-up until then: Asterisk is not offering it calls.
+    fn wrapup_from_last_call(&mut self, id: &CompactString, m: &Message, queue: &str, ts: Ms) {
+        let default = self.cfg.wrapup_ms;
+        let Some(mem) = self.members.get_mut(id) else { return };
+        if mem.emitted.is_some() || mem.in_call || mem.acw_until.is_some() {
+            return;
+        }
+        let Some(last) = m.get("LastCall").and_then(|l| l.parse::<Ms>().ok()).filter(|l| *l > 0) else {
+            return;
+        };
+        let own = mem.queues.get(queue).map_or(0, |iq| iq.wrapup_secs);
+        let wrap = if own > 0 { own as Ms * 1000 } else { default };
+        let Some(until) = last.checked_mul(1000).and_then(|l| l.checked_add(wrap)) else { return };
+        if wrap > 0 && ts < until {
+            mem.acw_until = Some(until);
+            self.due.insert((until, id.clone()));
+        }
     }
 
     fn snapshot_complete(&mut self, ts: Ms, out: &mut Vec<Out>) {

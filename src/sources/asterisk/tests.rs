@@ -458,3 +458,29 @@ fn callers_waiting_at_queue_status_are_queued_and_missed_ends_are_left() {
         ]
     );
 }
+
+#[test]
+fn a_member_first_seen_within_its_wrap_up_is_in_acw_until_last_call_plus_wrap_up() {
+    let report = |loc: &str, last: &str, w: &str| {
+        format!(
+            "Event: QueueMember\nQueue: support\nName: N\nLocation: {loc}\nStatus: 1\nPaused: 0\nInCall: 0\nLastCall: {last}\nWrapuptime: {w}\n\n"
+        )
+    };
+    check(
+        5,
+        &format!(
+            "{}{}{}{}Event: FullyBooted\nTimestamp: 104\n\nEvent: X\nTimestamp: 110\n\n",
+            report("Local/a", "100", "0"),
+            report("Local/b", "90", "0"),
+            report("Local/c", "0", "0"),
+            report("Local/d", "101", "2"),
+        ),
+        &[
+            "104.000 Local/a acw",
+            "104.000 Local/b idle",
+            "104.000 Local/c idle",
+            "104.000 Local/d idle",
+            "105.000 Local/a idle",
+        ],
+    );
+}
