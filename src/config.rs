@@ -89,6 +89,8 @@ pub struct Config {
     pub base_dir: PathBuf,
     /// What the wallboard is told (the keys as configured).
     pub board: BoardConfig,
+    /// `[[sources]]`: the platforms read directly (SPEC §7), secrets resolved.
+    pub sources: Vec<crate::sources::config::SourceSettings>,
 }
 
 #[derive(Clone, Debug)]
@@ -145,6 +147,8 @@ pub struct FileConfig {
     pub aht_chart: AhtChartConfig,
     /// `[[hooks]]` entries, read by `hooks` (their keys are its own).
     pub hooks: Vec<toml::Table>,
+    /// `[[sources]]` entries (SPEC §7), validated by `sources::config` (their keys are its own).
+    pub sources: Vec<toml::Table>,
     pub journal: JournalConfig,
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
@@ -877,6 +881,10 @@ impl FileConfig {
             None
         };
         let tokens = errs.take(self.auth.resolve(base_dir)).unwrap_or_default();
+        let sources = crate::sources::config::validate(&self.sources, base_dir).unwrap_or_else(|e| {
+            errs.0.extend(e);
+            Vec::new()
+        });
         if !errs.0.is_empty() {
             return Err(ConfigErrors(errs.0));
         }
@@ -914,6 +922,7 @@ impl FileConfig {
                 planned_reasons: self.floor.planned_reasons.clone(),
                 long_aux_per_reason: self.alerts.long_aux.per_reason.clone(),
             },
+            sources,
         })
     }
 }

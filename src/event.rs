@@ -205,10 +205,13 @@ pub enum Refusal {
     OlderThanLast,
     /// `duplicate`.
     Repeated,
+    /// `invalid`: a platform source's message it could not turn into a native event
+    /// (SPEC §7). Last, so the journal's numbers of the others stay.
+    Unmapped,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 12] = [
+    pub const ALL: [Refusal; 13] = [
         Refusal::NotJson,
         Refusal::NotObject,
         Refusal::MissingField,
@@ -221,6 +224,7 @@ impl Refusal {
         Refusal::TooOld,
         Refusal::OlderThanLast,
         Refusal::Repeated,
+        Refusal::Unmapped,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -237,6 +241,7 @@ impl Refusal {
             Refusal::TooOld => "too_old",
             Refusal::OlderThanLast => "older_than_last",
             Refusal::Repeated => "repeated",
+            Refusal::Unmapped => "unmapped",
         }
     }
 
@@ -850,7 +855,7 @@ mod tests {
 
     #[test]
     fn refusals_belong_to_their_outcome() {
-        assert_eq!(Refusal::ALL.map(Refusal::outcome).iter().filter(|o| **o == "invalid").count(), 9);
+        assert_eq!(Refusal::ALL.map(Refusal::outcome).iter().filter(|o| **o == "invalid").count(), 10);
         assert_eq!(Refusal::TooOld.outcome(), "late");
         assert_eq!(Refusal::OlderThanLast.outcome(), "late");
         assert_eq!(Refusal::Repeated.outcome(), "duplicate");

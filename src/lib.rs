@@ -28,4 +28,5 @@ pub mod server;
 pub mod settings;
 pub mod sim;
 pub mod snapshot;
+pub mod sources;
 pub mod time;

@@ -184,7 +184,21 @@ fn check_config(path: &PathBuf) -> ExitCode {
             checked.hooks.iter().map(|h| h.kind.clone()).collect::<Vec<_>>().join(", ")
         }
     );
-    println!("  sources: tcp, ws, http (no platform sources configured)");
+    if c.sources.is_empty() {
+        println!("  sources: tcp, ws, http (no platform sources configured)");
+    } else {
+        // Never the secret: the user and where it connects.
+        let platforms: Vec<String> = c
+            .sources
+            .iter()
+            .map(|s| match &s.kind {
+                floorwatch::sources::config::SourceKind::Asterisk(a) => {
+                    format!("{} (asterisk AMI {} as {}, wrap-up {} s)", s.name, a.addr, a.username, a.wrapup_secs)
+                }
+            })
+            .collect();
+        println!("  sources: tcp, ws, http; {}", platforms.join(", "));
+    }
     ExitCode::SUCCESS
 }
 

@@ -506,7 +506,7 @@ fn write_ingest(out: &mut Text, engine: &Engine, connections: &[(&str, i64)]) {
     // Refused outcomes carry a `reason` (SPEC §2.6); `applied` and `skewed` have none rather
     // than `reason=""`, which PromQL cannot tell from an absent label anyway. Every
     // (outcome, reason) pair is exported from the start, at 0, so rates see the first one.
-    for s in Source::ALL {
+    for s in Source::all() {
         let c = engine.ingest(s);
         let refusals = engine.refusals(s);
         out.sample("floorwatch_events_total", &[("source", s.as_str()), ("outcome", "applied")], V::U(c.applied));

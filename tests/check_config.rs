@@ -111,3 +111,25 @@ async fn an_open_board_says_so() {
         let _ = handle.await;
     }
 }
+
+/// `[[sources]]` (SPEC §7): errors name `sources[i].key`; a good entry is shown, never its
+/// secret.
+#[test]
+fn sources_are_checked_and_shown_without_their_secret() {
+    let (code, _, err) =
+        check("[[sources]]\nkind = \"asterisk\"\naddr = \"nowhere\"\n[[sources]]\nkind = \"twilio\"\n");
+    assert_ne!(code, 0);
+    for key in ["sources[0].addr:", "sources[0].username:", "sources[0].secret:", "sources[1].kind:"] {
+        assert!(err.contains(key), "{key} not reported:\n{err}");
+    }
+    let (code, out, err) = check(
+        "[server]\nhttp = \"127.0.0.1:8080\"\ntcp = \"127.0.0.1:7070\"\n[journal]\nenabled = false\n\
+         [[sources]]\nkind = \"asterisk\"\naddr = \"pbx.example:5038\"\nusername = \"fw\"\nsecret = \"hunter2\"\nwrapup_secs = 15\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("sources: tcp, ws, http; asterisk (asterisk AMI pbx.example:5038 as fw, wrap-up 15 s)"),
+        "{out}"
+    );
+    assert!(!out.contains("hunter2") && !err.contains("hunter2"));
+}

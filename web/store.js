@@ -45,6 +45,7 @@ export const store = {
   alerts: [],
   now: null, // `now` of the last full/delta frame (server epoch ms)
   lastEvent: null, // the largest applied event time (server epoch ms)
+  sourcesDown: [], // names of the platform sources ([[sources]]) not connected now
   offsets: [], // recent (server now - client receive time) samples
   offset: 0,
   conn: 'connecting',
@@ -96,6 +97,7 @@ export function onFrame(msg) {
       store.floorQueues = msg.floor_queues ?? null;
       store.agents = new Map((msg.agents ?? []).map((a) => [a.agent, a]));
       store.alerts = msg.alerts ?? [];
+      store.sourcesDown = msg.sources_down ?? [];
       store.agentsDirty = true;
       return true;
     case 'delta':
@@ -109,6 +111,7 @@ export function onFrame(msg) {
       if (msg.queues) store.queues = msg.queues;
       if (msg.floor_queues) store.floorQueues = msg.floor_queues;
       if (msg.alerts) store.alerts = msg.alerts;
+      if (Array.isArray(msg.sources_down)) store.sourcesDown = msg.sources_down;
       for (const a of msg.agents ?? []) store.agents.set(a.agent, a);
       for (const id of msg.removed ?? []) store.agents.delete(id);
       if ((msg.agents && msg.agents.length) || (msg.removed && msg.removed.length)) store.agentsDirty = true;

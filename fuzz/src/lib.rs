@@ -13,6 +13,13 @@ pub mod event;
 #[path = "../../src/ingest/lines.rs"]
 pub mod lines;
 
+// The Asterisk source's framing and mapper (pure: no I/O, no clock), at the root so that
+// the mapper's `super::ami` is the framing, as in the daemon's `sources`.
+#[path = "../../src/sources/ami.rs"]
+pub mod ami;
+#[path = "../../src/sources/asterisk.rs"]
+pub mod asterisk;
+
 use std::collections::HashMap;
 
 use event::{Aliases, State};

@@ -21,8 +21,9 @@ use crate::time::Ms;
 /// buckets per team, per-team detector floors. 4: teams' rosters, detectors with their
 /// change logs and checkpoints (late delivery), refusal counts per reason. 5: the AHT
 /// control chart per team, alerts with an `interval`; queues (waiting calls, ended calls
-/// the windows need, the service-level streaks), queue alerts.
-pub const FORMAT: u32 = 5;
+/// the windows need, the service-level streaks), queue alerts. 6: refusal counts gain
+/// `unmapped` (platform sources, SPEC §7), sources are named.
+pub const FORMAT: u32 = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -148,8 +149,8 @@ impl Engine {
             alerts: self.alerts.values().map(|a| AlertRec::from_alert(a.alert())).collect(),
             max_ts: self.max_ts,
             now_seen: self.now_seen,
-            ingest: Source::ALL.iter().filter_map(|s| self.ingest.get(s).map(|c| (s.to_u8(), *c))).collect(),
-            refusals: Source::ALL.iter().filter_map(|s| self.refusals.get(s).map(|c| (s.to_u8(), *c))).collect(),
+            ingest: Source::all().iter().filter_map(|s| self.ingest.get(s).map(|c| (s.to_u8(), *c))).collect(),
+            refusals: Source::all().iter().filter_map(|s| self.refusals.get(s).map(|c| (s.to_u8(), *c))).collect(),
             long_aux_due: &self.long_aux_due,
             queues: &self.queues,
             applied_since_housekeeping: self.applied_since_housekeeping,

@@ -58,6 +58,8 @@ pub struct Shared {
     pub applier: Arc<Applier>,
     /// The last refusals per source (`GET /api/v1/ingest/errors`); the core reports to it.
     pub refusals: Arc<crate::ingest::errors::Recent>,
+    /// The platform sources' health (`[[sources]]`), written by their tasks.
+    pub sources: crate::sources::Sources,
 }
 
 impl Shared {
@@ -208,6 +210,8 @@ pub async fn run_config(
         settings.max_backfill_ms = settings.max_backfill_ms.max(86_400_000);
     }
     let tokens = config.tokens.clone();
+    // Before the journal is read: it records sources by these numbers.
+    crate::sources::intern(&config.sources);
     let metrics = Metrics::new(config.per_agent_metrics);
     let hooks = if checked.hooks.is_empty() {
         None
@@ -236,12 +240,21 @@ pub async fn run_config(
     let refusals = Arc::new(crate::ingest::errors::Recent::default());
     let core = Arc::new(Core::new(engine, journal, sinks).with_refusal_sink(refusals.clone()));
     let applier = Arc::new(Applier::start(core.clone()));
+    let tracker = TaskTracker::new();
+    let sources = crate::sources::Sources::start(
+        &config.sources,
+        applier.clone(),
+        metrics.registry(),
+        shutdown.clone(),
+        &tracker,
+    );
     let open_board = config.tokens.viewer.is_none() && !listeners.http.local_addr()?.ip().is_loopback();
     let shared = Arc::new(Shared {
         open_board,
         core,
         applier,
         refusals,
+        sources,
         aliases: Aliases::new(settings.aliases.clone()),
         settings,
         tokens,
@@ -254,7 +267,6 @@ pub async fn run_config(
         ready: std::sync::atomic::AtomicBool::new(false),
     });
 
-    let tracker = TaskTracker::new();
     let http_addr = listeners.http.local_addr()?;
     let tcp_addr = listeners.tcp.local_addr()?;
     let exposed = open_exposure(&shared.config, http_addr, tcp_addr);

@@ -173,10 +173,18 @@ struct Board {
     floor_queues: Value,
     agents: Vec<BoardAgent>,
     alerts: Vec<Alert>,
+    /// Platform sources (`[[sources]]`) not connected now: the board warns (SPEC §7).
+    sources_down: Vec<String>,
 }
 
 impl Board {
-    fn of(view: &View, last_event: Option<i64>, team_ids: Vec<String>, dispersion_min_logged_ms: i64) -> Board {
+    fn of(
+        view: &View,
+        last_event: Option<i64>,
+        team_ids: Vec<String>,
+        dispersion_min_logged_ms: i64,
+        sources_down: Vec<String>,
+    ) -> Board {
         let groups = BoardGroups { view, dispersion_min_logged_ms };
         let mut teams = match groups.teams() {
             Value::Array(v) => v,
@@ -202,6 +210,7 @@ impl Board {
             charts,
             agents: view.agents.iter().map(BoardAgent::of).collect(),
             alerts: board_alerts(&view.alerts, view.now),
+            sources_down,
         }
     }
 
@@ -264,6 +273,7 @@ impl Board {
             "floor_queues": self.floor_queues,
             "agents": agents,
             "alerts": self.alerts_for(team),
+            "sources_down": self.sources_down,
         })
         .to_string()
     }
@@ -280,7 +290,8 @@ pub fn full_frame(shared: &Shared, team: Option<&str>) -> String {
         (view, engine.max_ts(), ids)
     };
     team_ids.sort();
-    Board::of(&view, last_event, team_ids, shared.settings.dispersion_min_logged_ms).full(team, &board_config(shared))
+    Board::of(&view, last_event, team_ids, shared.settings.dispersion_min_logged_ms, shared.sources.down())
+        .full(team, &board_config(shared))
 }
 
 /// Registers a `/ws` client and runs it until it closes, is dropped, or shutdown.
@@ -360,6 +371,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let config = board_config(&shared);
     let wall = shared.settings.clock == crate::config::ClockMode::Wall;
     let mut last_version = u64::MAX;
+    let mut last_down: Option<Vec<String>> = None;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -372,12 +384,16 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         // The floor view and the board built from it take milliseconds of CPU on a large
         // floor: on the blocking pool, not on an async worker that serves sockets.
         let sh = shared.clone();
+        let down = shared.sources.down();
+        let same_down = last_down.as_ref() == Some(&down);
+        last_down = Some(down.clone());
         let built = tokio::task::spawn_blocking(move || {
             let (version, view, last_event) = {
                 let mut engine = sh.engine();
-                // With the event clock nothing moves between events; with the wall clock the
-                // windows slide, so figures change every tick.
-                if !wall && engine.version == last_version {
+                // With the event clock nothing moves between events (but a source going down
+                // or up is news); with the wall clock the windows slide, so figures change
+                // every tick.
+                if !wall && engine.version == last_version && same_down {
                     return None;
                 }
                 let now = engine.now(wall_ms());
@@ -386,7 +402,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             };
             // The view is of every team, sorted by id.
             let team_ids = view.teams.iter().map(|g| g.id.clone()).collect();
-            Some((version, Board::of(&view, last_event, team_ids, sh.settings.dispersion_min_logged_ms)))
+            Some((version, Board::of(&view, last_event, team_ids, sh.settings.dispersion_min_logged_ms, down)))
         })
         .await;
         let board = match built {
@@ -458,6 +474,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                                 "agents": agents,
                                 "removed": rem,
                                 "alerts": board.alerts_for(t),
+                                "sources_down": board.sources_down,
                             })
                             .to_string()
                             .into()

@@ -135,10 +135,13 @@ pub fn routes(
     let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
     let readyz = warp::path!("readyz").and(warp::get()).and(s.clone()).map(|sh: Arc<Shared>| {
         // Not ready while starting or stopping, and if the applier thread has died.
+        // A platform source that is down is detail, not unreadiness: the daemon still serves
+        // and takes every other ingest (SPEC §7).
+        let detail = sh.sources.detail();
         if sh.ready.load(std::sync::atomic::Ordering::Relaxed) && sh.applier.is_alive() {
-            warp::reply::with_status("ready", StatusCode::OK)
+            warp::reply::with_status(format!("ready{detail}"), StatusCode::OK)
         } else {
-            warp::reply::with_status("not ready", StatusCode::SERVICE_UNAVAILABLE)
+            warp::reply::with_status(format!("not ready{detail}"), StatusCode::SERVICE_UNAVAILABLE)
         }
     });
 
@@ -265,7 +268,7 @@ pub fn routes(
         .map(|q: Query, sh: Arc<Shared>| {
             let source = match q.get("source") {
                 None => None,
-                Some(name) => match Source::ALL.into_iter().find(|s| s.as_str() == name) {
+                Some(name) => match Source::all().into_iter().find(|s| s.as_str() == name) {
                     Some(s) => Some(s),
                     None => {
                         let msg = format!("unknown source {name:?} (tcp, ws, http, demo)");

@@ -36,6 +36,13 @@ export function render(now) {
   setText(openEl, store.config.open ? t('conn.open_access') : '');
   openEl.title = store.config.open ? t('conn.open_access_title') : '';
 
+  // A platform source (Asterisk...) that lost its connection: its agents' states are as of
+  // the loss until it is back.
+  const down = store.conn === 'open' ? store.sourcesDown ?? [] : [];
+  const downEl = $('[data-testid="sources-down"]');
+  downEl.hidden = down.length === 0;
+  setText(downEl, down.length ? t('conn.sources_down', { names: down.join(', ') }) : '');
+
   const ageEl = $('[data-testid="feed-age"]');
   const tz = store.config.timezone;
   if (store.lastEvent != null && store.conn === 'open') {
