@@ -64,29 +64,10 @@ pub const LEAVE_GRACE_MS: Ms = 500;
 const MAX_ID_BYTES: usize = 64;
 const MAX_NAME_BYTES: usize = 256;
 
-/// What one call did (SPEC §8.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallKind {
-    Queued,
-    Answered,
-    Abandoned,
-    Left,
-}
+pub use crate::event::CallKind;
 
-impl CallKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallKind::Queued => "queued",
-            CallKind::Answered => "answered",
-            CallKind::Abandoned => "abandoned",
-            CallKind::Left => "left",
-        }
-    }
-}
-
-/// A native call event (SPEC §8.1). The engine on this branch has no calls yet: the
-/// source counts them (`floorwatch_source_call_events_total`) and hands them on once it
-/// does.
+/// A call event as the mapper puts it out (SPEC §8.1): always stamped, its ids as the AMI
+/// gave them. The client hands it to the core through the native decoder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallEvent {
     pub ts: Ms,
@@ -97,19 +78,16 @@ pub struct CallEvent {
 }
 
 impl CallEvent {
-    /// The native JSON object (SPEC §8.1).
+    /// The native JSON object (SPEC §8.1), as [`crate::event::CallEvent`] writes it.
     pub fn to_json(&self) -> String {
-        let mut m = serde_json::Map::new();
-        m.insert("ts".into(), self.ts.into());
-        m.insert("call".into(), self.call.clone().into());
-        if let Some(q) = &self.queue {
-            m.insert("queue".into(), q.clone().into());
+        crate::event::CallEvent {
+            ts: Some(self.ts),
+            call: self.call.as_str().into(),
+            queue: self.queue.as_deref().map(Into::into),
+            kind: self.event,
+            agent: self.agent.as_deref().map(Into::into),
         }
-        m.insert("event".into(), self.event.as_str().into());
-        if let Some(a) = &self.agent {
-            m.insert("agent".into(), a.clone().into());
-        }
-        serde_json::Value::Object(m).to_string()
+        .to_json()
     }
 }
 
