@@ -110,11 +110,7 @@ fn worked_example_through_replay() {
 
 #[test]
 fn as_of_the_fourth_close_the_alert_fires_and_the_fifth_point_is_open() {
-    let settings = FileConfig::parse(EXAMPLE_TOML, "test").unwrap().settings().unwrap();
-    let mut out = Vec::new();
-    let at = ms("2026-11-23T10:00:00Z");
-    floorwatch::replay::run(settings, example_events().as_bytes(), Some(at), 65536, &mut out).unwrap();
-    let s: Value = serde_json::from_slice(&out).unwrap();
+    let s = common::replay_as_of(&example_events(), EXAMPLE_TOML, Some("2026-11-23T10:00:00Z"));
     assert_eq!(s["teams"][0]["aht_chart"]["15m"].as_array().unwrap().len(), 4);
     let a = s["alerts"].as_array().unwrap().iter().find(|a| a["kind"] == "aht_out_of_control").expect("fired");
     assert_eq!((&a["state"], &a["fired_at"]), (&json!("firing"), &json!("2026-11-23T10:00:00.000Z")));

@@ -25,12 +25,9 @@ const EVENTS: &str = r#"{"ts":"2026-11-23T08:59:00Z","agent":"A1","state":"idle"
 
 const CONFIG: &str = "[alerts.service_level_low]\nmin_calls = 2\nconsecutive = 2\n";
 
+/// The §8.5 events replayed with `config`, as of `now` (None: the last event).
 fn replay(config: &str, events: &str, now: Option<&str>) -> Value {
-    let settings = FileConfig::parse(config, "test").unwrap().settings().unwrap();
-    let mut out = Vec::new();
-    let now = now.map(|n| floorwatch::time::parse_instant(n).unwrap());
-    floorwatch::replay::run(settings, events.as_bytes(), now, 65536, &mut out).unwrap();
-    serde_json::from_slice(&out).unwrap()
+    common::replay_as_of(events, config, now)
 }
 
 /// The alerts of a snapshot as (id, state, started_at, fired_at, resolved_at, value, threshold).

@@ -83,9 +83,15 @@ impl Daemon {
 
 /// Replays `ndjson` with the built-in defaults plus `toml`, as `floorwatch replay` does.
 pub fn replay(ndjson: &str, toml: &str) -> serde_json::Value {
+    replay_as_of(ndjson, toml, None)
+}
+
+/// [`replay`] with `--now` (RFC 3339 or epoch ms): the floor as of that instant.
+pub fn replay_as_of(ndjson: &str, toml: &str, now: Option<&str>) -> serde_json::Value {
     let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let now = now.map(|n| floorwatch::time::parse_instant(n).expect("an instant"));
     let mut out = Vec::new();
-    floorwatch::replay::run(settings, ndjson.as_bytes(), None, 65536, &mut out).unwrap();
+    floorwatch::replay::run(settings, ndjson.as_bytes(), now, 65536, &mut out).unwrap();
     serde_json::from_slice(&out).unwrap()
 }
 
