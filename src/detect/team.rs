@@ -363,10 +363,15 @@ impl DetState {
         due
     }
 
+    /// Whether the team is large enough for its minute utilization to be evaluated.
+    fn util_possible(&self, s: &Settings) -> bool {
+        self.counts.logged_in() >= s.min_team
+    }
+
     /// Whether a whole-minute evaluation could change anything now.
     fn ticking(&self, s: &Settings) -> bool {
         let disp_possible = self.peak_now() && self.members.len() as u32 >= s.disp_min_members;
-        let util_possible = self.counts.logged_in() >= s.min_team;
+        let util_possible = self.util_possible(s);
         disp_possible || !self.disp.idle() || util_possible || !self.util.idle()
     }
 
@@ -416,7 +421,7 @@ impl DetState {
             let b = next.min(t);
             // The minutes' integrals first: a tick at m reads the one at m - 1 h, which may
             // lie in [a, b) itself.
-            let util_possible = self.counts.logged_in() >= ctx.settings.min_team;
+            let util_possible = self.util_possible(ctx.settings);
             self.pass_minutes(a, b, util_possible);
             self.ticks(team, a, b, ctx);
             while self.minutes.len() > KEPT_MINUTES {
@@ -539,7 +544,7 @@ impl DetState {
         let s = ctx.settings;
         let peak = self.peak_now();
         let disp_possible = peak && self.members.len() as u32 >= s.disp_min_members;
-        let util_possible = self.counts.logged_in() >= s.min_team;
+        let util_possible = self.util_possible(s);
         if (!disp_possible && self.disp.idle()) && (!util_possible && self.util.idle()) {
             return;
         }
