@@ -324,12 +324,7 @@ impl Timeline {
     }
 
     /// Stored-kind milliseconds (modulo 2^32) up to instant `x` (zero before the first
-    /// retained segment).
-    fn cum_at(&self, x: Ms) -> [u32; STORED] {
-        self.cum_at_upto(self.segs_upto(x, true), x)
-    }
-
-    /// [`Timeline::cum_at`] with `i` = `segs_upto(x, true)` already found.
+    /// retained segment), `i` being `segs_upto(x, true)`.
     fn cum_at_upto(&self, i: usize, x: Ms) -> [u32; STORED] {
         if i == 0 {
             return [0; STORED];
@@ -355,14 +350,33 @@ impl Timeline {
         let mut a = from;
         while a < to {
             let b = to.min(a.saturating_add(u32::MAX.into()));
-            for ((o, y), x) in out.iter_mut().zip(self.cum_at(b)).zip(self.cum_at(a)) {
-                *o += Ms::from(y.wrapping_sub(x));
-            }
+            self.add_piece(&mut out, (self.segs_upto(a, true), a), (self.segs_upto(b, true), b));
             a = b;
         }
+        self.fill_offline(&mut out, from, to);
+        out
+    }
+
+    /// Adds the stored-kind milliseconds from instant `a` to instant `b` (less than 2^32 ms
+    /// later), each given with its `segs_upto(_, true)`.
+    fn add_piece(&self, out: &mut Durations, (ia, a): (usize, Ms), (ib, b): (usize, Ms)) {
+        for ((o, y), x) in out.iter_mut().zip(self.cum_at_upto(ib, b)).zip(self.cum_at_upto(ia, a)) {
+            *o += Ms::from(y.wrapping_sub(x));
+        }
+    }
+
+    /// Offline is the rest of `[from, to)` from the first retained segment's start on.
+    fn fill_offline(&self, out: &mut Durations, from: Ms, to: Ms) {
         let from_first = |x: Ms| x.max(self.first);
         out[Kind::Offline as usize] = from_first(to) - from_first(from) - out[..STORED].iter().sum::<Ms>();
-        out
+    }
+
+    /// Contacts completed at the boundaries up to the start of the first `i` segments.
+    fn contacts_upto(&self, i: usize) -> ContactSums {
+        match i {
+            0 => ContactSums::default(),
+            i => self.contacts_at(i - 1),
+        }
     }
 
     /// [`Timeline::durations`] and [`Timeline::contacts`] of one window together, each bound
@@ -374,11 +388,8 @@ impl Timeline {
         }
         let (i_from, i_to) = (self.segs_upto(from, true), self.segs_upto(to, true));
         let mut ms = [0; 6];
-        for ((o, y), x) in ms.iter_mut().zip(self.cum_at_upto(i_to, to)).zip(self.cum_at_upto(i_from, from)) {
-            *o = Ms::from(y.wrapping_sub(x));
-        }
-        let from_first = |x: Ms| x.max(self.first);
-        ms[Kind::Offline as usize] = from_first(to) - from_first(from) - ms[..STORED].iter().sum::<Ms>();
+        self.add_piece(&mut ms, (i_from, from), (i_to, to));
+        self.fill_offline(&mut ms, from, to);
         // Segments starting before `x` rather than at or before it: fewer by those that
         // start exactly at `x` (several may: changes at one instant).
         // A few are stepped over; past that (a flood at one instant) a search finds them.
@@ -392,12 +403,8 @@ impl Timeline {
             }
             j
         };
-        let upto = |i: usize| match i {
-            0 => ContactSums::default(),
-            i => self.contacts_at(i - 1),
-        };
-        let c_to = upto(if to_inclusive { i_to } else { before(i_to, to) });
-        (ms, c_to.minus(upto(before(i_from, from))))
+        let c_to = self.contacts_upto(if to_inclusive { i_to } else { before(i_to, to) });
+        (ms, c_to.minus(self.contacts_upto(before(i_from, from))))
     }
 
     /// Contacts completed in `[from, to]` (closed) when `to_inclusive`, else `[from, to)`.
@@ -405,10 +412,7 @@ impl Timeline {
         if to < from {
             return ContactSums::default();
         }
-        let upto = |x: Ms, inclusive: bool| match self.segs_upto(x, inclusive) {
-            0 => ContactSums::default(),
-            i => self.contacts_at(i - 1),
-        };
+        let upto = |x: Ms, inclusive: bool| self.contacts_upto(self.segs_upto(x, inclusive));
         upto(to, to_inclusive).minus(upto(from, false))
     }
 
