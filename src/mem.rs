@@ -10,6 +10,14 @@
 /// Answers at least this large are worth a trim (their views were large).
 pub const LARGE_ANSWER_BYTES: usize = 1 << 20;
 
+/// After an answer of `bytes` was built (its view dropped): gives the freed memory back
+/// when the answer was large.
+pub fn after_answer(bytes: usize) {
+    if bytes >= LARGE_ANSWER_BYTES {
+        release_free_memory();
+    }
+}
+
 /// Returns the allocator's free memory to the operating system (glibc's `malloc_trim`,
 /// which since 2.8 also releases whole free pages inside every arena). Costs a walk over
 /// the free lists: call it after large answers, not per request. A no-op where the

@@ -68,9 +68,7 @@ fn authorized(shared: Arc<Shared>, ingest: bool) -> impl Filter<Extract = (), Er
 async fn blocking(f: impl FnOnce() -> Response<String> + Send + 'static) -> Response<String> {
     let f = move || {
         let r = f();
-        if r.body().len() >= crate::mem::LARGE_ANSWER_BYTES {
-            crate::mem::release_free_memory();
-        }
+        crate::mem::after_answer(r.body().len());
         r
     };
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
@@ -172,9 +170,7 @@ pub fn routes(
                     let _ = std::io::Write::flush(&mut w);
                 }
                 drop(view);
-                if w.written >= crate::mem::LARGE_ANSWER_BYTES {
-                    crate::mem::release_free_memory();
-                }
+                crate::mem::after_answer(w.written);
             });
             let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
             let mut r = warp::reply::stream(body).into_response();
