@@ -234,6 +234,7 @@ impl Engine {
             if let Some(c) = self.view_cache.get_mut(ai as usize) {
                 *c = None; // a reused slot
             }
+            self.forget_marks(ai);
             self.record(ti, Change { t: ts, agent: ai, to: Some(kind) });
             self.enter_kind(ai, None, ts);
             self.version += 1;

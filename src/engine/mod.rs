@@ -144,6 +144,10 @@ pub struct Engine {
     /// Per agent slot: the parts of its `today` and `peak_today` sums that later views can
     /// reuse (see `view::ViewCache`). Derived, never stored.
     view_cache: Vec<Option<view::ViewCache>>,
+    /// Per agent slot, `view::marks_per_agent` marks side by side: where each sliding
+    /// window's start and the open peak interval's start fell in its timeline at the last
+    /// view (`Timeline::window_marked`). Derived, never stored.
+    marks: Vec<crate::floor::timeline::Mark>,
 }
 
 fn kind_of(settings: &Settings, state: State, reason: Option<&str>) -> Kind {
@@ -197,6 +201,7 @@ impl Engine {
             auto_advanced: Ms::MIN,
             version: 0,
             view_cache: Vec::new(),
+            marks: Vec::new(),
         }
     }
 
@@ -217,7 +222,8 @@ impl Engine {
     }
 
     /// Views compute every window from the timelines instead of reusing per-agent parts
-    /// (`ViewCache`). Same figures, slower: the reference the tests compare the cache with.
+    /// (`ViewCache`, marks). Same figures, slower: the reference the tests compare the
+    /// caches with.
     #[doc(hidden)]
     pub fn no_view_cache(&mut self) {
         self.no_view_cache = true;

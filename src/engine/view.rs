@@ -13,7 +13,7 @@ use crate::engine::IngestCounts;
 use crate::event::State;
 use crate::floor::agents::{Agent, AgentIdx, Counts, TeamIdx};
 use crate::floor::figures::{Dispersion, Qualifying, Sums};
-use crate::floor::timeline::{Kind, Timeline};
+use crate::floor::timeline::{Kind, Mark, Timeline};
 use crate::queue::QueueFigures;
 use crate::settings::WindowKind;
 use crate::time::Ms;
@@ -121,16 +121,36 @@ impl ViewCache {
         s
     }
 
-    /// As [`PeaksToday::sums`], with the closed intervals' part from the cache.
-    fn peak(&self, tl: &Timeline, peaks: &PeaksToday, now: Ms, peak_now: bool) -> Sums {
+    /// As [`PeaksToday::sums`], with the closed intervals' part from the cache and the
+    /// first open interval's start from `mark`.
+    fn peak(&self, tl: &Timeline, peaks: &PeaksToday, now: Ms, peak_now: bool, mark: &mut Mark) -> Sums {
         let mut s = self.peak_closed;
-        for &(from, to) in &peaks.open {
-            s.add(&Sums::over(tl, from, to, false));
+        for (j, &(from, to)) in peaks.open.iter().enumerate() {
+            s.add(&match j {
+                0 => Sums::over_marked(tl, mark, from, to, false),
+                _ => Sums::over(tl, from, to, false),
+            });
         }
         if peak_now {
             s.contacts.add(tl.contacts(now, now, true));
         }
         s
+    }
+}
+
+/// Marks each agent keeps ([`Engine::marks`](super::Engine)): one per sliding window and
+/// one for the open peak interval.
+fn marks_per_agent(windows: &[crate::settings::WindowSpec]) -> usize {
+    windows.iter().filter(|w| matches!(w.kind, WindowKind::Sliding(_))).count() + 1
+}
+
+impl Engine {
+    /// Agent slot `ai` was given to a new agent: its marks were the old one's.
+    pub(super) fn forget_marks(&mut self, ai: AgentIdx) {
+        let stride = marks_per_agent(&self.settings.windows);
+        if let Some(m) = self.marks.get_mut(ai as usize * stride..(ai as usize + 1) * stride) {
+            m.fill(Mark::default());
+        }
     }
 }
 
@@ -310,6 +330,8 @@ impl Engine {
         let mut teams_out = Vec::with_capacity(team_ids.len());
         let mut agents_out = Vec::new();
         self.view_cache.resize(self.agents.slots(), None);
+        let stride = marks_per_agent(&windows);
+        self.marks.resize(self.agents.slots() * stride, Mark::default());
         // Per team asked for (by position in `team_ids`): its peak intervals and sums.
         let mut pos_of = vec![usize::MAX; self.teams.len()];
         for (p, &ti) in team_ids.iter().enumerate() {
@@ -368,15 +390,25 @@ impl Engine {
                     now,
                 )
             };
+            // The agent's marks: its sliding windows' in order, then the open peak's.
+            let marks = &mut self.marks[ai as usize * stride..(ai as usize + 1) * stride];
+            let (slide_marks, peak_mark) = marks.split_at_mut(stride - 1);
+            let mut slide_marks = slide_marks.iter_mut();
             for (x, w) in per.iter_mut().zip(&windows) {
                 *x = match w.kind {
-                    WindowKind::Sliding(l) => Sums::over(tl, now - l, now, true),
+                    WindowKind::Sliding(l) => {
+                        let mark = slide_marks.next().expect("a mark per sliding window");
+                        match self.no_view_cache {
+                            false => Sums::over_marked(tl, mark, now - l, now, true),
+                            true => Sums::over(tl, now - l, now, true),
+                        }
+                    }
                     WindowKind::Today => match cached {
                         Some(c) => c.today(tl, now),
                         None => Sums::over(tl, midnight, now, true),
                     },
                     WindowKind::PeakToday => match cached {
-                        Some(c) => c.peak(tl, &peaks[p], now, peak_now),
+                        Some(c) => c.peak(tl, &peaks[p], now, peak_now, &mut peak_mark[0]),
                         None => peaks[p].sums(tl, now, peak_now),
                     },
                 };

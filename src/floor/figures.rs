@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use super::timeline::{ContactSums, Durations, Kind, Timeline};
+use super::timeline::{ContactSums, Durations, Kind, Mark, Timeline};
 use crate::time::Ms;
 
 /// Sums for one agent, team or the floor over one window.
@@ -19,6 +19,12 @@ impl Sums {
     /// or in `[from, to]` when `to_inclusive` (a window ending at now counts those at now).
     pub fn over(tl: &Timeline, from: Ms, to: Ms, to_inclusive: bool) -> Sums {
         let (ms, contacts) = tl.window(from, to, to_inclusive);
+        Sums { ms, contacts }
+    }
+
+    /// [`Sums::over`], the start found from `mark` ([`Timeline::window_marked`]).
+    pub fn over_marked(tl: &Timeline, mark: &mut Mark, from: Ms, to: Ms, to_inclusive: bool) -> Sums {
+        let (ms, contacts) = tl.window_marked(mark, from, to, to_inclusive);
         Sums { ms, contacts }
     }
 

@@ -190,6 +190,61 @@ pub struct Timeline {
     /// The contact in progress at `segs[0]`'s start when that segment is the ACW of a
     /// contact whose talking segment was trimmed away (a query needs the contact's start).
     open_at_first: Option<Ms>,
+    /// How many times `trim` dropped history (renumbering the segments and rebasing the
+    /// sums): a [`Mark`] taken before is void. Not persisted: marks live in memory only.
+    #[serde(skip)]
+    trims: u32,
+}
+
+/// Where a window's start fell in a timeline at a previous view, with the running sums
+/// there: [`Timeline::window_marked`] moves it forward without searching the timeline.
+///
+/// A sliding window's start moves with `now`, a few seconds between two views, and usually
+/// stays inside the same segment; a peak interval's start does not move at all. Finding
+/// the start again costs a search through the middle of the agent's segments, a cache miss
+/// or two per agent per window (most of a scrape of a large floor: BENCHMARKS.md, session
+/// 7); moving the mark costs a few reads of the mark itself, which views keep side by
+/// side. Valid while the timeline has not been trimmed and the start has not passed the
+/// next segment's start; exact: the same integer sums, found another way.
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    /// The window start this mark is at.
+    from: Ms,
+    /// Start of segment `i` (the first starting after `from`) when the mark was taken or
+    /// last moved, `Ms::MAX` when there was none yet (then `i` was the length, and a
+    /// segment `i` appended since is read).
+    next: Ms,
+    /// Stored-kind milliseconds up to `from` ([`Timeline::cum_at_upto`]).
+    cum: [u32; STORED],
+    /// Contacts completed at the boundaries before `from`.
+    contacts: u32,
+    handle_ms: u64,
+    /// `segs_upto(from, true)`; `u32::MAX`: no mark.
+    i: u32,
+    trims: u32,
+    /// The kind of segment `i - 1`, the one `from` is in (offline before the first: no
+    /// stored kind grows).
+    kind: Kind,
+    /// No segment starts exactly at `from`: moving `from` forward inside segment `i - 1`
+    /// crosses no boundary (one at `from` itself would complete its contacts before the
+    /// new start, which the mark does not count).
+    clean: bool,
+}
+
+impl Default for Mark {
+    fn default() -> Mark {
+        Mark {
+            from: 0,
+            next: Ms::MAX,
+            cum: [0; STORED],
+            contacts: 0,
+            handle_ms: 0,
+            i: u32::MAX,
+            trims: 0,
+            kind: Kind::Offline,
+            clean: false,
+        }
+    }
 }
 
 /// Sums over a closed interval of contacts.
@@ -390,21 +445,100 @@ impl Timeline {
         let mut ms = [0; 6];
         self.add_piece(&mut ms, (i_from, from), (i_to, to));
         self.fill_offline(&mut ms, from, to);
-        // Segments starting before `x` rather than at or before it: fewer by those that
-        // start exactly at `x` (several may: changes at one instant).
-        // A few are stepped over; past that (a flood at one instant) a search finds them.
-        let before = |i: usize, x: Ms| {
-            let mut j = i;
-            while j > 0 && self.seg(j - 1).start() == x {
-                if i - j == 8 {
-                    return self.segs_upto(x, false);
-                }
-                j -= 1;
+        let c_to = self.contacts_upto(if to_inclusive { i_to } else { self.starting_before(i_to, to) });
+        (ms, c_to.minus(self.contacts_upto(self.starting_before(i_from, from))))
+    }
+
+    /// Segments starting before `x`, given `i`, those starting at or before it: fewer by
+    /// those that start exactly at `x` (several may: changes at one instant). A few are
+    /// stepped over; past that (a flood at one instant) a search finds them.
+    fn starting_before(&self, i: usize, x: Ms) -> usize {
+        let mut j = i;
+        while j > 0 && self.seg(j - 1).start() == x {
+            if i - j == 8 {
+                return self.segs_upto(x, false);
             }
-            j
-        };
-        let c_to = self.contacts_upto(if to_inclusive { i_to } else { before(i_to, to) });
-        (ms, c_to.minus(self.contacts_upto(before(i_from, from))))
+            j -= 1;
+        }
+        j
+    }
+
+    /// [`Timeline::window`], its start found from `mark` (and the mark moved there) when
+    /// the mark allows, and its end at or after the last change, where the timeline keeps
+    /// the running sums inline: then no segment is searched. Any other window is summed as
+    /// `window` does (and the mark is left alone).
+    pub fn window_marked(&self, mark: &mut Mark, from: Ms, to: Ms, to_inclusive: bool) -> (Durations, ContactSums) {
+        let Some(last) = self.last else { return self.window(from, to, to_inclusive) };
+        if to <= from || to < last.start() || (!to_inclusive && last.start() == to) || to - from >= Ms::from(u32::MAX) {
+            return self.window(from, to, to_inclusive);
+        }
+        if !self.move_mark(mark, from) {
+            *mark = self.mark(from);
+        }
+        // At `to`: the inline sums at the last segment's start and its span to `to`; the
+        // contacts completed up to the last change (none completes after it).
+        let mut cum_to = self.end.ms;
+        let k = last.kind() as usize;
+        if k < STORED {
+            cum_to[k] = cum_to[k].wrapping_add(last.span_to(to));
+        }
+        let mut ms = [0; 6];
+        for ((o, y), x) in ms.iter_mut().zip(cum_to).zip(mark.cum) {
+            *o = Ms::from(y.wrapping_sub(x));
+        }
+        self.fill_offline(&mut ms, from, to);
+        let before = ContactSums { n: mark.contacts.into(), handle_ms: mark.handle_ms };
+        let out = (ms, self.end.contact_sums().minus(before));
+        debug_assert_eq!(out, self.window(from, to, to_inclusive), "marked window [{from}, {to}] of {self:?}");
+        out
+    }
+
+    /// A mark at `from`, found by searching.
+    fn mark(&self, from: Ms) -> Mark {
+        let i = self.segs_upto(from, true);
+        let c = self.contacts_upto(self.starting_before(i, from));
+        Mark {
+            from,
+            next: if i < self.segs.len() { self.seg(i).start() } else { Ms::MAX },
+            cum: self.cum_at_upto(i, from),
+            contacts: c.n as u32,
+            handle_ms: c.handle_ms,
+            i: i as u32,
+            trims: self.trims,
+            kind: if i == 0 { Kind::Offline } else { self.seg(i - 1).kind() },
+            clean: i == 0 || self.seg(i - 1).start() < from,
+        }
+    }
+
+    /// Moves `mark` to `from` if it can be without a search: same history, `from` not
+    /// before it, no segment starting up to `from` after the mark's segment, and (unless
+    /// `from` is where the mark is) none starting at the mark. Reads at most segment `i`,
+    /// when it was appended since the mark was taken (then usually the last, kept inline).
+    fn move_mark(&self, mark: &mut Mark, from: Ms) -> bool {
+        if mark.i == u32::MAX || mark.trims != self.trims || from < mark.from {
+            return false;
+        }
+        // A segment appended since may start at or before `from` (a change dated before
+        // the window's start, after the agent's previous one): then the mark is behind.
+        let i = mark.i as usize;
+        if mark.next == Ms::MAX && i < self.segs.len() {
+            mark.next = self.seg(i).start();
+        }
+        if from >= mark.next {
+            return false;
+        }
+        if from == mark.from {
+            return true;
+        }
+        if !mark.clean {
+            return false;
+        }
+        let k = mark.kind as usize;
+        if k < STORED {
+            mark.cum[k] = mark.cum[k].wrapping_add((from - mark.from) as u32);
+        }
+        mark.from = from;
+        true
     }
 
     /// Contacts completed in `[from, to]` (closed) when `to_inclusive`, else `[from, to)`.
@@ -436,6 +570,7 @@ impl Timeline {
         for sums in self.checkpoints.iter_mut().chain([&mut self.end]) {
             sums.rebase(&base);
         }
+        self.trims = self.trims.wrapping_add(1);
         // Bounded slack after a large drop; growth doubles again from there.
         self.segs.shrink_to(self.segs.len() * 2);
         self.checkpoints.shrink_to(self.checkpoints.len() * 2);
@@ -625,6 +760,88 @@ mod tests {
                 }
             }
         }
+    }
+
+    proptest! {
+        /// Views between the changes, as the engine makes them: two sliding windows and a
+        /// fixed start (an open peak interval) read through marks kept from view to view,
+        /// with trims on the way; every answer equals the brute-force scan.
+        #[test]
+        fn marked_windows_equal_a_brute_force_scan(
+            steps in prop::collection::vec((step(), prop::collection::vec(0..4_000i64, 0..3), any::<bool>()), 1..200),
+            lens in (1..20_000i64, 1..200_000i64),
+            fixed in 0..50_000i64,
+        ) {
+            let mut tl = Timeline::new();
+            let mut changes: Vec<(Ms, Kind)> = Vec::new();
+            let mut marks = [Mark::default(); 3];
+            let mut t = 1_000;
+            let mut trimmed_to = Ms::MIN;
+            for ((dt, kind), views, trim) in steps {
+                t += dt.min(200_000);
+                if changes.last().map(|c| c.1) != Some(kind) {
+                    changes.push((t, kind));
+                }
+                tl.change(t, kind);
+                let contacts = naive_contacts(&changes);
+                for d in views {
+                    let now = t + d;
+                    let bounds = [(now - lens.0, 0), (now - lens.1, 1), (fixed.min(now - 1), 2)];
+                    for (from, m) in bounds {
+                        if from < trimmed_to {
+                            continue;
+                        }
+                        let before = marks[m];
+                        let got = tl.window_marked(&mut marks[m], from, now, m < 2);
+                        let want = (naive(&changes, from, now, now), naive_contact_sums(&contacts, from, now, m < 2));
+                        prop_assert_eq!(got, want, "from {} to {} mark {:?}", from, now, before);
+                    }
+                }
+                if trim {
+                    // What the engine trims: history no window needs any more.
+                    let cutoff = t - lens.0.max(lens.1) - 1;
+                    if cutoff > trimmed_to {
+                        tl.trim(cutoff);
+                        trimmed_to = cutoff;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A mark is moved without a search while the window's start stays in one segment,
+    /// and found again once the start crosses into the next or the timeline is trimmed.
+    #[test]
+    fn a_mark_moves_inside_a_segment_and_is_found_again_past_it() {
+        let mut tl = Timeline::new();
+        tl.change(0, Kind::Idle);
+        tl.change(10_000, Kind::Talking);
+        tl.change(20_000, Kind::Acw);
+        tl.change(25_000, Kind::Idle);
+        let mut m = Mark::default();
+        let w = |tl: &Timeline, m: &mut Mark, now: Ms| tl.window_marked(m, now - 15_000, now, true);
+        let (ms, c) = w(&tl, &mut m, 26_000); // from 11 s: in talking
+        assert_eq!(
+            (ms[Kind::Talking as usize], ms[Kind::Acw as usize], ms[Kind::Idle as usize], c.n),
+            (9_000, 5_000, 1_000, 1)
+        );
+        assert_eq!((m.i, m.from, m.kind), (2, 11_000, Kind::Talking));
+        let (ms, _) = w(&tl, &mut m, 29_000); // from 14 s: moved, no search
+        assert_eq!((m.i, m.from, m.cum[Kind::Talking as usize]), (2, 14_000, 4_000));
+        assert_eq!(ms[Kind::Talking as usize], 6_000);
+        let (ms, c) = w(&tl, &mut m, 36_000); // from 21 s: past the next start, searched
+        assert_eq!((m.i, m.from, m.kind), (3, 21_000, Kind::Acw));
+        // The contact completes at 25 s, leaving its ACW: in the window.
+        assert_eq!(
+            (ms[Kind::Talking as usize], ms[Kind::Acw as usize], ms[Kind::Idle as usize], c.n),
+            (0, 4_000, 11_000, 1)
+        );
+        // A change dated before the window's start, appended after the mark was taken.
+        let mut m2 = Mark::default();
+        tl.window_marked(&mut m2, 40_000, 41_000, true);
+        tl.change(30_000, Kind::Talking);
+        let (ms, _) = tl.window_marked(&mut m2, 40_000, 41_000, true);
+        assert_eq!(ms[Kind::Talking as usize], 1_000, "a stale mark was trusted");
     }
 
     /// Many changes at one instant (zero-length segments, contacts of 0 ms): a window
