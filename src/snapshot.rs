@@ -282,12 +282,17 @@ fn call_sums_json(c: &CallSums, mode: SlMode) -> serde_json::Value {
     })
 }
 
-/// A view's queues and the floor's queue sums, as the snapshot and the board carry them.
-pub fn queues_json(v: &View) -> (serde_json::Value, serde_json::Value) {
+/// A view's queues (those of `list`) and the floor's queue sums, as the snapshot and the
+/// board carry them.
+pub fn queues_json(v: &View, list: &QueueList) -> (serde_json::Value, serde_json::Value) {
     let mode = v.queue_settings.sl_mode;
     let names = &v.queue_window_names;
-    let list: Vec<QueueJson> =
-        v.queues.iter().map(|(q, f)| QueueJson { queue: Some(q), f, names, now: v.now, mode }).collect();
+    let list: Vec<QueueJson> = v
+        .queues
+        .iter()
+        .filter(|(q, _)| list.has(q))
+        .map(|(q, f)| QueueJson { queue: Some(q), f, names, now: v.now, mode })
+        .collect();
     let floor = QueueJson { queue: None, f: &v.floor_queues, names, now: v.now, mode };
     (serde_json::to_value(list).unwrap_or_default(), serde_json::to_value(floor).unwrap_or_default())
 }
@@ -297,12 +302,59 @@ pub struct Snapshot<'a>(pub &'a View);
 
 impl Serialize for Snapshot<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let v = self.0;
+        Partial { view: self.0, team: None, queues: QueueList::All, recent_alerts: false }.serialize(ser)
+    }
+}
+
+/// Which queues a snapshot lists (`?queues=`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum QueueList {
+    All,
+    Only(Vec<String>),
+}
+
+impl QueueList {
+    /// `?queues=all`, `?queues=a,b` or `?queues=` (none); absent: every queue, but none in
+    /// a team's snapshot (a floor's queues are not a team's, and with hundreds of them they
+    /// were most of its size: docs/figures.md#snapshot-sizes).
+    pub fn of_query(q: Option<&str>, team: bool) -> QueueList {
+        match q {
+            Some("all") => QueueList::All,
+            Some(list) => QueueList::Only(list.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()),
+            None if team => QueueList::Only(Vec::new()),
+            None => QueueList::All,
+        }
+    }
+
+    fn has(&self, queue: &str) -> bool {
+        match self {
+            QueueList::All => true,
+            QueueList::Only(l) => l.iter().any(|q| q == queue),
+        }
+    }
+}
+
+/// A snapshot that may leave out what grows with the floor's size and history (issue 20):
+/// a team's, or the floor's figures without agents, which pollers ask for every few
+/// seconds. It lists the queues asked for, and with `recent_alerts` only the alerts a board
+/// shows (firing, or resolved in the last 10 minutes), saying how many more there are and
+/// where to read them (`/api/v1/alerts`, by page). The full snapshot leaves nothing out.
+pub struct Partial<'a> {
+    pub view: &'a View,
+    /// The team asked for (the alerts' link filters by it).
+    pub team: Option<&'a str>,
+    pub queues: QueueList,
+    pub recent_alerts: bool,
+}
+
+impl Serialize for Partial<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let v = self.view;
         let names = &v.window_names;
-        let mut m = ser.serialize_map(Some(8))?;
+        let mut m = ser.serialize_map(None)?;
         m.serialize_entry("now", &fmt_ms(v.now))?;
         m.serialize_entry("windows", names)?;
-        let (queues, floor_queues) = queues_json(v);
+        let (queues, floor_queues) = queues_json(v, &self.queues);
         let floor = Group { names, g: &v.floor, team: false, compact: false, drivers: None };
         m.serialize_entry("floor", &WithQueues { group: floor, queues: &floor_queues })?;
         let teams: Vec<Group> =
@@ -311,10 +363,42 @@ impl Serialize for Snapshot<'_> {
         let agents: Vec<AgentJson> = v.agents.iter().map(|a| AgentJson { names, a }).collect();
         m.serialize_entry("agents", &agents)?;
         m.serialize_entry("queues", &queues)?;
-        m.serialize_entry("alerts", &Alerts(&v.alerts))?;
+        if self.recent_alerts {
+            let shown: Vec<Arc<StoredAlert>> = v.alerts.iter().filter(|a| recent(a, v.now)).cloned().collect();
+            m.serialize_entry("alerts", &Alerts(&shown))?;
+            let omitted = v.alerts.len() - shown.len();
+            if omitted > 0 {
+                m.serialize_entry("alerts_omitted", &omitted)?;
+                let href = match self.team {
+                    Some(t) => format!("/api/v1/alerts?team={}", urlencode(t)),
+                    None => "/api/v1/alerts".to_string(),
+                };
+                m.serialize_entry("alerts_href", &href)?;
+            }
+        } else {
+            m.serialize_entry("alerts", &Alerts(&v.alerts))?;
+        }
         m.serialize_entry("ingest", &v.ingest)?;
         m.end()
     }
+}
+
+/// `s` with every byte but unreserved ones percent-encoded (a query value).
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Shown on a board: firing, or resolved in the last 10 minutes.
+fn recent(a: &StoredAlert, now: i64) -> bool {
+    a.resolved_at.is_none_or(|r| r >= now - 600_000)
 }
 
 /// The alerts of a view, each written from its kept JSON.
@@ -393,5 +477,5 @@ impl BoardGroups<'_> {
 
 /// Alerts shown on the board: firing ones and those resolved in the last 10 minutes.
 pub fn board_alerts(alerts: &[Arc<StoredAlert>], now: i64) -> Vec<Alert> {
-    alerts.iter().filter(|a| a.resolved_at.is_none_or(|r| r >= now - 600_000)).map(|a| a.alert().clone()).collect()
+    alerts.iter().filter(|a| recent(a, now)).map(|a| a.alert().clone()).collect()
 }

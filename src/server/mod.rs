@@ -8,6 +8,7 @@
 pub mod alert_query;
 pub mod auth;
 pub mod demo;
+pub mod flight;
 pub mod guard;
 pub mod listen;
 pub mod push;
@@ -60,6 +61,8 @@ pub struct Shared {
     pub refusals: Arc<crate::ingest::errors::Recent>,
     /// The platform sources' health (`[[sources]]`), written by their tasks.
     pub sources: crate::sources::Sources,
+    /// Reads computed once for the requests that arrive together (`flight`).
+    pub reads: flight::Reads,
 }
 
 impl Shared {
@@ -249,6 +252,7 @@ pub async fn run_config(
         &tracker,
     );
     let open_board = config.tokens.viewer.is_none() && !listeners.http.local_addr()?.ip().is_loopback();
+    let reads = flight::Reads::new(metrics.registry());
     let shared = Arc::new(Shared {
         open_board,
         core,
@@ -265,6 +269,7 @@ pub async fn run_config(
         web_dir,
         config,
         ready: std::sync::atomic::AtomicBool::new(false),
+        reads,
     });
 
     let http_addr = listeners.http.local_addr()?;

@@ -198,7 +198,7 @@ impl Board {
                 charts.insert(id, chart);
             }
         }
-        let (queues, floor_queues) = crate::snapshot::queues_json(view);
+        let (queues, floor_queues) = crate::snapshot::queues_json(view, &crate::snapshot::QueueList::All);
         Board {
             queues,
             floor_queues,

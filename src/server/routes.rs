@@ -20,7 +20,7 @@ use crate::engine::{Source, ViewOpts};
 use crate::event::{DecodeError, Refusal, decode_batch};
 use crate::ingest::apply::Applied;
 use crate::ingest::errors;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Partial, QueueList, Snapshot};
 
 mod web {
     include!(concat!(env!("OUT_DIR"), "/web_files.rs"));
@@ -113,6 +113,22 @@ impl std::io::Write for ChunkWriter {
     }
 }
 
+/// A shared answer (`flight`): the same bytes for every request that joined it; 500 if
+/// its computation failed.
+fn bytes_reply(body: Option<Bytes>, content_type: &'static str) -> warp::reply::Response {
+    let Some(body) = body else {
+        return json_reply(
+            json!({ "error": "internal error (logged)" }).to_string(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        )
+        .into_response();
+    };
+    let mut r = Response::new(body).into_response();
+    r.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
+    r.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
+    r
+}
+
 fn json_reply(body: String, status: StatusCode) -> Response<String> {
     let mut r = Response::new(body);
     *r.status_mut() = status;
@@ -155,6 +171,33 @@ pub fn routes(
                 alerts: true,
                 scrape: false,
             };
+            if opts.team.is_some() || !opts.agents {
+                // A team's snapshot, or the floor's figures without agents: what many
+                // pollers ask for at once, computed once for those arriving together.
+                let queues = QueueList::of_query(q.get("queues").map(String::as_str), opts.team.is_some());
+                let key = (opts.team.clone(), opts.agents, queues.clone());
+                let sh2 = sh.clone();
+                let body = sh
+                    .reads
+                    .snapshots
+                    .get(key, move |closer| {
+                        let sh = sh2;
+                        let view = {
+                            let mut engine = sh.engine();
+                            let now = engine.now(wall_ms());
+                            let view = engine.view(now, &opts);
+                            closer.close();
+                            view
+                        };
+                        let partial = Partial { view: &view, team: opts.team.as_deref(), queues, recent_alerts: true };
+                        let body = serde_json::to_vec(&partial).expect("a snapshot serializes");
+                        drop(view);
+                        crate::mem::after_answer(body.len());
+                        Bytes::from(body)
+                    })
+                    .await;
+                return bytes_reply(body, "application/json");
+            }
             // Streamed: a whole floor's JSON (166 MB at 100,000 agents) is written in
             // chunks as the client reads them, never held whole (BENCHMARKS.md, session 5).
             let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
@@ -319,23 +362,31 @@ pub fn routes(
         });
 
     let metrics = warp::path!("metrics").and(warp::get()).and(authorized(shared.clone(), false)).and(s.clone()).then(
-        |sh: Arc<Shared>| {
-            blocking(move || {
-                let conns = sh.connection_counts();
-                let mut text = {
-                    let mut engine = sh.engine();
-                    let now = engine.now(wall_ms());
-                    sh.metrics.render(&mut engine, now, &conns)
-                };
-                if let Some(j) = sh.core.journal() {
-                    j.render_metrics(&mut text);
-                }
-                sh.core.render_metrics(&mut text);
-                let mut r = Response::new(text);
-                r.headers_mut()
-                    .insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
-                r
-            })
+        |sh: Arc<Shared>| async move {
+            // Scrapes arriving together (several Prometheus servers, a federation) share one.
+            let sh2 = sh.clone();
+            let text = sh
+                .reads
+                .metrics
+                .get((), move |closer| {
+                    let sh = sh2;
+                    let conns = sh.connection_counts();
+                    let mut text = {
+                        let mut engine = sh.engine();
+                        let now = engine.now(wall_ms());
+                        let text = sh.metrics.render(&mut engine, now, &conns);
+                        closer.close();
+                        text
+                    };
+                    if let Some(j) = sh.core.journal() {
+                        j.render_metrics(&mut text);
+                    }
+                    sh.core.render_metrics(&mut text);
+                    crate::mem::after_answer(text.len());
+                    Bytes::from(text)
+                })
+                .await;
+            bytes_reply(text, "text/plain; version=0.0.4; charset=utf-8")
         },
     );
 
