@@ -49,9 +49,19 @@ const MAX_EVENT_ID_BYTES: usize = 128;
 pub struct Mapper {
     agent_id_arn: bool,
     team_from: ConnectTeam,
-    seen: HashSet<String>,
-    order: VecDeque<String>,
+    /// Hashes of the recent `EventId`s (64 bits: among 200,000 ids a false duplicate has a
+    /// chance of about 1 in 10^9; the ids themselves would take six times the memory).
+    seen: HashSet<u64>,
+    order: VecDeque<u64>,
     aliases: Aliases,
+}
+
+/// A stable 64-bit hash of an `EventId` (SipHash with fixed keys: the same in every run).
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
 }
 
 fn refuse(reason: Refusal, message: impl Into<String>, record: &str) -> DecodeError {
@@ -86,7 +96,7 @@ impl Mapper {
         if id.len() > MAX_EVENT_ID_BYTES {
             return Err(refuse(Refusal::BadType, "EventId is over 128 bytes", text));
         }
-        if self.seen.contains(id) {
+        if self.seen.contains(&id_hash(id)) {
             return Err(refuse(Refusal::Repeated, format!("EventId {id:?} was delivered before"), text));
         }
         let native = self.map(&v, text)?;
@@ -96,13 +106,16 @@ impl Mapper {
     }
 
     fn remember(&mut self, id: &str) {
+        let h = id_hash(id);
+        if !self.seen.insert(h) {
+            return;
+        }
         if self.order.len() >= DEDUPE_WINDOW
             && let Some(old) = self.order.pop_front()
         {
             self.seen.remove(&old);
         }
-        self.seen.insert(id.to_string());
-        self.order.push_back(id.to_string());
+        self.order.push_back(h);
     }
 
     /// The native event (SPEC §2.1) of one agent event, as JSON.

@@ -61,7 +61,8 @@ pub struct Delivered {
 
 enum Kind {
     Connect { key: Secret, mapper: Mutex<connect::Mapper> },
-    Twilio { settings: TwilioSettings, mapper: Mutex<twilio::Mapper> },
+    // Boxed: the mapper's maps would make every `Kind` as large as this variant.
+    Twilio { settings: TwilioSettings, mapper: Box<Mutex<twilio::Mapper>> },
 }
 
 /// One pushed source.
@@ -106,9 +107,10 @@ impl Push {
                 Kind::Connect { key: c.access_key.clone(), mapper: Mutex::new(connect::Mapper::new(c)) },
                 c.stale_after_secs,
             ),
-            SourceKind::Twilio(t) => {
-                (Kind::Twilio { settings: t.clone(), mapper: Mutex::new(twilio::Mapper::new(t)) }, t.stale_after_secs)
-            }
+            SourceKind::Twilio(t) => (
+                Kind::Twilio { settings: t.clone(), mapper: Box::new(Mutex::new(twilio::Mapper::new(t))) },
+                t.stale_after_secs,
+            ),
             _ => return None,
         };
         for outcome in ["accepted", "unauthorized"] {

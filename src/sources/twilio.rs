@@ -91,11 +91,14 @@ struct Worker {
     activity: Option<String>,
     /// Tasks the worker accepted and has not completed.
     tasks: BTreeMap<String, Phase>,
-    /// What was last emitted: state, reason, name, team.
-    emitted: Option<(&'static str, Option<String>, Option<String>, Option<String>)>,
+    /// What was last emitted.
+    emitted: Option<Emitted>,
     name: Option<String>,
     team: Option<String>,
 }
+
+/// A worker's state, reason, name and team as last emitted.
+type Emitted = (&'static str, Option<String>, Option<String>, Option<String>);
 
 /// Callbacks in, native events out (see the module's doc). One per source.
 #[derive(Debug)]
