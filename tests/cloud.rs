@@ -266,6 +266,52 @@ async fn connect_refuses_bad_keys_and_counts_bad_input() {
     d.stop().await;
 }
 
+/// A daemon like [`Daemon::start`]'s, but with its journal in `dir`.
+async fn start_with_journal(toml: &str, dir: &std::path::Path) -> Daemon {
+    let toml = format!("{toml}\n[journal]\ndir = {:?}\nenabled = true\n", dir.to_str().unwrap());
+    let file = floorwatch::config::FileConfig::parse(&toml, "test").unwrap();
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (h, t) = (http.local_addr().unwrap(), tcp.local_addr().unwrap());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let handle = tokio::spawn(floorwatch::server::run(
+        file,
+        floorwatch::server::Listeners { http, tcp },
+        floorwatch::server::ServeOptions { demo: false, base_dir: ".".into() },
+        shutdown.clone(),
+    ));
+    Daemon { http: h, tcp: t, shutdown, handle }
+}
+
+/// A delivery answered 200 is journaled and synced: after a restart the floor is there, and
+/// Firehose sending it again (the dedupe window is empty then) applies nothing twice.
+#[tokio::test]
+async fn connect_deliveries_survive_a_restart_and_a_late_retry_applies_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = acw_records();
+    let d = start_with_journal(CONNECT_TOML, dir.path()).await;
+    let (status, answer) = deliver(&d, "connect", KEY, "req-1", firehose("req-1", &recs)).await;
+    assert_eq!(status, 200, "{answer}");
+    d.stop().await;
+
+    let d = start_with_journal(CONNECT_TOML, dir.path()).await;
+    let snap = d.wait_outcomes(3).await;
+    let a = agent(&snap, "(Removed)");
+    assert_eq!(a["state"], "idle");
+    assert!(close(&a["windows"]["15m"]["acw_s"], 5.005), "{}", a["windows"]["15m"]);
+    let (status, _) = deliver(&d, "connect", KEY, "req-1", firehose("req-1", &recs)).await;
+    assert_eq!(status, 200);
+    let snap = d.wait_outcomes(6).await;
+    let i = &snap["ingest"];
+    assert_eq!(
+        (i["applied"].as_u64(), i["late"].as_u64(), i["duplicate"].as_u64()),
+        (Some(3), Some(2), Some(1)),
+        "{i}"
+    );
+    assert!(close(&agent(&snap, "(Removed)")["windows"]["15m"]["contacts"], 1.0));
+    d.stop().await;
+}
+
 /// A TaskRouter callback as Twilio posts it to `path` (signed for `url`).
 async fn callback(d: &Daemon, path: &str, url: &str, token: &str, body: &str) -> (u16, String) {
     let params: Vec<(String, String)> =
