@@ -333,4 +333,41 @@ mod tests {
             assert_eq!(m.record(text).unwrap_err().refusal(), reason, "{text}");
         }
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any snapshot of contacts and status: the state follows the precedence of the
+        /// module's doc (LOGOUT, then a connected contact, then an ended one, then the
+        /// status), and any text at all is mapped or refused, never a panic.
+        #[test]
+        fn contacts_outrank_the_status(
+            kind in prop::sample::select(vec!["STATE_CHANGE", "HEART_BEAT", "LOGOUT", "LOGIN"]),
+            status in prop::sample::select(vec!["ROUTABLE:Available", "CUSTOM:Break", "OFFLINE:Offline", ":Lunch"]),
+            contacts in prop::collection::vec(
+                prop::sample::select(vec!["INCOMING", "CONNECTING", "CONNECTED", "CONNECTED_ONHOLD", "MISSED", "ENDED", "ERROR"]),
+                0..4,
+            ),
+            junk in ".{0,40}",
+        ) {
+            let mut m = mapper(ConnectTeam::RoutingProfile, false);
+            let e = m.record(&record("e1", kind, &status, &contacts)).unwrap().agent().unwrap();
+            let want = if kind == "LOGOUT" {
+                "offline"
+            } else if contacts.iter().any(|c| c.starts_with("CONNECTED")) {
+                "talking"
+            } else if contacts.contains(&"ENDED") {
+                "acw"
+            } else {
+                match status.split(':').next() {
+                    Some("ROUTABLE") => "idle",
+                    Some("OFFLINE") => "offline",
+                    _ => "aux",
+                }
+            };
+            prop_assert_eq!(e.state.as_str(), want);
+            let _ = m.record(&junk);
+            let _ = m.record(&format!("{{\"EventId\":\"x\",\"EventType\":\"STATE_CHANGE\",\"EventTimestamp\":\"2026-11-23T09:00:00Z\",\"CurrentAgentSnapshot\":{junk}}}"));
+        }
+    }
 }

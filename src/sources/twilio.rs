@@ -608,4 +608,79 @@ mod tests {
         assert_eq!(ts(&[("Timestamp", "2026-11-23T09:00:00Z")]), Some(1795424400000));
         assert_eq!(ts(&[]), None);
     }
+
+    use proptest::prelude::*;
+
+    fn arb_callback() -> impl Strategy<Value = Vec<(String, String)>> {
+        let kinds = prop::sample::select(vec![
+            "worker.activity.update",
+            "reservation.created",
+            "reservation.accepted",
+            "reservation.wrapup",
+            "reservation.completed",
+            "reservation.rescinded",
+            "reservation.canceled",
+            "task.created",
+            "task-queue.entered",
+            "task-queue.timeout",
+            "task.wrapup",
+            "task.completed",
+            "task.canceled",
+            "task.deleted",
+            "workflow.entered",
+        ]);
+        let opt = |v: Vec<&'static str>| prop::option::of(prop::sample::select(v));
+        (
+            kinds,
+            opt(vec!["T1", "T2", "T3"]),
+            opt(vec!["W1", "W2"]),
+            opt(vec!["Available", "Break", "Offline"]),
+            opt(vec!["Q1", "Q2"]),
+            opt(vec!["hangup", "Task TTL Exceeded"]),
+        )
+            .prop_map(|(kind, task, worker, activity, queue, reason)| {
+                let mut p = vec![("EventType".to_string(), kind.to_string())];
+                for (k, v) in [
+                    ("TaskSid", task),
+                    ("WorkerSid", worker),
+                    ("WorkerActivityName", activity),
+                    ("TaskQueueName", queue),
+                    ("TaskCanceledReason", reason),
+                ] {
+                    if let Some(v) = v {
+                        p.push((k.to_string(), v.to_string()));
+                    }
+                }
+                p
+            })
+    }
+
+    proptest! {
+        /// Whatever TaskRouter sends, in whatever order: the task → worker index and the
+        /// workers' own task lists agree, and a worker emitted as talking holds a task.
+        #[test]
+        fn the_task_index_and_the_workers_agree(callbacks in prop::collection::vec(arb_callback(), 0..60)) {
+            let mut m = Mapper::new(&settings());
+            for p in &callbacks {
+                if let Ok(out) = m.callback(p) {
+                    for r in out {
+                        if let Ok(Input::Agent(e)) = r
+                            && e.state == crate::event::State::Talking
+                        {
+                            let w = &m.workers[e.agent.as_str()];
+                            prop_assert!(w.tasks.values().any(|p| *p == Phase::Talking), "{p:?}");
+                        }
+                    }
+                }
+                for (t, w) in &m.tasks {
+                    prop_assert!(m.workers[w].tasks.contains_key(t), "task {t} of {w} after {p:?}");
+                }
+                for (w, worker) in &m.workers {
+                    for t in worker.tasks.keys() {
+                        prop_assert_eq!(m.tasks.get(t), Some(w), "{} held by {} after {:?}", t, w, p);
+                    }
+                }
+            }
+        }
+    }
 }
