@@ -351,7 +351,7 @@ mod tests {
             junk in ".{0,40}",
         ) {
             let mut m = mapper(ConnectTeam::RoutingProfile, false);
-            let e = m.record(&record("e1", kind, &status, &contacts)).unwrap().agent().unwrap();
+            let e = m.record(&record("e1", kind, status, &contacts)).unwrap().agent().unwrap();
             let want = if kind == "LOGOUT" {
                 "offline"
             } else if contacts.iter().any(|c| c.starts_with("CONNECTED")) {
