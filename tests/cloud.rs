@@ -402,6 +402,11 @@ async fn twilio_refuses_bad_signatures_and_counts_bad_input() {
     // The query string Twilio called with is part of what it signed.
     let (status, _) = callback(&d, &format!("{path}?site=sh"), &format!("{PUBLIC_URL}?site=sh"), TOKEN, &line).await;
     assert_eq!(status, 204);
+    // Signed over the URL with the default port written out (Twilio has done both): taken
+    // (the same callback again: nothing changes, `ignored`).
+    let with_port = PUBLIC_URL.replace("example.com/", "example.com:443/");
+    let (status, _) = callback(&d, &format!("{path}?site=sh"), &format!("{with_port}?site=sh"), TOKEN, &line).await;
+    assert_eq!(status, 204);
     // JSON instead of a form: 415. Oversized: 413. A signed callback without EventType: 400,
     // one invalid event.
     assert_eq!(post(&d, path, &[("content-type", "application/json")], "{}").await.0, 415);
@@ -419,6 +424,7 @@ async fn twilio_refuses_bad_signatures_and_counts_bad_input() {
     assert_eq!(req("too_large"), Some(1.0));
     assert_eq!(req("bad_request"), Some(1.0));
     assert_eq!(req("accepted"), Some(1.0));
+    assert_eq!(req("ignored"), Some(1.0));
     assert!(!m.contains(TOKEN));
     d.stop().await;
 }

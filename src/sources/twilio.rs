@@ -80,6 +80,30 @@ pub fn signed_url(public_url: &str, query: &str) -> String {
     if query.is_empty() || public_url.contains('?') { public_url.to_string() } else { format!("{public_url}?{query}") }
 }
 
+/// `url` with its scheme's default port written out if it had none, or left out if it
+/// had it (`https://h/p` <-> `https://h:443/p`): Twilio has signed with either form, and
+/// its own validators accept both. `None` for another port or scheme.
+pub fn port_variant(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let default = match scheme {
+        "https" => "443",
+        "http" => "80",
+        _ => return None,
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    // `[::1]` has colons but no port; `[::1]:443` and `host:443` have one.
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !authority.ends_with(']') => (h, Some(p)),
+        _ => (authority, None),
+    };
+    match port {
+        None => Some(format!("{scheme}://{host}:{default}{tail}")),
+        Some(p) if p == default => Some(format!("{scheme}://{host}{tail}")),
+        Some(_) => None,
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Talking,
@@ -440,6 +464,12 @@ mod tests {
         assert_eq!(signed_url("https://a/b", "x=1"), "https://a/b?x=1");
         assert_eq!(signed_url("https://a/b?y=2", "y=2"), "https://a/b?y=2");
         assert_eq!(signed_url("https://a/b", ""), "https://a/b");
+        assert_eq!(port_variant("https://fw.example.com/x?y=1").as_deref(), Some("https://fw.example.com:443/x?y=1"));
+        assert_eq!(port_variant("https://fw.example.com:443/x").as_deref(), Some("https://fw.example.com/x"));
+        assert_eq!(port_variant("http://fw.example.com:80").as_deref(), Some("http://fw.example.com"));
+        assert_eq!(port_variant("https://[::1]/x").as_deref(), Some("https://[::1]:443/x"));
+        assert_eq!(port_variant("https://fw.example.com:8443/x"), None);
+        assert_eq!(port_variant("ftp://h/x"), None);
     }
 
     /// Maps `events` in order: each gives its outputs as short strings.
