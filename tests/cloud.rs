@@ -266,6 +266,24 @@ async fn connect_refuses_bad_keys_and_counts_bad_input() {
     d.stop().await;
 }
 
+/// The ingest token neither opens nor is needed on a pushed source's route: the platform's
+/// own key is.
+#[tokio::test]
+async fn the_ingest_token_is_not_the_platforms_key() {
+    let d = Daemon::start(&format!("[auth]\ningest_token = \"ingest-tok\"\n{CONNECT_TOML}")).await;
+    let body = firehose("req-1", &acw_records()[..1]);
+    let json = ("content-type", "application/json");
+    let (status, _) =
+        post(&d, "/api/v1/sources/connect", &[json, ("authorization", "Bearer ingest-tok")], body.clone()).await;
+    assert_eq!(status, 401);
+    let (status, _) = deliver(&d, "connect", KEY, "req-1", body).await;
+    assert_eq!(status, 200);
+    // The events endpoint still wants the ingest token.
+    let (status, _) = post(&d, "/api/v1/events", &[json, ("x-amz-firehose-access-key", KEY)], "[]").await;
+    assert_eq!(status, 401);
+    d.stop().await;
+}
+
 /// A daemon like [`Daemon::start`]'s, but with its journal in `dir`.
 async fn start_with_journal(toml: &str, dir: &std::path::Path) -> Daemon {
     let toml = format!("{toml}\n[journal]\ndir = {:?}\nenabled = true\n", dir.to_str().unwrap());
