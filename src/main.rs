@@ -195,6 +195,14 @@ fn check_config(path: &PathBuf) -> ExitCode {
                 floorwatch::sources::config::SourceKind::Asterisk(a) => {
                     format!("{} (asterisk AMI {} as {}, wrap-up {} s)", s.name, a.addr, a.username, a.wrapup_secs)
                 }
+                floorwatch::sources::config::SourceKind::Connect(k) => format!(
+                    "{} (connect: POST /api/v1/sources/{}, down after {} s without a delivery)",
+                    s.name, s.name, k.stale_after_secs
+                ),
+                floorwatch::sources::config::SourceKind::Twilio(t) => format!(
+                    "{} (twilio: POST /api/v1/sources/{} signed for {}, down after {} s without a delivery)",
+                    s.name, s.name, t.public_url, t.stale_after_secs
+                ),
             })
             .collect();
         println!("  sources: tcp, ws, http; {}", platforms.join(", "));

@@ -117,7 +117,7 @@ async fn an_open_board_says_so() {
 #[test]
 fn sources_are_checked_and_shown_without_their_secret() {
     let (code, _, err) =
-        check("[[sources]]\nkind = \"asterisk\"\naddr = \"nowhere\"\n[[sources]]\nkind = \"twilio\"\n");
+        check("[[sources]]\nkind = \"asterisk\"\naddr = \"nowhere\"\n[[sources]]\nkind = \"genesys\"\n");
     assert_ne!(code, 0);
     for key in ["sources[0].addr:", "sources[0].username:", "sources[0].secret:", "sources[1].kind:"] {
         assert!(err.contains(key), "{key} not reported:\n{err}");
@@ -132,4 +132,16 @@ fn sources_are_checked_and_shown_without_their_secret() {
         "{out}"
     );
     assert!(!out.contains("hunter2") && !err.contains("hunter2"));
+    // The pushed kinds: shown with their route, never their key or token.
+    let (code, out, err) = check(
+        "[server]\nhttp = \"127.0.0.1:8080\"\ntcp = \"127.0.0.1:7070\"\n[journal]\nenabled = false\n\
+         [[sources]]\nkind = \"connect\"\naccess_key = \"fh-hunter3\"\n\
+         [[sources]]\nkind = \"twilio\"\nauth_token = \"tw-hunter4\"\npublic_url = \"https://fw.example.com/api/v1/sources/twilio\"\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("connect (connect: POST /api/v1/sources/connect"), "{out}");
+    assert!(out.contains("twilio (twilio: POST /api/v1/sources/twilio signed for https://fw.example.com/"), "{out}");
+    assert!(!out.contains("hunter") && !err.contains("hunter"));
+    let (code, _, err) = check("[[sources]]\nkind = \"twilio\"\nauth_token = \"t\"\n");
+    assert!(code != 0 && err.contains("sources[0].public_url:"), "{err}");
 }

@@ -115,8 +115,15 @@ impl Engine {
             }
         }
         for &why in refused {
-            self.count_invalid(source, why);
-            counts.count(Outcome::Invalid(why));
+            // A source that de-duplicates at the edge (Connect's `EventId`) refuses with
+            // `repeated`: counted `duplicate`, as SPEC §2.2 names it.
+            let o = match why {
+                Refusal::Repeated => Outcome::Duplicate,
+                Refusal::TooOld | Refusal::OlderThanLast => Outcome::Late(why),
+                _ => Outcome::Invalid(why),
+            };
+            self.count(source, o);
+            counts.count(o);
         }
         if self.settings.clock == ClockMode::Event {
             let at = self.now(now);

@@ -1388,3 +1388,17 @@ fn utilization_from_integrals_equals_the_timelines() {
         );
     }
 }
+
+/// Refusals made at the edge count under the outcome their reason belongs to (SPEC §2.2):
+/// a source that de-duplicates itself (Connect's `EventId`) refuses with `repeated`, which
+/// is `duplicate`, not `invalid`.
+#[test]
+fn edge_refusals_count_under_their_outcome() {
+    let mut engine = Engine::new(settings("", "event"));
+    let refused = [Refusal::Repeated, Refusal::TooOld, Refusal::NotJson, Refusal::Unmapped];
+    let (counts, _) = engine.apply_batch_refused(0, Source::Http, Vec::<crate::event::Input>::new(), &refused);
+    assert_eq!((counts.duplicate, counts.late, counts.invalid, counts.applied), (1, 1, 2, 0));
+    let kept = engine.ingest(Source::Http);
+    assert_eq!((kept.duplicate, kept.late, kept.invalid), (1, 1, 2));
+    assert_eq!(engine.refusals(Source::Http)[Refusal::Repeated as usize], 1);
+}

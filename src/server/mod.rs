@@ -13,6 +13,7 @@ pub mod guard;
 pub mod listen;
 pub mod push;
 pub mod routes;
+pub mod sources_route;
 pub mod tls;
 
 use std::net::SocketAddr;

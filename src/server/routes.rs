@@ -299,6 +299,19 @@ pub fn routes(
             }
         });
 
+    // The sources a platform pushes to (`connect`, `twilio`): authenticated by the
+    // platform's own mechanism, not the ingest token (server::sources_route).
+    let post_source = warp::path!("api" / "v1" / "sources" / String)
+        .and(warp::post())
+        .and(guard.origin())
+        .and(warp::header::headers_cloned())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::body::stream())
+        .and(s.clone())
+        .then(|name: String, headers, query: String, body, sh: Arc<Shared>| {
+            super::sources_route::handle(sh, name, headers, query, body)
+        });
+
     let ingest_errors = warp::path!("api" / "v1" / "ingest" / "errors")
         .and(warp::get())
         .and(authorized(shared.clone(), false))
@@ -426,6 +439,7 @@ pub fn routes(
         .or(alerts)
         .or(board)
         .or(post_events)
+        .or(post_source)
         .or(ingest_errors)
         .or(ingest_ws)
         .or(push_ws)

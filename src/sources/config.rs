@@ -34,6 +34,32 @@ struct SourceFile {
     /// Agent (member interface) → team; agents not listed are in their first queue.
     #[serde(default)]
     teams: BTreeMap<String, String>,
+    /// `connect`: the key Firehose sends in `X-Amz-Firehose-Access-Key` (or a forwarding
+    /// function in that header or as a bearer token); or `access_key_env` / `_file`.
+    access_key: Option<String>,
+    access_key_env: Option<String>,
+    access_key_file: Option<String>,
+    /// `connect`: the agent id, `username` (default) or `arn` (the id at the end of the
+    /// agent's ARN).
+    agent_id: Option<String>,
+    /// `connect`: the team, `routing_profile` (default) or `hierarchy_level1` .. `_level5`.
+    team_from: Option<String>,
+    /// `twilio`: the account's auth token (signs `X-Twilio-Signature`); or `_env` / `_file`.
+    auth_token: Option<String>,
+    auth_token_env: Option<String>,
+    auth_token_file: Option<String>,
+    /// `twilio`: the Workspace's EventCallbackUrl exactly as configured at Twilio (Twilio
+    /// signs the URL it calls, which a proxy in front of us rewrites).
+    public_url: Option<String>,
+    /// `twilio`: activities that make a worker `idle` (default `["Available"]`).
+    available_activities: Option<Vec<String>>,
+    /// `twilio`: the activity that makes a worker `offline` (default `Offline`).
+    offline_activity: Option<String>,
+    /// `twilio`: the key of WorkerAttributes naming the worker's team (default `team_name`).
+    team_attribute: Option<String>,
+    /// `connect`, `twilio`: the source is down when no delivery came for this long
+    /// (default 600).
+    stale_after_secs: Option<u64>,
 }
 
 /// A validated source with its secret resolved. `Debug` never shows the secret.
@@ -46,14 +72,47 @@ pub struct SourceSettings {
 #[derive(Clone, Debug)]
 pub enum SourceKind {
     Asterisk(AsteriskSettings),
+    Connect(ConnectSettings),
+    Twilio(TwilioSettings),
 }
 
 impl SourceKind {
     pub fn as_str(&self) -> &'static str {
         match self {
             SourceKind::Asterisk(_) => "asterisk",
+            SourceKind::Connect(_) => "connect",
+            SourceKind::Twilio(_) => "twilio",
         }
     }
+}
+
+/// Which field of the agent's configuration names its team (`connect`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectTeam {
+    RoutingProfile,
+    /// `AgentHierarchyGroups.Level<n>.Name`, n in 1..=5.
+    Hierarchy(u8),
+}
+
+/// A validated `connect` source (pushed to `POST /api/v1/sources/<name>`).
+#[derive(Clone, Debug)]
+pub struct ConnectSettings {
+    pub access_key: Secret,
+    /// The agent id is the ARN's id rather than the username.
+    pub agent_id_arn: bool,
+    pub team_from: ConnectTeam,
+    pub stale_after_secs: u64,
+}
+
+/// A validated `twilio` source (pushed to `POST /api/v1/sources/<name>`).
+#[derive(Clone, Debug)]
+pub struct TwilioSettings {
+    pub auth_token: Secret,
+    pub public_url: String,
+    pub available_activities: Vec<String>,
+    pub offline_activity: String,
+    pub team_attribute: String,
+    pub stale_after_secs: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -69,7 +128,11 @@ pub struct AsteriskSettings {
 /// Longest wrap-up accepted (a day): longer is a typo.
 const MAX_WRAPUP_SECS: u64 = 86_400;
 /// Not built yet (SPEC §7).
-const LATER: [&str; 4] = ["freeswitch", "connect", "twilio", "genesys"];
+const LATER: [&str; 2] = ["freeswitch", "genesys"];
+/// Default `stale_after_secs` of the pushed sources: above Firehose's longest buffering
+/// interval (900 s is its maximum, 300 s its default) would be 900; 600 covers the default
+/// and Connect's 120 s heartbeats with room.
+const STALE_AFTER_SECS: u64 = 600;
 
 fn invalid(i: usize, key: &str, message: impl Into<String>) -> ConfigError {
     let key = if key.is_empty() { format!("sources[{i}]") } else { format!("sources[{i}].{key}") };
@@ -96,7 +159,7 @@ pub fn validate(tables: &[toml::Table], base_dir: &Path) -> Result<Vec<SourceSet
         if !name_ok {
             errs.push(invalid(i, "name", format!("{name:?} must be 1-64 of a-z, A-Z, 0-9, _ and -")));
         } else if out.iter().any(|s| s.name == name)
-            || ["tcp", "ws", "http", "replay", "demo", "journal"].contains(&name.as_str())
+            || ["tcp", "ws", "http", "replay", "demo", "journal", "unknown"].contains(&name.as_str())
         {
             errs.push(invalid(i, "name", format!("{name:?} is taken: give each source its own name")));
         }
@@ -106,8 +169,20 @@ pub fn validate(tables: &[toml::Table], base_dir: &Path) -> Result<Vec<SourceSet
                     out.push(SourceSettings { name, kind: SourceKind::Asterisk(s) });
                 }
             }
-            k if LATER.contains(&k) => errs.push(invalid(i, "kind", format!("{k:?} is not supported yet (asterisk)"))),
-            k => errs.push(invalid(i, "kind", format!("{k:?} is not a source kind (asterisk)"))),
+            "connect" => {
+                if let Some(s) = connect(i, &f, base_dir, &mut errs) {
+                    out.push(SourceSettings { name, kind: SourceKind::Connect(s) });
+                }
+            }
+            "twilio" => {
+                if let Some(s) = twilio(i, &f, base_dir, &mut errs) {
+                    out.push(SourceSettings { name, kind: SourceKind::Twilio(s) });
+                }
+            }
+            k if LATER.contains(&k) => {
+                errs.push(invalid(i, "kind", format!("{k:?} is not supported yet (asterisk, connect, twilio)")))
+            }
+            k => errs.push(invalid(i, "kind", format!("{k:?} is not a source kind (asterisk, connect, twilio)"))),
         }
     }
     if errs.is_empty() { Ok(out) } else { Err(errs) }
@@ -115,6 +190,7 @@ pub fn validate(tables: &[toml::Table], base_dir: &Path) -> Result<Vec<SourceSet
 
 fn asterisk(i: usize, f: &SourceFile, base_dir: &Path, errs: &mut Vec<ConfigError>) -> Option<AsteriskSettings> {
     let before = errs.len();
+    foreign_keys(i, f, "asterisk", errs);
     let addr = f.addr.clone().unwrap_or_default();
     let port_ok = addr.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
     if !port_ok {
@@ -162,6 +238,138 @@ fn asterisk(i: usize, f: &SourceFile, base_dir: &Path, errs: &mut Vec<ConfigErro
     })
 }
 
+/// A required one-line secret `key` (or `key_env` / `key_file`).
+fn required_secret(
+    i: usize,
+    key: &str,
+    given: [&Option<String>; 3],
+    base_dir: &Path,
+    errs: &mut Vec<ConfigError>,
+) -> Option<Secret> {
+    let full = format!("sources[{i}].{key}");
+    match resolve_secret(&full, given[0], given[1], given[2], base_dir) {
+        Ok(Some(s)) if !s.contains(['\r', '\n']) && s.len() <= 4096 => Some(Secret::new(s)),
+        Ok(Some(_)) => {
+            errs.push(invalid(i, key, "must be one line of at most 4096 bytes"));
+            None
+        }
+        Ok(None) => {
+            errs.push(invalid(i, key, format!("is required (or {key}_env / {key}_file)")));
+            None
+        }
+        Err(e) => {
+            errs.push(e);
+            None
+        }
+    }
+}
+
+fn stale_after(i: usize, f: &SourceFile, errs: &mut Vec<ConfigError>) -> u64 {
+    let v = f.stale_after_secs.unwrap_or(STALE_AFTER_SECS);
+    if v == 0 || v > MAX_WRAPUP_SECS {
+        errs.push(invalid(i, "stale_after_secs", format!("must be 1 to {MAX_WRAPUP_SECS}")));
+    }
+    v
+}
+
+/// Keys that belong to other kinds than `kind`, set on an entry of it: a typo or a
+/// copy-paste the operator should hear about.
+fn foreign_keys(i: usize, f: &SourceFile, kind: &str, errs: &mut Vec<ConfigError>) {
+    let asterisk = [
+        ("addr", f.addr.is_some()),
+        ("username", f.username.is_some()),
+        ("secret", f.secret.is_some() || f.secret_env.is_some() || f.secret_file.is_some()),
+        ("wrapup_secs", f.wrapup_secs.is_some()),
+        ("teams", !f.teams.is_empty()),
+    ];
+    let connect = [
+        ("access_key", f.access_key.is_some() || f.access_key_env.is_some() || f.access_key_file.is_some()),
+        ("agent_id", f.agent_id.is_some()),
+        ("team_from", f.team_from.is_some()),
+    ];
+    let twilio = [
+        ("auth_token", f.auth_token.is_some() || f.auth_token_env.is_some() || f.auth_token_file.is_some()),
+        ("public_url", f.public_url.is_some()),
+        ("available_activities", f.available_activities.is_some()),
+        ("offline_activity", f.offline_activity.is_some()),
+        ("team_attribute", f.team_attribute.is_some()),
+    ];
+    for (k, keys) in [("asterisk", &asterisk[..]), ("connect", &connect[..]), ("twilio", &twilio[..])] {
+        if k == kind {
+            continue;
+        }
+        for (key, set) in keys {
+            if *set {
+                errs.push(invalid(i, key, format!("is a key of kind {k:?}, not of {kind:?}")));
+            }
+        }
+    }
+}
+
+fn connect(i: usize, f: &SourceFile, base_dir: &Path, errs: &mut Vec<ConfigError>) -> Option<ConnectSettings> {
+    let before = errs.len();
+    foreign_keys(i, f, "connect", errs);
+    let key = required_secret(i, "access_key", [&f.access_key, &f.access_key_env, &f.access_key_file], base_dir, errs);
+    let agent_id_arn = match f.agent_id.as_deref() {
+        None | Some("username") => false,
+        Some("arn") => true,
+        Some(other) => {
+            errs.push(invalid(i, "agent_id", format!("{other:?} is not username or arn")));
+            false
+        }
+    };
+    let team_from = match f.team_from.as_deref() {
+        None | Some("routing_profile") => ConnectTeam::RoutingProfile,
+        Some(h) if h.strip_prefix("hierarchy_level").is_some_and(|n| matches!(n, "1" | "2" | "3" | "4" | "5")) => {
+            ConnectTeam::Hierarchy(h.as_bytes()[h.len() - 1] - b'0')
+        }
+        Some(other) => {
+            errs.push(invalid(i, "team_from", format!("{other:?} is not routing_profile or hierarchy_level1..5")));
+            ConnectTeam::RoutingProfile
+        }
+    };
+    let stale_after_secs = stale_after(i, f, errs);
+    if errs.len() > before {
+        return None;
+    }
+    Some(ConnectSettings { access_key: key?, agent_id_arn, team_from, stale_after_secs })
+}
+
+fn twilio(i: usize, f: &SourceFile, base_dir: &Path, errs: &mut Vec<ConfigError>) -> Option<TwilioSettings> {
+    let before = errs.len();
+    foreign_keys(i, f, "twilio", errs);
+    let token =
+        required_secret(i, "auth_token", [&f.auth_token, &f.auth_token_env, &f.auth_token_file], base_dir, errs);
+    let public_url = f.public_url.clone().unwrap_or_default();
+    if !(public_url.starts_with("https://") || public_url.starts_with("http://"))
+        || public_url.contains(char::is_whitespace)
+    {
+        errs.push(invalid(
+            i,
+            "public_url",
+            "must be the EventCallbackUrl exactly as configured at Twilio (https://...)",
+        ));
+    }
+    let available_activities = f.available_activities.clone().unwrap_or_else(|| vec!["Available".into()]);
+    let offline_activity = f.offline_activity.clone().unwrap_or_else(|| "Offline".into());
+    if available_activities.contains(&offline_activity) {
+        errs.push(invalid(i, "available_activities", format!("lists the offline activity {offline_activity:?}")));
+    }
+    let team_attribute = f.team_attribute.clone().unwrap_or_else(|| "team_name".into());
+    let stale_after_secs = stale_after(i, f, errs);
+    if errs.len() > before {
+        return None;
+    }
+    Some(TwilioSettings {
+        auth_token: token?,
+        public_url,
+        available_activities,
+        offline_activity,
+        team_attribute,
+        stale_after_secs,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,7 +401,7 @@ mod tests {
             let e = errors(&format!("[[sources]]\nkind = \"asterisk\"\n{extra}\n"));
             assert!(e.iter().any(|e| e.starts_with(key)), "{extra:?} gave {e:?}");
         }
-        let e = errors("[[sources]]\nkind = \"freeswitch\"\n");
+        let e = errors("[[sources]]\nkind = \"genesys\"\n");
         assert!(e[0].starts_with("sources[0].kind: ") && e[0].contains("not supported yet"), "{e:?}");
         let e = errors(&format!("[[sources]]\n{ok}[[sources]]\n{ok}"));
         assert!(e[0].starts_with("sources[1].name: ") && e[0].contains("taken"), "{e:?}");
@@ -207,5 +415,32 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && shown.contains("Secret(***)"), "{shown}");
         assert_eq!(s[0].name, "asterisk");
+    }
+
+    #[test]
+    fn pushed_sources_need_their_secret_and_name_their_keys() {
+        let ok_c = "kind = \"connect\"\naccess_key = \"k\"\n";
+        let ok_t =
+            "kind = \"twilio\"\nauth_token = \"t\"\npublic_url = \"https://fw.example.com/api/v1/sources/twilio\"\n";
+        assert!(errors(&format!("[[sources]]\n{ok_c}[[sources]]\n{ok_t}")).is_empty());
+        for (entry, key) in [
+            ("kind = \"connect\"", "sources[0].access_key"),
+            (&format!("{ok_c}agent_id = \"email\""), "sources[0].agent_id"),
+            (&format!("{ok_c}team_from = \"hierarchy_level6\""), "sources[0].team_from"),
+            (&format!("{ok_c}stale_after_secs = 0"), "sources[0].stale_after_secs"),
+            (&format!("{ok_c}public_url = \"https://x\""), "sources[0].public_url"),
+            ("kind = \"twilio\"\npublic_url = \"https://x/y\"", "sources[0].auth_token"),
+            ("kind = \"twilio\"\nauth_token = \"t\"", "sources[0].public_url"),
+            (&format!("{ok_t}available_activities = [\"Offline\"]"), "sources[0].available_activities"),
+            (&format!("{ok_t}addr = \"h:1\""), "sources[0].addr"),
+        ] {
+            let e = errors(&format!("[[sources]]\n{entry}\n"));
+            assert!(e.iter().any(|e| e.starts_with(key)), "{entry:?} gave {e:?}");
+        }
+        let t: toml::Table = format!("{ok_c}team_from = \"hierarchy_level2\"\nagent_id = \"arn\"").parse().unwrap();
+        let s = validate(&[t], Path::new(".")).unwrap();
+        let SourceKind::Connect(c) = &s[0].kind else { panic!("{s:?}") };
+        assert_eq!((c.team_from, c.agent_id_arn, c.stale_after_secs), (ConnectTeam::Hierarchy(2), true, 600));
+        assert!(!format!("{s:?}").contains("\"k\""));
     }
 }

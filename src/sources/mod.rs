@@ -6,6 +6,9 @@
 //! - `ami`: Asterisk Manager Interface framing; `asterisk`: the pure mapping from AMI
 //!   messages to native events; `client`: the AMI connection (login, QueueStatus,
 //!   reconnects with jittered backoff).
+//! - `connect` (Amazon Connect's agent event stream) and `twilio` (TaskRouter event
+//!   callbacks): pushed to us, `POST /api/v1/sources/<name>`; `push` authenticates,
+//!   maps and applies their requests.
 //!
 //! Each source runs in its own task: one that is flooded, sends garbage or hangs mid-frame
 //! stops only itself (its reads wait on the applier's bounded queue like any connection's).
@@ -17,6 +20,9 @@ pub mod ami;
 pub mod asterisk;
 pub mod client;
 pub mod config;
+pub mod connect;
+pub mod push;
+pub mod twilio;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -106,6 +112,10 @@ impl Metrics {
 #[derive(Default)]
 pub struct Sources {
     pub health: Vec<Arc<Health>>,
+    /// The sources pushed to `POST /api/v1/sources/<name>`.
+    pub push: Vec<Arc<push::Push>>,
+    /// `floorwatch_source_requests_total`, registered at start-up.
+    requests: Option<IntCounterVec>,
 }
 
 impl Sources {
@@ -117,10 +127,22 @@ impl Sources {
         shutdown: CancellationToken,
         tracker: &TaskTracker,
     ) -> Sources {
+        // Registered whatever is configured: a POST to a source name nobody configured is
+        // counted too.
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "floorwatch_source_requests_total",
+                "Requests to POST /api/v1/sources/<name> by outcome (accepted, ignored, unauthorized, bad_request, too_large, unsupported, not_durable, unknown_source).",
+            ),
+            &["source", "outcome"],
+        )
+        .expect("valid metric");
+        let _ = registry.register(Box::new(requests.clone()));
         if settings.is_empty() {
-            return Sources::default();
+            return Sources { requests: Some(requests), ..Sources::default() };
         }
         let metrics = Metrics::new(registry);
+        let mut pushed = Vec::new();
         let mut health = Vec::new();
         for (s, source) in settings.iter().zip(intern(settings)) {
             let h = Arc::new(Health {
@@ -138,10 +160,28 @@ impl Sources {
                     let run = client::Asterisk::new(a.clone(), source, applier.clone(), h.clone());
                     tracker.spawn(run.run(shutdown.clone()).instrument(span));
                 }
+                SourceKind::Connect(_) | SourceKind::Twilio(_) => {
+                    if let Some(p) = push::Push::new(s, source, h.clone(), requests.clone()) {
+                        let p = Arc::new(p);
+                        tracker.spawn(p.clone().watch(shutdown.clone()));
+                        pushed.push(p);
+                    }
+                }
             }
             health.push(h);
         }
-        Sources { health }
+        Sources { health, push: pushed, requests: Some(requests) }
+    }
+
+    /// The pushed source called `name`; `None` (counted) when there is none.
+    pub fn pushed(&self, name: &str) -> Option<&Arc<push::Push>> {
+        let found = self.push.iter().find(|p| p.name == name);
+        if found.is_none()
+            && let Some(r) = &self.requests
+        {
+            r.with_label_values(&["unknown", "unknown_source"]).inc();
+        }
+        found
     }
 
     /// The names of the sources not connected now (the wallboard warns).
