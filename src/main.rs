@@ -195,6 +195,9 @@ fn check_config(path: &PathBuf) -> ExitCode {
                 floorwatch::sources::config::SourceKind::Asterisk(a) => {
                     format!("{} (asterisk AMI {} as {}, wrap-up {} s)", s.name, a.addr, a.username, a.wrapup_secs)
                 }
+                floorwatch::sources::config::SourceKind::Genesys(g) => {
+                    format!("{} (genesys {} as client {}, queues {})", s.name, g.api_base, g.client_id, g.queues.join(", "))
+                }
             })
             .collect();
         println!("  sources: tcp, ws, http; {}", platforms.join(", "));

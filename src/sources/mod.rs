@@ -6,6 +6,8 @@
 //! - `ami`: Asterisk Manager Interface framing; `asterisk`: the pure mapping from AMI
 //!   messages to native events; `client`: the AMI connection (login, QueueStatus,
 //!   reconnects with jittered backoff).
+//! - `genesys_map`: the pure mapping from Genesys Cloud notifications to native events;
+//!   `genesys`: OAuth, queue members, notification channels and their WebSockets.
 //!
 //! Each source runs in its own task: one that is flooded, sends garbage or hangs mid-frame
 //! stops only itself (its reads wait on the applier's bounded queue like any connection's).
@@ -17,6 +19,8 @@ pub mod ami;
 pub mod asterisk;
 pub mod client;
 pub mod config;
+pub mod genesys;
+pub mod genesys_map;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -136,6 +140,12 @@ impl Sources {
                     use tracing::Instrument;
                     let span = tracing::info_span!("source", name = %s.name, kind = "asterisk", addr = %a.addr);
                     let run = client::Asterisk::new(a.clone(), source, applier.clone(), h.clone());
+                    tracker.spawn(run.run(shutdown.clone()).instrument(span));
+                }
+                SourceKind::Genesys(g) => {
+                    use tracing::Instrument;
+                    let span = tracing::info_span!("source", name = %s.name, kind = "genesys", api = %g.api_base);
+                    let run = genesys::Genesys::new(g.clone(), source, applier.clone(), h.clone());
                     tracker.spawn(run.run(shutdown.clone()).instrument(span));
                 }
             }
