@@ -41,7 +41,7 @@ fn run(m: &mut Mapper, frames: &[(String, Ms)]) -> Vec<String> {
                     e.state.as_str(),
                     e.reason.as_deref().unwrap_or("-")
                 ),
-                Err(e) => format!("refused {}", e.reason().as_str()),
+                Err(e) => format!("refused {}", e.refusal().as_str()),
             });
         }
     }
