@@ -159,13 +159,15 @@ pub fn settings(i: usize, f: &GenesysFile, base_dir: &Path, errs: &mut Vec<Confi
             (String::new(), String::new())
         }
     };
+    // Empty: already reported above.
     let mut checked = |key: &str, s: &str| match base_url(s) {
         Ok(u) => u,
-        Err(e) if errs.len() == before => {
-            errs.push(invalid(i, key, e));
+        Err(e) => {
+            if !s.is_empty() {
+                errs.push(invalid(i, key, e));
+            }
             String::new()
         }
-        Err(_) => String::new(),
     };
     let api_base = checked("api_base", &api);
     let login_base = checked("login_base", &login);
@@ -615,7 +617,6 @@ impl Genesys {
         };
         self.health.set_up(true);
         tracing::info!(users = mapper.watched(), channels = current.ids.len(), "genesys source connected");
-        let mut old: Option<Generation> = None;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let result = loop {
             let mut renew = false;
@@ -660,6 +661,7 @@ impl Genesys {
                     Err(e) => break e,
                 };
                 tracing::info!(users = mapper.watched(), channels = next.ids.len(), "genesys channels renewed");
+                // Its frames already queued are still mapped (the overlap).
                 let retired = std::mem::replace(&mut current, next);
                 retired.stop.cancel();
                 // Best effort: the old channels stop delivering (they expire anyway).
@@ -667,15 +669,9 @@ impl Genesys {
                     let path = format!("/api/v2/notifications/channels/{id}/subscriptions");
                     let _ = self.call(Method::DELETE, &path, &[], None).await;
                 }
-                if let Some(o) = old.replace(retired) {
-                    o.stop.cancel();
-                }
             }
         };
         current.stop.cancel();
-        if let Some(o) = old {
-            o.stop.cancel();
-        }
         result
     }
 
@@ -722,7 +718,7 @@ async fn connect(
     tx: mpsc::Sender<Frame>,
     stop: CancellationToken,
 ) -> Result<(), SessionError> {
-    let err = |e: String| SessionError::Socket(e);
+    let err = SessionError::Socket;
     let url = Url::parse(uri).map_err(|e| err(format!("connectUri is not a URL: {e}")))?;
     let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_string();
     let port = url.port_or_known_default().unwrap_or(443);

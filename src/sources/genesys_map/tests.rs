@@ -57,7 +57,8 @@ const T0: &str = "2026-11-23T09:00:00.000Z";
 const T1: &str = "2026-11-23T09:00:05.000Z";
 const T2: &str = "2026-11-23T09:02:00.000Z";
 const T3: &str = "2026-11-23T09:02:30.000Z";
-const RECEIPT: Ms = 1_795_000_000_000;
+// 2026-11-23T10:00:00Z: after every T above.
+const RECEIPT: Ms = 1_795_428_000_000;
 
 #[test]
 fn routing_status_and_presence_map_to_states() {
