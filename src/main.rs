@@ -196,7 +196,13 @@ fn check_config(path: &PathBuf) -> ExitCode {
                     format!("{} (asterisk AMI {} as {}, wrap-up {} s)", s.name, a.addr, a.username, a.wrapup_secs)
                 }
                 floorwatch::sources::config::SourceKind::Genesys(g) => {
-                    format!("{} (genesys {} as client {}, queues {})", s.name, g.api_base, g.client_id, g.queues.join(", "))
+                    format!(
+                        "{} (genesys {} as client {}, queues {})",
+                        s.name,
+                        g.api_base,
+                        g.client_id,
+                        g.queues.join(", ")
+                    )
                 }
             })
             .collect();

@@ -237,7 +237,11 @@ impl Fake {
 }
 
 fn url_pairs(query: &str) -> Vec<(String, String)> {
-    reqwest::Url::parse(&format!("http://x/?{query}")).unwrap().query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    reqwest::Url::parse(&format!("http://x/?{query}"))
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 fn agent<'a>(snap: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
@@ -284,7 +288,10 @@ async fn a_floor_through_notifications_with_renewals() {
 
     // Ana: idle, 60 s talk, 15 s after-call work, idle again: one contact of 75 s.
     let a = agent(&snap, A);
-    assert_eq!((a["state"].as_str(), a["name"].as_str(), a["team"].as_str()), (Some("idle"), Some("Ana Agent"), Some("Support")));
+    assert_eq!(
+        (a["state"].as_str(), a["name"].as_str(), a["team"].as_str()),
+        (Some("idle"), Some("Ana Agent"), Some("Support"))
+    );
     assert_eq!(a["since"].as_str().unwrap(), floorwatch::time::fmt_ms(base_ms + 80_000));
     let w = &a["windows"]["15m"];
     assert_eq!(w["talking_s"].as_f64(), Some(60.0), "{w}");
@@ -306,27 +313,35 @@ async fn a_floor_through_notifications_with_renewals() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     let snap = d.get_json("/api/v1/snapshot").await;
     let i = &snap["ingest"];
-    assert_eq!((i["applied"].as_u64(), i["duplicate"].as_u64(), i["late"].as_u64()), (Some(8), Some(0), Some(0)), "{i}");
+    assert_eq!(
+        (i["applied"].as_u64(), i["duplicate"].as_u64(), i["late"].as_u64()),
+        (Some(8), Some(0), Some(0)),
+        "{i}"
+    );
     assert_eq!(i["invalid"].as_u64(), Some(2), "{i}");
     let errors = d.get_json("/api/v1/ingest/errors?source=genesys").await.to_string();
     assert!(errors.contains("not_json") && errors.contains("unmapped"), "{errors}");
 
-    let seen = fake.seen.lock().unwrap();
-    // The first token was refused by the API: a new one was fetched, once.
-    assert_eq!((seen.unauthorized, seen.bad_basic), (1, 0));
-    assert!(seen.tokens == 2, "tokens {}", seen.tokens);
-    assert!(seen.member_pages >= 2 && seen.member_pages % 2 == 0, "member pages {}", seen.member_pages);
-    // Renewed by socket_closing and by expiry; each channel subscribed to both topics of
-    // every member; the old channels unsubscribed.
-    assert!(seen.channels >= 3 && seen.sockets >= 3, "channels {} sockets {}", seen.channels, seen.sockets);
-    for topics in seen.subscriptions.values() {
-        assert_eq!(topics.len(), 6, "{topics:?}");
-        for u in [A, B, C] {
-            assert!(topics.contains(&format!("v2.users.{u}.activity")) && topics.contains(&format!("v2.users.{u}.conversations")));
+    {
+        let seen = fake.seen.lock().unwrap();
+        // The first token was refused by the API: a new one was fetched, once.
+        assert_eq!((seen.unauthorized, seen.bad_basic), (1, 0));
+        assert!(seen.tokens == 2, "tokens {}", seen.tokens);
+        assert!(seen.member_pages >= 2 && seen.member_pages % 2 == 0, "member pages {}", seen.member_pages);
+        // Renewed by socket_closing and by expiry; each channel subscribed to both topics of
+        // every member; the old channels unsubscribed.
+        assert!(seen.channels >= 3 && seen.sockets >= 3, "channels {} sockets {}", seen.channels, seen.sockets);
+        for topics in seen.subscriptions.values() {
+            assert_eq!(topics.len(), 6, "{topics:?}");
+            for u in [A, B, C] {
+                assert!(
+                    topics.contains(&format!("v2.users.{u}.activity"))
+                        && topics.contains(&format!("v2.users.{u}.conversations"))
+                );
+            }
         }
+        assert!(seen.unsubscribed.len() >= seen.channels - 2, "{:?}", seen.unsubscribed);
     }
-    assert!(seen.unsubscribed.len() >= seen.channels - 2, "{:?}", seen.unsubscribed);
-    drop(seen);
 
     let m = d.metrics().await;
     assert_eq!(metric(&m, "floorwatch_source_up{source=\"genesys\"}"), Some(1.0));
@@ -358,10 +373,11 @@ async fn a_dropped_websocket_reconnects() {
     }
     wait_metric(&d, "floorwatch_source_reconnects_total{source=\"genesys\"}", |v| v >= 1.0).await;
     wait_metric(&d, "floorwatch_source_up{source=\"genesys\"}", |v| v == 1.0).await;
-    let seen = fake.seen.lock().unwrap();
-    assert!(seen.channels >= 2 && seen.sockets >= 2, "channels {} sockets {}", seen.channels, seen.sockets);
-    assert_eq!(seen.tokens, 1, "the token is kept across a reconnect");
-    drop(seen);
+    {
+        let seen = fake.seen.lock().unwrap();
+        assert!(seen.channels >= 2 && seen.sockets >= 2, "channels {} sockets {}", seen.channels, seen.sockets);
+        assert_eq!(seen.tokens, 1, "the token is kept across a reconnect");
+    }
     // The state read again after the reconnect is the same: nothing applied twice.
     let snap = d.get_json("/api/v1/snapshot").await;
     assert_eq!(snap["ingest"]["applied"].as_u64(), Some(3), "{}", snap["ingest"]);

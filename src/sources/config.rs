@@ -155,7 +155,9 @@ pub fn validate(tables: &[toml::Table], base_dir: &Path) -> Result<Vec<SourceSet
                     out.push(SourceSettings { name, kind: SourceKind::Genesys(s) });
                 }
             }
-            k if LATER.contains(&k) => errs.push(invalid(i, "kind", format!("{k:?} is not supported yet (asterisk, genesys)"))),
+            k if LATER.contains(&k) => {
+                errs.push(invalid(i, "kind", format!("{k:?} is not supported yet (asterisk, genesys)")))
+            }
             k => errs.push(invalid(i, "kind", format!("{k:?} is not a source kind (asterisk, genesys)"))),
         }
     }

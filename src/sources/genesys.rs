@@ -443,7 +443,8 @@ impl Genesys {
         query: &[(&str, &str)],
     ) -> Result<T, SessionError> {
         let body = self.call(Method::GET, path, query, None).await?;
-        serde_json::from_slice(&body).map_err(|e| SessionError::Body { what: format!("GET {path}"), error: e.to_string() })
+        serde_json::from_slice(&body)
+            .map_err(|e| SessionError::Body { what: format!("GET {path}"), error: e.to_string() })
     }
 
     /// The watched queues' members: (user id, name, queue name), each user once (its first
@@ -456,9 +457,13 @@ impl Genesys {
             let queue: Named = if is_id(&q) {
                 self.get(&format!("/api/v2/routing/queues/{q}"), &[]).await?
             } else {
-                let page: Page<Named> = self.get("/api/v2/routing/queues", &[("name", &q), ("pageSize", "100")]).await?;
+                let page: Page<Named> =
+                    self.get("/api/v2/routing/queues", &[("name", &q), ("pageSize", "100")]).await?;
                 // `name` matches by prefix: take the exact one.
-                page.entities.into_iter().find(|e| e.name.as_deref() == Some(q.as_str())).ok_or(SessionError::NoQueue(q))?
+                page.entities
+                    .into_iter()
+                    .find(|e| e.name.as_deref() == Some(q.as_str()))
+                    .ok_or(SessionError::NoQueue(q))?
             };
             let qname = queue.name.clone().unwrap_or_else(|| queue.id.clone());
             let mut n = 1u32;
@@ -577,7 +582,11 @@ impl Genesys {
     }
 
     /// Every user's state over the API.
-    async fn states(&mut self, users: &[(String, Option<String>, String)], mapper: &mut Mapper) -> Result<(), SessionError> {
+    async fn states(
+        &mut self,
+        users: &[(String, Option<String>, String)],
+        mapper: &mut Mapper,
+    ) -> Result<(), SessionError> {
         for chunk in users.chunks(USERS_PER_REQUEST) {
             let size = chunk.len().to_string();
             let mut query: Vec<(&str, &str)> =
@@ -676,7 +685,12 @@ impl Genesys {
     }
 
     /// Members, labels, a generation of channels, then the states.
-    async fn start(&mut self, mapper: &mut Mapper, number: u64, tx: &mpsc::Sender<Frame>) -> Result<Generation, SessionError> {
+    async fn start(
+        &mut self,
+        mapper: &mut Mapper,
+        number: u64,
+        tx: &mpsc::Sender<Frame>,
+    ) -> Result<Generation, SessionError> {
         let users = self.members().await?;
         let labels = self.labels().await;
         mapper.set_labels(labels);
@@ -699,7 +713,10 @@ async fn read_limited(mut r: reqwest::Response, what: &str) -> Result<Vec<u8>, S
         match r.chunk().await {
             Ok(Some(c)) => {
                 if body.len() + c.len() > MAX_BODY_BYTES {
-                    return Err(SessionError::Body { what: what.into(), error: format!("over {MAX_BODY_BYTES} bytes") });
+                    return Err(SessionError::Body {
+                        what: what.into(),
+                        error: format!("over {MAX_BODY_BYTES} bytes"),
+                    });
                 }
                 body.extend_from_slice(&c);
             }
@@ -723,7 +740,8 @@ async fn connect(
     let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_string();
     let port = url.port_or_known_default().unwrap_or(443);
     let request = uri.into_client_request().map_err(|e| err(e.to_string()))?;
-    let config = WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
+    let config =
+        WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
     let tcp = tokio::time::timeout(REQUEST_TIMEOUT, TcpStream::connect((host.as_str(), port)))
         .await
         .map_err(|_| err("connect timed out".into()))?
@@ -846,8 +864,19 @@ mod tests {
         let cases: Vec<(GenesysFile, &str)> = vec![
             (GenesysFile { region: None, ..good() }, "sources[0].region"),
             (GenesysFile { region: Some("no way".into()), ..good() }, "sources[0].region"),
-            (GenesysFile { region: None, api_base: Some("http://10.0.0.1".into()), login_base: Some("http://127.0.0.1:1".into()), ..good() }, "sources[0].api_base"),
-            (GenesysFile { region: None, api_base: Some("http://127.0.0.1:9".into()), ..good() }, "sources[0].login_base"),
+            (
+                GenesysFile {
+                    region: None,
+                    api_base: Some("http://10.0.0.1".into()),
+                    login_base: Some("http://127.0.0.1:1".into()),
+                    ..good()
+                },
+                "sources[0].api_base",
+            ),
+            (
+                GenesysFile { region: None, api_base: Some("http://127.0.0.1:9".into()), ..good() },
+                "sources[0].login_base",
+            ),
             (GenesysFile { client_id: None, ..good() }, "sources[0].client_id"),
             (GenesysFile { client_secret: None, ..good() }, "sources[0].client_secret"),
             (GenesysFile { queues: Some(vec![]), ..good() }, "sources[0].queues"),

@@ -213,8 +213,12 @@ impl Mapper {
     /// them); new ones wait for their state ([`Mapper::user_state`] or a notification).
     pub fn set_members(&mut self, members: &[(String, Option<String>, String)], now: Ms, out: &mut Vec<Out>) {
         let listed: BTreeSet<&str> = members.iter().map(|(id, _, _)| id.as_str()).collect();
-        let mut gone: Vec<CompactString> =
-            self.users.iter().filter(|(id, u)| u.watched && !listed.contains(id.as_str())).map(|(id, _)| id.clone()).collect();
+        let mut gone: Vec<CompactString> = self
+            .users
+            .iter()
+            .filter(|(id, u)| u.watched && !listed.contains(id.as_str()))
+            .map(|(id, _)| id.clone())
+            .collect();
         gone.sort_unstable();
         for id in gone {
             let u = self.users.get_mut(&id).expect("listed");
@@ -284,7 +288,10 @@ impl Mapper {
             return Notice::Mapped;
         };
         if !self.users.get(user).is_some_and(|u| u.watched) {
-            out.push(Err(unmapped(format!("user {:?} is not a member of a watched queue", crate::event::prefix(user, 64)), text)));
+            out.push(Err(unmapped(
+                format!("user {:?} is not a member of a watched queue", crate::event::prefix(user, 64)),
+                text,
+            )));
             return Notice::Mapped;
         }
         match kind {

@@ -19,7 +19,9 @@ fn activity(status: &str, start: &str, system: &str, def: &str, modified: &str) 
 }
 
 fn conversation(conv: &str, call_state: &str, acw: Option<(&str, &str)>, disconnected: Option<&str>) -> String {
-    let acw = acw.map_or(String::new(), |(s, t)| format!(r#","afterCallWork":{{"state":"{s}","startTime":"{t}"}},"afterCallWorkRequired":true"#));
+    let acw = acw.map_or(String::new(), |(s, t)| {
+        format!(r#","afterCallWork":{{"state":"{s}","startTime":"{t}"}},"afterCallWorkRequired":true"#)
+    });
     let disc = disconnected.map_or(String::new(), |t| format!(r#","disconnectedTime":"{t}""#));
     format!(
         r#"{{"topicName":"v2.users.{U}.conversations","version":"2","eventBody":{{"id":"{conv}","participants":[{{"id":"p1","purpose":"customer","calls":[{{"state":"{call_state}"}}]}},{{"id":"p2","purpose":"acd","queueId":"q1"}},{{"id":"p3","purpose":"agent","userId":"{U}","calls":[{{"state":"{call_state}","connectedTime":"2026-11-23T09:00:05.000Z"{disc}{acw}}}]}}]}}}}"#
@@ -35,12 +37,9 @@ fn run(m: &mut Mapper, frames: &[(String, Ms)]) -> Vec<String> {
         m.frame(f, *at, &mut out);
         for o in out {
             lines.push(match o {
-                Ok(e) => format!(
-                    "{} {} {}",
-                    fmt_ms(e.ts.unwrap()),
-                    e.state.as_str(),
-                    e.reason.as_deref().unwrap_or("-")
-                ),
+                Ok(e) => {
+                    format!("{} {} {}", fmt_ms(e.ts.unwrap()), e.state.as_str(), e.reason.as_deref().unwrap_or("-"))
+                }
                 Err(e) => format!("refused {}", e.refusal().as_str()),
             });
         }
@@ -104,7 +103,12 @@ fn a_call_with_after_call_work() {
             ),
             (activity("IDLE", T3, "On Queue", "d-onq", T0), 0),
         ],
-        &["2026-11-23T09:00:00.000Z idle -", "2026-11-23T09:00:05.000Z talking -", "2026-11-23T09:02:00.000Z acw -", "2026-11-23T09:02:30.000Z idle -"],
+        &[
+            "2026-11-23T09:00:00.000Z idle -",
+            "2026-11-23T09:00:05.000Z talking -",
+            "2026-11-23T09:02:00.000Z acw -",
+            "2026-11-23T09:02:30.000Z idle -",
+        ],
     );
 }
 
@@ -173,7 +177,10 @@ fn members_leaving_the_queues_go_offline_and_teams_map() {
     assert_eq!(lines, ["2026-11-23T09:00:00.000Z idle -"]);
     m.set_members(&[], RECEIPT, &mut out);
     let Ok(e) = &out[0] else { panic!("{out:?}") };
-    assert_eq!((e.state, e.team.as_deref(), e.name.as_deref(), e.ts), (State::Offline, Some("T07"), Some("Li Na"), Some(RECEIPT)));
+    assert_eq!(
+        (e.state, e.team.as_deref(), e.name.as_deref(), e.ts),
+        (State::Offline, Some("T07"), Some("Li Na"), Some(RECEIPT))
+    );
     // No longer watched: its notifications are refused.
     assert_eq!(run(&mut m, &[(activity("IDLE", T2, "On Queue", "d-onq", T2), 0)]), ["refused unmapped"]);
 }
