@@ -57,6 +57,8 @@ struct Seen {
     unsubscribed: Vec<String>,
     sockets: usize,
     member_pages: usize,
+    /// `GET /api/v2/conversations/{id}` (calls read again after a reconnect).
+    conversation_reads: usize,
     /// Every Authorization header value the fake saw (to check secrets are headers only).
     user_queries: usize,
 }
@@ -152,6 +154,14 @@ impl Fake {
                             })
                             .collect();
                         json(&format!(r#"{{"entities":[{}],"pageSize":2,"pageNumber":{page},"total":3,"pageCount":2}}"#, e.join(",")))
+                    }
+                    ("GET", p) if p.starts_with("/api/v2/conversations/") => {
+                        seen.conversation_reads += 1;
+                        if p.ends_with("c1a7e0b2-9d4f-4e61-8b3a-5f2c1d0e9a09") {
+                            json(&dated(&fixture("conversation-c9.json"), sc.base_ms))
+                        } else {
+                            status(404)
+                        }
                     }
                     ("GET", "/api/v2/presencedefinitions") => json(&fixture("presencedefinitions.json")),
                     ("GET", "/api/v2/users") => {
@@ -315,12 +325,23 @@ async fn a_floor_through_notifications_with_renewals() {
     let i = &snap["ingest"];
     assert_eq!(
         (i["applied"].as_u64(), i["duplicate"].as_u64(), i["late"].as_u64()),
-        (Some(8), Some(0), Some(0)),
+        // 8 agent events, 4 call events.
+        (Some(12), Some(0), Some(0)),
         "{i}"
     );
     assert_eq!(i["invalid"].as_u64(), Some(2), "{i}");
     let errors = d.get_json("/api/v1/ingest/errors?source=genesys").await.to_string();
     assert!(errors.contains("not_json") && errors.contains("unmapped"), "{errors}");
+    // The queue's calls: one answered by Ana after 5 s, one abandoned after 12 s.
+    let q = &snap["queues"][0];
+    assert_eq!(q["queue"], "Support", "{}", snap["queues"]);
+    let w = &q["windows"]["15m"];
+    assert_eq!(
+        ["offered", "answered", "abandoned", "left", "asa_s"].map(|k| w[k].as_f64()),
+        [2.0, 1.0, 1.0, 0.0, 5.0].map(Some),
+        "{w}"
+    );
+    assert_eq!(q["current"]["waiting"], 0);
 
     {
         let seen = fake.seen.lock().unwrap();
@@ -328,11 +349,12 @@ async fn a_floor_through_notifications_with_renewals() {
         assert_eq!((seen.unauthorized, seen.bad_basic), (1, 0));
         assert!(seen.tokens == 2, "tokens {}", seen.tokens);
         assert!(seen.member_pages >= 2 && seen.member_pages % 2 == 0, "member pages {}", seen.member_pages);
-        // Renewed by socket_closing and by expiry; each channel subscribed to both topics of
-        // every member; the old channels unsubscribed.
+        // Renewed by socket_closing and by expiry; each channel subscribed to the queue's
+        // topic and both topics of every member; the old channels unsubscribed.
         assert!(seen.channels >= 3 && seen.sockets >= 3, "channels {} sockets {}", seen.channels, seen.sockets);
         for topics in seen.subscriptions.values() {
-            assert_eq!(topics.len(), 6, "{topics:?}");
+            assert_eq!(topics.len(), 7, "{topics:?}");
+            assert_eq!(topics[0], format!("v2.routing.queues.{QUEUE}.conversations"));
             for u in [A, B, C] {
                 assert!(
                     topics.contains(&format!("v2.users.{u}.activity"))
@@ -341,11 +363,14 @@ async fn a_floor_through_notifications_with_renewals() {
             }
         }
         assert!(seen.unsubscribed.len() >= seen.channels - 2, "{:?}", seen.unsubscribed);
+        // No reconnect: the calls were not read again.
+        assert_eq!(seen.conversation_reads, 0);
     }
 
     let m = d.metrics().await;
     assert_eq!(metric(&m, "floorwatch_source_up{source=\"genesys\"}"), Some(1.0));
     assert_eq!(metric(&m, "floorwatch_source_reconnects_total{source=\"genesys\"}"), Some(0.0));
+    assert_eq!(metric(&m, "floorwatch_source_call_events_total{event=\"queued\",source=\"genesys\"}"), Some(2.0));
     assert!(!m.contains(SECRET) && !m.contains("tok-"));
     let ready = reqwest::get(d.url("/readyz")).await.unwrap().text().await.unwrap();
     assert!(ready.contains("source genesys (genesys): up"), "{ready}");
@@ -355,9 +380,19 @@ async fn a_floor_through_notifications_with_renewals() {
 #[tokio::test]
 async fn a_dropped_websocket_reconnects() {
     let base_ms = (floorwatch::core::wall_ms() - 600_000) / 1000 * 1000;
-    let fake = Fake::start(Script { base_ms, revoke_first: false, expires_secs: 86_400, streams: vec![] }).await;
+    // A caller waits in the queue (+300 s); it hangs up (+318 s) while the socket is down.
+    let fake = Fake::start(Script {
+        base_ms,
+        revoke_first: false,
+        expires_secs: 86_400,
+        streams: vec![fixture("stream-drop.ndjson")],
+    })
+    .await;
     let d = Daemon::start(&fake.config(SECRET)).await;
-    wait_for(&d, "the initial states", |s| agent(s, B)["state"] == "aux").await;
+    wait_for(&d, "the initial states and the waiting call", |s| {
+        agent(s, B)["state"] == "aux" && s["queues"][0]["current"]["waiting"] == 1
+    })
+    .await;
     wait_metric(&d, "floorwatch_source_up{source=\"genesys\"}", |v| v == 1.0).await;
     let snap = d.get_json("/api/v1/snapshot").await;
     assert_eq!(agent(&snap, B)["reason"], "Coffee break");
@@ -378,9 +413,14 @@ async fn a_dropped_websocket_reconnects() {
         assert!(seen.channels >= 2 && seen.sockets >= 2, "channels {} sockets {}", seen.channels, seen.sockets);
         assert_eq!(seen.tokens, 1, "the token is kept across a reconnect");
     }
-    // The state read again after the reconnect is the same: nothing applied twice.
-    let snap = d.get_json("/api/v1/snapshot").await;
-    assert_eq!(snap["ingest"]["applied"].as_u64(), Some(3), "{}", snap["ingest"]);
+    // The waiting call was read again: abandoned after 18 s, as it happened.
+    let snap = wait_for(&d, "the call ended", |s| s["queues"][0]["current"]["waiting"] == 0).await;
+    let w = &snap["queues"][0]["windows"]["15m"];
+    assert_eq!([&w["offered"], &w["abandoned"]], [1, 1].map(serde_json::Value::from).each_ref(), "{w}");
+    assert!(fake.seen.lock().unwrap().conversation_reads >= 1);
+    // The states read again after the reconnect are the same: nothing applied twice
+    // (3 agents, the call queued and abandoned).
+    assert_eq!(snap["ingest"]["applied"].as_u64(), Some(5), "{}", snap["ingest"]);
     d.stop().await;
 }
 

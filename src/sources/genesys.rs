@@ -1,9 +1,10 @@
 //! The `genesys` source (SPEC §7): Genesys Cloud's notification service.
 //!
 //! A session: an OAuth token (client credentials), the watched queues' members (paged),
-//! the organisation's presence labels, then a *generation* of notification channels (500
-//! users each: `v2.users.{id}.activity` and `.conversations` are two topics per user and a
-//! channel holds 1,000), each subscribed and read over its own WebSocket; then every user's
+//! the organisation's presence labels, then a *generation* of notification channels (a
+//! channel holds 1,000 topics: `v2.routing.queues.{id}.conversations` per queue for the
+//! calls, `v2.users.{id}.activity` and `.conversations` per user for the states), each
+//! subscribed and read over its own WebSocket; then every user's
 //! state over the API (`GET /api/v2/users?expand=presence,routingStatus`), so that the
 //! board is right before the first notification. The frames go through the pure
 //! [`Mapper`](super::genesys_map::Mapper).
@@ -41,21 +42,25 @@ use tokio_util::sync::CancellationToken;
 use super::Health;
 use super::client::backoff;
 use super::config::invalid;
-use super::genesys_map::{Activity, Mapper, Notice, Out};
+use super::genesys_map::{Activity, Mapper, Native, Notice, Out};
 use crate::config::{ConfigError, resolve_secret};
 use crate::core::wall_ms;
 use crate::engine::Source;
-use crate::event::Input;
+use crate::event::{Aliases, Input, decode_str};
 use crate::hooks::Secret;
 use crate::ingest::apply::{Applier, Batch};
 use crate::time::parse_rfc3339;
 
-/// Users per channel: two topics each, 1,000 topics per channel.
-pub const USERS_PER_CHANNEL: usize = 500;
+/// Topics a channel holds (Genesys's limit).
+pub const TOPICS_PER_CHANNEL: usize = 1000;
 /// Channels per generation: two generations overlap during renewal, within the 20
 /// channels an OAuth client may have.
 pub const MAX_CHANNELS: usize = 10;
-pub const MAX_USERS: usize = USERS_PER_CHANNEL * MAX_CHANNELS;
+/// Users followed by one source: two topics each, beside one per queue
+/// (100 + 2 × 4,900 topics fit the 10 channels).
+pub const MAX_USERS: usize = 4_900;
+/// Queues one source watches.
+pub const MAX_QUEUES: usize = 100;
 /// Genesys sends a heartbeat every 30 s; a channel silent this long is dead.
 pub const SILENT_AFTER: Duration = Duration::from_secs(95);
 /// Each HTTP request must finish within this.
@@ -70,6 +75,8 @@ const RENEW_BEFORE: Duration = Duration::from_secs(600);
 const STABLE: Duration = Duration::from_secs(30);
 /// Most member pages read per queue (100 a page).
 const MAX_PAGES: u32 = 200;
+/// Waiting calls read again after a reconnect.
+const MAX_RECHECKS: usize = 1000;
 /// Users per `GET /api/v2/users` request.
 const USERS_PER_REQUEST: usize = 100;
 
@@ -192,8 +199,12 @@ pub fn settings(i: usize, f: &GenesysFile, base_dir: &Path, errs: &mut Vec<Confi
         }
     };
     let queues = f.queues.clone().unwrap_or_default();
-    if queues.is_empty() || queues.len() > 1000 {
-        errs.push(invalid(i, "queues", "must list 1-1000 queues (names or ids) whose members are watched"));
+    if queues.is_empty() || queues.len() > MAX_QUEUES {
+        errs.push(invalid(
+            i,
+            "queues",
+            format!("must list 1-{MAX_QUEUES} queues (names or ids) whose members are watched"),
+        ));
     }
     if queues.iter().any(|q| q.is_empty() || q.len() > 256 || q.chars().any(char::is_control)) {
         errs.push(invalid(i, "queues", "each queue must be 1-256 printable bytes"));
@@ -449,8 +460,11 @@ impl Genesys {
 
     /// The watched queues' members: (user id, name, queue name), each user once (its first
     /// queue in configuration order), at most [`MAX_USERS`].
-    async fn members(&mut self) -> Result<Vec<(String, Option<String>, String)>, SessionError> {
+    async fn members(
+        &mut self,
+    ) -> Result<(Vec<(String, Option<String>, String)>, HashMap<String, String>), SessionError> {
         let mut out: Vec<(String, Option<String>, String)> = Vec::new();
+        let mut queues = HashMap::new();
         let mut seen = std::collections::HashSet::new();
         let mut dropped = 0usize;
         for q in self.settings.queues.clone() {
@@ -466,6 +480,7 @@ impl Genesys {
                     .ok_or(SessionError::NoQueue(q))?
             };
             let qname = queue.name.clone().unwrap_or_else(|| queue.id.clone());
+            queues.insert(queue.id.clone(), qname.clone());
             let mut n = 1u32;
             loop {
                 let number = n.to_string();
@@ -508,7 +523,7 @@ impl Genesys {
                 "genesys source: more queue members than one source follows; split the queues over several sources"
             );
         }
-        Ok(out)
+        Ok((out, queues))
     }
 
     /// The organisation's presence labels (best effort: without them, the system presence).
@@ -533,31 +548,23 @@ impl Genesys {
         labels
     }
 
-    /// Opens a generation of channels for `users`: created, subscribed and connected.
+    /// Opens a generation of channels for `topics`: created, subscribed and connected.
     async fn open(
         &mut self,
         number: u64,
-        users: &[(String, Option<String>, String)],
+        topics: &[String],
         tx: &mpsc::Sender<Frame>,
     ) -> Result<Generation, SessionError> {
         let stop = CancellationToken::new();
         let mut ids = Vec::new();
         let mut earliest: Option<Duration> = None;
-        for (channel, chunk) in users.chunks(USERS_PER_CHANNEL).enumerate() {
+        for (channel, chunk) in topics.chunks(TOPICS_PER_CHANNEL).enumerate() {
             let body = self.call(Method::POST, "/api/v2/notifications/channels", &[], None).await?;
             let ch: ChannelAnswer = serde_json::from_slice(&body).map_err(|e| SessionError::Body {
                 what: "POST /api/v2/notifications/channels".into(),
                 error: e.to_string(),
             })?;
-            let topics: Vec<serde_json::Value> = chunk
-                .iter()
-                .flat_map(|(id, _, _)| {
-                    [
-                        serde_json::json!({ "id": format!("v2.users.{id}.activity") }),
-                        serde_json::json!({ "id": format!("v2.users.{id}.conversations") }),
-                    ]
-                })
-                .collect();
+            let topics: Vec<serde_json::Value> = chunk.iter().map(|t| serde_json::json!({ "id": t })).collect();
             self.call(
                 Method::PUT,
                 &format!("/api/v2/notifications/channels/{}/subscriptions", ch.id),
@@ -607,7 +614,21 @@ impl Genesys {
         if out.is_empty() {
             return Ok(());
         }
-        let batch: Batch = out.into_iter().map(|o| o.map(Input::Agent)).collect();
+        // Call events carry no state words: the decoder needs no aliases for them.
+        let no_aliases = Aliases::new(Default::default());
+        let batch: Batch = out
+            .into_iter()
+            .map(|o| match o {
+                Ok(Native::Agent(e)) => Ok(Input::Agent(e)),
+                Ok(Native::Call(c)) => {
+                    self.health.call_event(c.event.as_str());
+                    // Through the native decoder, as the Asterisk source does: checked
+                    // exactly as a call event sent over TCP (SPEC §8.1).
+                    decode_str(&c.to_json(), &no_aliases)
+                }
+                Err(e) => Err(e),
+            })
+            .collect();
         let first = self.index;
         self.index += batch.len() as u64;
         self.applier.submit(batch, self.source, first).await.map_err(|_| SessionError::Stopped)
@@ -684,6 +705,21 @@ impl Genesys {
         result
     }
 
+    /// After a reconnect: each wait we still think open is read again (it may have ended
+    /// while we were away); at most [`MAX_RECHECKS`], oldest first.
+    async fn recheck(&mut self, mapper: &mut Mapper) -> Result<(), SessionError> {
+        for (conv, queue) in mapper.waiting().into_iter().take(MAX_RECHECKS) {
+            let mut out = Vec::new();
+            match self.call(Method::GET, &format!("/api/v2/conversations/{conv}"), &[], None).await {
+                Ok(body) => mapper.conversation_again(&queue, &String::from_utf8_lossy(&body), wall_ms(), &mut out),
+                Err(SessionError::Api { status: 404, .. }) => mapper.gone(&conv, wall_ms(), &mut out),
+                Err(e) => return Err(e),
+            }
+            self.submit(out).await?;
+        }
+        Ok(())
+    }
+
     /// Members, labels, a generation of channels, then the states.
     async fn start(
         &mut self,
@@ -691,14 +727,29 @@ impl Genesys {
         number: u64,
         tx: &mpsc::Sender<Frame>,
     ) -> Result<Generation, SessionError> {
-        let users = self.members().await?;
+        let (users, queues) = self.members().await?;
         let labels = self.labels().await;
         mapper.set_labels(labels);
         let mut out = Vec::new();
         mapper.set_members(&users, wall_ms(), &mut out);
         self.submit(out).await?;
-        let generation = self.open(number, &users, tx).await?;
-        if let Err(e) = self.states(&users, mapper).await {
+        // The queues' topics first (calls), then two per user (states).
+        let mut ids: Vec<&String> = queues.keys().collect();
+        ids.sort();
+        let mut topics: Vec<String> = ids.iter().map(|q| format!("v2.routing.queues.{q}.conversations")).collect();
+        for (id, _, _) in &users {
+            topics.push(format!("v2.users.{id}.activity"));
+            topics.push(format!("v2.users.{id}.conversations"));
+        }
+        topics.truncate(TOPICS_PER_CHANNEL * MAX_CHANNELS);
+        mapper.set_queues(queues);
+        let generation = self.open(number, &topics, tx).await?;
+        let caught_up = match self.states(&users, mapper).await {
+            // A new session (not a renewal, which has no gap): calls that ended unseen.
+            Ok(()) if number == 0 => self.recheck(mapper).await,
+            r => r,
+        };
+        if let Err(e) = caught_up {
             generation.stop.cancel();
             return Err(e);
         }

@@ -24,6 +24,10 @@
 //! let go of it (nothing connected, no ACW pending) is that finished interaction, whose
 //! routing update has not come yet: idle, not a new talk (which would count a contact).
 //!
+//! Calls (SPEC §8.1) come from the watched queues' own topic,
+//! `v2.routing.queues.{id}.conversations` (see [`Mapper::queue_conversation`]): call = the
+//! conversation id, queue = the queue's name.
+//!
 //! Timestamps: a routing status dates from its `startTime`, a presence from its
 //! `modifiedDate`, a conversation change from the latest `connectedTime`,
 //! `disconnectedTime`, `endTime` or after-call work `startTime`/`endTime` of the user's;
@@ -32,17 +36,21 @@
 //! read over the API after a notification already said more) and changes nothing; an event
 //! is emitted only when the state or reason changes, so repeated notifications emit nothing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use compact_str::CompactString;
 use serde::Deserialize;
 
-use crate::event::{DecodeError, Event, Refusal, State, UNSPECIFIED};
+pub use super::asterisk::{CallEvent, Native};
+use crate::event::{CallKind, DecodeError, Event, Refusal, State, UNSPECIFIED};
 use crate::time::{Ms, parse_rfc3339};
 
 /// Conversations tracked per user (connected or in pending ACW); the oldest are dropped
 /// past it (a platform that never ends a wrap-up cannot grow us).
 pub const MAX_CONVERSATIONS_PER_USER: usize = 32;
+/// Queue waits tracked (waiting, and ended ones remembered so that a repeated notification
+/// does not end them twice); the oldest ended are forgotten past it.
+pub const MAX_CALLS: usize = 100_000;
 const MAX_ID_BYTES: usize = 64;
 const MAX_NAME_BYTES: usize = 256;
 
@@ -102,6 +110,7 @@ struct AfterCallWork {
 #[serde(rename_all = "camelCase")]
 struct Communication {
     state: Option<String>,
+    disconnect_type: Option<String>,
     connected_time: Option<String>,
     disconnected_time: Option<String>,
     after_call_work: Option<AfterCallWork>,
@@ -110,7 +119,9 @@ struct Communication {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Participant {
+    id: Option<String>,
     user_id: Option<String>,
+    queue_id: Option<String>,
     purpose: Option<String>,
     connected_time: Option<String>,
     end_time: Option<String>,
@@ -177,9 +188,16 @@ pub struct Mapper {
     /// Presence definition id → its label (`languageLabels`), read from the platform.
     labels: HashMap<String, String>,
     users: HashMap<CompactString, User>,
+    /// Watched queue id → its name (the `queue` of call events).
+    queues: HashMap<String, String>,
+    /// Queue waits by (conversation, acd participant): the queue id while waiting, `None`
+    /// once ended.
+    calls: HashMap<(CompactString, CompactString), Option<CompactString>>,
+    /// Waits in the order first seen, to forget the oldest ended ones.
+    call_order: VecDeque<(CompactString, CompactString)>,
 }
 
-pub type Out = Result<Event, DecodeError>;
+pub type Out = Result<Native, DecodeError>;
 
 fn unmapped(message: impl Into<String>, input: &str) -> DecodeError {
     DecodeError::new(Refusal::Unmapped, message, input)
@@ -201,6 +219,11 @@ impl Mapper {
     /// The organisation's presence labels (definition id → label).
     pub fn set_labels(&mut self, labels: HashMap<String, String>) {
         self.labels = labels;
+    }
+
+    /// The watched queues (id → name).
+    pub fn set_queues(&mut self, queues: HashMap<String, String>) {
+        self.queues = queues;
     }
 
     /// Users followed now.
@@ -278,6 +301,14 @@ impl Mapper {
         let parts: Vec<&str> = topic.split('.').collect();
         let (user, kind) = match parts.as_slice() {
             ["v2", "users", id, kind] => (*id, *kind),
+            ["v2", "routing", "queues", id, "conversations"] => {
+                match env.event_body.map(serde_json::from_value::<Conversation>) {
+                    Some(Ok(c)) => self.queue_conversation(id, &c, receipt, text, out),
+                    Some(Err(e)) => out.push(Err(unmapped(format!("conversation body: {e}"), text))),
+                    None => out.push(Err(unmapped("notification without eventBody", text))),
+                }
+                return Notice::Mapped;
+            }
             _ => {
                 out.push(Err(unmapped(format!("topic {:?} is not followed", crate::event::prefix(topic, 80)), text)));
                 return Notice::Mapped;
@@ -422,6 +453,156 @@ impl Mapper {
         self.emit(&id, ts, out);
     }
 
+    /// `v2.routing.queues.{id}.conversations`: the conversation's wait in that queue is its
+    /// `acd` participant for the queue (a transfer to another queue is another wait of the
+    /// same call). queued ← the participant's `connectedTime`; when it has ended:
+    /// answered ← an `agent` participant for the queue connected (agent = its user, at its
+    /// `connectedTime`); abandoned ← the acd leg disconnected by the caller (`disconnectType`
+    /// `peer`, or the customer's leg ended no later); left ← otherwise (a flow's timeout or
+    /// transfer out of the queue). A wait first seen already ended is queued and ended at once.
+    fn queue_conversation(&mut self, queue: &str, c: &Conversation, receipt: Ms, text: &str, out: &mut Vec<Out>) {
+        let Some(qname) = self.queues.get(queue).cloned() else {
+            out.push(Err(unmapped(format!("queue {:?} is not watched", crate::event::prefix(queue, 64)), text)));
+            return;
+        };
+        let Some(conv) = c.id.as_deref().filter(|c| valid_id(c)) else {
+            out.push(Err(unmapped("conversation without id", text)));
+            return;
+        };
+        let media = |p: &Participant| -> Vec<Communication> {
+            [&p.calls, &p.callbacks, &p.chats, &p.emails, &p.messages].into_iter().flatten().cloned().collect()
+        };
+        // Its waits in this queue, in order (the last is the newest).
+        for acd in c
+            .participants
+            .iter()
+            .filter(|p| p.purpose.as_deref() == Some("acd") && p.queue_id.as_deref() == Some(queue))
+        {
+            let Some(leg) = acd.id.as_deref().filter(|l| valid_id(l)) else { continue };
+            let key: (CompactString, CompactString) = (conv.into(), leg.into());
+            let legs = media(acd);
+            let queued_at = ts_of(&acd.connected_time)
+                .or_else(|| legs.iter().filter_map(|m| ts_of(&m.connected_time)).min())
+                .unwrap_or(receipt);
+            let ended = acd.end_time.is_some()
+                || (!legs.is_empty()
+                    && legs
+                        .iter()
+                        .all(|m| m.state.as_deref().is_some_and(|s| s == "disconnected" || s == "terminated")));
+            let end_at = ts_of(&acd.end_time)
+                .or_else(|| legs.iter().filter_map(|m| ts_of(&m.disconnected_time)).max())
+                .unwrap_or(receipt)
+                .max(queued_at);
+            match self.calls.get(&key) {
+                Some(None) => continue,
+                Some(Some(_)) => {}
+                None => {
+                    if !self.track(key.clone(), queue) {
+                        out.push(Err(unmapped(format!("more than {MAX_CALLS} queue waits tracked"), text)));
+                        return;
+                    }
+                    out.push(Ok(Native::Call(CallEvent {
+                        ts: queued_at,
+                        call: conv.to_string(),
+                        queue: Some(qname.clone()),
+                        event: CallKind::Queued,
+                        agent: None,
+                    })));
+                }
+            }
+            if !ended {
+                continue;
+            }
+            self.calls.insert(key, None);
+            let agent = c.participants.iter().find(|p| {
+                p.purpose.as_deref() == Some("agent")
+                    && p.queue_id.as_deref() == Some(queue)
+                    && p.user_id.as_deref().is_some_and(valid_id)
+                    && (p.connected_time.is_some()
+                        || media(p)
+                            .iter()
+                            .any(|m| m.connected_time.is_some() || m.state.as_deref() == Some("connected")))
+            });
+            let (event, ts, agent) = match agent {
+                Some(a) => {
+                    (CallKind::Answered, ts_of(&a.connected_time).unwrap_or(end_at).max(queued_at), a.user_id.clone())
+                }
+                None => {
+                    let by_caller = legs.iter().any(|m| m.disconnect_type.as_deref() == Some("peer"))
+                        || c.participants.iter().any(|p| {
+                            p.purpose.as_deref() == Some("customer") && ts_of(&p.end_time).is_some_and(|t| t <= end_at)
+                        });
+                    (if by_caller { CallKind::Abandoned } else { CallKind::Left }, end_at, None)
+                }
+            };
+            out.push(Ok(Native::Call(CallEvent {
+                ts,
+                call: conv.to_string(),
+                queue: Some(qname.clone()),
+                event,
+                agent,
+            })));
+        }
+    }
+
+    /// Starts tracking a wait (not ended); false when full of waiting ones.
+    fn track(&mut self, key: (CompactString, CompactString), queue: &str) -> bool {
+        while self.calls.len() >= MAX_CALLS {
+            let Some(i) = self.call_order.iter().position(|k| !matches!(self.calls.get(k), Some(Some(_)))) else {
+                return false;
+            };
+            let old = self.call_order.remove(i).expect("found");
+            self.calls.remove(&old);
+        }
+        self.calls.insert(key.clone(), Some(queue.into()));
+        self.call_order.push_back(key);
+        true
+    }
+
+    /// The waits not ended: (conversation id, queue id), oldest first. After a reconnect the
+    /// client reads each conversation again ([`Mapper::conversation_again`]): one that ended
+    /// while we were away sent its notification to nobody.
+    pub fn waiting(&self) -> Vec<(String, String)> {
+        self.call_order
+            .iter()
+            .filter_map(|k| match self.calls.get(k) {
+                Some(Some(q)) => Some((k.0.to_string(), q.to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A conversation read over the API (`GET /api/v2/conversations/{id}`): mapped as the
+    /// queue's notification would be.
+    pub fn conversation_again(&mut self, queue: &str, body: &str, receipt: Ms, out: &mut Vec<Out>) {
+        match serde_json::from_str::<Conversation>(body) {
+            Ok(c) => self.queue_conversation(queue, &c, receipt, body, out),
+            Err(e) => out.push(Err(unmapped(format!("conversation: {e}"), body))),
+        }
+    }
+
+    /// A waiting conversation the platform no longer knows (404): it ended unseen, `left`
+    /// at `now` (nobody can tell how).
+    pub fn gone(&mut self, conv: &str, now: Ms, out: &mut Vec<Out>) {
+        let keys: Vec<_> = self
+            .calls
+            .iter()
+            .filter(|(k, v)| k.0 == conv && v.is_some())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, q) in keys {
+            self.calls.insert(k, None);
+            let queue = q.and_then(|q| self.queues.get(q.as_str()).cloned());
+            out.push(Ok(Native::Call(CallEvent {
+                ts: now,
+                call: conv.to_string(),
+                queue,
+                event: CallKind::Left,
+                agent: None,
+            })));
+        }
+    }
+
     fn state(&self, u: &User) -> Option<(State, Option<CompactString>)> {
         if let Some(((_, system), _)) = &u.presence
             && system.eq_ignore_ascii_case("offline")
@@ -464,7 +645,7 @@ impl Mapper {
         u.last_ts = ts;
         u.emitted = Some(now.clone());
         let (state, reason) = now;
-        out.push(Ok(Event {
+        out.push(Ok(Native::Agent(Event {
             ts: Some(ts),
             agent: id.clone(),
             state,
@@ -472,7 +653,7 @@ impl Mapper {
             team: u.team.clone(),
             seq: None,
             name: u.name.clone(),
-        }));
+        })));
     }
 }
 

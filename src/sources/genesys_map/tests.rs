@@ -37,7 +37,10 @@ fn run(m: &mut Mapper, frames: &[(String, Ms)]) -> Vec<String> {
         m.frame(f, *at, &mut out);
         for o in out {
             lines.push(match o {
-                Ok(e) => {
+                Ok(Native::Call(c)) => {
+                    format!("{} {} {} {}", fmt_ms(c.ts), c.event.as_str(), c.call, c.agent.as_deref().unwrap_or("-"))
+                }
+                Ok(Native::Agent(e)) => {
                     format!("{} {} {}", fmt_ms(e.ts.unwrap()), e.state.as_str(), e.reason.as_deref().unwrap_or("-"))
                 }
                 Err(e) => format!("refused {}", e.refusal().as_str()),
@@ -176,7 +179,7 @@ fn members_leaving_the_queues_go_offline_and_teams_map() {
     let lines = run(&mut m, &[(activity("IDLE", T0, "On Queue", "d-onq", T0), 0)]);
     assert_eq!(lines, ["2026-11-23T09:00:00.000Z idle -"]);
     m.set_members(&[], RECEIPT, &mut out);
-    let Ok(e) = &out[0] else { panic!("{out:?}") };
+    let Ok(Native::Agent(e)) = &out[0] else { panic!("{out:?}") };
     assert_eq!(
         (e.state, e.team.as_deref(), e.name.as_deref(), e.ts),
         (State::Offline, Some("T07"), Some("Li Na"), Some(RECEIPT))
@@ -193,4 +196,53 @@ fn conversations_per_user_are_bounded() {
         m.frame(&conversation(&format!("c{i}"), "disconnected", Some(("pending", T2)), Some(T2)), 0, &mut out);
     }
     assert_eq!(m.users[U].acw.len(), MAX_CONVERSATIONS_PER_USER);
+}
+
+fn queue_conv(conv: &str, acd: &str, agent: &str, customer: &str) -> String {
+    format!(
+        r#"{{"topicName":"v2.routing.queues.q1.conversations","eventBody":{{"id":"{conv}","participants":[{customer}{acd}{agent}]}}}}"#
+    )
+}
+
+#[test]
+fn calls_from_the_queue_topic() {
+    let mut m = mapper();
+    m.set_queues(HashMap::from([("q1".to_string(), "Support".to_string())]));
+    let acd_waiting = r#",{"id":"a1","purpose":"acd","queueId":"q1","connectedTime":"2026-11-23T09:00:00.000Z","calls":[{"state":"connected"}]}"#;
+    let acd_done = r#",{"id":"a1","purpose":"acd","queueId":"q1","connectedTime":"2026-11-23T09:00:00.000Z","endTime":"2026-11-23T09:00:05.000Z","calls":[{"state":"disconnected","disconnectType":"transfer"}]}"#;
+    let agent = format!(
+        r#",{{"id":"g1","purpose":"agent","queueId":"q1","userId":"{U}","connectedTime":"2026-11-23T09:00:05.000Z"}}"#
+    );
+    let caller = r#"{"id":"x1","purpose":"customer"}"#;
+    let hung_up = r#"{"id":"x1","purpose":"customer","endTime":"2026-11-23T09:00:05.000Z"}"#;
+    let acd_peer = r#",{"id":"a1","purpose":"acd","queueId":"q1","connectedTime":"2026-11-23T09:00:00.000Z","endTime":"2026-11-23T09:00:12.000Z","calls":[{"state":"disconnected","disconnectType":"peer"}]}"#;
+    let lines = run(
+        &mut m,
+        &[
+            (queue_conv("c1", acd_waiting, "", caller), 0),
+            (queue_conv("c1", acd_waiting, "", caller), 0),
+            (queue_conv("c1", acd_done, &agent, caller), 0),
+            (queue_conv("c1", acd_done, &agent, caller), 0),
+            // Abandoned: first seen already ended; by the customer's end, or the acd leg's peer.
+            (queue_conv("c2", acd_done, "", hung_up), 0),
+            (queue_conv("c3", acd_peer, "", caller), 0),
+            // Left: the flow took it out of the queue (transfer), nobody answered.
+            (queue_conv("c4", acd_done, "", caller), 0),
+            (queue_conv("c5", acd_done, "", caller).replace("queues.q1", "queues.q9"), 0),
+        ],
+    );
+    assert_eq!(
+        lines,
+        [
+            "2026-11-23T09:00:00.000Z queued c1 -",
+            &format!("2026-11-23T09:00:05.000Z answered c1 {U}"),
+            "2026-11-23T09:00:00.000Z queued c2 -",
+            "2026-11-23T09:00:05.000Z abandoned c2 -",
+            "2026-11-23T09:00:00.000Z queued c3 -",
+            "2026-11-23T09:00:12.000Z abandoned c3 -",
+            "2026-11-23T09:00:00.000Z queued c4 -",
+            "2026-11-23T09:00:05.000Z left c4 -",
+            "refused unmapped",
+        ]
+    );
 }
