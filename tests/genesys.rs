@@ -443,3 +443,57 @@ async fn a_refused_secret_keeps_the_source_down() {
     assert!(ready.contains("source genesys (genesys): down"), "{ready}");
     d.stop().await;
 }
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct LogBuf(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// Current-thread runtime: the source's tasks run on this thread, under this test's subscriber.
+#[tokio::test(flavor = "current_thread")]
+async fn the_secret_and_the_tokens_never_reach_the_logs() {
+    let logs = LogBuf::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let base_ms = (floorwatch::core::wall_ms() - 600_000) / 1000 * 1000;
+    let fake = Fake::start(Script {
+        base_ms,
+        revoke_first: true,
+        expires_secs: 86_400,
+        streams: vec![fixture("stream-1.ndjson")],
+    })
+    .await;
+    let d = Daemon::start(&fake.config(SECRET)).await;
+    wait_for(&d, "Ana idle after her call", |s| agent(s, A)["windows"]["15m"]["contacts"] == 1).await;
+    for _ in 0..100 {
+        fake.drop_all.notify_waiters();
+        if metric(&d.metrics().await, "floorwatch_source_reconnects_total{source=\"genesys\"}").unwrap_or(0.0) >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    d.stop().await;
+    drop(_guard);
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("genesys source connected") && logs.contains("genesys source down"), "{logs}");
+    assert!(logs.contains("401"), "the refused token is logged, without itself: {logs}");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"));
+    for secret in [SECRET, basic.as_str(), "tok-1", "tok-2"] {
+        assert!(!logs.contains(secret), "{secret} in the logs");
+    }
+}

@@ -851,7 +851,8 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
     let why = loop {
         tokio::select! {
             _ = stop.cancelled() => {
-                let _ = ws.close(None).await;
+                // A peer that reads nothing must not keep this task.
+                let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
                 return;
             }
             m = ws.next() => match m {
@@ -875,7 +876,7 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
     };
-    let _ = ws.send(WsMessage::Close(None)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), ws.send(WsMessage::Close(None))).await;
     let _ = tx.send(Frame::Closed { generation, channel, why }).await;
 }
 
