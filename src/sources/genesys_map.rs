@@ -48,6 +48,9 @@ use crate::time::{Ms, parse_rfc3339};
 /// Conversations tracked per user (connected or in pending ACW); the oldest are dropped
 /// past it (a platform that never ends a wrap-up cannot grow us).
 pub const MAX_CONVERSATIONS_PER_USER: usize = 32;
+/// How far back a state read over the API at connect is dated (within the default
+/// `floor.max_backfill_secs` of two hours).
+pub const MAX_STATE_AGE_MS: Ms = 3_600_000;
 /// Queue waits tracked (waiting, and ended ones remembered so that a repeated notification
 /// does not end them twice); the oldest ended are forgotten past it.
 pub const MAX_CALLS: usize = 100_000;
@@ -272,9 +275,11 @@ impl Mapper {
 
     /// A user's state read over the API (`GET /api/v2/users?expand=presence,routingStatus`):
     /// the same fields as an activity notification.
+    /// A state that began more than [`MAX_STATE_AGE_MS`] before `receipt` is dated then: it
+    /// was true all that time, and an older event would be refused as too old.
     pub fn user_state(&mut self, a: &Activity, receipt: Ms, out: &mut Vec<Out>) {
         let Some(id) = a.id.as_deref() else { return };
-        self.activity(id, a, receipt, "", out);
+        self.activity(id, a, receipt, receipt - MAX_STATE_AGE_MS, "", out);
     }
 
     /// One WebSocket text frame received at `receipt`.
@@ -327,7 +332,7 @@ impl Mapper {
         }
         match kind {
             "activity" => match serde_json::from_value::<Activity>(body) {
-                Ok(a) => self.activity(user, &a, receipt, text, out),
+                Ok(a) => self.activity(user, &a, receipt, Ms::MIN, text, out),
                 Err(e) => out.push(Err(unmapped(format!("activity body: {e}"), text))),
             },
             "conversations" => match serde_json::from_value::<Conversation>(body) {
@@ -339,7 +344,7 @@ impl Mapper {
         Notice::Mapped
     }
 
-    fn activity(&mut self, id: &str, a: &Activity, receipt: Ms, text: &str, out: &mut Vec<Out>) {
+    fn activity(&mut self, id: &str, a: &Activity, receipt: Ms, not_before: Ms, text: &str, out: &mut Vec<Out>) {
         let Some(u) = self.users.get_mut(id).filter(|u| u.watched) else { return };
         let mut at: Option<Ms> = None;
         if let Some(rs) = &a.routing_status
@@ -373,7 +378,7 @@ impl Mapper {
         }
         if let Some(ts) = at {
             let id: CompactString = id.into();
-            self.emit(&id, ts, out);
+            self.emit(&id, ts.max(not_before), out);
         }
     }
 

@@ -246,3 +246,24 @@ fn calls_from_the_queue_topic() {
         ]
     );
 }
+
+#[test]
+fn a_state_read_at_connect_is_dated_at_most_an_hour_back() {
+    let mut m = mapper();
+    let body = activity("IDLE", T0, "On Queue", "d-onq", T0)
+        .replace(&format!(r#"{{"topicName":"v2.users.{U}.activity","version":"2","eventBody":"#), "");
+    let body = &body[..body.rfind(r#","metadata""#).unwrap()];
+    let a: Activity = serde_json::from_str(body).unwrap();
+    let mut out = Vec::new();
+    // Read 8 hours after the state began: dated an hour before the read.
+    let read_at = parse_rfc3339(T0).unwrap() + 8 * 3_600_000;
+    m.user_state(&a, read_at, &mut out);
+    let Ok(Native::Agent(e)) = &out[0] else { panic!("{out:?}") };
+    assert_eq!((e.state, e.ts), (State::Idle, Some(read_at - MAX_STATE_AGE_MS)));
+    // Read soon after: the platform's own time.
+    let mut m = mapper();
+    let mut out = Vec::new();
+    m.user_state(&a, parse_rfc3339(T0).unwrap() + 60_000, &mut out);
+    let Ok(Native::Agent(e)) = &out[0] else { panic!("{out:?}") };
+    assert_eq!(e.ts, parse_rfc3339(T0));
+}
