@@ -14,7 +14,8 @@
 //! `v2.system.socket_closing`, the source opens a new generation (members re-read), and
 //! only once it is subscribed and connected closes the old one: no gap. The overlap
 //! delivers some notifications twice; the mapper emits only changes and ignores stale
-//! statuses, so nothing is applied twice. The 20-channel limit of an OAuth client must hold
+//! statuses, so nothing is applied twice. A renewal that fails while the current channels have more than
+//! a minute to live is retried 30 s later; the current channels go on meanwhile. The 20-channel limit of an OAuth client must hold
 //! both generations: at most [`MAX_CHANNELS`] per generation, so [`MAX_USERS`] users per
 //! source (more: give each group of queues its own source and OAuth client).
 //!
@@ -71,6 +72,8 @@ pub const MAX_BODY_BYTES: usize = 8 << 20;
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
 /// Renew at most this long before a channel expires.
 const RENEW_BEFORE: Duration = Duration::from_secs(600);
+/// Wait before trying a failed renewal again.
+const RENEW_RETRY: Duration = Duration::from_secs(30);
 /// A session that lasted this long resets the backoff.
 const STABLE: Duration = Duration::from_secs(30);
 /// Most member pages read per queue (100 a page).
@@ -265,8 +268,9 @@ struct Generation {
     number: u64,
     /// Channel ids (for the old generation's unsubscribe).
     ids: Vec<String>,
-    /// When to renew it.
+    /// When to renew it, and when its first channel expires.
     renew_at: Instant,
+    expires_at: Instant,
     /// Stops its WebSocket tasks.
     stop: CancellationToken,
     /// Last frame per channel.
@@ -558,6 +562,28 @@ impl Genesys {
         let stop = CancellationToken::new();
         let mut ids = Vec::new();
         let mut earliest: Option<Duration> = None;
+        let opened = self.open_channels(number, topics, tx, &stop, &mut ids, &mut earliest).await;
+        if let Err(e) = opened {
+            // The channels connected so far stop with it.
+            stop.cancel();
+            return Err(e);
+        }
+        let life = earliest.unwrap_or(Duration::from_secs(86_400));
+        let renew_in = (life - (life / 5).min(RENEW_BEFORE)).max(Duration::from_secs(1));
+        let n = ids.len();
+        let now = Instant::now();
+        Ok(Generation { number, ids, renew_at: now + renew_in, expires_at: now + life, stop, last_rx: vec![now; n] })
+    }
+
+    async fn open_channels(
+        &mut self,
+        number: u64,
+        topics: &[String],
+        tx: &mpsc::Sender<Frame>,
+        stop: &CancellationToken,
+        ids: &mut Vec<String>,
+        earliest: &mut Option<Duration>,
+    ) -> Result<(), SessionError> {
         for (channel, chunk) in topics.chunks(TOPICS_PER_CHANNEL).enumerate() {
             let body = self.call(Method::POST, "/api/v2/notifications/channels", &[], None).await?;
             let ch: ChannelAnswer = serde_json::from_slice(&body).map_err(|e| SessionError::Body {
@@ -578,14 +604,11 @@ impl Genesys {
                 .and_then(parse_rfc3339)
                 .map(|e| Duration::from_millis((e - wall_ms()).max(0) as u64))
                 .unwrap_or(Duration::from_secs(86_400));
-            earliest = Some(earliest.map_or(life, |e| e.min(life)));
+            *earliest = Some(earliest.map_or(life, |e| e.min(life)));
             connect(&ch.connect_uri, number, channel, tx.clone(), stop.clone()).await?;
             ids.push(ch.id);
         }
-        let life = earliest.unwrap_or(Duration::from_secs(86_400));
-        let renew_in = (life - (life / 5).min(RENEW_BEFORE)).max(Duration::from_secs(1));
-        let n = ids.len();
-        Ok(Generation { number, ids, renew_at: Instant::now() + renew_in, stop, last_rx: vec![Instant::now(); n] })
+        Ok(())
     }
 
     /// Every user's state over the API.
@@ -688,6 +711,12 @@ impl Genesys {
                 // The new generation is opened while the current one still delivers.
                 let next = match self.start(mapper, number, &tx).await {
                     Ok(g) => g,
+                    // The current channels still work: try again a little later.
+                    Err(e) if current.expires_at > Instant::now() + 2 * RENEW_RETRY => {
+                        tracing::warn!(error = %e, "genesys channel renewal failed; the current channels go on, retrying");
+                        current.renew_at = Instant::now() + RENEW_RETRY;
+                        continue;
+                    }
                     Err(e) => break e,
                 };
                 tracing::info!(users = mapper.watched(), channels = next.ids.len(), "genesys channels renewed");
