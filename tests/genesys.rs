@@ -290,7 +290,7 @@ async fn a_floor_through_notifications_with_renewals() {
         base_ms,
         revoke_first: true,
         expires_secs: 3,
-        streams: vec![fixture("stream-1.ndjson"), fixture("stream-2.ndjson")],
+        streams: vec![fixture("stream-1.jsonl"), fixture("stream-2.jsonl")],
     })
     .await;
     let d = Daemon::start(&fake.config(SECRET)).await;
@@ -385,7 +385,7 @@ async fn a_dropped_websocket_reconnects() {
         base_ms,
         revoke_first: false,
         expires_secs: 86_400,
-        streams: vec![fixture("stream-drop.ndjson")],
+        streams: vec![fixture("stream-drop.jsonl")],
     })
     .await;
     let d = Daemon::start(&fake.config(SECRET)).await;
@@ -475,7 +475,7 @@ async fn the_secret_and_the_tokens_never_reach_the_logs() {
         base_ms,
         revoke_first: true,
         expires_secs: 86_400,
-        streams: vec![fixture("stream-1.ndjson")],
+        streams: vec![fixture("stream-1.jsonl")],
     })
     .await;
     let d = Daemon::start(&fake.config(SECRET)).await;
