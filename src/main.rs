@@ -203,6 +203,15 @@ fn check_config(path: &PathBuf) -> ExitCode {
                     "{} (twilio: POST /api/v1/sources/{} signed for {}, down after {} s without a delivery)",
                     s.name, s.name, t.public_url, t.stale_after_secs
                 ),
+                floorwatch::sources::config::SourceKind::Genesys(g) => {
+                    format!(
+                        "{} (genesys {} as client {}, queues {})",
+                        s.name,
+                        g.api_base,
+                        g.client_id,
+                        g.queues.join(", ")
+                    )
+                }
             })
             .collect();
         println!("  sources: tcp, ws, http; {}", platforms.join(", "));

@@ -145,3 +145,27 @@ fn sources_are_checked_and_shown_without_their_secret() {
     let (code, _, err) = check("[[sources]]\nkind = \"twilio\"\nauth_token = \"t\"\n");
     assert!(code != 0 && err.contains("sources[0].public_url:"), "{err}");
 }
+
+/// A `genesys` source: its keys are checked by name, and it is shown by region and client,
+/// never with its client secret.
+#[test]
+fn a_genesys_source_is_checked_and_shown_without_its_secret() {
+    let (code, _, err) = check("[[sources]]\nkind = \"genesys\"\naddr = \"h:1\"\nqueues = []\n");
+    assert_ne!(code, 0);
+    for key in [
+        "sources[0].addr:",
+        "sources[0].region:",
+        "sources[0].client_id:",
+        "sources[0].client_secret:",
+        "sources[0].queues:",
+    ] {
+        assert!(err.contains(key), "{key} not reported:\n{err}");
+    }
+    let (code, out, err) = check(
+        "[server]\nhttp = \"127.0.0.1:8080\"\ntcp = \"127.0.0.1:7070\"\n[journal]\nenabled = false\n\
+         [[sources]]\nkind = \"genesys\"\nregion = \"mypurecloud.de\"\nclient_id = \"cid-1\"\nclient_secret = \"hunter2-genesys\"\nqueues = [\"Support\"]\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("genesys (genesys https://api.mypurecloud.de as client cid-1, queues Support)"), "{out}");
+    assert!(!out.contains("hunter2") && !err.contains("hunter2"));
+}

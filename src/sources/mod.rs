@@ -9,6 +9,8 @@
 //! - `connect` (Amazon Connect's agent event stream) and `twilio` (TaskRouter event
 //!   callbacks): pushed to us, `POST /api/v1/sources/<name>`; `push` authenticates,
 //!   maps and applies their requests.
+//! - `genesys_map`: the pure mapping from Genesys Cloud notifications to native events;
+//!   `genesys`: OAuth, queue members, notification channels and their WebSockets.
 //!
 //! Each source runs in its own task: one that is flooded, sends garbage or hangs mid-frame
 //! stops only itself (its reads wait on the applier's bounded queue like any connection's).
@@ -23,6 +25,8 @@ pub mod config;
 pub mod connect;
 pub mod push;
 pub mod twilio;
+pub mod genesys;
+pub mod genesys_map;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -166,6 +170,12 @@ impl Sources {
                         tracker.spawn(p.clone().watch(shutdown.clone()));
                         pushed.push(p);
                     }
+                }
+                SourceKind::Genesys(g) => {
+                    use tracing::Instrument;
+                    let span = tracing::info_span!("source", name = %s.name, kind = "genesys", api = %g.api_base);
+                    let run = genesys::Genesys::new(g.clone(), source, applier.clone(), h.clone());
+                    tracker.spawn(run.run(shutdown.clone()).instrument(span));
                 }
             }
             health.push(h);
