@@ -195,6 +195,9 @@ fn check_config(path: &PathBuf) -> ExitCode {
                 floorwatch::sources::config::SourceKind::Asterisk(a) => {
                     format!("{} (asterisk AMI {} as {}, wrap-up {} s)", s.name, a.addr, a.username, a.wrapup_secs)
                 }
+                floorwatch::sources::config::SourceKind::Freeswitch(f) => {
+                    format!("{} (freeswitch ESL {}, default wrap-up {} s)", s.name, f.addr, f.wrapup_secs)
+                }
             })
             .collect();
         println!("  sources: tcp, ws, http; {}", platforms.join(", "));

@@ -6,6 +6,11 @@
 //! - `ami`: Asterisk Manager Interface framing; `asterisk`: the pure mapping from AMI
 //!   messages to native events; `client`: the AMI connection (login, QueueStatus,
 //!   reconnects with jittered backoff).
+//! - `esl`: FreeSWITCH Event Socket framing; `freeswitch`: the pure mapping from
+//!   mod_callcenter's events and `callcenter_config` lists; `esl_client`: the ESL
+//!   connection (auth, event subscription, the lists).
+//! - `session`: what both clients share: the reconnect loop with jittered backoff, why a
+//!   session ended, the hand-off of mapped events to the applier.
 //!
 //! Each source runs in its own task: one that is flooded, sends garbage or hangs mid-frame
 //! stops only itself (its reads wait on the applier's bounded queue like any connection's).
@@ -17,6 +22,10 @@ pub mod ami;
 pub mod asterisk;
 pub mod client;
 pub mod config;
+pub mod esl;
+pub mod esl_client;
+pub mod freeswitch;
+pub mod session;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -135,8 +144,14 @@ impl Sources {
                 SourceKind::Asterisk(a) => {
                     use tracing::Instrument;
                     let span = tracing::info_span!("source", name = %s.name, kind = "asterisk", addr = %a.addr);
-                    let run = client::Asterisk::new(a.clone(), source, applier.clone(), h.clone());
-                    tracker.spawn(run.run(shutdown.clone()).instrument(span));
+                    let conn = client::Asterisk::new(a.clone(), source, applier.clone(), h.clone()).connection();
+                    tracker.spawn(session::run(conn, h.clone(), shutdown.clone()).instrument(span));
+                }
+                SourceKind::Freeswitch(f) => {
+                    use tracing::Instrument;
+                    let span = tracing::info_span!("source", name = %s.name, kind = "freeswitch", addr = %f.addr);
+                    let conn = esl_client::Freeswitch::new(f.clone(), source, applier.clone(), h.clone()).connection();
+                    tracker.spawn(session::run(conn, h.clone(), shutdown.clone()).instrument(span));
                 }
             }
             health.push(h);
