@@ -67,6 +67,11 @@ impl Health {
         self.metrics.reconnects.with_label_values(&[&self.name]).inc();
     }
 
+    /// The platform refused our credentials.
+    pub fn login_refused(&self) {
+        self.metrics.login_failures.with_label_values(&[&self.name]).inc();
+    }
+
     /// A call event mapped (it is also handed to the core).
     pub fn call_event(&self, event: &str) {
         self.metrics.calls.with_label_values(&[&self.name, event]).inc();
@@ -79,6 +84,7 @@ struct Metrics {
     up: IntGaugeVec,
     reconnects: IntCounterVec,
     calls: IntCounterVec,
+    login_failures: IntCounterVec,
 }
 
 impl Metrics {
@@ -104,10 +110,19 @@ impl Metrics {
             &["source", "event"],
         )
         .expect("valid metric");
+        let login_failures = IntCounterVec::new(
+            Opts::new(
+                "floorwatch_source_login_failures_total",
+                "Times a platform refused a source's credentials (wrong AMI secret or ESL password).",
+            ),
+            &["source"],
+        )
+        .expect("valid metric");
+        let _ = registry.register(Box::new(login_failures.clone()));
         let _ = registry.register(Box::new(up.clone()));
         let _ = registry.register(Box::new(reconnects.clone()));
         let _ = registry.register(Box::new(calls.clone()));
-        Metrics { up, reconnects, calls }
+        Metrics { up, reconnects, calls, login_failures }
     }
 }
 
@@ -140,6 +155,7 @@ impl Sources {
             });
             h.set_up(false);
             metrics.reconnects.with_label_values(&[&s.name]).inc_by(0);
+            metrics.login_failures.with_label_values(&[&s.name]).inc_by(0);
             match &s.kind {
                 SourceKind::Asterisk(a) => {
                     use tracing::Instrument;

@@ -83,13 +83,19 @@ pub async fn run<C: Connection>(mut conn: C, health: Arc<Health>, shutdown: Canc
         if matches!(ended, SessionError::Stopped) {
             return;
         }
+        if matches!(ended, SessionError::LoginRefused { .. }) {
+            health.login_refused();
+        }
         if started.elapsed() >= STABLE {
             attempt = 0;
         }
         attempt += 1;
         let wait = backoff(attempt, rand::rng().random::<f64>());
         // The first failure in a row is a warning; the retries of an outage are debug.
-        if attempt == 1 {
+        if attempt == 1 && matches!(ended, SessionError::LoginRefused { .. }) {
+            // Only an operator can fix credentials.
+            tracing::error!(error = %ended, "{} source: login refused (check its secret); retrying", C::KIND);
+        } else if attempt == 1 {
             tracing::warn!(error = %ended, "{} source down; reconnecting", C::KIND);
         } else {
             tracing::debug!(error = %ended, attempt, wait_ms = wait.as_millis() as u64, "{} source reconnecting", C::KIND);
