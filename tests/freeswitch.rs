@@ -98,7 +98,14 @@ async fn play(w: &mut tokio::net::tcp::OwnedWriteHalf, bytes: &[u8]) {
 /// A fake event socket on 127.0.0.1:0: connection k plays `sessions[k]` (the last one for
 /// every later connection).
 async fn fake_esl(sessions: Vec<Session>, password: &'static str) -> (std::net::SocketAddr, Arc<Mutex<Seen>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    fake_esl_on(TcpListener::bind("127.0.0.1:0").await.unwrap(), sessions, password)
+}
+
+fn fake_esl_on(
+    listener: TcpListener,
+    sessions: Vec<Session>,
+    password: &'static str,
+) -> (std::net::SocketAddr, Arc<Mutex<Seen>>) {
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let seen2 = seen.clone();
@@ -343,5 +350,40 @@ async fn wrong_password_is_counted_and_retried() {
     assert_eq!(board["sources_down"], serde_json::json!(["freeswitch"]));
     // Nothing was asked after the refused auth.
     assert!(seen.lock().unwrap().commands.iter().all(|(_, c)| c.starts_with("auth ")));
+    d.stop().await;
+}
+
+/// The pushed board carries the source-down fact the wallboard draws ("Source down:
+/// freeswitch"): in the first `/ws` frame while FreeSWITCH is not there, and a later frame
+/// clears it once the source is up (tests/e2e/sources.test.mjs checks the page).
+#[tokio::test]
+async fn the_pushed_board_says_while_the_source_is_down() {
+    use futures_util::StreamExt;
+    // A free port with nothing listening yet: connections are refused.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let toml = source_toml(addr, PASSWORD).replace("[server]\n", "[server]\npush_interval_ms = 100\n");
+    let d = Daemon::start(&toml).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", d.http)).await.unwrap();
+    let mut next = async || -> serde_json::Value {
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a frame").unwrap().unwrap();
+            if let Ok(text) = m.to_text()
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(text)
+            {
+                return v;
+            }
+        }
+    };
+    let first = next().await;
+    assert_eq!(first["sources_down"], serde_json::json!(["freeswitch"]), "{first}");
+    // FreeSWITCH comes up: a frame says nothing is down.
+    let _fake = fake_esl_on(TcpListener::bind(addr).await.unwrap(), vec![Session { hold: true, ..Session::from("agent-list.txt", b"", true) }], PASSWORD);
+    loop {
+        let f = next().await;
+        if f["sources_down"] == serde_json::json!([]) {
+            break;
+        }
+        assert_eq!(f["sources_down"], serde_json::json!(["freeswitch"]), "{f}");
+    }
     d.stop().await;
 }
