@@ -136,7 +136,9 @@ async fn serve(stream: TcpStream, n: usize, s: Session, seen: Arc<Mutex<Seen>>, 
                 seen.lock().unwrap().refused += 1;
                 let bye = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n";
                 let mut out = reply("-ERR invalid");
-                out.extend(format!("Content-Type: text/disconnect-notice\nContent-Length: {}\n\n{bye}", bye.len()).bytes());
+                out.extend(
+                    format!("Content-Type: text/disconnect-notice\nContent-Length: {}\n\n{bye}", bye.len()).bytes(),
+                );
                 let _ = w.write_all(&out).await;
                 return;
             }
@@ -377,7 +379,11 @@ async fn the_pushed_board_says_while_the_source_is_down() {
     let first = next().await;
     assert_eq!(first["sources_down"], serde_json::json!(["freeswitch"]), "{first}");
     // FreeSWITCH comes up: a frame says nothing is down.
-    let _fake = fake_esl_on(TcpListener::bind(addr).await.unwrap(), vec![Session { hold: true, ..Session::from("agent-list.txt", b"", true) }], PASSWORD);
+    let _fake = fake_esl_on(
+        TcpListener::bind(addr).await.unwrap(),
+        vec![Session { hold: true, ..Session::from("agent-list.txt", b"", true) }],
+        PASSWORD,
+    );
     loop {
         let f = next().await;
         if f["sources_down"] == serde_json::json!([]) {

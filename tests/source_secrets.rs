@@ -63,16 +63,22 @@ async fn fake_ami() -> (std::net::SocketAddr, Arc<Logins>) {
                         "Login" => {
                             assert_eq!(get("Secret"), AMI_SECRET);
                             if logins.seen.fetch_add(1, Ordering::SeqCst) == 0 {
-                                let no = format!("Response: Error\r\nActionID: {id}\r\nMessage: Authentication failed\r\n\r\n");
+                                let no = format!(
+                                    "Response: Error\r\nActionID: {id}\r\nMessage: Authentication failed\r\n\r\n"
+                                );
                                 let _ = w.write_all(no.as_bytes()).await;
                                 return;
                             }
                             logins.accepted.fetch_add(1, Ordering::SeqCst);
-                            let ok = format!("Response: Success\r\nActionID: {id}\r\nMessage: Authentication accepted\r\n\r\n");
+                            let ok = format!(
+                                "Response: Success\r\nActionID: {id}\r\nMessage: Authentication accepted\r\n\r\n"
+                            );
                             let _ = w.write_all(ok.as_bytes()).await;
                         }
                         "QueueStatus" => {
-                            let ok = format!("Response: Success\r\nActionID: {id}\r\nEventList: start\r\n\r\nEvent: QueueStatusComplete\r\nActionID: {id}\r\n\r\n");
+                            let ok = format!(
+                                "Response: Success\r\nActionID: {id}\r\nEventList: start\r\n\r\nEvent: QueueStatusComplete\r\nActionID: {id}\r\n\r\n"
+                            );
                             let _ = w.write_all(ok.as_bytes()).await;
                         }
                         _ => {}
@@ -109,7 +115,9 @@ async fn fake_esl() -> (std::net::SocketAddr, Arc<Logins>) {
                         logins.accepted.fetch_add(1, Ordering::SeqCst);
                         let _ = w.write_all(b"Content-Type: command/reply\nReply-Text: +OK accepted\n\n").await;
                     } else if cmd.starts_with("event ") {
-                        let _ = w.write_all(b"Content-Type: command/reply\nReply-Text: +OK event listener enabled plain\n\n").await;
+                        let _ = w
+                            .write_all(b"Content-Type: command/reply\nReply-Text: +OK event listener enabled plain\n\n")
+                            .await;
                     } else if cmd.starts_with("api ") {
                         let _ = w.write_all(b"Content-Type: api/response\nContent-Length: 4\n\n+OK\n").await;
                     }

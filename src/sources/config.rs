@@ -146,7 +146,10 @@ pub fn validate(tables: &[toml::Table], base_dir: &Path) -> Result<Vec<SourceSet
 fn asterisk(i: usize, f: &SourceFile, base_dir: &Path, errs: &mut Vec<ConfigError>) -> Option<AsteriskSettings> {
     let before = errs.len();
     let addr = addr(i, f, "AMI listens on 5038", errs);
-    for (key, given) in [("password", f.password.is_some() || f.password_env.is_some() || f.password_file.is_some()), ("names", !f.names.is_empty())] {
+    for (key, given) in [
+        ("password", f.password.is_some() || f.password_env.is_some() || f.password_file.is_some()),
+        ("names", !f.names.is_empty()),
+    ] {
         if given {
             errs.push(invalid(i, key, "is a freeswitch key (asterisk takes username and secret)"));
         }
@@ -238,7 +241,11 @@ fn freeswitch(i: usize, f: &SourceFile, base_dir: &Path, errs: &mut Vec<ConfigEr
     };
     let wrapup_secs = wrapup_and_teams(i, f, errs);
     for (agent, name) in &f.names {
-        if agent.is_empty() || agent.len() > 64 || name.is_empty() || name.len() > 256 || name.chars().any(char::is_control)
+        if agent.is_empty()
+            || agent.len() > 64
+            || name.is_empty()
+            || name.len() > 256
+            || name.chars().any(char::is_control)
         {
             errs.push(invalid(i, &format!("names.{agent}"), "agent 1-64 bytes, name 1-256 printable bytes"));
         }
@@ -308,7 +315,9 @@ mod tests {
             let e = errors(&format!("[[sources]]\nkind = \"freeswitch\"\n{extra}\n"));
             assert!(e.iter().any(|e| e.starts_with(key)), "{extra:?} gave {e:?}");
         }
-        let e = errors("[[sources]]\nkind = \"asterisk\"\naddr = \"h:1\"\nusername = \"u\"\nsecret = \"s\"\npassword = \"p\"\n");
+        let e = errors(
+            "[[sources]]\nkind = \"asterisk\"\naddr = \"h:1\"\nusername = \"u\"\nsecret = \"s\"\npassword = \"p\"\n",
+        );
         assert!(e.iter().any(|e| e.starts_with("sources[0].password")), "{e:?}");
     }
 
@@ -320,8 +329,7 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && shown.contains("Secret(***)"), "{shown}");
         assert_eq!(s[0].name, "asterisk");
-        let t: toml::Table =
-            "kind = \"freeswitch\"\naddr = \"h:8021\"\npassword = \"hunter3-pass\"".parse().unwrap();
+        let t: toml::Table = "kind = \"freeswitch\"\naddr = \"h:8021\"\npassword = \"hunter3-pass\"".parse().unwrap();
         let s = validate(&[t], Path::new(".")).unwrap();
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter3") && shown.contains("Secret(***)"), "{shown}");

@@ -199,7 +199,11 @@ fn parse_list(body: &[u8]) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
         return if first == "+OK" { Ok((Vec::new(), Vec::new())) } else { Err(first.chars().take(80).collect()) };
     }
     let header: Vec<String> = first.split('|').map(str::to_string).collect();
-    let rows = lines.take_while(|l| *l != "+OK").filter(|l| !l.is_empty()).map(|l| l.split('|').map(str::to_string).collect()).collect();
+    let rows = lines
+        .take_while(|l| *l != "+OK")
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split('|').map(str::to_string).collect())
+        .collect();
     Ok((header, rows))
 }
 
@@ -329,7 +333,11 @@ impl Mapper {
         let mut listed: HashSet<CompactString> = HashSet::with_capacity(rows.len());
         for row in rows {
             let Some(id) = self.agent_id(&row.agent) else {
-                out.push(Err(DecodeError::new(Refusal::Unmapped, format!("more than {MAX_AGENTS} agents"), &row.agent)));
+                out.push(Err(DecodeError::new(
+                    Refusal::Unmapped,
+                    format!("more than {MAX_AGENTS} agents"),
+                    &row.agent,
+                )));
                 continue;
             };
             let a = self.agents.get_mut(&id).expect("agent_id created it");
@@ -364,7 +372,13 @@ impl Mapper {
         gone.sort_unstable();
         for call in gone {
             if let Some(queue) = self.waiting.remove(&call) {
-                out.push(Ok(Native::Call(CallEvent { ts, call, queue: Some(queue), event: CallKind::Left, agent: None })));
+                out.push(Ok(Native::Call(CallEvent {
+                    ts,
+                    call,
+                    queue: Some(queue),
+                    event: CallKind::Left,
+                    agent: None,
+                })));
             }
         }
     }
@@ -430,7 +444,8 @@ impl Mapper {
             if self.agents.len() >= MAX_AGENTS {
                 return None;
             }
-            let team = self.cfg.teams.get(id.as_str()).map(CompactString::from).or_else(|| self.tier_team.get(&id).cloned());
+            let team =
+                self.cfg.teams.get(id.as_str()).map(CompactString::from).or_else(|| self.tier_team.get(&id).cloned());
             let name = self.cfg.names.get(id.as_str()).cloned();
             self.agents.insert(id.clone(), Agent { team, name, ..Default::default() });
         }

@@ -86,7 +86,14 @@ fn status_and_state_words() {
          105 agent-status-change @a;CC-Agent-Status=Logged Out
          106 agent-status-change @a;CC-Agent-Status=Available (On Demand)
          107 agent-state-change @a;CC-Agent-State=Reserved",
-        &["100.000 a idle", "102.000 a talking", "103.000 a idle", "104.000 a aux break", "105.000 a offline", "106.000 a idle"],
+        &[
+            "100.000 a idle",
+            "102.000 a talking",
+            "103.000 a idle",
+            "104.000 a aux break",
+            "105.000 a offline",
+            "106.000 a idle",
+        ],
     );
 }
 
@@ -256,7 +263,11 @@ fn the_agent_list_waits_for_the_streams_clock_and_gives_teams_and_wrap_up() {
     let got: Vec<String> = out.iter().map(show).collect();
     assert_eq!(
         got,
-        ["1796124800.000 1000@default acw", "1796124800.000 1001@default talking", "1796124800.000 1002@default offline"]
+        [
+            "1796124800.000 1000@default acw",
+            "1796124800.000 1001@default talking",
+            "1796124800.000 1002@default offline"
+        ]
     );
     let teams: Vec<(String, Option<String>)> = out
         .iter()
@@ -267,11 +278,7 @@ fn the_agent_list_waits_for_the_streams_clock_and_gives_teams_and_wrap_up() {
         .collect();
     assert_eq!(
         teams,
-        [
-            ("support@default".into(), None),
-            ("sales@default".into(), Some("Li Na".into())),
-            ("-".into(), None),
-        ]
+        [("support@default".into(), None), ("sales@default".into(), Some("Li Na".into())), ("-".into(), None),]
     );
     out.clear();
     m.tick(4_005_100, &mut out);
@@ -292,13 +299,7 @@ fn the_agent_list_waits_for_the_streams_clock_and_gives_teams_and_wrap_up() {
     assert!(out.is_empty(), "held for HOLD_MS");
     m.tick(1_796_124_901_000, &mut out);
     let got: Vec<String> = out.iter().map(show).collect();
-    assert_eq!(
-        got,
-        [
-            "1796124900.000 1001@default offline",
-            "1796124900.000 call m1 left q=support@default",
-        ]
-    );
+    assert_eq!(got, ["1796124900.000 1001@default offline", "1796124900.000 call m1 left q=support@default",]);
     assert_eq!(m.agent_list(b"-ERR Invalid!\n", 0, &mut out), Err("-ERR Invalid!".into()));
 }
 
