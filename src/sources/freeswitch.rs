@@ -294,9 +294,8 @@ impl Mapper {
         };
         let mut parsed = Vec::new();
         for row in &rows {
-            let refuse = |why: String| {
-                Err(DecodeError::new(Refusal::Unmapped, why, &crate::event::prefix(&row.join("|"), 200).to_string()))
-            };
+            let refuse =
+                |why: String| Err(DecodeError::new(Refusal::Unmapped, why, crate::event::prefix(&row.join("|"), 200)));
             if row.len() != header.len() {
                 out.push(refuse(format!("agent list row of {} columns, header has {}", row.len(), header.len())));
                 continue;
