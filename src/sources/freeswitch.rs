@@ -187,23 +187,25 @@ pub fn parse_micros(s: &str) -> Option<Ms> {
     Some(us / 1000).filter(|ms| *ms <= crate::time::MAX_MS)
 }
 
+/// Most rows of a list refused one by one; the others are refused together.
+pub const MAX_ROW_REFUSALS: usize = 1_000;
+
 /// A `callcenter_config ... list` answer: the header row's column names, then the rows
-/// (pipe-separated, as mod_callcenter's `list_result_callback` writes them), up to `+OK`.
-/// `Err` holds the answer's first line when it is not a list (`-ERR ...`).
-fn parse_list(body: &[u8]) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
-    let text = String::from_utf8_lossy(body);
+/// (pipe-separated, as mod_callcenter's `list_result_callback` writes them), up to `+OK`,
+/// read one at a time (a list is up to [`super::esl::MAX_BODY_BYTES`]). `Err` holds the
+/// answer's first line when it is not a list (`-ERR ...`).
+fn parse_list(text: &str) -> Result<(Vec<&str>, impl Iterator<Item = Vec<&str>>), String> {
     let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
     let first = lines.next().unwrap_or("");
-    if first.starts_with("-ERR") || !first.contains('|') {
+    let header: Vec<&str> = if first.contains('|') && !first.starts_with("-ERR") {
+        first.split('|').collect()
+    } else if first == "+OK" {
         // An empty list is `+OK` alone.
-        return if first == "+OK" { Ok((Vec::new(), Vec::new())) } else { Err(first.chars().take(80).collect()) };
-    }
-    let header: Vec<String> = first.split('|').map(str::to_string).collect();
-    let rows = lines
-        .take_while(|l| *l != "+OK")
-        .filter(|l| !l.is_empty())
-        .map(|l| l.split('|').map(str::to_string).collect())
-        .collect();
+        Vec::new()
+    } else {
+        return Err(crate::event::prefix(first, 80).to_string());
+    };
+    let rows = lines.take_while(|l| *l != "+OK").filter(|l| !l.is_empty()).map(|l| l.split('|').collect());
     Ok((header, rows))
 }
 
@@ -257,17 +259,18 @@ impl Mapper {
     /// The answer to `callcenter_config tier list`: each agent's first queue, its team
     /// unless the config names one. `Err` says why the answer is not a list.
     pub fn tier_list(&mut self, body: &[u8]) -> Result<(), String> {
-        let (header, rows) = parse_list(body)?;
-        let col = |name: &str| header.iter().position(|h| h == name);
+        let text = String::from_utf8_lossy(body);
+        let (header, rows) = parse_list(&text)?;
+        let col = |name: &str| header.iter().position(|h| *h == name);
         let (Some(q), Some(a)) = (col("queue"), col("agent")) else {
             return Err("tier list without queue and agent columns".into());
         };
         for row in rows {
-            let (Some(queue), Some(agent)) = (row.get(q), row.get(a)) else { continue };
+            let (Some(&queue), Some(&agent)) = (row.get(q), row.get(a)) else { continue };
             if !valid_id(queue) || !valid_id(agent) || self.tier_team.len() >= MAX_AGENTS {
                 continue;
             }
-            let agent = CompactString::from(agent.as_str());
+            let agent = CompactString::from(agent);
             if let Some(a) = self.agents.get_mut(&agent)
                 && a.team.is_none()
                 && !self.cfg.teams.contains_key(agent.as_str())
@@ -283,40 +286,50 @@ impl Mapper {
     /// every agent's status and state now. Agents it no longer lists were deleted: offline.
     /// Rows it cannot read are refused in `out`; `Err` says why the answer is not a list.
     pub fn agent_list(&mut self, body: &[u8], receipt: Ms, out: &mut Vec<Out>) -> Result<(), String> {
-        let (header, rows) = parse_list(body)?;
-        let col = |name: &str| header.iter().position(|h| h == name);
+        let text = String::from_utf8_lossy(body);
+        let (header, rows) = parse_list(&text)?;
+        let col = |name: &str| header.iter().position(|h| *h == name);
         let (Some(n), Some(s), Some(st)) = (col("name"), col("status"), col("state")) else {
             return Err("agent list without name, status and state columns".into());
         };
         let (w, lbe) = (col("wrap_up_time"), col("last_bridge_end"));
-        let num = |row: &Vec<String>, i: Option<usize>| {
+        let num = |row: &[&str], i: Option<usize>| {
             i.and_then(|i| row.get(i)).and_then(|v| v.parse::<Ms>().ok()).unwrap_or(0).clamp(0, 1 << 40)
         };
         let mut parsed = Vec::new();
-        for row in &rows {
-            let refuse =
-                |why: String| Err(DecodeError::new(Refusal::Unmapped, why, crate::event::prefix(&row.join("|"), 200)));
-            if row.len() != header.len() {
-                out.push(refuse(format!("agent list row of {} columns, header has {}", row.len(), header.len())));
-                continue;
-            }
-            let (agent, st_text, state_text) = (&row[n], &row[s], &row[st]);
-            let (Some(status), Some(state)) = (status(st_text), fs_state(state_text)) else {
-                let what = format!("agent status {st_text:?} / state {state_text:?}");
-                out.push(refuse(format!("{} not known", crate::event::prefix(&what, 60))));
-                continue;
+        // Rows refused past MAX_ROW_REFUSALS (and past MAX_AGENTS rows), refused as one.
+        let (mut refused, mut more) = (0usize, 0usize);
+        for row in rows {
+            let why = if parsed.len() >= MAX_AGENTS {
+                Some(format!("agent list over {MAX_AGENTS} agents"))
+            } else if row.len() != header.len() {
+                Some(format!("agent list row of {} columns, header has {}", row.len(), header.len()))
+            } else if status(row[s]).is_none() || fs_state(row[st]).is_none() {
+                let what = format!("agent status {:?} / state {:?}", row[s], row[st]);
+                Some(format!("{} not known", crate::event::prefix(&what, 60)))
+            } else if !valid_id(row[n]) {
+                Some("agent name must be 1-64 printable bytes".into())
+            } else {
+                None
             };
-            if !valid_id(agent) {
-                out.push(refuse("agent name must be 1-64 printable bytes".into()));
-                continue;
+            match why {
+                Some(_) if refused >= MAX_ROW_REFUSALS => more += 1,
+                Some(why) => {
+                    refused += 1;
+                    let excerpt = row.join("|");
+                    out.push(Err(DecodeError::new(Refusal::Unmapped, why, crate::event::prefix(&excerpt, 200))));
+                }
+                None => parsed.push(Row {
+                    agent: row[n].to_string(),
+                    status: status(row[s]).expect("checked"),
+                    state: fs_state(row[st]).expect("checked"),
+                    wrap_secs: num(&row, w),
+                    last_bridge_end: num(&row, lbe),
+                }),
             }
-            parsed.push(Row {
-                agent: agent.clone(),
-                status,
-                state,
-                wrap_secs: num(row, w),
-                last_bridge_end: num(row, lbe),
-            });
+        }
+        if more > 0 {
+            out.push(Err(DecodeError::new(Refusal::Unmapped, format!("{more} more agent list rows refused"), "")));
         }
         self.held = Some((parsed, receipt));
         if let Some(now) = self.stream_now(receipt) {

@@ -310,3 +310,21 @@ fn timestamps_are_microseconds() {
     assert_eq!(parse_micros("12a"), None);
     assert_eq!(parse_micros(""), None);
 }
+
+#[test]
+fn a_huge_list_of_bad_rows_is_refused_within_bounds() {
+    let mut m = mapper(0);
+    let bad: Vec<String> = (0..MAX_ROW_REFUSALS + 500).map(|i| format!("x{i}|too|few")).collect();
+    let mut rows: Vec<&str> = bad.iter().map(String::as_str).collect();
+    let good = row("1000@default", "Available", "Waiting", 0, 0);
+    rows.push(&good);
+    let mut out = Vec::new();
+    m.agent_list(agent_list(&rows).as_bytes(), 1_000, &mut out).unwrap();
+    m.tick(1_000 + HOLD_MS, &mut out);
+    let got: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(got.len(), MAX_ROW_REFUSALS + 2, "each of the first refusals, one for the rest, the good row");
+    assert!(got[..=MAX_ROW_REFUSALS].iter().all(|g| g == "invalid unmapped"));
+    assert_eq!(got[MAX_ROW_REFUSALS + 1], "1.000 1000@default idle");
+    let Err(e) = &out[MAX_ROW_REFUSALS] else { panic!() };
+    assert!(e.to_string().contains("500 more agent list rows refused"), "{e}");
+}
