@@ -25,7 +25,8 @@ const HOUR: &str = "2026-12-01T09:";
 struct Session {
     tiers: Vec<u8>,
     agents: Vec<u8>,
-    /// Written after the agent list.
+    members: Vec<u8>,
+    /// Written after the last list (the members).
     events: Vec<u8>,
     /// Keep the connection open at the end instead of closing it.
     hold: bool,
@@ -36,6 +37,7 @@ impl Session {
         Session {
             tiers: std::fs::read(format!("{FIX}/tier-list.txt")).unwrap(),
             agents: std::fs::read(format!("{FIX}/{agents}")).unwrap(),
+            members: std::fs::read(format!("{FIX}/members.txt")).unwrap(),
             events: events.to_vec(),
             hold,
         }
@@ -148,7 +150,9 @@ async fn serve(stream: TcpStream, n: usize, s: Session, seen: Arc<Mutex<Seen>>, 
         } else if cmd == "api callcenter_config tier list" {
             let _ = w.write_all(&api(&s.tiers)).await;
         } else if cmd == "api callcenter_config agent list" {
-            let mut out = api(&s.agents);
+            let _ = w.write_all(&api(&s.agents)).await;
+        } else if cmd == "api callcenter_config queue list members" {
+            let mut out = api(&s.members);
             out.extend_from_slice(&s.events);
             play(&mut w, &out).await;
             if !s.hold {
@@ -229,9 +233,10 @@ async fn replays_a_mod_callcenter_floor_through_a_restart() {
             && metric(&m, "floorwatch_source_up{source=\"freeswitch\"}") == Some(1.0)
     })
     .await;
-    // 15 agent events and 12 call events from the floor; 2 agent events after the restart.
-    let snap = d.wait_outcomes(29).await;
-    assert_eq!(snap["ingest"]["applied"], 29, "{}", snap["ingest"]);
+    // 15 agent events and 13 call events from the floor; after the restart, 2 agent events
+    // and m-g (waiting when FreeSWITCH went away, not in its member list after) left.
+    let snap = d.wait_outcomes(31).await;
+    assert_eq!(snap["ingest"]["applied"], 31, "{}", snap["ingest"]);
     assert_eq!(snap["ingest"]["invalid"], 0, "{}", snap["ingest"]);
     // The lists are dated by the first event of their connection (09:00:05, 09:03:30).
     let (support, sales) = ("support@default", "sales@default");
@@ -263,10 +268,10 @@ async fn replays_a_mod_callcenter_floor_through_a_restart() {
             (q["queue"].as_str().unwrap().to_string(), [n("offered"), n("answered"), n("abandoned"), n("left")])
         })
         .collect();
-    assert_eq!(q, [(sales.to_string(), [1, 0, 0, 1]), (support.to_string(), [5, 3, 1, 1])]);
+    assert_eq!(q, [(sales.to_string(), [1, 0, 0, 1]), (support.to_string(), [6, 3, 1, 2])]);
     let m = d.metrics().await;
-    assert_eq!(call_counts(&m), [("queued", 6.0), ("answered", 3.0), ("abandoned", 1.0), ("left", 2.0)]);
-    assert_eq!(metric(&m, "floorwatch_events_total{source=\"freeswitch\",outcome=\"applied\"}"), Some(29.0));
+    assert_eq!(call_counts(&m), [("queued", 7.0), ("answered", 3.0), ("abandoned", 1.0), ("left", 3.0)]);
+    assert_eq!(metric(&m, "floorwatch_events_total{source=\"freeswitch\",outcome=\"applied\"}"), Some(31.0));
     {
         let seen = seen.lock().unwrap();
         for c in 0..2 {
@@ -277,7 +282,8 @@ async fn replays_a_mod_callcenter_floor_through_a_restart() {
                     &format!("auth {PASSWORD}"),
                     "event plain CUSTOM callcenter::info",
                     "api callcenter_config tier list",
-                    "api callcenter_config agent list"
+                    "api callcenter_config agent list",
+                    "api callcenter_config queue list members"
                 ],
                 "connection {c}"
             );
@@ -313,7 +319,8 @@ async fn garbage_oversized_and_a_frame_hung_mid_body() {
     events.extend(ev("1", "agent-status-change", "CC-Agent-Status: On%20Break\n"));
     // Hangs mid-body: 500 bytes announced, a few sent, the connection held open.
     events.extend(b"Content-Length: 500\nContent-Type: text/event-plain\n\nEvent-Name: CUS");
-    let session = Session { tiers: b"+OK\n".to_vec(), agents: b"+OK\n".to_vec(), events, hold: true };
+    let ok = b"+OK\n".to_vec();
+    let session = Session { tiers: ok.clone(), agents: ok.clone(), members: ok, events, hold: true };
     let (addr, _seen) = fake_esl(vec![session], PASSWORD).await;
     let d = Daemon::start(&source_toml(addr, PASSWORD)).await;
     let snap = d.wait_outcomes(5).await;

@@ -1,6 +1,6 @@
 //! The FreeSWITCH source's edge: any bytes as an event socket stream, cut into reads at
 //! points the input chooses; every `text/event-plain` frame mapped, every `api/response`
-//! read as a tier list and an agent list, the mapper's clock ticked between reads. Must
+//! read as a tier list, an agent list and a member list, the mapper's clock ticked between reads. Must
 //! not panic, must not grow without bound, and every native event it emits must be
 //! well-formed: agent 1-64 printable bytes, a reason only on aux, each agent's times never
 //! going backwards.
@@ -35,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
                     "api/response" => {
                         let _ = mapper.tier_list(&env.body);
                         let _ = mapper.agent_list(&env.body, wall, &mut out);
+                        let _ = mapper.members_list(&env.body, wall, &mut out);
                     }
                     _ => mapper.handle(&parse_event(&env.body), wall, &mut out),
                 }

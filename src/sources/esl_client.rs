@@ -1,8 +1,9 @@
 //! The Event Socket connection of a `freeswitch` source (mod_event_socket, inbound mode):
 //! connect to `addr`, answer `auth/request` with `auth <password>`, then subscribe with
 //! `event plain CUSTOM callcenter::info` and ask `api callcenter_config tier list` (the
-//! agents' queues: their teams) and `api callcenter_config agent list` (every agent's
-//! status and state now); then follow the events through the [`Mapper`] and hand its
+//! agents' queues: their teams), `api callcenter_config agent list` (every agent's status
+//! and state now) and `api callcenter_config queue list members` (the callers waiting
+//! now); then follow the events through the [`Mapper`] and hand its
 //! native events to the applier. On any failure (refused, dropped, silent, password
 //! refused) [`super::session::run`] reconnects with jittered backoff, and the lists are
 //! read again.
@@ -34,6 +35,7 @@ use crate::ingest::apply::{Applier, Batch};
 enum Asked {
     Tiers,
     Agents,
+    Members,
     Ping,
 }
 
@@ -158,10 +160,11 @@ impl Freeswitch {
                         authed = true;
                         self.health.set_up(true);
                         tracing::info!("freeswitch source authenticated; reading the agent and tier lists");
-                        asked.extend([Asked::Tiers, Asked::Agents]);
+                        asked.extend([Asked::Tiers, Asked::Agents, Asked::Members]);
                         let ask = "event plain CUSTOM callcenter::info\n\n\
                                    api callcenter_config tier list\n\n\
-                                   api callcenter_config agent list\n\n";
+                                   api callcenter_config agent list\n\n\
+                                   api callcenter_config queue list members\n\n";
                         if let Err(e) = wr.write_all(ask.as_bytes()).await {
                             return e.into();
                         }
@@ -181,6 +184,11 @@ impl Freeswitch {
                         Some(Asked::Agents) => {
                             if let Err(e) = mapper.agent_list(&env.body, receipt, &mut out) {
                                 tracing::warn!(answer = %e, "callcenter_config agent list failed (is mod_callcenter loaded?)");
+                            }
+                        }
+                        Some(Asked::Members) => {
+                            if let Err(e) = mapper.members_list(&env.body, receipt, &mut out) {
+                                tracing::warn!(answer = %e, "callcenter_config queue list members failed: callers waiting now are not known");
                             }
                         }
                         Some(Asked::Ping) | None => {}

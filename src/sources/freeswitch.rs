@@ -32,8 +32,10 @@
 //!   `CC-Cause: Cancel` ends it: abandoned when `CC-Cancel-Reason` is `BREAK_OUT` (the
 //!   caller hung up) or `NONE`, left otherwise (`TIMEOUT`, `NO_AGENT_TIMEOUT`,
 //!   `EXIT_WITH_KEY`); `CC-Cause: Terminated` comes after the answered call ends and
-//!   changes nothing. A call waiting when the connection was lost is left at the next
-//!   agent list (FreeSWITCH cannot tell how it ended).
+//!   changes nothing. On connect, `callcenter_config queue list members` tells the callers
+//!   already waiting (queued, dated when they joined); a call we had waiting that it no
+//!   longer lists ended while the connection was down: left, as of the list (FreeSWITCH
+//!   cannot tell how it ended).
 //!
 //! Bounded: at most [`MAX_AGENTS`] agents and [`MAX_CALLS`] waiting calls; beyond, an
 //! event is refused (`invalid`, `unmapped`). Events the mapping does not follow are ignored.
@@ -159,8 +161,11 @@ pub struct Mapper {
     due: BTreeSet<(Ms, CompactString)>,
     /// Waiting calls: id → queue.
     waiting: HashMap<String, String>,
-    /// The calls waiting when this connection was made.
+    /// The calls waiting when this connection was made, until its member list is read.
     prior: HashSet<String>,
+    /// Calls that ended unseen while the connection was down (not in the member list),
+    /// waiting for the stream's clock like `held`, with the list's receipt instant.
+    gone: Option<(Vec<String>, Ms)>,
     /// The stream's clock: the last `Event-Date-Timestamp` on this connection, and the
     /// wall instant it arrived.
     clock: Option<(Ms, Ms)>,
@@ -221,6 +226,7 @@ impl Mapper {
         self.held = None;
         self.untimed = false;
         self.prior = self.waiting.keys().cloned().collect();
+        self.gone = None;
     }
 
     /// Agents tracked (bounded by [`MAX_AGENTS`]).
@@ -250,6 +256,15 @@ impl Mapper {
             }
             let now = self.stream_now(at).unwrap_or(at);
             self.release(now, out);
+        }
+        if let Some((_, at)) = &self.gone
+            && wall - at >= HOLD_MS
+        {
+            let at = *at;
+            if self.clock.is_none() {
+                self.untimed = true;
+            }
+            self.end_gone(self.stream_now(at).unwrap_or(at), out);
         }
         if let Some(now) = self.stream_now(wall) {
             self.flush_due(now, out);
@@ -379,9 +394,66 @@ impl Mapper {
             }
             self.emit(&id, ts, out);
         }
-        // Calls that were waiting when the connection was lost ended unseen.
-        let mut gone: Vec<String> = std::mem::take(&mut self.prior).into_iter().collect();
+    }
+
+    /// The answer to `callcenter_config queue list members` (every queue's callers),
+    /// received at wall instant `receipt`: callers waiting (`Waiting`, or `Trying`: being
+    /// offered) that we did not know are queued, dated when they joined (or rejoined);
+    /// calls we had waiting that it does not list ended while the connection was down:
+    /// left, as of the list. When the answer is not a list (`Err`, returned), every call we
+    /// had waiting is taken as ended.
+    pub fn members_list(&mut self, body: &[u8], receipt: Ms, out: &mut Vec<Out>) -> Result<(), String> {
+        let text = String::from_utf8_lossy(body);
+        let mut seen: HashSet<&str> = HashSet::new();
+        let parsed = parse_list(&text).and_then(|(header, rows)| {
+            let col = |name: &str| header.iter().position(|h| *h == name);
+            let (Some(q), Some(u), Some(st)) = (col("queue"), col("uuid"), col("state")) else {
+                return if header.is_empty() {
+                    Ok(())
+                } else {
+                    Err("member list without queue, uuid and state".into())
+                };
+            };
+            let (j, rj) = (col("joined_epoch"), col("rejoined_epoch"));
+            let secs = |row: &[&str], i: Option<usize>| {
+                i.and_then(|i| row.get(i)).and_then(|v| v.parse::<Ms>().ok()).unwrap_or(0).clamp(0, 1 << 40)
+            };
+            for row in rows {
+                let (Some(&queue), Some(&call), Some(&state)) = (row.get(q), row.get(u), row.get(st)) else { continue };
+                if !matches!(state, "Waiting" | "Trying") || call.is_empty() || call.len() > 128 || queue.is_empty() {
+                    continue;
+                }
+                if seen.len() < MAX_CALLS {
+                    seen.insert(call);
+                }
+                if self.waiting.contains_key(call) || self.waiting.len() >= MAX_CALLS {
+                    continue;
+                }
+                self.waiting.insert(call.to_string(), queue.to_string());
+                let joined = secs(&row, j).max(secs(&row, rj)) * 1000;
+                out.push(Ok(Native::Call(CallEvent {
+                    ts: joined,
+                    call: call.to_string(),
+                    queue: Some(queue.to_string()),
+                    event: CallKind::Queued,
+                    agent: None,
+                })));
+            }
+            Ok(())
+        });
+        let mut gone: Vec<String> =
+            std::mem::take(&mut self.prior).into_iter().filter(|c| !seen.contains(c.as_str())).collect();
         gone.sort_unstable();
+        self.gone = Some((gone, receipt));
+        if let Some(now) = self.stream_now(receipt) {
+            self.end_gone(now, out);
+        }
+        parsed
+    }
+
+    /// Ends the calls of [`Mapper::members_list`] that were gone, at stream instant `ts`.
+    fn end_gone(&mut self, ts: Ms, out: &mut Vec<Out>) {
+        let Some((gone, _)) = self.gone.take() else { return };
         for call in gone {
             if let Some(queue) = self.waiting.remove(&call) {
                 out.push(Ok(Native::Call(CallEvent {
@@ -409,6 +481,7 @@ impl Mapper {
         let ts = self.clock.map_or(ts, |(c, _)| ts.max(c));
         self.clock = Some((ts, receipt));
         self.release(ts, out);
+        self.end_gone(ts, out);
         self.flush_due(ts, out);
         match m.get("CC-Action").unwrap_or("") {
             "agent-status-change" => self.status_change(m, ts, out),

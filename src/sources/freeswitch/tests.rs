@@ -294,6 +294,7 @@ fn the_agent_list_waits_for_the_streams_clock_and_gives_teams_and_wrap_up() {
     let again = [row("1000@default", "Available", "Waiting", 10, 1796124795)];
     let again: Vec<&str> = again.iter().map(String::as_str).collect();
     m.agent_list(agent_list(&again).as_bytes(), 1_796_124_900_000, &mut out).unwrap();
+    m.members_list(b"+OK\n", 1_796_124_900_000, &mut out).unwrap();
     assert!(out.is_empty());
     m.tick(1_796_124_900_500, &mut out);
     assert!(out.is_empty(), "held for HOLD_MS");
@@ -327,4 +328,46 @@ fn a_huge_list_of_bad_rows_is_refused_within_bounds() {
     assert_eq!(got[MAX_ROW_REFUSALS + 1], "1.000 1000@default idle");
     let Err(e) = &out[MAX_ROW_REFUSALS] else { panic!() };
     assert!(e.to_string().contains("500 more agent list rows refused"), "{e}");
+}
+
+const MEMBERS: &str = "queue|instance_id|uuid|session_uuid|cid_number|cid_name|system_epoch|joined_epoch|rejoined_epoch|bridge_epoch|abandoned_epoch|base_score|skill_score|serving_agent|serving_system|state|score";
+
+#[test]
+fn the_member_list_tells_the_callers_waiting_now() {
+    let mut m = mapper(0);
+    let mut out = Vec::new();
+    // Known waiting before a reconnect: m1 (still listed), m2 (gone meanwhile).
+    m.handle(&event("1000 member-queue-start CC-Queue=support@default;CC-Member-UUID=m1"), 0, &mut out);
+    m.handle(&event("1001 member-queue-start CC-Queue=support@default;CC-Member-UUID=m2"), 0, &mut out);
+    out.clear();
+    m.connected();
+    let list = format!(
+        "{MEMBERS}\n\
+         support@default|single_box|m1|s1|100|A|990|990|0|0|0|0|0|||Waiting|20\n\
+         support@default|single_box|m3|s3|101|B|995|995|0|0|0|0|0|1000@default|single_box|Trying|15\n\
+         sales@default|single_box|m4|s4|102|C|900|900|998|0|0|0|0|||Waiting|12\n\
+         sales@default|single_box|m5|s5|103|D|900|900|0|996|0|0|0|1001@default|single_box|Answered|100\n\
+         +OK\n"
+    );
+    m.members_list(list.as_bytes(), 5_000, &mut out).unwrap();
+    assert!(out.iter().all(|o| matches!(o, Ok(Native::Call(c)) if c.event == CallKind::Queued)));
+    // The call that is gone waits for the stream's clock: the first event dates it.
+    m.handle(&event("1010 members-count CC-Queue=support@default"), 5_100, &mut out);
+    let got: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(
+        got,
+        [
+            "995.000 call m3 queued q=support@default",
+            "998.000 call m4 queued q=sales@default",
+            "1010.000 call m2 left q=support@default",
+        ]
+    );
+    // A refused list: every call we had waiting is taken as ended.
+    out.clear();
+    m.connected();
+    assert!(m.members_list(b"-ERR Invalid!\n", 6_000, &mut out).is_err());
+    m.tick(6_000 + HOLD_MS, &mut out);
+    let got: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got.iter().all(|g| g.ends_with(" left q=support@default") || g.ends_with(" left q=sales@default")));
 }
