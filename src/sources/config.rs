@@ -35,7 +35,9 @@ struct SourceFile {
     password_env: Option<String>,
     password_file: Option<String>,
     /// Wrap-up after each call when the member's own `Wrapuptime` is 0, in seconds: the
-    /// `wrapuptime` of the platform's queues. Default 0 (Asterisk's default).
+    /// `wrapuptime` of the platform's queues. Default 0 (Asterisk's default). FreeSWITCH:
+    /// the wrap-up of agents not in the agent list read at connect (each listed agent has
+    /// its own `wrap_up_time`).
     wrapup_secs: Option<u64>,
     /// Agent (member interface) → team; agents not listed are in their first queue.
     #[serde(default)]
