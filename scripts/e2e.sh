@@ -40,6 +40,8 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$QHTTP/readyz" >/dev/null &
 export FLOORWATCH_QUIET_URL="http://127.0.0.1:$QHTTP"
 (cd tests/e2e && npm ci --no-audit --no-fund --silent)
 export FLOORWATCH_URL="http://127.0.0.1:$HTTP"
+# sources.test.mjs starts its own daemon (with a platform source) from this binary.
+export FLOORWATCH_BIN="$PWD/$BIN"
 # The reconnect test stops and restarts the daemon through these.
 export FLOORWATCH_STOP_CMD="kill \$(cat $PWD/artifacts/e2e-daemon.pid)"
 export FLOORWATCH_START_CMD="$PWD/$BIN serve --config $PWD/artifacts/e2e.toml --demo --no-journal --http 127.0.0.1:$HTTP --tcp 127.0.0.1:$TCP >>$PWD/artifacts/e2e-daemon.log 2>&1 & echo \$! > $PWD/artifacts/e2e-daemon.pid"

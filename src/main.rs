@@ -212,6 +212,9 @@ fn check_config(path: &PathBuf) -> ExitCode {
                         g.queues.join(", ")
                     )
                 }
+                floorwatch::sources::config::SourceKind::Freeswitch(f) => {
+                    format!("{} (freeswitch ESL {}, default wrap-up {} s)", s.name, f.addr, f.wrapup_secs)
+                }
             })
             .collect();
         println!("  sources: tcp, ws, http; {}", platforms.join(", "));

@@ -116,22 +116,24 @@ async fn an_open_board_says_so() {
 /// secret.
 #[test]
 fn sources_are_checked_and_shown_without_their_secret() {
-    let (code, _, err) =
-        check("[[sources]]\nkind = \"asterisk\"\naddr = \"nowhere\"\n[[sources]]\nkind = \"genesys\"\n");
+    let (code, _, err) = check("[[sources]]\nkind = \"asterisk\"\naddr = \"nowhere\"\n[[sources]]\nkind = \"avaya\"\n");
     assert_ne!(code, 0);
     for key in ["sources[0].addr:", "sources[0].username:", "sources[0].secret:", "sources[1].kind:"] {
         assert!(err.contains(key), "{key} not reported:\n{err}");
     }
     let (code, out, err) = check(
         "[server]\nhttp = \"127.0.0.1:8080\"\ntcp = \"127.0.0.1:7070\"\n[journal]\nenabled = false\n\
-         [[sources]]\nkind = \"asterisk\"\naddr = \"pbx.example:5038\"\nusername = \"fw\"\nsecret = \"hunter2\"\nwrapup_secs = 15\n",
+         [[sources]]\nkind = \"asterisk\"\naddr = \"pbx.example:5038\"\nusername = \"fw\"\nsecret = \"hunter2\"\nwrapup_secs = 15\n\
+         [[sources]]\nkind = \"freeswitch\"\naddr = \"fs.example:8021\"\npassword = \"hunter3\"\n",
     );
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("sources: tcp, ws, http; asterisk (asterisk AMI pbx.example:5038 as fw, wrap-up 15 s)"),
+        out.contains("sources: tcp, ws, http; asterisk (asterisk AMI pbx.example:5038 as fw, wrap-up 15 s), freeswitch (freeswitch ESL fs.example:8021, default wrap-up 0 s)"),
         "{out}"
     );
-    assert!(!out.contains("hunter2") && !err.contains("hunter2"));
+    for secret in ["hunter2", "hunter3"] {
+        assert!(!out.contains(secret) && !err.contains(secret));
+    }
     // The pushed kinds: shown with their route, never their key or token.
     let (code, out, err) = check(
         "[server]\nhttp = \"127.0.0.1:8080\"\ntcp = \"127.0.0.1:7070\"\n[journal]\nenabled = false\n\

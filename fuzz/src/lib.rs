@@ -19,6 +19,12 @@ pub mod lines;
 pub mod ami;
 #[path = "../../src/sources/asterisk.rs"]
 pub mod asterisk;
+// The FreeSWITCH source's framing and mapper, likewise (the mapper's `super::esl`,
+// `super::ami` and `super::asterisk` are these).
+#[path = "../../src/sources/esl.rs"]
+pub mod esl;
+#[path = "../../src/sources/freeswitch.rs"]
+pub mod freeswitch;
 
 use std::collections::HashMap;
 

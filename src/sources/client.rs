@@ -9,58 +9,24 @@
 //! ends here). The secret is written to the socket and nowhere else.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use rand::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 
 use super::Health;
 use super::ami::{Frame, Framer, MAX_MESSAGE_BYTES, Message};
-use super::asterisk::{Mapper, MapperConfig, Native, Out};
+use super::asterisk::{Mapper, MapperConfig, Out};
 use super::config::AsteriskSettings;
+use super::session::{Connection, LOGIN_TIMEOUT, PING_AFTER, SILENT_AFTER, SessionError, TICK, push_out};
 use crate::core::wall_ms;
 use crate::engine::Source;
-use crate::event::{Aliases, DecodeError, Input, decode_str};
+use crate::event::DecodeError;
 use crate::ingest::apply::{Applier, Batch};
-
-/// Connecting and logging in must finish within this.
-pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// Silence after which a `Ping` is sent.
-pub const PING_AFTER: Duration = Duration::from_secs(20);
-/// Silence after which the connection is dropped.
-pub const SILENT_AFTER: Duration = Duration::from_secs(45);
-/// First and longest wait between connection attempts (before jitter).
-pub const BACKOFF_MIN: Duration = Duration::from_millis(250);
-pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// A session that lasted this long resets the backoff.
-const STABLE: Duration = Duration::from_secs(30);
-/// How often the mapper is told the time (wrap-up ends, held messages).
-const TICK: Duration = Duration::from_millis(250);
 
 const LOGIN_ID: &str = "fw-login";
 const STATUS_ID: &str = "fw-status";
 const PING_ID: &str = "fw-ping";
-
-/// Why a session ended.
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    #[error("connect: {0}")]
-    Connect(std::io::Error),
-    #[error("connection: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("closed by the platform")]
-    Closed,
-    #[error("login refused for user {user:?}: {message}")]
-    LoginRefused { user: String, message: String },
-    #[error("no login answer within {0:?}")]
-    LoginTimeout(Duration),
-    #[error("silent for {0:?}")]
-    Silent(Duration),
-    #[error("the applier has stopped")]
-    Stopped,
-}
 
 /// One `asterisk` source.
 pub struct Asterisk {
@@ -70,12 +36,18 @@ pub struct Asterisk {
     health: Arc<Health>,
 }
 
-/// The wait before attempt `n` (1-based) after a failure: doubling from [`BACKOFF_MIN`] up
-/// to [`BACKOFF_MAX`], times a random factor in [0.5, 1.5) so that many floorwatches do not
-/// reconnect to one restarted Asterisk in step.
-pub fn backoff(n: u32, jitter: f64) -> Duration {
-    let base = BACKOFF_MIN.saturating_mul(1u32 << n.saturating_sub(1).min(16)).min(BACKOFF_MAX);
-    base.mul_f64(0.5 + jitter.clamp(0.0, 1.0))
+/// An `asterisk` source with its mapping state, which outlives each connection.
+pub struct AmiConnection {
+    client: Asterisk,
+    mapper: Mapper,
+}
+
+impl Connection for AmiConnection {
+    const KIND: &'static str = "asterisk";
+
+    fn session(&mut self) -> impl std::future::Future<Output = SessionError> + Send + '_ {
+        self.client.session(&mut self.mapper)
+    }
 }
 
 impl Asterisk {
@@ -83,40 +55,11 @@ impl Asterisk {
         Asterisk { settings, source, applier, health }
     }
 
-    /// Runs until `shutdown`.
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// With its mapper, ready for [`super::session::run`].
+    pub fn connection(self) -> AmiConnection {
         let cfg =
             MapperConfig { wrapup_ms: self.settings.wrapup_secs as i64 * 1000, teams: self.settings.teams.clone() };
-        let mut mapper = Mapper::new(cfg);
-        let mut attempt = 0u32;
-        loop {
-            let started = Instant::now();
-            let ended = tokio::select! {
-                _ = shutdown.cancelled() => None,
-                r = self.session(&mut mapper) => Some(r),
-            };
-            self.health.set_up(false);
-            let Some(ended) = ended else { return };
-            if matches!(ended, SessionError::Stopped) {
-                return;
-            }
-            if started.elapsed() >= STABLE {
-                attempt = 0;
-            }
-            attempt += 1;
-            let wait = backoff(attempt, rand::rng().random::<f64>());
-            // The first failure in a row is a warning; the retries of an outage are debug.
-            if attempt == 1 {
-                tracing::warn!(error = %ended, "asterisk source down; reconnecting");
-            } else {
-                tracing::debug!(error = %ended, attempt, wait_ms = wait.as_millis() as u64, "asterisk source reconnecting");
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
-            }
-            self.health.reconnecting();
-        }
+        AmiConnection { client: self, mapper: Mapper::new(cfg) }
     }
 
     /// One connection, from connect to its end.
@@ -147,8 +90,6 @@ impl Asterisk {
         let mut logged_in = false;
         // Messages read on this connection: refusals name a message by its position.
         let mut index = 0u64;
-        // Call events carry no state words: the decoder needs no aliases for them.
-        let no_aliases = Aliases::new(Default::default());
         loop {
             let mut frames = Vec::new();
             let mut out: Vec<Out> = Vec::new();
@@ -202,18 +143,7 @@ impl Asterisk {
                     }
                 }
             }
-            for o in out {
-                match o {
-                    Ok(Native::Agent(e)) => batch.push(Ok(Input::Agent(e))),
-                    Ok(Native::Call(c)) => {
-                        self.health.call_event(c.event.as_str());
-                        // Through the native decoder, so that a source's call event is
-                        // checked exactly as one sent over TCP (SPEC §8.1).
-                        batch.push(decode_str(&c.to_json(), &no_aliases));
-                    }
-                    Err(e) => batch.push(Err(e)),
-                }
-            }
+            push_out(out, &self.health, &mut batch);
             if !batch.is_empty() {
                 let first = index.saturating_sub(batch.len() as u64);
                 if self.applier.submit(batch, self.source, first).await.is_err() {
@@ -247,7 +177,7 @@ impl Asterisk {
                 Ok(())
             }
             Some(LOGIN_ID) => Err(SessionError::LoginRefused {
-                user: self.settings.username.clone(),
+                who: format!("user {:?}", self.settings.username),
                 message: m.get("Message").unwrap_or("").chars().take(80).collect(),
             }),
             Some(STATUS_ID) if !ok => {
@@ -259,19 +189,5 @@ impl Asterisk {
             }
             _ => Ok(()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_to_a_cap_with_jitter() {
-        assert_eq!(backoff(1, 0.5), BACKOFF_MIN);
-        assert_eq!(backoff(2, 0.5), BACKOFF_MIN * 2);
-        assert_eq!(backoff(30, 0.5), BACKOFF_MAX);
-        assert_eq!(backoff(1, 0.0), BACKOFF_MIN / 2);
-        assert!(backoff(3, 0.999) < BACKOFF_MIN * 6);
     }
 }

@@ -41,9 +41,9 @@ use tokio_tungstenite::tungstenite::{Message as WsMessage, client::IntoClientReq
 use tokio_util::sync::CancellationToken;
 
 use super::Health;
-use super::client::backoff;
 use super::config::invalid;
 use super::genesys_map::{Activity, Mapper, Native, Notice, Out};
+use super::session::backoff;
 use crate::config::{ConfigError, resolve_secret};
 use crate::core::wall_ms;
 use crate::engine::Source;

@@ -11,6 +11,11 @@
 //!   maps and applies their requests.
 //! - `genesys_map`: the pure mapping from Genesys Cloud notifications to native events;
 //!   `genesys`: OAuth, queue members, notification channels and their WebSockets.
+//! - `esl`: FreeSWITCH Event Socket framing; `freeswitch`: the pure mapping from
+//!   mod_callcenter's events and `callcenter_config` lists; `esl_client`: the ESL
+//!   connection (auth, event subscription, the lists).
+//! - `session`: what both clients share: the reconnect loop with jittered backoff, why a
+//!   session ended, the hand-off of mapped events to the applier.
 //!
 //! Each source runs in its own task: one that is flooded, sends garbage or hangs mid-frame
 //! stops only itself (its reads wait on the applier's bounded queue like any connection's).
@@ -23,10 +28,14 @@ pub mod asterisk;
 pub mod client;
 pub mod config;
 pub mod connect;
-pub mod push;
-pub mod twilio;
+pub mod esl;
+pub mod esl_client;
+pub mod freeswitch;
 pub mod genesys;
 pub mod genesys_map;
+pub mod push;
+pub mod session;
+pub mod twilio;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,6 +77,11 @@ impl Health {
         self.metrics.reconnects.with_label_values(&[&self.name]).inc();
     }
 
+    /// The platform refused our credentials.
+    pub fn login_refused(&self) {
+        self.metrics.login_failures.with_label_values(&[&self.name]).inc();
+    }
+
     /// A call event mapped (it is also handed to the core).
     pub fn call_event(&self, event: &str) {
         self.metrics.calls.with_label_values(&[&self.name, event]).inc();
@@ -80,6 +94,7 @@ struct Metrics {
     up: IntGaugeVec,
     reconnects: IntCounterVec,
     calls: IntCounterVec,
+    login_failures: IntCounterVec,
 }
 
 impl Metrics {
@@ -105,10 +120,19 @@ impl Metrics {
             &["source", "event"],
         )
         .expect("valid metric");
+        let login_failures = IntCounterVec::new(
+            Opts::new(
+                "floorwatch_source_login_failures_total",
+                "Times a platform refused a source's credentials (wrong AMI secret or ESL password).",
+            ),
+            &["source"],
+        )
+        .expect("valid metric");
+        let _ = registry.register(Box::new(login_failures.clone()));
         let _ = registry.register(Box::new(up.clone()));
         let _ = registry.register(Box::new(reconnects.clone()));
         let _ = registry.register(Box::new(calls.clone()));
-        Metrics { up, reconnects, calls }
+        Metrics { up, reconnects, calls, login_failures }
     }
 }
 
@@ -157,12 +181,19 @@ impl Sources {
             });
             h.set_up(false);
             metrics.reconnects.with_label_values(&[&s.name]).inc_by(0);
+            metrics.login_failures.with_label_values(&[&s.name]).inc_by(0);
             match &s.kind {
                 SourceKind::Asterisk(a) => {
                     use tracing::Instrument;
                     let span = tracing::info_span!("source", name = %s.name, kind = "asterisk", addr = %a.addr);
-                    let run = client::Asterisk::new(a.clone(), source, applier.clone(), h.clone());
-                    tracker.spawn(run.run(shutdown.clone()).instrument(span));
+                    let conn = client::Asterisk::new(a.clone(), source, applier.clone(), h.clone()).connection();
+                    tracker.spawn(session::run(conn, h.clone(), shutdown.clone()).instrument(span));
+                }
+                SourceKind::Freeswitch(f) => {
+                    use tracing::Instrument;
+                    let span = tracing::info_span!("source", name = %s.name, kind = "freeswitch", addr = %f.addr);
+                    let conn = esl_client::Freeswitch::new(f.clone(), source, applier.clone(), h.clone()).connection();
+                    tracker.spawn(session::run(conn, h.clone(), shutdown.clone()).instrument(span));
                 }
                 SourceKind::Connect(_) | SourceKind::Twilio(_) => {
                     if let Some(p) = push::Push::new(s, source, h.clone(), requests.clone()) {
