@@ -208,13 +208,16 @@ struct AgentJson<'a> {
 impl Serialize for AgentJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let a = self.a;
-        let mut m = ser.serialize_map(Some(7))?;
+        let mut m = ser.serialize_map(Some(9))?;
         m.serialize_entry("agent", &a.id)?;
         m.serialize_entry("name", &a.name)?;
         m.serialize_entry("team", &a.team)?;
         m.serialize_entry("state", a.state.as_str())?;
         m.serialize_entry("reason", &a.reason)?;
-        m.serialize_entry("since", &fmt_ms(a.since))?;
+        // A scheduled agent never seen has no `since` (SPEC §9.2).
+        m.serialize_entry("since", &a.seen.then(|| fmt_ms(a.since)))?;
+        m.serialize_entry("scheduled", &a.scheduled)?;
+        m.serialize_entry("out_of_adherence_since", &a.out_of_adherence_since.map(fmt_ms))?;
         m.serialize_entry("windows", &AgentWindows { names: self.names, a })?;
         m.end()
     }
@@ -336,6 +339,10 @@ pub struct BoardAgent {
     pub reason: Option<CompactString>,
     pub planned: bool,
     pub since: i64,
+    /// The scheduled activity now (null without a roster), and since when the agent has
+    /// been out of adherence with it (epoch ms; null when in adherence).
+    pub scheduled: Option<CompactString>,
+    pub out_since: Option<i64>,
 }
 
 impl BoardAgent {
@@ -348,6 +355,8 @@ impl BoardAgent {
             reason: a.reason.clone(),
             planned: a.planned,
             since: a.since,
+            scheduled: a.scheduled.clone(),
+            out_since: a.out_of_adherence_since,
         }
     }
 }

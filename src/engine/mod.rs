@@ -21,6 +21,7 @@ use crate::floor::timeline::Kind;
 use crate::settings::{ClockMode, Settings};
 use crate::time::Ms;
 
+mod adherence;
 mod alerts;
 mod apply;
 mod calls;
@@ -118,6 +119,8 @@ pub struct Engine {
     chart_names: [String; crate::detect::aht_chart::KINDS],
     /// The queues and their calls (SPEC §8).
     queues: crate::queue::Queues,
+    /// The schedule and each scheduled agent's state log (SPEC §9, `adherence`).
+    roster: crate::roster::Roster,
     /// Largest event time applied (the event clock's now).
     max_ts: Ms,
     /// Largest `now` the engine was advanced to or applied a batch at (the wall clock's
@@ -166,7 +169,9 @@ impl Engine {
     pub fn new(settings: Settings) -> Engine {
         let cal = Calendar::new(settings.tz.clone(), settings.peak_windows.clone());
         let chart_names = chart::chart_names(&settings.aht_chart);
-        Engine {
+        let roster = crate::roster::Roster::new(settings.adherence.clone());
+        let initial = settings.roster.clone();
+        let mut engine = Engine {
             settings,
             cal,
             agents: Agents::default(),
@@ -183,6 +188,7 @@ impl Engine {
             chart_due: Ms::MAX,
             chart_names,
             queues: Default::default(),
+            roster,
             max_ts: Ms::MIN,
             now_seen: Ms::MIN,
             ingest: HashMap::new(),
@@ -197,7 +203,12 @@ impl Engine {
             auto_advanced: Ms::MIN,
             version: 0,
             view_cache: Vec::new(),
+        };
+        if let Some(up) = initial {
+            // Validated at start (names counted there too): a refusal here changes nothing.
+            let _ = engine.upload_roster(&up);
         }
+        engine
     }
 
     /// Collect fired/resolved/retracted alerts for `take_notifications` (hooks and push).

@@ -27,6 +27,7 @@ impl Engine {
                 self.long_aux_check(ai, now);
             }
         }
+        self.advance_adherence(now);
         let commit = now.saturating_sub(super::COMMIT_LAG_MS);
         for ti in 0..self.teams.len() as TeamIdx {
             let due = self.team_due[ti as usize] < commit || self.step_every_team;

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod guard;
 pub mod listen;
 pub mod push;
+pub mod roster;
 pub mod routes;
 pub mod tls;
 
@@ -307,6 +308,7 @@ pub async fn run_config(
     ));
     tracker.spawn(push::run(shared.clone(), shutdown.clone()));
     tracker.spawn(ticker(shared.clone(), shutdown.clone()));
+    tracker.spawn(roster::watch(shared.clone(), shutdown.clone()));
     if demo {
         tracker.spawn(demo::run(shared.clone(), shutdown.clone()));
     }
