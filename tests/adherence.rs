@@ -321,3 +321,27 @@ async fn put_roster_over_http() {
     assert!(m.contains("floorwatch_adherence_ratio{team=\"T1\",window=\"today\"}"), "{m}");
     d.stop().await;
 }
+
+/// The roster, the state logs and the alerts survive a restart from a state snapshot
+/// (journal FORMAT 7), with no roster file configured at the restart.
+#[test]
+fn the_roster_survives_a_restart() {
+    use floorwatch::engine::{Engine, ViewOpts};
+    let toml = "[floor]\nwindows = [\"15m\", \"60m\", \"today\"]\n[server]\nclock = \"event\"\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let mut e = Engine::new(settings.clone());
+    let up = floorwatch::roster::parse::parse(ROSTER_CSV, &settings.tz).unwrap();
+    e.upload_roster(&up).unwrap();
+    floorwatch::replay::feed(&mut e, events().as_bytes(), 65536, false).unwrap();
+    let now = e.max_ts().unwrap();
+    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let snap = |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap();
+    let before = snap(&mut e);
+    assert_eq!(agent(&before, "A2")["windows"]["today"]["scheduled_s"], 6600.0);
+    let mut restored = Engine::restore(settings, &e.save()).unwrap();
+    let after = snap(&mut restored);
+    assert_eq!(before["agents"], after["agents"]);
+    assert_eq!(before["teams"], after["teams"]);
+    assert_eq!(alerts(&before), alerts(&after));
+    assert_eq!(alerts(&after).len(), 1);
+}

@@ -14,7 +14,7 @@ fn roster(rows: &[(Ms, Ms, Option<&str>)]) -> (Roster, u32) {
             rows.iter().map(|&(start, end, act)| Row { start, end, act: act.map(Into::into) }).collect(),
         )],
     };
-    let (slots, _) = r.upload(&up, &mut |t| (t.div_euclid(86_400_000)) as i32).unwrap();
+    let (slots, _) = r.upload(&up, 1000, &mut |t| (t.div_euclid(86_400_000)) as i32).unwrap();
     (r, slots[0])
 }
 
@@ -59,7 +59,7 @@ fn an_upload_replaces_the_days_it_names() {
     let day = 86_400_000;
     let (mut r, s) = roster(&[(100, 200, None), (day + 100, day + 200, None)]);
     let up = parse::Upload { agents: vec![("A1".into(), vec![Row { start: 300, end: 400, act: None }])] };
-    r.upload(&up, &mut |t| (t.div_euclid(day)) as i32).unwrap();
+    r.upload(&up, 1000, &mut |t| (t.div_euclid(day)) as i32).unwrap();
     assert_eq!(name(&r, s, 150), "off");
     assert_eq!(name(&r, s, 350), "work");
     assert_eq!(name(&r, s, day + 150), "work");

@@ -28,7 +28,8 @@ impl Engine {
     /// upload changes nothing.
     pub fn upload_roster(&mut self, up: &Upload) -> Result<Applied, UploadError> {
         let cal = &mut self.cal;
-        let (touched, applied) = self.roster.upload(up, &mut |t| (cal.midnight(t) / 60_000) as i32)?;
+        let max = self.settings.max_agents;
+        let (touched, applied) = self.roster.upload(up, max, &mut |t| (cal.midnight(t) / 60_000) as i32)?;
         for slot in touched {
             // An agent seen before its schedule: its log starts with its current state (the
             // timelines keep no aux reasons; docs/adherence.md).

@@ -134,6 +134,7 @@ impl Engine {
             self.team_free.push(ti);
         }
         self.trim_charts(now);
+        self.roster.trim(cutoff);
         // A call's id is kept past its end as long as a late `queued` for it could still
         // be applied (it would be `too_old` after that).
         let forget_calls_before = now - self.settings.max_backfill_ms - CHECKPOINT_MS;

@@ -200,6 +200,8 @@ pub struct Applied {
 pub enum UploadError {
     #[error("too many distinct activity names (at most {MAX_NAMES})")]
     TooManyNames,
+    #[error("too many scheduled agents: {0} (at most floor.max_agents)")]
+    TooManyAgents(usize),
 }
 
 /// Every scheduled agent's schedule and state log.
@@ -306,8 +308,13 @@ impl Roster {
     pub fn upload(
         &mut self,
         up: &parse::Upload,
+        max_agents: usize,
         day_of: &mut dyn FnMut(Ms) -> i32,
     ) -> Result<(Vec<u32>, Applied), UploadError> {
+        let new_agents = up.agents.iter().filter(|(id, _)| !self.index.contains_key(id)).count();
+        if self.agents.len() + new_agents > max_agents {
+            return Err(UploadError::TooManyAgents(self.agents.len() + new_agents));
+        }
         // Names first, so a refusal leaves everything as it was.
         let mut new_names: Vec<&str> = Vec::new();
         for (_, rows) in &up.agents {
