@@ -647,9 +647,7 @@ impl FileConfig {
             return Ok(None);
         }
         let p = base_dir.join(&self.roster.file);
-        crate::roster::read_file(&p, self.roster.max_bytes, tz)
-            .map(Some)
-            .map_err(|m| invalid("roster.file", m))
+        crate::roster::read_file(&p, self.roster.max_bytes, tz).map(Some).map_err(|m| invalid("roster.file", m))
     }
 
     /// Validates the core keys and resolves them into [`Settings`].

@@ -300,9 +300,11 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
     // Window figures; a null figure (zero denominator) has no sample at all.
     type Figure = fn(&GroupView, usize) -> Option<f64>;
     let figures: [(&str, &str, Figure); 6] = [
-        ("floorwatch_talk_utilization_ratio", "Talking time / staffed time (scheduled time with a roster, else logged-in time) over the window.", |g, w| {
-            g.windows[w].talk_utilization()
-        }),
+        (
+            "floorwatch_talk_utilization_ratio",
+            "Talking time / staffed time (scheduled time with a roster, else logged-in time) over the window.",
+            |g, w| g.windows[w].talk_utilization(),
+        ),
         ("floorwatch_aux_ratio", "Unplanned aux time / logged-in time over the window.", |g, w| {
             g.windows[w].aux_ratio()
         }),

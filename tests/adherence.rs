@@ -190,13 +190,23 @@ fn a_no_show_is_listed_and_alerted() {
 fn alert_timing_table() {
     // (tz, roster rows for A1, A1's events as (local-or-utc time, state, reason), now,
     //  expected alerts (started, fired, resolved or ""))
-    type Case = (&'static str, &'static str, Vec<(&'static str, &'static str, Option<&'static str>)>, &'static str, Vec<(&'static str, &'static str, &'static str)>);
+    type Case = (
+        &'static str,
+        &'static str,
+        Vec<(&'static str, &'static str, Option<&'static str>)>,
+        &'static str,
+        Vec<(&'static str, &'static str, &'static str)>,
+    );
     let cases: Vec<Case> = vec![
         // Late from break by exactly 5 min: fires and resolves at 10:20.
         (
             "UTC",
             "A1,2026-11-23 09:00,2026-11-23 11:00,shift\nA1,2026-11-23 10:00,2026-11-23 10:15,break\n",
-            vec![("2026-11-23T09:00:00Z", "idle", None), ("2026-11-23T10:00:00Z", "aux", Some("break")), ("2026-11-23T10:20:00Z", "idle", None)],
+            vec![
+                ("2026-11-23T09:00:00Z", "idle", None),
+                ("2026-11-23T10:00:00Z", "aux", Some("break")),
+                ("2026-11-23T10:20:00Z", "idle", None),
+            ],
             "2026-11-23T10:30:00Z",
             vec![("2026-11-23T10:15:00.000Z", "2026-11-23T10:20:00.000Z", "2026-11-23T10:20:00.000Z")],
         ),
@@ -204,7 +214,11 @@ fn alert_timing_table() {
         (
             "UTC",
             "A1,2026-11-23 09:00,2026-11-23 11:00,shift\nA1,2026-11-23 10:00,2026-11-23 10:15,break\n",
-            vec![("2026-11-23T09:00:00Z", "idle", None), ("2026-11-23T10:00:00Z", "aux", Some("break")), ("2026-11-23T10:19:59.999Z", "idle", None)],
+            vec![
+                ("2026-11-23T09:00:00Z", "idle", None),
+                ("2026-11-23T10:00:00Z", "aux", Some("break")),
+                ("2026-11-23T10:19:59.999Z", "idle", None),
+            ],
             "2026-11-23T10:30:00Z",
             vec![],
         ),
@@ -240,7 +254,11 @@ fn alert_timing_table() {
         (
             "America/New_York",
             "A1,2026-03-08 01:00,2026-03-08 05:00,shift\nA1,2026-03-08 01:55,2026-03-08 03:05,break\n",
-            vec![("2026-03-08T06:00:00Z", "idle", None), ("2026-03-08T06:55:00Z", "aux", Some("break")), ("2026-03-08T07:12:00Z", "idle", None)],
+            vec![
+                ("2026-03-08T06:00:00Z", "idle", None),
+                ("2026-03-08T06:55:00Z", "aux", Some("break")),
+                ("2026-03-08T07:12:00Z", "idle", None),
+            ],
             "2026-03-08T08:00:00Z",
             vec![("2026-03-08T07:05:00.000Z", "2026-03-08T07:10:00.000Z", "2026-03-08T07:12:00.000Z")],
         ),

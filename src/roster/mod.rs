@@ -242,8 +242,7 @@ impl Roster {
         };
         r.intern("off");
         r.intern("work");
-        let mut configured: Vec<String> =
-            r.settings.allowed.values().flat_map(|a| a.reasons.iter().cloned()).collect();
+        let mut configured: Vec<String> = r.settings.allowed.values().flat_map(|a| a.reasons.iter().cloned()).collect();
         configured.extend(r.settings.allowed.keys().cloned());
         configured.sort();
         for n in configured {
@@ -679,7 +678,6 @@ fn flatten(rows: &[Kept]) -> Vec<(Ms, u16)> {
     }
     out
 }
-
 
 /// Reads and parses a roster file of at most `max_bytes`; the message names the file and
 /// the line.

@@ -167,7 +167,8 @@ pub fn parse_csv(body: &str, tz: &TimeZone) -> Result<Upload, RosterError> {
             continue;
         }
         let f = fields(line).map_err(|m| err(at(n), m))?;
-        let get = |i: usize| f.get(i).map(|s| s.trim()).ok_or_else(|| err(at(n), format!("missing column `{}`", names[i])));
+        let get =
+            |i: usize| f.get(i).map(|s| s.trim()).ok_or_else(|| err(at(n), format!("missing column `{}`", names[i])));
         let agent = get(ca)?;
         check_agent(agent).map_err(|m| err(at(n), m))?;
         let (start, end) = span(get(cs)?, get(ce)?, tz).map_err(|m| err(at(n), m))?;
@@ -243,8 +244,8 @@ impl JsonTime {
 }
 
 pub fn parse_json(body: &str, tz: &TimeZone) -> Result<Upload, RosterError> {
-    let r: JsonRoster = serde_json::from_str(body)
-        .map_err(|e| err(format!("line {}", e.line()), format!("not a roster: {e}")))?;
+    let r: JsonRoster =
+        serde_json::from_str(body).map_err(|e| err(format!("line {}", e.line()), format!("not a roster: {e}")))?;
     let mut up = Builder::default();
     for (i, a) in r.agents.iter().enumerate() {
         let at = format!("agents[{i}]");
@@ -312,7 +313,11 @@ mod tests {
             assert!(e.message.contains(needle), "{e}");
         };
         let h = "agent,start,end,activity\n";
-        check(&format!("{h}A1,2026-11-23 09:00,2026-11-23 11:00,shift\n\nA1,2026-11-23 12:00,2026-11-23 11:00,shift\n"), "line 4", "not after");
+        check(
+            &format!("{h}A1,2026-11-23 09:00,2026-11-23 11:00,shift\n\nA1,2026-11-23 12:00,2026-11-23 11:00,shift\n"),
+            "line 4",
+            "not after",
+        );
         check(&format!("{h}A1,yesterday,2026-11-23 11:00,shift\n"), "line 2", "start");
         check(&format!("{h}A1,2026-11-23 09:00\n"), "line 2", "missing column");
         check(&format!("{h},2026-11-23 09:00,2026-11-23 11:00,shift\n"), "line 2", "agent");
