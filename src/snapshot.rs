@@ -58,6 +58,7 @@ impl Serialize for Compact<'_> {
         m.serialize_entry("aht_s", &s.aht_s())?;
         m.serialize_entry("contacts", &s.contacts.n)?;
         m.serialize_entry("logged_in_s", &(s.logged_in() as f64 / 1000.0))?;
+        m.serialize_entry("adherence", &s.adherence())?;
         m.serialize_entry("aux_ratio_cv", &self.g.dispersion[self.w].aux.cv)?;
         if let Some(d) = self.drivers {
             m.serialize_entry("aux_drivers", d)?;
