@@ -84,7 +84,7 @@ pub struct Team {
     pub alerts_retracted: [u64; TEAM_KINDS],
 }
 
-/// How many alert kinds a team counts (`AlertKind::TEAM`, which lead `AlertKind::ALL`).
+/// How many alert kinds a team counts (`AlertKind::TEAM`; counters are indexed by position in it).
 pub const TEAM_KINDS: usize = crate::alert::AlertKind::TEAM.len();
 
 /// All the state of a floor.
