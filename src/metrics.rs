@@ -188,9 +188,24 @@ impl Metrics {
         teams.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let mut rows: Vec<Row> = Vec::with_capacity(view.teams.len());
         let mut ti = teams.iter().peekable();
+        // The view lists `unassigned` for scheduled agents never seen even when the engine
+        // has no such team (docs/adherence.md): its series come from an empty stand-in.
+        let stand_in = Team {
+            id: crate::engine::UNASSIGNED.to_string(),
+            roster: Default::default(),
+            det: crate::detect::team::TeamDet::new(&engine.settings, 0),
+            handle: Default::default(),
+            contacts_total: 0,
+            state_ms: [0; 6],
+            alerts_firing: Default::default(),
+            alerts_fired: Default::default(),
+            alerts_retracted: Default::default(),
+        };
         for gv in &view.teams {
             while ti.next_if(|t| t.id < gv.id).is_some() {}
-            let Some(team) = ti.next_if(|t| t.id == gv.id) else {
+            let Some(team) =
+                ti.next_if(|t| t.id == gv.id).copied().or_else(|| (gv.id == stand_in.id).then_some(&stand_in))
+            else {
                 debug_assert!(false, "team {} in the view but not in the engine", gv.id);
                 continue;
             };

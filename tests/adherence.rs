@@ -329,14 +329,17 @@ async fn put_roster_over_http() {
     assert!(body["error"].as_str().unwrap().contains("line 6"), "{body}");
     let s = d.get_json("/api/v1/snapshot").await;
     assert!(s["agents"].as_array().unwrap().is_empty(), "nothing applied: {s}");
-    let (st, body) = put(ROSTER_CSV.to_string()).await;
-    assert_eq!((st, body["agents"].as_u64(), body["rows"].as_u64()), (200, Some(2), Some(4)));
+    // With a no-show, A3.
+    let (st, body) = put(format!("{ROSTER_CSV}A3,2026-11-23 09:00,2026-11-23 11:00,shift\n")).await;
+    assert_eq!((st, body["agents"].as_u64(), body["rows"].as_u64()), (200, Some(3), Some(5)));
     let (st, _) = d.post("/api/v1/events", format!("[{}]", events().lines().collect::<Vec<_>>().join(","))).await;
     assert_eq!(st, 200);
     let s = d.get_json("/api/v1/snapshot").await;
     assert_eq!(agent(&s, "A2")["windows"]["today"]["in_adherence_s"], 5880.0);
     let m = d.metrics().await;
     assert!(m.contains("floorwatch_adherence_ratio{team=\"T1\",window=\"today\"}"), "{m}");
+    assert_eq!(common::metric(&m, "floorwatch_agents_out_of_adherence{team=\"unassigned\"}"), Some(1.0), "{m}");
+    assert_eq!(common::metric(&m, "floorwatch_agents_out_of_adherence{team=\"T1\"}"), Some(0.0), "{m}");
     d.stop().await;
 }
 

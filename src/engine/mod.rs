@@ -37,6 +37,7 @@ pub use chart::{ChartView, TeamChart};
 #[cfg(test)]
 mod tests;
 
+pub use adherence::UNASSIGNED;
 pub use handle::{HANDLE_BUCKETS_S, HandleTimes};
 pub use outcome::{IngestCounts, Outcome, RefusalCounts, Source};
 pub use persist::RestoreError;

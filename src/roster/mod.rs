@@ -586,10 +586,6 @@ impl Roster {
             if a.rows.len() != before {
                 a.sched = flatten(&a.rows);
             }
-            if a.settled < cutoff && a.settled != Ms::MAX {
-                // Stretches are not followed further back than history is kept.
-                a.settled = a.settled.max(cutoff.min(a.out_since.unwrap_or(cutoff)));
-            }
         }
     }
 
