@@ -366,3 +366,62 @@ fn the_roster_survives_a_restart() {
     assert_eq!(alerts(&before), alerts(&after));
     assert_eq!(alerts(&after).len(), 1);
 }
+
+/// `simulate --roster`: the simulated floor's roster, replayed with its events, shows the
+/// deviations it was built with: the no-show (one agent more than the floor), an agent back
+/// from lunch 8 minutes late (every 17th, from the 9th), one logging off about 20 minutes
+/// early (every 23rd, from the 12th); everyone else is mostly in adherence.
+#[test]
+fn the_simulated_floor_has_a_roster_with_its_deviations() {
+    use floorwatch::sim::{SimConfig, Simulator, roster_csv};
+    let start = floorwatch::time::parse_instant("2026-11-23T08:00:00Z").unwrap();
+    let cfg = SimConfig { start, agents: 46, teams: 2, queues: 0, ..SimConfig::default() };
+    let mut sim = Simulator::new(cfg).unwrap();
+    sim.record_roster();
+    let lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
+    let rows = sim.take_roster();
+    assert!(rows.iter().any(|r| r.agent == "A0047"), "the no-show is on the roster");
+    let csv = roster_csv(&rows);
+    // The CSV reads back as the rows.
+    let up = floorwatch::roster::parse::parse(&csv, &jiff::tz::TimeZone::UTC).unwrap();
+    assert_eq!(up.rows(), rows.len());
+    // As of 18:00, past every roster end (the last event comes before).
+    let now = Some("2026-11-23T18:00:00Z");
+    let s = replay(&csv, "csv", "[alerts.long_aux]\nmax_aux_secs = 86400\n", &lines.join("\n"), now, "UTC");
+    let ooa = |who: &str| -> Vec<(String, Value)> {
+        s["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "out_of_adherence" && a["agent"] == who)
+            .map(|a| (a["started_at"].as_str().unwrap().to_string(), a["resolved_at"].clone()))
+            .collect()
+    };
+    let fmt = floorwatch::time::fmt_ms;
+    // The no-show: out from its shift's start to its end.
+    let ns = agent(&s, "A0047");
+    assert_eq!((ns["state"].as_str(), ns["team"].as_str()), (Some("offline"), Some("unassigned")));
+    assert_eq!(ooa("A0047"), vec![("2026-11-23T08:00:00.000Z".to_string(), Value::from("2026-11-23T17:00:00.000Z"))]);
+    // Late from lunch: a stretch starting where the roster's lunch ends.
+    for who in ["A0009", "A0026"] {
+        let lunch = rows.iter().find(|r| r.agent == who && r.activity.as_deref() == Some("lunch")).expect("a lunch");
+        assert!(
+            ooa(who).iter().any(|(st, _)| *st == fmt(lunch.end)),
+            "{who}: {:?}, lunch ends {}",
+            ooa(who),
+            fmt(lunch.end)
+        );
+    }
+    // Early logoff: a stretch resolved by the roster's end of the shift.
+    for who in ["A0012", "A0035"] {
+        let shift = rows.iter().find(|r| r.agent == who && r.activity.is_none()).unwrap();
+        assert!(
+            ooa(who).iter().any(|(_, r)| *r == fmt(shift.end)),
+            "{who}: {:?}, shift ends {}",
+            ooa(who),
+            fmt(shift.end)
+        );
+    }
+    let floor = s["floor"]["windows"]["today"]["adherence"].as_f64().unwrap();
+    assert!((0.6..0.99).contains(&floor), "floor adherence {floor}");
+}
