@@ -52,7 +52,7 @@ fn replay(roster: &str, ext: &str, extra: &str, events: &str, now: Option<&str>,
     let path = dir.path().join(format!("roster.{ext}"));
     std::fs::write(&path, roster).unwrap();
     let toml = format!(
-        "[floor]\nwindows = [\"15m\", \"60m\", \"today\"]\ntimezone = \"{tz}\"\n[roster]\nfile = {:?}\n{extra}",
+        "[floor]\nwindows = [\"15m\", \"60m\", \"today\"]\ntimezone = \"{tz}\"\nmin_team = 3\n[roster]\nfile = {:?}\n{extra}",
         path.display().to_string()
     );
     let file = FileConfig::parse(&toml, "test").unwrap();
@@ -424,4 +424,25 @@ fn the_simulated_floor_has_a_roster_with_its_deviations() {
     }
     let floor = s["floor"]["windows"]["today"]["adherence"].as_f64().unwrap();
     assert!((0.6..0.99).contains(&floor), "floor adherence {floor}");
+}
+
+/// utilization_high judges talking over scheduled time with a roster: three agents talking
+/// all hour of a team of five scheduled is 60%, not the 100% of the logged-in time.
+#[test]
+fn utilization_high_uses_scheduled_time() {
+    let mut roster = String::from("agent,start,end,activity\n");
+    let mut events = Vec::new();
+    for i in 1..=5 {
+        roster.push_str(&format!("B{i},2026-11-23 09:00,2026-11-23 17:00,shift\n"));
+        let state = if i <= 3 { "talking" } else { "offline" };
+        events.push(format!(r#"{{"ts":"2026-11-23T09:00:00Z","agent":"B{i}","state":"{state}","team":"T2"}}"#));
+    }
+    events.push(r#"{"ts":"2026-11-23T10:30:00Z","agent":"B4","state":"offline"}"#.to_string());
+    let config = "[floor]\nmin_team = 3\n[peak]\nwindows = []\n";
+    let util = |s: &Value| s["alerts"].as_array().unwrap().iter().filter(|a| a["kind"] == "utilization_high").count();
+    let without = common::replay(&events.join("\n"), config);
+    assert!(util(&without) > 0, "100% of logged-in time fires without a roster");
+    let with = replay(&roster, "csv", "[peak]\nwindows = []\n", &events.join("\n"), None, "UTC");
+    assert_eq!(util(&with), 0, "{}", with["alerts"]);
+    close(&team(&with, "T2")["windows"]["60m"]["talk_utilization"], 0.6);
 }

@@ -35,6 +35,9 @@ pub struct Ctx<'a> {
     pub agents: &'a Agents,
     pub binom: &'a mut HashMap<(u32, u32), bool>,
     pub out: &'a mut Vec<AlertChange>,
+    /// The schedule (SPEC §9.2): a scheduled member's staffed time is its scheduled time,
+    /// and aux its schedule allows is planned, in the minute rules.
+    pub roster: &'a crate::roster::Roster,
 }
 
 /// A change to a team's membership or a member's kind at an instant: `agent` is in the
@@ -636,7 +639,10 @@ impl DetState {
 
     /// Team 60-minute talk utilization at minute m (members and states in force at m).
     fn utilization(&self, m: Ms, ctx: &Ctx) -> Option<f64> {
-        let (talk, logged) = match self.hour_from_integrals(m) {
+        // With a roster, staffed time is scheduled time: the integrals (logged-in time) do
+        // not know it, so the timelines and the schedule are read.
+        let integrals = if ctx.roster.is_empty() { self.hour_from_integrals(m) } else { None };
+        let (talk, logged) = match integrals {
             Some(x) => {
                 // Every test run checks the shortcut against the definition.
                 debug_assert_eq!(x, self.hour_from_timelines(m, ctx), "integrals and timelines disagree at {m}");
@@ -653,15 +659,19 @@ impl DetState {
         (logged > 0).then(|| talk as f64 / logged as f64)
     }
 
-    /// Talk and logged-in milliseconds over the hour before minute `m`, summed over the
-    /// members' timelines.
+    /// Talk and staffed milliseconds over the hour before minute `m`, summed over the
+    /// members' timelines (staffed: logged-in time, or scheduled time with a roster).
     fn hour_from_timelines(&self, m: Ms, ctx: &Ctx) -> (u64, u64) {
         let (mut talk, mut logged) = (0, 0);
         for &(i, _) in &self.members {
-            let d = ctx.agents.get(i).timeline.durations(m - UTIL_WINDOW_MS, m);
-            let s = Sums { ms: d, ..Default::default() };
+            let a = ctx.agents.get(i);
+            let d = a.timeline.durations(m - UTIL_WINDOW_MS, m);
+            let mut s = Sums { ms: d, ..Default::default() };
+            if let Some(slot) = scheduled(ctx, &a.id) {
+                s.with_schedule(ctx.roster.sums(slot, m - UTIL_WINDOW_MS, m));
+            }
             talk += s.talking() as u64;
-            logged += s.logged_in() as u64;
+            logged += s.staffed() as u64;
         }
         (talk, logged)
     }
@@ -678,9 +688,15 @@ impl DetState {
         for &(i, _) in &self.members {
             // Only durations: an aux ratio needs no contacts (finding them was half the cost).
             let tl = &ctx.agents.get(i).timeline;
+            let slot = scheduled(ctx, &ctx.agents.get(i).id);
             let mut sums = Sums::default();
             for (s, e) in self.peak_intervals(midnight, m) {
-                sums.add(&Sums { ms: tl.durations(s, e), ..Default::default() });
+                let mut x = Sums { ms: tl.durations(s, e), ..Default::default() };
+                if let Some(slot) = slot {
+                    // Aux its schedule allows is planned (SPEC §9.2).
+                    x.with_schedule(ctx.roster.sums(slot, s, e));
+                }
+                sums.add(&x);
             }
             if sums.logged_in() >= ctx.settings.dispersion_min_logged_ms && sums.logged_in() > 0 {
                 q.push((i, sums.aux_ratio().unwrap_or(0.0)));
@@ -845,13 +861,20 @@ mod tests {
         let mut agents = Agents::default();
         let mut binom = HashMap::new();
         let mut out = Vec::new();
+        let roster = crate::roster::Roster::new(Default::default());
         let mut got: Vec<String> = Vec::new();
         let mut det = TeamDet::new(&settings, cal.midnight(at("00:00")));
         for line in c.lines {
             let w: Vec<&str> = line.split_whitespace().collect();
             if w[0] == "advance" {
-                let mut ctx =
-                    Ctx { settings: &settings, cal: &mut cal, agents: &agents, binom: &mut binom, out: &mut out };
+                let mut ctx = Ctx {
+                    settings: &settings,
+                    cal: &mut cal,
+                    agents: &agents,
+                    binom: &mut binom,
+                    out: &mut out,
+                    roster: &roster,
+                };
                 if let Some(from) = det.advance_to("T1", at(w[1]), &mut ctx) {
                     got.push(format!("rewind {}", hms(from)));
                 }
@@ -871,7 +894,14 @@ mod tests {
                 det.record(Change { t, agent: ai, to });
             }
         }
-        let mut ctx = Ctx { settings: &settings, cal: &mut cal, agents: &agents, binom: &mut binom, out: &mut out };
+        let mut ctx = Ctx {
+            settings: &settings,
+            cal: &mut cal,
+            agents: &agents,
+            binom: &mut binom,
+            out: &mut out,
+            roster: &roster,
+        };
         if let Some(from) = det.advance_to("T1", at(c.now), &mut ctx) {
             got.push(format!("rewind {}", hms(from)));
         }
@@ -986,4 +1016,12 @@ mod tests {
             check(c);
         }
     }
+}
+
+/// The roster slot of a member with a schedule, if any.
+fn scheduled(ctx: &Ctx, id: &str) -> Option<u32> {
+    if ctx.roster.is_empty() {
+        return None;
+    }
+    ctx.roster.slot(id).filter(|&s| ctx.roster.has_rows(s))
 }

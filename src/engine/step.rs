@@ -61,6 +61,7 @@ impl Engine {
             agents: &self.agents,
             binom: &mut self.binom,
             out: &mut self.changes,
+            roster: &self.roster,
         };
         if team.det.dirty().is_none() && team.det.clock() >= t {
             return;

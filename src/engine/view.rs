@@ -262,8 +262,14 @@ impl Engine {
     /// changes it makes going to `out`.
     fn tentative(&mut self, ti: TeamIdx, now: Ms, out: &mut Vec<AlertChange>) -> DetState {
         let team = self.teams[ti as usize].as_ref().expect("live team index");
-        let mut ctx =
-            Ctx { settings: &self.settings, cal: &mut self.cal, agents: &self.agents, binom: &mut self.binom, out };
+        let mut ctx = Ctx {
+            settings: &self.settings,
+            cal: &mut self.cal,
+            agents: &self.agents,
+            binom: &mut self.binom,
+            out,
+            roster: &self.roster,
+        };
         team.det.tentative(&team.id, now, &mut ctx)
     }
 
