@@ -446,3 +446,39 @@ fn utilization_high_uses_scheduled_time() {
     assert_eq!(util(&with), 0, "{}", with["alerts"]);
     close(&team(&with, "T2")["windows"]["60m"]["talk_utilization"], 0.6);
 }
+
+/// Views made while the day goes on (which reuse each agent's `today` and `peak_today`
+/// schedule sums up to its last change) give the figures of one view at the end.
+#[test]
+fn views_along_the_way_change_nothing() {
+    use floorwatch::engine::{Engine, ViewOpts};
+    use floorwatch::sim::{SimConfig, Simulator, roster_csv};
+    let start = floorwatch::time::parse_instant("2026-11-23T08:00:00Z").unwrap();
+    let cfg = SimConfig { start, agents: 40, teams: 2, queues: 0, ..SimConfig::default() };
+    let mut sim = Simulator::new(cfg).unwrap();
+    sim.record_roster();
+    let lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
+    let csv = roster_csv(&sim.take_roster());
+    let toml = "[server]\nclock = \"event\"\n[peak]\nwindows = [\"09:30-11:30\", \"14:00-16:30\"]\nbusy_share = 0.8\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let up = floorwatch::roster::parse::parse(&csv, &settings.tz).unwrap();
+    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let mut viewed = Engine::new(settings.clone());
+    viewed.upload_roster(&up).unwrap();
+    for chunk in lines.chunks(997) {
+        floorwatch::replay::feed(&mut viewed, chunk.join("\n").as_bytes(), 65536, false).unwrap();
+        let now = viewed.max_ts().unwrap();
+        let _ = viewed.view(now, &opts);
+        let _ = viewed.view(now + 30_000, &ViewOpts { team: Some("T01".into()), ..opts.clone() });
+    }
+    let mut once = Engine::new(settings);
+    once.upload_roster(&up).unwrap();
+    floorwatch::replay::feed(&mut once, lines.join("\n").as_bytes(), 65536, false).unwrap();
+    let now = once.max_ts().unwrap();
+    let snap = |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap();
+    let (a, b) = (snap(&mut viewed), snap(&mut once));
+    assert!(a["teams"][0]["windows"]["peak_today"]["scheduled_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(a["agents"], b["agents"]);
+    assert_eq!(a["teams"], b["teams"]);
+    assert_eq!(alerts(&a), alerts(&b));
+}

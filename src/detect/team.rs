@@ -639,10 +639,7 @@ impl DetState {
 
     /// Team 60-minute talk utilization at minute m (members and states in force at m).
     fn utilization(&self, m: Ms, ctx: &Ctx) -> Option<f64> {
-        // With a roster, staffed time is scheduled time: the integrals (logged-in time) do
-        // not know it, so the timelines and the schedule are read.
-        let integrals = if ctx.roster.is_empty() { self.hour_from_integrals(m) } else { None };
-        let (talk, logged) = match integrals {
+        let (talk, logged) = match self.hour_from_integrals(m) {
             Some(x) => {
                 // Every test run checks the shortcut against the definition.
                 debug_assert_eq!(x, self.hour_from_timelines(m, ctx), "integrals and timelines disagree at {m}");
@@ -656,22 +653,35 @@ impl DetState {
                 self.hour_from_timelines(m, ctx)
             }
         };
-        (logged > 0).then(|| talk as f64 / logged as f64)
+        // With a roster, a scheduled member's staffed time is its scheduled time (SPEC §9.2).
+        let staffed = if ctx.roster.is_empty() { logged } else { self.staffed_with_roster(m, ctx, logged) };
+        (staffed > 0).then(|| talk as f64 / staffed as f64)
     }
 
-    /// Talk and staffed milliseconds over the hour before minute `m`, summed over the
-    /// members' timelines (staffed: logged-in time, or scheduled time with a roster).
+    /// The members' staffed milliseconds over the hour before `m`: `logged` (their
+    /// logged-in time) with each scheduled member's logged-in time replaced by its scheduled
+    /// time (the schedule's pieces only: no walk over its states).
+    fn staffed_with_roster(&self, m: Ms, ctx: &Ctx, logged: u64) -> u64 {
+        let mut staffed = logged as i64;
+        for &(i, _) in &self.members {
+            let a = ctx.agents.get(i);
+            if let Some(slot) = scheduled(ctx, &a.id) {
+                let s = Sums { ms: a.timeline.durations(m - UTIL_WINDOW_MS, m), ..Default::default() };
+                staffed += ctx.roster.scheduled_ms(slot, m - UTIL_WINDOW_MS, m) - s.logged_in();
+            }
+        }
+        staffed.max(0) as u64
+    }
+
+    /// Talk and logged-in milliseconds over the hour before minute `m`, summed over the
+    /// members' timelines.
     fn hour_from_timelines(&self, m: Ms, ctx: &Ctx) -> (u64, u64) {
         let (mut talk, mut logged) = (0, 0);
         for &(i, _) in &self.members {
-            let a = ctx.agents.get(i);
-            let d = a.timeline.durations(m - UTIL_WINDOW_MS, m);
-            let mut s = Sums { ms: d, ..Default::default() };
-            if let Some(slot) = scheduled(ctx, &a.id) {
-                s.with_schedule(ctx.roster.sums(slot, m - UTIL_WINDOW_MS, m));
-            }
+            let d = ctx.agents.get(i).timeline.durations(m - UTIL_WINDOW_MS, m);
+            let s = Sums { ms: d, ..Default::default() };
             talk += s.talking() as u64;
-            logged += s.staffed() as u64;
+            logged += s.logged_in() as u64;
         }
         (talk, logged)
     }
@@ -688,15 +698,9 @@ impl DetState {
         for &(i, _) in &self.members {
             // Only durations: an aux ratio needs no contacts (finding them was half the cost).
             let tl = &ctx.agents.get(i).timeline;
-            let slot = scheduled(ctx, &ctx.agents.get(i).id);
             let mut sums = Sums::default();
             for (s, e) in self.peak_intervals(midnight, m) {
-                let mut x = Sums { ms: tl.durations(s, e), ..Default::default() };
-                if let Some(slot) = slot {
-                    // Aux its schedule allows is planned (SPEC §9.2).
-                    x.with_schedule(ctx.roster.sums(slot, s, e));
-                }
-                sums.add(&x);
+                sums.add(&Sums { ms: tl.durations(s, e), ..Default::default() });
             }
             if sums.logged_in() >= ctx.settings.dispersion_min_logged_ms && sums.logged_in() > 0 {
                 q.push((i, sums.aux_ratio().unwrap_or(0.0)));

@@ -87,6 +87,16 @@ impl Engine {
     fn derive_adherence(&mut self, slot: u32, now: Ms) {
         let thr = self.roster.settings().threshold_ms;
         let (from, stretches) = self.roster.stretches(slot, now.saturating_add(1));
+        let floor = now.saturating_sub(self.settings.max_backfill_ms);
+        let settle = self.roster.last_change(slot).unwrap_or(Ms::MIN).max(floor).min(now);
+        // Most re-derivations find nothing to tell: no alert of the agent may change and no
+        // stretch has reached the threshold.
+        let quiet = self.roster.live_is_empty(slot)
+            && stretches.iter().all(|&(s, e)| s + thr > now || e.is_some_and(|e| e - s < thr));
+        if quiet {
+            self.roster.derived(slot, Vec::new(), Vec::new(), settle, &stretches, now);
+            return;
+        }
         let id = self.roster_id(slot).to_string();
         let seen = self.agents.find(&id);
         let team_now = match seen {
@@ -97,17 +107,22 @@ impl Engine {
             Some(n) => format!("{id} ({n})"),
             None => id.clone(),
         };
-        let known = self.roster.alert_ids(slot).to_vec();
-        let old: Vec<Arc<StoredAlert>> = known
-            .iter()
-            .filter_map(|(_, aid, _)| self.alerts.get(aid).cloned())
-            // A stretch that ended at `from` or before is final (the walk from `from` starts
-            // after it).
-            .filter(|a| a.resolved_at.is_none_or(|r| r > from))
-            .collect();
-        let mut ids: Vec<(Ms, String, String)> =
-            known.iter().filter(|(_, aid, _)| !old.iter().any(|o| &o.id == aid)).cloned().collect();
-        ids.retain(|(_, aid, _)| self.alerts.contains_key(aid));
+        // History before the agent's last event (or before what may still be backfilled)
+        // is final. The next re-derivation walks from here: what ended by then is final.
+        let final_upto = settle.max(from);
+        let known = self.roster.take_live(slot);
+        let mut old: Vec<Arc<StoredAlert>> = Vec::new();
+        let mut done: Vec<(Ms, String, String)> = Vec::new();
+        for k in &known {
+            match self.alerts.get(&k.1) {
+                // A stretch that ended at `from` or before is final (the walk from `from`
+                // starts after it).
+                Some(a) if a.resolved_at.is_none_or(|r| r > from) => old.push(a.clone()),
+                Some(_) => done.push(k.clone()),
+                None => {}
+            }
+        }
+        let mut live: Vec<(Ms, String, String)> = Vec::new();
         let mut new: BTreeMap<String, Alert> = BTreeMap::new();
         for &(start, end) in &stretches {
             let fire = start + thr;
@@ -134,21 +149,21 @@ impl Engine {
                 format!("{who} has been out of adherence with the schedule for {} min", thr / 60_000),
                 vec![id.clone()],
             );
-            if let Some(e) = end {
-                a.state = AlertState::Resolved;
-                a.resolved_at = Some(e);
+            let entry = (start, aid.clone(), team);
+            match end {
+                Some(e) => {
+                    a.state = AlertState::Resolved;
+                    a.resolved_at = Some(e);
+                    if e <= final_upto { done.push(entry) } else { live.push(entry) }
+                }
+                None => live.push(entry),
             }
-            ids.push((start, aid.clone(), team));
             new.insert(aid, a);
         }
         if !old.is_empty() || !new.is_empty() {
             self.correct(old, new);
         }
-        // History before the agent's last event (or before what may still be backfilled)
-        // is final.
-        let floor = now.saturating_sub(self.settings.max_backfill_ms);
-        let settle = self.roster.last_change(slot).unwrap_or(Ms::MIN).max(floor).min(now);
-        self.roster.derived(slot, ids, settle, &stretches, now);
+        self.roster.derived(slot, live, done, settle, &stretches, now);
     }
 
     /// The roster (views and metrics).

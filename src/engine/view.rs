@@ -346,6 +346,10 @@ impl Engine {
             n_members += self.team(ti).roster.members().len();
         }
         let rec_start = rec_end.clone();
+        // Per team asked for: its peak intervals today, closed and open (the schedule's
+        // `peak_today`).
+        let peak_lists: Vec<Vec<(Ms, Ms)>> =
+            peaks.iter().map(|pk| pk.closed.iter().chain(&pk.open).copied().collect()).collect();
         // Per team asked for: members now in unplanned aux that their schedule allows
         // (counted as planned, SPEC §9.2).
         let mut unplanned_moved = vec![0u32; team_ids.len()];
@@ -388,6 +392,12 @@ impl Engine {
             };
             let slot = if self.roster.is_empty() { None } else { self.roster.slot(&a.id) };
             let slot = slot.filter(|&s| self.roster.has_rows(s));
+            // `today` and `peak_today` of the schedule, reusing what earlier views summed.
+            let day = slot.map(|s| {
+                let t = team();
+                let key = (ti, t.det.generation, peaks[p].closed.len());
+                self.roster.day_sums(s, midnight, now, &peak_lists[p], key, t.det.clock())
+            });
             for (x, w) in per.iter_mut().zip(&windows) {
                 *x = match w.kind {
                     WindowKind::Sliding(l) => Sums::over(tl, now - l, now, true),
@@ -400,8 +410,12 @@ impl Engine {
                         None => peaks[p].sums(tl, now, peak_now),
                     },
                 };
-                if let Some(slot) = slot {
-                    x.with_schedule(self.roster_window(slot, &w.kind, midnight, now, &peaks[p]));
+                if let (Some(slot), Some((today, peak))) = (slot, day) {
+                    x.with_schedule(match w.kind {
+                        WindowKind::Sliding(l) => self.roster.sums(slot, now - l, now),
+                        WindowKind::Today => today,
+                        WindowKind::PeakToday => peak,
+                    });
                 }
             }
             let (scheduled, out_since, allowed_aux) = match slot {

@@ -143,10 +143,29 @@ struct RAgent {
     /// stretch in progress at `settled` began at `out_since`.
     settled: Ms,
     out_since: Option<Ms>,
-    /// This agent's `out_of_adherence` alerts in the store (started_at, id, team), oldest first.
-    ids: Vec<(Ms, String, String)>,
+    /// This agent's `out_of_adherence` alerts in the store (started_at, id, team) that a
+    /// re-derivation may still change (`live`), and the final ones (`done`, the last 256:
+    /// an upload that reaches back makes them live again).
+    live: Vec<(Ms, String, String)>,
+    done: Vec<(Ms, String, String)>,
     /// When the alerts may next change without an event (`Ms::MAX`: not before an event).
     due: Ms,
+    /// Bumped whenever `sched` changes (the day cache's key). Derived.
+    #[serde(skip)]
+    sched_gen: u64,
+}
+
+/// An agent's `today` and `peak_today` figures up to its last state change, which later
+/// views reuse (the history before it is final while the schedule stays): a view then walks
+/// only what came after. `peak` covers the peak intervals up to `peak_upto`, no further
+/// than the team's committed clock (a peak interval after it may still change).
+#[derive(Clone, Copy, Debug)]
+struct DayCache {
+    key: (Ms, u64, (u32, u64, usize)),
+    upto: Ms,
+    today: AdhSums,
+    peak_upto: Ms,
+    peak: AdhSums,
 }
 
 fn pack(t: Ms, code: u8, rid: u16) -> u64 {
@@ -218,6 +237,8 @@ pub struct Roster {
     /// `(due, slot)`: agents whose alerts must be re-derived once time reaches `due`.
     /// Entries may be stale (checked against `RAgent::due`). Derived.
     due: BTreeSet<(Ms, u32)>,
+    /// Per slot: what views reuse of `today` and `peak_today` (`day_sums`). Derived.
+    day_cache: Vec<Option<DayCache>>,
 }
 
 /// The roster's state as bytes (journal snapshots).
@@ -239,6 +260,7 @@ impl Roster {
             index: HashMap::default(),
             next_order: 0,
             due: BTreeSet::new(),
+            day_cache: Vec::new(),
         };
         r.intern("off");
         r.intern("work");
@@ -345,8 +367,10 @@ impl Roster {
                         log: Vec::new(),
                         settled: Ms::MAX,
                         out_since: None,
-                        ids: Vec::new(),
+                        live: Vec::new(),
+                        done: Vec::new(),
                         due: Ms::MAX,
+                        sched_gen: 0,
                     });
                     let s = (self.agents.len() - 1) as u32;
                     self.index.insert(id.clone(), s);
@@ -366,11 +390,14 @@ impl Roster {
             a.rows.retain(|k| !days.contains(&k.day));
             a.rows.extend(kept);
             a.sched = flatten(&a.rows);
+            a.sched_gen += 1;
             // Re-derive from the start of its schedule (or where it already was, if earlier).
             let first = a.sched.first().map_or(Ms::MAX, |p| p.0);
             if first < a.settled {
                 a.settled = first;
                 a.out_since = None;
+                let done = std::mem::take(&mut a.done);
+                a.live.splice(0..0, done);
             }
             touched.push(slot);
         }
@@ -487,6 +514,67 @@ impl Roster {
         s
     }
 
+    /// The agent's `today` (`[midnight, now)`) and `peak_today` (over `peaks`, intervals
+    /// within today) figures. `peak_key` names the peak intervals (team and its detectors'
+    /// generation: a re-evaluation changes it) and `committed` is the team's committed
+    /// clock. Exact: the cached parts are integer sums over disjoint intervals.
+    pub fn day_sums(
+        &mut self,
+        slot: u32,
+        midnight: Ms,
+        now: Ms,
+        peaks: &[(Ms, Ms)],
+        peak_key: (u32, u64, usize),
+        committed: Ms,
+    ) -> (AdhSums, AdhSums) {
+        let a = &self.agents[slot as usize];
+        let upto = a.log.last().map_or(midnight, |&e| start_of(e)).clamp(midnight, now);
+        let peak_upto = upto.min(committed.max(midnight));
+        let key = (midnight, a.sched_gen, peak_key);
+        if self.day_cache.len() <= slot as usize {
+            self.day_cache.resize(self.agents.len(), None);
+        }
+        let c = self.day_cache[slot as usize].filter(|c| c.key == key && c.upto <= upto && c.peak_upto <= peak_upto);
+        let (mut today, mut peak, from, peak_from) = match c {
+            Some(c) => (c.today, c.peak, c.upto, c.peak_upto),
+            None => (AdhSums::default(), AdhSums::default(), midnight, midnight),
+        };
+        let over = |s: &Self, sums: &mut AdhSums, from: Ms, to: Ms| {
+            for &(p, q) in peaks {
+                let (p, q) = (p.max(from), q.min(to));
+                if p < q {
+                    sums.add(&s.sums(slot, p, q));
+                }
+            }
+        };
+        if from < upto {
+            today.add(&self.sums(slot, from, upto));
+        }
+        over(self, &mut peak, peak_from, peak_upto);
+        self.day_cache[slot as usize] = Some(DayCache { key, upto, today, peak_upto, peak });
+        today.add(&self.sums(slot, upto, now));
+        over(self, &mut peak, peak_upto, now);
+        (today, peak)
+    }
+
+    /// Shift time of agent `slot` in `[from, to)`, from its schedule alone.
+    pub fn scheduled_ms(&self, slot: u32, from: Ms, to: Ms) -> Ms {
+        let a = &self.agents[slot as usize];
+        let mut i = a.sched.partition_point(|&(s, _)| s <= from);
+        let mut t = from;
+        let mut total = 0;
+        while t < to {
+            let act = if i == 0 { OFF } else { a.sched[i - 1].1 };
+            let next = a.sched.get(i).map_or(Ms::MAX, |p| p.0).min(to);
+            if act != OFF {
+                total += next - t;
+            }
+            t = next;
+            i += 1;
+        }
+        total
+    }
+
     /// The scheduled activity at `t` (`off` when no shift covers it).
     pub fn activity_at(&self, slot: u32, t: Ms) -> u16 {
         let a = &self.agents[slot as usize];
@@ -539,13 +627,25 @@ impl Roster {
     }
 
     /// The agent's stored `out_of_adherence` alerts (started_at, id, team).
-    pub fn alert_ids(&self, slot: u32) -> &[(Ms, String, String)] {
-        &self.agents[slot as usize].ids
+    pub fn live_is_empty(&self, slot: u32) -> bool {
+        self.agents[slot as usize].live.is_empty()
+    }
+
+    pub fn take_live(&mut self, slot: u32) -> Vec<(Ms, String, String)> {
+        std::mem::take(&mut self.agents[slot as usize].live)
     }
 
     /// After a re-derivation at `now`: the alerts now stored, the instant up to which the
     /// agent's history is final (`settle`), and when to look again without an event.
-    pub fn derived(&mut self, slot: u32, ids: Vec<(Ms, String, String)>, settle: Ms, stretches: &[Stretch], now: Ms) {
+    pub fn derived(
+        &mut self,
+        slot: u32,
+        live: Vec<(Ms, String, String)>,
+        done: Vec<(Ms, String, String)>,
+        settle: Ms,
+        stretches: &[Stretch],
+        now: Ms,
+    ) {
         let thr = self.settings.threshold_ms;
         let next_piece = {
             let a = &self.agents[slot as usize];
@@ -553,9 +653,10 @@ impl Roster {
             a.sched.get(i).map_or(Ms::MAX, |p| p.0)
         };
         let a = &mut self.agents[slot as usize];
-        a.ids = ids;
-        if a.ids.len() > 256 {
-            a.ids.drain(..a.ids.len() - 256);
+        a.live = live;
+        a.done.extend(done);
+        if a.done.len() > 256 {
+            a.done.drain(..a.done.len() - 256);
         }
         if settle > a.settled {
             a.out_since = stretches.iter().find(|(s, e)| *s <= settle && e.is_none_or(|e| e > settle)).map(|s| s.0);
@@ -585,6 +686,7 @@ impl Roster {
             a.rows.retain(|k| k.end >= cutoff);
             if a.rows.len() != before {
                 a.sched = flatten(&a.rows);
+                a.sched_gen += 1;
             }
         }
     }
