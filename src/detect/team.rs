@@ -769,6 +769,14 @@ pub fn new_alert(
 /// delivery order, then the team advanced to `now`; expected are the alert changes put out,
 /// in order (`fire kind started fired`, `resolve kind started at`, and `rewind from` where
 /// a late change made the team re-evaluate), and the peak intervals.
+/// The roster slot of a member with a schedule, if any.
+fn scheduled(ctx: &Ctx, id: &str) -> Option<u32> {
+    if ctx.roster.is_empty() {
+        return None;
+    }
+    ctx.roster.slot(id).filter(|&s| ctx.roster.has_rows(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1020,12 +1028,4 @@ mod tests {
             check(c);
         }
     }
-}
-
-/// The roster slot of a member with a schedule, if any.
-fn scheduled(ctx: &Ctx, id: &str) -> Option<u32> {
-    if ctx.roster.is_empty() {
-        return None;
-    }
-    ctx.roster.slot(id).filter(|&s| ctx.roster.has_rows(s))
 }
