@@ -482,3 +482,41 @@ fn views_along_the_way_change_nothing() {
     assert_eq!(a["teams"], b["teams"]);
     assert_eq!(alerts(&a), alerts(&b));
 }
+
+/// `[roster] file` is re-read when it changes; a bad version is refused (logged) and
+/// changes nothing.
+#[tokio::test]
+async fn the_roster_file_is_re_read_when_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("roster.csv");
+    std::fs::write(&path, ROSTER_CSV).unwrap();
+    let toml = format!(
+        "[server]\nclock = \"event\"\n[roster]\nfile = {:?}\ncheck_interval_secs = 1\n",
+        path.display().to_string()
+    );
+    let d = common::Daemon::start(&toml).await;
+    let (st, _) = d.post("/api/v1/events", format!("[{}]", events().lines().collect::<Vec<_>>().join(","))).await;
+    assert_eq!(st, 200);
+    let scheduled = |s: &Value, who: &str| agent(s, who)["windows"]["today"]["scheduled_s"].as_f64().unwrap();
+    let s = d.get_json("/api/v1/snapshot").await;
+    assert_eq!(scheduled(&s, "A2"), 6600.0);
+    // A bad version: nothing changes.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    std::fs::write(&path, "agent,start,end,activity\nA2,2026-11-23 09:00,2026-11-23 08:00,shift\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(scheduled(&d.get_json("/api/v1/snapshot").await, "A2"), 6600.0);
+    // A2's day now starts at 10:00: re-read within the check interval.
+    std::fs::write(&path, "agent,start,end,activity\nA2,2026-11-23 10:00,2026-11-23 11:00,shift\n").unwrap();
+    let mut got = 0.0;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        got = scheduled(&d.get_json("/api/v1/snapshot").await, "A2");
+        if got == 3000.0 {
+            break;
+        }
+    }
+    assert_eq!(got, 3000.0, "10:00-10:50 scheduled after the re-read");
+    // A1's day was not named by the new file: it stays.
+    assert_eq!(scheduled(&d.get_json("/api/v1/snapshot").await, "A1"), 6600.0);
+    d.stop().await;
+}
