@@ -339,7 +339,8 @@ pub struct BoardAgent {
     pub state: &'static str,
     pub reason: Option<CompactString>,
     pub planned: bool,
-    pub since: i64,
+    /// Null for a scheduled agent never seen (SPEC §9.2).
+    pub since: Option<i64>,
     /// The scheduled activity now (null without a roster), and since when the agent has
     /// been out of adherence with it (epoch ms; null when in adherence).
     pub scheduled: Option<CompactString>,
@@ -355,7 +356,7 @@ impl BoardAgent {
             state: a.state.as_str(),
             reason: a.reason.clone(),
             planned: a.planned,
-            since: a.since,
+            since: a.seen.then_some(a.since),
             scheduled: a.scheduled.clone(),
             out_since: a.out_of_adherence_since,
         }

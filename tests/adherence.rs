@@ -340,6 +340,12 @@ async fn put_roster_over_http() {
     assert!(m.contains("floorwatch_adherence_ratio{team=\"T1\",window=\"today\"}"), "{m}");
     assert_eq!(common::metric(&m, "floorwatch_agents_out_of_adherence{team=\"unassigned\"}"), Some(1.0), "{m}");
     assert_eq!(common::metric(&m, "floorwatch_agents_out_of_adherence{team=\"T1\"}"), Some(0.0), "{m}");
+    // The board: the no-show has no time in state, and its time out of adherence.
+    let b = d.get_json("/api/v1/board").await;
+    let a3 = b["agents"].as_array().unwrap().iter().find(|a| a["agent"] == "A3").expect("A3 on the board");
+    assert_eq!((a3["since"].clone(), a3["team"].as_str()), (Value::Null, Some("unassigned")), "{a3}");
+    assert_eq!(a3["scheduled"], "work");
+    assert_eq!(a3["out_since"].as_i64(), floorwatch::time::parse_instant("2026-11-23T09:00:00Z"));
     d.stop().await;
 }
 
