@@ -21,10 +21,12 @@ pub enum AlertKind {
     LongWait,
     /// The 15-minute service level below target (per queue, SPEC §8.3).
     ServiceLevelLow,
+    /// An agent out of adherence with its schedule too long (per agent, SPEC §9.3).
+    OutOfAdherence,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 7] = [
+    pub const ALL: [AlertKind; 8] = [
         AlertKind::AuxCluster,
         AlertKind::LongAux,
         AlertKind::AuxDispersion,
@@ -32,14 +34,16 @@ impl AlertKind {
         AlertKind::AhtOutOfControl,
         AlertKind::LongWait,
         AlertKind::ServiceLevelLow,
+        AlertKind::OutOfAdherence,
     ];
     /// The kinds raised for a team (or one of its agents); they lead [`AlertKind::ALL`].
-    pub const TEAM: [AlertKind; 5] = [
+    pub const TEAM: [AlertKind; 6] = [
         AlertKind::AuxCluster,
         AlertKind::LongAux,
         AlertKind::AuxDispersion,
         AlertKind::UtilizationHigh,
         AlertKind::AhtOutOfControl,
+        AlertKind::OutOfAdherence,
     ];
     /// The kinds raised for a queue: `team` empty (null in JSON), `queue` set.
     pub const QUEUE: [AlertKind; 2] = [AlertKind::LongWait, AlertKind::ServiceLevelLow];
@@ -53,6 +57,7 @@ impl AlertKind {
             AlertKind::AhtOutOfControl => "aht_out_of_control",
             AlertKind::LongWait => "long_wait",
             AlertKind::ServiceLevelLow => "service_level_low",
+            AlertKind::OutOfAdherence => "out_of_adherence",
         }
     }
 
@@ -63,7 +68,7 @@ impl AlertKind {
     pub fn severity(self) -> Severity {
         match self {
             AlertKind::AuxCluster | AlertKind::LongWait => Severity::Critical,
-            AlertKind::LongAux | AlertKind::ServiceLevelLow => Severity::Warning,
+            AlertKind::LongAux | AlertKind::ServiceLevelLow | AlertKind::OutOfAdherence => Severity::Warning,
             AlertKind::AuxDispersion | AlertKind::UtilizationHigh | AlertKind::AhtOutOfControl => Severity::Info,
         }
     }

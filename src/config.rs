@@ -91,6 +91,10 @@ pub struct Config {
     pub board: BoardConfig,
     /// `[[sources]]`: the platforms read directly (SPEC §7), secrets resolved.
     pub sources: Vec<crate::sources::config::SourceSettings>,
+    /// `[roster] file`, resolved against the config file's directory.
+    pub roster_file: Option<PathBuf>,
+    pub roster_max_bytes: usize,
+    pub roster_check_interval: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -155,6 +159,50 @@ pub struct FileConfig {
     pub tls: TlsConfig,
     pub metrics: MetricsConfig,
     pub wallboard: WallboardConfig,
+    pub roster: RosterConfig,
+    pub adherence: AdherenceConfig,
+}
+
+/// `[roster]`: the schedule (SPEC §9.1, docs/adherence.md).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RosterConfig {
+    /// CSV or JSON roster, read at start, when it changes and on SIGHUP; relative to the
+    /// config file. "" = none (a roster can still be sent with `PUT /api/v1/roster`).
+    pub file: String,
+    /// Largest roster accepted, from the file or a `PUT`, in bytes.
+    pub max_bytes: usize,
+    /// How often the file is checked for a change, in seconds.
+    pub check_interval_secs: u64,
+}
+
+impl Default for RosterConfig {
+    fn default() -> Self {
+        RosterConfig { file: String::new(), max_bytes: 64 << 20, check_interval_secs: 5 }
+    }
+}
+
+/// `[adherence]`: which states each scheduled activity allows (SPEC §9.1).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdherenceConfig {
+    /// Activity name → allowed states (`talking`, `acw`, `idle`, `offline`, `aux`,
+    /// `aux:REASON`); a list replaces that activity's defaults. `work` and `off` included.
+    pub allowed: BTreeMap<String, Vec<String>>,
+}
+
+/// `[alerts.out_of_adherence]` (SPEC §9.3).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutOfAdherenceConfig {
+    /// Out of adherence this long, continuously during the shift, fires the alert.
+    pub threshold_secs: u64,
+}
+
+impl Default for OutOfAdherenceConfig {
+    fn default() -> Self {
+        OutOfAdherenceConfig { threshold_secs: 300 }
+    }
 }
 
 /// What the wallboard colours against (sent to the page; nothing is hard-coded there).
@@ -294,6 +342,7 @@ pub struct AlertsConfig {
     pub utilization_high: UtilizationHighConfig,
     pub long_wait: LongWaitConfig,
     pub service_level_low: ServiceLevelLowConfig,
+    pub out_of_adherence: OutOfAdherenceConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -587,6 +636,20 @@ impl FileConfig {
         }
     }
 
+    /// Reads and parses `[roster] file` (relative to `base_dir`); `None` when not set.
+    /// Errors name the key, the file and the line.
+    pub fn roster_upload(
+        &self,
+        base_dir: &Path,
+        tz: &jiff::tz::TimeZone,
+    ) -> Result<Option<crate::roster::parse::Upload>, ConfigError> {
+        if self.roster.file.is_empty() {
+            return Ok(None);
+        }
+        let p = base_dir.join(&self.roster.file);
+        crate::roster::read_file(&p, self.roster.max_bytes, tz).map(Some).map_err(|m| invalid("roster.file", m))
+    }
+
     /// Validates the core keys and resolves them into [`Settings`].
     pub fn settings(&self) -> Result<Settings, ConfigError> {
         let mut errs = Errs::default();
@@ -771,7 +834,34 @@ impl FileConfig {
             baseline_points: c.baseline_points.clamp(1, 1000),
             history_ms: c.history_days.clamp(1, 3660) as Ms * 86_400_000,
         };
+        let mut allowed = std::collections::HashMap::new();
+        for (act, entries) in &self.adherence.allowed {
+            match crate::roster::AllowList::parse(entries) {
+                Ok(l) => {
+                    allowed.insert(act.clone(), l);
+                }
+                Err(m) => errs.0.push(invalid(&format!("adherence.allowed.{act}"), m)),
+            }
+        }
+        if a.out_of_adherence.threshold_secs == 0 {
+            errs.0.push(invalid("alerts.out_of_adherence.threshold_secs", "must be at least 1"));
+        }
+        if self.roster.max_bytes == 0 {
+            errs.0.push(invalid("roster.max_bytes", "must be at least 1"));
+        }
+        if self.roster.check_interval_secs == 0 {
+            errs.0.push(invalid("roster.check_interval_secs", "must be at least 1"));
+        }
+        let adherence = crate::roster::AdherenceSettings {
+            allowed,
+            threshold_ms: errs
+                .take(secs_ms("alerts.out_of_adherence.threshold_secs", a.out_of_adherence.threshold_secs))
+                .unwrap_or(1000)
+                .max(1000),
+        };
         Settings {
+            adherence,
+            roster: None,
             windows,
             timezone_name: f.timezone.clone(),
             tz,
@@ -881,6 +971,8 @@ impl FileConfig {
             None
         };
         let tokens = errs.take(self.auth.resolve(base_dir)).unwrap_or_default();
+        let mut core = core;
+        core.roster = errs.take(self.roster_upload(base_dir, &core.tz)).flatten().map(std::sync::Arc::new);
         let sources = crate::sources::config::validate(&self.sources, base_dir).unwrap_or_else(|e| {
             errs.0.extend(e);
             Vec::new()
@@ -923,6 +1015,9 @@ impl FileConfig {
                 long_aux_per_reason: self.alerts.long_aux.per_reason.clone(),
             },
             sources,
+            roster_file: (!self.roster.file.is_empty()).then(|| base_dir.join(&self.roster.file)),
+            roster_max_bytes: self.roster.max_bytes,
+            roster_check_interval: Duration::from_secs(self.roster.check_interval_secs),
         })
     }
 }

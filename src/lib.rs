@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod net;
 pub mod queue;
 pub mod replay;
+pub mod roster;
 pub mod send;
 pub mod server;
 pub mod settings;

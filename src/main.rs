@@ -250,14 +250,18 @@ fn load(path: Option<&PathBuf>) -> Result<(FileConfig, PathBuf), String> {
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
-    let (file, _) = match load(args.config.as_ref()) {
+    let (file, base) = match load(args.config.as_ref()) {
         Ok(x) => x,
         Err(e) => return fail(&e),
     };
-    let settings = match file.settings() {
+    let mut settings = match file.settings() {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
+    match file.roster_upload(&base, &settings.tz) {
+        Ok(up) => settings.roster = up.map(std::sync::Arc::new),
+        Err(e) => return fail(&e.to_string()),
+    }
     let now = match args.now.as_deref().map(|s| floorwatch::time::parse_instant(s).ok_or(s)) {
         None => None,
         Some(Ok(n)) => Some(n),

@@ -47,7 +47,9 @@ const STATES: [&str; 5] = ["talking", "acw", "aux", "idle", "offline"];
 /// Names of the families written by `render` itself. A family of the same name registered in
 /// the registry by another module would make the exposition invalid (two blocks of one
 /// family), so it is left out of the scrape and reported once.
-const ENGINE_FAMILIES: [&str; 29] = [
+const ENGINE_FAMILIES: [&str; 31] = [
+    "floorwatch_adherence_ratio",
+    "floorwatch_agents_out_of_adherence",
     "floorwatch_queue_calls_refused_total",
     "floorwatch_queue_calls_waiting",
     "floorwatch_queue_longest_wait_seconds",
@@ -186,9 +188,24 @@ impl Metrics {
         teams.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let mut rows: Vec<Row> = Vec::with_capacity(view.teams.len());
         let mut ti = teams.iter().peekable();
+        // The view lists `unassigned` for scheduled agents never seen even when the engine
+        // has no such team (docs/adherence.md): its series come from an empty stand-in.
+        let stand_in = Team {
+            id: crate::engine::UNASSIGNED.to_string(),
+            roster: Default::default(),
+            det: crate::detect::team::TeamDet::new(&engine.settings, 0),
+            handle: Default::default(),
+            contacts_total: 0,
+            state_ms: [0; 6],
+            alerts_firing: Default::default(),
+            alerts_fired: Default::default(),
+            alerts_retracted: Default::default(),
+        };
         for gv in &view.teams {
             while ti.next_if(|t| t.id < gv.id).is_some() {}
-            let Some(team) = ti.next_if(|t| t.id == gv.id) else {
+            let Some(team) =
+                ti.next_if(|t| t.id == gv.id).copied().or_else(|| (gv.id == stand_in.id).then_some(&stand_in))
+            else {
                 debug_assert!(false, "team {} in the view but not in the engine", gv.id);
                 continue;
             };
@@ -273,6 +290,14 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
         );
     }
     out.header(
+        "floorwatch_agents_out_of_adherence",
+        "gauge",
+        "Agents of the team now out of adherence with their schedule.",
+    );
+    for r in rows {
+        out.sample("floorwatch_agents_out_of_adherence", &[("team", &r.view.id)], V::U(r.view.out_of_adherence.into()));
+    }
+    out.header(
         "floorwatch_state_seconds_total",
         "counter",
         "Seconds the team's members have spent in each state, counted for the team they were in at the time.",
@@ -289,10 +314,12 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
 
     // Window figures; a null figure (zero denominator) has no sample at all.
     type Figure = fn(&GroupView, usize) -> Option<f64>;
-    let figures: [(&str, &str, Figure); 5] = [
-        ("floorwatch_talk_utilization_ratio", "Talking time / staffed (logged-in) time over the window.", |g, w| {
-            g.windows[w].talk_utilization()
-        }),
+    let figures: [(&str, &str, Figure); 6] = [
+        (
+            "floorwatch_talk_utilization_ratio",
+            "Talking time / staffed time (scheduled time with a roster, else logged-in time) over the window.",
+            |g, w| g.windows[w].talk_utilization(),
+        ),
         ("floorwatch_aux_ratio", "Unplanned aux time / logged-in time over the window.", |g, w| {
             g.windows[w].aux_ratio()
         }),
@@ -307,6 +334,11 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
         ("floorwatch_aht_seconds", "Average handle time of the contacts completed in the window.", |g, w| {
             g.windows[w].aht_s()
         }),
+        (
+            "floorwatch_adherence_ratio",
+            "Scheduled time in adherence / scheduled time over the window (members with a roster).",
+            |g, w| g.windows[w].adherence(),
+        ),
     ];
     for (name, help, f) in figures {
         out.header(name, "gauge", help);
@@ -370,21 +402,22 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
     }
     out.header("floorwatch_alerts_active", "gauge", "Alerts now firing.");
     for r in rows {
-        for k in AlertKind::TEAM {
+        // By position in `TEAM` (a kind's discriminant is its place in `ALL`).
+        for (i, k) in AlertKind::TEAM.iter().enumerate() {
             out.sample(
                 "floorwatch_alerts_active",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
-                V::U(r.team.alerts_firing[k as usize].into()),
+                V::U(r.team.alerts_firing[i].into()),
             );
         }
     }
     out.header("floorwatch_alerts_fired_total", "counter", "Alerts fired.");
     for r in rows {
-        for k in AlertKind::TEAM {
+        for (i, k) in AlertKind::TEAM.iter().enumerate() {
             out.sample(
                 "floorwatch_alerts_fired_total",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
-                V::U(r.team.alerts_fired[k as usize]),
+                V::U(r.team.alerts_fired[i]),
             );
         }
     }
@@ -394,11 +427,11 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
         "Alerts taken back after they were told: events that arrived late showed they did not happen so.",
     );
     for r in rows {
-        for k in AlertKind::TEAM {
+        for (i, k) in AlertKind::TEAM.iter().enumerate() {
             out.sample(
                 "floorwatch_alerts_retracted_total",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
-                V::U(r.team.alerts_retracted[k as usize]),
+                V::U(r.team.alerts_retracted[i]),
             );
         }
     }

@@ -65,6 +65,11 @@ pub struct Settings {
     pub clock: ClockMode,
     /// Queues and service level (SPEC §8).
     pub queues: QueueSettings,
+    /// Schedule adherence (SPEC §9): allowed states per activity, alert threshold.
+    pub adherence: crate::roster::AdherenceSettings,
+    /// The roster read at start (`[roster] file`), applied by `Engine::new` and after a
+    /// restore: the file is the authority at start.
+    pub roster: Option<std::sync::Arc<crate::roster::parse::Upload>>,
 }
 
 /// How service level counts abandoned calls (SPEC §8.2).

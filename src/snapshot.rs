@@ -58,6 +58,7 @@ impl Serialize for Compact<'_> {
         m.serialize_entry("aht_s", &s.aht_s())?;
         m.serialize_entry("contacts", &s.contacts.n)?;
         m.serialize_entry("logged_in_s", &(s.logged_in() as f64 / 1000.0))?;
+        m.serialize_entry("adherence", &s.adherence())?;
         m.serialize_entry("aux_ratio_cv", &self.g.dispersion[self.w].aux.cv)?;
         if let Some(d) = self.drivers {
             m.serialize_entry("aux_drivers", d)?;
@@ -208,13 +209,16 @@ struct AgentJson<'a> {
 impl Serialize for AgentJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let a = self.a;
-        let mut m = ser.serialize_map(Some(7))?;
+        let mut m = ser.serialize_map(Some(9))?;
         m.serialize_entry("agent", &a.id)?;
         m.serialize_entry("name", &a.name)?;
         m.serialize_entry("team", &a.team)?;
         m.serialize_entry("state", a.state.as_str())?;
         m.serialize_entry("reason", &a.reason)?;
-        m.serialize_entry("since", &fmt_ms(a.since))?;
+        // A scheduled agent never seen has no `since` (SPEC §9.2).
+        m.serialize_entry("since", &a.seen.then(|| fmt_ms(a.since)))?;
+        m.serialize_entry("scheduled", &a.scheduled)?;
+        m.serialize_entry("out_of_adherence_since", &a.out_of_adherence_since.map(fmt_ms))?;
         m.serialize_entry("windows", &AgentWindows { names: self.names, a })?;
         m.end()
     }
@@ -419,7 +423,12 @@ pub struct BoardAgent {
     pub state: &'static str,
     pub reason: Option<CompactString>,
     pub planned: bool,
-    pub since: i64,
+    /// Null for a scheduled agent never seen (SPEC §9.2).
+    pub since: Option<i64>,
+    /// The scheduled activity now (null without a roster), and since when the agent has
+    /// been out of adherence with it (epoch ms; null when in adherence).
+    pub scheduled: Option<CompactString>,
+    pub out_since: Option<i64>,
 }
 
 impl BoardAgent {
@@ -431,7 +440,9 @@ impl BoardAgent {
             state: a.state.as_str(),
             reason: a.reason.clone(),
             planned: a.planned,
-            since: a.since,
+            since: a.seen.then_some(a.since),
+            scheduled: a.scheduled.clone(),
+            out_since: a.out_of_adherence_since,
         }
     }
 }

@@ -28,7 +28,7 @@ const T0: Ms = 1_795_425_000_000;
 // ---------------------------------------------------------------- helpers
 
 fn alert(kind: AlertKind, team: &str, agents: &[&str], started_at: Ms) -> Alert {
-    let agent = (kind == AlertKind::LongAux).then(|| agents[0].to_owned());
+    let agent = matches!(kind, AlertKind::LongAux | AlertKind::OutOfAdherence).then(|| agents[0].to_owned());
     let (value, threshold) = match kind {
         AlertKind::AuxCluster => (agents.len() as f64 / 12.0, 1.0 / 6.0),
         AlertKind::LongAux => (600.0, 600.0),
@@ -37,6 +37,7 @@ fn alert(kind: AlertKind, team: &str, agents: &[&str], started_at: Ms) -> Alert 
         AlertKind::AhtOutOfControl => (210.0, 123.333),
         AlertKind::LongWait => (60.0, 60.0),
         AlertKind::ServiceLevelLow => (0.5, 0.9),
+        AlertKind::OutOfAdherence => (300.0, 300.0),
     };
     let interval = (kind == AlertKind::AhtOutOfControl).then(|| "15m".to_string());
     Alert {

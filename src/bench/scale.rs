@@ -45,6 +45,39 @@ pub struct Args {
     /// and dropped chunk by chunk).
     #[arg(long, default_value_t = 2)]
     pub full_samples: usize,
+    /// Before the day, `PUT /api/v1/roster` a day's roster for every agent (its team's
+    /// shift, two breaks and a lunch: four rows each, CSV) and time the upload; the day's
+    /// figures, `/metrics` and snapshots then carry adherence (docs/adherence.md).
+    #[arg(long)]
+    pub roster: bool,
+}
+
+/// A day's roster for every agent of `sim`: the shift of its team (08:00 local plus the
+/// simulator's stagger, 9 h), a 15-minute break 2 h in, a 30-minute lunch 4 h in, another
+/// break 6.5 h in. Local times, as WFM tools export them.
+fn day_roster(sim: &Simulator, agents: u32, start: crate::time::Ms, tz: &str) -> String {
+    let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = |ms: crate::time::Ms| {
+        let z = jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH).to_zoned(zone.clone());
+        z.strftime("%Y-%m-%d %H:%M").to_string()
+    };
+    let mut out = String::with_capacity(agents as usize * 200);
+    out.push_str("agent,start,end,activity\n");
+    for i in 0..agents {
+        let (Some(id), Some(team)) = (sim.agent_id(i), sim.team_of(i)) else { continue };
+        let n: i64 = team.trim_start_matches('T').parse().unwrap_or(1);
+        let s = start + (n - 1).rem_euclid(4) * 30 * 60_000;
+        let h = 3_600_000;
+        for (from, to, act) in [
+            (s, s + 9 * h, "shift"),
+            (s + 2 * h, s + 2 * h + 15 * 60_000, "break"),
+            (s + 4 * h, s + 4 * h + 30 * 60_000, "lunch"),
+            (s + 13 * h / 2, s + 13 * h / 2 + 15 * 60_000, "break"),
+        ] {
+            out.push_str(&format!("{id},{},{},{act}\n", local(from), local(to)));
+        }
+    }
+    out
 }
 
 /// Resets this process's peak resident memory (`VmHWM`) to its current size (Linux:
@@ -85,11 +118,24 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
     // local), so `today` is the whole day and the detectors keep the history a live daemon
     // keeps (`floor.max_backfill_secs` behind now). Fed through the wall clock, a day that
     // ended hours ago is refused as too old (since session 5: late delivery is exact).
+    let roster = a.roster.then(|| day_roster(&sim, a.agents, start, &tz));
     let d = Daemon::start(env, &format!("[server]\nclock = \"event\"\n[floor]\ntimezone = \"{tz}\"\n"))?;
     let load_rt = load_runtime()?;
     let r = load_rt.block_on(async {
         let client = reqwest::Client::new();
         super::wait_outcomes(&client, &d, 0, Duration::from_millis(5), Duration::from_secs(5)).await?;
+        let mut upload_ms = None;
+        if let Some(csv) = roster {
+            let bytes = csv.len();
+            let t = Instant::now();
+            let resp = client.put(d.url("/api/v1/roster")).body(csv).send().await?;
+            let status = resp.status();
+            let body = resp.text().await?;
+            anyhow::ensure!(status.is_success(), "roster upload refused: {status} {body}");
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            eprintln!("bench scale: roster of {} MB uploaded in {ms:.0} ms: {body}", bytes / 1_000_000);
+            upload_ms = Some(ms);
+        }
         let t0 = Instant::now();
         let mut stream = TcpStream::connect(d.tcp).await?;
         let mut n = 0u64;
@@ -175,6 +221,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         anyhow::Ok(json!({
             "scenario": "scale",
             "agents": a.agents, "teams": a.teams, "hours": a.hours,
+            "roster_upload_ms": upload_ms,
             "events": n, "outcomes": counts, "load_secs": load_secs,
             "rss_before_daemon_bytes": rss_before,
             "rss_loaded_bytes": rss_loaded, "rss_peak_while_loading_bytes": hwm,
@@ -212,6 +259,9 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         mx("team_snapshot_ms")
     );
     println!("| floor snapshot, agents=false | median {:.1} ms |", ms("floor_snapshot_no_agents_ms"));
+    if let Some(u) = r["roster_upload_ms"].as_f64() {
+        println!("| roster upload (PUT /api/v1/roster, a day for every agent) | {u:.0} ms |");
+    }
     if a.full_samples > 0 {
         println!(
             "| full snapshot ({} MB) | median {:.0} ms; resident {:.3} GiB before, peak {:.3} GiB: {:.2}× loaded |",

@@ -35,6 +35,9 @@ pub struct Ctx<'a> {
     pub agents: &'a Agents,
     pub binom: &'a mut HashMap<(u32, u32), bool>,
     pub out: &'a mut Vec<AlertChange>,
+    /// The schedule (SPEC §9.2): a scheduled member's staffed time is its scheduled time,
+    /// and aux its schedule allows is planned, in the minute rules.
+    pub roster: &'a crate::roster::Roster,
 }
 
 /// A change to a team's membership or a member's kind at an instant: `agent` is in the
@@ -650,7 +653,24 @@ impl DetState {
                 self.hour_from_timelines(m, ctx)
             }
         };
-        (logged > 0).then(|| talk as f64 / logged as f64)
+        // With a roster, a scheduled member's staffed time is its scheduled time (SPEC §9.2).
+        let staffed = if ctx.roster.is_empty() { logged } else { self.staffed_with_roster(m, ctx, logged) };
+        (staffed > 0).then(|| talk as f64 / staffed as f64)
+    }
+
+    /// The members' staffed milliseconds over the hour before `m`: `logged` (their
+    /// logged-in time) with each scheduled member's logged-in time replaced by its scheduled
+    /// time (the schedule's pieces only: no walk over its states).
+    fn staffed_with_roster(&self, m: Ms, ctx: &Ctx, logged: u64) -> u64 {
+        let mut staffed = logged as i64;
+        for &(i, _) in &self.members {
+            let a = ctx.agents.get(i);
+            if let Some(slot) = scheduled(ctx, &a.id) {
+                let s = Sums { ms: a.timeline.durations(m - UTIL_WINDOW_MS, m), ..Default::default() };
+                staffed += ctx.roster.scheduled_ms(slot, m - UTIL_WINDOW_MS, m) - s.logged_in();
+            }
+        }
+        staffed.max(0) as u64
     }
 
     /// Talk and logged-in milliseconds over the hour before minute `m`, summed over the
@@ -749,6 +769,14 @@ pub fn new_alert(
 /// delivery order, then the team advanced to `now`; expected are the alert changes put out,
 /// in order (`fire kind started fired`, `resolve kind started at`, and `rewind from` where
 /// a late change made the team re-evaluate), and the peak intervals.
+/// The roster slot of a member with a schedule, if any.
+fn scheduled(ctx: &Ctx, id: &str) -> Option<u32> {
+    if ctx.roster.is_empty() {
+        return None;
+    }
+    ctx.roster.slot(id).filter(|&s| ctx.roster.has_rows(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -845,13 +873,20 @@ mod tests {
         let mut agents = Agents::default();
         let mut binom = HashMap::new();
         let mut out = Vec::new();
+        let roster = crate::roster::Roster::new(Default::default());
         let mut got: Vec<String> = Vec::new();
         let mut det = TeamDet::new(&settings, cal.midnight(at("00:00")));
         for line in c.lines {
             let w: Vec<&str> = line.split_whitespace().collect();
             if w[0] == "advance" {
-                let mut ctx =
-                    Ctx { settings: &settings, cal: &mut cal, agents: &agents, binom: &mut binom, out: &mut out };
+                let mut ctx = Ctx {
+                    settings: &settings,
+                    cal: &mut cal,
+                    agents: &agents,
+                    binom: &mut binom,
+                    out: &mut out,
+                    roster: &roster,
+                };
                 if let Some(from) = det.advance_to("T1", at(w[1]), &mut ctx) {
                     got.push(format!("rewind {}", hms(from)));
                 }
@@ -871,7 +906,14 @@ mod tests {
                 det.record(Change { t, agent: ai, to });
             }
         }
-        let mut ctx = Ctx { settings: &settings, cal: &mut cal, agents: &agents, binom: &mut binom, out: &mut out };
+        let mut ctx = Ctx {
+            settings: &settings,
+            cal: &mut cal,
+            agents: &agents,
+            binom: &mut binom,
+            out: &mut out,
+            roster: &roster,
+        };
         if let Some(from) = det.advance_to("T1", at(c.now), &mut ctx) {
             got.push(format!("rewind {}", hms(from)));
         }

@@ -133,7 +133,7 @@ impl Engine {
     /// scope as the events now have it): alerts no longer there are retracted, changed
     /// ones retracted and told again, new ones told, and one that merely resolves is a
     /// plain resolve.
-    fn correct(&mut self, old: Vec<Arc<StoredAlert>>, new: BTreeMap<String, Alert>) {
+    pub(super) fn correct(&mut self, old: Vec<Arc<StoredAlert>>, new: BTreeMap<String, Alert>) {
         let mut changed = false;
         for o in &old {
             if !new.contains_key(&o.id) {

@@ -243,6 +243,7 @@ impl Engine {
             }
             self.forget_marks(ai);
             self.record(ti, Change { t: ts, agent: ai, to: Some(kind) });
+            self.roster_record(ai, ts);
             self.enter_kind(ai, None, ts);
             self.version += 1;
             return Outcome::Applied { skewed };
@@ -322,6 +323,7 @@ impl Engine {
                 // The chart credits the team in force at completion (SPEC §10).
                 self.chart_contact(new_team, ts, handle_ms.max(0));
             }
+            self.roster_record(ai, ts);
             self.enter_kind(ai, Some(old_kind), ts);
         }
         Outcome::Applied { skewed }
@@ -353,9 +355,12 @@ impl Engine {
             let reason = a.reason.clone().unwrap_or_default();
             let limit = self.settings.long_aux_limit(&reason);
             let team = self.team(a.team).id.clone();
+            // Aux the schedule allows is planned: the stretch starts where it stops allowing
+            // it (SPEC §9.2), or never.
+            let Some(at) = self.long_aux_start(ai, t, &reason) else { return };
             let a = self.agents.get_mut(ai);
-            a.aux_entry = Some(Box::new(AuxEntry { at: t, limit, reason, team }));
-            self.long_aux_due.insert((t + limit, ai));
+            a.aux_entry = Some(Box::new(AuxEntry { at, limit, reason, team }));
+            self.long_aux_due.insert((at + limit, ai));
         }
     }
 

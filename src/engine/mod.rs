@@ -21,6 +21,7 @@ use crate::floor::timeline::Kind;
 use crate::settings::{ClockMode, Settings};
 use crate::time::Ms;
 
+mod adherence;
 mod alerts;
 mod apply;
 mod calls;
@@ -36,6 +37,7 @@ pub use chart::{ChartView, TeamChart};
 #[cfg(test)]
 mod tests;
 
+pub use adherence::UNASSIGNED;
 pub use handle::{HANDLE_BUCKETS_S, HandleTimes};
 pub use outcome::{IngestCounts, Outcome, RefusalCounts, Source};
 pub use persist::RestoreError;
@@ -83,7 +85,7 @@ pub struct Team {
     pub alerts_retracted: [u64; TEAM_KINDS],
 }
 
-/// How many alert kinds a team counts (`AlertKind::TEAM`, which lead `AlertKind::ALL`).
+/// How many alert kinds a team counts (`AlertKind::TEAM`; counters are indexed by position in it).
 pub const TEAM_KINDS: usize = crate::alert::AlertKind::TEAM.len();
 
 /// All the state of a floor.
@@ -118,6 +120,8 @@ pub struct Engine {
     chart_names: [String; crate::detect::aht_chart::KINDS],
     /// The queues and their calls (SPEC §8).
     queues: crate::queue::Queues,
+    /// The schedule and each scheduled agent's state log (SPEC §9, `adherence`).
+    roster: crate::roster::Roster,
     /// Largest event time applied (the event clock's now).
     max_ts: Ms,
     /// Largest `now` the engine was advanced to or applied a batch at (the wall clock's
@@ -170,7 +174,9 @@ impl Engine {
     pub fn new(settings: Settings) -> Engine {
         let cal = Calendar::new(settings.tz.clone(), settings.peak_windows.clone());
         let chart_names = chart::chart_names(&settings.aht_chart);
-        Engine {
+        let roster = crate::roster::Roster::new(settings.adherence.clone());
+        let initial = settings.roster.clone();
+        let mut engine = Engine {
             settings,
             cal,
             agents: Agents::default(),
@@ -187,6 +193,7 @@ impl Engine {
             chart_due: Ms::MAX,
             chart_names,
             queues: Default::default(),
+            roster,
             max_ts: Ms::MIN,
             now_seen: Ms::MIN,
             ingest: HashMap::new(),
@@ -202,7 +209,12 @@ impl Engine {
             version: 0,
             view_cache: Vec::new(),
             marks: Vec::new(),
+        };
+        if let Some(up) = initial {
+            // Validated at start (names counted there too): a refusal here changes nothing.
+            let _ = engine.upload_roster(&up);
         }
+        engine
     }
 
     /// Collect fired/resolved/retracted alerts for `take_notifications` (hooks and push).

@@ -22,8 +22,9 @@ use crate::time::Ms;
 /// change logs and checkpoints (late delivery), refusal counts per reason. 5: the AHT
 /// control chart per team, alerts with an `interval`; queues (waiting calls, ended calls
 /// the windows need, the service-level streaks), queue alerts. 6: refusal counts gain
-/// `unmapped` (platform sources, SPEC §7), sources are named.
-pub const FORMAT: u32 = 6;
+/// `unmapped` (platform sources, SPEC §7), sources are named. 7: the roster (schedules,
+/// scheduled agents' state logs, `out_of_adherence` bookkeeping; SPEC §9).
+pub const FORMAT: u32 = 7;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -49,6 +50,7 @@ struct Save<'a> {
     applied_since_housekeeping: u64,
     version: u64,
     charts: Vec<(&'a String, &'a TeamChart)>,
+    roster: crate::roster::Stored,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +69,7 @@ struct Load {
     applied_since_housekeeping: u64,
     version: u64,
     charts: Vec<(String, TeamChart)>,
+    roster: crate::roster::Stored,
 }
 
 /// An alert in storage form (the public `Alert` serializes for JSON readers).
@@ -161,6 +164,7 @@ impl Engine {
                 c.sort_by(|a, b| a.0.cmp(b.0));
                 c
             },
+            roster: self.roster.store(),
         };
         postcard::to_stdvec(&save).expect("serializing to memory cannot fail")
     }
@@ -215,6 +219,11 @@ impl Engine {
             }
         }
         engine.recount_alerts();
+        engine.roster = crate::roster::Roster::restore(engine.settings.adherence.clone(), load.roster);
+        // The roster file in force at start is the authority for the days it names.
+        if let Some(up) = engine.settings.roster.clone() {
+            let _ = engine.upload_roster(&up);
+        }
         Ok(engine)
     }
 }

@@ -27,6 +27,7 @@ impl Engine {
                 self.long_aux_check(ai, now);
             }
         }
+        self.advance_adherence(now);
         let commit = now.saturating_sub(super::COMMIT_LAG_MS);
         for ti in 0..self.teams.len() as TeamIdx {
             let due = self.team_due[ti as usize] < commit || self.step_every_team;
@@ -60,6 +61,7 @@ impl Engine {
             agents: &self.agents,
             binom: &mut self.binom,
             out: &mut self.changes,
+            roster: &self.roster,
         };
         if team.det.dirty().is_none() && team.det.clock() >= t {
             return;
@@ -133,6 +135,7 @@ impl Engine {
             self.team_free.push(ti);
         }
         self.trim_charts(now);
+        self.roster.trim(cutoff);
         // A call's id is kept past its end as long as a late `queued` for it could still
         // be applied (it would be `too_old` after that).
         let forget_calls_before = now - self.settings.max_backfill_ms - CHECKPOINT_MS;

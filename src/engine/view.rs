@@ -178,6 +178,12 @@ pub struct AgentView {
     pub planned: bool,
     pub since: Ms,
     pub windows: Vec<Sums>,
+    /// The scheduled activity now (SPEC §9.3); None without a roster.
+    pub scheduled: Option<CompactString>,
+    /// Since when the agent has been out of adherence, if it is now.
+    pub out_of_adherence_since: Option<Ms>,
+    /// False for a scheduled agent never seen (a no-show): `since` and `name` are null.
+    pub seen: bool,
 }
 
 pub struct GroupView {
@@ -194,6 +200,8 @@ pub struct GroupView {
     pub state_ms: [Ms; 6],
     /// Teams only: the AHT control chart's closed points as of `now` (SPEC §10).
     pub aht_chart: Option<super::ChartView>,
+    /// Members now out of adherence with their schedule (SPEC §9.3).
+    pub out_of_adherence: u32,
 }
 
 /// Everything a snapshot, the board, or the metrics need, computed at one `now`.
@@ -274,8 +282,14 @@ impl Engine {
     /// changes it makes going to `out`.
     fn tentative(&mut self, ti: TeamIdx, now: Ms, out: &mut Vec<AlertChange>) -> DetState {
         let team = self.teams[ti as usize].as_ref().expect("live team index");
-        let mut ctx =
-            Ctx { settings: &self.settings, cal: &mut self.cal, agents: &self.agents, binom: &mut self.binom, out };
+        let mut ctx = Ctx {
+            settings: &self.settings,
+            cal: &mut self.cal,
+            agents: &self.agents,
+            binom: &mut self.binom,
+            out,
+            roster: &self.roster,
+        };
         team.det.tentative(&team.id, now, &mut ctx)
     }
 
@@ -354,6 +368,14 @@ impl Engine {
             n_members += self.team(ti).roster.members().len();
         }
         let rec_start = rec_end.clone();
+        // Per team asked for: its peak intervals today, closed and open (the schedule's
+        // `peak_today`).
+        let peak_lists: Vec<Vec<(Ms, Ms)>> =
+            peaks.iter().map(|pk| pk.closed.iter().chain(&pk.open).copied().collect()).collect();
+        // Per team asked for: members now in unplanned aux that their schedule allows
+        // (counted as planned, SPEC §9.2).
+        let mut unplanned_moved = vec![0u32; team_ids.len()];
+        let mut out_now = vec![0u32; team_ids.len()];
         let mut ratios = vec![[0.0f64; 2]; n_members * w_n];
         // Agents in slot order: for the whole floor one pass through the slab in memory
         // order, reading each slot once (a view of a large floor is bound by cache misses on
@@ -394,6 +416,14 @@ impl Engine {
             let marks = &mut self.marks[ai as usize * stride..(ai as usize + 1) * stride];
             let (slide_marks, peak_mark) = marks.split_at_mut(stride - 1);
             let mut slide_marks = slide_marks.iter_mut();
+            let slot = if self.roster.is_empty() { None } else { self.roster.slot(&a.id) };
+            let slot = slot.filter(|&s| self.roster.has_rows(s));
+            // `today` and `peak_today` of the schedule, reusing what earlier views summed.
+            let day = slot.map(|s| {
+                let t = team();
+                let key = (ti, t.det.generation, peaks[p].closed.len());
+                self.roster.day_sums(s, midnight, now, &peak_lists[p], key, t.det.clock())
+            });
             for (x, w) in per.iter_mut().zip(&windows) {
                 *x = match w.kind {
                     WindowKind::Sliding(l) => {
@@ -412,6 +442,23 @@ impl Engine {
                         None => peaks[p].sums(tl, now, peak_now),
                     },
                 };
+                if let (Some(slot), Some((today, peak))) = (slot, day) {
+                    x.with_schedule(match w.kind {
+                        WindowKind::Sliding(l) => self.roster.sums(slot, now - l, now),
+                        WindowKind::Today => today,
+                        WindowKind::PeakToday => peak,
+                    });
+                }
+            }
+            let (scheduled, out_since, allowed_aux) = match slot {
+                Some(slot) => self.roster_now(slot, a, now),
+                None => (None, None, false),
+            };
+            if allowed_aux {
+                unplanned_moved[p] += 1;
+            }
+            if out_since.is_some() {
+                out_now[p] += 1;
             }
             let r = rec_end[p];
             rec_end[p] += 1;
@@ -427,9 +474,12 @@ impl Engine {
                     team: team().id.as_str().into(),
                     state: a.state,
                     reason: a.reason.clone(),
-                    planned: a.kind == Kind::AuxPlanned,
+                    planned: a.kind == Kind::AuxPlanned || allowed_aux,
                     since: a.since,
                     windows: per.clone(),
+                    scheduled,
+                    out_of_adherence_since: out_since,
+                    seen: true,
                 });
             }
         }
@@ -458,12 +508,17 @@ impl Engine {
                     floor_qualifying[w].extend_from(&q);
                 }
             }
-            floor_counts.merge(team.roster.counts());
+            let mut counts = *team.roster.counts();
+            for _ in 0..unplanned_moved[p] {
+                counts.remove(Kind::AuxUnplanned);
+                counts.add(Kind::AuxPlanned);
+            }
+            floor_counts.merge(&counts);
             let quantile = |q: f64| if opts.scrape { None } else { team.handle.quantile_ms(q) };
             teams_out.push(GroupView {
                 id: team.id.clone(),
                 peak: peak_at_now[p],
-                counts: *team.roster.counts(),
+                counts,
                 windows: sums,
                 dispersion,
                 handle_p50_ms: quantile(0.5),
@@ -471,8 +526,10 @@ impl Engine {
                 contacts_total: team.contacts_total,
                 state_ms: team_state_ms[p],
                 aht_chart: Some(std::mem::take(&mut charts[p])),
+                out_of_adherence: out_now[p],
             });
         }
+        self.add_never_seen(opts, now, midnight, &mut teams_out, &mut agents_out, &mut floor_sums, &mut floor_counts);
         if opts.agents {
             agents_out.sort_by(|a, b| a.id.cmp(&b.id));
         }
@@ -492,6 +549,7 @@ impl Engine {
                 acc
             }),
             aht_chart: None,
+            out_of_adherence: teams_out.iter().map(|t| t.out_of_adherence).sum(),
         };
 
         let alerts = if opts.alerts {
@@ -515,5 +573,149 @@ impl Engine {
             alerts,
             ingest: self.ingest_total(),
         }
+    }
+}
+
+impl Engine {
+    /// The schedule figures of roster slot `slot` over a window at `now`.
+    fn roster_window(
+        &self,
+        slot: u32,
+        kind: &WindowKind,
+        midnight: Ms,
+        now: Ms,
+        peaks: &PeaksToday,
+    ) -> crate::roster::AdhSums {
+        match kind {
+            WindowKind::Sliding(l) => self.roster.sums(slot, now - l, now),
+            WindowKind::Today => self.roster.sums(slot, midnight, now),
+            WindowKind::PeakToday => {
+                let mut s = crate::roster::AdhSums::default();
+                for &(a, b) in peaks.closed.iter().chain(&peaks.open) {
+                    s.add(&self.roster.sums(slot, a.max(midnight), b.min(now)));
+                }
+                s
+            }
+        }
+    }
+
+    /// A scheduled agent now: its activity's name, since when it has been out of
+    /// adherence (if it is), and whether it is in unplanned aux its schedule allows.
+    fn roster_now(&self, slot: u32, a: &Agent, now: Ms) -> (Option<CompactString>, Option<Ms>, bool) {
+        let act = self.roster.activity_at(slot, now);
+        let ok = self.roster.allows(act, a.kind, a.reason.as_deref());
+        let out_since = if ok || act == crate::roster::OFF {
+            None
+        } else {
+            let (_, st) = self.roster.stretches(slot, now.saturating_add(1));
+            st.last().filter(|s| s.1.is_none()).map(|s| s.0)
+        };
+        (Some(self.roster.activity_name(act).into()), out_since, ok && a.kind == Kind::AuxUnplanned)
+    }
+
+    /// Scheduled agents never seen (SPEC §9.2): listed offline in team `unassigned`, which
+    /// is listed even without other members; their schedule figures count for it and the
+    /// floor.
+    #[allow(clippy::too_many_arguments)]
+    fn add_never_seen(
+        &mut self,
+        opts: &ViewOpts,
+        now: Ms,
+        midnight: Ms,
+        teams: &mut Vec<GroupView>,
+        agents: &mut Vec<AgentView>,
+        floor_sums: &mut [Sums],
+        floor_counts: &mut Counts,
+    ) {
+        use super::adherence::UNASSIGNED;
+        if self.roster.is_empty() || opts.team.as_deref().is_some_and(|t| t != UNASSIGNED) {
+            return;
+        }
+        let windows = self.settings.windows.clone();
+        let no_peaks = PeaksToday { closed: Vec::new(), open: Vec::new() };
+        let mut sums = vec![Sums::default(); windows.len()];
+        let mut n = 0u32;
+        let mut n_out = 0u32;
+        for (slot, id) in self.roster.scheduled() {
+            if self.agents.find(id).is_some() {
+                continue;
+            }
+            n += 1;
+            let per: Vec<Sums> = windows
+                .iter()
+                .map(|w| {
+                    let mut x = Sums::default();
+                    // Never at peak: a team's peak needs logged-in members; unassigned's
+                    // configured peak windows are not known here (docs/adherence.md).
+                    x.with_schedule(self.roster_window(slot, &w.kind, midnight, now, &no_peaks));
+                    x
+                })
+                .collect();
+            for (s, x) in sums.iter_mut().zip(&per) {
+                s.add(x);
+            }
+            let act = self.roster.activity_at(slot, now);
+            let out_since = if self.roster.allows(act, Kind::Offline, None) || act == crate::roster::OFF {
+                None
+            } else {
+                let (_, st) = self.roster.stretches(slot, now.saturating_add(1));
+                st.last().filter(|s| s.1.is_none()).map(|s| s.0)
+            };
+            n_out += u32::from(out_since.is_some());
+            if opts.agents {
+                agents.push(AgentView {
+                    id: id.into(),
+                    name: None,
+                    team: UNASSIGNED.into(),
+                    state: State::Offline,
+                    reason: None,
+                    planned: false,
+                    since: 0,
+                    windows: per,
+                    scheduled: Some(self.roster.activity_name(act).into()),
+                    out_of_adherence_since: out_since,
+                    seen: false,
+                });
+            }
+        }
+        if n == 0 {
+            return;
+        }
+        for (f, s) in floor_sums.iter_mut().zip(&sums) {
+            f.add(s);
+        }
+        for _ in 0..n {
+            floor_counts.add(Kind::Offline);
+        }
+        let team = match teams.iter_mut().position(|t| t.id == UNASSIGNED) {
+            Some(i) => &mut teams[i],
+            None => {
+                let pos = teams.partition_point(|t| t.id.as_str() < UNASSIGNED);
+                teams.insert(
+                    pos,
+                    GroupView {
+                        id: UNASSIGNED.into(),
+                        peak: false,
+                        counts: Counts::default(),
+                        windows: vec![Sums::default(); windows.len()],
+                        dispersion: vec![Default::default(); windows.len()],
+                        handle_p50_ms: None,
+                        handle_p90_ms: None,
+                        contacts_total: 0,
+                        state_ms: [0; 6],
+                        aht_chart: None,
+                        out_of_adherence: 0,
+                    },
+                );
+                &mut teams[pos]
+            }
+        };
+        for (t, s) in team.windows.iter_mut().zip(&sums) {
+            t.add(s);
+        }
+        for _ in 0..n {
+            team.counts.add(Kind::Offline);
+        }
+        team.out_of_adherence += n_out;
     }
 }

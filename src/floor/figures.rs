@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use super::timeline::{ContactSums, Durations, Kind, Mark, Timeline};
+use crate::roster::AdhSums;
 use crate::time::Ms;
 
 /// Sums for one agent, team or the floor over one window.
@@ -12,6 +13,11 @@ use crate::time::Ms;
 pub struct Sums {
     pub ms: Durations,
     pub contacts: ContactSums,
+    /// Schedule figures (SPEC §9.2): zero for agents without a roster.
+    pub adh: AdhSums,
+    /// Logged-in time of the agents with a roster: their staffed time is their scheduled
+    /// time instead (`staffed`).
+    pub rostered_logged: Ms,
 }
 
 impl Sums {
@@ -19,13 +25,34 @@ impl Sums {
     /// or in `[from, to]` when `to_inclusive` (a window ending at now counts those at now).
     pub fn over(tl: &Timeline, from: Ms, to: Ms, to_inclusive: bool) -> Sums {
         let (ms, contacts) = tl.window(from, to, to_inclusive);
-        Sums { ms, contacts }
+        Sums { ms, contacts, adh: AdhSums::default(), rostered_logged: 0 }
+    }
+
+    /// Makes these an agent's sums with a roster: its schedule figures in, aux its schedule
+    /// allowed moved to planned, staffed time from the schedule (SPEC §9.2).
+    pub fn with_schedule(&mut self, adh: AdhSums) {
+        let moved = adh.scheduled_aux.min(self.ms[Kind::AuxUnplanned as usize]);
+        self.ms[Kind::AuxUnplanned as usize] -= moved;
+        self.ms[Kind::AuxPlanned as usize] += moved;
+        self.adh = adh;
+        self.rostered_logged = self.logged_in();
+    }
+
+    /// `scheduled_s` for agents with a roster, `logged_in_s` for the others.
+    pub fn staffed(&self) -> Ms {
+        self.logged_in() - self.rostered_logged + self.adh.scheduled
+    }
+    pub fn adherence(&self) -> Option<f64> {
+        ratio(self.adh.in_adherence, self.adh.scheduled)
+    }
+    pub fn conformance(&self) -> Option<f64> {
+        ratio(self.adh.conform, self.adh.work)
     }
 
     /// [`Sums::over`], the start found from `mark` ([`Timeline::window_marked`]).
     pub fn over_marked(tl: &Timeline, mark: &mut Mark, from: Ms, to: Ms, to_inclusive: bool) -> Sums {
         let (ms, contacts) = tl.window_marked(mark, from, to, to_inclusive);
-        Sums { ms, contacts }
+        Sums { ms, contacts, adh: AdhSums::default(), rostered_logged: 0 }
     }
 
     pub fn add(&mut self, o: &Sums) {
@@ -33,6 +60,8 @@ impl Sums {
             *a += b;
         }
         self.contacts.add(o.contacts);
+        self.adh.add(&o.adh);
+        self.rostered_logged += o.rostered_logged;
     }
 
     fn get(&self, k: Kind) -> Ms {
@@ -64,9 +93,9 @@ impl Sums {
         self.talking() + self.acw() + self.aux() + self.idle()
     }
 
-    /// `talking / staffed`; staffed is logged-in time (no roster: see ARCHITECTURE.md).
+    /// `talking / staffed`; staffed is logged-in time, or scheduled time with a roster.
     pub fn talk_utilization(&self) -> Option<f64> {
-        ratio(self.talking(), self.logged_in())
+        ratio(self.talking(), self.staffed())
     }
     pub fn aux_ratio(&self) -> Option<f64> {
         ratio(self.unplanned_aux(), self.logged_in())
@@ -159,10 +188,12 @@ impl Qualifying {
     }
 
     /// A member's aux ratio and talk utilization over a window if its sums qualify it
-    /// (logged in at least `min_logged_ms`, and at all: then both ratios are numbers).
+    /// (logged in at least `min_logged_ms`, and at all: then the aux ratio is a number).
+    /// The utilization is NaN for a member with a roster and no scheduled time in the
+    /// window: it is left out of the utilization figures only (SPEC §9.2).
     pub fn ratios(s: &Sums, min_logged_ms: Ms) -> Option<(f64, f64)> {
         if s.logged_in() >= min_logged_ms && s.logged_in() > 0 {
-            Some((s.aux_ratio()?, s.talk_utilization()?))
+            Some((s.aux_ratio()?, s.talk_utilization().unwrap_or(f64::NAN)))
         } else {
             None
         }
@@ -171,7 +202,9 @@ impl Qualifying {
     /// Adds the ratios of a qualifying member (as [`Qualifying::ratios`] gives them).
     pub fn push_ratios(&mut self, aux: f64, talk: f64) {
         self.aux.push(aux);
-        self.talk.push(talk);
+        if !talk.is_nan() {
+            self.talk.push(talk);
+        }
     }
 
     pub fn extend_from(&mut self, o: &Qualifying) {
@@ -214,6 +247,11 @@ impl Serialize for FiguresJson<'_> {
         m.serialize_entry("occupancy", &s.occupancy())?;
         m.serialize_entry("contacts", &s.contacts.n)?;
         m.serialize_entry("aht_s", &s.aht_s())?;
+        m.serialize_entry("staffed_s", &secs(s.staffed()))?;
+        m.serialize_entry("scheduled_s", &secs(s.adh.scheduled))?;
+        m.serialize_entry("in_adherence_s", &secs(s.adh.in_adherence))?;
+        m.serialize_entry("adherence", &s.adherence())?;
+        m.serialize_entry("conformance", &s.conformance())?;
         if let Some(d) = self.dispersion {
             m.serialize_entry("aux_ratio_mean", &d.aux.mean)?;
             m.serialize_entry("aux_ratio_std", &d.aux.std)?;

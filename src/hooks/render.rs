@@ -49,6 +49,8 @@ impl Renderer<'_> {
             (Lang::En, AlertKind::ServiceLevelLow) => "Service level low",
             (Lang::Zh, AlertKind::LongWait) => "来电等待过长",
             (Lang::Zh, AlertKind::ServiceLevelLow) => "服务水平过低",
+            (Lang::En, AlertKind::OutOfAdherence) => "Out of adherence",
+            (Lang::Zh, AlertKind::OutOfAdherence) => "未按排班执行",
         }
     }
 
@@ -71,8 +73,8 @@ impl Renderer<'_> {
             };
         }
         match (self.lang, a.kind, agent) {
-            (Lang::En, AlertKind::LongAux, Some(ag)) => format!("{ag} ({})", a.team),
-            (Lang::Zh, AlertKind::LongAux, Some(ag)) => format!("{} 组坐席 {ag}", a.team),
+            (Lang::En, AlertKind::LongAux | AlertKind::OutOfAdherence, Some(ag)) => format!("{ag} ({})", a.team),
+            (Lang::Zh, AlertKind::LongAux | AlertKind::OutOfAdherence, Some(ag)) => format!("{} 组坐席 {ag}", a.team),
             (Lang::En, _, _) => a.team.clone(),
             (Lang::Zh, _, _) => format!("{} 组", a.team),
         }
@@ -107,6 +109,10 @@ impl Renderer<'_> {
             (Lang::Zh, AlertKind::LongAux) => {
                 (" ", format!("连续非计划小休已达 {} (上限 {})", self.duration(a.value), self.duration(a.threshold)))
             }
+            (Lang::En, AlertKind::OutOfAdherence) => {
+                (" ", format!("out of adherence with the schedule for {}", self.duration(a.value)))
+            }
+            (Lang::Zh, AlertKind::OutOfAdherence) => (" ", format!("未按排班执行已达 {}", self.duration(a.value))),
             (Lang::En, AlertKind::AuxDispersion) => (
                 ": ",
                 format!(

@@ -15,6 +15,12 @@ const BATCH: usize = 2048;
 
 pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let mut sim = crate::sim::demo(wall_ms(), &shared.settings.timezone_name);
+    // The simulated floor's roster goes to the engine as each shift is planned (at its
+    // start), unless a roster is configured: then that one is the schedule.
+    let roster = shared.config.roster_file.is_none();
+    if roster {
+        sim.record_roster();
+    }
     tracing::info!("demo: simulated floor of 200 agents in 10 teams (fast-forwarding today so far)");
     let mut fast_forward = true;
     loop {
@@ -23,6 +29,13 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         while batch.len() < BATCH && sim.next_ts().is_some_and(|ts| ts <= now) {
             let Some(line) = sim.next() else { break };
             batch.push(decode_str(&line.line, &shared.aliases));
+        }
+        let rows = sim.take_roster();
+        if !rows.is_empty() {
+            let up = crate::sim::roster_upload(&rows);
+            if let Err(e) = shared.engine().upload_roster(&up) {
+                tracing::warn!("demo: the simulated roster was refused: {e}");
+            }
         }
         if !batch.is_empty() {
             shared.core.apply(batch, Source::Demo);

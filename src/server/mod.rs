@@ -12,6 +12,7 @@ pub mod flight;
 pub mod guard;
 pub mod listen;
 pub mod push;
+pub mod roster;
 pub mod routes;
 pub mod sources_route;
 pub mod tls;
@@ -313,6 +314,7 @@ pub async fn run_config(
     ));
     tracker.spawn(push::run(shared.clone(), shutdown.clone()));
     tracker.spawn(ticker(shared.clone(), shutdown.clone()));
+    tracker.spawn(roster::watch(shared.clone(), shutdown.clone()));
     if demo {
         tracker.spawn(demo::run(shared.clone(), shutdown.clone()));
     }

@@ -312,6 +312,31 @@ pub fn routes(
             super::sources_route::handle(sh, name, headers, query, body)
         });
 
+    // The roster (SPEC §9.1): CSV or JSON, the whole upload or nothing. PUT is not a
+    // method a page may send cross-site without a preflight, which is never granted.
+    let roster_max = shared.config.roster_max_bytes as u64;
+    let put_roster = warp::path!("api" / "v1" / "roster")
+        .and(warp::put())
+        .and(authorized(shared.clone(), true))
+        .and(warp::body::content_length_limit(roster_max))
+        .and(warp::body::bytes())
+        .and(s.clone())
+        .then(|body: Bytes, sh: Arc<Shared>| {
+            blocking(move || match std::str::from_utf8(&body) {
+                Err(e) => json_reply(
+                    json!({"error": format!("the roster is not UTF-8 (byte {})", e.valid_up_to())}).to_string(),
+                    StatusCode::BAD_REQUEST,
+                ),
+                Ok(text) => match super::roster::apply(&sh, text) {
+                    Ok(a) => json_reply(json!({"agents": a.agents, "rows": a.rows}).to_string(), StatusCode::OK),
+                    Err(e) => json_reply(
+                        json!({"error": format!("{e}; nothing of this upload was applied")}).to_string(),
+                        StatusCode::BAD_REQUEST,
+                    ),
+                },
+            })
+        });
+
     let ingest_errors = warp::path!("api" / "v1" / "ingest" / "errors")
         .and(warp::get())
         .and(authorized(shared.clone(), false))
@@ -440,6 +465,7 @@ pub fn routes(
         .or(board)
         .or(post_events)
         .or(post_source)
+        .or(put_roster)
         .or(ingest_errors)
         .or(ingest_ws)
         .or(push_ws)

@@ -104,6 +104,13 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE|-", group = "sink")]
     pub out: Option<String>,
 
+    /// Also write the floor's roster (CSV, docs/adherence.md) to FILE when the simulation
+    /// ends: every simulated shift and its planned lunch and sessions as scheduled, with one
+    /// agent in 17 back from lunch 8 minutes late, one in 23 logging off 20 minutes early,
+    /// and one agent more than the floor has, who never logs in. Needs shifts.
+    #[arg(long, value_name = "FILE")]
+    pub roster: Option<String>,
+
     /// Stream NDJSON over TCP to the daemon's ingest port (e.g. 127.0.0.1:7070), in batched
     /// writes; reconnects with back-off (and resends the batch) if the daemon goes away.
     #[arg(long, value_name = "HOST:PORT", group = "sink")]
@@ -318,7 +325,10 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<Option<String>> {
             cfg.offset_ms = now - first.ts;
         }
     }
-    let sim = Simulator::new(cfg)?;
+    let mut sim = Simulator::new(cfg)?;
+    if args.roster.is_some() {
+        sim.record_roster();
+    }
 
     let (mut sink, default_batch) = if let Some(addr) = &args.tcp {
         (Sink::tcp(addr).await?, 4096)
@@ -332,7 +342,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<Option<String>> {
     let batch_max = args.batch.map_or(default_batch, |b| b as usize);
 
     let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
-    let mut lines = sim.peekable();
+    let mut lines = sim.by_ref().peekable();
     let mut batch: Vec<SimLine> = Vec::with_capacity(batch_max);
     let mut progress = Progress::new();
     // Pacing: line at simulated `ts` is due at `started + (ts − first_ts) / speed`.
@@ -381,8 +391,15 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<Option<String>> {
             }
         }
     }
+    drop(lines);
     let summary = sink.finish().await?;
     progress.done(stopped);
+    if let Some(path) = &args.roster {
+        let rows = sim.take_roster();
+        std::fs::write(path, super::roster_csv(&rows))
+            .map_err(|e| anyhow::anyhow!("--roster: cannot write {path}: {e}"))?;
+        eprintln!("simulate: roster of {} spans written to {path}", rows.len());
+    }
     if let Some(s) = &summary {
         eprintln!("simulate: {s}");
     }

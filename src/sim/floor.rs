@@ -215,7 +215,29 @@ pub struct Simulator {
     calls: Option<Calls>,
     /// The instant of the step being run.
     clock: Ms,
+    /// The roster of the shifts planned so far, when recorded (`record_roster`); drained
+    /// by `take_roster`.
+    roster: Option<Vec<RosterRow>>,
 }
+
+/// A span of the simulated floor's roster (docs/adherence.md): a shift (`activity` None)
+/// or a planned activity inside one, times as emitted (offset included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterRow {
+    pub agent: String,
+    pub start: Ms,
+    pub end: Ms,
+    pub activity: Option<String>,
+}
+
+/// Roster deviations, chosen by agent index so the same floor always has the same ones:
+/// one agent in `LATE_EVERY` comes back from lunch `LATE_MS` after the roster's end of it,
+/// one in `EARLY_EVERY` logs off `EARLY_MS` before the roster's end of the shift, and the
+/// roster names one agent more than the floor has, who never logs in (a no-show).
+const LATE_EVERY: usize = 17;
+const LATE_MS: Ms = 8 * MIN;
+const EARLY_EVERY: usize = 23;
+const EARLY_MS: Ms = 20 * MIN;
 
 impl Simulator {
     /// Builds a simulator, validating the configuration.
@@ -351,6 +373,7 @@ impl Simulator {
             ts_fmt: TsFormatter::default(),
             calls: (cfg.queues > 0).then(|| Calls::new(cfg.queues, cfg.agents, cfg.seed)),
             clock: cfg.start,
+            roster: None,
             cfg,
         })
     }
@@ -635,8 +658,53 @@ impl Simulator {
             }
         }
         planned.sort_by_key(|p| p.at);
+        self.roster_rows(k, &planned);
         planned.retain(|p| p.at >= now);
         self.agents[k].planned = planned;
+    }
+
+    /// Records the roster of agent `k`'s shift just planned, with the floor's deviations.
+    fn roster_rows(&mut self, k: usize, planned: &[Planned]) {
+        if self.roster.is_none() || !self.cfg.shifts {
+            return;
+        }
+        let off = self.cfg.offset_ms;
+        let a = &self.agents[k];
+        // The nominal start (logins vary by -5..+3 minutes around it, on a 30-minute grid).
+        let start = (a.shift_start + 15 * MIN).div_euclid(30 * MIN) * 30 * MIN;
+        let mut end = start + self.cfg.shift_ms;
+        if k % EARLY_EVERY == EARLY_EVERY / 2 {
+            end += EARLY_MS;
+        }
+        let mut rows = vec![RosterRow { agent: a.id.clone(), start: start + off, end: end + off, activity: None }];
+        for p in planned {
+            let late = p.reason == LUNCH && k % LATE_EVERY == LATE_EVERY / 2;
+            let len = if late { p.len - LATE_MS } else { p.len };
+            rows.push(RosterRow {
+                agent: a.id.clone(),
+                start: p.at + off,
+                end: p.at + len + off,
+                activity: Some(self.reasons[p.reason as usize].0.clone()),
+            });
+        }
+        if k == 0 {
+            let width = a.id.len() - 1;
+            let id = format!("A{:0width$}", self.cfg.agents + 1);
+            rows.push(RosterRow { agent: id, start: start + off, end: end + off, activity: None });
+        }
+        if let Some(r) = &mut self.roster {
+            r.extend(rows);
+        }
+    }
+
+    /// Records the roster from now on: every shift as it is planned (at its start).
+    pub fn record_roster(&mut self) {
+        self.roster.get_or_insert_with(Vec::new);
+    }
+
+    /// The roster rows recorded since the last call.
+    pub fn take_roster(&mut self) -> Vec<RosterRow> {
+        self.roster.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// A random start in `[from, to]` on a 5-minute grid for an item of length `len` that

@@ -25,7 +25,7 @@ pub(crate) use sink::with_default_path;
 
 pub use calendar::{parse_time, parse_window};
 pub use cli::{SimulateArgs, run};
-pub use floor::Simulator;
+pub use floor::{RosterRow, Simulator};
 pub use noise::Noise;
 
 use jiff::civil::Time;
@@ -293,4 +293,27 @@ pub fn demo_config(now_ms: Ms, timezone: &str, peaks: &[(Time, Time)]) -> SimCon
         }],
         ..SimConfig::default()
     }
+}
+
+/// The roster rows as CSV (`agent,start,end,activity`, RFC 3339 UTC), as WFM tools export it.
+pub fn roster_csv(rows: &[RosterRow]) -> String {
+    let mut out = String::from("agent,start,end,activity\n");
+    for r in rows {
+        let act = r.activity.as_deref().unwrap_or("shift");
+        out.push_str(&format!("{},{},{},{act}\n", r.agent, crate::time::fmt_ms(r.start), crate::time::fmt_ms(r.end)));
+    }
+    out
+}
+
+/// The roster rows as an upload for the engine (`serve --demo`).
+pub fn roster_upload(rows: &[RosterRow]) -> crate::roster::parse::Upload {
+    let mut up = crate::roster::parse::Upload::default();
+    for r in rows {
+        let row = crate::roster::Row { start: r.start, end: r.end, act: r.activity.as_deref().map(Into::into) };
+        match up.agents.iter_mut().find(|(a, _)| a == r.agent.as_str()) {
+            Some((_, v)) => v.push(row),
+            None => up.agents.push((r.agent.as_str().into(), vec![row])),
+        }
+    }
+    up
 }

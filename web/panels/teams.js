@@ -40,6 +40,11 @@ const TEAM_COLS = [
     const v = x.windows?.[w.team]?.contacts ?? null;
     return [F.int(v), v];
   }],
+  // Schedule adherence (docs/adherence.md); "—" for a team nobody in it is scheduled.
+  ['adherence_team', 'c-p', (x, c, w) => {
+    const v = x.windows?.[w.team]?.adherence ?? null;
+    return [F.pct(v), v];
+  }],
 ];
 
 /** Field name of a team-table column -> the window slot it reads (for data-window). */

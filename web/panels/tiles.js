@@ -21,7 +21,7 @@ let lastFit = '';
 function makeTile() {
   const e = el('div', 'tile');
   // Flat children, placed by CSS grid areas (the dense layout moves them around).
-  e.append(el('span', 't-name'), el('span', 't-state'), el('span', 't-reason'), el('span', 't-time'));
+  e.append(el('span', 't-name'), el('span', 't-state'), el('span', 't-reason'), el('span', 't-time'), el('span', 't-sched'));
   return e;
 }
 
@@ -38,7 +38,15 @@ function updateTile(e, a) {
   setText(name, a.name ? shortName(a.name) : a.agent);
   setText(state, t(sk === 'aux_planned' ? 'short.aux_planned' : `short.${a.state}`));
   setText(reason, a.state === 'aux' ? reasonLabel(a.reason ?? 'unspecified') : '');
+  // The roster's activity beside the state (docs/adherence.md); the time out is in tick().
+  setAttr(e, 'data-scheduled', a.scheduled ?? null);
+  setAttr(e, 'data-ooa', a.out_since ?? null);
+  setText(e.children[4], a.scheduled ? schedLabel(a.scheduled) : '');
   tileTitle(e, a);
+}
+
+function schedLabel(act) {
+  return ['work', 'off'].includes(act) ? t(`sched.${act}`) : reasonLabel(act);
 }
 
 /** Tooltip for a person at the screen with a mouse: who, which state, long-aux limit. */
@@ -221,6 +229,10 @@ export function tick(now) {
     if (!a) continue;
     const secs = a.since == null ? null : Math.max(0, (at - a.since) / 1000);
     setText(e.children[3], dots ? F.shortDur(secs) : F.mss(secs));
+    if (a.scheduled) {
+      const out = a.out_since == null ? '' : ` · ${t('sched.out', { time: F.mss(Math.max(0, (at - a.out_since) / 1000)) })}`;
+      setText(e.children[4], `${schedLabel(a.scheduled)}${out}`);
+    }
     const lv = longLevel(a, at, firing);
     if ((e.dataset.long ?? '') !== lv) {
       setAttr(e, 'data-long', lv || null);

@@ -1,0 +1,173 @@
+//! The roster in the engine (SPEC §9): uploads, each scheduled agent's state log, the
+//! `out_of_adherence` alerts and the scheduled part of `long_aux`.
+//!
+//! An agent's adherence depends on its own history and schedule only, and its events
+//! arrive in order (SPEC §2.5), so its alerts are re-derived per agent: when it has an
+//! event, when an upload changes its schedule, and when time reaches the next instant its
+//! alerts could change without an event (a fire, or a piece of its schedule starting).
+//! Each re-derivation walks its schedule and log from the instant its history is final
+//! (its last event, or the backfill limit) and corrects the store to the result, so a
+//! late event retracts or moves what it changes, as for the other kinds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::Engine;
+use crate::alert::{Alert, AlertKind, AlertState, StoredAlert};
+use crate::detect::team::new_alert;
+use crate::floor::agents::AgentIdx;
+use crate::roster::parse::Upload;
+use crate::roster::{Applied, UploadError};
+use crate::time::Ms;
+
+/// The team of scheduled agents never seen (SPEC §9.2).
+pub const UNASSIGNED: &str = "unassigned";
+
+impl Engine {
+    /// Replaces the schedule of the agents and local days `up` names (SPEC §9.1). A refused
+    /// upload changes nothing.
+    pub fn upload_roster(&mut self, up: &Upload) -> Result<Applied, UploadError> {
+        let cal = &mut self.cal;
+        let max = self.settings.max_agents;
+        let (touched, applied) = self.roster.upload(up, max, &mut |t| (cal.midnight(t) / 60_000) as i32)?;
+        for slot in touched {
+            // An agent seen before its schedule: its log starts with its current state (the
+            // timelines keep no aux reasons; docs/adherence.md).
+            if self.roster.last_change(slot).is_none()
+                && let Some(ai) = self.agents.find(self.roster_id(slot))
+            {
+                let a = self.agents.get(ai);
+                let (since, kind, reason) = (a.since, a.kind, a.reason.clone());
+                self.roster.record(slot, since, kind, reason.as_deref());
+            }
+            self.roster.mark(slot);
+        }
+        self.version += 1;
+        Ok(applied)
+    }
+
+    fn roster_id(&self, slot: u32) -> &str {
+        self.roster.scheduled_id(slot)
+    }
+
+    /// Records an applied state change of agent `ai` for adherence (scheduled agents only).
+    pub(super) fn roster_record(&mut self, ai: AgentIdx, t: Ms) {
+        if self.roster.is_empty() {
+            return;
+        }
+        let a = self.agents.get(ai);
+        if let Some(slot) = self.roster.slot(&a.id) {
+            let (kind, reason) = (a.kind, a.reason.clone());
+            self.roster.record(slot, t, kind, reason.as_deref());
+        }
+    }
+
+    /// Where a `long_aux` stretch entered at `t` with `reason` starts: at `t`, or where
+    /// the schedule stops allowing it (`None`: it never does).
+    pub(super) fn long_aux_start(&self, ai: AgentIdx, t: Ms, reason: &str) -> Option<Ms> {
+        if self.roster.is_empty() {
+            return Some(t);
+        }
+        match self.roster.slot(&self.agents.get(ai).id) {
+            Some(slot) if self.roster.has_rows(slot) => self.roster.unscheduled_from(slot, t, reason),
+            _ => Some(t),
+        }
+    }
+
+    /// Re-derives the alerts of every scheduled agent due by `now`.
+    pub(super) fn advance_adherence(&mut self, now: Ms) {
+        if self.roster.is_empty() {
+            return;
+        }
+        while let Some(slot) = self.roster.pop_due(now) {
+            self.derive_adherence(slot, now);
+        }
+    }
+
+    fn derive_adherence(&mut self, slot: u32, now: Ms) {
+        let thr = self.roster.settings().threshold_ms;
+        let (from, stretches) = self.roster.stretches(slot, now.saturating_add(1));
+        let floor = now.saturating_sub(self.settings.max_backfill_ms);
+        let settle = self.roster.last_change(slot).unwrap_or(Ms::MIN).max(floor).min(now);
+        // Most re-derivations find nothing to tell: no alert of the agent may change and no
+        // stretch has reached the threshold.
+        let quiet = self.roster.live_is_empty(slot)
+            && stretches.iter().all(|&(s, e)| s + thr > now || e.is_some_and(|e| e - s < thr));
+        if quiet {
+            self.roster.derived(slot, Vec::new(), Vec::new(), settle, &stretches, now);
+            return;
+        }
+        let id = self.roster_id(slot).to_string();
+        let seen = self.agents.find(&id);
+        let team_now = match seen {
+            Some(ai) => self.team(self.agents.get(ai).team).id.clone(),
+            None => UNASSIGNED.to_string(),
+        };
+        let who = match seen.and_then(|ai| self.agents.get(ai).name.clone()) {
+            Some(n) => format!("{id} ({n})"),
+            None => id.clone(),
+        };
+        // History before the agent's last event (or before what may still be backfilled)
+        // is final. The next re-derivation walks from here: what ended by then is final.
+        let final_upto = settle.max(from);
+        let known = self.roster.take_live(slot);
+        let mut old: Vec<Arc<StoredAlert>> = Vec::new();
+        let mut done: Vec<(Ms, String, String)> = Vec::new();
+        for k in &known {
+            match self.alerts.get(&k.1) {
+                // A stretch that ended at `from` or before is final (the walk from `from`
+                // starts after it).
+                Some(a) if a.resolved_at.is_none_or(|r| r > from) => old.push(a.clone()),
+                Some(_) => done.push(k.clone()),
+                None => {}
+            }
+        }
+        let mut live: Vec<(Ms, String, String)> = Vec::new();
+        let mut new: BTreeMap<String, Alert> = BTreeMap::new();
+        for &(start, end) in &stretches {
+            let fire = start + thr;
+            if fire > now || end.is_some_and(|e| e - start < thr) {
+                continue;
+            }
+            // The team at fire time: kept from the alert as told (the agent may have moved since).
+            // A no-show's alert told as `unassigned` takes the agent's team once its events
+            // arrive (late delivery: it was on the floor after all).
+            let team = known
+                .iter()
+                .find(|k| k.0 == start && !(k.2 == UNASSIGNED && seen.is_some()))
+                .map_or_else(|| team_now.clone(), |k| k.2.clone());
+            let aid = Alert::make_id(AlertKind::OutOfAdherence, &team, Some(&id), start);
+            let mut a = new_alert(
+                AlertKind::OutOfAdherence,
+                aid.clone(),
+                &team,
+                Some(&id),
+                start,
+                fire,
+                thr as f64 / 1000.0,
+                thr as f64 / 1000.0,
+                format!("{who} has been out of adherence with the schedule for {} min", thr / 60_000),
+                vec![id.clone()],
+            );
+            let entry = (start, aid.clone(), team);
+            match end {
+                Some(e) => {
+                    a.state = AlertState::Resolved;
+                    a.resolved_at = Some(e);
+                    if e <= final_upto { done.push(entry) } else { live.push(entry) }
+                }
+                None => live.push(entry),
+            }
+            new.insert(aid, a);
+        }
+        if !old.is_empty() || !new.is_empty() {
+            self.correct(old, new);
+        }
+        self.roster.derived(slot, live, done, settle, &stretches, now);
+    }
+
+    /// The roster (views and metrics).
+    pub fn roster(&self) -> &crate::roster::Roster {
+        &self.roster
+    }
+}

@@ -1,0 +1,796 @@
+//! The roster and schedule adherence (SPEC §9): what each agent should be doing, and
+//! whether it is. Pure like the rest of the core: uploads are parsed at the edge
+//! ([`parse`]) and handed in whole; time is passed in.
+//!
+//! Per scheduled agent the roster keeps the rows as uploaded (the upload's unit of
+//! replacement is an agent's local day), the schedule flattened into pieces of constant
+//! activity (`off`, `work` or a named activity, SPEC §9.1's resolution rules applied once
+//! per upload), and a log of the agent's state and aux reason (one packed `u64` per
+//! change: the timelines keep kinds, not reasons, and adherence needs the reason). Window
+//! figures and `out_of_adherence` stretches are one merge of the two lists.
+
+pub mod parse;
+
+use std::collections::{BTreeSet, HashMap};
+
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+
+use crate::floor::timeline::Kind;
+use crate::time::Ms;
+
+/// A span as uploaded: a shift (`act` None) or an activity inside one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    pub start: Ms,
+    pub end: Ms,
+    pub act: Option<CompactString>,
+}
+
+/// Activity ids: `off` and `work`, then interned names (activities and configured reasons).
+pub const OFF: u16 = 0;
+pub const WORK: u16 = 1;
+/// Reason id of an aux reason no roster or rule names: it never matches `aux:REASON`.
+const OTHER: u16 = 4095;
+/// At most this many distinct activity and reason names (ids fit in 12 bits of a log entry).
+pub const MAX_NAMES: usize = 4000;
+
+/// State codes in the log: `Kind as u8` (talking, acw, aux unplanned, aux planned, idle, offline).
+fn code(kind: Kind) -> u8 {
+    kind as u8
+}
+const OFFLINE: u8 = Kind::Offline as u8;
+
+/// Which states an activity allows (SPEC §9.1 `[adherence.allowed]`), names unresolved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowList {
+    /// One bit per state code (`1 << Kind as u8`).
+    pub mask: u8,
+    /// `aux:REASON` entries.
+    pub reasons: Vec<String>,
+}
+
+impl AllowList {
+    /// Parses entries `talking`, `acw`, `idle`, `offline`, `aux`, `aux:REASON`.
+    pub fn parse(entries: &[String]) -> Result<AllowList, String> {
+        let mut a = AllowList::default();
+        for e in entries {
+            let bit = |k: Kind| 1u8 << code(k);
+            match e.as_str() {
+                "talking" => a.mask |= bit(Kind::Talking),
+                "acw" => a.mask |= bit(Kind::Acw),
+                "idle" => a.mask |= bit(Kind::Idle),
+                "offline" => a.mask |= bit(Kind::Offline),
+                "aux" => a.mask |= bit(Kind::AuxUnplanned) | bit(Kind::AuxPlanned),
+                _ => match e.strip_prefix("aux:") {
+                    Some(r) if !r.is_empty() => a.reasons.push(r.to_string()),
+                    _ => {
+                        return Err(format!(
+                            "{e:?} is not a state: use talking, acw, idle, offline, aux or aux:REASON"
+                        ));
+                    }
+                },
+            }
+        }
+        Ok(a)
+    }
+
+    /// The defaults (SPEC §9.1): `work` → talking, acw, idle; `off` → offline; any other
+    /// activity A → offline or aux with reason A, and for training, meeting, coaching any
+    /// planned reason too.
+    pub fn default_for(activity: &str) -> AllowList {
+        let bit = |k: Kind| 1u8 << code(k);
+        match activity {
+            "work" => AllowList { mask: bit(Kind::Talking) | bit(Kind::Acw) | bit(Kind::Idle), reasons: vec![] },
+            "off" => AllowList { mask: bit(Kind::Offline), reasons: vec![] },
+            "training" | "meeting" | "coaching" => {
+                AllowList { mask: bit(Kind::Offline) | bit(Kind::AuxPlanned), reasons: vec![activity.into()] }
+            }
+            _ => AllowList { mask: bit(Kind::Offline), reasons: vec![activity.into()] },
+        }
+    }
+}
+
+/// Adherence settings (from `[adherence]` and `[alerts.out_of_adherence]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdherenceSettings {
+    /// Configured lists by activity name (replacing that activity's defaults).
+    pub allowed: HashMap<String, AllowList>,
+    /// `out_of_adherence` fires after this long out of adherence.
+    pub threshold_ms: Ms,
+}
+
+impl Default for AdherenceSettings {
+    fn default() -> Self {
+        AdherenceSettings { allowed: HashMap::new(), threshold_ms: 300_000 }
+    }
+}
+
+/// An activity's allowed states, names resolved to ids.
+#[derive(Clone, Debug, Default)]
+struct Allow {
+    mask: u8,
+    reasons: Vec<u16>,
+}
+
+/// A row as kept: `act` u16::MAX for a shift; `order` breaks ties between activities that
+/// start together (the one listed later wins).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Kept {
+    start: Ms,
+    end: Ms,
+    act: u16,
+    order: u64,
+    /// Local day number of `start` (the unit an upload replaces).
+    day: i32,
+}
+
+const SHIFT: u16 = u16::MAX;
+
+/// One scheduled agent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct RAgent {
+    id: CompactString,
+    rows: Vec<Kept>,
+    /// Pieces `(start, activity)` in time order, each lasting to the next; `off` before the
+    /// first. Derived from `rows`.
+    #[serde(skip)]
+    sched: Vec<(Ms, u16)>,
+    /// State changes: `start << 16 | code << 12 | reason id`, starts strictly increasing;
+    /// offline before the first.
+    log: Vec<u64>,
+    /// `out_of_adherence` bookkeeping: stretches ending before `settled` are final; the
+    /// stretch in progress at `settled` began at `out_since`.
+    settled: Ms,
+    out_since: Option<Ms>,
+    /// This agent's `out_of_adherence` alerts in the store (started_at, id, team) that a
+    /// re-derivation may still change (`live`), and the final ones (`done`, the last 256:
+    /// an upload that reaches back makes them live again).
+    live: Vec<(Ms, String, String)>,
+    done: Vec<(Ms, String, String)>,
+    /// When the alerts may next change without an event (`Ms::MAX`: not before an event).
+    due: Ms,
+    /// Bumped whenever `sched` changes (the day cache's key). Derived.
+    #[serde(skip)]
+    sched_gen: u64,
+}
+
+/// An agent's `today` and `peak_today` figures up to its last state change, which later
+/// views reuse (the history before it is final while the schedule stays): a view then walks
+/// only what came after. `peak` covers the peak intervals up to `peak_upto`, no further
+/// than the team's committed clock (a peak interval after it may still change).
+#[derive(Clone, Copy, Debug)]
+struct DayCache {
+    key: (Ms, u64, (u32, u64, usize)),
+    upto: Ms,
+    today: AdhSums,
+    peak_upto: Ms,
+    peak: AdhSums,
+}
+
+fn pack(t: Ms, code: u8, rid: u16) -> u64 {
+    ((t.max(0) as u64) << 16) | ((code as u64) << 12) | rid as u64
+}
+
+fn start_of(e: u64) -> Ms {
+    (e >> 16) as Ms
+}
+
+fn unpack(e: u64) -> (u8, u16) {
+    (((e >> 12) & 0x7) as u8, (e & 0xfff) as u16)
+}
+
+/// An out-of-adherence stretch: its start and its end (None: still going at the horizon).
+pub type Stretch = (Ms, Option<Ms>);
+
+/// The schedule figures of one agent (or a sum) over one window (SPEC §9.2), milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdhSums {
+    /// Shift time in the window.
+    pub scheduled: Ms,
+    /// The part of it in adherence.
+    pub in_adherence: Ms,
+    /// `work` time, and the part of it talking, in ACW or idle.
+    pub work: Ms,
+    pub conform: Ms,
+    /// Unplanned-reason aux time that the schedule allowed (it counts as planned).
+    pub scheduled_aux: Ms,
+}
+
+impl AdhSums {
+    pub fn add(&mut self, o: &AdhSums) {
+        self.scheduled += o.scheduled;
+        self.in_adherence += o.in_adherence;
+        self.work += o.work;
+        self.conform += o.conform;
+        self.scheduled_aux += o.scheduled_aux;
+    }
+}
+
+/// What an upload changed, for the engine to re-derive.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub agents: usize,
+    pub rows: usize,
+}
+
+/// Why an upload was refused after parsing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UploadError {
+    #[error("too many distinct activity names (at most {MAX_NAMES})")]
+    TooManyNames,
+    #[error("too many scheduled agents: {0} (at most floor.max_agents)")]
+    TooManyAgents(usize),
+}
+
+/// Every scheduled agent's schedule and state log.
+#[derive(Debug)]
+pub struct Roster {
+    settings: AdherenceSettings,
+    /// Names by id (`off`, `work`, then interned); index and rules derived.
+    names: Vec<CompactString>,
+    name_ids: HashMap<CompactString, u16, foldhash::fast::RandomState>,
+    allow: Vec<Allow>,
+    agents: Vec<RAgent>,
+    index: HashMap<CompactString, u32, foldhash::fast::RandomState>,
+    next_order: u64,
+    /// `(due, slot)`: agents whose alerts must be re-derived once time reaches `due`.
+    /// Entries may be stale (checked against `RAgent::due`). Derived.
+    due: BTreeSet<(Ms, u32)>,
+    /// Per slot: what views reuse of `today` and `peak_today` (`day_sums`). Derived.
+    day_cache: Vec<Option<DayCache>>,
+}
+
+/// The roster's state as bytes (journal snapshots).
+#[derive(Serialize, Deserialize)]
+pub struct Stored {
+    names: Vec<CompactString>,
+    agents: Vec<RAgent>,
+    next_order: u64,
+}
+
+impl Roster {
+    pub fn new(settings: AdherenceSettings) -> Roster {
+        let mut r = Roster {
+            settings,
+            names: Vec::new(),
+            name_ids: HashMap::default(),
+            allow: Vec::new(),
+            agents: Vec::new(),
+            index: HashMap::default(),
+            next_order: 0,
+            due: BTreeSet::new(),
+            day_cache: Vec::new(),
+        };
+        r.intern("off");
+        r.intern("work");
+        let mut configured: Vec<String> = r.settings.allowed.values().flat_map(|a| a.reasons.iter().cloned()).collect();
+        configured.extend(r.settings.allowed.keys().cloned());
+        configured.sort();
+        for n in configured {
+            r.intern(&n);
+        }
+        r
+    }
+
+    pub fn settings(&self) -> &AdherenceSettings {
+        &self.settings
+    }
+
+    /// No agent has a schedule: the engine skips every adherence step.
+    pub fn is_empty(&self) -> bool {
+        self.agents.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.agents.len()
+    }
+
+    fn intern(&mut self, name: &str) -> Option<u16> {
+        if let Some(&i) = self.name_ids.get(name) {
+            return Some(i);
+        }
+        if self.names.len() >= MAX_NAMES {
+            return None;
+        }
+        let i = self.names.len() as u16;
+        self.names.push(name.into());
+        self.name_ids.insert(name.into(), i);
+        self.allow.push(Allow::default());
+        // Resolve every rule again: a new name may be a reason another rule names.
+        self.resolve_rules();
+        Some(i)
+    }
+
+    fn resolve_rules(&mut self) {
+        for i in 0..self.names.len() {
+            let name = self.names[i].to_string();
+            let list = self.settings.allowed.get(&name).cloned().unwrap_or_else(|| AllowList::default_for(&name));
+            let reasons = list.reasons.iter().filter_map(|r| self.name_ids.get(r.as_str()).copied()).collect();
+            self.allow[i] = Allow { mask: list.mask, reasons };
+        }
+    }
+
+    /// Whether activity `act` allows state `code` with aux reason `rid`.
+    fn allowed(&self, act: u16, code: u8, rid: u16) -> bool {
+        let a = &self.allow[act as usize];
+        (a.mask >> code) & 1 == 1
+            || (code == Kind::AuxUnplanned as u8 || code == Kind::AuxPlanned as u8)
+                && rid != OTHER
+                && a.reasons.contains(&rid)
+    }
+
+    pub fn activity_name(&self, act: u16) -> &str {
+        &self.names[act as usize]
+    }
+
+    /// Replaces the schedule of every agent and local day the upload names (`day_of`: the
+    /// local day number of an instant). Nothing is changed when it is refused.
+    pub fn upload(
+        &mut self,
+        up: &parse::Upload,
+        max_agents: usize,
+        day_of: &mut dyn FnMut(Ms) -> i32,
+    ) -> Result<(Vec<u32>, Applied), UploadError> {
+        let new_agents = up.agents.iter().filter(|(id, _)| !self.index.contains_key(id)).count();
+        if self.agents.len() + new_agents > max_agents {
+            return Err(UploadError::TooManyAgents(self.agents.len() + new_agents));
+        }
+        // Names first, so a refusal leaves everything as it was.
+        let mut new_names: Vec<&str> = Vec::new();
+        for (_, rows) in &up.agents {
+            for r in rows {
+                if let Some(a) = &r.act
+                    && !self.name_ids.contains_key(a.as_str())
+                    && !new_names.contains(&a.as_str())
+                {
+                    new_names.push(a);
+                }
+            }
+        }
+        if self.names.len() + new_names.len() > MAX_NAMES {
+            return Err(UploadError::TooManyNames);
+        }
+        for n in new_names {
+            self.intern(n);
+        }
+        let mut touched = Vec::with_capacity(up.agents.len());
+        for (id, rows) in &up.agents {
+            let days: BTreeSet<i32> = rows.iter().map(|r| day_of(r.start)).collect();
+            let slot = match self.index.get(id) {
+                Some(&s) => s,
+                None => {
+                    self.agents.push(RAgent {
+                        id: id.clone(),
+                        rows: Vec::new(),
+                        sched: Vec::new(),
+                        log: Vec::new(),
+                        settled: Ms::MAX,
+                        out_since: None,
+                        live: Vec::new(),
+                        done: Vec::new(),
+                        due: Ms::MAX,
+                        sched_gen: 0,
+                    });
+                    let s = (self.agents.len() - 1) as u32;
+                    self.index.insert(id.clone(), s);
+                    s
+                }
+            };
+            let mut kept: Vec<Kept> = Vec::with_capacity(rows.len());
+            for r in rows {
+                let act = match &r.act {
+                    None => SHIFT,
+                    Some(a) => self.name_ids[a.as_str()],
+                };
+                kept.push(Kept { start: r.start, end: r.end, act, order: self.next_order, day: day_of(r.start) });
+                self.next_order += 1;
+            }
+            let a = &mut self.agents[slot as usize];
+            a.rows.retain(|k| !days.contains(&k.day));
+            a.rows.extend(kept);
+            a.sched = flatten(&a.rows);
+            a.sched_gen += 1;
+            // Re-derive from the start of its schedule (or where it already was, if earlier).
+            let first = a.sched.first().map_or(Ms::MAX, |p| p.0);
+            if first < a.settled {
+                a.settled = first;
+                a.out_since = None;
+                let done = std::mem::take(&mut a.done);
+                a.live.splice(0..0, done);
+            }
+            touched.push(slot);
+        }
+        Ok((touched, Applied { agents: up.agents.len(), rows: up.rows() }))
+    }
+
+    pub fn slot(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+
+    /// Scheduled agents: `(slot, id)`, with at least one row.
+    pub fn scheduled(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.agents.iter().enumerate().filter(|(_, a)| !a.rows.is_empty()).map(|(i, a)| (i as u32, a.id.as_str()))
+    }
+
+    /// Whether the agent has any schedule (then its staffed time is its scheduled time).
+    pub fn has_rows(&self, slot: u32) -> bool {
+        !self.agents[slot as usize].rows.is_empty()
+    }
+
+    /// Records the agent's state at `t` (events arrive in order per agent).
+    pub fn record(&mut self, slot: u32, t: Ms, kind: Kind, reason: Option<&str>) {
+        let rid = match (kind, reason) {
+            (Kind::AuxPlanned | Kind::AuxUnplanned, Some(r)) => self.name_ids.get(r).copied().unwrap_or(OTHER),
+            _ => OTHER,
+        };
+        let e = pack(t, code(kind), rid);
+        let a = &mut self.agents[slot as usize];
+        match a.log.last_mut() {
+            Some(last) if start_of(*last) >= t => *last = e,
+            Some(last) if *last & 0xffff == e & 0xffff => {}
+            _ => a.log.push(e),
+        }
+        if a.due != Ms::MIN {
+            a.due = Ms::MIN;
+            self.due.insert((Ms::MIN, slot));
+        }
+    }
+
+    /// Marks an agent for re-derivation at the next advance (after an upload).
+    pub fn mark(&mut self, slot: u32) {
+        self.agents[slot as usize].due = Ms::MIN;
+        self.due.insert((Ms::MIN, slot));
+    }
+
+    /// Pops the next agent due at or before `now`.
+    pub fn pop_due(&mut self, now: Ms) -> Option<u32> {
+        while let Some(&(t, slot)) = self.due.first() {
+            if t > now {
+                return None;
+            }
+            self.due.pop_first();
+            if self.agents[slot as usize].due == t {
+                self.agents[slot as usize].due = Ms::MAX;
+                return Some(slot);
+            }
+        }
+        None
+    }
+
+    /// Calls `f(start, end, activity, state code, reason id)` over `[from, to)` in pieces
+    /// where the scheduled activity and the state are constant.
+    fn walk(&self, a: &RAgent, from: Ms, to: Ms, mut f: impl FnMut(Ms, Ms, u16, u8, u16)) {
+        if to <= from {
+            return;
+        }
+        let mut si = a.sched.partition_point(|&(s, _)| s <= from);
+        let mut li = a.log.partition_point(|&e| start_of(e) <= from);
+        let mut t = from;
+        while t < to {
+            let act = if si == 0 { OFF } else { a.sched[si - 1].1 };
+            let (code, rid) = if li == 0 { (OFFLINE, OTHER) } else { unpack(a.log[li - 1]) };
+            let next_s = a.sched.get(si).map_or(Ms::MAX, |p| p.0);
+            let next_l = a.log.get(li).map_or(Ms::MAX, |&e| start_of(e));
+            let end = to.min(next_s).min(next_l);
+            f(t, end, act, code, rid);
+            t = end;
+            if next_s == end {
+                si += 1;
+            }
+            if next_l == end {
+                li += 1;
+            }
+        }
+    }
+
+    /// The schedule figures of agent `slot` over `[from, to)`.
+    pub fn sums(&self, slot: u32, from: Ms, to: Ms) -> AdhSums {
+        let a = &self.agents[slot as usize];
+        let mut s = AdhSums::default();
+        if a.sched.is_empty() || to <= a.sched[0].0 {
+            return s;
+        }
+        self.walk(a, from, to, |t0, t1, act, code, rid| {
+            if act == OFF {
+                return;
+            }
+            let len = t1 - t0;
+            let ok = self.allowed(act, code, rid);
+            s.scheduled += len;
+            if ok {
+                s.in_adherence += len;
+                if code == Kind::AuxUnplanned as u8 {
+                    s.scheduled_aux += len;
+                }
+            }
+            if act == WORK {
+                s.work += len;
+                if matches!(code, 0 | 1 | 4) {
+                    s.conform += len;
+                }
+            }
+        });
+        s
+    }
+
+    /// The agent's `today` (`[midnight, now)`) and `peak_today` (over `peaks`, intervals
+    /// within today) figures. `peak_key` names the peak intervals (team and its detectors'
+    /// generation: a re-evaluation changes it) and `committed` is the team's committed
+    /// clock. Exact: the cached parts are integer sums over disjoint intervals.
+    pub fn day_sums(
+        &mut self,
+        slot: u32,
+        midnight: Ms,
+        now: Ms,
+        peaks: &[(Ms, Ms)],
+        peak_key: (u32, u64, usize),
+        committed: Ms,
+    ) -> (AdhSums, AdhSums) {
+        let a = &self.agents[slot as usize];
+        let upto = a.log.last().map_or(midnight, |&e| start_of(e)).clamp(midnight, now);
+        let peak_upto = upto.min(committed.max(midnight));
+        let key = (midnight, a.sched_gen, peak_key);
+        if self.day_cache.len() <= slot as usize {
+            self.day_cache.resize(self.agents.len(), None);
+        }
+        let c = self.day_cache[slot as usize].filter(|c| c.key == key && c.upto <= upto && c.peak_upto <= peak_upto);
+        let (mut today, mut peak, from, peak_from) = match c {
+            Some(c) => (c.today, c.peak, c.upto, c.peak_upto),
+            None => (AdhSums::default(), AdhSums::default(), midnight, midnight),
+        };
+        let over = |s: &Self, sums: &mut AdhSums, from: Ms, to: Ms| {
+            for &(p, q) in peaks {
+                let (p, q) = (p.max(from), q.min(to));
+                if p < q {
+                    sums.add(&s.sums(slot, p, q));
+                }
+            }
+        };
+        if from < upto {
+            today.add(&self.sums(slot, from, upto));
+        }
+        over(self, &mut peak, peak_from, peak_upto);
+        self.day_cache[slot as usize] = Some(DayCache { key, upto, today, peak_upto, peak });
+        today.add(&self.sums(slot, upto, now));
+        over(self, &mut peak, peak_upto, now);
+        (today, peak)
+    }
+
+    /// Shift time of agent `slot` in `[from, to)`, from its schedule alone.
+    pub fn scheduled_ms(&self, slot: u32, from: Ms, to: Ms) -> Ms {
+        let a = &self.agents[slot as usize];
+        let mut i = a.sched.partition_point(|&(s, _)| s <= from);
+        let mut t = from;
+        let mut total = 0;
+        while t < to {
+            let act = if i == 0 { OFF } else { a.sched[i - 1].1 };
+            let next = a.sched.get(i).map_or(Ms::MAX, |p| p.0).min(to);
+            if act != OFF {
+                total += next - t;
+            }
+            t = next;
+            i += 1;
+        }
+        total
+    }
+
+    /// The scheduled activity at `t` (`off` when no shift covers it).
+    pub fn activity_at(&self, slot: u32, t: Ms) -> u16 {
+        let a = &self.agents[slot as usize];
+        let i = a.sched.partition_point(|&(s, _)| s <= t);
+        if i == 0 { OFF } else { a.sched[i - 1].1 }
+    }
+
+    /// Whether the agent is in adherence at `t` in state `kind` with `reason`.
+    pub fn allows(&self, act: u16, kind: Kind, reason: Option<&str>) -> bool {
+        let rid = reason.and_then(|r| self.name_ids.get(r).copied()).unwrap_or(OTHER);
+        self.allowed(act, code(kind), rid)
+    }
+
+    /// The first instant at or after `from` where unplanned aux with `reason` is not
+    /// scheduled (the start of a `long_aux` stretch, SPEC §9.2); `None` if never.
+    pub fn unscheduled_from(&self, slot: u32, from: Ms, reason: &str) -> Option<Ms> {
+        let a = &self.agents[slot as usize];
+        let rid = self.name_ids.get(reason).copied().unwrap_or(OTHER);
+        let ok = |act: u16| self.allowed(act, Kind::AuxUnplanned as u8, rid);
+        if !ok(self.activity_at(slot, from)) {
+            return Some(from);
+        }
+        let i = a.sched.partition_point(|&(s, _)| s <= from);
+        a.sched[i..].iter().find(|&&(_, act)| !ok(act)).map(|&(s, _)| s)
+    }
+
+    /// The out-of-adherence stretches in `[settled, to)` given the one in progress at
+    /// `settled`, as `(slot's settled, stretches)`.
+    pub fn stretches(&self, slot: u32, to: Ms) -> (Ms, Vec<Stretch>) {
+        let a = &self.agents[slot as usize];
+        let mut out = Vec::new();
+        let mut cur = a.out_since;
+        if a.settled < to {
+            self.walk(a, a.settled, to, |t0, _, act, code, rid| {
+                let bad = act != OFF && !self.allowed(act, code, rid);
+                match (cur, bad) {
+                    (None, true) => cur = Some(t0),
+                    (Some(s), false) => {
+                        out.push((s, Some(t0)));
+                        cur = None;
+                    }
+                    _ => {}
+                }
+            });
+        }
+        if let Some(s) = cur {
+            out.push((s, None));
+        }
+        (a.settled, out)
+    }
+
+    /// The agent's stored `out_of_adherence` alerts (started_at, id, team).
+    pub fn live_is_empty(&self, slot: u32) -> bool {
+        self.agents[slot as usize].live.is_empty()
+    }
+
+    pub fn take_live(&mut self, slot: u32) -> Vec<(Ms, String, String)> {
+        std::mem::take(&mut self.agents[slot as usize].live)
+    }
+
+    /// After a re-derivation at `now`: the alerts now stored, the instant up to which the
+    /// agent's history is final (`settle`), and when to look again without an event.
+    pub fn derived(
+        &mut self,
+        slot: u32,
+        live: Vec<(Ms, String, String)>,
+        done: Vec<(Ms, String, String)>,
+        settle: Ms,
+        stretches: &[Stretch],
+        now: Ms,
+    ) {
+        let thr = self.settings.threshold_ms;
+        let next_piece = {
+            let a = &self.agents[slot as usize];
+            let i = a.sched.partition_point(|&(s, _)| s <= now);
+            a.sched.get(i).map_or(Ms::MAX, |p| p.0)
+        };
+        let a = &mut self.agents[slot as usize];
+        a.live = live;
+        a.done.extend(done);
+        if a.done.len() > 256 {
+            a.done.drain(..a.done.len() - 256);
+        }
+        if settle > a.settled {
+            a.out_since = stretches.iter().find(|(s, e)| *s <= settle && e.is_none_or(|e| e > settle)).map(|s| s.0);
+            a.settled = settle;
+        }
+        let pending_fire = stretches.iter().filter(|(_, e)| e.is_none()).map(|(s, _)| s + thr).find(|&f| f > now);
+        let due = next_piece.min(pending_fire.unwrap_or(Ms::MAX));
+        if due != Ms::MAX && a.due != Ms::MIN {
+            a.due = due;
+            self.due.insert((due, slot));
+        }
+    }
+
+    /// The time of the agent's last recorded state (its history before is final).
+    pub fn last_change(&self, slot: u32) -> Option<Ms> {
+        self.agents[slot as usize].log.last().map(|&e| start_of(e))
+    }
+
+    /// Drops state history and rows no window needs (before `cutoff`).
+    pub fn trim(&mut self, cutoff: Ms) {
+        for a in &mut self.agents {
+            let keep_from = a.log.partition_point(|&e| start_of(e) <= cutoff).saturating_sub(1);
+            if keep_from > 0 {
+                a.log.drain(..keep_from);
+            }
+            let before = a.rows.len();
+            a.rows.retain(|k| k.end >= cutoff);
+            if a.rows.len() != before {
+                a.sched = flatten(&a.rows);
+                a.sched_gen += 1;
+            }
+        }
+    }
+
+    pub fn store(&self) -> Stored {
+        Stored { names: self.names.clone(), agents: self.agents.clone(), next_order: self.next_order }
+    }
+
+    pub fn restore(settings: AdherenceSettings, s: Stored) -> Roster {
+        let mut r = Roster::new(settings);
+        // The stored names keep their ids (the logs and rows refer to them).
+        r.names = s.names;
+        r.name_ids = r.names.iter().enumerate().map(|(i, n)| (n.clone(), i as u16)).collect();
+        r.allow = vec![Allow::default(); r.names.len()];
+        let extra: Vec<String> = r
+            .settings
+            .allowed
+            .iter()
+            .flat_map(|(k, v)| std::iter::once(k.clone()).chain(v.reasons.iter().cloned()))
+            .collect();
+        for n in extra {
+            r.intern(&n);
+        }
+        r.resolve_rules();
+        r.next_order = s.next_order;
+        r.agents = s.agents;
+        for (i, a) in r.agents.iter_mut().enumerate() {
+            a.sched = flatten(&a.rows);
+            r.index.insert(a.id.clone(), i as u32);
+            a.due = Ms::MIN;
+            r.due.insert((Ms::MIN, i as u32));
+        }
+        r
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.agents.iter().map(|a| a.rows.capacity() * 40 + a.sched.capacity() * 16 + a.log.capacity() * 8 + 96).sum()
+    }
+}
+
+/// SPEC §9.1's resolution: shifts that overlap or touch merge; inside a shift the activity
+/// starting last covers (a tie: the one listed later); elsewhere in a shift `work`;
+/// outside every shift `off`. Pieces `(start, activity)`, each to the next.
+fn flatten(rows: &[Kept]) -> Vec<(Ms, u16)> {
+    let mut shifts: Vec<(Ms, Ms)> = rows.iter().filter(|r| r.act == SHIFT).map(|r| (r.start, r.end)).collect();
+    shifts.sort_unstable();
+    let mut merged: Vec<(Ms, Ms)> = Vec::with_capacity(shifts.len());
+    for (s, e) in shifts {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    // Boundaries: (time, +1 start / -1 end, key) for activities; shifts by pointer.
+    let mut edges: Vec<(Ms, bool, (Ms, u64, u16))> = Vec::new();
+    for r in rows.iter().filter(|r| r.act != SHIFT) {
+        let key = (r.start, r.order, r.act);
+        edges.push((r.start, true, key));
+        edges.push((r.end, false, key));
+    }
+    let mut times: Vec<Ms> = edges.iter().map(|e| e.0).chain(merged.iter().flat_map(|&(s, e)| [s, e])).collect();
+    times.sort_unstable();
+    times.dedup();
+    edges.sort_unstable_by_key(|e| e.0);
+    let mut active: BTreeSet<(Ms, u64, u16)> = BTreeSet::new();
+    let mut out: Vec<(Ms, u16)> = Vec::new();
+    let (mut ei, mut si) = (0, 0);
+    for t in times {
+        while ei < edges.len() && edges[ei].0 == t {
+            let (_, start, key) = edges[ei];
+            if start {
+                active.insert(key);
+            } else {
+                active.remove(&key);
+            }
+            ei += 1;
+        }
+        while si < merged.len() && merged[si].1 <= t {
+            si += 1;
+        }
+        let in_shift = si < merged.len() && merged[si].0 <= t;
+        let v = if !in_shift { OFF } else { active.last().map_or(WORK, |k| k.2) };
+        let prev = out.last().map_or(OFF, |p| p.1);
+        if v != prev {
+            out.push((t, v));
+        }
+    }
+    out
+}
+
+/// Reads and parses a roster file of at most `max_bytes`; the message names the file and
+/// the line.
+pub fn read_file(path: &std::path::Path, max_bytes: usize, tz: &jiff::tz::TimeZone) -> Result<parse::Upload, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if meta.len() > max_bytes as u64 {
+        return Err(format!("{} is {} bytes, more than roster.max_bytes ({max_bytes})", path.display(), meta.len()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse::parse(&text, tz).map_err(|e| format!("{}: {e}; nothing of it was applied", path.display()))
+}
+
+impl Roster {
+    /// The id of agent `slot`.
+    pub fn scheduled_id(&self, slot: u32) -> &str {
+        &self.agents[slot as usize].id
+    }
+}

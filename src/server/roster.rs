@@ -1,0 +1,80 @@
+//! The roster's sources in the daemon (SPEC §9.1): `[roster] file`, re-read when it changes
+//! and on SIGHUP, and `PUT /api/v1/roster`. Both parse off the engine lock (in a blocking
+//! task), apply the whole upload or nothing, and then take a journal state snapshot, so a
+//! roster survives a restart without riding in the event journal.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+
+/// What an upload did, or why nothing of it was applied.
+pub fn apply(shared: &Shared, text: &str) -> Result<crate::roster::Applied, String> {
+    let tz = shared.settings.tz.clone();
+    let up = crate::roster::parse::parse(text, &tz).map_err(|e| e.to_string())?;
+    let applied = shared.engine().upload_roster(&up).map_err(|e| e.to_string())?;
+    snapshot(shared);
+    Ok(applied)
+}
+
+/// A journal state snapshot (the roster is in it), written in the background.
+fn snapshot(shared: &Shared) {
+    if let Some(j) = shared.core.journal() {
+        let job = j.snapshot(&shared.engine());
+        std::thread::spawn(job);
+    }
+}
+
+fn modified(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Re-reads `[roster] file` when its modification time changes and on SIGHUP. A file that
+/// cannot be read or parsed is logged (once per change) and changes nothing.
+pub async fn watch(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let Some(path) = shared.config.roster_file.clone() else { return };
+    let every = shared.config.roster_check_interval;
+    let mut seen = modified(&path);
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        #[cfg(unix)]
+        let hup_fut = async {
+            match &mut hup {
+                Some(h) => {
+                    h.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let hup_fut = std::future::pending::<()>();
+        let forced = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every.max(Duration::from_millis(100))) => false,
+            _ = hup_fut => true,
+        };
+        let now = modified(&path);
+        if !forced && now == seen {
+            continue;
+        }
+        seen = now;
+        let sh = shared.clone();
+        let p = path.clone();
+        let max = shared.config.roster_max_bytes;
+        let res = tokio::task::spawn_blocking(move || {
+            let up = crate::roster::read_file(&p, max, &sh.settings.tz)?;
+            let applied = sh.engine().upload_roster(&up).map_err(|e| e.to_string())?;
+            snapshot(&sh);
+            Ok::<_, String>(applied)
+        })
+        .await;
+        match res {
+            Ok(Ok(a)) => tracing::info!(agents = a.agents, rows = a.rows, "roster.file re-read"),
+            Ok(Err(e)) => tracing::warn!("roster.file: {e}"),
+            Err(e) => tracing::warn!("roster.file: reading failed: {e}"),
+        }
+    }
+}

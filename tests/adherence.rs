@@ -1,0 +1,528 @@
+//! Roster and schedule adherence (SPEC §9): the worked example of §9.4 through `replay`
+//! with the roster in `[roster] file` as a user runs it, the same roster as JSON, and the
+//! alert's timing at shift, break and DST edges.
+
+mod common;
+
+use floorwatch::config::FileConfig;
+use serde_json::Value;
+
+const ROSTER_CSV: &str = "agent,start,end,activity
+A1,2026-11-23 09:00,2026-11-23 11:00,shift
+A1,2026-11-23 10:00,2026-11-23 10:15,break
+A2,2026-11-23T09:00:00Z,2026-11-23T11:00:00Z,shift
+A2,2026-11-23T10:00:00Z,2026-11-23T10:15:00Z,break
+";
+
+const ROSTER_JSON: &str = r#"{"agents": [
+  {"agent": "A1", "shifts": [{"start": "2026-11-23 09:00", "end": "2026-11-23 11:00",
+     "activities": [{"activity": "break", "start": "2026-11-23 10:00", "end": "2026-11-23 10:15"}]}]},
+  {"agent": "A2", "shifts": [{"start": "2026-11-23T09:00:00Z", "end": "2026-11-23T11:00:00Z",
+     "activities": [{"activity": "break", "start": "2026-11-23T10:00:00Z", "end": "2026-11-23T10:15:00Z"}]}]}
+]}"#;
+
+/// The events of §9.4 (team T1), one per line.
+fn events() -> String {
+    let ev = |t: &str, a: &str, state: &str, reason: Option<&str>| {
+        let r = reason.map(|r| format!(r#","reason":"{r}""#)).unwrap_or_default();
+        format!(r#"{{"ts":"2026-11-23T{t}:00Z","agent":"{a}","state":"{state}","team":"T1"{r}}}"#)
+    };
+    [
+        ev("09:00", "A1", "idle", None),
+        ev("09:02", "A2", "idle", None),
+        ev("09:10", "A1", "talking", None),
+        ev("09:20", "A1", "acw", None),
+        ev("09:22", "A1", "idle", None),
+        ev("09:30", "A2", "talking", None),
+        ev("09:45", "A2", "idle", None),
+        ev("10:00", "A1", "aux", Some("break")),
+        ev("10:01", "A2", "aux", Some("break")),
+        ev("10:15", "A1", "idle", None),
+        ev("10:24", "A2", "idle", None),
+        ev("10:30", "A1", "talking", None),
+        ev("10:40", "A2", "talking", None),
+        ev("10:50", "A1", "idle", None),
+    ]
+    .join("\n")
+}
+
+/// Replays `events` with `roster` written to a file named by `[roster] file`, as of `now`.
+fn replay(roster: &str, ext: &str, extra: &str, events: &str, now: Option<&str>, tz: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("roster.{ext}"));
+    std::fs::write(&path, roster).unwrap();
+    let toml = format!(
+        "[floor]\nwindows = [\"15m\", \"60m\", \"today\"]\ntimezone = \"{tz}\"\nmin_team = 3\n[roster]\nfile = {:?}\n{extra}",
+        path.display().to_string()
+    );
+    let file = FileConfig::parse(&toml, "test").unwrap();
+    let mut settings = file.settings().unwrap();
+    settings.roster = file.roster_upload(dir.path(), &settings.tz).unwrap().map(std::sync::Arc::new);
+    let now = now.map(|n| floorwatch::time::parse_instant(n).unwrap());
+    let mut out = Vec::new();
+    floorwatch::replay::run(settings, events.as_bytes(), now, 65536, &mut out).unwrap();
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn agent<'a>(s: &'a Value, id: &str) -> &'a Value {
+    s["agents"].as_array().unwrap().iter().find(|a| a["agent"] == id).unwrap_or_else(|| panic!("no agent {id}"))
+}
+
+fn team<'a>(s: &'a Value, id: &str) -> &'a Value {
+    s["teams"].as_array().unwrap().iter().find(|t| t["team"] == id).unwrap_or_else(|| panic!("no team {id}"))
+}
+
+fn close(v: &Value, want: f64) {
+    let got = v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"));
+    assert!((got - want).abs() < 5e-5, "{got} != {want}");
+}
+
+fn alerts(s: &Value) -> Vec<(String, String, String, Value)> {
+    s["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap().to_string(),
+                a["started_at"].as_str().unwrap().to_string(),
+                a["fired_at"].as_str().unwrap().to_string(),
+                a["resolved_at"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn check_worked_example(s: &Value) {
+    let a1 = &agent(s, "A1")["windows"]["today"];
+    assert_eq!(a1["scheduled_s"], 6300.0);
+    assert_eq!(a1["in_adherence_s"], 6300.0);
+    assert_eq!(a1["adherence"], 1.0);
+    assert_eq!(a1["conformance"], 1.0);
+    assert_eq!(a1["talking_s"], 1500.0);
+    assert_eq!(a1["staffed_s"], 6300.0);
+    close(&a1["talk_utilization"], 0.2381);
+    assert_eq!(a1["aux_s"], 900.0);
+    assert_eq!(a1["planned_aux_s"], 900.0);
+    assert_eq!(a1["aux_ratio"], 0.0);
+    let a2 = &agent(s, "A2")["windows"]["today"];
+    assert_eq!(a2["scheduled_s"], 6300.0);
+    assert_eq!(a2["in_adherence_s"], 5580.0);
+    close(&a2["adherence"], 0.8857);
+    close(&a2["conformance"], 4740.0 / 5400.0);
+    close(&a2["talk_utilization"], 0.1905);
+    assert_eq!(a2["aux_s"], 1380.0);
+    assert_eq!(a2["planned_aux_s"], 840.0);
+    close(&a2["aux_ratio"], 540.0 / 6180.0);
+    let t1 = &team(s, "T1")["windows"]["today"];
+    close(&t1["adherence"], 0.9429);
+    close(&t1["conformance"], 0.9389);
+    close(&t1["talk_utilization"], 0.2143);
+    let a2h = &agent(s, "A2")["windows"]["60m"];
+    close(&a2h["adherence"], 0.8333);
+    close(&a2h["conformance"], 0.8);
+    assert_eq!(
+        alerts(s),
+        vec![(
+            "out_of_adherence:T1:A2:1795428900000".to_string(),
+            "2026-11-23T10:15:00.000Z".to_string(),
+            "2026-11-23T10:20:00.000Z".to_string(),
+            Value::from("2026-11-23T10:24:00.000Z"),
+        )]
+    );
+    assert_eq!(agent(s, "A1")["scheduled"], "work");
+    assert_eq!(agent(s, "A2")["scheduled"], "work");
+}
+
+#[test]
+fn worked_example_of_spec_9_4_csv() {
+    let s = replay(ROSTER_CSV, "csv", "", &events(), Some("2026-11-23T10:45:00Z"), "UTC");
+    check_worked_example(&s);
+}
+
+#[test]
+fn worked_example_of_spec_9_4_json() {
+    let s = replay(ROSTER_JSON, "json", "", &events(), Some("2026-11-23T10:45:00Z"), "UTC");
+    check_worked_example(&s);
+}
+
+/// The same floor in Shanghai: the local rows move by 8 hours, the RFC 3339 rows do not.
+#[test]
+fn local_times_are_in_the_floors_zone() {
+    let s = replay(ROSTER_CSV, "csv", "", &events(), Some("2026-11-23T10:45:00Z"), "Asia/Shanghai");
+    // A1's shift is 01:00-03:00 UTC (09:00-11:00 in Shanghai, today there): over by
+    // 09:45 UTC, so nothing in the last hour.
+    assert_eq!(agent(&s, "A1")["windows"]["today"]["scheduled_s"], 7200.0);
+    assert_eq!(agent(&s, "A1")["windows"]["60m"]["scheduled_s"], 0.0);
+    assert_eq!(agent(&s, "A1")["scheduled"], "off");
+    assert_eq!(agent(&s, "A2")["windows"]["60m"]["scheduled_s"], 3600.0);
+}
+
+/// A no-show is listed offline in `unassigned`, out of adherence from the shift's start.
+#[test]
+fn a_no_show_is_listed_and_alerted() {
+    let roster = format!("{ROSTER_CSV}A3,2026-11-23 09:00,2026-11-23 11:00,shift\n");
+    let s = replay(&roster, "csv", "", &events(), Some("2026-11-23T10:45:00Z"), "UTC");
+    let a3 = agent(&s, "A3");
+    assert_eq!(a3["state"], "offline");
+    assert_eq!(a3["team"], "unassigned");
+    assert_eq!(a3["since"], Value::Null);
+    assert_eq!(a3["name"], Value::Null);
+    assert_eq!(a3["out_of_adherence_since"], "2026-11-23T09:00:00.000Z");
+    assert_eq!(a3["windows"]["today"]["scheduled_s"], 6300.0);
+    assert_eq!(a3["windows"]["today"]["in_adherence_s"], 0.0);
+    assert_eq!(a3["windows"]["today"]["offline_s"], 0.0);
+    let un = team(&s, "unassigned");
+    assert_eq!(un["current"]["offline"], 1);
+    assert_eq!(un["windows"]["today"]["adherence"], 0.0);
+    assert!(alerts(&s).contains(&(
+        "out_of_adherence:unassigned:A3:1795424400000".to_string(),
+        "2026-11-23T09:00:00.000Z".to_string(),
+        "2026-11-23T09:05:00.000Z".to_string(),
+        Value::Null,
+    )));
+}
+
+/// The alert's timing at the edges: a stretch of exactly the threshold fires and resolves
+/// at once; one a millisecond shorter never fires; the shift's end resolves it; a stretch
+/// across a DST change is measured in real time.
+#[test]
+fn alert_timing_table() {
+    // (tz, roster rows for A1, A1's events as (local-or-utc time, state, reason), now,
+    //  expected alerts (started, fired, resolved or ""))
+    type Case = (
+        &'static str,
+        &'static str,
+        Vec<(&'static str, &'static str, Option<&'static str>)>,
+        &'static str,
+        Vec<(&'static str, &'static str, &'static str)>,
+    );
+    let cases: Vec<Case> = vec![
+        // Late from break by exactly 5 min: fires and resolves at 10:20.
+        (
+            "UTC",
+            "A1,2026-11-23 09:00,2026-11-23 11:00,shift\nA1,2026-11-23 10:00,2026-11-23 10:15,break\n",
+            vec![
+                ("2026-11-23T09:00:00Z", "idle", None),
+                ("2026-11-23T10:00:00Z", "aux", Some("break")),
+                ("2026-11-23T10:20:00Z", "idle", None),
+            ],
+            "2026-11-23T10:30:00Z",
+            vec![("2026-11-23T10:15:00.000Z", "2026-11-23T10:20:00.000Z", "2026-11-23T10:20:00.000Z")],
+        ),
+        // Back a millisecond before the threshold: nothing.
+        (
+            "UTC",
+            "A1,2026-11-23 09:00,2026-11-23 11:00,shift\nA1,2026-11-23 10:00,2026-11-23 10:15,break\n",
+            vec![
+                ("2026-11-23T09:00:00Z", "idle", None),
+                ("2026-11-23T10:00:00Z", "aux", Some("break")),
+                ("2026-11-23T10:19:59.999Z", "idle", None),
+            ],
+            "2026-11-23T10:30:00Z",
+            vec![],
+        ),
+        // Logs off 3 minutes before the end of the shift, then the shift ends: 3 min, nothing;
+        // logs off 10 minutes early: fires 5 min later, resolved by the shift's end.
+        (
+            "UTC",
+            "A1,2026-11-23 09:00,2026-11-23 11:00,shift\n",
+            vec![("2026-11-23T09:00:00Z", "idle", None), ("2026-11-23T10:50:00Z", "offline", None)],
+            "2026-11-23T12:00:00Z",
+            vec![("2026-11-23T10:50:00.000Z", "2026-11-23T10:55:00.000Z", "2026-11-23T11:00:00.000Z")],
+        ),
+        // Still in break aux after the break, at now: fired, firing.
+        (
+            "UTC",
+            "A1,2026-11-23 09:00,2026-11-23 11:00,shift\nA1,2026-11-23 10:00,2026-11-23 10:15,break\n",
+            vec![("2026-11-23T09:00:00Z", "idle", None), ("2026-11-23T10:00:00Z", "aux", Some("break"))],
+            "2026-11-23T10:20:00Z",
+            vec![("2026-11-23T10:15:00.000Z", "2026-11-23T10:20:00.000Z", "")],
+        ),
+        // New York, the night clocks fall back (2026-11-01): a shift 00:30-03:00 local lasts
+        // 3.5 h; the agent is offline from 01:30 EDT (05:30Z) on: the alert fires at 05:35Z
+        // and the shift ends at 03:00 EST = 08:00Z.
+        (
+            "America/New_York",
+            "A1,2026-11-01 00:30,2026-11-01 03:00,shift\n",
+            vec![("2026-11-01T04:30:00Z", "idle", None), ("2026-11-01T05:30:00Z", "offline", None)],
+            "2026-11-01T09:00:00Z",
+            vec![("2026-11-01T05:30:00.000Z", "2026-11-01T05:35:00.000Z", "2026-11-01T08:00:00.000Z")],
+        ),
+        // Spring forward (2026-03-08): a break 01:55-03:05 local is 10 min long in real time;
+        // back at 03:06 EDT (07:06Z): 1 minute late, nothing; at 03:12 EDT: fires 03:10.
+        (
+            "America/New_York",
+            "A1,2026-03-08 01:00,2026-03-08 05:00,shift\nA1,2026-03-08 01:55,2026-03-08 03:05,break\n",
+            vec![
+                ("2026-03-08T06:00:00Z", "idle", None),
+                ("2026-03-08T06:55:00Z", "aux", Some("break")),
+                ("2026-03-08T07:12:00Z", "idle", None),
+            ],
+            "2026-03-08T08:00:00Z",
+            vec![("2026-03-08T07:05:00.000Z", "2026-03-08T07:10:00.000Z", "2026-03-08T07:12:00.000Z")],
+        ),
+    ];
+    for (i, (tz, rows, evs, now, want)) in cases.into_iter().enumerate() {
+        let roster = format!("agent,start,end,activity\n{rows}");
+        let events: Vec<String> = evs
+            .iter()
+            .map(|(t, st, r)| {
+                let r = r.map(|r| format!(r#","reason":"{r}""#)).unwrap_or_default();
+                format!(r#"{{"ts":"{t}","agent":"A1","state":"{st}","team":"T1"{r}}}"#)
+            })
+            .collect();
+        let s = replay(&roster, "csv", "[alerts.long_aux]\nmax_aux_secs = 86400\n", &events.join("\n"), Some(now), tz);
+        let got: Vec<(String, String, String)> = s["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "out_of_adherence")
+            .map(|a| {
+                (
+                    a["started_at"].as_str().unwrap().to_string(),
+                    a["fired_at"].as_str().unwrap().to_string(),
+                    a["resolved_at"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String, String)> =
+            want.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
+        assert_eq!(got, want, "case {i}");
+    }
+}
+
+/// The same events delivered as late batches (another agent's events first, A2's after)
+/// give the same figures and alerts as on time (SPEC §2.5).
+#[test]
+fn late_delivery_gives_the_same_result() {
+    let ev = events();
+    let mut lines: Vec<&str> = ev.lines().collect();
+    // A1's events first, then A2's: each agent's own order kept.
+    lines.sort_by_key(|l| !l.contains(r#""agent":"A1""#));
+    let late = lines.join("\n");
+    // Within the default `floor.max_backfill_secs` (2 h): A2's come up to 1 h 48 min late.
+    let config = "";
+    let a = replay(ROSTER_CSV, "csv", config, &ev, Some("2026-11-23T10:45:00Z"), "UTC");
+    let b = replay(ROSTER_CSV, "csv", config, &late, Some("2026-11-23T10:45:00Z"), "UTC");
+    assert_eq!(a["agents"], b["agents"]);
+    assert_eq!(a["teams"], b["teams"]);
+    assert_eq!(alerts(&a), alerts(&b));
+}
+
+/// `PUT /api/v1/roster` applies CSV, refuses a bad row by its line with nothing applied.
+#[tokio::test]
+async fn put_roster_over_http() {
+    let d = common::Daemon::start("[server]\nclock = \"event\"\n").await;
+    let client = reqwest::Client::new();
+    let put = |body: String| {
+        let c = client.clone();
+        let url = d.url("/api/v1/roster");
+        async move {
+            let r = c.put(url).header("content-type", "text/csv").body(body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let bad = format!("{ROSTER_CSV}A3,2026-11-23 12:00,2026-11-23 11:00,shift\n");
+    let (st, body) = put(bad).await;
+    assert_eq!(st, 400);
+    assert!(body["error"].as_str().unwrap().contains("line 6"), "{body}");
+    let s = d.get_json("/api/v1/snapshot").await;
+    assert!(s["agents"].as_array().unwrap().is_empty(), "nothing applied: {s}");
+    // With a no-show, A3.
+    let (st, body) = put(format!("{ROSTER_CSV}A3,2026-11-23 09:00,2026-11-23 11:00,shift\n")).await;
+    assert_eq!((st, body["agents"].as_u64(), body["rows"].as_u64()), (200, Some(3), Some(5)));
+    let (st, _) = d.post("/api/v1/events", format!("[{}]", events().lines().collect::<Vec<_>>().join(","))).await;
+    assert_eq!(st, 200);
+    let s = d.get_json("/api/v1/snapshot").await;
+    assert_eq!(agent(&s, "A2")["windows"]["today"]["in_adherence_s"], 5880.0);
+    let m = d.metrics().await;
+    assert!(m.contains("floorwatch_adherence_ratio{team=\"T1\",window=\"today\"}"), "{m}");
+    assert_eq!(common::metric(&m, "floorwatch_agents_out_of_adherence{team=\"unassigned\"}"), Some(1.0), "{m}");
+    assert_eq!(common::metric(&m, "floorwatch_agents_out_of_adherence{team=\"T1\"}"), Some(0.0), "{m}");
+    // The board: the no-show has no time in state, and its time out of adherence.
+    let b = d.get_json("/api/v1/board").await;
+    let a3 = b["agents"].as_array().unwrap().iter().find(|a| a["agent"] == "A3").expect("A3 on the board");
+    assert_eq!((a3["since"].clone(), a3["team"].as_str()), (Value::Null, Some("unassigned")), "{a3}");
+    assert_eq!(a3["scheduled"], "work");
+    assert_eq!(a3["out_since"].as_i64(), floorwatch::time::parse_instant("2026-11-23T09:00:00Z"));
+    d.stop().await;
+}
+
+/// The roster, the state logs and the alerts survive a restart from a state snapshot
+/// (journal FORMAT 7), with no roster file configured at the restart.
+#[test]
+fn the_roster_survives_a_restart() {
+    use floorwatch::engine::{Engine, ViewOpts};
+    let toml = "[floor]\nwindows = [\"15m\", \"60m\", \"today\"]\n[server]\nclock = \"event\"\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let mut e = Engine::new(settings.clone());
+    let up = floorwatch::roster::parse::parse(ROSTER_CSV, &settings.tz).unwrap();
+    e.upload_roster(&up).unwrap();
+    floorwatch::replay::feed(&mut e, events().as_bytes(), 65536, false).unwrap();
+    let now = e.max_ts().unwrap();
+    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let snap = |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap();
+    let before = snap(&mut e);
+    assert_eq!(agent(&before, "A2")["windows"]["today"]["scheduled_s"], 6600.0);
+    let mut restored = Engine::restore(settings, &e.save()).unwrap();
+    let after = snap(&mut restored);
+    assert_eq!(before["agents"], after["agents"]);
+    assert_eq!(before["teams"], after["teams"]);
+    assert_eq!(alerts(&before), alerts(&after));
+    assert_eq!(alerts(&after).len(), 1);
+}
+
+/// `simulate --roster`: the simulated floor's roster, replayed with its events, shows the
+/// deviations it was built with: the no-show (one agent more than the floor), an agent back
+/// from lunch 8 minutes late (every 17th, from the 9th), one logging off about 20 minutes
+/// early (every 23rd, from the 12th); everyone else is mostly in adherence.
+#[test]
+fn the_simulated_floor_has_a_roster_with_its_deviations() {
+    use floorwatch::sim::{SimConfig, Simulator, roster_csv};
+    let start = floorwatch::time::parse_instant("2026-11-23T08:00:00Z").unwrap();
+    let cfg = SimConfig { start, agents: 46, teams: 2, queues: 0, ..SimConfig::default() };
+    let mut sim = Simulator::new(cfg).unwrap();
+    sim.record_roster();
+    let lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
+    let rows = sim.take_roster();
+    assert!(rows.iter().any(|r| r.agent == "A0047"), "the no-show is on the roster");
+    let csv = roster_csv(&rows);
+    // The CSV reads back as the rows.
+    let up = floorwatch::roster::parse::parse(&csv, &jiff::tz::TimeZone::UTC).unwrap();
+    assert_eq!(up.rows(), rows.len());
+    // As of 18:00, past every roster end (the last event comes before).
+    let now = Some("2026-11-23T18:00:00Z");
+    let s = replay(&csv, "csv", "[alerts.long_aux]\nmax_aux_secs = 86400\n", &lines.join("\n"), now, "UTC");
+    let ooa = |who: &str| -> Vec<(String, Value)> {
+        s["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "out_of_adherence" && a["agent"] == who)
+            .map(|a| (a["started_at"].as_str().unwrap().to_string(), a["resolved_at"].clone()))
+            .collect()
+    };
+    let fmt = floorwatch::time::fmt_ms;
+    // The no-show: out from its shift's start to its end.
+    let ns = agent(&s, "A0047");
+    assert_eq!((ns["state"].as_str(), ns["team"].as_str()), (Some("offline"), Some("unassigned")));
+    assert_eq!(ooa("A0047"), vec![("2026-11-23T08:00:00.000Z".to_string(), Value::from("2026-11-23T17:00:00.000Z"))]);
+    // Late from lunch: a stretch starting where the roster's lunch ends.
+    for who in ["A0009", "A0026"] {
+        let lunch = rows.iter().find(|r| r.agent == who && r.activity.as_deref() == Some("lunch")).expect("a lunch");
+        assert!(
+            ooa(who).iter().any(|(st, _)| *st == fmt(lunch.end)),
+            "{who}: {:?}, lunch ends {}",
+            ooa(who),
+            fmt(lunch.end)
+        );
+    }
+    // Early logoff: a stretch resolved by the roster's end of the shift.
+    for who in ["A0012", "A0035"] {
+        let shift = rows.iter().find(|r| r.agent == who && r.activity.is_none()).unwrap();
+        assert!(
+            ooa(who).iter().any(|(_, r)| *r == fmt(shift.end)),
+            "{who}: {:?}, shift ends {}",
+            ooa(who),
+            fmt(shift.end)
+        );
+    }
+    let floor = s["floor"]["windows"]["today"]["adherence"].as_f64().unwrap();
+    assert!((0.6..0.99).contains(&floor), "floor adherence {floor}");
+}
+
+/// utilization_high judges talking over scheduled time with a roster: three agents talking
+/// all hour of a team of five scheduled is 60%, not the 100% of the logged-in time.
+#[test]
+fn utilization_high_uses_scheduled_time() {
+    let mut roster = String::from("agent,start,end,activity\n");
+    let mut events = Vec::new();
+    for i in 1..=5 {
+        roster.push_str(&format!("B{i},2026-11-23 09:00,2026-11-23 17:00,shift\n"));
+        let state = if i <= 3 { "talking" } else { "offline" };
+        events.push(format!(r#"{{"ts":"2026-11-23T09:00:00Z","agent":"B{i}","state":"{state}","team":"T2"}}"#));
+    }
+    events.push(r#"{"ts":"2026-11-23T10:30:00Z","agent":"B4","state":"offline"}"#.to_string());
+    let config = "[floor]\nmin_team = 3\n[peak]\nwindows = []\n";
+    let util = |s: &Value| s["alerts"].as_array().unwrap().iter().filter(|a| a["kind"] == "utilization_high").count();
+    let without = common::replay(&events.join("\n"), config);
+    assert!(util(&without) > 0, "100% of logged-in time fires without a roster");
+    let with = replay(&roster, "csv", "[peak]\nwindows = []\n", &events.join("\n"), None, "UTC");
+    assert_eq!(util(&with), 0, "{}", with["alerts"]);
+    close(&team(&with, "T2")["windows"]["60m"]["talk_utilization"], 0.6);
+}
+
+/// Views made while the day goes on (which reuse each agent's `today` and `peak_today`
+/// schedule sums up to its last change) give the figures of one view at the end.
+#[test]
+fn views_along_the_way_change_nothing() {
+    use floorwatch::engine::{Engine, ViewOpts};
+    use floorwatch::sim::{SimConfig, Simulator, roster_csv};
+    let start = floorwatch::time::parse_instant("2026-11-23T08:00:00Z").unwrap();
+    let cfg = SimConfig { start, agents: 40, teams: 2, queues: 0, ..SimConfig::default() };
+    let mut sim = Simulator::new(cfg).unwrap();
+    sim.record_roster();
+    let lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
+    let csv = roster_csv(&sim.take_roster());
+    let toml = "[server]\nclock = \"event\"\n[peak]\nwindows = [\"09:30-11:30\", \"14:00-16:30\"]\nbusy_share = 0.8\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let up = floorwatch::roster::parse::parse(&csv, &settings.tz).unwrap();
+    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let mut viewed = Engine::new(settings.clone());
+    viewed.upload_roster(&up).unwrap();
+    for chunk in lines.chunks(997) {
+        floorwatch::replay::feed(&mut viewed, chunk.join("\n").as_bytes(), 65536, false).unwrap();
+        let now = viewed.max_ts().unwrap();
+        let _ = viewed.view(now, &opts);
+        let _ = viewed.view(now + 30_000, &ViewOpts { team: Some("T01".into()), ..opts.clone() });
+    }
+    let mut once = Engine::new(settings);
+    once.upload_roster(&up).unwrap();
+    floorwatch::replay::feed(&mut once, lines.join("\n").as_bytes(), 65536, false).unwrap();
+    let now = once.max_ts().unwrap();
+    let snap = |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap();
+    let (a, b) = (snap(&mut viewed), snap(&mut once));
+    assert!(a["teams"][0]["windows"]["peak_today"]["scheduled_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(a["agents"], b["agents"]);
+    assert_eq!(a["teams"], b["teams"]);
+    assert_eq!(alerts(&a), alerts(&b));
+}
+
+/// `[roster] file` is re-read when it changes; a bad version is refused (logged) and
+/// changes nothing.
+#[tokio::test]
+async fn the_roster_file_is_re_read_when_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("roster.csv");
+    std::fs::write(&path, ROSTER_CSV).unwrap();
+    let toml = format!(
+        "[server]\nclock = \"event\"\n[roster]\nfile = {:?}\ncheck_interval_secs = 1\n",
+        path.display().to_string()
+    );
+    let d = common::Daemon::start(&toml).await;
+    let (st, _) = d.post("/api/v1/events", format!("[{}]", events().lines().collect::<Vec<_>>().join(","))).await;
+    assert_eq!(st, 200);
+    let scheduled = |s: &Value, who: &str| agent(s, who)["windows"]["today"]["scheduled_s"].as_f64().unwrap();
+    let s = d.get_json("/api/v1/snapshot").await;
+    assert_eq!(scheduled(&s, "A2"), 6600.0);
+    // A bad version: nothing changes.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    std::fs::write(&path, "agent,start,end,activity\nA2,2026-11-23 09:00,2026-11-23 08:00,shift\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(scheduled(&d.get_json("/api/v1/snapshot").await, "A2"), 6600.0);
+    // A2's day now starts at 10:00: re-read within the check interval.
+    std::fs::write(&path, "agent,start,end,activity\nA2,2026-11-23 10:00,2026-11-23 11:00,shift\n").unwrap();
+    let mut got = 0.0;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        got = scheduled(&d.get_json("/api/v1/snapshot").await, "A2");
+        if got == 3000.0 {
+            break;
+        }
+    }
+    assert_eq!(got, 3000.0, "10:00-10:50 scheduled after the re-read");
+    // A1's day was not named by the new file: it stays.
+    assert_eq!(scheduled(&d.get_json("/api/v1/snapshot").await, "A1"), 6600.0);
+    d.stop().await;
+}
