@@ -83,6 +83,10 @@ export function render() {
   setText($('.teams th.c-drv'), t('col.aux_drivers', { window: winLabel(w.cv) }));
   const clusterTeams = new Set(store.alerts.filter((a) => a.kind === 'aux_cluster' && a.state === 'firing').map((a) => a.team));
   const teams = opts.team ? store.teams.filter((x) => x.team === opts.team) : store.teams;
+  // The adherence column only on a floor with a roster (docs/adherence.md): elsewhere it
+  // would be a column of dashes taking width from the figures.
+  const rostered = store.teams.some((x) => Object.values(x.windows ?? {}).some((win) => win?.adherence != null));
+  setAttr(tbody.closest('table'), 'data-rostered', String(rostered));
   const seen = new Set();
   let prev = null;
   for (const x of teams) {
