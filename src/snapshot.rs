@@ -341,8 +341,9 @@ impl QueueList {
 /// A snapshot that may leave out what grows with the floor's size and history (issue 20):
 /// a team's, or the floor's figures without agents, which pollers ask for every few
 /// seconds. It lists the queues asked for, and with `recent_alerts` only the alerts a board
-/// shows (firing, or resolved in the last 10 minutes), saying how many more there are and
-/// where to read them (`/api/v1/alerts`, by page). The full snapshot leaves nothing out.
+/// shows (firing, or resolved in the last 10 minutes; in a team's, those of the team and of
+/// the queues it lists), saying how many more there are and where to read them
+/// (`/api/v1/alerts`, by page). The full snapshot leaves nothing out.
 pub struct Partial<'a> {
     pub view: &'a View,
     /// The team asked for (the alerts' link filters by it).
@@ -368,7 +369,10 @@ impl Serialize for Partial<'_> {
         m.serialize_entry("agents", &agents)?;
         m.serialize_entry("queues", &queues)?;
         if self.recent_alerts {
-            let shown: Vec<Arc<StoredAlert>> = v.alerts.iter().filter(|a| recent(a, v.now)).cloned().collect();
+            // A team's snapshot: its own alerts and those of the queues it lists.
+            let listed = |a: &StoredAlert| self.team.is_none() || a.queue.as_deref().is_none_or(|q| self.queues.has(q));
+            let shown: Vec<Arc<StoredAlert>> =
+                v.alerts.iter().filter(|a| recent(a, v.now) && listed(a)).cloned().collect();
             m.serialize_entry("alerts", &Alerts(&shown))?;
             let omitted = v.alerts.len() - shown.len();
             if omitted > 0 {

@@ -186,9 +186,13 @@ async fn worked_example_through_a_daemon_over_tcp_and_http() {
     assert_eq!(s["floor"]["queues"], r["floor"]["queues"]);
     assert_eq!(s["ingest"], r["ingest"]);
     assert_eq!(alerts(&s), alerts(&r));
-    // A team's snapshot lists the queues' alerts too: they are the whole floor's.
-    let t1 = d.get_json("/api/v1/snapshot?team=T1").await;
+    // A team's snapshot lists the alerts of the queues it lists (docs/figures.md#snapshot-sizes).
+    let t1 = d.get_json("/api/v1/snapshot?team=T1&queues=all").await;
     assert_eq!(alerts(&t1), alerts(&r));
+    let t1 = d.get_json("/api/v1/snapshot?team=T1&queues=support").await;
+    assert_eq!(alerts(&t1), alerts(&r));
+    let t1 = d.get_json("/api/v1/snapshot?team=T1").await;
+    assert!(alerts(&t1).is_empty(), "no queue listed, no queue alert: {t1}");
     // `/api/v1/alerts?queue=` lists that queue's alerts, `?team=` no queue's.
     let by_queue = d.get_json("/api/v1/alerts?queue=support").await;
     assert_eq!(alerts(&by_queue), alerts(&r));
