@@ -75,6 +75,26 @@ async fn partial_snapshots_list_recent_alerts_and_link_to_the_rest() {
         let want = full["teams"].as_array().unwrap().iter().find(|g| g["team"] == team).unwrap();
         assert_eq!(&t["teams"][0], want);
     }
+    // Compressed for a client that accepts gzip: the same document.
+    for (path, enc, gz) in [
+        ("/api/v1/snapshot?team=T1", "gzip, deflate, br", true),
+        ("/api/v1/snapshot?agents=false", "br;q=1.0, gzip;q=0.8", true),
+        ("/api/v1/snapshot?team=T1", "gzip;q=0", false),
+        ("/api/v1/snapshot?team=T1", "identity", false),
+    ] {
+        let r = reqwest::Client::new().get(d.url(path)).header("accept-encoding", enc).send().await.unwrap();
+        assert_eq!(r.headers().get("content-encoding").is_some_and(|v| v == "gzip"), gz, "{path} {enc}");
+        let body = r.bytes().await.unwrap();
+        let text = if gz {
+            let mut out = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut out).unwrap();
+            assert!(body.len() * 3 < out.len(), "{} compressed to {}", out.len(), body.len());
+            out
+        } else {
+            String::from_utf8(body.to_vec()).unwrap()
+        };
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), d.get_json(path).await, "{path} {enc}");
+    }
     // The floor without agents: every queue, the board's alerts, the same figures.
     let f = d.get_json("/api/v1/snapshot?agents=false").await;
     assert_eq!(f["queues"], full["queues"]);

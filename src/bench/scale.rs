@@ -184,10 +184,27 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
             team_snap.push(t.elapsed().as_secs_f64() * 1000.0);
             team_bytes = body.len();
         }
+        // As a dashboard asks for it: compressed (docs/figures.md#snapshot-sizes).
+        let mut team_gz = Vec::new();
+        let mut team_gz_bytes = 0;
+        for _ in 0..a.samples.max(20) {
+            let t = Instant::now();
+            let body = client
+                .get(d.url(&format!("/api/v1/snapshot?team={team}")))
+                .header("accept-encoding", "gzip")
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+            team_gz.push(t.elapsed().as_secs_f64() * 1000.0);
+            team_gz_bytes = body.len();
+        }
         let mut floor_snap = Vec::new();
+        let mut floor_bytes = 0;
         for _ in 0..a.floor_samples {
             let t = Instant::now();
-            let _ = client.get(d.url("/api/v1/snapshot?agents=false")).send().await?.bytes().await?;
+            floor_bytes = client.get(d.url("/api/v1/snapshot?agents=false")).send().await?.bytes().await?.len();
             floor_snap.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         let (rss_end, hwm_end) = rss();
@@ -228,7 +245,8 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
             "rss_after_views_bytes": rss_end, "rss_peak_bytes": hwm_end,
             "metrics_scrape_ms": Stats::of(&scrape), "metrics_scrape_ms_runs": scrape, "metrics_bytes": scrape_bytes,
             "team_snapshot_ms": Stats::of(&team_snap), "team_snapshot_ms_runs": team_snap, "team_snapshot_bytes": team_bytes,
-            "floor_snapshot_no_agents_ms": Stats::of(&floor_snap),
+            "team_snapshot_gzip_ms": Stats::of(&team_gz), "team_snapshot_gzip_bytes": team_gz_bytes,
+            "floor_snapshot_no_agents_ms": Stats::of(&floor_snap), "floor_snapshot_no_agents_bytes": floor_bytes,
             "full_snapshot_ms": Stats::of(&full_snap), "full_snapshot_bytes": full_bytes,
             "rss_before_full_snapshot_bytes": full_base, "rss_peak_full_snapshot_bytes": full_peak,
         }))
@@ -258,7 +276,18 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         mn("team_snapshot_ms"),
         mx("team_snapshot_ms")
     );
-    println!("| floor snapshot, agents=false | median {:.1} ms |", ms("floor_snapshot_no_agents_ms"));
+    println!(
+        "| team snapshot, gzip ({} KB) | median {:.2} ms ({:.2}–{:.2}) |",
+        r["team_snapshot_gzip_bytes"].as_u64().unwrap_or(0) / 1000,
+        ms("team_snapshot_gzip_ms"),
+        mn("team_snapshot_gzip_ms"),
+        mx("team_snapshot_gzip_ms")
+    );
+    println!(
+        "| floor snapshot, agents=false ({} KB) | median {:.1} ms |",
+        r["floor_snapshot_no_agents_bytes"].as_u64().unwrap_or(0) / 1000,
+        ms("floor_snapshot_no_agents_ms")
+    );
     if let Some(u) = r["roster_upload_ms"].as_f64() {
         println!("| roster upload (PUT /api/v1/roster, a day for every agent) | {u:.0} ms |");
     }

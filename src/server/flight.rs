@@ -101,13 +101,40 @@ where
 pub struct Reads {
     pub metrics: Flights<(), bytes::Bytes>,
     /// By `(team, agents, queues)`.
-    pub snapshots: Flights<(Option<String>, bool, crate::snapshot::QueueList), bytes::Bytes>,
+    pub snapshots: Flights<(Option<String>, bool, crate::snapshot::QueueList), Arc<Answer>>,
 }
 
 impl Reads {
     pub fn new(registry: &Registry) -> Reads {
         let counted = counter(registry);
         Reads { metrics: Flights::new("metrics", counted.clone()), snapshots: Flights::new("snapshot", counted) }
+    }
+}
+
+/// A shared JSON answer, and its gzip form once a client that accepts it asked (then
+/// compressed once for all that share it).
+pub struct Answer {
+    pub raw: bytes::Bytes,
+    gz: std::sync::OnceLock<bytes::Bytes>,
+}
+
+impl Answer {
+    pub fn new(raw: bytes::Bytes) -> Answer {
+        Answer { raw, gz: std::sync::OnceLock::new() }
+    }
+
+    /// The body gzip-compressed (fast level: a dashboard's poll is latency-bound). CPU
+    /// work: call it off the async workers.
+    pub fn gzip(&self) -> bytes::Bytes {
+        self.gz
+            .get_or_init(|| {
+                use std::io::Write;
+                let mut e =
+                    flate2::write::GzEncoder::new(Vec::with_capacity(self.raw.len() / 6), flate2::Compression::fast());
+                e.write_all(&self.raw).expect("writing to memory");
+                e.finish().expect("writing to memory").into()
+            })
+            .clone()
     }
 }
 
