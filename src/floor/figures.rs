@@ -144,8 +144,22 @@ const SCALE: f64 = (1u64 << 60) as f64;
 /// most 1) fit an `i64`, whose conversion is one instruction; the `i128` one is a library
 /// call, a tenth of a scrape of 100,000 agents (BENCHMARKS.md, session 7). Same value.
 fn fixed(t: f64) -> i128 {
-    let r = (t * SCALE).round();
-    if r.abs() < 9.0e18 { r as i64 as i128 } else { r as i128 }
+    let x = t * SCALE;
+    if x.abs() < 9.0e18 {
+        // `round` (half away from zero) without the library call: truncate, then step by
+        // the fraction, which is exact (below 2^53 by Sterbenz; above, `x` is whole).
+        let i = x as i64;
+        let frac = x - i as f64;
+        i128::from(if frac >= 0.5 {
+            i + 1
+        } else if frac <= -0.5 {
+            i - 1
+        } else {
+            i
+        })
+    } else {
+        x.round() as i128
+    }
 }
 
 impl Spread {
@@ -296,7 +310,19 @@ mod tests {
     /// `i64` range and at its edge.
     #[test]
     fn fixed_point_terms_equal_the_wide_conversion() {
-        for t in [0.0, 1.0, -1.0, 0.5, 1.0 / 3.0, 7.9, -7.9, 8.0, 1e3, -1e3, 2e-19, 1.5e9, 9.3e18 / SCALE] {
+        let halves = [0.5, 1.5, 2.5, -0.5, -1.5, 0.49999999999999994, -0.49999999999999994, 4503599627370495.5];
+        let edge =
+            [0.0, 1.0, -1.0, 0.5, 1.0 / 3.0, 7.9, -7.9, 8.0, 1e3, -1e3, 2e-19, 1.5e9, 9.3e18 / SCALE, -9.3e18 / SCALE];
+        for t in edge.into_iter().chain(halves.iter().map(|h| h / SCALE)) {
+            assert_eq!(fixed(t), (t * SCALE).round() as i128, "{t}");
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Every magnitude, so that `t * SCALE` has every kind of fraction.
+            let t = ((x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) / (1u64 << (x % 64)) as f64;
             assert_eq!(fixed(t), (t * SCALE).round() as i128, "{t}");
         }
     }
