@@ -57,7 +57,12 @@ export const store = {
   // `full` frame or a language switch. A delta of 20,000 agents' board names a few hundred.
   changed: new Set(),
   allChanged: true,
+  // Ids of the agents in unplanned aux: the only ones that can pass their long-aux limit
+  // (the action lane looks at these rather than at every agent twice a second).
+  auxUnplanned: new Set(),
 };
+
+const inUnplannedAux = (a) => a.state === 'aux' && !a.planned;
 
 /** Whether a changed agent moves its tile to another group or place (the sort decides). */
 function movesTile(old, a) {
@@ -121,6 +126,7 @@ export function onFrame(msg) {
       store.queues = msg.queues ?? [];
       store.floorQueues = msg.floor_queues ?? null;
       store.agents = new Map((msg.agents ?? []).map((a) => [a.agent, a]));
+      store.auxUnplanned = new Set((msg.agents ?? []).filter(inUnplannedAux).map((a) => a.agent));
       store.alerts = msg.alerts ?? [];
       store.sourcesDown = msg.sources_down ?? [];
       store.agentsDirty = true;
@@ -146,10 +152,13 @@ export function onFrame(msg) {
         const next = old ? { ...old, ...a } : a;
         if (movesTile(old, next)) store.agentsDirty = true;
         store.agents.set(a.agent, next);
+        if (inUnplannedAux(next)) store.auxUnplanned.add(a.agent);
+        else store.auxUnplanned.delete(a.agent);
         store.changed.add(a.agent);
       }
       for (const id of msg.removed ?? []) {
         if (store.agents.delete(id)) store.agentsDirty = true;
+        store.auxUnplanned.delete(id);
         store.changed.add(id);
       }
       return true;

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { launch } from './harness.mjs';
 import { startMock } from './mock-server.mjs';
 
-test('a 10,000-agent board makes tiles only for the groups on screen, the others as they scroll in', async () => {
-  const m = await startMock({ agents: 10000, teams: 200, seed: 3, clusterHoldMs: 0 });
+test('a 20,000-agent board makes tiles only for the groups on screen, the others as they scroll in', async () => {
+  const m = await startMock({ agents: 20000, teams: 400, seed: 3, clusterHoldMs: 0 });
   const browser = await launch();
   try {
-    // Not openBoard's 15 s: a 10,000-agent mock on a machine shared with builds is slow to start.
+    // Not openBoard's 15 s: a 20,000-agent mock on a machine shared with builds is slow to start.
     const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
     page.errors = [];
     page.on('pageerror', (e) => page.errors.push(e));
@@ -35,9 +35,9 @@ test('a 10,000-agent board makes tiles only for the groups on screen, the others
       };
     });
     const before = await state();
-    assert.equal(before.agents, 10000);
-    assert.equal(before.groups, 200, 'every team has its group');
-    assert.ok(before.scrollable > 0, 'the panel scrolls at 10,000 agents');
+    assert.equal(before.agents, 20000);
+    assert.equal(before.groups, 400, 'every team has its group');
+    assert.ok(before.scrollable > 0, 'the panel scrolls at 20,000 agents');
     assert.ok(before.tiles > 0 && before.tiles < before.agents / 2, `tiles made: ${before.tiles} of ${before.agents}`);
     assert.equal(before.lastTiles, 0, 'the last group is off screen: no tiles yet');
     assert.ok(before.lastHeight > 0, 'an empty group keeps its place');

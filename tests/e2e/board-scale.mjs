@@ -62,6 +62,18 @@ function stopAll() {
 process.on('exit', stopAll);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopAll(); process.exit(130); });
 
+/** The hottest functions (self time) of a CDP CPU profile. */
+function logProfile(what, profile) {
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const k = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+    self.set(k, (self.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  log(`self time, ${what} (ms):`, [...self].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', '));
+}
+
 async function metrics(base) {
   const text = await (await fetch(`${base}/metrics`)).text();
   let applied = 0;
@@ -154,11 +166,17 @@ async function measure(base) {
         }
       };
     });
+    const cdp = await page.context().newCDPSession(page);
+    if (argv.includes('--profile')) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+    }
     await page.goto(base + '/');
     const firstFrameMs = await (await page.waitForFunction(
       () => (document.querySelector('#app.has-data [data-testid="agent-tiles"] .tile') ? performance.now() : false),
       null, { polling: 'raf', timeout: 60_000 },
     )).jsonValue();
+    if (argv.includes('--profile')) logProfile('first frame', (await cdp.send('Profiler.stop')).profile);
     const tilesInDom = await page.evaluate(() => document.querySelectorAll('[data-testid="agent-tiles"] .tile').length);
     const firstMessageMs = await page.evaluate(() => window.__firstMessageMs);
     log(`first frame on screen after ${firstFrameMs.toFixed(0)} ms (received at ${firstMessageMs.toFixed(0)} ms; full frame ${(fullBytes / 1e3).toFixed(0)} KB, ${tilesInDom} tiles in the DOM)`);
@@ -177,7 +195,6 @@ async function measure(base) {
     await page.screenshot({ path: path.join(ARTIFACTS, `board-scale-${AGENTS}.png`) });
 
     // Scrolling: a trace while the page scrolls the tiles panel a little every frame.
-    const cdp = await page.context().newCDPSession(page);
     const events = [];
     cdp.on('Tracing.dataCollected', ({ value }) => events.push(...value));
     const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
@@ -222,18 +239,7 @@ async function measure(base) {
         worst_ms: Math.max(...gaps),
       };
     }, SCROLL_SECS);
-    if (argv.includes('--profile')) {
-      const { profile } = await cdp.send('Profiler.stop');
-      const self = new Map();
-      const dt = profile.timeDeltas;
-      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-      profile.samples.forEach((id, i) => {
-        const f = byId.get(id).callFrame;
-        const k = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
-        self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0) / 1000);
-      });
-      log('self time while scrolling (ms):', [...self].sort((a, b) => b[1] - a[1]).slice(0, 15));
-    }
+    if (argv.includes('--profile')) logProfile('scrolling', (await cdp.send('Profiler.stop')).profile);
     await cdp.send('Tracing.end');
     await done;
     const count = (name) => events.filter((e) => e.name === name).length;

@@ -303,7 +303,7 @@ const seenGroups = new IntersectionObserver((entries) => {
     if (!G.filled) fill(G);
     tickGroup(G, at, (firing ??= firingLongAux()));
   }
-}, { root: tilesBox(), rootMargin: '400px 0px' });
+}, { root: tilesBox(), rootMargin: '200px 0px' });
 
 export function tick(now) {
   const at = asOf(now);
