@@ -328,8 +328,10 @@ async fn a_reader_that_never_reads_does_not_slow_ingest() {
         let mut buf = String::new();
         for i in 0..1000 {
             let state = if (i + round) % 2 == 0 { "idle" } else { "talking" };
+            // A new long name each round: a delta carries a known agent's name only when it
+            // changed, and the frames must be large enough to fill the silent socket.
             buf.push_str(&format!(
-                "{{\"agent\":\"A{i}\",\"state\":\"{state}\",\"team\":\"T{}\",\"name\":\"{}\"}}\n",
+                "{{\"agent\":\"A{i}\",\"state\":\"{state}\",\"team\":\"T{}\",\"name\":\"{}{round}\"}}\n",
                 i % 20,
                 "n".repeat(200)
             ));

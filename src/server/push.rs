@@ -394,6 +394,8 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let wall = shared.settings.clock == crate::config::ClockMode::Wall;
     let mut last_version = u64::MAX;
     let mut last_down: Option<Vec<String>> = None;
+    // Boards built, for the team windows' cadence (`windows_every`).
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -465,14 +467,29 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         // Team ids and the floor's team blocks against the previous tick: a synced client of
         // the whole floor gets only the figures that moved (most of a 400-team delta's bytes
         // were the same figures again).
-        let (ids_changed, team_patch, prev_alerts) = {
+        let windows_due = ticks.is_multiple_of(windows_every(board.teams.len()));
+        ticks += 1;
+        let (ids_changed, team_patch, held, prev_alerts) = {
             let mut p = hub.prev_tick.lock().unwrap_or_else(|p| p.into_inner());
             let ids_changed = p.team_ids != board.team_ids;
-            let patch = teams_patch(&p.teams, &board.teams);
+            // The team blocks synced clients hold after this tick: the board's, with the
+            // windows they last got when the windows are not due.
+            let held: Vec<Value> = board
+                .teams
+                .iter()
+                .map(|g| match (g, g.get("team").and_then(Value::as_str).and_then(|id| p.teams.get(id))) {
+                    (Value::Object(m), Some(old)) if !windows_due && old.get("windows").is_some() => {
+                        let mut m = m.clone();
+                        m.insert("windows".into(), old["windows"].clone());
+                        Value::Object(m)
+                    }
+                    _ => g.clone(),
+                })
+                .collect();
+            let patch = teams_patch(&p.teams, &held);
             p.team_ids.clone_from(&board.team_ids);
-            p.teams =
-                board.teams.iter().filter_map(|g| Some((g.get("team")?.as_str()?.to_string(), g.clone()))).collect();
-            (ids_changed, patch, std::mem::take(&mut p.alerts))
+            p.teams = held.iter().filter_map(|g| Some((g.get("team")?.as_str()?.to_string(), g.clone()))).collect();
+            (ids_changed, patch, held, std::mem::take(&mut p.alerts))
         };
         // Each filter's alert list this tick, and whether it differs from the last tick's.
         let mut alerts_now: HashMap<Option<String>, (Value, bool)> = HashMap::new();
@@ -527,7 +544,8 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                             m.insert("floor".into(), board.floor_for(t));
                             match (t, &team_patch) {
                                 (None, Some(patch)) if !whole => m.insert("teams_changed".into(), json!(patch)),
-                                _ => m.insert("teams".into(), json!(board.teams_for(t))),
+                                (None, _) => m.insert("teams".into(), json!(held)),
+                                (Some(_), _) => m.insert("teams".into(), json!(board.teams_for(t))),
                             };
                             m.insert("queues".into(), board.queues.clone());
                             m.insert("floor_queues".into(), board.floor_queues.clone());
@@ -547,7 +565,9 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 if was_full {
                     c.needs_full.store(false, Ordering::Relaxed);
                 }
-                c.synced.store(true, Ordering::Relaxed);
+                // A `full` frame has this tick's team windows, which synced clients may not
+                // have yet: the next delta brings the client whatever they hold.
+                c.synced.store(!was_full, Ordering::Relaxed);
             } else {
                 let since = c.stale_since.load(Ordering::Relaxed);
                 if since != 0 && now_ms - since > DROP_AFTER_MS {
@@ -564,6 +584,15 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         }
         hub.gauge.set(hub.clients.len() as i64);
     }
+}
+
+/// Every how many ticks a delta brings the team blocks' `windows` (their counts and peak
+/// go every tick): every tick up to 100 teams, then one more tick per 100 teams (400 teams:
+/// every 4th). 400 teams' exact window figures every second were ~140 KB/s per wallboard,
+/// most of a 20,000-agent board's deltas (issue 20); a team's 60-minute figure moves in its
+/// fourth digit over a few seconds. The floor's figures, tiles and alerts keep every tick.
+fn windows_every(teams: usize) -> u64 {
+    teams.div_ceil(100).max(1) as u64
 }
 
 /// An agent's record for a synced client: its id and the fields that changed (most often
@@ -710,6 +739,11 @@ mod tests {
         fewer[0]["windows"].as_object_mut().unwrap().remove("today");
         assert_eq!(teams_patch(&prev_of(&one), &fewer), None, "a window went away");
         assert_eq!(teams_patch(&prev_of(&one), &one), Some(vec![]), "nothing moved");
+    }
+
+    #[test]
+    fn team_windows_every_tick_up_to_100_teams_then_one_tick_more_per_100() {
+        assert_eq!([0, 1, 100, 101, 200, 400, 2_000].map(windows_every), [1, 1, 1, 2, 2, 4, 20]);
     }
 
     #[test]

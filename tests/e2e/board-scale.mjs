@@ -12,8 +12,9 @@
 // Also a 1920x1080 screenshot (artifacts/board-scale-<agents>.png) and the feed's event
 // rate. Everything is on 127.0.0.1 on free ports; the script stops what it started.
 //
-//   node tests/e2e/board-scale.mjs [--bin target/debug/floorwatch] [--agents 20000]
-//        [--teams 400] [--secs 60] [--scroll-secs 10] [--json]
+//   node tests/e2e/board-scale.mjs [--bin target/debug/floorwatch] [--web web/] [--agents 20000]
+//        [--teams 400] [--secs 60] [--scroll-secs 10] [--json] [--profile] [--trace-names]
+//        [--url http://127.0.0.1:8099]   (measure a running board instead)
 //
 // Not part of `npm test`: it takes two to three minutes (the floor logs in over the first
 // simulated minute, then --secs of measuring).
@@ -35,6 +36,8 @@ const TEAMS = Number(arg('teams', 400));
 const SECS = Number(arg('secs', 60));
 const SCROLL_SECS = Number(arg('scroll-secs', 10));
 const JSON_OUT = argv.includes('--json');
+// The page to serve (another checkout's web/ measures that version's page).
+const WEB = path.resolve(arg('web', path.join(REPO, 'web')));
 
 const log = (...a) => console.error('[board-scale]', ...a);
 
@@ -104,7 +107,7 @@ async function startFloor() {
   // The page from this checkout's web/ (not the copy embedded in the binary), so that a page
   // change can be measured against any daemon build.
   const cfg = path.join(ARTIFACTS, 'board-scale.toml');
-  fs.writeFileSync(cfg, `[server]\nweb_dir = ${JSON.stringify(path.join(REPO, 'web'))}\n`);
+  fs.writeFileSync(cfg, `[server]\nweb_dir = ${JSON.stringify(WEB)}\n`);
   start('daemon', ['serve', '--config', cfg, '--no-journal', '--http', `127.0.0.1:${http}`, '--tcp', `127.0.0.1:${tcp}`]);
   for (let i = 0; ; i++) {
     if (i > 300) throw new Error('daemon did not become ready in 30 s');
