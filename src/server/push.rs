@@ -51,8 +51,15 @@ pub struct Hub {
     gauge: prometheus::IntGauge,
     skipped: prometheus::IntCounter,
     dropped: prometheus::IntCounter,
-    /// The previous tick's agents, for deltas. Only the push loop touches it.
+    /// The previous tick's agents, for deltas. The push loop keeps it; a client connecting
+    /// while it is stale seeds it (`seed_prev`).
     prev: std::sync::Mutex<HashMap<CompactString, BoardAgent>>,
+    /// Whether `prev` predates every client's board: no board was built while no client was
+    /// connected. The first delta then named every agent, whole: 2.6 MB at 20,000 agents.
+    prev_stale: AtomicBool,
+    /// The `now` of the connect-time board `prev` was seeded from while stale (0: none;
+    /// `i64::MIN`: a `?team=` client came first, whose board cannot seed it).
+    seeded_at: AtomicI64,
     /// The previous tick's team ids, team blocks (the whole floor's, without charts) and
     /// alert lists per filter: a delta to a synced client leaves out what is unchanged.
     /// Only the push loop touches it.
@@ -95,7 +102,31 @@ impl Hub {
             skipped,
             dropped,
             prev: std::sync::Mutex::new(HashMap::new()),
+            prev_stale: AtomicBool::new(true),
+            seeded_at: AtomicI64::new(0),
             prev_tick: std::sync::Mutex::new(PrevTick::default()),
+        }
+    }
+
+    /// A client connecting while `prev` is stale: the whole floor's board it got seeds
+    /// `prev`, so that its first delta names only what changed since (any client that
+    /// connected earlier in the stale stretch got an older board: the oldest seed stays).
+    fn seed_prev(&self, board: &Board, team: Option<&str>) {
+        if !self.prev_stale.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut prev = self.prev.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.prev_stale.load(Ordering::Relaxed) {
+            return;
+        }
+        let at = self.seeded_at.load(Ordering::Relaxed);
+        if team.is_some() {
+            if at == 0 {
+                self.seeded_at.store(i64::MIN, Ordering::Relaxed);
+            }
+        } else if at == 0 || board.now < at {
+            *prev = board.agents.iter().map(|a| (a.agent.clone(), a.clone())).collect();
+            self.seeded_at.store(board.now, Ordering::Relaxed);
         }
     }
 
@@ -297,6 +328,11 @@ impl Board {
 
 /// The `full` frame for one filter, computed now (used on connect and by GET /api/v1/board).
 pub fn full_frame(shared: &Shared, team: Option<&str>) -> String {
+    board_now(shared, team).full(team, &board_config(shared))
+}
+
+/// The board of one filter, computed now.
+fn board_now(shared: &Shared, team: Option<&str>) -> Board {
     let (view, last_event, mut team_ids) = {
         let mut engine = shared.engine();
         let now = engine.now(wall_ms());
@@ -307,7 +343,6 @@ pub fn full_frame(shared: &Shared, team: Option<&str>) -> String {
     };
     team_ids.sort();
     Board::of(&view, last_event, team_ids, shared.settings.dispersion_min_logged_ms, shared.sources.down())
-        .full(team, &board_config(shared))
 }
 
 /// Registers a `/ws` client and runs it until it closes, is dropped, or shutdown.
@@ -320,7 +355,10 @@ pub async fn client(shared: Arc<Shared>, ws: WebSocket, team: Option<String>, sh
         return;
     }
     let (tx, mut rx) = mpsc::channel::<Frame>(QUEUE);
-    let first = full_frame(&shared, team.as_deref());
+    let board = board_now(&shared, team.as_deref());
+    let first = board.full(team.as_deref(), &board_config(&shared));
+    hub.seed_prev(&board, team.as_deref());
+    drop(board);
     let id = hub.next_id.fetch_add(1, Ordering::Relaxed);
     let client = Arc::new(Client {
         team,
@@ -403,6 +441,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         }
         let hub = &shared.hub;
         if hub.clients.is_empty() {
+            hub.prev_stale.store(true, Ordering::Relaxed);
             continue;
         }
         // The floor view and the board built from it take milliseconds of CPU on a large
@@ -462,6 +501,8 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 })
                 .collect();
             *prev = current;
+            hub.prev_stale.store(false, Ordering::Relaxed);
+            hub.seeded_at.store(0, Ordering::Relaxed);
             (changed, removed, moved_from)
         };
         // Team ids and the floor's team blocks against the previous tick: a synced client of
