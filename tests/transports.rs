@@ -328,8 +328,10 @@ async fn a_reader_that_never_reads_does_not_slow_ingest() {
         let mut buf = String::new();
         for i in 0..1000 {
             let state = if (i + round) % 2 == 0 { "idle" } else { "talking" };
+            // A new long name each round: a delta carries a known agent's name only when it
+            // changed, and the frames must be large enough to fill the silent socket.
             buf.push_str(&format!(
-                "{{\"agent\":\"A{i}\",\"state\":\"{state}\",\"team\":\"T{}\",\"name\":\"{}\"}}\n",
+                "{{\"agent\":\"A{i}\",\"state\":\"{state}\",\"team\":\"T{}\",\"name\":\"{}{round}\"}}\n",
                 i % 20,
                 "n".repeat(200)
             ));
@@ -392,5 +394,47 @@ async fn a_closed_wallboard_is_forgotten_and_the_others_keep_their_frames() {
         }
     }
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["A1", "A2"]);
+    d.stop().await;
+}
+
+/// The first wallboard after a stretch without any does not get every agent again in its
+/// first delta (the push loop had built no board to compare with; at 20,000 agents that
+/// delta was 2.6 MB), and a known agent's change carries only what changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_delta_after_a_full_frame_names_only_what_changed_since() {
+    let d = Daemon::start("[server]\nclock = \"event\"\npush_interval_ms = 50\n").await;
+    let mut s = tokio::net::TcpStream::connect(d.tcp).await.unwrap();
+    let mut lines = String::new();
+    for i in 0..50 {
+        lines.push_str(&format!(
+            "{{\"ts\":1000,\"agent\":\"A{i}\",\"state\":\"idle\",\"team\":\"T{}\",\"name\":\"Agent {i}\"}}\n",
+            i % 5
+        ));
+    }
+    s.write_all(lines.as_bytes()).await.unwrap();
+    d.wait_outcomes(50).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", d.http)).await.unwrap();
+    let mut next = async || {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+        serde_json::from_str::<serde_json::Value>(m.to_text().unwrap()).unwrap()
+    };
+    let full = next().await;
+    assert_eq!(full["type"], "full");
+    assert_eq!(full["agents"].as_array().map(Vec::len), Some(50));
+    let first = next().await;
+    assert_eq!(first["type"], "delta");
+    assert_eq!(first["agents"], serde_json::json!([]), "nothing changed since the full frame");
+    s.write_all(b"{\"ts\":2000,\"agent\":\"A7\",\"state\":\"aux\",\"reason\":\"break\"}\n").await.unwrap();
+    let delta = loop {
+        let f = next().await;
+        if f["agents"].as_array().is_some_and(|a| !a.is_empty()) {
+            break f;
+        }
+    };
+    assert_eq!(
+        delta["agents"],
+        serde_json::json!([{"agent": "A7", "state": "aux", "reason": "break", "since": 2000}]),
+        "name, team and planned did not change"
+    );
     d.stop().await;
 }

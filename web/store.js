@@ -4,6 +4,7 @@
 // read. Server time = client time + offset, the offset learned from each frame's `now`.
 
 import * as F from './format.js';
+import { merge } from './merge.js';
 
 const params = new URLSearchParams(location.search);
 const truthy = (v) => ['1', 'true', 'yes', 'on'].includes((v || '').toLowerCase());
@@ -52,7 +53,24 @@ export const store = {
   retryAt: null,
   frames: { full: 0, delta: 0, alert: 0 },
   agentsDirty: true, // tiles need regrouping
+  // Agents whose tiles need redrawing since the last render (ids); `allChanged` after a
+  // `full` frame or a language switch. A delta of 20,000 agents' board names a few hundred.
+  changed: new Set(),
+  allChanged: true,
+  // Ids of the agents in unplanned aux: the only ones that can pass their long-aux limit
+  // (the action lane looks at these rather than at every agent twice a second).
+  auxUnplanned: new Set(),
 };
+
+const inUnplannedAux = (a) => a.state === 'aux' && !a.planned;
+
+/** Whether a changed agent moves its tile to another group or place (the sort decides). */
+function movesTile(old, a) {
+  if (!old || old.team !== a.team) return true;
+  if (opts.sort === 'team') return (old.state === 'offline') !== (a.state === 'offline');
+  // By state or by time in state: any change of state or `since` reorders.
+  return old.state !== a.state || old.planned !== a.planned || old.since !== a.since;
+}
 
 export const serverNow = () => Date.now() + store.offset;
 
@@ -79,6 +97,18 @@ function learnOffset(now) {
   store.offset = Math.max(...store.offsets);
 }
 
+/** `teams_changed`: per team only what changed since the previous delta, merged by `team`. */
+function patchTeams(list) {
+  const at = new Map(store.teams.map((x, i) => [x.team, i]));
+  const teams = store.teams.slice();
+  for (const p of list) {
+    const i = at.get(p.team);
+    if (i == null) teams.push(p);
+    else teams[i] = merge(teams[i], p);
+  }
+  store.teams = teams;
+}
+
 /** Takes a frame into the store; false for a frame type from a newer server (ignored). */
 export function onFrame(msg) {
   switch (msg.type) {
@@ -96,9 +126,12 @@ export function onFrame(msg) {
       store.queues = msg.queues ?? [];
       store.floorQueues = msg.floor_queues ?? null;
       store.agents = new Map((msg.agents ?? []).map((a) => [a.agent, a]));
+      store.auxUnplanned = new Set((msg.agents ?? []).filter(inUnplannedAux).map((a) => a.agent));
       store.alerts = msg.alerts ?? [];
       store.sourcesDown = msg.sources_down ?? [];
       store.agentsDirty = true;
+      store.allChanged = true;
+      store.changed.clear();
       return true;
     case 'delta':
       store.frames.delta++;
@@ -108,13 +141,26 @@ export function onFrame(msg) {
       if (Array.isArray(msg.team_ids)) store.teamIds = msg.team_ids;
       if (msg.floor) store.floor = msg.floor;
       if (msg.teams) store.teams = msg.teams;
+      if (Array.isArray(msg.teams_changed)) patchTeams(msg.teams_changed);
       if (msg.queues) store.queues = msg.queues;
       if (msg.floor_queues) store.floorQueues = msg.floor_queues;
       if (msg.alerts) store.alerts = msg.alerts;
       if (Array.isArray(msg.sources_down)) store.sourcesDown = msg.sources_down;
-      for (const a of msg.agents ?? []) store.agents.set(a.agent, a);
-      for (const id of msg.removed ?? []) store.agents.delete(id);
-      if ((msg.agents && msg.agents.length) || (msg.removed && msg.removed.length)) store.agentsDirty = true;
+      for (const a of msg.agents ?? []) {
+        const old = store.agents.get(a.agent);
+        // A known agent comes with only what changed of its record (docs/ws-protocol.md).
+        const next = old ? { ...old, ...a } : a;
+        if (movesTile(old, next)) store.agentsDirty = true;
+        store.agents.set(a.agent, next);
+        if (inUnplannedAux(next)) store.auxUnplanned.add(a.agent);
+        else store.auxUnplanned.delete(a.agent);
+        store.changed.add(a.agent);
+      }
+      for (const id of msg.removed ?? []) {
+        if (store.agents.delete(id)) store.agentsDirty = true;
+        store.auxUnplanned.delete(id);
+        store.changed.add(id);
+      }
       return true;
     case 'alert': {
       store.frames.alert++;

@@ -38,6 +38,10 @@ struct Client {
     needs_full: AtomicBool,
     /// When the client first missed a frame (0 = not stale).
     stale_since: AtomicI64,
+    /// Whether the client's board is the last tick's, so that a delta may leave out what
+    /// did not change since that tick. False from connect (its `full` frame was computed
+    /// between ticks) until it has taken a delta with everything.
+    synced: AtomicBool,
 }
 
 pub struct Hub {
@@ -47,8 +51,26 @@ pub struct Hub {
     gauge: prometheus::IntGauge,
     skipped: prometheus::IntCounter,
     dropped: prometheus::IntCounter,
-    /// The previous tick's agents, for deltas. Only the push loop touches it.
+    /// The previous tick's agents, for deltas. The push loop keeps it; a client connecting
+    /// while it is stale seeds it (`seed_prev`).
     prev: std::sync::Mutex<HashMap<CompactString, BoardAgent>>,
+    /// Whether `prev` predates every client's board: no board was built while no client was
+    /// connected. The first delta then named every agent, whole: 2.6 MB at 20,000 agents.
+    prev_stale: AtomicBool,
+    /// The `now` of the connect-time board `prev` was seeded from while stale (0: none;
+    /// `i64::MIN`: a `?team=` client came first, whose board cannot seed it).
+    seeded_at: AtomicI64,
+    /// The previous tick's team ids, team blocks (the whole floor's, without charts) and
+    /// alert lists per filter: a delta to a synced client leaves out what is unchanged.
+    /// Only the push loop touches it.
+    prev_tick: std::sync::Mutex<PrevTick>,
+}
+
+#[derive(Default)]
+struct PrevTick {
+    team_ids: Vec<String>,
+    teams: HashMap<String, Value>,
+    alerts: HashMap<Option<String>, Value>,
 }
 
 impl Hub {
@@ -80,6 +102,31 @@ impl Hub {
             skipped,
             dropped,
             prev: std::sync::Mutex::new(HashMap::new()),
+            prev_stale: AtomicBool::new(true),
+            seeded_at: AtomicI64::new(0),
+            prev_tick: std::sync::Mutex::new(PrevTick::default()),
+        }
+    }
+
+    /// A client connecting while `prev` is stale: the whole floor's board it got seeds
+    /// `prev`, so that its first delta names only what changed since (any client that
+    /// connected earlier in the stale stretch got an older board: the oldest seed stays).
+    fn seed_prev(&self, board: &Board, team: Option<&str>) {
+        if !self.prev_stale.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut prev = self.prev.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.prev_stale.load(Ordering::Relaxed) {
+            return;
+        }
+        let at = self.seeded_at.load(Ordering::Relaxed);
+        if team.is_some() {
+            if at == 0 {
+                self.seeded_at.store(i64::MIN, Ordering::Relaxed);
+            }
+        } else if at == 0 || board.now < at {
+            *prev = board.agents.iter().map(|a| (a.agent.clone(), a.clone())).collect();
+            self.seeded_at.store(board.now, Ordering::Relaxed);
         }
     }
 
@@ -281,6 +328,11 @@ impl Board {
 
 /// The `full` frame for one filter, computed now (used on connect and by GET /api/v1/board).
 pub fn full_frame(shared: &Shared, team: Option<&str>) -> String {
+    board_now(shared, team).full(team, &board_config(shared))
+}
+
+/// The board of one filter, computed now.
+fn board_now(shared: &Shared, team: Option<&str>) -> Board {
     let (view, last_event, mut team_ids) = {
         let mut engine = shared.engine();
         let now = engine.now(wall_ms());
@@ -291,7 +343,6 @@ pub fn full_frame(shared: &Shared, team: Option<&str>) -> String {
     };
     team_ids.sort();
     Board::of(&view, last_event, team_ids, shared.settings.dispersion_min_logged_ms, shared.sources.down())
-        .full(team, &board_config(shared))
 }
 
 /// Registers a `/ws` client and runs it until it closes, is dropped, or shutdown.
@@ -304,9 +355,18 @@ pub async fn client(shared: Arc<Shared>, ws: WebSocket, team: Option<String>, sh
         return;
     }
     let (tx, mut rx) = mpsc::channel::<Frame>(QUEUE);
-    let first = full_frame(&shared, team.as_deref());
+    let board = board_now(&shared, team.as_deref());
+    let first = board.full(team.as_deref(), &board_config(&shared));
+    hub.seed_prev(&board, team.as_deref());
+    drop(board);
     let id = hub.next_id.fetch_add(1, Ordering::Relaxed);
-    let client = Arc::new(Client { team, tx, needs_full: AtomicBool::new(false), stale_since: AtomicI64::new(0) });
+    let client = Arc::new(Client {
+        team,
+        tx,
+        needs_full: AtomicBool::new(false),
+        stale_since: AtomicI64::new(0),
+        synced: AtomicBool::new(false),
+    });
     hub.clients.insert(id, client);
     hub.gauge.set(hub.clients.len() as i64);
     // The socket's read side in a task of its own, polled only when the client sends
@@ -372,6 +432,8 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let wall = shared.settings.clock == crate::config::ClockMode::Wall;
     let mut last_version = u64::MAX;
     let mut last_down: Option<Vec<String>> = None;
+    // Boards built, for the team windows' cadence (`windows_every`).
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -379,6 +441,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         }
         let hub = &shared.hub;
         if hub.clients.is_empty() {
+            hub.prev_stale.store(true, Ordering::Relaxed);
             continue;
         }
         // The floor view and the board built from it take milliseconds of CPU on a large
@@ -420,18 +483,58 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             board.agents.iter().map(|a| (a.agent.clone(), a.clone())).collect();
         let (changed, removed, moved_from) = {
             let mut prev = hub.prev.lock().unwrap_or_else(|p| p.into_inner());
-            let changed: Vec<&BoardAgent> = board.agents.iter().filter(|a| prev.get(&a.agent) != Some(*a)).collect();
+            // Each changed agent with what a synced client needs of it (its record without
+            // the fields that did not change).
+            let changed: Vec<(&BoardAgent, Value)> = board
+                .agents
+                .iter()
+                .filter_map(|a| {
+                    let p = prev.get(&a.agent);
+                    (p != Some(a)).then(|| (a, agent_patch(a, p)))
+                })
+                .collect();
             let removed: Vec<CompactString> = prev.keys().filter(|k| !current.contains_key(*k)).cloned().collect();
             let moved_from: HashMap<CompactString, CompactString> = changed
                 .iter()
-                .filter_map(|a| {
+                .filter_map(|(a, _)| {
                     prev.get(&a.agent).filter(|p| p.team != a.team).map(|p| (a.agent.clone(), p.team.clone()))
                 })
                 .collect();
             *prev = current;
+            hub.prev_stale.store(false, Ordering::Relaxed);
+            hub.seeded_at.store(0, Ordering::Relaxed);
             (changed, removed, moved_from)
         };
-        let mut deltas: HashMap<Option<String>, Frame> = HashMap::new();
+        // Team ids and the floor's team blocks against the previous tick: a synced client of
+        // the whole floor gets only the figures that moved (most of a 400-team delta's bytes
+        // were the same figures again).
+        let windows_due = ticks.is_multiple_of(windows_every(board.teams.len()));
+        ticks += 1;
+        let (ids_changed, team_patch, held, prev_alerts) = {
+            let mut p = hub.prev_tick.lock().unwrap_or_else(|p| p.into_inner());
+            let ids_changed = p.team_ids != board.team_ids;
+            // The team blocks synced clients hold after this tick: the board's, with the
+            // windows they last got when the windows are not due.
+            let held: Vec<Value> = board
+                .teams
+                .iter()
+                .map(|g| match (g, g.get("team").and_then(Value::as_str).and_then(|id| p.teams.get(id))) {
+                    (Value::Object(m), Some(old)) if !windows_due && old.get("windows").is_some() => {
+                        let mut m = m.clone();
+                        m.insert("windows".into(), old["windows"].clone());
+                        Value::Object(m)
+                    }
+                    _ => g.clone(),
+                })
+                .collect();
+            let patch = teams_patch(&p.teams, &held);
+            p.team_ids.clone_from(&board.team_ids);
+            p.teams = held.iter().filter_map(|g| Some((g.get("team")?.as_str()?.to_string(), g.clone()))).collect();
+            (ids_changed, patch, held, std::mem::take(&mut p.alerts))
+        };
+        // Each filter's alert list this tick, and whether it differs from the last tick's.
+        let mut alerts_now: HashMap<Option<String>, (Value, bool)> = HashMap::new();
+        let mut deltas: HashMap<(Option<String>, bool), Frame> = HashMap::new();
         let mut fulls: HashMap<Option<String>, Frame> = HashMap::new();
         let now_ms = wall_ms();
         let mut gone = Vec::new();
@@ -452,32 +555,48 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 let frame = if was_full {
                     fulls.entry(key.clone()).or_insert_with(|| board.full(key.as_deref(), &config).into()).clone()
                 } else {
+                    // A client not yet synced (connected since the last tick) takes everything.
+                    let whole = !c.synced.load(Ordering::Relaxed);
                     deltas
-                        .entry(key.clone())
+                        .entry((key.clone(), whole))
                         .or_insert_with(|| {
                             let t = key.as_deref();
-                            let agents: Vec<&&BoardAgent> =
-                                changed.iter().filter(|a| t.is_none_or(|t| a.team == t)).collect();
+                            let agents: Vec<Value> = changed
+                                .iter()
+                                .filter(|(a, _)| t.is_none_or(|t| a.team == t))
+                                .map(|(a, patch)| if whole { json!(a) } else { patch.clone() })
+                                .collect();
                             let mut rem: Vec<&CompactString> = removed.iter().collect();
                             if let Some(t) = t {
                                 rem.extend(moved_from.iter().filter(|(_, from)| *from == t).map(|(id, _)| id));
                             }
-                            json!({
-                                "type": "delta",
-                                "now": board.now,
-                                "last_event": board.last_event,
-                                "team_ids": board.team_ids,
-                                "floor": board.floor_for(t),
-                                "teams": board.teams_for(t),
-                                "queues": board.queues,
-                                "floor_queues": board.floor_queues,
-                                "agents": agents,
-                                "removed": rem,
-                                "alerts": board.alerts_for(t),
-                                "sources_down": board.sources_down,
-                            })
-                            .to_string()
-                            .into()
+                            let (alerts, alerts_changed) = alerts_now.entry(key.clone()).or_insert_with(|| {
+                                let v = json!(board.alerts_for(t));
+                                let changed = prev_alerts.get(&key) != Some(&v);
+                                (v, changed)
+                            });
+                            let mut m = serde_json::Map::new();
+                            m.insert("type".into(), json!("delta"));
+                            m.insert("now".into(), json!(board.now));
+                            m.insert("last_event".into(), json!(board.last_event));
+                            if whole || ids_changed {
+                                m.insert("team_ids".into(), json!(board.team_ids));
+                            }
+                            m.insert("floor".into(), board.floor_for(t));
+                            match (t, &team_patch) {
+                                (None, Some(patch)) if !whole => m.insert("teams_changed".into(), json!(patch)),
+                                (None, _) => m.insert("teams".into(), json!(held)),
+                                (Some(_), _) => m.insert("teams".into(), json!(board.teams_for(t))),
+                            };
+                            m.insert("queues".into(), board.queues.clone());
+                            m.insert("floor_queues".into(), board.floor_queues.clone());
+                            m.insert("agents".into(), json!(agents));
+                            m.insert("removed".into(), json!(rem));
+                            if whole || *alerts_changed {
+                                m.insert("alerts".into(), alerts.clone());
+                            }
+                            m.insert("sources_down".into(), json!(board.sources_down));
+                            Value::Object(m).to_string().into()
                         })
                         .clone()
                 };
@@ -487,6 +606,9 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 if was_full {
                     c.needs_full.store(false, Ordering::Relaxed);
                 }
+                // A `full` frame has this tick's team windows, which synced clients may not
+                // have yet: the next delta brings the client whatever they hold.
+                c.synced.store(!was_full, Ordering::Relaxed);
             } else {
                 let since = c.stale_since.load(Ordering::Relaxed);
                 if since != 0 && now_ms - since > DROP_AFTER_MS {
@@ -495,10 +617,193 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 }
             }
         }
+        hub.prev_tick.lock().unwrap_or_else(|p| p.into_inner()).alerts =
+            alerts_now.into_iter().map(|(k, (v, _))| (k, v)).collect();
         for id in gone {
             // Dropping the sender ends the client's task, which closes the socket.
             hub.clients.remove(&id);
         }
         hub.gauge.set(hub.clients.len() as i64);
+    }
+}
+
+/// Every how many ticks a delta brings the team blocks' `windows` (their counts and peak
+/// go every tick): every tick up to 100 teams, then one more tick per 100 teams (400 teams:
+/// every 4th). 400 teams' exact window figures every second were ~140 KB/s per wallboard,
+/// most of a 20,000-agent board's deltas (issue 20); a team's 60-minute figure moves in its
+/// fourth digit over a few seconds. The floor's figures, tiles and alerts keep every tick.
+fn windows_every(teams: usize) -> u64 {
+    teams.div_ceil(100).max(1) as u64
+}
+
+/// An agent's record for a synced client: its id and the fields that changed (most often
+/// `state` and `since`). The whole record for an agent the client has not seen.
+fn agent_patch(a: &BoardAgent, prev: Option<&BoardAgent>) -> Value {
+    let Some(p) = prev else { return json!(a) };
+    let mut m = serde_json::Map::new();
+    m.insert("agent".into(), json!(a.agent));
+    let mut put = |k: &str, changed: bool, v: Value| {
+        if changed {
+            m.insert(k.into(), v);
+        }
+    };
+    put("name", a.name != p.name, json!(a.name));
+    put("team", a.team != p.team, json!(a.team));
+    put("state", a.state != p.state, json!(a.state));
+    put("reason", a.reason != p.reason, json!(a.reason));
+    put("planned", a.planned != p.planned, json!(a.planned));
+    put("since", a.since != p.since, json!(a.since));
+    Value::Object(m)
+}
+
+/// How a value changed from one tick to the next.
+#[derive(Debug, PartialEq)]
+enum Diff {
+    Same,
+    /// Only what changed: objects key by key, anything else whole.
+    Patch(Value),
+    /// Not expressible as a patch (a key went away): send the whole value.
+    Whole,
+}
+
+fn diff(prev: &Value, cur: &Value) -> Diff {
+    match (prev, cur) {
+        (Value::Object(p), Value::Object(c)) => {
+            if p.keys().any(|k| !c.contains_key(k)) {
+                return Diff::Whole;
+            }
+            let mut out = serde_json::Map::new();
+            for (k, v) in c {
+                match p.get(k).map_or(Diff::Patch(v.clone()), |pv| diff(pv, v)) {
+                    Diff::Same => {}
+                    Diff::Patch(d) => {
+                        out.insert(k.clone(), d);
+                    }
+                    Diff::Whole => return Diff::Whole,
+                }
+            }
+            if out.is_empty() { Diff::Same } else { Diff::Patch(Value::Object(out)) }
+        }
+        _ if prev == cur => Diff::Same,
+        _ => Diff::Patch(cur.clone()),
+    }
+}
+
+/// `teams_changed` of a delta: per team whose figures moved, its id and what moved. None
+/// when the client must take the list whole: a team came or went, or a key went away.
+fn teams_patch(prev: &HashMap<String, Value>, cur: &[Value]) -> Option<Vec<Value>> {
+    if prev.len() != cur.len() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for g in cur {
+        let id = g.get("team")?.as_str()?;
+        match diff(prev.get(id)?, g) {
+            Diff::Same => {}
+            Diff::Patch(Value::Object(mut m)) => {
+                m.insert("team".into(), json!(id));
+                out.push(Value::Object(m));
+            }
+            Diff::Patch(_) | Diff::Whole => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The page's merge (web/store.js `merge`): objects key by key, anything else replaced.
+    fn merge(into: &Value, patch: &Value) -> Value {
+        match (into, patch) {
+            (Value::Object(a), Value::Object(p)) => {
+                let mut out = a.clone();
+                for (k, v) in p {
+                    let merged = merge(a.get(k).unwrap_or(&Value::Null), v);
+                    out.insert(k.clone(), merged);
+                }
+                Value::Object(out)
+            }
+            _ => patch.clone(),
+        }
+    }
+
+    fn team(id: &str, talk: Value, logged: f64, drivers: Value) -> Value {
+        json!({"team": id, "peak": false, "current": {"idle": 3, "talking": 2},
+               "windows": {"15m": {"talk_utilization": talk, "logged_in_s": logged, "aux_drivers": drivers},
+                           "today": {"talk_utilization": 0.5, "logged_in_s": 900.0, "aux_drivers": []}}})
+    }
+
+    fn prev_of(teams: &[Value]) -> HashMap<String, Value> {
+        teams.iter().map(|g| (g["team"].as_str().unwrap().to_string(), g.clone())).collect()
+    }
+
+    #[test]
+    fn a_team_patch_holds_only_what_moved_and_rebuilds_the_team_exactly() {
+        let before = vec![team("T01", json!(0.25), 60.0, json!([])), team("T02", json!(null), 0.0, json!([]))];
+        let drivers = json!([{"agent": "A1", "aux_ratio": 0.31}]);
+        let after =
+            vec![team("T01", json!(0.2512345678901), 61.0, drivers.clone()), team("T02", json!(null), 0.0, json!([]))];
+        let patch = teams_patch(&prev_of(&before), &after).expect("expressible");
+        // T02 did not move; T01's 15m window moved, its `today` and counts did not.
+        assert_eq!(
+            patch,
+            vec![
+                json!({"team": "T01", "windows": {"15m": {"talk_utilization": 0.2512345678901, "logged_in_s": 61.0, "aux_drivers": drivers}}})
+            ]
+        );
+        assert_eq!(merge(&before[0], &patch[0]), after[0], "figures are exact after the merge");
+    }
+
+    #[test]
+    fn null_is_a_value_and_arrays_go_whole() {
+        let a =
+            team("T01", json!(0.5), 1.0, json!([{"agent": "A1", "aux_ratio": 0.2}, {"agent": "A2", "aux_ratio": 0.3}]));
+        let b = team("T01", json!(null), 1.0, json!([{"agent": "A2", "aux_ratio": 0.3}]));
+        let Diff::Patch(p) = diff(&a, &b) else { panic!("a patch") };
+        assert_eq!(p["windows"]["15m"]["talk_utilization"], Value::Null);
+        assert_eq!(p["windows"]["15m"]["aux_drivers"], json!([{"agent": "A2", "aux_ratio": 0.3}]));
+        assert_eq!(merge(&a, &p), b);
+        assert_eq!(diff(&b, &b), Diff::Same);
+    }
+
+    #[test]
+    fn the_whole_list_when_teams_come_or_go_or_a_key_goes_away() {
+        let one = vec![team("T01", json!(0.5), 1.0, json!([]))];
+        let two = vec![team("T01", json!(0.5), 1.0, json!([])), team("T02", json!(0.5), 1.0, json!([]))];
+        assert_eq!(teams_patch(&prev_of(&one), &two), None, "a team came");
+        assert_eq!(teams_patch(&prev_of(&two), &one), None, "a team went");
+        let renamed = vec![team("T09", json!(0.5), 1.0, json!([]))];
+        assert_eq!(teams_patch(&prev_of(&one), &renamed), None, "another team, same count");
+        let mut fewer = one.clone();
+        fewer[0]["windows"].as_object_mut().unwrap().remove("today");
+        assert_eq!(teams_patch(&prev_of(&one), &fewer), None, "a window went away");
+        assert_eq!(teams_patch(&prev_of(&one), &one), Some(vec![]), "nothing moved");
+    }
+
+    #[test]
+    fn team_windows_every_tick_up_to_100_teams_then_one_tick_more_per_100() {
+        assert_eq!([0, 1, 100, 101, 200, 400, 2_000].map(windows_every), [1, 1, 1, 2, 2, 4, 20]);
+    }
+
+    #[test]
+    fn an_agent_patch_holds_only_the_fields_that_changed() {
+        let a = BoardAgent {
+            agent: "A1".into(),
+            name: Some("Li Na".into()),
+            team: "T01".into(),
+            state: "idle",
+            reason: None,
+            planned: false,
+            since: 1_000,
+        };
+        let b = BoardAgent { state: "aux", reason: Some("break".into()), since: 2_000, ..a.clone() };
+        let p = agent_patch(&b, Some(&a));
+        assert_eq!(p, json!({"agent": "A1", "state": "aux", "reason": "break", "since": 2_000}));
+        assert_eq!(merge(&json!(a), &p), json!(b));
+        let moved = BoardAgent { team: "T02".into(), ..b.clone() };
+        assert_eq!(agent_patch(&moved, Some(&b))["team"], "T02");
+        assert_eq!(agent_patch(&b, None), json!(b), "an agent the client has not seen goes whole");
     }
 }

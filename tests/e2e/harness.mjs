@@ -2,6 +2,7 @@
 // its HTTP API, and stopping / starting it.
 
 import { chromium } from 'playwright-core';
+import { merge } from '../../web/merge.js';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -151,7 +152,16 @@ export async function recordFrames(base, team = null, token = TOKEN) {
     let m;
     try { m = JSON.parse(String(data)); } catch { return; }
     if (m.type === 'full') cur = { floor: m.floor, teams: m.teams };
-    else if (m.type === 'delta' && cur) cur = { floor: m.floor ?? cur.floor, teams: m.teams ?? cur.teams };
+    else if (m.type === 'delta' && cur) {
+      // `teams_changed`: per team only what changed, merged as the page merges it.
+      const teams = m.teams ?? (m.teams_changed
+        ? cur.teams.map((x) => {
+          const p = m.teams_changed.find((c) => c.team === x.team);
+          return p ? merge(x, p) : x;
+        })
+        : cur.teams);
+      cur = { floor: m.floor ?? cur.floor, teams };
+    }
     else return;
     frames.set(m.now, cur);
     if (frames.size > 120) frames.delete(frames.keys().next().value);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as F from '../../web/format.js';
 import { groupAgents, fitTiles, fitDots, chooseMode, MIN_W } from '../../web/tiles.js';
 import { backoffMs, connect } from '../../web/conn.js';
+import { merge } from '../../web/merge.js';
 import { TABLES, pickLang, setLang, t, winLabel, ageLabel, reasonWord } from '../../web/i18n.js';
 
 test('numbers: percent with one decimal, AHT as m:ss, null as a dash', () => {
@@ -283,4 +284,21 @@ test('AHT alert and rules in both languages', async () => {
   setLang('en');
   const al = { kind: 'aht_out_of_control', team: 'T1', interval: '15m', value: 210, threshold: 123.333, message: 'T1 AHT out of control (...); beyond_3_sigma, 6_trending' };
   assert.equal(alertText(al, 0), 'T1: AHT out of control (15 min) — 3:30 against limit 2:03: beyond 3σ, 6 trending');
+});
+
+test('merge: a delta\'s teams_changed entry rebuilds the team exactly (objects by key, null a value, arrays whole)', () => {
+  const team = {
+    team: 'T01', peak: true, current: { idle: 3, talking: 2 },
+    windows: { '15m': { talk_utilization: 0.25, aux_ratio: 0.08, aux_drivers: [{ agent: 'A1', aux_ratio: 0.3 }, { agent: 'A2', aux_ratio: 0.2 }] },
+      today: { talk_utilization: 0.5 } },
+  };
+  const patch = { team: 'T01', current: { idle: 4 }, windows: { '15m': { talk_utilization: null, aux_drivers: [{ agent: 'A2', aux_ratio: 0.21 }] } } };
+  const got = merge(team, patch);
+  assert.deepEqual(got, {
+    team: 'T01', peak: true, current: { idle: 4, talking: 2 },
+    windows: { '15m': { talk_utilization: null, aux_ratio: 0.08, aux_drivers: [{ agent: 'A2', aux_ratio: 0.21 }] },
+      today: { talk_utilization: 0.5 } },
+  });
+  assert.equal(team.current.idle, 3, 'the old block is not changed in place');
+  assert.equal(got.windows.today, team.windows.today, 'untouched branches are shared');
 });

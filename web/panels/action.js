@@ -17,8 +17,9 @@ let width = 0; // the card row's width in px, kept by a ResizeObserver
 /** Agents over their long-aux limit at `at`, longest in aux first. */
 export function overLimit(at) {
   const firing = firingLongAux();
-  return [...store.agents.values()]
-    .filter((a) => (!opts.team || a.team === opts.team) && longLevel(a, at, firing) === 'over')
+  // Only an agent in unplanned aux can be over (longLevel); 20,000 agents hold ~1,000.
+  return [...store.auxUnplanned].map((id) => store.agents.get(id))
+    .filter((a) => a && (!opts.team || a.team === opts.team) && longLevel(a, at, firing) === 'over')
     .sort((a, b) => (a.since - b.since) || (a.agent < b.agent ? -1 : 1));
 }
 

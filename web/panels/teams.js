@@ -2,7 +2,7 @@
 // it (highest aux rates above the team's mean, from the board's `aux_drivers`), AHT and
 // contacts. With `?team=` it is one row.
 
-import { t, teamLabel, winLabel } from '../i18n.js';
+import { t, teamLabel, winLabel, lang } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr, setFig } from '../dom.js';
 import { store, opts, agentName } from '../store.js';
@@ -112,6 +112,12 @@ export function render() {
     const want = prev ? prev.nextSibling : tbody.firstChild;
     if (want !== tr) tbody.insertBefore(tr, want);
     prev = tr;
+    // A team block a delta left alone is the same object (store.js merges `teams_changed`):
+    // its row is already drawn, unless the language, windows or clusters changed since.
+    const sig = `${lang()}|${w.team}|${w.cv}|${clusterTeams.has(x.team)}`;
+    if (tr._drawn === x && tr._sig === sig) continue;
+    tr._drawn = x;
+    tr._sig = sig;
     setText($('.tname', tr), teamLabel(x.team));
     setText($('.ptag', tr), x.peak ? t('peak.tag') : '');
     setAttr(tr, 'data-peak', String(!!x.peak));
@@ -141,5 +147,6 @@ export function relabel() {
   for (const tr of teamRows.values()) {
     const d = tr.querySelector('.drivers');
     if (d) d.dataset.sig = '';
+    tr._drawn = null;
   }
 }

@@ -70,30 +70,72 @@ function setGroupName(G, text) {
   G.name.classList.toggle('long', width > 5);
 }
 
+const shown = (a) => (opts.offline || a.state !== 'offline') && (!opts.team || a.team === opts.team);
+
+/**
+ * From this many agents on the board, a group's tiles are made only once the group is on
+ * screen or about to be (an IntersectionObserver); until then its grid is an empty box of
+ * the right size. 20,000 tiles in the DOM took the page over a second to draw and made it
+ * scroll at a few frames a second (issue 20). Smaller boards make every tile at once.
+ */
+export const LAZY_FROM = 3000;
+let lazy = false;
+let shownCount = 0;
+
+/** The tile of agent `id`, made and drawn if it has none yet. */
+function tileFor(id) {
+  let e = tileEls.get(id);
+  if (!e) {
+    e = makeTile();
+    tileEls.set(id, e);
+    const a = store.agents.get(id);
+    if (a) updateTile(e, a);
+  }
+  return e;
+}
+
+/** Puts a group's tiles in its grid, in order (made if need be). */
+function fill(G) {
+  G.filled = true;
+  const els = G.ids.map(tileFor);
+  const cur = G.grid.children;
+  let same = cur.length === els.length;
+  for (let i = 0; same && i < els.length; i++) same = cur[i] === els[i];
+  if (!same) G.grid.replaceChildren(...els);
+}
+
+/**
+ * Draws the tiles. Only the agents a frame changed are touched (a delta of a 20,000-agent
+ * floor names a few hundred); all drawn tiles after a `full` frame or a language switch.
+ * The groups are rebuilt only when a tile moves (store.agentsDirty).
+ */
 export function render() {
   const box = tilesBox();
-  const agents = [...store.agents.values()].filter((a) => (opts.offline || a.state !== 'offline')
-    && (!opts.team || a.team === opts.team));
-  const seen = new Set();
-  for (const a of agents) {
-    seen.add(a.agent);
-    let e = tileEls.get(a.agent);
-    if (!e) {
-      e = makeTile();
-      tileEls.set(a.agent, e);
-      store.agentsDirty = true;
+  const all = store.allChanged;
+  const ids = all ? [...tileEls.keys()] : store.changed;
+  const at = asOf();
+  const firing = all ? null : firingLongAux();
+  for (const id of ids) {
+    const a = store.agents.get(id);
+    const e = tileEls.get(id);
+    if (!a || !shown(a)) {
+      if (e) {
+        e.remove();
+        tileEls.delete(id);
+      }
+      continue;
     }
+    if (!e) continue; // in a group not drawn yet: drawn when it is
     updateTile(e, a);
+    if (!all) tickTile(e, a, at, firing);
   }
-  for (const [id, e] of tileEls) {
-    if (!seen.has(id)) {
-      e.remove();
-      tileEls.delete(id);
-      store.agentsDirty = true;
-    }
-  }
+  store.allChanged = false;
+  store.changed.clear();
   if (store.agentsDirty) {
     store.agentsDirty = false;
+    const agents = [...store.agents.values()].filter(shown);
+    shownCount = agents.length;
+    lazy = shownCount >= LAZY_FROM;
     const groups = groupAgents(agents, opts.sort);
     const sig = opts.sort + '#' + groups.map((g) => g.key + ':' + g.agents.map((a) => a.agent).join(',')).join(';');
     if (sig !== orderSig) {
@@ -114,27 +156,28 @@ export function render() {
           label.append(name, count);
           const grid = el('div', 'grid');
           root.append(label, grid);
-          G = { root, name, count, grid };
+          G = { root, name, count, grid, ids: [], visible: false, filled: false };
+          root._group = G;
+          seenGroups.observe(root);
           groupEls.set(gkey, G);
         }
         const want = prev ? prev.nextSibling : box.firstChild;
         if (want !== G.root) box.insertBefore(G.root, want);
         prev = G.root;
         G.root.dataset.statekey = g.kind === 'state' ? g.key : '';
-        const els = g.agents.map((a) => tileEls.get(a.agent));
-        const cur = G.grid.children;
-        let same = cur.length === els.length;
-        for (let i = 0; same && i < els.length; i++) same = cur[i] === els[i];
-        if (!same) G.grid.replaceChildren(...els);
+        G.ids = g.agents.map((a) => a.agent);
+        if (!lazy || G.filled || G.visible) fill(G);
       }
       for (const [k, G] of groupEls) {
         if (!keep.has(k)) {
+          seenGroups.unobserve(G.root);
           G.root.remove();
           groupEls.delete(k);
         }
       }
       groupCounts = groups.map((g) => g.agents.length);
       layout();
+      setRows();
     }
     for (const g of groups) {
       const G = groupEls.get(`${g.kind}:${g.key}`);
@@ -146,7 +189,17 @@ export function render() {
       G.root.title = `${groupLabel(g)} · ${t(g.kind === 'team' ? 'agents.logged_in' : 'agents.count', { n })}`;
     }
   }
-  $('.tiles-empty').hidden = agents.length > 0 || store.now == null;
+  $('.tiles-empty').hidden = shownCount > 0 || store.now == null;
+}
+
+/** Each grid's row count, so that a group whose tiles are not made yet takes its place. */
+let colsOf = () => 1;
+function setRows() {
+  // In page order, as the fit's columns.
+  [...tilesBox().querySelectorAll(':scope > .group')].forEach((root, i) => {
+    const G = root._group;
+    if (G) G.grid.style.setProperty('--rows', String(Math.max(1, Math.ceil(G.ids.length / Math.max(1, colsOf(i))))));
+  });
 }
 
 export function relabel() {
@@ -155,6 +208,7 @@ export function relabel() {
     setGroupName(G, groupLabel({ kind, key: rest.join(':') }));
   }
   store.agentsDirty = true;
+  store.allChanged = true;
 }
 
 /** Regroup from scratch (the sort changed). */
@@ -191,6 +245,8 @@ export function layout() {
     s.setProperty('--head-h', `${headH}px`);
     // Blocks in the DOM are in group order, as groupCounts.
     [...box.querySelectorAll(':scope > .group > .grid')].forEach((g, i) => g.style.setProperty('--cols', String(fit.cols[i] ?? 1)));
+    colsOf = (i) => fit.cols[i] ?? 1;
+    setRows();
     return;
   }
   const fit = fitTiles(groupCounts, W, H, { labelW, gap, groupGap });
@@ -199,6 +255,8 @@ export function layout() {
   if (key === lastFit) return;
   lastFit = key;
   for (const G of groupEls.values()) G.grid.style.removeProperty('--cols');
+  colsOf = () => fit.cols;
+  setRows();
   s.setProperty('--tile-w', `${fit.w}px`);
   s.setProperty('--tile-h', `${fit.h}px`);
   s.setProperty('--cols', String(fit.cols));
@@ -219,26 +277,50 @@ export function observe() {
   }).observe(tilesBox());
 }
 
+/** A tile's time in state and long-aux level as of `at`. */
+function tickTile(e, a, at, firing, dots = tilesBox().dataset.size === 'dot') {
+  const secs = a.since == null ? null : Math.max(0, (at - a.since) / 1000);
+  // Squares have room for five characters: "1h02" rather than "1:02:05".
+  setText(e.children[3], dots ? F.shortDur(secs) : F.mss(secs));
+  if (a.scheduled) {
+    const out = a.out_since == null ? '' : ` · ${t('sched.out', { time: F.mss(Math.max(0, (at - a.out_since) / 1000)) })}`;
+    setText(e.children[4], `${schedLabel(a.scheduled)}${out}`);
+  }
+  const lv = longLevel(a, at, firing);
+  if ((e.dataset.long ?? '') !== lv) {
+    setAttr(e, 'data-long', lv || null);
+    tileTitle(e, a, lv);
+  }
+}
+
+function tickGroup(G, at, firing) {
+  const dots = tilesBox().dataset.size === 'dot';
+  for (const e of G.grid.children) {
+    const a = store.agents.get(e.dataset.agent);
+    if (a) tickTile(e, a, at, firing, dots);
+  }
+}
+
+// Groups on screen (or about to be): the one-second tick moves only their timers, and a
+// group scrolled into view catches up at once. 20,000 timers a second held the page's main
+// thread for most of each second (issue 20).
+const seenGroups = new IntersectionObserver((entries) => {
+  const at = asOf();
+  let firing = null;
+  for (const en of entries) {
+    const G = en.target._group;
+    if (!G) continue;
+    G.visible = en.isIntersecting;
+    if (!G.visible) continue;
+    if (!G.filled) fill(G);
+    tickGroup(G, at, (firing ??= firingLongAux()));
+  }
+}, { root: tilesBox(), rootMargin: '200px 0px' });
+
 export function tick(now) {
   const at = asOf(now);
   const firing = firingLongAux();
-  // Squares have room for five characters: "1h02" rather than "1:02:05".
-  const dots = tilesBox().dataset.size === 'dot';
-  for (const [id, e] of tileEls) {
-    const a = store.agents.get(id);
-    if (!a) continue;
-    const secs = a.since == null ? null : Math.max(0, (at - a.since) / 1000);
-    setText(e.children[3], dots ? F.shortDur(secs) : F.mss(secs));
-    if (a.scheduled) {
-      const out = a.out_since == null ? '' : ` · ${t('sched.out', { time: F.mss(Math.max(0, (at - a.out_since) / 1000)) })}`;
-      setText(e.children[4], `${schedLabel(a.scheduled)}${out}`);
-    }
-    const lv = longLevel(a, at, firing);
-    if ((e.dataset.long ?? '') !== lv) {
-      setAttr(e, 'data-long', lv || null);
-      tileTitle(e, a, lv);
-    }
-  }
+  for (const G of groupEls.values()) if (G.visible) tickGroup(G, at, firing);
 }
 
 /** Kiosk paging: what does not fit shows a screenful at a time. */
