@@ -796,9 +796,11 @@ mod tests {
             state: "idle",
             reason: None,
             planned: false,
-            since: 1_000,
+            since: Some(1_000),
+            scheduled: Some("phone".into()),
+            out_since: None,
         };
-        let b = BoardAgent { state: "aux", reason: Some("break".into()), since: 2_000, ..a.clone() };
+        let b = BoardAgent { state: "aux", reason: Some("break".into()), since: Some(2_000), ..a.clone() };
         let p = agent_patch(&b, Some(&a));
         assert_eq!(p, json!({"agent": "A1", "state": "aux", "reason": "break", "since": 2_000}));
         assert_eq!(merge(&json!(a), &p), json!(b));
