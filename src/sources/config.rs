@@ -444,7 +444,17 @@ fn foreign_keys(i: usize, f: &SourceFile, kind: &str, errs: &mut Vec<ConfigError
         ("offline_activity", f.offline_activity.is_some()),
         ("team_attribute", f.team_attribute.is_some()),
     ];
-    for (k, keys) in [("asterisk", &asterisk[..]), ("connect", &connect[..]), ("twilio", &twilio[..])] {
+    let genesys = [
+        ("region", f.region.is_some()),
+        ("api_base", f.api_base.is_some()),
+        ("login_base", f.login_base.is_some()),
+        ("client_id", f.client_id.is_some()),
+        ("client_secret", f.client_secret.is_some() || f.client_secret_env.is_some() || f.client_secret_file.is_some()),
+        ("queues", f.queues.is_some()),
+    ];
+    let kinds =
+        [("asterisk", &asterisk[..]), ("connect", &connect[..]), ("twilio", &twilio[..]), ("genesys", &genesys[..])];
+    for (k, keys) in kinds {
         // FreeSWITCH shares addr, wrapup_secs and teams with Asterisk and refuses its
         // username and secret itself.
         if k == kind || (k == "asterisk" && kind == "freeswitch") {
@@ -549,6 +559,7 @@ mod tests {
             ("addr = \"h:1\"\nusername = \"u\"\nsecret = \"s\"\nwrapup_secs = 100000", "sources[0].wrapup_secs"),
             ("addr = \"h:1\"\nusername = \"u\"\nsecret = \"s\"\nname = \"a b\"", "sources[0].name"),
             ("addr = \"h:1\"\nusername = \"u\"\nsecret = \"s\"\nadr = 1", "sources[0]: "),
+            ("addr = \"h:1\"\nusername = \"u\"\nsecret = \"s\"\nclient_id = \"c\"", "sources[0].client_id"),
         ] {
             let e = errors(&format!("[[sources]]\nkind = \"asterisk\"\n{extra}\n"));
             assert!(e.iter().any(|e| e.starts_with(key)), "{extra:?} gave {e:?}");
