@@ -9,7 +9,6 @@
 //! ends here). The secret is written to the socket and nowhere else.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -18,7 +17,7 @@ use super::Health;
 use super::ami::{Frame, Framer, MAX_MESSAGE_BYTES, Message};
 use super::asterisk::{Mapper, MapperConfig, Out};
 use super::config::AsteriskSettings;
-use super::session::{Connection, LOGIN_TIMEOUT, PING_AFTER, SILENT_AFTER, SessionError, TICK, push_out};
+use super::session::{Connection, LOGIN_TIMEOUT, Liveness, SessionError, TICK, push_out};
 use crate::core::wall_ms;
 use crate::engine::Source;
 use crate::event::DecodeError;
@@ -84,9 +83,7 @@ impl Asterisk {
         let mut buf = vec![0u8; 64 * 1024];
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let connected_at = Instant::now();
-        let mut last_rx = Instant::now();
-        let mut pinged = false;
+        let mut live = Liveness::default();
         let mut logged_in = false;
         // Messages read on this connection: refusals name a message by its position.
         let mut index = 0u64;
@@ -100,22 +97,18 @@ impl Asterisk {
                         Ok(n) => n,
                         Err(e) => return e.into(),
                     };
-                    last_rx = Instant::now();
-                    pinged = false;
+                    live.received();
                     framer.feed(&buf[..n], |f| frames.push(f));
                 }
                 _ = tick.tick() => {
-                    if !logged_in && connected_at.elapsed() >= LOGIN_TIMEOUT {
-                        return SessionError::LoginTimeout(LOGIN_TIMEOUT);
-                    }
-                    if last_rx.elapsed() >= SILENT_AFTER {
-                        return SessionError::Silent(SILENT_AFTER);
-                    }
-                    if logged_in && !pinged && last_rx.elapsed() >= PING_AFTER {
-                        pinged = true;
-                        if let Err(e) = wr.write_all(format!("Action: Ping\r\nActionID: {PING_ID}\r\n\r\n").as_bytes()).await {
-                            return e.into();
-                        }
+                    let ping = match live.tick(logged_in) {
+                        Ok(ping) => ping,
+                        Err(e) => return e,
+                    };
+                    if ping
+                        && let Err(e) = wr.write_all(format!("Action: Ping\r\nActionID: {PING_ID}\r\n\r\n").as_bytes()).await
+                    {
+                        return e.into();
                     }
                     mapper.tick(wall_ms(), &mut out);
                 }

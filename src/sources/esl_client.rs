@@ -14,7 +14,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,7 +23,7 @@ use super::asterisk::Out;
 use super::config::FreeswitchSettings;
 use super::esl::{Frame, Framer, MAX_BODY_BYTES, parse_event};
 use super::freeswitch::{Mapper, MapperConfig};
-use super::session::{Connection, LOGIN_TIMEOUT, PING_AFTER, SILENT_AFTER, SessionError, TICK, push_out};
+use super::session::{Connection, LOGIN_TIMEOUT, Liveness, SessionError, TICK, push_out};
 use crate::core::wall_ms;
 use crate::engine::Source;
 use crate::event::{DecodeError, Refusal};
@@ -90,9 +89,7 @@ impl Freeswitch {
         let mut buf = vec![0u8; 64 * 1024];
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let connected_at = Instant::now();
-        let mut last_rx = Instant::now();
-        let mut pinged = false;
+        let mut live = Liveness::default();
         let mut authed = false;
         let mut asked: VecDeque<Asked> = VecDeque::new();
         // Frames read on this connection: refusals name a frame by its position.
@@ -107,19 +104,15 @@ impl Freeswitch {
                         Ok(n) => n,
                         Err(e) => return e.into(),
                     };
-                    last_rx = Instant::now();
-                    pinged = false;
+                    live.received();
                     framer.feed(&buf[..n], |f| frames.push(f));
                 }
                 _ = tick.tick() => {
-                    if !authed && connected_at.elapsed() >= LOGIN_TIMEOUT {
-                        return SessionError::LoginTimeout(LOGIN_TIMEOUT);
-                    }
-                    if last_rx.elapsed() >= SILENT_AFTER {
-                        return SessionError::Silent(SILENT_AFTER);
-                    }
-                    if authed && !pinged && last_rx.elapsed() >= PING_AFTER {
-                        pinged = true;
+                    let ping = match live.tick(authed) {
+                        Ok(ping) => ping,
+                        Err(e) => return e,
+                    };
+                    if ping {
                         asked.push_back(Asked::Ping);
                         if let Err(e) = wr.write_all(b"api uptime\n\n").await {
                             return e.into();

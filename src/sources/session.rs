@@ -33,6 +33,43 @@ const STABLE: Duration = Duration::from_secs(30);
 /// How often a mapper is told the time (wrap-up ends, held messages).
 pub const TICK: Duration = Duration::from_millis(250);
 
+/// A connection's liveness, the same for every client: logged in within [`LOGIN_TIMEOUT`],
+/// one ping after [`PING_AFTER`] of silence, given up after [`SILENT_AFTER`].
+pub struct Liveness {
+    connected_at: std::time::Instant,
+    last_rx: std::time::Instant,
+    pinged: bool,
+}
+
+impl Default for Liveness {
+    /// Connected now.
+    fn default() -> Liveness {
+        let now = std::time::Instant::now();
+        Liveness { connected_at: now, last_rx: now, pinged: false }
+    }
+}
+
+impl Liveness {
+    /// Bytes arrived.
+    pub fn received(&mut self) {
+        self.last_rx = std::time::Instant::now();
+        self.pinged = false;
+    }
+
+    /// At a tick: why the session ends, or whether to send the ping now (once per silence).
+    pub fn tick(&mut self, logged_in: bool) -> Result<bool, SessionError> {
+        if !logged_in && self.connected_at.elapsed() >= LOGIN_TIMEOUT {
+            return Err(SessionError::LoginTimeout(LOGIN_TIMEOUT));
+        }
+        if self.last_rx.elapsed() >= SILENT_AFTER {
+            return Err(SessionError::Silent(SILENT_AFTER));
+        }
+        let ping = logged_in && !self.pinged && self.last_rx.elapsed() >= PING_AFTER;
+        self.pinged |= ping;
+        Ok(ping)
+    }
+}
+
 /// Why a session ended.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
