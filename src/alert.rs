@@ -152,7 +152,16 @@ fn team_or_null<S: serde::Serializer>(team: &str, s: S) -> Result<S::Ok, S::Erro
     if team.is_empty() { s.serialize_none() } else { s.serialize_str(team) }
 }
 
+/// How long after it resolved an alert is still shown on a board (and in the snapshots that
+/// list what a board shows: docs/figures.md#snapshot-sizes).
+pub const ON_BOARD_AFTER_RESOLVED_MS: Ms = 600_000;
+
 impl Alert {
+    /// Shown on a board at `now`: firing, or resolved in the last 10 minutes.
+    pub fn on_board(&self, now: Ms) -> bool {
+        self.resolved_at.is_none_or(|r| r >= now - ON_BOARD_AFTER_RESOLVED_MS)
+    }
+
     /// `kind:queue:<queue>:<started_at epoch ms>` (SPEC §8.3).
     pub fn queue_id(kind: AlertKind, queue: &str, started_at: Ms) -> String {
         format!("{}:queue:{queue}:{started_at}", kind.as_str())

@@ -370,7 +370,7 @@ impl Serialize for Partial<'_> {
             // A team's snapshot: its own alerts and those of the queues it lists.
             let listed = |a: &StoredAlert| self.team.is_none() || a.queue.as_deref().is_none_or(|q| self.queues.has(q));
             let shown: Vec<Arc<StoredAlert>> =
-                v.alerts.iter().filter(|a| recent(a, v.now) && listed(a)).cloned().collect();
+                v.alerts.iter().filter(|a| a.on_board(v.now) && listed(a)).cloned().collect();
             m.serialize_entry("alerts", &Alerts(&shown))?;
             let omitted = v.alerts.len() - shown.len();
             if omitted > 0 {
@@ -432,11 +432,6 @@ fn urlencode(s: &str) -> String {
         }
     }
     out
-}
-
-/// Shown on a board: firing, or resolved in the last 10 minutes.
-fn recent(a: &StoredAlert, now: i64) -> bool {
-    a.resolved_at.is_none_or(|r| r >= now - 600_000)
 }
 
 /// The alerts of a view, each written from its kept JSON.
@@ -522,7 +517,7 @@ impl BoardGroups<'_> {
 
 /// Alerts shown on the board: firing ones and those resolved in the last 10 minutes.
 pub fn board_alerts(alerts: &[Arc<StoredAlert>], now: i64) -> Vec<Alert> {
-    alerts.iter().filter(|a| recent(a, now)).map(|a| a.alert().clone()).collect()
+    alerts.iter().filter(|a| a.on_board(now)).map(|a| a.alert().clone()).collect()
 }
 
 #[cfg(test)]

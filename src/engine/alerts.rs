@@ -306,10 +306,7 @@ impl Engine {
                 .chain(AlertKind::QUEUE.iter().flat_map(|k| {
                     let from = format!("{}:queue:", k.as_str());
                     let to = format!("{}:queue;", k.as_str());
-                    self.alerts
-                        .range(from..to)
-                        .filter(|(_, a)| a.resolved_at.is_none_or(|r| r >= now - RECENT_QUEUE_ALERT_MS))
-                        .map(|(_, a)| a.clone())
+                    self.alerts.range(from..to).filter(|(_, a)| a.on_board(now)).map(|(_, a)| a.clone())
                 }))
                 .collect(),
             None => self.alerts.values().cloned().collect(),
@@ -356,10 +353,6 @@ impl Engine {
         keyed.into_iter().map(|(_, a)| a).collect()
     }
 }
-
-/// How long after it resolved a queue alert is still listed in a team's view (as the
-/// board shows resolved alerts, `snapshot::board_alerts`).
-const RECENT_QUEUE_ALERT_MS: Ms = 600_000;
 
 /// A copy of `a` resolved at `at`. (An alert never resolves before it fired: an event
 /// that ends the condition before the fire time retracts the alert instead.)
