@@ -95,6 +95,8 @@ pub struct Config {
     pub roster_file: Option<PathBuf>,
     pub roster_max_bytes: usize,
     pub roster_check_interval: Duration,
+    /// `[cluster]`: `None` unless `cluster.nats` is set.
+    pub cluster: Option<crate::cluster::ClusterSettings>,
 }
 
 #[derive(Clone, Debug)]
@@ -161,6 +163,93 @@ pub struct FileConfig {
     pub wallboard: WallboardConfig,
     pub roster: RosterConfig,
     pub adherence: AdherenceConfig,
+    pub cluster: ClusterConfig,
+}
+
+/// `[cluster]`: replicas on a NATS JetStream stream (SPEC §11, docs/cluster.md). Off while
+/// `nats` is empty.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// NATS server URLs, e.g. ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"].
+    pub nats: Vec<String>,
+    pub stream: String,
+    /// The site this replica's ingest publishes to.
+    pub site: String,
+    /// The sites it follows (a group view); [] = [site].
+    pub sites: Vec<String>,
+    /// Copies of the stream JetStream keeps (1, 3 or 5).
+    pub replicas: usize,
+    /// The hook-delivery lease: a replica that stops renewing loses it after this long.
+    pub lease_secs: u64,
+    /// How long the stream keeps events (a new replica catches up from what is kept).
+    pub retention_hours: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            nats: Vec::new(),
+            stream: "FLOORWATCH".into(),
+            site: String::new(),
+            sites: Vec::new(),
+            replicas: 3,
+            lease_secs: 3,
+            retention_hours: 168,
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// The cluster's settings, or `None` when `nats` is empty. Every error names its key.
+    fn settings(&self, journal: &JournalConfig, base_dir: &Path, errs: &mut Errs) -> Option<crate::cluster::ClusterSettings> {
+        if self.nats.is_empty() {
+            return None;
+        }
+        // Names go into subjects (`fw.in.<site>.batch`) and stream names.
+        let token = |v: &str| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        for (i, url) in self.nats.iter().enumerate() {
+            let ok = ["nats://", "tls://"].iter().any(|p| url.starts_with(p))
+                && url.parse::<async_nats::ServerAddr>().is_ok();
+            if !ok {
+                errs.0.push(invalid(&format!("cluster.nats[{i}]"), format!("{url:?} is not a URL like \"nats://10.0.0.1:4222\"")));
+            }
+        }
+        if !token(&self.stream) {
+            errs.0.push(invalid("cluster.stream", "must be 1-64 letters, digits, '-' or '_'"));
+        }
+        if !token(&self.site) {
+            errs.0.push(invalid("cluster.site", "must name this replica's site: 1-64 letters, digits, '-' or '_'"));
+        }
+        for (i, s) in self.sites.iter().enumerate() {
+            if !token(s) {
+                errs.0.push(invalid(&format!("cluster.sites[{i}]"), "must be 1-64 letters, digits, '-' or '_'"));
+            }
+        }
+        if ![1, 3, 5].contains(&self.replicas) {
+            errs.0.push(invalid("cluster.replicas", "must be 1, 3 or 5 (JetStream's replica counts)"));
+        }
+        if !(1..=60).contains(&self.lease_secs) {
+            errs.0.push(invalid("cluster.lease_secs", "must be between 1 and 60"));
+        }
+        if self.retention_hours == 0 {
+            errs.0.push(invalid("cluster.retention_hours", "must be at least 1"));
+        }
+        let mut sites = if self.sites.is_empty() { vec![self.site.clone()] } else { self.sites.clone() };
+        sites.sort();
+        sites.dedup();
+        Some(crate::cluster::ClusterSettings {
+            nats: self.nats.clone(),
+            stream: self.stream.clone(),
+            site: self.site.clone(),
+            sites,
+            replicas: self.replicas,
+            lease: Duration::from_secs(self.lease_secs),
+            retention: Duration::from_secs(self.retention_hours * 3600),
+            state_dir: journal.enabled.then(|| base_dir.join(&journal.dir)),
+            snapshot_interval: Duration::from_secs(journal.snapshot_interval_secs.clamp(1, 300)),
+        })
+    }
 }
 
 /// `[roster]`: the schedule (SPEC §9.1, docs/adherence.md).
@@ -970,6 +1059,10 @@ impl FileConfig {
         } else {
             None
         };
+        let cluster = self.cluster.settings(j, base_dir, &mut errs);
+        if cluster.is_some() && !self.roster.file.is_empty() {
+            errs.0.push(invalid("roster.file", "a roster is not yet shared through [cluster]: every replica would hold its own (docs/cluster.md)"));
+        }
         let tokens = errs.take(self.auth.resolve(base_dir)).unwrap_or_default();
         let mut core = core;
         core.roster = errs.take(self.roster_upload(base_dir, &core.tz)).flatten().map(std::sync::Arc::new);
@@ -1018,6 +1111,7 @@ impl FileConfig {
             roster_file: (!self.roster.file.is_empty()).then(|| base_dir.join(&self.roster.file)),
             roster_max_bytes: self.roster.max_bytes,
             roster_check_interval: Duration::from_secs(self.roster.check_interval_secs),
+            cluster,
         })
     }
 }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::alert::Alert;
+use crate::cluster::{Cluster, Landed};
 use crate::engine::{Engine, IngestCounts, Refused, Source};
 use crate::event::{DecodeError, Event, Input, MAX_INPUT_BYTES, MAX_MESSAGE_BYTES, Refusal, one_line, prefix};
 use crate::journal::{Journal, NotDurable, Payload};
@@ -105,8 +106,17 @@ fn engine_message(reason: Refusal, r: &Refused, (backfill_ms, max_agents): (Ms, 
 #[derive(Debug, Default)]
 pub struct Applied {
     pub counts: IngestCounts,
+    /// The journal position, or in a cluster the background publish's ticket.
     pub lsn: Option<u64>,
     pub errors: Vec<EventError>,
+}
+
+/// What [`Core::submit`] gives: the outcomes once applied, or why the batch is not
+/// durable (the sender resends; `seq` makes that harmless).
+#[derive(Debug)]
+pub struct Submitted {
+    pub applied: Applied,
+    pub durable: Result<(), String>,
 }
 
 pub struct Core {
@@ -118,6 +128,9 @@ pub struct Core {
     refusals: Option<Arc<dyn RefusalSink>>,
     /// Batches whose applying panicked (a bug in the core), contained and counted.
     panics: AtomicU64,
+    /// The cluster's stream instead of the journal (SPEC §11): batches are published, and
+    /// applied when the stream delivers them (`cluster::follow`).
+    cluster: Option<Arc<Cluster>>,
 }
 
 /// Milliseconds since the epoch, from the system clock.
@@ -132,7 +145,17 @@ impl Core {
         }
         // Alerts that fired during a journal replay were announced before the restart.
         engine.enable_notifications();
-        Core { engine: Mutex::new(engine), journal, sinks, refusals: None, panics: AtomicU64::new(0) }
+        Core { engine: Mutex::new(engine), journal, sinks, refusals: None, panics: AtomicU64::new(0), cluster: None }
+    }
+
+    /// Runs on the cluster's stream: every batch is published, none applied here directly.
+    pub fn with_cluster(mut self, cluster: Arc<Cluster>) -> Core {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
     }
 
     /// Reports every refused event to `sink` from now on.
@@ -159,6 +182,9 @@ impl Core {
             "# HELP floorwatch_apply_panics_total Batches whose applying panicked (a bug in the core), contained.\n# TYPE floorwatch_apply_panics_total counter\nfloorwatch_apply_panics_total {}",
             self.panics()
         );
+        if let Some(c) = &self.cluster {
+            c.render_metrics(out);
+        }
     }
 
     /// Batches whose applying panicked since start-up.
@@ -183,6 +209,12 @@ impl Core {
     pub fn apply_from(&self, batch: Vec<Result<Input, DecodeError>>, source: Source, first: u64) -> Applied {
         if batch.is_empty() {
             return Applied::default();
+        }
+        if let Some(c) = &self.cluster {
+            // Published in order on the background lane; `durable` waits for it.
+            let (events, _, mut applied) = self.refuse_edge(batch, source, first);
+            applied.lsn = (!events.is_empty()).then(|| c.submit_background(source, &events));
+            return applied;
         }
         let now = wall_ms();
         let refused: Vec<Refusal> = batch.iter().filter_map(|r| r.as_ref().err().map(DecodeError::refusal)).collect();
@@ -215,6 +247,109 @@ impl Core {
             self.report(source, now, first, edge, not_applied, limits)
         };
         Applied { counts, lsn, errors }
+    }
+
+    /// Splits a batch into its events and the edge's refusals, counting and reporting
+    /// the refusals here (in a cluster, the replica that received them counts them).
+    fn refuse_edge(
+        &self,
+        batch: Vec<Result<Input, DecodeError>>,
+        source: Source,
+        first: u64,
+    ) -> (Vec<Input>, Vec<usize>, Applied) {
+        let mut edge: Vec<(usize, DecodeError)> = Vec::new();
+        let events: Vec<Input> =
+            batch.into_iter().enumerate().filter_map(|(i, r)| r.map_err(|e| edge.push((i, e))).ok()).collect();
+        if edge.is_empty() {
+            return (events, Vec::new(), Applied::default());
+        }
+        let positions: Vec<usize> = edge.iter().map(|(i, _)| *i).collect();
+        let refused: Vec<Refusal> = edge.iter().map(|(_, e)| e.refusal()).collect();
+        let (counts, limits) = {
+            let mut engine = self.engine();
+            (engine.count_edge(source, &refused), (engine.settings.max_backfill_ms, engine.settings.max_agents))
+        };
+        let errors = self.report(source, wall_ms(), first, edge, Vec::new(), limits);
+        (events, positions, Applied { counts, lsn: None, errors })
+    }
+
+    /// Applies a batch and answers once it is durable (journal synced, or in a cluster
+    /// stored by JetStream and applied by this replica), waiting at most `timeout`.
+    pub async fn submit(
+        &self,
+        batch: Vec<Result<Input, DecodeError>>,
+        source: Source,
+        timeout: std::time::Duration,
+    ) -> Submitted {
+        let Some(c) = &self.cluster else {
+            let applied = self.apply(batch, source);
+            let durable = match tokio::time::timeout(timeout, self.durable(applied.lsn)).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err("journal cannot write: events applied but not durable".to_string()),
+                Err(_) => Err("journal sync timed out: events applied but not durable".to_string()),
+            };
+            return Submitted { applied, durable };
+        };
+        let (events, positions, mut applied) = self.refuse_edge(batch, source, 0);
+        if events.is_empty() {
+            return Submitted { applied, durable: Ok(()) };
+        }
+        let landed = match c.submit(source, &events).await {
+            Ok(l) => l,
+            Err(e) => return Submitted { applied, durable: Err(format!("{e}: events not stored")) },
+        };
+        applied.counts.merge(&landed.counts);
+        if !landed.not_applied.is_empty() {
+            // The engine numbered the events it got; the batch also held the edge's refusals.
+            let in_batch = |k: usize| positions.iter().fold(k, |i, &p| if p <= i { i + 1 } else { i });
+            let mut errors: Vec<EventError> = landed
+                .not_applied
+                .into_iter()
+                .map(|r| EventError::engine(in_batch(r.index) as u64, r, landed.limits))
+                .collect();
+            errors.append(&mut applied.errors);
+            errors.sort_by_key(|e| e.index);
+            errors.truncate(MAX_ERRORS);
+            applied.errors = errors;
+        }
+        Submitted { applied, durable: Ok(()) }
+    }
+
+    /// Applies a batch the cluster's stream delivered, received at `now` (its stored time).
+    /// `mine`: this replica published it, so it reports the refusals (the others count them
+    /// alike but do not list them twice).
+    pub fn apply_stream(&self, now: Ms, source: Source, events: Vec<Input>, mine: bool) -> (Landed, Vec<Alert>) {
+        let (counts, not_applied, alerts, limits) = {
+            let mut engine = self.engine();
+            let (counts, not_applied) = match engine.apply_batch_contained(now, source, events, &[]) {
+                Ok(c) => c,
+                Err(what) => {
+                    self.panics.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(source = source.as_str(), panic = %what, "a batch panicked while being applied (a bug): contained, ingest goes on");
+                    (IngestCounts::default(), Vec::new())
+                }
+            };
+            let limits = (engine.settings.max_backfill_ms, engine.settings.max_agents);
+            (counts, not_applied, engine.take_notifications(), limits)
+        };
+        if mine && !not_applied.is_empty() && self.refusals.is_some() {
+            let listed: Vec<Refused> = not_applied.clone();
+            self.report(source, now, 0, Vec::new(), listed, limits);
+        }
+        (Landed { counts, not_applied, limits }, alerts)
+    }
+
+    /// A tick the cluster's stream delivered at `t`: time advances (wall clock) and, at a new
+    /// minute, the house is kept. Returns what fired, for the caller to fan out.
+    pub fn tick_stream(&self, t: Ms, housekeeping: bool) -> Vec<Alert> {
+        let mut engine = self.engine();
+        if engine.settings.clock == crate::settings::ClockMode::Wall {
+            engine.advance(t);
+        }
+        if housekeeping {
+            engine.housekeeping();
+        }
+        engine.take_notifications()
     }
 
     /// Turns a batch's refusals into [`EventError`]s in batch order, reports them all to the
@@ -255,8 +390,12 @@ impl Core {
         self.apply(vec![Err(why)], source);
     }
 
-    /// Waits until `lsn` is on disk (no-op without a journal).
+    /// Waits until `lsn` is on disk (no-op without a journal); in a cluster, until the
+    /// background publish `lsn` is stored.
     pub async fn durable(&self, lsn: Option<u64>) -> Result<(), NotDurable> {
+        if let (Some(c), Some(ticket)) = (&self.cluster, lsn) {
+            return c.stored(ticket).await.map_err(|_| NotDurable);
+        }
         match (&self.journal, lsn) {
             (Some(j), Some(lsn)) => j.durable(lsn).await,
             _ => Ok(()),

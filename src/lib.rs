@@ -9,6 +9,7 @@
 
 pub mod alert;
 pub mod bench;
+pub mod cluster;
 pub mod config;
 pub mod core;
 pub mod detect;

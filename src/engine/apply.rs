@@ -114,6 +114,18 @@ impl Engine {
                 index += 1;
             }
         }
+        counts.merge(&self.count_edge(source, refused));
+        if self.settings.clock == ClockMode::Event {
+            let at = self.now(now);
+            self.advance(at);
+        }
+        (counts, not_applied)
+    }
+
+    /// Counts events refused at the edge (their reasons), and nothing else: no clock moves.
+    /// The cluster counts what a replica refused itself this way, outside the stream.
+    pub fn count_edge(&mut self, source: Source, refused: &[Refusal]) -> IngestCounts {
+        let mut counts = IngestCounts::default();
         for &why in refused {
             // A source that de-duplicates at the edge (Connect's `EventId`) refuses with
             // `repeated`: counted `duplicate`, as SPEC §2.2 names it.
@@ -125,11 +137,7 @@ impl Engine {
             self.count(source, o);
             counts.count(o);
         }
-        if self.settings.clock == ClockMode::Event {
-            let at = self.now(now);
-            self.advance(at);
-        }
-        (counts, not_applied)
+        counts
     }
 
     /// [`Engine::apply_batch_refused`] with a panic (a bug in the core, never bad input)

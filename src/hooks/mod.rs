@@ -187,6 +187,11 @@ impl Hooks {
         }
     }
 
+    /// Every hook's queue is empty and nothing is in flight.
+    pub fn idle(&self) -> bool {
+        self.inner.hooks.iter().all(|h| h.queue.idle())
+    }
+
     /// Stops accepting, tries to flush queued deliveries until `grace` elapses, then
     /// returns. Alerts still undelivered then are counted as `dropped`.
     pub async fn shutdown(self, grace: Duration) {

@@ -31,6 +31,8 @@ pub struct Queue {
 
 struct State {
     items: VecDeque<Arc<Alert>>,
+    /// Popped and not yet finished (delivered or given up): see [`Queue::idle`].
+    inflight: usize,
     seen: Seen,
     drop_warn: WarnLimiter,
 }
@@ -40,6 +42,7 @@ impl Queue {
         Queue {
             state: Mutex::new(State {
                 items: VecDeque::new(),
+                inflight: 0,
                 seen: Seen::default(),
                 drop_warn: WarnLimiter::new(Duration::from_secs(60)),
             }),
@@ -108,11 +111,24 @@ impl Queue {
         self.lock().items.is_empty()
     }
 
-    /// Takes up to `max` alerts from the front.
+    /// Nothing queued and nothing in flight: every alert pushed so far is delivered or
+    /// given up (the cluster records how far hook delivery got only then).
+    pub fn idle(&self) -> bool {
+        let st = self.lock();
+        st.items.is_empty() && st.inflight == 0
+    }
+
+    /// The worker finished the alerts it popped.
+    pub fn finished(&self) {
+        self.lock().inflight = 0;
+    }
+
+    /// Takes up to `max` alerts from the front (in flight until [`Queue::finished`]).
     pub fn pop(&self, max: usize) -> Vec<Arc<Alert>> {
         let mut st = self.lock();
         let n = max.min(st.items.len());
         let out: Vec<_> = st.items.drain(..n).collect();
+        st.inflight += out.len();
         self.metrics.depth.set(st.items.len() as i64);
         out
     }
@@ -124,6 +140,7 @@ impl Queue {
             return;
         }
         let mut st = self.lock();
+        st.inflight = st.inflight.saturating_sub(rest.len());
         for a in rest.into_iter().rev() {
             st.items.push_front(a);
         }

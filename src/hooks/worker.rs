@@ -141,6 +141,7 @@ impl Worker {
             }
             let mut batch = self.queue.pop(payload::max_batch(self.spec.kind));
             if batch.is_empty() {
+                self.queue.finished();
                 continue;
             }
             let msg = payload::build(&self.spec, &batch, now_ms());
@@ -148,6 +149,7 @@ impl Worker {
             self.inflight = batch.len();
             self.deliver(&msg, &batch).await;
             self.inflight = 0;
+            self.queue.finished();
         }
     }
 

@@ -149,7 +149,8 @@ pub fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<Result<Opt
     Ok(decode_payload(&buf[8..]).map(|op| Some((lsn, op))))
 }
 
-fn decode_payload(p: &[u8]) -> Result<Op, FrameError> {
+/// Decodes a payload (a journal frame's, or a cluster stream message's body).
+pub fn decode_payload(p: &[u8]) -> Result<Op, FrameError> {
     let bad = |what: &str| FrameError::Payload(what.to_string());
     let ms = |b: &[u8]| -> Result<Ms, FrameError> {
         Ok(Ms::from_le_bytes(b.get(..8).ok_or_else(|| bad("short time"))?.try_into().expect("8 bytes")))

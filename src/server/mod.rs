@@ -223,7 +223,26 @@ pub async fn run_config(
     } else {
         Some(Hooks::start(&checked.hooks, &config.base_dir, metrics.registry()).map_err(|e| anyhow::anyhow!("{e}"))?)
     };
+    let cluster = match (&config.cluster, demo) {
+        (Some(c), false) => Some(crate::cluster::Cluster::connect(c.clone()).await?),
+        (Some(_), true) => {
+            tracing::info!("demo floor: [cluster] ignored (the demo's floor is made up and its own)");
+            None
+        }
+        (None, _) => None,
+    };
+    let mut position = crate::cluster::follow::Position::default();
     let (engine, journal) = match (&config.journal, demo) {
+        _ if cluster.is_some() => {
+            // The stream is the log: no journal; journal.dir keeps state snapshots.
+            let c = cluster.as_ref().expect("cluster");
+            let (dir, group, settings) = (c.settings.state_dir.clone(), c.settings.group(), settings.clone());
+            let (engine, pos) =
+                tokio::task::spawn_blocking(move || crate::cluster::follow::restore(&settings, dir.as_deref(), &group))
+                    .await??;
+            position = pos;
+            (engine, None)
+        }
         (Some(j), false) => {
             let (dir, interval) = (j.dir.clone(), j.fsync_interval);
             let settings = settings.clone();
@@ -239,11 +258,21 @@ pub async fn run_config(
     let web_dir = config.server.web_dir.clone();
     let hub = Arc::new(push::Hub::new(config.limits.max_ws_clients, metrics.registry()));
     let mut sinks: Vec<Arc<dyn AlertSink>> = vec![hub.clone()];
-    if let Some(h) = &hooks {
-        sinks.push(Arc::new(h.clone()));
-    }
+    // In a cluster the hooks hear from the gate: one replica at a time delivers.
+    let gate = match (&hooks, &cluster) {
+        (Some(h), Some(c)) => Some(crate::cluster::lease::Gate::new(h.clone(), c.clone())),
+        (Some(h), None) => {
+            sinks.push(Arc::new(h.clone()));
+            None
+        }
+        _ => None,
+    };
     let refusals = Arc::new(crate::ingest::errors::Recent::default());
-    let core = Arc::new(Core::new(engine, journal, sinks).with_refusal_sink(refusals.clone()));
+    let mut core = Core::new(engine, journal, sinks).with_refusal_sink(refusals.clone());
+    if let Some(c) = &cluster {
+        core = core.with_cluster(c.clone());
+    }
+    let core = Arc::new(core);
     let applier = Arc::new(Applier::start(core.clone()));
     let tracker = TaskTracker::new();
     let sources = crate::sources::Sources::start(
@@ -314,6 +343,19 @@ pub async fn run_config(
     ));
     tracker.spawn(push::run(shared.clone(), shutdown.clone()));
     tracker.spawn(ticker(shared.clone(), shutdown.clone()));
+    if let Some(c) = &cluster {
+        tracker.spawn(crate::cluster::follow::run(
+            shared.core.clone(),
+            c.clone(),
+            gate.clone(),
+            position,
+            shutdown.clone(),
+        ));
+        tracker.spawn(cluster_ticks(c.clone(), shutdown.clone()));
+        if let Some(g) = &gate {
+            tracker.spawn(crate::cluster::lease::run(g.clone(), shutdown.clone()));
+        }
+    }
     tracker.spawn(roster::watch(shared.clone(), shutdown.clone()));
     if demo {
         tracker.spawn(demo::run(shared.clone(), shutdown.clone()));
@@ -376,6 +418,10 @@ async fn ticker(shared: Arc<Shared>, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = every.tick() => {}
         }
+        if shared.core.cluster().is_some() {
+            // Time moves through the stream (cluster_ticks), the same on every replica.
+            continue;
+        }
         let wall = shared.settings.clock == crate::config::ClockMode::Wall;
         let keep = housekeeping.elapsed() >= Duration::from_secs(60);
         if keep {
@@ -389,6 +435,25 @@ async fn ticker(shared: Arc<Shared>, shutdown: CancellationToken) {
             last_snapshot = tokio::time::Instant::now();
             let job = j.snapshot(&shared.engine());
             snapshot_job = Some(tokio::task::spawn_blocking(job));
+        }
+    }
+}
+
+/// Publishes a tick to the stream at every whole second (every replica does; the stream
+/// keeps one per second): replicas advance their detectors at the ticks, all alike.
+async fn cluster_ticks(cluster: Arc<crate::cluster::Cluster>, shutdown: CancellationToken) {
+    loop {
+        let now = wall_ms();
+        let next = Duration::from_millis((1000 - now.rem_euclid(1000)) as u64);
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(next) => {}
+        }
+        // Failures are retried inside and counted; the next second's tick supersedes.
+        let tick = cluster.tick(wall_ms());
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::timeout(Duration::from_secs(5), tick) => {}
         }
     }
 }

@@ -12,6 +12,10 @@ use super::Shared;
 
 /// What an upload did, or why nothing of it was applied.
 pub fn apply(shared: &Shared, text: &str) -> Result<crate::roster::Applied, String> {
+    if shared.core.cluster().is_some() {
+        // Every replica must hold the same schedule; it does not ride in the stream yet.
+        return Err("a roster is not yet shared through [cluster] (docs/cluster.md)".into());
+    }
     let tz = shared.settings.tz.clone();
     let up = crate::roster::parse::parse(text, &tz).map_err(|e| e.to_string())?;
     let applied = shared.engine().upload_roster(&up).map_err(|e| e.to_string())?;

@@ -163,7 +163,10 @@ pub fn routes(
         // A platform source that is down is detail, not unreadiness: the daemon still serves
         // and takes every other ingest (SPEC §7).
         let detail = sh.sources.detail();
-        if sh.ready.load(std::sync::atomic::Ordering::Relaxed) && sh.applier.is_alive() {
+        // In a cluster: not ready until this replica has caught up with the stream.
+        let caught_up =
+            sh.core.cluster().is_none_or(|c| c.stats.caught_up.load(std::sync::atomic::Ordering::Relaxed));
+        if sh.ready.load(std::sync::atomic::Ordering::Relaxed) && sh.applier.is_alive() && caught_up {
             warp::reply::with_status(format!("ready{detail}"), StatusCode::OK)
         } else {
             warp::reply::with_status(format!("not ready{detail}"), StatusCode::SERVICE_UNAVAILABLE)
@@ -304,16 +307,16 @@ pub fn routes(
                     (batch, if whole_bad { StatusCode::BAD_REQUEST } else { StatusCode::OK })
                 }
             };
-            let Applied { counts, lsn, errors } = sh.core.apply(batch, Source::Http);
+            // Acknowledged means durable: answered once the journal has synced the batch
+            // (in a cluster: once JetStream stored it and this replica applied it).
+            let done = sh.core.submit(batch, Source::Http, DURABLE_TIMEOUT).await;
+            let Applied { counts, errors, .. } = done.applied;
             let mut body = serde_json::to_value(counts).unwrap_or_default();
             body["errors"] = errors::answer(&errors);
-            // Acknowledged means durable: answer once the journal has synced the batch.
-            match tokio::time::timeout(DURABLE_TIMEOUT, sh.core.durable(lsn)).await {
-                Ok(Ok(())) => json_reply(body.to_string(), status),
-                outcome => {
-                    let why = if outcome.is_err() { "journal sync timed out" } else { "journal cannot write" };
-                    body["error"] =
-                        json!(format!("{why}: events applied but not durable; resend them (seq makes it harmless)"));
+            match done.durable {
+                Ok(()) => json_reply(body.to_string(), status),
+                Err(why) => {
+                    body["error"] = json!(format!("{why}; resend them (seq makes it harmless)"));
                     json_reply(body.to_string(), StatusCode::SERVICE_UNAVAILABLE)
                 }
             }
@@ -527,8 +530,8 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
         let shared = shared.clone();
         tokio::spawn(async move {
             while let Some(out) = ack_rx.recv().await {
-                let (frame, seq, applied) = match out {
-                    Outgoing::Ack { frame, seq, applied } => (frame, seq, applied),
+                let (frame, seq, applied, failed) = match out {
+                    Outgoing::Ack { frame, seq, applied, failed } => (frame, seq, applied, failed),
                     Outgoing::Close(code, why) => {
                         let close = sink.send(Message::close_with(code, why));
                         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), close).await;
@@ -536,14 +539,16 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
                     }
                 };
                 let Ok(Applied { counts, lsn, errors }) = applied.await else { return };
-                let durable =
-                    matches!(tokio::time::timeout(DURABLE_TIMEOUT, shared.core.durable(lsn)).await, Ok(Ok(())));
+                let durable = failed.is_none()
+                    && matches!(tokio::time::timeout(DURABLE_TIMEOUT, shared.core.durable(lsn)).await, Ok(Ok(())));
                 let mut ack = serde_json::to_value(counts).unwrap_or_default();
                 ack["ack"] = json!(frame);
                 ack["seq"] = json!(seq);
                 ack["durable"] = json!(durable);
                 ack["errors"] = errors::answer(&errors);
-                if !durable {
+                if let Some(why) = failed {
+                    ack["error"] = json!(format!("{why}; resend them"));
+                } else if !durable {
                     ack["error"] = json!("events applied but not durable; resend them");
                 }
                 if sink.send(Message::text(ack.to_string())).await.is_err() {
@@ -600,9 +605,19 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
             continue;
         };
         // Applied on the applier thread while this task reads and decodes the next frame.
-        if acks {
+        if acks && shared.core.cluster().is_some() {
+            // In a cluster: stored by JetStream and applied here, frame after frame (a
+            // retried publish must not overtake the next frame's).
+            let done = shared.core.submit(batch, Source::Ws, DURABLE_TIMEOUT).await;
+            let (tx, applied) = tokio::sync::oneshot::channel();
+            let _ = tx.send(done.applied);
+            let ack = Outgoing::Ack { frame: frame_no, seq, applied, failed: done.durable.err() };
+            if ack_tx.send(ack).await.is_err() {
+                break;
+            }
+        } else if acks {
             let Ok(applied) = shared.applier.submit_for_reply(batch, Source::Ws).await else { break };
-            if ack_tx.send(Outgoing::Ack { frame: frame_no, seq, applied }).await.is_err() {
+            if ack_tx.send(Outgoing::Ack { frame: frame_no, seq, applied, failed: None }).await.is_err() {
                 break;
             }
         } else if shared.applier.submit(batch, Source::Ws, 0).await.is_err() {
@@ -623,6 +638,8 @@ enum Outgoing {
         frame: u64,
         seq: Option<u64>,
         applied: tokio::sync::oneshot::Receiver<Applied>,
+        /// Not durable, and why (a cluster that could not store it).
+        failed: Option<String>,
     },
     Close(u16, &'static str),
 }

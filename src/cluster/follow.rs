@@ -1,0 +1,234 @@
+//! A replica's follower: applies its sites' messages in stream order, with each message's
+//! stored time as the time of receipt, and keeps a state snapshot (with the sequence it
+//! covers) so that a restart replays only the rest.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::lease::Gate;
+use super::{Cluster, ORIGIN_HEADER};
+use crate::core::Core;
+use crate::engine::Engine;
+use crate::journal::record::{Op, decode_payload};
+use crate::settings::Settings;
+use crate::time::Ms;
+
+/// A state snapshot: `MAGIC | seq: u64 | last tick: i64 | engine state`.
+const MAGIC: &[u8; 8] = b"fwclst01";
+
+/// Where the follower is in the stream: the sequence applied through and the time of the
+/// last tick (housekeeping runs when a tick starts a new minute).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    pub seq: u64,
+    pub last_tick: Ms,
+}
+
+fn snapshot_path(dir: &Path, group: &str) -> PathBuf {
+    dir.join(format!("cluster-{group}.state"))
+}
+
+/// Restores the replica's engine from its last state snapshot, if there is one.
+pub fn restore(settings: &Settings, dir: Option<&Path>, group: &str) -> anyhow::Result<(Engine, Position)> {
+    let Some(dir) = dir else { return Ok((Engine::new(settings.clone()), Position::default())) };
+    let path = snapshot_path(dir, group);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::info!(path = %path.display(), "cluster: no state snapshot; replaying the stream from its first message");
+            return Ok((Engine::new(settings.clone()), Position::default()));
+        }
+        Err(e) => anyhow::bail!("journal.dir: cannot read {}: {e}", path.display()),
+    };
+    let bad = || anyhow::anyhow!("journal.dir: {} is not a floorwatch cluster state snapshot", path.display());
+    if bytes.len() < 24 || &bytes[..8] != MAGIC {
+        return Err(bad());
+    }
+    let seq = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad())?);
+    let last_tick = i64::from_le_bytes(bytes[16..24].try_into().map_err(|_| bad())?);
+    let engine = Engine::restore(settings.clone(), &bytes[24..])
+        .map_err(|e| anyhow::anyhow!("journal.dir: state snapshot {}: {e}", path.display()))?;
+    tracing::info!(path = %path.display(), seq, "cluster: state restored; replaying the stream after it");
+    Ok((engine, Position { seq, last_tick }))
+}
+
+/// Writes a state snapshot atomically (a temporary file renamed over the last one).
+fn save(dir: &Path, group: &str, pos: Position, state: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let path = snapshot_path(dir, group);
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(MAGIC)?;
+    f.write_all(&pos.seq.to_le_bytes())?;
+    f.write_all(&pos.last_tick.to_le_bytes())?;
+    f.write_all(state)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, &path)
+}
+
+/// Applies the stream until `shutdown`, from just after `pos`.
+pub async fn run(
+    core: Arc<Core>,
+    cluster: Arc<Cluster>,
+    gate: Option<Arc<Gate>>,
+    mut pos: Position,
+    shutdown: CancellationToken,
+) {
+    let s = cluster.settings.clone();
+    let group = s.group();
+    let mut last_snapshot = Instant::now();
+    let mut snapshot_job: Option<tokio::task::JoinHandle<()>> = None;
+    'consume: loop {
+        let deliver_policy = match pos.seq {
+            0 => DeliverPolicy::All,
+            n => DeliverPolicy::ByStartSequence { start_sequence: n + 1 },
+        };
+        let config = pull::OrderedConfig { filter_subject: s.filter(), deliver_policy, ..Default::default() };
+        let messages = async {
+            let stream = cluster.context().get_stream(&s.stream).await.map_err(|e| e.to_string())?;
+            let consumer = stream.create_consumer(config).await.map_err(|e| e.to_string())?;
+            consumer.messages().await.map_err(|e| e.to_string())
+        };
+        let mut messages = tokio::select! {
+            _ = shutdown.cancelled() => break 'consume,
+            m = messages => match m {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: cannot read the stream; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => break 'consume,
+                n = tokio::time::timeout(Duration::from_secs(1), messages.next()) => n,
+            };
+            let msg = match next {
+                Err(_) => {
+                    // Idle: nothing pending.
+                    cluster.stats.lag.store(0, Ordering::Relaxed);
+                    cluster.stats.caught_up.store(true, Ordering::Relaxed);
+                    maybe_snapshot(&core, &s, &group, pos, &mut last_snapshot, &mut snapshot_job);
+                    continue;
+                }
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    tracing::warn!(error = %e, "cluster: reading the stream failed; resuming after sequence {}", pos.seq);
+                    break;
+                }
+                Ok(Some(Ok(m))) => m,
+            };
+            let Ok(info) = msg.info() else { continue };
+            let seq = info.stream_sequence;
+            if seq <= pos.seq {
+                continue;
+            }
+            let stored = (info.published.unix_timestamp_nanos() / 1_000_000) as Ms;
+            cluster.stats.lag.store(info.pending, Ordering::Relaxed);
+            if info.pending == 0 {
+                cluster.stats.caught_up.store(true, Ordering::Relaxed);
+            }
+            let site = msg.subject.as_str().split('.').nth(2).unwrap_or("");
+            if s.sites.iter().any(|x| x == site) {
+                let origin = msg.headers.as_ref().and_then(|h| h.get(ORIGIN_HEADER)).map(|v| v.as_str().to_string());
+                match decode_payload(&msg.payload) {
+                    Ok(Op::Batch { source, events, .. }) => {
+                        let mine = origin.as_deref().is_some_and(|o| cluster.is_mine(o));
+                        let (landed, alerts) = core.apply_stream(stored, source, events, mine);
+                        if let Some(o) = &origin {
+                            cluster.landed(o, || landed);
+                        }
+                        offer(&core, gate.as_deref(), seq, stored, alerts);
+                    }
+                    Ok(Op::Advance(_)) => {
+                        let minute = |t: Ms| t.div_euclid(60_000);
+                        let keep = pos.last_tick != 0 && minute(stored) != minute(pos.last_tick);
+                        pos.last_tick = pos.last_tick.max(stored);
+                        let alerts = core.tick_stream(stored, keep);
+                        offer(&core, gate.as_deref(), seq, stored, alerts);
+                    }
+                    Ok(Op::Housekeeping) => {}
+                    Err(e) => {
+                        tracing::warn!(seq, error = %e, "cluster: a stream message does not decode (another version?); skipped")
+                    }
+                }
+            }
+            pos.seq = seq;
+            cluster.stats.applied_seq.store(seq, Ordering::Relaxed);
+            maybe_snapshot(&core, &s, &group, pos, &mut last_snapshot, &mut snapshot_job);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A last snapshot makes the next start quick.
+    if let Some(dir) = &s.state_dir {
+        if let Some(job) = snapshot_job.take() {
+            let _ = job.await;
+        }
+        let state = core.engine().save();
+        let dir = dir.clone();
+        let _ = tokio::task::spawn_blocking(move || save(&dir, &group, pos, &state)).await;
+    }
+}
+
+/// Alerts to the wallboards at once, and to the hook gate with their place in the stream.
+fn offer(core: &Core, gate: Option<&Gate>, seq: u64, stored: Ms, alerts: Vec<crate::alert::Alert>) {
+    if alerts.is_empty() {
+        return;
+    }
+    if let Some(g) = gate {
+        g.offer(seq, stored, &alerts);
+    }
+    core.fan_out(alerts);
+}
+
+fn maybe_snapshot(
+    core: &Core,
+    s: &super::ClusterSettings,
+    group: &str,
+    pos: Position,
+    last: &mut Instant,
+    job: &mut Option<tokio::task::JoinHandle<()>>,
+) {
+    let Some(dir) = &s.state_dir else { return };
+    if last.elapsed() < s.snapshot_interval || job.as_ref().is_some_and(|j| !j.is_finished()) || pos.seq == 0 {
+        return;
+    }
+    *last = Instant::now();
+    let state = core.engine().save();
+    let (dir, group) = (dir.clone(), group.to_string());
+    *job = Some(tokio::task::spawn_blocking(move || {
+        if let Err(e) = save(&dir, &group, pos, &state) {
+            tracing::warn!(error = %e, "cluster: cannot write the state snapshot");
+        }
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_round_trips_with_its_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::default();
+        let engine = Engine::new(settings.clone());
+        let pos = Position { seq: 42, last_tick: 1_700_000_000_000 };
+        save(dir.path(), "sh-01", pos, &engine.save()).unwrap();
+        let (_, got) = restore(&settings, Some(dir.path()), "sh-01").unwrap();
+        assert_eq!(got, pos);
+        let (_, none) = restore(&settings, Some(dir.path()), "bj-02").unwrap();
+        assert_eq!(none, Position::default(), "another group's snapshot is not this one's");
+        std::fs::write(snapshot_path(dir.path(), "bad"), b"not a snapshot at all, no").unwrap();
+        let bad = restore(&settings, Some(dir.path()), "bad").map(|_| ()).unwrap_err();
+        assert!(bad.to_string().contains("not a floorwatch"), "{bad}");
+    }
+}

@@ -1,0 +1,269 @@
+//! Hooks delivered once across the cluster: one replica at a time holds a lease and
+//! delivers; the others keep what they would have delivered, numbered by its place in the
+//! stream, so a replica taking over goes on after the last notification the holder
+//! recorded as delivered — neither repeating nor skipping.
+//!
+//! - **The lease** is a key in `<stream>_LEASE` (one message per subject, `max_age` =
+//!   `cluster.lease_secs`): created only when absent (`Nats-Expected-Last-Subject-Sequence:
+//!   0`), renewed by its revision, gone when its holder stops renewing for `lease_secs`.
+//! - **The cursor** is a key in `<stream>_HOOKS`, written by revision (a replica that lost
+//!   the lease cannot write it): the last notification every hook has finished with.
+//!   The holder writes it as soon as the hooks are idle after a delivery.
+//! - **Notification ids** are `stream sequence << 16 | position`: every replica applies the
+//!   same messages in the same order, so every replica gives the same alert the same id.
+//!
+//! Once a replica cannot renew within the lease, it stops handing alerts to the hooks
+//! before another can take the lease. A takeover re-delivers only what the old holder
+//! delivered after its last cursor write (a few milliseconds' window); a receiver that must
+//! never see a repeat de-duplicates by the Standard Webhooks `webhook-id`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::message::PublishMessage as Publish;
+use tokio_util::sync::CancellationToken;
+
+use super::Cluster;
+use crate::alert::Alert;
+use crate::hooks::Hooks;
+use crate::time::Ms;
+
+/// Notifications a replica keeps for a takeover.
+const KEEP: usize = 20_000;
+/// With no cursor yet (a new cluster, or hooks just configured), a new holder delivers
+/// only notifications from messages stored this recently: not a day of history caught up.
+const FRESH_MS: Ms = 60_000;
+
+pub struct Gate {
+    hooks: Hooks,
+    cluster: Arc<Cluster>,
+    state: Mutex<State>,
+    /// Wakes the lease task when a notification arrives.
+    wake: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct State {
+    /// (id, the message's stored time, the alert), oldest first.
+    kept: VecDeque<(u64, Ms, Alert)>,
+}
+
+impl Gate {
+    pub fn new(hooks: Hooks, cluster: Arc<Cluster>) -> Arc<Gate> {
+        Arc::new(Gate { hooks, cluster, state: Mutex::new(State::default()), wake: tokio::sync::Notify::new() })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The alerts applying stream message `seq` (stored at `stored`) gave, in order.
+    pub fn offer(&self, seq: u64, stored: Ms, alerts: &[Alert]) {
+        let mut st = self.lock();
+        for (k, a) in alerts.iter().enumerate() {
+            let id = seq << 16 | (k as u64).min(0xffff);
+            st.kept.push_back((id, stored, a.clone()));
+            if st.kept.len() > KEEP {
+                st.kept.pop_front();
+            }
+        }
+        drop(st);
+        self.wake.notify_one();
+    }
+
+    /// Where a new holder starts: after `cursor`; with none, after everything but what is
+    /// fresh. Warns when the cursor is older than what this replica keeps.
+    fn start_after(&self, cursor: Option<u64>, now: Ms) -> u64 {
+        let st = self.lock();
+        match cursor {
+            Some(c) => {
+                if let Some(&(oldest, _, _)) = st.kept.front()
+                    && (oldest >> 16) > (c >> 16) + 1
+                    && st.kept.len() >= KEEP
+                {
+                    self.cluster.stats.hooks_skipped.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(cursor = c, oldest, "cluster: notifications after the hook cursor are older than this replica keeps; some may not be delivered");
+                }
+                c
+            }
+            None => st.kept.iter().take_while(|(_, stored, _)| now - stored > FRESH_MS).map(|k| k.0).last().unwrap_or(0),
+        }
+    }
+
+    /// Hands the hooks the next notifications after `after` (at most [`ROUND`]); returns
+    /// the last id handed, or `after` when there was none. Forgets what is done.
+    fn hand(&self, after: u64) -> u64 {
+        let mut st = self.lock();
+        while st.kept.front().is_some_and(|k| k.0 <= after) {
+            st.kept.pop_front();
+        }
+        let mut last = after;
+        for (id, _, a) in st.kept.iter().take(ROUND) {
+            self.hooks.notify(a);
+            last = *id;
+        }
+        last
+    }
+}
+
+/// Notifications handed to the hooks at once; the cursor is written after each round.
+const ROUND: usize = 1000;
+
+/// Holds or waits for the lease and, while holding it, delivers in rounds: hand the hooks
+/// what follows the cursor, wait until they are idle, record the cursor, repeat. A round
+/// is handed only once the last one is recorded, so a takeover repeats at most the round
+/// in flight when the holder died, and only if it died between delivering and recording.
+///
+/// A holder that could not renew in time stops handing rounds but still records the
+/// round it delivered (the cursor is written by revision: once another holder wrote it,
+/// a late write fails). A new holder waits [`SETTLE`] after taking the lease before it
+/// reads the cursor, so that write is in.
+pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
+    let c = gate.cluster.clone();
+    let s = &c.settings;
+    let group = s.group();
+    let lease_key = format!("fw.lease.{}.{}", s.stream, group);
+    let cursor_key = format!("fw.hooks.{}.{}", s.stream, group);
+    let cursor_stream = format!("{}_HOOKS", s.stream);
+    let lease = s.lease;
+    // Renew three times per lease; stop handing rounds a margin before it could expire.
+    let renew_every = lease / 3;
+    let margin = (lease / 4).max(Duration::from_millis(200));
+    // The lease's revision while this replica holds it (or believes so).
+    let mut rev: Option<u64> = None;
+    let mut valid_until = Instant::now();
+    let mut last_renew = Instant::now() - lease;
+    // Taken, but the cursor not read yet: from when it may be.
+    let mut settle: Option<Instant> = None;
+    let mut active = false;
+    // (id recorded, its revision) and the last id handed to the hooks.
+    let mut cursor: (u64, u64) = (0, 0);
+    let mut handed = 0u64;
+    let mut every = tokio::time::interval(Duration::from_millis(100));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = every.tick() => {}
+            _ = gate.wake.notified() => {}
+        }
+        if last_renew.elapsed() >= renew_every || rev.is_none() && last_renew.elapsed() >= Duration::from_millis(250) {
+            let sent = Instant::now();
+            last_renew = sent;
+            let publish =
+                Publish::build().payload(c.instance.clone().into()).expected_last_subject_sequence(rev.unwrap_or(0));
+            match publish_acked(&c, &lease_key, publish).await {
+                Ok(seq) => {
+                    if rev.is_none() {
+                        settle = Some(Instant::now() + SETTLE);
+                        tracing::debug!("cluster: hook-delivery lease taken; reading the cursor shortly");
+                    }
+                    rev = Some(seq);
+                    valid_until = sent + lease - margin;
+                }
+                Err(e) if rev.is_some() => {
+                    // A wrong revision: the lease lapsed, another may hold it now.
+                    if e.contains("wrong last sequence") || e.contains("10071") {
+                        rev = None;
+                        settle = None;
+                        if active {
+                            active = false;
+                            c.stats.lease_held.store(false, Ordering::Relaxed);
+                            tracing::warn!("cluster: hook-delivery lease lost; another replica delivers");
+                        }
+                    } else {
+                        tracing::warn!(error = %e, "cluster: renewing the hook-delivery lease failed");
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+        // Record the round delivered, holder or not (by revision: never over a newer one).
+        if handed > cursor.0 && gate.hooks.idle() {
+            let publish =
+                Publish::build().payload(handed.to_string().into()).expected_last_subject_sequence(cursor.1);
+            match publish_acked(&c, &cursor_key, publish).await {
+                Ok(seq) => cursor = (handed, seq),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: recording the hook cursor failed");
+                    if let Ok(found) = read_cursor(&c, &cursor_stream, &cursor_key).await {
+                        let found = found.unwrap_or((0, 0));
+                        if found.1 != cursor.1 {
+                            // Another holder wrote it: its word stands.
+                            cursor = found;
+                            if !active {
+                                handed = found.0;
+                            }
+                        }
+                    }
+                    continue;
+                }
+            }
+        }
+        if let Some(at) = settle
+            && Instant::now() >= at
+            && rev.is_some()
+        {
+            match read_cursor(&c, &cursor_stream, &cursor_key).await {
+                Ok(found) => {
+                    settle = None;
+                    active = true;
+                    cursor = found.unwrap_or((0, 0));
+                    handed = gate.start_after(found.map(|f| f.0), crate::core::wall_ms());
+                    c.stats.hook_takeovers.fetch_add(1, Ordering::Relaxed);
+                    c.stats.lease_held.store(true, Ordering::Relaxed);
+                    tracing::info!(cursor = ?found.map(|f| f.0), "cluster: this replica now delivers the hooks");
+                }
+                Err(e) => tracing::warn!(error = %e, "cluster: cannot read the hook cursor; not delivering yet"),
+            }
+        }
+        if active && rev.is_some() && Instant::now() < valid_until && handed == cursor.0 && gate.hooks.idle() {
+            handed = gate.hand(handed);
+        }
+    }
+    // Leaving: record the round delivered (hooks get a second to finish it), then let
+    // another take over at once rather than wait for the lease to lapse.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while handed > cursor.0 && !gate.hooks.idle() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if handed > cursor.0 && gate.hooks.idle() {
+        let publish = Publish::build().payload(handed.to_string().into()).expected_last_subject_sequence(cursor.1);
+        let _ = publish_acked(&c, &cursor_key, publish).await;
+    }
+    if rev.is_some() {
+        c.stats.lease_held.store(false, Ordering::Relaxed);
+        if let Ok(stream) = c.context().get_stream(format!("{}_LEASE", s.stream)).await {
+            let _ = stream.purge().filter(lease_key.clone()).await;
+        }
+    }
+}
+
+/// How long a new holder waits before reading the cursor: the old holder's last write.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Publishes and waits (2 s at most) for the acknowledgement: the stored sequence.
+async fn publish_acked(c: &Cluster, subject: &str, publish: Publish) -> Result<u64, String> {
+    let f = c.context().send_publish(subject.to_string(), publish).await.map_err(|e| e.to_string())?;
+    let ack = tokio::time::timeout(Duration::from_secs(2), f)
+        .await
+        .map_err(|_| "no acknowledgement".to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok(ack.sequence)
+}
+
+/// The last recorded cursor: `(id, revision)`, or `None` when there is none yet.
+async fn read_cursor(c: &Cluster, stream: &str, key: &str) -> Result<Option<(u64, u64)>, String> {
+    let stream = c.context().get_stream(stream).await.map_err(|e| e.to_string())?;
+    match stream.get_last_raw_message_by_subject(key).await {
+        Ok(m) => {
+            let text = String::from_utf8_lossy(&m.payload);
+            let id = text.trim().parse::<u64>().map_err(|_| format!("hook cursor {text:?} is not a number"))?;
+            Ok(Some((id, m.sequence)))
+        }
+        Err(e) if e.kind() == async_nats::jetstream::stream::LastRawMessageErrorKind::NoMessageFound => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -1,0 +1,343 @@
+//! The cluster's failure drill (SPEC §11, docs/cluster.md#runbook): a 3-node nats-server
+//! cluster on loopback, two floorwatch replicas (the real binary) and a webhook receiver.
+//! A client streams a simulated floor over HTTP and resends every batch that was not
+//! acknowledged, while a replica, a NATS node, and both in turn are killed with SIGKILL
+//! and restarted. Then: nothing acknowledged is lost, both replicas' snapshots equal
+//! `replay` of the events, and each alert reached the webhook exactly once.
+
+mod common;
+#[path = "common/hooks_receiver.rs"]
+#[allow(dead_code)]
+mod hooks_receiver;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::nats::NatsCluster;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_floorwatch");
+/// The event clock: `now` is the last event's time on every replica and in `replay`.
+const FLOOR: &str = "[server]\nclock = \"event\"\n[floor]\nmax_backfill_secs = 86400\n";
+
+struct Replica {
+    name: &'static str,
+    http: u16,
+    config: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Replica {
+    fn new(name: &'static str, dir: &std::path::Path, nats: &[String], hook: &str, extra: &str) -> Replica {
+        let http = free_port();
+        let tcp = free_port();
+        let config = dir.join(format!("{name}.toml"));
+        let urls: Vec<String> = nats.iter().map(|u| format!("{u:?}")).collect();
+        let data = dir.join(format!("{name}-data")).display().to_string();
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nclock = \"event\"\nhttp = \"127.0.0.1:{http}\"\ntcp = \"127.0.0.1:{tcp}\"\n\
+                 [floor]\nmax_backfill_secs = 86400\n\
+                 [journal]\ndir = {data:?}\nsnapshot_interval_secs = 1\n\
+                 [cluster]\nnats = [{urls}]\nsite = \"sh-01\"\nlease_secs = 2\n\
+                 [[hooks]]\nkind = \"webhook\"\nurl = {hook:?}\n{extra}",
+                urls = urls.join(", "),
+            ),
+        )
+        .unwrap();
+        let log = dir.join(format!("{name}.log"));
+        let mut r = Replica { name, http, config, log, child: None };
+        r.spawn();
+        r
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .env("FLOORWATCH_LOG", "info,async_nats=warn")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.child.is_some()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.http)
+    }
+
+    async fn metric(&self, name: &str) -> Option<f64> {
+        let text = http().get(self.url("/metrics")).send().await.ok()?.text().await.ok()?;
+        common::metric(&text, name)
+    }
+
+    async fn wait_ready(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(r) = http().get(self.url("/readyz")).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("replica {} not ready\n{}", self.name, self.log_tail());
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(45)).build().unwrap()
+}
+
+/// A simulated floor with an aux cluster at peak (alerts to hook), in event time.
+fn trace() -> String {
+    let out = Command::new(BIN)
+        .args(["simulate", "--agents", "60", "--teams", "4", "--queues", "2", "--start", "2026-11-23T09:00:00Z"])
+        .args(["--duration", "2h30m", "--no-shifts", "--seed", "5", "--cluster", "T02@09:50:0.4:12"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Posts a batch until a replica acknowledges it, trying the next replica after a failure.
+async fn send_acknowledged(replicas: &[Replica], start: &mut usize, batch: &str) -> (u64, u32) {
+    let mut tries = 0;
+    loop {
+        let alive: Vec<&Replica> = replicas.iter().filter(|r| r.alive()).collect();
+        let r = alive[*start % alive.len()];
+        tries += 1;
+        let answer = http()
+            .post(r.url("/api/v1/events"))
+            .header("content-type", "application/json")
+            .body(batch.to_string())
+            .send()
+            .await;
+        if let Ok(a) = answer
+            && a.status() == 200
+        {
+            let v: Value = a.json().await.unwrap();
+            return (v["applied"].as_u64().unwrap() + v["duplicate"].as_u64().unwrap(), tries);
+        }
+        assert!(tries < 40, "no replica acknowledged a batch after {tries} tries");
+        *start += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The NATS node that leads the FLOORWATCH stream, by its monitoring endpoint.
+async fn stream_leader(nats: &NatsCluster) -> Option<usize> {
+    for i in 0..nats.len() {
+        let Ok(r) = http().get(format!("{}/jsz?streams=true", nats.monitor(i))).send().await else { continue };
+        let Ok(v) = r.json::<Value>().await else { continue };
+        for acc in v["account_details"].as_array().into_iter().flatten() {
+            for s in acc["stream_detail"].as_array().into_iter().flatten() {
+                if s["name"] == "FLOORWATCH"
+                    && let Some(leader) = s["cluster"]["leader"].as_str()
+                {
+                    return nats.index_of(leader);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Waits until both replicas have applied the same sequence and nothing is pending.
+async fn converged(replicas: &[Replica]) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut last = (-1.0, 0);
+    while Instant::now() < deadline {
+        let a = replicas[0].metric("floorwatch_cluster_applied_sequence").await;
+        let b = replicas[1].metric("floorwatch_cluster_applied_sequence").await;
+        let lag_a = replicas[0].metric("floorwatch_cluster_stream_lag_messages").await;
+        let lag_b = replicas[1].metric("floorwatch_cluster_stream_lag_messages").await;
+        if let (Some(a), Some(b), Some(0.0), Some(0.0)) = (a, b, lag_a, lag_b)
+            && (a - b).abs() <= 2.0
+        {
+            // Ticks keep coming: compare the views once a second apart agree.
+            if last.0 >= 0.0 {
+                return a;
+            }
+            last = (a, 0);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("replicas did not converge\n--- a ---\n{}\n--- b ---\n{}", replicas[0].log_tail(), replicas[1].log_tail());
+}
+
+fn same_as_replay(got: &Value, want: &Value, who: &str) {
+    for k in ["now", "floor", "teams", "agents", "queues", "alerts"] {
+        assert!(
+            got[k] == want[k],
+            "{who}: `{k}` differs from replay\n got: {}\nwant: {}",
+            &got[k].to_string()[..got[k].to_string().len().min(800)],
+            &want[k].to_string()[..want[k].to_string().len().min(800)]
+        );
+    }
+    assert_eq!(got["ingest"]["applied"], want["ingest"]["applied"], "{who}: every event applied once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_a_replica_a_nats_node_and_both_nothing_acknowledged_is_lost() {
+    let mut nats = NatsCluster::start().await;
+    let hooks = hooks_receiver::Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let hook = hooks.url("/hook");
+    let mut replicas =
+        [Replica::new("a", dir.path(), &nats.urls(), &hook, ""), Replica::new("b", dir.path(), &nats.urls(), &hook, "")];
+    for r in &replicas {
+        r.wait_ready(Duration::from_secs(60)).await;
+    }
+
+    let trace = trace();
+    let lines: Vec<&str> = trace.lines().filter(|l| !l.trim().is_empty()).collect();
+    let want = common::replay(&trace, FLOOR);
+    let fired = want["alerts"].as_array().unwrap().len();
+    assert!(fired >= 2, "the floor fires alerts to hook: {fired}");
+    let batches: Vec<String> = lines.chunks(120).map(|c| format!("[{}]", c.join(","))).collect();
+    let n = batches.len();
+    eprintln!("{} events in {n} batches, {fired} alerts in replay", lines.len());
+
+    let mut start = 0usize;
+    let mut acknowledged = 0u64;
+    let mut resent = 0u32;
+    for (i, b) in batches.iter().enumerate() {
+        // The drill, at fixed points of the stream.
+        if i == n / 8 {
+            let holder = holder(&replicas).await;
+            eprintln!("kill -9 replica {} (the hook holder)", replicas[holder].name);
+            replicas[holder].kill9();
+        }
+        if i == 2 * n / 8 {
+            for r in replicas.iter_mut().filter(|r| !r.alive()) {
+                eprintln!("restart replica {}", r.name);
+                r.spawn();
+            }
+        }
+        if i == 3 * n / 8 {
+            let leader = stream_leader(&nats).await.expect("a stream leader");
+            eprintln!("kill -9 NATS node {leader} (the stream's leader)");
+            nats.kill9(leader);
+        }
+        if i == 4 * n / 8 {
+            for k in 0..nats.len() {
+                nats.restart(k).await;
+            }
+            eprintln!("NATS node back");
+        }
+        if i == 5 * n / 8 {
+            // Both in turn: a replica, then a NATS node.
+            let holder = holder(&replicas).await;
+            eprintln!("kill -9 replica {} and then a NATS node", replicas[holder].name);
+            replicas[holder].kill9();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let leader = stream_leader(&nats).await.unwrap_or(0);
+            nats.kill9(leader);
+        }
+        if i == 6 * n / 8 {
+            for r in replicas.iter_mut().filter(|r| !r.alive()) {
+                r.spawn();
+            }
+            for k in 0..nats.len() {
+                nats.restart(k).await;
+            }
+            eprintln!("all back");
+        }
+        let (got, tries) = send_acknowledged(&replicas, &mut start, b).await;
+        acknowledged += got;
+        resent += tries - 1;
+        start += 1;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    eprintln!("acknowledged {acknowledged} events, {resent} resends");
+    assert_eq!(acknowledged, lines.len() as u64, "every batch was acknowledged once, applied or as a duplicate");
+    for r in &replicas {
+        r.wait_ready(Duration::from_secs(60)).await;
+    }
+    converged(&replicas).await;
+
+    // Every replica's state is replay's.
+    for r in &replicas {
+        let got: Value = http().get(r.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
+        same_as_replay(&got, &want, r.name);
+    }
+
+    // Each alert hooked exactly once: its firing, and its resolution if it resolved.
+    let mut expected: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for a in want["alerts"].as_array().unwrap() {
+        let id = a["id"].as_str().unwrap().to_string();
+        expected.insert((id.clone(), "firing".into()), 1);
+        if a["state"] == "resolved" {
+            expected.insert((id, "resolved".into()), 1);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let hooked = loop {
+        let mut got: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for r in hooks.requests() {
+            let body = r.json();
+            *got.entry((body["id"].as_str().unwrap_or("").to_string(), body["state"].as_str().unwrap_or("").to_string()))
+                .or_default() += 1;
+        }
+        if got == expected || Instant::now() > deadline {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(hooked, expected, "each alert hooked exactly once");
+    let takeovers = replicas[0].metric("floorwatch_cluster_hook_takeovers_total").await.unwrap()
+        + replicas[1].metric("floorwatch_cluster_hook_takeovers_total").await.unwrap();
+    assert!(takeovers >= 1.0, "hook delivery moved to the other replica at least once");
+    for r in replicas.iter_mut() {
+        r.kill9();
+    }
+}
+
+/// The replica holding the hook lease (waits up to 10 s for one).
+async fn holder(replicas: &[Replica]) -> usize {
+    for _ in 0..100 {
+        for (i, r) in replicas.iter().enumerate() {
+            if r.alive() && r.metric("floorwatch_cluster_lease_held").await == Some(1.0) {
+                return i;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no replica holds the hook lease");
+}
