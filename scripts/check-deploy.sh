@@ -270,8 +270,25 @@ if command -v systemd-analyze >/dev/null 2>&1; then
         return 1
     }
     check verify_unit "$tmp/floorwatch.service"
+    cp deploy/cluster/floorwatch-nats.service "$tmp/floorwatch-nats.service"
+    if [ -x /usr/sbin/nats-server ]; then
+        check verify_unit "$tmp/floorwatch-nats.service"
+    else
+        skip "floorwatch-nats.service: /usr/sbin/nats-server not installed"
+    fi
 else
     skip "systemd-analyze not found"
+fi
+
+# --- NATS (deploy/cluster) --------------------------------------------------------------
+step "nats-server -t (deploy/cluster/nats-*.conf)"
+nats_server=$(command -v nats-server || echo /usr/sbin/nats-server)
+if [ -x "$nats_server" ]; then
+    for conf in deploy/cluster/nats-*.conf; do
+        check "$nats_server" -t -c "$conf"
+    done
+else
+    skip "nats-server not found (scripts/test installs it)"
 fi
 
 echo
