@@ -114,12 +114,21 @@ async fn servers_are_killed_when_a_test_panics() {
 
 /// Every message of the stream: Nats-Msg-Id -> (sequence, payload).
 async fn read_all(stream: &Stream) -> HashMap<String, Vec<(u64, Bytes)>> {
-    let last = stream.get_info().await.expect("stream info").state.last_sequence;
     let mut all: HashMap<String, Vec<(u64, Bytes)>> = HashMap::new();
+    for (id, seq, payload, _) in read_stored(stream).await {
+        all.entry(id).or_default().push((seq, payload));
+    }
+    all
+}
+
+/// Every message of the stream with its id and the time the stream stored it.
+async fn read_stored(stream: &Stream) -> Vec<(String, u64, Bytes, async_nats::datetime::DateTime)> {
+    let last = stream.get_info().await.expect("stream info").state.last_sequence;
+    let mut all = Vec::new();
     for seq in 1..=last {
         let m = stream.get_raw_message(seq).await.unwrap_or_else(|e| panic!("message {seq}: {e}"));
         let id = m.headers.get("Nats-Msg-Id").map(|v| v.as_str().to_string()).unwrap_or_default();
-        all.entry(id).or_default().push((m.sequence, m.payload));
+        all.push((id, m.sequence, m.payload, m.time));
     }
     all
 }
@@ -154,6 +163,8 @@ async fn kill9_of_the_stream_leader_loses_no_acknowledged_message() {
     for (i, (id, seq)) in acked.iter().enumerate() {
         assert_eq!(all[id], vec![(*seq, payload(i))], "message {id}");
     }
+    // The stored time (the replicas' receipt time), as the first leader gives it.
+    let stored_before = read_stored(&stream).await;
 
     // Kill the stream's leader and keep publishing.
     let leader = stream.get_info().await.unwrap().cluster.and_then(|c| c.leader).expect("a stream leader");
@@ -179,6 +190,10 @@ async fn kill9_of_the_stream_leader_loses_no_acknowledged_message() {
     );
     let new_leader = stream.get_info().await.unwrap().cluster.and_then(|c| c.leader).expect("a new leader");
     assert_ne!(new_leader, leader, "a new stream leader was elected");
+    // The new leader's copy has the same stored times: the time is part of what is
+    // replicated, so replicas reading from any node agree on receipt times.
+    let stored_after = read_stored(&stream).await;
+    assert_eq!(stored_after[..stored_before.len()], stored_before[..], "stored times survive a leader change");
 
     // The node comes back with its store and catches up.
     cluster.restart(victim).await;
@@ -204,22 +219,22 @@ async fn wait_node_has_messages(cluster: &NatsCluster, i: usize, stream: &str, w
     let started = Instant::now();
     let mut seen = None;
     while started.elapsed() < Duration::from_secs(20) {
-        if let Ok(r) = reqwest::get(&url).await {
-            if let Ok(jsz) = r.json::<serde_json::Value>().await {
-                let streams = jsz["account_details"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|a| a["stream_detail"].as_array().cloned().unwrap_or_default());
-                for s in streams {
-                    if s["name"] == stream {
-                        seen = s["state"]["messages"].as_u64();
-                    }
+        if let Ok(r) = reqwest::get(&url).await
+            && let Ok(jsz) = r.json::<serde_json::Value>().await
+        {
+            let streams = jsz["account_details"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|a| a["stream_detail"].as_array().cloned().unwrap_or_default());
+            for s in streams {
+                if s["name"] == stream {
+                    seen = s["state"]["messages"].as_u64();
                 }
-                if seen == Some(want) {
-                    println!("restarted node caught up ({want} messages) after {:?}", started.elapsed());
-                    return;
-                }
+            }
+            if seen == Some(want) {
+                println!("restarted node caught up ({want} messages) after {:?}", started.elapsed());
+                return;
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -295,6 +310,75 @@ async fn lease_key_create_if_absent_renew_by_revision_and_expiry_by_max_age() {
     );
     assert!(taken > rev2);
     assert!(after >= max_age - Duration::from_millis(200), "expired early: {after:?}");
+}
+
+/// The lease when the lease stream's own leader dies: renewals stall like any publish
+/// while a new leader is elected. Measures how long the holder could not renew, and
+/// whether its record outlived the stall (then a renewal by revision continues) or
+/// expired meanwhile (then it must take the lease again like anyone else).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_renewals_across_a_kill9_of_the_lease_streams_leader() {
+    let mut cluster = NatsCluster::start().await;
+    let (_client, js) = connect(&cluster).await;
+    let lease_secs = Duration::from_secs(3);
+    let stream = create_stream(
+        &js,
+        StreamConfig {
+            name: "FLOORWATCH_LEASE".into(),
+            subjects: vec!["fw.lease.>".into()],
+            max_messages_per_subject: 1,
+            max_age: lease_secs,
+            num_replicas: 3,
+            ..Default::default()
+        },
+    )
+    .await;
+    let key = "fw.lease.hooks";
+    let mut rev = lease_put(&js, key, 0, "holder cursor=0").await.expect("create the lease");
+    let leader = stream.get_info().await.unwrap().cluster.and_then(|c| c.leader).expect("a leader");
+    cluster.kill9(cluster.index_of(&leader).unwrap());
+    let killed = Instant::now();
+    // The holder renews every 200 ms until it has renewed 3 times after a failure.
+    let (mut last_ok, mut longest_gap) = (Instant::now(), Duration::ZERO);
+    let (mut failed, mut ok_after, mut expired, mut stored_unacked) = (false, 0, false, false);
+    while !(failed && ok_after >= 3) {
+        assert!(killed.elapsed() < Duration::from_secs(40), "the lease stream never recovered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let renewed = match lease_put(&js, key, rev, "holder").await {
+            Ok(next) => Some(next),
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+                // Either a renewal that timed out was stored after all (the record is
+                // ours, at a newer revision), or the record expired during the stall.
+                match stream.get_last_raw_message_by_subject(key).await {
+                    Ok(m) if m.payload == "holder" => {
+                        stored_unacked = true;
+                        Some(m.sequence)
+                    }
+                    _ => {
+                        expired = true;
+                        Some(lease_put(&js, key, 0, "holder").await.expect("an expired lease can be created again"))
+                    }
+                }
+            }
+            Err(_) => None,
+        };
+        match renewed {
+            Some(next) => {
+                rev = next;
+                longest_gap = longest_gap.max(last_ok.elapsed());
+                last_ok = Instant::now();
+                if failed {
+                    ok_after += 1;
+                }
+            }
+            None => failed = true,
+        }
+    }
+    println!(
+        "kill -9 of the lease stream's leader {leader}: longest time without a renewal {longest_gap:?} \
+         (lease {lease_secs:?}); expired meanwhile: {expired}; a timed-out renewal was stored: {stored_unacked}"
+    );
+    assert!(longest_gap > Duration::from_millis(500), "the leader's death stalled renewals");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -190,11 +190,11 @@ impl NatsCluster {
         let base = self.monitor(i);
         let mut why = String::from("no answer yet");
         while Instant::now() < deadline {
-            if let Some(child) = self.nodes[i].child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.nodes[i].child = None;
-                    return Err(format!("exited with {status}"));
-                }
+            if let Some(child) = self.nodes[i].child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.nodes[i].child = None;
+                return Err(format!("exited with {status}"));
             }
             match http.get(format!("{base}/healthz?js-enabled-only=true")).send().await {
                 Ok(r) if r.status().is_success() => match http.get(format!("{base}/jsz")).send().await {
@@ -226,7 +226,7 @@ impl Drop for NatsCluster {
 }
 
 /// `nats-server` from PATH (or Debian's /usr/sbin, which a user's PATH may lack).
-fn nats_server_binary() -> PathBuf {
+pub fn nats_server_binary() -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
