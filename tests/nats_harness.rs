@@ -153,11 +153,16 @@ async fn kill9_of_the_stream_leader_loses_no_acknowledged_message() {
     let subject = "fw.in.sh-01.batch";
     let payload = |i: usize| Bytes::from(format!("{{\"batch\":{i}}}"));
     let mut acked: Vec<(String, u64)> = Vec::new();
+    let started = Instant::now();
     for i in 0..200 {
         let id = format!("b{i}");
         let a = publish_until_acked(&js, subject, &id, &payload(i), Duration::from_secs(20)).await;
+        if !a.errors.is_empty() {
+            println!("right after the stream's creation, publish {id} took {:?}: {:?}", a.took, a.errors);
+        }
         acked.push((id, a.sequence));
     }
+    println!("200 publishes after the stream's creation took {:?}", started.elapsed());
     // Read back what was acknowledged, in order.
     let all = read_all(&stream).await;
     for (i, (id, seq)) in acked.iter().enumerate() {
@@ -194,6 +199,10 @@ async fn kill9_of_the_stream_leader_loses_no_acknowledged_message() {
     // replicated, so replicas reading from any node agree on receipt times.
     let stored_after = read_stored(&stream).await;
     assert_eq!(stored_after[..stored_before.len()], stored_before[..], "stored times survive a leader change");
+    // The new leader still knows the ids of the old one's duplicate window.
+    let resent = publish(&js, subject, &msg_id("b0"), &payload(0)).await.expect("a resend after the leader change");
+    assert!(resent.duplicate, "a resend of b0 after the leader change is a duplicate");
+    assert_eq!(resent.sequence, acked[0].1);
 
     // The node comes back with its store and catches up.
     cluster.restart(victim).await;
@@ -210,6 +219,53 @@ async fn kill9_of_the_stream_leader_loses_no_acknowledged_message() {
         assert_eq!(all.get(id), Some(&vec![(*seq, payload(i))]), "acknowledged message {id}");
     }
     assert_eq!(all.len(), acked.len(), "no message besides the acknowledged ones");
+}
+
+/// Without a majority (two of three nodes gone: the minority side of a partition) the
+/// stream neither stores nor serves; how publishes fail, and how soon they resume once a
+/// second node is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_majority_publishes_fail_and_resume_when_a_node_returns() {
+    let mut cluster = NatsCluster::start().await;
+    let (_client, js) = connect(&cluster).await;
+    let stream = create_stream(
+        &js,
+        StreamConfig { name: "MAJORITY".into(), subjects: vec!["mj.>".into()], num_replicas: 3, ..Default::default() },
+    )
+    .await;
+    let body = Bytes::from_static(b"{}");
+    let first = publish(&js, "mj.a", &msg_id("m0"), &body).await.expect("publish with all nodes up");
+    let leader = stream.get_info().await.unwrap().cluster.and_then(|c| c.leader).unwrap();
+    let gone = cluster.index_of(&leader).unwrap();
+    let other = (gone + 1) % 3;
+    cluster.kill9(gone);
+    cluster.kill9(other);
+    // Every attempt fails, each within the 2 s ack timeout; nothing is stored.
+    let mut errors: Vec<String> = Vec::new();
+    let attempts_started = Instant::now();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let r = publish(&js, "mj.a", &msg_id("m1"), &body).await;
+        let e = r.expect_err("no publish is acknowledged without a majority");
+        assert!(t.elapsed() < Duration::from_secs(5), "a publish waited {:?}", t.elapsed());
+        let e = format!("{e} (after {:?})", t.elapsed());
+        println!("without a majority: {e}");
+        errors.push(e);
+    }
+    assert!(attempts_started.elapsed() < Duration::from_secs(15));
+    assert!(stream.get_info().await.is_err(), "the stream's info needs a leader too");
+    // A second node back: publishes resume (the same id: stored once).
+    cluster.restart(other).await;
+    let back = Instant::now();
+    let a = publish_until_acked(&js, "mj.a", "m1", &body, Duration::from_secs(30)).await;
+    let mut kinds = a.errors.clone();
+    kinds.dedup();
+    println!(
+        "a node back: the first publish was acknowledged after {:?}, {} failed attempts before: {kinds:?}",
+        back.elapsed(),
+        a.errors.len()
+    );
+    assert_eq!(a.sequence, first.sequence + 1, "nothing was stored while there was no majority");
 }
 
 /// Waits until node `i` reports `want` messages in `stream` on its monitoring port
