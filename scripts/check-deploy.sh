@@ -45,6 +45,10 @@ check promtool check rules deploy/prometheus/rules.yml
 step "promtool test rules"
 check promtool test rules deploy/prometheus/rules_test.yml
 
+step "promtool: the cluster's rules (deploy/cluster)"
+check promtool check rules deploy/cluster/rules.yml
+check promtool test rules deploy/cluster/rules_test.yml
+
 step "every rule is tested; every alert has its labels and annotations"
 check python3 - deploy/prometheus/rules.yml deploy/prometheus/rules_test.yml <<'EOF'
 import re, sys
