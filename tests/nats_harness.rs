@@ -102,7 +102,7 @@ async fn servers_are_killed_when_a_test_panics() {
     let task = tokio::spawn(async move {
         let cluster = NatsCluster::start().await;
         tx.send(cluster.pids()).unwrap();
-        panic!("a failing test");
+        panic!("intended: a failing test, to check that its servers die with it");
     });
     assert!(task.await.unwrap_err().is_panic());
     let pids = rx.await.unwrap();

@@ -41,9 +41,43 @@ impl NatsCluster {
         Self::start_n(3).await
     }
 
-    /// Starts `n` clustered nodes (tests of the harness itself use 3).
+    /// Starts `n` clustered nodes (tests of the harness itself use 3). The free ports are
+    /// found by binding port 0 and releasing it, so another process can take one before
+    /// nats-server binds it: a node that exits at start makes a new attempt, on new ports.
     pub async fn start_n(n: usize) -> NatsCluster {
-        let binary = nats_server_binary();
+        let mut last = String::new();
+        for _ in 0..3 {
+            let mut cluster = Self::configure(n);
+            let binary = nats_server_binary();
+            for i in 0..n {
+                cluster.spawn(i, &binary);
+            }
+            let deadline = Instant::now() + READY_TIMEOUT;
+            let mut failed = None;
+            for i in 0..n {
+                if let Err(why) = cluster.try_wait_ready(i, deadline).await {
+                    failed = Some(format!(
+                        "nats node {} not ready: {why}\n--- its log ---\n{}",
+                        cluster.nodes[i].name,
+                        cluster.log_tail(i)
+                    ));
+                    break;
+                }
+            }
+            match failed {
+                None => return cluster,
+                Some(why) => {
+                    cluster.stop_all();
+                    eprintln!("{why}\n(starting the cluster again on other ports)");
+                    last = why;
+                }
+            }
+        }
+        panic!("{last}");
+    }
+
+    /// Picks the ports and writes the config files of `n` nodes.
+    fn configure(n: usize) -> NatsCluster {
         let dir = tempfile::Builder::new().prefix("fw-nats-").tempdir().expect("tempdir for nats");
         // All ports are picked while every probe socket is still bound, so they differ.
         let probes: Vec<TcpListener> =
@@ -77,15 +111,7 @@ impl NatsCluster {
             .unwrap();
             nodes.push(Node { name, client_port, http_port, conf, log, child: None });
         }
-        let mut cluster = NatsCluster { dir, nodes };
-        for i in 0..n {
-            cluster.spawn(i, &binary);
-        }
-        let deadline = Instant::now() + READY_TIMEOUT;
-        for i in 0..n {
-            cluster.wait_ready(i, deadline).await;
-        }
-        cluster
+        NatsCluster { dir, nodes }
     }
 
     /// The client URLs of all nodes, `nats://127.0.0.1:PORT`, n1 first.
