@@ -329,7 +329,20 @@ async fn lease_key_create_if_absent_renew_by_revision_and_expiry_by_max_age() {
     .await;
     let info = stream.get_info().await.unwrap();
     assert_eq!((info.config.max_messages_per_subject, info.config.max_age), (1, max_age));
-    println!("lease stream: duplicate_window the server chose = {:?}", info.config.duplicate_window);
+    // Left unset, the duplicate window becomes max_age; set larger than max_age, refused.
+    assert_eq!(info.config.duplicate_window, max_age);
+    let refused = js
+        .create_stream(StreamConfig {
+            name: "LEASE_WIDE_WINDOW".into(),
+            subjects: vec!["wide.>".into()],
+            max_age,
+            duplicate_window: Duration::from_secs(120),
+            num_replicas: 3,
+            ..Default::default()
+        })
+        .await;
+    println!("a duplicate window larger than max_age: {:?}", refused.as_ref().err().map(|e| e.to_string()));
+    assert!(refused.is_err(), "2.9 refuses a duplicate window larger than max_age");
     let key = "fw.lease.hooks";
 
     // (a) create if absent: the first wins, a second create is refused.
