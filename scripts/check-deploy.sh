@@ -45,6 +45,10 @@ check promtool check rules deploy/prometheus/rules.yml
 step "promtool test rules"
 check promtool test rules deploy/prometheus/rules_test.yml
 
+step "promtool: the cluster's rules (deploy/cluster)"
+check promtool check rules deploy/cluster/rules.yml
+check promtool test rules deploy/cluster/rules_test.yml
+
 step "every rule is tested; every alert has its labels and annotations"
 check python3 - deploy/prometheus/rules.yml deploy/prometheus/rules_test.yml <<'EOF'
 import re, sys
@@ -270,8 +274,25 @@ if command -v systemd-analyze >/dev/null 2>&1; then
         return 1
     }
     check verify_unit "$tmp/floorwatch.service"
+    cp deploy/cluster/floorwatch-nats.service "$tmp/floorwatch-nats.service"
+    if [ -x /usr/sbin/nats-server ]; then
+        check verify_unit "$tmp/floorwatch-nats.service"
+    else
+        skip "floorwatch-nats.service: /usr/sbin/nats-server not installed"
+    fi
 else
     skip "systemd-analyze not found"
+fi
+
+# --- NATS (deploy/cluster) --------------------------------------------------------------
+step "nats-server -t (deploy/cluster/nats-*.conf)"
+nats_server=$(command -v nats-server || echo /usr/sbin/nats-server)
+if [ -x "$nats_server" ]; then
+    for conf in deploy/cluster/nats-*.conf; do
+        check "$nats_server" -t -c "$conf"
+    done
+else
+    skip "nats-server not found (scripts/test installs it)"
 fi
 
 echo

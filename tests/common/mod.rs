@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod aht_model;
+pub mod nats;
 
 use std::net::SocketAddr;
 
