@@ -26,7 +26,7 @@ use async_nats::jetstream::message::PublishMessage as Publish;
 use tokio_util::sync::CancellationToken;
 
 use super::Cluster;
-use crate::alert::Alert;
+use crate::alert::{Alert, AlertState};
 use crate::hooks::Hooks;
 use crate::time::Ms;
 
@@ -48,6 +48,9 @@ pub struct Gate {
 struct State {
     /// (id, the message's stored time, the alert), oldest first.
     kept: VecDeque<(u64, Ms, Alert)>,
+    /// What every hook queue would skip as told already (an alert corrected with the same
+    /// id and state): skipped here, on every replica alike, so a new holder skips it too.
+    seen: crate::hooks::Seen,
 }
 
 impl Gate {
@@ -63,6 +66,12 @@ impl Gate {
     pub fn offer(&self, seq: u64, stored: Ms, alerts: &[Alert]) {
         let mut st = self.lock();
         for (k, a) in alerts.iter().enumerate() {
+            if a.retracted {
+                st.seen.remove(&a.id, AlertState::Firing);
+                st.seen.remove(&a.id, AlertState::Resolved);
+            } else if !st.seen.insert(&a.id, a.state) {
+                continue;
+            }
             let id = seq << 16 | (k as u64).min(0xffff);
             st.kept.push_back((id, stored, a.clone()));
             if st.kept.len() > KEEP {
