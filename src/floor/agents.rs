@@ -45,6 +45,19 @@ pub struct AuxEntry {
     pub limit: Ms,
     pub reason: CompactString,
     pub team: String,
+    /// Where the agent's schedule allows this aux (it is planned from there, SPEC §9.2):
+    /// the stretch ends there. `Ms::MAX`: it does not.
+    #[serde(default = "never")]
+    pub until: Ms,
+    /// The long_aux alerts of this stay in unplanned aux that the schedule resolved (id,
+    /// fired_at): an event of the agent delivered late, leaving aux before one fired,
+    /// takes it back.
+    #[serde(default)]
+    pub ended: Vec<(String, Ms)>,
+}
+
+fn never() -> Ms {
+    Ms::MAX
 }
 
 /// A slab of agents with an id index; freed slots are reused.
