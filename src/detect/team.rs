@@ -441,7 +441,8 @@ impl DetState {
                 return (false, next);
             }
         }
-        let cond = *ctx.binom.entry((n, k)).or_insert_with(|| binomial::tail(n, k, s.cluster_baseline) < s.cluster_alpha);
+        let cond =
+            *ctx.binom.entry((n, k)).or_insert_with(|| binomial::tail(n, k, s.cluster_baseline) < s.cluster_alpha);
         (cond, next)
     }
 

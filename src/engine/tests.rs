@@ -295,8 +295,7 @@ fn check(c: &Case) {
         // What the view evaluated at `now` tentatively is what the store holds once time
         // has moved past `now` (and the commit lag) with nothing more arriving.
         r.engine.advance(now + 1 + crate::engine::COMMIT_LAG_MS);
-        let stored: Vec<Alert> =
-            r.engine.alerts().into_iter().filter(|a| a.fired_at <= now && compared(a)).collect();
+        let stored: Vec<Alert> = r.engine.alerts().into_iter().filter(|a| a.fired_at <= now && compared(a)).collect();
         assert_eq!(stored, r.alerts, "{name}: stored after now");
         if c.expect.on_time {
             let mut lines: Vec<(Ms, String)> = steps
@@ -1585,11 +1584,7 @@ fn scheduled_aux_and_aux_cluster() {
             name: "two unscheduled beside the four: 2 of 12 count, under the gate",
             cfg: PEAK9,
             clocks: BOTH,
-            events: cat(&[
-                twelve(),
-                some(0, 6, "10:00", "aux:break"),
-                some(0, 6, "10:10", "idle"),
-            ]),
+            events: cat(&[twelve(), some(0, 6, "10:00", "aux:break"), some(0, 6, "10:10", "idle")]),
             now: "10:30",
             expect: Expect { on_time: true, ..Default::default() },
         },
@@ -1610,7 +1605,12 @@ fn scheduled_aux_and_aux_cluster() {
             name: "another reason during the break is unplanned from then",
             cfg: PEAK9,
             clocks: BOTH,
-            events: cat(&[twelve(), some(0, 4, "10:00", "aux:break"), some(0, 4, "10:05", "aux:personal"), back("10:10")]),
+            events: cat(&[
+                twelve(),
+                some(0, 4, "10:00", "aux:break"),
+                some(0, 4, "10:05", "aux:personal"),
+                back("10:10"),
+            ]),
             now: "10:30",
             expect: Expect {
                 alerts: &[("aux_cluster", "T1", "", "10:05:00", "10:06:00", "10:11:00")],
@@ -1830,7 +1830,9 @@ fn scheduled_aux_and_long_aux() {
 /// start on (docs/adherence.md), here the break's.
 #[test]
 fn an_upload_re_evaluates_the_detectors() {
-    let cluster = |v: Vec<Alert>| -> Vec<_> { v.iter().filter(|a| a.kind == crate::alert::AlertKind::AuxCluster).map(tuple).collect() };
+    let cluster = |v: Vec<Alert>| -> Vec<_> {
+        v.iter().filter(|a| a.kind == crate::alert::AlertKind::AuxCluster).map(tuple).collect()
+    };
     for clock in ["event", "wall"] {
         let mut engine = Engine::new(settings(PEAK9, clock));
         engine.enable_notifications();
