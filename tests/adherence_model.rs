@@ -15,7 +15,7 @@ fn roster(rows: &[(Ms, Ms, Option<&str>)]) -> (Roster, u32) {
         )],
     };
     let (slots, _) = r.upload(&up, 1000, &mut |t| (t.div_euclid(86_400_000)) as i32).unwrap();
-    (r, slots[0])
+    (r, slots[0].0)
 }
 
 fn name(r: &Roster, slot: u32, t: Ms) -> String {
@@ -170,5 +170,50 @@ proptest! {
         }
         if let Some(s0) = cur { naive.push((s0, None)); }
         prop_assert_eq!(st, naive);
+
+        // Scheduled aux (planned, SPEC §9.2): the detectors' shortcut equals the figures'.
+        prop_assert_eq!(r.scheduled_aux_ms(s, from, to), want.scheduled_aux);
+        for t in 0..200 {
+            let act = naive_activity(&rows, t);
+            let (k, reason) = state_at(t);
+            let yes = act != "off" && k == Kind::AuxUnplanned && naive_allowed(&act, k, reason);
+            let next = (t + 1..300).find(|&u| naive_activity(&rows, u) != act).unwrap_or(Ms::MAX);
+            prop_assert_eq!(r.scheduled_aux_at(s, t), (yes, next), "at {}", t);
+        }
+    }
+
+    /// Where a long_aux stretch starts and ends under a schedule (SPEC §9.2) equals a scan:
+    /// the first run of instants the schedule does not allow the aux, from `from` on, that
+    /// lasts `limit` at least, and the instant it ends.
+    #[test]
+    fn long_aux_stretches_equal_a_scan(
+        rows in rows_strategy(),
+        from in 0i64..170,
+        limit in 1i64..40,
+        reason in prop::sample::select(vec!["break", "lunch", "restroom"]),
+    ) {
+        let (r, s) = roster(&rows);
+        let allowed = |t: Ms| {
+            let act = naive_activity(&rows, t);
+            act != "off" && naive_allowed(&act, Kind::AuxUnplanned, Some(reason))
+        };
+        // Past 200 nothing is scheduled (rows end before 160): never allowed again.
+        let mut want = None;
+        let mut t = from;
+        while t < 200 {
+            if allowed(t) {
+                t += 1;
+                continue;
+            }
+            let end = (t..200).find(|&u| allowed(u));
+            match end {
+                Some(e) if e - t < limit => t = e,
+                _ => {
+                    want = Some((t, end.unwrap_or(Ms::MAX)));
+                    break;
+                }
+            }
+        }
+        prop_assert_eq!(r.long_aux_from(s, from, reason, limit), want);
     }
 }
