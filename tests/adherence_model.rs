@@ -217,3 +217,147 @@ proptest! {
         prop_assert_eq!(r.long_aux_from(s, from, reason, limit), want);
     }
 }
+
+/// 2026-11-23T09:00:00Z.
+const NINE: Ms = 1_795_424_400_000;
+
+/// A floor of 8 agents of team T1 on shift 09:00-12:00 with `breaks` (agent, start minute
+/// after 09:00, minutes, activity) and events `(agent, second after 09:00, state)` after
+/// everyone's `idle` at 09:00: the aux_cluster alerts (started, fired, resolved) at 11:30,
+/// delivered on time, or agent by agent in the order `agents` (late for all but the
+/// first), with a view after each batch.
+fn engine_clusters(breaks: &[(usize, i64, i64, usize)], events: &[(usize, i64, usize)], agents: Option<&[usize]>) -> Vec<(Ms, Ms, Option<Ms>)> {
+    use floorwatch::config::FileConfig;
+    use floorwatch::engine::{Engine, Source, ViewOpts};
+    use floorwatch::event::{Aliases, decode_str};
+    let toml = "[server]\nclock = \"event\"\n[peak]\nwindows = [\"09:00-12:00\"]\n\
+                [alerts.aux_cluster]\nalpha = 1.0\nmin_agents = 2\n[alerts.long_aux]\nmax_aux_secs = 86400\n\
+                [alerts.aux_dispersion]\nmin_peak_secs = 86400\n[alerts.utilization_high]\nhigh = 1.0\n";
+    let settings = FileConfig::parse(toml, "model").unwrap().settings().unwrap();
+    let mut e = Engine::new(settings.clone());
+    let agents_json: Vec<String> = (0..8)
+        .map(|a| {
+            let acts: Vec<String> = breaks
+                .iter()
+                .filter(|b| b.0 == a)
+                .map(|&(_, s, l, act)| {
+                    let (s, end) = (NINE + s * 60_000, NINE + (s + l) * 60_000);
+                    format!(r#"{{"activity":"{}","start":{s},"end":{end}}}"#, MODEL_ACTS[act])
+                })
+                .collect();
+            format!(
+                r#"{{"agent":"A{a}","shifts":[{{"start":{NINE},"end":{},"activities":[{}]}}]}}"#,
+                NINE + 3 * 3_600_000,
+                acts.join(",")
+            )
+        })
+        .collect();
+    let up = parse::parse(&format!(r#"{{"agents":[{}]}}"#, agents_json.join(",")), &settings.tz).unwrap();
+    e.upload_roster(&up).unwrap();
+    let aliases = Aliases::new(settings.aliases.clone());
+    let line = |a: usize, t: Ms, st: usize| {
+        let (state, reason) = MODEL_STATES[st];
+        let reason = reason.map(|r| format!(r#","reason":"{r}""#)).unwrap_or_default();
+        format!(r#"{{"ts":{t},"agent":"A{a}","state":"{state}","team":"T1"{reason}}}"#)
+    };
+    let mut apply = |e: &mut Engine, lines: Vec<String>| {
+        let evs: Vec<_> = lines.iter().map(|l| decode_str(l, &aliases).unwrap()).collect();
+        let recv = evs.iter().filter_map(|x| x.ts()).max().unwrap_or(NINE);
+        e.apply_batch(recv, Source::Tcp, evs, &[]);
+        let now = e.max_ts().unwrap();
+        e.view(now, &ViewOpts { team: None, agents: false, alerts: true, scrape: false });
+    };
+    apply(&mut e, (0..8).map(|a| line(a, NINE, 0)).collect());
+    let mut sorted: Vec<(Ms, usize, usize)> = events.iter().map(|&(a, s, st)| (NINE + s * 1000, a, st)).collect();
+    sorted.sort();
+    match agents {
+        None => {
+            for (t, a, st) in sorted {
+                apply(&mut e, vec![line(a, t, st)]);
+            }
+        }
+        Some(order) => {
+            for &a in order {
+                apply(&mut e, sorted.iter().filter(|x| x.1 == a).map(|&(t, a, st)| line(a, t, st)).collect());
+            }
+        }
+    }
+    let now = NINE + 9_000_000;
+    let v = e.view(now, &ViewOpts { team: None, agents: false, alerts: true, scrape: false });
+    v.alerts
+        .iter()
+        .map(|a| a.alert())
+        .filter(|a| a.kind.as_str() == "aux_cluster")
+        .map(|a| (a.started_at, a.fired_at, a.resolved_at))
+        .collect()
+}
+
+const MODEL_ACTS: [&str; 2] = ["break", "lunch"];
+/// idle, talking, and aux with `break` (unplanned unless a break is scheduled), `lunch`
+/// (planned) and `personal` (unplanned, never scheduled).
+const MODEL_STATES: [(&str, Option<&str>); 5] =
+    [("idle", None), ("talking", None), ("aux", Some("break")), ("aux", Some("lunch")), ("aux", Some("personal"))];
+
+/// The same from SPEC §4.2 and §9.2 second by second: k = agents in aux whose reason is
+/// unplanned and not the scheduled activity's, the condition k ≥ 2 (N = 8: share and gate
+/// pass), held 60 s to fire and 60 s false to resolve.
+fn naive_clusters(breaks: &[(usize, i64, i64, usize)], events: &[(usize, i64, usize)]) -> Vec<(Ms, Ms, Option<Ms>)> {
+    let n = 9_001usize; // seconds 09:00:00 ..= 11:30:00
+    let cond: Vec<bool> = (0..n as i64)
+        .map(|s| {
+            let k = (0..8)
+                .filter(|&a| {
+                    let st = events.iter().filter(|x| x.0 == a && x.1 <= s).max_by_key(|x| x.1).map_or(0, |x| x.2);
+                    let reason = match MODEL_STATES[st] {
+                        ("aux", Some(r)) if r != "lunch" => r,
+                        _ => return false,
+                    };
+                    let mut rows: Vec<(Ms, Ms, Option<&str>)> = vec![(0, 3 * 3600, None)];
+                    rows.extend(
+                        breaks.iter().filter(|b| b.0 == a).map(|&(_, m, l, act)| (m * 60, (m + l) * 60, Some(MODEL_ACTS[act]))),
+                    );
+                    naive_activity(&rows, s) != reason
+                })
+                .count();
+            k >= 2
+        })
+        .collect();
+    let run = |from: usize, want: bool| (from..n.saturating_sub(59)).find(|&i| cond[i..i + 60].iter().all(|&c| c == want));
+    let at = |i: usize| NINE + i as Ms * 1000;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(s) = run(i, true) {
+        match run(s + 60, false) {
+            Some(f) if f + 60 < n => {
+                out.push((at(s), at(s + 60), Some(at(f + 60))));
+                i = f + 60;
+            }
+            _ => {
+                out.push((at(s), at(s + 60), None));
+                break;
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// aux_cluster with scheduled breaks (SPEC §9.2) equals the second-by-second model, on
+    /// time and delivered agent by agent (late, SPEC §2.5).
+    #[test]
+    fn aux_cluster_with_scheduled_breaks_equals_a_scan(
+        breaks in prop::collection::vec((0usize..8, 55i64..110, 1i64..20, 0usize..2), 0..10),
+        events in prop::collection::vec((0usize..8, 3000i64..7200, 0usize..5), 0..40),
+        order in Just((0usize..8).collect::<Vec<_>>()).prop_shuffle(),
+    ) {
+        // One event per agent and second.
+        let mut events = events;
+        events.sort_by_key(|x| (x.0, x.1));
+        events.dedup_by_key(|x| (x.0, x.1));
+        let want = naive_clusters(&breaks, &events);
+        prop_assert_eq!(engine_clusters(&breaks, &events, None), want.clone(), "on time");
+        prop_assert_eq!(engine_clusters(&breaks, &events, Some(&order)), want, "agent by agent");
+    }
+}
