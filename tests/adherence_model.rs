@@ -226,7 +226,11 @@ const NINE: Ms = 1_795_424_400_000;
 /// everyone's `idle` at 09:00: the aux_cluster alerts (started, fired, resolved) at 11:30,
 /// delivered on time, or agent by agent in the order `agents` (late for all but the
 /// first), with a view after each batch.
-fn engine_clusters(breaks: &[(usize, i64, i64, usize)], events: &[(usize, i64, usize)], agents: Option<&[usize]>) -> Vec<(Ms, Ms, Option<Ms>)> {
+fn engine_clusters(
+    breaks: &[(usize, i64, i64, usize)],
+    events: &[(usize, i64, usize)],
+    agents: Option<&[usize]>,
+) -> Vec<(Ms, Ms, Option<Ms>)> {
     use floorwatch::config::FileConfig;
     use floorwatch::engine::{Engine, Source, ViewOpts};
     use floorwatch::event::{Aliases, decode_str};
@@ -314,7 +318,10 @@ fn naive_clusters(breaks: &[(usize, i64, i64, usize)], events: &[(usize, i64, us
                     };
                     let mut rows: Vec<(Ms, Ms, Option<&str>)> = vec![(0, 3 * 3600, None)];
                     rows.extend(
-                        breaks.iter().filter(|b| b.0 == a).map(|&(_, m, l, act)| (m * 60, (m + l) * 60, Some(MODEL_ACTS[act]))),
+                        breaks
+                            .iter()
+                            .filter(|b| b.0 == a)
+                            .map(|&(_, m, l, act)| (m * 60, (m + l) * 60, Some(MODEL_ACTS[act]))),
                     );
                     naive_activity(&rows, s) != reason
                 })
@@ -322,7 +329,8 @@ fn naive_clusters(breaks: &[(usize, i64, i64, usize)], events: &[(usize, i64, us
             k >= 2
         })
         .collect();
-    let run = |from: usize, want: bool| (from..n.saturating_sub(59)).find(|&i| cond[i..i + 60].iter().all(|&c| c == want));
+    let run =
+        |from: usize, want: bool| (from..n.saturating_sub(59)).find(|&i| cond[i..i + 60].iter().all(|&c| c == want));
     let at = |i: usize| NINE + i as Ms * 1000;
     let mut out = Vec::new();
     let mut i = 0;

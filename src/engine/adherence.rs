@@ -103,6 +103,23 @@ impl Engine {
         }
     }
 
+    /// Where the schedule ends each open `long_aux` stretch (derived, not stored; after a
+    /// restore).
+    pub(super) fn derive_aux_until(&mut self) {
+        if self.roster.is_empty() {
+            return;
+        }
+        let open: Vec<AgentIdx> = self.agents.iter().filter(|(_, a)| a.aux_entry.is_some()).map(|(i, _)| i).collect();
+        for ai in open {
+            let Some(e) = self.agents.get(ai).aux_entry.as_deref() else { continue };
+            let (at, limit, reason) = (e.at, e.limit, e.reason.clone());
+            let until = self.long_aux_start(ai, at, &reason, limit).map_or(Ms::MAX, |s| s.1);
+            if let Some(e) = self.agents.get_mut(ai).aux_entry.as_deref_mut() {
+                e.until = until;
+            }
+        }
+    }
+
     /// Re-derives the alerts of every scheduled agent due by `now`.
     pub(super) fn advance_adherence(&mut self, now: Ms) {
         if self.roster.is_empty() {

@@ -1864,3 +1864,25 @@ fn an_upload_re_evaluates_the_detectors() {
         assert_eq!(retracted, before, "{clock}: retracted");
     }
 }
+
+/// A long_aux alert the schedule will end resolves there after a restart too: where the
+/// schedule ends a stretch is derived again from the restored roster.
+#[test]
+fn long_aux_ends_at_the_break_after_a_restore() {
+    with_roster(&shifts_with_break(0..1, ("10:00", "10:15")), || {
+        let s = settings(NO_PEAK, "event");
+        let mut engine = Engine::new(s.clone());
+        let aliases = Aliases::new(s.aliases.clone());
+        for l in
+            [ev("09:00", "A00", "idle", "T1"), ev("09:45", "A00", "aux:break", ""), ev("09:57", "A01", "idle", "T1")]
+        {
+            let e = decode_str(&expand(&l), &aliases).unwrap();
+            engine.apply_batch(e.ts().unwrap(), Source::Tcp, [e], &[]);
+        }
+        let mut restored = Engine::restore(s, &engine.save()).unwrap();
+        restored.advance(at("10:05"));
+        let long: Vec<_> =
+            restored.alerts().iter().filter(|a| a.kind == crate::alert::AlertKind::LongAux).map(tuple).collect();
+        assert_eq!(long, owned(&[("long_aux", "T1", "A00", "09:45:00", "09:55:00", "10:00:00")]));
+    });
+}
