@@ -264,7 +264,7 @@ fn engine_clusters(
         let reason = reason.map(|r| format!(r#","reason":"{r}""#)).unwrap_or_default();
         format!(r#"{{"ts":{t},"agent":"A{a}","state":"{state}","team":"T1"{reason}}}"#)
     };
-    let mut apply = |e: &mut Engine, lines: Vec<String>| {
+    let apply = |e: &mut Engine, lines: Vec<String>| {
         let evs: Vec<_> = lines.iter().map(|l| decode_str(l, &aliases).unwrap()).collect();
         let recv = evs.iter().filter_map(|x| x.ts()).max().unwrap_or(NINE);
         e.apply_batch(recv, Source::Tcp, evs, &[]);

@@ -1837,7 +1837,7 @@ fn an_upload_re_evaluates_the_detectors() {
         let mut engine = Engine::new(settings(PEAK9, clock));
         engine.enable_notifications();
         let aliases = Aliases::new(engine.settings.aliases.clone());
-        let mut feed = |engine: &mut Engine, lines: Vec<String>| {
+        let feed = |engine: &mut Engine, lines: Vec<String>| {
             for l in &lines {
                 let e = decode_str(&expand(l), &aliases).unwrap();
                 let t = e.ts().unwrap();
