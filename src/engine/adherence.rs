@@ -63,13 +63,15 @@ impl Engine {
         changed.sort_unstable();
         for ti in 0..self.teams.len() {
             let Some(team) = self.teams[ti].as_mut() else { continue };
+            // Stepped at the next advance: its next switch (a member's schedule piece
+            // starting) may be another one now.
+            self.team_due[ti] = Ms::MIN;
             if team.det.clock() <= first {
                 continue;
             }
             let find = |ai: AgentIdx| changed.binary_search_by_key(&ai, |c| c.0).ok().map(|i| changed[i].1);
             if let Some(from) = team.det.least_over_involved(find) {
                 team.det.touch(from);
-                self.team_due[ti] = Ms::MIN;
             }
         }
     }

@@ -1886,3 +1886,21 @@ fn long_aux_ends_at_the_break_after_a_restore() {
         assert_eq!(long, owned(&[("long_aux", "T1", "A00", "09:45:00", "09:55:00", "10:00:00")]));
     });
 }
+
+/// A roster uploaded while a cluster is on, scheduling a break that starts later: the
+/// stored alert resolves a hold after the break's start without any event or view.
+#[test]
+fn an_upload_schedules_a_break_ahead() {
+    let s = settings(PEAK9, "event");
+    let mut engine = Engine::new(s.clone());
+    let aliases = Aliases::new(s.aliases.clone());
+    for l in cat(&[twelve(), some(0, 4, "09:50", "aux:break"), some(4, 5, "09:55", "talking")]) {
+        let e = decode_str(&expand(&l), &aliases).unwrap();
+        engine.apply_batch(e.ts().unwrap(), Source::Tcp, [e], &[]);
+    }
+    engine.upload_roster(&crate::roster::parse::parse(&team_break(true), &s.tz).unwrap()).unwrap();
+    engine.advance(at("10:05"));
+    let cluster: Vec<_> =
+        engine.alerts().iter().filter(|a| a.kind == crate::alert::AlertKind::AuxCluster).map(tuple).collect();
+    assert_eq!(cluster, owned(&[("aux_cluster", "T1", "", "09:50:00", "09:51:00", "10:01:00")]));
+}
