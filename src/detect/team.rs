@@ -91,6 +91,12 @@ pub struct DetState {
     /// members' timelines answer until an hour of them has accumulated again.
     #[serde(skip)]
     minutes: VecDeque<(Ms, Integral)>,
+    /// The members on scheduled aux found at an instant `.0`, which stay so until `.1` (a
+    /// member's next schedule piece) unless a change reaches a member in unplanned aux:
+    /// the cluster's gate asks at every instant while it passes (a floor with scheduled
+    /// breaks at peak). Cleared by such changes, rewinds and uploads; not stored.
+    #[serde(skip)]
+    sched_aux: Option<(Ms, Ms, Vec<AgentIdx>)>,
 }
 
 /// `members_since` of a team whose members never changed.
@@ -172,6 +178,7 @@ impl TeamDet {
             integral: Integral::default(),
             members_since: forever(),
             minutes: VecDeque::new(),
+            sched_aux: None,
         };
         TeamDet {
             checkpoints: VecDeque::from([st.clone()]),
@@ -208,6 +215,11 @@ impl TeamDet {
         if ch.t < self.st.clock {
             self.dirty = Some(self.dirty.map_or(ch.t, |d| d.min(ch.t)));
         }
+    }
+
+    /// A member's schedule changed (an upload): what was found of scheduled aux is stale.
+    pub fn schedules_changed(&mut self) {
+        self.st.sched_aux = None;
     }
 
     /// Marks the state for re-evaluation from `t` when the detectors have passed it: what
@@ -249,6 +261,7 @@ impl TeamDet {
     /// Drops a forgotten agent from every state and the log (its slot may be reused).
     pub fn forget(&mut self, agent: AgentIdx) {
         for st in std::iter::once(&mut self.st).chain(self.checkpoints.iter_mut()) {
+            st.sched_aux = None;
             if let Ok(i) = st.members.binary_search_by_key(&agent, |m| m.0) {
                 let (_, k) = st.members.remove(i);
                 st.counts.remove(k);
@@ -274,6 +287,7 @@ impl TeamDet {
             let from = self.checkpoints[i].clock;
             self.checkpoints.truncate(i + 1);
             self.st = self.checkpoints[i].clone();
+            self.st.sched_aux = None;
             self.generation += 1;
             self.applied = self.log.partition_point(|e| e.t < from);
             from
@@ -345,6 +359,12 @@ impl TeamDet {
 impl DetState {
     /// Applies a change at the clock.
     fn apply(&mut self, ch: Change) {
+        if self.sched_aux.is_some() {
+            let was = self.members.binary_search_by_key(&ch.agent, |m| m.0).ok().map(|i| self.members[i].1);
+            if was == Some(Kind::AuxUnplanned) || ch.to == Some(Kind::AuxUnplanned) {
+                self.sched_aux = None;
+            }
+        }
         match self.members.binary_search_by_key(&ch.agent, |m| m.0) {
             Ok(i) => {
                 self.counts.remove(self.members[i].1);
@@ -420,7 +440,7 @@ impl DetState {
 
     /// The aux_cluster condition at instant `a`, and the next instant it may change without
     /// a change of the team (a member's schedule piece starting: `OPEN` for none).
-    fn cluster_condition(&self, peak: bool, a: Ms, ctx: &mut Ctx) -> (bool, Ms) {
+    fn cluster_condition(&mut self, peak: bool, a: Ms, ctx: &mut Ctx) -> (bool, Ms) {
         let s = ctx.settings;
         let n = self.counts.logged_in();
         let gate = |k: u32| {
@@ -435,7 +455,7 @@ impl DetState {
         let mut next = OPEN;
         if !ctx.roster.is_empty() {
             let (scheduled, at) = self.scheduled_aux(a, ctx);
-            k -= scheduled.len() as u32;
+            k -= scheduled as u32;
             next = at;
             if !gate(k) {
                 return (false, next);
@@ -446,17 +466,23 @@ impl DetState {
         (cond, next)
     }
 
-    /// The members in unplanned aux at instant `a` whose schedule allows it then (planned,
-    /// SPEC §9.2), by slot, and the first instant after `a` at which one of the members in
-    /// unplanned aux has a schedule piece starting (`OPEN`: none). A pure function of the
-    /// members' kinds at `a` and their roster (schedule and state log), so a re-evaluation
-    /// from a checkpoint gives the same answer.
-    fn scheduled_aux(&self, a: Ms, ctx: &Ctx) -> (Vec<AgentIdx>, Ms) {
-        let mut out = Vec::new();
-        let mut next = OPEN;
+    /// How many members in unplanned aux at instant `a` have a schedule that allows it then
+    /// (planned, SPEC §9.2; kept in `sched_aux`), and the first instant after `a` at which
+    /// one of the members in unplanned aux has a schedule piece starting (`OPEN`: none). A
+    /// pure function of the members' kinds at `a` and their roster (schedule and state
+    /// log), so a re-evaluation from a checkpoint gives the same answer.
+    fn scheduled_aux(&mut self, a: Ms, ctx: &Ctx) -> (usize, Ms) {
         if ctx.roster.is_empty() || self.counts.aux_unplanned() == 0 {
-            return (out, next);
+            return (0, OPEN);
         }
+        if let Some((from, until, list)) = &self.sched_aux
+            && *from <= a
+            && a < *until
+        {
+            return (list.len(), *until);
+        }
+        let mut list = Vec::new();
+        let mut next = OPEN;
         for &(i, k) in &self.members {
             if k != Kind::AuxUnplanned {
                 continue;
@@ -464,12 +490,14 @@ impl DetState {
             if let Some(slot) = scheduled(ctx, &ctx.agents.get(i).id) {
                 let (yes, at) = ctx.roster.scheduled_aux_at(slot, a);
                 if yes {
-                    out.push(i);
+                    list.push(i);
                 }
                 next = next.min(at);
             }
         }
-        (out, next)
+        let n = list.len();
+        self.sched_aux = Some((a, next, list));
+        (n, next)
     }
 
     /// Processes [clock, t). A `t` at or before `clock` changes nothing.
@@ -567,9 +595,13 @@ impl DetState {
         let Some((at, started, active)) = self.cluster.take_due(a) else { return };
         if active {
             // Those in unplanned aux at `at`, less those on scheduled aux (SPEC §9.2).
-            let (scheduled, _) = self.scheduled_aux(at, ctx);
+            let (n_scheduled, _) = self.scheduled_aux(at, ctx);
+            let scheduled = match (&self.sched_aux, n_scheduled) {
+                (_, 0) | (None, _) => Vec::new(),
+                (Some(c), _) => c.2.clone(),
+            };
             let n = self.counts.logged_in();
-            let k = self.counts.aux_unplanned() - scheduled.len() as u32;
+            let k = self.counts.aux_unplanned() - n_scheduled as u32;
             let share = if n > 0 { k as f64 / n as f64 } else { 0.0 };
             let mut agents: Vec<String> = self
                 .members

@@ -66,6 +66,7 @@ impl Engine {
             // Stepped at the next advance: its next switch (a member's schedule piece
             // starting) may be another one now.
             self.team_due[ti] = Ms::MIN;
+            team.det.schedules_changed();
             if team.det.clock() <= first {
                 continue;
             }
