@@ -106,6 +106,18 @@ impl Engine {
         }
     }
 
+    /// Where the schedule allows unplanned aux with `reason` from `t` on, for agent `ai`
+    /// (`Ms::MAX`: never, or no roster).
+    pub(super) fn aux_allowed_from(&self, ai: AgentIdx, t: Ms, reason: &str) -> Ms {
+        if self.roster.is_empty() {
+            return Ms::MAX;
+        }
+        match self.roster.slot(&self.agents.get(ai).id) {
+            Some(slot) if self.roster.has_rows(slot) => self.roster.aux_allowed_from(slot, t, reason),
+            _ => Ms::MAX,
+        }
+    }
+
     /// Where the schedule ends each open `long_aux` stretch (derived, not stored; after a
     /// restore).
     pub(super) fn derive_aux_until(&mut self) {
@@ -114,9 +126,12 @@ impl Engine {
         }
         let open: Vec<AgentIdx> = self.agents.iter().filter(|(_, a)| a.aux_entry.is_some()).map(|(i, _)| i).collect();
         for ai in open {
-            let Some(e) = self.agents.get(ai).aux_entry.as_deref() else { continue };
-            let (at, limit, reason) = (e.at, e.limit, e.reason.clone());
-            let until = self.long_aux_start(ai, at, &reason, limit).map_or(Ms::MAX, |s| s.1);
+            let a = self.agents.get(ai);
+            let Some(e) = a.aux_entry.as_deref() else { continue };
+            // The reason now (it may have changed inside the stretch), from the stretch's
+            // start or that change.
+            let (from, reason) = (e.at.max(a.since), a.reason.clone().unwrap_or_default());
+            let until = self.aux_allowed_from(ai, from, &reason);
             if let Some(e) = self.agents.get_mut(ai).aux_entry.as_deref_mut() {
                 e.until = until;
             }

@@ -359,16 +359,23 @@ impl Engine {
             if let Some(id) = a.long_aux_alert.take() {
                 self.end_agent_alert(&id, t);
             }
-            // Alerts the schedule resolved that fired after the agent left (its event came
-            // late) never happened.
-            let gone: Vec<_> = entry
-                .into_iter()
-                .flat_map(|e| e.ended)
-                .filter(|&(_, fired)| fired > t)
-                .filter_map(|(id, _)| self.alerts.get(&id).cloned())
-                .collect();
-            if !gone.is_empty() {
-                self.correct(gone, Default::default());
+            // Alerts the schedule resolved after the agent left (its event came late): one
+            // that fired after it never happened, another ended when it left.
+            let mut old = Vec::new();
+            let mut new = std::collections::BTreeMap::new();
+            for (id, _) in entry.into_iter().flat_map(|e| e.ended) {
+                let Some(stored) = self.alerts.get(&id) else { continue };
+                if stored.resolved_at.is_some_and(|r| r > t) {
+                    if stored.fired_at <= t {
+                        let mut a = stored.alert().clone();
+                        a.resolved_at = Some(t);
+                        new.insert(id, a);
+                    }
+                    old.push(stored.clone());
+                }
+            }
+            if !old.is_empty() {
+                self.correct(old, new);
             }
         } else if now_unplanned && !was_unplanned {
             self.start_aux_stretch(ai, t, Vec::new());
@@ -391,17 +398,27 @@ impl Engine {
         }
     }
 
-    /// Another unplanned reason at `t` while no `long_aux` stretch has started (the
-    /// schedule allowed the aux so far): the stretch starts where the schedule stops allowing
-    /// the new reason (SPEC §9.2). A stretch already started goes on (reason changes inside
-    /// unplanned aux do not break it, SPEC §4.2).
+    /// Another unplanned reason at `t` (with a roster). No `long_aux` stretch started yet
+    /// (the schedule allowed the aux so far): it starts where the schedule stops allowing
+    /// the new reason. A stretch going on goes on (reason changes inside unplanned aux do
+    /// not break it, SPEC §4.2), to where the schedule allows the new reason (SPEC §9.2).
     fn long_aux_reason(&mut self, ai: AgentIdx, t: Ms) {
         let a = self.agents.get(ai);
-        if a.long_aux_alert.is_some() || a.aux_entry.as_ref().is_some_and(|e| e.at <= t) {
-            return;
+        match a.aux_entry.as_deref() {
+            Some(e) if e.at <= t || a.long_aux_alert.is_some() => {
+                let reason = a.reason.clone().unwrap_or_default();
+                let until = self.aux_allowed_from(ai, t, &reason);
+                let e = self.agents.get_mut(ai).aux_entry.as_deref_mut().expect("a stretch");
+                e.until = until;
+                if until != Ms::MAX {
+                    self.long_aux_due.insert((until, ai));
+                }
+            }
+            _ => {
+                let ended = self.agents.get_mut(ai).aux_entry.take().map(|e| e.ended).unwrap_or_default();
+                self.start_aux_stretch(ai, t, ended);
+            }
         }
-        let ended = self.agents.get_mut(ai).aux_entry.take().map(|e| e.ended).unwrap_or_default();
-        self.start_aux_stretch(ai, t, ended);
     }
 
     /// Fires the long_aux alert of agent `ai` if its deadline is at or before `t`; resolves
@@ -412,7 +429,7 @@ impl Engine {
             self.long_aux_fire(ai, t);
             let a = self.agents.get(ai);
             let Some(e) = a.aux_entry.as_deref() else { return };
-            if a.long_aux_alert.is_none() || e.until > t {
+            if e.until > t {
                 return;
             }
             let (until, fired) = (e.until, e.at + e.limit);
@@ -430,7 +447,8 @@ impl Engine {
         let a = self.agents.get(ai);
         let Some(e) = a.aux_entry.as_deref() else { return };
         let (entry, limit) = (e.at, e.limit);
-        if a.long_aux_alert.is_some() || entry + limit > t {
+        // A stretch the schedule ends before the limit (another reason, SPEC §9.2) never fires.
+        if a.long_aux_alert.is_some() || entry + limit > t || e.until < entry + limit {
             return;
         }
         let at = entry + limit;

@@ -1813,6 +1813,48 @@ fn scheduled_aux_and_long_aux() {
             },
         },
         Case {
+            name: "late: back after the alert fired, before the break ended it",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[
+                start(),
+                one("09:45", "aux:break"),
+                vec![ev("10:05", "A01", "idle", "T1")],
+                view("10:05"),
+                recv("10:06:00", one("09:57", "idle")),
+            ]),
+            now: "10:40",
+            expect: Expect {
+                alerts: &[("long_aux", "T1", "A00", "09:45:00", "09:55:00", "09:57:00")],
+                retracted: &[("long_aux", "T1", "A00", "09:45:00", "09:55:00", "10:00:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "another reason before the break, its own: the stretch ends at the break",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[start(), one("09:45", "aux:personal"), one("09:58", "aux:break"), one("10:30", "idle")]),
+            now: "10:40",
+            expect: Expect {
+                alerts: &[
+                    ("long_aux", "T1", "A00", "09:45:00", "09:55:00", "10:00:00"),
+                    ("long_aux", "T1", "A00", "10:15:00", "10:25:00", "10:30:00"),
+                ],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "another reason, the break's, before a stretch reached the limit: cut there",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[start(), one("09:55", "aux:personal"), one("09:58", "aux:break"), one("10:20", "idle")]),
+            now: "10:40",
+            expect: Expect { on_time: true, ..Default::default() },
+        },
+        Case {
             name: "within the break: nothing",
             cfg: NO_PEAK,
             clocks: BOTH,

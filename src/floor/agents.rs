@@ -51,9 +51,9 @@ pub struct AuxEntry {
     #[serde(skip, default = "never")]
     pub until: Ms,
     /// The long_aux alerts of this stay in unplanned aux that the schedule resolved (id,
-    /// fired_at): an event of the agent delivered late, leaving aux before one fired,
-    /// takes it back. Not in the snapshot: after a restart such a late event leaves the
-    /// alert as it was (the one case a restart changes, and a rare one).
+    /// fired_at): an event of the agent delivered late, leaving aux before one fired or was
+    /// resolved, corrects it. Not in the snapshot: after a restart such a late event leaves
+    /// the alert as it was (the one case a restart changes, and a rare one).
     #[serde(skip)]
     pub ended: Vec<(String, Ms)>,
 }

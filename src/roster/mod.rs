@@ -663,6 +663,19 @@ impl Roster {
         }
     }
 
+    /// The first instant at or after `from` at which the schedule allows unplanned aux with
+    /// `reason` (`Ms::MAX`: never).
+    pub fn aux_allowed_from(&self, slot: u32, from: Ms, reason: &str) -> Ms {
+        let a = &self.agents[slot as usize];
+        let rid = self.name_ids.get(reason).copied().unwrap_or(OTHER);
+        let ok = |act: u16| act != OFF && self.allowed(act, Kind::AuxUnplanned as u8, rid);
+        if ok(self.activity_at(slot, from)) {
+            return from;
+        }
+        let i = a.sched.partition_point(|&(s, _)| s <= from);
+        a.sched[i..].iter().find(|&&(_, act)| ok(act)).map_or(Ms::MAX, |&(s, _)| s)
+    }
+
     /// The out-of-adherence stretches in `[settled, to)` given the one in progress at
     /// `settled`, as `(slot's settled, stretches)`.
     pub fn stretches(&self, slot: u32, to: Ms) -> (Ms, Vec<Stretch>) {
