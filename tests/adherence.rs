@@ -526,3 +526,82 @@ async fn the_roster_file_is_re_read_when_it_changes() {
     assert_eq!(scheduled(&d.get_json("/api/v1/snapshot").await, "A1"), 6600.0);
     d.stop().await;
 }
+
+/// Scheduled aux is planned for the detectors too (SPEC §9.2), through the daemon: the
+/// roster by `PUT /api/v1/roster`, events by `POST /api/v1/events`, alerts from the
+/// snapshot. Teams T1 and T2 take the same breaks, 10:00 to 10:15 (T1 also one to 10:20);
+/// only T1's are on the roster. T2 gets its aux_cluster; T1 none for the scheduled break,
+/// and one from 10:15 for the agents still out then. A late batch changes nothing.
+#[tokio::test]
+async fn aux_cluster_judges_the_breaks_nobody_scheduled() {
+    let d = common::Daemon::start(
+        "[server]\nclock = \"event\"\n[floor]\nmin_team = 5\n[peak]\nwindows = [\"09:00-12:00\"]\n\
+         [alerts.long_aux]\nmax_aux_secs = 86400\n[alerts.out_of_adherence]\nthreshold_secs = 86400\n",
+    )
+    .await;
+    let mut csv = String::from("agent,start,end,activity\n");
+    for team in ["T1", "T2"] {
+        for i in 0..12 {
+            csv += &format!("{team}A{i:02},2026-11-23 09:00,2026-11-23 12:00,shift\n");
+            if team == "T1" && i < 8 {
+                csv += &format!("{team}A{i:02},2026-11-23 10:00,2026-11-23 10:15,break\n");
+            }
+        }
+    }
+    let r = reqwest::Client::new()
+        .put(d.url("/api/v1/roster"))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let ev = |t: &str, team: &str, i: usize, state: &str| {
+        let (state, reason) =
+            state.split_once(':').map_or((state, String::new()), |(s, r)| (s, format!(r#","reason":"{r}""#)));
+        format!(r#"{{"ts":"2026-11-23T{t}:00Z","agent":"{team}A{i:02}","state":"{state}","team":"{team}"{reason}}}"#)
+    };
+    let mut first = Vec::new();
+    for team in ["T1", "T2"] {
+        first.extend((0..12).map(|i| ev("09:00", team, i, "idle")));
+    }
+    // Four of T1 on their break and four of T2 on theirs, back at 10:15.
+    for team in ["T1", "T2"] {
+        first.extend((0..4).map(|i| ev("10:00", team, i, "aux:break")));
+    }
+    first.push(ev("10:10", "T1", 11, "talking"));
+    let (st, _) = d.post("/api/v1/events", format!("[{}]", first.join(","))).await;
+    assert_eq!(st, 200);
+    let s = d.get_json("/api/v1/snapshot").await;
+    let t1 = &team(&s, "T1")["current"];
+    assert_eq!((t1["aux"].as_u64(), t1["aux_unplanned"].as_u64()), (Some(4), Some(0)), "{t1}");
+    // Late: four more of T1 on their break since 10:00 until 10:20; everyone's return.
+    let mut late: Vec<String> = (4..8).map(|i| ev("10:00", "T1", i, "aux:break")).collect();
+    for team in ["T1", "T2"] {
+        late.extend((0..4).map(|i| ev("10:15", team, i, "idle")));
+    }
+    late.extend((4..8).map(|i| ev("10:20", "T1", i, "idle")));
+    late.push(ev("10:30", "T1", 11, "idle"));
+    let (st, _) = d.post("/api/v1/events", format!("[{}]", late.join(","))).await;
+    assert_eq!(st, 200);
+    let s = d.get_json("/api/v1/snapshot").await;
+    let clusters: Vec<_> =
+        alerts(&s).into_iter().filter(|a| a.0.starts_with("aux_cluster:")).map(|a| (a.0, a.2, a.3)).collect();
+    assert_eq!(
+        clusters,
+        [
+            (
+                "aux_cluster:T2:1795428000000".to_string(),
+                "2026-11-23T10:01:00.000Z".to_string(),
+                Value::from("2026-11-23T10:16:00.000Z")
+            ),
+            (
+                "aux_cluster:T1:1795428900000".to_string(),
+                "2026-11-23T10:16:00.000Z".to_string(),
+                Value::from("2026-11-23T10:21:00.000Z")
+            ),
+        ],
+        "the clusters, oldest first"
+    );
+    d.stop().await;
+}

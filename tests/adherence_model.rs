@@ -15,7 +15,7 @@ fn roster(rows: &[(Ms, Ms, Option<&str>)]) -> (Roster, u32) {
         )],
     };
     let (slots, _) = r.upload(&up, 1000, &mut |t| (t.div_euclid(86_400_000)) as i32).unwrap();
-    (r, slots[0])
+    (r, slots[0].0)
 }
 
 fn name(r: &Roster, slot: u32, t: Ms) -> String {
@@ -170,5 +170,233 @@ proptest! {
         }
         if let Some(s0) = cur { naive.push((s0, None)); }
         prop_assert_eq!(st, naive);
+
+        // Scheduled aux (planned, SPEC §9.2): the detectors' shortcut equals the figures'.
+        prop_assert_eq!(r.scheduled_aux_ms(s, from, to), want.scheduled_aux);
+        for t in 0..200 {
+            let act = naive_activity(&rows, t);
+            let (k, reason) = state_at(t);
+            let yes = act != "off" && k == Kind::AuxUnplanned && naive_allowed(&act, k, reason);
+            let next = (t + 1..300).find(|&u| naive_activity(&rows, u) != act).unwrap_or(Ms::MAX);
+            prop_assert_eq!(r.scheduled_aux_at(s, t), (yes, next), "at {}", t);
+        }
+    }
+
+    /// Where a long_aux stretch starts and ends under a schedule (SPEC §9.2) equals a scan:
+    /// the first run of instants the schedule does not allow the aux, from `from` on, that
+    /// lasts `limit` at least, and the instant it ends.
+    #[test]
+    fn long_aux_stretches_equal_a_scan(
+        rows in rows_strategy(),
+        from in 0i64..170,
+        limit in 1i64..40,
+        reason in prop::sample::select(vec!["break", "lunch", "restroom"]),
+    ) {
+        let (r, s) = roster(&rows);
+        let allowed = |t: Ms| {
+            let act = naive_activity(&rows, t);
+            act != "off" && naive_allowed(&act, Kind::AuxUnplanned, Some(reason))
+        };
+        // Past 200 nothing is scheduled (rows end before 160): never allowed again.
+        let mut want = None;
+        let mut t = from;
+        while t < 200 {
+            if allowed(t) {
+                t += 1;
+                continue;
+            }
+            let end = (t..200).find(|&u| allowed(u));
+            match end {
+                Some(e) if e - t < limit => t = e,
+                _ => {
+                    want = Some((t, end.unwrap_or(Ms::MAX)));
+                    break;
+                }
+            }
+        }
+        prop_assert_eq!(r.long_aux_from(s, from, reason, limit), want);
+    }
+}
+
+/// 2026-11-23T09:00:00Z.
+const NINE: Ms = 1_795_424_400_000;
+
+/// A floor of 8 agents of team T1 on shift 09:00-12:00 with `breaks` (agent, start minute
+/// after 09:00, minutes, activity) and events `(agent, second after 09:00, state)` after
+/// everyone's `idle` at 09:00: the aux_cluster and aux_dispersion alerts (kind, started,
+/// fired, resolved) at 11:30, delivered on time, or agent by agent in the order `agents`
+/// (late for all but the first), with a view after each batch.
+fn engine_alerts(
+    breaks: &[(usize, i64, i64, usize)],
+    events: &[(usize, i64, usize)],
+    agents: Option<&[usize]>,
+) -> Alerts {
+    use floorwatch::config::FileConfig;
+    use floorwatch::engine::{Engine, Source, ViewOpts};
+    use floorwatch::event::{Aliases, decode_str};
+    let toml = "[server]\nclock = \"event\"\n[peak]\nwindows = [\"09:00-12:00\"]\n\
+                [alerts.aux_cluster]\nalpha = 1.0\nmin_agents = 2\n[alerts.long_aux]\nmax_aux_secs = 86400\n\
+                [alerts.aux_dispersion]\nmin_peak_secs = 60\n[alerts.utilization_high]\nhigh = 1.0\n";
+    let settings = FileConfig::parse(toml, "model").unwrap().settings().unwrap();
+    let mut e = Engine::new(settings.clone());
+    let agents_json: Vec<String> = (0..8)
+        .map(|a| {
+            let acts: Vec<String> = breaks
+                .iter()
+                .filter(|b| b.0 == a)
+                .map(|&(_, s, l, act)| {
+                    let (s, end) = (NINE + s * 60_000, NINE + (s + l) * 60_000);
+                    format!(r#"{{"activity":"{}","start":{s},"end":{end}}}"#, MODEL_ACTS[act])
+                })
+                .collect();
+            format!(
+                r#"{{"agent":"A{a}","shifts":[{{"start":{NINE},"end":{},"activities":[{}]}}]}}"#,
+                NINE + 3 * 3_600_000,
+                acts.join(",")
+            )
+        })
+        .collect();
+    let up = parse::parse(&format!(r#"{{"agents":[{}]}}"#, agents_json.join(",")), &settings.tz).unwrap();
+    e.upload_roster(&up).unwrap();
+    let aliases = Aliases::new(settings.aliases.clone());
+    let line = |a: usize, t: Ms, st: usize| {
+        let (state, reason) = MODEL_STATES[st];
+        let reason = reason.map(|r| format!(r#","reason":"{r}""#)).unwrap_or_default();
+        format!(r#"{{"ts":{t},"agent":"A{a}","state":"{state}","team":"T1"{reason}}}"#)
+    };
+    let apply = |e: &mut Engine, lines: Vec<String>| {
+        let evs: Vec<_> = lines.iter().map(|l| decode_str(l, &aliases).unwrap()).collect();
+        let recv = evs.iter().filter_map(|x| x.ts()).max().unwrap_or(NINE);
+        e.apply_batch(recv, Source::Tcp, evs, &[]);
+        let now = e.max_ts().unwrap();
+        e.view(now, &ViewOpts { team: None, agents: false, alerts: true, scrape: false });
+    };
+    apply(&mut e, (0..8).map(|a| line(a, NINE, 0)).collect());
+    let mut sorted: Vec<(Ms, usize, usize)> = events.iter().map(|&(a, s, st)| (NINE + s * 1000, a, st)).collect();
+    sorted.sort();
+    match agents {
+        None => {
+            for (t, a, st) in sorted {
+                apply(&mut e, vec![line(a, t, st)]);
+            }
+        }
+        Some(order) => {
+            for &a in order {
+                apply(&mut e, sorted.iter().filter(|x| x.1 == a).map(|&(t, a, st)| line(a, t, st)).collect());
+            }
+        }
+    }
+    let now = NINE + 9_000_000;
+    let v = e.view(now, &ViewOpts { team: None, agents: false, alerts: true, scrape: false });
+    v.alerts
+        .iter()
+        .map(|a| a.alert())
+        .filter_map(|a| {
+            let kind = ["aux_cluster", "aux_dispersion"].into_iter().find(|&k| k == a.kind.as_str())?;
+            Some((kind, a.started_at, a.fired_at, a.resolved_at))
+        })
+        .collect()
+}
+
+const MODEL_ACTS: [&str; 2] = ["break", "lunch"];
+/// idle, talking, and aux with `break` (unplanned unless a break is scheduled), `lunch`
+/// (planned) and `personal` (unplanned, never scheduled).
+const MODEL_STATES: [(&str, Option<&str>); 5] =
+    [("idle", None), ("talking", None), ("aux", Some("break")), ("aux", Some("lunch")), ("aux", Some("personal"))];
+
+/// (kind, started_at, fired_at, resolved_at).
+type Alerts = Vec<(&'static str, Ms, Ms, Option<Ms>)>;
+
+/// The same from SPEC §4.2 and §9.2 second by second: an agent is in unplanned aux when in
+/// aux with an unplanned reason that is not its scheduled activity's. aux_cluster: k ≥ 2
+/// of N = 8 (share and gate pass), held 60 s to fire and 60 s false to resolve.
+/// aux_dispersion: at each whole minute from 09:05 (all 8 logged in for 300 s of peak),
+/// the CV of their unplanned aux since 09:00 at least 0.16; 3 minutes in a row to fire, 3
+/// to resolve.
+fn naive_alerts(breaks: &[(usize, i64, i64, usize)], events: &[(usize, i64, usize)]) -> Alerts {
+    let n = 9_001usize; // seconds 09:00:00 ..= 11:30:00
+    let unplanned: Vec<Vec<bool>> = (0..8)
+        .map(|a| {
+            let mut rows: Vec<(Ms, Ms, Option<&str>)> = vec![(0, 3 * 3600, None)];
+            let mine = breaks.iter().filter(|b| b.0 == a);
+            rows.extend(mine.map(|&(_, m, l, act)| (m * 60, (m + l) * 60, Some(MODEL_ACTS[act]))));
+            (0..n as i64)
+                .map(|s| {
+                    let st = events.iter().filter(|x| x.0 == a && x.1 <= s).max_by_key(|x| x.1).map_or(0, |x| x.2);
+                    match MODEL_STATES[st] {
+                        ("aux", Some(r)) if r != "lunch" => naive_activity(&rows, s) != r,
+                        _ => false,
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let cond: Vec<bool> = (0..n).map(|s| (0..8).filter(|&a| unplanned[a][s]).count() >= 2).collect();
+    let run =
+        |from: usize, want: bool| (from..n.saturating_sub(59)).find(|&i| cond[i..i + 60].iter().all(|&c| c == want));
+    let at = |i: usize| NINE + i as Ms * 1000;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(s) = run(i, true) {
+        match run(s + 60, false) {
+            Some(f) if f + 60 < n => {
+                out.push(("aux_cluster", at(s), at(s + 60), Some(at(f + 60))));
+                i = f + 60;
+            }
+            _ => {
+                out.push(("aux_cluster", at(s), at(s + 60), None));
+                break;
+            }
+        }
+    }
+    // aux_dispersion, minute by minute.
+    let (mut active, mut count, mut first, mut open) = (false, 0, 0, None);
+    for m in (0..n).step_by(60) {
+        let u: Vec<f64> = (0..8).map(|a| unplanned[a][..m].iter().filter(|&&x| x).count() as f64).collect();
+        let mean = u.iter().sum::<f64>() / 8.0;
+        let std = (u.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / 8.0).sqrt();
+        let c = m >= 300 && mean > 0.0 && std / mean >= 0.16;
+        if c != active {
+            if count == 0 {
+                first = m;
+            }
+            count += 1;
+            if count == 3 {
+                count = 0;
+                active = c;
+                if c {
+                    open = Some(out.len());
+                    out.push(("aux_dispersion", at(first), at(m), None));
+                } else if let Some(k) = open.take() {
+                    out[k].3 = Some(at(m));
+                }
+            }
+        } else {
+            count = 0;
+        }
+    }
+    out.sort_by_key(|a| (a.1, a.0));
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// aux_cluster and aux_dispersion with scheduled breaks (SPEC §9.2) equal the
+    /// second-by-second model, on time and delivered agent by agent (late, SPEC §2.5).
+    #[test]
+    fn team_alerts_with_scheduled_breaks_equal_a_scan(
+        breaks in prop::collection::vec((0usize..8, 55i64..110, 1i64..20, 0usize..2), 0..10),
+        events in prop::collection::vec((0usize..8, 3000i64..7200, 0usize..5), 0..40),
+        order in Just((0usize..8).collect::<Vec<_>>()).prop_shuffle(),
+    ) {
+        // One event per agent and second.
+        let mut events = events;
+        events.sort_by_key(|x| (x.0, x.1));
+        events.dedup_by_key(|x| (x.0, x.1));
+        let want = naive_alerts(&breaks, &events);
+        let sorted = |mut v: Alerts| { v.sort_by_key(|a| (a.1, a.0)); v };
+        prop_assert_eq!(sorted(engine_alerts(&breaks, &events, None)), want.clone(), "on time");
+        prop_assert_eq!(sorted(engine_alerts(&breaks, &events, Some(&order))), want, "agent by agent");
     }
 }

@@ -91,6 +91,12 @@ pub struct DetState {
     /// members' timelines answer until an hour of them has accumulated again.
     #[serde(skip)]
     minutes: VecDeque<(Ms, Integral)>,
+    /// The members on scheduled aux found at an instant `.0`, which stay so until `.1` (a
+    /// member's next schedule piece) unless a change reaches a member in unplanned aux:
+    /// the cluster's gate asks at every instant while it passes (a floor with scheduled
+    /// breaks at peak). Cleared by such changes, rewinds and uploads; not stored.
+    #[serde(skip)]
+    sched_aux: Option<(Ms, Ms, Vec<AgentIdx>)>,
 }
 
 /// `members_since` of a team whose members never changed.
@@ -172,6 +178,7 @@ impl TeamDet {
             integral: Integral::default(),
             members_since: forever(),
             minutes: VecDeque::new(),
+            sched_aux: None,
         };
         TeamDet {
             checkpoints: VecDeque::from([st.clone()]),
@@ -210,6 +217,29 @@ impl TeamDet {
         }
     }
 
+    /// A member's schedule changed (an upload): what was found of scheduled aux is stale.
+    pub fn schedules_changed(&mut self) {
+        self.st.sched_aux = None;
+    }
+
+    /// Marks the state for re-evaluation from `t` when the detectors have passed it: what
+    /// they evaluated from `t` on may be different now (a roster upload changed a member's
+    /// schedule there, SPEC §9.2). Instants before the oldest checkpoint stay as evaluated.
+    pub fn touch(&mut self, t: Ms) {
+        if t < self.st.clock {
+            self.dirty = Some(self.dirty.map_or(t, |d| d.min(t)));
+        }
+    }
+
+    /// The least `f(agent)` over the agents that are members in the state, a checkpoint or
+    /// the log: those on whom what the detectors evaluated since the oldest checkpoint may
+    /// depend.
+    pub fn least_over_involved(&self, f: impl Fn(AgentIdx) -> Option<Ms>) -> Option<Ms> {
+        let states = std::iter::once(&self.st).chain(self.checkpoints.iter());
+        let members = states.flat_map(|st| st.members.iter().map(|m| m.0));
+        members.chain(self.log.iter().map(|e| e.agent)).filter_map(f).min()
+    }
+
     /// The state at `now` as far as the changes recorded so far tell, without moving the
     /// committed state: its clock and the changes not yet past, stepped to `now + 1` on a
     /// copy (the instant `now` evaluated, SPEC §4.2). Not for a team awaiting re-evaluation
@@ -231,6 +261,7 @@ impl TeamDet {
     /// Drops a forgotten agent from every state and the log (its slot may be reused).
     pub fn forget(&mut self, agent: AgentIdx) {
         for st in std::iter::once(&mut self.st).chain(self.checkpoints.iter_mut()) {
+            st.sched_aux = None;
             if let Ok(i) = st.members.binary_search_by_key(&agent, |m| m.0) {
                 let (_, k) = st.members.remove(i);
                 st.counts.remove(k);
@@ -256,6 +287,7 @@ impl TeamDet {
             let from = self.checkpoints[i].clock;
             self.checkpoints.truncate(i + 1);
             self.st = self.checkpoints[i].clone();
+            self.st.sched_aux = None;
             self.generation += 1;
             self.applied = self.log.partition_point(|e| e.t < from);
             from
@@ -327,6 +359,12 @@ impl TeamDet {
 impl DetState {
     /// Applies a change at the clock.
     fn apply(&mut self, ch: Change) {
+        if self.sched_aux.is_some() {
+            let was = self.members.binary_search_by_key(&ch.agent, |m| m.0).ok().map(|i| self.members[i].1);
+            if was == Some(Kind::AuxUnplanned) || ch.to == Some(Kind::AuxUnplanned) {
+                self.sched_aux = None;
+            }
+        }
         match self.members.binary_search_by_key(&ch.agent, |m| m.0) {
             Ok(i) => {
                 self.counts.remove(self.members[i].1);
@@ -400,19 +438,66 @@ impl DetState {
         n >= s.min_team && n > 0 && busy as f64 / n as f64 >= share - 1e-9
     }
 
-    fn cluster_condition(&self, peak: bool, ctx: &mut Ctx) -> bool {
+    /// The aux_cluster condition at instant `a`, and the next instant it may change without
+    /// a change of the team (a member's schedule piece starting: `OPEN` for none).
+    fn cluster_condition(&mut self, peak: bool, a: Ms, ctx: &mut Ctx) -> (bool, Ms) {
         let s = ctx.settings;
         let n = self.counts.logged_in();
-        let k = self.counts.aux_unplanned();
-        if !peak
-            || n < s.min_team
-            || k < s.cluster_min_agents
-            || n == 0
-            || (k as f64 / n as f64) < s.cluster_share - 1e-9
-        {
-            return false;
+        let gate = |k: u32| {
+            n >= s.min_team && k >= s.cluster_min_agents && n > 0 && (k as f64 / n as f64) >= s.cluster_share - 1e-9
+        };
+        let mut k = self.counts.aux_unplanned();
+        if !peak || !gate(k) {
+            return (false, OPEN);
         }
-        *ctx.binom.entry((n, k)).or_insert_with(|| binomial::tail(n, k, s.cluster_baseline) < s.cluster_alpha)
+        // Scheduled aux is planned (SPEC §9.2). Looked at only when the members' unplanned
+        // aux alone would pass the gate: taking some out can only close it.
+        let mut next = OPEN;
+        if !ctx.roster.is_empty() {
+            let (scheduled, at) = self.scheduled_aux(a, ctx);
+            k -= scheduled as u32;
+            next = at;
+            if !gate(k) {
+                return (false, next);
+            }
+        }
+        let cond =
+            *ctx.binom.entry((n, k)).or_insert_with(|| binomial::tail(n, k, s.cluster_baseline) < s.cluster_alpha);
+        (cond, next)
+    }
+
+    /// How many members in unplanned aux at instant `a` have a schedule that allows it then
+    /// (planned, SPEC §9.2; kept in `sched_aux`), and the first instant after `a` at which
+    /// one of the members in unplanned aux has a schedule piece starting (`OPEN`: none). A
+    /// pure function of the members' kinds at `a` and their roster (schedule and state
+    /// log), so a re-evaluation from a checkpoint gives the same answer.
+    fn scheduled_aux(&mut self, a: Ms, ctx: &Ctx) -> (usize, Ms) {
+        if ctx.roster.is_empty() || self.counts.aux_unplanned() == 0 {
+            return (0, OPEN);
+        }
+        if let Some((from, until, list)) = &self.sched_aux
+            && *from <= a
+            && a < *until
+        {
+            return (list.len(), *until);
+        }
+        let mut list = Vec::new();
+        let mut next = OPEN;
+        for &(i, k) in &self.members {
+            if k != Kind::AuxUnplanned {
+                continue;
+            }
+            if let Some(slot) = scheduled(ctx, &ctx.agents.get(i).id) {
+                let (yes, at) = ctx.roster.scheduled_aux_at(slot, a);
+                if yes {
+                    list.push(i);
+                }
+                next = next.min(at);
+            }
+        }
+        let n = list.len();
+        self.sched_aux = Some((a, next, list));
+        (n, next)
     }
 
     /// Processes [clock, t). A `t` at or before `clock` changes nothing.
@@ -495,7 +580,8 @@ impl DetState {
             (false, _) => {}
         }
         // aux_cluster.
-        let cond = self.cluster_condition(peak, ctx);
+        let (cond, sched_next) = self.cluster_condition(peak, a, ctx);
+        next = next.min(sched_next);
         self.take_cluster(team, a, ctx);
         self.cluster.set(a, cond);
         self.take_cluster(team, a, ctx);
@@ -508,10 +594,22 @@ impl DetState {
     fn take_cluster(&mut self, team: &str, a: Ms, ctx: &mut Ctx) {
         let Some((at, started, active)) = self.cluster.take_due(a) else { return };
         if active {
+            // Those in unplanned aux at `at`, less those on scheduled aux (SPEC §9.2).
+            let (n_scheduled, _) = self.scheduled_aux(at, ctx);
+            let scheduled = match (&self.sched_aux, n_scheduled) {
+                (_, 0) | (None, _) => Vec::new(),
+                (Some(c), _) => c.2.clone(),
+            };
             let n = self.counts.logged_in();
-            let k = self.counts.aux_unplanned();
+            let k = self.counts.aux_unplanned() - n_scheduled as u32;
             let share = if n > 0 { k as f64 / n as f64 } else { 0.0 };
-            let agents = self.member_ids(ctx.agents, |k| k == Kind::AuxUnplanned);
+            let mut agents: Vec<String> = self
+                .members
+                .iter()
+                .filter(|m| m.1 == Kind::AuxUnplanned && !scheduled.contains(&m.0))
+                .map(|&(i, _)| ctx.agents.get(i).id.to_string())
+                .collect();
+            agents.sort_unstable();
             let id = Alert::make_id(AlertKind::AuxCluster, team, None, started);
             ctx.out.push(AlertChange::Fired(new_alert(
                 AlertKind::AuxCluster,
@@ -697,10 +795,20 @@ impl DetState {
         let mut q = Vec::new();
         for &(i, _) in &self.members {
             // Only durations: an aux ratio needs no contacts (finding them was half the cost).
-            let tl = &ctx.agents.get(i).timeline;
+            let a = ctx.agents.get(i);
+            let tl = &a.timeline;
+            let slot = scheduled(ctx, &a.id);
             let mut sums = Sums::default();
+            let mut moved = 0;
             for (s, e) in self.peak_intervals(midnight, m) {
                 sums.add(&Sums { ms: tl.durations(s, e), ..Default::default() });
+                if let Some(slot) = slot {
+                    moved += ctx.roster.scheduled_aux_ms(slot, s, e);
+                }
+            }
+            // Scheduled aux is planned (SPEC §9.2), as in the snapshot's `peak_today`.
+            if moved > 0 {
+                sums.with_schedule(crate::roster::AdhSums { scheduled_aux: moved, ..Default::default() });
             }
             if sums.logged_in() >= ctx.settings.dispersion_min_logged_ms && sums.logged_in() > 0 {
                 q.push((i, sums.aux_ratio().unwrap_or(0.0)));

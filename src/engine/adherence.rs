@@ -30,7 +30,8 @@ impl Engine {
         let cal = &mut self.cal;
         let max = self.settings.max_agents;
         let (touched, applied) = self.roster.upload(up, max, &mut |t| (cal.midnight(t) / 60_000) as i32)?;
-        for slot in touched {
+        self.reevaluate_schedules(&touched);
+        for (slot, _) in touched {
             // An agent seen before its schedule: its log starts with its current state (the
             // timelines keep no aux reasons; docs/adherence.md).
             if self.roster.last_change(slot).is_none()
@@ -44,6 +45,36 @@ impl Engine {
         }
         self.version += 1;
         Ok(applied)
+    }
+
+    /// A schedule changed from some instant on: the team detectors that evaluated a
+    /// member's unplanned aux after it (aux_cluster, aux_dispersion count only the aux
+    /// nobody scheduled, SPEC §9.2) re-evaluate from there, as after a late event, within
+    /// the backfill limit; before it they stay as evaluated (docs/adherence.md). An upload
+    /// that changes nothing already evaluated (the usual one, before the day) costs nothing.
+    fn reevaluate_schedules(&mut self, touched: &[(u32, Ms)]) {
+        // (agent, first changed instant), by agent.
+        let mut changed: Vec<(AgentIdx, Ms)> = touched
+            .iter()
+            .filter(|&&(_, t)| t != Ms::MAX)
+            .filter_map(|&(slot, t)| self.agents.find(self.roster.scheduled_id(slot)).map(|ai| (ai, t)))
+            .collect();
+        let Some(first) = changed.iter().map(|c| c.1).min() else { return };
+        changed.sort_unstable();
+        for ti in 0..self.teams.len() {
+            let Some(team) = self.teams[ti].as_mut() else { continue };
+            // Stepped at the next advance: its next switch (a member's schedule piece
+            // starting) may be another one now.
+            self.team_due[ti] = Ms::MIN;
+            team.det.schedules_changed();
+            if team.det.clock() <= first {
+                continue;
+            }
+            let find = |ai: AgentIdx| changed.binary_search_by_key(&ai, |c| c.0).ok().map(|i| changed[i].1);
+            if let Some(from) = team.det.least_over_involved(find) {
+                team.det.touch(from);
+            }
+        }
     }
 
     fn roster_id(&self, slot: u32) -> &str {
@@ -63,14 +94,47 @@ impl Engine {
     }
 
     /// Where a `long_aux` stretch entered at `t` with `reason` starts: at `t`, or where
-    /// the schedule stops allowing it (`None`: it never does).
-    pub(super) fn long_aux_start(&self, ai: AgentIdx, t: Ms, reason: &str) -> Option<Ms> {
+    /// the schedule stops allowing it for at least `limit` (`None`: it never does); and
+    /// where the schedule allows it again, ending the stretch (`Ms::MAX`: never).
+    pub(super) fn long_aux_start(&self, ai: AgentIdx, t: Ms, reason: &str, limit: Ms) -> Option<(Ms, Ms)> {
         if self.roster.is_empty() {
-            return Some(t);
+            return Some((t, Ms::MAX));
         }
         match self.roster.slot(&self.agents.get(ai).id) {
-            Some(slot) if self.roster.has_rows(slot) => self.roster.unscheduled_from(slot, t, reason),
-            _ => Some(t),
+            Some(slot) if self.roster.has_rows(slot) => self.roster.long_aux_from(slot, t, reason, limit),
+            _ => Some((t, Ms::MAX)),
+        }
+    }
+
+    /// Where the schedule allows unplanned aux with `reason` from `t` on, for agent `ai`
+    /// (`Ms::MAX`: never, or no roster).
+    pub(super) fn aux_allowed_from(&self, ai: AgentIdx, t: Ms, reason: &str) -> Ms {
+        if self.roster.is_empty() {
+            return Ms::MAX;
+        }
+        match self.roster.slot(&self.agents.get(ai).id) {
+            Some(slot) if self.roster.has_rows(slot) => self.roster.aux_allowed_from(slot, t, reason),
+            _ => Ms::MAX,
+        }
+    }
+
+    /// Where the schedule ends each open `long_aux` stretch (derived, not stored; after a
+    /// restore).
+    pub(super) fn derive_aux_until(&mut self) {
+        if self.roster.is_empty() {
+            return;
+        }
+        let open: Vec<AgentIdx> = self.agents.iter().filter(|(_, a)| a.aux_entry.is_some()).map(|(i, _)| i).collect();
+        for ai in open {
+            let a = self.agents.get(ai);
+            let Some(e) = a.aux_entry.as_deref() else { continue };
+            // The reason now (it may have changed inside the stretch), from the stretch's
+            // start or that change.
+            let (from, reason) = (e.at.max(a.since), a.reason.clone().unwrap_or_default());
+            let until = self.aux_allowed_from(ai, from, &reason);
+            if let Some(e) = self.agents.get_mut(ai).aux_entry.as_deref_mut() {
+                e.until = until;
+            }
         }
     }
 

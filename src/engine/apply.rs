@@ -299,6 +299,11 @@ impl Engine {
                 self.agents.get_mut(ai).kind = kind;
                 self.team_mut(old_team).roster.change(old_kind, kind);
                 self.record(old_team, Change { t: ts, agent: ai, to: Some(kind) });
+            } else if kind == Kind::AuxUnplanned && !self.roster.is_empty() {
+                // Another unplanned reason: the schedule may allow one and not the other
+                // (SPEC §9.2), so the team's detectors look again at this instant (the same
+                // kind: their counts stay; a late one re-evaluates like any change).
+                self.record(old_team, Change { t: ts, agent: ai, to: Some(kind) });
             }
             self.version += 1;
         }
@@ -333,6 +338,9 @@ impl Engine {
             }
             self.roster_record(ai, ts);
             self.enter_kind(ai, Some(old_kind), ts);
+            if kind == Kind::AuxUnplanned && old_kind == kind && !self.roster.is_empty() {
+                self.long_aux_reason(ai, ts);
+            }
         }
         Outcome::Applied { skewed }
     }
@@ -355,29 +363,100 @@ impl Engine {
         let was_unplanned = old == Some(Kind::AuxUnplanned);
         if was_unplanned && !now_unplanned {
             let a = self.agents.get_mut(ai);
-            a.aux_entry = None;
+            let entry = a.aux_entry.take();
             if let Some(id) = a.long_aux_alert.take() {
                 self.end_agent_alert(&id, t);
             }
+            // Alerts the schedule resolved after the agent left (its event came late): one
+            // that fired after it never happened, another ended when it left.
+            let mut old = Vec::new();
+            let mut new = std::collections::BTreeMap::new();
+            for (id, _) in entry.into_iter().flat_map(|e| e.ended) {
+                let Some(stored) = self.alerts.get(&id) else { continue };
+                if stored.resolved_at.is_some_and(|r| r > t) {
+                    if stored.fired_at <= t {
+                        let mut a = stored.alert().clone();
+                        a.resolved_at = Some(t);
+                        new.insert(id, a);
+                    }
+                    old.push(stored.clone());
+                }
+            }
+            if !old.is_empty() {
+                self.correct(old, new);
+            }
         } else if now_unplanned && !was_unplanned {
-            let reason = a.reason.clone().unwrap_or_default();
-            let limit = self.settings.long_aux_limit(&reason);
-            let team = self.team(a.team).id.clone();
-            // Aux the schedule allows is planned: the stretch starts where it stops allowing
-            // it (SPEC §9.2), or never.
-            let Some(at) = self.long_aux_start(ai, t, &reason) else { return };
-            let a = self.agents.get_mut(ai);
-            a.aux_entry = Some(Box::new(AuxEntry { at, limit, reason, team }));
+            self.start_aux_stretch(ai, t, Vec::new());
+        }
+    }
+
+    /// Sets where the `long_aux` stretch of agent `ai`, in unplanned aux at `t` with no
+    /// stretch going, starts: at `t`, or with a roster where its schedule stops allowing the
+    /// aux for the limit at least (SPEC §9.2), or never; and its deadline.
+    fn start_aux_stretch(&mut self, ai: AgentIdx, t: Ms, ended: Vec<(String, Ms)>) {
+        let a = self.agents.get(ai);
+        let reason = a.reason.clone().unwrap_or_default();
+        let limit = self.settings.long_aux_limit(&reason);
+        let team = self.team(a.team).id.clone();
+        let stretch = self.long_aux_start(ai, t, &reason, limit);
+        let a = self.agents.get_mut(ai);
+        a.aux_entry = stretch.map(|(at, until)| Box::new(AuxEntry { at, limit, reason, team, until, ended }));
+        if let Some((at, _)) = stretch {
             self.long_aux_due.insert((at + limit, ai));
         }
     }
 
-    /// Fires the long_aux alert of agent `ai` if its deadline is at or before `t`.
+    /// Another unplanned reason at `t` (with a roster). No `long_aux` stretch started yet
+    /// (the schedule allowed the aux so far): it starts where the schedule stops allowing
+    /// the new reason. A stretch going on goes on (reason changes inside unplanned aux do
+    /// not break it, SPEC §4.2), to where the schedule allows the new reason (SPEC §9.2).
+    fn long_aux_reason(&mut self, ai: AgentIdx, t: Ms) {
+        let a = self.agents.get(ai);
+        match a.aux_entry.as_deref() {
+            Some(e) if e.at <= t || a.long_aux_alert.is_some() => {
+                let reason = a.reason.clone().unwrap_or_default();
+                let until = self.aux_allowed_from(ai, t, &reason);
+                let e = self.agents.get_mut(ai).aux_entry.as_deref_mut().expect("a stretch");
+                e.until = until;
+                if until != Ms::MAX {
+                    self.long_aux_due.insert((until, ai));
+                }
+            }
+            _ => {
+                let ended = self.agents.get_mut(ai).aux_entry.take().map(|e| e.ended).unwrap_or_default();
+                self.start_aux_stretch(ai, t, ended);
+            }
+        }
+    }
+
+    /// Fires the long_aux alert of agent `ai` if its deadline is at or before `t`; resolves
+    /// it where its schedule starts allowing the aux, if that is at or before `t`, and looks
+    /// for the next stretch from there (SPEC §9.2).
     pub(super) fn long_aux_check(&mut self, ai: AgentIdx, t: Ms) {
+        loop {
+            self.long_aux_fire(ai, t);
+            let a = self.agents.get(ai);
+            let Some(e) = a.aux_entry.as_deref() else { return };
+            if e.until > t {
+                return;
+            }
+            let (until, fired) = (e.until, e.at + e.limit);
+            let a = self.agents.get_mut(ai);
+            let mut ended = a.aux_entry.take().map(|e| e.ended).unwrap_or_default();
+            if let Some(id) = a.long_aux_alert.take() {
+                self.end_agent_alert(&id, until);
+                ended.push((id, fired));
+            }
+            self.start_aux_stretch(ai, until, ended);
+        }
+    }
+
+    fn long_aux_fire(&mut self, ai: AgentIdx, t: Ms) {
         let a = self.agents.get(ai);
         let Some(e) = a.aux_entry.as_deref() else { return };
         let (entry, limit) = (e.at, e.limit);
-        if a.long_aux_alert.is_some() || entry + limit > t {
+        // A stretch the schedule ends before the limit (another reason, SPEC §9.2) never fires.
+        if a.long_aux_alert.is_some() || entry + limit > t || e.until < entry + limit {
             return;
         }
         let at = entry + limit;
@@ -401,6 +480,10 @@ impl Engine {
             vec![a.id.to_string()],
         );
         self.agents.get_mut(ai).long_aux_alert = Some(id);
+        if let Some(until) = self.agents.get(ai).aux_entry.as_ref().map(|e| e.until).filter(|&u| u != Ms::MAX) {
+            // The schedule ends the stretch there (SPEC §9.2): resolved then without an event.
+            self.long_aux_due.insert((until, ai));
+        }
         self.changes.push(AlertChange::Fired(alert));
         self.flush_changes();
     }

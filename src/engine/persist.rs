@@ -224,6 +224,7 @@ impl Engine {
         if let Some(up) = engine.settings.roster.clone() {
             let _ = engine.upload_roster(&up);
         }
+        engine.derive_aux_until();
         Ok(engine)
     }
 }

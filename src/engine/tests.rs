@@ -148,9 +148,25 @@ fn steps(lines: &[String]) -> Vec<Step> {
     out
 }
 
+thread_local! {
+    /// The roster (CSV) the engines of this thread's cases start with (`with_roster`).
+    static ROSTER: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
 fn settings(cfg: &str, clock: &str) -> Settings {
     let toml = format!("[server]\nclock = \"{clock}\"\n{cfg}");
-    FileConfig::parse(&toml, "t").unwrap().settings().unwrap()
+    let mut s = FileConfig::parse(&toml, "t").unwrap().settings().unwrap();
+    if let Some(csv) = ROSTER.with(|r| r.borrow().clone()) {
+        s.roster = Some(std::sync::Arc::new(crate::roster::parse::parse(&csv, &s.tz).unwrap()));
+    }
+    s
+}
+
+/// Runs `f` with engines that start with `csv` as their roster.
+fn with_roster(csv: &str, f: impl FnOnce()) {
+    ROSTER.with(|r| *r.borrow_mut() = Some(csv.to_string()));
+    f();
+    ROSTER.with(|r| *r.borrow_mut() = None);
 }
 
 struct Run {
@@ -184,9 +200,15 @@ fn run(cfg: &str, clock: &str, steps: &[Step], now: Ms) -> Run {
         }
     }
     let view = engine.view(now, &ViewOpts { alerts: true, ..Default::default() });
-    let alerts: Vec<Alert> = view.alerts.iter().map(|a| a.alert().clone()).collect();
-    let told = engine.take_notifications();
+    let alerts: Vec<Alert> = view.alerts.iter().map(|a| a.alert().clone()).filter(compared).collect();
+    let told = engine.take_notifications().into_iter().filter(compared).collect();
     Run { engine, alerts, told, view }
+}
+
+/// Whether a case compares alert `a`: with a roster (`with_roster`) the §4 detectors only
+/// (out_of_adherence has tests of its own, tests/adherence.rs).
+fn compared(a: &Alert) -> bool {
+    ROSTER.with(|r| r.borrow().is_none()) || a.kind != crate::alert::AlertKind::OutOfAdherence
 }
 
 fn tuple(a: &Alert) -> (String, String, String, String, String, String) {
@@ -241,6 +263,7 @@ fn fig(r: &Run, key: &str) -> f64 {
         "talking_s" => secs(s.talking()),
         "aux_s" => secs(s.aux()),
         "planned_aux_s" => secs(s.planned_aux()),
+        "aux_ratio" => s.aux_ratio().unwrap_or(f64::NAN),
         "idle_s" => secs(s.idle()),
         "logged_in_s" => secs(s.logged_in()),
         "contacts" => s.contacts.n as f64,
@@ -272,7 +295,7 @@ fn check(c: &Case) {
         // What the view evaluated at `now` tentatively is what the store holds once time
         // has moved past `now` (and the commit lag) with nothing more arriving.
         r.engine.advance(now + 1 + crate::engine::COMMIT_LAG_MS);
-        let stored: Vec<Alert> = r.engine.alerts().into_iter().filter(|a| a.fired_at <= now).collect();
+        let stored: Vec<Alert> = r.engine.alerts().into_iter().filter(|a| a.fired_at <= now && compared(a)).collect();
         assert_eq!(stored, r.alerts, "{name}: stored after now");
         if c.expect.on_time {
             let mut lines: Vec<(Ms, String)> = steps
@@ -1401,4 +1424,525 @@ fn edge_refusals_count_under_their_outcome() {
     let kept = engine.ingest(Source::Http);
     assert_eq!((kept.duplicate, kept.late, kept.invalid), (1, 1, 2));
     assert_eq!(engine.refusals(Source::Http)[Refusal::Repeated as usize], 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Scheduled aux is planned (SPEC §9.2): the figures, the current count and every detector
+// ---------------------------------------------------------------------------------------
+
+/// Agents A00..A11 on shift 09:00-12:00; those in `on_break` with a break in `brk`.
+fn shifts_with_break(on_break: std::ops::Range<usize>, brk: (&str, &str)) -> String {
+    let mut csv = String::from("agent,start,end,activity\n");
+    for i in 0..12 {
+        csv += &format!("A{i:02},{DAY} 09:00,{DAY} 12:00,shift\n");
+        if on_break.contains(&i) {
+            csv += &format!("A{i:02},{DAY} {},{DAY} {},break\n", brk.0, brk.1);
+        }
+    }
+    csv
+}
+
+/// A team break 10:00-10:15 on the roster of A00..A03 (`scheduled`), or none (then A11 has
+/// one 11:00-11:15, so `break` is a name the roster knows either way).
+fn team_break(scheduled: bool) -> String {
+    match scheduled {
+        true => shifts_with_break(0..4, ("10:00", "10:15")),
+        false => shifts_with_break(11..12, ("11:00", "11:15")),
+    }
+}
+
+#[test]
+fn scheduled_aux_figures_and_count() {
+    // A00..A03 on `break` 10:00-10:20, their break scheduled 10:00-10:15.
+    let events = || cat(&[twelve(), some(0, 4, "10:00", "aux:break"), some(0, 4, "10:20", "idle")]);
+    let cases = [
+        Case {
+            name: "during the scheduled break: planned, not in aux_unplanned",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[twelve(), some(0, 4, "10:00", "aux:break")]),
+            now: "10:10",
+            expect: Expect {
+                figs: &[
+                    ("T1.aux", 4.0),
+                    ("T1.aux_unplanned", 0.0),
+                    ("T1.15m.aux_s", 2400.0),
+                    ("T1.15m.planned_aux_s", 2400.0),
+                    ("T1.15m.aux_ratio", 0.0),
+                ],
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "past the break's end: unplanned from 10:15",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[twelve(), some(0, 4, "10:00", "aux:break")]),
+            now: "10:16",
+            expect: Expect {
+                alerts: &[("aux_cluster", "T1", "", "10:15:00", "10:16:00", "")],
+                figs: &[
+                    ("T1.aux_unplanned", 4.0),
+                    ("T1.15m.aux_s", 3600.0),
+                    ("T1.15m.planned_aux_s", 3360.0),
+                    // 240 s unplanned of 12 agents' 15 minutes.
+                    ("T1.15m.aux_ratio", 240.0 / 10800.0),
+                ],
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "the hour after: 15 minutes planned, 5 unplanned each",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: events(),
+            now: "10:30",
+            expect: Expect {
+                figs: &[
+                    ("T1.aux_unplanned", 0.0),
+                    ("T1.60m.aux_s", 4800.0),
+                    ("T1.60m.planned_aux_s", 3600.0),
+                    ("T1.60m.aux_ratio", 1200.0 / 43200.0),
+                ],
+                alerts: &[("aux_cluster", "T1", "", "10:15:00", "10:16:00", "10:21:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+    ];
+    with_roster(&team_break(true), || cases.iter().for_each(check));
+}
+
+#[test]
+fn scheduled_aux_and_aux_cluster() {
+    let back = |t: &'static str| some(0, 4, t, "idle");
+    let scheduled = [
+        Case {
+            name: "a scheduled team break: no cluster in it, one from its end",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[twelve(), some(0, 4, "10:00", "aux:break"), back("10:20")]),
+            now: "10:30",
+            expect: Expect {
+                alerts: &[("aux_cluster", "T1", "", "10:15:00", "10:16:00", "10:21:00")],
+                figs: &[("alert0.value", 4.0 / 12.0), ("alert0.agents", 4.0)],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "back by the break's end: nothing",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[twelve(), some(0, 4, "10:00", "aux:break"), back("10:15")]),
+            now: "10:30",
+            expect: Expect { on_time: true, ..Default::default() },
+        },
+        Case {
+            name: "a minute over exactly: fires at 10:16 and resolves a hold later",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[twelve(), some(0, 4, "10:00", "aux:break"), back("10:16")]),
+            now: "10:30",
+            expect: Expect {
+                alerts: &[("aux_cluster", "T1", "", "10:15:00", "10:16:00", "10:17:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "a minute over less 1 ms: nothing",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[twelve(), some(0, 4, "10:00", "aux:break"), back("10:15:59.999")]),
+            now: "10:30",
+            expect: Expect { on_time: true, ..Default::default() },
+        },
+        Case {
+            name: "gone a minute early: fires at the break's start, resolves a hold later",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[twelve(), some(0, 4, "09:59", "aux:break"), back("10:15")]),
+            now: "10:30",
+            expect: Expect {
+                alerts: &[("aux_cluster", "T1", "", "09:59:00", "10:00:00", "10:01:00")],
+                // At 10:00 the break is scheduled: nobody counts.
+                figs: &[("alert0.value", 0.0), ("alert0.agents", 0.0)],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "gone a minute early less 1 ms: nothing",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[twelve(), some(0, 4, "09:59:00.001", "aux:break"), back("10:15")]),
+            now: "10:30",
+            expect: Expect { on_time: true, ..Default::default() },
+        },
+        Case {
+            name: "two unscheduled beside the four: 2 of 12 count, under the gate",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[twelve(), some(0, 6, "10:00", "aux:break"), some(0, 6, "10:10", "idle")]),
+            now: "10:30",
+            expect: Expect { on_time: true, ..Default::default() },
+        },
+        Case {
+            name: "four unscheduled beside the four: those four count",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[twelve(), some(0, 8, "10:00", "aux:break"), some(0, 8, "10:10", "idle")]),
+            now: "10:30",
+            expect: Expect {
+                alerts: &[("aux_cluster", "T1", "", "10:00:00", "10:01:00", "10:11:00")],
+                figs: &[("alert0.value", 4.0 / 12.0), ("alert0.agents", 4.0)],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "another reason during the break is unplanned from then",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[
+                twelve(),
+                some(0, 4, "10:00", "aux:break"),
+                some(0, 4, "10:05", "aux:personal"),
+                back("10:10"),
+            ]),
+            now: "10:30",
+            expect: Expect {
+                alerts: &[("aux_cluster", "T1", "", "10:05:00", "10:06:00", "10:11:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "late: the reason change delivered after the detectors passed it",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[
+                twelve(),
+                some(0, 4, "10:00", "aux:break"),
+                some(4, 5, "10:09", "talking"),
+                view("10:09"),
+                recv("10:09:30", some(0, 4, "10:05", "aux:personal")),
+                back("10:10"),
+            ]),
+            now: "10:30",
+            expect: Expect {
+                alerts: &[("aux_cluster", "T1", "", "10:05:00", "10:06:00", "10:11:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "late: the breaks delivered after the break's end, a view in between",
+            cfg: PEAK9,
+            clocks: BOTH,
+            events: cat(&[
+                twelve(),
+                some(4, 5, "10:25", "talking"),
+                view("10:25"),
+                recv("10:26:00", some(0, 4, "10:00", "aux:break")),
+                recv("10:26:00", back("10:20")),
+            ]),
+            now: "10:30",
+            expect: Expect {
+                alerts: &[("aux_cluster", "T1", "", "10:15:00", "10:16:00", "10:21:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+    ];
+    with_roster(&team_break(true), || scheduled.iter().for_each(check));
+    // The same breaks unscheduled.
+    let unscheduled = [Case {
+        name: "the same breaks unscheduled",
+        cfg: PEAK9,
+        clocks: BOTH,
+        events: cat(&[twelve(), some(0, 4, "10:00", "aux:break"), back("10:20")]),
+        now: "10:30",
+        expect: Expect {
+            alerts: &[("aux_cluster", "T1", "", "10:00:00", "10:01:00", "10:21:00")],
+            on_time: true,
+            ..Default::default()
+        },
+    }];
+    with_roster(&team_break(false), || unscheduled.iter().for_each(check));
+}
+
+#[test]
+fn scheduled_aux_and_aux_dispersion() {
+    // Minute rule only: peak 09:00-12:00, a minute of peak time suffices.
+    const DISP: &str = "[peak]\nwindows = [\"09:00-12:00\"]\n[alerts.long_aux]\nmax_aux_secs = 86400\n\
+                        [alerts.aux_cluster]\nmin_agents = 100\n[alerts.aux_dispersion]\nmin_peak_secs = 60\n";
+    let six = || many(6, "A", "09:00", "idle", "T1");
+    let one = |t: &str, s: &str| vec![ev(t, "A00", s, "")];
+    let brk = ("09:30", "09:45");
+    let cases = |over: &'static str| {
+        [
+            Case {
+                name: "a break all scheduled: no aux rate to disperse",
+                cfg: DISP,
+                clocks: BOTH,
+                events: cat(&[six(), one("09:30", "aux:break"), one("09:45", "idle")]),
+                now: "10:00",
+                expect: Expect { on_time: true, ..Default::default() },
+            },
+            Case {
+                name: "a break over its end: dispersion from the minute after",
+                cfg: DISP,
+                clocks: BOTH,
+                events: cat(&[six(), one("09:30", "aux:break"), one(over, "idle")]),
+                now: "10:00",
+                expect: Expect {
+                    // A00 alone has unplanned aux at peak, the others' rates are 0: CV sqrt(5).
+                    alerts: &[("aux_dispersion", "T1", "", "09:46:00", "09:48:00", "")],
+                    figs: &[("alert0.value", 2.23606797749979), ("alert0.agents", 1.0)],
+                    on_time: true,
+                    ..Default::default()
+                },
+            },
+            Case {
+                name: "late: the break delivered after the minutes were evaluated",
+                cfg: DISP,
+                clocks: BOTH,
+                events: cat(&[
+                    six(),
+                    vec![ev("09:55", "A01", "talking", "")],
+                    view("09:55"),
+                    recv("09:56:00", cat(&[one("09:30", "aux:break"), one(over, "idle")])),
+                ]),
+                now: "10:00",
+                expect: Expect {
+                    alerts: &[("aux_dispersion", "T1", "", "09:46:00", "09:48:00", "")],
+                    on_time: true,
+                    ..Default::default()
+                },
+            },
+        ]
+    };
+    with_roster(&shifts_with_break(0..1, brk), || cases("09:50").iter().for_each(check));
+    // Unscheduled, the same break disperses from its first minute.
+    let unscheduled = [Case {
+        name: "the same break unscheduled",
+        cfg: DISP,
+        clocks: BOTH,
+        events: cat(&[six(), one("09:30", "aux:break"), one("09:45", "idle")]),
+        now: "09:40",
+        expect: Expect {
+            alerts: &[("aux_dispersion", "T1", "", "09:31:00", "09:33:00", "")],
+            on_time: true,
+            ..Default::default()
+        },
+    }];
+    with_roster(&shifts_with_break(0..0, brk), || unscheduled.iter().for_each(check));
+}
+
+#[test]
+fn scheduled_aux_and_long_aux() {
+    let start = || vec![ev("09:00", "A00", "idle", "T1")];
+    let one = |t: &str, s: &str| vec![ev(t, "A00", s, "")];
+    let cases = [
+        Case {
+            name: "a long_aux stretch starts where the break ends",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[start(), one("10:00", "aux:break"), one("10:30", "idle")]),
+            now: "10:40",
+            expect: Expect {
+                alerts: &[("long_aux", "T1", "A00", "10:15:00", "10:25:00", "10:30:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "on break before it starts: the break cuts the stretch",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[start(), one("09:55", "aux:break"), one("10:30", "idle")]),
+            now: "10:40",
+            expect: Expect {
+                alerts: &[("long_aux", "T1", "A00", "10:15:00", "10:25:00", "10:30:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "on break 10 minutes before it starts: fires and resolves at its start",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[start(), one("09:50", "aux:break"), one("10:05", "idle")]),
+            now: "10:40",
+            expect: Expect {
+                alerts: &[("long_aux", "T1", "A00", "09:50:00", "10:00:00", "10:00:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "another reason during the break starts a stretch then",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[start(), one("10:00", "aux:break"), one("10:03", "aux:personal"), one("10:20", "idle")]),
+            now: "10:40",
+            expect: Expect {
+                alerts: &[("long_aux", "T1", "A00", "10:03:00", "10:13:00", "10:20:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "late: back before the alert the schedule resolved had fired",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[
+                start(),
+                one("09:50", "aux:break"),
+                vec![ev("10:05", "A01", "idle", "T1")],
+                view("10:05"),
+                recv("10:06:00", one("09:58", "idle")),
+            ]),
+            now: "10:40",
+            expect: Expect {
+                retracted: &[("long_aux", "T1", "A00", "09:50:00", "10:00:00", "10:00:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "late: back after the alert fired, before the break ended it",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[
+                start(),
+                one("09:45", "aux:break"),
+                vec![ev("10:05", "A01", "idle", "T1")],
+                view("10:05"),
+                recv("10:06:00", one("09:57", "idle")),
+            ]),
+            now: "10:40",
+            expect: Expect {
+                alerts: &[("long_aux", "T1", "A00", "09:45:00", "09:55:00", "09:57:00")],
+                retracted: &[("long_aux", "T1", "A00", "09:45:00", "09:55:00", "10:00:00")],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "another reason before the break, its own: the stretch ends at the break",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[start(), one("09:45", "aux:personal"), one("09:58", "aux:break"), one("10:30", "idle")]),
+            now: "10:40",
+            expect: Expect {
+                alerts: &[
+                    ("long_aux", "T1", "A00", "09:45:00", "09:55:00", "10:00:00"),
+                    ("long_aux", "T1", "A00", "10:15:00", "10:25:00", "10:30:00"),
+                ],
+                on_time: true,
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "another reason, the break's, before a stretch reached the limit: cut there",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[start(), one("09:55", "aux:personal"), one("09:58", "aux:break"), one("10:20", "idle")]),
+            now: "10:40",
+            expect: Expect { on_time: true, ..Default::default() },
+        },
+        Case {
+            name: "within the break: nothing",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[start(), one("10:00", "aux:break"), one("10:15", "idle")]),
+            now: "10:40",
+            expect: Expect { on_time: true, ..Default::default() },
+        },
+    ];
+    with_roster(&shifts_with_break(0..1, ("10:00", "10:15")), || cases.iter().for_each(check));
+}
+
+/// A roster uploaded after the detectors evaluated a break: they re-evaluate from the first
+/// instant it changed (within the backfill limit) and retract what it takes back. The agents
+/// were seen before their roster: their aux reasons are known from their current state's
+/// start on (docs/adherence.md), here the break's.
+#[test]
+fn an_upload_re_evaluates_the_detectors() {
+    let cluster = |v: Vec<Alert>| -> Vec<_> {
+        v.iter().filter(|a| a.kind == crate::alert::AlertKind::AuxCluster).map(tuple).collect()
+    };
+    for clock in ["event", "wall"] {
+        let mut engine = Engine::new(settings(PEAK9, clock));
+        engine.enable_notifications();
+        let aliases = Aliases::new(engine.settings.aliases.clone());
+        let feed = |engine: &mut Engine, lines: Vec<String>| {
+            for l in &lines {
+                let e = decode_str(&expand(l), &aliases).unwrap();
+                let t = e.ts().unwrap();
+                engine.apply_batch(t, Source::Tcp, [e], &[]);
+            }
+        };
+        feed(&mut engine, cat(&[twelve(), some(0, 4, "10:00", "aux:break"), some(4, 5, "10:10", "talking")]));
+        let opts = ViewOpts { alerts: true, ..Default::default() };
+        let alerts = |engine: &mut Engine, t: &str| -> Vec<Alert> {
+            engine.view(at(t), &opts).alerts.iter().map(|a| a.alert().clone()).collect()
+        };
+        let before = cluster(alerts(&mut engine, "10:10"));
+        assert_eq!(before, owned(&[("aux_cluster", "T1", "", "10:00:00", "10:01:00", "")]), "{clock}: before");
+        let tz = engine.settings.tz.clone();
+        // A roster without the break changes no detector's result; with it, the break is planned.
+        engine.upload_roster(&crate::roster::parse::parse(&team_break(false), &tz).unwrap()).unwrap();
+        assert_eq!(cluster(alerts(&mut engine, "10:10")), before, "{clock}: no break scheduled");
+        engine.upload_roster(&crate::roster::parse::parse(&team_break(true), &tz).unwrap()).unwrap();
+        assert_eq!(cluster(alerts(&mut engine, "10:10")), [], "{clock}: the break scheduled");
+        feed(&mut engine, cat(&[some(0, 4, "10:20", "idle"), some(4, 5, "10:30", "idle")]));
+        let after = cluster(alerts(&mut engine, "10:30"));
+        assert_eq!(after, owned(&[("aux_cluster", "T1", "", "10:15:00", "10:16:00", "10:21:00")]), "{clock}: after");
+        let retracted = cluster(engine.take_notifications().into_iter().filter(|a| a.retracted).collect());
+        assert_eq!(retracted, before, "{clock}: retracted");
+    }
+}
+
+/// A long_aux alert the schedule will end resolves there after a restart too: where the
+/// schedule ends a stretch is derived again from the restored roster.
+#[test]
+fn long_aux_ends_at_the_break_after_a_restore() {
+    with_roster(&shifts_with_break(0..1, ("10:00", "10:15")), || {
+        let s = settings(NO_PEAK, "event");
+        let mut engine = Engine::new(s.clone());
+        let aliases = Aliases::new(s.aliases.clone());
+        for l in
+            [ev("09:00", "A00", "idle", "T1"), ev("09:45", "A00", "aux:break", ""), ev("09:57", "A01", "idle", "T1")]
+        {
+            let e = decode_str(&expand(&l), &aliases).unwrap();
+            engine.apply_batch(e.ts().unwrap(), Source::Tcp, [e], &[]);
+        }
+        let mut restored = Engine::restore(s, &engine.save()).unwrap();
+        restored.advance(at("10:05"));
+        let long: Vec<_> =
+            restored.alerts().iter().filter(|a| a.kind == crate::alert::AlertKind::LongAux).map(tuple).collect();
+        assert_eq!(long, owned(&[("long_aux", "T1", "A00", "09:45:00", "09:55:00", "10:00:00")]));
+    });
+}
+
+/// A roster uploaded while a cluster is on, scheduling a break that starts later: the
+/// stored alert resolves a hold after the break's start without any event or view.
+#[test]
+fn an_upload_schedules_a_break_ahead() {
+    let s = settings(PEAK9, "event");
+    let mut engine = Engine::new(s.clone());
+    let aliases = Aliases::new(s.aliases.clone());
+    for l in cat(&[twelve(), some(0, 4, "09:50", "aux:break"), some(4, 5, "09:55", "talking")]) {
+        let e = decode_str(&expand(&l), &aliases).unwrap();
+        engine.apply_batch(e.ts().unwrap(), Source::Tcp, [e], &[]);
+    }
+    engine.upload_roster(&crate::roster::parse::parse(&team_break(true), &s.tz).unwrap()).unwrap();
+    engine.advance(at("10:05"));
+    let cluster: Vec<_> =
+        engine.alerts().iter().filter(|a| a.kind == crate::alert::AlertKind::AuxCluster).map(tuple).collect();
+    assert_eq!(cluster, owned(&[("aux_cluster", "T1", "", "09:50:00", "09:51:00", "10:01:00")]));
 }

@@ -45,6 +45,21 @@ pub struct AuxEntry {
     pub limit: Ms,
     pub reason: CompactString,
     pub team: String,
+    /// Where the agent's schedule allows this aux (it is planned from there, SPEC §9.2):
+    /// the stretch ends there. `Ms::MAX`: it does not. Derived from the roster (not in the
+    /// journal's snapshot, whose layout stays: `Engine::restore` derives it again).
+    #[serde(skip, default = "never")]
+    pub until: Ms,
+    /// The long_aux alerts of this stay in unplanned aux that the schedule resolved (id,
+    /// fired_at): an event of the agent delivered late, leaving aux before one fired or was
+    /// resolved, corrects it. Not in the snapshot: after a restart such a late event leaves
+    /// the alert as it was (the one case a restart changes, and a rare one).
+    #[serde(skip)]
+    pub ended: Vec<(String, Ms)>,
+}
+
+fn never() -> Ms {
+    Ms::MAX
 }
 
 /// A slab of agents with an id index; freed slots are reused.

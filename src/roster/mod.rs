@@ -325,13 +325,15 @@ impl Roster {
     }
 
     /// Replaces the schedule of every agent and local day the upload names (`day_of`: the
-    /// local day number of an instant). Nothing is changed when it is refused.
+    /// local day number of an instant). Nothing is changed when it is refused. Returns each
+    /// named agent's slot and the first instant its scheduled activity changed (`Ms::MAX`:
+    /// the same schedule again).
     pub fn upload(
         &mut self,
         up: &parse::Upload,
         max_agents: usize,
         day_of: &mut dyn FnMut(Ms) -> i32,
-    ) -> Result<(Vec<u32>, Applied), UploadError> {
+    ) -> Result<(Vec<(u32, Ms)>, Applied), UploadError> {
         let new_agents = up.agents.iter().filter(|(id, _)| !self.index.contains_key(id)).count();
         if self.agents.len() + new_agents > max_agents {
             return Err(UploadError::TooManyAgents(self.agents.len() + new_agents));
@@ -389,7 +391,9 @@ impl Roster {
             let a = &mut self.agents[slot as usize];
             a.rows.retain(|k| !days.contains(&k.day));
             a.rows.extend(kept);
-            a.sched = flatten(&a.rows);
+            let sched = flatten(&a.rows);
+            let changed = first_difference(&a.sched, &sched);
+            a.sched = sched;
             a.sched_gen += 1;
             // Re-derive from the start of its schedule (or where it already was, if earlier).
             let first = a.sched.first().map_or(Ms::MAX, |p| p.0);
@@ -399,7 +403,7 @@ impl Roster {
                 let done = std::mem::take(&mut a.done);
                 a.live.splice(0..0, done);
             }
-            touched.push(slot);
+            touched.push((slot, changed));
         }
         Ok((touched, Applied { agents: up.agents.len(), rows: up.rows() }))
     }
@@ -588,17 +592,88 @@ impl Roster {
         self.allowed(act, code(kind), rid)
     }
 
-    /// The first instant at or after `from` where unplanned aux with `reason` is not
-    /// scheduled (the start of a `long_aux` stretch, SPEC §9.2); `None` if never.
-    pub fn unscheduled_from(&self, slot: u32, from: Ms, reason: &str) -> Option<Ms> {
+    /// Whether the agent's recorded state at `t` is aux of an unplanned reason that its
+    /// scheduled activity at `t` allows (scheduled aux, planned: SPEC §9.2), and the start of
+    /// its next schedule piece after `t` (`Ms::MAX`: none), where that may change without an
+    /// event.
+    pub fn scheduled_aux_at(&self, slot: u32, t: Ms) -> (bool, Ms) {
+        let a = &self.agents[slot as usize];
+        let si = a.sched.partition_point(|&(s, _)| s <= t);
+        let next = a.sched.get(si).map_or(Ms::MAX, |p| p.0);
+        let act = if si == 0 { OFF } else { a.sched[si - 1].1 };
+        let li = a.log.partition_point(|&e| start_of(e) <= t);
+        let (code, rid) = if li == 0 { (OFFLINE, OTHER) } else { unpack(a.log[li - 1]) };
+        let yes = act != OFF && code == Kind::AuxUnplanned as u8 && self.allowed(act, code, rid);
+        (yes, next)
+    }
+
+    /// The agent's scheduled aux in `[from, to)`: `sums(..).scheduled_aux`, walking only the
+    /// schedule pieces that allow some aux (the `aux_dispersion` rule asks for it for every
+    /// member at every minute of peak time).
+    pub fn scheduled_aux_ms(&self, slot: u32, from: Ms, to: Ms) -> Ms {
+        let a = &self.agents[slot as usize];
+        let aux_bit = 1u8 << code(Kind::AuxUnplanned);
+        let mut i = a.sched.partition_point(|&(s, _)| s <= from);
+        let mut t = from;
+        let mut total = 0;
+        while t < to {
+            let act = if i == 0 { OFF } else { a.sched[i - 1].1 };
+            let end = a.sched.get(i).map_or(Ms::MAX, |p| p.0).min(to);
+            let al = &self.allow[act as usize];
+            if act != OFF && (al.mask & aux_bit != 0 || !al.reasons.is_empty()) {
+                let mut li = a.log.partition_point(|&e| start_of(e) <= t);
+                let mut u = t;
+                while u < end {
+                    let (c, rid) = if li == 0 { (OFFLINE, OTHER) } else { unpack(a.log[li - 1]) };
+                    let next = a.log.get(li).map_or(Ms::MAX, |&e| start_of(e)).min(end);
+                    if c == Kind::AuxUnplanned as u8 && self.allowed(act, c, rid) {
+                        total += next - u;
+                    }
+                    u = next;
+                    li += 1;
+                }
+            }
+            t = end;
+            i += 1;
+        }
+        total
+    }
+
+    /// Where a `long_aux` stretch of an agent in unplanned aux with `reason` from `from` on
+    /// starts (SPEC §9.2): the first instant it is unscheduled from which it stays so for
+    /// `limit` (a scheduled piece inside breaks the stretch: planned aux is not unplanned);
+    /// `None` if never. With it, where the schedule allows the aux again (`Ms::MAX`: never).
+    pub fn long_aux_from(&self, slot: u32, from: Ms, reason: &str, limit: Ms) -> Option<(Ms, Ms)> {
         let a = &self.agents[slot as usize];
         let rid = self.name_ids.get(reason).copied().unwrap_or(OTHER);
-        let ok = |act: u16| self.allowed(act, Kind::AuxUnplanned as u8, rid);
-        if !ok(self.activity_at(slot, from)) {
-            return Some(from);
+        let ok = |act: u16| act != OFF && self.allowed(act, Kind::AuxUnplanned as u8, rid);
+        let mut t = from;
+        loop {
+            let i = a.sched.partition_point(|&(s, _)| s <= t);
+            let start = if i > 0 && ok(a.sched[i - 1].1) {
+                a.sched[i..].iter().find(|&&(_, act)| !ok(act)).map(|&(s, _)| s)?
+            } else {
+                t
+            };
+            let j = a.sched.partition_point(|&(s, _)| s <= start);
+            match a.sched[j..].iter().find(|&&(_, act)| ok(act)) {
+                Some(&(s, _)) if s < start.saturating_add(limit) => t = s,
+                next => return Some((start, next.map_or(Ms::MAX, |p| p.0))),
+            }
+        }
+    }
+
+    /// The first instant at or after `from` at which the schedule allows unplanned aux with
+    /// `reason` (`Ms::MAX`: never).
+    pub fn aux_allowed_from(&self, slot: u32, from: Ms, reason: &str) -> Ms {
+        let a = &self.agents[slot as usize];
+        let rid = self.name_ids.get(reason).copied().unwrap_or(OTHER);
+        let ok = |act: u16| act != OFF && self.allowed(act, Kind::AuxUnplanned as u8, rid);
+        if ok(self.activity_at(slot, from)) {
+            return from;
         }
         let i = a.sched.partition_point(|&(s, _)| s <= from);
-        a.sched[i..].iter().find(|&&(_, act)| !ok(act)).map(|&(s, _)| s)
+        a.sched[i..].iter().find(|&&(_, act)| ok(act)).map_or(Ms::MAX, |&(s, _)| s)
     }
 
     /// The out-of-adherence stretches in `[settled, to)` given the one in progress at
@@ -724,6 +799,16 @@ impl Roster {
 
     pub fn heap_bytes(&self) -> usize {
         self.agents.iter().map(|a| a.rows.capacity() * 40 + a.sched.capacity() * 16 + a.log.capacity() * 8 + 96).sum()
+    }
+}
+
+/// The first instant at which two flattened schedules name different activities
+/// (`Ms::MAX`: they never do).
+fn first_difference(old: &[(Ms, u16)], new: &[(Ms, u16)]) -> Ms {
+    match old.iter().zip(new).position(|(a, b)| a != b) {
+        Some(i) => old[i].0.min(new[i].0),
+        None if old.len() == new.len() => Ms::MAX,
+        None => old.get(new.len()).or(new.get(old.len())).map_or(Ms::MAX, |p| p.0),
     }
 }
 
