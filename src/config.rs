@@ -202,17 +202,27 @@ impl Default for ClusterConfig {
 
 impl ClusterConfig {
     /// The cluster's settings, or `None` when `nats` is empty. Every error names its key.
-    fn settings(&self, journal: &JournalConfig, base_dir: &Path, errs: &mut Errs) -> Option<crate::cluster::ClusterSettings> {
+    fn settings(
+        &self,
+        journal: &JournalConfig,
+        base_dir: &Path,
+        errs: &mut Errs,
+    ) -> Option<crate::cluster::ClusterSettings> {
         if self.nats.is_empty() {
             return None;
         }
         // Names go into subjects (`fw.in.<site>.batch`) and stream names.
-        let token = |v: &str| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let token = |v: &str| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
         for (i, url) in self.nats.iter().enumerate() {
             let ok = ["nats://", "tls://"].iter().any(|p| url.starts_with(p))
                 && url.parse::<async_nats::ServerAddr>().is_ok();
             if !ok {
-                errs.0.push(invalid(&format!("cluster.nats[{i}]"), format!("{url:?} is not a URL like \"nats://10.0.0.1:4222\"")));
+                errs.0.push(invalid(
+                    &format!("cluster.nats[{i}]"),
+                    format!("{url:?} is not a URL like \"nats://10.0.0.1:4222\""),
+                ));
             }
         }
         if !token(&self.stream) {
@@ -1061,7 +1071,10 @@ impl FileConfig {
         };
         let cluster = self.cluster.settings(j, base_dir, &mut errs);
         if cluster.is_some() && !self.roster.file.is_empty() {
-            errs.0.push(invalid("roster.file", "a roster is not yet shared through [cluster]: every replica would hold its own (docs/cluster.md)"));
+            errs.0.push(invalid(
+                "roster.file",
+                "a roster is not yet shared through [cluster]: every replica would hold its own (docs/cluster.md)",
+            ));
         }
         let tokens = errs.take(self.auth.resolve(base_dir)).unwrap_or_default();
         let mut core = core;

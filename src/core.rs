@@ -294,9 +294,15 @@ impl Core {
         if events.is_empty() {
             return Submitted { applied, durable: Ok(()) };
         }
-        let landed = match c.submit(source, &events).await {
-            Ok(l) => l,
-            Err(e) => return Submitted { applied, durable: Err(format!("{e}: events not stored")) },
+        // Stored, then applied here: a replica that cannot read the stream answers in time.
+        let bound = crate::cluster::PUBLISH_DEADLINE + timeout;
+        let landed = match tokio::time::timeout(bound, c.submit(source, &events)).await {
+            Ok(Ok(l)) => l,
+            Ok(Err(e)) => return Submitted { applied, durable: Err(format!("{e}: events not stored")) },
+            Err(_) => {
+                let why = "not applied by this replica in time (it may be stored: a resend counts duplicate)";
+                return Submitted { applied, durable: Err(why.into()) };
+            }
         };
         applied.counts.merge(&landed.counts);
         if !landed.not_applied.is_empty() {

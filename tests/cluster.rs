@@ -43,7 +43,7 @@ impl Replica {
                 "[server]\nclock = \"event\"\nhttp = \"127.0.0.1:{http}\"\ntcp = \"127.0.0.1:{tcp}\"\n\
                  [floor]\nmax_backfill_secs = 86400\n\
                  [journal]\ndir = {data:?}\nsnapshot_interval_secs = 1\n\
-                 [cluster]\nnats = [{urls}]\nsite = \"sh-01\"\nlease_secs = 2\n\
+                 [cluster]\nnats = [{urls}]\nsite = \"sh-01\"\n\
                  [[hooks]]\nkind = \"webhook\"\nurl = {hook:?}\n{extra}",
                 urls = urls.join(", "),
             ),
@@ -219,8 +219,10 @@ async fn kill_a_replica_a_nats_node_and_both_nothing_acknowledged_is_lost() {
     let hooks = hooks_receiver::Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let hook = hooks.url("/hook");
-    let mut replicas =
-        [Replica::new("a", dir.path(), &nats.urls(), &hook, ""), Replica::new("b", dir.path(), &nats.urls(), &hook, "")];
+    let mut replicas = [
+        Replica::new("a", dir.path(), &nats.urls(), &hook, ""),
+        Replica::new("b", dir.path(), &nats.urls(), &hook, ""),
+    ];
     for r in &replicas {
         r.wait_ready(Duration::from_secs(60)).await;
     }
@@ -235,14 +237,22 @@ async fn kill_a_replica_a_nats_node_and_both_nothing_acknowledged_is_lost() {
     eprintln!("{} events in {n} batches, {fired} alerts in replay", lines.len());
 
     let mut start = 0usize;
+    let mut down: Vec<usize> = Vec::new();
     let mut acknowledged = 0u64;
     let mut resent = 0u32;
     for (i, b) in batches.iter().enumerate() {
         // The drill, at fixed points of the stream.
         if i == n / 8 {
-            let holder = holder(&replicas).await;
-            eprintln!("kill -9 replica {} (the hook holder)", replicas[holder].name);
-            replicas[holder].kill9();
+            let first = holder(&replicas).await;
+            eprintln!("kill -9 replica {} (the hook holder)", replicas[first].name);
+            replicas[first].kill9();
+            // Hook delivery fails over (the time is measured by scripts/bench-cluster; here
+            // only that it does, well within the drill).
+            let killed = Instant::now();
+            let other = holder(&replicas).await;
+            let took = killed.elapsed();
+            eprintln!("replica {} delivers the hooks {took:?} after the kill", replicas[other].name);
+            assert!(took < Duration::from_secs(15), "hook delivery failed over in {took:?}");
         }
         if i == 2 * n / 8 {
             for r in replicas.iter_mut().filter(|r| !r.alive()) {
@@ -254,9 +264,10 @@ async fn kill_a_replica_a_nats_node_and_both_nothing_acknowledged_is_lost() {
             let leader = stream_leader(&nats).await.expect("a stream leader");
             eprintln!("kill -9 NATS node {leader} (the stream's leader)");
             nats.kill9(leader);
+            down.push(leader);
         }
         if i == 4 * n / 8 {
-            for k in 0..nats.len() {
+            for k in down.drain(..) {
                 nats.restart(k).await;
             }
             eprintln!("NATS node back");
@@ -269,12 +280,13 @@ async fn kill_a_replica_a_nats_node_and_both_nothing_acknowledged_is_lost() {
             tokio::time::sleep(Duration::from_millis(300)).await;
             let leader = stream_leader(&nats).await.unwrap_or(0);
             nats.kill9(leader);
+            down.push(leader);
         }
         if i == 6 * n / 8 {
             for r in replicas.iter_mut().filter(|r| !r.alive()) {
                 r.spawn();
             }
-            for k in 0..nats.len() {
+            for k in down.drain(..) {
                 nats.restart(k).await;
             }
             eprintln!("all back");
@@ -312,15 +324,24 @@ async fn kill_a_replica_a_nats_node_and_both_nothing_acknowledged_is_lost() {
         let mut got: BTreeMap<(String, String), usize> = BTreeMap::new();
         for r in hooks.requests() {
             let body = r.json();
-            *got.entry((body["id"].as_str().unwrap_or("").to_string(), body["state"].as_str().unwrap_or("").to_string()))
-                .or_default() += 1;
+            *got.entry((
+                body["id"].as_str().unwrap_or("").to_string(),
+                body["state"].as_str().unwrap_or("").to_string(),
+            ))
+            .or_default() += 1;
         }
         if got == expected || Instant::now() > deadline {
             break got;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    assert_eq!(hooked, expected, "each alert hooked exactly once");
+    let differ: Vec<String> = expected
+        .keys()
+        .chain(hooked.keys())
+        .filter(|k| expected.get(*k) != hooked.get(*k))
+        .map(|k| format!("{k:?}: hooked {:?} times, expected {:?}", hooked.get(k), expected.get(k)))
+        .collect();
+    assert!(differ.is_empty(), "each alert hooked exactly once:\n{}", differ.join("\n"));
     let takeovers = replicas[0].metric("floorwatch_cluster_hook_takeovers_total").await.unwrap()
         + replicas[1].metric("floorwatch_cluster_hook_takeovers_total").await.unwrap();
     assert!(takeovers >= 1.0, "hook delivery moved to the other replica at least once");

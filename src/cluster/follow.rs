@@ -19,8 +19,12 @@ use crate::journal::record::{Op, decode_payload};
 use crate::settings::Settings;
 use crate::time::Ms;
 
-/// A state snapshot: `MAGIC | seq: u64 | last tick: i64 | engine state`.
-const MAGIC: &[u8; 8] = b"fwclst01";
+/// A consumer silent this long is made again (ticks arrive every second).
+const STALL: Duration = Duration::from_secs(3);
+
+/// A state snapshot: `MAGIC | seq: u64 | last tick: i64 | engine length: u64 | engine
+/// state | the hook gate's pairs told`.
+const MAGIC: &[u8; 8] = b"fwclst02";
 
 /// Where the follower is in the stream: the sequence applied through and the time of the
 /// last tick (housekeeping runs when a tick starts a new minute).
@@ -34,32 +38,42 @@ fn snapshot_path(dir: &Path, group: &str) -> PathBuf {
     dir.join(format!("cluster-{group}.state"))
 }
 
+/// What a replica starts from: its engine, where in the stream, and the hook gate's pairs
+/// told (empty without a snapshot).
+pub struct Restored {
+    pub engine: Engine,
+    pub position: Position,
+    pub told: Vec<u8>,
+}
+
 /// Restores the replica's engine from its last state snapshot, if there is one.
-pub fn restore(settings: &Settings, dir: Option<&Path>, group: &str) -> anyhow::Result<(Engine, Position)> {
-    let Some(dir) = dir else { return Ok((Engine::new(settings.clone()), Position::default())) };
+pub fn restore(settings: &Settings, dir: Option<&Path>, group: &str) -> anyhow::Result<Restored> {
+    let fresh = || Restored { engine: Engine::new(settings.clone()), position: Position::default(), told: Vec::new() };
+    let Some(dir) = dir else { return Ok(fresh()) };
     let path = snapshot_path(dir, group);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             tracing::info!(path = %path.display(), "cluster: no state snapshot; replaying the stream from its first message");
-            return Ok((Engine::new(settings.clone()), Position::default()));
+            return Ok(fresh());
         }
         Err(e) => anyhow::bail!("journal.dir: cannot read {}: {e}", path.display()),
     };
     let bad = || anyhow::anyhow!("journal.dir: {} is not a floorwatch cluster state snapshot", path.display());
-    if bytes.len() < 24 || &bytes[..8] != MAGIC {
+    if bytes.len() < 32 || &bytes[..8] != MAGIC {
         return Err(bad());
     }
-    let seq = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad())?);
-    let last_tick = i64::from_le_bytes(bytes[16..24].try_into().map_err(|_| bad())?);
-    let engine = Engine::restore(settings.clone(), &bytes[24..])
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    let (seq, last_tick, len) = (word(8), word(16) as i64, word(24) as usize);
+    let state = bytes.get(32..32 + len).ok_or_else(bad)?;
+    let engine = Engine::restore(settings.clone(), state)
         .map_err(|e| anyhow::anyhow!("journal.dir: state snapshot {}: {e}", path.display()))?;
     tracing::info!(path = %path.display(), seq, "cluster: state restored; replaying the stream after it");
-    Ok((engine, Position { seq, last_tick }))
+    Ok(Restored { engine, position: Position { seq, last_tick }, told: bytes[32 + len..].to_vec() })
 }
 
 /// Writes a state snapshot atomically (a temporary file renamed over the last one).
-fn save(dir: &Path, group: &str, pos: Position, state: &[u8]) -> std::io::Result<()> {
+fn save(dir: &Path, group: &str, pos: Position, state: &[u8], told: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
     let path = snapshot_path(dir, group);
@@ -68,7 +82,9 @@ fn save(dir: &Path, group: &str, pos: Position, state: &[u8]) -> std::io::Result
     f.write_all(MAGIC)?;
     f.write_all(&pos.seq.to_le_bytes())?;
     f.write_all(&pos.last_tick.to_le_bytes())?;
+    f.write_all(&(state.len() as u64).to_le_bytes())?;
     f.write_all(state)?;
+    f.write_all(told)?;
     f.sync_all()?;
     std::fs::rename(&tmp, &path)
 }
@@ -107,6 +123,10 @@ pub async fn run(
                 }
             },
         };
+        // Every replica publishes its site's tick each second: a consumer that delivers
+        // nothing for `STALL` is stalled (a known failure after node losses) and is made
+        // again from where it got.
+        let mut last_message = Instant::now();
         loop {
             let next = tokio::select! {
                 _ = shutdown.cancelled() => break 'consume,
@@ -114,10 +134,14 @@ pub async fn run(
             };
             let msg = match next {
                 Err(_) => {
+                    if last_message.elapsed() > STALL {
+                        tracing::debug!(seq = pos.seq, "cluster: no message for a while; reading the stream anew");
+                        break;
+                    }
                     // Idle: nothing pending.
                     cluster.stats.lag.store(0, Ordering::Relaxed);
                     cluster.stats.caught_up.store(true, Ordering::Relaxed);
-                    maybe_snapshot(&core, &s, &group, pos, &mut last_snapshot, &mut snapshot_job);
+                    maybe_snapshot(&core, gate.as_deref(), &s, &group, pos, &mut last_snapshot, &mut snapshot_job);
                     continue;
                 }
                 Ok(None) => break,
@@ -127,6 +151,7 @@ pub async fn run(
                 }
                 Ok(Some(Ok(m))) => m,
             };
+            last_message = Instant::now();
             let Ok(info) = msg.info() else { continue };
             let seq = info.stream_sequence;
             if seq <= pos.seq {
@@ -164,7 +189,7 @@ pub async fn run(
             }
             pos.seq = seq;
             cluster.stats.applied_seq.store(seq, Ordering::Relaxed);
-            maybe_snapshot(&core, &s, &group, pos, &mut last_snapshot, &mut snapshot_job);
+            maybe_snapshot(&core, gate.as_deref(), &s, &group, pos, &mut last_snapshot, &mut snapshot_job);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -174,8 +199,9 @@ pub async fn run(
             let _ = job.await;
         }
         let state = core.engine().save();
+        let told = gate.as_ref().map(|g| g.save_told()).unwrap_or_default();
         let dir = dir.clone();
-        let _ = tokio::task::spawn_blocking(move || save(&dir, &group, pos, &state)).await;
+        let _ = tokio::task::spawn_blocking(move || save(&dir, &group, pos, &state, &told)).await;
     }
 }
 
@@ -192,6 +218,7 @@ fn offer(core: &Core, gate: Option<&Gate>, seq: u64, stored: Ms, alerts: Vec<cra
 
 fn maybe_snapshot(
     core: &Core,
+    gate: Option<&Gate>,
     s: &super::ClusterSettings,
     group: &str,
     pos: Position,
@@ -204,9 +231,10 @@ fn maybe_snapshot(
     }
     *last = Instant::now();
     let state = core.engine().save();
+    let told = gate.map(|g| g.save_told()).unwrap_or_default();
     let (dir, group) = (dir.clone(), group.to_string());
     *job = Some(tokio::task::spawn_blocking(move || {
-        if let Err(e) = save(&dir, &group, pos, &state) {
+        if let Err(e) = save(&dir, &group, pos, &state, &told) {
             tracing::warn!(error = %e, "cluster: cannot write the state snapshot");
         }
     }));
@@ -222,11 +250,11 @@ mod tests {
         let settings = Settings::default();
         let engine = Engine::new(settings.clone());
         let pos = Position { seq: 42, last_tick: 1_700_000_000_000 };
-        save(dir.path(), "sh-01", pos, &engine.save()).unwrap();
-        let (_, got) = restore(&settings, Some(dir.path()), "sh-01").unwrap();
-        assert_eq!(got, pos);
-        let (_, none) = restore(&settings, Some(dir.path()), "bj-02").unwrap();
-        assert_eq!(none, Position::default(), "another group's snapshot is not this one's");
+        save(dir.path(), "sh-01", pos, &engine.save(), b"told").unwrap();
+        let got = restore(&settings, Some(dir.path()), "sh-01").unwrap();
+        assert_eq!((got.position, got.told.as_slice()), (pos, &b"told"[..]));
+        let none = restore(&settings, Some(dir.path()), "bj-02").unwrap();
+        assert_eq!(none.position, Position::default(), "another group's snapshot is not this one's");
         std::fs::write(snapshot_path(dir.path(), "bad"), b"not a snapshot at all, no").unwrap();
         let bad = restore(&settings, Some(dir.path()), "bad").map(|_| ()).unwrap_err();
         assert!(bad.to_string().contains("not a floorwatch"), "{bad}");

@@ -50,7 +50,41 @@ struct State {
     kept: VecDeque<(u64, Ms, Alert)>,
     /// What every hook queue would skip as told already (an alert corrected with the same
     /// id and state): skipped here, on every replica alike, so a new holder skips it too.
-    seen: crate::hooks::Seen,
+    /// Kept in the state snapshot with the engine, so a restarted replica skips alike.
+    seen: Told,
+}
+
+/// (alert id, firing?) pairs told, oldest forgotten first past [`TOLD`].
+#[derive(Default)]
+struct Told {
+    set: std::collections::HashSet<(String, bool)>,
+    order: VecDeque<(String, bool)>,
+}
+
+const TOLD: usize = 65_536;
+
+impl Told {
+    fn insert(&mut self, id: &str, firing: bool) -> bool {
+        let k = (id.to_string(), firing);
+        if self.set.contains(&k) {
+            return false;
+        }
+        self.set.insert(k.clone());
+        self.order.push_back(k);
+        if self.order.len() > TOLD
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
+
+    fn forget(&mut self, id: &str) {
+        for firing in [true, false] {
+            self.set.remove(&(id.to_string(), firing));
+        }
+        self.order.retain(|(i, _)| i != id);
+    }
 }
 
 impl Gate {
@@ -67,9 +101,8 @@ impl Gate {
         let mut st = self.lock();
         for (k, a) in alerts.iter().enumerate() {
             if a.retracted {
-                st.seen.remove(&a.id, AlertState::Firing);
-                st.seen.remove(&a.id, AlertState::Resolved);
-            } else if !st.seen.insert(&a.id, a.state) {
+                st.seen.forget(&a.id);
+            } else if !st.seen.insert(&a.id, a.state == AlertState::Firing) {
                 continue;
             }
             let id = seq << 16 | (k as u64).min(0xffff);
@@ -80,6 +113,22 @@ impl Gate {
         }
         drop(st);
         self.wake.notify_one();
+    }
+
+    /// The pairs told, for the state snapshot (in order).
+    pub fn save_told(&self) -> Vec<u8> {
+        let st = self.lock();
+        let told: Vec<&(String, bool)> = st.seen.order.iter().collect();
+        postcard::to_allocvec(&told).unwrap_or_default()
+    }
+
+    /// Restores the pairs told from a state snapshot.
+    pub fn restore_told(&self, bytes: &[u8]) {
+        let Ok(told) = postcard::from_bytes::<Vec<(String, bool)>>(bytes) else { return };
+        let mut st = self.lock();
+        for (id, firing) in told {
+            st.seen.insert(&id, firing);
+        }
     }
 
     /// Where a new holder starts: after `cursor`; with none, after everything but what is
@@ -93,11 +142,17 @@ impl Gate {
                     && st.kept.len() >= KEEP
                 {
                     self.cluster.stats.hooks_skipped.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(cursor = c, oldest, "cluster: notifications after the hook cursor are older than this replica keeps; some may not be delivered");
+                    tracing::warn!(
+                        cursor = c,
+                        oldest,
+                        "cluster: notifications after the hook cursor are older than this replica keeps; some may not be delivered"
+                    );
                 }
                 c
             }
-            None => st.kept.iter().take_while(|(_, stored, _)| now - stored > FRESH_MS).map(|k| k.0).last().unwrap_or(0),
+            None => {
+                st.kept.iter().take_while(|(_, stored, _)| now - stored > FRESH_MS).map(|k| k.0).last().unwrap_or(0)
+            }
         }
     }
 
@@ -191,8 +246,7 @@ pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
         }
         // Record the round delivered, holder or not (by revision: never over a newer one).
         if handed > cursor.0 && gate.hooks.idle() {
-            let publish =
-                Publish::build().payload(handed.to_string().into()).expected_last_subject_sequence(cursor.1);
+            let publish = Publish::build().payload(handed.to_string().into()).expected_last_subject_sequence(cursor.1);
             match publish_acked(&c, &cursor_key, publish).await {
                 Ok(seq) => cursor = (handed, seq),
                 Err(e) => {

@@ -256,17 +256,20 @@ impl Cluster {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.waiters.lock().expect("waiters").insert(n, tx);
+        /// Forgets the waiter however this ends (a caller that gave up included).
+        struct Waiting<'a>(&'a Cluster, u64);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.waiters.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.1);
+            }
+        }
+        let _waiting = Waiting(self, n);
         let origin = format!("{}.{n}", self.instance);
         let published = self.publish(&self.settings.subject("batch"), body, id, Some(&origin)).await;
-        let dropped = |c: &Cluster| c.waiters.lock().expect("waiters").remove(&n);
         match published {
-            Err(e) => {
-                dropped(self);
-                Err(e)
-            }
+            Err(e) => Err(e),
             Ok(true) => {
                 // Stored before (a resend): every event of it counts as a duplicate here.
-                dropped(self);
                 let mut counts = IngestCounts::default();
                 for _ in 0..count {
                     counts.count(crate::engine::Outcome::Duplicate);

@@ -40,8 +40,6 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
 pub use config::HookConfig;
-/// (alert id, state) pairs told: the cluster's hook gate de-duplicates as each hook does.
-pub use queue::Seen;
 pub use secret::{HookUrl, Secret};
 
 use crate::alert::Alert;

@@ -172,7 +172,7 @@ impl Queue {
 
 /// Remembers (id, state) pairs, oldest forgotten first.
 #[derive(Default)]
-pub struct Seen {
+struct Seen {
     set: HashSet<u64>,
     order: VecDeque<u64>,
     hasher: RandomState,
@@ -183,18 +183,18 @@ impl Seen {
         self.hasher.hash_one((id, state == AlertState::Firing))
     }
 
-    pub fn contains(&self, id: &str, state: AlertState) -> bool {
+    fn contains(&self, id: &str, state: AlertState) -> bool {
         self.set.contains(&self.hash(id, state))
     }
 
     /// Forgets a pair (its place in `order` goes stale and is skipped when it comes up).
-    pub fn remove(&mut self, id: &str, state: AlertState) {
+    fn remove(&mut self, id: &str, state: AlertState) {
         let h = self.hash(id, state);
         self.set.remove(&h);
     }
 
     /// False if the pair was already there.
-    pub fn insert(&mut self, id: &str, state: AlertState) -> bool {
+    fn insert(&mut self, id: &str, state: AlertState) -> bool {
         let h = self.hash(id, state);
         if !self.set.insert(h) {
             return false;

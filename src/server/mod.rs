@@ -232,16 +232,18 @@ pub async fn run_config(
         (None, _) => None,
     };
     let mut position = crate::cluster::follow::Position::default();
+    let mut told = Vec::new();
     let (engine, journal) = match (&config.journal, demo) {
         _ if cluster.is_some() => {
             // The stream is the log: no journal; journal.dir keeps state snapshots.
             let c = cluster.as_ref().expect("cluster");
             let (dir, group, settings) = (c.settings.state_dir.clone(), c.settings.group(), settings.clone());
-            let (engine, pos) =
+            let restored =
                 tokio::task::spawn_blocking(move || crate::cluster::follow::restore(&settings, dir.as_deref(), &group))
                     .await??;
-            position = pos;
-            (engine, None)
+            position = restored.position;
+            told = restored.told;
+            (restored.engine, None)
         }
         (Some(j), false) => {
             let (dir, interval) = (j.dir.clone(), j.fsync_interval);
@@ -260,7 +262,11 @@ pub async fn run_config(
     let mut sinks: Vec<Arc<dyn AlertSink>> = vec![hub.clone()];
     // In a cluster the hooks hear from the gate: one replica at a time delivers.
     let gate = match (&hooks, &cluster) {
-        (Some(h), Some(c)) => Some(crate::cluster::lease::Gate::new(h.clone(), c.clone())),
+        (Some(h), Some(c)) => {
+            let gate = crate::cluster::lease::Gate::new(h.clone(), c.clone());
+            gate.restore_told(&told);
+            Some(gate)
+        }
         (Some(h), None) => {
             sinks.push(Arc::new(h.clone()));
             None

@@ -164,8 +164,7 @@ pub fn routes(
         // and takes every other ingest (SPEC §7).
         let detail = sh.sources.detail();
         // In a cluster: not ready until this replica has caught up with the stream.
-        let caught_up =
-            sh.core.cluster().is_none_or(|c| c.stats.caught_up.load(std::sync::atomic::Ordering::Relaxed));
+        let caught_up = sh.core.cluster().is_none_or(|c| c.stats.caught_up.load(std::sync::atomic::Ordering::Relaxed));
         if sh.ready.load(std::sync::atomic::Ordering::Relaxed) && sh.applier.is_alive() && caught_up {
             warp::reply::with_status(format!("ready{detail}"), StatusCode::OK)
         } else {
