@@ -341,7 +341,14 @@ async fn kill_a_replica_a_nats_node_and_both_nothing_acknowledged_is_lost() {
         .filter(|k| expected.get(*k) != hooked.get(*k))
         .map(|k| format!("{k:?}: hooked {:?} times, expected {:?}", hooked.get(k), expected.get(k)))
         .collect();
-    assert!(differ.is_empty(), "each alert hooked exactly once:\n{}", differ.join("\n"));
+    let bodies: Vec<String> = hooks
+        .requests()
+        .iter()
+        .map(|r| r.json())
+        .filter(|b| differ.iter().any(|d| d.contains(b["id"].as_str().unwrap_or("-"))))
+        .map(|b| b.to_string())
+        .collect();
+    assert!(differ.is_empty(), "each alert hooked exactly once:\n{}\n{}", differ.join("\n"), bodies.join("\n"));
     let takeovers = replicas[0].metric("floorwatch_cluster_hook_takeovers_total").await.unwrap()
         + replicas[1].metric("floorwatch_cluster_hook_takeovers_total").await.unwrap();
     assert!(takeovers >= 1.0, "hook delivery moved to the other replica at least once");
@@ -361,4 +368,67 @@ async fn holder(replicas: &[Replica]) -> usize {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("no replica holds the hook lease");
+}
+
+/// A replica following two sites shows one floor across them: every agent of both, each
+/// event applied once; the sites' own replicas show their site only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_following_two_sites_shows_both() {
+    let nats = NatsCluster::start().await;
+    let hooks = hooks_receiver::Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let hook = hooks.url("/hook");
+    let sh = Replica::new("sh", dir.path(), &nats.urls(), &hook, "");
+    let mut bj = Replica::new("bj", dir.path(), &nats.urls(), &hook, "");
+    // Sites by config: rewrite bj's site and start the group replica.
+    bj.kill9();
+    let text = std::fs::read_to_string(&bj.config).unwrap().replace("site = \"sh-01\"", "site = \"bj-02\"");
+    std::fs::write(&bj.config, text).unwrap();
+    bj.spawn();
+    let group = Replica::new("group", dir.path(), &nats.urls(), &hook, "");
+    let text = std::fs::read_to_string(&group.config)
+        .unwrap()
+        .replace("site = \"sh-01\"", "site = \"sh-01\"\nsites = [\"sh-01\", \"bj-02\"]");
+    std::fs::write(&group.config, text).unwrap();
+    let mut group = group;
+    group.kill9();
+    group.spawn();
+    for r in [&sh, &bj, &group] {
+        r.wait_ready(Duration::from_secs(60)).await;
+    }
+    let event = |agent: &str, team: &str, seq: u32| {
+        format!(r#"{{"ts":"2026-11-23T09:00:{seq:02}Z","agent":"{agent}","state":"idle","team":"{team}","seq":{seq}}}"#)
+    };
+    let sh_events = format!("[{},{}]", event("S1", "SH", 1), event("S2", "SH", 2));
+    let bj_events = format!("[{},{},{}]", event("B1", "BJ", 1), event("B2", "BJ", 2), event("B3", "BJ", 3));
+    for (r, body) in [(&sh, &sh_events), (&bj, &bj_events)] {
+        let a = http()
+            .post(r.url("/api/v1/events"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(a.status(), 200);
+    }
+    let agents = |v: &Value| {
+        let mut ids: Vec<String> =
+            v["agents"].as_array().unwrap().iter().map(|a| a["agent"].as_str().unwrap().to_string()).collect();
+        ids.sort();
+        ids
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let g: Value = http().get(group.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
+        if agents(&g).len() == 5 || Instant::now() > deadline {
+            assert_eq!(agents(&g), ["B1", "B2", "B3", "S1", "S2"], "the group view holds both sites");
+            assert_eq!(g["ingest"]["applied"], 5);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let s: Value = http().get(sh.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
+    let b: Value = http().get(bj.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(agents(&s), ["S1", "S2"], "a site's replica holds its own site only");
+    assert_eq!(agents(&b), ["B1", "B2", "B3"]);
 }

@@ -1,21 +1,22 @@
 //! Hooks delivered once across the cluster: one replica at a time holds a lease and
 //! delivers; the others keep what they would have delivered, numbered by its place in the
-//! stream, so a replica taking over goes on after the last notification the holder
-//! recorded as delivered — neither repeating nor skipping.
+//! stream, so a replica taking over goes on after the last round the holder recorded as
+//! delivered — neither repeating nor skipping.
 //!
 //! - **The lease** is a key in `<stream>_LEASE` (one message per subject, `max_age` =
 //!   `cluster.lease_secs`): created only when absent (`Nats-Expected-Last-Subject-Sequence:
 //!   0`), renewed by its revision, gone when its holder stops renewing for `lease_secs`.
-//! - **The cursor** is a key in `<stream>_HOOKS`, written by revision (a replica that lost
-//!   the lease cannot write it): the last notification every hook has finished with.
-//!   The holder writes it as soon as the hooks are idle after a delivery.
+//! - **The cursor** is a key in `<stream>_HOOKS`, written by revision: `done intent`, the
+//!   last notification delivered and the last one handed to the hooks. A round is recorded
+//!   as intended before it is handed and as done once the hooks are idle.
 //! - **Notification ids** are `stream sequence << 16 | position`: every replica applies the
-//!   same messages in the same order, so every replica gives the same alert the same id.
+//!   same messages in the same order, so every replica gives the same alert the same id,
+//!   and skips the same (alert id, state) pairs already told.
 //!
-//! Once a replica cannot renew within the lease, it stops handing alerts to the hooks
-//! before another can take the lease. A takeover re-delivers only what the old holder
-//! delivered after its last cursor write (a few milliseconds' window); a receiver that must
-//! never see a repeat de-duplicates by the Standard Webhooks `webhook-id`.
+//! A holder that cannot renew stops starting rounds a margin before another could take the
+//! lease. A new holder that finds a round intended but not done waits for its old holder
+//! to record it; only when that holder died during the round is the round delivered again
+//! (a Standard Webhooks receiver de-duplicates it by `webhook-id`).
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -156,6 +157,12 @@ impl Gate {
         }
     }
 
+    /// The last id of the next round after `after`, or `None` when nothing waits.
+    fn round_end(&self, after: u64) -> Option<u64> {
+        let st = self.lock();
+        st.kept.iter().filter(|k| k.0 > after).take(ROUND).last().map(|k| k.0)
+    }
+
     /// Hands the hooks the next notifications after `after` (at most [`ROUND`]); returns
     /// the last id handed, or `after` when there was none. Forgets what is done.
     fn hand(&self, after: u64) -> u64 {
@@ -175,15 +182,16 @@ impl Gate {
 /// Notifications handed to the hooks at once; the cursor is written after each round.
 const ROUND: usize = 1000;
 
-/// Holds or waits for the lease and, while holding it, delivers in rounds: hand the hooks
-/// what follows the cursor, wait until they are idle, record the cursor, repeat. A round
-/// is handed only once the last one is recorded, so a takeover repeats at most the round
-/// in flight when the holder died, and only if it died between delivering and recording.
+/// Holds or waits for the lease and, while holding it, delivers in rounds: record the
+/// round's end as intended, hand it to the hooks, wait until they are idle, record it as
+/// done, repeat.
 ///
-/// A holder that could not renew in time stops handing rounds but still records the
-/// round it delivered (the cursor is written by revision: once another holder wrote it,
-/// a late write fails). A new holder waits [`SETTLE`] after taking the lease before it
-/// reads the cursor, so that write is in.
+/// A holder that cannot renew in time stops starting rounds but still records the round
+/// it delivered as done (by revision: once another holder wrote, a late write fails). A
+/// new holder that finds a round intended and not done waits up to [`UNCERTAIN`] for the
+/// old holder to record it (it may be alive, cut off from NATS for a while); past that,
+/// the old holder died during the round and the round is delivered again — the only
+/// repeat there can be, with the same `webhook-id` to de-duplicate by.
 pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
     let c = gate.cluster.clone();
     let s = &c.settings;
@@ -192,19 +200,19 @@ pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
     let cursor_key = format!("fw.hooks.{}.{}", s.stream, group);
     let cursor_stream = format!("{}_HOOKS", s.stream);
     let lease = s.lease;
-    // Renew three times per lease; stop handing rounds a margin before it could expire.
+    // Renew three times per lease; stop starting rounds a margin before it could expire.
     let renew_every = lease / 3;
     let margin = (lease / 4).max(Duration::from_millis(200));
     // The lease's revision while this replica holds it (or believes so).
     let mut rev: Option<u64> = None;
     let mut valid_until = Instant::now();
     let mut last_renew = Instant::now() - lease;
-    // Taken, but the cursor not read yet: from when it may be.
+    // Taken, the cursor not read yet: from when it may be, and since when a round of the
+    // old holder's has been found intended and not done.
     let mut settle: Option<Instant> = None;
+    let mut uncertain_since: Option<Instant> = None;
     let mut active = false;
-    // (id recorded, its revision) and the last id handed to the hooks.
-    let mut cursor: (u64, u64) = (0, 0);
-    let mut handed = 0u64;
+    let mut cursor = Cursor::default();
     let mut every = tokio::time::interval(Duration::from_millis(100));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -222,6 +230,7 @@ pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
                 Ok(seq) => {
                     if rev.is_none() {
                         settle = Some(Instant::now() + SETTLE);
+                        uncertain_since = None;
                         tracing::debug!("cluster: hook-delivery lease taken; reading the cursor shortly");
                     }
                     rev = Some(seq);
@@ -244,21 +253,18 @@ pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
                 Err(_) => {}
             }
         }
-        // Record the round delivered, holder or not (by revision: never over a newer one).
-        if handed > cursor.0 && gate.hooks.idle() {
-            let publish = Publish::build().payload(handed.to_string().into()).expected_last_subject_sequence(cursor.1);
-            match publish_acked(&c, &cursor_key, publish).await {
-                Ok(seq) => cursor = (handed, seq),
+        // Record a round delivered as done, holder or not.
+        if cursor.intent > cursor.done && gate.hooks.idle() {
+            let done = Cursor { done: cursor.intent, ..cursor };
+            match write_cursor(&c, &cursor_key, done).await {
+                Ok(r) => cursor = Cursor { rev: r, ..done },
                 Err(e) => {
-                    tracing::warn!(error = %e, "cluster: recording the hook cursor failed");
+                    tracing::warn!(error = %e, "cluster: recording the hook cursor failed; delivery waits");
                     if let Ok(found) = read_cursor(&c, &cursor_stream, &cursor_key).await {
-                        let found = found.unwrap_or((0, 0));
-                        if found.1 != cursor.1 {
+                        let found = found.unwrap_or_default();
+                        if found.rev != cursor.rev {
                             // Another holder wrote it: its word stands.
                             cursor = found;
-                            if !active {
-                                handed = found.0;
-                            }
                         }
                     }
                     continue;
@@ -270,31 +276,72 @@ pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
             && rev.is_some()
         {
             match read_cursor(&c, &cursor_stream, &cursor_key).await {
+                Ok(Some(found))
+                    if found.intent > found.done && uncertain_since.is_none_or(|t| t.elapsed() < UNCERTAIN) =>
+                {
+                    // The old holder's last round is not recorded as done yet: wait for it.
+                    uncertain_since.get_or_insert_with(Instant::now);
+                    settle = Some(Instant::now() + Duration::from_millis(100));
+                }
                 Ok(found) => {
                     settle = None;
                     active = true;
-                    cursor = found.unwrap_or((0, 0));
-                    handed = gate.start_after(found.map(|f| f.0), crate::core::wall_ms());
+                    let after = match found {
+                        Some(f) if f.intent > f.done => {
+                            tracing::warn!(
+                                done = f.done,
+                                intended = f.intent,
+                                "cluster: the last hook round of the old holder was never recorded as done; delivering it again"
+                            );
+                            Some(f.done)
+                        }
+                        Some(f) => Some(f.done),
+                        None => None,
+                    };
+                    let start = gate.start_after(after, crate::core::wall_ms());
+                    let r = found.map_or(0, |f| f.rev);
+                    cursor = Cursor { done: start, intent: start, rev: r };
                     c.stats.hook_takeovers.fetch_add(1, Ordering::Relaxed);
                     c.stats.lease_held.store(true, Ordering::Relaxed);
-                    tracing::info!(cursor = ?found.map(|f| f.0), "cluster: this replica now delivers the hooks");
+                    tracing::info!(cursor = ?after, "cluster: this replica now delivers the hooks");
                 }
                 Err(e) => tracing::warn!(error = %e, "cluster: cannot read the hook cursor; not delivering yet"),
             }
         }
-        if active && rev.is_some() && Instant::now() < valid_until && handed == cursor.0 && gate.hooks.idle() {
-            handed = gate.hand(handed);
+        if active && rev.is_some() && Instant::now() < valid_until && cursor.intent == cursor.done && gate.hooks.idle()
+        {
+            let Some(end) = gate.round_end(cursor.done) else { continue };
+            let intended = Cursor { intent: end, ..cursor };
+            match write_cursor(&c, &cursor_key, intended).await {
+                Ok(r) => {
+                    cursor = Cursor { rev: r, ..intended };
+                    let handed = gate.hand(cursor.done);
+                    debug_assert_eq!(handed, end);
+                    // Record it as done the moment the hooks are through with it: the
+                    // shorter the round, the less a holder's death can leave in doubt.
+                    let started = Instant::now();
+                    while !gate.hooks.idle() && started.elapsed() < (lease / 6).min(Duration::from_millis(500)) {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                    }
+                    if gate.hooks.idle() {
+                        let done = Cursor { done: cursor.intent, ..cursor };
+                        if let Ok(r) = write_cursor(&c, &cursor_key, done).await {
+                            cursor = Cursor { rev: r, ..done };
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cluster: recording the next hook round failed; delivery waits"),
+            }
         }
     }
     // Leaving: record the round delivered (hooks get a second to finish it), then let
     // another take over at once rather than wait for the lease to lapse.
     let deadline = Instant::now() + Duration::from_secs(1);
-    while handed > cursor.0 && !gate.hooks.idle() && Instant::now() < deadline {
+    while cursor.intent > cursor.done && !gate.hooks.idle() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    if handed > cursor.0 && gate.hooks.idle() {
-        let publish = Publish::build().payload(handed.to_string().into()).expected_last_subject_sequence(cursor.1);
-        let _ = publish_acked(&c, &cursor_key, publish).await;
+    if cursor.intent > cursor.done && gate.hooks.idle() {
+        let _ = write_cursor(&c, &cursor_key, Cursor { done: cursor.intent, ..cursor }).await;
     }
     if rev.is_some() {
         c.stats.lease_held.store(false, Ordering::Relaxed);
@@ -304,8 +351,27 @@ pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
     }
 }
 
-/// How long a new holder waits before reading the cursor: the old holder's last write.
+/// How long a new holder waits before reading the cursor.
 const SETTLE: Duration = Duration::from_millis(500);
+/// How long a new holder waits for the old holder to record a round it started.
+const UNCERTAIN: Duration = Duration::from_secs(10);
+
+/// How far hook delivery got: every notification up to `done` is delivered; those up to
+/// `intent` were handed to the hooks (a round in flight when `intent > done`). `rev` is
+/// the record's revision, by which the next write is made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Cursor {
+    done: u64,
+    intent: u64,
+    rev: u64,
+}
+
+/// Writes the cursor by revision: the new revision.
+async fn write_cursor(c: &Cluster, key: &str, cur: Cursor) -> Result<u64, String> {
+    let publish =
+        Publish::build().payload(format!("{} {}", cur.done, cur.intent).into()).expected_last_subject_sequence(cur.rev);
+    publish_acked(c, key, publish).await
+}
 
 /// Publishes and waits (2 s at most) for the acknowledgement: the stored sequence.
 async fn publish_acked(c: &Cluster, subject: &str, publish: Publish) -> Result<u64, String> {
@@ -317,14 +383,17 @@ async fn publish_acked(c: &Cluster, subject: &str, publish: Publish) -> Result<u
     Ok(ack.sequence)
 }
 
-/// The last recorded cursor: `(id, revision)`, or `None` when there is none yet.
-async fn read_cursor(c: &Cluster, stream: &str, key: &str) -> Result<Option<(u64, u64)>, String> {
+/// The last recorded cursor, or `None` when there is none yet.
+async fn read_cursor(c: &Cluster, stream: &str, key: &str) -> Result<Option<Cursor>, String> {
     let stream = c.context().get_stream(stream).await.map_err(|e| e.to_string())?;
     match stream.get_last_raw_message_by_subject(key).await {
         Ok(m) => {
             let text = String::from_utf8_lossy(&m.payload);
-            let id = text.trim().parse::<u64>().map_err(|_| format!("hook cursor {text:?} is not a number"))?;
-            Ok(Some((id, m.sequence)))
+            let bad = || format!("hook cursor {text:?} is not two numbers");
+            let mut words = text.split_whitespace().map(|w| w.parse::<u64>());
+            let done = words.next().ok_or_else(bad)?.map_err(|_| bad())?;
+            let intent = words.next().unwrap_or(Ok(done)).map_err(|_| bad())?;
+            Ok(Some(Cursor { done, intent: intent.max(done), rev: m.sequence }))
         }
         Err(e) if e.kind() == async_nats::jetstream::stream::LastRawMessageErrorKind::NoMessageFound => Ok(None),
         Err(e) => Err(e.to_string()),
