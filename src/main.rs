@@ -166,9 +166,19 @@ fn check_config(path: &PathBuf) -> ExitCode {
         a.baseline_points,
         a.history_ms / 86_400_000
     );
-    match &c.journal {
-        Some(j) => println!("  journal: {} (fsync every {} ms)", j.dir.display(), j.fsync_interval.as_millis()),
-        None => println!("  journal: off (state in memory only)"),
+    match (&c.cluster, &c.journal) {
+        (Some(k), _) => println!(
+            "  cluster: site {} following {} on stream {} ({} copies) via {}; state snapshots in {}; hook lease {} s",
+            k.site,
+            k.sites.join(", "),
+            k.stream,
+            k.replicas,
+            k.nats.join(", "),
+            k.state_dir.as_ref().map_or("(none: a restart replays the stream)".into(), |d| d.display().to_string()),
+            k.lease.as_secs()
+        ),
+        (None, Some(j)) => println!("  journal: {} (fsync every {} ms)", j.dir.display(), j.fsync_interval.as_millis()),
+        (None, None) => println!("  journal: off (state in memory only)"),
     }
     println!(
         "  auth: ingest {}, viewer {}{}",

@@ -171,3 +171,36 @@ fn a_genesys_source_is_checked_and_shown_without_its_secret() {
     assert!(out.contains("genesys (genesys https://api.mypurecloud.de as client cid-1, queues Support)"), "{out}");
     assert!(!out.contains("hunter2") && !err.contains("hunter2"));
 }
+
+/// `[cluster]`: each bad key named; a good one summarized; a roster file refused beside it.
+#[test]
+fn cluster_keys_are_checked_and_summarized() {
+    let (code, _, err) = check(
+        "[auth]\nopen = true\n[cluster]\nnats = [\"http://x:4222\", \"nats://127.0.0.1:4222\"]\nstream = \"a.b\"\n\
+         sites = [\"ok\", \"no spaces\"]\nreplicas = 2\nlease_secs = 0\nretention_hours = 0\n\
+         [roster]\nfile = \"roster.csv\"\n",
+    );
+    assert_ne!(code, 0);
+    for key in [
+        "cluster.nats[0]:",
+        "cluster.stream:",
+        "cluster.site:",
+        "cluster.sites[1]:",
+        "cluster.replicas:",
+        "cluster.lease_secs:",
+        "cluster.retention_hours:",
+        "roster.file:",
+    ] {
+        assert!(err.contains(key), "{key} not reported:\n{err}");
+    }
+    assert!(!err.contains("cluster.nats[1]"), "a good URL is not reported:\n{err}");
+    let (code, out, err) = check(
+        "[auth]\nopen = true\n[journal]\ndir = \"state\"\n[cluster]\n\
+         nats = [\"nats://10.0.0.1:4222\", \"nats://10.0.0.2:4222\"]\nsite = \"sh-01\"\nsites = [\"sh-01\", \"bj-02\"]\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("cluster: site sh-01 following bj-02, sh-01 on stream FLOORWATCH (3 copies) via nats://10.0.0.1:4222, nats://10.0.0.2:4222"),
+        "{out}"
+    );
+}

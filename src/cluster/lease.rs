@@ -221,6 +221,23 @@ pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
             _ = every.tick() => {}
             _ = gate.wake.notified() => {}
         }
+        // First, record a round delivered as done, holder or not: a new holder waits for it.
+        if cursor.intent > cursor.done && gate.hooks.idle() {
+            let done = Cursor { done: cursor.intent, ..cursor };
+            match write_cursor(&c, &cursor_key, done).await {
+                Ok(r) => cursor = Cursor { rev: r, ..done },
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: recording the hook cursor failed; delivery waits");
+                    if let Ok(found) = read_cursor(&c, &cursor_stream, &cursor_key).await {
+                        let found = found.unwrap_or_default();
+                        if found.rev != cursor.rev {
+                            // Another holder wrote it: its word stands.
+                            cursor = found;
+                        }
+                    }
+                }
+            }
+        }
         if last_renew.elapsed() >= renew_every || rev.is_none() && last_renew.elapsed() >= Duration::from_millis(250) {
             let sent = Instant::now();
             last_renew = sent;
@@ -251,24 +268,6 @@ pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
                     }
                 }
                 Err(_) => {}
-            }
-        }
-        // Record a round delivered as done, holder or not.
-        if cursor.intent > cursor.done && gate.hooks.idle() {
-            let done = Cursor { done: cursor.intent, ..cursor };
-            match write_cursor(&c, &cursor_key, done).await {
-                Ok(r) => cursor = Cursor { rev: r, ..done },
-                Err(e) => {
-                    tracing::warn!(error = %e, "cluster: recording the hook cursor failed; delivery waits");
-                    if let Ok(found) = read_cursor(&c, &cursor_stream, &cursor_key).await {
-                        let found = found.unwrap_or_default();
-                        if found.rev != cursor.rev {
-                            // Another holder wrote it: its word stands.
-                            cursor = found;
-                        }
-                    }
-                    continue;
-                }
             }
         }
         if let Some(at) = settle
@@ -353,8 +352,10 @@ pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
 
 /// How long a new holder waits before reading the cursor.
 const SETTLE: Duration = Duration::from_millis(500);
-/// How long a new holder waits for the old holder to record a round it started.
-const UNCERTAIN: Duration = Duration::from_secs(10);
+/// How long a new holder waits for the old holder to record a round it started: longer
+/// than a stream leader's re-election (5–12 s) and the retries around it, so an old holder
+/// that was only cut off has recorded it by then.
+const UNCERTAIN: Duration = Duration::from_secs(30);
 
 /// How far hook delivery got: every notification up to `done` is delivered; those up to
 /// `intent` were handed to the hooks (a round in flight when `intent > done`). `rev` is
