@@ -330,6 +330,14 @@ impl QueueList {
         }
     }
 
+    /// The queues named, or None for every one ([`crate::engine::Engine::view_queues`]).
+    pub fn names(&self) -> Option<&[String]> {
+        match self {
+            QueueList::All => None,
+            QueueList::Only(l) => Some(l),
+        }
+    }
+
     fn has(&self, queue: &str) -> bool {
         match self {
             QueueList::All => true,

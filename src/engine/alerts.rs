@@ -291,9 +291,12 @@ impl Engine {
     /// load benchmark's completion poll asks) must not pay for the whole floor's alert
     /// store (a clone of it was a third of the daemon's CPU under a polled ingest load), nor
     /// read more of its own alerts than their place in the store (BENCHMARKS.md).
+    ///
+    /// `queues`: in a team's view, the queues whose alerts it lists (None: every queue's).
     pub(super) fn view_alerts(
         &self,
         team: Option<&str>,
+        queues: Option<&[String]>,
         tentative: Vec<AlertChange>,
         now: Ms,
     ) -> Vec<Arc<StoredAlert>> {
@@ -301,14 +304,36 @@ impl Engine {
             // A team's view lists the queues' alerts too (they are the whole floor's), but
             // only those a board shows: firing or resolved in the last 10 minutes. A day of
             // 500 queues' alerts in every team snapshot made it 16 MB (BENCHMARKS.md).
-            Some(team) => self
-                .team_alerts(team, &AlertKind::TEAM)
-                .chain(AlertKind::QUEUE.iter().flat_map(|k| {
-                    let from = format!("{}:queue:", k.as_str());
-                    let to = format!("{}:queue;", k.as_str());
-                    self.alerts.range(from..to).filter(|(_, a)| a.on_board(now)).map(|(_, a)| a.clone())
-                }))
-                .collect(),
+            // Only the listed queues' when the view names them: scanning every queue's
+            // alerts of 48 hours for the few on the board was a third of a team snapshot.
+            Some(team) => {
+                let on_board = |(_, a): (&String, &Arc<StoredAlert>)| a.on_board(now).then(|| a.clone());
+                let queue_alerts: Vec<Arc<StoredAlert>> = match queues {
+                    None => AlertKind::QUEUE
+                        .iter()
+                        .flat_map(|k| {
+                            let from = format!("{}:queue:", k.as_str());
+                            let to = format!("{}:queue;", k.as_str());
+                            self.alerts.range(from..to).filter_map(on_board)
+                        })
+                        .collect(),
+                    Some(list) => AlertKind::QUEUE
+                        .iter()
+                        .flat_map(|k| list.iter().map(move |q| (k, q)))
+                        .flat_map(|(k, q)| {
+                            // `kind:queue:<queue>:<started_at>`; the range of queue `a` also
+                            // holds queue `a:b`'s, hence the check of the queue itself.
+                            let from = format!("{}:queue:{q}:", k.as_str());
+                            let to = format!("{}:queue:{q};", k.as_str());
+                            self.alerts
+                                .range(from..to)
+                                .filter(move |(_, a)| a.queue.as_deref() == Some(q.as_str()))
+                                .filter_map(on_board)
+                        })
+                        .collect(),
+                };
+                self.team_alerts(team, &AlertKind::TEAM).chain(queue_alerts).collect()
+            }
             None => self.alerts.values().cloned().collect(),
         };
         // Few or none: found by pointer among the stored ones (no string compare per alert),
