@@ -380,7 +380,7 @@ impl Serialize for Partial<'_> {
             let shown: Vec<Arc<StoredAlert>> =
                 v.alerts.iter().filter(|a| a.on_board(v.now) && listed(a)).cloned().collect();
             m.serialize_entry("alerts", &Alerts(&shown))?;
-            let omitted = v.alerts.len() - shown.len();
+            let omitted = v.alerts_left_out + v.alerts.len() - shown.len();
             if omitted > 0 {
                 m.serialize_entry("alerts_omitted", &omitted)?;
                 let href = match self.team {

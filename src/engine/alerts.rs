@@ -293,13 +293,24 @@ impl Engine {
     /// read more of its own alerts than their place in the store (BENCHMARKS.md).
     ///
     /// `queues`: in a team's view, the queues whose alerts it lists (None: every queue's).
+    ///
+    /// `board`: only the alerts a board shows ([`StoredAlert::on_board`]), with how many
+    /// the full list has besides (the second value; 0 without `board`). A floor's store
+    /// holds 48 hours of alerts (half a million with a roster of 100,000 agents: their
+    /// `out_of_adherence`); copying and sorting all of them for a snapshot that shows the
+    /// board's few was 40% of it.
     pub(super) fn view_alerts(
         &self,
         team: Option<&str>,
         queues: Option<&[String]>,
         tentative: Vec<AlertChange>,
         now: Ms,
-    ) -> Vec<Arc<StoredAlert>> {
+        board: bool,
+    ) -> (Vec<Arc<StoredAlert>>, usize) {
+        // Stored alerts of the full list not collected (a floor's board): counted here, and
+        // uncounted when a tentative change puts them in.
+        let mut left = 0usize;
+        let counted = |a: &StoredAlert| a.fired_at <= now;
         let mut alerts: Vec<Arc<StoredAlert>> = match team {
             // A team's view lists the queues' alerts too (they are the whole floor's), but
             // only those a board shows: firing or resolved in the last 10 minutes. A day of
@@ -334,7 +345,30 @@ impl Engine {
                 };
                 self.team_alerts(team, &AlertKind::TEAM).chain(queue_alerts).collect()
             }
+            None if board => {
+                let mut v = Vec::new();
+                for a in self.alerts.values() {
+                    if a.on_board(now) {
+                        v.push(a.clone());
+                    } else if counted(a) {
+                        left += 1;
+                    }
+                }
+                v
+            }
             None => self.alerts.values().cloned().collect(),
+        };
+        // A stored alert left out above that a tentative change replaces: in the list now.
+        let uncollected = |id: &str, left: &mut usize| {
+            if board
+                && team.is_none()
+                && let Some(s) = self.alerts.get(id)
+                && !s.on_board(now)
+            {
+                *left -= usize::from(counted(s));
+                return Some(s.clone());
+            }
+            None
         };
         // Few or none: found by pointer among the stored ones (no string compare per alert),
         // by id among those changed here.
@@ -356,6 +390,7 @@ impl Engine {
                                 i
                             }
                             None => {
+                                uncollected(&id, &mut left);
                                 alerts.push(StoredAlert::new(a));
                                 alerts.len() - 1
                             }
@@ -367,6 +402,9 @@ impl Engine {
                     if let Some(i) = find(&alerts, &changed, &id) {
                         alerts[i] = StoredAlert::new(resolved(&alerts[i], at));
                         changed.push((id, i));
+                    } else if let Some(s) = uncollected(&id, &mut left) {
+                        alerts.push(StoredAlert::new(resolved(&s, at)));
+                        changed.push((id, alerts.len() - 1));
                     }
                 }
             }
@@ -374,8 +412,13 @@ impl Engine {
         // Sorted on the fire time read once per alert; ids are compared on ties only.
         let mut keyed: Vec<(Ms, Arc<StoredAlert>)> =
             alerts.into_iter().map(|a| (a.fired_at, a)).filter(|(at, _)| *at <= now).collect();
+        if board {
+            let before = keyed.len();
+            keyed.retain(|(_, a)| a.on_board(now));
+            left += before - keyed.len();
+        }
         keyed.sort_by(|(x, a), (y, b)| x.cmp(y).then_with(|| a.id.cmp(&b.id)));
-        keyed.into_iter().map(|(_, a)| a).collect()
+        (keyed.into_iter().map(|(_, a)| a).collect(), left)
     }
 }
 

@@ -231,6 +231,9 @@ pub struct View {
     pub teams: Vec<GroupView>,
     pub agents: Vec<AgentView>,
     pub alerts: Vec<Arc<StoredAlert>>,
+    /// Alerts as of `now` that `alerts` leaves out for not being on a board (a view asked
+    /// for the board's only, [`Engine::view_queues`]); 0 otherwise.
+    pub alerts_left_out: usize,
     pub ingest: IngestCounts,
 }
 
@@ -258,7 +261,7 @@ impl Engine {
         }
         self.charts_tentative(now, &mut tentative);
         self.tentative_queues(now, None, &mut tentative);
-        self.view_alerts(team, None, tentative, now)
+        self.view_alerts(team, None, tentative, now, false).0
     }
 
     /// The queues' alerts at `now` past their committed clock, as changes to the store
@@ -318,14 +321,17 @@ impl Engine {
     /// per peak interval in its timeline; nothing per agent is allocated unless agents are
     /// asked for, and the alert store is cloned only when alerts are.
     pub fn view(&mut self, now: Ms, opts: &ViewOpts) -> View {
-        self.view_queues(now, opts, None)
+        self.view_queues(now, opts, None, false)
     }
 
     /// [`Engine::view`] listing only the queues in `queues` (their figures and, in a
     /// team's view, their alerts; None: every queue). The floor's queue sums are over
     /// every queue all the same, and every other figure is the same as `view`'s. A team's
     /// snapshot lists none unless asked (`?queues=`, docs/figures.md#snapshot-sizes).
-    pub fn view_queues(&mut self, now: Ms, opts: &ViewOpts, queues: Option<&[String]>) -> View {
+    ///
+    /// `board`: the view's alerts are only those a board shows, and `alerts_left_out`
+    /// counts the others (a snapshot that lists the board's, docs/figures.md#snapshot-sizes).
+    pub fn view_queues(&mut self, now: Ms, opts: &ViewOpts, queues: Option<&[String]>, board: bool) -> View {
         // Each queue once (`?queues=a,a` lists `a` once, and its alerts once).
         let queues: Option<Vec<String>> = queues.map(|l| {
             let mut l = l.to_vec();
@@ -628,14 +634,14 @@ impl Engine {
             out_of_adherence: teams_out.iter().map(|t| t.out_of_adherence).sum(),
         };
 
-        let alerts = if opts.alerts {
+        let (alerts, alerts_left_out) = if opts.alerts {
             // Every view lists the queues' alerts: they belong to the whole floor.
             // A team's view: the listed queues' only. The floor's: every queue's.
             let only = queues.filter(|_| opts.team.is_some());
             self.tentative_queues(now, only, &mut tentative);
-            self.view_alerts(opts.team.as_deref(), only, tentative, now)
+            self.view_alerts(opts.team.as_deref(), only, tentative, now, board)
         } else {
-            Vec::new()
+            (Vec::new(), 0)
         };
         let (queue_window_names, queues, floor_queues) = self.queue_figures(now, queues);
         View {
@@ -649,6 +655,7 @@ impl Engine {
             teams: teams_out,
             agents: agents_out,
             alerts,
+            alerts_left_out,
             ingest: self.ingest_total(),
         }
     }

@@ -197,7 +197,7 @@ pub fn routes(
                         let view = {
                             let mut engine = sh.engine();
                             let now = engine.now(wall_ms());
-                            let view = engine.view_queues(now, &opts, queues.names());
+                            let view = engine.view_queues(now, &opts, queues.names(), true);
                             closer.close();
                             view
                         };
