@@ -521,7 +521,8 @@ fn roster_views_equal_the_reference_along_the_day() {
         let now = fast.max_ts().unwrap() + (i as i64 % 3) * 45_000;
         for team in [None, Some("T01"), Some("unassigned")] {
             let opts = ViewOpts { team: team.map(Into::into), agents: true, alerts: true, scrape: false };
-            let snap = |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap();
+            let snap =
+                |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap();
             let (a, b) = (snap(&mut fast), snap(&mut reference));
             assert_eq!(a["agents"], b["agents"], "agents at {now} ({team:?})");
             assert_eq!(a["teams"], b["teams"], "teams at {now} ({team:?})");

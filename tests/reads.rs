@@ -164,7 +164,8 @@ async fn team_snapshots_compute_the_queues_they_list_and_the_floor_sums() {
             assert_eq!(t["now"], full["now"], "nothing moved between the reads");
             assert_eq!(t["floor"]["queues"], full["floor"]["queues"], "{team}{ask}: the floor's queue sums");
             assert_eq!(&t["teams"][0], want_team, "{team}{ask}: the team's figures");
-            let names: Vec<&str> = t["queues"].as_array().unwrap().iter().map(|q| q["queue"].as_str().unwrap()).collect();
+            let names: Vec<&str> =
+                t["queues"].as_array().unwrap().iter().map(|q| q["queue"].as_str().unwrap()).collect();
             assert_eq!(names, listed, "{team}{ask}");
             for q in &listed {
                 let got = t["queues"].as_array().unwrap().iter().find(|x| x["queue"] == *q).unwrap();
@@ -179,11 +180,19 @@ async fn team_snapshots_compute_the_queues_they_list_and_the_floor_sums() {
                 .map(|a| a["id"].as_str().unwrap())
                 .collect();
             want.sort();
-            let mut got: Vec<&str> =
-                t["alerts"].as_array().unwrap().iter().filter(|a| !a["queue"].is_null()).map(|a| a["id"].as_str().unwrap()).collect();
+            let mut got: Vec<&str> = t["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| !a["queue"].is_null())
+                .map(|a| a["id"].as_str().unwrap())
+                .collect();
             got.sort();
             assert_eq!(got, want, "{team}{ask}: the listed queues' alerts on the board");
-            assert!(listed.is_empty() || !want.is_empty() || listed == ["billing"], "{team}{ask}: a queue alert to list");
+            assert!(
+                listed.is_empty() || !want.is_empty() || listed == ["billing"],
+                "{team}{ask}: a queue alert to list"
+            );
             assert_eq!(t["alerts"].as_array().unwrap().len(), shown_team + want.len(), "{team}{ask}");
             let omitted = team_alerts.len() - shown_team;
             assert_eq!(t.get("alerts_omitted").and_then(Value::as_u64).unwrap_or(0), omitted as u64, "{team}{ask}");

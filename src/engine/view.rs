@@ -267,7 +267,7 @@ impl Engine {
     /// The queues' alerts at `now` past their committed clock, as changes to the store
     /// (only those that differ from it), of the queues in `only` (None: of every queue).
     fn tentative_queues(&self, now: Ms, only: Option<&[String]>, out: &mut Vec<AlertChange>) {
-        let listed = |q: &crate::queue::Queue| only.is_none_or(|l| l.iter().any(|x| *x == q.id));
+        let listed = |q: &crate::queue::Queue| only.is_none_or(|l| l.contains(&q.id));
         for q in self.queues.iter().filter(|q| listed(q)) {
             for a in q.tentative(now, &self.settings.queues).alerts {
                 if self.alerts.get(&a.id).is_none_or(|s| s.alert() != &a) {
@@ -424,8 +424,8 @@ impl Engine {
         let mut adh = vec![crate::roster::AdhSums::default(); starts.len()];
         // A floor's view visits every agent: the scheduled ones it meets are seen, the
         // others never seen (`add_never_seen`), without a lookup per scheduled agent.
-        let mut seen_slots: Option<Vec<bool>> =
-            (opts.team.is_none() && !self.roster.is_empty() && !self.no_view_cache).then(|| vec![false; self.roster.len()]);
+        let mut seen_slots: Option<Vec<bool>> = (opts.team.is_none() && !self.roster.is_empty() && !self.no_view_cache)
+            .then(|| vec![false; self.roster.len()]);
         // Agents in slot order: for the whole floor one pass through the slab in memory
         // order, reading each slot once (a view of a large floor is bound by cache misses on
         // agents: listing the slots first cost another miss per agent), for one team its

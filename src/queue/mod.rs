@@ -492,7 +492,7 @@ impl Queues {
             q.hints = hints;
             let q: &Queue = q;
             floor.add(&f);
-            if only.is_none_or(|l| l.iter().any(|x| *x == q.id)) {
+            if only.is_none_or(|l| l.contains(&q.id)) {
                 listed.push((q.id.as_str(), f.clone()));
             }
         }
