@@ -538,6 +538,52 @@ fn roster_views_equal_the_reference_along_the_day() {
     assert!(checked > 700 && out > 0, "scheduled agents compared: {checked}, out of adherence: {out}");
 }
 
+/// An agent slot freed (an agent offline past `forget_offline_after_secs`) and given to a
+/// scheduled agent: the view finds the new agent's schedule, though the slot's last view
+/// found none for the unscheduled agent before it (the views remember roster slots per
+/// agent slot). Compared with the reference that looks every agent up.
+#[test]
+fn a_reused_agent_slot_finds_its_new_agents_schedule() {
+    use floorwatch::engine::{Engine, ViewOpts};
+    let toml = "[server]\nclock = \"event\"\n[floor]\nmax_backfill_secs = 60\nforget_offline_after_secs = 60\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let csv = "agent,start,end,activity\nA1,2026-11-23 08:00,2026-11-23 17:00,shift\n";
+    let up = floorwatch::roster::parse::parse(csv, &settings.tz).unwrap();
+    let at = |hm: &str| floorwatch::time::parse_instant(&format!("2026-11-23T{hm}:00Z")).unwrap();
+    let ev = |hm: &str, agent: &str, state: &str| {
+        format!(r#"{{"ts":{},"agent":"{agent}","state":"{state}","team":"T1"}}"#, at(hm))
+    };
+    let opts = ViewOpts { team: None, agents: true, alerts: false, scrape: false };
+    let mut fast = Engine::new(settings.clone());
+    let mut reference = Engine::new(settings);
+    reference.no_view_cache();
+    for e in [&mut fast, &mut reference] {
+        e.upload_roster(&up).unwrap();
+    }
+    let steps: [(&[String], &str); 3] = [
+        (&[ev("09:00", "B", "idle"), ev("09:00", "X", "idle")], "09:01"),
+        (&[ev("09:02", "X", "offline"), ev("09:10", "B", "talking")], "09:10"),
+        (&[ev("09:11", "A1", "idle")], "09:12"),
+    ];
+    let mut last = None;
+    for (lines, view_at) in steps {
+        for e in [&mut fast, &mut reference] {
+            floorwatch::replay::feed(e, lines.join("\n").as_bytes(), 65536, false).unwrap();
+            e.housekeeping();
+        }
+        let snap =
+            |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(at(view_at), &opts))).unwrap();
+        let (a, b) = (snap(&mut fast), snap(&mut reference));
+        assert_eq!(a["agents"], b["agents"], "at {view_at}");
+        assert_eq!(a["teams"], b["teams"], "at {view_at}");
+        last = Some(a);
+    }
+    let last = last.unwrap();
+    let ids: Vec<&str> = last["agents"].as_array().unwrap().iter().map(|a| a["agent"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["A1", "B"], "X was forgotten");
+    assert_eq!(agent(&last, "A1")["scheduled"], "work", "A1 in X's old slot has its schedule");
+}
+
 /// `[roster] file` is re-read when it changes; a bad version is refused (logged) and
 /// changes nothing.
 #[tokio::test]
