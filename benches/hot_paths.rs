@@ -148,6 +148,59 @@ fn benches(c: &mut Criterion) {
 
     timeline_benches(c, f.agents as usize);
     late_benches(c);
+    read_benches(c);
+}
+
+/// The reads of issue 20 on a floor with queues and a day's roster (issue 18): a team's
+/// snapshot listing no queue (the floor's queue sums all the same), the floor's without
+/// agents (the board's alerts), and a scrape. 10,000 agents in 200 teams, 50 queues, the
+/// simulator's shifts and roster, four hours.
+fn read_benches(c: &mut Criterion) {
+    use floorwatch::snapshot::{Partial, QueueList};
+    let (agents, teams, queues, hours) = if full() { (10_000, 200, 50, 4) } else { (200, 10, 5, 1) };
+    let cfg = SimConfig {
+        agents,
+        teams,
+        queues,
+        start: DAY_START,
+        duration: Some(hours * 3_600_000),
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::new(cfg).expect("valid sim config");
+    sim.record_roster();
+    let lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
+    let csv = floorwatch::sim::roster_csv(&sim.take_roster());
+    let mut engine = Engine::new(settings());
+    let up = floorwatch::roster::parse::parse(&csv, &engine.settings.tz).expect("the simulated roster parses");
+    engine.upload_roster(&up).expect("the simulated roster fits");
+    floorwatch::replay::feed(&mut engine, lines.join("\n").as_bytes(), 1 << 16, false).expect("fed");
+    let now = engine.max_ts().unwrap_or(0);
+    engine.advance(now);
+    let team = engine.teams().map(|t| t.id.clone()).min().expect("a team");
+    let metrics = Metrics::new(false);
+    let mut g = c.benchmark_group("reads");
+    g.bench_function(format!("team_partial_json/{queues}_queues_roster"), |b| {
+        let opts = ViewOpts { team: Some(team.clone()), agents: true, alerts: true, scrape: false };
+        let list = QueueList::Only(Vec::new());
+        b.iter(|| {
+            let v = engine.view_queues(now, &opts, list.names(), true);
+            let p = Partial { view: &v, team: Some(&team), queues: list.clone(), recent_alerts: true };
+            serde_json::to_string(&p).expect("serializable").len()
+        })
+    });
+    g.sample_size(10);
+    g.bench_function(format!("floor_partial_json/{agents}_agents_roster"), |b| {
+        let opts = ViewOpts { team: None, agents: false, alerts: true, scrape: false };
+        b.iter(|| {
+            let v = engine.view_queues(now, &opts, None, true);
+            let p = Partial { view: &v, team: None, queues: QueueList::All, recent_alerts: true };
+            serde_json::to_string(&p).expect("serializable").len()
+        })
+    });
+    g.bench_function(format!("metrics_render/{teams}_teams_roster"), |b| {
+        b.iter(|| metrics.render(&mut engine, now, &[("tcp", 1), ("ws", 0)]).len())
+    });
+    g.finish();
 }
 
 /// Late delivery (issue 13): a 20,000-agent floor in 400 teams with the wall clock; one

@@ -330,6 +330,14 @@ impl QueueList {
         }
     }
 
+    /// The queues named, or None for every one ([`crate::engine::Engine::view_queues`]).
+    pub fn names(&self) -> Option<&[String]> {
+        match self {
+            QueueList::All => None,
+            QueueList::Only(l) => Some(l),
+        }
+    }
+
     fn has(&self, queue: &str) -> bool {
         match self {
             QueueList::All => true,
@@ -372,7 +380,7 @@ impl Serialize for Partial<'_> {
             let shown: Vec<Arc<StoredAlert>> =
                 v.alerts.iter().filter(|a| a.on_board(v.now) && listed(a)).cloned().collect();
             m.serialize_entry("alerts", &Alerts(&shown))?;
-            let omitted = v.alerts.len() - shown.len();
+            let omitted = v.alerts_left_out + v.alerts.len() - shown.len();
             if omitted > 0 {
                 m.serialize_entry("alerts_omitted", &omitted)?;
                 let href = match self.team {

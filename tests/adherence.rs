@@ -489,6 +489,101 @@ fn views_along_the_way_change_nothing() {
     assert_eq!(alerts(&a), alerts(&b));
 }
 
+/// A roster floor's views (one walk per agent for its schedule's windows, roster slots
+/// remembered per agent slot, the never-seen found by the floor's pass) give the figures
+/// of the reference that sums each window alone and looks every agent up
+/// (`no_view_cache`), at instants along the day, for the floor, a team and `unassigned`
+/// (the simulated roster has a no-show), with agents listed.
+#[test]
+fn roster_views_equal_the_reference_along_the_day() {
+    use floorwatch::engine::{Engine, ViewOpts};
+    use floorwatch::sim::{SimConfig, Simulator, roster_csv};
+    let start = floorwatch::time::parse_instant("2026-11-23T08:00:00Z").unwrap();
+    let cfg = SimConfig { start, agents: 60, teams: 3, queues: 0, ..SimConfig::default() };
+    let mut sim = Simulator::new(cfg).unwrap();
+    sim.record_roster();
+    let lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
+    let csv = roster_csv(&sim.take_roster());
+    let toml = "[server]\nclock = \"event\"\n[peak]\nwindows = [\"09:30-11:30\", \"14:00-16:30\"]\nbusy_share = 0.8\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let up = floorwatch::roster::parse::parse(&csv, &settings.tz).unwrap();
+    let mut fast = Engine::new(settings.clone());
+    let mut reference = Engine::new(settings);
+    reference.no_view_cache();
+    for e in [&mut fast, &mut reference] {
+        e.upload_roster(&up).unwrap();
+    }
+    let (mut checked, mut out) = (0, 0);
+    for (i, chunk) in lines.chunks(997).enumerate() {
+        for e in [&mut fast, &mut reference] {
+            floorwatch::replay::feed(e, chunk.join("\n").as_bytes(), 65536, false).unwrap();
+        }
+        let now = fast.max_ts().unwrap() + (i as i64 % 3) * 45_000;
+        for team in [None, Some("T01"), Some("unassigned")] {
+            let opts = ViewOpts { team: team.map(Into::into), agents: true, alerts: true, scrape: false };
+            let snap =
+                |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap();
+            let (a, b) = (snap(&mut fast), snap(&mut reference));
+            assert_eq!(a["agents"], b["agents"], "agents at {now} ({team:?})");
+            assert_eq!(a["teams"], b["teams"], "teams at {now} ({team:?})");
+            assert_eq!(a["floor"], b["floor"], "floor at {now} ({team:?})");
+            assert_eq!(alerts(&a), alerts(&b), "alerts at {now} ({team:?})");
+            checked += a["agents"].as_array().unwrap().iter().filter(|g| !g["scheduled"].is_null()).count();
+            out += a["agents"].as_array().unwrap().iter().filter(|g| !g["out_of_adherence_since"].is_null()).count();
+        }
+    }
+    let end = fast.max_ts().unwrap();
+    let v = fast.view(end, &ViewOpts { team: None, agents: true, alerts: false, scrape: false });
+    assert!(v.agents.iter().any(|a| !a.seen), "the simulated roster has a no-show");
+    assert!(checked > 700 && out > 0, "scheduled agents compared: {checked}, out of adherence: {out}");
+}
+
+/// An agent slot freed (an agent offline past `forget_offline_after_secs`) and given to a
+/// scheduled agent: the view finds the new agent's schedule, though the slot's last view
+/// found none for the unscheduled agent before it (the views remember roster slots per
+/// agent slot). Compared with the reference that looks every agent up.
+#[test]
+fn a_reused_agent_slot_finds_its_new_agents_schedule() {
+    use floorwatch::engine::{Engine, ViewOpts};
+    let toml = "[server]\nclock = \"event\"\n[floor]\nmax_backfill_secs = 60\nforget_offline_after_secs = 60\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let csv = "agent,start,end,activity\nA1,2026-11-23 08:00,2026-11-23 17:00,shift\n";
+    let up = floorwatch::roster::parse::parse(csv, &settings.tz).unwrap();
+    let at = |hm: &str| floorwatch::time::parse_instant(&format!("2026-11-23T{hm}:00Z")).unwrap();
+    let ev = |hm: &str, agent: &str, state: &str| {
+        format!(r#"{{"ts":{},"agent":"{agent}","state":"{state}","team":"T1"}}"#, at(hm))
+    };
+    let opts = ViewOpts { team: None, agents: true, alerts: false, scrape: false };
+    let mut fast = Engine::new(settings.clone());
+    let mut reference = Engine::new(settings);
+    reference.no_view_cache();
+    for e in [&mut fast, &mut reference] {
+        e.upload_roster(&up).unwrap();
+    }
+    let steps: [(&[String], &str); 3] = [
+        (&[ev("09:00", "B", "idle"), ev("09:00", "X", "idle")], "09:01"),
+        (&[ev("09:02", "X", "offline"), ev("09:10", "B", "talking")], "09:10"),
+        (&[ev("09:11", "A1", "idle")], "09:12"),
+    ];
+    let mut last = None;
+    for (lines, view_at) in steps {
+        for e in [&mut fast, &mut reference] {
+            floorwatch::replay::feed(e, lines.join("\n").as_bytes(), 65536, false).unwrap();
+            e.housekeeping();
+        }
+        let snap =
+            |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(at(view_at), &opts))).unwrap();
+        let (a, b) = (snap(&mut fast), snap(&mut reference));
+        assert_eq!(a["agents"], b["agents"], "at {view_at}");
+        assert_eq!(a["teams"], b["teams"], "at {view_at}");
+        last = Some(a);
+    }
+    let last = last.unwrap();
+    let ids: Vec<&str> = last["agents"].as_array().unwrap().iter().map(|a| a["agent"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["A1", "B"], "X was forgotten");
+    assert_eq!(agent(&last, "A1")["scheduled"], "work", "A1 in X's old slot has its schedule");
+}
+
 /// `[roster] file` is re-read when it changes; a bad version is refused (logged) and
 /// changes nothing.
 #[tokio::test]

@@ -153,6 +153,18 @@ proptest! {
             }
         }
         prop_assert_eq!(r.sums(s, from, to), want);
+        // A view's walk: several windows ending at `to` at once, each as summed alone.
+        let starts = [from, from + len / 3, to - 1, to + 5, from - 7];
+        let mut many = [AdhSums::default(); 5];
+        r.sums_to(s, &starts, to, &mut many);
+        for (k, &st) in starts.iter().enumerate() {
+            prop_assert_eq!(many[k], r.sums(s, st, to), "start {} of {}", st, to);
+        }
+        // The stretch in progress at any instant: the last one of `stretches` if open.
+        for at in [from, to, 199, 200] {
+            let (_, st) = r.stretches(s, at);
+            prop_assert_eq!(r.open_stretch(s, at), st.last().filter(|x| x.1.is_none()).map(|x| x.0), "at {}", at);
+        }
 
         // Stretches over everything from the schedule's start.
         let (_, st) = r.stretches(s, 200);

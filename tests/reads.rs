@@ -106,6 +106,101 @@ async fn partial_snapshots_list_recent_alerts_and_link_to_the_rest() {
     d.stop().await;
 }
 
+/// A team's snapshot computes only the queues it lists (issue 20: it computed all 500 for
+/// the floor's sums): its figures, the floor's queue sums and the listed queues' figures
+/// are the full snapshot's; its alerts are the team's and the listed queues' on the board,
+/// and `alerts_omitted` counts the team's left out, which its `alerts_href` lists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn team_snapshots_compute_the_queues_they_list_and_the_floor_sums() {
+    let d = Daemon::start("[server]\nclock = \"event\"\n").await;
+    let trace = noisy_trace(40, 4_000, 11);
+    let lines: Vec<Value> = trace.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    for batch in lines.chunks(1_000) {
+        assert_eq!(d.post("/api/v1/events", serde_json::to_string(batch).unwrap()).await.0, 200);
+    }
+    let end = lines.iter().filter_map(|l| l["ts"].as_i64()).max().unwrap();
+    // Calls in three queues over the trace's last hour, answered, abandoned or left, and one
+    // waiting in each of `support` and `sales` past the long-wait limit (60 s): a firing
+    // `long_wait` alert each.
+    let mut calls = Vec::new();
+    for i in 0..120i64 {
+        let q = ["support", "sales", "billing"][(i % 3) as usize];
+        let at = end - 3_600_000 + i * 25_000;
+        let how = ["answered", "abandoned", "left", "answered"][(i % 4) as usize];
+        calls.push(serde_json::json!({"ts": at, "call": format!("k{i}"), "queue": q, "event": "queued"}));
+        calls.push(serde_json::json!({"ts": at + 3_000 + i * 700, "call": format!("k{i}"), "event": how}));
+    }
+    calls.sort_by_key(|c| c["ts"].as_i64().unwrap());
+    calls.push(serde_json::json!({"ts": end - 120_000, "call": "w1", "queue": "support", "event": "queued"}));
+    calls.push(serde_json::json!({"ts": end - 90_000, "call": "w2", "queue": "sales", "event": "queued"}));
+    let (status, body) = d.post("/api/v1/events", serde_json::Value::from(calls).to_string()).await;
+    assert_eq!((status, &body["applied"]), (200, &Value::from(242)), "{body}");
+
+    let full = d.get_json("/api/v1/snapshot").await;
+    let firing_waits = full["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "long_wait" && a["resolved_at"].is_null())
+        .count();
+    assert_eq!(firing_waits, 2, "a long_wait alert firing in support and in sales");
+    let now_ms = chrono_ms(full["now"].as_str().unwrap());
+    let recent =
+        |a: &Value| a["resolved_at"].is_null() || chrono_ms(a["resolved_at"].as_str().unwrap()) >= now_ms - 600_000;
+    let full_queue = |q: &str| full["queues"].as_array().unwrap().iter().find(|x| x["queue"] == q).unwrap().clone();
+    for team in ["T0", "T1", "T2"] {
+        let team_alerts: Vec<&Value> =
+            full["alerts"].as_array().unwrap().iter().filter(|a| a["team"] == team && a["queue"].is_null()).collect();
+        let shown_team = team_alerts.iter().filter(|a| recent(a)).count();
+        let want_team = full["teams"].as_array().unwrap().iter().find(|g| g["team"] == team).unwrap();
+        for (ask, listed) in [
+            ("", vec![]),
+            ("&queues=support", vec!["support"]),
+            ("&queues=support,support,nowhere", vec!["support"]),
+            ("&queues=sales,billing", vec!["billing", "sales"]),
+            ("&queues=all", vec!["billing", "sales", "support"]),
+        ] {
+            let t = d.get_json(&format!("/api/v1/snapshot?team={team}{ask}")).await;
+            assert_eq!(t["now"], full["now"], "nothing moved between the reads");
+            assert_eq!(t["floor"]["queues"], full["floor"]["queues"], "{team}{ask}: the floor's queue sums");
+            assert_eq!(&t["teams"][0], want_team, "{team}{ask}: the team's figures");
+            let names: Vec<&str> =
+                t["queues"].as_array().unwrap().iter().map(|q| q["queue"].as_str().unwrap()).collect();
+            assert_eq!(names, listed, "{team}{ask}");
+            for q in &listed {
+                let got = t["queues"].as_array().unwrap().iter().find(|x| x["queue"] == *q).unwrap();
+                assert_eq!(got, &full_queue(q), "{team}{ask}: queue {q}");
+            }
+            // The listed queues' alerts on the board, each once; no other queue's.
+            let mut want: Vec<&str> = full["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["queue"].as_str().is_some_and(|q| listed.contains(&q)) && recent(a))
+                .map(|a| a["id"].as_str().unwrap())
+                .collect();
+            want.sort();
+            let mut got: Vec<&str> = t["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| !a["queue"].is_null())
+                .map(|a| a["id"].as_str().unwrap())
+                .collect();
+            got.sort();
+            assert_eq!(got, want, "{team}{ask}: the listed queues' alerts on the board");
+            assert!(
+                listed.is_empty() || !want.is_empty() || listed == ["billing"],
+                "{team}{ask}: a queue alert to list"
+            );
+            assert_eq!(t["alerts"].as_array().unwrap().len(), shown_team + want.len(), "{team}{ask}");
+            let omitted = team_alerts.len() - shown_team;
+            assert_eq!(t.get("alerts_omitted").and_then(Value::as_u64).unwrap_or(0), omitted as u64, "{team}{ask}");
+        }
+    }
+    d.stop().await;
+}
+
 /// Milliseconds of an RFC 3339 UTC time as the daemon writes them.
 fn chrono_ms(s: &str) -> i64 {
     let t = s.trim_end_matches('Z');

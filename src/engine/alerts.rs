@@ -291,25 +291,84 @@ impl Engine {
     /// load benchmark's completion poll asks) must not pay for the whole floor's alert
     /// store (a clone of it was a third of the daemon's CPU under a polled ingest load), nor
     /// read more of its own alerts than their place in the store (BENCHMARKS.md).
+    ///
+    /// `queues`: in a team's view, the queues whose alerts it lists (None: every queue's).
+    ///
+    /// `board`: only the alerts a board shows ([`StoredAlert::on_board`]), with how many
+    /// the full list has besides (the second value; 0 without `board`). A floor's store
+    /// holds 48 hours of alerts (half a million with a roster of 100,000 agents: their
+    /// `out_of_adherence`); copying and sorting all of them for a snapshot that shows the
+    /// board's few was 40% of it.
     pub(super) fn view_alerts(
         &self,
         team: Option<&str>,
+        queues: Option<&[String]>,
         tentative: Vec<AlertChange>,
         now: Ms,
-    ) -> Vec<Arc<StoredAlert>> {
+        board: bool,
+    ) -> (Vec<Arc<StoredAlert>>, usize) {
+        // Stored alerts of the full list not collected (a floor's board): counted here, and
+        // uncounted when a tentative change puts them in.
+        let mut left = 0usize;
+        let counted = |a: &StoredAlert| a.fired_at <= now;
         let mut alerts: Vec<Arc<StoredAlert>> = match team {
             // A team's view lists the queues' alerts too (they are the whole floor's), but
             // only those a board shows: firing or resolved in the last 10 minutes. A day of
             // 500 queues' alerts in every team snapshot made it 16 MB (BENCHMARKS.md).
-            Some(team) => self
-                .team_alerts(team, &AlertKind::TEAM)
-                .chain(AlertKind::QUEUE.iter().flat_map(|k| {
-                    let from = format!("{}:queue:", k.as_str());
-                    let to = format!("{}:queue;", k.as_str());
-                    self.alerts.range(from..to).filter(|(_, a)| a.on_board(now)).map(|(_, a)| a.clone())
-                }))
-                .collect(),
+            // Only the listed queues' when the view names them: scanning every queue's
+            // alerts of 48 hours for the few on the board was a third of a team snapshot.
+            Some(team) => {
+                let on_board = |(_, a): (&String, &Arc<StoredAlert>)| a.on_board(now).then(|| a.clone());
+                let queue_alerts: Vec<Arc<StoredAlert>> = match queues {
+                    None => AlertKind::QUEUE
+                        .iter()
+                        .flat_map(|k| {
+                            let from = format!("{}:queue:", k.as_str());
+                            let to = format!("{}:queue;", k.as_str());
+                            self.alerts.range(from..to).filter_map(on_board)
+                        })
+                        .collect(),
+                    Some(list) => AlertKind::QUEUE
+                        .iter()
+                        .flat_map(|k| list.iter().map(move |q| (k, q)))
+                        .flat_map(|(k, q)| {
+                            // `kind:queue:<queue>:<started_at>`; the range of queue `a` also
+                            // holds queue `a:b`'s, hence the check of the queue itself.
+                            let from = format!("{}:queue:{q}:", k.as_str());
+                            let to = format!("{}:queue:{q};", k.as_str());
+                            self.alerts
+                                .range(from..to)
+                                .filter(move |(_, a)| a.queue.as_deref() == Some(q.as_str()))
+                                .filter_map(on_board)
+                        })
+                        .collect(),
+                };
+                self.team_alerts(team, &AlertKind::TEAM).chain(queue_alerts).collect()
+            }
+            None if board => {
+                let mut v = Vec::new();
+                for a in self.alerts.values() {
+                    if a.on_board(now) {
+                        v.push(a.clone());
+                    } else if counted(a) {
+                        left += 1;
+                    }
+                }
+                v
+            }
             None => self.alerts.values().cloned().collect(),
+        };
+        // A stored alert left out above that a tentative change replaces: in the list now.
+        let uncollected = |id: &str, left: &mut usize| {
+            if board
+                && team.is_none()
+                && let Some(s) = self.alerts.get(id)
+                && !s.on_board(now)
+            {
+                *left -= usize::from(counted(s));
+                return Some(s.clone());
+            }
+            None
         };
         // Few or none: found by pointer among the stored ones (no string compare per alert),
         // by id among those changed here.
@@ -331,6 +390,7 @@ impl Engine {
                                 i
                             }
                             None => {
+                                uncollected(&id, &mut left);
                                 alerts.push(StoredAlert::new(a));
                                 alerts.len() - 1
                             }
@@ -342,6 +402,9 @@ impl Engine {
                     if let Some(i) = find(&alerts, &changed, &id) {
                         alerts[i] = StoredAlert::new(resolved(&alerts[i], at));
                         changed.push((id, i));
+                    } else if let Some(s) = uncollected(&id, &mut left) {
+                        alerts.push(StoredAlert::new(resolved(&s, at)));
+                        changed.push((id, alerts.len() - 1));
                     }
                 }
             }
@@ -349,8 +412,13 @@ impl Engine {
         // Sorted on the fire time read once per alert; ids are compared on ties only.
         let mut keyed: Vec<(Ms, Arc<StoredAlert>)> =
             alerts.into_iter().map(|a| (a.fired_at, a)).filter(|(at, _)| *at <= now).collect();
+        if board {
+            let before = keyed.len();
+            keyed.retain(|(_, a)| a.on_board(now));
+            left += before - keyed.len();
+        }
         keyed.sort_by(|(x, a), (y, b)| x.cmp(y).then_with(|| a.id.cmp(&b.id)));
-        keyed.into_iter().map(|(_, a)| a).collect()
+        (keyed.into_iter().map(|(_, a)| a).collect(), left)
     }
 }
 

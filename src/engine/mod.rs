@@ -152,6 +152,9 @@ pub struct Engine {
     /// window's start and the open peak interval's start fell in its timeline at the last
     /// view (`Timeline::window_marked`). Derived, never stored.
     marks: Vec<crate::floor::timeline::Mark>,
+    /// Per agent slot: its roster slot as the last view found it (`view::roster_slot`).
+    /// Derived, never stored.
+    roster_slots: Vec<(u32, u32)>,
 }
 
 fn kind_of(settings: &Settings, state: State, reason: Option<&str>) -> Kind {
@@ -209,6 +212,7 @@ impl Engine {
             version: 0,
             view_cache: Vec::new(),
             marks: Vec::new(),
+            roster_slots: Vec::new(),
         };
         if let Some(up) = initial {
             // Validated at start (names counted there too): a refusal here changes nothing.

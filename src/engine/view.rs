@@ -138,6 +138,14 @@ impl ViewCache {
     }
 }
 
+/// A sliding window's length.
+fn sliding(w: &crate::settings::WindowSpec) -> Option<Ms> {
+    match w.kind {
+        WindowKind::Sliding(l) => Some(l),
+        _ => None,
+    }
+}
+
 /// Marks each agent keeps ([`Engine::marks`](super::Engine)): one per sliding window and
 /// one for the open peak interval.
 fn marks_per_agent(windows: &[crate::settings::WindowSpec]) -> usize {
@@ -150,6 +158,10 @@ impl Engine {
         let stride = marks_per_agent(&self.settings.windows);
         if let Some(m) = self.marks.get_mut(ai as usize * stride..(ai as usize + 1) * stride) {
             m.fill(Mark::default());
+        }
+        // Its roster slot was the old agent's (a "none" would not be checked again).
+        if let Some(r) = self.roster_slots.get_mut(ai as usize) {
+            *r = (u32::MAX, u32::MAX);
         }
     }
 }
@@ -219,6 +231,9 @@ pub struct View {
     pub teams: Vec<GroupView>,
     pub agents: Vec<AgentView>,
     pub alerts: Vec<Arc<StoredAlert>>,
+    /// Alerts as of `now` that `alerts` leaves out for not being on a board (a view asked
+    /// for the board's only, [`Engine::view_queues`]); 0 otherwise.
+    pub alerts_left_out: usize,
     pub ingest: IngestCounts,
 }
 
@@ -245,14 +260,15 @@ impl Engine {
             }
         }
         self.charts_tentative(now, &mut tentative);
-        self.tentative_queues(now, &mut tentative);
-        self.view_alerts(team, tentative, now)
+        self.tentative_queues(now, None, &mut tentative);
+        self.view_alerts(team, None, tentative, now, false).0
     }
 
     /// The queues' alerts at `now` past their committed clock, as changes to the store
-    /// (only those that differ from it).
-    fn tentative_queues(&self, now: Ms, out: &mut Vec<AlertChange>) {
-        for q in self.queues.iter() {
+    /// (only those that differ from it), of the queues in `only` (None: of every queue).
+    fn tentative_queues(&self, now: Ms, only: Option<&[String]>, out: &mut Vec<AlertChange>) {
+        let listed = |q: &crate::queue::Queue| only.is_none_or(|l| l.contains(&q.id));
+        for q in self.queues.iter().filter(|q| listed(q)) {
             for a in q.tentative(now, &self.settings.queues).alerts {
                 if self.alerts.get(&a.id).is_none_or(|s| s.alert() != &a) {
                     out.push(AlertChange::Fired(a));
@@ -261,8 +277,13 @@ impl Engine {
         }
     }
 
-    /// The queues' figures at `now`: windows but `peak_today`, names and lengths.
-    fn queue_figures(&mut self, now: Ms) -> (Vec<String>, Vec<(String, QueueFigures)>, QueueFigures) {
+    /// The queues' figures at `now`: windows but `peak_today`, names and lengths; those of
+    /// the queues in `only` (None: every queue), and the floor's sums over every queue.
+    fn queue_figures(
+        &mut self,
+        now: Ms,
+        only: Option<&[String]>,
+    ) -> (Vec<String>, Vec<(String, QueueFigures)>, QueueFigures) {
         let midnight = self.cal.midnight(now);
         let (names, lens): (Vec<String>, Vec<Option<Ms>>) = self
             .settings
@@ -274,7 +295,7 @@ impl Engine {
                 WindowKind::PeakToday => None,
             })
             .unzip();
-        let (per, floor) = self.queues.figures(now, midnight, &lens, &self.settings.queues);
+        let (per, floor) = self.queues.figures(now, midnight, &lens, &self.settings.queues, only);
         (names, per.into_iter().map(|(q, f)| (q.to_string(), f)).collect(), floor)
     }
 
@@ -300,6 +321,25 @@ impl Engine {
     /// per peak interval in its timeline; nothing per agent is allocated unless agents are
     /// asked for, and the alert store is cloned only when alerts are.
     pub fn view(&mut self, now: Ms, opts: &ViewOpts) -> View {
+        self.view_queues(now, opts, None, false)
+    }
+
+    /// [`Engine::view`] listing only the queues in `queues` (their figures and, in a
+    /// team's view, their alerts; None: every queue). The floor's queue sums are over
+    /// every queue all the same, and every other figure is the same as `view`'s. A team's
+    /// snapshot lists none unless asked (`?queues=`, docs/figures.md#snapshot-sizes).
+    ///
+    /// `board`: the view's alerts are only those a board shows, and `alerts_left_out`
+    /// counts the others (a snapshot that lists the board's, docs/figures.md#snapshot-sizes).
+    pub fn view_queues(&mut self, now: Ms, opts: &ViewOpts, queues: Option<&[String]>, board: bool) -> View {
+        // Each queue once (`?queues=a,a` lists `a` once, and its alerts once).
+        let queues: Option<Vec<String>> = queues.map(|l| {
+            let mut l = l.to_vec();
+            l.sort_unstable();
+            l.dedup();
+            l
+        });
+        let queues = queues.as_deref();
         self.advance(now);
         let midnight = self.cal.midnight(now);
         let windows = self.settings.windows.clone();
@@ -377,6 +417,15 @@ impl Engine {
         let mut unplanned_moved = vec![0u32; team_ids.len()];
         let mut out_now = vec![0u32; team_ids.len()];
         let mut ratios = vec![[0.0f64; 2]; n_members * w_n];
+        // The schedule's sliding windows and `today`'s tail, summed in one walk per agent:
+        // their starts (the tail's, the agent's last change, set per agent) and sums.
+        let mut starts: Vec<Ms> = windows.iter().filter_map(sliding).map(|l| now - l).collect();
+        starts.push(midnight);
+        let mut adh = vec![crate::roster::AdhSums::default(); starts.len()];
+        // A floor's view visits every agent: the scheduled ones it meets are seen, the
+        // others never seen (`add_never_seen`), without a lookup per scheduled agent.
+        let mut seen_slots: Option<Vec<bool>> = (opts.team.is_none() && !self.roster.is_empty() && !self.no_view_cache)
+            .then(|| vec![false; self.roster.len()]);
         // Agents in slot order: for the whole floor one pass through the slab in memory
         // order, reading each slot once (a view of a large floor is bound by cache misses on
         // agents: listing the slots first cost another miss per agent), for one team its
@@ -416,14 +465,38 @@ impl Engine {
             let marks = &mut self.marks[ai as usize * stride..(ai as usize + 1) * stride];
             let (slide_marks, peak_mark) = marks.split_at_mut(stride - 1);
             let mut slide_marks = slide_marks.iter_mut();
-            let slot = if self.roster.is_empty() { None } else { self.roster.slot(&a.id) };
+            let slot = match self.roster.is_empty() {
+                true => None,
+                false if self.no_view_cache => self.roster.slot(&a.id),
+                false => roster_slot(&self.roster, &mut self.roster_slots, ai, &a.id),
+            };
             let slot = slot.filter(|&s| self.roster.has_rows(s));
-            // `today` and `peak_today` of the schedule, reusing what earlier views summed.
+            if let Some(seen) = seen_slots.as_mut()
+                && let Some(s) = slot
+            {
+                seen[s as usize] = true;
+            }
+            // `today` and `peak_today` of the schedule, reusing what earlier views summed;
+            // `today`'s tail and the sliding windows summed in one walk (`Roster::sums_to`).
             let day = slot.map(|s| {
                 let t = team();
                 let key = (ti, t.det.generation, peaks[p].closed.len());
-                self.roster.day_sums(s, midnight, now, &peak_lists[p], key, t.det.clock())
+                if self.no_view_cache {
+                    let (today, peak) = self.roster.day_sums(s, midnight, now, &peak_lists[p], key, t.det.clock());
+                    for (x, w) in adh.iter_mut().zip(windows.iter().filter_map(sliding)) {
+                        *x = self.roster.sums(s, now - w, now);
+                    }
+                    (today, peak)
+                } else {
+                    let d = self.roster.day_parts(s, midnight, now, &peak_lists[p], key, t.det.clock());
+                    *starts.last_mut().expect("today's tail") = d.upto;
+                    self.roster.sums_to(s, &starts, now, &mut adh);
+                    let mut today = d.today_head;
+                    today.add(&adh[starts.len() - 1]);
+                    (today, d.peak)
+                }
             });
+            let mut slide_adh = adh.iter();
             for (x, w) in per.iter_mut().zip(&windows) {
                 *x = match w.kind {
                     WindowKind::Sliding(l) => {
@@ -442,16 +515,16 @@ impl Engine {
                         None => peaks[p].sums(tl, now, peak_now),
                     },
                 };
-                if let (Some(slot), Some((today, peak))) = (slot, day) {
+                if let Some((today, peak)) = day {
                     x.with_schedule(match w.kind {
-                        WindowKind::Sliding(l) => self.roster.sums(slot, now - l, now),
+                        WindowKind::Sliding(_) => *slide_adh.next().expect("a sum per sliding window"),
                         WindowKind::Today => today,
                         WindowKind::PeakToday => peak,
                     });
                 }
             }
             let (scheduled, out_since, allowed_aux) = match slot {
-                Some(slot) => self.roster_now(slot, a, now),
+                Some(slot) => self.roster_now(slot, a, now, !self.no_view_cache),
                 None => (None, None, false),
             };
             if allowed_aux {
@@ -529,7 +602,16 @@ impl Engine {
                 out_of_adherence: out_now[p],
             });
         }
-        self.add_never_seen(opts, now, midnight, &mut teams_out, &mut agents_out, &mut floor_sums, &mut floor_counts);
+        self.add_never_seen(
+            opts,
+            now,
+            midnight,
+            seen_slots.as_deref(),
+            &mut teams_out,
+            &mut agents_out,
+            &mut floor_sums,
+            &mut floor_counts,
+        );
         if opts.agents {
             agents_out.sort_by(|a, b| a.id.cmp(&b.id));
         }
@@ -552,14 +634,16 @@ impl Engine {
             out_of_adherence: teams_out.iter().map(|t| t.out_of_adherence).sum(),
         };
 
-        let alerts = if opts.alerts {
+        let (alerts, alerts_left_out) = if opts.alerts {
             // Every view lists the queues' alerts: they belong to the whole floor.
-            self.tentative_queues(now, &mut tentative);
-            self.view_alerts(opts.team.as_deref(), tentative, now)
+            // A team's view: the listed queues' only. The floor's: every queue's.
+            let only = queues.filter(|_| opts.team.is_some());
+            self.tentative_queues(now, only, &mut tentative);
+            self.view_alerts(opts.team.as_deref(), only, tentative, now, board)
         } else {
-            Vec::new()
+            (Vec::new(), 0)
         };
-        let (queue_window_names, queues, floor_queues) = self.queue_figures(now);
+        let (queue_window_names, queues, floor_queues) = self.queue_figures(now, queues);
         View {
             now,
             window_names: windows.iter().map(|w| w.name.clone()).collect(),
@@ -571,6 +655,7 @@ impl Engine {
             teams: teams_out,
             agents: agents_out,
             alerts,
+            alerts_left_out,
             ingest: self.ingest_total(),
         }
     }
@@ -601,11 +686,18 @@ impl Engine {
 
     /// A scheduled agent now: its activity's name, since when it has been out of
     /// adherence (if it is), and whether it is in unplanned aux its schedule allows.
-    fn roster_now(&self, slot: u32, a: &Agent, now: Ms) -> (Option<CompactString>, Option<Ms>, bool) {
+    /// (`open`: the stretch in progress from [`Roster::open_stretch`], without collecting
+    /// the others; false: from [`Roster::stretches`], the reference.)
+    ///
+    /// [`Roster::open_stretch`]: crate::roster::Roster::open_stretch
+    /// [`Roster::stretches`]: crate::roster::Roster::stretches
+    fn roster_now(&self, slot: u32, a: &Agent, now: Ms, open: bool) -> (Option<CompactString>, Option<Ms>, bool) {
         let act = self.roster.activity_at(slot, now);
         let ok = self.roster.allows(act, a.kind, a.reason.as_deref());
         let out_since = if ok || act == crate::roster::OFF {
             None
+        } else if open {
+            self.roster.open_stretch(slot, now.saturating_add(1))
         } else {
             let (_, st) = self.roster.stretches(slot, now.saturating_add(1));
             st.last().filter(|s| s.1.is_none()).map(|s| s.0)
@@ -615,13 +707,15 @@ impl Engine {
 
     /// Scheduled agents never seen (SPEC §9.2): listed offline in team `unassigned`, which
     /// is listed even without other members; their schedule figures count for it and the
-    /// floor.
+    /// floor. `seen`: per roster slot, whether the view met it on the floor (a floor's view
+    /// meets every agent); None: each is looked up.
     #[allow(clippy::too_many_arguments)]
     fn add_never_seen(
         &mut self,
         opts: &ViewOpts,
         now: Ms,
         midnight: Ms,
+        seen: Option<&[bool]>,
         teams: &mut Vec<GroupView>,
         agents: &mut Vec<AgentView>,
         floor_sums: &mut [Sums],
@@ -637,7 +731,11 @@ impl Engine {
         let mut n = 0u32;
         let mut n_out = 0u32;
         for (slot, id) in self.roster.scheduled() {
-            if self.agents.find(id).is_some() {
+            let met = match seen {
+                Some(seen) => seen[slot as usize],
+                None => self.agents.find(id).is_some(),
+            };
+            if met {
                 continue;
             }
             n += 1;
@@ -718,4 +816,27 @@ impl Engine {
         }
         team.out_of_adherence += n_out;
     }
+}
+
+/// Agent `ai`'s roster slot, from `cache` (per agent slot: the roster slot, or `u32::MAX`
+/// for none, and the roster's length when it was looked up) when it still holds, else by
+/// its id. A hash of every agent's id per view was a tenth of a scrape with a roster.
+/// Exact: a slot is taken when the roster holds this very id there (roster slots are never
+/// reused), and "none" while the roster has had no agent added since (an upload only adds).
+fn roster_slot(roster: &crate::roster::Roster, cache: &mut Vec<(u32, u32)>, ai: AgentIdx, id: &str) -> Option<u32> {
+    let len = roster.len() as u32;
+    if cache.len() <= ai as usize {
+        cache.resize(ai as usize + 1, (u32::MAX, u32::MAX));
+    }
+    let (slot, at_len) = cache[ai as usize];
+    if slot != u32::MAX {
+        if slot < len && roster.scheduled_id(slot) == id {
+            return Some(slot);
+        }
+    } else if at_len == len {
+        return None;
+    }
+    let found = roster.slot(id);
+    cache[ai as usize] = (found.unwrap_or(u32::MAX), len);
+    found
 }

@@ -199,7 +199,7 @@ proptest! {
             let kind = match k { 0 => Answered, 1 => Abandoned, 2 => Left, _ => continue };
             qs.apply(&ev(&format!("c{i}"), kind), q + w, false, &s).unwrap();
         }
-        let (per, floor) = qs.figures(now, 0, &[Some(len), None], &s);
+        let (per, floor) = qs.figures(now, 0, &[Some(len), None], &s, None);
         let f = if per.is_empty() { floor } else { per[0].1.clone() };
         // The model.
         for (wi, from) in [(0usize, now - len), (1, 0)] {
@@ -246,6 +246,72 @@ proptest! {
             // Maximal stretches: none ends where the next begins.
             for pair in lw.windows(2) {
                 prop_assert!(pair[0].resolved_at.is_some_and(|r| r < pair[1].started_at));
+            }
+        }
+    }
+}
+
+/// Views at instants in any order (a view at an earlier instant than the last, as a
+/// replay's or a late reader's), with calls ending late and history trimmed between them.
+fn view_steps() -> impl Strategy<Value = Vec<(Ms, u8)>> {
+    prop::collection::vec((0..4_000_000i64, 0..6u8), 1..12)
+}
+
+proptest! {
+    /// The window sums a run of views finds from its hints (`Queue::start_index`) equal the
+    /// binary search's and a brute-force scan, whatever moved in `ended` between the views:
+    /// ends inserted before the hint, calls trimmed from the front, the window start moved
+    /// back. And the floor's sums are the same whichever queues are listed.
+    #[test]
+    fn hinted_window_sums_equal_the_search(calls in calls(), steps in view_steps(), len in 1..3_600_000i64) {
+        let s = settings();
+        let mut qs = Queues::default();
+        let mut order: Vec<usize> = (0..calls.len()).collect();
+        order.sort_by_key(|&i| calls[i].0);
+        for &i in &order {
+            qs.apply(&ev(&format!("c{i}"), Queued), calls[i].0, false, &s).unwrap();
+        }
+        let mut ended: Vec<(Ms, Ms, u8)> = Vec::new();
+        let mut next = 0;
+        let mut trimmed_before = Ms::MIN;
+        for (now, what) in steps {
+            // Between views: a few more calls end (in call order: out of time order), or the
+            // history before some instant is trimmed.
+            if what == 5 {
+                let cut = now - len;
+                qs.trim(cut, Ms::MIN, &s);
+                trimmed_before = trimmed_before.max(cut);
+            } else {
+                for _ in 0..what {
+                    let Some(&(q, w, k)) = calls.get(next) else { break };
+                    let kind = match k { 0 => Answered, 1 => Abandoned, 2 => Left, _ => Queued };
+                    if kind != Queued {
+                        qs.apply(&ev(&format!("c{next}"), kind), q + w, false, &s).unwrap();
+                        ended.push((q, w, k));
+                    }
+                    next += 1;
+                }
+            }
+            let (none, floor_none) = qs.figures(now, 0, &[Some(len), None], &s, Some(&[]));
+            prop_assert!(none.is_empty());
+            let (per, floor) = qs.figures(now, 0, &[Some(len), None], &s, None);
+            let per: Vec<QueueFigures> = per.into_iter().map(|(_, f)| f).collect();
+            prop_assert_eq!(&floor_none, &floor, "the floor's sums whatever is listed");
+            let Some(f) = per.first() else { continue };
+            let q = qs.get("q").unwrap();
+            for (wi, from) in [(0usize, now - len), (1, 0)] {
+                prop_assert_eq!(f.windows[wi], q.sums(from, now, &s), "window {} at {}", wi, now);
+                // Windows reaching before a trim hold what is left plus the sums trimmed
+                // away (the prefix marks keep them): the model only where nothing is cut.
+                if from >= trimmed_before {
+                    let mut m = CallSums::default();
+                    for &(cq, w, k) in &ended {
+                        if from <= cq + w && cq + w <= now {
+                            m.add(&CallSums::one([Ending::Answered, Ending::Abandoned, Ending::Left][k as usize], w, &s));
+                        }
+                    }
+                    prop_assert_eq!(f.windows[wi], m, "window {} at {} against the scan", wi, now);
+                }
             }
         }
     }

@@ -199,7 +199,7 @@ pub fn routes(
                         let view = {
                             let mut engine = sh.engine();
                             let now = engine.now(wall_ms());
-                            let view = engine.view(now, &opts);
+                            let view = engine.view_queues(now, &opts, queues.names(), true);
                             closer.close();
                             view
                         };
