@@ -66,6 +66,12 @@ impl EventError {
     }
 }
 
+/// The position in its batch of the engine's `k`th event: the engine numbers the events it
+/// got, and the batch also held the edge's refusals at `edge` (ascending).
+fn in_batch(edge: &[usize], k: usize) -> usize {
+    edge.iter().fold(k, |i, &p| if p <= i { i + 1 } else { i })
+}
+
 /// An instant in a message: RFC 3339, milliseconds only when there are some.
 fn short_ts(ms: Ms) -> String {
     let s = fmt_ms(ms);
@@ -229,14 +235,7 @@ impl Core {
         let (counts, lsn, alerts, not_applied, limits) = {
             let mut engine = self.engine();
             let lsn = self.journal.as_ref().zip(payload.as_ref()).map(|(j, p)| j.append(p));
-            let (counts, not_applied) = match engine.apply_batch_contained(now, source, events, &refused) {
-                Ok(c) => c,
-                Err(what) => {
-                    self.panics.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(source = source.as_str(), panic = %what, "a batch panicked while being applied (a bug): contained, ingest goes on");
-                    (IngestCounts::default(), Vec::new())
-                }
-            };
+            let (counts, not_applied) = self.contained(&mut engine, now, source, events, &refused);
             let limits = (engine.settings.max_backfill_ms, engine.settings.max_agents);
             (counts, lsn, engine.take_notifications(), not_applied, limits)
         };
@@ -247,6 +246,23 @@ impl Core {
             self.report(source, now, first, edge, not_applied, limits)
         };
         Applied { counts, lsn, errors }
+    }
+
+    /// Applies under the lock with a panic (a bug in the core, never bad input) contained:
+    /// the batch counts as applied as far as it got, the panic is counted and logged.
+    fn contained(
+        &self,
+        engine: &mut Engine,
+        now: Ms,
+        source: Source,
+        events: impl IntoIterator<Item = Input>,
+        refused: &[Refusal],
+    ) -> (IngestCounts, Vec<Refused>) {
+        engine.apply_batch_contained(now, source, events, refused).unwrap_or_else(|what| {
+            self.panics.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(source = source.as_str(), panic = %what, "a batch panicked while being applied (a bug): contained, ingest goes on");
+            (IngestCounts::default(), Vec::new())
+        })
     }
 
     /// Splits a batch into its events and the edge's refusals, counting and reporting
@@ -306,12 +322,10 @@ impl Core {
         };
         applied.counts.merge(&landed.counts);
         if !landed.not_applied.is_empty() {
-            // The engine numbered the events it got; the batch also held the edge's refusals.
-            let in_batch = |k: usize| positions.iter().fold(k, |i, &p| if p <= i { i + 1 } else { i });
             let mut errors: Vec<EventError> = landed
                 .not_applied
                 .into_iter()
-                .map(|r| EventError::engine(in_batch(r.index) as u64, r, landed.limits))
+                .map(|r| EventError::engine(in_batch(&positions, r.index) as u64, r, landed.limits))
                 .collect();
             errors.append(&mut applied.errors);
             errors.sort_by_key(|e| e.index);
@@ -327,14 +341,7 @@ impl Core {
     pub fn apply_stream(&self, now: Ms, source: Source, events: Vec<Input>, mine: bool) -> (Landed, Vec<Alert>) {
         let (counts, not_applied, alerts, limits) = {
             let mut engine = self.engine();
-            let (counts, not_applied) = match engine.apply_batch_contained(now, source, events, &[]) {
-                Ok(c) => c,
-                Err(what) => {
-                    self.panics.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(source = source.as_str(), panic = %what, "a batch panicked while being applied (a bug): contained, ingest goes on");
-                    (IngestCounts::default(), Vec::new())
-                }
-            };
+            let (counts, not_applied) = self.contained(&mut engine, now, source, events, &[]);
             let limits = (engine.settings.max_backfill_ms, engine.settings.max_agents);
             (counts, not_applied, engine.take_notifications(), limits)
         };
@@ -369,9 +376,8 @@ impl Core {
         not_applied: Vec<Refused>,
         limits: (Ms, usize),
     ) -> Vec<EventError> {
-        // The engine numbers the events it got; the batch also held the edge's refusals.
         let positions: Vec<usize> = edge.iter().map(|(i, _)| *i).collect();
-        let in_batch = |k: usize| positions.iter().fold(k, |i, &p| if p <= i { i + 1 } else { i });
+        let in_batch = |k: usize| in_batch(&positions, k);
         let mut errors = Vec::with_capacity(edge.len() + not_applied.len());
         let mut engine = not_applied.into_iter().peekable();
         for (i, e) in edge {
