@@ -321,6 +321,10 @@ impl Core {
             }
         };
         applied.counts.merge(&landed.counts);
+        if landed.deduplicated > 0 {
+            // A resend the stream had already: counted here, where it was received.
+            self.engine().count_edge(source, &vec![Refusal::Repeated; landed.deduplicated]);
+        }
         if !landed.not_applied.is_empty() {
             let mut errors: Vec<EventError> = landed
                 .not_applied
@@ -349,7 +353,7 @@ impl Core {
             let listed: Vec<Refused> = not_applied.clone();
             self.report(source, now, 0, Vec::new(), listed, limits);
         }
-        (Landed { counts, not_applied, limits }, alerts)
+        (Landed { counts, deduplicated: 0, not_applied, limits }, alerts)
     }
 
     /// A tick the cluster's stream delivered at `t`: time advances (wall clock) and, at a new

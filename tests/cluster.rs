@@ -431,4 +431,21 @@ async fn a_replica_following_two_sites_shows_both() {
     let b: Value = http().get(bj.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
     assert_eq!(agents(&s), ["S1", "S2"], "a site's replica holds its own site only");
     assert_eq!(agents(&b), ["B1", "B2", "B3"]);
+
+    // A resend of a stored batch: the stream had it; the replica that received it counts
+    // it `duplicate`, nobody applies it again.
+    let again = http()
+        .post(sh.url("/api/v1/events"))
+        .header("content-type", "application/json")
+        .body(sh_events.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    let counts: Value = again.json().await.unwrap();
+    assert_eq!((counts["applied"].as_u64(), counts["duplicate"].as_u64()), (Some(0), Some(2)), "{counts}");
+    let s: Value = http().get(sh.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((s["ingest"]["applied"].as_u64(), s["ingest"]["duplicate"].as_u64()), (Some(2), Some(2)));
+    let g: Value = http().get(group.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((g["ingest"]["applied"].as_u64(), g["ingest"]["duplicate"].as_u64()), (Some(5), Some(0)));
 }

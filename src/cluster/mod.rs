@@ -105,6 +105,9 @@ pub struct NotStored(pub String);
 #[derive(Debug, Default)]
 pub struct Landed {
     pub counts: IngestCounts,
+    /// Events of messages the stream had already (a resend): counted `duplicate` by the
+    /// replica that received them, not applied by any.
+    pub deduplicated: usize,
     pub not_applied: Vec<Refused>,
     pub limits: (Ms, usize),
 }
@@ -245,6 +248,7 @@ impl Cluster {
         for (body, id, count) in self.encode(source, events) {
             let landed = self.submit_one(body, &id, count).await?;
             all.counts.merge(&landed.counts);
+            all.deduplicated += landed.deduplicated;
             all.not_applied.extend(landed.not_applied.into_iter().map(|r| Refused { index: r.index + offset, ..r }));
             all.limits = landed.limits;
             offset += count;
@@ -274,7 +278,7 @@ impl Cluster {
                 for _ in 0..count {
                     counts.count(crate::engine::Outcome::Duplicate);
                 }
-                Ok(Landed { counts, ..Landed::default() })
+                Ok(Landed { counts, deduplicated: count, ..Landed::default() })
             }
             Ok(false) => rx.await.map_err(|_| NotStored("the replica stopped before applying it".into())),
         }
