@@ -449,3 +449,53 @@ async fn a_replica_following_two_sites_shows_both() {
     let g: Value = http().get(group.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
     assert_eq!((g["ingest"]["applied"].as_u64(), g["ingest"]["duplicate"].as_u64()), (Some(5), Some(0)));
 }
+
+/// The same floor through TCP and the WebSocket with acks into a cluster replica gives
+/// `replay`'s snapshot, as through HTTP in the drill: every path publishes to the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_and_websocket_through_a_replica_equal_replay() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::AsyncWriteExt;
+    let nats = NatsCluster::start().await;
+    let hooks = hooks_receiver::Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = Replica::new("r", dir.path(), &nats.urls(), &hooks.url("/hook"), "");
+    r.wait_ready(Duration::from_secs(60)).await;
+    let trace = trace();
+    let lines: Vec<&str> = trace.lines().filter(|l| !l.trim().is_empty()).collect();
+    let want = common::replay(&trace, FLOOR);
+    let (first, second) = lines.split_at(lines.len() / 2);
+
+    // The first half over TCP (no answers), in one connection.
+    let text = std::fs::read_to_string(&r.config).unwrap();
+    let tcp = text.lines().find_map(|l| l.strip_prefix("tcp = ")).unwrap().trim_matches('"').to_string();
+    let mut s = tokio::net::TcpStream::connect(&tcp).await.unwrap();
+    s.write_all((first.join("\n") + "\n").as_bytes()).await.unwrap();
+    s.shutdown().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let v: Value = http().get(r.url("/api/v1/snapshot?agents=false")).send().await.unwrap().json().await.unwrap();
+        if v["ingest"]["applied"].as_u64() == Some(first.len() as u64) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "TCP events not applied: {}", v["ingest"]);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The second half over the WebSocket with acks, 100 events a frame.
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/ingest?ack=1", r.http)).await.unwrap();
+    let frames: Vec<String> = second.chunks(100).map(|c| format!("[{}]", c.join(","))).collect();
+    for f in &frames {
+        ws.send(tokio_tungstenite::tungstenite::Message::text(f.clone())).await.unwrap();
+    }
+    let mut acked = 0;
+    while acked < frames.len() {
+        let m = ws.next().await.unwrap().unwrap();
+        let ack: Value = serde_json::from_str(m.to_text().unwrap()).unwrap();
+        assert_eq!(ack["durable"], true, "{ack}");
+        acked += 1;
+    }
+    let got: Value = http().get(r.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
+    same_as_replay(&got, &want, "tcp + ws");
+}
