@@ -498,4 +498,23 @@ async fn tcp_and_websocket_through_a_replica_equal_replay() {
     }
     let got: Value = http().get(r.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
     same_as_replay(&got, &want, "tcp + ws");
+
+    // A replica's exposition, its cluster families included, is valid for Prometheus.
+    let text = http().get(r.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(common::metric(&text, "floorwatch_cluster_publish_total{outcome=\"stored\"}").unwrap() >= 1.0);
+    let mut child = Command::new("/usr/bin/promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package `prometheus`) must be installed");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
