@@ -518,3 +518,54 @@ async fn tcp_and_websocket_through_a_replica_equal_replay() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// With the wall clock, an event without `ts` takes the time JetStream stored it: both
+/// replicas show the same instant, whichever received it and however late the other
+/// applies it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_without_ts_gets_the_stored_time_on_every_replica() {
+    let nats = NatsCluster::start().await;
+    let hooks = hooks_receiver::Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut replicas = [
+        Replica::new("a", dir.path(), &nats.urls(), &hooks.url("/hook"), ""),
+        Replica::new("b", dir.path(), &nats.urls(), &hooks.url("/hook"), ""),
+    ];
+    for r in replicas.iter_mut() {
+        // The wall clock (the drill's replicas use the event clock).
+        r.kill9();
+        let text = std::fs::read_to_string(&r.config).unwrap().replace("clock = \"event\"", "clock = \"wall\"");
+        std::fs::write(&r.config, text).unwrap();
+        r.spawn();
+    }
+    for r in &replicas {
+        r.wait_ready(Duration::from_secs(60)).await;
+    }
+    let before = std::time::SystemTime::now();
+    let a = http()
+        .post(replicas[0].url("/api/v1/events"))
+        .header("content-type", "application/json")
+        .body(r#"{"agent":"W1","state":"aux","reason":"break","team":"T1"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(a.status(), 200);
+    let since = |v: &Value| v["agents"][0]["since"].as_str().map(str::to_string);
+    let mut seen = Vec::new();
+    for r in &replicas {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let v: Value = http().get(r.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
+            if let Some(s) = since(&v) {
+                seen.push(s);
+                break;
+            }
+            assert!(Instant::now() < deadline, "replica {} never applied the event", r.name);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(seen[0], seen[1], "the same receipt time on both replicas");
+    let at = floorwatch::time::parse_instant(&seen[0]).unwrap();
+    let sent = before.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    assert!((sent - 1_000..sent + 10_000).contains(&at), "the stored time is about when it was sent: {}", seen[0]);
+}
