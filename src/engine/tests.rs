@@ -1999,9 +1999,14 @@ fn queue_index_equals_a_walk_of_the_store() {
             restored = true;
         }
         assert!(engine.queue_index_matches_store(), "index and store differ at {}", hms(now));
+        // Starts across the day, and at each stored queue alert's own times (the edges).
+        let mut starts: Vec<Ms> = [Ms::MAX / 4, 60 * MIN, 10 * MIN, MIN, 0].map(|b| now.saturating_sub(b)).to_vec();
+        for a in engine.alerts.values().filter(|a| a.queue.is_some()) {
+            starts.extend([a.fired_at, a.fired_at + 1]);
+            starts.extend(a.resolved_at.map(|r| [r, r + 1]).into_iter().flatten());
+        }
         for q in queues {
-            for back in [Ms::MAX / 4, 60 * MIN, 10 * MIN, MIN, 0] {
-                let from = now.saturating_sub(back);
+            for &from in &starts {
                 for d in [
                     crate::queue::Derived { long_wait_from: from, sl_from: from, alerts: Vec::new() },
                     crate::queue::Derived { long_wait_from: from - 7 * MIN, sl_from: from, alerts: Vec::new() },
