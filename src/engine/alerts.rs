@@ -33,13 +33,13 @@ impl Engine {
             let alert = match ch {
                 AlertChange::Fired(a) => {
                     self.count_alert(&a, Count::Fired);
-                    self.alerts.insert(a.id.clone(), StoredAlert::new(a.clone()));
+                    self.store_put(StoredAlert::new(a.clone()));
                     a
                 }
-                AlertChange::Resolved { id, at } => match self.alerts.get_mut(&id) {
+                AlertChange::Resolved { id, at } => match self.alerts.get(&id) {
                     Some(stored) if stored.is_firing() => {
                         let a = resolved(stored, at);
-                        *stored = StoredAlert::new(a.clone());
+                        self.store_put(StoredAlert::new(a.clone()));
                         self.count_alert(&a, Count::Resolved);
                         a
                     }
@@ -67,11 +67,11 @@ impl Engine {
         self.version += 1;
         if at >= stored.fired_at {
             let a = resolved(&stored, at);
-            self.alerts.insert(id.to_string(), StoredAlert::new(a.clone()));
+            self.store_put(StoredAlert::new(a.clone()));
             self.count_alert(&a, Count::Resolved);
             self.notify(a);
         } else {
-            self.alerts.remove(id);
+            self.store_remove(id);
             self.count_alert(&stored, Count::Retracted { was_firing: true });
             self.notify(retracted(&stored));
         }
@@ -138,7 +138,7 @@ impl Engine {
         for o in &old {
             if !new.contains_key(&o.id) {
                 changed = true;
-                self.alerts.remove(&o.id);
+                self.store_remove(&o.id);
                 self.count_alert(o, Count::Retracted { was_firing: o.is_firing() });
                 self.notify(retracted(o));
             }
@@ -150,7 +150,7 @@ impl Engine {
                 Some(o) if same_fire(o, &n) && o.is_firing() => {
                     // It ends where it ended, now that the events are in.
                     changed = true;
-                    self.alerts.insert(id, StoredAlert::new(n.clone()));
+                    self.store_put(StoredAlert::new(n.clone()));
                     self.count_alert(&n, Count::Resolved);
                     self.notify(n);
                 }
@@ -182,23 +182,58 @@ impl Engine {
             self.count_alert(&n, Count::Resolved);
             self.notify(n.clone());
         }
-        self.alerts.insert(n.id.clone(), StoredAlert::new(n));
+        self.store_put(StoredAlert::new(n));
+    }
+
+    /// Stores an alert under its id (replacing the one stored there), in the queues'
+    /// index too.
+    fn store_put(&mut self, a: Arc<StoredAlert>) {
+        let old = self.alerts.insert(a.id.clone(), a.clone());
+        self.queue_alerts.replace(old.as_ref(), Some(&a));
+    }
+
+    /// Removes a stored alert, from the queues' index too.
+    fn store_remove(&mut self, id: &str) {
+        let old = self.alerts.remove(id);
+        self.queue_alerts.replace(old.as_ref(), None);
     }
 
     /// Corrects a queue's stored alerts to what its history derives (SPEC §8.3, §2.5).
+    ///
+    /// The stored alerts it covers come from the queues' index (`queue_index`): those that
+    /// are firing or ended within the re-evaluation, not the queue's 48 hours of alerts.
     pub(super) fn reconcile_queue(&mut self, queue: &str, d: Derived) {
-        let old: Vec<Arc<StoredAlert>> =
-            self.queue_alerts(queue, AlertKind::LongWait)
-                .filter(|a| a.is_firing() || a.resolved_at.is_some_and(|r| r >= d.long_wait_from))
-                .chain(self.queue_alerts(queue, AlertKind::ServiceLevelLow).filter(|a| {
-                    a.is_firing() || a.fired_at >= d.sl_from || a.resolved_at.is_some_and(|r| r >= d.sl_from)
-                }))
-                .collect();
+        let old = self.queue_scope(queue, &d);
+        debug_assert!(
+            same_ids(&old, &self.queue_scope_walk(queue, &d)),
+            "the queues' index gives the alerts of {queue} a walk of the store does"
+        );
         if old.is_empty() && d.alerts.is_empty() {
             return;
         }
         let new = d.alerts.into_iter().map(|a| (a.id.clone(), a)).collect();
         self.correct(old, new);
+    }
+
+    /// The stored alerts of `queue` a reconcile to `d` covers: `long_wait` ones firing or
+    /// ending at or after `d.long_wait_from`, `service_level_low` ones firing, firing at or
+    /// after `d.sl_from` or ending so; each kind by id.
+    pub(super) fn queue_scope(&self, queue: &str, d: &Derived) -> Vec<Arc<StoredAlert>> {
+        let long = self.queue_alerts.live(queue, AlertKind::LongWait, d.long_wait_from);
+        let sl = self.queue_alerts.live(queue, AlertKind::ServiceLevelLow, d.sl_from);
+        long.into_iter()
+            .filter(|a| long_wait_in_scope(a, d))
+            .chain(sl.into_iter().filter(|a| sl_in_scope(a, d)))
+            .collect()
+    }
+
+    /// [`Engine::queue_scope`] by walking the queue's alerts in the store (the reference
+    /// for the index, in debug builds and tests).
+    pub(super) fn queue_scope_walk(&self, queue: &str, d: &Derived) -> Vec<Arc<StoredAlert>> {
+        self.queue_alerts(queue, AlertKind::LongWait)
+            .filter(|a| long_wait_in_scope(a, d))
+            .chain(self.queue_alerts(queue, AlertKind::ServiceLevelLow).filter(|a| sl_in_scope(a, d)))
+            .collect()
     }
 
     /// The stored alerts of `queue` of `kind` (ids `kind:queue:<queue>:<ms>`).
@@ -210,6 +245,17 @@ impl Engine {
         let from = format!("{}:queue:{queue}:", kind.as_str());
         let to = format!("{}:queue:{queue};", kind.as_str());
         self.alerts.range(from..to).map(|(_, a)| a).filter(move |a| a.queue.as_deref() == Some(queue)).cloned()
+    }
+
+    /// Whether the queues' index holds exactly the store's queue alerts (tests).
+    #[cfg(test)]
+    pub(super) fn queue_index_matches_store(&self) -> bool {
+        let stored: Vec<&Arc<StoredAlert>> = self.alerts.values().filter(|a| a.queue.is_some()).collect();
+        stored.len() == self.queue_alerts.len()
+            && stored.iter().all(|a| {
+                let q = a.queue.as_deref().expect("a queue alert");
+                self.queue_alerts.live(q, a.kind, Ms::MIN).iter().any(|b| Arc::ptr_eq(a, b))
+            })
     }
 
     /// Counts a change of an alert on its team or queue (Prometheus).
@@ -429,6 +475,21 @@ fn resolved(a: &Alert, at: Ms) -> Alert {
     a.state = AlertState::Resolved;
     a.resolved_at = Some(at.max(a.fired_at));
     a
+}
+
+/// Whether a reconcile to `d` covers a stored `long_wait` alert.
+fn long_wait_in_scope(a: &Alert, d: &Derived) -> bool {
+    a.is_firing() || a.resolved_at.is_some_and(|r| r >= d.long_wait_from)
+}
+
+/// Whether a reconcile to `d` covers a stored `service_level_low` alert.
+fn sl_in_scope(a: &Alert, d: &Derived) -> bool {
+    a.is_firing() || a.fired_at >= d.sl_from || a.resolved_at.is_some_and(|r| r >= d.sl_from)
+}
+
+/// Whether two lists hold the same alerts in the same order.
+fn same_ids(a: &[Arc<StoredAlert>], b: &[Arc<StoredAlert>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y))
 }
 
 /// The notification that takes `a` back.

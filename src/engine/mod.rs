@@ -29,6 +29,7 @@ mod chart;
 mod handle;
 mod outcome;
 mod persist;
+mod queue_index;
 mod step;
 mod view;
 
@@ -110,6 +111,9 @@ pub struct Engine {
     team_free: Vec<TeamIdx>,
     team_index: HashMap<String, TeamIdx, foldhash::fast::RandomState>,
     alerts: BTreeMap<String, Arc<StoredAlert>>,
+    /// The queue alerts of `alerts` a reconcile can read, by queue (derived; see
+    /// `queue_index`). Changed only with `alerts`, through `store_put`/`store_remove`.
+    queue_alerts: queue_index::QueueAlerts,
     /// The AHT control chart of every team that completed contacts, by team id (kept when
     /// the team is dropped: its history outlives its members; see `chart`).
     charts: HashMap<String, TeamChart, foldhash::fast::RandomState>,
@@ -192,6 +196,7 @@ impl Engine {
             team_free: Vec::new(),
             team_index: HashMap::default(),
             alerts: BTreeMap::new(),
+            queue_alerts: Default::default(),
             charts: HashMap::default(),
             chart_due: Ms::MAX,
             chart_names,

@@ -147,9 +147,14 @@ impl Engine {
         let keep = self.settings.keep_resolved_alerts_ms;
         let keep_after = now.saturating_sub(keep);
         let keep_chart_after = now.saturating_sub(self.settings.aht_chart.history_ms.max(keep));
+        let queue_alerts = &mut self.queue_alerts;
         self.alerts.retain(|_, a| {
             let after = if a.kind == AlertKind::AhtOutOfControl { keep_chart_after } else { keep_after };
-            a.resolved_at.is_none_or(|r| r >= after)
+            let keep = a.resolved_at.is_none_or(|r| r >= after);
+            if !keep {
+                queue_alerts.replace(Some(a), None);
+            }
+            keep
         });
     }
 

@@ -1946,3 +1946,85 @@ fn an_upload_schedules_a_break_ahead() {
         engine.alerts().iter().filter(|a| a.kind == crate::alert::AlertKind::AuxCluster).map(tuple).collect();
     assert_eq!(cluster, owned(&[("aux_cluster", "T1", "", "09:50:00", "09:51:00", "10:01:00")]));
 }
+
+/// The queues' alert index (`queue_index`) against the store it indexes: calls in three
+/// queues (one named with another's prefix and a colon, which shares its id range), each
+/// call's events late by up to two minutes, in batches, with housekeeping trimming old
+/// alerts and a save and restore half-way. After every batch the index holds exactly the
+/// store's queue alerts, and what a reconcile reads from it equals a walk of the store
+/// for starts across the day (the same holds in every reconcile, checked in debug builds).
+#[test]
+fn queue_index_equals_a_walk_of_the_store() {
+    const MIN: Ms = 60_000;
+    let cfg = "[alerts.service_level_low]\nmin_calls = 2\nconsecutive = 2\n";
+    let mut s = settings(cfg, "wall");
+    s.keep_resolved_alerts_ms = 30 * MIN;
+    let aliases = Aliases::new(s.aliases.clone());
+    let queues = ["q", "q:x", "r"];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    // (arrival, line): queued, then answered or abandoned after a wait of up to 3 minutes.
+    let t0 = at("09:00");
+    let mut lines: Vec<(Ms, String)> = Vec::new();
+    for c in 0..600 {
+        let q = queues[rnd(3) as usize];
+        let queued = t0 + rnd(180 * MIN as u64) as Ms;
+        let end = queued + rnd(3 * MIN as u64) as Ms;
+        let how = if rnd(2) == 0 { "answered" } else { "abandoned" };
+        let delay = rnd(2 * MIN as u64) as Ms;
+        lines.push((queued + delay, format!(r#"{{"ts":{queued},"call":"c{c}","queue":"{q}","event":"queued"}}"#)));
+        lines.push((end + delay, format!(r#"{{"ts":{end},"call":"c{c}","queue":"{q}","event":"{how}"}}"#)));
+    }
+    lines.sort_by_key(|l| l.0);
+    let mut engine = Engine::new(s.clone());
+    let mut most = 0;
+    let mut i = 0;
+    let mut restored = false;
+    while i < lines.len() {
+        let n = 1 + rnd(8) as usize;
+        let batch = &lines[i..(i + n).min(lines.len())];
+        let now = batch.last().expect("a batch").0;
+        engine.apply_batch(now, Source::Tcp, batch.iter().map(|l| decode_str(&l.1, &aliases).unwrap()), &[]);
+        engine.advance(now);
+        if rnd(10) == 0 {
+            engine.housekeeping();
+        }
+        if !restored && i > lines.len() / 2 {
+            engine = Engine::restore(s.clone(), &engine.save()).unwrap();
+            restored = true;
+        }
+        assert!(engine.queue_index_matches_store(), "index and store differ at {}", hms(now));
+        // Starts across the day, and at each stored queue alert's own times (the edges).
+        let mut starts: Vec<Ms> = [Ms::MAX / 4, 60 * MIN, 10 * MIN, MIN, 0].map(|b| now.saturating_sub(b)).to_vec();
+        for a in engine.alerts.values().filter(|a| a.queue.is_some()) {
+            starts.extend([a.fired_at, a.fired_at + 1]);
+            starts.extend(a.resolved_at.map(|r| [r, r + 1]).into_iter().flatten());
+        }
+        for q in queues {
+            for &from in &starts {
+                for d in [
+                    crate::queue::Derived { long_wait_from: from, sl_from: from, alerts: Vec::new() },
+                    crate::queue::Derived { long_wait_from: from - 7 * MIN, sl_from: from, alerts: Vec::new() },
+                ] {
+                    let ids = |v: Vec<Arc<StoredAlert>>| v.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+                    assert_eq!(
+                        ids(engine.queue_scope(q, &d)),
+                        ids(engine.queue_scope_walk(q, &d)),
+                        "queue {q} from {} at {}",
+                        hms(from),
+                        hms(now)
+                    );
+                }
+            }
+        }
+        most = most.max(engine.alerts.values().filter(|a| a.queue.is_some()).count());
+        i += n;
+    }
+    assert!(restored, "the state was saved and restored");
+    assert!(most >= 20, "the floor had queue alerts to index: at most {most} at once");
+}
