@@ -72,6 +72,11 @@ fn in_batch(edge: &[usize], k: usize) -> usize {
     edge.iter().fold(k, |i, &p| if p <= i { i + 1 } else { i })
 }
 
+/// What a refusal message names: `floor.max_backfill_secs` in ms and `floor.max_agents`.
+fn limits(engine: &Engine) -> (Ms, usize) {
+    (engine.settings.max_backfill_ms, engine.settings.max_agents)
+}
+
 /// An instant in a message: RFC 3339, milliseconds only when there are some.
 fn short_ts(ms: Ms) -> String {
     let s = fmt_ms(ms);
@@ -236,7 +241,7 @@ impl Core {
             let mut engine = self.engine();
             let lsn = self.journal.as_ref().zip(payload.as_ref()).map(|(j, p)| j.append(p));
             let (counts, not_applied) = self.contained(&mut engine, now, source, events, &refused);
-            let limits = (engine.settings.max_backfill_ms, engine.settings.max_agents);
+            let limits = limits(&engine);
             (counts, lsn, engine.take_notifications(), not_applied, limits)
         };
         self.fan_out(alerts);
@@ -283,7 +288,7 @@ impl Core {
         let refused: Vec<Refusal> = edge.iter().map(|(_, e)| e.refusal()).collect();
         let (counts, limits) = {
             let mut engine = self.engine();
-            (engine.count_edge(source, &refused), (engine.settings.max_backfill_ms, engine.settings.max_agents))
+            (engine.count_edge(source, &refused), limits(&engine))
         };
         let errors = self.report(source, wall_ms(), first, edge, Vec::new(), limits);
         (events, positions, Applied { counts, lsn: None, errors })
@@ -346,7 +351,7 @@ impl Core {
         let (counts, not_applied, alerts, limits) = {
             let mut engine = self.engine();
             let (counts, not_applied) = self.contained(&mut engine, now, source, events, &[]);
-            let limits = (engine.settings.max_backfill_ms, engine.settings.max_agents);
+            let limits = limits(&engine);
             (counts, not_applied, engine.take_notifications(), limits)
         };
         if mine && !not_applied.is_empty() && self.refusals.is_some() {
@@ -359,14 +364,8 @@ impl Core {
     /// A tick the cluster's stream delivered at `t`: time advances (wall clock) and, at a new
     /// minute, the house is kept. Returns what fired, for the caller to fan out.
     pub fn tick_stream(&self, t: Ms, housekeeping: bool) -> Vec<Alert> {
-        let mut engine = self.engine();
-        if engine.settings.clock == crate::settings::ClockMode::Wall {
-            engine.advance(t);
-        }
-        if housekeeping {
-            engine.housekeeping();
-        }
-        engine.take_notifications()
+        let wall = self.engine().settings.clock == crate::settings::ClockMode::Wall;
+        self.step(wall.then_some(t), housekeeping)
     }
 
     /// Turns a batch's refusals into [`EventError`]s in batch order, reports them all to the
@@ -421,17 +420,20 @@ impl Core {
     /// Advances the engine to `now` (wall clock) and runs housekeeping when asked; fans out
     /// what fired.
     pub fn tick(&self, now: Option<Ms>, housekeeping: bool) {
-        let alerts = {
-            let mut engine = self.engine();
-            if let Some(now) = now {
-                engine.advance(now);
-            }
-            if housekeeping {
-                engine.housekeeping();
-            }
-            engine.take_notifications()
-        };
+        let alerts = self.step(now, housekeeping);
         self.fan_out(alerts);
+    }
+
+    /// Advances to `now` and keeps house when asked; returns what fired.
+    fn step(&self, now: Option<Ms>, housekeeping: bool) -> Vec<Alert> {
+        let mut engine = self.engine();
+        if let Some(now) = now {
+            engine.advance(now);
+        }
+        if housekeeping {
+            engine.housekeeping();
+        }
+        engine.take_notifications()
     }
 
     pub fn fan_out(&self, alerts: Vec<Alert>) {

@@ -85,6 +85,16 @@ impl Replica {
         format!("http://127.0.0.1:{}{path}", self.http)
     }
 
+    /// `POST /api/v1/events` with `body`.
+    async fn post_events(&self, body: &str) -> reqwest::Result<reqwest::Response> {
+        http()
+            .post(self.url("/api/v1/events"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+    }
+
     async fn metric(&self, name: &str) -> Option<f64> {
         let text = http().get(self.url("/metrics")).send().await.ok()?.text().await.ok()?;
         common::metric(&text, name)
@@ -142,12 +152,7 @@ async fn send_acknowledged(replicas: &[Replica], start: &mut usize, batch: &str)
         let alive: Vec<&Replica> = replicas.iter().filter(|r| r.alive()).collect();
         let r = alive[*start % alive.len()];
         tries += 1;
-        let answer = http()
-            .post(r.url("/api/v1/events"))
-            .header("content-type", "application/json")
-            .body(batch.to_string())
-            .send()
-            .await;
+        let answer = r.post_events(batch).await;
         if let Ok(a) = answer
             && a.status() == 200
         {
@@ -402,13 +407,7 @@ async fn a_replica_following_two_sites_shows_both() {
     let sh_events = format!("[{},{}]", event("S1", "SH", 1), event("S2", "SH", 2));
     let bj_events = format!("[{},{},{}]", event("B1", "BJ", 1), event("B2", "BJ", 2), event("B3", "BJ", 3));
     for (r, body) in [(&sh, &sh_events), (&bj, &bj_events)] {
-        let a = http()
-            .post(r.url("/api/v1/events"))
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
+        let a = r.post_events(body).await.unwrap();
         assert_eq!(a.status(), 200);
     }
     let agents = |v: &Value| {
@@ -434,13 +433,7 @@ async fn a_replica_following_two_sites_shows_both() {
 
     // A resend of a stored batch: the stream had it; the replica that received it counts
     // it `duplicate`, nobody applies it again.
-    let again = http()
-        .post(sh.url("/api/v1/events"))
-        .header("content-type", "application/json")
-        .body(sh_events.clone())
-        .send()
-        .await
-        .unwrap();
+    let again = sh.post_events(&sh_events).await.unwrap();
     assert_eq!(again.status(), 200);
     let counts: Value = again.json().await.unwrap();
     assert_eq!((counts["applied"].as_u64(), counts["duplicate"].as_u64()), (Some(0), Some(2)), "{counts}");
@@ -502,21 +495,7 @@ async fn tcp_and_websocket_through_a_replica_equal_replay() {
     // A replica's exposition, its cluster families included, is valid for Prometheus.
     let text = http().get(r.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(common::metric(&text, "floorwatch_cluster_publish_total{outcome=\"stored\"}").unwrap() >= 1.0);
-    let mut child = Command::new("/usr/bin/promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package `prometheus`) must be installed");
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::promtool_check(&text);
 }
 
 /// With the wall clock, an event without `ts` takes the time JetStream stored it: both
@@ -542,13 +521,7 @@ async fn an_event_without_ts_gets_the_stored_time_on_every_replica() {
         r.wait_ready(Duration::from_secs(60)).await;
     }
     let before = std::time::SystemTime::now();
-    let a = http()
-        .post(replicas[0].url("/api/v1/events"))
-        .header("content-type", "application/json")
-        .body(r#"{"agent":"W1","state":"aux","reason":"break","team":"T1"}"#)
-        .send()
-        .await
-        .unwrap();
+    let a = replicas[0].post_events(r#"{"agent":"W1","state":"aux","reason":"break","team":"T1"}"#).await.unwrap();
     assert_eq!(a.status(), 200);
     let since = |v: &Value| v["agents"][0]["since"].as_str().map(str::to_string);
     let mut seen = Vec::new();

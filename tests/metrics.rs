@@ -1,9 +1,10 @@
 //! The Prometheus exposition (docs/figures.md#where-to-read-them) against the engine's own view, and against the real
 //! `promtool check metrics` (Debian package `prometheus`).
 
+mod common;
+
+use common::promtool_check;
 use std::collections::HashMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use floorwatch::config::{ClockMode, FileConfig};
 use floorwatch::engine::{Engine, Source, ViewOpts};
@@ -170,24 +171,6 @@ fn parse_sample(line: &str) -> Sample {
         v => v.parse().unwrap_or_else(|_| panic!("bad value in {line:?}")),
     };
     (name.to_string(), labels, value)
-}
-
-fn promtool_check(text: &str) {
-    let mut child = Command::new("/usr/bin/promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package `prometheus`) must be installed");
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed: {}{}\n--- exposition ---\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 const FAMILIES: [(&str, &str); 15] = [
