@@ -104,6 +104,9 @@ pub struct Engine {
     /// Test switch: views sum every window from the timelines, never from `view_cache`
     /// (the reference for the cache).
     no_view_cache: bool,
+    /// Test switch: a view of the floor runs in this many parts (threads), whatever its
+    /// size (the reference for the parallel pass is one part).
+    view_parts: Option<usize>,
     /// Test switch: applying an event of this agent panics (the reference for containing
     /// a bug in the core, see `apply_batch_contained`). Not in builds outside tests.
     #[cfg(test)]
@@ -191,6 +194,7 @@ impl Engine {
             team_due: Vec::new(),
             step_every_team: false,
             no_view_cache: false,
+            view_parts: None,
             #[cfg(test)]
             panic_on_agent: None,
             team_free: Vec::new(),
@@ -248,6 +252,14 @@ impl Engine {
     #[doc(hidden)]
     pub fn no_view_cache(&mut self) {
         self.no_view_cache = true;
+    }
+
+    /// Views of the floor run in `parts` parts on as many threads (their figures do not
+    /// depend on it: the tests compare `parts` with one). Without a roster only: with one,
+    /// a view is always one part.
+    #[doc(hidden)]
+    pub fn view_parts(&mut self, parts: usize) {
+        self.view_parts = Some(parts.max(1));
     }
 
     /// Applying an event of `agent` panics from now on: a stand-in for a bug in the core,

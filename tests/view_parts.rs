@@ -1,0 +1,67 @@
+//! A view of a large floor runs on one thread per core, each summing a part of the agent
+//! slots (issue 20). Its figures must not depend on how many parts there are: these tests
+//! compare views in several parts with the reference (one part, every window summed from
+//! the timelines), along a simulated day with noise (late events, duplicates, team moves)
+//! and with agent slots freed and reused.
+
+use floorwatch::config::FileConfig;
+use floorwatch::engine::{Engine, ViewOpts};
+use floorwatch::sim::{SimConfig, Simulator};
+
+fn snapshot(e: &mut Engine, now: i64, opts: &ViewOpts) -> serde_json::Value {
+    serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, opts))).unwrap()
+}
+
+/// Views of the floor in 2, 3 and 7 parts equal the one-part reference at instants along a
+/// day, with and without agents listed; a scrape's view (no floor dispersion) too.
+#[test]
+fn a_floor_viewed_in_parts_equals_the_reference() {
+    let start = floorwatch::time::parse_instant("2026-11-23T08:00:00Z").unwrap();
+    let cfg = SimConfig {
+        start,
+        agents: 240,
+        teams: 7,
+        queues: 3,
+        noise: 0.05,
+        duration: Some(6 * 3_600_000),
+        ..SimConfig::default()
+    };
+    let lines: Vec<String> = Simulator::new(cfg).unwrap().map(|l| l.line).collect();
+    // Agents offline for two minutes are forgotten, so slots are freed and given to others
+    // (the breaks and shift ends of the simulated day).
+    let toml = "[server]\nclock = \"event\"\n[floor]\nmax_backfill_secs = 60\nforget_offline_after_secs = 120\n\
+                [peak]\nwindows = [\"09:30-11:30\", \"12:00-13:00\"]\nbusy_share = 0.6\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let mut reference = Engine::new(settings.clone());
+    reference.no_view_cache();
+    reference.view_parts(1);
+    let mut engines: Vec<(usize, Engine)> = [2, 3, 7]
+        .into_iter()
+        .map(|n| {
+            let mut e = Engine::new(settings.clone());
+            e.view_parts(n);
+            (n, e)
+        })
+        .collect();
+    let mut compared = 0;
+    for (i, chunk) in lines.chunks(1_499).enumerate() {
+        let batch = chunk.join("\n");
+        floorwatch::replay::feed(&mut reference, batch.as_bytes(), 65536, false).unwrap();
+        for (_, e) in &mut engines {
+            floorwatch::replay::feed(e, batch.as_bytes(), 65536, false).unwrap();
+        }
+        let now = reference.max_ts().unwrap() + (i as i64 % 4) * 20_000;
+        for (agents, scrape) in [(true, false), (false, false), (false, true)] {
+            let opts = ViewOpts { team: None, agents, alerts: true, scrape };
+            let want = snapshot(&mut reference, now, &opts);
+            for (n, e) in &mut engines {
+                let got = snapshot(e, now, &opts);
+                for key in ["floor", "teams", "agents", "alerts"] {
+                    assert_eq!(got[key], want[key], "{key} at {now} in {n} parts (agents {agents}, scrape {scrape})");
+                }
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 30, "views compared: {compared}");
+}
