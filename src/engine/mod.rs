@@ -162,6 +162,9 @@ pub struct Engine {
     /// Per agent slot: its roster slot as the last view found it (`view::roster_slot`).
     /// Derived, never stored.
     roster_slots: Vec<(u32, u32)>,
+    /// Scratch of the views: the record arrays of their parts (`view::PartSums`), kept
+    /// between views.
+    ratio_bufs: Vec<Vec<[f64; 2]>>,
 }
 
 fn kind_of(settings: &Settings, state: State, reason: Option<&str>) -> Kind {
@@ -222,6 +225,7 @@ impl Engine {
             view_cache: Vec::new(),
             marks: Vec::new(),
             roster_slots: Vec::new(),
+            ratio_bufs: Vec::new(),
         };
         if let Some(up) = initial {
             // Validated at start (names counted there too): a refusal here changes nothing.

@@ -451,13 +451,22 @@ impl Engine {
         let slots = self.agents.slots();
         let bounds: Vec<usize> = (0..=parts).map(|k| slots * k / parts).collect();
         let mut caches: Vec<Part> = Vec::with_capacity(parts);
+        // The parts' record arrays, kept from the last view (at 100,000 agents, 6.4 MB each
+        // that a fresh allocation would fault in page by page).
+        let mut ratio_bufs = std::mem::take(&mut self.ratio_bufs);
         let (mut vc, mut mk) = (&mut self.view_cache[..], &mut self.marks[..]);
         for k in 0..parts {
             let n = bounds[k + 1] - bounds[k];
             let (v, vrest) = std::mem::take(&mut vc).split_at_mut(n);
             let (m, mrest) = std::mem::take(&mut mk).split_at_mut(n * stride);
             (vc, mk) = (vrest, mrest);
-            caches.push(Part { lo: bounds[k], view_cache: v, marks: m, sums: PartSums::new(&pass, team_ids.len()) });
+            let ratios = ratio_bufs.pop().unwrap_or_default();
+            caches.push(Part {
+                lo: bounds[k],
+                view_cache: v,
+                marks: m,
+                sums: PartSums::new(&pass, team_ids.len(), ratios),
+            });
         }
         let agents = &self.agents;
         match &opts.team {
@@ -557,6 +566,7 @@ impl Engine {
                 out_of_adherence: out_now[p],
             });
         }
+        self.ratio_bufs = sums.into_iter().map(|part| part.ratios).collect();
         self.add_never_seen(
             opts,
             now,
@@ -864,12 +874,17 @@ struct PartSums {
 }
 
 impl PartSums {
-    fn new(pass: &Pass, teams: usize) -> PartSums {
+    /// Sums of no agent yet; `ratios`: an array to reuse for the records (any length).
+    fn new(pass: &Pass, teams: usize, mut ratios: Vec<[f64; 2]>) -> PartSums {
         let w_n = pass.windows.len();
+        // Records are read up to `rec_end` only: what is there from before is never read.
+        if ratios.len() < pass.n_members * w_n {
+            ratios.resize(pass.n_members * w_n, [0.0; 2]);
+        }
         PartSums {
             team_sums: vec![Sums::default(); teams * w_n],
             state_ms: vec![[0; 6]; teams],
-            ratios: vec![[0.0; 2]; pass.n_members * w_n],
+            ratios,
             rec_end: pass.rec_start.to_vec(),
             unplanned_moved: vec![0; teams],
             out_now: vec![0; teams],
