@@ -443,7 +443,8 @@ proptest! {
                 r.record(s, last_change, STATES[i].0, STATES[i].1);
             }
             committed = committed.max(now - lag);
-            let at = now - back * 3; // sometimes a view at an earlier instant
+            // Sometimes a view at an earlier instant (never before midnight: it is the view's).
+            let at = (now - back * 3).max(midnight);
             // As `PeaksToday::of` gives them: clipped to the view's instant; those ended by
             // the committed clock are the closed ones (their count keys the cache).
             let clipped: Vec<(Ms, Ms)> =
