@@ -764,10 +764,16 @@ impl Engine {
 
 /// Agent `ai`'s roster slot, from `cache` (per agent slot: the roster slot, or `u32::MAX`
 /// for none, and the roster's length when it was looked up) when it still holds, else by
-/// its id. A hash of every agent's id per view was a tenth of a scrape with a roster.
+/// its id. A hash of every agent's id per view was a tenth of a scrape with a roster (and
+/// per event a few per cent of ingest: `Engine::roster_record` reads it too).
 /// Exact: a slot is taken when the roster holds this very id there (roster slots are never
 /// reused), and "none" while the roster has had no agent added since (an upload only adds).
-fn roster_slot(roster: &crate::roster::Roster, cache: &mut Vec<(u32, u32)>, ai: AgentIdx, id: &str) -> Option<u32> {
+pub(super) fn roster_slot(
+    roster: &crate::roster::Roster,
+    cache: &mut Vec<(u32, u32)>,
+    ai: AgentIdx,
+    id: &str,
+) -> Option<u32> {
     let len = roster.len() as u32;
     if cache.len() <= ai as usize {
         cache.resize(ai as usize + 1, (u32::MAX, u32::MAX));
@@ -950,7 +956,7 @@ impl Pass<'_> {
             let key = (ti, team.det.generation, self.peaks[p].closed.len());
             let lists = &self.peak_lists[p];
             if self.no_view_cache {
-                let (today, peak) = s.roster.day_sums(x, midnight, now, lists, key, team.det.clock());
+                let (today, peak) = s.roster.day_sums(x, midnight, now, lists);
                 for (y, w) in s.adh.iter_mut().zip(self.windows.iter().filter_map(sliding)) {
                     *y = s.roster.sums(x, now - w, now);
                 }
