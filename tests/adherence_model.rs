@@ -435,6 +435,7 @@ proptest! {
         }
         let midnight = 0;
         let (mut now, mut last_change, mut committed) = (0i64, 0i64, Ms::MIN);
+        let mut cache = None;
         for (step, change, lag, back) in steps {
             now += step;
             if let Some(i) = change {
@@ -450,7 +451,7 @@ proptest! {
             let clipped: Vec<(Ms, Ms)> =
                 peak_list.iter().map(|&(p, q)| (p, q.min(at))).filter(|&(p, q)| p < q).collect();
             let closed = peak_list.iter().filter(|&&(_, q)| q <= committed).count();
-            let d = r.day_parts(s, midnight, at, &clipped, (0, 0, closed), committed);
+            let d = r.day_parts(s, &mut cache, midnight, at, &clipped, (0, 0, closed), committed);
             let mut today = d.today_head;
             today.add(&r.sums(s, d.upto, at));
             let (want_today, want_peak) = r.day_sums(s, midnight, at, &clipped);

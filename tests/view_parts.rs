@@ -65,3 +65,60 @@ fn a_floor_viewed_in_parts_equals_the_reference() {
     }
     assert!(compared > 30, "views compared: {compared}");
 }
+
+/// With a day's roster (adherence figures, scheduled aux counted as planned, a no-show
+/// listed in `unassigned`): views in 2 and 3 parts equal the one-part reference.
+#[test]
+fn a_rostered_floor_viewed_in_parts_equals_the_reference() {
+    use floorwatch::sim::roster_csv;
+    let start = floorwatch::time::parse_instant("2026-11-23T08:00:00Z").unwrap();
+    let cfg = SimConfig { start, agents: 90, teams: 4, queues: 0, noise: 0.03, ..SimConfig::default() };
+    let mut sim = Simulator::new(cfg).unwrap();
+    sim.record_roster();
+    let lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
+    let csv = roster_csv(&sim.take_roster());
+    let toml = "[server]\nclock = \"event\"\n[peak]\nwindows = [\"09:30-11:30\", \"14:00-16:30\"]\nbusy_share = 0.8\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let up = floorwatch::roster::parse::parse(&csv, &settings.tz).unwrap();
+    let mut reference = Engine::new(settings.clone());
+    reference.no_view_cache();
+    reference.view_parts(1);
+    reference.upload_roster(&up).unwrap();
+    let mut engines: Vec<(usize, Engine)> = [2, 3]
+        .into_iter()
+        .map(|n| {
+            let mut e = Engine::new(settings.clone());
+            e.view_parts(n);
+            e.upload_roster(&up).unwrap();
+            (n, e)
+        })
+        .collect();
+    let (mut compared, mut scheduled) = (0, 0);
+    for (i, chunk) in lines.chunks(997).enumerate() {
+        let batch = chunk.join("\n");
+        floorwatch::replay::feed(&mut reference, batch.as_bytes(), 65536, false).unwrap();
+        for (_, e) in &mut engines {
+            floorwatch::replay::feed(e, batch.as_bytes(), 65536, false).unwrap();
+        }
+        let now = reference.max_ts().unwrap() + (i as i64 % 3) * 45_000;
+        for (agents, scrape) in [(true, false), (false, true)] {
+            let opts = ViewOpts { team: None, agents, alerts: true, scrape };
+            let want = snapshot(&mut reference, now, &opts);
+            for (n, e) in &mut engines {
+                let got = snapshot(e, now, &opts);
+                for key in ["floor", "teams", "agents", "alerts"] {
+                    assert_eq!(got[key], want[key], "{key} at {now} in {n} parts (agents {agents}, scrape {scrape})");
+                }
+            }
+            scheduled += want["agents"].as_array().unwrap().iter().filter(|a| !a["scheduled"].is_null()).count();
+            compared += 1;
+        }
+    }
+    assert!(compared > 10 && scheduled > 500, "views compared: {compared}, scheduled agents in them: {scheduled}");
+    let end = reference.max_ts().unwrap();
+    let floor = snapshot(&mut reference, end, &ViewOpts { team: None, agents: false, alerts: false, scrape: false });
+    assert!(
+        floor["teams"].as_array().unwrap().iter().any(|t| t["team"] == "unassigned"),
+        "the simulated roster has a no-show"
+    );
+}

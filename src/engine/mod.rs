@@ -165,6 +165,9 @@ pub struct Engine {
     /// Scratch of the views: the record arrays of their parts (`view::PartSums`), kept
     /// between views.
     ratio_bufs: Vec<Vec<[f64; 2]>>,
+    /// Per agent slot: the parts of its schedule's `today` and `peak_today` that views
+    /// reuse (`Roster::day_parts`; keyed by the roster slot). Derived, never stored.
+    day_caches: Vec<Option<crate::roster::DayCache>>,
 }
 
 fn kind_of(settings: &Settings, state: State, reason: Option<&str>) -> Kind {
@@ -226,6 +229,7 @@ impl Engine {
             marks: Vec::new(),
             roster_slots: Vec::new(),
             ratio_bufs: Vec::new(),
+            day_caches: Vec::new(),
         };
         if let Some(up) = initial {
             // Validated at start (names counted there too): a refusal here changes nothing.

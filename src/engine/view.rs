@@ -397,31 +397,27 @@ impl Engine {
         // `peak_today`).
         let peak_lists: Vec<Vec<(Ms, Ms)>> =
             peaks.iter().map(|pk| pk.closed.iter().chain(&pk.open).copied().collect()).collect();
-        // The schedule's side of the pass: a floor's view visits every agent, so the
-        // scheduled ones it meets are seen and the others never seen (`add_never_seen`),
-        // without a lookup per scheduled agent.
-        let mut seen_slots: Option<Vec<bool>> = (opts.team.is_none() && !self.roster.is_empty() && !self.no_view_cache)
-            .then(|| vec![false; self.roster.len()]);
         // One team's view: its members, sorted by slot.
         let mut members: Vec<AgentIdx> = match &opts.team {
             Some(_) => team_ids.iter().flat_map(|&ti| self.team(ti).roster.members().iter().copied()).collect(),
             None => Vec::new(),
         };
         members.sort_unstable();
-        let mut sched = (!self.roster.is_empty()).then(|| {
-            // The sliding windows' starts and `today`'s tail's (the agent's last change,
-            // set per agent), summed in one walk (`Roster::sums_to`).
-            let mut starts: Vec<Ms> = windows.iter().filter_map(sliding).map(|l| now - l).collect();
-            starts.push(midnight);
-            let adh = vec![crate::roster::AdhSums::default(); starts.len()];
-            Sched {
-                roster: &mut self.roster,
-                slots: &mut self.roster_slots,
-                seen: seen_slots.as_deref_mut(),
-                starts,
-                adh,
-            }
-        });
+        // The schedule's side of the pass, one per part. A floor's view visits every
+        // agent, so the scheduled ones it meets are seen and the others never seen
+        // (`add_never_seen`), without a lookup per scheduled agent.
+        let roster = &self.roster;
+        let see = opts.team.is_none() && !self.no_view_cache;
+        let sched = || {
+            (!roster.is_empty()).then(|| {
+                // The sliding windows' starts and `today`'s tail's (the agent's last change,
+                // set per agent), summed in one walk (`Roster::sums_to`).
+                let mut starts: Vec<Ms> = windows.iter().filter_map(sliding).map(|l| now - l).collect();
+                starts.push(midnight);
+                let adh = vec![crate::roster::AdhSums::default(); starts.len()];
+                Sched { roster, seen: see.then(|| vec![false; roster.len()]), starts, adh }
+            })
+        };
         let pass = Pass {
             now,
             midnight,
@@ -441,11 +437,10 @@ impl Engine {
         // Agents in slot order: for the whole floor, passes through the slab in memory
         // order, reading each slot once (a view of a large floor is bound by cache misses
         // on agents: listing the slots first cost another miss per agent), on one thread
-        // per core for a large floor without a roster (the schedule's caches are one per
-        // roster slot, shared); for one team its members sorted the same way.
-        let parts = match (&opts.team, &sched, self.view_parts) {
-            (None, None, Some(n)) => n,
-            (None, None, None) if self.agents.len() >= PARALLEL_AGENTS => view_threads(),
+        // per core for a large floor; for one team its members sorted the same way.
+        let parts = match (&opts.team, self.view_parts) {
+            (None, Some(n)) => n,
+            (None, None) if self.agents.len() >= PARALLEL_AGENTS => view_threads(),
             _ => 1,
         };
         let slots = self.agents.slots();
@@ -454,51 +449,68 @@ impl Engine {
         // The parts' record arrays, kept from the last view (at 100,000 agents, 6.4 MB each
         // that a fresh allocation would fault in page by page).
         let mut ratio_bufs = std::mem::take(&mut self.ratio_bufs);
+        self.roster_slots.resize(slots, (u32::MAX, u32::MAX));
+        self.day_caches.resize(slots, None);
         let (mut vc, mut mk) = (&mut self.view_cache[..], &mut self.marks[..]);
+        let (mut rs, mut dc) = (&mut self.roster_slots[..], &mut self.day_caches[..]);
         for k in 0..parts {
             let n = bounds[k + 1] - bounds[k];
             let (v, vrest) = std::mem::take(&mut vc).split_at_mut(n);
             let (m, mrest) = std::mem::take(&mut mk).split_at_mut(n * stride);
-            (vc, mk) = (vrest, mrest);
+            let (r, rrest) = std::mem::take(&mut rs).split_at_mut(n);
+            let (d, drest) = std::mem::take(&mut dc).split_at_mut(n);
+            (vc, mk, rs, dc) = (vrest, mrest, rrest, drest);
             let ratios = ratio_bufs.pop().unwrap_or_default();
             caches.push(Part {
                 lo: bounds[k],
                 view_cache: v,
                 marks: m,
+                roster_slots: r,
+                day_caches: d,
                 sums: PartSums::new(&pass, team_ids.len(), ratios),
             });
         }
         let agents = &self.agents;
-        match &opts.team {
+        // Per part, what it saw of the roster.
+        let seen: Vec<Option<Vec<bool>>> = match &opts.team {
             Some(_) => {
-                let part = &mut caches[0];
+                let (part, mut sched) = (&mut caches[0], sched());
                 for ai in members {
                     pass.visit(ai, agents.get(ai), part, sched.as_mut());
                 }
+                vec![sched.and_then(|s| s.seen)]
             }
             None if parts == 1 => {
-                let part = &mut caches[0];
+                let (part, mut sched) = (&mut caches[0], sched());
                 for (ai, a) in agents.iter() {
                     pass.visit(ai, a, part, sched.as_mut());
                 }
+                vec![sched.and_then(|s| s.seen)]
             }
             None => std::thread::scope(|s| {
-                let pass = &pass;
+                let (pass, sched) = (&pass, &sched);
+                let run = move |part: &mut Part| {
+                    let mut sched = sched();
+                    for (ai, a) in agents.range(part.lo, part.lo + part.view_cache.len()) {
+                        pass.visit(ai, a, part, sched.as_mut());
+                    }
+                    sched.and_then(|s| s.seen)
+                };
                 let mut rest = caches.iter_mut();
                 let first = rest.next().expect("a part");
-                for part in rest {
-                    s.spawn(move || {
-                        for (ai, a) in agents.range(part.lo, part.lo + part.view_cache.len()) {
-                            pass.visit(ai, a, part, None);
-                        }
-                    });
-                }
-                for (ai, a) in agents.range(first.lo, first.lo + first.view_cache.len()) {
-                    pass.visit(ai, a, first, None);
-                }
+                let handles: Vec<_> = rest.map(|part| s.spawn(move || run(part))).collect();
+                let mut seen = vec![run(first)];
+                seen.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))));
+                seen
             }),
-        }
-        drop(sched);
+        };
+        // Scheduled agents met by any part.
+        let seen_slots: Option<Vec<bool>> = seen.into_iter().flatten().reduce(|mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x |= y;
+            }
+            a
+        });
         let mut sums: Vec<PartSums> = caches.into_iter().map(|c| c.sums).collect();
         let mut agents_out: Vec<AgentView> = Vec::new();
         for part in &mut sums {
@@ -774,11 +786,16 @@ pub(super) fn roster_slot(
     ai: AgentIdx,
     id: &str,
 ) -> Option<u32> {
-    let len = roster.len() as u32;
     if cache.len() <= ai as usize {
         cache.resize(ai as usize + 1, (u32::MAX, u32::MAX));
     }
-    let (slot, at_len) = cache[ai as usize];
+    roster_slot_at(roster, &mut cache[ai as usize], id)
+}
+
+/// [`roster_slot`] with the agent slot's cache entry.
+fn roster_slot_at(roster: &crate::roster::Roster, entry: &mut (u32, u32), id: &str) -> Option<u32> {
+    let len = roster.len() as u32;
+    let (slot, at_len) = *entry;
     if slot != u32::MAX {
         if slot < len && roster.scheduled_id(slot) == id {
             return Some(slot);
@@ -787,7 +804,7 @@ pub(super) fn roster_slot(
         return None;
     }
     let found = roster.slot(id);
-    cache[ai as usize] = (found.unwrap_or(u32::MAX), len);
+    *entry = (found.unwrap_or(u32::MAX), len);
     found
 }
 
@@ -853,6 +870,9 @@ struct Part<'a> {
     lo: usize,
     view_cache: &'a mut [Option<ViewCache>],
     marks: &'a mut [Mark],
+    /// Per agent slot: its roster slot (`roster_slot`) and the schedule's day parts.
+    roster_slots: &'a mut [(u32, u32)],
+    day_caches: &'a mut [Option<crate::roster::DayCache>],
     sums: PartSums,
 }
 
@@ -905,13 +925,11 @@ impl PartSums {
     }
 }
 
-/// The schedule's side of the pass (with a roster: the pass is then one part).
+/// The schedule's side of a part of the pass (with a roster).
 struct Sched<'a> {
-    roster: &'a mut crate::roster::Roster,
-    /// Per agent slot, its roster slot (`roster_slot`).
-    slots: &'a mut Vec<(u32, u32)>,
-    /// Per roster slot, whether the pass met it (a floor's view).
-    seen: Option<&'a mut [bool]>,
+    roster: &'a crate::roster::Roster,
+    /// Per roster slot, whether this part met it (a floor's view).
+    seen: Option<Vec<bool>>,
     /// The sliding windows' starts and `today`'s tail's, and their sums (scratch).
     starts: Vec<Ms>,
     adh: Vec<crate::roster::AdhSums>,
@@ -944,7 +962,7 @@ impl Pass<'_> {
         let slot = sched.as_deref_mut().and_then(|s| {
             let slot = match self.no_view_cache {
                 true => s.roster.slot(&a.id),
-                false => roster_slot(s.roster, s.slots, ai, &a.id),
+                false => roster_slot_at(s.roster, &mut part.roster_slots[i], &a.id),
             }
             .filter(|&x| s.roster.has_rows(x))?;
             if let Some(seen) = s.seen.as_deref_mut() {
@@ -962,7 +980,7 @@ impl Pass<'_> {
                 }
                 (today, peak)
             } else {
-                let d = s.roster.day_parts(x, midnight, now, lists, key, team.det.clock());
+                let d = s.roster.day_parts(x, &mut part.day_caches[i], midnight, now, lists, key, team.det.clock());
                 *s.starts.last_mut().expect("today's tail") = d.upto;
                 s.roster.sums_to(x, &s.starts, now, &mut s.adh);
                 let mut today = d.today_head;

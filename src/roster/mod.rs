@@ -174,9 +174,13 @@ fn never() -> Ms {
 /// change: valid while that last log entry (`ext_last`) is still the last. Without it an
 /// agent offline since the afternoon had every peak interval after its logoff walked again
 /// by every view (a quarter of a scrape at 100k agents with a roster).
+///
+/// Kept by the caller, one per agent slot (a view in parts gives each part its own), and
+/// keyed by the roster slot too: an agent slot given to another agent meets a key that no
+/// longer holds.
 #[derive(Clone, Copy, Debug)]
-struct DayCache {
-    key: (Ms, u64, (u32, u64, usize)),
+pub struct DayCache {
+    key: (u32, Ms, u64, (u32, u64, usize)),
     upto: Ms,
     today: AdhSums,
     peak_upto: Ms,
@@ -296,8 +300,6 @@ pub struct Roster {
     /// A buffer the engine's re-derivations borrow (`take_scratch`), so one per event
     /// allocates nothing. Empty between them.
     scratch: Vec<Stretch>,
-    /// Per slot: what views reuse of `today` and `peak_today` (`day_sums`). Derived.
-    day_cache: Vec<Option<DayCache>>,
 }
 
 /// The roster's state as bytes (journal snapshots).
@@ -324,7 +326,6 @@ impl Roster {
             trimmed_at: Ms::MIN,
             added_since_trim: Ms::MAX,
             scratch: Vec::new(),
-            day_cache: Vec::new(),
         };
         r.intern("off");
         r.intern("work");
@@ -635,9 +636,11 @@ impl Roster {
     /// detectors' generation: a re-evaluation changes it), `peaks` are in time order and do
     /// not overlap, and `committed` is the team's committed clock. Exact: the cached parts
     /// are integer sums over disjoint intervals.
+    #[allow(clippy::too_many_arguments)]
     pub fn day_parts(
-        &mut self,
+        &self,
         slot: u32,
+        cache: &mut Option<DayCache>,
         midnight: Ms,
         now: Ms,
         peaks: &[(Ms, Ms)],
@@ -650,11 +653,8 @@ impl Roster {
         let upto = last.map_or(midnight, start_of).clamp(midnight, now);
         let committed = committed.max(midnight);
         let peak_upto = upto.min(committed);
-        let key = (midnight, a.sched_gen, peak_key);
-        if self.day_cache.len() <= slot as usize {
-            self.day_cache.resize(self.agents.len(), None);
-        }
-        let c = self.day_cache[slot as usize].filter(|c| c.key == key && c.upto <= upto && c.peak_upto <= peak_upto);
+        let key = (slot, midnight, a.sched_gen, peak_key);
+        let c = cache.filter(|c| c.key == key && c.upto <= upto && c.peak_upto <= peak_upto);
         let (mut today, mut peak, from, peak_from) = match c {
             Some(c) => (c.today, c.peak, c.upto, c.peak_upto),
             None => (AdhSums::default(), AdhSums::default(), midnight, midnight),
@@ -687,8 +687,7 @@ impl Roster {
         over(self, &mut peak, peak_from, peak_upto);
         let ext_to = ext_limit;
         over(self, &mut ext, ext_from, ext_to);
-        self.day_cache[slot as usize] =
-            Some(DayCache { key, upto, today, peak_upto, peak, ext_last: last, ext_to, ext });
+        *cache = Some(DayCache { key, upto, today, peak_upto, peak, ext_last: last, ext_to, ext });
         peak.add(&ext);
         over(self, &mut peak, ext_to, now);
         DayParts { today_head: today, upto, peak }
