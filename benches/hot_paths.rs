@@ -164,8 +164,7 @@ fn read_benches(c: &mut Criterion) {
         assert!(n.len() == 4, "FLOORWATCH_BENCH_READS=agents,teams,queues,hours");
         (n[0], n[1], n[2], i64::from(n[3]))
     });
-    let (agents, teams, queues, hours) =
-        sized.unwrap_or(if full() { (10_000, 200, 50, 4) } else { (200, 10, 5, 1) });
+    let (agents, teams, queues, hours) = sized.unwrap_or(if full() { (10_000, 200, 50, 4) } else { (200, 10, 5, 1) });
     let cfg = SimConfig {
         agents,
         teams,
