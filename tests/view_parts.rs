@@ -12,6 +12,41 @@ fn snapshot(e: &mut Engine, now: i64, opts: &ViewOpts) -> serde_json::Value {
     serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, opts))).unwrap()
 }
 
+/// Feeds `lines` in chunks of `chunk` to the reference and to each engine (its parts
+/// beside it), and after each chunk compares their floor views at an instant `step_ms`
+/// apart in a cycle of `cycle`, with and without agents (`kinds`: agents, scrape). Returns
+/// how many views were compared and how many scheduled agents they listed.
+fn compare_along(
+    reference: &mut Engine,
+    engines: &mut [(usize, Engine)],
+    lines: &[String],
+    (chunk, step_ms, cycle): (usize, i64, i64),
+    kinds: &[(bool, bool)],
+) -> (usize, usize) {
+    let (mut compared, mut scheduled) = (0, 0);
+    for (i, chunk) in lines.chunks(chunk).enumerate() {
+        let batch = chunk.join("\n");
+        floorwatch::replay::feed(reference, batch.as_bytes(), 65536, false).unwrap();
+        for (_, e) in engines.iter_mut() {
+            floorwatch::replay::feed(e, batch.as_bytes(), 65536, false).unwrap();
+        }
+        let now = reference.max_ts().unwrap() + (i as i64 % cycle) * step_ms;
+        for &(agents, scrape) in kinds {
+            let opts = ViewOpts { team: None, agents, alerts: true, scrape };
+            let want = snapshot(reference, now, &opts);
+            for (n, e) in engines.iter_mut() {
+                let got = snapshot(e, now, &opts);
+                for key in ["floor", "teams", "agents", "alerts"] {
+                    assert_eq!(got[key], want[key], "{key} at {now} in {n} parts (agents {agents}, scrape {scrape})");
+                }
+            }
+            scheduled += want["agents"].as_array().unwrap().iter().filter(|a| !a["scheduled"].is_null()).count();
+            compared += 1;
+        }
+    }
+    (compared, scheduled)
+}
+
 /// Views of the floor in 2, 3 and 7 parts equal the one-part reference at instants along a
 /// day, with and without agents listed; a scrape's view (no floor dispersion) too.
 #[test]
@@ -43,26 +78,8 @@ fn a_floor_viewed_in_parts_equals_the_reference() {
             (n, e)
         })
         .collect();
-    let mut compared = 0;
-    for (i, chunk) in lines.chunks(1_499).enumerate() {
-        let batch = chunk.join("\n");
-        floorwatch::replay::feed(&mut reference, batch.as_bytes(), 65536, false).unwrap();
-        for (_, e) in &mut engines {
-            floorwatch::replay::feed(e, batch.as_bytes(), 65536, false).unwrap();
-        }
-        let now = reference.max_ts().unwrap() + (i as i64 % 4) * 20_000;
-        for (agents, scrape) in [(true, false), (false, false), (false, true)] {
-            let opts = ViewOpts { team: None, agents, alerts: true, scrape };
-            let want = snapshot(&mut reference, now, &opts);
-            for (n, e) in &mut engines {
-                let got = snapshot(e, now, &opts);
-                for key in ["floor", "teams", "agents", "alerts"] {
-                    assert_eq!(got[key], want[key], "{key} at {now} in {n} parts (agents {agents}, scrape {scrape})");
-                }
-            }
-            compared += 1;
-        }
-    }
+    let kinds = [(true, false), (false, false), (false, true)];
+    let (compared, _) = compare_along(&mut reference, &mut engines, &lines, (1_499, 20_000, 4), &kinds);
     assert!(compared > 30, "views compared: {compared}");
 }
 
@@ -93,27 +110,8 @@ fn a_rostered_floor_viewed_in_parts_equals_the_reference() {
             (n, e)
         })
         .collect();
-    let (mut compared, mut scheduled) = (0, 0);
-    for (i, chunk) in lines.chunks(997).enumerate() {
-        let batch = chunk.join("\n");
-        floorwatch::replay::feed(&mut reference, batch.as_bytes(), 65536, false).unwrap();
-        for (_, e) in &mut engines {
-            floorwatch::replay::feed(e, batch.as_bytes(), 65536, false).unwrap();
-        }
-        let now = reference.max_ts().unwrap() + (i as i64 % 3) * 45_000;
-        for (agents, scrape) in [(true, false), (false, true)] {
-            let opts = ViewOpts { team: None, agents, alerts: true, scrape };
-            let want = snapshot(&mut reference, now, &opts);
-            for (n, e) in &mut engines {
-                let got = snapshot(e, now, &opts);
-                for key in ["floor", "teams", "agents", "alerts"] {
-                    assert_eq!(got[key], want[key], "{key} at {now} in {n} parts (agents {agents}, scrape {scrape})");
-                }
-            }
-            scheduled += want["agents"].as_array().unwrap().iter().filter(|a| !a["scheduled"].is_null()).count();
-            compared += 1;
-        }
-    }
+    let kinds = [(true, false), (false, true)];
+    let (compared, scheduled) = compare_along(&mut reference, &mut engines, &lines, (997, 45_000, 3), &kinds);
     assert!(compared > 10 && scheduled > 500, "views compared: {compared}, scheduled agents in them: {scheduled}");
     let end = reference.max_ts().unwrap();
     let floor = snapshot(&mut reference, end, &ViewOpts { team: None, agents: false, alerts: false, scrape: false });
