@@ -476,10 +476,11 @@ fn recover(dir: &std::path::Path, settings: Settings, interval: Duration) -> any
     // A daemon restarted at once (a supervisor, a test) may find the lock still held while
     // the previous one finishes stopping (its last tasks drop the journal): wait for it a
     // little before saying the directory is another daemon's.
+    let mut told = false;
     let mut rec = loop {
         match Recovery::open(dir) {
             Err(crate::journal::JournalError::Locked(_)) if started.elapsed() < LOCK_WAIT => {
-                if started.elapsed() < Duration::from_millis(60) {
+                if !std::mem::replace(&mut told, true) {
                     tracing::info!(dir = %dir.display(), "journal.dir is locked; waiting up to {}s for the previous floorwatch to stop", LOCK_WAIT.as_secs());
                 }
                 std::thread::sleep(Duration::from_millis(50));
