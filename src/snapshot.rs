@@ -409,6 +409,14 @@ impl Partial<'_> {
     /// second half's bytes appended), each team's chart from the JSON its view keeps
     /// (`ChartShown::json`): written once, by the first snapshot that shows those points.
     pub fn to_vec(&self) -> Vec<u8> {
+        self.to_vec_spliced().0
+    }
+
+    /// [`Partial::to_vec`], and where in it each team's chart JSON was copied (in order):
+    /// a gzip of the answer copies those parts' compressed bytes instead of compressing
+    /// them again (`server::gz`).
+    pub fn to_vec_spliced(&self) -> (Vec<u8>, Vec<Spliced>) {
+        let mut spliced = Vec::new();
         let last = &LAST_BYTES[usize::from(self.team.is_none())];
         let mut buf = Vec::with_capacity(room(last.load(Ordering::Relaxed)));
         let (queues, floor_queues) = queues_json(self.view, &self.queues);
@@ -417,12 +425,12 @@ impl Partial<'_> {
         serde_json::to_writer(&mut buf, &Head(self, &floor_queues)).expect("a snapshot serializes");
         buf.pop();
         buf.extend_from_slice(b",\"teams\":");
-        write_teams(&mut buf, self.view).expect("a snapshot serializes");
+        write_teams(&mut buf, self.view, &mut spliced).expect("a snapshot serializes");
         let at = buf.len();
         serde_json::to_writer(&mut buf, &Tail(self, &queues)).expect("a snapshot serializes");
         buf[at] = b',';
         last.store(buf.len(), Ordering::Relaxed);
-        buf
+        (buf, spliced)
     }
 
     fn head<M: SerializeMap>(&self, m: &mut M, floor_queues: &serde_json::Value) -> Result<(), M::Error> {
@@ -487,25 +495,28 @@ impl Serialize for Tail<'_> {
 /// The teams of a view as a JSON array into `buf`: a floor's 2,000 teams are ~15 MB (their
 /// figures and AHT charts), written in two halves on two threads, the second half's bytes
 /// then appended (below [`PARALLEL_TEAMS`], in one go).
-fn write_teams(buf: &mut Vec<u8>, v: &View) -> serde_json::Result<()> {
+fn write_teams(buf: &mut Vec<u8>, v: &View, spliced: &mut Vec<Spliced>) -> serde_json::Result<()> {
     let names = &v.window_names;
     buf.push(b'[');
     if v.teams.len() < PARALLEL_TEAMS {
-        write_groups(buf, &v.teams, names)?;
+        write_groups(buf, &v.teams, names, spliced)?;
     } else {
         let (a, b) = v.teams.split_at(v.teams.len() / 2);
         let last = &LAST_BYTES[2];
         let (first, second) = std::thread::scope(|s| {
             let h = s.spawn(|| {
                 let mut out = Vec::with_capacity(room(last.load(Ordering::Relaxed)));
-                write_groups(&mut out, b, names).map(|()| out)
+                let mut spliced = Vec::new();
+                write_groups(&mut out, b, names, &mut spliced).map(|()| (out, spliced))
             });
-            (write_groups(buf, a, names), h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            (write_groups(buf, a, names, spliced), h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         });
         first?;
-        let second = second?;
+        let (second, second_spliced) = second?;
         last.store(second.len(), Ordering::Relaxed);
         buf.push(b',');
+        let base = buf.len();
+        spliced.extend(second_spliced.into_iter().map(|s| Spliced { at: base + s.at, chart: s.chart }));
         buf.extend_from_slice(&second);
     }
     buf.push(b']');
@@ -513,19 +524,30 @@ fn write_teams(buf: &mut Vec<u8>, v: &View) -> serde_json::Result<()> {
 }
 
 /// Teams, comma-separated.
-fn write_groups(buf: &mut Vec<u8>, teams: &[GroupView], names: &[String]) -> serde_json::Result<()> {
+fn write_groups(
+    buf: &mut Vec<u8>,
+    teams: &[GroupView],
+    names: &[String],
+    spliced: &mut Vec<Spliced>,
+) -> serde_json::Result<()> {
     for (i, g) in teams.iter().enumerate() {
         if i > 0 {
             buf.push(b',');
         }
-        write_team(buf, &Group { names, g, team: true, compact: false, drivers: None })?;
+        write_team(buf, &Group { names, g, team: true, compact: false, drivers: None }, spliced)?;
     }
     Ok(())
 }
 
+/// Where a snapshot's bytes hold a chart's JSON, copied from `ChartShown::json` at `at`.
+pub struct Spliced {
+    pub at: usize,
+    pub chart: ChartView,
+}
+
 /// A team as `Group` writes it, its `aht_chart` (the map's last entry) from the JSON its
 /// view keeps, written here the first time.
-fn write_team(buf: &mut Vec<u8>, team: &Group) -> serde_json::Result<()> {
+fn write_team(buf: &mut Vec<u8>, team: &Group, spliced: &mut Vec<Spliced>) -> serde_json::Result<()> {
     serde_json::to_writer(&mut *buf, &WithoutChart(team))?;
     let Some(chart) = &team.g.aht_chart else { return Ok(()) };
     let json = match chart.json.get() {
@@ -537,6 +559,7 @@ fn write_team(buf: &mut Vec<u8>, team: &Group) -> serde_json::Result<()> {
     };
     buf.pop(); // the map's `}`
     buf.extend_from_slice(b",\"aht_chart\":");
+    spliced.push(Spliced { at: buf.len(), chart: chart.clone() });
     buf.extend_from_slice(json);
     buf.push(b'}');
     Ok(())
@@ -724,6 +747,16 @@ mod tests {
                     assert!(serde.contains(r#""aht_chart":{"15m":[{"start""#), "charts have points: {serde:.300}");
                     for _write in 0..2 {
                         assert_eq!(String::from_utf8(p.to_vec()).unwrap(), serde, "{n} teams, team {team:?}");
+                    }
+                    // Each team's chart JSON is where the splices say, in order.
+                    let (bytes, spliced) = p.to_vec_spliced();
+                    assert_eq!(spliced.len(), v.teams.len());
+                    let mut end = 0;
+                    for (s, t) in spliced.iter().zip(&v.teams) {
+                        let json = s.chart.json.get().expect("written");
+                        assert!(s.at >= end && std::ptr::eq(&*s.chart, &**t.aht_chart.as_ref().unwrap()));
+                        assert_eq!(&bytes[s.at..s.at + json.len()], &json[..], "{n} teams, team {team:?}");
+                        end = s.at + json.len();
                     }
                     assert!(v.teams.iter().all(|t| t.aht_chart.as_ref().is_some_and(|c| c.json.get().is_some())));
                 }

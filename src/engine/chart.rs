@@ -95,11 +95,14 @@ pub struct ChartShown {
     /// and reused by the next ones (`snapshot`): bytes the engine neither reads nor
     /// writes; it lives and dies with the view it belongs to.
     pub json: OnceLock<Box<[u8]>>,
+    /// `json` compressed as a piece of a gzip answer (`server::gz::piece`), by the first
+    /// gzip answer that carries it; likewise reused.
+    pub deflated: OnceLock<Box<[u8]>>,
 }
 
 impl ChartView {
     pub fn new(kinds: Vec<(String, Vec<PointFigures>)>) -> ChartView {
-        ChartView(Arc::new(ChartShown { kinds, json: OnceLock::new() }))
+        ChartView(Arc::new(ChartShown { kinds, json: OnceLock::new(), deflated: OnceLock::new() }))
     }
 }
 

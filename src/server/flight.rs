@@ -115,24 +115,28 @@ impl Reads {
 /// compressed once for all that share it).
 pub struct Answer {
     pub raw: bytes::Bytes,
+    /// The AHT charts' JSON in `raw` (a snapshot's), whose compressed form the charts keep.
+    charts: Vec<crate::snapshot::Spliced>,
     gz: std::sync::OnceLock<bytes::Bytes>,
 }
 
 impl Answer {
-    pub fn new(raw: bytes::Bytes) -> Answer {
-        Answer { raw, gz: std::sync::OnceLock::new() }
+    pub fn new(raw: bytes::Bytes, charts: Vec<crate::snapshot::Spliced>) -> Answer {
+        Answer { raw, charts, gz: std::sync::OnceLock::new() }
     }
 
-    /// The body gzip-compressed (fast level: a dashboard's poll is latency-bound). CPU
-    /// work: call it off the async workers.
+    /// The body gzip-compressed (fast level: a dashboard's poll is latency-bound), each
+    /// chart's part compressed once for every answer that carries it (`gz`). CPU work:
+    /// call it off the async workers.
     pub fn gzip(&self) -> bytes::Bytes {
         self.gz
             .get_or_init(|| {
-                use std::io::Write;
-                let mut e =
-                    flate2::write::GzEncoder::new(Vec::with_capacity(self.raw.len() / 6), flate2::Compression::fast());
-                e.write_all(&self.raw).expect("writing to memory");
-                e.finish().expect("writing to memory").into()
+                let parts = self.charts.iter().map(|s| {
+                    let json = s.chart.json.get().expect("a spliced chart's JSON was written");
+                    debug_assert_eq!(&self.raw[s.at..s.at + json.len()], &json[..]);
+                    (s.at, json.len(), &s.chart.deflated.get_or_init(|| super::gz::piece(json))[..])
+                });
+                super::gz::gzip(&self.raw, parts).into()
             })
             .clone()
     }

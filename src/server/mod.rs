@@ -10,6 +10,7 @@ pub mod auth;
 pub mod demo;
 pub mod flight;
 pub mod guard;
+mod gz;
 pub mod listen;
 pub mod push;
 pub mod roster;

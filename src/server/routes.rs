@@ -204,10 +204,10 @@ pub fn routes(
                             view
                         };
                         let partial = Partial { view: &view, team: opts.team.as_deref(), queues, recent_alerts: true };
-                        let body = partial.to_vec();
+                        let (body, charts) = partial.to_vec_spliced();
                         drop(view);
                         crate::mem::after_answer(body.len());
-                        Arc::new(super::flight::Answer::new(Bytes::from(body)))
+                        Arc::new(super::flight::Answer::new(Bytes::from(body), charts))
                     })
                     .await;
                 let Some(answer) = body else { return bytes_reply(None, "application/json") };
