@@ -190,12 +190,14 @@ impl Engine {
     fn store_put(&mut self, a: Arc<StoredAlert>) {
         let old = self.alerts.insert(a.id.clone(), a.clone());
         self.queue_alerts.replace(old.as_ref(), Some(&a));
+        self.board_alerts.replace(old.as_ref(), Some(&a));
     }
 
     /// Removes a stored alert, from the queues' index too.
     fn store_remove(&mut self, id: &str) {
         let old = self.alerts.remove(id);
         self.queue_alerts.replace(old.as_ref(), None);
+        self.board_alerts.replace(old.as_ref(), None);
     }
 
     /// Corrects a queue's stored alerts to what its history derives (SPEC §8.3, §2.5).
@@ -330,6 +332,20 @@ impl Engine {
         v
     }
 
+    /// The stored alerts on a board at `now`, and how many others fired by `now`, by a
+    /// walk of the whole store (the reference for `board_alerts`).
+    fn board_walk(&self, now: Ms) -> (Vec<Arc<StoredAlert>>, usize) {
+        let (mut v, mut left) = (Vec::new(), 0);
+        for a in self.alerts.values() {
+            if a.on_board(now) {
+                v.push(a.clone());
+            } else if a.fired_at <= now {
+                left += 1;
+            }
+        }
+        (v, left)
+    }
+
     /// The alerts a view returns: the stored ones (of `team`, when given) with the changes
     /// evaluated tentatively at `now` applied, oldest first.
     ///
@@ -391,17 +407,25 @@ impl Engine {
                 };
                 self.team_alerts(team, &AlertKind::TEAM).chain(queue_alerts).collect()
             }
-            None if board => {
-                let mut v = Vec::new();
-                for a in self.alerts.values() {
-                    if a.on_board(now) {
-                        v.push(a.clone());
-                    } else if counted(a) {
-                        left += 1;
-                    }
+            // From the board's index when it covers `now` (every non-board alert fired
+            // before `now`: it resolved more than 10 minutes before, and no alert resolves
+            // before it fires, so all the others are counted); else by a walk.
+            None if board => match self.board_alerts.on_board(now) {
+                Some(v) => {
+                    left = self.alerts.len() - v.len();
+                    debug_assert_eq!(
+                        (left, same_set(&v, &self.board_walk(now).0)),
+                        (self.board_walk(now).1, true),
+                        "the board's index gives what a walk of the store does"
+                    );
+                    v
                 }
-                v
-            }
+                None => {
+                    let (v, l) = self.board_walk(now);
+                    left = l;
+                    v
+                }
+            },
             None => self.alerts.values().cloned().collect(),
         };
         // A stored alert left out above that a tentative change replaces: in the list now.
@@ -485,6 +509,16 @@ fn long_wait_in_scope(a: &Alert, d: &Derived) -> bool {
 /// Whether a reconcile to `d` covers a stored `service_level_low` alert.
 fn sl_in_scope(a: &Alert, d: &Derived) -> bool {
     a.is_firing() || a.fired_at >= d.sl_from || a.resolved_at.is_some_and(|r| r >= d.sl_from)
+}
+
+/// Whether two lists hold the same alerts, in any order.
+fn same_set(a: &[Arc<StoredAlert>], b: &[Arc<StoredAlert>]) -> bool {
+    let key = |v: &[Arc<StoredAlert>]| {
+        let mut k: Vec<usize> = v.iter().map(|a| Arc::as_ptr(a) as usize).collect();
+        k.sort_unstable();
+        k
+    };
+    key(a) == key(b)
 }
 
 /// Whether two lists hold the same alerts in the same order.

@@ -24,6 +24,7 @@ use crate::time::Ms;
 mod adherence;
 mod alerts;
 mod apply;
+mod board_index;
 mod calls;
 mod chart;
 mod handle;
@@ -117,6 +118,9 @@ pub struct Engine {
     /// The queue alerts of `alerts` a reconcile can read, by queue (derived; see
     /// `queue_index`). Changed only with `alerts`, through `store_put`/`store_remove`.
     queue_alerts: queue_index::QueueAlerts,
+    /// The alerts of `alerts` a board shows (derived; see `board_index`). Changed only with
+    /// `alerts`, like `queue_alerts`.
+    board_alerts: board_index::BoardAlerts,
     /// The AHT control chart of every team that completed contacts, by team id (kept when
     /// the team is dropped: its history outlives its members; see `chart`).
     charts: HashMap<String, TeamChart, foldhash::fast::RandomState>,
@@ -207,6 +211,7 @@ impl Engine {
             team_index: HashMap::default(),
             alerts: BTreeMap::new(),
             queue_alerts: Default::default(),
+            board_alerts: board_index::BoardAlerts::new(),
             charts: HashMap::default(),
             chart_due: Ms::MAX,
             chart_names,

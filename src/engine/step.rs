@@ -9,6 +9,10 @@ use crate::floor::timeline::Kind;
 use crate::settings::ClockMode;
 use crate::time::Ms;
 
+/// How far back a board's index keeps resolved alerts (`board_index`): a view at the last
+/// housekeeping's instant less this, plus 10 minutes, or later, reads it.
+const BOARD_KEPT_MS: Ms = 3_600_000;
+
 impl Engine {
     /// Processes everything due before `now` (alerts fire on time even without events):
     /// long_aux deadlines up to `now`, the teams' detectors up to `now - COMMIT_LAG_MS`
@@ -147,15 +151,18 @@ impl Engine {
         let keep = self.settings.keep_resolved_alerts_ms;
         let keep_after = now.saturating_sub(keep);
         let keep_chart_after = now.saturating_sub(self.settings.aht_chart.history_ms.max(keep));
-        let queue_alerts = &mut self.queue_alerts;
+        let (queue_alerts, board_alerts) = (&mut self.queue_alerts, &mut self.board_alerts);
         self.alerts.retain(|_, a| {
             let after = if a.kind == AlertKind::AhtOutOfControl { keep_chart_after } else { keep_after };
             let keep = a.resolved_at.is_none_or(|r| r >= after);
             if !keep {
                 queue_alerts.replace(Some(a), None);
+                board_alerts.replace(Some(a), None);
             }
             keep
         });
+        // Boards are read at now or later: an hour of resolved alerts is plenty.
+        board_alerts.prune(now.saturating_sub(BOARD_KEPT_MS));
     }
 
     /// Forgets an agent offline since long before `now` (its slot may be reused).
