@@ -563,15 +563,15 @@ impl Engine {
                 counts.add(Kind::AuxPlanned);
             }
             floor_counts.merge(&counts);
-            let quantile = |q: f64| if opts.scrape { None } else { team.handle.quantile_ms(q) };
+            let [p50, p90] = if opts.scrape { [None; 2] } else { team.handle.p50_p90() };
             teams_out.push(GroupView {
                 id: team.id.clone(),
                 peak: peak_at_now[p],
                 counts,
                 windows: sums,
                 dispersion,
-                handle_p50_ms: quantile(0.5),
-                handle_p90_ms: quantile(0.9),
+                handle_p50_ms: p50,
+                handle_p90_ms: p90,
                 contacts_total: team.contacts_total,
                 state_ms: team_state_ms[p],
                 aht_chart: Some(std::mem::take(&mut charts[p])),
