@@ -244,8 +244,37 @@ impl TeamDet {
     /// committed state: its clock and the changes not yet past, stepped to `now + 1` on a
     /// copy (the instant `now` evaluated, SPEC §4.2). Not for a team awaiting re-evaluation
     /// (advance it first).
-    pub fn tentative(&self, team: &str, now: Ms, ctx: &mut Ctx) -> DetState {
+    ///
+    /// When nothing is due up to `now + 1` (most teams at most instants: [`TeamDet::next_due`])
+    /// that copy would differ from the committed state in its clock only, and no alert
+    /// changes: the committed state is lent instead (cloning 2,000 teams' states was 2.5%
+    /// of a scrape at 100,000 agents). A debug_assert compares with the copy.
+    pub fn tentative(&self, team: &str, now: Ms, ctx: &mut Ctx) -> std::borrow::Cow<'_, DetState> {
         debug_assert!(self.dirty.is_none(), "advance a re-evaluated team before its tentative state");
+        if now.saturating_add(1) < self.next_due(ctx.settings) {
+            #[cfg(debug_assertions)]
+            {
+                let mut none = Vec::new();
+                let mut c = Ctx {
+                    settings: ctx.settings,
+                    cal: &mut *ctx.cal,
+                    agents: ctx.agents,
+                    binom: &mut *ctx.binom,
+                    out: &mut none,
+                    roster: ctx.roster,
+                };
+                let copy = self.copy_to(team, now, &mut c);
+                debug_assert!(none.is_empty(), "{team}: alert changes up to {now} with nothing due");
+                debug_assert_eq!(copy.peaks, self.st.peaks, "{team}: peaks moved up to {now} with nothing due");
+                debug_assert_eq!((copy.counts, copy.members.len()), (self.st.counts, self.st.members.len()));
+            }
+            return std::borrow::Cow::Borrowed(&self.st);
+        }
+        std::borrow::Cow::Owned(self.copy_to(team, now, ctx))
+    }
+
+    /// The committed state copied and stepped to `now + 1` with the changes up to `now`.
+    fn copy_to(&self, team: &str, now: Ms, ctx: &mut Ctx) -> DetState {
         let mut st = self.st.clone();
         for &ch in self.log.range(self.applied..) {
             if ch.t > now {

@@ -301,7 +301,7 @@ impl Engine {
 
     /// Team `ti`'s detector state at `now` on a copy ([`TeamDet::tentative`]), the alert
     /// changes it makes going to `out`.
-    fn tentative(&mut self, ti: TeamIdx, now: Ms, out: &mut Vec<AlertChange>) -> DetState {
+    fn tentative(&mut self, ti: TeamIdx, now: Ms, out: &mut Vec<AlertChange>) -> std::borrow::Cow<'_, DetState> {
         let team = self.teams[ti as usize].as_ref().expect("live team index");
         let mut ctx = Ctx {
             settings: &self.settings,
@@ -362,9 +362,10 @@ impl Engine {
         // those of the tentative stretch), split at the committed clock for the view cache.
         let mut peaks: Vec<PeaksToday> = Vec::with_capacity(team_ids.len());
         for &ti in &team_ids {
+            let committed = self.team(ti).det.clock();
             let det = self.tentative(ti, now, &mut tentative);
             peak_at_now.push(det.peaks.iter().any(|&(s, e)| s <= now && now < e));
-            peaks.push(PeaksToday::of(&det.peaks, midnight, now, self.team(ti).det.clock()));
+            peaks.push(PeaksToday::of(&det.peaks, midnight, now, committed));
         }
         // The charts as of `now` (a scrape reads the last point only). Their alerts: the
         // team's asked for, or every chart's (a chart outlives its team's members).
