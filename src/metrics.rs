@@ -24,7 +24,6 @@
 //! seconds are held monotonic (see `TeamMemory::state_ms`).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 
 use prometheus::{IntGaugeVec, Opts, Registry, TextEncoder};
@@ -749,7 +748,7 @@ fn push_u64(b: &mut String, mut n: u64) {
 /// an exponent; whole numbers, common here, take the integer path); the text format's
 /// spellings for the non-finite values.
 fn push_f64(b: &mut String, x: f64) {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
+    if x.fract() == 0.0 && x.abs() < 1e16 {
         if x < 0.0 {
             b.push('-');
         }
@@ -759,7 +758,9 @@ fn push_f64(b: &mut String, x: f64) {
     } else if x.is_infinite() {
         b.push_str(if x > 0.0 { "+Inf" } else { "-Inf" });
     } else {
-        let _ = write!(b, "{x}");
+        // The shortest digits that read back as `x`, as serde_json writes the snapshot's
+        // (the same digits in both); `{x}` through `fmt` was 7% of a scrape at 100k agents.
+        b.push_str(zmij::Buffer::new().format_finite(x));
     }
 }
 
@@ -767,9 +768,23 @@ fn push_f64(b: &mut String, x: f64) {
 mod tests {
     use super::*;
 
-    /// The text written on two threads is the text written on one, byte for byte (the
-    /// process collector's families, which move between two scrapes, left aside), with
-    /// and without per-agent series.
+    /// Every value reads back as itself: random bit patterns and ratios, as well as the
+    /// spellings below.
+    #[test]
+    fn values_read_back_exactly() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for v in [f64::from_bits(x), (x % 1_000_000) as f64 / 997.0].into_iter().filter(|v| v.is_finite()) {
+                let mut b = String::new();
+                push_f64(&mut b, v);
+                assert_eq!(b.parse::<f64>().unwrap(), v, "{b}");
+            }
+        }
+    }
+
     #[test]
     fn two_threads_write_what_one_writes() {
         use crate::sim::{SimConfig, Simulator};
@@ -820,8 +835,10 @@ mod tests {
             (-2.0, "-2"),
             (-0.25, "-0.25"),
             (1e15, "1000000000000000"),
-            (1e300, format!("1{}", "0".repeat(300)).as_str()),
-            (1e-7, "0.0000001"),
+            (1e16, "1e+16"),
+            (1e300, "1e+300"),
+            (1e-7, "1e-7"),
+            (2.5e-9, "2.5e-9"),
             (f64::INFINITY, "+Inf"),
             (f64::NEG_INFINITY, "-Inf"),
             (f64::NAN, "NaN"),
