@@ -169,15 +169,40 @@ impl Spread {
     /// Mean, population standard deviation and CV of `values` (finite, |v| < 2^60),
     /// independent of their order.
     pub fn of(values: &[f64]) -> Spread {
-        if values.is_empty() {
+        Spread::of_sum(SpreadSum::of(values), values.iter().copied())
+    }
+
+    /// [`Spread::of`] of `values`, whose count and fixed-point sum `sum` already holds
+    /// (the floor's values are its teams': their sums add up to the floor's exactly).
+    pub fn of_sum(sum: SpreadSum, values: impl Iterator<Item = f64>) -> Spread {
+        if sum.n == 0 {
             return Spread::default();
         }
-        let n = values.len() as f64;
-        let mean = exact_sum(values.iter().copied()) / n;
-        let var = exact_sum(values.iter().map(|v| (v - mean) * (v - mean))) / n;
+        let n = sum.n as f64;
+        let mean = sum.sum as f64 / SCALE / n;
+        let var = exact_sum(values.map(|v| (v - mean) * (v - mean))) / n;
         let std = var.sqrt();
-        let cv = (values.len() >= 2 && mean != 0.0).then(|| std / mean);
+        let cv = (sum.n >= 2 && mean != 0.0).then(|| std / mean);
         Spread { mean: Some(mean), std: Some(std), cv }
+    }
+}
+
+/// How many values, and their sum in fixed point ([`fixed`]): what [`Spread`]'s mean is
+/// made of. Sums of disjoint sets add up to the sum of their union, exactly.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SpreadSum {
+    pub n: usize,
+    pub sum: i128,
+}
+
+impl SpreadSum {
+    pub fn of(values: &[f64]) -> SpreadSum {
+        SpreadSum { n: values.len(), sum: values.iter().copied().map(fixed).sum() }
+    }
+
+    pub fn add(&mut self, o: SpreadSum) {
+        self.n += o.n;
+        self.sum += o.sum;
     }
 }
 
@@ -229,7 +254,17 @@ impl Qualifying {
     }
 
     pub fn dispersion(&self) -> Dispersion {
-        Dispersion { aux: Spread::of(&self.aux), talk: Spread::of(&self.talk) }
+        self.dispersion_and_sums().0
+    }
+
+    /// The dispersion, and the sums of its aux ratios and utilizations ([`SpreadSum`]).
+    pub fn dispersion_and_sums(&self) -> (Dispersion, [SpreadSum; 2]) {
+        let sums = [SpreadSum::of(&self.aux), SpreadSum::of(&self.talk)];
+        let d = Dispersion {
+            aux: Spread::of_sum(sums[0], self.aux.iter().copied()),
+            talk: Spread::of_sum(sums[1], self.talk.iter().copied()),
+        };
+        (d, sums)
     }
 
     pub fn clear(&mut self) {
@@ -283,6 +318,25 @@ impl Serialize for FiguresJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The floor's spread from its teams' sums is the spread of all its values, to the
+        /// bit, however the values are split into teams (and in whatever order).
+        #[test]
+        fn a_spread_from_its_groups_sums_is_the_whole_spread(
+            groups in prop::collection::vec(prop::collection::vec(0.0f64..1.0, 0..40), 0..12),
+        ) {
+            let all: Vec<f64> = groups.iter().flatten().copied().collect();
+            let mut sum = SpreadSum::default();
+            for g in groups.iter().rev() {
+                sum.add(SpreadSum::of(g));
+            }
+            prop_assert_eq!(sum, SpreadSum::of(&all));
+            let reversed: Vec<f64> = all.iter().rev().copied().collect();
+            prop_assert_eq!(Spread::of_sum(sum, reversed.into_iter()), Spread::of(&all));
+        }
+    }
 
     #[test]
     fn spread_matches_the_textbook_formulas() {
