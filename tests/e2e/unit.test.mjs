@@ -302,3 +302,16 @@ test('merge: a delta\'s teams_changed entry rebuilds the team exactly (objects b
   assert.equal(team.current.idle, 3, 'the old block is not changed in place');
   assert.equal(got.windows.today, team.windows.today, 'untouched branches are shared');
 });
+
+test('index.html preloads every module of the page, and nothing else (issue 20: no import waterfall)', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const web = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../web');
+  const html = fs.readFileSync(path.join(web, 'index.html'), 'utf8');
+  const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1]).sort();
+  const modules = [
+    ...fs.readdirSync(web).filter((f) => f.endsWith('.js')),
+    ...fs.readdirSync(path.join(web, 'panels')).filter((f) => f.endsWith('.js')).map((f) => `panels/${f}`),
+  ].filter((f) => f !== 'app.js').sort();
+  assert.deepEqual(preloaded, modules);
+});
