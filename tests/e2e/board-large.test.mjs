@@ -88,7 +88,7 @@ test('a 20,000-agent board paints its squares on a few canvases: the element cou
     const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
     page.errors = [];
     page.on('pageerror', (e) => page.errors.push(e));
-    await page.goto(m.url + '/?lang=en');
+    await page.goto(m.url + '/?lang=en', { waitUntil: 'domcontentloaded', timeout: 60_000 });
     await page.waitForSelector('[data-testid="agent-tiles"] canvas.slab[data-drawn]', { timeout: 60_000 });
     const state = () => page.evaluate(() => {
       const box = document.querySelector('[data-testid="agent-tiles"]');
@@ -181,8 +181,11 @@ test('a 20,000-agent board paints its squares on a few canvases: the element cou
     assert.ok(title.includes(`(${probe.agent})`), `the square of ${probe.agent} at ${probe.x},${probe.y}: title "${title}"`);
 
     // Grouped by state instead: six groups, painted again in their new order.
-    await page.evaluate(() => { document.querySelector('[data-testid="agent-tiles"]').scrollTop = 0; });
-    await page.click('[data-sort="state"]');
+    await page.evaluate(() => {
+      document.querySelector('[data-testid="agent-tiles"]').scrollTop = 0;
+      window.scrollTo(0, 0); // the page scrolled to show the last team on a short screen
+    });
+    await page.locator('[data-sort="state"]').dispatchEvent('click');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="agent-tiles"] > .group').length <= 6);
     const byState = await page.evaluate(() => {
       const box = document.querySelector('[data-testid="agent-tiles"]');

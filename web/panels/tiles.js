@@ -381,7 +381,9 @@ export function page() {
 // CSS drew them (colours from the same custom properties, the rounding, the red ring of a
 // long aux near its limit, the outline of a logged-out agent).
 
-export const SLAB_PX = 1024;
+// Short enough that the slabs alive (the screen and SLAB_MARGIN_PX around it) stay near
+// what is shown: on a 4K screen at 2x each 512 px slab is 15 MB of pixels.
+export const SLAB_PX = 512;
 /** How far beyond the visible part slabs are kept ready, in pixels. */
 const SLAB_MARGIN_PX = 300;
 let painted = false; // colour-only dot mode: the squares are on slabs; set by syncMode()
@@ -474,7 +476,7 @@ function readGeo() {
 function wantedSlabs() {
   const box = tilesBox();
   const top = Math.max(0, box.scrollTop - SLAB_MARGIN_PX);
-  const bottom = Math.min(geo.height, box.scrollTop + box.clientHeight + SLAB_MARGIN_PX);
+  const bottom = Math.min(geo.height, box.scrollTop + (boxSize?.H ?? box.clientHeight) + SLAB_MARGIN_PX);
   const want = new Set();
   for (let k = Math.floor(top / SLAB_PX); k * SLAB_PX < bottom; k++) want.add(k);
   return want;
