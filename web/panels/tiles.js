@@ -416,6 +416,7 @@ function syncMode() {
     tileEls.clear();
     for (const G of groupEls.values()) {
       G.grid.replaceChildren();
+      G.grid.removeAttribute('title'); // the painted square's last tooltip
       G.filled = false;
       // Groups coming into view matter only to tiles; observing again reports each at once.
       if (painted) {
