@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot } from './harness.mjs';
+import { launch } from './harness.mjs';
 import { startMock } from './mock-server.mjs';
 
 /**
@@ -154,7 +154,6 @@ test('a 20,000-agent board paints its squares on a few canvases: the element cou
     });
     await page.waitForTimeout(300);
     await settle([-1], 'the last team');
-    await shot(page, 'board-large-20000-bottom');
 
     // The mouse on a square of the last team: its title names that agent.
     const probe = await page.evaluate(() => {

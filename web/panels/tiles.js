@@ -542,7 +542,8 @@ function paintSlab(k, at, firing) {
   ctx.clearRect(0, 0, w, h);
   const { s, gap } = dotGeom;
   const r = Math.max(1, s * 0.18);
-  const paths = new Map(); // fill -> Path2D: one fill per colour, not per square
+  // Per fill colour, the squares' corners (x, y, x, y, ...): one fillStyle per colour.
+  const paths = new Map();
   const near = new Path2D();
   const off = new Path2D();
   let drawn = 0;
@@ -564,16 +565,23 @@ function paintSlab(k, at, firing) {
       else drawnLevel.delete(a.agent);
       const key = lv === 'over' ? 'over' : stateKey(a);
       let p = paths.get(key);
-      if (!p) paths.set(key, (p = new Path2D()));
-      p.roundRect(x, y, s, s, r);
+      if (!p) paths.set(key, (p = []));
+      p.push(x, y);
       if (lv === 'near') near.rect(x, y, s, s);
       if (key === 'offline') off.rect(x + 0.5, y + 0.5, s - 1, s - 1);
       drawn++;
     }
   }
+  // Squares under 8 px get square corners (a 1 px rounding nobody sees across a room, and
+  // 9,000 rounded paths were most of a slab's paint).
+  const round = s >= 8;
   for (const [key, p] of paths) {
     ctx.fillStyle = colours[key] ?? colours.other;
-    ctx.fill(p);
+    if (round) {
+      const path = new Path2D();
+      for (let j = 0; j < p.length; j += 2) path.roundRect(p[j], p[j + 1], s, s, r);
+      ctx.fill(path);
+    } else for (let j = 0; j < p.length; j += 2) ctx.fillRect(p[j], p[j + 1], s, s);
   }
   // A logged-out agent's 1 px outline, and the red ring of a long aux near its limit
   // (as `.tile[data-long="near"]`'s inset shadow), inside the square.
@@ -616,9 +624,12 @@ function paintAgents(ids, at, firing) {
       const yy = y - k * SLAB_PX;
       ctx.clearRect(x, yy, s, s);
       ctx.fillStyle = colours[key] ?? colours.other;
-      ctx.beginPath();
-      ctx.roundRect(x, yy, s, s, r);
-      ctx.fill();
+      if (s < 8) ctx.fillRect(x, yy, s, s);
+      else {
+        ctx.beginPath();
+        ctx.roundRect(x, yy, s, s, r);
+        ctx.fill();
+      }
       if (key === 'offline') {
         ctx.lineWidth = 1;
         ctx.strokeStyle = '#2c3a4a';
