@@ -154,10 +154,17 @@ fn benches(c: &mut Criterion) {
 /// The reads of issue 20 on a floor with queues and a day's roster (issue 18): a team's
 /// snapshot listing no queue (the floor's queue sums all the same), the floor's without
 /// agents (the board's alerts), and a scrape. 10,000 agents in 200 teams, 50 queues, the
-/// simulator's shifts and roster, four hours.
+/// simulator's shifts and roster, four hours. `FLOORWATCH_BENCH_READS=agents,teams,queues,hours`
+/// sets another floor under `cargo bench` (e.g. `20000,400,100,4`: from 256 teams on, a
+/// floor snapshot and a scrape write on two threads).
 fn read_benches(c: &mut Criterion) {
     use floorwatch::snapshot::{Partial, QueueList};
-    let (agents, teams, queues, hours) = if full() { (10_000, 200, 50, 4) } else { (200, 10, 5, 1) };
+    let sized = std::env::var("FLOORWATCH_BENCH_READS").ok().filter(|_| full()).map(|v| {
+        let n: Vec<u32> = v.split(',').map(|x| x.trim().parse().expect("FLOORWATCH_BENCH_READS: numbers")).collect();
+        assert!(n.len() == 4, "FLOORWATCH_BENCH_READS=agents,teams,queues,hours");
+        (n[0], n[1], n[2], i64::from(n[3]))
+    });
+    let (agents, teams, queues, hours) = sized.unwrap_or(if full() { (10_000, 200, 50, 4) } else { (200, 10, 5, 1) });
     let cfg = SimConfig {
         agents,
         teams,
@@ -185,7 +192,7 @@ fn read_benches(c: &mut Criterion) {
         b.iter(|| {
             let v = engine.view_queues(now, &opts, list.names(), true);
             let p = Partial { view: &v, team: Some(&team), queues: list.clone(), recent_alerts: true };
-            serde_json::to_string(&p).expect("serializable").len()
+            p.to_vec().len()
         })
     });
     g.sample_size(10);
@@ -194,7 +201,7 @@ fn read_benches(c: &mut Criterion) {
         b.iter(|| {
             let v = engine.view_queues(now, &opts, None, true);
             let p = Partial { view: &v, team: None, queues: QueueList::All, recent_alerts: true };
-            serde_json::to_string(&p).expect("serializable").len()
+            p.to_vec().len()
         })
     });
     g.bench_function(format!("metrics_render/{teams}_teams_roster"), |b| {

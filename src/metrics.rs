@@ -100,6 +100,8 @@ struct Memory {
     generation: u64,
     /// Size of the previous exposition, to allocate the next one in one go.
     last_len: usize,
+    /// Size of the previous exposition's second part (`write_engine`), likewise.
+    last_second: usize,
     /// A registry family collided with an engine family (reported once).
     collision_reported: bool,
 }
@@ -176,6 +178,12 @@ impl Metrics {
     /// registry. Alerts and handle-time histograms are the engine's own counts, read as
     /// they are.
     pub fn render(&self, engine: &mut Engine, now: Ms, connections: &[(&str, i64)]) -> String {
+        self.render_with(engine, now, connections, None)
+    }
+
+    /// `render`, on two threads or one as `threads` says (None: two from `PARALLEL_TEAMS`
+    /// teams on).
+    fn render_with(&self, engine: &mut Engine, now: Ms, connections: &[(&str, i64)], threads: Option<bool>) -> String {
         let view = engine.view(now, &ViewOpts { team: None, agents: self.per_agent, alerts: false, scrape: true });
         let engine: &Engine = engine;
         let mut guard = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
@@ -239,24 +247,10 @@ impl Metrics {
 
         mem.teams.retain(|_, tm| tm.generation == generation);
 
-        let mut out = Text { buf: String::with_capacity(mem.last_len + mem.last_len / 8 + 4096) };
-        write_teams(&mut out, &rows, &view.window_names);
-        write_ingest(&mut out, engine, connections);
-        write_queues(&mut out, engine, &view);
-        if self.per_agent {
-            out.header(
-                "floorwatch_agent_state",
-                "gauge",
-                "1 for each agent's current state (per-agent series: one per tracked agent).",
-            );
-            for a in &view.agents {
-                out.sample(
-                    "floorwatch_agent_state",
-                    &[("agent", &a.id), ("team", &a.team), ("state", a.state.as_str())],
-                    V::U(1),
-                );
-            }
-        }
+        let parts = Parts { rows: &rows, engine, view: &view, connections, per_agent: self.per_agent };
+        let threads = threads.unwrap_or(rows.len() >= PARALLEL_TEAMS);
+        let (mut out, second) = parts.write([mem.last_len, mem.last_second], threads);
+        mem.last_second = second;
 
         let mut families = self.registry.gather();
         let before = families.len();
@@ -273,7 +267,84 @@ impl Metrics {
     }
 }
 
-fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
+/// Teams from which a scrape writes its text on two threads (below, a thread costs more
+/// than it saves).
+const PARALLEL_TEAMS: usize = 256;
+
+/// Room above a previous size, so that a floor that grew a little does not reallocate.
+fn room(last: usize) -> usize {
+    last + last / 8 + 4096
+}
+
+/// What the engine's families are written from.
+struct Parts<'a> {
+    rows: &'a [Row<'a>],
+    engine: &'a Engine,
+    view: &'a crate::engine::View,
+    connections: &'a [(&'a str, i64)],
+    per_agent: bool,
+}
+
+impl Parts<'_> {
+    /// The engine's families in exposition order, and the size of the second part. The
+    /// teams' families up to the AHT chart's make the first part, the others and the
+    /// queues' the second (about half the bytes each at 2,000 teams and 500 queues);
+    /// `threads`: the second part is written on a thread of its own into its own buffer,
+    /// then appended (the same bytes as writing both in one go; a test compares). `last`:
+    /// the previous scrape's whole size and second part's, to size the buffers.
+    fn write(&self, last: [usize; 2], threads: bool) -> (Text, usize) {
+        let mut out = Text { buf: String::with_capacity(room(last[0])) };
+        // The engine is not `Sync` (its journal hook): what the second part reads of it
+        // is read here.
+        let mut ingest = Text { buf: String::new() };
+        write_ingest(&mut ingest, self.engine, self.connections);
+        let (queues, rows, view, per_agent) = (self.engine.queues(), self.rows, self.view, self.per_agent);
+        let second = |out: &mut Text| {
+            write_teams_second(out, rows);
+            out.buf.push_str(&ingest.buf);
+            write_queues(out, queues, view);
+            if per_agent {
+                write_agents(out, view);
+            }
+        };
+        if !threads {
+            write_teams_first(&mut out, self.rows, &self.view.window_names);
+            let at = out.buf.len();
+            second(&mut out);
+            let n = out.buf.len() - at;
+            return (out, n);
+        }
+        let b = std::thread::scope(|s| {
+            let h = s.spawn(|| {
+                let mut b = Text { buf: String::with_capacity(room(last[1])) };
+                second(&mut b);
+                b
+            });
+            write_teams_first(&mut out, self.rows, &self.view.window_names);
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+        });
+        out.buf.push_str(&b.buf);
+        (out, b.buf.len())
+    }
+}
+
+fn write_agents(out: &mut Text, view: &crate::engine::View) {
+    out.header(
+        "floorwatch_agent_state",
+        "gauge",
+        "1 for each agent's current state (per-agent series: one per tracked agent).",
+    );
+    for a in &view.agents {
+        out.sample(
+            "floorwatch_agent_state",
+            &[("agent", &a.id), ("team", &a.team), ("state", a.state.as_str())],
+            V::U(1),
+        );
+    }
+}
+
+/// The teams' families up to the AHT chart's.
+fn write_teams_first(out: &mut Text, rows: &[Row], windows: &[String]) {
     out.header("floorwatch_agents", "gauge", "Agents of the team now in each state (aux: planned and unplanned).");
     for r in rows {
         let c = &r.view.counts;
@@ -373,7 +444,10 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
             }
         }
     }
+}
 
+/// The teams' families after the AHT chart's.
+fn write_teams_second(out: &mut Text, rows: &[Row]) {
     out.header("floorwatch_contacts_total", "counter", "Contacts completed by the team's members.");
     for r in rows {
         out.sample("floorwatch_contacts_total", &[("team", &r.view.id)], V::U(r.view.contacts_total));
@@ -440,7 +514,7 @@ fn write_teams(out: &mut Text, rows: &[Row], windows: &[String]) {
 /// The queues' families (SPEC §8.4). `floorwatch_queue_wait_seconds` has `sl_secs` and
 /// `short_abandon_secs` among its bounds, so service level at those thresholds is exact
 /// from the histogram (docs/figures.md#queues).
-fn write_queues(out: &mut Text, engine: &Engine, view: &crate::engine::View) {
+fn write_queues(out: &mut Text, all: &crate::queue::Queues, view: &crate::engine::View) {
     let mode = view.queue_settings.sl_mode;
     out.header("floorwatch_queue_calls_waiting", "gauge", "Calls waiting in the queue now.");
     for (q, f) in &view.queues {
@@ -456,7 +530,7 @@ fn write_queues(out: &mut Text, engine: &Engine, view: &crate::engine::View) {
             out.sample("floorwatch_queue_longest_wait_seconds", &[("queue", q)], V::F(ms as f64 / 1000.0));
         }
     }
-    let mut queues: Vec<&crate::queue::Queue> = engine.queues().iter().collect();
+    let mut queues: Vec<&crate::queue::Queue> = all.iter().collect();
     queues.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     out.header("floorwatch_queue_calls_total", "counter", "Calls that stopped waiting in the queue, by outcome.");
     for q in &queues {
@@ -513,7 +587,7 @@ fn write_queues(out: &mut Text, engine: &Engine, view: &crate::engine::View) {
         "counter",
         "queued events refused because limits.max_waiting_calls calls were waiting (also in floorwatch_events_total, reason too_large).",
     );
-    out.sample("floorwatch_queue_calls_refused_total", &[], V::U(engine.queues().refused_full));
+    out.sample("floorwatch_queue_calls_refused_total", &[], V::U(all.refused_full));
     out.header("floorwatch_queue_alerts_active", "gauge", "Queue alerts now firing.");
     for q in &queues {
         for (i, k) in AlertKind::QUEUE.iter().enumerate() {
@@ -692,6 +766,39 @@ fn push_f64(b: &mut String, x: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text written on two threads is the text written on one, byte for byte (the
+    /// process collector's families, which move between two scrapes, left aside), with
+    /// and without per-agent series.
+    #[test]
+    fn two_threads_write_what_one_writes() {
+        use crate::sim::{SimConfig, Simulator};
+        let start = 1_795_420_800_000;
+        let cfg =
+            SimConfig { agents: 300, teams: 30, queues: 12, start, duration: Some(3_600_000), ..SimConfig::default() };
+        let lines: Vec<String> = Simulator::new(cfg).unwrap().map(|l| l.line).collect();
+        let settings =
+            crate::config::FileConfig::parse("[server]\nclock = \"event\"\n", "t").unwrap().settings().unwrap();
+        let mut engine = Engine::new(settings);
+        crate::replay::feed(&mut engine, lines.join("\n").as_bytes(), 1 << 16, false).unwrap();
+        let now = engine.max_ts().unwrap();
+        let engine_only = |text: String| -> String {
+            text.lines().filter(|l| !l.contains("process_")).map(|l| format!("{l}\n")).collect()
+        };
+        for per_agent in [false, true] {
+            let conns = [("tcp", 2), ("ws", 0), ("tcp", 1)];
+            let one = engine_only(Metrics::new(per_agent).render_with(&mut engine, now, &conns, Some(false)));
+            let two = engine_only(Metrics::new(per_agent).render_with(&mut engine, now, &conns, Some(true)));
+            assert!(one.contains("floorwatch_queue_wait_seconds_bucket{") && one.contains("floorwatch_aht_seconds{"));
+            assert_eq!(one.contains("floorwatch_agent_state{"), per_agent);
+            assert_eq!(one, two);
+            // A second scrape of one `Metrics`, with its buffers sized from the first.
+            let m = Metrics::new(per_agent);
+            let first = engine_only(m.render_with(&mut engine, now, &conns, Some(true)));
+            assert_eq!(engine_only(m.render_with(&mut engine, now, &conns, Some(true))), first);
+            assert_eq!(first, one);
+        }
+    }
 
     fn check_f64(x: f64, expected: &str) {
         let mut b = String::new();

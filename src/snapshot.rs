@@ -7,6 +7,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::alert::{Alert, StoredAlert};
 use crate::detect::aht_chart::PointFigures;
@@ -112,6 +113,14 @@ struct Group<'a> {
 impl Serialize for Group<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut m = ser.serialize_map(None)?;
+        self.entries(&mut m, true)?;
+        m.end()
+    }
+}
+
+impl Group<'_> {
+    /// The group's entries, `aht_chart` (the last) only `with_chart`.
+    fn entries<M: SerializeMap>(&self, m: &mut M, with_chart: bool) -> Result<(), M::Error> {
         if self.team {
             m.serialize_entry("team", &self.g.id)?;
         }
@@ -124,9 +133,20 @@ impl Serialize for Group<'_> {
         if self.team && !self.compact {
             m.serialize_entry("handle_time", &HandleTime(self.g))?;
         }
-        if let Some(chart) = &self.g.aht_chart {
+        if let Some(chart) = self.g.aht_chart.as_ref().filter(|_| with_chart) {
             m.serialize_entry("aht_chart", &Chart { chart, compact: self.compact })?;
         }
+        Ok(())
+    }
+}
+
+/// A group without its `aht_chart` (`write_team` adds it).
+struct WithoutChart<'a>(&'a Group<'a>);
+
+impl Serialize for WithoutChart<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(None)?;
+        self.0.entries(&mut m, false)?;
         m.end()
     }
 }
@@ -362,18 +382,64 @@ pub struct Partial<'a> {
 
 impl Serialize for Partial<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(None)?;
+        let (queues, floor_queues) = queues_json(self.view, &self.queues);
+        self.head(&mut m, &floor_queues)?;
+        m.serialize_entry("teams", &teams_json(self.view).map_err(serde::ser::Error::custom)?)?;
+        self.tail(&mut m, &queues)?;
+        m.end()
+    }
+}
+
+/// The bytes of the last partial snapshots written, by kind (a team's, the floor's), and
+/// of the second half of the floor's teams: the next one's buffers are allocated in one
+/// go from these (growing a 16 MB buffer by doubling cost a fifth of the writing in copies
+/// and page faults). Only sizes: a wrong one costs a reallocation, never other bytes.
+static LAST_BYTES: [AtomicUsize; 3] = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
+
+/// Room above the last size, so that a floor that grew a little does not reallocate.
+fn room(last: usize) -> usize {
+    last + last / 16 + 4096
+}
+
+impl Partial<'_> {
+    /// The snapshot's JSON: the same bytes as `serde_json::to_vec(self)` (a test
+    /// compares), written into one buffer sized from the last snapshot of its kind. The
+    /// teams are written straight into it, a floor's in two halves on two threads (the
+    /// second half's bytes appended), each team's chart from the JSON its view keeps
+    /// (`ChartShown::json`): written once, by the first snapshot that shows those points.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let last = &LAST_BYTES[usize::from(self.team.is_none())];
+        let mut buf = Vec::with_capacity(room(last.load(Ordering::Relaxed)));
+        let (queues, floor_queues) = queues_json(self.view, &self.queues);
+        // `{"now":..,"floor":..}`, then `,"teams":[..]`, then `{"agents":..}` with its `{`
+        // made a `,`: serde_json's compact form of the one map.
+        serde_json::to_writer(&mut buf, &Head(self, &floor_queues)).expect("a snapshot serializes");
+        buf.pop();
+        buf.extend_from_slice(b",\"teams\":");
+        write_teams(&mut buf, self.view).expect("a snapshot serializes");
+        let at = buf.len();
+        serde_json::to_writer(&mut buf, &Tail(self, &queues)).expect("a snapshot serializes");
+        buf[at] = b',';
+        last.store(buf.len(), Ordering::Relaxed);
+        buf
+    }
+
+    fn head<M: SerializeMap>(&self, m: &mut M, floor_queues: &serde_json::Value) -> Result<(), M::Error> {
         let v = self.view;
         let names = &v.window_names;
-        let mut m = ser.serialize_map(None)?;
         m.serialize_entry("now", &fmt_ms(v.now))?;
         m.serialize_entry("windows", names)?;
-        let (queues, floor_queues) = queues_json(v, &self.queues);
         let floor = Group { names, g: &v.floor, team: false, compact: false, drivers: None };
-        m.serialize_entry("floor", &WithQueues { group: floor, queues: &floor_queues })?;
-        m.serialize_entry("teams", &teams_json(v).map_err(serde::ser::Error::custom)?)?;
+        m.serialize_entry("floor", &WithQueues { group: floor, queues: floor_queues })
+    }
+
+    fn tail<M: SerializeMap>(&self, m: &mut M, queues: &serde_json::Value) -> Result<(), M::Error> {
+        let v = self.view;
+        let names = &v.window_names;
         let agents: Vec<AgentJson> = v.agents.iter().map(|a| AgentJson { names, a }).collect();
         m.serialize_entry("agents", &agents)?;
-        m.serialize_entry("queues", &queues)?;
+        m.serialize_entry("queues", queues)?;
         if self.recent_alerts {
             // A team's snapshot: its own alerts and those of the queues it lists.
             let listed = |a: &StoredAlert| self.team.is_none() || a.queue.as_deref().is_none_or(|q| self.queues.has(q));
@@ -392,14 +458,93 @@ impl Serialize for Partial<'_> {
         } else {
             m.serialize_entry("alerts", &Alerts(&v.alerts))?;
         }
-        m.serialize_entry("ingest", &v.ingest)?;
+        m.serialize_entry("ingest", &v.ingest)
+    }
+}
+
+/// A partial snapshot's entries before `teams`, as a map of their own.
+struct Head<'a>(&'a Partial<'a>, &'a serde_json::Value);
+
+impl Serialize for Head<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(None)?;
+        self.0.head(&mut m, self.1)?;
         m.end()
     }
 }
 
-/// The teams of a view as one JSON array. A floor's 2,000 teams are ~15 MB of JSON (their
-/// figures and AHT charts), most of a floor snapshot's time: written in two halves on two
-/// threads, then joined (the same bytes as writing them in one go; a test compares).
+/// A partial snapshot's entries after `teams`, as a map of their own.
+struct Tail<'a>(&'a Partial<'a>, &'a serde_json::Value);
+
+impl Serialize for Tail<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(None)?;
+        self.0.tail(&mut m, self.1)?;
+        m.end()
+    }
+}
+
+/// The teams of a view as a JSON array into `buf`: a floor's 2,000 teams are ~15 MB (their
+/// figures and AHT charts), written in two halves on two threads, the second half's bytes
+/// then appended (below [`PARALLEL_TEAMS`], in one go).
+fn write_teams(buf: &mut Vec<u8>, v: &View) -> serde_json::Result<()> {
+    let names = &v.window_names;
+    buf.push(b'[');
+    if v.teams.len() < PARALLEL_TEAMS {
+        write_groups(buf, &v.teams, names)?;
+    } else {
+        let (a, b) = v.teams.split_at(v.teams.len() / 2);
+        let last = &LAST_BYTES[2];
+        let (first, second) = std::thread::scope(|s| {
+            let h = s.spawn(|| {
+                let mut out = Vec::with_capacity(room(last.load(Ordering::Relaxed)));
+                write_groups(&mut out, b, names).map(|()| out)
+            });
+            (write_groups(buf, a, names), h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
+        first?;
+        let second = second?;
+        last.store(second.len(), Ordering::Relaxed);
+        buf.push(b',');
+        buf.extend_from_slice(&second);
+    }
+    buf.push(b']');
+    Ok(())
+}
+
+/// Teams, comma-separated.
+fn write_groups(buf: &mut Vec<u8>, teams: &[GroupView], names: &[String]) -> serde_json::Result<()> {
+    for (i, g) in teams.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        write_team(buf, &Group { names, g, team: true, compact: false, drivers: None })?;
+    }
+    Ok(())
+}
+
+/// A team as `Group` writes it, its `aht_chart` (the map's last entry) from the JSON its
+/// view keeps, written here the first time.
+fn write_team(buf: &mut Vec<u8>, team: &Group) -> serde_json::Result<()> {
+    serde_json::to_writer(&mut *buf, &WithoutChart(team))?;
+    let Some(chart) = &team.g.aht_chart else { return Ok(()) };
+    let json = match chart.json.get() {
+        Some(json) => json,
+        None => {
+            let json = serde_json::to_vec(&Chart { chart, compact: team.compact })?.into_boxed_slice();
+            chart.json.get_or_init(|| json)
+        }
+    };
+    buf.pop(); // the map's `}`
+    buf.extend_from_slice(b",\"aht_chart\":");
+    buf.extend_from_slice(json);
+    buf.push(b'}');
+    Ok(())
+}
+
+/// The teams of a view as one JSON array, for the serde path (the full snapshot, streamed):
+/// written in two halves on two threads, then joined (the same bytes as writing them in one
+/// go; a test compares).
 fn teams_json(v: &View) -> serde_json::Result<Box<serde_json::value::RawValue>> {
     let names = &v.window_names;
     let write = |teams: &[GroupView]| -> serde_json::Result<Vec<u8>> {
@@ -540,6 +685,57 @@ mod tests {
     use crate::config::FileConfig;
     use crate::engine::{Engine, Source, ViewOpts};
     use crate::event::{Aliases, decode_str};
+
+    const Q: i64 = 900_000;
+
+    /// A floor of `teams` teams on the event clock, each with two closed quarter-hours of
+    /// contacts on its AHT chart and an agent talking now; and its now.
+    fn floor(teams: usize) -> (Engine, i64) {
+        let toml = "[server]\nclock = \"event\"\n[aht_chart]\nbaseline_points = 3\nmin_contacts = 2\n";
+        let mut engine = Engine::new(FileConfig::parse(toml, "t").unwrap().settings().unwrap());
+        let t0: i64 = 1_795_420_800_000;
+        let mut lines: Vec<(i64, String)> = Vec::new();
+        for i in 0..teams {
+            let ev =
+                |t: i64, state: &str| (t, format!(r#"{{"ts":{t},"agent":"A{i}","state":"{state}","team":"T{i:04}"}}"#));
+            for q in 0..2 {
+                let t = t0 + q * Q + 60_000 + i as i64;
+                lines.extend([ev(t, "talking"), ev(t + 100_000, "idle"), ev(t + 200_000, "talking")]);
+                lines.push(ev(t + 300_000 + 1000 * (i as i64 % 7), "idle"));
+            }
+            lines.push(ev(t0 + 2 * Q + 60_000, "talking"));
+        }
+        lines.sort_by_key(|l| l.0);
+        let events: Vec<_> = lines.iter().map(|l| decode_str(&l.1, &Aliases::default()).unwrap()).collect();
+        let now = t0 + 2 * Q + 60_000;
+        engine.apply_batch(now, Source::Tcp, events, &[]);
+        (engine, now)
+    }
+
+    /// The writer's bytes are serde's: with few teams and with as many as are written on
+    /// two threads, for the floor and for a team, with the charts' JSON written anew and
+    /// then kept (a second view shares the unchanged charts and their JSON).
+    #[test]
+    fn the_writer_writes_what_serde_writes() {
+        for n in [3, PARALLEL_TEAMS + 7] {
+            let (mut engine, now) = floor(n);
+            for team in [None, Some("T0001")] {
+                for _view in 0..2 {
+                    let opts =
+                        ViewOpts { team: team.map(String::from), agents: team.is_some(), alerts: true, scrape: false };
+                    let queues = QueueList::of_query(None, team.is_some());
+                    let v = engine.view_queues(now, &opts, queues.names(), true);
+                    let p = Partial { view: &v, team, queues, recent_alerts: true };
+                    let serde = String::from_utf8(serde_json::to_vec(&p).unwrap()).unwrap();
+                    assert!(serde.contains(r#""aht_chart":{"15m":[{"start""#), "charts have points: {serde:.300}");
+                    for _write in 0..2 {
+                        assert_eq!(String::from_utf8(p.to_vec()).unwrap(), serde, "{n} teams, team {team:?}");
+                    }
+                    assert!(v.teams.iter().all(|t| t.aht_chart.as_ref().is_some_and(|c| c.json.get().is_some())));
+                }
+            }
+        }
+    }
 
     /// Teams written on two threads are the same bytes as written in one go.
     #[test]

@@ -412,3 +412,92 @@ proptest! {
         prop_assert_eq!(sorted(engine_alerts(&breaks, &events, Some(&order))), want, "agent by agent");
     }
 }
+
+proptest! {
+    /// A view's `today` and `peak_today` from the day cache (`Roster::day_parts`, reusing
+    /// what earlier views summed, past the agent's last change too) equal the sums of each
+    /// window whole (`Roster::day_sums`, the engine's `no_view_cache`), with state changes
+    /// between views (some replacing the last one at its instant), views at earlier
+    /// instants than the last, and peak intervals closing
+    /// behind a committed clock that lags `now`.
+    #[test]
+    fn the_day_cache_equals_the_whole_sums(
+        rows in rows_strategy(),
+        steps in prop::collection::vec(
+            (0i64..12, prop::option::of(0usize..STATES.len()), 0i64..9, 0i64..4, prop::bool::weighted(0.3)),
+            1..24,
+        ),
+        peaks in prop::collection::vec((0i64..30, 1i64..25), 0..8),
+    ) {
+        let (mut r, s) = roster(&rows);
+        // Disjoint peak intervals in time order within [0, 300).
+        let mut peak_list: Vec<(Ms, Ms)> = Vec::new();
+        let mut t = 0;
+        for (gap, len) in peaks {
+            peak_list.push((t + gap, t + gap + len));
+            t += gap + len;
+        }
+        let midnight = 0;
+        let (mut now, mut last_change, mut committed) = (0i64, 0i64, Ms::MIN);
+        let mut cache = None;
+        for (step, change, lag, back, same) in steps {
+            now += step;
+            if let Some(i) = change {
+                // Events arrive in order per agent; a change at the same instant as the last
+                // replaces it (`same`: the state after the cached last change changes).
+                if !same {
+                    last_change = last_change.max(now - lag);
+                }
+                r.record(s, last_change, STATES[i].0, STATES[i].1);
+            }
+            committed = committed.max(now - lag);
+            // Sometimes a view at an earlier instant (never before midnight: it is the view's).
+            let at = (now - back * 3).max(midnight);
+            // As `PeaksToday::of` gives them: clipped to the view's instant; those ended by
+            // the committed clock are the closed ones (their count keys the cache).
+            let clipped: Vec<(Ms, Ms)> =
+                peak_list.iter().map(|&(p, q)| (p, q.min(at))).filter(|&(p, q)| p < q).collect();
+            let closed = peak_list.iter().filter(|&&(_, q)| q <= committed).count();
+            let d = r.day_parts(s, &mut cache, midnight, at, &clipped, (0, 0, closed), committed);
+            let mut today = d.today_head;
+            today.add(&r.sums(s, d.upto, at));
+            let (want_today, want_peak) = r.day_sums(s, midnight, at, &clipped);
+            prop_assert_eq!(today, want_today, "today at {}", at);
+            prop_assert_eq!(d.peak, want_peak, "peak_today at {} (committed {})", at, committed);
+        }
+    }
+}
+
+/// A housekeeping trim to the cutoff of the last one is skipped when nothing was added
+/// before it since (checked in debug builds), and still done when something was: the
+/// figures after the cutoff stay those of an untrimmed roster either way.
+#[test]
+fn a_repeated_trim_keeps_the_figures() {
+    let rows = [(0, 100, None), (10, 20, Some("break")), (200, 300, None)];
+    let (mut trimmed, s) = roster(&rows);
+    let (mut whole, _) = roster(&rows);
+    for r in [&mut trimmed, &mut whole] {
+        r.record(s, 5, Kind::Idle, None);
+        r.record(s, 30, Kind::Talking, None);
+        r.record(s, 150, Kind::Offline, None);
+    }
+    trimmed.trim(120);
+    for r in [&mut trimmed, &mut whole] {
+        r.record(s, 210, Kind::Idle, None);
+    }
+    trimmed.trim(120); // nothing before the cutoff since: skipped
+    // An upload of an earlier day (rows ending before the cutoff) is trimmed again.
+    let up =
+        parse::Upload { agents: vec![("A1".into(), vec![Row { start: -86_400_000, end: -86_399_000, act: None }])] };
+    for r in [&mut trimmed, &mut whole] {
+        r.upload(&up, 1000, &mut |t| (t.div_euclid(86_400_000)) as i32).unwrap();
+    }
+    let before = trimmed.heap_bytes();
+    trimmed.trim(120);
+    assert!(trimmed.heap_bytes() <= before);
+    for (from, to) in [(120, 300), (150, 250), (199, 201)] {
+        assert_eq!(trimmed.sums(s, from, to), whole.sums(s, from, to), "[{from}, {to})");
+    }
+    assert_eq!(trimmed.sums(s, -86_400_000, 0).scheduled, 0, "the earlier day's row was trimmed");
+    assert_eq!(whole.sums(s, -86_400_000, 0).scheduled, 1000);
+}

@@ -113,3 +113,25 @@ fn the_environment_and_the_flag_override_the_configured_dir_and_the_log_says_whe
         "{line}"
     );
 }
+
+/// A daemon started while the previous one still holds the journal's lock (a supervisor
+/// restarting it at once) waits for the lock, says so, and starts once it is released.
+#[test]
+fn a_start_waits_for_the_previous_daemons_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(state.join("LOCK")).unwrap();
+    lock.try_lock().unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        drop(lock);
+    });
+    let t = Instant::now();
+    let (mut child, log) = serve(dir.path(), &["--journal-dir", state.to_str().unwrap()], None);
+    release.join().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(800), "it started before the lock was released: {log:?}");
+    assert!(log.iter().any(|l| l.contains("journal.dir is locked")), "{log:?}");
+}

@@ -50,6 +50,18 @@ pub struct Args {
     /// figures, `/metrics` and snapshots then carry adherence (docs/adherence.md).
     #[arg(long)]
     pub roster: bool,
+    /// After the other measurements, this many dashboard panels poll the daemon for
+    /// `--poll-duration` seconds, each every `--poll-secs` seconds (starts spread evenly over
+    /// the period), as a Grafana JSON datasource would (gzip accepted): every tenth panel the
+    /// floor's figures (`?agents=false`), the others a team's snapshot (team k). Reported:
+    /// the daemon's CPU (cores) while they poll, their answer times, and how many answers
+    /// were shared (`floorwatch_shared_reads_total`). 0: no polling.
+    #[arg(long, default_value_t = 0)]
+    pub pollers: usize,
+    #[arg(long, default_value_t = 5)]
+    pub poll_secs: u64,
+    #[arg(long, default_value_t = 30)]
+    pub poll_duration: u64,
 }
 
 /// A day's roster for every agent of `sim`: the shift of its team (08:00 local plus the
@@ -112,6 +124,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
     };
     let sim = Simulator::new(cfg)?;
     let team = sim.team_ids().next().unwrap_or("T01").to_string();
+    let teams: Vec<String> = sim.team_ids().map(str::to_string).collect();
     let (rss_before, _) = rss();
     eprintln!("bench scale: floor.timezone = {tz} (local 08:00 today = {})", crate::time::fmt_ms(start));
     // The event clock: the day is a backlog read in order, now is its last event (18:00
@@ -207,6 +220,10 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
             floor_bytes = client.get(d.url("/api/v1/snapshot?agents=false")).send().await?.bytes().await?.len();
             floor_snap.push(t.elapsed().as_secs_f64() * 1000.0);
         }
+        let polling = match a.pollers {
+            0 => Value::Null,
+            _ => poll(&client, &d, a, &teams).await?,
+        };
         let (rss_end, hwm_end) = rss();
         // Last, so that the peaks above are the day's and the views'.
         let mut full_snap = Vec::new();
@@ -249,6 +266,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
             "floor_snapshot_no_agents_ms": Stats::of(&floor_snap), "floor_snapshot_no_agents_bytes": floor_bytes,
             "full_snapshot_ms": Stats::of(&full_snap), "full_snapshot_bytes": full_bytes,
             "rss_before_full_snapshot_bytes": full_base, "rss_peak_full_snapshot_bytes": full_peak,
+            "polling": polling,
         }))
     });
     d.stop();
@@ -291,6 +309,21 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
     if let Some(u) = r["roster_upload_ms"].as_f64() {
         println!("| roster upload (PUT /api/v1/roster, a day for every agent) | {u:.0} ms |");
     }
+    if a.pollers > 0 {
+        let p = &r["polling"];
+        println!(
+            "| {} panels polling every {} s for {} s ({} answers) | daemon {:.2} cores; answers median {:.1} ms, p99 {:.1} ms; {} of {} snapshot reads shared |",
+            a.pollers,
+            a.poll_secs,
+            a.poll_duration,
+            p["answers"],
+            p["daemon_cores"].as_f64().unwrap_or(f64::NAN),
+            p["answer_ms"]["median"].as_f64().unwrap_or(f64::NAN),
+            p["answer_p99_ms"].as_f64().unwrap_or(f64::NAN),
+            p["shared"].as_f64().unwrap_or(0.0) as u64,
+            p["reads"].as_f64().unwrap_or(0.0) as u64,
+        );
+    }
     if a.full_samples > 0 {
         println!(
             "| full snapshot ({} MB) | median {:.0} ms; resident {:.3} GiB before, peak {:.3} GiB: {:.2}× loaded |",
@@ -302,4 +335,64 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         );
     }
     Ok(r)
+}
+
+/// The dashboard panels of `--pollers` (see [`Args::pollers`]): the daemon's CPU while they
+/// poll, their answer times, and the snapshot reads computed and shared.
+async fn poll(client: &reqwest::Client, d: &Daemon, a: &Args, teams: &[String]) -> anyhow::Result<Value> {
+    let shared_reads = || async {
+        let text = client.get(d.url("/metrics")).send().await?.error_for_status()?.text().await?;
+        let mut by_answer = (0.0, 0.0);
+        let lines =
+            text.lines().filter(|l| l.starts_with("floorwatch_shared_reads_total{") && l.contains("\"snapshot\""));
+        for l in lines {
+            let v: f64 = l.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            if l.contains("answer=\"shared\"") {
+                by_answer.1 += v;
+            } else {
+                by_answer.0 += v;
+            }
+        }
+        anyhow::Ok(by_answer)
+    };
+    let (computed0, shared0) = shared_reads().await?;
+    let period = Duration::from_secs(a.poll_secs.max(1));
+    let until = Instant::now() + Duration::from_secs(a.poll_duration);
+    let cpu0 = super::thread_cpu_secs(super::DAEMON_THREADS);
+    let t0 = Instant::now();
+    let panels = (0..a.pollers).map(|k| {
+        let path = match k % 10 {
+            0 => "/api/v1/snapshot?agents=false".to_string(),
+            _ => format!("/api/v1/snapshot?team={}", teams[k % teams.len().max(1)]),
+        };
+        let (client, url) = (client.clone(), d.url(&path));
+        let start = period * k as u32 / a.pollers as u32;
+        async move {
+            tokio::time::sleep(start).await;
+            let mut times = Vec::new();
+            let mut next = Instant::now();
+            while next < until {
+                let t = Instant::now();
+                let resp = client.get(&url).header("accept-encoding", "gzip").send().await?.error_for_status()?;
+                resp.bytes().await?;
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+                next += period;
+                tokio::time::sleep_until(next.into()).await;
+            }
+            anyhow::Ok(times)
+        }
+    });
+    let mut times = Vec::new();
+    for r in futures_util::future::join_all(panels).await {
+        times.extend(r?);
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu = super::thread_cpu_secs(super::DAEMON_THREADS) - cpu0;
+    let (computed1, shared1) = shared_reads().await?;
+    Ok(json!({
+        "pollers": a.pollers, "poll_secs": a.poll_secs, "secs": secs,
+        "answers": times.len(), "answer_ms": Stats::of(&times), "answer_p99_ms": super::quantile(&times, 0.99),
+        "daemon_cores": cpu / secs,
+        "reads": computed1 - computed0 + shared1 - shared0, "shared": shared1 - shared0,
+    }))
 }

@@ -301,6 +301,11 @@ pub struct Series {
     closed_to: Ms,
     /// The alert state before `points[0]` (history trimmed off the front).
     firing_before: Option<Ms>,
+    /// Bumped whenever `points` may have changed (a close, a late contact, a trim): the
+    /// engine's cache of a chart's view is keyed by it (`engine::chart`). Not persisted: a
+    /// restored engine starts with empty caches.
+    #[serde(skip)]
+    version: u64,
 }
 
 impl Series {
@@ -310,6 +315,17 @@ impl Series {
 
     pub fn points(&self) -> &[Point] {
         &self.points
+    }
+
+    /// Changes whenever the points may have changed (see the field).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Whether an interval with enough contacts to be plotted closes by `t` beyond the
+    /// committed state: [`Series::tentative`] then evaluates points on the side.
+    pub fn closes_by(&self, t: Ms, cfg: &AhtChartSettings) -> bool {
+        self.open.values().any(|&(end, acc)| end <= t && acc.n >= cfg.min_contacts as u64)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -345,6 +361,7 @@ impl Series {
             self.open.entry(start).or_insert((end, Acc::default())).1.add(handle_ms);
             return None;
         }
+        self.version += 1;
         let i = self.points.partition_point(|p| p.start < start);
         if self.points.get(i).is_some_and(|p| p.start == start) {
             self.points[i].acc.add(handle_ms);
@@ -380,6 +397,7 @@ impl Series {
                 break;
             }
             let (start, (end, acc)) = entry.remove_entry();
+            self.version += 1;
             if acc.n < cfg.min_contacts as u64 {
                 self.low.insert(start, (end, acc));
                 continue;
@@ -403,8 +421,7 @@ impl Series {
         out: &mut Vec<AlertChange>,
         shown: usize,
     ) -> Vec<Point> {
-        let closing = self.open.values().any(|&(end, acc)| end <= t && acc.n >= cfg.min_contacts as u64);
-        if !closing {
+        if !self.closes_by(t, cfg) {
             // Nothing to evaluate (the common case: a view between two closes).
             return self.points[self.points.len().saturating_sub(shown)..].to_vec();
         }
@@ -432,6 +449,7 @@ impl Series {
     pub fn trim(&mut self, points_before: Ms, low_before: Ms) {
         let n = self.points.partition_point(|p| p.end < points_before);
         if n > 0 {
+            self.version += 1;
             self.firing_before = self.points[n - 1].firing;
             self.points.drain(..n);
         }

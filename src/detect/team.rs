@@ -759,16 +759,45 @@ impl DetState {
     /// The members' staffed milliseconds over the hour before `m`: `logged` (their
     /// logged-in time) with each scheduled member's logged-in time replaced by its scheduled
     /// time (the schedule's pieces only: no walk over its states).
+    ///
+    /// The same integer either way round: `logged` less the scheduled members' logged-in
+    /// time, or the unscheduled members' logged-in time; the timelines are read for the
+    /// fewer (on a floor where everyone is scheduled, none: they were a few per cent of
+    /// ingest with a roster, every team every minute).
     fn staffed_with_roster(&self, m: Ms, ctx: &Ctx, logged: u64) -> u64 {
-        let mut staffed = logged as i64;
-        for &(i, _) in &self.members {
-            let a = ctx.agents.get(i);
-            if let Some(slot) = scheduled(ctx, &a.id) {
-                let s = Sums { ms: a.timeline.durations(m - UTIL_WINDOW_MS, m), ..Default::default() };
-                staffed += ctx.roster.scheduled_ms(slot, m - UTIL_WINDOW_MS, m) - s.logged_in();
+        let from = m - UTIL_WINDOW_MS;
+        let logged_in =
+            |i: AgentIdx| Sums { ms: ctx.agents.get(i).timeline.durations(from, m), ..Default::default() }.logged_in();
+        let slots: Vec<Option<u32>> =
+            self.members.iter().map(|&(i, _)| scheduled(ctx, &ctx.agents.get(i).id)).collect();
+        let n_scheduled = slots.iter().filter(|s| s.is_some()).count();
+        let mut staffed = 0i64;
+        if 2 * n_scheduled > slots.len() {
+            for (&(i, _), slot) in self.members.iter().zip(&slots) {
+                staffed += match *slot {
+                    Some(slot) => ctx.roster.scheduled_ms(slot, from, m),
+                    None => logged_in(i),
+                };
             }
+            debug_assert_eq!(staffed, self.staffed_by_scheduled(m, ctx, logged, &slots));
+        } else {
+            staffed = self.staffed_by_scheduled(m, ctx, logged, &slots);
         }
         staffed.max(0) as u64
+    }
+
+    /// `logged` with each scheduled member's (`slots`, by member) logged-in time replaced
+    /// by its scheduled time.
+    fn staffed_by_scheduled(&self, m: Ms, ctx: &Ctx, logged: u64, slots: &[Option<u32>]) -> i64 {
+        let from = m - UTIL_WINDOW_MS;
+        let mut staffed = logged as i64;
+        for (&(i, _), slot) in self.members.iter().zip(slots) {
+            if let Some(slot) = *slot {
+                let s = Sums { ms: ctx.agents.get(i).timeline.durations(from, m), ..Default::default() };
+                staffed += ctx.roster.scheduled_ms(slot, from, m) - s.logged_in();
+            }
+        }
+        staffed
     }
 
     /// Talk and logged-in milliseconds over the hour before minute `m`, summed over the

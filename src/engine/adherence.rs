@@ -87,9 +87,9 @@ impl Engine {
             return;
         }
         let a = self.agents.get(ai);
-        if let Some(slot) = self.roster.slot(&a.id) {
-            let (kind, reason) = (a.kind, a.reason.clone());
-            self.roster.record(slot, t, kind, reason.as_deref());
+        // The slot the views remember for this agent slot: no hash of the id per event.
+        if let Some(slot) = super::view::roster_slot(&self.roster, &mut self.roster_slots, ai, &a.id) {
+            self.roster.record(slot, t, a.kind, a.reason.as_deref());
         }
     }
 
@@ -149,8 +149,15 @@ impl Engine {
     }
 
     fn derive_adherence(&mut self, slot: u32, now: Ms) {
+        let mut stretches = self.roster.take_scratch();
+        let from = self.roster.stretches_into(slot, now.saturating_add(1), &mut stretches);
+        self.derive_from(slot, now, from, &stretches);
+        self.roster.put_scratch(stretches);
+    }
+
+    /// [`Engine::derive_adherence`] given the agent's stretches from `from` on.
+    fn derive_from(&mut self, slot: u32, now: Ms, from: Ms, stretches: &[crate::roster::Stretch]) {
         let thr = self.roster.settings().threshold_ms;
-        let (from, stretches) = self.roster.stretches(slot, now.saturating_add(1));
         let floor = now.saturating_sub(self.settings.max_backfill_ms);
         let settle = self.roster.last_change(slot).unwrap_or(Ms::MIN).max(floor).min(now);
         // Most re-derivations find nothing to tell: no alert of the agent may change and no
@@ -158,7 +165,7 @@ impl Engine {
         let quiet = self.roster.live_is_empty(slot)
             && stretches.iter().all(|&(s, e)| s + thr > now || e.is_some_and(|e| e - s < thr));
         if quiet {
-            self.roster.derived(slot, Vec::new(), Vec::new(), settle, &stretches, now);
+            self.roster.derived(slot, Vec::new(), Vec::new(), settle, stretches, now);
             return;
         }
         let id = self.roster_id(slot).to_string();
@@ -188,7 +195,7 @@ impl Engine {
         }
         let mut live: Vec<(Ms, String, String)> = Vec::new();
         let mut new: BTreeMap<String, Alert> = BTreeMap::new();
-        for &(start, end) in &stretches {
+        for &(start, end) in stretches {
             let fire = start + thr;
             if fire > now || end.is_some_and(|e| e - start < thr) {
                 continue;
@@ -227,7 +234,7 @@ impl Engine {
         if !old.is_empty() || !new.is_empty() {
             self.correct(old, new);
         }
-        self.roster.derived(slot, live, done, settle, &stretches, now);
+        self.roster.derived(slot, live, done, settle, stretches, now);
     }
 
     /// The roster (views and metrics).

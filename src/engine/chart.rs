@@ -8,6 +8,8 @@
 //! forgotten, but its history of points is kept for `history_days`, to be there when the
 //! team comes back.
 
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
@@ -22,14 +24,57 @@ use crate::floor::agents::TeamIdx;
 use crate::time::Ms;
 
 /// A team's chart: one series per kind (`aht_chart::KINDS`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TeamChart {
     series: [Series; KINDS],
+    /// The views of this chart last built, to be shared while none of their points changes
+    /// (`chart_at`). Behind a mutex because views are built from `&Engine`; only
+    /// `chart_at` takes it, never held across anything but the lookup. Dropped with the
+    /// chart, and not persisted.
+    #[serde(skip)]
+    cache: Mutex<ChartCache>,
+}
+
+impl Clone for TeamChart {
+    /// A copy starts with an empty cache (it would be keyed by the same versions, which
+    /// the copy's series then bump on their own).
+    fn clone(&self) -> TeamChart {
+        TeamChart { series: self.series.clone(), cache: Mutex::default() }
+    }
+}
+
+/// At most one view per number of points shown: [`aht_chart::SHOWN`] (snapshots, the
+/// board) and 1 (a scrape). Each is keyed by the series' versions it was built from.
+#[derive(Debug, Default)]
+struct ChartCache {
+    entries: Vec<(Key, ChartView)>,
+}
+
+/// The series' versions and the points shown per kind.
+type Key = ([u64; KINDS], usize);
+
+/// How many views a chart's cache keeps (the two `shown` a view asks for).
+const CACHED: usize = 2;
+
+impl ChartCache {
+    fn get(&self, key: &Key) -> Option<&ChartView> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Replaces the view of the same `shown`, else the oldest one when full.
+    fn put(&mut self, key: Key, view: ChartView) {
+        if let Some(i) = self.entries.iter().position(|(k, _)| k.1 == key.1) {
+            self.entries.remove(i);
+        } else if self.entries.len() >= CACHED {
+            self.entries.remove(0);
+        }
+        self.entries.push((key, view));
+    }
 }
 
 impl TeamChart {
     fn new() -> TeamChart {
-        TeamChart { series: [Series::new(), Series::new()] }
+        TeamChart { series: [Series::new(), Series::new()], cache: Mutex::default() }
     }
 
     fn next_close(&self) -> Ms {
@@ -38,10 +83,46 @@ impl TeamChart {
 }
 
 /// A team's chart as a view shows it: per kind (`"15m"`, `"day"`), the last closed points,
-/// oldest first.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ChartView {
+/// oldest first. Cheap to clone: views share it while none of its points changes (most
+/// views fall between two closes), see `Engine::chart_at`.
+#[derive(Clone, Debug, Default)]
+pub struct ChartView(Arc<ChartShown>);
+
+#[derive(Debug, Default)]
+pub struct ChartShown {
     pub kinds: Vec<(String, Vec<PointFigures>)>,
+    /// The snapshot's JSON of these points, written by the first snapshot that shows them
+    /// and reused by the next ones (`snapshot`): bytes the engine neither reads nor
+    /// writes; it lives and dies with the view it belongs to.
+    pub json: OnceLock<Box<[u8]>>,
+}
+
+impl ChartView {
+    pub fn new(kinds: Vec<(String, Vec<PointFigures>)>) -> ChartView {
+        ChartView(Arc::new(ChartShown { kinds, json: OnceLock::new() }))
+    }
+}
+
+impl std::ops::Deref for ChartView {
+    type Target = ChartShown;
+    fn deref(&self) -> &ChartShown {
+        &self.0
+    }
+}
+
+impl PartialEq for ChartView {
+    /// The same points, bit for bit (a NaN figure equals itself: a cached view and a
+    /// recomputed one must agree on it too).
+    fn eq(&self, other: &ChartView) -> bool {
+        let bits = |p: &PointFigures| {
+            let f = |x: Option<f64>| x.map(f64::to_bits);
+            (p.start, p.n, p.mean_s.to_bits(), f(p.cl_s), f(p.ucl_s), f(p.lcl_s), f(p.z), p.rules.clone())
+        };
+        self.kinds.len() == other.kinds.len()
+            && self.kinds.iter().zip(&other.kinds).all(|((n, a), (m, b))| {
+                n == m && a.len() == b.len() && a.iter().zip(b).all(|(x, y)| bits(x) == bits(y))
+            })
+    }
 }
 
 impl Engine {
@@ -98,11 +179,45 @@ impl Engine {
     /// Team `team`'s chart at `now`: the committed points and those closing in
     /// `[committed clock, now]`, evaluated on the side (their alert changes to `out`);
     /// `shown` points per kind at most (a scrape reads the last one only).
+    ///
+    /// When no point closes in `[committed clock, now]`, the view is the last `shown`
+    /// committed points, a function of the series' points alone: it is built once and
+    /// shared (with its JSON, `ChartShown::json`) until a series' version moves (a close,
+    /// a late contact, a trim). In test builds every shared view is checked against one
+    /// built anew.
     pub(super) fn chart_at(&self, team: &str, now: Ms, out: &mut Vec<AlertChange>, shown: usize) -> ChartView {
         let names = &self.chart_names;
         let Some(chart) = self.charts.get(team) else {
-            return ChartView { kinds: names.iter().map(|n| (n.clone(), Vec::new())).collect() };
+            return ChartView::new(names.iter().map(|n| (n.clone(), Vec::new())).collect());
         };
+        let cfg = &self.settings.aht_chart;
+        if chart.series.iter().any(|s| s.closes_by(now, cfg)) {
+            return self.build_chart(chart, team, now, out, shown);
+        }
+        let key: Key = (std::array::from_fn(|k| chart.series[k].version()), shown);
+        let mut cache = chart.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(v) = cache.get(&key) {
+            debug_assert!(
+                *v == self.build_chart(chart, team, now, &mut Vec::new(), shown),
+                "the cached chart of {team} is the one built anew"
+            );
+            return v.clone();
+        }
+        let v = self.build_chart(chart, team, now, out, shown);
+        cache.put(key, v.clone());
+        v
+    }
+
+    /// `chart_at` without the cache.
+    fn build_chart(
+        &self,
+        chart: &TeamChart,
+        team: &str,
+        now: Ms,
+        out: &mut Vec<AlertChange>,
+        shown: usize,
+    ) -> ChartView {
+        let names = &self.chart_names;
         let cfg = &self.settings.aht_chart;
         let kinds = names
             .iter()
@@ -114,7 +229,7 @@ impl Engine {
                 (name, points)
             })
             .collect();
-        ChartView { kinds }
+        ChartView::new(kinds)
     }
 
     /// The alert changes of every chart's points closing in `[committed clock, now]`.
@@ -150,5 +265,126 @@ impl Engine {
     /// Recomputes when the next point closes (after a restore).
     pub(super) fn recount_chart_due(&mut self) {
         self.chart_due = self.charts.values().map(TeamChart::next_close).min().unwrap_or(Ms::MAX);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FileConfig;
+    use crate::engine::{Source, ViewOpts};
+    use crate::event::{Aliases, decode_str};
+
+    const Q: Ms = 900_000;
+    /// 2026-11-23T08:00:00Z.
+    const T0: Ms = 1_795_420_800_000;
+
+    fn engine() -> Engine {
+        let toml = "[server]\nclock = \"event\"\n[aht_chart]\nbaseline_points = 3\nmin_contacts = 2\n";
+        Engine::new(FileConfig::parse(toml, "t").unwrap().settings().unwrap())
+    }
+
+    fn event(e: &mut Engine, t: Ms, agent: &str, state: &str) {
+        let line = format!(r#"{{"ts":{t},"agent":"{agent}","state":"{state}","team":"T1"}}"#);
+        let ev = decode_str(&line, &Aliases::default()).unwrap().agent().expect("an agent event");
+        e.apply(ev, 0, Source::Replay);
+    }
+
+    /// A contact of `handle_s` by `agent` from `t`.
+    fn contact(e: &mut Engine, agent: &str, t: Ms, handle_s: Ms) {
+        event(e, t, agent, "talking");
+        event(e, t + handle_s * 1000, agent, "idle");
+    }
+
+    /// T1's chart as a view at `now` shows it (advancing the engine to `now`).
+    fn shown(e: &mut Engine, now: Ms) -> ChartView {
+        let v = e.view(now, &ViewOpts { team: None, agents: false, alerts: false, scrape: false });
+        v.teams.iter().find(|t| t.id == "T1").and_then(|t| t.aht_chart.clone()).expect("T1's chart")
+    }
+
+    /// T1's chart at `now` built anew, without the cache.
+    fn built(e: &Engine, now: Ms) -> ChartView {
+        e.build_chart(&e.charts["T1"], "T1", now, &mut Vec::new(), aht_chart::SHOWN)
+    }
+
+    fn points(c: &ChartView) -> usize {
+        c.kinds[0].1.len()
+    }
+
+    /// A chart's view is shared between views while its points stay, and is built anew,
+    /// equal to one built without the cache, once a point closes, a late contact corrects
+    /// a closed point, or history is trimmed.
+    #[test]
+    fn a_shared_chart_view_is_the_one_built_anew() {
+        let mut e = engine();
+        for q in 0..5 {
+            contact(&mut e, "A1", T0 + q * Q + 60_000, 100 + 10 * q);
+            contact(&mut e, "A1", T0 + q * Q + 300_000, 120);
+        }
+        event(&mut e, T0 + 5 * Q + 60_000, "A2", "idle");
+        let now = T0 + 5 * Q + 60_000;
+        let a = shown(&mut e, now);
+        let b = shown(&mut e, now);
+        assert_eq!(points(&a), 5);
+        assert!(Arc::ptr_eq(&a.0, &b.0), "an unchanged chart is shared");
+        assert!(b == built(&e, now));
+        // Its JSON slot goes with it.
+        a.json.set(b"x".to_vec().into_boxed_slice()).unwrap();
+        assert_eq!(shown(&mut e, now).json.get().map(|j| &j[..]), Some(&b"x"[..]));
+
+        // A late contact in the second quarter (closed) changes that point's mean.
+        contact(&mut e, "A3", T0 + Q + 400_000, 400);
+        let c = shown(&mut e, now);
+        assert!(!Arc::ptr_eq(&a.0, &c.0));
+        assert!(c == built(&e, now));
+        assert!(c != a, "the late contact shows");
+        assert_eq!(c.json.get(), None);
+        assert_eq!(c.kinds[0].1[1].n, 3);
+
+        // The sixth quarter's point closes at its end, first tentatively (not cached), then
+        // in the committed state.
+        contact(&mut e, "A1", T0 + 5 * Q + 120_000, 90);
+        contact(&mut e, "A1", T0 + 5 * Q + 400_000, 95);
+        let end = T0 + 6 * Q;
+        event(&mut e, end, "A2", "idle");
+        let d = shown(&mut e, end);
+        assert_eq!(points(&d), 6);
+        assert!(d == built(&e, end));
+        assert!(!Arc::ptr_eq(&d.0, &shown(&mut e, end).0), "a view with a tentative point is not shared");
+        event(&mut e, end + 60_000, "A2", "idle");
+        let f = shown(&mut e, end + 60_000);
+        assert_eq!(points(&f), 6);
+        assert!(f == d && f == built(&e, end + 60_000));
+        assert!(Arc::ptr_eq(&f.0, &shown(&mut e, end + 60_000).0));
+
+        // Trimming drops the first point.
+        let s = &e.settings;
+        let keep = s.aht_chart.history_ms.max(s.max_backfill_ms + s.max_future_skew_ms + 60_000);
+        e.trim_charts(T0 + 2 * Q + keep);
+        let g = e.chart_at("T1", end + 60_000, &mut Vec::new(), aht_chart::SHOWN);
+        assert_eq!(points(&g), 5);
+        assert_eq!(g.kinds[0].1[0].start, T0 + Q);
+        assert!(g == built(&e, end + 60_000));
+    }
+
+    /// At most one view per `shown` is kept, whatever the views asked for.
+    #[test]
+    fn the_cache_keeps_one_view_per_shown() {
+        let mut e = engine();
+        for q in 0..3 {
+            contact(&mut e, "A1", T0 + q * Q + 60_000, 100);
+            contact(&mut e, "A1", T0 + q * Q + 300_000, 130);
+        }
+        event(&mut e, T0 + 3 * Q + 60_000, "A2", "idle");
+        let now = T0 + 3 * Q + 60_000;
+        for round in 0..3 {
+            for n in [1, aht_chart::SHOWN, 1] {
+                let v = e.chart_at("T1", now, &mut Vec::new(), n);
+                assert_eq!(points(&v), n.min(3));
+            }
+            contact(&mut e, &format!("L{round}"), T0 + 60_000, 200);
+            let _ = shown(&mut e, now);
+        }
+        assert_eq!(e.charts["T1"].cache.lock().unwrap().entries.len(), CACHED);
     }
 }

@@ -104,6 +104,9 @@ pub struct Engine {
     /// Test switch: views sum every window from the timelines, never from `view_cache`
     /// (the reference for the cache).
     no_view_cache: bool,
+    /// Test switch: a view of the floor runs in this many parts (threads), whatever its
+    /// size (the reference for the parallel pass is one part).
+    view_parts: Option<usize>,
     /// Test switch: applying an event of this agent panics (the reference for containing
     /// a bug in the core, see `apply_batch_contained`). Not in builds outside tests.
     #[cfg(test)]
@@ -159,6 +162,12 @@ pub struct Engine {
     /// Per agent slot: its roster slot as the last view found it (`view::roster_slot`).
     /// Derived, never stored.
     roster_slots: Vec<(u32, u32)>,
+    /// Scratch of the views: the record arrays of their parts (`view::PartSums`), kept
+    /// between views.
+    ratio_bufs: Vec<Vec<[f64; 2]>>,
+    /// Per agent slot: the parts of its schedule's `today` and `peak_today` that views
+    /// reuse (`Roster::day_parts`; keyed by the roster slot). Derived, never stored.
+    day_caches: Vec<Option<crate::roster::DayCache>>,
 }
 
 fn kind_of(settings: &Settings, state: State, reason: Option<&str>) -> Kind {
@@ -191,6 +200,7 @@ impl Engine {
             team_due: Vec::new(),
             step_every_team: false,
             no_view_cache: false,
+            view_parts: None,
             #[cfg(test)]
             panic_on_agent: None,
             team_free: Vec::new(),
@@ -218,6 +228,8 @@ impl Engine {
             view_cache: Vec::new(),
             marks: Vec::new(),
             roster_slots: Vec::new(),
+            ratio_bufs: Vec::new(),
+            day_caches: Vec::new(),
         };
         if let Some(up) = initial {
             // Validated at start (names counted there too): a refusal here changes nothing.
@@ -248,6 +260,14 @@ impl Engine {
     #[doc(hidden)]
     pub fn no_view_cache(&mut self) {
         self.no_view_cache = true;
+    }
+
+    /// Views of the floor run in `parts` parts on as many threads (their figures do not
+    /// depend on it: the tests compare `parts` with one). Without a roster only: with one,
+    /// a view is always one part.
+    #[doc(hidden)]
+    pub fn view_parts(&mut self, parts: usize) {
+        self.view_parts = Some(parts.max(1));
     }
 
     /// Applying an event of `agent` panics from now on: a stand-in for a bug in the core,

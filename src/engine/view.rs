@@ -377,209 +377,185 @@ impl Engine {
             None => self.charts_tentative(now, &mut tentative),
         }
 
-        let mut floor_sums = vec![Sums::default(); windows.len()];
-        let mut floor_qualifying = vec![Qualifying::default(); windows.len()];
-        let mut per = vec![Sums::default(); windows.len()];
-        let mut floor_counts = Counts::default();
-        let mut teams_out = Vec::with_capacity(team_ids.len());
-        let mut agents_out = Vec::new();
-        self.view_cache.resize(self.agents.slots(), None);
+        let w_n = windows.len();
         let stride = marks_per_agent(&windows);
+        self.view_cache.resize(self.agents.slots(), None);
         self.marks.resize(self.agents.slots() * stride, Mark::default());
-        // Per team asked for (by position in `team_ids`): its peak intervals and sums.
+        // Per team asked for (by position in `team_ids`).
         let mut pos_of = vec![usize::MAX; self.teams.len()];
         for (p, &ti) in team_ids.iter().enumerate() {
             pos_of[ti as usize] = p;
         }
-        let w_n = windows.len();
-        // Per team asked for (by position `p`): its windows' sums side by side.
-        let mut team_sums = vec![Sums::default(); team_ids.len() * w_n];
-        let mut team_state_ms: Vec<[Ms; 6]> = team_ids.iter().map(|&ti| self.team(ti).state_ms).collect();
-        // The dispersion ratios of the members: a record of `w_n` pairs (aux ratio, talk
-        // utilization) per member, NaN where the member does not qualify (a member that
-        // does is logged in, so its ratios are numbers); a team's members side by side, in
-        // the order they are visited. One write per member in one place: pushing into two
-        // vectors per window of its team, scattered over the floor's teams, was a fifth of
-        // a scrape in cache misses.
-        let mut rec_end: Vec<usize> = Vec::with_capacity(team_ids.len());
+        // Where each team's member records start (`PartSums::ratios`).
+        let mut rec_start: Vec<usize> = Vec::with_capacity(team_ids.len());
         let mut n_members = 0;
         for &ti in &team_ids {
-            rec_end.push(n_members);
+            rec_start.push(n_members);
             n_members += self.team(ti).roster.members().len();
         }
-        let rec_start = rec_end.clone();
         // Per team asked for: its peak intervals today, closed and open (the schedule's
         // `peak_today`).
         let peak_lists: Vec<Vec<(Ms, Ms)>> =
             peaks.iter().map(|pk| pk.closed.iter().chain(&pk.open).copied().collect()).collect();
-        // Per team asked for: members now in unplanned aux that their schedule allows
-        // (counted as planned, SPEC §9.2).
+        // One team's view: its members, sorted by slot.
+        let mut members: Vec<AgentIdx> = match &opts.team {
+            Some(_) => team_ids.iter().flat_map(|&ti| self.team(ti).roster.members().iter().copied()).collect(),
+            None => Vec::new(),
+        };
+        members.sort_unstable();
+        // The schedule's side of the pass, one per part. A floor's view visits every
+        // agent, so the scheduled ones it meets are seen and the others never seen
+        // (`add_never_seen`), without a lookup per scheduled agent.
+        let roster = &self.roster;
+        let see = opts.team.is_none() && !self.no_view_cache;
+        let sched = || {
+            (!roster.is_empty()).then(|| {
+                // The sliding windows' starts and `today`'s tail's (the agent's last change,
+                // set per agent), summed in one walk (`Roster::sums_to`).
+                let mut starts: Vec<Ms> = windows.iter().filter_map(sliding).map(|l| now - l).collect();
+                starts.push(midnight);
+                let adh = vec![crate::roster::AdhSums::default(); starts.len()];
+                Sched { roster, seen: see.then(|| vec![false; roster.len()]), starts, adh }
+            })
+        };
+        let pass = Pass {
+            now,
+            midnight,
+            windows: &windows,
+            stride,
+            min_logged,
+            teams: &self.teams,
+            pos_of: &pos_of,
+            peak_at_now: &peak_at_now,
+            peaks: &peaks,
+            peak_lists: &peak_lists,
+            rec_start: &rec_start,
+            n_members,
+            no_view_cache: self.no_view_cache,
+            agents: opts.agents,
+        };
+        // Agents in slot order: for the whole floor, passes through the slab in memory
+        // order, reading each slot once (a view of a large floor is bound by cache misses
+        // on agents: listing the slots first cost another miss per agent), on one thread
+        // per core for a large floor; for one team its members sorted the same way.
+        let parts = match (&opts.team, self.view_parts) {
+            (None, Some(n)) => n,
+            (None, None) if self.agents.len() >= PARALLEL_AGENTS => view_threads(),
+            _ => 1,
+        };
+        let slots = self.agents.slots();
+        let bounds: Vec<usize> = (0..=parts).map(|k| slots * k / parts).collect();
+        let mut caches: Vec<Part> = Vec::with_capacity(parts);
+        // The parts' record arrays, kept from the last view (at 100,000 agents, 6.4 MB each
+        // that a fresh allocation would fault in page by page).
+        let mut ratio_bufs = std::mem::take(&mut self.ratio_bufs);
+        self.roster_slots.resize(slots, (u32::MAX, u32::MAX));
+        self.day_caches.resize(slots, None);
+        let (mut vc, mut mk) = (&mut self.view_cache[..], &mut self.marks[..]);
+        let (mut rs, mut dc) = (&mut self.roster_slots[..], &mut self.day_caches[..]);
+        for k in 0..parts {
+            let n = bounds[k + 1] - bounds[k];
+            let (v, vrest) = std::mem::take(&mut vc).split_at_mut(n);
+            let (m, mrest) = std::mem::take(&mut mk).split_at_mut(n * stride);
+            let (r, rrest) = std::mem::take(&mut rs).split_at_mut(n);
+            let (d, drest) = std::mem::take(&mut dc).split_at_mut(n);
+            (vc, mk, rs, dc) = (vrest, mrest, rrest, drest);
+            let ratios = ratio_bufs.pop().unwrap_or_default();
+            caches.push(Part {
+                lo: bounds[k],
+                view_cache: v,
+                marks: m,
+                roster_slots: r,
+                day_caches: d,
+                sums: PartSums::new(&pass, team_ids.len(), ratios),
+            });
+        }
+        let agents = &self.agents;
+        // Per part, what it saw of the roster.
+        let seen: Vec<Option<Vec<bool>>> = match &opts.team {
+            Some(_) => {
+                let (part, mut sched) = (&mut caches[0], sched());
+                for ai in members {
+                    pass.visit(ai, agents.get(ai), part, sched.as_mut());
+                }
+                vec![sched.and_then(|s| s.seen)]
+            }
+            None if parts == 1 => {
+                let (part, mut sched) = (&mut caches[0], sched());
+                for (ai, a) in agents.iter() {
+                    pass.visit(ai, a, part, sched.as_mut());
+                }
+                vec![sched.and_then(|s| s.seen)]
+            }
+            None => std::thread::scope(|s| {
+                let (pass, sched) = (&pass, &sched);
+                let run = move |part: &mut Part| {
+                    let mut sched = sched();
+                    for (ai, a) in agents.range(part.lo, part.lo + part.view_cache.len()) {
+                        pass.visit(ai, a, part, sched.as_mut());
+                    }
+                    sched.and_then(|s| s.seen)
+                };
+                let mut rest = caches.iter_mut();
+                let first = rest.next().expect("a part");
+                let handles: Vec<_> = rest.map(|part| s.spawn(move || run(part))).collect();
+                let mut seen = vec![run(first)];
+                seen.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))));
+                seen
+            }),
+        };
+        // Scheduled agents met by any part.
+        let seen_slots: Option<Vec<bool>> = seen.into_iter().flatten().reduce(|mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x |= y;
+            }
+            a
+        });
+        let mut sums: Vec<PartSums> = caches.into_iter().map(|c| c.sums).collect();
+        let mut agents_out: Vec<AgentView> = Vec::new();
+        for part in &mut sums {
+            agents_out.append(&mut part.agents);
+        }
+        let mut team_sums = vec![Sums::default(); team_ids.len() * w_n];
+        let mut team_state_ms: Vec<[Ms; 6]> = team_ids.iter().map(|&ti| self.team(ti).state_ms).collect();
         let mut unplanned_moved = vec![0u32; team_ids.len()];
         let mut out_now = vec![0u32; team_ids.len()];
-        let mut ratios = vec![[0.0f64; 2]; n_members * w_n];
-        // The schedule's sliding windows and `today`'s tail, summed in one walk per agent:
-        // their starts (the tail's, the agent's last change, set per agent) and sums.
-        let mut starts: Vec<Ms> = windows.iter().filter_map(sliding).map(|l| now - l).collect();
-        starts.push(midnight);
-        let mut adh = vec![crate::roster::AdhSums::default(); starts.len()];
-        // A floor's view visits every agent: the scheduled ones it meets are seen, the
-        // others never seen (`add_never_seen`), without a lookup per scheduled agent.
-        let mut seen_slots: Option<Vec<bool>> = (opts.team.is_none() && !self.roster.is_empty() && !self.no_view_cache)
-            .then(|| vec![false; self.roster.len()]);
-        // Agents in slot order: for the whole floor one pass through the slab in memory
-        // order, reading each slot once (a view of a large floor is bound by cache misses on
-        // agents: listing the slots first cost another miss per agent), for one team its
-        // members sorted the same way, so both sum a team's members in one order.
-        let members: Vec<AgentIdx>;
-        let order: Box<dyn Iterator<Item = (AgentIdx, &Agent)>> = match &opts.team {
-            Some(_) => {
-                let mut m: Vec<AgentIdx> =
-                    team_ids.iter().flat_map(|&ti| self.team(ti).roster.members().iter().copied()).collect();
-                m.sort_unstable();
-                members = m;
-                Box::new(members.iter().map(|&ai| (ai, self.agents.get(ai))))
+        for part in &sums {
+            for (t, x) in team_sums.iter_mut().zip(&part.team_sums) {
+                t.add(x);
             }
-            None => Box::new(self.agents.iter()),
+            for (t, x) in team_state_ms.iter_mut().zip(&part.state_ms) {
+                for (a, b) in t.iter_mut().zip(x) {
+                    *a += b;
+                }
+            }
+            for (t, x) in unplanned_moved.iter_mut().zip(&part.unplanned_moved) {
+                *t += x;
+            }
+            for (t, x) in out_now.iter_mut().zip(&part.out_now) {
+                *t += x;
+            }
+        }
+        // Each team's dispersion from its members' records in every part, and the floor's
+        // over all of them (order-independent sums: the same figures however many parts).
+        let threads = match self.view_parts {
+            Some(n) => n,
+            None if n_members >= PARALLEL_AGENTS => view_threads(),
+            None => 1,
         };
-        for (ai, a) in order {
-            let ti = a.team;
-            let p = pos_of[ti as usize];
-            let team = || self.teams[ti as usize].as_ref().expect("live team index");
-            let peak_now = peak_at_now[p];
-            let tl = &a.timeline;
-            team_state_ms[p][a.kind as usize] += (now - a.seg_start).max(0);
-            let cached = if self.no_view_cache {
-                None
-            } else {
-                ViewCache::get(
-                    &mut self.view_cache[ai as usize],
-                    a,
-                    ti,
-                    team().det.generation,
-                    &peaks[p],
-                    midnight,
-                    now,
-                )
-            };
-            // The agent's marks: its sliding windows' in order, then the open peak's.
-            let marks = &mut self.marks[ai as usize * stride..(ai as usize + 1) * stride];
-            let (slide_marks, peak_mark) = marks.split_at_mut(stride - 1);
-            let mut slide_marks = slide_marks.iter_mut();
-            let slot = match self.roster.is_empty() {
-                true => None,
-                false if self.no_view_cache => self.roster.slot(&a.id),
-                false => roster_slot(&self.roster, &mut self.roster_slots, ai, &a.id),
-            };
-            let slot = slot.filter(|&s| self.roster.has_rows(s));
-            if let Some(seen) = seen_slots.as_mut()
-                && let Some(s) = slot
-            {
-                seen[s as usize] = true;
-            }
-            // `today` and `peak_today` of the schedule, reusing what earlier views summed;
-            // `today`'s tail and the sliding windows summed in one walk (`Roster::sums_to`).
-            let day = slot.map(|s| {
-                let t = team();
-                let key = (ti, t.det.generation, peaks[p].closed.len());
-                if self.no_view_cache {
-                    let (today, peak) = self.roster.day_sums(s, midnight, now, &peak_lists[p], key, t.det.clock());
-                    for (x, w) in adh.iter_mut().zip(windows.iter().filter_map(sliding)) {
-                        *x = self.roster.sums(s, now - w, now);
-                    }
-                    (today, peak)
-                } else {
-                    let d = self.roster.day_parts(s, midnight, now, &peak_lists[p], key, t.det.clock());
-                    *starts.last_mut().expect("today's tail") = d.upto;
-                    self.roster.sums_to(s, &starts, now, &mut adh);
-                    let mut today = d.today_head;
-                    today.add(&adh[starts.len() - 1]);
-                    (today, d.peak)
-                }
-            });
-            let mut slide_adh = adh.iter();
-            for (x, w) in per.iter_mut().zip(&windows) {
-                *x = match w.kind {
-                    WindowKind::Sliding(l) => {
-                        let mark = slide_marks.next().expect("a mark per sliding window");
-                        match self.no_view_cache {
-                            false => Sums::over_marked(tl, mark, now - l, now, true),
-                            true => Sums::over(tl, now - l, now, true),
-                        }
-                    }
-                    WindowKind::Today => match cached {
-                        Some(c) => c.today(tl, now),
-                        None => Sums::over(tl, midnight, now, true),
-                    },
-                    WindowKind::PeakToday => match cached {
-                        Some(c) => c.peak(tl, &peaks[p], now, peak_now, &mut peak_mark[0]),
-                        None => peaks[p].sums(tl, now, peak_now),
-                    },
-                };
-                if let Some((today, peak)) = day {
-                    x.with_schedule(match w.kind {
-                        WindowKind::Sliding(_) => *slide_adh.next().expect("a sum per sliding window"),
-                        WindowKind::Today => today,
-                        WindowKind::PeakToday => peak,
-                    });
-                }
-            }
-            let (scheduled, out_since, allowed_aux) = match slot {
-                Some(slot) => self.roster_now(slot, a, now, !self.no_view_cache),
-                None => (None, None, false),
-            };
-            if allowed_aux {
-                unplanned_moved[p] += 1;
-            }
-            if out_since.is_some() {
-                out_now[p] += 1;
-            }
-            let r = rec_end[p];
-            rec_end[p] += 1;
-            debug_assert!(p + 1 == rec_start.len() || rec_end[p] <= rec_start[p + 1], "more members than the team's");
-            for (w, x) in per.iter().enumerate() {
-                team_sums[p * w_n + w].add(x);
-                ratios[r * w_n + w] = Qualifying::ratios(x, min_logged).map_or([f64::NAN; 2], |(a, t)| [a, t]);
-            }
-            if opts.agents {
-                agents_out.push(AgentView {
-                    id: a.id.clone(),
-                    name: a.name.clone(),
-                    team: team().id.as_str().into(),
-                    state: a.state,
-                    reason: a.reason.clone(),
-                    planned: a.kind == Kind::AuxPlanned || allowed_aux,
-                    since: a.since,
-                    windows: per.clone(),
-                    scheduled,
-                    out_of_adherence_since: out_since,
-                    seen: true,
-                });
-            }
-        }
-        if !opts.scrape {
-            for q in &mut floor_qualifying {
-                q.reserve(n_members);
-            }
-        }
-        let mut q = Qualifying::default();
-        for (p, &ti) in team_ids.iter().enumerate() {
+        let dispersions = team_dispersions(&sums, &rec_start, w_n, threads);
+        let floor_dispersion = match opts.scrape {
+            true => vec![Dispersion::default(); w_n],
+            false => floor_dispersions(&sums, &rec_start, w_n, threads),
+        };
+        let mut floor_sums = vec![Sums::default(); w_n];
+        let mut floor_counts = Counts::default();
+        let mut teams_out = Vec::with_capacity(team_ids.len());
+        for ((p, &ti), dispersion) in team_ids.iter().enumerate().zip(dispersions) {
             let team = self.team(ti);
             let sums = team_sums[p * w_n..(p + 1) * w_n].to_vec();
-            let recs = &ratios[rec_start[p] * w_n..rec_end[p] * w_n];
-            let mut dispersion = Vec::with_capacity(w_n);
-            for w in 0..w_n {
-                q.clear();
-                for rec in recs.chunks_exact(w_n) {
-                    let [aux, talk] = rec[w];
-                    if !aux.is_nan() {
-                        q.push_ratios(aux, talk);
-                    }
-                }
-                dispersion.push(q.dispersion());
-                floor_sums[w].add(&sums[w]);
-                if !opts.scrape {
-                    floor_qualifying[w].extend_from(&q);
-                }
+            for (f, s) in floor_sums.iter_mut().zip(&sums) {
+                f.add(s);
             }
             let mut counts = *team.roster.counts();
             for _ in 0..unplanned_moved[p] {
@@ -602,6 +578,7 @@ impl Engine {
                 out_of_adherence: out_now[p],
             });
         }
+        self.ratio_bufs = sums.into_iter().map(|part| part.ratios).collect();
         self.add_never_seen(
             opts,
             now,
@@ -619,7 +596,7 @@ impl Engine {
             id: opts.team.clone().unwrap_or_else(|| "floor".into()),
             peak: teams_out.iter().any(|t| t.peak),
             counts: floor_counts,
-            dispersion: floor_qualifying.iter().map(Qualifying::dispersion).collect(),
+            dispersion: floor_dispersion,
             windows: floor_sums,
             handle_p50_ms: None,
             handle_p90_ms: None,
@@ -682,27 +659,6 @@ impl Engine {
                 s
             }
         }
-    }
-
-    /// A scheduled agent now: its activity's name, since when it has been out of
-    /// adherence (if it is), and whether it is in unplanned aux its schedule allows.
-    /// (`open`: the stretch in progress from [`Roster::open_stretch`], without collecting
-    /// the others; false: from [`Roster::stretches`], the reference.)
-    ///
-    /// [`Roster::open_stretch`]: crate::roster::Roster::open_stretch
-    /// [`Roster::stretches`]: crate::roster::Roster::stretches
-    fn roster_now(&self, slot: u32, a: &Agent, now: Ms, open: bool) -> (Option<CompactString>, Option<Ms>, bool) {
-        let act = self.roster.activity_at(slot, now);
-        let ok = self.roster.allows(act, a.kind, a.reason.as_deref());
-        let out_since = if ok || act == crate::roster::OFF {
-            None
-        } else if open {
-            self.roster.open_stretch(slot, now.saturating_add(1))
-        } else {
-            let (_, st) = self.roster.stretches(slot, now.saturating_add(1));
-            st.last().filter(|s| s.1.is_none()).map(|s| s.0)
-        };
-        (Some(self.roster.activity_name(act).into()), out_since, ok && a.kind == Kind::AuxUnplanned)
     }
 
     /// Scheduled agents never seen (SPEC §9.2): listed offline in team `unassigned`, which
@@ -820,15 +776,26 @@ impl Engine {
 
 /// Agent `ai`'s roster slot, from `cache` (per agent slot: the roster slot, or `u32::MAX`
 /// for none, and the roster's length when it was looked up) when it still holds, else by
-/// its id. A hash of every agent's id per view was a tenth of a scrape with a roster.
+/// its id. A hash of every agent's id per view was a tenth of a scrape with a roster (and
+/// per event a few per cent of ingest: `Engine::roster_record` reads it too).
 /// Exact: a slot is taken when the roster holds this very id there (roster slots are never
 /// reused), and "none" while the roster has had no agent added since (an upload only adds).
-fn roster_slot(roster: &crate::roster::Roster, cache: &mut Vec<(u32, u32)>, ai: AgentIdx, id: &str) -> Option<u32> {
-    let len = roster.len() as u32;
+pub(super) fn roster_slot(
+    roster: &crate::roster::Roster,
+    cache: &mut Vec<(u32, u32)>,
+    ai: AgentIdx,
+    id: &str,
+) -> Option<u32> {
     if cache.len() <= ai as usize {
         cache.resize(ai as usize + 1, (u32::MAX, u32::MAX));
     }
-    let (slot, at_len) = cache[ai as usize];
+    roster_slot_at(roster, &mut cache[ai as usize], id)
+}
+
+/// [`roster_slot`] with the agent slot's cache entry.
+fn roster_slot_at(roster: &crate::roster::Roster, entry: &mut (u32, u32), id: &str) -> Option<u32> {
+    let len = roster.len() as u32;
+    let (slot, at_len) = *entry;
     if slot != u32::MAX {
         if slot < len && roster.scheduled_id(slot) == id {
             return Some(slot);
@@ -837,6 +804,325 @@ fn roster_slot(roster: &crate::roster::Roster, cache: &mut Vec<(u32, u32)>, ai: 
         return None;
     }
     let found = roster.slot(id);
-    cache[ai as usize] = (found.unwrap_or(u32::MAX), len);
+    *entry = (found.unwrap_or(u32::MAX), len);
     found
+}
+
+/// A scheduled agent now: its activity's name, since when it has been out of adherence (if
+/// it is), and whether it is in unplanned aux its schedule allows. (`open`: the stretch in
+/// progress from [`Roster::open_stretch`], without collecting the others; false: from
+/// [`Roster::stretches`], the reference.)
+///
+/// [`Roster::open_stretch`]: crate::roster::Roster::open_stretch
+/// [`Roster::stretches`]: crate::roster::Roster::stretches
+fn roster_now(
+    roster: &crate::roster::Roster,
+    slot: u32,
+    a: &Agent,
+    now: Ms,
+    open: bool,
+) -> (Option<CompactString>, Option<Ms>, bool) {
+    let act = roster.activity_at(slot, now);
+    let ok = roster.allows(act, a.kind, a.reason.as_deref());
+    let out_since = if ok || act == crate::roster::OFF {
+        None
+    } else if open {
+        roster.open_stretch(slot, now.saturating_add(1))
+    } else {
+        let (_, st) = roster.stretches(slot, now.saturating_add(1));
+        st.last().filter(|s| s.1.is_none()).map(|s| s.0)
+    };
+    (Some(roster.activity_name(act).into()), out_since, ok && a.kind == Kind::AuxUnplanned)
+}
+
+/// A floor of at least this many agents is viewed on [`view_threads`] threads (below, a
+/// thread costs more than it saves).
+const PARALLEL_AGENTS: usize = 4_096;
+
+/// Threads a large floor's view runs on: one per core, at most 8.
+fn view_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// What the pass over the agents reads: the same for every part of it.
+struct Pass<'a> {
+    now: Ms,
+    midnight: Ms,
+    windows: &'a [crate::settings::WindowSpec],
+    stride: usize,
+    min_logged: Ms,
+    teams: &'a [Option<super::Team>],
+    /// Per team index: its position among the teams asked for.
+    pos_of: &'a [usize],
+    peak_at_now: &'a [bool],
+    peaks: &'a [PeaksToday],
+    peak_lists: &'a [Vec<(Ms, Ms)>],
+    /// Per team asked for: where its member records start in [`PartSums::ratios`].
+    rec_start: &'a [usize],
+    n_members: usize,
+    no_view_cache: bool,
+    /// Agents asked for: each visited agent's view is kept.
+    agents: bool,
+}
+
+/// One part of the pass: the caches of its agent slots (`lo` first) and what it summed.
+struct Part<'a> {
+    lo: usize,
+    view_cache: &'a mut [Option<ViewCache>],
+    marks: &'a mut [Mark],
+    /// Per agent slot: its roster slot (`roster_slot`) and the schedule's day parts.
+    roster_slots: &'a mut [(u32, u32)],
+    day_caches: &'a mut [Option<crate::roster::DayCache>],
+    sums: PartSums,
+}
+
+/// What one part of the pass summed, per team asked for (by position `p`).
+struct PartSums {
+    /// The team's windows side by side: `p * windows + w`.
+    team_sums: Vec<Sums>,
+    /// Milliseconds in the open segments, by kind.
+    state_ms: Vec<[Ms; 6]>,
+    /// The dispersion ratios of the members: a record of one pair (aux ratio, talk
+    /// utilization) per window per member, NaN where the member does not qualify (a member
+    /// that does is logged in, so its ratios are numbers); a team's members side by side
+    /// from `Pass::rec_start[p]` to `rec_end[p]`. One write per member in one place:
+    /// pushing into two vectors per window of its team, scattered over the floor's teams,
+    /// was a fifth of a scrape in cache misses.
+    ratios: Vec<[f64; 2]>,
+    rec_end: Vec<usize>,
+    /// Members now in unplanned aux that their schedule allows (counted as planned, SPEC
+    /// §9.2), and members out of adherence.
+    unplanned_moved: Vec<u32>,
+    out_now: Vec<u32>,
+    agents: Vec<AgentView>,
+    /// The visited agent's sums, per window (scratch).
+    per: Vec<Sums>,
+}
+
+impl PartSums {
+    /// Sums of no agent yet; `ratios`: an array to reuse for the records (any length).
+    fn new(pass: &Pass, teams: usize, mut ratios: Vec<[f64; 2]>) -> PartSums {
+        let w_n = pass.windows.len();
+        // Records are read up to `rec_end` only: what is there from before is never read.
+        if ratios.len() < pass.n_members * w_n {
+            ratios.resize(pass.n_members * w_n, [0.0; 2]);
+        }
+        PartSums {
+            team_sums: vec![Sums::default(); teams * w_n],
+            state_ms: vec![[0; 6]; teams],
+            ratios,
+            rec_end: pass.rec_start.to_vec(),
+            unplanned_moved: vec![0; teams],
+            out_now: vec![0; teams],
+            agents: Vec::new(),
+            per: vec![Sums::default(); w_n],
+        }
+    }
+
+    /// Team `p`'s member records in this part.
+    fn records(&self, p: usize, start: usize, w_n: usize) -> &[[f64; 2]] {
+        &self.ratios[start * w_n..self.rec_end[p] * w_n]
+    }
+}
+
+/// The schedule's side of a part of the pass (with a roster).
+struct Sched<'a> {
+    roster: &'a crate::roster::Roster,
+    /// Per roster slot, whether this part met it (a floor's view).
+    seen: Option<Vec<bool>>,
+    /// The sliding windows' starts and `today`'s tail's, and their sums (scratch).
+    starts: Vec<Ms>,
+    adh: Vec<crate::roster::AdhSums>,
+}
+
+impl Pass<'_> {
+    /// Agent `ai`'s figures in every window, added to its team's in `part`.
+    fn visit(&self, ai: AgentIdx, a: &Agent, part: &mut Part, mut sched: Option<&mut Sched>) {
+        let (now, midnight, stride) = (self.now, self.midnight, self.stride);
+        let w_n = self.windows.len();
+        let ti = a.team;
+        let p = self.pos_of[ti as usize];
+        let team = self.teams[ti as usize].as_ref().expect("live team index");
+        let peak_now = self.peak_at_now[p];
+        let tl = &a.timeline;
+        let acc = &mut part.sums;
+        acc.state_ms[p][a.kind as usize] += (now - a.seg_start).max(0);
+        let i = ai as usize - part.lo;
+        let cached = match self.no_view_cache {
+            true => None,
+            false => ViewCache::get(&mut part.view_cache[i], a, ti, team.det.generation, &self.peaks[p], midnight, now),
+        };
+        // The agent's marks: its sliding windows' in order, then the open peak's.
+        let marks = &mut part.marks[i * stride..(i + 1) * stride];
+        let (slide_marks, peak_mark) = marks.split_at_mut(stride - 1);
+        let mut slide_marks = slide_marks.iter_mut();
+        // With a roster: the agent's slot, and `today` and `peak_today` of its schedule,
+        // reusing what earlier views summed; `today`'s tail and the sliding windows summed
+        // in one walk (`Roster::sums_to`, into `Sched::adh`).
+        let slot = sched.as_deref_mut().and_then(|s| {
+            let slot = match self.no_view_cache {
+                true => s.roster.slot(&a.id),
+                false => roster_slot_at(s.roster, &mut part.roster_slots[i], &a.id),
+            }
+            .filter(|&x| s.roster.has_rows(x))?;
+            if let Some(seen) = s.seen.as_deref_mut() {
+                seen[slot as usize] = true;
+            }
+            Some(slot)
+        });
+        let day = slot.zip(sched.as_deref_mut()).map(|(x, s)| {
+            let key = (ti, team.det.generation, self.peaks[p].closed.len());
+            let lists = &self.peak_lists[p];
+            if self.no_view_cache {
+                let (today, peak) = s.roster.day_sums(x, midnight, now, lists);
+                for (y, w) in s.adh.iter_mut().zip(self.windows.iter().filter_map(sliding)) {
+                    *y = s.roster.sums(x, now - w, now);
+                }
+                (today, peak)
+            } else {
+                let d = s.roster.day_parts(x, &mut part.day_caches[i], midnight, now, lists, key, team.det.clock());
+                *s.starts.last_mut().expect("today's tail") = d.upto;
+                s.roster.sums_to(x, &s.starts, now, &mut s.adh);
+                let mut today = d.today_head;
+                today.add(&s.adh[s.starts.len() - 1]);
+                (today, d.peak)
+            }
+        });
+        let sched = sched.as_deref();
+        let mut slide_adh = sched.map(|s| s.adh.iter());
+        let per = &mut acc.per;
+        for (x, w) in per.iter_mut().zip(self.windows) {
+            *x = match w.kind {
+                WindowKind::Sliding(l) => {
+                    let mark = slide_marks.next().expect("a mark per sliding window");
+                    match self.no_view_cache {
+                        false => Sums::over_marked(tl, mark, now - l, now, true),
+                        true => Sums::over(tl, now - l, now, true),
+                    }
+                }
+                WindowKind::Today => match cached {
+                    Some(c) => c.today(tl, now),
+                    None => Sums::over(tl, midnight, now, true),
+                },
+                WindowKind::PeakToday => match cached {
+                    Some(c) => c.peak(tl, &self.peaks[p], now, peak_now, &mut peak_mark[0]),
+                    None => self.peaks[p].sums(tl, now, peak_now),
+                },
+            };
+            if let Some((today, peak)) = day {
+                x.with_schedule(match w.kind {
+                    WindowKind::Sliding(_) => {
+                        *slide_adh.as_mut().and_then(Iterator::next).expect("a sum per sliding window")
+                    }
+                    WindowKind::Today => today,
+                    WindowKind::PeakToday => peak,
+                });
+            }
+        }
+        let (scheduled, out_since, allowed_aux) = match slot.zip(sched) {
+            Some((x, s)) => roster_now(s.roster, x, a, now, !self.no_view_cache),
+            None => (None, None, false),
+        };
+        acc.unplanned_moved[p] += u32::from(allowed_aux);
+        acc.out_now[p] += u32::from(out_since.is_some());
+        let r = acc.rec_end[p];
+        acc.rec_end[p] += 1;
+        debug_assert!(p + 1 == self.rec_start.len() || r < self.rec_start[p + 1], "more members than the team's");
+        for (w, x) in per.iter().enumerate() {
+            acc.team_sums[p * w_n + w].add(x);
+            acc.ratios[r * w_n + w] = Qualifying::ratios(x, self.min_logged).map_or([f64::NAN; 2], |(a, t)| [a, t]);
+        }
+        if self.agents {
+            acc.agents.push(AgentView {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                team: team.id.as_str().into(),
+                state: a.state,
+                reason: a.reason.clone(),
+                planned: a.kind == Kind::AuxPlanned || allowed_aux,
+                since: a.since,
+                windows: per.clone(),
+                scheduled,
+                out_of_adherence_since: out_since,
+                seen: true,
+            });
+        }
+    }
+}
+
+/// Per team asked for (by position), its dispersion in each window, from its members'
+/// records in every part; the teams split over `threads` threads.
+fn team_dispersions(parts: &[PartSums], rec_start: &[usize], w_n: usize, threads: usize) -> Vec<Vec<Dispersion>> {
+    let of = |ps: std::ops::Range<usize>| -> Vec<Vec<Dispersion>> {
+        let mut q = Qualifying::default();
+        ps.map(|p| {
+            (0..w_n)
+                .map(|w| {
+                    q.clear();
+                    for part in parts {
+                        for rec in part.records(p, rec_start[p], w_n).chunks_exact(w_n) {
+                            let [aux, talk] = rec[w];
+                            if !aux.is_nan() {
+                                q.push_ratios(aux, talk);
+                            }
+                        }
+                    }
+                    q.dispersion()
+                })
+                .collect()
+        })
+        .collect()
+    };
+    let teams = rec_start.len();
+    if threads < 2 {
+        return of(0..teams);
+    }
+    let bounds: Vec<usize> = (0..=threads).map(|k| teams * k / threads).collect();
+    std::thread::scope(|s| {
+        let of = &of;
+        let handles: Vec<_> = bounds.windows(2).skip(1).map(|b| s.spawn(move || of(b[0]..b[1]))).collect();
+        let mut out = of(bounds[0]..bounds[1]);
+        for h in handles {
+            out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        out
+    })
+}
+
+/// The floor's dispersion in each window, over every member's records in every part; the
+/// windows split over `threads` threads.
+fn floor_dispersions(parts: &[PartSums], rec_start: &[usize], w_n: usize, threads: usize) -> Vec<Dispersion> {
+    let members: usize =
+        parts.iter().map(|part| part.rec_end.iter().zip(rec_start).map(|(e, s)| e - s).sum::<usize>()).sum();
+    let of = |w: usize| -> Dispersion {
+        let mut q = Qualifying::default();
+        q.reserve(members);
+        for part in parts {
+            for (p, &start) in rec_start.iter().enumerate() {
+                for rec in part.records(p, start, w_n).chunks_exact(w_n) {
+                    let [aux, talk] = rec[w];
+                    if !aux.is_nan() {
+                        q.push_ratios(aux, talk);
+                    }
+                }
+            }
+        }
+        q.dispersion()
+    };
+    let ws: Vec<usize> = (0..w_n).collect();
+    let chunk = w_n.div_ceil(threads.max(1)).max(1);
+    if threads < 2 || w_n < 2 {
+        return ws.iter().map(|&w| of(w)).collect();
+    }
+    let of = &of;
+    std::thread::scope(|s| {
+        let mut chunks = ws.chunks(chunk);
+        let first = chunks.next().unwrap_or_default();
+        let handles: Vec<_> = chunks.map(|c| s.spawn(move || c.iter().map(|&w| of(w)).collect::<Vec<_>>())).collect();
+        let mut out: Vec<Dispersion> = first.iter().map(|&w| of(w)).collect();
+        for h in handles {
+            out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        out
+    })
 }

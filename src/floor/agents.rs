@@ -139,7 +139,12 @@ impl Agents {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (AgentIdx, &Agent)> {
-        self.slots.iter().enumerate().filter_map(|(i, a)| a.as_ref().map(|a| (i as AgentIdx, a)))
+        self.range(0, self.slots.len())
+    }
+
+    /// The live agents in slots `[lo, hi)`, in slot order.
+    pub fn range(&self, lo: usize, hi: usize) -> impl Iterator<Item = (AgentIdx, &Agent)> {
+        self.slots[lo..hi].iter().enumerate().filter_map(move |(i, a)| a.as_ref().map(|a| ((lo + i) as AgentIdx, a)))
     }
 }
 

@@ -150,22 +150,44 @@ struct RAgent {
     done: Vec<(Ms, String, String)>,
     /// When the alerts may next change without an event (`Ms::MAX`: not before an event).
     due: Ms,
+    /// The instant of this agent's newest entry in `Roster::due` not yet popped (`Ms::MAX`:
+    /// none), so a re-derivation that finds the same next instant again does not insert it
+    /// again. Derived.
+    #[serde(skip, default = "never")]
+    queued: Ms,
     /// Bumped whenever `sched` changes (the day cache's key). Derived.
     #[serde(skip)]
     sched_gen: u64,
+}
+
+fn never() -> Ms {
+    Ms::MAX
 }
 
 /// An agent's `today` and `peak_today` figures up to its last state change, which later
 /// views reuse (the history before it is final while the schedule stays): a view then walks
 /// only what came after. `peak` covers the peak intervals up to `peak_upto`, no further
 /// than the team's committed clock (a peak interval after it may still change).
+///
+/// `ext` carries `peak` on past the last change, over `[peak_upto, ext_to)` (`ext_to` no
+/// further than the committed clock either), summed with the agent's state since its last
+/// change: valid while that last log entry (`ext_last`) is still the last. Without it an
+/// agent offline since the afternoon had every peak interval after its logoff walked again
+/// by every view (a quarter of a scrape at 100k agents with a roster).
+///
+/// Kept by the caller, one per agent slot (a view in parts gives each part its own), and
+/// keyed by the roster slot too: an agent slot given to another agent meets a key that no
+/// longer holds.
 #[derive(Clone, Copy, Debug)]
-struct DayCache {
-    key: (Ms, u64, (u32, u64, usize)),
+pub struct DayCache {
+    key: (u32, Ms, u64, (u32, u64, usize)),
     upto: Ms,
     today: AdhSums,
     peak_upto: Ms,
     peak: AdhSums,
+    ext_last: Option<u64>,
+    ext_to: Ms,
+    ext: AdhSums,
 }
 
 fn pack(t: Ms, code: u8, rid: u16) -> u64 {
@@ -263,8 +285,21 @@ pub struct Roster {
     /// `(due, slot)`: agents whose alerts must be re-derived once time reaches `due`.
     /// Entries may be stale (checked against `RAgent::due`). Derived.
     due: BTreeSet<(Ms, u32)>,
-    /// Per slot: what views reuse of `today` and `peak_today` (`day_sums`). Derived.
-    day_cache: Vec<Option<DayCache>>,
+    /// Agents due at the next advance (`RAgent::due` `Ms::MIN`): an event's, an upload's.
+    /// A list rather than entries `(Ms::MIN, slot)` in `due` (a B-tree insert per event
+    /// was a few per cent of ingest with a roster); sorted by slot before it is popped, in
+    /// the order the B-tree gave them. At most one entry per agent. Derived.
+    due_now: Vec<u32>,
+    due_now_sorted: bool,
+    /// `trim`'s last cutoff, and the earliest log entry or row end added since (`Ms::MAX`:
+    /// none): a trim to the same cutoff with nothing added before it would change nothing,
+    /// and is skipped (the cutoff moves once a day; a walk over every scheduled agent at
+    /// each housekeeping was a few per cent of ingest with a roster).
+    trimmed_at: Ms,
+    added_since_trim: Ms,
+    /// A buffer the engine's re-derivations borrow (`take_scratch`), so one per event
+    /// allocates nothing. Empty between them.
+    scratch: Vec<Stretch>,
 }
 
 /// The roster's state as bytes (journal snapshots).
@@ -286,7 +321,11 @@ impl Roster {
             index: HashMap::default(),
             next_order: 0,
             due: BTreeSet::new(),
-            day_cache: Vec::new(),
+            due_now: Vec::new(),
+            due_now_sorted: true,
+            trimmed_at: Ms::MIN,
+            added_since_trim: Ms::MAX,
+            scratch: Vec::new(),
         };
         r.intern("off");
         r.intern("work");
@@ -398,6 +437,7 @@ impl Roster {
                         live: Vec::new(),
                         done: Vec::new(),
                         due: Ms::MAX,
+                        queued: Ms::MAX,
                         sched_gen: 0,
                     });
                     let s = (self.agents.len() - 1) as u32;
@@ -414,6 +454,7 @@ impl Roster {
                 kept.push(Kept { start: r.start, end: r.end, act, order: self.next_order, day: day_of(r.start) });
                 self.next_order += 1;
             }
+            self.added_since_trim = kept.iter().map(|k| k.end).fold(self.added_since_trim, Ms::min);
             let a = &mut self.agents[slot as usize];
             a.rows.retain(|k| !days.contains(&k.day));
             a.rows.extend(kept);
@@ -455,33 +496,52 @@ impl Roster {
             _ => OTHER,
         };
         let e = pack(t, code(kind), rid);
+        self.added_since_trim = self.added_since_trim.min(t);
         let a = &mut self.agents[slot as usize];
         match a.log.last_mut() {
             Some(last) if start_of(*last) >= t => *last = e,
             Some(last) if *last & 0xffff == e & 0xffff => {}
             _ => a.log.push(e),
         }
+        self.mark(slot);
+    }
+
+    /// Marks an agent for re-derivation at the next advance (after an event or an upload).
+    pub fn mark(&mut self, slot: u32) {
+        let a = &mut self.agents[slot as usize];
         if a.due != Ms::MIN {
             a.due = Ms::MIN;
-            self.due.insert((Ms::MIN, slot));
+            self.due_now.push(slot);
+            self.due_now_sorted = false;
         }
     }
 
-    /// Marks an agent for re-derivation at the next advance (after an upload).
-    pub fn mark(&mut self, slot: u32) {
-        self.agents[slot as usize].due = Ms::MIN;
-        self.due.insert((Ms::MIN, slot));
-    }
-
-    /// Pops the next agent due at or before `now`.
+    /// Pops the next agent due at or before `now`: those marked (by slot), then those due
+    /// by a time (by time, then slot).
     pub fn pop_due(&mut self, now: Ms) -> Option<u32> {
+        if !self.due_now_sorted {
+            // Popped from the end: the lowest slot last.
+            self.due_now.sort_unstable_by(|a, b| b.cmp(a));
+            self.due_now_sorted = true;
+        }
+        while let Some(slot) = self.due_now.pop() {
+            let a = &mut self.agents[slot as usize];
+            if a.due == Ms::MIN {
+                a.due = Ms::MAX;
+                return Some(slot);
+            }
+        }
         while let Some(&(t, slot)) = self.due.first() {
             if t > now {
                 return None;
             }
             self.due.pop_first();
-            if self.agents[slot as usize].due == t {
-                self.agents[slot as usize].due = Ms::MAX;
+            let a = &mut self.agents[slot as usize];
+            if a.queued == t {
+                a.queued = Ms::MAX;
+            }
+            if a.due == t {
+                a.due = Ms::MAX;
                 return Some(slot);
             }
         }
@@ -555,49 +615,66 @@ impl Roster {
     }
 
     /// The agent's `today` (`[midnight, now)`) and `peak_today` (over `peaks`, intervals
-    /// within today) figures. `peak_key` names the peak intervals (team and its detectors'
-    /// generation: a re-evaluation changes it) and `committed` is the team's committed
-    /// clock. Exact: the cached parts are integer sums over disjoint intervals.
-    pub fn day_sums(
-        &mut self,
-        slot: u32,
-        midnight: Ms,
-        now: Ms,
-        peaks: &[(Ms, Ms)],
-        peak_key: (u32, u64, usize),
-        committed: Ms,
-    ) -> (AdhSums, AdhSums) {
-        let p = self.day_parts(slot, midnight, now, peaks, peak_key, committed);
-        let mut today = p.today_head;
-        today.add(&self.sums(slot, p.upto, now));
-        (today, p.peak)
+    /// within today, in time order) figures, each window summed whole from the schedule and
+    /// the log: the reference that [`Roster::day_parts`]' cache is checked against (the
+    /// engine's `no_view_cache`).
+    pub fn day_sums(&self, slot: u32, midnight: Ms, now: Ms, peaks: &[(Ms, Ms)]) -> (AdhSums, AdhSums) {
+        let today = self.sums(slot, midnight, now);
+        let mut peak = AdhSums::default();
+        for &(p, q) in peaks {
+            let (p, q) = (p.max(midnight), q.min(now));
+            if p < q {
+                peak.add(&self.sums(slot, p, q));
+            }
+        }
+        (today, peak)
     }
 
     /// [`Roster::day_sums`] but `today`'s tail `[upto, now)`, which the caller sums in the
-    /// same walk as its sliding windows ([`Roster::sums_to`]).
+    /// same walk as its sliding windows ([`Roster::sums_to`]), and reusing what earlier
+    /// views summed (`DayCache`). `peak_key` names the peak intervals (team and its
+    /// detectors' generation: a re-evaluation changes it), `peaks` are in time order and do
+    /// not overlap, and `committed` is the team's committed clock. Exact: the cached parts
+    /// are integer sums over disjoint intervals.
+    #[allow(clippy::too_many_arguments)]
     pub fn day_parts(
-        &mut self,
+        &self,
         slot: u32,
+        cache: &mut Option<DayCache>,
         midnight: Ms,
         now: Ms,
         peaks: &[(Ms, Ms)],
         peak_key: (u32, u64, usize),
         committed: Ms,
     ) -> DayParts {
+        debug_assert!(peaks.windows(2).all(|w| w[0].1 <= w[1].0), "peak intervals in order: {peaks:?}");
         let a = &self.agents[slot as usize];
-        let upto = a.log.last().map_or(midnight, |&e| start_of(e)).clamp(midnight, now);
-        let peak_upto = upto.min(committed.max(midnight));
-        let key = (midnight, a.sched_gen, peak_key);
-        if self.day_cache.len() <= slot as usize {
-            self.day_cache.resize(self.agents.len(), None);
-        }
-        let c = self.day_cache[slot as usize].filter(|c| c.key == key && c.upto <= upto && c.peak_upto <= peak_upto);
+        let last = a.log.last().copied();
+        let upto = last.map_or(midnight, start_of).clamp(midnight, now);
+        let committed = committed.max(midnight);
+        let peak_upto = upto.min(committed);
+        let key = (slot, midnight, a.sched_gen, peak_key);
+        let c = cache.filter(|c| c.key == key && c.upto <= upto && c.peak_upto <= peak_upto);
         let (mut today, mut peak, from, peak_from) = match c {
             Some(c) => (c.today, c.peak, c.upto, c.peak_upto),
             None => (AdhSums::default(), AdhSums::default(), midnight, midnight),
         };
+        // The part past the last change holds while it is still the last change, the base
+        // part ends where it did and it ends by the committed clock and `now` (a view may
+        // look at an earlier instant than the last one).
+        let ext_limit = committed.min(now);
+        let (mut ext, ext_from) = match c {
+            Some(c) if c.ext_last == last && c.peak_upto == peak_upto && c.ext_to <= ext_limit => (c.ext, c.ext_to),
+            _ => (AdhSums::default(), peak_upto),
+        };
+        // The peak intervals' parts within `[from, to)`, from the first that ends after
+        // `from` (a view asks this of every scheduled agent: no walk over the earlier ones).
         let over = |s: &Self, sums: &mut AdhSums, from: Ms, to: Ms| {
-            for &(p, q) in peaks {
+            let first = peaks.partition_point(|&(_, q)| q <= from);
+            for &(p, q) in &peaks[first..] {
+                if p >= to {
+                    break;
+                }
                 let (p, q) = (p.max(from), q.min(to));
                 if p < q {
                     sums.add(&s.sums(slot, p, q));
@@ -608,8 +685,11 @@ impl Roster {
             today.add(&self.sums(slot, from, upto));
         }
         over(self, &mut peak, peak_from, peak_upto);
-        self.day_cache[slot as usize] = Some(DayCache { key, upto, today, peak_upto, peak });
-        over(self, &mut peak, peak_upto, now);
+        let ext_to = ext_limit;
+        over(self, &mut ext, ext_from, ext_to);
+        *cache = Some(DayCache { key, upto, today, peak_upto, peak, ext_last: last, ext_to, ext });
+        peak.add(&ext);
+        over(self, &mut peak, ext_to, now);
         DayParts { today_head: today, upto, peak }
     }
 
@@ -731,8 +811,16 @@ impl Roster {
     /// The out-of-adherence stretches in `[settled, to)` given the one in progress at
     /// `settled`, as `(slot's settled, stretches)`.
     pub fn stretches(&self, slot: u32, to: Ms) -> (Ms, Vec<Stretch>) {
-        let a = &self.agents[slot as usize];
         let mut out = Vec::new();
+        let settled = self.stretches_into(slot, to, &mut out);
+        (settled, out)
+    }
+
+    /// [`Roster::stretches`] into `out` (cleared first), returning the slot's settled: the
+    /// engine's re-derivation after each event reuses one buffer.
+    pub fn stretches_into(&self, slot: u32, to: Ms, out: &mut Vec<Stretch>) -> Ms {
+        let a = &self.agents[slot as usize];
+        out.clear();
         let mut cur = a.out_since;
         if a.settled < to {
             self.walk(a, a.settled, to, |t0, _, act, code, rid| {
@@ -750,7 +838,20 @@ impl Roster {
         if let Some(s) = cur {
             out.push((s, None));
         }
-        (a.settled, out)
+        a.settled
+    }
+
+    /// A buffer for [`Roster::stretches_into`], to give back with `put_scratch`.
+    pub fn take_scratch(&mut self) -> Vec<Stretch> {
+        std::mem::take(&mut self.scratch)
+    }
+
+    pub fn put_scratch(&mut self, mut v: Vec<Stretch>) {
+        // Kept small: an agent with many stretches in one walk is rare.
+        if v.capacity() <= 64 {
+            v.clear();
+            self.scratch = v;
+        }
     }
 
     /// The start of the out-of-adherence stretch still going at `to`, if one is: the last
@@ -812,7 +913,10 @@ impl Roster {
         let due = next_piece.min(pending_fire.unwrap_or(Ms::MAX));
         if due != Ms::MAX && a.due != Ms::MIN {
             a.due = due;
-            self.due.insert((due, slot));
+            if a.queued != due {
+                a.queued = due;
+                self.due.insert((due, slot));
+            }
         }
     }
 
@@ -823,6 +927,17 @@ impl Roster {
 
     /// Drops state history and rows no window needs (before `cutoff`).
     pub fn trim(&mut self, cutoff: Ms) {
+        if cutoff <= self.trimmed_at && self.added_since_trim > cutoff {
+            // Every log holds at most one entry at or before the cutoff and every row ends
+            // after it (the last trim left them so, and nothing was added before it since).
+            debug_assert!(
+                self.agents.iter().all(|a| a.log.partition_point(|&e| start_of(e) <= cutoff) <= 1
+                    && a.rows.iter().all(|k| k.end >= cutoff))
+            );
+            return;
+        }
+        self.trimmed_at = self.trimmed_at.max(cutoff);
+        self.added_since_trim = Ms::MAX;
         for a in &mut self.agents {
             let keep_from = a.log.partition_point(|&e| start_of(e) <= cutoff).saturating_sub(1);
             if keep_from > 0 {
@@ -859,11 +974,13 @@ impl Roster {
         r.resolve_rules();
         r.next_order = s.next_order;
         r.agents = s.agents;
+        r.due_now_sorted = false;
         for (i, a) in r.agents.iter_mut().enumerate() {
             a.sched = flatten(&a.rows);
             r.index.insert(a.id.clone(), i as u32);
             a.due = Ms::MIN;
-            r.due.insert((Ms::MIN, i as u32));
+            a.queued = Ms::MAX;
+            r.due_now.push(i as u32);
         }
         r
     }

@@ -464,11 +464,30 @@ async fn cluster_ticks(cluster: Arc<crate::cluster::Cluster>, shutdown: Cancella
     }
 }
 
+/// How long a starting daemon waits for a journal directory's lock.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
 /// Opens the journal directory, restores the newest snapshot, replays the records after
 /// it, and starts the journal for appending.
+///
+/// A lock still held is waited for up to [`LOCK_WAIT`].
 fn recover(dir: &std::path::Path, settings: Settings, interval: Duration) -> anyhow::Result<(Engine, Option<Journal>)> {
     let started = std::time::Instant::now();
-    let mut rec = Recovery::open(dir).map_err(|e| anyhow::anyhow!("journal.dir: {e}"))?;
+    // A daemon restarted at once (a supervisor, a test) may find the lock still held while
+    // the previous one finishes stopping (its last tasks drop the journal): wait for it a
+    // little before saying the directory is another daemon's.
+    let mut told = false;
+    let mut rec = loop {
+        match Recovery::open(dir) {
+            Err(crate::journal::JournalError::Locked(_)) if started.elapsed() < LOCK_WAIT => {
+                if !std::mem::replace(&mut told, true) {
+                    tracing::info!(dir = %dir.display(), "journal.dir is locked; waiting up to {}s for the previous floorwatch to stop", LOCK_WAIT.as_secs());
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            r => break r.map_err(|e| anyhow::anyhow!("journal.dir: {e}"))?,
+        }
+    };
     let mut engine = match rec.snapshot()? {
         Some((lsn, bytes)) => {
             let engine = Engine::restore(settings, &bytes)
