@@ -201,7 +201,7 @@ export function render() {
   // squares of the agents this frame changed (a few hundred of 20,000).
   if (painted) {
     // After the other panels' writes (a microtask): one layout for the groups' places.
-    if (repaint === 'all' || geo == null) paintSoon();
+    if (repaint === 'all' || geo == null) paintSoon(true);
     else if (repaint.length) paintAgents(repaint, at, firingLongAux());
   }
   $('.tiles-empty').hidden = shownCount > 0 || store.now == null;
@@ -393,6 +393,8 @@ const slabs = new Map(); // slab index -> canvas (only those near the screen)
 // Where each group's grid is in the scrolled content, in page order; null = read again
 // (after a regroup or a layout). { list: [{ G, x, y, h }], height }.
 let geo = null;
+let geoKey = ''; // the groups' places and sizes as last read (readGeo)
+let repaintAll = false; // the queued paintAll paints every slab again, not only new ones
 const where = new Map(); // agent id -> [its geo entry, index in the group], with geo
 const drawnLevel = new Map(); // agent id -> long-aux level its square shows ('near'/'over')
 let paintQueued = false;
@@ -409,8 +411,9 @@ function paintMode() {
  */
 function syncMode() {
   const want = paintMode();
+  const switched = want !== painted;
   geo = null;
-  if (want !== painted) {
+  if (switched) {
     painted = want;
     // Tiles are let go while painted, and made again (with their timers) when text fits.
     tileEls.clear();
@@ -429,11 +432,17 @@ function syncMode() {
     }
   }
   if (!painted) dropSlabs(() => true);
-  else paintSoon();
+  // The groups' places are read again; the slabs are painted again only if they moved (a
+  // live team table's width moves the panel by a pixel every few seconds: nothing to paint).
+  else paintSoon(switched);
 }
 
-/** paintAll once the caller and the rest of the page's render are done, before the frame. */
-function paintSoon() {
+/**
+ * paintAll once the caller and the rest of the page's render are done, before the frame;
+ * `all`: the squares changed (a full frame, new groups), not only perhaps their places.
+ */
+function paintSoon(all) {
+  repaintAll ||= all;
   if (paintQueued) return;
   paintQueued = true;
   queueMicrotask(() => paintQueued && paintAll());
@@ -458,6 +467,7 @@ function readGeo() {
   const y0 = b.top + box.clientTop - box.scrollTop;
   const list = [];
   let height = 0;
+  let width = 1;
   where.clear();
   for (const root of box.querySelectorAll(':scope > .group')) {
     const G = root._group;
@@ -469,8 +479,12 @@ function readGeo() {
     list.push(g);
     G.ids.forEach((id, i) => where.set(id, [g, i]));
     height = Math.max(height, y + h);
+    width = Math.max(width, g.x + G.cols * (s + gap));
   }
-  return { list, height };
+  // As wide as the squares, not the panel: a panel a pixel wider keeps its slabs.
+  width = Math.ceil(width);
+  geoKey = `${s}:${gap}:${width}|${list.map((g) => `${g.x},${g.y},${g.G.cols},${g.G.ids.length}`).join(';')}`;
+  return { list, height, width };
 }
 
 /** Slab indexes within SLAB_MARGIN_PX of the visible part of the panel. */
@@ -495,11 +509,16 @@ function dropSlabs(pred) {
 /** Repaints every slab near the screen (the board changed, or time moved). */
 function paintAll(at = asOf(), firing = firingLongAux()) {
   paintQueued = false;
+  const all = repaintAll;
+  repaintAll = false;
   if (!painted) return;
+  const before = geoKey;
   geo ??= readGeo();
   const want = wantedSlabs();
   dropSlabs((k) => !want.has(k));
-  for (const k of want) paintSlab(k, at, firing);
+  // Nothing moved and no square changed: only slabs that came near the screen are new.
+  const same = !all && before === geoKey;
+  for (const k of want) if (!same || !slabs.has(k)) paintSlab(k, at, firing);
 }
 
 /** On scroll: paints the slabs that came near the screen, lets go of those far from it. */
@@ -526,7 +545,7 @@ function paintSlab(k, at, firing) {
   }
   colours ??= readColours();
   const top = k * SLAB_PX;
-  const w = Math.max(1, box.clientWidth);
+  const w = geo.width;
   // Never past the content: the slab must not make the panel scroll further.
   const h = Math.max(1, Math.min(SLAB_PX, Math.ceil(geo.height) - top));
   const dpr = window.devicePixelRatio || 1;
