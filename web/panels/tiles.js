@@ -512,14 +512,15 @@ function paintAll(at = asOf(), firing = firingLongAux()) {
   const all = repaintAll;
   repaintAll = false;
   if (!painted) return;
-  const before = geoKey;
   geo ??= readGeo();
   const want = wantedSlabs();
   dropSlabs((k) => !want.has(k));
-  // Nothing moved and no square changed: only slabs that came near the screen are new.
-  const same = !all && before === geoKey;
-  for (const k of want) if (!same || !slabs.has(k)) paintSlab(k, at, firing);
+  // No square changed: only slabs new near the screen or painted where the groups were.
+  for (const k of want) if (all || stale(k)) paintSlab(k, at, firing);
 }
+
+/** A slab not painted yet, or painted for groups that have moved since. */
+const stale = (k) => slabs.get(k)?._geoKey !== geoKey;
 
 /** On scroll: paints the slabs that came near the screen, lets go of those far from it. */
 function scrolled() {
@@ -529,7 +530,7 @@ function scrolled() {
   dropSlabs((k) => !want.has(k));
   let at = null;
   let firing = null;
-  for (const k of want) if (!slabs.has(k)) paintSlab(k, (at ??= asOf()), (firing ??= firingLongAux()));
+  for (const k of want) if (stale(k)) paintSlab(k, (at ??= asOf()), (firing ??= firingLongAux()));
 }
 
 function paintSlab(k, at, firing) {
@@ -614,6 +615,7 @@ function paintSlab(k, at, firing) {
   ctx.stroke(near);
   ctx.restore();
   c.dataset.drawn = String(drawn);
+  c._geoKey = geoKey;
 }
 
 /** Paints again the squares of these agents, in the slabs that exist. */
