@@ -90,6 +90,9 @@ const en = {
   'alert.aux_dispersion': '{team}: aux CV {value} at fire · now {now} (limit {threshold})',
   'alert.utilization_high': '{team}: talk utilization {value} at fire · now {now}, above {threshold} — add staff',
   'alert.unknown': 'Alert in {team}',
+  'alert.out_of_adherence': 'Out of adherence: {who}, {team} — for {dur} (limit {limit})',
+  'alert.out_of_adherence_over': 'Out of adherence: {who}, {team} — over {limit}',
+  'alert.out_of_adherence_resolved': 'Out of adherence: {who}, {team} — back on schedule',
   'alert.aht_out_of_control': '{team}: AHT out of control ({kind}) — {value} against limit {threshold}: {rules}',
 
   'aht.title': 'AHT control chart',
@@ -277,6 +280,9 @@ const zh = {
   'alert.aux_dispersion': '{team} 示忙离散度：触发时 {value} · 现在 {now}（上限 {threshold}）',
   'alert.utilization_high': '{team} 通话利用率：触发时 {value} · 现在 {now}，高于 {threshold}，需增派人手',
   'alert.unknown': '{team} 告警',
+  'alert.out_of_adherence': '未按排班执行：{who}（{team}）已 {dur}，上限 {limit}',
+  'alert.out_of_adherence_over': '未按排班执行：{who}（{team}）已超过 {limit}',
+  'alert.out_of_adherence_resolved': '未按排班执行：{who}（{team}）已恢复',
   'alert.aht_out_of_control': '{team} 平均处理时长失控（{kind}）：{value}，控制限 {threshold}：{rules}',
 
   'aht.title': '平均处理时长控制图',

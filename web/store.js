@@ -69,7 +69,7 @@ function movesTile(old, a) {
   if (!old || old.team !== a.team) return true;
   if (opts.sort === 'team') return (old.state === 'offline') !== (a.state === 'offline');
   // By state or by time in state: any change of state or `since` reorders.
-  return old.state !== a.state || old.planned !== a.planned || old.since !== a.since;
+  return old.state !== a.state || !old.planned !== !a.planned || old.since !== a.since; // `planned` may be absent (false)
 }
 
 export const serverNow = () => Date.now() + store.offset;

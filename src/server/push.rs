@@ -653,6 +653,10 @@ fn agent_patch(a: &BoardAgent, prev: Option<&BoardAgent>) -> Value {
     put("reason", a.reason != p.reason, json!(a.reason));
     put("planned", a.planned != p.planned, json!(a.planned));
     put("since", a.since != p.since, json!(a.since));
+    // The roster's activity moves on its own (a break starts at 10:30): without these a
+    // client saw it only after a reconnect.
+    put("scheduled", a.scheduled != p.scheduled, json!(a.scheduled));
+    put("out_since", a.out_since != p.out_since, json!(a.out_since));
     Value::Object(m)
 }
 
@@ -807,5 +811,47 @@ mod tests {
         let moved = BoardAgent { team: "T02".into(), ..b.clone() };
         assert_eq!(agent_patch(&moved, Some(&b))["team"], "T02");
         assert_eq!(agent_patch(&b, None), json!(b), "an agent the client has not seen goes whole");
+        // The roster moved (a break began, the agent is still on the phone): the patch says so.
+        let on_break = BoardAgent { scheduled: Some("break".into()), out_since: Some(3_000), ..b.clone() };
+        let p = agent_patch(&on_break, Some(&b));
+        assert_eq!(p, json!({"agent": "A1", "scheduled": "break", "out_since": 3_000}));
+        assert_eq!(merge(&json!(b), &p), json!(on_break));
+        // Back in adherence: null says the field went away (a patch is merged key by key).
+        let back = agent_patch(&b, Some(&on_break));
+        assert_eq!(back, json!({"agent": "A1", "scheduled": "phone", "out_since": null}));
+    }
+
+    #[test]
+    fn a_board_agent_leaves_out_what_is_null_or_false() {
+        let idle = BoardAgent {
+            agent: "A1".into(),
+            name: Some("Li Na".into()),
+            team: "T01".into(),
+            state: "idle",
+            reason: None,
+            planned: false,
+            since: Some(1_000),
+            scheduled: None,
+            out_since: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&idle).unwrap(),
+            r#"{"agent":"A1","name":"Li Na","team":"T01","state":"idle","since":1000}"#
+        );
+        let lunch = BoardAgent {
+            state: "aux",
+            reason: Some("lunch".into()),
+            planned: true,
+            scheduled: Some("lunch".into()),
+            out_since: Some(900),
+            ..idle.clone()
+        };
+        let v = json!(lunch);
+        assert_eq!((v["reason"].clone(), v["planned"].clone()), (json!("lunch"), json!(true)));
+        assert_eq!((v["scheduled"].clone(), v["out_since"].clone()), (json!("lunch"), json!(900)));
+        // Never seen (a rostered agent with no event yet): `since` stays, as null.
+        let unseen = BoardAgent { since: None, ..idle };
+        assert_eq!(json!(unseen)["since"], Value::Null);
+        assert!(json!(unseen).as_object().unwrap().contains_key("since"));
     }
 }

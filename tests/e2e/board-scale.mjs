@@ -176,13 +176,17 @@ async function measure(base) {
     }
     await page.goto(base + '/');
     const firstFrameMs = await (await page.waitForFunction(
-      () => (document.querySelector('#app.has-data [data-testid="agent-tiles"] .tile') ? performance.now() : false),
+      // Tiles as elements, or squares drawn on a group's canvas (colour-only dot mode).
+      () => (document.querySelector('#app.has-data [data-testid="agent-tiles"] :is(.tile, canvas.slab[data-drawn])') ? performance.now() : false),
       null, { polling: 'raf', timeout: 60_000 },
     )).jsonValue();
     if (argv.includes('--profile')) logProfile('first frame', (await cdp.send('Profiler.stop')).profile);
     const tilesInDom = await page.evaluate(() => document.querySelectorAll('[data-testid="agent-tiles"] .tile').length);
+    // Every element of the tiles panel (tiles, their text, group boxes, canvases).
+    const panelElements = () => page.evaluate(() => document.querySelectorAll('[data-testid="agent-tiles"] *').length);
+    const elementsFirst = await panelElements();
     const firstMessageMs = await page.evaluate(() => window.__firstMessageMs);
-    log(`first frame on screen after ${firstFrameMs.toFixed(0)} ms (received at ${firstMessageMs.toFixed(0)} ms; full frame ${(fullBytes / 1e3).toFixed(0)} KB, ${tilesInDom} tiles in the DOM)`);
+    log(`first frame on screen after ${firstFrameMs.toFixed(0)} ms (received at ${firstMessageMs.toFixed(0)} ms; full frame ${(fullBytes / 1e3).toFixed(0)} KB, ${tilesInDom} tiles and ${elementsFirst} elements in the tiles panel)`);
 
     const m0 = await metrics(base);
     counting = true;
@@ -243,6 +247,7 @@ async function measure(base) {
       };
     }, SCROLL_SECS);
     if (argv.includes('--profile')) logProfile('scrolling', (await cdp.send('Profiler.stop')).profile);
+    const elementsScrolled = await panelElements();
     await cdp.send('Tracing.end');
     await done;
     const count = (name) => events.filter((e) => e.name === name).length;
@@ -269,11 +274,12 @@ async function measure(base) {
     const main = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
     const longTasks = events.filter((e) => e.name.endsWith('RunTask') && e.dur > 50_000 && main.has(`${e.pid}:${e.tid}`)).length;
     const trace = { presented_frames: presented, dropped_frames: dropped, fps: presented / SCROLL_SECS, long_tasks: longTasks, states };
-    log(`scroll ${SCROLL_SECS} s over ${raf.scrollable_px} px: trace ${presented} frames presented (${trace.fps.toFixed(1)} fps), ${dropped} dropped, ${longTasks} main-thread tasks > 50 ms; rAF ${raf.fps.toFixed(1)} fps, ${raf.long_frames} frames > 25 ms, worst ${raf.worst_ms.toFixed(0)} ms`);
+    log(`scroll ${SCROLL_SECS} s over ${raf.scrollable_px} px: trace ${presented} frames presented (${trace.fps.toFixed(1)} fps), ${dropped} dropped, ${longTasks} main-thread tasks > 50 ms; rAF ${raf.fps.toFixed(1)} fps, ${raf.long_frames} frames > 25 ms, worst ${raf.worst_ms.toFixed(0)} ms; ${elementsScrolled} elements in the tiles panel after`);
     if (errors.length) log('page errors:', errors.slice(0, 5));
     const out = {
       agents: AGENTS, teams: TEAMS, secs: elapsed,
       first_frame_ms: Math.round(firstFrameMs), first_message_ms: Math.round(firstMessageMs), full_frame_bytes: fullBytes, tiles_in_dom: tilesInDom,
+      panel_elements_first: elementsFirst, panel_elements_scrolled: elementsScrolled,
       ws_bytes_per_s: Math.round(bytesPerSec), ws_frames: kinds,
       delta_bytes_per_s_by_key: Object.fromEntries(Object.entries(byKey).map(([k, v]) => [k, Math.round(v / elapsed)])),
       agent_records_per_s: Math.round(changedAgents / elapsed), feed_events_per_s: Math.round(eventsPerSec),

@@ -286,6 +286,25 @@ test('AHT alert and rules in both languages', async () => {
   assert.equal(alertText(al, 0), 'T1: AHT out of control (15 min) — 3:30 against limit 2:03: beyond 3σ, 6 trending');
 });
 
+test('an out-of-adherence alert names the agent and how long, in both languages (not "Alert in T1")', async () => {
+  globalThis.location ??= { search: '' };
+  const { alertText } = await import('../../web/panels/alerts.js');
+  const { store } = await import('../../web/store.js');
+  // The alert's value is the 5-minute limit it passed; the time out is the agent's out_since.
+  const al = { kind: 'out_of_adherence', team: 'T1', agent: 'A7', state: 'firing', value: 300, threshold: 300 };
+  setLang('en');
+  assert.equal(alertText(al, 0), 'Out of adherence: A7, T1 — over 5:00');
+  store.agents.set('A7', { agent: 'A7', name: 'Li Na', team: 'T1', state: 'idle', since: 0, out_since: 1_000_000 });
+  store.now = null;
+  const at = 1_000_000 + 330_000 - store.offset;
+  assert.equal(alertText(al, at), 'Out of adherence: Li Na A7, T1 — for 5:30 (limit 5:00)');
+  assert.equal(alertText({ ...al, state: 'resolved' }, at), 'Out of adherence: Li Na A7, T1 — back on schedule');
+  setLang('zh');
+  assert.equal(alertText(al, at), '未按排班执行：Li Na A7（T1）已 5:30，上限 5:00');
+  setLang('en');
+  store.agents.delete('A7');
+});
+
 test('merge: a delta\'s teams_changed entry rebuilds the team exactly (objects by key, null a value, arrays whole)', () => {
   const team = {
     team: 'T01', peak: true, current: { idle: 3, talking: 2 },
@@ -301,4 +320,17 @@ test('merge: a delta\'s teams_changed entry rebuilds the team exactly (objects b
   });
   assert.equal(team.current.idle, 3, 'the old block is not changed in place');
   assert.equal(got.windows.today, team.windows.today, 'untouched branches are shared');
+});
+
+test('index.html preloads every module of the page, and nothing else (issue 20: no import waterfall)', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const web = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../web');
+  const html = fs.readFileSync(path.join(web, 'index.html'), 'utf8');
+  const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1]).sort();
+  const modules = [
+    ...fs.readdirSync(web).filter((f) => f.endsWith('.js')),
+    ...fs.readdirSync(path.join(web, 'panels')).filter((f) => f.endsWith('.js')).map((f) => `panels/${f}`),
+  ].filter((f) => f !== 'app.js').sort();
+  assert.deepEqual(preloaded, modules);
 });

@@ -37,6 +37,17 @@ export function alertText(al, now) {
   switch (al.kind) {
     case 'aux_cluster':
       return t('alert.aux_cluster', { team, k: (al.agents ?? []).length, share: F.pct(al.value) });
+    case 'out_of_adherence': {
+      // From the roster (docs/adherence.md): how long the agent has been off its schedule.
+      const name = al.agent ? agentName(al.agent) : '';
+      const who = name && name !== al.agent ? `${name} ${al.agent}` : (al.agent ?? '');
+      const limit = F.mss(al.threshold);
+      if (al.state !== 'firing') return t('alert.out_of_adherence_resolved', { who, team, limit });
+      // The alert's value is the limit it passed; the time out now is the agent's out_since.
+      const a = al.agent ? store.agents.get(al.agent) : null;
+      if (a?.out_since == null) return t('alert.out_of_adherence_over', { who, team, limit });
+      return t('alert.out_of_adherence', { who, team, dur: F.mss((asOf(now) - a.out_since) / 1000), limit });
+    }
     case 'long_aux': {
       const name = al.agent ? agentName(al.agent) : '';
       const who = name && name !== al.agent ? `${name} ${al.agent}` : (al.agent ?? '');

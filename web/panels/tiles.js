@@ -50,11 +50,15 @@ function schedLabel(act) {
 }
 
 /** Tooltip for a person at the screen with a mouse: who, which state, long-aux limit. */
-function tileTitle(e, a, lv = e.dataset.long ?? '') {
+function titleText(a, lv) {
   let s = `${a.name || a.agent} (${a.agent}) · ${t(`state.${stateKey(a)}`)}`;
   if (a.state === 'aux') s += ` · ${reasonLabel(a.reason ?? 'unspecified')}`;
   if (lv) s += ` · ${t(lv === 'over' ? 'long.over' : 'long.near', { limit: F.mss(longLimitSecs(a.reason ?? 'unspecified')) })}`;
-  setAttr(e, 'title', s);
+  return s;
+}
+
+function tileTitle(e, a, lv = e.dataset.long ?? '') {
+  setAttr(e, 'title', titleText(a, lv));
 }
 
 function groupLabel(g) {
@@ -94,9 +98,10 @@ function tileFor(id) {
   return e;
 }
 
-/** Puts a group's tiles in its grid, in order (made if need be). */
+/** Puts a group's tiles in its grid, in order (made if need be), or draws its squares. */
 function fill(G) {
   G.filled = true;
+  if (painted) return; // its squares are on the slabs (paintAll)
   const els = G.ids.map(tileFor);
   const cur = G.grid.children;
   let same = cur.length === els.length;
@@ -125,10 +130,12 @@ export function render() {
       }
       continue;
     }
-    if (!e) continue; // in a group not drawn yet: drawn when it is
+    if (!e) continue; // in a group not drawn yet (or painted on the slabs): drawn when it is
     updateTile(e, a);
     if (!all) tickTile(e, a, at, firing);
   }
+  // Painted squares: which to paint again (all of them after a `full` frame).
+  const repaint = !painted ? null : all ? 'all' : [...store.changed];
   store.allChanged = false;
   store.changed.clear();
   if (store.agentsDirty) {
@@ -156,9 +163,9 @@ export function render() {
           label.append(name, count);
           const grid = el('div', 'grid');
           root.append(label, grid);
-          G = { root, name, count, grid, ids: [], visible: false, filled: false };
+          G = { root, name, count, grid, ids: [], visible: false, filled: false, cols: 1 };
           root._group = G;
-          seenGroups.observe(root);
+          if (!painted) seenGroups.observe(root); // painted squares need no tiles made
           groupEls.set(gkey, G);
         }
         const want = prev ? prev.nextSibling : box.firstChild;
@@ -178,6 +185,7 @@ export function render() {
       groupCounts = groups.map((g) => g.agents.length);
       layout();
       setRows();
+      syncMode(); // the floor may have crossed LAZY_FROM; groups moved: read where they are
     }
     for (const g of groups) {
       const G = groupEls.get(`${g.kind}:${g.key}`);
@@ -189,6 +197,13 @@ export function render() {
       G.root.title = `${groupLabel(g)} · ${t(g.kind === 'team' ? 'agents.logged_in' : 'agents.count', { n })}`;
     }
   }
+  // Painted squares: the slabs near the screen again when the groups moved, else the
+  // squares of the agents this frame changed (a few hundred of 20,000).
+  if (painted) {
+    // After the other panels' writes (a microtask): one layout for the groups' places.
+    if (repaint === 'all' || geo == null) paintSoon(true);
+    else if (repaint.length) paintAgents(repaint, at, firingLongAux());
+  }
   $('.tiles-empty').hidden = shownCount > 0 || store.now == null;
 }
 
@@ -198,6 +213,7 @@ function setRows() {
   // In page order, as the fit's columns.
   [...tilesBox().querySelectorAll(':scope > .group')].forEach((root, i) => {
     const G = root._group;
+    if (G) G.cols = Math.max(1, colsOf(i));
     if (G) G.grid.style.setProperty('--rows', String(Math.max(1, Math.ceil(G.ids.length / Math.max(1, colsOf(i))))));
   });
 }
@@ -217,12 +233,16 @@ export function regroup() {
   orderSig = '';
 }
 
+// The panel's size and the root font size, as the ResizeObserver last saw them: reading
+// them in render() forced a layout of a page just filled with 400 groups and 400 team rows
+// (issue 20's first frame). Read directly only before the observer has reported.
+let boxSize = null;
+const readRem = () => parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+
 export function layout() {
   const box = tilesBox();
-  const W = box.clientWidth;
-  const H = box.clientHeight;
+  const { W, H, rem } = boxSize ?? { W: box.clientWidth, H: box.clientHeight, rem: readRem() };
   if (!W || !H) return;
-  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
   const labelW = Math.round(rem * 4.3);
   const gap = Math.max(3, Math.round(rem * 0.25));
   const groupGap = Math.max(4, Math.round(rem * 0.45));
@@ -246,7 +266,9 @@ export function layout() {
     // Blocks in the DOM are in group order, as groupCounts.
     [...box.querySelectorAll(':scope > .group > .grid')].forEach((g, i) => g.style.setProperty('--cols', String(fit.cols[i] ?? 1)));
     colsOf = (i) => fit.cols[i] ?? 1;
+    dotGeom = { s: fit.s, gap: fit.gap };
     setRows();
+    syncMode();
     return;
   }
   const fit = fitTiles(groupCounts, W, H, { labelW, gap, groupGap });
@@ -268,13 +290,19 @@ export function layout() {
   const u = Math.min(fit.w / 11, fit.h / 4.4);
   s.setProperty('--tu', `${u.toFixed(2)}px`);
   box.dataset.size = u < 9 ? 'xs' : u < 13 ? 's' : 'l';
+  syncMode();
 }
 
 export function observe() {
-  new ResizeObserver(() => {
+  new ResizeObserver((entries) => {
+    const box = tilesBox();
+    // clientWidth/Height (inside the scrollbar), read here where layout is clean.
+    boxSize = entries.length ? { W: box.clientWidth, H: box.clientHeight, rem: readRem() } : boxSize;
     lastFit = '';
     layout();
   }).observe(tilesBox());
+  tilesBox().addEventListener('scroll', scrolled, { passive: true });
+  tilesBox().addEventListener('mousemove', hover, { passive: true });
 }
 
 /** A tile's time in state and long-aux level as of `at`. */
@@ -312,6 +340,7 @@ const seenGroups = new IntersectionObserver((entries) => {
     if (!G) continue;
     G.visible = en.isIntersecting;
     if (!G.visible) continue;
+    if (painted) continue; // the slabs paint what scrolls in
     if (!G.filled) fill(G);
     tickGroup(G, at, (firing ??= firingLongAux()));
   }
@@ -320,7 +349,9 @@ const seenGroups = new IntersectionObserver((entries) => {
 export function tick(now) {
   const at = asOf(now);
   const firing = firingLongAux();
-  for (const G of groupEls.values()) if (G.visible) tickGroup(G, at, firing);
+  // Painted squares have no timers, but long-aux levels move with time.
+  if (painted) paintLongAux(at, firing);
+  else for (const G of groupEls.values()) if (G.visible) tickGroup(G, at, firing);
 }
 
 /** Kiosk paging: what does not fit shows a screenful at a time. */
@@ -331,4 +362,337 @@ export function page() {
       box.scrollTo({ top: next >= box.scrollHeight - box.clientHeight + 4 ? 0 : next });
     }
   }
+}
+
+// Colour-only squares ----------------------------------------------------------------------
+//
+// Squares too small for text (dot mode under 32 px: 20,000 agents on a 1080p screen) on a
+// floor of LAZY_FROM agents or more are not elements: they are painted on a few canvases
+// ("slabs", SLAB_PX tall, as wide as the panel) laid over the scrolled content, and only
+// the slabs near the screen exist. Six thousand squares on screen as elements cost the page
+// most of each frame to style, lay out, paint and layerize while scrolling, and the first
+// frame waited for them; a canvas per group made each one a compositor layer of its own,
+// as costly (issue 20). Slabs scroll with the content on the compositor and are painted
+// again only where the board changed (the agents a delta names, or whose long-aux level
+// the one-second tick moved), or whole when the groups moved; the panel holds one group
+// box per team however large the floor. The group boxes keep their place and size (the
+// grid's rows), so the headings stay where they were. What the elements gave is kept: a
+// grid's title follows the mouse (who, state, long-aux limit), and the squares look as the
+// CSS drew them (colours from the same custom properties, the rounding, the red ring of a
+// long aux near its limit, the outline of a logged-out agent).
+
+// Short enough that the slabs alive (the screen and SLAB_MARGIN_PX around it) stay near
+// what is shown: on a 4K screen at 2x each 512 px slab is 15 MB of pixels.
+export const SLAB_PX = 512;
+/** How far beyond the visible part slabs are kept ready, in pixels. */
+const SLAB_MARGIN_PX = 300;
+let painted = false; // colour-only dot mode: the squares are on slabs; set by syncMode()
+let dotGeom = { s: 8, gap: 2 }; // square and gap in CSS pixels, from the dot fit
+let colours = null; // fill by state key, read once from the stylesheet
+const slabs = new Map(); // slab index -> canvas (only those near the screen)
+// Where each group's grid is in the scrolled content, in page order; null = read again
+// (after a regroup or a layout). { list: [{ G, x, y, h }], height }.
+let geo = null;
+let geoKey = ''; // the groups' places and sizes as last read (readGeo)
+let repaintAll = false; // the queued paintAll paints every slab again, not only new ones
+const where = new Map(); // agent id -> [its geo entry, index in the group], with geo
+const drawnLevel = new Map(); // agent id -> long-aux level its square shows ('near'/'over')
+let paintQueued = false;
+
+/** Painted from LAZY_FROM agents; a smaller floor keeps an element per agent even as squares. */
+function paintMode() {
+  const box = tilesBox();
+  return lazy && box.dataset.size === 'dot' && !box.hasAttribute('data-dot-text');
+}
+
+/**
+ * After a layout: switches between painted squares and elements when the mode changed
+ * (the groups drawn as elements so far are emptied, or made again), and repaints.
+ */
+function syncMode() {
+  const want = paintMode();
+  const switched = want !== painted;
+  geo = null;
+  if (switched) {
+    painted = want;
+    // Tiles are let go while painted, and made again (with their timers) when text fits.
+    tileEls.clear();
+    for (const G of groupEls.values()) {
+      G.grid.replaceChildren();
+      G.grid.removeAttribute('title'); // the painted square's last tooltip
+      G.filled = false;
+      // Groups coming into view matter only to tiles; observing again reports each at once.
+      if (painted) {
+        seenGroups.unobserve(G.root);
+        G.visible = false;
+      } else {
+        seenGroups.observe(G.root);
+        if (!lazy) fill(G);
+      }
+    }
+  }
+  if (!painted) dropSlabs(() => true);
+  // The groups' places are read again; the slabs are painted again only if they moved (a
+  // live team table's width moves the panel by a pixel every few seconds: nothing to paint).
+  else paintSoon(switched);
+}
+
+/**
+ * paintAll once the caller and the rest of the page's render are done, before the frame;
+ * `all`: the squares changed (a full frame, new groups), not only perhaps their places.
+ */
+function paintSoon(all) {
+  repaintAll ||= all;
+  if (paintQueued) return;
+  paintQueued = true;
+  queueMicrotask(() => paintQueued && paintAll());
+}
+
+function readColours() {
+  const cs = getComputedStyle(document.documentElement);
+  const v = (name) => cs.getPropertyValue(name).trim();
+  return {
+    talking: v('--talking'), acw: v('--acw'), aux_unplanned: v('--aux'), aux_planned: v('--planned'),
+    idle: v('--idle'), offline: v('--offline'), over: v('--over'), other: v('--dim'),
+  };
+}
+
+/** Where the groups' grids are (one layout read for all, after the DOM writes). */
+function readGeo() {
+  const { s, gap } = dotGeom;
+  const box = tilesBox();
+  const b = box.getBoundingClientRect();
+  // Content coordinates: against the panel's padding box, whatever its scroll.
+  const x0 = b.left + box.clientLeft - box.scrollLeft;
+  const y0 = b.top + box.clientTop - box.scrollTop;
+  const list = [];
+  let height = 0;
+  let width = 1;
+  where.clear();
+  for (const root of box.querySelectorAll(':scope > .group')) {
+    const G = root._group;
+    if (!G) continue;
+    const r = G.grid.getBoundingClientRect();
+    const h = Math.max(1, Math.ceil(G.ids.length / G.cols)) * (s + gap) - gap;
+    const y = r.top - y0;
+    const g = { G, x: r.left - x0, y, h };
+    list.push(g);
+    G.ids.forEach((id, i) => where.set(id, [g, i]));
+    height = Math.max(height, y + h);
+    width = Math.max(width, g.x + G.cols * (s + gap));
+  }
+  // As wide as the squares, not the panel: a panel a pixel wider keeps its slabs.
+  width = Math.ceil(width);
+  geoKey = `${s}:${gap}:${width}|${list.map((g) => `${g.x},${g.y},${g.G.cols},${g.G.ids.length}`).join(';')}`;
+  return { list, height, width };
+}
+
+/** Slab indexes within SLAB_MARGIN_PX of the visible part of the panel. */
+function wantedSlabs() {
+  const box = tilesBox();
+  const top = Math.max(0, box.scrollTop - SLAB_MARGIN_PX);
+  const bottom = Math.min(geo.height, box.scrollTop + (boxSize?.H ?? box.clientHeight) + SLAB_MARGIN_PX);
+  const want = new Set();
+  for (let k = Math.floor(top / SLAB_PX); k * SLAB_PX < bottom; k++) want.add(k);
+  return want;
+}
+
+function dropSlabs(pred) {
+  for (const [k, c] of slabs) {
+    if (pred(k)) {
+      c.remove();
+      slabs.delete(k);
+    }
+  }
+}
+
+/** Repaints every slab near the screen (the board changed, or time moved). */
+function paintAll(at = asOf(), firing = firingLongAux()) {
+  paintQueued = false;
+  const all = repaintAll;
+  repaintAll = false;
+  if (!painted) return;
+  geo ??= readGeo();
+  const want = wantedSlabs();
+  dropSlabs((k) => !want.has(k));
+  // No square changed: only slabs new near the screen or painted where the groups were.
+  for (const k of want) if (all || stale(k)) paintSlab(k, at, firing);
+}
+
+/** A slab not painted yet, or painted for groups that have moved since. */
+const stale = (k) => slabs.get(k)?._geoKey !== geoKey;
+
+/** On scroll: paints the slabs that came near the screen, lets go of those far from it. */
+function scrolled() {
+  if (!painted) return;
+  geo ??= readGeo();
+  const want = wantedSlabs();
+  dropSlabs((k) => !want.has(k));
+  let at = null;
+  let firing = null;
+  for (const k of want) if (stale(k)) paintSlab(k, (at ??= asOf()), (firing ??= firingLongAux()));
+}
+
+function paintSlab(k, at, firing) {
+  const box = tilesBox();
+  let c = slabs.get(k);
+  if (!c) {
+    c = document.createElement('canvas');
+    c.className = 'slab';
+    c.dataset.slab = String(k);
+    c.setAttribute('aria-hidden', 'true'); // the group boxes carry the names (title)
+    slabs.set(k, c);
+    box.append(c);
+  }
+  colours ??= readColours();
+  const top = k * SLAB_PX;
+  const w = geo.width;
+  // Never past the content: the slab must not make the panel scroll further.
+  const h = Math.max(1, Math.min(SLAB_PX, Math.ceil(geo.height) - top));
+  const dpr = window.devicePixelRatio || 1;
+  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+    c.style.width = `${w}px`;
+    c.style.height = `${h}px`;
+    c.style.top = `${top}px`;
+  }
+  const ctx = c.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  const { s, gap } = dotGeom;
+  const r = Math.max(1, s * 0.18);
+  // Per fill colour, the squares' corners (x, y, x, y, ...): one fillStyle per colour.
+  const paths = new Map();
+  const near = new Path2D();
+  const off = new Path2D();
+  let drawn = 0;
+  for (const g of geo.list) {
+    if (g.y >= top + h || g.y + g.h <= top) continue;
+    const { G } = g;
+    const cols = G.cols;
+    // Only the rows of this group inside the slab.
+    const row0 = Math.max(0, Math.floor((top - g.y) / (s + gap)));
+    const row1 = Math.ceil((top + h - g.y) / (s + gap));
+    const end = Math.min(G.ids.length, row1 * cols);
+    for (let i = row0 * cols; i < end; i++) {
+      const a = store.agents.get(G.ids[i]);
+      if (!a) continue;
+      const x = g.x + (i % cols) * (s + gap);
+      const y = g.y - top + Math.floor(i / cols) * (s + gap);
+      const lv = longLevel(a, at, firing);
+      if (lv) drawnLevel.set(a.agent, lv);
+      else drawnLevel.delete(a.agent);
+      const key = lv === 'over' ? 'over' : stateKey(a);
+      let p = paths.get(key);
+      if (!p) paths.set(key, (p = []));
+      p.push(x, y);
+      if (lv === 'near') near.rect(x, y, s, s);
+      if (key === 'offline') off.rect(x + 0.5, y + 0.5, s - 1, s - 1);
+      drawn++;
+    }
+  }
+  // Squares under 8 px get square corners (a 1 px rounding nobody sees across a room, and
+  // 9,000 rounded paths were most of a slab's paint).
+  const round = s >= 8;
+  for (const [key, p] of paths) {
+    ctx.fillStyle = colours[key] ?? colours.other;
+    if (round) {
+      const path = new Path2D();
+      for (let j = 0; j < p.length; j += 2) path.roundRect(p[j], p[j + 1], s, s, r);
+      ctx.fill(path);
+    } else for (let j = 0; j < p.length; j += 2) ctx.fillRect(p[j], p[j + 1], s, s);
+  }
+  // A logged-out agent's 1 px outline, and the red ring of a long aux near its limit
+  // (as `.tile[data-long="near"]`'s inset shadow), inside the square.
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = '#2c3a4a';
+  ctx.stroke(off);
+  ctx.save();
+  ctx.clip(near);
+  ctx.lineWidth = 2 * Math.max(1, s * 0.2);
+  ctx.strokeStyle = colours.over;
+  ctx.stroke(near);
+  ctx.restore();
+  c.dataset.drawn = String(drawn);
+  c._geoKey = geoKey;
+}
+
+/** Paints again the squares of these agents, in the slabs that exist. */
+function paintAgents(ids, at, firing) {
+  if (!painted || geo == null) return;
+  const { s, gap } = dotGeom;
+  const r = Math.max(1, s * 0.18);
+  for (const id of ids) {
+    const w = where.get(id);
+    const a = store.agents.get(id);
+    if (!w || !a) {
+      drawnLevel.delete(id); // gone from the board: its group was painted again
+      continue;
+    }
+    const [g, i] = w;
+    const x = g.x + (i % g.G.cols) * (s + gap);
+    const y = g.y + Math.floor(i / g.G.cols) * (s + gap);
+    const lv = longLevel(a, at, firing);
+    if (lv) drawnLevel.set(id, lv);
+    else drawnLevel.delete(id);
+    const key = lv === 'over' ? 'over' : stateKey(a);
+    // A square on a slab's edge is in two slabs.
+    for (let k = Math.floor(y / SLAB_PX); k * SLAB_PX < y + s; k++) {
+      const c = slabs.get(k);
+      if (!c) continue;
+      const ctx = c.getContext('2d');
+      const yy = y - k * SLAB_PX;
+      ctx.clearRect(x, yy, s, s);
+      ctx.fillStyle = colours[key] ?? colours.other;
+      if (s < 8) ctx.fillRect(x, yy, s, s);
+      else {
+        ctx.beginPath();
+        ctx.roundRect(x, yy, s, s, r);
+        ctx.fill();
+      }
+      if (key === 'offline') {
+        ctx.lineWidth = 1;
+        ctx.strokeStyle = '#2c3a4a';
+        ctx.strokeRect(x + 0.5, yy + 0.5, s - 1, s - 1);
+      }
+      if (lv === 'near') {
+        const ring = Math.max(1, s * 0.2);
+        ctx.lineWidth = ring;
+        ctx.strokeStyle = colours.over;
+        ctx.strokeRect(x + ring / 2, yy + ring / 2, s - ring, s - ring);
+      }
+    }
+  }
+}
+
+/**
+ * The one-second tick: squares have no timers, but an agent in unplanned aux passes 80%
+ * of its limit and then the limit with time alone. Only those whose level moved are
+ * painted again (a few of 20,000 each second).
+ */
+function paintLongAux(at, firing) {
+  if (!painted || geo == null) return;
+  const moved = [];
+  for (const id of store.auxUnplanned) {
+    const a = store.agents.get(id);
+    if (a && longLevel(a, at, firing) !== (drawnLevel.get(id) ?? '')) moved.push(id);
+  }
+  // Those that left aux were painted again when they changed.
+  for (const id of drawnLevel.keys()) if (!store.auxUnplanned.has(id)) moved.push(id);
+  if (moved.length) paintAgents(moved, at, firing);
+}
+
+/** A painted square's title follows the mouse, as a tile's would say. */
+function hover(ev) {
+  if (!painted) return;
+  const grid = ev.target.closest?.('.grid');
+  const G = grid?.parentElement?._group;
+  if (!G) return;
+  const { s, gap } = dotGeom;
+  const col = Math.floor(ev.offsetX / (s + gap));
+  const row = Math.floor(ev.offsetY / (s + gap));
+  const id = col < G.cols ? G.ids[row * G.cols + col] : undefined;
+  const a = id == null ? null : store.agents.get(id);
+  setAttr(grid, 'title', a ? titleText(a, longLevel(a, asOf(), firingLongAux())) : null);
 }
