@@ -18,6 +18,26 @@ pub fn after_answer(bytes: usize) {
     }
 }
 
+/// Makes the allocator map every block of [`LARGE_ANSWER_BYTES`] or more on its own and
+/// unmap it when freed (glibc's `M_MMAP_THRESHOLD`, set once at start). By default glibc
+/// raises that threshold to the size of the largest mapped block freed so far (up to
+/// 32 MB): after the first floor snapshot (15 MB) every later one, and its gzip form, came
+/// from the arenas of whichever threads wrote and sent them, and freed there stayed
+/// resident: after 500 dashboard panels polled for 30 s, the daemon held 0.25 GiB more
+/// than loaded (BENCHMARKS.md, session 10). The trim after an answer cannot help: the
+/// answer's bytes are freed after it, when the last client has been sent them. Costs
+/// nothing the trim did not already: it gave those pages back too, so the next answer
+/// faulted them in again.
+pub fn map_large_blocks() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code)]
+    // SAFETY: mallopt takes no pointers and only sets the allocator's own parameters,
+    // under its lock; setting the threshold is valid at any time.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE_ANSWER_BYTES as libc::c_int);
+    }
+}
+
 /// Returns the allocator's free memory to the operating system (glibc's `malloc_trim`,
 /// which since 2.8 also releases whole free pages inside every arena). Costs a walk over
 /// the free lists: call it after large answers, not per request. A no-op where the

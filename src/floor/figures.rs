@@ -50,6 +50,7 @@ impl Sums {
     }
 
     /// [`Sums::over`], the start found from `mark` ([`Timeline::window_marked`]).
+    #[inline]
     pub fn over_marked(tl: &Timeline, mark: &mut Mark, from: Ms, to: Ms, to_inclusive: bool) -> Sums {
         let (ms, contacts) = tl.window_marked(mark, from, to, to_inclusive);
         Sums { ms, contacts, adh: AdhSums::default(), rostered_logged: 0 }

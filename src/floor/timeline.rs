@@ -467,6 +467,11 @@ impl Timeline {
     /// the mark allows, and its end at or after the last change, where the timeline keeps
     /// the running sums inline: then no segment is searched. Any other window is summed as
     /// `window` does (and the mark is left alone).
+    ///
+    /// Inlined into the view's pass: returned through memory, its sums made the pass wait
+    /// for every store before them (the marks' among them) to reach the cache — half of
+    /// the pass's time at 100,000 agents (BENCHMARKS.md, session 10).
+    #[inline]
     pub fn window_marked(&self, mark: &mut Mark, from: Ms, to: Ms, to_inclusive: bool) -> (Durations, ContactSums) {
         let Some(last) = self.last else { return self.window(from, to, to_inclusive) };
         if to <= from || to < last.start() || (!to_inclusive && last.start() == to) || to - from >= Ms::from(u32::MAX) {
@@ -514,6 +519,7 @@ impl Timeline {
     /// before it, no segment starting up to `from` after the mark's segment, and (unless
     /// `from` is where the mark is) none starting at the mark. Reads at most segment `i`,
     /// when it was appended since the mark was taken (then usually the last, kept inline).
+    #[inline]
     fn move_mark(&self, mark: &mut Mark, from: Ms) -> bool {
         if mark.i == u32::MAX || mark.trims != self.trims || from < mark.from {
             return false;

@@ -209,6 +209,7 @@ pub async fn run_config(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let checked = check(&config)?;
+    crate::mem::map_large_blocks();
     let mut settings = config.core.clone();
     if demo {
         // The demo floor fast-forwards today since 08:00 local through the wall clock: a
