@@ -12,6 +12,60 @@ fn snapshot(e: &mut Engine, now: i64, opts: &ViewOpts) -> serde_json::Value {
     serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, opts))).unwrap()
 }
 
+/// Mean, population standard deviation and CV of `v`, the textbook way.
+fn spread(v: &[f64]) -> [Option<f64>; 3] {
+    if v.is_empty() {
+        return [None; 3];
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let std = (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+    [Some(mean), Some(std), (v.len() >= 2 && mean != 0.0).then(|| std / mean)]
+}
+
+/// Each team's and the floor's dispersion figures in a snapshot with its agents equal the
+/// spread of the qualifying members' own figures (logged in at least `min_logged_s`),
+/// computed here independently (to 1e-12: the daemon adds in fixed point).
+fn check_dispersions(snap: &serde_json::Value, min_logged_s: f64) {
+    let agents = snap["agents"].as_array().unwrap();
+    let mut groups: Vec<(&serde_json::Value, Vec<&serde_json::Value>)> = snap["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t, agents.iter().filter(|a| a["team"] == t["team"]).collect()))
+        .collect();
+    groups.push((&snap["floor"], agents.iter().collect()));
+    let mut checked = 0;
+    for (group, members) in groups {
+        for w in snap["windows"].as_array().unwrap() {
+            let w = w.as_str().unwrap();
+            let qualifying: Vec<&serde_json::Value> = members
+                .iter()
+                .copied()
+                .filter(|a| {
+                    let logged = a["windows"][w]["logged_in_s"].as_f64().unwrap();
+                    logged > 0.0 && (logged * 1000.0).round() >= min_logged_s * 1000.0
+                })
+                .collect();
+            for (figure, name) in [("aux_ratio", "aux_ratio"), ("talk_utilization", "talk_utilization")] {
+                let values: Vec<f64> = qualifying.iter().filter_map(|a| a["windows"][w][figure].as_f64()).collect();
+                let want = spread(&values);
+                for (k, suffix) in ["mean", "std", "cv"].iter().enumerate() {
+                    let got = group["windows"][w][format!("{name}_{suffix}")].as_f64();
+                    let ok = match (got, want[k]) {
+                        (Some(g), Some(x)) => (g - x).abs() <= 1e-12 * x.abs().max(1.0),
+                        (None, None) => true,
+                        _ => false,
+                    };
+                    assert!(ok, "{}: {w} {name}_{suffix} {got:?}, the members' {:?}", group["team"], want[k]);
+                    checked += usize::from(got.is_some());
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "no dispersion figure to check");
+}
+
 /// Feeds `lines` in chunks of `chunk` to the reference and to each engine (its parts
 /// beside it), and after each chunk compares their floor views at an instant `step_ms`
 /// apart in a cycle of `cycle`, with and without agents (`kinds`: agents, scrape). Returns
@@ -39,6 +93,9 @@ fn compare_along(
                 for key in ["floor", "teams", "agents", "alerts"] {
                     assert_eq!(got[key], want[key], "{key} at {now} in {n} parts (agents {agents}, scrape {scrape})");
                 }
+            }
+            if agents {
+                check_dispersions(&want, 300.0);
             }
             scheduled += want["agents"].as_array().unwrap().iter().filter(|a| !a["scheduled"].is_null()).count();
             compared += 1;

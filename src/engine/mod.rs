@@ -168,7 +168,7 @@ pub struct Engine {
     roster_slots: Vec<(u32, u32)>,
     /// Scratch of the views: the record arrays of their parts (`view::PartSums`), kept
     /// between views.
-    ratio_bufs: Vec<Vec<[f64; 2]>>,
+    ratio_bufs: Vec<(Vec<[f64; 2]>, Vec<u32>)>,
     /// Per agent slot: the parts of its schedule's `today` and `peak_today` that views
     /// reuse (`Roster::day_parts`; keyed by the roster slot). Derived, never stored.
     day_caches: Vec<Option<crate::roster::DayCache>>,

@@ -387,13 +387,7 @@ impl Engine {
         for (p, &ti) in team_ids.iter().enumerate() {
             pos_of[ti as usize] = p;
         }
-        // Where each team's member records start (`PartSums::ratios`).
-        let mut rec_start: Vec<usize> = Vec::with_capacity(team_ids.len());
-        let mut n_members = 0;
-        for &ti in &team_ids {
-            rec_start.push(n_members);
-            n_members += self.team(ti).roster.members().len();
-        }
+        let n_members: usize = team_ids.iter().map(|&ti| self.team(ti).roster.members().len()).sum();
         // Per team asked for: its peak intervals today, closed and open (the schedule's
         // `peak_today`).
         let peak_lists: Vec<Vec<(Ms, Ms)>> =
@@ -430,8 +424,6 @@ impl Engine {
             peak_at_now: &peak_at_now,
             peaks: &peaks,
             peak_lists: &peak_lists,
-            rec_start: &rec_start,
-            n_members,
             no_view_cache: self.no_view_cache,
             agents: opts.agents,
         };
@@ -461,14 +453,15 @@ impl Engine {
             let (r, rrest) = std::mem::take(&mut rs).split_at_mut(n);
             let (d, drest) = std::mem::take(&mut dc).split_at_mut(n);
             (vc, mk, rs, dc) = (vrest, mrest, rrest, drest);
-            let ratios = ratio_bufs.pop().unwrap_or_default();
+            let bufs = ratio_bufs.pop().unwrap_or_default();
+            let visits = if opts.team.is_some() { n_members } else { n };
             caches.push(Part {
                 lo: bounds[k],
                 view_cache: v,
                 marks: m,
                 roster_slots: r,
                 day_caches: d,
-                sums: PartSums::new(&pass, team_ids.len(), ratios),
+                sums: PartSums::new(&pass, team_ids.len(), bufs, visits),
             });
         }
         let agents = &self.agents;
@@ -539,20 +532,11 @@ impl Engine {
         }
         // Each team's dispersion from its members' records in every part, and the floor's
         // over all of them (order-independent sums: the same figures however many parts).
-        let threads = match self.view_parts {
-            Some(n) => n,
-            None if n_members >= PARALLEL_AGENTS => view_threads(),
-            None => 1,
-        };
-        let dispersions = team_dispersions(&sums, &rec_start, w_n, threads);
-        let floor_dispersion = match opts.scrape {
-            true => vec![Dispersion::default(); w_n],
-            false => floor_dispersions(&sums, &rec_start, w_n, threads, &dispersions),
-        };
+        let (dispersions, floor_dispersion) = dispersions(&sums, team_ids.len(), w_n, !opts.scrape);
         let mut floor_sums = vec![Sums::default(); w_n];
         let mut floor_counts = Counts::default();
         let mut teams_out = Vec::with_capacity(team_ids.len());
-        for ((p, &ti), dispersion) in team_ids.iter().enumerate().zip(dispersions) {
+        for ((p, &ti), dispersion) in team_ids.iter().enumerate().zip(dispersions.chunks_exact(w_n.max(1))) {
             let team = self.team(ti);
             let sums = team_sums[p * w_n..(p + 1) * w_n].to_vec();
             for (f, s) in floor_sums.iter_mut().zip(&sums) {
@@ -570,7 +554,7 @@ impl Engine {
                 peak: peak_at_now[p],
                 counts,
                 windows: sums,
-                dispersion: dispersion.into_iter().map(|(d, _)| d).collect(),
+                dispersion: dispersion.to_vec(),
                 handle_p50_ms: p50,
                 handle_p90_ms: p90,
                 contacts_total: team.contacts_total,
@@ -579,7 +563,7 @@ impl Engine {
                 out_of_adherence: out_now[p],
             });
         }
-        self.ratio_bufs = sums.into_iter().map(|part| part.ratios).collect();
+        self.ratio_bufs = sums.into_iter().map(|part| (part.ratios, part.rec_team)).collect();
         self.add_never_seen(
             opts,
             now,
@@ -858,9 +842,6 @@ struct Pass<'a> {
     peak_at_now: &'a [bool],
     peaks: &'a [PeaksToday],
     peak_lists: &'a [Vec<(Ms, Ms)>],
-    /// Per team asked for: where its member records start in [`PartSums::ratios`].
-    rec_start: &'a [usize],
-    n_members: usize,
     no_view_cache: bool,
     /// Agents asked for: each visited agent's view is kept.
     agents: bool,
@@ -883,14 +864,18 @@ struct PartSums {
     team_sums: Vec<Sums>,
     /// Milliseconds in the open segments, by kind.
     state_ms: Vec<[Ms; 6]>,
-    /// The dispersion ratios of the members: a record of one pair (aux ratio, talk
-    /// utilization) per window per member, NaN where the member does not qualify (a member
-    /// that does is logged in, so its ratios are numbers); a team's members side by side
-    /// from `Pass::rec_start[p]` to `rec_end[p]`. One write per member in one place:
-    /// pushing into two vectors per window of its team, scattered over the floor's teams,
-    /// was a fifth of a scrape in cache misses.
+    /// The dispersion ratios of the agents visited, in the order visited (one write after
+    /// the last, where a team's records side by side took a write to a cache line of its
+    /// own per member, which stalled the pass: BENCHMARKS.md, session 10): one pair (aux
+    /// ratio, talk utilization) per window per agent, NaN where it does not qualify (one
+    /// that does is logged in, so its aux ratio is a number; its utilization is NaN
+    /// without scheduled time, SPEC §9.2).
     ratios: Vec<[f64; 2]>,
-    rec_end: Vec<usize>,
+    /// The team (its position) of each agent visited.
+    rec_team: Vec<u32>,
+    /// Per team and window (`p * windows + w`): the count and sum of its qualifying
+    /// members' aux ratios and utilizations (the means of the dispersions).
+    spread: Vec<[SpreadSum; 2]>,
     /// Members now in unplanned aux that their schedule allows (counted as planned, SPEC
     /// §9.2), and members out of adherence.
     unplanned_moved: Vec<u32>,
@@ -901,28 +886,26 @@ struct PartSums {
 }
 
 impl PartSums {
-    /// Sums of no agent yet; `ratios`: an array to reuse for the records (any length).
-    fn new(pass: &Pass, teams: usize, mut ratios: Vec<[f64; 2]>) -> PartSums {
+    /// Sums of no agent yet, for up to `visits` agents; `bufs`: arrays to reuse for the
+    /// records (their contents are dropped, their room kept).
+    fn new(pass: &Pass, teams: usize, bufs: (Vec<[f64; 2]>, Vec<u32>), visits: usize) -> PartSums {
         let w_n = pass.windows.len();
-        // Records are read up to `rec_end` only: what is there from before is never read.
-        if ratios.len() < pass.n_members * w_n {
-            ratios.resize(pass.n_members * w_n, [0.0; 2]);
-        }
+        let (mut ratios, mut rec_team) = bufs;
+        ratios.clear();
+        ratios.reserve(visits * w_n);
+        rec_team.clear();
+        rec_team.reserve(visits);
         PartSums {
             team_sums: vec![Sums::default(); teams * w_n],
             state_ms: vec![[0; 6]; teams],
             ratios,
-            rec_end: pass.rec_start.to_vec(),
+            rec_team,
+            spread: vec![[SpreadSum::default(); 2]; teams * w_n],
             unplanned_moved: vec![0; teams],
             out_now: vec![0; teams],
             agents: Vec::new(),
             per: vec![Sums::default(); w_n],
         }
-    }
-
-    /// Team `p`'s member records in this part.
-    fn records(&self, p: usize, start: usize, w_n: usize) -> &[[f64; 2]] {
-        &self.ratios[start * w_n..self.rec_end[p] * w_n]
     }
 }
 
@@ -1026,12 +1009,18 @@ impl Pass<'_> {
         };
         acc.unplanned_moved[p] += u32::from(allowed_aux);
         acc.out_now[p] += u32::from(out_since.is_some());
-        let r = acc.rec_end[p];
-        acc.rec_end[p] += 1;
-        debug_assert!(p + 1 == self.rec_start.len() || r < self.rec_start[p + 1], "more members than the team's");
+        acc.rec_team.push(p as u32);
         for (w, x) in per.iter().enumerate() {
             acc.team_sums[p * w_n + w].add(x);
-            acc.ratios[r * w_n + w] = Qualifying::ratios(x, self.min_logged).map_or([f64::NAN; 2], |(a, t)| [a, t]);
+            let rec = Qualifying::ratios(x, self.min_logged).map_or([f64::NAN; 2], |(a, t)| [a, t]);
+            acc.ratios.push(rec);
+            let spread = &mut acc.spread[p * w_n + w];
+            if !rec[0].is_nan() {
+                spread[0].push(rec[0]);
+            }
+            if !rec[1].is_nan() {
+                spread[1].push(rec[1]);
+            }
         }
         if self.agents {
             acc.agents.push(AgentView {
@@ -1051,96 +1040,87 @@ impl Pass<'_> {
     }
 }
 
-/// A team's dispersion in each window, with the sums of its ratios (`SpreadSum`, aux and
-/// utilization) that the floor's mean adds up.
-type TeamDispersion = Vec<(Dispersion, [SpreadSum; 2])>;
+/// Every team's dispersion in each window (`p * windows + w`) and, `with_floor`, the
+/// floor's. The means come from the parts' sums ([`SpreadSum`]); then each part reads its
+/// records once, in the order it wrote them, adding each value's squared deviation to its
+/// team's and the floor's (on one thread per part). Every sum is an integer, so the figures
+/// do not depend on the parts, and they are [`Spread::of`]'s over each team's members
+/// (`tests/view_parts.rs` compares with the members' own figures).
+/// A part's sums of squared deviations: per team and window, and per window for the floor.
+type Deviations = (Vec<[i128; 2]>, Vec<[i128; 2]>);
 
-/// Per team asked for (by position), its dispersion in each window, from its members'
-/// records in every part; the teams split over `threads` threads.
-fn team_dispersions(parts: &[PartSums], rec_start: &[usize], w_n: usize, threads: usize) -> Vec<TeamDispersion> {
-    let of = |ps: std::ops::Range<usize>| -> Vec<TeamDispersion> {
-        let mut q = Qualifying::default();
-        ps.map(|p| {
-            (0..w_n)
-                .map(|w| {
-                    q.clear();
-                    for part in parts {
-                        for rec in part.records(p, rec_start[p], w_n).chunks_exact(w_n) {
-                            let [aux, talk] = rec[w];
-                            if !aux.is_nan() {
-                                q.push_ratios(aux, talk);
-                            }
-                        }
+fn dispersions(parts: &[PartSums], teams: usize, w_n: usize, with_floor: bool) -> (Vec<Dispersion>, Vec<Dispersion>) {
+    let mut team_sum = vec![[SpreadSum::default(); 2]; teams * w_n];
+    for part in parts {
+        for (t, x) in team_sum.iter_mut().zip(&part.spread) {
+            t[0].add(x[0]);
+            t[1].add(x[1]);
+        }
+    }
+    let mut floor_sum = vec![[SpreadSum::default(); 2]; w_n];
+    if with_floor {
+        for t in team_sum.chunks_exact(w_n.max(1)) {
+            for (f, x) in floor_sum.iter_mut().zip(t) {
+                f[0].add(x[0]);
+                f[1].add(x[1]);
+            }
+        }
+    }
+    let means = |s: &[[SpreadSum; 2]]| -> Vec<[f64; 2]> { s.iter().map(|x| [x[0].mean(), x[1].mean()]).collect() };
+    let (team_mean, floor_mean) = (means(&team_sum), means(&floor_sum));
+    // Per part: the deviations' sums, per team and window, and per window for the floor.
+    let deviate = |part: &PartSums| -> Deviations {
+        let mut team_dev = vec![[0i128; 2]; teams * w_n];
+        let mut floor_dev = vec![[0i128; 2]; if with_floor { w_n } else { 0 }];
+        for (&p, recs) in part.rec_team.iter().zip(part.ratios.chunks_exact(w_n.max(1))) {
+            let at = p as usize * w_n;
+            for (w, rec) in recs.iter().enumerate() {
+                for (k, &v) in rec.iter().enumerate() {
+                    if v.is_nan() {
+                        continue;
                     }
-                    q.dispersion_and_sums()
-                })
-                .collect()
-        })
-        .collect()
+                    team_dev[at + w][k] += SpreadSum::deviation(v, team_mean[at + w][k]);
+                    if with_floor {
+                        floor_dev[w][k] += SpreadSum::deviation(v, floor_mean[w][k]);
+                    }
+                }
+            }
+        }
+        (team_dev, floor_dev)
     };
-    let teams = rec_start.len();
-    if threads < 2 {
-        return of(0..teams);
-    }
-    let bounds: Vec<usize> = (0..=threads).map(|k| teams * k / threads).collect();
-    std::thread::scope(|s| {
-        let of = &of;
-        let handles: Vec<_> = bounds.windows(2).skip(1).map(|b| s.spawn(move || of(b[0]..b[1]))).collect();
-        let mut out = of(bounds[0]..bounds[1]);
-        for h in handles {
-            out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+    let devs: Vec<Deviations> = match parts {
+        [one] => vec![deviate(one)],
+        _ => std::thread::scope(|s| {
+            let deviate = &deviate;
+            let handles: Vec<_> = parts[1..].iter().map(|part| s.spawn(move || deviate(part))).collect();
+            let mut out = vec![deviate(&parts[0])];
+            out.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))));
+            out
+        }),
+    };
+    let add = |pick: fn(&Deviations) -> &Vec<[i128; 2]>, n: usize| -> Vec<[i128; 2]> {
+        let mut out = vec![[0i128; 2]; n];
+        for d in &devs {
+            for (o, x) in out.iter_mut().zip(pick(d)) {
+                o[0] += x[0];
+                o[1] += x[1];
+            }
         }
         out
-    })
-}
-
-/// The floor's dispersion in each window, over every member's records in every part; the
-/// windows split over `threads` threads. The mean is the teams' sums added (the same
-/// integers a pass over the floor's values adds); the deviations are read from the records
-/// where they lie, not gathered (gathering 100,000 values per window, then reading them
-/// twice, was most of the floor's dispersion time).
-fn floor_dispersions(
-    parts: &[PartSums],
-    rec_start: &[usize],
-    w_n: usize,
-    threads: usize,
-    teams: &[TeamDispersion],
-) -> Vec<Dispersion> {
-    let of = |w: usize| -> Dispersion {
-        let mut sums = [SpreadSum::default(); 2];
-        for t in teams {
-            sums[0].add(t[w].1[0]);
-            sums[1].add(t[w].1[1]);
-        }
-        let records = || {
-            parts.iter().flat_map(move |part| {
-                rec_start
-                    .iter()
-                    .enumerate()
-                    .flat_map(move |(p, &start)| part.records(p, start, w_n).chunks_exact(w_n).map(move |rec| rec[w]))
+    };
+    let spread = |sums: &[[SpreadSum; 2]], devs: &[[i128; 2]]| -> Vec<Dispersion> {
+        sums.iter()
+            .zip(devs)
+            .map(|(s, d)| Dispersion {
+                aux: Spread::of_deviations(s[0], d[0]),
+                talk: Spread::of_deviations(s[1], d[1]),
             })
-        };
-        // A member that qualifies has an aux ratio; its utilization may be NaN (SPEC §9.2),
-        // and one that does not has neither.
-        Dispersion {
-            aux: Spread::of_sum(sums[0], records().map(|[aux, _]| aux).filter(|x| !x.is_nan())),
-            talk: Spread::of_sum(sums[1], records().map(|[_, talk]| talk).filter(|x| !x.is_nan())),
-        }
+            .collect()
     };
-    let ws: Vec<usize> = (0..w_n).collect();
-    let chunk = w_n.div_ceil(threads.max(1)).max(1);
-    if threads < 2 || w_n < 2 {
-        return ws.iter().map(|&w| of(w)).collect();
-    }
-    let of = &of;
-    std::thread::scope(|s| {
-        let mut chunks = ws.chunks(chunk);
-        let first = chunks.next().unwrap_or_default();
-        let handles: Vec<_> = chunks.map(|c| s.spawn(move || c.iter().map(|&w| of(w)).collect::<Vec<_>>())).collect();
-        let mut out: Vec<Dispersion> = first.iter().map(|&w| of(w)).collect();
-        for h in handles {
-            out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-        }
-        out
-    })
+    let team = spread(&team_sum, &add(|d| &d.0, teams * w_n));
+    let floor = match with_floor {
+        true => spread(&floor_sum, &add(|d| &d.1, w_n)),
+        false => vec![Dispersion::default(); w_n],
+    };
+    (team, floor)
 }

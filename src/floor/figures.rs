@@ -50,7 +50,7 @@ impl Sums {
     }
 
     /// [`Sums::over`], the start found from `mark` ([`Timeline::window_marked`]).
-    #[inline]
+    #[inline(always)]
     pub fn over_marked(tl: &Timeline, mark: &mut Mark, from: Ms, to: Ms, to_inclusive: bool) -> Sums {
         let (ms, contacts) = tl.window_marked(mark, from, to, to_inclusive);
         Sums { ms, contacts, adh: AdhSums::default(), rostered_logged: 0 }
@@ -159,13 +159,6 @@ fn fixed(t: f64) -> i128 {
     }
 }
 
-/// The sum of `terms` in fixed point ([`fixed`]), exact and independent of their order.
-/// (Generic, not over `dyn Iterator`: a call per term kept the loop from being compiled
-/// as one.)
-fn exact_sum(terms: impl Iterator<Item = f64>) -> f64 {
-    terms.map(fixed).sum::<i128>() as f64 / SCALE
-}
-
 impl Spread {
     /// Mean, population standard deviation and CV of `values` (finite, |v| < 2^60),
     /// independent of their order.
@@ -176,12 +169,19 @@ impl Spread {
     /// [`Spread::of`] of `values`, whose count and fixed-point sum `sum` already holds
     /// (the floor's values are its teams': their sums add up to the floor's exactly).
     pub fn of_sum(sum: SpreadSum, values: impl Iterator<Item = f64>) -> Spread {
+        let mean = sum.mean();
+        Spread::of_deviations(sum, values.map(|v| SpreadSum::deviation(v, mean)).sum())
+    }
+
+    /// [`Spread::of`] of values whose count and sum `sum` holds, and the sum of whose
+    /// [`SpreadSum::deviation`]s from `sum.mean()` is `deviations`: the sums may be added
+    /// up in any order, over any parts of the values, with the same result to the bit.
+    pub fn of_deviations(sum: SpreadSum, deviations: i128) -> Spread {
         if sum.n == 0 {
             return Spread::default();
         }
-        let n = sum.n as f64;
-        let mean = sum.sum as f64 / SCALE / n;
-        let var = exact_sum(values.map(|v| (v - mean) * (v - mean))) / n;
+        let mean = sum.mean();
+        let var = deviations as f64 / SCALE / sum.n as f64;
         let std = var.sqrt();
         let cv = (sum.n >= 2 && mean != 0.0).then(|| std / mean);
         Spread { mean: Some(mean), std: Some(std), cv }
@@ -204,6 +204,21 @@ impl SpreadSum {
     pub fn add(&mut self, o: SpreadSum) {
         self.n += o.n;
         self.sum += o.sum;
+    }
+
+    pub fn push(&mut self, v: f64) {
+        self.n += 1;
+        self.sum += fixed(v);
+    }
+
+    /// The mean of the values (NaN for none).
+    pub fn mean(&self) -> f64 {
+        self.sum as f64 / SCALE / self.n as f64
+    }
+
+    /// `v`'s squared deviation from `mean` in fixed point, as [`Spread`]'s variance adds it.
+    pub fn deviation(v: f64, mean: f64) -> i128 {
+        fixed((v - mean) * (v - mean))
     }
 }
 
@@ -255,17 +270,7 @@ impl Qualifying {
     }
 
     pub fn dispersion(&self) -> Dispersion {
-        self.dispersion_and_sums().0
-    }
-
-    /// The dispersion, and the sums of its aux ratios and utilizations ([`SpreadSum`]).
-    pub fn dispersion_and_sums(&self) -> (Dispersion, [SpreadSum; 2]) {
-        let sums = [SpreadSum::of(&self.aux), SpreadSum::of(&self.talk)];
-        let d = Dispersion {
-            aux: Spread::of_sum(sums[0], self.aux.iter().copied()),
-            talk: Spread::of_sum(sums[1], self.talk.iter().copied()),
-        };
-        (d, sums)
+        Dispersion { aux: Spread::of(&self.aux), talk: Spread::of(&self.talk) }
     }
 
     pub fn clear(&mut self) {

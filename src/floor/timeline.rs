@@ -471,7 +471,7 @@ impl Timeline {
     /// Inlined into the view's pass: returned through memory, its sums made the pass wait
     /// for every store before them (the marks' among them) to reach the cache — half of
     /// the pass's time at 100,000 agents (BENCHMARKS.md, session 10).
-    #[inline]
+    #[inline(always)]
     pub fn window_marked(&self, mark: &mut Mark, from: Ms, to: Ms, to_inclusive: bool) -> (Durations, ContactSums) {
         let Some(last) = self.last else { return self.window(from, to, to_inclusive) };
         if to <= from || to < last.start() || (!to_inclusive && last.start() == to) || to - from >= Ms::from(u32::MAX) {
@@ -498,7 +498,8 @@ impl Timeline {
         out
     }
 
-    /// A mark at `from`, found by searching.
+    /// A mark at `from`, found by searching (out of line: the marked window's rare path).
+    #[inline(never)]
     fn mark(&self, from: Ms) -> Mark {
         let i = self.segs_upto(from, true);
         let c = self.contacts_upto(self.starting_before(i, from));
