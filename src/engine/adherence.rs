@@ -88,7 +88,10 @@ impl Engine {
         }
         let a = self.agents.get(ai);
         // The slot the views remember for this agent slot: no hash of the id per event.
-        if let Some(slot) = super::view::roster_slot(&self.roster, &mut self.roster_slots, ai, &a.id) {
+        let slot = super::view::roster_slot(&self.roster, &mut self.roster_slots, ai, &a.id);
+        // The team detectors look it up at every minute (`Roster::slot_of`).
+        self.roster.remember(ai, &a.id, slot);
+        if let Some(slot) = slot {
             self.roster.record(slot, t, a.kind, a.reason.as_deref());
         }
     }

@@ -117,6 +117,12 @@ pub struct Engine {
     /// The queue alerts of `alerts` a reconcile can read, by queue (derived; see
     /// `queue_index`). Changed only with `alerts`, through `store_put`/`store_remove`.
     queue_alerts: queue_index::QueueAlerts,
+    /// At or before every stored alert's `resolved_at` (`Ms::MAX`: none is resolved;
+    /// `Ms::MIN`: not known): housekeeping walks the store to drop expired alerts only once
+    /// the keep limit passes it (a walk over half a million `out_of_adherence` alerts at
+    /// every housekeeping, none of them old enough, was a cost of ingest with a roster).
+    /// Derived.
+    resolved_floor: Ms,
     /// The AHT control chart of every team that completed contacts, by team id (kept when
     /// the team is dropped: its history outlives its members; see `chart`).
     charts: HashMap<String, TeamChart, foldhash::fast::RandomState>,
@@ -207,6 +213,7 @@ impl Engine {
             team_index: HashMap::default(),
             alerts: BTreeMap::new(),
             queue_alerts: Default::default(),
+            resolved_floor: Ms::MAX,
             charts: HashMap::default(),
             chart_due: Ms::MAX,
             chart_names,

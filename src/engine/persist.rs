@@ -190,6 +190,7 @@ impl Engine {
             .map(|a| (a.id.clone(), crate::alert::StoredAlert::new(a.into_alert())))
             .collect::<BTreeMap<_, _>>();
         engine.queue_alerts.rebuild(engine.alerts.values());
+        engine.resolved_floor = Ms::MIN;
         engine.max_ts = load.max_ts;
         engine.now_seen = load.now_seen;
         engine.ingest =

@@ -147,15 +147,30 @@ impl Engine {
         let keep = self.settings.keep_resolved_alerts_ms;
         let keep_after = now.saturating_sub(keep);
         let keep_chart_after = now.saturating_sub(self.settings.aht_chart.history_ms.max(keep));
+        // The chart's limit is at or before the others': none is dropped while every
+        // resolve is at or after `keep_after`.
+        debug_assert!(keep_chart_after <= keep_after);
+        if self.resolved_floor >= keep_after {
+            debug_assert!(
+                self.alerts.values().all(|a| a.resolved_at.is_none_or(|r| r >= keep_after)),
+                "an alert resolved before {keep_after}, the floor {}",
+                self.resolved_floor
+            );
+            return;
+        }
         let queue_alerts = &mut self.queue_alerts;
+        let mut floor = Ms::MAX;
         self.alerts.retain(|_, a| {
             let after = if a.kind == AlertKind::AhtOutOfControl { keep_chart_after } else { keep_after };
             let keep = a.resolved_at.is_none_or(|r| r >= after);
             if !keep {
                 queue_alerts.replace(Some(a), None);
+            } else if let Some(r) = a.resolved_at {
+                floor = floor.min(r);
             }
             keep
         });
+        self.resolved_floor = floor;
     }
 
     /// Forgets an agent offline since long before `now` (its slot may be reused).

@@ -40,6 +40,7 @@ fn code(kind: Kind) -> u8 {
     kind as u8
 }
 const OFFLINE: u8 = Kind::Offline as u8;
+const AUX_UNPLANNED: u8 = Kind::AuxUnplanned as u8;
 
 /// Which states an activity allows (SPEC §9.1 `[adherence.allowed]`), names unresolved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -158,6 +159,35 @@ struct RAgent {
     /// Bumped whenever `sched` changes (the day cache's key). Derived.
     #[serde(skip)]
     sched_gen: u64,
+    /// The log's unplanned-aux entries as spans `(start, end, reason id)` (`end`: the next
+    /// entry's start, `Ms::MAX` for the last), in time order. The `aux_dispersion` rule
+    /// asks every member's scheduled aux over every peak interval at every minute
+    /// ([`Roster::scheduled_aux_ms`]); walking the log for it (a binary search per
+    /// aux-allowing piece) was the largest part of ingest's extra cost with a roster, and
+    /// most agents have no unplanned aux in most intervals. Derived from `log`
+    /// (`RAgent::aux_from`).
+    #[serde(skip)]
+    aux: Vec<(Ms, Ms, u16)>,
+}
+
+impl RAgent {
+    /// Re-derives `aux` for log entries `k - 1` on, after entries `k` on changed (those
+    /// before `k` did not): entry `k - 1`'s span ends where entry `k` starts.
+    fn aux_from(&mut self, k: usize) {
+        let k = k.saturating_sub(1);
+        let keep = match self.log.get(k) {
+            Some(&e) => self.aux.partition_point(|s| s.0 < start_of(e)),
+            None => self.aux.len(),
+        };
+        self.aux.truncate(keep);
+        for (i, &e) in self.log.iter().enumerate().skip(k) {
+            let (c, rid) = unpack(e);
+            if c == AUX_UNPLANNED {
+                let end = self.log.get(i + 1).map_or(Ms::MAX, |&n| start_of(n));
+                self.aux.push((start_of(e), end, rid));
+            }
+        }
+    }
 }
 
 fn never() -> Ms {
@@ -200,6 +230,28 @@ fn start_of(e: u64) -> Ms {
 
 fn unpack(e: u64) -> (u8, u16) {
     (((e >> 12) & 0x7) as u8, (e & 0xfff) as u16)
+}
+
+/// `log.partition_point(|e| start_of(e) <= t)`, searched from the end: the engine's
+/// re-derivation after each event walks from the agent's previous event, one or two
+/// entries from the end of a day's log (a binary search over all of it was most of a
+/// re-derivation's cost, a cache miss per step). Doubling steps back keep a walk from
+/// the start of the day logarithmic.
+fn log_index(log: &[u64], t: Ms) -> usize {
+    let (mut hi, mut step) = (log.len(), 1);
+    let i = loop {
+        let lo = hi.saturating_sub(step);
+        if lo == 0 {
+            break log[..hi].partition_point(|&e| start_of(e) <= t);
+        }
+        if start_of(log[lo]) <= t {
+            break lo + 1 + log[lo + 1..hi].partition_point(|&e| start_of(e) <= t);
+        }
+        hi = lo;
+        step *= 2;
+    };
+    debug_assert_eq!(i, log.partition_point(|&e| start_of(e) <= t));
+    i
 }
 
 /// An out-of-adherence stretch: its start and its end (None: still going at the horizon).
@@ -300,6 +352,13 @@ pub struct Roster {
     /// A buffer the engine's re-derivations borrow (`take_scratch`), so one per event
     /// allocates nothing. Empty between them.
     scratch: Vec<Stretch>,
+    /// By the engine's agent slot: `(roster slot, roster length)` as last told by
+    /// [`Roster::remember`] (`u32::MAX`: none, when the roster had that length). The
+    /// team detectors look up every member's slot at every minute ([`Roster::slot_of`]);
+    /// a hash of its id each time was a tenth of ingest's extra cost with a roster.
+    /// Exact: a slot is taken when the roster holds this very id there (slots are never
+    /// reused), "none" while no agent was added since. Derived; never stored.
+    by_agent: Vec<(u32, u32)>,
 }
 
 /// The roster's state as bytes (journal snapshots).
@@ -326,6 +385,7 @@ impl Roster {
             trimmed_at: Ms::MIN,
             added_since_trim: Ms::MAX,
             scratch: Vec::new(),
+            by_agent: Vec::new(),
         };
         r.intern("off");
         r.intern("work");
@@ -439,6 +499,7 @@ impl Roster {
                         due: Ms::MAX,
                         queued: Ms::MAX,
                         sched_gen: 0,
+                        aux: Vec::new(),
                     });
                     let s = (self.agents.len() - 1) as u32;
                     self.index.insert(id.clone(), s);
@@ -479,6 +540,29 @@ impl Roster {
         self.index.get(id).copied()
     }
 
+    /// Remembers `slot`, the [`Roster::slot`] of agent `id` at the engine's agent slot `ai`
+    /// now, for [`Roster::slot_of`] (the engine tells it at each of the agent's events).
+    pub fn remember(&mut self, ai: u32, id: &str, slot: Option<u32>) {
+        debug_assert_eq!(slot, self.slot(id), "the roster slot of {id}");
+        if self.by_agent.len() <= ai as usize {
+            self.by_agent.resize(ai as usize + 1, (u32::MAX, u32::MAX));
+        }
+        self.by_agent[ai as usize] = (slot.unwrap_or(u32::MAX), self.agents.len() as u32);
+    }
+
+    /// [`Roster::slot`] of agent `id` at the engine's agent slot `ai`: as remembered by
+    /// [`Roster::remember`] while that holds, else by its id.
+    pub fn slot_of(&self, ai: u32, id: &str) -> Option<u32> {
+        let len = self.agents.len() as u32;
+        let found = match self.by_agent.get(ai as usize) {
+            Some(&(slot, _)) if slot < len && self.agents[slot as usize].id == id => Some(slot),
+            Some(&(u32::MAX, at_len)) if at_len == len => None,
+            _ => self.slot(id),
+        };
+        debug_assert_eq!(found, self.slot(id), "the remembered roster slot of {id}");
+        found
+    }
+
     /// Scheduled agents: `(slot, id)`, with at least one row.
     pub fn scheduled(&self) -> impl Iterator<Item = (u32, &str)> {
         self.agents.iter().enumerate().filter(|(_, a)| !a.rows.is_empty()).map(|(i, a)| (i as u32, a.id.as_str()))
@@ -500,9 +584,15 @@ impl Roster {
         let a = &mut self.agents[slot as usize];
         match a.log.last_mut() {
             Some(last) if start_of(*last) >= t => *last = e,
-            Some(last) if *last & 0xffff == e & 0xffff => {}
+            Some(last) if *last & 0xffff == e & 0xffff => {
+                self.mark(slot);
+                return;
+            }
             _ => a.log.push(e),
         }
+        // The last entry changed or came: its span, and the end of the one before.
+        let k = a.log.len() - 1;
+        a.aux_from(k);
         self.mark(slot);
     }
 
@@ -555,7 +645,7 @@ impl Roster {
             return;
         }
         let mut si = a.sched.partition_point(|&(s, _)| s <= from);
-        let mut li = a.log.partition_point(|&e| start_of(e) <= from);
+        let mut li = log_index(&a.log, from);
         let mut t = from;
         while t < to {
             let act = if si == 0 { OFF } else { a.sched[si - 1].1 };
@@ -733,16 +823,47 @@ impl Roster {
         let si = a.sched.partition_point(|&(s, _)| s <= t);
         let next = a.sched.get(si).map_or(Ms::MAX, |p| p.0);
         let act = if si == 0 { OFF } else { a.sched[si - 1].1 };
-        let li = a.log.partition_point(|&e| start_of(e) <= t);
+        let li = log_index(&a.log, t);
         let (code, rid) = if li == 0 { (OFFLINE, OTHER) } else { unpack(a.log[li - 1]) };
         let yes = act != OFF && code == Kind::AuxUnplanned as u8 && self.allowed(act, code, rid);
         (yes, next)
     }
 
-    /// The agent's scheduled aux in `[from, to)`: `sums(..).scheduled_aux`, walking only the
-    /// schedule pieces that allow some aux (the `aux_dispersion` rule asks for it for every
-    /// member at every minute of peak time).
+    /// The agent's scheduled aux in `[from, to)`: `sums(..).scheduled_aux`, from its spans
+    /// of unplanned aux (`RAgent::aux`) and the schedule pieces under them only (the
+    /// `aux_dispersion` rule asks for it for every member at every minute of peak time).
     pub fn scheduled_aux_ms(&self, slot: u32, from: Ms, to: Ms) -> Ms {
+        let a = &self.agents[slot as usize];
+        let mut total = 0;
+        // Spans are disjoint and in order: their ends are too.
+        let first = a.aux.partition_point(|s| s.1 <= from);
+        for &(s, e, rid) in &a.aux[first..] {
+            if s >= to {
+                break;
+            }
+            let (u1, mut t) = (e.min(to), s.max(from));
+            let mut i = a.sched.partition_point(|&(p, _)| p <= t);
+            while t < u1 {
+                let act = if i == 0 { OFF } else { a.sched[i - 1].1 };
+                let end = a.sched.get(i).map_or(Ms::MAX, |p| p.0).min(u1);
+                if act != OFF && self.allowed(act, AUX_UNPLANNED, rid) {
+                    total += end - t;
+                }
+                t = end;
+                i += 1;
+            }
+        }
+        debug_assert_eq!(
+            total,
+            self.scheduled_aux_ms_walk(slot, from, to),
+            "scheduled aux of slot {slot} in [{from}, {to})"
+        );
+        total
+    }
+
+    /// [`Roster::scheduled_aux_ms`] by walking the schedule pieces that allow some aux and
+    /// the log within them: the reference its spans are checked against (debug builds).
+    fn scheduled_aux_ms_walk(&self, slot: u32, from: Ms, to: Ms) -> Ms {
         let a = &self.agents[slot as usize];
         let aux_bit = 1u8 << code(Kind::AuxUnplanned);
         let mut i = a.sched.partition_point(|&(s, _)| s <= from);
@@ -942,6 +1063,10 @@ impl Roster {
             let keep_from = a.log.partition_point(|&e| start_of(e) <= cutoff).saturating_sub(1);
             if keep_from > 0 {
                 a.log.drain(..keep_from);
+                // The spans of the entries dropped (they end by the first one kept).
+                let first = start_of(a.log[0]);
+                let n = a.aux.partition_point(|s| s.0 < first);
+                a.aux.drain(..n);
             }
             let before = a.rows.len();
             a.rows.retain(|k| k.end >= cutoff);
@@ -977,6 +1102,8 @@ impl Roster {
         r.due_now_sorted = false;
         for (i, a) in r.agents.iter_mut().enumerate() {
             a.sched = flatten(&a.rows);
+            a.aux.clear();
+            a.aux_from(0);
             r.index.insert(a.id.clone(), i as u32);
             a.due = Ms::MIN;
             a.queued = Ms::MAX;
@@ -986,7 +1113,12 @@ impl Roster {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.agents.iter().map(|a| a.rows.capacity() * 40 + a.sched.capacity() * 16 + a.log.capacity() * 8 + 96).sum()
+        self.agents
+            .iter()
+            .map(|a| {
+                a.rows.capacity() * 40 + a.sched.capacity() * 16 + a.log.capacity() * 8 + a.aux.capacity() * 24 + 96
+            })
+            .sum()
     }
 }
 
