@@ -183,6 +183,9 @@ impl Engine {
         team.roster.leave(&mut self.agents, ai);
         team.det.forget(ai);
         self.team_due[ti as usize] = Ms::MIN;
+        // Off the floor (its alert's text names it by id only now).
+        self.roster_who_changed(ai);
+        self.roster.forget_agent(ai);
         self.agents.remove(ai);
         self.version += 1;
     }
