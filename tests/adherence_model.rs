@@ -194,6 +194,47 @@ proptest! {
         }
     }
 
+    /// Scheduled aux from the spans of unplanned aux the roster keeps beside the log
+    /// equals a scan, through long logs, changes that replace the last one (two at one
+    /// instant), repeated states and trims (compared from the last cutoff on, what a trim
+    /// keeps); and the windows' walk (`sums`, which finds its place in the log from the
+    /// end) equals it too.
+    #[test]
+    fn scheduled_aux_spans_equal_a_scan(
+        rows in rows_strategy(),
+        changes in prop::collection::vec((0i64..4, 0usize..STATES.len(), 0u8..8), 0..40),
+        queries in prop::collection::vec((0i64..60, 0i64..80), 1..6),
+    ) {
+        let (mut r, s) = roster(&rows);
+        let mut log: Vec<(Ms, usize)> = Vec::new();
+        let (mut t, mut cut) = (0, Ms::MIN);
+        for &(dt, i, trim) in &changes {
+            t += dt;
+            r.record(s, t, STATES[i].0, STATES[i].1);
+            log.retain(|c| c.0 < t);
+            log.push((t, i));
+            if trim == 0 {
+                cut = t - 3;
+                r.trim(cut);
+            }
+        }
+        let state_at = |t: Ms| log.iter().rev().find(|c| c.0 <= t).map_or((Kind::Offline, None), |c| STATES[c.1]);
+        for &(from, len) in &queries {
+            let from = from.max(cut);
+            let to = from + len;
+            let mut want = 0;
+            for u in from..to {
+                let act = naive_activity(&rows, u);
+                let (k, reason) = state_at(u);
+                if act != "off" && k == Kind::AuxUnplanned && naive_allowed(&act, k, reason) {
+                    want += 1;
+                }
+            }
+            prop_assert_eq!(r.scheduled_aux_ms(s, from, to), want, "[{}, {}) cut {}", from, to, cut);
+            prop_assert_eq!(r.sums(s, from, to).scheduled_aux, want, "[{}, {}) cut {}", from, to, cut);
+        }
+    }
+
     /// Where a long_aux stretch starts and ends under a schedule (SPEC §9.2) equals a scan:
     /// the first run of instants the schedule does not allow the aux, from `from` on, that
     /// lasts `limit` at least, and the instant it ends.

@@ -516,7 +516,7 @@ impl DetState {
             if k != Kind::AuxUnplanned {
                 continue;
             }
-            if let Some(slot) = scheduled(ctx, &ctx.agents.get(i).id) {
+            if let Some(slot) = scheduled(ctx, i, &ctx.agents.get(i).id) {
                 let (yes, at) = ctx.roster.scheduled_aux_at(slot, a);
                 if yes {
                     list.push(i);
@@ -798,7 +798,7 @@ impl DetState {
         let logged_in =
             |i: AgentIdx| Sums { ms: ctx.agents.get(i).timeline.durations(from, m), ..Default::default() }.logged_in();
         let slots: Vec<Option<u32>> =
-            self.members.iter().map(|&(i, _)| scheduled(ctx, &ctx.agents.get(i).id)).collect();
+            self.members.iter().map(|&(i, _)| scheduled(ctx, i, &ctx.agents.get(i).id)).collect();
         let n_scheduled = slots.iter().filter(|s| s.is_some()).count();
         let mut staffed = 0i64;
         if 2 * n_scheduled > slots.len() {
@@ -855,7 +855,7 @@ impl DetState {
             // Only durations: an aux ratio needs no contacts (finding them was half the cost).
             let a = ctx.agents.get(i);
             let tl = &a.timeline;
-            let slot = scheduled(ctx, &a.id);
+            let slot = scheduled(ctx, i, &a.id);
             let mut sums = Sums::default();
             let mut moved = 0;
             for (s, e) in self.peak_intervals(midnight, m) {
@@ -936,11 +936,12 @@ pub fn new_alert(
 /// in order (`fire kind started fired`, `resolve kind started at`, and `rewind from` where
 /// a late change made the team re-evaluate), and the peak intervals.
 /// The roster slot of a member with a schedule, if any.
-fn scheduled(ctx: &Ctx, id: &str) -> Option<u32> {
+fn scheduled(ctx: &Ctx, i: AgentIdx, id: &str) -> Option<u32> {
     if ctx.roster.is_empty() {
         return None;
     }
-    ctx.roster.slot(id).filter(|&s| ctx.roster.has_rows(s))
+    // By the engine's agent slot, as the engine last found it: no hash of the id.
+    ctx.roster.slot_of(i, id).filter(|&s| ctx.roster.has_rows(s))
 }
 
 #[cfg(test)]

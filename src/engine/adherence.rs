@@ -87,8 +87,12 @@ impl Engine {
             return;
         }
         let a = self.agents.get(ai);
-        // The slot the views remember for this agent slot: no hash of the id per event.
-        if let Some(slot) = super::view::roster_slot(&self.roster, &mut self.roster_slots, ai, &a.id) {
+        // Remembered by agent slot (the team detectors read it at every minute too): no
+        // hash of the id per event.
+        let slot = self.roster.slot_cached(ai, &a.id);
+        // The views' own memo of it agrees.
+        debug_assert_eq!(slot, super::view::roster_slot(&self.roster, &mut self.roster_slots, ai, &a.id));
+        if let Some(slot) = slot {
             self.roster.record(slot, t, a.kind, a.reason.as_deref());
         }
     }
@@ -168,16 +172,28 @@ impl Engine {
             self.roster.derived(slot, Vec::new(), Vec::new(), settle, stretches, now);
             return;
         }
+        // The agent's events while out of adherence after its alert fired (a scheduled
+        // break worked through, a lunch taken at another time): the alert stays as told.
+        // Making it again at each such event only to find it unchanged (its id and text
+        // formatted, a lookup by string key in a store of half a million alerts at 100k
+        // agents, a compare) is what the alerts' volume cost ingest per event.
+        if let [(start, None)] = *stretches
+            && start + thr <= now
+            && self.roster.firing_unchanged(slot, start, UNASSIGNED)
+        {
+            #[cfg(debug_assertions)]
+            self.check_firing_unchanged(slot, start, now);
+            let known = self.roster.take_live(slot);
+            self.roster.derived(slot, known, Vec::new(), settle, stretches, now);
+            return;
+        }
         let id = self.roster_id(slot).to_string();
         let seen = self.agents.find(&id);
         let team_now = match seen {
             Some(ai) => self.team(self.agents.get(ai).team).id.clone(),
             None => UNASSIGNED.to_string(),
         };
-        let who = match seen.and_then(|ai| self.agents.get(ai).name.clone()) {
-            Some(n) => format!("{id} ({n})"),
-            None => id.clone(),
-        };
+        let who = self.adherence_who(&id);
         // History before the agent's last event (or before what may still be backfilled)
         // is final. The next re-derivation walks from here: what ended by then is final.
         let final_upto = settle.max(from);
@@ -207,27 +223,12 @@ impl Engine {
                 .iter()
                 .find(|k| k.0 == start && !(k.2 == UNASSIGNED && seen.is_some()))
                 .map_or_else(|| team_now.clone(), |k| k.2.clone());
-            let aid = Alert::make_id(AlertKind::OutOfAdherence, &team, Some(&id), start);
-            let mut a = new_alert(
-                AlertKind::OutOfAdherence,
-                aid.clone(),
-                &team,
-                Some(&id),
-                start,
-                fire,
-                thr as f64 / 1000.0,
-                thr as f64 / 1000.0,
-                format!("{who} has been out of adherence with the schedule for {} min", thr / 60_000),
-                vec![id.clone()],
-            );
+            let a = adherence_alert(&id, &who, &team, start, end, thr);
+            let aid = a.id.clone();
             let entry = (start, aid.clone(), team);
             match end {
-                Some(e) => {
-                    a.state = AlertState::Resolved;
-                    a.resolved_at = Some(e);
-                    if e <= final_upto { done.push(entry) } else { live.push(entry) }
-                }
-                None => live.push(entry),
+                Some(e) if e <= final_upto => done.push(entry),
+                _ => live.push(entry),
             }
             new.insert(aid, a);
         }
@@ -237,8 +238,64 @@ impl Engine {
         self.roster.derived(slot, live, done, settle, stretches, now);
     }
 
+    /// How an `out_of_adherence` alert names agent `id`: with its name when it is on the
+    /// floor and has one.
+    fn adherence_who(&self, id: &str) -> String {
+        match self.agents.find(id).and_then(|ai| self.agents.get(ai).name.as_deref()) {
+            Some(n) => format!("{id} ({n})"),
+            None => id.to_string(),
+        }
+    }
+
+    /// The shortcut of [`Engine::derive_from`] for an alert that stays firing holds: the
+    /// store has it as a full re-derivation would make it (debug builds).
+    #[cfg(debug_assertions)]
+    fn check_firing_unchanged(&self, slot: u32, start: Ms, now: Ms) {
+        let id = self.roster_id(slot);
+        let thr = self.roster.settings().threshold_ms;
+        let mut known = self.roster.live_copy(slot);
+        let (_, aid, team) = known.pop().expect("one live alert");
+        let stored = self.alerts.get(&aid).map(|a| a.alert().clone());
+        let want = adherence_alert(id, &self.adherence_who(id), &team, start, None, thr);
+        debug_assert_eq!(stored.as_ref(), Some(&want), "the firing out_of_adherence alert of {id} at {now}");
+    }
+
+    /// Agent `ai`'s name or presence changed: its alert's text may (see
+    /// `Roster::firing_unchanged`).
+    pub(super) fn roster_who_changed(&mut self, ai: AgentIdx) {
+        if self.roster.is_empty() {
+            return;
+        }
+        if let Some(slot) = self.roster.slot_of(ai, &self.agents.get(ai).id) {
+            self.roster.who_changed(slot);
+        }
+    }
+
     /// The roster (views and metrics).
     pub fn roster(&self) -> &crate::roster::Roster {
         &self.roster
     }
+}
+
+/// The `out_of_adherence` alert of agent `id` (named `who`) for the stretch from `start` to
+/// `end` (None: still out), told under `team` (SPEC §9.3).
+fn adherence_alert(id: &str, who: &str, team: &str, start: Ms, end: Option<Ms>, thr: Ms) -> Alert {
+    let aid = Alert::make_id(AlertKind::OutOfAdherence, team, Some(id), start);
+    let mut a = new_alert(
+        AlertKind::OutOfAdherence,
+        aid,
+        team,
+        Some(id),
+        start,
+        start + thr,
+        thr as f64 / 1000.0,
+        thr as f64 / 1000.0,
+        format!("{who} has been out of adherence with the schedule for {} min", thr / 60_000),
+        vec![id.to_string()],
+    );
+    if let Some(e) = end {
+        a.state = AlertState::Resolved;
+        a.resolved_at = Some(e);
+    }
+    a
 }

@@ -188,6 +188,9 @@ impl Engine {
     /// Stores an alert under its id (replacing the one stored there), in the queues'
     /// index too.
     fn store_put(&mut self, a: Arc<StoredAlert>) {
+        if let Some(r) = a.resolved_at {
+            self.resolved_floor = self.resolved_floor.min(r);
+        }
         let old = self.alerts.insert(a.id.clone(), a.clone());
         self.queue_alerts.replace(old.as_ref(), Some(&a));
         self.board_alerts.replace(old.as_ref(), Some(&a));

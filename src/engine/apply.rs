@@ -252,6 +252,8 @@ impl Engine {
             self.forget_marks(ai);
             self.record(ti, Change { t: ts, agent: ai, to: Some(kind) });
             self.roster_record(ai, ts);
+            // On the floor again (its alert's text names it now).
+            self.roster_who_changed(ai);
             self.enter_kind(ai, None, ts);
             self.version += 1;
             return Outcome::Applied { skewed };
@@ -315,6 +317,7 @@ impl Engine {
         if ev.name.is_some() && ev.name != a.name {
             a.name = ev.name;
             self.version += 1;
+            self.roster_who_changed(ai);
         }
         if changed {
             let a = self.agents.get_mut(ai);

@@ -121,6 +121,12 @@ pub struct Engine {
     /// The alerts of `alerts` a board shows (derived; see `board_index`). Changed only with
     /// `alerts`, like `queue_alerts`.
     board_alerts: board_index::BoardAlerts,
+    /// At or before every stored alert's `resolved_at` (`Ms::MAX`: none is resolved;
+    /// `Ms::MIN`: not known): housekeeping walks the store to drop expired alerts only once
+    /// the keep limit passes it (a walk over half a million `out_of_adherence` alerts at
+    /// every housekeeping, none of them old enough, was a cost of ingest with a roster).
+    /// Derived.
+    resolved_floor: Ms,
     /// The AHT control chart of every team that completed contacts, by team id (kept when
     /// the team is dropped: its history outlives its members; see `chart`).
     charts: HashMap<String, TeamChart, foldhash::fast::RandomState>,
@@ -212,6 +218,7 @@ impl Engine {
             alerts: BTreeMap::new(),
             queue_alerts: Default::default(),
             board_alerts: board_index::BoardAlerts::new(),
+            resolved_floor: Ms::MAX,
             charts: HashMap::default(),
             chart_due: Ms::MAX,
             chart_names,

@@ -191,6 +191,7 @@ impl Engine {
             .collect::<BTreeMap<_, _>>();
         engine.queue_alerts.rebuild(engine.alerts.values());
         engine.board_alerts.rebuild(engine.alerts.values());
+        engine.resolved_floor = Ms::MIN;
         engine.max_ts = load.max_ts;
         engine.now_seen = load.now_seen;
         engine.ingest =

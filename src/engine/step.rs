@@ -151,18 +151,33 @@ impl Engine {
         let keep = self.settings.keep_resolved_alerts_ms;
         let keep_after = now.saturating_sub(keep);
         let keep_chart_after = now.saturating_sub(self.settings.aht_chart.history_ms.max(keep));
+        // Boards are read at now or later: an hour of resolved alerts is plenty.
+        self.board_alerts.prune(now.saturating_sub(BOARD_KEPT_MS));
+        // The chart's limit is at or before the others': none is dropped while every
+        // resolve is at or after `keep_after`.
+        debug_assert!(keep_chart_after <= keep_after);
+        if self.resolved_floor >= keep_after {
+            debug_assert!(
+                self.alerts.values().all(|a| a.resolved_at.is_none_or(|r| r >= keep_after)),
+                "an alert resolved before {keep_after}, the floor {}",
+                self.resolved_floor
+            );
+            return;
+        }
         let (queue_alerts, board_alerts) = (&mut self.queue_alerts, &mut self.board_alerts);
+        let mut floor = Ms::MAX;
         self.alerts.retain(|_, a| {
             let after = if a.kind == AlertKind::AhtOutOfControl { keep_chart_after } else { keep_after };
             let keep = a.resolved_at.is_none_or(|r| r >= after);
             if !keep {
                 queue_alerts.replace(Some(a), None);
                 board_alerts.replace(Some(a), None);
+            } else if let Some(r) = a.resolved_at {
+                floor = floor.min(r);
             }
             keep
         });
-        // Boards are read at now or later: an hour of resolved alerts is plenty.
-        board_alerts.prune(now.saturating_sub(BOARD_KEPT_MS));
+        self.resolved_floor = floor;
     }
 
     /// Forgets an agent offline since long before `now` (its slot may be reused).
@@ -175,6 +190,9 @@ impl Engine {
         team.roster.leave(&mut self.agents, ai);
         team.det.forget(ai);
         self.team_due[ti as usize] = Ms::MIN;
+        // Off the floor (its alert's text names it by id only now).
+        self.roster_who_changed(ai);
+        self.roster.forget_agent(ai);
         self.agents.remove(ai);
         self.version += 1;
     }

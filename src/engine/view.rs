@@ -762,7 +762,7 @@ impl Engine {
 /// Agent `ai`'s roster slot, from `cache` (per agent slot: the roster slot, or `u32::MAX`
 /// for none, and the roster's length when it was looked up) when it still holds, else by
 /// its id. A hash of every agent's id per view was a tenth of a scrape with a roster (and
-/// per event a few per cent of ingest: `Engine::roster_record` reads it too).
+/// once per event at ingest, where the roster now keeps its own memo by agent slot).
 /// Exact: a slot is taken when the roster holds this very id there (roster slots are never
 /// reused), and "none" while the roster has had no agent added since (an upload only adds).
 pub(super) fn roster_slot(

@@ -40,6 +40,7 @@ fn code(kind: Kind) -> u8 {
     kind as u8
 }
 const OFFLINE: u8 = Kind::Offline as u8;
+const AUX_UNPLANNED: u8 = Kind::AuxUnplanned as u8;
 
 /// Which states an activity allows (SPEC §9.1 `[adherence.allowed]`), names unresolved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -158,6 +159,53 @@ struct RAgent {
     /// Bumped whenever `sched` changes (the day cache's key). Derived.
     #[serde(skip)]
     sched_gen: u64,
+    /// The log's unplanned-aux entries as spans `(start, end, reason id)` (`end`: the next
+    /// entry's start, `Ms::MAX` for the last), in time order. The `aux_dispersion` rule
+    /// asks every member's scheduled aux over every peak interval at every minute
+    /// ([`Roster::scheduled_aux_ms`]); walking the log for it (a binary search per
+    /// aux-allowing piece) was the largest part of ingest's extra cost with a roster, and
+    /// most agents have no unplanned aux in most intervals. Derived from `log`
+    /// ([`aux_spans`]; kept by `RAgent::aux_tail` and `Roster::trim`).
+    #[serde(skip)]
+    aux: Vec<(Ms, Ms, u16)>,
+    /// The agent's name or presence may have changed since its alerts were last derived
+    /// in full (the text of an `out_of_adherence` alert names it): the engine's shortcut
+    /// for an alert that stays firing ([`Roster::firing_unchanged`]) waits for a full
+    /// derivation. Derived: true after a restore.
+    #[serde(skip, default = "yes")]
+    who_changed: bool,
+    /// `live` is one alert, firing as the last derivation told it (its stretch was open).
+    /// Derived: false after a restore.
+    #[serde(skip)]
+    live_firing: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl RAgent {
+    /// Keeps `aux` after the log's last entry changed (`replaced`: the entry it replaced)
+    /// or came: the last entry's span, and the end of the one before it. The same as
+    /// [`aux_spans`] of the whole log (checked in debug builds).
+    fn aux_tail(&mut self, replaced: Option<u64>) {
+        let n = self.log.len();
+        let last = self.log[n - 1];
+        if replaced.is_some_and(|r| unpack(r).0 == AUX_UNPLANNED) {
+            self.aux.pop();
+        }
+        if n >= 2
+            && unpack(self.log[n - 2]).0 == AUX_UNPLANNED
+            && let Some(s) = self.aux.last_mut()
+        {
+            s.1 = start_of(last);
+        }
+        let (c, rid) = unpack(last);
+        if c == AUX_UNPLANNED {
+            self.aux.push((start_of(last), Ms::MAX, rid));
+        }
+        debug_assert_eq!(self.aux, aux_spans(&self.log), "aux spans of {}", self.id);
+    }
 }
 
 fn never() -> Ms {
@@ -200,6 +248,41 @@ fn start_of(e: u64) -> Ms {
 
 fn unpack(e: u64) -> (u8, u16) {
     (((e >> 12) & 0x7) as u8, (e & 0xfff) as u16)
+}
+
+/// The unplanned-aux entries of a state log as spans `(start, end, reason id)`, each to
+/// the next entry's start (`Ms::MAX` for the last entry).
+fn aux_spans(log: &[u64]) -> Vec<(Ms, Ms, u16)> {
+    let mut out = Vec::new();
+    for (i, &e) in log.iter().enumerate() {
+        let (c, rid) = unpack(e);
+        if c == AUX_UNPLANNED {
+            out.push((start_of(e), log.get(i + 1).map_or(Ms::MAX, |&n| start_of(n)), rid));
+        }
+    }
+    out
+}
+
+/// `log.partition_point(|e| start_of(e) <= t)`, searched from the end: the engine's
+/// re-derivation after each event walks from the agent's previous event, one or two
+/// entries from the end of a day's log (a binary search over all of it was most of a
+/// re-derivation's cost, a cache miss per step). Doubling steps back keep a walk from
+/// the start of the day logarithmic.
+fn log_index(log: &[u64], t: Ms) -> usize {
+    let (mut hi, mut step) = (log.len(), 1);
+    let i = loop {
+        let lo = hi.saturating_sub(step);
+        if lo == 0 {
+            break log[..hi].partition_point(|&e| start_of(e) <= t);
+        }
+        if start_of(log[lo]) <= t {
+            break lo + 1 + log[lo + 1..hi].partition_point(|&e| start_of(e) <= t);
+        }
+        hi = lo;
+        step *= 2;
+    };
+    debug_assert_eq!(i, log.partition_point(|&e| start_of(e) <= t));
+    i
 }
 
 /// An out-of-adherence stretch: its start and its end (None: still going at the horizon).
@@ -300,6 +383,14 @@ pub struct Roster {
     /// A buffer the engine's re-derivations borrow (`take_scratch`), so one per event
     /// allocates nothing. Empty between them.
     scratch: Vec<Stretch>,
+    /// By the engine's agent slot: `(roster slot, roster length)` as last looked up by
+    /// [`Roster::slot_cached`] (`u32::MAX`: none, when the roster had that length;
+    /// `(u32::MAX, u32::MAX)`: not known). The team detectors look up every member's slot
+    /// at every minute ([`Roster::slot_of`]); a hash of its id each time was a tenth of
+    /// ingest's extra cost with a roster. Exact: roster slots are never reused, an upload
+    /// only adds (so "none" holds while the length does), and the engine forgets an agent
+    /// slot when it frees it. Derived; never stored.
+    by_agent: Vec<(u32, u32)>,
 }
 
 /// The roster's state as bytes (journal snapshots).
@@ -326,6 +417,7 @@ impl Roster {
             trimmed_at: Ms::MIN,
             added_since_trim: Ms::MAX,
             scratch: Vec::new(),
+            by_agent: Vec::new(),
         };
         r.intern("off");
         r.intern("work");
@@ -439,6 +531,9 @@ impl Roster {
                         due: Ms::MAX,
                         queued: Ms::MAX,
                         sched_gen: 0,
+                        aux: Vec::new(),
+                        who_changed: true,
+                        live_firing: false,
                     });
                     let s = (self.agents.len() - 1) as u32;
                     self.index.insert(id.clone(), s);
@@ -479,6 +574,38 @@ impl Roster {
         self.index.get(id).copied()
     }
 
+    /// [`Roster::slot`] of agent `id` at the engine's agent slot `ai`, remembered for
+    /// [`Roster::slot_of`] (the engine asks at each of the agent's events).
+    pub fn slot_cached(&mut self, ai: u32, id: &str) -> Option<u32> {
+        let found = self.slot_of(ai, id);
+        if self.by_agent.len() <= ai as usize {
+            self.by_agent.resize(ai as usize + 1, (u32::MAX, u32::MAX));
+        }
+        self.by_agent[ai as usize] = (found.unwrap_or(u32::MAX), self.agents.len() as u32);
+        found
+    }
+
+    /// [`Roster::slot`] of agent `id` at the engine's agent slot `ai`: as remembered by
+    /// [`Roster::slot_cached`] while that holds, else by its id. The engine forgets an agent
+    /// slot here when it frees it ([`Roster::forget_agent`]), so a remembered slot is this
+    /// agent's without reading its id (a compare per member per minute was a few per cent).
+    pub fn slot_of(&self, ai: u32, id: &str) -> Option<u32> {
+        let found = match self.by_agent.get(ai as usize) {
+            Some(&(slot, _)) if slot != u32::MAX => Some(slot),
+            Some(&(_, at_len)) if at_len == self.agents.len() as u32 => None,
+            _ => self.slot(id),
+        };
+        debug_assert_eq!(found, self.slot(id), "the remembered roster slot of {id}");
+        found
+    }
+
+    /// The engine freed agent slot `ai` (another agent may take it).
+    pub fn forget_agent(&mut self, ai: u32) {
+        if let Some(e) = self.by_agent.get_mut(ai as usize) {
+            *e = (u32::MAX, u32::MAX);
+        }
+    }
+
     /// Scheduled agents: `(slot, id)`, with at least one row.
     pub fn scheduled(&self) -> impl Iterator<Item = (u32, &str)> {
         self.agents.iter().enumerate().filter(|(_, a)| !a.rows.is_empty()).map(|(i, a)| (i as u32, a.id.as_str()))
@@ -498,11 +625,18 @@ impl Roster {
         let e = pack(t, code(kind), rid);
         self.added_since_trim = self.added_since_trim.min(t);
         let a = &mut self.agents[slot as usize];
-        match a.log.last_mut() {
-            Some(last) if start_of(*last) >= t => *last = e,
-            Some(last) if *last & 0xffff == e & 0xffff => {}
-            _ => a.log.push(e),
-        }
+        let replaced = match a.log.last_mut() {
+            Some(last) if start_of(*last) >= t => Some(std::mem::replace(last, e)),
+            Some(last) if *last & 0xffff == e & 0xffff => {
+                self.mark(slot);
+                return;
+            }
+            _ => {
+                a.log.push(e);
+                None
+            }
+        };
+        a.aux_tail(replaced);
         self.mark(slot);
     }
 
@@ -555,7 +689,7 @@ impl Roster {
             return;
         }
         let mut si = a.sched.partition_point(|&(s, _)| s <= from);
-        let mut li = a.log.partition_point(|&e| start_of(e) <= from);
+        let mut li = log_index(&a.log, from);
         let mut t = from;
         while t < to {
             let act = if si == 0 { OFF } else { a.sched[si - 1].1 };
@@ -733,16 +867,47 @@ impl Roster {
         let si = a.sched.partition_point(|&(s, _)| s <= t);
         let next = a.sched.get(si).map_or(Ms::MAX, |p| p.0);
         let act = if si == 0 { OFF } else { a.sched[si - 1].1 };
-        let li = a.log.partition_point(|&e| start_of(e) <= t);
+        let li = log_index(&a.log, t);
         let (code, rid) = if li == 0 { (OFFLINE, OTHER) } else { unpack(a.log[li - 1]) };
         let yes = act != OFF && code == Kind::AuxUnplanned as u8 && self.allowed(act, code, rid);
         (yes, next)
     }
 
-    /// The agent's scheduled aux in `[from, to)`: `sums(..).scheduled_aux`, walking only the
-    /// schedule pieces that allow some aux (the `aux_dispersion` rule asks for it for every
-    /// member at every minute of peak time).
+    /// The agent's scheduled aux in `[from, to)`: `sums(..).scheduled_aux`, from its spans
+    /// of unplanned aux (`RAgent::aux`) and the schedule pieces under them only (the
+    /// `aux_dispersion` rule asks for it for every member at every minute of peak time).
     pub fn scheduled_aux_ms(&self, slot: u32, from: Ms, to: Ms) -> Ms {
+        let a = &self.agents[slot as usize];
+        let mut total = 0;
+        // Spans are disjoint and in order: their ends are too.
+        let first = a.aux.partition_point(|s| s.1 <= from);
+        for &(s, e, rid) in &a.aux[first..] {
+            if s >= to {
+                break;
+            }
+            let (u1, mut t) = (e.min(to), s.max(from));
+            let mut i = a.sched.partition_point(|&(p, _)| p <= t);
+            while t < u1 {
+                let act = if i == 0 { OFF } else { a.sched[i - 1].1 };
+                let end = a.sched.get(i).map_or(Ms::MAX, |p| p.0).min(u1);
+                if act != OFF && self.allowed(act, AUX_UNPLANNED, rid) {
+                    total += end - t;
+                }
+                t = end;
+                i += 1;
+            }
+        }
+        debug_assert_eq!(
+            total,
+            self.scheduled_aux_ms_walk(slot, from, to),
+            "scheduled aux of slot {slot} in [{from}, {to})"
+        );
+        total
+    }
+
+    /// [`Roster::scheduled_aux_ms`] by walking the schedule pieces that allow some aux and
+    /// the log within them: the reference its spans are checked against (debug builds).
+    fn scheduled_aux_ms_walk(&self, slot: u32, from: Ms, to: Ms) -> Ms {
         let a = &self.agents[slot as usize];
         let aux_bit = 1u8 << code(Kind::AuxUnplanned);
         let mut i = a.sched.partition_point(|&(s, _)| s <= from);
@@ -873,9 +1038,32 @@ impl Roster {
         cur
     }
 
+    /// Whether the agent's alerts stand as last derived when its stretches from its
+    /// settled instant are the one open stretch from `start`: its one alert that a
+    /// re-derivation may change is that stretch's, told firing (a stretch that ended
+    /// may be open again: an event at the instant it ended replaced by another, SPEC
+    /// §2.5), under a team other than `unsure`
+    /// (the engine's `unassigned`, which a no-show's alert leaves once the agent is seen),
+    /// and its name and presence are as when it was told. The alert is then firing in the
+    /// store as a full re-derivation would make it (the engine checks so in debug builds).
+    pub fn firing_unchanged(&self, slot: u32, start: Ms, unsure: &str) -> bool {
+        let a = &self.agents[slot as usize];
+        a.live_firing && !a.who_changed && matches!(&a.live[..], [(s, _, team)] if *s == start && team != unsure)
+    }
+
+    /// The agent's name or presence changed (see `RAgent::who_changed`).
+    pub fn who_changed(&mut self, slot: u32) {
+        self.agents[slot as usize].who_changed = true;
+    }
+
     /// The agent's stored `out_of_adherence` alerts (started_at, id, team).
     pub fn live_is_empty(&self, slot: u32) -> bool {
         self.agents[slot as usize].live.is_empty()
+    }
+
+    /// A copy of the agent's live alerts (debug checks).
+    pub fn live_copy(&self, slot: u32) -> Vec<(Ms, String, String)> {
+        self.agents[slot as usize].live.clone()
     }
 
     pub fn take_live(&mut self, slot: u32) -> Vec<(Ms, String, String)> {
@@ -900,7 +1088,11 @@ impl Roster {
             a.sched.get(i).map_or(Ms::MAX, |p| p.0)
         };
         let a = &mut self.agents[slot as usize];
+        // The derivation told the alert of each open stretch firing, the others resolved.
+        a.live_firing = matches!(&live[..], [(s, _, _)] if stretches.iter().any(|&(st, e)| st == *s && e.is_none()));
         a.live = live;
+        // Derived in full now (or with nothing live, which a later alert is made afresh).
+        a.who_changed = false;
         a.done.extend(done);
         if a.done.len() > 256 {
             a.done.drain(..a.done.len() - 256);
@@ -942,6 +1134,11 @@ impl Roster {
             let keep_from = a.log.partition_point(|&e| start_of(e) <= cutoff).saturating_sub(1);
             if keep_from > 0 {
                 a.log.drain(..keep_from);
+                // The spans of the entries dropped (they end by the first one kept).
+                let first = start_of(a.log[0]);
+                let n = a.aux.partition_point(|s| s.0 < first);
+                a.aux.drain(..n);
+                debug_assert_eq!(a.aux, aux_spans(&a.log), "aux spans of {} after a trim", a.id);
             }
             let before = a.rows.len();
             a.rows.retain(|k| k.end >= cutoff);
@@ -977,6 +1174,7 @@ impl Roster {
         r.due_now_sorted = false;
         for (i, a) in r.agents.iter_mut().enumerate() {
             a.sched = flatten(&a.rows);
+            a.aux = aux_spans(&a.log);
             r.index.insert(a.id.clone(), i as u32);
             a.due = Ms::MIN;
             a.queued = Ms::MAX;
@@ -986,7 +1184,12 @@ impl Roster {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.agents.iter().map(|a| a.rows.capacity() * 40 + a.sched.capacity() * 16 + a.log.capacity() * 8 + 96).sum()
+        self.agents
+            .iter()
+            .map(|a| {
+                a.rows.capacity() * 40 + a.sched.capacity() * 16 + a.log.capacity() * 8 + a.aux.capacity() * 24 + 96
+            })
+            .sum()
     }
 }
 
