@@ -791,9 +791,9 @@ mod tests {
         assert_eq!([0, 1, 100, 101, 200, 400, 2_000].map(windows_every), [1, 1, 1, 2, 2, 4, 20]);
     }
 
-    #[test]
-    fn an_agent_patch_holds_only_the_fields_that_changed() {
-        let a = BoardAgent {
+    /// Agent A1 (Li Na) of T01, idle since 1,000, with this scheduled activity.
+    fn li_na(scheduled: Option<&str>) -> BoardAgent {
+        BoardAgent {
             agent: "A1".into(),
             name: Some("Li Na".into()),
             team: "T01".into(),
@@ -801,9 +801,14 @@ mod tests {
             reason: None,
             planned: false,
             since: Some(1_000),
-            scheduled: Some("phone".into()),
+            scheduled: scheduled.map(Into::into),
             out_since: None,
-        };
+        }
+    }
+
+    #[test]
+    fn an_agent_patch_holds_only_the_fields_that_changed() {
+        let a = li_na(Some("phone"));
         let b = BoardAgent { state: "aux", reason: Some("break".into()), since: Some(2_000), ..a.clone() };
         let p = agent_patch(&b, Some(&a));
         assert_eq!(p, json!({"agent": "A1", "state": "aux", "reason": "break", "since": 2_000}));
@@ -823,17 +828,7 @@ mod tests {
 
     #[test]
     fn a_board_agent_leaves_out_what_is_null_or_false() {
-        let idle = BoardAgent {
-            agent: "A1".into(),
-            name: Some("Li Na".into()),
-            team: "T01".into(),
-            state: "idle",
-            reason: None,
-            planned: false,
-            since: Some(1_000),
-            scheduled: None,
-            out_since: None,
-        };
+        let idle = li_na(None);
         assert_eq!(
             serde_json::to_string(&idle).unwrap(),
             r#"{"agent":"A1","name":"Li Na","team":"T01","state":"idle","since":1000}"#
