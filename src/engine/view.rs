@@ -1040,15 +1040,15 @@ impl Pass<'_> {
     }
 }
 
+/// A part's sums of squared deviations: per team and window, and per window for the floor.
+type Deviations = (Vec<[i128; 2]>, Vec<[i128; 2]>);
+
 /// Every team's dispersion in each window (`p * windows + w`) and, `with_floor`, the
 /// floor's. The means come from the parts' sums ([`SpreadSum`]); then each part reads its
 /// records once, in the order it wrote them, adding each value's squared deviation to its
 /// team's and the floor's (on one thread per part). Every sum is an integer, so the figures
 /// do not depend on the parts, and they are [`Spread::of`]'s over each team's members
 /// (`tests/view_parts.rs` compares with the members' own figures).
-/// A part's sums of squared deviations: per team and window, and per window for the floor.
-type Deviations = (Vec<[i128; 2]>, Vec<[i128; 2]>);
-
 fn dispersions(parts: &[PartSums], teams: usize, w_n: usize, with_floor: bool) -> (Vec<Dispersion>, Vec<Dispersion>) {
     let mut team_sum = vec![[SpreadSum::default(); 2]; teams * w_n];
     for part in parts {

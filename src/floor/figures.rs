@@ -230,20 +230,11 @@ pub struct Dispersion {
     pub talk: Spread,
 }
 
-/// The ratios of the members qualifying for dispersion in one window, in member order (a
-/// view gathers a team's from its members' records, and the floor's from the teams').
-#[derive(Clone, Debug, Default)]
-pub struct Qualifying {
-    aux: Vec<f64>,
-    talk: Vec<f64>,
-}
+/// Which members count toward a dispersion, and with what ratios (a view keeps their
+/// sums per team, `engine::view`).
+pub struct Qualifying;
 
 impl Qualifying {
-    pub fn reserve(&mut self, n: usize) {
-        self.aux.reserve(n);
-        self.talk.reserve(n);
-    }
-
     /// A member's aux ratio and talk utilization over a window if its sums qualify it
     /// (logged in at least `min_logged_ms`, and at all: then the aux ratio is a number).
     /// The utilization is NaN for a member with a roster and no scheduled time in the
@@ -254,28 +245,6 @@ impl Qualifying {
         } else {
             None
         }
-    }
-
-    /// Adds the ratios of a qualifying member (as [`Qualifying::ratios`] gives them).
-    pub fn push_ratios(&mut self, aux: f64, talk: f64) {
-        self.aux.push(aux);
-        if !talk.is_nan() {
-            self.talk.push(talk);
-        }
-    }
-
-    pub fn extend_from(&mut self, o: &Qualifying) {
-        self.aux.extend_from_slice(&o.aux);
-        self.talk.extend_from_slice(&o.talk);
-    }
-
-    pub fn dispersion(&self) -> Dispersion {
-        Dispersion { aux: Spread::of(&self.aux), talk: Spread::of(&self.talk) }
-    }
-
-    pub fn clear(&mut self) {
-        self.aux.clear();
-        self.talk.clear();
     }
 }
 
