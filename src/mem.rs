@@ -6,6 +6,9 @@
 //! for good: measured with `bench scale`, resident memory rose from 0.58 GiB loaded to
 //! 0.68 GiB after a few scrapes and views, and a full snapshot then peaked at 1.27× the
 //! loaded daemon (BENCHMARKS.md, session 6). Trimming after such answers returns it.
+//!
+//! Also the memory hints of passes over many scattered records ([`prefetch`]), and the
+//! buffers that large answers are written into, kept for the next ([`take_buffer`]).
 
 /// Answers at least this large are worth a trim (their views were large).
 pub const LARGE_ANSWER_BYTES: usize = 1 << 20;
@@ -52,9 +55,181 @@ pub fn release_free_memory() {
     }
 }
 
+/// At most this many bytes of answer buffers are kept for later answers ([`give_buffer`]):
+/// a floor snapshot's and a scrape's, each with the half written on a second thread, at
+/// 100,000 agents (16, 8, 12 and 6 MB).
+pub const KEPT_BUFFER_BYTES: usize = 64 << 20;
+
+/// Answer buffers given back, their pages resident (largest last).
+static KEPT: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+/// An empty buffer with room for `capacity` bytes: for a large one, the smallest kept
+/// buffer with that room if there is one. Writing a 16 MB answer into fresh memory took a
+/// page fault per 4 KiB (7,500 per floor snapshot at 100,000 agents, a sixth of its CPU:
+/// BENCHMARKS.md, session 11), since blocks that large are mapped on their own and given
+/// back when freed ([`map_large_blocks`]); a kept buffer's pages are already there.
+pub fn take_buffer(capacity: usize) -> Vec<u8> {
+    if capacity >= LARGE_ANSWER_BYTES {
+        let mut kept = KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = kept.iter().position(|b| b.capacity() >= capacity) {
+            let mut b = kept.remove(i);
+            b.clear();
+            return b;
+        }
+    }
+    Vec::with_capacity(capacity)
+}
+
+/// Gives a buffer back for a later [`take_buffer`]: kept if it is large and the kept ones
+/// stay within [`KEPT_BUFFER_BYTES`] (the smallest kept ones make way for a larger one),
+/// else freed.
+pub fn give_buffer(b: Vec<u8>) {
+    let cap = b.capacity();
+    if !(LARGE_ANSWER_BYTES..=KEPT_BUFFER_BYTES).contains(&cap) {
+        return;
+    }
+    let mut kept = KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut total: usize = kept.iter().map(Vec::capacity).sum::<usize>() + cap;
+    while total > KEPT_BUFFER_BYTES && kept.first().is_some_and(|k| k.capacity() < cap) {
+        total -= kept.remove(0).capacity();
+    }
+    if total <= KEPT_BUFFER_BYTES {
+        let at = kept.partition_point(|k| k.capacity() < cap);
+        kept.insert(at, b);
+    }
+}
+
+/// The bytes kept for later answers now.
+pub fn kept_buffer_bytes() -> usize {
+    KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().map(Vec::capacity).sum()
+}
+
+/// `bytes` as shared bytes whose buffer is given back ([`give_buffer`]) when the last
+/// reference to them is dropped (an answer's, once every client sharing it was sent it).
+pub fn returned_bytes(bytes: Vec<u8>) -> bytes::Bytes {
+    bytes::Bytes::from_owner(Returned(bytes))
+}
+
+struct Returned(Vec<u8>);
+
+impl AsRef<[u8]> for Returned {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Returned {
+    fn drop(&mut self) {
+        give_buffer(std::mem::take(&mut self.0));
+    }
+}
+
+/// Asks the processor to bring the cache line holding `p` into its caches, without waiting
+/// for it (`prefetcht0`): a pass over many records that each point elsewhere in the heap
+/// (a view's visit of every scheduled agent reads its roster record, then that record's
+/// schedule and log) names the lines a few records ahead, so that their cache misses
+/// overlap instead of stalling the pass one by one. A hint only: `p` is never read
+/// through, may dangle or be null, and nothing changes but timing. A no-op off x86_64.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unsafe_code)]
+    // SAFETY: `prefetcht0` is a hint that never faults and reads nothing into the
+    // program's state, whatever the address (the SSE it needs is in x86_64's baseline).
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// [`prefetch`] of every cache line of the `bytes` from `p`.
+#[inline(always)]
+pub fn prefetch_bytes<T>(p: *const T, bytes: usize) {
+    let p = p.cast::<u8>();
+    let mut off = 0;
+    while off < bytes {
+        prefetch(p.wrapping_add(off));
+        off += 64;
+    }
+    // The last line, when `p` is not at a line's start.
+    prefetch(p.wrapping_add(bytes.saturating_sub(1)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pool is process-wide: its tests run one at a time.
+    static POOL_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn empty_pool() {
+        KEPT.lock().unwrap().clear();
+    }
+
+    /// A large buffer given back is the one taken next (the same allocation, emptied);
+    /// a small one is never kept, and one larger than asked for serves a smaller need.
+    #[test]
+    fn a_large_buffer_is_kept_and_taken_again() {
+        let _one = POOL_TESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        empty_pool();
+        let mut b = take_buffer(2 * LARGE_ANSWER_BYTES);
+        assert!(b.capacity() >= 2 * LARGE_ANSWER_BYTES);
+        b.extend_from_slice(b"an answer");
+        let at = b.as_ptr();
+        give_buffer(b);
+        assert!(kept_buffer_bytes() >= 2 * LARGE_ANSWER_BYTES);
+        let again = take_buffer(LARGE_ANSWER_BYTES + 1);
+        assert_eq!(again.as_ptr(), at, "the kept buffer");
+        assert!(again.is_empty(), "emptied");
+        assert_eq!(kept_buffer_bytes(), 0);
+        // Too small to be worth keeping, and a need larger than any kept buffer.
+        give_buffer(Vec::with_capacity(4096));
+        assert_eq!(kept_buffer_bytes(), 0);
+        give_buffer(again);
+        let larger = take_buffer(8 * LARGE_ANSWER_BYTES);
+        assert!(larger.capacity() >= 8 * LARGE_ANSWER_BYTES);
+        assert!(kept_buffer_bytes() >= 2 * LARGE_ANSWER_BYTES, "the smaller one stays kept");
+        empty_pool();
+    }
+
+    /// What is kept stays within its bound: smaller buffers make way for a larger one, and
+    /// one larger than the bound is freed.
+    #[test]
+    fn kept_buffers_stay_within_the_bound() {
+        let _one = POOL_TESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        empty_pool();
+        let quarter = KEPT_BUFFER_BYTES / 4;
+        for _ in 0..6 {
+            give_buffer(Vec::with_capacity(quarter));
+            assert!(kept_buffer_bytes() <= KEPT_BUFFER_BYTES);
+        }
+        assert_eq!(KEPT.lock().unwrap().len(), 4);
+        give_buffer(Vec::with_capacity(KEPT_BUFFER_BYTES / 2 + 1));
+        assert!(kept_buffer_bytes() <= KEPT_BUFFER_BYTES, "{}", kept_buffer_bytes());
+        assert!(KEPT.lock().unwrap().iter().any(|b| b.capacity() > KEPT_BUFFER_BYTES / 2), "the larger one is kept");
+        give_buffer(Vec::with_capacity(KEPT_BUFFER_BYTES + 1));
+        assert!(kept_buffer_bytes() <= KEPT_BUFFER_BYTES);
+        empty_pool();
+    }
+
+    /// Returned bytes read as the buffer did, and give it back once the last clone drops.
+    #[test]
+    fn returned_bytes_give_their_buffer_back_when_dropped() {
+        let _one = POOL_TESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        empty_pool();
+        let mut b = take_buffer(LARGE_ANSWER_BYTES);
+        b.extend_from_slice(b"{\"now\":1}");
+        let at = b.as_ptr();
+        let bytes = returned_bytes(b);
+        let shared = bytes.clone();
+        assert_eq!(&shared[..], b"{\"now\":1}");
+        drop(bytes);
+        assert_eq!(kept_buffer_bytes(), 0, "still shared");
+        drop(shared);
+        assert_eq!(take_buffer(LARGE_ANSWER_BYTES).as_ptr(), at);
+        empty_pool();
+    }
 
     /// Freed memory is given back: resident memory after dropping 256 MB of touched
     /// blocks and trimming is well below what it was with them.

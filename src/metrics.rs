@@ -292,7 +292,7 @@ impl Parts<'_> {
     /// then appended (the same bytes as writing both in one go; a test compares). `last`:
     /// the previous scrape's whole size and second part's, to size the buffers.
     fn write(&self, last: [usize; 2], threads: bool) -> (Text, usize) {
-        let mut out = Text { buf: String::with_capacity(room(last[0])) };
+        let mut out = Text::with_capacity(room(last[0]));
         // The engine is not `Sync` (its journal hook): what the second part reads of it
         // is read here.
         let mut ingest = Text { buf: String::new() };
@@ -315,7 +315,7 @@ impl Parts<'_> {
         }
         let b = std::thread::scope(|s| {
             let h = s.spawn(|| {
-                let mut b = Text { buf: String::with_capacity(room(last[1])) };
+                let mut b = Text::with_capacity(room(last[1]));
                 second(&mut b);
                 b
             });
@@ -323,7 +323,9 @@ impl Parts<'_> {
             h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
         });
         out.buf.push_str(&b.buf);
-        (out, b.buf.len())
+        let n = b.buf.len();
+        crate::mem::give_buffer(b.buf.into_bytes());
+        (out, n)
     }
 }
 
@@ -655,6 +657,12 @@ struct Text {
 }
 
 impl Text {
+    /// An empty text with room for `bytes` ([`crate::mem::take_buffer`]: a large one's
+    /// pages kept from an earlier scrape).
+    fn with_capacity(bytes: usize) -> Text {
+        Text { buf: String::from_utf8(crate::mem::take_buffer(bytes)).expect("an empty buffer is UTF-8") }
+    }
+
     fn header(&mut self, name: &str, kind: &str, help: &str) {
         let b = &mut self.buf;
         for part in ["# HELP ", name, " ", help, "\n# TYPE ", name, " ", kind, "\n"] {

@@ -418,7 +418,7 @@ impl Partial<'_> {
     pub fn to_vec_spliced(&self) -> (Vec<u8>, Vec<Spliced>) {
         let mut spliced = Vec::new();
         let last = &LAST_BYTES[usize::from(self.team.is_none())];
-        let mut buf = Vec::with_capacity(room(last.load(Ordering::Relaxed)));
+        let mut buf = crate::mem::take_buffer(room(last.load(Ordering::Relaxed)));
         let (queues, floor_queues) = queues_json(self.view, &self.queues);
         // `{"now":..,"floor":..}`, then `,"teams":[..]`, then `{"agents":..}` with its `{`
         // made a `,`: serde_json's compact form of the one map.
@@ -505,7 +505,7 @@ fn write_teams(buf: &mut Vec<u8>, v: &View, spliced: &mut Vec<Spliced>) -> serde
         let last = &LAST_BYTES[2];
         let (first, second) = std::thread::scope(|s| {
             let h = s.spawn(|| {
-                let mut out = Vec::with_capacity(room(last.load(Ordering::Relaxed)));
+                let mut out = crate::mem::take_buffer(room(last.load(Ordering::Relaxed)));
                 let mut spliced = Vec::new();
                 write_groups(&mut out, b, names, &mut spliced).map(|()| (out, spliced))
             });
@@ -518,6 +518,7 @@ fn write_teams(buf: &mut Vec<u8>, v: &View, spliced: &mut Vec<Spliced>) -> serde
         let base = buf.len();
         spliced.extend(second_spliced.into_iter().map(|s| Spliced { at: base + s.at, chart: s.chart }));
         buf.extend_from_slice(&second);
+        crate::mem::give_buffer(second);
     }
     buf.push(b']');
     Ok(())

@@ -55,6 +55,20 @@ impl Engine {
         self.apply_batch_refused(now, source, events, refused).0
     }
 
+    /// Reads what applying an event of agent `id` reads first ([`Agents::warm`]) and, with
+    /// a roster, what recording it for adherence does: the agent's roster record and the
+    /// end of its state log ([`Roster::warm`]), a cache miss each per event that was most
+    /// of recording's cost (BENCHMARKS.md, session 11). Reads only.
+    ///
+    /// [`Agents::warm`]: crate::floor::agents::Agents::warm
+    /// [`Roster::warm`]: crate::roster::Roster::warm
+    fn warm(&self, id: &str) -> i64 {
+        match self.agents.find(id) {
+            Some(ai) => self.agents.warm_at(ai) ^ self.roster.warm(ai) as i64,
+            None => 0,
+        }
+    }
+
     /// [`Engine::apply_batch`], also returning the events it did not apply (late,
     /// duplicate, invalid) with their positions among `events` and what a message about
     /// them needs (SPEC §2.6). Nothing is allocated when every event applies.
@@ -83,7 +97,7 @@ impl Engine {
                 break;
             }
             std::hint::black_box(ahead.iter().fold(0, |w, ev| match ev {
-                Input::Agent(ev) => w ^ self.agents.warm(&ev.agent),
+                Input::Agent(ev) => w ^ self.warm(&ev.agent),
                 Input::Call(_) => w,
             }));
             for ev in ahead.drain(..) {

@@ -426,6 +426,7 @@ impl Engine {
             peak_lists: &peak_lists,
             no_view_cache: self.no_view_cache,
             agents: opts.agents,
+            in_slot_order: opts.team.is_none(),
         };
         // Agents in slot order: for the whole floor, passes through the slab in memory
         // order, reading each slot once (a view of a large floor is bound by cache misses
@@ -845,7 +846,15 @@ struct Pass<'a> {
     no_view_cache: bool,
     /// Agents asked for: each visited agent's view is kept.
     agents: bool,
+    /// The agents are visited in slot order (the whole floor): a visit can name what the
+    /// agents after it will read ([`Pass::prefetch`]).
+    in_slot_order: bool,
 }
+
+/// How many agent slots ahead of a visit its agent's roster record is asked for, and half
+/// as many, the schedule and log that the record points to ([`Pass::prefetch`]). A visit
+/// with a roster takes a few hundred nanoseconds; a miss to memory, one or two hundred.
+const PREFETCH_AHEAD: usize = 16;
 
 /// One part of the pass: the caches of its agent slots (`lo` first) and what it summed.
 struct Part<'a> {
@@ -920,8 +929,26 @@ struct Sched<'a> {
 }
 
 impl Pass<'_> {
+    /// With a roster, in slot order: asks for the roster record of the agent
+    /// [`PREFETCH_AHEAD`] slots after `i` (a part's index), and for the schedule and log of
+    /// the one half as far (its record asked for by an earlier visit), by the roster slots
+    /// the last view found for them. Their misses were half of a scrape with a roster
+    /// (BENCHMARKS.md, session 11). A stale slot costs a wasted hint, nothing else.
+    #[inline]
+    fn prefetch(&self, part: &Part, i: usize, sched: Option<&Sched>) {
+        let Some(s) = sched.filter(|_| self.in_slot_order && !self.no_view_cache) else { return };
+        if let Some(&(x, _)) = part.roster_slots.get(i + PREFETCH_AHEAD) {
+            s.roster.prefetch_record(x);
+        }
+        if let Some(&(x, _)) = part.roster_slots.get(i + PREFETCH_AHEAD / 2) {
+            s.roster.prefetch_tails(x);
+        }
+    }
+
     /// Agent `ai`'s figures in every window, added to its team's in `part`.
     fn visit(&self, ai: AgentIdx, a: &Agent, part: &mut Part, mut sched: Option<&mut Sched>) {
+        let i = ai as usize - part.lo;
+        self.prefetch(part, i, sched.as_deref());
         let (now, midnight, stride) = (self.now, self.midnight, self.stride);
         let w_n = self.windows.len();
         let ti = a.team;
@@ -931,7 +958,6 @@ impl Pass<'_> {
         let tl = &a.timeline;
         let acc = &mut part.sums;
         acc.state_ms[p][a.kind as usize] += (now - a.seg_start).max(0);
-        let i = ai as usize - part.lo;
         let cached = match self.no_view_cache {
             true => None,
             false => ViewCache::get(&mut part.view_cache[i], a, ti, team.det.generation, &self.peaks[p], midnight, now),

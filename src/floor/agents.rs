@@ -89,13 +89,13 @@ impl Agents {
     /// the tail of its timeline) and returns a value made of them, for
     /// `Engine::apply_batch` to bring several agents into the cache at once.
     pub fn warm(&self, id: &str) -> i64 {
-        match self.find(id) {
-            Some(i) => {
-                let a = self.get(i);
-                a.last_ts ^ a.timeline.tail()
-            }
-            None => 0,
-        }
+        self.find(id).map_or(0, |i| self.warm_at(i))
+    }
+
+    /// [`Agents::warm`] of the agent at slot `i`, found.
+    pub fn warm_at(&self, i: AgentIdx) -> i64 {
+        let a = self.get(i);
+        a.last_ts ^ a.timeline.tail()
     }
 
     pub fn contains(&self, i: AgentIdx) -> bool {

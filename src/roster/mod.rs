@@ -129,7 +129,13 @@ struct Kept {
 const SHIFT: u16 = u16::MAX;
 
 /// One scheduled agent.
+///
+/// Laid out by hand (`repr(C)`), on whole cache lines: what a view reads of every scheduled
+/// agent (`id`, `rows`' length, `sched`, `log`, `sched_gen`, `settled`, `out_since`)
+/// comes first and fills the first two lines, which [`Roster::prefetch_record`] asks for
+/// ahead of the visit. The rest is read at an agent's events and re-derivations.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[repr(C, align(64))]
 struct RAgent {
     id: CompactString,
     rows: Vec<Kept>,
@@ -140,6 +146,9 @@ struct RAgent {
     /// State changes: `start << 16 | code << 12 | reason id`, starts strictly increasing;
     /// offline before the first.
     log: Vec<u64>,
+    /// Bumped whenever `sched` changes (the day cache's key). Derived.
+    #[serde(skip)]
+    sched_gen: u64,
     /// `out_of_adherence` bookkeeping: stretches ending before `settled` are final; the
     /// stretch in progress at `settled` began at `out_since`.
     settled: Ms,
@@ -156,9 +165,6 @@ struct RAgent {
     /// again. Derived.
     #[serde(skip, default = "never")]
     queued: Ms,
-    /// Bumped whenever `sched` changes (the day cache's key). Derived.
-    #[serde(skip)]
-    sched_gen: u64,
     /// The log's unplanned-aux entries as spans `(start, end, reason id)` (`end`: the next
     /// entry's start, `Ms::MAX` for the last), in time order. The `aux_dispersion` rule
     /// asks every member's scheduled aux over every peak interval at every minute
@@ -179,6 +185,14 @@ struct RAgent {
     #[serde(skip)]
     live_firing: bool,
 }
+
+/// The bytes of [`RAgent`] a view reads, from its start.
+const RAGENT_HOT_BYTES: usize = 128;
+const _: () = assert!(
+    std::mem::offset_of!(RAgent, out_since) + std::mem::size_of::<Option<Ms>>() <= RAGENT_HOT_BYTES
+        && std::mem::align_of::<RAgent>() == 64,
+    "what a view reads of a scheduled agent fits its first two cache lines"
+);
 
 fn yes() -> bool {
     true
@@ -609,6 +623,46 @@ impl Roster {
     /// Scheduled agents: `(slot, id)`, with at least one row.
     pub fn scheduled(&self) -> impl Iterator<Item = (u32, &str)> {
         self.agents.iter().enumerate().filter(|(_, a)| !a.rows.is_empty()).map(|(i, a)| (i as u32, a.id.as_str()))
+    }
+
+    /// Asks for agent `slot`'s record in the cache (see [`crate::mem::prefetch`]): a view
+    /// visits the scheduled agents in the engine's slot order, not the roster's, and the
+    /// record's cache miss, then its log's, were half of a scrape with a roster at
+    /// 100,000 agents (BENCHMARKS.md, session 11). Any slot; one out of range is ignored.
+    #[inline]
+    pub fn prefetch_record(&self, slot: u32) {
+        if let Some(a) = self.agents.get(slot as usize) {
+            crate::mem::prefetch_bytes(a, RAGENT_HOT_BYTES);
+        }
+    }
+
+    /// Asks for what a view reads through agent `slot`'s record: its schedule and the end
+    /// of its log. Reads the record: call it a few agents after [`Roster::prefetch_record`].
+    #[inline]
+    pub fn prefetch_tails(&self, slot: u32) {
+        if let Some(a) = self.agents.get(slot as usize) {
+            crate::mem::prefetch_bytes(a.sched.as_ptr(), std::mem::size_of_val(&a.sched[..]).min(256));
+            if let Some(last) = a.log.last() {
+                crate::mem::prefetch(last);
+                crate::mem::prefetch(a.log.as_ptr().wrapping_add(a.log.len().saturating_sub(8)));
+            }
+        }
+    }
+
+    /// Reads what [`Roster::record`] of the engine's agent slot `ai` reads first, by the
+    /// roster slot remembered for it ([`Roster::slot_cached`]): the agent's record (its
+    /// first lines read, the rest asked for) and the end of its log (asked for). For the
+    /// engine to bring several agents' into the cache at once ahead of applying their
+    /// events. Reads only; a value made of what it read (0 for an agent without a slot).
+    pub fn warm(&self, ai: u32) -> u64 {
+        let Some(a) = self.by_agent.get(ai as usize).and_then(|&(slot, _)| self.agents.get(slot as usize)) else {
+            return 0;
+        };
+        crate::mem::prefetch_bytes(a, std::mem::size_of::<RAgent>());
+        if let Some(last) = a.log.last() {
+            crate::mem::prefetch(last);
+        }
+        a.log.len() as u64
     }
 
     /// Whether the agent has any schedule (then its staffed time is its scheduled time).

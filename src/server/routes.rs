@@ -207,7 +207,7 @@ pub fn routes(
                         let (body, charts) = partial.to_vec_spliced();
                         drop(view);
                         crate::mem::after_answer(body.len());
-                        Arc::new(super::flight::Answer::new(Bytes::from(body), charts))
+                        Arc::new(super::flight::Answer::new(crate::mem::returned_bytes(body), charts))
                     })
                     .await;
                 let Some(answer) = body else { return bytes_reply(None, "application/json") };
@@ -443,7 +443,7 @@ pub fn routes(
                     }
                     sh.core.render_metrics(&mut text);
                     crate::mem::after_answer(text.len());
-                    Bytes::from(text)
+                    crate::mem::returned_bytes(text.into_bytes())
                 })
                 .await;
             bytes_reply(text, "text/plain; version=0.0.4; charset=utf-8")
