@@ -227,7 +227,8 @@ mod tests {
         drop(bytes);
         assert_eq!(kept_buffer_bytes(), 0, "still shared");
         drop(shared);
-        assert_eq!(take_buffer(LARGE_ANSWER_BYTES).as_ptr(), at);
+        let again = take_buffer(LARGE_ANSWER_BYTES);
+        assert_eq!(again.as_ptr(), at);
         empty_pool();
     }
 
