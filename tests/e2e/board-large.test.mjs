@@ -299,3 +299,111 @@ test('a floor under 3,000 agents keeps an element per agent, squares or tiles (n
     await m.close();
   }
 });
+
+// Issue 20: a 400-row team table lays out only the rows near its panel's view (the others
+// are kept up to date, not displayed), with a sizer row that keeps the columns as wide as
+// the whole table would make them. A changed figure must still reach its row, on screen or
+// not, and be there when the row scrolls in.
+test('a 400-team table lays out the rows near its view: values reach every row, columns as wide as the whole table', { timeout: 90_000 }, async () => {
+  const m = await startMock({ agents: 2000, teams: 400, seed: 3, clusterHoldMs: 0 });
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    page.errors = [];
+    page.on('pageerror', (e) => page.errors.push(e));
+    await page.goto(m.url + '/?lang=en', { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="team-rows"] tr[data-team]').length === 400, null, WAIT);
+    // The rows laid out: those near the panel's view, a screenful and a margin, not 400.
+    const laidOut = () => page.evaluate(() => {
+      const panel = document.querySelector('.teams-panel');
+      const p = panel.getBoundingClientRect();
+      const rows = [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team]')];
+      const shown = rows.filter((r) => !r.hidden && r.getClientRects().length);
+      const onScreen = shown.filter((r) => {
+        const b = r.getBoundingClientRect();
+        return b.bottom > p.top && b.top < p.bottom;
+      });
+      return { shown: shown.length, onScreen: onScreen.length, first: shown[0]?.dataset.team, last: shown.at(-1)?.dataset.team, panelH: panel.clientHeight };
+    });
+    await page.waitForFunction(() => document.querySelector('.teams tbody.sizer') && !document.querySelector('.teams tbody.sizer').hidden, null, WAIT);
+    const top = await laidOut();
+    assert.ok(top.onScreen >= 10, `rows on screen: ${top.onScreen} in ${top.panelH} px`);
+    assert.ok(top.shown >= top.onScreen && top.shown <= top.onScreen + 2 * 12 + 2, `rows laid out: ${top.shown} for ${top.onScreen} on screen`);
+    assert.equal(top.first, 'T01');
+
+    // The columns and the table as wide as with every row laid out (and no sizer).
+    const widths = await page.evaluate(() => {
+      const read = () => ({
+        table: document.querySelector('.teams').getBoundingClientRect().width,
+        panel: document.querySelector('.teams-panel').getBoundingClientRect().width,
+        cols: [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team]:not([hidden])')][0]
+          .querySelectorAll(':scope > *').values().map((c) => Math.round(c.getBoundingClientRect().width * 10) / 10).toArray(),
+      });
+      const windowed = read();
+      const hidden = [...document.querySelectorAll('[data-testid="team-rows"] tr[hidden], .teams tbody.pad:not([hidden]), .teams tbody.sizer')];
+      for (const e of hidden) e.hidden = !e.matches('tr'); // every row shown; padding and sizer gone
+      const whole = read();
+      return { windowed, whole }; // the next render puts the windowing back
+    });
+    assert.deepEqual(widths.windowed, widths.whole);
+
+    // Every row, laid out or not, shows what the store holds (waited for: a push may be
+    // between the store and the next frame).
+    const sameAsStore = () => page.waitForFunction(() => {
+      const { store } = window.floorwatch;
+      const w = store.win.team;
+      return store.teams.length > 0 && store.teams.every((x) => {
+        const tr = document.querySelector(`[data-testid="team-rows"] tr[data-team="${x.team}"]`);
+        const v = (f) => tr?.querySelector(`[data-field="${f}"]`)?.getAttribute('data-value');
+        return v('talking') === String(x.current.talking) && v('logged_in') === String(x.current.logged_in)
+          && v('talk_utilization_team') === String(x.windows?.[w]?.talk_utilization ?? '');
+      });
+    }, null, { polling: 50, ...WAIT });
+    await sameAsStore();
+
+    // A new team at the end of the table (ids sort as text: TZZ after T99), far off screen,
+    // then a change of its figures.
+    const post = async (events) => {
+      const res = await fetch(`${m.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+      assert.equal(res.status, 200);
+    };
+    const cell = (team, field) => page.evaluate(([t, f]) => {
+      const tr = document.querySelector(`[data-testid="team-rows"] tr[data-team="${t}"]`);
+      const c = tr?.querySelector(`[data-field="${f}"]`);
+      return c ? { v: c.getAttribute('data-value'), text: c.textContent, laidOut: !tr.hidden } : null;
+    }, [team, field]);
+    const waitCell = (team, field, v) => page.waitForFunction(([t, f, want]) => document
+      .querySelector(`[data-testid="team-rows"] tr[data-team="${t}"] [data-field="${f}"]`)?.getAttribute('data-value') === want, [team, field, v], WAIT)
+      .catch(async () => assert.fail(`${team} ${field}: want ${v}, the table shows ${JSON.stringify(await cell(team, field))}`));
+    await post([{ agent: 'E2E-W1', team: 'TZZ', state: 'talking' }]);
+    await waitCell('TZZ', 'talking', '1');
+    await waitCell('TZZ', 'logged_in', '1');
+    assert.equal((await cell('TZZ', 'talking')).laidOut, false, 'the last row is off screen, not laid out');
+    await post([{ agent: 'E2E-W1', state: 'aux', reason: 'break' }]);
+    await waitCell('TZZ', 'talking', '0');
+    await waitCell('TZZ', 'aux_unplanned', '1');
+
+    // Scrolled to the bottom: the last rows are laid out and on screen, the first are not.
+    await page.evaluate(() => {
+      const panel = document.querySelector('.teams-panel');
+      panel.scrollTop = panel.scrollHeight;
+    });
+    await page.waitForFunction(() => {
+      const panel = document.querySelector('.teams-panel');
+      const tr = document.querySelector('[data-testid="team-rows"] tr[data-team="TZZ"]');
+      const b = tr.getBoundingClientRect();
+      const p = panel.getBoundingClientRect();
+      return !tr.hidden && b.height > 0 && b.top >= p.top && b.bottom <= p.bottom + 1;
+    }, null, WAIT);
+    const bottom = await laidOut();
+    assert.equal(bottom.last, 'TZZ');
+    assert.ok(bottom.shown <= bottom.onScreen + 2 * 12 + 2, `rows laid out at the bottom: ${bottom.shown}`);
+    assert.deepEqual([(await cell('TZZ', 'talking')).text, (await cell('TZZ', 'aux_unplanned')).text], ['0', '1']);
+    // And the figures of every row still follow the store after the scroll.
+    await sameAsStore();
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await browser.close();
+    await m.close();
+  }
+});
