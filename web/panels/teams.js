@@ -78,12 +78,15 @@ function shownDrivers(x) {
   return opts.team ? list : list.slice(0, 2);
 }
 
+/** A driver's aux rate as shown: "31%", "31.5%". */
+const drvPct = (d) => F.pct(d.aux_ratio).replace('.0%', '%');
+
 /** "Li Na 31%" per driver. */
 function driverSpans(shown) {
   return shown.map((d) => {
     const s = el('span', 'drv');
     s.dataset.agent = d.agent;
-    s.append(el('span', 'drv-name', shortName(agentName(d.agent))), el('span', 'drv-v', F.pct(d.aux_ratio).replace('.0%', '%')));
+    s.append(el('span', 'drv-name', shortName(agentName(d.agent))), el('span', 'drv-v', drvPct(d)));
     return s;
   });
 }
@@ -184,7 +187,7 @@ export function render() {
         tr._shown[i + 1] = memo;
         setAttr(cell, 'data-window', w[SLOT[field] ?? 'team'] ?? null);
         renderDrivers(cell, shown);
-        const key = shown.map((d) => `${shortName(agentName(d.agent))}\u0001${widthShape(F.pct(d.aux_ratio))}`).join('\u0000');
+        const key = shown.map((d) => `${shortName(agentName(d.agent))}\u0001${widthShape(drvPct(d))}`).join('\u0000');
         widths.set(tr, i + 1, key, () => {
           const d = el('div', 'drivers');
           d.append(...driverSpans(shown));
