@@ -1,7 +1,8 @@
 // The team table: counts, the team window's figures, the aux CV and the members who drive
 // it (highest aux rates above the team's mean, from the board's `aux_drivers`), AHT and
 // contacts. With `?team=` it is one row. A big whole-floor table lays out only the rows near
-// its panel's view (rows.js): the others are kept up to date but not displayed.
+// its panel's view (rows.js): the others are not displayed, and their cells are written
+// when they come near it (their widths are kept up to date in the sizer row).
 
 import { t, teamLabel, winLabel, lang } from '../i18n.js';
 import * as F from '../format.js';
@@ -116,7 +117,10 @@ export function render() {
   for (const e of document.querySelectorAll('.teams [data-win]')) setText(e, winLabel(w[e.dataset.win]));
   setText($('.teams th.c-drv'), t('col.aux_drivers', { window: winLabel(w.cv) }));
   const clusterTeams = new Set(store.alerts.filter((a) => a.kind === 'aux_cluster' && a.state === 'firing').map((a) => a.team));
+  ctx = { c, w, clusterTeams };
   const teams = opts.team ? store.teams.filter((x) => x.team === opts.team) : store.teams;
+  // The rows to be laid out (place() below): only their cells are written now.
+  const [first, last] = wantRange(teams.length);
   // The adherence column only on a floor with a roster (docs/adherence.md): elsewhere it
   // would be a column of dashes taking width from the figures.
   const rostered = store.teams.some((x) => Object.values(x.windows ?? {}).some((win) => win?.adherence != null));
@@ -141,12 +145,14 @@ export function render() {
         td.append(v);
         tr.append(td);
       }
-      // The row's parts, and what each shows as last written (compared here, in the page's
-      // memory, rather than read back from the DOM: 400 rows times 14 cells a push).
+      // The row's parts; what each cell shows as last written (compared here, in the page's
+      // memory, rather than read back from the DOM: 400 rows times 14 cells a push), and
+      // what its width key was last made from (the same, for a row not laid out).
       tr._name = th.firstChild;
       tr._ptag = th.lastChild;
       tr._cells = [...tr.querySelectorAll('[data-field]')];
       tr._shown = [];
+      tr._seen = [];
       teamRows.set(x.team, tr);
     }
     // Keep rows in the server's order (sorted by id) without rebuilding the table.
@@ -156,59 +162,12 @@ export function render() {
     order.push(tr);
     // A team block a delta left alone is the same object (store.js merges `teams_changed`):
     // its row is already drawn, unless the language, windows or clusters changed since.
-    const cluster = clusterTeams.has(x.team);
-    const sig = `${lang()}|${w.team}|${w.cv}|${cluster}`;
+    const sig = `${lang()}|${w.team}|${w.cv}|${clusterTeams.has(x.team)}`;
     if (tr._drawn === x && tr._sig === sig) continue;
     tr._drawn = x;
     tr._sig = sig;
-    const label = teamLabel(x.team);
-    const ptag = x.peak ? t('peak.tag') : '';
-    const head = `${sig}\u0000${label}\u0000${ptag}`;
-    if (tr._shown[0] !== head) {
-      tr._shown[0] = head;
-      setText(tr._name, label);
-      setText(tr._ptag, ptag);
-      setAttr(tr, 'data-peak', String(!!x.peak));
-      setAttr(tr, 'data-cluster', cluster ? 'true' : null);
-      widths.set(tr, 0, `${widthShape(label)}\u0000${ptag}\u0000${cluster}`, () => {
-        const d = el('div');
-        d.append(el('span', 'tname', label), el('span', 'ptag', ptag));
-        if (cluster) d.append(el('span', 'warn', ' ⚠')); // the row's th::after
-        return d;
-      });
-    }
-    const cells = tr._cells;
-    TEAM_COLS.forEach(([field, , fn], i) => {
-      const cell = cells[i];
-      if (!fn) {
-        const shown = shownDrivers(x);
-        const memo = `${sig}\u0000${driversSig(shown)}`;
-        if (tr._shown[i + 1] === memo) return;
-        tr._shown[i + 1] = memo;
-        setAttr(cell, 'data-window', w[SLOT[field] ?? 'team'] ?? null);
-        renderDrivers(cell, shown);
-        const key = shown.map((d) => `${shortName(agentName(d.agent))}\u0001${widthShape(drvPct(d))}`).join('\u0000');
-        widths.set(tr, i + 1, key, () => {
-          const d = el('div', 'drivers');
-          d.append(...driverSpans(shown));
-          return d;
-        });
-        return;
-      }
-      const [text, v, level, kind] = fn(x, c, w);
-      const memo = `${sig}\u0000${text}\u0000${v}\u0000${level}`;
-      if (tr._shown[i + 1] === memo) return;
-      tr._shown[i + 1] = memo;
-      setAttr(cell, 'data-window', w[SLOT[field] ?? 'team'] ?? null);
-      setFig(cell, text, v ?? null, level ?? null, kind ? lvlText(kind, level) : null);
-      widths.set(tr, i + 1, `${level ?? ''}\u0000${widthShape(text)}`, () => {
-        const d = el('div');
-        const e = el('span', 'v', text);
-        if (level) e.dataset.level = level;
-        d.append(e);
-        return d;
-      });
-    });
+    const i = order.length - 1;
+    drawRow(tr, x, sig, i >= first && i <= last);
   }
   for (const [team, tr] of teamRows) {
     if (!seen.has(team)) {
@@ -220,6 +179,73 @@ export function render() {
   $('.teams-empty').hidden = teams.length > 0 || store.now == null;
   place();
   remeasureSoon();
+}
+
+// What a row is drawn with besides its team's block, as of the last render.
+let ctx = null; // { c, w, clusterTeams }
+
+/**
+ * Draws a team's row: its cells' widths always (the sizer needs every row's), its cells
+ * only when `laidOut` (a row not laid out is drawn when it comes near the view: place()).
+ */
+function drawRow(tr, x, sig, laidOut) {
+  const { c, w, clusterTeams } = ctx;
+  const cluster = clusterTeams.has(x.team);
+  const label = teamLabel(x.team);
+  const ptag = x.peak ? t('peak.tag') : '';
+  const head = `${sig}\u0000${label}\u0000${ptag}`;
+  if (tr._shown[0] !== head) {
+    tr._shown[0] = head;
+    setText(tr._name, label);
+    setText(tr._ptag, ptag);
+    setAttr(tr, 'data-peak', String(!!x.peak));
+    setAttr(tr, 'data-cluster', cluster ? 'true' : null);
+    widths.set(tr, 0, `${widthShape(label)}\u0000${ptag}\u0000${cluster}`, () => {
+      const d = el('div');
+      d.append(el('span', 'tname', label), el('span', 'ptag', ptag));
+      if (cluster) d.append(el('span', 'warn', ' ⚠')); // the row's th::after
+      return d;
+    });
+  }
+  tr._late = !laidOut;
+  const cells = tr._cells;
+  TEAM_COLS.forEach(([field, , fn], i) => {
+    const cell = cells[i];
+    if (!fn) {
+      const shown = shownDrivers(x);
+      const memo = `${sig}\u0000${driversSig(shown)}`;
+      if (tr._seen[i + 1] !== memo) {
+        tr._seen[i + 1] = memo;
+        const key = shown.map((d) => `${shortName(agentName(d.agent))}\u0001${widthShape(drvPct(d))}`).join('\u0000');
+        widths.set(tr, i + 1, key, () => {
+          const d = el('div', 'drivers');
+          d.append(...driverSpans(shown));
+          return d;
+        });
+      }
+      if (!laidOut || tr._shown[i + 1] === memo) return;
+      tr._shown[i + 1] = memo;
+      setAttr(cell, 'data-window', w[SLOT[field] ?? 'team'] ?? null);
+      renderDrivers(cell, shown);
+      return;
+    }
+    const [text, v, level, kind] = fn(x, c, w);
+    const memo = `${sig}\u0000${text}\u0000${v}\u0000${level}`;
+    if (tr._seen[i + 1] !== memo) {
+      tr._seen[i + 1] = memo;
+      widths.set(tr, i + 1, `${level ?? ''}\u0000${widthShape(text)}`, () => {
+        const d = el('div');
+        const e = el('span', 'v', text);
+        if (level) e.dataset.level = level;
+        d.append(e);
+        return d;
+      });
+    }
+    if (!laidOut || tr._shown[i + 1] === memo) return;
+    tr._shown[i + 1] = memo;
+    setAttr(cell, 'data-window', w[SLOT[field] ?? 'team'] ?? null);
+    setFig(cell, text, v ?? null, level ?? null, kind ? lvlText(kind, level) : null);
+  });
 }
 
 function makeParts(tbody) {
@@ -254,18 +280,30 @@ function makeParts(tbody) {
   return { panel, top, bottom, sizer, cells };
 }
 
-/** Lays out the rows near the view (all of a small table's), hides the others. Writes only. */
+const windowed = (n) => !opts.team && n >= WINDOW_FROM;
+
+/**
+ * The rows to lay out: near the view, or all of a small table's. Until a row has been
+ * measured, a few (measure() follows their first layout).
+ */
+const wantRange = (n) => (windowed(n) ? rowWindow(n, view, WINDOW_MARGIN) : [0, n - 1]);
+
+/**
+ * Lays out the rows near the view (all of a small table's), hides the others, and draws
+ * the rows that come in with what the last render had for them. Writes only.
+ */
 function place() {
   if (!pads) return;
   const n = order.length;
-  const on = !opts.team && n >= WINDOW_FROM;
+  const on = windowed(n);
   pads.sizer.hidden = !on;
-  // Until a row has been measured, a few rows (measure() follows their first layout).
-  range = on ? rowWindow(n, view, WINDOW_MARGIN) : [0, n - 1];
+  range = wantRange(n);
   const [first, last] = range;
   for (let i = 0; i < n; i++) {
+    const tr = order[i];
     const off = i < first || i > last;
-    if (order[i].hidden !== off) order[i].hidden = off;
+    if (tr.hidden !== off) tr.hidden = off;
+    if (!off && tr._late) drawRow(tr, tr._drawn, tr._sig, true);
   }
   padTo(pads.top, on ? first * view.pitch : 0);
   padTo(pads.bottom, on ? (n - 1 - last) * view.pitch : 0);
@@ -304,4 +342,15 @@ function remeasureSoon() {
     measure();
     place();
   }, 0);
+}
+
+/** Labels and driver names in the new language. */
+export function relabel() {
+  for (const tr of teamRows.values()) {
+    const d = tr.querySelector('.drivers');
+    if (d) d.dataset.sig = '';
+    tr._drawn = null;
+    tr._shown = [];
+    tr._seen = [];
+  }
 }
