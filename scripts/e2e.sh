@@ -14,7 +14,10 @@ BIN=target/debug/floorwatch
 OFF=$(( (11 - 10#$(date -u +%H) + 36) % 24 - 12 ))
 if [ "$OFF" -ge 0 ]; then TZNAME="Etc/GMT-$OFF"; else TZNAME="Etc/GMT+$(( -OFF ))"; fi
 # All-day peak and a short hold, so the aux_cluster banner test need not wait for 09:30.
+# The page from this checkout's web/ (a binary built elsewhere embeds another's).
 cat > artifacts/e2e.toml <<TOML
+[server]
+web_dir = "$PWD/web"
 [floor]
 timezone = "$TZNAME"
 [peak]
@@ -38,7 +41,9 @@ trap stop EXIT
 start
 # A second daemon with no demo feed (the stale-feed test gives it one old event) and a
 # 30-minute window instead of 15m/60m (the page must name it, not show dashes).
-cat > artifacts/e2e-quiet.toml <<'TOML'
+cat > artifacts/e2e-quiet.toml <<TOML
+[server]
+web_dir = "$PWD/web"
 [floor]
 windows = ["30m", "today", "peak_today"]
 TOML

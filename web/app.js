@@ -7,7 +7,7 @@
 // table), aht (the team view's AHT control chart), alerts (the alert list), tiles (the agents).
 // This file wires them: frames -> store -> render (batched to one per animation frame),
 // plus a one-second tick that moves clocks, timers and fades without waiting for the
-// server, and the controls.
+// server (and once more the frame after each render), and the controls.
 //
 // Page parameters: ?team=T07 (one team; passed on to /ws), ?lang=zh|en (default from the
 // browser), ?kiosk=1 (no controls, pages through what does not fit), ?sort=team|state|time,
@@ -71,7 +71,20 @@ function render() {
   action.render(now);
   tiles.render();
   alerts.render();
-  tick(false);
+  tickSoon();
+}
+
+// The timers and fades moved to the new data in the next frame rather than in the push's:
+// at 20,000 agents the panels and the tick together took longer than a frame, and the
+// frame was missed while the tiles scrolled (issue 20). A frame later is not to be seen.
+let tickQueued = false;
+function tickSoon() {
+  if (tickQueued) return;
+  tickQueued = true;
+  requestAnimationFrame(() => {
+    tickQueued = false;
+    tick(false);
+  });
 }
 
 function tick(reschedule = true) {

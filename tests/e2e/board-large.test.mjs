@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch } from './harness.mjs';
+import { launch, sleep } from './harness.mjs';
 import { startMock } from './mock-server.mjs';
 
 /**
@@ -294,6 +294,147 @@ test('a floor under 3,000 agents keeps an element per agent, squares or tiles (n
     }));
     assert.equal(st.slabs, 0);
     assert.equal(st.tiles, st.agents, 'one tile per agent');
+  } finally {
+    await browser.close();
+    await m.close();
+  }
+});
+
+// Issue 20: a 400-row team table lays out only the rows near its panel's view (the others
+// are not displayed, and drawn when they come near it), with a sizer row that keeps the
+// columns as wide as the whole table would make them. A changed figure must reach its row
+// on screen, and be there when a row that was off screen scrolls in.
+test('a 400-team table lays out the rows near its view: changed values reach the rows shown and those scrolled in, columns as wide as the whole table', { timeout: 90_000 }, async () => {
+  const m = await startMock({ agents: 2000, teams: 400, seed: 3, clusterHoldMs: 0 });
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    page.errors = [];
+    page.on('pageerror', (e) => page.errors.push(e));
+    await page.goto(m.url + '/?lang=en', { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="team-rows"] tr[data-team]').length === 400, null, WAIT);
+    // The rows laid out: those near the panel's view, a screenful and a margin, not 400.
+    const laidOut = () => page.evaluate(() => {
+      const panel = document.querySelector('.teams-panel');
+      const p = panel.getBoundingClientRect();
+      const rows = [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team]')];
+      const shown = rows.filter((r) => !r.hidden && r.getClientRects().length);
+      const onScreen = shown.filter((r) => {
+        const b = r.getBoundingClientRect();
+        return b.bottom > p.top && b.top < p.bottom;
+      });
+      return { shown: shown.length, onScreen: onScreen.length, first: shown[0]?.dataset.team, last: shown.at(-1)?.dataset.team, panelH: panel.clientHeight };
+    });
+    await page.waitForFunction(() => document.querySelector('.teams tbody.sizer') && !document.querySelector('.teams tbody.sizer').hidden, null, WAIT);
+    const top = await laidOut();
+    assert.ok(top.onScreen >= 10, `rows on screen: ${top.onScreen} in ${top.panelH} px`);
+    assert.ok(top.shown >= top.onScreen && top.shown <= top.onScreen + 2 * 12 + 2, `rows laid out: ${top.shown} for ${top.onScreen} on screen`);
+    assert.equal(top.first, 'T01');
+
+    // The columns and the table as wide as with every row laid out (and no sizer): with the
+    // floor holding still, the widths as the page lays them out, then every row drawn (the
+    // panel scrolled through: each row is drawn as it comes near the view) and laid out.
+    const frames = (n) => page.evaluate(async (k) => {
+      for (let i = 0; i < k; i++) await new Promise((r) => requestAnimationFrame(r));
+    }, n);
+    const sameWidths = async (what) => {
+      m.pause();
+      try {
+        await sleep(300); // a push on its way
+        await frames(3);
+        const read = () => page.evaluate(() => ({
+          table: document.querySelector('.teams').getBoundingClientRect().width,
+          panel: document.querySelector('.teams-panel').getBoundingClientRect().width,
+          cols: [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team]:not([hidden])')][0]
+            .querySelectorAll(':scope > *').values().map((c) => Math.round(c.getBoundingClientRect().width * 10) / 10).toArray(),
+        }));
+        const windowed = await read();
+        await page.evaluate(async () => {
+          const panel = document.querySelector('.teams-panel');
+          const was = panel.scrollTop;
+          for (let y = 0; y < panel.scrollHeight; y += panel.clientHeight / 2) {
+            panel.scrollTop = y;
+            await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+          }
+          panel.scrollTop = was;
+          // Every row shown; padding and sizer gone (the next render puts them back).
+          for (const e of document.querySelectorAll('[data-testid="team-rows"] tr[hidden], .teams tbody.pad, .teams tbody.sizer')) e.hidden = !e.matches('tr');
+        });
+        assert.deepEqual(windowed, await read(), what);
+      } finally {
+        m.resume();
+      }
+    };
+    await sameWidths('at the top');
+
+    // Every row laid out shows what the store holds (waited for: a push may be between the
+    // store and the next frame).
+    const sameAsStore = () => page.waitForFunction(() => {
+      const { store } = window.floorwatch;
+      const w = store.win.team;
+      return store.teams.length > 0 && store.teams.every((x) => {
+        const tr = document.querySelector(`[data-testid="team-rows"] tr[data-team="${x.team}"]`);
+        if (tr?.hidden) return true;
+        const v = (f) => tr?.querySelector(`[data-field="${f}"]`)?.getAttribute('data-value');
+        return v('talking') === String(x.current.talking) && v('logged_in') === String(x.current.logged_in)
+          && v('talk_utilization_team') === String(x.windows?.[w]?.talk_utilization ?? '');
+      });
+    }, null, { polling: 50, ...WAIT });
+    await sameAsStore();
+
+    // A new team at the end of the table (ids sort as text: TZZ after T99), far off screen,
+    // then a change of its figures.
+    const post = async (events) => {
+      const res = await fetch(`${m.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+      assert.equal(res.status, 200);
+    };
+    const cell = (team, field) => page.evaluate(([t, f]) => {
+      const tr = document.querySelector(`[data-testid="team-rows"] tr[data-team="${t}"]`);
+      const c = tr?.querySelector(`[data-field="${f}"]`);
+      return c ? { v: c.getAttribute('data-value'), text: c.textContent, laidOut: !tr.hidden } : null;
+    }, [team, field]);
+    const waitCell = (team, field, v) => page.waitForFunction(([t, f, want]) => document
+      .querySelector(`[data-testid="team-rows"] tr[data-team="${t}"] [data-field="${f}"]`)?.getAttribute('data-value') === want, [team, field, v], WAIT)
+      .catch(async () => assert.fail(`${team} ${field}: want ${v}, the table shows ${JSON.stringify(await cell(team, field))}`));
+    // What the page holds for the team (the frame arrived), whether drawn yet or not.
+    const waitStore = (team, field, v) => page.waitForFunction(([t, f, want]) => window.floorwatch.store.teams
+      .find((x) => x.team === t)?.current?.[f] === want, [team, field, v], WAIT);
+    await post([{ agent: 'E2E-W1', team: 'TZZ', state: 'talking' }]);
+    await waitStore('TZZ', 'talking', 1);
+    await page.waitForSelector('[data-testid="team-rows"] tr[data-team="TZZ"]', { state: 'attached', ...WAIT });
+    assert.equal((await cell('TZZ', 'talking')).laidOut, false, 'the last row is off screen, not laid out');
+    // Changed while off screen.
+    await post([{ agent: 'E2E-W1', state: 'aux', reason: 'break' }]);
+    await waitStore('TZZ', 'aux_unplanned', 1);
+    await waitStore('TZZ', 'talking', 0);
+
+    // Scrolled to the bottom: the last rows are laid out and on screen, the first are not,
+    // and the last row shows its figures as they are now, drawn as it came in (read within
+    // three frames of the scroll: the mock's next push would draw it again anyway).
+    const came = await page.evaluate(async () => {
+      const panel = document.querySelector('.teams-panel');
+      panel.scrollTop = panel.scrollHeight;
+      for (let i = 0; i < 3; i++) await new Promise((r) => requestAnimationFrame(r));
+      const tr = document.querySelector('[data-testid="team-rows"] tr[data-team="TZZ"]');
+      const b = tr.getBoundingClientRect();
+      const p = panel.getBoundingClientRect();
+      const v = (f) => tr.querySelector(`[data-field="${f}"]`).textContent;
+      return { onScreen: !tr.hidden && b.height > 0 && b.top >= p.top && b.bottom <= p.bottom + 1, talking: v('talking'), aux: v('aux_unplanned'), in: v('logged_in') };
+    });
+    assert.deepEqual(came, { onScreen: true, talking: '0', aux: '1', in: '1' }, 'the last row as it scrolled in');
+    // Changed on screen: the row follows at the next push.
+    await post([{ agent: 'E2E-W1', state: 'talking' }]);
+    await waitCell('TZZ', 'talking', '1');
+    await waitCell('TZZ', 'aux_unplanned', '0');
+    const bottom = await laidOut();
+    assert.equal(bottom.last, 'TZZ');
+    assert.ok(bottom.shown <= bottom.onScreen + 2 * 12 + 2, `rows laid out at the bottom: ${bottom.shown}`);
+    assert.deepEqual([(await cell('TZZ', 'talking')).text, (await cell('TZZ', 'aux_unplanned')).text], ['1', '0']);
+    // And the figures of every row still follow the store after the scroll, the columns
+    // still as wide as the whole table's (some pushes of live figures and aux drivers later).
+    await sameAsStore();
+    await sameWidths('at the bottom');
+    assert.deepEqual(page.errors, []);
   } finally {
     await browser.close();
     await m.close();

@@ -646,6 +646,14 @@ export async function startMock(opts = {}) {
     async start() {
       if (!server) await listen();
     },
+    /** No pushes until resume(): a test reads the page while the floor holds still. */
+    pause() {
+      clearInterval(timer);
+      timer = null;
+    },
+    resume() {
+      timer ??= setInterval(tick, pushIntervalMs);
+    },
     async close() {
       clearInterval(timer);
       timer = null;

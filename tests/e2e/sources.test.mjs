@@ -59,7 +59,7 @@ before(async () => {
   eslPort = await freePort();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fw-e2e-sources-'));
   const config = path.join(dir, 'floorwatch.toml');
-  fs.writeFileSync(config, `[server]\npush_interval_ms = 200\n\n[[sources]]\nkind = "freeswitch"\naddr = "127.0.0.1:${eslPort}"\npassword = "ClueCon"\n`);
+  fs.writeFileSync(config, `[server]\npush_interval_ms = 200\nweb_dir = ${JSON.stringify(path.join(REPO, 'web'))}\n\n[[sources]]\nkind = "freeswitch"\naddr = "127.0.0.1:${eslPort}"\npassword = "ClueCon"\n`);
   daemon = spawn(BIN, ['serve', '--no-journal', '--http', `127.0.0.1:${http}`, '--tcp', `127.0.0.1:${tcp}`, '--config', config], {
     stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'daemon.log'), 'w')],
     env: { ...process.env, FLOORWATCH_LOG: 'info' },

@@ -7,6 +7,7 @@ import * as F from '../../web/format.js';
 import { groupAgents, fitTiles, fitDots, chooseMode, MIN_W } from '../../web/tiles.js';
 import { backoffMs, connect } from '../../web/conn.js';
 import { merge } from '../../web/merge.js';
+import { widthShape, rowWindow, WidthKeys } from '../../web/rows.js';
 import { TABLES, pickLang, setLang, t, winLabel, ageLabel, reasonWord } from '../../web/i18n.js';
 
 test('numbers: percent with one decimal, AHT as m:ss, null as a dash', () => {
@@ -333,4 +334,50 @@ test('index.html preloads every module of the page, and nothing else (issue 20: 
     ...fs.readdirSync(path.join(web, 'panels')).filter((f) => f.endsWith('.js')).map((f) => `panels/${f}`),
   ].filter((f) => f !== 'app.js').sort();
   assert.deepEqual(preloaded, modules);
+});
+
+test('team table windowing: the rows near the view, margins clamped to the table', () => {
+  // 400 rows of 30 px starting 50 px down the panel's content, a 600 px view, 5 rows' margin.
+  const at = (scrollTop, n = 400) => rowWindow(n, { top0: 50, pitch: 30, scrollTop, viewH: 600 }, 5);
+  const cases = [
+    [at(0), [0, 24]], // rows 0..19 on screen (550 px of rows), 5 more below
+    [at(3000), [93, 124]], // rows 98..118 on screen, 5 more each side
+    [at(12000), [393, 399]], // at the bottom: never past the last row
+    [at(99999), [399, 399]], // scrolled past the end (the table just shrank): the last row
+    [at(0, 10), [0, 9]], // a table shorter than the view: every row
+    [at(0, 0), [0, -1]],
+    // Not measured yet (pitch 0, no view): a few rows, never none.
+    [rowWindow(400, { top0: 0, pitch: 0, scrollTop: 0, viewH: 0 }, 5), [0, 5]],
+  ];
+  for (const [got, want] of cases) assert.deepEqual(got, want);
+});
+
+test('team table sizer: one copy per distinct cell width, made and dropped as rows change', () => {
+  assert.equal(widthShape('98.7%'), '00.0%');
+  assert.equal(widthShape('T123 高峰'), 'T000 高峰');
+  assert.equal(widthShape(null), '');
+  const log = [];
+  const w = new WidthKeys((col, key, copy) => log.push(['add', col, key, copy]), (col, key, copy) => log.push(['drop', col, key, copy]));
+  let made = 0;
+  const make = () => ++made;
+  w.set('T1', 1, '00.0%', make);
+  w.set('T2', 1, '00.0%', make); // the same width: no second copy
+  w.set('T3', 1, '0.0%', make);
+  assert.deepEqual(w.keys(1), ['00.0%', '0.0%']);
+  assert.equal(made, 2);
+  w.set('T1', 1, '00.0%', make); // unchanged: nothing happens
+  w.set('T1', 1, '0.0%', make); // T2 still has the wide one
+  assert.deepEqual(w.keys(1), ['00.0%', '0.0%']);
+  w.set('T2', 1, '0.0%', make); // the last wide one narrows: its copy goes
+  assert.deepEqual(w.keys(1), ['0.0%']);
+  w.set('T3', 2, 'x', make);
+  w.forget('T3'); // a team gone: its keys released in every column
+  assert.deepEqual(w.keys(2), []);
+  assert.deepEqual(w.keys(1), ['0.0%']);
+  w.forget('T1');
+  w.forget('T2');
+  assert.deepEqual(w.keys(1), []);
+  assert.deepEqual(log, [
+    ['add', 1, '00.0%', 1], ['add', 1, '0.0%', 2], ['drop', 1, '00.0%', 1], ['add', 2, 'x', 3], ['drop', 2, 'x', 3], ['drop', 1, '0.0%', 2],
+  ]);
 });

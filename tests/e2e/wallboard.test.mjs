@@ -367,6 +367,10 @@ test('?lang=zh shows every label in Chinese, alerts included', async () => {
     // And the toggle switches to English.
     await page.click('[data-testid="lang-toggle"]');
     assert.equal((await page.locator('[data-testid="floor-strip"] .s-talking .lbl').innerText()).trim(), 'Talking');
+    // The team table too (drawn again after the switch: its drivers' heading).
+    await page.waitForFunction(() => document.querySelector('.teams thead th.c-drv')?.textContent.startsWith('Highest aux'), null, { timeout: 5000 })
+      .catch(async () => assert.fail(`team table heading after the switch: ${await page.locator('.teams thead th.c-drv').innerText()}`));
+    assert.deepEqual(page.errors, []);
   } finally {
     await page.close();
   }

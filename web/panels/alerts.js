@@ -4,7 +4,7 @@
 // time beside the figure now ("CV 2.38 at fire · now 0.73"). Only whole entries are shown:
 // what does not fit becomes "+N more", in kiosk mode too.
 
-import { t, teamLabel, reasonWord, winLabel, chartKindLabel, rulesLabel } from '../i18n.js';
+import { t, teamLabel, reasonWord, winLabel, chartKindLabel, rulesLabel, lang } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr } from '../dom.js';
 import { store, serverNow, asOf, visibleAlerts, agentName } from '../store.js';
@@ -91,6 +91,10 @@ export function alertText(al, now) {
 }
 
 const alertItems = new Map(); // id -> <li>
+// The entries (and their language) the last render fitted: a push that changes only their
+// figures leaves the fitting to the tick's and the resize's (a fit forces a layout of the
+// page in the middle of the frame, once a second while the tiles scroll).
+let fittedSig = '';
 
 function shownAlerts(now) {
   return visibleAlerts()
@@ -141,7 +145,11 @@ export function render() {
   const firing = items.filter((a) => a.state === 'firing').length;
   setText($('[data-testid="alert-count"]'), firing ? String(firing) : '');
   $('.alerts-empty').hidden = items.length > 0 || store.now == null;
-  fit();
+  const sig = `${lang()}|${items.map((a) => `${a.id}:${a.state}`).join(' ')}`;
+  if (sig !== fittedSig) {
+    fittedSig = sig;
+    fit();
+  }
 }
 
 /** The parts of an alert item that move with time: durations, figures now, fade. */

@@ -1,12 +1,15 @@
 // The team table: counts, the team window's figures, the aux CV and the members who drive
 // it (highest aux rates above the team's mean, from the board's `aux_drivers`), AHT and
-// contacts. With `?team=` it is one row.
+// contacts. With `?team=` it is one row. A big whole-floor table lays out only the rows near
+// its panel's view (rows.js): the others are not displayed, and their cells are written
+// when they come near it (their widths are kept up to date in the sizer row).
 
 import { t, teamLabel, winLabel, lang } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr, setFig } from '../dom.js';
 import { store, opts, agentName } from '../store.js';
 import { lvlText } from './levels.js';
+import { widthShape, rowWindow, WidthKeys } from '../rows.js';
 
 const TEAM_COLS = [
   // [data-field, class, value(team, config, windows) -> [text, raw, level, levelKind]]
@@ -51,21 +54,52 @@ const TEAM_COLS = [
 const SLOT = { aux_ratio_cv: 'cv', aux_drivers: 'cv' };
 
 const teamRows = new Map(); // team -> <tr>
+let order = []; // the rows in the table's order (the server's)
 
-/** "Li Na 31%" per driver; the whole-floor table names two, one team's view three. */
-function renderDrivers(box, x) {
+/**
+ * From this many rows the whole-floor table lays out only the rows near its panel's view
+ * (rows.js): 400 rows laid out again on each push were its one long task (issue 20). The
+ * demo floor's dozen teams, and `?team=`, lay out every row.
+ */
+export const WINDOW_FROM = 60;
+/** Rows laid out beyond each edge of the panel's view, so a fast scroll shows no gap. */
+const WINDOW_MARGIN = 12;
+// The windowing's pieces, made with the first render: padding rows above and below the rows
+// laid out (as tall as the rows not laid out), the sizer row's cells (0: the team, i + 1:
+// TEAM_COLS[i]) and the view as last measured (read only in measure(), never in render()).
+let pads = null; // { panel, top, bottom, sizer, cells }
+const view = { top0: 0, pitch: 0, scrollTop: 0, viewH: 0 };
+let range = [0, -1]; // the rows laid out
+// Which widths each row's cells have; the sizer row holds one copy of each.
+const widths = new WidthKeys((col, key, copy) => pads.cells[col].append(copy), (col, key, copy) => copy.remove());
+
+/** The drivers shown: the whole-floor table names two, one team's view three. */
+function shownDrivers(x) {
   const list = x.windows?.[store.win.cv]?.aux_drivers ?? [];
-  const shown = opts.team ? list : list.slice(0, 2);
-  const sig = shown.map((d) => `${d.agent}:${F.pct(d.aux_ratio)}:${agentName(d.agent)}`).join('|');
+  return opts.team ? list : list.slice(0, 2);
+}
+
+/** A driver's aux rate as shown: "31%", "31.5%". */
+const drvPct = (d) => F.pct(d.aux_ratio).replace('.0%', '%');
+
+/** "Li Na 31%" per driver. */
+function driverSpans(shown) {
+  return shown.map((d) => {
+    const s = el('span', 'drv');
+    s.dataset.agent = d.agent;
+    s.append(el('span', 'drv-name', shortName(agentName(d.agent))), el('span', 'drv-v', drvPct(d)));
+    return s;
+  });
+}
+
+const driversSig = (shown) => shown.map((d) => `${d.agent}:${F.pct(d.aux_ratio)}:${agentName(d.agent)}`).join('|');
+
+function renderDrivers(box, shown) {
+  const sig = driversSig(shown);
   setAttr(box, 'data-agents', shown.map((d) => d.agent).join(' ') || null);
   if (box.dataset.sig === sig) return;
   box.dataset.sig = sig;
-  box.replaceChildren(...shown.map((d) => {
-    const s = el('span', 'drv');
-    s.dataset.agent = d.agent;
-    s.append(el('span', 'drv-name', shortName(agentName(d.agent))), el('span', 'drv-v', F.pct(d.aux_ratio).replace('.0%', '%')));
-    return s;
-  }));
+  box.replaceChildren(...driverSpans(shown));
 }
 
 /** "Sophie Khan" -> "Sophie K." (Latin names); CJK and one-word names stay whole. */
@@ -77,18 +111,23 @@ export function shortName(name) {
 
 export function render() {
   const tbody = $('[data-testid="team-rows"]');
+  pads ??= makeParts(tbody);
   const c = store.config;
   const w = store.win;
   for (const e of document.querySelectorAll('.teams [data-win]')) setText(e, winLabel(w[e.dataset.win]));
   setText($('.teams th.c-drv'), t('col.aux_drivers', { window: winLabel(w.cv) }));
   const clusterTeams = new Set(store.alerts.filter((a) => a.kind === 'aux_cluster' && a.state === 'firing').map((a) => a.team));
+  ctx = { c, w, clusterTeams };
   const teams = opts.team ? store.teams.filter((x) => x.team === opts.team) : store.teams;
+  // The rows to be laid out (place() below): only their cells are written now.
+  const [first, last] = wantRange(teams.length);
   // The adherence column only on a floor with a roster (docs/adherence.md): elsewhere it
   // would be a column of dashes taking width from the figures.
   const rostered = store.teams.some((x) => Object.values(x.windows ?? {}).some((win) => win?.adherence != null));
   setAttr(tbody.closest('table'), 'data-rostered', String(rostered));
   const seen = new Set();
   let prev = null;
+  order = [];
   for (const x of teams) {
     seen.add(x.team);
     let tr = teamRows.get(x.team);
@@ -106,40 +145,203 @@ export function render() {
         td.append(v);
         tr.append(td);
       }
+      // The row's parts; what each cell shows as last written (compared here, in the page's
+      // memory, rather than read back from the DOM: 400 rows times 14 cells a push), and
+      // what its width key was last made from (the same, for a row not laid out).
+      tr._name = th.firstChild;
+      tr._ptag = th.lastChild;
+      tr._cells = [...tr.querySelectorAll('[data-field]')];
+      tr._shown = [];
+      tr._seen = [];
       teamRows.set(x.team, tr);
     }
     // Keep rows in the server's order (sorted by id) without rebuilding the table.
     const want = prev ? prev.nextSibling : tbody.firstChild;
     if (want !== tr) tbody.insertBefore(tr, want);
     prev = tr;
+    order.push(tr);
     // A team block a delta left alone is the same object (store.js merges `teams_changed`):
     // its row is already drawn, unless the language, windows or clusters changed since.
     const sig = `${lang()}|${w.team}|${w.cv}|${clusterTeams.has(x.team)}`;
     if (tr._drawn === x && tr._sig === sig) continue;
     tr._drawn = x;
     tr._sig = sig;
-    setText($('.tname', tr), teamLabel(x.team));
-    setText($('.ptag', tr), x.peak ? t('peak.tag') : '');
-    setAttr(tr, 'data-peak', String(!!x.peak));
-    setAttr(tr, 'data-cluster', clusterTeams.has(x.team) ? 'true' : null);
-    const cells = tr.querySelectorAll('[data-field]');
-    TEAM_COLS.forEach(([field, , fn], i) => {
-      setAttr(cells[i], 'data-window', w[SLOT[field] ?? 'team'] ?? null);
-      if (!fn) {
-        renderDrivers(cells[i], x);
-        return;
-      }
-      const [text, v, level, kind] = fn(x, c, w);
-      setFig(cells[i], text, v ?? null, level ?? null, kind ? lvlText(kind, level) : null);
-    });
+    const i = order.length - 1;
+    drawRow(tr, x, sig, i >= first && i <= last);
   }
   for (const [team, tr] of teamRows) {
     if (!seen.has(team)) {
       tr.remove();
       teamRows.delete(team);
+      widths.forget(tr);
     }
   }
   $('.teams-empty').hidden = teams.length > 0 || store.now == null;
+  place();
+  remeasureSoon();
+}
+
+// What a row is drawn with besides its team's block, as of the last render.
+let ctx = null; // { c, w, clusterTeams }
+
+/**
+ * Draws a team's row: its cells' widths always (the sizer needs every row's), its cells
+ * only when `laidOut` (a row not laid out is drawn when it comes near the view: place()).
+ */
+function drawRow(tr, x, sig, laidOut) {
+  const { c, w, clusterTeams } = ctx;
+  const cluster = clusterTeams.has(x.team);
+  const label = teamLabel(x.team);
+  const ptag = x.peak ? t('peak.tag') : '';
+  const head = `${sig}\u0000${label}\u0000${ptag}`;
+  if (tr._shown[0] !== head) {
+    tr._shown[0] = head;
+    setText(tr._name, label);
+    setText(tr._ptag, ptag);
+    setAttr(tr, 'data-peak', String(!!x.peak));
+    setAttr(tr, 'data-cluster', cluster ? 'true' : null);
+    widths.set(tr, 0, `${widthShape(label)}\u0000${ptag}\u0000${cluster}`, () => {
+      const d = el('div');
+      d.append(el('span', 'tname', label), el('span', 'ptag', ptag));
+      if (cluster) d.append(el('span', 'warn', ' ⚠')); // the row's th::after
+      return d;
+    });
+  }
+  tr._late = !laidOut;
+  const cells = tr._cells;
+  TEAM_COLS.forEach(([field, , fn], i) => {
+    const cell = cells[i];
+    if (!fn) {
+      const shown = shownDrivers(x);
+      const memo = `${sig}\u0000${driversSig(shown)}`;
+      if (tr._seen[i + 1] !== memo) {
+        tr._seen[i + 1] = memo;
+        const key = shown.map((d) => `${shortName(agentName(d.agent))}\u0001${widthShape(drvPct(d))}`).join('\u0000');
+        widths.set(tr, i + 1, key, () => {
+          const d = el('div', 'drivers');
+          d.append(...driverSpans(shown));
+          return d;
+        });
+      }
+      if (!laidOut || tr._shown[i + 1] === memo) return;
+      tr._shown[i + 1] = memo;
+      setAttr(cell, 'data-window', w[SLOT[field] ?? 'team'] ?? null);
+      renderDrivers(cell, shown);
+      return;
+    }
+    const [text, v, level, kind] = fn(x, c, w);
+    const memo = `${sig}\u0000${text}\u0000${v}\u0000${level}`;
+    if (tr._seen[i + 1] !== memo) {
+      tr._seen[i + 1] = memo;
+      widths.set(tr, i + 1, `${level ?? ''}\u0000${widthShape(text)}`, () => {
+        const d = el('div');
+        const e = el('span', 'v', text);
+        if (level) e.dataset.level = level;
+        d.append(e);
+        return d;
+      });
+    }
+    if (!laidOut || tr._shown[i + 1] === memo) return;
+    tr._shown[i + 1] = memo;
+    setAttr(cell, 'data-window', w[SLOT[field] ?? 'team'] ?? null);
+    setFig(cell, text, v ?? null, level ?? null, kind ? lvlText(kind, level) : null);
+  });
+}
+
+function makeParts(tbody) {
+  const table = tbody.closest('table');
+  const pad = () => {
+    const b = el('tbody', 'pad');
+    b.setAttribute('aria-hidden', 'true');
+    b.hidden = true;
+    const td = el('td');
+    td.colSpan = TEAM_COLS.length + 1;
+    b.append(el('tr'));
+    b.firstChild.append(td);
+    return b;
+  };
+  const top = pad();
+  const bottom = pad();
+  const sizer = el('tbody', 'sizer');
+  sizer.setAttribute('aria-hidden', 'true');
+  sizer.hidden = true;
+  const cells = [el('th', 'c-team'), ...TEAM_COLS.map(([field, cls]) => el('td', `${cls} f-${field}`))];
+  sizer.append(el('tr'));
+  sizer.firstChild.append(...cells);
+  table.insertBefore(top, tbody);
+  tbody.after(bottom, sizer);
+  const panel = table.closest('.teams-panel');
+  const again = () => {
+    measure();
+    place();
+  };
+  panel.addEventListener('scroll', again, { passive: true });
+  new ResizeObserver(again).observe(panel);
+  return { panel, top, bottom, sizer, cells };
+}
+
+const windowed = (n) => !opts.team && n >= WINDOW_FROM;
+
+/**
+ * The rows to lay out: near the view, or all of a small table's. Until a row has been
+ * measured, a few (measure() follows their first layout).
+ */
+const wantRange = (n) => (windowed(n) ? rowWindow(n, view, WINDOW_MARGIN) : [0, n - 1]);
+
+/**
+ * Lays out the rows near the view (all of a small table's), hides the others, and draws
+ * the rows that come in with what the last render had for them. Writes only.
+ */
+function place() {
+  if (!pads) return;
+  const n = order.length;
+  const on = windowed(n);
+  pads.sizer.hidden = !on;
+  range = wantRange(n);
+  const [first, last] = range;
+  for (let i = 0; i < n; i++) {
+    const tr = order[i];
+    const off = i < first || i > last;
+    if (tr.hidden !== off) tr.hidden = off;
+    if (!off && tr._late) drawRow(tr, tr._drawn, tr._sig, true);
+  }
+  padTo(pads.top, on ? first * view.pitch : 0);
+  padTo(pads.bottom, on ? (n - 1 - last) * view.pitch : 0);
+}
+
+function padTo(body, px) {
+  body.hidden = !(px > 0);
+  const h = `${Math.round(px)}px`;
+  const td = body.firstChild.firstChild;
+  if (td.style.height !== h) td.style.height = h;
+}
+
+/** Where the rows are and how tall (reads only: the scroll, a resize, after a frame). */
+function measure() {
+  if (!pads) return;
+  const { panel, top } = pads;
+  const rows = $('[data-testid="team-rows"]');
+  const shown = range[1] - range[0] + 1;
+  const r = rows.getBoundingClientRect();
+  if (shown > 0 && r.height > 0) view.pitch = r.height / shown;
+  const p = panel.getBoundingClientRect();
+  view.top0 = (top.hidden ? r : top.getBoundingClientRect()).top - p.top - panel.clientTop + panel.scrollTop;
+  view.scrollTop = panel.scrollTop;
+  view.viewH = panel.clientHeight;
+}
+
+// After the frame that drew a render (render() runs in an animation frame, so a timeout set
+// there runs once its layout is done and reading it costs nothing): the rows' height may
+// have changed with their words (a language switch), or this was the first layout.
+let remeasureQueued = false;
+function remeasureSoon() {
+  if (remeasureQueued || !pads) return;
+  remeasureQueued = true;
+  setTimeout(() => {
+    remeasureQueued = false;
+    measure();
+    place();
+  }, 0);
 }
 
 /** Labels and driver names in the new language. */
@@ -148,5 +350,7 @@ export function relabel() {
     const d = tr.querySelector('.drivers');
     if (d) d.dataset.sig = '';
     tr._drawn = null;
+    tr._shown = [];
+    tr._seen = [];
   }
 }
