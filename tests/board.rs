@@ -76,3 +76,43 @@ async fn a_board_before_any_event_has_no_last_event() {
     assert_eq!(board["team_ids"], json!([]));
     d.stop().await;
 }
+
+/// With a roster, a scheduled agent not seen yet is listed in the floor's view under
+/// `unassigned`: every board lists that team too, filtered or not, as the floor's pushes do
+/// (the push's list is the view's teams). A page given a team that does not exist showed
+/// the one list after a full frame and the other after each push.
+#[tokio::test]
+async fn every_board_lists_the_unassigned_team_of_a_no_show() {
+    let d = Daemon::start(CONFIG).await;
+    let roster = "agent,start,end,activity\n\
+                  A1,2026-11-23 09:00,2026-11-23 11:00,shift\n\
+                  Z9,2026-11-23 09:00,2026-11-23 11:00,shift\n";
+    let r = reqwest::Client::new()
+        .put(d.url("/api/v1/roster"))
+        .header("content-type", "text/csv")
+        .body(roster)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (status, _) = d.post("/api/v1/events", json!([ev("A1", "T07", "talking", None, 0)]).to_string()).await;
+    assert_eq!(status, 200);
+    d.wait_outcomes(1).await;
+
+    let snap = d.get_json("/api/v1/snapshot?agents=false").await;
+    let view_ids: Vec<Value> = snap["teams"].as_array().unwrap().iter().map(|t| t["team"].clone()).collect();
+    assert_eq!(view_ids, vec![json!("T07"), json!("unassigned")], "the no-show's stand-in team: {snap}");
+    for path in ["/api/v1/board", "/api/v1/board?team=T7", "/api/v1/board?team=T07"] {
+        let board = d.get_json(path).await;
+        assert_eq!(board["team_ids"], json!(view_ids), "{path}");
+    }
+
+    // Once the no-show's events arrive it is a member of its team, and `unassigned` goes.
+    let (status, _) = d.post("/api/v1/events", json!([ev("Z9", "T08", "idle", None, 1)]).to_string()).await;
+    assert_eq!(status, 200);
+    d.wait_outcomes(2).await;
+    for path in ["/api/v1/board", "/api/v1/board?team=T7"] {
+        assert_eq!(d.get_json(path).await["team_ids"], json!(["T07", "T08"]), "{path}");
+    }
+    d.stop().await;
+}

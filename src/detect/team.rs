@@ -797,8 +797,13 @@ impl DetState {
         let from = m - UTIL_WINDOW_MS;
         let logged_in =
             |i: AgentIdx| Sums { ms: ctx.agents.get(i).timeline.durations(from, m), ..Default::default() }.logged_in();
-        let slots: Vec<Option<u32>> =
-            self.members.iter().map(|&(i, _)| scheduled(ctx, i, &ctx.agents.get(i).id)).collect();
+        // The members' schedules are asked for as their slots are found, and read after
+        // (a cache miss per member per minute otherwise, `Roster::prefetch_schedule`).
+        let slots: Vec<Option<u32>> = self
+            .members
+            .iter()
+            .map(|&(i, _)| scheduled(ctx, i, &ctx.agents.get(i).id).inspect(|&s| ctx.roster.prefetch_schedule(s)))
+            .collect();
         let n_scheduled = slots.iter().filter(|s| s.is_some()).count();
         let mut staffed = 0i64;
         if 2 * n_scheduled > slots.len() {
@@ -929,12 +934,6 @@ pub fn new_alert(
     }
 }
 
-/// A team's detectors alone, fed changes as the engine records them (SPEC §4.1, §4.2,
-/// §2.5): each case is lines `HH:MM[:SS[.mmm]] A00-A11 kind` (kinds `talking`, `acw`,
-/// `aux` (unplanned), `planned`, `idle`, `offline`, `leave`) and `advance HH:MM` in
-/// delivery order, then the team advanced to `now`; expected are the alert changes put out,
-/// in order (`fire kind started fired`, `resolve kind started at`, and `rewind from` where
-/// a late change made the team re-evaluate), and the peak intervals.
 /// The roster slot of a member with a schedule, if any.
 fn scheduled(ctx: &Ctx, i: AgentIdx, id: &str) -> Option<u32> {
     if ctx.roster.is_empty() {
@@ -1025,6 +1024,12 @@ mod tests {
         }
     }
 
+    /// A team's detectors alone, fed changes as the engine records them (SPEC §4.1, §4.2,
+    /// §2.5): each case is lines `HH:MM[:SS[.mmm]] A00-A11 kind` (kinds `talking`, `acw`,
+    /// `aux` (unplanned), `planned`, `idle`, `offline`, `leave`) and `advance HH:MM` in
+    /// delivery order, then the team advanced to `now`; expected are the alert changes put
+    /// out, in order (`fire kind started fired`, `resolve kind started at`, and `rewind
+    /// from` where a late change made the team re-evaluate), and the peak intervals.
     struct Case {
         name: &'static str,
         cfg: &'static str,

@@ -104,7 +104,8 @@ impl Engine {
         if self.roster.is_empty() {
             return Some((t, Ms::MAX));
         }
-        match self.roster.slot(&self.agents.get(ai).id) {
+        // By the agent slot, as remembered (`Roster::slot_of`): no hash of the id.
+        match self.roster.slot_of(ai, &self.agents.get(ai).id) {
             Some(slot) if self.roster.has_rows(slot) => self.roster.long_aux_from(slot, t, reason, limit),
             _ => Some((t, Ms::MAX)),
         }
@@ -116,7 +117,7 @@ impl Engine {
         if self.roster.is_empty() {
             return Ms::MAX;
         }
-        match self.roster.slot(&self.agents.get(ai).id) {
+        match self.roster.slot_of(ai, &self.agents.get(ai).id) {
             Some(slot) if self.roster.has_rows(slot) => self.roster.aux_allowed_from(slot, t, reason),
             _ => Ms::MAX,
         }

@@ -398,6 +398,22 @@ impl Engine {
         self.teams.iter().flatten()
     }
 
+    /// The ids of the teams a view of the whole floor lists, sorted: the live teams, and
+    /// `unassigned` while a scheduled agent has not been seen (the view's stand-in team for
+    /// them, docs/adherence.md). The board's list of teams (`team_ids`) whatever its
+    /// filter: from the live teams alone, a filtered board left out the `unassigned` that
+    /// the floor's pushes listed, and a page's list flipped with each.
+    pub fn team_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.teams().map(|t| t.id.clone()).collect();
+        if !ids.iter().any(|i| i == adherence::UNASSIGNED)
+            && self.roster.scheduled().any(|(_, id)| self.agents.find(id).is_none())
+        {
+            ids.push(adherence::UNASSIGNED.to_string());
+        }
+        ids.sort_unstable();
+        ids
+    }
+
     /// Cumulative milliseconds per kind spent by a team's members up to `now` (an agent
     /// counts for the team it was in at the time).
     pub fn team_state_ms(&self, team: &Team, now: Ms) -> [Ms; 6] {

@@ -640,12 +640,21 @@ impl Roster {
     /// of its log. Reads the record: call it a few agents after [`Roster::prefetch_record`].
     #[inline]
     pub fn prefetch_tails(&self, slot: u32) {
+        self.prefetch_schedule(slot);
         if let Some(a) = self.agents.get(slot as usize) {
-            crate::mem::prefetch_bytes(a.sched.as_ptr(), std::mem::size_of_val(&a.sched[..]).min(256));
             if let Some(last) = a.log.last() {
                 crate::mem::prefetch(last);
                 crate::mem::prefetch(a.log.as_ptr().wrapping_add(a.log.len().saturating_sub(8)));
             }
+        }
+    }
+
+    /// Asks for agent `slot`'s schedule in the cache (its record is read): the team
+    /// detectors find every member's slot, then read every member's schedule, each minute.
+    #[inline]
+    pub fn prefetch_schedule(&self, slot: u32) {
+        if let Some(a) = self.agents.get(slot as usize) {
+            crate::mem::prefetch_bytes(a.sched.as_ptr(), std::mem::size_of_val(&a.sched[..]).min(256));
         }
     }
 

@@ -333,15 +333,14 @@ pub fn full_frame(shared: &Shared, team: Option<&str>) -> String {
 
 /// The board of one filter, computed now.
 fn board_now(shared: &Shared, team: Option<&str>) -> Board {
-    let (view, last_event, mut team_ids) = {
+    let (view, last_event, team_ids) = {
         let mut engine = shared.engine();
         let now = engine.now(wall_ms());
-        let ids: Vec<String> = engine.teams().map(|t| t.id.clone()).collect();
+        let ids = engine.team_ids();
         let view =
             engine.view(now, &ViewOpts { team: team.map(str::to_string), agents: true, alerts: true, scrape: false });
         (view, engine.max_ts(), ids)
     };
-    team_ids.sort();
     Board::of(&view, last_event, team_ids, shared.settings.dispersion_min_logged_ms, shared.sources.down())
 }
 
