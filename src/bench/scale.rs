@@ -92,6 +92,23 @@ fn day_roster(sim: &Simulator, agents: u32, start: crate::time::Ms, tz: &str) ->
     out
 }
 
+/// Milliseconds until the whole answer to `req` was received, and its bytes (as sent:
+/// compressed when it was). The body is read chunk by chunk and dropped, as a client
+/// streaming it to a parser or to `/dev/null` (curl) does: gathered into one growing buffer
+/// here, in the daemon's own process, every doubling of a 16 MB buffer was fresh mapped
+/// pages and a copy (the daemon maps blocks of 1 MB and more on their own,
+/// `mem::map_large_blocks`), which made the floor snapshot read 9 ms slower than curl
+/// measured the same daemon (BENCHMARKS.md, session 11).
+async fn timed_get(req: reqwest::RequestBuilder) -> anyhow::Result<(f64, usize)> {
+    let t = Instant::now();
+    let mut resp = req.send().await?.error_for_status()?;
+    let mut bytes = 0;
+    while let Some(chunk) = resp.chunk().await? {
+        bytes += chunk.len();
+    }
+    Ok((t.elapsed().as_secs_f64() * 1000.0, bytes))
+}
+
 /// Resets this process's peak resident memory (`VmHWM`) to its current size (Linux:
 /// `clear_refs` 5); false where that is not possible.
 fn reset_peak_rss() -> bool {
@@ -178,47 +195,32 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         let mut scrape = Vec::new();
         let mut scrape_bytes = 0;
         for _ in 0..a.samples {
-            let t = Instant::now();
-            let body = client.get(d.url("/metrics")).send().await?.error_for_status()?.bytes().await?;
-            scrape.push(t.elapsed().as_secs_f64() * 1000.0);
-            scrape_bytes = body.len();
+            let (ms, bytes) = timed_get(client.get(d.url("/metrics"))).await?;
+            scrape.push(ms);
+            scrape_bytes = bytes;
         }
         let mut team_snap = Vec::new();
         let mut team_bytes = 0;
         for _ in 0..a.samples.max(20) {
-            let t = Instant::now();
-            let body = client
-                .get(d.url(&format!("/api/v1/snapshot?team={team}")))
-                .send()
-                .await?
-                .error_for_status()?
-                .bytes()
-                .await?;
-            team_snap.push(t.elapsed().as_secs_f64() * 1000.0);
-            team_bytes = body.len();
+            let (ms, bytes) = timed_get(client.get(d.url(&format!("/api/v1/snapshot?team={team}")))).await?;
+            team_snap.push(ms);
+            team_bytes = bytes;
         }
         // As a dashboard asks for it: compressed (docs/figures.md#snapshot-sizes).
         let mut team_gz = Vec::new();
         let mut team_gz_bytes = 0;
         for _ in 0..a.samples.max(20) {
-            let t = Instant::now();
-            let body = client
-                .get(d.url(&format!("/api/v1/snapshot?team={team}")))
-                .header("accept-encoding", "gzip")
-                .send()
-                .await?
-                .error_for_status()?
-                .bytes()
-                .await?;
-            team_gz.push(t.elapsed().as_secs_f64() * 1000.0);
-            team_gz_bytes = body.len();
+            let req = client.get(d.url(&format!("/api/v1/snapshot?team={team}"))).header("accept-encoding", "gzip");
+            let (ms, bytes) = timed_get(req).await?;
+            team_gz.push(ms);
+            team_gz_bytes = bytes;
         }
         let mut floor_snap = Vec::new();
         let mut floor_bytes = 0;
         for _ in 0..a.floor_samples {
-            let t = Instant::now();
-            floor_bytes = client.get(d.url("/api/v1/snapshot?agents=false")).send().await?.bytes().await?.len();
-            floor_snap.push(t.elapsed().as_secs_f64() * 1000.0);
+            let (ms, bytes) = timed_get(client.get(d.url("/api/v1/snapshot?agents=false"))).await?;
+            floor_bytes = bytes;
+            floor_snap.push(ms);
         }
         let polling = match a.pollers {
             0 => Value::Null,
