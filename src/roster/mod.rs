@@ -641,11 +641,11 @@ impl Roster {
     #[inline]
     pub fn prefetch_tails(&self, slot: u32) {
         self.prefetch_schedule(slot);
-        if let Some(a) = self.agents.get(slot as usize) {
-            if let Some(last) = a.log.last() {
-                crate::mem::prefetch(last);
-                crate::mem::prefetch(a.log.as_ptr().wrapping_add(a.log.len().saturating_sub(8)));
-            }
+        if let Some(a) = self.agents.get(slot as usize)
+            && let Some(last) = a.log.last()
+        {
+            crate::mem::prefetch(last);
+            crate::mem::prefetch(a.log.as_ptr().wrapping_add(a.log.len().saturating_sub(8)));
         }
     }
 
