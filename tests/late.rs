@@ -28,6 +28,10 @@ fn settings(clock: &str) -> Settings {
 
 type Line = (Ms, Result<Input, DecodeError>);
 
+/// The longest a batch holds its lines (see `late`): with the trace's hour-old lines and a
+/// delay under 51 minutes, every line is received within the 2-hour backfill limit.
+const BATCH_SPAN_MS: Ms = 5 * 60_000;
+
 /// The trace's lines decoded, each with the time it happened (a line without a time, or a
 /// garbage one, happens with the line before it).
 fn lines(trace: &str) -> Vec<Line> {
@@ -97,14 +101,19 @@ fn late(
     let mut i = 0;
     while i < order.len() {
         let n = 1 + rnd(max_batch as u64) as usize;
-        let chunk = &order[i..(i + n).min(order.len())];
+        // A batch is sent within `BATCH_SPAN_MS` of its first line: a batch of 400 quiet
+        // lines could span an hour, and its first lines, received with its last, then be
+        // older than the backfill limit (the trace's hour-old corrections with a 50-minute
+        // delay) and refused as `too_old`, which on-time delivery applies.
+        let span = order[i..(i + n).min(order.len())].partition_point(|c| c.0 - order[i].0 <= BATCH_SPAN_MS);
+        let chunk = &order[i..i + span];
         let recv = chunk.iter().map(|c| c.0).max().unwrap();
         let batch: Vec<&Line> = chunk.iter().map(|c| &lines[c.1]).collect();
         apply(&mut engine, recv, &batch);
         if rnd(5) == 0 {
             let _ = snapshot(&mut engine, recv + rnd(30_000) as Ms);
         }
-        i += n;
+        i += span;
     }
     snapshot(&mut engine, now)
 }
@@ -205,4 +214,18 @@ fn events_beyond_the_backfill_are_too_old() {
     let snap = snapshot(&mut engine, now);
     let agents: Vec<&str> = snap["agents"].as_array().unwrap().iter().map(|a| a["agent"].as_str().unwrap()).collect();
     assert_eq!(agents, ["A2"]);
+}
+
+/// The case that found the batches' span (`BATCH_SPAN_MS`): a 372-line batch of an hour's
+/// lines, received when its last was due, held an hour-old correction of a lagging agent
+/// past the backfill limit.
+#[test]
+fn a_long_quiet_batch_stays_within_the_backfill() {
+    let (seed, lag_mod, delay_min, max_batch) = (741_032u64, 2u64, 44i64, 372usize);
+    let lines = lines(&noisy_trace(40, 2500, seed % 7 + 1));
+    let delay = delay_min * 60_000 + (seed % 60_000) as Ms;
+    let now = end(&lines, delay);
+    let want = on_time("wall", &lines, now);
+    let got = late("wall", &lines, lag_mod, delay, max_batch, seed, now);
+    assert_same(&got, &want, "snapshot");
 }
