@@ -268,6 +268,10 @@ test('time in state ticks every second without the server, long aux is highlight
     const order = await page.$$eval('[data-testid="agent-tiles"] [data-agent]', (els) => els.map((e) => e.dataset.agent));
     assert.deepEqual(order, [l2, l1, l3]);
     await page.click('[data-sort="state"]');
+    // The tiles are re-rendered on the next frame, as for the sort by time above.
+    const byState = JSON.stringify(['aux_unplanned', 'talking']);
+    await page.waitForFunction((want) => JSON.stringify([...document.querySelectorAll('[data-testid="agent-tiles"] .group')]
+      .map((e) => e.dataset.group)) === want, byState, { timeout: 5000 }).catch(() => {});
     const groups = await page.$$eval('[data-testid="agent-tiles"] .group', (els) => els.map((e) => e.dataset.group));
     assert.deepEqual(groups, ['aux_unplanned', 'talking']);
     await shot(page, 'e2e-long-aux-team');
