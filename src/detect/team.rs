@@ -860,7 +860,12 @@ impl DetState {
             // Only durations: an aux ratio needs no contacts (finding them was half the cost).
             let a = ctx.agents.get(i);
             let tl = &a.timeline;
-            let slot = scheduled(ctx, i, &a.id);
+            // Only members who may be in scheduled aux today: the others' records are not
+            // read (`Roster::may_have_scheduled_aux`).
+            let slot = match ctx.roster.is_empty() {
+                true => None,
+                false => ctx.roster.slot_of(i, &a.id).filter(|&s| ctx.roster.may_have_scheduled_aux(s, midnight, m)),
+            };
             let mut sums = Sums::default();
             let mut moved = 0;
             for (s, e) in self.peak_intervals(midnight, m) {
@@ -868,6 +873,13 @@ impl DetState {
                 if let Some(slot) = slot {
                     moved += ctx.roster.scheduled_aux_ms(slot, s, e);
                 }
+            }
+            #[cfg(debug_assertions)]
+            if slot.is_none()
+                && let Some(s) = scheduled(ctx, i, &a.id)
+            {
+                let all: Ms = self.peak_intervals(midnight, m).map(|(x, y)| ctx.roster.scheduled_aux_ms(s, x, y)).sum();
+                debug_assert_eq!(all, 0, "scheduled aux of {} outside its extent before {m}", a.id);
             }
             // Scheduled aux is planned (SPEC §9.2), as in the snapshot's `peak_today`.
             if moved > 0 {

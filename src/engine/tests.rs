@@ -1907,6 +1907,47 @@ fn an_upload_re_evaluates_the_detectors() {
     }
 }
 
+/// A roster that changes a recorded break into a scheduled one: the break, now planned,
+/// no longer disperses, and the `aux_dispersion` alert it caused is taken back. (The
+/// detectors read a member's scheduled aux only inside the roster's extent of it, which an
+/// upload makes again from the breaks recorded under the old schedule.)
+#[test]
+fn an_upload_schedules_a_recorded_break() {
+    const DISP: &str = "[peak]\nwindows = [\"09:00-12:00\"]\n[alerts.long_aux]\nmax_aux_secs = 86400\n\
+                        [alerts.aux_cluster]\nmin_agents = 100\n[alerts.aux_dispersion]\nmin_peak_secs = 60\n";
+    let disp = |engine: &Engine| -> Vec<_> {
+        engine.alerts().iter().filter(|a| a.kind == crate::alert::AlertKind::AuxDispersion).map(tuple).collect()
+    };
+    for clock in ["event", "wall"] {
+        let s = settings(DISP, clock);
+        let mut engine = Engine::new(s.clone());
+        let aliases = Aliases::new(s.aliases.clone());
+        let upload = |engine: &mut Engine, csv: &str| {
+            engine.upload_roster(&crate::roster::parse::parse(csv, &s.tz).unwrap()).unwrap();
+        };
+        // Every agent on shift; the break that A00 takes is not on the first roster.
+        upload(&mut engine, &team_break(false));
+        let lines = cat(&[
+            many(6, "A", "09:00", "idle", "T1"),
+            vec![
+                ev("09:30", "A00", "aux:break", ""),
+                ev("09:45", "A00", "idle", ""),
+                ev("09:50", "A01", "talking", ""),
+            ],
+        ]);
+        for l in lines {
+            let e = decode_str(&expand(&l), &aliases).unwrap();
+            engine.apply_batch(e.ts().unwrap(), Source::Tcp, [e], &[]);
+        }
+        engine.advance(at("09:52"));
+        let before = disp(&engine);
+        assert_eq!(before.first().map(|a| a.3.clone()), Some("09:31:00".to_string()), "{clock}: unscheduled");
+        upload(&mut engine, &shifts_with_break(0..1, ("09:30", "09:45")));
+        engine.advance(at("09:55"));
+        assert_eq!(disp(&engine), [], "{clock}: the break scheduled");
+    }
+}
+
 /// A long_aux alert the schedule will end resolves there after a restart too: where the
 /// schedule ends a stretch is derived again from the restored roster.
 #[test]
