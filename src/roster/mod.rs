@@ -411,9 +411,9 @@ pub struct Roster {
     /// rule asks of every member over every peak interval at every minute: with this it
     /// reads one dense array instead of each member's record and spans (two cache misses
     /// per member per minute, most of ingest's extra cost with a roster at 100,000
-    /// agents). Never narrower than the truth, often wider: widened as unplanned aux is
-    /// recorded ([`Roster::record`]), made again from the spans when a schedule changes
-    /// (upload, restore); a trim or a late correction leaves it as wide as it was.
+    /// agents). Never narrower than the truth: made again from the agent's spans of
+    /// unplanned aux whenever they change ([`Roster::record`]) and when its schedule does
+    /// (upload, restore); a trim leaves it as wide as it was.
     /// Derived; never stored.
     sched_aux: Vec<(Ms, Ms)>,
 }
@@ -595,7 +595,7 @@ impl Roster {
                 let done = std::mem::take(&mut a.done);
                 a.live.splice(0..0, done);
             }
-            self.sched_aux[slot as usize] = self.extent_of(slot, 0);
+            self.sched_aux[slot as usize] = self.extent_of(slot);
             touched.push((slot, changed));
         }
         Ok((touched, Applied { agents: up.agents.len(), rows: up.rows() }))
@@ -677,7 +677,8 @@ impl Roster {
 
     /// Reads what [`Roster::record`] of the engine's agent slot `ai` reads first, by the
     /// roster slot remembered for it ([`Roster::slot_cached`]): the agent's record (its
-    /// first lines read, the rest asked for) and the end of its log (asked for). For the
+    /// first lines read, the rest asked for), the end of its log and its schedule (asked
+    /// for). For the
     /// engine to bring several agents' into the cache at once ahead of applying their
     /// events. Reads only; a value made of what it read (0 for an agent without a slot).
     pub fn warm(&self, ai: u32) -> u64 {
@@ -688,6 +689,8 @@ impl Roster {
         if let Some(last) = a.log.last() {
             crate::mem::prefetch(last);
         }
+        // The re-derivation after the batch walks the schedule from the previous event.
+        crate::mem::prefetch_bytes(a.sched.as_ptr(), std::mem::size_of_val(&a.sched[..]).min(256));
         a.log.len() as u64
     }
 
@@ -716,24 +719,23 @@ impl Roster {
                 None
             }
         };
+        let before = (a.aux.len(), a.aux.last().copied());
         a.aux_tail(replaced);
-        if code(kind) == AUX_UNPLANNED {
-            // A new open span (the others only ended or went): the extent takes it in.
-            let first = self.agents[slot as usize].aux.len() - 1;
-            let (lo, hi) = self.extent_of(slot, first);
-            let x = &mut self.sched_aux[slot as usize];
-            *x = (x.0.min(lo), x.1.max(hi));
+        if (a.aux.len(), a.aux.last().copied()) != before {
+            // A span came, ended or went: the extent made again from them all (an open
+            // span's reaches the schedule's last piece that allows it; once it ends, the
+            // extent shrinks back to what the agent's breaks really were).
+            self.sched_aux[slot as usize] = self.extent_of(slot);
         }
         self.mark(slot);
     }
 
-    /// The extent of scheduled aux of agent `slot`'s aux spans from the `first`th on: the
-    /// first instant and the end of the last piece of them its schedule allows
-    /// (`NO_EXTENT`: none).
-    fn extent_of(&self, slot: u32, first: usize) -> (Ms, Ms) {
+    /// The extent of scheduled aux of agent `slot`'s aux spans: the first instant and the
+    /// end of the last piece of them its schedule allows (`NO_EXTENT`: none).
+    fn extent_of(&self, slot: u32) -> (Ms, Ms) {
         let a = &self.agents[slot as usize];
         let (mut lo, mut hi) = NO_EXTENT;
-        for &(s, e, rid) in &a.aux[first..] {
+        for &(s, e, rid) in &a.aux {
             let mut i = a.sched.partition_point(|&(p, _)| p <= s);
             let mut t = s;
             while t < e {
@@ -1303,7 +1305,7 @@ impl Roster {
             a.queued = Ms::MAX;
             r.due_now.push(i as u32);
         }
-        r.sched_aux = (0..r.agents.len() as u32).map(|slot| r.extent_of(slot, 0)).collect();
+        r.sched_aux = (0..r.agents.len() as u32).map(|slot| r.extent_of(slot)).collect();
         r
     }
 
