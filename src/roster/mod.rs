@@ -678,9 +678,8 @@ impl Roster {
     /// Reads what [`Roster::record`] of the engine's agent slot `ai` reads first, by the
     /// roster slot remembered for it ([`Roster::slot_cached`]): the agent's record (its
     /// first lines read, the rest asked for), the end of its log and its schedule (asked
-    /// for). For the
-    /// engine to bring several agents' into the cache at once ahead of applying their
-    /// events. Reads only; a value made of what it read (0 for an agent without a slot).
+    /// for). For the engine to bring several agents' into the cache at once ahead of
+    /// applying their events. Reads only; a value made of what it read (0 for an agent without a slot).
     pub fn warm(&self, ai: u32) -> u64 {
         let Some(a) = self.by_agent.get(ai as usize).and_then(|&(slot, _)| self.agents.get(slot as usize)) else {
             return 0;
@@ -736,20 +735,26 @@ impl Roster {
         let a = &self.agents[slot as usize];
         let (mut lo, mut hi) = NO_EXTENT;
         for &(s, e, rid) in &a.aux {
-            let mut i = a.sched.partition_point(|&(p, _)| p <= s);
-            let mut t = s;
-            while t < e {
-                let act = if i == 0 { OFF } else { a.sched[i - 1].1 };
-                let end = a.sched.get(i).map_or(Ms::MAX, |p| p.0).min(e);
-                if act != OFF && self.allowed(act, AUX_UNPLANNED, rid) {
-                    lo = lo.min(t);
-                    hi = hi.max(end);
-                }
-                t = end;
-                i += 1;
-            }
+            self.allowed_aux_pieces(a, s, e, rid, |t, end| (lo, hi) = (lo.min(t), hi.max(end)));
         }
         (lo, hi)
+    }
+
+    /// Calls `f(start, end)` for each part of `[from, to)` in which agent `a`'s schedule
+    /// allows unplanned aux with reason `rid`, in time order (one per schedule piece).
+    #[inline]
+    fn allowed_aux_pieces(&self, a: &RAgent, from: Ms, to: Ms, rid: u16, mut f: impl FnMut(Ms, Ms)) {
+        let mut i = a.sched.partition_point(|&(p, _)| p <= from);
+        let mut t = from;
+        while t < to {
+            let act = if i == 0 { OFF } else { a.sched[i - 1].1 };
+            let end = a.sched.get(i).map_or(Ms::MAX, |p| p.0).min(to);
+            if act != OFF && self.allowed(act, AUX_UNPLANNED, rid) {
+                f(t, end);
+            }
+            t = end;
+            i += 1;
+        }
     }
 
     /// Whether agent `slot` may be in scheduled aux somewhere in `[from, to)`: when not,
@@ -1005,17 +1010,7 @@ impl Roster {
             if s >= to {
                 break;
             }
-            let (u1, mut t) = (e.min(to), s.max(from));
-            let mut i = a.sched.partition_point(|&(p, _)| p <= t);
-            while t < u1 {
-                let act = if i == 0 { OFF } else { a.sched[i - 1].1 };
-                let end = a.sched.get(i).map_or(Ms::MAX, |p| p.0).min(u1);
-                if act != OFF && self.allowed(act, AUX_UNPLANNED, rid) {
-                    total += end - t;
-                }
-                t = end;
-                i += 1;
-            }
+            self.allowed_aux_pieces(a, s.max(from), e.min(to), rid, |t, end| total += end - t);
         }
         debug_assert_eq!(
             total,
