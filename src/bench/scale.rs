@@ -50,6 +50,10 @@ pub struct Args {
     /// figures, `/metrics` and snapshots then carry adherence (docs/adherence.md).
     #[arg(long)]
     pub roster: bool,
+    /// With `--roster`: `[alerts.out_of_adherence] threshold_secs` of the daemon (300 by
+    /// default). A day long, no stretch reaches it: the roster's cost without its alerts.
+    #[arg(long, value_name = "SECS")]
+    pub adherence_threshold_secs: Option<u64>,
     /// After the other measurements, this many dashboard panels poll the daemon for
     /// `--poll-duration` seconds, each every `--poll-secs` seconds (starts spread evenly over
     /// the period), as a Grafana JSON datasource would (gzip accepted): every tenth panel the
@@ -90,6 +94,18 @@ fn day_roster(sim: &Simulator, agents: u32, start: crate::time::Ms, tz: &str) ->
         }
     }
     out
+}
+
+/// `floorwatch_alerts_fired_total` of a `/metrics` text summed over teams, by kind.
+fn alerts_fired(metrics: &str) -> Value {
+    let mut by_kind = serde_json::Map::new();
+    for l in metrics.lines().filter(|l| l.starts_with("floorwatch_alerts_fired_total{")) {
+        let kind = l.split("kind=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("?");
+        let n: u64 = l.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let e = by_kind.entry(kind.to_string()).or_insert(json!(0));
+        *e = json!(e.as_u64().unwrap_or(0) + n);
+    }
+    Value::Object(by_kind)
 }
 
 /// Milliseconds until the whole answer to `req` was received, and its bytes (as sent:
@@ -149,7 +165,11 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
     // keeps (`floor.max_backfill_secs` behind now). Fed through the wall clock, a day that
     // ended hours ago is refused as too old (since session 5: late delivery is exact).
     let roster = a.roster.then(|| day_roster(&sim, a.agents, start, &tz));
-    let d = Daemon::start(env, &format!("[server]\nclock = \"event\"\n[floor]\ntimezone = \"{tz}\"\n"))?;
+    let mut toml = format!("[server]\nclock = \"event\"\n[floor]\ntimezone = \"{tz}\"\n");
+    if let Some(secs) = a.adherence_threshold_secs {
+        toml.push_str(&format!("[alerts.out_of_adherence]\nthreshold_secs = {secs}\n"));
+    }
+    let d = Daemon::start(env, &toml)?;
     let load_rt = load_runtime()?;
     let r = load_rt.block_on(async {
         let client = reqwest::Client::new();
@@ -166,6 +186,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
             eprintln!("bench scale: roster of {} MB uploaded in {ms:.0} ms: {body}", bytes / 1_000_000);
             upload_ms = Some(ms);
         }
+        let (apply0, daemon0) = (super::thread_cpu_secs("fw-apply"), super::thread_cpu_secs(super::DAEMON_THREADS));
         let t0 = Instant::now();
         let mut stream = TcpStream::connect(d.tcp).await?;
         let mut n = 0u64;
@@ -189,8 +210,23 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         let (t1, counts) =
             super::wait_outcomes(&client, &d, n, Duration::from_millis(50), Duration::from_secs(1800)).await?;
         let load_secs = (t1 - t0).as_secs_f64();
-        eprintln!("bench scale: {n} events applied in {load_secs:.1}s ({:.0}/s), outcomes {counts:?}", n as f64 / load_secs);
+        // CPU time is steadier than the wall clock on a shared host: the applier's
+        // microseconds per event are what a roster adds to (the load generator, the
+        // simulator and the readers share the cores and the wall clock's rate).
+        let apply_cpu = super::thread_cpu_secs("fw-apply") - apply0;
+        let daemon_cpu = super::thread_cpu_secs(super::DAEMON_THREADS) - daemon0;
+        eprintln!(
+            "bench scale: {n} events applied in {load_secs:.1}s ({:.0}/s), outcomes {counts:?}; CPU per event: applier {:.3} µs, daemon {:.3} µs",
+            n as f64 / load_secs,
+            apply_cpu * 1e6 / n as f64,
+            daemon_cpu * 1e6 / n as f64
+        );
         let (rss_loaded, hwm) = rss();
+        // The day's alerts by kind (their volume is a cost of ingest too, the roster's
+        // out_of_adherence above all), read from /metrics before it is timed.
+        let text = client.get(d.url("/metrics")).send().await?.error_for_status()?.text().await?;
+        let fired = alerts_fired(&text);
+        eprintln!("bench scale: alerts fired during the day, by kind: {fired}");
 
         let mut scrape = Vec::new();
         let mut scrape_bytes = 0;
@@ -259,6 +295,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
             "agents": a.agents, "teams": a.teams, "hours": a.hours,
             "roster_upload_ms": upload_ms,
             "events": n, "outcomes": counts, "load_secs": load_secs,
+            "apply_cpu_secs": apply_cpu, "daemon_cpu_secs": daemon_cpu, "alerts_fired": fired,
             "rss_before_daemon_bytes": rss_before,
             "rss_loaded_bytes": rss_loaded, "rss_peak_while_loading_bytes": hwm,
             "rss_after_views_bytes": rss_end, "rss_peak_bytes": hwm_end,
@@ -279,6 +316,12 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
     let mx = |k: &str| r[k]["max"].as_f64().unwrap_or(f64::NAN);
     println!("\nbench scale: {} agents, {} teams, {} h, {} events", a.agents, a.teams, a.hours, r["events"]);
     println!("| what | value |\n|---|---|");
+    let per_event = |k: &str| r[k].as_f64().unwrap_or(f64::NAN) * 1e6 / r["events"].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "| CPU per event during the day | applier {:.3} µs, daemon (all its threads) {:.3} µs |",
+        per_event("apply_cpu_secs"),
+        per_event("daemon_cpu_secs")
+    );
     println!("| resident memory before the daemon (bench + simulator) | {:.3} GiB |", gib("rss_before_daemon_bytes"));
     println!("| resident memory loaded (whole process) | {:.3} GiB |", gib("rss_loaded_bytes"));
     println!("| peak resident memory (whole process) | {:.3} GiB |", gib("rss_peak_bytes"));
@@ -397,4 +440,20 @@ async fn poll(client: &reqwest::Client, d: &Daemon, a: &Args, teams: &[String]) 
         "daemon_cores": cpu / secs,
         "reads": computed1 - computed0 + shared1 - shared0, "shared": shared1 - shared0,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_fired_sums_each_kind_over_teams() {
+        let text = "# HELP floorwatch_alerts_fired_total Alerts fired.\n\
+            # TYPE floorwatch_alerts_fired_total counter\n\
+            floorwatch_alerts_fired_total{kind=\"out_of_adherence\",team=\"T1\"} 3\n\
+            floorwatch_alerts_fired_total{kind=\"long_aux\",team=\"T1\"} 1\n\
+            floorwatch_alerts_fired_total{kind=\"out_of_adherence\",team=\"T2\"} 4\n\
+            floorwatch_alerts_retracted_total{kind=\"out_of_adherence\",team=\"T2\"} 9\n";
+        assert_eq!(alerts_fired(text), json!({"out_of_adherence": 7, "long_aux": 1}));
+    }
 }

@@ -516,7 +516,7 @@ impl DetState {
             if k != Kind::AuxUnplanned {
                 continue;
             }
-            if let Some(slot) = scheduled(ctx, i, &ctx.agents.get(i).id) {
+            if let Some(slot) = scheduled(ctx, i) {
                 let (yes, at) = ctx.roster.scheduled_aux_at(slot, a);
                 if yes {
                     list.push(i);
@@ -802,7 +802,7 @@ impl DetState {
         let slots: Vec<Option<u32>> = self
             .members
             .iter()
-            .map(|&(i, _)| scheduled(ctx, i, &ctx.agents.get(i).id).inspect(|&s| ctx.roster.prefetch_schedule(s)))
+            .map(|&(i, _)| scheduled(ctx, i).inspect(|&s| ctx.roster.prefetch_schedule(s)))
             .collect();
         let n_scheduled = slots.iter().filter(|s| s.is_some()).count();
         let mut staffed = 0i64;
@@ -870,13 +870,17 @@ impl DetState {
             let mut moved = 0;
             for (s, e) in self.peak_intervals(midnight, m) {
                 sums.add(&Sums { ms: tl.durations(s, e), ..Default::default() });
-                if let Some(slot) = slot {
+                // By interval too: a member's breaks of the morning leave the afternoon's
+                // peak intervals unread.
+                if let Some(slot) = slot
+                    && ctx.roster.may_have_scheduled_aux(slot, s, e)
+                {
                     moved += ctx.roster.scheduled_aux_ms(slot, s, e);
                 }
             }
             #[cfg(debug_assertions)]
             if slot.is_none()
-                && let Some(s) = scheduled(ctx, i, &a.id)
+                && let Some(s) = scheduled(ctx, i)
             {
                 let all: Ms = self.peak_intervals(midnight, m).map(|(x, y)| ctx.roster.scheduled_aux_ms(s, x, y)).sum();
                 debug_assert_eq!(all, 0, "scheduled aux of {} outside its extent before {m}", a.id);
@@ -947,12 +951,13 @@ pub fn new_alert(
 }
 
 /// The roster slot of a member with a schedule, if any.
-fn scheduled(ctx: &Ctx, i: AgentIdx, id: &str) -> Option<u32> {
+fn scheduled(ctx: &Ctx, i: AgentIdx) -> Option<u32> {
     if ctx.roster.is_empty() {
         return None;
     }
-    // By the engine's agent slot, as the engine last found it: no hash of the id.
-    ctx.roster.slot_of(i, id).filter(|&s| ctx.roster.has_rows(s))
+    // By the engine's agent slot, as the engine last found it: no hash of the id, and
+    // the agent's record is not read.
+    ctx.roster.slot_of_with(i, || ctx.agents.get(i).id.as_str()).filter(|&s| ctx.roster.has_rows(s))
 }
 
 #[cfg(test)]

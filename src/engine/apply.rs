@@ -55,18 +55,34 @@ impl Engine {
         self.apply_batch_refused(now, source, events, refused).0
     }
 
-    /// Reads what applying an event of agent `id` reads first ([`Agents::warm`]) and, with
-    /// a roster, what recording it for adherence does: the agent's roster record and the
-    /// end of its state log ([`Roster::warm`]), a cache miss each per event that was most
-    /// of recording's cost (BENCHMARKS.md, session 11). Reads only.
+    /// Reads what applying the agent events of `ahead` reads first, in two steps over them
+    /// all: each agent's index entry and slot ([`Agents::warm_at`]) and, with a roster,
+    /// its roster record asked for ([`Roster::warm_record`]); then what that record points
+    /// to, the end of its state log and its schedule ([`Roster::warm_tails`]). A cache
+    /// miss each per event that was most of recording's cost (BENCHMARKS.md, sessions 11
+    /// and 13); the second step reads records asked for a step earlier. Reads only; a
+    /// value made of what it read.
     ///
-    /// [`Agents::warm`]: crate::floor::agents::Agents::warm
-    /// [`Roster::warm`]: crate::roster::Roster::warm
-    fn warm(&self, id: &str) -> i64 {
-        match self.agents.find(id) {
-            Some(ai) => self.agents.warm_at(ai) ^ self.roster.warm(ai) as i64,
-            None => 0,
+    /// [`Agents::warm_at`]: crate::floor::agents::Agents::warm_at
+    /// [`Roster::warm_record`]: crate::roster::Roster::warm_record
+    /// [`Roster::warm_tails`]: crate::roster::Roster::warm_tails
+    fn warm(&self, ahead: &[Input]) -> i64 {
+        let mut slots = [u32::MAX; WARM_AHEAD];
+        let mut w = 0;
+        for (ev, slot) in ahead.iter().zip(slots.iter_mut()) {
+            if let Input::Agent(ev) = ev
+                && let Some(ai) = self.agents.find(&ev.agent)
+            {
+                w ^= self.agents.warm_at(ai);
+                *slot = self.roster.warm_record(ai);
+            }
         }
+        if !self.roster.is_empty() {
+            for &slot in &slots[..ahead.len().min(WARM_AHEAD)] {
+                w ^= self.roster.warm_tails(slot) as i64;
+            }
+        }
+        w
     }
 
     /// [`Engine::apply_batch`], also returning the events it did not apply (late,
@@ -96,10 +112,7 @@ impl Engine {
             if ahead.is_empty() {
                 break;
             }
-            std::hint::black_box(ahead.iter().fold(0, |w, ev| match ev {
-                Input::Agent(ev) => w ^ self.warm(&ev.agent),
-                Input::Call(_) => w,
-            }));
+            std::hint::black_box(self.warm(&ahead));
             for ev in ahead.drain(..) {
                 let ev = match ev {
                     Input::Agent(ev) => ev,

@@ -418,6 +418,10 @@ pub struct Roster {
     sched_aux: Vec<(Ms, Ms)>,
 }
 
+/// How many agents ahead [`Roster::pop_due`] asks for the records of the agents it will
+/// pop (half as many ahead, for what their records point to).
+const DUE_AHEAD: usize = 8;
+
 /// An empty [`Roster::sched_aux`] extent.
 const NO_EXTENT: (Ms, Ms) = (Ms::MAX, Ms::MIN);
 
@@ -621,12 +625,23 @@ impl Roster {
     /// slot here when it frees it ([`Roster::forget_agent`]), so a remembered slot is this
     /// agent's without reading its id (a compare per member per minute was a few per cent).
     pub fn slot_of(&self, ai: u32, id: &str) -> Option<u32> {
+        self.slot_of_with(ai, || id)
+    }
+
+    /// [`Roster::slot_of`] with the agent's id read only when the slot is not remembered:
+    /// the team detectors find every member's slot at every minute, and reading the id
+    /// was a cache miss on the agent's record each (BENCHMARKS.md, session 13).
+    pub fn slot_of_with<'a>(&self, ai: u32, id: impl FnOnce() -> &'a str) -> Option<u32> {
         let found = match self.by_agent.get(ai as usize) {
             Some(&(slot, _)) if slot != u32::MAX => Some(slot),
             Some(&(_, at_len)) if at_len == self.agents.len() as u32 => None,
-            _ => self.slot(id),
+            _ => return self.slot(id()),
         };
-        debug_assert_eq!(found, self.slot(id), "the remembered roster slot of {id}");
+        #[cfg(debug_assertions)]
+        {
+            let id = id();
+            debug_assert_eq!(found, self.slot(id), "the remembered roster slot of {id}");
+        }
         found
     }
 
@@ -675,20 +690,34 @@ impl Roster {
         }
     }
 
-    /// Reads what [`Roster::record`] of the engine's agent slot `ai` reads first, by the
-    /// roster slot remembered for it ([`Roster::slot_cached`]): the agent's record (its
-    /// first lines read, the rest asked for), the end of its log and its schedule (asked
-    /// for). For the engine to bring several agents' into the cache at once ahead of
-    /// applying their events. Reads only; a value made of what it read (0 for an agent without a slot).
-    pub fn warm(&self, ai: u32) -> u64 {
-        let Some(a) = self.by_agent.get(ai as usize).and_then(|&(slot, _)| self.agents.get(slot as usize)) else {
-            return 0;
-        };
-        crate::mem::prefetch_bytes(a, std::mem::size_of::<RAgent>());
+    /// Asks for the record of the engine's agent slot `ai` in the cache, by the roster slot
+    /// remembered for it ([`Roster::slot_cached`]), and gives that slot (`u32::MAX`: none).
+    /// The first of two steps for the engine to bring several agents' roster data into the
+    /// cache at once ahead of applying their events; the second, [`Roster::warm_tails`],
+    /// reads the record, so it comes a few agents later (each record a cache miss that the
+    /// read of the next one's waited for, when it was one step: BENCHMARKS.md, session 13).
+    #[inline]
+    pub fn warm_record(&self, ai: u32) -> u32 {
+        let Some(&(slot, _)) = self.by_agent.get(ai as usize) else { return u32::MAX };
+        if let Some(a) = self.agents.get(slot as usize) {
+            crate::mem::prefetch_bytes(a, std::mem::size_of::<RAgent>());
+        }
+        slot
+    }
+
+    /// Asks for what [`Roster::record`] and the re-derivation after the batch read through
+    /// agent `slot`'s record ([`Roster::warm_record`]'s answer): the end of its state log,
+    /// its schedule and, when it has some, its last span of unplanned aux. Reads the
+    /// record; a value made of what it read (0 for no slot).
+    #[inline]
+    pub fn warm_tails(&self, slot: u32) -> u64 {
+        let Some(a) = self.agents.get(slot as usize) else { return 0 };
         if let Some(last) = a.log.last() {
             crate::mem::prefetch(last);
         }
-        // The re-derivation after the batch walks the schedule from the previous event.
+        if let Some(last) = a.aux.last() {
+            crate::mem::prefetch(last);
+        }
         crate::mem::prefetch_bytes(a.sched.as_ptr(), std::mem::size_of_val(&a.sched[..]).min(256));
         a.log.len() as u64
     }
@@ -718,6 +747,18 @@ impl Roster {
                 None
             }
         };
+        // The spans of unplanned aux change only when the entry that came, or the one it
+        // replaced or ended, is unplanned aux: most changes (talking, ACW, idle) leave them
+        // as they are, unread.
+        let n = a.log.len();
+        let touches_aux = code(kind) == AUX_UNPLANNED
+            || replaced.is_some_and(|r| unpack(r).0 == AUX_UNPLANNED)
+            || (n >= 2 && unpack(a.log[n - 2]).0 == AUX_UNPLANNED);
+        if !touches_aux {
+            debug_assert_eq!(a.aux, aux_spans(&a.log), "aux spans of {}", a.id);
+            self.mark(slot);
+            return;
+        }
         let before = (a.aux.len(), a.aux.last().copied());
         a.aux_tail(replaced);
         if (a.aux.len(), a.aux.last().copied()) != before {
@@ -782,8 +823,30 @@ impl Roster {
             // Popped from the end: the lowest slot last.
             self.due_now.sort_unstable_by(|a, b| b.cmp(a));
             self.due_now_sorted = true;
+            // The first ones popped, which the read-ahead below does not reach.
+            for &slot in self.due_now.iter().rev().take(DUE_AHEAD) {
+                crate::mem::prefetch_bytes(&self.agents[slot as usize], RAGENT_HOT_BYTES);
+            }
         }
         while let Some(slot) = self.due_now.pop() {
+            // The agents due after this one, read ahead: after a batch of hundreds of
+            // events their records, schedules, logs and alerts have left the cache again,
+            // and the re-derivations wait for them one after another otherwise
+            // (BENCHMARKS.md, session 13). Hints only.
+            let n = self.due_now.len();
+            if let Some(&ahead) = n.checked_sub(DUE_AHEAD).and_then(|i| self.due_now.get(i)) {
+                crate::mem::prefetch_bytes(&self.agents[ahead as usize], RAGENT_HOT_BYTES);
+            }
+            if let Some(&ahead) = n.checked_sub(DUE_AHEAD / 2).and_then(|i| self.due_now.get(i)) {
+                let b = &self.agents[ahead as usize];
+                if let Some(last) = b.log.last() {
+                    crate::mem::prefetch(last);
+                }
+                crate::mem::prefetch_bytes(b.sched.as_ptr(), std::mem::size_of_val(&b.sched[..]).min(256));
+                if !b.live.is_empty() {
+                    crate::mem::prefetch(b.live.as_ptr());
+                }
+            }
             let a = &mut self.agents[slot as usize];
             if a.due == Ms::MIN {
                 a.due = Ms::MAX;
