@@ -183,6 +183,17 @@ async fn team_snapshots_compute_the_queues_they_list_and_the_floor_sums() {
         ] {
             let t = d.get_json(&format!("/api/v1/snapshot?team={team}{ask}")).await;
             assert_eq!(t["now"], full["now"], "nothing moved between the reads");
+            // Without its agents: the same answer less the agents' list (a Grafana panel of
+            // the team's figures asks so).
+            let bare = d.get_json(&format!("/api/v1/snapshot?team={team}{ask}&agents=false")).await;
+            assert!(!t["agents"].as_array().unwrap().is_empty(), "{team}{ask}: the team's agents");
+            assert!(bare["agents"].as_array().is_none_or(Vec::is_empty), "{team}{ask}: agents=false");
+            let less = |v: &Value| {
+                let mut o = v.as_object().unwrap().clone();
+                o.remove("agents");
+                o
+            };
+            assert_eq!(less(&bare), less(&t), "{team}{ask}&agents=false: the rest as with agents");
             assert_eq!(t["floor"]["queues"], full["floor"]["queues"], "{team}{ask}: the floor's queue sums");
             assert_eq!(&t["teams"][0], want_team, "{team}{ask}: the team's figures");
             let names: Vec<&str> =
