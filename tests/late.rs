@@ -229,3 +229,22 @@ fn a_long_quiet_batch_stays_within_the_backfill() {
     let got = late("wall", &lines, lag_mod, delay, max_batch, seed, now);
     assert_same(&got, &want, "snapshot");
 }
+
+/// A case the proptest above found at the end of session 13 (CI=true run on `2105f96`; it
+/// fails on session 12's code too): on-time delivery resolves `snapshot.alerts[134]` at
+/// 15:21:00, late delivery leaves it firing. Not yet understood; ignored so that CI stays
+/// green, kept so that it is fixed (the closing note of session 13).
+#[test]
+#[ignore = "known failure, found by the proptest in session 13: late delivery leaves alerts[134] firing"]
+fn late_delivery_case_965418_leaves_an_alert_firing() {
+    let (seed, lag_mod, delay_min, max_batch) = (965_418u64, 2u64, 27i64, 214usize);
+    let lines = lines(&noisy_trace(40, 2500, seed % 7 + 1));
+    let delay = delay_min * 60_000 + (seed % 60_000) as Ms;
+    let now = end(&lines, delay);
+    let want = on_time("event", &lines, now);
+    let got = late("event", &lines, lag_mod, delay, max_batch, seed, now);
+    if let (Some(g), Some(w)) = (got["alerts"].get(134), want["alerts"].get(134)) {
+        eprintln!("late: {g}\non time: {w}");
+    }
+    assert_same(&got, &want, "snapshot");
+}
