@@ -838,11 +838,8 @@ impl Roster {
                 crate::mem::prefetch_bytes(&self.agents[ahead as usize], RAGENT_HOT_BYTES);
             }
             if let Some(&ahead) = n.checked_sub(DUE_AHEAD / 2).and_then(|i| self.due_now.get(i)) {
+                self.prefetch_tails(ahead);
                 let b = &self.agents[ahead as usize];
-                if let Some(last) = b.log.last() {
-                    crate::mem::prefetch(last);
-                }
-                crate::mem::prefetch_bytes(b.sched.as_ptr(), std::mem::size_of_val(&b.sched[..]).min(256));
                 if !b.live.is_empty() {
                     crate::mem::prefetch(b.live.as_ptr());
                 }
