@@ -700,3 +700,42 @@ async fn aux_cluster_judges_the_breaks_nobody_scheduled() {
     );
     d.stop().await;
 }
+
+/// An agent whose changes all leave its adherence as it was (idle and talking all night
+/// under its shift) is not derived again at each of them; its log before the trim's
+/// cutoff is dropped all the same. The agent is derived before that trim: a walk from its
+/// last derivation (just after it logged in, before the shift) through a log that begins
+/// hours later would take it for offline in between, out of adherence from 22:00.
+#[test]
+fn a_night_of_unchanged_adherence_outlasts_the_trim() {
+    use floorwatch::engine::{Engine, ViewOpts};
+    let toml = "[server]\nclock = \"event\"\n[floor]\nmax_backfill_secs = 600\nwindows = [\"15m\", \"60m\"]\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let csv = "agent,start,end,activity\nA1,2026-11-23 22:00,2026-11-24 06:00,shift\n";
+    let up = floorwatch::roster::parse::parse(csv, &settings.tz).unwrap();
+    let t0 = floorwatch::time::parse_instant("2026-11-23T21:50:00Z").unwrap();
+    let ev = |t: i64, state: &str| format!(r#"{{"ts":{t},"agent":"A1","state":"{state}","team":"T1"}}"#);
+    let mut engine = Engine::new(settings);
+    engine.upload_roster(&up).unwrap();
+    // Idle at 21:50, then talking and idle by turns every 10 minutes until 05:50; offline
+    // at 06:00. Fed an hour at a time, each hour followed by housekeeping.
+    let mut lines = vec![(t0, ev(t0, "idle"))];
+    for k in 1..49 {
+        let t = t0 + k * 600_000;
+        lines.push((t, ev(t, if k % 2 == 1 { "talking" } else { "idle" })));
+    }
+    let end = t0 + 49 * 600_000;
+    lines.push((end, ev(end, "offline")));
+    for hour in lines.chunk_by(|a, b| (a.0 - t0) / 3_600_000 == (b.0 - t0) / 3_600_000) {
+        let text: Vec<&str> = hour.iter().map(|l| l.1.as_str()).collect();
+        floorwatch::replay::feed(&mut engine, text.join("\n").as_bytes(), 65536, false).unwrap();
+        engine.housekeeping();
+    }
+    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let snap = serde_json::to_value(floorwatch::snapshot::Snapshot(&engine.view(end + 1_800_000, &opts))).unwrap();
+    let out: Vec<&Value> =
+        snap["alerts"].as_array().unwrap().iter().filter(|a| a["kind"] == "out_of_adherence").collect();
+    assert!(out.is_empty(), "in adherence all night, yet {out:?}");
+    // It was derived at all: its logoff at 06:00 is the end of its shift, not out of adherence.
+    assert_eq!(agent(&snap, "A1")["state"], "offline");
+}

@@ -8,6 +8,7 @@
 //! at an event time is taken at the start of the next step, which begins there.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use crate::alert::{Alert, AlertKind, AlertState};
 use crate::detect::binomial;
@@ -97,6 +98,78 @@ pub struct DetState {
     /// breaks at peak). Cleared by such changes, rewinds and uploads; not stored.
     #[serde(skip)]
     sched_aux: Option<(Ms, Ms, Vec<AgentIdx>)>,
+    /// Bumped whenever `members` changes (which agents, not their kinds): the key of
+    /// `staffing`. Not stored.
+    #[serde(skip)]
+    members_gen: u64,
+    /// The members' schedules summed ([`Staffing`]), for the members and roster it names.
+    /// Shared with the checkpoints cloned from this state. Not stored.
+    #[serde(skip)]
+    staffing: Option<Arc<Staffing>>,
+}
+
+/// The scheduled time of a team's members summed (SPEC §9.2's staffed time, for the
+/// utilization rule): the minute rule asked every scheduled member's schedule over the
+/// hour at every minute, two cache misses a member (its record and its schedule), most of
+/// what a roster added to the team detectors. Made again when the members or the roster
+/// change, which is seldom beside once a minute.
+#[derive(Debug)]
+pub struct Staffing {
+    /// `(members_gen, roster generation)` it was made for.
+    key: (u64, u64),
+    /// The members with a schedule and those without, by agent slot.
+    scheduled: Vec<AgentIdx>,
+    unscheduled: Vec<AgentIdx>,
+    /// `(t, members scheduled from t on, their scheduled ms before t)`, t increasing: the
+    /// steps of the summed schedule.
+    steps: Vec<(Ms, i64, i64)>,
+}
+
+impl Staffing {
+    fn new(key: (u64, u64), members: &[(AgentIdx, Kind)], ctx: &Ctx) -> Staffing {
+        let (mut scheduled, mut unscheduled, mut edges) = (Vec::new(), Vec::new(), Vec::new());
+        for &(i, _) in members {
+            match scheduled_slot(ctx, i) {
+                Some(slot) => {
+                    scheduled.push(i);
+                    ctx.roster.scheduled_pieces(slot, |a, b| {
+                        edges.push((a, 1));
+                        // A piece without an end is never left (and `Ms::MAX - t` ms overflow).
+                        if b != Ms::MAX {
+                            edges.push((b, -1));
+                        }
+                    });
+                }
+                None => unscheduled.push(i),
+            }
+        }
+        edges.sort_unstable();
+        let mut steps: Vec<(Ms, i64, i64)> = Vec::with_capacity(edges.len());
+        let (mut n, mut cum, mut last) = (0i64, 0i64, Ms::MIN);
+        for (t, d) in edges {
+            if n > 0 {
+                cum += n * (t - last);
+            }
+            n += d;
+            last = t;
+            match steps.last_mut() {
+                Some(s) if s.0 == t => s.1 = n,
+                _ => steps.push((t, n, cum)),
+            }
+        }
+        Staffing { key, scheduled, unscheduled, steps }
+    }
+
+    /// The scheduled members' scheduled ms before `t`.
+    fn before(&self, t: Ms) -> i64 {
+        match self.steps.partition_point(|s| s.0 <= t) {
+            0 => 0,
+            i => {
+                let (t0, n, cum) = self.steps[i - 1];
+                cum + n * (t - t0)
+            }
+        }
+    }
 }
 
 /// `members_since` of a team whose members never changed.
@@ -179,6 +252,8 @@ impl TeamDet {
             members_since: forever(),
             minutes: VecDeque::new(),
             sched_aux: None,
+            members_gen: 0,
+            staffing: None,
         };
         TeamDet {
             checkpoints: VecDeque::from([st.clone()]),
@@ -295,6 +370,7 @@ impl TeamDet {
                 let (_, k) = st.members.remove(i);
                 st.counts.remove(k);
                 st.members_since = st.clock;
+                st.members_gen += 1;
             }
         }
         let before = self.log.len();
@@ -405,6 +481,7 @@ impl DetState {
                     None => {
                         self.members.remove(i);
                         self.members_since = ch.t;
+                        self.members_gen += 1;
                     }
                 }
             }
@@ -413,6 +490,7 @@ impl DetState {
                     self.members.insert(i, (ch.agent, k));
                     self.counts.add(k);
                     self.members_since = ch.t;
+                    self.members_gen += 1;
                 }
             }
         }
@@ -516,7 +594,7 @@ impl DetState {
             if k != Kind::AuxUnplanned {
                 continue;
             }
-            if let Some(slot) = scheduled(ctx, i) {
+            if let Some(slot) = scheduled_slot(ctx, i) {
                 let (yes, at) = ctx.roster.scheduled_aux_at(slot, a);
                 if yes {
                     list.push(i);
@@ -682,6 +760,9 @@ impl DetState {
         if m < a {
             m += 60_000;
         }
+        if util_possible && m < b {
+            self.staffing_for(ctx);
+        }
         while m < b {
             let disp_cond = disp_possible && self.disp_condition(m, ctx);
             let util_cond = if util_possible { self.utilization(m, ctx) } else { None };
@@ -785,48 +866,51 @@ impl DetState {
         (staffed > 0).then(|| talk as f64 / staffed as f64)
     }
 
+    /// Makes `staffing` again unless it is for the members and roster of now.
+    fn staffing_for(&mut self, ctx: &Ctx) {
+        if ctx.roster.is_empty() {
+            return;
+        }
+        let key = (self.members_gen, ctx.roster.generation());
+        if self.staffing.as_ref().is_none_or(|p| p.key != key) {
+            self.staffing = Some(Arc::new(Staffing::new(key, &self.members, ctx)));
+        }
+    }
+
     /// The members' staffed milliseconds over the hour before `m`: `logged` (their
     /// logged-in time) with each scheduled member's logged-in time replaced by its scheduled
-    /// time (the schedule's pieces only: no walk over its states).
+    /// time, from the summed schedule (`staffing`, made for the members at `m` by `ticks`).
     ///
-    /// The same integer either way round: `logged` less the scheduled members' logged-in
-    /// time, or the unscheduled members' logged-in time; the timelines are read for the
-    /// fewer (on a floor where everyone is scheduled, none: they were a few per cent of
-    /// ingest with a roster, every team every minute).
+    /// The same integer either way round: the scheduled time plus the unscheduled members'
+    /// logged-in time, or `logged` plus the scheduled time less the scheduled members'
+    /// logged-in time; the timelines are read for the fewer (on a floor where everyone is
+    /// scheduled, none).
     fn staffed_with_roster(&self, m: Ms, ctx: &Ctx, logged: u64) -> u64 {
         let from = m - UTIL_WINDOW_MS;
         let logged_in =
             |i: AgentIdx| Sums { ms: ctx.agents.get(i).timeline.durations(from, m), ..Default::default() }.logged_in();
-        // The members' schedules are asked for as their slots are found, and read after
-        // (a cache miss per member per minute otherwise, `Roster::prefetch_schedule`).
-        let slots: Vec<Option<u32>> = self
-            .members
-            .iter()
-            .map(|&(i, _)| scheduled(ctx, i).inspect(|&s| ctx.roster.prefetch_schedule(s)))
-            .collect();
-        let n_scheduled = slots.iter().filter(|s| s.is_some()).count();
-        let mut staffed = 0i64;
-        if 2 * n_scheduled > slots.len() {
-            for (&(i, _), slot) in self.members.iter().zip(&slots) {
-                staffed += match *slot {
-                    Some(slot) => ctx.roster.scheduled_ms(slot, from, m),
-                    None => logged_in(i),
-                };
-            }
-            debug_assert_eq!(staffed, self.staffed_by_scheduled(m, ctx, logged, &slots));
+        // Made by `ticks` before a minute's utilization; the definition otherwise.
+        let Some(p) = self.staffing.as_deref().filter(|p| p.key == (self.members_gen, ctx.roster.generation())) else {
+            debug_assert!(false, "no staffing for the members at {m}");
+            return self.staffed_by_member(m, ctx, logged).max(0) as u64;
+        };
+        let scheduled = p.before(m) - p.before(from);
+        let staffed = if 2 * p.scheduled.len() > self.members.len() {
+            scheduled + p.unscheduled.iter().map(|&i| logged_in(i)).sum::<i64>()
         } else {
-            staffed = self.staffed_by_scheduled(m, ctx, logged, &slots);
-        }
+            logged as i64 + scheduled - p.scheduled.iter().map(|&i| logged_in(i)).sum::<i64>()
+        };
+        debug_assert_eq!(staffed, self.staffed_by_member(m, ctx, logged), "the summed schedule at {m}");
         staffed.max(0) as u64
     }
 
-    /// `logged` with each scheduled member's (`slots`, by member) logged-in time replaced
-    /// by its scheduled time.
-    fn staffed_by_scheduled(&self, m: Ms, ctx: &Ctx, logged: u64, slots: &[Option<u32>]) -> i64 {
+    /// `logged` with each scheduled member's logged-in time replaced by its scheduled
+    /// time, member by member (the definition, which debug builds compare with).
+    fn staffed_by_member(&self, m: Ms, ctx: &Ctx, logged: u64) -> i64 {
         let from = m - UTIL_WINDOW_MS;
         let mut staffed = logged as i64;
-        for (&(i, _), slot) in self.members.iter().zip(slots) {
-            if let Some(slot) = *slot {
+        for &(i, _) in &self.members {
+            if let Some(slot) = scheduled_slot(ctx, i) {
                 let s = Sums { ms: ctx.agents.get(i).timeline.durations(from, m), ..Default::default() };
                 staffed += ctx.roster.scheduled_ms(slot, from, m) - s.logged_in();
             }
@@ -880,7 +964,7 @@ impl DetState {
             }
             #[cfg(debug_assertions)]
             if slot.is_none()
-                && let Some(s) = scheduled(ctx, i)
+                && let Some(s) = scheduled_slot(ctx, i)
             {
                 let all: Ms = self.peak_intervals(midnight, m).map(|(x, y)| ctx.roster.scheduled_aux_ms(s, x, y)).sum();
                 debug_assert_eq!(all, 0, "scheduled aux of {} outside its extent before {m}", a.id);
@@ -951,7 +1035,7 @@ pub fn new_alert(
 }
 
 /// The roster slot of a member with a schedule, if any.
-fn scheduled(ctx: &Ctx, i: AgentIdx) -> Option<u32> {
+fn scheduled_slot(ctx: &Ctx, i: AgentIdx) -> Option<u32> {
     if ctx.roster.is_empty() {
         return None;
     }

@@ -153,7 +153,7 @@ impl Engine {
         }
     }
 
-    fn derive_adherence(&mut self, slot: u32, now: Ms) {
+    pub(super) fn derive_adherence(&mut self, slot: u32, now: Ms) {
         let mut stretches = self.roster.take_scratch();
         let from = self.roster.stretches_into(slot, now.saturating_add(1), &mut stretches);
         self.derive_from(slot, now, from, &stretches);

@@ -139,6 +139,12 @@ impl Engine {
             self.team_free.push(ti);
         }
         self.trim_charts(now);
+        // An agent whose events since its last derivation all left its stretches as they
+        // were (`Roster::record`) walks its log from where that derivation settled: derived
+        // now, before the trim drops the log there.
+        for slot in self.roster.settled_before(cutoff) {
+            self.derive_adherence(slot, now);
+        }
         self.roster.trim(cutoff);
         // A call's id is kept past its end as long as a late `queued` for it could still
         // be applied (it would be `too_old` after that).

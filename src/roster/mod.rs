@@ -376,6 +376,12 @@ pub struct Roster {
     names: Vec<CompactString>,
     name_ids: HashMap<CompactString, u16, foldhash::fast::RandomState>,
     allow: Vec<Allow>,
+    /// Bit `8 * a + b`: states `a` and `b` (codes, neither aux) are allowed by the same
+    /// activities, every one of them: a change from one to the other moves no
+    /// out-of-adherence stretch. Kept with `allow` ([`Roster::resolve_rules`]).
+    same_class: u64,
+    /// See [`Roster::generation`].
+    generation: u64,
     agents: Vec<RAgent>,
     index: HashMap<CompactString, u32, foldhash::fast::RandomState>,
     next_order: u64,
@@ -418,6 +424,13 @@ pub struct Roster {
     sched_aux: Vec<(Ms, Ms)>,
 }
 
+/// A [`Roster::generation`] no roster has had before (one roster may replace another, and
+/// what was made from the old one must not pass for the new one's).
+fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// How many agents ahead [`Roster::pop_due`] asks for the records of the agents it will
 /// pop (half as many ahead, for what their records point to).
 const DUE_AHEAD: usize = 8;
@@ -440,6 +453,8 @@ impl Roster {
             names: Vec::new(),
             name_ids: HashMap::default(),
             allow: Vec::new(),
+            same_class: 0,
+            generation: next_generation(),
             agents: Vec::new(),
             index: HashMap::default(),
             next_order: 0,
@@ -499,6 +514,30 @@ impl Roster {
             let reasons = list.reasons.iter().filter_map(|r| self.name_ids.get(r.as_str()).copied()).collect();
             self.allow[i] = Allow { mask: list.mask, reasons };
         }
+        // Activity `off` allows everything (never out of adherence); the others by mask.
+        let masks: Vec<u8> =
+            self.allow.iter().enumerate().filter(|&(i, _)| i != OFF as usize).map(|(_, a)| a.mask).collect();
+        self.same_class = 0;
+        for a in 0..8u32 {
+            for b in 0..8u32 {
+                if masks.iter().all(|m| (m >> a) & 1 == (m >> b) & 1) {
+                    self.same_class |= 1 << (8 * a + b);
+                }
+            }
+        }
+    }
+
+    /// Whether log entries `x` and `y` (their state and reason) are out of adherence under
+    /// the same activities, all of them: a change from one to the other leaves the agent's
+    /// stretches as they were. Aux states only with the same reason (a rule may allow one
+    /// reason and not another).
+    fn same_adherence(&self, x: u64, y: u64) -> bool {
+        let ((a, ra), (b, rb)) = (unpack(x), unpack(y));
+        let aux = |c: u8| c == AUX_UNPLANNED || c == Kind::AuxPlanned as u8;
+        if (a, ra) == (b, rb) {
+            return true;
+        }
+        !aux(a) && !aux(b) && (self.same_class >> (8 * a as u32 + b as u32)) & 1 == 1
     }
 
     /// Whether activity `act` allows state `code` with aux reason `rid`.
@@ -602,6 +641,7 @@ impl Roster {
             self.sched_aux[slot as usize] = self.extent_of(slot);
             touched.push((slot, changed));
         }
+        self.generation = next_generation();
         Ok((touched, Applied { agents: up.agents.len(), rows: up.rows() }))
     }
 
@@ -735,18 +775,36 @@ impl Roster {
         };
         let e = pack(t, code(kind), rid);
         self.added_since_trim = self.added_since_trim.min(t);
+        // The state in force from `t` on before this change: the entry it replaces (one at
+        // the same instant), else the last (none: offline).
+        let before = self.agents[slot as usize].log.last().copied().unwrap_or(pack(0, OFFLINE, OTHER));
+        // Whether the agent's alerts must be derived again: not when the state from `t` on
+        // is out of adherence under exactly the activities the one before was (talking,
+        // ACW and idle under the default rules: most events). Its stretches, and so its
+        // alerts and when they are next due, stay as the last derivation found them.
+        let again = !self.same_adherence(before, e) || self.agents[slot as usize].log.is_empty();
+        #[cfg(debug_assertions)]
+        let check = (!again).then(|| self.stretches(slot, Ms::MAX / 2).1);
         let a = &mut self.agents[slot as usize];
         let replaced = match a.log.last_mut() {
             Some(last) if start_of(*last) >= t => Some(std::mem::replace(last, e)),
-            Some(last) if *last & 0xffff == e & 0xffff => {
-                self.mark(slot);
-                return;
-            }
+            // The same state and reason again: the log stays (and so does the rest).
+            Some(last) if *last & 0xffff == e & 0xffff => return,
             _ => {
                 a.log.push(e);
                 None
             }
         };
+        #[cfg(debug_assertions)]
+        if let Some(was) = check {
+            debug_assert_eq!(
+                self.stretches(slot, Ms::MAX / 2).1,
+                was,
+                "stretches of {} moved at {t}",
+                self.agents[slot as usize].id
+            );
+        }
+        let a = &mut self.agents[slot as usize];
         // The spans of unplanned aux change only when the entry that came, or the one it
         // replaced or ended, is unplanned aux: most changes (talking, ACW, idle) leave them
         // as they are, unread.
@@ -756,7 +814,9 @@ impl Roster {
             || (n >= 2 && unpack(a.log[n - 2]).0 == AUX_UNPLANNED);
         if !touches_aux {
             debug_assert_eq!(a.aux, aux_spans(&a.log), "aux spans of {}", a.id);
-            self.mark(slot);
+            if again {
+                self.mark(slot);
+            }
             return;
         }
         let before = (a.aux.len(), a.aux.last().copied());
@@ -767,7 +827,9 @@ impl Roster {
             // extent shrinks back to what the agent's breaks really were).
             self.sched_aux[slot as usize] = self.extent_of(slot);
         }
-        self.mark(slot);
+        if again {
+            self.mark(slot);
+        }
     }
 
     /// The extent of scheduled aux of agent `slot`'s aux spans: the first instant and the
@@ -1013,6 +1075,24 @@ impl Roster {
     }
 
     /// Shift time of agent `slot` in `[from, to)`, from its schedule alone.
+    /// Calls `f(start, end)` for each piece of agent `slot`'s schedule that is not `off`
+    /// (`end` `Ms::MAX`: the last piece, never left), in time order: the instants
+    /// [`Roster::scheduled_ms`] counts.
+    pub fn scheduled_pieces(&self, slot: u32, mut f: impl FnMut(Ms, Ms)) {
+        let sched = &self.agents[slot as usize].sched;
+        for (k, &(t, act)) in sched.iter().enumerate() {
+            if act != OFF {
+                f(t, sched.get(k + 1).map_or(Ms::MAX, |p| p.0));
+            }
+        }
+    }
+
+    /// Bumped whenever a schedule, or which agents have one, may have changed (an upload,
+    /// a trim that drops rows): what was made from the schedules is stale.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     pub fn scheduled_ms(&self, slot: u32, from: Ms, to: Ms) -> Ms {
         let a = &self.agents[slot as usize];
         let mut i = a.sched.partition_point(|&(s, _)| s <= from);
@@ -1232,8 +1312,10 @@ impl Roster {
     }
 
     /// The agent's name or presence changed (see `RAgent::who_changed`).
+    /// Derived again at the next advance: its alert's text may change.
     pub fn who_changed(&mut self, slot: u32) {
         self.agents[slot as usize].who_changed = true;
+        self.mark(slot);
     }
 
     /// The agent's stored `out_of_adherence` alerts (started_at, id, team).
@@ -1298,6 +1380,16 @@ impl Roster {
     }
 
     /// Drops state history and rows no window needs (before `cutoff`).
+    /// The agents a [`Roster::trim`] to `cutoff` would drop log entries of whose history is
+    /// settled before it (a re-derivation walks from there; none when the trim would
+    /// change nothing).
+    pub fn settled_before(&self, cutoff: Ms) -> Vec<u32> {
+        if cutoff <= self.trimmed_at && self.added_since_trim > cutoff {
+            return Vec::new();
+        }
+        (0..self.agents.len() as u32).filter(|&s| self.agents[s as usize].settled < cutoff).collect()
+    }
+
     pub fn trim(&mut self, cutoff: Ms) {
         if cutoff <= self.trimmed_at && self.added_since_trim > cutoff {
             // Every log holds at most one entry at or before the cutoff and every row ends
@@ -1310,6 +1402,7 @@ impl Roster {
         }
         self.trimmed_at = self.trimmed_at.max(cutoff);
         self.added_since_trim = Ms::MAX;
+        let mut rows_dropped = false;
         for a in &mut self.agents {
             let keep_from = a.log.partition_point(|&e| start_of(e) <= cutoff).saturating_sub(1);
             if keep_from > 0 {
@@ -1325,7 +1418,11 @@ impl Roster {
             if a.rows.len() != before {
                 a.sched = flatten(&a.rows);
                 a.sched_gen += 1;
+                rows_dropped = true;
             }
+        }
+        if rows_dropped {
+            self.generation = next_generation();
         }
     }
 
