@@ -50,6 +50,13 @@ pub struct Args {
     /// figures, `/metrics` and snapshots then carry adherence (docs/adherence.md).
     #[arg(long)]
     pub roster: bool,
+    /// With `--roster`: upload the roster the simulator plans for its own floor instead
+    /// (every shift, break and lunch as its agents mean to take them, with its deviations:
+    /// some back late from lunch, some logging off early, a no-show; docs/adherence.md). A
+    /// floor that mostly keeps its schedule, where the day roster above is one nobody
+    /// keeps. Made by simulating the day once before the load (a minute at 100,000 agents).
+    #[arg(long, requires = "roster")]
+    pub sim_roster: bool,
     /// With `--roster`: `[alerts.out_of_adherence] threshold_secs` of the daemon (300 by
     /// default). A day long, no stretch reaches it: the roster's cost without its alerts.
     #[arg(long, value_name = "SECS")]
@@ -155,6 +162,17 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         queues: a.queues,
         ..SimConfig::default()
     };
+    let planned = match a.roster && a.sim_roster {
+        true => {
+            let mut s = Simulator::new(cfg.clone())?;
+            s.record_roster();
+            let events = s.by_ref().count();
+            let rows = s.take_roster();
+            eprintln!("bench scale: the simulator's roster: {} rows for the day's {events} events", rows.len());
+            Some(crate::sim::roster_csv(&rows))
+        }
+        false => None,
+    };
     let sim = Simulator::new(cfg)?;
     let team = sim.team_ids().next().unwrap_or("T01").to_string();
     let teams: Vec<String> = sim.team_ids().map(str::to_string).collect();
@@ -164,7 +182,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
     // local), so `today` is the whole day and the detectors keep the history a live daemon
     // keeps (`floor.max_backfill_secs` behind now). Fed through the wall clock, a day that
     // ended hours ago is refused as too old (since session 5: late delivery is exact).
-    let roster = a.roster.then(|| day_roster(&sim, a.agents, start, &tz));
+    let roster = planned.or_else(|| a.roster.then(|| day_roster(&sim, a.agents, start, &tz)));
     let mut toml = format!("[server]\nclock = \"event\"\n[floor]\ntimezone = \"{tz}\"\n");
     if let Some(secs) = a.adherence_threshold_secs {
         toml.push_str(&format!("[alerts.out_of_adherence]\nthreshold_secs = {secs}\n"));
