@@ -5,7 +5,7 @@
 mod common;
 
 use floorwatch::config::FileConfig;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const ROSTER_CSV: &str = "agent,start,end,activity
 A1,2026-11-23 09:00,2026-11-23 11:00,shift
@@ -738,4 +738,38 @@ fn a_night_of_unchanged_adherence_outlasts_the_trim() {
     assert!(out.is_empty(), "in adherence all night, yet {out:?}");
     // It was derived at all: its logoff at 06:00 is the end of its shift, not out of adherence.
     assert_eq!(agent(&snap, "A1")["state"], "offline");
+}
+
+/// An `out_of_adherence` alert names its agent (`A1 (Li Wei)` once the name is known): a
+/// name that arrives while the alert fires, on an event that changes nothing else, is in
+/// the alert's text at once, not at the agent's next derivation (the end of its shift).
+#[test]
+fn a_name_arriving_while_out_of_adherence_is_in_the_alert_at_once() {
+    use floorwatch::engine::{Engine, ViewOpts};
+    let toml = "[server]\nclock = \"event\"\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let csv = "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 11:00,shift\n";
+    let up = floorwatch::roster::parse::parse(csv, &settings.tz).unwrap();
+    let at = |hm: &str| floorwatch::time::parse_instant(&format!("2026-11-23T{hm}:00Z")).unwrap();
+    let ev = |hm: &str, state: &str, extra: &str| {
+        format!(r#"{{"ts":{},"agent":"A1","state":"{state}","team":"T1"{extra}}}"#, at(hm))
+    };
+    let mut engine = Engine::new(settings);
+    engine.upload_roster(&up).unwrap();
+    let opts = ViewOpts { team: None, agents: false, alerts: true, scrape: false };
+    let alert_at = |engine: &mut Engine, lines: &[String], hm: &str| {
+        floorwatch::replay::feed(engine, lines.join("\n").as_bytes(), 65536, false).unwrap();
+        let snap = serde_json::to_value(floorwatch::snapshot::Snapshot(&engine.view(at(hm), &opts))).unwrap();
+        let out: Vec<Value> =
+            snap["alerts"].as_array().unwrap().iter().filter(|a| a["kind"] == "out_of_adherence").cloned().collect();
+        assert_eq!(out.len(), 1, "at {hm}: {out:?}");
+        assert_eq!((&out[0]["state"], &out[0]["fired_at"]), (&json!("firing"), &json!("2026-11-23T09:15:00.000Z")));
+        out[0]["message"].as_str().unwrap().to_string()
+    };
+    // Fired at 09:15 without a name; the name comes at 09:20 with the same state.
+    let fired =
+        alert_at(&mut engine, &[ev("09:00", "idle", ""), ev("09:10", "aux", r#","reason":"personal""#)], "09:16");
+    assert_eq!(fired, "A1 has been out of adherence with the schedule for 5 min");
+    let named = alert_at(&mut engine, &[ev("09:20", "aux", r#","reason":"personal","name":"Li Wei""#)], "09:21");
+    assert_eq!(named, "A1 (Li Wei) has been out of adherence with the schedule for 5 min");
 }
