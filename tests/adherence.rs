@@ -77,6 +77,15 @@ fn close(v: &Value, want: f64) {
     assert!((got - want).abs() < 5e-5, "{got} != {want}");
 }
 
+/// An engine with the configuration `toml` and the roster `csv` uploaded.
+fn engine_with(toml: &str, csv: &str) -> floorwatch::engine::Engine {
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let up = floorwatch::roster::parse::parse(csv, &settings.tz).unwrap();
+    let mut engine = floorwatch::engine::Engine::new(settings);
+    engine.upload_roster(&up).unwrap();
+    engine
+}
+
 fn alerts(s: &Value) -> Vec<(String, String, String, Value)> {
     s["alerts"]
         .as_array()
@@ -546,20 +555,15 @@ fn roster_views_equal_the_reference_along_the_day() {
 fn a_reused_agent_slot_finds_its_new_agents_schedule() {
     use floorwatch::engine::{Engine, ViewOpts};
     let toml = "[server]\nclock = \"event\"\n[floor]\nmax_backfill_secs = 60\nforget_offline_after_secs = 60\n";
-    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
     let csv = "agent,start,end,activity\nA1,2026-11-23 08:00,2026-11-23 17:00,shift\n";
-    let up = floorwatch::roster::parse::parse(csv, &settings.tz).unwrap();
     let at = |hm: &str| floorwatch::time::parse_instant(&format!("2026-11-23T{hm}:00Z")).unwrap();
     let ev = |hm: &str, agent: &str, state: &str| {
         format!(r#"{{"ts":{},"agent":"{agent}","state":"{state}","team":"T1"}}"#, at(hm))
     };
     let opts = ViewOpts { team: None, agents: true, alerts: false, scrape: false };
-    let mut fast = Engine::new(settings.clone());
-    let mut reference = Engine::new(settings);
+    let mut fast = engine_with(toml, csv);
+    let mut reference = engine_with(toml, csv);
     reference.no_view_cache();
-    for e in [&mut fast, &mut reference] {
-        e.upload_roster(&up).unwrap();
-    }
     let steps: [(&[String], &str); 3] = [
         (&[ev("09:00", "B", "idle"), ev("09:00", "X", "idle")], "09:01"),
         (&[ev("09:02", "X", "offline"), ev("09:10", "B", "talking")], "09:10"),
@@ -708,15 +712,12 @@ async fn aux_cluster_judges_the_breaks_nobody_scheduled() {
 /// hours later would take it for offline in between, out of adherence from 22:00.
 #[test]
 fn a_night_of_unchanged_adherence_outlasts_the_trim() {
-    use floorwatch::engine::{Engine, ViewOpts};
+    use floorwatch::engine::ViewOpts;
     let toml = "[server]\nclock = \"event\"\n[floor]\nmax_backfill_secs = 600\nwindows = [\"15m\", \"60m\"]\n";
-    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
     let csv = "agent,start,end,activity\nA1,2026-11-23 22:00,2026-11-24 06:00,shift\n";
-    let up = floorwatch::roster::parse::parse(csv, &settings.tz).unwrap();
     let t0 = floorwatch::time::parse_instant("2026-11-23T21:50:00Z").unwrap();
     let ev = |t: i64, state: &str| format!(r#"{{"ts":{t},"agent":"A1","state":"{state}","team":"T1"}}"#);
-    let mut engine = Engine::new(settings);
-    engine.upload_roster(&up).unwrap();
+    let mut engine = engine_with(toml, csv);
     // Idle at 21:50, then talking and idle by turns every 10 minutes until 05:50; offline
     // at 06:00. Fed an hour at a time, each hour followed by housekeeping.
     let mut lines = vec![(t0, ev(t0, "idle"))];
@@ -747,15 +748,12 @@ fn a_night_of_unchanged_adherence_outlasts_the_trim() {
 fn a_name_arriving_while_out_of_adherence_is_in_the_alert_at_once() {
     use floorwatch::engine::{Engine, ViewOpts};
     let toml = "[server]\nclock = \"event\"\n";
-    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
     let csv = "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 11:00,shift\n";
-    let up = floorwatch::roster::parse::parse(csv, &settings.tz).unwrap();
     let at = |hm: &str| floorwatch::time::parse_instant(&format!("2026-11-23T{hm}:00Z")).unwrap();
     let ev = |hm: &str, state: &str, extra: &str| {
         format!(r#"{{"ts":{},"agent":"A1","state":"{state}","team":"T1"{extra}}}"#, at(hm))
     };
-    let mut engine = Engine::new(settings);
-    engine.upload_roster(&up).unwrap();
+    let mut engine = engine_with(toml, csv);
     let opts = ViewOpts { team: None, agents: false, alerts: true, scrape: false };
     let alert_at = |engine: &mut Engine, lines: &[String], hm: &str| {
         floorwatch::replay::feed(engine, lines.join("\n").as_bytes(), 65536, false).unwrap();
