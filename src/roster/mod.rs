@@ -775,14 +775,13 @@ impl Roster {
         };
         let e = pack(t, code(kind), rid);
         self.added_since_trim = self.added_since_trim.min(t);
-        // The state in force from `t` on before this change: the entry it replaces (one at
-        // the same instant), else the last (none: offline).
-        let before = self.agents[slot as usize].log.last().copied().unwrap_or(pack(0, OFFLINE, OTHER));
-        // Whether the agent's alerts must be derived again: not when the state from `t` on
-        // is out of adherence under exactly the activities the one before was (talking,
-        // ACW and idle under the default rules: most events). Its stretches, and so its
-        // alerts and when they are next due, stay as the last derivation found them.
-        let again = !self.same_adherence(before, e) || self.agents[slot as usize].log.is_empty();
+        // Whether the agent's alerts must be derived again: always at its first state, and
+        // otherwise not when the state from `t` on is out of adherence under exactly the
+        // activities the one in force before was (the last entry, or the one this replaces
+        // at the same instant; talking, ACW and idle under the default rules: most events).
+        // Its stretches, and so its alerts and when they are next due, stay as the last
+        // derivation found them.
+        let again = self.agents[slot as usize].log.last().is_none_or(|&before| !self.same_adherence(before, e));
         #[cfg(debug_assertions)]
         let check = (!again).then(|| self.stretches(slot, Ms::MAX / 2).1);
         let a = &mut self.agents[slot as usize];
@@ -1074,7 +1073,6 @@ impl Roster {
         DayParts { today_head: today, upto, peak }
     }
 
-    /// Shift time of agent `slot` in `[from, to)`, from its schedule alone.
     /// Calls `f(start, end)` for each piece of agent `slot`'s schedule that is not `off`
     /// (`end` `Ms::MAX`: the last piece, never left), in time order: the instants
     /// [`Roster::scheduled_ms`] counts.
@@ -1093,6 +1091,7 @@ impl Roster {
         self.generation
     }
 
+    /// Shift time of agent `slot` in `[from, to)`, from its schedule alone.
     pub fn scheduled_ms(&self, slot: u32, from: Ms, to: Ms) -> Ms {
         let a = &self.agents[slot as usize];
         let mut i = a.sched.partition_point(|&(s, _)| s <= from);
@@ -1311,8 +1310,8 @@ impl Roster {
         a.live_firing && !a.who_changed && matches!(&a.live[..], [(s, _, team)] if *s == start && team != unsure)
     }
 
-    /// The agent's name or presence changed (see `RAgent::who_changed`).
-    /// Derived again at the next advance: its alert's text may change.
+    /// The agent's name or presence changed (see `RAgent::who_changed`): derived again at
+    /// the next advance, as its alert's text may change.
     pub fn who_changed(&mut self, slot: u32) {
         self.agents[slot as usize].who_changed = true;
         self.mark(slot);
@@ -1379,19 +1378,25 @@ impl Roster {
         self.agents[slot as usize].log.last().map(|&e| start_of(e))
     }
 
-    /// Drops state history and rows no window needs (before `cutoff`).
     /// The agents a [`Roster::trim`] to `cutoff` would drop log entries of whose history is
     /// settled before it (a re-derivation walks from there; none when the trim would
     /// change nothing).
     pub fn settled_before(&self, cutoff: Ms) -> Vec<u32> {
-        if cutoff <= self.trimmed_at && self.added_since_trim > cutoff {
+        if self.trim_changes_nothing(cutoff) {
             return Vec::new();
         }
         (0..self.agents.len() as u32).filter(|&s| self.agents[s as usize].settled < cutoff).collect()
     }
 
+    /// Whether a trim to `cutoff` would change nothing: one to the same cutoff (or an
+    /// earlier one) with nothing added before it since.
+    fn trim_changes_nothing(&self, cutoff: Ms) -> bool {
+        cutoff <= self.trimmed_at && self.added_since_trim > cutoff
+    }
+
+    /// Drops state history and rows no window needs (before `cutoff`).
     pub fn trim(&mut self, cutoff: Ms) {
-        if cutoff <= self.trimmed_at && self.added_since_trim > cutoff {
+        if self.trim_changes_nothing(cutoff) {
             // Every log holds at most one entry at or before the cutoff and every row ends
             // after it (the last trim left them so, and nothing was added before it since).
             debug_assert!(
