@@ -771,3 +771,27 @@ fn a_name_arriving_while_out_of_adherence_is_in_the_alert_at_once() {
     let named = alert_at(&mut engine, &[ev("09:20", "aux", r#","reason":"personal","name":"Li Wei""#)], "09:21");
     assert_eq!(named, "A1 (Li Wei) has been out of adherence with the schedule for 5 min");
 }
+
+/// Changes that move no figure are not logged (talking, ACW and idle under the default
+/// rules); a change between states every activity treats alike but `work` conformance
+/// does not (idle and offline when `work` allows both) still is: the figures are the
+/// events', whatever the rules.
+#[test]
+fn conformance_tells_idle_from_offline_when_work_allows_both() {
+    use floorwatch::engine::ViewOpts;
+    let toml =
+        "[server]\nclock = \"event\"\n[adherence.allowed]\nwork = [\"talking\", \"acw\", \"idle\", \"offline\"]\n";
+    let csv = "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 11:00,shift\n";
+    let at = |hm: &str| floorwatch::time::parse_instant(&format!("2026-11-23T{hm}:00Z")).unwrap();
+    let ev = |hm: &str, state: &str| format!(r#"{{"ts":{},"agent":"A1","state":"{state}","team":"T1"}}"#, at(hm));
+    let mut engine = engine_with(toml, csv);
+    let lines = [ev("09:00", "idle"), ev("09:30", "offline"), ev("10:00", "idle"), ev("10:30", "talking")];
+    floorwatch::replay::feed(&mut engine, lines.join("\n").as_bytes(), 65536, false).unwrap();
+    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let snap = serde_json::to_value(floorwatch::snapshot::Snapshot(&engine.view(at("11:00"), &opts))).unwrap();
+    let today = &agent(&snap, "A1")["windows"]["today"];
+    assert_eq!(today["scheduled_s"], 7200.0);
+    assert_eq!(today["in_adherence_s"], 7200.0, "work allows every state the agent was in");
+    // Idle 09:00–09:30 and 10:00–10:30, talking 10:30–11:00: 90 of 120 minutes.
+    close(&today["conformance"], 0.75);
+}

@@ -16,6 +16,7 @@ use super::Engine;
 use crate::alert::{Alert, AlertKind, AlertState, StoredAlert};
 use crate::detect::team::new_alert;
 use crate::floor::agents::AgentIdx;
+use crate::floor::timeline::Kind;
 use crate::roster::parse::Upload;
 use crate::roster::{Applied, UploadError};
 use crate::time::Ms;
@@ -81,12 +82,23 @@ impl Engine {
         self.roster.scheduled_id(slot)
     }
 
-    /// Records an applied state change of agent `ai` for adherence (scheduled agents only).
-    pub(super) fn roster_record(&mut self, ai: AgentIdx, t: Ms) {
+    /// Records an applied state change of agent `ai` from `old` (None: its first state) for
+    /// adherence (scheduled agents only). A change that moves no figure or stretch is not
+    /// recorded, nor is the agent's roster record read ([`Roster::changes_nothing`]).
+    ///
+    /// [`Roster::changes_nothing`]: crate::roster::Roster::changes_nothing
+    pub(super) fn roster_record(&mut self, ai: AgentIdx, t: Ms, old: Option<Kind>) {
         if self.roster.is_empty() {
             return;
         }
         let a = self.agents.get(ai);
+        if old.is_some_and(|old| self.roster.changes_nothing(old, a.kind)) {
+            #[cfg(debug_assertions)]
+            if let Some(slot) = self.roster.slot_of(ai, &a.id) {
+                self.roster.check_unlogged(slot, a.kind);
+            }
+            return;
+        }
         // Remembered by agent slot (the team detectors read it at every minute too): no
         // hash of the id per event.
         let slot = self.roster.slot_cached(ai, &a.id);

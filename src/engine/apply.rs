@@ -74,7 +74,14 @@ impl Engine {
                 && let Some(ai) = self.agents.find(&ev.agent)
             {
                 w ^= self.agents.warm_at(ai);
-                *slot = self.roster.warm_record(ai);
+                // Not for a state most changes to leave unrecorded (talking, ACW, idle
+                // under the default rules: from one of them, `Roster::changes_nothing`);
+                // the agent's state before is not read here (it is on its way).
+                let unrecorded = ev.state != State::Aux
+                    && self.roster.changes_nothing(Kind::Idle, kind_of(&self.settings, ev.state, None));
+                if !unrecorded {
+                    *slot = self.roster.warm_record(ai);
+                }
             }
         }
         if !self.roster.is_empty() {
@@ -278,7 +285,7 @@ impl Engine {
             }
             self.forget_marks(ai);
             self.record(ti, Change { t: ts, agent: ai, to: Some(kind) });
-            self.roster_record(ai, ts);
+            self.roster_record(ai, ts, None);
             // On the floor again (its alert's text names it now).
             self.roster_who_changed(ai);
             self.enter_kind(ai, None, ts);
@@ -366,7 +373,7 @@ impl Engine {
                 // The chart credits the team in force at completion (SPEC §10).
                 self.chart_contact(new_team, ts, handle_ms.max(0));
             }
-            self.roster_record(ai, ts);
+            self.roster_record(ai, ts, Some(old_kind));
             self.enter_kind(ai, Some(old_kind), ts);
             if kind == Kind::AuxUnplanned && old_kind == kind && !self.roster.is_empty() {
                 self.long_aux_reason(ai, ts);

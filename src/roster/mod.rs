@@ -264,6 +264,11 @@ fn unpack(e: u64) -> (u8, u16) {
     (((e >> 12) & 0x7) as u8, (e & 0xfff) as u16)
 }
 
+/// Whether state `code` conforms with the `work` activity: talking, ACW, idle.
+fn conforms(code: u8) -> bool {
+    matches!(code, 0 | 1 | 4)
+}
+
 /// The unplanned-aux entries of a state log as spans `(start, end, reason id)`, each to
 /// the next entry's start (`Ms::MAX` for the last entry).
 fn aux_spans(log: &[u64]) -> Vec<(Ms, Ms, u16)> {
@@ -328,7 +333,7 @@ impl AdhSums {
         }
         if act == WORK {
             self.work += len;
-            if matches!(code, 0 | 1 | 4) {
+            if conforms(code) {
                 self.conform += len;
             }
         }
@@ -538,6 +543,34 @@ impl Roster {
             return true;
         }
         !aux(a) && !aux(b) && (self.same_class >> (8 * a as u32 + b as u32)) & 1 == 1
+    }
+
+    /// Whether a change of an agent from state `old` to `new` leaves every figure and
+    /// out-of-adherence stretch of the agent as it was: neither is aux (their reasons
+    /// matter), every activity allows both or neither, and both or neither conform with
+    /// `work`. Talking, ACW and idle under the default rules: most events. The engine does
+    /// not record such a change ([`Roster::record`]): an agent's log keeps the first state
+    /// of each run of them, which every reader of the log takes the same way as the others
+    /// (what it reads of a state is whether an activity allows it, whether it conforms and
+    /// whether it is unplanned aux). Reading the agent's roster record and log tail at each
+    /// such event was 3% of ingest's CPU with a roster (BENCHMARKS.md, session 15).
+    pub fn changes_nothing(&self, old: Kind, new: Kind) -> bool {
+        let (a, b) = (code(old), code(new));
+        let aux = |c: u8| c == AUX_UNPLANNED || c == Kind::AuxPlanned as u8;
+        !aux(a) && !aux(b) && (self.same_class >> (8 * a as u32 + b as u32)) & 1 == 1 && conforms(a) == conforms(b)
+    }
+
+    /// That agent `slot`'s log ends in a state whose change to `kind` changes nothing
+    /// ([`Roster::changes_nothing`]): the log took the agent's states so far (debug builds).
+    #[cfg(debug_assertions)]
+    pub fn check_unlogged(&self, slot: u32, kind: Kind) {
+        let a = &self.agents[slot as usize];
+        let last = a.log.last().map(|&e| unpack(e).0);
+        let same = last.is_some_and(|c| {
+            let all = [Kind::Talking, Kind::Acw, Kind::AuxUnplanned, Kind::AuxPlanned, Kind::Idle, Kind::Offline];
+            all.iter().find(|k| code(**k) == c).is_some_and(|&k| self.changes_nothing(k, kind))
+        });
+        debug_assert!(same, "the log of {} ends in {last:?}, not in a state like {kind:?}", a.id);
     }
 
     /// Whether activity `act` allows state `code` with aux reason `rid`.
