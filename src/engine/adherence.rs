@@ -200,6 +200,30 @@ impl Engine {
             self.roster.derived(slot, known, Vec::new(), settle, stretches, now);
             return;
         }
+        // The agent came back into adherence after its alert fired: the alert as told,
+        // resolved where the stretch ended (what a full re-derivation makes of it, without
+        // making the alert again).
+        if let [(start, Some(end))] = *stretches
+            && end - start >= thr
+            && self.roster.firing_unchanged(slot, start, UNASSIGNED)
+        {
+            let mut known = self.roster.take_live(slot);
+            let (_, aid, team) = known.pop().expect("one live alert");
+            let stored = self.alerts.get(&aid).cloned().expect("a live alert is stored");
+            #[cfg(debug_assertions)]
+            {
+                let id = self.roster_id(slot);
+                let want = adherence_alert(id, &self.adherence_who(id), &team, start, Some(end), thr);
+                debug_assert_eq!(crate::engine::alerts::resolved(&stored, end), want, "the resolve of {aid} at {now}");
+            }
+            self.version += 1;
+            self.tell_resolve(&stored, end);
+            let entry = (start, aid, team);
+            let (live, done) =
+                if end <= settle.max(from) { (Vec::new(), vec![entry]) } else { (vec![entry], Vec::new()) };
+            self.roster.derived(slot, live, done, settle, stretches, now);
+            return;
+        }
         let id = self.roster_id(slot).to_string();
         let seen = self.agents.find(&id);
         let team_now = match seen {

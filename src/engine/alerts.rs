@@ -38,16 +38,23 @@ impl Engine {
                 }
                 AlertChange::Resolved { id, at } => match self.alerts.get(&id) {
                     Some(stored) if stored.is_firing() => {
-                        let a = resolved(stored, at);
-                        self.store_put(StoredAlert::new(a.clone()));
-                        self.count_alert(&a, Count::Resolved);
-                        a
+                        let stored = stored.clone();
+                        self.tell_resolve(&stored, at);
+                        continue;
                     }
                     _ => continue,
                 },
             };
             self.notify(alert);
         }
+    }
+
+    /// Stores the firing alert `stored` resolved at `at` and tells of it.
+    pub(super) fn tell_resolve(&mut self, stored: &Alert, at: Ms) {
+        let a = resolved(stored, at);
+        self.store_put(StoredAlert::new(a.clone()));
+        self.count_alert(&a, Count::Resolved);
+        self.notify(a);
     }
 
     fn notify(&mut self, a: Alert) {
@@ -66,10 +73,7 @@ impl Engine {
         }
         self.version += 1;
         if at >= stored.fired_at {
-            let a = resolved(&stored, at);
-            self.store_put(StoredAlert::new(a.clone()));
-            self.count_alert(&a, Count::Resolved);
-            self.notify(a);
+            self.tell_resolve(&stored, at);
         } else {
             self.store_remove(id);
             self.count_alert(&stored, Count::Retracted { was_firing: true });
@@ -191,7 +195,7 @@ impl Engine {
         if let Some(r) = a.resolved_at {
             self.resolved_floor = self.resolved_floor.min(r);
         }
-        let old = self.alerts.insert(a.id.clone(), a.clone());
+        let old = self.alerts.insert(a.clone());
         self.queue_alerts.replace(old.as_ref(), Some(&a));
         self.board_alerts.replace(old.as_ref(), Some(&a));
     }
@@ -249,7 +253,7 @@ impl Engine {
     ) -> impl Iterator<Item = Arc<StoredAlert>> + 'a {
         let from = format!("{}:queue:{queue}:", kind.as_str());
         let to = format!("{}:queue:{queue};", kind.as_str());
-        self.alerts.range(from..to).map(|(_, a)| a).filter(move |a| a.queue.as_deref() == Some(queue)).cloned()
+        self.alerts.range(kind, from, to).map(|(_, a)| a).filter(move |a| a.queue.as_deref() == Some(queue)).cloned()
     }
 
     /// Whether the queues' index holds exactly the store's queue alerts (tests).
@@ -320,7 +324,7 @@ impl Engine {
             .flat_map(move |k| {
                 let from = format!("{}:{team}:", k.as_str());
                 let to = format!("{}:{team};", k.as_str());
-                self.alerts.range(from..to)
+                self.alerts.range(*k, from, to)
             })
             .map(|(_, a)| a)
             .filter(move |a| a.team.len() == team.len())
@@ -390,7 +394,7 @@ impl Engine {
                         .flat_map(|k| {
                             let from = format!("{}:queue:", k.as_str());
                             let to = format!("{}:queue;", k.as_str());
-                            self.alerts.range(from..to).filter_map(on_board)
+                            self.alerts.range(*k, from, to).filter_map(on_board)
                         })
                         .collect(),
                     Some(list) => AlertKind::QUEUE
@@ -402,7 +406,7 @@ impl Engine {
                             let from = format!("{}:queue:{q}:", k.as_str());
                             let to = format!("{}:queue:{q};", k.as_str());
                             self.alerts
-                                .range(from..to)
+                                .range(*k, from, to)
                                 .filter(move |(_, a)| a.queue.as_deref() == Some(q.as_str()))
                                 .filter_map(on_board)
                         })
@@ -501,7 +505,7 @@ impl Engine {
 
 /// A copy of `a` resolved at `at`. (An alert never resolves before it fired: an event
 /// that ends the condition before the fire time retracts the alert instead.)
-fn resolved(a: &Alert, at: Ms) -> Alert {
+pub(super) fn resolved(a: &Alert, at: Ms) -> Alert {
     let mut a = a.clone();
     a.state = AlertState::Resolved;
     a.resolved_at = Some(at.max(a.fired_at));
@@ -541,13 +545,31 @@ fn retracted(a: &Alert) -> Alert {
     a
 }
 
-/// Whether two versions of an alert told the same fire (they may differ in the resolve).
+/// Whether two versions of an alert told the same fire (they may differ in the resolve):
+/// every field but `state` and `resolved_at` equal, compared in place (copies of both
+/// were two allocations per string of the alert, at each resolve a re-derivation found).
 fn same_fire(a: &Alert, b: &Alert) -> bool {
-    let strip = |a: &Alert| {
-        let mut a = a.clone();
-        a.state = AlertState::Firing;
-        a.resolved_at = None;
-        a
-    };
-    strip(a) == strip(b)
+    // Every field named: a new one is compared or left out here on purpose.
+    let Alert {
+        id,
+        kind,
+        team,
+        queue,
+        agent,
+        severity,
+        state: _,
+        started_at,
+        fired_at,
+        resolved_at: _,
+        value,
+        threshold,
+        message,
+        agents,
+        interval,
+        retracted,
+    } = a;
+    (id, kind, team, queue, agent, severity, started_at, fired_at)
+        == (&b.id, &b.kind, &b.team, &b.queue, &b.agent, &b.severity, &b.started_at, &b.fired_at)
+        && (value, threshold, message, agents, interval, retracted)
+            == (&b.value, &b.threshold, &b.message, &b.agents, &b.interval, &b.retracted)
 }

@@ -8,10 +8,9 @@
 //! corrections, [`view`](self::view) answers figures at any `now` without changing
 //! anything a later view could see differently. The state as bytes is in `persist`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
 
-use crate::alert::{Alert, StoredAlert};
+use crate::alert::Alert;
 use crate::detect::calendar::Calendar;
 use crate::detect::team::{AlertChange, TeamDet};
 use crate::event::{Refusal, State};
@@ -32,6 +31,7 @@ mod outcome;
 mod persist;
 mod queue_index;
 mod step;
+mod store;
 mod view;
 
 pub use apply::{Refused, RefusedCall};
@@ -114,7 +114,7 @@ pub struct Engine {
     panic_on_agent: Option<compact_str::CompactString>,
     team_free: Vec<TeamIdx>,
     team_index: HashMap<String, TeamIdx, foldhash::fast::RandomState>,
-    alerts: BTreeMap<String, Arc<StoredAlert>>,
+    alerts: store::AlertStore,
     /// The queue alerts of `alerts` a reconcile can read, by queue (derived; see
     /// `queue_index`). Changed only with `alerts`, through `store_put`/`store_remove`.
     queue_alerts: queue_index::QueueAlerts,
@@ -215,7 +215,7 @@ impl Engine {
             panic_on_agent: None,
             team_free: Vec::new(),
             team_index: HashMap::default(),
-            alerts: BTreeMap::new(),
+            alerts: store::AlertStore::default(),
             queue_alerts: Default::default(),
             board_alerts: board_index::BoardAlerts::new(),
             resolved_floor: Ms::MAX,

@@ -6,7 +6,7 @@
 //! restore. postcard is positional, so the save and load structs list the same fields in
 //! the same order; [`FORMAT`] changes whenever they do.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -187,8 +187,8 @@ impl Engine {
         engine.alerts = load
             .alerts
             .into_iter()
-            .map(|a| (a.id.clone(), crate::alert::StoredAlert::new(a.into_alert())))
-            .collect::<BTreeMap<_, _>>();
+            .map(|a| crate::alert::StoredAlert::new(a.into_alert()))
+            .collect::<super::store::AlertStore>();
         engine.queue_alerts.rebuild(engine.alerts.values());
         engine.board_alerts.rebuild(engine.alerts.values());
         engine.resolved_floor = Ms::MIN;

@@ -172,7 +172,7 @@ impl Engine {
         }
         let (queue_alerts, board_alerts) = (&mut self.queue_alerts, &mut self.board_alerts);
         let mut floor = Ms::MAX;
-        self.alerts.retain(|_, a| {
+        self.alerts.retain(|a| {
             let after = if a.kind == AlertKind::AhtOutOfControl { keep_chart_after } else { keep_after };
             let keep = a.resolved_at.is_none_or(|r| r >= after);
             if !keep {

@@ -2057,7 +2057,9 @@ fn queue_index_equals_a_walk_of_the_store() {
                     crate::queue::Derived { long_wait_from: from, sl_from: from, alerts: Vec::new() },
                     crate::queue::Derived { long_wait_from: from - 7 * MIN, sl_from: from, alerts: Vec::new() },
                 ] {
-                    let ids = |v: Vec<Arc<StoredAlert>>| v.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+                    let ids = |v: Vec<std::sync::Arc<crate::alert::StoredAlert>>| {
+                        v.iter().map(|a| a.id.clone()).collect::<Vec<_>>()
+                    };
                     assert_eq!(
                         ids(engine.queue_scope(q, &d)),
                         ids(engine.queue_scope_walk(q, &d)),
