@@ -253,7 +253,7 @@ impl Engine {
     ) -> impl Iterator<Item = Arc<StoredAlert>> + 'a {
         let from = format!("{}:queue:{queue}:", kind.as_str());
         let to = format!("{}:queue:{queue};", kind.as_str());
-        self.alerts.range(kind, from, to).map(|(_, a)| a).filter(move |a| a.queue.as_deref() == Some(queue)).cloned()
+        self.alerts.range(kind, &from, &to).filter(move |a| a.queue.as_deref() == Some(queue)).cloned()
     }
 
     /// Whether the queues' index holds exactly the store's queue alerts (tests).
@@ -324,9 +324,8 @@ impl Engine {
             .flat_map(move |k| {
                 let from = format!("{}:{team}:", k.as_str());
                 let to = format!("{}:{team};", k.as_str());
-                self.alerts.range(*k, from, to)
+                self.alerts.range(*k, &from, &to)
             })
-            .map(|(_, a)| a)
             .filter(move |a| a.team.len() == team.len())
             .inspect(move |a| debug_assert_eq!(a.team, team, "alert {} in the range of {team}", a.id))
             .cloned()
@@ -387,14 +386,14 @@ impl Engine {
             // Only the listed queues' when the view names them: scanning every queue's
             // alerts of 48 hours for the few on the board was a third of a team snapshot.
             Some(team) => {
-                let on_board = |(_, a): (&String, &Arc<StoredAlert>)| a.on_board(now).then(|| a.clone());
+                let on_board = |a: &Arc<StoredAlert>| a.on_board(now).then(|| a.clone());
                 let queue_alerts: Vec<Arc<StoredAlert>> = match queues {
                     None => AlertKind::QUEUE
                         .iter()
                         .flat_map(|k| {
                             let from = format!("{}:queue:", k.as_str());
                             let to = format!("{}:queue;", k.as_str());
-                            self.alerts.range(*k, from, to).filter_map(on_board)
+                            self.alerts.range(*k, &from, &to).filter_map(on_board)
                         })
                         .collect(),
                     Some(list) => AlertKind::QUEUE
@@ -406,8 +405,8 @@ impl Engine {
                             let from = format!("{}:queue:{q}:", k.as_str());
                             let to = format!("{}:queue:{q};", k.as_str());
                             self.alerts
-                                .range(*k, from, to)
-                                .filter(move |(_, a)| a.queue.as_deref() == Some(q.as_str()))
+                                .range(*k, &from, &to)
+                                .filter(move |a| a.queue.as_deref() == Some(q.as_str()))
                                 .filter_map(on_board)
                         })
                         .collect(),
