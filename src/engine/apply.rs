@@ -74,9 +74,10 @@ impl Engine {
                 && let Some(ai) = self.agents.find(&ev.agent)
             {
                 w ^= self.agents.warm_at(ai);
-                // Not for a state most changes to leave unrecorded (talking, ACW, idle
-                // under the default rules: from one of them, `Roster::changes_nothing`);
-                // the agent's state before is not read here (it is on its way).
+                // Not for an event whose state a change from idle leaves unrecorded
+                // (talking, ACW, idle under the default rules, `Roster::changes_nothing`):
+                // most such events come from one of those states and read no roster
+                // record. The agent's state before is not read here: it is on its way.
                 let unrecorded = ev.state != State::Aux
                     && self.roster.changes_nothing(Kind::Idle, kind_of(&self.settings, ev.state, None));
                 if !unrecorded {

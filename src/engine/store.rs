@@ -20,11 +20,11 @@ const BY_NAME: [AlertKind; 8] = [
 /// Stored alerts by id (`Alert::make_id`: `kind:...`), one ordered map per kind, which
 /// together iterate in the order of the ids as one map would.
 ///
-/// A lookup searches only its kind's alerts, by a [`Key`] that compares without leaving
-/// the map's nodes. With one map keyed by the ids, a floor's `out_of_adherence` alerts
-/// (375,000 a day at 100,000 agents with a roster) made each lookup and insert of an alert
-/// some 30 cache misses: a compare of two ids at each key of each level read the other
-/// id's bytes from the heap (BENCHMARKS.md, session 15).
+/// A lookup searches only its kind's alerts (a floor's `out_of_adherence` alerts, 375,000
+/// a day at 100,000 agents with a roster, no longer deepen the others'), by a [`Key`] that
+/// compares without leaving the map's nodes: a `String` key read the other id's bytes from
+/// the heap at each key compared (BENCHMARKS.md, session 15: 0.9 M fewer D1 read misses
+/// over a 3M-event replay with a roster).
 #[derive(Debug, Default)]
 pub struct AlertStore {
     maps: [BTreeMap<Key, Arc<StoredAlert>>; 8],

@@ -553,7 +553,8 @@ impl Roster {
     /// of each run of them, which every reader of the log takes the same way as the others
     /// (what it reads of a state is whether an activity allows it, whether it conforms and
     /// whether it is unplanned aux). Reading the agent's roster record and log tail at each
-    /// such event was 3% of ingest's CPU with a roster (BENCHMARKS.md, session 15).
+    /// such event was most of `Roster::record`'s cost (BENCHMARKS.md, session 15: 243 M →
+    /// 68 M instructions over a 3M-event replay with a roster).
     pub fn changes_nothing(&self, old: Kind, new: Kind) -> bool {
         let (a, b) = (code(old), code(new));
         let aux = |c: u8| c == AUX_UNPLANNED || c == Kind::AuxPlanned as u8;
