@@ -86,6 +86,25 @@ fn engine_with(toml: &str, csv: &str) -> floorwatch::engine::Engine {
     engine
 }
 
+/// An instant of 2026-11-23 (UTC) at `hm` (`HH:MM`).
+fn at(hm: &str) -> floorwatch::time::Ms {
+    floorwatch::time::parse_instant(&format!("2026-11-23T{hm}:00Z")).unwrap()
+}
+
+/// Feeds native event lines to `engine` as `floorwatch replay` does.
+fn feed(engine: &mut floorwatch::engine::Engine, text: &str) {
+    floorwatch::replay::feed(engine, text.as_bytes(), 65536, false).unwrap();
+}
+
+/// The snapshot of `engine` at `now`, as JSON.
+fn snapshot(
+    engine: &mut floorwatch::engine::Engine,
+    now: floorwatch::time::Ms,
+    opts: &floorwatch::engine::ViewOpts,
+) -> Value {
+    serde_json::to_value(floorwatch::snapshot::Snapshot(&engine.view(now, opts))).unwrap()
+}
+
 fn alerts(s: &Value) -> Vec<(String, String, String, Value)> {
     s["alerts"]
         .as_array()
@@ -368,10 +387,10 @@ fn the_roster_survives_a_restart() {
     let mut e = Engine::new(settings.clone());
     let up = floorwatch::roster::parse::parse(ROSTER_CSV, &settings.tz).unwrap();
     e.upload_roster(&up).unwrap();
-    floorwatch::replay::feed(&mut e, events().as_bytes(), 65536, false).unwrap();
+    feed(&mut e, &events());
     let now = e.max_ts().unwrap();
     let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
-    let snap = |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap();
+    let snap = |e: &mut Engine| snapshot(e, now, &opts);
     let before = snap(&mut e);
     assert_eq!(agent(&before, "A2")["windows"]["today"]["scheduled_s"], 6600.0);
     let mut restored = Engine::restore(settings, &e.save()).unwrap();
@@ -481,16 +500,16 @@ fn views_along_the_way_change_nothing() {
     let mut viewed = Engine::new(settings.clone());
     viewed.upload_roster(&up).unwrap();
     for chunk in lines.chunks(997) {
-        floorwatch::replay::feed(&mut viewed, chunk.join("\n").as_bytes(), 65536, false).unwrap();
+        feed(&mut viewed, &chunk.join("\n"));
         let now = viewed.max_ts().unwrap();
         let _ = viewed.view(now, &opts);
         let _ = viewed.view(now + 30_000, &ViewOpts { team: Some("T01".into()), ..opts.clone() });
     }
     let mut once = Engine::new(settings);
     once.upload_roster(&up).unwrap();
-    floorwatch::replay::feed(&mut once, lines.join("\n").as_bytes(), 65536, false).unwrap();
+    feed(&mut once, &lines.join("\n"));
     let now = once.max_ts().unwrap();
-    let snap = |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap();
+    let snap = |e: &mut Engine| snapshot(e, now, &opts);
     let (a, b) = (snap(&mut viewed), snap(&mut once));
     assert!(a["teams"][0]["windows"]["peak_today"]["scheduled_s"].as_f64().unwrap() > 0.0);
     assert_eq!(a["agents"], b["agents"]);
@@ -525,13 +544,12 @@ fn roster_views_equal_the_reference_along_the_day() {
     let (mut checked, mut out) = (0, 0);
     for (i, chunk) in lines.chunks(997).enumerate() {
         for e in [&mut fast, &mut reference] {
-            floorwatch::replay::feed(e, chunk.join("\n").as_bytes(), 65536, false).unwrap();
+            feed(e, &chunk.join("\n"));
         }
         let now = fast.max_ts().unwrap() + (i as i64 % 3) * 45_000;
         for team in [None, Some("T01"), Some("unassigned")] {
             let opts = ViewOpts { team: team.map(Into::into), agents: true, alerts: true, scrape: false };
-            let snap =
-                |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap();
+            let snap = |e: &mut Engine| snapshot(e, now, &opts);
             let (a, b) = (snap(&mut fast), snap(&mut reference));
             assert_eq!(a["agents"], b["agents"], "agents at {now} ({team:?})");
             assert_eq!(a["teams"], b["teams"], "teams at {now} ({team:?})");
@@ -556,7 +574,6 @@ fn a_reused_agent_slot_finds_its_new_agents_schedule() {
     use floorwatch::engine::{Engine, ViewOpts};
     let toml = "[server]\nclock = \"event\"\n[floor]\nmax_backfill_secs = 60\nforget_offline_after_secs = 60\n";
     let csv = "agent,start,end,activity\nA1,2026-11-23 08:00,2026-11-23 17:00,shift\n";
-    let at = |hm: &str| floorwatch::time::parse_instant(&format!("2026-11-23T{hm}:00Z")).unwrap();
     let ev = |hm: &str, agent: &str, state: &str| {
         format!(r#"{{"ts":{},"agent":"{agent}","state":"{state}","team":"T1"}}"#, at(hm))
     };
@@ -572,11 +589,10 @@ fn a_reused_agent_slot_finds_its_new_agents_schedule() {
     let mut last = None;
     for (lines, view_at) in steps {
         for e in [&mut fast, &mut reference] {
-            floorwatch::replay::feed(e, lines.join("\n").as_bytes(), 65536, false).unwrap();
+            feed(e, &lines.join("\n"));
             e.housekeeping();
         }
-        let snap =
-            |e: &mut Engine| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(at(view_at), &opts))).unwrap();
+        let snap = |e: &mut Engine| snapshot(e, at(view_at), &opts);
         let (a, b) = (snap(&mut fast), snap(&mut reference));
         assert_eq!(a["agents"], b["agents"], "at {view_at}");
         assert_eq!(a["teams"], b["teams"], "at {view_at}");
@@ -729,11 +745,11 @@ fn a_night_of_unchanged_adherence_outlasts_the_trim() {
     lines.push((end, ev(end, "offline")));
     for hour in lines.chunk_by(|a, b| (a.0 - t0) / 3_600_000 == (b.0 - t0) / 3_600_000) {
         let text: Vec<&str> = hour.iter().map(|l| l.1.as_str()).collect();
-        floorwatch::replay::feed(&mut engine, text.join("\n").as_bytes(), 65536, false).unwrap();
+        feed(&mut engine, &text.join("\n"));
         engine.housekeeping();
     }
     let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
-    let snap = serde_json::to_value(floorwatch::snapshot::Snapshot(&engine.view(end + 1_800_000, &opts))).unwrap();
+    let snap = snapshot(&mut engine, end + 1_800_000, &opts);
     let out: Vec<&Value> =
         snap["alerts"].as_array().unwrap().iter().filter(|a| a["kind"] == "out_of_adherence").collect();
     assert!(out.is_empty(), "in adherence all night, yet {out:?}");
@@ -749,15 +765,14 @@ fn a_name_arriving_while_out_of_adherence_is_in_the_alert_at_once() {
     use floorwatch::engine::{Engine, ViewOpts};
     let toml = "[server]\nclock = \"event\"\n";
     let csv = "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 11:00,shift\n";
-    let at = |hm: &str| floorwatch::time::parse_instant(&format!("2026-11-23T{hm}:00Z")).unwrap();
     let ev = |hm: &str, state: &str, extra: &str| {
         format!(r#"{{"ts":{},"agent":"A1","state":"{state}","team":"T1"{extra}}}"#, at(hm))
     };
     let mut engine = engine_with(toml, csv);
     let opts = ViewOpts { team: None, agents: false, alerts: true, scrape: false };
     let alert_at = |engine: &mut Engine, lines: &[String], hm: &str| {
-        floorwatch::replay::feed(engine, lines.join("\n").as_bytes(), 65536, false).unwrap();
-        let snap = serde_json::to_value(floorwatch::snapshot::Snapshot(&engine.view(at(hm), &opts))).unwrap();
+        feed(engine, &lines.join("\n"));
+        let snap = snapshot(engine, at(hm), &opts);
         let out: Vec<Value> =
             snap["alerts"].as_array().unwrap().iter().filter(|a| a["kind"] == "out_of_adherence").cloned().collect();
         assert_eq!(out.len(), 1, "at {hm}: {out:?}");
@@ -782,13 +797,12 @@ fn conformance_tells_idle_from_offline_when_work_allows_both() {
     let toml =
         "[server]\nclock = \"event\"\n[adherence.allowed]\nwork = [\"talking\", \"acw\", \"idle\", \"offline\"]\n";
     let csv = "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 11:00,shift\n";
-    let at = |hm: &str| floorwatch::time::parse_instant(&format!("2026-11-23T{hm}:00Z")).unwrap();
     let ev = |hm: &str, state: &str| format!(r#"{{"ts":{},"agent":"A1","state":"{state}","team":"T1"}}"#, at(hm));
     let mut engine = engine_with(toml, csv);
     let lines = [ev("09:00", "idle"), ev("09:30", "offline"), ev("10:00", "idle"), ev("10:30", "talking")];
-    floorwatch::replay::feed(&mut engine, lines.join("\n").as_bytes(), 65536, false).unwrap();
+    feed(&mut engine, &lines.join("\n"));
     let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
-    let snap = serde_json::to_value(floorwatch::snapshot::Snapshot(&engine.view(at("11:00"), &opts))).unwrap();
+    let snap = snapshot(&mut engine, at("11:00"), &opts);
     let today = &agent(&snap, "A1")["windows"]["today"];
     assert_eq!(today["scheduled_s"], 7200.0);
     assert_eq!(today["in_adherence_s"], 7200.0, "work allows every state the agent was in");
