@@ -9,6 +9,7 @@
 //! change: the timelines keep kinds, not reasons, and adherence needs the reason). Window
 //! figures and `out_of_adherence` stretches are one merge of the two lists.
 
+mod due;
 pub mod parse;
 
 use std::collections::{BTreeSet, HashMap};
@@ -16,6 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
+use self::due::DueQueue;
 use crate::floor::timeline::Kind;
 use crate::time::Ms;
 
@@ -392,7 +394,7 @@ pub struct Roster {
     next_order: u64,
     /// `(due, slot)`: agents whose alerts must be re-derived once time reaches `due`.
     /// Entries may be stale (checked against `RAgent::due`). Derived.
-    due: BTreeSet<(Ms, u32)>,
+    due: DueQueue,
     /// Agents due at the next advance (`RAgent::due` `Ms::MIN`): an event's, an upload's.
     /// A list rather than entries `(Ms::MIN, slot)` in `due` (a B-tree insert per event
     /// was a few per cent of ingest with a roster); sorted by slot before it is popped, in
@@ -463,7 +465,7 @@ impl Roster {
             agents: Vec::new(),
             index: HashMap::default(),
             next_order: 0,
-            due: BTreeSet::new(),
+            due: DueQueue::default(),
             due_now: Vec::new(),
             due_now_sorted: true,
             trimmed_at: Ms::MIN,
@@ -945,11 +947,7 @@ impl Roster {
                 return Some(slot);
             }
         }
-        while let Some(&(t, slot)) = self.due.first() {
-            if t > now {
-                return None;
-            }
-            self.due.pop_first();
+        while let Some((t, slot)) = self.due.pop_upto(now) {
             let a = &mut self.agents[slot as usize];
             if a.queued == t {
                 a.queued = Ms::MAX;
@@ -1402,7 +1400,7 @@ impl Roster {
             a.due = due;
             if a.queued != due {
                 a.queued = due;
-                self.due.insert((due, slot));
+                self.due.insert(due, slot);
             }
         }
     }
