@@ -9,7 +9,6 @@
 //! (its last event, or the backfill limit) and corrects the store to the result, so a
 //! late event retracts or moves what it changes, as for the other kinds.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::Engine;
@@ -213,7 +212,8 @@ impl Engine {
             #[cfg(debug_assertions)]
             {
                 let id = self.roster_id(slot);
-                let want = adherence_alert(id, &self.adherence_who(id), &team, start, Some(end), thr);
+                let want =
+                    adherence_alert(id, &self.adherence_who(id, self.agents.find(id)), &team, start, Some(end), thr);
                 debug_assert_eq!(crate::engine::alerts::resolved(&stored, end), want, "the resolve of {aid} at {now}");
             }
             self.version += 1;
@@ -230,7 +230,7 @@ impl Engine {
             Some(ai) => self.team(self.agents.get(ai).team).id.clone(),
             None => UNASSIGNED.to_string(),
         };
-        let who = self.adherence_who(&id);
+        let who = self.adherence_who(&id, seen);
         // History before the agent's last event (or before what may still be backfilled)
         // is final. The next re-derivation walks from here: what ended by then is final.
         let final_upto = settle.max(from);
@@ -247,7 +247,7 @@ impl Engine {
             }
         }
         let mut live: Vec<(Ms, String, String)> = Vec::new();
-        let mut new: BTreeMap<String, Alert> = BTreeMap::new();
+        let mut new: Vec<Alert> = Vec::new();
         for &(start, end) in stretches {
             let fire = start + thr;
             if fire > now || end.is_some_and(|e| e - start < thr) {
@@ -261,24 +261,35 @@ impl Engine {
                 .find(|k| k.0 == start && !(k.2 == UNASSIGNED && seen.is_some()))
                 .map_or_else(|| team_now.clone(), |k| k.2.clone());
             let a = adherence_alert(&id, &who, &team, start, end, thr);
-            let aid = a.id.clone();
-            let entry = (start, aid.clone(), team);
+            let entry = (start, a.id.clone(), team);
             match end {
                 Some(e) if e <= final_upto => done.push(entry),
                 _ => live.push(entry),
             }
-            new.insert(aid, a);
+            new.push(a);
         }
-        if !old.is_empty() || !new.is_empty() {
-            self.correct(old, new);
+        if old.is_empty() {
+            // Nothing stored to correct (an alert firing, the usual case here): told as
+            // `correct` would tell it, in the order of the ids, without a map of them.
+            new.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+            // One alert a stretch, and the stretches start at different instants.
+            debug_assert!(new.windows(2).all(|w| w[0].id != w[1].id), "one id twice");
+            if !new.is_empty() {
+                self.version += 1;
+            }
+            for a in new {
+                self.tell_new(a);
+            }
+        } else {
+            self.correct(old, new.into_iter().map(|a| (a.id.clone(), a)).collect());
         }
         self.roster.derived(slot, live, done, settle, stretches, now);
     }
 
-    /// How an `out_of_adherence` alert names agent `id`: with its name when it is on the
-    /// floor and has one.
-    fn adherence_who(&self, id: &str) -> String {
-        match self.agents.find(id).and_then(|ai| self.agents.get(ai).name.as_deref()) {
+    /// How an `out_of_adherence` alert names agent `id` (on the floor at `seen`, if it is):
+    /// with its name when it has one.
+    fn adherence_who(&self, id: &str, seen: Option<AgentIdx>) -> String {
+        match seen.and_then(|ai| self.agents.get(ai).name.as_deref()) {
             Some(n) => format!("{id} ({n})"),
             None => id.to_string(),
         }
@@ -293,7 +304,7 @@ impl Engine {
         let mut known = self.roster.live_copy(slot);
         let (_, aid, team) = known.pop().expect("one live alert");
         let stored = self.alerts.get(&aid).map(|a| a.alert().clone());
-        let want = adherence_alert(id, &self.adherence_who(id), &team, start, None, thr);
+        let want = adherence_alert(id, &self.adherence_who(id, self.agents.find(id)), &team, start, None, thr);
         debug_assert_eq!(stored.as_ref(), Some(&want), "the firing out_of_adherence alert of {id} at {now}");
     }
 

@@ -176,7 +176,7 @@ impl Engine {
     }
 
     /// Stores an alert the re-evaluation found and tells of its fire (and resolve).
-    fn tell_new(&mut self, n: Alert) {
+    pub(super) fn tell_new(&mut self, n: Alert) {
         let mut fired = n.clone();
         fired.state = AlertState::Firing;
         fired.resolved_at = None;
