@@ -540,10 +540,13 @@ impl Roster {
     /// reason and not another).
     fn same_adherence(&self, x: u64, y: u64) -> bool {
         let ((a, ra), (b, rb)) = (unpack(x), unpack(y));
+        (a, ra) == (b, rb) || self.alike(a, b)
+    }
+
+    /// Whether states `a` and `b` (codes) are neither aux (their reasons matter) and every
+    /// activity allows both or neither.
+    fn alike(&self, a: u8, b: u8) -> bool {
         let aux = |c: u8| c == AUX_UNPLANNED || c == Kind::AuxPlanned as u8;
-        if (a, ra) == (b, rb) {
-            return true;
-        }
         !aux(a) && !aux(b) && (self.same_class >> (8 * a as u32 + b as u32)) & 1 == 1
     }
 
@@ -558,9 +561,12 @@ impl Roster {
     /// such event was most of `Roster::record`'s cost (BENCHMARKS.md, session 15: 243 M →
     /// 68 M instructions over a 3M-event replay with a roster).
     pub fn changes_nothing(&self, old: Kind, new: Kind) -> bool {
-        let (a, b) = (code(old), code(new));
-        let aux = |c: u8| c == AUX_UNPLANNED || c == Kind::AuxPlanned as u8;
-        !aux(a) && !aux(b) && (self.same_class >> (8 * a as u32 + b as u32)) & 1 == 1 && conforms(a) == conforms(b)
+        self.codes_change_nothing(code(old), code(new))
+    }
+
+    /// [`Roster::changes_nothing`] of states given as codes.
+    fn codes_change_nothing(&self, a: u8, b: u8) -> bool {
+        self.alike(a, b) && conforms(a) == conforms(b)
     }
 
     /// That agent `slot`'s log ends in a state whose change to `kind` changes nothing
@@ -569,11 +575,8 @@ impl Roster {
     pub fn check_unlogged(&self, slot: u32, kind: Kind) {
         let a = &self.agents[slot as usize];
         let last = a.log.last().map(|&e| unpack(e).0);
-        let same = last.is_some_and(|c| {
-            let all = [Kind::Talking, Kind::Acw, Kind::AuxUnplanned, Kind::AuxPlanned, Kind::Idle, Kind::Offline];
-            all.iter().find(|k| code(**k) == c).is_some_and(|&k| self.changes_nothing(k, kind))
-        });
-        debug_assert!(same, "the log of {} ends in {last:?}, not in a state like {kind:?}", a.id);
+        let same = last.is_some_and(|c| self.codes_change_nothing(c, code(kind)));
+        debug_assert!(same, "the log of {} ends in state {last:?}, not in a state like {kind:?}", a.id);
     }
 
     /// Whether activity `act` allows state `code` with aux reason `rid`.
