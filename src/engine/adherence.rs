@@ -268,20 +268,8 @@ impl Engine {
             }
             new.push(a);
         }
-        if old.is_empty() {
-            // Nothing stored to correct (an alert firing, the usual case here): told as
-            // `correct` would tell it, in the order of the ids, without a map of them.
-            new.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-            // One alert a stretch, and the stretches start at different instants.
-            debug_assert!(new.windows(2).all(|w| w[0].id != w[1].id), "one id twice");
-            if !new.is_empty() {
-                self.version += 1;
-            }
-            for a in new {
-                self.tell_new(a);
-            }
-        } else {
-            self.correct(old, new.into_iter().map(|a| (a.id.clone(), a)).collect());
+        if !old.is_empty() || !new.is_empty() {
+            self.correct(old, super::alerts::by_id(new));
         }
         self.roster.derived(slot, live, done, settle, stretches, now);
     }

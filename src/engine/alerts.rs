@@ -130,17 +130,19 @@ impl Engine {
                 }
             }
         }
-        self.correct(old, new);
+        self.correct(old, new.into_values().collect());
     }
 
     /// Corrects the store from `old` (the stored alerts in a scope) to `new` (the same
     /// scope as the events now have it): alerts no longer there are retracted, changed
     /// ones retracted and told again, new ones told, and one that merely resolves is a
-    /// plain resolve.
-    pub(super) fn correct(&mut self, old: Vec<Arc<StoredAlert>>, new: BTreeMap<String, Alert>) {
+    /// plain resolve. `new` is in the order of the ids, each once ([`by_id`]): hooks are
+    /// told in that order.
+    pub(super) fn correct(&mut self, old: Vec<Arc<StoredAlert>>, new: Vec<Alert>) {
+        debug_assert!(new.windows(2).all(|w| w[0].id < w[1].id), "new alerts in id order, each once");
         let mut changed = false;
         for o in &old {
-            if !new.contains_key(&o.id) {
+            if new.binary_search_by(|n| n.id.as_str().cmp(&o.id)).is_err() {
                 changed = true;
                 self.store_remove(&o.id);
                 self.count_alert(o, Count::Retracted { was_firing: o.is_firing() });
@@ -148,8 +150,8 @@ impl Engine {
             }
         }
         let old: BTreeMap<&str, &Arc<StoredAlert>> = old.iter().map(|a| (a.id.as_str(), a)).collect();
-        for (id, n) in new {
-            match old.get(id.as_str()) {
+        for n in new {
+            match old.get(n.id.as_str()).copied() {
                 Some(o) if o.alert() == &n => {}
                 Some(o) if same_fire(o, &n) && o.is_firing() => {
                     // It ends where it ended, now that the events are in.
@@ -176,7 +178,7 @@ impl Engine {
     }
 
     /// Stores an alert the re-evaluation found and tells of its fire (and resolve).
-    pub(super) fn tell_new(&mut self, n: Alert) {
+    fn tell_new(&mut self, n: Alert) {
         let mut fired = n.clone();
         fired.state = AlertState::Firing;
         fired.resolved_at = None;
@@ -220,8 +222,7 @@ impl Engine {
         if old.is_empty() && d.alerts.is_empty() {
             return;
         }
-        let new = d.alerts.into_iter().map(|a| (a.id.clone(), a)).collect();
-        self.correct(old, new);
+        self.correct(old, by_id(d.alerts));
     }
 
     /// The stored alerts of `queue` a reconcile to `d` covers: `long_wait` ones firing or
@@ -500,6 +501,18 @@ impl Engine {
         keyed.sort_by(|(x, a), (y, b)| x.cmp(y).then_with(|| a.id.cmp(&b.id)));
         (keyed.into_iter().map(|(_, a)| a).collect(), left)
     }
+}
+
+/// `alerts` in the order of their ids, each id once: the last of the alerts with that id,
+/// as a map collected from them would keep (what [`Engine::correct`] takes).
+pub(super) fn by_id(alerts: impl IntoIterator<Item = Alert>) -> Vec<Alert> {
+    let mut v: Vec<Alert> = alerts.into_iter().collect();
+    // Reversed, then sorted stably: of the alerts of one id, the last comes first and is
+    // the one `dedup_by` keeps.
+    v.reverse();
+    v.sort_by(|a, b| a.id.cmp(&b.id));
+    v.dedup_by(|a, b| a.id == b.id);
+    v
 }
 
 /// A copy of `a` resolved at `at`. (An alert never resolves before it fired: an event

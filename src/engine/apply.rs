@@ -408,20 +408,20 @@ impl Engine {
             // Alerts the schedule resolved after the agent left (its event came late): one
             // that fired after it never happened, another ended when it left.
             let mut old = Vec::new();
-            let mut new = std::collections::BTreeMap::new();
+            let mut new = Vec::new();
             for (id, _) in entry.into_iter().flat_map(|e| e.ended) {
                 let Some(stored) = self.alerts.get(&id) else { continue };
                 if stored.resolved_at.is_some_and(|r| r > t) {
                     if stored.fired_at <= t {
                         let mut a = stored.alert().clone();
                         a.resolved_at = Some(t);
-                        new.insert(id, a);
+                        new.push(a);
                     }
                     old.push(stored.clone());
                 }
             }
             if !old.is_empty() {
-                self.correct(old, new);
+                self.correct(old, super::alerts::by_id(new));
             }
         } else if now_unplanned && !was_unplanned {
             self.start_aux_stretch(ai, t, Vec::new());

@@ -2076,3 +2076,26 @@ fn queue_index_equals_a_walk_of_the_store() {
     assert!(restored, "the state was saved and restored");
     assert!(most >= 20, "the floor had queue alerts to index: at most {most} at once");
 }
+
+/// `by_id` orders alerts by id and keeps the last of each id, as the map it replaced did.
+#[test]
+fn by_id_keeps_the_last_alert_of_each_id_in_id_order() {
+    use crate::alert::AlertKind;
+    let a = |id: &str, value: f64| {
+        crate::detect::team::new_alert(
+            AlertKind::LongAux,
+            id.into(),
+            "T1",
+            None,
+            0,
+            0,
+            value,
+            0.0,
+            String::new(),
+            vec![],
+        )
+    };
+    let got = super::alerts::by_id([a("c", 1.0), a("a", 1.0), a("c", 2.0), a("b", 1.0), a("a", 2.0), a("c", 3.0)]);
+    let got: Vec<(&str, f64)> = got.iter().map(|x| (x.id.as_str(), x.value)).collect();
+    assert_eq!(got, [("a", 2.0), ("b", 1.0), ("c", 3.0)]);
+}
