@@ -481,6 +481,57 @@ fn utilization_high_uses_scheduled_time() {
     close(&team(&with, "T2")["windows"]["60m"]["talk_utilization"], 0.6);
 }
 
+/// utilization_high's scheduled time follows the members as they join and leave the team
+/// between its minutes (the team's summed schedule is kept up to date rather than made
+/// again, docs/adherence.md): B1-B3 talk from 09:00, all four scheduled 09:00-17:00 with
+/// B4 and B5; B4 and B5 join idle at 09:20 (3 of 5 scheduled: 60%), B5 moves to another
+/// team at 09:40 (3 of 4: 75%, above 74%), unscheduled B6 joins at 09:50 (its logged-in
+/// time counts: 3x / (5x - 50) minutes, at or below 74% from x = 53).
+#[test]
+fn utilization_high_follows_members_joining_and_leaving() {
+    let mut roster = String::from("agent,start,end,activity\n");
+    for i in 1..=5 {
+        roster.push_str(&format!("B{i},2026-11-23 09:00,2026-11-23 17:00,shift\n"));
+    }
+    let ev = |t: &str, a: &str, state: &str, team: &str| {
+        format!(r#"{{"ts":"2026-11-23T{t}:00Z","agent":"{a}","state":"{state}","team":"{team}"}}"#)
+    };
+    let events = [
+        ev("09:00", "B1", "talking", "T3"),
+        ev("09:00", "B2", "talking", "T3"),
+        ev("09:00", "B3", "talking", "T3"),
+        ev("09:20", "B4", "idle", "T3"),
+        ev("09:20", "B5", "idle", "T3"),
+        ev("09:40", "B5", "idle", "T4"),
+        ev("09:50", "B6", "idle", "T3"),
+    ]
+    .join("\n");
+    let s = replay(&roster, "csv", "[peak]\nwindows = []\n", &events, Some("2026-11-23T10:10:00Z"), "UTC");
+    let got: Vec<(String, String, Value)> = alerts(&s)
+        .into_iter()
+        .filter(|a| a.0.starts_with("utilization_high:T3:"))
+        .map(|(_, started, fired, resolved)| (started, fired, resolved))
+        .collect();
+    let want = |started: &str, fired: &str, resolved: &str| {
+        (
+            format!("2026-11-23T{started}:00.000Z"),
+            format!("2026-11-23T{fired}:00.000Z"),
+            json!(format!("2026-11-23T{resolved}:00.000Z")),
+        )
+    };
+    assert_eq!(
+        got,
+        vec![
+            // 100% of the scheduled time from 09:01; 60% from 09:20.
+            want("09:01", "09:03", "09:22"),
+            // 75% from 09:40; 3x / (5x - 50) <= 74% from 09:53.
+            want("09:40", "09:42", "09:55"),
+        ],
+        "{}",
+        s["alerts"]
+    );
+}
+
 /// Views made while the day goes on (which reuse each agent's `today` and `peak_today`
 /// schedule sums up to its last change) give the figures of one view at the end.
 #[test]

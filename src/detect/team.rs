@@ -107,6 +107,10 @@ pub struct DetState {
     /// Shared with the checkpoints cloned from this state. Not stored.
     #[serde(skip)]
     staffing: Option<Arc<Staffing>>,
+    /// The members that joined (`true`) or left since `staffing` was made, in order (only
+    /// while there is one): [`Staffing::updated`] adds them to it. Not stored.
+    #[serde(skip)]
+    staffing_changes: Vec<(AgentIdx, bool)>,
 }
 
 /// The scheduled time of a team's members summed (SPEC §9.2's staffed time, for the
@@ -137,32 +141,55 @@ impl Staffing {
             match scheduled_slot(ctx, i) {
                 Some(slot) => {
                     scheduled.push(i);
-                    ctx.roster.scheduled_pieces(slot, |a, b| {
-                        edges.push((a, 1));
-                        // A piece without an end is never left (and `Ms::MAX - t` ms overflow).
-                        if b != Ms::MAX {
-                            edges.push((b, -1));
-                        }
-                    });
+                    member_edges(ctx, slot, 1, &mut edges);
                 }
                 None => unscheduled.push(i),
             }
         }
         edges.sort_unstable();
-        let mut steps: Vec<(Ms, i64, i64)> = Vec::with_capacity(edges.len());
-        let (mut n, mut cum, mut last) = (0i64, 0i64, Ms::MIN);
-        for (t, d) in edges {
-            if n > 0 {
-                cum += n * (t - last);
+        Staffing { key, scheduled, unscheduled, steps: steps_of(&edges), hints: Default::default() }
+    }
+
+    /// This sum with the members that joined (`true`) or left the team since it was made,
+    /// in order (`changes`), for `key`: the changed members' schedules added to the steps
+    /// or taken out, in one pass over them. The same steps as [`Staffing::new`] for the
+    /// members after the changes (checked in debug builds), without reading every member's
+    /// schedule and sorting every edge again: the morning's logins change most teams'
+    /// members every minute, and remaking the sum each time was most of the instructions a
+    /// roster added to ingest (BENCHMARKS.md, session 17).
+    fn updated(&self, key: (u64, u64), changes: &[(AgentIdx, bool)], ctx: &Ctx) -> Staffing {
+        let (mut scheduled, mut unscheduled) = (self.scheduled.clone(), self.unscheduled.clone());
+        let mut edges = Vec::new();
+        for &(i, joined) in changes {
+            let slot = scheduled_slot(ctx, i);
+            let list = if slot.is_some() { &mut scheduled } else { &mut unscheduled };
+            match (list.binary_search(&i), joined) {
+                (Err(p), true) => list.insert(p, i),
+                (Ok(p), false) => {
+                    list.remove(p);
+                }
+                _ => debug_assert!(false, "agent {i} joined twice or left without joining"),
             }
-            n += d;
-            last = t;
-            match steps.last_mut() {
-                Some(s) if s.0 == t => s.1 = n,
-                _ => steps.push((t, n, cum)),
+            if let Some(slot) = slot {
+                member_edges(ctx, slot, if joined { 1 } else { -1 }, &mut edges);
             }
         }
-        Staffing { key, scheduled, unscheduled, steps, hints: Default::default() }
+        edges.sort_unstable();
+        // The steps as edges again (each step's change of count), merged with the changes'.
+        let mut n = 0;
+        let mut old = self.steps.iter().map(|&(t, after, _)| (t, after - std::mem::replace(&mut n, after))).peekable();
+        let mut new = edges.into_iter().peekable();
+        let mut merged = Vec::with_capacity(self.steps.len() + 8);
+        loop {
+            let next = match (old.peek(), new.peek()) {
+                (Some(a), Some(b)) if a.0 <= b.0 => old.next(),
+                (Some(_), None) => old.next(),
+                (_, Some(_)) => new.next(),
+                (None, None) => break,
+            };
+            merged.extend(next);
+        }
+        Staffing { key, scheduled, unscheduled, steps: steps_of(&merged), hints: Default::default() }
     }
 
     /// The scheduled members' scheduled ms over `[from, to)`.
@@ -202,6 +229,46 @@ impl Staffing {
         }
         i
     }
+}
+
+/// Appends the edges of the schedule of roster slot `slot`: `(start, sign)` and `(end,
+/// -sign)` of each scheduled piece.
+fn member_edges(ctx: &Ctx, slot: u32, sign: i64, edges: &mut Vec<(Ms, i64)>) {
+    ctx.roster.scheduled_pieces(slot, |a, b| {
+        edges.push((a, sign));
+        // A piece without an end is never left (and `Ms::MAX - t` ms overflow).
+        if b != Ms::MAX {
+            edges.push((b, -sign));
+        }
+    });
+}
+
+/// The steps of a sum of schedules from its edges `(t, change of count)` in time order:
+/// one step per instant whose changes do not cancel out (those that do change nothing,
+/// and leaving them out gives [`Staffing::new`] and [`Staffing::updated`] the same steps).
+fn steps_of(edges: &[(Ms, i64)]) -> Vec<(Ms, i64, i64)> {
+    let mut steps: Vec<(Ms, i64, i64)> = Vec::with_capacity(edges.len());
+    let (mut n, mut cum, mut last) = (0i64, 0i64, Ms::MIN);
+    let mut k = 0;
+    while k < edges.len() {
+        let t = edges[k].0;
+        let mut d = 0;
+        while k < edges.len() && edges[k].0 == t {
+            d += edges[k].1;
+            k += 1;
+        }
+        if d == 0 {
+            continue;
+        }
+        if n > 0 {
+            cum += n * (t - last);
+        }
+        n += d;
+        last = t;
+        debug_assert!(n >= 0, "fewer than no members scheduled from {t}");
+        steps.push((t, n, cum));
+    }
+    steps
 }
 
 /// `members_since` of a team whose members never changed.
@@ -286,6 +353,7 @@ impl TeamDet {
             sched_aux: None,
             members_gen: 0,
             staffing: None,
+            staffing_changes: Vec::new(),
         };
         TeamDet {
             checkpoints: VecDeque::from([st.clone()]),
@@ -398,6 +466,9 @@ impl TeamDet {
     pub fn forget(&mut self, agent: AgentIdx) {
         for st in std::iter::once(&mut self.st).chain(self.checkpoints.iter_mut()) {
             st.sched_aux = None;
+            // Its slot may be given to another agent: the sum is made again from the members.
+            st.staffing = None;
+            st.staffing_changes = Vec::new();
             if let Ok(i) = st.members.binary_search_by_key(&agent, |m| m.0) {
                 let (_, k) = st.members.remove(i);
                 st.counts.remove(k);
@@ -514,6 +585,7 @@ impl DetState {
                         self.members.remove(i);
                         self.members_since = ch.t;
                         self.members_gen += 1;
+                        self.staffing_change(ch.agent, false);
                     }
                 }
             }
@@ -523,6 +595,7 @@ impl DetState {
                     self.counts.add(k);
                     self.members_since = ch.t;
                     self.members_gen += 1;
+                    self.staffing_change(ch.agent, true);
                 }
             }
         }
@@ -898,15 +971,46 @@ impl DetState {
         (staffed > 0).then(|| talk as f64 / staffed as f64)
     }
 
-    /// Makes `staffing` again unless it is for the members and roster of now.
+    /// Makes `staffing` again unless it is for the members and roster of now: from the
+    /// one there, with the members that joined or left since, when it is for the roster of
+    /// now and every change of the members since it was made is in `staffing_changes`.
     fn staffing_for(&mut self, ctx: &Ctx) {
         if ctx.roster.is_empty() {
             return;
         }
         let key = (self.members_gen, ctx.roster.generation());
-        if self.staffing.as_ref().is_none_or(|p| p.key != key) {
-            self.staffing = Some(Arc::new(Staffing::new(key, &self.members, ctx)));
+        let changes = std::mem::take(&mut self.staffing_changes);
+        match &self.staffing {
+            Some(p) if p.key == key => {}
+            Some(p) if p.key.1 == key.1 && p.key.0 + changes.len() as u64 == key.0 => {
+                let next = p.updated(key, &changes, ctx);
+                #[cfg(debug_assertions)]
+                {
+                    let full = Staffing::new(key, &self.members, ctx);
+                    debug_assert_eq!(
+                        (&next.scheduled, &next.unscheduled, &next.steps),
+                        (&full.scheduled, &full.unscheduled, &full.steps),
+                        "the summed schedule updated with {changes:?}"
+                    );
+                }
+                self.staffing = Some(Arc::new(next));
+            }
+            _ => self.staffing = Some(Arc::new(Staffing::new(key, &self.members, ctx))),
         }
+    }
+
+    /// Notes that `agent` joined or left the members, for [`DetState::staffing_for`]. Past
+    /// as many changes as members, `staffing` is made again from the members instead.
+    fn staffing_change(&mut self, agent: AgentIdx, joined: bool) {
+        if self.staffing.is_none() {
+            return;
+        }
+        if self.staffing_changes.len() >= self.members.len().max(16) {
+            self.staffing = None;
+            self.staffing_changes = Vec::new();
+            return;
+        }
+        self.staffing_changes.push((agent, joined));
     }
 
     /// The members' staffed milliseconds over the hour before `m`: `logged` (their
@@ -1126,7 +1230,7 @@ mod tests {
         }
     }
 
-    fn agent(id: &str, t: Ms) -> Agent {
+    pub(super) fn agent(id: &str, t: Ms) -> Agent {
         Agent {
             id: id.into(),
             name: None,
@@ -1352,6 +1456,106 @@ mod tests {
                 for t in [minute * 60_000 - 1, minute * 60_000, minute * 60_000 + 1] {
                     let want = p.steps.partition_point(|s| s.0 <= t);
                     assert_eq!(p.steps_upto(t, h), want, "{t} from {h}");
+                }
+            }
+        }
+    }
+}
+
+/// [`Staffing::updated`] against [`Staffing::new`] (the definition), outside debug builds'
+/// own check of every update.
+#[cfg(test)]
+mod staffing_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::floor::agents::Agents;
+    use crate::roster::{Roster, Row, parse::Upload};
+
+    const MIN: Ms = 60_000;
+
+    proptest! {
+        /// Members joining and leaving in any order (some with no schedule, some with
+        /// shifts that touch, overlap or last for ages), the sum kept up to date batch by
+        /// batch of changes: the same members, the same steps and the same staffed time at
+        /// every minute as the sum made afresh.
+        #[test]
+        fn an_updated_sum_is_the_sum_made_afresh(
+            schedules in prop::collection::vec(
+                prop::collection::vec((0i64..120, 1i64..90, prop::bool::weighted(0.1)), 0..4),
+                1..10,
+            ),
+            batches in prop::collection::vec(prop::collection::vec(0usize..10, 0..5), 1..12),
+        ) {
+            let settings = crate::config::FileConfig::parse("", "t").unwrap().settings().unwrap();
+            let mut roster = Roster::new(Default::default());
+            let up = Upload {
+                agents: schedules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, rows)| !rows.is_empty())
+                    .map(|(k, rows)| {
+                        let rows = rows
+                            .iter()
+                            .map(|&(s, len, open)| Row {
+                                start: s * MIN,
+                                end: if open { Ms::MAX / 4 } else { (s + len) * MIN },
+                                act: None,
+                            })
+                            .collect();
+                        (format!("A{k}").into(), rows)
+                    })
+                    .collect(),
+            };
+            roster.upload(&up, 1000, &mut |t| t.div_euclid(86_400_000) as i32).unwrap();
+            let mut agents = Agents::default();
+            let idx: Vec<AgentIdx> = (0..schedules.len())
+                .map(|k| agents.insert(super::tests::agent(&format!("A{k}"), 0)))
+                .collect();
+            let mut cal = crate::detect::calendar::Calendar::new(settings.tz.clone(), Vec::new());
+            let (mut binom, mut out) = (HashMap::new(), Vec::new());
+            let ctx = Ctx {
+                settings: &settings,
+                cal: &mut cal,
+                agents: &agents,
+                binom: &mut binom,
+                out: &mut out,
+                roster: &roster,
+            };
+            let mut members: Vec<(AgentIdx, Kind)> = Vec::new();
+            let mut version = 0;
+            let mut sum = Staffing::new((version, 0), &members, &ctx);
+            for batch in batches {
+                let mut changes = Vec::new();
+                for k in batch.into_iter().filter(|&k| k < idx.len()) {
+                    let i = idx[k];
+                    match members.binary_search_by_key(&i, |m| m.0) {
+                        Ok(p) => {
+                            members.remove(p);
+                            changes.push((i, false));
+                        }
+                        Err(p) => {
+                            members.insert(p, (i, Kind::Idle));
+                            changes.push((i, true));
+                        }
+                    }
+                    version += 1;
+                }
+                sum = sum.updated((version, 0), &changes, &ctx);
+                let fresh = Staffing::new((version, 0), &members, &ctx);
+                prop_assert_eq!(&sum.scheduled, &fresh.scheduled);
+                prop_assert_eq!(&sum.unscheduled, &fresh.unscheduled);
+                prop_assert_eq!(&sum.steps, &fresh.steps);
+                for m in -1..260 {
+                    let want: Ms = fresh
+                        .scheduled
+                        .iter()
+                        .map(|&i| {
+                            let slot = roster.slot(&agents.get(i).id).unwrap();
+                            roster.scheduled_ms(slot, (m - 60) * MIN, m * MIN)
+                        })
+                        .sum();
+                    prop_assert_eq!(sum.between((m - 60) * MIN, m * MIN), want, "minute {}", m);
                 }
             }
         }
