@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::alert::Alert;
+use crate::alert::{Alert, StoredAlert};
 use crate::cluster::{Cluster, Landed};
 use crate::engine::{Engine, IngestCounts, Refused, Source};
 use crate::event::{DecodeError, Event, Input, MAX_INPUT_BYTES, MAX_MESSAGE_BYTES, Refusal, one_line, prefix};
@@ -347,7 +347,13 @@ impl Core {
     /// Applies a batch the cluster's stream delivered, received at `now` (its stored time).
     /// `mine`: this replica published it, so it reports the refusals (the others count them
     /// alike but do not list them twice).
-    pub fn apply_stream(&self, now: Ms, source: Source, events: Vec<Input>, mine: bool) -> (Landed, Vec<Alert>) {
+    pub fn apply_stream(
+        &self,
+        now: Ms,
+        source: Source,
+        events: Vec<Input>,
+        mine: bool,
+    ) -> (Landed, Vec<Arc<StoredAlert>>) {
         let (counts, not_applied, alerts, limits) = {
             let mut engine = self.engine();
             let (counts, not_applied) = self.contained(&mut engine, now, source, events, &[]);
@@ -363,7 +369,7 @@ impl Core {
 
     /// A tick the cluster's stream delivered at `t`: time advances (wall clock) and, at a new
     /// minute, the house is kept. Returns what fired, for the caller to fan out.
-    pub fn tick_stream(&self, t: Ms, housekeeping: bool) -> Vec<Alert> {
+    pub fn tick_stream(&self, t: Ms, housekeeping: bool) -> Vec<Arc<StoredAlert>> {
         let wall = self.engine().settings.clock == crate::settings::ClockMode::Wall;
         self.step(wall.then_some(t), housekeeping)
     }
@@ -425,7 +431,7 @@ impl Core {
     }
 
     /// Advances to `now` and keeps house when asked; returns what fired.
-    fn step(&self, now: Option<Ms>, housekeeping: bool) -> Vec<Alert> {
+    fn step(&self, now: Option<Ms>, housekeeping: bool) -> Vec<Arc<StoredAlert>> {
         let mut engine = self.engine();
         if let Some(now) = now {
             engine.advance(now);
@@ -436,10 +442,10 @@ impl Core {
         engine.take_notifications()
     }
 
-    pub fn fan_out(&self, alerts: Vec<Alert>) {
+    pub fn fan_out(&self, alerts: Vec<Arc<StoredAlert>>) {
         for a in &alerts {
             for s in &self.sinks {
-                s.alert(a);
+                s.alert(a.alert());
             }
         }
     }

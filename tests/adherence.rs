@@ -482,8 +482,8 @@ fn utilization_high_uses_scheduled_time() {
 }
 
 /// utilization_high's scheduled time follows the members as they join and leave the team
-/// between its minutes (the team's summed schedule is kept up to date rather than made
-/// again, docs/adherence.md): B1-B3 talk from 09:00, all four scheduled 09:00-17:00 with
+/// between its minutes (the team's summed schedule is kept up to date, not made again
+/// from every member): B1-B3 talk from 09:00, all four scheduled 09:00-17:00 with
 /// B4 and B5; B4 and B5 join idle at 09:20 (3 of 5 scheduled: 60%), B5 moves to another
 /// team at 09:40 (3 of 4: 75%, above 74%), unscheduled B6 joins at 09:50 (its logged-in
 /// time counts: 3x / (5x - 50) minutes, at or below 74% from x = 53).

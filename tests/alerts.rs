@@ -214,7 +214,7 @@ fn a_late_end_of_aux_retracts_the_long_aux_it_fired() {
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(told[0].retracted);
     assert_eq!(told[0].id, fired[0].id);
-    let json = serde_json::to_value(&told[0]).unwrap();
+    let json = serde_json::to_value(told[0].alert()).unwrap();
     assert_eq!(json["retracted"], true);
     // A stretch that ends after the fire time is a plain resolve.
     e.apply_batch(

@@ -206,7 +206,7 @@ pub async fn run(
 }
 
 /// Alerts to the wallboards at once, and to the hook gate with their place in the stream.
-fn offer(core: &Core, gate: Option<&Gate>, seq: u64, stored: Ms, alerts: Vec<crate::alert::Alert>) {
+fn offer(core: &Core, gate: Option<&Gate>, seq: u64, stored: Ms, alerts: Vec<Arc<crate::alert::StoredAlert>>) {
     if alerts.is_empty() {
         return;
     }

@@ -27,7 +27,7 @@ use async_nats::jetstream::message::PublishMessage as Publish;
 use tokio_util::sync::CancellationToken;
 
 use super::Cluster;
-use crate::alert::{Alert, AlertState};
+use crate::alert::{Alert, AlertState, StoredAlert};
 use crate::hooks::Hooks;
 use crate::time::Ms;
 
@@ -98,7 +98,7 @@ impl Gate {
     }
 
     /// The alerts applying stream message `seq` (stored at `stored`) gave, in order.
-    pub fn offer(&self, seq: u64, stored: Ms, alerts: &[Alert]) {
+    pub fn offer(&self, seq: u64, stored: Ms, alerts: &[Arc<StoredAlert>]) {
         let mut st = self.lock();
         for (k, a) in alerts.iter().enumerate() {
             if a.retracted {
@@ -107,7 +107,7 @@ impl Gate {
                 continue;
             }
             let id = seq << 16 | (k as u64).min(0xffff);
-            st.kept.push_back((id, stored, a.clone()));
+            st.kept.push_back((id, stored, a.alert().clone()));
             if st.kept.len() > KEEP {
                 st.kept.pop_front();
             }

@@ -33,7 +33,8 @@ impl Engine {
             let alert = match ch {
                 AlertChange::Fired(a) => {
                     self.count_alert(&a, Count::Fired);
-                    self.store_put(StoredAlert::new(a.clone()));
+                    let a = StoredAlert::new(a);
+                    self.store_put(a.clone());
                     a
                 }
                 AlertChange::Resolved { id, at } => match self.alerts.get(&id) {
@@ -51,13 +52,14 @@ impl Engine {
 
     /// Stores the firing alert `stored` resolved at `at` and tells of it.
     pub(super) fn tell_resolve(&mut self, stored: &Alert, at: Ms) {
-        let a = resolved(stored, at);
-        self.store_put(StoredAlert::new(a.clone()));
+        let a = StoredAlert::new(resolved(stored, at));
+        self.store_put(a.clone());
         self.count_alert(&a, Count::Resolved);
         self.notify(a);
     }
 
-    fn notify(&mut self, a: Alert) {
+    /// Tells hooks and wallboards of `a`, as stored (or retracted).
+    fn notify(&mut self, a: Arc<StoredAlert>) {
         if let Some(n) = &mut self.notifications {
             n.push(a);
         }
@@ -77,7 +79,7 @@ impl Engine {
         } else {
             self.store_remove(id);
             self.count_alert(&stored, Count::Retracted { was_firing: true });
-            self.notify(retracted(&stored));
+            self.notify(StoredAlert::new(retracted(&stored)));
         }
     }
 
@@ -146,7 +148,7 @@ impl Engine {
                 changed = true;
                 self.store_remove(&o.id);
                 self.count_alert(o, Count::Retracted { was_firing: o.is_firing() });
-                self.notify(retracted(o));
+                self.notify(StoredAlert::new(retracted(o)));
             }
         }
         let old: BTreeMap<&str, &Arc<StoredAlert>> = old.iter().map(|a| (a.id.as_str(), a)).collect();
@@ -156,14 +158,15 @@ impl Engine {
                 Some(o) if same_fire(o, &n) && o.is_firing() => {
                     // It ends where it ended, now that the events are in.
                     changed = true;
-                    self.store_put(StoredAlert::new(n.clone()));
+                    let n = StoredAlert::new(n);
+                    self.store_put(n.clone());
                     self.count_alert(&n, Count::Resolved);
                     self.notify(n);
                 }
                 Some(o) => {
                     changed = true;
                     self.count_alert(o, Count::Retracted { was_firing: o.is_firing() });
-                    self.notify(retracted(o));
+                    self.notify(StoredAlert::new(retracted(o)));
                     self.tell_new(n);
                 }
                 None => {
@@ -179,16 +182,17 @@ impl Engine {
 
     /// Stores an alert the re-evaluation found and tells of its fire (and resolve).
     fn tell_new(&mut self, n: Alert) {
-        let mut fired = n.clone();
-        fired.state = AlertState::Firing;
-        fired.resolved_at = None;
-        self.count_alert(&fired, Count::Fired);
-        self.notify(fired);
+        self.count_alert(&n, Count::Fired);
         if !n.is_firing() {
+            let mut fired = n.clone();
+            fired.state = AlertState::Firing;
+            fired.resolved_at = None;
+            self.notify(StoredAlert::new(fired));
             self.count_alert(&n, Count::Resolved);
-            self.notify(n.clone());
         }
-        self.store_put(StoredAlert::new(n));
+        let n = StoredAlert::new(n);
+        self.notify(n.clone());
+        self.store_put(n);
     }
 
     /// Stores an alert under its id (replacing the one stored there), in the queues'

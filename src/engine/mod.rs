@@ -9,8 +9,9 @@
 //! anything a later view could see differently. The state as bytes is in `persist`.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
-use crate::alert::Alert;
+use crate::alert::StoredAlert;
 use crate::detect::calendar::Calendar;
 use crate::detect::team::{AlertChange, TeamDet};
 use crate::event::{Refusal, State};
@@ -153,8 +154,10 @@ pub struct Engine {
     /// the front instead of scanning every agent. Entries may be stale; checked on pop.
     /// Derived: rebuilt from the agents on restore.
     offline_since: BTreeSet<(Ms, AgentIdx)>,
-    /// Alerts fired, resolved or retracted since the last `take_notifications`, when enabled.
-    notifications: Option<Vec<Alert>>,
+    /// Alerts fired, resolved or retracted since the last `take_notifications`, when enabled:
+    /// the versions stored, shared with the store (a copy per alert change was two more
+    /// allocations per string of the alert).
+    notifications: Option<Vec<Arc<StoredAlert>>>,
     changes: Vec<AlertChange>,
     applied_since_housekeeping: u64,
     oplog: Option<Box<dyn OpLog>>,
@@ -255,7 +258,7 @@ impl Engine {
         self.notifications = Some(Vec::new());
     }
 
-    pub fn take_notifications(&mut self) -> Vec<Alert> {
+    pub fn take_notifications(&mut self) -> Vec<Arc<StoredAlert>> {
         self.notifications.as_mut().map(std::mem::take).unwrap_or_default()
     }
 

@@ -201,7 +201,7 @@ fn run(cfg: &str, clock: &str, steps: &[Step], now: Ms) -> Run {
     }
     let view = engine.view(now, &ViewOpts { alerts: true, ..Default::default() });
     let alerts: Vec<Alert> = view.alerts.iter().map(|a| a.alert().clone()).filter(compared).collect();
-    let told = engine.take_notifications().into_iter().filter(compared).collect();
+    let told = engine.take_notifications().iter().map(|a| a.alert().clone()).filter(compared).collect();
     Run { engine, alerts, told, view }
 }
 
@@ -1902,7 +1902,8 @@ fn an_upload_re_evaluates_the_detectors() {
         feed(&mut engine, cat(&[some(0, 4, "10:20", "idle"), some(4, 5, "10:30", "idle")]));
         let after = cluster(alerts(&mut engine, "10:30"));
         assert_eq!(after, owned(&[("aux_cluster", "T1", "", "10:15:00", "10:16:00", "10:21:00")]), "{clock}: after");
-        let retracted = cluster(engine.take_notifications().into_iter().filter(|a| a.retracted).collect());
+        let retracted =
+            cluster(engine.take_notifications().iter().filter(|a| a.retracted).map(|a| a.alert().clone()).collect());
         assert_eq!(retracted, before, "{clock}: retracted");
     }
 }
