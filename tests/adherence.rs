@@ -4,6 +4,7 @@
 
 mod common;
 
+use floorwatch::alert::AlertKind;
 use floorwatch::config::FileConfig;
 use serde_json::{Value, json};
 
@@ -859,4 +860,35 @@ fn conformance_tells_idle_from_offline_when_work_allows_both() {
     assert_eq!(today["in_adherence_s"], 7200.0, "work allows every state the agent was in");
     // Idle 09:00–09:30 and 10:00–10:30, talking 10:30–11:00: 90 of 120 minutes.
     close(&today["conformance"], 0.75);
+}
+
+/// The roster's list of an agent's final `out_of_adherence` alerts (which an upload that
+/// reaches back makes live again) drops an alert when the store does, two days after its
+/// resolve: not at 256 an agent, weeks of alerts on a floor that runs for months.
+#[test]
+fn final_alerts_are_forgotten_with_the_store() {
+    let csv = "agent,start,end,activity\nC1,2026-11-23 09:00,2026-11-23 17:00,shift\n";
+    let mut engine = engine_with("[server]\nclock = \"event\"\n[floor]\ntimezone = \"UTC\"\n", csv);
+    let ev = |t: &str, state: &str, reason: &str| {
+        format!(r#"{{"ts":"{t}:00Z","agent":"C1","state":"{state}","team":"T1"{reason}}}"#) + "\n"
+    };
+    let brk = r#","reason":"personal""#;
+    feed(
+        &mut engine,
+        &[ev("2026-11-23T09:00", "idle", ""), ev("2026-11-23T10:00", "aux", brk), ev("2026-11-23T10:20", "idle", "")]
+            .concat(),
+    );
+    engine.advance(at("12:00"));
+    let slot = engine.roster().slot("C1").unwrap();
+    let ids = |e: &floorwatch::engine::Engine| {
+        e.alerts().into_iter().filter(|a| a.kind == AlertKind::OutOfAdherence).map(|a| a.id).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&engine).len(), 1, "one break past the threshold");
+    assert_eq!(engine.roster().done_len(slot), 1, "its alert is final");
+    // A day later, still kept; three days later, gone from the store and the roster.
+    for (day, kept) in [("2026-11-24", 1), ("2026-11-26", 0)] {
+        feed(&mut engine, &ev(&format!("{day}T09:00"), "idle", ""));
+        engine.housekeeping();
+        assert_eq!((ids(&engine).len(), engine.roster().done_len(slot)), (kept, kept), "{day}");
+    }
 }

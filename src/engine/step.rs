@@ -170,7 +170,7 @@ impl Engine {
             );
             return;
         }
-        let (queue_alerts, board_alerts) = (&mut self.queue_alerts, &mut self.board_alerts);
+        let (queue_alerts, board_alerts, roster) = (&mut self.queue_alerts, &mut self.board_alerts, &mut self.roster);
         let mut floor = Ms::MAX;
         self.alerts.retain(|a| {
             let after = if a.kind == AlertKind::AhtOutOfControl { keep_chart_after } else { keep_after };
@@ -178,6 +178,11 @@ impl Engine {
             if !keep {
                 queue_alerts.replace(Some(a), None);
                 board_alerts.replace(Some(a), None);
+                if a.kind == AlertKind::OutOfAdherence
+                    && let Some(agent) = &a.agent
+                {
+                    roster.forget_done(agent, &a.id);
+                }
             } else if let Some(r) = a.resolved_at {
                 floor = floor.min(r);
             }

@@ -1352,6 +1352,24 @@ impl Roster {
         self.mark(slot);
     }
 
+    /// The store dropped agent `id`'s final `out_of_adherence` alert `alert` (resolved
+    /// longer ago than resolved alerts are kept): its entry in `done` goes too. A
+    /// re-derivation that an upload reaching back starts drops an entry whose alert is no
+    /// longer stored, so this changes nothing but the memory: `done` was otherwise bounded
+    /// only by its 256 entries an agent, weeks of alerts on a floor that runs for months.
+    pub fn forget_done(&mut self, id: &str, alert: &str) {
+        let Some(slot) = self.slot(id) else { return };
+        let done = &mut self.agents[slot as usize].done;
+        if let Some(p) = done.iter().position(|d| d.1 == alert) {
+            done.remove(p);
+        }
+    }
+
+    /// How many final `out_of_adherence` alerts the roster keeps for agent `slot` (tests).
+    pub fn done_len(&self, slot: u32) -> usize {
+        self.agents[slot as usize].done.len()
+    }
+
     /// The agent's stored `out_of_adherence` alerts (started_at, id, team).
     pub fn live_is_empty(&self, slot: u32) -> bool {
         self.agents[slot as usize].live.is_empty()
