@@ -1276,57 +1276,65 @@ mod tests {
         peaks: &'static [(&'static str, &'static str)],
     }
 
+    /// What a detector's context borrows, owned.
+    pub(super) struct Fixture {
+        pub settings: Settings,
+        pub cal: Calendar,
+        pub agents: Agents,
+        pub binom: HashMap<(u32, u32), bool>,
+        pub out: Vec<AlertChange>,
+        pub roster: crate::roster::Roster,
+    }
+
+    impl Fixture {
+        pub(super) fn new(settings: Settings, roster: crate::roster::Roster) -> Fixture {
+            let cal = Calendar::new(settings.tz.clone(), settings.peak_windows.clone());
+            Fixture { settings, cal, agents: Agents::default(), binom: HashMap::new(), out: Vec::new(), roster }
+        }
+
+        pub(super) fn ctx(&mut self) -> Ctx<'_> {
+            Ctx {
+                settings: &self.settings,
+                cal: &mut self.cal,
+                agents: &self.agents,
+                binom: &mut self.binom,
+                out: &mut self.out,
+                roster: &self.roster,
+            }
+        }
+    }
+
     fn check(c: &Case) {
         let settings = FileConfig::parse(c.cfg, "t").unwrap().settings().unwrap();
-        let mut cal = Calendar::new(settings.tz.clone(), settings.peak_windows.clone());
-        let mut agents = Agents::default();
-        let mut binom = HashMap::new();
-        let mut out = Vec::new();
-        let roster = crate::roster::Roster::new(Default::default());
+        let mut f = Fixture::new(settings, crate::roster::Roster::new(Default::default()));
         let mut got: Vec<String> = Vec::new();
-        let mut det = TeamDet::new(&settings, cal.midnight(at("00:00")));
+        let mut det = TeamDet::new(&f.settings, f.cal.midnight(at("00:00")));
         for line in c.lines {
             let w: Vec<&str> = line.split_whitespace().collect();
             if w[0] == "advance" {
-                let mut ctx = Ctx {
-                    settings: &settings,
-                    cal: &mut cal,
-                    agents: &agents,
-                    binom: &mut binom,
-                    out: &mut out,
-                    roster: &roster,
-                };
-                if let Some(from) = det.advance_to("T1", at(w[1]), &mut ctx) {
+                if let Some(from) = det.advance_to("T1", at(w[1]), &mut f.ctx()) {
                     got.push(format!("rewind {}", hms(from)));
                 }
-                got.extend(out.drain(..).map(|ch| describe(&ch)));
+                got.extend(f.out.drain(..).map(|ch| describe(&ch)));
                 continue;
             }
             let t = at(w[0]);
             for id in agents_of(w[1]) {
-                let ai = match agents.find(&id) {
+                let ai = match f.agents.find(&id) {
                     Some(i) => i,
-                    None => agents.insert(agent(&id, t)),
+                    None => f.agents.insert(agent(&id, t)),
                 };
                 let to = kind(w[2]);
                 if let Some(k) = to {
-                    agents.get_mut(ai).timeline.change(t, k);
+                    f.agents.get_mut(ai).timeline.change(t, k);
                 }
                 det.record(Change { t, agent: ai, to });
             }
         }
-        let mut ctx = Ctx {
-            settings: &settings,
-            cal: &mut cal,
-            agents: &agents,
-            binom: &mut binom,
-            out: &mut out,
-            roster: &roster,
-        };
-        if let Some(from) = det.advance_to("T1", at(c.now), &mut ctx) {
+        if let Some(from) = det.advance_to("T1", at(c.now), &mut f.ctx()) {
             got.push(format!("rewind {}", hms(from)));
         }
-        got.extend(out.drain(..).map(|ch| describe(&ch)));
+        got.extend(f.out.drain(..).map(|ch| describe(&ch)));
         assert_eq!(got, c.changes, "{}: alert changes", c.name);
         let peaks: Vec<(String, String)> = det.peaks.iter().map(|&(s, e)| (hms(s), hms(e))).collect();
         let want: Vec<(String, String)> = c.peaks.iter().map(|&(s, e)| (s.to_string(), e.to_string())).collect();
@@ -1469,7 +1477,6 @@ mod staffing_tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::floor::agents::Agents;
     use crate::roster::{Roster, Row, parse::Upload};
 
     const MIN: Ms = 60_000;
@@ -1508,20 +1515,11 @@ mod staffing_tests {
                     .collect(),
             };
             roster.upload(&up, 1000, &mut |t| t.div_euclid(86_400_000) as i32).unwrap();
-            let mut agents = Agents::default();
+            let mut f = super::tests::Fixture::new(settings, roster);
             let idx: Vec<AgentIdx> = (0..schedules.len())
-                .map(|k| agents.insert(super::tests::agent(&format!("A{k}"), 0)))
+                .map(|k| f.agents.insert(super::tests::agent(&format!("A{k}"), 0)))
                 .collect();
-            let mut cal = crate::detect::calendar::Calendar::new(settings.tz.clone(), Vec::new());
-            let (mut binom, mut out) = (HashMap::new(), Vec::new());
-            let ctx = Ctx {
-                settings: &settings,
-                cal: &mut cal,
-                agents: &agents,
-                binom: &mut binom,
-                out: &mut out,
-                roster: &roster,
-            };
+            let ctx = f.ctx();
             let mut members: Vec<(AgentIdx, Kind)> = Vec::new();
             let mut version = 0;
             let mut sum = Staffing::new((version, 0), &members, &ctx);
@@ -1551,8 +1549,8 @@ mod staffing_tests {
                         .scheduled
                         .iter()
                         .map(|&i| {
-                            let slot = roster.slot(&agents.get(i).id).unwrap();
-                            roster.scheduled_ms(slot, (m - 60) * MIN, m * MIN)
+                            let slot = ctx.roster.slot(&ctx.agents.get(i).id).unwrap();
+                            ctx.roster.scheduled_ms(slot, (m - 60) * MIN, m * MIN)
                         })
                         .sum();
                     prop_assert_eq!(sum.between((m - 60) * MIN, m * MIN), want, "minute {}", m);
