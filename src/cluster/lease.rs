@@ -27,7 +27,7 @@ use async_nats::jetstream::message::PublishMessage as Publish;
 use tokio_util::sync::CancellationToken;
 
 use super::Cluster;
-use crate::alert::{Alert, AlertState, StoredAlert};
+use crate::alert::{AlertState, StoredAlert};
 use crate::hooks::Hooks;
 use crate::time::Ms;
 
@@ -48,7 +48,7 @@ pub struct Gate {
 #[derive(Default)]
 struct State {
     /// (id, the message's stored time, the alert), oldest first.
-    kept: VecDeque<(u64, Ms, Alert)>,
+    kept: VecDeque<(u64, Ms, Arc<StoredAlert>)>,
     /// What every hook queue would skip as told already (an alert corrected with the same
     /// id and state): skipped here, on every replica alike, so a new holder skips it too.
     /// Kept in the state snapshot with the engine, so a restarted replica skips alike.
@@ -107,7 +107,7 @@ impl Gate {
                 continue;
             }
             let id = seq << 16 | (k as u64).min(0xffff);
-            st.kept.push_back((id, stored, a.alert().clone()));
+            st.kept.push_back((id, stored, a.clone()));
             if st.kept.len() > KEEP {
                 st.kept.pop_front();
             }
@@ -172,7 +172,7 @@ impl Gate {
         }
         let mut last = after;
         for (id, _, a) in st.kept.iter().take(ROUND) {
-            self.hooks.notify(a);
+            self.hooks.notify(a.alert());
             last = *id;
         }
         last
