@@ -174,21 +174,13 @@ impl Staffing {
                 member_edges(ctx, slot, if joined { 1 } else { -1 }, &mut edges);
             }
         }
-        edges.sort_unstable();
-        // The steps as edges again (each step's change of count), merged with the changes'.
+        // The steps as edges again (each step's change of count), then the changes' edges:
+        // the stable sort merges the steps' run with the few edges after it in one pass.
         let mut n = 0;
-        let mut old = self.steps.iter().map(|&(t, after, _)| (t, after - std::mem::replace(&mut n, after))).peekable();
-        let mut new = edges.into_iter().peekable();
-        let mut merged = Vec::with_capacity(self.steps.len() + 8);
-        loop {
-            let next = match (old.peek(), new.peek()) {
-                (Some(a), Some(b)) if a.0 <= b.0 => old.next(),
-                (Some(_), None) => old.next(),
-                (_, Some(_)) => new.next(),
-                (None, None) => break,
-            };
-            merged.extend(next);
-        }
+        let mut merged: Vec<(Ms, i64)> =
+            self.steps.iter().map(|&(t, after, _)| (t, after - std::mem::replace(&mut n, after))).collect();
+        merged.extend(edges);
+        merged.sort_by_key(|e| e.0);
         Staffing { key, scheduled, unscheduled, steps: steps_of(&merged), hints: Default::default() }
     }
 
