@@ -184,12 +184,15 @@ impl Staffing {
         Staffing { key, scheduled, unscheduled, steps: steps_of(&merged), hints: Default::default() }
     }
 
-    /// The scheduled members' scheduled ms over `[from, to)`.
+    /// The scheduled members' scheduled ms over `[from, to)`. Exact although the running
+    /// sums it subtracts may have wrapped (see [`steps_of`]): it is at most the members
+    /// times `to - from`.
     fn between(&self, from: Ms, to: Ms) -> i64 {
-        self.before(to, &self.hints[0]) - self.before(from, &self.hints[1])
+        self.before(to, &self.hints[0]).wrapping_sub(self.before(from, &self.hints[1]))
     }
 
-    /// The scheduled members' scheduled ms before `t`, its step searched from `hint`.
+    /// The scheduled members' scheduled ms before `t` (modulo 2⁶⁴, see [`steps_of`]), its
+    /// step searched from `hint`.
     fn before(&self, t: Ms, hint: &AtomicUsize) -> i64 {
         let i = self.steps_upto(t, hint.load(Ordering::Relaxed));
         debug_assert_eq!(i, self.steps.partition_point(|s| s.0 <= t), "the step at {t}");
@@ -198,7 +201,7 @@ impl Staffing {
             0 => 0,
             i => {
                 let (t0, n, cum) = self.steps[i - 1];
-                cum + n * (t - t0)
+                cum.wrapping_add(n.wrapping_mul(t - t0))
             }
         }
     }
@@ -238,6 +241,11 @@ fn member_edges(ctx: &Ctx, slot: u32, sign: i64, edges: &mut Vec<(Ms, i64)>) {
 /// The steps of a sum of schedules from its edges `(t, change of count)` in time order:
 /// one step per instant whose changes do not cancel out (those that do change nothing,
 /// and leaving them out gives [`Staffing::new`] and [`Staffing::updated`] the same steps).
+///
+/// The running sum `cum` wraps around (two's complement): a roster row may last from 1970
+/// to 9999 (2.5·10¹⁴ ms), so fewer than 40,000 members scheduled that long overflow an
+/// `i64`. Only differences of the sums are read ([`Staffing::between`], a window's worth),
+/// and wrapped additions and products give those exactly.
 fn steps_of(edges: &[(Ms, i64)]) -> Vec<(Ms, i64, i64)> {
     let mut steps: Vec<(Ms, i64, i64)> = Vec::with_capacity(edges.len());
     let (mut n, mut cum, mut last) = (0i64, 0i64, Ms::MIN);
@@ -253,7 +261,7 @@ fn steps_of(edges: &[(Ms, i64)]) -> Vec<(Ms, i64, i64)> {
             continue;
         }
         if n > 0 {
-            cum += n * (t - last);
+            cum = cum.wrapping_add(n.wrapping_mul(t - last));
         }
         n += d;
         last = t;
@@ -276,13 +284,20 @@ pub struct Integral {
 }
 
 impl Integral {
-    /// Plus `dt` ms of `counts`.
+    /// Plus `dt` ms of `counts`, modulo 2⁶⁴: 75,000 members logged in from 1970 to 9999
+    /// overflow a `u64`. Only an hour's difference of two integrals is read
+    /// ([`DetState::hour_from_integrals`]), and wrapped sums give it exactly.
     fn plus(self, counts: &Counts, dt: Ms) -> Integral {
         let dt = dt as u64;
         Integral {
-            talk: self.talk + counts.talking() as u64 * dt,
-            logged: self.logged + counts.logged_in() as u64 * dt,
+            talk: self.talk.wrapping_add((counts.talking() as u64).wrapping_mul(dt)),
+            logged: self.logged.wrapping_add((counts.logged_in() as u64).wrapping_mul(dt)),
         }
+    }
+
+    /// The member-ms from `then` to this integral.
+    fn since(self, then: Integral) -> (u64, u64) {
+        (self.talk.wrapping_sub(then.talk), self.logged.wrapping_sub(then.logged))
     }
 }
 
@@ -756,7 +771,7 @@ impl DetState {
         let (at, then) = *self.minutes.get(usize::try_from((start - m0).div_euclid(60_000)).ok()?)?;
         debug_assert_eq!(at, start);
         let now = self.integral.plus(&self.counts, m - self.clock);
-        Some((now.talk - then.talk, now.logged - then.logged))
+        Some(now.since(then))
     }
 
     /// Everything at instant `a` with the state in force at `a`. Returns the next instant
@@ -1438,6 +1453,44 @@ mod tests {
         }
     }
 
+    /// 100,000 members scheduled from 1970 to the last instant a roster takes, and 50,000
+    /// more for the last hour of it: their running sums overflow an `i64` many times over,
+    /// yet every hour's staffed time is exact (it panicked in debug builds, and was wrong
+    /// in release builds, before the sums wrapped).
+    #[test]
+    fn staffing_is_exact_when_its_running_sums_overflow() {
+        const H: Ms = 3_600_000;
+        let end = crate::time::MAX_MS;
+        let steps = steps_of(&[(0, 100_000), (end - H, 50_000), (end, -150_000)]);
+        let p =
+            Staffing { key: (0, 0), scheduled: Vec::new(), unscheduled: Vec::new(), steps, hints: Default::default() };
+        assert_eq!(p.between(H, 2 * H), 100_000 * H);
+        assert_eq!(p.between(end / 2, end / 2 + H), 100_000 * H);
+        assert_eq!(p.between(end - 2 * H, end - H), 100_000 * H);
+        assert_eq!(p.between(end - H - H / 2, end - H / 2), 100_000 * H + 50_000 * H / 2);
+        assert_eq!(p.between(end - H, end), 150_000 * H);
+        assert_eq!(p.between(end - H / 2, end + H / 2), 150_000 * H / 2);
+        assert_eq!(p.between(end, end + H), 0);
+    }
+
+    /// An hour of a team's integrals read across the wrap of their `u64`s.
+    #[test]
+    fn integrals_are_exact_across_their_wrap() {
+        let mut counts = Counts::default();
+        for k in [Kind::Talking, Kind::Talking, Kind::Idle] {
+            counts.add(k);
+        }
+        const H: Ms = 3_600_000;
+        let then = Integral { talk: u64::MAX - H as u64, logged: u64::MAX - 7 };
+        assert_eq!(then.plus(&counts, H).since(then), (2 * H as u64, 3 * H as u64));
+        // 75,000 members logged in for 8,000 years: the products wrap as well.
+        let mut crowd = Counts::default();
+        (0..75_000).for_each(|_| crowd.add(Kind::Idle));
+        let long = 8_000 * 365 * 24 * H;
+        let later = Integral::default().plus(&crowd, long);
+        assert_eq!(later.plus(&crowd, H).since(later), (0, 75_000 * H as u64));
+    }
+
     /// The step search from a hint finds what a search of every step does, whatever the
     /// hint and however far the instant moved.
     #[test]
@@ -1475,7 +1528,8 @@ mod staffing_tests {
 
     proptest! {
         /// Members joining and leaving in any order (some with no schedule, some with
-        /// shifts that touch, overlap or last for ages), the sum kept up to date batch by
+        /// shifts that touch, overlap or last past any end a roster takes, so that a few
+        /// overflow the running sums), the sum kept up to date batch by
         /// batch of changes: the same members, the same steps and the same staffed time at
         /// every minute as the sum made afresh.
         #[test]
