@@ -83,9 +83,15 @@ fn now_later_than_the_last_event_grows_open_intervals() {
 
 /// Runs the `floorwatch replay -` binary on `stdin`: (exit code, stdout, stderr).
 fn replay_binary(stdin: &str) -> (i32, String, String) {
+    replay_binary_with(stdin, &[])
+}
+
+/// [`replay_binary`] with more variables in its environment.
+fn replay_binary_with(stdin: &str, env: &[(&str, &str)]) -> (i32, String, String) {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_floorwatch"))
+        .envs(env.iter().copied())
         .args(["replay", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -120,6 +126,35 @@ fn replay_says_what_it_read_and_fails_when_nothing_was_applied() {
         err.trim(),
         "replay: 2 lines, no event applied (applied 0, duplicate 0, late 0, invalid 2): no snapshot"
     );
+}
+
+/// A long replay asked for its progress ends by saying how long reading and applying the
+/// events took apart from the snapshot (docs/events.md#replay), and how fast that was.
+#[test]
+fn a_long_replay_tells_its_ingest_time_apart_from_the_snapshot() {
+    let lines: String = (0..70_000)
+        .map(|i| {
+            let state = ["talking", "acw", "idle", "aux"][i % 4];
+            let reason = if state == "aux" { r#","reason":"break""# } else { "" };
+            format!(
+                "{{\"ts\":{},\"agent\":\"A{}\",\"team\":\"T1\",\"state\":\"{state}\"{reason}}}\n",
+                1_764_000_000_000i64 + i as i64 * 50,
+                i % 100
+            )
+        })
+        .collect();
+    let (code, _, err) = replay_binary_with(&lines, &[("FLOORWATCH_PROGRESS", "1")]);
+    assert_eq!(code, 0, "{err}");
+    let last = err.lines().rev().find(|l| l.contains(" lines in ")).unwrap_or_else(|| panic!("no timing in {err}"));
+    // replay: 70000 lines in A s: R s reading and applying them (N lines/s), S s the snapshot
+    let num = |s: &str| s.trim_end_matches('s').parse::<f64>().unwrap_or_else(|_| panic!("{s:?} in {last}"));
+    let w: Vec<&str> = last.split_whitespace().collect();
+    assert_eq!(&w[..4], ["replay:", "70000", "lines", "in"], "{last}");
+    assert_eq!(&w[6..10], ["reading", "and", "applying", "them"], "{last}");
+    assert!(last.ends_with("s the snapshot"), "{last}");
+    let (all, read, rate, rest) = (num(w[4].trim_end_matches(':')), num(w[5]), num(&w[10][1..]), num(w[12]));
+    assert!(read > 0.0 && rest >= 0.0 && (read + rest - all).abs() <= 0.011, "{last}");
+    assert!((rate * read - 70_000.0).abs() <= 70_000.0 * 0.01 + rate * 0.005, "{last}");
 }
 
 /// `--now` before the last event gives the floor as of that instant (docs/events.md#replay):
