@@ -463,7 +463,7 @@ impl TeamDet {
                 break;
             }
             st.advance_to(team, ch.t, ctx);
-            st.apply(ch);
+            st.apply(ch, ctx);
         }
         st.advance_to(team, now + 1, ctx);
         st
@@ -512,7 +512,7 @@ impl TeamDet {
                 break;
             }
             self.step_to_team(team, ch.t, ctx);
-            self.st.apply(ch);
+            self.st.apply(ch, ctx);
             self.applied += 1;
         }
         self.step_to_team(team, target, ctx);
@@ -573,7 +573,7 @@ impl TeamDet {
 
 impl DetState {
     /// Applies a change at the clock.
-    fn apply(&mut self, ch: Change) {
+    fn apply(&mut self, ch: Change, ctx: &Ctx) {
         if self.sched_aux.is_some() {
             let was = self.members.binary_search_by_key(&ch.agent, |m| m.0).ok().map(|i| self.members[i].1);
             if was == Some(Kind::AuxUnplanned) || ch.to == Some(Kind::AuxUnplanned) {
@@ -590,7 +590,7 @@ impl DetState {
                     }
                     None => {
                         self.members.remove(i);
-                        self.members_since = ch.t;
+                        self.members_changed(ch, ctx);
                         self.members_gen += 1;
                         self.staffing_change(ch.agent, false);
                     }
@@ -600,11 +600,27 @@ impl DetState {
                 if let Some(k) = ch.to {
                     self.members.insert(i, (ch.agent, k));
                     self.counts.add(k);
-                    self.members_since = ch.t;
+                    self.members_changed(ch, ctx);
                     self.members_gen += 1;
                     self.staffing_change(ch.agent, true);
                 }
             }
+        }
+    }
+
+    /// Agent `ch.agent` joined or left the members at `ch.t`: the integrals' differences
+    /// stop being the members' hour (`members_since`), unless the agent was neither
+    /// talking nor logged in in the hour before `ch.t`. Then it adds nothing to any hour
+    /// the minute rule will ask (each ends at or after the clock) before `ch.t`, in the
+    /// integrals or in its timeline, and the two still agree: a first login of the day,
+    /// which every member makes in the morning, no longer has every member's timeline
+    /// read at each minute of the team's next hour (BENCHMARKS.md, session 18). An
+    /// agent's timeline before its last event is final (an older event is refused).
+    fn members_changed(&mut self, ch: Change, ctx: &Ctx) {
+        let before = ctx.agents.get(ch.agent).timeline.durations(ch.t - UTIL_WINDOW_MS, ch.t);
+        let s = Sums { ms: before, ..Default::default() };
+        if s.talking() != 0 || s.logged_in() != 0 {
+            self.members_since = ch.t;
         }
     }
 

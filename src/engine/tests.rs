@@ -1412,6 +1412,55 @@ fn utilization_from_integrals_equals_the_timelines() {
     }
 }
 
+/// Members who join a team at their first login (every member, each morning) leave the
+/// integrals exact: the minute utilization comes from them at every minute, not from every
+/// member's timeline (`utilization` asserts that the two agree in test builds). A member
+/// who joins after talking in another team has the timelines read for an hour.
+#[test]
+fn first_logins_keep_utilization_on_the_integrals() {
+    let states = ["talking", "acw", "idle", "talking", "aux:break", "acw"];
+    let agents: Vec<(String, &str, Ms)> = (0..10)
+        .map(|i| (format!("A{i:02}"), "T1", at("08:00") + i * 240_000))
+        .chain((0..6).map(|i| (format!("B{i:02}"), "T2", at("08:00") + i * 1_000)))
+        .collect();
+    let day = |until: &str, moved: bool| {
+        let mut evs: Vec<(Ms, String)> =
+            agents.iter().map(|(a, team, login)| (*login, ev(&fmt_ms(*login), a, "idle", team))).collect();
+        let mut t = at("08:00:30");
+        let mut k = 0;
+        while t < at(until) {
+            let (a, team, login) = &agents[k % agents.len()];
+            // B00 talks in T2 until it moves to T1 at 10:00:10.
+            let team = if moved && a == "B00" && t >= at("10:00:10") { "T1" } else { team };
+            if t > *login {
+                evs.push((t, ev(&fmt_ms(t), a, states[(k / agents.len()) % states.len()], team)));
+            }
+            t += 7_000;
+            k += 1;
+        }
+        evs.sort_by_key(|e| e.0);
+        evs.into_iter().map(|e| e.1).collect::<Vec<String>>()
+    };
+    let cfg = "[alerts.utilization_high]\nhigh = 0.3\nconsecutive = 2\n";
+    for clock in BOTH {
+        crate::detect::team::UTIL_PATHS.with(|c| c.set((0, 0)));
+        run(cfg, clock, &steps(&day("10:00", false)), at("10:00"));
+        let (shortcut, timelines) = crate::detect::team::UTIL_PATHS.with(|c| c.get());
+        assert!(
+            shortcut > 200 && timelines == 0,
+            "{clock}: {shortcut} minutes by the integrals, {timelines} by the timelines"
+        );
+        crate::detect::team::UTIL_PATHS.with(|c| c.set((0, 0)));
+        run(cfg, clock, &steps(&day("11:30", true)), at("11:30"));
+        let (shortcut, timelines) = crate::detect::team::UTIL_PATHS.with(|c| c.get());
+        // The hour after the move in both teams (B00 joined one and left the other).
+        assert!(
+            shortcut > 250 && (110..=125).contains(&timelines),
+            "{clock}: {shortcut} minutes by the integrals, {timelines} by the timelines"
+        );
+    }
+}
+
 /// Refusals made at the edge count under the outcome their reason belongs to (SPEC §2.2):
 /// a source that de-duplicates itself (Connect's `EventId`) refuses with `repeated`, which
 /// is `duplicate`, not `invalid`.
