@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use std::path::Path;
 
-use crate::engine::{Engine, IngestCounts, Source, ViewOpts};
+use crate::engine::{Engine, IngestCounts, Source, ViewOpts, WARM_AHEAD};
 use crate::event::{Aliases, Refusal, decode_bytes};
 use crate::journal::Recovery;
 use crate::settings::{ClockMode, Settings};
@@ -23,6 +23,15 @@ pub struct Sink<'a> {
 }
 
 impl Sink<'_> {
+    /// Applies the events of `ahead` in order, having read what they read first
+    /// ([`Engine::read_ahead`]); leaves it empty.
+    fn apply_all(&mut self, ahead: &mut Vec<crate::event::Input>) {
+        self.engine.read_ahead(ahead);
+        for ev in ahead.drain(..) {
+            self.apply(ev);
+        }
+    }
+
     fn apply(&mut self, ev: crate::event::Input) {
         match &mut self.as_of {
             None => {
@@ -63,6 +72,7 @@ fn feed_into(mut sink: Sink, input: impl Read, max_line_bytes: usize, progress: 
     let engine = &mut sink;
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut line = Vec::with_capacity(1024);
+    let mut ahead = Vec::with_capacity(WARM_AHEAD);
     let mut lines = 0u64;
     let started = Instant::now();
     let mut last_report = started;
@@ -89,7 +99,14 @@ fn feed_into(mut sink: Sink, input: impl Read, max_line_bytes: usize, progress: 
         }
         lines += 1;
         match decode_bytes(l, &aliases) {
-            Ok(ev) => engine.apply(ev),
+            // Applied a few at a time, in order, each alone (the outcome counts do not
+            // depend on where an invalid line falls among them).
+            Ok(ev) => {
+                ahead.push(ev);
+                if ahead.len() == WARM_AHEAD {
+                    engine.apply_all(&mut ahead);
+                }
+            }
             Err(e) => engine.invalid(e.refusal()),
         }
         if progress && lines.is_multiple_of(65_536) && last_report.elapsed() >= Duration::from_secs(1) {
@@ -101,6 +118,7 @@ fn feed_into(mut sink: Sink, input: impl Read, max_line_bytes: usize, progress: 
             );
         }
     }
+    engine.apply_all(&mut ahead);
     Ok(lines)
 }
 

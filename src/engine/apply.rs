@@ -38,9 +38,17 @@ pub struct RefusedCall {
 }
 
 /// Events of a batch whose agents are read ahead of applying them (see `apply_batch`).
-const WARM_AHEAD: usize = 16;
+pub const WARM_AHEAD: usize = 16;
 
 impl Engine {
+    /// Reads what applying `ahead` (up to [`WARM_AHEAD`] events) will read, for a caller
+    /// that applies them one at a time next ([`Engine::apply_input`]): `replay` reads its
+    /// file line by line, and without this each event waited for its agent's records one
+    /// cache miss after another, as a batch did before it read ahead. Reads only.
+    pub fn read_ahead(&self, ahead: &[Input]) {
+        std::hint::black_box(self.warm(ahead));
+    }
+
     /// Applies a decoded batch received at `now` (system time): the events in order, the
     /// ones refused at the edge counted with their reasons, then (event clock) time
     /// advanced to the new now. The daemon's ingest paths and the journal's replay both go

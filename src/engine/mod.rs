@@ -35,7 +35,7 @@ mod step;
 mod store;
 mod view;
 
-pub use apply::{Refused, RefusedCall};
+pub use apply::{Refused, RefusedCall, WARM_AHEAD};
 pub use chart::{ChartView, TeamChart};
 #[cfg(test)]
 mod tests;
