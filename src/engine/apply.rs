@@ -63,40 +63,47 @@ impl Engine {
         self.apply_batch_refused(now, source, events, refused).0
     }
 
-    /// Reads what applying the agent events of `ahead` reads first, in two steps over them
-    /// all: each agent's index entry and slot ([`Agents::warm_at`]) and, with a roster,
-    /// its roster record asked for ([`Roster::warm_record`]); then what that record points
-    /// to, the end of its state log and its schedule ([`Roster::warm_tails`]). A cache
-    /// miss each per event that was most of recording's cost (BENCHMARKS.md, sessions 11
-    /// and 13); the second step reads records asked for a step earlier. Reads only; a
-    /// value made of what it read.
+    /// Reads what applying the agent events of `ahead` reads first, in three steps over
+    /// them all: each agent's index entry and slot ([`Agents::warm_at`]); then, with a
+    /// roster, the roster record of each agent whose event changes what its record holds
+    /// (by the state the agent is in, read in the first step: [`Roster::warm_record`]);
+    /// then what that record points to, the end of its state log and its schedule
+    /// ([`Roster::warm_tails`]). A cache miss each per event that was most of recording's
+    /// cost (BENCHMARKS.md, sessions 11, 13 and 18); each step reads what the one before
+    /// asked for. Reads only; a value made of what it read.
     ///
     /// [`Agents::warm_at`]: crate::floor::agents::Agents::warm_at
     /// [`Roster::warm_record`]: crate::roster::Roster::warm_record
     /// [`Roster::warm_tails`]: crate::roster::Roster::warm_tails
     fn warm(&self, ahead: &[Input]) -> i64 {
-        let mut slots = [u32::MAX; WARM_AHEAD];
+        // (agent slot, its kind after the event, whether the event is aux) of each event.
+        let mut found = [(AgentIdx::MAX, Kind::Idle, false); WARM_AHEAD];
         let mut w = 0;
-        for (ev, slot) in ahead.iter().zip(slots.iter_mut()) {
+        for (ev, f) in ahead.iter().zip(found.iter_mut()) {
             if let Input::Agent(ev) = ev
                 && let Some(ai) = self.agents.find(&ev.agent)
             {
                 w ^= self.agents.warm_at(ai);
-                // Not for an event whose state a change from idle leaves unrecorded
-                // (talking, ACW, idle under the default rules, `Roster::changes_nothing`):
-                // most such events come from one of those states and read no roster
-                // record. The agent's state before is not read here: it is on its way.
-                let unrecorded = ev.state != State::Aux
-                    && self.roster.changes_nothing(Kind::Idle, kind_of(&self.settings, ev.state, None));
-                if !unrecorded {
-                    *slot = self.roster.warm_record(ai);
-                }
+                *f = (ai, kind_of(&self.settings, ev.state, None), ev.state == State::Aux);
             }
         }
-        if !self.roster.is_empty() {
-            for &slot in &slots[..ahead.len().min(WARM_AHEAD)] {
-                w ^= self.roster.warm_tails(slot) as i64;
+        if self.roster.is_empty() {
+            return w;
+        }
+        // Not for an event that leaves the record as it is (`Roster::changes_nothing`: most
+        // talking, ACW and idle events under the default rules); every aux event, whose
+        // reason may matter. The agents' states came with the first step: a state's change
+        // that is recorded is most often one back from aux, which a guess from the new
+        // state alone missed (half the records then came from memory, BENCHMARKS.md
+        // session 18).
+        let mut slots = [u32::MAX; WARM_AHEAD];
+        for (&(ai, kind, aux), slot) in found.iter().zip(slots.iter_mut()) {
+            if ai != AgentIdx::MAX && (aux || !self.roster.changes_nothing(self.agents.get(ai).kind, kind)) {
+                *slot = self.roster.warm_record(ai);
             }
+        }
+        for &slot in &slots[..ahead.len().min(WARM_AHEAD)] {
+            w ^= self.roster.warm_tails(slot) as i64;
         }
         w
     }
