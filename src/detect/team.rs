@@ -271,6 +271,13 @@ fn steps_of(edges: &[(Ms, i64)]) -> Vec<(Ms, i64, i64)> {
     steps
 }
 
+/// Agent `i`'s talk and logged-in milliseconds over the utilization window before `t`,
+/// from its timeline.
+fn member_hour(ctx: &Ctx, i: AgentIdx, t: Ms) -> (Ms, Ms) {
+    let s = Sums { ms: ctx.agents.get(i).timeline.durations(t - UTIL_WINDOW_MS, t), ..Default::default() };
+    (s.talking(), s.logged_in())
+}
+
 /// `members_since` of a team whose members never changed.
 fn forever() -> Ms {
     Ms::MIN
@@ -617,9 +624,7 @@ impl DetState {
     /// read at each minute of the team's next hour (BENCHMARKS.md, session 18). An
     /// agent's timeline before its last event is final (an older event is refused).
     fn members_changed(&mut self, ch: Change, ctx: &Ctx) {
-        let before = ctx.agents.get(ch.agent).timeline.durations(ch.t - UTIL_WINDOW_MS, ch.t);
-        let s = Sums { ms: before, ..Default::default() };
-        if s.talking() != 0 || s.logged_in() != 0 {
+        if member_hour(ctx, ch.agent, ch.t) != (0, 0) {
             self.members_since = ch.t;
         }
     }
@@ -1046,8 +1051,7 @@ impl DetState {
     /// scheduled, none).
     fn staffed_with_roster(&self, m: Ms, ctx: &Ctx, logged: u64) -> u64 {
         let from = m - UTIL_WINDOW_MS;
-        let logged_in =
-            |i: AgentIdx| Sums { ms: ctx.agents.get(i).timeline.durations(from, m), ..Default::default() }.logged_in();
+        let logged_in = |i: AgentIdx| member_hour(ctx, i, m).1;
         // Made by `ticks` before a minute's utilization; the definition otherwise.
         let Some(p) = self.staffing.as_deref().filter(|p| p.key == (self.members_gen, ctx.roster.generation())) else {
             debug_assert!(false, "no staffing for the members at {m}");
@@ -1070,8 +1074,7 @@ impl DetState {
         let mut staffed = logged as i64;
         for &(i, _) in &self.members {
             if let Some(slot) = scheduled_slot(ctx, i) {
-                let s = Sums { ms: ctx.agents.get(i).timeline.durations(from, m), ..Default::default() };
-                staffed += ctx.roster.scheduled_ms(slot, from, m) - s.logged_in();
+                staffed += ctx.roster.scheduled_ms(slot, from, m) - member_hour(ctx, i, m).1;
             }
         }
         staffed
@@ -1082,10 +1085,9 @@ impl DetState {
     fn hour_from_timelines(&self, m: Ms, ctx: &Ctx) -> (u64, u64) {
         let (mut talk, mut logged) = (0, 0);
         for &(i, _) in &self.members {
-            let d = ctx.agents.get(i).timeline.durations(m - UTIL_WINDOW_MS, m);
-            let s = Sums { ms: d, ..Default::default() };
-            talk += s.talking() as u64;
-            logged += s.logged_in() as u64;
+            let (t, l) = member_hour(ctx, i, m);
+            talk += t as u64;
+            logged += l as u64;
         }
         (talk, logged)
     }
