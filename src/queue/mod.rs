@@ -188,6 +188,17 @@ fn short(ms: Ms) -> String {
     s.strip_suffix(".000Z").map(|w| format!("{w}Z")).unwrap_or(s)
 }
 
+/// Where an entry ending at `t` goes in `d`, kept in order of `end`: after every entry
+/// ending at or before `t`. The usual end is the latest, found at the back without a binary
+/// search of a deque that is mostly out of the cache (its probes were 5% of a replay of the
+/// simulated morning, BENCHMARKS.md session 18).
+fn place_by_end<T>(d: &VecDeque<T>, end: impl Fn(&T) -> Ms, t: Ms) -> usize {
+    match d.back() {
+        Some(x) if end(x) > t => d.partition_point(|x| end(x) <= t),
+        _ => d.len(),
+    }
+}
+
 impl Queue {
     fn new(id: &str, at: Ms, s: &QueueSettings) -> Queue {
         let fresh = SlState { streak: Streak::new(s.sl_consecutive), firing: None };
@@ -216,20 +227,11 @@ impl Queue {
     /// Records an ended call, keeping `ended` in end order and `marks` its prefix sums
     /// (a late end recomputes the marks after it; the usual end, the latest, at most one).
     fn push_ended(&mut self, e: Ended, s: &QueueSettings) {
-        // The usual end is the latest: its place is found at the back, without a binary
-        // search of a deque that is mostly out of the cache (its probes were 5% of a
-        // replay of the simulated morning, BENCHMARKS.md session 18).
-        let i = match self.ended.back() {
-            Some(x) if x.end > e.end => self.ended.partition_point(|x| x.end <= e.end),
-            _ => self.ended.len(),
-        };
+        let i = place_by_end(&self.ended, |x| x.end, e.end);
         self.ended.insert(i, e);
         self.remark(i / MARK + 1, s);
         if e.wait() > s.long_wait_ms {
-            let j = match self.long.back() {
-                Some(x) if x.0 > e.end => self.long.partition_point(|x| x.0 <= e.end),
-                _ => self.long.len(),
-            };
+            let j = place_by_end(&self.long, |x| x.0, e.end);
             self.long.insert(j, (e.end, e.since()));
         }
     }
