@@ -190,6 +190,9 @@ struct RAgent {
 
 /// The bytes of [`RAgent`] a view reads, from its start.
 const RAGENT_HOT_BYTES: usize = 128;
+/// The bytes of [`RAgent`] a re-derivation reads, from its start: what a view reads, and
+/// the alerts' bookkeeping after it (`live`, `done`, `due`, `queued`).
+const RAGENT_DERIVE_BYTES: usize = std::mem::offset_of!(RAgent, queued) + std::mem::size_of::<Ms>();
 const _: () = assert!(
     std::mem::offset_of!(RAgent, out_since) + std::mem::size_of::<Option<Ms>>() <= RAGENT_HOT_BYTES
         && std::mem::align_of::<RAgent>() == 64,
@@ -925,7 +928,7 @@ impl Roster {
             self.due_now_sorted = true;
             // The first ones popped, which the read-ahead below does not reach.
             for &slot in self.due_now.iter().rev().take(DUE_AHEAD) {
-                crate::mem::prefetch_bytes(&self.agents[slot as usize], RAGENT_HOT_BYTES);
+                crate::mem::prefetch_bytes(&self.agents[slot as usize], RAGENT_DERIVE_BYTES);
             }
         }
         while let Some(slot) = self.due_now.pop() {
@@ -935,7 +938,7 @@ impl Roster {
             // (BENCHMARKS.md, session 13). Hints only.
             let n = self.due_now.len();
             if let Some(&ahead) = n.checked_sub(DUE_AHEAD).and_then(|i| self.due_now.get(i)) {
-                crate::mem::prefetch_bytes(&self.agents[ahead as usize], RAGENT_HOT_BYTES);
+                crate::mem::prefetch_bytes(&self.agents[ahead as usize], RAGENT_DERIVE_BYTES);
             }
             if let Some(&ahead) = n.checked_sub(DUE_AHEAD / 2).and_then(|i| self.due_now.get(i)) {
                 self.prefetch_tails(ahead);
