@@ -196,7 +196,9 @@ impl Metrics {
         let mut rows: Vec<Row> = Vec::with_capacity(view.teams.len());
         let mut ti = teams.iter().peekable();
         // The view lists `unassigned` for scheduled agents never seen even when the engine
-        // has no such team (docs/adherence.md): its series come from an empty stand-in.
+        // has no such team (docs/adherence.md): its series come from a stand-in, empty but
+        // for the no-shows' alerts.
+        let unassigned = engine.unassigned_alerts();
         let stand_in = Team {
             id: crate::engine::UNASSIGNED.to_string(),
             roster: Default::default(),
@@ -204,9 +206,9 @@ impl Metrics {
             handle: Default::default(),
             contacts_total: 0,
             state_ms: [0; 6],
-            alerts_firing: Default::default(),
-            alerts_fired: Default::default(),
-            alerts_retracted: Default::default(),
+            alerts_firing: unassigned.firing,
+            alerts_fired: unassigned.fired,
+            alerts_retracted: unassigned.retracted,
         };
         for gv in &view.teams {
             while ti.next_if(|t| t.id < gv.id).is_some() {}

@@ -369,6 +369,11 @@ async fn put_roster_over_http() {
     assert!(m.contains("floorwatch_adherence_ratio{team=\"T1\",window=\"today\"}"), "{m}");
     assert_eq!(common::metric(&m, "floorwatch_agents_out_of_adherence{team=\"unassigned\"}"), Some(1.0), "{m}");
     assert_eq!(common::metric(&m, "floorwatch_agents_out_of_adherence{team=\"T1\"}"), Some(0.0), "{m}");
+    // The no-show's alert is counted under `unassigned`, though no team of the engine's
+    // has that id (the rules' `OutOfAdherenceActive` reads these).
+    let un = |name: &str| common::metric(&m, &format!("{name}{{kind=\"out_of_adherence\",team=\"unassigned\"}}"));
+    assert_eq!(un("floorwatch_alerts_active"), Some(1.0), "{m}");
+    assert_eq!(un("floorwatch_alerts_fired_total"), Some(1.0), "{m}");
     // The board: the no-show has no time in state, and its time out of adherence.
     let b = d.get_json("/api/v1/board").await;
     let a3 = b["agents"].as_array().unwrap().iter().find(|a| a["agent"] == "A3").expect("A3 on the board");

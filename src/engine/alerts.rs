@@ -281,10 +281,19 @@ impl Engine {
                 (&mut queue.alerts_firing[k], &mut queue.alerts_fired[k], &mut queue.alerts_retracted[k])
             }
             None => {
-                let Some(&ti) = self.team_index.get(&a.team) else { return };
                 let Some(k) = AlertKind::TEAM.iter().position(|k| *k == a.kind) else { return };
-                let team = self.team_mut(ti);
-                (&mut team.alerts_firing[k], &mut team.alerts_fired[k], &mut team.alerts_retracted[k])
+                match self.team_index.get(&a.team) {
+                    Some(&ti) => {
+                        let team = self.team_mut(ti);
+                        (&mut team.alerts_firing[k], &mut team.alerts_fired[k], &mut team.alerts_retracted[k])
+                    }
+                    // A no-show's, whose `unassigned` is no team of the engine's.
+                    None if a.team == super::UNASSIGNED => {
+                        let u = &mut self.unassigned_alerts;
+                        (&mut u.firing[k], &mut u.fired[k], &mut u.retracted[k])
+                    }
+                    None => return,
+                }
             }
         };
         match c {

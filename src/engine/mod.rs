@@ -91,6 +91,17 @@ pub struct Team {
 /// How many alert kinds a team counts (`AlertKind::TEAM`; counters are indexed by position in it).
 pub const TEAM_KINDS: usize = crate::alert::AlertKind::TEAM.len();
 
+/// The alert counters of `unassigned` while no team of that id exists: the no-shows'
+/// `out_of_adherence` alerts (a scheduled agent never seen has no team of its own), which
+/// Prometheus reports under `team="unassigned"` as the views list them. A team created
+/// with that id takes them over.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UnassignedAlerts {
+    pub firing: [u32; TEAM_KINDS],
+    pub fired: [u64; TEAM_KINDS],
+    pub retracted: [u64; TEAM_KINDS],
+}
+
 /// All the state of a floor.
 pub struct Engine {
     pub settings: Settings,
@@ -128,6 +139,8 @@ pub struct Engine {
     /// every housekeeping, none of them old enough, was a cost of ingest with a roster).
     /// Derived.
     resolved_floor: Ms,
+    /// See [`UnassignedAlerts`]. Derived: recounted with the teams' on restore.
+    unassigned_alerts: UnassignedAlerts,
     /// The AHT control chart of every team that completed contacts, by team id (kept when
     /// the team is dropped: its history outlives its members; see `chart`).
     charts: HashMap<String, TeamChart, foldhash::fast::RandomState>,
@@ -222,6 +235,7 @@ impl Engine {
             queue_alerts: Default::default(),
             board_alerts: board_index::BoardAlerts::new(),
             resolved_floor: Ms::MAX,
+            unassigned_alerts: UnassignedAlerts::default(),
             charts: HashMap::default(),
             chart_due: Ms::MAX,
             chart_names,
@@ -360,6 +374,8 @@ impl Engine {
         // A new team starts at local midnight so that configured peak windows earlier today
         // count for it (they hold for every team, whatever its membership).
         let clock = self.cal.midnight(at.max(0));
+        // The no-shows' alerts counted under `unassigned` so far go with the team of that id.
+        let counted = if id == UNASSIGNED { std::mem::take(&mut self.unassigned_alerts) } else { Default::default() };
         let team = Team {
             id: id.to_string(),
             roster: Roster::default(),
@@ -367,9 +383,9 @@ impl Engine {
             handle: HandleTimes::default(),
             contacts_total: 0,
             state_ms: [0; 6],
-            alerts_firing: [0; TEAM_KINDS],
-            alerts_fired: [0; TEAM_KINDS],
-            alerts_retracted: [0; TEAM_KINDS],
+            alerts_firing: counted.firing,
+            alerts_fired: counted.fired,
+            alerts_retracted: counted.retracted,
         };
         let i = match self.team_free.pop() {
             Some(i) => {
@@ -399,6 +415,11 @@ impl Engine {
     /// with [`Engine::team_state_ms`].
     pub fn teams(&self) -> impl Iterator<Item = &Team> {
         self.teams.iter().flatten()
+    }
+
+    /// The alert counters of `unassigned` while no team has that id ([`UnassignedAlerts`]).
+    pub fn unassigned_alerts(&self) -> &UnassignedAlerts {
+        &self.unassigned_alerts
     }
 
     /// The ids of the teams a view of the whole floor lists, sorted: the live teams, and
