@@ -897,3 +897,52 @@ fn final_alerts_are_forgotten_with_the_store() {
         assert_eq!((ids(&engine).len(), engine.roster().done_len(slot)), (kept, kept), "{day}");
     }
 }
+
+/// A roster uploaded late that reaches back (a weekly export at 15:00): what it finds out
+/// of adherence before what may still be backfilled (2 h) counts in the figures but pages
+/// nobody; a stretch still open, or one that ended within the 2 h, is told as a late
+/// event's would be.
+#[test]
+fn an_upload_reaching_back_tells_only_what_may_still_be_backfilled() {
+    let toml = "[server]\nclock = \"event\"\n";
+    let mut engine = engine_with(toml, "agent,start,end,activity\nX,2026-11-30 09:00,2026-11-30 10:00,shift\n");
+    feed(&mut engine, &format!(r#"{{"ts":{},"agent":"S1","state":"idle","team":"T1"}}"#, at("15:00")));
+    // P1: last week and today (a no-show since 09:00, still out); P2 out 12:00–14:00 (ended
+    // within the 2 h); P3 out 09:00–11:00 (ended before them). None of them ever seen.
+    let csv = "agent,start,end,activity
+P1,2026-11-16 09:00,2026-11-16 17:00,shift
+P1,2026-11-23 09:00,2026-11-23 17:00,shift
+P2,2026-11-23 12:00,2026-11-23 14:00,shift
+P3,2026-11-23 09:00,2026-11-23 11:00,shift
+";
+    let up = floorwatch::roster::parse::parse(csv, &engine.settings.tz).unwrap();
+    engine.upload_roster(&up).unwrap();
+    let opts = floorwatch::engine::ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let s = snapshot(&mut engine, at("15:00"), &opts);
+    let told: Vec<_> = alerts(&s).into_iter().filter(|a| a.0.starts_with("out_of_adherence:")).collect();
+    assert_eq!(
+        told,
+        vec![
+            (
+                "out_of_adherence:unassigned:P1:1795424400000".to_string(),
+                "2026-11-23T09:00:00.000Z".to_string(),
+                "2026-11-23T09:05:00.000Z".to_string(),
+                Value::Null
+            ),
+            (
+                "out_of_adherence:unassigned:P2:1795435200000".to_string(),
+                "2026-11-23T12:00:00.000Z".to_string(),
+                "2026-11-23T12:05:00.000Z".to_string(),
+                json!("2026-11-23T14:00:00.000Z")
+            ),
+        ],
+        "{s}"
+    );
+    // The figures are the schedule's all the same.
+    assert_eq!(agent(&s, "P3")["windows"]["today"]["scheduled_s"], 7200.0);
+    assert_eq!(agent(&s, "P3")["windows"]["today"]["in_adherence_s"], 0.0);
+    // The next upload that reaches back finds P3's stretch already past: still untold.
+    engine.upload_roster(&up).unwrap();
+    let s = snapshot(&mut engine, at("15:01"), &opts);
+    assert_eq!(alerts(&s).iter().filter(|a| a.0.starts_with("out_of_adherence:")).count(), 2, "{s}");
+}

@@ -41,6 +41,7 @@ impl Engine {
                 let (since, kind, reason) = (a.since, a.kind, a.reason.clone());
                 self.roster.record(slot, since, kind, reason.as_deref());
             }
+            self.roster.note_upload(slot);
             self.roster.mark(slot);
         }
         self.version += 1;
@@ -248,9 +249,16 @@ impl Engine {
         }
         let mut live: Vec<(Ms, String, String)> = Vec::new();
         let mut new: Vec<Alert> = Vec::new();
+        let reached_back = self.roster.reached_back(slot);
         for &(start, end) in stretches {
             let fire = start + thr;
             if fire > now || end.is_some_and(|e| e - start < thr) {
+                continue;
+            }
+            // An upload reaching back before what may still be backfilled (last week's
+            // no-shows in a monthly export): a stretch that ended there was never told, and
+            // is not now; the past stays as evaluated (docs/adherence.md).
+            if reached_back && end.is_some_and(|e| e <= floor) && !known.iter().any(|k| k.0 == start) {
                 continue;
             }
             // The team at fire time: kept from the alert as told (the agent may have moved since).

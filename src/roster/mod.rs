@@ -12,7 +12,7 @@
 mod due;
 pub mod parse;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
@@ -432,6 +432,10 @@ pub struct Roster {
     /// (upload, restore); a trim leaves it as wide as it was.
     /// Derived; never stored.
     sched_aux: Vec<(Ms, Ms)>,
+    /// Roster slots an upload changed since their last derivation: that derivation does not
+    /// tell stretches that ended before what may still be backfilled
+    /// ([`Roster::reached_back`]). Derived; never stored.
+    uploaded: HashSet<u32, foldhash::fast::RandomState>,
 }
 
 /// A [`Roster::generation`] no roster has had before (one roster may replace another, and
@@ -476,6 +480,7 @@ impl Roster {
             scratch: Vec::new(),
             by_agent: Vec::new(),
             sched_aux: Vec::new(),
+            uploaded: HashSet::default(),
         };
         r.intern("off");
         r.intern("work");
@@ -907,6 +912,20 @@ impl Roster {
     pub fn may_have_scheduled_aux(&self, slot: u32, from: Ms, to: Ms) -> bool {
         let (lo, hi) = self.sched_aux[slot as usize];
         lo < to && from < hi
+    }
+
+    /// Notes that an upload changed agent `slot`'s schedule (see [`Roster::reached_back`]).
+    pub fn note_upload(&mut self, slot: u32) {
+        self.uploaded.insert(slot);
+    }
+
+    /// Whether an upload changed agent `slot`'s schedule since its last derivation, which
+    /// then walks from the start of the new schedule: a weekly or monthly export reaches
+    /// back days, and the stretches out of adherence it finds there (no-shows of last
+    /// week) are figures now, not pages. The engine tells none that ended before what may
+    /// still be backfilled (docs/adherence.md).
+    pub fn reached_back(&self, slot: u32) -> bool {
+        !self.uploaded.is_empty() && self.uploaded.contains(&slot)
     }
 
     /// Marks an agent for re-derivation at the next advance (after an event or an upload).
@@ -1399,6 +1418,9 @@ impl Roster {
         now: Ms,
     ) {
         let thr = self.settings.threshold_ms;
+        if !self.uploaded.is_empty() {
+            self.uploaded.remove(&slot);
+        }
         let next_piece = {
             let a = &self.agents[slot as usize];
             let i = a.sched.partition_point(|&(s, _)| s <= now);
