@@ -635,13 +635,21 @@ fn demo_has_history_and_never_ends() {
     // During a peak, the cluster comes a few minutes from now.
     let cfg = floorwatch::sim::demo_config(at("2026-11-23T10:00:30Z"), "UTC", &floorwatch::sim::default_peaks());
     assert_eq!(cfg.clusters[0].at, Time::constant(10, 3, 0, 0));
-    // At night: no shifts (the floor works round the clock), starting two hours back.
-    let night = at("2026-11-23T23:30:00Z");
+    // At night: the day's shifts start two hours back (on the half hour), so the floor is
+    // at work and has a roster whenever the demo starts.
+    let night = at("2026-11-23T23:40:00Z");
     let cfg = floorwatch::sim::demo_config(night, "UTC", &floorwatch::sim::default_peaks());
-    assert!(!cfg.shifts);
-    assert_eq!(cfg.start, night - 2 * HOUR);
-    let lines: Vec<SimLine> = demo(night, "UTC").take_while(|l| l.ts <= night).collect();
+    assert!(cfg.shifts);
+    assert_eq!((cfg.start, cfg.shift_start), (at("2026-11-23T21:30:00Z"), Time::constant(21, 30, 0, 0)));
+    let mut sim = demo(night, "UTC");
+    sim.record_roster();
+    let lines: Vec<SimLine> = sim.by_ref().take_while(|l| l.ts <= night).collect();
     assert_eq!(lines.iter().map(|l| l.agent).collect::<BTreeSet<_>>().len(), 200);
+    // Every agent is scheduled now, and the roster's no-show (one agent more than the floor).
+    let rows = sim.take_roster();
+    let on_shift: BTreeSet<&str> =
+        rows.iter().filter(|r| r.activity.is_none() && r.start <= night && night < r.end).map(|r| r.agent.as_str()).collect();
+    assert_eq!(on_shift.len(), 201, "{} rows", rows.len());
     // An unknown zone still gives a demo (in UTC).
     assert!(demo(night, "Nowhere/Special").next().is_some());
 }

@@ -258,8 +258,9 @@ pub fn demo(now_ms: Ms, timezone: &str) -> Simulator {
 /// During office hours (08:00–17:00 local) it starts at today's 08:00 on shifts, so by
 /// `now_ms` the floor has a morning behind it: the caller applies every line with
 /// `ts <= now_ms` at once and paces the rest in real time. Outside office hours a
-/// wallboard of logged-out agents would show nothing, so the floor works round the clock
-/// (no shifts), starting two hours before `now_ms`.
+/// wallboard of logged-out agents would show nothing, so the day's shifts start instead
+/// two hours before `now_ms` (on the half hour): the floor is two hours into its shifts,
+/// with a roster, at any hour the demo is started.
 ///
 /// Injected, repeating daily at the same local times: an aux cluster in team T03 (30% of
 /// its logged-in agents on `break` for 10 minutes) three minutes from now if a peak window
@@ -272,7 +273,8 @@ pub fn demo_config(now_ms: Ms, timezone: &str, peaks: &[(Time, Time)]) -> SimCon
     let day = cal.day_of(now_ms);
     let hour = 3_600_000;
     let office = (cal.at(day, 8 * hour)..cal.at(day, 17 * hour)).contains(&now_ms);
-    let start = if office { cal.at(day, 8 * hour) } else { now_ms - 2 * hour };
+    let half_hour = 30 * 60_000;
+    let start = if office { cal.at(day, 8 * hour) } else { (now_ms - 2 * hour).div_euclid(half_hour) * half_hour };
     let minute_up = |t: Ms| t.div_euclid(60_000) * 60_000 + 60_000;
     let cluster_at = match cal.peak_containing(now_ms) {
         Some((_, end)) if end - now_ms >= 20 * 60_000 => minute_up(now_ms + 2 * 60_000),
@@ -283,7 +285,7 @@ pub fn demo_config(now_ms: Ms, timezone: &str, peaks: &[(Time, Time)]) -> SimCon
         duration: None,
         timezone: timezone.to_string(),
         peaks: peaks.to_vec(),
-        shifts: office,
+        shift_start: cal.local_time(start),
         clusters: vec![Cluster { team: 3, at: cal.local_time(cluster_at), share: 0.3, minutes: 10 }],
         long_breaks: vec![LongBreak {
             team: 6,
