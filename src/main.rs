@@ -79,8 +79,10 @@ struct ServeArgs {
 struct ReplayArgs {
     /// NDJSON file of events, or `-` for standard input.
     input: String,
-    /// Configuration file (TOML); only the [floor], [peak], [alerts] and [aht_chart] keys
-    /// matter here.
+    /// Configuration file (TOML), as `serve` reads it. What shapes the figures and alerts
+    /// is used: [floor], [peak], [queues], [alerts], [aht_chart], [adherence], [roster] (its
+    /// file is the schedule) and [limits] max_line_bytes; the server, sources, hooks,
+    /// journal, auth, tls and cluster sections are not.
     #[arg(long, short)]
     config: Option<PathBuf>,
     /// Evaluate at this instant (RFC 3339 or epoch ms) instead of the last event's time.
