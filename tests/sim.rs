@@ -647,8 +647,11 @@ fn demo_has_history_and_never_ends() {
     assert_eq!(lines.iter().map(|l| l.agent).collect::<BTreeSet<_>>().len(), 200);
     // Every agent is scheduled now, and the roster's no-show (one agent more than the floor).
     let rows = sim.take_roster();
-    let on_shift: BTreeSet<&str> =
-        rows.iter().filter(|r| r.activity.is_none() && r.start <= night && night < r.end).map(|r| r.agent.as_str()).collect();
+    let on_shift: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.activity.is_none() && r.start <= night && night < r.end)
+        .map(|r| r.agent.as_str())
+        .collect();
     assert_eq!(on_shift.len(), 201, "{} rows", rows.len());
     // An unknown zone still gives a demo (in UTC).
     assert!(demo(night, "Nowhere/Special").next().is_some());
