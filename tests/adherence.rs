@@ -826,6 +826,7 @@ fn a_name_arriving_while_out_of_adherence_is_in_the_alert_at_once() {
         format!(r#"{{"ts":{},"agent":"A1","state":"{state}","team":"T1"{extra}}}"#, at(hm))
     };
     let mut engine = engine_with(toml, csv);
+    engine.enable_notifications();
     let opts = ViewOpts { team: None, agents: false, alerts: true, scrape: false };
     let alert_at = |engine: &mut Engine, lines: &[String], hm: &str| {
         feed(engine, &lines.join("\n"));
@@ -842,6 +843,24 @@ fn a_name_arriving_while_out_of_adherence_is_in_the_alert_at_once() {
     assert_eq!(fired, "A1 has been out of adherence with the schedule for 5 min");
     let named = alert_at(&mut engine, &[ev("09:20", "aux", r#","reason":"personal","name":"Li Wei""#)], "09:21");
     assert_eq!(named, "A1 (Li Wei) has been out of adherence with the schedule for 5 min");
+    // Told once, then pushed again with the name: firing both times, never retracted (a
+    // hook sends each alert's state once), and counted as one fire.
+    let told: Vec<(String, bool, String)> = engine
+        .take_notifications()
+        .iter()
+        .filter(|a| a.kind == AlertKind::OutOfAdherence)
+        .map(|a| (format!("{:?}", a.state), a.retracted, a.message.clone()))
+        .collect();
+    assert_eq!(
+        told,
+        vec![
+            ("Firing".into(), false, "A1 has been out of adherence with the schedule for 5 min".into()),
+            ("Firing".into(), false, "A1 (Li Wei) has been out of adherence with the schedule for 5 min".into()),
+        ]
+    );
+    let t1 = engine.teams().find(|t| t.id == "T1").unwrap();
+    let k = AlertKind::TEAM.iter().position(|k| *k == AlertKind::OutOfAdherence).unwrap();
+    assert_eq!((t1.alerts_firing[k], t1.alerts_fired[k], t1.alerts_retracted[k]), (1, 1, 0));
 }
 
 /// Changes that move no figure are not logged (talking, ACW and idle under the default

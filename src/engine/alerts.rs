@@ -155,6 +155,16 @@ impl Engine {
         for n in new {
             match old.get(n.id.as_str()).copied() {
                 Some(o) if o.alert() == &n => {}
+                // Only its words moved (an `out_of_adherence` alert names the agent, whose
+                // name may arrive after the fire): stored and pushed as it now reads, and
+                // neither counted nor retracted. Hooks send each alert's state once, so
+                // the chats are not told again (a retraction and a second fire, before).
+                Some(o) if same_but_message(o, &n) => {
+                    changed = true;
+                    let n = StoredAlert::new(n);
+                    self.store_put(n.clone());
+                    self.notify(n);
+                }
                 Some(o) if same_fire(o, &n) && o.is_firing() => {
                     // It ends where it ended, now that the events are in.
                     changed = true;
@@ -573,6 +583,11 @@ fn retracted(a: &Alert) -> Alert {
 /// Whether two versions of an alert told the same fire (they may differ in the resolve):
 /// every field but `state` and `resolved_at` equal, compared in place (copies of both
 /// were two allocations per string of the alert, at each resolve a re-derivation found).
+/// `a` and `b` differ in their `message` at most.
+fn same_but_message(a: &Alert, b: &Alert) -> bool {
+    a.message != b.message && Alert { message: b.message.clone(), ..a.clone() } == *b
+}
+
 fn same_fire(a: &Alert, b: &Alert) -> bool {
     // Every field named: a new one is compared or left out here on purpose.
     let Alert {
