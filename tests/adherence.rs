@@ -210,6 +210,8 @@ fn a_no_show_is_listed_and_alerted() {
         "2026-11-23T09:05:00.000Z".to_string(),
         Value::Null,
     )));
+    let a = s["alerts"].as_array().unwrap().iter().find(|a| a["agent"] == "A3").unwrap();
+    assert_eq!(a["message"], "A3 is scheduled but has not logged in for 5 min");
 }
 
 /// The alert's timing at the edges: a stretch of exactly the threshold fires and resolves

@@ -334,7 +334,12 @@ fn adherence_alert(id: &str, who: &str, team: &str, start: Ms, end: Option<Ms>, 
         start + thr,
         thr as f64 / 1000.0,
         thr as f64 / 1000.0,
-        format!("{who} has been out of adherence with the schedule for {} min", thr / 60_000),
+        if team == UNASSIGNED {
+            // Never seen (SPEC §9.2): a no-show, which is what the floor needs to read.
+            format!("{who} is scheduled but has not logged in for {} min", thr / 60_000)
+        } else {
+            format!("{who} has been out of adherence with the schedule for {} min", thr / 60_000)
+        },
         vec![id.to_string()],
     );
     if let Some(e) = end {

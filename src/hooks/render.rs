@@ -73,6 +73,8 @@ impl Renderer<'_> {
             };
         }
         match (self.lang, a.kind, agent) {
+            // A no-show: the board calls its team 未分组.
+            (Lang::Zh, AlertKind::OutOfAdherence, Some(ag)) if no_show(a) => format!("未分组坐席 {ag}"),
             (Lang::En, AlertKind::LongAux | AlertKind::OutOfAdherence, Some(ag)) => format!("{ag} ({})", a.team),
             (Lang::Zh, AlertKind::LongAux | AlertKind::OutOfAdherence, Some(ag)) => format!("{} 组坐席 {ag}", a.team),
             (Lang::En, _, _) => a.team.clone(),
@@ -108,6 +110,12 @@ impl Renderer<'_> {
             }
             (Lang::Zh, AlertKind::LongAux) => {
                 (" ", format!("连续非计划小休已达 {} (上限 {})", self.duration(a.value), self.duration(a.threshold)))
+            }
+            (Lang::En, AlertKind::OutOfAdherence) if no_show(a) => {
+                (" ", format!("scheduled but not logged in for {}", self.duration(a.value)))
+            }
+            (Lang::Zh, AlertKind::OutOfAdherence) if no_show(a) => {
+                (" ", format!("已排班但未登录已达 {}", self.duration(a.value)))
             }
             (Lang::En, AlertKind::OutOfAdherence) => {
                 (" ", format!("out of adherence with the schedule for {}", self.duration(a.value)))
@@ -212,6 +220,14 @@ impl Renderer<'_> {
         }
         match (self.lang, a.state, a.resolved_at) {
             (_, AlertState::Firing, _) | (_, _, None) => format!("{subject}{joiner}{finding}"),
+            // A no-show's ends where the schedule stops asking for work (its shift's end, a
+            // break): had the agent logged in, the alert would be its team's now.
+            (Lang::En, AlertState::Resolved, Some(r)) if no_show(a) => {
+                format!("{subject} missed {} of scheduled work without logging in", self.duration_ms(r - a.started_at))
+            }
+            (Lang::Zh, AlertState::Resolved, Some(r)) if no_show(a) => {
+                format!("{subject} 在排班时段内 {} 未登录，该时段已结束", self.duration_ms(r - a.started_at))
+            }
             (Lang::En, AlertState::Resolved, Some(r)) => {
                 format!("{subject} back to normal after {} (when fired: {finding})", self.duration_ms(r - a.started_at))
             }
@@ -312,6 +328,11 @@ fn cluster_size(a: &Alert) -> Option<u64> {
     (n.is_finite() && (n - n.round()).abs() < 0.01 && n.round() >= k).then(|| n.round() as u64)
 }
 
+/// An `out_of_adherence` alert of a scheduled agent never seen (team `unassigned`).
+fn no_show(a: &Alert) -> bool {
+    a.kind == AlertKind::OutOfAdherence && a.team == crate::engine::UNASSIGNED
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,6 +413,26 @@ mod tests {
             "[Retracted: Aux clustering] T07: disregard the alert fired at 17:11 (events that arrived late show it did not happen so)",
         );
         check(Lang::Zh, &a, "【撤回·坐席扎堆小休】T07 组：请忽略 17:11 触发的告警（迟到的事件表明情况并非如此）");
+    }
+
+    /// A no-show's alert says the agent has not logged in, and names its team as the board
+    /// does; an agent on the floor's says out of adherence.
+    #[test]
+    fn a_no_shows_alert_says_it_never_logged_in() {
+        let mut a = alert(AlertKind::OutOfAdherence, &["A3"], 300.0, 300.0);
+        a.agent = Some("A3".into());
+        check(Lang::En, &a, "[Out of adherence] A3 (T07) out of adherence with the schedule for 5 min");
+        a.team = "unassigned".into();
+        check(Lang::En, &a, "[Out of adherence] A3 (unassigned) scheduled but not logged in for 5 min");
+        check(Lang::Zh, &a, "【未按排班执行】未分组坐席 A3 已排班但未登录已达 5 分钟");
+        a.state = AlertState::Resolved;
+        a.resolved_at = Some(a.started_at + 8 * 3_600_000);
+        check(
+            Lang::En,
+            &a,
+            "[Resolved: Out of adherence] A3 (unassigned) missed 8 h 0 min of scheduled work without logging in",
+        );
+        check(Lang::Zh, &a, "【已恢复·未按排班执行】未分组坐席 A3 在排班时段内 8 小时 0 分钟 未登录，该时段已结束");
     }
 
     #[test]
