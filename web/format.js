@@ -184,3 +184,30 @@ export function fitCount(heights, avail, gap, moreH) {
   }
   return heights.length;
 }
+
+/**
+ * Which entries of a list that does not fit whole to show (indexes, in list order): first
+ * the first entry of each kind (`kinds[i]`; null for an entry that reserves nothing, e.g. a
+ * resolved alert), then the others in list order while they fit in `avail` pixels. Without
+ * it a dozen alerts of one kind (service level, fired later) pushed the one firing
+ * out_of_adherence alert of the floor under "+12 more".
+ */
+export function pickShown(kinds, heights, avail, gap) {
+  const shown = new Set();
+  let used = 0;
+  const add = (i) => {
+    const h = heights[i] + (shown.size ? gap : 0);
+    if (used + h > avail) return false;
+    used += h;
+    shown.add(i);
+    return true;
+  };
+  const seen = new Set();
+  kinds.forEach((k, i) => {
+    if (k == null || seen.has(k)) return;
+    seen.add(k);
+    add(i);
+  });
+  for (let i = 0; i < heights.length; i++) if (!shown.has(i) && !add(i)) break;
+  return [...shown].sort((a, b) => a - b);
+}

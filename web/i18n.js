@@ -59,11 +59,17 @@ const en = {
   'col.aht': 'AHT',
   'col.contacts': 'Contacts',
   'col.adherence': 'Adherence',
-  'sched.work': 'Sched: work',
-  'sched.off': 'Sched: off',
+  // The roster's activity on a tile, always labelled ("Sched: lunch" under an aux tile's
+  // "Lunch" reads as the schedule, not the reason twice).
+  'sched.label': 'Sched: {activity}',
+  'activity.work': 'work',
+  'activity.off': 'off',
   'sched.out': 'out {time}',
+  'sched.out_since': 'out of adherence since {time}',
   'drivers.title': 'Highest aux rates in {team} ({window}), which drive its aux CV',
   'teams.none': 'No team data yet',
+  'util.na': 'n/a',
+  'util.na_title': 'Nobody logged in during this window: no utilization',
   'team.unassigned': 'Unassigned',
 
   'lvl.ok': 'in band',
@@ -145,6 +151,7 @@ const en = {
   'long.near': 'Aux nearing its limit ({limit})',
   'long.over': 'Aux over its limit ({limit})',
   'legend.over': 'Aux over limit',
+  'legend.ooa': 'Out of adherence',
 
   'conn.connecting': 'Connecting…',
   'conn.open': 'Live',
@@ -249,11 +256,15 @@ const zh = {
   'col.aht': '平均处理时长',
   'col.contacts': '处理量',
   'col.adherence': '排班遵从率',
-  'sched.work': '排班：工作',
-  'sched.off': '排班：休息',
+  'sched.label': '排班：{activity}',
+  'activity.work': '工作',
+  'activity.off': '休息',
   'sched.out': '偏离 {time}',
+  'sched.out_since': '自 {time} 起未按排班',
   'drivers.title': '{team} 示忙率最高的坐席（{window}），示忙离散度主要由他们拉高',
   'teams.none': '暂无班组数据',
+  'util.na': '不适用',
+  'util.na_title': '本时段无人在线，无利用率可言',
   'team.unassigned': '未分组',
 
   'lvl.ok': '在目标区间',
@@ -335,6 +346,7 @@ const zh = {
   'long.near': '示忙即将超时（上限 {limit}）',
   'long.over': '示忙已超时（上限 {limit}）',
   'legend.over': '示忙超时',
+  'legend.ooa': '未按排班',
 
   'conn.connecting': '正在连接…',
   'conn.open': '实时',
@@ -450,6 +462,17 @@ export function chartKindLabel(kind) {
 /** The rules an AHT chart point broke, in the current language, joined. */
 export function rulesLabel(rules) {
   return (rules ?? []).map((r) => (`aht.rule.${r}` in current ? t(`aht.rule.${r}`) : r)).join(currentLang === 'zh' ? '，' : ', ');
+}
+
+/**
+ * A roster activity (docs/adherence.md) in the current language: `work` and `off` by name,
+ * others as their aux reason's word, in lower case in English ("Sched: lunch", as
+ * "Sched: work"); a name we have no word for is shown as sent.
+ */
+export function activityLabel(act) {
+  if (`activity.${act}` in current) return t(`activity.${act}`);
+  if (!(`reason.${act}` in current)) return reasonLabel(act);
+  return currentLang === 'en' ? reasonLabel(act).toLowerCase() : reasonLabel(act);
 }
 
 export function teamLabel(team) {

@@ -9,6 +9,18 @@
 export const MIN_W = 56;
 export const MAX_W = 300;
 const ASPECT = 0.42; // tile height / width
+/** Tiles with the roster's line under the state (docs/adherence.md) are taller. */
+export const SCHED_ASPECT = 0.5;
+
+/**
+ * The type unit of a tile w x h (panels/tiles.js: every size in the tile is a multiple):
+ * the tile must hold its lines, top to bottom, in units of it — padding, name, state and
+ * aux reason beside the time, and with a roster the schedule line — and be about `widthU`
+ * units wide, so that "Sched: training · out 10:38" fits the tile's width.
+ */
+export function tileUnit(w, h, sched) {
+  return sched ? Math.min(w / 13, h / 5.8) : Math.min(w / 11, h / 4.6);
+}
 
 /** State order when grouping by state: what a floor manager acts on first. */
 const STATE_ORDER = ['aux_unplanned', 'aux_planned', 'acw', 'talking', 'idle', 'offline'];
@@ -49,21 +61,21 @@ export function groupAgents(agents, sort) {
 
 /**
  * The largest tile width w (MIN_W..MAX_W) such that all groups fit in width W and height
- * H, where each group takes ceil(n / cols) rows of height w * ASPECT and `labelW` of width.
- * Returns { w, h, cols, fits }.
+ * H, where each group takes ceil(n / cols) rows of height w * `aspect` and `labelW` of
+ * width. Returns { w, h, cols, fits }.
  */
-export function fitTiles(counts, W, H, { labelW = 80, gap = 4, groupGap = 8 } = {}) {
+export function fitTiles(counts, W, H, { labelW = 80, gap = 4, groupGap = 8, aspect = ASPECT } = {}) {
   const usable = Math.max(1, W - labelW - gap);
   let best = null;
   for (let w = MAX_W; w >= MIN_W; w -= 2) {
     const cols = Math.max(1, Math.floor((usable + gap) / (w + gap)));
-    const h = Math.round(w * ASPECT);
+    const h = Math.round(w * aspect);
     let height = 0;
     for (const n of counts) height += Math.max(1, Math.ceil(n / cols)) * (h + gap) - gap + groupGap;
     best = { w, h, cols, fits: height <= H };
     if (best.fits) break;
   }
-  if (!best) best = { w: MIN_W, h: Math.round(MIN_W * ASPECT), cols: 1, fits: false };
+  if (!best) best = { w: MIN_W, h: Math.round(MIN_W * aspect), cols: 1, fits: false };
   // Stretch to the panel's full width: the columns share what is left over.
   best.w = Math.floor((usable + gap) / best.cols) - gap;
   // Keep tiles from growing much taller than the fit allows when stretched.

@@ -381,3 +381,39 @@ test('team table sizer: one copy per distinct cell width, made and dropped as ro
     ['add', 1, '00.0%', 1], ['add', 1, '0.0%', 2], ['drop', 1, '00.0%', 1], ['add', 2, 'x', 3], ['drop', 2, 'x', 3], ['drop', 1, '0.0%', 2],
   ]);
 });
+
+test('alert list overflow: the first firing entry of each kind stays on screen, then list order', async () => {
+  const { pickShown } = await import('../../web/format.js');
+  // Twelve service-level alerts fired after the one out_of_adherence alert: room for four.
+  const kinds = [...Array(12).fill('service_level_low'), 'out_of_adherence', 'aux_dispersion'];
+  const h = Array(kinds.length).fill(30);
+  assert.deepEqual(pickShown(kinds, h, 4 * 30 + 3 * 5, 5), [0, 1, 12, 13]);
+  // Room for two: the first of the first two kinds, in list order.
+  assert.deepEqual(pickShown(kinds, h, 2 * 30 + 5, 5), [0, 12]);
+  // Resolved entries (null) reserve nothing; all that fits is shown in order.
+  assert.deepEqual(pickShown(['a', 'a', null, 'b'], [30, 30, 30, 30], 100, 5), [0, 1, 3]);
+  assert.deepEqual(pickShown(['a', 'a', 'a'], [30, 30, 30], 1000, 5), [0, 1, 2]);
+  // An entry too tall to fit is skipped as a kind's first, and stops the list order after.
+  assert.deepEqual(pickShown(['a', 'b', 'a'], [30, 200, 30], 100, 5), [0]);
+});
+
+test('the roster\'s activity on a tile is always labelled, in both languages', async () => {
+  const { activityLabel } = await import('../../web/i18n.js');
+  setLang('en');
+  assert.equal(t('sched.label', { activity: activityLabel('work') }), 'Sched: work');
+  assert.equal(t('sched.label', { activity: activityLabel('lunch') }), 'Sched: lunch');
+  assert.equal(t('sched.label', { activity: activityLabel('huddle_A') }), 'Sched: huddle A');
+  setLang('zh');
+  assert.equal(t('sched.label', { activity: activityLabel('lunch') }), '排班：用餐');
+  assert.equal(t('sched.label', { activity: activityLabel('off') }), '排班：休息');
+  setLang('en');
+});
+
+test('tile type unit: with the schedule line the tile holds 5.8 lines of it, and 13 across', async () => {
+  const { tileUnit, fitTiles, SCHED_ASPECT } = await import('../../web/tiles.js');
+  const fit = fitTiles([5, 5, 4, 1], 900, 560, { labelW: 90, gap: 4, groupGap: 8, aspect: SCHED_ASPECT });
+  assert.ok(fit.h > fit.w * 0.42, 'taller than tiles without the line');
+  const u = tileUnit(fit.w, fit.h, true);
+  assert.ok(u * 5.8 <= fit.h + 1e-9 && u * 13 <= fit.w + 1e-9);
+  assert.ok(tileUnit(fit.w, fit.h, false) > u, 'tiles without the line keep larger type');
+});

@@ -36,6 +36,9 @@ after(async () => {
 });
 
 const PCT = (v) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
+// A team nobody was logged in over the window (the roster's no-shows, `unassigned`) has no
+// talk utilization: the page shows "n/a", whatever figure the board has.
+const NA = Symbol('n/a');
 const MSS = (s) => (s == null ? '—' : `${Math.floor(Math.round(s) / 60)}:${String(Math.round(s) % 60).padStart(2, '0')}`);
 
 /** Everything with a data-field on the strip and in the team table, as the page shows it. */
@@ -73,7 +76,7 @@ function expected(board, teamScope = null, config = board.config) {
     if (teamScope && t.team !== teamScope) continue;
     teams[t.team] = {
       ...counts(t.current),
-      talk_utilization_team: t.windows[win.team]?.talk_utilization ?? null,
+      talk_utilization_team: t.windows[win.team]?.logged_in_s === 0 ? NA : (t.windows[win.team]?.talk_utilization ?? null),
       aux_ratio_team: t.windows[win.team]?.aux_ratio ?? null,
       aux_ratio_cv: t.windows[win.cv]?.aux_ratio_cv ?? null,
       aht_s_team: t.windows[win.team]?.aht_s ?? null,
@@ -97,6 +100,10 @@ function diff(pageView, board, teamScope = null) {
   const cmp = (where, got, want) => {
     for (const [field, v] of Object.entries(want)) {
       const cell = got[field];
+      if (v === NA) {
+        if (!cell || cell.v !== '' || cell.text.trim() !== 'n/a') out.push(`${where}.${field}: page shows ${JSON.stringify(cell?.text)} (data-value ${JSON.stringify(cell?.v)}), want "n/a"`);
+        continue;
+      }
       if (!same(cell, v)) out.push(`${where}.${field}: page data-value ${JSON.stringify(cell?.v)} != board ${JSON.stringify(v)}`);
       const text = textOf(field, v);
       if (text && cell && cell.text.trim() !== text) out.push(`${where}.${field}: page shows ${JSON.stringify(cell.text)}, want ${JSON.stringify(text)}`);

@@ -2,7 +2,8 @@
 // fading out. Firing aux_cluster alerts are the banner's. Each line is written from the
 // alert's fields in the page's language, and for a figure alert shows the figure at fire
 // time beside the figure now ("CV 2.38 at fire · now 0.73"). Only whole entries are shown:
-// what does not fit becomes "+N more", in kiosk mode too.
+// what does not fit becomes "+N more", in kiosk mode too, and each kind that is firing keeps
+// at least its first entry on screen.
 
 import { t, teamLabel, reasonWord, winLabel, chartKindLabel, rulesLabel, lang } from '../i18n.js';
 import * as F from '../format.js';
@@ -186,13 +187,15 @@ export function fit() {
   const heights = items.map((li) => li.offsetHeight);
   if (F.fitCount(heights, list.clientHeight, gap, 0) >= items.length) return;
   // Not all fit: the "+N more" line takes its place under the list, then as many whole
-  // entries as the list has room for.
+  // entries as the list has room for, the first firing one of each kind among them (one
+  // kind's overflow never hides another kind, e.g. out_of_adherence under service level).
   setText(more, t('alerts.more', { n: items.length }));
   more.hidden = false;
-  const n = F.fitCount(heights, list.clientHeight, gap, 0);
-  items.forEach((li, i) => { li.hidden = i >= n; });
-  setText(more, t('alerts.more', { n: items.length - n }));
-  setAttr(more, 'data-n', items.length - n);
+  const kinds = items.map((li) => (li.dataset.state === 'firing' ? li.dataset.kind : null));
+  const shown = new Set(F.pickShown(kinds, heights, list.clientHeight, gap));
+  items.forEach((li, i) => { li.hidden = !shown.has(i); });
+  setText(more, t('alerts.more', { n: items.length - shown.size }));
+  setAttr(more, 'data-n', items.length - shown.size);
 }
 
 export function tick(now) {

@@ -4,12 +4,12 @@
 // (2,000 agents on a 1080p screen) becomes colour-only squares in team blocks, and the
 // action lane names who needs a lead. With a stale feed the timers stop at the last event.
 
-import { t, reasonLabel, teamLabel } from '../i18n.js';
+import { t, reasonLabel, teamLabel, activityLabel } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr } from '../dom.js';
 import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux } from '../store.js';
 import { shortName } from './teams.js';
-import { groupAgents, fitTiles, fitDots, chooseMode, stateKey } from '../tiles.js';
+import { groupAgents, fitTiles, fitDots, chooseMode, stateKey, tileUnit, SCHED_ASPECT } from '../tiles.js';
 
 const tilesBox = () => $('[data-testid="agent-tiles"]');
 const tileEls = new Map(); // agent id -> tile element
@@ -17,11 +17,21 @@ const groupEls = new Map(); // group key -> { root, label, count, grid }
 let orderSig = '';
 let groupCounts = [];
 let lastFit = '';
+// A roster is loaded (some agent has a scheduled activity): tiles get their schedule line,
+// and are taller for it (layout()).
+let rostered = false;
+// The widest word of the team labels, in px at the label's two sizes (setGroupName), so
+// that the label column is wide enough that no word breaks ("Unassig/ned").
+const labelWords = new Map(); // group key -> [px at 1.1rem, px at 0.85rem, long]
 
 function makeTile() {
   const e = el('div', 'tile');
   // Flat children, placed by CSS grid areas (the dense layout moves them around).
-  e.append(el('span', 't-name'), el('span', 't-state'), el('span', 't-reason'), el('span', 't-time'), el('span', 't-sched'));
+  // The schedule line holds the activity and, out of adherence, the time out: one row, the
+  // activity giving way to the time (a grid column would size it by the time in state).
+  const sched = el('span', 't-sched');
+  sched.append(el('span', 't-sl'), el('span', 't-out'));
+  e.append(el('span', 't-name'), el('span', 't-state'), el('span', 't-reason'), el('span', 't-time'), sched);
   return e;
 }
 
@@ -38,22 +48,24 @@ function updateTile(e, a) {
   setText(name, a.name ? shortName(a.name) : a.agent);
   setText(state, t(sk === 'aux_planned' ? 'short.aux_planned' : `short.${a.state}`));
   setText(reason, a.state === 'aux' ? reasonLabel(a.reason ?? 'unspecified') : '');
-  // The roster's activity beside the state (docs/adherence.md); the time out is in tick().
+  // The roster's activity under the state (docs/adherence.md), always labelled; the time
+  // out of adherence beside it is in tickTile().
   setAttr(e, 'data-scheduled', a.scheduled ?? null);
   setAttr(e, 'data-ooa', a.out_since ?? null);
-  setText(e.children[4], a.scheduled ? schedLabel(a.scheduled) : '');
+  setText(e.children[4].firstChild, a.scheduled ? schedLabel(a.scheduled) : '');
+  if (a.out_since == null) setText(e.children[4].lastChild, '');
   tileTitle(e, a);
 }
 
-function schedLabel(act) {
-  return ['work', 'off'].includes(act) ? t(`sched.${act}`) : reasonLabel(act);
-}
+const schedLabel = (act) => t('sched.label', { activity: activityLabel(act) });
 
 /** Tooltip for a person at the screen with a mouse: who, which state, long-aux limit. */
 function titleText(a, lv) {
   let s = `${a.name || a.agent} (${a.agent}) · ${t(`state.${stateKey(a)}`)}`;
   if (a.state === 'aux') s += ` · ${reasonLabel(a.reason ?? 'unspecified')}`;
   if (lv) s += ` · ${t(lv === 'over' ? 'long.over' : 'long.near', { limit: F.mss(longLimitSecs(a.reason ?? 'unspecified')) })}`;
+  if (a.scheduled) s += ` · ${schedLabel(a.scheduled)}`;
+  if (a.out_since != null) s += ` · ${t('sched.out_since', { time: F.clock(a.out_since, store.config.timezone, false) })}`;
   return s;
 }
 
@@ -67,11 +79,43 @@ function groupLabel(g) {
   return t('group.all');
 }
 
-function setGroupName(G, text) {
+function setGroupName(G, text, gkey) {
+  if (G.name.textContent === text && labelWords.has(gkey)) return;
   setText(G.name, text);
   // Wide (CJK) characters count double.
   const width = [...text].reduce((n, c) => n + (c.codePointAt(0) >= 0x2e80 ? 2 : 1), 0);
   G.name.classList.toggle('long', width > 5);
+  // Its widest word at both sizes, for the label column's width (layout()).
+  const words = text.split(/\s+/);
+  const px = [Math.max(...words.map((w) => textPx(w, 1.1))), Math.max(...words.map((w) => textPx(w, 0.85)))];
+  labelWords.set(gkey, [...px, width > 5]);
+  // A word too wide even for the widest column is set smaller rather than broken.
+  const size = width > 5 ? 0.85 : 1.1;
+  const word = px[width > 5 ? 1 : 0];
+  G.name.style.fontSize = word > LABEL_MAX_REM - LABEL_PAD_REM ? `${((size * (LABEL_MAX_REM - LABEL_PAD_REM)) / word).toFixed(3)}rem` : '';
+}
+
+// Text widths without a layout: a canvas measures in the label's font.
+let measureCtx = null;
+let labelFont = null;
+function textPx(text, sizeRem) {
+  measureCtx ??= document.createElement('canvas').getContext('2d');
+  labelFont ??= getComputedStyle(document.body).fontFamily;
+  measureCtx.font = `800 ${sizeRem * 16}px ${labelFont}`;
+  return measureCtx.measureText(text).width / 16; // in rem
+}
+
+/**
+ * The label column's width in px: the usual 4.3 rem, wider (up to 8 rem) when a team label
+ * has a word that would not fit whole at its size. Past 8 rem the word is set smaller
+ * (setGroupName), so it still never breaks.
+ */
+const LABEL_MAX_REM = 8;
+const LABEL_PAD_REM = 0.35 * 2 + 0.3 + 0.15; // .glabel's padding and border, and a little air
+function labelWidth(rem) {
+  let widest = 0;
+  for (const [short, long, isLong] of labelWords.values()) widest = Math.max(widest, isLong ? long : short);
+  return Math.round(rem * Math.min(LABEL_MAX_REM, Math.max(4.3, widest + LABEL_PAD_REM)));
 }
 
 const shown = (a) => (opts.offline || a.state !== 'offline') && (!opts.team || a.team === opts.team);
@@ -142,6 +186,12 @@ export function render() {
     store.agentsDirty = false;
     const agents = [...store.agents.values()].filter(shown);
     shownCount = agents.length;
+    const sched = agents.some((a) => a.scheduled != null);
+    if (sched !== rostered) {
+      rostered = sched;
+      $('.legend .s-ooa').hidden = !sched;
+      orderSig = ''; // lay the tiles out again, taller or not
+    }
     lazy = shownCount >= LAZY_FROM;
     const groups = groupAgents(agents, opts.sort);
     const sig = opts.sort + '#' + groups.map((g) => g.key + ':' + g.agents.map((a) => a.agent).join(',')).join(';');
@@ -180,6 +230,7 @@ export function render() {
           seenGroups.unobserve(G.root);
           G.root.remove();
           groupEls.delete(k);
+          labelWords.delete(k);
         }
       }
       groupCounts = groups.map((g) => g.agents.length);
@@ -190,12 +241,14 @@ export function render() {
     for (const g of groups) {
       const G = groupEls.get(`${g.kind}:${g.key}`);
       if (!G) continue;
-      setGroupName(G, groupLabel(g));
+      setGroupName(G, groupLabel(g), `${g.kind}:${g.key}`);
       // Team groups count who is logged in; state groups count their tiles.
       const n = g.kind === 'team' ? g.agents.filter((a) => a.state !== 'offline').length : g.agents.length;
       setText(G.count, String(n));
       G.root.title = `${groupLabel(g)} · ${t(g.kind === 'team' ? 'agents.logged_in' : 'agents.count', { n })}`;
     }
+    // A new team's or language's label may need a wider label column.
+    if (labelWidth((boxSize ?? { rem: readRem() }).rem) !== labelPx) layout();
   }
   // Painted squares: the slabs near the screen again when the groups moved, else the
   // squares of the agents this frame changed (a few hundred of 20,000).
@@ -221,7 +274,7 @@ function setRows() {
 export function relabel() {
   for (const [gkey, G] of groupEls) {
     const [kind, ...rest] = gkey.split(':');
-    setGroupName(G, groupLabel({ kind, key: rest.join(':') }));
+    setGroupName(G, groupLabel({ kind, key: rest.join(':') }), gkey);
   }
   store.agentsDirty = true;
   store.allChanged = true;
@@ -239,15 +292,19 @@ export function regroup() {
 let boxSize = null;
 const readRem = () => parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
 
+let labelPx = 0; // the label column's width as last laid out
+
 export function layout() {
   const box = tilesBox();
   const { W, H, rem } = boxSize ?? { W: box.clientWidth, H: box.clientHeight, rem: readRem() };
   if (!W || !H) return;
-  const labelW = Math.round(rem * 4.3);
+  const labelW = labelWidth(rem);
+  labelPx = labelW;
   const gap = Math.max(3, Math.round(rem * 0.25));
   const groupGap = Math.max(4, Math.round(rem * 0.45));
   const s = box.style;
-  const mode = chooseMode(groupCounts, W, H, { labelW, gap, groupGap });
+  const aspect = rostered ? SCHED_ASPECT : undefined;
+  const mode = chooseMode(groupCounts, W, H, { labelW, gap, groupGap, aspect });
   if (mode === 'dots') {
     const headH = Math.round(rem * 1.35);
     const blockGap = Math.round(rem * 0.7);
@@ -271,8 +328,8 @@ export function layout() {
     syncMode();
     return;
   }
-  const fit = fitTiles(groupCounts, W, H, { labelW, gap, groupGap });
-  const key = `${fit.w}x${fit.h}x${fit.cols}x${labelW}x${gap}`;
+  const fit = fitTiles(groupCounts, W, H, { labelW, gap, groupGap, aspect });
+  const key = `${fit.w}x${fit.h}x${fit.cols}x${labelW}x${gap}x${rostered}`;
   box.dataset.fits = String(fit.fits);
   if (key === lastFit) return;
   lastFit = key;
@@ -285,9 +342,10 @@ export function layout() {
   s.setProperty('--label-w', `${labelW}px`);
   s.setProperty('--gap', `${gap}px`);
   s.setProperty('--group-gap', `${groupGap}px`);
-  // Type follows the tile: the smaller of width- and height-bound sizes. Small tiles
-  // switch to a dense two-line layout (name / state and time) sized by height.
-  const u = Math.min(fit.w / 11, fit.h / 4.4);
+  // Type follows the tile: the smaller of width- and height-bound sizes, so that every line
+  // fits (tileUnit). Small tiles switch to a dense two-line layout (name / state and time)
+  // sized by height.
+  const u = tileUnit(fit.w, fit.h, rostered);
   s.setProperty('--tu', `${u.toFixed(2)}px`);
   box.dataset.size = u < 9 ? 'xs' : u < 13 ? 's' : 'l';
   syncMode();
@@ -310,9 +368,11 @@ function tickTile(e, a, at, firing, dots = tilesBox().dataset.size === 'dot') {
   const secs = a.since == null ? null : Math.max(0, (at - a.since) / 1000);
   // Squares have room for five characters: "1h02" rather than "1:02:05".
   setText(e.children[3], dots ? F.shortDur(secs) : F.mss(secs));
-  if (a.scheduled) {
-    const out = a.out_since == null ? '' : ` · ${t('sched.out', { time: F.mss(Math.max(0, (at - a.out_since) / 1000)) })}`;
-    setText(e.children[4], `${schedLabel(a.scheduled)}${out}`);
+  // Out of adherence: how long, beside the schedule line ("out 7:02"); a square has room
+  // for the time alone ("7:02", "1h02"), on a band of its own.
+  if (a.out_since != null) {
+    const out = Math.max(0, (at - a.out_since) / 1000);
+    setText(e.children[4].lastChild, dots ? F.shortDur(out) : t('sched.out', { time: F.mss(out) }));
   }
   const lv = longLevel(a, at, firing);
   if ((e.dataset.long ?? '') !== lv) {
@@ -566,6 +626,7 @@ function paintSlab(k, at, firing) {
   const paths = new Map();
   const near = new Path2D();
   const off = new Path2D();
+  const flags = [new Path2D(), new Path2D()]; // out of adherence: on a fill, on a logged-out square
   let drawn = 0;
   for (const g of geo.list) {
     if (g.y >= top + h || g.y + g.h <= top) continue;
@@ -589,6 +650,7 @@ function paintSlab(k, at, firing) {
       p.push(x, y);
       if (lv === 'near') near.rect(x, y, s, s);
       if (key === 'offline') off.rect(x + 0.5, y + 0.5, s - 1, s - 1);
+      if (a.out_since != null) flagPath(flags[key === 'offline' ? 1 : 0], x, y, s);
       drawn++;
     }
   }
@@ -608,6 +670,10 @@ function paintSlab(k, at, firing) {
   ctx.lineWidth = 1;
   ctx.strokeStyle = '#2c3a4a';
   ctx.stroke(off);
+  ctx.fillStyle = FLAG[0];
+  ctx.fill(flags[0]);
+  ctx.fillStyle = FLAG[1];
+  ctx.fill(flags[1]);
   ctx.save();
   ctx.clip(near);
   ctx.lineWidth = 2 * Math.max(1, s * 0.2);
@@ -616,6 +682,17 @@ function paintSlab(k, at, firing) {
   ctx.restore();
   c.dataset.drawn = String(drawn);
   c._geoKey = geoKey;
+}
+
+// Out of adherence: a corner flag (as `.tile[data-ooa]`'s), dark on a fill, white on the
+// dark square of a logged-out agent.
+const FLAG = ['#061019', '#ffffff'];
+function flagPath(p, x, y, s) {
+  const k = Math.max(3, Math.round(s * 0.42));
+  p.moveTo(x + s - k, y);
+  p.lineTo(x + s, y);
+  p.lineTo(x + s, y + k);
+  p.closePath();
 }
 
 /** Paints again the squares of these agents, in the slabs that exist. */
@@ -661,6 +738,12 @@ function paintAgents(ids, at, firing) {
         ctx.lineWidth = ring;
         ctx.strokeStyle = colours.over;
         ctx.strokeRect(x + ring / 2, yy + ring / 2, s - ring, s - ring);
+      }
+      if (a.out_since != null) {
+        const p = new Path2D();
+        flagPath(p, x, yy, s);
+        ctx.fillStyle = FLAG[key === 'offline' ? 1 : 0];
+        ctx.fill(p);
       }
     }
   }

@@ -1,0 +1,318 @@
+// The wallboard with a roster (docs/adherence.md), in English and Chinese at 1920x1080, on
+// a small floor (three teams and a no-show: tiles with text) and on a 200-agent floor
+// (squares): what a user review found wrong, checked by the page's geometry and text.
+//
+// - tiles: the name and the schedule line lie inside the tile and are not cut (at the
+//   side, top or bottom);
+// - team labels break between words only ("Unassig/ned" was one word on two lines);
+// - the schedule line is always labelled ("Sched: lunch", never a bare "Lunch" under the
+//   aux reason "Lunch");
+// - an agent out of adherence is marked with its time out, on tiles and on squares;
+// - a firing out_of_adherence alert is listed even when a dozen alerts of another kind,
+//   fired later, overflow the list;
+// - the `unassigned` team (no-shows, never logged in) shows its talk utilization as not
+//   applicable, not as an amber "0.0%".
+//
+// Needs the daemon binary: FLOORWATCH_BIN (scripts/e2e.sh sets it), else
+// target/debug/floorwatch; FLOORWATCH_WEB_DIR serves another page than web/. Starts its
+// own two daemons on free loopback ports (no demo feed: the floors are posted here, the
+// roster put with PUT /api/v1/roster, all relative to now, so the run does not depend on
+// the time of day) and stops them.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO, launch, openBoard, postEvents, shot, sleep } from './harness.mjs';
+
+const BIN = process.env.FLOORWATCH_BIN ?? path.join(REPO, 'target/debug/floorwatch');
+// The page served: this checkout's web/, or another's (FLOORWATCH_WEB_DIR, e.g. to see these
+// tests fail against the page before the fixes).
+const WEB = process.env.FLOORWATCH_WEB_DIR ?? path.join(REPO, 'web');
+const MIN = 60_000;
+const iso = (ms) => new Date(ms).toISOString();
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A daemon of our own with no feed: { base, proc }. */
+async function startDaemon(name) {
+  const [http, tcp] = [await freePort(), await freePort()];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `fw-e2e-${name}-`));
+  const config = path.join(dir, 'floorwatch.toml');
+  // Peak all day: the aux figures and the PEAK tags as on a working floor.
+  fs.writeFileSync(config, `[server]\npush_interval_ms = 200\nweb_dir = ${JSON.stringify(WEB)}\n\n[peak]\nwindows = ["00:00-24:00"]\n`);
+  const proc = spawn(BIN, ['serve', '--no-journal', '--http', `127.0.0.1:${http}`, '--tcp', `127.0.0.1:${tcp}`, '--config', config], {
+    stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'daemon.log'), 'w')],
+  });
+  const base = `http://127.0.0.1:${http}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* not yet */ }
+    await sleep(100);
+  }
+  return { base, proc };
+}
+
+async function putRoster(base, rows) {
+  const res = await fetch(new URL('/api/v1/roster', base), {
+    method: 'PUT', headers: { 'content-type': 'text/csv' }, body: ['agent,start,end,activity', ...rows].join('\n') + '\n',
+  });
+  assert.ok(res.ok, `PUT /api/v1/roster: HTTP ${res.status} ${await res.text()}`);
+}
+
+let browser;
+let small;
+let large;
+const now = Date.now();
+
+/**
+ * The small floor: three teams, everyone on a shift that began 90 minutes ago; S2 on a
+ * scheduled lunch in aux lunch (in adherence), S3 on a scheduled lunch still talking (out of
+ * adherence for 12 minutes), S7 in scheduled training, and N1 on the roster but never seen
+ * (team `unassigned`, out of adherence since its shift began).
+ */
+async function seedSmall(base) {
+  const teams = {
+    sales: ['Sophie Williams', 'Zheng Hao', 'Alexandria Montgomery', 'Li Wei', 'Ella Watson'],
+    support: ['Hu Yan', '周秀英', 'Noah Wilson', 'David White'],
+    retention: ['James Taylor', 'Ma Jun', 'Emma Brown', 'Liang Jie'],
+  };
+  const roster = [];
+  const events = [];
+  let n = 0;
+  for (const [team, names] of Object.entries(teams)) {
+    for (const name of names) {
+      const agent = `S${++n}`;
+      roster.push(`${agent},${iso(now - 90 * MIN)},${iso(now + 6 * 60 * MIN)},shift`);
+      events.push({ ts: iso(now - 80 * MIN), agent, team, name, state: 'idle' });
+      let st = [{ state: 'talking' }, { state: 'acw' }, { state: 'idle' }][n % 3];
+      if (n === 2) {
+        roster.push(`${agent},${iso(now - 15 * MIN)},${iso(now + 30 * MIN)},lunch`);
+        st = { state: 'aux', reason: 'lunch' };
+      } else if (n === 3) {
+        roster.push(`${agent},${iso(now - 12 * MIN)},${iso(now + 30 * MIN)},lunch`);
+        st = { state: 'talking' };
+      } else if (n === 7) {
+        roster.push(`${agent},${iso(now - 20 * MIN)},${iso(now + 40 * MIN)},training`);
+        st = { state: 'aux', reason: 'training' };
+      }
+      events.push({ ts: iso(now - 5 * MIN), agent, ...st });
+    }
+  }
+  roster.push(`N1,${iso(now - 60 * MIN)},${iso(now + 7 * 60 * MIN)},shift`);
+  await putRoster(base, roster);
+  await postEvents(base, events);
+}
+
+/**
+ * The 200-agent floor: ten teams of twenty on shift and in adherence, but L0305 on a
+ * scheduled lunch still talking (out of adherence for 12 minutes: its alert fired 7 minutes
+ * ago), and fourteen more agents, not on the roster, long in aux (one or two a team, too few
+ * for an aux cluster): their long_aux alerts (warnings too) fired after it, and overflow
+ * the list.
+ */
+async function seedLarge(base) {
+  const roster = [];
+  const events = [];
+  for (let t = 1; t <= 10; t++) {
+    for (let i = 1; i <= 20; i++) {
+      const agent = `L${String(t).padStart(2, '0')}${String(i).padStart(2, '0')}`;
+      const team = `T${String(t).padStart(2, '0')}`;
+      roster.push(`${agent},${iso(now - 90 * MIN)},${iso(now + 6 * 60 * MIN)},shift`);
+      events.push({ ts: iso(now - 80 * MIN), agent, team, name: `Agent ${agent}`, state: 'idle' });
+      events.push({ ts: iso(now - ((t * 7 + i) % 9 + 1) * MIN), agent, state: ['talking', 'acw', 'talking', 'idle'][(t + i) % 4] });
+    }
+  }
+  roster.push(`L0305,${iso(now - 12 * MIN)},${iso(now + 30 * MIN)},lunch`);
+  events.push({ ts: iso(now - 30_000), agent: 'L0305', state: 'talking' });
+  await putRoster(base, roster);
+  await postEvents(base, events);
+  await postEvents(base, Array.from({ length: 14 }, (_, i) => (
+    { agent: `X${i}`, team: `T${String((i % 10) + 1).padStart(2, '0')}`, state: 'aux', reason: 'break', ts: iso(now - (10.2 + i * 0.05) * MIN) })));
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(BIN), `no daemon binary at ${BIN}: cargo build, or set FLOORWATCH_BIN`);
+  [small, large] = await Promise.all([startDaemon('sched-small'), startDaemon('sched-large')]);
+  await Promise.all([seedSmall(small.base), seedLarge(large.base)]);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  small?.proc.kill();
+  large?.proc.kill();
+});
+
+/**
+ * What is cut or misplaced on the tiles: a name, schedule line, time out or time in state
+ * outside its tile or cut short (ellipsis), and a team label with a word broken over two
+ * lines or wider than its column. Empty when all is well.
+ */
+function tileProblems(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const box = document.querySelector('[data-testid="agent-tiles"]');
+    for (const tile of box.querySelectorAll('.tile')) {
+      const tr = tile.getBoundingClientRect();
+      for (const sel of ['.t-name', '.t-sl', '.t-out', '.t-time', '.t-sched']) {
+        const e = tile.querySelector(sel);
+        if (!e || !e.textContent || !e.getClientRects().length) continue; // not shown
+        const r = e.getBoundingClientRect();
+        const what = `${tile.dataset.agent} ${sel} "${e.textContent}"`;
+        if (r.top < tr.top - 0.5 || r.bottom > tr.bottom + 0.5 || r.left < tr.left - 0.5 || r.right > tr.right + 0.5) {
+          out.push(`${what}: outside its tile (${r.top.toFixed(1)}..${r.bottom.toFixed(1)} in ${tr.top.toFixed(1)}..${tr.bottom.toFixed(1)})`);
+        }
+        if (e.scrollWidth > e.clientWidth + 1) out.push(`${what}: cut short (${e.scrollWidth} > ${e.clientWidth})`);
+        // A grid row squeezed below its line: the text cut by its own box, at the top or
+        // the bottom. (Not scrollHeight: a font's ascent and descent pass its line-height.)
+        const lh = parseFloat(getComputedStyle(e).lineHeight);
+        if (e.clientHeight + 1 < lh) out.push(`${what}: cut vertically (${e.clientHeight} px for a ${lh.toFixed(1)} px line)`);
+      }
+    }
+    for (const name of box.querySelectorAll('.group .gname')) {
+      const text = name.textContent;
+      const node = name.firstChild;
+      let i = 0;
+      for (const w of text.split(/(\s+)/)) {
+        if (w.trim()) {
+          const range = document.createRange();
+          range.setStart(node, i);
+          range.setEnd(node, i + w.length);
+          const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+          if (rects.some((r) => Math.abs(r.top - rects[0].top) > r.height / 2)) out.push(`label "${text}": "${w}" broken over lines`);
+        }
+        i += w.length;
+      }
+      if (name.scrollWidth > name.clientWidth + 1) out.push(`label "${text}": wider than its column`);
+    }
+    return out;
+  });
+}
+
+const L = {
+  en: { sched: 'Sched: ', lunch: 'Sched: lunch', training: 'Sched: training', work: 'Sched: work', out: /^out \d+:\d\d$/, na: 'n/a', unassigned: 'Unassigned' },
+  zh: { sched: '排班：', lunch: '排班：用餐', training: '排班：培训', work: '排班：工作', out: /^偏离 \d+:\d\d$/, na: '不适用', unassigned: '未分组' },
+};
+
+for (const lang of ['en', 'zh']) {
+  test(`small floor (${lang}): tiles whole, labels whole, the schedule labelled, out of adherence marked, no-shows' utilization n/a`, async () => {
+    const l = L[lang];
+    for (const query of [{ lang }, { lang, team: 'sales' }]) {
+      const page = await openBoard(browser, small.base, query);
+      try {
+        await page.waitForSelector('[data-testid="agent-tiles"] .tile[data-agent="S3"][data-ooa]', { timeout: 10_000 });
+        await sleep(1200); // a tick: the time out is written
+        const size = await page.locator('[data-testid="agent-tiles"]').getAttribute('data-size');
+        assert.ok(['l', 's'].includes(size), `tiles with text on a small floor (data-size ${size})`);
+        assert.deepEqual(await tileProblems(page), [], `tiles and labels whole (${JSON.stringify(query)})`);
+
+        const tile = (agent) => page.locator(`[data-testid="agent-tiles"] .tile[data-agent="${agent}"]`);
+        // Scheduled lunch, in aux lunch: the reason line and the labelled schedule line.
+        const s2 = tile('S2');
+        assert.equal(await s2.locator('.t-sl').textContent(), l.lunch);
+        assert.notEqual(await s2.locator('.t-sl').textContent(), await s2.locator('.t-reason').textContent(), 'the schedule line is not the reason again');
+        assert.equal(await tile('S1').locator('.t-sl').textContent(), l.work);
+        // Every tile on the roster says "Sched:" before its activity.
+        const lines = await page.locator('[data-testid="agent-tiles"] .tile[data-scheduled] .t-sl').allTextContents();
+        assert.ok(lines.length > 0 && lines.every((s) => s.startsWith(l.sched)), `labelled: ${JSON.stringify(lines)}`);
+        // Out of adherence: the time out beside the schedule, on screen.
+        const s3 = tile('S3');
+        assert.equal(await s3.locator('.t-sl').textContent(), l.lunch);
+        assert.match(await s3.locator('.t-out').textContent(), l.out);
+        assert.ok(await s3.locator('.t-out').isVisible(), 'the time out is shown');
+        assert.equal(await tile('S1').locator('.t-out').isVisible(), false, 'no time out for an agent in adherence');
+
+        if (!query.team) {
+          // The no-shows' team: its label whole, and utilization not applicable, not a warning.
+          assert.equal(await page.locator('[data-testid="agent-tiles"] .group[data-group="unassigned"] .gname').textContent(), l.unassigned);
+          assert.ok(await tile('N1').locator('.t-out').isVisible(), 'a no-show is out of adherence');
+          assert.equal(await tile('S7').locator('.t-sl').textContent(), l.training);
+          const cell = page.locator('[data-testid="team-rows"] tr[data-team="unassigned"] [data-field="talk_utilization_team"]');
+          assert.equal((await cell.textContent()).trim(), l.na);
+          assert.equal(await cell.getAttribute('data-level'), 'na', 'no warning level');
+          assert.equal(await cell.getAttribute('data-value'), '', 'no figure');
+          const bg = await cell.evaluate((e) => getComputedStyle(e).backgroundColor);
+          assert.ok(bg === 'rgba(0, 0, 0, 0)' || bg === 'transparent', `no amber fill (${bg})`);
+          // A team with people logged in keeps its figure.
+          assert.match(await page.locator('[data-testid="team-rows"] tr[data-team="sales"] [data-field="talk_utilization_team"]').textContent(), /^\d+\.\d%$/);
+        }
+        await shot(page, `e2e-schedule-small-${lang}${query.team ? '-team' : ''}`);
+
+        // The checks themselves: type too big for the tiles, and a label column too narrow
+        // with words allowed to break, are reported.
+        // (Through the CSSOM: the page's Content-Security-Policy refuses a <style>.)
+        await page.evaluate(() => {
+          for (const e of document.querySelectorAll('.tile')) e.style.setProperty('--tu', '40px');
+          for (const e of document.querySelectorAll('.group')) e.style.gridTemplateColumns = '2.2rem auto';
+          for (const e of document.querySelectorAll('.gname')) Object.assign(e.style, { overflowWrap: 'anywhere', fontSize: '1.1rem' });
+        });
+        await sleep(100);
+        const caught = await tileProblems(page);
+        assert.ok(caught.some((p) => /outside its tile|cut short|cut vertically/.test(p)), `an oversized tile text is caught: ${caught.slice(0, 3)}`);
+        if (!query.team) assert.ok(caught.some((p) => p.includes('broken over lines')), `a broken label is caught: ${caught.filter((p) => p.startsWith('label'))}`);
+      } finally {
+        await page.close();
+      }
+    }
+  });
+
+  test(`200-agent floor (${lang}): the agent out of adherence is marked on its square with the time out, and its alert is listed`, async () => {
+    const page = await openBoard(browser, large.base, { lang });
+    try {
+      const sq = page.locator('[data-testid="agent-tiles"] .tile[data-agent="L0305"]');
+      await sq.waitFor({ state: 'attached', timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelector('.alerts .alert[data-kind="out_of_adherence"]'), null, { timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelectorAll('.alerts .alert[data-kind="long_aux"]').length >= 14, null, { timeout: 10_000 });
+      await sleep(1500);
+      const box = page.locator('[data-testid="agent-tiles"]');
+      assert.equal(await box.getAttribute('data-size'), 'dot', 'the 200-agent floor is squares');
+      assert.equal(await box.getAttribute('data-dot-text'), '', 'squares with text (32 px and more)');
+      // The square: marked out of adherence, the time out on it, the schedule in its title.
+      assert.equal(await sq.getAttribute('data-scheduled'), 'lunch');
+      assert.ok(await sq.getAttribute('data-ooa'), 'marked out of adherence');
+      const out = sq.locator('.t-out');
+      assert.ok(await out.isVisible(), 'the time out is on the square');
+      assert.match(await out.textContent(), /^1[23]:\d\d$/);
+      const bg = await out.evaluate((e) => getComputedStyle(e).backgroundColor);
+      assert.equal(bg, 'rgb(6, 16, 25)', 'on a dark band');
+      assert.ok((await sq.getAttribute('title')).includes(L[lang].lunch), 'the title names the scheduled activity');
+      assert.deepEqual(await tileProblems(page), [], 'squares and labels whole');
+      // Others in adherence carry no band.
+      assert.equal(await page.locator('[data-testid="agent-tiles"] .tile:not([data-ooa]) .t-out:visible').count(), 0);
+
+      // The alert list overflows with the long_aux alerts fired later, and the out_of_adherence
+      // alert is still on screen, whole.
+      const r = await page.evaluate(() => {
+        const list = document.querySelector('.alerts').getBoundingClientRect();
+        const li = document.querySelector('.alerts .alert[data-kind="out_of_adherence"][data-state="firing"]');
+        const b = li?.getBoundingClientRect();
+        const more = document.querySelector('[data-testid="alerts-more"]');
+        return {
+          found: !!li, hidden: li?.hidden, inside: !!b && b.height > 0 && b.top >= list.top - 0.5 && b.bottom <= list.bottom + 0.5,
+          moreHidden: more.hidden, n: Number(more.dataset.n ?? 0),
+          total: document.querySelectorAll('.alerts .alert').length,
+          shown: [...document.querySelectorAll('.alerts .alert')].filter((e) => !e.hidden).map((e) => e.dataset.kind),
+        };
+      });
+      assert.ok(r.found, 'an out_of_adherence alert is firing');
+      assert.equal(r.moreHidden, false, `the list overflows (${JSON.stringify(r)})`);
+      assert.equal(r.hidden, false, `the out_of_adherence alert is shown, not under "+${r.n} more" (${JSON.stringify(r)})`);
+      assert.ok(r.inside, 'whole, inside the list');
+      assert.equal(r.n, r.total - r.shown.length);
+      assert.ok(r.shown.includes('long_aux'), 'the other kind is shown too');
+      await shot(page, `e2e-schedule-200-${lang}`);
+    } finally {
+      await page.close();
+    }
+  });
+}
