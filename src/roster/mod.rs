@@ -601,28 +601,46 @@ impl Roster {
     }
 
     /// Replaces the schedule of every agent and local day the upload names (`day_of`: the
-    /// local day number of an instant). Nothing is changed when it is refused. Returns each
-    /// named agent's slot and the first instant its scheduled activity changed (`Ms::MAX`:
-    /// the same schedule again).
+    /// local day number of an instant); a [`parse::DAY_OFF`] row names its day and adds
+    /// nothing. Nothing is changed when it is refused. Returns each named agent's slot and
+    /// the first instant its scheduled activity changed (`Ms::MAX`: the same schedule
+    /// again). An agent not yet scheduled that the upload gives only days off gets no slot:
+    /// there is nothing of it to replace.
     pub fn upload(
         &mut self,
         up: &parse::Upload,
         max_agents: usize,
         day_of: &mut dyn FnMut(Ms) -> i32,
     ) -> Result<(Vec<(u32, Ms)>, Applied), UploadError> {
-        let new_agents = up.agents.iter().filter(|(id, _)| !self.index.contains_key(id)).count();
+        let is_off = |r: &Row| r.act.as_deref() == Some(parse::DAY_OFF);
+        let new_agents =
+            up.agents.iter().filter(|(id, rows)| !self.index.contains_key(id) && !rows.iter().all(is_off)).count();
         if self.agents.len() + new_agents > max_agents {
             return Err(UploadError::TooManyAgents(self.agents.len() + new_agents));
         }
+        // The parser folds activity names to lower case; an `[adherence.allowed]` key
+        // spelled otherwise (`Huddle`) is the same activity, unless the lower-case key is
+        // configured too (docs/adherence.md).
+        let allowed = &self.settings.allowed;
+        let mut configured: Vec<(String, CompactString)> = allowed
+            .keys()
+            .map(|k| (k.to_lowercase(), k))
+            .filter(|(low, k)| low != *k && !allowed.contains_key(low))
+            .map(|(low, k)| (low, k.as_str().into()))
+            .collect();
+        configured.sort();
+        let name_of = |a: &CompactString| -> CompactString {
+            configured.iter().find(|(low, _)| low == a.as_str()).map_or_else(|| a.clone(), |(_, k)| k.clone())
+        };
         // Names first, so a refusal leaves everything as it was.
-        let mut new_names: Vec<&str> = Vec::new();
+        let mut new_names: Vec<CompactString> = Vec::new();
         for (_, rows) in &up.agents {
-            for r in rows {
-                if let Some(a) = &r.act
-                    && !self.name_ids.contains_key(a.as_str())
-                    && !new_names.contains(&a.as_str())
-                {
-                    new_names.push(a);
+            for r in rows.iter().filter(|r| !is_off(r)) {
+                if let Some(a) = &r.act {
+                    let n = name_of(a);
+                    if !self.name_ids.contains_key(n.as_str()) && !new_names.contains(&n) {
+                        new_names.push(n);
+                    }
                 }
             }
         }
@@ -630,13 +648,14 @@ impl Roster {
             return Err(UploadError::TooManyNames);
         }
         for n in new_names {
-            self.intern(n);
+            self.intern(&n);
         }
         let mut touched = Vec::with_capacity(up.agents.len());
         for (id, rows) in &up.agents {
             let days: BTreeSet<i32> = rows.iter().map(|r| day_of(r.start)).collect();
             let slot = match self.index.get(id) {
                 Some(&s) => s,
+                None if rows.iter().all(is_off) => continue,
                 None => {
                     self.agents.push(RAgent {
                         id: id.clone(),
@@ -661,10 +680,10 @@ impl Roster {
                 }
             };
             let mut kept: Vec<Kept> = Vec::with_capacity(rows.len());
-            for r in rows {
+            for r in rows.iter().filter(|r| !is_off(r)) {
                 let act = match &r.act {
                     None => SHIFT,
-                    Some(a) => self.name_ids[a.as_str()],
+                    Some(a) => self.name_ids[name_of(a).as_str()],
                 };
                 kept.push(Kept { start: r.start, end: r.end, act, order: self.next_order, day: day_of(r.start) });
                 self.next_order += 1;
@@ -675,10 +694,12 @@ impl Roster {
             a.rows.extend(kept);
             let sched = flatten(&a.rows);
             let changed = first_difference(&a.sched, &sched);
+            // Re-derive from the start of its schedule, old or new (a cancelled day's
+            // stretches and alerts go: before both the agent was off, so no stretch was in
+            // progress), or where it already was, if earlier.
+            let first = a.sched.first().map_or(Ms::MAX, |p| p.0).min(sched.first().map_or(Ms::MAX, |p| p.0));
             a.sched = sched;
             a.sched_gen += 1;
-            // Re-derive from the start of its schedule (or where it already was, if earlier).
-            let first = a.sched.first().map_or(Ms::MAX, |p| p.0);
             if first < a.settled {
                 a.settled = first;
                 a.out_since = None;
