@@ -7,10 +7,10 @@ mkdir -p artifacts
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 HTTP=$(port); TCP=$(port); QHTTP=$(port); QTCP=$(port)
 BIN=target/debug/floorwatch
-# The floor's clock at about 11:00 whenever this runs: the demo floor works in shifts with a
-# roster from 08:00 to 17:00 local and round the clock without one otherwise, and the team
-# table is widest with the roster's adherence column (the 4K layout test passed at night
-# and failed by day). Etc/GMT-N is UTC+N.
+# The floor's clock at about 11:00 whenever this runs: the demo floor's shifts start at
+# 08:00 local by day and two hours back otherwise, so its floor, peaks and alerts differ
+# with the hour (the 4K layout test once passed at night and failed by day). Etc/GMT-N
+# is UTC+N.
 OFF=$(( (11 - 10#$(date -u +%H) + 36) % 24 - 12 ))
 if [ "$OFF" -ge 0 ]; then TZNAME="Etc/GMT-$OFF"; else TZNAME="Etc/GMT+$(( -OFF ))"; fi
 # All-day peak and a short hold, so the aux_cluster banner test need not wait for 09:30.

@@ -207,15 +207,21 @@ impl Renderer<'_> {
         let subject = self.subject(a);
         let (joiner, finding) = self.finding(a);
         if a.retracted {
-            // Late events showed it did not happen as told; a corrected one may follow.
-            return match self.lang {
-                Lang::En => format!(
-                    "{subject}: disregard the alert fired at {} (events that arrived late show it did not happen so)",
-                    self.clock(a.fired_at)
+            // Late events showed it did not happen as told; a corrected one may follow. An
+            // `out_of_adherence` alert is also taken back by a new roster (a cancelled
+            // shift, a changed break), which the words must not blame on late events.
+            let clock = self.clock(a.fired_at);
+            return match (self.lang, a.kind) {
+                (Lang::En, AlertKind::OutOfAdherence) => format!(
+                    "{subject}: disregard the alert fired at {clock} (the schedule or events that arrived late show it did not happen so)"
                 ),
-                Lang::Zh => {
-                    format!("{subject}：请忽略 {} 触发的告警（迟到的事件表明情况并非如此）", self.clock(a.fired_at))
+                (Lang::Zh, AlertKind::OutOfAdherence) => {
+                    format!("{subject}：请忽略 {clock} 触发的告警（排班变更或迟到的事件表明情况并非如此）")
                 }
+                (Lang::En, _) => format!(
+                    "{subject}: disregard the alert fired at {clock} (events that arrived late show it did not happen so)"
+                ),
+                (Lang::Zh, _) => format!("{subject}：请忽略 {clock} 触发的告警（迟到的事件表明情况并非如此）"),
             };
         }
         match (self.lang, a.state, a.resolved_at) {
@@ -433,6 +439,13 @@ mod tests {
             "[Resolved: Out of adherence] A3 (unassigned) missed 8 h 0 min of scheduled work without logging in",
         );
         check(Lang::Zh, &a, "【已恢复·未按排班执行】未分组坐席 A3 在排班时段内 8 小时 0 分钟 未登录，该时段已结束");
+        // Taken back (a day off uploaded, say): not blamed on late events alone.
+        a.retracted = true;
+        let tz = TimeZone::UTC;
+        let en = Renderer { lang: Lang::En, tz: &tz }.line(&a);
+        assert!(en.ends_with("(the schedule or events that arrived late show it did not happen so)"), "{en}");
+        let zh = Renderer { lang: Lang::Zh, tz: &tz }.line(&a);
+        assert!(zh.ends_with("（排班变更或迟到的事件表明情况并非如此）"), "{zh}");
     }
 
     #[test]

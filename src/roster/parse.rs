@@ -483,11 +483,35 @@ struct JsonActivity {
 }
 
 /// A time as a string (RFC 3339 or local) or integer epoch milliseconds.
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
 enum JsonTime {
     Ms(i64),
     Text(String),
+}
+
+/// By hand rather than `untagged`, whose refusal of anything else ("data did not match
+/// any variant of untagged enum") names neither what a time is nor, in serde_json, where.
+impl<'de> serde::Deserialize<'de> for JsonTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<JsonTime, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = JsonTime;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a time: RFC 3339 or local `YYYY-MM-DD HH:MM[:SS]` text, or epoch milliseconds")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<JsonTime, E> {
+                Ok(JsonTime::Ms(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<JsonTime, E> {
+                i64::try_from(v)
+                    .map(JsonTime::Ms)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JsonTime, E> {
+                Ok(JsonTime::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl JsonTime {
@@ -844,6 +868,21 @@ mod tests {
         // An agent with no shifts and no days off is named, with nothing.
         let up = parse(r#"{"agents":[{"agent":"A1","shifts":[]}]}"#, &ny).unwrap();
         assert_eq!(up.agents, vec![("A1".into(), vec![])]);
+    }
+
+    /// A time of the wrong type says what a time is, where it is.
+    #[test]
+    fn a_json_time_of_the_wrong_type_is_named_with_its_place() {
+        let body = r#"{"agents":[{"agent":"A1","shifts":[{"start":true,"end":1795424400000}]}]}"#;
+        let e = parse(body, &utc()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "agents[0].shifts[0].start: not a roster: invalid type: boolean `true`, expected a time: RFC 3339 or local \
+             `YYYY-MM-DD HH:MM[:SS]` text, or epoch milliseconds at line 1 column 48"
+        );
+        // Epoch milliseconds and text both still read.
+        let ok = r#"{"agents":[{"agent":"A1","shifts":[{"start":1795424400000,"end":"2026-11-23T11:00:00Z"}]}]}"#;
+        assert_eq!(parse(ok, &utc()).unwrap().agents[0].1[0].start, ms("2026-11-23T09:00:00Z"));
     }
 
     #[test]
