@@ -423,6 +423,28 @@ fn the_simulated_floor_has_a_roster_with_its_deviations() {
     let lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
     let rows = sim.take_roster();
     assert!(rows.iter().any(|r| r.agent == "A0047"), "the no-show is on the roster");
+    // Two short breaks a shift are scheduled, and every `break` is taken in one: after it
+    // is due, at the first free moment (the end of a call), never on its own.
+    let breaks = |who: &str| -> Vec<(i64, i64)> {
+        rows.iter()
+            .filter(|r| r.agent == who && r.activity.as_deref() == Some("break"))
+            .map(|r| (r.start, r.end))
+            .collect()
+    };
+    for k in 1..=46 {
+        assert_eq!(breaks(&format!("A{k:04}")).len(), 2, "A{k:04}: {:?}", breaks(&format!("A{k:04}")));
+    }
+    let mut taken = 0;
+    for l in &lines {
+        let v: Value = serde_json::from_str(l).unwrap();
+        if v["reason"] == "break" {
+            let t = floorwatch::time::parse_instant(v["ts"].as_str().unwrap()).unwrap();
+            let due = breaks(v["agent"].as_str().unwrap()).into_iter().find(|&(st, _)| st <= t && t < st + 30 * 60_000);
+            assert!(due.is_some(), "a break taken when none was due: {l}");
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 2 * 46, "every scheduled break taken once");
     let csv = roster_csv(&rows);
     // The CSV reads back as the rows.
     let up = floorwatch::roster::parse::parse(&csv, &jiff::tz::TimeZone::UTC).unwrap();

@@ -105,9 +105,10 @@ pub struct SimulateArgs {
     pub out: Option<String>,
 
     /// Also write the floor's roster (CSV, docs/adherence.md) to FILE when the simulation
-    /// ends: every simulated shift and its planned lunch and sessions as scheduled, with one
-    /// agent in 17 back from lunch 8 minutes late, one in 23 logging off 20 minutes early,
-    /// and one agent more than the floor has, who never logs in. Needs shifts.
+    /// ends: every simulated shift and its planned lunch, two 15-minute breaks and sessions
+    /// as scheduled, with one agent in 17 back from lunch 8 minutes late, one in 23 logging
+    /// off 20 minutes early, and one agent more than the floor has, who never logs in. With
+    /// it the agents take their short breaks when scheduled instead of at will. Needs shifts.
     #[arg(long, value_name = "FILE")]
     pub roster: Option<String>,
 

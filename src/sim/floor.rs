@@ -20,7 +20,9 @@
 //! the budget accrues and unlikelier once it is spent), so breaks are regular and the team's
 //! aux dispersion is low; in a loose team breaks come at random. Planned aux (one `lunch` of
 //! 30–45 min per shift, sometimes `training`, `meeting` or `coaching`) is scheduled
-//! off-peak and taken at the first free moment after it is due.
+//! off-peak and taken at the first free moment after it is due. When the floor writes a
+//! roster, its two 15-minute `break`s a shift are scheduled like lunch (and in the roster),
+//! and `break` leaves the unplanned reasons.
 //!
 //! Every agent draws from its own random stream, so one agent's life does not depend on
 //! the others', on the noise setting, or on the injections that do not pick it.
@@ -235,6 +237,8 @@ pub struct RosterRow {
 /// one in `EARLY_EVERY` logs off `EARLY_MS` before the roster's end of the shift, and the
 /// roster names one agent more than the floor has, who never logs in (a no-show).
 const LATE_EVERY: usize = 17;
+/// A scheduled short break (a roster being written: `Simulator::schedules_breaks`).
+const BREAK_MS: Ms = 15 * MIN;
 const LATE_MS: Ms = 8 * MIN;
 const EARLY_EVERY: usize = 23;
 const EARLY_MS: Ms = 20 * MIN;
@@ -483,6 +487,7 @@ impl Simulator {
     /// After a call (and its ACW): maybe unplanned aux, else as [`Self::free`].
     fn after_call(&mut self, k: usize, now: Ms) -> Option<(State, Option<u8>)> {
         if !self.shift_over(k, now) && self.due_planned(k, now).is_none() {
+            let scheduled_breaks = self.schedules_breaks();
             let cycle_s = self.mean_cycle_s(k, now);
             let mood = self.aux_mood(k, now);
             let a = &mut self.agents[k];
@@ -490,10 +495,14 @@ impl Simulator {
             // 1 − e^−x, which would fall short of the target by 7–10%).
             let p = (a.aux_rate_per_s * cycle_s * mood).min(0.9);
             if a.rng.chance(p) {
-                let roll = a.rng.f64();
+                // Scheduled breaks (a roster being written) leave `break` out of the
+                // unplanned reasons: the roll is over the others' weights.
+                let skip = |u: &(Option<u8>, f64, f64, f64)| scheduled_breaks && u.0 == Some(BREAK);
+                let total: f64 = UNPLANNED.iter().filter(|u| !skip(u)).map(|u| u.1).sum();
+                let roll = a.rng.f64() * total;
                 let mut acc = 0.0;
                 let mut pick = UNPLANNED[UNPLANNED.len() - 1];
-                for u in UNPLANNED {
+                for u in UNPLANNED.into_iter().filter(|u| !skip(u)) {
                     acc += u.1;
                     if roll < acc {
                         pick = u;
@@ -640,6 +649,18 @@ impl Simulator {
                 planned.push(Planned { at, len, reason: LUNCH });
             }
         }
+        // With a roster, the short breaks are scheduled too, as WFM tools schedule them:
+        // 15 minutes about two hours in and two hours after lunch, off-peak where
+        // possible, taken at the first free moment after they are due. An unplanned
+        // `break` then no longer happens on its own (see `after_call`).
+        if self.schedules_breaks() && shift_ms >= 6 * 3_600_000 {
+            for (from, to) in [(90, 150), (330, 420)] {
+                let busy: Vec<(Ms, Ms)> = planned.iter().map(|p| (p.at - 30 * MIN, p.at + p.len + 30 * MIN)).collect();
+                if let Some(at) = self.place(k, s + from * MIN, s + to * MIN, BREAK_MS, &busy, true) {
+                    planned.push(Planned { at, len: BREAK_MS, reason: BREAK });
+                }
+            }
+        }
         let a = &mut self.agents[k];
         if a.rng.chance(0.45) {
             let roll = a.rng.f64();
@@ -661,6 +682,12 @@ impl Simulator {
         self.roster_rows(k, &planned);
         planned.retain(|p| p.at >= now);
         self.agents[k].planned = planned;
+    }
+
+    /// Whether the agents' short breaks are scheduled: when the floor writes a roster (and
+    /// works in shifts), which then lists them.
+    fn schedules_breaks(&self) -> bool {
+        self.roster.is_some() && self.cfg.shifts
     }
 
     /// Records the roster of agent `k`'s shift just planned, with the floor's deviations.
