@@ -55,6 +55,8 @@ pub struct Args {
     /// some back late from lunch, some logging off early, a no-show; docs/adherence.md). A
     /// floor that mostly keeps its schedule, where the day roster above is one nobody
     /// keeps. Made by simulating the day once before the load (a minute at 100,000 agents).
+    /// Its agents take their short breaks when the roster schedules them, so the events
+    /// differ from a run without it (`simulate --roster` is the same floor).
     #[arg(long, requires = "roster")]
     pub sim_roster: bool,
     /// With `--roster`: `[alerts.out_of_adherence] threshold_secs` of the daemon (300 by
@@ -173,7 +175,12 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         }
         false => None,
     };
-    let sim = Simulator::new(cfg)?;
+    let mut sim = Simulator::new(cfg)?;
+    if planned.is_some() {
+        // The floor that keeps the roster above: with one, the simulated agents take their
+        // short breaks when it schedules them (`Simulator::record_roster`).
+        sim.record_roster();
+    }
     let team = sim.team_ids().next().unwrap_or("T01").to_string();
     let teams: Vec<String> = sim.team_ids().map(str::to_string).collect();
     let (rss_before, _) = rss();
@@ -210,13 +217,15 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         let mut n = 0u64;
         let mut buf: Vec<u8> = Vec::with_capacity(crate::ingest::tcp::READ_BUF + 4096);
         let mut last_report = Instant::now();
-        for l in sim {
+        while let Some(l) = sim.next() {
             buf.extend_from_slice(l.line.as_bytes());
             buf.push(b'\n');
             n += 1;
             if buf.len() >= crate::ingest::tcp::READ_BUF {
                 stream.write_all(&buf).await?;
                 buf.clear();
+                // Already uploaded, from the first run of the same floor.
+                drop(sim.take_roster());
                 if last_report.elapsed() > Duration::from_secs(5) {
                     last_report = Instant::now();
                     eprintln!("  … {n} events sent ({:.0}/s)", n as f64 / t0.elapsed().as_secs_f64());
