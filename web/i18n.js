@@ -99,6 +99,12 @@ const en = {
   'alert.out_of_adherence': 'Out of adherence: {who}, {team} — for {dur} (limit {limit})',
   'alert.out_of_adherence_over': 'Out of adherence: {who}, {team} — over {limit}',
   'alert.out_of_adherence_resolved': 'Out of adherence: {who}, {team} — back on schedule',
+  // A no-show (a scheduled agent never seen, team `unassigned`): as the chats say it
+  // (src/hooks/render.rs), not "out of adherence … back on schedule".
+  'alert.no_show': 'Out of adherence: {who} ({team}) — scheduled but not logged in for {dur}',
+  'alert.no_show_over': 'Out of adherence: {who} ({team}) — scheduled but not logged in for over {limit}',
+  'alert.no_show_resolved': 'Out of adherence: {who} ({team}) — missed {dur} of scheduled work without logging in',
+  'dur.s': '{s} s', 'dur.m': '{m} min', 'dur.ms': '{m} min {s} s', 'dur.hm': '{h} h {m} min',
   'alert.aht_out_of_control': '{team}: AHT out of control ({kind}) — {value} against limit {threshold}: {rules}',
 
   'aht.title': 'AHT control chart',
@@ -294,6 +300,10 @@ const zh = {
   'alert.out_of_adherence': '未按排班执行：{who}（{team}）已 {dur}，上限 {limit}',
   'alert.out_of_adherence_over': '未按排班执行：{who}（{team}）已超过 {limit}',
   'alert.out_of_adherence_resolved': '未按排班执行：{who}（{team}）已恢复',
+  'alert.no_show': '未按排班执行：{team}坐席 {who} 已排班但未登录已达 {dur}',
+  'alert.no_show_over': '未按排班执行：{team}坐席 {who} 已排班但未登录已超过 {limit}',
+  'alert.no_show_resolved': '未按排班执行：{team}坐席 {who} 在排班时段内 {dur} 未登录，该时段已结束',
+  'dur.s': '{s} 秒', 'dur.m': '{m} 分钟', 'dur.ms': '{m} 分 {s} 秒', 'dur.hm': '{h} 小时 {m} 分钟',
   'alert.aht_out_of_control': '{team} 平均处理时长失控（{kind}）：{value}，控制限 {threshold}：{rules}',
 
   'aht.title': '平均处理时长控制图',
@@ -473,6 +483,15 @@ export function activityLabel(act) {
   if (`activity.${act}` in current) return t(`activity.${act}`);
   if (!(`reason.${act}` in current)) return reasonLabel(act);
   return currentLang === 'en' ? reasonLabel(act).toLowerCase() : reasonLabel(act);
+}
+
+/** A duration as the chats write it (src/hooks/render.rs): "45 s", "10 min 30 s", "2 h 15 min". */
+export function spokenDur(secs) {
+  const x = Number.isFinite(secs) && secs > 0 ? Math.round(secs) : 0;
+  const [h, m, s] = [Math.floor(x / 3600), Math.floor((x % 3600) / 60), x % 60];
+  if (h) return t('dur.hm', { h, m });
+  if (!m) return t('dur.s', { s });
+  return t(s ? 'dur.ms' : 'dur.m', { m, s });
 }
 
 export function teamLabel(team) {

@@ -11,15 +11,58 @@ export const MAX_W = 300;
 const ASPECT = 0.42; // tile height / width
 /** Tiles with the roster's line under the state (docs/adherence.md) are taller. */
 export const SCHED_ASPECT = 0.5;
+/** Under this type unit tiles are laid out densely (sized by height, style.css). */
+export const XS_UNIT = 9;
+/**
+ * Dense tiles with a roster get their schedule as a third line from this tile height (px)
+ * on; lower, there are two lines (name / state and time) and out of adherence the time out
+ * takes the time in state's place (docs/wallboard.md).
+ */
+export const XS_SCHED_MIN_H = 44;
+// Type units across a tile with a roster: "Sched: coaching" and "out 59:59" on one line,
+// with the padding, the gap and some air (style.css .t-sched).
+const SCHED_WIDTH_U = 13.5;
 
 /**
  * The type unit of a tile w x h (panels/tiles.js: every size in the tile is a multiple):
  * the tile must hold its lines, top to bottom, in units of it — padding, name, state and
- * aux reason beside the time, and with a roster the schedule line — and be about `widthU`
- * units wide, so that "Sched: training · out 10:38" fits the tile's width.
+ * aux reason beside the time, and with a roster the schedule line — and be about
+ * SCHED_WIDTH_U units wide, so that "Sched: coaching  out 59:59" fits the tile's width.
+ * Under XS_UNIT the page lays tiles out densely instead (sized by height, style.css).
  */
 export function tileUnit(w, h, sched) {
-  return sched ? Math.min(w / 13, h / 5.8) : Math.min(w / 11, h / 4.6);
+  return sched ? Math.min(w / SCHED_WIDTH_U, h / 5.8) : Math.min(w / 11, h / 4.6);
+}
+
+/**
+ * What each agent's tile is called: "Sophie K." (shortName) unless that would make two
+ * agents on the board look alike. Then the whole name ("Agent 10", "Agent 11" rather than
+ * five "Agent 1."), or, for whole names alike too, the name and the agent id ("Li Wei ·
+ * A12"). `agents`: [{ agent, name }]; returns Map agent -> label.
+ */
+export function tileNames(agents, shortName) {
+  const short = new Map();
+  const byShort = new Map(); // short label -> agents
+  for (const a of agents) {
+    const s = a.name ? shortName(a.name) : a.agent;
+    short.set(a.agent, s);
+    if (!byShort.has(s)) byShort.set(s, []);
+    byShort.get(s).push(a);
+  }
+  const out = new Map();
+  for (const [s, list] of byShort) {
+    if (list.length < 2) {
+      out.set(list[0].agent, s);
+      continue;
+    }
+    const fulls = new Map();
+    for (const a of list) fulls.set(a.name ?? a.agent, (fulls.get(a.name ?? a.agent) ?? 0) + 1);
+    for (const a of list) {
+      const full = a.name ?? a.agent;
+      out.set(a.agent, fulls.get(full) > 1 && a.name ? `${full} · ${a.agent}` : full);
+    }
+  }
+  return out;
 }
 
 /** State order when grouping by state: what a floor manager acts on first. */
@@ -86,13 +129,13 @@ export function fitTiles(counts, W, H, { labelW = 80, gap = 4, groupGap = 8, asp
  * Dot mode, for floors too large for tiles with text (2,000 agents on a 1080p screen):
  * each group is a block (a heading line over a grid of colour-only squares) and blocks
  * flow in rows across the panel. Returns the largest square `s` (DOT_MAX..DOT_MIN) for
- * which every block fits in W x H, with each group's column count:
+ * which every block (heading, `headGap`, squares) fits in W x H, with each group's column count:
  * { s, gap, cols: [..], fits }. Columns make a block about twice as wide as tall, capped
  * by the panel's width.
  */
 export const DOT_MIN = 5;
 export const DOT_MAX = 64;
-export function fitDots(counts, W, H, { headH = 20, headW = 60, blockGap = 10 } = {}) {
+export function fitDots(counts, W, H, { headH = 20, headW = 60, blockGap = 10, headGap = 0 } = {}) {
   const place = (s, k) => {
     const gap = Math.max(1, Math.round(s * 0.2));
     const maxCols = Math.max(1, Math.floor((W + gap) / (s + gap)));
@@ -103,7 +146,8 @@ export function fitDots(counts, W, H, { headH = 20, headW = 60, blockGap = 10 } 
     let height = 0;
     counts.forEach((n, i) => {
       const bw = Math.max(headW, cols[i] * (s + gap) - gap);
-      const bh = headH + Math.ceil(Math.max(1, n) / cols[i]) * (s + gap) - gap;
+      // The heading, the gap under it (style.css: the block's flex gap), and the squares.
+      const bh = headH + headGap + Math.ceil(Math.max(1, n) / cols[i]) * (s + gap) - gap;
       if (x > 0 && x + bw > W) {
         height += shelfH + blockGap;
         x = 0;

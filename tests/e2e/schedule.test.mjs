@@ -1,9 +1,14 @@
 // The wallboard with a roster (docs/adherence.md), in English and Chinese at 1920x1080, on
-// a small floor (three teams and a no-show: tiles with text) and on a 200-agent floor
-// (squares): what a user review found wrong, checked by the page's geometry and text.
+// a small floor (three teams and no-shows: tiles with text), a 110-agent floor (dense
+// tiles) and a 200-agent floor (squares): what user reviews found wrong, checked by the
+// page's geometry and text.
 //
 // - tiles: the name and the schedule line lie inside the tile and are not cut (at the
-//   side, top or bottom);
+//   side, top or bottom, or by one pixel: "Sched: coaching" beside "out 5:00" whole), and
+//   nothing in a tile is drawn over anything else (an hour-long time over the state);
+// - dense tiles show the time out; no two tiles' names alike ("Agent 1." five times);
+// - a no-show's alert says it has not logged in, and resolved, the work it missed;
+// - the squares said to fit the panel do (the no-shows' block was under its bottom);
 // - team labels break between words only ("Unassig/ned" was one word on two lines);
 // - the schedule line is always labelled ("Sched: lunch", never a bare "Lunch" under the
 //   aux reason "Lunch");
@@ -33,6 +38,7 @@ const BIN = process.env.FLOORWATCH_BIN ?? path.join(REPO, 'target/debug/floorwat
 // tests fail against the page before the fixes).
 const WEB = process.env.FLOORWATCH_WEB_DIR ?? path.join(REPO, 'web');
 const MIN = 60_000;
+const NO_SHOW_END_MS = 6000; // N2's shift on the small floor ends this long after the start
 const iso = (ms) => new Date(ms).toISOString();
 
 function freePort() {
@@ -104,11 +110,17 @@ async function seedSmall(base) {
       } else if (n === 7) {
         roster.push(`${agent},${iso(now - 20 * MIN)},${iso(now + 40 * MIN)},training`);
         st = { state: 'aux', reason: 'training' };
+      } else if (n === 4 || n === 8 || n === 12) {
+        // The longest activities, out of adherence: "Sched: coaching" beside "out 5:00".
+        roster.push(`${agent},${iso(now - 5 * MIN)},${iso(now + 30 * MIN)},${{ 4: 'coaching', 8: 'meeting', 12: 'training' }[n]}`);
+        st = { state: 'talking' };
       }
       events.push({ ts: iso(now - 5 * MIN), agent, ...st });
     }
   }
-  roster.push(`N1,${iso(now - 60 * MIN)},${iso(now + 7 * 60 * MIN)},shift`);
+  roster.push(`N1,${iso(now - 70 * MIN)},${iso(now + 7 * 60 * MIN)},shift`);
+  // A second no-show, whose shift ends while the tests run: its alert resolves.
+  roster.push(`N2,${iso(now - 20 * MIN)},${iso(now + NO_SHOW_END_MS)},shift`);
   await putRoster(base, roster);
   await postEvents(base, events);
 }
@@ -116,7 +128,7 @@ async function seedSmall(base) {
 /**
  * The 200-agent floor: ten teams of twenty on shift and in adherence, but L0305 on a
  * scheduled lunch still talking (out of adherence for 12 minutes: its alert fired 7 minutes
- * ago), and fourteen more agents, not on the roster, long in aux (one or two a team, too few
+ * ago), L1020 a no-show (never seen: team unassigned), and twelve more agents, not on the roster, long in aux (one or two a team, too few
  * for an aux cluster): their long_aux alerts (warnings too) fired after it, and overflow
  * the list.
  */
@@ -128,6 +140,7 @@ async function seedLarge(base) {
       const agent = `L${String(t).padStart(2, '0')}${String(i).padStart(2, '0')}`;
       const team = `T${String(t).padStart(2, '0')}`;
       roster.push(`${agent},${iso(now - 90 * MIN)},${iso(now + 6 * 60 * MIN)},shift`);
+      if (agent === 'L1020') continue; // a no-show (team unassigned), on the roster only
       events.push({ ts: iso(now - 80 * MIN), agent, team, name: `Agent ${agent}`, state: 'idle' });
       events.push({ ts: iso(now - ((t * 7 + i) % 9 + 1) * MIN), agent, state: ['talking', 'acw', 'talking', 'idle'][(t + i) % 4] });
     }
@@ -136,14 +149,48 @@ async function seedLarge(base) {
   events.push({ ts: iso(now - 30_000), agent: 'L0305', state: 'talking' });
   await putRoster(base, roster);
   await postEvents(base, events);
-  await postEvents(base, Array.from({ length: 14 }, (_, i) => (
+  await postEvents(base, Array.from({ length: 12 }, (_, i) => (
     { agent: `X${i}`, team: `T${String((i % 10) + 1).padStart(2, '0')}`, state: 'aux', reason: 'break', ts: iso(now - (10.2 + i * 0.05) * MIN) })));
 }
 
+/**
+ * The mid-size floor (about 110 agents: dense two-line tiles at 1080p): team T03's fourteen
+ * "Agent 1" … "Agent 14" in aux, two teams of 38 on shift, every ninth on a scheduled
+ * coaching and talking (out of adherence for 4 minutes), two idle for an hour, and three
+ * no-shows (out of adherence for an hour).
+ */
+async function seedMid(base) {
+  const first = ['Alexander', 'Christopher', 'Maximilian', 'Jean-Baptiste', 'Bartholomew', 'Guinevere', 'Konstantin', 'Wilhelmina'];
+  const last = ['Smith', 'Jones', 'Brown', 'Taylor', 'Wilson', 'Davies', 'Evans', 'Thomas', 'Roberts', 'Walker'];
+  const roster = [];
+  const events = [];
+  const shift = (agent) => roster.push(`${agent},${iso(now - 65 * MIN)},${iso(now + 6 * 60 * MIN)},shift`);
+  for (let i = 1; i <= 14; i++) {
+    const agent = `G${String(i).padStart(2, '0')}`;
+    shift(agent);
+    events.push({ ts: iso(now - 30 * MIN), agent, team: 'T03', name: `Agent ${i}`, state: 'idle' });
+    events.push({ ts: iso(now - (10 + i / 20) * MIN), agent, state: 'aux', reason: 'personal' });
+  }
+  for (let i = 0; i < 76; i++) {
+    const agent = `M${String(i).padStart(3, '0')}`;
+    shift(agent);
+    events.push({ ts: iso(now - 64 * MIN), agent, team: `T1${i % 2}`, name: `${first[i % 8]} ${last[Math.floor(i / 8)]}`, state: 'idle' });
+    if (i % 9 === 0) {
+      roster.push(`${agent},${iso(now - 4 * MIN)},${iso(now + 20 * MIN)},coaching`);
+      events.push({ ts: iso(now - 9 * MIN), agent, state: 'talking' });
+    } else if (i % 3 !== 1) events.push({ ts: iso(now - (i % 7 + 1) * MIN), agent, state: ['talking', 'acw'][i % 2] });
+  }
+  for (const n of ['N1', 'N2', 'N3']) shift(n);
+  await putRoster(base, roster);
+  await postEvents(base, events);
+}
+
+let mid;
+
 before(async () => {
   assert.ok(fs.existsSync(BIN), `no daemon binary at ${BIN}: cargo build, or set FLOORWATCH_BIN`);
-  [small, large] = await Promise.all([startDaemon('sched-small'), startDaemon('sched-large')]);
-  await Promise.all([seedSmall(small.base), seedLarge(large.base)]);
+  [small, large, mid] = await Promise.all([startDaemon('sched-small'), startDaemon('sched-large'), startDaemon('sched-mid')]);
+  await Promise.all([seedSmall(small.base), seedLarge(large.base), seedMid(mid.base)]);
   browser = await launch();
 });
 
@@ -151,6 +198,7 @@ after(async () => {
   await browser?.close();
   small?.proc.kill();
   large?.proc.kill();
+  mid?.proc.kill();
 });
 
 /**
@@ -172,11 +220,31 @@ function tileProblems(page) {
         if (r.top < tr.top - 0.5 || r.bottom > tr.bottom + 0.5 || r.left < tr.left - 0.5 || r.right > tr.right + 0.5) {
           out.push(`${what}: outside its tile (${r.top.toFixed(1)}..${r.bottom.toFixed(1)} in ${tr.top.toFixed(1)}..${tr.bottom.toFixed(1)})`);
         }
-        if (e.scrollWidth > e.clientWidth + 1) out.push(`${what}: cut short (${e.scrollWidth} > ${e.clientWidth})`);
+        // Strictly: a line one pixel too long is cut with an ellipsis ("Sched: w…").
+        if (e.scrollWidth > e.clientWidth) out.push(`${what}: cut short (${e.scrollWidth} > ${e.clientWidth})`);
         // A grid row squeezed below its line: the text cut by its own box, at the top or
         // the bottom. (Not scrollHeight: a font's ascent and descent pass its line-height.)
         const lh = parseFloat(getComputedStyle(e).lineHeight);
         if (e.clientHeight + 1 < lh) out.push(`${what}: cut vertically (${e.clientHeight} px for a ${lh.toFixed(1)} px line)`);
+      }
+    }
+    // Nothing drawn over anything else in a tile ("ID1:04:37": the time over the state).
+    for (const tile of box.querySelectorAll('.tile')) {
+      const parts = ['.t-name', '.t-state', '.t-reason', '.t-time', '.t-sl', '.t-out']
+        .map((sel) => tile.querySelector(sel))
+        .filter((e) => e && e.textContent && e.getClientRects().length && getComputedStyle(e).display !== 'none');
+      for (let i = 0; i < parts.length; i++) {
+        for (let j = i + 1; j < parts.length; j++) {
+          // Where each one's text is drawn: past its box if it overflows visibly.
+          const [a, b] = [parts[i], parts[j]].map((e) => {
+            const r = e.getBoundingClientRect();
+            const spill = getComputedStyle(e).overflowX === 'visible' ? Math.max(0, e.scrollWidth - e.clientWidth) : 0;
+            return { left: r.left, right: r.right + spill, top: r.top, bottom: r.bottom };
+          });
+          const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+          const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+          if (w > 0.5 && h > 0.5) out.push(`${tile.dataset.agent} "${parts[i].textContent}" and "${parts[j].textContent}" overlap`);
+        }
       }
     }
     for (const name of box.querySelectorAll('.group .gname')) {
@@ -200,8 +268,18 @@ function tileProblems(page) {
 }
 
 const L = {
-  en: { sched: 'Sched: ', lunch: 'Sched: lunch', training: 'Sched: training', work: 'Sched: work', out: /^out \d+:\d\d$/, na: 'n/a', unassigned: 'Unassigned' },
-  zh: { sched: '排班：', lunch: '排班：用餐', training: '排班：培训', work: '排班：工作', out: /^偏离 \d+:\d\d$/, na: '不适用', unassigned: '未分组' },
+  en: {
+    sched: 'Sched: ', lunch: 'Sched: lunch', training: 'Sched: training', work: 'Sched: work', coaching: 'Sched: coaching', meeting: 'Sched: meeting',
+    out: /^out \d+:\d\d$/, outHour: /^out 1h\d\d$/, na: 'n/a', unassigned: 'Unassigned',
+    noShow: /^Out of adherence: N1 \(Unassigned\) — scheduled but not logged in for 1:\d\d:\d\d$/,
+    noShowResolved: /^Out of adherence: N2 \(Unassigned\) — missed 20 min( \d+ s)? of scheduled work without logging in$/,
+  },
+  zh: {
+    sched: '排班：', lunch: '排班：用餐', training: '排班：培训', work: '排班：工作', coaching: '排班：辅导', meeting: '排班：会议',
+    out: /^偏离 \d+:\d\d$/, outHour: /^偏离 1h\d\d$/, na: '不适用', unassigned: '未分组',
+    noShow: /^未按排班执行：未分组坐席 N1 已排班但未登录已达 1:\d\d:\d\d$/,
+    noShowResolved: /^未按排班执行：未分组坐席 N2 在排班时段内 20 分( \d+ 秒|钟) 未登录，该时段已结束$/,
+  },
 };
 
 for (const lang of ['en', 'zh']) {
@@ -231,11 +309,27 @@ for (const lang of ['en', 'zh']) {
         assert.match(await s3.locator('.t-out').textContent(), l.out);
         assert.ok(await s3.locator('.t-out').isVisible(), 'the time out is shown');
         assert.equal(await tile('S1').locator('.t-out').isVisible(), false, 'no time out for an agent in adherence');
+        // The longest activities beside their time out, whole (tileProblems: not cut by a pixel).
+        for (const [agent, act] of [['S4', 'coaching'], ['S8', 'meeting'], ['S12', 'training']]) {
+          if (query.team && agent !== 'S4') continue;
+          assert.equal(await tile(agent).locator('.t-sl').textContent(), l[act]);
+          assert.match(await tile(agent).locator('.t-out').textContent(), l.out);
+        }
 
         if (!query.team) {
           // The no-shows' team: its label whole, and utilization not applicable, not a warning.
           assert.equal(await page.locator('[data-testid="agent-tiles"] .group[data-group="unassigned"] .gname').textContent(), l.unassigned);
           assert.ok(await tile('N1').locator('.t-out').isVisible(), 'a no-show is out of adherence');
+          // An hour out, said short ("out 1h00", not "out 1:00:12"), beside the whole activity.
+          assert.match(await tile('N1').locator('.t-out').textContent(), l.outHour);
+          assert.equal(await tile('N1').locator('.t-sl').textContent(), l.work);
+          // The no-show's alert says it has not logged in, as the chats do (docs/alerts.md),
+          // and, its shift over, the scheduled work it missed.
+          const alertText = (agent, state) => page.evaluate(([a, st]) => [...document.querySelectorAll(`.alerts .alert[data-kind="out_of_adherence"][data-state="${st}"]`)]
+            .map((li) => li.querySelector('.msg').textContent).find((x) => x.includes(` ${a} `) || x.includes(` ${a}（`)) ?? null, [agent, state]);
+          assert.match(await alertText('N1', 'firing') ?? '', l.noShow);
+          await page.waitForFunction(() => document.querySelector('.alerts .alert[data-kind="out_of_adherence"][data-state="resolved"]'), null, { timeout: NO_SHOW_END_MS + 10_000 });
+          assert.match(await alertText('N2', 'resolved') ?? '', l.noShowResolved);
           assert.equal(await tile('S7').locator('.t-sl').textContent(), l.training);
           const cell = page.locator('[data-testid="team-rows"] tr[data-team="unassigned"] [data-field="talk_utilization_team"]');
           assert.equal((await cell.textContent()).trim(), l.na);
@@ -251,6 +345,14 @@ for (const lang of ['en', 'zh']) {
         // The checks themselves: type too big for the tiles, and a label column too narrow
         // with words allowed to break, are reported.
         // (Through the CSSOM: the page's Content-Security-Policy refuses a <style>.)
+        // A schedule line one pixel short of its text (the review's 59 > 58) is caught.
+        const narrowed = await page.evaluate(() => {
+          const e = document.querySelector('.tile[data-agent="S4"] .t-sl');
+          e.style.flex = 'none';
+          e.style.width = `${e.scrollWidth - 1}px`;
+          return e.textContent;
+        });
+        assert.ok((await tileProblems(page)).some((p) => p.includes(`"${narrowed}": cut short`)), 'a 1 px overflow is caught');
         await page.evaluate(() => {
           for (const e of document.querySelectorAll('.tile')) e.style.setProperty('--tu', '40px');
           for (const e of document.querySelectorAll('.group')) e.style.gridTemplateColumns = '2.2rem auto';
@@ -266,13 +368,53 @@ for (const lang of ['en', 'zh']) {
     }
   });
 
+  test(`110-agent floor (${lang}): dense tiles, the time out readable, no time over a state label, no two names alike`, async () => {
+    const page = await openBoard(browser, mid.base, { lang });
+    try {
+      await page.waitForSelector('[data-testid="agent-tiles"] .tile[data-agent="N3"][data-ooa]', { timeout: 10_000 });
+      await sleep(1500); // a tick: the times are written
+      const box = page.locator('[data-testid="agent-tiles"]');
+      assert.equal(await box.getAttribute('data-size'), 'xs', 'dense tiles');
+      // (Names are cut with an ellipsis on dense tiles, "Alexan…": the whole name is in the title.)
+      assert.deepEqual((await tileProblems(page)).filter((p) => !/\.t-name .*cut short/.test(p)), [], 'tiles whole, nothing drawn over anything');
+      // Dense tiles of two lines: out of adherence, the time out on a dark label where the
+      // time in state would be ("4:00", "1h05"), for agents on the floor and no-shows.
+      const tall = (await box.getAttribute('data-xs-sched')) != null;
+      for (const [agent, re] of [['M000', /^\d:\d\d$/], ['N1', /^1h0\d$/]]) {
+        const out = page.locator(`[data-testid="agent-tiles"] .tile[data-agent="${agent}"] .t-out`);
+        assert.ok(await out.isVisible(), `${agent}: the time out is shown`);
+        const text = await out.textContent();
+        if (tall) assert.match(text, new RegExp(`^${L[lang].out.source.slice(1, -9)}`));
+        else assert.match(text, re);
+        const [bg, fg] = await out.evaluate((e) => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]);
+        assert.equal(bg, 'rgb(6, 16, 25)', 'on a dark label');
+        assert.equal(fg, 'rgb(255, 255, 255)');
+      }
+      // An hour in state is said short, and never drawn over the state ("ID1:04:37").
+      assert.match(await page.locator('[data-testid="agent-tiles"] .tile[data-agent="M001"] .t-time').textContent(), /^1h0\d$/);
+      // "Agent 10" … "Agent 14" are not five "Agent 1.".
+      const names = await page.locator('[data-testid="agent-tiles"] .group[data-group="T03"] .tile .t-name').allTextContents();
+      assert.equal(names.length, 14);
+      assert.equal(new Set(names).size, 14, `names alike: ${JSON.stringify(names)}`);
+      assert.ok(names.includes('Agent 12'), JSON.stringify(names));
+      await shot(page, `e2e-schedule-110-${lang}`);
+      // The overlap check catches a time over its state label.
+      await page.evaluate(() => { for (const e of document.querySelectorAll('.t-state')) e.style.overflow = 'visible'; });
+      await page.evaluate(() => { for (const e of document.querySelectorAll('.tile:not([data-ooa]) .t-time')) e.style.fontSize = '30px'; });
+      const caught = await tileProblems(page);
+      assert.ok(caught.some((p) => p.includes('overlap')), `a time over the state is caught: ${caught.slice(0, 3)}`);
+    } finally {
+      await page.close();
+    }
+  });
+
   test(`200-agent floor (${lang}): the agent out of adherence is marked on its square with the time out, and its alert is listed`, async () => {
     const page = await openBoard(browser, large.base, { lang });
     try {
       const sq = page.locator('[data-testid="agent-tiles"] .tile[data-agent="L0305"]');
       await sq.waitFor({ state: 'attached', timeout: 10_000 });
       await page.waitForFunction(() => document.querySelector('.alerts .alert[data-kind="out_of_adherence"]'), null, { timeout: 10_000 });
-      await page.waitForFunction(() => document.querySelectorAll('.alerts .alert[data-kind="long_aux"]').length >= 14, null, { timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelectorAll('.alerts .alert[data-kind="long_aux"]').length >= 12, null, { timeout: 10_000 });
       await sleep(1500);
       const box = page.locator('[data-testid="agent-tiles"]');
       assert.equal(await box.getAttribute('data-size'), 'dot', 'the 200-agent floor is squares');
@@ -287,8 +429,31 @@ for (const lang of ['en', 'zh']) {
       assert.equal(bg, 'rgb(6, 16, 25)', 'on a dark band');
       assert.ok((await sq.getAttribute('title')).includes(L[lang].lunch), 'the title names the scheduled activity');
       assert.deepEqual(await tileProblems(page), [], 'squares and labels whole');
+      // Every square on screen, the no-shows' block last: no part of the panel scrolled away.
+      const fit = await page.evaluate(() => {
+        const b = document.querySelector('[data-testid="agent-tiles"]');
+        const r = b.getBoundingClientRect();
+        const n = b.querySelector('.tile[data-agent="L1020"] .t-out').getBoundingClientRect();
+        return { scroll: b.scrollHeight, client: b.clientHeight, bottom: r.top + b.clientTop + b.clientHeight, band: n.bottom, bandH: n.height };
+      });
+      assert.ok(fit.scroll <= fit.client, `the squares fit the panel (${JSON.stringify(fit)})`);
+      assert.ok(fit.bandH > 0 && fit.band <= fit.bottom + 0.5, `the no-show's band is on screen (${JSON.stringify(fit)})`);
+      // The fit's model of the blocks is the page's: at any screen height, squares said to
+      // fit do (a heading's gap once left out put the last block 11 px under the panel).
+      for (let h = 1080; h >= 900; h -= 12) {
+        await page.setViewportSize({ width: 1920, height: h });
+        await sleep(150);
+        const f = await page.evaluate(() => {
+          const b = document.querySelector('[data-testid="agent-tiles"]');
+          return { fits: b.dataset.fits, size: b.dataset.size, scroll: b.scrollHeight, client: b.clientHeight };
+        });
+        if (f.fits === 'true' && f.size === 'dot') assert.ok(f.scroll <= f.client, `at 1920x${h} the squares said to fit do (${JSON.stringify(f)})`);
+      }
+      await page.setViewportSize({ width: 1920, height: 1080 });
+      await sleep(300);
       // Others in adherence carry no band.
       assert.equal(await page.locator('[data-testid="agent-tiles"] .tile:not([data-ooa]) .t-out:visible').count(), 0);
+      assert.equal(await page.locator('[data-testid="agent-tiles"] .tile[data-ooa]').count(), 2, 'L0305 and the no-show L1020');
 
       // The alert list overflows with the long_aux alerts fired later, and the out_of_adherence
       // alert is still on screen, whole.

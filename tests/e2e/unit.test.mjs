@@ -409,11 +409,52 @@ test('the roster\'s activity on a tile is always labelled, in both languages', a
   setLang('en');
 });
 
-test('tile type unit: with the schedule line the tile holds 5.8 lines of it, and 13 across', async () => {
+test('tile type unit: with the schedule line the tile holds 5.8 lines of it, and 13.5 across', async () => {
   const { tileUnit, fitTiles, SCHED_ASPECT } = await import('../../web/tiles.js');
   const fit = fitTiles([5, 5, 4, 1], 900, 560, { labelW: 90, gap: 4, groupGap: 8, aspect: SCHED_ASPECT });
   assert.ok(fit.h > fit.w * 0.42, 'taller than tiles without the line');
   const u = tileUnit(fit.w, fit.h, true);
-  assert.ok(u * 5.8 <= fit.h + 1e-9 && u * 13 <= fit.w + 1e-9);
+  assert.ok(u * 5.8 <= fit.h + 1e-9 && u * 13.5 <= fit.w + 1e-9);
   assert.ok(tileUnit(fit.w, fit.h, false) > u, 'tiles without the line keep larger type');
+});
+
+test('tile names: short, but never two alike; names ending in a number stay whole', async () => {
+  const { tileNames } = await import('../../web/tiles.js');
+  const { shortName } = await import('../../web/panels/teams.js');
+  assert.equal(shortName('Agent 12'), 'Agent 12');
+  assert.equal(shortName('Sophie Khan'), 'Sophie K.');
+  const names = (list) => [...tileNames(list.map(([agent, name]) => ({ agent, name })), shortName).values()];
+  // Five "Agent 1." before: distinct now.
+  assert.deepEqual(names([['L10', 'Agent 10'], ['L11', 'Agent 11'], ['L1', 'Agent 1']]), ['Agent 10', 'Agent 11', 'Agent 1']);
+  // Alike when short: the whole names; alike whole too: the name and the id.
+  assert.deepEqual(names([['A1', 'Alexander Smith'], ['A2', 'Alexander Smyth'], ['A3', 'Li Wei']]), ['Alexander Smith', 'Alexander Smyth', 'Li W.']);
+  assert.deepEqual(names([['A1', 'Li Wei'], ['A2', 'Li Wei'], ['A3', null]]), ['Li Wei · A1', 'Li Wei · A2', 'A3']);
+});
+
+test('dot fit: the heading gap to its squares is counted (the last block once spilled out of the panel)', () => {
+  const counts = Array(11).fill(20);
+  const without = fitDots(counts, 830, 600, { headH: 23, headW: 62, blockGap: 12 });
+  const withGap = fitDots(counts, 830, 600, { headH: 23, headW: 62, blockGap: 12, headGap: 3 });
+  assert.ok(withGap.s <= without.s);
+  // The blocks as laid out (shelf packing) fit in height with the gap.
+  const { s, gap, cols } = withGap;
+  let x = 0; let shelf = 0; let height = 0;
+  counts.forEach((n, i) => {
+    const bw = Math.max(62, cols[i] * (s + gap) - gap);
+    const bh = 23 + 3 + Math.ceil(n / cols[i]) * (s + gap) - gap;
+    if (x > 0 && x + bw > 830) { height += shelf + 12; x = 0; shelf = 0; }
+    x += bw + 12; shelf = Math.max(shelf, bh);
+  });
+  assert.ok(height + shelf <= 600, `blocks ${height + shelf} px in 600`);
+});
+
+test('a no-show\'s alert duration is said as the chats say it', async () => {
+  const { spokenDur } = await import('../../web/i18n.js');
+  assert.equal(spokenDur(2 * 3600 + 15 * 60 + 20), '2 h 15 min');
+  assert.equal(spokenDur(20 * 60 + 6), '20 min 6 s');
+  assert.equal(spokenDur(600), '10 min');
+  setLang('zh');
+  assert.equal(spokenDur(2 * 3600 + 15 * 60), '2 小时 15 分钟');
+  assert.equal(spokenDur(20 * 60 + 6), '20 分 6 秒');
+  setLang('en');
 });

@@ -5,7 +5,7 @@
 // what does not fit becomes "+N more", in kiosk mode too, and each kind that is firing keeps
 // at least its first entry on screen.
 
-import { t, teamLabel, reasonWord, winLabel, chartKindLabel, rulesLabel, lang } from '../i18n.js';
+import { t, teamLabel, reasonWord, winLabel, chartKindLabel, rulesLabel, lang, spokenDur } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr } from '../dom.js';
 import { store, serverNow, asOf, visibleAlerts, agentName } from '../store.js';
@@ -43,11 +43,18 @@ export function alertText(al, now) {
       const name = al.agent ? agentName(al.agent) : '';
       const who = name && name !== al.agent ? `${name} ${al.agent}` : (al.agent ?? '');
       const limit = F.mss(al.threshold);
-      if (al.state !== 'firing') return t('alert.out_of_adherence_resolved', { who, team, limit });
+      // A no-show (never seen, team `unassigned`) has not logged in: said as the chats say it
+      // (docs/alerts.md), and when it resolves, the scheduled work it missed.
+      const noShow = al.team === 'unassigned';
+      if (al.state !== 'firing') {
+        if (!noShow) return t('alert.out_of_adherence_resolved', { who, team, limit });
+        const missed = ((F.toMs(al.resolved_at) ?? asOf(now)) - (F.toMs(al.started_at) ?? asOf(now))) / 1000;
+        return t('alert.no_show_resolved', { who, team, dur: spokenDur(missed) });
+      }
       // The alert's value is the limit it passed; the time out now is the agent's out_since.
       const a = al.agent ? store.agents.get(al.agent) : null;
-      if (a?.out_since == null) return t('alert.out_of_adherence_over', { who, team, limit });
-      return t('alert.out_of_adherence', { who, team, dur: F.mss((asOf(now) - a.out_since) / 1000), limit });
+      if (a?.out_since == null) return t(noShow ? 'alert.no_show_over' : 'alert.out_of_adherence_over', { who, team, limit });
+      return t(noShow ? 'alert.no_show' : 'alert.out_of_adherence', { who, team, dur: F.mss((asOf(now) - a.out_since) / 1000), limit });
     }
     case 'long_aux': {
       const name = al.agent ? agentName(al.agent) : '';

@@ -107,10 +107,13 @@ function renderDrivers(box, shown) {
   box.replaceChildren(...driverSpans(shown));
 }
 
-/** "Sophie Khan" -> "Sophie K." (Latin names); CJK and one-word names stay whole. */
+/**
+ * "Sophie Khan" -> "Sophie K." (Latin names); CJK and one-word names stay whole, and so do
+ * names ending in a number ("Agent 12" is not "Agent 1.").
+ */
 export function shortName(name) {
   const parts = String(name).trim().split(/\s+/);
-  if (parts.length < 2 || /[\u2e80-\u9fff]/.test(name)) return name;
+  if (parts.length < 2 || /[\u2e80-\u9fff]/.test(name) || /^\d+$/.test(parts.at(-1))) return name;
   return `${parts[0]} ${parts.at(-1)[0]}.`;
 }
 

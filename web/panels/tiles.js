@@ -9,7 +9,7 @@ import * as F from '../format.js';
 import { $, el, setText, setAttr } from '../dom.js';
 import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux } from '../store.js';
 import { shortName } from './teams.js';
-import { groupAgents, fitTiles, fitDots, chooseMode, stateKey, tileUnit, SCHED_ASPECT } from '../tiles.js';
+import { groupAgents, fitTiles, fitDots, chooseMode, stateKey, tileUnit, tileNames, SCHED_ASPECT, XS_UNIT, XS_SCHED_MIN_H } from '../tiles.js';
 
 const tilesBox = () => $('[data-testid="agent-tiles"]');
 const tileEls = new Map(); // agent id -> tile element
@@ -23,6 +23,10 @@ let rostered = false;
 // The widest word of the team labels, in px at the label's two sizes (setGroupName), so
 // that the label column is wide enough that no word breaks ("Unassig/ned").
 const labelWords = new Map(); // group key -> [px at 1.1rem, px at 0.85rem, long]
+// What each shown agent's tile is called (tiles.js tileNames: "Sophie K.", but never two
+// alike), and the names it was made from; made again when the agents or a name change.
+let tileLabels = new Map(); // agent id -> label
+const labelNames = new Map(); // agent id -> a.name the labels were made from
 
 function makeTile() {
   const e = el('div', 'tile');
@@ -44,8 +48,9 @@ function updateTile(e, a) {
   setAttr(e, 'data-team', a.team);
   setAttr(e, 'data-reason', a.state === 'aux' ? (a.reason ?? 'unspecified') : null);
   setAttr(e, 'data-since', a.since);
-  // "Sophie K.": a whole first name reads better than "Sophie Kh…" (full name in the title).
-  setText(name, a.name ? shortName(a.name) : a.agent);
+  // "Sophie K.": a whole first name reads better than "Sophie Kh…" (full name in the title);
+  // the whole name, or the id too, where two would look alike.
+  setText(name, tileLabels.get(a.agent) ?? (a.name ? shortName(a.name) : a.agent));
   setText(state, t(sk === 'aux_planned' ? 'short.aux_planned' : `short.${a.state}`));
   setText(reason, a.state === 'aux' ? reasonLabel(a.reason ?? 'unspecified') : '');
   // The roster's activity under the state (docs/adherence.md), always labelled; the time
@@ -158,10 +163,30 @@ function fill(G) {
  * floor names a few hundred); all drawn tiles after a `full` frame or a language switch.
  * The groups are rebuilt only when a tile moves (store.agentsDirty).
  */
+/**
+ * Makes the tiles' labels again when the agents shown or a name changed; returns the ids
+ * whose label moved (their tiles are drawn again, even if the frame did not name them).
+ */
+function relabelTiles(changed) {
+  const renamed = [];
+  let again = store.agentsDirty;
+  for (const id of changed) if (!again && (store.agents.get(id)?.name ?? null) !== (labelNames.get(id) ?? null)) again = true;
+  if (!again) return renamed;
+  const agents = [...store.agents.values()].filter(shown);
+  const next = tileNames(agents, shortName);
+  labelNames.clear();
+  for (const a of agents) labelNames.set(a.agent, a.name ?? null);
+  for (const [id, label] of next) if (tileLabels.get(id) !== label && tileEls.has(id)) renamed.push(id);
+  tileLabels = next;
+  return renamed;
+}
+
 export function render() {
   const box = tilesBox();
   const all = store.allChanged;
-  const ids = all ? [...tileEls.keys()] : store.changed;
+  let ids = all ? [...tileEls.keys()] : store.changed;
+  const renamed = relabelTiles(all ? tileEls.keys() : store.changed);
+  if (renamed.length) ids = [...new Set([...ids, ...renamed])];
   const at = asOf();
   const firing = all ? null : firingLongAux();
   for (const id of ids) {
@@ -307,8 +332,9 @@ export function layout() {
   const mode = chooseMode(groupCounts, W, H, { labelW, gap, groupGap, aspect });
   if (mode === 'dots') {
     const headH = Math.round(rem * 1.35);
+    const headGap = Math.max(2, Math.round(rem * 0.15)); // the heading's gap to its squares
     const blockGap = Math.round(rem * 0.7);
-    const fit = fitDots(groupCounts, W - 2, H, { headH, headW: Math.round(rem * 3.6), blockGap });
+    const fit = fitDots(groupCounts, W - 2, H, { headH, headGap, headW: Math.round(rem * 3.6), blockGap });
     const key = `dots:${fit.s}:${fit.cols.join(',')}`;
     box.dataset.fits = String(fit.fits);
     if (key === lastFit) return;
@@ -320,6 +346,7 @@ export function layout() {
     s.setProperty('--gap', `${fit.gap}px`);
     s.setProperty('--block-gap', `${blockGap}px`);
     s.setProperty('--head-h', `${headH}px`);
+    s.setProperty('--head-gap', `${headGap}px`);
     // Blocks in the DOM are in group order, as groupCounts.
     [...box.querySelectorAll(':scope > .group > .grid')].forEach((g, i) => g.style.setProperty('--cols', String(fit.cols[i] ?? 1)));
     colsOf = (i) => fit.cols[i] ?? 1;
@@ -347,7 +374,9 @@ export function layout() {
   // sized by height.
   const u = tileUnit(fit.w, fit.h, rostered);
   s.setProperty('--tu', `${u.toFixed(2)}px`);
-  box.dataset.size = u < 9 ? 'xs' : u < 13 ? 's' : 'l';
+  box.dataset.size = u < XS_UNIT ? 'xs' : u < 13 ? 's' : 'l';
+  // Dense tiles tall enough for the schedule as a third line (style.css).
+  setAttr(box, 'data-xs-sched', rostered && u < XS_UNIT && fit.h >= XS_SCHED_MIN_H ? '' : null);
   syncMode();
 }
 
@@ -364,15 +393,19 @@ export function observe() {
 }
 
 /** A tile's time in state and long-aux level as of `at`. */
-function tickTile(e, a, at, firing, dots = tilesBox().dataset.size === 'dot') {
+function tickTile(e, a, at, firing, size = tilesBox().dataset.size) {
   const secs = a.since == null ? null : Math.max(0, (at - a.since) / 1000);
-  // Squares have room for five characters: "1h02" rather than "1:02:05".
-  setText(e.children[3], dots ? F.shortDur(secs) : F.mss(secs));
-  // Out of adherence: how long, beside the schedule line ("out 7:02"); a square has room
-  // for the time alone ("7:02", "1h02"), on a band of its own.
+  // Squares and dense tiles have room for five characters: "1h02" rather than "1:02:05"
+  // (which ran over the state label of a dense tile).
+  const dots = size === 'dot';
+  setText(e.children[3], dots || size === 'xs' ? F.shortDur(secs) : F.mss(secs));
+  // Out of adherence: how long, beside the schedule line ("out 7:02", "out 1h05": as short
+  // as the activity needs it); a square has room for the time alone, on a band of its own.
+  // Dense tiles of two lines show it alone, in the time in state's place.
   if (a.out_since != null) {
-    const out = Math.max(0, (at - a.out_since) / 1000);
-    setText(e.children[4].lastChild, dots ? F.shortDur(out) : t('sched.out', { time: F.mss(out) }));
+    const out = F.shortDur(Math.max(0, (at - a.out_since) / 1000));
+    const alone = dots || (size === 'xs' && !tilesBox().hasAttribute('data-xs-sched'));
+    setText(e.children[4].lastChild, alone ? out : t('sched.out', { time: out }));
   }
   const lv = longLevel(a, at, firing);
   if ((e.dataset.long ?? '') !== lv) {
@@ -382,10 +415,10 @@ function tickTile(e, a, at, firing, dots = tilesBox().dataset.size === 'dot') {
 }
 
 function tickGroup(G, at, firing) {
-  const dots = tilesBox().dataset.size === 'dot';
+  const size = tilesBox().dataset.size;
   for (const e of G.grid.children) {
     const a = store.agents.get(e.dataset.agent);
-    if (a) tickTile(e, a, at, firing, dots);
+    if (a) tickTile(e, a, at, firing, size);
   }
 }
 
