@@ -22,7 +22,8 @@
 //! 30–45 min per shift, sometimes `training`, `meeting` or `coaching`) is scheduled
 //! off-peak and taken at the first free moment after it is due. When the floor writes a
 //! roster, its two 15-minute `break`s a shift are scheduled like lunch (and in the roster),
-//! and `break` leaves the unplanned reasons.
+//! `break` leaves the unplanned reasons (and its part of the unplanned share with it), and
+//! a planned item begun late still ends when scheduled: the agents keep to the roster.
 //!
 //! Every agent draws from its own random stream, so one agent's life does not depend on
 //! the others', on the noise setting, or on the injections that do not pick it.
@@ -534,7 +535,10 @@ impl Simulator {
         }
         if let Some(p) = self.due_planned(k, now) {
             self.agents[k].planned.remove(0);
-            self.schedule(k, now + p.len, Wake::AuxEnd);
+            // With a roster the agents keep to it: an item begun late (a call ran into it)
+            // still ends when scheduled, after five minutes of it at least.
+            let end = if self.schedules_breaks() { (p.at + p.len).max(now + p.len.min(5 * MIN)) } else { now + p.len };
+            self.schedule(k, end, Wake::AuxEnd);
             return self.enter(k, State::Aux, Some(p.reason));
         }
         let a = &self.agents[k];
@@ -654,7 +658,7 @@ impl Simulator {
         // possible, taken at the first free moment after they are due. An unplanned
         // `break` then no longer happens on its own (see `after_call`).
         if self.schedules_breaks() && shift_ms >= 6 * 3_600_000 {
-            for (from, to) in [(90, 150), (330, 420)] {
+            for (from, to) in [(75, 165), (315, 450)] {
                 let busy: Vec<(Ms, Ms)> = planned.iter().map(|p| (p.at - 30 * MIN, p.at + p.len + 30 * MIN)).collect();
                 if let Some(at) = self.place(k, s + from * MIN, s + to * MIN, BREAK_MS, &busy, true) {
                     planned.push(Planned { at, len: BREAK_MS, reason: BREAK });
@@ -726,6 +730,18 @@ impl Simulator {
 
     /// Records the roster from now on: every shift as it is planned (at its start).
     pub fn record_roster(&mut self) {
+        if self.roster.is_none() && self.cfg.shifts {
+            // The breaks the agents took at will are scheduled from now on: the unplanned
+            // aux they were is no longer theirs to take (`break` leaves the unplanned
+            // reasons in `after_call`), so each agent's unplanned share is what is left.
+            let time = |u: &(Option<u8>, f64, f64, f64)| u.1 * u.2 * (u.3 * u.3 / 2.0).exp();
+            let breaks = UNPLANNED.iter().filter(|u| u.0 == Some(BREAK)).map(time).sum::<f64>()
+                / UNPLANNED.iter().map(time).sum::<f64>();
+            for a in &mut self.agents {
+                a.aux_rate_per_s *= 1.0 - breaks;
+                a.aux_target *= 1.0 - breaks;
+            }
+        }
         self.roster.get_or_insert_with(Vec::new);
     }
 
