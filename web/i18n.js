@@ -264,7 +264,7 @@ const zh = {
   'col.adherence': '排班遵从率',
   'sched.label': '排班：{activity}',
   'activity.work': '工作',
-  'activity.off': '休息',
+  'activity.off': '下班',
   'sched.out': '偏离 {time}',
   'sched.out_since': '自 {time} 起未按排班',
   'drivers.title': '{team} 示忙率最高的坐席（{window}），示忙离散度主要由他们拉高',

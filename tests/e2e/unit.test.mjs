@@ -405,7 +405,7 @@ test('the roster\'s activity on a tile is always labelled, in both languages', a
   assert.equal(t('sched.label', { activity: activityLabel('huddle_A') }), 'Sched: huddle A');
   setLang('zh');
   assert.equal(t('sched.label', { activity: activityLabel('lunch') }), '排班：用餐');
-  assert.equal(t('sched.label', { activity: activityLabel('off') }), '排班：休息');
+  assert.equal(t('sched.label', { activity: activityLabel('off') }), '排班：下班');
   setLang('en');
 });
 
