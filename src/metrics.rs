@@ -198,7 +198,6 @@ impl Metrics {
         // The view lists `unassigned` for scheduled agents never seen even when the engine
         // has no such team (docs/adherence.md): its series come from a stand-in, empty but
         // for the no-shows' alerts.
-        let unassigned = engine.unassigned_alerts();
         let stand_in = Team {
             id: crate::engine::UNASSIGNED.to_string(),
             roster: Default::default(),
@@ -206,9 +205,7 @@ impl Metrics {
             handle: Default::default(),
             contacts_total: 0,
             state_ms: [0; 6],
-            alerts_firing: unassigned.firing,
-            alerts_fired: unassigned.fired,
-            alerts_retracted: unassigned.retracted,
+            alerts: *engine.unassigned_alerts(),
         };
         for gv in &view.teams {
             while ti.next_if(|t| t.id < gv.id).is_some() {}
@@ -484,7 +481,7 @@ fn write_teams_second(out: &mut Text, rows: &[Row]) {
             out.sample(
                 "floorwatch_alerts_active",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
-                V::U(r.team.alerts_firing[i].into()),
+                V::U(r.team.alerts.firing[i].into()),
             );
         }
     }
@@ -494,7 +491,7 @@ fn write_teams_second(out: &mut Text, rows: &[Row]) {
             out.sample(
                 "floorwatch_alerts_fired_total",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
-                V::U(r.team.alerts_fired[i]),
+                V::U(r.team.alerts.fired[i]),
             );
         }
     }
@@ -508,7 +505,7 @@ fn write_teams_second(out: &mut Text, rows: &[Row]) {
             out.sample(
                 "floorwatch_alerts_retracted_total",
                 &[("kind", k.as_str()), ("team", &r.view.id)],
-                V::U(r.team.alerts_retracted[i]),
+                V::U(r.team.alerts.retracted[i]),
             );
         }
     }

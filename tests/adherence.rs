@@ -893,7 +893,7 @@ fn a_name_arriving_while_out_of_adherence_is_in_the_alert_at_once() {
     );
     let t1 = engine.teams().find(|t| t.id == "T1").unwrap();
     let k = AlertKind::TEAM.iter().position(|k| *k == AlertKind::OutOfAdherence).unwrap();
-    assert_eq!((t1.alerts_firing[k], t1.alerts_fired[k], t1.alerts_retracted[k]), (1, 1, 0));
+    assert_eq!((t1.alerts.firing[k], t1.alerts.fired[k], t1.alerts.retracted[k]), (1, 1, 0));
 }
 
 /// Changes that move no figure are not logged (talking, ACW and idle under the default

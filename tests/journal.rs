@@ -175,7 +175,7 @@ fn snapshot_plus_tail_equals_the_engine_that_never_stopped() {
         assert_json_eq(&got, &want, &format!("cut {cut}: restored vs never stopped"));
         // The per-team alert counts (Prometheus) are derived, recounted on restore.
         let counts = |e: &Engine| {
-            let mut v: Vec<_> = e.teams().map(|t| (t.id.clone(), t.alerts_firing, t.alerts_fired)).collect();
+            let mut v: Vec<_> = e.teams().map(|t| (t.id.clone(), t.alerts.firing, t.alerts.fired)).collect();
             v.sort();
             v
         };

@@ -292,18 +292,13 @@ impl Engine {
             }
             None => {
                 let Some(k) = AlertKind::TEAM.iter().position(|k| *k == a.kind) else { return };
-                match self.team_index.get(&a.team) {
-                    Some(&ti) => {
-                        let team = self.team_mut(ti);
-                        (&mut team.alerts_firing[k], &mut team.alerts_fired[k], &mut team.alerts_retracted[k])
-                    }
+                let counts = match self.team_index.get(&a.team) {
+                    Some(&ti) => &mut self.team_mut(ti).alerts,
                     // A no-show's, whose `unassigned` is no team of the engine's.
-                    None if a.team == super::UNASSIGNED => {
-                        let u = &mut self.unassigned_alerts;
-                        (&mut u.firing[k], &mut u.fired[k], &mut u.retracted[k])
-                    }
+                    None if a.team == super::UNASSIGNED => &mut self.unassigned_alerts,
                     None => return,
-                }
+                };
+                (&mut counts.firing[k], &mut counts.fired[k], &mut counts.retracted[k])
             }
         };
         match c {
@@ -580,14 +575,14 @@ fn retracted(a: &Alert) -> Alert {
     a
 }
 
-/// Whether two versions of an alert told the same fire (they may differ in the resolve):
-/// every field but `state` and `resolved_at` equal, compared in place (copies of both
-/// were two allocations per string of the alert, at each resolve a re-derivation found).
-/// `a` and `b` differ in their `message` at most.
+/// `a` and `b` differ in their `message`, and in nothing else.
 fn same_but_message(a: &Alert, b: &Alert) -> bool {
     a.message != b.message && Alert { message: b.message.clone(), ..a.clone() } == *b
 }
 
+/// Whether two versions of an alert told the same fire (they may differ in the resolve):
+/// every field but `state` and `resolved_at` equal, compared in place (copies of both
+/// were two allocations per string of the alert, at each resolve a re-derivation found).
 fn same_fire(a: &Alert, b: &Alert) -> bool {
     // Every field named: a new one is compared or left out here on purpose.
     let Alert {

@@ -77,26 +77,19 @@ pub struct Team {
     /// by members in each kind (closed spans only; see `state_ms_at`).
     pub contacts_total: u64,
     pub state_ms: [Ms; 6],
-    /// This team's alerts now firing, fired since the team was created, and retracted (a
-    /// late event showed they never were), by `AlertKind as usize` (Prometheus). Derived:
-    /// recounted from the alert store on restore.
+    /// This team's alert counters (Prometheus). Derived: recounted from the alert store on
+    /// restore.
     #[serde(skip)]
-    pub alerts_firing: [u32; TEAM_KINDS],
-    #[serde(skip)]
-    pub alerts_fired: [u64; TEAM_KINDS],
-    #[serde(skip)]
-    pub alerts_retracted: [u64; TEAM_KINDS],
+    pub alerts: AlertCounts,
 }
 
 /// How many alert kinds a team counts (`AlertKind::TEAM`; counters are indexed by position in it).
 pub const TEAM_KINDS: usize = crate::alert::AlertKind::TEAM.len();
 
-/// The alert counters of `unassigned` while no team of that id exists: the no-shows'
-/// `out_of_adherence` alerts (a scheduled agent never seen has no team of its own), which
-/// Prometheus reports under `team="unassigned"` as the views list them. A team created
-/// with that id takes them over.
+/// A team's alerts now firing, fired since the team was created, and retracted (a late
+/// event showed they never were), by position in `AlertKind::TEAM`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct UnassignedAlerts {
+pub struct AlertCounts {
     pub firing: [u32; TEAM_KINDS],
     pub fired: [u64; TEAM_KINDS],
     pub retracted: [u64; TEAM_KINDS],
@@ -139,8 +132,11 @@ pub struct Engine {
     /// every housekeeping, none of them old enough, was a cost of ingest with a roster).
     /// Derived.
     resolved_floor: Ms,
-    /// See [`UnassignedAlerts`]. Derived: recounted with the teams' on restore.
-    unassigned_alerts: UnassignedAlerts,
+    /// The counters of `unassigned` while no team of that id exists: the no-shows'
+    /// `out_of_adherence` alerts (a scheduled agent never seen has no team of its own), which
+    /// Prometheus reports under `team="unassigned"` as the views list them. A team created
+    /// with that id takes them over. Derived: recounted with the teams' on restore.
+    unassigned_alerts: AlertCounts,
     /// The AHT control chart of every team that completed contacts, by team id (kept when
     /// the team is dropped: its history outlives its members; see `chart`).
     charts: HashMap<String, TeamChart, foldhash::fast::RandomState>,
@@ -235,7 +231,7 @@ impl Engine {
             queue_alerts: Default::default(),
             board_alerts: board_index::BoardAlerts::new(),
             resolved_floor: Ms::MAX,
-            unassigned_alerts: UnassignedAlerts::default(),
+            unassigned_alerts: AlertCounts::default(),
             charts: HashMap::default(),
             chart_due: Ms::MAX,
             chart_names,
@@ -375,7 +371,7 @@ impl Engine {
         // count for it (they hold for every team, whatever its membership).
         let clock = self.cal.midnight(at.max(0));
         // The no-shows' alerts counted under `unassigned` so far go with the team of that id.
-        let counted = if id == UNASSIGNED { std::mem::take(&mut self.unassigned_alerts) } else { Default::default() };
+        let alerts = if id == UNASSIGNED { std::mem::take(&mut self.unassigned_alerts) } else { Default::default() };
         let team = Team {
             id: id.to_string(),
             roster: Roster::default(),
@@ -383,9 +379,7 @@ impl Engine {
             handle: HandleTimes::default(),
             contacts_total: 0,
             state_ms: [0; 6],
-            alerts_firing: counted.firing,
-            alerts_fired: counted.fired,
-            alerts_retracted: counted.retracted,
+            alerts,
         };
         let i = match self.team_free.pop() {
             Some(i) => {
@@ -417,8 +411,8 @@ impl Engine {
         self.teams.iter().flatten()
     }
 
-    /// The alert counters of `unassigned` while no team has that id ([`UnassignedAlerts`]).
-    pub fn unassigned_alerts(&self) -> &UnassignedAlerts {
+    /// The alert counters of `unassigned` while no team has that id.
+    pub fn unassigned_alerts(&self) -> &AlertCounts {
         &self.unassigned_alerts
     }
 
