@@ -135,8 +135,7 @@ fn activity(name: &str) -> Result<Act, String> {
     if name.eq_ignore_ascii_case("shift") {
         return Ok(Act::Shift);
     }
-    let key: String = name.chars().filter(|c| !matches!(c, ' ' | '_' | '-')).collect();
-    if key.eq_ignore_ascii_case("off") || key.eq_ignore_ascii_case("dayoff") {
+    if matches!(loose_key(name).as_str(), "off" | "dayoff") {
         return Ok(Act::DayOff);
     }
     let folded = name.to_lowercase();
@@ -260,7 +259,7 @@ fn separator(header: &str) -> char {
     [',', ';', '\t'][best]
 }
 
-/// The header names each column may go by, compared by [`header_key`] (any case; spaces,
+/// The header names each column may go by, compared by [`loose_key`] (any case; spaces,
 /// `_` and `-` ignored): the names WFM tools export. docs/adherence.md lists them.
 const COLUMNS: [(&str, &[&str]); 4] = [
     ("agent", &["agent", "Agent ID", "Employee", "Employee ID"]),
@@ -269,16 +268,18 @@ const COLUMNS: [(&str, &[&str]); 4] = [
     ("activity", &["activity", "Activity Name", "Activity Type", "Segment"]),
 ];
 
-fn header_key(name: &str) -> String {
+/// A name as header names and the day-off words are compared: in lower case, without
+/// spaces, `_` and `-`.
+fn loose_key(name: &str) -> String {
     name.chars().filter(|c| !matches!(c, ' ' | '_' | '-')).flat_map(char::to_lowercase).collect()
 }
 
 /// The column of each of `agent`, `start`, `end`, `activity` in a header's `names`.
 fn columns(names: &[String]) -> Result<[usize; 4], String> {
-    let keys: Vec<String> = names.iter().map(|n| header_key(n)).collect();
+    let keys: Vec<String> = names.iter().map(|n| loose_key(n)).collect();
     let mut out = [0; 4];
     for (slot, (field, shown)) in out.iter_mut().zip(COLUMNS) {
-        let aliases: Vec<String> = shown.iter().map(|a| header_key(a)).collect();
+        let aliases: Vec<String> = shown.iter().map(|a| loose_key(a)).collect();
         let found: Vec<usize> = (0..keys.len()).filter(|&i| aliases.contains(&keys[i])).collect();
         match found[..] {
             [i] => *slot = i,
@@ -795,7 +796,7 @@ mod tests {
         ] {
             // Lay the cells out under the header's own order, `x` in the other columns.
             let order: Vec<String> =
-                fields(header, sep.chars().next().unwrap()).unwrap().iter().map(|h| header_key(h)).collect();
+                fields(header, sep.chars().next().unwrap()).unwrap().iter().map(|h| loose_key(h)).collect();
             let place = |cells: [&str; 4]| {
                 order
                     .iter()
