@@ -98,6 +98,12 @@ const UNPLANNED: [(Option<u8>, f64, f64, f64); 4] = [
     (None, 0.15, 2.0, 0.6),
 ];
 
+/// An unplanned reason's part of the mean episode's seconds: its weight times the mean of
+/// its log-normal length.
+fn weighted_aux_s(&(_, w, median, sigma): &(Option<u8>, f64, f64, f64)) -> f64 {
+    w * median * 60.0 * (sigma * sigma / 2.0).exp()
+}
+
 pub(crate) use crate::event::State;
 
 /// What the agent's pending heap entry means.
@@ -302,8 +308,7 @@ impl Simulator {
 
         // Unplanned aux episodes per second of non-aux logged-in time, for the floor-wide
         // target: share = rate × (1 − share − planned) × mean episode length.
-        let mean_aux_s: f64 =
-            UNPLANNED.iter().map(|&(_, w, median, sigma)| w * median * 60.0 * (sigma * sigma / 2.0).exp()).sum();
+        let mean_aux_s: f64 = UNPLANNED.iter().map(weighted_aux_s).sum();
         let rate_per_share = 1.0 / ((1.0 - cfg.aux_share - PLANNED_SHARE) * mean_aux_s);
 
         let agent_width = digits(cfg.agents).max(4);
@@ -654,8 +659,9 @@ impl Simulator {
             }
         }
         // With a roster, the short breaks are scheduled too, as WFM tools schedule them:
-        // 15 minutes about two hours in and two hours after lunch, off-peak where
-        // possible, taken at the first free moment after they are due. An unplanned
+        // 15 minutes each, one 1¼ to 2¾ hours into the shift and one 5¼ to 7½ hours in,
+        // half an hour clear of the other items, off-peak where possible, taken at the
+        // first free moment after they are due. An unplanned
         // `break` then no longer happens on its own (see `after_call`).
         if self.schedules_breaks() && shift_ms >= 6 * 3_600_000 {
             for (from, to) in [(75, 165), (315, 450)] {
@@ -734,9 +740,8 @@ impl Simulator {
             // The breaks the agents took at will are scheduled from now on: the unplanned
             // aux they were is no longer theirs to take (`break` leaves the unplanned
             // reasons in `after_call`), so each agent's unplanned share is what is left.
-            let time = |u: &(Option<u8>, f64, f64, f64)| u.1 * u.2 * (u.3 * u.3 / 2.0).exp();
-            let breaks = UNPLANNED.iter().filter(|u| u.0 == Some(BREAK)).map(time).sum::<f64>()
-                / UNPLANNED.iter().map(time).sum::<f64>();
+            let breaks =
+                UNPLANNED.iter().filter(|u| u.0 == Some(BREAK)).map(weighted_aux_s).sum::<f64>() / self.mean_aux_s;
             for a in &mut self.agents {
                 a.aux_rate_per_s *= 1.0 - breaks;
                 a.aux_target *= 1.0 - breaks;
