@@ -51,7 +51,10 @@ async fn the_demos_first_screen_agrees_with_itself() {
         let (started, fired, resolved) =
             (ms(&a["started_at"]).unwrap(), ms(&a["fired_at"]).unwrap(), ms(&a["resolved_at"]));
         assert!(started <= fired && fired <= now, "{a}");
-        assert!(resolved.is_none_or(|r| r > fired), "resolved when it fired: {a}");
+        // A stretch of exactly the threshold fires and resolves at once (a late break that
+        // the simulator ends at its five-minute least); any other resolves after it fired.
+        let exact = fired - started == (a["threshold"].as_f64().unwrap() * 1000.0) as i64;
+        assert!(resolved.is_none_or(|r| r > fired || (r == fired && exact)), "resolved when it fired: {a}");
         match (a["kind"].as_str().unwrap(), a["state"].as_str().unwrap()) {
             ("long_aux", "firing") => {
                 let agent = agents.iter().find(|g| g["agent"] == a["agent"]).expect("the agent is listed");
