@@ -111,6 +111,33 @@ pub struct DetState {
     /// while there is one): [`Staffing::updated`] adds them to it. Not stored.
     #[serde(skip)]
     staffing_changes: Vec<(AgentIdx, bool)>,
+    /// The members' scheduled aux over today's peak time as the `aux_dispersion` rule last
+    /// found it ([`Moved`]). Not stored, and not copied into checkpoints.
+    #[serde(skip)]
+    moved: Moved,
+}
+
+/// Each member's scheduled aux (SPEC §9.2) over the peak intervals since `midnight` up to
+/// `upto`, as [`DetState::peak_dispersion`] last summed it: by position in `members`,
+/// `(agent, its roster aux generation then, the sum)`. The rule asks every member over
+/// every peak interval at every minute; while a member's generation and the peak
+/// intervals before `upto` stay, its sum to a later minute is this one plus the minutes
+/// since, and the member's record and spans are read only when those minutes may hold
+/// some (a floor whose breaks are scheduled in peak time read them all, every minute: a
+/// third of what a roster added to a day's replay, BENCHMARKS.md, session 20).
+#[derive(Debug, Default)]
+struct Moved {
+    midnight: Ms,
+    upto: Ms,
+    peaks: Vec<(Ms, Ms)>,
+    members: Vec<(AgentIdx, u64, Ms)>,
+}
+
+/// A checkpoint's copy starts empty: a rewound state sums its members again once.
+impl Clone for Moved {
+    fn clone(&self) -> Moved {
+        Moved::default()
+    }
 }
 
 /// The scheduled time of a team's members summed (SPEC §9.2's staffed time, for the
@@ -368,6 +395,7 @@ impl TeamDet {
             members_gen: 0,
             staffing: None,
             staffing_changes: Vec::new(),
+            moved: Moved::default(),
         };
         TeamDet {
             checkpoints: VecDeque::from([st.clone()]),
@@ -1098,51 +1126,67 @@ impl DetState {
         self.peaks[start..].iter().map(move |&(s, e)| (s.max(from), e.min(to))).filter(|(s, e)| e > s)
     }
 
-    fn peak_dispersion(&self, m: Ms, ctx: &mut Ctx) -> (Spread, Vec<(AgentIdx, f64)>) {
+    fn peak_dispersion(&mut self, m: Ms, ctx: &mut Ctx) -> (Spread, Vec<(AgentIdx, f64)>) {
         let midnight = ctx.cal.midnight(m);
+        // What the last call summed holds for the peak time before its minute if that was
+        // today, not after `m`, and the peak intervals before it are still the same.
+        let mut moved = std::mem::take(&mut self.moved);
+        let kept = moved.midnight == midnight
+            && moved.upto <= m
+            && self.peak_intervals(midnight, moved.upto).eq(moved.peaks.iter().copied());
+        moved.members.resize(self.members.len(), (AgentIdx::MAX, 0, 0));
         let mut q = Vec::new();
-        for &(i, _) in &self.members {
+        for (&(i, _), kept_sum) in self.members.iter().zip(&mut moved.members) {
             // Only durations: an aux ratio needs no contacts (finding them was half the cost).
             let a = ctx.agents.get(i);
             let tl = &a.timeline;
-            // Only members who may be in scheduled aux today: the others' records are not
-            // read (`Roster::may_have_scheduled_aux`).
-            let slot = match ctx.roster.is_empty() {
-                true => None,
-                false => ctx.roster.slot_of(i, &a.id).filter(|&s| ctx.roster.may_have_scheduled_aux(s, midnight, m)),
-            };
             let mut sums = Sums::default();
-            let mut moved = 0;
             for (s, e) in self.peak_intervals(midnight, m) {
                 sums.add(&Sums { ms: tl.durations(s, e), ..Default::default() });
-                // By interval too: a member's breaks of the morning leave the afternoon's
-                // peak intervals unread.
-                if let Some(slot) = slot
-                    && ctx.roster.may_have_scheduled_aux(slot, s, e)
-                {
-                    moved += ctx.roster.scheduled_aux_ms(slot, s, e);
+            }
+            // Only members who may be in scheduled aux since the last sum: the others'
+            // records are not read (`Roster::may_have_scheduled_aux`), by interval too (a
+            // member's breaks of the morning leave the afternoon's peak intervals unread).
+            let slot = match ctx.roster.is_empty() {
+                true => None,
+                false => ctx.roster.slot_of(i, &a.id),
+            };
+            let aux_gen = slot.map_or(0, |s| ctx.roster.aux_generation(s));
+            let (mut sched, from) = match *kept_sum {
+                (agent, g, sum) if kept && agent == i && g == aux_gen => (sum, moved.upto),
+                _ => (0, midnight),
+            };
+            if let Some(slot) = slot.filter(|&s| ctx.roster.may_have_scheduled_aux(s, from, m)) {
+                for (s, e) in self.peak_intervals(from, m) {
+                    if ctx.roster.may_have_scheduled_aux(slot, s, e) {
+                        sched += ctx.roster.scheduled_aux_ms(slot, s, e);
+                    }
                 }
             }
+            *kept_sum = (i, aux_gen, sched);
             #[cfg(debug_assertions)]
-            if slot.is_none()
-                && let Some(s) = scheduled_slot(ctx, i)
-            {
+            if let Some(s) = slot {
                 let all: Ms = self.peak_intervals(midnight, m).map(|(x, y)| ctx.roster.scheduled_aux_ms(s, x, y)).sum();
-                debug_assert_eq!(all, 0, "scheduled aux of {} outside its extent before {m}", a.id);
+                debug_assert_eq!(sched, all, "scheduled aux of {} over peak time before {m}", a.id);
             }
             // Scheduled aux is planned (SPEC §9.2), as in the snapshot's `peak_today`.
-            if moved > 0 {
-                sums.with_schedule(crate::roster::AdhSums { scheduled_aux: moved, ..Default::default() });
+            if sched > 0 {
+                sums.with_schedule(crate::roster::AdhSums { scheduled_aux: sched, ..Default::default() });
             }
             if sums.logged_in() >= ctx.settings.dispersion_min_logged_ms && sums.logged_in() > 0 {
                 q.push((i, sums.aux_ratio().unwrap_or(0.0)));
             }
         }
+        moved.midnight = midnight;
+        moved.upto = m;
+        moved.peaks.clear();
+        moved.peaks.extend(self.peak_intervals(midnight, m));
+        self.moved = moved;
         let ratios: Vec<f64> = q.iter().map(|x| x.1).collect();
         (Spread::of(&ratios), q)
     }
 
-    fn disp_condition(&self, m: Ms, ctx: &mut Ctx) -> bool {
+    fn disp_condition(&mut self, m: Ms, ctx: &mut Ctx) -> bool {
         let s = ctx.settings;
         let midnight = ctx.cal.midnight(m);
         let peak_time: Ms = self.peak_intervals(midnight, m).map(|(a, b)| b - a).sum();
@@ -1158,6 +1202,7 @@ impl DetState {
         let n = self.peaks.partition_point(|p| p.1 < cutoff);
         if n > 0 {
             self.peaks.drain(..n);
+            self.moved = Moved::default();
         }
     }
 }

@@ -431,7 +431,7 @@ pub struct Roster {
     /// unplanned aux whenever they change ([`Roster::record`]) and when its schedule does
     /// (upload, restore); a trim leaves it as wide as it was.
     /// Derived; never stored.
-    sched_aux: Vec<(Ms, Ms)>,
+    sched_aux: Vec<AuxExtent>,
     /// Roster slots an upload changed since their last derivation: that derivation does not
     /// tell stretches that ended before what may still be backfilled
     /// ([`Roster::reached_back`]). Derived; never stored.
@@ -451,6 +451,23 @@ const DUE_AHEAD: usize = 8;
 
 /// An empty [`Roster::sched_aux`] extent.
 const NO_EXTENT: (Ms, Ms) = (Ms::MAX, Ms::MIN);
+
+/// A roster slot's extent of scheduled aux (`lo`, `hi`: [`Roster::sched_aux`]) and the
+/// generation of what its scheduled aux is made of ([`Roster::aux_generation`]), side by
+/// side: the `aux_dispersion` rule reads both of every member at every minute.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(32))]
+struct AuxExtent {
+    lo: Ms,
+    hi: Ms,
+    generation: u64,
+}
+
+impl AuxExtent {
+    fn new((lo, hi): (Ms, Ms)) -> AuxExtent {
+        AuxExtent { lo, hi, generation: next_generation() }
+    }
+}
 
 /// The roster's state as bytes (journal snapshots).
 #[derive(Serialize, Deserialize)]
@@ -673,7 +690,7 @@ impl Roster {
                         who_changed: true,
                         live_firing: false,
                     });
-                    self.sched_aux.push(NO_EXTENT);
+                    self.sched_aux.push(AuxExtent::new(NO_EXTENT));
                     let s = (self.agents.len() - 1) as u32;
                     self.index.insert(id.clone(), s);
                     s
@@ -706,7 +723,7 @@ impl Roster {
                 let done = std::mem::take(&mut a.done);
                 a.live.splice(0..0, done);
             }
-            self.sched_aux[slot as usize] = self.extent_of(slot);
+            self.sched_aux[slot as usize] = AuxExtent::new(self.extent_of(slot));
             touched.push((slot, changed));
         }
         self.generation = next_generation();
@@ -892,7 +909,7 @@ impl Roster {
             // A span came, ended or went: the extent made again from them all (an open
             // span's reaches the schedule's last piece that allows it; once it ends, the
             // extent shrinks back to what the agent's breaks really were).
-            self.sched_aux[slot as usize] = self.extent_of(slot);
+            self.sched_aux[slot as usize] = AuxExtent::new(self.extent_of(slot));
         }
         if again {
             self.mark(slot);
@@ -931,8 +948,18 @@ impl Roster {
     /// its [`Roster::scheduled_aux_ms`] there is 0 (read without its record).
     #[inline]
     pub fn may_have_scheduled_aux(&self, slot: u32, from: Ms, to: Ms) -> bool {
-        let (lo, hi) = self.sched_aux[slot as usize];
-        lo < to && from < hi
+        let x = self.sched_aux[slot as usize];
+        x.lo < to && from < x.hi
+    }
+
+    /// A number that changes whenever agent `slot`'s scheduled aux may have changed
+    /// anywhere (its spans of unplanned aux or its schedule did), never the same for two
+    /// slots or two rosters: while it stays, [`Roster::scheduled_aux_ms`] of any interval
+    /// gives what it gave, so the `aux_dispersion` rule adds to a member's scheduled aux
+    /// over peak time only the minutes since it last asked.
+    #[inline]
+    pub fn aux_generation(&self, slot: u32) -> u64 {
+        self.sched_aux[slot as usize].generation
     }
 
     /// Notes that an upload changed agent `slot`'s schedule (see [`Roster::reached_back`]).
@@ -1507,14 +1534,17 @@ impl Roster {
         self.trimmed_at = self.trimmed_at.max(cutoff);
         self.added_since_trim = Ms::MAX;
         let mut rows_dropped = false;
-        for a in &mut self.agents {
+        for (a, x) in self.agents.iter_mut().zip(&mut self.sched_aux) {
             let keep_from = a.log.partition_point(|&e| start_of(e) <= cutoff).saturating_sub(1);
             if keep_from > 0 {
                 a.log.drain(..keep_from);
                 // The spans of the entries dropped (they end by the first one kept).
                 let first = start_of(a.log[0]);
                 let n = a.aux.partition_point(|s| s.0 < first);
-                a.aux.drain(..n);
+                if n > 0 {
+                    a.aux.drain(..n);
+                    x.generation = next_generation();
+                }
                 debug_assert_eq!(a.aux, aux_spans(&a.log), "aux spans of {} after a trim", a.id);
             }
             let before = a.rows.len();
@@ -1522,6 +1552,7 @@ impl Roster {
             if a.rows.len() != before {
                 a.sched = flatten(&a.rows);
                 a.sched_gen += 1;
+                x.generation = next_generation();
                 rows_dropped = true;
             }
         }
@@ -1561,7 +1592,7 @@ impl Roster {
             a.queued = Ms::MAX;
             r.due_now.push(i as u32);
         }
-        r.sched_aux = (0..r.agents.len() as u32).map(|slot| r.extent_of(slot)).collect();
+        r.sched_aux = (0..r.agents.len() as u32).map(|slot| AuxExtent::new(r.extent_of(slot))).collect();
         r
     }
 
