@@ -119,7 +119,7 @@ pub struct DetState {
 
 /// Each member's scheduled aux (SPEC §9.2) over the peak intervals since `midnight` up to
 /// `upto`, as [`DetState::peak_dispersion`] last summed it: by position in `members`,
-/// `(agent, its roster aux generation then, the sum)`. The rule asks every member over
+/// `(agent, its roster slot, its roster aux generation then, the sum)`. The rule asks every member over
 /// every peak interval at every minute; while a member's generation and the peak
 /// intervals before `upto` stay, its sum to a later minute is this one plus the minutes
 /// since, and the member's record and spans are read only when those minutes may hold
@@ -130,8 +130,11 @@ struct Moved {
     midnight: Ms,
     upto: Ms,
     peaks: Vec<(Ms, Ms)>,
-    members: Vec<(AgentIdx, u64, Ms)>,
+    members: Vec<(AgentIdx, u32, u64, Ms)>,
 }
+
+/// How many members ahead [`DetState::peak_dispersion`] asks for the next ones' records.
+const MEMBERS_AHEAD: usize = 8;
 
 /// A checkpoint's copy starts empty: a rewound state sums its members again once.
 impl Clone for Moved {
@@ -1134,9 +1137,20 @@ impl DetState {
         let kept = moved.midnight == midnight
             && moved.upto <= m
             && self.peak_intervals(midnight, moved.upto).eq(moved.peaks.iter().copied());
-        moved.members.resize(self.members.len(), (AgentIdx::MAX, 0, 0));
+        moved.members.resize(self.members.len(), (AgentIdx::MAX, u32::MAX, 0, 0));
+        let roster = !ctx.roster.is_empty();
         let mut q = Vec::new();
-        for (&(i, _), kept_sum) in self.members.iter().zip(&mut moved.members) {
+        for k in 0..self.members.len() {
+            // Each member's record, and with a roster what this reads of it there, asked
+            // for a few members ahead: read one after another, each was a cache miss.
+            if let Some(&(j, _)) = self.members.get(k + MEMBERS_AHEAD) {
+                ctx.agents.prefetch(j);
+                if roster {
+                    ctx.roster.prefetch_member(j, moved.members[k + MEMBERS_AHEAD].1);
+                }
+            }
+            let (i, _) = self.members[k];
+            let kept_sum = &mut moved.members[k];
             // Only durations: an aux ratio needs no contacts (finding them was half the cost).
             let a = ctx.agents.get(i);
             let tl = &a.timeline;
@@ -1147,13 +1161,13 @@ impl DetState {
             // Only members who may be in scheduled aux since the last sum: the others'
             // records are not read (`Roster::may_have_scheduled_aux`), by interval too (a
             // member's breaks of the morning leave the afternoon's peak intervals unread).
-            let slot = match ctx.roster.is_empty() {
-                true => None,
-                false => ctx.roster.slot_of(i, &a.id),
+            let slot = match roster {
+                false => None,
+                true => ctx.roster.slot_of(i, &a.id),
             };
             let aux_gen = slot.map_or(0, |s| ctx.roster.aux_generation(s));
             let (mut sched, from) = match *kept_sum {
-                (agent, g, sum) if kept && agent == i && g == aux_gen => (sum, moved.upto),
+                (agent, _, g, sum) if kept && agent == i && g == aux_gen => (sum, moved.upto),
                 _ => (0, midnight),
             };
             if let Some(slot) = slot.filter(|&s| ctx.roster.may_have_scheduled_aux(s, from, m)) {
@@ -1163,7 +1177,7 @@ impl DetState {
                     }
                 }
             }
-            *kept_sum = (i, aux_gen, sched);
+            *kept_sum = (i, slot.unwrap_or(u32::MAX), aux_gen, sched);
             #[cfg(debug_assertions)]
             if let Some(s) = slot {
                 let all: Ms = self.peak_intervals(midnight, m).map(|(x, y)| ctx.roster.scheduled_aux_ms(s, x, y)).sum();

@@ -98,6 +98,16 @@ impl Agents {
         a.last_ts ^ a.timeline.tail()
     }
 
+    /// Asks for the first cache lines of agent slot `i`'s record (see
+    /// [`crate::mem::prefetch`]): a pass over a team's members reads them in slot order,
+    /// each a miss otherwise. Any slot; one out of range is ignored.
+    #[inline]
+    pub fn prefetch(&self, i: AgentIdx) {
+        if let Some(a) = self.slots.get(i as usize) {
+            crate::mem::prefetch_bytes(a, 128);
+        }
+    }
+
     pub fn contains(&self, i: AgentIdx) -> bool {
         self.slots.get(i as usize).is_some_and(Option::is_some)
     }

@@ -18,6 +18,7 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use self::due::DueQueue;
+use crate::floor::agents::AgentIdx;
 use crate::floor::timeline::Kind;
 use crate::time::Ms;
 
@@ -950,6 +951,20 @@ impl Roster {
     pub fn may_have_scheduled_aux(&self, slot: u32, from: Ms, to: Ms) -> bool {
         let x = self.sched_aux[slot as usize];
         x.lo < to && from < x.hi
+    }
+
+    /// Asks for what [`Roster::slot_of`] reads of the engine's agent slot `ai`, and for
+    /// agent `slot`'s extent and generation ([`Roster::aux_generation`]): the
+    /// `aux_dispersion` rule reads both of each member at every minute, a few members
+    /// ahead. Hints only: any values (a stale slot costs a wasted hint).
+    #[inline]
+    pub fn prefetch_member(&self, ai: AgentIdx, slot: u32) {
+        if let Some(x) = self.by_agent.get(ai as usize) {
+            crate::mem::prefetch(x);
+        }
+        if let Some(x) = self.sched_aux.get(slot as usize) {
+            crate::mem::prefetch(x);
+        }
     }
 
     /// A number that changes whenever agent `slot`'s scheduled aux may have changed
