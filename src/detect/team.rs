@@ -119,12 +119,13 @@ pub struct DetState {
 
 /// Each member's scheduled aux (SPEC §9.2) over the peak intervals since `midnight` up to
 /// `upto`, as [`DetState::peak_dispersion`] last summed it: by position in `members`,
-/// `(agent, its roster slot, its roster aux generation then, the sum)`. The rule asks every member over
-/// every peak interval at every minute; while a member's generation and the peak
-/// intervals before `upto` stay, its sum to a later minute is this one plus the minutes
-/// since, and the member's record and spans are read only when those minutes may hold
-/// some (a floor whose breaks are scheduled in peak time read them all, every minute: a
-/// third of what a roster added to a day's replay, BENCHMARKS.md, session 20).
+/// `(agent, its roster slot, its roster aux generation then, the sum)`. The rule asks
+/// every member over every peak interval at every minute; while a member's generation
+/// and the peak intervals before `upto` stay, its sum to a later minute is this one plus
+/// the minutes since, and the member's record and spans are read only when those minutes
+/// may hold some (a floor whose breaks are scheduled in peak time read them all, every
+/// minute: BENCHMARKS.md, session 20). The roster slot is kept only to ask for the
+/// member's entry there ahead of the visit.
 #[derive(Debug, Default)]
 struct Moved {
     midnight: Ms,
