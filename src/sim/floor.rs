@@ -244,7 +244,7 @@ pub struct RosterRow {
 /// one in `EARLY_EVERY` logs off `EARLY_MS` before the roster's end of the shift, and the
 /// roster names one agent more than the floor has, who never logs in (a no-show).
 const LATE_EVERY: usize = 17;
-/// A scheduled short break (a roster being written: `Simulator::schedules_breaks`).
+/// A scheduled short break (a roster being written: `Simulator::writes_roster`).
 const BREAK_MS: Ms = 15 * MIN;
 const LATE_MS: Ms = 8 * MIN;
 const EARLY_EVERY: usize = 23;
@@ -493,7 +493,7 @@ impl Simulator {
     /// After a call (and its ACW): maybe unplanned aux, else as [`Self::free`].
     fn after_call(&mut self, k: usize, now: Ms) -> Option<(State, Option<u8>)> {
         if !self.shift_over(k, now) && self.due_planned(k, now).is_none() {
-            let scheduled_breaks = self.schedules_breaks();
+            let scheduled_breaks = self.writes_roster();
             let cycle_s = self.mean_cycle_s(k, now);
             let mood = self.aux_mood(k, now);
             let a = &mut self.agents[k];
@@ -542,7 +542,7 @@ impl Simulator {
             self.agents[k].planned.remove(0);
             // With a roster the agents keep to it: an item begun late (a call ran into it)
             // still ends when scheduled, after five minutes of it at least.
-            let end = if self.schedules_breaks() { (p.at + p.len).max(now + p.len.min(5 * MIN)) } else { now + p.len };
+            let end = if self.writes_roster() { (p.at + p.len).max(now + p.len.min(5 * MIN)) } else { now + p.len };
             self.schedule(k, end, Wake::AuxEnd);
             return self.enter(k, State::Aux, Some(p.reason));
         }
@@ -663,7 +663,7 @@ impl Simulator {
         // half an hour clear of the other items, off-peak where possible, taken at the
         // first free moment after they are due. An unplanned
         // `break` then no longer happens on its own (see `after_call`).
-        if self.schedules_breaks() && shift_ms >= 6 * 3_600_000 {
+        if self.writes_roster() && shift_ms >= 6 * 3_600_000 {
             for (from, to) in [(75, 165), (315, 450)] {
                 let busy: Vec<(Ms, Ms)> = planned.iter().map(|p| (p.at - 30 * MIN, p.at + p.len + 30 * MIN)).collect();
                 if let Some(at) = self.place(k, s + from * MIN, s + to * MIN, BREAK_MS, &busy, true) {
@@ -694,15 +694,15 @@ impl Simulator {
         self.agents[k].planned = planned;
     }
 
-    /// Whether the agents' short breaks are scheduled: when the floor writes a roster (and
-    /// works in shifts), which then lists them.
-    fn schedules_breaks(&self) -> bool {
+    /// Whether the floor writes a roster (and works in shifts): then its shifts are in it,
+    /// its short breaks are scheduled, and its agents keep to it.
+    fn writes_roster(&self) -> bool {
         self.roster.is_some() && self.cfg.shifts
     }
 
     /// Records the roster of agent `k`'s shift just planned, with the floor's deviations.
     fn roster_rows(&mut self, k: usize, planned: &[Planned]) {
-        if self.roster.is_none() || !self.cfg.shifts {
+        if !self.writes_roster() {
             return;
         }
         let off = self.cfg.offset_ms;
