@@ -409,7 +409,10 @@ for (const lang of ['en', 'zh']) {
   });
 
   test(`200-agent floor (${lang}): the agent out of adherence is marked on its square with the time out, and its alert is listed`, async () => {
-    const page = await openBoard(browser, large.base, { lang });
+    // The floor's last event is 30 s old at the seed, so after another 30 s the page would
+    // call the feed stale and stop its timers at that event (the time out would read 11:30,
+    // whichever test ran before this one): the timers keep running here, as on a live feed.
+    const page = await openBoard(browser, large.base, { lang, stale_secs: 3600 });
     try {
       const sq = page.locator('[data-testid="agent-tiles"] .tile[data-agent="L0305"]');
       await sq.waitFor({ state: 'attached', timeout: 10_000 });
