@@ -92,7 +92,7 @@ access_key = "fh-access-key-0001"
 kind = "connect"
 name = "lambda"
 access_key = "lambda-key"
-stale_after_secs = 2
+stale_after_secs = 5
 "#;
 
 #[tokio::test]
@@ -176,9 +176,10 @@ async fn connect_forwarded_json_array_and_push_health() {
     let answer: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["duplicate"], 1, "{answer}");
     assert_eq!(answer["errors"][0]["reason"], "repeated", "{answer}");
-    // stale_after_secs = 2: no delivery for longer, and the source is down.
+    // stale_after_secs = 5 (so that the "up" checks above have seconds to spare on a
+    // loaded machine): no delivery for longer, and the source is down.
     let mut down = false;
-    for _ in 0..60 {
+    for _ in 0..120 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         if metric(&d.metrics().await, "floorwatch_source_up{source=\"lambda\"}") == Some(0.0) {
             down = true;

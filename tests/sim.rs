@@ -653,6 +653,13 @@ fn demo_has_history_and_never_ends() {
         .map(|r| r.agent.as_str())
         .collect();
     assert_eq!(on_shift.len(), 201, "{} rows", rows.len());
+    // Just after 08:00 the floor does not start at 08:00 (a minute of history, no alert
+    // yet): two hours back, as at night. From 10:00 it starts at 08:00.
+    let early = at("2026-11-23T08:01:00Z");
+    let cfg = floorwatch::sim::demo_config(early, "UTC", &floorwatch::sim::default_peaks());
+    assert_eq!((cfg.start, cfg.shift_start), (at("2026-11-23T06:00:00Z"), Time::constant(6, 0, 0, 0)));
+    let cfg = floorwatch::sim::demo_config(at("2026-11-23T10:00:00Z"), "UTC", &floorwatch::sim::default_peaks());
+    assert_eq!(cfg.start, at("2026-11-23T08:00:00Z"));
     // An unknown zone still gives a demo (in UTC).
     assert!(demo(night, "Nowhere/Special").next().is_some());
 }

@@ -1,5 +1,6 @@
 //! `serve --demo`: the built-in simulated floor feeding the daemon itself, so a new user
-//! sees a live wallboard with one command. The simulator starts at today's 08:00 local;
+//! sees a live wallboard with one command. The simulator starts at today's 08:00 local
+//! (at least two hours back: `sim::demo_config`);
 //! everything up to now is fast-forwarded at start, the rest is paced in real time.
 
 use std::sync::Arc;

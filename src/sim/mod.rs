@@ -255,12 +255,13 @@ pub fn demo(now_ms: Ms, timezone: &str) -> Simulator {
 
 /// The demo floor: 200 agents in 10 teams, endless, with history.
 ///
-/// During office hours (08:00–17:00 local) it starts at today's 08:00 on shifts, so by
-/// `now_ms` the floor has a morning behind it: the caller applies every line with
-/// `ts <= now_ms` at once and paces the rest in real time. Outside office hours a
-/// wallboard of logged-out agents would show nothing, so the day's shifts start instead
-/// two hours before `now_ms` (on the half hour): the floor is two hours into its shifts,
-/// with a roster, at any hour the demo is started.
+/// From 10:00 to 17:00 local it starts at today's 08:00 on shifts, so by `now_ms` the
+/// floor has a morning behind it: the caller applies every line with `ts <= now_ms` at
+/// once and paces the rest in real time. At any other hour the day's shifts start
+/// instead two hours before `now_ms` (on the half hour): outside office hours a wallboard
+/// of logged-out agents would show nothing, and at 08:01 a floor started at 08:00 would
+/// have no history yet (no figures to speak of, no alert). So the floor is at least two
+/// hours into its shifts, with a roster, at any hour the demo is started.
 ///
 /// Injected, repeating daily at the same local times: an aux cluster in team T03 (30% of
 /// its logged-in agents on `break` for 10 minutes) three minutes from now if a peak window
@@ -272,7 +273,7 @@ pub fn demo_config(now_ms: Ms, timezone: &str, peaks: &[(Time, Time)]) -> SimCon
     let mut cal = calendar::Calendar::new(tz, peaks);
     let day = cal.day_of(now_ms);
     let hour = 3_600_000;
-    let office = (cal.at(day, 8 * hour)..cal.at(day, 17 * hour)).contains(&now_ms);
+    let office = (cal.at(day, 10 * hour)..cal.at(day, 17 * hour)).contains(&now_ms);
     let half_hour = 30 * 60_000;
     let start = if office { cal.at(day, 8 * hour) } else { (now_ms - 2 * hour).div_euclid(half_hour) * half_hour };
     let minute_up = |t: Ms| t.div_euclid(60_000) * 60_000 + 60_000;
