@@ -176,7 +176,12 @@ impl Engine {
     fn derive_from(&mut self, slot: u32, now: Ms, from: Ms, stretches: &[crate::roster::Stretch]) {
         let thr = self.roster.settings().threshold_ms;
         let floor = now.saturating_sub(self.settings.max_backfill_ms);
-        let settle = self.roster.last_change(slot).unwrap_or(Ms::MIN).max(floor).min(now);
+        // Strictly before the last change: an event at that very instant may still come
+        // and replace it (SPEC §2.5; the state at an instant is the one after every event
+        // stamped then), so a stretch ending there may go on (offline at 09:30, idle and
+        // offline again at 09:33 is one stretch from 09:30). Likewise for `floor` (an event
+        // at exactly now − max_backfill is applied) and `now`.
+        let settle = self.roster.last_change(slot).unwrap_or(Ms::MIN).max(floor).min(now).saturating_sub(1);
         // Most re-derivations find nothing to tell: no alert of the agent may change and no
         // stretch has reached the threshold.
         let quiet = self.roster.live_is_empty(slot)

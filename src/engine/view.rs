@@ -565,10 +565,15 @@ impl Engine {
             });
         }
         self.ratio_bufs = sums.into_iter().map(|part| (part.ratios, part.rec_team)).collect();
+        // The no-shows' team: at peak as the engine's team `unassigned` is, when agents
+        // without a team are on the floor; else in the configured windows alone.
+        let unassigned = team_ids.iter().position(|&ti| self.team(ti).id == super::adherence::UNASSIGNED);
+        let unassigned_peaks = unassigned.map(|p| (&peaks[p], peak_at_now[p]));
         self.add_never_seen(
             opts,
             now,
             midnight,
+            unassigned_peaks,
             seen_slots.as_deref(),
             &mut teams_out,
             &mut agents_out,
@@ -625,6 +630,21 @@ impl Engine {
 }
 
 impl Engine {
+    /// The configured peak windows' intervals within `[midnight, now)`, in order.
+    fn configured_peaks(&mut self, midnight: Ms, now: Ms) -> Vec<(Ms, Ms)> {
+        let mut out = Vec::new();
+        let mut t = midnight;
+        while t < now {
+            let (in_peak, next) = self.cal.peak(t);
+            let end = next.min(now);
+            if in_peak {
+                out.push((t, end));
+            }
+            t = end.max(t + 1);
+        }
+        out
+    }
+
     /// The schedule figures of roster slot `slot` over a window at `now`.
     fn roster_window(
         &self,
@@ -649,14 +669,19 @@ impl Engine {
 
     /// Scheduled agents never seen (SPEC §9.2): listed offline in team `unassigned`, which
     /// is listed even without other members; their schedule figures count for it and the
-    /// floor. `seen`: per roster slot, whether the view met it on the floor (a floor's view
-    /// meets every agent); None: each is looked up.
+    /// floor. `peaks`: the engine's team `unassigned`'s peak intervals today and whether it
+    /// is at peak now, if that team is on the floor; without it the team is at peak in the
+    /// configured windows (SPEC §4.1: a configured window holds for every team, with or
+    /// without logged-in members), so a no-show's `peak_today` holds its shift's peak time.
+    /// `seen`: per roster slot, whether the view met it on the floor (a floor's view meets
+    /// every agent); None: each is looked up.
     #[allow(clippy::too_many_arguments)]
     fn add_never_seen(
         &mut self,
         opts: &ViewOpts,
         now: Ms,
         midnight: Ms,
+        peaks: Option<(&PeaksToday, bool)>,
         seen: Option<&[bool]>,
         teams: &mut Vec<GroupView>,
         agents: &mut Vec<AgentView>,
@@ -668,7 +693,15 @@ impl Engine {
             return;
         }
         let windows = self.settings.windows.clone();
-        let no_peaks = PeaksToday { closed: Vec::new(), open: Vec::new() };
+        let configured;
+        let (peaks, peak_now) = match peaks {
+            Some(p) => p,
+            None => {
+                let intervals = self.configured_peaks(midnight, now);
+                configured = PeaksToday { closed: intervals, open: Vec::new() };
+                (&configured, self.cal.peak(now).0)
+            }
+        };
         let mut sums = vec![Sums::default(); windows.len()];
         let mut n = 0u32;
         let mut n_out = 0u32;
@@ -685,9 +718,7 @@ impl Engine {
                 .iter()
                 .map(|w| {
                     let mut x = Sums::default();
-                    // Never at peak: a team's peak needs logged-in members; unassigned's
-                    // configured peak windows are not known here (docs/adherence.md).
-                    x.with_schedule(self.roster_window(slot, &w.kind, midnight, now, &no_peaks));
+                    x.with_schedule(self.roster_window(slot, &w.kind, midnight, now, peaks));
                     x
                 })
                 .collect();
@@ -735,7 +766,7 @@ impl Engine {
                     pos,
                     GroupView {
                         id: UNASSIGNED.into(),
-                        peak: false,
+                        peak: peak_now,
                         counts: Counts::default(),
                         windows: vec![Sums::default(); windows.len()],
                         dispersion: vec![Default::default(); windows.len()],

@@ -1,0 +1,752 @@
+//! SPEC §9 (roster and schedule adherence) against an independent exact computation.
+//!
+//! `tests/oracle/adherence_oracle.py` (Python 3, standard library only) computes from the
+//! SPEC's and the docs' words alone — a brute-force scan of every agent's time line, cut at
+//! every instant where anything can change — the §9.2 figures per agent, team and floor in
+//! every window (`scheduled_s`, `in_adherence_s`, `adherence`, `conformance`, `staffed_s`,
+//! `talk_utilization`, the scheduled-aux-is-planned `planned_aux_s` / `aux_ratio`, the
+//! dispersion fields), the no-shows of team `unassigned`, each agent's `scheduled` and
+//! `out_of_adherence_since`, the current counts, and the alerts `out_of_adherence` (§9.3)
+//! plus `long_aux` and `aux_cluster`, which §9.2's "scheduled aux is planned" reshapes.
+//!
+//! Four floors, each replayed with `floorwatch replay` at several `--now`:
+//! - **ny-fall-back**: `floorwatch simulate` in America/New_York over the night clocks go
+//!   back (2026-11-01), its roster rewritten in local times and offsets, plus a night shift
+//!   and a no-show on the DST fold; CSV.
+//! - **sydney-json**: a hand-written JSON roster in Australia/Sydney on the night clocks go
+//!   forward (2026-10-04): times in the gap, epoch ms, overlapping and tied activities,
+//!   touching shifts, `[adherence.allowed]` overrides, exact-threshold stretches, a team
+//!   move, a late log-in, a day off.
+//! - **ny-spring-csv**: a hand-written `;`-separated CSV with WFM header names in
+//!   America/New_York on 2026-03-08 (spring forward), with the documented break-edge
+//!   `aux_cluster` cases.
+//! - **berlin-sim-json**: `floorwatch simulate` in Europe/Berlin over 2026-10-25 (fall back)
+//!   with injected clusters, long breaks and 4% ingest noise; the roster as JSON.
+//!
+//! Every figure must agree: seconds to the millisecond, ratios to 1e-9, alerts field by
+//! field. Any difference fails the test, listing every one.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+const BIN: &str = env!("CARGO_BIN_EXE_floorwatch");
+
+fn oracle_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/adherence_oracle.py")
+}
+
+const SECONDS: &[&str] = &[
+    "talking_s",
+    "acw_s",
+    "aux_s",
+    "idle_s",
+    "offline_s",
+    "planned_aux_s",
+    "logged_in_s",
+    "staffed_s",
+    "scheduled_s",
+    "in_adherence_s",
+];
+const RATIOS: &[&str] = &["talk_utilization", "aux_ratio", "planned_aux_ratio", "adherence", "conformance"];
+const DISPERSION: &[&str] = &[
+    "aux_ratio_mean",
+    "aux_ratio_std",
+    "aux_ratio_cv",
+    "talk_utilization_mean",
+    "talk_utilization_std",
+    "talk_utilization_cv",
+];
+const COUNTS: &[&str] = &["talking", "acw", "aux", "aux_unplanned", "idle", "offline", "logged_in"];
+/// The alert kinds the oracle computes; the others are left alone.
+const KINDS: &[&str] = &["out_of_adherence", "long_aux", "aux_cluster"];
+
+/// A floor to replay: files in `dir`, the configuration's shape, the oracle's view of it.
+struct Floor {
+    name: &'static str,
+    dir: PathBuf,
+    tz: &'static str,
+    roster: &'static str,
+    events: &'static str,
+    windows: &'static [&'static str],
+    /// Extra TOML (tables other than [floor], [roster], [alerts.out_of_adherence]).
+    toml: &'static str,
+    /// The same settings for the oracle (`--config-json`).
+    oracle_cfg: &'static str,
+    threshold_secs: u64,
+    nows: &'static [Option<&'static str>],
+}
+
+fn run(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+fn oracle(args: &[&str]) -> Vec<u8> {
+    run(Command::new("python3").arg(oracle_script()).args(args))
+}
+
+// ------------------------------------------------------------------------------------------
+// Building the floors
+// ------------------------------------------------------------------------------------------
+
+/// Epoch ms of an RFC 3339 time with an offset (`2026-10-04T03:30:00+11:00`, `...Z`).
+fn epoch_ms(s: &str) -> i64 {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> i64 { s[r].parse().unwrap_or_else(|_| panic!("bad time {s}")) };
+    let (y, mo, d, h, mi, se) = (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19));
+    let mut i = 19;
+    let mut ms = 0;
+    if b.get(i) == Some(&b'.') {
+        let j = s[i + 1..].find(|c: char| !c.is_ascii_digit()).unwrap() + i + 1;
+        ms = format!("{:0<3}", &s[i + 1..j])[..3].parse().unwrap();
+        i = j;
+    }
+    let off = match &s[i..] {
+        "Z" => 0,
+        o => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            sign * (o[1..3].parse::<i64>().unwrap() * 60 + o[4..6].parse::<i64>().unwrap())
+        }
+    };
+    // days from civil (proleptic Gregorian)
+    let (yy, mm) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * mm + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    ((days * 24 + h) * 60 + mi - off) * 60_000 + se * 1000 + ms
+}
+
+/// Events written one per line as `TIME AGENT STATE [REASON|-] [TEAM]`, as NDJSON in time
+/// order (a stable sort: events of one instant keep their order).
+fn events_ndjson(text: &str) -> String {
+    let mut rows: Vec<(i64, String)> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let p: Vec<&str> = l.split_whitespace().collect();
+            let mut ev = serde_json::json!({"ts": p[0], "agent": p[1], "state": p[2]});
+            if let Some(r) = p.get(3).filter(|r| **r != "-") {
+                ev["reason"] = Value::from(*r);
+            }
+            if let Some(t) = p.get(4) {
+                ev["team"] = Value::from(*t);
+            }
+            (epoch_ms(p[0]), ev.to_string())
+        })
+        .collect();
+    rows.sort_by_key(|r| r.0);
+    rows.into_iter().map(|r| r.1 + "\n").collect()
+}
+
+/// America/New_York, 2026-10-31 06:00 to 2026-11-01 18:00 local: clocks go back at 02:00 on
+/// 2026-11-01. The simulated roster's UTC times become local times and local offsets; two
+/// hand-written rows put a night shift with a meeting on the fold (local times there are
+/// the earlier instant) and a no-show across it.
+fn ny_fall_back(root: &Path) -> Floor {
+    let dir = root.join("ny");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    run(Command::new(BIN).args([
+        "simulate",
+        "--agents",
+        "30",
+        "--teams",
+        "3",
+        "--queues",
+        "0",
+        "--seed",
+        "3",
+        "--timezone",
+        "America/New_York",
+        "--start",
+        "2026-10-31T06:00:00-04:00",
+        "--duration",
+        "36h",
+        "--cluster",
+        "T01@10:05",
+        "--long-break",
+        "2@14:20:25:restroom",
+        "--out",
+        &d("events.ndjson"),
+        "--roster",
+        &d("sim.csv"),
+    ]));
+    let mut sim = std::fs::read_to_string(d("sim.csv")).unwrap();
+    sim.push_str(
+        "A0005,2026-11-01 00:30,2026-11-01 03:00,shift\n\
+         A0005,2026-11-01 01:30,2026-11-01 01:45,meeting\n\
+         A0099,2026-11-01 01:00,2026-11-01 01:59:59,shift\n",
+    );
+    std::fs::write(d("sim.csv"), sim).unwrap();
+    oracle(&["localize", "--tz", "America/New_York", &d("sim.csv"), &d("roster.csv")]);
+    Floor {
+        name: "ny-fall-back",
+        dir,
+        tz: "America/New_York",
+        roster: "roster.csv",
+        events: "events.ndjson",
+        windows: &["15m", "60m", "today", "peak_today", "3h"],
+        toml: "",
+        oracle_cfg: "{}",
+        threshold_secs: 240,
+        nows: &[
+            None,
+            Some("2026-11-01T05:40:00Z"),     // 01:40 EDT, the first pass: the night shift
+            Some("2026-11-01T06:30:00Z"),     // 01:30 EST, the second pass
+            Some("2026-10-31T19:07:13.500Z"), // mid-afternoon of the first day, in a peak
+        ],
+    }
+}
+
+const SYDNEY_ROSTER: &str = r#"{"agents": [
+ {"agent": "S1", "shifts": [{"start": "2026-10-03 23:30", "end": "2026-10-04 04:00",
+    "activities": [{"activity": "Break", "start": "2026-10-04 02:30", "end": "2026-10-04 02:45"}]}]},
+ {"agent": "S2", "shifts": [{"start": 1791061200000, "end": 1791093600000,
+    "activities": [{"activity": "training", "start": 1791068400000, "end": 1791072000000},
+                   {"activity": "meeting", "start": "2026-10-04 10:30", "end": "2026-10-04T10:45:00+11:00"},
+                   {"activity": "break", "start": "2026-10-04 13:00", "end": "2026-10-04 13:15"},
+                   {"activity": "COACHING", "start": "2026-10-04 13:00", "end": "2026-10-04 13:10:00"}]}]},
+ {"agent": "S3", "shifts": [{"start": "2026-10-04 09:00", "end": "2026-10-04 15:00"}]},
+ {"agent": "S4", "shifts": [{"start": "2026-10-04 12:00", "end": "2026-10-04 14:00",
+    "activities": [{"activity": "lunch", "start": "2026-10-04 12:30", "end": "2026-10-04 13:00"}]}]},
+ {"agent": "S5", "shifts": [{"start": "2026-10-04 15:00", "end": "2026-10-04 16:00"},
+                            {"start": "2026-10-04 16:00", "end": "2026-10-04 17:00",
+    "activities": [{"activity": "huddle", "start": "2026-10-04 16:50", "end": "2026-10-04 17:30"}]}]},
+ {"agent": "S6", "days_off": ["2026-10-04"], "shifts": [{"start": "2026-10-05 09:00", "end": "2026-10-05 17:00"}]},
+ {"agent": "S8", "shifts": [{"start": "2026-10-04 09:00", "end": "2026-10-04 17:00",
+    "activities": [{"activity": "lunch", "start": "2026-10-04 12:00", "end": "2026-10-04 12:45"},
+                   {"activity": "break", "start": "2026-10-04 15:00", "end": "2026-10-04 15:15"}]}]},
+ {"agent": "S9", "shifts": [{"start": "2026-10-04 09:00", "end": "2026-10-04 17:00",
+    "activities": [{"activity": "break", "start": "2026-10-04 10:00", "end": "2026-10-04 10:15"},
+                   {"activity": "break", "start": "2026-10-04 14:00", "end": "2026-10-04 14:15"}]}]},
+ {"agent": "S10", "shifts": [{"start": "2026-10-04 09:00", "end": "2026-10-04 17:00",
+    "activities": [{"activity": "break", "start": "2026-10-04 10:00", "end": "2026-10-04 10:15"}]}]},
+ {"agent": "S11", "shifts": [{"start": "2026-10-04 09:00", "end": "2026-10-04 17:00",
+    "activities": [{"activity": "break", "start": "2026-10-04 10:00", "end": "2026-10-04 10:15"}]}]},
+ {"agent": "S12", "shifts": [{"start": "2026-10-04 09:00", "end": "2026-10-04 17:00"}]},
+ {"agent": "S13"}
+]}
+"#;
+
+/// What each Sydney agent exercises (local times; clocks go from 02:00 AEST to 03:00 AEDT):
+/// S1 night shift from yesterday, break 02:30-02:45 in the gap (03:30-03:45 AEDT), back
+/// exactly 5 min late; S2 epoch-ms shift, meeting inside training, coaching tied with break
+/// (listed later wins), break aux during coaching; S3 offline, moves team TA -> TB during
+/// the stretch; S4 a no-show with a lunch that allows offline; S5 touching shifts, a huddle
+/// past the shift's end (`huddle = ["idle", "aux:meeting"]`); S6 a day off today, talking
+/// (staffed 0); S7 no roster; S8 `aux:Break` (reasons are exact) in a break, `personal` at
+/// lunch (`lunch = ["offline", "aux"]`); S9 on break 5 min early (exactly the threshold),
+/// out long after, `personal` before the next break; S10 back 1 ms short of the threshold;
+/// S11 logs in an hour late, in its break; S12 logs in late with team TB.
+const SYDNEY_EVENTS: &str = "
+2026-10-03T23:25:00+10:00 S1 idle - TA
+2026-10-04T03:30:00+11:00 S1 aux break
+2026-10-04T03:50:00+11:00 S1 idle
+2026-10-04T04:10:00+11:00 S1 offline
+2026-10-04T07:55:00+11:00 S2 idle - TA
+2026-10-04T08:30:00+11:00 S2 talking
+2026-10-04T08:41:12.345+11:00 S2 acw
+2026-10-04T08:43:00+11:00 S2 idle
+2026-10-04T10:00:00+11:00 S2 aux training
+2026-10-04T11:00:00+11:00 S2 idle
+2026-10-04T13:00:00+11:00 S2 aux break
+2026-10-04T13:15:00+11:00 S2 talking
+2026-10-04T13:40:00+11:00 S2 idle
+2026-10-04T17:00:00+11:00 S2 offline
+2026-10-04T08:58:00+11:00 S3 idle - TA
+2026-10-04T10:00:00+11:00 S3 talking
+2026-10-04T10:30:00+11:00 S3 idle
+2026-10-04T11:00:00+11:00 S3 offline
+2026-10-04T11:03:00+11:00 S3 offline - TB
+2026-10-04T11:20:00+11:00 S3 idle
+2026-10-04T15:00:00+11:00 S3 offline
+2026-10-04T14:50:00+11:00 S5 idle - TB
+2026-10-04T15:58:00+11:00 S5 offline
+2026-10-04T16:04:00+11:00 S5 idle
+2026-10-04T16:50:00+11:00 S5 aux meeting
+2026-10-04T17:10:00+11:00 S5 offline
+2026-10-04T08:00:00+11:00 S6 idle - TB
+2026-10-04T09:00:00+11:00 S6 talking
+2026-10-04T09:45:00+11:00 S6 idle
+2026-10-04T08:00:00+11:00 S7 idle - TB
+2026-10-04T09:00:00+11:00 S7 talking
+2026-10-04T09:40:00+11:00 S7 aux restroom
+2026-10-04T09:50:00+11:00 S7 idle
+2026-10-04T08:55:00+11:00 S8 idle - TB
+2026-10-04T12:00:00+11:00 S8 aux personal
+2026-10-04T12:45:00+11:00 S8 idle
+2026-10-04T15:00:00+11:00 S8 aux Break
+2026-10-04T15:10:00+11:00 S8 aux break
+2026-10-04T15:15:00+11:00 S8 idle
+2026-10-04T08:55:00+11:00 S9 idle - TA
+2026-10-04T09:55:00+11:00 S9 aux break
+2026-10-04T10:30:00+11:00 S9 idle
+2026-10-04T13:45:00+11:00 S9 aux personal
+2026-10-04T13:58:00+11:00 S9 aux break
+2026-10-04T14:15:00+11:00 S9 idle
+2026-10-04T08:55:00+11:00 S10 idle - TA
+2026-10-04T10:00:00+11:00 S10 aux break
+2026-10-04T10:19:59.999+11:00 S10 idle
+2026-10-04T10:02:00+11:00 S11 idle - TA
+2026-10-04T10:07:00+11:00 S11 aux break
+2026-10-04T10:20:00+11:00 S11 aux personal
+2026-10-04T10:26:00+11:00 S11 idle
+2026-10-04T09:20:00+11:00 S12 talking - TB
+2026-10-04T09:30:00+11:00 S12 idle
+2026-10-04T18:00:00+11:00 S12 offline
+";
+
+fn sydney_json(root: &Path) -> Floor {
+    let dir = root.join("sydney");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("roster.json"), SYDNEY_ROSTER).unwrap();
+    std::fs::write(dir.join("events.ndjson"), events_ndjson(SYDNEY_EVENTS)).unwrap();
+    Floor {
+        name: "sydney-json",
+        dir,
+        tz: "Australia/Sydney",
+        roster: "roster.json",
+        events: "events.ndjson",
+        windows: &["15m", "60m", "today", "peak_today", "90m", "10h"],
+        toml: "[peak]\nwindows = [\"09:30-11:30\", \"14:00-16:30\", \"22:00-02:00\"]\n\
+               [alerts.long_aux]\nper_reason = { restroom = 900 }\n\
+               [adherence.allowed]\nlunch = [\"offline\", \"aux\"]\nhuddle = [\"idle\", \"aux:meeting\"]\n",
+        oracle_cfg: r#"{"peak_windows": ["09:30-11:30", "14:00-16:30", "22:00-02:00"],
+                        "long_aux_per_reason": {"restroom": 900},
+                        "allowed": {"lunch": ["offline", "aux"], "huddle": ["idle", "aux:meeting"]}}"#,
+        threshold_secs: 300,
+        nows: &[
+            None,
+            Some("2026-10-04T00:10:00+10:00"), // in the 22:00-02:00 peak, before the gap
+            Some("2026-10-04T03:40:00+11:00"), // S1 on its moved break
+            Some("2026-10-04T10:16:00+11:00"),
+            Some("2026-10-04T11:05:00+11:00"), // S3's alert fires exactly now
+            Some("2026-10-04T13:07:30+11:00"),
+        ],
+    }
+}
+
+/// `;`-separated, WFM header names in any case, an ignored column, quoted fields, activity
+/// names in any case, local times in the spring-forward gap, an activity outside any shift,
+/// touching and overlapping shifts, a day off tomorrow, a no-show.
+const SPRING_ROSTER: &str = r#""Employee ID";Start Time;End Time;Segment;Notes
+C1;2026-03-08 01:00;2026-03-08 05:00;SHIFT;night
+C1;2026-03-08 02:15;2026-03-08 02:45;Break;"in the gap; moved"
+C2;2026-03-08 09:00;2026-03-08 17:00:00;shift;
+C2;2026-03-08 10:00;2026-03-08 10:15;break;
+C3;2026-03-08T09:00:00-04:00;2026-03-08T17:00:00-04:00;shift;
+C3;2026-03-08T14:00:00Z;2026-03-08T14:15:00Z;break;
+C4;2026-03-08 09:00;2026-03-08 17:00;Shift;
+C4;2026-03-08 10:00;2026-03-08 10:15;BREAK;
+C5;2026-03-08 09:00;2026-03-08 17:00;shift;
+C5;2026-03-08 10:00;2026-03-08 10:15;break;
+C5;2026-03-08 12:00;2026-03-08 12:30;lunch;
+"C6";2026-03-08 09:00;2026-03-08 17:00;shift;
+C6;2026-03-08 13:00;2026-03-08 14:00;Training;
+C7;2026-03-08 09:00;2026-03-08 17:00;shift;
+C7;2026-03-08 12:00;2026-03-08 12:30;lunch;
+C8;2026-03-08 09:00;2026-03-08 13:00;shift;
+C8;2026-03-08 13:00;2026-03-08 17:00;shift;
+C9;2026-03-09;;Day Off;
+C9;2026-03-08 09:00;2026-03-08 17:00;shift;
+C7;2026-03-08 18:00;2026-03-08 18:30;meeting;outside any shift
+C9;2026-03-08 16:00;2026-03-08 18:00;shift;overlaps the first
+C10;2026-03-08 09:00;2026-03-08 09:10;shift;
+C11;2026-03-08 18:00;2026-03-08 19:00;shift;
+"#;
+
+/// C2-C5 go on break at 09:59 for a 10:00-10:15 break and stay out to 10:17: one minute of
+/// unplanned aux before it (an `aux_cluster` that fires at 10:00 and resolves at 10:01, value
+/// 0) and two after it (fires 10:16). C6 is offline from 11:00, with an `idle` and an
+/// `offline` both stamped 11:03 (the state at 11:03 is offline: one stretch). C8 moves team
+/// exactly when its alert fires. C10 talks far beyond its 10-minute shift.
+const SPRING_EVENTS: &str = "
+2026-03-08T00:55:00-05:00 C1 idle - TN
+2026-03-08T03:15:00-04:00 C1 aux break
+2026-03-08T03:52:00-04:00 C1 idle
+2026-03-08T05:01:00-04:00 C1 offline
+2026-03-08T08:55:00-04:00 C2 idle - TC
+2026-03-08T08:55:00-04:00 C3 idle - TC
+2026-03-08T08:55:00-04:00 C4 idle - TC
+2026-03-08T08:55:00-04:00 C5 idle - TC
+2026-03-08T08:55:00-04:00 C6 idle - TC
+2026-03-08T08:55:00-04:00 C7 idle - TC
+2026-03-08T08:55:00-04:00 C8 idle - TC
+2026-03-08T08:55:00-04:00 C9 idle - TC
+2026-03-08T09:59:00-04:00 C2 aux break
+2026-03-08T09:59:00-04:00 C3 aux break
+2026-03-08T09:59:00-04:00 C4 aux break
+2026-03-08T09:59:00-04:00 C5 aux break
+2026-03-08T10:17:00-04:00 C2 idle
+2026-03-08T10:17:00-04:00 C3 idle
+2026-03-08T10:17:00-04:00 C4 idle
+2026-03-08T10:17:00-04:00 C5 idle
+2026-03-08T11:00:00-04:00 C6 offline
+2026-03-08T11:03:00-04:00 C6 idle
+2026-03-08T11:03:00-04:00 C6 offline
+2026-03-08T11:20:00-04:00 C6 idle
+2026-03-08T12:00:00-04:00 C5 aux personal
+2026-03-08T12:10:00-04:00 C5 aux lunch
+2026-03-08T12:30:00-04:00 C5 idle
+2026-03-08T12:00:00-04:00 C7 aux lunch
+2026-03-08T12:45:00-04:00 C7 idle
+2026-03-08T13:00:00-04:00 C6 aux meeting
+2026-03-08T13:30:00-04:00 C6 aux coaching
+2026-03-08T14:10:00-04:00 C6 idle
+2026-03-08T12:57:00-04:00 C8 offline
+2026-03-08T13:03:00-04:00 C8 idle
+2026-03-08T10:00:00-04:00 C3 talking
+2026-03-08T15:00:00-04:00 C9 talking
+2026-03-08T15:30:00-04:00 C9 acw
+2026-03-08T15:32:00-04:00 C9 idle
+2026-03-08T17:05:00-04:00 C9 offline
+2026-03-08T13:02:00-04:00 C8 offline - TX
+2026-03-08T16:50:00-04:00 C4 offline
+2026-03-08T17:55:00-04:00 C7 idle
+2026-03-08T18:20:00-04:00 C7 offline
+2026-03-08T09:00:00-04:00 C10 talking
+2026-03-08T11:00:00-04:00 C10 idle
+2026-03-08T18:40:00-04:00 C9 idle
+2026-03-08T18:45:00-04:00 C9 offline
+";
+
+fn ny_spring_csv(root: &Path) -> Floor {
+    let dir = root.join("spring");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("roster.csv"), SPRING_ROSTER).unwrap();
+    std::fs::write(dir.join("events.ndjson"), events_ndjson(SPRING_EVENTS)).unwrap();
+    Floor {
+        name: "ny-spring-csv",
+        dir,
+        tz: "America/New_York",
+        roster: "roster.csv",
+        events: "events.ndjson",
+        windows: &["15m", "60m", "today", "peak_today", "2h"],
+        toml: "",
+        oracle_cfg: "{}",
+        threshold_secs: 300,
+        nows: &[
+            None,
+            Some("2026-03-08T07:50:00Z"), // C1's alert fires exactly now
+            Some("2026-03-08T10:00:30-04:00"),
+            Some("2026-03-08T10:16:00-04:00"),
+            Some("2026-03-08T11:10:00-04:00"),
+            Some("2026-03-08T17:00:00-04:00"), // shifts end exactly now
+        ],
+    }
+}
+
+/// Europe/Berlin, 2026-10-24 06:00 to 2026-10-25 18:00 local (clocks go back at 03:00 on
+/// the 25th), clusters and long breaks injected, 4% noise (duplicates, late, invalid); the
+/// simulated roster as JSON, times alternately epoch ms and RFC 3339.
+fn berlin_sim_json(root: &Path) -> Floor {
+    let dir = root.join("berlin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    run(Command::new(BIN).args([
+        "simulate",
+        "--agents",
+        "40",
+        "--teams",
+        "4",
+        "--queues",
+        "0",
+        "--seed",
+        "7",
+        "--timezone",
+        "Europe/Berlin",
+        "--start",
+        "2026-10-24T06:00:00+02:00",
+        "--duration",
+        "36h",
+        "--cluster",
+        "T02@10:05",
+        "--cluster",
+        "3@14:40:0.4:12",
+        "--long-break",
+        "1@15:10:25:restroom",
+        "--long-break",
+        "4@10:20",
+        "--noise",
+        "0.04",
+        "--out",
+        &d("events.ndjson"),
+        "--roster",
+        &d("sim.csv"),
+    ]));
+    oracle(&["jsonify", &d("sim.csv"), &d("roster.json")]);
+    Floor {
+        name: "berlin-sim-json",
+        dir,
+        tz: "Europe/Berlin",
+        roster: "roster.json",
+        events: "events.ndjson",
+        windows: &["15m", "60m", "today", "peak_today", "4h"],
+        toml: "[alerts.long_aux]\nper_reason = { restroom = 900 }\n",
+        oracle_cfg: r#"{"long_aux_per_reason": {"restroom": 900}}"#,
+        threshold_secs: 300,
+        nows: &[
+            None,
+            Some("2026-10-25T02:30:00+01:00"), // the second 02:30
+            Some("2026-10-24T14:50:00+02:00"), // in a peak, during an injected cluster
+        ],
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Replay, oracle, comparison
+// ------------------------------------------------------------------------------------------
+
+/// Writes the floor's configuration file, as a user would for `replay`.
+fn write_config(f: &Floor) {
+    let toml = format!(
+        "[floor]\nwindows = {:?}\ntimezone = \"{}\"\n{}\n[alerts.out_of_adherence]\nthreshold_secs = {}\n\
+         [roster]\nfile = \"{}\"\n",
+        f.windows, f.tz, f.toml, f.threshold_secs, f.roster
+    );
+    std::fs::write(f.dir.join("floor.toml"), toml).unwrap();
+}
+
+fn replay(f: &Floor, now: Option<&str>) -> Value {
+    let cfg = f.dir.join("floor.toml");
+    let mut cmd = Command::new(BIN);
+    cmd.arg("replay").arg(f.dir.join(f.events)).arg("--config").arg(&cfg);
+    if let Some(n) = now {
+        cmd.args(["--now", n]);
+    }
+    serde_json::from_slice(&run(&mut cmd)).expect("replay prints one JSON document")
+}
+
+fn expected(f: &Floor, now: Option<&str>) -> Value {
+    let roster = f.dir.join(f.roster);
+    let events = f.dir.join(f.events);
+    let windows = f.windows.join(",");
+    let threshold = f.threshold_secs.to_string();
+    let mut args = vec![
+        "--roster",
+        roster.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--tz",
+        f.tz,
+        "--windows",
+        &windows,
+        "--threshold",
+        &threshold,
+        "--config-json",
+        f.oracle_cfg,
+    ];
+    if let Some(n) = now {
+        args.extend(["--now", n]);
+    }
+    serde_json::from_slice(&oracle(&args)).expect("the oracle prints one JSON document")
+}
+
+fn ms(v: &Value) -> Option<i64> {
+    v.as_f64().map(|x| (x * 1000.0).round() as i64)
+}
+
+fn same_ratio(got: &Value, want: &Value) -> bool {
+    match (got.as_f64(), want.as_f64()) {
+        (Some(g), Some(w)) => (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+        _ => got.is_null() && want.is_null(),
+    }
+}
+
+/// Compares the window figures of one agent, team or the floor.
+fn windows(diffs: &mut Vec<String>, at: &str, got: &Value, want: &Value, dispersion: bool) {
+    let Some(want) = want.as_object() else { return };
+    for (w, wf) in want {
+        let gf = &got[w.as_str()];
+        if !gf.is_object() {
+            diffs.push(format!("{at}: window {w} missing"));
+            continue;
+        }
+        for k in SECONDS {
+            if ms(&gf[*k]).is_none() || ms(&gf[*k]) != ms(&wf[*k]) {
+                diffs.push(format!("{at} {w} {k}: replay {} oracle {}", gf[*k], wf[*k]));
+            }
+        }
+        let ratios = RATIOS.iter().chain(if dispersion { DISPERSION } else { &[] });
+        for k in ratios {
+            if !same_ratio(&gf[*k], &wf[*k]) {
+                diffs.push(format!("{at} {w} {k}: replay {} oracle {}", gf[*k], wf[*k]));
+            }
+        }
+    }
+}
+
+fn counts(diffs: &mut Vec<String>, at: &str, got: &Value, want: &Value) {
+    for k in COUNTS {
+        if got[*k] != want[*k] {
+            diffs.push(format!("{at} current {k}: replay {} oracle {}", got[*k], want[*k]));
+        }
+    }
+}
+
+fn by_key<'a>(v: &'a Value, key: &str) -> std::collections::BTreeMap<String, &'a Value> {
+    v.as_array()
+        .map(|a| a.iter().map(|x| (x[key].as_str().unwrap_or_default().to_string(), x)).collect())
+        .unwrap_or_default()
+}
+
+fn compare(s: &Value, o: &Value) -> Vec<String> {
+    let mut diffs = Vec::new();
+    if s["now"] != o["now"] {
+        diffs.push(format!("now: replay {} oracle {}", s["now"], o["now"]));
+    }
+    for k in ["applied", "duplicate", "late", "invalid"] {
+        if s["ingest"][k] != o["ingest"][k] {
+            diffs.push(format!("ingest {k}: replay {} oracle {}", s["ingest"][k], o["ingest"][k]));
+        }
+    }
+
+    // Agents: every one seen or scheduled, no-shows included.
+    let got = by_key(&s["agents"], "agent");
+    let want = o["agents"].as_object().unwrap();
+    for id in got.keys().filter(|id| !want.contains_key(*id)) {
+        diffs.push(format!("agent {id}: listed by replay, not by the oracle"));
+    }
+    for (id, w) in want {
+        let Some(g) = got.get(id) else {
+            diffs.push(format!("agent {id}: listed by the oracle, not by replay"));
+            continue;
+        };
+        for k in ["team", "state", "reason", "scheduled", "out_of_adherence_since"] {
+            if g[k] != w[k] {
+                diffs.push(format!("agent {id} {k}: replay {} oracle {}", g[k], w[k]));
+            }
+        }
+        if w["seen"] == false && (!g["since"].is_null() || !g["name"].is_null()) {
+            diffs.push(format!("agent {id}: a no-show has since {} and name {}", g["since"], g["name"]));
+        }
+        windows(&mut diffs, &format!("agent {id}"), &g["windows"], &w["windows"], false);
+    }
+
+    // Teams (those with a current member; `unassigned` when a no-show is in it) and floor.
+    let got = by_key(&s["teams"], "team");
+    let want = o["teams"].as_object().unwrap();
+    let (gk, wk): (Vec<_>, Vec<_>) = (got.keys().collect(), want.keys().collect());
+    if gk != wk {
+        diffs.push(format!("teams: replay {gk:?} oracle {wk:?}"));
+    }
+    for (id, w) in want {
+        let Some(g) = got.get(id) else { continue };
+        if g["peak"] != w["peak"] {
+            diffs.push(format!("team {id} peak: replay {} oracle {}", g["peak"], w["peak"]));
+        }
+        counts(&mut diffs, &format!("team {id}"), &g["current"], &w["current"]);
+        windows(&mut diffs, &format!("team {id}"), &g["windows"], &w["windows"], true);
+    }
+    counts(&mut diffs, "floor", &s["floor"]["current"], &o["floor"]["current"]);
+    windows(&mut diffs, "floor", &s["floor"]["windows"], &o["floor"]["windows"], true);
+
+    // Alerts of the kinds the oracle computes, by id, field by field.
+    let got: std::collections::BTreeMap<_, _> = by_key(&s["alerts"], "id")
+        .into_iter()
+        .filter(|(_, a)| KINDS.contains(&a["kind"].as_str().unwrap_or_default()))
+        .collect();
+    let want = by_key(&o["alerts"], "id");
+    let line = |a: &Value| {
+        format!(
+            "{} team {} started {} fired {} resolved {}",
+            a["id"], a["team"], a["started_at"], a["fired_at"], a["resolved_at"]
+        )
+    };
+    for (id, g) in &got {
+        if !want.contains_key(id) {
+            diffs.push(format!("alert only in replay: {}", line(g)));
+        }
+    }
+    for (id, w) in &want {
+        let Some(g) = got.get(id) else {
+            diffs.push(format!("alert only in the oracle: {}", line(w)));
+            continue;
+        };
+        for k in ["kind", "team", "agent", "severity", "state", "started_at", "fired_at", "resolved_at", "agents"] {
+            if g[k] != w[k] {
+                diffs.push(format!("alert {id} {k}: replay {} oracle {}", g[k], w[k]));
+            }
+        }
+        for k in ["value", "threshold"] {
+            if !same_ratio(&g[k], &w[k]) {
+                diffs.push(format!("alert {id} {k}: replay {} oracle {}", g[k], w[k]));
+            }
+        }
+    }
+    diffs
+}
+
+#[test]
+fn replay_equals_the_independent_adherence_computation() {
+    let python = Command::new("python3").arg("--version").output();
+    assert!(python.is_ok_and(|o| o.status.success()), "python3 is needed to run the oracle");
+    let root = tempfile::tempdir().unwrap();
+    let floors =
+        [ny_fall_back(root.path()), sydney_json(root.path()), ny_spring_csv(root.path()), berlin_sim_json(root.path())];
+
+    for f in &floors {
+        write_config(f);
+    }
+
+    // Every (floor, now), on two threads: replay, oracle, compare.
+    struct Outcome {
+        at: String,
+        diffs: Vec<String>,
+        agents: usize,
+        out_of_adherence: usize,
+    }
+    let jobs: Mutex<Vec<(&Floor, Option<&str>)>> =
+        Mutex::new(floors.iter().flat_map(|f| f.nows.iter().map(move |n| (f, *n))).collect());
+    let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                loop {
+                    let Some((f, now)) = jobs.lock().unwrap().pop() else { break };
+                    let (s, o) = (replay(f, now), expected(f, now));
+                    let alerts = o["alerts"].as_array().unwrap();
+                    results.lock().unwrap().push(Outcome {
+                        at: format!("{} --now {}", f.name, now.unwrap_or("(last event)")),
+                        diffs: compare(&s, &o),
+                        agents: o["agents"].as_object().unwrap().len(),
+                        out_of_adherence: alerts.iter().filter(|a| a["kind"] == "out_of_adherence").count(),
+                    });
+                }
+            });
+        }
+    });
+
+    let mut results = results.into_inner().unwrap();
+    results.sort_by(|a, b| a.at.cmp(&b.at));
+    let mut report = Vec::new();
+    let (mut total, mut alerts) = (0, 0);
+    for r in &results {
+        eprintln!(
+            "{}: {} agents, {} out_of_adherence alerts, {} differences",
+            r.at,
+            r.agents,
+            r.out_of_adherence,
+            r.diffs.len()
+        );
+        total += r.diffs.len();
+        alerts += r.out_of_adherence;
+        report.extend(r.diffs.iter().map(|d| format!("[{}] {d}", r.at)));
+    }
+    // The floors must exercise what they are meant to (a broken oracle or replay that
+    // produces nothing must not pass).
+    assert!(alerts > 200, "only {alerts} out_of_adherence alerts across the floors");
+    if total > 0 {
+        let shown: Vec<&String> = report.iter().take(150).collect();
+        panic!(
+            "{total} differences between floorwatch replay and the oracle (first {}):\n{}",
+            shown.len(),
+            shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
+        );
+    }
+}
