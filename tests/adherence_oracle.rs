@@ -7,12 +7,16 @@
 //! `talk_utilization`, the scheduled-aux-is-planned `planned_aux_s` / `aux_ratio`, the
 //! dispersion fields), the no-shows of team `unassigned`, each agent's `scheduled` and
 //! `out_of_adherence_since`, the current counts, and the alerts `out_of_adherence` (§9.3)
-//! plus `long_aux` and `aux_cluster`, which §9.2's "scheduled aux is planned" reshapes.
+//! plus `long_aux`, `aux_cluster` and `aux_dispersion`, which §9.2's "scheduled aux is
+//! planned" reshapes, and `utilization_high`, which §9.2's `staffed_s = scheduled_s` does;
+//! and each team's peak time (§4.1), load peaks (`peak.busy_share`) included, through the
+//! `peak` flag, every `peak_today` figure and the rules that look at peak.
 //!
-//! Four floors, each replayed with `floorwatch replay` at several `--now`:
+//! Five floors, each replayed with `floorwatch replay` at several `--now`:
 //! - **ny-fall-back**: `floorwatch simulate` in America/New_York over the night clocks go
 //!   back (2026-11-01), its roster rewritten in local times and offsets, plus a night shift
-//!   and a no-show on the DST fold; CSV.
+//!   and a no-show on the DST fold; CSV. Peak time is mostly load peaks (`busy_share` 7/8,
+//!   a 2-minute hold) beside one short configured window.
 //! - **sydney-json**: a hand-written JSON roster in Australia/Sydney on the night clocks go
 //!   forward (2026-10-04): times in the gap, epoch ms, overlapping and tied activities,
 //!   touching shifts, `[adherence.allowed]` overrides, exact-threshold stretches, a team
@@ -20,8 +24,13 @@
 //! - **ny-spring-csv**: a hand-written `;`-separated CSV with WFM header names in
 //!   America/New_York on 2026-03-08 (spring forward), with the documented break-edge
 //!   `aux_cluster` cases.
+//! - **shanghai-load**: hand-written, Asia/Shanghai, for the edges of load peaks (a busy
+//!   share exactly on `busy_share`, runs 1 ms short of the hold and exactly the hold,
+//!   `min_team`), `aux_cluster` in a load peak, and the minute rules' edges (`min_peak_secs`
+//!   reached exactly, a utilization exactly at `high`, a rate exactly at the mean).
 //! - **berlin-sim-json**: `floorwatch simulate` in Europe/Berlin over 2026-10-25 (fall back)
-//!   with injected clusters, long breaks and 4% ingest noise; the roster as JSON.
+//!   with injected clusters, long breaks and 4% ingest noise; the roster as JSON;
+//!   `aux_dispersion` and `utilization_high` tuned to cross their limits often.
 //!
 //! Every figure must agree: seconds to the millisecond, ratios to 1e-9, alerts field by
 //! field. Any difference fails the test, listing every one.
@@ -60,7 +69,7 @@ const DISPERSION: &[&str] = &[
 ];
 const COUNTS: &[&str] = &["talking", "acw", "aux", "aux_unplanned", "idle", "offline", "logged_in"];
 /// The alert kinds the oracle computes; the others are left alone.
-const KINDS: &[&str] = &["out_of_adherence", "long_aux", "aux_cluster"];
+const KINDS: &[&str] = &["out_of_adherence", "long_aux", "aux_cluster", "aux_dispersion", "utilization_high"];
 
 /// A floor to replay: files in `dir`, the configuration's shape, the oracle's view of it.
 struct Floor {
@@ -146,7 +155,10 @@ fn events_ndjson(text: &str) -> String {
 /// America/New_York, 2026-10-31 06:00 to 2026-11-01 18:00 local: clocks go back at 02:00 on
 /// 2026-11-01. The simulated roster's UTC times become local times and local offsets; two
 /// hand-written rows put a night shift with a meeting on the fold (local times there are
-/// the earlier instant) and a no-show across it.
+/// the earlier instant) and a no-show across it. Peak time: one configured window
+/// (10:00-10:20, over the injected cluster) and load peaks, a busy share of at least 7/8
+/// (exact in binary: 7 busy of 8 logged in is exactly on it) held for 2 minutes: each team has
+/// 17 to 29 of them over the two days.
 fn ny_fall_back(root: &Path) -> Floor {
     let dir = root.join("ny");
     std::fs::create_dir_all(&dir).unwrap();
@@ -191,14 +203,15 @@ fn ny_fall_back(root: &Path) -> Floor {
         roster: "roster.csv",
         events: "events.ndjson",
         windows: &["15m", "60m", "today", "peak_today", "3h"],
-        toml: "",
-        oracle_cfg: "{}",
+        toml: "[peak]\nwindows = [\"10:00-10:20\"]\nbusy_share = 0.875\nhold_secs = 120\n",
+        oracle_cfg: r#"{"peak_windows": ["10:00-10:20"], "busy_share": 0.875, "peak_hold_secs": 120}"#,
         threshold_secs: 240,
         nows: &[
             None,
             Some("2026-11-01T05:40:00Z"),     // 01:40 EDT, the first pass: the night shift
             Some("2026-11-01T06:30:00Z"),     // 01:30 EST, the second pass
-            Some("2026-10-31T19:07:13.500Z"), // mid-afternoon of the first day, in a peak
+            Some("2026-10-31T19:07:13.500Z"), // mid-afternoon of the first day: T01, T03 in load peaks
+            Some("2026-10-31T20:14:29.682Z"), // T02's load peak starts exactly now; T01's ended 20:12:56.793
         ],
     }
 }
@@ -441,6 +454,150 @@ fn ny_spring_csv(root: &Path) -> Floor {
     }
 }
 
+/// Asia/Shanghai, 2026-06-15, hand-written for the edges of load peaks and the minute rules.
+/// `busy_share` 7/8 (exact in binary), hold 240 s, one configured window 12:00-12:40;
+/// `aux_dispersion` with `min_peak_secs` 1080, `utilization_high` with `high` 0.75.
+/// - LA (L1-L8; L2, L3 rostered with a 10:00-10:15 break): 7 of 8 busy for 1 ms less than
+///   the hold (08:10), then for the hold exactly (08:20: load peak from 08:24); 6 of 8 for
+///   1 ms less than the hold (peak goes on); 6 of 7 for exactly the hold (08:50: ends 08:54,
+///   and a new one starts 08:58, on a whole minute); 4 of 4 busy is under `min_team` (09:10);
+///   at 10:00 L1, L4, L5 in unplanned aux beside L2, L3 on their scheduled break: an
+///   `aux_cluster` of 3 in a load peak that the aux itself ends (10:04, resolved 10:05).
+///   `aux_dispersion` reaches `min_peak_secs` exactly at 08:42, resolves as each load peak
+///   ends, and fires again on the next. L8 moves to LD at 10:30: its `peak_today` is LD's
+///   (the configured window only), not LA's.
+/// - LB (M1-M6 rostered from 07:00, M6 only to 09:00, talking from 08:00): 60-minute
+///   talking over scheduled time is exactly 0.75 at 08:45 (not above `high`), above from
+///   08:46; 4 logged in from 09:30 (false), back at 10:00, talking past M6's shift.
+/// - LC (C1-C6, never busy: peak time is the configured window): aux rates at 12:20 of
+///   0, 0, 1/4, 1/4, 1/2, 1/2 — the mean 1/4 exactly, so only the two at 1/2 are "above the
+///   mean"; `min_peak_secs` reached exactly at 12:18; an `aux_cluster` of 4 of 6.
+const SHANGHAI_ROSTER: &str = "agent,start,end,activity
+L2,2026-06-15 07:30,2026-06-15 17:00,shift
+L2,2026-06-15 10:00,2026-06-15 10:15,break
+L3,2026-06-15 07:30,2026-06-15 17:00,shift
+L3,2026-06-15 10:00,2026-06-15 10:15,break
+M1,2026-06-15 07:00,2026-06-15 18:00,shift
+M2,2026-06-15 07:00,2026-06-15 18:00,shift
+M3,2026-06-15 07:00,2026-06-15 18:00,shift
+M4,2026-06-15 07:00,2026-06-15 18:00,shift
+M5,2026-06-15 07:00,2026-06-15 18:00,shift
+M6,2026-06-15 07:00,2026-06-15 09:00,shift
+";
+
+const SHANGHAI_EVENTS: &str = "
+2026-06-15T08:00:00+08:00 L1 idle - LA
+2026-06-15T08:00:00+08:00 L2 idle - LA
+2026-06-15T08:00:00+08:00 L3 idle - LA
+2026-06-15T08:00:00+08:00 L4 idle - LA
+2026-06-15T08:00:00+08:00 L5 idle - LA
+2026-06-15T08:00:00+08:00 L6 idle - LA
+2026-06-15T08:00:00+08:00 L7 idle - LA
+2026-06-15T08:00:00+08:00 L8 idle - LA
+2026-06-15T08:10:00+08:00 L1 talking
+2026-06-15T08:10:00+08:00 L2 talking
+2026-06-15T08:10:00+08:00 L3 talking
+2026-06-15T08:10:00+08:00 L4 talking
+2026-06-15T08:10:00+08:00 L5 talking
+2026-06-15T08:10:00+08:00 L6 talking
+2026-06-15T08:10:00+08:00 L7 talking
+2026-06-15T08:13:59.999+08:00 L7 idle
+2026-06-15T08:20:00+08:00 L7 talking
+2026-06-15T08:30:00+08:00 L8 aux personal
+2026-06-15T08:35:00+08:00 L8 idle
+2026-06-15T08:40:00+08:00 L6 acw
+2026-06-15T08:40:00+08:00 L7 acw
+2026-06-15T08:41:00+08:00 L6 idle
+2026-06-15T08:44:59.999+08:00 L6 talking
+2026-06-15T08:45:00+08:00 L7 talking
+2026-06-15T08:50:00+08:00 L1 offline
+2026-06-15T08:54:00+08:00 L1 talking
+2026-06-15T09:10:00+08:00 L1 offline
+2026-06-15T09:10:00+08:00 L2 offline
+2026-06-15T09:10:00+08:00 L3 offline
+2026-06-15T09:10:00+08:00 L8 offline
+2026-06-15T09:20:00+08:00 L1 talking
+2026-06-15T09:20:00+08:00 L2 talking
+2026-06-15T09:20:00+08:00 L3 talking
+2026-06-15T09:20:00+08:00 L8 idle
+2026-06-15T10:00:00+08:00 L1 aux personal
+2026-06-15T10:00:00+08:00 L2 aux break
+2026-06-15T10:00:00+08:00 L3 aux break
+2026-06-15T10:00:00+08:00 L4 aux personal
+2026-06-15T10:00:00+08:00 L5 aux personal
+2026-06-15T10:20:00+08:00 L1 talking
+2026-06-15T10:20:00+08:00 L2 talking
+2026-06-15T10:20:00+08:00 L3 talking
+2026-06-15T10:20:00+08:00 L4 talking
+2026-06-15T10:20:00+08:00 L5 talking
+2026-06-15T10:30:00+08:00 L8 idle - LD
+2026-06-15T11:00:00+08:00 L1 idle
+2026-06-15T11:00:00+08:00 L2 idle
+2026-06-15T11:00:00+08:00 L3 idle
+2026-06-15T11:00:00+08:00 L4 idle
+2026-06-15T11:00:00+08:00 L5 idle
+2026-06-15T11:00:00+08:00 L6 idle
+2026-06-15T11:00:00+08:00 L7 idle
+2026-06-15T08:00:00+08:00 M1 talking - LB
+2026-06-15T08:00:00+08:00 M2 talking - LB
+2026-06-15T08:00:00+08:00 M3 talking - LB
+2026-06-15T08:00:00+08:00 M4 talking - LB
+2026-06-15T08:00:00+08:00 M5 talking - LB
+2026-06-15T08:00:00+08:00 M6 talking - LB
+2026-06-15T09:30:00+08:00 M1 offline
+2026-06-15T09:30:00+08:00 M2 offline
+2026-06-15T10:00:00+08:00 M1 talking
+2026-06-15T10:00:00+08:00 M2 talking
+2026-06-15T11:00:00+08:00 M3 offline
+2026-06-15T11:00:00+08:00 M4 offline
+2026-06-15T11:00:00+08:00 M5 offline
+2026-06-15T11:00:00+08:00 M6 offline
+2026-06-15T11:00:00+08:00 C1 idle - LC
+2026-06-15T11:00:00+08:00 C2 idle - LC
+2026-06-15T11:00:00+08:00 C3 idle - LC
+2026-06-15T11:00:00+08:00 C4 idle - LC
+2026-06-15T11:00:00+08:00 C5 idle - LC
+2026-06-15T11:00:00+08:00 C6 idle - LC
+2026-06-15T12:00:00+08:00 C3 aux personal
+2026-06-15T12:00:00+08:00 C4 aux personal
+2026-06-15T12:00:00+08:00 C5 aux personal
+2026-06-15T12:00:00+08:00 C6 aux personal
+2026-06-15T12:05:00+08:00 C3 idle
+2026-06-15T12:05:00+08:00 C4 idle
+2026-06-15T12:10:00+08:00 C5 idle
+2026-06-15T12:10:00+08:00 C6 idle
+2026-06-15T13:00:00+08:00 C1 offline
+";
+
+fn shanghai_load(root: &Path) -> Floor {
+    let dir = root.join("shanghai");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("roster.csv"), SHANGHAI_ROSTER).unwrap();
+    std::fs::write(dir.join("events.ndjson"), events_ndjson(SHANGHAI_EVENTS)).unwrap();
+    Floor {
+        name: "shanghai-load",
+        dir,
+        tz: "Asia/Shanghai",
+        roster: "roster.csv",
+        events: "events.ndjson",
+        windows: &["15m", "60m", "today", "peak_today"],
+        toml: "[peak]\nwindows = [\"12:00-12:40\"]\nbusy_share = 0.875\nhold_secs = 240\n\
+               [alerts.aux_dispersion]\nmin_peak_secs = 1080\n[alerts.utilization_high]\nhigh = 0.75\n",
+        oracle_cfg: r#"{"peak_windows": ["12:00-12:40"], "busy_share": 0.875, "peak_hold_secs": 240,
+                        "dispersion_min_peak_secs": 1080, "utilization_high": 0.75}"#,
+        threshold_secs: 300,
+        nows: &[
+            None,
+            Some("2026-06-15T08:23:59.999+08:00"), // LA 1 ms before its load peak
+            Some("2026-06-15T08:24:00+08:00"),     // LA's load peak starts exactly now
+            Some("2026-06-15T08:53:59.999+08:00"), // still on: the false run is 1 ms short
+            Some("2026-06-15T08:54:00+08:00"),     // ended exactly now
+            Some("2026-06-15T10:01:00+08:00"),     // the aux_cluster fires exactly now
+            Some("2026-06-15T12:20:00+08:00"),     // LC's aux_dispersion fires exactly now
+        ],
+    }
+}
+
 /// Europe/Berlin, 2026-10-24 06:00 to 2026-10-25 18:00 local (clocks go back at 03:00 on
 /// the 25th), clusters and long breaks injected, 4% noise (duplicates, late, invalid); the
 /// simulated roster as JSON, times alternately epoch ms and RFC 3339.
@@ -487,8 +644,13 @@ fn berlin_sim_json(root: &Path) -> Floor {
         roster: "roster.json",
         events: "events.ndjson",
         windows: &["15m", "60m", "today", "peak_today", "4h"],
-        toml: "[alerts.long_aux]\nper_reason = { restroom = 900 }\n",
-        oracle_cfg: r#"{"long_aux_per_reason": {"restroom": 900}}"#,
+        toml: "[alerts.long_aux]\nper_reason = { restroom = 900 }\n\
+               [alerts.aux_dispersion]\ncv_limit = 0.8\nmin_members = 4\nmin_peak_secs = 900\nconsecutive = 2\n\
+               [alerts.utilization_high]\nhigh = 0.7\nconsecutive = 4\n",
+        oracle_cfg: r#"{"long_aux_per_reason": {"restroom": 900},
+                        "dispersion_cv_limit": 0.8, "dispersion_min_members": 4,
+                        "dispersion_min_peak_secs": 900, "dispersion_consecutive": 2,
+                        "utilization_high": 0.7, "utilization_consecutive": 4}"#,
         threshold_secs: 300,
         nows: &[
             None,
@@ -687,8 +849,13 @@ fn replay_equals_the_independent_adherence_computation() {
     let python = Command::new("python3").arg("--version").output();
     assert!(python.is_ok_and(|o| o.status.success()), "python3 is needed to run the oracle");
     let root = tempfile::tempdir().unwrap();
-    let floors =
-        [ny_fall_back(root.path()), sydney_json(root.path()), ny_spring_csv(root.path()), berlin_sim_json(root.path())];
+    let floors = [
+        ny_fall_back(root.path()),
+        sydney_json(root.path()),
+        ny_spring_csv(root.path()),
+        berlin_sim_json(root.path()),
+        shanghai_load(root.path()),
+    ];
 
     for f in &floors {
         write_config(f);
@@ -696,10 +863,18 @@ fn replay_equals_the_independent_adherence_computation() {
 
     // Every (floor, now), on two threads: replay, oracle, compare.
     struct Outcome {
+        floor: &'static str,
         at: String,
         diffs: Vec<String>,
         agents: usize,
-        out_of_adherence: usize,
+        /// Alerts the oracle computed, per kind (in the order of KINDS).
+        alerts: Vec<usize>,
+        /// Load peaks the oracle found, over every team.
+        load_peaks: usize,
+        /// The oracle's alerts, as computed.
+        oracle_alerts: Vec<Value>,
+        /// The oracle's `peak` flag per team.
+        peaks: Vec<(String, Value)>,
     }
     let jobs: Mutex<Vec<(&Floor, Option<&str>)>> =
         Mutex::new(floors.iter().flat_map(|f| f.nows.iter().map(move |n| (f, *n))).collect());
@@ -711,11 +886,21 @@ fn replay_equals_the_independent_adherence_computation() {
                     let Some((f, now)) = jobs.lock().unwrap().pop() else { break };
                     let (s, o) = (replay(f, now), expected(f, now));
                     let alerts = o["alerts"].as_array().unwrap();
+                    let load_peaks = o["load_peaks"].as_object().unwrap();
                     results.lock().unwrap().push(Outcome {
+                        floor: f.name,
                         at: format!("{} --now {}", f.name, now.unwrap_or("(last event)")),
                         diffs: compare(&s, &o),
                         agents: o["agents"].as_object().unwrap().len(),
-                        out_of_adherence: alerts.iter().filter(|a| a["kind"] == "out_of_adherence").count(),
+                        alerts: KINDS.iter().map(|k| alerts.iter().filter(|a| a["kind"] == *k).count()).collect(),
+                        load_peaks: load_peaks.values().map(|v| v.as_array().unwrap().len()).sum(),
+                        oracle_alerts: alerts.clone(),
+                        peaks: o["teams"]
+                            .as_object()
+                            .unwrap()
+                            .iter()
+                            .map(|(t, v)| (t.clone(), v["peak"].clone()))
+                            .collect(),
                     });
                 }
             });
@@ -725,22 +910,92 @@ fn replay_equals_the_independent_adherence_computation() {
     let mut results = results.into_inner().unwrap();
     results.sort_by(|a, b| a.at.cmp(&b.at));
     let mut report = Vec::new();
-    let (mut total, mut alerts) = (0, 0);
+    let mut total = 0;
+    // Alerts per kind: over every run, and in each floor's run at its last event.
+    let mut alerts = vec![0; KINDS.len()];
+    let mut last = std::collections::BTreeMap::new();
     for r in &results {
+        let kinds: Vec<String> = KINDS.iter().zip(&r.alerts).map(|(k, n)| format!("{n} {k}")).collect();
         eprintln!(
-            "{}: {} agents, {} out_of_adherence alerts, {} differences",
+            "{}: {} agents, {} load peaks, alerts {}, {} differences",
             r.at,
             r.agents,
-            r.out_of_adherence,
+            r.load_peaks,
+            kinds.join(", "),
             r.diffs.len()
         );
         total += r.diffs.len();
-        alerts += r.out_of_adherence;
+        for (sum, n) in alerts.iter_mut().zip(&r.alerts) {
+            *sum += n;
+        }
+        if r.at.ends_with("(last event)") {
+            last.insert(r.floor, r);
+        }
         report.extend(r.diffs.iter().map(|d| format!("[{}] {d}", r.at)));
     }
     // The floors must exercise what they are meant to (a broken oracle or replay that
     // produces nothing must not pass).
-    assert!(alerts > 200, "only {alerts} out_of_adherence alerts across the floors");
+    let kind = |k: &str| KINDS.iter().position(|x| *x == k).unwrap();
+    let n = alerts[kind("out_of_adherence")];
+    assert!(n > 200, "only {n} out_of_adherence alerts across the floors");
+    let (ny, berlin, sh) = (last["ny-fall-back"], last["berlin-sim-json"], last["shanghai-load"]);
+    assert!(ny.load_peaks >= 50, "ny-fall-back: only {} load peaks", ny.load_peaks);
+    assert!(sh.load_peaks >= 6, "shanghai-load: only {} load peaks", sh.load_peaks);
+    for (f, k, min) in [
+        (ny, "aux_dispersion", 20),
+        (ny, "utilization_high", 4),
+        (ny, "aux_cluster", 3),
+        (berlin, "aux_dispersion", 12),
+        (berlin, "utilization_high", 12),
+        (sh, "aux_dispersion", 6),
+        (sh, "utilization_high", 4),
+        (sh, "aux_cluster", 2),
+    ] {
+        let n = f.alerts[kind(k)];
+        assert!(n >= min, "{}: only {n} {k} alerts (at least {min} expected)", f.at);
+    }
+    // The hand-written floor's edges, worked out by hand (local +08:00), so that the oracle
+    // itself is held to them: (id's kind:team, started, fired, resolved, agents).
+    let hand: &[(&str, &str, &str, &str, &[&str])] = &[
+        ("aux_dispersion:LA", "08:42", "08:44", "08:56", &["L8"]), // min_peak_secs exactly; peak ends 08:54
+        ("aux_dispersion:LA", "08:58", "09:00", "09:16", &["L8"]), // a load peak from a whole minute
+        ("aux_cluster:LA", "10:00", "10:01", "10:05", &["L1", "L4", "L5"]), // L2, L3 on a scheduled break
+        ("utilization_high:LB", "08:46", "08:48", "09:32", &["M1", "M2", "M3", "M4", "M5", "M6"]),
+        ("utilization_high:LB", "10:00", "10:02", "11:02", &["M1", "M2", "M3", "M4", "M5", "M6"]),
+        ("aux_dispersion:LC", "12:18", "12:20", "12:42", &["C5", "C6"]),
+    ];
+    let local = |t: &Value| {
+        let ms = epoch_ms(t.as_str().unwrap_or("1970-01-01T00:00:00Z")) + 8 * 3_600_000;
+        format!("{:02}:{:02}", ms / 3_600_000 % 24, ms / 60_000 % 60)
+    };
+    for (id, started, fired, resolved, agents) in hand {
+        let found = sh.oracle_alerts.iter().any(|a| {
+            a["id"].as_str().is_some_and(|x| x.starts_with(&format!("{id}:")))
+                && local(&a["started_at"]) == *started
+                && local(&a["fired_at"]) == *fired
+                && local(&a["resolved_at"]) == *resolved
+                && a["agents"] == serde_json::json!(agents)
+        });
+        assert!(
+            found,
+            "shanghai-load: the oracle has no {id} started {started} fired {fired} resolved {resolved} {agents:?}"
+        );
+    }
+    // ... and its load peaks' edges, by the `peak` flag at each --now.
+    for (now, team, peak) in [
+        ("08:23:59.999+08:00", "LA", false),
+        ("08:24:00+08:00", "LA", true),
+        ("08:53:59.999+08:00", "LA", true),
+        ("08:54:00+08:00", "LA", false),
+        ("10:01:00+08:00", "LA", true),
+        ("10:01:00+08:00", "LB", false),
+        ("12:20:00+08:00", "LC", true),
+    ] {
+        let at = format!("shanghai-load --now 2026-06-15T{now}");
+        let r = results.iter().find(|r| r.at == at).unwrap_or_else(|| panic!("no run {at}"));
+        let got = r.peaks.iter().find(|(t, _)| t == team).map(|(_, v)| v.clone());
+        assert_eq!(got, Some(Value::from(peak)), "{at}: the oracle's peak flag of {team}");
+    }
     if total > 0 {
         let shown: Vec<&String> = report.iter().take(150).collect();
         panic!(

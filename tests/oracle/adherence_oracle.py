@@ -12,12 +12,18 @@ What it computes, at `now`, with the event clock of `floorwatch replay`:
     §3.1 state seconds, `planned_aux_s` with scheduled aux planned (§9.2), `logged_in_s`,
     `staffed_s`, `scheduled_s`, `in_adherence_s`, `talk_utilization`, `aux_ratio`,
     `planned_aux_ratio`, `adherence`, `conformance`; for teams and the floor the six §3.3
-    dispersion fields; the current counts and each team's configured-window `peak` flag;
+    dispersion fields; the current counts and each team's `peak` flag;
+  - peak time per team (§4.1): the configured windows and, with `peak.busy_share`, each
+    team's load peaks (busy share held for `hold_secs` starts one, below it for `hold_secs`
+    ends it), which shape `peak`, `peak_today` (per agent: its current team's peak time)
+    and the rules that look at peak;
   - per agent: state, reason, team, `scheduled` (the activity now), `out_of_adherence_since`;
   - the alerts `out_of_adherence` (§9.3), `long_aux` and `aux_cluster` (§4.2, with §9.2's
-    scheduled aux counted as planned);
+    scheduled aux counted as planned), and the whole-minute team rules `aux_dispersion`
+    (peak_today aux-rate CV, scheduled aux planned) and `utilization_high` (60-minute
+    talking over staffed time, staffed = scheduled with a roster);
   - the ingest outcome counts (§2.2).
-Not modelled: load peaks (`peak.busy_share`), call events, roster uploads after the start.
+Not modelled: call events, roster uploads after the start, contacts and AHT.
 
 Usage:
     adherence_oracle.py --roster R.csv|R.json --events E.ndjson --tz ZONE
@@ -36,7 +42,8 @@ Output (stdout, one JSON document):
      "teams": {id: {"peak", "current": {counts}, "windows": {w: {figures + dispersion}}}},
      "floor": {"current": {...}, "windows": {...}},
      "alerts": [{"id", "kind", "severity", "team", "agent", "started_at", "fired_at",
-                 "resolved_at", "state", "value", "threshold", "agents"}]}
+                 "resolved_at", "state", "value", "threshold", "agents"}],
+     "load_peaks": {team: [[start, end or null while on at now], ...]}}
 Seconds are floats holding whole milliseconds; ratios are null on a zero denominator.
 """
 
@@ -78,6 +85,14 @@ DEFAULTS = {
     "cluster_baseline": 0.085,
     "cluster_alpha": 0.05,
     "cluster_hold_secs": 60,
+    "busy_share": None,                 # [peak] busy_share: absent = no load peak
+    "peak_hold_secs": 300,              # [peak] hold_secs
+    "dispersion_cv_limit": 0.16,        # [alerts.aux_dispersion]
+    "dispersion_min_members": 5,
+    "dispersion_consecutive": 3,
+    "dispersion_min_peak_secs": 1800,
+    "utilization_high": 0.74,           # [alerts.utilization_high] high
+    "utilization_consecutive": 3,
 }
 
 
@@ -627,6 +642,151 @@ def window_intervals(windows, now, tz, cfg):
 
 
 # ----------------------------------------------------------------------------------------
+# Peak time per team (§4.1): the configured windows, and with busy_share the load peaks
+# ----------------------------------------------------------------------------------------
+
+def merge(intervals):
+    """Sorted union of [s, e) intervals (touching ones joined: peak time is a set)."""
+    out = []
+    for s, e in sorted(intervals):
+        if s >= e:
+            continue
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [tuple(x) for x in out]
+
+
+def clip(intervals, a, b):
+    return [(max(s, a), min(e, b)) for s, e in intervals if max(s, a) < min(e, b)]
+
+
+def measure(intervals):
+    return sum(e - s for s, e in intervals)
+
+
+def inside(intervals, t):
+    return any(s <= t < e for s, e in intervals)
+
+
+def runs_of(steps, now):
+    """steps: [(t, value)] in time order (value from t on; before the first: False) ->
+    maximal runs [start, end, value] covering up to now."""
+    runs = []
+    for j, (t, v) in enumerate(steps):
+        if t >= now:
+            break
+        end = steps[j + 1][0] if j + 1 < len(steps) else now
+        end = min(end, now)
+        if runs and runs[-1][2] == v:
+            runs[-1][1] = end
+        else:
+            runs.append([t, end, v])
+    return runs
+
+
+def hysteresis(runs, hold, now):
+    """[(on, off)] where the condition held throughout [t0, t0 + hold) -> on = t0 + hold;
+    then false throughout [t1, t1 + hold) -> off = t1 + hold; still on at now -> off None."""
+    out, on = [], None
+    for s, e, v in runs:
+        if e - s < hold:
+            continue
+        if on is None and v:
+            on = s + hold
+        elif on is not None and not v:
+            out.append((on, s + hold))
+            on = None
+    if on is not None:
+        out.append((on, None))
+    return out
+
+
+def census_steps(timelines):
+    """{team: [(t, N logged in, busy = talking or acw)]}: each team's counts after every
+    event stamped t, recorded where they change (membership and states at an instant)."""
+    at = {}
+    for a, tl in timelines.items():
+        for t in tl.times:
+            at.setdefault(t, set()).add(a)
+        for t in tl.team_times:
+            at.setdefault(t, set()).add(a)
+    cur = {}                                   # agent -> (team, logged in, busy)
+    count = {}                                 # team -> [N, busy]
+    steps = {}
+    for t in sorted(at):
+        touched = set()
+        for a in at[t]:
+            tl = timelines[a]
+            old = cur.get(a)
+            if old is not None:
+                c = count[old[0]]
+                c[0] -= old[1]
+                c[1] -= old[2]
+                touched.add(old[0])
+            st, _ = tl.state_at(t)
+            team = tl.team_at(t)
+            new = (team, int(st != "offline"), int(st in ("talking", "acw")))
+            cur[a] = new
+            c = count.setdefault(team, [0, 0])
+            c[0] += new[1]
+            c[1] += new[2]
+            touched.add(team)
+        for team in touched:
+            n, b = count[team]
+            seq = steps.setdefault(team, [])
+            if not seq or seq[-1][1:] != (n, b):
+                seq.append((t, n, b))
+    return steps
+
+
+class Peaks:
+    """§4.1: a team is at peak at t when t falls in a configured window (local, every day,
+    closed-open; every team) or, with `peak.busy_share`, in one of its load peaks: the share
+    of its logged-in members in talking + acw >= busy_share with >= min_team logged in
+    throughout [t0, t0 + hold) starts one at t0 + hold; below it (or fewer logged in)
+    throughout [t1, t1 + hold) ends it at t1 + hold. Only instants <= now are asked for."""
+
+    def __init__(self, timelines, lo, now, tz, cfg):
+        conf = []
+        d, last = wall(lo, tz).date() - timedelta(days=1), wall(now, tz).date()
+        while d <= last:
+            start = local_to_ms_first_valid(datetime(d.year, d.month, d.day), tz)
+            conf += peak_intervals(start, now + 1, tz, cfg["peak_windows"])
+            d += timedelta(days=1)
+        self.conf = merge(conf)
+        self.load = {}
+        share = cfg["busy_share"]
+        if share is not None:
+            hold = cfg["peak_hold_secs"] * 1000
+            for team, seq in census_steps(timelines).items():
+                truth = [(t, n > 0 and n >= cfg["min_team"] and b / n >= share) for t, n, b in seq]
+                ivs = [(on, now + 1 if off is None else off)
+                       for on, off in hysteresis(runs_of(truth, now), hold, now)]
+                if ivs:
+                    self.load[team] = ivs
+        self.by_team = {team: merge(self.conf + ivs) for team, ivs in self.load.items()}
+
+    def of(self, team):
+        return self.by_team.get(team, self.conf)
+
+    def at(self, team, t):
+        return inside(self.of(team), t)
+
+    def today(self, team, midnight, t):
+        """peak_today at t for a member of `team`: its peak time in [midnight, t)."""
+        return clip(self.of(team), midnight, t)
+
+    def any_at(self, t):
+        """Some team at peak at t."""
+        return inside(self.conf, t) or any(inside(ivs, t) for ivs in self.load.values())
+
+    def boundaries(self):
+        return {x for ivs in self.load.values() for se in ivs for x in se} | {x for se in self.conf for x in se}
+
+
+# ----------------------------------------------------------------------------------------
 # Figures (§3.1, §3.3, §9.2)
 # ----------------------------------------------------------------------------------------
 
@@ -793,23 +953,15 @@ def binomial_tail(n, k, p):
     return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1))
 
 
-def cluster_alerts(timelines, sched, lo, now, tz, cfg):
+def cluster_alerts(timelines, sched, peaks, lo, now, tz, cfg):
     """aux_cluster (§4.2), per team: at peak, N logged-in members >= min_team, k members in
     unplanned aux (scheduled aux is planned, §9.2) >= min_agents, k/N >= share (1e-9
     tolerance), P(X >= k) < alpha. Fires at t0 + hold once true throughout [t0, t0 + hold);
     resolves at t1 + hold once false throughout [t1, t1 + hold). Membership and states at an
-    instant are those after every event stamped at that instant."""
+    instant are those after every event stamped at that instant. Peak time per team
+    (configured windows and load peaks) from `peaks`."""
     hold = cfg["cluster_hold_secs"] * 1000
-    # The peak windows of every day the scan covers (configured windows hold for every team).
-    peaks = []
-    d, last = wall(lo, tz).date() - timedelta(days=1), wall(now, tz).date()
-    while d <= last:
-        start = local_to_ms_first_valid(datetime(d.year, d.month, d.day), tz)
-        peaks += peak_intervals(start, now, tz, cfg["peak_windows"])
-        d += timedelta(days=1)
-    peaks = sorted(set(peaks))
-    at_peak = lambda t: any(s <= t < e for s, e in peaks)
-    cuts = {x for se in peaks for x in se}
+    cuts = peaks.boundaries()
     for tl in timelines.values():
         cuts.update(tl.times)
         cuts.update(tl.team_times)
@@ -843,11 +995,11 @@ def cluster_alerts(timelines, sched, lo, now, tz, cfg):
     # Truth of the condition per team on each piece [cuts[i], cuts[i+1]) (and at now).
     truth = {}
     for i, t in enumerate(cuts):
-        peak = at_peak(t)
-        c = census(t) if peak else {}   # off peak the condition is false: no need to count
+        # off peak the condition is false: no need to count
+        c = census(t) if peaks.any_at(t) else {}
         for team in set(c) | set(truth):
             n, aux = c.get(team, (0, []))
-            truth.setdefault(team, []).append((t, holds(n, len(aux), peak)))
+            truth.setdefault(team, []).append((t, holds(n, len(aux), peaks.at(team, t))))
     alerts = []
     for team, seq in truth.items():
         # runs of equal truth: [(start, end, value)], the last one ending at now
@@ -876,6 +1028,149 @@ def cluster_alerts(timelines, sched, lo, now, tz, cfg):
 
 
 # ----------------------------------------------------------------------------------------
+# The whole-minute team rules: aux_dispersion and utilization_high (§4.2, §9.2)
+# ----------------------------------------------------------------------------------------
+
+class Integrals:
+    """One agent's running totals from lo: F(t) = (logged in, unplanned aux, talking,
+    staffed) ms in [lo, t), exact, from its pieces (which cover [lo, now) without gaps).
+    Unplanned aux treats scheduled aux as planned (§9.2); staffed is scheduled shift time
+    for an agent with a roster, else logged-in time (§3.1, §9.2)."""
+
+    def __init__(self, ps, rostered, cfg):
+        self.a = [p.a for p in ps]
+        self.b = [p.b for p in ps]
+        self.rate = []
+        self.cum = []
+        tot = (0, 0, 0, 0)
+        for p in ps:
+            logged = int(p.seen and p.state != "offline")
+            unpl = int(p.seen and p.state == "aux"
+                       and not aux_planned(p.state, p.reason, p.activity, rostered, cfg))
+            talk = int(p.seen and p.state == "talking")
+            staffed = int(p.activity != "off") if rostered else logged
+            r = (logged, unpl, talk, staffed)
+            self.rate.append(r)
+            self.cum.append(tot)
+            d = p.b - p.a
+            tot = tuple(x + y * d for x, y in zip(tot, r))
+
+    def F(self, t):
+        i = bisect.bisect_right(self.a, t) - 1
+        if i < 0:
+            return (0, 0, 0, 0)
+        d = min(t, self.b[i]) - self.a[i]
+        return tuple(c + r * d for c, r in zip(self.cum[i], self.rate[i]))
+
+    def over(self, intervals):
+        out = [0, 0, 0, 0]
+        for s, e in intervals:
+            fs, fe = self.F(s), self.F(e)
+            for k in range(4):
+                out[k] += fe[k] - fs[k]
+        return out
+
+
+def minute_runs(truth_by_minute, minutes, n):
+    """(started, fired, resolved) of the rule: fires at the n-th true minute in a row
+    (started = the first of them), resolves at the n-th false minute in a row."""
+    out, run, firing = [], [], None
+    for m in minutes:
+        v = truth_by_minute.get(m, False)
+        if firing is None:
+            run = run + [m] if v else []
+            if len(run) == n:
+                firing = [run[0], m, None]
+                out.append(firing)
+                run = []
+        else:
+            run = run + [m] if not v else []
+            if len(run) == n:
+                firing[2] = m
+                firing = None
+                run = []
+    return out
+
+
+def minute_alerts(members_info, peaks, lo, now, tz, cfg):
+    """aux_dispersion and utilization_high, evaluated at every whole minute m (epoch ms
+    divisible by 60,000) from the first at or after lo up to now. At m, a team's members are
+    the agents whose team at m (after every event stamped m) is it; an agent scheduled but
+    not seen by m is, as `replay --now m` lists it, a member of `unassigned` (offline).
+      aux_dispersion: the team at peak at m; its peak time today (local midnight of m to m)
+        >= min_peak_secs; >= min_members members with logged_in_s >= dispersion_min_logged_secs
+        in peak_today; the population CV of their aux_ratio (unplanned, scheduled aux
+        planned) >= cv_limit. value = that CV, agents = the qualifying members above the mean.
+      utilization_high: >= min_team members logged in at m and the team's 60-minute
+        talk_utilization (sum talking / sum staffed over [m - 60 min, m)) > high. value = it,
+        agents = the members logged in at m.
+    members_info: [(agent, Timeline or None, rostered, Integrals)]."""
+    first = -(-lo // 60000) * 60000
+    minutes = list(range(first, now + 1, 60000))
+    # local midnights around the scan, to find "today" of each minute
+    mids = []
+    d, last = wall(lo, tz).date() - timedelta(days=1), wall(now, tz).date() + timedelta(days=1)
+    while d <= last:
+        mids.append(local_to_ms_first_valid(datetime(d.year, d.month, d.day), tz))
+        d += timedelta(days=1)
+    min_logged = cfg["dispersion_min_logged_secs"] * 1000
+    disp, util = {}, {}              # team -> {minute: (value, agents)} for true minutes
+    teams_seen = set()
+    for m in minutes:
+        midnight = mids[bisect.bisect_right(mids, m) - 1]
+        by_team = {}
+        for agent, tl, rostered, ig in members_info:
+            team = tl.team_at(m) if tl is not None else None
+            if team is None:
+                if not rostered:
+                    continue            # does not exist yet
+                team, state = "unassigned", "offline"
+            else:
+                state = tl.state_at(m)[0]
+            by_team.setdefault(team, []).append((agent, state, ig))
+        for team, ms in by_team.items():
+            teams_seen.add(team)
+            logged_in = sorted(a for a, st, _ in ms if st != "offline")
+            if len(logged_in) >= cfg["min_team"]:
+                talk = staffed = 0
+                for _, _, ig in ms:
+                    _, _, t_, s_ = ig.over([(m - 3600000, m)])
+                    talk += t_
+                    staffed += s_
+                if staffed > 0 and talk / staffed > cfg["utilization_high"]:
+                    util.setdefault(team, {})[m] = (talk / staffed, logged_in)
+            if not peaks.at(team, m):
+                continue
+            pt = peaks.today(team, midnight, m)
+            if measure(pt) < cfg["dispersion_min_peak_secs"] * 1000:
+                continue
+            rates = []
+            for agent, _, ig in ms:
+                logged, unpl, _, _ = ig.over(pt)
+                if logged >= min_logged:
+                    rates.append((agent, unpl / logged))
+            if len(rates) < cfg["dispersion_min_members"]:
+                continue
+            mean, _, cv = dispersion([r for _, r in rates])
+            if cv is not None and cv >= cfg["dispersion_cv_limit"]:
+                disp.setdefault(team, {})[m] = (cv, sorted(a for a, r in rates if r > mean))
+    alerts = []
+    for kind, table, n, thr in (
+            ("aux_dispersion", disp, cfg["dispersion_consecutive"], cfg["dispersion_cv_limit"]),
+            ("utilization_high", util, cfg["utilization_consecutive"], cfg["utilization_high"])):
+        for team, truth in table.items():
+            for started, fired, resolved in minute_runs(truth, minutes, n):
+                value, agents = truth[fired]
+                alerts.append({
+                    "id": f"{kind}:{team}:{started}", "kind": kind, "team": team, "agent": None,
+                    "severity": "info", "started_at": fmt(started), "fired_at": fmt(fired),
+                    "resolved_at": fmt(resolved),
+                    "state": "firing" if resolved is None else "resolved",
+                    "value": value, "threshold": thr, "agents": agents})
+    return alerts
+
+
+# ----------------------------------------------------------------------------------------
 # Main computation
 # ----------------------------------------------------------------------------------------
 
@@ -890,21 +1185,27 @@ def compute(roster_text, event_lines, tz_name, windows, now_arg, threshold_s, cf
     starts = [now] + [iv[0][0] for iv in wins.values() if iv]
     starts += [tl.first() for tl in timelines.values()]
     starts += [s.shifts[0][0] for s in sched.values() if s.shifts]
-    lo = min(starts)
+    today = local_midnight(now, tz)
+    lo = min(starts + [today])
+    peaks = Peaks(timelines, lo, now, tz, cfg)
 
     # §9.2: agents scheduled but never seen are listed too (a day-off-only agent is not
     # "scheduled").
     ids = set(timelines) | {a for a, s in sched.items() if s.shifts}
-    agents, alerts, members = {}, [], {}
+    agents, alerts, members, members_info = {}, [], {}, []
     for agent in sorted(ids):
         tl = timelines.get(agent)
         sch = sched.get(agent)
         rostered = sch is not None
+        team = tl.teams[-1] if tl is not None else "unassigned"
         ps = pieces(tl, sch, cuts, lo, now, cfg)
-        sums = {w: agent_sums(ps, iv, rostered, cfg) for w, iv in wins.items()}
+        # peak_today: the part of today its current team was at peak (load peaks per team)
+        own = dict(wins)
+        if "peak_today" in own:
+            own["peak_today"] = peaks.today(team, today, now)
+        sums = {w: agent_sums(ps, iv, rostered, cfg) for w, iv in own.items()}
         sr = tl.state_at(now) if tl is not None else None
         state, reason = sr if sr is not None else ("offline", None)
-        team = tl.teams[-1] if tl is not None else "unassigned"
         activity = sch.activity_at(now) if rostered else None
         # out_of_adherence_since: start of the current stretch (null in adherence / off)
         since = None
@@ -923,6 +1224,7 @@ def compute(roster_text, event_lines, tz_name, windows, now_arg, threshold_s, cf
         }
         members.setdefault(team, []).append((agent, sums))
         alerts += agent_alerts(agent, tl, sch, ps, now, cfg, threshold_s * 1000)
+        members_info.append((agent, tl, rostered, Integrals(ps, rostered, cfg)))
 
     def current(ids_):
         c = dict.fromkeys(("talking", "acw", "aux", "aux_unplanned", "idle", "offline", "logged_in"), 0)
@@ -935,13 +1237,10 @@ def compute(roster_text, event_lines, tz_name, windows, now_arg, threshold_s, cf
                 c["aux_unplanned"] += 1
         return c
 
-    # the configured peak windows around now (today's, and yesterday's running past midnight)
-    today = local_midnight(now, tz)
-    peaks_now = peak_intervals(today, now + 1, tz, cfg["peak_windows"])
     teams = {}
     for team, ms in sorted(members.items()):
         teams[team] = {
-            "peak": any(s <= now < e for s, e in peaks_now),   # configured windows hold for every team
+            "peak": peaks.at(team, now),
             "current": current([a for a, _ in ms]),
             "windows": {w: group_figures([s[w] for _, s in ms], cfg) for w in windows},
         }
@@ -950,10 +1249,13 @@ def compute(roster_text, event_lines, tz_name, windows, now_arg, threshold_s, cf
         "current": current(list(agents)),
         "windows": {w: group_figures([s[w] for s in every], cfg) for w in windows},
     }
-    alerts += cluster_alerts(timelines, sched, lo, now, tz, cfg)
+    alerts += cluster_alerts(timelines, sched, peaks, lo, now, tz, cfg)
+    alerts += minute_alerts(members_info, peaks, lo, now, tz, cfg)
     alerts.sort(key=lambda a: (a["fired_at"], a["id"]))
+    load_peaks = {team: [[fmt(s_), None if e > now else fmt(e)] for s_, e in ivs]
+                  for team, ivs in sorted(peaks.load.items())}
     return {"now": fmt(now), "windows": list(windows), "agents": agents, "teams": teams,
-            "floor": floor, "alerts": alerts, "ingest": ingest}
+            "floor": floor, "alerts": alerts, "ingest": ingest, "load_peaks": load_peaks}
 
 
 # ----------------------------------------------------------------------------------------
