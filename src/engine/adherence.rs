@@ -141,7 +141,13 @@ impl Engine {
         if self.roster.is_empty() {
             return;
         }
-        let open: Vec<AgentIdx> = self.agents.iter().filter(|(_, a)| a.aux_entry.is_some()).map(|(i, _)| i).collect();
+        // Out of unplanned aux, an entry is the stretch the agent left (`Engine::enter_kind`).
+        let open: Vec<AgentIdx> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.aux_entry.is_some() && a.kind == Kind::AuxUnplanned)
+            .map(|(i, _)| i)
+            .collect();
         for ai in open {
             let a = self.agents.get(ai);
             let Some(e) = a.aux_entry.as_deref() else { continue };

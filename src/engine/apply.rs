@@ -2,7 +2,7 @@
 //! roster and detector log, long_aux deadlines.
 
 use super::{Engine, IngestCounts, Outcome, Source, kind_of};
-use crate::alert::{Alert, AlertKind};
+use crate::alert::{Alert, AlertKind, AlertState};
 use crate::detect::team::{AlertChange, Change, new_alert};
 use compact_str::CompactString;
 
@@ -371,6 +371,12 @@ impl Engine {
         }
         if changed {
             let a = self.agents.get_mut(ai);
+            if ts > a.since && old_kind != Kind::AuxUnplanned && a.aux_entry.is_some() {
+                // The stretch of unplanned aux the agent left at `since` (`enter_kind`) is
+                // over for good: no event at that instant put it back.
+                a.aux_entry = None;
+                a.long_aux_alert = None;
+            }
             a.state = ev.state;
             a.reason = reason;
             a.since = ts;
@@ -391,7 +397,7 @@ impl Engine {
             }
             self.roster_record(ai, ts, Some(old_kind));
             self.enter_kind(ai, Some(old_kind), ts);
-            if kind == Kind::AuxUnplanned && old_kind == kind && !self.roster.is_empty() {
+            if kind == Kind::AuxUnplanned && old_kind == kind && (!self.roster.is_empty() || self.entered_at(ai, ts)) {
                 self.long_aux_reason(ai, ts);
             }
         }
@@ -416,16 +422,17 @@ impl Engine {
         let was_unplanned = old == Some(Kind::AuxUnplanned);
         if was_unplanned && !now_unplanned {
             let a = self.agents.get_mut(ai);
-            let entry = a.aux_entry.take();
-            if let Some(id) = a.long_aux_alert.take() {
-                self.end_agent_alert(&id, t);
+            let mut entry = a.aux_entry.take();
+            let alert = a.long_aux_alert.take();
+            if let Some(id) = &alert {
+                self.end_agent_alert(id, t);
             }
             // Alerts the schedule resolved after the agent left (its event came late): one
             // that fired after it never happened, another ended when it left.
             let mut old = Vec::new();
             let mut new = Vec::new();
-            for (id, _) in entry.into_iter().flat_map(|e| e.ended) {
-                let Some(stored) = self.alerts.get(&id) else { continue };
+            for (id, _) in entry.iter().flat_map(|e| &e.ended) {
+                let Some(stored) = self.alerts.get(id) else { continue };
                 if stored.resolved_at.is_some_and(|r| r > t) {
                     if stored.fired_at <= t {
                         let mut a = stored.alert().clone();
@@ -437,10 +444,57 @@ impl Engine {
             }
             if !old.is_empty() {
                 self.correct(old, super::alerts::by_id(new));
+                // Not kept: putting these corrections back for an event at this very instant
+                // that resumes the stretch is not worth it (it takes this agent's events
+                // arriving late across its schedule's allowance, and a state that lasts no
+                // time where it left). Such a stretch starts again at `t`, as before.
+                entry = None;
             }
+            // Kept, with its alert's id, while the agent's events stay at this instant: one
+            // that puts it back in unplanned aux resumes it (`resume_aux_stretch`).
+            let a = self.agents.get_mut(ai);
+            a.long_aux_alert = alert.filter(|_| entry.is_some());
+            a.aux_entry = entry;
         } else if now_unplanned && !was_unplanned {
-            self.start_aux_stretch(ai, t, Vec::new());
+            // A stretch kept here was left at this very instant (`apply_inner` drops it at a
+            // change at a later one).
+            match self.agents.get_mut(ai).aux_entry.take() {
+                Some(entry) => self.resume_aux_stretch(ai, entry, t),
+                None => self.start_aux_stretch(ai, t, Vec::new()),
+            }
         }
+    }
+
+    /// Agent `ai` is back in unplanned aux at `t`, the instant it left the stretch `entry`.
+    /// The state at an instant is the one after every event stamped then, so it never left:
+    /// the stretch goes on with its limit, and its alert, resolved at `t` when the agent
+    /// left, fires on (a correction: hooks told of the resolve get it retracted, then the
+    /// alert firing). The reason now is a change of reason inside the stretch.
+    fn resume_aux_stretch(&mut self, ai: AgentIdx, entry: Box<AuxEntry>, t: Ms) {
+        self.long_aux_due.insert((entry.at + entry.limit, ai));
+        let a = self.agents.get_mut(ai);
+        a.aux_entry = Some(entry);
+        let stored = a.long_aux_alert.as_ref().and_then(|id| self.alerts.get(id)).cloned();
+        match stored {
+            Some(stored) if stored.resolved_at == Some(t) => {
+                let mut firing = stored.alert().clone();
+                firing.state = AlertState::Firing;
+                firing.resolved_at = None;
+                self.correct(vec![stored], vec![firing]);
+            }
+            // None fired; or it was retracted when the agent left (it fired after `t`: this
+            // agent's events came late), and fires again when due.
+            _ => a.long_aux_alert = None,
+        }
+        if !self.roster.is_empty() || self.entered_at(ai, t) {
+            self.long_aux_reason(ai, t);
+        }
+    }
+
+    /// Whether agent `ai`'s `long_aux` stretch starts at `t`: a reason given at that very
+    /// instant is the reason at entry, which chooses the limit (SPEC §4.2).
+    fn entered_at(&self, ai: AgentIdx, t: Ms) -> bool {
+        self.agents.get(ai).aux_entry.as_ref().is_some_and(|e| e.at == t)
     }
 
     /// Sets where the `long_aux` stretch of agent `ai`, in unplanned aux at `t` with no
@@ -459,14 +513,16 @@ impl Engine {
         }
     }
 
-    /// Another unplanned reason at `t` (with a roster). No `long_aux` stretch started yet
-    /// (the schedule allowed the aux so far): it starts where the schedule stops allowing
-    /// the new reason. A stretch going on goes on (reason changes inside unplanned aux do
-    /// not break it, SPEC §4.2), to where the schedule allows the new reason (SPEC §9.2).
+    /// Another unplanned reason at `t` (with a roster, or at the instant the stretch
+    /// starts). No `long_aux` stretch started before `t` (the schedule allowed the aux so
+    /// far, or it starts at `t`): it starts where the schedule stops allowing the new reason,
+    /// which chooses the limit. A stretch going on goes on (reason changes inside unplanned
+    /// aux do not break it, SPEC §4.2), to where the schedule allows the new reason (SPEC
+    /// §9.2).
     fn long_aux_reason(&mut self, ai: AgentIdx, t: Ms) {
         let a = self.agents.get(ai);
         match a.aux_entry.as_deref() {
-            Some(e) if e.at <= t || a.long_aux_alert.is_some() => {
+            Some(e) if e.at < t => {
                 let reason = a.reason.clone().unwrap_or_default();
                 let until = self.aux_allowed_from(ai, t, &reason);
                 let e = self.agents.get_mut(ai).aux_entry.as_deref_mut().expect("a stretch");
@@ -476,7 +532,13 @@ impl Engine {
                 }
             }
             _ => {
-                let ended = self.agents.get_mut(ai).aux_entry.take().map(|e| e.ended).unwrap_or_default();
+                let a = self.agents.get_mut(ai);
+                let ended = a.aux_entry.take().map(|e| e.ended).unwrap_or_default();
+                // An alert of the stretch fired after `t` (this agent's events came late):
+                // the stretch it was for never was.
+                if let Some(id) = a.long_aux_alert.take() {
+                    self.end_agent_alert(&id, t);
+                }
                 self.start_aux_stretch(ai, t, ended);
             }
         }
@@ -486,6 +548,10 @@ impl Engine {
     /// it where its schedule starts allowing the aux, if that is at or before `t`, and looks
     /// for the next stretch from there (SPEC §9.2).
     pub(super) fn long_aux_check(&mut self, ai: AgentIdx, t: Ms) {
+        // Out of unplanned aux, `aux_entry` is the stretch the agent left (`enter_kind`).
+        if self.agents.get(ai).kind != Kind::AuxUnplanned {
+            return;
+        }
         loop {
             self.long_aux_fire(ai, t);
             let a = self.agents.get(ai);

@@ -30,9 +30,12 @@ pub struct Agent {
     pub last_ts: Ms,
     pub last_seq: Option<u64>,
     pub timeline: Timeline,
-    /// The current continuous stretch of unplanned aux, if any.
+    /// The current continuous stretch of unplanned aux, if any. Out of unplanned aux: the
+    /// stretch the agent left at `since`, until its next change at a later instant; an
+    /// event at that very instant that puts it back in unplanned aux resumes it (the state
+    /// at an instant is the one after every event stamped then, docs/alerts.md).
     pub aux_entry: Option<Box<AuxEntry>>,
-    /// Id of the firing long_aux alert of the current stretch.
+    /// Id of the long_aux alert of `aux_entry`: firing, or resolved where the agent left it.
     pub long_aux_alert: Option<String>,
 }
 
