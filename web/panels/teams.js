@@ -200,7 +200,9 @@ function drawRow(tr, x, sig, laidOut) {
   const { c, w, clusterTeams } = ctx;
   const cluster = clusterTeams.has(x.team);
   const label = teamLabel(x.team);
-  const ptag = x.peak ? t('peak.tag') : '';
+  // No "Peak" on `unassigned`, the no-shows' row: by the configured windows it is at
+  // peak like every team, which tells a floor manager nothing there (docs/wallboard.md).
+  const ptag = x.peak && x.team !== 'unassigned' ? t('peak.tag') : '';
   const head = `${sig}\u0000${label}\u0000${ptag}`;
   if (tr._shown[0] !== head) {
     tr._shown[0] = head;
