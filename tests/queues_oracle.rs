@@ -41,24 +41,8 @@ fn oracle_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/queues_oracle.py")
 }
 
-const WORKED_EXAMPLE: &str = r#"{"ts":"2026-11-23T08:59:00Z","agent":"A1","state":"idle","team":"T1"}
-{"ts":"2026-11-23T08:59:00Z","agent":"A2","state":"idle","team":"T1"}
-{"ts":"2026-11-23T09:00:00Z","call":"c1","queue":"support","event":"queued"}
-{"ts":"2026-11-23T09:00:05Z","call":"c2","queue":"support","event":"queued"}
-{"ts":"2026-11-23T09:00:08Z","call":"c1","event":"answered","agent":"A1"}
-{"ts":"2026-11-23T09:00:08Z","agent":"A1","state":"talking"}
-{"ts":"2026-11-23T09:00:08.500Z","call":"c2","queue":"support","event":"abandoned"}
-{"ts":"2026-11-23T09:00:10Z","call":"c3","queue":"support","event":"queued"}
-{"ts":"2026-11-23T09:00:10Z","call":"c3","queue":"support","event":"queued"}
-{"ts":"2026-11-23T09:00:09Z","call":"c3","event":"left"}
-{"ts":"2026-11-23T09:00:02Z","call":"c2","event":"abandoned"}
-{"ts":"2026-11-23T09:01:30Z","call":"c3","event":"answered","agent":"A2"}
-{"ts":"2026-11-23T09:01:30Z","agent":"A2","state":"talking"}
-{"ts":"2026-11-23T09:03:00Z","agent":"A1","state":"acw"}
-{"ts":"2026-11-23T09:03:30Z","agent":"A1","state":"idle"}
-{"ts":"2026-11-23T09:05:00Z","call":"c4","event":"answered"}
-{"ts":"2026-11-23T09:05:00Z","call":"c9","event":"queued"}
-"#;
+/// The events of SPEC §8.5's worked example, verbatim (tests/queues.rs checks the SPEC's own numbers).
+const WORKED_EXAMPLE: &str = include_str!("fixtures/spec-8.5-events.ndjson");
 
 const EDGES: &str = r#"{"ts":"2026-11-23T04:50:00Z","agent":"H1","state":"idle","team":"Q1","seq":1}
 {"ts":"2026-11-23T04:50:00Z","agent":"H2","state":"Available","team":"Q1"}
