@@ -93,6 +93,14 @@ impl Calendar {
         (d.start, d.end)
     }
 
+    /// The configured peak windows within `[from, to)`, clipped to it, in order; `from` and
+    /// `to` in one local day (the day holds its neighbours' windows that reach into it).
+    pub fn peaks_within(&mut self, from: Ms, to: Ms) -> Vec<(Ms, Ms)> {
+        let day = self.day(from);
+        debug_assert!(to <= day.end, "[{from}, {to}) within the day from {}", day.start);
+        day.peaks.iter().map(|&(s, e)| (s.max(from), e.min(to))).filter(|&(s, e)| s < e).collect()
+    }
+
     /// Whether a configured peak window contains `t`, and the next instant after `t` at
     /// which that may change (Ms::MAX when no windows are configured).
     pub fn peak(&mut self, t: Ms) -> (bool, Ms) {
@@ -128,6 +136,33 @@ mod tests {
         assert_eq!(cal.peak(ms("2026-11-23T03:30:00Z")), (false, ms("2026-11-24T01:30:00Z")));
         assert_eq!(cal.midnight(ms("2026-11-23T15:59:59Z")), ms("2026-11-22T16:00:00Z"));
         assert_eq!(cal.midnight(ms("2026-11-23T16:00:00Z")), ms("2026-11-23T16:00:00Z"));
+    }
+
+    #[test]
+    fn peaks_within_a_day_as_the_instants_say() {
+        let tz = TimeZone::get("Europe/Berlin").unwrap();
+        // 22:00-02:00 and 09:30-11:30, on the day clocks go forward (2026-03-29).
+        let mut cal = Calendar::new(tz, vec![(79_200_000, 7_200_000), (34_200_000, 41_400_000)]);
+        let mid = cal.midnight(ms("2026-03-29T12:00:00Z"));
+        let now = ms("2026-03-29T10:00:00Z"); // 12:00 CEST
+        let got = cal.peaks_within(mid, now);
+        assert_eq!(
+            got,
+            // 02:00 does not exist that night: the window ends at 03:00 CEST.
+            vec![(mid, ms("2026-03-29T01:00:00Z")), (ms("2026-03-29T07:30:00Z"), ms("2026-03-29T09:30:00Z"))]
+        );
+        // The same as stepping through `peak` millisecond edge by edge.
+        let mut stepped = Vec::new();
+        let mut t = mid;
+        while t < now {
+            let (on, next) = cal.peak(t);
+            if on {
+                stepped.push((t, next.min(now)));
+            }
+            t = next.min(now);
+        }
+        assert_eq!(got, stepped);
+        assert!(Calendar::new(TimeZone::UTC, Vec::new()).peaks_within(0, 86_400_000).is_empty());
     }
 
     #[test]

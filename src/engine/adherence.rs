@@ -141,16 +141,11 @@ impl Engine {
         if self.roster.is_empty() {
             return;
         }
-        // Out of unplanned aux, an entry is the stretch the agent left (`Engine::enter_kind`).
-        let open: Vec<AgentIdx> = self
-            .agents
-            .iter()
-            .filter(|(_, a)| a.aux_entry.is_some() && a.kind == Kind::AuxUnplanned)
-            .map(|(i, _)| i)
-            .collect();
+        let open: Vec<AgentIdx> =
+            self.agents.iter().filter(|(_, a)| a.aux_stretch().is_some()).map(|(i, _)| i).collect();
         for ai in open {
             let a = self.agents.get(ai);
-            let Some(e) = a.aux_entry.as_deref() else { continue };
+            let Some(e) = a.aux_stretch() else { continue };
             // The reason now (it may have changed inside the stretch), from the stretch's
             // start or that change.
             let (from, reason) = (e.at.max(a.since), a.reason.clone().unwrap_or_default());

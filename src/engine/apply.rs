@@ -549,7 +549,7 @@ impl Engine {
     /// for the next stretch from there (SPEC §9.2).
     pub(super) fn long_aux_check(&mut self, ai: AgentIdx, t: Ms) {
         // Out of unplanned aux, `aux_entry` is the stretch the agent left (`enter_kind`).
-        if self.agents.get(ai).kind != Kind::AuxUnplanned {
+        if self.agents.get(ai).aux_stretch().is_none() {
             return;
         }
         loop {

@@ -27,7 +27,7 @@ impl Engine {
                 break;
             }
             self.long_aux_due.pop_first();
-            if self.agents.contains(ai) && self.agents.get(ai).aux_entry.is_some() {
+            if self.agents.contains(ai) && self.agents.get(ai).aux_stretch().is_some() {
                 self.long_aux_check(ai, now);
             }
         }

@@ -567,8 +567,8 @@ impl Engine {
         self.ratio_bufs = sums.into_iter().map(|part| (part.ratios, part.rec_team)).collect();
         // The no-shows' team: at peak as the engine's team `unassigned` is, when agents
         // without a team are on the floor; else in the configured windows alone.
-        let unassigned = team_ids.iter().position(|&ti| self.team(ti).id == super::adherence::UNASSIGNED);
-        let unassigned_peaks = unassigned.map(|p| (&peaks[p], peak_at_now[p]));
+        let unassigned = self.team_index.get(super::adherence::UNASSIGNED).map(|&ti| pos_of[ti as usize]);
+        let unassigned_peaks = unassigned.filter(|&p| p != usize::MAX).map(|p| (&peaks[p], peak_at_now[p]));
         self.add_never_seen(
             opts,
             now,
@@ -630,21 +630,6 @@ impl Engine {
 }
 
 impl Engine {
-    /// The configured peak windows' intervals within `[midnight, now)`, in order.
-    fn configured_peaks(&mut self, midnight: Ms, now: Ms) -> Vec<(Ms, Ms)> {
-        let mut out = Vec::new();
-        let mut t = midnight;
-        while t < now {
-            let (in_peak, next) = self.cal.peak(t);
-            let end = next.min(now);
-            if in_peak {
-                out.push((t, end));
-            }
-            t = end.max(t + 1);
-        }
-        out
-    }
-
     /// The schedule figures of roster slot `slot` over a window at `now`.
     fn roster_window(
         &self,
@@ -697,7 +682,7 @@ impl Engine {
         let (peaks, peak_now) = match peaks {
             Some(p) => p,
             None => {
-                let intervals = self.configured_peaks(midnight, now);
+                let intervals = self.cal.peaks_within(midnight, now);
                 configured = PeaksToday { closed: intervals, open: Vec::new() };
                 (&configured, self.cal.peak(now).0)
             }

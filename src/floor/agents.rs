@@ -39,6 +39,14 @@ pub struct Agent {
     pub long_aux_alert: Option<String>,
 }
 
+impl Agent {
+    /// The stretch of unplanned aux going on: `aux_entry` while the agent is in unplanned
+    /// aux (out of it, `aux_entry` is the stretch it left, kept for an event at that instant).
+    pub fn aux_stretch(&self) -> Option<&AuxEntry> {
+        self.aux_entry.as_deref().filter(|_| self.kind == Kind::AuxUnplanned)
+    }
+}
+
 /// How a stretch of unplanned aux began: its long_aux alert is named by these, whatever
 /// the agent does between the entry and the moment the alert is found due.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
