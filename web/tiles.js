@@ -131,7 +131,8 @@ export function fitTiles(counts, W, H, { labelW = 80, gap = 4, groupGap = 8, asp
  * flow in rows across the panel. Returns the largest square `s` (DOT_MAX..DOT_MIN) for
  * which every block (heading, `headGap`, squares) fits in W x H, with each group's column count:
  * { s, gap, cols: [..], fits }. Columns make a block about twice as wide as tall, capped
- * by the panel's width.
+ * by the panel's width. `headW` is the headings' width: one for all, or per group (a block
+ * as wide as its heading, "Unassigned 0", when its squares are narrower).
  */
 export const DOT_MIN = 5;
 export const DOT_MAX = 64;
@@ -145,7 +146,7 @@ export function fitDots(counts, W, H, { headH = 20, headW = 60, blockGap = 10, h
     let shelfH = 0;
     let height = 0;
     counts.forEach((n, i) => {
-      const bw = Math.max(headW, cols[i] * (s + gap) - gap);
+      const bw = Math.max(Array.isArray(headW) ? headW[i] ?? 0 : headW, cols[i] * (s + gap) - gap);
       // The heading, the gap under it (style.css: the block's flex gap), and the squares.
       const bh = headH + headGap + Math.ceil(Math.max(1, n) / cols[i]) * (s + gap) - gap;
       if (x > 0 && x + bw > W) {

@@ -448,6 +448,30 @@ test('dot fit: the heading gap to its squares is counted (the last block once sp
   assert.ok(height + shelf <= 600, `blocks ${height + shelf} px in 600`);
 });
 
+test('dot fit: a block is as wide as its heading ("Unassigned 0" over one no-show wrapped under the panel)', () => {
+  const counts = [20, 20, 1];
+  const heads = [60, 60, 180];
+  const W = 800;
+  const H = 200;
+  const one = fitDots(counts, W, H, { headH: 20, headW: 60, blockGap: 10 });
+  const each = fitDots(counts, W, H, { headH: 20, headW: heads, blockGap: 10 });
+  assert.ok(each.fits);
+  assert.ok(each.s < one.s, `the wide heading costs square size (${each.s} < ${one.s})`);
+  // Laid out with the headings' real widths, the blocks fit in height.
+  const laid = ({ s, gap, cols }) => {
+    let x = 0; let shelf = 0; let height = 0;
+    counts.forEach((n, i) => {
+      const bw = Math.max(heads[i], cols[i] * (s + gap) - gap);
+      const bh = 20 + Math.ceil(n / cols[i]) * (s + gap) - gap;
+      if (x > 0 && x + bw > W) { height += shelf + 10; x = 0; shelf = 0; }
+      x += bw + 10; shelf = Math.max(shelf, bh);
+    });
+    return height + shelf;
+  };
+  assert.ok(laid(each) <= H, `blocks ${laid(each)} px in ${H}`);
+  assert.ok(laid(one) > H, `a single heading width said ${one.s} px fit, and the blocks took ${laid(one)} px`);
+});
+
 test('a no-show\'s alert duration is said as the chats say it', async () => {
   const { spokenDur } = await import('../../web/i18n.js');
   assert.equal(spokenDur(2 * 3600 + 15 * 60 + 20), '2 h 15 min');

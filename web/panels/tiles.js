@@ -272,8 +272,10 @@ export function render() {
       setText(G.count, String(n));
       G.root.title = `${groupLabel(g)} · ${t(g.kind === 'team' ? 'agents.logged_in' : 'agents.count', { n })}`;
     }
-    // A new team's or language's label may need a wider label column.
-    if (labelWidth((boxSize ?? { rem: readRem() }).rem) !== labelPx) layout();
+    // A new team's or language's label may need a wider label column; in dot mode a
+    // heading that grew ("9" logged in to "10", a new team's name) a wider block.
+    const rem = (boxSize ?? { rem: readRem() }).rem;
+    if (labelWidth(rem) !== labelPx || (box.dataset.size === 'dot' && headWidths(rem).join(',') !== headPx)) layout();
   }
   // Painted squares: the slabs near the screen again when the groups moved, else the
   // squares of the agents this frame changed (a few hundred of 20,000).
@@ -319,6 +321,29 @@ const readRem = () => parseFloat(getComputedStyle(document.documentElement).font
 
 let labelPx = 0; // the label column's width as last laid out
 
+/**
+ * The dot-mode headings' widths in px at `rem`, in group (and page) order: a block is as
+ * wide as its heading or its squares, whichever is wider (style.css .tiles[data-size="dot"]
+ * .glabel: the name at 1rem, the count at 0.85rem, 0.35rem between, 0.2rem padding each
+ * side), at least 3.6rem. The fit once took 3.6rem for every heading, and the one no-show's
+ * block, "Unassigned 0" over a square, wrapped under the bottom of the panel.
+ */
+const headRem = new Map(); // heading text -> its width in rem (weights measured at 800: never short)
+function headWidths(rem) {
+  return [...tilesBox().querySelectorAll(':scope > .group')].map((root) => {
+    const G = root._group;
+    const key = `${G?.name.textContent ?? ''}\u0000${G?.count.textContent ?? ''}`;
+    let w = headRem.get(key);
+    if (w == null) {
+      if (headRem.size > 5000) headRem.clear();
+      w = textPx(G?.name.textContent ?? '', 1) + 0.35 + textPx(G?.count.textContent ?? '', 0.85) + 0.4;
+      headRem.set(key, w);
+    }
+    return Math.ceil(Math.max(3.6, w) * rem) + 1;
+  });
+}
+let headPx = ''; // the headings' widths the last dot fit used
+
 export function layout() {
   const box = tilesBox();
   const { W, H, rem } = boxSize ?? { W: box.clientWidth, H: box.clientHeight, rem: readRem() };
@@ -334,7 +359,9 @@ export function layout() {
     const headH = Math.round(rem * 1.35);
     const headGap = Math.max(2, Math.round(rem * 0.15)); // the heading's gap to its squares
     const blockGap = Math.round(rem * 0.7);
-    const fit = fitDots(groupCounts, W - 2, H, { headH, headGap, headW: Math.round(rem * 3.6), blockGap });
+    const headW = headWidths(rem);
+    headPx = headW.join(',');
+    const fit = fitDots(groupCounts, W - 2, H, { headH, headGap, headW, blockGap });
     const key = `dots:${fit.s}:${fit.cols.join(',')}`;
     box.dataset.fits = String(fit.fits);
     if (key === lastFit) return;
