@@ -2,9 +2,10 @@
 //
 // store.js owns what the server said; each panel in panels/ draws one part of the page
 // from it: header (scope, peak, clock), conn (connection and feed state), unknown (an
-// unknown ?team=), action (the action lane: aux clusters via banner, long aux), strip
-// (counts and KPIs), queues (calls waiting, longest wait, service level), teams (the team
-// table), aht (the team view's AHT control chart), alerts (the alert list), tiles (the agents).
+// unknown ?team=), action (the action lane: aux clusters via banner, long aux, out of
+// adherence), strip (counts and KPIs), queues (calls waiting, longest wait, service
+// level), teams (the team table), aht (the team view's AHT control chart), alerts (the
+// alert list), tiles (the agents).
 // This file wires them: frames -> store -> render (batched to one per animation frame),
 // plus a one-second tick that moves clocks, timers and fades without waiting for the
 // server (and once more the frame after each render), and the controls.

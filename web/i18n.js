@@ -146,6 +146,11 @@ const en = {
   'lane.long_aux': 'Over the aux limit',
   'lane.limit': 'limit {limit}',
   'lane.more': '+{n} more',
+  // The out-of-adherence row, and by its title which word of a card is which
+  // ("Lunch · Talking": scheduled lunch, talking).
+  'lane.ooa': 'Out of adherence',
+  'lane.key': 'Sched · now',
+  'lane.not_logged_in': 'Not logged in',
 
   'tiles.title': 'Agents',
   'tiles.none': 'No agents yet',
@@ -345,6 +350,9 @@ const zh = {
   'lane.long_aux': '示忙超时',
   'lane.limit': '上限 {limit}',
   'lane.more': '另有 {n} 人',
+  'lane.ooa': '未按排班',
+  'lane.key': '排班 · 实际',
+  'lane.not_logged_in': '未登录',
 
   'tiles.title': '坐席',
   'tiles.none': '暂无坐席',

@@ -216,3 +216,8 @@ export function longLevel(a, at, firingLong) {
 export function firingLongAux() {
   return new Set(store.alerts.filter((a) => a.kind === 'long_aux' && a.state === 'firing').map((a) => a.agent));
 }
+
+/** Firing out_of_adherence alerts (docs/adherence.md) by agent: agent id -> alert. */
+export function firingOutOfAdherence() {
+  return new Map(store.alerts.filter((a) => a.kind === 'out_of_adherence' && a.state === 'firing' && a.agent).map((a) => [a.agent, a]));
+}

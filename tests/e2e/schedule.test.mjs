@@ -1,7 +1,8 @@
 // The wallboard with a roster (docs/adherence.md), in English and Chinese at 1920x1080, on
 // a small floor (three teams and no-shows: tiles with text), a 110-agent floor (dense
-// tiles) and a 200-agent floor (squares): what user reviews found wrong, checked by the
-// page's geometry and text.
+// tiles) and a 200-agent floor (squares), those two at 1920x1200 (TILE_VIEW), and the
+// action lane's floor: what user reviews found wrong, checked by the page's geometry and
+// text.
 //
 // - tiles: the name and the schedule line lie inside the tile and are not cut (at the
 //   side, top or bottom, or by one pixel: "Sched: coaching" beside "out 5:00" whole), and
@@ -16,11 +17,15 @@
 // - a firing out_of_adherence alert is listed even when a dozen alerts of another kind,
 //   fired later, overflow the list;
 // - the `unassigned` team (no-shows, never logged in) shows its talk utilization as not
-//   applicable, not as an amber "0.0%".
+//   applicable, not as an amber "0.0%";
+// - the action lane names the agents whose out_of_adherence alert fires (not those out for
+//   less than the threshold, nor those already in its long-aux row), longest out first,
+//   with the schedule, what they do and the time out, one line of cards and "+N more" on
+//   one line ("另有 12 人" broke after the number), per ?team=.
 //
 // Needs the daemon binary: FLOORWATCH_BIN (scripts/e2e.sh sets it), else
 // target/debug/floorwatch; FLOORWATCH_WEB_DIR serves another page than web/. Starts its
-// own two daemons on free loopback ports (no demo feed: the floors are posted here, the
+// own daemons on free loopback ports (no demo feed: the floors are posted here, the
 // roster put with PUT /api/v1/roster, all relative to now, so the run does not depend on
 // the time of day) and stops them.
 
@@ -41,13 +46,22 @@ const MIN = 60_000;
 const NO_SHOW_END_MS = 6000; // N2's shift on the small floor ends this long after the start
 const iso = (ms) => new Date(ms).toISOString();
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+// Ports handed out: the daemons start together, and a port closed here for one of them
+// was handed out again for another ("Address already in use" once five daemons started).
+const handedOut = new Set();
+async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = s.address();
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** A daemon of our own with no feed: { base, proc }. */
@@ -154,8 +168,8 @@ async function seedLarge(base) {
 }
 
 /**
- * The mid-size floor (about 110 agents: dense two-line tiles at 1080p): team T03's fourteen
- * "Agent 1" … "Agent 14" in aux, two teams of 38 on shift, every ninth on a scheduled
+ * The mid-size floor (about 110 agents: dense two-line tiles at TILE_VIEW): team T03's
+ * fourteen "Agent 1" … "Agent 14" in aux, two teams of 38 on shift, every ninth on a scheduled
  * coaching and talking (out of adherence for 4 minutes), two idle for an hour, and three
  * no-shows (out of adherence for an hour).
  */
@@ -187,18 +201,89 @@ async function seedMid(base) {
 
 let mid;
 
+/**
+ * The screen of the 110- and 200-agent floors' tests. Both floors have agents over their
+ * aux limit and agents out of adherence (the 110 an aux cluster too): since out of
+ * adherence has its row in the action lane (docs/wallboard.md), the lane takes one line of
+ * cards more, ~100 px at 1080p, and a 1080p screen gives these floors squares (the 110)
+ * and squares too small for text (the 200). What these tests are about is how dense tiles
+ * and squares with text draw: a 1920x1200 screen gives them the tiles a 1080p one did.
+ */
+const TILE_VIEW = { width: 1920, height: 1200 };
+
+/**
+ * The action lane's floor (its own daemon, seeded when its first test runs, so that how
+ * long the other tests took moves none of its times): agents out of adherence in every
+ * way a floor sees, with the time each went out.
+ *
+ * - sales: O1 on a scheduled lunch still talking (out 20 min), O3 logged off during work
+ *   (9 min), B1 on personal aux during work for 13 min (out of adherence and over its aux
+ *   limit: the long-aux row's), U1 logged off a minute ago (out of adherence, its alert not
+ *   yet fired), K1 talking (in adherence);
+ * - support: O5 talking through a scheduled training (15 min), O4 idle through a scheduled
+ *   break (7 min), O2 on personal aux during work for 6 min (under its aux limit), and X1,
+ *   not on the roster, on break for 11 min (long aux);
+ * - retention: K2 talking (in adherence): nobody to act on;
+ * - N1 and N2 on the roster, never seen: no-shows (team unassigned), out 70 and 40 min;
+ * - east, west, north...: two agents each, not on the roster, on break past the aux limit:
+ *   the long-aux row has more than ten past what fits ("另有 12 人" once broke after the
+ *   number), and no team has the three of an aux cluster.
+ */
+const LANE_OUT_MIN = { N1: 70, N2: 40, O1: 20, O5: 15, O3: 9, O4: 7, O2: 6 };
+/** The out-of-adherence row, longest out first: B1 is in the long-aux row, U1 not fired. */
+const LANE_OOA = ['N1', 'N2', 'O1', 'O5', 'O3', 'O4', 'O2'];
+const LANE_X_TEAMS = ['east', 'west', 'north', 'south', 'harbour', 'airport', 'central'];
+const LANE_LONG = ['B1', 'X1', ...LANE_X_TEAMS.flatMap((_, i) => [`X${String.fromCharCode(65 + 2 * i)}`, `X${String.fromCharCode(66 + 2 * i)}`])];
+let lane;
+let plain;
+let laneNow;
+let laneSeeded = null;
+function seedLane() {
+  laneSeeded ??= (async () => {
+    laneNow = Date.now();
+    const at = (min) => iso(laneNow - min * MIN);
+    const roster = [];
+    const events = [];
+    const agent = (id, team, name, ...evs) => {
+      roster.push(`${id},${at(90)},${iso(laneNow + 6 * 60 * MIN)},shift`);
+      events.push({ ts: at(80), agent: id, team, name, state: 'idle' });
+      for (const [min, st] of evs) events.push({ ts: at(min), agent: id, ...st });
+    };
+    agent('O1', 'sales', 'Sophie Williams', [30, { state: 'talking' }]);
+    roster.push(`O1,${at(20)},${iso(laneNow + 25 * MIN)},lunch`);
+    agent('O3', 'sales', 'Li Wei', [9, { state: 'offline' }]);
+    agent('B1', 'sales', 'Ella Watson', [13, { state: 'aux', reason: 'personal' }]);
+    agent('U1', 'sales', 'Noah Wilson', [1, { state: 'offline' }]);
+    agent('K1', 'sales', 'David White', [3, { state: 'talking' }]);
+    agent('O5', 'support', 'Hu Yan', [30, { state: 'talking' }]);
+    roster.push(`O5,${at(15)},${iso(laneNow + 45 * MIN)},training`);
+    agent('O4', 'support', '周秀英', [30, { state: 'idle' }]);
+    roster.push(`O4,${at(7)},${iso(laneNow + 8 * MIN)},break`);
+    agent('O2', 'support', 'Zheng Hao', [6, { state: 'aux', reason: 'personal' }]);
+    agent('K2', 'retention', 'James Taylor', [2, { state: 'talking' }]);
+    roster.push(`N1,${at(70)},${iso(laneNow + 6 * 60 * MIN)},shift`, `N2,${at(40)},${iso(laneNow + 6 * 60 * MIN)},shift`);
+    events.push({ ts: at(11), agent: 'X1', team: 'support', name: 'Ma Jun', state: 'aux', reason: 'break' });
+    LANE_LONG.slice(2).forEach((id, i) => events.push(
+      { ts: at(10.9 - i * 0.03), agent: id, team: LANE_X_TEAMS[i >> 1], name: `Agent ${id}`, state: 'aux', reason: 'break' }));
+    await putRoster(lane.base, roster);
+    await postEvents(lane.base, events);
+    // No roster: one agent over its aux limit, the lane shown for it.
+    await postEvents(plain.base, [{ ts: at(12), agent: 'P1', team: 'sales', name: 'Emma Brown', state: 'aux', reason: 'break' }]);
+  })();
+  return laneSeeded;
+}
+
 before(async () => {
   assert.ok(fs.existsSync(BIN), `no daemon binary at ${BIN}: cargo build, or set FLOORWATCH_BIN`);
-  [small, large, mid] = await Promise.all([startDaemon('sched-small'), startDaemon('sched-large'), startDaemon('sched-mid')]);
+  [small, large, mid, lane, plain] = await Promise.all([startDaemon('sched-small'), startDaemon('sched-large'), startDaemon('sched-mid'),
+    startDaemon('sched-lane'), startDaemon('sched-plain')]);
   await Promise.all([seedSmall(small.base), seedLarge(large.base), seedMid(mid.base)]);
   browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
-  small?.proc.kill();
-  large?.proc.kill();
-  mid?.proc.kill();
+  for (const d of [small, large, mid, lane, plain]) d?.proc.kill();
 });
 
 /**
@@ -369,7 +454,7 @@ for (const lang of ['en', 'zh']) {
   });
 
   test(`110-agent floor (${lang}): dense tiles, the time out readable, no time over a state label, no two names alike`, async () => {
-    const page = await openBoard(browser, mid.base, { lang });
+    const page = await openBoard(browser, mid.base, { lang }, TILE_VIEW);
     try {
       await page.waitForSelector('[data-testid="agent-tiles"] .tile[data-agent="N3"][data-ooa]', { timeout: 10_000 });
       await sleep(1500); // a tick: the times are written
@@ -412,7 +497,7 @@ for (const lang of ['en', 'zh']) {
     // The floor's last event is 30 s old at the seed, so after another 30 s the page would
     // call the feed stale and stop its timers at that event (the time out would read 11:30,
     // whichever test ran before this one): the timers keep running here, as on a live feed.
-    const page = await openBoard(browser, large.base, { lang, stale_secs: 3600 });
+    const page = await openBoard(browser, large.base, { lang, stale_secs: 3600 }, TILE_VIEW);
     try {
       const sq = page.locator('[data-testid="agent-tiles"] .tile[data-agent="L0305"]');
       await sq.waitFor({ state: 'attached', timeout: 10_000 });
@@ -456,11 +541,13 @@ for (const lang of ['en', 'zh']) {
         });
         if (f.fits === 'true' && f.size === 'dot') assert.ok(f.scroll <= f.client, `at 1920x${h} the squares said to fit do (${JSON.stringify(f)})`);
       }
-      await page.setViewportSize({ width: 1920, height: 1080 });
+      await page.setViewportSize(TILE_VIEW);
       await sleep(300);
       // Others in adherence carry no band.
       assert.equal(await page.locator('[data-testid="agent-tiles"] .tile:not([data-ooa]) .t-out:visible').count(), 0);
       assert.equal(await page.locator('[data-testid="agent-tiles"] .tile[data-ooa]').count(), 2, 'L0305 and the no-show L1020');
+      // The action lane names both, the no-show (out longest) first.
+      assert.equal(await page.locator('[data-testid="ooa-lane"]').getAttribute('data-agents'), 'L1020 L0305');
 
       // The alert list overflows with the long_aux alerts fired later, and the out_of_adherence
       // alert is still on screen, whole.
@@ -488,3 +575,221 @@ for (const lang of ['en', 'zh']) {
     }
   });
 }
+
+// ---------------------------------------------------------------------------------------
+// The action lane's out-of-adherence row (panels/action.js, docs/wallboard.md).
+
+const LANE = {
+  en: {
+    team: { sales: 'sales', support: 'support', unassigned: 'Unassigned' },
+    key: 'Sched · now',
+    card: {
+      N1: [null, 'Not logged in'], N2: [null, 'Not logged in'], O1: ['Lunch', 'Talking'], O5: ['Training', 'Talking'],
+      O3: ['Work', 'Offline'], O4: ['Break', 'Idle'], O2: ['Work', 'Personal'],
+    },
+    more: (n) => `+${n} more`,
+  },
+  zh: {
+    team: { sales: 'sales', support: 'support', unassigned: '未分组' },
+    key: '排班 · 实际',
+    card: {
+      N1: [null, '未登录'], N2: [null, '未登录'], O1: ['用餐', '通话'], O5: ['培训', '通话'],
+      O3: ['工作', '离线'], O4: ['休息', '空闲'], O2: ['工作', '私事'],
+    },
+    more: (n) => `另有 ${n} 人`,
+  },
+};
+const LANE_TEAM = { N1: 'unassigned', N2: 'unassigned', O1: 'sales', O3: 'sales', O5: 'support', O4: 'support', O2: 'support' };
+const LANE_NAME = { O1: 'Sophie Williams', O3: 'Li Wei', O5: 'Hu Yan', O4: '周秀英', O2: 'Zheng Hao' };
+
+/** "12:04" or "1h05" (F.shortDur) in seconds, and how coarse it is. */
+function durSecs(s) {
+  let m = /^(\d+):(\d\d)$/.exec(s);
+  if (m) return [Number(m[1]) * 60 + Number(m[2]), 1];
+  m = /^(\d+)h(\d\d)?$/.exec(s);
+  if (m) return [Number(m[1]) * 3600 + Number(m[2] ?? 0) * 60, m[2] == null ? 3600 : 60];
+  return [NaN, 0];
+}
+
+/**
+ * The action lane as drawn: per card row, whether it is shown, every agent it lists
+ * (`data-agents`, those under "+N more" too), its cards' text and geometry, its "+N more"
+ * card, and what is cut or out of line (empty when all is well); the page's server time.
+ */
+function laneState(page) {
+  return page.evaluate(() => {
+    const rect = (e) => e.getBoundingClientRect();
+    const row = (testid) => {
+      const r = document.querySelector(`[data-testid="${testid}"]`);
+      if (!r) return null;
+      const problems = [];
+      const all = [...r.querySelectorAll('.act-card')];
+      const cards = all.filter((c) => !c.classList.contains('act-more')).map((c) => {
+        const txt = (sel) => c.querySelector(sel)?.textContent ?? null;
+        const cr = rect(c);
+        const what = c.querySelector('.ac-what');
+        for (const e of c.querySelectorAll('.ac-what > *, .ac-time, .ac-limit')) {
+          if (!e.textContent || !e.getClientRects().length) continue;
+          const er = rect(e);
+          const bound = e.parentElement === what ? rect(what) : cr;
+          if (er.right > bound.right + 0.5 || er.left < bound.left - 0.5) problems.push(`${c.dataset.agent} ${e.className} "${e.textContent}" outside its box`);
+          if (e.scrollWidth > e.clientWidth + 0.5 && getComputedStyle(e).overflow === 'hidden') problems.push(`${c.dataset.agent} ${e.className} "${e.textContent}" cut short`);
+        }
+        return {
+          agent: c.dataset.agent, team: c.dataset.team, name: txt('.ac-name'), id: txt('.ac-id'), teamText: txt('.ac-team'),
+          sched: txt('.ac-sched'), doing: txt('.ac-doing'), sep: !!c.querySelector('.ac-sep')?.getClientRects().length,
+          time: txt('.ac-time'), width: cr.width, top: cr.top, height: cr.height,
+          namePx: parseFloat(getComputedStyle(c.querySelector('.ac-name')).fontSize),
+          timePx: parseFloat(getComputedStyle(c.querySelector('.ac-time')).fontSize),
+          whatPx: parseFloat(getComputedStyle(what).fontSize),
+        };
+      });
+      const m = r.querySelector('.act-more');
+      let more = null;
+      if (m) {
+        // One line: every piece of its text at the same height ("另有 20 人" broke after 20).
+        const range = document.createRange();
+        range.selectNodeContents(m);
+        const tops = [...range.getClientRects()].filter((x) => x.width > 0).map((x) => Math.round(x.top));
+        more = { text: m.textContent, n: Number(m.dataset.n), lines: new Set(tops).size };
+      }
+      const box = rect(r.querySelector('.act-cards'));
+      for (const c of all) {
+        const cr = rect(c);
+        if (cr.right > box.right + 0.5) problems.push(`${c.dataset.agent ?? c.textContent} past the row's end`);
+        if (Math.abs(cr.top - rect(all[0]).top) > 0.5) problems.push(`${c.dataset.agent ?? c.textContent} on another line`);
+      }
+      return {
+        key: r.querySelector('.act-key')?.textContent ?? null,
+        hidden: r.hidden || !r.getClientRects().length, count: Number(r.dataset.count ?? 0),
+        agents: r.dataset.agents ? r.dataset.agents.split(' ') : [], cards, more, height: rect(r).height, problems,
+      };
+    };
+    const tiles = {};
+    for (const t of document.querySelectorAll('[data-testid="agent-tiles"] .tile[data-ooa]')) tiles[t.dataset.agent] = t.querySelector('.t-out').textContent.split(' ').at(-1);
+    return {
+      lane: document.querySelector('[data-testid="action-lane"]').hidden,
+      long: row('long-aux-lane'), ooa: row('ooa-lane'), tiles,
+      serverNow: Date.now() + window.floorwatch.store.offset,
+    };
+  });
+}
+
+async function firingOoa(base) {
+  const res = await fetch(`${base}/api/v1/board`);
+  const board = await res.json();
+  const outSince = Object.fromEntries(board.agents.filter((a) => a.out_since != null).map((a) => [a.agent, a.out_since]));
+  return { firing: board.alerts.filter((a) => a.kind === 'out_of_adherence' && a.state === 'firing').map((a) => a.agent), outSince };
+}
+
+for (const lang of ['en', 'zh']) {
+  test(`action lane (${lang}): the agents whose out_of_adherence alert fires, longest out first, with schedule, doing and the time out`, async () => {
+    await seedLane();
+    const l = LANE[lang];
+    // A screen wide enough for every card, then a 1080p TV.
+    const wide = await openBoard(browser, lane.base, { lang, stale_secs: 3600 }, { width: 3840, height: 1080 });
+    try {
+      await wide.waitForFunction((n) => document.querySelector('[data-testid="ooa-lane"]')?.dataset.agents?.split(' ').length === n
+        && document.querySelector('[data-testid="long-aux-lane"]')?.dataset.count === String(LANE_LONG.length), LANE_OOA.length, { timeout: 10_000 })
+        .catch(() => {});
+      await sleep(1100); // a tick: the times are written
+      const { firing, outSince } = await firingOoa(lane.base);
+      const s = await laneState(wide);
+      assert.ok(s.ooa, 'an out-of-adherence row');
+      assert.equal(s.lane, false, 'the action lane is shown');
+      assert.deepEqual(s.long.agents, LANE_LONG, 'the long-aux row, longest first');
+      // Exactly the agents whose alert fires, longest out first, but the one in the long-aux
+      // row: out of adherence since a minute (U1) is not enough.
+      assert.deepEqual(s.ooa.agents, LANE_OOA);
+      assert.deepEqual(new Set(s.ooa.agents), new Set(firing.filter((a) => !s.long.agents.includes(a))), `the API's firing alerts ${firing}`);
+      assert.ok(firing.includes('B1') && !s.ooa.agents.includes('B1'), 'B1, out of adherence and over its aux limit, is in the long-aux row only');
+      assert.ok(outSince.U1 != null && !firing.includes('U1'), 'U1 is out of adherence, its alert not fired yet');
+      assert.equal(s.ooa.count, LANE_OOA.length);
+      assert.equal(s.ooa.more, null, 'all fit at 3840 px');
+      assert.deepEqual(s.ooa.cards.map((c) => c.agent), LANE_OOA);
+      assert.deepEqual(s.ooa.problems, [], 'nothing cut, one line');
+      assert.equal(s.ooa.key, l.key, 'the key to the cards\' "Lunch · Talking" by the title');
+      for (const c of s.ooa.cards) {
+        const [sched, doing] = l.card[c.agent];
+        assert.equal(c.teamText, l.team[LANE_TEAM[c.agent]], `${c.agent}: team`);
+        assert.equal(c.name, LANE_NAME[c.agent] ?? c.agent, `${c.agent}: name`);
+        assert.equal(c.id, LANE_NAME[c.agent] ? c.agent : '', `${c.agent}: id beside the name`);
+        assert.equal(c.sched || null, sched, `${c.agent}: scheduled`);
+        assert.equal(c.doing, doing, `${c.agent}: doing`);
+        assert.equal(c.sep, !!sched, `${c.agent}: "·" between the schedule and what it does`);
+        // The time out: since the agent's out_since, as the board's clock reads it now, and
+        // what the seed made it; and the same as its tile says, to the second.
+        const [shown, step] = durSecs(c.time);
+        const want = (s.serverNow - outSince[c.agent]) / 1000;
+        assert.ok(shown <= want + 0.5 && shown > want - step - 1.5, `${c.agent}: time out ${c.time}, ${want.toFixed(1)} s`);
+        const seeded = LANE_OUT_MIN[c.agent] * 60 + (s.serverNow - laneNow) / 1000;
+        assert.ok(Math.abs(want - seeded) < 2, `${c.agent}: out since ${((s.serverNow - outSince[c.agent]) / MIN).toFixed(2)} min, seeded ${LANE_OUT_MIN[c.agent]}`);
+        assert.equal(c.time, s.tiles[c.agent], `${c.agent}: the card's time out is the tile's`);
+      }
+      // Same card size and type as the long-aux row's, large enough for across the room.
+      const [o, g] = [s.ooa.cards[0], s.long.cards[0]];
+      assert.ok(Math.abs(o.width - g.width) < 0.5 && Math.abs(o.height - g.height) < 0.5, `card sizes ${o.width}x${o.height} and ${g.width}x${g.height}`);
+      assert.deepEqual([o.namePx, o.timePx, o.whatPx], [g.namePx, g.timePx, g.whatPx], 'the same type');
+      assert.ok(o.namePx >= 30, `names in large type (${o.namePx}px)`);
+      await shot(wide, `e2e-lane-3840-${lang}`);
+    } finally {
+      await wide.close();
+    }
+
+    const page = await openBoard(browser, lane.base, { lang, stale_secs: 3600 });
+    try {
+      await page.waitForFunction(() => document.querySelector('[data-testid="ooa-lane"] .act-more'), null, { timeout: 10_000 });
+      await sleep(1100);
+      const s = await laneState(page);
+      for (const [what, r, all] of [['long-aux', s.long, LANE_LONG], ['out-of-adherence', s.ooa, LANE_OOA]]) {
+        // One line of cards, the first ones, and "+N more" for the rest, on one line too.
+        assert.deepEqual(r.problems, [], `${what} row: nothing cut, one line`);
+        assert.ok(r.cards.length >= 3, `${what} row: ${r.cards.length} cards at 1920x1080`);
+        assert.deepEqual(r.cards.map((c) => c.agent), all.slice(0, r.cards.length), `${what} row: the longest first`);
+        assert.ok(r.more, `${what} row: "+N more"`);
+        assert.equal(r.more.n, all.length - r.cards.length);
+        assert.equal(r.more.text, l.more(r.more.n));
+        assert.equal(r.more.lines, 1, `${what} row: "${r.more.text}" on one line`);
+        if (what === 'long-aux') assert.ok(r.more.n >= 10, `"+N more" with two digits (${r.more.n})`);
+        assert.ok(r.height < 1.5 * r.cards[0].height, `${what} row one line high (${r.height} px, cards ${r.cards[0].height})`);
+      }
+      await shot(page, `e2e-lane-${lang}`);
+    } finally {
+      await page.close();
+    }
+  });
+}
+
+test('action lane: ?team= filters the out-of-adherence row; hidden with nobody out, and with no roster', async () => {
+  await seedLane();
+  for (const [team, ooa, long] of [['sales', ['O1', 'O3'], ['B1']], ['support', ['O5', 'O4', 'O2'], ['X1']], ['retention', [], []]]) {
+    const page = await openBoard(browser, lane.base, { lang: 'en', team, stale_secs: 3600 });
+    try {
+      if (ooa.length) await page.waitForFunction((n) => document.querySelector('[data-testid="ooa-lane"]')?.dataset.count === String(n), ooa.length, { timeout: 10_000 }).catch(() => {});
+      else await sleep(1500);
+      const s = await laneState(page);
+      assert.ok(s.ooa, 'an out-of-adherence row');
+      assert.deepEqual(s.ooa.agents, ooa, `?team=${team}`);
+      assert.deepEqual(s.ooa.cards.map((c) => c.agent), ooa, `?team=${team}: every card shown`);
+      assert.deepEqual(s.long.agents, long, `?team=${team}: the long-aux row`);
+      assert.equal(s.ooa.hidden, ooa.length === 0, `?team=${team}: the row hidden when empty`);
+      assert.equal(s.lane, ooa.length === 0 && long.length === 0, `?team=${team}: the lane hidden with nothing in it`);
+    } finally {
+      await page.close();
+    }
+  }
+  // No roster: the lane is there for the long aux, with no out-of-adherence row.
+  const page = await openBoard(browser, plain.base, { lang: 'en', stale_secs: 3600 });
+  try {
+    await page.waitForSelector('[data-testid="long-aux-lane"] .act-card[data-agent="P1"]', { timeout: 10_000 });
+    await sleep(1100);
+    const s = await laneState(page);
+    assert.ok(s.ooa, 'an out-of-adherence row');
+    assert.equal(s.ooa.hidden, true, 'hidden with no roster');
+    assert.equal(s.ooa.count, 0);
+    assert.deepEqual(s.long.agents, ['P1']);
+    assert.equal(s.lane, false);
+  } finally {
+    await page.close();
+  }
+});
