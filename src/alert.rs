@@ -182,6 +182,37 @@ impl Alert {
     pub fn is_firing(&self) -> bool {
         self.state == AlertState::Firing
     }
+
+    /// Whether two versions of an alert tell the same fire (they may differ in the
+    /// resolve): every field but `state`, `resolved_at` and `retracted` equal, compared in
+    /// place (copies of both were two allocations per string of the alert, at each resolve
+    /// a re-derivation found). `retracted` says what a notification does with the fire,
+    /// not which fire it is: the hooks compare a retraction with the alert that follows it.
+    pub(crate) fn same_fire(&self, b: &Alert) -> bool {
+        // Every field named: a new one is compared or left out here on purpose.
+        let Alert {
+            id,
+            kind,
+            team,
+            queue,
+            agent,
+            severity,
+            state: _,
+            started_at,
+            fired_at,
+            resolved_at: _,
+            value,
+            threshold,
+            message,
+            agents,
+            interval,
+            retracted: _,
+        } = self;
+        (id, kind, team, queue, agent, severity, started_at, fired_at)
+            == (&b.id, &b.kind, &b.team, &b.queue, &b.agent, &b.severity, &b.started_at, &b.fired_at)
+            && (value, threshold, message, agents, interval)
+                == (&b.value, &b.threshold, &b.message, &b.agents, &b.interval)
+    }
 }
 
 /// An alert as the engine stores it and views return it: shared, so that a view hands out

@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::alert::{Alert, StoredAlert};
+use crate::alert::StoredAlert;
 use crate::cluster::{Cluster, Landed};
 use crate::engine::{Engine, IngestCounts, Refused, Source};
 use crate::event::{DecodeError, Event, Input, MAX_INPUT_BYTES, MAX_MESSAGE_BYTES, Refusal, one_line, prefix};
@@ -18,7 +18,9 @@ use crate::time::{Ms, fmt_ms};
 /// Where alert notifications go (the wallboards' push hub, the hooks). Called outside the
 /// engine lock; must not block.
 pub trait AlertSink: Send + Sync {
-    fn alert(&self, alert: &Alert);
+    /// The notifications of one engine step, in order: all at once, because the hooks
+    /// read some as a pair (a resolve retracted, then the same fire: `Hooks::notify_all`).
+    fn alerts(&self, alerts: &[Arc<StoredAlert>]);
 }
 
 /// Where refusals go (`ingest::errors`: the recent ones per source, the rate-limited
@@ -443,10 +445,8 @@ impl Core {
     }
 
     pub fn fan_out(&self, alerts: Vec<Arc<StoredAlert>>) {
-        for a in &alerts {
-            for s in &self.sinks {
-                s.alert(a.alert());
-            }
+        for s in &self.sinks {
+            s.alerts(&alerts);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The reproduction, end to end on real daemons (wall clock): a collector forwards
 //! its buffer in two POSTs; the alerts equal those of the same events in one POST, and a
-//! webhook that was told of alerts that never were gets them `retracted`.
+//! webhook that was told of alerts that never were gets them `retracted` — and of a
+//! resolve taken back before it was sent, nothing.
 
 mod common;
 #[path = "common/hooks_receiver.rs"]
@@ -101,6 +102,56 @@ async fn a_buffer_forwarded_in_two_posts_gives_the_alerts_of_one() {
     assert!(bodies.iter().filter(|b| b["retracted"] != true).all(|b| b.get("retracted").is_none()));
     late.stop().await;
     whole.stop().await;
+}
+
+/// An agent's break interrupted for no time (idle and back on break at the same
+/// millisecond) resolves its `long_aux`, then un-resolves it (docs/alerts.md#timing):
+/// the engine tells the resolve, its retraction and the alert firing again in one batch.
+/// A webhook that had sent the firing while the resolve still waited in its queue says
+/// nothing more: the chat is not told the same alert fires twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolve_taken_back_before_it_was_sent_sends_nothing() {
+    let t0 = now_ms() - 25 * MIN;
+    let rx = Receiver::start().await;
+    let d = Daemon::start(&format!(
+        "[server]\nclock = \"wall\"\n[[hooks]]\nkind = \"webhook\"\nurl = \"{}\"\nkinds = [\"long_aux\"]\n",
+        rx.url("/hook")
+    ))
+    .await;
+    let on_break = |agent: &str, team: &str, from: i64| {
+        [
+            json!({"ts": t0, "agent": agent, "state": "idle", "team": team}),
+            json!({"ts": from, "agent": agent, "state": "aux", "reason": "break"}),
+        ]
+    };
+    // A1's long_aux (on break since t0 + 1 min) fires; the webhook's answer is held, so
+    // whatever is told next waits in the queue.
+    rx.hold();
+    post(&d, &on_break("A1", "T1", t0 + MIN)).await;
+    let fired = rx.wait_for(1, Duration::from_secs(10)).await[0].json();
+    assert_eq!((&fired["kind"], &fired["state"]), (&json!("long_aux"), &json!("firing")), "{fired}");
+    let t1 = t0 + 20 * MIN;
+    post(
+        &d,
+        &[
+            json!({"ts": t1, "agent": "A1", "state": "idle"}),
+            json!({"ts": t1, "agent": "A1", "state": "aux", "reason": "break"}),
+        ],
+    )
+    .await;
+    let listed = d.get_json("/api/v1/alerts").await;
+    assert_eq!(listed["alerts"][0]["id"], fired["id"], "{listed}");
+    assert_eq!(listed["alerts"][0]["state"], "firing", "{listed}");
+    rx.release();
+    // A2's long_aux, told after all that: the next request.
+    post(&d, &on_break("A2", "T2", t0 + 2 * MIN)).await;
+    let reqs = rx.wait_for(2, Duration::from_secs(10)).await;
+    let next = reqs[1].json();
+    assert_eq!((&next["agent"], &next["state"]), (&json!("A2"), &json!("firing")), "{next}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let bodies: Vec<Value> = rx.requests().iter().map(|r| r.json()).collect();
+    assert_eq!(bodies.len(), 2, "{bodies:#?}");
+    d.stop().await;
 }
 
 /// An alert that fired a moment ago (within the detectors' commit lag) is listed by

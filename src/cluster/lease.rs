@@ -27,7 +27,7 @@ use async_nats::jetstream::message::PublishMessage as Publish;
 use tokio_util::sync::CancellationToken;
 
 use super::Cluster;
-use crate::alert::{AlertState, StoredAlert};
+use crate::alert::{Alert, AlertState, StoredAlert};
 use crate::hooks::Hooks;
 use crate::time::Ms;
 
@@ -160,27 +160,39 @@ impl Gate {
     /// The last id of the next round after `after`, or `None` when nothing waits.
     fn round_end(&self, after: u64) -> Option<u64> {
         let st = self.lock();
-        st.kept.iter().filter(|k| k.0 > after).take(ROUND).last().map(|k| k.0)
+        let waiting = || st.kept.iter().filter(|k| k.0 > after);
+        let n = round_len(waiting().map(|k| k.2.alert()));
+        waiting().take(n).last().map(|k| k.0)
     }
 
-    /// Hands the hooks the next notifications after `after` (at most [`ROUND`]); returns
-    /// the last id handed, or `after` when there was none. Forgets what is done.
-    fn hand(&self, after: u64) -> u64 {
+    /// Hands the hooks the notifications after `after` up to `end` (a [`Gate::round_end`]);
+    /// returns the last id handed, or `after` when there was none. Forgets what is done.
+    fn hand(&self, after: u64, end: u64) -> u64 {
         let mut st = self.lock();
         while st.kept.front().is_some_and(|k| k.0 <= after) {
             st.kept.pop_front();
         }
-        let mut last = after;
-        for (id, _, a) in st.kept.iter().take(ROUND) {
-            self.hooks.notify(a.alert());
-            last = *id;
-        }
-        last
+        let round = || st.kept.iter().take_while(|k| k.0 <= end);
+        self.hooks.notify_all(round().map(|k| k.2.alert()));
+        round().last().map_or(after, |k| k.0)
     }
 }
 
 /// Notifications handed to the hooks at once; the cursor is written after each round.
 const ROUND: usize = 1000;
+
+/// How many of the notifications `waiting` the next round hands: [`ROUND`], or more so
+/// that no round ends between a retraction and the notification after it, which hooks
+/// read together with it (`Hooks::notify_all`). Both come from one message, offered at
+/// once, so the one that belongs with a retraction is there whenever the retraction is.
+fn round_len<'a>(waiting: impl Iterator<Item = &'a Alert>) -> usize {
+    let mut n = ROUND;
+    let mut rest = waiting.skip(ROUND - 1).peekable();
+    while rest.next().is_some_and(|last| last.retracted) && rest.peek().is_some() {
+        n += 1;
+    }
+    n
+}
 
 /// Holds or waits for the lease and, while holding it, delivers in rounds: record the
 /// round's end as intended, hand it to the hooks, wait until they are idle, record it as
@@ -314,7 +326,7 @@ pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
             match write_cursor(&c, &cursor_key, intended).await {
                 Ok(r) => {
                     cursor = Cursor { rev: r, ..intended };
-                    let handed = gate.hand(cursor.done);
+                    let handed = gate.hand(cursor.done, end);
                     debug_assert_eq!(handed, end);
                     // Record it as done the moment the hooks are through with it: the
                     // shorter the round, the less a holder's death can leave in doubt.
@@ -398,5 +410,54 @@ async fn read_cursor(c: &Cluster, stream: &str, key: &str) -> Result<Option<Curs
         }
         Err(e) if e.kind() == async_nats::jetstream::stream::LastRawMessageErrorKind::NoMessageFound => Ok(None),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::AlertKind;
+
+    fn alert(retracted: bool) -> Alert {
+        Alert {
+            id: Alert::make_id(AlertKind::AuxCluster, "T1", None, 0),
+            kind: AlertKind::AuxCluster,
+            team: "T1".into(),
+            queue: None,
+            agent: None,
+            severity: AlertKind::AuxCluster.severity(),
+            state: AlertState::Resolved,
+            started_at: 0,
+            fired_at: 60_000,
+            resolved_at: Some(120_000),
+            value: 0.5,
+            threshold: 0.2,
+            message: String::new(),
+            agents: vec![],
+            interval: None,
+            retracted,
+        }
+    }
+
+    /// A round never ends on a retraction that something follows: `retracted` are the
+    /// places of the retractions among `waiting` notifications.
+    #[test]
+    fn a_round_does_not_end_between_a_retraction_and_what_follows() {
+        let (plain, taken_back) = (alert(false), alert(true));
+        let cases: &[(usize, &[usize], usize)] = &[
+            (10, &[], ROUND),
+            (ROUND + 5, &[], ROUND),
+            (ROUND + 5, &[ROUND - 2, ROUND], ROUND),
+            (ROUND + 5, &[ROUND - 1], ROUND + 1),
+            // The one after is a retraction too: it takes its follower along.
+            (ROUND + 5, &[ROUND - 1, ROUND], ROUND + 2),
+            // Nothing follows (yet): the round ends there.
+            (ROUND, &[ROUND - 1], ROUND),
+        ];
+        for &(waiting, retracted, want) in cases {
+            let v: Vec<&Alert> =
+                (0..waiting).map(|i| if retracted.contains(&i) { &taken_back } else { &plain }).collect();
+            assert_eq!(round_len(v.into_iter()), want, "{waiting} waiting, retractions at {retracted:?}");
+        }
     }
 }

@@ -165,7 +165,7 @@ impl Engine {
                     self.store_put(n.clone());
                     self.notify(n);
                 }
-                Some(o) if same_fire(o, &n) && o.is_firing() => {
+                Some(o) if o.same_fire(&n) && o.is_firing() => {
                     // It ends where it ended, now that the events are in.
                     changed = true;
                     let n = StoredAlert::new(n);
@@ -578,33 +578,4 @@ fn retracted(a: &Alert) -> Alert {
 /// `a` and `b` differ in their `message`, and in nothing else.
 fn same_but_message(a: &Alert, b: &Alert) -> bool {
     a.message != b.message && Alert { message: b.message.clone(), ..a.clone() } == *b
-}
-
-/// Whether two versions of an alert told the same fire (they may differ in the resolve):
-/// every field but `state` and `resolved_at` equal, compared in place (copies of both
-/// were two allocations per string of the alert, at each resolve a re-derivation found).
-fn same_fire(a: &Alert, b: &Alert) -> bool {
-    // Every field named: a new one is compared or left out here on purpose.
-    let Alert {
-        id,
-        kind,
-        team,
-        queue,
-        agent,
-        severity,
-        state: _,
-        started_at,
-        fired_at,
-        resolved_at: _,
-        value,
-        threshold,
-        message,
-        agents,
-        interval,
-        retracted,
-    } = a;
-    (id, kind, team, queue, agent, severity, started_at, fired_at)
-        == (&b.id, &b.kind, &b.team, &b.queue, &b.agent, &b.severity, &b.started_at, &b.fired_at)
-        && (value, threshold, message, agents, interval, retracted)
-            == (&b.value, &b.threshold, &b.message, &b.agents, &b.interval, &b.retracted)
 }

@@ -1,8 +1,9 @@
 //! Alert hooks (docs/alerts.md#hooks; `[[hooks]]` in config/floorwatch.toml): every fire and resolve goes to the
 //! configured webhooks, chat robots and Alertmanagers.
 //!
-//! Data flow: the detectors call [`Hooks::notify`], which filters the alert per hook and
-//! pushes it on that hook's bounded queue (never waiting). One task per hook
+//! Data flow: the core (in a cluster, the replica holding the hooks' lease) calls
+//! [`Hooks::notify_all`] with an engine step's notifications, which filters each alert per
+//! hook and pushes it on that hook's bounded queue (never waiting). One task per hook
 //! (`worker.rs`) paces the queue to the destination's rate, builds one message from as
 //! many alerts as fit (`payload.rs`, text from `render.rs`), signs it (`sign.rs`) and sends
 //! it with bounded, jittered retries.
@@ -11,7 +12,9 @@
 //!   dead destination costs at most `queue_capacity` alerts of memory and never slows ingest.
 //! - **Duplicates:** each (alert id, state) is queued at most once per hook; a delivered
 //!   message is never sent again. A retry re-sends the same content (Standard Webhooks
-//!   receivers can de-duplicate by `webhook-id`).
+//!   receivers can de-duplicate by `webhook-id`). A correction that takes back a resolve
+//!   not yet sent, the same fire firing on, drops the resolve and sends nothing
+//!   ([`Hooks::notify_all`]).
 //! - **Secrets:** the signing secret and the URL (a credential for most robots) appear in
 //!   no log line and no `Debug` output; logs show `scheme://host[:port]` only.
 //! - **Shutdown:** [`Hooks::shutdown`] stops accepting, lets each task drain its queue
@@ -42,7 +45,7 @@ use tracing::Instrument as _;
 pub use config::HookConfig;
 pub use secret::{HookUrl, Secret};
 
-use crate::alert::Alert;
+use crate::alert::{Alert, AlertState};
 use config::HookSpec;
 use limit::{RateWindow, SharedRate};
 use queue::Queue;
@@ -173,8 +176,7 @@ impl Hooks {
     /// Non-blocking: filters and enqueues for every matching hook. De-duplicated by
     /// (alert id, state) per hook.
     pub fn notify(&self, alert: &Alert) {
-        if !self.inner.accepting.load(Ordering::Acquire) {
-            tracing::debug!(id = %alert.id, "hooks are shutting down; alert not queued");
+        if !self.accepting(alert) {
             return;
         }
         // One copy shared by every hook that wants it.
@@ -185,6 +187,50 @@ impl Hooks {
                 h.queue.push(a);
             }
         }
+    }
+
+    /// [`Hooks::notify`] for notifications told together, in order (an engine step's, a
+    /// cluster round's). A resolve retracted and then the same fire firing again, as
+    /// `Engine::correct` tells an alert that late events show never resolved there, is
+    /// one change to a hook ([`Queue::unresolve`]): seen one at a time, the retraction
+    /// would make a hook that had sent the firing, but not yet the resolve, send the
+    /// firing again.
+    pub fn notify_all<'a>(&self, alerts: impl IntoIterator<Item = &'a Alert>) {
+        let mut alerts = alerts.into_iter().peekable();
+        while let Some(a) = alerts.next() {
+            match alerts.next_if(|next| unresolves(a, next)) {
+                Some(firing) => self.unresolve(a, firing),
+                None => self.notify(a),
+            }
+        }
+    }
+
+    /// A resolve retracted (`retraction`), the alert firing on as it fired (`firing`).
+    fn unresolve(&self, retraction: &Alert, firing: &Alert) {
+        if !self.accepting(retraction) {
+            return;
+        }
+        let (mut r, mut f) = (None, None);
+        for h in &self.inner.hooks {
+            // Both have the kind, team and severity filters look at. A hook that leaves out
+            // resolves had neither the resolve nor its retraction: the firing is a repeat.
+            if h.spec.filter.matches(retraction) {
+                let r = r.get_or_insert_with(|| Arc::new(retraction.clone()));
+                let f = f.get_or_insert_with(|| Arc::new(firing.clone()));
+                h.queue.unresolve(r, f);
+            } else if h.spec.filter.matches(firing) {
+                h.queue.push(f.get_or_insert_with(|| Arc::new(firing.clone())));
+            }
+        }
+    }
+
+    /// False (and nothing is queued) once `shutdown` began.
+    fn accepting(&self, alert: &Alert) -> bool {
+        let open = self.inner.accepting.load(Ordering::Acquire);
+        if !open {
+            tracing::debug!(id = %alert.id, "hooks are shutting down; alert not queued");
+        }
+        open
     }
 
     /// Every hook's queue is empty and nothing is in flight.
@@ -207,6 +253,16 @@ impl Hooks {
     }
 }
 
+/// Whether `retraction` and the notification after it, `next`, un-resolve an alert: a
+/// resolve taken back, and the very fire it resolved firing on.
+fn unresolves(retraction: &Alert, next: &Alert) -> bool {
+    retraction.retracted
+        && retraction.state == AlertState::Resolved
+        && next.is_firing()
+        && !next.retracted
+        && retraction.same_fire(next)
+}
+
 impl fmt::Debug for Hooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         struct One<'a>(&'a Hook);
@@ -227,5 +283,118 @@ impl fmt::Debug for Hooks {
             .field("hooks", &self.inner.hooks.iter().map(One).collect::<Vec<_>>())
             .field("accepting", &self.inner.accepting.load(Ordering::Relaxed))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::AlertKind;
+    use crate::time::Ms;
+
+    /// Hooks with their queues and no delivery task: a test pops what a worker would send.
+    fn without_workers(configs: &[HookConfig]) -> Hooks {
+        let specs = config::resolve_all(configs, Path::new(".")).unwrap();
+        let m = metrics::Metrics::register(&prometheus::Registry::new()).unwrap();
+        let hooks = specs
+            .into_iter()
+            .map(|spec| {
+                let queue = Arc::new(Queue::new(spec.name.clone(), spec.queue_capacity, m.for_hook(&spec)));
+                Hook { spec: Arc::new(spec), queue }
+            })
+            .collect();
+        let inner = Inner {
+            hooks,
+            accepting: AtomicBool::new(true),
+            draining: CancellationToken::new(),
+            stop: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        };
+        Hooks { inner: Arc::new(inner) }
+    }
+
+    fn webhook(send_resolved: Option<bool>) -> HookConfig {
+        HookConfig { kind: "webhook".into(), url: "http://127.0.0.1:1/".into(), send_resolved, ..Default::default() }
+    }
+
+    /// A long_aux alert of A1 that fired at 600 000.
+    fn fired() -> Alert {
+        Alert {
+            id: Alert::make_id(AlertKind::LongAux, "T1", Some("A1"), 0),
+            kind: AlertKind::LongAux,
+            team: "T1".into(),
+            queue: None,
+            agent: Some("A1".into()),
+            severity: AlertKind::LongAux.severity(),
+            state: AlertState::Firing,
+            started_at: 0,
+            fired_at: 600_000,
+            resolved_at: None,
+            value: 600.0,
+            threshold: 600.0,
+            message: "A1 in aux".into(),
+            agents: vec!["A1".into()],
+            interval: None,
+            retracted: false,
+        }
+    }
+
+    fn resolved(a: &Alert, at: Ms) -> Alert {
+        Alert { state: AlertState::Resolved, resolved_at: Some(at), ..a.clone() }
+    }
+
+    fn retracted(a: &Alert) -> Alert {
+        Alert { retracted: true, ..a.clone() }
+    }
+
+    #[test]
+    fn an_unresolve_is_a_resolve_retracted_then_the_same_fire() {
+        let f = fired();
+        let r = resolved(&f, 900_000);
+        let moved = Alert { value: 660.0, ..f.clone() };
+        let other = Alert { id: "long_aux:T1:A2:0".into(), ..f.clone() };
+        let cases = [
+            (&retracted(&r), &f, true),
+            (&retracted(&r), &moved, false),
+            (&retracted(&r), &other, false),
+            (&retracted(&r), &retracted(&f), false),
+            (&retracted(&f), &f, false),
+            (&r, &f, false),
+        ];
+        for (i, (a, b, want)) in cases.into_iter().enumerate() {
+            assert_eq!(unresolves(a, b), want, "case {i}");
+        }
+    }
+
+    /// One hook has sent `f`'s firing when an engine step tells `step`; what it sends
+    /// next, as (state, retracted, resolved_at).
+    fn check(hook: HookConfig, step: &[Alert], expected: &[(AlertState, bool, Option<Ms>)]) {
+        let hooks = without_workers(&[hook]);
+        let q = &hooks.inner.hooks[0].queue;
+        hooks.notify(&fired());
+        assert_eq!(q.pop(10).len(), 1);
+        q.finished();
+        hooks.notify_all(step);
+        let got: Vec<_> = q.pop(10).iter().map(|a| (a.state, a.retracted, a.resolved_at)).collect();
+        assert_eq!(got, expected, "{step:#?}");
+    }
+
+    /// The state lasting no time (docs/alerts.md#long_aux): the resolve at 900 000 taken
+    /// back with the firing it resolved. The hook had not sent the resolve: nothing more.
+    #[test]
+    fn a_resolve_taken_back_before_it_was_sent_sends_nothing() {
+        let (f, r) = (fired(), resolved(&fired(), 900_000));
+        check(webhook(None), &[r.clone(), retracted(&r), f.clone()], &[]);
+        // A hook without resolves never had them: the firing is a repeat.
+        check(webhook(Some(false)), &[r.clone(), retracted(&r), f], &[]);
+    }
+
+    /// Late events move the resolve (`Engine::correct` tells the retraction, the firing and
+    /// the new resolve): the hook that had not sent the old one sends the new one only.
+    #[test]
+    fn a_resolve_moved_before_it_was_sent_is_told_once() {
+        let (f, r) = (fired(), resolved(&fired(), 900_000));
+        let later = resolved(&f, 960_000);
+        check(webhook(None), &[r.clone(), retracted(&r), f, later], &[(AlertState::Resolved, false, Some(960_000))]);
     }
 }

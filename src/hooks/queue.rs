@@ -102,6 +102,32 @@ impl Queue {
         self.ready.notify_one();
     }
 
+    /// Takes back a resolve that late events showed was wrong, the alert firing on as it
+    /// fired: `retraction` is the resolve retracted, `firing` the same fire
+    /// ([`Alert::same_fire`]). A resolve still queued was never said, so it is dropped and
+    /// the firing is queued only if this hook never had it: queued again, a firing already
+    /// sent would show in the chat a second time. A resolve that went out is retracted and
+    /// the alert told firing again, as `push` does for any correction.
+    pub fn unresolve(&self, retraction: &Arc<Alert>, firing: &Arc<Alert>) {
+        if !self.drop_queued_resolve(&retraction.id) {
+            self.push(retraction);
+        }
+        self.push(firing);
+    }
+
+    /// Drops alert `id`'s resolve if it is still queued, and forgets it was queued (a
+    /// later resolve of the alert is told). False if it was not there.
+    fn drop_queued_resolve(&self, id: &str) -> bool {
+        let mut st = self.lock();
+        let queued = st.items.iter().position(|q| q.id == id && q.state == AlertState::Resolved && !q.retracted);
+        let Some(i) = queued else { return false };
+        st.items.remove(i);
+        st.seen.remove(id, AlertState::Resolved);
+        self.metrics.depth.set(st.items.len() as i64);
+        tracing::trace!(hook = %self.name, id, "resolve taken back before it was sent; dropped");
+        true
+    }
+
     /// Resolves when something may have been pushed since the last call.
     pub async fn ready(&self) {
         self.ready.notified().await
@@ -297,6 +323,48 @@ mod tests {
         q.push(&fired);
         let got = q.pop(10);
         assert_eq!(got.iter().map(|a| a.retracted).collect::<Vec<_>>(), [true, false]);
+    }
+
+    /// A resolve taken back, the alert firing on: the hook has sent the first `sent` of
+    /// (firing, resolve) when the un-resolve comes, and then sends `expected` (state,
+    /// retracted).
+    fn check_unresolve(sent: usize, expected: &[(AlertState, bool)]) {
+        let q = queue(10);
+        let (fired, resolved) = (alert(1, AlertState::Firing), alert(1, AlertState::Resolved));
+        q.push(&fired);
+        q.push(&resolved);
+        q.pop(sent);
+        q.finished();
+        q.unresolve(&retraction(&resolved), &fired);
+        let got: Vec<_> = q.pop(10).iter().map(|a| (a.state, a.retracted)).collect();
+        assert_eq!(got, expected, "{sent} sent");
+    }
+
+    #[test]
+    fn an_unresolve_takes_back_only_a_resolve_that_went_out() {
+        // Nothing sent: the firing still queued is all there is to say.
+        check_unresolve(0, &[(AlertState::Firing, false)]);
+        // The firing sent, the resolve not: nothing (the bug: the firing a second time).
+        check_unresolve(1, &[]);
+        // Both sent: the resolve is taken back and the alert fires again.
+        check_unresolve(2, &[(AlertState::Resolved, true), (AlertState::Firing, false)]);
+    }
+
+    /// The resolve dropped is forgotten, the firing sent is not: a later resolve of the
+    /// alert is told, a repeat of the firing is not.
+    #[test]
+    fn after_an_unresolve_the_next_resolve_is_told() {
+        let q = queue(10);
+        let (fired, resolved) = (alert(1, AlertState::Firing), alert(1, AlertState::Resolved));
+        q.push(&fired);
+        q.pop(1);
+        q.finished();
+        q.push(&resolved);
+        q.unresolve(&retraction(&resolved), &fired);
+        q.push(&fired);
+        assert!(q.is_empty());
+        q.push(&resolved);
+        assert_eq!(q.pop(10).iter().map(|a| a.state).collect::<Vec<_>>(), [AlertState::Resolved]);
     }
 
     #[test]

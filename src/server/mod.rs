@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::alert::StoredAlert;
 use crate::config::{Config, ConfigError, ConfigErrors, FileConfig, Settings, Tokens};
 pub use crate::core::wall_ms;
 use crate::core::{AlertSink, Core};
@@ -79,14 +80,16 @@ impl Shared {
 }
 
 impl AlertSink for push::Hub {
-    fn alert(&self, alert: &crate::alert::Alert) {
-        push::Hub::alert(self, alert)
+    fn alerts(&self, alerts: &[Arc<StoredAlert>]) {
+        for a in alerts {
+            push::Hub::alert(self, a.alert())
+        }
     }
 }
 
 impl AlertSink for Hooks {
-    fn alert(&self, alert: &crate::alert::Alert) {
-        self.notify(alert)
+    fn alerts(&self, alerts: &[Arc<StoredAlert>]) {
+        self.notify_all(alerts.iter().map(|a| a.alert()))
     }
 }
 
