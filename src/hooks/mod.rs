@@ -389,6 +389,19 @@ mod tests {
         check(webhook(Some(false)), &[r.clone(), retracted(&r), f], &[]);
     }
 
+    /// Late events change the fire itself: the hook that had sent the firing, not the
+    /// resolve, takes it back and tells the corrected one.
+    #[test]
+    fn a_fire_corrected_after_it_was_sent_is_retracted() {
+        let (f, r) = (fired(), resolved(&fired(), 900_000));
+        let corrected = Alert { value: 660.0, ..f.clone() };
+        check(
+            webhook(None),
+            &[r.clone(), retracted(&r), corrected],
+            &[(AlertState::Resolved, true, Some(900_000)), (AlertState::Firing, false, None)],
+        );
+    }
+
     /// Late events move the resolve (`Engine::correct` tells the retraction, the firing and
     /// the new resolve): the hook that had not sent the old one sends the new one only.
     #[test]

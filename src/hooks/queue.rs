@@ -60,20 +60,24 @@ impl Queue {
     /// Queues `a` unless this (id, state) was queued before. Never blocks.
     ///
     /// A retraction (`a.retracted`: late events showed the alert did not happen as told)
-    /// takes back what this hook got of the alert: if it is still queued it is simply
-    /// dropped (nothing was said); if it went out the retraction is queued. Either way the
-    /// alert's (id, state) pairs are forgotten, so the corrected alert that follows (same
-    /// id when only its figures moved) is told again.
+    /// takes back what this hook sent of the alert: what is still queued of it is dropped
+    /// (it was never said), and the retraction is queued if the firing went out, whether
+    /// or not its resolve did. Either way the alert's (id, state) pairs are forgotten, so
+    /// the corrected alert that follows (same id when only its figures moved) is told
+    /// again. An earlier retraction still queued stays: it takes back a fire that went out.
     pub fn push(&self, a: &Arc<Alert>) {
         let mut st = self.lock();
         if a.retracted {
-            let told = st.seen.contains(&a.id, AlertState::Firing);
+            let mut firing_queued = false;
+            st.items.retain(|q| {
+                let unsaid = q.id == a.id && !q.retracted;
+                firing_queued |= unsaid && q.is_firing();
+                !unsaid
+            });
+            let sent = st.seen.contains(&a.id, AlertState::Firing) && !firing_queued;
             st.seen.remove(&a.id, AlertState::Firing);
             st.seen.remove(&a.id, AlertState::Resolved);
-            let before = st.items.len();
-            st.items.retain(|q| q.id != a.id);
-            let unsent = before - st.items.len();
-            if unsent > 0 || !told {
+            if !sent {
                 self.metrics.depth.set(st.items.len() as i64);
                 tracing::trace!(hook = %self.name, id = %a.id, "retracted before it was sent; dropped");
                 return;
@@ -323,6 +327,45 @@ mod tests {
         q.push(&fired);
         let got = q.pop(10);
         assert_eq!(got.iter().map(|a| a.retracted).collect::<Vec<_>>(), [true, false]);
+    }
+
+    /// The alert is taken back (no corrected one follows) when the hook has sent the first
+    /// `sent` of (firing, resolve); the hook then sends `expected` (state, retracted).
+    fn check_retraction(sent: usize, expected: &[(AlertState, bool)]) {
+        let q = queue(10);
+        let (fired, resolved) = (alert(1, AlertState::Firing), alert(1, AlertState::Resolved));
+        q.push(&fired);
+        q.push(&resolved);
+        q.pop(sent);
+        q.finished();
+        q.push(&retraction(&resolved));
+        let got: Vec<_> = q.pop(10).iter().map(|a| (a.state, a.retracted)).collect();
+        assert_eq!(got, expected, "{sent} sent");
+    }
+
+    /// A retraction goes out when the firing went out, whether or not the resolve did.
+    #[test]
+    fn a_fire_that_went_out_is_retracted_even_if_its_resolve_did_not() {
+        check_retraction(0, &[]);
+        check_retraction(1, &[(AlertState::Resolved, true)]);
+        check_retraction(2, &[(AlertState::Resolved, true)]);
+    }
+
+    /// A retraction still queued takes back a fire that went out: a later one of the same
+    /// alert (its corrected fire taken back before it was sent) leaves it queued.
+    #[test]
+    fn a_queued_retraction_stays_queued() {
+        let q = queue(10);
+        let fired = alert(1, AlertState::Firing);
+        let corrected = Arc::new(Alert { value: 0.6, ..(*fired).clone() });
+        q.push(&fired);
+        q.pop(1);
+        q.finished();
+        q.push(&retraction(&fired));
+        q.push(&corrected);
+        q.push(&retraction(&corrected));
+        let got: Vec<_> = q.pop(10).iter().map(|a| (a.value, a.retracted)).collect();
+        assert_eq!(got, [(0.5, true)]);
     }
 
     /// A resolve taken back, the alert firing on: the hook has sent the first `sent` of
