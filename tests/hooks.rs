@@ -392,6 +392,40 @@ async fn alertmanager_firing_alerts_are_kept_alive_until_resolved() {
     hooks.shutdown(FLUSH).await;
 }
 
+/// A firing taken back (late events showed it never happened) ends its keep-alive: the
+/// retraction goes out once, with `endsAt` now, and is not posted again.
+#[tokio::test]
+async fn alertmanager_stops_keeping_alive_an_alert_that_was_retracted() {
+    let rx = Receiver::start().await;
+    let (hooks, _reg) = start(&[HookConfig { resend_interval_secs: Some(1), ..hook("alertmanager", &rx.url("/")) }]);
+    let a = alert(AlertKind::AuxCluster, "T07", &["A1", "A2"], T0);
+    hooks.notify(&a);
+    rx.wait_for(1, WAIT).await;
+    hooks.notify(&Alert { retracted: true, ..a.clone() });
+    // The retraction: the first post whose `endsAt` is not ahead (a keep-alive of the
+    // firing may come before it).
+    let ended = |r: &Value| parse_rfc3339(r[0]["endsAt"].as_str().unwrap()).unwrap() <= now_ms() + 1_000;
+    let deadline = Instant::now() + WAIT;
+    let n = loop {
+        let reqs = rx.requests();
+        if let Some(i) = reqs.iter().position(|r| ended(&r.json())) {
+            assert_eq!(reqs[i].json()[0]["labels"]["alert_id"], a.id);
+            break i + 1;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no retraction posted: {:#?}",
+            reqs.iter().map(|r| r.json()).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // No keep-alive of it (nor of the firing) after that: three resend intervals.
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    let after: Vec<_> = rx.requests().into_iter().skip(n).map(|r| r.json()).collect();
+    assert!(after.is_empty(), "posted again after the retraction: {after:#?}");
+    hooks.shutdown(FLUSH).await;
+}
+
 // ---------------------------------------------------------------- retries and duplicates
 
 #[tokio::test]

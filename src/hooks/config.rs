@@ -150,12 +150,21 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Whether the hook wants `a`. A retraction passes whatever its state: it takes back a
+    /// firing the hook may have sent, even one that then resolved (a hook without resolves
+    /// hears nothing of the resolve, but must hear that the alert never happened; its queue
+    /// sends the retraction only if the firing went out).
     pub fn matches(&self, a: &Alert) -> bool {
-        (self.send_resolved || a.state == AlertState::Firing)
+        (self.send_resolved || a.state == AlertState::Firing || a.retracted)
             && a.severity >= self.min_severity
             && self.kinds.as_ref().is_none_or(|k| k.contains(&a.kind))
             // A queue's alert has no team: a team lead's hook hears of callers waiting too.
             && (a.queue.is_some() || self.teams.as_ref().is_none_or(|t| t.contains(&a.team)))
+    }
+
+    /// Whether the hook sends resolves (`send_resolved`).
+    pub fn sends_resolves(&self) -> bool {
+        self.send_resolved
     }
 }
 

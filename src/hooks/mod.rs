@@ -214,7 +214,7 @@ impl Hooks {
         for h in &self.inner.hooks {
             // Both have the kind, team and severity filters look at. A hook that leaves out
             // resolves had neither the resolve nor its retraction: the firing is a repeat.
-            if h.spec.filter.matches(retraction) {
+            if h.spec.filter.sends_resolves() && h.spec.filter.matches(retraction) {
                 let r = r.get_or_insert_with(|| Arc::new(retraction.clone()));
                 let f = f.get_or_insert_with(|| Arc::new(firing.clone()));
                 h.queue.unresolve(r, f);
@@ -397,6 +397,23 @@ mod tests {
         let corrected = Alert { value: 660.0, ..f.clone() };
         check(
             webhook(None),
+            &[r.clone(), retracted(&r), corrected],
+            &[(AlertState::Resolved, true, Some(900_000)), (AlertState::Firing, false, None)],
+        );
+    }
+
+    /// Late events show the alert never happened after it fired and resolved: every hook
+    /// that sent the firing takes it back, one without resolves too (it never had the
+    /// resolve, but the chat still shows the firing).
+    #[test]
+    fn an_alert_that_never_was_is_retracted_by_hooks_without_resolves_too() {
+        let (f, r) = (fired(), resolved(&fired(), 900_000));
+        check(webhook(Some(false)), &[r.clone(), retracted(&r)], &[(AlertState::Resolved, true, Some(900_000))]);
+        check(webhook(None), &[r.clone(), retracted(&r)], &[(AlertState::Resolved, true, Some(900_000))]);
+        // Corrected to another fire: the retraction, then the corrected firing.
+        let corrected = Alert { value: 660.0, ..f };
+        check(
+            webhook(Some(false)),
             &[r.clone(), retracted(&r), corrected],
             &[(AlertState::Resolved, true, Some(900_000)), (AlertState::Firing, false, None)],
         );

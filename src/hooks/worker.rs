@@ -269,6 +269,11 @@ impl Worker {
         };
         for a in batch {
             match a.state {
+                // A retraction ends the keep-alive too: the alert never happened, and the
+                // retraction itself (sent with `endsAt` now) must not be posted again.
+                _ if a.retracted => {
+                    self.active.remove(&a.id);
+                }
                 AlertState::Resolved => {
                     self.active.remove(&a.id);
                 }
