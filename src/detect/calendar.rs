@@ -3,7 +3,7 @@
 //! per local day, since the detectors ask on every step.
 
 use jiff::civil::{Date, Time};
-use jiff::tz::TimeZone;
+use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{Timestamp, ToSpan};
 
 use crate::time::Ms;
@@ -36,7 +36,22 @@ fn local_instant(tz: &TimeZone, date: Date, ms_of_day: Ms) -> Ms {
         (ms % 1000 * 1_000_000) as i32,
     )
     .unwrap_or(Time::midnight());
-    date.to_datetime(time).to_zoned(tz.clone()).map(|z| z.timestamp().as_millisecond()).unwrap_or(0)
+    let dt = date.to_datetime(time);
+    let ambiguous = tz.to_ambiguous_timestamp(dt);
+    // A wall time in a gap is the first valid time after it: the transition itself
+    // (docs/figures.md). jiff's `compatible` would move it forward by the gap's length,
+    // which is right for a roster time ("02:30 is 03:30") but would leave a window's
+    // boundary at 02:45 for "02:15-03:00" when the clocks jump from 02:00 to 02:30, taking
+    // 02:30-02:45, which exists and is inside the window, out of it. Folds take the
+    // earlier instant, as `compatible` does.
+    if let AmbiguousOffset::Gap { after, .. } = ambiguous.offset() {
+        // `dt` read with the later offset is just before the transition (by less than
+        // the gap's length), so the next transition after it is the gap's.
+        if let Some(tr) = after.to_timestamp(dt).ok().and_then(|early| tz.following(early).next()) {
+            return tr.timestamp().as_millisecond();
+        }
+    }
+    ambiguous.compatible().map(|ts| ts.as_millisecond()).unwrap_or(0)
 }
 
 impl Calendar {
@@ -176,5 +191,31 @@ mod tests {
         // 23:30 local on the 28th (22:30Z) is inside the wrapping window, which ends at
         // 02:00 local on the 29th — a nonexistent time, resolved forward to 03:00 CEST (01:00Z).
         assert_eq!(cal.peak(ms("2026-03-28T22:30:00Z")), (true, ms("2026-03-29T01:00:00Z")));
+    }
+
+    /// A boundary inside a gap (not at its start) moves to the first valid time, the end
+    /// of the gap — not forward by the gap's length, as a roster time does: the window
+    /// "02:15-03:00" on the night Lord Howe goes from 02:00 +10:30 to 02:30 +11 is at peak
+    /// for every wall-clock time of it that exists, 02:30-03:00.
+    #[test]
+    fn window_boundaries_inside_a_gap_move_to_its_end() {
+        // 02:15-03:00 and 23:30-02:10 (ends in the gap too).
+        let windows = vec![(8_100_000, 10_800_000), (84_600_000, 7_800_000)];
+        let mut cal = Calendar::new(TimeZone::get("Australia/Lord_Howe").unwrap(), windows);
+        // 02:00 +10:30 = 02:30 +11 = 2026-10-03T15:30Z: both boundaries in the gap are
+        // there, so the two windows touch and peak time runs on to 03:00 +11.
+        assert_eq!(cal.peak(ms("2026-10-03T15:29:59.999Z")), (true, ms("2026-10-03T16:00:00Z")));
+        assert_eq!(cal.peak(ms("2026-10-03T15:30:00Z")), (true, ms("2026-10-03T16:00:00Z")));
+        assert_eq!(cal.peak(ms("2026-10-03T16:00:00Z")), (false, ms("2026-10-04T12:30:00Z")));
+        let mid = cal.midnight(ms("2026-10-03T15:00:00Z"));
+        assert_eq!(mid, ms("2026-10-03T13:30:00Z"));
+        assert_eq!(cal.peaks_within(mid, ms("2026-10-03T17:00:00Z")), vec![(mid, ms("2026-10-03T16:00:00Z"))]);
+        // America/Santiago, 2026-09-06: 00:00 -04 becomes 01:00 -03 (04:00Z); the day
+        // starts at 01:00, and "22:00-00:30" and "00:45-02:00" both meet there.
+        let windows = vec![(79_200_000, 1_800_000), (2_700_000, 7_200_000)];
+        let mut cal = Calendar::new(TimeZone::get("America/Santiago").unwrap(), windows);
+        assert_eq!(cal.midnight(ms("2026-09-06T04:00:00Z")), ms("2026-09-06T04:00:00Z"));
+        assert_eq!(cal.peak(ms("2026-09-06T03:59:59.999Z")), (true, ms("2026-09-06T05:00:00Z")));
+        assert_eq!(cal.peak(ms("2026-09-06T04:00:00Z")), (true, ms("2026-09-06T05:00:00Z")));
     }
 }
