@@ -32,6 +32,16 @@
 //!   with injected clusters, long breaks and 4% ingest noise; the roster as JSON;
 //!   `aux_dispersion` and `utilization_high` tuned to cross their limits often.
 //!
+//! And six in the time zones that break naive code (`adherence_oracle/zones.rs`), each
+//! `floorwatch simulate` output with hand-written agents for the edges, CSV and JSON:
+//! - **santiago-gap-csv** / **santiago-fold-json**: America/Santiago, where the clocks change
+//!   at local midnight: 2026-09-06 has no 00:00 (it starts at 01:00), 2026-04-04 has its
+//!   last hour twice.
+//! - **lord-howe-spring-csv** / **lord-howe-fall-json**: Australia/Lord_Howe's 30-minute
+//!   changes (2026-10-04 forward, 2026-04-05 back).
+//! - **kathmandu-csv** (+05:45) and **st-johns-json** (−02:30 to −03:30 on 2026-11-01):
+//!   windows and peak windows that align with no UTC hour.
+//!
 //! Every figure must agree: seconds to the millisecond, ratios to 1e-9, alerts field by
 //! field. Any difference fails the test, listing every one.
 
@@ -39,6 +49,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
+
+#[path = "adherence_oracle/zones.rs"]
+mod zones;
 
 const BIN: &str = env!("CARGO_BIN_EXE_floorwatch");
 
@@ -855,6 +868,12 @@ fn replay_equals_the_independent_adherence_computation() {
         ny_spring_csv(root.path()),
         berlin_sim_json(root.path()),
         shanghai_load(root.path()),
+        zones::santiago_gap_csv(root.path()),
+        zones::santiago_fold_json(root.path()),
+        zones::lord_howe_spring_csv(root.path()),
+        zones::lord_howe_fall_json(root.path()),
+        zones::kathmandu_csv(root.path()),
+        zones::st_johns_json(root.path()),
     ];
 
     for f in &floors {
@@ -995,6 +1014,24 @@ fn replay_equals_the_independent_adherence_computation() {
         let r = results.iter().find(|r| r.at == at).unwrap_or_else(|| panic!("no run {at}"));
         let got = r.peaks.iter().find(|(t, _)| t == team).map(|(_, v)| v.clone());
         assert_eq!(got, Some(Value::from(peak)), "{at}: the oracle's peak flag of {team}");
+    }
+    // The time-zone floors' edges, worked out by hand in UTC (zones::HAND).
+    for (floor, id, started, fired, resolved) in zones::HAND {
+        let r = last.get(floor).unwrap_or_else(|| panic!("no run of {floor} at its last event"));
+        let date = zones::hand_date(floor);
+        let at = |hm: &str| Value::from(format!("{date}T{hm}:00.000Z"));
+        let found = r.oracle_alerts.iter().any(|a| {
+            a["id"].as_str().is_some_and(|x| x.starts_with(&format!("{id}:")))
+                && a["started_at"] == at(started)
+                && a["fired_at"] == at(fired)
+                && a["resolved_at"] == at(resolved)
+        });
+        assert!(found, "{floor}: the oracle has no {id} started {started} fired {fired} resolved {resolved}");
+    }
+    for (at, team, peak) in zones::HAND_PEAKS {
+        let r = results.iter().find(|r| r.at == *at).unwrap_or_else(|| panic!("no run {at}"));
+        let got = r.peaks.iter().find(|(t, _)| t == team).map(|(_, v)| v.clone());
+        assert_eq!(got, Some(Value::from(*peak)), "{at}: the oracle's peak flag of {team}");
     }
     if total > 0 {
         let shown: Vec<&String> = report.iter().take(150).collect();
