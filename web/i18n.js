@@ -142,6 +142,7 @@ const en = {
   'banner.since': 'for {dur}',
   'banner.back': 'back',
   'banner.joined': 'On break now, after the alert fired',
+  'banner.more': '+{n} more: {teams}',
 
   'lane.long_aux': 'Over the aux limit',
   'lane.limit': 'limit {limit}',
@@ -346,6 +347,7 @@ const zh = {
   'banner.since': '已持续 {dur}',
   'banner.back': '已返回',
   'banner.joined': '告警触发后开始休息',
+  'banner.more': '另有 {n} 个组：{teams}',
 
   'lane.long_aux': '示忙超时',
   'lane.limit': '上限 {limit}',

@@ -482,3 +482,16 @@ test('a no-show\'s alert duration is said as the chats say it', async () => {
   assert.equal(spokenDur(20 * 60 + 6), '20 分 6 秒');
   setLang('en');
 });
+
+test('aux-cluster banner: at most three rows; past that the largest two and a row naming the rest', async () => {
+  globalThis.location ??= { search: '' };
+  const { splitClusters } = await import('../../web/panels/banner.js');
+  const al = (team, n, fired) => ({ id: `aux_cluster:${team}:${fired}`, team, agents: Array(n).fill('A'), fired_at: fired });
+  const three = [al('T1', 3, 1), al('T2', 5, 2), al('T3', 4, 3)];
+  assert.deepEqual(splitClusters(three), { shown: three, rest: [] });
+  // Five: the two largest (most agents, then the longest firing, then by team) keep rows.
+  const five = [...three, al('T4', 5, 0), al('T0', 3, 1)];
+  const { shown, rest } = splitClusters(five);
+  assert.deepEqual(shown.map((a) => a.team), ['T4', 'T2']);
+  assert.deepEqual(rest.map((a) => a.team), ['T3', 'T0', 'T1']);
+});

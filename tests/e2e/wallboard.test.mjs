@@ -338,6 +338,73 @@ test('an aux_cluster alert shows the banner naming the team and the agents, and 
   }
 });
 
+test('many aux clusters at once: three banner rows, the largest two and one naming the other teams', async () => {
+  const timeout = Number(process.env.FLOORWATCH_CLUSTER_TIMEOUT_MS ?? (srv.real ? 100_000 : 15_000));
+  // Five teams of eight, three to seven of each on unplanned break: five clusters (beside
+  // any the floor has already), more than the banner's three rows.
+  const sizes = { E2EM1: 3, E2EM2: 7, E2EM3: 4, E2EM4: 6, E2EM5: 3 };
+  const teams = Object.keys(sizes).map(id);
+  const agentsOf = (team) => [...Array(8).keys()].map((i) => `${team}-${i}`);
+  await postEvents(srv.base, teams.flatMap((team, k) => agentsOf(team).map((agent, i) => (
+    i < Object.values(sizes)[k] ? { agent, state: 'aux', reason: 'break', team } : { agent, state: 'talking', team }))));
+  const page = await openBoard(browser, srv.base, { lang: 'en' });
+  try {
+    // Every one of the five fired (the page's own alert list says so).
+    await page.waitForFunction((want) => {
+      const firing = new Set(window.floorwatch.store.alerts
+        .filter((a) => a.kind === 'aux_cluster' && a.state === 'firing').map((a) => a.team));
+      return want.every((t) => firing.has(t));
+    }, teams, { timeout }).catch(() => assert.fail(`the five aux_cluster alerts did not all fire within ${timeout} ms`));
+    await sleep(700);
+    const got = await page.evaluate(() => {
+      const rows = document.querySelector('[data-testid="cluster-banner"] .cl-rows');
+      const firing = window.floorwatch.store.alerts.filter((a) => a.kind === 'aux_cluster' && a.state === 'firing');
+      return {
+        children: rows.children.length,
+        shown: [...rows.querySelectorAll('.cluster')].map((r) => r.dataset.team),
+        more: rows.querySelector('.cl-more')?.dataset.teams.split(' ') ?? [],
+        moreText: rows.querySelector('.cl-more')?.textContent ?? '',
+        moreLines: (() => { const m = rows.querySelector('.cl-more'); return m ? Math.round(m.getBoundingClientRect().height / parseFloat(getComputedStyle(m).lineHeight)) : 0; })(),
+        sizes: Object.fromEntries(firing.map((a) => [a.team, (a.agents ?? []).length])),
+        bannerH: document.querySelector('[data-testid="cluster-banner"]').getBoundingClientRect().height,
+        tilesH: document.querySelector('[data-testid="agent-tiles"]').getBoundingClientRect().height,
+      };
+    });
+    const all = Object.keys(got.sizes);
+    assert.ok(all.length >= 5, `at least five clusters firing: ${JSON.stringify(got.sizes)}`);
+    assert.equal(got.children, 3, `two cluster rows and one naming the rest: ${JSON.stringify(got)}`);
+    assert.equal(got.shown.length, 2);
+    assert.deepEqual([...got.shown, ...got.more].sort(), [...all].sort(), 'every firing cluster is in a row or named');
+    // The rows are the largest clusters; the last row names the others, on one line.
+    const least = Math.min(...got.shown.map((t) => got.sizes[t]));
+    assert.ok(got.more.every((t) => got.sizes[t] <= least), `a larger cluster is only named: ${JSON.stringify(got)}`);
+    assert.ok(got.shown.includes(id('E2EM2')), 'the seven on break have a row');
+    assert.match(got.moreText, new RegExp(`^\\+${got.more.length} more: `));
+    assert.equal(got.moreLines, 1, `"+N more" on one line: ${got.moreText}`);
+    // Three rows of two lines of chips at most: the tiles keep the screen.
+    assert.ok(got.bannerH < 300, `banner ${got.bannerH} px tall`);
+    assert.ok(got.tilesH > 300, `tiles ${got.tilesH} px tall under the banner`);
+    await shot(page, 'e2e-cluster-banner-many');
+    // In Chinese too, on one line.
+    const zh = await openBoard(browser, srv.base, { lang: 'zh' });
+    try {
+      await zh.waitForSelector('[data-testid="cluster-banner"] .cl-more', { timeout: 5000 });
+      const m = await zh.$eval('[data-testid="cluster-banner"] .cl-more', (e) => ({
+        text: e.textContent, lines: Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)),
+      }));
+      assert.match(m.text, /^另有 \d+ 个组：/);
+      assert.equal(m.lines, 1, m.text);
+      await shot(zh, 'e2e-cluster-banner-many-zh');
+    } finally {
+      await zh.close();
+    }
+  } finally {
+    await page.close();
+    // Back from break, so that the clusters resolve for the tests after this one.
+    await postEvents(srv.base, teams.flatMap((team) => agentsOf(team).map((agent) => ({ agent, state: 'idle' }))));
+  }
+});
+
 test('?lang=zh shows every label in Chinese, alerts included', async () => {
   const page = await openBoard(browser, srv.base, { lang: 'zh' });
   try {

@@ -1,6 +1,10 @@
 // The aux-cluster banner (first row of the action lane): per firing aux_cluster alert, the
 // team, how many are on break, who (named by the alert first, struck out once back, then
-// the team's others now on unplanned break), and for how long.
+// the team's others now on unplanned break), and for how long. At most MAX_ROWS rows: a
+// lunch wave on a floor of a hundred teams can fire a dozen clusters at once, and a row
+// each would push the tiles off the screen. Past that, the largest clusters (most agents
+// named, then the longest firing) keep their rows and the last row names the other teams
+// ("+4 more: T05 · T09 · …"); each of those teams' rows in the table is marked too.
 
 import { t, teamLabel, lang } from '../i18n.js';
 import * as F from '../format.js';
@@ -9,6 +13,16 @@ import { store, visibleAlerts, agentName } from '../store.js';
 import { stateKey } from '../tiles.js';
 
 const bannerRows = new Map(); // alert id -> row element
+const MAX_ROWS = 3;
+
+/** The clusters that get a row, and the rest (named in the last row), when more fire than fit. */
+export function splitClusters(firing, max = MAX_ROWS) {
+  if (firing.length <= max) return { shown: firing, rest: [] };
+  const bySize = [...firing].sort((a, b) => ((b.agents ?? []).length - (a.agents ?? []).length)
+    || ((F.toMs(a.fired_at) ?? 0) - (F.toMs(b.fired_at) ?? 0))
+    || (a.team < b.team ? -1 : 1));
+  return { shown: bySize.slice(0, max - 1), rest: bySize.slice(max - 1) };
+}
 
 /** Firing aux_cluster alerts in scope. */
 export const firingClusters = () => visibleAlerts().filter((a) => a.kind === 'aux_cluster' && a.state === 'firing');
@@ -25,7 +39,8 @@ export function render() {
   setText($('.cl-title-text', banner), t('banner.title'));
   const rows = $('.cl-rows', banner);
   const seen = new Set();
-  for (const al of firing) {
+  const { shown, rest } = splitClusters(firing);
+  for (const al of shown) {
     seen.add(al.id);
     let row = bannerRows.get(al.id);
     if (!row) {
@@ -75,6 +90,21 @@ export function render() {
       row.remove();
       bannerRows.delete(id);
     }
+  }
+  // The rows in the order chosen (a cluster that grew past another moves up), the others'
+  // teams last.
+  let more = $('.cl-more', rows);
+  if (rest.length) {
+    if (!more) more = el('div', 'cl-more');
+    more.dataset.teams = rest.map((a) => a.team).join(' ');
+    setText(more, t('banner.more', { n: rest.length, teams: rest.map((a) => teamLabel(a.team)).join(' · ') }));
+  } else if (more) {
+    more.remove();
+    more = null;
+  }
+  const order = [...shown.map((al) => bannerRows.get(al.id)), ...(more ? [more] : [])];
+  if (order.some((row, i) => rows.children[i] !== row) || rows.children.length !== order.length) {
+    rows.replaceChildren(...order);
   }
 }
 
