@@ -367,9 +367,9 @@ test('many aux clusters at once: three banner rows, the largest two and one nami
         moreLines: (() => { const m = rows.querySelector('.cl-more'); return m ? Math.round(m.getBoundingClientRect().height / parseFloat(getComputedStyle(m).lineHeight)) : 0; })(),
         sizes: Object.fromEntries(firing.map((a) => [a.team, (a.agents ?? []).length])),
         bannerH: document.querySelector('[data-testid="cluster-banner"]').getBoundingClientRect().height,
-        tilesH: document.querySelector('[data-testid="agent-tiles"]').getBoundingClientRect().height,
       };
     });
+    await shot(page, 'e2e-cluster-banner-many');
     const all = Object.keys(got.sizes);
     assert.ok(all.length >= 5, `at least five clusters firing: ${JSON.stringify(got.sizes)}`);
     assert.equal(got.children, 3, `two cluster rows and one naming the rest: ${JSON.stringify(got)}`);
@@ -381,10 +381,8 @@ test('many aux clusters at once: three banner rows, the largest two and one nami
     assert.ok(got.shown.includes(id('E2EM2')), 'the seven on break have a row');
     assert.match(got.moreText, new RegExp(`^\\+${got.more.length} more: `));
     assert.equal(got.moreLines, 1, `"+N more" on one line: ${got.moreText}`);
-    // Three rows of two lines of chips at most: the tiles keep the screen.
+    // Three rows (each up to two lines of chips) at most, whatever fires.
     assert.ok(got.bannerH < 300, `banner ${got.bannerH} px tall`);
-    assert.ok(got.tilesH > 300, `tiles ${got.tilesH} px tall under the banner`);
-    await shot(page, 'e2e-cluster-banner-many');
     // In Chinese too, on one line.
     const zh = await openBoard(browser, srv.base, { lang: 'zh' });
     try {
