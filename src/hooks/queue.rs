@@ -329,18 +329,28 @@ mod tests {
         assert_eq!(got.iter().map(|a| a.retracted).collect::<Vec<_>>(), [true, false]);
     }
 
-    /// The alert is taken back (no corrected one follows) when the hook has sent the first
-    /// `sent` of (firing, resolve); the hook then sends `expected` (state, retracted).
-    fn check_retraction(sent: usize, expected: &[(AlertState, bool)]) {
+    /// The hook has sent the first `sent` of an alert's (firing, resolve) when `correct`
+    /// (given the queue, the firing and the resolve) corrects it; the hook then sends
+    /// `expected` (state, retracted).
+    fn check_correction(
+        sent: usize,
+        correct: impl Fn(&Queue, &Arc<Alert>, &Arc<Alert>),
+        expected: &[(AlertState, bool)],
+    ) {
         let q = queue(10);
         let (fired, resolved) = (alert(1, AlertState::Firing), alert(1, AlertState::Resolved));
         q.push(&fired);
         q.push(&resolved);
         q.pop(sent);
         q.finished();
-        q.push(&retraction(&resolved));
+        correct(&q, &fired, &resolved);
         let got: Vec<_> = q.pop(10).iter().map(|a| (a.state, a.retracted)).collect();
         assert_eq!(got, expected, "{sent} sent");
+    }
+
+    /// The alert is taken back (no corrected one follows).
+    fn check_retraction(sent: usize, expected: &[(AlertState, bool)]) {
+        check_correction(sent, |q, _, resolved| q.push(&retraction(resolved)), expected);
     }
 
     /// A retraction goes out when the firing went out, whether or not the resolve did.
@@ -368,19 +378,9 @@ mod tests {
         assert_eq!(got, [(0.5, true)]);
     }
 
-    /// A resolve taken back, the alert firing on: the hook has sent the first `sent` of
-    /// (firing, resolve) when the un-resolve comes, and then sends `expected` (state,
-    /// retracted).
+    /// A resolve taken back, the alert firing on.
     fn check_unresolve(sent: usize, expected: &[(AlertState, bool)]) {
-        let q = queue(10);
-        let (fired, resolved) = (alert(1, AlertState::Firing), alert(1, AlertState::Resolved));
-        q.push(&fired);
-        q.push(&resolved);
-        q.pop(sent);
-        q.finished();
-        q.unresolve(&retraction(&resolved), &fired);
-        let got: Vec<_> = q.pop(10).iter().map(|a| (a.state, a.retracted)).collect();
-        assert_eq!(got, expected, "{sent} sent");
+        check_correction(sent, |q, fired, resolved| q.unresolve(&retraction(resolved), fired), expected);
     }
 
     #[test]

@@ -125,15 +125,18 @@ function moreWidth(text, rem) {
   return Math.max(8 * rem, Math.ceil(measure.measureText(text).width) + 1.6 * rem + 2);
 }
 
-function makeCard() {
-  const c = el('div', 'act-card');
+/** A card of class `cls`: who (name, id), then `what` (the team first) and `tail` lines. */
+function cardOf(cls, what, tail) {
+  const c = el('div', cls);
   const who = el('div', 'ac-who');
   who.append(el('span', 'ac-name'), el('span', 'ac-id'));
-  const what = el('div', 'ac-what');
-  what.append(el('span', 'ac-team'), el('span', 'ac-reason'));
-  c.append(who, what, el('div', 'ac-time'), el('div', 'ac-limit'));
+  const w = el('div', 'ac-what');
+  w.append(el('span', 'ac-team'), ...what);
+  c.append(who, w, ...tail);
   return c;
 }
+
+const makeCard = () => cardOf('act-card', [el('span', 'ac-reason')], [el('div', 'ac-time'), el('div', 'ac-limit')]);
 
 function fillLongAux(at) {
   return (c, a) => {
@@ -149,15 +152,11 @@ function fillLongAux(at) {
 
 // An out-of-adherence card: the schedule and what the agent does ("Lunch · Talking", the
 // row's title says which is which) in the place of the long-aux card's reason and limit.
-function makeOoaCard() {
-  const c = el('div', 'act-card ooa');
-  const who = el('div', 'ac-who');
-  who.append(el('span', 'ac-name'), el('span', 'ac-id'));
-  const what = el('div', 'ac-what');
-  what.append(el('span', 'ac-team'), el('span', 'ac-sched'), el('span', 'ac-sep', '·'), el('span', 'ac-doing'));
-  c.append(who, what, el('div', 'ac-time'));
-  return c;
-}
+const makeOoaCard = () => cardOf(
+  'act-card ooa',
+  [el('span', 'ac-sched'), el('span', 'ac-sep', '·'), el('span', 'ac-doing')],
+  [el('div', 'ac-time')],
+);
 
 /** "Lunch", "Work": the roster's activity as a card's value (the tiles say "Sched: lunch"). */
 const upFirst = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
