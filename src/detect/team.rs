@@ -55,6 +55,14 @@ pub struct Change {
 /// a late change re-evaluates from the last one at or before it.
 pub const CHECKPOINT_MS: Ms = 300_000;
 
+/// At most this many checkpoints off the [`CHECKPOINT_MS`] grid are kept, the newest
+/// ([`TeamDet::push_recent_checkpoint`]).
+const RECENT_CHECKPOINTS: usize = 4;
+
+fn on_grid(clock: Ms) -> bool {
+    clock.rem_euclid(CHECKPOINT_MS) == 0
+}
+
 /// What the detectors know of a team as of `clock`: everything in [.., clock) processed,
 /// the members and their kinds in force from `clock` on (changes at `clock` itself may
 /// still be added). Cloned into checkpoints.
@@ -360,8 +368,9 @@ pub struct TeamDet {
     log: VecDeque<Change>,
     /// `log[..applied]` are in `st`.
     applied: usize,
-    /// States at multiples of [`CHECKPOINT_MS`], oldest first; the first is at or before
-    /// the oldest instant a change may still arrive for.
+    /// States at multiples of [`CHECKPOINT_MS`], oldest first, then up to
+    /// [`RECENT_CHECKPOINTS`] taken just after the newest changes; the first is at or
+    /// before the oldest instant a change may still arrive for.
     checkpoints: VecDeque<DetState>,
     /// The earliest instant a change arrived for after `st` had passed it: the state must
     /// be re-evaluated from the checkpoint before it.
@@ -546,6 +555,7 @@ impl TeamDet {
             self.applied = self.log.partition_point(|e| e.t < from);
             from
         });
+        let mut last = None;
         while let Some(&ch) = self.log.get(self.applied) {
             if ch.t >= target {
                 break;
@@ -553,15 +563,46 @@ impl TeamDet {
             self.step_to_team(team, ch.t, ctx);
             self.st.apply(ch, ctx);
             self.applied += 1;
+            last = Some(ch.t);
+        }
+        if let Some(last) = last
+            && last + 1 < target
+        {
+            self.step_to_team(team, last + 1, ctx);
+            self.push_recent_checkpoint(ctx);
         }
         self.step_to_team(team, target, ctx);
         rewound
     }
 
+    /// Keeps the state just after its newest change as a checkpoint, before time moves
+    /// it on without changes. A feed that runs behind the committed clock (a burst of
+    /// a backlog, a source that delivers seconds late) sends its changes in order, each
+    /// batch after the last: each is late, and re-evaluating from the last checkpoint on
+    /// the [`CHECKPOINT_MS`] grid re-ran every change since it, again at every tick (the
+    /// daemon's ingest fell from 400k to 40k events/s once it trailed the wall clock by
+    /// more than [`crate::engine::COMMIT_LAG_MS`], BENCHMARKS.md session 23). From here a
+    /// re-evaluation re-runs only what came after. At most [`RECENT_CHECKPOINTS`] are kept
+    /// after the last one on the grid, which drops them.
+    fn push_recent_checkpoint(&mut self, ctx: &Ctx) {
+        let clock = self.st.clock;
+        if self.checkpoints.back().is_some_and(|cp| cp.clock >= clock) {
+            return;
+        }
+        let minutes = std::mem::take(&mut self.st.minutes);
+        let cp = self.st.clone();
+        self.st.minutes = minutes;
+        self.push_checkpoint(cp, ctx);
+        let recent = self.checkpoints.iter().skip(1).rev().take_while(|cp| !on_grid(cp.clock)).count();
+        if recent > RECENT_CHECKPOINTS {
+            self.checkpoints.remove(self.checkpoints.len() - recent);
+        }
+    }
+
     fn step_to_team(&mut self, team: &str, t: Ms, ctx: &mut Ctx) {
         while self.st.clock < t {
             let c = self.st.clock;
-            if c.rem_euclid(CHECKPOINT_MS) == 0 && self.checkpoints.back().is_none_or(|cp| cp.clock < c) {
+            if on_grid(c) && self.checkpoints.back().is_none_or(|cp| cp.clock < c) {
                 let minutes = std::mem::take(&mut self.st.minutes);
                 let cp = self.st.clone();
                 self.st.minutes = minutes;
@@ -576,6 +617,13 @@ impl TeamDet {
     /// or before it), and the log from the oldest checkpoint on.
     fn push_checkpoint(&mut self, cp: DetState, ctx: &Ctx) {
         let horizon = cp.clock.saturating_sub(ctx.settings.max_backfill_ms);
+        if on_grid(cp.clock) {
+            // The recent ones before it are dropped (the first checkpoint is kept whatever
+            // its clock: the oldest instant the log reaches back to).
+            while self.checkpoints.len() > 1 && self.checkpoints.back().is_some_and(|c| !on_grid(c.clock)) {
+                self.checkpoints.pop_back();
+            }
+        }
         self.checkpoints.push_back(cp);
         while self.checkpoints.len() > 1 && self.checkpoints[1].clock <= horizon {
             self.checkpoints.pop_front();
@@ -1475,6 +1523,29 @@ mod tests {
                     "fire aux_cluster 09:40:00 09:41:00",
                     "rewind 09:35:00",
                     "fire aux_cluster 09:36:00 09:37:00",
+                ],
+                peaks: &[("09:00:00", "open")],
+            },
+            Case {
+                name: "cluster: a feed behind the clock re-evaluates from just after its last change",
+                cfg: PEAK9,
+                lines: &[
+                    "09:00 A00-A11 idle",
+                    "advance 09:04",
+                    "09:01 A00-A02 aux",
+                    "advance 09:04:30",
+                    "09:02 A03 aux",
+                    "advance 09:04:45",
+                    "09:02 A04 aux",
+                ],
+                now: "09:04:50",
+                changes: &[
+                    "rewind 09:00:00.001",
+                    "rewind 09:01:00.001",
+                    "fire aux_cluster 09:02:00 09:03:00",
+                    // One at the instant of the last change: from the checkpoint before.
+                    "rewind 09:01:00.001",
+                    "fire aux_cluster 09:02:00 09:03:00",
                 ],
                 peaks: &[("09:00:00", "open")],
             },
