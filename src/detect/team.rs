@@ -368,9 +368,9 @@ pub struct TeamDet {
     log: VecDeque<Change>,
     /// `log[..applied]` are in `st`.
     applied: usize,
-    /// States at multiples of [`CHECKPOINT_MS`], oldest first, then up to
-    /// [`RECENT_CHECKPOINTS`] taken just after the newest changes; the first is at or
-    /// before the oldest instant a change may still arrive for.
+    /// States at multiples of [`CHECKPOINT_MS`] and, among them, the newest
+    /// [`RECENT_CHECKPOINTS`] taken just after a change, in clock order; the first is at
+    /// or before the oldest instant a change may still arrive for.
     checkpoints: VecDeque<DetState>,
     /// The earliest instant a change arrived for after `st` had passed it: the state must
     /// be re-evaluated from the checkpoint before it.
@@ -582,8 +582,8 @@ impl TeamDet {
     /// the [`CHECKPOINT_MS`] grid re-ran every change since it, again at every tick (the
     /// daemon's ingest fell from 400k to 40k events/s once it trailed the wall clock by
     /// more than [`crate::engine::COMMIT_LAG_MS`], BENCHMARKS.md session 23). From here a
-    /// re-evaluation re-runs only what came after. At most [`RECENT_CHECKPOINTS`] are kept
-    /// after the last one on the grid, which drops them.
+    /// re-evaluation re-runs only what came after. The newest [`RECENT_CHECKPOINTS`] are
+    /// kept.
     fn push_recent_checkpoint(&mut self, ctx: &Ctx) {
         let clock = self.st.clock;
         if self.checkpoints.back().is_some_and(|cp| cp.clock >= clock) {
@@ -593,10 +593,6 @@ impl TeamDet {
         let cp = self.st.clone();
         self.st.minutes = minutes;
         self.push_checkpoint(cp, ctx);
-        let recent = self.checkpoints.iter().skip(1).rev().take_while(|cp| !on_grid(cp.clock)).count();
-        if recent > RECENT_CHECKPOINTS {
-            self.checkpoints.remove(self.checkpoints.len() - recent);
-        }
     }
 
     fn step_to_team(&mut self, team: &str, t: Ms, ctx: &mut Ctx) {
@@ -617,14 +613,16 @@ impl TeamDet {
     /// or before it), and the log from the oldest checkpoint on.
     fn push_checkpoint(&mut self, cp: DetState, ctx: &Ctx) {
         let horizon = cp.clock.saturating_sub(ctx.settings.max_backfill_ms);
-        if on_grid(cp.clock) {
-            // The recent ones before it are dropped (the first checkpoint is kept whatever
-            // its clock: the oldest instant the log reaches back to).
-            while self.checkpoints.len() > 1 && self.checkpoints.back().is_some_and(|c| !on_grid(c.clock)) {
-                self.checkpoints.pop_back();
-            }
-        }
         self.checkpoints.push_back(cp);
+        // The oldest off the grid goes (not the first checkpoint, whatever its clock: the
+        // oldest instant the log reaches back to). Those before a checkpoint on the grid
+        // are kept too: a feed behind the clock still sends changes before it.
+        let mut off_grid = self.checkpoints.iter().enumerate().skip(1).filter(|(_, c)| !on_grid(c.clock));
+        if let Some((oldest, _)) = off_grid.next()
+            && off_grid.count() >= RECENT_CHECKPOINTS
+        {
+            self.checkpoints.remove(oldest);
+        }
         while self.checkpoints.len() > 1 && self.checkpoints[1].clock <= horizon {
             self.checkpoints.pop_front();
         }
@@ -1547,6 +1545,14 @@ mod tests {
                     "rewind 09:01:00.001",
                     "fire aux_cluster 09:02:00 09:03:00",
                 ],
+                peaks: &[("09:00:00", "open")],
+            },
+            Case {
+                name: "cluster: a feed behind the clock across the checkpoint grid",
+                cfg: PEAK9,
+                lines: &["09:00 A00-A11 idle", "09:03 A00-A02 aux", "advance 09:06", "09:04 A03 aux"],
+                now: "09:07",
+                changes: &["rewind 09:03:00.001", "fire aux_cluster 09:04:00 09:05:00"],
                 peaks: &[("09:00:00", "open")],
             },
             Case {
