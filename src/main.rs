@@ -95,6 +95,7 @@ struct ReplayArgs {
 }
 
 fn main() -> ExitCode {
+    floorwatch::mem::use_huge_pages();
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Replay(args) => replay(args),

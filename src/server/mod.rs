@@ -331,7 +331,7 @@ pub async fn run_config(
         crate::settings::ClockMode::Wall => "wall",
         crate::settings::ClockMode::Event => "event",
     };
-    tracing::info!(http = %http_addr, tcp = %tcp_addr, tls = checked.tls.is_some(), clock, timezone = %shared.settings.timezone_name, "floorwatch listening");
+    tracing::info!(http = %http_addr, tcp = %tcp_addr, tls = checked.tls.is_some(), clock, timezone = %shared.settings.timezone_name, huge_pages = crate::mem::huge_pages(), "floorwatch listening");
 
     let tls = checked.tls;
     let conn_stats = listen::ConnStats::new(shared.metrics.registry());
