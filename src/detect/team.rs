@@ -599,19 +599,23 @@ impl TeamDet {
         if self.checkpoints.back().is_some_and(|cp| cp.clock >= clock) {
             return;
         }
+        let cp = self.st_for_checkpoint();
+        self.push_checkpoint(cp, ctx);
+    }
+
+    /// A copy of the state for a checkpoint: without `minutes` (see there).
+    fn st_for_checkpoint(&mut self) -> DetState {
         let minutes = std::mem::take(&mut self.st.minutes);
         let cp = self.st.clone();
         self.st.minutes = minutes;
-        self.push_checkpoint(cp, ctx);
+        cp
     }
 
     fn step_to_team(&mut self, team: &str, t: Ms, ctx: &mut Ctx) {
         while self.st.clock < t {
             let c = self.st.clock;
             if on_grid(c) && self.checkpoints.back().is_none_or(|cp| cp.clock < c) {
-                let minutes = std::mem::take(&mut self.st.minutes);
-                let cp = self.st.clone();
-                self.st.minutes = minutes;
+                let cp = self.st_for_checkpoint();
                 self.push_checkpoint(cp, ctx);
             }
             let boundary = (c.div_euclid(CHECKPOINT_MS) + 1) * CHECKPOINT_MS;
