@@ -59,8 +59,13 @@ function scheduleRender() {
   });
 }
 
+// The server time the last tick moved the timers to. A push's frame draws the lane's cards
+// and the changed tiles at it too, so that no timer turns over before the others: a card
+// drawn at a second's turn read a second more than its agent's tile until the next frame.
+let tickNow = null;
+
 function render() {
-  const now = serverNow();
+  const now = tickNow ?? serverNow();
   app.classList.toggle('has-data', store.now != null);
   header.render();
   unknown.render();
@@ -70,7 +75,7 @@ function render() {
   aht.render();
   banner.render();
   action.render(now);
-  tiles.render();
+  tiles.render(now);
   alerts.render();
   tickSoon();
 }
@@ -90,6 +95,7 @@ function tickSoon() {
 
 function tick(reschedule = true) {
   const now = serverNow();
+  tickNow = now;
   connPanel.tick(now);
   if (store.now != null) {
     header.tick(now);

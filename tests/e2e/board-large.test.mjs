@@ -440,3 +440,49 @@ test('a 400-team table lays out the rows near its view: changed values reach the
     await m.close();
   }
 });
+
+// A team table taller than its room ends on a whole row: the alerts under it take the part
+// of a row that would show cut (panels/teams.js snap; at 1080p the demo floor's
+// `unassigned` row was half under the panel's edge). Floors of 24 and 80 teams (the second
+// windowed), at screen sizes from 1080p down; scrolled by hand, the table stays put.
+test('a team table taller than its room shows whole rows, and stays where it is scrolled', { timeout: 90_000 }, async () => {
+  const browser = await launch();
+  try {
+    for (const teams of [24, 80]) {
+      const m = await startMock({ agents: 320, teams, seed: 5, clusterHoldMs: 0 });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+        await page.goto(m.url + '/?lang=en');
+        await page.waitForSelector('[data-testid="team-rows"] tr[data-team]', WAIT);
+        for (const [w, h] of [[1920, 1080], [1920, 1000], [1920, 940], [1366, 768], [1280, 800], [1280, 720]]) {
+          await page.setViewportSize({ width: w, height: h });
+          await sleep(300);
+          const g = await page.evaluate(() => {
+            const p = document.querySelector('.teams-panel');
+            const bottom = p.getBoundingClientRect().top + p.clientTop + p.clientHeight;
+            const rows = [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team]')]
+              .filter((tr) => !tr.hidden).map((tr) => tr.getBoundingClientRect());
+            return {
+              over: p.scrollHeight > p.clientHeight + 1,
+              cut: rows.filter((b) => b.top < bottom - 1 && b.bottom > bottom + 1).length,
+              whole: rows.filter((b) => b.bottom <= bottom + 1).length,
+              given: document.querySelector('.body').style.getPropertyValue('--teams-cut'),
+            };
+          });
+          assert.ok(g.over, `${teams} teams at ${w}x${h}: more rows than room (${JSON.stringify(g)})`);
+          assert.equal(g.cut, 0, `${teams} teams at ${w}x${h}: no row cut by the panel's edge (${JSON.stringify(g)})`);
+          assert.ok(g.whole >= 3, `${teams} teams at ${w}x${h}: rows shown`);
+        }
+        // Scrolled by hand: left where the reader put it, a row cut there or not.
+        await page.evaluate(() => { document.querySelector('.teams-panel').scrollTop = 13; });
+        await sleep(400);
+        assert.equal(await page.evaluate(() => document.querySelector('.teams-panel').scrollTop), 13);
+        await page.close();
+      } finally {
+        await m.close();
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+});

@@ -576,6 +576,74 @@ for (const lang of ['en', 'zh']) {
   });
 }
 
+/**
+ * The left column at a screen size: team rows cut by the panel's bottom edge (more than a
+ * pixel of them on each side of it), whole rows, the alert entries shown and cut, where
+ * "+N more" is against the list's heading, and the legend's lines.
+ */
+function columnGeometry(page) {
+  return page.evaluate(() => {
+    const p = document.querySelector('.teams-panel');
+    const bottom = p.getBoundingClientRect().top + p.clientTop + p.clientHeight;
+    const rows = [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team]')].filter((tr) => !tr.hidden).map((tr) => tr.getBoundingClientRect());
+    const list = document.querySelector('.alerts').getBoundingClientRect();
+    const items = [...document.querySelectorAll('.alerts .alert')];
+    const shown = items.filter((li) => !li.hidden).map((li) => li.getBoundingClientRect());
+    const h2 = document.querySelector('.alerts-panel h2').getBoundingClientRect();
+    const more = document.querySelector('[data-testid="alerts-more"]');
+    const m = more.getBoundingClientRect();
+    const lg = [...document.querySelectorAll('.legend .lg')].filter((x) => x.getClientRects().length);
+    return {
+      teams: rows.length, whole: rows.filter((b) => b.bottom <= bottom + 1).length,
+      cut: rows.filter((b) => b.top < bottom - 1 && b.bottom > bottom + 1).length,
+      listed: items.length, shown: shown.length, shownCut: shown.filter((b) => b.bottom > list.bottom + 0.5).length,
+      moreHidden: more.hidden, moreN: Number(more.dataset.n ?? 0),
+      moreOnHeading: !more.hidden && m.top + m.height / 2 > h2.top && m.top + m.height / 2 < h2.bottom && m.left > h2.right,
+      legendLines: new Set(lg.map((x) => Math.round(x.getBoundingClientRect().top))).size,
+    };
+  });
+}
+
+for (const lang of ['en', 'zh']) {
+  test(`200-agent floor at 1920x1080 (${lang}): every team row whole, the no-shows' too; two alerts and "+N more" on the heading; a one-line legend in kiosk mode`, async () => {
+    // Two rows in the action lane (long aux and out of adherence) above the counts: the
+    // table has less room than on the demo floor; 11 rows (ten teams and `unassigned`).
+    const page = await openBoard(browser, large.base, { lang, stale_secs: 3600 }, { width: 1920, height: 1080 });
+    try {
+      await page.waitForFunction(() => document.querySelectorAll('.alerts .alert[data-kind="long_aux"]').length >= 12, null, { timeout: 10_000 });
+      await page.waitForSelector('[data-testid="team-rows"] tr[data-team="unassigned"]', { timeout: 10_000 });
+      await sleep(800);
+      const g = await columnGeometry(page);
+      assert.equal(g.teams, 11, `ten teams and unassigned (${JSON.stringify(g)})`);
+      // Whole rows only: the table's room ends on a row's bottom (the unassigned row was
+      // half under the edge at 1080p).
+      assert.equal(g.cut, 0, `no team row cut by the panel's edge (${JSON.stringify(g)})`);
+      assert.ok(g.whole >= 1, 'rows shown');
+      // The alerts keep room for two whole entries, and "+N more" is on the heading's line.
+      assert.ok(g.listed > 2, 'more alerts than fit');
+      assert.ok(g.shown >= 2, `two alert entries shown (${JSON.stringify(g)})`);
+      assert.equal(g.shownCut, 0, 'each whole');
+      assert.equal(g.moreHidden, false, '"+N more" shown');
+      assert.equal(g.moreN, g.listed - g.shown);
+      assert.ok(g.moreOnHeading, `"+N more" on the heading's line, at its right (${JSON.stringify(g)})`);
+      await shot(page, `e2e-schedule-200-1080-${lang}`);
+    } finally {
+      await page.close();
+    }
+    // The kiosk (the floor's TV): the legend is one line, "Out of adherence" included.
+    const kiosk = await openBoard(browser, large.base, { lang, stale_secs: 3600, kiosk: '1' }, { width: 1920, height: 1080 });
+    try {
+      await kiosk.waitForSelector('.legend .s-ooa:not([hidden])', { timeout: 10_000 });
+      await sleep(500);
+      const g = await columnGeometry(kiosk);
+      assert.equal(g.legendLines, 1, `the legend on one line (${JSON.stringify(g)})`);
+      assert.equal(g.cut, 0, `no team row cut in kiosk mode (${JSON.stringify(g)})`);
+    } finally {
+      await kiosk.close();
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // The action lane's out-of-adherence row (panels/action.js, docs/wallboard.md).
 

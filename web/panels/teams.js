@@ -284,6 +284,7 @@ function makeParts(tbody) {
   const again = () => {
     measure();
     place();
+    snap();
   };
   panel.addEventListener('scroll', again, { passive: true });
   new ResizeObserver(again).observe(panel);
@@ -351,7 +352,30 @@ function remeasureSoon() {
     remeasureQueued = false;
     measure();
     place();
+    snap();
   }, 0);
+}
+
+/**
+ * When the table is taller than its room, ends its panel on a row's bottom: the alerts
+ * under it take the part of a row that would show cut (the `unassigned` row half under
+ * the panel's edge at 1080p). Writes `--teams-cut` on the body, which the alerts' least
+ * height adds (style.css .body); 0 when every row fits. The criterion counts the cut given
+ * back, so writing it does not change it (the resize it causes finds the same value).
+ */
+function snap() {
+  if (!pads || !(view.pitch > 0)) return;
+  const { panel } = pads;
+  const body = panel.closest('.body');
+  if (!body) return;
+  if (panel.scrollTop !== 0) return; // scrolled by hand: the rows are cut where it stopped
+  const cut = parseFloat(body.style.getPropertyValue('--teams-cut')) || 0;
+  const room = panel.clientHeight + cut;
+  let next = panel.scrollHeight > room + 0.5 ? (room - view.top0) % view.pitch : 0;
+  // Within a pixel of a whole row: nothing to give.
+  if (next > view.pitch - 1) next = 0;
+  next = Math.max(0, Math.round(next));
+  if (Math.abs(next - cut) >= 1) body.style.setProperty('--teams-cut', `${next}px`);
 }
 
 /** Labels and driver names in the new language. */

@@ -181,13 +181,17 @@ function relabelTiles(changed) {
   return renamed;
 }
 
-export function render() {
+/**
+ * `now`: the server time the timers show (the last tick's, app.js), the one the action
+ * lane's cards are drawn with, so a tile and its agent's card never read a second apart.
+ */
+export function render(now) {
   const box = tilesBox();
   const all = store.allChanged;
   let ids = all ? [...tileEls.keys()] : store.changed;
   const renamed = relabelTiles(all ? tileEls.keys() : store.changed);
   if (renamed.length) ids = [...new Set([...ids, ...renamed])];
-  const at = asOf();
+  const at = asOf(now);
   const firing = all ? null : firingLongAux();
   for (const id of ids) {
     const a = store.agents.get(id);
