@@ -709,6 +709,16 @@ function clippedFigures(page) {
   });
 }
 
+/**
+ * The counts' and KPIs' labels cut short: they end in an ellipsis at any overflow, so a
+ * pixel counts here ("Planned a…" at 1280x800 was 73 px of text in 72).
+ */
+function cutLabels(page) {
+  return page.evaluate(() => [...document.querySelectorAll('.count .lbl, .kpi .lbl > :first-child')]
+    .filter((e) => e.getClientRects().length && e.scrollWidth > e.clientWidth)
+    .map((e) => `"${e.textContent.trim()}" ${e.scrollWidth}>${e.clientWidth}`));
+}
+
 /** Whether an element lies wholly inside the viewport horizontally. */
 function onScreen(page, sel) {
   return page.locator(sel).evaluate((e) => {
@@ -717,15 +727,16 @@ function onScreen(page, sel) {
   });
 }
 
-test('no figure is clipped and nothing scrolls sideways at 1920x1080, 1366x768 and on a phone', async () => {
+test('no figure is clipped and nothing scrolls sideways at 1920x1080, 1366x768, 1280x800 and on a phone', async () => {
   // A wide count on purpose: a floor with three-digit figures.
-  for (const [w, h] of [[1920, 1080], [1366, 768], [390, 844]]) {
+  for (const [w, h] of [[1920, 1080], [1366, 768], [1280, 800], [390, 844]]) {
     const page = await openBoard(browser, srv.base, { lang: 'en' }, { width: w, height: h });
     try {
       await sleep(500);
       const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(over <= 0, `page scrolls sideways by ${over}px at ${w}x${h}`);
       assert.deepEqual(await clippedFigures(page), [], `clipped figures at ${w}x${h}`);
+      assert.deepEqual(await cutLabels(page), [], `labels ending in "…" at ${w}x${h}`);
       assert.ok(await onScreen(page, '[data-testid="clock"]'), `clock on screen at ${w}x${h}`);
       assert.ok(await onScreen(page, '[data-testid="lang-toggle"]'), `language switch on screen at ${w}x${h}`);
       assert.ok(await onScreen(page, '[data-testid="conn-state"]'), `connection state on screen at ${w}x${h}`);
