@@ -35,8 +35,9 @@ import * as queues from './panels/queues.js';
 const app = $('#app');
 setLang(pickLang(opts.lang, navigator.languages?.length ? navigator.languages : [navigator.language]));
 
-// Read-only handle for tests and for people poking at a wall screen from devtools.
-window.floorwatch = { store, opts };
+// A handle for tests and for people poking at a wall screen from devtools: the store (read
+// it only) and kiosk paging's next step.
+window.floorwatch = { store, opts, page: () => tiles.page() };
 
 function applyStaticText() {
   document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';

@@ -486,3 +486,59 @@ test('a team table taller than its room shows whole rows, and stays where it is 
     await browser.close();
   }
 });
+
+// Kiosk paging pages the team table by whole rows (panels/teams.js nextPage): each screen
+// shows whole rows under the heading and none cut at the bottom, the last row of one screen
+// is the first of the next, and after the last screen it starts again at the top. (By 90% of
+// the panel's height, each screen cut a row at the top and at the bottom.)
+test('kiosk paging moves the team table by whole rows', { timeout: 60_000 }, async () => {
+  const browser = await launch();
+  const m = await startMock({ agents: 400, teams: 40, seed: 9, clusterHoldMs: 0 });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await page.goto(m.url + '/?lang=en&kiosk=1');
+    await page.waitForSelector('[data-testid="team-rows"] tr[data-team]', WAIT);
+    await sleep(800);
+    const screen = () => page.evaluate(() => {
+      const p = document.querySelector('.teams-panel');
+      const pr = p.getBoundingClientRect();
+      // The heading's cells are sticky (the thead itself scrolls away).
+      const headBottom = Math.max(...[...document.querySelectorAll('.teams thead th')].map((th) => th.getBoundingClientRect().bottom));
+      const bottom = pr.top + p.clientTop + p.clientHeight;
+      const rows = [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team]')].filter((tr) => !tr.hidden)
+        .map((tr) => ({ team: tr.dataset.team, b: tr.getBoundingClientRect() }));
+      const seen = rows.filter((r) => r.b.bottom > headBottom + 1 && r.b.top < bottom - 1);
+      return {
+        top: p.scrollTop, max: p.scrollHeight - p.clientHeight,
+        cutTop: seen.filter((r) => r.b.top < headBottom - 1).length,
+        cutBottom: seen.filter((r) => r.b.bottom > bottom + 1).length,
+        first: seen[0]?.team, last: seen.at(-1)?.team, n: seen.length,
+      };
+    });
+    let s = await screen();
+    assert.equal(s.top, 0);
+    assert.ok(s.max > 0, 'the table is taller than its room');
+    assert.equal(s.cutBottom, 0, `the first screen: no row cut (${JSON.stringify(s)})`);
+    const screens = [s];
+    for (let i = 0; i < 20; i++) {
+      await page.evaluate(() => window.floorwatch.page());
+      await sleep(250);
+      s = await screen();
+      if (s.top === 0) break;
+      const prev = screens.at(-1);
+      assert.equal(s.cutBottom, 0, `screen ${screens.length + 1}: no row cut at the bottom (${JSON.stringify(s)})`);
+      // The last screen stops at the table's end, which need not be a row's top.
+      if (s.top < s.max - 1) {
+        assert.equal(s.cutTop, 0, `screen ${screens.length + 1}: no row cut under the heading (${JSON.stringify(s)})`);
+        assert.equal(s.first, prev.last, `screen ${screens.length + 1} starts with the last row of the one before`);
+      }
+      screens.push(s);
+    }
+    assert.equal(s.top, 0, 'back to the top after the last screen');
+    assert.ok(screens.length >= 3, `several screens (${screens.length})`);
+    assert.equal(screens.at(-1).last, 'T40', 'the last screen ends with the last team');
+  } finally {
+    await browser.close();
+    await m.close();
+  }
+});

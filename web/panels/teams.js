@@ -357,6 +357,22 @@ function remeasureSoon() {
 }
 
 /**
+ * Kiosk paging (panels/tiles.js page): the next screenful of the table, by whole rows
+ * (keeping the last row of this screen as the first of the next), back to the top after
+ * the last; null when the table is not laid out yet. With the room ending on a row
+ * (snap), each screen then shows whole rows under the heading, as the first one does.
+ */
+export function nextPage() {
+  if (!pads || !(view.pitch > 0)) return null;
+  const { panel } = pads;
+  const max = panel.scrollHeight - panel.clientHeight;
+  if (max <= 4) return null;
+  const rows = Math.max(1, Math.floor((panel.clientHeight - view.top0 + 1) / view.pitch));
+  const next = (Math.round(panel.scrollTop / view.pitch) + Math.max(1, rows - 1)) * view.pitch;
+  return panel.scrollTop >= max - 1 ? 0 : Math.min(next, max);
+}
+
+/**
  * When the table is taller than its room, ends its panel on a row's bottom: the alerts
  * under it take the part of a row that would show cut (the `unassigned` row half under
  * the panel's edge at 1080p). Writes `--teams-cut` on the body, which the alerts' least

@@ -8,7 +8,7 @@ import { t, reasonLabel, teamLabel, activityLabel } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr } from '../dom.js';
 import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux } from '../store.js';
-import { shortName } from './teams.js';
+import { shortName, nextPage as nextTeamsPage } from './teams.js';
 import { groupAgents, fitTiles, fitDots, chooseMode, stateKey, tileUnit, tileNames, SCHED_ASPECT, XS_UNIT, XS_SCHED_MIN_H } from '../tiles.js';
 
 const tilesBox = () => $('[data-testid="agent-tiles"]');
@@ -480,12 +480,14 @@ export function tick(now) {
 
 /** Kiosk paging: what does not fit shows a screenful at a time. */
 export function page() {
-  for (const box of [tilesBox(), $('.teams-panel')]) {
-    if (box.scrollHeight > box.clientHeight + 4) {
-      const next = box.scrollTop + box.clientHeight * 0.9;
-      box.scrollTo({ top: next >= box.scrollHeight - box.clientHeight + 4 ? 0 : next });
-    }
+  const box = tilesBox();
+  if (box.scrollHeight > box.clientHeight + 4) {
+    const next = box.scrollTop + box.clientHeight * 0.9;
+    box.scrollTo({ top: next >= box.scrollHeight - box.clientHeight + 4 ? 0 : next });
   }
+  // The team table by whole rows (panels/teams.js).
+  const top = nextTeamsPage();
+  if (top != null) $('.teams-panel').scrollTo({ top });
 }
 
 // Colour-only squares ----------------------------------------------------------------------
