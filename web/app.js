@@ -37,7 +37,13 @@ setLang(pickLang(opts.lang, navigator.languages?.length ? navigator.languages : 
 
 // A handle for tests and for people poking at a wall screen from devtools: the store (read
 // it only) and kiosk paging's next step.
-window.floorwatch = { store, opts, page: () => tiles.page() };
+window.floorwatch = { store, opts, page: () => pageAll() };
+
+/** Kiosk paging: the tiles and the team table, each a screenful on. */
+function pageAll() {
+  tiles.page();
+  teams.page();
+}
 
 function applyStaticText() {
   document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';
@@ -182,7 +188,7 @@ function wsUrl() {
 
 if (opts.kiosk) {
   app.classList.add('kiosk');
-  setInterval(tiles.page, 12000);
+  setInterval(pageAll, 12000);
 }
 app.classList.toggle('team-mode', !!opts.team);
 applyStaticText();

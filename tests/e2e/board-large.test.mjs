@@ -487,7 +487,7 @@ test('a team table taller than its room shows whole rows, and stays where it is 
   }
 });
 
-// Kiosk paging pages the team table by whole rows (panels/teams.js nextPage): each screen
+// Kiosk paging pages the team table by whole rows (panels/teams.js page): each screen
 // shows whole rows under the heading and none cut at the bottom, the last row of one screen
 // is the first of the next, and after the last screen it starts again at the top. (By 90% of
 // the panel's height, each screen cut a row at the top and at the bottom.)

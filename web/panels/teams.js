@@ -357,19 +357,19 @@ function remeasureSoon() {
 }
 
 /**
- * Kiosk paging (panels/tiles.js page): the next screenful of the table, by whole rows
- * (keeping the last row of this screen as the first of the next), back to the top after
- * the last; null when the table is not laid out yet. With the room ending on a row
- * (snap), each screen then shows whole rows under the heading, as the first one does.
+ * Kiosk paging (app.js): the table's next screenful, by whole rows (the last row of this
+ * screen is the first of the next), back to the top after the last. With the room ending
+ * on a row (snap), each screen then shows whole rows under the heading, as the first one
+ * does. Nothing while the table fits or is not laid out yet.
  */
-export function nextPage() {
-  if (!pads || !(view.pitch > 0)) return null;
+export function page() {
+  if (!pads || !(view.pitch > 0)) return;
   const { panel } = pads;
   const max = panel.scrollHeight - panel.clientHeight;
-  if (max <= 4) return null;
+  if (max <= 4) return;
   const rows = Math.max(1, Math.floor((panel.clientHeight - view.top0 + 1) / view.pitch));
   const next = (Math.round(panel.scrollTop / view.pitch) + Math.max(1, rows - 1)) * view.pitch;
-  return panel.scrollTop >= max - 1 ? 0 : Math.min(next, max);
+  panel.scrollTo({ top: panel.scrollTop >= max - 1 ? 0 : Math.min(next, max) });
 }
 
 /**

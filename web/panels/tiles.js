@@ -8,7 +8,7 @@ import { t, reasonLabel, teamLabel, activityLabel } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr } from '../dom.js';
 import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux } from '../store.js';
-import { shortName, nextPage as nextTeamsPage } from './teams.js';
+import { shortName } from './teams.js';
 import { groupAgents, fitTiles, fitDots, chooseMode, stateKey, tileUnit, tileNames, SCHED_ASPECT, XS_UNIT, XS_SCHED_MIN_H } from '../tiles.js';
 
 const tilesBox = () => $('[data-testid="agent-tiles"]');
@@ -478,16 +478,13 @@ export function tick(now) {
   else for (const G of groupEls.values()) if (G.visible) tickGroup(G, at, firing);
 }
 
-/** Kiosk paging: what does not fit shows a screenful at a time. */
+/** Kiosk paging (app.js): tiles that do not fit show a screenful at a time. */
 export function page() {
   const box = tilesBox();
   if (box.scrollHeight > box.clientHeight + 4) {
     const next = box.scrollTop + box.clientHeight * 0.9;
     box.scrollTo({ top: next >= box.scrollHeight - box.clientHeight + 4 ? 0 : next });
   }
-  // The team table by whole rows (panels/teams.js).
-  const top = nextTeamsPage();
-  if (top != null) $('.teams-panel').scrollTo({ top });
 }
 
 // Colour-only squares ----------------------------------------------------------------------
