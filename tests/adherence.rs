@@ -1056,3 +1056,37 @@ P3,2026-11-23 09:00,2026-11-23 11:00,shift
     let s = snapshot(&mut engine, at("15:01"), &opts);
     assert_eq!(alerts(&s).iter().filter(|a| a.0.starts_with("out_of_adherence:")).count(), 2, "{s}");
 }
+
+/// Two events of an agent at the same instant may reach the daemon in one batch or in two
+/// (a TCP read can end between them). Back in adherence and out again at 09:20 is no
+/// change at all: the alert fired at 09:15 fires on. Split across two batches, the first
+/// resolves it at 09:20 and the second takes the resolve back; the team's counters
+/// (`floorwatch_alerts_fired_total`, `..._retracted_total`, `..._active`) must come out as
+/// in one batch, the same events giving the same numbers however they were read.
+#[test]
+fn a_resolve_taken_back_at_the_same_instant_counts_as_one_batch() {
+    let toml = "[server]\nclock = \"event\"\n";
+    let csv = "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 11:00,shift\n";
+    let ev = |hm: &str, state: &str| {
+        let reason = if state == "aux" { r#","reason":"personal""# } else { "" };
+        format!(r#"{{"ts":{},"agent":"A1","state":"{state}","team":"T1"{reason}}}"#, at(hm))
+    };
+    let k = AlertKind::TEAM.iter().position(|k| *k == AlertKind::OutOfAdherence).unwrap();
+    let opts = floorwatch::engine::ViewOpts { team: None, agents: false, alerts: true, scrape: false };
+    let run = |batches: &[&[(&str, &str)]]| {
+        let mut engine = engine_with(toml, csv);
+        for b in batches {
+            let lines: Vec<String> = b.iter().map(|(hm, s)| ev(hm, s)).collect();
+            feed(&mut engine, &lines.join("\n"));
+        }
+        let snap = snapshot(&mut engine, at("09:30"), &opts);
+        let t1 = engine.teams().find(|t| t.id == "T1").unwrap();
+        let counts = (t1.alerts.firing[k], t1.alerts.fired[k], t1.alerts.retracted[k]);
+        (counts, alerts(&snap))
+    };
+    let start: &[(&str, &str)] = &[("09:00", "idle"), ("09:10", "aux")];
+    let one = run(&[start, &[("09:20", "idle"), ("09:20", "aux")]]);
+    let two = run(&[start, &[("09:20", "idle")], &[("09:20", "aux")]]);
+    assert_eq!(one.0, (1, 1, 0), "one batch");
+    assert_eq!(two, one, "the same events in two batches");
+}

@@ -16,6 +16,8 @@ use crate::time::Ms;
 enum Count {
     Fired,
     Resolved,
+    /// A resolve taken back: the same fire is firing again (it was counted fired once).
+    Unresolved,
     /// A firing or resolved alert is taken back (it never was, or was not as told).
     Retracted {
         was_firing: bool,
@@ -173,6 +175,20 @@ impl Engine {
                     self.count_alert(&n, Count::Resolved);
                     self.notify(n);
                 }
+                // The same fire, whose resolve was wrong: it fires on, or ended at another
+                // instant. Hooks are told as for any correction (they take back only a
+                // resolve they sent, `Hooks::notify_all`), but it fired once and was never
+                // withdrawn, so the counters move as if the events had come in one go: not
+                // fired again, not retracted (an agent back in adherence and out again at
+                // one instant, its two events read in one batch or in two).
+                Some(o) if o.same_fire(&n) => {
+                    changed = true;
+                    self.notify(StoredAlert::new(retracted(o)));
+                    if n.is_firing() {
+                        self.count_alert(&n, Count::Unresolved);
+                    }
+                    self.tell_fire(n);
+                }
                 Some(o) => {
                     changed = true;
                     self.count_alert(o, Count::Retracted { was_firing: o.is_firing() });
@@ -194,11 +210,18 @@ impl Engine {
     fn tell_new(&mut self, n: Alert) {
         self.count_alert(&n, Count::Fired);
         if !n.is_firing() {
+            self.count_alert(&n, Count::Resolved);
+        }
+        self.tell_fire(n);
+    }
+
+    /// Stores `n` and tells of its fire (and resolve), counting nothing.
+    fn tell_fire(&mut self, n: Alert) {
+        if !n.is_firing() {
             let mut fired = n.clone();
             fired.state = AlertState::Firing;
             fired.resolved_at = None;
             self.notify(StoredAlert::new(fired));
-            self.count_alert(&n, Count::Resolved);
         }
         let n = StoredAlert::new(n);
         self.notify(n.clone());
@@ -307,6 +330,7 @@ impl Engine {
                 *fired += 1;
             }
             Count::Resolved => *firing = firing.saturating_sub(1),
+            Count::Unresolved => *firing += 1,
             Count::Retracted { was_firing } => {
                 if was_firing {
                     *firing = firing.saturating_sub(1);
