@@ -34,7 +34,28 @@ struct State {
     /// Popped and not yet finished (delivered or given up): see [`Queue::idle`].
     inflight: usize,
     seen: Seen,
+    /// Alerts whose firing a full queue dropped (never sent): their resolve and retraction
+    /// are not sent either, and a later push of the firing is told ([`State::drop_oldest`]).
+    unsaid: Seen,
     drop_warn: WarnLimiter,
+}
+
+impl State {
+    /// Drops the oldest queued alert (the queue is over its capacity). What it says is
+    /// forgotten, as if it had never been queued: the chat never heard it. A dropped firing
+    /// also silences its resolve and retraction, which would tell of a fire the chat never
+    /// saw, until the firing is pushed again (the alert told anew, e.g. with its agent's
+    /// name).
+    fn drop_oldest(&mut self) -> Option<Arc<Alert>> {
+        let old = self.items.pop_front()?;
+        if !old.retracted {
+            self.seen.remove(&old.id, old.state);
+            if old.is_firing() {
+                self.unsaid.insert(&old.id, AlertState::Firing);
+            }
+        }
+        Some(old)
+    }
 }
 
 impl Queue {
@@ -44,6 +65,7 @@ impl Queue {
                 items: VecDeque::new(),
                 inflight: 0,
                 seen: Seen::default(),
+                unsaid: Seen::default(),
                 drop_warn: WarnLimiter::new(Duration::from_secs(60)),
             }),
             ready: Notify::new(),
@@ -77,20 +99,34 @@ impl Queue {
             let sent = st.seen.contains(&a.id, AlertState::Firing) && !firing_queued;
             st.seen.remove(&a.id, AlertState::Firing);
             st.seen.remove(&a.id, AlertState::Resolved);
+            st.unsaid.remove(&a.id, AlertState::Firing);
             if !sent {
                 self.metrics.depth.set(st.items.len() as i64);
                 tracing::trace!(hook = %self.name, id = %a.id, "retracted before it was sent; dropped");
                 return;
             }
+        } else if a.state == AlertState::Resolved && st.unsaid.contains(&a.id, AlertState::Firing) {
+            tracing::trace!(hook = %self.name, id = %a.id, "its firing was dropped on a full queue; resolve skipped");
+            return;
         } else if !st.seen.insert(&a.id, a.state) {
             tracing::trace!(hook = %self.name, id = %a.id, "already queued once; skipped");
             return;
+        } else if a.is_firing() {
+            st.unsaid.remove(&a.id, AlertState::Firing);
         }
         let mut dropped = None;
         if st.items.len() >= self.capacity {
-            dropped = st.items.pop_front();
+            dropped = st.drop_oldest();
         }
-        st.items.push_back(a.clone());
+        // The oldest was this alert's own firing: its resolve goes with it.
+        let skip = a.state == AlertState::Resolved
+            && !a.retracted
+            && dropped.as_ref().is_some_and(|d| d.id == a.id && d.is_firing() && !d.retracted);
+        if skip {
+            st.seen.remove(&a.id, AlertState::Resolved);
+        } else {
+            st.items.push_back(a.clone());
+        }
         self.metrics.depth.set(st.items.len() as i64);
         let warn = if dropped.is_some() { st.drop_warn.check() } else { None };
         drop(st);
@@ -176,7 +212,7 @@ impl Queue {
         }
         let mut dropped = 0;
         while st.items.len() > self.capacity {
-            st.items.pop_front();
+            st.drop_oldest();
             dropped += 1;
         }
         self.metrics.depth.set(st.items.len() as i64);
@@ -426,6 +462,60 @@ mod tests {
         q.unpop(front);
         assert_eq!(q.metrics.dropped.get(), 4);
         assert_eq!(ids(&q.pop(10)), [5, 6, 7]);
+    }
+
+    /// A firing dropped on a full queue was never sent: its resolve would tell the chat of
+    /// a fire it never saw, and its retraction would take back what it never said.
+    #[test]
+    fn a_firing_dropped_on_a_full_queue_is_not_resolved_or_retracted() {
+        let states = |q: &Queue| q.pop(10).iter().map(|a| (a.started_at, a.state, a.retracted)).collect::<Vec<_>>();
+        let q = queue(2);
+        let (f1, r1) = (alert(1, AlertState::Firing), alert(1, AlertState::Resolved));
+        let (f2, f3) = (alert(2, AlertState::Firing), alert(3, AlertState::Firing));
+        q.push(&f1);
+        q.push(&f2);
+        q.push(&f3); // drops f1
+        q.push(&r1);
+        q.push(&retraction(&r1));
+        assert_eq!(q.metrics.dropped.get(), 1);
+        assert_eq!(states(&q), [(2, AlertState::Firing, false), (3, AlertState::Firing, false)]);
+
+        // The resolve arrives at a full queue whose oldest is its own firing: both go.
+        let q = queue(2);
+        q.push(&f1);
+        q.push(&f2);
+        q.push(&r1);
+        assert_eq!(states(&q), [(2, AlertState::Firing, false)]);
+
+        // The dropped firing told again (its agent's name came, say) goes out, and then
+        // its resolve does.
+        let q = queue(1);
+        q.push(&f1);
+        q.push(&f2); // drops f1
+        q.pop(1);
+        q.finished();
+        q.push(&r1);
+        assert!(q.is_empty(), "the resolve of a firing never sent");
+        q.push(&f1);
+        assert_eq!(states(&q), [(1, AlertState::Firing, false)]);
+        q.finished();
+        q.push(&r1);
+        assert_eq!(states(&q), [(1, AlertState::Resolved, false)]);
+    }
+
+    /// Alerts put back after a failed attempt that overfill the queue are dropped as in
+    /// `push`: a firing among them is not resolved later.
+    #[test]
+    fn a_firing_dropped_when_put_back_is_not_resolved() {
+        let q = queue(2);
+        let f1 = alert(1, AlertState::Firing);
+        q.push(&f1);
+        let front = q.pop(1);
+        q.push(&alert(2, AlertState::Firing));
+        q.push(&alert(3, AlertState::Firing));
+        q.unpop(front); // f1 is the oldest: it goes
+        q.push(&alert(1, AlertState::Resolved));
+        assert_eq!(ids(&q.pop(10)), [2, 3]);
     }
 
     #[test]
