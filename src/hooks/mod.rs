@@ -391,7 +391,8 @@ mod tests {
     }
 
     /// Late events change the fire itself: the hook that had sent the firing, not the
-    /// resolve, takes it back and tells the corrected one.
+    /// resolve, takes it back as it told it (firing, no resolve time) and tells the
+    /// corrected one.
     #[test]
     fn a_fire_corrected_after_it_was_sent_is_retracted() {
         let (f, r) = (fired(), resolved(&fired(), 900_000));
@@ -399,25 +400,35 @@ mod tests {
         check(
             webhook(None),
             &[r.clone(), retracted(&r), corrected],
-            &[(AlertState::Resolved, true, Some(900_000)), (AlertState::Firing, false, None)],
+            &[(AlertState::Firing, true, None), (AlertState::Firing, false, None)],
         );
     }
 
     /// Late events show the alert never happened after it fired and resolved: every hook
     /// that sent the firing takes it back, one without resolves too (it never had the
-    /// resolve, but the chat still shows the firing).
+    /// resolve, but the chat still shows the firing), each as it told it.
     #[test]
     fn an_alert_that_never_was_is_retracted_by_hooks_without_resolves_too() {
         let (f, r) = (fired(), resolved(&fired(), 900_000));
-        check(webhook(Some(false)), &[r.clone(), retracted(&r)], &[(AlertState::Resolved, true, Some(900_000))]);
-        check(webhook(None), &[r.clone(), retracted(&r)], &[(AlertState::Resolved, true, Some(900_000))]);
+        check(webhook(Some(false)), &[r.clone(), retracted(&r)], &[(AlertState::Firing, true, None)]);
+        // The resolve still queued when the retraction came: never told either.
+        check(webhook(None), &[r.clone(), retracted(&r)], &[(AlertState::Firing, true, None)]);
         // Corrected to another fire: the retraction, then the corrected firing.
-        let corrected = Alert { value: 660.0, ..f };
+        let corrected = Alert { value: 660.0, ..f.clone() };
         check(
             webhook(Some(false)),
             &[r.clone(), retracted(&r), corrected],
-            &[(AlertState::Resolved, true, Some(900_000)), (AlertState::Firing, false, None)],
+            &[(AlertState::Firing, true, None), (AlertState::Firing, false, None)],
         );
+        // A hook that had sent the resolve too takes back the alert resolved.
+        let hooks = without_workers(&[webhook(None)]);
+        let q = &hooks.inner.hooks[0].queue;
+        hooks.notify_all(&[f, r.clone()]);
+        assert_eq!(q.pop(10).len(), 2);
+        q.finished();
+        hooks.notify_all(&[retracted(&r)]);
+        let got: Vec<_> = q.pop(10).iter().map(|a| (a.state, a.retracted, a.resolved_at)).collect();
+        assert_eq!(got, [(AlertState::Resolved, true, Some(900_000))]);
     }
 
     /// Late events move the resolve (`Engine::correct` tells the retraction, the firing and

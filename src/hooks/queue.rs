@@ -84,19 +84,28 @@ impl Queue {
     /// A retraction (`a.retracted`: late events showed the alert did not happen as told)
     /// takes back what this hook sent of the alert: what is still queued of it is dropped
     /// (it was never said), and the retraction is queued if the firing went out, whether
-    /// or not its resolve did. Either way the alert's (id, state) pairs are forgotten, so
+    /// or not its resolve did, as the hook told it (firing, without the resolve time, when
+    /// the resolve did not go out). Either way the alert's (id, state) pairs are forgotten, so
     /// the corrected alert that follows (same id when only its figures moved) is told
     /// again. An earlier retraction still queued stays: it takes back a fire that went out.
     pub fn push(&self, a: &Arc<Alert>) {
         let mut st = self.lock();
+        let mut a = a;
+        let as_known;
         if a.retracted {
-            let mut firing_queued = false;
+            let (mut firing_queued, mut resolve_queued) = (false, false);
             st.items.retain(|q| {
                 let unsaid = q.id == a.id && !q.retracted;
                 firing_queued |= unsaid && q.is_firing();
+                resolve_queued |= unsaid && q.state == AlertState::Resolved;
                 !unsaid
             });
             let sent = st.seen.contains(&a.id, AlertState::Firing) && !firing_queued;
+            // The alert as this hook told it: firing, when its resolve never went out.
+            if a.state == AlertState::Resolved && (resolve_queued || !st.seen.contains(&a.id, AlertState::Resolved)) {
+                as_known = Arc::new(Alert { state: AlertState::Firing, resolved_at: None, ..(**a).clone() });
+                a = &as_known;
+            }
             st.seen.remove(&a.id, AlertState::Firing);
             st.seen.remove(&a.id, AlertState::Resolved);
             st.unsaid.remove(&a.id, AlertState::Firing);
@@ -393,7 +402,8 @@ mod tests {
     #[test]
     fn a_fire_that_went_out_is_retracted_even_if_its_resolve_did_not() {
         check_retraction(0, &[]);
-        check_retraction(1, &[(AlertState::Resolved, true)]);
+        // As the hook told it: firing, its resolve never sent.
+        check_retraction(1, &[(AlertState::Firing, true)]);
         check_retraction(2, &[(AlertState::Resolved, true)]);
     }
 
