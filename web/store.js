@@ -66,7 +66,7 @@ const inUnplannedAux = (a) => a.state === 'aux' && !a.planned;
 
 /** Whether a changed agent moves its tile to another group or place (the sort decides). */
 function movesTile(old, a) {
-  if (!old || old.team !== a.team) return true;
+  if (!old || old.team !== a.team || dormant(old) !== dormant(a)) return true;
   if (opts.sort === 'team') return (old.state === 'offline') !== (a.state === 'offline');
   // By state or by time in state: any change of state or `since` reorders.
   return old.state !== a.state || !old.planned !== !a.planned || old.since !== a.since; // `planned` may be absent (false)
@@ -186,6 +186,21 @@ export function onFrame(msg) {
 export function scopeBlock() {
   if (!opts.team) return store.floor;
   return store.teams.find((x) => x.team === opts.team) ?? null;
+}
+
+/**
+ * A scheduled agent never seen who is not due at work now (docs/wallboard.md): a monthly
+ * roster's agents of other days, a shift that has not begun or has ended. Not on the
+ * floor today, so no square and not in the offline count; a no-show due now (out of
+ * adherence since its shift began) is both.
+ */
+export const dormant = (a) => a.since == null && a.state === 'offline' && a.out_since == null;
+
+/** How many of the board's agents are `dormant`: the scope's `offline` count less these. */
+export function dormantCount() {
+  let n = 0;
+  for (const a of store.agents.values()) if (dormant(a)) n++;
+  return n;
 }
 
 export function visibleAlerts() {

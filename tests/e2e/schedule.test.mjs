@@ -36,7 +36,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO, launch, openBoard, postEvents, shot, sleep } from './harness.mjs';
+import { REPO, getJson, launch, openBoard, postEvents, shot, sleep } from './harness.mjs';
 
 const BIN = process.env.FLOORWATCH_BIN ?? path.join(REPO, 'target/debug/floorwatch');
 // The page served: this checkout's web/, or another's (FLOORWATCH_WEB_DIR, e.g. to see these
@@ -135,6 +135,11 @@ async function seedSmall(base) {
   roster.push(`N1,${iso(now - 70 * MIN)},${iso(now + 7 * 60 * MIN)},shift`);
   // A second no-show, whose shift ends while the tests run: its alert resolves.
   roster.push(`N2,${iso(now - 20 * MIN)},${iso(now + NO_SHOW_END_MS)},shift`);
+  // On the roster, never seen, not due now (a monthly roster's other days, a shift later
+  // today): listed by the API (team unassigned, offline), not on the board (dormant).
+  roster.push(`D1,${iso(now + 24 * 60 * MIN)},${iso(now + 32 * 60 * MIN)},shift`);
+  roster.push(`D2,${iso(now + 7 * 24 * 60 * MIN)},${iso(now + (7 * 24 + 8) * 60 * MIN)},shift`);
+  roster.push(`D3,${iso(now + 3 * 60 * MIN)},${iso(now + 5 * 60 * MIN)},shift`);
   await putRoster(base, roster);
   await postEvents(base, events);
 }
@@ -413,6 +418,21 @@ for (const lang of ['en', 'zh']) {
           const alertText = (agent, state) => page.evaluate(([a, st]) => [...document.querySelectorAll(`.alerts .alert[data-kind="out_of_adherence"][data-state="${st}"]`)]
             .map((li) => li.querySelector('.msg').textContent).find((x) => x.includes(` ${a} `) || x.includes(` ${a}（`)) ?? null, [agent, state]);
           assert.match(await alertText('N1', 'firing') ?? '', l.noShow);
+          // Agents on the roster but not due now (D1–D3, listed by the API as offline in
+          // team unassigned) have no square, and the offline count is the offline squares.
+          const api = await getJson(small.base, '/api/v1/snapshot');
+          const listed = api.agents.filter((a) => a.agent.startsWith('D')).map((a) => [a.agent, a.state, a.team]);
+          assert.deepEqual(listed, [['D1', 'offline', 'unassigned'], ['D2', 'offline', 'unassigned'], ['D3', 'offline', 'unassigned']]);
+          const board = await page.evaluate(() => ({
+            dormant: [...document.querySelectorAll('[data-testid="agent-tiles"] .tile')].map((e) => e.dataset.agent).filter((a) => a.startsWith('D')),
+            offlineTiles: document.querySelectorAll('[data-testid="agent-tiles"] .tile[data-state="offline"]').length,
+            offline: document.querySelector('[data-testid="floor-offline"]').dataset.value,
+            noShow: !!document.querySelector('[data-testid="agent-tiles"] .tile[data-agent="N1"]'),
+          }));
+          assert.deepEqual(board.dormant, [], 'no square for an agent not due now');
+          assert.ok(board.noShow, 'the no-show due now has its square');
+          assert.equal(Number(board.offline), board.offlineTiles, `offline count = offline squares (${JSON.stringify(board)})`);
+          assert.ok(api.floor.current.offline >= board.offlineTiles + 3, 'the API counts D1–D3 offline');
           await page.waitForFunction(() => document.querySelector('.alerts .alert[data-kind="out_of_adherence"][data-state="resolved"]'), null, { timeout: NO_SHOW_END_MS + 10_000 });
           assert.match(await alertText('N2', 'resolved') ?? '', l.noShowResolved);
           assert.equal(await tile('S7').locator('.t-sl').textContent(), l.training);

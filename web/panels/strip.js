@@ -4,7 +4,7 @@
 import { t, winLabel } from '../i18n.js';
 import * as F from '../format.js';
 import { $, setText, setAttr, setFig } from '../dom.js';
-import { store, opts, scopeBlock } from '../store.js';
+import { store, opts, scopeBlock, dormantCount } from '../store.js';
 import { lvlText } from './levels.js';
 
 function bandText(band) {
@@ -27,9 +27,11 @@ export function render() {
   cnt('aux_planned', planned);
   cnt('idle', cur.idle);
   cnt('logged_in', cur.logged_in);
+  // Agents not due on the floor today (dormant: a roster's other days) are not counted.
+  const offline = cur.offline != null ? Math.max(0, cur.offline - dormantCount()) : null;
   const off = $('[data-testid="floor-offline"]', strip);
-  setText(off, cur.offline != null ? t('offline.count', { n: cur.offline }) : '');
-  setAttr(off, 'data-value', F.raw(cur.offline ?? null));
+  setText(off, offline != null ? t('offline.count', { n: offline }) : '');
+  setAttr(off, 'data-value', F.raw(offline));
 
   const c = store.config;
   for (const slot of ['short', 'long']) {

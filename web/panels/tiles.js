@@ -7,7 +7,7 @@
 import { t, reasonLabel, teamLabel, activityLabel } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr } from '../dom.js';
-import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux } from '../store.js';
+import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux, dormant } from '../store.js';
 import { shortName } from './teams.js';
 import { groupAgents, fitTiles, fitDots, chooseMode, stateKey, tileUnit, tileNames, SCHED_ASPECT, XS_UNIT, XS_SCHED_MIN_H } from '../tiles.js';
 
@@ -123,7 +123,7 @@ function labelWidth(rem) {
   return Math.round(rem * Math.min(LABEL_MAX_REM, Math.max(4.3, widest + LABEL_PAD_REM)));
 }
 
-const shown = (a) => (opts.offline || a.state !== 'offline') && (!opts.team || a.team === opts.team);
+const shown = (a) => (opts.offline || a.state !== 'offline') && (!opts.team || a.team === opts.team) && !dormant(a);
 
 /**
  * From this many agents on the board, a group's tiles are made only once the group is on
