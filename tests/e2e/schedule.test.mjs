@@ -433,6 +433,22 @@ for (const lang of ['en', 'zh']) {
           assert.ok(board.noShow, 'the no-show due now has its square');
           assert.equal(Number(board.offline), board.offlineTiles, `offline count = offline squares (${JSON.stringify(board)})`);
           assert.ok(api.floor.current.offline >= board.offlineTiles + 3, 'the API counts D1–D3 offline');
+          // The no-shows' own board: its strip's utilization is n/a as in the team table
+          // (nobody logged in), not an amber 0.0%; its offline count is its no-shows due now.
+          const un = await openBoard(browser, small.base, { lang, team: 'unassigned' });
+          try {
+            await un.waitForSelector('[data-testid="agent-tiles"] .tile[data-agent="N1"]', { timeout: 10_000 });
+            const strip = await un.evaluate(() => {
+              const u = document.querySelector('[data-testid="floor-talk_utilization_short"]');
+              return { text: u.textContent, level: u.dataset.level ?? null, value: u.dataset.value ?? null,
+                offline: document.querySelector('[data-testid="floor-offline"]').dataset.value,
+                offlineTiles: document.querySelectorAll('[data-testid="agent-tiles"] .tile[data-state="offline"]').length };
+            });
+            assert.deepEqual([strip.text, strip.level], [l.na, 'na'], JSON.stringify(strip));
+            assert.equal(Number(strip.offline), strip.offlineTiles, JSON.stringify(strip));
+          } finally {
+            await un.close();
+          }
           await page.waitForFunction(() => document.querySelector('.alerts .alert[data-kind="out_of_adherence"][data-state="resolved"]'), null, { timeout: NO_SHOW_END_MS + 10_000 });
           assert.match(await alertText('N2', 'resolved') ?? '', l.noShowResolved);
           assert.equal(await tile('S7').locator('.t-sl').textContent(), l.training);

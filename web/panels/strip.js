@@ -40,7 +40,10 @@ export function render() {
     for (const e of strip.querySelectorAll(`[data-win="${slot}"]`)) setText(e, winLabel(name));
     let e = $(`[data-testid="floor-talk_utilization_${slot}"]`, strip);
     let lv = F.talkLevel(f.talk_utilization ?? null, c.talk_band, c.utilization_high);
-    setFig(e, F.pct(f.talk_utilization), f.talk_utilization ?? null, lv, lvlText('talk', lv));
+    // Nobody logged in over the window (the no-shows' board, `?team=unassigned`): n/a, as
+    // the team table says it, not an amber "0.0%".
+    if (f.logged_in_s === 0) setFig(e, t('util.na'), null, 'na', lvlText('talk', 'na'));
+    else setFig(e, F.pct(f.talk_utilization), f.talk_utilization ?? null, lv, lvlText('talk', lv));
     setAttr(e, 'data-window', name);
     e = $(`[data-testid="floor-aux_ratio_${slot}"]`, strip);
     lv = F.auxLevel(f.aux_ratio ?? null, c.aux_band);
