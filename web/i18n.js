@@ -155,6 +155,7 @@ const en = {
 
   'tiles.title': 'Agents',
   'tiles.none': 'No agents yet',
+  'tiles.rostered': ' · {n} on the roster, not due now',
   'sort.label': 'Sort',
   'sort.team': 'Team',
   'sort.state': 'State',
@@ -358,6 +359,7 @@ const zh = {
 
   'tiles.title': '坐席',
   'tiles.none': '暂无坐席',
+  'tiles.rostered': '，排班表上 {n} 人尚未到班时间',
   'sort.label': '排序',
   'sort.team': '班组',
   'sort.state': '状态',

@@ -291,6 +291,32 @@ after(async () => {
   for (const d of [small, large, mid, lane, plain]) d?.proc.kill();
 });
 
+// Before the first shift: a roster uploaded, nobody due yet, no event. The board has no
+// square and says how many are on the roster (rather than a wall of grey no-shows, or a
+// bare "No agents yet").
+test('a rostered floor before its first shift says who is on the roster', async () => {
+  const early = await startDaemon('sched-early');
+  try {
+    const later = (h) => iso(now + h * 60 * MIN);
+    await putRoster(early.base, ['E1', 'E2', 'E3'].map((a) => `${a},${later(2)},${later(10)},shift`));
+    for (const [lang, want] of [['en', 'No agents yet · 3 on the roster, not due now'], ['zh', '暂无坐席，排班表上 3 人尚未到班时间']]) {
+      const page = await openBoard(browser, early.base, { lang });
+      try {
+        await page.waitForFunction(() => !document.querySelector('.tiles-empty').hidden, null, { timeout: 10_000 });
+        await page.waitForFunction((w) => document.querySelector('.tiles-empty').textContent === w, want, { timeout: 5_000 })
+          .catch(() => {});
+        assert.equal(await page.locator('.tiles-empty').textContent(), want);
+        assert.equal(await page.locator('[data-testid="agent-tiles"] .tile').count(), 0, 'no square');
+        assert.equal(await page.locator('[data-testid="floor-offline"]').getAttribute('data-value'), '0', 'none counted offline');
+      } finally {
+        await page.close();
+      }
+    }
+  } finally {
+    early.proc.kill();
+  }
+});
+
 /**
  * What is cut or misplaced on the tiles: a name, schedule line, time out or time in state
  * outside its tile or cut short (ellipsis), and a team label with a word broken over two
