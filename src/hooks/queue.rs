@@ -127,11 +127,8 @@ impl Queue {
         if st.items.len() >= self.capacity {
             dropped = st.drop_oldest();
         }
-        // The oldest was this alert's own firing: its resolve goes with it.
-        let skip = a.state == AlertState::Resolved
-            && !a.retracted
-            && dropped.as_ref().is_some_and(|d| d.id == a.id && d.is_firing() && !d.retracted);
-        if skip {
+        // The oldest was this alert's own firing (now unsaid): its resolve goes with it.
+        if !a.retracted && a.state == AlertState::Resolved && st.unsaid.contains(&a.id, AlertState::Firing) {
             st.seen.remove(&a.id, AlertState::Resolved);
         } else {
             st.items.push_back(a.clone());
