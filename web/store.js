@@ -60,9 +60,19 @@ export const store = {
   // Ids of the agents in unplanned aux: the only ones that can pass their long-aux limit
   // (the action lane looks at these rather than at every agent twice a second).
   auxUnplanned: new Set(),
+  // Ids of the `dormant` agents (roster agents never seen, not due now): off the board.
+  dormant: new Set(),
 };
 
 const inUnplannedAux = (a) => a.state === 'aux' && !a.planned;
+
+/**
+ * A scheduled agent never seen who is not due at work now (docs/wallboard.md): a monthly
+ * roster's agents of other days, a shift that has not begun or has ended. Not on the
+ * floor today, so no square and not in the offline count; a no-show due now (out of
+ * adherence since its shift began) is both.
+ */
+export const dormant = (a) => a.since == null && a.state === 'offline' && a.out_since == null;
 
 /** Whether a changed agent moves its tile to another group or place (the sort decides). */
 function movesTile(old, a) {
@@ -127,6 +137,7 @@ export function onFrame(msg) {
       store.floorQueues = msg.floor_queues ?? null;
       store.agents = new Map((msg.agents ?? []).map((a) => [a.agent, a]));
       store.auxUnplanned = new Set((msg.agents ?? []).filter(inUnplannedAux).map((a) => a.agent));
+      store.dormant = new Set((msg.agents ?? []).filter(dormant).map((a) => a.agent));
       store.alerts = msg.alerts ?? [];
       store.sourcesDown = msg.sources_down ?? [];
       store.agentsDirty = true;
@@ -154,11 +165,14 @@ export function onFrame(msg) {
         store.agents.set(a.agent, next);
         if (inUnplannedAux(next)) store.auxUnplanned.add(a.agent);
         else store.auxUnplanned.delete(a.agent);
+        if (dormant(next)) store.dormant.add(a.agent);
+        else store.dormant.delete(a.agent);
         store.changed.add(a.agent);
       }
       for (const id of msg.removed ?? []) {
         if (store.agents.delete(id)) store.agentsDirty = true;
         store.auxUnplanned.delete(id);
+        store.dormant.delete(id);
         store.changed.add(id);
       }
       return true;
@@ -186,21 +200,6 @@ export function onFrame(msg) {
 export function scopeBlock() {
   if (!opts.team) return store.floor;
   return store.teams.find((x) => x.team === opts.team) ?? null;
-}
-
-/**
- * A scheduled agent never seen who is not due at work now (docs/wallboard.md): a monthly
- * roster's agents of other days, a shift that has not begun or has ended. Not on the
- * floor today, so no square and not in the offline count; a no-show due now (out of
- * adherence since its shift began) is both.
- */
-export const dormant = (a) => a.since == null && a.state === 'offline' && a.out_since == null;
-
-/** How many of the board's agents are `dormant`: the scope's `offline` count less these. */
-export function dormantCount() {
-  let n = 0;
-  for (const a of store.agents.values()) if (dormant(a)) n++;
-  return n;
 }
 
 export function visibleAlerts() {

@@ -4,8 +4,8 @@
 import { t, winLabel } from '../i18n.js';
 import * as F from '../format.js';
 import { $, setText, setAttr, setFig } from '../dom.js';
-import { store, opts, scopeBlock, dormantCount } from '../store.js';
-import { lvlText } from './levels.js';
+import { store, opts, scopeBlock } from '../store.js';
+import { lvlText, talkFigure } from './levels.js';
 
 function bandText(band) {
   if (!band) return '';
@@ -28,7 +28,7 @@ export function render() {
   cnt('idle', cur.idle);
   cnt('logged_in', cur.logged_in);
   // Agents not due on the floor today (dormant: a roster's other days) are not counted.
-  const offline = cur.offline != null ? Math.max(0, cur.offline - dormantCount()) : null;
+  const offline = cur.offline != null ? Math.max(0, cur.offline - store.dormant.size) : null;
   const off = $('[data-testid="floor-offline"]', strip);
   setText(off, offline != null ? t('offline.count', { n: offline }) : '');
   setAttr(off, 'data-value', F.raw(offline));
@@ -39,14 +39,11 @@ export function render() {
     const f = win[name] ?? {};
     for (const e of strip.querySelectorAll(`[data-win="${slot}"]`)) setText(e, winLabel(name));
     let e = $(`[data-testid="floor-talk_utilization_${slot}"]`, strip);
-    let lv = F.talkLevel(f.talk_utilization ?? null, c.talk_band, c.utilization_high);
-    // Nobody logged in over the window (the no-shows' board, `?team=unassigned`): n/a, as
-    // the team table says it, not an amber "0.0%".
-    if (f.logged_in_s === 0) setFig(e, t('util.na'), null, 'na', lvlText('talk', 'na'));
-    else setFig(e, F.pct(f.talk_utilization), f.talk_utilization ?? null, lv, lvlText('talk', lv));
+    const [text, v, tlv] = talkFigure(f, c);
+    setFig(e, text, v, tlv, lvlText('talk', tlv));
     setAttr(e, 'data-window', name);
     e = $(`[data-testid="floor-aux_ratio_${slot}"]`, strip);
-    lv = F.auxLevel(f.aux_ratio ?? null, c.aux_band);
+    const lv = F.auxLevel(f.aux_ratio ?? null, c.aux_band);
     setFig(e, F.pct(f.aux_ratio), f.aux_ratio ?? null, lv, lvlText('aux', lv));
     setAttr(e, 'data-window', name);
     e = $(`[data-testid="floor-occupancy_${slot}"]`, strip);

@@ -8,7 +8,7 @@ import { t, teamLabel, winLabel, lang } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr, setFig } from '../dom.js';
 import { store, opts, agentName } from '../store.js';
-import { lvlText } from './levels.js';
+import { lvlText, talkFigure } from './levels.js';
 import { widthShape, rowWindow, WidthKeys } from '../rows.js';
 
 const TEAM_COLS = [
@@ -22,15 +22,7 @@ const TEAM_COLS = [
   }],
   ['idle', 'c-n', (x) => [F.int(x.current?.idle), x.current?.idle]],
   ['logged_in', 'c-n c-in', (x) => [F.int(x.current?.logged_in), x.current?.logged_in]],
-  ['talk_utilization_team', 'c-p c-lv', (x, c, w) => {
-    const win = x.windows?.[w.team];
-    // Nobody logged in over the window (a team of no-shows, `unassigned`): the server's
-    // figure is talking over scheduled time, 0, but there is no utilization to judge; an
-    // amber "0.0%" read as a team idling.
-    if (win?.logged_in_s === 0) return [t('util.na'), null, 'na', 'talk'];
-    const v = win?.talk_utilization ?? null;
-    return [F.pct(v), v, F.talkLevel(v, c.talk_band, c.utilization_high), 'talk'];
-  }],
+  ['talk_utilization_team', 'c-p c-lv', (x, c, w) => [...talkFigure(x.windows?.[w.team], c), 'talk']],
   ['aux_ratio_team', 'c-p c-lv', (x, c, w) => {
     const v = x.windows?.[w.team]?.aux_ratio ?? null;
     return [F.pct(v), v, F.auxLevel(v, c.aux_band), 'aux'];

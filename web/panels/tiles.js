@@ -7,7 +7,7 @@
 import { t, reasonLabel, teamLabel, activityLabel } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr } from '../dom.js';
-import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux, dormant, dormantCount } from '../store.js';
+import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux, dormant } from '../store.js';
 import { shortName } from './teams.js';
 import { groupAgents, fitTiles, fitDots, chooseMode, stateKey, tileUnit, tileNames, SCHED_ASPECT, XS_UNIT, XS_SCHED_MIN_H } from '../tiles.js';
 
@@ -291,7 +291,7 @@ export function render(now) {
   const empty = $('.tiles-empty');
   empty.hidden = shownCount > 0 || store.now == null;
   // Before the first shift of a rostered floor: say who is on the roster, not due yet.
-  const later = empty.hidden ? 0 : dormantCount();
+  const later = empty.hidden ? 0 : store.dormant.size;
   setText($('.tiles-rostered', empty), later ? t('tiles.rostered', { n: later }) : '');
 }
 
