@@ -190,14 +190,22 @@ export function fitCount(heights, avail, gap, moreH) {
  * the first entry of each kind (`kinds[i]`; null for an entry that reserves nothing, e.g. a
  * resolved alert), then the others in list order while they fit in `avail` pixels. Without
  * it a dozen alerts of one kind (service level, fired later) pushed the one firing
- * out_of_adherence alert of the floor under "+12 more".
+ * out_of_adherence alert of the floor under "+12 more". With `short` (each entry's height
+ * cut to one line), an entry too tall for the room left is shown cut when that fits
+ * (`clamped`): a second alert that wrapped to two lines left a line's gap at 1080p.
  */
-export function pickShown(kinds, heights, avail, gap) {
+export function pickShown(kinds, heights, avail, gap, short = null) {
   const shown = new Set();
+  const clamped = [];
   let used = 0;
   const add = (i) => {
-    const h = heights[i] + (shown.size ? gap : 0);
-    if (used + h > avail) return false;
+    const g = shown.size ? gap : 0;
+    let h = heights[i] + g;
+    if (used + h > avail) {
+      if (!short || used + short[i] + g > avail) return false;
+      h = short[i] + g;
+      clamped.push(i);
+    }
     used += h;
     shown.add(i);
     return true;
@@ -209,5 +217,5 @@ export function pickShown(kinds, heights, avail, gap) {
     add(i);
   });
   for (let i = 0; i < heights.length; i++) if (!shown.has(i) && !add(i)) break;
-  return [...shown].sort((a, b) => a - b);
+  return { shown: [...shown].sort((a, b) => a - b), clamped: clamped.sort((a, b) => a - b) };
 }

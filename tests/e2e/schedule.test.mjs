@@ -655,7 +655,22 @@ function columnGeometry(page) {
     const more = document.querySelector('[data-testid="alerts-more"]');
     const m = more.getBoundingClientRect();
     const lg = [...document.querySelectorAll('.legend .lg')].filter((x) => x.getClientRects().length);
+    // The room under the last entry shown, and the first entry not shown as it would be cut
+    // to one line: it must not fit there (a line's gap under one entry at 1080p).
+    const rowGap = parseFloat(getComputedStyle(document.querySelector('.alerts')).rowGap) || 0;
+    const roomLeft = list.bottom - Math.max(list.top, ...shown.map((b) => b.bottom)) - (shown.length ? rowGap : 0);
+    const next = items.find((li) => li.hidden);
+    let nextShort = null;
+    if (next) {
+      const had = next.classList.contains('one-line');
+      next.classList.add('one-line');
+      next.hidden = false;
+      nextShort = next.getBoundingClientRect().height;
+      next.hidden = true;
+      if (!had) next.classList.remove('one-line');
+    }
     return {
+      roomLeft, nextShort, oneLine: items.filter((li) => !li.hidden && li.classList.contains('one-line')).length,
       teams: rows.length, whole: rows.filter((b) => b.bottom <= bottom + 1).length,
       cut: rows.filter((b) => b.top < bottom - 1 && b.bottom > bottom + 1).length,
       listed: items.length, shown: shown.length, shownCut: shown.filter((b) => b.bottom > list.bottom + 0.5).length,
@@ -688,6 +703,9 @@ for (const lang of ['en', 'zh']) {
       assert.equal(g.moreHidden, false, '"+N more" shown');
       assert.equal(g.moreN, g.listed - g.shown);
       assert.ok(g.moreOnHeading, `"+N more" on the heading's line, at its right (${JSON.stringify(g)})`);
+      // No entry-sized gap under the list: the next entry, cut to one line, would not fit.
+      assert.ok(g.nextShort > g.roomLeft, `the next alert does not fit even cut to one line (${JSON.stringify(g)})`);
+      assert.ok(g.oneLine <= 1, 'at most the last entry shown is cut');
       await shot(page, `e2e-schedule-200-1080-${lang}`);
     } finally {
       await page.close();

@@ -387,14 +387,30 @@ test('alert list overflow: the first firing entry of each kind stays on screen, 
   // Twelve service-level alerts fired after the one out_of_adherence alert: room for four.
   const kinds = [...Array(12).fill('service_level_low'), 'out_of_adherence', 'aux_dispersion'];
   const h = Array(kinds.length).fill(30);
-  assert.deepEqual(pickShown(kinds, h, 4 * 30 + 3 * 5, 5), [0, 1, 12, 13]);
+  assert.deepEqual(pickShown(kinds, h, 4 * 30 + 3 * 5, 5).shown, [0, 1, 12, 13]);
   // Room for two: the first of the first two kinds, in list order.
-  assert.deepEqual(pickShown(kinds, h, 2 * 30 + 5, 5), [0, 12]);
+  assert.deepEqual(pickShown(kinds, h, 2 * 30 + 5, 5).shown, [0, 12]);
   // Resolved entries (null) reserve nothing; all that fits is shown in order.
-  assert.deepEqual(pickShown(['a', 'a', null, 'b'], [30, 30, 30, 30], 100, 5), [0, 1, 3]);
-  assert.deepEqual(pickShown(['a', 'a', 'a'], [30, 30, 30], 1000, 5), [0, 1, 2]);
+  assert.deepEqual(pickShown(['a', 'a', null, 'b'], [30, 30, 30, 30], 100, 5).shown, [0, 1, 3]);
+  assert.deepEqual(pickShown(['a', 'a', 'a'], [30, 30, 30], 1000, 5).shown, [0, 1, 2]);
   // An entry too tall to fit is skipped as a kind's first, and stops the list order after.
-  assert.deepEqual(pickShown(['a', 'b', 'a'], [30, 200, 30], 100, 5), [0]);
+  assert.deepEqual(pickShown(['a', 'b', 'a'], [30, 200, 30], 100, 5).shown, [0]);
+  // Without one-line heights nothing is cut.
+  assert.deepEqual(pickShown(['a', 'b'], [30, 55], 80, 5).clamped, []);
+});
+
+test('alert list overflow: an entry that wraps shows cut to one line where only that fits', async () => {
+  const { pickShown } = await import('../../web/format.js');
+  // Room for one and a half two-line entries (the 1080p demo: a gap under the first).
+  const h = [55, 55, 30], short = [30, 30, 30];
+  assert.deepEqual(pickShown(['a', 'b', 'c'], h, 90, 5, short), { shown: [0, 1], clamped: [1] });
+  // Whole where whole fits: nothing cut.
+  assert.deepEqual(pickShown(['a', 'b'], h.slice(0, 2), 115, 5, short.slice(0, 2)), { shown: [0, 1], clamped: [] });
+  // A kind's first entry may be the cut one, and list order still stops at the first that
+  // fits neither way.
+  assert.deepEqual(pickShown(['a', 'a', 'b'], [30, 30, 55], 70, 5, [30, 30, 30]), { shown: [0, 2], clamped: [2] });
+  assert.deepEqual(pickShown([null, null, null], [55, 55, 55], 60, 5, [30, 30, 30]), { shown: [0], clamped: [] });
+  assert.deepEqual(pickShown([null, null], [55, 55], 40, 5, [30, 30]), { shown: [0], clamped: [0] });
 });
 
 test('the roster\'s activity on a tile is always labelled, in both languages', async () => {

@@ -824,6 +824,66 @@ test('the alert list shows whole entries only, and "+N more" for the rest (kiosk
   }
 });
 
+test('the alert list leaves no entry-sized gap: an entry that wraps shows cut to one line where only that fits', async () => {
+  // Long aux alerts whose names make them two lines at 1366 px wide. At some screen heights
+  // the room under the entries shown is more than one line and less than two: the next
+  // entry is shown there cut to one line (it left a gap, and one entry fewer, before).
+  const now = Date.now();
+  const team = id('E2EW');
+  const long = 'Maximiliana Alexandrovna Konstantinopolskaya-Wolfeschlegelsteinhausen';
+  await postEvents(srv.base, Array.from({ length: 14 }, (_, i) => (
+    { agent: id(`E2EW${i}-`), name: `${long} ${i}`, state: 'aux', reason: 'break', team, ts: new Date(now - (11 + i) * 60_000).toISOString() })));
+  let clamped = 0;
+  for (let h = 768; h <= 856; h += 8) {
+    const page = await openBoard(browser, srv.base, { lang: 'en', team }, { width: 1366, height: h });
+    try {
+      await page.waitForFunction(() => document.querySelectorAll('.alerts .alert').length >= 14, null, { timeout: 15_000 });
+      await sleep(600);
+      const r = await page.evaluate(() => {
+        const list = document.querySelector('.alerts');
+        const box = list.getBoundingClientRect();
+        const gap = parseFloat(getComputedStyle(list).rowGap) || 0;
+        const items = [...list.querySelectorAll('.alert')];
+        const shown = items.filter((li) => !li.hidden);
+        const lineH = (li) => parseFloat(getComputedStyle(li.querySelector('.msg')).lineHeight);
+        const lines = (li) => Math.round(li.querySelector('.msg').getBoundingClientRect().height / lineH(li));
+        const roomLeft = box.bottom - Math.max(box.top, ...shown.map((li) => li.getBoundingClientRect().bottom)) - (shown.length ? gap : 0);
+        const next = items.find((li) => li.hidden);
+        let nextShort = null;
+        if (next) {
+          next.classList.add('one-line');
+          next.hidden = false;
+          nextShort = next.getBoundingClientRect().height;
+          next.hidden = true;
+          next.classList.remove('one-line');
+        }
+        const cut = shown.filter((li) => li.classList.contains('one-line'));
+        return {
+          shown: shown.length, total: items.length, roomLeft, nextShort,
+          overflow: shown.filter((li) => li.getBoundingClientRect().bottom > box.bottom + 0.5).length,
+          wholeLines: shown.filter((li) => !li.classList.contains('one-line')).map(lines),
+          cut: cut.length, cutLines: cut.map(lines), cutIsLast: cut.every((li) => li === shown[shown.length - 1]),
+          more: Number(document.querySelector('[data-testid="alerts-more"]').dataset.n ?? 0),
+        };
+      });
+      const at = `at 1366x${h}: ${JSON.stringify(r)}`;
+      assert.ok(r.shown < r.total, `the list overflows ${at}`);
+      assert.equal(r.overflow, 0, `no entry runs past the list ${at}`);
+      assert.ok(r.wholeLines.every((n) => n === 2), `the names make each entry two lines ${at}`);
+      assert.ok(r.nextShort > r.roomLeft, `the next entry does not fit even cut to one line ${at}`);
+      assert.ok(r.cut <= 1 && r.cutIsLast && r.cutLines.every((n) => n === 1), `only the last entry shown is cut, to one line ${at}`);
+      assert.equal(r.more, r.total - r.shown, `"+N more" counts what is not shown ${at}`);
+      clamped += r.cut;
+      if (r.cut) await page.screenshot({ path: path.join(REPO, 'artifacts', 'e2e-alerts-one-line.png') });
+    } finally {
+      await page.close();
+    }
+  }
+  // The room's height moves with the screen's, modulo the rows and entries: some of these
+  // twelve heights leave between one and two lines under the entries.
+  assert.ok(clamped >= 1, 'some screen height shows an entry cut to one line');
+});
+
 test('aux CV: each team row names the members who drive it; dispersion alerts show the figure now', async () => {
   const page = await openBoard(browser, srv.base, { lang: 'en' });
   try {

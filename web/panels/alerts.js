@@ -1,9 +1,10 @@
 // The alert list: firing first (by severity, newest first), then recently resolved ones
 // fading out. Firing aux_cluster alerts are the banner's. Each line is written from the
 // alert's fields in the page's language, and for a figure alert shows the figure at fire
-// time beside the figure now ("CV 2.38 at fire · now 0.73"). Only whole entries are shown:
-// what does not fit becomes "+N more", in kiosk mode too, and each kind that is firing keeps
-// at least its first entry on screen.
+// time beside the figure now ("CV 2.38 at fire · now 0.73"). Only whole entries are shown
+// (one that wraps may show cut to one line where that fits): what does not fit becomes
+// "+N more", in kiosk mode too, and each kind that is firing keeps at least its first entry
+// on screen.
 
 import { t, teamLabel, reasonWord, winLabel, chartKindLabel, rulesLabel, lang, spokenDur } from '../i18n.js';
 import * as F from '../format.js';
@@ -179,28 +180,41 @@ function updateItem(li, al, now) {
 }
 
 /**
- * Shows the entries that fit whole in the panel and "+N more" for the rest. Measured
- * with every entry shown, so an entry that now fits comes back.
+ * Shows the entries that fit whole in the panel (the last of them cut to one line when
+ * only that fits) and "+N more" for the rest. Measured with every entry shown whole, so an
+ * entry that now fits comes back.
  */
 export function fit() {
   const list = $('.alerts');
   const more = $('[data-testid="alerts-more"]');
   const items = [...list.children];
-  for (const li of items) li.hidden = false;
+  for (const li of items) {
+    li.hidden = false;
+    li.classList.remove('one-line');
+  }
   more.hidden = true;
   setAttr(more, 'data-n', null);
   if (!items.length || !list.clientHeight) return;
   const gap = parseFloat(getComputedStyle(list).rowGap) || 0;
-  const heights = items.map((li) => li.offsetHeight);
-  if (F.fitCount(heights, list.clientHeight, gap, 0) >= items.length) return;
+  // Heights to the fraction of a pixel: rounded, three entries of 33.6 px took 102.
+  const height = (e) => e.getBoundingClientRect().height;
+  const room = height(list);
+  const heights = items.map(height);
+  if (F.fitCount(heights, room, gap, 0) >= items.length) return;
   // Not all fit: the "+N more" line takes its place under the list, then as many whole
   // entries as the list has room for, the first firing one of each kind among them (one
   // kind's overflow never hides another kind, e.g. out_of_adherence under service level).
   setText(more, t('alerts.more', { n: items.length }));
   more.hidden = false;
   const kinds = items.map((li) => (li.dataset.state === 'firing' ? li.dataset.kind : null));
-  const shown = new Set(F.pickShown(kinds, heights, list.clientHeight, gap));
+  // Each entry's height cut to one line: one that wraps may then still fit, cut.
+  for (const li of items) li.classList.add('one-line');
+  const short = items.map(height);
+  for (const li of items) li.classList.remove('one-line');
+  const pick = F.pickShown(kinds, heights, room, gap, short);
+  const shown = new Set(pick.shown);
   items.forEach((li, i) => { li.hidden = !shown.has(i); });
+  for (const i of pick.clamped) items[i].classList.add('one-line');
   setText(more, t('alerts.more', { n: items.length - shown.size }));
   setAttr(more, 'data-n', items.length - shown.size);
 }
