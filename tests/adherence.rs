@@ -397,6 +397,86 @@ fn late_delivery_gives_the_same_result() {
     assert_eq!(alerts(&a), alerts(&b));
 }
 
+/// An `out_of_adherence` alert's team is the agent's team at its fire time (SPEC §9.3),
+/// however late after it the derivation comes. A1 (T1) is out of adherence from 10:00
+/// (personal aux in `work`), so the alert fires at 10:05; at 10:05:30 A1 moves to T2. Read
+/// in one batch (`replay`), the derivation came after the move and named the alert T2.
+/// Then A1, in T2, is out of adherence again from 10:30 and moves back to T1 at 10:34,
+/// still in aux: that alert fires at 10:35 in T1. When A1's site lags from 10:32 (its
+/// events 8 minutes late, the others' on time), the alert first fires at 10:35 as of what
+/// was known then, in T2; the late move corrects it to T1. The team as first told was kept.
+#[test]
+fn the_team_of_an_out_of_adherence_alert_is_the_one_at_its_fire_time() {
+    let roster = "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 12:00,shift\n\
+                  A9,2026-11-23 09:00,2026-11-23 12:00,shift\n";
+    let line = |hms: &str, agent: &str, state: &str, extra: &str| {
+        format!(r#"{{"ts":"2026-11-23T{hms}Z","agent":"{agent}","state":"{state}"{extra}}}"#)
+    };
+    let a1 = [
+        line("09:00:00", "A1", "idle", r#","team":"T1""#),
+        line("10:00:00", "A1", "aux", r#","reason":"personal""#),
+        line("10:05:30", "A1", "idle", r#","team":"T2""#),
+        line("10:30:00", "A1", "aux", r#","reason":"personal""#),
+        line("10:34:00", "A1", "aux", r#","reason":"personal","team":"T1""#),
+        line("10:40:00", "A1", "idle", ""),
+    ];
+    // A9 keeps the clock going, minute by minute (and is in adherence throughout).
+    let a9: Vec<(String, String)> = (0..=100)
+        .map(|m| {
+            let hms = format!("{:02}:{:02}:00", 9 + m / 60, m % 60);
+            (hms.clone(), line(&hms, "A9", if m % 2 == 0 { "idle" } else { "talking" }, r#","team":"T9""#))
+        })
+        .collect();
+    let mut on_time: Vec<(String, String)> = a9.clone();
+    for l in &a1 {
+        on_time.push((l[18..26].to_string(), l.clone()));
+    }
+    on_time.sort();
+    let on_time: Vec<String> = on_time.into_iter().map(|(_, l)| l).collect();
+    // A1's events from 10:32 on arrive at 10:40, at once.
+    let mut lagging: Vec<String> = Vec::new();
+    let mut held: Vec<String> = Vec::new();
+    for l in &on_time {
+        let t = &l[18..26];
+        if l.contains(r#""A1""#) && t >= "10:32:00" {
+            held.push(l.clone());
+            continue;
+        }
+        if t >= "10:40:00" && !held.is_empty() {
+            lagging.append(&mut held);
+        }
+        lagging.push(l.clone());
+    }
+    let want = [
+        ("out_of_adherence:T1:A1:1795428000000", "2026-11-23T10:05:00.000Z", "2026-11-23T10:05:30.000Z"),
+        ("out_of_adherence:T1:A1:1795429800000", "2026-11-23T10:35:00.000Z", "2026-11-23T10:40:00.000Z"),
+    ];
+    for (how, lines) in [("one batch", on_time.join("\n")), ("the lagging site", lagging.join("\n"))] {
+        let s = replay(roster, "csv", "", &lines, Some("2026-11-23T10:45:00Z"), "UTC");
+        let got: Vec<(String, String, String)> = alerts(&s)
+            .into_iter()
+            .filter(|a| a.0.starts_with("out_of_adherence:") && a.0.contains(":A1:"))
+            .map(|a| (a.0, a.2, a.3.as_str().unwrap_or("").to_string()))
+            .collect();
+        let want: Vec<(String, String, String)> =
+            want.iter().map(|w| (w.0.to_string(), w.1.to_string(), w.2.to_string())).collect();
+        assert_eq!(got, want, "{how}");
+        // And line by line, each line its own batch.
+        let mut engine = engine_with("[server]\nclock = \"event\"\n[floor]\nmin_team = 3\n", roster);
+        for l in lines.lines() {
+            feed(&mut engine, l);
+        }
+        let opts = floorwatch::engine::ViewOpts { team: None, agents: false, alerts: true, scrape: false };
+        let s = snapshot(&mut engine, at("10:45"), &opts);
+        let got: Vec<String> = alerts(&s)
+            .into_iter()
+            .filter(|a| a.0.starts_with("out_of_adherence:") && a.0.contains(":A1:"))
+            .map(|a| a.0)
+            .collect();
+        assert_eq!(got, want.iter().map(|w| w.0.clone()).collect::<Vec<_>>(), "{how}, line by line");
+    }
+}
+
 /// `PUT /api/v1/roster` applies CSV, refuses a bad row by its line with nothing applied.
 #[tokio::test]
 async fn put_roster_over_http() {

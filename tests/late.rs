@@ -18,6 +18,40 @@ use proptest::prelude::*;
 /// of peak, AHT chart points of 2 contacts with a baseline of 3: every alert kind fires on
 /// the noisy trace.
 fn settings(clock: &str) -> Settings {
+    settings_for(clock, false)
+}
+
+/// [`settings`], with [`roster_csv`] uploaded at start when `rostered`.
+fn settings_for(clock: &str, rostered: bool) -> Settings {
+    let mut s = plain_settings(clock);
+    if rostered {
+        s.roster = Some(std::sync::Arc::new(floorwatch::roster::parse::parse(&roster_csv(), &s.tz).unwrap()));
+    }
+    s
+}
+
+/// A roster for the noisy trace's agents (`A0`..`A39`, 08:00 to about 15:00 UTC): shifts
+/// starting 08:00 to 08:30, a break, a lunch and for some a training, at times that
+/// differ by agent; and a no-show, `A99`. The trace's random states and reasons put agents
+/// in and out of adherence all day.
+fn roster_csv() -> String {
+    let hm = |m: i64| format!("2026-11-23 {:02}:{:02}", m / 60, m % 60);
+    let mut csv = String::from("agent,start,end,activity\n");
+    for a in 0..40i64 {
+        let start = 8 * 60 + (a % 4) * 10;
+        csv += &format!("A{a},{},{},shift\n", hm(start), hm(start + 7 * 60));
+        let brk = 10 * 60 + (a % 6) * 5;
+        csv += &format!("A{a},{},{},break\n", hm(brk), hm(brk + 15));
+        let lunch = 12 * 60 + (a % 3) * 20;
+        csv += &format!("A{a},{},{},lunch\n", hm(lunch), hm(lunch + 30));
+        if a % 7 == 3 {
+            csv += &format!("A{a},{},{},training\n", hm(13 * 60), hm(13 * 60 + 45));
+        }
+    }
+    csv + "A99,2026-11-23 09:00,2026-11-23 12:00,shift\n"
+}
+
+fn plain_settings(clock: &str) -> Settings {
     let toml = format!(
         "[server]\nclock = \"{clock}\"\n[peak]\nwindows = [\"00:00-24:00\"]\n\
          [alerts.aux_cluster]\nhold_secs = 30\n[alerts.aux_dispersion]\nmin_peak_secs = 300\nmin_members = 3\n\
@@ -60,9 +94,27 @@ fn apply(engine: &mut Engine, recv: Ms, batch: &[&Line]) {
     engine.apply_batch(recv, Source::Tcp, events, &refused);
 }
 
+/// A daemon started with the roster (when `rostered`) a second before the trace's first
+/// line. On the wall clock a daemon ticks every second, so it evaluates the roster it
+/// loaded at once; without that tick the first evaluation would come at the end, hours
+/// after the upload, and an upload's stretches that ended before what may still be
+/// backfilled are history, never told (docs/adherence.md).
+fn started(clock: &str, rostered: bool, lines: &[Line]) -> Engine {
+    let mut engine = Engine::new(settings_for(clock, rostered));
+    if rostered && clock == "wall" {
+        engine.advance(lines[0].0 - 1_000);
+    }
+    engine
+}
+
 /// Every line delivered alone at the time it happened.
 fn on_time(clock: &str, lines: &[Line], now: Ms) -> serde_json::Value {
-    let mut engine = Engine::new(settings(clock));
+    on_time_for(clock, false, lines, now)
+}
+
+/// [`on_time`], with the roster when `rostered`.
+fn on_time_for(clock: &str, rostered: bool, lines: &[Line], now: Ms) -> serde_json::Value {
+    let mut engine = started(clock, rostered, lines);
     for l in lines {
         apply(&mut engine, l.0, &[l]);
     }
@@ -72,8 +124,10 @@ fn on_time(clock: &str, lines: &[Line], now: Ms) -> serde_json::Value {
 /// Agents whose number is 0 mod `lag_mod` are delivered `delay` late (one site's collector
 /// lagging another's); everything goes in batches of 1..=`max_batch` lines received when
 /// their last line is due, with views at some of those instants.
+#[allow(clippy::too_many_arguments)]
 fn late(
     clock: &str,
+    rostered: bool,
     lines: &[Line],
     lag_mod: u64,
     delay: Ms,
@@ -97,7 +151,7 @@ fn late(
         x ^= x << 17;
         x % n
     };
-    let mut engine = Engine::new(settings(clock));
+    let mut engine = started(clock, rostered, lines);
     let mut i = 0;
     while i < order.len() {
         let n = 1 + rnd(max_batch as u64) as usize;
@@ -184,11 +238,23 @@ fn case(
     delay_min: i64,
     max_batch: usize,
 ) -> (serde_json::Value, serde_json::Value) {
+    case_for(clock, false, seed, lag_mod, delay_min, max_batch)
+}
+
+/// [`case`], with the roster when `rostered`.
+fn case_for(
+    clock: &str,
+    rostered: bool,
+    seed: u64,
+    lag_mod: u64,
+    delay_min: i64,
+    max_batch: usize,
+) -> (serde_json::Value, serde_json::Value) {
     let lines = lines(&noisy_trace(40, 2500, seed % 7 + 1));
     let delay = delay_min * 60_000 + (seed % 60_000) as Ms;
     let now = end(&lines, delay);
-    let want = on_time(clock, &lines, now);
-    (late(clock, &lines, lag_mod, delay, max_batch, seed, now), want)
+    let want = on_time_for(clock, rostered, &lines, now);
+    (late(clock, rostered, &lines, lag_mod, delay, max_batch, seed, now), want)
 }
 
 proptest! {
@@ -238,6 +304,38 @@ fn events_beyond_the_backfill_are_too_old() {
 fn a_long_quiet_batch_stays_within_the_backfill() {
     let (got, want) = case("wall", 741_032, 2, 44, 372);
     assert_same(&got, &want, "snapshot");
+}
+
+/// The rostered trace: `out_of_adherence` alerts all day (and the rest as without).
+#[test]
+fn the_rostered_trace_is_out_of_adherence_often() {
+    let lines = lines(&noisy_trace(40, 2500, 5));
+    let snap = on_time_for("wall", true, &lines, end(&lines, 0));
+    let alerts = snap["alerts"].as_array().unwrap();
+    let ooa = alerts.iter().filter(|a| a["kind"] == "out_of_adherence").count();
+    assert!(ooa > 40, "out_of_adherence alerts: {ooa}");
+    assert!(alerts.iter().any(|a| a["kind"] == "out_of_adherence" && a["agent"] == "A99"), "the no-show's alert");
+    assert!(snap["floor"]["windows"]["today"]["scheduled_s"].as_f64().unwrap() > 0.0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Late delivery with a roster (SPEC §2.5 with §9): adherence figures, `scheduled`, the
+    /// no-show and `out_of_adherence` alerts with their times equal on-time delivery's
+    /// whatever the batching, the delay and the views, with either clock.
+    #[test]
+    fn late_batches_with_a_roster_equal_on_time_delivery(
+        seed in 1u64..1_000_000,
+        lag_mod in 2u64..5,
+        delay_min in 0i64..50,
+        max_batch in 1usize..400,
+        wall in any::<bool>(),
+    ) {
+        let clock = if wall { "wall" } else { "event" };
+        let (got, want) = case_for(clock, true, seed, lag_mod, delay_min, max_batch);
+        assert_same(&got, &want, "snapshot");
+    }
 }
 
 /// A case the proptest above found in session 13: a view 9 s after the final snapshot's

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::Engine;
 use crate::alert::{Alert, AlertKind, AlertState, StoredAlert};
 use crate::detect::team::new_alert;
-use crate::floor::agents::AgentIdx;
+use crate::floor::agents::{AgentIdx, TeamIdx};
 use crate::floor::timeline::Kind;
 use crate::roster::parse::Upload;
 use crate::roster::{Applied, UploadError};
@@ -267,13 +267,20 @@ impl Engine {
             if reached_back && end.is_some_and(|e| e <= floor) && !known.iter().any(|k| k.0 == start) {
                 continue;
             }
-            // The team at fire time: kept from the alert as told (the agent may have moved since).
-            // A no-show's alert told as `unassigned` takes the agent's team once its events
-            // arrive (late delivery: it was on the floor after all).
-            let team = known
-                .iter()
-                .find(|k| k.0 == start && !(k.2 == UNASSIGNED && seen.is_some()))
-                .map_or_else(|| team_now.clone(), |k| k.2.clone());
+            // The team at fire time (SPEC §9.3), from the agent's moves: a move after it, in
+            // the same batch or before this derivation, does not change it, and a lagging
+            // site's move before it does. A no-show's alert told as `unassigned` takes the
+            // agent's team once its events arrive (late delivery: it was on the floor after
+            // all). Where the moves are not all known (before a restored state), the team
+            // as told.
+            let at_fire = seen.and_then(|_| self.roster.team_at(slot, fire, &team_now));
+            let team = match at_fire {
+                Some(t) => t.to_string(),
+                None => known
+                    .iter()
+                    .find(|k| k.0 == start && !(k.2 == UNASSIGNED && seen.is_some()))
+                    .map_or_else(|| team_now.clone(), |k| k.2.clone()),
+            };
             let a = adherence_alert(&id, &who, &team, start, end, thr);
             let entry = (start, a.id.clone(), team);
             match end {
@@ -308,6 +315,20 @@ impl Engine {
         let stored = self.alerts.get(&aid).map(|a| a.alert().clone());
         let want = adherence_alert(id, &self.adherence_who(id, self.agents.find(id)), &team, start, None, thr);
         debug_assert_eq!(stored.as_ref(), Some(&want), "the firing out_of_adherence alert of {id} at {now}");
+    }
+
+    /// Agent `ai` moved at `t` from team `from` (SPEC §9.3: its alerts take the team in
+    /// force at their fire time, [`Roster::team_at`]).
+    ///
+    /// [`Roster::team_at`]: crate::roster::Roster::team_at
+    pub(super) fn roster_moved(&mut self, ai: AgentIdx, t: Ms, from: TeamIdx) {
+        if self.roster.is_empty() {
+            return;
+        }
+        if let Some(slot) = self.roster.slot_of(ai, &self.agents.get(ai).id) {
+            let from = self.team(from).id.clone();
+            self.roster.note_move(slot, t, &from);
+        }
     }
 
     /// Agent `ai`'s name or presence changed: its alert's text may (see

@@ -347,6 +347,7 @@ impl Engine {
                 team.roster.join(&mut self.agents, ai);
                 self.record(old_team, Change { t: ts, agent: ai, to: None });
                 self.record(new_team, Change { t: ts, agent: ai, to: Some(kind) });
+                self.roster_moved(ai, ts, old_team);
             } else if kind != old_kind {
                 self.agents.get_mut(ai).kind = kind;
                 self.team_mut(old_team).roster.change(old_kind, kind);

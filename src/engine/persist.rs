@@ -223,6 +223,8 @@ impl Engine {
         }
         engine.recount_alerts();
         engine.roster = crate::roster::Roster::restore(engine.settings.adherence.clone(), load.roster);
+        // Team moves are not stored: those before this state are not known.
+        engine.roster.moves_known_from(load.max_ts);
         // The roster file in force at start is the authority for the days it names.
         if let Some(up) = engine.settings.roster.clone() {
             let _ = engine.upload_roster(&up);

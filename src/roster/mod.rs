@@ -437,6 +437,15 @@ pub struct Roster {
     /// tell stretches that ended before what may still be backfilled
     /// ([`Roster::reached_back`]). Derived; never stored.
     uploaded: HashSet<u32, foldhash::fast::RandomState>,
+    /// Team moves of scheduled agents, by roster slot: `(instant, the team it left)`, in
+    /// time order. An `out_of_adherence` alert's team is the agent's team at its fire time
+    /// (SPEC §9.3), and the derivation that finds it may come after a later move: a batch
+    /// that holds both the fire instant and the move, a lagging site's events
+    /// ([`Roster::team_at`]). Agents rarely move, hence a map. Complete from `moves_from`
+    /// on: trimmed with the logs, and not stored (a restored engine knows the moves since
+    /// the state it restored). Derived; never stored.
+    moves: HashMap<u32, Vec<(Ms, CompactString)>, foldhash::fast::RandomState>,
+    moves_from: Ms,
 }
 
 /// A [`Roster::generation`] no roster has had before (one roster may replace another, and
@@ -499,6 +508,8 @@ impl Roster {
             by_agent: Vec::new(),
             sched_aux: Vec::new(),
             uploaded: HashSet::default(),
+            moves: HashMap::default(),
+            moves_from: Ms::MIN,
         };
         r.intern("off");
         r.intern("work");
@@ -1430,6 +1441,31 @@ impl Roster {
         a.live_firing && !a.who_changed && matches!(&a.live[..], [(s, _, team)] if *s == start && team != unsure)
     }
 
+    /// Agent `slot` moved at `t` from team `from` to another: its alerts are derived again
+    /// at the next advance, as their team may change (the one in force at their fire time).
+    pub fn note_move(&mut self, slot: u32, t: Ms, from: &str) {
+        self.moves.entry(slot).or_default().push((t, from.into()));
+        self.who_changed(slot);
+    }
+
+    /// The team agent `slot` was in at `t` (after every event stamped `t`), being in
+    /// `now_team` now: the team it left at its first move after `t`, or `now_team`. For an
+    /// instant before its first event, the team of that event (the team an alert of an
+    /// agent not yet seen takes once its events arrive, docs/alerts.md). `None` when a move
+    /// after `t` may not be known (before a trim's cutoff, or before a restored state).
+    pub fn team_at<'a>(&'a self, slot: u32, t: Ms, now_team: &'a str) -> Option<&'a str> {
+        if t < self.moves_from {
+            return None;
+        }
+        let first_after = self.moves.get(&slot).and_then(|m| m.iter().find(|(at, _)| *at > t));
+        Some(first_after.map_or(now_team, |(_, from)| from.as_str()))
+    }
+
+    /// Moves made before `t` are not known (a restored state: see [`Roster::team_at`]).
+    pub fn moves_known_from(&mut self, t: Ms) {
+        self.moves_from = self.moves_from.max(t);
+    }
+
     /// The agent's name or presence changed (see `RAgent::who_changed`): derived again at
     /// the next advance, as its alert's text may change.
     pub fn who_changed(&mut self, slot: u32) {
@@ -1537,6 +1573,13 @@ impl Roster {
 
     /// Drops state history and rows no window needs (before `cutoff`).
     pub fn trim(&mut self, cutoff: Ms) {
+        if !self.moves.is_empty() && cutoff > self.moves_from {
+            self.moves.retain(|_, m| {
+                m.retain(|&(t, _)| t > cutoff);
+                !m.is_empty()
+            });
+            self.moves_from = cutoff;
+        }
         if self.trim_changes_nothing(cutoff) {
             // Every log holds at most one entry at or before the cutoff and every row ends
             // after it (the last trim left them so, and nothing was added before it since).
