@@ -348,6 +348,7 @@ impl Engine {
                 self.record(old_team, Change { t: ts, agent: ai, to: None });
                 self.record(new_team, Change { t: ts, agent: ai, to: Some(kind) });
                 self.roster_moved(ai, ts, old_team);
+                self.long_aux_moved(ai, ts, old_team);
             } else if kind != old_kind {
                 self.agents.get_mut(ai).kind = kind;
                 self.team_mut(old_team).roster.change(old_kind, kind);
@@ -508,7 +509,8 @@ impl Engine {
         let team = self.team(a.team).id.clone();
         let stretch = self.long_aux_start(ai, t, &reason, limit);
         let a = self.agents.get_mut(ai);
-        a.aux_entry = stretch.map(|(at, until)| Box::new(AuxEntry { at, limit, reason, team, until, ended }));
+        a.aux_entry =
+            stretch.map(|(at, until)| Box::new(AuxEntry { at, limit, reason, team, until, ended, moves: Vec::new() }));
         if let Some((at, _)) = stretch {
             self.long_aux_due.insert((at + limit, ai));
         }
@@ -571,6 +573,31 @@ impl Engine {
         }
     }
 
+    /// Agent `ai` moved at `t` from team `from`: noted in its stretch of unplanned aux, if
+    /// any. An alert of the stretch that fired at `t` or after (at the same instant, or
+    /// before this agent's late event) is corrected to the team at its fire time.
+    fn long_aux_moved(&mut self, ai: AgentIdx, t: Ms, from: TeamIdx) {
+        let from = self.team(from).id.clone();
+        let a = self.agents.get_mut(ai);
+        let Some(e) = a.aux_entry.as_deref_mut() else { return };
+        e.moves.push((t, from.into()));
+        let Some(stored) = a.long_aux_alert.as_ref().and_then(|id| self.alerts.get(id)).cloned() else { return };
+        if stored.fired_at < t {
+            return;
+        }
+        let a = self.agents.get(ai);
+        let e = a.aux_entry.as_deref().expect("a stretch");
+        let team = e.team_at(stored.fired_at, &self.team(a.team).id).to_string();
+        if team == stored.team {
+            return;
+        }
+        let mut moved = stored.alert().clone();
+        moved.id = Alert::make_id(AlertKind::LongAux, &team, Some(&a.id), stored.started_at);
+        moved.team = team;
+        self.agents.get_mut(ai).long_aux_alert = Some(moved.id.clone());
+        self.correct(vec![stored], vec![moved]);
+    }
+
     fn long_aux_fire(&mut self, ai: AgentIdx, t: Ms) {
         let a = self.agents.get(ai);
         let Some(e) = a.aux_entry.as_deref() else { return };
@@ -580,8 +607,9 @@ impl Engine {
             return;
         }
         let at = entry + limit;
-        // Named by the stretch's entry (team, reason), not by what the agent did after it.
-        let (team, reason) = (e.team.clone(), e.reason.clone());
+        // The limit and the reason are the entry's; the team is the one at the fire time
+        // (as `out_of_adherence`'s, SPEC §9.3), whatever the agent did after it.
+        let (team, reason) = (e.team_at(at, &self.team(a.team).id).to_string(), e.reason.clone());
         let id = Alert::make_id(AlertKind::LongAux, &team, Some(&a.id), entry);
         let who = match &a.name {
             Some(n) => format!("{} ({n})", a.id),

@@ -591,14 +591,59 @@ fn long_aux() {
             },
         },
         Case {
-            name: "named by the entry's team when the agent moves team",
+            name: "in the team at its fire time when the agent moves team during the stretch",
             cfg: NO_PEAK,
             clocks: BOTH,
             events: cat(&[start(), vec![one("09:10", "aux:break"), ev("09:15", "A1", "aux:break", "T2")]]),
             now: "09:30",
             expect: Expect {
+                alerts: &[("long_aux", "T2", "A1", "09:10:00", "09:20:00", "")],
+                figs: &[("T2.aux_unplanned", 1.0)],
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "a move after the fire time leaves the alert in the team it fired in",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[start(), vec![one("09:10", "aux:break"), ev("09:20:00.001", "A1", "aux:break", "T2")]]),
+            now: "09:30",
+            expect: Expect {
                 alerts: &[("long_aux", "T1", "A1", "09:10:00", "09:20:00", "")],
                 figs: &[("T2.aux_unplanned", 1.0)],
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "a move at the fire instant: the team after it (the state at an instant is after its events)",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[start(), vec![one("09:10", "aux:break"), ev("09:20", "A1", "aux:break", "T2")]]),
+            now: "09:30",
+            expect: Expect {
+                alerts: &[("long_aux", "T2", "A1", "09:10:00", "09:20:00", "")],
+                // Told in T1 when due, before the event of that instant came: then moved.
+                retracted: &[("long_aux", "T1", "A1", "09:10:00", "09:20:00", "")],
+                figs: &[("T2.aux_unplanned", 1.0)],
+                ..Default::default()
+            },
+        },
+        Case {
+            name: "moved twice: the team between the moves, at the fire time",
+            cfg: NO_PEAK,
+            clocks: BOTH,
+            events: cat(&[
+                start(),
+                vec![
+                    one("09:10", "aux:break"),
+                    ev("09:15", "A1", "aux:break", "T2"),
+                    ev("09:25", "A1", "aux:break", "T3"),
+                    ev("09:26", "A1", "idle", ""),
+                ],
+            ]),
+            now: "09:30",
+            expect: Expect {
+                alerts: &[("long_aux", "T2", "A1", "09:10:00", "09:20:00", "09:26:00")],
                 ..Default::default()
             },
         },

@@ -47,14 +47,16 @@ impl Agent {
     }
 }
 
-/// How a stretch of unplanned aux began: its long_aux alert is named by these, whatever
-/// the agent does between the entry and the moment the alert is found due.
+/// How a stretch of unplanned aux began (its long_aux limit is the reason at entry's),
+/// and the agent's team moves during it: its long_aux alert is the agent's team at its
+/// fire time, whenever the alert is found due.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AuxEntry {
     pub at: Ms,
     /// The long_aux limit, chosen by the reason at entry.
     pub limit: Ms,
     pub reason: CompactString,
+    /// The team at entry (the alert takes the team at its fire time: [`AuxEntry::team_at`]).
     pub team: String,
     /// Where the agent's schedule allows this aux (it is planned from there, SPEC §9.2):
     /// the stretch ends there. `Ms::MAX`: it does not. Derived from the roster (not in the
@@ -67,6 +69,18 @@ pub struct AuxEntry {
     /// the alert as it was (the one case a restart changes, and a rare one).
     #[serde(skip)]
     pub ended: Vec<(String, Ms)>,
+    /// The agent's team moves since the entry: `(instant, the team it left)`, in time
+    /// order. Not in the snapshot: after a restart the alert takes the team it is in.
+    #[serde(skip)]
+    pub moves: Vec<(Ms, CompactString)>,
+}
+
+impl AuxEntry {
+    /// The agent's team at `t` (after every event stamped `t`), `t` at or after the entry,
+    /// being in `now_team` now: the team it left at its first move after `t`, or `now_team`.
+    pub fn team_at<'a>(&'a self, t: Ms, now_team: &'a str) -> &'a str {
+        self.moves.iter().find(|(at, _)| *at > t).map_or(now_team, |(_, from)| from.as_str())
+    }
 }
 
 fn never() -> Ms {
