@@ -31,6 +31,10 @@
 //! - **berlin-sim-json**: `floorwatch simulate` in Europe/Berlin over 2026-10-25 (fall back)
 //!   with injected clusters, long breaks and 4% ingest noise; the roster as JSON;
 //!   `aux_dispersion` and `utilization_high` tuned to cross their limits often.
+//! - **lisbon-moves-csv**: hand-written, Europe/Lisbon, agents moving teams just after,
+//!   exactly at and just before the fire times of their `out_of_adherence` and `long_aux`
+//!   alerts (each takes the team at its fire time), some of those moves in lines from a
+//!   lagging site appended at the file's end, and a no-show whose log-in comes too late.
 //!
 //! And six in the time zones that break naive code (`adherence_oracle/zones.rs`), each
 //! `floorwatch simulate` output with hand-written agents for the edges, CSV and JSON:
@@ -611,6 +615,86 @@ fn shanghai_load(root: &Path) -> Floor {
     }
 }
 
+const LISBON_ROSTER: &str = "agent,start,end,activity
+M1,2026-11-23 09:00,2026-11-23 13:00,shift
+M2,2026-11-23 09:00,2026-11-23 13:00,shift
+M3,2026-11-23 09:00,2026-11-23 13:00,shift
+M4,2026-11-23 09:00,2026-11-23 13:00,shift
+M4,2026-11-23 10:30,2026-11-23 10:45,break
+M5,2026-11-23 09:00,2026-11-23 13:00,shift
+M6,2026-11-23 09:00,2026-11-23 12:00,shift
+";
+
+/// On time, in time order. M1 moves after its `out_of_adherence` fires and before its
+/// `long_aux` does; M2 moves at the very instant each fires; M3 moves between two
+/// stretches; M4's first move is before its break, its second inside it.
+const LISBON_EVENTS: &str = "
+2026-11-23T09:00:00Z M1 idle - T1
+2026-11-23T09:00:00Z M2 idle - T1
+2026-11-23T09:00:00Z M3 idle - T2
+2026-11-23T09:00:00Z M5 idle - T2
+2026-11-23T09:30:00Z M1 aux personal
+2026-11-23T09:36:00Z M1 aux personal T2
+2026-11-23T09:50:00Z M1 idle
+2026-11-23T10:00:00Z M2 aux personal
+2026-11-23T10:00:00Z M5 aux personal
+2026-11-23T10:05:00Z M2 aux personal T2
+2026-11-23T10:10:00Z M2 aux personal T3
+2026-11-23T10:12:00Z M2 idle
+2026-11-23T11:00:00Z M3 offline
+2026-11-23T11:04:00Z M3 idle - T3
+2026-11-23T11:10:00Z M3 offline
+2026-11-23T11:20:00Z M3 idle - T1
+2026-11-23T11:30:00Z M3 talking
+2026-11-23T11:40:00Z M3 idle
+";
+
+/// Lagging sites' lines, appended after all the others: M4's whole day (its 09:00 log-in
+/// comes after 11:40, beyond the 2-hour backfill, and is refused: a no-show until 10:20,
+/// whose alert takes the team of its first applied event), and M5's move and return from
+/// 10:03 (its aux alerts fire on time in T2, and the move to T1 before them comes after).
+const LISBON_LAGGING: &str = "
+2026-11-23T10:03:00Z M5 aux personal T1
+2026-11-23T10:20:00Z M5 idle
+2026-11-23T09:00:00Z M4 idle - T1
+2026-11-23T10:20:00Z M4 talking - T3
+2026-11-23T10:32:00Z M4 aux break
+2026-11-23T10:40:00Z M4 aux break T2
+2026-11-23T10:50:00Z M4 aux break
+2026-11-23T11:00:00Z M4 idle
+";
+
+/// Europe/Lisbon (UTC+0 in November), team moves around the fire times of `out_of_adherence`
+/// and `long_aux`: each takes the agent's team at its fire time, whether the move comes in
+/// the same batch, at the very instant, or late from a lagging site (SPEC §2.5, §9.3); and a
+/// no-show's alert takes its team once its events arrive. M6 is a no-show all along.
+fn lisbon_moves_csv(root: &Path) -> Floor {
+    let dir = root.join("lisbon");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("roster.csv"), LISBON_ROSTER).unwrap();
+    let lagging: String = LISBON_LAGGING
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| events_ndjson(l))
+        .collect();
+    std::fs::write(dir.join("events.ndjson"), events_ndjson(LISBON_EVENTS) + &lagging).unwrap();
+    Floor {
+        name: "lisbon-moves-csv",
+        dir,
+        tz: "Europe/Lisbon",
+        roster: "roster.csv",
+        events: "events.ndjson",
+        windows: &["15m", "60m", "today"],
+        toml: "",
+        oracle_cfg: "{}",
+        threshold_secs: 300,
+        // The end of the day only: the file is out of time order (the lagging lines), and
+        // the oracle reads `--now` earlier than the last event as the file up to the first
+        // line after it, where `replay` takes every event stamped by then.
+        nows: &[None],
+    }
+}
+
 /// Europe/Berlin, 2026-10-24 06:00 to 2026-10-25 18:00 local (clocks go back at 03:00 on
 /// the 25th), clusters and long breaks injected, 4% noise (duplicates, late, invalid); the
 /// simulated roster as JSON, times alternately epoch ms and RFC 3339.
@@ -868,6 +952,7 @@ fn replay_equals_the_independent_adherence_computation() {
         ny_spring_csv(root.path()),
         berlin_sim_json(root.path()),
         shanghai_load(root.path()),
+        lisbon_moves_csv(root.path()),
         zones::santiago_gap_csv(root.path()),
         zones::santiago_fold_json(root.path()),
         zones::lord_howe_spring_csv(root.path()),
