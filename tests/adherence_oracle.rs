@@ -672,11 +672,7 @@ fn lisbon_moves_csv(root: &Path) -> Floor {
     let dir = root.join("lisbon");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("roster.csv"), LISBON_ROSTER).unwrap();
-    let lagging: String = LISBON_LAGGING
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| events_ndjson(l))
-        .collect();
+    let lagging: String = LISBON_LAGGING.lines().filter(|l| !l.trim().is_empty()).map(events_ndjson).collect();
     std::fs::write(dir.join("events.ndjson"), events_ndjson(LISBON_EVENTS) + &lagging).unwrap();
     Floor {
         name: "lisbon-moves-csv",
