@@ -1,7 +1,8 @@
 //! Late delivery is exact (SPEC §2.5): whatever the batching, the delay (up to
 //! `floor.max_backfill_secs`), the views in between, and whichever agents' events come
 //! late, the snapshot and every alert at a given now equal those of the same events
-//! delivered on time. Both clocks; the wall clock's now injected.
+//! delivered on time. Both clocks; the wall clock's now injected; with and without a
+//! roster for the trace's agents.
 
 mod common;
 
@@ -258,8 +259,10 @@ fn case_for(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 20, failure_persistence: None, ..ProptestConfig::default() })]
 
+    /// With a roster too (SPEC §2.5 with §9): adherence figures, `scheduled`, the no-show
+    /// and `out_of_adherence` alerts with their times and teams.
     #[test]
     fn late_batches_equal_on_time_delivery(
         seed in 1u64..1_000_000,
@@ -267,9 +270,10 @@ proptest! {
         delay_min in 0i64..50,
         max_batch in 1usize..400,
         wall in any::<bool>(),
+        rostered in any::<bool>(),
     ) {
         let clock = if wall { "wall" } else { "event" };
-        let (got, want) = case(clock, seed, lag_mod, delay_min, max_batch);
+        let (got, want) = case_for(clock, rostered, seed, lag_mod, delay_min, max_batch);
         assert_same(&got, &want, "snapshot");
     }
 }
@@ -316,26 +320,6 @@ fn the_rostered_trace_is_out_of_adherence_often() {
     assert!(ooa > 40, "out_of_adherence alerts: {ooa}");
     assert!(alerts.iter().any(|a| a["kind"] == "out_of_adherence" && a["agent"] == "A99"), "the no-show's alert");
     assert!(snap["floor"]["windows"]["today"]["scheduled_s"].as_f64().unwrap() > 0.0);
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
-
-    /// Late delivery with a roster (SPEC §2.5 with §9): adherence figures, `scheduled`, the
-    /// no-show and `out_of_adherence` alerts with their times equal on-time delivery's
-    /// whatever the batching, the delay and the views, with either clock.
-    #[test]
-    fn late_batches_with_a_roster_equal_on_time_delivery(
-        seed in 1u64..1_000_000,
-        lag_mod in 2u64..5,
-        delay_min in 0i64..50,
-        max_batch in 1usize..400,
-        wall in any::<bool>(),
-    ) {
-        let clock = if wall { "wall" } else { "event" };
-        let (got, want) = case_for(clock, true, seed, lag_mod, delay_min, max_batch);
-        assert_same(&got, &want, "snapshot");
-    }
 }
 
 /// A case the proptest above found in session 13: a view 9 s after the final snapshot's

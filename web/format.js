@@ -198,6 +198,7 @@ export function pickShown(kinds, heights, avail, gap, short = null) {
   const shown = new Set();
   const clamped = [];
   let used = 0;
+  // At most one entry is cut: once one is, the room left is under a line.
   const add = (i) => {
     const g = shown.size ? gap : 0;
     let h = heights[i] + g;

@@ -705,7 +705,7 @@ for (const lang of ['en', 'zh']) {
       assert.ok(g.moreOnHeading, `"+N more" on the heading's line, at its right (${JSON.stringify(g)})`);
       // No entry-sized gap under the list: the next entry, cut to one line, would not fit.
       assert.ok(g.nextShort > g.roomLeft, `the next alert does not fit even cut to one line (${JSON.stringify(g)})`);
-      assert.ok(g.oneLine <= 1, 'at most the last entry shown is cut');
+      assert.ok(g.oneLine <= 1, 'at most one entry shown is cut');
       await shot(page, `e2e-schedule-200-1080-${lang}`);
     } finally {
       await page.close();
