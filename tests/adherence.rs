@@ -397,6 +397,42 @@ fn late_delivery_gives_the_same_result() {
     assert_eq!(alerts(&a), alerts(&b));
 }
 
+/// A change of reason inside unplanned aux does not break a `long_aux` stretch (SPEC §4.2),
+/// also when the first reason's stretch was found ahead, where a scheduled break would allow
+/// it. A1 goes on break at 10:19:06 (unplanned: its break is scheduled at 10:25), switches to
+/// `personal` at 10:23:16 (which the break does not allow) and is back at 10:34:58: one
+/// stretch from 10:19:06, firing at 10:29:06 with the entry's limit. It was restarted at
+/// 10:23:16 (found by `adherence_oracle.rs`'s random floors, seed 1).
+#[test]
+fn a_reason_change_before_a_scheduled_break_keeps_the_stretch() {
+    let roster = "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 12:00,shift\n\
+                  A1,2026-11-23 10:25,2026-11-23 10:40,break\n";
+    let events = [
+        r#"{"ts":"2026-11-23T09:00:00Z","agent":"A1","state":"idle","team":"T1"}"#,
+        r#"{"ts":"2026-11-23T10:19:06.767Z","agent":"A1","state":"aux","reason":"break"}"#,
+        r#"{"ts":"2026-11-23T10:23:16.417Z","agent":"A1","state":"aux","reason":"personal"}"#,
+        r#"{"ts":"2026-11-23T10:34:58.119Z","agent":"A1","state":"talking"}"#,
+        r#"{"ts":"2026-11-23T10:50:00Z","agent":"A1","state":"idle"}"#,
+    ]
+    .join("\n");
+    let s = replay(roster, "csv", "", &events, None, "UTC");
+    let long: Vec<_> = alerts(&s).into_iter().filter(|a| a.0.starts_with("long_aux:")).collect();
+    assert_eq!(
+        long,
+        [(
+            "long_aux:T1:A1:1795429146767".to_string(),
+            "2026-11-23T10:19:06.767Z".to_string(),
+            "2026-11-23T10:29:06.767Z".to_string(),
+            Value::from("2026-11-23T10:34:58.119Z"),
+        )]
+    );
+    // Kept to its reason: the break allows it from 10:25, so the stretch of 5:53 before
+    // that never fires, and none starts after (back at 10:34:58, inside the break).
+    let kept = events.replace("personal", "break");
+    let s = replay(roster, "csv", "", &kept, None, "UTC");
+    assert!(alerts(&s).iter().all(|a| !a.0.starts_with("long_aux:")), "{:?}", alerts(&s));
+}
+
 /// An `out_of_adherence` alert's team is the agent's team at its fire time (SPEC §9.3),
 /// however late after it the derivation comes. A1 (T1) is out of adherence from 10:00
 /// (personal aux in `work`), so the alert fires at 10:05; at 10:05:30 A1 moves to T2. Read

@@ -123,6 +123,19 @@ impl Engine {
         }
     }
 
+    /// [`Roster::unplanned_run_start`] for agent `ai` (`None`: no roster, or none for it).
+    ///
+    /// [`Roster::unplanned_run_start`]: crate::roster::Roster::unplanned_run_start
+    pub(super) fn unplanned_run_start(&self, ai: AgentIdx, from: Ms, t: Ms, reason: &str) -> Option<Ms> {
+        if self.roster.is_empty() {
+            return None;
+        }
+        match self.roster.slot_of(ai, &self.agents.get(ai).id) {
+            Some(slot) if self.roster.has_rows(slot) => Some(self.roster.unplanned_run_start(slot, from, t, reason)),
+            _ => None,
+        }
+    }
+
     /// Where the schedule allows unplanned aux with `reason` from `t` on, for agent `ai`
     /// (`Ms::MAX`: never, or no roster).
     pub(super) fn aux_allowed_from(&self, ai: AgentIdx, t: Ms, reason: &str) -> Ms {

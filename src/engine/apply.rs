@@ -509,10 +509,28 @@ impl Engine {
         let team = self.team(a.team).id.clone();
         let stretch = self.long_aux_start(ai, t, &reason, limit);
         let a = self.agents.get_mut(ai);
-        a.aux_entry =
-            stretch.map(|(at, until)| Box::new(AuxEntry { at, limit, reason, team, until, ended, moves: Vec::new() }));
+        a.aux_entry = stretch.map(|(at, until)| {
+            Box::new(AuxEntry { at, limit, reason, team, until, ended, moves: Vec::new(), from: Some(t) })
+        });
         if let Some((at, _)) = stretch {
             self.long_aux_due.insert((at + limit, ai));
+        }
+    }
+
+    /// A stretch of unplanned aux that began at `start` with `reason` (before `t`) and goes
+    /// on at `t` with the agent's reason now, to where the schedule allows that one.
+    fn continue_aux_stretch(&mut self, ai: AgentIdx, start: Ms, reason: CompactString, t: Ms, old: AuxEntry) {
+        let a = self.agents.get(ai);
+        let now_reason = a.reason.clone().unwrap_or_default();
+        let limit = self.settings.long_aux_limit(&reason);
+        let team = self.team(a.team).id.clone();
+        let until = self.aux_allowed_from(ai, t, &now_reason);
+        let AuxEntry { ended, moves, .. } = old;
+        self.agents.get_mut(ai).aux_entry =
+            Some(Box::new(AuxEntry { at: start, limit, reason, team, until, ended, moves, from: Some(t) }));
+        self.long_aux_due.insert((start + limit, ai));
+        if until != Ms::MAX {
+            self.long_aux_due.insert((until, ai));
         }
     }
 
@@ -536,13 +554,26 @@ impl Engine {
             }
             _ => {
                 let a = self.agents.get_mut(ai);
-                let ended = a.aux_entry.take().map(|e| e.ended).unwrap_or_default();
+                let old = a.aux_entry.take();
                 // An alert of the stretch fired after `t` (this agent's events came late):
                 // the stretch it was for never was.
                 if let Some(id) = a.long_aux_alert.take() {
                     self.end_agent_alert(&id, t);
                 }
-                self.start_aux_stretch(ai, t, ended);
+                // The stretch was found ahead of `t`, where the schedule would stop allowing
+                // the old reason for the limit; but the old reason may have been unplanned
+                // just before `t` already, and a change of reason inside unplanned aux does
+                // not break a stretch (SPEC §4.2): it goes on from where that run began.
+                let run = old.as_deref().and_then(|e| Some((e.from?, e.reason.clone())));
+                if let Some((from, reason)) = run
+                    && let Some(start) = self.unplanned_run_start(ai, from, t, &reason)
+                    && start < t
+                {
+                    let e = old.expect("a stretch");
+                    self.continue_aux_stretch(ai, start, reason, t, *e);
+                } else {
+                    self.start_aux_stretch(ai, t, old.map(|e| e.ended).unwrap_or_default());
+                }
             }
         }
     }

@@ -73,6 +73,11 @@ pub struct AuxEntry {
     /// order. Not in the snapshot: after a restart the alert takes the team it is in.
     #[serde(skip)]
     pub moves: Vec<(Ms, CompactString)>,
+    /// Since when the agent has been in unplanned aux with `reason`, when `at` was found
+    /// from there (with a roster `at` may lie ahead: where the schedule stops allowing the
+    /// aux for the limit). Not in the snapshot: `None` after a restart.
+    #[serde(skip)]
+    pub from: Option<Ms>,
 }
 
 impl AuxEntry {

@@ -1350,6 +1350,28 @@ impl Roster {
         }
     }
 
+    /// Where the run of unplanned aux with `reason` going on just before `t` began, the agent
+    /// having been in aux with that reason since `from` (SPEC §9.2): where the last piece of
+    /// its schedule before `t` that allows the aux ended, or `from`; `t` when the schedule
+    /// allows it just before `t`.
+    pub fn unplanned_run_start(&self, slot: u32, from: Ms, t: Ms, reason: &str) -> Ms {
+        let a = &self.agents[slot as usize];
+        let rid = self.name_ids.get(reason).copied().unwrap_or(OTHER);
+        let ok = |act: u16| act != OFF && self.allowed(act, Kind::AuxUnplanned as u8, rid);
+        // The piece holding the instant just before `t` is `sched[k - 1]` (`off` when none).
+        let mut k = a.sched.partition_point(|&(s, _)| s < t);
+        if k > 0 && ok(a.sched[k - 1].1) {
+            return t;
+        }
+        while k > 1 && a.sched[k - 1].0 > from {
+            if ok(a.sched[k - 2].1) {
+                return a.sched[k - 1].0;
+            }
+            k -= 1;
+        }
+        from
+    }
+
     /// The first instant at or after `from` at which the schedule allows unplanned aux with
     /// `reason` (`Ms::MAX`: never).
     pub fn aux_allowed_from(&self, slot: u32, from: Ms, reason: &str) -> Ms {
