@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::Engine;
 use crate::alert::{Alert, AlertKind, AlertState, StoredAlert};
 use crate::detect::team::new_alert;
-use crate::floor::agents::{AgentIdx, TeamIdx};
+use crate::floor::agents::AgentIdx;
 use crate::floor::timeline::Kind;
 use crate::roster::parse::Upload;
 use crate::roster::{Applied, UploadError};
@@ -334,13 +334,12 @@ impl Engine {
     /// force at their fire time, [`Roster::team_at`]).
     ///
     /// [`Roster::team_at`]: crate::roster::Roster::team_at
-    pub(super) fn roster_moved(&mut self, ai: AgentIdx, t: Ms, from: TeamIdx) {
+    pub(super) fn roster_moved(&mut self, ai: AgentIdx, t: Ms, from: &str) {
         if self.roster.is_empty() {
             return;
         }
         if let Some(slot) = self.roster.slot_of(ai, &self.agents.get(ai).id) {
-            let from = self.team(from).id.clone();
-            self.roster.note_move(slot, t, &from);
+            self.roster.note_move(slot, t, from);
         }
     }
 

@@ -347,8 +347,9 @@ impl Engine {
                 team.roster.join(&mut self.agents, ai);
                 self.record(old_team, Change { t: ts, agent: ai, to: None });
                 self.record(new_team, Change { t: ts, agent: ai, to: Some(kind) });
-                self.roster_moved(ai, ts, old_team);
-                self.long_aux_moved(ai, ts, old_team);
+                let left = self.team(old_team).id.clone();
+                self.roster_moved(ai, ts, &left);
+                self.long_aux_moved(ai, ts, &left);
             } else if kind != old_kind {
                 self.agents.get_mut(ai).kind = kind;
                 self.team_mut(old_team).roster.change(old_kind, kind);
@@ -607,8 +608,7 @@ impl Engine {
     /// Agent `ai` moved at `t` from team `from`: noted in its stretch of unplanned aux, if
     /// any. An alert of the stretch that fired at `t` or after (at the same instant, or
     /// before this agent's late event) is corrected to the team at its fire time.
-    fn long_aux_moved(&mut self, ai: AgentIdx, t: Ms, from: TeamIdx) {
-        let from = self.team(from).id.clone();
+    fn long_aux_moved(&mut self, ai: AgentIdx, t: Ms, from: &str) {
         let a = self.agents.get_mut(ai);
         let Some(e) = a.aux_entry.as_deref_mut() else { return };
         e.moves.push((t, from.into()));

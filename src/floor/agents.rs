@@ -81,11 +81,17 @@ pub struct AuxEntry {
 }
 
 impl AuxEntry {
-    /// The agent's team at `t` (after every event stamped `t`), `t` at or after the entry,
-    /// being in `now_team` now: the team it left at its first move after `t`, or `now_team`.
+    /// The agent's team at `t`, `t` at or after the entry ([`team_at`] of its moves).
     pub fn team_at<'a>(&'a self, t: Ms, now_team: &'a str) -> &'a str {
-        self.moves.iter().find(|(at, _)| *at > t).map_or(now_team, |(_, from)| from.as_str())
+        team_at(&self.moves, t, now_team)
     }
+}
+
+/// An agent's team at `t` (after every event stamped `t`), given its team moves
+/// `(instant, team left)` in time order from before `t` on, and `now_team`, the team it is in
+/// now: the team it left at its first move after `t`, or `now_team`.
+pub fn team_at<'a>(moves: &'a [(Ms, CompactString)], t: Ms, now_team: &'a str) -> &'a str {
+    moves.iter().find(|(at, _)| *at > t).map_or(now_team, |(_, from)| from.as_str())
 }
 
 fn never() -> Ms {

@@ -1479,8 +1479,8 @@ impl Roster {
         if t < self.moves_from {
             return None;
         }
-        let first_after = self.moves.get(&slot).and_then(|m| m.iter().find(|(at, _)| *at > t));
-        Some(first_after.map_or(now_team, |(_, from)| from.as_str()))
+        let moves = self.moves.get(&slot).map_or(&[][..], Vec::as_slice);
+        Some(crate::floor::agents::team_at(moves, t, now_team))
     }
 
     /// Moves made before `t` are not known (a restored state: see [`Roster::team_at`]).
