@@ -180,8 +180,8 @@ function updateItem(li, al, now) {
 }
 
 /**
- * Shows the entries that fit whole in the panel (the last of them cut to one line when
- * only that fits) and "+N more" for the rest. Measured with every entry shown whole, so an
+ * Shows the entries that fit whole in the panel (at most one of them cut to one line
+ * where only that fits) and "+N more" for the rest. Measured with every entry shown whole, so an
  * entry that now fits comes back.
  */
 export function fit() {
