@@ -480,6 +480,105 @@ async fn gives_up_after_max_attempts() {
     hooks.shutdown(FLUSH).await;
 }
 
+/// Waits until `hook` has given up on `n` alerts.
+async fn failed(reg: &Registry, hook: &str, n: f64) {
+    let deadline = Instant::now() + WAIT;
+    while deliveries(reg, hook, "failed") < n {
+        assert!(Instant::now() < deadline, "{hook} gave up on fewer than {n} alerts");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// (id, state) of each webhook request, in the order they came.
+fn told(rx: &Receiver) -> Vec<(String, String)> {
+    rx.requests()
+        .iter()
+        .map(|r| {
+            let b = r.json();
+            (b["id"].as_str().unwrap().to_string(), b["state"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// A firing given up (its attempts spent) was never said: its resolve and its
+/// retraction are not sent later, which would read "resolved" for an alert nobody saw.
+/// Told again while it fires (its agent's name arrived), it goes out, and its resolve
+/// after it.
+#[tokio::test]
+async fn a_firing_given_up_is_not_resolved_later() {
+    let rx = Receiver::start().await;
+    rx.script([Reply::status(503), Reply::status(503)]);
+    let (hooks, reg) = start(&[HookConfig { max_attempts: Some(2), ..hook("webhook", &rx.url("/h")) }]);
+    let (a, b, c) = (cluster("T07", T0), cluster("T08", T0), cluster("T09", T0));
+    hooks.notify(&a);
+    failed(&reg, "webhook-0", 1.0).await;
+    hooks.notify(&resolved(&a, T0 + 60_000));
+    hooks.notify(&b);
+    hooks.notify(&Alert { retracted: true, ..resolved(&a, T0 + 60_000) });
+    rx.wait_for(3, WAIT).await;
+    quiet(&rx, 3).await;
+    assert_eq!(told(&rx)[2], (b.id.clone(), "firing".into()));
+    // Told anew, it goes out with its resolve; so do the others'.
+    hooks.notify(&a);
+    hooks.notify(&resolved(&a, T0 + 120_000));
+    hooks.notify(&c);
+    hooks.notify(&resolved(&c, T0 + 120_000));
+    hooks.shutdown(FLUSH).await;
+    let firing_resolved = |x: &Alert| [(x.id.clone(), "firing".to_string()), (x.id.clone(), "resolved".to_string())];
+    let mut want = vec![(a.id.clone(), "firing".to_string()); 2];
+    want.push((b.id.clone(), "firing".into()));
+    want.extend(firing_resolved(&a));
+    want.extend(firing_resolved(&c));
+    assert_eq!(told(&rx), want);
+    assert_eq!(deliveries(&reg, "webhook-0", "delivered"), 5.0);
+}
+
+/// A resolve queued behind a firing that is then given up goes with it.
+#[tokio::test]
+async fn a_resolve_queued_behind_a_firing_given_up_is_dropped() {
+    let rx = Receiver::start().await;
+    rx.script([Reply::status(503).delay(Duration::from_millis(300)), Reply::status(503)]);
+    let (hooks, reg) = start(&[HookConfig { max_attempts: Some(2), ..hook("webhook", &rx.url("/h")) }]);
+    let (a, b) = (cluster("T07", T0), cluster("T08", T0));
+    hooks.notify(&a);
+    rx.wait_for(1, WAIT).await;
+    // Queued while the firing's first attempt is in flight.
+    hooks.notify(&resolved(&a, T0 + 60_000));
+    hooks.notify(&b);
+    failed(&reg, "webhook-0", 1.0).await;
+    hooks.shutdown(FLUSH).await;
+    let want =
+        vec![(a.id.clone(), "firing".to_string()), (a.id.clone(), "firing".into()), (b.id.clone(), "firing".into())];
+    assert_eq!(told(&rx), want);
+}
+
+/// An Alertmanager that cannot be reached gets a firing it missed with the next
+/// keep-alive, as Prometheus re-sends its own: an outage loses no alert.
+#[tokio::test]
+async fn an_unreachable_alertmanager_gets_the_firing_with_the_next_keep_alive() {
+    let rx = Receiver::start().await;
+    rx.script([Reply::status(503), Reply::status(503)]);
+    let (hooks, reg) = start(&[HookConfig {
+        max_attempts: Some(2),
+        resend_interval_secs: Some(1),
+        ..hook("alertmanager", &rx.url("/"))
+    }]);
+    let a = alert(AlertKind::LongAux, "T07", &["A0123"], T0);
+    hooks.notify(&a);
+    failed(&reg, "alertmanager-0", 1.0).await;
+    let reqs = rx.wait_for(3, WAIT).await;
+    assert_eq!(reqs[2].status, 200);
+    let kept = &reqs[2].json()[0];
+    assert_eq!(kept["labels"]["alert_id"], a.id);
+    // Firing: `endsAt` four resend intervals ahead.
+    assert!(parse_rfc3339(kept["endsAt"].as_str().unwrap()).unwrap() > now_ms() + 2_000, "not firing: {kept}");
+    hooks.notify(&resolved(&a, T0 + 15 * 60_000));
+    hooks.shutdown(FLUSH).await;
+    let last = rx.requests().last().unwrap().json();
+    assert_eq!(last[0]["labels"]["alert_id"], a.id);
+    assert_eq!(last[0]["endsAt"], "2026-11-23T09:25:00.000Z");
+}
+
 #[tokio::test]
 async fn times_out_slow_destinations() {
     let rx = Receiver::start().await;

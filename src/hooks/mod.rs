@@ -10,7 +10,9 @@
 //!
 //! - **Backpressure:** a full queue drops its oldest alert (counted as `dropped`), so a
 //!   dead destination costs at most `queue_capacity` alerts of memory and never slows ingest.
-//!   A dropped firing silences its resolve and retraction (`queue.rs`).
+//!   A dropped firing silences its resolve and retraction (`queue.rs`), and so does a
+//!   firing given up, except to Alertmanager, which gets it with the next keep-alive
+//!   (`worker.rs`).
 //! - **Duplicates:** each (alert id, state) is queued at most once per hook; a delivered
 //!   message is never sent again. A retry re-sends the same content (Standard Webhooks
 //!   receivers can de-duplicate by `webhook-id`). A correction that takes back a resolve

@@ -174,6 +174,22 @@ impl Queue {
         true
     }
 
+    /// The worker gave up on `batch` (attempts exhausted, or the destination refused it).
+    /// A firing among it was never said, as if a full queue had dropped it: its resolve
+    /// and retraction are not sent (one still queued is dropped), and a later push of the
+    /// firing (the alert told anew) goes out. For the chats and webhooks; Alertmanager
+    /// keeps a firing it could not post alive instead, and resolves it as usual.
+    pub fn given_up(&self, batch: &[Arc<Alert>]) {
+        let mut st = self.lock();
+        for a in batch.iter().filter(|a| a.is_firing() && !a.retracted) {
+            st.seen.remove(&a.id, AlertState::Firing);
+            st.unsaid.insert(&a.id, AlertState::Firing);
+            st.items.retain(|q| !(q.id == a.id && q.state == AlertState::Resolved && !q.retracted));
+            st.seen.remove(&a.id, AlertState::Resolved);
+        }
+        self.metrics.depth.set(st.items.len() as i64);
+    }
+
     /// Resolves when something may have been pushed since the last call.
     pub async fn ready(&self) {
         self.ready.notified().await

@@ -46,7 +46,8 @@ pub struct Worker {
     warn_loss: WarnLimiter,
     /// Some attempt failed since the last delivery (to log the recovery once).
     failing: bool,
-    /// Alertmanager: firing alerts delivered and not yet resolved, by id.
+    /// Alertmanager: firing alerts delivered (or not delivered for want of reaching it) and
+    /// not yet resolved, by id.
     active: BTreeMap<String, Arc<Alert>>,
     next_refresh: Option<Instant>,
 }
@@ -60,6 +61,14 @@ enum Attempt {
     },
     /// Anything else: sending it again would fail the same way.
     Refused(String),
+}
+
+/// Why a message was given up.
+enum Lost {
+    /// The destination refused it ([`Attempt::Refused`]).
+    Refused,
+    /// Every attempt failed to reach it (network, timeouts, 5xx, throttling).
+    Unreached,
 }
 
 fn now_ms() -> Ms {
@@ -165,10 +174,10 @@ impl Worker {
             let req = payload::finish(&self.spec, msg, now_ms());
             match self.send(req).await {
                 Attempt::Delivered => break Ok(()),
-                Attempt::Refused(reason) => break Err(reason),
+                Attempt::Refused(reason) => break Err((reason, Lost::Refused)),
                 Attempt::Retry { reason, after } => {
                     if attempt >= self.spec.max_attempts {
-                        break Err(format!("{reason} (gave up after {attempt} attempts)"));
+                        break Err((format!("{reason} (gave up after {attempt} attempts)"), Lost::Unreached));
                     }
                     self.metrics.retried.inc_by(n);
                     let wait = match after {
@@ -187,6 +196,7 @@ impl Worker {
                 }
             }
         };
+        let unreached = matches!(result, Err((_, Lost::Unreached)));
         let delivered = result.is_ok();
         match result {
             Ok(()) => {
@@ -197,14 +207,21 @@ impl Worker {
                     tracing::info!("alert hook delivering again");
                 }
             }
-            Err(reason) => {
+            Err((reason, _)) => {
                 self.metrics.failed.inc_by(n);
                 self.failing = true;
                 self.warn_loss(&format!("{n} alert(s) not delivered: {reason}"));
             }
         }
         if self.spec.kind == HookKind::Alertmanager {
-            self.track_active(batch, delivered);
+            // An Alertmanager that could not be reached gets the firing alerts with the
+            // next keep-alive, as Prometheus re-sends its own: an outage of a few minutes
+            // loses none of them, and their resolves go out as usual.
+            self.track_active(batch, delivered || unreached);
+        } else if !delivered {
+            // A chat never saw these: the resolve of a firing among them would read
+            // "resolved" for an alert nobody was told of (docs/alerts.md, Delivery).
+            self.queue.given_up(batch);
         }
     }
 
@@ -262,8 +279,9 @@ impl Worker {
         }
     }
 
-    /// Alertmanager keep-alives: remember delivered firing alerts, forget resolved ones.
-    fn track_active(&mut self, batch: &[Arc<Alert>], delivered: bool) {
+    /// Alertmanager keep-alives: remember the firing alerts of `batch` when `keep` (it was
+    /// delivered, or could not reach Alertmanager), forget resolved ones.
+    fn track_active(&mut self, batch: &[Arc<Alert>], keep: bool) {
         let Some(every) = self.spec.resend_interval else {
             return;
         };
@@ -277,7 +295,7 @@ impl Worker {
                 AlertState::Resolved => {
                     self.active.remove(&a.id);
                 }
-                AlertState::Firing if delivered => {
+                AlertState::Firing if keep => {
                     if self.active.len() < MAX_ACTIVE {
                         self.active.insert(a.id.clone(), a.clone());
                     } else {
