@@ -54,6 +54,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+mod common;
 #[path = "adherence_oracle/zones.rs"]
 mod zones;
 
@@ -1141,13 +1142,7 @@ fn random_noisy_floors_equal_the_oracle() {
     for seed in seeds {
         let dir = root.path().join(format!("n{seed}"));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let mut rnd = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rnd = common::xorshift(seed);
         let states = ["talking", "acw", "aux", "idle", "offline", "talking", "idle", "aux"];
         let reasons = ["break", "restroom", "lunch", "training", "personal"];
         let mut t = 1_795_420_800_000i64;
@@ -1172,20 +1167,7 @@ fn random_noisy_floors_equal_the_oracle() {
             }
         }
         std::fs::write(dir.join("events.ndjson"), out).unwrap();
-        let hm = |m: i64| format!("2026-11-23 {:02}:{:02}", m / 60, m % 60);
-        let mut csv = String::from("agent,start,end,activity\n");
-        for a in 0..30i64 {
-            let start = 8 * 60 + (a % 4) * 10;
-            csv += &format!("A{a},{},{},shift\n", hm(start), hm(start + 7 * 60));
-            let brk = 10 * 60 + (a % 6) * 5;
-            csv += &format!("A{a},{},{},break\n", hm(brk), hm(brk + 15));
-            let lunch = 11 * 60 + (a % 3) * 20;
-            csv += &format!("A{a},{},{},lunch\n", hm(lunch), hm(lunch + 30));
-            if a % 7 == 3 {
-                csv += &format!("A{a},{},{},training\n", hm(12 * 60), hm(12 * 60 + 45));
-            }
-        }
-        csv += "A99,2026-11-23 09:00,2026-11-23 12:00,shift\n";
+        let csv = common::day_roster_csv(30, 11 * 60, 12 * 60);
         std::fs::write(dir.join("roster.csv"), csv).unwrap();
         let f = Floor {
             name: "random",

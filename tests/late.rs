@@ -36,20 +36,7 @@ fn settings_for(clock: &str, rostered: bool) -> Settings {
 /// differ by agent; and a no-show, `A99`. The trace's random states and reasons put agents
 /// in and out of adherence all day.
 fn roster_csv() -> String {
-    let hm = |m: i64| format!("2026-11-23 {:02}:{:02}", m / 60, m % 60);
-    let mut csv = String::from("agent,start,end,activity\n");
-    for a in 0..40i64 {
-        let start = 8 * 60 + (a % 4) * 10;
-        csv += &format!("A{a},{},{},shift\n", hm(start), hm(start + 7 * 60));
-        let brk = 10 * 60 + (a % 6) * 5;
-        csv += &format!("A{a},{},{},break\n", hm(brk), hm(brk + 15));
-        let lunch = 12 * 60 + (a % 3) * 20;
-        csv += &format!("A{a},{},{},lunch\n", hm(lunch), hm(lunch + 30));
-        if a % 7 == 3 {
-            csv += &format!("A{a},{},{},training\n", hm(13 * 60), hm(13 * 60 + 45));
-        }
-    }
-    csv + "A99,2026-11-23 09:00,2026-11-23 12:00,shift\n"
+    common::day_roster_csv(40, 12 * 60, 13 * 60)
 }
 
 fn plain_settings(clock: &str) -> Settings {

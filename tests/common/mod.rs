@@ -96,16 +96,44 @@ pub fn replay_as_of(ndjson: &str, toml: &str, now: Option<&str>) -> serde_json::
     serde_json::from_slice(&out).unwrap()
 }
 
-/// A deterministic noisy multi-team trace: several teams, contacts, aux with reasons,
-/// team moves, duplicates, late events and garbage.
-pub fn noisy_trace(agents: usize, events: usize, seed: u64) -> String {
+/// Deterministic numbers below `n` (xorshift64 from `seed`): the randomness of the noisy
+/// traces and floors, the same on every machine.
+pub fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let mut rnd = move |n: u64| {
+    move |n: u64| {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         x % n
-    };
+    }
+}
+
+/// A day's roster (CSV, 2026-11-23, local times) for agents `A0`..: for agent `a`, a
+/// 7-hour shift from 08:00 + 10 min × (a mod 4), a 15-minute break from 10:00 + 5 min ×
+/// (a mod 6), a 30-minute lunch from `lunch_min` (minutes after midnight) + 20 min ×
+/// (a mod 3) and, for agents 3 mod 7, 45 minutes of training from `training_min`; and
+/// `A99`, never seen by the noisy traces, scheduled 09:00-12:00 (a no-show).
+pub fn day_roster_csv(agents: i64, lunch_min: i64, training_min: i64) -> String {
+    let hm = |m: i64| format!("2026-11-23 {:02}:{:02}", m / 60, m % 60);
+    let mut csv = String::from("agent,start,end,activity\n");
+    for a in 0..agents {
+        let start = 8 * 60 + (a % 4) * 10;
+        csv += &format!("A{a},{},{},shift\n", hm(start), hm(start + 7 * 60));
+        let brk = 10 * 60 + (a % 6) * 5;
+        csv += &format!("A{a},{},{},break\n", hm(brk), hm(brk + 15));
+        let lunch = lunch_min + (a % 3) * 20;
+        csv += &format!("A{a},{},{},lunch\n", hm(lunch), hm(lunch + 30));
+        if a % 7 == 3 {
+            csv += &format!("A{a},{},{},training\n", hm(training_min), hm(training_min + 45));
+        }
+    }
+    csv + "A99,2026-11-23 09:00,2026-11-23 12:00,shift\n"
+}
+
+/// A deterministic noisy multi-team trace: several teams, contacts, aux with reasons,
+/// team moves, duplicates, late events and garbage.
+pub fn noisy_trace(agents: usize, events: usize, seed: u64) -> String {
+    let mut rnd = xorshift(seed);
     let states = ["talking", "acw", "aux", "idle", "offline", "talking", "idle", "aux"];
     let reasons = ["break", "restroom", "lunch", "training", "personal"];
     let mut t = 1_795_420_800_000i64; // 2026-11-23T08:00:00Z
