@@ -1156,7 +1156,7 @@ fn random_noisy_floors_equal_the_oracle() {
             let reason =
                 if state == "aux" { format!(",\"reason\":\"{}\"", reasons[rnd(5) as usize]) } else { String::new() };
             let line = format!("{{\"ts\":{t},\"agent\":\"A{a}\",\"state\":\"{state}\"{reason}{team}}}\n");
-            if a % 7 == 0 && (600..700).contains(&i) {
+            if a.is_multiple_of(7) && (600..700).contains(&i) {
                 held.push_str(&line);
             } else {
                 out.push_str(&line);
