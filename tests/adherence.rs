@@ -692,6 +692,66 @@ fn utilization_high_uses_scheduled_time() {
     close(&team(&with, "T2")["windows"]["60m"]["talk_utilization"], 0.6);
 }
 
+/// Until its first event a scheduled agent is a no-show, a member of team `unassigned`
+/// (SPEC §9.2), and that team's `utilization_high` counts its scheduled time as its
+/// snapshot does: U1-U6 (no team) from 09:00, five talking, all scheduled 09:00-17:00 with
+/// L1, who turns up at 09:30 in team T9. Unassigned's utilization is 5/7 (71.4%) until
+/// then and 5/6 (83%) from 09:30: it fires at 09:32, started 09:30 (at 09:03 when no-shows
+/// were left out). The same when L1's event comes late, after the others' up to 10:00,
+/// and after a restart at 09:00.
+#[test]
+fn utilization_high_of_unassigned_counts_its_no_shows() {
+    let mut roster = String::from("agent,start,end,activity\n");
+    for a in ["U1", "U2", "U3", "U4", "U5", "U6", "L1"] {
+        roster.push_str(&format!("{a},2026-11-23 09:00,2026-11-23 17:00,shift\n"));
+    }
+    let ev =
+        |t: &str, a: &str, state: &str| format!(r#"{{"ts":"2026-11-23T{t}:00Z","agent":"{a}","state":"{state}"}}"#);
+    let mut floor: Vec<String> =
+        (1..=6).map(|i| ev("09:00", &format!("U{i}"), if i <= 5 { "talking" } else { "idle" })).collect();
+    floor.push(ev("10:00", "U6", "acw"));
+    let l1 = r#"{"ts":"2026-11-23T09:30:00Z","agent":"L1","state":"idle","team":"T9"}"#;
+    let config = "[peak]\nwindows = []\n";
+    let util = |s: &Value| -> Vec<(String, String, String, Value)> {
+        alerts(s).into_iter().filter(|a| a.0.starts_with("utilization_high:unassigned:")).collect()
+    };
+    let fired = |s: &Value| {
+        let got = util(s);
+        assert_eq!(got.len(), 1, "{}", s["alerts"]);
+        (got[0].1.clone(), got[0].2.clone())
+    };
+    let want = ("2026-11-23T09:30:00.000Z".to_string(), "2026-11-23T09:32:00.000Z".to_string());
+
+    let mut on_time = floor.clone();
+    on_time.insert(6, l1.to_string());
+    let s = replay(&roster, "csv", config, &on_time.join("\n"), Some("2026-11-23T10:00:00Z"), "UTC");
+    assert_eq!(fired(&s), want);
+    close(&team(&s, "unassigned")["windows"]["60m"]["talk_utilization"], 5.0 / 6.0);
+
+    // L1's event after the others: the team's detectors had evaluated to 10:00 without it.
+    let toml = format!("[server]\nclock = \"event\"\n[floor]\nmin_team = 3\n{config}");
+    let mut engine = engine_with(&toml, &roster);
+    feed(&mut engine, &floor.join("\n"));
+    let opts = floorwatch::engine::ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let before = snapshot(&mut engine, at("10:00"), &opts);
+    assert!(util(&before).is_empty(), "{}", before["alerts"]);
+    assert_eq!(before["alerts"].as_array().unwrap().len(), 1, "L1's no-show: {}", before["alerts"]);
+    feed(&mut engine, l1);
+    let s = snapshot(&mut engine, at("10:00"), &opts);
+    assert_eq!(fired(&s), want);
+
+    // The same after a restart at 09:00 (the restored roster finds its no-shows again).
+    let settings = FileConfig::parse(&toml, "test").unwrap().settings().unwrap();
+    let mut engine = engine_with(&toml, &roster);
+    feed(&mut engine, &floor[..6].join("\n"));
+    let mut restored = floorwatch::engine::Engine::restore(settings, &engine.save()).unwrap();
+    feed(&mut restored, &floor[6]);
+    let before = snapshot(&mut restored, at("10:00"), &opts);
+    assert!(util(&before).is_empty(), "{}", before["alerts"]);
+    feed(&mut restored, l1);
+    assert_eq!(fired(&snapshot(&mut restored, at("10:00"), &opts)), want);
+}
+
 /// utilization_high's scheduled time follows the members as they join and leave the team
 /// between its minutes (the team's summed schedule is kept up to date, not made again
 /// from every member): B1-B3 talk from 09:00, all four scheduled 09:00-17:00 with

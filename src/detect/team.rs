@@ -15,6 +15,7 @@ use crate::alert::{Alert, AlertKind, AlertState};
 use crate::detect::binomial;
 use crate::detect::calendar::Calendar;
 use crate::detect::hold::{Hold, Streak, StreakEvent};
+use crate::event::UNASSIGNED;
 use crate::floor::agents::{AgentIdx, Agents, Counts};
 use crate::floor::figures::{Spread, Sums};
 use crate::floor::timeline::Kind;
@@ -990,7 +991,7 @@ impl DetState {
         }
         while m < b {
             let disp_cond = disp_possible && self.disp_condition(m, ctx);
-            let util_cond = if util_possible { self.utilization(m, ctx) } else { None };
+            let util_cond = if util_possible { self.utilization(team, m, ctx) } else { None };
             let util_true = util_cond.is_some_and(|u| u > s.util_high);
             if let Some(ev) = self.disp.tick(m, disp_cond) {
                 self.streak_event(team, AlertKind::AuxDispersion, ev, m, ctx);
@@ -1046,7 +1047,7 @@ impl DetState {
                         agents,
                     )
                 } else {
-                    let u = self.utilization(m, ctx).unwrap_or(0.0);
+                    let u = self.utilization(team, m, ctx).unwrap_or(0.0);
                     let agents = self.member_ids(ctx.agents, |k| k.logged_in());
                     new_alert(
                         kind,
@@ -1070,8 +1071,10 @@ impl DetState {
         }
     }
 
-    /// Team 60-minute talk utilization at minute m (members and states in force at m).
-    fn utilization(&self, m: Ms, ctx: &Ctx) -> Option<f64> {
+    /// Team 60-minute talk utilization at minute m (members and states in force at m). Team
+    /// `unassigned`'s members at m include the scheduled agents not seen by m, offline,
+    /// whose staffed time is their scheduled time, as its snapshot lists them (SPEC §9.2).
+    fn utilization(&self, team: &str, m: Ms, ctx: &Ctx) -> Option<f64> {
         let (talk, logged) = match self.hour_from_integrals(m) {
             Some(x) => {
                 // Every test run checks the shortcut against the definition.
@@ -1088,6 +1091,12 @@ impl DetState {
         };
         // With a roster, a scheduled member's staffed time is its scheduled time (SPEC §9.2).
         let staffed = if ctx.roster.is_empty() { logged } else { self.staffed_with_roster(m, ctx, logged) };
+        let no_shows = if team == UNASSIGNED && !ctx.roster.is_empty() {
+            ctx.roster.unseen_scheduled_ms(m - UTIL_WINDOW_MS, m, m).max(0) as u64
+        } else {
+            0
+        };
+        let staffed = staffed + no_shows;
         (staffed > 0).then(|| talk as f64 / staffed as f64)
     }
 

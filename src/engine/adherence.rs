@@ -54,6 +54,11 @@ impl Engine {
     /// the backfill limit; before it they stay as evaluated (docs/adherence.md). An upload
     /// that changes nothing already evaluated (the usual one, before the day) costs nothing.
     fn reevaluate_schedules(&mut self, touched: &[(u32, Ms)]) {
+        // The no-shows' schedules: team `unassigned`'s utilization counts them.
+        let no_shows = touched.iter().filter(|&&(slot, t)| t != Ms::MAX && self.roster.unseen(slot)).map(|c| c.1).min();
+        if let Some(t) = no_shows {
+            self.touch_unassigned(t);
+        }
         // (agent, first changed instant), by agent.
         let mut changed: Vec<(AgentIdx, Ms)> = touched
             .iter()
@@ -75,6 +80,30 @@ impl Engine {
             if let Some(from) = team.det.least_over_involved(find) {
                 team.det.touch(from);
             }
+        }
+    }
+
+    /// Agent `ai`'s first event, at `t`. A scheduled agent was until then a no-show in
+    /// team `unassigned` (SPEC §9.2), whose `utilization_high` rule counted its scheduled
+    /// time ([`Roster::unseen_scheduled_ms`]): when that team's detectors have passed `t`
+    /// (a late event), they evaluate again from it.
+    ///
+    /// [`Roster::unseen_scheduled_ms`]: crate::roster::Roster::unseen_scheduled_ms
+    pub(super) fn no_show_seen(&mut self, ai: AgentIdx, t: Ms) {
+        if self.roster.is_empty() || self.roster.slot_of(ai, &self.agents.get(ai).id).is_none() {
+            return;
+        }
+        self.touch_unassigned(t);
+    }
+
+    /// Team `unassigned`'s detectors evaluate again from `t`, if they have passed it.
+    fn touch_unassigned(&mut self, t: Ms) {
+        if let Some(&ti) = self.team_index.get(UNASSIGNED)
+            && let Some(team) = self.teams[ti as usize].as_mut()
+            && team.det.clock() > t
+        {
+            team.det.touch(t);
+            self.team_due[ti as usize] = Ms::MIN;
         }
     }
 

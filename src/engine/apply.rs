@@ -302,6 +302,7 @@ impl Engine {
             self.forget_marks(ai);
             self.record(ti, Change { t: ts, agent: ai, to: Some(kind) });
             self.roster_record(ai, ts, None);
+            self.no_show_seen(ai, ts);
             // On the floor again (its alert's text names it now).
             self.roster_who_changed(ai);
             self.enter_kind(ai, None, ts);

@@ -446,6 +446,19 @@ pub struct Roster {
     /// the state it restored). Derived; never stored.
     moves: HashMap<u32, Vec<(Ms, CompactString)>, foldhash::fast::RandomState>,
     moves_from: Ms,
+    /// Scheduled agents not seen yet (an empty log): `(lo, hi, slot)`, `[lo, hi)` holding
+    /// every instant of its schedule (wider after a trim). Until its first event a no-show
+    /// is a member of team `unassigned` (SPEC §9.2), and that team's `utilization_high`
+    /// rule counts its scheduled time ([`Roster::unseen_scheduled_ms`]): at a minute, most
+    /// of them are scheduled later in the day, and the dense extent skips them without
+    /// reading their records. `unseen_pos`: by slot, its place here (`u32::MAX`: none).
+    /// Derived; never stored.
+    unseen: Vec<(Ms, Ms, u32)>,
+    unseen_pos: Vec<u32>,
+    /// `(first entry's start, slot)` of the agents seen since the last trim, in that
+    /// order: a minute evaluated again after a late event may come before an agent's first
+    /// event, when it was still a no-show. Derived; never stored.
+    seen_recently: Vec<(Ms, u32)>,
 }
 
 /// A [`Roster::generation`] no roster has had before (one roster may replace another, and
@@ -510,6 +523,9 @@ impl Roster {
             uploaded: HashSet::default(),
             moves: HashMap::default(),
             moves_from: Ms::MIN,
+            unseen: Vec::new(),
+            unseen_pos: Vec::new(),
+            seen_recently: Vec::new(),
         };
         r.intern("off");
         r.intern("work");
@@ -705,6 +721,8 @@ impl Roster {
                     self.sched_aux.push(AuxExtent::new(NO_EXTENT));
                     let s = (self.agents.len() - 1) as u32;
                     self.index.insert(id.clone(), s);
+                    self.unseen_pos.push(self.unseen.len() as u32);
+                    self.unseen.push((Ms::MAX, Ms::MIN, s));
                     s
                 }
             };
@@ -736,6 +754,10 @@ impl Roster {
                 a.live.splice(0..0, done);
             }
             self.sched_aux[slot as usize] = AuxExtent::new(self.extent_of(slot));
+            if let Some(&pos) = self.unseen_pos.get(slot as usize).filter(|&&p| p != u32::MAX) {
+                let (lo, hi) = sched_extent(&self.agents[slot as usize].sched);
+                self.unseen[pos as usize] = (lo, hi, slot);
+            }
             touched.push((slot, changed));
         }
         self.generation = next_generation();
@@ -888,6 +910,9 @@ impl Roster {
             Some(last) if *last & 0xffff == e & 0xffff => return,
             _ => {
                 a.log.push(e);
+                if a.log.len() == 1 {
+                    self.first_seen(slot, t);
+                }
                 None
             }
         };
@@ -1238,6 +1263,40 @@ impl Roster {
             i += 1;
         }
         total
+    }
+
+    /// Agent `slot` was seen for the first time, at `t` (its log's first entry): no longer a
+    /// no-show from `t` on ([`Roster::unseen_scheduled_ms`]).
+    fn first_seen(&mut self, slot: u32, t: Ms) {
+        if let Some(pos) = self.unseen_pos.get_mut(slot as usize)
+            && *pos != u32::MAX
+        {
+            let p = std::mem::replace(pos, u32::MAX) as usize;
+            self.unseen.swap_remove(p);
+            if let Some(&(_, _, moved)) = self.unseen.get(p) {
+                self.unseen_pos[moved as usize] = p as u32;
+            }
+        }
+        let i = self.seen_recently.partition_point(|&(s, _)| s <= t);
+        self.seen_recently.insert(i, (t, slot));
+    }
+
+    /// Whether agent `slot` has not been seen on the floor (no event yet).
+    pub fn unseen(&self, slot: u32) -> bool {
+        self.agents[slot as usize].log.is_empty()
+    }
+
+    /// The shift time in `[from, to)` of the scheduled agents not seen by `at` (no event
+    /// stamped at or before it): the no-shows in team `unassigned` at `at` (SPEC §9.2).
+    pub fn unseen_scheduled_ms(&self, from: Ms, to: Ms, at: Ms) -> Ms {
+        let never = self
+            .unseen
+            .iter()
+            .filter(|&&(lo, hi, _)| lo < to && from < hi)
+            .map(|&(_, _, s)| self.scheduled_ms(s, from, to));
+        let first = self.seen_recently.partition_point(|&(t, _)| t <= at);
+        let later = self.seen_recently[first..].iter().map(|&(_, s)| self.scheduled_ms(s, from, to));
+        never.chain(later).sum()
     }
 
     /// The scheduled activity at `t` (`off` when no shift covers it).
@@ -1595,6 +1654,8 @@ impl Roster {
 
     /// Drops state history and rows no window needs (before `cutoff`).
     pub fn trim(&mut self, cutoff: Ms) {
+        // No minute is evaluated again this far back (the backfill limit is within it).
+        self.seen_recently.retain(|&(t, _)| t > cutoff);
         if !self.moves.is_empty() && cutoff > self.moves_from {
             self.moves.retain(|_, m| {
                 m.retain(|&(t, _)| t > cutoff);
@@ -1673,6 +1734,18 @@ impl Roster {
             r.due_now.push(i as u32);
         }
         r.sched_aux = (0..r.agents.len() as u32).map(|slot| AuxExtent::new(r.extent_of(slot))).collect();
+        r.unseen_pos = vec![u32::MAX; r.agents.len()];
+        for (i, a) in r.agents.iter().enumerate() {
+            match a.log.first() {
+                Some(&e) => r.seen_recently.push((start_of(e), i as u32)),
+                None => {
+                    r.unseen_pos[i] = r.unseen.len() as u32;
+                    let (lo, hi) = sched_extent(&a.sched);
+                    r.unseen.push((lo, hi, i as u32));
+                }
+            }
+        }
+        r.seen_recently.sort_unstable();
         r
     }
 
@@ -1682,7 +1755,19 @@ impl Roster {
             .map(|a| {
                 a.rows.capacity() * 40 + a.sched.capacity() * 16 + a.log.capacity() * 8 + a.aux.capacity() * 24 + 96
             })
-            .sum()
+            .sum::<usize>()
+            + self.unseen.capacity() * 24
+            + self.unseen_pos.capacity() * 4
+            + self.seen_recently.capacity() * 16
+    }
+}
+
+/// An interval holding every scheduled instant of a flattened schedule (`NO_EXTENT`: none):
+/// from its first piece to the start of its last, or on, if the last is not `off`.
+fn sched_extent(sched: &[(Ms, u16)]) -> (Ms, Ms) {
+    match (sched.first(), sched.last()) {
+        (Some(&(lo, _)), Some(&(last, act))) => (lo, if act == OFF { last } else { Ms::MAX }),
+        _ => NO_EXTENT,
     }
 }
 

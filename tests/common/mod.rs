@@ -114,12 +114,24 @@ pub fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
 /// (a mod 3) and, for agents 3 mod 7, 45 minutes of training from `training_min`; and
 /// `A99`, never seen by the noisy traces, scheduled 09:00-12:00 (a no-show).
 pub fn day_roster_csv(agents: i64, lunch_min: i64, training_min: i64) -> String {
-    let hm = |m: i64| format!("2026-11-23 {:02}:{:02}", m / 60, m % 60);
+    roster_csv_from("2026-11-23", 8 * 60, agents, lunch_min, training_min)
+}
+
+/// [`day_roster_csv`]'s roster from `start_min` minutes after midnight of `date` (local
+/// times, `YYYY-MM-DD HH:MM`): shifts from `start_min`, breaks two hours later, the no-show
+/// from one hour after `start_min` to four; minutes past 24 hours are the next days' (a
+/// night shift).
+pub fn roster_csv_from(date: &str, start_min: i64, agents: i64, lunch_min: i64, training_min: i64) -> String {
+    let day: jiff::civil::Date = date.parse().expect("a date YYYY-MM-DD");
+    let hm = |m: i64| {
+        let t = day.to_datetime(jiff::civil::Time::midnight()) + jiff::Span::new().minutes(m);
+        t.strftime("%Y-%m-%d %H:%M").to_string()
+    };
     let mut csv = String::from("agent,start,end,activity\n");
     for a in 0..agents {
-        let start = 8 * 60 + (a % 4) * 10;
+        let start = start_min + (a % 4) * 10;
         csv += &format!("A{a},{},{},shift\n", hm(start), hm(start + 7 * 60));
-        let brk = 10 * 60 + (a % 6) * 5;
+        let brk = start_min + 120 + (a % 6) * 5;
         csv += &format!("A{a},{},{},break\n", hm(brk), hm(brk + 15));
         let lunch = lunch_min + (a % 3) * 20;
         csv += &format!("A{a},{},{},lunch\n", hm(lunch), hm(lunch + 30));
@@ -127,7 +139,7 @@ pub fn day_roster_csv(agents: i64, lunch_min: i64, training_min: i64) -> String 
             csv += &format!("A{a},{},{},training\n", hm(training_min), hm(training_min + 45));
         }
     }
-    csv + "A99,2026-11-23 09:00,2026-11-23 12:00,shift\n"
+    csv + &format!("A99,{},{},shift\n", hm(start_min + 60), hm(start_min + 240))
 }
 
 /// A deterministic noisy multi-team trace: several teams, contacts, aux with reasons,
