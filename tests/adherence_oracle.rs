@@ -1182,11 +1182,11 @@ fn roster_json(csv: &str) -> String {
 }
 
 /// Replays floor `f` and runs the oracle at each of `nows` (`None`: the last event),
-/// printing the differences; returns their number and the number of alerts the oracle found
-/// at the last.
-fn check_random_floor(f: &Floor, label: &str, nows: &[Option<String>]) -> (usize, usize) {
+/// printing the differences; returns their number and the alerts the oracle found at the
+/// last.
+fn check_random_floor(f: &Floor, label: &str, nows: &[Option<String>]) -> (usize, Vec<Value>) {
     write_config(f);
-    let (mut total, mut alerts) = (0, 0);
+    let (mut total, mut alerts) = (0, Vec::new());
     for now in nows {
         let (s, o) = (replay(f, now.as_deref()), expected(f, now.as_deref()));
         let d = compare(&s, &o);
@@ -1197,7 +1197,7 @@ fn check_random_floor(f: &Floor, label: &str, nows: &[Option<String>]) -> (usize
             eprintln!("  {x}");
         }
         total += d.len();
-        alerts = n;
+        alerts = o["alerts"].as_array().unwrap().clone();
     }
     (total, alerts)
 }
@@ -1234,8 +1234,8 @@ fn random_noisy_floors_equal_the_oracle() {
             threshold_secs: 300,
             nows: &[None],
         };
-        let (d, n) = check_random_floor(&f, &format!("random floor, seed {seed}"), &[None]);
-        assert!(n > 150, "seed {seed}: the floor alerts all day ({n})");
+        let (d, alerts) = check_random_floor(&f, &format!("random floor, seed {seed}"), &[None]);
+        assert!(alerts.len() > 150, "seed {seed}: the floor alerts all day ({})", alerts.len());
         total += d;
     }
     assert_eq!(total, 0, "differences between floorwatch replay and the oracle (listed above)");
@@ -1257,7 +1257,8 @@ const NIGHTS: &[(&str, &str)] = &[
 /// 20:00 local to about 03:00, across midnight (the `today` window starts again) and the
 /// night's change of clocks, on a night shift's roster in local times (breaks from 22:00,
 /// lunches from midnight, training 01:00-01:45: twice over, where the clocks fall back, and
-/// the earlier one taken), as CSV and, every other zone, as JSON. Compared at the last event,
+/// the earlier one taken), as CSV and, every other zone, as JSON; at peak 21:00-01:30, so
+/// the peak rules judge the night too. Compared at the last event,
 /// at 23:30, 00:30 and 02:45 local. `FLOORWATCH_ORACLE_NIGHTS=0,1,...` runs those rounds of
 /// seeds (round r: seeds 11 + 100 r onwards); the default, rounds 0 and 9. Round 9 found
 /// `utilization_high` of team `unassigned` leaving out its no-shows' scheduled time (two
@@ -1271,6 +1272,7 @@ fn random_night_floors_in_other_zones_equal_the_oracle() {
         .map(|s| s.trim().parse().expect("a round"))
         .collect();
     let mut total = 0;
+    let mut kinds = std::collections::BTreeMap::new();
     let nights = rounds.into_iter().flat_map(|r| NIGHTS.iter().enumerate().map(move |(i, n)| (r, i, n)));
     for (round, i, &(tz, date)) in nights {
         let seed = 11 + i as u64 + 100 * round;
@@ -1300,16 +1302,23 @@ fn random_night_floors_in_other_zones_equal_the_oracle() {
             roster,
             events: "events.ndjson",
             windows: &["15m", "60m", "today", "peak_today"],
-            toml: "",
-            oracle_cfg: "{}",
+            toml: "[peak]\nwindows = [\"21:00-01:30\"]\n",
+            oracle_cfg: r#"{"peak_windows": ["21:00-01:30"]}"#,
             threshold_secs: 300,
             nows: &[None],
         };
         let rfc = |z: jiff::Zoned| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
         let nows = [None, Some(rfc(local(0, 23, 30))), Some(rfc(local(1, 0, 30))), Some(rfc(local(1, 2, 45)))];
-        let (d, n) = check_random_floor(&f, &format!("night in {tz} ({roster}, seed {seed})"), &nows);
-        assert!(n > 150, "{tz}: the floor alerts all night ({n})");
+        let (d, alerts) = check_random_floor(&f, &format!("night in {tz} ({roster}, seed {seed})"), &nows);
+        assert!(alerts.len() > 150, "{tz}: the floor alerts all night ({})", alerts.len());
+        for a in &alerts {
+            *kinds.entry(a["kind"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        }
         total += d;
+    }
+    eprintln!("alerts by kind across the nights: {kinds:?}");
+    for k in ["out_of_adherence", "long_aux", "aux_cluster", "aux_dispersion", "utilization_high"] {
+        assert!(kinds.get(k).is_some_and(|&n| n > 0), "no {k} alert across the nights: {kinds:?}");
     }
     assert_eq!(total, 0, "differences between floorwatch replay and the oracle (listed above)");
 }
