@@ -1231,9 +1231,12 @@ impl DetState {
             // Only members who may be in scheduled aux since the last sum: the others'
             // records are not read (`Roster::may_have_scheduled_aux`), by interval too (a
             // member's breaks of the morning leave the afternoon's peak intervals unread).
+            // By the agent slot as remembered: its id (another cache line of its record,
+            // read only to look the slot up) is not read, which with a roster was half
+            // this rule's time over a day (BENCHMARKS.md, session 27).
             let slot = match roster {
                 false => None,
-                true => ctx.roster.slot_of(i, &a.id),
+                true => ctx.roster.slot_of_with(i, || a.id.as_str()),
             };
             let aux_gen = slot.map_or(0, |s| ctx.roster.aux_generation(s));
             let (mut sched, from) = match *kept_sum {
