@@ -450,15 +450,12 @@ def judge(raw, agents, clock, aliases, backfill):
     return ts, agent, st, reason, seq, ev.get("team")
 
 
-def load_events(lines, cfg, now_arg):
-    """Applies the NDJSON lines with the event clock; returns ({agent: Timeline}, now).
-    Only events stamped at or before now shape the timelines (`replay --now`)."""
-    aliases = dict(ALIASES)
-    aliases.update({k.lower(): v for k, v in cfg["aliases"].items()})
-    backfill = cfg["max_backfill_secs"] * 1000
+def judge_all(lines, aliases, backfill):
+    """Judges the lines in order (§2.2); returns (applied, ingest, clock): the applied
+    events (ts, agent, state, reason, team) in order, the outcome counts, the event clock."""
     agents = {}
     clock = None
-    applied = []  # (ts, agent, state, reason, team) in order of application
+    applied = []
     ingest = dict.fromkeys(("applied", "duplicate", "late", "invalid"), 0)
     for raw in lines:
         outcome = judge(raw, agents, clock, aliases, backfill)
@@ -478,9 +475,33 @@ def load_events(lines, cfg, now_arg):
         tl.last_key = (ts, st, reason)
         clock = ts if clock is None else max(clock, ts)
         applied.append((ts, agent, st, reason, team))
+    return applied, ingest, clock
+
+
+def stamp_of(raw):
+    """A line's `ts` in epoch ms, None when it has none (or is no event)."""
+    try:
+        ev = json.loads(raw)
+    except ValueError:
+        return None
+    return parse_event_ts(ev.get("ts")) if isinstance(ev, dict) else None
+
+
+def load_events(lines, cfg, now_arg):
+    """Applies the NDJSON lines with the event clock; returns ({agent: Timeline}, now).
+    `ingest` counts every line of the file. With `--now T` the timelines are those of the
+    lines stamped at or before T, judged among themselves, as if nothing after T had
+    happened yet (`replay --now`, SPEC §5.1): a line behind an agent's later lines in the
+    file is late only if one of those is at or before T."""
+    aliases = dict(ALIASES)
+    aliases.update({k.lower(): v for k, v in cfg["aliases"].items()})
+    backfill = cfg["max_backfill_secs"] * 1000
+    applied, ingest, clock = judge_all(lines, aliases, backfill)
 
     if now_arg is not None:
         now = now_arg
+        upto = [raw for raw in lines if (t := stamp_of(raw)) is not None and t <= now]
+        applied = judge_all(upto, aliases, backfill)[0]
     elif clock is not None:
         now = clock
     else:
