@@ -49,12 +49,23 @@ impl State {
     fn drop_oldest(&mut self) -> Option<Arc<Alert>> {
         let old = self.items.pop_front()?;
         if !old.retracted {
-            self.seen.remove(&old.id, old.state);
             if old.is_firing() {
-                self.unsaid.insert(&old.id, AlertState::Firing);
+                self.unsay_firing(&old.id);
+            } else {
+                self.seen.remove(&old.id, old.state);
             }
         }
         Some(old)
+    }
+
+    /// Alert `id`'s firing never reached the chat (dropped, or given up): its resolve is
+    /// not sent, one still queued included, nor its retraction ([`Queue::push`]), until the
+    /// firing is pushed again.
+    fn unsay_firing(&mut self, id: &str) {
+        self.seen.remove(id, AlertState::Firing);
+        self.unsaid.insert(id, AlertState::Firing);
+        self.items.retain(|q| !(q.id == id && q.state == AlertState::Resolved && !q.retracted));
+        self.seen.remove(id, AlertState::Resolved);
     }
 }
 
@@ -182,10 +193,7 @@ impl Queue {
     pub fn given_up(&self, batch: &[Arc<Alert>]) {
         let mut st = self.lock();
         for a in batch.iter().filter(|a| a.is_firing() && !a.retracted) {
-            st.seen.remove(&a.id, AlertState::Firing);
-            st.unsaid.insert(&a.id, AlertState::Firing);
-            st.items.retain(|q| !(q.id == a.id && q.state == AlertState::Resolved && !q.retracted));
-            st.seen.remove(&a.id, AlertState::Resolved);
+            st.unsay_firing(&a.id);
         }
         self.metrics.depth.set(st.items.len() as i64);
     }
@@ -502,6 +510,13 @@ mod tests {
         q.push(&retraction(&r1));
         assert_eq!(q.metrics.dropped.get(), 1);
         assert_eq!(states(&q), [(2, AlertState::Firing, false), (3, AlertState::Firing, false)]);
+
+        // The resolve already queued when its firing is dropped: it goes too.
+        let q = queue(2);
+        q.push(&f1);
+        q.push(&r1);
+        q.push(&f2); // drops f1
+        assert_eq!(states(&q), [(2, AlertState::Firing, false)]);
 
         // The resolve arrives at a full queue whose oldest is its own firing: both go.
         let q = queue(2);
