@@ -508,9 +508,7 @@ def load_events(lines, cfg, now_arg):
         raise SystemExit("oracle: no event applied")
 
     timelines = {}
-    for ts, agent, st, reason, team in applied:
-        if ts > now:
-            continue  # `--now T`: as if nothing after T had happened yet
+    for ts, agent, st, reason, team in applied:  # all stamped at or before now
         tl = timelines.get(agent)
         if tl is None:
             tl = timelines[agent] = Timeline(agent)
