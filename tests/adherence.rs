@@ -433,6 +433,88 @@ fn a_reason_change_before_a_scheduled_break_keeps_the_stretch() {
     assert!(alerts(&s).iter().all(|a| !a.0.starts_with("long_aux:")), "{:?}", alerts(&s));
 }
 
+/// More changes of reason inside one run of unplanned aux whose first stretch was found
+/// ahead. A1's break is scheduled 10:25-10:40; it goes on `break` at 10:19:06 (unplanned
+/// until 10:25), `personal` at 10:23 (the stretch goes on from 10:19:06 with the entry's
+/// reason and limit), then either `break` at 10:27 (allowed from there: the stretch ends
+/// unfired; the next starts when the break ends at 10:40) or `restroom` at 10:26 and
+/// `break` at 10:38. The expected alerts were checked against
+/// `tests/oracle/adherence_oracle.py`; session 27 left this path (`continue_aux_stretch`)
+/// with only the random floors' word.
+#[test]
+fn three_reasons_in_one_unplanned_run_keep_the_entrys_stretch() {
+    let roster = "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 12:00,shift\n\
+                  A1,2026-11-23 10:25,2026-11-23 10:40,break\n";
+    let ev = |t: &str, state: &str, reason: &str| {
+        let r = if reason.is_empty() { String::new() } else { format!(r#","reason":"{reason}""#) };
+        format!(r#"{{"ts":"2026-11-23T{t}Z","agent":"A1","state":"{state}","team":"T1"{r}}}"#)
+    };
+    let start = [ev("09:00:00", "idle", ""), ev("10:19:06.767", "aux", "break"), ev("10:23:00", "aux", "personal")];
+    let back = [ev("10:27:00", "aux", "break"), ev("10:45:00", "aux", "personal")];
+    let on = [ev("10:26:00", "aux", "restroom"), ev("10:38:00", "aux", "break")];
+    let end = [ev("10:55:00", "idle", ""), ev("11:30:00", "idle", "")];
+    let floor = |middle: &[String]| [&start[..], middle, &end[..]].concat().join("\n");
+    let short_break = "[alerts.long_aux]\nper_reason = { break = 420, personal = 1200 }\n";
+    let (entry, entry_ms) = ("2026-11-23T10:19:06.767Z", 1795429146767u64);
+    // (events, config, now, expected long_aux alerts: started, fired, resolved)
+    let cases: Vec<(String, &str, Option<&str>, Vec<(&str, &str, Option<&str>)>)> = vec![
+        // Back on break at 10:27 inside the scheduled break: 7:53 unplanned, no alert; the
+        // stretch after the break (10:40, `break`, then `personal`) fires at 10:50.
+        (
+            floor(&back),
+            "",
+            None,
+            vec![("2026-11-23T10:40:00.000Z", "2026-11-23T10:50:00.000Z", Some("2026-11-23T10:55:00.000Z"))],
+        ),
+        // Unplanned on from 10:19:06 through `restroom` until `break` at 10:38: fires at
+        // 10:29:06 and resolves at 10:38.
+        (
+            floor(&on),
+            "",
+            None,
+            vec![
+                (entry, "2026-11-23T10:29:06.767Z", Some("2026-11-23T10:38:00.000Z")),
+                ("2026-11-23T10:40:00.000Z", "2026-11-23T10:50:00.000Z", Some("2026-11-23T10:55:00.000Z")),
+            ],
+        ),
+        // The limit is the entry's reason's (`break`, 7 min), not `personal`'s (20 min).
+        (
+            floor(&on),
+            short_break,
+            None,
+            vec![
+                (entry, "2026-11-23T10:26:06.767Z", Some("2026-11-23T10:38:00.000Z")),
+                ("2026-11-23T10:40:00.000Z", "2026-11-23T10:47:00.000Z", Some("2026-11-23T10:55:00.000Z")),
+            ],
+        ),
+        // The same, as of 10:30: firing.
+        (floor(&on), short_break, Some("2026-11-23T10:30:00Z"), vec![(entry, "2026-11-23T10:26:06.767Z", None)]),
+        // With `break` back at 10:27, one minute after that fire time: resolved there.
+        (
+            floor(&back),
+            short_break,
+            None,
+            vec![
+                (entry, "2026-11-23T10:26:06.767Z", Some("2026-11-23T10:27:00.000Z")),
+                ("2026-11-23T10:40:00.000Z", "2026-11-23T10:47:00.000Z", Some("2026-11-23T10:55:00.000Z")),
+            ],
+        ),
+    ];
+    for (i, (events, config, now, want)) in cases.into_iter().enumerate() {
+        let s = replay(roster, "csv", config, &events, now, "UTC");
+        let got: Vec<(String, String, Value)> = alerts(&s)
+            .into_iter()
+            .filter(|a| a.0.starts_with("long_aux:"))
+            .map(|(_, started, fired, resolved)| (started, fired, resolved))
+            .collect();
+        let want: Vec<(String, String, Value)> =
+            want.iter().map(|&(a, b, c)| (a.to_string(), b.to_string(), c.map_or(Value::Null, Value::from))).collect();
+        assert_eq!(got, want, "case {i}");
+        let ids: Vec<String> = alerts(&s).into_iter().map(|a| a.0).filter(|id| id.starts_with("long_aux:")).collect();
+        assert_eq!(ids.contains(&format!("long_aux:T1:A1:{entry_ms}")), got[0].0 == entry, "case {i}");
+    }
+}
+
 /// An `out_of_adherence` alert's team is the agent's team at its fire time (SPEC §9.3),
 /// however late after it the derivation comes. A1 (T1) is out of adherence from 10:00
 /// (personal aux in `work`), so the alert fires at 10:05; at 10:05:30 A1 moves to T2. Read
