@@ -1005,3 +1005,42 @@ fn calls_agree_with_agents() {
     assert!(sl(&peak) < sl(&off), "service level at peak {} is below off-peak {}", sl(&peak), sl(&off));
     assert_eq!(peak["queues"].as_array().unwrap().len(), 3);
 }
+
+/// `bench ingest --roster` runs each daemon mode with and without the simulated floor's
+/// roster on the same bytes and reports the rate ratio (BENCHMARKS.md's roster cost over
+/// TCP): the roster is uploaded for every agent, every event is applied both ways. Without
+/// the event clock it refuses, naming why.
+#[test]
+fn bench_ingest_measures_the_rosters_cost() {
+    let bin = env!("CARGO_BIN_EXE_floorwatch");
+    let dir = std::env::temp_dir().join(format!("fw-bench-roster-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("ingest.json");
+    let args = ["bench", "ingest", "--roster", "--agents", "120", "--teams", "4", "--events", "6000", "--runs", "1"];
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .args(["--clock", "event", "--modes", "tcp", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let r = &r["result"];
+    for mode in ["tcp", "tcp+roster"] {
+        assert_eq!(r["modes"][mode]["outcomes_last_run"]["applied"], 6000, "{mode}: {r}");
+    }
+    assert_eq!(r["modes"]["tcp"]["roster_upload_last_run"], serde_json::Value::Null);
+    // Every agent of the floor, and the simulator's no-show.
+    let scheduled = r["modes"]["tcp+roster"]["roster_upload_last_run"]["agents"].as_u64();
+    assert!(scheduled.is_some_and(|n| n > 120), "{r}");
+    let ratios = r["roster"]["rate_ratio"]["tcp"]["ratio_runs"].as_array().unwrap();
+    assert_eq!(ratios.len(), 1);
+    assert!(ratios[0].as_f64().unwrap() > 0.0, "{r}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("tcp: rate with the roster over the rate without"), "{stdout}");
+
+    let wall = std::process::Command::new(bin).args(args).output().unwrap();
+    assert!(!wall.status.success());
+    assert!(String::from_utf8_lossy(&wall.stderr).contains("--roster needs --clock event"), "{wall:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

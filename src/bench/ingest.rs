@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,8 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::{
-    DAEMON_THREADS, Daemon, Env, Stats, chunks, daemon_runtime, fmt_rate, load_runtime, restamp, thread_cpu_secs,
-    wait_outcomes,
+    CpuMark, DAEMON_THREADS, Daemon, Env, Stats, chunks, daemon_runtime, fmt_rate, load_runtime, restamp, wait_outcomes,
 };
 use crate::engine::IngestCounts;
 use crate::event::{Aliases, decode_bytes};
@@ -58,6 +58,18 @@ pub struct Args {
     /// and the daemon's clock follows them, evaluating every minute of it for every team.
     #[arg(long, default_value = "wall", value_parser = ["wall", "event"])]
     pub clock: String,
+    /// Also run each daemon mode (tcp, ws) with a day's roster uploaded before the run
+    /// (`PUT /api/v1/roster`, untimed), alternated with the run without it on the same
+    /// bytes, and report the rate with it over the rate without, round by round. The floor is
+    /// then a working day on shifts from 08:00 local (`--hours`) with the roster its agents
+    /// keep, as `simulate --roster` writes it (made by simulating the day once first), and
+    /// the events are its first `--events`. Needs `--clock event`: the events keep the day's
+    /// stamps, so the schedule and the events agree (re-stamped, a day would be seconds).
+    #[arg(long)]
+    pub roster: bool,
+    /// With `--roster`: hours of the simulated day from 08:00 local (at most 12).
+    #[arg(long, default_value_t = 10, requires = "roster")]
+    pub hours: i64,
 }
 
 /// The load: the simulated floor's lines per connection, and the bytes of the next run.
@@ -70,21 +82,61 @@ struct Load {
     restamp: bool,
     tcp: Vec<Vec<bytes::Bytes>>,
     ws: Vec<Vec<Utf8Bytes>>,
+    /// With `--roster`: the day's roster (CSV) and the floor's zone.
+    roster: Option<String>,
+    timezone: Option<String>,
 }
 
-/// The simulated floor's first `events` lines, timestamps in the last 24 hours.
+/// The simulated floor's first `events` lines, timestamps in the last 24 hours; with
+/// `--roster`, a working day's and its roster.
 fn generate(a: &Args) -> anyhow::Result<Load> {
     let now = super::wall_now();
-    let cfg = crate::sim::SimConfig { queues: a.queues, ..super::steady_floor(a.agents, a.teams, 24) };
+    let (cfg, roster, timezone) = match a.roster {
+        false => (crate::sim::SimConfig { queues: a.queues, ..super::steady_floor(a.agents, a.teams, 24) }, None, None),
+        true => {
+            let (tz, start) = super::past_day(a.hours)?;
+            let cfg = crate::sim::SimConfig {
+                agents: a.agents,
+                teams: a.teams,
+                start,
+                duration: Some(a.hours * 3_600_000),
+                timezone: tz.clone(),
+                queues: a.queues,
+                ..crate::sim::SimConfig::default()
+            };
+            eprintln!("bench ingest: simulating the day once for its roster ({} agents, {} h)…", a.agents, a.hours);
+            let mut plan = Simulator::new(cfg.clone())?;
+            plan.record_roster();
+            let day = plan.by_ref().count();
+            let rows = plan.take_roster();
+            eprintln!(
+                "bench ingest: the roster has {} rows for the day's {day} events; floor.timezone = {tz}",
+                rows.len()
+            );
+            (cfg, Some(crate::sim::roster_csv(&rows)), Some(tz))
+        }
+    };
     let conns = a.connections.max(1);
     let mut per: Vec<Vec<String>> = vec![Vec::new(); conns];
     let mut last_ts = 0;
-    for l in Simulator::new(cfg)?.take(a.events as usize) {
+    let mut sim = Simulator::new(cfg)?;
+    if roster.is_some() {
+        // The floor that keeps that roster: its agents take their short breaks when it
+        // schedules them (`Simulator::record_roster`).
+        sim.record_roster();
+    }
+    for k in 0..a.events {
+        let Some(l) = sim.next() else { break };
         last_ts = l.ts;
         per[l.agent as usize % conns].push(l.line);
+        if k % 65_536 == 0 {
+            // Already made above, by the first pass over the same floor.
+            drop(sim.take_roster());
+        }
     }
+    drop(sim);
     let n: u64 = per.iter().map(|v| v.len() as u64).sum();
-    anyhow::ensure!(n == a.events, "the simulator produced only {n} events");
+    anyhow::ensure!(n == a.events, "the simulator produced only {n} events (a day of this floor has fewer)");
     anyhow::ensure!(last_ts < now, "{} events span more than 24 h of this floor: add --agents", a.events);
     let bytes = per.iter().flatten().map(|l| l.len() as u64 + 1).sum();
     Ok(Load {
@@ -95,6 +147,8 @@ fn generate(a: &Args) -> anyhow::Result<Load> {
         restamp: a.clock == "wall",
         tcp: Vec::new(),
         ws: Vec::new(),
+        roster,
+        timezone,
     })
 }
 
@@ -131,6 +185,8 @@ struct Run {
     secs: f64,
     daemon_cpu_s: f64,
     counts: Option<IngestCounts>,
+    /// The daemon's answer to the roster's upload (`--roster`).
+    roster: Option<Value>,
 }
 
 impl Run {
@@ -140,6 +196,10 @@ impl Run {
 }
 
 pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
+    anyhow::ensure!(
+        !a.roster || a.clock == "event",
+        "--roster needs --clock event (re-stamped for the wall clock, a day's events would span seconds)"
+    );
     let t = Instant::now();
     let mut load = generate(a)?;
     eprintln!(
@@ -152,9 +212,13 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         t.elapsed().as_secs_f64(),
         a.connections
     );
-    let modes: Vec<&str> = a.modes.iter().map(String::as_str).collect();
-    for m in &modes {
-        anyhow::ensure!(["limit", "tcp", "ws"].contains(m), "unknown mode {m:?} (limit, tcp, ws)");
+    let mut modes: Vec<&str> = Vec::new();
+    for m in &a.modes {
+        anyhow::ensure!(["limit", "tcp", "ws"].contains(&m.as_str()), "unknown mode {m:?} (limit, tcp, ws)");
+        modes.push(m);
+        if a.roster && m != "limit" {
+            modes.push(if m == "tcp" { ROSTER_TCP } else { ROSTER_WS });
+        }
     }
     let mut runs: Vec<(&str, Vec<Run>)> = modes.iter().map(|m| (*m, Vec::new())).collect();
     // One untimed warm-up of each mode (page faults of fresh buffers, lazy statics).
@@ -163,8 +227,10 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
             load.prepare()?;
             let r = match *mode {
                 "limit" => limit(&load)?,
-                "tcp" => daemon_tcp(env, a, &load)?,
-                _ => daemon_ws(env, a, &load)?,
+                "tcp" => daemon_tcp(env, a, &load, false)?,
+                ROSTER_TCP => daemon_tcp(env, a, &load, true)?,
+                "ws" => daemon_ws(env, a, &load, false)?,
+                _ => daemon_ws(env, a, &load, true)?,
             };
             if let Some(c) = &r.counts {
                 anyhow::ensure!(
@@ -175,7 +241,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
                 );
             }
             eprintln!(
-                "  {} {mode:5}: {:>10} in {:.3}s, daemon threads {:.2} cores",
+                "  {} {mode:10}: {:>10} in {:.3}s, daemon threads {:.2} cores",
                 if round == 0 { "warm-up" } else { "run    " },
                 fmt_rate(r.rate(load.n)),
                 r.secs,
@@ -199,7 +265,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         let ratio = ratios.as_ref().map(|r| Stats::of(r));
         let cores = Stats::of(&rs.iter().map(|r| r.daemon_cpu_s / r.secs).collect::<Vec<_>>());
         table.push(format!(
-            "| {mode:5} | {:>10} | {:>10} – {:<10} | ±{:>4.1}% | {:>13} | {:.2} |",
+            "| {mode:10} | {:>10} | {:>10} – {:<10} | ±{:>4.1}% | {:>13} | {:.2} |",
             fmt_rate(s.median),
             fmt_rate(s.min),
             fmt_rate(s.max),
@@ -221,6 +287,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
                 "ratio_to_limit_runs": ratios,
                 "daemon_cores": cores,
                 "outcomes_last_run": rs.last().and_then(|r| r.counts),
+                "roster_upload_last_run": rs.last().and_then(|r| r.roster.clone()),
             }),
         );
     }
@@ -228,10 +295,27 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         "\nbench ingest: {} events/run, {} agents, {} teams, {} connection(s), ws {} events/frame, {} clock, {} runs\n",
         load.n, a.agents, a.teams, a.connections, a.ws_batch, a.clock, a.runs
     );
-    println!("| mode  |     median |            min – max | spread | ratio to limit | daemon cores |");
-    println!("|-------|-----------:|---------------------:|-------:|---------------:|-------------:|");
+    println!("| mode       |     median |            min – max | spread | ratio to limit | daemon cores |");
+    println!("|------------|-----------:|---------------------:|-------:|---------------:|-------------:|");
     for row in table {
         println!("{row}");
+    }
+    // The roster's cost: each round's rate with it over the rate without (same bytes, runs
+    // next to each other, so the same machine noise).
+    let rate_runs = |mode: &str| runs.iter().find(|(m, _)| *m == mode).map(|(_, rs)| rs.iter().map(|r| r.rate(load.n)));
+    let mut with_roster = serde_json::Map::new();
+    for (plain, roster) in [("tcp", ROSTER_TCP), ("ws", ROSTER_WS)] {
+        let (Some(p), Some(r)) = (rate_runs(plain), rate_runs(roster)) else { continue };
+        let ratios: Vec<f64> = r.zip(p).map(|(r, p)| r / p).collect();
+        let s = Stats::of(&ratios);
+        println!(
+            "\n{plain}: rate with the roster over the rate without, by round: {} (median {:.3}, {:.3}–{:.3})",
+            ratios.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>().join(", "),
+            s.median,
+            s.min,
+            s.max
+        );
+        with_roster.insert(plain.to_string(), json!({ "ratio": s, "ratio_runs": ratios }));
     }
     Ok(json!({
         "scenario": "ingest",
@@ -244,6 +328,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         "clock": a.clock,
         "runs": a.runs,
         "modes": doc,
+        "roster": a.roster.then(|| json!({ "hours": a.hours, "timezone": load.timezone, "rate_ratio": with_roster })),
     }))
 }
 
@@ -296,13 +381,13 @@ fn limit(load: &Load) -> anyhow::Result<Run> {
             }
         });
     }
-    let cpu0 = thread_cpu_secs(DAEMON_THREADS);
+    let cpu0 = CpuMark::new(DAEMON_THREADS);
     let load_rt = load_runtime()?;
     let (secs, cpu1) = load_rt.block_on(async {
         let (t0, writers) = send_tcp(addr, load).await?;
         tokio::time::timeout(Duration::from_secs(300), done.notified()).await?;
         let secs = t0.elapsed().as_secs_f64();
-        let cpu1 = thread_cpu_secs(DAEMON_THREADS);
+        let cpu1 = cpu0.secs();
         for w in writers {
             w.await??;
         }
@@ -310,7 +395,7 @@ fn limit(load: &Load) -> anyhow::Result<Run> {
     })?;
     anyhow::ensure!(decoded.load(Ordering::Relaxed) == load.n, "the limit sink decoded a different count");
     rt.shutdown_timeout(Duration::from_secs(2));
-    Ok(Run { secs, daemon_cpu_s: cpu1 - cpu0, counts: None })
+    Ok(Run { secs, daemon_cpu_s: cpu1, counts: None, roster: None })
 }
 
 async fn parse_only(
@@ -351,42 +436,66 @@ async fn parse_only(
     }
 }
 
-/// The daemon's configuration for a run.
-fn daemon_toml(a: &Args) -> String {
-    format!("[server]\nclock = \"{}\"\n", a.clock)
+/// The daemon modes with the roster uploaded (`--roster`).
+const ROSTER_TCP: &str = "tcp+roster";
+const ROSTER_WS: &str = "ws+roster";
+
+/// The daemon's configuration for a run (the floor's zone too with `--roster`, with the
+/// roster uploaded or not, so that the two runs differ only by it).
+fn daemon_toml(a: &Args, load: &Load) -> String {
+    let mut toml = format!("[server]\nclock = \"{}\"\n", a.clock);
+    if let Some(tz) = &load.timezone {
+        toml.push_str(&format!("[floor]\ntimezone = \"{tz}\"\n"));
+    }
+    toml
 }
 
-fn daemon_tcp(env: &Env, a: &Args, load: &Load) -> anyhow::Result<Run> {
-    let d = Daemon::start(env, &daemon_toml(a))?;
+/// Waits for the daemon to answer, then with `roster` uploads the load's (untimed): the
+/// daemon's answer (agents and rows).
+async fn ready(client: &reqwest::Client, d: &Daemon, load: &Load, roster: bool) -> anyhow::Result<Option<Value>> {
+    super::wait_outcomes(client, d, 0, Duration::from_millis(5), Duration::from_secs(5)).await?;
+    if !roster {
+        return Ok(None);
+    }
+    let csv = load.roster.clone().context("no roster was made (--roster)")?;
+    let resp = client.put(d.url("/api/v1/roster")).body(csv).send().await?;
+    let status = resp.status();
+    let body = resp.text().await?;
+    anyhow::ensure!(status.is_success(), "roster upload refused: {status} {body}");
+    Ok(Some(serde_json::from_str(&body)?))
+}
+
+fn daemon_tcp(env: &Env, a: &Args, load: &Load, roster: bool) -> anyhow::Result<Run> {
+    let d = Daemon::start(env, &daemon_toml(a, load))?;
     let load_rt = load_runtime()?;
     let r = load_rt.block_on(async {
         let client = reqwest::Client::new();
-        super::wait_outcomes(&client, &d, 0, Duration::from_millis(5), Duration::from_secs(5)).await?;
-        let cpu0 = thread_cpu_secs(DAEMON_THREADS);
+        let roster = ready(&client, &d, load, roster).await?;
+        let cpu0 = CpuMark::new(DAEMON_THREADS);
         let (t0, writers) = send_tcp(d.tcp, load).await?;
         let (t1, counts) = wait_outcomes(&client, &d, load.n, POLL, Duration::from_secs(300)).await?;
-        let cpu1 = thread_cpu_secs(DAEMON_THREADS);
+        let cpu1 = cpu0.secs();
         for w in writers {
             w.await??;
         }
-        anyhow::Ok(Run { secs: (t1 - t0).as_secs_f64(), daemon_cpu_s: cpu1 - cpu0, counts: Some(counts) })
+        anyhow::Ok(Run { secs: (t1 - t0).as_secs_f64(), daemon_cpu_s: cpu1, counts: Some(counts), roster })
     });
     d.stop();
     r
 }
 
-fn daemon_ws(env: &Env, a: &Args, load: &Load) -> anyhow::Result<Run> {
-    let d = Daemon::start(env, &daemon_toml(a))?;
+fn daemon_ws(env: &Env, a: &Args, load: &Load, roster: bool) -> anyhow::Result<Run> {
+    let d = Daemon::start(env, &daemon_toml(a, load))?;
     let load_rt = load_runtime()?;
     let r = load_rt.block_on(async {
         let client = reqwest::Client::new();
-        super::wait_outcomes(&client, &d, 0, Duration::from_millis(5), Duration::from_secs(5)).await?;
+        let roster = ready(&client, &d, load, roster).await?;
         let mut conns = Vec::new();
         for _ in &load.ws {
             let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ingest", d.http)).await?;
             conns.push(ws);
         }
-        let cpu0 = thread_cpu_secs(DAEMON_THREADS);
+        let cpu0 = CpuMark::new(DAEMON_THREADS);
         let t0 = Instant::now();
         let mut writers = Vec::new();
         for (ws, frames) in conns.into_iter().zip(load.ws.iter().cloned()) {
@@ -400,13 +509,13 @@ fn daemon_ws(env: &Env, a: &Args, load: &Load) -> anyhow::Result<Run> {
             }));
         }
         let (t1, counts) = wait_outcomes(&client, &d, load.n, POLL, Duration::from_secs(300)).await?;
-        let cpu1 = thread_cpu_secs(DAEMON_THREADS);
+        let cpu1 = cpu0.secs();
         for w in writers {
             let (mut tx, reader) = w.await??;
             let _ = tx.send(Message::Close(None)).await;
             reader.abort();
         }
-        anyhow::Ok(Run { secs: (t1 - t0).as_secs_f64(), daemon_cpu_s: cpu1 - cpu0, counts: Some(counts) })
+        anyhow::Ok(Run { secs: (t1 - t0).as_secs_f64(), daemon_cpu_s: cpu1, counts: Some(counts), roster })
     });
     d.stop();
     r

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::{DAEMON_THREADS, Daemon, Env, Stats, load_runtime, quantile, thread_cpu_secs};
+use super::{CpuMark, DAEMON_THREADS, Daemon, Env, Stats, load_runtime, quantile};
 use crate::sim::Simulator;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -135,7 +135,7 @@ fn one(env: &Env, a: &Args, ticks: &[bytes::Bytes]) -> anyhow::Result<(Vec<f64>,
                 anyhow::Ok(out)
             })
         };
-        let cpu0 = thread_cpu_secs(DAEMON_THREADS);
+        let cpu0 = CpuMark::new(DAEMON_THREADS);
         let t0 = Instant::now();
         let mut every = tokio::time::interval(Duration::from_millis(1));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -163,7 +163,7 @@ fn one(env: &Env, a: &Args, ticks: &[bytes::Bytes]) -> anyhow::Result<(Vec<f64>,
         let lat = poller.await??;
         let (_, counts) =
             super::wait_outcomes(&client, &d, sent_events, Duration::from_millis(5), Duration::from_secs(60)).await?;
-        let cores = (thread_cpu_secs(DAEMON_THREADS) - cpu0) / t0.elapsed().as_secs_f64();
+        let cores = cpu0.secs() / t0.elapsed().as_secs_f64();
         // Drop the first second's probes (warm-up).
         let warm = (1000 / probe_every) as u64;
         let lat: Vec<f64> = lat.into_iter().filter(|(k, _)| *k > warm).map(|(_, l)| l).collect();

@@ -25,6 +25,7 @@ mod latency;
 mod scale;
 mod wallboard;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -123,6 +124,27 @@ pub(crate) fn wall_now() -> Ms {
 
 /// A simulated floor of `agents` in `teams`, everyone logged in (no shifts), whose events
 /// start `hours` before now (the wall clock applies them at their own time).
+/// A fixed-offset zone where it is about 20:00 now, and 08:00 local today in it: a day of
+/// `hours` from then is all in the past and all "today" (with UTC, a run at 03:00 would keep
+/// only three hours). For the event clock, which follows the day's stamps.
+pub(crate) fn past_day(hours: i64) -> anyhow::Result<(String, crate::time::Ms)> {
+    let now = wall_now();
+    let utc_hour = now.div_euclid(3_600_000).rem_euclid(24);
+    let mut offset = (20 - utc_hour).rem_euclid(24);
+    if offset > 14 {
+        offset -= 24;
+    }
+    // POSIX-style names: Etc/GMT-5 is UTC+5.
+    let tz = match offset {
+        0 => "UTC".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    };
+    let start = crate::sim::today_at(now, &tz, jiff::civil::Time::constant(8, 0, 0, 0))?;
+    anyhow::ensure!(start + hours * 3_600_000 <= now, "--hours {hours} does not end before now in {tz}");
+    Ok((tz, start))
+}
+
 pub(crate) fn steady_floor(agents: u32, teams: u32, hours: i64) -> crate::sim::SimConfig {
     crate::sim::SimConfig {
         agents,
@@ -300,13 +322,37 @@ pub(crate) fn rss() -> (u64, u64) {
 /// applier's (`fw-apply`).
 pub(crate) const DAEMON_THREADS: &str = "fw-";
 
-/// CPU seconds (user + system) used so far by this process's threads whose name starts
-/// with `prefix` (Linux; 0 elsewhere). Threads that ended are not counted.
-pub(crate) fn thread_cpu_secs(prefix: &str) -> f64 {
-    let ticks = 100.0; // USER_HZ, 100 on every Linux this runs on
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return 0.0 };
-    let mut sum = 0u64;
+/// CPU time (user + system) of this process's threads whose name starts with a prefix,
+/// from a mark on (Linux; 0 elsewhere): by thread, so that threads of an earlier run ending
+/// meanwhile take nothing off (they made `limit`'s daemon cores negative).
+pub(crate) struct CpuMark {
+    prefix: &'static str,
+    at: HashMap<u64, u64>,
+}
+
+impl CpuMark {
+    pub(crate) fn new(prefix: &'static str) -> Self {
+        CpuMark { prefix, at: thread_ticks(prefix) }
+    }
+
+    /// CPU seconds since the mark of the threads alive now (a thread started since counts
+    /// from its start; one that ended is not counted).
+    pub(crate) fn secs(&self) -> f64 {
+        let ticks: u64 = thread_ticks(self.prefix)
+            .into_iter()
+            .map(|(tid, t)| t.saturating_sub(self.at.get(&tid).copied().unwrap_or(0)))
+            .sum();
+        ticks as f64 / 100.0 // USER_HZ, 100 on every Linux this runs on
+    }
+}
+
+/// Clock ticks (user + system) used so far by each thread of this process whose name
+/// starts with `prefix`, by thread id.
+fn thread_ticks(prefix: &str) -> HashMap<u64, u64> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return HashMap::new() };
+    let mut out = HashMap::new();
     for e in dir.flatten() {
+        let Some(tid) = e.file_name().to_str().and_then(|t| t.parse().ok()) else { continue };
         let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
         // pid (comm) state ... utime stime: the comm may hold spaces, so split after ')'.
         let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
@@ -316,9 +362,9 @@ pub(crate) fn thread_cpu_secs(prefix: &str) -> f64 {
         let rest: Vec<&str> = stat[close + 2..].split_whitespace().collect();
         let utime: u64 = rest.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
         let stime: u64 = rest.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-        sum += utime + stime;
+        out.insert(tid, utime + stime);
     }
-    sum as f64 / ticks
+    out
 }
 
 /// The load generator's runtime: one thread (the caller's).

@@ -141,20 +141,7 @@ fn reset_peak_rss() -> bool {
 }
 
 pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
-    let now = super::wall_now();
-    let utc_hour = now.div_euclid(3_600_000).rem_euclid(24);
-    let mut offset = (20 - utc_hour).rem_euclid(24);
-    if offset > 14 {
-        offset -= 24;
-    }
-    // POSIX-style names: Etc/GMT-5 is UTC+5.
-    let tz = match offset {
-        0 => "UTC".to_string(),
-        o if o > 0 => format!("Etc/GMT-{o}"),
-        o => format!("Etc/GMT+{}", -o),
-    };
-    let start = crate::sim::today_at(now, &tz, jiff::civil::Time::constant(8, 0, 0, 0))?;
-    anyhow::ensure!(start + a.hours * 3_600_000 <= now, "--hours {} does not end before now in {tz}", a.hours);
+    let (tz, start) = super::past_day(a.hours)?;
     let cfg = SimConfig {
         agents: a.agents,
         teams: a.teams,
@@ -211,7 +198,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
             eprintln!("bench scale: roster of {} MB uploaded in {ms:.0} ms: {body}", bytes / 1_000_000);
             upload_ms = Some(ms);
         }
-        let (apply0, daemon0) = (super::thread_cpu_secs("fw-apply"), super::thread_cpu_secs(super::DAEMON_THREADS));
+        let (apply0, daemon0) = (super::CpuMark::new("fw-apply"), super::CpuMark::new(super::DAEMON_THREADS));
         let t0 = Instant::now();
         let mut stream = TcpStream::connect(d.tcp).await?;
         let mut n = 0u64;
@@ -240,8 +227,8 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         // CPU time is steadier than the wall clock on a shared host: the applier's
         // microseconds per event are what a roster adds to (the load generator, the
         // simulator and the readers share the cores and the wall clock's rate).
-        let apply_cpu = super::thread_cpu_secs("fw-apply") - apply0;
-        let daemon_cpu = super::thread_cpu_secs(super::DAEMON_THREADS) - daemon0;
+        let apply_cpu = apply0.secs();
+        let daemon_cpu = daemon0.secs();
         eprintln!(
             "bench scale: {n} events applied in {load_secs:.1}s ({:.0}/s), outcomes {counts:?}; CPU per event: applier {:.3} µs, daemon {:.3} µs",
             n as f64 / load_secs,
@@ -430,7 +417,7 @@ async fn poll(client: &reqwest::Client, d: &Daemon, a: &Args, teams: &[String]) 
     let (computed0, shared0) = shared_reads().await?;
     let period = Duration::from_secs(a.poll_secs.max(1));
     let until = Instant::now() + Duration::from_secs(a.poll_duration);
-    let cpu0 = super::thread_cpu_secs(super::DAEMON_THREADS);
+    let cpu0 = super::CpuMark::new(super::DAEMON_THREADS);
     let t0 = Instant::now();
     let panels = (0..a.pollers).map(|k| {
         let path = match k % 10 {
@@ -459,7 +446,7 @@ async fn poll(client: &reqwest::Client, d: &Daemon, a: &Args, teams: &[String]) 
         times.extend(r?);
     }
     let secs = t0.elapsed().as_secs_f64();
-    let cpu = super::thread_cpu_secs(super::DAEMON_THREADS) - cpu0;
+    let cpu = cpu0.secs();
     let (computed1, shared1) = shared_reads().await?;
     Ok(json!({
         "pollers": a.pollers, "poll_secs": a.poll_secs, "secs": secs,

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::{DAEMON_THREADS, Daemon, Env, Stats, chunks, fmt_rate, load_runtime, thread_cpu_secs};
+use super::{CpuMark, DAEMON_THREADS, Daemon, Env, Stats, chunks, fmt_rate, load_runtime};
 use crate::sim::Simulator;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -191,7 +191,7 @@ fn one(env: &Env, a: &Args, clients: usize) -> anyhow::Result<Run> {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let b0: Vec<u64> = bytes.iter().map(|b| b.load(Ordering::Relaxed)).collect();
         let f0: Vec<u64> = frames.iter().map(|b| b.load(Ordering::Relaxed)).collect();
-        let cpu0 = thread_cpu_secs(DAEMON_THREADS);
+        let cpu0 = CpuMark::new(DAEMON_THREADS);
         let s0 = Instant::now();
         let mut steady_events = 0u64;
         let mut buf = Vec::new();
@@ -209,7 +209,7 @@ fn one(env: &Env, a: &Args, clients: usize) -> anyhow::Result<Run> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let secs = s0.elapsed().as_secs_f64();
-        let steady_cores = (thread_cpu_secs(DAEMON_THREADS) - cpu0) / secs;
+        let steady_cores = cpu0.secs() / secs;
         let bytes_per_s: Vec<f64> =
             bytes.iter().zip(&b0).map(|(b, b0)| (b.load(Ordering::Relaxed) - b0) as f64 / secs).collect();
         let frames_per_client: Vec<f64> =
