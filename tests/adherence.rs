@@ -457,7 +457,8 @@ fn three_reasons_in_one_unplanned_run_keep_the_entrys_stretch() {
     let short_break = "[alerts.long_aux]\nper_reason = { break = 420, personal = 1200 }\n";
     let (entry, entry_ms) = ("2026-11-23T10:19:06.767Z", 1795429146767u64);
     // (events, config, now, expected long_aux alerts: started, fired, resolved)
-    let cases: Vec<(String, &str, Option<&str>, Vec<(&str, &str, Option<&str>)>)> = vec![
+    type Want = Vec<(&'static str, &'static str, Option<&'static str>)>;
+    let cases: Vec<(String, &str, Option<&str>, Want)> = vec![
         // Back on break at 10:27 inside the scheduled break: 7:53 unplanned, no alert; the
         // stretch after the break (10:40, `break`, then `personal`) fires at 10:50.
         (
