@@ -94,26 +94,12 @@ fn generate(a: &Args) -> anyhow::Result<Load> {
     let (cfg, roster, timezone) = match a.roster {
         false => (crate::sim::SimConfig { queues: a.queues, ..super::steady_floor(a.agents, a.teams, 24) }, None, None),
         true => {
-            let (tz, start) = super::past_day(a.hours)?;
-            let cfg = crate::sim::SimConfig {
-                agents: a.agents,
-                teams: a.teams,
-                start,
-                duration: Some(a.hours * 3_600_000),
-                timezone: tz.clone(),
-                queues: a.queues,
-                ..crate::sim::SimConfig::default()
-            };
+            let cfg = super::day_floor(a.agents, a.teams, a.hours, a.queues)?;
             eprintln!("bench ingest: simulating the day once for its roster ({} agents, {} h)…", a.agents, a.hours);
-            let mut plan = Simulator::new(cfg.clone())?;
-            plan.record_roster();
-            let day = plan.by_ref().count();
-            let rows = plan.take_roster();
-            eprintln!(
-                "bench ingest: the roster has {} rows for the day's {day} events; floor.timezone = {tz}",
-                rows.len()
-            );
-            (cfg, Some(crate::sim::roster_csv(&rows)), Some(tz))
+            let (csv, rows, day) = super::planned_roster(&cfg)?;
+            let tz = cfg.timezone.clone();
+            eprintln!("bench ingest: the roster has {rows} rows for the day's {day} events; floor.timezone = {tz}");
+            (cfg, Some(csv), Some(tz))
         }
     };
     let conns = a.connections.max(1);

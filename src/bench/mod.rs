@@ -145,6 +145,32 @@ pub(crate) fn past_day(hours: i64) -> anyhow::Result<(String, crate::time::Ms)> 
     Ok((tz, start))
 }
 
+/// A working day of `agents` in `teams`, on shifts from 08:00 local today for `hours`, in
+/// the zone [`past_day`] picks (named in the config).
+pub(crate) fn day_floor(agents: u32, teams: u32, hours: i64, queues: u32) -> anyhow::Result<crate::sim::SimConfig> {
+    let (timezone, start) = past_day(hours)?;
+    Ok(crate::sim::SimConfig {
+        agents,
+        teams,
+        start,
+        duration: Some(hours * 3_600_000),
+        timezone,
+        queues,
+        ..crate::sim::SimConfig::default()
+    })
+}
+
+/// The roster the simulator plans for floor `cfg` (every shift, break and lunch as its
+/// agents mean to take them, with its deviations), made by simulating the day once: its
+/// CSV, its rows and the day's events.
+pub(crate) fn planned_roster(cfg: &crate::sim::SimConfig) -> anyhow::Result<(String, usize, usize)> {
+    let mut s = crate::sim::Simulator::new(cfg.clone())?;
+    s.record_roster();
+    let events = s.by_ref().count();
+    let rows = s.take_roster();
+    Ok((crate::sim::roster_csv(&rows), rows.len(), events))
+}
+
 pub(crate) fn steady_floor(agents: u32, teams: u32, hours: i64) -> crate::sim::SimConfig {
     crate::sim::SimConfig {
         agents,

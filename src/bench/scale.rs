@@ -14,7 +14,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::{Daemon, Env, Stats, load_runtime, rss};
-use crate::sim::{SimConfig, Simulator};
+use crate::sim::Simulator;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -141,24 +141,13 @@ fn reset_peak_rss() -> bool {
 }
 
 pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
-    let (tz, start) = super::past_day(a.hours)?;
-    let cfg = SimConfig {
-        agents: a.agents,
-        teams: a.teams,
-        start,
-        duration: Some(a.hours * 3_600_000),
-        timezone: tz.clone(),
-        queues: a.queues,
-        ..SimConfig::default()
-    };
+    let cfg = super::day_floor(a.agents, a.teams, a.hours, a.queues)?;
+    let (tz, start) = (cfg.timezone.clone(), cfg.start);
     let planned = match a.roster && a.sim_roster {
         true => {
-            let mut s = Simulator::new(cfg.clone())?;
-            s.record_roster();
-            let events = s.by_ref().count();
-            let rows = s.take_roster();
-            eprintln!("bench scale: the simulator's roster: {} rows for the day's {events} events", rows.len());
-            Some(crate::sim::roster_csv(&rows))
+            let (csv, rows, events) = super::planned_roster(&cfg)?;
+            eprintln!("bench scale: the simulator's roster: {rows} rows for the day's {events} events");
+            Some(csv)
         }
         false => None,
     };
