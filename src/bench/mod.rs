@@ -122,8 +122,6 @@ pub(crate) fn wall_now() -> Ms {
     crate::server::wall_ms()
 }
 
-/// A simulated floor of `agents` in `teams`, everyone logged in (no shifts), whose events
-/// start `hours` before now (the wall clock applies them at their own time).
 /// A fixed-offset zone where it is about 20:00 now, and 08:00 local today in it: a day of
 /// `hours` from then is all in the past and all "today" (with UTC, a run at 03:00 would keep
 /// only three hours). For the event clock, which follows the day's stamps.
@@ -171,6 +169,8 @@ pub(crate) fn planned_roster(cfg: &crate::sim::SimConfig) -> anyhow::Result<(Str
     Ok((crate::sim::roster_csv(&rows), rows.len(), events))
 }
 
+/// A simulated floor of `agents` in `teams`, everyone logged in (no shifts), whose events
+/// start `hours` before now (the wall clock applies them at their own time).
 pub(crate) fn steady_floor(agents: u32, teams: u32, hours: i64) -> crate::sim::SimConfig {
     crate::sim::SimConfig {
         agents,
