@@ -1202,6 +1202,13 @@ fn check_random_floor(f: &Floor, label: &str, nows: &[Option<String>]) -> (usize
     (total, alerts)
 }
 
+/// The comma-separated numbers in environment variable `var` (the seeds or rounds a
+/// random test runs), or `default`'s.
+fn env_list(var: &str, default: &str) -> Vec<u64> {
+    let list = std::env::var(var).unwrap_or_else(|_| default.into());
+    list.split(',').map(|s| s.trim().parse().unwrap_or_else(|_| panic!("{var}: {s:?} is not a number"))).collect()
+}
+
 /// Random noisy floors against the oracle: 30 agents in random states and reasons, moving
 /// teams one event in eight, a lagging site (agents 0 mod 7: their lines 600-700 arrive
 /// after line 800), and a roster of shifts, breaks, lunches and trainings they keep or not,
@@ -1210,11 +1217,7 @@ fn check_random_floor(f: &Floor, label: &str, nows: &[Option<String>]) -> (usize
 #[test]
 fn random_noisy_floors_equal_the_oracle() {
     let root = tempfile::tempdir().unwrap();
-    let seeds: Vec<u64> = std::env::var("FLOORWATCH_ORACLE_SEEDS")
-        .unwrap_or_else(|_| "1,2,3,4".into())
-        .split(',')
-        .map(|s| s.trim().parse().expect("a seed"))
-        .collect();
+    let seeds: Vec<u64> = env_list("FLOORWATCH_ORACLE_SEEDS", "1,2,3,4");
     let mut total = 0;
     for seed in seeds {
         let dir = root.path().join(format!("n{seed}"));
@@ -1280,11 +1283,7 @@ const NIGHT_RULES: (&str, &str) = (
 #[test]
 fn random_night_floors_in_other_zones_equal_the_oracle() {
     let root = tempfile::tempdir().unwrap();
-    let rounds: Vec<u64> = std::env::var("FLOORWATCH_ORACLE_NIGHTS")
-        .unwrap_or_else(|_| "0,9".into())
-        .split(',')
-        .map(|s| s.trim().parse().expect("a round"))
-        .collect();
+    let rounds: Vec<u64> = env_list("FLOORWATCH_ORACLE_NIGHTS", "0,9");
     let mut total = 0;
     let mut kinds = std::collections::BTreeMap::new();
     let nights = rounds.into_iter().flat_map(|r| NIGHTS.iter().enumerate().map(move |(i, n)| (r, i, n)));
@@ -1351,11 +1350,7 @@ fn random_night_floors_in_other_zones_equal_the_oracle() {
 #[test]
 fn random_two_day_floors_equal_the_oracle() {
     let root = tempfile::tempdir().unwrap();
-    let seeds: Vec<u64> = std::env::var("FLOORWATCH_ORACLE_DAYS")
-        .unwrap_or_else(|_| "1,2".into())
-        .split(',')
-        .map(|s| s.trim().parse().expect("a seed"))
-        .collect();
+    let seeds: Vec<u64> = env_list("FLOORWATCH_ORACLE_DAYS", "1,2");
     let tz = "Europe/Berlin";
     let zone = jiff::tz::TimeZone::get(tz).unwrap();
     let local = |date: &str, h: i8, m: i8| {
