@@ -369,19 +369,19 @@ fn limit(load: &Load) -> anyhow::Result<Run> {
     }
     let cpu0 = CpuMark::new(DAEMON_THREADS);
     let load_rt = load_runtime()?;
-    let (secs, cpu1) = load_rt.block_on(async {
+    let (secs, cpu_s) = load_rt.block_on(async {
         let (t0, writers) = send_tcp(addr, load).await?;
         tokio::time::timeout(Duration::from_secs(300), done.notified()).await?;
         let secs = t0.elapsed().as_secs_f64();
-        let cpu1 = cpu0.secs();
+        let cpu_s = cpu0.secs();
         for w in writers {
             w.await??;
         }
-        anyhow::Ok((secs, cpu1))
+        anyhow::Ok((secs, cpu_s))
     })?;
     anyhow::ensure!(decoded.load(Ordering::Relaxed) == load.n, "the limit sink decoded a different count");
     rt.shutdown_timeout(Duration::from_secs(2));
-    Ok(Run { secs, daemon_cpu_s: cpu1, counts: None, roster: None })
+    Ok(Run { secs, daemon_cpu_s: cpu_s, counts: None, roster: None })
 }
 
 async fn parse_only(
@@ -444,10 +444,7 @@ async fn ready(client: &reqwest::Client, d: &Daemon, load: &Load, roster: bool) 
         return Ok(None);
     }
     let csv = load.roster.clone().context("no roster was made (--roster)")?;
-    let resp = client.put(d.url("/api/v1/roster")).body(csv).send().await?;
-    let status = resp.status();
-    let body = resp.text().await?;
-    anyhow::ensure!(status.is_success(), "roster upload refused: {status} {body}");
+    let body = super::put_roster(client, d, csv).await?;
     Ok(Some(serde_json::from_str(&body)?))
 }
 
@@ -460,11 +457,11 @@ fn daemon_tcp(env: &Env, a: &Args, load: &Load, roster: bool) -> anyhow::Result<
         let cpu0 = CpuMark::new(DAEMON_THREADS);
         let (t0, writers) = send_tcp(d.tcp, load).await?;
         let (t1, counts) = wait_outcomes(&client, &d, load.n, POLL, Duration::from_secs(300)).await?;
-        let cpu1 = cpu0.secs();
+        let cpu_s = cpu0.secs();
         for w in writers {
             w.await??;
         }
-        anyhow::Ok(Run { secs: (t1 - t0).as_secs_f64(), daemon_cpu_s: cpu1, counts: Some(counts), roster })
+        anyhow::Ok(Run { secs: (t1 - t0).as_secs_f64(), daemon_cpu_s: cpu_s, counts: Some(counts), roster })
     });
     d.stop();
     r
@@ -495,13 +492,13 @@ fn daemon_ws(env: &Env, a: &Args, load: &Load, roster: bool) -> anyhow::Result<R
             }));
         }
         let (t1, counts) = wait_outcomes(&client, &d, load.n, POLL, Duration::from_secs(300)).await?;
-        let cpu1 = cpu0.secs();
+        let cpu_s = cpu0.secs();
         for w in writers {
             let (mut tx, reader) = w.await??;
             let _ = tx.send(Message::Close(None)).await;
             reader.abort();
         }
-        anyhow::Ok(Run { secs: (t1 - t0).as_secs_f64(), daemon_cpu_s: cpu1, counts: Some(counts), roster })
+        anyhow::Ok(Run { secs: (t1 - t0).as_secs_f64(), daemon_cpu_s: cpu_s, counts: Some(counts), roster })
     });
     d.stop();
     r

@@ -169,6 +169,16 @@ pub(crate) fn planned_roster(cfg: &crate::sim::SimConfig) -> anyhow::Result<(Str
     Ok((crate::sim::roster_csv(&rows), rows.len(), events))
 }
 
+/// `PUT /api/v1/roster` of `csv` to daemon `d`: its answer (agents and rows), or an error
+/// naming the refusal.
+pub(crate) async fn put_roster(client: &reqwest::Client, d: &Daemon, csv: String) -> anyhow::Result<String> {
+    let resp = client.put(d.url("/api/v1/roster")).body(csv).send().await?;
+    let status = resp.status();
+    let body = resp.text().await?;
+    anyhow::ensure!(status.is_success(), "roster upload refused: {status} {body}");
+    Ok(body)
+}
+
 /// A simulated floor of `agents` in `teams`, everyone logged in (no shifts), whose events
 /// start `hours` before now (the wall clock applies them at their own time).
 pub(crate) fn steady_floor(agents: u32, teams: u32, hours: i64) -> crate::sim::SimConfig {

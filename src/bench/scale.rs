@@ -179,10 +179,7 @@ pub fn run(env: &Env, a: &Args) -> anyhow::Result<Value> {
         if let Some(csv) = roster {
             let bytes = csv.len();
             let t = Instant::now();
-            let resp = client.put(d.url("/api/v1/roster")).body(csv).send().await?;
-            let status = resp.status();
-            let body = resp.text().await?;
-            anyhow::ensure!(status.is_success(), "roster upload refused: {status} {body}");
+            let body = super::put_roster(&client, &d, csv).await?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             eprintln!("bench scale: roster of {} MB uploaded in {ms:.0} ms: {body}", bytes / 1_000_000);
             upload_ms = Some(ms);
