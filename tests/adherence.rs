@@ -1211,6 +1211,42 @@ fn a_name_arriving_while_out_of_adherence_is_in_the_alert_at_once() {
     assert_eq!((t1.alerts.firing[k], t1.alerts.fired[k], t1.alerts.retracted[k]), (1, 1, 0));
 }
 
+/// A firing `out_of_adherence` alert is resolved in the batch of the event that ends its
+/// stretch, at that event's instant: not at the agent's next due instant (here the shift's
+/// end), which is all a time-driven re-derivation would give. A stretch that ends within the
+/// threshold tells nothing.
+#[test]
+fn a_firing_alert_resolves_in_the_batch_that_ends_its_stretch() {
+    let csv = "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 11:00,shift\n";
+    let mut engine = engine_with("[server]\nclock = \"event\"\n", csv);
+    engine.enable_notifications();
+    let ev = |hm: &str, state: &str, reason: &str| {
+        format!(r#"{{"ts":{},"agent":"A1","state":"{state}","team":"T1"{reason}}}"#, at(hm))
+    };
+    let personal = r#","reason":"personal""#;
+    let told = |engine: &mut floorwatch::engine::Engine| -> Vec<(String, Value)> {
+        engine
+            .take_notifications()
+            .iter()
+            .filter(|a| a.kind == AlertKind::OutOfAdherence)
+            .map(|a| (format!("{:?}", a.state), json!(a.resolved_at)))
+            .collect()
+    };
+    feed(&mut engine, &ev("09:00", "idle", ""));
+    // Out 09:10–09:12 (aux nobody scheduled): two minutes, nothing told.
+    feed(&mut engine, &ev("09:10", "aux", personal));
+    feed(&mut engine, &ev("09:12", "idle", ""));
+    engine.advance(at("09:20"));
+    assert_eq!(told(&mut engine), vec![]);
+    // Out at 09:30, fired at 09:35.
+    feed(&mut engine, &ev("09:30", "aux", personal));
+    engine.advance(at("09:36"));
+    assert_eq!(told(&mut engine), vec![("Firing".to_string(), Value::Null)]);
+    // Back at 09:40: resolved in that batch, at 09:40.
+    feed(&mut engine, &ev("09:40", "idle", ""));
+    assert_eq!(told(&mut engine), vec![("Resolved".to_string(), json!(at("09:40")))]);
+}
+
 /// Changes that move no figure are not logged (talking, ACW and idle under the default
 /// rules); a change between states every activity treats alike but `work` conformance
 /// does not (idle and offline when `work` allows both) still is: the figures are the
