@@ -569,7 +569,8 @@ impl TeamDet {
         if self.log.get(self.applied).is_some_and(|ch| ch.t < target) {
             // Each change looks its agent up in the members by binary search, whose reads
             // wait on each other: fetched here at once, the team's members (50 at 100,000
-            // agents in 2,000 teams: 400 bytes) come in one wait instead.
+            // agents in 2,000 teams: 400 bytes) come in one wait instead. At most 16 lines:
+            // a larger team's search reads only a few of its many.
             let m = &self.st.members;
             crate::mem::prefetch_bytes(m.as_ptr(), std::mem::size_of_val(&m[..]).min(1024));
         }
