@@ -49,6 +49,8 @@ function applyStaticText() {
   document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en';
   document.title = opts.team ? `${t('doc.title')} · ${opts.team}` : t('doc.title');
   for (const e of document.querySelectorAll('[data-i18n]')) setText(e, t(e.dataset.i18n));
+  for (const e of document.querySelectorAll('[data-i18n-title]')) e.title = t(e.dataset.i18nTitle);
+  for (const e of document.querySelectorAll('[data-i18n-aria]')) e.setAttribute('aria-label', t(e.dataset.i18nAria));
   const langBtn = $('[data-action="lang"]');
   setText(langBtn, t('btn.lang'));
   langBtn.title = t('btn.lang_title');

@@ -655,6 +655,10 @@ function columnGeometry(page) {
     const more = document.querySelector('[data-testid="alerts-more"]');
     const m = more.getBoundingClientRect();
     const lg = [...document.querySelectorAll('.legend .lg')].filter((x) => x.getClientRects().length);
+    // The tiles' heading (title, legend, sort control) on one line: as tall as its tallest part.
+    const head = document.querySelector('.tiles-head');
+    const parts = [...head.children].filter((x) => x.getClientRects().length).map((x) => x.getBoundingClientRect().height);
+    const tiles = document.querySelector('[data-testid="agent-tiles"]');
     // The room under the last entry shown, and the first entry not shown as it would be cut
     // to one line: it must not fit there (a line's gap under one entry at 1080p).
     const rowGap = parseFloat(getComputedStyle(document.querySelector('.alerts')).rowGap) || 0;
@@ -677,12 +681,14 @@ function columnGeometry(page) {
       moreHidden: more.hidden, moreN: Number(more.dataset.n ?? 0),
       moreOnHeading: !more.hidden && m.top + m.height / 2 > h2.top && m.top + m.height / 2 < h2.bottom && m.left > h2.right,
       legendLines: new Set(lg.map((x) => Math.round(x.getBoundingClientRect().top))).size,
+      headH: head.getBoundingClientRect().height, headPartsH: Math.max(...parts),
+      tiles: { size: tiles.dataset.size, dot: tiles.style.getPropertyValue('--dot'), text: tiles.hasAttribute('data-dot-text') },
     };
   });
 }
 
 for (const lang of ['en', 'zh']) {
-  test(`200-agent floor at 1920x1080 (${lang}): every team row whole, the no-shows' too; two alerts and "+N more" on the heading; a one-line legend in kiosk mode`, async () => {
+  test(`200-agent floor at 1920x1080 (${lang}): every team row whole, the no-shows' too; two alerts and "+N more" on the heading; the tiles' heading one line and their squares with the time in state; a one-line legend in kiosk mode`, async () => {
     // Two rows in the action lane (long aux and out of adherence) above the counts: the
     // table has less room than on the demo floor; 11 rows (ten teams and `unassigned`).
     const page = await openBoard(browser, large.base, { lang, stale_secs: 3600 }, { width: 1920, height: 1080 });
@@ -706,6 +712,13 @@ for (const lang of ['en', 'zh']) {
       // No entry-sized gap under the list: the next entry, cut to one line, would not fit.
       assert.ok(g.nextShort > g.roomLeft, `the next alert does not fit even cut to one line (${JSON.stringify(g)})`);
       assert.ok(g.oneLine <= 1, 'at most one entry shown is cut');
+      // The tiles' heading is one line outside kiosk mode too, in English as in Chinese: a
+      // second line of legend took 23 px from the squares, which lost their time in state.
+      assert.ok(g.headH <= g.headPartsH + 1, `the tiles' title, legend and sort control on one line (${JSON.stringify(g)})`);
+      // And this floor's squares have room for it (28 px in English and 31 in Chinese,
+      // colour only, before the heading was one line and the team table's "Highest aux"
+      // heading two: docs/wallboard.md).
+      assert.ok(g.tiles.size === 'dot' && g.tiles.text, `squares with the time in state (${JSON.stringify(g)})`);
       await shot(page, `e2e-schedule-200-1080-${lang}`);
     } finally {
       await page.close();

@@ -1024,9 +1024,11 @@ test('a floor configured with a 30m window shows "30 min" figures, not dashes', 
         assert.equal(await e.getAttribute('data-window'), '30m');
         assert.notEqual((await e.innerText()).trim(), '—', `${f} is a figure`);
       }
-      // The columns shown (the adherence column only with a roster, which this floor lacks).
+      // The columns shown (the adherence column only with a roster, which this floor lacks):
+      // aux CV and its highest aux rates both over the dispersion's window.
       const heads = (await page.locator('.teams thead [data-win]:visible').allInnerTexts()).map((x) => x.trim());
-      assert.deepEqual(heads, [label, label, lang === 'en' ? 'peak today' : '今日高峰', label, label]);
+      const cv = lang === 'en' ? 'peak today' : '今日高峰';
+      assert.deepEqual(heads, [label, label, cv, cv, label, label]);
       const row = page.locator(`[data-testid="team-rows"] tr[data-team="${team}"]`);
       await row.waitFor({ timeout: 5000 });
       assert.notEqual((await row.locator('[data-field="talk_utilization_team"]').innerText()).trim(), '—');

@@ -115,7 +115,6 @@ export function render() {
   const c = store.config;
   const w = store.win;
   for (const e of document.querySelectorAll('.teams [data-win]')) setText(e, winLabel(w[e.dataset.win]));
-  setText($('.teams th.c-drv'), t('col.aux_drivers', { window: winLabel(w.cv) }));
   const clusterTeams = new Set(store.alerts.filter((a) => a.kind === 'aux_cluster' && a.state === 'firing').map((a) => a.team));
   ctx = { c, w, clusterTeams };
   const teams = opts.team ? store.teams.filter((x) => x.team === opts.team) : store.teams;
