@@ -726,9 +726,9 @@ mod cli {
     async fn live_moves_the_first_event_to_now() {
         let path = temp("live.ndjson");
         let now = jiff::Timestamp::now().as_millisecond();
-        // No shifts: with them, nobody works at night and a live floor's first event is the
-        // next morning (the test failed when run after the shifts' end, at 19:30 UTC).
-        let a = ["--live", "--no-shifts", "--count", "1", "--out", path.to_str().unwrap()];
+        // With shifts, at any hour: at night the floor's shifts start an hour back (before,
+        // nobody worked within the default 10 hours after 18:30 UTC, and nothing was sent).
+        let a = ["--live", "--count", "1", "--out", path.to_str().unwrap()];
         floorwatch::sim::run(args(&a)).await.unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let v: Value = serde_json::from_str(text.trim()).unwrap();

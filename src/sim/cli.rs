@@ -7,7 +7,9 @@ use futures_util::FutureExt;
 use jiff::civil::Time;
 
 use super::sink::{Sent, Sink};
-use super::{Cluster, LongBreak, SimConfig, SimLine, Simulator, calendar, today_at};
+use super::{
+    Cluster, DEFAULT_SHIFT_START, LongBreak, SimConfig, SimLine, Simulator, calendar, live_shift_start, today_at,
+};
 use crate::time::{Ms, fmt_ms, parse_instant};
 
 /// A batch is sent (and a TCP connection written) once it holds this many bytes, whatever
@@ -63,9 +65,11 @@ pub struct SimulateArgs {
     pub peaks: Vec<(Time, Time)>,
 
     /// Local time at which the earliest teams' shifts start; teams are staggered by 0, 30,
-    /// 60 and 90 minutes.
-    #[arg(long, default_value = "08:00", value_name = "HH:MM", value_parser = parse_time_arg)]
-    pub shift_start: Time,
+    /// 60 and 90 minutes [default: 08:00; with --live (and no --start), when none of those
+    /// shifts is under way now, the half hour an hour before now, so that the floor is at
+    /// work whenever the feed starts].
+    #[arg(long, value_name = "HH:MM", value_parser = parse_time_arg)]
+    pub shift_start: Option<Time>,
 
     /// Shift length, lunch included (e.g. 9h, 8h30m).
     #[arg(long, default_value = "9h", value_parser = parse_duration_arg)]
@@ -284,6 +288,16 @@ impl SimulateArgs {
             Some(s) => parse_instant(s)
                 .with_context(|| format!("--start {s:?}: expected RFC 3339, epoch milliseconds or now"))?,
         };
+        let shift_ms = self.shift.0.unwrap_or(0);
+        let shift_start = match self.shift_start {
+            Some(t) => t,
+            // A live floor at night: nobody would work until the morning (and the default
+            // 10 hours would send nothing at all).
+            None if self.live && self.start.is_none() && !self.no_shifts => {
+                live_shift_start(now, &self.timezone, shift_ms)?
+            }
+            None => DEFAULT_SHIFT_START,
+        };
         let cfg = SimConfig {
             agents: self.agents,
             teams: self.teams,
@@ -293,8 +307,8 @@ impl SimulateArgs {
             timezone: self.timezone.clone(),
             peaks: self.peaks.clone(),
             shifts: !self.no_shifts,
-            shift_start: self.shift_start,
-            shift_ms: self.shift.0.unwrap_or(0),
+            shift_start,
+            shift_ms,
             aux_share: self.aux_share,
             clusters: self.cluster.clone(),
             long_breaks: self.long_break.clone(),
@@ -320,6 +334,14 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<Option<String>> {
         None if network => Some(1.0),
         None => None,
     };
+    if args.live && args.shift_start.is_none() && cfg.shift_start != DEFAULT_SHIFT_START {
+        eprintln!(
+            "simulate: no shift from {} is under way now ({}): the floor's shifts start at {} instead (--shift-start to choose)",
+            DEFAULT_SHIFT_START.strftime("%H:%M"),
+            cfg.timezone,
+            cfg.shift_start.strftime("%H:%M"),
+        );
+    }
     if args.live {
         // The same configuration yields the same first event: move it to now.
         if let Some(first) = Simulator::new(cfg.clone())?.next() {
@@ -543,6 +565,36 @@ mod tests {
         let now = parse_instant("2026-11-23T20:00:00Z").unwrap(); // 04:00 on the 24th there
         assert_eq!(a.to_config(now).unwrap().start, parse_instant("2026-11-24T00:00:00Z").unwrap());
         assert_eq!(args(&["--live"]).unwrap().to_config(now).unwrap().start, now);
+    }
+
+    #[test]
+    fn a_live_floor_is_at_work_whenever_it_starts() {
+        let at = |s: &str| parse_instant(s).unwrap();
+        let live = |extra: &[&str], now: &str| {
+            let a = args(&[&["--live"], extra].concat()).unwrap();
+            a.to_config(at(now)).unwrap()
+        };
+        // By day the shifts from 08:00 are under way: they stay (staggered to 09:30, 9 h).
+        for now in ["2026-11-23T08:00:00Z", "2026-11-23T12:00:00Z", "2026-11-23T18:29:00Z"] {
+            assert_eq!(live(&[], now).shift_start, Time::constant(8, 0, 0, 0), "{now}");
+        }
+        // At night, and just before 08:00, nobody would be at work (the default 10 hours
+        // sent nothing at 21:30): the shifts start on the half hour an hour back.
+        assert_eq!(live(&[], "2026-11-23T21:40:00Z").shift_start, Time::constant(20, 30, 0, 0));
+        assert_eq!(live(&[], "2026-11-23T07:55:00Z").shift_start, Time::constant(6, 30, 0, 0));
+        assert_eq!(live(&[], "2026-11-23T18:30:00Z").shift_start, Time::constant(17, 30, 0, 0));
+        // In the floor's zone: 21:40 UTC is 05:40 in Shanghai.
+        let cfg = live(&["--timezone", "Asia/Shanghai"], "2026-11-23T21:40:00Z");
+        assert_eq!(cfg.shift_start, Time::constant(4, 30, 0, 0));
+        // Its first agents log in within the feed's first minute.
+        let first = Simulator::new(cfg).unwrap().next().unwrap();
+        assert!((at("2026-11-23T21:40:00Z")..at("2026-11-23T21:41:00Z")).contains(&first.ts), "{}", first.line);
+        // Told, or not live, or from a given start: as asked.
+        assert_eq!(live(&["--shift-start", "08:00"], "2026-11-23T21:40:00Z").shift_start, Time::constant(8, 0, 0, 0));
+        let a = args(&["--live", "--start", "2026-11-23T21:40:00Z"]).unwrap();
+        assert_eq!(a.to_config(at("2026-11-23T21:40:00Z")).unwrap().shift_start, Time::constant(8, 0, 0, 0));
+        let a = args(&[]).unwrap();
+        assert_eq!(a.to_config(at("2026-11-23T21:40:00Z")).unwrap().shift_start, Time::constant(8, 0, 0, 0));
         // Validation names the problem.
         let a = args(&["--teams", "5", "--cluster", "T09@10:00"]).unwrap();
         assert!(a.to_config(0).unwrap_err().to_string().contains("cluster team 9"));

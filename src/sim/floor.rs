@@ -43,8 +43,8 @@ use crate::time::Ms;
 
 const MIN: Ms = 60_000;
 /// Team shift starts are staggered in this many groups, this far apart.
-const STAGGER_GROUPS: u32 = 4;
-const STAGGER_STEP: Ms = 30 * MIN;
+pub(super) const STAGGER_GROUPS: u32 = 4;
+pub(super) const STAGGER_STEP: Ms = 30 * MIN;
 /// Occupancy targets off-peak and at peak (see the module docs).
 const OCC_OFF: f64 = 0.62;
 const OCC_PEAK: f64 = 0.89;

@@ -134,17 +134,16 @@ fn now_ms() -> Ms {
 
 impl Default for SimConfig {
     fn default() -> SimConfig {
-        let eight = Time::constant(8, 0, 0, 0);
         SimConfig {
             agents: 200,
             teams: 10,
             seed: 1,
-            start: today_at(now_ms(), "UTC", eight).unwrap_or(0),
+            start: today_at(now_ms(), "UTC", DEFAULT_SHIFT_START).unwrap_or(0),
             duration: Some(10 * 3_600_000),
             timezone: "UTC".to_string(),
             peaks: default_peaks(),
             shifts: true,
-            shift_start: eight,
+            shift_start: DEFAULT_SHIFT_START,
             shift_ms: 9 * 3_600_000,
             aux_share: 0.085,
             clusters: Vec::new(),
@@ -239,6 +238,31 @@ pub fn today_at(now_ms: Ms, timezone: &str, at: Time) -> Result<Ms, SimError> {
     let mut cal = calendar::Calendar::new(tz, &[]);
     let day = cal.day_of(now_ms);
     Ok(cal.at(day, calendar::tod_ms(at)))
+}
+
+/// Where the earliest teams' shifts start unless told (`simulate --shift-start`).
+pub const DEFAULT_SHIFT_START: Time = Time::constant(8, 0, 0, 0);
+
+/// The earliest teams' shift start for a live floor (`simulate --live` with neither
+/// `--start` nor `--shift-start`): [`DEFAULT_SHIFT_START`] when one of its staggered shifts
+/// of `shift_ms` is under way at `now_ms`, else the half hour an hour before `now_ms`, local
+/// time (the floor then logs in within its first minute, a quarter of it half an hour
+/// later), as the demo floor starts two hours back out of office hours ([`demo_config`]).
+pub fn live_shift_start(now_ms: Ms, timezone: &str, shift_ms: Ms) -> Result<Time, SimError> {
+    let tz = TimeZone::get(timezone).map_err(|_| SimError::UnknownTimezone(timezone.to_string()))?;
+    let mut cal = calendar::Calendar::new(tz, &[]);
+    let day = cal.day_of(now_ms);
+    let under_way = (day - 1..=day).any(|d| {
+        (0..floor::STAGGER_GROUPS).any(|g| {
+            let start = cal.at(d, calendar::tod_ms(DEFAULT_SHIFT_START) + g as Ms * floor::STAGGER_STEP);
+            start <= now_ms && now_ms < start + shift_ms
+        })
+    });
+    if under_way {
+        return Ok(DEFAULT_SHIFT_START);
+    }
+    let half_hour = 30 * 60_000;
+    Ok(cal.local_time((now_ms - 3_600_000).div_euclid(half_hour) * half_hour))
 }
 
 /// The demo floor for `serve --demo` (see [`demo_config`]).
