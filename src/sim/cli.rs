@@ -475,6 +475,12 @@ impl Progress {
             self.lines as f64 / secs.max(1e-9),
             self.sim_ts.map_or_else(String::new, |t| format!(", up to {}", fmt_ms(t))),
         );
+        if self.lines == 0 && !stopped {
+            eprintln!(
+                "simulate: nothing to send: nobody is on shift in the simulated time (shifts start at --shift-start, \
+                 08:00 by default; --start, --duration or --no-shifts to change it)"
+            );
+        }
     }
 }
 
