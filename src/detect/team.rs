@@ -18,7 +18,7 @@ use crate::detect::hold::{Hold, Streak, StreakEvent};
 use crate::event::UNASSIGNED;
 use crate::floor::agents::{AgentIdx, Agents, Counts};
 use crate::floor::figures::{Spread, Sums};
-use crate::floor::timeline::Kind;
+use crate::floor::timeline::{Durations, Kind};
 use crate::settings::Settings;
 use crate::time::Ms;
 
@@ -135,12 +135,24 @@ pub struct DetState {
 /// may hold some (a floor whose breaks are scheduled in peak time read them all, every
 /// minute: BENCHMARKS.md, session 20). The roster slot is kept only to ask for the
 /// member's entry there ahead of the visit.
+///
+/// Likewise each member's durations over today's peak time, by position: `(agent, where
+/// its timeline was final then, the durations before it)`. A timeline before its last
+/// segment's start is final (an agent's older event is refused, and a trim keeps what
+/// today's windows read), so the next minute adds only the peak time from there: one
+/// search near the timeline's end, where each peak interval of the day searched from the
+/// middle of the day's segments and read a checkpoint, for every member at every minute
+/// (two fifths of applying in the afternoon peak at 100,000 agents: BENCHMARKS.md,
+/// session 31). Made again for all when the members change (`members_gen`: a departed
+/// agent's place may be given to another).
 #[derive(Debug, Default)]
 struct Moved {
     midnight: Ms,
     upto: Ms,
     peaks: Vec<(Ms, Ms)>,
     members: Vec<(AgentIdx, u32, u64, Ms)>,
+    members_gen: u64,
+    durations: Vec<(AgentIdx, Ms, Durations)>,
 }
 
 /// How many members ahead [`DetState::peak_dispersion`] asks for the next ones' records.
@@ -1216,6 +1228,8 @@ impl DetState {
             && moved.upto <= m
             && self.peak_intervals(midnight, moved.upto).eq(moved.peaks.iter().copied());
         moved.members.resize(self.members.len(), (AgentIdx::MAX, u32::MAX, 0, 0));
+        let kept_durations = kept && moved.members_gen == self.members_gen;
+        moved.durations.resize(self.members.len(), (AgentIdx::MAX, 0, [0; 6]));
         let roster = !ctx.roster.is_empty();
         let mut q = Vec::new();
         for k in 0..self.members.len() {
@@ -1232,10 +1246,26 @@ impl DetState {
             // Only durations: an aux ratio needs no contacts (finding them was half the cost).
             let a = ctx.agents.get(i);
             let tl = &a.timeline;
-            let mut sums = Sums::default();
-            for (s, e) in self.peak_intervals(midnight, m) {
-                sums.add(&Sums { ms: tl.durations(s, e), ..Default::default() });
+            let (mut ms, from) = match moved.durations[k] {
+                (agent, upto, d) if kept_durations && agent == i => (d, upto),
+                _ => ([0; 6], midnight),
+            };
+            let add = |ms: &mut Durations, (s, e): (Ms, Ms)| {
+                for (x, y) in ms.iter_mut().zip(tl.durations(s, e)) {
+                    *x += y;
+                }
+            };
+            let fin = tl.tail().clamp(from, m);
+            self.peak_intervals(from, fin).for_each(|p| add(&mut ms, p));
+            moved.durations[k] = (i, fin, ms);
+            self.peak_intervals(fin, m).for_each(|p| add(&mut ms, p));
+            #[cfg(debug_assertions)]
+            {
+                let mut all = [0; 6];
+                self.peak_intervals(midnight, m).for_each(|p| add(&mut all, p));
+                debug_assert_eq!(ms, all, "durations of {} over peak time before {m}", a.id);
             }
+            let mut sums = Sums { ms, ..Default::default() };
             // Only members who may be in scheduled aux since the last sum: the others'
             // records are not read (`Roster::may_have_scheduled_aux`), by interval too (a
             // member's breaks of the morning leave the afternoon's peak intervals unread).
@@ -1274,6 +1304,7 @@ impl DetState {
         }
         moved.midnight = midnight;
         moved.upto = m;
+        moved.members_gen = self.members_gen;
         moved.peaks.clear();
         moved.peaks.extend(self.peak_intervals(midnight, m));
         self.moved = moved;
