@@ -571,6 +571,9 @@ mod tests {
         let now = parse_instant("2026-11-23T20:00:00Z").unwrap(); // 04:00 on the 24th there
         assert_eq!(a.to_config(now).unwrap().start, parse_instant("2026-11-24T00:00:00Z").unwrap());
         assert_eq!(args(&["--live"]).unwrap().to_config(now).unwrap().start, now);
+        // Validation names the problem.
+        let a = args(&["--teams", "5", "--cluster", "T09@10:00"]).unwrap();
+        assert!(a.to_config(0).unwrap_err().to_string().contains("cluster team 9"));
     }
 
     #[test]
@@ -601,9 +604,6 @@ mod tests {
         assert_eq!(a.to_config(at("2026-11-23T21:40:00Z")).unwrap().shift_start, Time::constant(8, 0, 0, 0));
         let a = args(&[]).unwrap();
         assert_eq!(a.to_config(at("2026-11-23T21:40:00Z")).unwrap().shift_start, Time::constant(8, 0, 0, 0));
-        // Validation names the problem.
-        let a = args(&["--teams", "5", "--cluster", "T09@10:00"]).unwrap();
-        assert!(a.to_config(0).unwrap_err().to_string().contains("cluster team 9"));
     }
 
     #[test]
