@@ -32,6 +32,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt::Write as _;
 
+use jiff::civil::Time;
 use jiff::tz::TimeZone;
 
 use super::calendar::{Calendar, DAY, tod_ms};
@@ -44,7 +45,7 @@ use crate::time::Ms;
 const MIN: Ms = 60_000;
 /// Team shift starts are staggered in this many groups, this far apart.
 pub(super) const STAGGER_GROUPS: u32 = 4;
-pub(super) const STAGGER_STEP: Ms = 30 * MIN;
+const STAGGER_STEP: Ms = 30 * MIN;
 /// Occupancy targets off-peak and at peak (see the module docs).
 const OCC_OFF: f64 = 0.62;
 const OCC_PEAK: f64 = 0.89;
@@ -784,7 +785,7 @@ impl Simulator {
         let day = self.cal.day_of(self.agents[k].shift_start) + 1;
         let mut d = day;
         loop {
-            let start = shift_start_on(&self.cfg, &mut self.cal, self.agents[k].team, d);
+            let start = shift_start_on(self.cfg.shift_start, &mut self.cal, self.agents[k].team, d);
             if start > now {
                 let a = &mut self.agents[k];
                 let login = start + a.rng.range(-5 * MIN, 3 * MIN);
@@ -932,9 +933,9 @@ fn digits(n: u32) -> usize {
 }
 
 /// The nominal start of team `team`'s shift on local day `day`.
-fn shift_start_on(cfg: &SimConfig, cal: &mut Calendar, team: u32, day: i64) -> Ms {
+pub(super) fn shift_start_on(shift_start: Time, cal: &mut Calendar, team: u32, day: i64) -> Ms {
     let stagger = (team % STAGGER_GROUPS) as Ms * STAGGER_STEP;
-    cal.at(day, tod_ms(cfg.shift_start) + stagger)
+    cal.at(day, tod_ms(shift_start) + stagger)
 }
 
 /// The first login of agent `a` at or after `start`, setting its shift start. An agent whose
@@ -946,7 +947,7 @@ fn first_login(cfg: &SimConfig, cal: &mut Calendar, a: &mut Agent, start: Ms) ->
     }
     let day = cal.day_of(start);
     for d in day - 1..day + 2 {
-        let nominal = shift_start_on(cfg, cal, a.team, d);
+        let nominal = shift_start_on(cfg.shift_start, cal, a.team, d);
         if nominal + cfg.shift_ms > start {
             let login = nominal + a.rng.range(-5 * MIN, 3 * MIN);
             let login = if login <= start { start + a.rng.range(0, 60_000) } else { login };

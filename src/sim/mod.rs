@@ -253,8 +253,8 @@ pub fn live_shift_start(now_ms: Ms, timezone: &str, shift_ms: Ms) -> Result<Time
     let mut cal = calendar::Calendar::new(tz, &[]);
     let day = cal.day_of(now_ms);
     let under_way = (day - 1..=day).any(|d| {
-        (0..floor::STAGGER_GROUPS).any(|g| {
-            let start = cal.at(d, calendar::tod_ms(DEFAULT_SHIFT_START) + g as Ms * floor::STAGGER_STEP);
+        (0..floor::STAGGER_GROUPS).any(|team| {
+            let start = floor::shift_start_on(DEFAULT_SHIFT_START, &mut cal, team, d);
             start <= now_ms && now_ms < start + shift_ms
         })
     });
