@@ -136,15 +136,15 @@ pub struct DetState {
 /// minute: BENCHMARKS.md, session 20). The roster slot is kept only to ask for the
 /// member's entry there ahead of the visit.
 ///
-/// Likewise each member's durations over today's peak time, by position: `(agent, where
-/// its timeline was final then, the durations before it)`. A timeline before its last
+/// Likewise each member's durations over today's peak time, by position: `(where its
+/// timeline was final then, the durations before it)`. A timeline before its last
 /// segment's start is final (an agent's older event is refused, and a trim keeps what
 /// today's windows read), so the next minute adds only the peak time from there: one
 /// search near the timeline's end, where each peak interval of the day searched from the
 /// middle of the day's segments and read a checkpoint, for every member at every minute
 /// (two fifths of applying in the afternoon peak at 100,000 agents: BENCHMARKS.md,
-/// session 31). Made again for all when the members change (`members_gen`: a departed
-/// agent's place may be given to another).
+/// session 31). Made again for all when the members change (`members_gen`, which every
+/// join and departure moves: while it stays, each position holds the same agent).
 #[derive(Debug, Default)]
 struct Moved {
     midnight: Ms,
@@ -152,7 +152,7 @@ struct Moved {
     peaks: Vec<(Ms, Ms)>,
     members: Vec<(AgentIdx, u32, u64, Ms)>,
     members_gen: u64,
-    durations: Vec<(AgentIdx, Ms, Durations)>,
+    durations: Vec<(Ms, Durations)>,
 }
 
 /// How many members ahead [`DetState::peak_dispersion`] asks for the next ones' records.
@@ -1229,7 +1229,7 @@ impl DetState {
             && self.peak_intervals(midnight, moved.upto).eq(moved.peaks.iter().copied());
         moved.members.resize(self.members.len(), (AgentIdx::MAX, u32::MAX, 0, 0));
         let kept_durations = kept && moved.members_gen == self.members_gen;
-        moved.durations.resize(self.members.len(), (AgentIdx::MAX, 0, [0; 6]));
+        moved.durations.resize(self.members.len(), (0, [0; 6]));
         let roster = !ctx.roster.is_empty();
         let mut q = Vec::new();
         for k in 0..self.members.len() {
@@ -1246,10 +1246,7 @@ impl DetState {
             // Only durations: an aux ratio needs no contacts (finding them was half the cost).
             let a = ctx.agents.get(i);
             let tl = &a.timeline;
-            let (mut ms, from) = match moved.durations[k] {
-                (agent, upto, d) if kept_durations && agent == i => (d, upto),
-                _ => ([0; 6], midnight),
-            };
+            let (from, mut ms) = if kept_durations { moved.durations[k] } else { (midnight, [0; 6]) };
             let add = |ms: &mut Durations, (s, e): (Ms, Ms)| {
                 for (x, y) in ms.iter_mut().zip(tl.durations(s, e)) {
                     *x += y;
@@ -1257,7 +1254,7 @@ impl DetState {
             };
             let fin = tl.tail().clamp(from, m);
             self.peak_intervals(from, fin).for_each(|p| add(&mut ms, p));
-            moved.durations[k] = (i, fin, ms);
+            moved.durations[k] = (fin, ms);
             self.peak_intervals(fin, m).for_each(|p| add(&mut ms, p));
             #[cfg(debug_assertions)]
             {
