@@ -1385,3 +1385,58 @@ fn a_resolve_taken_back_at_the_same_instant_counts_as_one_batch() {
     assert_eq!(one.0, (1, 1, 0), "one batch");
     assert_eq!(two, one, "the same events in two batches");
 }
+
+/// Housekeeping changes no figure: an agent whose every scheduled shift has ended before
+/// the trim's cutoff (yesterday's) stays an agent with a roster (`staffed_s` =
+/// `scheduled_s`, 0 today, and `scheduled` "off", SPEC §9.2), and one scheduled yesterday
+/// and never seen stays listed as a no-show. Until this test the trim dropped their last
+/// rows and with them their roster: the snapshot depended on whether the engine's
+/// housekeeping (every 65,536 applied events, and the daemon's timer) had run since
+/// midnight — so a replay and the daemon could disagree.
+#[test]
+fn housekeeping_keeps_yesterdays_scheduled_agents_scheduled() {
+    use floorwatch::engine::ViewOpts;
+    let toml = "[server]\nclock = \"event\"\n[floor]\nwindows = [\"15m\", \"60m\", \"today\"]\n";
+    let csv = "agent,start,end,activity\n\
+               A1,2026-11-23 08:00,2026-11-23 16:00,shift\nA1,2026-11-24 08:00,2026-11-24 16:00,shift\n\
+               A2,2026-11-23 09:00,2026-11-23 12:00,shift\nA2,2026-11-23 10:00,2026-11-23 10:15,break\n\
+               Z9,2026-11-23 09:00,2026-11-23 12:00,shift\n";
+    let t0 = at("08:00");
+    let ev = |t: i64, a: &str, state: &str| format!(r#"{{"ts":{t},"agent":"{a}","state":"{state}","team":"T1"}}"#);
+    // A1 and A2 idle and talking by turns every 10 minutes, 08:00 to 16:00 on both days.
+    let mut hours: Vec<String> = Vec::new();
+    for day in 0..2 {
+        for h in 0..8 {
+            let mut lines = Vec::new();
+            for k in 0..6 {
+                let t = t0 + day * 86_400_000 + h * 3_600_000 + k * 600_000;
+                for a in ["A1", "A2"] {
+                    lines.push(ev(t + 1000 * (a == "A2") as i64, a, if k % 2 == 0 { "idle" } else { "talking" }));
+                }
+            }
+            hours.push(lines.join("\n"));
+        }
+    }
+    let (mut kept, mut trimmed) = (engine_with(toml, csv), engine_with(toml, csv));
+    for hour in &hours {
+        feed(&mut kept, hour);
+        feed(&mut trimmed, hour);
+        trimmed.housekeeping();
+    }
+    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let now = t0 + 86_400_000 + 8 * 3_600_000;
+    let (a, b) = (snapshot(&mut kept, now, &opts), snapshot(&mut trimmed, now, &opts));
+    // The day's figures of the agent scheduled only yesterday: none of its time today is
+    // scheduled, so its talk utilization has no denominator.
+    let w = &agent(&b, "A2")["windows"]["today"];
+    assert_eq!(
+        (&agent(&b, "A2")["scheduled"], &w["staffed_s"], &w["talk_utilization"]),
+        (&json!("off"), &json!(0.0), &Value::Null)
+    );
+    assert_eq!(agent(&b, "Z9")["team"], "unassigned", "yesterday's no-show is still listed");
+    assert_eq!(a, b, "housekeeping changed the snapshot");
+    // And after a restart from the journal's state snapshot.
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let mut restored = floorwatch::engine::Engine::restore(settings, &trimmed.save()).unwrap();
+    assert_eq!(snapshot(&mut restored, now, &opts), a, "restored");
+}

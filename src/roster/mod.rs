@@ -119,7 +119,7 @@ struct Allow {
 
 /// A row as kept: `act` u16::MAX for a shift; `order` breaks ties between activities that
 /// start together (the one listed later wins).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Kept {
     start: Ms,
     end: Ms,
@@ -1688,9 +1688,22 @@ impl Roster {
                 }
                 debug_assert_eq!(a.aux, aux_spans(&a.log), "aux spans of {} after a trim", a.id);
             }
-            let before = a.rows.len();
+            // Rows that scheduled something, dropped (not an earlier trim's stand-in, below).
+            let dropped = a.rows.iter().any(|k| k.end < cutoff && k.start < k.end);
+            let last = a.rows.iter().max_by_key(|k| (k.end, k.order)).copied();
             a.rows.retain(|k| k.end >= cutoff);
-            if a.rows.len() != before {
+            // An agent whose rows all end before the cutoff keeps one, cut to nothing at
+            // it: a zero-length shift, which schedules no instant. It stays an agent with
+            // a roster (`staffed_s` = `scheduled_s`, SPEC §9.2) and, never seen, a listed
+            // no-show, as it was before the trim: what the views show must not depend on
+            // when housekeeping ran. Its day stays the row's, so an upload that replaces
+            // that day replaces it.
+            if a.rows.is_empty()
+                && let Some(k) = last
+            {
+                a.rows.push(Kept { start: cutoff, end: cutoff, act: SHIFT, ..k });
+            }
+            if dropped {
                 a.sched = flatten(&a.rows);
                 a.sched_gen += 1;
                 x.generation = next_generation();
