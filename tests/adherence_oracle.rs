@@ -1129,13 +1129,18 @@ fn replay_equals_the_independent_adherence_computation() {
 /// 0-20 s apart, moving teams one event in eight, and a lagging site (agents 0 mod 7: their
 /// lines 600-700 arrive after line 800).
 fn random_events(rnd: &mut impl FnMut(u64) -> u64, t0: i64, n: usize) -> String {
+    random_events_every(rnd, t0, n, 20_000)
+}
+
+/// [`random_events`] with gaps between consecutive lines below `gap_ms` (20 s there).
+fn random_events_every(rnd: &mut impl FnMut(u64) -> u64, t0: i64, n: usize, gap_ms: u64) -> String {
     let states = ["talking", "acw", "aux", "idle", "offline", "talking", "idle", "aux"];
     let reasons = ["break", "restroom", "lunch", "training", "personal"];
     let mut t = t0;
     let mut out = String::new();
     let mut held = String::new();
     for i in 0..n {
-        t += rnd(20_000) as i64;
+        t += rnd(gap_ms) as i64;
         let a = rnd(30);
         let state = states[rnd(8) as usize];
         let team = if rnd(8) == 0 || i < 30 { format!(",\"team\":\"T{}\"", rnd(4)) } else { String::new() };
@@ -1573,6 +1578,65 @@ fn random_rosters_equal_the_oracle() {
     eprintln!("alerts by kind across the floors: {kinds:?}");
     for k in ["out_of_adherence", "long_aux", "aux_cluster"] {
         assert!(kinds.get(k).is_some_and(|&n| n > 0), "no {k} alert across the floors: {kinds:?}");
+    }
+    assert_eq!(total, 0, "differences between floorwatch replay and the oracle (listed above)");
+}
+
+/// Busy two-day floors against the oracle, long enough for the engine's housekeeping (every
+/// 65,536 applied events) to trim the first day in the middle of the second: the random
+/// floor's agents, 40,000 lines a day (one every 0.4 s on average, 08:00 to about 12:30
+/// local) on 2026-11-23 and 24 in America/Chicago, on a roster of both days, except agents
+/// `A5` and `A6`, scheduled only on the first, and the no-show `A98`, scheduled only on
+/// the first and never seen. Compared at 09:00, 11:30 and the last event of the second day.
+/// It found the trim dropping the roster of agents whose schedule was all in the past.
+/// `FLOORWATCH_ORACLE_BUSY=1,2,...` runs other seeds (the default 1).
+#[test]
+fn random_busy_two_day_floors_equal_the_oracle() {
+    let root = tempfile::tempdir().unwrap();
+    let seeds: Vec<u64> = env_list("FLOORWATCH_ORACLE_BUSY", "1");
+    let tz = "America/Chicago";
+    let zone = jiff::tz::TimeZone::get(tz).unwrap();
+    let local = |date: &str, h: i8, m: i8| {
+        let day: jiff::civil::Date = date.parse().unwrap();
+        day.at(h, m, 0, 0).to_zoned(zone.clone()).unwrap()
+    };
+    let mut total = 0;
+    for seed in seeds {
+        let dir = root.path().join(format!("busy{seed}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut rnd = common::xorshift(7000 + seed);
+        let mut events = String::new();
+        let mut csv = String::from("agent,start,end,activity\n");
+        for day in ["2026-11-23", "2026-11-24"] {
+            events += &random_events_every(&mut rnd, local(day, 8, 0).timestamp().as_millisecond(), 40_000, 800);
+            let rows = common::roster_csv_from(day, 8 * 60, 30, 11 * 60, 12 * 60);
+            for row in rows.lines().skip(1) {
+                let first_day_only = ["A5,", "A6,", "A99,"].iter().any(|a| row.starts_with(a));
+                if day == "2026-11-23" || !first_day_only {
+                    csv += &format!("{row}\n");
+                }
+            }
+        }
+        csv += "A98,2026-11-23 09:00,2026-11-23 12:00,shift\n";
+        std::fs::write(dir.join("events.ndjson"), events).unwrap();
+        std::fs::write(dir.join("roster.csv"), csv).unwrap();
+        let f = Floor {
+            name: "random-busy-days",
+            dir,
+            tz,
+            roster: "roster.csv",
+            events: "events.ndjson",
+            windows: &["15m", "60m", "today", "peak_today"],
+            toml: "",
+            oracle_cfg: "{}",
+            threshold_secs: 300,
+            nows: &[None],
+        };
+        let rfc = |z: jiff::Zoned| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+        let nows = [Some(rfc(local("2026-11-24", 9, 0))), Some(rfc(local("2026-11-24", 11, 30))), None];
+        let (d, alerts) = check_random_floor(&f, &format!("busy two days in {tz}, seed {seed}"), &nows);
+        assert!(alerts.len() > 50, "seed {seed}: the floor alerts both days ({})", alerts.len());
+        total += d;
     }
     assert_eq!(total, 0, "differences between floorwatch replay and the oracle (listed above)");
 }
