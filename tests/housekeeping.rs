@@ -49,48 +49,50 @@ fn differences(a: &Value, b: &Value, path: &str, out: &mut Vec<String>, max: usi
     }
 }
 
-/// Three days of the simulator's floor (60 agents in 6 teams, shifts and their roster, two
-/// call queues, 2% noise: duplicates, late and invalid lines) in Asia/Shanghai, one agent
-/// and the no-show scheduled on the first day only, fed in
-/// batches of 499 lines to two engines, one of which also runs its housekeeping after every
-/// batch. Their snapshots, with every agent and alert, are the same after every tenth batch
-/// and at the end: states, every window's figures (adherence, contacts and AHT, queues),
-/// the no-shows, the teams listed and every alert.
-#[test]
-fn housekeeping_after_every_batch_changes_no_snapshot() {
-    let cfg = floorwatch::sim::SimConfig {
-        agents: 60,
-        teams: 6,
-        seed: 11,
-        start: floorwatch::time::parse_rfc3339("2026-11-22T22:00:00Z").unwrap(),
-        duration: Some(3 * 86_400_000),
-        timezone: "Asia/Shanghai".into(),
-        shifts: true,
-        noise: 0.02,
-        queues: 2,
-        ..Default::default()
-    };
-    let mut sim = floorwatch::sim::Simulator::new(cfg).unwrap();
+/// A floor to feed twice: the simulator's, and what the test does to it.
+struct Case {
+    sim: floorwatch::sim::SimConfig,
+    /// Extra TOML (after `[floor]`'s zone and windows; tables of its own).
+    toml: &'static str,
+    /// Agents scheduled on the first day only (they may still work the others).
+    first_day_only: &'static [&'static str],
+    /// A team whose lines between these hours (UTC, every day) are held back and sent
+    /// `.3` minutes later: a lagging site (SPEC §2.5).
+    lagging: Option<(&'static str, (i64, i64), i64)>,
+    batch: usize,
+}
+
+/// Feeds `case` in batches to two engines, one of which also runs its housekeeping after
+/// every batch, and compares their whole snapshots (every agent and alert) after every
+/// tenth batch and at the end. Returns the last snapshot and the number of lines.
+fn check(case: Case) -> (Value, usize) {
+    let tz = case.sim.timezone.clone();
+    let first = case.sim.start;
+    let mut sim = floorwatch::sim::Simulator::new(case.sim).unwrap();
     sim.record_roster();
-    let lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
+    let mut lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
     let rows = sim.take_roster();
+    if let Some((team, (from_h, to_h), delay_min)) = case.lagging {
+        lines = lag(lines, team, (from_h, to_h), delay_min);
+    }
     let dir = tempfile::tempdir().unwrap();
     let roster = dir.path().join("roster.csv");
-    // Agent A0005 (who works all three days) and the no-show A0061 scheduled on the first
-    // day only: from the second day on their schedule is all in the past.
+    let first_date = jiff::Timestamp::from_millisecond(first + 2 * 3_600_000).unwrap().strftime("%Y-%m-%d").to_string();
     let csv: String = floorwatch::sim::roster_csv(&rows)
         .lines()
         .filter(|l| {
-            let first_day_only = l.starts_with("A0005,") || l.starts_with("A0061,");
-            !first_day_only || l.split(',').nth(1).is_some_and(|t| t.starts_with("2026-11-23"))
+            let only = case.first_day_only.iter().any(|a| l.starts_with(&format!("{a},")));
+            !only || l.split(',').nth(1).is_some_and(|t| t.starts_with(&first_date))
         })
         .map(|l| format!("{l}\n"))
         .collect();
-    assert_eq!(csv.lines().filter(|l| l.starts_with("A0061,")).count(), 1, "{csv}");
+    for a in case.first_day_only {
+        assert!(csv.lines().any(|l| l.starts_with(&format!("{a},"))), "{a} scheduled on {first_date}");
+    }
     std::fs::write(&roster, csv).unwrap();
     let toml = format!(
-        "[server]\nclock = \"event\"\n[floor]\ntimezone = \"Asia/Shanghai\"\n\
-         windows = [\"15m\", \"60m\", \"2h\", \"today\", \"peak_today\"]\n[roster]\nfile = {:?}\n",
+        "[server]\nclock = \"event\"\n[floor]\ntimezone = \"{tz}\"\n{}\n[roster]\nfile = {:?}\n",
+        case.toml,
         roster.to_str().unwrap()
     );
     let file = floorwatch::config::FileConfig::parse(&toml, "test").unwrap();
@@ -108,7 +110,7 @@ fn housekeeping_after_every_batch_changes_no_snapshot() {
         serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap()
     };
     let mut compared = 0;
-    let batches: Vec<&[String]> = lines.chunks(499).collect();
+    let batches: Vec<&[String]> = lines.chunks(case.batch).collect();
     for (i, batch) in batches.iter().enumerate() {
         let text = batch.join("\n") + "\n";
         floorwatch::replay::feed(&mut plain, text.as_bytes(), 65536, false).unwrap();
@@ -122,13 +124,77 @@ fn housekeeping_after_every_batch_changes_no_snapshot() {
             compared += 1;
         }
     }
+    assert!(compared >= 10, "{compared} comparisons");
+    (snapshot(&mut plain), lines.len())
+}
+
+/// `lines` with those of `team`'s agents stamped within `[from_h, to_h)` (hours UTC, any
+/// day) held back until the first line stamped `delay_min` minutes after the first held.
+fn lag(lines: Vec<String>, team: &str, (from_h, to_h): (i64, i64), delay_min: i64) -> Vec<String> {
+    let ts = |l: &str| -> Option<i64> {
+        let v: Value = serde_json::from_str(l).ok()?;
+        floorwatch::time::parse_rfc3339(v["ts"].as_str()?)
+    };
+    let mut team_of = std::collections::HashMap::new();
+    let (mut out, mut held, mut release) = (Vec::new(), Vec::new(), i64::MAX);
+    for l in lines {
+        let v = serde_json::from_str::<Value>(&l).ok();
+        let agent = v.as_ref().and_then(|v| v["agent"].as_str().map(String::from));
+        if let (Some(a), Some(t)) = (&agent, v.as_ref().and_then(|v| v["team"].as_str())) {
+            team_of.insert(a.clone(), t.to_string());
+        }
+        let t = ts(&l);
+        if t.is_some_and(|t| t >= release) {
+            out.append(&mut held);
+            release = i64::MAX;
+        }
+        let hour = t.map(|t| t.rem_euclid(86_400_000) / 3_600_000);
+        let late = agent.is_some_and(|a| team_of.get(&a).is_some_and(|x| x == team))
+            && hour.is_some_and(|h| (from_h..to_h).contains(&h));
+        if late {
+            if held.is_empty() {
+                release = t.unwrap() + delay_min * 60_000;
+            }
+            held.push(l);
+        } else {
+            out.push(l);
+        }
+    }
+    out.append(&mut held);
+    out
+}
+
+/// Three days of the simulator's floor (60 agents in 6 teams, shifts and their roster, two
+/// call queues, 2% noise: duplicates, late and invalid lines) in Asia/Shanghai, agent
+/// A0005 (who works all three days) and the no-show A0061 scheduled on the first day only,
+/// in batches of 499 lines. The snapshots agree on states, every window's figures
+/// (adherence, contacts and AHT, queues), the no-shows, the teams listed and every alert.
+#[test]
+fn housekeeping_after_every_batch_changes_no_snapshot() {
+    let (last, n) = check(Case {
+        sim: floorwatch::sim::SimConfig {
+            agents: 60,
+            teams: 6,
+            seed: 11,
+            start: floorwatch::time::parse_rfc3339("2026-11-22T22:00:00Z").unwrap(),
+            duration: Some(3 * 86_400_000),
+            timezone: "Asia/Shanghai".into(),
+            shifts: true,
+            noise: 0.02,
+            queues: 2,
+            ..Default::default()
+        },
+        toml: "windows = [\"15m\", \"60m\", \"2h\", \"today\", \"peak_today\"]",
+        first_day_only: &["A0005", "A0061"],
+        lagging: None,
+        batch: 499,
+    });
     // The floor exercises what the comparison is about: three days, so the trim drops whole
     // days of history; adherence, no-shows, queues and alerts of several kinds.
-    let last = snapshot(&mut plain);
+    assert!(n > 50_000, "{n} lines");
     let a5 = last["agents"].as_array().unwrap().iter().find(|a| a["agent"] == "A0005").unwrap();
     assert_eq!((&a5["scheduled"], &a5["windows"]["today"]["staffed_s"]), (&Value::from("off"), &Value::from(0.0)));
     assert!(last["agents"].as_array().unwrap().iter().any(|a| a["agent"] == "A0061"), "the first day's no-show");
-    assert!(compared >= 10 && lines.len() > 50_000, "{compared} comparisons of {} lines", lines.len());
     let kinds: std::collections::BTreeSet<&str> =
         last["alerts"].as_array().unwrap().iter().filter_map(|a| a["kind"].as_str()).collect();
     for k in ["out_of_adherence", "long_aux"] {
@@ -136,4 +202,37 @@ fn housekeeping_after_every_batch_changes_no_snapshot() {
     }
     assert!(last["floor"]["windows"]["today"]["scheduled_s"].as_f64().unwrap() > 0.0);
     assert!(!last["queues"].as_array().is_none_or(|q| q.is_empty()), "queues: {}", last["queues"]);
+}
+
+/// The same over three days in America/New_York across the night the clocks go back
+/// (2026-11-01): load peaks (`peak.busy_share`) beside a configured window, a `24h` window,
+/// a backfill limit of one hour, team T02's lines of 14:00-15:00 UTC every day sent 40
+/// minutes late (its site lagging: alerts retracted and moved), 5% noise, and agent A0012
+/// and the no-show scheduled on the first day only.
+#[test]
+fn housekeeping_changes_no_snapshot_with_late_sites_and_load_peaks() {
+    let (last, n) = check(Case {
+        sim: floorwatch::sim::SimConfig {
+            agents: 48,
+            teams: 4,
+            seed: 5,
+            start: floorwatch::time::parse_rfc3339("2026-10-31T10:00:00Z").unwrap(),
+            duration: Some(3 * 86_400_000),
+            timezone: "America/New_York".into(),
+            shifts: true,
+            noise: 0.05,
+            queues: 1,
+            ..Default::default()
+        },
+        toml: "windows = [\"15m\", \"60m\", \"24h\", \"today\", \"peak_today\"]\nmax_backfill_secs = 3600\n\
+               [peak]\nwindows = [\"10:00-11:00\"]\nbusy_share = 0.8\nhold_secs = 120\n",
+        first_day_only: &["A0012", "A0049"],
+        lagging: Some(("T02", (14, 15), 40)),
+        batch: 397,
+    });
+    assert!(n > 30_000, "{n} lines");
+    let retracted = last["alerts"].as_array().unwrap().len();
+    assert!(retracted > 100, "{retracted} alerts");
+    assert!(last["agents"].as_array().unwrap().iter().any(|a| a["agent"] == "A0049"), "the first day's no-show");
+    assert!(last["ingest"]["late"].as_u64().unwrap() > 0, "{}", last["ingest"]);
 }
