@@ -49,6 +49,14 @@ fn differences(a: &Value, b: &Value, path: &str, out: &mut Vec<String>, max: usi
     }
 }
 
+/// The simulator's seeds to run: `FLOORWATCH_HOUSEKEEPING_SEEDS=1,2,...`, or `default`.
+fn seeds(default: &str) -> Vec<u64> {
+    let list = std::env::var("FLOORWATCH_HOUSEKEEPING_SEEDS").unwrap_or_else(|_| default.into());
+    list.split(',')
+        .map(|s| s.trim().parse().unwrap_or_else(|_| panic!("FLOORWATCH_HOUSEKEEPING_SEEDS: {s:?}")))
+        .collect()
+}
+
 /// A floor to feed twice: the simulator's, and what the test does to it.
 struct Case {
     sim: floorwatch::sim::SimConfig,
@@ -66,7 +74,7 @@ struct Case {
 /// every batch, and compares their whole snapshots (every agent and alert) after every
 /// tenth batch and at the end. Returns the last snapshot and the number of lines.
 fn check(case: Case) -> (Value, usize) {
-    let tz = case.sim.timezone.clone();
+    let (tz, seed) = (case.sim.timezone.clone(), case.sim.seed);
     let first = case.sim.start;
     let mut sim = floorwatch::sim::Simulator::new(case.sim).unwrap();
     sim.record_roster();
@@ -120,7 +128,13 @@ fn check(case: Case) -> (Value, usize) {
             let (a, b) = (snapshot(&mut plain), snapshot(&mut kept));
             let mut d = Vec::new();
             differences(&a, &b, "", &mut d, 20);
-            assert!(d.is_empty(), "after batch {i} of {}, at {}:\n{}", batches.len(), a["now"], d.join("\n"));
+            assert!(
+                d.is_empty(),
+                "seed {seed}, after batch {i} of {}, at {}:\n{}",
+                batches.len(),
+                a["now"],
+                d.join("\n")
+            );
             compared += 1;
         }
     }
@@ -168,14 +182,21 @@ fn lag(lines: Vec<String>, team: &str, (from_h, to_h): (i64, i64), delay_min: i6
 /// call queues, 2% noise: duplicates, late and invalid lines) in Asia/Shanghai, agent
 /// A0005 (who works all three days) and the no-show A0061 scheduled on the first day only,
 /// in batches of 499 lines. The snapshots agree on states, every window's figures
-/// (adherence, contacts and AHT, queues), the no-shows, the teams listed and every alert.
+/// (adherence, contacts and AHT, queues), the no-shows, the teams and queues listed and
+/// every alert. Seed 16 found a queue quiet for a day dropped from the list at the trim.
 #[test]
 fn housekeeping_after_every_batch_changes_no_snapshot() {
+    for seed in seeds("11,16") {
+        first_floor(seed);
+    }
+}
+
+fn first_floor(seed: u64) {
     let (last, n) = check(Case {
         sim: floorwatch::sim::SimConfig {
             agents: 60,
             teams: 6,
-            seed: 11,
+            seed,
             start: floorwatch::time::parse_rfc3339("2026-11-22T22:00:00Z").unwrap(),
             duration: Some(3 * 86_400_000),
             timezone: "Asia/Shanghai".into(),
@@ -211,11 +232,17 @@ fn housekeeping_after_every_batch_changes_no_snapshot() {
 /// and the no-show scheduled on the first day only.
 #[test]
 fn housekeeping_changes_no_snapshot_with_late_sites_and_load_peaks() {
+    for seed in seeds("5") {
+        second_floor(seed);
+    }
+}
+
+fn second_floor(seed: u64) {
     let (last, n) = check(Case {
         sim: floorwatch::sim::SimConfig {
             agents: 48,
             teams: 4,
-            seed: 5,
+            seed,
             start: floorwatch::time::parse_rfc3339("2026-10-31T10:00:00Z").unwrap(),
             duration: Some(3 * 86_400_000),
             timezone: "America/New_York".into(),

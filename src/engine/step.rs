@@ -149,7 +149,8 @@ impl Engine {
         // A call's id is kept past its end as long as a late `queued` for it could still
         // be applied (it would be `too_old` after that).
         let forget_calls_before = now - self.settings.max_backfill_ms - CHECKPOINT_MS;
-        self.queues.trim(cutoff, forget_calls_before, &self.settings.queues);
+        // A quiet queue is forgotten as a long-offline agent is.
+        self.queues.trim(cutoff, forget_calls_before, forget_before, now, &self.settings.queues);
         // Resolved alerts are kept for at least 24 hours (SPEC §5.2), in the daemon 48 and
         // in `replay` for good (`keep_resolved_alerts_ms`); the AHT chart's at least as long
         // as its points (`history_days`): they belong to its history, and there are few

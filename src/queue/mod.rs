@@ -162,7 +162,21 @@ pub struct Queue {
     pub alerts_fired: [u64; 2],
     #[serde(skip)]
     pub alerts_retracted: [u64; 2],
+    /// The latest `ts` of a call event applied to this queue (`Ms::MAX`: not known, after
+    /// a restore). An idle queue is forgotten only once this is `forget_after` old
+    /// ([`Queues::trim`]). Derived: not stored (the journal's layout stays).
+    #[serde(skip, default = "unknown")]
+    last_active: Ms,
 }
+
+fn unknown() -> Ms {
+    Ms::MAX
+}
+
+/// How many idle queues [`Queues::trim`] keeps at most before their time (the least
+/// recently active go first): a feed naming a new queue on every call must not grow memory
+/// without bound. A floor has tens or hundreds of queues.
+pub const MAX_IDLE_QUEUES: usize = 10_000;
 
 /// Every queue of the floor and the calls they know.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -217,6 +231,7 @@ impl Queue {
             alerts_firing: [0; 2],
             alerts_fired: [0; 2],
             alerts_retracted: [0; 2],
+            last_active: at,
         }
     }
 
@@ -433,6 +448,7 @@ impl Queues {
                     }
                 };
                 let q = &mut self.queues[qi as usize];
+                q.last_active = q.last_active.max(ts);
                 q.waiting.insert((ts, call.clone()));
                 q.mark(ts.saturating_add(s.long_wait_ms));
                 self.calls.insert(call.clone(), CallState::Waiting { queue: qi, since: ts });
@@ -456,6 +472,7 @@ impl Queues {
                     _ => Ending::Left,
                 };
                 let q = &mut self.queues[queue as usize];
+                q.last_active = q.last_active.max(ts);
                 q.waiting.remove(&(since, call.clone()));
                 q.push_ended(Ended::new(ts, ts - since, ending), s);
                 q.totals.record(ending, ts - since);
@@ -513,8 +530,12 @@ impl Queues {
 
     /// Forgets what no window, `today` or re-evaluation needs: ended calls and streak
     /// history before `cutoff`, ended calls' ids older than `forget_before` (a `queued`
-    /// for them would be `too_old`), and queues with nothing left.
-    pub fn trim(&mut self, cutoff: Ms, forget_before: Ms, s: &QueueSettings) {
+    /// for them would be `too_old`), and queues with nothing left whose last call event is
+    /// before `idle_before` (a quiet queue stays listed, its figures 0 or null, until then:
+    /// what a view lists must not depend on when housekeeping ran), or beyond
+    /// [`MAX_IDLE_QUEUES`] idle ones. `now`: the engine's latest instant (a queue restored
+    /// without its last activity counts as active then).
+    pub fn trim(&mut self, cutoff: Ms, forget_before: Ms, idle_before: Ms, now: Ms, s: &QueueSettings) {
         for q in &mut self.queues {
             q.trim(cutoff, s);
         }
@@ -529,10 +550,24 @@ impl Queues {
             }
             self.ended_ids.pop_front();
         }
-        if self.queues.iter().any(Queue::is_idle) {
+        for q in &mut self.queues {
+            if q.last_active == Ms::MAX {
+                q.last_active = now;
+            }
+        }
+        // Idle queues past the cap: the least recently active are forgotten first.
+        let mut idle: Vec<Ms> = self.queues.iter().filter(|q| q.is_idle()).map(|q| q.last_active).collect();
+        let mut before = idle_before;
+        if idle.len() > MAX_IDLE_QUEUES {
+            let k = idle.len() - MAX_IDLE_QUEUES;
+            idle.select_nth_unstable(k);
+            before = before.max(idle[k]);
+        }
+        let gone = |q: &Queue| q.is_idle() && q.last_active < before;
+        if self.queues.iter().any(gone) {
             // Indices move: the waiting calls name their queue by index.
             let old: Vec<String> = self.queues.iter().map(|q| q.id.clone()).collect();
-            self.queues.retain(|q| !q.is_idle());
+            self.queues.retain(|q| !gone(q));
             self.reindex();
             for c in self.calls.values_mut() {
                 if let CallState::Waiting { queue, .. } = c {

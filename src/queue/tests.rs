@@ -167,12 +167,36 @@ fn a_flood_is_bounded_and_history_is_trimmed() {
     assert_eq!((qs.waiting_total(), qs.calls_known()), (0, 100));
     // The level was below target from 00:01 to 00:16 (the calls waited 20 s).
     qs.get_mut("q").unwrap().advance(10 * M, &s);
-    qs.trim(5 * M, 5 * M, &s);
+    qs.trim(5 * M, 5 * M, Ms::MIN, 10 * M, &s);
     assert_eq!(qs.calls_known(), 0, "ids of calls ended before the backfill limit are forgotten");
     assert_eq!(qs.len(), 1, "the queue still holds its streak, active");
     qs.get_mut("q").unwrap().advance(30 * M, &s);
-    qs.trim(20 * M, 20 * M, &s);
-    assert!(qs.is_empty(), "a queue with nothing left is dropped");
+    // Its last call ended at 00:00:20.099: idle, but active since the horizon.
+    qs.trim(20 * M, 20 * M, 20_099, 30 * M, &s);
+    assert_eq!(qs.len(), 1, "a quiet queue stays listed until the horizon");
+    qs.trim(20 * M, 20 * M, 20_100, 30 * M, &s);
+    assert!(qs.is_empty(), "a queue with nothing left, quiet since the horizon, is dropped");
+}
+
+/// A feed naming a new queue on every call: idle queues beyond [`MAX_IDLE_QUEUES`] are
+/// forgotten at a trim, the least recently active first, the others kept.
+#[test]
+fn idle_queues_are_capped() {
+    let s = settings();
+    let mut qs = Queues::default();
+    let n = MAX_IDLE_QUEUES + 5;
+    for i in 0..n {
+        let id = format!("c{i}");
+        let queued = CallEvent { queue: Some(format!("q{i}").into()), ..ev(&id, Queued) };
+        qs.apply(&queued, i as Ms, false, &s).unwrap();
+        qs.apply(&ev(&id, Answered), i as Ms + 1, false, &s).unwrap();
+    }
+    for i in 0..n {
+        qs.get_mut(&format!("q{i}")).unwrap().advance(30 * M, &s);
+    }
+    qs.trim(20 * M, 20 * M, Ms::MIN, 30 * M, &s);
+    assert_eq!(qs.len(), MAX_IDLE_QUEUES);
+    assert!(qs.get("q4").is_none() && qs.get("q5").is_some(), "the least recently active went first");
 }
 
 /// The ended calls of one queue, from a random stream: (queued, wait, ending).
@@ -217,7 +241,7 @@ proptest! {
         // Trimmed before a cutoff, windows that start at or after it keep their sums.
         let mut trimmed = qs.clone();
         let cut = now - len / 2;
-        trimmed.trim(cut, Ms::MIN, &s);
+        trimmed.trim(cut, Ms::MIN, Ms::MIN, cut, &s);
         if let Some(q) = trimmed.get("q") {
             let mut m = CallSums::default();
             for &(qd, w, k) in &calls {
@@ -279,7 +303,7 @@ proptest! {
             // history before some instant is trimmed.
             if what == 5 {
                 let cut = now - len;
-                qs.trim(cut, Ms::MIN, &s);
+                qs.trim(cut, Ms::MIN, Ms::MIN, cut, &s);
                 trimmed_before = trimmed_before.max(cut);
             } else {
                 for _ in 0..what {
