@@ -371,8 +371,8 @@ pub struct FloorConfig {
     pub dispersion_min_logged_secs: u64,
     pub max_future_skew_ms: u64,
     pub aliases: BTreeMap<String, String>,
-    /// Agents offline (and queues without a call) for longer than this are forgotten
-    /// (memory bound over days).
+    /// Agents offline, queues without a call and teams without a member for longer than
+    /// this are forgotten (memory bound over days).
     pub forget_offline_after_secs: u64,
     /// Hard cap on tracked agents; events for new agents beyond it are `invalid`.
     pub max_agents: usize,

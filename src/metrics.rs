@@ -206,6 +206,7 @@ impl Metrics {
             contacts_total: 0,
             state_ms: [0; 6],
             alerts: *engine.unassigned_alerts(),
+            empty_since: None,
         };
         for gv in &view.teams {
             while ti.next_if(|t| t.id < gv.id).is_some() {}

@@ -67,6 +67,8 @@ struct Case {
     /// A team whose lines between these hours (UTC, every day) are held back and sent
     /// `.3` minutes later: a lagging site (SPEC §2.5).
     lagging: Option<(&'static str, (i64, i64), i64)>,
+    /// Any other change to the lines (team moves).
+    edit: Option<fn(Vec<String>) -> Vec<String>>,
     batch: usize,
 }
 
@@ -80,6 +82,9 @@ fn check(case: Case) -> (Value, usize) {
     sim.record_roster();
     let mut lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
     let rows = sim.take_roster();
+    if let Some(edit) = case.edit {
+        lines = edit(lines);
+    }
     if let Some((team, (from_h, to_h), delay_min)) = case.lagging {
         lines = lag(lines, team, (from_h, to_h), delay_min);
     }
@@ -208,6 +213,7 @@ fn first_floor(seed: u64) {
         toml: "windows = [\"15m\", \"60m\", \"2h\", \"today\", \"peak_today\"]",
         first_day_only: &["A0005", "A0061"],
         lagging: None,
+        edit: None,
         batch: 499,
     });
     // The floor exercises what the comparison is about: three days, so the trim drops whole
@@ -255,6 +261,7 @@ fn second_floor(seed: u64) {
                [peak]\nwindows = [\"10:00-11:00\"]\nbusy_share = 0.8\nhold_secs = 120\n",
         first_day_only: &["A0012", "A0049"],
         lagging: Some(("T02", (14, 15), 40)),
+        edit: None,
         batch: 397,
     });
     assert!(n > 30_000, "{n} lines");
@@ -262,4 +269,114 @@ fn second_floor(seed: u64) {
     assert!(retracted > 100, "{retracted} alerts");
     assert!(last["agents"].as_array().unwrap().iter().any(|a| a["agent"] == "A0049"), "the first day's no-show");
     assert!(last["ingest"]["late"].as_u64().unwrap() > 0, "{}", last["ingest"]);
+}
+
+/// Team T03 emptied for a day: its agents work in T02 on the second day (every event of
+/// theirs names T02) and come back on the third; agent A0001 moves between T01 and T04
+/// every hour. A team with no member is dropped at housekeeping and made again when an
+/// agent joins it: the snapshots agree all the same. Three days in Europe/Berlin, a
+/// lagging site, the first day's no-show.
+#[test]
+fn housekeeping_changes_no_snapshot_when_teams_empty_and_fill_again() {
+    for seed in seeds("3") {
+        let (last, _) = check(Case {
+            sim: floorwatch::sim::SimConfig {
+                agents: 40,
+                teams: 4,
+                seed,
+                start: floorwatch::time::parse_rfc3339("2026-11-23T04:00:00Z").unwrap(),
+                duration: Some(3 * 86_400_000),
+                timezone: "Europe/Berlin".into(),
+                shifts: true,
+                noise: 0.03,
+                queues: 2,
+                ..Default::default()
+            },
+            toml: "windows = [\"15m\", \"60m\", \"today\", \"peak_today\"]",
+            first_day_only: &["A0041"],
+            lagging: Some(("T01", (10, 11), 25)),
+            edit: Some(move_teams),
+            batch: 301,
+        });
+        let teams: Vec<&str> = last["teams"].as_array().unwrap().iter().filter_map(|t| t["team"].as_str()).collect();
+        assert!(teams.contains(&"T03"), "T03 is back on the third day: {teams:?}");
+    }
+}
+
+/// [`housekeeping_changes_no_snapshot_when_teams_empty_and_fill_again`]'s moves.
+fn move_teams(lines: Vec<String>) -> Vec<String> {
+    let mut team_of = std::collections::HashMap::new();
+    lines
+        .into_iter()
+        .map(|l| {
+            let Ok(mut v) = serde_json::from_str::<Value>(&l) else { return l };
+            let (Some(agent), Some(ts)) = (v["agent"].as_str().map(String::from), v["ts"].as_str()) else { return l };
+            let Some(t) = floorwatch::time::parse_rfc3339(ts) else { return l };
+            if let Some(team) = v["team"].as_str() {
+                team_of.entry(agent.clone()).or_insert_with(|| team.to_string());
+            }
+            let day = (t - floorwatch::time::parse_rfc3339("2026-11-23T00:00:00Z").unwrap()).div_euclid(86_400_000);
+            let home = team_of.get(&agent).cloned().unwrap_or_default();
+            let team = match (home.as_str(), day) {
+                ("T03", 1) => Some("T02".to_string()),
+                ("T03", _) => Some("T03".to_string()),
+                _ if agent == "A0001" => Some(if (t / 3_600_000) % 2 == 0 { "T01" } else { "T04" }.to_string()),
+                _ => None,
+            };
+            match team {
+                Some(team) if v.get("state").is_some() => {
+                    v["team"] = Value::from(team);
+                    v.to_string()
+                }
+                _ => l,
+            }
+        })
+        .collect()
+}
+
+/// Teams listed are those with a current member (SPEC §5.3): a team its only agent left is
+/// not listed, before housekeeping ran and after, and when the agent comes back the team
+/// is listed again with the contacts it counted before (its counters, Prometheus's, go on).
+#[test]
+fn a_team_its_agents_left_is_not_listed_and_keeps_its_counters() {
+    let settings =
+        floorwatch::config::FileConfig::parse("[server]\nclock = \"event\"\n", "test").unwrap().settings().unwrap();
+    let lines = |hms: &[(&str, &str, &str)]| -> String {
+        hms.iter()
+            .map(|(hm, state, team)| {
+                format!(r#"{{"ts":"2026-11-23T{hm}:00Z","agent":"A1","state":"{state}","team":"{team}"}}"#)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    };
+    let teams = |e: &mut Engine, hm: &str| -> Vec<(String, u64)> {
+        let now = floorwatch::time::parse_rfc3339(&format!("2026-11-23T{hm}:00Z")).unwrap();
+        let opts = ViewOpts { team: None, agents: false, alerts: false, scrape: false };
+        let s = serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap();
+        s["teams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["team"].as_str().unwrap().to_string(), t["handle_time"]["contacts_total"].as_u64().unwrap()))
+            .collect()
+    };
+    for housekeeping in [false, true] {
+        let mut e = Engine::new(settings.clone());
+        let day = lines(&[
+            ("09:00", "idle", "T1"),
+            ("09:05", "talking", "T1"),
+            ("09:10", "idle", "T1"),
+            ("09:20", "idle", "T2"),
+        ]);
+        floorwatch::replay::feed(&mut e, day.as_bytes(), 65536, false).unwrap();
+        if housekeeping {
+            e.housekeeping();
+        }
+        assert_eq!(teams(&mut e, "09:30"), vec![("T2".to_string(), 0)], "housekeeping {housekeeping}");
+        assert_eq!(e.team_ids(), vec!["T2".to_string()], "the board's list of teams");
+        let back = lines(&[("10:00", "idle", "T1")]);
+        floorwatch::replay::feed(&mut e, back.as_bytes(), 65536, false).unwrap();
+        assert_eq!(teams(&mut e, "10:30"), vec![("T1".to_string(), 1)], "housekeeping {housekeeping}");
+    }
 }

@@ -81,7 +81,16 @@ pub struct Team {
     /// restore.
     #[serde(skip)]
     pub alerts: AlertCounts,
+    /// When housekeeping first found the team without a member (None: it has members, or
+    /// was not looked at since). Derived: not stored (the journal's layout stays).
+    #[serde(skip)]
+    pub empty_since: Option<Ms>,
 }
+
+/// How many teams without a member housekeeping keeps at most before their time (those
+/// empty longest go first): a feed naming a new team on every event must not grow memory
+/// without bound.
+pub const MAX_EMPTY_TEAMS: usize = 1_000;
 
 /// How many alert kinds a team counts (`AlertKind::TEAM`; counters are indexed by position in it).
 pub const TEAM_KINDS: usize = crate::alert::AlertKind::TEAM.len();
@@ -380,6 +389,7 @@ impl Engine {
             contacts_total: 0,
             state_ms: [0; 6],
             alerts,
+            empty_since: None,
         };
         let i = match self.team_free.pop() {
             Some(i) => {
@@ -422,7 +432,7 @@ impl Engine {
     /// filter: from the live teams alone, a filtered board left out the `unassigned` that
     /// the floor's pushes listed, and a page's list flipped with each.
     pub fn team_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.teams().map(|t| t.id.clone()).collect();
+        let mut ids: Vec<String> = self.teams().filter(|t| !t.roster.is_empty()).map(|t| t.id.clone()).collect();
         if !ids.iter().any(|i| i == adherence::UNASSIGNED)
             && self.roster.scheduled().any(|(_, id)| self.agents.find(id).is_none())
         {

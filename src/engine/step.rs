@@ -124,15 +124,32 @@ impl Engine {
                 self.forget(ai, now);
             }
         }
-        let mut drop = Vec::new();
+        // A team without a member is forgotten once it has been so for as long as an agent
+        // is kept offline (or beyond `MAX_EMPTY_TEAMS` of them, those empty longest first),
+        // not at once: one refilled later (agents moving back) keeps its counters and its
+        // detectors' day (load peaks today), whenever housekeeping ran in between.
+        let mut empty: Vec<(Ms, TeamIdx)> = Vec::new();
         for (i, t) in self.teams.iter_mut().enumerate() {
             if let Some(t) = t {
                 t.det.trim(cutoff);
-                if t.roster.is_empty() && !t.det.has_firing_alerts() && t.det.dirty().is_none() {
-                    drop.push(i as TeamIdx);
+                if !t.roster.is_empty() {
+                    t.empty_since = None;
+                    continue;
+                }
+                let since = *t.empty_since.get_or_insert(now);
+                if !t.det.has_firing_alerts() && t.det.dirty().is_none() {
+                    empty.push((since, i as TeamIdx));
                 }
             }
         }
+        empty.sort_unstable();
+        let over = empty.len().saturating_sub(super::MAX_EMPTY_TEAMS);
+        let drop: Vec<TeamIdx> = empty
+            .iter()
+            .enumerate()
+            .filter(|&(k, &(since, _))| k < over || since < forget_before)
+            .map(|(_, &(_, ti))| ti)
+            .collect();
         for ti in drop {
             let t = self.teams[ti as usize].take().expect("live team");
             self.team_index.remove(&t.id);

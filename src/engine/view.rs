@@ -583,6 +583,10 @@ impl Engine {
         if opts.agents {
             agents_out.sort_by(|a, b| a.id.cmp(&b.id));
         }
+        // Teams listed are those with a current member (SPEC §5.3): one its agents all left
+        // stays in the engine (its counters, its detectors' day) until housekeeping forgets
+        // it, but is not listed meanwhile, so no listing depends on when that ran.
+        teams_out.retain(|t| t.counts.members() > 0);
         let floor = GroupView {
             id: opts.team.clone().unwrap_or_else(|| "floor".into()),
             peak: teams_out.iter().any(|t| t.peak),
