@@ -1640,3 +1640,114 @@ fn random_busy_two_day_floors_equal_the_oracle() {
     }
     assert_eq!(total, 0, "differences between floorwatch replay and the oracle (listed above)");
 }
+
+/// `lines` with team `team` emptied over `[from, to)`: at `from` each of its agents sends
+/// a line in its current state naming team `into` (its figures go along), lines in the
+/// interval that would put an agent in `team` name `into` instead, and at `to` the agents
+/// moved go back. Lines are kept in time order; an agent's current state and team are
+/// those its lines so far gave it.
+fn drain_team(lines: &str, team: &str, into: &str, from: i64, to: i64) -> String {
+    let mut now: std::collections::BTreeMap<String, (String, Option<String>, String)> = Default::default();
+    let mut moved: Vec<String> = Vec::new();
+    let (mut out, mut started, mut ended) = (String::new(), false, false);
+    let line = |t: i64, agent: &str, state: &str, reason: &Option<String>, team: &str| {
+        let reason = reason.as_ref().map(|r| format!(r#","reason":"{r}""#)).unwrap_or_default();
+        format!("{{\"ts\":{t},\"agent\":\"{agent}\",\"state\":\"{state}\"{reason},\"team\":\"{team}\"}}\n")
+    };
+    for l in lines.lines() {
+        let Ok(mut v) = serde_json::from_str::<Value>(l) else {
+            out += &format!("{l}\n");
+            continue;
+        };
+        let t = v["ts"].as_i64().unwrap_or(i64::MIN);
+        if !started && t >= from {
+            started = true;
+            for (agent, (state, reason, at)) in &now {
+                if at == team {
+                    out += &line(from, agent, state, reason, into);
+                    moved.push(agent.clone());
+                }
+            }
+        }
+        if started && !ended && t >= to {
+            ended = true;
+            for agent in &moved {
+                let (state, reason, _) = &now[agent];
+                out += &line(to, agent, state, reason, team);
+            }
+        }
+        let agent = v["agent"].as_str().unwrap_or_default().to_string();
+        let entry = now.entry(agent.clone()).or_insert(("offline".into(), None, "unassigned".into()));
+        if let Some(s) = v["state"].as_str() {
+            entry.0 = s.to_string();
+            entry.1 = v["reason"].as_str().map(String::from);
+        }
+        let named = v["team"].as_str().map(String::from);
+        let home = named.clone().unwrap_or_else(|| entry.2.clone());
+        entry.2 = home.clone();
+        if started && !ended && home == team {
+            v["team"] = Value::from(into);
+            if !moved.contains(&agent) {
+                moved.push(agent);
+            }
+            out += &format!("{v}\n");
+        } else {
+            out += &format!("{l}\n");
+        }
+    }
+    out
+}
+
+/// A team emptied for an hour and filled again, against the oracle: the random floor's
+/// agents (one line every 0.3 s on average, 08:00 to about 13:50 local, 70,000 lines, so
+/// housekeeping runs at least once) in Asia/Tokyo on its day's roster, with load peaks
+/// (`busy_share` 0.5, a 2-minute hold) beside a configured window, and team T3 emptied
+/// from 10:00 to 11:00 (its agents in T2). While empty T3 is not listed; afterwards it is,
+/// with its load peaks of the morning in `peak_today` and its detectors' day. Compared at
+/// 10:30, 11:30 and the last event. `FLOORWATCH_ORACLE_DRAINS=1,2,...` runs other seeds
+/// (the default 1).
+#[test]
+fn random_floors_with_a_team_emptied_equal_the_oracle() {
+    let root = tempfile::tempdir().unwrap();
+    let seeds: Vec<u64> = env_list("FLOORWATCH_ORACLE_DRAINS", "1");
+    let tz = "Asia/Tokyo";
+    let zone = jiff::tz::TimeZone::get(tz).unwrap();
+    let local = |h: i8, m: i8| jiff::civil::date(2026, 11, 23).at(h, m, 0, 0).to_zoned(zone.clone()).unwrap();
+    let ms = |z: &jiff::Zoned| z.timestamp().as_millisecond();
+    let mut total = 0;
+    for seed in seeds {
+        let dir = root.path().join(format!("drain{seed}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut rnd = common::xorshift(9000 + seed);
+        let events = random_events(&mut rnd, ms(&local(8, 0)), 2_400);
+        let events = drain_team(&events, "T3", "T2", ms(&local(10, 0)), ms(&local(11, 0)));
+        std::fs::write(dir.join("events.ndjson"), events).unwrap();
+        std::fs::write(dir.join("roster.csv"), common::roster_csv_from("2026-11-23", 8 * 60, 30, 11 * 60, 12 * 60))
+            .unwrap();
+        let f = Floor {
+            name: "random-drain",
+            dir,
+            tz,
+            roster: "roster.csv",
+            events: "events.ndjson",
+            windows: &["15m", "60m", "today", "peak_today"],
+            toml: "[peak]\nwindows = [\"12:00-12:30\"]\nbusy_share = 0.4\nhold_secs = 60\n",
+            oracle_cfg: r#"{"peak_windows": ["12:00-12:30"], "busy_share": 0.4, "peak_hold_secs": 60}"#,
+            threshold_secs: 300,
+            nows: &[None],
+        };
+        let rfc = |z: jiff::Zoned| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+        let nows = [Some(rfc(local(10, 30))), Some(rfc(local(11, 30))), None];
+        write_config(&f);
+        let listed = |now: &str| -> Vec<String> {
+            let s = replay(&f, Some(now));
+            s["teams"].as_array().unwrap().iter().map(|t| t["team"].as_str().unwrap().to_string()).collect()
+        };
+        assert!(!listed(&rfc(local(10, 30))).contains(&"T3".to_string()), "T3 is empty at 10:30");
+        assert!(listed(&rfc(local(11, 30))).contains(&"T3".to_string()), "T3 is back at 11:30");
+        let (d, alerts) = check_random_floor(&f, &format!("a team emptied in {tz}, seed {seed}"), &nows);
+        assert!(alerts.len() > 50, "seed {seed}: the floor alerts all day ({})", alerts.len());
+        total += d;
+    }
+    assert_eq!(total, 0, "differences between floorwatch replay and the oracle (listed above)");
+}
