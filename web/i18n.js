@@ -186,6 +186,8 @@ const en = {
   'unknown.title': 'Unknown team “{team}”',
   'unknown.sub': 'This floor has no team {team}. Pick one:',
   'unknown.none': 'No teams on this floor yet: the board shows a team once its first event arrives.',
+  'unknown.empty_title': 'Team “{team}” has no agents now',
+  'unknown.empty_sub': 'Its agents have all moved to other teams; this board comes back when one returns. Or pick one:',
   'unknown.floor': 'Whole floor',
 
   'btn.fullscreen': 'Full screen',
@@ -393,6 +395,8 @@ const zh = {
   'unknown.title': '没有班组“{team}”',
   'unknown.sub': '本现场没有班组 {team}，请选择：',
   'unknown.none': '本现场还没有班组：班组收到第一条事件后才会显示。',
+  'unknown.empty_title': '班组“{team}”现在没有坐席',
+  'unknown.empty_sub': '该班组的坐席都已调到其他班组；有坐席回来时本看板自动恢复。也可选择：',
   'unknown.floor': '全场',
 
   'btn.fullscreen': '全屏',

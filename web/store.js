@@ -42,6 +42,7 @@ export const store = {
   queues: [], // every queue (the floor's, whatever ?team=)
   floorQueues: null, // the floor's sums over the queues
   teamIds: null, // every team on the floor (null until a server says)
+  teamsSeen: new Set(), // every team this page has seen on the floor (one may empty, then fill again)
   agents: new Map(), // agent id -> board agent
   alerts: [],
   now: null, // `now` of the last full/delta frame (server epoch ms)
@@ -131,6 +132,7 @@ export function onFrame(msg) {
       store.now = msg.now;
       store.lastEvent = msg.last_event ?? null;
       store.teamIds = Array.isArray(msg.team_ids) ? msg.team_ids : null;
+      for (const id of store.teamIds ?? []) store.teamsSeen.add(id);
       store.floor = msg.floor ?? null;
       store.teams = msg.teams ?? [];
       store.queues = msg.queues ?? [];
@@ -149,7 +151,10 @@ export function onFrame(msg) {
       learnOffset(msg.now);
       store.now = msg.now;
       if ('last_event' in msg) store.lastEvent = msg.last_event ?? null;
-      if (Array.isArray(msg.team_ids)) store.teamIds = msg.team_ids;
+      if (Array.isArray(msg.team_ids)) {
+        store.teamIds = msg.team_ids;
+        for (const id of msg.team_ids) store.teamsSeen.add(id);
+      }
       if (msg.floor) store.floor = msg.floor;
       if (msg.teams) store.teams = msg.teams;
       if (Array.isArray(msg.teams_changed)) patchTeams(msg.teams_changed);

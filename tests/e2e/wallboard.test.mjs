@@ -952,6 +952,30 @@ test('?team= naming an unknown team says so and links to the teams there are', a
   }
 });
 
+test('a team whose agents all moved away says so, and its board comes back when one returns', async () => {
+  // A team the floor lists only while it has a member (docs/figures.md): its only agent
+  // moves to another team and back.
+  const team = `EMPTIED${Date.now() % 100000}`;
+  const agent = `${team}-A1`;
+  await postEvents(srv.base, [{ agent, state: 'idle', team }]);
+  const page = await openBoard(browser, srv.base, { lang: 'en', team });
+  try {
+    await page.waitForSelector(`[data-testid="team-rows"] tr[data-team="${team}"]`, { timeout: 10_000 });
+    await postEvents(srv.base, [{ agent, state: 'idle', team: 'E2E' }]);
+    const box = page.locator('[data-testid="unknown-team"]');
+    await box.waitFor({ timeout: 10_000 });
+    assert.match(await box.innerText(), new RegExp(`Team “${team}” has no agents now`));
+    assert.equal(await box.getAttribute('data-emptied'), 'true');
+    assert.ok(await page.locator('[data-testid="agent-tiles"]').isHidden(), 'no empty board under it');
+    await shot(page, 'e2e-team-emptied');
+    await postEvents(srv.base, [{ agent, state: 'idle', team }]);
+    await page.waitForSelector(`[data-testid="team-rows"] tr[data-team="${team}"]`, { timeout: 10_000 });
+    assert.ok(await box.isHidden(), 'the board is back');
+  } finally {
+    await page.close();
+  }
+});
+
 test('a dead feed shows its age and a stale state, and the tiles stop counting', async () => {
   // A daemon whose feed stopped: FLOORWATCH_QUIET_URL (scripts/e2e.sh starts one with no
   // demo and gives it one event three minutes old), else a mock that has not simulated

@@ -1,6 +1,8 @@
 // `?team=` naming a team the floor does not have (e.g. T7 for T07): say so and link to the
 // teams there are, instead of an empty board that says "Live". A team appears once its
-// first event arrives, so the notice goes by itself if the team turns up later.
+// first event arrives, so the notice goes by itself if the team turns up later. A team this
+// page showed whose agents have all moved to other teams (a training day) is not listed by
+// the floor while it is empty: the notice says that instead, and goes when one comes back.
 
 import { t } from '../i18n.js';
 import { $, el, setText } from '../dom.js';
@@ -19,9 +21,12 @@ export function render() {
   box.hidden = team == null;
   $('#app').classList.toggle('unknown-team', team != null);
   if (team == null) return;
-  setText($('.unknown-title', box), t('unknown.title', { team }));
+  const emptied = store.teamsSeen.has(team);
+  box.dataset.emptied = emptied ? 'true' : 'false';
+  setText($('.unknown-title', box), t(emptied ? 'unknown.empty_title' : 'unknown.title', { team }));
   const ids = store.teamIds ?? [];
-  setText($('.unknown-sub', box), ids.length ? t('unknown.sub', { team }) : t('unknown.none'));
+  const sub = emptied ? 'unknown.empty_sub' : ids.length ? 'unknown.sub' : 'unknown.none';
+  setText($('.unknown-sub', box), t(sub, { team }));
   const links = $('[data-testid="team-links"]', box);
   const sig = ids.join(',') + '|' + t('unknown.floor');
   if (links.dataset.sig === sig) return;
