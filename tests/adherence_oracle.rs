@@ -1356,51 +1356,94 @@ fn random_night_floors_in_other_zones_equal_the_oracle() {
 fn random_two_day_floors_equal_the_oracle() {
     let root = tempfile::tempdir().unwrap();
     let seeds: Vec<u64> = env_list("FLOORWATCH_ORACLE_DAYS", "1,2");
-    let tz = "Europe/Berlin";
-    let zone = jiff::tz::TimeZone::get(tz).unwrap();
+    let total: usize = seeds
+        .into_iter()
+        .map(|seed| {
+            two_day_floor(
+                root.path(),
+                TwoDays {
+                    name: "days",
+                    tz: "Europe/Berlin",
+                    seed: 1000 + seed,
+                    lines_a_day: 1500,
+                    gap_ms: 20_000,
+                    first_day_only: &[],
+                    extra_rows: "",
+                    windows: &["15m", "60m", "today", "peak_today", "24h"],
+                    nows: &[(7, 30), (9, 0), (10, 0), (11, 30)],
+                    min_alerts: 300,
+                },
+            )
+        })
+        .sum();
+    assert_eq!(total, 0, "differences between floorwatch replay and the oracle (listed above)");
+}
+
+/// A two-day floor for [`two_day_floor`]: the random floor's agents from 08:00 local on
+/// 2026-11-23 and 24 in `tz`, on the roster of both days.
+struct TwoDays {
+    name: &'static str,
+    tz: &'static str,
+    /// The random sequence's seed.
+    seed: u64,
+    lines_a_day: usize,
+    /// Gaps between consecutive lines below this.
+    gap_ms: u64,
+    /// Agents (and the no-show `A99`) scheduled on the first day only.
+    first_day_only: &'static [&'static str],
+    /// Rows added to the roster (CSV lines).
+    extra_rows: &'static str,
+    windows: &'static [&'static str],
+    /// Local times of the second day to compare at (and its last event).
+    nows: &'static [(i8, i8)],
+    /// Alerts the oracle must find at the last event, more than this.
+    min_alerts: usize,
+}
+
+/// Replays `t` and runs the oracle at each of its instants; returns the differences.
+fn two_day_floor(root: &Path, t: TwoDays) -> usize {
+    let zone = jiff::tz::TimeZone::get(t.tz).unwrap();
     let local = |date: &str, h: i8, m: i8| {
         let day: jiff::civil::Date = date.parse().unwrap();
         day.at(h, m, 0, 0).to_zoned(zone.clone()).unwrap()
     };
-    let mut total = 0;
-    for seed in seeds {
-        let dir = root.path().join(format!("days{seed}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut rnd = common::xorshift(1000 + seed);
-        let mut events = String::new();
-        let mut csv = String::new();
-        for day in ["2026-11-23", "2026-11-24"] {
-            events += &random_events(&mut rnd, local(day, 8, 0).timestamp().as_millisecond(), 1500);
-            let rows = common::roster_csv_from(day, 8 * 60, 30, 11 * 60, 12 * 60);
-            csv += if csv.is_empty() { &rows } else { rows.split_once('\n').unwrap().1 };
+    let dir = root.join(format!("{}{}", t.name, t.seed));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rnd = common::xorshift(t.seed);
+    let mut events = String::new();
+    let mut csv = String::from("agent,start,end,activity\n");
+    for day in ["2026-11-23", "2026-11-24"] {
+        let t0 = local(day, 8, 0).timestamp().as_millisecond();
+        events += &random_events_every(&mut rnd, t0, t.lines_a_day, t.gap_ms);
+        let rows = common::roster_csv_from(day, 8 * 60, 30, 11 * 60, 12 * 60);
+        for row in rows.lines().skip(1) {
+            let first_day_only = t.first_day_only.iter().any(|a| row.starts_with(&format!("{a},")));
+            if day == "2026-11-23" || !first_day_only {
+                csv += &format!("{row}\n");
+            }
         }
-        std::fs::write(dir.join("events.ndjson"), events).unwrap();
-        std::fs::write(dir.join("roster.csv"), csv).unwrap();
-        let f = Floor {
-            name: "random-days",
-            dir,
-            tz,
-            roster: "roster.csv",
-            events: "events.ndjson",
-            windows: &["15m", "60m", "today", "peak_today", "24h"],
-            toml: "",
-            oracle_cfg: "{}",
-            threshold_secs: 300,
-            nows: &[None],
-        };
-        let rfc = |z: jiff::Zoned| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
-        let nows = [
-            Some(rfc(local("2026-11-24", 7, 30))),
-            Some(rfc(local("2026-11-24", 9, 0))),
-            Some(rfc(local("2026-11-24", 10, 0))),
-            Some(rfc(local("2026-11-24", 11, 30))),
-            None,
-        ];
-        let (d, alerts) = check_random_floor(&f, &format!("two days in {tz}, seed {seed}"), &nows);
-        assert!(alerts.len() > 300, "seed {seed}: the floor alerts both days ({})", alerts.len());
-        total += d;
     }
-    assert_eq!(total, 0, "differences between floorwatch replay and the oracle (listed above)");
+    csv += t.extra_rows;
+    std::fs::write(dir.join("events.ndjson"), events).unwrap();
+    std::fs::write(dir.join("roster.csv"), csv).unwrap();
+    let f = Floor {
+        name: t.name,
+        dir,
+        tz: t.tz,
+        roster: "roster.csv",
+        events: "events.ndjson",
+        windows: t.windows,
+        toml: "",
+        oracle_cfg: "{}",
+        threshold_secs: 300,
+        nows: &[None],
+    };
+    let rfc = |z: jiff::Zoned| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    let mut nows: Vec<Option<String>> = t.nows.iter().map(|&(h, m)| Some(rfc(local("2026-11-24", h, m)))).collect();
+    nows.push(None);
+    let (d, alerts) = check_random_floor(&f, &format!("two days in {} ({}, seed {})", t.tz, t.name, t.seed), &nows);
+    assert!(alerts.len() > t.min_alerts, "seed {}: the floor alerts both days ({})", t.seed, alerts.len());
+    d
 }
 
 /// The random-roster floors' days: (zone, date). Berlin springs forward that night (a
@@ -1594,50 +1637,26 @@ fn random_rosters_equal_the_oracle() {
 fn random_busy_two_day_floors_equal_the_oracle() {
     let root = tempfile::tempdir().unwrap();
     let seeds: Vec<u64> = env_list("FLOORWATCH_ORACLE_BUSY", "1");
-    let tz = "America/Chicago";
-    let zone = jiff::tz::TimeZone::get(tz).unwrap();
-    let local = |date: &str, h: i8, m: i8| {
-        let day: jiff::civil::Date = date.parse().unwrap();
-        day.at(h, m, 0, 0).to_zoned(zone.clone()).unwrap()
-    };
-    let mut total = 0;
-    for seed in seeds {
-        let dir = root.path().join(format!("busy{seed}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut rnd = common::xorshift(7000 + seed);
-        let mut events = String::new();
-        let mut csv = String::from("agent,start,end,activity\n");
-        for day in ["2026-11-23", "2026-11-24"] {
-            events += &random_events_every(&mut rnd, local(day, 8, 0).timestamp().as_millisecond(), 40_000, 800);
-            let rows = common::roster_csv_from(day, 8 * 60, 30, 11 * 60, 12 * 60);
-            for row in rows.lines().skip(1) {
-                let first_day_only = ["A5,", "A6,", "A99,"].iter().any(|a| row.starts_with(a));
-                if day == "2026-11-23" || !first_day_only {
-                    csv += &format!("{row}\n");
-                }
-            }
-        }
-        csv += "A98,2026-11-23 09:00,2026-11-23 12:00,shift\n";
-        std::fs::write(dir.join("events.ndjson"), events).unwrap();
-        std::fs::write(dir.join("roster.csv"), csv).unwrap();
-        let f = Floor {
-            name: "random-busy-days",
-            dir,
-            tz,
-            roster: "roster.csv",
-            events: "events.ndjson",
-            windows: &["15m", "60m", "today", "peak_today"],
-            toml: "",
-            oracle_cfg: "{}",
-            threshold_secs: 300,
-            nows: &[None],
-        };
-        let rfc = |z: jiff::Zoned| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
-        let nows = [Some(rfc(local("2026-11-24", 9, 0))), Some(rfc(local("2026-11-24", 11, 30))), None];
-        let (d, alerts) = check_random_floor(&f, &format!("busy two days in {tz}, seed {seed}"), &nows);
-        assert!(alerts.len() > 50, "seed {seed}: the floor alerts both days ({})", alerts.len());
-        total += d;
-    }
+    let total: usize = seeds
+        .into_iter()
+        .map(|seed| {
+            two_day_floor(
+                root.path(),
+                TwoDays {
+                    name: "busy",
+                    tz: "America/Chicago",
+                    seed: 7000 + seed,
+                    lines_a_day: 40_000,
+                    gap_ms: 800,
+                    first_day_only: &["A5", "A6", "A99"],
+                    extra_rows: "A98,2026-11-23 09:00,2026-11-23 12:00,shift\n",
+                    windows: &["15m", "60m", "today", "peak_today"],
+                    nows: &[(9, 0), (11, 30)],
+                    min_alerts: 50,
+                },
+            )
+        })
+        .sum();
     assert_eq!(total, 0, "differences between floorwatch replay and the oracle (listed above)");
 }
 
