@@ -163,8 +163,9 @@ pub struct Queue {
     #[serde(skip)]
     pub alerts_retracted: [u64; 2],
     /// The latest `ts` of a call event applied to this queue (`Ms::MAX`: not known, after
-    /// a restore). An idle queue is forgotten only once this is `forget_after` old
-    /// ([`Queues::trim`]). Derived: not stored (the journal's layout stays).
+    /// a restore). An idle queue is forgotten only once this is older than
+    /// `floor.forget_offline_after_secs` ([`Queues::trim`]). Derived: not stored (the
+    /// journal's layout stays).
     #[serde(skip, default = "unknown")]
     last_active: Ms,
 }
