@@ -1207,13 +1207,6 @@ fn check_random_floor(f: &Floor, label: &str, nows: &[Option<String>]) -> (usize
     (total, alerts)
 }
 
-/// The comma-separated numbers in environment variable `var` (the seeds or rounds a
-/// random test runs), or `default`'s.
-fn env_list(var: &str, default: &str) -> Vec<u64> {
-    let list = std::env::var(var).unwrap_or_else(|_| default.into());
-    list.split(',').map(|s| s.trim().parse().unwrap_or_else(|_| panic!("{var}: {s:?} is not a number"))).collect()
-}
-
 /// Random noisy floors against the oracle: 30 agents in random states and reasons, moving
 /// teams one event in eight, a lagging site (agents 0 mod 7: their lines 600-700 arrive
 /// after line 800), and a roster of shifts, breaks, lunches and trainings they keep or not,
@@ -1222,7 +1215,7 @@ fn env_list(var: &str, default: &str) -> Vec<u64> {
 #[test]
 fn random_noisy_floors_equal_the_oracle() {
     let root = tempfile::tempdir().unwrap();
-    let seeds: Vec<u64> = env_list("FLOORWATCH_ORACLE_SEEDS", "1,2,3,4");
+    let seeds: Vec<u64> = common::env_list("FLOORWATCH_ORACLE_SEEDS", "1,2,3,4");
     let mut total = 0;
     for seed in seeds {
         let dir = root.path().join(format!("n{seed}"));
@@ -1288,7 +1281,7 @@ const NIGHT_RULES: (&str, &str) = (
 #[test]
 fn random_night_floors_in_other_zones_equal_the_oracle() {
     let root = tempfile::tempdir().unwrap();
-    let rounds: Vec<u64> = env_list("FLOORWATCH_ORACLE_NIGHTS", "0,9");
+    let rounds: Vec<u64> = common::env_list("FLOORWATCH_ORACLE_NIGHTS", "0,9");
     let mut total = 0;
     let mut kinds = std::collections::BTreeMap::new();
     let nights = rounds.into_iter().flat_map(|r| NIGHTS.iter().enumerate().map(move |(i, n)| (r, i, n)));
@@ -1355,7 +1348,7 @@ fn random_night_floors_in_other_zones_equal_the_oracle() {
 #[test]
 fn random_two_day_floors_equal_the_oracle() {
     let root = tempfile::tempdir().unwrap();
-    let seeds: Vec<u64> = env_list("FLOORWATCH_ORACLE_DAYS", "1,2");
+    let seeds: Vec<u64> = common::env_list("FLOORWATCH_ORACLE_DAYS", "1,2");
     let total: usize = seeds
         .into_iter()
         .map(|seed| {
@@ -1572,7 +1565,7 @@ fn random_roster(rnd: &mut impl FnMut(u64) -> u64, date: &str, zone: &jiff::tz::
 #[test]
 fn random_rosters_equal_the_oracle() {
     let root = tempfile::tempdir().unwrap();
-    let seeds: Vec<u64> = env_list("FLOORWATCH_ORACLE_ROSTERS", "1,2,3");
+    let seeds: Vec<u64> = common::env_list("FLOORWATCH_ORACLE_ROSTERS", "1,2,3");
     let mut total = 0;
     let mut kinds = std::collections::BTreeMap::new();
     for seed in seeds {
@@ -1636,7 +1629,7 @@ fn random_rosters_equal_the_oracle() {
 #[test]
 fn random_busy_two_day_floors_equal_the_oracle() {
     let root = tempfile::tempdir().unwrap();
-    let seeds: Vec<u64> = env_list("FLOORWATCH_ORACLE_BUSY", "1");
+    let seeds: Vec<u64> = common::env_list("FLOORWATCH_ORACLE_BUSY", "1");
     let total: usize = seeds
         .into_iter()
         .map(|seed| {
@@ -1728,7 +1721,7 @@ fn drain_team(lines: &str, team: &str, into: &str, from: i64, to: i64) -> String
 #[test]
 fn random_floors_with_a_team_emptied_equal_the_oracle() {
     let root = tempfile::tempdir().unwrap();
-    let seeds: Vec<u64> = env_list("FLOORWATCH_ORACLE_DRAINS", "1");
+    let seeds: Vec<u64> = common::env_list("FLOORWATCH_ORACLE_DRAINS", "1");
     let tz = "Asia/Tokyo";
     let zone = jiff::tz::TimeZone::get(tz).unwrap();
     let local = |h: i8, m: i8| jiff::civil::date(2026, 11, 23).at(h, m, 0, 0).to_zoned(zone.clone()).unwrap();

@@ -1,5 +1,5 @@
-//! Housekeeping changes no figure. The engine trims history no window needs, drops empty
-//! teams, prunes checkpoints and forgets calls at its housekeeping (every 65,536 applied
+//! Housekeeping changes no figure. The engine trims history no window needs, prunes
+//! checkpoints, forgets calls, and long-empty teams and long-quiet queues at its housekeeping (every 65,536 applied
 //! events in `replay`, and on the daemon's timer): when it runs must never show in a
 //! snapshot (SPEC §2.4: every figure is a pure function of the applied events and now), or
 //! a replay and the daemon that took the same events live would disagree.
@@ -7,54 +7,11 @@
 use floorwatch::engine::{Engine, ViewOpts};
 use serde_json::Value;
 
-/// Every path at which `a` and `b` differ (at most `max`), for a readable failure.
-fn differences(a: &Value, b: &Value, path: &str, out: &mut Vec<String>, max: usize) {
-    if out.len() >= max || a == b {
-        return;
-    }
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
-                differences(
-                    &x.get(k).cloned().unwrap_or(Value::Null),
-                    &y.get(k).cloned().unwrap_or(Value::Null),
-                    &format!("{path}.{k}"),
-                    out,
-                    max,
-                );
-            }
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
-            for (i, (p, q)) in x.iter().zip(y).enumerate() {
-                let id = p.get("agent").or(p.get("team")).or(p.get("id")).or(p.get("queue"));
-                differences(p, q, &format!("{path}[{}]", id.map_or(i.to_string(), |v| v.to_string())), out, max);
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            let ids = |v: &[Value]| -> Vec<String> {
-                v.iter().map(|e| e.get("agent").or(e.get("team")).or(e.get("id")).unwrap_or(e).to_string()).collect()
-            };
-            let (p, q) = (ids(x), ids(y));
-            let only =
-                |p: &[String], q: &[String]| -> Vec<String> { p.iter().filter(|e| !q.contains(e)).cloned().collect() };
-            out.push(format!(
-                "{path}: {} against {} entries; only in the first {:?}, only in the second {:?}",
-                x.len(),
-                y.len(),
-                only(&p, &q),
-                only(&q, &p)
-            ));
-        }
-        _ => out.push(format!("{path}: {a} against {b}")),
-    }
-}
+mod common;
 
 /// The simulator's seeds to run: `FLOORWATCH_HOUSEKEEPING_SEEDS=1,2,...`, or `default`.
 fn seeds(default: &str) -> Vec<u64> {
-    let list = std::env::var("FLOORWATCH_HOUSEKEEPING_SEEDS").unwrap_or_else(|_| default.into());
-    list.split(',')
-        .map(|s| s.trim().parse().unwrap_or_else(|_| panic!("FLOORWATCH_HOUSEKEEPING_SEEDS: {s:?}")))
-        .collect()
+    common::env_list("FLOORWATCH_HOUSEKEEPING_SEEDS", default)
 }
 
 /// A floor to feed twice: the simulator's, and what the test does to it.
@@ -131,8 +88,7 @@ fn check(case: Case) -> (Value, usize) {
         kept.housekeeping();
         if i % 10 == 9 || i + 1 == batches.len() {
             let (a, b) = (snapshot(&mut plain), snapshot(&mut kept));
-            let mut d = Vec::new();
-            differences(&a, &b, "", &mut d, 20);
+            let d = common::json_differences(&a, &b, 20);
             assert!(
                 d.is_empty(),
                 "seed {seed}, after batch {i} of {}, at {}:\n{}",

@@ -73,31 +73,8 @@ fn snapshot_json(engine: &mut Engine, now: Ms) -> serde_json::Value {
     serde_json::to_value(Snapshot(&view)).unwrap()
 }
 
-/// The first few paths where two JSON documents differ, for a readable failure.
-fn diff(a: &serde_json::Value, b: &serde_json::Value, path: &str, out: &mut Vec<String>) {
-    use serde_json::Value::*;
-    if out.len() >= 8 {
-        return;
-    }
-    match (a, b) {
-        (Object(x), Object(y)) => {
-            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
-                diff(x.get(k).unwrap_or(&Null), y.get(k).unwrap_or(&Null), &format!("{path}.{k}"), out);
-            }
-        }
-        (Array(x), Array(y)) if x.len() == y.len() => {
-            for (i, (p, q)) in x.iter().zip(y).enumerate() {
-                diff(p, q, &format!("{path}[{i}]"), out);
-            }
-        }
-        _ if a != b => out.push(format!("{path}: {a} != {b}")),
-        _ => {}
-    }
-}
-
 fn assert_json_eq(got: &serde_json::Value, want: &serde_json::Value, what: &str) {
-    let mut d = Vec::new();
-    diff(got, want, "", &mut d);
+    let d = common::json_differences(got, want, 8);
     assert!(d.is_empty(), "{what}: differs (got != want):\n{}", d.join("\n"));
 }
 

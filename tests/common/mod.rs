@@ -108,6 +108,64 @@ pub fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
     }
 }
 
+/// The comma-separated numbers in environment variable `var` (the seeds or rounds a
+/// random test runs), or `default`'s.
+pub fn env_list(var: &str, default: &str) -> Vec<u64> {
+    let list = std::env::var(var).unwrap_or_else(|_| default.into());
+    list.split(',').map(|s| s.trim().parse().unwrap_or_else(|_| panic!("{var}: {s:?} is not a number"))).collect()
+}
+
+/// The paths at which JSON documents `a` and `b` differ (at most `max`), for a readable
+/// failure: array entries named by their `agent`, `team`, `id` or `queue` when they have
+/// one, arrays of different lengths by the entries only one side has.
+pub fn json_differences(a: &serde_json::Value, b: &serde_json::Value, max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    differences(a, b, "", &mut out, max);
+    out
+}
+
+fn differences(a: &serde_json::Value, b: &serde_json::Value, path: &str, out: &mut Vec<String>, max: usize) {
+    use serde_json::Value;
+    if out.len() >= max || a == b {
+        return;
+    }
+    let name = |e: &Value| e.get("agent").or(e.get("team")).or(e.get("id")).or(e.get("queue")).cloned();
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                differences(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    &format!("{path}.{k}"),
+                    out,
+                    max,
+                );
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                differences(p, q, &format!("{path}[{}]", name(p).map_or(i.to_string(), |v| v.to_string())), out, max);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            let ids = |v: &[Value]| -> Vec<String> {
+                v.iter().map(|e| name(e).unwrap_or_else(|| e.clone()).to_string()).collect()
+            };
+            let (p, q) = (ids(x), ids(y));
+            let only =
+                |p: &[String], q: &[String]| -> Vec<String> { p.iter().filter(|e| !q.contains(e)).cloned().collect() };
+            out.push(format!(
+                "{path}: {} against {} entries; only in the first {:?}, only in the second {:?}",
+                x.len(),
+                y.len(),
+                only(&p, &q),
+                only(&q, &p)
+            ));
+        }
+        _ => out.push(format!("{path}: {a} against {b}")),
+    }
+}
+
 /// A day's roster (CSV, 2026-11-23, local times) for agents `A0`..: for agent `a`, a
 /// 7-hour shift from 08:00 + 10 min × (a mod 4), a 15-minute break from 10:00 + 5 min ×
 /// (a mod 6), a 30-minute lunch from `lunch_min` (minutes after midnight) + 20 min ×
