@@ -485,7 +485,7 @@ fn a_shifted_week_across_dst_equals_the_independent_model() {
     assert!(s["teams"][0]["aht_chart"]["30m"].is_array(), "the short chart is named from interval_mins");
     // (Only the last 32 points are shown, after the shift has become the baseline: the
     // rules it broke are in the alerts.)
-    let (limits, _, alerts) = common::aht_model::check(&s, &events, "America/New_York", 30, 3, 8);
+    let (limits, _, alerts) = common::aht_model::check(&s, &events, "America/New_York", 30, (3, 8, 45));
     assert!(limits > 50 && alerts > 0, "limits {limits}, alerts {alerts}");
     // The shift in T2 is seen: an alert of its day chart or its 30-minute chart after it.
     let t2: Vec<&Value> = s["alerts"]

@@ -336,3 +336,76 @@ fn a_team_its_agents_left_is_not_listed_and_keeps_its_counters() {
         assert_eq!(teams(&mut e, "10:30"), vec![("T1".to_string(), 1)], "housekeeping {housekeeping}");
     }
 }
+
+/// The AHT chart's baseline and rules see the plotted points that ended at most
+/// `history_days` before the closing point's own end (docs/figures.md#aht-control-chart):
+/// housekeeping trims older points when it runs, so a point closing just after a trim and
+/// one closing just before it must see the same history. SPEC §10's worked example, with
+/// one day of history: three quarter-hours of day one, then on day two a point whose
+/// history still holds all three (it fires), and one that no longer does.
+#[test]
+fn the_aht_chart_sees_the_same_history_whenever_housekeeping_ran() {
+    let toml = "[server]\nclock = \"event\"\n[aht_chart]\nbaseline_points = 3\nmin_contacts = 2\nhistory_days = 1\n";
+    let settings = floorwatch::config::FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    const MIN: i64 = 60_000;
+    const DAY: i64 = 1_440 * MIN;
+    // 2026-11-23T09:00:00Z.
+    let nine = floorwatch::time::parse_rfc3339("2026-11-23T09:00:00Z").unwrap();
+    let contacts = |at: i64, handles_s: [i64; 2]| -> String {
+        let mut text = String::new();
+        for (agent, (i, h)) in ["A1", "A2"].iter().zip(handles_s.iter().enumerate()) {
+            let t = at + i as i64 * MIN;
+            for (ts, state) in [(t, "talking"), (t + h * 1000, "idle")] {
+                text += &format!("{{\"ts\":{ts},\"agent\":\"{agent}\",\"state\":\"{state}\",\"team\":\"T1\"}}\n");
+            }
+        }
+        text
+    };
+    let idle = |at: i64| format!("{{\"ts\":{at},\"agent\":\"A3\",\"state\":\"idle\",\"team\":\"T1\"}}\n");
+    let batches = [
+        contacts(nine + MIN, [100, 120])
+            + &contacts(nine + 16 * MIN, [90, 110])
+            + &contacts(nine + 31 * MIN, [100, 100]),
+        // Day two, 08:45–09:00: its history (ended at or after day one's 09:00) holds the
+        // three points.
+        contacts(nine + DAY - 14 * MIN, [200, 220]),
+        // 09:30–09:45: ended at or after day one's 09:45 are only 09:30–09:45 and 08:45.
+        contacts(nine + DAY + 31 * MIN, [200, 220]),
+        // Housekeeping at 09:40 trims day one's first two points (ended before 09:40)...
+        idle(nine + DAY + 40 * MIN),
+        // ... and 09:30–09:45 closes after it.
+        idle(nine + DAY + 50 * MIN),
+    ];
+    let (mut plain, mut kept) = (Engine::new(settings.clone()), Engine::new(settings));
+    for b in &batches {
+        floorwatch::replay::feed(&mut plain, b.as_bytes(), 65536, false).unwrap();
+        floorwatch::replay::feed(&mut kept, b.as_bytes(), 65536, false).unwrap();
+        kept.housekeeping();
+    }
+    let opts = ViewOpts { team: None, agents: false, alerts: true, scrape: false };
+    let now = nine + DAY + 50 * MIN;
+    let (a, b) = [&mut plain, &mut kept]
+        .map(|e| serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap())
+        .into();
+    let d = common::json_differences(&a, &b, 20);
+    assert!(d.is_empty(), "housekeeping changed the chart:\n{}", d.join("\n"));
+
+    let points = a["teams"][0]["aht_chart"]["15m"].as_array().unwrap().clone();
+    let starts: Vec<i64> =
+        points.iter().map(|p| floorwatch::time::parse_rfc3339(p["start"].as_str().unwrap()).unwrap()).collect();
+    // A view shows the points of the last day only: day one's have left it.
+    assert_eq!(starts, [nine + DAY - 15 * MIN, nine + DAY + 30 * MIN]);
+    // Day two's first point had them in its baseline: SPEC §10's example, z = 16.
+    assert_eq!(points[0]["rules"], serde_json::json!(["beyond_3_sigma"]));
+    assert!((points[0]["cl_s"].as_f64().unwrap() - 620.0 / 6.0).abs() < 1e-9, "{}", points[0]);
+    // The second sees two points: no baseline, no limits, no rule; the alert resolves.
+    assert!(points[1]["cl_s"].is_null() && points[1]["ucl_s"].is_null(), "{}", points[1]);
+    let alert = a["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "aht_out_of_control" && x["interval"] == "15m")
+        .expect("the 15m alert");
+    assert_eq!(floorwatch::time::parse_rfc3339(alert["started_at"].as_str().unwrap()).unwrap(), nine + DAY);
+    assert_eq!(floorwatch::time::parse_rfc3339(alert["resolved_at"].as_str().unwrap()).unwrap(), nine + DAY + 45 * MIN);
+}

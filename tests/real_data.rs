@@ -101,7 +101,20 @@ fn a_month_of_real_calls_equals_a_brute_force_model() {
 #[test]
 fn the_month_makes_an_aht_chart_equal_to_a_direct_computation() {
     let snap = common::replay(TRACE, CFG);
-    let (limits, broke, alerts) = common::aht_model::check(&snap, TRACE, "Asia/Jerusalem", 15, 5, 20);
+    let (limits, broke, alerts) = common::aht_model::check(&snap, TRACE, "Asia/Jerusalem", 15, (5, 20, 45));
     assert!(limits > 32, "points with a full baseline: {limits}");
     assert!(broke > 0 && alerts > 0, "the month breaks some rule: {broke} points, {alerts} alerts");
+}
+
+/// With a short history (`history_days = 3`) the model's baselines and rules reach back
+/// three days before each point, and the view shows three days: the day chart of eight
+/// points never gets a baseline, the quarter-hours' does, on the same month.
+#[test]
+fn a_short_history_gives_the_chart_of_the_model() {
+    let cfg = format!("{CFG}[aht_chart]\nbaseline_points = 8\nhistory_days = 3\n");
+    let snap = common::replay(TRACE, &cfg);
+    let (limits, broke, alerts) = common::aht_model::check(&snap, TRACE, "Asia/Jerusalem", 15, (5, 8, 3));
+    assert!(limits >= 32 && broke > 0 && alerts > 0, "limits {limits}, broke {broke}, alerts {alerts}");
+    let team = &snap["teams"].as_array().unwrap()[0]["aht_chart"];
+    assert!(team["day"].as_array().unwrap().iter().all(|p| p["cl_s"].is_null()), "{}", team["day"]);
 }

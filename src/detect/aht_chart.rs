@@ -176,9 +176,19 @@ pub fn rule_names(bits: u8) -> Vec<&'static str> {
     RULES.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, r)| *r).collect()
 }
 
+/// The first of `points` (oldest first) that ended at or after `t - history_days`: the
+/// history a point closing at `t`, or a view at `t`, sees. Older points are trimmed at
+/// housekeeping, whenever that runs; until then they are there but seen by nothing, so
+/// no figure depends on when the trim ran.
+fn seen_from(points: &[Point], t: Ms, cfg: &AhtChartSettings) -> usize {
+    points.partition_point(|p| p.end < t.saturating_sub(cfg.history_ms))
+}
+
 /// The point an interval's sums make after `prev` (the plotted points of its kind before
-/// it, oldest first): its baseline, z and rules. Its alert state is set by [`step_alert`].
+/// it, oldest first): its baseline, z and rules, from those of `prev` that ended within
+/// `history_days` of its own end. Its alert state is set by [`step_alert`].
 pub fn evaluate(prev: &[Point], start: Ms, end: Ms, acc: Acc, cfg: &AhtChartSettings) -> Point {
+    let prev = &prev[seen_from(prev, end, cfg)..];
     let mut p = Point { start, end, acc, base: None, zone: 0, rules: 0, firing: None };
     let k = cfg.baseline_points as usize;
     if prev.len() < k {
@@ -423,7 +433,8 @@ impl Series {
     ) -> Vec<Point> {
         if !self.closes_by(t, cfg) {
             // Nothing to evaluate (the common case: a view between two closes).
-            return self.points[self.points.len().saturating_sub(shown)..].to_vec();
+            let from = self.points.len().saturating_sub(shown).max(self.seen_at(t, cfg));
+            return self.points[from..].to_vec();
         }
         // Enough history for the rules and the baseline, and the points shown.
         let keep = shown.max(cfg.baseline_points as usize).max(9);
@@ -440,8 +451,14 @@ impl Series {
             state = step_alert(team, kind, &mut p, state, out);
             tail.push(p);
         }
-        tail.drain(..tail.len().saturating_sub(shown));
+        let from = tail.len().saturating_sub(shown).max(seen_from(&tail, t, cfg));
+        tail.drain(..from);
         tail
+    }
+
+    /// The first point a view at `t` shows (it shows those within `history_days`).
+    pub fn seen_at(&self, t: Ms, cfg: &AhtChartSettings) -> usize {
+        seen_from(&self.points, t, cfg)
     }
 
     /// Drops points that ended before `points_before` and small intervals that ended

@@ -50,8 +50,9 @@ struct ChartCache {
     entries: Vec<(Key, ChartView)>,
 }
 
-/// The series' versions and the points shown per kind.
-type Key = ([u64; KINDS], usize);
+/// The series' versions, the first point each shows at the view's `now` (a point leaves
+/// the view `history_days` after its end), and the points shown per kind.
+type Key = ([u64; KINDS], [usize; KINDS], usize);
 
 /// How many views a chart's cache keeps (the two `shown` a view asks for).
 const CACHED: usize = 2;
@@ -63,7 +64,7 @@ impl ChartCache {
 
     /// Replaces the view of the same `shown`, else the oldest one when full.
     fn put(&mut self, key: Key, view: ChartView) {
-        if let Some(i) = self.entries.iter().position(|(k, _)| k.1 == key.1) {
+        if let Some(i) = self.entries.iter().position(|(k, _)| k.2 == key.2) {
             self.entries.remove(i);
         } else if self.entries.len() >= CACHED {
             self.entries.remove(0);
@@ -197,7 +198,11 @@ impl Engine {
         if chart.series.iter().any(|s| s.closes_by(now, cfg)) {
             return self.build_chart(chart, team, now, out, shown);
         }
-        let key: Key = (std::array::from_fn(|k| chart.series[k].version()), shown);
+        let key: Key = (
+            std::array::from_fn(|k| chart.series[k].version()),
+            std::array::from_fn(|k| chart.series[k].seen_at(now, cfg)),
+            shown,
+        );
         let mut cache = chart.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(v) = cache.get(&key) {
             debug_assert!(
@@ -251,11 +256,13 @@ impl Engine {
         }
     }
 
-    /// Drops points older than `history_days` and small intervals no late contact can
-    /// reach any more; forgets charts with nothing left.
+    /// Drops points no point or view can see any more and small intervals no late contact
+    /// can reach any more; forgets charts with nothing left. A point sees the points of
+    /// `history_days` before its end, and a late contact re-evaluates the points back to
+    /// the oldest it can reach, so points are kept for `history_days` beyond that reach.
     pub(super) fn trim_charts(&mut self, now: Ms) {
         let backfill = self.settings.max_backfill_ms + self.settings.max_future_skew_ms + 60_000;
-        let points_before = now - self.settings.aht_chart.history_ms.max(backfill);
+        let points_before = now - self.settings.aht_chart.history_ms - backfill;
         let low_before = now - backfill;
         self.charts.retain(|_, c| {
             for s in &mut c.series {
@@ -362,7 +369,7 @@ mod tests {
 
         // Trimming drops the first point.
         let s = &e.settings;
-        let keep = s.aht_chart.history_ms.max(s.max_backfill_ms + s.max_future_skew_ms + 60_000);
+        let keep = s.aht_chart.history_ms + s.max_backfill_ms + s.max_future_skew_ms + 60_000;
         e.trim_charts(T0 + 2 * Q + keep);
         let g = e.chart_at("T1", end + 60_000, &mut Vec::new(), aht_chart::SHOWN);
         assert_eq!(points(&g), 5);

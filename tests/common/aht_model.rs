@@ -63,14 +63,14 @@ pub struct Chart {
     pub alerts: Vec<(i64, Option<i64>)>,
 }
 
-/// The chart of one team's contacts, of `interval_ms` points (`None`: days), as of `now`.
+/// The chart of one team's contacts, of `interval_ms` points (`None`: days), as of `now`:
+/// each point sees the plotted points that ended at most `history_ms` before its end.
 pub fn chart(
     contacts: &[(i64, i64)],
     tz: &jiff::tz::TimeZone,
     interval_ms: Option<i64>,
     now: i64,
-    min_contacts: usize,
-    baseline: usize,
+    (min_contacts, baseline, history_ms): (usize, usize, i64),
 ) -> Chart {
     let day_of = |t: i64| {
         let z = jiff::Timestamp::from_millisecond(t).unwrap().to_zoned(tz.clone());
@@ -100,8 +100,10 @@ pub fn chart(
     let mut out = Chart { points: Vec::new(), alerts: Vec::new() };
     for (k, &(start, end, xs)) in plotted.iter().enumerate() {
         let n = xs.len() as f64;
+        // The first point this one sees.
+        let lo = plotted.iter().position(|p| p.1 >= end - history_ms).unwrap_or(k);
         let mut lim = None;
-        if k >= baseline {
+        if k - lo >= baseline {
             let base: Vec<f64> =
                 plotted[k - baseline..k].iter().flat_map(|p| p.2.iter().map(|&x| x as f64 / 1000.0)).collect();
             let cl = base.iter().sum::<f64>() / base.len() as f64;
@@ -114,11 +116,11 @@ pub fn chart(
         zs.push(z);
         let mut rules = Vec::new();
         if let Some(z) = z {
-            let last = |m: usize| &zs[(k + 1).saturating_sub(m)..=k];
+            let last = |m: usize| &zs[(k + 1).saturating_sub(m).max(lo)..=k];
             let count = |m: usize, f: &dyn Fn(f64) -> bool| last(m).iter().filter(|z| z.is_some_and(f)).count();
-            let all9 = |f: &dyn Fn(f64) -> bool| k >= 8 && last(9).iter().all(|z| z.is_some_and(f));
-            let rising = k >= 5 && means[k - 5..=k].windows(2).all(|w| w[1] > w[0]);
-            let falling = k >= 5 && means[k - 5..=k].windows(2).all(|w| w[1] < w[0]);
+            let all9 = |f: &dyn Fn(f64) -> bool| k - lo >= 8 && last(9).iter().all(|z| z.is_some_and(f));
+            let rising = k - lo >= 5 && means[k - 5..=k].windows(2).all(|w| w[1] > w[0]);
+            let falling = k - lo >= 5 && means[k - 5..=k].windows(2).all(|w| w[1] < w[0]);
             let r = [
                 z.abs() > 3.0,
                 (z > 2.0 && count(3, &|z| z > 2.0) >= 2) || (z < -2.0 && count(3, &|z| z < -2.0) >= 2),
@@ -136,6 +138,9 @@ pub fn chart(
         }
         out.points.push((start, xs.len(), means[k], lim, rules));
     }
+    // A view shows the points of the last `history_ms`.
+    let seen = plotted.iter().position(|p| p.1 >= now - history_ms).unwrap_or(plotted.len());
+    out.points.drain(..seen);
     out
 }
 
@@ -146,8 +151,7 @@ pub fn check(
     events: &str,
     tz: &str,
     interval_mins: i64,
-    min_contacts: usize,
-    baseline: usize,
+    (min_contacts, baseline, history_days): (usize, usize, i64),
 ) -> (usize, usize, usize) {
     let tz = jiff::tz::TimeZone::get(tz).unwrap();
     let now = floorwatch::time::parse_rfc3339(snap["now"].as_str().unwrap()).unwrap();
@@ -163,7 +167,7 @@ pub fn check(
         let id = team["team"].as_str().unwrap();
         let cs = by_team.get(id).cloned().unwrap_or_default();
         for (kind, q) in [(name.as_str(), Some(interval_mins * 60_000)), ("day", None)] {
-            let want = chart(&cs, &tz, q, now, min_contacts, baseline);
+            let want = chart(&cs, &tz, q, now, (min_contacts, baseline, history_days * 86_400_000));
             let got = team["aht_chart"][kind].as_array().unwrap_or_else(|| panic!("{id} {kind}: {team}"));
             assert_eq!(got.len(), want.points.len().min(32), "{id} {kind}: points shown");
             let shown = &want.points[want.points.len() - got.len()..];
