@@ -349,7 +349,6 @@ fn the_aht_chart_sees_the_same_history_whenever_housekeeping_ran() {
     let settings = floorwatch::config::FileConfig::parse(toml, "test").unwrap().settings().unwrap();
     const MIN: i64 = 60_000;
     const DAY: i64 = 1_440 * MIN;
-    // 2026-11-23T09:00:00Z.
     let nine = floorwatch::time::parse_rfc3339("2026-11-23T09:00:00Z").unwrap();
     let contacts = |at: i64, handles_s: [i64; 2]| -> String {
         let mut text = String::new();

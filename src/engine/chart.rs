@@ -377,6 +377,28 @@ mod tests {
         assert!(g == built(&e, end + 60_000));
     }
 
+    /// A point leaves the view `history_days` after its end, with no close, late contact
+    /// or trim in between: the view shared until then is not shared past it.
+    #[test]
+    fn a_point_leaves_the_shared_view_after_history_days() {
+        let mut e = engine();
+        for q in 0..3 {
+            contact(&mut e, "A1", T0 + q * Q + 60_000, 100 + 10 * q);
+            contact(&mut e, "A1", T0 + q * Q + 300_000, 120);
+        }
+        // Past midnight (UTC): the day's point has closed too, nothing is left to close.
+        event(&mut e, T0 + 16 * 3_600_000 + 60_000, "A2", "idle");
+        // The first point ended at T0 + Q; it is seen up to T0 + Q + history.
+        let last_seen = T0 + Q + e.settings.aht_chart.history_ms;
+        let a = e.chart_at("T1", last_seen, &mut Vec::new(), aht_chart::SHOWN);
+        assert_eq!(points(&a), 3);
+        assert!(Arc::ptr_eq(&a.0, &e.chart_at("T1", last_seen, &mut Vec::new(), aht_chart::SHOWN).0));
+        let b = e.chart_at("T1", last_seen + 1, &mut Vec::new(), aht_chart::SHOWN);
+        assert_eq!(points(&b), 2);
+        assert_eq!(b.kinds[0].1[0].start, T0 + Q);
+        assert!(b == built(&e, last_seen + 1));
+    }
+
     /// At most one view per `shown` is kept, whatever the views asked for.
     #[test]
     fn the_cache_keeps_one_view_per_shown() {
