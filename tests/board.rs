@@ -1,6 +1,6 @@
 //! The wallboard's board document (docs/ws-protocol.md) beyond the snapshot's figures:
-//! `last_event` (how old the feed is), `team_ids` (whatever the filter), every configured
-//! window, and each team's `aux_drivers`.
+//! `last_event` (how old the feed is), `team_ids` (whatever the filter) and
+//! `emptied_team_ids`, every configured window, and each team's `aux_drivers`.
 
 mod common;
 
@@ -65,6 +65,19 @@ async fn the_board_says_when_the_last_event_was_which_teams_exist_and_who_drives
     assert_eq!(unknown["agents"], json!([]));
     assert_eq!(unknown["team_ids"], json!(["T07", "T08"]));
     assert_eq!(unknown["last_event"], board["last_event"]);
+    assert_eq!(unknown["emptied_team_ids"], json!([]));
+
+    // T08's only agent moves to T07: T08 is kept, empty, and said so; back, it is listed.
+    d.post("/api/v1/events", json!([ev("B1", "T07", "idle", None, 21)]).to_string()).await;
+    d.wait_outcomes(8).await;
+    let emptied = d.get_json("/api/v1/board?team=T08").await;
+    assert_eq!(emptied["team_ids"], json!(["T07"]));
+    assert_eq!(emptied["emptied_team_ids"], json!(["T08"]));
+    assert_eq!(emptied["teams"], json!([]));
+    d.post("/api/v1/events", json!([ev("B1", "T08", "idle", None, 22)]).to_string()).await;
+    d.wait_outcomes(9).await;
+    let back = d.get_json("/api/v1/board?team=T08").await;
+    assert_eq!((back["team_ids"].clone(), back["emptied_team_ids"].clone()), (json!(["T07", "T08"]), json!([])));
     d.stop().await;
 }
 

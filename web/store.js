@@ -133,6 +133,8 @@ export function onFrame(msg) {
       store.lastEvent = msg.last_event ?? null;
       store.teamIds = Array.isArray(msg.team_ids) ? msg.team_ids : null;
       for (const id of store.teamIds ?? []) store.teamsSeen.add(id);
+      // Teams the daemon keeps while all their agents are away: opened on one, the page says so.
+      for (const id of msg.emptied_team_ids ?? []) store.teamsSeen.add(id);
       store.floor = msg.floor ?? null;
       store.teams = msg.teams ?? [];
       store.queues = msg.queues ?? [];

@@ -442,6 +442,16 @@ impl Engine {
         ids
     }
 
+    /// The ids of the teams the engine keeps while they have no member (all their agents
+    /// moved to other teams; forgotten after `floor.forget_offline_after_secs`), sorted: a
+    /// board opened on one says it has no agents now rather than that the floor has no
+    /// such team.
+    pub fn emptied_team_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.teams().filter(|t| t.roster.is_empty()).map(|t| t.id.clone()).collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Cumulative milliseconds per kind spent by a team's members up to `now` (an agent
     /// counts for the team it was in at the time).
     pub fn team_state_ms(&self, team: &Team, now: Ms) -> [Ms; 6] {

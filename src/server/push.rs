@@ -207,6 +207,9 @@ struct Board {
     last_event: Option<i64>,
     /// Every team on the floor, whatever the client's filter (an unknown `?team=` lists them).
     team_ids: Vec<String>,
+    /// The teams kept without a member (`Engine::emptied_team_ids`), in `full` frames only: a
+    /// page opened on one says so (a page that saw the team empty knows it already).
+    emptied_team_ids: Vec<String>,
     floor: Value,
     /// The teams' blocks without their AHT charts, which are in `charts`.
     teams: Vec<Value>,
@@ -228,7 +231,7 @@ impl Board {
     fn of(
         view: &View,
         last_event: Option<i64>,
-        team_ids: Vec<String>,
+        (team_ids, emptied_team_ids): (Vec<String>, Vec<String>),
         dispersion_min_logged_ms: i64,
         sources_down: Vec<String>,
     ) -> Board {
@@ -252,6 +255,7 @@ impl Board {
             now: view.now,
             last_event,
             team_ids,
+            emptied_team_ids,
             floor: groups.floor(),
             teams,
             charts,
@@ -313,6 +317,7 @@ impl Board {
             "now": self.now,
             "last_event": self.last_event,
             "team_ids": self.team_ids,
+            "emptied_team_ids": self.emptied_team_ids,
             "config": config,
             "floor": self.floor_for(team),
             "teams": self.teams_for(team),
@@ -333,15 +338,16 @@ pub fn full_frame(shared: &Shared, team: Option<&str>) -> String {
 
 /// The board of one filter, computed now.
 fn board_now(shared: &Shared, team: Option<&str>) -> Board {
-    let (view, last_event, team_ids) = {
+    let (view, last_event, team_ids, emptied) = {
         let mut engine = shared.engine();
         let now = engine.now(wall_ms());
         let ids = engine.team_ids();
         let view =
             engine.view(now, &ViewOpts { team: team.map(str::to_string), agents: true, alerts: true, scrape: false });
-        (view, engine.max_ts(), ids)
+        (view, engine.max_ts(), ids, engine.emptied_team_ids())
     };
-    Board::of(&view, last_event, team_ids, shared.settings.dispersion_min_logged_ms, shared.sources.down())
+    let ids = (team_ids, emptied);
+    Board::of(&view, last_event, ids, shared.settings.dispersion_min_logged_ms, shared.sources.down())
 }
 
 /// Registers a `/ws` client and runs it until it closes, is dropped, or shutdown.
@@ -450,7 +456,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         let same_down = last_down.as_ref() == Some(&down);
         last_down = Some(down.clone());
         let built = tokio::task::spawn_blocking(move || {
-            let (version, view, last_event) = {
+            let (version, view, last_event, emptied) = {
                 let mut engine = sh.engine();
                 // With the event clock nothing moves between events (but a source going down
                 // or up is news); with the wall clock the windows slide, so figures change
@@ -460,11 +466,12 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 }
                 let now = engine.now(wall_ms());
                 let view = engine.view(now, &ViewOpts { team: None, agents: true, alerts: true, scrape: false });
-                (engine.version, view, engine.max_ts())
+                (engine.version, view, engine.max_ts(), engine.emptied_team_ids())
             };
             // The view is of every team, sorted by id.
             let team_ids = view.teams.iter().map(|g| g.id.clone()).collect();
-            Some((version, Board::of(&view, last_event, team_ids, sh.settings.dispersion_min_logged_ms, down)))
+            let ids = (team_ids, emptied);
+            Some((version, Board::of(&view, last_event, ids, sh.settings.dispersion_min_logged_ms, down)))
         })
         .await;
         let board = match built {

@@ -968,6 +968,16 @@ test('a team whose agents all moved away says so, and its board comes back when 
     assert.equal(await box.getAttribute('data-emptied'), 'true');
     assert.ok(await page.locator('[data-testid="agent-tiles"]').isHidden(), 'no empty board under it');
     await shot(page, 'e2e-team-emptied');
+    // Opened (a TV restarting) while the team is empty: the daemon says it keeps the team.
+    const fresh = await openBoard(browser, srv.base, { lang: 'zh', team });
+    try {
+      const again = fresh.locator('[data-testid="unknown-team"]');
+      await again.waitFor({ timeout: 10_000 });
+      assert.equal(await again.getAttribute('data-emptied'), 'true');
+      assert.match(await again.innerText(), new RegExp(`班组“${team}”现在没有坐席`));
+    } finally {
+      await fresh.close();
+    }
     await postEvents(srv.base, [{ agent, state: 'idle', team }]);
     await page.waitForSelector(`[data-testid="team-rows"] tr[data-team="${team}"]`, { timeout: 10_000 });
     assert.ok(await box.isHidden(), 'the board is back');
