@@ -245,8 +245,19 @@ impl Metrics {
         }
 
         mem.teams.retain(|_, tm| tm.generation == generation);
+        // A team all of whose agents moved away is not listed, but an alert of its may still
+        // fire (an AHT chart's until the team's next point, an agent's told in it): its
+        // `floorwatch_alerts_active` stays while one does.
+        // (`unassigned` may be listed without members: the view's stand-in for no-shows.)
+        let emptied: Vec<&Team> = teams
+            .iter()
+            .copied()
+            .filter(|t| t.roster.is_empty() && t.alerts.firing.iter().any(|&n| n > 0))
+            .filter(|t| rows.binary_search_by(|r| r.view.id.as_str().cmp(&t.id)).is_err())
+            .collect();
 
-        let parts = Parts { rows: &rows, engine, view: &view, connections, per_agent: self.per_agent };
+        let parts =
+            Parts { rows: &rows, emptied: &emptied, engine, view: &view, connections, per_agent: self.per_agent };
         let threads = threads.unwrap_or(rows.len() >= PARALLEL_TEAMS);
         let (mut out, second) = parts.write([mem.last_len, mem.last_second], threads);
         mem.last_second = second;
@@ -278,6 +289,8 @@ fn room(last: usize) -> usize {
 /// What the engine's families are written from.
 struct Parts<'a> {
     rows: &'a [Row<'a>],
+    /// Teams without a member that have an alert firing (not in `rows`).
+    emptied: &'a [&'a Team],
     engine: &'a Engine,
     view: &'a crate::engine::View,
     connections: &'a [(&'a str, i64)],
@@ -298,8 +311,9 @@ impl Parts<'_> {
         let mut ingest = Text { buf: String::new() };
         write_ingest(&mut ingest, self.engine, self.connections);
         let (queues, rows, view, per_agent) = (self.engine.queues(), self.rows, self.view, self.per_agent);
+        let emptied = self.emptied;
         let second = |out: &mut Text| {
-            write_teams_second(out, rows);
+            write_teams_second(out, rows, emptied);
             out.buf.push_str(&ingest.buf);
             write_queues(out, queues, view);
             if per_agent {
@@ -448,7 +462,7 @@ fn write_teams_first(out: &mut Text, rows: &[Row], windows: &[String]) {
 }
 
 /// The teams' families after the AHT chart's.
-fn write_teams_second(out: &mut Text, rows: &[Row]) {
+fn write_teams_second(out: &mut Text, rows: &[Row], emptied: &[&Team]) {
     out.header("floorwatch_contacts_total", "counter", "Contacts completed by the team's members.");
     for r in rows {
         out.sample("floorwatch_contacts_total", &[("team", &r.view.id)], V::U(r.view.contacts_total));
@@ -476,13 +490,13 @@ fn write_teams_second(out: &mut Text, rows: &[Row]) {
         out.sample("floorwatch_peak", &[("team", &r.view.id)], V::U(r.view.peak.into()));
     }
     out.header("floorwatch_alerts_active", "gauge", "Alerts now firing.");
-    for r in rows {
+    for (id, team) in rows.iter().map(|r| (&r.view.id, r.team)).chain(emptied.iter().map(|t| (&t.id, *t))) {
         // By position in `TEAM` (a kind's discriminant is its place in `ALL`).
         for (i, k) in AlertKind::TEAM.iter().enumerate() {
             out.sample(
                 "floorwatch_alerts_active",
-                &[("kind", k.as_str()), ("team", &r.view.id)],
-                V::U(r.team.alerts.firing[i].into()),
+                &[("kind", k.as_str()), ("team", id)],
+                V::U(team.alerts.firing[i].into()),
             );
         }
     }

@@ -6,6 +6,7 @@ mod common;
 use common::promtool_check;
 use std::collections::HashMap;
 
+use floorwatch::alert::AlertKind;
 use floorwatch::config::{ClockMode, FileConfig};
 use floorwatch::engine::{Engine, Source, ViewOpts};
 use floorwatch::event::{Aliases, Refusal, decode_str};
@@ -396,6 +397,45 @@ fn teams_without_members_leave_the_exposition() {
     let back = Expo::parse(&metrics.render(&mut engine, later, &[]));
     assert_eq!(back.must("floorwatch_agents", &[("team", "T3"), ("state", "idle")]), 1.0);
     assert_eq!(back.must("floorwatch_state_seconds_total", &[("team", "T3"), ("state", "idle")]), 720.0);
+}
+
+/// A team whose agents all moved away while one of its alerts fires keeps that alert's
+/// `floorwatch_alerts_active` (and no other series): SPEC §10's worked example fires
+/// `aht_out_of_control` in T1 at 10:00, then both agents move to T2; the chart's alert
+/// resolves only at T1's next plotted point.
+#[test]
+fn an_emptied_team_keeps_its_firing_alert_gauge() {
+    let mut settings =
+        FileConfig::parse("[aht_chart]\nbaseline_points = 3\nmin_contacts = 2\n", "t").unwrap().settings().unwrap();
+    settings.clock = ClockMode::Event;
+    let mut engine = Engine::new(settings);
+    let mut lines = String::new();
+    for (q, handles) in [[100, 120], [90, 110], [100, 100], [200, 220]].iter().enumerate() {
+        for (i, (agent, h)) in ["A1", "A2"].iter().zip(handles).enumerate() {
+            let t = at("2026-11-23T09:00:00Z") + q as i64 * 900_000 + (i as i64 + 1) * 60_000;
+            lines += &format!("{{\"ts\":{t},\"agent\":\"{agent}\",\"state\":\"talking\",\"team\":\"T1\"}}\n");
+            lines += &format!("{{\"ts\":{},\"agent\":\"{agent}\",\"state\":\"idle\"}}\n", t + h * 1000);
+        }
+    }
+    lines += r#"{"ts":"2026-11-23T10:01:00Z","agent":"A1","state":"idle","team":"T2"}"#;
+    lines += "\n";
+    lines += r#"{"ts":"2026-11-23T10:02:00Z","agent":"A2","state":"idle","team":"T2"}"#;
+    feed(&mut engine, &lines);
+    let metrics = Metrics::new(false);
+    let text = metrics.render(&mut engine, at("2026-11-23T10:05:00Z"), &[]);
+    let e = Expo::parse(&text);
+    let t1 = [("kind", "aht_out_of_control"), ("team", "T1")];
+    assert_eq!(e.must("floorwatch_alerts_active", &t1), 1.0, "T1's chart alert still fires");
+    let t1_series: Vec<&str> = e
+        .samples
+        .iter()
+        .filter(|(_, l, _)| l.iter().any(|(k, v)| k == "team" && v == "T1"))
+        .map(|(n, _, _)| n.as_str())
+        .collect();
+    assert!(t1_series.iter().all(|n| *n == "floorwatch_alerts_active"), "{t1_series:?}");
+    assert_eq!(t1_series.len(), AlertKind::TEAM.len(), "one sample per kind");
+    assert_eq!(e.must("floorwatch_agents", &[("team", "T2"), ("state", "idle")]), 2.0);
+    promtool_check(&text);
 }
 
 #[test]
