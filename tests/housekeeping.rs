@@ -231,7 +231,7 @@ fn second_floor(seed: u64) {
 /// theirs names T02) and come back on the third; agent A0001 moves between T01 and T04
 /// every hour. A team with no member is dropped at housekeeping and made again when an
 /// agent joins it: the snapshots agree all the same. Three days in Europe/Berlin, a
-/// lagging site, the first day's no-show.
+/// lagging site, the first day's no-show, and AHT charts with one day of history.
 #[test]
 fn housekeeping_changes_no_snapshot_when_teams_empty_and_fill_again() {
     for seed in seeds("3") {
@@ -248,7 +248,9 @@ fn housekeeping_changes_no_snapshot_when_teams_empty_and_fill_again() {
                 queues: 2,
                 ..Default::default()
             },
-            toml: "windows = [\"15m\", \"60m\", \"today\", \"peak_today\"]",
+            // One day of AHT history: the chart's points leave it daily, whenever the trim ran.
+            toml: "windows = [\"15m\", \"60m\", \"today\", \"peak_today\"]\n\
+                   [aht_chart]\nmin_contacts = 3\nbaseline_points = 8\nhistory_days = 1\n",
             first_day_only: &["A0041"],
             lagging: Some(("T01", (10, 11), 25)),
             edit: Some(move_teams),
@@ -256,6 +258,12 @@ fn housekeeping_changes_no_snapshot_when_teams_empty_and_fill_again() {
         });
         let teams: Vec<&str> = last["teams"].as_array().unwrap().iter().filter_map(|t| t["team"].as_str()).collect();
         assert!(teams.contains(&"T03"), "T03 is back on the third day: {teams:?}");
+        let limits = last["teams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["aht_chart"]["15m"].as_array().into_iter().flatten());
+        assert!(limits.filter(|p| p["cl_s"].is_number()).count() > 20, "points with a baseline");
     }
 }
 
