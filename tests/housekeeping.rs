@@ -190,8 +190,9 @@ fn first_floor(seed: u64) {
 /// The same over three days in America/New_York across the night the clocks go back
 /// (2026-11-01): load peaks (`peak.busy_share`) beside a configured window, a `24h` window,
 /// a backfill limit of one hour, team T02's lines of 14:00-15:00 UTC every day sent 40
-/// minutes late (its site lagging: alerts retracted and moved), 5% noise, and agent A0012
-/// and the no-show scheduled on the first day only.
+/// minutes late (its site lagging: alerts retracted and moved, AHT points re-evaluated
+/// with one day of chart history), 5% noise, and agent A0012 and the no-show scheduled on
+/// the first day only.
 #[test]
 fn housekeeping_changes_no_snapshot_with_late_sites_and_load_peaks() {
     for seed in seeds("5") {
@@ -214,7 +215,8 @@ fn second_floor(seed: u64) {
             ..Default::default()
         },
         toml: "windows = [\"15m\", \"60m\", \"24h\", \"today\", \"peak_today\"]\nmax_backfill_secs = 3600\n\
-               [peak]\nwindows = [\"10:00-11:00\"]\nbusy_share = 0.8\nhold_secs = 120\n",
+               [peak]\nwindows = [\"10:00-11:00\"]\nbusy_share = 0.8\nhold_secs = 120\n\
+               [aht_chart]\nmin_contacts = 3\nbaseline_points = 8\nhistory_days = 1\n",
         first_day_only: &["A0012", "A0049"],
         lagging: Some(("T02", (14, 15), 40)),
         edit: None,
