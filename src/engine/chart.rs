@@ -306,6 +306,15 @@ mod tests {
         event(e, t + handle_s * 1000, agent, "idle");
     }
 
+    /// Quarter-hours `0..n` from `T0`, each with two contacts by A1 (of 100 + 10·q s and
+    /// 120 s): points with a rising mean.
+    fn quarters(e: &mut Engine, n: i64) {
+        for q in 0..n {
+            contact(e, "A1", T0 + q * Q + 60_000, 100 + 10 * q);
+            contact(e, "A1", T0 + q * Q + 300_000, 120);
+        }
+    }
+
     /// T1's chart as a view at `now` shows it (advancing the engine to `now`).
     fn shown(e: &mut Engine, now: Ms) -> ChartView {
         let v = e.view(now, &ViewOpts { team: None, agents: false, alerts: false, scrape: false });
@@ -327,10 +336,7 @@ mod tests {
     #[test]
     fn a_shared_chart_view_is_the_one_built_anew() {
         let mut e = engine();
-        for q in 0..5 {
-            contact(&mut e, "A1", T0 + q * Q + 60_000, 100 + 10 * q);
-            contact(&mut e, "A1", T0 + q * Q + 300_000, 120);
-        }
+        quarters(&mut e, 5);
         event(&mut e, T0 + 5 * Q + 60_000, "A2", "idle");
         let now = T0 + 5 * Q + 60_000;
         let a = shown(&mut e, now);
@@ -382,10 +388,7 @@ mod tests {
     #[test]
     fn a_point_leaves_the_shared_view_after_history_days() {
         let mut e = engine();
-        for q in 0..3 {
-            contact(&mut e, "A1", T0 + q * Q + 60_000, 100 + 10 * q);
-            contact(&mut e, "A1", T0 + q * Q + 300_000, 120);
-        }
+        quarters(&mut e, 3);
         // Past midnight (UTC): the day's point has closed too, nothing is left to close.
         event(&mut e, T0 + 16 * 3_600_000 + 60_000, "A2", "idle");
         // The first point ended at T0 + Q; it is seen up to T0 + Q + history.
