@@ -247,8 +247,8 @@ impl Metrics {
         mem.teams.retain(|_, tm| tm.generation == generation);
         // A team all of whose agents moved away is not listed, but an alert of its may still
         // fire (an AHT chart's until the team's next point, an agent's told in it): its
-        // `floorwatch_alerts_active` stays while one does.
-        // (`unassigned` may be listed without members: the view's stand-in for no-shows.)
+        // `floorwatch_alerts_active` stays while one does. Not a team the view lists without
+        // members (`unassigned`, the no-shows' stand-in).
         let emptied: Vec<&Team> = teams
             .iter()
             .copied()

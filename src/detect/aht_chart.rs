@@ -177,9 +177,9 @@ pub fn rule_names(bits: u8) -> Vec<&'static str> {
 }
 
 /// The first of `points` (oldest first) that ended at or after `t - history_days`: the
-/// history a point closing at `t`, or a view at `t`, sees. Older points are trimmed at
-/// housekeeping, whenever that runs; until then they are there but seen by nothing, so
-/// no figure depends on when the trim ran.
+/// history a point closing at `t`, or a view at `t`, sees. Housekeeping trims a point only
+/// once nothing can see it any more (`Engine::trim_charts`), whenever it runs, so what a
+/// point or a view sees never depends on when that was.
 fn seen_from(points: &[Point], t: Ms, cfg: &AhtChartSettings) -> usize {
     points.partition_point(|p| p.end < t.saturating_sub(cfg.history_ms))
 }
