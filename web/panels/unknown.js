@@ -1,8 +1,9 @@
 // `?team=` naming a team the floor does not have (e.g. T7 for T07): say so and link to the
 // teams there are, instead of an empty board that says "Live". A team appears once its
-// first event arrives, so the notice goes by itself if the team turns up later. A team this
-// page showed whose agents have all moved to other teams (a training day) is not listed by
-// the floor while it is empty: the notice says that instead, and goes when one comes back.
+// first event arrives, so the notice goes by itself if the team turns up later. A team whose
+// agents have all moved to other teams (a training day) is not listed by the floor while it
+// is empty: when this page showed it, or the daemon says it keeps it (`emptied_team_ids`),
+// the notice says that instead, and goes when one comes back.
 
 import { t } from '../i18n.js';
 import { $, el, setText } from '../dom.js';
