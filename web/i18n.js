@@ -99,11 +99,12 @@ const en = {
   'alert.out_of_adherence': 'Out of adherence: {who}, {team} — for {dur} (limit {limit})',
   'alert.out_of_adherence_over': 'Out of adherence: {who}, {team} — over {limit}',
   'alert.out_of_adherence_resolved': 'Out of adherence: {who}, {team} — back on schedule',
-  // A no-show (a scheduled agent never seen, team `unassigned`): as the chats say it
-  // (src/hooks/render.rs), not "out of adherence … back on schedule".
-  'alert.no_show': 'Out of adherence: {who} ({team}) — scheduled but not logged in for {dur}',
-  'alert.no_show_over': 'Out of adherence: {who} ({team}) — scheduled but not logged in for over {limit}',
-  'alert.no_show_resolved': 'Out of adherence: {who} ({team}) — missed {dur} of scheduled work without logging in',
+  // A no-show (a scheduled agent never seen, team `unassigned`): what the chats say
+  // (src/hooks/render.rs), not "out of adherence … back on schedule", and short enough for
+  // one line of the alert list at 1080p with an agent id of up to 12 characters.
+  'alert.no_show': 'No-show: {who} ({team}) — not logged in for {dur}',
+  'alert.no_show_over': 'No-show: {who} ({team}) — not logged in for over {limit}',
+  'alert.no_show_resolved': 'No-show: {who} ({team}) — missed {dur} of scheduled work',
   'dur.s': '{s} s', 'dur.m': '{m} min', 'dur.ms': '{m} min {s} s', 'dur.hm': '{h} h {m} min',
   'alert.aht_out_of_control': '{team}: AHT out of control ({kind}) — {value} against limit {threshold}: {rules}',
 

@@ -387,8 +387,8 @@ const L = {
   en: {
     sched: 'Sched: ', lunch: 'Sched: lunch', training: 'Sched: training', work: 'Sched: work', coaching: 'Sched: coaching', meeting: 'Sched: meeting',
     out: /^out \d+:\d\d$/, outHour: /^out 1h\d\d$/, na: 'n/a', unassigned: 'Unassigned',
-    noShow: /^Out of adherence: N1 \(Unassigned\) — scheduled but not logged in for 1:\d\d:\d\d$/,
-    noShowResolved: /^Out of adherence: N2 \(Unassigned\) — missed 20 min( \d+ s)? of scheduled work without logging in$/,
+    noShow: /^No-show: N1 \(Unassigned\) — not logged in for 1:\d\d:\d\d$/,
+    noShowResolved: /^No-show: N2 \(Unassigned\) — missed 20 min( \d+ s)? of scheduled work$/,
   },
   zh: {
     sched: '排班：', lunch: '排班：用餐', training: '排班：培训', work: '排班：工作', coaching: '排班：辅导', meeting: '排班：会议',
