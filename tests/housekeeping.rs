@@ -43,7 +43,7 @@ fn check(case: Case) -> (Value, usize) {
         lines = edit(lines);
     }
     if let Some((team, (from_h, to_h), delay_min)) = case.lagging {
-        lines = lag(lines, team, (from_h, to_h), delay_min);
+        lines = common::lag(lines, team, (from_h, to_h), delay_min);
     }
     let dir = tempfile::tempdir().unwrap();
     let roster = dir.path().join("roster.csv");
@@ -101,42 +101,6 @@ fn check(case: Case) -> (Value, usize) {
     }
     assert!(compared >= 10, "{compared} comparisons");
     (snapshot(&mut plain), lines.len())
-}
-
-/// `lines` with those of `team`'s agents stamped within `[from_h, to_h)` (hours UTC, any
-/// day) held back until the first line stamped `delay_min` minutes after the first held.
-fn lag(lines: Vec<String>, team: &str, (from_h, to_h): (i64, i64), delay_min: i64) -> Vec<String> {
-    let ts = |l: &str| -> Option<i64> {
-        let v: Value = serde_json::from_str(l).ok()?;
-        floorwatch::time::parse_rfc3339(v["ts"].as_str()?)
-    };
-    let mut team_of = std::collections::HashMap::new();
-    let (mut out, mut held, mut release) = (Vec::new(), Vec::new(), i64::MAX);
-    for l in lines {
-        let v = serde_json::from_str::<Value>(&l).ok();
-        let agent = v.as_ref().and_then(|v| v["agent"].as_str().map(String::from));
-        if let (Some(a), Some(t)) = (&agent, v.as_ref().and_then(|v| v["team"].as_str())) {
-            team_of.insert(a.clone(), t.to_string());
-        }
-        let t = ts(&l);
-        if t.is_some_and(|t| t >= release) {
-            out.append(&mut held);
-            release = i64::MAX;
-        }
-        let hour = t.map(|t| t.rem_euclid(86_400_000) / 3_600_000);
-        let late = agent.is_some_and(|a| team_of.get(&a).is_some_and(|x| x == team))
-            && hour.is_some_and(|h| (from_h..to_h).contains(&h));
-        if late {
-            if held.is_empty() {
-                release = t.unwrap() + delay_min * 60_000;
-            }
-            held.push(l);
-        } else {
-            out.push(l);
-        }
-    }
-    out.append(&mut held);
-    out
 }
 
 /// Three days of the simulator's floor (60 agents in 6 teams, shifts and their roster, two

@@ -1,0 +1,148 @@
+//! The daemon's way of applying equals `replay`'s (SPEC §6: the same events through TCP,
+//! WebSocket, HTTP and `replay` give identical figures). The daemon on the event clock
+//! applies what each read brings, a batch of any size, advances its detectors and the
+//! roster's alerts after every batch, and runs its housekeeping on a timer; `replay` reads
+//! its file in its own chunks and advances once per minute of event time. On multi-day
+//! floors with a roster, queues, a lagging site and 3% noise, in two zones (one across the
+//! night New York's clocks go back), with load peaks and a one-day AHT chart history on
+//! one of them, the two give the same whole snapshot (every agent, window, queue and
+//! alert) at every comparison.
+
+use floorwatch::engine::{Engine, Source, ViewOpts};
+use floorwatch::event::{Aliases, DecodeError, decode_bytes};
+
+mod common;
+
+/// A simulated floor of three days and what the comparison does with it.
+struct Floor {
+    seed: u64,
+    timezone: &'static str,
+    /// `[floor]` keys and tables of their own.
+    toml: &'static str,
+    /// The daemon's batches: 1 to this many lines.
+    batch_max: u64,
+    /// A site whose lines come late: `common::lag`'s team, hours and delay.
+    lagging: (&'static str, (i64, i64), i64),
+}
+
+/// The simulator's seeds to run: `FLOORWATCH_BATCH_SEEDS=1,2,...`, or `default`.
+fn seeds(default: &str) -> Vec<u64> {
+    common::env_list("FLOORWATCH_BATCH_SEEDS", default)
+}
+
+/// Feeds `floor` to `replay::feed` in chunks of 2,999 lines and to `Engine::apply_batch` in
+/// random batches (received at the newest stamp so far, as the event clock's daemon is),
+/// the latter with housekeeping after one batch in 20 or so; compares the snapshots after
+/// every third chunk. Returns the number of comparisons and of firing or resolved alerts
+/// in the last snapshot.
+fn compare(floor: &Floor) -> (usize, usize) {
+    let start = floorwatch::time::parse_rfc3339("2026-10-30T22:00:00Z").unwrap();
+    let mut sim = floorwatch::sim::Simulator::new(floorwatch::sim::SimConfig {
+        agents: 60,
+        teams: 6,
+        seed: floor.seed,
+        start,
+        duration: Some(3 * 86_400_000),
+        timezone: floor.timezone.into(),
+        shifts: true,
+        noise: 0.03,
+        queues: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    sim.record_roster();
+    let lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
+    let (team, hours, delay) = floor.lagging;
+    let lines = common::lag(lines, team, hours, delay);
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(&roster, floorwatch::sim::roster_csv(&sim.take_roster())).unwrap();
+    let toml = format!(
+        "[server]\nclock = \"event\"\n[floor]\ntimezone = \"{}\"\n{}\n[roster]\nfile = {:?}\n",
+        floor.timezone,
+        floor.toml,
+        roster.to_str().unwrap()
+    );
+    let file = floorwatch::config::FileConfig::parse(&toml, "test").unwrap();
+    let mut settings = file.settings().unwrap();
+    settings.roster = file.roster_upload(dir.path(), &settings.tz).unwrap().map(std::sync::Arc::new);
+    // Resolved alerts kept for good, as `replay` keeps them (which of those older than the
+    // daemon's 48 hours are still there depends on when its housekeeping ran).
+    settings.keep_resolved_alerts_ms = floorwatch::time::Ms::MAX;
+    let (mut replayed, mut daemon) = (Engine::new(settings.clone()), Engine::new(settings));
+    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let snapshot = |e: &mut Engine| {
+        let now = e.latest().expect("events applied");
+        serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap()
+    };
+    let aliases = Aliases::default();
+    let mut random = common::xorshift(floor.seed);
+    let (mut received, mut compared, mut last) = (0, 0, serde_json::Value::Null);
+    let chunks: Vec<&[String]> = lines.chunks(2_999).collect();
+    for (ci, chunk) in chunks.iter().enumerate() {
+        let text = chunk.join("\n") + "\n";
+        floorwatch::replay::feed(&mut replayed, text.as_bytes(), 65_536, false).unwrap();
+        let mut i = 0;
+        while i < chunk.len() {
+            let n = (1 + random(floor.batch_max) as usize).min(chunk.len() - i);
+            let decoded: Vec<_> = chunk[i..i + n].iter().map(|l| decode_bytes(l.as_bytes(), &aliases)).collect();
+            for ts in decoded.iter().filter_map(|r| r.as_ref().ok().and_then(|e| e.ts())) {
+                received = received.max(ts);
+            }
+            let refused: Vec<_> = decoded.iter().filter_map(|r| r.as_ref().err().map(DecodeError::refusal)).collect();
+            daemon.apply_batch(received, Source::Tcp, decoded.into_iter().filter_map(Result::ok), &refused);
+            if random(20) == 0 {
+                daemon.housekeeping();
+            }
+            i += n;
+        }
+        if ci % 3 == 2 || ci + 1 == chunks.len() {
+            let (a, b) = (snapshot(&mut replayed), snapshot(&mut daemon));
+            let d = common::json_differences(&a, &b, 20);
+            assert!(
+                d.is_empty(),
+                "seed {} in {}, after line {} of {}, at {}:\n{}",
+                floor.seed,
+                floor.timezone,
+                (ci + 1) * 2_999,
+                lines.len(),
+                a["now"],
+                d.join("\n")
+            );
+            compared += 1;
+            last = a;
+        }
+    }
+    let alerts = last["alerts"].as_array().map_or(0, |a| a.len());
+    (compared, alerts)
+}
+
+#[test]
+fn the_daemons_batches_give_the_snapshots_of_replay() {
+    for seed in seeds("3") {
+        let floors = [
+            Floor {
+                seed,
+                timezone: "Asia/Shanghai",
+                toml: "windows = [\"15m\", \"60m\", \"2h\", \"today\", \"peak_today\"]",
+                batch_max: 300,
+                lagging: ("T03", (1, 3), 25),
+            },
+            Floor {
+                seed,
+                timezone: "America/New_York",
+                toml: "windows = [\"15m\", \"60m\", \"24h\", \"today\", \"peak_today\"]\nmax_backfill_secs = 3600\n\
+                       [peak]\nbusy_share = 0.6\n[aht_chart]\nmin_contacts = 3\nbaseline_points = 8\nhistory_days = 1",
+                batch_max: 2_000,
+                lagging: ("T02", (14, 15), 40),
+            },
+        ];
+        for floor in &floors {
+            let (compared, alerts) = compare(floor);
+            // Three days of 60 agents: some 64,000 lines, compared about seven times; a
+            // floor whose alerts (adherence, long aux, queues, the chart) the comparison covers.
+            assert!(compared >= 6, "{compared} comparisons");
+            assert!(alerts >= 50, "{alerts} alerts in {}", floor.timezone);
+        }
+    }
+}
