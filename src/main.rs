@@ -45,7 +45,12 @@ enum Command {
     /// Validate a configuration file and print the effective settings summary.
     CheckConfig {
         /// The TOML file to check.
-        config: PathBuf,
+        #[arg(required_unless_present = "config", conflicts_with = "config", value_name = "CONFIG")]
+        file: Option<PathBuf>,
+        /// The same file given as `serve` and `replay` take it (`-c FILE`), so a command line
+        /// copied from one of them works.
+        #[arg(long, short, value_name = "CONFIG")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -100,7 +105,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Replay(args) => replay(args),
         Command::Send(args) => send(args),
-        Command::CheckConfig { config } => check_config(&config),
+        Command::CheckConfig { file, config } => check_config(&file.or(config).expect("clap requires one")),
         Command::Simulate(args) => {
             init_tracing();
             let rt = tokio::runtime::Runtime::new().expect("tokio runtime");

@@ -51,6 +51,32 @@ fn every_error_is_named_and_the_summary_says_what_would_run() {
 
 /// Serving open to the network is the operator's choice, not a default: refused without
 /// tokens or `auth.open = true`; loopback needs neither.
+/// The file as an argument, or as `serve` and `replay` take it (`--config`, `-c`); not both.
+#[test]
+fn the_file_is_taken_as_serve_takes_it_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("floor.toml");
+    std::fs::write(&path, "[floor]\nmin_team = 0\n").unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_floorwatch")).arg("check-config").args(args).output().unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
+    };
+    let file = path.to_str().unwrap();
+    for args in [vec![file], vec!["--config", file], vec!["-c", file]] {
+        let (code, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("floor.min_team:") && !err.contains("Usage:"), "{args:?} checked the file:\n{err}");
+    }
+    for args in [vec![], vec![file, "--config", file]] {
+        let (code, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("Usage: floorwatch check-config") && !err.contains("min_team"),
+            "{args:?}: a usage error, {err}"
+        );
+    }
+}
+
 #[test]
 fn open_on_the_network_needs_a_choice() {
     let (code, _, err) = check("[journal]\nenabled = false\n");
