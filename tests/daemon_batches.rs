@@ -8,7 +8,7 @@
 //! one of them, the two give the same whole snapshot (every agent, window, queue and
 //! alert) at every comparison.
 
-use floorwatch::engine::{Engine, Source, ViewOpts};
+use floorwatch::engine::{Engine, Source};
 use floorwatch::event::{Aliases, DecodeError, decode_bytes};
 
 mod common;
@@ -55,26 +55,10 @@ fn compare(floor: &Floor) -> (usize, usize) {
     let (team, hours, delay) = floor.lagging;
     let lines = common::lag(lines, team, hours, delay);
     let dir = tempfile::tempdir().unwrap();
-    let roster = dir.path().join("roster.csv");
-    std::fs::write(&roster, floorwatch::sim::roster_csv(&sim.take_roster())).unwrap();
-    let toml = format!(
-        "[server]\nclock = \"event\"\n[floor]\ntimezone = \"{}\"\n{}\n[roster]\nfile = {:?}\n",
-        floor.timezone,
-        floor.toml,
-        roster.to_str().unwrap()
-    );
-    let file = floorwatch::config::FileConfig::parse(&toml, "test").unwrap();
-    let mut settings = file.settings().unwrap();
-    settings.roster = file.roster_upload(dir.path(), &settings.tz).unwrap().map(std::sync::Arc::new);
-    // Resolved alerts kept for good, as `replay` keeps them (which of those older than the
-    // daemon's 48 hours are still there depends on when its housekeeping ran).
-    settings.keep_resolved_alerts_ms = floorwatch::time::Ms::MAX;
+    let csv = floorwatch::sim::roster_csv(&sim.take_roster());
+    let settings = common::rostered_settings(dir.path(), floor.timezone, floor.toml, &csv);
     let (mut replayed, mut daemon) = (Engine::new(settings.clone()), Engine::new(settings));
-    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
-    let snapshot = |e: &mut Engine| {
-        let now = e.latest().expect("events applied");
-        serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap()
-    };
+    let snapshot = common::whole_snapshot;
     let aliases = Aliases::default();
     let mut random = common::xorshift(floor.seed);
     let (mut received, mut compared, mut last) = (0, 0, serde_json::Value::Null);

@@ -46,7 +46,6 @@ fn check(case: Case) -> (Value, usize) {
         lines = common::lag(lines, team, (from_h, to_h), delay_min);
     }
     let dir = tempfile::tempdir().unwrap();
-    let roster = dir.path().join("roster.csv");
     let first_date = jiff::Timestamp::from_millisecond(first + 2 * 3_600_000).unwrap().strftime("%Y-%m-%d").to_string();
     let csv: String = floorwatch::sim::roster_csv(&rows)
         .lines()
@@ -59,26 +58,9 @@ fn check(case: Case) -> (Value, usize) {
     for a in case.first_day_only {
         assert!(csv.lines().any(|l| l.starts_with(&format!("{a},"))), "{a} scheduled on {first_date}");
     }
-    std::fs::write(&roster, csv).unwrap();
-    let toml = format!(
-        "[server]\nclock = \"event\"\n[floor]\ntimezone = \"{tz}\"\n{}\n[roster]\nfile = {:?}\n",
-        case.toml,
-        roster.to_str().unwrap()
-    );
-    let file = floorwatch::config::FileConfig::parse(&toml, "test").unwrap();
-    let mut settings = file.settings().unwrap();
-    settings.roster = file.roster_upload(dir.path(), &settings.tz).unwrap().map(std::sync::Arc::new);
-    assert!(settings.roster.is_some(), "the roster file is read");
-    // Resolved alerts kept for good, as `replay` keeps them (the daemon keeps 48 hours,
-    // SPEC §5.2's "at least the last 24 h": which of the older ones are still there does
-    // depend on when housekeeping ran).
-    settings.keep_resolved_alerts_ms = floorwatch::time::Ms::MAX;
+    let settings = common::rostered_settings(dir.path(), &tz, case.toml, &csv);
     let (mut plain, mut kept) = (Engine::new(settings.clone()), Engine::new(settings));
-    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
-    let snapshot = |e: &mut Engine| {
-        let now = e.latest().expect("events applied");
-        serde_json::to_value(floorwatch::snapshot::Snapshot(&e.view(now, &opts))).unwrap()
-    };
+    let snapshot = common::whole_snapshot;
     let mut compared = 0;
     let batches: Vec<&[String]> = lines.chunks(case.batch).collect();
     for (i, batch) in batches.iter().enumerate() {

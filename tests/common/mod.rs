@@ -115,6 +115,33 @@ pub fn env_list(var: &str, default: &str) -> Vec<u64> {
     list.split(',').map(|s| s.trim().parse().unwrap_or_else(|_| panic!("{var}: {s:?} is not a number"))).collect()
 }
 
+/// The settings of an event-clock floor in zone `tz` with `extra` TOML (after `[floor]`'s
+/// zone; tables of its own) and roster `csv`, written to `dir` and read as `[roster] file`
+/// is read. Resolved alerts are kept for good, as `replay` keeps them (the daemon keeps 48
+/// hours, SPEC §5.2's "at least the last 24 h": which of the older ones are still there
+/// depends on when its housekeeping ran).
+pub fn rostered_settings(dir: &std::path::Path, tz: &str, extra: &str, csv: &str) -> floorwatch::settings::Settings {
+    let roster = dir.join("roster.csv");
+    std::fs::write(&roster, csv).unwrap();
+    let toml = format!(
+        "[server]\nclock = \"event\"\n[floor]\ntimezone = \"{tz}\"\n{extra}\n[roster]\nfile = {:?}\n",
+        roster.to_str().unwrap()
+    );
+    let file = FileConfig::parse(&toml, "test").unwrap();
+    let mut settings = file.settings().unwrap();
+    settings.roster = file.roster_upload(dir, &settings.tz).unwrap().map(std::sync::Arc::new);
+    assert!(settings.roster.is_some(), "the roster file is read");
+    settings.keep_resolved_alerts_ms = floorwatch::time::Ms::MAX;
+    settings
+}
+
+/// The whole snapshot (every agent and alert) of `engine` at its newest event.
+pub fn whole_snapshot(engine: &mut floorwatch::engine::Engine) -> serde_json::Value {
+    let now = engine.latest().expect("events applied");
+    let opts = floorwatch::engine::ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    serde_json::to_value(floorwatch::snapshot::Snapshot(&engine.view(now, &opts))).unwrap()
+}
+
 /// `lines` with those of `team`'s agents stamped within `[from_h, to_h)` (hours UTC, any
 /// day) held back until the first line stamped `delay_min` minutes after the first held.
 pub fn lag(lines: Vec<String>, team: &str, (from_h, to_h): (i64, i64), delay_min: i64) -> Vec<String> {
