@@ -3,10 +3,10 @@
 //! applies what each read brings, a batch of any size, advances its detectors and the
 //! roster's alerts after every batch, and runs its housekeeping on a timer; `replay` reads
 //! its file in its own chunks and advances once per minute of event time. On multi-day
-//! floors with a roster, queues, a lagging site and 3% noise, in two zones (one across the
-//! night New York's clocks go back), with load peaks and a one-day AHT chart history on
-//! one of them, the two give the same whole snapshot (every agent, window, queue and
-//! alert) at every comparison.
+//! floors with a roster, queues, a lagging site and 3% noise, in two zones (one with agents
+//! moving between teams, one across the night New York's clocks go back, with load peaks
+//! and a one-day AHT chart history), the two give the same whole snapshot (every agent,
+//! window, queue and alert) at every comparison.
 
 use floorwatch::engine::{Engine, Source};
 use floorwatch::event::{Aliases, DecodeError, decode_bytes};
@@ -23,6 +23,39 @@ struct Floor {
     batch_max: u64,
     /// A site whose lines come late: `common::lag`'s team, hours and delay.
     lagging: (&'static str, (i64, i64), i64),
+    /// Agents moving between teams (`moves`).
+    moving: bool,
+}
+
+/// `lines` with agents moving: A0001 between T01 and T04 every hour, and every seventh
+/// agent (A0003, A0010, ...) to T05 on the second day (its events carry the team it is in).
+fn moves(lines: Vec<String>, start: floorwatch::time::Ms) -> Vec<String> {
+    lines
+        .into_iter()
+        .map(|l| {
+            let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&l) else { return l };
+            let (Some(agent), Some(t)) =
+                (v["agent"].as_str(), v["ts"].as_str().and_then(floorwatch::time::parse_rfc3339))
+            else {
+                return l;
+            };
+            let n: u64 = agent.trim_start_matches('A').parse().unwrap_or(0);
+            let team = if agent == "A0001" {
+                Some(if (t / 3_600_000) % 2 == 0 { "T01" } else { "T04" })
+            } else if n % 7 == 3 && (t - start).div_euclid(86_400_000) == 1 {
+                Some("T05")
+            } else {
+                None
+            };
+            match team {
+                Some(team) if v.get("state").is_some() => {
+                    v["team"] = serde_json::Value::from(team);
+                    v.to_string()
+                }
+                _ => l,
+            }
+        })
+        .collect()
 }
 
 /// The simulator's seeds to run: `FLOORWATCH_BATCH_SEEDS=1,2,...`, or `default`.
@@ -52,6 +85,14 @@ fn compare(floor: &Floor) -> (usize, usize) {
     .unwrap();
     sim.record_roster();
     let lines: Vec<String> = sim.by_ref().map(|l| l.line).collect();
+    let lines = if floor.moving {
+        let moved = moves(lines.clone(), start);
+        let changed = lines.iter().zip(&moved).filter(|(a, b)| a != b).count();
+        assert!(changed > 1_000, "{changed} lines moved an agent");
+        moved
+    } else {
+        lines
+    };
     let (team, hours, delay) = floor.lagging;
     let lines = common::lag(lines, team, hours, delay);
     let dir = tempfile::tempdir().unwrap();
@@ -111,6 +152,7 @@ fn the_daemons_batches_give_the_snapshots_of_replay() {
                 toml: "windows = [\"15m\", \"60m\", \"2h\", \"today\", \"peak_today\"]",
                 batch_max: 300,
                 lagging: ("T03", (1, 3), 25),
+                moving: true,
             },
             Floor {
                 seed,
@@ -119,6 +161,7 @@ fn the_daemons_batches_give_the_snapshots_of_replay() {
                        [peak]\nbusy_share = 0.6\n[aht_chart]\nmin_contacts = 3\nbaseline_points = 8\nhistory_days = 1",
                 batch_max: 2_000,
                 lagging: ("T02", (14, 15), 40),
+                moving: false,
             },
         ];
         for floor in &floors {
