@@ -1440,3 +1440,73 @@ fn housekeeping_keeps_yesterdays_scheduled_agents_scheduled() {
     let mut restored = floorwatch::engine::Engine::restore(settings, &trimmed.save()).unwrap();
     assert_eq!(snapshot(&mut restored, now, &opts), a, "restored");
 }
+
+/// The same roster read again (the daemon restarting with its `[roster] file`, `SIGHUP`, the
+/// file touched, a weekly export repeating past days) changes no alert: yesterday's
+/// `out_of_adherence` stays as told. Reading it re-derived every agent from the start of
+/// its schedule, over a state log housekeeping had trimmed to what may still be backfilled,
+/// and took the alerts of past days back (found by tests/daemon_batches.rs). A change the
+/// roster still knows is re-derived as before: a break moved over today's stretch takes
+/// its alert back.
+#[test]
+fn the_same_roster_read_again_keeps_yesterdays_alerts() {
+    use floorwatch::engine::ViewOpts;
+    // `personal` configured, so the roster knows the name before the break is taken (the
+    // state log keeps the reasons the roster names; docs/adherence.md).
+    let toml = "[server]\nclock = \"event\"\n[floor]\nwindows = [\"15m\", \"60m\", \"today\"]\n\
+                [adherence.allowed]\npersonal = [\"offline\", \"aux:personal\"]\n";
+    let csv = "agent,start,end,activity\n\
+               A1,2026-11-23 08:00,2026-11-23 16:00,shift\nA1,2026-11-24 08:00,2026-11-24 16:00,shift\n";
+    let day = 86_400_000;
+    let ev = |t: i64, state: &str| format!(r#"{{"ts":{t},"agent":"A1","state":"{state}","team":"T1"}}"#);
+    // Each day: idle from 08:00, on a break nobody scheduled 10:00-10:30 (an alert at 10:05),
+    // talking and idle by turns every 10 minutes from 10:30, offline at 16:00.
+    let mut hours: Vec<String> = Vec::new();
+    for d in 0..2 {
+        for h in 8..16 {
+            let base = at("00:00") + d * day + h * 3_600_000;
+            let lines: Vec<String> = (0..6)
+                .map(|k| {
+                    let t = base + k * 600_000;
+                    let state = match (h, k) {
+                        (8, 0) => "idle",
+                        (10, 0) => r#"aux","reason":"personal"#,
+                        (10, 1 | 2) => r#"aux","reason":"personal"#,
+                        _ if k % 2 == 0 => "idle",
+                        _ => "talking",
+                    };
+                    ev(t, state)
+                })
+                .collect();
+            hours.push(lines.join("\n"));
+        }
+        hours.push(ev(at("16:00") + d * day, "offline"));
+    }
+    let up = floorwatch::roster::parse::parse(csv, &FileConfig::parse(toml, "test").unwrap().settings().unwrap().tz)
+        .unwrap();
+    let mut e = engine_with(toml, csv);
+    // To 11:50 of the second day, housekeeping after each hour (as the daemon's timer).
+    for hour in &hours[..hours.len() - 5] {
+        feed(&mut e, hour);
+        e.housekeeping();
+    }
+    let now = at("12:00") + day;
+    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let before = snapshot(&mut e, now, &opts);
+    let ooa: Vec<_> = alerts(&before).into_iter().filter(|a| a.0.starts_with("out_of_adherence:")).collect();
+    assert_eq!(ooa.len(), 2, "yesterday's alert and today's: {ooa:?}");
+    // Read again, and a restart whose file is the same.
+    e.upload_roster(&up).unwrap();
+    assert_eq!(snapshot(&mut e, now, &opts), before, "the same roster read again");
+    let mut settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    settings.roster = Some(std::sync::Arc::new(up));
+    let mut restored = floorwatch::engine::Engine::restore(settings.clone(), &e.save()).unwrap();
+    assert_eq!(snapshot(&mut restored, now, &opts), before, "restarted with the same file");
+    // Today's break scheduled after all: today's stretch was in adherence, its alert goes.
+    let moved = format!("{csv}A1,2026-11-24 10:00,2026-11-24 10:30,personal\n");
+    e.upload_roster(&floorwatch::roster::parse::parse(&moved, &settings.tz).unwrap()).unwrap();
+    let after = snapshot(&mut e, now, &opts);
+    let left: Vec<_> = alerts(&after).into_iter().filter(|a| a.0.starts_with("out_of_adherence:")).collect();
+    assert_eq!(left.len(), 1, "only yesterday's alert is left: {left:?}");
+    assert_eq!(left[0].0, format!("out_of_adherence:T1:A1:{}", at("10:00")));
+}

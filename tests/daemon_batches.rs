@@ -1,12 +1,13 @@
 //! The daemon's way of applying equals `replay`'s (SPEC §6: the same events through TCP,
 //! WebSocket, HTTP and `replay` give identical figures). The daemon on the event clock
 //! applies what each read brings, a batch of any size, advances its detectors and the
-//! roster's alerts after every batch, and runs its housekeeping on a timer; `replay` reads
-//! its file in its own chunks and advances once per minute of event time. On multi-day
-//! floors with a roster, queues, a lagging site and 3% noise, in two zones (one with agents
-//! moving between teams, one across the night New York's clocks go back, with load peaks
-//! and a one-day AHT chart history), the two give the same whole snapshot (every agent,
-//! window, queue and alert) at every comparison.
+//! roster's alerts after every batch, runs its housekeeping on a timer, now and then
+//! restarts from its state snapshot and reads its roster file again (the same file: a
+//! restart, SIGHUP); `replay` reads its file in its own chunks and advances once per minute
+//! of event time. On multi-day floors with a roster, queues, a lagging site and 3% noise,
+//! in two zones (one with agents moving between teams, one across the night New York's
+//! clocks go back, with load peaks and a one-day AHT chart history), the two give the same
+//! whole snapshot (every agent, window, queue and alert) at every comparison.
 
 use floorwatch::engine::{Engine, Source};
 use floorwatch::event::{Aliases, DecodeError, decode_bytes};
@@ -98,7 +99,8 @@ fn compare(floor: &Floor) -> (usize, usize) {
     let dir = tempfile::tempdir().unwrap();
     let csv = floorwatch::sim::roster_csv(&sim.take_roster());
     let settings = common::rostered_settings(dir.path(), floor.timezone, floor.toml, &csv);
-    let (mut replayed, mut daemon) = (Engine::new(settings.clone()), Engine::new(settings));
+    let (mut replayed, mut daemon) = (Engine::new(settings.clone()), Engine::new(settings.clone()));
+    let file = settings.roster.clone().expect("the roster file is read");
     let snapshot = common::whole_snapshot;
     let aliases = Aliases::default();
     let mut random = common::xorshift(floor.seed);
@@ -120,6 +122,29 @@ fn compare(floor: &Floor) -> (usize, usize) {
                 daemon.housekeeping();
             }
             i += n;
+        }
+        // Now and then the daemon restarts from its state snapshot, or reads its roster file
+        // again (SIGHUP): the same file, which changes nothing, there and then or later.
+        match random(8) {
+            0 => {
+                let before = snapshot(&mut daemon);
+                daemon = Engine::restore(settings.clone(), &daemon.save()).unwrap();
+                let d = common::json_differences(&before, &snapshot(&mut daemon), 20);
+                assert!(d.is_empty(), "seed {} in {}: restarted:\n{}", floor.seed, floor.timezone, d.join("\n"));
+            }
+            1 => {
+                let before = snapshot(&mut daemon);
+                daemon.upload_roster(&file).unwrap();
+                let d = common::json_differences(&before, &snapshot(&mut daemon), 20);
+                assert!(
+                    d.is_empty(),
+                    "seed {} in {}: the file read again:\n{}",
+                    floor.seed,
+                    floor.timezone,
+                    d.join("\n")
+                );
+            }
+            _ => {}
         }
         if ci % 3 == 2 || ci + 1 == chunks.len() {
             let (a, b) = (snapshot(&mut replayed), snapshot(&mut daemon));

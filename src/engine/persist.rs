@@ -225,6 +225,14 @@ impl Engine {
         engine.roster = crate::roster::Roster::restore(engine.settings.adherence.clone(), load.roster);
         // Team moves are not stored: those before this state are not known.
         engine.roster.moves_known_from(load.max_ts);
+        // The roster's part of the stopped engine's next housekeeping (it changes no view):
+        // the roster then knows again how far back its schedules and logs are trimmed, so
+        // the file below, the same as before the restart, changes nothing it no longer
+        // knows (the alerts of past days stay as told).
+        if let Some(now) = engine.latest() {
+            let cutoff = engine.trim_cutoff();
+            engine.trim_roster(now, cutoff);
+        }
         // The roster file in force at start is the authority for the days it names.
         if let Some(up) = engine.settings.roster.clone() {
             let _ = engine.upload_roster(&up);

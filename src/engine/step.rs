@@ -106,6 +106,17 @@ impl Engine {
         (oldest - self.settings.longest_sliding_ms()).min(midnight) - 1
     }
 
+    /// Trims the roster's schedules and state logs before `cutoff` ([`Engine::trim_cutoff`]).
+    pub(super) fn trim_roster(&mut self, now: Ms, cutoff: Ms) {
+        // An agent whose events since its last derivation all left its stretches as they
+        // were (`Roster::record`) walks its log from where that derivation settled: derived
+        // now, before the trim drops the log there.
+        for slot in self.roster.settled_before(cutoff) {
+            self.derive_adherence(slot, now);
+        }
+        self.roster.trim(cutoff);
+    }
+
     pub(super) fn housekeeping_inner(&mut self) {
         self.applied_since_housekeeping = 0;
         let Some(now) = self.latest() else { return };
@@ -156,13 +167,7 @@ impl Engine {
             self.team_free.push(ti);
         }
         self.trim_charts(now);
-        // An agent whose events since its last derivation all left its stretches as they
-        // were (`Roster::record`) walks its log from where that derivation settled: derived
-        // now, before the trim drops the log there.
-        for slot in self.roster.settled_before(cutoff) {
-            self.derive_adherence(slot, now);
-        }
-        self.roster.trim(cutoff);
+        self.trim_roster(now, cutoff);
         // A call's id is kept past its end as long as a late `queued` for it could still
         // be applied (it would be `too_old` after that).
         let forget_calls_before = now - self.settings.max_backfill_ms - CHECKPOINT_MS;

@@ -696,6 +696,7 @@ impl Roster {
             self.intern(&n);
         }
         let mut touched = Vec::with_capacity(up.agents.len());
+        let trimmed_at = self.trimmed_at;
         for (id, rows) in &up.agents {
             let days: BTreeSet<i32> = rows.iter().map(|r| day_of(r.start)).collect();
             let slot = match self.index.get(id) {
@@ -740,18 +741,31 @@ impl Roster {
             a.rows.retain(|k| !days.contains(&k.day));
             a.rows.extend(kept);
             let sched = flatten(&a.rows);
-            let changed = first_difference(&a.sched, &sched);
-            // Re-derive from the start of its schedule, old or new (a cancelled day's
-            // stretches and alerts go: before both the agent was off, so no stretch was in
-            // progress), or where it already was, if earlier.
-            let first = a.sched.first().map_or(Ms::MAX, |p| p.0).min(sched.first().map_or(Ms::MAX, |p| p.0));
+            // Where the schedule changes, as far back as the roster still knows it (rows and
+            // state logs are trimmed before `trimmed_at`, which no window reads: a change
+            // before it is history, as evaluated).
+            let changed = first_difference(&pieces_from(&a.sched, trimmed_at), &pieces_from(&sched, trimmed_at));
+            // Re-derive from the start of the shift, old or new, in which the schedule first
+            // changed (a cancelled day's stretches and alerts go: just before it the agent
+            // was off in both, so no stretch was in progress), or where it already was, if
+            // earlier. An upload that changes nothing the roster still knows (the same file
+            // read again at a restart or on SIGHUP, a weekly export repeating past days)
+            // re-derives nothing: walking the trimmed log again took past days' alerts back.
+            let from = match changed {
+                Ms::MAX => Ms::MAX,
+                t => shift_start(&a.sched, t).min(shift_start(&sched, t)).max(trimmed_at),
+            };
             a.sched = sched;
             a.sched_gen += 1;
-            if first < a.settled {
-                a.settled = first;
+            if from < a.settled {
+                a.settled = from;
                 a.out_since = None;
-                let done = std::mem::take(&mut a.done);
-                a.live.splice(0..0, done);
+                // The final alerts of stretches from there on may change again; those
+                // before it ended before it.
+                let (again, done): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut a.done).into_iter().partition(|d| d.0 >= from);
+                a.done = done;
+                a.live.splice(0..0, again);
             }
             self.sched_aux[slot as usize] = AuxExtent::new(self.extent_of(slot));
             if let Some(&pos) = self.unseen_pos.get(slot as usize).filter(|&&p| p != u32::MAX) {
@@ -1786,6 +1800,33 @@ fn sched_extent(sched: &[(Ms, u16)]) -> (Ms, Ms) {
 
 /// The first instant at which two flattened schedules name different activities
 /// (`Ms::MAX`: they never do).
+/// The start of the shift of `sched` (its pieces) in force at `t`, or `t` when the agent is
+/// off then: either way the agent is off just before it.
+fn shift_start(sched: &[(Ms, u16)], t: Ms) -> Ms {
+    let i = sched.partition_point(|p| p.0 <= t);
+    if i == 0 || sched[i - 1].1 == OFF {
+        return t;
+    }
+    let j = sched[..i].iter().rposition(|p| p.1 == OFF).map_or(0, |k| k + 1);
+    sched[j].0
+}
+
+/// `sched`'s pieces from `t` on, the one in force at `t` starting there, with no piece of no
+/// length and no two in a row of one activity: two schedules alike from `t` on give the
+/// same list.
+fn pieces_from(sched: &[(Ms, u16)], t: Ms) -> Vec<(Ms, u16)> {
+    let i = sched.partition_point(|p| p.0 <= t);
+    let mut out = vec![(t, if i == 0 { OFF } else { sched[i - 1].1 })];
+    for &(start, act) in &sched[i..] {
+        match out.last_mut() {
+            Some(last) if last.0 == start => last.1 = act,
+            _ => out.push((start, act)),
+        }
+    }
+    out.dedup_by(|later, earlier| later.1 == earlier.1);
+    out
+}
+
 fn first_difference(old: &[(Ms, u16)], new: &[(Ms, u16)]) -> Ms {
     match old.iter().zip(new).position(|(a, b)| a != b) {
         Some(i) => old[i].0.min(new[i].0),
