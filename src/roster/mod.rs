@@ -1798,8 +1798,6 @@ fn sched_extent(sched: &[(Ms, u16)]) -> (Ms, Ms) {
     }
 }
 
-/// The first instant at which two flattened schedules name different activities
-/// (`Ms::MAX`: they never do).
 /// The start of the shift of `sched` (its pieces) in force at `t`, or `t` when the agent is
 /// off then: either way the agent is off just before it.
 fn shift_start(sched: &[(Ms, u16)], t: Ms) -> Ms {
@@ -1827,6 +1825,8 @@ fn pieces_from(sched: &[(Ms, u16)], t: Ms) -> Vec<(Ms, u16)> {
     out
 }
 
+/// The first instant at which two flattened schedules name different activities
+/// (`Ms::MAX`: they never do).
 fn first_difference(old: &[(Ms, u16)], new: &[(Ms, u16)]) -> Ms {
     match old.iter().zip(new).position(|(a, b)| a != b) {
         Some(i) => old[i].0.min(new[i].0),
