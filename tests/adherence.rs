@@ -1470,8 +1470,7 @@ fn the_same_roster_read_again_keeps_yesterdays_alerts() {
                     let t = base + k * 600_000;
                     let state = match (h, k) {
                         (8, 0) => "idle",
-                        (10, 0) => r#"aux","reason":"personal"#,
-                        (10, 1 | 2) => r#"aux","reason":"personal"#,
+                        (10, 0..=2) => r#"aux","reason":"personal"#,
                         _ if k % 2 == 0 => "idle",
                         _ => "talking",
                     };
