@@ -125,26 +125,18 @@ fn compare(floor: &Floor) -> (usize, usize) {
         }
         // Now and then the daemon restarts from its state snapshot, or reads its roster file
         // again (SIGHUP): the same file, which changes nothing, there and then or later.
-        match random(8) {
-            0 => {
-                let before = snapshot(&mut daemon);
+        let step = random(8);
+        if step < 2 {
+            let before = snapshot(&mut daemon);
+            let what = if step == 0 {
                 daemon = Engine::restore(settings.clone(), &daemon.save()).unwrap();
-                let d = common::json_differences(&before, &snapshot(&mut daemon), 20);
-                assert!(d.is_empty(), "seed {} in {}: restarted:\n{}", floor.seed, floor.timezone, d.join("\n"));
-            }
-            1 => {
-                let before = snapshot(&mut daemon);
+                "restarted"
+            } else {
                 daemon.upload_roster(&file).unwrap();
-                let d = common::json_differences(&before, &snapshot(&mut daemon), 20);
-                assert!(
-                    d.is_empty(),
-                    "seed {} in {}: the file read again:\n{}",
-                    floor.seed,
-                    floor.timezone,
-                    d.join("\n")
-                );
-            }
-            _ => {}
+                "the file read again"
+            };
+            let d = common::json_differences(&before, &snapshot(&mut daemon), 20);
+            assert!(d.is_empty(), "seed {} in {}: {what}:\n{}", floor.seed, floor.timezone, d.join("\n"));
         }
         if ci % 3 == 2 || ci + 1 == chunks.len() {
             let (a, b) = (snapshot(&mut replayed), snapshot(&mut daemon));
