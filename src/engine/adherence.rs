@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::Engine;
 use crate::alert::{Alert, AlertKind, AlertState, StoredAlert};
 use crate::detect::team::new_alert;
-use crate::floor::agents::AgentIdx;
+use crate::floor::agents::{AgentIdx, AuxEntry};
 use crate::floor::timeline::Kind;
 use crate::roster::parse::Upload;
 use crate::roster::{Applied, UploadError};
@@ -31,7 +31,7 @@ impl Engine {
         let max = self.settings.max_agents;
         let (touched, applied) = self.roster.upload(up, max, &mut |t| (cal.midnight(t) / 60_000) as i32)?;
         self.reevaluate_schedules(&touched);
-        for (slot, _) in touched {
+        for &(slot, _) in &touched {
             // An agent seen before its schedule: its log starts with its current state (the
             // timelines keep no aux reasons; docs/adherence.md).
             if self.roster.last_change(slot).is_none()
@@ -44,8 +44,66 @@ impl Engine {
             self.roster.note_upload(slot);
             self.roster.mark(slot);
         }
+        self.place_aux_stretches_again(&touched);
         self.version += 1;
         Ok(applied)
+    }
+
+    /// An upload changed the schedules of the agents `touched` names: the `long_aux` stretch
+    /// of each one in unplanned aux is placed again as if this schedule had been in force
+    /// when the agent entered that aux (SPEC §9.2: it starts where the scheduled activity
+    /// ends, and ends where one allows the aux). So a correction entered after the fact (the
+    /// team's huddle, scheduled once it had begun) takes back the `long_aux` alert of the aux
+    /// it schedules, as it takes back the `out_of_adherence` one. Only for a stay whose
+    /// reason has not changed since it began (the state log tells); another keeps its
+    /// stretch (docs/adherence.md).
+    fn place_aux_stretches_again(&mut self, touched: &[(u32, Ms)]) {
+        for &(slot, changed) in touched {
+            if changed == Ms::MAX {
+                continue;
+            }
+            let Some(ai) = self.agents.find(self.roster.scheduled_id(slot)) else { continue };
+            let Some(s) = self.roster.unplanned_entry(slot) else { continue };
+            let a = self.agents.get(ai);
+            let Some(e) = a.aux_stretch() else { continue };
+            let reason = a.reason.clone().unwrap_or_default();
+            if s > e.at || e.from.is_some_and(|f| f < s) || e.reason != reason {
+                continue;
+            }
+            let limit = self.settings.long_aux_limit(&reason);
+            let placed = self.long_aux_start(ai, s, &reason, limit);
+            let fired = a.long_aux_alert.is_some();
+            match placed {
+                Some((at, until)) if (at, until) == (e.at, e.until) && e.ended.is_empty() => continue,
+                // The same stretch ending elsewhere, after its alert if it fired.
+                Some((at, until)) if at == e.at && e.ended.is_empty() && (!fired || until >= at + limit) => {
+                    let e = self.agents.get_mut(ai).aux_entry.as_deref_mut().expect("a stretch");
+                    e.until = until;
+                    if until != Ms::MAX {
+                        self.long_aux_due.insert((until, ai));
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            // Another stretch: what the old one told is taken back, and the new one fires
+            // when due (at the next advance, if it already is).
+            let a = self.agents.get_mut(ai);
+            let old = *a.aux_entry.take().expect("a stretch");
+            let mut ids: Vec<String> = old.ended.iter().map(|x| x.0.clone()).collect();
+            ids.extend(a.long_aux_alert.take());
+            let told: Vec<Arc<StoredAlert>> = ids.iter().filter_map(|id| self.alerts.get(id).cloned()).collect();
+            if !told.is_empty() {
+                self.correct(told, Vec::new());
+            }
+            let AuxEntry { team, moves, .. } = old;
+            self.agents.get_mut(ai).aux_entry = placed.map(|(at, until)| {
+                Box::new(AuxEntry { at, limit, reason, team, until, ended: Vec::new(), moves, from: Some(s) })
+            });
+            if let Some((at, _)) = placed {
+                self.long_aux_due.insert((at + limit, ai));
+            }
+        }
     }
 
     /// A schedule changed from some instant on: the team detectors that evaluated a

@@ -37,6 +37,9 @@ pub const WORK: u16 = 1;
 const OTHER: u16 = 4095;
 /// At most this many distinct activity and reason names (ids fit in 12 bits of a log entry).
 pub const MAX_NAMES: usize = 4000;
+/// The feed's aux reasons are kept by name while the names number fewer than this: the
+/// last thousand are the roster's, which a feed of made-up reasons cannot use up.
+const MAX_NAMES_BY_REASONS: usize = MAX_NAMES - 1000;
 
 /// State codes in the log: `Kind as u8` (talking, acw, aux unplanned, aux planned, idle, offline).
 fn code(kind: Kind) -> u8 {
@@ -567,6 +570,30 @@ impl Roster {
         Some(i)
     }
 
+    /// The id of aux reason `name`, which no roster or rule names yet: kept by name (a
+    /// correction entered after the fact may schedule an activity of that name over the
+    /// aux already taken), while there is room ([`MAX_NAMES_BY_REASONS`]); else [`OTHER`].
+    /// Every rule that names a reason named it at the start, so only the new name's own
+    /// rule (the one it has if a roster makes it an activity) is resolved.
+    fn intern_reason(&mut self, name: &str) -> u16 {
+        if self.names.len() >= MAX_NAMES_BY_REASONS {
+            return OTHER;
+        }
+        let i = self.names.len() as u16;
+        self.names.push(name.into());
+        self.name_ids.insert(name.into(), i);
+        let list = self.settings.allowed.get(name).cloned().unwrap_or_else(|| AllowList::default_for(name));
+        let reasons = list.reasons.iter().filter_map(|r| self.name_ids.get(r.as_str()).copied()).collect();
+        // `off` (id 0) is not judged by its mask; a mask no other activity has may split a
+        // class of states that were alike.
+        let known = self.allow.iter().skip(1).any(|a| a.mask == list.mask);
+        self.allow.push(Allow { mask: list.mask, reasons });
+        if !known {
+            self.resolve_rules();
+        }
+        i
+    }
+
     fn resolve_rules(&mut self) {
         for i in 0..self.names.len() {
             let name = self.names[i].to_string();
@@ -903,7 +930,10 @@ impl Roster {
     /// Records the agent's state at `t` (events arrive in order per agent).
     pub fn record(&mut self, slot: u32, t: Ms, kind: Kind, reason: Option<&str>) {
         let rid = match (kind, reason) {
-            (Kind::AuxPlanned | Kind::AuxUnplanned, Some(r)) => self.name_ids.get(r).copied().unwrap_or(OTHER),
+            (Kind::AuxPlanned | Kind::AuxUnplanned, Some(r)) => match self.name_ids.get(r) {
+                Some(&i) => i,
+                None => self.intern_reason(r),
+            },
             _ => OTHER,
         };
         let e = pack(t, code(kind), rid);
@@ -1643,6 +1673,15 @@ impl Roster {
                 self.due.insert(due, slot);
             }
         }
+    }
+
+    /// Where the agent's stay in unplanned aux going on began, if its reason has not
+    /// changed since: the start of its log's last entry, when that is unplanned aux and the
+    /// entry before is not.
+    pub fn unplanned_entry(&self, slot: u32) -> Option<Ms> {
+        let (&last, rest) = self.agents[slot as usize].log.split_last()?;
+        let unplanned = |e: u64| unpack(e).0 == AUX_UNPLANNED;
+        (unplanned(last) && !rest.last().is_some_and(|&e| unplanned(e))).then(|| start_of(last))
     }
 
     /// The time of the agent's last recorded state (its history before is final).
