@@ -63,6 +63,7 @@ impl Engine {
                 continue;
             }
             let Some(ai) = self.agents.find(self.roster.scheduled_id(slot)) else { continue };
+            self.past_aux_stays_again(slot, ai, changed);
             let Some(s) = self.roster.unplanned_entry(slot) else { continue };
             let a = self.agents.get(ai);
             let Some(e) = a.aux_stretch() else { continue };
@@ -232,6 +233,88 @@ impl Engine {
         match self.roster.slot_of(ai, &self.agents.get(ai).id) {
             Some(slot) if self.roster.has_rows(slot) => self.roster.aux_allowed_from(slot, t, reason),
             _ => Ms::MAX,
+        }
+    }
+
+    /// The `long_aux` alerts of agent `ai`'s stays in unplanned aux that are over, as the
+    /// schedule now in force makes them (its schedule changed from `changed` on): each stay
+    /// that ended after `changed`, within what may still be backfilled, and kept one reason
+    /// throughout. A stay's stretches are where the schedule does not allow its reason (SPEC
+    /// §9.2), each firing once it lasts the reason's limit (the alert resolved where the
+    /// schedule allows the aux or the stay ended), as the engine found them at its events.
+    fn past_aux_stays_again(&mut self, slot: u32, ai: AgentIdx, changed: Ms) {
+        let now = if self.settings.clock == crate::settings::ClockMode::Wall { self.now_seen } else { self.max_ts };
+        let floor = if now == Ms::MIN { Ms::MIN } else { now.saturating_sub(self.settings.max_backfill_ms) };
+        let stays: Vec<(Ms, Ms, String)> = self
+            .roster
+            .unplanned_stays_over(slot, changed.max(floor))
+            .into_iter()
+            .map(|(s, e, r)| (s, e, r.to_string()))
+            .collect();
+        if stays.is_empty() {
+            return;
+        }
+        let a = self.agents.get(ai);
+        let (id, team_now) = (a.id.to_string(), self.team(a.team).id.clone());
+        let who = match &a.name {
+            Some(n) => format!("{id} ({n})"),
+            None => id.clone(),
+        };
+        // The teams the agent was in since the first stay: where its alerts are filed.
+        let mut teams = vec![team_now.clone()];
+        for (t, _, _) in &stays {
+            if let Some(team) = self.roster.team_at(slot, *t, &team_now)
+                && !teams.iter().any(|x| x == team)
+            {
+                teams.push(team.to_string());
+            }
+        }
+        for (s0, s1, reason) in stays {
+            let old: Vec<Arc<StoredAlert>> = teams
+                .iter()
+                .flat_map(|team| {
+                    let (from, to) = (format!("long_aux:{team}:{id}:"), format!("long_aux:{team}:{id};"));
+                    self.alerts.range(AlertKind::LongAux, &from, &to).cloned().collect::<Vec<_>>()
+                })
+                .filter(|a| a.agent.as_deref() == Some(id.as_str()) && a.started_at >= s0 && a.started_at < s1)
+                .collect();
+            let limit = self.settings.long_aux_limit(&reason);
+            let mut new = Vec::new();
+            let mut t = s0;
+            while let Some((at, until)) = self.long_aux_start(ai, t, &reason, limit) {
+                let fire = at + limit;
+                if fire <= s1 && until >= fire {
+                    let team = match self.roster.team_at(slot, fire, &team_now) {
+                        Some(team) => team.to_string(),
+                        None => {
+                            old.iter().find(|o| o.started_at == at).map_or_else(|| team_now.clone(), |o| o.team.clone())
+                        }
+                    };
+                    let mut alert = new_alert(
+                        AlertKind::LongAux,
+                        Alert::make_id(AlertKind::LongAux, &team, Some(&id), at),
+                        &team,
+                        Some(&id),
+                        at,
+                        fire,
+                        limit as f64 / 1000.0,
+                        limit as f64 / 1000.0,
+                        format!("{who} has been in unplanned aux ({reason}) for {} min", limit / 60_000),
+                        vec![id.clone()],
+                    );
+                    alert.state = AlertState::Resolved;
+                    alert.resolved_at = Some(until.min(s1));
+                    new.push(alert);
+                }
+                if until >= s1 || until <= t {
+                    break;
+                }
+                t = until;
+            }
+            if !old.is_empty() || !new.is_empty() {
+                self.version += 1;
+                self.correct(old, super::alerts::by_id(new));
+            }
         }
     }
 

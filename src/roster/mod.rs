@@ -1684,6 +1684,20 @@ impl Roster {
         (unplanned(last) && !rest.last().is_some_and(|&e| unplanned(e))).then(|| start_of(last))
     }
 
+    /// The agent's stays in unplanned aux that are over, end after `after`, and kept one
+    /// reason throughout: `(start, end, reason)` (a reason kept as "another" is not told).
+    pub fn unplanned_stays_over(&self, slot: u32, after: Ms) -> Vec<(Ms, Ms, &str)> {
+        let aux = &self.agents[slot as usize].aux;
+        let first = aux.partition_point(|s| s.1 <= after);
+        (first..aux.len())
+            .filter(|&i| {
+                let (s, e, rid) = aux[i];
+                e != Ms::MAX && rid != OTHER && (i == 0 || aux[i - 1].1 != s) && aux.get(i + 1).is_none_or(|n| n.0 != e)
+            })
+            .map(|i| (aux[i].0, aux[i].1, self.names[aux[i].2 as usize].as_str()))
+            .collect()
+    }
+
     /// The time of the agent's last recorded state (its history before is final).
     pub fn last_change(&self, slot: u32) -> Option<Ms> {
         self.agents[slot as usize].log.last().map(|&e| start_of(e))
