@@ -1616,17 +1616,35 @@ fn random_corrections_read_as_if_loaded_before_the_day() {
             format!("2026-11-23 {:02}:{:02}", m / 60, m % 60)
         };
         let mut csv = String::from("agent,start,end,activity\n");
-        let mut extra = String::new();
+        let mut corrected = csv.clone();
         let mut events: Vec<(i64, String)> = Vec::new();
         for i in 1..=6 {
             let a = format!("A{i}");
-            csv +=
-                &format!("{a},2026-11-23 08:00,2026-11-23 16:00,shift\n{a},2026-11-23 10:00,2026-11-23 10:15,break\n");
-            if rnd(3) > 0 {
+            let (shift, brk) = (
+                format!("{a},2026-11-23 08:00,2026-11-23 16:00,shift\n"),
+                format!("{a},2026-11-23 10:00,2026-11-23 10:15,break\n"),
+            );
+            csv += &format!("{shift}{brk}");
+            // The correction: the same day, an activity added, the break taken out, the
+            // shift starting or ending at another time.
+            let activity = |rnd: &mut dyn FnMut(u64) -> u64| {
                 let s = at("08:30") + rnd(450) as i64 * min;
                 let e = s + (5 + rnd(40) as i64) * min;
-                extra += &format!("{a},{},{},{}\n", hm(s), hm(e), reasons[rnd(4) as usize]);
-            }
+                format!("{a},{},{},{}\n", hm(s), hm(e), reasons[rnd(4) as usize])
+            };
+            corrected += &match rnd(6) {
+                0 => format!("{shift}{brk}"),
+                1 | 2 => format!("{shift}{brk}{}", activity(&mut rnd)),
+                3 => shift.clone(),
+                4 => {
+                    let start = at("07:00") + rnd(180) as i64 * min;
+                    format!("{a},{},2026-11-23 16:00,shift\n{brk}{}", hm(start), activity(&mut rnd))
+                }
+                _ => {
+                    let end = at("12:00") + rnd(300) as i64 * min;
+                    format!("{a},2026-11-23 08:00,{},shift\n{brk}", hm(end))
+                }
+            };
             let mut t = at("07:50") + rnd(20) as i64 * min;
             let mut in_aux = false;
             let mut team = "T1";
@@ -1647,7 +1665,6 @@ fn random_corrections_read_as_if_loaded_before_the_day() {
             events.push((t, format!(r#"{{"ts":{t},"agent":"{a}","state":"offline","team":"{team}"}}"#)));
         }
         events.sort_by_key(|e| e.0);
-        let corrected = format!("{csv}{extra}");
         let upload_at = at("08:30") + rnd(480) as i64 * min;
         let (early, late): (Vec<_>, Vec<_>) = events.iter().partition(|e| e.0 <= upload_at);
         let text = |v: &[&(i64, String)]| v.iter().map(|e| e.1.as_str()).collect::<Vec<_>>().join("\n");
@@ -1660,11 +1677,11 @@ fn random_corrections_read_as_if_loaded_before_the_day() {
         let mut reference = engine_with(toml, &corrected);
         feed(&mut reference, &text(&early));
         let (got, want) = (snapshot(&mut e, upload_at, &opts), snapshot(&mut reference, upload_at, &opts));
-        assert_eq!(got, want, "seed {seed}: at the upload ({}), correction\n{extra}", hm(upload_at));
+        assert_eq!(got, want, "seed {seed}: at the upload ({}), correction\n{corrected}", hm(upload_at));
         feed(&mut e, &text(&late));
         feed(&mut reference, &text(&late));
         let end = at("17:00");
         let (got, want) = (snapshot(&mut e, end, &opts), snapshot(&mut reference, end, &opts));
-        assert_eq!(got, want, "seed {seed}: at the end, upload at {}, correction\n{extra}", hm(upload_at));
+        assert_eq!(got, want, "seed {seed}: at the end, upload at {}, correction\n{corrected}", hm(upload_at));
     }
 }
