@@ -245,10 +245,13 @@ impl Engine {
     fn past_aux_stays_again(&mut self, slot: u32, ai: AgentIdx, changed: Ms) {
         let now = if self.settings.clock == crate::settings::ClockMode::Wall { self.now_seen } else { self.max_ts };
         let floor = if now == Ms::MIN { Ms::MIN } else { now.saturating_sub(self.settings.max_backfill_ms) };
+        // A stay shorter than its reason's limit has no stretch that fires, whatever the
+        // schedule (most stays).
         let stays: Vec<(Ms, Ms, String)> = self
             .roster
             .unplanned_stays_over(slot, changed.max(floor))
             .into_iter()
+            .filter(|&(s, e, r)| e - s >= self.settings.long_aux_limit(r))
             .map(|(s, e, r)| (s, e, r.to_string()))
             .collect();
         if stays.is_empty() {
