@@ -1585,8 +1585,8 @@ fn a_correction_naming_a_reason_no_schedule_named_before_takes_the_alerts_back()
 }
 
 /// Corrections entered after the fact, at random: six agents on a day of random states and
-/// aux reasons (`huddle`, `personal`, `break`, `lunch`; a reason never changes inside a stay
-/// in aux), moving between two teams now and then; a roster of shifts and one break each;
+/// aux reasons (`huddle`, `personal`, `break`, `lunch`, changing inside a stay in aux too),
+/// moving between two teams now and then; a roster of shifts and one break each;
 /// a correction of some of their days (an activity added, the break taken out, the shift
 /// starting or ending at another time) uploaded at a random instant of the day. Every
 /// figure and alert, at the upload and at the end, equals those of the corrected roster
@@ -1640,19 +1640,17 @@ fn random_corrections_read_as_if_loaded_before_the_day() {
                 }
             };
             let mut t = at("07:50") + rnd(20) as i64 * min;
-            let mut in_aux = false;
             let mut team = "T1";
             while t < at("16:20") {
                 if rnd(10) == 0 {
                     team = if team == "T1" { "T2" } else { "T1" };
                 }
-                let state = match rnd(if in_aux { 3 } else { 5 }) {
+                let state = match rnd(5) {
                     0 => "idle".to_string(),
                     1 => "talking".to_string(),
                     2 => "acw".to_string(),
                     _ => format!(r#"aux","reason":"{}"#, reasons[rnd(4) as usize]),
                 };
-                in_aux = state.starts_with("aux");
                 events.push((t, format!(r#"{{"ts":{t},"agent":"{a}","state":"{state}","team":"{team}"}}"#)));
                 t += (1 + rnd(25) as i64) * min + rnd(60) as i64 * 1000;
             }

@@ -49,14 +49,14 @@ impl Engine {
         Ok(applied)
     }
 
-    /// An upload changed the schedules of the agents `touched` names: the `long_aux` stretch
-    /// of each one in unplanned aux is placed again as if this schedule had been in force
-    /// when the agent entered that aux (SPEC §9.2: it starts where the scheduled activity
-    /// ends, and ends where one allows the aux). So a correction entered after the fact (the
-    /// team's huddle, scheduled once it had begun) takes back the `long_aux` alert of the aux
-    /// it schedules, as it takes back the `out_of_adherence` one. Only for a stay whose
-    /// reason has not changed since it began (the state log tells); another keeps its
-    /// stretch (docs/adherence.md).
+    /// An upload changed the schedules of the agents `touched` names: the `long_aux`
+    /// stretches of each one's stays in unplanned aux are placed again as if this schedule
+    /// had been in force when the agent entered them (SPEC §9.2: a stretch starts where the
+    /// scheduled activity ends, and ends where one allows the aux): the stay going on, and
+    /// those over since the first changed instant within what may still be backfilled. So
+    /// a correction entered after the fact (the team's huddle, scheduled once it had begun
+    /// or was over) takes back the `long_aux` alerts of the aux it schedules, as it takes
+    /// back the `out_of_adherence` ones (docs/adherence.md).
     fn place_aux_stretches_again(&mut self, touched: &[(u32, Ms)]) {
         for &(slot, changed) in touched {
             if changed == Ms::MAX {
@@ -64,47 +64,151 @@ impl Engine {
             }
             let Some(ai) = self.agents.find(self.roster.scheduled_id(slot)) else { continue };
             self.past_aux_stays_again(slot, ai, changed);
-            let Some(s) = self.roster.unplanned_entry(slot) else { continue };
-            let a = self.agents.get(ai);
-            let Some(e) = a.aux_stretch() else { continue };
-            let reason = a.reason.clone().unwrap_or_default();
-            if s > e.at || e.from.is_some_and(|f| f < s) || e.reason != reason {
+            if self.agents.get(ai).kind != Kind::AuxUnplanned {
                 continue;
             }
-            let limit = self.settings.long_aux_limit(&reason);
-            let placed = self.long_aux_start(ai, s, &reason, limit);
-            let fired = a.long_aux_alert.is_some();
-            match placed {
-                Some((at, until)) if (at, until) == (e.at, e.until) && e.ended.is_empty() => continue,
-                // The same stretch ending elsewhere, after its alert if it fired.
-                Some((at, until)) if at == e.at && e.ended.is_empty() && (!fired || until >= at + limit) => {
-                    let e = self.agents.get_mut(ai).aux_entry.as_deref_mut().expect("a stretch");
-                    e.until = until;
-                    if until != Ms::MAX {
-                        self.long_aux_due.insert((until, ai));
-                    }
-                    continue;
-                }
-                _ => {}
+            let Some(reasons) = self.roster.unplanned_stay_going_on(slot) else { continue };
+            // A stay that began before the agent's log (its first roster came during it):
+            // the part before the log counts by its reasons' categories and keeps its stretch.
+            let begun = reasons[0].0;
+            if self
+                .agents
+                .get(ai)
+                .aux_entry
+                .as_deref()
+                .is_some_and(|e| e.at < begun || e.from.is_some_and(|f| f < begun))
+            {
+                continue;
             }
-            // Another stretch: what the old one told is taken back, and the new one fires
-            // when due (at the next advance, if it already is).
-            let a = self.agents.get_mut(ai);
-            let old = *a.aux_entry.take().expect("a stretch");
-            let mut ids: Vec<String> = old.ended.iter().map(|x| x.0.clone()).collect();
-            ids.extend(a.long_aux_alert.take());
-            let told: Vec<Arc<StoredAlert>> = ids.iter().filter_map(|id| self.alerts.get(id).cloned()).collect();
-            if !told.is_empty() {
-                self.correct(told, Vec::new());
+            let reasons: Vec<(Ms, String)> = reasons.into_iter().map(|(t, r)| (t, r.to_string())).collect();
+            let now = self.adherence_now();
+            let (ended, going) = self.stay_stretches(ai, &reasons, now);
+            let (id, who, team_now) = self.long_aux_names(ai);
+            let old = self.agent_long_aux(slot, &id, &team_now, reasons[0].0, Ms::MAX);
+            let mut new: Vec<Alert> =
+                ended.iter().map(|st| self.stay_alert(slot, &id, &who, &team_now, &old, st, Some(st.until))).collect();
+            let ended_ids: Vec<(String, Ms)> = new.iter().map(|a| (a.id.clone(), a.fired_at)).collect();
+            let firing = going
+                .as_ref()
+                .filter(|st| st.fired)
+                .map(|st| self.stay_alert(slot, &id, &who, &team_now, &old, st, None));
+            let firing_id = firing.as_ref().map(|a| a.id.clone());
+            new.extend(firing);
+            let new = super::alerts::by_id(new);
+            let a = self.agents.get(ai);
+            let same_entry = match (a.aux_entry.as_deref(), going.as_ref()) {
+                (None, None) => true,
+                (Some(e), Some(st)) => (e.at, e.limit, e.until) == (st.at, st.limit, st.until) && e.reason == st.reason,
+                _ => false,
+            };
+            let same_alerts = old.len() == new.len()
+                && old
+                    .iter()
+                    .all(|o| new.binary_search_by(|n| n.id.as_str().cmp(&o.id)).is_ok_and(|k| o.alert() == &new[k]));
+            if same_entry && same_alerts && a.long_aux_alert == firing_id {
+                continue;
             }
-            let AuxEntry { team, moves, .. } = old;
-            self.agents.get_mut(ai).aux_entry = placed.map(|(at, until)| {
-                Box::new(AuxEntry { at, limit, reason, team, until, ended: Vec::new(), moves, from: Some(s) })
+            self.version += 1;
+            self.correct(old, new);
+            let moves = self.roster.moves_since(slot, reasons[0].0);
+            let entry = going.map(|st| {
+                let team = self.roster.team_at(slot, st.at, &team_now).unwrap_or(&team_now).to_string();
+                Box::new(AuxEntry {
+                    at: st.at,
+                    limit: st.limit,
+                    reason: st.reason.as_str().into(),
+                    team,
+                    until: st.until,
+                    ended: ended_ids,
+                    moves,
+                    from: Some(st.from),
+                })
             });
-            if let Some((at, _)) = placed {
-                self.long_aux_due.insert((at + limit, ai));
+            if let Some(e) = &entry {
+                self.long_aux_due.insert((e.at + e.limit, ai));
+                if e.until != Ms::MAX {
+                    self.long_aux_due.insert((e.until, ai));
+                }
+            }
+            let a = self.agents.get_mut(ai);
+            a.aux_entry = entry;
+            a.long_aux_alert = firing_id;
+        }
+    }
+
+    /// The instant the engine has evaluated the agents' alerts to: the wall clock seen, or
+    /// the largest event time.
+    fn adherence_now(&self) -> Ms {
+        if self.settings.clock == crate::settings::ClockMode::Wall { self.now_seen } else { self.max_ts }
+    }
+
+    /// Agent `ai`'s id, its name as its alerts say it, and its team now.
+    fn long_aux_names(&self, ai: AgentIdx) -> (String, String, String) {
+        let a = self.agents.get(ai);
+        let id = a.id.to_string();
+        let who = match &a.name {
+            Some(n) => format!("{id} ({n})"),
+            None => id.clone(),
+        };
+        (id, who, self.team(a.team).id.clone())
+    }
+
+    /// The stored `long_aux` alerts of agent `id` (roster slot `slot`, in team `team_now`)
+    /// that started in `[from, to)`, in whichever team the agent was in then.
+    fn agent_long_aux(&self, slot: u32, id: &str, team_now: &str, from: Ms, to: Ms) -> Vec<Arc<StoredAlert>> {
+        let mut teams = vec![team_now.to_string()];
+        for (_, left) in self.roster.moves_since(slot, from) {
+            if !teams.iter().any(|t| t == left.as_str()) {
+                teams.push(left.to_string());
             }
         }
+        teams
+            .iter()
+            .flat_map(|team| {
+                let (lo, hi) = (format!("long_aux:{team}:{id}:"), format!("long_aux:{team}:{id};"));
+                self.alerts.range(AlertKind::LongAux, &lo, &hi).cloned().collect::<Vec<_>>()
+            })
+            .filter(|a| a.agent.as_deref() == Some(id) && a.started_at >= from && a.started_at < to)
+            .collect()
+    }
+
+    /// The `long_aux` alert of stretch `st` of agent `id` (named `who`, roster slot `slot`,
+    /// in team `team_now`), resolved at `resolved` (None: firing). Its team is the one at its
+    /// fire time; where the agent's moves are not all known (before a restored state), the
+    /// one an alert of the same start in `old` was told under.
+    #[allow(clippy::too_many_arguments)]
+    fn stay_alert(
+        &self,
+        slot: u32,
+        id: &str,
+        who: &str,
+        team_now: &str,
+        old: &[Arc<StoredAlert>],
+        st: &StayStretch,
+        resolved: Option<Ms>,
+    ) -> Alert {
+        let fire = st.at + st.limit;
+        let team = match self.roster.team_at(slot, fire, team_now) {
+            Some(team) => team.to_string(),
+            None => old.iter().find(|o| o.started_at == st.at).map_or_else(|| team_now.to_string(), |o| o.team.clone()),
+        };
+        let mut alert = new_alert(
+            AlertKind::LongAux,
+            Alert::make_id(AlertKind::LongAux, &team, Some(id), st.at),
+            &team,
+            Some(id),
+            st.at,
+            fire,
+            st.limit as f64 / 1000.0,
+            st.limit as f64 / 1000.0,
+            format!("{who} has been in unplanned aux ({}) for {} min", st.reason, st.limit / 60_000),
+            vec![id.to_string()],
+        );
+        if let Some(r) = resolved {
+            alert.state = AlertState::Resolved;
+            alert.resolved_at = Some(r);
+        }
+        alert
     }
 
     /// A schedule changed from some instant on: the team detectors that evaluated a
@@ -238,87 +342,106 @@ impl Engine {
 
     /// The `long_aux` alerts of agent `ai`'s stays in unplanned aux that are over, as the
     /// schedule now in force makes them (its schedule changed from `changed` on): each stay
-    /// that ended after `changed`, within what may still be backfilled, and kept one reason
-    /// throughout. A stay's stretches are where the schedule does not allow its reason (SPEC
-    /// §9.2), each firing once it lasts the reason's limit (the alert resolved where the
-    /// schedule allows the aux or the stay ended), as the engine found them at its events.
+    /// that ended after `changed`, within what may still be backfilled, walked as the
+    /// engine walked it at its events ([`Engine::stay_stretches`]).
     fn past_aux_stays_again(&mut self, slot: u32, ai: AgentIdx, changed: Ms) {
-        let now = if self.settings.clock == crate::settings::ClockMode::Wall { self.now_seen } else { self.max_ts };
+        let now = self.adherence_now();
         let floor = if now == Ms::MIN { Ms::MIN } else { now.saturating_sub(self.settings.max_backfill_ms) };
-        // A stay shorter than its reason's limit has no stretch that fires, whatever the
-        // schedule (most stays).
-        let stays: Vec<(Ms, Ms, String)> = self
+        // A stay shorter than each of its reasons' limits has no stretch that fires,
+        // whatever the schedule (most stays).
+        let limits = &self.settings;
+        let stays: Vec<(Ms, Ms, Reasons)> = self
             .roster
             .unplanned_stays_over(slot, changed.max(floor))
             .into_iter()
-            .filter(|&(s, e, r)| e - s >= self.settings.long_aux_limit(r))
-            .map(|(s, e, r)| (s, e, r.to_string()))
+            .filter(|st| st.reasons.iter().any(|r| st.end - st.start >= limits.long_aux_limit(r.1)))
+            .map(|st| (st.start, st.end, st.reasons.into_iter().map(|(t, r)| (t, r.to_string())).collect()))
             .collect();
         if stays.is_empty() {
             return;
         }
-        let a = self.agents.get(ai);
-        let (id, team_now) = (a.id.to_string(), self.team(a.team).id.clone());
-        let who = match &a.name {
-            Some(n) => format!("{id} ({n})"),
-            None => id.clone(),
-        };
-        // The teams the agent was in since the first stay: where its alerts are filed.
-        let mut teams = vec![team_now.clone()];
-        for (t, _, _) in &stays {
-            if let Some(team) = self.roster.team_at(slot, *t, &team_now)
-                && !teams.iter().any(|x| x == team)
-            {
-                teams.push(team.to_string());
-            }
-        }
-        for (s0, s1, reason) in stays {
-            let old: Vec<Arc<StoredAlert>> = teams
+        let (id, who, team_now) = self.long_aux_names(ai);
+        for (s0, s1, reasons) in stays {
+            let old = self.agent_long_aux(slot, &id, &team_now, s0, s1);
+            let (mut fired, left) = self.stay_stretches(ai, &reasons, s1);
+            // Left at `s1`: the alert of the stretch going on then resolves there.
+            fired.extend(left.filter(|st| st.fired).map(|st| StayStretch { until: s1, ..st }));
+            let new: Vec<Alert> = fired
                 .iter()
-                .flat_map(|team| {
-                    let (from, to) = (format!("long_aux:{team}:{id}:"), format!("long_aux:{team}:{id};"));
-                    self.alerts.range(AlertKind::LongAux, &from, &to).cloned().collect::<Vec<_>>()
-                })
-                .filter(|a| a.agent.as_deref() == Some(id.as_str()) && a.started_at >= s0 && a.started_at < s1)
+                .map(|st| self.stay_alert(slot, &id, &who, &team_now, &old, st, Some(st.until.min(s1))))
                 .collect();
-            let limit = self.settings.long_aux_limit(&reason);
-            let mut new = Vec::new();
-            let mut t = s0;
-            while let Some((at, until)) = self.long_aux_start(ai, t, &reason, limit) {
-                let fire = at + limit;
-                if fire <= s1 && until >= fire {
-                    let team = match self.roster.team_at(slot, fire, &team_now) {
-                        Some(team) => team.to_string(),
-                        None => {
-                            old.iter().find(|o| o.started_at == at).map_or_else(|| team_now.clone(), |o| o.team.clone())
-                        }
-                    };
-                    let mut alert = new_alert(
-                        AlertKind::LongAux,
-                        Alert::make_id(AlertKind::LongAux, &team, Some(&id), at),
-                        &team,
-                        Some(&id),
-                        at,
-                        fire,
-                        limit as f64 / 1000.0,
-                        limit as f64 / 1000.0,
-                        format!("{who} has been in unplanned aux ({reason}) for {} min", limit / 60_000),
-                        vec![id.clone()],
-                    );
-                    alert.state = AlertState::Resolved;
-                    alert.resolved_at = Some(until.min(s1));
-                    new.push(alert);
-                }
-                if until >= s1 || until <= t {
-                    break;
-                }
-                t = until;
-            }
             if !old.is_empty() || !new.is_empty() {
                 self.version += 1;
                 self.correct(old, super::alerts::by_id(new));
             }
         }
+    }
+
+    /// Agent `ai`'s stay in unplanned aux with reasons `(from, reason)`, walked to `upto`
+    /// as the engine walks it (`start_aux_stretch` at entry, `long_aux_check` before each
+    /// change of reason and at `upto`, `long_aux_reason` at each change) under the schedule
+    /// now in force: the stretches that fired and ended by `upto`, and the one going on
+    /// there, if any.
+    fn stay_stretches(
+        &self,
+        ai: AgentIdx,
+        reasons: &[(Ms, String)],
+        upto: Ms,
+    ) -> (Vec<StayStretch>, Option<StayStretch>) {
+        let start = |t: Ms, reason: &str| {
+            let limit = self.settings.long_aux_limit(reason);
+            self.long_aux_start(ai, t, reason, limit).map(|(at, until)| StayStretch {
+                at,
+                limit,
+                reason: reason.to_string(),
+                until,
+                from: t,
+                fired: false,
+            })
+        };
+        // `long_aux_check` at `t`, the reason then being `reason`.
+        let check = |cur: &mut Option<StayStretch>, t: Ms, reason: &str, out: &mut Vec<StayStretch>| {
+            while let Some(e) = cur.as_mut() {
+                let fire = e.at + e.limit;
+                e.fired |= fire <= t && e.until >= fire;
+                if e.until > t {
+                    return;
+                }
+                let (until, ended) = (e.until, cur.take().expect("a stretch"));
+                if ended.fired {
+                    out.push(ended);
+                }
+                *cur = start(until, reason);
+            }
+        };
+        let mut out = Vec::new();
+        let mut cur = start(reasons[0].0, &reasons[0].1);
+        for w in reasons.windows(2) {
+            let (old, (t, reason)) = (&w[0].1, (w[1].0, &w[1].1));
+            check(&mut cur, t, old, &mut out);
+            cur = match cur {
+                Some(mut e) if e.at < t => {
+                    e.until = self.aux_allowed_from(ai, t, reason);
+                    Some(e)
+                }
+                e => {
+                    let run = e.map(|e| (e.from, e.reason));
+                    match run.and_then(|(from, r)| Some((self.unplanned_run_start(ai, from, t, &r)?, r))) {
+                        Some((s, r)) if s < t => Some(StayStretch {
+                            at: s,
+                            limit: self.settings.long_aux_limit(&r),
+                            reason: r,
+                            until: self.aux_allowed_from(ai, t, reason),
+                            from: t,
+                            fired: false,
+                        }),
+                        _ => start(t, reason),
+                    }
+                }
+            };
+        }
+        check(&mut cur, upto, &reasons[reasons.len() - 1].1, &mut out);
+        (out, cur)
     }
 
     /// Where the schedule ends each open `long_aux` stretch (derived, not stored; after a
@@ -559,4 +682,19 @@ fn adherence_alert(id: &str, who: &str, team: &str, start: Ms, end: Option<Ms>, 
         a.resolved_at = Some(e);
     }
     a
+}
+
+/// A stay's reasons, `(from, reason)` in time order.
+type Reasons = Vec<(Ms, String)>;
+
+/// A `long_aux` stretch of a stay in unplanned aux walked again ([`Engine::stay_stretches`]):
+/// the fields of the engine's `AuxEntry` it mirrors, and whether it fired.
+#[derive(Clone)]
+struct StayStretch {
+    at: Ms,
+    limit: Ms,
+    reason: String,
+    until: Ms,
+    from: Ms,
+    fired: bool,
 }

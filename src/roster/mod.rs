@@ -22,6 +22,14 @@ use crate::floor::agents::AgentIdx;
 use crate::floor::timeline::Kind;
 use crate::time::Ms;
 
+/// A stay of an agent in unplanned aux ([`Roster::unplanned_stays_over`]): from `start` to
+/// `end`, its reasons `(from, reason)` in time order.
+pub struct UnplannedStay<'a> {
+    pub start: Ms,
+    pub end: Ms,
+    pub reasons: Vec<(Ms, &'a str)>,
+}
+
 /// A span as uploaded: a shift (`act` None) or an activity inside one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
@@ -1586,6 +1594,11 @@ impl Roster {
         Some(crate::floor::agents::team_at(moves, t, now_team))
     }
 
+    /// Agent `slot`'s team moves after `t` (`(instant, the team it left)`, in time order).
+    pub fn moves_since(&self, slot: u32, t: Ms) -> Vec<(Ms, CompactString)> {
+        self.moves.get(&slot).map_or_else(Vec::new, |m| m.iter().filter(|x| x.0 > t).cloned().collect())
+    }
+
     /// Moves made before `t` are not known (a restored state: see [`Roster::team_at`]).
     pub fn moves_known_from(&mut self, t: Ms) {
         self.moves_from = self.moves_from.max(t);
@@ -1675,27 +1688,50 @@ impl Roster {
         }
     }
 
-    /// Where the agent's stay in unplanned aux going on began, if its reason has not
-    /// changed since: the start of its log's last entry, when that is unplanned aux and the
-    /// entry before is not.
-    pub fn unplanned_entry(&self, slot: u32) -> Option<Ms> {
-        let (&last, rest) = self.agents[slot as usize].log.split_last()?;
-        let unplanned = |e: u64| unpack(e).0 == AUX_UNPLANNED;
-        (unplanned(last) && !rest.last().is_some_and(|&e| unplanned(e))).then(|| start_of(last))
+    /// The reasons of the agent's stay in unplanned aux going on, `(from, reason)` in time
+    /// order (None: not in unplanned aux, or with a reason kept as "another").
+    pub fn unplanned_stay_going_on(&self, slot: u32) -> Option<Vec<(Ms, &str)>> {
+        let aux = &self.agents[slot as usize].aux;
+        if aux.last()?.1 != Ms::MAX {
+            return None;
+        }
+        let mut i = aux.len() - 1;
+        while i > 0 && aux[i - 1].1 == aux[i].0 {
+            i -= 1;
+        }
+        let spans = &aux[i..];
+        if spans.iter().any(|s| s.2 == OTHER) {
+            return None;
+        }
+        Some(spans.iter().map(|s| (s.0, self.names[s.2 as usize].as_str())).collect())
     }
 
-    /// The agent's stays in unplanned aux that are over, end after `after`, and kept one
-    /// reason throughout: `(start, end, reason)` (a reason kept as "another" is not told).
-    pub fn unplanned_stays_over(&self, slot: u32, after: Ms) -> Vec<(Ms, Ms, &str)> {
+    /// The agent's stays in unplanned aux that are over and end after `after`: `(start,
+    /// end, reasons)`, the reasons as `(from, reason)` in time order (a stay with a reason
+    /// kept as "another" is not told).
+    pub fn unplanned_stays_over(&self, slot: u32, after: Ms) -> Vec<UnplannedStay<'_>> {
         let aux = &self.agents[slot as usize].aux;
-        let first = aux.partition_point(|s| s.1 <= after);
-        (first..aux.len())
-            .filter(|&i| {
-                let (s, e, rid) = aux[i];
-                e != Ms::MAX && rid != OTHER && (i == 0 || aux[i - 1].1 != s) && aux.get(i + 1).is_none_or(|n| n.0 != e)
-            })
-            .map(|i| (aux[i].0, aux[i].1, self.names[aux[i].2 as usize].as_str()))
-            .collect()
+        let mut out = Vec::new();
+        let mut i = aux.partition_point(|s| s.1 <= after);
+        // From the start of the stay of the first span ending after `after`.
+        while i > 0 && i < aux.len() && aux[i - 1].1 == aux[i].0 {
+            i -= 1;
+        }
+        while i < aux.len() {
+            let first = i;
+            while i + 1 < aux.len() && aux[i].1 == aux[i + 1].0 {
+                i += 1;
+            }
+            let spans = &aux[first..=i];
+            i += 1;
+            let end = spans[spans.len() - 1].1;
+            if end == Ms::MAX || end <= after || spans.iter().any(|s| s.2 == OTHER) {
+                continue;
+            }
+            let reasons = spans.iter().map(|s| (s.0, self.names[s.2 as usize].as_str())).collect();
+            out.push(UnplannedStay { start: spans[0].0, end, reasons });
+        }
+        out
     }
 
     /// The time of the agent's last recorded state (its history before is final).
