@@ -504,6 +504,9 @@ impl Engine {
     /// Sets where the `long_aux` stretch of agent `ai`, in unplanned aux at `t` with no
     /// stretch going, starts: at `t`, or with a roster where its schedule stops allowing the
     /// aux for the limit at least (SPEC §9.2), or never; and its deadline.
+    ///
+    /// `Engine::stay_stretches` (adherence.rs) walks a stay again with these steps: a change
+    /// here is a change there.
     fn start_aux_stretch(&mut self, ai: AgentIdx, t: Ms, ended: Vec<(String, Ms)>) {
         let a = self.agents.get(ai);
         let reason = a.reason.clone().unwrap_or_default();
@@ -521,6 +524,9 @@ impl Engine {
 
     /// A stretch of unplanned aux that began at `start` with `reason` (before `t`) and goes
     /// on at `t` with the agent's reason now, to where the schedule allows that one.
+    ///
+    /// `Engine::stay_stretches` (adherence.rs) walks a stay again with these steps: a change
+    /// here is a change there.
     fn continue_aux_stretch(&mut self, ai: AgentIdx, start: Ms, reason: CompactString, t: Ms, old: AuxEntry) {
         let a = self.agents.get(ai);
         let now_reason = a.reason.clone().unwrap_or_default();
@@ -542,6 +548,9 @@ impl Engine {
     /// which chooses the limit. A stretch going on goes on (reason changes inside unplanned
     /// aux do not break it, SPEC §4.2), to where the schedule allows the new reason (SPEC
     /// §9.2).
+    ///
+    /// `Engine::stay_stretches` (adherence.rs) walks a stay again with these steps: a change
+    /// here is a change there.
     fn long_aux_reason(&mut self, ai: AgentIdx, t: Ms) {
         let a = self.agents.get(ai);
         match a.aux_entry.as_deref() {
@@ -583,6 +592,9 @@ impl Engine {
     /// Fires the long_aux alert of agent `ai` if its deadline is at or before `t`; resolves
     /// it where its schedule starts allowing the aux, if that is at or before `t`, and looks
     /// for the next stretch from there (SPEC §9.2).
+    ///
+    /// `Engine::stay_stretches` (adherence.rs) walks a stay again with these steps: a change
+    /// here is a change there.
     pub(super) fn long_aux_check(&mut self, ai: AgentIdx, t: Ms) {
         // Out of unplanned aux, `aux_entry` is the stretch the agent left (`enter_kind`).
         if self.agents.get(ai).aux_stretch().is_none() {
