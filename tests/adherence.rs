@@ -1550,14 +1550,29 @@ fn a_correction_naming_a_reason_no_schedule_named_before_takes_the_alerts_back()
     let t14 = at("14:00");
 
     let mut e = engine_with(toml, &csv);
+    e.enable_notifications();
     feed(&mut e, &before);
     let told = snapshot(&mut e, at("14:20"), &opts);
     assert_eq!(of_kind(&told, "out_of_adherence").len(), 7, "all seven in aux nobody scheduled");
     assert_eq!(of_kind(&told, "long_aux").len(), 7);
     assert_eq!(of_kind(&told, "aux_cluster").len(), 1, "{:?}", alerts(&told));
     let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    e.take_notifications();
     e.upload_roster(&floorwatch::roster::parse::parse(&corrected, &settings.tz).unwrap()).unwrap();
     let fixed = snapshot(&mut e, at("14:20"), &opts);
+    // The chats are told each of the six agents' two alerts is withdrawn, and the team's;
+    // nothing of A7's.
+    e.advance(at("14:20"));
+    let mut withdrawn: Vec<String> =
+        e.take_notifications().iter().filter(|a| a.retracted).map(|a| a.id.clone()).collect();
+    withdrawn.sort();
+    let mut want: Vec<String> = (1..=6)
+        .flat_map(|i| [format!("long_aux:T1:A{i}:{t14}"), format!("out_of_adherence:T1:A{i}:{t14}")])
+        .chain(of_kind(&told, "aux_cluster"))
+        .chain(of_kind(&told, "aux_dispersion"))
+        .collect();
+    want.sort();
+    assert_eq!(withdrawn, want);
     assert_eq!(of_kind(&fixed, "out_of_adherence"), vec![format!("out_of_adherence:T1:A7:{t14}")]);
     assert_eq!(of_kind(&fixed, "long_aux"), vec![format!("long_aux:T1:A7:{t14}")]);
     assert_eq!(of_kind(&fixed, "aux_cluster"), Vec::<String>::new());
@@ -1663,12 +1678,21 @@ fn random_corrections_read_as_if_loaded_before_the_day() {
         let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
 
         let mut e = engine_with(toml, &csv);
+        e.enable_notifications();
         feed(&mut e, &text(&early));
-        e.advance(upload_at);
+        let told = alerts(&snapshot(&mut e, upload_at, &opts));
+        e.take_notifications();
         e.upload_roster(&floorwatch::roster::parse::parse(&corrected, &settings.tz).unwrap()).unwrap();
         let mut reference = engine_with(toml, &corrected);
         feed(&mut reference, &text(&early));
         let (got, want) = (snapshot(&mut e, upload_at, &opts), snapshot(&mut reference, upload_at, &opts));
+        // The chats are told an agent's alert is withdrawn only when it did change.
+        let now = alerts(&got);
+        let agents_alerts = [AlertKind::LongAux, AlertKind::OutOfAdherence];
+        for r in e.take_notifications().iter().filter(|a| a.retracted && agents_alerts.contains(&a.kind)) {
+            let same = told.iter().find(|a| a.0 == r.id).is_some_and(|a| now.contains(a));
+            assert!(!same, "seed {seed}: {} withdrawn and told again as it was", r.id);
+        }
         let differ = common::json_differences(&got, &want, 10);
         assert!(
             differ.is_empty(),

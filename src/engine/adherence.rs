@@ -81,7 +81,9 @@ impl Engine {
                 continue;
             }
             let reasons: Vec<(Ms, String)> = reasons.into_iter().map(|(t, r)| (t, r.to_string())).collect();
-            let now = self.adherence_now();
+            // Walked to where the engine's deadlines are processed (a view may have taken them
+            // past the last event), so an alert due by then is as the engine has it.
+            let now = self.adherence_now().max(self.advanced_to);
             let (ended, going) = self.stay_stretches(ai, &reasons, now);
             let (id, who, team_now) = self.long_aux_names(ai);
             let old = self.agent_long_aux(slot, &id, &team_now, reasons[0].0, Ms::MAX);

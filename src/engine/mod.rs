@@ -163,6 +163,9 @@ pub struct Engine {
     /// Largest `now` the engine was advanced to or applied a batch at (the wall clock's
     /// now as far as the engine knows; `too_old` is judged against it).
     now_seen: Ms,
+    /// The latest instant `advance` has processed the agents' deadlines to (views advance
+    /// past the event clock's `max_ts`); derived, `Ms::MIN` after a restore.
+    advanced_to: Ms,
     ingest: HashMap<Source, IngestCounts>,
     refusals: HashMap<Source, RefusalCounts>,
     binom: HashMap<(u32, u32), bool>,
@@ -248,6 +251,7 @@ impl Engine {
             roster,
             max_ts: Ms::MIN,
             now_seen: Ms::MIN,
+            advanced_to: Ms::MIN,
             ingest: HashMap::new(),
             refusals: HashMap::new(),
             binom: HashMap::new(),

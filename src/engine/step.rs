@@ -22,6 +22,7 @@ impl Engine {
         if self.settings.clock == ClockMode::Wall {
             self.now_seen = self.now_seen.max(now);
         }
+        self.advanced_to = self.advanced_to.max(now);
         while let Some(&(due, ai)) = self.long_aux_due.first() {
             if due > now {
                 break;
