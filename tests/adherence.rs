@@ -1711,3 +1711,36 @@ fn random_corrections_read_as_if_loaded_before_the_day() {
         );
     }
 }
+
+/// An agent whose first roster came during a stay in unplanned aux that had already
+/// changed reason (break at 09:00, personal at 09:05, the roster at 09:12): its log starts
+/// at 09:05, so a correction later walks nothing of that stay; its `long_aux` alert of
+/// 09:10 (started 09:00, the stay's start) stays the one alert of the stay.
+#[test]
+fn a_stay_begun_before_the_first_roster_keeps_its_long_aux() {
+    use floorwatch::engine::ViewOpts;
+    let toml = "[server]\nclock = \"event\"\n[floor]\nwindows = [\"15m\", \"60m\", \"today\"]\n";
+    let settings = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+    let ev =
+        |hm: &str, state: &str| format!(r#"{{"ts":"2026-11-23T{hm}:00Z","agent":"A1","state":"{state}","team":"T1"}}"#);
+    let mut e = floorwatch::engine::Engine::new(settings.clone());
+    feed(
+        &mut e,
+        &[ev("08:00", "idle"), ev("09:00", r#"aux","reason":"break"#), ev("09:05", r#"aux","reason":"personal"#)]
+            .join("\n"),
+    );
+    let roster = "agent,start,end,activity\nA1,2026-11-23 08:00,2026-11-23 17:00,shift\n";
+    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    snapshot(&mut e, at("09:12"), &opts);
+    e.upload_roster(&floorwatch::roster::parse::parse(roster, &settings.tz).unwrap()).unwrap();
+    feed(&mut e, &ev("09:30", "idle"));
+    let long_aux = |s: &Value| -> Vec<(String, String, String, Value)> {
+        alerts(s).into_iter().filter(|a| a.0.starts_with("long_aux:")).collect()
+    };
+    let told = long_aux(&snapshot(&mut e, at("10:00"), &opts));
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].0, format!("long_aux:T1:A1:{}", at("09:00")));
+    let corrected = format!("{roster}A1,2026-11-23 09:20,2026-11-23 09:25,personal\n");
+    e.upload_roster(&floorwatch::roster::parse::parse(&corrected, &settings.tz).unwrap()).unwrap();
+    assert_eq!(long_aux(&snapshot(&mut e, at("10:00"), &opts)), told);
+}

@@ -364,6 +364,13 @@ impl Engine {
         }
         let (id, who, team_now) = self.long_aux_names(ai);
         for (s0, s1, reasons) in stays {
+            // A stay that began before the agent's log (its first roster came during it, with
+            // a reason given before): an alert of it started before the log's start of it,
+            // and the stay keeps what it had (docs/adherence.md).
+            let earlier = self.agent_long_aux(slot, &id, &team_now, Ms::MIN, s0);
+            if earlier.iter().any(|a| a.resolved_at.is_none_or(|r| r > s0)) {
+                continue;
+            }
             let old = self.agent_long_aux(slot, &id, &team_now, s0, s1);
             let (mut fired, left) = self.stay_stretches(ai, &reasons, s1);
             // Left at `s1`: the alert of the stretch going on then resolves there.
