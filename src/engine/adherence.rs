@@ -85,6 +85,19 @@ impl Engine {
             // past the last event), so an alert due by then is as the engine has it.
             let now = self.adherence_now().max(self.advanced_to);
             let (ended, going) = self.stay_stretches(ai, &reasons, now);
+            // The usual case: the stretch going on is the one the engine has, and neither
+            // ended one nor fired one differs (no alert to read or make).
+            let a = self.agents.get(ai);
+            if let (Some(e), Some(st)) = (a.aux_entry.as_deref(), going.as_ref())
+                && ended.is_empty()
+                && e.ended.is_empty()
+                && e.from.is_some()
+                && (e.at, e.limit, e.until) == (st.at, st.limit, st.until)
+                && e.reason == st.reason
+                && a.long_aux_alert.is_some() == st.fired
+            {
+                continue;
+            }
             let (id, who, team_now) = self.long_aux_names(ai);
             let old = self.agent_long_aux(slot, &id, &team_now, reasons[0].0, Ms::MAX);
             let mut new: Vec<Alert> =
