@@ -380,11 +380,11 @@ impl Engine {
             // A stay that began before the agent's log (its first roster came during it, with
             // a reason given before): an alert of it started before the log's start of it,
             // and the stay keeps what it had (docs/adherence.md).
-            let earlier = self.agent_long_aux(slot, &id, &team_now, Ms::MIN, s0);
+            let (old, earlier): (Vec<_>, Vec<_>) =
+                self.agent_long_aux(slot, &id, &team_now, Ms::MIN, s1).into_iter().partition(|a| a.started_at >= s0);
             if earlier.iter().any(|a| a.resolved_at.is_none_or(|r| r > s0)) {
                 continue;
             }
-            let old = self.agent_long_aux(slot, &id, &team_now, s0, s1);
             let (mut fired, left) = self.stay_stretches(ai, &reasons, s1);
             // Left at `s1`: the alert of the stretch going on then resolves there.
             fired.extend(left.filter(|st| st.fired).map(|st| StayStretch { until: s1, ..st }));

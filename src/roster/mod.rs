@@ -569,10 +569,7 @@ impl Roster {
         if self.names.len() >= MAX_NAMES {
             return None;
         }
-        let i = self.names.len() as u16;
-        self.names.push(name.into());
-        self.name_ids.insert(name.into(), i);
-        self.allow.push(Allow::default());
+        let i = self.push_name(name);
         // Resolve every rule again: a new name may be a reason another rule names.
         self.resolve_rules();
         Some(i)
@@ -587,27 +584,44 @@ impl Roster {
         if self.names.len() >= MAX_NAMES_BY_REASONS {
             return OTHER;
         }
-        let i = self.names.len() as u16;
-        self.names.push(name.into());
-        self.name_ids.insert(name.into(), i);
-        let list = self.settings.allowed.get(name).cloned().unwrap_or_else(|| AllowList::default_for(name));
-        let reasons = list.reasons.iter().filter_map(|r| self.name_ids.get(r.as_str()).copied()).collect();
+        let i = self.push_name(name);
         // `off` (id 0) is not judged by its mask; a mask no other activity has may split a
         // class of states that were alike.
-        let known = self.allow.iter().skip(1).any(|a| a.mask == list.mask);
-        self.allow.push(Allow { mask: list.mask, reasons });
-        if !known {
+        let mask = self.allow[i as usize].mask;
+        if !self.allow.iter().skip(1).take(i as usize - 1).any(|a| a.mask == mask) {
             self.resolve_rules();
         }
         i
     }
 
+    /// Adds `name` (known to be new) to the name table with its own rule resolved.
+    fn push_name(&mut self, name: &str) -> u16 {
+        let i = self.names.len() as u16;
+        self.names.push(name.into());
+        self.name_ids.insert(name.into(), i);
+        let rule = self.rule_for(name);
+        self.allow.push(rule);
+        i
+    }
+
+    /// Activity `name`'s allowed states (`[adherence.allowed]`, or the defaults), its
+    /// reasons resolved to the ids known now.
+    fn rule_for(&self, name: &str) -> Allow {
+        let default;
+        let list = match self.settings.allowed.get(name) {
+            Some(l) => l,
+            None => {
+                default = AllowList::default_for(name);
+                &default
+            }
+        };
+        let reasons = list.reasons.iter().filter_map(|r| self.name_ids.get(r.as_str()).copied()).collect();
+        Allow { mask: list.mask, reasons }
+    }
+
     fn resolve_rules(&mut self) {
         for i in 0..self.names.len() {
-            let name = self.names[i].to_string();
-            let list = self.settings.allowed.get(&name).cloned().unwrap_or_else(|| AllowList::default_for(&name));
-            let reasons = list.reasons.iter().filter_map(|r| self.name_ids.get(r.as_str()).copied()).collect();
-            self.allow[i] = Allow { mask: list.mask, reasons };
+            self.allow[i] = self.rule_for(&self.names[i]);
         }
         // Activity `off` allows everything (never out of adherence); the others by mask.
         let masks: Vec<u8> =
