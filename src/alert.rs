@@ -183,11 +183,14 @@ impl Alert {
         self.state == AlertState::Firing
     }
 
-    /// Whether two versions of an alert tell the same fire (they may differ in the
-    /// resolve): every field but `state`, `resolved_at` and `retracted` equal, compared in
-    /// place (copies of both were two allocations per string of the alert, at each resolve
-    /// a re-derivation found). `retracted` says what a notification does with the fire,
-    /// not which fire it is: the hooks compare a retraction with the alert that follows it.
+    /// Whether two versions of an alert tell the same fire: the same kind, subject,
+    /// severity, start and fire instant, compared in place (copies of both were two
+    /// allocations per string of the alert, at each resolve a re-derivation found). They
+    /// may differ in the resolve (`state`, `resolved_at`) and in what the fire measured or
+    /// says (`value`, `threshold`, `message`, `agents`, `interval`: late events or a roster
+    /// correction move the team's figures at the fire without moving the fire).
+    /// `retracted` says what a notification does with the fire, not which fire it is: the
+    /// hooks compare a retraction with the alert that follows it.
     pub(crate) fn same_fire(&self, b: &Alert) -> bool {
         // Every field named: a new one is compared or left out here on purpose.
         let Alert {
@@ -201,17 +204,15 @@ impl Alert {
             started_at,
             fired_at,
             resolved_at: _,
-            value,
-            threshold,
-            message,
-            agents,
-            interval,
+            value: _,
+            threshold: _,
+            message: _,
+            agents: _,
+            interval: _,
             retracted: _,
         } = self;
         (id, kind, team, queue, agent, severity, started_at, fired_at)
             == (&b.id, &b.kind, &b.team, &b.queue, &b.agent, &b.severity, &b.started_at, &b.fired_at)
-            && (value, threshold, message, agents, interval)
-                == (&b.value, &b.threshold, &b.message, &b.agents, &b.interval)
     }
 }
 

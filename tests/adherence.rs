@@ -1560,19 +1560,28 @@ fn a_correction_naming_a_reason_no_schedule_named_before_takes_the_alerts_back()
     e.take_notifications();
     e.upload_roster(&floorwatch::roster::parse::parse(&corrected, &settings.tz).unwrap()).unwrap();
     let fixed = snapshot(&mut e, at("14:20"), &opts);
-    // The chats are told each of the six agents' two alerts is withdrawn, and the team's;
-    // nothing of A7's.
+    // The chats are told each of the six agents' two alerts is withdrawn, and the team's
+    // cluster; nothing of A7's.
     e.advance(at("14:20"));
-    let mut withdrawn: Vec<String> =
-        e.take_notifications().iter().filter(|a| a.retracted).map(|a| a.id.clone()).collect();
+    let notes = e.take_notifications();
+    let mut withdrawn: Vec<String> = notes.iter().filter(|a| a.retracted).map(|a| a.id.clone()).collect();
     withdrawn.sort();
     let mut want: Vec<String> = (1..=6)
         .flat_map(|i| [format!("long_aux:T1:A{i}:{t14}"), format!("out_of_adherence:T1:A{i}:{t14}")])
         .chain(of_kind(&told, "aux_cluster"))
-        .chain(of_kind(&told, "aux_dispersion"))
         .collect();
     want.sort();
     assert_eq!(withdrawn, want);
+    // The team's aux rates stand apart all the same (A7's personal aux, now the only
+    // unplanned aux): the same fire, its CV counted over the corrected schedule, updated in
+    // place and not withdrawn.
+    let dispersion = of_kind(&told, "aux_dispersion");
+    assert_eq!(dispersion.len(), 1, "{:?}", alerts(&told));
+    assert_eq!(of_kind(&fixed, "aux_dispersion"), dispersion);
+    let value =
+        |s: &Value| s["alerts"].as_array().unwrap().iter().find(|a| a["id"] == dispersion[0]).unwrap()["value"].clone();
+    assert_ne!(value(&fixed), value(&told), "the CV over the corrected schedule");
+    assert!(notes.iter().any(|a| a.id == dispersion[0] && !a.retracted && json!(a.value) == value(&fixed)));
     assert_eq!(of_kind(&fixed, "out_of_adherence"), vec![format!("out_of_adherence:T1:A7:{t14}")]);
     assert_eq!(of_kind(&fixed, "long_aux"), vec![format!("long_aux:T1:A7:{t14}")]);
     assert_eq!(of_kind(&fixed, "aux_cluster"), Vec::<String>::new());
@@ -1686,12 +1695,23 @@ fn random_corrections_read_as_if_loaded_before_the_day() {
         let mut reference = engine_with(toml, &corrected);
         feed(&mut reference, &text(&early));
         let (got, want) = (snapshot(&mut e, upload_at, &opts), snapshot(&mut reference, upload_at, &opts));
-        // The chats are told an agent's alert is withdrawn only when it did change.
+        // The chats are told an alert is withdrawn only when it did change, and one that
+        // fired as it did (only the figures at its fire moved: a team's aux rate CV, the
+        // agents listed) only when its resolve moved: a withdrawal says "it never was".
         let now = alerts(&got);
-        let agents_alerts = [AlertKind::LongAux, AlertKind::OutOfAdherence];
-        for r in e.take_notifications().iter().filter(|a| a.retracted && agents_alerts.contains(&a.kind)) {
+        for r in e.take_notifications().iter().filter(|a| a.retracted) {
             let same = told.iter().find(|a| a.0 == r.id).is_some_and(|a| now.contains(a));
             assert!(!same, "seed {seed}: {} withdrawn and told again as it was", r.id);
+            let r = serde_json::to_value(r.alert()).unwrap();
+            let stored = got["alerts"].as_array().unwrap().iter().find(|a| a["id"] == r["id"]);
+            let same_fire = |a: &&Value| ["fired_at", "severity"].iter().all(|k| a[k] == r[k]);
+            if let Some(a) = stored.filter(same_fire) {
+                assert!(
+                    r["state"] == "resolved" && a["resolved_at"] != r["resolved_at"],
+                    "seed {seed}: {} withdrawn and told again with the same fire and resolve: {a}",
+                    r["id"]
+                );
+            }
         }
         let differ = common::json_differences(&got, &want, 10);
         assert!(

@@ -157,11 +157,14 @@ impl Engine {
         for n in new {
             match old.get(n.id.as_str()).copied() {
                 Some(o) if o.alert() == &n => {}
-                // Only its words moved (an `out_of_adherence` alert names the agent, whose
-                // name may arrive after the fire): stored and pushed as it now reads, and
-                // neither counted nor retracted. Hooks send each alert's state once, so
-                // the chats are not told again (a retraction and a second fire, before).
-                Some(o) if same_but_message(o, &n) => {
+                // The same fire, resolved (or not) as it was: only what it measured or says
+                // moved (the team's aux rate CV at the fire, once a late event or a roster
+                // correction is in; the agents it lists; an `out_of_adherence` alert names
+                // the agent, whose name may arrive after the fire). Stored and pushed as it
+                // now reads, neither counted nor retracted: it fired once, at the same
+                // instant, and a retraction tells receivers it never happened. Hooks send
+                // each alert's state once, so the chats are not told again.
+                Some(o) if o.same_fire(&n) && (o.state, o.resolved_at) == (n.state, n.resolved_at) => {
                     changed = true;
                     let n = StoredAlert::new(n);
                     self.store_put(n.clone());
@@ -597,9 +600,4 @@ fn retracted(a: &Alert) -> Alert {
     let mut a = a.clone();
     a.retracted = true;
     a
-}
-
-/// `a` and `b` differ in their `message`, and in nothing else.
-fn same_but_message(a: &Alert, b: &Alert) -> bool {
-    a.message != b.message && Alert { message: b.message.clone(), ..a.clone() } == *b
 }

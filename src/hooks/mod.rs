@@ -354,10 +354,14 @@ mod tests {
     fn an_unresolve_is_a_resolve_retracted_then_the_same_fire() {
         let f = fired();
         let r = resolved(&f, 900_000);
-        let moved = Alert { value: 660.0, ..f.clone() };
+        // What it measured at the fire moved (a late event, a roster correction): the
+        // same fire.
+        let remeasured = Alert { value: 660.0, agents: vec!["A1".into(), "A9".into()], ..f.clone() };
+        let moved = Alert { fired_at: f.fired_at + 60_000, ..f.clone() };
         let other = Alert { id: "long_aux:T1:A2:0".into(), ..f.clone() };
         let cases = [
             (&retracted(&r), &f, true),
+            (&retracted(&r), &remeasured, true),
             (&retracted(&r), &moved, false),
             (&retracted(&r), &other, false),
             (&retracted(&r), &retracted(&f), false),
@@ -398,7 +402,7 @@ mod tests {
     #[test]
     fn a_fire_corrected_after_it_was_sent_is_retracted() {
         let (f, r) = (fired(), resolved(&fired(), 900_000));
-        let corrected = Alert { value: 660.0, ..f.clone() };
+        let corrected = Alert { fired_at: f.fired_at + 60_000, ..f.clone() };
         check(
             webhook(None),
             &[r.clone(), retracted(&r), corrected],
@@ -416,7 +420,7 @@ mod tests {
         // The resolve still queued when the retraction came: never told either.
         check(webhook(None), &[r.clone(), retracted(&r)], &[(AlertState::Firing, true, None)]);
         // Corrected to another fire: the retraction, then the corrected firing.
-        let corrected = Alert { value: 660.0, ..f.clone() };
+        let corrected = Alert { fired_at: f.fired_at + 60_000, ..f.clone() };
         check(
             webhook(Some(false)),
             &[r.clone(), retracted(&r), corrected],

@@ -97,8 +97,10 @@ impl Queue {
     /// (it was never said), and the retraction is queued if the firing went out, whether
     /// or not its resolve did, as the hook told it (firing, without the resolve time, when
     /// the resolve did not go out). Either way the alert's (id, state) pairs are forgotten, so
-    /// the corrected alert that follows (same id when only its figures moved) is told
-    /// again. An earlier retraction still queued stays: it takes back a fire that went out.
+    /// the corrected alert that follows (same id when its start did not move) is told
+    /// again. A state queued before and not yet sent is replaced by `a` (the engine tells
+    /// an alert again, not retracted, when only the figures at its fire moved): it goes out
+    /// as it now reads. An earlier retraction still queued stays: it takes back a fire that went out.
     pub fn push(&self, a: &Arc<Alert>) {
         let mut st = self.lock();
         let mut a = a;
@@ -129,7 +131,12 @@ impl Queue {
             tracing::trace!(hook = %self.name, id = %a.id, "its firing was dropped on a full queue; resolve skipped");
             return;
         } else if !st.seen.insert(&a.id, a.state) {
-            tracing::trace!(hook = %self.name, id = %a.id, "already queued once; skipped");
+            if let Some(q) = st.items.iter_mut().find(|q| q.id == a.id && q.state == a.state && !q.retracted) {
+                *q = a.clone();
+                tracing::trace!(hook = %self.name, id = %a.id, "queued and not sent: replaced by its update");
+            } else {
+                tracing::trace!(hook = %self.name, id = %a.id, "already queued once; skipped");
+            }
             return;
         } else if a.is_firing() {
             st.unsaid.remove(&a.id, AlertState::Firing);
@@ -443,6 +450,22 @@ mod tests {
         q.push(&retraction(&corrected));
         let got: Vec<_> = q.pop(10).iter().map(|a| (a.value, a.retracted)).collect();
         assert_eq!(got, [(0.5, true)]);
+    }
+
+    /// The figures at a fire moved (the engine tells the alert again, not retracted): a
+    /// firing still queued goes out as it now reads; one already sent is not sent again.
+    #[test]
+    fn an_update_replaces_a_queued_firing_and_skips_a_sent_one() {
+        let q = queue(10);
+        let fired = alert(1, AlertState::Firing);
+        let updated = Arc::new(Alert { value: 0.6, ..(*fired).clone() });
+        q.push(&fired);
+        q.push(&updated);
+        let got: Vec<_> = q.pop(10).iter().map(|a| (a.value, a.retracted)).collect();
+        assert_eq!(got, [(0.6, false)]);
+        q.finished();
+        q.push(&Arc::new(Alert { value: 0.7, ..(*fired).clone() }));
+        assert!(q.pop(10).is_empty());
     }
 
     /// A resolve taken back, the alert firing on.
