@@ -695,6 +695,10 @@ for (const lang of ['en', 'zh']) {
     try {
       await page.waitForFunction(() => document.querySelectorAll('.alerts .alert[data-kind="long_aux"]').length >= 12, null, { timeout: 10_000 });
       await page.waitForSelector('[data-testid="team-rows"] tr[data-team="unassigned"]', { timeout: 10_000 });
+      // With "Out of adherence" in the legend, as on the demo floor all day (its no-show):
+      // in English it once went to a second line by one pixel, and the squares lost their
+      // time in state.
+      await page.waitForSelector('.legend .s-ooa:not([hidden])', { timeout: 10_000 });
       await sleep(800);
       const g = await columnGeometry(page);
       assert.equal(g.teams, 11, `ten teams and unassigned (${JSON.stringify(g)})`);
@@ -715,6 +719,9 @@ for (const lang of ['en', 'zh']) {
       // The tiles' heading is one line outside kiosk mode too, in English as in Chinese: a
       // second line of legend took 23 px from the squares, which lost their time in state.
       assert.ok(g.headH <= g.headPartsH + 1, `the tiles' title, legend and sort control on one line (${JSON.stringify(g)})`);
+      // The legend is one of those parts: its own lines are counted (two lines of legend
+      // made a heading as tall as its tallest part, the legend).
+      assert.equal(g.legendLines, 1, `the legend on one line (${JSON.stringify(g)})`);
       // And this floor's squares have room for it (28 px in English and 31 in Chinese,
       // colour only, before the heading was one line and the team table's "Highest aux"
       // heading two: docs/wallboard.md).
@@ -722,6 +729,22 @@ for (const lang of ['en', 'zh']) {
       await shot(page, `e2e-schedule-200-1080-${lang}`);
     } finally {
       await page.close();
+    }
+    // A team table wider by a long name or two ("Highest aux"), as the demo floor's in
+    // English: the tiles narrower, the legend closes up to stay on one line (it wrapped
+    // there, taking its height from the squares).
+    const wide = await openBoard(browser, large.base, { lang, stale_secs: 3600 }, { width: 1920, height: 1080 });
+    try {
+      await wide.waitForSelector('.legend .s-ooa:not([hidden])', { timeout: 10_000 });
+      await wide.evaluate(() => {
+        const p = document.querySelector('.teams-panel');
+        p.style.minWidth = `${p.getBoundingClientRect().width + 80}px`;
+      });
+      await sleep(500);
+      const g = await columnGeometry(wide);
+      assert.equal(g.legendLines, 1, `the legend on one line beside a wider table (${JSON.stringify(g)})`);
+    } finally {
+      await wide.close();
     }
     // The kiosk (the floor's TV): the legend is one line, "Out of adherence" included.
     const kiosk = await openBoard(browser, large.base, { lang, stale_secs: 3600, kiosk: '1' }, { width: 1920, height: 1080 });

@@ -479,6 +479,19 @@ test('dot fit: the heading gap to its squares is counted (the last block once sp
   assert.ok(height + shelf <= 600, `blocks ${height + shelf} px in 600`);
 });
 
+test('dot fit: the English demo floor at 1080p gets squares with the time in state (32 px)', () => {
+  // Ten teams of 20 and the no-show's "Unassigned 0" block, in the panel the English board
+  // leaves the tiles at 1920x1080 (its team table is wider than the Chinese one's), at a
+  // 16 px rem (panels/tiles.js: heading 22 px, 2 px under it, 11 px between blocks). Blocks
+  // of 7, 8, 6 or 10 columns gave 30-31 px squares, colour only; 5 x 4 fits 32.
+  const counts = [...Array(10).fill(20), 1];
+  const headW = [...Array(10).fill(58), 130];
+  for (const [W, H] of [[874, 540], [889, 540], [856, 540]]) {
+    const d = fitDots(counts, W, H, { headH: 22, headGap: 2, blockGap: 11, headW });
+    assert.ok(d.fits && d.s >= 32, `${W}x${H}: ${d.s} px squares (${JSON.stringify(d.cols)})`);
+  }
+});
+
 test('dot fit: a block is as wide as its heading ("Unassigned 0" over one no-show wrapped under the panel)', () => {
   const counts = [20, 20, 1];
   const heads = [60, 60, 180];

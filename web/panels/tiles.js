@@ -425,6 +425,27 @@ export function observe() {
   }).observe(tilesBox());
   tilesBox().addEventListener('scroll', scrolled, { passive: true });
   tilesBox().addEventListener('mousemove', hover, { passive: true });
+  // Its width (the team table's is what is left) and its entries (a roster's "Out of
+  // adherence", the language) move it.
+  new ResizeObserver(fitLegend).observe(document.querySelector('.tiles-head'));
+}
+
+/**
+ * The tiles' heading on one line (docs/wallboard.md): where the legend would wrap (a team
+ * table a few pixels wider, "Out of adherence" shown with a roster, the English words), its
+ * entries close up and their type steps down (`data-tight`), rather than a second line
+ * taking its height from the squares, and with it their time in state.
+ */
+function fitLegend() {
+  const head = document.querySelector('.tiles-head');
+  const wraps = () =>
+    new Set(
+      [...head.querySelectorAll('.legend .lg')]
+        .filter((x) => x.getClientRects().length)
+        .map((x) => Math.round(x.getBoundingClientRect().top)),
+    ).size > 1;
+  head.removeAttribute('data-tight');
+  if (wraps()) head.setAttribute('data-tight', '');
 }
 
 /** A tile's time in state and long-aux level as of `at`. */
