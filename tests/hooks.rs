@@ -392,6 +392,37 @@ async fn alertmanager_firing_alerts_are_kept_alive_until_resolved() {
     hooks.shutdown(FLUSH).await;
 }
 
+/// An alert whose figures were corrected after it was posted (late events, a roster
+/// correction: the same fire, another value) is not posted again at once, and its
+/// keep-alives carry it as it now reads.
+#[tokio::test]
+async fn alertmanager_keep_alives_carry_an_alerts_corrected_figures() {
+    let rx = Receiver::start().await;
+    let (hooks, _reg) = start(&[HookConfig { resend_interval_secs: Some(1), ..hook("alertmanager", &rx.url("/")) }]);
+    let a = alert(AlertKind::AuxCluster, "T07", &["A1", "A2"], T0);
+    hooks.notify(&a);
+    let first = rx.wait_for(1, WAIT).await[0].json()[0]["annotations"].clone();
+    let corrected = alert(AlertKind::AuxCluster, "T07", &["A1", "A3"], T0);
+    assert_eq!(corrected.id, a.id);
+    hooks.notify(&corrected);
+    // The keep-alives from the next on: the corrected description, A3 instead of A2.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let reqs = rx.requests();
+        let last = reqs.last().unwrap().json();
+        assert_eq!(last[0]["labels"]["alert_id"], a.id);
+        let description = last[0]["annotations"]["description"].as_str().unwrap().to_string();
+        if description.contains("A3") {
+            assert!(!description.contains("A2"), "{description}");
+            assert_ne!(last[0]["annotations"], first);
+            break;
+        }
+        assert!(Instant::now() < deadline, "keep-alives kept the figures as first posted: {description}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    hooks.shutdown(FLUSH).await;
+}
+
 /// A firing taken back (late events showed it never happened) ends its keep-alive: the
 /// retraction goes out once, with `endsAt` now, and is not posted again.
 #[tokio::test]

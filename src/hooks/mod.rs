@@ -148,7 +148,10 @@ impl Hooks {
         let mut running = Vec::with_capacity(specs.len());
         for spec in specs {
             let m = metrics.for_hook(&spec);
-            let queue = Arc::new(Queue::new(spec.name.clone(), spec.queue_capacity, m.clone()));
+            let queue = Arc::new(
+                Queue::new(spec.name.clone(), spec.queue_capacity, m.clone())
+                    .keeping_updates(spec.resend_interval.is_some()),
+            );
             let rate = (spec.rate_per_minute > 0).then(|| rates[spec.url.as_str()].clone());
             let span = tracing::info_span!(
                 "hook",

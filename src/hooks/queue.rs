@@ -27,7 +27,14 @@ pub struct Queue {
     capacity: usize,
     metrics: HookMetrics,
     name: String,
+    /// Keeps the updates of alerts already sent for the worker ([`Queue::take_updates`]):
+    /// an Alertmanager hook re-posts its firing alerts as they now read.
+    keeps_updates: bool,
 }
+
+/// At most this many updates wait for the worker's next keep-alive; more are not kept
+/// (those alerts are re-posted as they were sent, until they resolve).
+const UPDATES_CAP: usize = 4096;
 
 struct State {
     items: VecDeque<Arc<Alert>>,
@@ -38,6 +45,9 @@ struct State {
     /// are not sent either, and a later push of the firing is told ([`State::drop_oldest`]).
     unsaid: Seen,
     drop_warn: WarnLimiter,
+    /// Firing alerts already sent whose figures were corrected since (only when
+    /// `keeps_updates`), oldest first.
+    updated: Vec<Arc<Alert>>,
 }
 
 impl State {
@@ -78,12 +88,26 @@ impl Queue {
                 seen: Seen::default(),
                 unsaid: Seen::default(),
                 drop_warn: WarnLimiter::new(Duration::from_secs(60)),
+                updated: Vec::new(),
             }),
             ready: Notify::new(),
             capacity,
             metrics,
             name,
+            keeps_updates: false,
         }
+    }
+
+    /// The queue keeps the updates of alerts already sent for [`Queue::take_updates`].
+    pub fn keeping_updates(mut self, on: bool) -> Queue {
+        self.keeps_updates = on;
+        self
+    }
+
+    /// The firing alerts already sent that were told again since with their figures
+    /// corrected (same fire, same state), oldest first.
+    pub fn take_updates(&self) -> Vec<Arc<Alert>> {
+        std::mem::take(&mut self.lock().updated)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -134,6 +158,8 @@ impl Queue {
             if let Some(q) = st.items.iter_mut().find(|q| q.id == a.id && q.state == a.state && !q.retracted) {
                 *q = a.clone();
                 tracing::trace!(hook = %self.name, id = %a.id, "queued and not sent: replaced by its update");
+            } else if self.keeps_updates && a.is_firing() && st.updated.len() < UPDATES_CAP {
+                st.updated.push(a.clone());
             } else {
                 tracing::trace!(hook = %self.name, id = %a.id, "already queued once; skipped");
             }
@@ -466,6 +492,18 @@ mod tests {
         q.finished();
         q.push(&Arc::new(Alert { value: 0.7, ..(*fired).clone() }));
         assert!(q.pop(10).is_empty());
+        assert!(q.take_updates().is_empty(), "kept only for a hook that re-posts");
+        // An Alertmanager hook re-posts its firing alerts: the sent one's update is kept for
+        // its worker, once.
+        let q = queue(10).keeping_updates(true);
+        q.push(&fired);
+        q.pop(1);
+        q.finished();
+        q.push(&Arc::new(Alert { value: 0.7, ..(*fired).clone() }));
+        assert!(q.pop(10).is_empty());
+        let got: Vec<_> = q.take_updates().iter().map(|a| a.value).collect();
+        assert_eq!(got, [0.7]);
+        assert!(q.take_updates().is_empty());
     }
 
     /// A resolve taken back, the alert firing on.

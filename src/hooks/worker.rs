@@ -325,6 +325,13 @@ impl Worker {
             return;
         }
         self.next_refresh = Some(Instant::now() + every);
+        // Alerts whose figures were corrected since they were posted: re-posted as they now
+        // read (the queue sends no alert twice; a resolved one is no longer active).
+        for u in self.queue.take_updates() {
+            if let Some(a) = self.active.get_mut(&u.id) {
+                *a = u;
+            }
+        }
         let alerts: Vec<Arc<Alert>> = self.active.values().cloned().collect();
         for chunk in alerts.chunks(payload::max_batch(HookKind::Alertmanager)) {
             if let Some(rate) = &self.rate {
