@@ -122,9 +122,12 @@ impl Queue {
     /// or not its resolve did, as the hook told it (firing, without the resolve time, when
     /// the resolve did not go out). Either way the alert's (id, state) pairs are forgotten, so
     /// the corrected alert that follows (same id when its start did not move) is told
-    /// again. A state queued before and not yet sent is replaced by `a` (the engine tells
-    /// an alert again, not retracted, when only the figures at its fire moved): it goes out
-    /// as it now reads. An earlier retraction still queued stays: it takes back a fire that went out.
+    /// again. An earlier retraction still queued stays: it takes back a fire that went out.
+    ///
+    /// The engine tells an alert again, not retracted, when only the figures at its fire
+    /// moved: a state of it queued and not yet sent is replaced (it goes out as it now
+    /// reads); one already sent is not sent again, and is kept for the worker's keep-alives
+    /// when the queue keeps updates.
     pub fn push(&self, a: &Arc<Alert>) {
         let mut st = self.lock();
         let mut a = a;
