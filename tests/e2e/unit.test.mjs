@@ -237,6 +237,11 @@ test('a retracted alert leaves the board; the corrected one takes its place', as
   const corrected = { ...fired, id: 'aux_cluster:T1:2000', kind: 'aux_cluster' };
   onFrame({ type: 'alert', alert: corrected });
   assert.deepEqual(store.alerts.filter((a) => a.team === 'T1').map((a) => a.id), [corrected.id]);
+  // Its figures corrected (the same fire, told again, not retracted): one entry, as it now
+  // reads (docs/ws-protocol.md).
+  onFrame({ type: 'alert', alert: { ...corrected, value: 0.42, agents: ['A1', 'A3'] } });
+  const t1 = store.alerts.filter((a) => a.team === 'T1');
+  assert.deepEqual(t1.map((a) => [a.id, a.value]), [[corrected.id, 0.42]]);
 });
 
 test('AHT control chart: steps per point, violating points marked, limits only where a point has them', async () => {
