@@ -1043,7 +1043,7 @@ async fn real_alertmanager_shows_the_alert_then_resolves_it() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let (hooks, reg) = start(&[hook("alertmanager", &base)]);
+    let (hooks, reg) = start(&[HookConfig { resend_interval_secs: Some(1), ..hook("alertmanager", &base) }]);
     let now = now_ms();
     let mut a = alert(AlertKind::LongAux, "T07", &["A0042"], now - 700_000);
     a.fired_at = now - 100_000;
@@ -1064,6 +1064,22 @@ async fn real_alertmanager_shows_the_alert_then_resolves_it() {
     assert_eq!(shown["status"]["state"], "active");
     assert!(shown["annotations"]["summary"].as_str().unwrap().contains("Long aux"));
     assert_eq!(parse_rfc3339(shown["startsAt"].as_str().unwrap()), Some(a.fired_at));
+    assert_eq!(shown["annotations"]["value"], "600");
+
+    // Its figures corrected (the same fire): Alertmanager shows them from the next
+    // keep-alive on, the alert active throughout.
+    let a = Alert { value: 660.0, ..a };
+    hooks.notify(&a);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let now = am_alerts(&client, &base).await;
+        let shown = find(&now, &a.id).expect("the alert stays active");
+        if shown["annotations"]["value"] == "660" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Alertmanager kept the figures first posted: {shown}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     hooks.notify(&resolved(&a, now_ms()));
     let deadline = Instant::now() + WAIT;
