@@ -92,8 +92,7 @@ impl Engine {
                 && ended.is_empty()
                 && e.ended.is_empty()
                 && e.from.is_some()
-                && (e.at, e.limit, e.until) == (st.at, st.limit, st.until)
-                && e.reason == st.reason
+                && st.is(e)
                 && a.long_aux_alert.is_some() == st.fired
             {
                 continue;
@@ -113,7 +112,7 @@ impl Engine {
             let a = self.agents.get(ai);
             let same_entry = match (a.aux_entry.as_deref(), going.as_ref()) {
                 (None, None) => true,
-                (Some(e), Some(st)) => (e.at, e.limit, e.until) == (st.at, st.limit, st.until) && e.reason == st.reason,
+                (Some(e), Some(st)) => st.is(e),
                 _ => false,
             };
             let same_alerts = old.len() == new.len()
@@ -719,4 +718,12 @@ struct StayStretch {
     until: Ms,
     from: Ms,
     fired: bool,
+}
+
+impl StayStretch {
+    /// Whether the engine's stretch `e` is this one: placed and ended alike, for the same
+    /// reason.
+    fn is(&self, e: &AuxEntry) -> bool {
+        (e.at, e.limit, e.until) == (self.at, self.limit, self.until) && e.reason == self.reason
+    }
 }

@@ -588,7 +588,7 @@ impl Roster {
         // `off` (id 0) is not judged by its mask; a mask no other activity has may split a
         // class of states that were alike.
         let mask = self.allow[i as usize].mask;
-        if !self.allow.iter().skip(1).take(i as usize - 1).any(|a| a.mask == mask) {
+        if !self.allow[1..i as usize].iter().any(|a| a.mask == mask) {
             self.resolve_rules();
         }
         i
