@@ -292,6 +292,20 @@ test('AHT alert and rules in both languages', async () => {
   assert.equal(alertText(al, 0), 'T1: AHT out of control (15 min) — 3:30 against limit 2:03: beyond 3σ, 6 trending');
 });
 
+test('alert list overflow: the firing entries hidden as "+N more", the resolved ones named apart, both languages', async () => {
+  globalThis.location ??= { search: '' };
+  const { moreLabel } = await import('../../web/panels/alerts.js');
+  setLang('en');
+  assert.equal(moreLabel(12, 0), '+12 more');
+  assert.equal(moreLabel(0, 7), '+7 resolved');
+  assert.equal(moreLabel(12, 7), '+12 more · 7 resolved');
+  setLang('zh');
+  assert.equal(moreLabel(12, 0), '另有 12 条');
+  assert.equal(moreLabel(0, 7), '另有 7 条已恢复');
+  assert.equal(moreLabel(12, 7), '另有 12 条 · 7 条已恢复');
+  setLang('en');
+});
+
 test('an out-of-adherence alert names the agent and how long, in both languages (not "Alert in T1")', async () => {
   globalThis.location ??= { search: '' };
   const { alertText } = await import('../../web/panels/alerts.js');

@@ -792,31 +792,45 @@ test('the action lane names agents over their aux limit in large type; the alert
   }
 });
 
-test('the alert list shows whole entries only, and "+N more" for the rest (kiosk too)', async () => {
-  // Enough long-aux alerts to overflow a 1366x768 screen's list.
+test('the alert list shows whole entries only, and "+N more" for the rest (kiosk too); the firing ones hidden beside the badge, the resolved ones named apart', async () => {
+  // Enough long-aux alerts to overflow a 1366x768 screen's list, three of them resolved
+  // (fading out at the end of the list).
   const now = Date.now();
   const team = id('E2EM');
   await postEvents(srv.base, Array.from({ length: 14 }, (_, i) => (
     { agent: id(`E2EM${i}-`), state: 'aux', reason: 'break', team, ts: new Date(now - (11 + i) * 60_000).toISOString() })));
+  await postEvents(srv.base, [0, 1, 2].map((i) => ({ agent: id(`E2EM${i}-`), state: 'idle', team, ts: new Date(now - 60_000).toISOString() })));
   for (const kiosk of [null, '1']) {
-    const page = await openBoard(browser, srv.base, { lang: 'en', kiosk }, { width: 1366, height: 768 });
+    const page = await openBoard(browser, srv.base, { lang: 'en', kiosk, team }, { width: 1366, height: 768 });
     try {
-      await page.waitForFunction(() => document.querySelectorAll('.alerts .alert').length >= 14, null, { timeout: 15_000 });
+      await page.waitForFunction(() => document.querySelectorAll('.alerts .alert[data-state="resolved"]').length >= 3, null, { timeout: 15_000 });
       await sleep(1200);
       const r = await page.evaluate(() => {
         const list = document.querySelector('.alerts').getBoundingClientRect();
         const items = [...document.querySelectorAll('.alerts .alert')];
         const shown = items.filter((li) => !li.hidden);
+        const hidden = items.filter((li) => li.hidden);
         const cut = shown.filter((li) => li.getBoundingClientRect().bottom > list.bottom + 0.5);
         const more = document.querySelector('[data-testid="alerts-more"]');
-        return { total: items.length, shown: shown.length, cut: cut.length, moreHidden: more.hidden, moreN: Number(more.dataset.n ?? 0), moreText: more.textContent };
+        const firing = (xs) => xs.filter((li) => li.dataset.state === 'firing').length;
+        return {
+          total: items.length, shown: shown.length, cut: cut.length, moreHidden: more.hidden,
+          moreN: Number(more.dataset.n ?? 0), moreText: more.textContent,
+          badge: Number(document.querySelector('[data-testid="alert-count"]').textContent),
+          firingShown: firing(shown), firingHidden: firing(hidden), resolvedHidden: hidden.length - firing(hidden),
+        };
       });
-      assert.equal(r.cut, 0, `an entry is cut at the bottom (${JSON.stringify(r)})`);
-      assert.ok(r.shown < r.total, `the list overflows at 1366x768 (${r.total} alerts)`);
+      const at = JSON.stringify(r);
+      assert.equal(r.cut, 0, `an entry is cut at the bottom (${at})`);
+      assert.ok(r.shown < r.total, `the list overflows at 1366x768 (${at})`);
       assert.ok(r.shown >= 1, 'at least one entry shown');
       assert.equal(r.moreHidden, false, '"+N more" shown');
       assert.equal(r.moreN, r.total - r.shown);
-      assert.equal(r.moreText, `+${r.total - r.shown} more`);
+      // Resolved entries come last: hidden here, and said apart from the firing ones.
+      assert.ok(r.firingHidden >= 1 && r.resolvedHidden >= 3, `firing and resolved entries hidden (${at})`);
+      assert.equal(r.moreText, `+${r.firingHidden} more · ${r.resolvedHidden} resolved`);
+      // The badge counts every firing entry: those shown and the "+N more".
+      assert.equal(r.badge, r.firingShown + r.firingHidden, `badge against the list (${at})`);
       await page.screenshot({ path: path.join(REPO, 'artifacts', `e2e-alerts-more${kiosk ? '-kiosk' : ''}.png`) });
     } finally {
       await page.close();

@@ -194,6 +194,7 @@ export function fit() {
   }
   more.hidden = true;
   setAttr(more, 'data-n', null);
+  setAttr(more, 'data-firing', null);
   if (!items.length || !list.clientHeight) return;
   const gap = parseFloat(getComputedStyle(list).rowGap) || 0;
   // Heights to the fraction of a pixel: rounded, three entries of 33.6 px took 102.
@@ -204,7 +205,7 @@ export function fit() {
   // Not all fit: the "+N more" line takes its place under the list, then as many whole
   // entries as the list has room for, the first firing one of each kind among them (one
   // kind's overflow never hides another kind, e.g. out_of_adherence under service level).
-  setText(more, t('alerts.more', { n: items.length }));
+  setText(more, moreLabel(items.length, 0));
   more.hidden = false;
   const kinds = items.map((li) => (li.dataset.state === 'firing' ? li.dataset.kind : null));
   // Each entry's height cut to one line: one that wraps may then still fit, cut.
@@ -215,8 +216,22 @@ export function fit() {
   const shown = new Set(pick.shown);
   items.forEach((li, i) => { li.hidden = !shown.has(i); });
   for (const i of pick.clamped) items[i].classList.add('one-line');
-  setText(more, t('alerts.more', { n: items.length - shown.size }));
-  setAttr(more, 'data-n', items.length - shown.size);
+  const hidden = items.filter((_, i) => !shown.has(i));
+  const firing = hidden.filter((li) => li.dataset.state === 'firing').length;
+  setText(more, moreLabel(firing, hidden.length - firing));
+  setAttr(more, 'data-n', hidden.length);
+  setAttr(more, 'data-firing', firing);
+}
+
+/**
+ * The line for the entries not shown: the firing ones as "+N more" (the badge's count is
+ * the firing entries shown and these), the resolved ones fading out named apart, so "18"
+ * beside the title and "+19 more" never stand side by side.
+ */
+export function moreLabel(firing, resolved) {
+  if (!resolved) return t('alerts.more', { n: firing });
+  if (!firing) return t('alerts.more_resolved', { n: resolved });
+  return t('alerts.more_both', { n: firing, r: resolved });
 }
 
 export function tick(now) {
