@@ -784,6 +784,54 @@ async fn full_queue_drops_the_oldest_and_counts_it() {
     assert_eq!(metric(&reg, "floorwatch_hook_queue_depth", &[("hook", "webhook-0")]), Some(0.0));
 }
 
+/// An Alertmanager hook whose queue filled while Alertmanager held a post posts the firings
+/// it dropped with the next keep-alive, as Prometheus re-sends its own: Alertmanager hears of
+/// them late, not never. One resolved before that keep-alive is not posted at all, firing
+/// or resolved; the others resolve as usual.
+#[tokio::test]
+async fn an_alertmanager_hook_posts_the_firings_its_full_queue_dropped_with_the_next_keep_alive() {
+    let rx = Receiver::start().await;
+    rx.hold();
+    let (hooks, reg) = start(&[HookConfig {
+        queue_capacity: Some(3),
+        resend_interval_secs: Some(1),
+        ..hook("alertmanager", &rx.url("/"))
+    }]);
+    let alerts: Vec<Alert> = (1..=6).map(|i| cluster(&format!("T{i:02}"), T0 + i)).collect();
+    hooks.notify(&alerts[0]);
+    rx.wait_for(1, WAIT).await; // #0 is in flight, held by Alertmanager
+    for a in &alerts[1..] {
+        hooks.notify(a);
+    }
+    assert_eq!(deliveries(&reg, "alertmanager-0", "dropped"), 2.0);
+    // #2 resolves while it waits for the keep-alive: never said.
+    hooks.notify(&resolved(&alerts[2], T0 + 60_000));
+    rx.release();
+    let posted = |id: &str| {
+        rx.requests()
+            .iter()
+            .flat_map(|r| r.json().as_array().cloned().unwrap_or_default())
+            .filter(|a| a["labels"]["alert_id"] == id)
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + WAIT;
+    while posted(&alerts[1].id).is_empty() {
+        assert!(Instant::now() < deadline, "the dropped firing was never posted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let kept = &posted(&alerts[1].id)[0];
+    assert!(parse_rfc3339(kept["endsAt"].as_str().unwrap()).unwrap() > now_ms() + 2_000, "not firing: {kept}");
+    assert_eq!(kept["startsAt"], "2026-11-23T09:11:00.002Z");
+    hooks.notify(&resolved(&alerts[1], T0 + 180_000));
+    hooks.shutdown(FLUSH).await;
+    let last = posted(&alerts[1].id).pop().unwrap();
+    assert_eq!(last["endsAt"], "2026-11-23T09:13:00.000Z", "resolved as usual");
+    assert!(posted(&alerts[2].id).is_empty(), "resolved before the keep-alive: not posted");
+    for a in [0, 3, 4, 5] {
+        assert!(!posted(&alerts[a].id).is_empty(), "#{a} posted");
+    }
+}
+
 // ---------------------------------------------------------------- lifecycle, metrics, config
 
 #[tokio::test]

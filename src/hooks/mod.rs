@@ -149,8 +149,7 @@ impl Hooks {
         for spec in specs {
             let m = metrics.for_hook(&spec);
             let queue = Arc::new(
-                Queue::new(spec.name.clone(), spec.queue_capacity, m.clone())
-                    .keeping_updates(spec.resend_interval.is_some()),
+                Queue::new(spec.name.clone(), spec.queue_capacity, m.clone()).reposting(spec.resend_interval.is_some()),
             );
             let rate = (spec.rate_per_minute > 0).then(|| rates[spec.url.as_str()].clone());
             let span = tracing::info_span!(

@@ -6,7 +6,7 @@
 //! far more than the alerts a floor raises between two fires of the same alert.
 
 use std::collections::hash_map::RandomState;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,14 +27,18 @@ pub struct Queue {
     capacity: usize,
     metrics: HookMetrics,
     name: String,
-    /// Keeps the updates of alerts already sent for the worker ([`Queue::take_updates`]):
-    /// an Alertmanager hook re-posts its firing alerts as they now read.
-    keeps_updates: bool,
+    /// Keeps the updates of alerts already sent ([`Queue::take_updates`]) and the firings
+    /// a full queue dropped ([`Queue::take_owed`]) for the worker: an Alertmanager hook
+    /// re-posts its firing alerts as they now read.
+    reposts: bool,
 }
 
 /// At most this many updates wait for the worker's next keep-alive; more are not kept
 /// (those alerts are re-posted as they were sent, until they resolve).
 const UPDATES_CAP: usize = 4096;
+/// At most this many dropped firings wait for the worker's next keep-alive (as many as
+/// it keeps alive); more are dropped unsaid, as for the chats.
+const OWED_CAP: usize = 10_000;
 
 struct State {
     items: VecDeque<Arc<Alert>>,
@@ -46,8 +50,11 @@ struct State {
     unsaid: Seen,
     drop_warn: WarnLimiter,
     /// Firing alerts already sent whose figures were corrected since (only when
-    /// `keeps_updates`), oldest first.
+    /// `reposts`), oldest first.
     updated: Vec<Arc<Alert>>,
+    /// Firings a full queue dropped, by id, for the worker's next keep-alive (only when
+    /// `reposts`; `None` otherwise): Alertmanager hears of them late, not never.
+    owed: Option<HashMap<String, Arc<Alert>>>,
 }
 
 impl State {
@@ -55,17 +62,31 @@ impl State {
     /// forgotten, as if it had never been queued: the chat never heard it. A dropped firing
     /// also silences its resolve and retraction, which would tell of a fire the chat never
     /// saw, until the firing is pushed again (the alert told anew, e.g. with its agent's
-    /// name).
+    /// name). A hook that re-posts its firing alerts (Alertmanager) owes it instead: the
+    /// next keep-alive posts it, and its resolve is told as usual.
     fn drop_oldest(&mut self) -> Option<Arc<Alert>> {
         let old = self.items.pop_front()?;
         if !old.retracted {
             if old.is_firing() {
-                self.unsay_firing(&old.id);
+                // Not when its resolve is queued already: it never fires for this hook then.
+                let room = self.owed.as_ref().is_some_and(|o| o.len() < OWED_CAP);
+                match self.owed.as_mut() {
+                    Some(owed) if room && !self.items.iter().any(|q| q.id == old.id && !q.retracted) => {
+                        owed.insert(old.id.clone(), old.clone());
+                    }
+                    _ => self.unsay_firing(&old.id),
+                }
             } else {
                 self.seen.remove(&old.id, old.state);
             }
         }
         Some(old)
+    }
+
+    /// Takes alert `id` out of what the next keep-alive owes: true if it was there (its
+    /// firing was never posted).
+    fn forgive(&mut self, id: &str) -> bool {
+        self.owed.as_mut().is_some_and(|o| o.remove(id).is_some())
     }
 
     /// Alert `id`'s firing never reached the chat (dropped, or given up): its resolve is
@@ -89,18 +110,22 @@ impl Queue {
                 unsaid: Seen::default(),
                 drop_warn: WarnLimiter::new(Duration::from_secs(60)),
                 updated: Vec::new(),
+                owed: None,
             }),
             ready: Notify::new(),
             capacity,
             metrics,
             name,
-            keeps_updates: false,
+            reposts: false,
         }
     }
 
-    /// The queue keeps the updates of alerts already sent for [`Queue::take_updates`].
-    pub fn keeping_updates(mut self, on: bool) -> Queue {
-        self.keeps_updates = on;
+    /// The hook re-posts its firing alerts (Alertmanager keep-alives): the queue keeps the
+    /// updates of alerts already sent ([`Queue::take_updates`]) and the firings it drops
+    /// when full ([`Queue::take_owed`]) for the worker.
+    pub fn reposting(mut self, on: bool) -> Queue {
+        self.reposts = on;
+        self.state.get_mut().expect("hook queue lock").owed = on.then(HashMap::new);
         self
     }
 
@@ -108,6 +133,18 @@ impl Queue {
     /// corrected (same fire, same state), oldest first.
     pub fn take_updates(&self) -> Vec<Arc<Alert>> {
         std::mem::take(&mut self.lock().updated)
+    }
+
+    /// The firings a full queue dropped that still fire, as they now read: the worker
+    /// posts them with its next keep-alive (they were never posted).
+    pub fn take_owed(&self) -> Vec<Arc<Alert>> {
+        let mut st = self.lock();
+        st.owed.as_mut().map(|o| o.drain().map(|(_, a)| a).collect()).unwrap_or_default()
+    }
+
+    /// Some dropped firing waits for the worker's next keep-alive.
+    pub fn owes(&self) -> bool {
+        self.lock().owed.as_ref().is_some_and(|o| !o.is_empty())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -140,7 +177,8 @@ impl Queue {
                 resolve_queued |= unsaid && q.state == AlertState::Resolved;
                 !unsaid
             });
-            let sent = st.seen.contains(&a.id, AlertState::Firing) && !firing_queued;
+            let owed = st.forgive(&a.id);
+            let sent = st.seen.contains(&a.id, AlertState::Firing) && !firing_queued && !owed;
             // The alert as this hook told it: firing, when its resolve never went out.
             if a.state == AlertState::Resolved && (resolve_queued || !st.seen.contains(&a.id, AlertState::Resolved)) {
                 as_known = Arc::new(Alert { state: AlertState::Firing, resolved_at: None, ..(**a).clone() });
@@ -157,11 +195,19 @@ impl Queue {
         } else if a.state == AlertState::Resolved && st.unsaid.contains(&a.id, AlertState::Firing) {
             tracing::trace!(hook = %self.name, id = %a.id, "its firing was dropped on a full queue; resolve skipped");
             return;
+        } else if a.state == AlertState::Resolved && st.forgive(&a.id) {
+            // Dropped, and resolved before a keep-alive posted it: never said, like the above.
+            st.unsay_firing(&a.id);
+            tracing::trace!(hook = %self.name, id = %a.id, "resolved before its dropped firing was re-posted; skipped");
+            return;
         } else if !st.seen.insert(&a.id, a.state) {
             if let Some(q) = st.items.iter_mut().find(|q| q.id == a.id && q.state == a.state && !q.retracted) {
                 *q = a.clone();
                 tracing::trace!(hook = %self.name, id = %a.id, "queued and not sent: replaced by its update");
-            } else if self.keeps_updates && a.is_firing() && st.updated.len() < UPDATES_CAP {
+            } else if let Some(o) = st.owed.as_mut().and_then(|o| o.get_mut(&a.id)).filter(|_| a.is_firing()) {
+                *o = a.clone();
+                tracing::trace!(hook = %self.name, id = %a.id, "owed to the next keep-alive: replaced by its update");
+            } else if self.reposts && a.is_firing() && st.updated.len() < UPDATES_CAP {
                 st.updated.push(a.clone());
             } else {
                 tracing::trace!(hook = %self.name, id = %a.id, "already queued once; skipped");
@@ -498,7 +544,7 @@ mod tests {
         assert!(q.take_updates().is_empty(), "kept only for a hook that re-posts");
         // An Alertmanager hook re-posts its firing alerts: the sent one's update is kept for
         // its worker, once.
-        let q = queue(10).keeping_updates(true);
+        let q = queue(10).reposting(true);
         q.push(&fired);
         q.pop(1);
         q.finished();
@@ -618,6 +664,75 @@ mod tests {
         q.unpop(front); // f1 is the oldest: it goes
         q.push(&alert(1, AlertState::Resolved));
         assert_eq!(ids(&q.pop(10)), [2, 3]);
+    }
+
+    /// A hook that re-posts its firing alerts (Alertmanager) owes a firing its full queue
+    /// dropped to the next keep-alive, as it now reads, and tells its resolve as usual;
+    /// unless the alert resolved (or was retracted) before that, or its resolve was queued
+    /// already: then it never fired for the hook, as for the chats.
+    #[test]
+    fn a_reposting_hook_owes_a_dropped_firing_to_its_next_keep_alive() {
+        let states = |q: &Queue| q.pop(10).iter().map(|a| (a.started_at, a.state, a.retracted)).collect::<Vec<_>>();
+        let owed = |q: &Queue| {
+            let mut v: Vec<_> = q.take_owed().iter().map(|a| (a.started_at, a.value)).collect();
+            v.sort_by_key(|x| x.0);
+            v
+        };
+        let (f1, r1) = (alert(1, AlertState::Firing), alert(1, AlertState::Resolved));
+        let (f2, f3, f4) = (alert(2, AlertState::Firing), alert(3, AlertState::Firing), alert(4, AlertState::Firing));
+        let q = queue(2).reposting(true);
+        q.push(&f1);
+        q.push(&f2);
+        q.push(&f3); // drops f1: owed
+        assert_eq!(q.metrics.dropped.get(), 1);
+        assert!(q.owes());
+        // Told again with its figures moved while it waits: owed as it now reads.
+        q.push(&Arc::new(Alert { value: 0.7, ..(*f1).clone() }));
+        assert_eq!(owed(&q), [(1, 0.7)]);
+        assert!(!q.owes());
+        assert_eq!(states(&q), [(2, AlertState::Firing, false), (3, AlertState::Firing, false)]);
+        q.finished();
+        // Posted by the keep-alive: a repeat is not queued, its resolve is.
+        q.push(&f1);
+        q.push(&r1);
+        assert_eq!(states(&q), [(1, AlertState::Resolved, false)]);
+        q.finished();
+
+        // Resolved before the keep-alive: nothing of it; told firing again, it goes out.
+        let q = queue(2).reposting(true);
+        for f in [&f1, &f2, &f3] {
+            q.push(f);
+        }
+        q.push(&r1);
+        assert!(owed(&q).is_empty());
+        assert_eq!(states(&q), [(2, AlertState::Firing, false), (3, AlertState::Firing, false)]);
+        q.finished();
+        q.push(&f1);
+        assert_eq!(states(&q), [(1, AlertState::Firing, false)]);
+
+        // Retracted before the keep-alive: nothing of it either.
+        let q = queue(2).reposting(true);
+        for f in [&f1, &f2, &f3] {
+            q.push(f);
+        }
+        q.push(&retraction(&f1));
+        assert!(owed(&q).is_empty());
+        assert_eq!(states(&q).len(), 2);
+
+        // Its resolve queued when the firing is dropped: both go, nothing owed.
+        let q = queue(3).reposting(true);
+        for a in [&f1, &r1, &f2, &f3] {
+            q.push(a);
+        }
+        assert!(!q.owes());
+        assert_eq!(states(&q), [(2, AlertState::Firing, false), (3, AlertState::Firing, false)]);
+
+        // A hook that does not re-post owes nothing: the firing is unsaid.
+        let q = queue(2);
+        for f in [&f1, &f2, &f3, &f4] {
+            q.push(f);
+        }
+        assert!(!q.owes() && q.take_owed().is_empty());
     }
 
     #[test]

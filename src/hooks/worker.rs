@@ -295,21 +295,23 @@ impl Worker {
                 AlertState::Resolved => {
                     self.active.remove(&a.id);
                 }
-                AlertState::Firing if keep => {
-                    if self.active.len() < MAX_ACTIVE {
-                        self.active.insert(a.id.clone(), a.clone());
-                    } else {
-                        self.warn_loss(&format!(
-                            "more than {MAX_ACTIVE} firing alerts; {} will not be kept alive",
-                            a.id
-                        ));
-                    }
-                }
+                AlertState::Firing if keep => self.keep_alive(a.clone()),
                 AlertState::Firing => {}
             }
         }
-        if !self.active.is_empty() && self.next_refresh.is_none() {
+        // A full queue drops while a message waits for Alertmanager: what it dropped goes
+        // out with the next keep-alive.
+        if (!self.active.is_empty() || self.queue.owes()) && self.next_refresh.is_none() {
             self.next_refresh = Some(Instant::now() + every);
+        }
+    }
+
+    /// Keeps `a` alive from now on, if there is room.
+    fn keep_alive(&mut self, a: Arc<Alert>) {
+        if self.active.len() < MAX_ACTIVE || self.active.contains_key(&a.id) {
+            self.active.insert(a.id.clone(), a);
+        } else {
+            self.warn_loss(&format!("more than {MAX_ACTIVE} firing alerts; {} will not be kept alive", a.id));
         }
     }
 
@@ -320,6 +322,10 @@ impl Worker {
             self.next_refresh = None;
             return;
         };
+        // Firings a full queue dropped: posted now for the first time, then kept alive.
+        for a in self.queue.take_owed() {
+            self.keep_alive(a);
+        }
         if self.active.is_empty() {
             self.next_refresh = None;
             return;
