@@ -596,6 +596,34 @@ fn the_team_of_an_out_of_adherence_alert_is_the_one_at_its_fire_time() {
     }
 }
 
+/// A roster over `roster.max_bytes` is refused whole (413) naming that key, not the events'
+/// body limit an operator would otherwise raise in vain.
+#[tokio::test]
+async fn a_roster_over_its_limit_is_refused_naming_roster_max_bytes() {
+    let d = common::Daemon::start(
+        "[server]\nclock = \"event\"\n[roster]\nmax_bytes = 100\n[limits]\nmax_body_bytes = 100000\n",
+    )
+    .await;
+    assert!(ROSTER_CSV.len() > 100, "{}", ROSTER_CSV.len());
+    let r = reqwest::Client::new()
+        .put(d.url("/api/v1/roster"))
+        .header("content-type", "text/csv")
+        .body(ROSTER_CSV)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let body: Value = r.json().await.unwrap();
+    let msg = body["error"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("roster.max_bytes (100 bytes)") && msg.contains("nothing of this upload was applied"),
+        "{body}"
+    );
+    let s = d.get_json("/api/v1/snapshot").await;
+    assert!(s["agents"].as_array().unwrap().is_empty(), "nothing applied: {s}");
+    d.stop().await;
+}
+
 /// `PUT /api/v1/roster` applies CSV, refuses a bad row by its line with nothing applied.
 #[tokio::test]
 async fn put_roster_over_http() {

@@ -334,7 +334,8 @@ async fn oversized_lines_frames_bodies_and_headers_are_refused_and_counted() {
     let snap = d.wait_outcomes(5).await;
     assert_eq!(snap["ingest"]["invalid"].as_u64(), Some(2), "{}", snap["ingest"]);
 
-    // HTTP: a body over max_body_bytes is 413, with or without a Content-Length.
+    // HTTP: a body over max_body_bytes is 413 naming the key, with or without a
+    // Content-Length, and one invalid (too_large), as a line is over TCP.
     let big = format!("[{}]", vec![event("A4", "idle", 1000); 2000].join(","));
     assert!(big.len() > 100_000);
     let status = reqwest::Client::new()
@@ -343,16 +344,32 @@ async fn oversized_lines_frames_bodies_and_headers_are_refused_and_counted() {
         .body(big.clone())
         .send()
         .await;
+    // The answer may come before the body is sent whole, and the client see the
+    // connection close instead; the server has counted it either way.
     if let Ok(r) = status {
         assert_eq!(r.status().as_u16(), 413);
+        let a: serde_json::Value = r.json().await.unwrap();
+        assert_eq!((a["applied"].as_u64(), a["invalid"].as_u64()), (Some(0), Some(1)), "{a}");
+        assert!(a["error"].as_str().is_some_and(|e| e.contains("limits.max_body_bytes (100000 bytes)")), "{a}");
     }
+    let snap = d.wait_outcomes(6).await;
+    assert_eq!(snap["ingest"]["invalid"].as_u64(), Some(3), "{}", snap["ingest"]);
     let mut s = TcpStream::connect(d.http).await.unwrap();
     let head = "POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     let _ = s.write_all(format!("{head}{:x}\r\n{big}\r\n0\r\n\r\n", big.len()).as_bytes()).await;
     let mut answer = vec![0u8; 64];
     let n = s.read(&mut answer).await.unwrap();
     let answer = String::from_utf8_lossy(&answer[..n]);
-    assert!(answer.starts_with("HTTP/1.1 4"), "a chunked body of unknown length was answered {answer:?}");
+    assert!(answer.starts_with("HTTP/1.1 413"), "a chunked body over the limit was answered {answer:?}");
+    let snap = d.wait_outcomes(7).await;
+    assert_eq!(snap["ingest"]["invalid"].as_u64(), Some(4), "{}", snap["ingest"]);
+    let refusals = d.get_json("/api/v1/ingest/errors?source=http").await;
+    assert!(refusals.to_string().contains("body over limits.max_body_bytes"), "{refusals}");
+    // A source the daemon does not know is answered with the ones it does.
+    let r = reqwest::get(d.url("/api/v1/ingest/errors?source=bogus")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let why = r.text().await.unwrap();
+    assert!(why.contains(r#"unknown source \"bogus\" (tcp, ws, http, replay, demo, journal"#), "{why}");
 
     // HTTP: 1 MiB of headers is refused (431) without reaching a route.
     let mut s = TcpStream::connect(d.http).await.unwrap();

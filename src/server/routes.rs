@@ -15,12 +15,14 @@ use warp::{Filter, Rejection, Reply};
 use super::alert_query::AlertQuery;
 use super::guard::{self, Guard};
 use super::listen::ConnStats;
+use super::sources_route::read_limited;
 use super::{Shared, auth, push, wall_ms};
 use crate::engine::{Source, ViewOpts};
 use crate::event::{DecodeError, Refusal, decode_batch};
 use crate::ingest::apply::Applied;
 use crate::ingest::errors;
 use crate::snapshot::{Partial, QueueList, Snapshot};
+use crate::sources::push::Body;
 
 mod web {
     include!(concat!(env!("OUT_DIR"), "/web_files.rs"));
@@ -287,24 +289,34 @@ pub fn routes(
             blocking(move || json_reply(push::full_frame(&sh, q.get("team").map(String::as_str)), StatusCode::OK))
         });
 
-    let max_body = shared.config.limits.max_body_bytes as u64;
     let post_events = warp::path!("api" / "v1" / "events")
         .and(warp::post())
         .and(guard.json_post())
         .and(authorized(shared.clone(), true))
-        .and(warp::body::content_length_limit(max_body))
-        .and(warp::body::bytes())
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::body::stream())
         .and(s.clone())
-        .then(|body: Bytes, sh: Arc<Shared>| async move {
-            let (batch, status) = match std::str::from_utf8(&body) {
-                Err(e) => (vec![Err(DecodeError::not_utf8(&body, e.valid_up_to()))], StatusCode::BAD_REQUEST),
-                Ok(text) => {
-                    let batch = decode_batch(text, &sh.aliases);
-                    let whole_bad = batch.len() == 1
-                        && matches!(&batch[0], Err(e) if matches!(e.refusal(), Refusal::NotJson | Refusal::NotObject))
-                        && !text.trim_start().starts_with('{');
-                    (batch, if whole_bad { StatusCode::BAD_REQUEST } else { StatusCode::OK })
+        .then(|declared: Option<u64>, body, sh: Arc<Shared>| async move {
+            let limit = sh.config.limits.max_body_bytes;
+            let (batch, status) = match read_limited(declared, body, limit).await {
+                // The client went away mid-body: nobody reads the answer.
+                Err(_) => return json_reply(String::new(), StatusCode::BAD_REQUEST),
+                // Not read: one `invalid` (`too_large`), as an over-long line is over TCP;
+                // the client sends it again in smaller batches.
+                Ok(Body::TooLarge { limit }) => {
+                    let too_large = DecodeError::too_large("body", "limits.max_body_bytes", limit);
+                    (vec![Err(too_large)], StatusCode::PAYLOAD_TOO_LARGE)
                 }
+                Ok(Body::Bytes(body)) => match std::str::from_utf8(&body) {
+                    Err(e) => (vec![Err(DecodeError::not_utf8(&body, e.valid_up_to()))], StatusCode::BAD_REQUEST),
+                    Ok(text) => {
+                        let batch = decode_batch(text, &sh.aliases);
+                        let whole_bad = batch.len() == 1
+                            && matches!(&batch[0], Err(e) if matches!(e.refusal(), Refusal::NotJson | Refusal::NotObject))
+                            && !text.trim_start().starts_with('{');
+                        (batch, if whole_bad { StatusCode::BAD_REQUEST } else { StatusCode::OK })
+                    }
+                },
             };
             // Acknowledged means durable: answered once the journal has synced the batch
             // (in a cluster: once JetStream stored it and this replica applied it).
@@ -312,6 +324,9 @@ pub fn routes(
             let Applied { counts, errors, .. } = done.applied;
             let mut body = serde_json::to_value(counts).unwrap_or_default();
             body["errors"] = errors::answer(&errors);
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                body["error"] = json!(format!("body over limits.max_body_bytes ({limit} bytes); send smaller batches"));
+            }
             match done.durable {
                 Ok(()) => json_reply(body.to_string(), status),
                 Err(why) => {
@@ -336,14 +351,22 @@ pub fn routes(
 
     // The roster (SPEC §9.1): CSV or JSON, the whole upload or nothing. PUT is not a
     // method a page may send cross-site without a preflight, which is never granted.
-    let roster_max = shared.config.roster_max_bytes as u64;
     let put_roster = warp::path!("api" / "v1" / "roster")
         .and(warp::put())
         .and(authorized(shared.clone(), true))
-        .and(warp::body::content_length_limit(roster_max))
-        .and(warp::body::bytes())
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::body::stream())
         .and(s.clone())
-        .then(|body: Bytes, sh: Arc<Shared>| {
+        .then(|declared: Option<u64>, body, sh: Arc<Shared>| async move {
+            let body = match read_limited(declared, body, sh.config.roster_max_bytes).await {
+                Err(_) => return json_reply(String::new(), StatusCode::BAD_REQUEST),
+                Ok(Body::TooLarge { limit }) => {
+                    let msg =
+                        format!("roster over roster.max_bytes ({limit} bytes); nothing of this upload was applied");
+                    return json_reply(json!({ "error": msg }).to_string(), StatusCode::PAYLOAD_TOO_LARGE);
+                }
+                Ok(Body::Bytes(b)) => b,
+            };
             blocking(move || match std::str::from_utf8(&body) {
                 Err(e) => json_reply(
                     json!({"error": format!("the roster is not UTF-8 (byte {})", e.valid_up_to())}).to_string(),
@@ -357,6 +380,7 @@ pub fn routes(
                     ),
                 },
             })
+            .await
         });
 
     let ingest_errors = warp::path!("api" / "v1" / "ingest" / "errors")
@@ -370,7 +394,8 @@ pub fn routes(
                 Some(name) => match Source::all().into_iter().find(|s| s.as_str() == name) {
                     Some(s) => Some(s),
                     None => {
-                        let msg = format!("unknown source {name:?} (tcp, ws, http, demo)");
+                        let known: Vec<&str> = Source::all().into_iter().map(|s| s.as_str()).collect();
+                        let msg = format!("unknown source {name:?} ({})", known.join(", "));
                         return json_reply(json!({ "error": msg }).to_string(), StatusCode::BAD_REQUEST);
                     }
                 },

@@ -28,6 +28,20 @@ fn respond(r: Reply) -> Response<String> {
     res
 }
 
+/// Reads a body of at most `limit` bytes: one whose `Content-Length` (`declared`) says
+/// more is not read at all, one that runs past it (chunked) is read no further. `Err`:
+/// the client went away mid-body.
+pub(super) async fn read_limited<B: Buf>(
+    declared: Option<u64>,
+    body: impl Stream<Item = Result<B, warp::Error>>,
+    limit: usize,
+) -> Result<Body, warp::Error> {
+    match declared {
+        Some(n) if n > limit as u64 => Ok(Body::TooLarge { limit }),
+        _ => read(body, limit).await,
+    }
+}
+
 /// Reads the body up to `limit` bytes; past it, stops reading.
 async fn read<B: Buf>(body: impl Stream<Item = Result<B, warp::Error>>, limit: usize) -> Result<Body, warp::Error> {
     let mut body = std::pin::pin!(body);
@@ -63,12 +77,7 @@ pub async fn handle<B: Buf>(
     }
     let limit = sh.config.limits.max_body_bytes;
     let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let body = match declared {
-        // Said too large up front: not read at all.
-        Some(n) if n > limit as u64 => Ok(Body::TooLarge { limit }),
-        _ => read(body, limit).await,
-    };
-    let body = match body {
+    let body = match read_limited(declared, body, limit).await {
         Ok(b) => b,
         // The client went away mid-body: nobody reads the answer.
         Err(_) => return respond(Reply { status: 400, body: String::new() }),
