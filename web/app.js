@@ -10,8 +10,8 @@
 // plus a one-second tick that moves clocks, timers and fades without waiting for the
 // server (and once more the frame after each render), and the controls.
 //
-// Page parameters: ?team=T07 (one team; passed on to /ws), ?lang=zh|en (default from the
-// browser), ?kiosk=1 (no controls, pages through what does not fit), ?sort=team|state|time,
+// Page parameters: ?team=T07 (one team; passed on to /ws), ?lang=zh|en (default: the
+// server's [wallboard] lang, else the browser's), ?kiosk=1 (no controls, pages through what does not fit), ?sort=team|state|time,
 // ?offline=0 (hide logged-out agents), ?token=… (viewer token; passed on to /ws),
 // ?stale_secs=N (no event for this long = stale feed; default 60).
 // The page makes no other requests than its own files and /ws.
@@ -56,6 +56,16 @@ function applyStaticText() {
   langBtn.title = t('btn.lang_title');
   langBtn.lang = lang() === 'zh' ? 'en' : 'zh-CN';
   updateFullscreenLabel();
+}
+
+/** Every text on the page in language `next` (the button; the floor's `[wallboard] lang`). */
+function relabel(next) {
+  setLang(next);
+  applyStaticText();
+  tiles.relabel();
+  banner.relabel();
+  teams.relabel();
+  aht.relabel();
 }
 
 let renderQueued = false;
@@ -159,13 +169,8 @@ document.addEventListener('click', (ev) => {
     scheduleRender();
   } else if (b.dataset.action === 'lang') {
     const next = lang() === 'zh' ? 'en' : 'zh';
-    setLang(next);
+    relabel(next);
     setParam('lang', next);
-    applyStaticText();
-    tiles.relabel();
-    banner.relabel();
-    teams.relabel();
-    aht.relabel();
     render();
   } else if (b.dataset.action === 'fullscreen') {
     if (document.fullscreenElement) document.exitFullscreen();
@@ -201,7 +206,12 @@ new ResizeObserver(() => alerts.fit()).observe($('.alerts'));
 connPanel.render(serverNow());
 connect(wsUrl(), {
   frame: (msg) => {
-    if (onFrame(msg)) scheduleRender();
+    if (!onFrame(msg)) return;
+    // The floor's language (`[wallboard] lang`), unless this page's ?lang= chose one: a TV
+    // whose browser speaks English shows a Chinese floor's board in Chinese.
+    const floorLang = msg.type === 'full' && !opts.lang ? store.config.lang : null;
+    if ((floorLang === 'en' || floorLang === 'zh') && floorLang !== lang()) relabel(floorLang);
+    scheduleRender();
   },
   state: (state, info) => {
     store.conn = state;

@@ -64,13 +64,13 @@ async function freePort() {
   }
 }
 
-/** A daemon of our own with no feed: { base, proc }. */
-async function startDaemon(name) {
+/** A daemon of our own with no feed (`extra`: more of its config): { base, proc }. */
+async function startDaemon(name, extra = '') {
   const [http, tcp] = [await freePort(), await freePort()];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `fw-e2e-${name}-`));
   const config = path.join(dir, 'floorwatch.toml');
   // Peak all day: the aux figures and the PEAK tags as on a working floor.
-  fs.writeFileSync(config, `[server]\npush_interval_ms = 200\nweb_dir = ${JSON.stringify(WEB)}\n\n[peak]\nwindows = ["00:00-24:00"]\n`);
+  fs.writeFileSync(config, `[server]\npush_interval_ms = 200\nweb_dir = ${JSON.stringify(WEB)}\n\n[peak]\nwindows = ["00:00-24:00"]\n${extra}`);
   const proc = spawn(BIN, ['serve', '--no-journal', '--http', `127.0.0.1:${http}`, '--tcp', `127.0.0.1:${tcp}`, '--config', config], {
     stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'daemon.log'), 'w')],
   });
@@ -294,6 +294,30 @@ after(async () => {
 // Before the first shift: a roster uploaded, nobody due yet, no event. The board has no
 // square and says how many are on the roster (rather than a wall of grey no-shows, or a
 // bare "No agents yet").
+test('the floor\'s [wallboard] lang chooses the board\'s language over the browser\'s; ?lang= over both', async () => {
+  const zh = await startDaemon('lang', '\n[wallboard]\nlang = "zh"\n');
+  try {
+    for (const [query, want] of [['', 'zh-CN'], ['?lang=en', 'en']]) {
+      const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1920, height: 1080 } });
+      try {
+        await page.goto(`${zh.base}/${query}`);
+        await page.waitForFunction(() => document.querySelector('#app').classList.contains('has-data'), null, { timeout: 15_000 });
+        await page.waitForFunction((w) => document.documentElement.lang === w, want, { timeout: 5_000 }).catch(() => {});
+        const got = await page.evaluate(() => ({
+          lang: document.documentElement.lang, title: document.title,
+          alerts: document.querySelector('[data-i18n="alerts.title"]')?.textContent,
+        }));
+        assert.equal(got.lang, want, `${query || 'no ?lang'}: ${JSON.stringify(got)}`);
+        assert.equal(got.alerts, want === 'en' ? 'Alerts' : '告警', JSON.stringify(got));
+      } finally {
+        await page.close();
+      }
+    }
+  } finally {
+    zh.proc.kill();
+  }
+});
+
 test('a rostered floor before its first shift says who is on the roster', async () => {
   const early = await startDaemon('sched-early');
   try {
