@@ -209,6 +209,14 @@ impl ClusterConfig {
         errs: &mut Errs,
     ) -> Option<crate::cluster::ClusterSettings> {
         if self.nats.is_empty() {
+            // A replica named without a server would run alone on its journal, silently.
+            if !self.site.is_empty() || !self.sites.is_empty() {
+                let set = if self.site.is_empty() { "cluster.sites" } else { "cluster.site" };
+                let msg = format!(
+                    "cluster mode needs the NATS servers' URLs ({set} is set), e.g. [\"nats://10.0.0.1:4222\"]"
+                );
+                errs.0.push(invalid("cluster.nats", msg));
+            }
             return None;
         }
         // Names go into subjects (`fw.in.<site>.batch`) and stream names.

@@ -229,4 +229,8 @@ fn cluster_keys_are_checked_and_summarized() {
         out.contains("cluster: site sh-01 following bj-02, sh-01 on stream FLOORWATCH (3 copies) via nats://10.0.0.1:4222, nats://10.0.0.2:4222"),
         "{out}"
     );
+    // A site without servers would run alone on its journal: refused, naming the key.
+    let (code, _, err) = check("[auth]\nopen = true\n[cluster]\nsite = \"sh-01\"\n");
+    assert_ne!(code, 0);
+    assert!(err.contains("cluster.nats: cluster mode needs the NATS servers' URLs (cluster.site is set)"), "{err}");
 }

@@ -92,8 +92,8 @@ pub struct SimulateArgs {
     pub cluster: Vec<Cluster>,
 
     /// Inject a long break: at local time HH:MM one logged-in agent of team TEAM goes on
-    /// unplanned aux REASON [break] for MINUTES [20] — past the default long_aux limits
-    /// (10 min; restroom 15 min). Repeatable.
+    /// unplanned aux REASON [break] for MINUTES [20] — past the default long_aux limit
+    /// (10 min, or the reason's own under [alerts.long_aux] per_reason). Repeatable.
     #[arg(long, value_name = "TEAM@HH:MM[:MINUTES[:REASON]]", value_parser = parse_long_break)]
     pub long_break: Vec<LongBreak>,
 
