@@ -13,7 +13,7 @@ use floorwatch::config::FileConfig;
     name = "floorwatch",
     version,
     about = "Real-time agent-state monitoring for contact centres",
-    long_about = "floorwatch consumes the live stream of agent state changes (talking, ACW, aux, idle), keeps exact \
+    long_about = "floorwatch consumes the live stream of agent state changes (talking, ACW, aux, idle, offline), keeps exact \
 rolling windows per agent, computes the figures floors are run by (talk utilization, aux rate, occupancy, AHT, \
 dispersion), detects aux clustering at peak time, and pushes it all to a browser wallboard, Prometheus and alert hooks.\n\n\
 Without a subcommand it runs `serve`.",
