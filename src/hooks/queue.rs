@@ -289,11 +289,12 @@ impl Queue {
         self.lock().items.is_empty()
     }
 
-    /// Nothing queued and nothing in flight: every alert pushed so far is delivered or
-    /// given up (the cluster records how far hook delivery got only then).
+    /// Nothing queued, nothing in flight and no dropped firing owed to a keep-alive: every
+    /// alert pushed so far is delivered or given up (the cluster records how far hook
+    /// delivery got only then).
     pub fn idle(&self) -> bool {
         let st = self.lock();
-        st.items.is_empty() && st.inflight == 0
+        st.items.is_empty() && st.inflight == 0 && st.owed.as_ref().is_none_or(HashMap::is_empty)
     }
 
     /// The worker finished the alerts it popped.
@@ -726,6 +727,17 @@ mod tests {
         }
         assert!(!q.owes());
         assert_eq!(states(&q), [(2, AlertState::Firing, false), (3, AlertState::Firing, false)]);
+
+        // A firing owed keeps the queue from idle (the cluster records hook delivery as
+        // done only then) until the keep-alive takes it.
+        let q = queue(1).reposting(true);
+        q.push(&f1);
+        q.push(&f2); // drops f1: owed
+        q.pop(1);
+        q.finished();
+        assert!(!q.idle());
+        assert_eq!(owed(&q), [(1, 0.5)]);
+        assert!(q.idle());
 
         // A hook that does not re-post owes nothing: the firing is unsaid.
         let q = queue(2);
