@@ -109,9 +109,45 @@ impl WarnLimiter {
     }
 }
 
+/// A [`WarnLimiter`] that counts what its warnings are about: each warning says how many
+/// (alerts dropped, alerts not delivered) since the last one, not the latest alone.
+pub struct CountingWarn {
+    limiter: WarnLimiter,
+    count: u64,
+}
+
+impl CountingWarn {
+    pub const fn new(interval: Duration) -> CountingWarn {
+        CountingWarn { limiter: WarnLimiter::new(interval), count: 0 }
+    }
+
+    /// Adds `n`; `Some((the count since the last warning, warnings held back))` when a
+    /// warning may be logged now.
+    pub fn add(&mut self, n: u64) -> Option<(u64, u64)> {
+        self.count += n;
+        let held_back = self.limiter.check()?;
+        Some((std::mem::take(&mut self.count), held_back))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A warning a minute says how many since the last one: "1 alert" after a hundred lost
+    /// in between was the bug.
+    #[test]
+    fn counting_warnings_say_how_many_since_the_last() {
+        let mut w = CountingWarn::new(Duration::from_secs(60));
+        assert_eq!(w.add(1), Some((1, 0)));
+        for _ in 0..4 {
+            assert_eq!(w.add(5), None);
+        }
+        // The minute is over (a limiter that allows one now, with the counts kept).
+        w.limiter.interval = Duration::ZERO;
+        assert_eq!(w.add(1), Some((21, 4)));
+        assert_eq!(w.add(2), Some((2, 0)));
+    }
 
     #[test]
     fn rate_window_allows_n_per_sliding_minute() {

@@ -46,6 +46,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
 pub use config::HookConfig;
+pub(crate) use limit::CountingWarn;
 pub use secret::{HookUrl, Secret};
 
 use crate::alert::{Alert, AlertState};
@@ -248,6 +249,10 @@ impl Hooks {
     pub async fn shutdown(self, grace: Duration) {
         let inner = &self.inner;
         inner.accepting.store(false, Ordering::Release);
+        let queued: usize = inner.hooks.iter().map(|h| h.queue.len()).sum();
+        if queued > 0 {
+            tracing::info!(queued, "delivering the alerts queued for hooks, for at most {} s", grace.as_secs());
+        }
         inner.draining.cancel();
         inner.tasks.close();
         if tokio::time::timeout(grace, inner.tasks.wait()).await.is_err() {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::limit::WarnLimiter;
+use super::limit::CountingWarn;
 use super::metrics::HookMetrics;
 use crate::alert::{Alert, AlertState};
 
@@ -48,7 +48,8 @@ struct State {
     /// Alerts whose firing a full queue dropped (never sent): their resolve and retraction
     /// are not sent either, and a later push of the firing is told ([`State::drop_oldest`]).
     unsaid: Seen,
-    drop_warn: WarnLimiter,
+    /// "Queue full" warnings, at most one a minute, each with the alerts dropped since the last.
+    drop_warn: CountingWarn,
     /// Firing alerts already sent whose figures were corrected since (only when
     /// `reposts`), oldest first.
     updated: Vec<Arc<Alert>>,
@@ -108,7 +109,7 @@ impl Queue {
                 inflight: 0,
                 seen: Seen::default(),
                 unsaid: Seen::default(),
-                drop_warn: WarnLimiter::new(Duration::from_secs(60)),
+                drop_warn: CountingWarn::new(Duration::from_secs(60)),
                 updated: Vec::new(),
                 owed: None,
             }),
@@ -227,18 +228,25 @@ impl Queue {
             st.items.push_back(a.clone());
         }
         self.metrics.depth.set(st.items.len() as i64);
-        let warn = if dropped.is_some() { st.drop_warn.check() } else { None };
+        let warn = dropped.as_ref().and_then(|_| st.drop_warn.add(1));
         drop(st);
         if let Some(old) = dropped {
             self.metrics.dropped.inc();
-            if let Some(held_back) = warn {
-                tracing::warn!(
-                    hook = %self.name, id = %old.id, capacity = self.capacity, held_back,
-                    "hook queue full: dropped the oldest alert"
-                );
+            if let Some(w) = warn {
+                self.warn_dropped(w, &old.id);
             }
         }
         self.ready.notify_one();
+    }
+
+    /// The warning of a full queue: how many alerts it dropped since the last one.
+    fn warn_dropped(&self, (dropped, warnings_suppressed): (u64, u64), last: &str) {
+        tracing::warn!(
+            hook = %self.name, dropped, capacity = self.capacity, warnings_suppressed, last,
+            "hook queue full ({} alerts waiting): dropped the oldest, {dropped} since the last warning{}",
+            self.capacity,
+            if self.reposts { "; firings among them go out with the next keep-alive" } else { "" }
+        );
     }
 
     /// Takes back a resolve that late events showed was wrong, the alert firing on as it
@@ -324,14 +332,19 @@ impl Queue {
             st.items.push_front(a);
         }
         let mut dropped = 0;
+        let mut last = None;
         while st.items.len() > self.capacity {
-            st.drop_oldest();
+            last = st.drop_oldest();
             dropped += 1;
         }
         self.metrics.depth.set(st.items.len() as i64);
+        let warn = if dropped > 0 { st.drop_warn.add(dropped) } else { None };
         drop(st);
         if dropped > 0 {
             self.metrics.dropped.inc_by(dropped);
+        }
+        if let (Some(w), Some(last)) = (warn, last) {
+            self.warn_dropped(w, &last.id);
         }
     }
 

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{HookKind, HookSpec};
-use super::limit::{self, SharedRate, WarnLimiter};
+use super::limit::{self, CountingWarn, SharedRate, WarnLimiter};
 use super::metrics::HookMetrics;
 use super::payload::{self, HttpRequest, Message};
 use super::queue::Queue;
@@ -44,6 +44,8 @@ pub struct Worker {
     warn_retry: WarnLimiter,
     /// Alerts given up and other losses: at most one warning a minute, with a count.
     warn_loss: WarnLimiter,
+    /// Alerts given up: at most one warning a minute, with how many since the last.
+    warn_undelivered: CountingWarn,
     /// Some attempt failed since the last delivery (to log the recovery once).
     failing: bool,
     /// Alertmanager: firing alerts delivered (or not delivered for want of reaching it) and
@@ -104,6 +106,7 @@ impl Worker {
             inflight: 0,
             warn_retry: WarnLimiter::new(Duration::from_secs(60)),
             warn_loss: WarnLimiter::new(Duration::from_secs(60)),
+            warn_undelivered: CountingWarn::new(Duration::from_secs(60)),
             failing: false,
             active: BTreeMap::new(),
             next_refresh: None,
@@ -120,7 +123,10 @@ impl Worker {
         let left = self.inflight + self.queue.clear();
         if left > 0 {
             self.metrics.dropped.inc_by(left as u64);
-            tracing::warn!(alerts = left, "alert hook stopped before delivering everything");
+            tracing::warn!(
+                alerts = left,
+                "alert hook stopped with {left} alert(s) undelivered: discarded, they are not sent after a restart"
+            );
         }
         tracing::debug!("alert hook task finished");
     }
@@ -186,9 +192,9 @@ impl Worker {
                     };
                     tracing::debug!(attempt, alerts = n, ?wait, %reason, "alert hook attempt failed; will retry");
                     if !self.failing
-                        && let Some(held_back) = self.warn_retry.check()
+                        && let Some(warnings_suppressed) = self.warn_retry.check()
                     {
-                        tracing::warn!(held_back, "alert hook failing: {reason}; retrying");
+                        tracing::warn!(warnings_suppressed, "alert hook failing: {reason}; retrying");
                     }
                     self.failing = true;
                     tokio::time::sleep(wait).await;
@@ -210,7 +216,15 @@ impl Worker {
             Err((reason, _)) => {
                 self.metrics.failed.inc_by(n);
                 self.failing = true;
-                self.warn_loss(&format!("{n} alert(s) not delivered: {reason}"));
+                // The count since the last warning, not this message's alone: one warning a
+                // minute must not read "1 alert" when a hundred were lost meanwhile.
+                if let Some((lost, warnings_suppressed)) = self.warn_undelivered.add(n) {
+                    let waiting = self.queue.len();
+                    tracing::warn!(
+                        not_delivered = lost, waiting, warnings_suppressed, last = %batch[0].id,
+                        "alert hook failing: {lost} alert(s) not delivered since the last warning, {waiting} waiting: {reason}"
+                    );
+                }
             }
         }
         if self.spec.kind == HookKind::Alertmanager {
@@ -227,8 +241,8 @@ impl Worker {
 
     /// One warning a minute at most per hook, whatever the number of failures.
     fn warn_loss(&mut self, what: &str) {
-        if let Some(held_back) = self.warn_loss.check() {
-            tracing::warn!(held_back, "alert hook failing: {what}");
+        if let Some(warnings_suppressed) = self.warn_loss.check() {
+            tracing::warn!(warnings_suppressed, "alert hook failing: {what}");
         }
     }
 

@@ -24,6 +24,7 @@ use warp::ws::{Message, WebSocket};
 use super::{Shared, wall_ms};
 use crate::alert::Alert;
 use crate::engine::{View, ViewOpts};
+use crate::hooks::CountingWarn;
 use crate::snapshot::{BoardAgent, BoardGroups, board_alerts};
 
 const QUEUE: usize = 8;
@@ -51,6 +52,8 @@ pub struct Hub {
     gauge: prometheus::IntGauge,
     skipped: prometheus::IntCounter,
     dropped: prometheus::IntCounter,
+    /// "Wallboard dropped" warnings: at most one a minute, with how many since the last.
+    drop_warn: std::sync::Mutex<CountingWarn>,
     /// The previous tick's agents, for deltas. The push loop keeps it; a client connecting
     /// while it is stale seeds it (`seed_prev`).
     prev: std::sync::Mutex<HashMap<CompactString, BoardAgent>>,
@@ -101,6 +104,7 @@ impl Hub {
             gauge,
             skipped,
             dropped,
+            drop_warn: std::sync::Mutex::new(CountingWarn::new(Duration::from_secs(60))),
             prev: std::sync::Mutex::new(HashMap::new()),
             prev_stale: AtomicBool::new(true),
             seeded_at: AtomicI64::new(0),
@@ -151,6 +155,21 @@ impl Hub {
     }
 
     /// Counts a frame `c` could not take; it gets a fresh `full` frame once it has room.
+    /// Counts a wallboard dropped for being too slow, and says so in the log (a dark screen
+    /// on the floor should leave a trace), at most once a minute.
+    fn note_dropped(&self, team: Option<&str>, why: &str) {
+        self.dropped.inc();
+        let warn = self.drop_warn.lock().unwrap_or_else(|p| p.into_inner()).add(1);
+        if let Some((dropped, warnings_suppressed)) = warn {
+            tracing::warn!(
+                dropped,
+                warnings_suppressed,
+                team = team.unwrap_or("(whole floor)"),
+                "wallboard dropped: {why}; {dropped} since the last warning (a page reconnects by itself when it can)"
+            );
+        }
+    }
+
     fn mark_skipped(&self, c: &Client) {
         self.skipped.inc();
         c.needs_full.store(true, Ordering::Relaxed);
@@ -418,7 +437,11 @@ pub async fn client(shared: Arc<Shared>, ws: WebSocket, team: Option<String>, sh
             Ok(Err(_)) => break,
             Err(_) => {
                 // Its socket took nothing for SEND_TIMEOUT: too slow, dropped like a stale one.
-                hub.dropped.inc();
+                let team = hub.clients.get(&id).and_then(|c| c.team.clone());
+                hub.note_dropped(
+                    team.as_deref(),
+                    &format!("its connection took nothing for {} s", SEND_TIMEOUT.as_secs()),
+                );
                 break;
             }
         }
@@ -619,7 +642,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                 let since = c.stale_since.load(Ordering::Relaxed);
                 if since != 0 && now_ms - since > DROP_AFTER_MS {
                     gone.push(*entry.key());
-                    hub.dropped.inc();
+                    hub.note_dropped(c.team.as_deref(), &format!("it read no frame for {} s", DROP_AFTER_MS / 1000));
                 }
             }
         }
