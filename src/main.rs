@@ -37,6 +37,9 @@ enum Command {
     /// Send events (a file, stdin or --event) to a running daemon and print their outcomes.
     Send(floorwatch::send::SendArgs),
     /// Apply an NDJSON file of events with the event clock and print one JSON snapshot.
+    ///
+    /// A long replay shows its progress (lines, rate, event time) on stderr when that is a
+    /// terminal; set FLOORWATCH_PROGRESS=1 to have it in a log too (nohup, CI, a unit).
     Replay(ReplayArgs),
     /// Generate a realistic simulated floor as NDJSON, to a file or streamed to a daemon.
     Simulate(floorwatch::sim::SimulateArgs),

@@ -30,6 +30,9 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 
 /// How long `send` waits for the daemon's answer to one batch.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// At most this many refused events are printed one per line (a resent day would print
+/// thousands); the summary line counts them all.
+const DETAIL_LINES: usize = 50;
 
 /// Send events to a running daemon and print what it did with them.
 #[derive(Debug, Clone, clap::Args)]
@@ -85,6 +88,13 @@ pub struct SendArgs {
 enum Origin {
     Line(u64),
     Arg(u64),
+}
+
+impl Acks {
+    /// The first event of the oldest frame not acknowledged.
+    fn resume(&self) -> Option<&Origin> {
+        self.pending.front().and_then(|o| o.first())
+    }
 }
 
 impl std::fmt::Display for Origin {
@@ -181,14 +191,15 @@ impl Report {
             )],
             Report::Answered { over, events, outcomes } => {
                 let mut out = vec![outcomes.summary(*events, over)];
-                for (at, outcome, reason, message) in &outcomes.errors {
+                for (at, outcome, reason, message) in outcomes.errors.iter().take(DETAIL_LINES) {
                     let why = if reason.is_empty() { String::new() } else { format!(" ({reason})") };
                     let msg = if message.is_empty() { String::new() } else { format!(": {message}") };
                     out.push(format!("  {at}: {outcome}{why}{msg}"));
                 }
-                let unexplained = outcomes.refused().saturating_sub(outcomes.errors.len() as u64);
-                if unexplained > 0 && !outcomes.errors.is_empty() {
-                    out.push(format!("  ... and {unexplained} more refused (the daemon details 20 per batch)"));
+                let shown = outcomes.errors.len().min(DETAIL_LINES) as u64;
+                let more = outcomes.refused().saturating_sub(shown);
+                if more > 0 && shown > 0 {
+                    out.push(format!("  ... and {more} more refused (counted above; the first {shown} shown)"));
                 }
                 out
             }
@@ -295,7 +306,13 @@ async fn send_http(url: &str, token: Option<&str>, items: &[Item], batch: usize)
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await.with_context(|| format!("POST {url}"))?;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = anyhow::Error::from(e);
+                bail!("POST {url}: {e:#}{}", so_far(&outcomes, events, "HTTP", origins.first()))
+            }
+        };
         let status = resp.status();
         let text = resp.text().await.with_context(|| format!("POST {url}: reading the answer"))?;
         let answer: Option<Value> = serde_json::from_str(&text).ok().filter(Value::is_object);
@@ -315,6 +332,17 @@ async fn send_http(url: &str, token: Option<&str>, items: &[Item], batch: usize)
         }
     }
     Ok(Report::Answered { over: "HTTP", events, outcomes })
+}
+
+/// What was answered before a send broke off, and where to resend from: the events after
+/// `resume` may or may not have been applied, and resending them is harmless with `seq`
+/// (a repeat is `duplicate`). Empty when nothing was answered.
+fn so_far(outcomes: &Outcomes, events: u64, over: &str, resume: Option<&Origin>) -> String {
+    if events == 0 {
+        return String::new();
+    }
+    let from = resume.map(|o| format!("; resend from {o}")).unwrap_or_default();
+    format!(" (before that, {}{from})", outcomes.summary(events, over))
 }
 
 /// What the WebSocket reader has seen: acks in frame order.
@@ -390,8 +418,9 @@ async fn send_ws(url: &str, token: Option<&str>, items: &[Item], batch: usize) -
         if let Err(e) = tx.send(Message::Text(body.into())).await {
             // The reader knows why (a close frame) if the daemon said.
             let _ = tokio::time::timeout(Duration::from_secs(1), done.notified()).await;
-            let why = acks.lock().expect("acks lock").failure.take().unwrap_or_else(|| e.to_string());
-            bail!("sending to {url}: {why}");
+            let mut a = acks.lock().expect("acks lock");
+            let why = a.failure.take().unwrap_or_else(|| e.to_string());
+            bail!("sending to {url}: {why}{}", so_far(&a.outcomes, a.events, "WebSocket", a.resume()));
         }
     }
     loop {
@@ -403,17 +432,25 @@ async fn send_ws(url: &str, token: Option<&str>, items: &[Item], batch: usize) -
             }
         }
         if tokio::time::timeout(ANSWER_TIMEOUT, notified).await.is_err() {
-            bail!("{url}: no ack within {} s", ANSWER_TIMEOUT.as_secs());
+            let a = acks.lock().expect("acks lock");
+            bail!(
+                "{url}: no ack within {} s{}",
+                ANSWER_TIMEOUT.as_secs(),
+                so_far(&a.outcomes, a.events, "WebSocket", a.resume())
+            );
         }
     }
     let _ = tx.send(Message::Close(None)).await;
     let _ = tokio::time::timeout(Duration::from_secs(2), reader).await;
     let mut a = std::mem::take(&mut *acks.lock().expect("acks lock"));
     if let Some(why) = a.failure.take() {
-        bail!("{url}: {why} ({})", a.outcomes.summary(a.events, "WebSocket"));
+        bail!("{url}: {why}{}", so_far(&a.outcomes, a.events, "WebSocket", a.resume()));
     }
     if !a.pending.is_empty() {
-        bail!("{url}: the connection ended before every frame was acknowledged");
+        bail!(
+            "{url}: the connection ended before every frame was acknowledged{}",
+            so_far(&a.outcomes, a.events, "WebSocket", a.resume())
+        );
     }
     Ok(Report::Answered { over: "WebSocket", events: a.events, outcomes: a.outcomes })
 }
@@ -462,6 +499,32 @@ mod tests {
             .enumerate()
             .map(|(i, t)| Item { origin: Origin::Line(i as u64 + 1), text: t.to_string() })
             .collect()
+    }
+
+    /// A resent day refused thousands of duplicates, one line each; now the first 50, and
+    /// the summary counts them all.
+    #[test]
+    fn refusals_are_detailed_up_to_fifty() {
+        let mut o = Outcomes::default();
+        let errors: Vec<Value> = (0..120)
+            .map(|i| json!({"index": i, "outcome": "duplicate", "reason": "repeated", "message": "seen"}))
+            .collect();
+        let origins: Vec<Origin> = (1..=120).map(Origin::Line).collect();
+        o.add(&json!({"applied": 0, "duplicate": 120, "errors": errors}), &origins);
+        let lines = Report::Answered { over: "HTTP", events: 120, outcomes: o }.lines();
+        assert_eq!(lines.len(), 1 + 50 + 1, "{lines:#?}");
+        assert_eq!(lines[50], "  line 50: duplicate (repeated): seen");
+        assert_eq!(lines[51], "  ... and 70 more refused (counted above; the first 50 shown)");
+    }
+
+    #[test]
+    fn what_was_answered_before_a_send_broke_off() {
+        let o = Outcomes { applied: 2, ..Default::default() };
+        assert_eq!(so_far(&o, 0, "HTTP", None), "");
+        assert_eq!(
+            so_far(&o, 2, "HTTP", Some(&Origin::Line(3))),
+            " (before that, 2 events sent over HTTP: applied 2, duplicate 0, late 0, invalid 0, skewed 0; resend from line 3)"
+        );
     }
 
     #[test]

@@ -332,6 +332,9 @@ pub async fn run_config(
         crate::settings::ClockMode::Event => "event",
     };
     tracing::info!(http = %http_addr, tcp = %tcp_addr, tls = checked.tls.is_some(), clock, timezone = %shared.settings.timezone_name, huge_pages = crate::mem::huge_pages(), "floorwatch listening");
+    if let (Some(path), Some(up)) = (&shared.config.roster_file, &shared.settings.roster) {
+        tracing::info!(agents = up.agents.len(), rows = up.rows(), "roster.file {} applied", path.display());
+    }
 
     let tls = checked.tls;
     let conn_stats = listen::ConnStats::new(shared.metrics.registry());

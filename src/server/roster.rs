@@ -76,9 +76,14 @@ pub async fn watch(shared: Arc<Shared>, shutdown: CancellationToken) {
         })
         .await;
         match res {
-            Ok(Ok(a)) => tracing::info!(agents = a.agents, rows = a.rows, "roster.file re-read"),
-            Ok(Err(e)) => tracing::warn!("roster.file: {e}"),
-            Err(e) => tracing::warn!("roster.file: reading failed: {e}"),
+            Ok(Ok(a)) => {
+                tracing::info!(agents = a.agents, rows = a.rows, "roster.file {} re-read and applied", path.display())
+            }
+            Ok(Err(e)) => tracing::warn!("roster.file: {e}; the schedule in force stays as it was"),
+            Err(e) => tracing::warn!(
+                "roster.file: reading {} failed: {e}; the schedule in force stays as it was",
+                path.display()
+            ),
         }
     }
 }
