@@ -231,6 +231,31 @@ async fn connection_floods_are_refused_counted_and_memory_stays_flat() {
 
 // ---------------------------------------------------------------------------------------
 
+/// SIGTERM during WebSocket ingest: the sender gets the acks of what was read and then a
+/// close 1001 ("going away"), not a reset, so it knows the daemon stopped and where to resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_stopping_closes_websocket_ingest_with_1001() {
+    let p = Process::start("[server]\nclock = \"event\"\n");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ingest?ack=1", p.http)).await.unwrap();
+    ws.send(Message::text(format!("[{}]", event("A1", "idle", 1000)))).await.unwrap();
+    let ack = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+    assert!(ack.to_text().unwrap().contains("\"applied\":1"), "{ack:?}");
+    Command::new("kill").args(["-TERM", &p.child.id().to_string()]).status().unwrap();
+    let mut close = None;
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+        match m {
+            Ok(Message::Close(f)) => {
+                close = f.map(|f| (u16::from(f.code), f.reason.to_string()));
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("the connection ended without a close frame: {e}"),
+        }
+    }
+    assert_eq!(close, Some((1001, "server shutting down".to_string())));
+    assert!(p.terminate().success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_and_idle_peers_are_cut_by_timeouts() {
     let d = Daemon::start("[limits]\nheader_read_timeout_secs = 1\nidle_timeout_secs = 1\n").await;

@@ -374,7 +374,7 @@ pub async fn run_config(
     if demo {
         tracker.spawn(demo::run(shared.clone(), shutdown.clone()));
     }
-    let routes = routes::routes(shared.clone(), conn_stats.clone(), shutdown.clone());
+    let routes = routes::routes(shared.clone(), conn_stats.clone(), shutdown.clone(), tracker.clone());
     let limits = listen::HttpLimits {
         max_connections: shared.config.limits.max_http_connections,
         header_read_timeout: shared.config.limits.header_read_timeout,

@@ -415,7 +415,9 @@ pub async fn client(shared: Arc<Shared>, ws: WebSocket, team: Option<String>, sh
             Some(f) => f,
             None => tokio::select! {
                 _ = shutdown.cancelled() => {
-                    let _ = sink.send(Message::close_with(1001u16, "server shutting down")).await;
+                    // Bounded: a screen that reads nothing must not hold up the shutdown.
+                    let close = sink.send(Message::close_with(1001u16, "server shutting down"));
+                    let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
                     break;
                 }
                 _ = gone.cancelled() => break,

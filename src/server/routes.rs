@@ -8,6 +8,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use warp::http::{HeaderValue, Response, StatusCode};
 use warp::ws::Message;
 use warp::{Filter, Rejection, Reply};
@@ -150,10 +151,13 @@ fn json_reply(body: String, status: StatusCode) -> Response<String> {
     r
 }
 
+/// `sockets` tracks the upgraded WebSockets, so that shutdown waits for them to close
+/// (their last acks, a close 1001) instead of cutting them off when the process exits.
 pub fn routes(
     shared: Arc<Shared>,
     stats: ConnStats,
     shutdown: CancellationToken,
+    sockets: TaskTracker,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let s = with_shared(shared.clone());
     // Host, Origin and Content-Type checks and the browser headers (issue 14).
@@ -417,6 +421,7 @@ pub fn routes(
             })
         }
     });
+    let ingest_sockets = sockets.clone();
     let ingest_ws = warp::path!("ingest")
         .and(guard.origin())
         .and(authorized(shared.clone(), true))
@@ -426,10 +431,12 @@ pub fn routes(
         .and(s.clone())
         .map(move |ws: warp::ws::Ws, slot: tokio::sync::OwnedSemaphorePermit, q: Query, sh: Arc<Shared>| {
             let acks = q.get("ack").is_some_and(|v| v == "1" || v == "true");
-            let sd = sd.clone();
-            ws.max_message_size(max_frame).max_frame_size(max_frame).on_upgrade(move |socket| async move {
-                let _slot = slot;
-                ingest_socket(sh, socket, acks, sd).await
+            let (sd, tracked) = (sd.clone(), ingest_sockets.clone());
+            ws.max_message_size(max_frame).max_frame_size(max_frame).on_upgrade(move |socket| {
+                tracked.track_future(async move {
+                    let _slot = slot;
+                    ingest_socket(sh, socket, acks, sd).await
+                })
             })
         });
 
@@ -442,8 +449,9 @@ pub fn routes(
         .and(s.clone())
         .map(move |ws: warp::ws::Ws, q: Query, sh: Arc<Shared>| {
             let team = q.get("team").filter(|t| !t.is_empty()).cloned();
-            let sd = sd.clone();
-            ws.max_message_size(64 * 1024).on_upgrade(move |socket| push::client(sh, socket, team, sd))
+            let (sd, tracked) = (sd.clone(), sockets.clone());
+            ws.max_message_size(64 * 1024)
+                .on_upgrade(move |socket| tracked.track_future(push::client(sh, socket, team, sd)))
         });
 
     let metrics = warp::path!("metrics").and(warp::get()).and(authorized(shared.clone(), false)).and(s.clone()).then(
@@ -583,9 +591,13 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
         })
     };
     let mut frame_no = 0u64;
+    let mut going_away = false;
     loop {
         let msg = tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = shutdown.cancelled() => {
+                going_away = true;
+                break;
+            }
             m = tokio::time::timeout(idle, stream.next()) => match m {
                 Err(_) => break,
                 Ok(None) => break,
@@ -650,6 +662,10 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
     }
     // Everything read is applied before the connection counts as closed.
     let _ = shared.applier.flush().await;
+    if going_away {
+        // After the acks of what was read: the sender knows where to resume (1001, as /ws).
+        let _ = ack_tx.send(Outgoing::Close(1001, "server shutting down")).await;
+    }
     drop(ack_tx);
     // Outstanding acks still go out (the journal syncs within its interval).
     let _ = tokio::time::timeout(DURABLE_TIMEOUT, acker).await;
