@@ -135,3 +135,20 @@ fn a_start_waits_for_the_previous_daemons_lock() {
     assert!(t.elapsed() >= Duration::from_millis(800), "it started before the lock was released: {log:?}");
     assert!(log.iter().any(|l| l.contains("journal.dir is locked")), "{log:?}");
 }
+
+/// A journal path that is a file is refused saying so (it said "File exists (os error 17)").
+#[test]
+fn a_journal_path_that_is_a_file_is_refused_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state");
+    std::fs::write(&file, "not a directory").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_floorwatch"))
+        .current_dir(dir.path())
+        .args(["serve", "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--journal-dir", "state"])
+        .env_remove("FLOORWATCH_JOURNAL_DIR")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("state: is a file, not a directory") && err.contains("journal.dir: journal directory "), "{err}");
+}

@@ -133,6 +133,10 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 impl Recovery {
     /// Creates or opens `dir` and takes its lock.
     pub fn open(dir: &Path) -> Result<Recovery, JournalError> {
+        if dir.exists() && !dir.is_dir() {
+            let source = io::Error::new(io::ErrorKind::NotADirectory, "is a file, not a directory");
+            return Err(JournalError::Io { dir: dir.to_path_buf(), source });
+        }
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let lock =
             OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("LOCK")).map_err(io_err(dir))?;
