@@ -103,10 +103,10 @@ impl Listeners {
     pub async fn bind(http_addr: SocketAddr, tcp_addr: SocketAddr) -> anyhow::Result<Listeners> {
         let http = TcpListener::bind(http_addr)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {http_addr} (server.http): {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot listen on {http_addr} (server.http or --http): {e}"))?;
         let tcp = TcpListener::bind(tcp_addr)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {tcp_addr} (server.tcp): {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot listen on {tcp_addr} (server.tcp or --tcp): {e}"))?;
         Ok(Listeners { http, tcp })
     }
 }
