@@ -150,5 +150,8 @@ fn a_journal_path_that_is_a_file_is_refused_saying_so() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("state: is a file, not a directory") && err.contains("journal.dir: journal directory "), "{err}");
+    assert!(
+        err.contains("state: is a file, not a directory") && err.contains("journal.dir: journal directory "),
+        "{err}"
+    );
 }
