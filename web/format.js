@@ -50,6 +50,37 @@ export function cv(x) {
   return x == null || !Number.isFinite(x) ? DASH : x.toFixed(2);
 }
 
+/**
+ * `x` × `scale` with `digits` decimals, or up to two more where those would print a band
+ * edge's figure for a value on the other side of it: a level is judged on the exact value,
+ * and "69.0%" in amber under a 69–74% band read as a contradiction ("68.99%" does not).
+ */
+function fixedBeside(x, scale, digits, edges) {
+  const show = (v, d) => (v * scale).toFixed(d);
+  let d = digits;
+  while (d < digits + 2 && edges.some((e) => e != null && e !== x && show(e, d) === show(x, d))) d++;
+  return show(x, d);
+}
+
+/** A percentage as `pct` shows it, with the decimals its level needs beside `edges`. */
+export function pctBeside(x, edges) {
+  return x == null || !Number.isFinite(x) ? DASH : `${fixedBeside(x, 100, 1, edges)}%`;
+}
+
+/** A CV as `cv` shows it, with the decimals its level needs beside `limit`. */
+export function cvBeside(x, limit) {
+  return x == null || !Number.isFinite(x) ? DASH : fixedBeside(x, 1, 2, [limit ?? 0.16]);
+}
+
+/** The edges of `talkLevel`'s bands. */
+export const talkEdges = (band, high) => [...(band ?? [0.69, 0.74]), high];
+
+/** The edges of `auxLevel`'s bands. */
+export const auxEdges = (band) => {
+  const hi = (band ?? [0.08, 0.09])[1];
+  return [hi, hi * 1.5];
+};
+
 export function int(x) {
   return x == null || !Number.isFinite(x) ? DASH : String(Math.round(x));
 }

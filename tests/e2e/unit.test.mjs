@@ -21,6 +21,21 @@ test('numbers: percent with one decimal, AHT as m:ss, null as a dash', () => {
   for (const [got, want] of cases) assert.equal(got, want);
 });
 
+test('a figure beside a band edge shows the decimals its colour needs (no amber "69.0%" under a 69–74% band)', () => {
+  const talk = F.talkEdges([0.69, 0.74], 0.74);
+  const cases = [
+    [F.pctBeside(0.7234, talk), '72.3%'], [F.pctBeside(0.69, talk), '69.0%'], [F.pctBeside(0.74, talk), '74.0%'],
+    [F.pctBeside(0.6899, talk), '68.99%'], [F.pctBeside(0.68996, talk), '68.996%'], [F.pctBeside(0.7404, talk), '74.04%'],
+    [F.pctBeside(null, talk), '—'],
+    [F.pctBeside(0.0904, F.auxEdges([0.08, 0.09])), '9.04%'], [F.pctBeside(0.0897, F.auxEdges([0.08, 0.09])), '8.97%'],
+    [F.pctBeside(0.0874, F.auxEdges([0.08, 0.09])), '8.7%'],
+    [F.cvBeside(0.1599, 0.16), '0.1599'], [F.cvBeside(0.1549, 0.16), '0.15'], [F.cvBeside(0.16, 0.16), '0.16'],
+  ];
+  for (const [got, want] of cases) assert.equal(got, want);
+  // The level and the figure agree: below the band's "69.0" is never shown amber.
+  assert.equal(F.talkLevel(0.6899, [0.69, 0.74], 0.74), 'low');
+});
+
 test('queue levels: a wait against its limit, service level against its target', () => {
   const cases = [
     [F.waitLevel(47.9, 60), 'ok'], [F.waitLevel(48, 60), 'warn'], [F.waitLevel(60, 60), 'bad'],

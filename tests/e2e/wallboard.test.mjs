@@ -35,7 +35,14 @@ after(async () => {
   await srv?.close();
 });
 
-const PCT = (v) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
+// A figure beside a band edge carries the decimals that tell it from the edge (its colour is
+// judged on the exact value): 0.6899 under a 69% edge is "68.99%", not "69.0%".
+function beside(v, scale, digits, edges) {
+  for (let d = digits; ; d++) {
+    const s = (v * scale).toFixed(d);
+    if (d === digits + 2 || !edges.some((e) => e != null && e !== v && (e * scale).toFixed(d) === s)) return s;
+  }
+}
 // A team nobody was logged in over the window (the roster's no-shows, `unassigned`) has no
 // talk utilization: the page shows "n/a", whatever figure the board has.
 const NA = Symbol('n/a');
@@ -91,10 +98,16 @@ function diff(pageView, board, teamScope = null) {
   const exp = expected(board, teamScope, pageView.config);
   const out = [];
   const same = (cell, want) => cell && (want == null ? cell.v === '' : cell.v !== '' && Number(cell.v) === want);
+  const c = pageView.config ?? {};
+  const hi = (c.aux_band ?? [0.08, 0.09])[1];
+  const edges = {
+    talk_utilization: [...(c.talk_band ?? [0.69, 0.74]), c.utilization_high], aux_ratio: [hi, hi * 1.5], occupancy: [],
+  };
   const textOf = (field, v) => {
-    if (/^(talk_utilization|aux_ratio|occupancy)_(short|long|team)$/.test(field)) return PCT(v);
+    const m = /^(talk_utilization|aux_ratio|occupancy)_(short|long|team)$/.exec(field);
+    if (m) return v == null ? '—' : `${beside(v, 100, 1, edges[m[1]])}%`;
     if (field === 'aht_s_team') return MSS(v);
-    if (field === 'aux_ratio_cv') return v == null ? '—' : v.toFixed(2);
+    if (field === 'aux_ratio_cv') return v == null ? '—' : beside(v, 1, 2, [c.aux_cv_limit ?? 0.16]);
     return null;
   };
   const cmp = (where, got, want) => {
@@ -431,7 +444,8 @@ test('?lang=zh shows every label in Chinese, alerts included', async () => {
     assert.equal((await page.locator('.teams thead [data-i18n="col.aux_cv"]').innerText()).trim(), '示忙离散度');
     assert.equal((await page.locator('.teams thead [data-i18n="col.aht"]').innerText()).trim(), '平均处理时长');
     for (const m of await page.locator('.alerts .alert[data-kind="aux_dispersion"] .msg').allInnerTexts()) {
-      assert.match(m, /示忙离散度：触发时 \d+\.\d\d · 现在 (\d+\.\d\d|—)/, m);
+      // Two decimals, up to four beside the limit (0.1599 under 0.16).
+      assert.match(m, /示忙离散度：触发时 \d+\.\d{2,4} · 现在 (\d+\.\d{2,4}|—)/, m);
     }
     assert.ok(!text.includes('变异系数'), 'no second name for aux dispersion');
     const win = pickWindows(board.config.windows);
@@ -929,7 +943,7 @@ test('aux CV: each team row names the members who drive it; dispersion alerts sh
     assert.ok(named > 0, 'some team names its drivers (the demo floor has dispersed aux)');
     for (const li of await page.locator('.alerts .alert[data-kind="aux_dispersion"]').all()) {
       const m = await li.locator('.msg').textContent();
-      assert.match(m, /CV \d+\.\d\d at fire · now (\d+\.\d\d|—)/, m);
+      assert.match(m, /CV \d+\.\d{2,4} at fire · now (\d+\.\d{2,4}|—)/, m);
       const team = await li.getAttribute('data-team');
       const t = teams.find((x) => x.team === team);
       const nowV = await li.getAttribute('data-value-now');

@@ -69,12 +69,17 @@ export function alertText(al, now) {
       }
       return t('alert.long_aux_noreason', { who, team, dur: F.mss(al.value), limit });
     }
+    // The figures with the decimals that tell them from the limit ("74.04% above 74.0%").
     case 'aux_dispersion':
-      return t('alert.aux_dispersion', { team, value: F.cv(al.value), now: F.cv(currentValue(al)), threshold: F.cv(al.threshold) });
-    case 'utilization_high':
-      return t('alert.utilization_high', {
-        team, value: F.pct(al.value), now: `${F.pct(currentValue(al))} (${winLabel(store.win.team)})`, threshold: F.pct(al.threshold),
+      return t('alert.aux_dispersion', {
+        team, value: F.cvBeside(al.value, al.threshold), now: F.cvBeside(currentValue(al), al.threshold), threshold: F.cv(al.threshold),
       });
+    case 'utilization_high': {
+      const pct = (v) => F.pctBeside(v, [al.threshold]);
+      return t('alert.utilization_high', {
+        team, value: pct(al.value), now: `${pct(currentValue(al))} (${winLabel(store.win.team)})`, threshold: F.pct(al.threshold),
+      });
+    }
     case 'aht_out_of_control': {
       // The rules are the end of the message ("...; beyond_3_sigma, 6_trending").
       const rules = (al.message ?? '').split('; ').at(-1).split(', ').filter((r) => r);
@@ -92,7 +97,8 @@ export function alertText(al, now) {
     case 'service_level_low': {
       const q = queueBlock(al.queue);
       const cur = q?.windows?.['15m']?.service_level ?? q?.windows?.[store.win.short]?.service_level ?? null;
-      return t('alert.service_level_low', { queue: al.queue, value: F.pct(al.value), now: F.pct(cur), threshold: F.pct(al.threshold) });
+      const pct = (v) => F.pctBeside(v, [al.threshold]);
+      return t('alert.service_level_low', { queue: al.queue, value: pct(al.value), now: pct(cur), threshold: F.pct(al.threshold) });
     }
     default:
       return t('alert.unknown', { team });

@@ -20,5 +20,5 @@ export const lvlText = (kind, level) => (LEVEL_TEXT[kind]?.[level] ? t(LEVEL_TEX
 export function talkFigure(win, c) {
   if (win?.logged_in_s === 0) return [t('util.na'), null, 'na'];
   const v = win?.talk_utilization ?? null;
-  return [F.pct(v), v, F.talkLevel(v, c.talk_band, c.utilization_high)];
+  return [F.pctBeside(v, F.talkEdges(c.talk_band, c.utilization_high)), v, F.talkLevel(v, c.talk_band, c.utilization_high)];
 }

@@ -44,7 +44,7 @@ export function render() {
     setAttr(e, 'data-window', name);
     e = $(`[data-testid="floor-aux_ratio_${slot}"]`, strip);
     const lv = F.auxLevel(f.aux_ratio ?? null, c.aux_band);
-    setFig(e, F.pct(f.aux_ratio), f.aux_ratio ?? null, lv, lvlText('aux', lv));
+    setFig(e, F.pctBeside(f.aux_ratio, F.auxEdges(c.aux_band)), f.aux_ratio ?? null, lv, lvlText('aux', lv));
     setAttr(e, 'data-window', name);
     e = $(`[data-testid="floor-occupancy_${slot}"]`, strip);
     setFig(e, F.pct(f.occupancy), f.occupancy ?? null, null);

@@ -25,11 +25,11 @@ const TEAM_COLS = [
   ['talk_utilization_team', 'c-p c-lv', (x, c, w) => [...talkFigure(x.windows?.[w.team], c), 'talk']],
   ['aux_ratio_team', 'c-p c-lv', (x, c, w) => {
     const v = x.windows?.[w.team]?.aux_ratio ?? null;
-    return [F.pct(v), v, F.auxLevel(v, c.aux_band), 'aux'];
+    return [F.pctBeside(v, F.auxEdges(c.aux_band)), v, F.auxLevel(v, c.aux_band), 'aux'];
   }],
   ['aux_ratio_cv', 'c-p c-lv c-cv', (x, c, w) => {
     const v = x.windows?.[w.cv]?.aux_ratio_cv ?? null;
-    return [F.cv(v), v, F.cvLevel(v, c.aux_cv_limit), 'cv'];
+    return [F.cvBeside(v, c.aux_cv_limit), v, F.cvLevel(v, c.aux_cv_limit), 'cv'];
   }],
   ['aux_drivers', 'c-drv', null],
   ['aht_s_team', 'c-p', (x, c, w) => {
