@@ -351,6 +351,45 @@ test('an aux_cluster alert shows the banner naming the team and the agents, and 
   }
 });
 
+test('a cluster with more names than its banner row holds ends them with "+N more", and none is cut', async () => {
+  const timeout = Number(process.env.FLOORWATCH_CLUSTER_TIMEOUT_MS ?? (srv.real ? 100_000 : 15_000));
+  // Twenty on break out of thirty, with long names: more chips than two lines of the row.
+  const team = id('E2EN');
+  const long = 'Konstantinopolskaya-Wolfeschlegel';
+  await postEvents(srv.base, [
+    ...Array.from({ length: 20 }, (_, i) => ({ agent: id(`E2EN${i}-`), name: `${long} ${i}`, state: 'aux', reason: 'break', team })),
+    ...Array.from({ length: 10 }, (_, i) => ({ agent: id(`E2EN${20 + i}-`), state: 'talking', team })),
+  ]);
+  const page = await openBoard(browser, srv.base, { lang: 'en', team }, { width: 1366, height: 768 });
+  try {
+    const sel = `[data-testid="cluster-banner"] [data-team="${team}"]`;
+    await page.waitForSelector(sel, { timeout });
+    await sleep(600);
+    const r = await page.evaluate((s) => {
+      const box = document.querySelector(`${s} .cl-agents`);
+      const b = box.getBoundingClientRect();
+      const chips = [...box.querySelectorAll('.chip:not(.chip-more)')];
+      const shown = chips.filter((c) => !c.hidden);
+      const more = box.querySelector('.chip-more');
+      return {
+        total: chips.length, shown: shown.length,
+        cut: [...shown, ...(more ? [more] : [])].filter((c) => c.getBoundingClientRect().bottom > b.bottom + 0.5).length,
+        more: more ? { n: Number(more.dataset.n), text: more.textContent } : null,
+      };
+    }, sel);
+    const at = JSON.stringify(r);
+    assert.ok(r.total >= 20, `every agent on break has a chip (${at})`);
+    assert.ok(r.more && r.shown < r.total, `the names overflow two lines at 1366 px (${at})`);
+    assert.equal(r.more.n, r.total - r.shown, `"+N more" counts the chips not shown (${at})`);
+    assert.equal(r.more.text, `+${r.more.n} more`);
+    assert.equal(r.cut, 0, `no chip cut at the row's bottom (${at})`);
+    await shot(page, 'e2e-cluster-more');
+  } finally {
+    await page.close();
+    await postEvents(srv.base, Array.from({ length: 20 }, (_, i) => ({ agent: id(`E2EN${i}-`), state: 'idle', team })));
+  }
+});
+
 test('many aux clusters at once: three banner rows, the largest two and one naming the other teams', async () => {
   const timeout = Number(process.env.FLOORWATCH_CLUSTER_TIMEOUT_MS ?? (srv.real ? 100_000 : 15_000));
   // Five teams of eight, three to seven of each on unplanned break: five clusters (beside

@@ -29,6 +29,10 @@ export const firingClusters = () => visibleAlerts().filter((a) => a.kind === 'au
 
 export function render() {
   const banner = $('[data-testid="cluster-banner"]');
+  if (!refitOnResize) {
+    refitOnResize = true;
+    addEventListener('resize', () => { for (const box of document.querySelectorAll('.cl-agents')) fitChips(box); });
+  }
   const firing = firingClusters();
   banner.hidden = firing.length === 0;
   if (!banner.firstChild) {
@@ -40,6 +44,7 @@ export function render() {
   const rows = $('.cl-rows', banner);
   const seen = new Set();
   const { shown, rest } = splitClusters(firing);
+  const toFit = [];
   for (const al of shown) {
     seen.add(al.id);
     let row = bannerRows.get(al.id);
@@ -83,8 +88,12 @@ export function render() {
         if (kind === 'back') chip.append(el('span', 'chip-back', t('banner.back')));
         return chip;
       }));
+      box.dataset.fitted = '';
     }
+    if (box.dataset.fitted !== '1') toFit.push(box);
   }
+  // Measured once laid out: the lane may be shown only by this frame's render.
+  if (toFit.length) requestAnimationFrame(() => toFit.forEach(fitChips));
   for (const [id, row] of bannerRows) {
     if (!seen.has(id)) {
       row.remove();
@@ -107,6 +116,34 @@ export function render() {
     rows.replaceChildren(...order);
   }
 }
+
+/**
+ * The chips that do not fit the row's two lines make way for a "+N more" chip, the last
+ * ones first (those back from break, then those who joined): a cluster of twelve showed
+ * eight names and said nothing of the other four.
+ */
+export function fitChips(box) {
+  if (!box.isConnected) return;
+  box.querySelector('.chip-more')?.remove();
+  const chips = [...box.querySelectorAll('.chip')];
+  for (const c of chips) c.hidden = false;
+  const over = () => box.scrollHeight > box.clientHeight + 1;
+  // Not laid out yet (the lane hidden): the next render tries again.
+  if (!box.clientHeight) return;
+  box.dataset.fitted = '1';
+  if (!over()) return;
+  const more = el('span', 'chip chip-more');
+  box.append(more);
+  let n = 0;
+  for (let i = chips.length - 1; i > 0 && (n === 0 || over()); i--) {
+    chips[i].hidden = true;
+    n += 1;
+    setText(more, t('lane.more', { n }));
+  }
+  more.dataset.n = n;
+}
+
+let refitOnResize = false;
 
 export function tick(now) {
   for (const [id, row] of bannerRows) {
