@@ -891,6 +891,33 @@ test('the alert list shows whole entries only, and "+N more" for the rest (kiosk
   }
 });
 
+test('an alert list with room to spare shows a long entry whole (it ended in "…" at two lines)', async () => {
+  const now = Date.now();
+  const team = id('E2ER');
+  const long = 'Maximiliana K.';
+  await postEvents(srv.base, [{ agent: id('E2ER1-'), name: long, state: 'aux', reason: 'break', team, ts: new Date(now - 12 * 60_000).toISOString() }]);
+  const page = await openBoard(browser, srv.base, { lang: 'en', team }, { width: 1920, height: 1080 });
+  try {
+    await page.waitForFunction(() => document.querySelector('.alerts .alert[data-kind="long_aux"]'), null, { timeout: 15_000 });
+    await sleep(600);
+    const r = await page.evaluate(() => {
+      const msg = document.querySelector('.alerts .alert[data-kind="long_aux"] .msg');
+      const lh = parseFloat(getComputedStyle(msg).lineHeight);
+      const lines = Math.round(msg.getBoundingClientRect().height / lh);
+      const cut = msg.scrollHeight > msg.clientHeight + 1;
+      msg.style.webkitLineClamp = 'unset';
+      const needs = Math.round(msg.getBoundingClientRect().height / lh);
+      msg.style.webkitLineClamp = '';
+      return { lines, needs, cut, text: msg.textContent };
+    });
+    assert.ok(r.needs >= 3 && r.needs <= 4, `the entry needs three or four lines here (${JSON.stringify(r)})`);
+    assert.equal(r.cut, false, `shown whole: ${JSON.stringify(r)}`);
+  } finally {
+    await page.close();
+    await postEvents(srv.base, [{ agent: id('E2ER1-'), state: 'idle', team }]);
+  }
+});
+
 test('the alert list leaves no entry-sized gap: an entry that wraps shows cut to one line where only that fits', async () => {
   // Long aux alerts whose names make them two lines at 1366 px wide. At some screen heights
   // the room under the entries shown is more than one line and less than two: the next

@@ -201,13 +201,20 @@ export function fit() {
   more.hidden = true;
   setAttr(more, 'data-n', null);
   setAttr(more, 'data-firing', null);
+  list.classList.remove('roomy');
   if (!items.length || !list.clientHeight) return;
   const gap = parseFloat(getComputedStyle(list).rowGap) || 0;
   // Heights to the fraction of a pixel: rounded, three entries of 33.6 px took 102.
   const height = (e) => e.getBoundingClientRect().height;
   const room = height(list);
   const heights = items.map(height);
-  if (F.fitCount(heights, room, gap, 0) >= items.length) return;
+  if (F.fitCount(heights, room, gap, 0) >= items.length) {
+    // Every entry fits at two lines: with room to spare (a team's board), they run to
+    // four, so a long one is read whole instead of ending in "below…".
+    list.classList.add('roomy');
+    if (F.fitCount(items.map(height), room, gap, 0) < items.length) list.classList.remove('roomy');
+    return;
+  }
   // Not all fit: the "+N more" line takes its place under the list, then as many whole
   // entries as the list has room for, the first firing one of each kind among them (one
   // kind's overflow never hides another kind, e.g. out_of_adherence under service level).
