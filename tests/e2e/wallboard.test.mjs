@@ -1009,7 +1009,7 @@ test('aux CV: each team row names the members who drive it; dispersion alerts sh
     assert.ok(named > 0, 'some team names its drivers (the demo floor has dispersed aux)');
     for (const li of await page.locator('.alerts .alert[data-kind="aux_dispersion"]').all()) {
       const m = await li.locator('.msg').textContent();
-      assert.match(m, /CV \d+\.\d{2,4} at fire · now (\d+\.\d{2,4}|—)/, m);
+      assert.match(m, /CV \d+\.\d{2,4} when raised · now (\d+\.\d{2,4}|—)/, m);
       const team = await li.getAttribute('data-team');
       const t = teams.find((x) => x.team === team);
       const nowV = await li.getAttribute('data-value-now');

@@ -1,7 +1,7 @@
 // The alert list: firing first (by severity, newest first), then recently resolved ones
 // fading out. Firing aux_cluster alerts are the banner's. Each line is written from the
 // alert's fields in the page's language, and for a figure alert shows the figure at fire
-// time beside the figure now ("CV 2.38 at fire · now 0.73"). Only whole entries are shown
+// time beside the figure now ("CV 2.38 when raised · now 0.73"). Only whole entries are shown
 // (one that wraps may show cut to one line where that fits): what does not fit becomes
 // "+N more", in kiosk mode too, and each kind that is firing keeps at least its first entry
 // on screen.
