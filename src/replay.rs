@@ -64,16 +64,41 @@ impl Sink<'_> {
 /// Feeds NDJSON lines from `input` into `engine`. Blank lines are skipped (not events); a
 /// line longer than `max_line_bytes` is invalid. Progress goes to stderr when `progress`.
 pub fn feed(engine: &mut Engine, input: impl Read, max_line_bytes: usize, progress: bool) -> std::io::Result<u64> {
-    feed_into(Sink { engine, as_of: None }, input, max_line_bytes, progress)
+    feed_into(Sink { engine, as_of: None }, input, max_line_bytes, progress, false)
 }
 
-fn feed_into(mut sink: Sink, input: impl Read, max_line_bytes: usize, progress: bool) -> std::io::Result<u64> {
+/// At most this many invalid lines are named on stderr by `replay` (the summary counts all).
+const EXPLAINED: u32 = 10;
+
+/// [`feed`]; with `explain`, the first [`EXPLAINED`] invalid lines are named on stderr with
+/// their line number and why ("invalid 13" alone left an operator to find them).
+fn feed_into(
+    mut sink: Sink,
+    input: impl Read,
+    max_line_bytes: usize,
+    progress: bool,
+    explain: bool,
+) -> std::io::Result<u64> {
     let aliases = Aliases::new(sink.engine.settings.aliases.clone());
     let engine = &mut sink;
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut line = Vec::with_capacity(1024);
     let mut ahead = Vec::with_capacity(WARM_AHEAD);
     let mut lines = 0u64;
+    // Lines read, blank ones included: what an editor numbers.
+    let mut at_line = 0u64;
+    let mut explained = 0u32;
+    let mut explain_one = |at: u64, why: Refusal, message: &str| {
+        if explain && explained < EXPLAINED {
+            explained += 1;
+            let more = if explained == EXPLAINED {
+                " (the first 10 invalid lines named; the counts have them all)"
+            } else {
+                ""
+            };
+            eprintln!("replay: line {at}: invalid ({}): {message}{more}", why.as_str());
+        }
+    };
     let started = Instant::now();
     let mut last_report = started;
     loop {
@@ -84,8 +109,14 @@ fn feed_into(mut sink: Sink, input: impl Read, max_line_bytes: usize, progress: 
         if n == 0 {
             break;
         }
+        at_line += 1;
         if line.last() != Some(&b'\n') && line.len() > max_line_bytes {
             engine.invalid(Refusal::TooLarge);
+            explain_one(
+                at_line,
+                Refusal::TooLarge,
+                &format!("line over limits.max_line_bytes ({max_line_bytes} bytes)"),
+            );
             skip_to_newline(&mut reader)?;
             lines += 1;
             continue;
@@ -107,7 +138,10 @@ fn feed_into(mut sink: Sink, input: impl Read, max_line_bytes: usize, progress: 
                     engine.apply_all(&mut ahead);
                 }
             }
-            Err(e) => engine.invalid(e.refusal()),
+            Err(e) => {
+                explain_one(at_line, e.refusal(), e.message());
+                engine.invalid(e.refusal());
+            }
         }
         if progress && lines.is_multiple_of(65_536) && last_report.elapsed() >= Duration::from_secs(1) {
             last_report = Instant::now();
@@ -215,7 +249,7 @@ pub fn run_seeding(
         std::io::IsTerminal::is_terminal(&std::io::stderr()) || std::env::var_os("FLOORWATCH_PROGRESS").is_some();
     let started = Instant::now();
     let sink = Sink { engine: &mut engine, as_of: now.zip(counter.as_mut()) };
-    let lines = feed_into(sink, input, max_line_bytes, progress)?;
+    let lines = feed_into(sink, input, max_line_bytes, progress, true)?;
     let applied_in = started.elapsed();
     let ingest = counter.as_ref().unwrap_or(&engine).ingest_total();
     if ingest.applied == 0 {

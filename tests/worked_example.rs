@@ -111,8 +111,12 @@ fn replay_says_what_it_read_and_fails_when_nothing_was_applied() {
     assert_eq!(code, 0, "{err}");
     let s: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(s["now"], "2026-11-23T09:20:00.000Z");
+    // The line that is not an event is named by its number, then the counts.
+    let err: Vec<&str> = err.trim().lines().collect();
+    assert_eq!(err.len(), 2, "{err:#?}");
+    assert!(err[0].starts_with("replay: line 10: invalid (not_json): not JSON"), "{err:#?}");
     assert_eq!(
-        err.trim(),
+        err[1],
         "replay: 11 lines: applied 8, duplicate 1, late 1, invalid 1; snapshot as of 2026-11-23T09:20:00.000Z"
     );
     // Empty input (blank lines are not events): no 1970 snapshot, a word, a failure.
@@ -123,9 +127,15 @@ fn replay_says_what_it_read_and_fails_when_nothing_was_applied() {
     let (code, out, err) = replay_binary("hello\n{\"agent\":\"A1\",\"state\":\"idle\"}\n");
     assert_eq!((code, out.as_str()), (1, ""));
     assert_eq!(
-        err.trim(),
-        "replay: 2 lines, no event applied (applied 0, duplicate 0, late 0, invalid 2): no snapshot"
+        err.trim().lines().last(),
+        Some("replay: 2 lines, no event applied (applied 0, duplicate 0, late 0, invalid 2): no snapshot")
     );
+    assert!(err.starts_with("replay: line 1: invalid (not_json)"), "{err}");
+    // Past ten, the lines are counted, not named.
+    let garbage = "x\n".repeat(12);
+    let (_, _, err) = replay_binary(&garbage);
+    assert_eq!(err.lines().filter(|l| l.contains(": invalid (not_json)")).count(), 10, "{err}");
+    assert!(err.contains("line 10: invalid (not_json)") && err.contains("the first 10 invalid lines named"), "{err}");
 }
 
 /// A long replay asked for its progress ends by saying how long reading and applying the
