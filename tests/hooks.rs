@@ -1051,19 +1051,17 @@ fn find<'a>(alerts: &'a [Value], id: &str) -> Option<&'a Value> {
     alerts.iter().find(|a| a["labels"]["alert_id"] == id)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_alertmanager_shows_the_alert_then_resolves_it() {
+/// Starts Debian's Alertmanager on `port` with its data in `dir` and waits until it is ready.
+async fn start_alertmanager(dir: &Path, port: u16) -> std::process::Child {
     assert!(
         Path::new(ALERTMANAGER).exists(),
         "{ALERTMANAGER} is missing: this test needs the Debian package prometheus-alertmanager \
          (apt-get install prometheus-alertmanager)"
     );
-    let dir = temp_dir("am");
     std::fs::write(dir.join("alertmanager.yml"), "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n")
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log = std::fs::File::create(dir.join("alertmanager.log")).unwrap();
-    let child = std::process::Command::new(ALERTMANAGER)
+    let mut child = std::process::Command::new(ALERTMANAGER)
         .arg(format!("--config.file={}", dir.join("alertmanager.yml").display()))
         .arg(format!("--storage.path={}", dir.join("data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
@@ -1072,24 +1070,33 @@ async fn real_alertmanager_shows_the_alert_then_resolves_it() {
         .stderr(log)
         .spawn()
         .expect("start alertmanager");
-    let mut child = Child(child, dir.clone());
-    let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(r) = client.get(format!("{base}/-/ready")).send().await
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/-/ready")).send().await
             && r.status().is_success()
         {
-            break;
+            return child;
         }
-        if let Some(status) = child.0.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().unwrap() {
             let log = std::fs::read_to_string(dir.join("alertmanager.log")).unwrap_or_default();
             panic!("alertmanager exited ({status}):\n{log}");
         }
-        assert!(Instant::now() < deadline, "alertmanager not ready after 30 s");
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("alertmanager not ready after 30 s");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_alertmanager_shows_the_alert_then_resolves_it() {
+    let dir = temp_dir("am");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _am = Child(start_alertmanager(&dir, port).await, dir.clone());
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
 
     let (hooks, reg) = start(&[HookConfig { resend_interval_secs: Some(1), ..hook("alertmanager", &base) }]);
     let now = now_ms();
@@ -1138,4 +1145,66 @@ async fn real_alertmanager_shows_the_alert_then_resolves_it() {
     hooks.shutdown(FLUSH).await;
     assert_eq!(deliveries(&reg, "alertmanager-0", "delivered"), 2.0);
     assert_eq!(deliveries(&reg, "alertmanager-0", "failed"), 0.0);
+}
+
+/// Alertmanager down while a flood of alerts fires (a restart at shift start): the hook's
+/// queue fills and drops the oldest firings; when Alertmanager is back, every alert still
+/// firing shows in it, those dropped included (posted with the keep-alives).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_alertmanager_back_from_an_outage_shows_every_alert_still_firing() {
+    let dir = temp_dir("am-outage");
+    // Alertmanager's port while it is down: connections are taken and never answered, so
+    // the first post hangs while the others queue behind it, whatever the timing.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hole.local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let (hooks, reg) = start(&[HookConfig {
+        queue_capacity: Some(3),
+        resend_interval_secs: Some(1),
+        max_attempts: Some(2),
+        timeout_ms: Some(5_000),
+        ..hook("alertmanager", &base)
+    }]);
+    let now = now_ms();
+    let alerts: Vec<Alert> = (0..9)
+        .map(|i| {
+            let mut a = alert(AlertKind::LongAux, &format!("T{i:02}"), &[&format!("A{i:04}")], now - 700_000 - i);
+            a.fired_at = now - 100_000;
+            a
+        })
+        .collect();
+    hooks.notify(&alerts[0]);
+    tokio::time::sleep(Duration::from_millis(300)).await; // #0 is in flight, unanswered
+    for a in &alerts[1..] {
+        hooks.notify(a);
+    }
+    assert_eq!(deliveries(&reg, "alertmanager-0", "dropped"), 5.0, "the queue of 3 dropped the 5 oldest");
+    drop(hole);
+    let _am = Child(start_alertmanager(&dir, port).await, dir.clone());
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let shown = am_alerts(&client, &base).await;
+        let missing: Vec<&str> =
+            alerts.iter().filter(|a| find(&shown, &a.id).is_none()).map(|a| a.id.as_str()).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not in Alertmanager after the outage: {missing:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // And they resolve as usual.
+    for a in &alerts {
+        hooks.notify(&resolved(a, now_ms()));
+    }
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let shown = am_alerts(&client, &base).await;
+        if !alerts.iter().any(|a| find(&shown, &a.id).is_some()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "alerts still active after their resolves");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    hooks.shutdown(FLUSH).await;
 }

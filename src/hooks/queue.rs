@@ -53,8 +53,9 @@ struct State {
     /// Firing alerts already sent whose figures were corrected since (only when
     /// `reposts`), oldest first.
     updated: Vec<Arc<Alert>>,
-    /// Firings a full queue dropped, by id, for the worker's next keep-alive (only when
-    /// `reposts`; `None` otherwise): Alertmanager hears of them late, not never.
+    /// What a full queue dropped, by id, for the worker's next keep-alive (only when
+    /// `reposts`; `None` otherwise): firings never posted, resolves and retractions of
+    /// firings posted. Alertmanager hears of them late, not never.
     owed: Option<HashMap<String, Arc<Alert>>>,
 }
 
@@ -67,27 +68,33 @@ impl State {
     /// next keep-alive posts it, and its resolve is told as usual.
     fn drop_oldest(&mut self) -> Option<Arc<Alert>> {
         let old = self.items.pop_front()?;
-        if !old.retracted {
-            if old.is_firing() {
-                // Not when its resolve is queued already: it never fires for this hook then.
-                let room = self.owed.as_ref().is_some_and(|o| o.len() < OWED_CAP);
-                match self.owed.as_mut() {
-                    Some(owed) if room && !self.items.iter().any(|q| q.id == old.id && !q.retracted) => {
-                        owed.insert(old.id.clone(), old.clone());
-                    }
-                    _ => self.unsay_firing(&old.id),
+        let room = self.owed.as_ref().is_some_and(|o| o.len() < OWED_CAP);
+        if old.is_firing() && !old.retracted {
+            // Not when its resolve is queued already: it never fires for this hook then.
+            match self.owed.as_mut() {
+                Some(owed) if room && !self.items.iter().any(|q| q.id == old.id && !q.retracted) => {
+                    owed.insert(old.id.clone(), old.clone());
                 }
-            } else {
-                self.seen.remove(&old.id, old.state);
+                _ => self.unsay_firing(&old.id),
             }
+        } else if room && self.owed.as_ref().is_some_and(|o| o.get(&old.id).is_none_or(|f| !f.is_firing())) {
+            // A resolve or a retraction of a firing the hook posted: lost, Alertmanager
+            // would keep the alert active (the keep-alives re-posting it) for ever. The next
+            // keep-alive posts it instead, and stops keeping the alert alive.
+            self.owed.as_mut().expect("owed").insert(old.id.clone(), old.clone());
+        } else if !old.retracted {
+            // Its firing still owed (never posted): neither is said.
+            if self.forgive(&old.id).is_some() {
+                self.unsay_firing(&old.id);
+            }
+            self.seen.remove(&old.id, old.state);
         }
         Some(old)
     }
 
-    /// Takes alert `id` out of what the next keep-alive owes: true if it was there (its
-    /// firing was never posted).
-    fn forgive(&mut self, id: &str) -> bool {
-        self.owed.as_mut().is_some_and(|o| o.remove(id).is_some())
+    /// Takes alert `id` out of what the next keep-alive owes, and returns it.
+    fn forgive(&mut self, id: &str) -> Option<Arc<Alert>> {
+        self.owed.as_mut().and_then(|o| o.remove(id))
     }
 
     /// Alert `id`'s firing never reached the chat (dropped, or given up): its resolve is
@@ -136,14 +143,15 @@ impl Queue {
         std::mem::take(&mut self.lock().updated)
     }
 
-    /// The firings a full queue dropped that still fire, as they now read: the worker
-    /// posts them with its next keep-alive (they were never posted).
+    /// What a full queue dropped that the worker's next keep-alive posts: firings never
+    /// posted (as they now read), and resolves and retractions of firings it did post
+    /// (lost, Alertmanager would be kept told the alert fires).
     pub fn take_owed(&self) -> Vec<Arc<Alert>> {
         let mut st = self.lock();
         st.owed.as_mut().map(|o| o.drain().map(|(_, a)| a).collect()).unwrap_or_default()
     }
 
-    /// Some dropped firing waits for the worker's next keep-alive.
+    /// Something dropped waits for the worker's next keep-alive.
     pub fn owes(&self) -> bool {
         self.lock().owed.as_ref().is_some_and(|o| !o.is_empty())
     }
@@ -178,7 +186,9 @@ impl Queue {
                 resolve_queued |= unsaid && q.state == AlertState::Resolved;
                 !unsaid
             });
-            let owed = st.forgive(&a.id);
+            // A firing owed to the keep-alive was never posted; a resolve owed takes back
+            // one that was, and the retraction says more.
+            let owed = st.forgive(&a.id).is_some_and(|o| o.is_firing());
             let sent = st.seen.contains(&a.id, AlertState::Firing) && !firing_queued && !owed;
             // The alert as this hook told it: firing, when its resolve never went out.
             if a.state == AlertState::Resolved && (resolve_queued || !st.seen.contains(&a.id, AlertState::Resolved)) {
@@ -196,7 +206,10 @@ impl Queue {
         } else if a.state == AlertState::Resolved && st.unsaid.contains(&a.id, AlertState::Firing) {
             tracing::trace!(hook = %self.name, id = %a.id, "its firing was dropped on a full queue; resolve skipped");
             return;
-        } else if a.state == AlertState::Resolved && st.forgive(&a.id) {
+        } else if a.state == AlertState::Resolved
+            && st.owed.as_ref().and_then(|o| o.get(&a.id)).is_some_and(|o| o.is_firing())
+        {
+            st.forgive(&a.id);
             // Dropped, and resolved before a keep-alive posted it: never said, like the above.
             st.unsay_firing(&a.id);
             tracing::trace!(hook = %self.name, id = %a.id, "resolved before its dropped firing was re-posted; skipped");
@@ -205,7 +218,9 @@ impl Queue {
             if let Some(q) = st.items.iter_mut().find(|q| q.id == a.id && q.state == a.state && !q.retracted) {
                 *q = a.clone();
                 tracing::trace!(hook = %self.name, id = %a.id, "queued and not sent: replaced by its update");
-            } else if let Some(o) = st.owed.as_mut().and_then(|o| o.get_mut(&a.id)).filter(|_| a.is_firing()) {
+            } else if let Some(o) =
+                st.owed.as_mut().and_then(|o| o.get_mut(&a.id)).filter(|o| o.state == a.state && !o.retracted)
+            {
                 *o = a.clone();
                 tracing::trace!(hook = %self.name, id = %a.id, "owed to the next keep-alive: replaced by its update");
             } else if self.reposts && a.is_firing() && st.updated.len() < UPDATES_CAP {
@@ -751,6 +766,29 @@ mod tests {
         assert!(!q.idle());
         assert_eq!(owed(&q), [(1, 0.5)]);
         assert!(q.idle());
+
+        // A resolve dropped, of a firing posted: owed too (Alertmanager would be kept told
+        // the alert fires by the keep-alives), as is a retraction.
+        let q = queue(2).reposting(true);
+        q.push(&f1);
+        q.pop(1);
+        q.finished();
+        for a in [&r1, &f2, &f3] {
+            q.push(a);
+        }
+        let got: Vec<_> = q.take_owed().iter().map(|a| (a.started_at, a.state)).collect();
+        assert_eq!(got, [(1, AlertState::Resolved)]);
+        q.push(&f4);
+        q.push(&retraction(&f2)); // f2 still queued: dropped, nothing to take back
+        q.pop(10);
+        q.finished();
+        q.push(&retraction(&f3));
+        q.push(&f1); // told already
+        let (f5, f6) = (alert(5, AlertState::Firing), alert(6, AlertState::Firing));
+        q.push(&f5);
+        q.push(&f6); // drops the retraction of f3
+        let got: Vec<_> = q.take_owed().iter().map(|a| (a.started_at, a.retracted)).collect();
+        assert_eq!(got, [(3, true)]);
 
         // A hook that does not re-post owes nothing: the firing is unsaid.
         let q = queue(2);

@@ -336,15 +336,22 @@ impl Worker {
             self.next_refresh = None;
             return;
         };
-        // Firings a full queue dropped: posted now for the first time, then kept alive.
+        // What a full queue dropped: firings posted now for the first time, then kept alive;
+        // resolves and retractions posted once, and those alerts no longer kept alive.
+        let mut ends = Vec::new();
         for a in self.queue.take_owed() {
-            self.keep_alive(a);
+            if a.is_firing() && !a.retracted {
+                self.keep_alive(a);
+            } else {
+                self.active.remove(&a.id);
+                ends.push(a);
+            }
         }
-        if self.active.is_empty() {
+        if self.active.is_empty() && ends.is_empty() {
             self.next_refresh = None;
             return;
         }
-        self.next_refresh = Some(Instant::now() + every);
+        self.next_refresh = (!self.active.is_empty()).then(|| Instant::now() + every);
         // Alerts whose figures were corrected since they were posted: re-posted as they now
         // read (the queue sends no alert twice; a resolved one is no longer active).
         for u in self.queue.take_updates() {
@@ -352,7 +359,7 @@ impl Worker {
                 *a = u;
             }
         }
-        let alerts: Vec<Arc<Alert>> = self.active.values().cloned().collect();
+        let alerts: Vec<Arc<Alert>> = self.active.values().cloned().chain(ends).collect();
         for chunk in alerts.chunks(payload::max_batch(HookKind::Alertmanager)) {
             if let Some(rate) = &self.rate {
                 limit::acquire(rate).await;
