@@ -27,10 +27,6 @@ pub struct Queue {
     capacity: usize,
     metrics: HookMetrics,
     name: String,
-    /// Keeps the updates of alerts already sent ([`Queue::take_updates`]) and the firings
-    /// a full queue dropped ([`Queue::take_owed`]) for the worker: an Alertmanager hook
-    /// re-posts its firing alerts as they now read.
-    reposts: bool,
 }
 
 /// At most this many updates wait for the worker's next keep-alive; more are not kept
@@ -50,12 +46,13 @@ struct State {
     unsaid: Seen,
     /// "Queue full" warnings, at most one a minute, each with the alerts dropped since the last.
     drop_warn: CountingWarn,
-    /// Firing alerts already sent whose figures were corrected since (only when
-    /// `reposts`), oldest first.
+    /// Firing alerts already sent whose figures were corrected since (only when `owed`
+    /// is kept), oldest first.
     updated: Vec<Arc<Alert>>,
-    /// What a full queue dropped, by id, for the worker's next keep-alive (only when
-    /// `reposts`; `None` otherwise): firings never posted, resolves and retractions of
-    /// firings posted. Alertmanager hears of them late, not never.
+    /// What a full queue dropped, by id, for the worker's next keep-alive; `None` unless
+    /// the hook re-posts its firing alerts ([`Queue::reposting`]): firings never posted,
+    /// resolves and retractions of firings posted. Alertmanager hears of them late, not
+    /// never.
     owed: Option<HashMap<String, Arc<Alert>>>,
 }
 
@@ -124,7 +121,6 @@ impl Queue {
             capacity,
             metrics,
             name,
-            reposts: false,
         }
     }
 
@@ -132,7 +128,6 @@ impl Queue {
     /// updates of alerts already sent ([`Queue::take_updates`]) and the firings it drops
     /// when full ([`Queue::take_owed`]) for the worker.
     pub fn reposting(mut self, on: bool) -> Queue {
-        self.reposts = on;
         self.state.get_mut().expect("hook queue lock").owed = on.then(HashMap::new);
         self
     }
@@ -223,7 +218,7 @@ impl Queue {
             {
                 *o = a.clone();
                 tracing::trace!(hook = %self.name, id = %a.id, "owed to the next keep-alive: replaced by its update");
-            } else if self.reposts && a.is_firing() && st.updated.len() < UPDATES_CAP {
+            } else if st.owed.is_some() && a.is_firing() && st.updated.len() < UPDATES_CAP {
                 st.updated.push(a.clone());
             } else {
                 tracing::trace!(hook = %self.name, id = %a.id, "already queued once; skipped");
@@ -244,23 +239,24 @@ impl Queue {
         }
         self.metrics.depth.set(st.items.len() as i64);
         let warn = dropped.as_ref().and_then(|_| st.drop_warn.add(1));
+        let reposts = st.owed.is_some();
         drop(st);
         if let Some(old) = dropped {
             self.metrics.dropped.inc();
             if let Some(w) = warn {
-                self.warn_dropped(w, &old.id);
+                self.warn_dropped(w, &old.id, reposts);
             }
         }
         self.ready.notify_one();
     }
 
     /// The warning of a full queue: how many alerts it dropped since the last one.
-    fn warn_dropped(&self, (dropped, warnings_suppressed): (u64, u64), last: &str) {
+    fn warn_dropped(&self, (dropped, warnings_suppressed): (u64, u64), last: &str, reposts: bool) {
         tracing::warn!(
             hook = %self.name, dropped, capacity = self.capacity, warnings_suppressed, last,
             "hook queue full ({} alerts waiting): dropped the oldest, {dropped} since the last warning{}",
             self.capacity,
-            if self.reposts { "; firings among them go out with the next keep-alive" } else { "" }
+            if reposts { "; the next keep-alive posts what they said" } else { "" }
         );
     }
 
@@ -312,7 +308,7 @@ impl Queue {
         self.lock().items.is_empty()
     }
 
-    /// Nothing queued, nothing in flight and no dropped firing owed to a keep-alive: every
+    /// Nothing queued, nothing in flight and nothing dropped owed to a keep-alive: every
     /// alert pushed so far is delivered or given up (the cluster records how far hook
     /// delivery got only then).
     pub fn idle(&self) -> bool {
@@ -354,12 +350,13 @@ impl Queue {
         }
         self.metrics.depth.set(st.items.len() as i64);
         let warn = if dropped > 0 { st.drop_warn.add(dropped) } else { None };
+        let reposts = st.owed.is_some();
         drop(st);
         if dropped > 0 {
             self.metrics.dropped.inc_by(dropped);
         }
         if let (Some(w), Some(last)) = (warn, last) {
-            self.warn_dropped(w, &last.id);
+            self.warn_dropped(w, &last.id, reposts);
         }
     }
 

@@ -154,7 +154,6 @@ impl Hub {
         }
     }
 
-    /// Counts a frame `c` could not take; it gets a fresh `full` frame once it has room.
     /// Counts a wallboard dropped for being too slow, and says so in the log (a dark screen
     /// on the floor should leave a trace), at most once a minute.
     fn note_dropped(&self, team: Option<&str>, why: &str) {
@@ -170,6 +169,7 @@ impl Hub {
         }
     }
 
+    /// Counts a frame `c` could not take; it gets a fresh `full` frame once it has room.
     fn mark_skipped(&self, c: &Client) {
         self.skipped.inc();
         c.needs_full.store(true, Ordering::Relaxed);

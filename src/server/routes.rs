@@ -538,8 +538,6 @@ async fn recover(err: Rejection) -> Result<Response<String>, Infallible> {
         (r.status(), r.message().to_string())
     } else if err.find::<TooManyConnections>().is_some() {
         (StatusCode::SERVICE_UNAVAILABLE, "too many ingest connections (limits.max_connections)".to_string())
-    } else if err.find::<warp::reject::PayloadTooLarge>().is_some() {
-        (StatusCode::PAYLOAD_TOO_LARGE, "body over limits.max_body_bytes".to_string())
     } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
         (StatusCode::METHOD_NOT_ALLOWED, "method not allowed".to_string())
     } else {
