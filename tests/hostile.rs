@@ -50,9 +50,13 @@ struct Process {
 
 impl Process {
     fn start(toml: &str) -> Process {
+        // A file of its own: the tests of this binary start daemons side by side, and one
+        // writing the other's config before it was read started it without its limits.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("floorwatch-hostile-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let config = dir.join("flood.toml");
+        let config = dir.join(format!("daemon-{n}.toml"));
         std::fs::write(&config, toml).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_floorwatch"))
             .args(["serve", "--no-journal", "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--config"])
