@@ -5,6 +5,7 @@
 //! state. The lock is never held across `.await`; a journal append happens under it, so
 //! the journal's order is the engine's.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -27,7 +28,9 @@ pub trait AlertSink: Send + Sync {
 /// warnings). Called outside the engine lock with every refused event of a batch; must not
 /// block.
 pub trait RefusalSink: Send + Sync {
-    fn refused(&self, source: Source, at: Ms, errors: &[EventError]);
+    /// `peer`: the sender's address where the batch came over a connection of its own
+    /// (TCP, WebSocket, HTTP), for the operator to find who sends them.
+    fn refused(&self, source: Source, peer: Option<SocketAddr>, at: Ms, errors: &[EventError]);
 }
 
 /// Refused events an HTTP answer or a WebSocket ack lists (SPEC §2.6).
@@ -214,18 +217,25 @@ impl Core {
     /// contains it at the same point, so a restart rebuilds the same state rather than
     /// crash-looping on the batch.
     pub fn apply(&self, batch: Vec<Result<Input, DecodeError>>, source: Source) -> Applied {
-        self.apply_from(batch, source, 0)
+        self.apply_from(batch, source, 0, None)
     }
 
     /// [`Core::apply`] for a batch whose first event is the `first`th of its stream (a TCP
-    /// connection's lines), so that refusals name the event's position in the stream.
-    pub fn apply_from(&self, batch: Vec<Result<Input, DecodeError>>, source: Source, first: u64) -> Applied {
+    /// connection's lines), so that refusals name the event's position in the stream, sent
+    /// by `peer` (named by refusals too).
+    pub fn apply_from(
+        &self,
+        batch: Vec<Result<Input, DecodeError>>,
+        source: Source,
+        first: u64,
+        peer: Option<SocketAddr>,
+    ) -> Applied {
         if batch.is_empty() {
             return Applied::default();
         }
         if let Some(c) = &self.cluster {
             // Published in order on the background lane; `durable` waits for it.
-            let (events, _, mut applied) = self.refuse_edge(batch, source, first);
+            let (events, _, mut applied) = self.refuse_edge(batch, source, first, peer);
             applied.lsn = (!events.is_empty()).then(|| c.submit_background(source, &events));
             return applied;
         }
@@ -250,7 +260,7 @@ impl Core {
         let errors = if edge.is_empty() && not_applied.is_empty() {
             Vec::new()
         } else {
-            self.report(source, now, first, edge, not_applied, limits)
+            self.report((source, peer), now, first, edge, not_applied, limits)
         };
         Applied { counts, lsn, errors }
     }
@@ -279,6 +289,7 @@ impl Core {
         batch: Vec<Result<Input, DecodeError>>,
         source: Source,
         first: u64,
+        peer: Option<SocketAddr>,
     ) -> (Vec<Input>, Vec<usize>, Applied) {
         let mut edge: Vec<(usize, DecodeError)> = Vec::new();
         let events: Vec<Input> =
@@ -292,20 +303,22 @@ impl Core {
             let mut engine = self.engine();
             (engine.count_edge(source, &refused), limits(&engine))
         };
-        let errors = self.report(source, wall_ms(), first, edge, Vec::new(), limits);
+        let errors = self.report((source, peer), wall_ms(), first, edge, Vec::new(), limits);
         (events, positions, Applied { counts, lsn: None, errors })
     }
 
     /// Applies a batch and answers once it is durable (journal synced, or in a cluster
-    /// stored by JetStream and applied by this replica), waiting at most `timeout`.
+    /// stored by JetStream and applied by this replica), waiting at most `timeout`. `peer`:
+    /// who sent it (named by refusals).
     pub async fn submit(
         &self,
         batch: Vec<Result<Input, DecodeError>>,
         source: Source,
+        peer: Option<SocketAddr>,
         timeout: std::time::Duration,
     ) -> Submitted {
         let Some(c) = &self.cluster else {
-            let applied = self.apply(batch, source);
+            let applied = self.apply_from(batch, source, 0, peer);
             let durable = match tokio::time::timeout(timeout, self.durable(applied.lsn)).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(_)) => Err("journal cannot write: events applied but not durable".to_string()),
@@ -313,7 +326,7 @@ impl Core {
             };
             return Submitted { applied, durable };
         };
-        let (events, positions, mut applied) = self.refuse_edge(batch, source, 0);
+        let (events, positions, mut applied) = self.refuse_edge(batch, source, 0, peer);
         if events.is_empty() {
             return Submitted { applied, durable: Ok(()) };
         }
@@ -364,7 +377,7 @@ impl Core {
         };
         if mine && !not_applied.is_empty() && self.refusals.is_some() {
             let listed: Vec<Refused> = not_applied.clone();
-            self.report(source, now, 0, Vec::new(), listed, limits);
+            self.report((source, None), now, 0, Vec::new(), listed, limits);
         }
         (Landed { counts, deduplicated: 0, not_applied, limits }, alerts)
     }
@@ -380,7 +393,7 @@ impl Core {
     /// refusal sink, and keeps the first [`MAX_ERRORS`] for the answer.
     fn report(
         &self,
-        source: Source,
+        (source, peer): (Source, Option<SocketAddr>),
         now: Ms,
         first: u64,
         edge: Vec<(usize, DecodeError)>,
@@ -401,7 +414,7 @@ impl Core {
             errors.push(EventError::engine(first + in_batch(r.index) as u64, r, limits));
         }
         if let Some(sink) = &self.refusals {
-            sink.refused(source, now, &errors);
+            sink.refused(source, peer, now, &errors);
         }
         errors.truncate(MAX_ERRORS);
         errors
@@ -409,8 +422,8 @@ impl Core {
 
     /// Counts one event refused at the edge outside any batch (an oversized WebSocket
     /// frame, say): a batch of that one refusal, journaled and reported like any.
-    pub fn count_refused(&self, source: Source, why: DecodeError) {
-        self.apply(vec![Err(why)], source);
+    pub fn count_refused(&self, source: Source, peer: Option<SocketAddr>, why: DecodeError) {
+        self.apply_from(vec![Err(why)], source, 0, peer);
     }
 
     /// Waits until `lsn` is on disk (no-op without a journal); in a cluster, until the

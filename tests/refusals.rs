@@ -150,15 +150,23 @@ async fn websocket_acks_carry_errors() {
         ]
     );
     assert_eq!((&acks[1]["ack"], &acks[1]["errors"]), (&json!(2), &json!([])));
+    // The refusals are listed with the socket's address, for the operator to find the sender.
+    let tokio_tungstenite::MaybeTlsStream::Plain(sock) = ws.get_ref() else { panic!("a plain socket") };
+    let me = sock.local_addr().unwrap().to_string();
+    let listed = d.get_json("/api/v1/ingest/errors?source=ws").await;
+    let peers: Vec<&Value> = listed["errors"].as_array().unwrap().iter().map(|e| &e["peer"]).collect();
+    assert_eq!(peers, vec![&json!(me), &json!(me)], "{listed}");
     d.stop().await;
 }
 
 /// `GET /api/v1/ingest/errors`: the last refusals per source, newest first, with the
-/// input; TCP lines named by their position on the connection (blank lines skipped).
+/// input and the sender's address; TCP lines named by their position on the connection
+/// (blank lines skipped).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recent_refusals_are_listed_with_their_input() {
     let d = Daemon::start(EVENT_CLOCK).await;
     let mut tcp = tokio::net::TcpStream::connect(d.tcp).await.unwrap();
+    let tcp_peer = tcp.local_addr().unwrap().to_string();
     let lines = format!("{{\"ts\":{T0},\"agent\":\"A1\",\"state\":\"idle\"}}\nnot json\n\n{{\"agent\":\"A2\"}}\n");
     tcp.write_all(lines.as_bytes()).await.unwrap();
     tcp.shutdown().await.unwrap();
@@ -172,6 +180,16 @@ async fn recent_refusals_are_listed_with_their_input() {
         assert!(e["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{e}");
         let mut e = e.clone();
         e.as_object_mut().unwrap().remove("time");
+        e
+    };
+    // Who sent each: the TCP connection's address, and the HTTP client's (its port is
+    // reqwest's to choose).
+    assert_eq!((&list[1]["peer"], &list[2]["peer"]), (&json!(tcp_peer), &json!(tcp_peer)), "{all}");
+    let http_peer: std::net::SocketAddr = list[0]["peer"].as_str().expect("the HTTP sender's address").parse().unwrap();
+    assert!(http_peer.ip().is_loopback() && http_peer.port() != tcp.local_addr().unwrap().port(), "{all}");
+    let strip = |e: &Value| {
+        let mut e = strip(e);
+        e.as_object_mut().unwrap().remove("peer");
         e
     };
     assert_eq!(

@@ -15,6 +15,7 @@
 //! served. A connection ends with [`Applier::flush`], so everything it had sent is applied
 //! before the connection counts as closed (and before shutdown saves the engine).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -31,7 +32,13 @@ pub const QUEUE: usize = 4;
 pub type Batch = Vec<Result<Input, DecodeError>>;
 
 enum Job {
-    Apply { batch: Batch, source: Source, first: u64, reply: Option<oneshot::Sender<Applied>> },
+    Apply {
+        batch: Batch,
+        source: Source,
+        first: u64,
+        peer: Option<SocketAddr>,
+        reply: Option<oneshot::Sender<Applied>>,
+    },
     Flush(oneshot::Sender<()>),
 }
 
@@ -69,8 +76,8 @@ impl Applier {
                 let _dead = Dead(flag);
                 while let Some(job) = rx.blocking_recv() {
                     match job {
-                        Job::Apply { batch, source, first, reply } => {
-                            let applied = core.apply_from(batch, source, first);
+                        Job::Apply { batch, source, first, peer, reply } => {
+                            let applied = core.apply_from(batch, source, first, peer);
                             if let Some(reply) = reply {
                                 let _ = reply.send(applied);
                             }
@@ -91,15 +98,26 @@ impl Applier {
     }
 
     /// Queues a batch, waiting while the queue is full. `first`: the position of its first
-    /// event in the connection's stream (named by refusals).
-    pub async fn submit(&self, batch: Batch, source: Source, first: u64) -> Result<(), Stopped> {
-        self.tx.send(Job::Apply { batch, source, first, reply: None }).await.map_err(|_| Stopped)
+    /// event in the connection's stream, `peer` who sent it (both named by refusals).
+    pub async fn submit(
+        &self,
+        batch: Batch,
+        source: Source,
+        first: u64,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), Stopped> {
+        self.tx.send(Job::Apply { batch, source, first, peer, reply: None }).await.map_err(|_| Stopped)
     }
 
     /// Queues a batch like [`Applier::submit`]; the receiver gets its outcome once applied.
-    pub async fn submit_for_reply(&self, batch: Batch, source: Source) -> Result<oneshot::Receiver<Applied>, Stopped> {
+    pub async fn submit_for_reply(
+        &self,
+        batch: Batch,
+        source: Source,
+        peer: Option<SocketAddr>,
+    ) -> Result<oneshot::Receiver<Applied>, Stopped> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Job::Apply { batch, source, first: 0, reply: Some(reply) }).await.map_err(|_| Stopped)?;
+        self.tx.send(Job::Apply { batch, source, first: 0, peer, reply: Some(reply) }).await.map_err(|_| Stopped)?;
         Ok(rx)
     }
 

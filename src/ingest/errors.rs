@@ -7,6 +7,7 @@
 //! [`RefusalSink`]. Owned by the daemon's shared state, which reads it for the route.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,7 @@ struct Entry {
     n: u64,
     at: Ms,
     source: Source,
+    peer: Option<SocketAddr>,
     error: EventError,
 }
 
@@ -78,7 +80,14 @@ impl Recent {
 
     /// Records a batch's refusals received at `at`; returns the warnings due at `now`:
     /// (reason, held back, an example).
-    fn record(&self, source: Source, at: Ms, errors: &[EventError], now: Instant) -> Vec<(Refusal, u64, String)> {
+    fn record(
+        &self,
+        source: Source,
+        peer: Option<SocketAddr>,
+        at: Ms,
+        errors: &[EventError],
+        now: Instant,
+    ) -> Vec<(Refusal, u64, String)> {
         let mut warn = Vec::new();
         let mut inner = self.inner();
         let inner = &mut *inner;
@@ -93,7 +102,7 @@ impl Recent {
                 ring.pop_front();
             }
             inner.next += 1;
-            ring.push_back(Entry { n: inner.next, at, source, error: e.clone() });
+            ring.push_back(Entry { n: inner.next, at, source, peer, error: e.clone() });
         }
         warn
     }
@@ -111,6 +120,7 @@ impl Recent {
                 json!({
                     "time": fmt_ms(e.at),
                     "source": e.source.as_str(),
+                    "peer": e.peer.map(|p| p.to_string()),
                     "index": e.error.index,
                     "outcome": e.error.reason.outcome(),
                     "reason": e.error.reason.as_str(),
@@ -124,11 +134,15 @@ impl Recent {
 }
 
 impl RefusalSink for Recent {
-    fn refused(&self, source: Source, at: Ms, errors: &[EventError]) {
+    fn refused(&self, source: Source, peer: Option<SocketAddr>, at: Ms, errors: &[EventError]) {
         // Logged outside the lock.
-        for (reason, suppressed, example) in self.record(source, at, errors, Instant::now()) {
+        for (reason, suppressed, example) in self.record(source, peer, at, errors, Instant::now()) {
+            // The sender's address where there is one (a platform source is named by its
+            // `source`; the journal's replay has none).
+            let peer = peer.map_or_else(|| "-".to_string(), |p| p.to_string());
             tracing::warn!(
                 source = source.as_str(),
+                peer = %peer,
                 reason = reason.as_str(),
                 suppressed,
                 example = %example,
@@ -168,15 +182,18 @@ mod tests {
         let r = Recent::default();
         let now = Instant::now();
         let batch: Vec<EventError> = (0..150).map(|i| err(i, Refusal::NotJson)).collect();
-        r.record(Source::Tcp, 1_000, &batch[..70], now);
-        r.record(Source::Tcp, 2_000, &batch[70..], now);
-        r.record(Source::Http, 3_000, &[err(7, Refusal::Repeated)], now);
+        let sender: SocketAddr = "10.1.2.3:50111".parse().unwrap();
+        r.record(Source::Tcp, None, 1_000, &batch[..70], now);
+        r.record(Source::Tcp, None, 2_000, &batch[70..], now);
+        r.record(Source::Http, Some(sender), 3_000, &[err(7, Refusal::Repeated)], now);
         let all = r.to_json(None);
         let all = all["errors"].as_array().unwrap();
         assert_eq!(all.len(), 101);
         assert_eq!(all[0]["source"], "http");
         assert_eq!(all[0]["outcome"], "duplicate");
         assert_eq!(all[0]["reason"], "repeated");
+        assert_eq!(all[0]["peer"], "10.1.2.3:50111");
+        assert_eq!(all[1]["peer"], Value::Null);
         assert_eq!(all[0]["time"], "1970-01-01T00:00:03.000Z");
         assert_eq!(all[1]["index"], 149);
         assert_eq!(all[100]["index"], 50);
@@ -191,13 +208,13 @@ mod tests {
         let r = Recent::default();
         let t0 = Instant::now();
         let batch = [err(0, Refusal::NotJson), err(1, Refusal::NotJson), err(2, Refusal::BadTs)];
-        let w = r.record(Source::Tcp, 0, &batch, t0);
+        let w = r.record(Source::Tcp, None, 0, &batch, t0);
         assert_eq!(w, vec![(Refusal::NotJson, 0, "message 0".into()), (Refusal::BadTs, 0, "message 2".into())]);
-        assert_eq!(r.record(Source::Ws, 0, &batch[..1], t0), vec![(Refusal::NotJson, 0, "message 0".into())]);
-        assert!(r.record(Source::Tcp, 0, &batch, t0 + Duration::from_secs(59)).is_empty());
-        let w = r.record(Source::Tcp, 0, &batch[2..], t0 + WARN_EVERY);
+        assert_eq!(r.record(Source::Ws, None, 0, &batch[..1], t0), vec![(Refusal::NotJson, 0, "message 0".into())]);
+        assert!(r.record(Source::Tcp, None, 0, &batch, t0 + Duration::from_secs(59)).is_empty());
+        let w = r.record(Source::Tcp, None, 0, &batch[2..], t0 + WARN_EVERY);
         assert_eq!(w, vec![(Refusal::BadTs, 1, "message 2".into())], "one held back since the last warning");
-        let w = r.record(Source::Tcp, 0, &batch[..1], t0 + WARN_EVERY);
+        let w = r.record(Source::Tcp, None, 0, &batch[..1], t0 + WARN_EVERY);
         assert_eq!(w, vec![(Refusal::NotJson, 3, "message 0".into())]);
     }
 }

@@ -14,6 +14,7 @@
 //! connection without touching any counter of events. So does a first line that is an
 //! HTTP request line: a browser, sent by a web page to post its body here (issue 14).
 
+use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,10 +64,10 @@ pub async fn serve(
             let _guard = ConnGuard::new(shared.connections.clone(), "tcp");
             tracing::debug!(%peer, tls = tls.is_some(), "tcp ingest connection");
             let ended = match tls {
-                None => connection(&shared, stream, &stats, shutdown).await,
+                None => connection(&shared, stream, peer, &stats, shutdown).await,
                 // The handshake is bounded like any other silence on this listener.
                 Some(tls) => match tokio::time::timeout(idle, tls.accept(stream)).await {
-                    Ok(Ok(stream)) => connection(&shared, stream, &stats, shutdown).await,
+                    Ok(Ok(stream)) => connection(&shared, stream, peer, &stats, shutdown).await,
                     Ok(Err(e)) => {
                         stats.closed("tcp", "tls");
                         Err(e)
@@ -84,14 +85,16 @@ pub async fn serve(
     }
 }
 
-/// Reads NDJSON from `stream` until EOF, an idle timeout, a failed `AUTH`, or shutdown.
+/// Reads NDJSON from `stream` (from `peer`) until EOF, an idle timeout, a failed `AUTH`,
+/// or shutdown.
 pub async fn connection<S: AsyncRead + Unpin>(
     shared: &Arc<TcpIngest>,
     stream: S,
+    peer: SocketAddr,
     stats: &ConnStats,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let read = read_decode(shared, stream, stats, shutdown).await;
+    let read = read_decode(shared, stream, peer, stats, shutdown).await;
     // The connection ends only once everything it sent is applied.
     let _ = shared.applier.flush().await;
     read
@@ -101,6 +104,7 @@ pub async fn connection<S: AsyncRead + Unpin>(
 async fn read_decode<S: AsyncRead + Unpin>(
     shared: &TcpIngest,
     mut stream: S,
+    peer: SocketAddr,
     stats: &ConnStats,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
@@ -152,7 +156,7 @@ async fn read_decode<S: AsyncRead + Unpin>(
         });
         let first = lines;
         lines += batch.len() as u64;
-        if !batch.is_empty() && shared.applier.submit(batch, Source::Tcp, first).await.is_err() {
+        if !batch.is_empty() && shared.applier.submit(batch, Source::Tcp, first, Some(peer)).await.is_err() {
             return Ok(());
         }
         if eof || flow.is_break() {

@@ -11,10 +11,10 @@
 //! (hyper's graceful shutdown); upgraded WebSockets follow the cancellation token.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -52,11 +52,11 @@ pub async fn serve_http<F, R>(
         conns.spawn(async move {
             let _slot = slot;
             match tls {
-                None => connection(stream, svc, limits, &stats, shutdown).await,
+                None => connection(stream, peer, svc, limits, &stats, shutdown).await,
                 Some(tls) => {
                     let deadline = limits.header_read_timeout;
                     match tokio::time::timeout(deadline, tls.accept(stream)).await {
-                        Ok(Ok(stream)) => connection(stream, svc, limits, &stats, shutdown).await,
+                        Ok(Ok(stream)) => connection(stream, peer, svc, limits, &stats, shutdown).await,
                         Ok(Err(e)) => {
                             tracing::debug!(%peer, error = %e, "https: TLS handshake failed");
                             stats.closed("http", "tls");
@@ -75,8 +75,25 @@ pub async fn serve_http<F, R>(
     conns.wait().await;
 }
 
-async fn connection<IO, S>(io: IO, svc: S, limits: HttpLimits, stats: &ConnStats, shutdown: CancellationToken)
-where
+/// The address of the peer of the connection a request came on (a request extension; the
+/// routes read it with [`peer`] to name a sender whose events are refused).
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub SocketAddr);
+
+/// The peer of the request's connection (`None` for a request not served by
+/// [`serve_http`], as in tests that call the routes directly).
+pub fn peer() -> impl Filter<Extract = (Option<SocketAddr>,), Error = Infallible> + Clone {
+    warp::ext::optional::<Peer>().map(|p: Option<Peer>| p.map(|p| p.0))
+}
+
+async fn connection<IO, S>(
+    io: IO,
+    peer: SocketAddr,
+    svc: S,
+    limits: HttpLimits,
+    stats: &ConnStats,
+    shutdown: CancellationToken,
+) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: tower_service::Service<
             hyper::Request<hyper::body::Incoming>,
@@ -89,7 +106,12 @@ where
 {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(svc)).with_upgrades();
+    // Each request carries its connection's peer for the routes ([`peer`]).
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(Peer(peer));
+        tower_service::Service::call(&mut svc.clone(), req)
+    });
+    let conn = http.serve_connection(TokioIo::new(io), svc).with_upgrades();
     let mut conn = std::pin::pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => r,

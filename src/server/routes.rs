@@ -299,8 +299,9 @@ pub fn routes(
         .and(authorized(shared.clone(), true))
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::body::stream())
+        .and(super::listen::peer())
         .and(s.clone())
-        .then(|declared: Option<u64>, body, sh: Arc<Shared>| async move {
+        .then(|declared: Option<u64>, body, peer: Option<std::net::SocketAddr>, sh: Arc<Shared>| async move {
             let limit = sh.config.limits.max_body_bytes;
             let (batch, status) = match read_limited(declared, body, limit).await {
                 // The client went away mid-body: nobody reads the answer.
@@ -324,7 +325,7 @@ pub fn routes(
             };
             // Acknowledged means durable: answered once the journal has synced the batch
             // (in a cluster: once JetStream stored it and this replica applied it).
-            let done = sh.core.submit(batch, Source::Http, DURABLE_TIMEOUT).await;
+            let done = sh.core.submit(batch, Source::Http, peer, DURABLE_TIMEOUT).await;
             let Applied { counts, errors, .. } = done.applied;
             let mut body = serde_json::to_value(counts).unwrap_or_default();
             body["errors"] = errors::answer(&errors);
@@ -360,8 +361,9 @@ pub fn routes(
         .and(authorized(shared.clone(), true))
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::body::stream())
+        .and(super::listen::peer())
         .and(s.clone())
-        .then(|declared: Option<u64>, body, sh: Arc<Shared>| async move {
+        .then(|declared: Option<u64>, body, peer: Option<std::net::SocketAddr>, sh: Arc<Shared>| async move {
             let body = match read_limited(declared, body, sh.config.roster_max_bytes).await {
                 Err(_) => return json_reply(String::new(), StatusCode::BAD_REQUEST),
                 Ok(Body::TooLarge { limit }) => {
@@ -376,12 +378,20 @@ pub fn routes(
                     json!({"error": format!("the roster is not UTF-8 (byte {})", e.valid_up_to())}).to_string(),
                     StatusCode::BAD_REQUEST,
                 ),
+                // Logged with who sent it, as the file's loads are: a schedule changed
+                // mid-shift is the first thing asked about when the board's adherence moves.
                 Ok(text) => match super::roster::apply(&sh, text) {
-                    Ok(a) => json_reply(json!({"agents": a.agents, "rows": a.rows}).to_string(), StatusCode::OK),
-                    Err(e) => json_reply(
-                        json!({"error": format!("{e}; nothing of this upload was applied")}).to_string(),
-                        StatusCode::BAD_REQUEST,
-                    ),
+                    Ok(a) => {
+                        tracing::info!(peer = %show_peer(peer), agents = a.agents, rows = a.rows, "roster uploaded (PUT /api/v1/roster)");
+                        json_reply(json!({"agents": a.agents, "rows": a.rows}).to_string(), StatusCode::OK)
+                    }
+                    Err(e) => {
+                        tracing::warn!(peer = %show_peer(peer), error = %e, "roster upload refused (PUT /api/v1/roster); nothing of it applied");
+                        json_reply(
+                            json!({"error": format!("{e}; nothing of this upload was applied")}).to_string(),
+                            StatusCode::BAD_REQUEST,
+                        )
+                    }
                 },
             })
             .await
@@ -428,14 +438,15 @@ pub fn routes(
         .and(warp::ws())
         .and(ingest_slot)
         .and(warp::query::<Query>())
+        .and(super::listen::peer())
         .and(s.clone())
-        .map(move |ws: warp::ws::Ws, slot: tokio::sync::OwnedSemaphorePermit, q: Query, sh: Arc<Shared>| {
+        .map(move |ws: warp::ws::Ws, slot: tokio::sync::OwnedSemaphorePermit, q: Query, peer, sh: Arc<Shared>| {
             let acks = q.get("ack").is_some_and(|v| v == "1" || v == "true");
             let (sd, tracked) = (sd.clone(), ingest_sockets.clone());
             ws.max_message_size(max_frame).max_frame_size(max_frame).on_upgrade(move |socket| {
                 tracked.track_future(async move {
                     let _slot = slot;
-                    ingest_socket(sh, socket, acks, sd).await
+                    ingest_socket(sh, socket, peer, acks, sd).await
                 })
             })
         });
@@ -550,7 +561,18 @@ async fn recover(err: Rejection) -> Result<Response<String>, Infallible> {
 /// answered, in order, once its events are applied and durable (journaled and synced):
 /// `{"ack": <frame number>, "seq": <highest seq in the frame>, "durable": true, ...counts}`.
 /// Acks are sent by a task of their own so reading never waits for the disk.
-async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: bool, shutdown: CancellationToken) {
+/// A request's peer for a log line (`-` when not known).
+fn show_peer(peer: Option<std::net::SocketAddr>) -> String {
+    peer.map_or_else(|| "-".to_string(), |p| p.to_string())
+}
+
+async fn ingest_socket(
+    shared: Arc<Shared>,
+    socket: warp::ws::WebSocket,
+    peer: Option<std::net::SocketAddr>,
+    acks: bool,
+    shutdown: CancellationToken,
+) {
     let _guard = crate::ingest::ConnGuard::new(shared.connections.clone(), "ws");
     let (mut sink, mut stream) = socket.split();
     let idle = shared.config.limits.idle_timeout;
@@ -609,7 +631,7 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
                             1007 => DecodeError::new(Refusal::NotUtf8, "text frame is not UTF-8", ""),
                             _ => DecodeError::new(Refusal::NotJson, why, ""),
                         };
-                        shared.core.count_refused(Source::Ws, refused);
+                        shared.core.count_refused(Source::Ws, peer, refused);
                         // The acker owns the sink: the close goes out after pending acks.
                         let _ = ack_tx.send(Outgoing::Close(code, why)).await;
                     }
@@ -642,7 +664,7 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
         if acks && shared.core.cluster().is_some() {
             // In a cluster: stored by JetStream and applied here, frame after frame (a
             // retried publish must not overtake the next frame's).
-            let done = shared.core.submit(batch, Source::Ws, DURABLE_TIMEOUT).await;
+            let done = shared.core.submit(batch, Source::Ws, peer, DURABLE_TIMEOUT).await;
             let (tx, applied) = tokio::sync::oneshot::channel();
             let _ = tx.send(done.applied);
             let ack = Outgoing::Ack { frame: frame_no, seq, applied, failed: done.durable.err() };
@@ -650,11 +672,11 @@ async fn ingest_socket(shared: Arc<Shared>, socket: warp::ws::WebSocket, acks: b
                 break;
             }
         } else if acks {
-            let Ok(applied) = shared.applier.submit_for_reply(batch, Source::Ws).await else { break };
+            let Ok(applied) = shared.applier.submit_for_reply(batch, Source::Ws, peer).await else { break };
             if ack_tx.send(Outgoing::Ack { frame: frame_no, seq, applied, failed: None }).await.is_err() {
                 break;
             }
-        } else if shared.applier.submit(batch, Source::Ws, 0).await.is_err() {
+        } else if shared.applier.submit(batch, Source::Ws, 0, peer).await.is_err() {
             break;
         }
     }

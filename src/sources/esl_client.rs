@@ -206,7 +206,7 @@ impl Freeswitch {
             push_out(out, &self.health, &mut batch);
             if !batch.is_empty() {
                 let first = index.saturating_sub(batch.len() as u64);
-                if self.applier.submit(batch, self.source, first).await.is_err() {
+                if self.applier.submit(batch, self.source, first, None).await.is_err() {
                     return SessionError::Stopped;
                 }
             }

@@ -654,7 +654,7 @@ impl Genesys {
             .collect();
         let first = self.index;
         self.index += batch.len() as u64;
-        self.applier.submit(batch, self.source, first).await.map_err(|_| SessionError::Stopped)
+        self.applier.submit(batch, self.source, first, None).await.map_err(|_| SessionError::Stopped)
     }
 
     /// Members, a generation of channels, the users' states; then the notifications,
