@@ -79,14 +79,23 @@ enum Status {
     OnBreak,
 }
 
+/// An agent status as mod_callcenter takes it: in any case (`cc_agent_str2status` compares
+/// with `strcasecmp`; the value is stored and sent as typed, `on break` from a script).
 fn status(s: &str) -> Option<Status> {
-    Some(match s {
-        "Logged Out" => Status::LoggedOut,
-        "Available" => Status::Available,
-        "Available (On Demand)" => Status::OnDemand,
-        "On Break" => Status::OnBreak,
-        _ => return None,
-    })
+    const NAMES: [(&str, Status); 4] = [
+        ("Logged Out", Status::LoggedOut),
+        ("Available", Status::Available),
+        ("Available (On Demand)", Status::OnDemand),
+        ("On Break", Status::OnBreak),
+    ];
+    NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)).map(|&(_, st)| st)
+}
+
+/// Whether `s` is an available status spelt otherwise than mod_callcenter's own words: its
+/// routing selects agents by the exact `Available` / `Available (On Demand)`, so such an
+/// agent is offered no call although it is waiting (docs/sources.md).
+fn unroutable_available(s: &str) -> bool {
+    matches!(status(s), Some(Status::Available | Status::OnDemand)) && !matches!(s, "Available" | "Available (On Demand)")
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -99,15 +108,16 @@ enum FsState {
     Reserved,
 }
 
+/// An agent state in any case, as `cc_agent_str2state` takes it.
 fn fs_state(s: &str) -> Option<FsState> {
-    Some(match s {
-        "Waiting" => FsState::Waiting,
-        "Receiving" => FsState::Receiving,
-        "In a queue call" => FsState::InCall,
-        "Idle" => FsState::Idle,
-        "Reserved" => FsState::Reserved,
-        _ => return None,
-    })
+    const NAMES: [(&str, FsState); 5] = [
+        ("Waiting", FsState::Waiting),
+        ("Receiving", FsState::Receiving),
+        ("In a queue call", FsState::InCall),
+        ("Idle", FsState::Idle),
+        ("Reserved", FsState::Reserved),
+    ];
+    NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)).map(|&(_, st)| st)
 }
 
 #[derive(Clone, Debug, Default)]
@@ -173,6 +183,9 @@ pub struct Mapper {
     held: Option<(Vec<Row>, Ms)>,
     /// This connection showed no event within [`HOLD_MS`] of its list: date by receipt.
     untimed: bool,
+    /// An available status spelt so that mod_callcenter routes no call to it was warned of
+    /// (once per source: a script that writes it does so for every agent).
+    warned_unroutable: bool,
 }
 
 fn unmapped(message: impl Into<String>, m: &Message) -> DecodeError {
@@ -334,13 +347,16 @@ impl Mapper {
                     let excerpt = row.join("|");
                     out.push(Err(DecodeError::new(Refusal::Unmapped, why, crate::event::prefix(&excerpt, 200))));
                 }
-                None => parsed.push(Row {
-                    agent: row[n].to_string(),
-                    status: status(row[s]).expect("checked"),
-                    state: fs_state(row[st]).expect("checked"),
-                    wrap_secs: num(&row, w),
-                    last_bridge_end: num(&row, lbe),
-                }),
+                None => {
+                    self.warn_unroutable(row[n], row[s]);
+                    parsed.push(Row {
+                        agent: row[n].to_string(),
+                        status: status(row[s]).expect("checked"),
+                        state: fs_state(row[st]).expect("checked"),
+                        wrap_secs: num(&row, w),
+                        last_bridge_end: num(&row, lbe),
+                    })
+                }
             }
         }
         if more > 0 {
@@ -538,6 +554,18 @@ impl Mapper {
     }
 
     /// The event's `CC-Agent`, created if new.
+    /// Warns once that agent `id`'s status `s` is available in words mod_callcenter does not
+    /// route on (the agent is shown idle, as it is set, yet offered no call).
+    fn warn_unroutable(&mut self, id: &str, s: &str) {
+        if unroutable_available(s) && !std::mem::replace(&mut self.warned_unroutable, true) {
+            tracing::warn!(
+                agent = id,
+                status = s,
+                "freeswitch: an agent's status is available but not spelt `Available` or `Available (On Demand)`: mod_callcenter takes it, yet routes no call to it; shown idle (set by a script? further ones are not warned of)"
+            );
+        }
+    }
+
     fn named_agent(&mut self, m: &Message, out: &mut Vec<Out>) -> Option<CompactString> {
         let action = m.get("CC-Action").unwrap_or("?");
         let Some(id) = m.get("CC-Agent").filter(|a| valid_id(a)) else {
@@ -580,6 +608,7 @@ impl Mapper {
             return;
         };
         let Some(id) = self.named_agent(m, out) else { return };
+        self.warn_unroutable(&id, m.get("CC-Agent-Status").unwrap_or_default());
         self.agents.get_mut(&id).expect("created").status = s;
         self.emit(&id, ts, out);
     }

@@ -238,6 +238,34 @@ fn row(agent: &str, status: &str, state: &str, wrap: u32, last_bridge_end: u64) 
     )
 }
 
+/// mod_callcenter takes status and state words in any case (`strcasecmp`) and sends them
+/// as typed (`callcenter_config agent set status 1000@default 'on break'` from a script):
+/// they mean what the canonical words mean, in events and in the agent list.
+#[test]
+fn status_and_state_words_in_any_case() {
+    check(
+        0,
+        "100 agent-status-change @a;CC-Agent-Status=available
+         101 agent-state-change @a;CC-Agent-State=in a queue call
+         102 agent-state-change @a;CC-Agent-State=WAITING
+         103 agent-status-change @a;CC-Agent-Status=on break
+         104 agent-status-change @a;CC-Agent-Status=logged out
+         105 agent-status-change @a;CC-Agent-Status=available (on demand)",
+        &["100.000 a idle", "101.000 a talking", "102.000 a idle", "103.000 a aux break", "104.000 a offline", "105.000 a idle"],
+    );
+    assert!(unroutable_available("available") && unroutable_available("AVAILABLE (ON DEMAND)"));
+    assert!(!unroutable_available("Available") && !unroutable_available("Available (On Demand)"));
+    assert!(!unroutable_available("on break"));
+    let mut m = mapper(0);
+    let rows = [row("1000@default", "on break", "waiting", 0, 0), row("1001@default", "logged out", "Waiting", 0, 0)];
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let mut out = Vec::new();
+    m.agent_list(agent_list(&rows).as_bytes(), 4_000_000, &mut out).unwrap();
+    m.handle(&event("1796124800 members-count CC-Queue=x"), 4_000_100, &mut out);
+    let got: Vec<String> = out.iter().map(show).collect();
+    assert_eq!(got, ["1796124800.000 1000@default aux break", "1796124800.000 1001@default offline"]);
+}
+
 #[test]
 fn the_agent_list_waits_for_the_streams_clock_and_gives_teams_and_wrap_up() {
     let mut m = Mapper::new(MapperConfig {
