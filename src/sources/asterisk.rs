@@ -126,6 +126,10 @@ struct Member {
     in_call: bool,
     /// When the pending wrap-up ends.
     acw_until: Option<Ms>,
+    /// When Asterisk's wrap-up of a pending one that a pause ended (shown `aux`) ends: it
+    /// offers no call until then whatever the pause (`can_ring_entry` checks `wrapuptime`
+    /// apart from it), so an unpause before then is back in wrap-up, not idle.
+    paused_wrap_until: Option<Ms>,
     /// `PausedReason` of the latest pause.
     pause_reason: Option<CompactString>,
     /// The last (state, reason) emitted, and when.
@@ -401,9 +405,9 @@ impl Mapper {
 
     /// Ends a pending wrap-up early (pause, connect, removal, re-add).
     fn end_wrapup(&mut self, id: &CompactString) {
-        if let Some(mem) = self.members.get_mut(id)
-            && let Some(u) = mem.acw_until.take()
-        {
+        let Some(mem) = self.members.get_mut(id) else { return };
+        mem.paused_wrap_until = None;
+        if let Some(u) = mem.acw_until.take() {
             self.due.remove(&(u, id.clone()));
         }
     }
@@ -580,7 +584,22 @@ impl Mapper {
             mem.pause_reason = m.get("PausedReason").filter(|r| valid_id(r)).map(CompactString::from);
         }
         self.learn(&id, m, "MemberName");
-        self.end_wrapup(&id);
+        let mem = self.members.get_mut(&id).expect("created");
+        if mem.queues.values().all(|q| q.paused) {
+            // Paused in every queue during wrap-up: `aux` from here, and Asterisk's wrap-up
+            // remembered for an unpause before its end.
+            if let Some(u) = mem.acw_until {
+                self.end_wrapup(&id);
+                self.members.get_mut(&id).expect("created").paused_wrap_until = Some(u);
+            }
+        } else if mem.acw_until.is_none()
+            && !mem.in_call
+            && let Some(u) = mem.paused_wrap_until.take().filter(|&u| u > ts)
+        {
+            // Unpaused before Asterisk's wrap-up ended: it rings the member only from then.
+            mem.acw_until = Some(u);
+            self.due.insert((u, id.clone()));
+        }
         self.emit(&id, ts, out);
     }
 
@@ -640,6 +659,7 @@ impl Mapper {
         mem.in_call = false;
         let own = m.get("Queue").and_then(|q| mem.queues.get(q)).map_or(0, |iq| iq.wrapup_secs);
         let wrap = if own > 0 { own as Ms * 1000 } else { default };
+        mem.paused_wrap_until = None;
         if let Some(u) = mem.acw_until.take() {
             self.due.remove(&(u, id.clone()));
         }

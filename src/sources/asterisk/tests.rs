@@ -186,6 +186,33 @@ fn wrap_up_ends_in_stream_time_never_in_the_future() {
     assert_eq!(at(1_000_000 + 4_999), ended, "stream time 155.000 reached");
 }
 
+/// Paused during the call (`InCall: 1`, the usual way not to get the next one), then
+/// unpaused in wrap-up: Asterisk still offers no call until the wrap-up ends, so it stays
+/// `acw`; it used to turn idle at the unpause.
+#[test]
+fn an_unpause_in_wrap_up_does_not_end_it() {
+    let msgs = format!(
+        "{}{}{}{}{}{}",
+        added("100"),
+        ev("AgentConnect", "110", ""),
+        ev("QueueMemberPause", "120", "Paused: 1\nPausedReason: notes\nInCall: 1"),
+        ev("AgentComplete", "150", ""),
+        ev("QueueMemberPause", "151", "Paused: 0\nPausedReason: \nInCall: 0"),
+        ev("QueueMemberStatus", "181", "Status: 1\nInCall: 0\nPaused: 0"),
+    );
+    check(
+        30,
+        &msgs,
+        &[
+            "100.000 Local/agent1@agents/n idle",
+            "110.000 Local/agent1@agents/n talking",
+            "110.000 call c1 answered q=support a=Local/agent1@agents/n",
+            "150.000 Local/agent1@agents/n acw",
+            "180.000 Local/agent1@agents/n idle",
+        ],
+    );
+}
+
 #[test]
 fn wrap_up_ended_early_or_dropped_when_the_member_moves_first() {
     let call = format!("{}{}{}", added("100"), ev("AgentConnect", "110", ""), ev("AgentComplete", "150", ""));
@@ -209,6 +236,21 @@ fn wrap_up_ended_early_or_dropped_when_the_member_moves_first() {
     with(
         &ev("QueueMemberPause", "152", "Paused: 1\nPausedReason: break"),
         &["152.000 Local/agent1@agents/n aux break"],
+    );
+    // Unpaused before Asterisk's wrap-up is over (`can_ring_entry` checks `wrapuptime` apart
+    // from the pause): back in wrap-up until its end, not idle; unpaused after it: idle.
+    let pause = ev("QueueMemberPause", "152", "Paused: 1\nPausedReason: break");
+    with(
+        &format!("{pause}{}{}", ev("QueueMemberPause", "153", "Paused: 0"), ev("QueueMemberStatus", "156", "Status: 1")),
+        &[
+            "152.000 Local/agent1@agents/n aux break",
+            "153.000 Local/agent1@agents/n acw",
+            "155.000 Local/agent1@agents/n idle",
+        ],
+    );
+    with(
+        &format!("{pause}{}", ev("QueueMemberPause", "155", "Paused: 0")),
+        &["152.000 Local/agent1@agents/n aux break", "155.000 Local/agent1@agents/n idle"],
     );
     // Removal ends it.
     with(&ev("QueueMemberRemoved", "152", "Status: 1"), &["152.000 Local/agent1@agents/n offline"]);
