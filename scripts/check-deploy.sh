@@ -130,8 +130,8 @@ team-leads|alertname=long_aux severity=warning team=T08 agent=A0123 alert_id=lon
 team-leads|alertname=LongAuxActive kind=long_aux severity=warning category=floor team=Support-North
 floor-managers|alertname=utilization_high severity=info team=T09 alert_id=utilization_high:T09:1795424400000
 floor-managers|alertname=AuxDispersionHigh kind=aux_dispersion severity=info category=floor team=T07
-team-leads,floor-managers|alertname=long_wait severity=critical queue=support alert_id=long_wait:queue:support:1795424470000
-team-leads,floor-managers|alertname=QueueServiceLevelLow kind=service_level_low severity=warning category=floor queue=sales
+floor-managers-urgent|alertname=long_wait severity=critical queue=support alert_id=long_wait:queue:support:1795424470000
+floor-managers|alertname=QueueServiceLevelLow kind=service_level_low severity=warning category=floor queue=sales
 floorwatch-operators|alertname=IngestStalled severity=critical category=operations instance=localhost:8080
 floorwatch-operators|alertname=HookDeliveryFailing severity=warning category=operations hook=slack-0
 EOF
