@@ -65,6 +65,38 @@ fn an_upload_replaces_the_days_it_names() {
     assert_eq!(name(&r, s, day + 150), "work");
 }
 
+/// A row belongs to the day its shift starts: a night shift's break after midnight (and a
+/// shift split at midnight, which merges) stays when the next day is uploaded; an
+/// activity outside every shift of its upload belongs to its own day.
+#[test]
+fn a_night_shifts_rows_after_midnight_belong_to_its_day() {
+    let day = 86_400_000;
+    let h = 3_600_000;
+    let by_day = |t: Ms| (t.div_euclid(day)) as i32;
+    let row = |start: Ms, end: Ms, act: Option<&str>| Row { start, end, act: act.map(Into::into) };
+    // Night 1: 22:00 to 06:00, split at midnight as some WFM tools export it, lunch at 02:00.
+    let (mut r, s) =
+        roster(&[(22 * h, day, None), (day, day + 6 * h, None), (day + 2 * h, day + 2 * h + h / 2, Some("lunch"))]);
+    // Night 2, uploaded the next day: names day 1 only.
+    let night2 =
+        vec![row(day + 22 * h, 2 * day + 6 * h, None), row(2 * day + 2 * h, 2 * day + 2 * h + h / 2, Some("lunch"))];
+    r.upload(&parse::Upload { agents: vec![("A1".into(), night2)] }, 1000, &mut |t| by_day(t)).unwrap();
+    assert_eq!(name(&r, s, day + 2 * h + 60_000), "lunch", "night 1's lunch after midnight stays");
+    assert_eq!(name(&r, s, day + 3 * h), "work", "so does night 1's shift after midnight");
+    assert_eq!(name(&r, s, 2 * day + 2 * h + 60_000), "lunch");
+    // A day off on day 1 leaves night 1 as it was (its rows are day 0's).
+    let off = vec![row(day, 2 * day, Some(parse::DAY_OFF))];
+    r.upload(&parse::Upload { agents: vec![("A1".into(), off)] }, 1000, &mut |t| by_day(t)).unwrap();
+    assert_eq!(name(&r, s, day + 2 * h + 60_000), "lunch");
+    assert_eq!(name(&r, s, day + 23 * h), "off", "night 2 was day 1's");
+    // An activity alone in its upload belongs to its own day (day 0 here): day 0 is
+    // replaced by it, night 1 with it; the activity counts only inside a shift.
+    let alone = vec![row(23 * h, 23 * h + h / 2, Some("meeting"))];
+    r.upload(&parse::Upload { agents: vec![("A1".into(), alone)] }, 1000, &mut |t| by_day(t)).unwrap();
+    assert_eq!(name(&r, s, 23 * h + 60_000), "off");
+    assert_eq!(name(&r, s, day + 2 * h + 60_000), "off");
+}
+
 /// Brute force: the activity at `t` straight from SPEC §9.1, and adherence at each ms.
 fn naive_activity(rows: &[(Ms, Ms, Option<&str>)], t: Ms) -> String {
     if !rows.iter().any(|&(s, e, a)| a.is_none() && s <= t && t < e) {

@@ -747,7 +747,9 @@ impl Roster {
         let mut touched = Vec::with_capacity(up.agents.len());
         let trimmed_at = self.trimmed_at;
         for (id, rows) in &up.agents {
-            let days: BTreeSet<i32> = rows.iter().map(|r| day_of(r.start)).collect();
+            // A row's day is its shift's (a night shift's break after midnight too).
+            let owners = parse::owning_starts(rows);
+            let days: BTreeSet<i32> = owners.iter().map(|&t| day_of(t)).collect();
             let slot = match self.index.get(id) {
                 Some(&s) => s,
                 None if rows.iter().all(is_off) => continue,
@@ -777,12 +779,12 @@ impl Roster {
                 }
             };
             let mut kept: Vec<Kept> = Vec::with_capacity(rows.len());
-            for r in rows.iter().filter(|r| !is_off(r)) {
+            for (r, &owner) in rows.iter().zip(&owners).filter(|(r, _)| !is_off(r)) {
                 let act = match &r.act {
                     None => SHIFT,
                     Some(a) => self.name_ids[name_of(a).as_str()],
                 };
-                kept.push(Kept { start: r.start, end: r.end, act, order: self.next_order, day: day_of(r.start) });
+                kept.push(Kept { start: r.start, end: r.end, act, order: self.next_order, day: day_of(owner) });
                 self.next_order += 1;
             }
             self.added_since_trim = kept.iter().map(|k| k.end).fold(self.added_since_trim, Ms::min);

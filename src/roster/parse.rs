@@ -93,6 +93,35 @@ fn parse_date(s: &str) -> Option<Date> {
     (s.len() == 10).then(|| s.parse().ok()).flatten()
 }
 
+/// The instant whose local day each of `rows` (one agent's, in one upload) belongs to: a
+/// shift, and an activity inside one, to the day its shift starts (shifts that overlap or
+/// touch are one, as in the schedule), so a night shift's break after midnight stays with
+/// its shift when the next day is uploaded; a day off, and an activity outside every
+/// shift of the upload, to the day they start (docs/adherence.md).
+pub fn owning_starts(rows: &[Row]) -> Vec<Ms> {
+    let mut shifts: Vec<(Ms, Ms)> = rows.iter().filter(|r| r.act.is_none()).map(|r| (r.start, r.end)).collect();
+    shifts.sort_unstable();
+    let mut merged: Vec<(Ms, Ms)> = Vec::with_capacity(shifts.len());
+    for (s, e) in shifts {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    rows.iter()
+        .map(|r| {
+            if r.act.as_deref() == Some(DAY_OFF) {
+                return r.start;
+            }
+            let i = merged.partition_point(|m| m.0 <= r.start);
+            match i.checked_sub(1).map(|i| merged[i]) {
+                Some((s, e)) if r.start < e => s,
+                _ => r.start,
+            }
+        })
+        .collect()
+}
+
 /// The local date of instant `ms` (in `0..=MAX_MS`).
 fn local_date(ms: Ms, tz: &TimeZone) -> Date {
     jiff::Timestamp::from_millisecond(ms).map_or(Date::ZERO, |t| t.to_zoned(tz.clone()).date())
@@ -408,8 +437,8 @@ impl Builder {
 
     /// The upload, unless a day off of an agent has a shift or an activity of the same
     /// agent starting on it (the upload would contradict itself; a row belongs to the
-    /// local day of its start). Named: the later of the two rows in CSV, the shift's in
-    /// JSON.
+    /// local day [`owning_starts`] gives). Named: the later of the two rows in CSV, the
+    /// shift's in JSON.
     fn finish(self, tz: &TimeZone) -> Result<Upload, RosterError> {
         for (i, (agent, rows)) in self.up.agents.iter().enumerate() {
             if !self.off[i] {
@@ -421,11 +450,12 @@ impl Builder {
                 .filter(|(r, _)| r.act.as_deref() == Some(DAY_OFF))
                 .map(|(r, &l)| (local_date(r.start, tz), l))
                 .collect();
-            for (r, &l) in rows.iter().zip(&self.locs[i]) {
+            let owners = owning_starts(rows);
+            for ((r, &l), &owner) in rows.iter().zip(&self.locs[i]).zip(&owners) {
                 if r.act.as_deref() == Some(DAY_OFF) {
                     continue;
                 }
-                let day = local_date(r.start, tz);
+                let day = local_date(owner, tz);
                 let Some(&off) = offs.get(&day) else { continue };
                 let at = match (l, off) {
                     (Loc::Line(a), Loc::Line(b)) if b > a => off,
@@ -705,6 +735,13 @@ mod tests {
             "line 4",
             "day off on 2026-11-23 (line 4) and a shift starting that day (line 2)",
         );
+        // A night shift's lunch after midnight is its shift's day's: a day off the next day
+        // does not contradict it (the next day's own shift would).
+        let night = format!(
+            "{h}A1,2026-11-23 22:00,2026-11-24 06:00,shift\nA1,2026-11-24 02:00,2026-11-24 02:30,lunch\nA1,2026-11-24,,off\n"
+        );
+        assert_eq!(parse(&night, &utc()).unwrap().rows(), 3);
+        check(&format!("{night}A1,2026-11-24 22:00,2026-11-25 06:00,shift\n"), "line 5", "day off on 2026-11-24");
         check(&format!("{h}A1,2026-11-23 09:00,2026-11-23 11:00,\n"), "line 2", "activity");
         check(&format!("{h}A1,\"2026-11-23 09:00,2026-11-23 11:00,shift\n"), "line 2", "unterminated");
         check("agent,begin,end,activity\n", "line 1", "`start`");
