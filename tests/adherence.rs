@@ -1070,8 +1070,18 @@ async fn the_roster_file_is_re_read_when_it_changes() {
         }
     }
     assert_eq!(got, 3000.0, "10:00-10:50 scheduled after the re-read");
-    // A1's day was not named by the new file: it stays.
-    assert_eq!(scheduled(&d.get_json("/api/v1/snapshot").await, "A1"), 6600.0);
+    // A1 was taken out of a day the file still covers: unscheduled that day.
+    assert_eq!(scheduled(&d.get_json("/api/v1/snapshot").await, "A1"), 0.0);
+    // A daily export that moved on to the next day: the day it no longer covers stays.
+    std::fs::write(
+        &path,
+        "agent,start,end,activity
+A2,2026-11-24 10:00,2026-11-24 11:00,shift
+",
+    )
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(scheduled(&d.get_json("/api/v1/snapshot").await, "A2"), 3000.0);
     d.stop().await;
 }
 
@@ -1535,6 +1545,75 @@ fn the_same_roster_read_again_keeps_yesterdays_alerts() {
     let left: Vec<_> = alerts(&after).into_iter().filter(|a| a.0.starts_with("out_of_adherence:")).collect();
     assert_eq!(left.len(), 1, "only yesterday's alert is left: {left:?}");
     assert_eq!(left[0].0, format!("out_of_adherence:T1:A1:{}", at("10:00")));
+}
+
+/// The `[roster] file` applies what of it changed: a correction entered by `PUT` (the huddle
+/// the planner added) outlives the file read again unchanged (`SIGHUP`, touched) and a
+/// restart from the journal's state with the same file; the file edited for another agent
+/// leaves it too; the file edited for that agent-day replaces it (the later edit wins).
+/// Before, each of the first three put the file's day back: the huddle gone, and an
+/// `out_of_adherence` and a `long_aux` told for the agent at the huddle (found by an audit).
+#[test]
+fn a_correction_by_put_outlives_the_file_read_again_and_a_restart() {
+    use floorwatch::engine::ViewOpts;
+    let toml = "[server]\nclock = \"event\"\n[floor]\nwindows = [\"15m\", \"60m\", \"today\"]\n";
+    let file = "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 17:00,shift\n\
+                A2,2026-11-23 09:00,2026-11-23 17:00,shift\n";
+    let settings = {
+        let mut s = FileConfig::parse(toml, "test").unwrap().settings().unwrap();
+        s.roster = Some(std::sync::Arc::new(floorwatch::roster::parse::parse(file, &s.tz).unwrap()));
+        s
+    };
+    let parse = |csv: &str| floorwatch::roster::parse::parse(csv, &settings.tz).unwrap();
+    // Started with the file (applied whole: nothing of it was applied before).
+    let mut e = floorwatch::engine::Engine::new(settings.clone());
+    let ev = |t: &str, who: &str, state: &str| {
+        format!(r#"{{"ts":{},"agent":"{who}","state":"{state}","team":"T1"}}"#, at(t))
+    };
+    feed(&mut e, &[ev("09:00", "A1", "idle"), ev("09:00", "A2", "idle")].join("\n"));
+    // The huddle at 11:00, entered by PUT once it had begun.
+    feed(&mut e, &ev("11:00", "A1", r#"aux","reason":"huddle"#));
+    let huddle = format!("{file}A1,2026-11-23 11:00,2026-11-23 11:30,huddle\n");
+    e.upload_roster(&parse(&huddle)).unwrap();
+    feed(&mut e, &[ev("11:30", "A1", "idle"), ev("11:40", "A2", "talking")].join("\n"));
+    let now = at("11:45");
+    let opts = ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let corrected = snapshot(&mut e, now, &opts);
+    assert_eq!(alerts(&corrected), vec![], "the huddle was scheduled: nothing to tell");
+    let a1_scheduled = |s: &Value| agent(s, "A1")["windows"]["today"]["scheduled_s"].as_f64().unwrap();
+    // The file read again as it was: nothing of it applies.
+    let again = e.upload_roster_file(&parse(file)).unwrap();
+    assert_eq!((again.changed, again.cleared, again.unchanged), (0, 0, 2));
+    assert_eq!(snapshot(&mut e, now, &opts), corrected, "SIGHUP, or the file touched");
+    // A restart from the state snapshot, with the same file.
+    let mut restored = floorwatch::engine::Engine::restore(settings.clone(), &e.save()).unwrap();
+    assert_eq!(snapshot(&mut restored, now, &opts), corrected, "restarted with the same file");
+    // The file edited for A2 only: A1's correction stays.
+    let a2_later = file.replace("A2,2026-11-23 09:00", "A2,2026-11-23 10:00");
+    let edited = restored.upload_roster_file(&parse(&a2_later)).unwrap();
+    assert_eq!((edited.changed, edited.cleared, edited.unchanged), (1, 0, 1));
+    let s = snapshot(&mut restored, now, &opts);
+    assert_eq!(alerts(&s), vec![]);
+    assert_eq!(agent(&s, "A2")["windows"]["today"]["scheduled_s"].as_f64(), Some(6300.0));
+    // The file edited for A1's day: the file's is the later edit, the huddle goes, and
+    // A1's half hour of aux at 11:00 is out of adherence (told, resolved at 11:30).
+    let a1_longer = a2_later.replace("A1,2026-11-23 09:00,2026-11-23 17:00", "A1,2026-11-23 09:00,2026-11-23 18:00");
+    restored.upload_roster_file(&parse(&a1_longer)).unwrap();
+    let s = snapshot(&mut restored, now, &opts);
+    let told: Vec<String> = alerts(&s).into_iter().map(|a| a.0).collect();
+    assert!(told.contains(&format!("out_of_adherence:T1:A1:{}", at("11:00"))), "{told:?}");
+    assert_eq!(a1_scheduled(&s), a1_scheduled(&corrected));
+    // A state saved by a build from before the file's digests were kept (its bytes end
+    // where they begin: an empty list is one byte) restores, the file then applied whole.
+    let mut old = engine_with(toml, &huddle);
+    feed(&mut old, &[ev("09:00", "A1", "idle"), ev("11:00", "A1", r#"aux","reason":"huddle"#)].join("\n"));
+    let mut bytes = old.save();
+    assert_eq!(bytes.pop(), Some(0), "the roster's file digests are the state's last bytes");
+    let mut restored = floorwatch::engine::Engine::restore(settings.clone(), &bytes).unwrap();
+    let s = snapshot(&mut restored, now, &opts);
+    let told: Vec<String> = alerts(&s).into_iter().map(|a| a.0).collect();
+    assert!(told.contains(&format!("out_of_adherence:T1:A1:{}", at("11:00"))), "the huddle is gone: {told:?}");
+    assert_eq!(restored.upload_roster_file(&parse(file)).unwrap().unchanged, 2, "the file's digests are kept now");
 }
 
 /// A correction entered after the fact (WFM "exceptions"): six of the team were called to a

@@ -49,6 +49,19 @@ impl Engine {
         Ok(applied)
     }
 
+    /// Applies the `[roster] file` (at start, and read again on a change or SIGHUP): only
+    /// its agent-days whose rows differ from the file as last applied, and an agent-day it
+    /// dropped from a day it still covers cleared (`roster::file`; docs/adherence.md).
+    pub fn upload_roster_file(&mut self, up: &Upload) -> Result<crate::roster::FileApplied, UploadError> {
+        let cal = &mut self.cal;
+        let (changes, digests, count) = self.roster.file_changes(up, &mut |t| (cal.midnight(t) / 60_000) as i32);
+        if !changes.agents.is_empty() {
+            self.upload_roster(&changes)?;
+        }
+        self.roster.file_applied(digests);
+        Ok(count)
+    }
+
     /// An upload changed the schedules of the agents `touched` names: the `long_aux`
     /// stretches of each one's stays in unplanned aux are placed again as if this schedule
     /// had been in force when the agent entered them (SPEC §9.2: a stretch starts where the

@@ -271,7 +271,7 @@ impl Engine {
         };
         if let Some(up) = initial {
             // Validated at start (names counted there too): a refusal here changes nothing.
-            let _ = engine.upload_roster(&up);
+            let _ = engine.upload_roster_file(&up);
         }
         engine
     }

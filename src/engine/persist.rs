@@ -233,9 +233,10 @@ impl Engine {
             let cutoff = engine.trim_cutoff();
             engine.trim_roster(now, cutoff);
         }
-        // The roster file in force at start is the authority for the days it names.
+        // The roster file in force at start: what of it changed since it was last applied
+        // (a correction entered by PUT since stays unless the file changed that agent-day).
         if let Some(up) = engine.settings.roster.clone() {
-            let _ = engine.upload_roster(&up);
+            let _ = engine.upload_roster_file(&up);
         }
         engine.derive_aux_until();
         Ok(engine)

@@ -10,7 +10,10 @@
 //! figures and `out_of_adherence` stretches are one merge of the two lists.
 
 mod due;
+mod file;
 pub mod parse;
+
+pub use file::{FileApplied, FileDays};
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -448,6 +451,9 @@ pub struct Roster {
     /// tell stretches that ended before what may still be backfilled
     /// ([`Roster::reached_back`]). Derived; never stored.
     uploaded: HashSet<u32, foldhash::fast::RandomState>,
+    /// The `[roster] file` as last applied: by (roster slot, local day, as `day_of` gives
+    /// it), a digest of its rows then (`file.rs`). Stored.
+    file_days: HashMap<(u32, i32), u64, foldhash::fast::RandomState>,
     /// Team moves of scheduled agents, by roster slot: `(instant, the team it left)`, in
     /// time order. An `out_of_adherence` alert's team is the agent's team at its fire time
     /// (SPEC §9.3), and the derivation that finds it may come after a later move: a batch
@@ -504,11 +510,36 @@ impl AuxExtent {
 }
 
 /// The roster's state as bytes (journal snapshots).
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub struct Stored {
     names: Vec<CompactString>,
     agents: Vec<RAgent>,
     next_order: u64,
+    /// Added after the snapshot format 7 was first written, and last: a snapshot from
+    /// before ends without it (read as none, so the file applies whole once, as it did).
+    file_days: Vec<(u32, i32, u64)>,
+}
+
+impl<'de> Deserialize<'de> for Stored {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Stored, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Stored;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a stored roster")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Stored, A::Error> {
+                use serde::de::Error;
+                let names = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let agents = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                let next_order = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(2, &self))?;
+                // The bytes end here in a snapshot written before `file_days`.
+                let file_days = seq.next_element().ok().flatten().unwrap_or_default();
+                Ok(Stored { names, agents, next_order, file_days })
+            }
+        }
+        d.deserialize_struct("Stored", &["names", "agents", "next_order", "file_days"], V)
+    }
 }
 
 impl Roster {
@@ -532,6 +563,7 @@ impl Roster {
             by_agent: Vec::new(),
             sched_aux: Vec::new(),
             uploaded: HashSet::default(),
+            file_days: HashMap::default(),
             moves: HashMap::default(),
             moves_from: Ms::MIN,
             unseen: Vec::new(),
@@ -1835,7 +1867,12 @@ impl Roster {
     }
 
     pub fn store(&self) -> Stored {
-        Stored { names: self.names.clone(), agents: self.agents.clone(), next_order: self.next_order }
+        Stored {
+            names: self.names.clone(),
+            agents: self.agents.clone(),
+            next_order: self.next_order,
+            file_days: self.stored_file_days(),
+        }
     }
 
     pub fn restore(settings: AdherenceSettings, s: Stored) -> Roster {
@@ -1856,6 +1893,7 @@ impl Roster {
         r.resolve_rules();
         r.next_order = s.next_order;
         r.agents = s.agents;
+        r.file_days = s.file_days.into_iter().map(|(slot, day, d)| ((slot, day), d)).collect();
         r.due_now_sorted = false;
         for (i, a) in r.agents.iter_mut().enumerate() {
             a.sched = flatten(&a.rows);

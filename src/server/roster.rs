@@ -70,15 +70,24 @@ pub async fn watch(shared: Arc<Shared>, shutdown: CancellationToken) {
         let max = shared.config.roster_max_bytes;
         let res = tokio::task::spawn_blocking(move || {
             let up = crate::roster::read_file(&p, max, &sh.settings.tz)?;
-            let applied = sh.engine().upload_roster(&up).map_err(|e| e.to_string())?;
-            snapshot(&sh);
+            let applied = sh.engine().upload_roster_file(&up).map_err(|e| e.to_string())?;
+            if applied.changed + applied.cleared > 0 {
+                snapshot(&sh);
+            }
             Ok::<_, String>(applied)
         })
         .await;
         match res {
-            Ok(Ok(a)) => {
-                tracing::info!(agents = a.agents, rows = a.rows, "roster.file {} re-read and applied", path.display())
-            }
+            Ok(Ok(a)) => tracing::info!(
+                changed = a.changed,
+                cleared = a.cleared,
+                unchanged = a.unchanged,
+                "roster.file {} re-read: {} agent-day(s) applied, {} taken out, {} as they were",
+                path.display(),
+                a.changed,
+                a.cleared,
+                a.unchanged
+            ),
             Ok(Err(e)) => tracing::warn!("roster.file: {e}; the schedule in force stays as it was"),
             Err(e) => tracing::warn!(
                 "roster.file: reading {} failed: {e}; the schedule in force stays as it was",
