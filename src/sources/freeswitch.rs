@@ -95,7 +95,8 @@ fn status(s: &str) -> Option<Status> {
 /// routing selects agents by the exact `Available` / `Available (On Demand)`, so such an
 /// agent is offered no call although it is waiting (docs/sources.md).
 fn unroutable_available(s: &str) -> bool {
-    matches!(status(s), Some(Status::Available | Status::OnDemand)) && !matches!(s, "Available" | "Available (On Demand)")
+    matches!(status(s), Some(Status::Available | Status::OnDemand))
+        && !matches!(s, "Available" | "Available (On Demand)")
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -241,7 +241,11 @@ fn wrap_up_ended_early_or_dropped_when_the_member_moves_first() {
     // from the pause): back in wrap-up until its end, not idle; unpaused after it: idle.
     let pause = ev("QueueMemberPause", "152", "Paused: 1\nPausedReason: break");
     with(
-        &format!("{pause}{}{}", ev("QueueMemberPause", "153", "Paused: 0"), ev("QueueMemberStatus", "156", "Status: 1")),
+        &format!(
+            "{pause}{}{}",
+            ev("QueueMemberPause", "153", "Paused: 0"),
+            ev("QueueMemberStatus", "156", "Status: 1")
+        ),
         &[
             "152.000 Local/agent1@agents/n aux break",
             "153.000 Local/agent1@agents/n acw",

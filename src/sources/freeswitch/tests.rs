@@ -251,7 +251,14 @@ fn status_and_state_words_in_any_case() {
          103 agent-status-change @a;CC-Agent-Status=on break
          104 agent-status-change @a;CC-Agent-Status=logged out
          105 agent-status-change @a;CC-Agent-Status=available (on demand)",
-        &["100.000 a idle", "101.000 a talking", "102.000 a idle", "103.000 a aux break", "104.000 a offline", "105.000 a idle"],
+        &[
+            "100.000 a idle",
+            "101.000 a talking",
+            "102.000 a idle",
+            "103.000 a aux break",
+            "104.000 a offline",
+            "105.000 a idle",
+        ],
     );
     assert!(unroutable_available("available") && unroutable_available("AVAILABLE (ON DEMAND)"));
     assert!(!unroutable_available("Available") && !unroutable_available("Available (On Demand)"));
