@@ -624,6 +624,27 @@ async fn a_roster_over_its_limit_is_refused_naming_roster_max_bytes() {
     d.stop().await;
 }
 
+/// A roster saved by Excel as plain "CSV" (the machine's code page: GBK here, an agent's
+/// Chinese name) is refused with its line and how to save it; so is the same file as
+/// `[roster] file` at start (it said only "stream did not contain valid UTF-8").
+#[tokio::test]
+async fn a_roster_not_in_utf8_is_refused_saying_how_to_save_it() {
+    let d = common::Daemon::start("[server]\nclock = \"event\"\n").await;
+    let gbk: &[u8] = b"agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 17:00,shift\n\xd5\xc5\xc8\xfd,2026-11-23 09:00,2026-11-23 17:00,shift\n";
+    let r = reqwest::Client::new().put(d.url("/api/v1/roster")).body(gbk.to_vec()).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.unwrap();
+    let msg = body["error"].as_str().unwrap_or_default();
+    assert!(msg.starts_with("line 3: the roster is not UTF-8") && msg.contains("CSV UTF-8"), "{body}");
+    assert!(msg.ends_with("nothing of this upload was applied"), "{body}");
+    d.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("roster.csv");
+    std::fs::write(&path, gbk).unwrap();
+    let e = floorwatch::roster::read_file(&path, 1 << 20, &jiff::tz::TimeZone::UTC).unwrap_err();
+    assert!(e.contains("line 3: the roster is not UTF-8") && e.contains("CSV UTF-8"), "{e}");
+}
+
 /// `PUT /api/v1/roster` applies CSV, refuses a bad row by its line with nothing applied.
 #[tokio::test]
 async fn put_roster_over_http() {

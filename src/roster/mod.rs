@@ -2035,7 +2035,11 @@ pub fn read_file(path: &std::path::Path, max_bytes: usize, tz: &jiff::tz::TimeZo
     if meta.len() > max_bytes as u64 {
         return Err(format!("{} is {} bytes, more than roster.max_bytes ({max_bytes})", path.display(), meta.len()));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let why = parse::not_utf8(e.as_bytes(), e.utf8_error().valid_up_to());
+        format!("{}: {why}; nothing of it was applied", path.display())
+    })?;
     parse::parse(&text, tz).map_err(|e| format!("{}: {e}; nothing of it was applied", path.display()))
 }
 

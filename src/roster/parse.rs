@@ -67,24 +67,84 @@ pub fn parse(body: &str, tz: &TimeZone) -> Result<Upload, RosterError> {
     }
 }
 
-/// An instant from RFC 3339, epoch milliseconds as digits, or a local date and time.
+/// The earliest instant a roster time may be, 2000-01-01T00:00Z: epoch seconds given for
+/// milliseconds (a 30-second shift in January 1970) are refused, not scheduled.
+const EARLIEST: Ms = 946_684_800_000;
+
+/// Why a roster's bytes are not text floorwatch reads (it reads UTF-8): where, and how to
+/// save it so (Excel's plain "CSV" is the machine's code page, GBK or Windows-1252; its
+/// "Unicode text" is UTF-16).
+pub fn not_utf8(bytes: &[u8], valid_up_to: usize) -> String {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return "the roster is UTF-16 (Excel's \"Unicode text\"): save it as \"CSV UTF-8\"".into();
+    }
+    let line = bytes[..valid_up_to.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() + 1;
+    format!(
+        "line {line}: the roster is not UTF-8 (byte {valid_up_to}): save it as \"CSV UTF-8\" (Excel's plain \"CSV\" \
+         writes the computer's code page, GBK or Windows-1252)"
+    )
+}
+
+/// An instant from RFC 3339, epoch milliseconds as digits (from 2000 on), or a local date
+/// and time.
 pub fn parse_time(s: &str, tz: &TimeZone) -> Option<Ms> {
     let s = s.trim();
     if let Some(ms) = parse_rfc3339(s) {
         return Some(ms);
     }
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse::<Ms>().ok().filter(|ms| (0..=MAX_MS).contains(ms));
+        return s.parse::<Ms>().ok().filter(|ms| (EARLIEST..=MAX_MS).contains(ms));
     }
-    // Local: `YYYY-MM-DD HH:MM[:SS[.fff]]` (or with `T`), no offset.
+    // `to_zoned` resolves folds to the earlier instant and gaps forward (compatible).
+    let ms = local_datetime(s)?.to_zoned(tz.clone()).ok()?.timestamp().as_millisecond();
+    (0..=MAX_MS).contains(&ms).then_some(ms)
+}
+
+/// A local `YYYY-MM-DD HH:MM[:SS[.fff]]` (or with `T`), no offset; the hour may have one
+/// digit (`2026-11-23 8:00`, as a spreadsheet saves it again).
+fn local_datetime(s: &str) -> Option<jiff::civil::DateTime> {
     let b = s.as_bytes();
-    if b.len() < 16 || !matches!(b[10], b' ' | b'T' | b't') {
+    if b.len() < 15 || !matches!(b[10], b' ' | b'T' | b't') || !s.is_char_boundary(11) {
         return None;
     }
-    let dt: jiff::civil::DateTime = format!("{}T{}", &s[..10], &s[11..]).parse().ok()?;
-    // `to_zoned` resolves folds to the earlier instant and gaps forward (compatible).
-    let ms = dt.to_zoned(tz.clone()).ok()?.timestamp().as_millisecond();
-    (0..=MAX_MS).contains(&ms).then_some(ms)
+    let time = &s[11..];
+    let pad = if time.as_bytes().get(1) == Some(&b':') { "0" } else { "" };
+    format!("{}T{pad}{time}", &s[..10]).parse().ok()
+}
+
+/// Why `s`, given as `which` (`start`, `end`), is not a time, with what one looks like.
+fn not_a_time(which: &str, s: &str) -> String {
+    let t = s.trim();
+    if let Some(ms) = t.parse::<Ms>().ok().filter(|&ms| (0..EARLIEST).contains(&ms)) {
+        return format!(
+            "{which} {t} is {} as epoch milliseconds, before 2000 (epoch seconds? roster times are epoch \
+             milliseconds, RFC 3339, or local YYYY-MM-DD HH:MM)",
+            crate::time::fmt_ms(ms)
+        );
+    }
+    format!(
+        "{which} {:?} is not a time: write local YYYY-MM-DD HH:MM[:SS] in the floor's time zone, RFC 3339 with \
+         its offset, or epoch milliseconds",
+        clip(s)
+    )
+}
+
+/// A note for a local time `s` that does not exist in `tz` (in a daylight-saving gap): it
+/// is read as the instant the same length after the gap's start.
+fn gap_note(s: &str, tz: &TimeZone) -> Option<String> {
+    let dt = local_datetime(s.trim())?;
+    match tz.to_ambiguous_timestamp(dt).offset() {
+        jiff::tz::AmbiguousOffset::Gap { before, after } => {
+            let shift = after.seconds() - before.seconds();
+            Some(format!(
+                "{:?} does not exist in the floor's time zone (the clocks jump {} minutes there), so it is read \
+                 as that much later",
+                clip(s),
+                shift / 60
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// A local date `YYYY-MM-DD`, nothing else.
@@ -186,10 +246,14 @@ fn clip(s: &str) -> &str {
 }
 
 fn span(start: &str, end: &str, tz: &TimeZone) -> Result<(Ms, Ms), String> {
-    let s = parse_time(start, tz).ok_or_else(|| format!("start {:?} is not a time", clip(start)))?;
-    let e = parse_time(end, tz).ok_or_else(|| format!("end {:?} is not a time", clip(end)))?;
+    let s = parse_time(start, tz).ok_or_else(|| not_a_time("start", start))?;
+    let e = parse_time(end, tz).ok_or_else(|| not_a_time("end", end))?;
     if e <= s {
-        return Err(format!("end {:?} is not after start {:?}", clip(end), clip(start)));
+        let mut m = format!("end {:?} is not after start {:?}", clip(end), clip(start));
+        if let Some(note) = gap_note(start, tz).or_else(|| gap_note(end, tz)) {
+            m = format!("{m}: {note}");
+        }
+        return Err(m);
     }
     Ok((s, e))
 }
@@ -263,29 +327,48 @@ fn fields(line: &str, sep: char) -> Result<Vec<String>, String> {
         at_start = false;
     }
     if quoted {
-        return Err("unterminated quoted field".into());
+        return Err("unterminated quoted field: a quoted field must end on its line (a line break inside a \
+                    cell? floorwatch reads one row per line)"
+            .into());
     }
     out.push(cur);
     Ok(out)
 }
 
-/// The field separator of a CSV roster, from its header line: whichever of `,`, `;` and
-/// tab occurs most often outside quotes (a comma on a tie). European spreadsheets write
-/// `;` (their decimal separator is the comma); some WFM tools write tabs.
+/// The field separator of a CSV roster, from its header line: whichever of `,`, `;`, tab
+/// and `|` occurs most often outside quotes (a comma on a tie). European spreadsheets write
+/// `;` (their decimal separator is the comma); some WFM tools write tabs or `|`.
 fn separator(header: &str) -> char {
-    let mut n = [0usize; 3];
+    const SEPS: [char; 4] = [',', ';', '\t', '|'];
+    let mut n = [0usize; 4];
     let mut quoted = false;
     for c in header.chars() {
         match c {
             '"' => quoted = !quoted,
-            ',' if !quoted => n[0] += 1,
-            ';' if !quoted => n[1] += 1,
-            '\t' if !quoted => n[2] += 1,
+            c if !quoted => {
+                if let Some(i) = SEPS.iter().position(|&x| x == c) {
+                    n[i] += 1;
+                }
+            }
             _ => {}
         }
     }
-    let best = (0..3).fold(0, |b, i| if n[i] > n[b] { i } else { b });
-    [',', ';', '\t'][best]
+    let best = (0..SEPS.len()).fold(0, |b, i| if n[i] > n[b] { i } else { b });
+    SEPS[best]
+}
+
+/// Excel's `sep=;` line before the header: the separator it names.
+fn sep_line(line: &str) -> Option<char> {
+    // Not `trim`: the separator may be a tab.
+    let l = line.trim_start_matches(' ').trim_end_matches([' ', '\r']);
+    if !l.get(..4)?.eq_ignore_ascii_case("sep=") {
+        return None;
+    }
+    let mut c = l[4..].chars();
+    match (c.next(), c.next()) {
+        (Some(sep), None) => Some(sep),
+        _ => None,
+    }
 }
 
 /// The header names each column may go by, compared by [`loose_key`] (any case; spaces,
@@ -342,13 +425,24 @@ pub fn parse_csv(body: &str, tz: &TimeZone) -> Result<Upload, RosterError> {
         }
     };
     let at = |n: usize| format!("line {n}");
-    let sep = separator(header);
+    // Excel's `sep=;` line names the separator; the header follows it.
+    let (hline, header, sep) = match sep_line(header) {
+        Some(sep) => loop {
+            match lines.next() {
+                Some((_, l)) if l.trim().is_empty() => continue,
+                Some((n, l)) => break (n, l, sep),
+                None => return Err(err(at(hline), "no header after the `sep=` line")),
+            }
+        },
+        None => (hline, header, separator(header)),
+    };
     let names: Vec<String> =
         fields(header, sep).map_err(|m| err(at(hline), m))?.iter().map(|f| f.trim().to_string()).collect();
     let [ca, cs, ce, cact] = columns(&names).map_err(|m| err(at(hline), m))?;
     let mut up = Builder::default();
     for (n, line) in lines {
-        if line.trim().is_empty() {
+        // Blank, or only separators (a spreadsheet's empty rows): no row.
+        if line.chars().all(|c| c == sep || c.is_whitespace()) {
             continue;
         }
         let f = fields(line, sep).map_err(|m| err(at(n), m))?;
@@ -440,6 +534,23 @@ impl Builder {
     /// local day [`owning_starts`] gives). Named: the later of the two rows in CSV, the
     /// shift's in JSON.
     fn finish(self, tz: &TimeZone) -> Result<Upload, RosterError> {
+        // Activities without a shift count for nothing (SPEC §9.1), and the upload replaces
+        // the agent's days, shifts included: the shape of an export of activity segments
+        // only (Open, Break, Lunch…), which would otherwise schedule nobody without a word.
+        for (i, (agent, rows)) in self.up.agents.iter().enumerate() {
+            let named = rows.iter().position(|r| r.act.as_deref().is_some_and(|a| a != DAY_OFF));
+            if let Some(k) = named.filter(|_| !rows.iter().any(|r| r.act.is_none())) {
+                return Err(err(
+                    self.locs[i][k].to_string(),
+                    format!(
+                        "agent {:?} has activities but no shift: an activity counts only inside a shift, and an \
+                         upload replaces the agent's days, shifts included. Add its `shift` rows (the scheduled \
+                         working time); docs/adherence.md shows how to load an export of activity segments only",
+                        clip(agent)
+                    ),
+                ));
+            }
+        }
         for (i, (agent, rows)) in self.up.agents.iter().enumerate() {
             if !self.off[i] {
                 continue;
@@ -806,6 +917,60 @@ mod tests {
 
     /// New York: 2026-03-08 02:30 does not exist (moved forward an hour), 2026-11-01 01:30
     /// happens twice (the earlier, EDT, is taken).
+    /// What spreadsheets and WFM tools leave in real exports: Excel's `sep=;` line, rows of
+    /// separators only, a one-digit hour; and what is refused, with what to do.
+    #[test]
+    fn exports_as_they_come() {
+        let canonical = parse(
+            "agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 11:00,shift\nA1,2026-11-23 10:00,2026-11-23 10:15,break\n",
+            &utc(),
+        )
+        .unwrap();
+        let excel = "sep=;\r\nagent;start;end;activity\r\nA1;2026-11-23 9:00;2026-11-23 11:00;shift\r\n;;;\r\n\
+                     A1;2026-11-23 10:00;2026-11-23 10:15;break\r\n;;;\r\n";
+        assert_eq!(parse(excel, &utc()).as_ref(), Ok(&canonical));
+        let tabs = "sep=\t\nagent\tstart\tend\tactivity\nA1,x\t2026-11-23 09:00\t2026-11-23 11:00\tshift\n";
+        assert_eq!(parse(tabs, &utc()).unwrap().agents[0].0, "A1,x");
+        let refused = |body: &str, at: &str, needle: &str| {
+            let e = parse(body, &utc()).unwrap_err();
+            assert_eq!(e.at, at, "{e}");
+            assert!(e.message.contains(needle), "{e}");
+        };
+        let h = "agent,start,end,activity\n";
+        // Epoch seconds for milliseconds: refused, not a 30-second shift in 1970.
+        refused(&format!("{h}S1,1795424400,1795455000,shift\n"), "line 2", "epoch seconds?");
+        refused(
+            r#"{"agents":[{"agent":"S1","shifts":[{"start":1795424400,"end":1795455000}]}]}"#,
+            "agents[0].shifts[0]",
+            "1970-01-21T18:43:44.400Z as epoch milliseconds, before 2000",
+        );
+        assert_eq!(parse(&format!("{h}S1,1795424400000,1795455000000,shift\n"), &utc()).unwrap().rows(), 1);
+        refused(&format!("{h}A1,23.11.2026 09:00,2026-11-23 11:00,shift\n"), "line 2", "write local YYYY-MM-DD HH:MM");
+        refused(&format!("{h}A1,\"2026-11-23 09:00,shift\n"), "line 2", "a line break inside a cell?");
+        // An export of activity segments only schedules nobody: refused, naming the agent.
+        refused(
+            &format!("{h}G1,2026-11-23 09:00,2026-11-23 10:30,Open\nG1,2026-11-23 10:30,2026-11-23 10:45,Break\n"),
+            "line 2",
+            "agent \"G1\" has activities but no shift",
+        );
+        // A row in a daylight-saving gap says so when it makes its span empty.
+        let berlin = TimeZone::get("Europe/Berlin").unwrap();
+        let e = parse(&format!("{h}B2,2026-03-29 02:45,2026-03-29 03:15,shift\n"), &berlin).unwrap_err();
+        assert!(
+            e.message
+                .contains("\"2026-03-29 02:45\" does not exist in the floor's time zone (the clocks jump 60 minutes"),
+            "{e}"
+        );
+        // Bytes that are not UTF-8: where, and how to save them.
+        let gbk = b"agent,start,end,activity\n\xd5\xc5\xc8\xfd,2026-11-23 09:00,2026-11-23 11:00,shift\n";
+        let e = std::str::from_utf8(gbk).unwrap_err();
+        assert!(
+            not_utf8(gbk, e.valid_up_to())
+                .starts_with("line 2: the roster is not UTF-8 (byte 25): save it as \"CSV UTF-8\"")
+        );
+        assert!(not_utf8(&[0xff, 0xfe, b'a', 0], 2).contains("UTF-16"));
+    }
+
     #[test]
     fn local_times_across_dst() {
         let ny = TimeZone::get("America/New_York").unwrap();
@@ -830,6 +995,7 @@ mod tests {
             ("Employee;Start;Stop;Activity Name", ";"),
             ("agent_id\tstart-time\tEND_TIME\tActivity Type", "\t"),
             ("Name;\"Employee ID\";Comment, with comma;StartTime;stop time;Segment", ";"),
+            ("Agent ID|Start Time|End Time|Activity", "|"),
         ] {
             // Lay the cells out under the header's own order, `x` in the other columns.
             let order: Vec<String> =

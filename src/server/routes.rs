@@ -375,7 +375,11 @@ pub fn routes(
             };
             blocking(move || match std::str::from_utf8(&body) {
                 Err(e) => json_reply(
-                    json!({"error": format!("the roster is not UTF-8 (byte {})", e.valid_up_to())}).to_string(),
+                    json!({"error": format!(
+                        "{}; nothing of this upload was applied",
+                        crate::roster::parse::not_utf8(&body, e.valid_up_to())
+                    )})
+                    .to_string(),
                     StatusCode::BAD_REQUEST,
                 ),
                 // Logged with who sent it, as the file's loads are: a schedule changed
