@@ -963,7 +963,7 @@ mod tests {
         );
         // Bytes that are not UTF-8: where, and how to save them.
         let gbk = b"agent,start,end,activity\n\xd5\xc5\xc8\xfd,2026-11-23 09:00,2026-11-23 11:00,shift\n";
-        let e = std::str::from_utf8(gbk).unwrap_err();
+        let e = String::from_utf8(gbk.to_vec()).unwrap_err().utf8_error();
         assert!(
             not_utf8(gbk, e.valid_up_to())
                 .starts_with("line 2: the roster is not UTF-8 (byte 25): save it as \"CSV UTF-8\"")
