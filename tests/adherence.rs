@@ -1093,16 +1093,6 @@ async fn the_roster_file_is_re_read_when_it_changes() {
     assert_eq!(got, 3000.0, "10:00-10:50 scheduled after the re-read");
     // A1 was taken out of a day the file still covers: unscheduled that day.
     assert_eq!(scheduled(&d.get_json("/api/v1/snapshot").await, "A1"), 0.0);
-    // A daily export that moved on to the next day: the day it no longer covers stays.
-    std::fs::write(
-        &path,
-        "agent,start,end,activity
-A2,2026-11-24 10:00,2026-11-24 11:00,shift
-",
-    )
-    .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    assert_eq!(scheduled(&d.get_json("/api/v1/snapshot").await, "A2"), 3000.0);
     d.stop().await;
 }
 
@@ -1624,6 +1614,12 @@ fn a_correction_by_put_outlives_the_file_read_again_and_a_restart() {
     let told: Vec<String> = alerts(&s).into_iter().map(|a| a.0).collect();
     assert!(told.contains(&format!("out_of_adherence:T1:A1:{}", at("11:00"))), "{told:?}");
     assert_eq!(a1_scheduled(&s), a1_scheduled(&corrected));
+    // A daily export that moved on to the next day: the day it no longer covers stays as it
+    // was (nobody is taken out of it), the next day is applied.
+    let next_day = "agent,start,end,activity\nA1,2026-11-24 09:00,2026-11-24 17:00,shift\n";
+    let moved = restored.upload_roster_file(&parse(next_day)).unwrap();
+    assert_eq!((moved.changed, moved.cleared, moved.unchanged), (1, 0, 0));
+    assert_eq!(snapshot(&mut restored, now, &opts), s, "the 23rd as it was");
     // A state saved by a build from before the file's digests were kept (its bytes end
     // where they begin: an empty list is one byte) restores, the file then applied whole.
     let mut old = engine_with(toml, &huddle);

@@ -31,16 +31,21 @@ fn snapshot(shared: &Shared) {
     }
 }
 
-fn modified(path: &std::path::Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// What tells the file changed: its modification time and length.
+fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    std::fs::metadata(path).ok().and_then(|m| Some((m.modified().ok()?, m.len())))
 }
 
-/// Re-reads `[roster] file` when its modification time changes and on SIGHUP. A file that
-/// cannot be read or parsed is logged (once per change) and changes nothing.
+/// Re-reads `[roster] file` once a change has stood still for a check (an export still
+/// being written is not read half-way: a half file would take the agents it has not reached
+/// yet out of the day), and at once on SIGHUP. A file that cannot be read or parsed is
+/// logged (once per change) and changes nothing.
 pub async fn watch(shared: Arc<Shared>, shutdown: CancellationToken) {
     let Some(path) = shared.config.roster_file.clone() else { return };
     let every = shared.config.roster_check_interval;
-    let mut seen = modified(&path);
+    let mut seen = stamp(&path);
+    // A change seen at the last check, read if the next one finds it the same.
+    let mut pending = None;
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
@@ -60,10 +65,18 @@ pub async fn watch(shared: Arc<Shared>, shutdown: CancellationToken) {
             _ = tokio::time::sleep(every.max(Duration::from_millis(100))) => false,
             _ = hup_fut => true,
         };
-        let now = modified(&path);
-        if !forced && now == seen {
-            continue;
+        let now = stamp(&path);
+        if !forced {
+            if now == seen {
+                pending = None;
+                continue;
+            }
+            if pending != Some(now) {
+                pending = Some(now);
+                continue;
+            }
         }
+        pending = None;
         seen = now;
         let sh = shared.clone();
         let p = path.clone();
