@@ -391,6 +391,71 @@ async fn kill_a_replica_a_nats_node_and_both_nothing_acknowledged_is_lost() {
     }
 }
 
+/// Every NATS server's store lost at once (disks replaced, a volume wiped) while both
+/// replicas run: the stream is made anew, each replica finds it is not the stream it
+/// followed, says so, and reads it from its first message. Every event acknowledged after
+/// the loss is applied (the state equals replay of the whole day: what came before was
+/// applied already) and the alerts of after the loss reach the hook. Before, the replicas
+/// read the new stream from the old one's sequence on, skipping what came first, and no
+/// replica made the stream again (senders got 503 until one restarted) — found by an
+/// audit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_nats_store_lost_the_replicas_read_the_new_stream_from_its_start() {
+    let mut nats = NatsCluster::start().await;
+    let hooks = hooks_receiver::Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let hook = hooks.url("/hook");
+    let replicas = [
+        Replica::new("a", dir.path(), &nats.urls(), &hook, ""),
+        Replica::new("b", dir.path(), &nats.urls(), &hook, ""),
+    ];
+    for r in &replicas {
+        r.wait_ready(Duration::from_secs(60)).await;
+    }
+    let trace = trace();
+    let lines: Vec<&str> = trace.lines().filter(|l| !l.trim().is_empty()).collect();
+    let want = common::replay(&trace, FLOOR);
+    let batches: Vec<String> = lines.chunks(120).map(|c| format!("[{}]", c.join(","))).collect();
+    let n = batches.len();
+    let mut start = 0usize;
+    let mut acknowledged = 0u64;
+    for (i, b) in batches.iter().enumerate() {
+        if i == n / 4 {
+            // Before the floor's aux cluster: its alerts come from the new stream.
+            converged(&replicas).await;
+            let before = replicas[0].metric("floorwatch_cluster_applied_sequence").await.unwrap();
+            eprintln!("every NATS store wiped at sequence {before}");
+            nats.wipe_and_restart_all().await;
+        }
+        acknowledged += send_acknowledged(&replicas, &mut start, b).await.0;
+        start += 1;
+    }
+    assert_eq!(acknowledged, lines.len() as u64, "every batch acknowledged once");
+    converged(&replicas).await;
+    for r in &replicas {
+        let got: Value = http().get(r.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
+        same_as_replay(&got, &want, r.name);
+        assert_eq!(r.metric("floorwatch_cluster_stream_resets_total").await, Some(1.0), "{}", r.log_tail());
+        let log = std::fs::read_to_string(&r.log).unwrap();
+        assert!(log.contains("the stream is not the one this replica followed"), "{}", r.log_tail());
+    }
+    // The alerts of after the loss reach the hook (the holder's cursor started again).
+    let fired: Vec<String> =
+        want["alerts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    assert!(!fired.is_empty());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let told: std::collections::BTreeSet<String> =
+            hooks.requests().iter().map(|r| r.json()["id"].as_str().unwrap_or("").to_string()).collect();
+        let missing: Vec<&String> = fired.iter().filter(|id| !told.contains(*id)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "alerts never hooked: {missing:?}\n{}", replicas[0].log_tail());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// The replica holding the hook lease (waits up to 10 s for one).
 async fn holder(replicas: &[Replica]) -> usize {
     for _ in 0..100 {

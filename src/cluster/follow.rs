@@ -22,16 +22,21 @@ use crate::time::Ms;
 /// A consumer silent this long is made again (ticks arrive every second).
 const STALL: Duration = Duration::from_secs(3);
 
-/// A state snapshot: `MAGIC | seq: u64 | last tick: i64 | engine length: u64 | engine
-/// state | the hook gate's pairs told`.
-const MAGIC: &[u8; 8] = b"fwclst02";
+/// A state snapshot: `MAGIC | seq: u64 | last tick: i64 | the stream's creation: i64 |
+/// engine length: u64 | engine state | the hook gate's pairs told`. [`MAGIC_02`]'s have no
+/// creation (read as 0: not known).
+const MAGIC: &[u8; 8] = b"fwclst03";
+const MAGIC_02: &[u8; 8] = b"fwclst02";
 
-/// Where the follower is in the stream: the sequence applied through and the time of the
-/// last tick (housekeeping runs when a tick starts a new minute).
+/// Where the follower is in the stream: the sequence applied through, the time of the last
+/// tick (housekeeping runs when a tick starts a new minute), and which stream: its creation
+/// time in nanoseconds (0: not known yet). A sequence means something only in the stream
+/// it was read from: a stream made anew (its store lost) starts again from 1.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Position {
     pub seq: u64,
     pub last_tick: Ms,
+    pub created: i64,
 }
 
 fn snapshot_path(dir: &Path, group: &str) -> PathBuf {
@@ -60,16 +65,19 @@ pub fn restore(settings: &Settings, dir: Option<&Path>, group: &str) -> anyhow::
         Err(e) => anyhow::bail!("journal.dir: cannot read {}: {e}", path.display()),
     };
     let bad = || anyhow::anyhow!("journal.dir: {} is not a floorwatch cluster state snapshot", path.display());
-    if bytes.len() < 32 || &bytes[..8] != MAGIC {
-        return Err(bad());
-    }
+    let head = match bytes.get(..8) {
+        Some(m) if m == MAGIC && bytes.len() >= 40 => 40,
+        Some(m) if m == MAGIC_02 && bytes.len() >= 32 => 32,
+        _ => return Err(bad()),
+    };
     let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-    let (seq, last_tick, len) = (word(8), word(16) as i64, word(24) as usize);
-    let state = bytes.get(32..32 + len).ok_or_else(bad)?;
+    let (seq, last_tick, len) = (word(8), word(16) as i64, word(head - 8) as usize);
+    let created = if head == 40 { word(24) as i64 } else { 0 };
+    let state = bytes.get(head..head + len).ok_or_else(bad)?;
     let engine = Engine::restore(settings.clone(), state)
         .map_err(|e| anyhow::anyhow!("journal.dir: state snapshot {}: {e}", path.display()))?;
     tracing::info!(path = %path.display(), seq, "cluster: state restored; replaying the stream after it");
-    Ok(Restored { engine, position: Position { seq, last_tick }, told: bytes[32 + len..].to_vec() })
+    Ok(Restored { engine, position: Position { seq, last_tick, created }, told: bytes[head + len..].to_vec() })
 }
 
 /// Writes a state snapshot atomically (a temporary file renamed over the last one).
@@ -82,6 +90,7 @@ fn save(dir: &Path, group: &str, pos: Position, state: &[u8], told: &[u8]) -> st
     f.write_all(MAGIC)?;
     f.write_all(&pos.seq.to_le_bytes())?;
     f.write_all(&pos.last_tick.to_le_bytes())?;
+    f.write_all(&pos.created.to_le_bytes())?;
     f.write_all(&(state.len() as u64).to_le_bytes())?;
     f.write_all(state)?;
     f.write_all(told)?;
@@ -102,13 +111,56 @@ pub async fn run(
     let mut last_snapshot = Instant::now();
     let mut snapshot_job: Option<tokio::task::JoinHandle<()>> = None;
     'consume: loop {
+        let messages = async {
+            let mut stream = match cluster.context().get_stream(&s.stream).await {
+                Ok(st) => st,
+                Err(e) if e.to_string().contains("not found") => {
+                    // Its store lost on every server (disks replaced, a volume wiped): made
+                    // anew as at start, and read from its first message below.
+                    tracing::error!(stream = %s.stream, "cluster: the stream is gone from NATS (its store lost?); making it anew");
+                    super::ensure_streams(cluster.context(), &s).await.map_err(|e| e.to_string())?;
+                    cluster.context().get_stream(&s.stream).await.map_err(|e| e.to_string())?
+                }
+                Err(e) => return Err(e.to_string()),
+            };
+            let (created, last) = {
+                let info = stream.info().await.map_err(|e| e.to_string())?;
+                (info.created.unix_timestamp_nanos() as i64, info.state.last_sequence)
+            };
+            Ok::<_, String>((stream, created, last))
+        };
+        let (stream, created, last) = tokio::select! {
+            _ = shutdown.cancelled() => break 'consume,
+            m = messages => match m {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: cannot read the stream; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        if renewed(&pos, created, last) {
+            tracing::error!(
+                stream = %s.stream,
+                applied_through = pos.seq,
+                "cluster: the stream is not the one this replica followed (made anew after its store was lost?): \
+                 reading it from its first message. What the old stream held after this replica's state snapshot \
+                 is lost to it; resend what senders still have"
+            );
+            cluster.stats.stream_resets.fetch_add(1, Ordering::Relaxed);
+            pos.seq = 0;
+            if let Some(g) = &gate {
+                g.stream_renewed();
+            }
+        }
+        pos.created = created;
         let deliver_policy = match pos.seq {
             0 => DeliverPolicy::All,
             n => DeliverPolicy::ByStartSequence { start_sequence: n + 1 },
         };
         let config = pull::OrderedConfig { filter_subject: s.filter(), deliver_policy, ..Default::default() };
         let messages = async {
-            let stream = cluster.context().get_stream(&s.stream).await.map_err(|e| e.to_string())?;
             let consumer = stream.create_consumer(config).await.map_err(|e| e.to_string())?;
             consumer.messages().await.map_err(|e| e.to_string())
         };
@@ -205,6 +257,16 @@ pub async fn run(
     }
 }
 
+/// Whether the stream found (made at `created`, holding messages through `last`) is another
+/// than the one `pos` was read from: made at another time, or (its making not known, a
+/// snapshot of an older build) holding fewer messages than were applied.
+fn renewed(pos: &Position, created: i64, last: u64) -> bool {
+    match pos.created {
+        0 => pos.seq > last,
+        c => c != created,
+    }
+}
+
 /// Alerts to the wallboards at once, and to the hook gate with their place in the stream.
 fn offer(core: &Core, gate: Option<&Gate>, seq: u64, stored: Ms, alerts: Vec<Arc<crate::alert::StoredAlert>>) {
     if alerts.is_empty() {
@@ -249,7 +311,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings::default();
         let engine = Engine::new(settings.clone());
-        let pos = Position { seq: 42, last_tick: 1_700_000_000_000 };
+        let pos = Position { seq: 42, last_tick: 1_700_000_000_000, created: 1_690_000_000_123_456_789 };
         save(dir.path(), "sh-01", pos, &engine.save(), b"told").unwrap();
         let got = restore(&settings, Some(dir.path()), "sh-01").unwrap();
         assert_eq!((got.position, got.told.as_slice()), (pos, &b"told"[..]));
@@ -258,5 +320,30 @@ mod tests {
         std::fs::write(snapshot_path(dir.path(), "bad"), b"not a snapshot at all, no").unwrap();
         let bad = restore(&settings, Some(dir.path()), "bad").map(|_| ()).unwrap_err();
         assert!(bad.to_string().contains("not a floorwatch"), "{bad}");
+        // A snapshot of the build before (no creation): read, the stream's making not known.
+        let state = engine.save();
+        let mut old = b"fwclst02".to_vec();
+        for w in [42u64, 1_700_000_000_000, state.len() as u64] {
+            old.extend_from_slice(&w.to_le_bytes());
+        }
+        old.extend_from_slice(&state);
+        old.extend_from_slice(b"told");
+        std::fs::write(snapshot_path(dir.path(), "old"), old).unwrap();
+        let got = restore(&settings, Some(dir.path()), "old").unwrap();
+        assert_eq!((got.position, got.told.as_slice()), (Position { created: 0, ..pos }, &b"told"[..]));
+    }
+
+    /// A stream made anew (its store lost) is told apart from the one followed: by its
+    /// creation time, or, that not known, by holding fewer messages than were applied.
+    #[test]
+    fn a_stream_made_anew_is_told_apart() {
+        let pos = Position { seq: 861, last_tick: 0, created: 7 };
+        assert!(!renewed(&pos, 7, 900));
+        assert!(renewed(&pos, 8, 900), "made at another time, even past the sequence");
+        assert!(renewed(&pos, 8, 3));
+        let old = Position { created: 0, ..pos };
+        assert!(renewed(&old, 8, 3));
+        assert!(!renewed(&old, 8, 861));
+        assert!(!renewed(&Position::default(), 8, 0), "a fresh replica");
     }
 }

@@ -43,6 +43,9 @@ pub struct Gate {
     state: Mutex<State>,
     /// Wakes the lease task when a notification arrives.
     wake: tokio::sync::Notify,
+    /// The follower found the stream made anew: notification ids start again from its
+    /// first message, so the holder's cursor starts again too.
+    renewed: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -90,7 +93,22 @@ impl Told {
 
 impl Gate {
     pub fn new(hooks: Hooks, cluster: Arc<Cluster>) -> Arc<Gate> {
-        Arc::new(Gate { hooks, cluster, state: Mutex::new(State::default()), wake: tokio::sync::Notify::new() })
+        Arc::new(Gate {
+            hooks,
+            cluster,
+            state: Mutex::new(State::default()),
+            wake: tokio::sync::Notify::new(),
+            renewed: Default::default(),
+        })
+    }
+
+    /// The stream was made anew (its store lost): what was kept is of the old one (told, or
+    /// lost with it), and the ids of the new one's notifications start again from its first
+    /// message: the holder's cursor goes back to the start.
+    pub fn stream_renewed(&self) {
+        self.lock().kept.clear();
+        self.renewed.store(true, Ordering::Release);
+        self.wake.notify_one();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -232,6 +250,26 @@ pub async fn run(gate: Arc<Gate>, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => break,
             _ = every.tick() => {}
             _ = gate.wake.notified() => {}
+        }
+        if gate.renewed.swap(false, Ordering::AcqRel) {
+            // The stream made anew: its notification ids start from 1 again. A holder
+            // records its cursor back at the start (by the revision found: the cursor's
+            // stream may have been lost too); another replica reads it when it takes over.
+            let rev = match read_cursor(&c, &cursor_stream, &cursor_key).await {
+                Ok(found) => found.map_or(0, |f| f.rev),
+                Err(_) => cursor.rev,
+            };
+            let start = Cursor { done: 0, intent: 0, rev };
+            cursor = start;
+            if active {
+                match write_cursor(&c, &cursor_key, start).await {
+                    Ok(r) => cursor.rev = r,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cluster: recording the hook cursor anew failed; retried with the next round")
+                    }
+                }
+                tracing::warn!("cluster: the stream was made anew: hook delivery goes on from its first message");
+            }
         }
         // First, record a round delivered as done, holder or not: a new holder waits for it.
         if cursor.intent > cursor.done && gate.hooks.idle() {

@@ -127,6 +127,9 @@ pub struct Stats {
     pub ticks: AtomicU64,
     /// Set once the follower has applied everything the stream held (`/readyz`).
     pub caught_up: AtomicBool,
+    /// Times the follower found the stream made anew (its store lost) and read it again
+    /// from its first message.
+    pub stream_resets: AtomicU64,
 }
 
 /// The connection to the cluster: publishing, the submissions waiting for their outcome.
@@ -481,7 +484,10 @@ impl Cluster {
              floorwatch_cluster_ticks_total {}\n\
              # HELP floorwatch_cluster_hook_notifications_skipped_total Notifications a takeover could not deliver (older than this replica's buffer).\n\
              # TYPE floorwatch_cluster_hook_notifications_skipped_total counter\n\
-             floorwatch_cluster_hook_notifications_skipped_total {}\n",
+             floorwatch_cluster_hook_notifications_skipped_total {}\n\
+             # HELP floorwatch_cluster_stream_resets_total Times this replica found the stream made anew (its store lost on every NATS server) and read it from its first message: what the old one held after this replica's state snapshot is lost.\n\
+             # TYPE floorwatch_cluster_stream_resets_total counter\n\
+             floorwatch_cluster_stream_resets_total {}\n",
             l(&s.stored),
             l(&s.duplicate),
             l(&s.failed),
@@ -492,6 +498,7 @@ impl Cluster {
             l(&s.hook_takeovers),
             l(&s.ticks),
             l(&s.hooks_skipped),
+            l(&s.stream_resets),
         );
     }
 }

@@ -203,6 +203,13 @@ impl Freeswitch {
                     other => tracing::debug!(content_type = other, "ESL frame ignored"),
                 }
             }
+            if let Some((agent, status)) = mapper.take_unroutable() {
+                tracing::warn!(
+                    agent,
+                    status,
+                    "freeswitch: an agent's status is available but not spelt `Available` or `Available (On Demand)`: mod_callcenter takes it, yet routes no call to it; shown idle (set by a script? further ones are not warned of)"
+                );
+            }
             push_out(out, &self.health, &mut batch);
             if !batch.is_empty() {
                 let first = index.saturating_sub(batch.len() as u64);

@@ -184,9 +184,11 @@ pub struct Mapper {
     held: Option<(Vec<Row>, Ms)>,
     /// This connection showed no event within [`HOLD_MS`] of its list: date by receipt.
     untimed: bool,
-    /// An available status spelt so that mod_callcenter routes no call to it was warned of
-    /// (once per source: a script that writes it does so for every agent).
+    /// An available status spelt so that mod_callcenter routes no call to it was noted
+    /// (once per source: a script that writes it does so for every agent), and the note
+    /// not yet taken by the caller.
     warned_unroutable: bool,
+    unroutable: Option<(String, String)>,
 }
 
 fn unmapped(message: impl Into<String>, m: &Message) -> DecodeError {
@@ -555,16 +557,19 @@ impl Mapper {
     }
 
     /// The event's `CC-Agent`, created if new.
-    /// Warns once that agent `id`'s status `s` is available in words mod_callcenter does not
-    /// route on (the agent is shown idle, as it is set, yet offered no call).
+    /// Notes agent `id`'s status `s` when it is available in words mod_callcenter does not
+    /// route on (the agent is shown idle, as it is set, yet offered no call): the first such
+    /// one, for the caller to warn of ([`Mapper::take_unroutable`]; the mapper logs nothing).
     fn warn_unroutable(&mut self, id: &str, s: &str) {
         if unroutable_available(s) && !std::mem::replace(&mut self.warned_unroutable, true) {
-            tracing::warn!(
-                agent = id,
-                status = s,
-                "freeswitch: an agent's status is available but not spelt `Available` or `Available (On Demand)`: mod_callcenter takes it, yet routes no call to it; shown idle (set by a script? further ones are not warned of)"
-            );
+            self.unroutable = Some((id.to_string(), s.to_string()));
         }
+    }
+
+    /// The first agent found with an available status mod_callcenter routes no call to, and
+    /// that status, once.
+    pub fn take_unroutable(&mut self) -> Option<(String, String)> {
+        self.unroutable.take()
     }
 
     fn named_agent(&mut self, m: &Message, out: &mut Vec<Out>) -> Option<CompactString> {

@@ -175,6 +175,25 @@ impl NatsCluster {
         }
     }
 
+    /// Kills every node, deletes every node's JetStream store (the disks lost, a volume
+    /// wiped) and starts them all again, empty, on the same ports.
+    pub async fn wipe_and_restart_all(&mut self) {
+        self.stop_all();
+        for i in 0..self.nodes.len() {
+            let store = self.dir.path().join(&self.nodes[i].name);
+            std::fs::remove_dir_all(&store).unwrap();
+            std::fs::create_dir_all(&store).unwrap();
+        }
+        let binary = nats_server_binary();
+        for i in 0..self.nodes.len() {
+            self.spawn(i, &binary);
+        }
+        let deadline = Instant::now() + READY_TIMEOUT;
+        for i in 0..self.nodes.len() {
+            self.wait_ready(i, deadline).await;
+        }
+    }
+
     /// Kills every node (also done on drop).
     pub fn stop_all(&mut self) {
         for i in 0..self.nodes.len() {

@@ -264,6 +264,14 @@ fn status_and_state_words_in_any_case() {
     assert!(!unroutable_available("Available") && !unroutable_available("Available (On Demand)"));
     assert!(!unroutable_available("on break"));
     let mut m = mapper(0);
+    run(
+        &mut m,
+        "100 agent-status-change @a;CC-Agent-Status=available\n101 agent-status-change @b;CC-Agent-Status=available",
+        None,
+    );
+    assert_eq!(m.take_unroutable(), Some(("a".to_string(), "available".to_string())), "the first one, once");
+    assert_eq!(m.take_unroutable(), None);
+    let mut m = mapper(0);
     let rows = [row("1000@default", "on break", "waiting", 0, 0), row("1001@default", "logged out", "Waiting", 0, 0)];
     let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
     let mut out = Vec::new();
