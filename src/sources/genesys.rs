@@ -547,7 +547,10 @@ impl Genesys {
                     }
                 }
             }
-            Err(e) => tracing::debug!(error = %e, "genesys presence labels not read; using system presences"),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "genesys presence labels not read: aux reasons are the system presences (Break, Meal…), not your organisation's labels"
+            ),
         }
         labels
     }
@@ -686,6 +689,9 @@ impl Genesys {
                             Notice::Closing if generation == current.number => {
                                 tracing::info!("genesys socket closing; moving to new channels");
                                 renew = true;
+                            }
+                            Notice::Failed(why) if generation == current.number => {
+                                break SessionError::Socket(format!("channel {channel} failed: {why}"));
                             }
                             _ => {}
                         }

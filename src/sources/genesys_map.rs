@@ -66,6 +66,10 @@ pub enum Notice {
     Heartbeat,
     /// `v2.system.socket_closing`: Genesys will close this socket soon; move to a new channel.
     Closing,
+    /// A frame with no topic and a failing `result` (`{"result":"404","message":"..."}`: the
+    /// channel expired, was replaced past the channel quota, or its token expired; `400`:
+    /// a subscription refused). The channel delivers nothing more: start again.
+    Failed(String),
 }
 
 /// A routing status as the notification (or the users API) gives it.
@@ -161,6 +165,9 @@ struct Conversation {
 struct Envelope {
     topic_name: Option<String>,
     event_body: Option<serde_json::Value>,
+    /// The channel's own answers: `result` (a status code, as text or a number) and `message`.
+    result: Option<serde_json::Value>,
+    message: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -204,6 +211,23 @@ pub type Out = Result<Native, DecodeError>;
 
 fn unmapped(message: impl Into<String>, input: &str) -> DecodeError {
     DecodeError::new(Refusal::Unmapped, message, input)
+}
+
+/// A system presence as Genesys shows it (the users API and presence definitions write
+/// `Break`, `On Queue`; the `v2.users.{id}.activity` notification `BREAK`, `ON_QUEUE`): one
+/// reason whichever told it, so a break is not split in two reasons mid-way. Another name
+/// stays as it is.
+fn shown_presence(system: &str) -> &str {
+    const SHOWN: [&str; 10] =
+        ["Available", "Away", "Break", "Busy", "Idle", "Meal", "Meeting", "Offline", "On Queue", "Training"];
+    SHOWN
+        .iter()
+        .find(|s| {
+            s.len() == system.len()
+                && s.bytes().zip(system.bytes()).all(|(a, b)| a.eq_ignore_ascii_case(&b) || (a == b' ' && b == b'_'))
+        })
+        .copied()
+        .unwrap_or(system)
 }
 
 fn valid_id(s: &str) -> bool {
@@ -299,6 +323,23 @@ impl Mapper {
         let topic = env.topic_name.as_deref().unwrap_or("");
         if topic == "channel.metadata" {
             return Notice::Heartbeat;
+        }
+        if topic.is_empty()
+            && let Some(result) = &env.result
+        {
+            let code = match result {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if code.starts_with('2') {
+                return Notice::Heartbeat;
+            }
+            let message = env.message.as_deref().unwrap_or("");
+            return Notice::Failed(format!(
+                "{} {}",
+                crate::event::prefix(&code, 8),
+                crate::event::prefix(message, 200)
+            ));
         }
         if topic == "v2.system.socket_closing" {
             return Notice::Closing;
@@ -632,10 +673,10 @@ impl Mapper {
     }
 
     /// The aux reason: the presence's label (the organisation's, e.g. `Break`, `Meal`, or a
-    /// custom `Coaching`), else its system presence, else `unspecified`.
+    /// custom `Coaching`), else its system presence as Genesys shows it, else `unspecified`.
     fn label(&self, u: &User) -> CompactString {
         let Some(((def, system), _)) = &u.presence else { return UNSPECIFIED.into() };
-        let label = self.labels.get(def.as_str()).map(String::as_str).unwrap_or(system.as_str());
+        let label = self.labels.get(def.as_str()).map(String::as_str).unwrap_or_else(|| shown_presence(system));
         if valid_id(label) { label.into() } else { UNSPECIFIED.into() }
     }
 

@@ -134,6 +134,13 @@ fn control_frames_and_garbage() {
     assert_eq!(m.frame(hb, 0, &mut out), Notice::Heartbeat);
     let closing = r#"{"topicName":"v2.system.socket_closing","eventBody":{"message":"Socket closing"}}"#;
     assert_eq!(m.frame(closing, 0, &mut out), Notice::Closing);
+    // The channel's own failure (expired, replaced past the quota, token expired; a refused
+    // subscription): the session starts again, nothing is refused as an event.
+    let gone = r#"{"result":"404","message":"Channel not found"}"#;
+    assert_eq!(m.frame(gone, 0, &mut out), Notice::Failed("404 Channel not found".into()));
+    let refused = r#"{"result":400,"status":"error","message":"Invalid topic"}"#;
+    assert_eq!(m.frame(refused, 0, &mut out), Notice::Failed("400 Invalid topic".into()));
+    assert_eq!(m.frame(r#"{"result":"200"}"#, 0, &mut out), Notice::Heartbeat);
     assert!(out.is_empty());
     let other = "00000000-0000-0000-0000-000000000000";
     check(
@@ -266,4 +273,33 @@ fn a_state_read_at_connect_is_dated_at_most_an_hour_back() {
     m.user_state(&a, parse_rfc3339(T0).unwrap() + 60_000, &mut out);
     let Ok(Native::Agent(e)) = &out[0] else { panic!("{out:?}") };
     assert_eq!(e.ts, parse_rfc3339(T0));
+}
+
+/// The `activity` notification writes system presences in upper case (`BREAK`,
+/// `ON_QUEUE`), the users API as shown (`Break`): without the organisation's labels a break
+/// told both ways is one reason, not two.
+#[test]
+fn system_presences_are_one_reason_however_written() {
+    let mut m = Mapper::new(HashMap::new());
+    let mut out = Vec::new();
+    m.set_members(&[(U.to_string(), None, "Support".to_string())], 0, &mut out);
+    let lines = run(
+        &mut m,
+        &[
+            (activity("NOT_RESPONDING", T0, "Break", "d-1", T0), 0),
+            (activity("NOT_RESPONDING", T0, "BREAK", "d-1", T1), 0),
+            (activity("NOT_RESPONDING", T0, "ON_QUEUE", "d-2", T2), 0),
+            (activity("NOT_RESPONDING", T0, "CUSTOM_THING", "d-3", "2026-11-23T09:03:00.000Z"), 0),
+        ],
+    );
+    assert_eq!(
+        lines,
+        [
+            "2026-11-23T09:00:00.000Z aux Break",
+            "2026-11-23T09:02:00.000Z aux On Queue",
+            "2026-11-23T09:03:00.000Z aux CUSTOM_THING"
+        ]
+    );
+    assert_eq!(shown_presence("MEAL"), "Meal");
+    assert_eq!(shown_presence("on_queue"), "On Queue");
 }
