@@ -1,9 +1,11 @@
 //! Amazon Connect's agent event stream (SPEC §7, `kind = "connect"`): the pure mapping from
 //! one agent event record (a JSON object, as Kinesis carries it) to a native agent event.
 //!
-//! The record's `CurrentAgentSnapshot` says everything: the mapper keeps no agent state,
-//! only a window of recent `EventId`s for de-duplication.
-//! - `LOGOUT` → offline, whatever the snapshot holds.
+//! The record's `CurrentAgentSnapshot` says everything: the mapper keeps no agent state
+//! but a window of recent `EventId`s for de-duplication and who logged out.
+//! - `LOGOUT` → offline, whatever the snapshot holds. The agent is named from
+//!   `PreviousAgentSnapshot` when `CurrentAgentSnapshot` is empty (as it may be at logout):
+//!   never a second agent named by its ARN.
 //! - a contact `CONNECTED` or `CONNECTED_ONHOLD` → talking; else a contact `ENDED` →
 //!   acw (Connect's `ENDED` contact is the agent's after-contact work: it stays in the
 //!   snapshot until the agent clears it). Contacts outrank the status: an agent who set
@@ -17,7 +19,9 @@
 //!   `Name`: `Available` → idle, `Offline` → offline, any other → aux (reason = `Name`).
 //! - `HEART_BEAT` (every 120 s without other events) maps like a state change: it confirms
 //!   the state (an unchanged state changes nothing but bookkeeping) and re-establishes it
-//!   after a restart of floorwatch.
+//!   after a restart of floorwatch. Connect goes on sending them up to an hour after an
+//!   agent logged out: after a `LOGOUT`, heartbeats keep the agent offline until its next
+//!   `LOGIN` or `STATE_CHANGE`.
 //! - ts = `EventTimestamp`; agent = `Configuration.Username` (or, with `agent_id = "arn"`,
 //!   the id at the end of `AgentARN`); name = `FirstName LastName`, else the username;
 //!   team = the routing profile's `Name` (or `AgentHierarchyGroups.Level<n>.Name`; an
@@ -53,6 +57,10 @@ pub struct Mapper {
     /// chance of about 1 in 10^9; the ids themselves would take six times the memory).
     seen: HashSet<u64>,
     order: VecDeque<u64>,
+    /// Agents whose last record was a `LOGOUT` (their heartbeats keep them offline). At
+    /// most [`DEDUPE_WINDOW`]: past it, forgotten all at once (a heartbeat then shows the
+    /// snapshot's state, as before this set).
+    logged_out: HashSet<String>,
     aliases: Aliases,
 }
 
@@ -80,6 +88,7 @@ impl Mapper {
             team_from: s.team_from,
             seen: HashSet::new(),
             order: VecDeque::new(),
+            logged_out: HashSet::new(),
             aliases: Aliases::new(Default::default()),
         }
     }
@@ -119,13 +128,17 @@ impl Mapper {
     }
 
     /// The native event (SPEC §2.1) of one agent event, as JSON.
-    fn map(&self, v: &Value, text: &str) -> Result<String, DecodeError> {
+    fn map(&mut self, v: &Value, text: &str) -> Result<String, DecodeError> {
         let kind = text_field(v, "EventType", text)?;
         let ts_text = text_field(v, "EventTimestamp", text)?;
         let ts = parse_rfc3339(ts_text)
             .ok_or_else(|| refuse(Refusal::BadTs, format!("EventTimestamp {ts_text:?} is not ISO 8601"), text))?;
         let snap = v.get("CurrentAgentSnapshot").filter(|s| s.is_object());
-        let config = snap.and_then(|s| s.get("Configuration")).filter(|c| c.is_object());
+        // Who it is: from the current snapshot, else the previous one (a LOGOUT's current
+        // snapshot may be empty).
+        let previous = v.get("PreviousAgentSnapshot").filter(|s| s.is_object());
+        let config =
+            [snap, previous].into_iter().flatten().find_map(|s| s.get("Configuration").filter(|c| c.is_object()));
         let username = config.and_then(|c| str_of(c, "Username")).filter(|u| !u.is_empty());
         let arn_id = str_of(v, "AgentARN").and_then(|a| a.rsplit('/').next()).filter(|a| !a.is_empty());
         let agent = if self.agent_id_arn { arn_id } else { username.or(arn_id) }
@@ -152,11 +165,23 @@ impl Mapper {
             }
         }
         let (state, reason) = match kind {
-            "LOGOUT" => ("offline", None),
+            "LOGOUT" => {
+                if self.logged_out.len() >= DEDUPE_WINDOW {
+                    self.logged_out.clear();
+                }
+                self.logged_out.insert(agent.to_string());
+                ("offline", None)
+            }
+            // Heartbeats go on for up to an hour after a logout: still offline.
+            "HEART_BEAT" if self.logged_out.contains(agent) => ("offline", None),
             "STATE_CHANGE" | "HEART_BEAT" | "LOGIN" | "CONNECTED_TO_SYSTEM" => {
                 let snap =
                     snap.ok_or_else(|| refuse(Refusal::MissingField, "CurrentAgentSnapshot is missing", text))?;
-                state_of(snap, text)?
+                let state = state_of(snap, text)?;
+                if kind != "HEART_BEAT" {
+                    self.logged_out.remove(agent);
+                }
+                state
             }
             other => {
                 return Err(refuse(Refusal::Unmapped, format!("EventType {other:?} is not an agent event"), text));
@@ -298,6 +323,26 @@ mod tests {
         // No level 3: the team is left out (sticky).
         let e = mapper(ConnectTeam::Hierarchy(3), false).record(&r).unwrap().agent().unwrap();
         assert_eq!(e.team, None);
+    }
+
+    /// Connect sends heartbeats up to an hour after a logout: they keep the agent offline
+    /// until it logs in or changes state. A LOGOUT whose current snapshot is empty names the
+    /// agent from the previous one (not a second agent named by its ARN).
+    #[test]
+    fn after_a_logout_heartbeats_keep_the_agent_offline() {
+        let mut m = mapper(ConnectTeam::RoutingProfile, false);
+        let state = |m: &mut Mapper, r: &str| {
+            let e = m.record(r).unwrap().agent().unwrap();
+            (e.agent.to_string(), e.state.as_str().to_string())
+        };
+        assert_eq!(state(&mut m, &record("e1", "STATE_CHANGE", "ROUTABLE:Available", &[])).1, "idle");
+        let mut logout: Value = serde_json::from_str(&record("e2", "LOGOUT", "ROUTABLE:Available", &[])).unwrap();
+        logout["PreviousAgentSnapshot"] = logout["CurrentAgentSnapshot"].take();
+        assert_eq!(state(&mut m, &logout.to_string()), ("lina".to_string(), "offline".to_string()));
+        let beat = record("e3", "HEART_BEAT", "ROUTABLE:Available", &[]);
+        assert_eq!(state(&mut m, &beat).1, "offline", "a heartbeat after the logout");
+        assert_eq!(state(&mut m, &record("e4", "LOGIN", "ROUTABLE:Available", &[])).1, "idle");
+        assert_eq!(state(&mut m, &record("e5", "HEART_BEAT", "CUSTOM:Break", &[])).1, "aux", "logged in again");
     }
 
     #[test]
