@@ -110,6 +110,7 @@ pub async fn run(
     let group = s.group();
     let mut last_snapshot = Instant::now();
     let mut snapshot_job: Option<tokio::task::JoinHandle<()>> = None;
+    let mut unreadable = crate::hooks::CountingWarn::new(Duration::from_secs(60));
     'consume: loop {
         let messages = async {
             let mut stream = match cluster.context().get_stream(&s.stream).await {
@@ -134,7 +135,10 @@ pub async fn run(
             m = messages => match m {
                 Ok(m) => m,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cluster: cannot read the stream; retrying");
+                    // Once a minute with the count, not once a second for a whole outage.
+                    if let Some((tries, _)) = unreadable.add(1) {
+                        tracing::warn!(error = %e, tries, "cluster: cannot read the stream; retrying every second (tries since the last warning)");
+                    }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
@@ -169,7 +173,10 @@ pub async fn run(
             m = messages => match m {
                 Ok(m) => m,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cluster: cannot read the stream; retrying");
+                    // Once a minute with the count, not once a second for a whole outage.
+                    if let Some((tries, _)) = unreadable.add(1) {
+                        tracing::warn!(error = %e, tries, "cluster: cannot read the stream; retrying every second (tries since the last warning)");
+                    }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }

@@ -164,6 +164,9 @@ struct LaneJob {
     body: Vec<u8>,
     id: String,
     origin: String,
+    /// Where its events came from and how many it holds (for the warning when it is lost).
+    source: Source,
+    events: usize,
 }
 
 impl Cluster {
@@ -274,7 +277,10 @@ impl Cluster {
         let origin = format!("{}.{n}", self.instance);
         let published = self.publish(&self.settings.subject("batch"), body, id, Some(&origin)).await;
         match published {
-            Err(e) => Err(e),
+            Err(e) => {
+                tracing::warn!(events = count, error = %e.0, "cluster: a batch was not stored; its sender is told to resend");
+                Err(e)
+            }
             Ok(true) => {
                 // Stored before (a resend): every event of it counts as a duplicate here.
                 let mut counts = IngestCounts::default();
@@ -297,7 +303,7 @@ impl Cluster {
         };
         let parts = self.encode(source, events);
         let last = parts.len() - 1;
-        for (i, (body, id, _)) in parts.into_iter().enumerate() {
+        for (i, (body, id, events)) in parts.into_iter().enumerate() {
             let job = LaneJob {
                 ticket,
                 last: i == last,
@@ -305,6 +311,8 @@ impl Cluster {
                 body,
                 id,
                 origin: format!("{}.{ticket}", self.instance),
+                source,
+                events,
             };
             if tx.send(job).is_err() {
                 self.lane_finished(ticket, false, true);
@@ -321,9 +329,21 @@ impl Cluster {
             .name("fw-publish".into())
             .spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("lane runtime");
+                let mut lost = crate::hooks::CountingWarn::new(Duration::from_secs(60));
                 while let Ok(job) = rx.recv() {
-                    let ok = rt.block_on(me.publish(&job.subject, job.body, &job.id, Some(&job.origin))).is_ok();
-                    me.lane_finished(job.ticket, ok, job.last);
+                    let published = rt.block_on(me.publish(&job.subject, job.body, &job.id, Some(&job.origin)));
+                    if let Err(e) = &published
+                        && let Some((events, _)) = lost.add(job.events as u64)
+                    {
+                        // Nobody is told: these senders have no answer to read.
+                        tracing::warn!(
+                            source = job.source.as_str(),
+                            events,
+                            error = %e.0,
+                            "cluster: events sent without acknowledgements (TCP, WebSocket without ?ack=1) were not stored in the stream and are lost (count since the last such warning); send with acknowledgements where that matters"
+                        );
+                    }
+                    me.lane_finished(job.ticket, published.is_ok(), job.last);
                 }
             })
             .expect("spawn the fw-publish thread");
@@ -412,7 +432,8 @@ impl Cluster {
                         if count {
                             self.stats.failed.fetch_add(1, Ordering::Relaxed);
                         }
-                        tracing::warn!(error = %why, "cluster: a batch was not stored; its sender is told to resend");
+                        // The caller says what becomes of it (a sender told, or events lost).
+                        tracing::debug!(error = %why, "cluster: a publish was given up");
                         return Err(NotStored(why));
                     }
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
