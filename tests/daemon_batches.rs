@@ -132,7 +132,7 @@ fn compare(floor: &Floor) -> (usize, usize) {
                 daemon = Engine::restore(settings.clone(), &daemon.save()).unwrap();
                 "restarted"
             } else {
-                daemon.upload_roster(&file).unwrap();
+                daemon.upload_roster_file(&file).unwrap();
                 "the file read again"
             };
             let d = common::json_differences(&before, &snapshot(&mut daemon), 20);

@@ -158,6 +158,23 @@ async fn flood(addr: SocketAddr, n: usize, wave: usize) -> usize {
     refused
 }
 
+/// `kill -HUP` (or `systemctl reload`) without a `[roster] file` to read again: the daemon
+/// goes on. SIGHUP's default ended it, silently, and systemd counts a stop by SIGHUP as
+/// clean (`Restart=on-failure` does not restart it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sighup_without_a_roster_file_does_not_stop_the_daemon() {
+    let mut p = Process::start("[server]\nclock = \"event\"\n");
+    assert!(p.metrics().await.contains("floorwatch_events_total"));
+    for _ in 0..2 {
+        let sent = Command::new("kill").args(["-HUP", &p.child.id().to_string()]).status().unwrap();
+        assert!(sent.success());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(p.child.try_wait().unwrap().is_none(), "the daemon ended on SIGHUP");
+    }
+    let r = reqwest::get(format!("http://{}/healthz", p.http)).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_floods_are_refused_counted_and_memory_stays_flat() {
     let d = Process::start(

@@ -41,7 +41,22 @@ fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
 /// yet out of the day), and at once on SIGHUP. A file that cannot be read or parsed is
 /// logged (once per change) and changes nothing.
 pub async fn watch(shared: Arc<Shared>, shutdown: CancellationToken) {
-    let Some(path) = shared.config.roster_file.clone() else { return };
+    let Some(path) = shared.config.roster_file.clone() else {
+        // SIGHUP's default would end the daemon (silently, and a stop by SIGHUP is a clean
+        // one to systemd: no restart): `kill -HUP` and `systemctl reload` are habits.
+        #[cfg(unix)]
+        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = hup.recv() => tracing::info!(
+                        "SIGHUP: no [roster] file to read again; the configuration is read at start only (restart to change it)"
+                    ),
+                }
+            }
+        }
+        return;
+    };
     let every = shared.config.roster_check_interval;
     let mut seen = stamp(&path);
     // A change seen at the last check, read if the next one finds it the same.
