@@ -112,6 +112,8 @@ pub async fn run(
     let mut snapshot_job: Option<tokio::task::JoinHandle<()>> = None;
     let mut unreadable = crate::hooks::CountingWarn::new(Duration::from_secs(60));
     'consume: loop {
+        // The stream (made again when it is gone), told apart from another than the one
+        // followed, then its messages from where this replica got.
         let messages = async {
             let mut stream = match cluster.context().get_stream(&s.stream).await {
                 Ok(st) => st,
@@ -128,43 +130,26 @@ pub async fn run(
                 let info = stream.info().await.map_err(|e| e.to_string())?;
                 (info.created.unix_timestamp_nanos() as i64, info.state.last_sequence)
             };
-            Ok::<_, String>((stream, created, last))
-        };
-        let (stream, created, last) = tokio::select! {
-            _ = shutdown.cancelled() => break 'consume,
-            m = messages => match m {
-                Ok(m) => m,
-                Err(e) => {
-                    // Once a minute with the count, not once a second for a whole outage.
-                    if let Some((tries, _)) = unreadable.add(1) {
-                        tracing::warn!(error = %e, tries, "cluster: cannot read the stream; retrying every second (tries since the last warning)");
-                    }
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
+            if renewed(&pos, created, last) {
+                tracing::error!(
+                    stream = %s.stream,
+                    applied_through = pos.seq,
+                    "cluster: the stream is not the one this replica followed (made anew after its store was lost?): \
+                     reading it from its first message. What the old stream held after this replica's state \
+                     snapshot is lost to it; resend what senders still have"
+                );
+                cluster.stats.stream_resets.fetch_add(1, Ordering::Relaxed);
+                pos.seq = 0;
+                if let Some(g) = &gate {
+                    g.stream_renewed();
                 }
-            },
-        };
-        if renewed(&pos, created, last) {
-            tracing::error!(
-                stream = %s.stream,
-                applied_through = pos.seq,
-                "cluster: the stream is not the one this replica followed (made anew after its store was lost?): \
-                 reading it from its first message. What the old stream held after this replica's state snapshot \
-                 is lost to it; resend what senders still have"
-            );
-            cluster.stats.stream_resets.fetch_add(1, Ordering::Relaxed);
-            pos.seq = 0;
-            if let Some(g) = &gate {
-                g.stream_renewed();
             }
-        }
-        pos.created = created;
-        let deliver_policy = match pos.seq {
-            0 => DeliverPolicy::All,
-            n => DeliverPolicy::ByStartSequence { start_sequence: n + 1 },
-        };
-        let config = pull::OrderedConfig { filter_subject: s.filter(), deliver_policy, ..Default::default() };
-        let messages = async {
+            pos.created = created;
+            let deliver_policy = match pos.seq {
+                0 => DeliverPolicy::All,
+                n => DeliverPolicy::ByStartSequence { start_sequence: n + 1 },
+            };
+            let config = pull::OrderedConfig { filter_subject: s.filter(), deliver_policy, ..Default::default() };
             let consumer = stream.create_consumer(config).await.map_err(|e| e.to_string())?;
             consumer.messages().await.map_err(|e| e.to_string())
         };

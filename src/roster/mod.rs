@@ -1978,11 +1978,9 @@ fn first_difference(old: &[(Ms, u16)], new: &[(Ms, u16)]) -> Ms {
     }
 }
 
-/// SPEC §9.1's resolution: shifts that overlap or touch merge; inside a shift the activity
-/// starting last covers (a tie: the one listed later); elsewhere in a shift `work`;
-/// outside every shift `off`. Pieces `(start, activity)`, each to the next.
-fn flatten(rows: &[Kept]) -> Vec<(Ms, u16)> {
-    let mut shifts: Vec<(Ms, Ms)> = rows.iter().filter(|r| r.act == SHIFT).map(|r| (r.start, r.end)).collect();
+/// Shifts `[start, end)` as the schedule has them: sorted, those that overlap or touch
+/// merged into one (SPEC §9.1).
+pub(crate) fn merge_shifts(mut shifts: Vec<(Ms, Ms)>) -> Vec<(Ms, Ms)> {
     shifts.sort_unstable();
     let mut merged: Vec<(Ms, Ms)> = Vec::with_capacity(shifts.len());
     for (s, e) in shifts {
@@ -1991,6 +1989,14 @@ fn flatten(rows: &[Kept]) -> Vec<(Ms, u16)> {
             _ => merged.push((s, e)),
         }
     }
+    merged
+}
+
+/// SPEC §9.1's resolution: shifts that overlap or touch merge; inside a shift the activity
+/// starting last covers (a tie: the one listed later); elsewhere in a shift `work`;
+/// outside every shift `off`. Pieces `(start, activity)`, each to the next.
+fn flatten(rows: &[Kept]) -> Vec<(Ms, u16)> {
+    let merged = merge_shifts(rows.iter().filter(|r| r.act == SHIFT).map(|r| (r.start, r.end)).collect());
     // Boundaries: (time, +1 start / -1 end, key) for activities; shifts by pointer.
     let mut edges: Vec<(Ms, bool, (Ms, u64, u16))> = Vec::new();
     for r in rows.iter().filter(|r| r.act != SHIFT) {

@@ -159,15 +159,7 @@ fn parse_date(s: &str) -> Option<Date> {
 /// its shift when the next day is uploaded; a day off, and an activity outside every
 /// shift of the upload, to the day they start (docs/adherence.md).
 pub fn owning_starts(rows: &[Row]) -> Vec<Ms> {
-    let mut shifts: Vec<(Ms, Ms)> = rows.iter().filter(|r| r.act.is_none()).map(|r| (r.start, r.end)).collect();
-    shifts.sort_unstable();
-    let mut merged: Vec<(Ms, Ms)> = Vec::with_capacity(shifts.len());
-    for (s, e) in shifts {
-        match merged.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e)),
-        }
-    }
+    let merged = super::merge_shifts(rows.iter().filter(|r| r.act.is_none()).map(|r| (r.start, r.end)).collect());
     rows.iter()
         .map(|r| {
             if r.act.as_deref() == Some(DAY_OFF) {
