@@ -434,7 +434,7 @@ impl Cluster {
                         }
                         // The caller says what becomes of it (a sender told, or events lost).
                         tracing::debug!(error = %why, "cluster: a publish was given up");
-                        return Err(NotStored(why));
+                        return Err(NotStored(explained(why, fatal)));
                     }
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(error = %why, ?wait, "cluster: publish failed; retrying");
@@ -522,6 +522,20 @@ impl Cluster {
             l(&s.stream_resets),
         );
     }
+}
+
+/// NATS's reason for a publish given up after its retries, with what it means here: while
+/// no majority of the nodes is reachable (or the stream's leader is being elected) NATS
+/// answers "no stream found for given subject" or "no responders", which reads as if the
+/// stream were gone.
+fn explained(why: String, fatal: bool) -> String {
+    if fatal {
+        return why;
+    }
+    format!(
+        "{why} (for {}s: NATS cannot store now; no majority of its nodes reachable, or the stream's leader being elected)",
+        PUBLISH_DEADLINE.as_secs()
+    )
 }
 
 /// A batch as messages of at most `limit` bytes (one unless it is larger), in order, each
@@ -743,5 +757,15 @@ mod tests {
         assert!(check_stream(&want, &other).is_err());
         let age = stream::Config { max_age: Duration::ZERO, ..want.clone() };
         assert!(check_stream(&want, &age).unwrap_err().contains("lease"));
+    }
+
+    /// A publish given up after its retries says what NATS's words mean here ("no stream
+    /// found" while the majority is lost reads as if the stream were gone); one refused
+    /// for good (over `max_payload`) is NATS's reason alone.
+    #[test]
+    fn a_publish_given_up_says_why() {
+        let e = explained("no stream found for given subject".into(), false);
+        assert!(e.starts_with("no stream found for given subject (for 30s: NATS cannot store now; no majority"), "{e}");
+        assert_eq!(explained("maximum payload exceeded".into(), true), "maximum payload exceeded");
     }
 }
