@@ -163,7 +163,18 @@ impl Fake {
                             status(404)
                         }
                     }
-                    ("GET", "/api/v2/presencedefinitions") => json(&fixture("presencedefinitions.json")),
+                    ("GET", "/api/v2/presencedefinitions") => {
+                        // One a page (the fixture's three): every page must be read, or
+                        // Ben's "Coffee break" (the second) is only "Break".
+                        let page: usize = param("pageNumber").and_then(|p| p.parse().ok()).unwrap_or(1);
+                        let mut all: serde_json::Value = serde_json::from_str(&fixture("presencedefinitions.json")).unwrap();
+                        let entities = all["entities"].as_array().unwrap().clone();
+                        all["entities"] = serde_json::json!(entities.get(page - 1).into_iter().collect::<Vec<_>>());
+                        all["pageSize"] = 1.into();
+                        all["pageNumber"] = page.into();
+                        all["pageCount"] = entities.len().into();
+                        json(&all.to_string())
+                    }
                     ("GET", "/api/v2/users") => {
                         seen.user_queries += 1;
                         let ids: Vec<String> = q.iter().filter(|(k, _)| k == "id").map(|(_, v)| v.clone()).collect();

@@ -533,24 +533,41 @@ impl Genesys {
     /// The organisation's presence labels (best effort: without them, the system presence).
     async fn labels(&mut self) -> HashMap<String, String> {
         let mut labels = HashMap::new();
-        match self.get::<Page<PresenceDef>>("/api/v2/presencedefinitions", &[("pageSize", "100")]).await {
-            Ok(page) => {
-                for d in page.entities {
-                    let label = d
-                        .language_labels
-                        .get("en_US")
-                        .or_else(|| d.language_labels.values().next())
-                        .cloned()
-                        .or(d.system_presence);
-                    if let Some(l) = label {
-                        labels.insert(d.id, l);
-                    }
+        // Every page: an organisation with many custom presences has more than one.
+        let mut n = 1u32;
+        loop {
+            let number = n.to_string();
+            let query = [("pageSize", "100"), ("pageNumber", number.as_str())];
+            let page = match self.get::<Page<PresenceDef>>("/api/v2/presencedefinitions", &query).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "genesys presence labels not read: aux reasons are the system presences (Break, Meal…), not your organisation's labels"
+                    );
+                    break;
+                }
+            };
+            let empty = page.entities.is_empty();
+            for d in page.entities {
+                let label = d
+                    .language_labels
+                    .get("en_US")
+                    .or_else(|| d.language_labels.values().next())
+                    .cloned()
+                    .or(d.system_presence);
+                if let Some(l) = label {
+                    labels.insert(d.id, l);
                 }
             }
-            Err(e) => tracing::warn!(
-                error = %e,
-                "genesys presence labels not read: aux reasons are the system presences (Break, Meal…), not your organisation's labels"
-            ),
+            let more = match page.page_count {
+                Some(c) => n < c,
+                None => page.next_uri.is_some(),
+            };
+            if !more || empty || n >= MAX_PAGES {
+                break;
+            }
+            n += 1;
         }
         labels
     }
