@@ -333,7 +333,12 @@ pub async fn run_config(
     };
     tracing::info!(http = %http_addr, tcp = %tcp_addr, tls = checked.tls.is_some(), clock, timezone = %shared.settings.timezone_name, huge_pages = crate::mem::huge_pages(), "floorwatch listening");
     if let (Some(path), Some(up)) = (&shared.config.roster_file, &shared.settings.roster) {
-        tracing::info!(agents = up.agents.len(), rows = up.rows(), "roster.file {} applied", path.display());
+        tracing::info!(
+            agents = up.agents.len(),
+            rows = up.rows(),
+            "roster.file {} read (what changed since it last applied is in force)",
+            path.display()
+        );
     }
 
     let tls = checked.tls;
