@@ -300,6 +300,18 @@ struct Page<T> {
     next_uri: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// Whether to read the page after page `n`: the answer says there is one (its page
+    /// count, else a next URI), this one was not empty, and at most [`MAX_PAGES`].
+    fn more_after(&self, n: u32) -> bool {
+        let more = match self.page_count {
+            Some(c) => n < c,
+            None => self.next_uri.is_some(),
+        };
+        more && !self.entities.is_empty() && n < MAX_PAGES
+    }
+}
+
 #[derive(Deserialize)]
 struct Named {
     id: String,
@@ -494,7 +506,7 @@ impl Genesys {
                         &[("pageSize", "100"), ("pageNumber", &number)],
                     )
                     .await?;
-                let empty = page.entities.is_empty();
+                let more = page.more_after(n);
                 for m in page.entities {
                     let (id, name) = match m.user {
                         Some(u) => (u.id, u.name.or(m.name)),
@@ -510,11 +522,7 @@ impl Genesys {
                     seen.insert(id.clone());
                     out.push((id, name, qname.clone()));
                 }
-                let more = match page.page_count {
-                    Some(c) => n < c,
-                    None => page.next_uri.is_some(),
-                };
-                if !more || empty || n >= MAX_PAGES {
+                if !more {
                     break;
                 }
                 n += 1;
@@ -548,7 +556,7 @@ impl Genesys {
                     break;
                 }
             };
-            let empty = page.entities.is_empty();
+            let more = page.more_after(n);
             for d in page.entities {
                 let label = d
                     .language_labels
@@ -560,11 +568,7 @@ impl Genesys {
                     labels.insert(d.id, l);
                 }
             }
-            let more = match page.page_count {
-                Some(c) => n < c,
-                None => page.next_uri.is_some(),
-            };
-            if !more || empty || n >= MAX_PAGES {
+            if !more {
                 break;
             }
             n += 1;
