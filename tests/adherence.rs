@@ -667,6 +667,16 @@ async fn put_roster_over_http() {
     // With a no-show, A3.
     let (st, body) = put(format!("{ROSTER_CSV}A3,2026-11-23 09:00,2026-11-23 11:00,shift\n")).await;
     assert_eq!((st, body["agents"].as_u64(), body["rows"].as_u64()), (200, Some(3), Some(5)));
+    assert!(body.get("warning").is_none(), "every activity inside a shift: {body}");
+    // A meeting put after A3's shift ends counts for nothing: applied, and the uploader
+    // told which (it was silent).
+    let late = format!(
+        "{ROSTER_CSV}A3,2026-11-23 09:00,2026-11-23 11:00,shift\nA3,2026-11-23 11:00,2026-11-23 11:30,meeting\n"
+    );
+    let (st, body) = put(late).await;
+    assert_eq!((st, body["outside_shifts"].as_u64()), (200, Some(1)), "{body}");
+    let w = body["warning"].as_str().unwrap();
+    assert!(w.contains("agent \"A3\" at 2026-11-23T11:00:00.000Z") && w.contains("count for nothing"), "{w}");
     let (st, _) = d.post("/api/v1/events", format!("[{}]", events().lines().collect::<Vec<_>>().join(","))).await;
     assert_eq!(st, 200);
     let s = d.get_json("/api/v1/snapshot").await;

@@ -55,8 +55,9 @@ impl Engine {
     pub fn upload_roster_file(&mut self, up: &Upload) -> Result<crate::roster::FileApplied, UploadError> {
         let cal = &mut self.cal;
         let (changes, digests, count) = self.roster.file_changes(up, &mut |t| (cal.midnight(t) / 60_000) as i32);
+        let mut count = count;
         if !changes.agents.is_empty() {
-            self.upload_roster(&changes)?;
+            count.outside = self.upload_roster(&changes)?.outside_warning();
         }
         self.roster.file_applied(digests);
         Ok(count)

@@ -16,11 +16,13 @@ use crate::time::Ms;
 
 /// What a read of the file changed: agent-days applied (their rows differ, or they are
 /// new), cleared (taken out of a day the file still covers) and left as they were.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileApplied {
     pub changed: usize,
     pub cleared: usize,
     pub unchanged: usize,
+    /// What of the changed agent-days' activities lies outside every shift (told).
+    pub outside: Option<String>,
 }
 
 /// The file's agent-days: `(agent, day)` → a digest of its rows, in the file's order.

@@ -382,6 +382,24 @@ pub struct DayParts {
 pub struct Applied {
     pub agents: usize,
     pub rows: usize,
+    /// Activity rows of the upload that lie outside every shift of their agent (after it):
+    /// they count for nothing (SPEC §9.1), and the uploader is told; the first of them.
+    pub outside: usize,
+    pub first_outside: Option<(CompactString, Ms)>,
+}
+
+impl Applied {
+    /// What to tell the uploader of its activities outside every shift, if any.
+    pub fn outside_warning(&self) -> Option<String> {
+        let (id, at) = self.first_outside.as_ref()?;
+        Some(format!(
+            "{} activity row(s) lie outside every shift of their agent and count for nothing (the first: agent {:?} \
+             at {}): an activity counts only inside a shift",
+            self.outside,
+            id.as_str(),
+            crate::time::fmt_ms(*at)
+        ))
+    }
 }
 
 /// Why an upload was refused after parsing.
@@ -778,6 +796,7 @@ impl Roster {
         }
         let mut touched = Vec::with_capacity(up.agents.len());
         let trimmed_at = self.trimmed_at;
+        let (mut outside, mut first_outside) = (0, None);
         for (id, rows) in &up.agents {
             // A row's day is its shift's (a night shift's break after midnight too).
             let owners = parse::owning_starts(rows);
@@ -822,7 +841,17 @@ impl Roster {
             self.added_since_trim = kept.iter().map(|k| k.end).fold(self.added_since_trim, Ms::min);
             let a = &mut self.agents[slot as usize];
             a.rows.retain(|k| !days.contains(&k.day));
+            let added = kept.len();
             a.rows.extend(kept);
+            // The upload's activities outside every shift the agent now has: told, not refused.
+            let shifts = merge_shifts(a.rows.iter().filter(|r| r.act == SHIFT).map(|r| (r.start, r.end)).collect());
+            for k in a.rows[a.rows.len() - added..].iter().filter(|k| k.act != SHIFT) {
+                let i = shifts.partition_point(|s| s.0 < k.end);
+                if i.checked_sub(1).is_none_or(|i| shifts[i].1 <= k.start) {
+                    outside += 1;
+                    first_outside.get_or_insert_with(|| (id.clone(), k.start));
+                }
+            }
             let sched = flatten(&a.rows);
             // Where the schedule changes, as far back as the roster still knows it (rows and
             // state logs are trimmed before `trimmed_at`, which no window reads: a change
@@ -858,7 +887,7 @@ impl Roster {
             touched.push((slot, changed));
         }
         self.generation = next_generation();
-        Ok((touched, Applied { agents: up.agents.len(), rows: up.rows() }))
+        Ok((touched, Applied { agents: up.agents.len(), rows: up.rows(), outside, first_outside }))
     }
 
     pub fn slot(&self, id: &str) -> Option<u32> {

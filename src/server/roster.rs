@@ -106,16 +106,21 @@ pub async fn watch(shared: Arc<Shared>, shutdown: CancellationToken) {
         })
         .await;
         match res {
-            Ok(Ok(a)) => tracing::info!(
-                changed = a.changed,
-                cleared = a.cleared,
-                unchanged = a.unchanged,
-                "roster.file {} re-read: {} agent-day(s) applied, {} taken out, {} as they were",
-                path.display(),
-                a.changed,
-                a.cleared,
-                a.unchanged
-            ),
+            Ok(Ok(a)) => {
+                if let Some(w) = &a.outside {
+                    tracing::warn!("roster.file {}: {w}", path.display());
+                }
+                tracing::info!(
+                    changed = a.changed,
+                    cleared = a.cleared,
+                    unchanged = a.unchanged,
+                    "roster.file {} re-read: {} agent-day(s) applied, {} taken out, {} as they were",
+                    path.display(),
+                    a.changed,
+                    a.cleared,
+                    a.unchanged
+                );
+            }
             Ok(Err(e)) => tracing::warn!("roster.file: {e}; the schedule in force stays as it was"),
             Err(e) => tracing::warn!(
                 "roster.file: reading {} failed: {e}; the schedule in force stays as it was",

@@ -387,7 +387,13 @@ pub fn routes(
                 Ok(text) => match super::roster::apply(&sh, text) {
                     Ok(a) => {
                         tracing::info!(peer = %show_peer(peer), agents = a.agents, rows = a.rows, "roster uploaded (PUT /api/v1/roster)");
-                        json_reply(json!({"agents": a.agents, "rows": a.rows}).to_string(), StatusCode::OK)
+                        let mut body = json!({"agents": a.agents, "rows": a.rows});
+                        if let Some(w) = a.outside_warning() {
+                            tracing::warn!(peer = %show_peer(peer), "roster upload: {w}");
+                            body["outside_shifts"] = json!(a.outside);
+                            body["warning"] = json!(w);
+                        }
+                        json_reply(body.to_string(), StatusCode::OK)
                     }
                     Err(e) => {
                         tracing::warn!(peer = %show_peer(peer), error = %e, "roster upload refused (PUT /api/v1/roster); nothing of it applied");
