@@ -139,10 +139,9 @@ impl RefusalSink for Recent {
         for (reason, suppressed, example) in self.record(source, peer, at, errors, Instant::now()) {
             // The sender's address where there is one (a platform source is named by its
             // `source`; the journal's replay has none).
-            let peer = peer.map_or_else(|| "-".to_string(), |p| p.to_string());
             tracing::warn!(
                 source = source.as_str(),
-                peer = %peer,
+                peer = %show_peer(peer),
                 reason = reason.as_str(),
                 suppressed,
                 example = %example,
@@ -150,6 +149,11 @@ impl RefusalSink for Recent {
             );
         }
     }
+}
+
+/// A sender's address for a log line (`-` when not known).
+pub fn show_peer(peer: Option<SocketAddr>) -> String {
+    peer.map_or_else(|| "-".to_string(), |p| p.to_string())
 }
 
 /// The `errors` of an HTTP answer or a WebSocket ack (SPEC §2.6).

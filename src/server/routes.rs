@@ -386,17 +386,17 @@ pub fn routes(
                 // mid-shift is the first thing asked about when the board's adherence moves.
                 Ok(text) => match super::roster::apply(&sh, text) {
                     Ok(a) => {
-                        tracing::info!(peer = %show_peer(peer), agents = a.agents, rows = a.rows, "roster uploaded (PUT /api/v1/roster)");
+                        tracing::info!(peer = %errors::show_peer(peer), agents = a.agents, rows = a.rows, "roster uploaded (PUT /api/v1/roster)");
                         let mut body = json!({"agents": a.agents, "rows": a.rows});
                         if let Some(w) = a.outside_warning() {
-                            tracing::warn!(peer = %show_peer(peer), "roster upload: {w}");
+                            tracing::warn!(peer = %errors::show_peer(peer), "roster upload: {w}");
                             body["outside_shifts"] = json!(a.outside);
                             body["warning"] = json!(w);
                         }
                         json_reply(body.to_string(), StatusCode::OK)
                     }
                     Err(e) => {
-                        tracing::warn!(peer = %show_peer(peer), error = %e, "roster upload refused (PUT /api/v1/roster); nothing of it applied");
+                        tracing::warn!(peer = %errors::show_peer(peer), error = %e, "roster upload refused (PUT /api/v1/roster); nothing of it applied");
                         json_reply(
                             json!({"error": format!("{e}; nothing of this upload was applied")}).to_string(),
                             StatusCode::BAD_REQUEST,
@@ -571,11 +571,6 @@ async fn recover(err: Rejection) -> Result<Response<String>, Infallible> {
 /// answered, in order, once its events are applied and durable (journaled and synced):
 /// `{"ack": <frame number>, "seq": <highest seq in the frame>, "durable": true, ...counts}`.
 /// Acks are sent by a task of their own so reading never waits for the disk.
-/// A request's peer for a log line (`-` when not known).
-fn show_peer(peer: Option<std::net::SocketAddr>) -> String {
-    peer.map_or_else(|| "-".to_string(), |p| p.to_string())
-}
-
 async fn ingest_socket(
     shared: Arc<Shared>,
     socket: warp::ws::WebSocket,
