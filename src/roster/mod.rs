@@ -844,7 +844,7 @@ impl Roster {
             let added = kept.len();
             a.rows.extend(kept);
             // The upload's activities outside every shift the agent now has: told, not refused.
-            let shifts = merge_shifts(a.rows.iter().filter(|r| r.act == SHIFT).map(|r| (r.start, r.end)).collect());
+            let shifts = shifts_of(&a.rows);
             for k in a.rows[a.rows.len() - added..].iter().filter(|k| k.act != SHIFT) {
                 let i = shifts.partition_point(|s| s.0 < k.end);
                 if i.checked_sub(1).is_none_or(|i| shifts[i].1 <= k.start) {
@@ -852,7 +852,7 @@ impl Roster {
                     first_outside.get_or_insert_with(|| (id.clone(), k.start));
                 }
             }
-            let sched = flatten(&a.rows);
+            let sched = flatten_with(&a.rows, &shifts);
             // Where the schedule changes, as far back as the roster still knows it (rows and
             // state logs are trimmed before `trimmed_at`, which no window reads: a change
             // before it is history, as evaluated).
@@ -2025,7 +2025,16 @@ pub(crate) fn merge_shifts(mut shifts: Vec<(Ms, Ms)>) -> Vec<(Ms, Ms)> {
 /// starting last covers (a tie: the one listed later); elsewhere in a shift `work`;
 /// outside every shift `off`. Pieces `(start, activity)`, each to the next.
 fn flatten(rows: &[Kept]) -> Vec<(Ms, u16)> {
-    let merged = merge_shifts(rows.iter().filter(|r| r.act == SHIFT).map(|r| (r.start, r.end)).collect());
+    flatten_with(rows, &shifts_of(rows))
+}
+
+/// An agent's shifts, merged ([`merge_shifts`]).
+fn shifts_of(rows: &[Kept]) -> Vec<(Ms, Ms)> {
+    merge_shifts(rows.iter().filter(|r| r.act == SHIFT).map(|r| (r.start, r.end)).collect())
+}
+
+/// [`flatten`] given the rows' merged shifts.
+fn flatten_with(rows: &[Kept], merged: &[(Ms, Ms)]) -> Vec<(Ms, u16)> {
     // Boundaries: (time, +1 start / -1 end, key) for activities; shifts by pointer.
     let mut edges: Vec<(Ms, bool, (Ms, u64, u16))> = Vec::new();
     for r in rows.iter().filter(|r| r.act != SHIFT) {
