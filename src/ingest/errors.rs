@@ -6,8 +6,8 @@
 //! reports every refused event here, outside the engine lock, as a
 //! [`RefusalSink`]. Owned by the daemon's shared state, which reads it for the route.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,8 @@ use crate::time::{Ms, fmt_ms};
 pub const KEEP: usize = 100;
 /// At most one warning per source and reason in this time.
 pub const WARN_EVERY: Duration = Duration::from_secs(60);
+/// Senders named in a warning for the refusals it held back (the rest are counted).
+pub const NAME_HELD: usize = 5;
 
 /// The recent refusals and the warning limiter. Bounded: [`KEEP`] entries per source, one
 /// limiter slot per (source, reason) — both fixed sets.
@@ -56,20 +58,58 @@ pub struct Limiter {
 #[derive(Default)]
 struct Slot {
     last: Option<Instant>,
-    suppressed: u64,
+    held: Held,
+}
+
+/// The refusals a warning held back since the previous one of its source and reason.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    pub count: u64,
+    /// The addresses they came from (the first [`NAME_HELD`] told apart, by IP: a
+    /// reconnecting sender changes its port).
+    pub senders: BTreeSet<IpAddr>,
+    /// Held back refusals from further addresses, beyond those named.
+    pub from_others: u64,
+}
+
+impl Held {
+    fn add(&mut self, peer: Option<SocketAddr>) {
+        self.count += 1;
+        let Some(ip) = peer.map(|p| p.ip()) else { return };
+        if self.senders.contains(&ip) {
+            return;
+        }
+        if self.senders.len() < NAME_HELD {
+            self.senders.insert(ip);
+        } else {
+            self.from_others += 1;
+        }
+    }
+
+    /// `10.0.0.5, 10.0.0.6 (+3 refusals from others)`, `-` with no known sender.
+    pub fn show_senders(&self) -> String {
+        if self.senders.is_empty() {
+            return "-".to_string();
+        }
+        let named: Vec<String> = self.senders.iter().map(ToString::to_string).collect();
+        match self.from_others {
+            0 => named.join(", "),
+            n => format!("{} (+{n} refusals from others)", named.join(", ")),
+        }
+    }
 }
 
 impl Limiter {
-    /// Whether a refusal for `key` at `now` is to be logged; if so, how many were held back
-    /// since the last warning for `key`.
-    pub fn check(&mut self, key: (Source, Refusal), now: Instant) -> Option<u64> {
+    /// Whether a refusal for `key` from `peer` at `now` is to be logged; if so, what was
+    /// held back since the last warning for `key`.
+    pub fn check(&mut self, key: (Source, Refusal), peer: Option<SocketAddr>, now: Instant) -> Option<Held> {
         let slot = self.slots.entry(key).or_default();
         if slot.last.is_some_and(|t| now.duration_since(t) < WARN_EVERY) {
-            slot.suppressed += 1;
+            slot.held.add(peer);
             return None;
         }
         slot.last = Some(now);
-        Some(std::mem::take(&mut slot.suppressed))
+        Some(std::mem::take(&mut slot.held))
     }
 }
 
@@ -87,12 +127,12 @@ impl Recent {
         at: Ms,
         errors: &[EventError],
         now: Instant,
-    ) -> Vec<(Refusal, u64, String)> {
+    ) -> Vec<(Refusal, Held, String)> {
         let mut warn = Vec::new();
         let mut inner = self.inner();
         let inner = &mut *inner;
         for e in errors {
-            if let Some(held) = inner.limiter.check((source, e.reason), now) {
+            if let Some(held) = inner.limiter.check((source, e.reason), peer, now) {
                 warn.push((e.reason, held, e.message.clone()));
             }
         }
@@ -136,14 +176,17 @@ impl Recent {
 impl RefusalSink for Recent {
     fn refused(&self, source: Source, peer: Option<SocketAddr>, at: Ms, errors: &[EventError]) {
         // Logged outside the lock.
-        for (reason, suppressed, example) in self.record(source, peer, at, errors, Instant::now()) {
+        for (reason, held, example) in self.record(source, peer, at, errors, Instant::now()) {
             // The sender's address where there is one (a platform source is named by its
-            // `source`; the journal's replay has none).
+            // `source`; the journal's replay has none), and those of the refusals held
+            // back since the last warning (a second sender in the same minute is named
+            // here, not only in the list).
             tracing::warn!(
                 source = source.as_str(),
                 peer = %show_peer(peer),
                 reason = reason.as_str(),
-                suppressed,
+                suppressed = held.count,
+                suppressed_from = %held.show_senders(),
                 example = %example,
                 "events refused (at most one warning a minute per source and reason; GET /api/v1/ingest/errors lists the last 100)"
             );
@@ -207,18 +250,53 @@ mod tests {
         assert_eq!(r.to_json(Some(Source::Ws))["errors"], json!([]));
     }
 
+    fn held(count: u64) -> Held {
+        Held { count, ..Held::default() }
+    }
+
     #[test]
     fn warns_once_a_minute_per_source_and_reason() {
         let r = Recent::default();
         let t0 = Instant::now();
         let batch = [err(0, Refusal::NotJson), err(1, Refusal::NotJson), err(2, Refusal::BadTs)];
         let w = r.record(Source::Tcp, None, 0, &batch, t0);
-        assert_eq!(w, vec![(Refusal::NotJson, 0, "message 0".into()), (Refusal::BadTs, 0, "message 2".into())]);
-        assert_eq!(r.record(Source::Ws, None, 0, &batch[..1], t0), vec![(Refusal::NotJson, 0, "message 0".into())]);
+        assert_eq!(
+            w,
+            vec![(Refusal::NotJson, held(0), "message 0".into()), (Refusal::BadTs, held(0), "message 2".into())]
+        );
+        assert_eq!(
+            r.record(Source::Ws, None, 0, &batch[..1], t0),
+            vec![(Refusal::NotJson, held(0), "message 0".into())]
+        );
         assert!(r.record(Source::Tcp, None, 0, &batch, t0 + Duration::from_secs(59)).is_empty());
         let w = r.record(Source::Tcp, None, 0, &batch[2..], t0 + WARN_EVERY);
-        assert_eq!(w, vec![(Refusal::BadTs, 1, "message 2".into())], "one held back since the last warning");
+        assert_eq!(w, vec![(Refusal::BadTs, held(1), "message 2".into())], "one held back since the last warning");
         let w = r.record(Source::Tcp, None, 0, &batch[..1], t0 + WARN_EVERY);
-        assert_eq!(w, vec![(Refusal::NotJson, 3, "message 0".into())]);
+        assert_eq!(w, vec![(Refusal::NotJson, held(3), "message 0".into())]);
+    }
+
+    #[test]
+    fn a_warning_names_the_senders_it_held_back() {
+        let r = Recent::default();
+        let t0 = Instant::now();
+        let peer = |ip: u8, port: u16| Some(SocketAddr::from(([10, 0, 0, ip], port)));
+        let one = [err(0, Refusal::BadTs)];
+        assert_eq!(r.record(Source::Tcp, peer(1, 5000), 0, &one, t0)[0].1, held(0));
+        // Held back: the first sender again on a new connection, then seven others (one
+        // twice); the first five addresses are named, the rest counted.
+        let later = t0 + Duration::from_secs(1);
+        r.record(Source::Tcp, peer(1, 5001), 0, &one, later);
+        for ip in [2, 3, 3, 4, 5, 6, 7, 8] {
+            r.record(Source::Tcp, peer(ip, 6000), 0, &one, later);
+        }
+        r.record(Source::Tcp, None, 0, &one, later);
+        let w = r.record(Source::Tcp, peer(9, 7000), 0, &one, t0 + WARN_EVERY);
+        let h = &w[0].1;
+        assert_eq!(h.count, 10);
+        assert_eq!(h.show_senders(), "10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4, 10.0.0.5 (+3 refusals from others)");
+        // Taken with the warning: the next minute starts empty.
+        let w = r.record(Source::Tcp, peer(9, 7000), 0, &one, t0 + WARN_EVERY * 2);
+        assert_eq!(w[0].1, held(0));
+        assert_eq!(w[0].1.show_senders(), "-");
     }
 }
