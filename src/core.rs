@@ -236,7 +236,7 @@ impl Core {
         if let Some(c) = &self.cluster {
             // Published in order on the background lane; `durable` waits for it.
             let (events, _, mut applied) = self.refuse_edge(batch, source, first, peer);
-            applied.lsn = (!events.is_empty()).then(|| c.submit_background(source, &events));
+            applied.lsn = (!events.is_empty()).then(|| c.submit_background(source, &events, peer));
             return applied;
         }
         let now = wall_ms();
@@ -332,7 +332,7 @@ impl Core {
         }
         // Stored, then applied here: a replica that cannot read the stream answers in time.
         let bound = crate::cluster::PUBLISH_DEADLINE + timeout;
-        let landed = match tokio::time::timeout(bound, c.submit(source, &events)).await {
+        let landed = match tokio::time::timeout(bound, c.submit(source, &events, peer)).await {
             Ok(Ok(l)) => l,
             Ok(Err(e)) => return Submitted { applied, durable: Err(format!("{e}: events not stored")) },
             Err(_) => {
@@ -361,13 +361,14 @@ impl Core {
 
     /// Applies a batch the cluster's stream delivered, received at `now` (its stored time).
     /// `mine`: this replica published it, so it reports the refusals (the others count them
-    /// alike but do not list them twice).
+    /// alike but do not list them twice), naming `peer`, the address it came from.
     pub fn apply_stream(
         &self,
         now: Ms,
         source: Source,
         events: Vec<Input>,
         mine: bool,
+        peer: Option<SocketAddr>,
     ) -> (Landed, Vec<Arc<StoredAlert>>) {
         let (counts, not_applied, alerts, limits) = {
             let mut engine = self.engine();
@@ -377,7 +378,7 @@ impl Core {
         };
         if mine && !not_applied.is_empty() && self.refusals.is_some() {
             let listed: Vec<Refused> = not_applied.clone();
-            self.report((source, None), now, 0, Vec::new(), listed, limits);
+            self.report((source, peer), now, 0, Vec::new(), listed, limits);
         }
         (Landed { counts, deduplicated: 0, not_applied, limits }, alerts)
     }

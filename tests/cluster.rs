@@ -662,4 +662,15 @@ async fn a_noisy_feed_in_batches_through_a_replica_equals_replay() {
     for k in ["applied", "duplicate", "late", "invalid"] {
         assert_eq!(got["ingest"][k], want["ingest"][k], "ingest.{k}");
     }
+    // The engine's refusals (late, duplicate: made where the stream is applied, not at the
+    // edge) name their sender as a lone daemon's do: the address the batch came from rides
+    // with it in the stream.
+    let listed: Value = http().get(r.url("/api/v1/ingest/errors")).send().await.unwrap().json().await.unwrap();
+    let errors = listed["errors"].as_array().unwrap();
+    let engine: Vec<&Value> = errors.iter().filter(|e| e["outcome"] == "late" || e["outcome"] == "duplicate").collect();
+    assert!(!engine.is_empty(), "late or duplicate refusals listed: {listed}");
+    for e in engine {
+        let peer = e["peer"].as_str().unwrap_or_else(|| panic!("no sender: {e}"));
+        assert!(peer.starts_with("127.0.0.1:"), "{e}");
+    }
 }

@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::lease::Gate;
-use super::{Cluster, ORIGIN_HEADER};
+use super::{Cluster, ORIGIN_HEADER, PEER_HEADER};
 use crate::core::Core;
 use crate::engine::Engine;
 use crate::journal::record::{Op, decode_payload};
@@ -212,7 +212,14 @@ pub async fn run(
                 match decode_payload(&msg.payload) {
                     Ok(Op::Batch { source, events, .. }) => {
                         let mine = origin.as_deref().is_some_and(|o| cluster.is_mine(o));
-                        let (landed, alerts) = core.apply_stream(stored, source, events, mine);
+                        // Read where it is reported: by the replica that received it.
+                        let peer = msg
+                            .headers
+                            .as_ref()
+                            .filter(|_| mine)
+                            .and_then(|h| h.get(PEER_HEADER))
+                            .and_then(|v| v.as_str().parse().ok());
+                        let (landed, alerts) = core.apply_stream(stored, source, events, mine, peer);
                         if let Some(o) = &origin {
                             cluster.landed(o, || landed);
                         }

@@ -18,6 +18,7 @@ pub mod follow;
 pub mod lease;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,6 +36,9 @@ use crate::time::Ms;
 /// `Fw-Origin`: the publishing replica's instance and its submission number, so the
 /// replica that received a batch answers its sender with the outcomes once it applied it.
 pub const ORIGIN_HEADER: &str = "Fw-Origin";
+/// `Fw-Peer`: the address the batch was received from (TCP, WebSocket or HTTP), so that
+/// the engine's refusals of it (late, duplicate) name their sender as a lone daemon's do.
+pub const PEER_HEADER: &str = "Fw-Peer";
 /// How long a publish is retried (a stream leader re-elected, a node restarting: 5–12 s
 /// measured) before the batch is given up and its sender told to resend.
 pub const PUBLISH_DEADLINE: Duration = Duration::from_secs(30);
@@ -164,6 +168,7 @@ struct LaneJob {
     body: Vec<u8>,
     id: String,
     origin: String,
+    peer: Option<SocketAddr>,
     /// Where its events came from and how many it holds (for the warning when it is lost).
     source: Source,
     events: usize,
@@ -248,11 +253,16 @@ impl Cluster {
 
     /// Publishes a batch in the caller's task and waits until this replica applied it:
     /// the outcomes, or [`NotStored`] (the sender resends).
-    pub async fn submit(&self, source: Source, events: &[Input]) -> Result<Landed, NotStored> {
+    pub async fn submit(
+        &self,
+        source: Source,
+        events: &[Input],
+        peer: Option<SocketAddr>,
+    ) -> Result<Landed, NotStored> {
         let mut all = Landed::default();
         let mut offset = 0;
         for (body, id, count) in self.encode(source, events) {
-            let landed = self.submit_one(body, &id, count).await?;
+            let landed = self.submit_one(body, &id, count, peer).await?;
             all.counts.merge(&landed.counts);
             all.deduplicated += landed.deduplicated;
             all.not_applied.extend(landed.not_applied.into_iter().map(|r| Refused { index: r.index + offset, ..r }));
@@ -262,7 +272,13 @@ impl Cluster {
         Ok(all)
     }
 
-    async fn submit_one(&self, body: Vec<u8>, id: &str, count: usize) -> Result<Landed, NotStored> {
+    async fn submit_one(
+        &self,
+        body: Vec<u8>,
+        id: &str,
+        count: usize,
+        peer: Option<SocketAddr>,
+    ) -> Result<Landed, NotStored> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.waiters.lock().expect("waiters").insert(n, tx);
@@ -275,7 +291,7 @@ impl Cluster {
         }
         let _waiting = Waiting(self, n);
         let origin = format!("{}.{n}", self.instance);
-        let published = self.publish(&self.settings.subject("batch"), body, id, Some(&origin)).await;
+        let published = self.publish(&self.settings.subject("batch"), body, id, Some((&origin, peer))).await;
         match published {
             Err(e) => {
                 tracing::warn!(events = count, error = %e.0, "cluster: a batch was not stored; its sender is told to resend");
@@ -295,7 +311,7 @@ impl Cluster {
 
     /// Queues a batch on the background lane (in order, published one after another) and
     /// returns its ticket for [`Cluster::stored`]. Blocks while the lane is full (1,024).
-    pub fn submit_background(self: &Arc<Self>, source: Source, events: &[Input]) -> u64 {
+    pub fn submit_background(self: &Arc<Self>, source: Source, events: &[Input], peer: Option<SocketAddr>) -> u64 {
         let ticket = self.next.fetch_add(1, Ordering::Relaxed);
         let tx = {
             let mut lane = self.lane.lock().expect("lane");
@@ -311,6 +327,7 @@ impl Cluster {
                 body,
                 id,
                 origin: format!("{}.{ticket}", self.instance),
+                peer,
                 source,
                 events,
             };
@@ -331,7 +348,7 @@ impl Cluster {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("lane runtime");
                 let mut lost = crate::hooks::CountingWarn::new(Duration::from_secs(60));
                 while let Ok(job) = rx.recv() {
-                    let published = rt.block_on(me.publish(&job.subject, job.body, &job.id, Some(&job.origin)));
+                    let published = rt.block_on(me.publish(&job.subject, job.body, &job.id, Some((&job.origin, job.peer))));
                     if let Err(e) = &published
                         && let Some((events, _)) = lost.add(job.events as u64)
                     {
@@ -385,8 +402,15 @@ impl Cluster {
         }
     }
 
-    /// Publishes with bounded retries; `Ok(true)` when the stream had it already.
-    async fn publish(&self, subject: &str, body: Vec<u8>, id: &str, origin: Option<&str>) -> Result<bool, NotStored> {
+    /// Publishes with bounded retries; `Ok(true)` when the stream had it already. `origin`:
+    /// the submission's `Fw-Origin` and the address its events came from.
+    async fn publish(
+        &self,
+        subject: &str,
+        body: Vec<u8>,
+        id: &str,
+        origin: Option<(&str, Option<SocketAddr>)>,
+    ) -> Result<bool, NotStored> {
         self.publish_counted(subject, body, id, origin, true).await
     }
 
@@ -396,13 +420,16 @@ impl Cluster {
         subject: &str,
         body: Vec<u8>,
         id: &str,
-        origin: Option<&str>,
+        origin: Option<(&str, Option<SocketAddr>)>,
         count: bool,
     ) -> Result<bool, NotStored> {
         let mut headers = HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, id);
-        if let Some(o) = origin {
+        if let Some((o, peer)) = origin {
             headers.insert(ORIGIN_HEADER, o);
+            if let Some(p) = peer {
+                headers.insert(PEER_HEADER, p.to_string().as_str());
+            }
         }
         let body = bytes::Bytes::from(body);
         let started = Instant::now();
