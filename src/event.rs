@@ -426,9 +426,60 @@ fn printable(s: &str) -> bool {
     !s.chars().any(|c| c.is_control())
 }
 
+/// Unicode's format characters (general category Cf): they show nothing of themselves, and
+/// some turn the text around them (bidi overrides and isolates). In an id they let one
+/// agent pass for another on the board and in chats (`A0101` and `A0101` with a zero-width
+/// space; `A\u{202E}2010`, which shows as `A0102`), so an id holding one is not printable.
+/// Names may hold them (joiners in emoji and in Persian and Indic names).
+pub fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
+/// 1 to `max` bytes, none of them a control or an [`invisible`] character: what an id
+/// (agent, team, reason, queue, roster activity) must be. ASCII is checked bytewise (the
+/// ingest path's ids nearly always are).
+pub fn printable_id(s: &str, max: usize) -> bool {
+    if s.is_empty() || s.len() > max {
+        return false;
+    }
+    if s.is_ascii() {
+        return !s.bytes().any(|b| b < 0x20 || b == 0x7f);
+    }
+    !s.chars().any(|c| c.is_control() || invisible(c))
+}
+
 fn check_id(field: &'static str, s: &str, input: &str) -> Result<(), DecodeError> {
-    if s.is_empty() || s.len() > MAX_ID_BYTES || !printable(s) {
-        let msg = format!("{field} must be 1-64 printable bytes, got {}", show_str(s));
+    if !printable_id(s, MAX_ID_BYTES) {
+        let hidden = s.char_indices().find(|&(_, c)| invisible(c));
+        let msg = match hidden {
+            Some((at, c)) if s.len() <= MAX_ID_BYTES && printable(s) => {
+                format!("{field} holds invisible U+{:04X} at byte {at}: {}", c as u32, show_str(s))
+            }
+            _ => format!("{field} must be 1-64 printable bytes, got {}", show_str(s)),
+        };
         return Err(DecodeError::new(Refusal::BadType, msg, input));
     }
     Ok(())
@@ -741,6 +792,25 @@ mod tests {
         check(r#"{"agent":"A1","state":"logout"}"#, Ok((None, "A1", State::Offline, None)));
     }
 
+    /// Ids in any script are printable; invisible characters are not, in an id. Names keep
+    /// them (a joiner in an emoji or a Persian name).
+    #[test]
+    fn ids_may_be_any_script_but_not_invisible() {
+        for id in ["张三", "Zoë", "علي", "A_1-b.c@x", "R&D <night>"] {
+            assert!(printable_id(id, 64), "{id}");
+        }
+        for id in ["A\u{200B}", "\u{2066}A", "A\u{00AD}B", "A\u{E0041}", "A\u{7F}", ""] {
+            assert!(!printable_id(id, 64), "{id:?}");
+        }
+        let ev = decode_str(
+            r#"{"agent":"A1","state":"idle","name":"\u4e3d\u200d\u5a1c \ud83d\udc69\u200d\ud83d\udcbb"}"#,
+            &aliases(),
+        );
+        assert!(ev.is_ok(), "{ev:?}");
+        let call = decode_str(r#"{"call":"c1","event":"queued","queue":"Q\u200b1"}"#, &aliases()).unwrap_err();
+        assert_eq!(call.message(), r#"queue holds invisible U+200B at byte 1: "Q\u{200b}1""#);
+    }
+
     /// Every reason the decoder gives (SPEC §2.6), with its message naming the field and the
     /// value.
     #[test]
@@ -776,6 +846,23 @@ mod tests {
         check(
             r#"{"agent":"A\n1","state":"idle"}"#,
             Err((BadType, r#"agent must be 1-64 printable bytes, got "A\n1""#)),
+        );
+        // Invisible characters: one agent passing for another on the board and in chats.
+        check(
+            r#"{"agent":"A0101\u200b","state":"idle"}"#,
+            Err((BadType, r#"agent holds invisible U+200B at byte 5: "A0101\u{200b}""#)),
+        );
+        check(
+            r#"{"agent":"A\u202e2010","state":"idle"}"#,
+            Err((BadType, r#"agent holds invisible U+202E at byte 1: "A\u{202e}2010""#)),
+        );
+        check(
+            r#"{"agent":"A1","state":"aux","reason":"\u202egniniart"}"#,
+            Err((BadType, r#"reason holds invisible U+202E at byte 0: "\u{202e}gniniart""#)),
+        );
+        check(
+            r#"{"agent":"A1","state":"idle","team":"T1\ufeff"}"#,
+            Err((BadType, r#"team holds invisible U+FEFF at byte 2: "T1\u{feff}""#)),
         );
         check(r#"{"agent":7,"state":"idle"}"#, Err((BadType, "agent must be a string, got 7")));
         check(r#"{"agent":"A1","state":5}"#, Err((BadType, "state must be a string, got 5")));

@@ -76,6 +76,17 @@ const inUnplannedAux = (a) => a.state === 'aux' && !a.planned;
 export const dormant = (a) => a.since == null && a.state === 'offline' && a.out_since == null;
 
 /** Whether a changed agent moves its tile to another group or place (the sort decides). */
+// Characters that show nothing and turn or hide the text around them: bidi embeddings,
+// overrides, isolates and marks, zero-width spaces, the BOM, soft hyphens. In a name they
+// let one agent pass for another ("\u202Eaniloraz" shows as "zarolina", and spills its
+// reversal over the rest of a sentence). The server refuses them in ids; names keep
+// them for other readers, and the board shows them without. The joiners (U+200C, U+200D)
+// stay: emoji and Persian and Indic names need them.
+const HIDDEN = /[\u00AD\u061C\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/g;
+export function plainName(s) {
+  return s.replace(HIDDEN, '');
+}
+
 function movesTile(old, a) {
   if (!old || old.team !== a.team || dormant(old) !== dormant(a)) return true;
   if (opts.sort === 'team') return (old.state === 'offline') !== (a.state === 'offline');
@@ -139,6 +150,7 @@ export function onFrame(msg) {
       store.teams = msg.teams ?? [];
       store.queues = msg.queues ?? [];
       store.floorQueues = msg.floor_queues ?? null;
+      for (const a of msg.agents ?? []) if (typeof a.name === 'string') a.name = plainName(a.name);
       store.agents = new Map((msg.agents ?? []).map((a) => [a.agent, a]));
       store.auxUnplanned = new Set((msg.agents ?? []).filter(inUnplannedAux).map((a) => a.agent));
       store.dormant = new Set((msg.agents ?? []).filter(dormant).map((a) => a.agent));
@@ -165,6 +177,7 @@ export function onFrame(msg) {
       if (msg.alerts) store.alerts = msg.alerts;
       if (Array.isArray(msg.sources_down)) store.sourcesDown = msg.sources_down;
       for (const a of msg.agents ?? []) {
+        if (typeof a.name === 'string') a.name = plainName(a.name);
         const old = store.agents.get(a.agent);
         // A known agent comes with only what changed of its record (docs/ws-protocol.md).
         const next = old ? { ...old, ...a } : a;

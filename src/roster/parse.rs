@@ -193,8 +193,11 @@ fn day_off_row(d: Date, tz: &TimeZone) -> Option<Row> {
 }
 
 fn check_agent(agent: &str) -> Result<(), String> {
-    if agent.is_empty() || agent.len() > MAX_ID_BYTES || agent.chars().any(char::is_control) {
-        return Err(format!("agent {:?} must be 1-{MAX_ID_BYTES} bytes of printable text", clip(agent)));
+    if !crate::event::printable_id(agent, MAX_ID_BYTES) {
+        return Err(format!(
+            "agent {:?} must be 1-{MAX_ID_BYTES} bytes of printable text (no control or invisible characters)",
+            clip(agent)
+        ));
     }
     Ok(())
 }
@@ -220,7 +223,7 @@ fn activity(name: &str) -> Result<Act, String> {
         return Ok(Act::DayOff);
     }
     let folded = name.to_lowercase();
-    if folded.is_empty() || folded.len() > MAX_ID_BYTES || folded.chars().any(char::is_control) {
+    if !crate::event::printable_id(&folded, MAX_ID_BYTES) {
         return Err(format!(
             "activity {:?} must be `shift`, `off` or 1-{MAX_ID_BYTES} bytes of printable text",
             clip(name)

@@ -211,7 +211,7 @@ pub fn parse_timestamp(s: &str) -> Option<Ms> {
 }
 
 fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= MAX_ID_BYTES && !s.chars().any(char::is_control)
+    crate::event::printable_id(s, MAX_ID_BYTES)
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.

@@ -329,7 +329,7 @@ fn wrapup_and_teams(i: usize, f: &SourceFile, errs: &mut Vec<ConfigError>) -> u6
         errs.push(invalid(i, "wrapup_secs", format!("must be at most {MAX_WRAPUP_SECS}")));
     }
     for (agent, team) in &f.teams {
-        let ok = |s: &str| !s.is_empty() && s.len() <= 64 && !s.chars().any(char::is_control);
+        let ok = |s: &str| crate::event::printable_id(s, 64);
         if !ok(agent) || !ok(team) {
             errs.push(invalid(i, &format!("teams.{agent}"), "agent and team must be 1-64 printable bytes"));
         }

@@ -196,7 +196,7 @@ fn unmapped(message: impl Into<String>, m: &Message) -> DecodeError {
 }
 
 fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= MAX_ID_BYTES && !s.chars().any(char::is_control)
+    crate::event::printable_id(s, MAX_ID_BYTES)
 }
 
 /// `Event-Date-Timestamp`: microseconds since the epoch → ms.

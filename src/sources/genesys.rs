@@ -213,7 +213,7 @@ pub fn settings(i: usize, f: &GenesysFile, base_dir: &Path, errs: &mut Vec<Confi
         errs.push(invalid(i, "queues", "each queue must be 1-256 printable bytes"));
     }
     for (agent, team) in &f.teams {
-        let ok = |s: &str| !s.is_empty() && s.len() <= 64 && !s.chars().any(char::is_control);
+        let ok = |s: &str| crate::event::printable_id(s, 64);
         if !ok(agent) || !ok(team) {
             errs.push(invalid(i, &format!("teams.{agent}"), "user id and team must be 1-64 printable bytes"));
         }

@@ -231,7 +231,7 @@ fn shown_presence(system: &str) -> &str {
 }
 
 fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= MAX_ID_BYTES && !s.chars().any(char::is_control)
+    crate::event::printable_id(s, MAX_ID_BYTES)
 }
 
 fn ts_of(s: &Option<String>) -> Option<Ms> {
