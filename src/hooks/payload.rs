@@ -5,6 +5,7 @@
 //! and says how many alerts it took. [`finish`] signs it for one attempt: signatures carry
 //! a timestamp, so every retry is signed afresh while the content stays the same.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -85,10 +86,16 @@ pub fn build(spec: &HookSpec, alerts: &[Arc<Alert>], now_ms: Ms) -> Message {
         }
         kind => {
             let limits = limits(kind);
-            let entries: Vec<String> =
-                alerts.iter().take(limits.max_alerts).map(|a| digest_entry(kind, &r, a)).collect();
+            let take = alerts.len().min(limits.max_alerts);
+            // Slack escapes its control characters itself; the markdown platforms get the
+            // ids as plain text (`defanged`).
+            let shown: Vec<Cow<Alert>> = alerts[..take]
+                .iter()
+                .map(|a| if kind == HookKind::Slack { Cow::Borrowed(&**a) } else { Cow::Owned(defanged(a)) })
+                .collect();
+            let entries: Vec<String> = shown.iter().map(|a| digest_entry(kind, &r, a)).collect();
             let entries = fit(entries, limits.budget_bytes);
-            let batch: Vec<&Alert> = alerts[..entries.len()].iter().map(|a| &**a).collect();
+            let batch: Vec<&Alert> = shown[..entries.len()].iter().map(|a| &**a).collect();
             let body = match kind {
                 HookKind::Slack => slack(spec, &r, &batch, &entries),
                 HookKind::Teams => teams(spec, &r, &batch, &entries),
@@ -184,11 +191,62 @@ fn slack_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// [`cut`] of Slack-escaped text that does not end inside an entity (`&l…`).
+fn cut_escaped(s: &str, max_bytes: usize) -> String {
+    let c = cut(s, max_bytes);
+    if c.len() < s.len()
+        && let Some(amp) = c.rfind('&')
+        && !c[amp..].contains(';')
+    {
+        return format!("{}…", &c[..amp]);
+    }
+    c
+}
+
+/// An id as plain text in the markdown of Teams, DingTalk, WeCom and Feishu, whose
+/// documented escapes differ or do not exist: the characters that make tags and mentions
+/// (`<at id=all></at>` in Feishu, `<@userid>` and `<font>` in WeCom), links and images
+/// (`[text](url)`, `![](url)`), entities (`&lt;`), emphasis and headings are shown as their
+/// full-width or angle-quote look-alikes, so an agent, team or queue id reads as written and
+/// does nothing. Ids without them (nearly all) are untouched.
+fn defang(s: &str) -> Cow<'_, str> {
+    const MARKUP: &[char] = &['<', '>', '[', ']', '&', '*', '`', '#', '|', '\\'];
+    if !s.contains(MARKUP) {
+        return Cow::Borrowed(s);
+    }
+    let swap = |c: char| match c {
+        '<' => '‹',
+        '>' => '›',
+        '[' => '［',
+        ']' => '］',
+        '&' => '＆',
+        '*' => '∗',
+        '`' => 'ˋ',
+        '#' => '＃',
+        '|' => '｜',
+        '\\' => '＼',
+        c => c,
+    };
+    Cow::Owned(s.chars().map(swap).collect())
+}
+
+/// A copy of `a` whose ids (agent, agents, team, queue) are [`defang`]ed.
+fn defanged(a: &Alert) -> Alert {
+    let d = |s: &str| defang(s).into_owned();
+    Alert {
+        team: d(&a.team),
+        queue: a.queue.as_deref().map(d),
+        agent: a.agent.as_deref().map(d),
+        agents: a.agents.iter().map(|x| d(x)).collect(),
+        ..a.clone()
+    }
+}
+
 /// One alert's line inside a digest, in the platform's markup.
 fn digest_entry(kind: HookKind, r: &Renderer, a: &Alert) -> String {
     let (label, sentence, meta) = (r.label(a), r.sentence(a), r.meta(a));
     match kind {
-        HookKind::Slack => cut(
+        HookKind::Slack => cut_escaped(
             &format!("{} *{}* {}\n_{}_", icon(a), slack_escape(&label), slack_escape(&sentence), slack_escape(&meta)),
             2_900,
         ),
@@ -229,23 +287,23 @@ fn slack(spec: &HookSpec, r: &Renderer, batch: &[&Alert], entries: &[String]) ->
         let a = batch[0];
         blocks.push(json!({
             "type": "section",
-            "text": {"type": "mrkdwn", "text": cut(&slack_escape(&r.sentence(a)), 2_900)},
+            "text": {"type": "mrkdwn", "text": cut_escaped(&slack_escape(&r.sentence(a)), 2_900), "verbatim": true},
         }));
         footer = format!("{} · {footer}", slack_escape(&r.meta(a)));
     } else {
         for e in entries {
-            blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": e}}));
+            blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": e, "verbatim": true}}));
         }
     }
     if let Some(w) = &spec.wallboard_url {
         footer = format!("{footer} · <{w}|{}>", r.wallboard_link_text());
     }
-    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]}));
+    blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": footer, "verbatim": true}]}));
     // `text` is what notifications and old clients show: the heading and one line per alert.
     let lines: Vec<String> = batch.iter().map(|a| slack_escape(&r.line(a))).collect();
     let text =
         if batch.len() == 1 { lines[0].clone() } else { format!("{}\n{}", slack_escape(&head), lines.join("\n")) };
-    json!({"text": cut(&text, 3_000), "blocks": blocks})
+    json!({"text": cut_escaped(&text, 3_000), "blocks": blocks})
 }
 
 fn teams(spec: &HookSpec, r: &Renderer, batch: &[&Alert], entries: &[String]) -> Value {
@@ -489,6 +547,94 @@ mod tests {
         let Body::Raw(bytes) = &msg.body else { panic!("raw body") };
         let v: Value = serde_json::from_slice(bytes).unwrap();
         assert!(v["blocks"].as_array().unwrap().len() <= 50, "Slack allows 50 blocks");
+    }
+
+    /// The helper's audit: ids holding a chat platform's markup posted it verbatim (an
+    /// agent `<at id=all></at>` made Feishu @mention everyone; `<@zhangsan>` a WeCom mention,
+    /// `![](http://t/p.png)` a DingTalk image fetched by every reader, `[x](http://evil)` a
+    /// Teams link, `# EVACUATE` a heading).
+    #[test]
+    fn ids_reach_markdown_platforms_as_plain_text() {
+        let hostile = [
+            "<at id=all></at>",
+            "<@zhangsan><font color=\"warning\">X</font>",
+            "![](http://t.example/p.png)",
+            "[click](http://evil.example/login)",
+            "# EVACUATE",
+            "**b** `c` &lt;x&gt; a|b \\",
+        ];
+        for kind in ["teams", "dingtalk", "wecom", "feishu"] {
+            let spec = spec(kind);
+            for id in hostile {
+                for n in [1, 3] {
+                    let alerts: Vec<_> = (0..n)
+                        .map(|i| {
+                            let mut a = (*big_alert(i, 1)).clone();
+                            a.kind = crate::alert::AlertKind::LongAux;
+                            a.agent = Some(id.to_string());
+                            a.team = format!("{id}{i}");
+                            a.agents = vec![id.to_string()];
+                            Arc::new(a)
+                        })
+                        .collect();
+                    let msg = build(&spec, &alerts, 0);
+                    let v = match &msg.body {
+                        Body::Raw(b) => serde_json::from_slice::<Value>(b).unwrap(),
+                        Body::Json(v) => v.clone(),
+                    };
+                    let text = v.to_string();
+                    for markup in [
+                        "<at",
+                        "<@",
+                        "<font color=\\\"warning",
+                        "![",
+                        "](http://evil",
+                        "](http://t.",
+                        "# EVACUATE",
+                        "&lt;",
+                        "**b**",
+                        "`c`",
+                        "a|b",
+                    ] {
+                        assert!(!text.contains(markup), "{kind}, {n} alert(s), id {id:?}: {markup:?} in {text}");
+                    }
+                    // Shown, as look-alikes.
+                    let shown = serde_json::to_string(&*defang(id)).unwrap();
+                    assert!(text.contains(shown.trim_matches('"')), "{kind}: {id:?} shown as {shown} in {text}");
+                }
+            }
+        }
+        assert_eq!(defang("A0101_x-1.b@c"), Cow::Borrowed("A0101_x-1.b@c"), "ordinary ids untouched");
+        assert_eq!(defang("<at id=all></at>"), "‹at id=all›‹/at›");
+        assert_eq!(defang("R&D [night]"), "R＆D ［night］");
+    }
+
+    /// Slack: escaped, never cut inside an entity, and not parsed for mentions or URLs.
+    #[test]
+    fn slack_text_is_escaped_verbatim_and_cut_between_entities() {
+        assert_eq!(cut_escaped(&slack_escape(&format!("{}<!channel>", "x".repeat(10))), 14), "xxxxxxxxxx…");
+        assert_eq!(cut_escaped("a &lt; b", 100), "a &lt; b");
+        assert_eq!(cut_escaped("a &lt; bbbbbbb", 10), "a &lt; …");
+        assert_eq!(cut_escaped("a &lt; bbbbbbb", 8), "a …");
+        let spec = spec("slack");
+        let mut a = (*big_alert(0, 1)).clone();
+        a.kind = crate::alert::AlertKind::LongAux;
+        a.agent = Some("<!channel> http://evil.example".into());
+        let msg = build(&spec, &[Arc::new(a)], 0);
+        let Body::Raw(bytes) = &msg.body else { panic!("raw body") };
+        let v: Value = serde_json::from_slice(bytes).unwrap();
+        // Only in the header, plain text (never parsed).
+        assert_eq!(v["blocks"][0]["text"]["type"], "plain_text");
+        let v_rest = json!({"text": v["text"], "blocks": v["blocks"].as_array().unwrap()[1..]});
+        assert!(!v_rest.to_string().contains("<!channel>"), "{v}");
+        assert!(v["text"].as_str().unwrap().contains("&lt;!channel&gt;"));
+        for b in v["blocks"].as_array().unwrap() {
+            for t in b.get("text").into_iter().chain(b["elements"].as_array().into_iter().flatten()) {
+                if t["type"] == "mrkdwn" {
+                    assert_eq!(t["verbatim"], true, "{t}");
+                }
+            }
+        }
     }
 
     #[test]
