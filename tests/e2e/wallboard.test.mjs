@@ -176,6 +176,17 @@ async function tileState(page, agent) {
   }, agent);
 }
 
+/** How far the team table scrolls sideways and its last column ends past the panel (px). */
+async function teamTableFit(page) {
+  return page.evaluate(() => {
+    const panel = document.querySelector('.teams-panel');
+    const cols = [...document.querySelectorAll('.teams thead tr:last-child th')];
+    const right = Math.max(...cols.map((c) => c.getBoundingClientRect().right));
+    const over = Math.max(0, panel.scrollWidth - panel.clientWidth);
+    return { over: over <= 1 ? 0 : over, past: Math.max(0, Math.round(right - panel.getBoundingClientRect().right)) };
+  });
+}
+
 async function waitTile(page, agent, want, timeoutMs) {
   await page.waitForFunction(([id, w]) => {
     const e = document.querySelector(`[data-testid="agent-tiles"] [data-agent="${CSS.escape(id)}"]`);
@@ -1044,6 +1055,50 @@ test('?team= naming an unknown team says so and links to the teams there are', a
   } finally {
     await page.close();
   }
+});
+
+test('a 64-character team id is cut in the team table, never pushing the figures off; a name shows without bidi controls', async () => {
+  // The injection audit: one such team hid every team's figures behind a sideways scroll;
+  // "Li\u202E Na" reversed the rest of its line.
+  const team = id('M'.repeat(59));
+  const agent = id('E2EBIDI-');
+  await postEvents(srv.base, [{ agent, state: 'idle', team, name: 'Li\u202E N\u200Ba' }]);
+  for (const [w, h] of [[1366, 768], [1280, 800]]) {
+    const page = await openBoard(browser, srv.base, { lang: 'en' }, { width: w, height: h });
+    try {
+      await page.waitForFunction((tm) => !!document.querySelector(`[data-testid="team-rows"] tr[data-team="${CSS.escape(tm)}"]`), team, { timeout: 5000 });
+      await sleep(300);
+      assert.deepEqual(await teamTableFit(page), { over: 0, past: 0 }, `at ${w}x${h}`);
+    } finally {
+      await page.close();
+    }
+  }
+  const page = await openBoard(browser, srv.base, { lang: 'en' });
+  try {
+    await page.waitForFunction((tm) => !!document.querySelector(`[data-testid="team-rows"] tr[data-team="${CSS.escape(tm)}"]`), team, { timeout: 5000 });
+    await sleep(300);
+    assert.deepEqual(await teamTableFit(page), { over: 0, past: 0 }, 'at 1920x1080');
+    // Cut, not hidden: the short team names are whole.
+    const shown = await page.$$eval('[data-testid="team-rows"] tr[data-team] .tname', (els) => els.map((e) => [e.textContent, e.scrollWidth > e.clientWidth]));
+    assert.ok(shown.some(([n, cut]) => n === team && cut), 'the long id is cut');
+    assert.ok(shown.filter(([n]) => n.length <= 8).every(([, cut]) => !cut), `short names whole: ${JSON.stringify(shown)}`);
+    // Its group of tiles is headed by the id cut to one line, in type that reads from
+    // across the room (it was shrunk to fit whole: a line of dots).
+    const label = await page.evaluate((tm) => {
+      const e = document.querySelector(`[data-testid="agent-tiles"] .group[data-group="${CSS.escape(tm)}"] .gname`);
+      return e && { px: parseFloat(getComputedStyle(e).fontSize), lines: Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)) };
+    }, team);
+    assert.ok(label, 'the team has a group of tiles');
+    assert.ok(label.px >= 11, `its label in ${label.px}px type`);
+    assert.equal(label.lines, 1);
+    const name = await page.evaluate((a) => window.floorwatch.store.agents.get(a)?.name, agent);
+    assert.equal(name, 'Li Na');
+    assert.ok(!(await page.evaluate(() => /[\u202E\u200B]/.test(document.body.innerText))), 'no bidi override or zero-width space on the page');
+    await shot(page, 'e2e-long-team-id');
+  } finally {
+    await page.close();
+  }
+  await postEvents(srv.base, [{ agent, state: 'offline' }]);
 });
 
 test('a team whose agents all moved away says so, and its board comes back when one returns', async () => {

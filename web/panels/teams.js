@@ -276,6 +276,7 @@ function makeParts(tbody) {
     measure();
     place();
     snap();
+    fitNames();
   };
   panel.addEventListener('scroll', again, { passive: true });
   new ResizeObserver(again).observe(panel);
@@ -344,7 +345,33 @@ function remeasureSoon() {
     measure();
     place();
     snap();
+    fitNames();
   }, 0);
+}
+
+/**
+ * A team id may be 64 characters: the names are cut with "…" (style.css .tname) to the
+ * width the panel leaves beside the figures, so that a long one never pushes them off it
+ * (the panel is as wide as the table, up to 55% of the screen). `--tname-max` on the table:
+ * unset while everything fits; set from the widest name when the table is wider than its
+ * panel; let go when the panel's width changes (a resize, a layout switch) to fit anew.
+ */
+let fitWidth = 0;
+function fitNames() {
+  if (!pads) return;
+  const { panel } = pads;
+  const table = panel.querySelector('table');
+  if (!table) return;
+  if (panel.clientWidth !== fitWidth) {
+    fitWidth = panel.clientWidth;
+    if (table.style.getPropertyValue('--tname-max')) table.style.removeProperty('--tname-max');
+  }
+  const over = panel.scrollWidth - panel.clientWidth;
+  if (over <= 1) return;
+  let widest = 0;
+  for (const e of table.querySelectorAll('.tname')) widest = Math.max(widest, Math.min(e.scrollWidth, e.clientWidth || e.scrollWidth));
+  if (widest <= 0) return;
+  table.style.setProperty('--tname-max', `${Math.max(48, Math.floor(widest - over))}px`);
 }
 
 /**

@@ -94,10 +94,13 @@ function setGroupName(G, text, gkey) {
   const words = text.split(/\s+/);
   const px = [Math.max(...words.map((w) => textPx(w, 1.1))), Math.max(...words.map((w) => textPx(w, 0.85)))];
   labelWords.set(gkey, [...px, width > 5]);
-  // A word too wide even for the widest column is set smaller rather than broken.
+  // A word too wide even for the widest column is set smaller rather than broken; one that
+  // would need less than LABEL_MIN_REM to fit (a 64-character team id) is cut with "…".
   const size = width > 5 ? 0.85 : 1.1;
   const word = px[width > 5 ? 1 : 0];
-  G.name.style.fontSize = word > LABEL_MAX_REM - LABEL_PAD_REM ? `${((size * (LABEL_MAX_REM - LABEL_PAD_REM)) / word).toFixed(3)}rem` : '';
+  const fitted = (size * (LABEL_MAX_REM - LABEL_PAD_REM)) / word;
+  G.name.style.fontSize = word > LABEL_MAX_REM - LABEL_PAD_REM ? `${Math.max(LABEL_MIN_REM, fitted).toFixed(3)}rem` : '';
+  G.name.classList.toggle('cut', fitted < LABEL_MIN_REM);
 }
 
 // Text widths without a layout: a canvas measures in the label's font.
@@ -116,6 +119,7 @@ function textPx(text, sizeRem) {
  * (setGroupName), so it still never breaks.
  */
 const LABEL_MAX_REM = 8;
+const LABEL_MIN_REM = 0.7; // smaller is unreadable across a room
 const LABEL_PAD_REM = 0.35 * 2 + 0.3 + 0.15; // .glabel's padding and border, and a little air
 function labelWidth(rem) {
   let widest = 0;
