@@ -1069,6 +1069,22 @@ mod tests {
         assert_eq!(up.agents, vec![("A1".into(), vec![])]);
     }
 
+    /// A roster's agents and activities follow the events' rule for ids: an invisible
+    /// character (a zero-width space copied from a web page) would make an agent no event
+    /// ever names, scheduled and never seen.
+    #[test]
+    fn ids_with_invisible_characters_are_refused() {
+        let e = parse("agent,start,end,activity\nA1\u{200B},2026-11-23 09:00,2026-11-23 17:00,shift\n", &utc())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("no control or invisible characters"), "{e}");
+        let e = parse("agent,start,end,activity\nA1,2026-11-23 09:00,2026-11-23 10:00,lu\u{202E}nch\n", &utc())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("activity"), "{e}");
+        assert!(parse("agent,start,end,activity\n张三,2026-11-23 09:00,2026-11-23 17:00,shift\n", &utc()).is_ok());
+    }
+
     /// A time of the wrong type says what a time is, where it is.
     #[test]
     fn a_json_time_of_the_wrong_type_is_named_with_its_place() {
