@@ -136,9 +136,16 @@ fn check_config(path: &PathBuf) -> ExitCode {
     let mut errors: Vec<String> = Vec::new();
     let config = file.validate(&base).map_err(|e| errors.extend(e.0.iter().map(|e| e.to_string()))).ok();
     let s = &file.server;
-    let checked = floorwatch::server::check_parts(&file.tls, &file.hooks, &s.allowed_hosts, &s.allowed_origins, &base)
-        .map_err(|e| errors.extend(e.0.iter().map(|e| e.to_string())))
-        .ok();
+    let checked = floorwatch::server::check_parts(
+        &file.tls,
+        &file.hooks,
+        &file.floor.timezone,
+        &s.allowed_hosts,
+        &s.allowed_origins,
+        &base,
+    )
+    .map_err(|e| errors.extend(e.0.iter().map(|e| e.to_string())))
+    .ok();
     if file.journal.enabled {
         let dir = base.join(&file.journal.dir);
         if let Err(e) = writable_dir(&dir) {
@@ -202,7 +209,12 @@ fn check_config(path: &PathBuf) -> ExitCode {
         if checked.hooks.is_empty() {
             "none".to_string()
         } else {
-            checked.hooks.iter().map(|h| h.kind.clone()).collect::<Vec<_>>().join(", ")
+            // With what people read in them: the language and the zone of clock times.
+            let shown = |h: &floorwatch::hooks::HookConfig| {
+                let lang = h.lang.as_deref().unwrap_or("en");
+                format!("{} ({lang}, times in {})", h.kind, h.timezone.as_deref().unwrap_or("UTC"))
+            };
+            checked.hooks.iter().map(shown).collect::<Vec<_>>().join(", ")
         }
     );
     if c.sources.is_empty() {

@@ -49,6 +49,19 @@ fn every_error_is_named_and_the_summary_says_what_would_run() {
     assert!(!out.contains("s3cret") && !out.contains("v13w"), "tokens are never printed");
 }
 
+/// A hook writes clock times in the floor's zone unless it names its own (it wrote UTC:
+/// "fired 05:20" for 01:20 on a New York floor).
+#[test]
+fn hooks_write_times_in_the_floors_zone_unless_they_name_theirs() {
+    let (code, out, err) = check(
+        "[server]\nhttp = \"127.0.0.1:8080\"\ntcp = \"127.0.0.1:7070\"\n[floor]\ntimezone = \"America/New_York\"\n\
+         [[hooks]]\nkind = \"slack\"\nurl = \"https://hooks.slack.invalid/x\"\n\
+         [[hooks]]\nkind = \"wecom\"\nurl = \"https://qyapi.invalid/x\"\nlang = \"zh\"\ntimezone = \"Asia/Shanghai\"\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("hooks: slack (en, times in America/New_York), wecom (zh, times in Asia/Shanghai)"), "{out}");
+}
+
 /// Serving open to the network is the operator's choice, not a default: refused without
 /// tokens or `auth.open = true`; loopback needs neither.
 /// The file as an argument, or as `serve` and `replay` take it (`--config`, `-c`); not both.

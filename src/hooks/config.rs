@@ -45,7 +45,8 @@ pub struct HookConfig {
     pub send_resolved: Option<bool>,
     /// Language of the rendered messages: `en` or `zh`. Default `en`.
     pub lang: Option<String>,
-    /// IANA time zone for clock times in messages, e.g. `Asia/Shanghai`. Default `UTC`.
+    /// IANA time zone for clock times in messages, e.g. `Asia/Shanghai`. Default: the
+    /// floor's (`floor.timezone`, filled in by `server::check_parts`); UTC if none.
     pub timezone: Option<String>,
     /// Wallboard URL, linked from chat messages and sent as Alertmanager `generatorURL`.
     pub wallboard_url: Option<String>,

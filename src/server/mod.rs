@@ -130,7 +130,14 @@ pub struct Checked {
 
 pub fn check(config: &Config) -> Result<Checked, ConfigErrors> {
     let s = &config.server;
-    check_parts(&config.tls, &config.hooks, &s.allowed_hosts, &s.allowed_origins, &config.base_dir)
+    check_parts(
+        &config.tls,
+        &config.hooks,
+        &config.core.timezone_name,
+        &s.allowed_hosts,
+        &s.allowed_origins,
+        &config.base_dir,
+    )
 }
 
 /// [`check`] on the raw keys, so that `check-config` can report these errors beside those
@@ -138,6 +145,7 @@ pub fn check(config: &Config) -> Result<Checked, ConfigErrors> {
 pub fn check_parts(
     tls_keys: &crate::config::TlsConfig,
     hook_tables: &[toml::Table],
+    floor_timezone: &str,
     allowed_hosts: &[String],
     allowed_origins: &[String],
     base_dir: &std::path::Path,
@@ -150,7 +158,12 @@ pub fn check_parts(
         other => ConfigError::Invalid { key: "hooks".into(), message: other.to_string() },
     };
     let hooks = match crate::hooks::parse(hook_tables) {
-        Ok(h) => {
+        Ok(mut h) => {
+            // A hook without its own `timezone` writes clock times in the floor's, as the
+            // board does (it wrote UTC: "fired 05:20" for 01:20 on a New York floor).
+            for hook in &mut h {
+                hook.timezone.get_or_insert_with(|| floor_timezone.to_string());
+            }
             if let Err(e) = Hooks::validate(&h, base_dir) {
                 errs.push(hook_err(e));
             }
