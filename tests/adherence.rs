@@ -723,6 +723,34 @@ fn the_roster_survives_a_restart() {
     assert_eq!(alerts(&after).len(), 1);
 }
 
+/// In a zone a quarter hour off UTC (Kathmandu, +05:45) the simulated roster's shifts start
+/// at the local nominal times (08:00, 08:30 ...), as the agents log in: they were written on
+/// UTC's half-hour grid, 15 minutes early (07:45), and the floor's adherence fell.
+#[test]
+fn a_simulated_roster_keeps_local_shift_times_in_a_quarter_hour_zone() {
+    use floorwatch::sim::{SimConfig, Simulator};
+    let tz = jiff::tz::TimeZone::get("Asia/Kathmandu").unwrap();
+    let start = floorwatch::time::parse_instant("2026-11-23T02:00:00Z").unwrap();
+    let cfg = SimConfig {
+        start,
+        agents: 24,
+        teams: 4,
+        queues: 0,
+        timezone: "Asia/Kathmandu".into(),
+        duration: Some(4 * 3_600_000),
+        ..SimConfig::default()
+    };
+    let mut sim = Simulator::new(cfg).unwrap();
+    sim.record_roster();
+    sim.by_ref().for_each(drop);
+    let shifts: Vec<_> = sim.take_roster().into_iter().filter(|r| r.activity.is_none()).collect();
+    assert!(shifts.len() >= 24, "{} shifts", shifts.len());
+    for r in &shifts {
+        let local = jiff::Timestamp::from_millisecond(r.start).unwrap().to_zoned(tz.clone()).time();
+        assert!(local.minute() % 30 == 0 && local.second() == 0, "{}: a shift from {local} local", r.agent);
+    }
+}
+
 /// `simulate --roster`: the simulated floor's roster, replayed with its events, shows the
 /// deviations it was built with: the no-show (one agent more than the floor), an agent back
 /// from lunch 8 minutes late (every 17th, from the 9th), one logging off about 20 minutes

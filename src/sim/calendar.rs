@@ -93,6 +93,15 @@ impl Calendar {
         day
     }
 
+    /// The instant of the last local time on a `step` grid (from local midnight: 08:00,
+    /// 08:30 for 30 minutes) at or before instant `t`. A grid in UTC would be another one in
+    /// zones a quarter hour off it (Kathmandu +05:45: 07:45, 08:15).
+    pub(crate) fn floor_local(&mut self, t: Ms, step: Ms) -> Ms {
+        let day = self.day_of(t);
+        let tod = tod_ms(self.local_time(t));
+        self.at(day, tod.div_euclid(step) * step)
+    }
+
     /// The local wall-clock time of instant `t`.
     pub(crate) fn local_time(&self, t: Ms) -> Time {
         Timestamp::from_millisecond(t).map(|ts| ts.to_zoned(self.tz.clone()).time()).unwrap_or(Time::MIN)

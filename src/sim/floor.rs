@@ -707,9 +707,10 @@ impl Simulator {
             return;
         }
         let off = self.cfg.offset_ms;
+        // The nominal start (logins vary by -5..+3 minutes around it, on the 30-minute grid
+        // of local time).
+        let start = self.cal.floor_local(self.agents[k].shift_start + 15 * MIN, 30 * MIN);
         let a = &self.agents[k];
-        // The nominal start (logins vary by -5..+3 minutes around it, on a 30-minute grid).
-        let start = (a.shift_start + 15 * MIN).div_euclid(30 * MIN) * 30 * MIN;
         let mut end = start + self.cfg.shift_ms;
         if k % EARLY_EVERY == EARLY_EVERY / 2 {
             end += EARLY_MS;
