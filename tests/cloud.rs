@@ -403,6 +403,26 @@ async fn twilio_callbacks_make_states_contacts_and_calls() {
     d.stop().await;
 }
 
+/// A Twilio callback is a few kilobytes, read before its signature (which covers it) is
+/// checked: the route reads at most 1 MiB whatever `limits.max_body_bytes`, where anyone
+/// could make the daemon hold 16 MiB a request (the memory audit: 20 stalled posts, 328 MB).
+#[tokio::test]
+async fn twilio_reads_at_most_a_mebibyte_before_the_signature() {
+    let d = Daemon::start(&TWILIO_TOML.replace("max_body_bytes = 8192", "max_body_bytes = 16777216")).await;
+    let path = "/api/v1/sources/twilio";
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let (status, text) = post(&d, path, &[form], format!("a={}", "x".repeat(2 << 20))).await;
+    assert!(status == 413 || status == 0, "{status} {text}");
+    if status == 413 {
+        assert!(text.contains("1048576"), "{text}");
+    }
+    let m = d.metrics().await;
+    assert_eq!(metric(&m, "floorwatch_source_requests_total{outcome=\"too_large\",source=\"twilio\"}"), Some(1.0));
+    // Half a mebibyte is read, and refused for its signature.
+    assert_eq!(post(&d, path, &[form], format!("a={}", "x".repeat(512 << 10))).await.0, 403);
+    d.stop().await;
+}
+
 #[tokio::test]
 async fn twilio_refuses_bad_signatures_and_counts_bad_input() {
     let d = Daemon::start(TWILIO_TOML).await;

@@ -16,7 +16,7 @@ use warp::{Filter, Rejection, Reply};
 use super::alert_query::AlertQuery;
 use super::guard::{self, Guard};
 use super::listen::ConnStats;
-use super::sources_route::read_limited;
+use super::sources_route::{Unread, read_limited, stalled_reply};
 use super::{Shared, auth, push, wall_ms};
 use crate::engine::{Source, ViewOpts};
 use crate::event::{DecodeError, Refusal, decode_batch};
@@ -303,9 +303,12 @@ pub fn routes(
         .and(s.clone())
         .then(|declared: Option<u64>, body, peer: Option<std::net::SocketAddr>, sh: Arc<Shared>| async move {
             let limit = sh.config.limits.max_body_bytes;
-            let (batch, status) = match read_limited(declared, body, limit).await {
+            let stall = sh.config.limits.header_read_timeout;
+            let (batch, status) = match read_limited(declared, body, limit, stall).await {
+                // Nothing of it decoded: nothing counted (as a client gone mid-body).
+                Err(Unread::Stalled) => return stalled_reply(stall),
                 // The client went away mid-body: nobody reads the answer.
-                Err(_) => return json_reply(String::new(), StatusCode::BAD_REQUEST),
+                Err(Unread::Gone) => return json_reply(String::new(), StatusCode::BAD_REQUEST),
                 // Not read: one `invalid` (`too_large`), as an over-long line is over TCP;
                 // the client sends it again in smaller batches.
                 Ok(Body::TooLarge { limit }) => {
@@ -364,8 +367,10 @@ pub fn routes(
         .and(super::listen::peer())
         .and(s.clone())
         .then(|declared: Option<u64>, body, peer: Option<std::net::SocketAddr>, sh: Arc<Shared>| async move {
-            let body = match read_limited(declared, body, sh.config.roster_max_bytes).await {
-                Err(_) => return json_reply(String::new(), StatusCode::BAD_REQUEST),
+            let stall = sh.config.limits.header_read_timeout;
+            let body = match read_limited(declared, body, sh.config.roster_max_bytes, stall).await {
+                Err(Unread::Stalled) => return stalled_reply(stall),
+                Err(Unread::Gone) => return json_reply(String::new(), StatusCode::BAD_REQUEST),
                 Ok(Body::TooLarge { limit }) => {
                     let msg =
                         format!("roster over roster.max_bytes ({limit} bytes); nothing of this upload was applied");

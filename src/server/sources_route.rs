@@ -28,26 +28,54 @@ fn respond(r: Reply) -> Response<String> {
     res
 }
 
+/// Why a body was not read.
+pub(super) enum Unread {
+    /// The client went away mid-body: nobody reads an answer.
+    Gone,
+    /// Nothing arrived for `limits.header_read_timeout_secs` mid-body: the request is
+    /// answered 408 and what was read is dropped (a stalled upload held up to
+    /// `max_body_bytes` for as long as its connection stayed open).
+    Stalled,
+}
+
 /// Reads a body of at most `limit` bytes: one whose `Content-Length` (`declared`) says
-/// more is not read at all, one that runs past it (chunked) is read no further. `Err`:
-/// the client went away mid-body.
+/// more is not read at all, one that runs past it (chunked) is read no further, one that
+/// stops arriving for `stall` is given up.
 pub(super) async fn read_limited<B: Buf>(
     declared: Option<u64>,
     body: impl Stream<Item = Result<B, warp::Error>>,
     limit: usize,
-) -> Result<Body, warp::Error> {
+    stall: std::time::Duration,
+) -> Result<Body, Unread> {
     match declared {
         Some(n) if n > limit as u64 => Ok(Body::TooLarge { limit }),
-        _ => read(body, limit).await,
+        _ => read(body, limit, stall).await,
     }
 }
 
+/// The 408 answer to a body that stalled.
+pub(super) fn stalled_reply(stall: std::time::Duration) -> Response<String> {
+    let msg = format!(
+        "the request body stopped arriving for {} s (limits.header_read_timeout_secs); nothing of it was applied: send it again",
+        stall.as_secs()
+    );
+    let mut r = respond(Reply { status: 408, body: serde_json::json!({ "error": msg }).to_string() });
+    r.headers_mut().insert("connection", HeaderValue::from_static("close"));
+    r
+}
+
 /// Reads the body up to `limit` bytes; past it, stops reading.
-async fn read<B: Buf>(body: impl Stream<Item = Result<B, warp::Error>>, limit: usize) -> Result<Body, warp::Error> {
+async fn read<B: Buf>(
+    body: impl Stream<Item = Result<B, warp::Error>>,
+    limit: usize,
+    stall: std::time::Duration,
+) -> Result<Body, Unread> {
     let mut body = std::pin::pin!(body);
     let mut buf = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let mut chunk = chunk?;
+    loop {
+        let next = tokio::time::timeout(stall, body.next()).await.map_err(|_| Unread::Stalled)?;
+        let Some(chunk) = next else { break };
+        let mut chunk = chunk.map_err(|_| Unread::Gone)?;
         if buf.len() + chunk.remaining() > limit {
             return Ok(Body::TooLarge { limit });
         }
@@ -75,12 +103,14 @@ pub async fn handle<B: Buf>(
     if let Some(refused) = push.precheck(&headers) {
         return respond(refused);
     }
-    let limit = sh.config.limits.max_body_bytes;
+    let limit = push.max_body(sh.config.limits.max_body_bytes);
+    let stall = sh.config.limits.header_read_timeout;
     let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let body = match read_limited(declared, body, limit).await {
+    let body = match read_limited(declared, body, limit, stall).await {
         Ok(b) => b,
+        Err(Unread::Stalled) => return stalled_reply(stall),
         // The client went away mid-body: nobody reads the answer.
-        Err(_) => return respond(Reply { status: 400, body: String::new() }),
+        Err(Unread::Gone) => return respond(Reply { status: 400, body: String::new() }),
     };
     let d = push.deliver(&sh.core, &headers, &query, body);
     match tokio::time::timeout(DURABLE_TIMEOUT, sh.core.durable(d.lsn)).await {

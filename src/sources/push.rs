@@ -48,6 +48,9 @@ pub struct Reply {
 }
 
 /// A request body, read up to the size limit.
+/// The largest Twilio callback read (its TaskRouter events are a few kilobytes).
+pub const TWILIO_MAX_BYTES: usize = 1 << 20;
+
 pub enum Body {
     Bytes(Bytes),
     TooLarge { limit: usize },
@@ -159,6 +162,17 @@ impl Push {
         self.last_ok.store(wall_ms(), Ordering::Relaxed);
         if !self.health.is_up() {
             self.health.set_up(true);
+        }
+    }
+
+    /// The largest body this source reads, under `limits.max_body_bytes`: a Twilio
+    /// callback is a form of a few kilobytes, read before its signature (which covers it)
+    /// is checked, so anyone could make the daemon hold `max_body_bytes` per request;
+    /// Firehose's deliveries to Connect's endpoint are up to its buffer size (MiBs).
+    pub fn max_body(&self, max_body_bytes: usize) -> usize {
+        match &self.kind {
+            Kind::Connect { .. } => max_body_bytes,
+            _ => max_body_bytes.min(TWILIO_MAX_BYTES),
         }
     }
 
@@ -330,9 +344,10 @@ impl Push {
         };
         let bytes = match body {
             // Not authenticated yet (the signature covers the body): not an event of ours.
-            Body::TooLarge { .. } => {
+            Body::TooLarge { limit } => {
                 self.count("too_large");
-                return Delivered { reply: reply(413, Some("body over limits.max_body_bytes")), lsn: None };
+                let msg = format!("body over {limit} bytes: a Twilio callback is a few kilobytes");
+                return Delivered { reply: reply(413, Some(&msg)), lsn: None };
             }
             Body::Bytes(b) => b,
         };
