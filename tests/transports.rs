@@ -442,6 +442,68 @@ async fn the_first_delta_after_a_full_frame_names_only_what_changed_since() {
     d.stop().await;
 }
 
+/// A delta carries what changed of the alert list, not the list: with a roster at 20,000
+/// agents a board held thousands of alerts, a couple of which changed each second, and every
+/// delta resent them all (1.3 MB a second a board; the board audit). A wallboard that applies
+/// the changes has the list as `/api/v1/board` has it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deltas_carry_the_alerts_that_changed_not_the_list() {
+    use std::collections::BTreeMap;
+    let d = Daemon::start("[server]\nclock = \"event\"\npush_interval_ms = 50\n[alerts.long_aux]\nmax_aux_secs = 60\n")
+        .await;
+    let mut s = tokio::net::TcpStream::connect(d.tcp).await.unwrap();
+    let mut lines = String::new();
+    for i in 0..20 {
+        lines.push_str(&format!(
+            "{{\"ts\":1000,\"agent\":\"A{i}\",\"state\":\"aux\",\"reason\":\"break\",\"team\":\"T1\"}}\n"
+        ));
+    }
+    // Twenty long_aux alerts fire at 61 s.
+    lines.push_str("{\"ts\":70000,\"agent\":\"B0\",\"state\":\"idle\",\"team\":\"T2\"}\n");
+    s.write_all(lines.as_bytes()).await.unwrap();
+    d.wait_outcomes(21).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", d.http)).await.unwrap();
+    let mut next = async || {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+        serde_json::from_str::<serde_json::Value>(m.to_text().unwrap()).unwrap()
+    };
+    let full = next().await;
+    assert_eq!(full["type"], "full");
+    let mut list: BTreeMap<String, serde_json::Value> =
+        full["alerts"].as_array().unwrap().iter().map(|a| (a["id"].as_str().unwrap().to_string(), a.clone())).collect();
+    assert_eq!(list.len(), 20);
+    // The first delta after the full frame is whole.
+    let first = loop {
+        let f = next().await;
+        if f["type"] == "delta" {
+            break f;
+        }
+    };
+    assert_eq!(first["alerts"].as_array().map(Vec::len), Some(20));
+    // One agent back: its alert resolves; the next delta names that one alert only.
+    s.write_all(b"{\"ts\":80000,\"agent\":\"A3\",\"state\":\"idle\"}\n").await.unwrap();
+    let delta = loop {
+        let f = next().await;
+        if f["type"] == "delta" {
+            break f;
+        }
+    };
+    assert!(delta.get("alerts").is_none() && delta.get("alerts_removed").is_none(), "{delta}");
+    let changed = delta["alerts_changed"].as_array().cloned().unwrap_or_default();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!((changed[0]["agent"].as_str(), changed[0]["state"].as_str()), (Some("A3"), Some("resolved")));
+    list.insert(changed[0]["id"].as_str().unwrap().to_string(), changed[0].clone());
+    let board = d.get_json("/api/v1/board").await;
+    let want: BTreeMap<String, serde_json::Value> = board["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["id"].as_str().unwrap().to_string(), a.clone()))
+        .collect();
+    assert_eq!(list, want);
+    d.stop().await;
+}
+
 /// A rostered floor: the simulator's day with its roster (shifts, breaks and lunches; agents
 /// back late from break, a no-show, an early logoff) and 4% noise (duplicates, late events,
 /// garbage), and one team's events late by 35 minutes. TCP in random batches, WebSocket

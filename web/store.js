@@ -119,6 +119,21 @@ function learnOffset(now) {
   store.offset = Math.max(...store.offsets);
 }
 
+/** `alerts_changed` and `alerts_removed`: the alert list's changes since the previous delta. */
+function patchAlerts(changed, removed) {
+  const at = new Map(store.alerts.map((al, i) => [al.id, i]));
+  const next = store.alerts.slice();
+  for (const al of changed) {
+    const i = at.get(al.id);
+    if (i === undefined) {
+      at.set(al.id, next.length);
+      next.push(al);
+    } else next[i] = al;
+  }
+  const gone = new Set(removed);
+  store.alerts = gone.size ? next.filter((al) => !gone.has(al.id)) : next;
+}
+
 /** `teams_changed`: per team only what changed since the previous delta, merged by `team`. */
 function patchTeams(list) {
   const at = new Map(store.teams.map((x, i) => [x.team, i]));
@@ -175,6 +190,8 @@ export function onFrame(msg) {
       if (msg.queues) store.queues = msg.queues;
       if (msg.floor_queues) store.floorQueues = msg.floor_queues;
       if (msg.alerts) store.alerts = msg.alerts;
+      // What changed of the list since the last delta (docs/ws-protocol.md).
+      if (Array.isArray(msg.alerts_changed) || Array.isArray(msg.alerts_removed)) patchAlerts(msg.alerts_changed ?? [], msg.alerts_removed ?? []);
       if (Array.isArray(msg.sources_down)) store.sourcesDown = msg.sources_down;
       for (const a of msg.agents ?? []) {
         if (typeof a.name === 'string') a.name = plainName(a.name);

@@ -73,7 +73,29 @@ pub struct Hub {
 struct PrevTick {
     team_ids: Vec<String>,
     teams: HashMap<String, Value>,
-    alerts: HashMap<Option<String>, Value>,
+    /// Each filter's alert list as the last tick's deltas had it.
+    alerts: HashMap<Option<String>, Vec<Value>>,
+}
+
+/// A filter's alert list this tick, and what changed of it since the last tick's.
+struct AlertsTick {
+    list: Vec<Value>,
+    /// Alerts new or changed (fired, resolved, corrected, a name in their text).
+    upserts: Vec<Value>,
+    /// Ids no longer on the list (resolved more than 10 minutes ago, or retracted).
+    removed: Vec<String>,
+}
+
+impl AlertsTick {
+    fn diff(list: Vec<Value>, before: Option<&Vec<Value>>) -> AlertsTick {
+        let id = |v: &Value| v.get("id").and_then(Value::as_str).map(str::to_string);
+        let before: HashMap<String, &Value> = before.into_iter().flatten().filter_map(|v| Some((id(v)?, v))).collect();
+        let upserts = list.iter().filter(|v| id(v).is_none_or(|i| before.get(&i) != Some(v))).cloned().collect();
+        let now: std::collections::HashSet<String> = list.iter().filter_map(id).collect();
+        let mut removed: Vec<String> = before.into_keys().filter(|i| !now.contains(i)).collect();
+        removed.sort_unstable();
+        AlertsTick { list, upserts, removed }
+    }
 }
 
 impl Hub {
@@ -564,7 +586,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             (ids_changed, patch, held, std::mem::take(&mut p.alerts))
         };
         // Each filter's alert list this tick, and whether it differs from the last tick's.
-        let mut alerts_now: HashMap<Option<String>, (Value, bool)> = HashMap::new();
+        let mut alerts_now: HashMap<Option<String>, AlertsTick> = HashMap::new();
         let mut deltas: HashMap<(Option<String>, bool), Frame> = HashMap::new();
         let mut fulls: HashMap<Option<String>, Frame> = HashMap::new();
         let now_ms = wall_ms();
@@ -601,10 +623,9 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                             if let Some(t) = t {
                                 rem.extend(moved_from.iter().filter(|(_, from)| *from == t).map(|(id, _)| id));
                             }
-                            let (alerts, alerts_changed) = alerts_now.entry(key.clone()).or_insert_with(|| {
-                                let v = json!(board.alerts_for(t));
-                                let changed = prev_alerts.get(&key) != Some(&v);
-                                (v, changed)
+                            let alerts = alerts_now.entry(key.clone()).or_insert_with(|| {
+                                let list = board.alerts_for(t).into_iter().map(|a| json!(a)).collect();
+                                AlertsTick::diff(list, prev_alerts.get(&key))
                             });
                             let mut m = serde_json::Map::new();
                             m.insert("type".into(), json!("delta"));
@@ -623,8 +644,18 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                             m.insert("floor_queues".into(), board.floor_queues.clone());
                             m.insert("agents".into(), json!(agents));
                             m.insert("removed".into(), json!(rem));
-                            if whole || *alerts_changed {
-                                m.insert("alerts".into(), alerts.clone());
+                            // What changed of the list, not the list: with a roster at 20,000
+                            // agents a board holds thousands of alerts, a couple of which
+                            // change every second (the whole list was 1.3 MB a second).
+                            if whole {
+                                m.insert("alerts".into(), json!(alerts.list));
+                            } else {
+                                if !alerts.upserts.is_empty() {
+                                    m.insert("alerts_changed".into(), json!(alerts.upserts));
+                                }
+                                if !alerts.removed.is_empty() {
+                                    m.insert("alerts_removed".into(), json!(alerts.removed));
+                                }
                             }
                             m.insert("sources_down".into(), json!(board.sources_down));
                             Value::Object(m).to_string().into()
@@ -649,7 +680,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             }
         }
         hub.prev_tick.lock().unwrap_or_else(|p| p.into_inner()).alerts =
-            alerts_now.into_iter().map(|(k, (v, _))| (k, v)).collect();
+            alerts_now.into_iter().map(|(k, a)| (k, a.list)).collect();
         for id in gone {
             // Dropping the sender ends the client's task, which closes the socket.
             hub.clients.remove(&id);

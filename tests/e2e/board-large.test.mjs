@@ -123,6 +123,14 @@ test('a 20,000-agent board paints its squares on a few canvases: the element cou
     await page.goto(m.url + '/?lang=en', { waitUntil: 'domcontentloaded', timeout: 60_000 });
     await page.waitForSelector('[data-testid="agent-tiles"] canvas.slab[data-drawn]', { timeout: 60_000 });
     await page.evaluate(`window.__checkSquares = ${checkSquares}; window.__slabsReady = ${slabsReady}`);
+    // Five-digit counts fit their boxes (the board audit: "14118" ran into the ACW count,
+    // "20000" was cut off).
+    await page.waitForFunction(() => [...document.querySelectorAll('.count .num')].some((e) => e.textContent.trim().length >= 5), null, { timeout: 30_000 });
+    const clipped = await page.evaluate(() => [...document.querySelectorAll('.count .num')]
+      .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > e.closest('.count').getBoundingClientRect().right + 1)
+      .map((e) => `${e.dataset.field} "${e.textContent.trim()}" ${e.scrollWidth}>${e.clientWidth}`));
+    assert.deepEqual(clipped, [], 'five-digit counts fit');
+    await page.screenshot({ path: new URL('../../artifacts/e2e-20k-counts.png', import.meta.url).pathname });
     const state = () => page.evaluate(() => {
       const box = document.querySelector('[data-testid="agent-tiles"]');
       const slabs = [...box.querySelectorAll(':scope > canvas.slab')];

@@ -259,6 +259,33 @@ test('a retracted alert leaves the board; the corrected one takes its place', as
   assert.deepEqual(t1.map((a) => [a.id, a.value]), [[corrected.id, 0.42]]);
 });
 
+test('the alert list makes entries for the first 40 alerts and each kind\'s first firing one, not thousands', async () => {
+  globalThis.location ??= { search: '' };
+  const { entriesFor, MAX_ENTRIES } = await import('../../web/panels/alerts.js');
+  const ooa = Array.from({ length: 3000 }, (_, i) => ({ id: `o${i}`, kind: 'out_of_adherence', state: 'firing' }));
+  const sl = { id: 's1', kind: 'service_level_low', state: 'firing' };
+  const old = { id: 'r1', kind: 'long_wait', state: 'resolved' };
+  const got = entriesFor([...ooa, old, sl]);
+  assert.equal(got.length, MAX_ENTRIES + 1);
+  assert.deepEqual(got.slice(-1).map((a) => a.id), ['s1'], 'the other kind keeps an entry');
+  assert.ok(!got.includes(old));
+  const few = ooa.slice(0, 5);
+  assert.equal(entriesFor(few), few);
+});
+
+test('a delta changes the alert list by alerts_changed and alerts_removed, keeping the rest', async () => {
+  globalThis.location ??= { search: '' };
+  const { store, onFrame } = await import('../../web/store.js');
+  const a = (id, state = 'firing') => ({ id, kind: 'out_of_adherence', team: 'T9', state });
+  onFrame({ type: 'delta', alerts: [a('x1'), a('x2'), a('x3')] });
+  assert.deepEqual(store.alerts.map((x) => x.id), ['x1', 'x2', 'x3']);
+  onFrame({ type: 'delta', alerts_changed: [a('x2', 'resolved'), a('x4')], alerts_removed: ['x1'] });
+  assert.deepEqual(store.alerts.map((x) => [x.id, x.state]), [['x2', 'resolved'], ['x3', 'firing'], ['x4', 'firing']]);
+  // A delta without either keeps the list.
+  onFrame({ type: 'delta' });
+  assert.deepEqual(store.alerts.map((x) => x.id), ['x2', 'x3', 'x4']);
+});
+
 test('AHT control chart: steps per point, violating points marked, limits only where a point has them', async () => {
   const { chartModel, stepPath, niceStep, PAD } = await import('../../web/chart.js');
   // SPEC §10's example: three points without limits, a fourth beyond 3σ, a fifth in control.

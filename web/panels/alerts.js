@@ -106,6 +106,26 @@ export function alertText(al, now) {
 }
 
 const alertItems = new Map(); // id -> <li>
+// Entries made at most: the panel shows a few; a roster on a 20,000-agent floor makes
+// thousands of alerts, and laying out and measuring each one took the page's main thread
+// whole seconds at a time. The first firing entry of each kind is made too (fit() keeps one
+// on screen); the rest are counted in "+N more" without being made.
+export const MAX_ENTRIES = 40;
+// The entries not made: { firing, resolved }.
+let offList = { firing: 0, resolved: 0 };
+
+/** The alerts to make entries for: the first MAX_ENTRIES, and each kind's first firing one. */
+export function entriesFor(all) {
+  if (all.length <= MAX_ENTRIES) return all;
+  const keep = new Set(all.slice(0, MAX_ENTRIES));
+  const kinds = new Set();
+  for (const a of all) {
+    if (a.state !== 'firing' || kinds.has(a.kind)) continue;
+    kinds.add(a.kind);
+    keep.add(a);
+  }
+  return all.filter((a) => keep.has(a));
+}
 // The entries (and their language) the last render fitted: a push that changes only their
 // figures leaves the fitting to the tick's and the resize's (a fit forces a layout of the
 // page in the middle of the frame, once a second while the tiles scroll).
@@ -129,7 +149,11 @@ function shownAlerts(now) {
 export function render() {
   const list = $('.alerts');
   const now = serverNow();
-  const items = shownAlerts(now);
+  const all = shownAlerts(now);
+  const items = entriesFor(all);
+  const firingAll = all.filter((a) => a.state === 'firing').length;
+  const firingMade = items.filter((a) => a.state === 'firing').length;
+  offList = { firing: firingAll - firingMade, resolved: all.length - items.length - (firingAll - firingMade) };
   const seen = new Set();
   let prev = null;
   for (const al of items) {
@@ -157,10 +181,9 @@ export function render() {
       alertItems.delete(id);
     }
   }
-  const firing = items.filter((a) => a.state === 'firing').length;
-  setText($('[data-testid="alert-count"]'), firing ? String(firing) : '');
+  setText($('[data-testid="alert-count"]'), firingAll ? String(firingAll) : '');
   $('.alerts-empty').hidden = items.length > 0 || store.now == null;
-  const sig = `${lang()}|${items.map((a) => `${a.id}:${a.state}`).join(' ')}`;
+  const sig = `${lang()}|${offList.firing}|${offList.resolved}|${items.map((a) => `${a.id}:${a.state}`).join(' ')}`;
   if (sig !== fittedSig) {
     fittedSig = sig;
     fit();
@@ -208,7 +231,8 @@ export function fit() {
   const height = (e) => e.getBoundingClientRect().height;
   const room = height(list);
   const heights = items.map(height);
-  if (F.fitCount(heights, room, gap, 0) >= items.length) {
+  const off = offList.firing + offList.resolved;
+  if (!off && F.fitCount(heights, room, gap, 0) >= items.length) {
     // Every entry fits at two lines: with room to spare (a team's board), they run to
     // four, so a long one is read whole instead of ending in "below…".
     list.classList.add('roomy');
@@ -218,7 +242,7 @@ export function fit() {
   // Not all fit: the "+N more" line takes its place under the list, then as many whole
   // entries as the list has room for, the first firing one of each kind among them (one
   // kind's overflow never hides another kind, e.g. out_of_adherence under service level).
-  setText(more, moreLabel(items.length, 0));
+  setText(more, moreLabel(items.length + off, 0));
   more.hidden = false;
   const kinds = items.map((li) => (li.dataset.state === 'firing' ? li.dataset.kind : null));
   // Each entry's height cut to one line: one that wraps may then still fit, cut.
@@ -230,9 +254,10 @@ export function fit() {
   items.forEach((li, i) => { li.hidden = !shown.has(i); });
   for (const i of pick.clamped) items[i].classList.add('one-line');
   const hidden = items.filter((_, i) => !shown.has(i));
-  const firing = hidden.filter((li) => li.dataset.state === 'firing').length;
-  setText(more, moreLabel(firing, hidden.length - firing));
-  setAttr(more, 'data-n', hidden.length);
+  const firing = hidden.filter((li) => li.dataset.state === 'firing').length + offList.firing;
+  const resolved = hidden.length - (firing - offList.firing) + offList.resolved;
+  setText(more, moreLabel(firing, resolved));
+  setAttr(more, 'data-n', firing + resolved);
   setAttr(more, 'data-firing', firing);
 }
 

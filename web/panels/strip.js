@@ -19,7 +19,16 @@ export function render() {
   const b = scopeBlock();
   const cur = b?.current ?? {};
   const win = b?.windows ?? {};
-  const cnt = (field, v) => setFig($(`[data-testid="floor-${field}"]`, strip), F.int(v), v ?? null);
+  const cnt = (field, v) => {
+    const e = $(`[data-testid="floor-${field}"]`, strip);
+    const text = F.int(v);
+    setFig(e, text, v ?? null);
+    // Five digits and more (a 20,000-seat floor) are set smaller to fit their box
+    // (style.css .count .num): "14118" ran into the next count.
+    const len = String(text).length;
+    const want = len > 4 ? String(len) : '';
+    if (e.style.getPropertyValue('--len') !== want) e.style.setProperty('--len', want);
+  };
   const planned = cur.aux != null && cur.aux_unplanned != null ? cur.aux - cur.aux_unplanned : null;
   cnt('talking', cur.talking);
   cnt('acw', cur.acw);

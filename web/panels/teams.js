@@ -354,16 +354,19 @@ function remeasureSoon() {
  * width the panel leaves beside the figures, so that a long one never pushes them off it
  * (the panel is as wide as the table, up to 55% of the screen). `--tname-max` on the table:
  * unset while everything fits; set from the widest name when the table is wider than its
- * panel; let go when the panel's width changes (a resize, a layout switch) to fit anew.
+ * panel, and lowered while it still is; let go when the window's width changes (a resize,
+ * a TV switched), to fit anew. (Not the panel's: it is as wide as the table, so a cut name
+ * narrows it, and letting go then would widen it again, back and forth.)
  */
 let fitWidth = 0;
+const FIT_SLACK_PX = 12;
 function fitNames() {
   if (!pads) return;
   const { panel } = pads;
   const table = panel.querySelector('table');
   if (!table) return;
-  if (panel.clientWidth !== fitWidth) {
-    fitWidth = panel.clientWidth;
+  if (window.innerWidth !== fitWidth) {
+    fitWidth = window.innerWidth;
     if (table.style.getPropertyValue('--tname-max')) table.style.removeProperty('--tname-max');
   }
   const over = panel.scrollWidth - panel.clientWidth;
@@ -371,7 +374,8 @@ function fitNames() {
   let widest = 0;
   for (const e of table.querySelectorAll('.tname')) widest = Math.max(widest, Math.min(e.scrollWidth, e.clientWidth || e.scrollWidth));
   if (widest <= 0) return;
-  table.style.setProperty('--tname-max', `${Math.max(48, Math.floor(widest - over))}px`);
+  // A few pixels more than needed: the next push's figures may be a digit wider.
+  table.style.setProperty('--tname-max', `${Math.max(24, Math.floor(widest - over - FIT_SLACK_PX))}px`);
 }
 
 /**
