@@ -177,7 +177,14 @@ fn unknown() -> Ms {
 /// How many idle queues [`Queues::trim`] keeps at most before their time (the least
 /// recently active go first): a feed naming a new queue on every call must not grow memory
 /// without bound. A floor has tens or hundreds of queues.
-pub const MAX_IDLE_QUEUES: usize = 10_000;
+pub const MAX_IDLE_QUEUES: usize = 2_000;
+
+/// How many queues are known at once, quiet or not: a `queued` naming another is refused
+/// (`too_large`). A queue that had a call today is not quiet until its figures of the day
+/// are done with, so the idle cap alone let a feed naming a new queue per call grow the
+/// day's queues without bound (60,000 queues: 3.7 M Prometheus series, 31 MB a second to
+/// each wallboard; the memory audit). A floor has tens or hundreds of queues.
+pub const MAX_QUEUES: usize = 5_000;
 
 /// Every queue of the floor and the calls they know.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -441,6 +448,13 @@ impl Queues {
                 let name = ev.queue.as_deref().expect("decoding requires a queue on queued");
                 let qi = match self.index.get(name) {
                     Some(&i) => i,
+                    None if self.queues.len() >= MAX_QUEUES => {
+                        let msg = format!(
+                            "{MAX_QUEUES} queues are known: a new queue {:?} is not taken (a feed naming a new queue per call?)",
+                            crate::event::prefix(name, 32)
+                        );
+                        return Err((Refusal::TooLarge, msg));
+                    }
                     None => {
                         self.queues.push(Queue::new(name, ts, s));
                         let i = (self.queues.len() - 1) as u32;

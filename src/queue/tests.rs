@@ -178,6 +178,31 @@ fn a_flood_is_bounded_and_history_is_trimmed() {
     assert!(qs.is_empty(), "a queue with nothing left, quiet since the horizon, is dropped");
 }
 
+/// A feed naming a new queue on every call, each answered: the day's queues are not quiet
+/// (they hold the day's figures), so the idle cap does not bound them; [`MAX_QUEUES`] does:
+/// a `queued` naming one more is refused `too_large`, a known queue still takes calls.
+#[test]
+fn known_queues_are_capped() {
+    let s = settings();
+    let mut qs = Queues::default();
+    let mut refused = 0;
+    for i in 0..MAX_QUEUES + 50 {
+        let id = format!("c{i}");
+        let queued = CallEvent { queue: Some(format!("q{i}").into()), ..ev(&id, Queued) };
+        match qs.apply(&queued, i as Ms, false, &s) {
+            Ok(()) => qs.apply(&ev(&id, Answered), i as Ms + 1, false, &s).unwrap(),
+            Err((r, msg)) => {
+                assert_eq!(r, Refusal::TooLarge);
+                assert!(msg.contains("5000 queues are known"), "{msg}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((qs.len(), refused), (MAX_QUEUES, 50));
+    let again = CallEvent { queue: Some("q7".into()), ..ev("again", Queued) };
+    assert_eq!(qs.apply(&again, 100_000, false, &s).map_err(|e| e.0), Ok(()));
+}
+
 /// A feed naming a new queue on every call: idle queues beyond [`MAX_IDLE_QUEUES`] are
 /// forgotten at a trim, the least recently active first, the others kept.
 #[test]
