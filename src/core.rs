@@ -109,6 +109,11 @@ fn engine_message(reason: Refusal, r: &Refused, (backfill_ms, max_agents): (Ms, 
             format!("same ts, state and reason as the last applied event of {:?}", r.agent.as_str())
         }
         (Refusal::MissingField, _) => "ts is missing (the event clock needs one)".into(),
+        (Refusal::TooLarge, _) if r.teams_full => format!(
+            "the team of {:?} is new and {} teams are known (a feed giving each agent a team of its own?)",
+            r.agent.as_str(),
+            crate::engine::MAX_TEAMS
+        ),
         (Refusal::TooLarge, _) => {
             format!("agent {:?} is new and floor.max_agents ({max_agents}) is reached", r.agent.as_str())
         }

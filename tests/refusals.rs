@@ -33,6 +33,36 @@ fn err(index: u64, outcome: &str, reason: &str, message: &str) -> (u64, String, 
 }
 
 /// The refused events of a mixed request are listed by their index in it, edge and engine
+/// Teams are bounded as agents are: past 5,000 known, an event naming a new team is
+/// `too_large`, said so (a feed giving each agent a team of its own made 20,000 teams and
+/// 1.1 M Prometheus series; the memory audit). Known teams, and no team, still take events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_team_past_five_thousand_is_refused_and_said_why() {
+    let d = Daemon::start(EVENT_CLOCK).await;
+    let n = floorwatch::engine::MAX_TEAMS;
+    let teams: Vec<String> =
+        (0..n).map(|i| format!(r#"{{"ts":{T0},"agent":"A{i}","state":"idle","team":"T{i}"}}"#)).collect();
+    let (status, answer) = d.post("/api/v1/events", format!("[{}]", teams.join(","))).await;
+    assert_eq!((status, &answer["applied"]), (200, &json!(n)), "{answer}");
+    let more = format!(
+        r#"[{{"ts":{T0},"agent":"B1","state":"idle","team":"T-new"}},
+            {{"ts":{T0},"agent":"A1","state":"aux","team":"T-new2"}},
+            {{"ts":{T0},"agent":"B2","state":"idle","team":"T7"}},
+            {{"ts":{T0},"agent":"B3","state":"idle"}},
+            {{"ts":{T0},"agent":"A2","state":"talking","team":"T9"}}]"#
+    );
+    let (status, answer) = d.post("/api/v1/events", more).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!((&answer["applied"], &answer["invalid"]), (&json!(3), &json!(2)), "{answer}");
+    let errors = answer["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2);
+    for e in errors {
+        assert_eq!(e["reason"], "too_large");
+        assert!(e["message"].as_str().unwrap().contains("teams are known"), "{e}");
+    }
+    d.stop().await;
+}
+
 /// refusals in request order; the counts stay as they were.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_answers_name_each_refused_event() {

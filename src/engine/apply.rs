@@ -25,6 +25,10 @@ pub struct Refused {
     pub seq: Option<u64>,
     /// The agent's last applied `ts` and `seq` when it was refused (`None`: a new agent).
     pub last: Option<(Ms, Option<u64>)>,
+    /// Refused `too_large` because its team is new and [`MAX_TEAMS`] teams are known.
+    ///
+    /// [`MAX_TEAMS`]: super::MAX_TEAMS
+    pub teams_full: bool,
     /// A call event's refusal (the agent fields above are then unused).
     pub call: Option<Box<RefusedCall>>,
 }
@@ -159,7 +163,21 @@ impl Engine {
                         let a = self.agents.get(ai);
                         (a.last_ts, a.last_seq)
                     });
-                    not_applied.push(Refused { index, outcome: o, agent, state, reason, ts, seq, last, call: None });
+                    // A new agent's too_large is `floor.max_agents`'s unless room was left.
+                    let teams_full = o == Outcome::Invalid(Refusal::TooLarge)
+                        && (last.is_some() || self.agents.len() < self.settings.max_agents);
+                    not_applied.push(Refused {
+                        index,
+                        outcome: o,
+                        agent,
+                        state,
+                        reason,
+                        ts,
+                        seq,
+                        last,
+                        teams_full,
+                        call: None,
+                    });
                 }
                 index += 1;
             }
@@ -273,6 +291,9 @@ impl Engine {
             if self.agents.len() >= self.settings.max_agents {
                 return Outcome::Invalid(Refusal::TooLarge);
             }
+            if ev.team.as_deref().is_some_and(|t| self.teams_full(t)) {
+                return Outcome::Invalid(Refusal::TooLarge);
+            }
             self.max_ts = self.max_ts.max(ts);
             let ti = self.team_idx(ev.team.as_deref().unwrap_or(UNASSIGNED), ts);
             let mut timeline = Timeline::new();
@@ -325,6 +346,9 @@ impl Engine {
             return Outcome::Late(Refusal::TooOld);
         }
         let old_team = a.team;
+        if ev.team.as_deref().is_some_and(|t| self.teams_full(t)) {
+            return Outcome::Invalid(Refusal::TooLarge);
+        }
         let changed = ev.state != a.state || reason != a.reason;
         let old_kind = a.kind;
         self.max_ts = self.max_ts.max(ts);

@@ -45,6 +45,7 @@ impl Engine {
                 ts: ev.ts,
                 seq: None,
                 last: None,
+                teams_full: false,
                 call: Some(Box::new(RefusedCall { message, input: ev.to_json() })),
             }
         });

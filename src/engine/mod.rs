@@ -92,6 +92,13 @@ pub struct Team {
 /// without bound.
 pub const MAX_EMPTY_TEAMS: usize = 1_000;
 
+/// How many teams are known at once: an event naming another is refused (`too_large`), as
+/// a new agent is past `floor.max_agents`. Each team is some 56 Prometheus series and a row
+/// of every board, and nothing else bounded them: a feed giving each agent a team of its own
+/// made 20,000 teams, 1.1 M series and 72 MB a scrape (the memory audit). A 20,000-seat
+/// floor has hundreds of teams.
+pub const MAX_TEAMS: usize = 5_000;
+
 /// How many alert kinds a team counts (`AlertKind::TEAM`; counters are indexed by position in it).
 pub const TEAM_KINDS: usize = crate::alert::AlertKind::TEAM.len();
 
@@ -374,6 +381,12 @@ impl Engine {
         if let Some(r) = o.refusal() {
             self.refusals.entry(source).or_default()[r as usize] += 1;
         }
+    }
+
+    /// Whether an event naming team `id` is refused: the team is new and [`MAX_TEAMS`] are
+    /// known (`unassigned`, where agents without a team go, is always taken).
+    fn teams_full(&self, id: &str) -> bool {
+        self.team_index.len() >= MAX_TEAMS && id != UNASSIGNED && !self.team_index.contains_key(id)
     }
 
     fn team_idx(&mut self, id: &str, at: Ms) -> TeamIdx {
