@@ -400,6 +400,19 @@ async fn a_closed_wallboard_is_forgotten_and_the_others_keep_their_frames() {
     d.stop().await;
 }
 
+type BoardSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A wallboard's `/ws` connection.
+async fn board_socket(d: &Daemon) -> BoardSocket {
+    tokio_tungstenite::connect_async(format!("ws://{}/ws", d.http)).await.unwrap().0
+}
+
+/// The next frame a wallboard gets (within 5 s).
+async fn next_frame(ws: &mut BoardSocket) -> serde_json::Value {
+    let m = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+    serde_json::from_str(m.to_text().unwrap()).unwrap()
+}
+
 /// The first wallboard after a stretch without any does not get every agent again in its
 /// first delta (the push loop had built no board to compare with; at 20,000 agents that
 /// delta was 2.6 MB), and a known agent's change carries only what changed.
@@ -416,11 +429,8 @@ async fn the_first_delta_after_a_full_frame_names_only_what_changed_since() {
     }
     s.write_all(lines.as_bytes()).await.unwrap();
     d.wait_outcomes(50).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", d.http)).await.unwrap();
-    let mut next = async || {
-        let m = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
-        serde_json::from_str::<serde_json::Value>(m.to_text().unwrap()).unwrap()
-    };
+    let mut ws = board_socket(&d).await;
+    let mut next = async || next_frame(&mut ws).await;
     let full = next().await;
     assert_eq!(full["type"], "full");
     assert_eq!(full["agents"].as_array().map(Vec::len), Some(50));
@@ -462,11 +472,8 @@ async fn deltas_carry_the_alerts_that_changed_not_the_list() {
     lines.push_str("{\"ts\":70000,\"agent\":\"B0\",\"state\":\"idle\",\"team\":\"T2\"}\n");
     s.write_all(lines.as_bytes()).await.unwrap();
     d.wait_outcomes(21).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", d.http)).await.unwrap();
-    let mut next = async || {
-        let m = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
-        serde_json::from_str::<serde_json::Value>(m.to_text().unwrap()).unwrap()
-    };
+    let mut ws = board_socket(&d).await;
+    let mut next = async || next_frame(&mut ws).await;
     let full = next().await;
     assert_eq!(full["type"], "full");
     let mut list: BTreeMap<String, serde_json::Value> =
