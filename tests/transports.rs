@@ -511,6 +511,44 @@ async fn deltas_carry_the_alerts_that_changed_not_the_list() {
     d.stop().await;
 }
 
+/// A delta carries the queues whose figures moved, not every queue every second (500
+/// queues were 300 KB a second a board; the memory audit); a new queue sends the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deltas_carry_the_queues_that_changed() {
+    let d = Daemon::start("[server]\nclock = \"event\"\npush_interval_ms = 50\n").await;
+    let mut s = tokio::net::TcpStream::connect(d.tcp).await.unwrap();
+    let call = |c: &str, q: &str, ts: i64| {
+        format!("{{\"ts\":{ts},\"call\":\"{c}\",\"event\":\"queued\",\"queue\":\"{q}\"}}\n")
+    };
+    // qa and qc quiet (their calls answered), qb with a caller waiting.
+    let answered = |c: &str, ts: i64| format!("{{\"ts\":{ts},\"call\":\"{c}\",\"event\":\"answered\"}}\n");
+    let lines = [call("c0", "qa", 1000), call("c1", "qb", 1000), call("c2", "qc", 1000)].concat()
+        + &answered("c0", 1500)
+        + &answered("c2", 1500);
+    s.write_all(lines.as_bytes()).await.unwrap();
+    d.wait_outcomes(5).await;
+    let mut ws = board_socket(&d).await;
+    let delta = async |ws: &mut BoardSocket| loop {
+        let f = next_frame(ws).await;
+        if f["type"] == "delta" {
+            break f;
+        }
+    };
+    assert_eq!(next_frame(&mut ws).await["type"], "full");
+    assert_eq!(delta(&mut ws).await["queues"].as_array().map(Vec::len), Some(3), "the first delta is whole");
+    s.write_all(call("c9", "qb", 2000).as_bytes()).await.unwrap();
+    let f = delta(&mut ws).await;
+    assert!(f.get("queues").is_none(), "{f}");
+    let changed = f["queues_changed"].as_array().unwrap();
+    assert_eq!(changed.iter().map(|q| q["queue"].as_str().unwrap()).collect::<Vec<_>>(), ["qb"], "{f}");
+    assert_eq!(changed[0]["current"]["waiting"], 2);
+    // A new queue: the list.
+    s.write_all(call("c10", "qd", 3000).as_bytes()).await.unwrap();
+    let f = delta(&mut ws).await;
+    assert_eq!(f["queues"].as_array().map(Vec::len), Some(4), "{f}");
+    d.stop().await;
+}
+
 /// A rostered floor: the simulator's day with its roster (shifts, breaks and lunches; agents
 /// back late from break, a no-show, an early logoff) and 4% noise (duplicates, late events,
 /// garbage), and one team's events late by 35 minutes. TCP in random batches, WebSocket

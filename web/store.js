@@ -188,6 +188,11 @@ export function onFrame(msg) {
       if (msg.teams) store.teams = msg.teams;
       if (Array.isArray(msg.teams_changed)) patchTeams(msg.teams_changed);
       if (msg.queues) store.queues = msg.queues;
+      // The queues whose figures moved, the list otherwise as it was (docs/ws-protocol.md).
+      if (Array.isArray(msg.queues_changed) && msg.queues_changed.length) {
+        const by = new Map(msg.queues_changed.map((q) => [q.queue, q]));
+        store.queues = store.queues.map((q) => by.get(q.queue) ?? q);
+      }
       if (msg.floor_queues) store.floorQueues = msg.floor_queues;
       if (msg.alerts) store.alerts = msg.alerts;
       // What changed of the list since the last delta (docs/ws-protocol.md).

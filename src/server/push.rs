@@ -75,6 +75,21 @@ struct PrevTick {
     teams: HashMap<String, Value>,
     /// Each filter's alert list as the last tick's deltas had it.
     alerts: HashMap<Option<String>, Vec<Value>>,
+    /// The queue blocks as the last tick had them (every board shows every queue).
+    queues: Value,
+}
+
+/// The queue blocks that changed since the last tick, when the queues are the same ones in
+/// the same order (`None`: the list changed, send it whole). Most of a floor's queues are
+/// quiet in any second; every delta carried all of them (500 queues: 300 KB a second a
+/// board; the memory audit).
+fn queues_patch(before: &Value, now: &Value) -> Option<Vec<Value>> {
+    let (Some(before), Some(now)) = (before.as_array(), now.as_array()) else { return None };
+    let key = |v: &Value| v.get("queue").cloned();
+    if before.len() != now.len() || before.iter().zip(now).any(|(a, b)| key(a) != key(b)) {
+        return None;
+    }
+    Some(before.iter().zip(now).filter(|(a, b)| a != b).map(|(_, b)| b.clone()).collect())
 }
 
 /// A filter's alert list this tick, and what changed of it since the last tick's.
@@ -563,8 +578,10 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
         // were the same figures again).
         let windows_due = ticks.is_multiple_of(windows_every(board.teams.len()));
         ticks += 1;
-        let (ids_changed, team_patch, held, prev_alerts) = {
+        let (ids_changed, team_patch, held, prev_alerts, queues_changed) = {
             let mut p = hub.prev_tick.lock().unwrap_or_else(|p| p.into_inner());
+            let queues_changed = queues_patch(&p.queues, &board.queues);
+            p.queues.clone_from(&board.queues);
             let ids_changed = p.team_ids != board.team_ids;
             // The team blocks synced clients hold after this tick: the board's, with the
             // windows they last got when the windows are not due.
@@ -583,7 +600,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             let patch = teams_patch(&p.teams, &held);
             p.team_ids.clone_from(&board.team_ids);
             p.teams = held.iter().filter_map(|g| Some((g.get("team")?.as_str()?.to_string(), g.clone()))).collect();
-            (ids_changed, patch, held, std::mem::take(&mut p.alerts))
+            (ids_changed, patch, held, std::mem::take(&mut p.alerts), queues_changed)
         };
         // Each filter's alert list this tick, and whether it differs from the last tick's.
         let mut alerts_now: HashMap<Option<String>, AlertsTick> = HashMap::new();
@@ -640,7 +657,16 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
                                 (None, _) => m.insert("teams".into(), json!(held)),
                                 (Some(_), _) => m.insert("teams".into(), json!(board.teams_for(t))),
                             };
-                            m.insert("queues".into(), board.queues.clone());
+                            match (&queues_changed, whole) {
+                                (Some(list), false) => {
+                                    if !list.is_empty() {
+                                        m.insert("queues_changed".into(), json!(list));
+                                    }
+                                }
+                                _ => {
+                                    m.insert("queues".into(), board.queues.clone());
+                                }
+                            }
                             m.insert("floor_queues".into(), board.floor_queues.clone());
                             m.insert("agents".into(), json!(agents));
                             m.insert("removed".into(), json!(rem));
@@ -779,6 +805,19 @@ fn teams_patch(prev: &HashMap<String, Value>, cur: &[Value]) -> Option<Vec<Value
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A delta names the queues whose figures moved; a queue come or gone sends the list.
+    #[test]
+    fn queues_patch_names_the_queues_that_moved() {
+        let q = |id: &str, waiting: u32| json!({"queue": id, "current": {"waiting": waiting}});
+        let before = json!([q("billing", 1), q("sales", 0), q("support", 2)]);
+        let now = json!([q("billing", 1), q("sales", 3), q("support", 2)]);
+        assert_eq!(queues_patch(&before, &now), Some(vec![q("sales", 3)]));
+        assert_eq!(queues_patch(&now, &now), Some(vec![]));
+        assert_eq!(queues_patch(&before, &json!([q("billing", 1), q("sales", 0)])), None, "one gone");
+        assert_eq!(queues_patch(&before, &json!([q("billing", 1), q("sales", 0), q("vip", 2)])), None, "another");
+        assert_eq!(queues_patch(&Value::Null, &now), None, "nothing before: whole");
+    }
 
     /// The page's merge (web/store.js `merge`): objects key by key, anything else replaced.
     fn merge(into: &Value, patch: &Value) -> Value {

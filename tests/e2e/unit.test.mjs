@@ -273,6 +273,17 @@ test('the alert list makes entries for the first 40 alerts and each kind\'s firs
   assert.equal(entriesFor(few), few);
 });
 
+test('a delta\'s queues_changed replaces those queues, keeping the order and the others', async () => {
+  globalThis.location ??= { search: '' };
+  const { store, onFrame } = await import('../../web/store.js');
+  const q = (queue, waiting) => ({ queue, current: { waiting } });
+  onFrame({ type: 'delta', queues: [q('billing', 1), q('sales', 0), q('support', 2)] });
+  onFrame({ type: 'delta', queues_changed: [q('sales', 4)] });
+  assert.deepEqual(store.queues.map((x) => [x.queue, x.current.waiting]), [['billing', 1], ['sales', 4], ['support', 2]]);
+  onFrame({ type: 'delta' });
+  assert.equal(store.queues.length, 3);
+});
+
 test('a delta changes the alert list by alerts_changed and alerts_removed, keeping the rest', async () => {
   globalThis.location ??= { search: '' };
   const { store, onFrame } = await import('../../web/store.js');
