@@ -602,7 +602,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             p.teams = held.iter().filter_map(|g| Some((g.get("team")?.as_str()?.to_string(), g.clone()))).collect();
             (ids_changed, patch, held, std::mem::take(&mut p.alerts), queues_changed)
         };
-        // Each filter's alert list this tick, and whether it differs from the last tick's.
+        // Each filter's alert list this tick, and what changed of it since the last tick's.
         let mut alerts_now: HashMap<Option<String>, AlertsTick> = HashMap::new();
         let mut deltas: HashMap<(Option<String>, bool), Frame> = HashMap::new();
         let mut fulls: HashMap<Option<String>, Frame> = HashMap::new();
