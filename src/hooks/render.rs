@@ -294,11 +294,20 @@ impl Renderer<'_> {
         }
     }
 
-    /// `HH:MM` in the hook's time zone.
+    /// `HH:MM` in the hook's time zone; in the hour a fall-back repeats, with its UTC offset
+    /// (`01:32 UTC-04`, then `01:11 UTC-05`), so that two such times read in their order.
     pub fn clock(&self, ms: Ms) -> String {
-        match jiff::Timestamp::from_millisecond(ms) {
-            Ok(ts) => ts.to_zoned(self.tz.clone()).strftime("%H:%M").to_string(),
-            Err(_) => ms.to_string(),
+        let Ok(ts) = jiff::Timestamp::from_millisecond(ms) else { return ms.to_string() };
+        let z = ts.to_zoned(self.tz.clone());
+        let hm = z.strftime("%H:%M").to_string();
+        if !self.tz.to_ambiguous_zoned(z.datetime()).is_ambiguous() {
+            return hm;
+        }
+        let secs = z.offset().seconds();
+        let (sign, abs) = (if secs < 0 { '-' } else { '+' }, secs.unsigned_abs());
+        match abs % 3600 / 60 {
+            0 => format!("{hm} UTC{sign}{:02}", abs / 3600),
+            m => format!("{hm} UTC{sign}{:02}:{m:02}", abs / 3600),
         }
     }
 
@@ -342,6 +351,23 @@ fn no_show(a: &Alert) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On a fall-back night the repeated hour's times carry their offset; other times not.
+    #[test]
+    fn times_in_a_repeated_hour_carry_their_offset() {
+        let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        let r = Renderer { lang: Lang::En, tz: &tz };
+        let at = |s: &str| crate::time::parse_instant(s).unwrap();
+        assert_eq!(r.clock(at("2026-11-01T05:32:00Z")), "01:32 UTC-04");
+        assert_eq!(r.clock(at("2026-11-01T06:11:00Z")), "01:11 UTC-05");
+        assert_eq!(r.clock(at("2026-11-01T07:30:00Z")), "02:30");
+        assert_eq!(r.clock(at("2026-11-23T14:05:00Z")), "09:05");
+        let tz = jiff::tz::TimeZone::get("Australia/Lord_Howe").unwrap();
+        let r = Renderer { lang: Lang::Zh, tz: &tz };
+        // 02:00 back to 01:30 (+11 to +10:30) on 2026-04-05.
+        assert_eq!(r.clock(at("2026-04-04T14:40:00Z")), "01:40 UTC+11");
+        assert_eq!(r.clock(at("2026-04-04T15:10:00Z")), "01:40 UTC+10:30");
+    }
 
     fn alert(kind: AlertKind, agents: &[&str], value: f64, threshold: f64) -> Alert {
         let started_at = 1_795_425_000_000; // 2026-11-23T09:10:00Z
