@@ -130,6 +130,12 @@ test('a 20,000-agent board paints its squares on a few canvases: the element cou
       .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > e.closest('.count').getBoundingClientRect().right + 1)
       .map((e) => `${e.dataset.field} "${e.textContent.trim()}" ${e.scrollWidth}>${e.clientWidth}`));
     assert.deepEqual(clipped, [], 'five-digit counts fit');
+    // Team names are never cut below a few letters to make the table fit: "T100" stays
+    // whole (a first cut left "T··" on every row of the 400).
+    await sleep(1500);
+    const cutNames = await page.evaluate(() => [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team] .tname')]
+      .filter((e) => e.getClientRects().length && e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent));
+    assert.deepEqual(cutNames, [], 'team names whole');
     await page.screenshot({ path: new URL('../../artifacts/e2e-20k-counts.png', import.meta.url).pathname });
     const state = () => page.evaluate(() => {
       const box = document.querySelector('[data-testid="agent-tiles"]');

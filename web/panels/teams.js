@@ -360,6 +360,7 @@ function remeasureSoon() {
  */
 let fitWidth = 0;
 const FIT_SLACK_PX = 12;
+const NAME_LEAST_EM = 4.5;
 function fitNames() {
   if (!pads) return;
   const { panel } = pads;
@@ -372,10 +373,17 @@ function fitNames() {
   const over = panel.scrollWidth - panel.clientWidth;
   if (over <= 1) return;
   let widest = 0;
-  for (const e of table.querySelectorAll('.tname')) widest = Math.max(widest, Math.min(e.scrollWidth, e.clientWidth || e.scrollWidth));
-  if (widest <= 0) return;
+  let least = 0;
+  for (const e of table.querySelectorAll('.tname')) {
+    widest = Math.max(widest, Math.min(e.scrollWidth, e.clientWidth || e.scrollWidth));
+    // Never cut shorter than about five letters ("T100", "Cards…"): a row whose team
+    // cannot be read is no use, even if the table then still scrolls sideways (a 400-team
+    // floor's figures alone may be wider than the panel at 1080p).
+    least ||= parseFloat(getComputedStyle(e).fontSize) * NAME_LEAST_EM;
+  }
+  if (widest <= 0 || widest <= least) return;
   // A few pixels more than needed: the next push's figures may be a digit wider.
-  table.style.setProperty('--tname-max', `${Math.max(24, Math.floor(widest - over - FIT_SLACK_PX))}px`);
+  table.style.setProperty('--tname-max', `${Math.max(least, Math.floor(widest - over - FIT_SLACK_PX))}px`);
 }
 
 /**
