@@ -119,7 +119,10 @@ function learnOffset(now) {
   store.offset = Math.max(...store.offsets);
 }
 
-/** `alerts_changed` and `alerts_removed`: the alert list's changes since the previous delta. */
+/**
+ * The alert list with `changed` put in place by id (or added at the end) and the ids
+ * `removed` taken out: a delta's `alerts_changed` and `alerts_removed`, or one `alert` frame.
+ */
 function patchAlerts(changed, removed) {
   const at = new Map(store.alerts.map((al, i) => [al.id, i]));
   const next = store.alerts.slice();
@@ -222,15 +225,10 @@ export function onFrame(msg) {
       store.frames.alert++;
       const al = msg.alert;
       if (!al || !al.id) return false;
-      const i = store.alerts.findIndex((x) => x.id === al.id);
       // Taken back: events that arrived late show it did not happen as shown. Drop it;
       // the corrected alert (if any) follows in its own frame.
-      if (al.retracted) {
-        if (i >= 0) store.alerts.splice(i, 1);
-        return true;
-      }
-      if (i >= 0) store.alerts[i] = al;
-      else store.alerts.push(al);
+      if (al.retracted) patchAlerts([], [al.id]);
+      else patchAlerts([al], []);
       return true;
     }
     default:

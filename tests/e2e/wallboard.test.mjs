@@ -1088,7 +1088,7 @@ test('a 64-character team id is cut in the team table, never pushing the figures
   }
   await postEvents(srv.base, [{ agent, state: 'idle', team, name: 'Li\u202E N\u200Ba' }]);
   // (At 1280x800 the table's figures alone can be wider than its panel once the floor has
-  // many teams with long names: the names are then cut to a few letters and it still
+  // many teams with long names: the names are then cut to about five letters and it still
   // scrolls; not asserted here.)
   for (const [w, h] of [[1366, 768]]) {
     const page = await openBoard(browser, srv.base, { lang: 'en' }, { width: w, height: h });
