@@ -214,6 +214,71 @@ fn a_no_show_is_listed_and_alerted() {
     assert_eq!(a["message"], "A3 is scheduled but has not logged in for 5 min");
 }
 
+/// An alert's team is the agent's team at its fire (SPEC §9.3): an agent who logs in after
+/// its no-show alert fired was in `unassigned` then, and the alert stays there (resolved when
+/// the agent is in adherence); one whose events stamped before the fire arrive late was on
+/// the floor after all, and the alert moves to its team. Fed line by line, as a live feed.
+#[test]
+fn a_no_show_alert_keeps_the_team_it_fired_in() {
+    let roster = "agent,start,end,activity\n\
+                  A1,2026-11-23 09:00,2026-11-23 11:00,shift\n\
+                  L1,2026-11-23 09:00,2026-11-23 11:00,shift\n\
+                  L2,2026-11-23 09:00,2026-11-23 11:00,shift\n\
+                  L3,2026-11-23 09:00,2026-11-23 11:00,shift\n";
+    let mut engine = engine_with("[server]\nclock = \"event\"\n", roster);
+    let ev = |t: &str, a: &str, rest: &str| format!(r#"{{"ts":"2026-11-23T{t}:00Z","agent":"{a}",{rest}}}"#);
+    let opts = floorwatch::engine::ViewOpts { team: None, agents: true, alerts: true, scrape: false };
+    let id = |team: &str, agent: &str| format!("out_of_adherence:{team}:{agent}:1795424400000");
+    let find = |s: &Value, id: &str| s["alerts"].as_array().unwrap().iter().find(|a| a["id"] == id).cloned();
+    feed(&mut engine, &ev("09:00", "A1", r#""state":"idle","team":"T1""#));
+    feed(&mut engine, &ev("09:06", "A1", r#""state":"talking""#));
+    let s = snapshot(&mut engine, at("09:06"), &opts);
+    for l in ["L1", "L2", "L3"] {
+        let a = find(&s, &id("unassigned", l)).unwrap_or_else(|| panic!("{l}'s no-show alert: {s}"));
+        assert_eq!((a["state"].as_str(), a["fired_at"].as_str()), (Some("firing"), Some("2026-11-23T09:05:00.000Z")));
+        assert_eq!(a["message"], format!("{l} is scheduled but has not logged in for 5 min"));
+    }
+    // L1 logs in at 09:07, idle: in adherence from then on.
+    feed(&mut engine, &ev("09:07", "L1", r#""state":"idle","team":"T1","name":"Li Wei""#));
+    // L2 logs in at 09:08 on a break nobody scheduled, back at 09:20.
+    feed(&mut engine, &ev("09:08", "L2", r#""state":"aux","reason":"personal","team":"T1""#));
+    // L3's log-in at 09:04 arrives late, after the fire: it was out of adherence in T1.
+    feed(&mut engine, &ev("09:04", "L3", r#""state":"aux","reason":"personal","team":"T1""#));
+    let s = snapshot(&mut engine, at("09:10"), &opts);
+    let l1 = find(&s, &id("unassigned", "L1")).expect("L1's alert stays in unassigned");
+    assert_eq!(
+        (l1["state"].as_str(), l1["resolved_at"].as_str()),
+        (Some("resolved"), Some("2026-11-23T09:07:00.000Z"))
+    );
+    assert_eq!(l1["message"], "L1 (Li Wei) had not logged in 5 min into its scheduled work");
+    assert_eq!(find(&s, &id("T1", "L1")), None, "{s}");
+    let l2 = find(&s, &id("unassigned", "L2")).expect("L2's alert stays in unassigned");
+    assert_eq!(l2["state"], "firing");
+    assert_eq!(l2["message"], "L2 had not logged in 5 min into its scheduled work");
+    assert_eq!(find(&s, &id("unassigned", "L3")), None, "L3's alert moved: {s}");
+    let l3 = find(&s, &id("T1", "L3")).expect("L3's alert in its team");
+    assert_eq!(
+        (l3["state"].as_str(), l3["message"].as_str()),
+        (Some("firing"), Some("L3 has been out of adherence with the schedule for 5 min"))
+    );
+    assert_eq!(agent(&s, "L2")["team"], "T1");
+    feed(&mut engine, &ev("09:20", "L2", r#""state":"idle""#));
+    let s = snapshot(&mut engine, at("09:21"), &opts);
+    let l2 = find(&s, &id("unassigned", "L2")).unwrap();
+    assert_eq!(
+        (l2["state"].as_str(), l2["resolved_at"].as_str()),
+        (Some("resolved"), Some("2026-11-23T09:20:00.000Z"))
+    );
+    let firing: Vec<&Value> = s["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["state"] == "firing" && a["kind"] == "out_of_adherence")
+        .map(|a| &a["id"])
+        .collect();
+    assert_eq!(firing, vec![&Value::from(id("T1", "L3"))], "{s}");
+}
+
 /// A no-show's team `unassigned` is at peak in the configured windows like any team (SPEC
 /// §4.1: a configured window needs no logged-in member), so its `peak_today` holds the
 /// shift's peak time, whether or not agents without a team are on the floor too.

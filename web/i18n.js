@@ -319,7 +319,7 @@ const zh = {
   'alert.out_of_adherence_resolved': '未按排班执行：{who}（{team}）已恢复',
   'alert.no_show': '未按排班执行：{team}坐席 {who} 已排班但未登录已达 {dur}',
   'alert.no_show_over': '未按排班执行：{team}坐席 {who} 已排班但未登录已超过 {limit}',
-  'alert.no_show_resolved': '未按排班执行：{team}坐席 {who} 在排班时段内 {dur} 未登录，该时段已结束',
+  'alert.no_show_resolved': '未按排班执行：{team}坐席 {who} 偏离排班 {dur}（告警时未登录）',
   'dur.s': '{s} 秒', 'dur.m': '{m} 分钟', 'dur.ms': '{m} 分 {s} 秒', 'dur.hm': '{h} 小时 {m} 分钟',
   'alert.aht_out_of_control': '{team} 平均处理时长失控（{kind}）：{value}，控制限 {threshold}：{rules}',
 

@@ -563,8 +563,15 @@ impl Engine {
             #[cfg(debug_assertions)]
             {
                 let id = self.roster_id(slot);
-                let want =
-                    adherence_alert(id, &self.adherence_who(id, self.agents.find(id)), &team, start, Some(end), thr);
+                let want = adherence_alert(
+                    id,
+                    &self.adherence_who(id, self.agents.find(id)),
+                    &team,
+                    true,
+                    start,
+                    Some(end),
+                    thr,
+                );
                 debug_assert_eq!(crate::engine::alerts::resolved(&stored, end), want, "the resolve of {aid} at {now}");
             }
             self.version += 1;
@@ -613,19 +620,17 @@ impl Engine {
             }
             // The team at fire time (SPEC §9.3), from the agent's moves: a move after it, in
             // the same batch or before this derivation, does not change it, and a lagging
-            // site's move before it does. A no-show's alert told as `unassigned` takes the
-            // agent's team once its events arrive (late delivery: it was on the floor after
+            // site's move before it does. An agent not seen by then was a no-show, in
+            // `unassigned`, even if it logged in a minute later; one whose events stamped
+            // before it arrive late takes the team they put it in (it was on the floor after
             // all). Where the moves are not all known (before a restored state), the team
             // as told.
             let at_fire = seen.and_then(|_| self.roster.team_at(slot, fire, &team_now));
             let team = match at_fire {
                 Some(t) => t.to_string(),
-                None => known
-                    .iter()
-                    .find(|k| k.0 == start && !(k.2 == UNASSIGNED && seen.is_some()))
-                    .map_or_else(|| team_now.clone(), |k| k.2.clone()),
+                None => known.iter().find(|k| k.0 == start).map_or_else(|| team_now.clone(), |k| k.2.clone()),
             };
-            let a = adherence_alert(&id, &who, &team, start, end, thr);
+            let a = adherence_alert(&id, &who, &team, seen.is_some(), start, end, thr);
             let entry = (start, a.id.clone(), team);
             match end {
                 Some(e) if e <= final_upto => done.push(entry),
@@ -657,7 +662,7 @@ impl Engine {
         let mut known = self.roster.live_copy(slot);
         let (_, aid, team) = known.pop().expect("one live alert");
         let stored = self.alerts.get(&aid).map(|a| a.alert().clone());
-        let want = adherence_alert(id, &self.adherence_who(id, self.agents.find(id)), &team, start, None, thr);
+        let want = adherence_alert(id, &self.adherence_who(id, self.agents.find(id)), &team, true, start, None, thr);
         debug_assert_eq!(stored.as_ref(), Some(&want), "the firing out_of_adherence alert of {id} at {now}");
     }
 
@@ -691,9 +696,9 @@ impl Engine {
     }
 }
 
-/// The `out_of_adherence` alert of agent `id` (named `who`) for the stretch from `start` to
-/// `end` (None: still out), told under `team` (SPEC §9.3).
-fn adherence_alert(id: &str, who: &str, team: &str, start: Ms, end: Option<Ms>, thr: Ms) -> Alert {
+/// The `out_of_adherence` alert of agent `id` (named `who`, on the floor now if `seen`) for
+/// the stretch from `start` to `end` (None: still out), told under `team` (SPEC §9.3).
+fn adherence_alert(id: &str, who: &str, team: &str, seen: bool, start: Ms, end: Option<Ms>, thr: Ms) -> Alert {
     let aid = Alert::make_id(AlertKind::OutOfAdherence, team, Some(id), start);
     let mut a = new_alert(
         AlertKind::OutOfAdherence,
@@ -704,9 +709,12 @@ fn adherence_alert(id: &str, who: &str, team: &str, start: Ms, end: Option<Ms>, 
         start + thr,
         thr as f64 / 1000.0,
         thr as f64 / 1000.0,
-        if team == UNASSIGNED {
+        if team == UNASSIGNED && !seen {
             // Never seen (SPEC §9.2): a no-show, which is what the floor needs to read.
             format!("{who} is scheduled but has not logged in for {} min", thr / 60_000)
+        } else if team == UNASSIGNED {
+            // A no-show when it fired, on the floor since.
+            format!("{who} had not logged in {} min into its scheduled work", thr / 60_000)
         } else {
             format!("{who} has been out of adherence with the schedule for {} min", thr / 60_000)
         },

@@ -227,12 +227,17 @@ impl Renderer<'_> {
         match (self.lang, a.state, a.resolved_at) {
             (_, AlertState::Firing, _) | (_, _, None) => format!("{subject}{joiner}{finding}"),
             // A no-show's ends where the schedule stops asking for work (its shift's end, a
-            // break): had the agent logged in, the alert would be its team's now.
-            (Lang::En, AlertState::Resolved, Some(r)) if no_show(a) => {
-                format!("{subject} missed {} of scheduled work without logging in", self.duration_ms(r - a.started_at))
-            }
+            // break) or where the agent, logged in after the fire, is in adherence: the
+            // alert stays in `unassigned`, the team it fired in (SPEC §9.3).
+            (Lang::En, AlertState::Resolved, Some(r)) if no_show(a) => format!(
+                "{subject} missed {} of scheduled work (not logged in when this fired)",
+                self.duration_ms(r - a.started_at)
+            ),
             (Lang::Zh, AlertState::Resolved, Some(r)) if no_show(a) => {
-                format!("{subject} 在排班时段内 {} 未登录，该时段已结束", self.duration_ms(r - a.started_at))
+                format!(
+                    "{subject} 在排班时段内偏离排班 {}（告警时尚未登录），告警结束",
+                    self.duration_ms(r - a.started_at)
+                )
             }
             (Lang::En, AlertState::Resolved, Some(r)) => {
                 format!("{subject} back to normal after {} (when fired: {finding})", self.duration_ms(r - a.started_at))
@@ -462,9 +467,13 @@ mod tests {
         check(
             Lang::En,
             &a,
-            "[Resolved: Out of adherence] A3 (unassigned) missed 8 h 0 min of scheduled work without logging in",
+            "[Resolved: Out of adherence] A3 (unassigned) missed 8 h 0 min of scheduled work (not logged in when this fired)",
         );
-        check(Lang::Zh, &a, "【已恢复·未按排班执行】未分组坐席 A3 在排班时段内 8 小时 0 分钟 未登录，该时段已结束");
+        check(
+            Lang::Zh,
+            &a,
+            "【已恢复·未按排班执行】未分组坐席 A3 在排班时段内偏离排班 8 小时 0 分钟（告警时尚未登录），告警结束",
+        );
         // Taken back (a day off uploaded, say): not blamed on late events alone.
         a.retracted = true;
         let tz = TimeZone::UTC;

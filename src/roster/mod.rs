@@ -1643,7 +1643,8 @@ impl Roster {
     /// re-derivation may change is that stretch's, told firing (a stretch that ended
     /// may be open again: an event at the instant it ended replaced by another, SPEC
     /// §2.5), under a team other than `unsure`
-    /// (the engine's `unassigned`, which a no-show's alert leaves once the agent is seen),
+    /// (the engine's `unassigned`: a no-show's alert leaves it when events stamped before
+    /// its fire arrive late, and reads otherwise once the agent is seen),
     /// and its name and presence are as when it was told. The alert is then firing in the
     /// store as a full re-derivation would make it (the engine checks so in debug builds).
     pub fn firing_unchanged(&self, slot: u32, start: Ms, unsure: &str) -> bool {
@@ -1659,13 +1660,21 @@ impl Roster {
     }
 
     /// The team agent `slot` was in at `t` (after every event stamped `t`), being in
-    /// `now_team` now: the team it left at its first move after `t`, or `now_team`. For an
-    /// instant before its first event, the team of that event (the team an alert of an
-    /// agent not yet seen takes once its events arrive, docs/alerts.md). `None` when a move
-    /// after `t` may not be known (before a trim's cutoff, or before a restored state).
+    /// `now_team` now: the team it left at its first move after `t`, or `now_team`. Before
+    /// its first event the agent was a no-show, in team `unassigned` (SPEC §9.2), however
+    /// soon after `t` it logged in (§9.3: "the agent's team at `fired_at`"). `None` when a
+    /// move after `t`, or an event before it, may not be known (before a trim's cutoff, or
+    /// before a restored state).
     pub fn team_at<'a>(&'a self, slot: u32, t: Ms, now_team: &'a str) -> Option<&'a str> {
         if t < self.moves_from {
             return None;
+        }
+        match self.agents[slot as usize].log.first() {
+            None => return Some(crate::event::UNASSIGNED),
+            // A log's first entry is the agent's first event unless a trim dropped entries
+            // before it, which it does only to entries before one at or before its cutoff.
+            Some(&e) if t < start_of(e) => return (start_of(e) > self.trimmed_at).then_some(crate::event::UNASSIGNED),
+            Some(_) => {}
         }
         let moves = self.moves.get(&slot).map_or(&[][..], Vec::as_slice);
         Some(crate::floor::agents::team_at(moves, t, now_team))

@@ -74,7 +74,7 @@ fn json_roster(dir: &Path, hand: &str) {
 /// event: (floor, `kind:team:agent`, started, fired, resolved), instants in UTC.
 pub const HAND: &[(&str, &str, &str, &str, &str)] = &[
     // santiago-gap: 2026-09-06 00:00 -04 does not exist; 01:00 -03 is 04:00Z.
-    ("santiago-gap-csv", "out_of_adherence:TG:G1", "04:00", "04:05", "04:20"), // shift from "00:00" = 01:00
+    ("santiago-gap-csv", "out_of_adherence:unassigned:G1", "04:00", "04:05", "04:20"), // shift from "00:00" = 01:00; in after the fire: a no-show
     ("santiago-gap-csv", "out_of_adherence:TG:G1", "04:45", "04:50", "04:52"), // break "00:30"-"01:45" = 01:30-01:45
     ("santiago-gap-csv", "out_of_adherence:TG:G2", "04:20", "04:25", "04:40"), // break to "00:20" = 01:20
     ("santiago-gap-csv", "long_aux:TG:G2", "04:20", "04:30", "04:40"),
@@ -87,9 +87,9 @@ pub const HAND: &[(&str, &str, &str, &str, &str)] = &[
     ("santiago-fold-json", "out_of_adherence:TF:F1", "02:30", "02:35", "02:45"), // break on the first 23:30
     ("santiago-fold-json", "out_of_adherence:TF:F1", "03:30", "03:35", "03:45"), // taken on the second
     ("santiago-fold-json", "long_aux:TF:F1", "03:30", "03:40", "03:45"),
-    ("santiago-fold-json", "out_of_adherence:TF:F2", "02:15", "02:20", "02:45"), // came on the second pass
-    ("santiago-fold-json", "out_of_adherence:TF:F3", "02:59", "03:04", "03:59"), // lunch from the first 23:59
-    ("santiago-fold-json", "out_of_adherence:TF:F4", "03:40", "03:45", "04:05"), // across local midnight
+    ("santiago-fold-json", "out_of_adherence:unassigned:F2", "02:15", "02:20", "02:45"), // came on the second pass; in after the fire: a no-show
+    ("santiago-fold-json", "out_of_adherence:TF:F3", "02:59", "03:04", "03:59"),         // lunch from the first 23:59
+    ("santiago-fold-json", "out_of_adherence:TF:F4", "03:40", "03:45", "04:05"),         // across local midnight
     ("santiago-fold-json", "long_aux:TF:F4", "03:40", "03:50", "04:05"),
     ("santiago-fold-json", "out_of_adherence:unassigned:F5", "02:30", "02:35", "05:00"),
     // lord-howe-spring: 2026-10-04 02:00 +10:30 (15:30Z on the 3rd) becomes 02:30 +11.
@@ -97,29 +97,29 @@ pub const HAND: &[(&str, &str, &str, &str, &str)] = &[
     ("lord-howe-spring-csv", "out_of_adherence:TH:H2", "15:35", "15:40", "15:45"), // shift to "02:15" = 02:45
     ("lord-howe-spring-csv", "out_of_adherence:TH:H3", "15:30", "15:35", "15:50"),
     ("lord-howe-spring-csv", "long_aux:TH:H3", "15:30", "15:40", "15:50"),
-    ("lord-howe-spring-csv", "out_of_adherence:TH:H4", "15:40", "15:45", "15:50"), // shift from "02:10" = 02:40
+    ("lord-howe-spring-csv", "out_of_adherence:unassigned:H4", "15:40", "15:45", "15:50"), // shift from "02:10" = 02:40; in after the fire: a no-show
     ("lord-howe-spring-csv", "out_of_adherence:unassigned:H5", "15:00", "15:05", "16:00"),
     ("lord-howe-spring-csv", "out_of_adherence:TH:H6", "15:20", "15:25", "15:45"),
     // lord-howe-fall: 2026-04-05 01:30-01:59 happens at 14:30Z (+11) and again at 15:00Z (+10:30).
     ("lord-howe-fall-json", "out_of_adherence:TJ:J1", "14:30", "14:35", "14:45"),
     ("lord-howe-fall-json", "out_of_adherence:TJ:J1", "15:00", "15:05", "15:15"),
     ("lord-howe-fall-json", "long_aux:TJ:J1", "15:00", "15:10", "15:15"),
-    ("lord-howe-fall-json", "out_of_adherence:TJ:J2", "14:45", "14:50", "15:15"),
-    ("lord-howe-fall-json", "out_of_adherence:TJ:J3", "15:35", "15:40", "15:50"), // break "01:50"-"02:05"
+    ("lord-howe-fall-json", "out_of_adherence:unassigned:J2", "14:45", "14:50", "15:15"), // in after the fire: a no-show
+    ("lord-howe-fall-json", "out_of_adherence:TJ:J3", "15:35", "15:40", "15:50"),         // break "01:50"-"02:05"
     ("lord-howe-fall-json", "long_aux:TJ:J3", "15:35", "15:45", "15:50"),
     ("lord-howe-fall-json", "out_of_adherence:unassigned:J5", "14:00", "14:05", "15:30"),
     // kathmandu: +05:45 all year; local midnight of the 16th is 18:15Z on the 15th.
     ("kathmandu-csv", "out_of_adherence:TK:K1", "13:10", "13:15", "13:27"), // break over-run
     ("kathmandu-csv", "long_aux:TK:K1", "13:10", "13:20", "13:27"),
-    ("kathmandu-csv", "out_of_adherence:TK:K2", "10:15", "10:20", "10:35"), // late log-in
-    ("kathmandu-csv", "out_of_adherence:TK:K2", "18:10", "18:15", "18:35"), // fires at local midnight
+    ("kathmandu-csv", "out_of_adherence:unassigned:K2", "10:15", "10:20", "10:35"), // late log-in; in after the fire: a no-show
+    ("kathmandu-csv", "out_of_adherence:TK:K2", "18:10", "18:15", "18:35"),         // fires at local midnight
     ("kathmandu-csv", "long_aux:TK:K2", "18:10", "18:20", "18:35"),
     ("kathmandu-csv", "out_of_adherence:unassigned:K3", "14:15", "14:20", "18:45"),
     // st-johns: 2026-11-01 01:00-01:59 happens at 03:30Z (-02:30) and again at 04:30Z (-03:30).
     ("st-johns-json", "out_of_adherence:TN:N1", "03:45", "03:50", "04:00"),
     ("st-johns-json", "out_of_adherence:TN:N1", "04:45", "04:50", "05:00"),
     ("st-johns-json", "long_aux:TN:N1", "04:45", "04:55", "05:00"),
-    ("st-johns-json", "out_of_adherence:TN:N2", "04:30", "04:35", "04:42"),
+    ("st-johns-json", "out_of_adherence:unassigned:N2", "04:30", "04:35", "04:42"), // in after the fire: a no-show
     ("st-johns-json", "out_of_adherence:unassigned:N3", "04:00", "04:05", "06:00"),
     ("st-johns-json", "out_of_adherence:TN:N4", "05:30", "05:35", "05:45"),
     ("st-johns-json", "long_aux:TN:N4", "05:30", "05:40", "05:45"),

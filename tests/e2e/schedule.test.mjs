@@ -418,7 +418,7 @@ const L = {
     sched: '排班：', lunch: '排班：用餐', training: '排班：培训', work: '排班：工作', coaching: '排班：辅导', meeting: '排班：会议',
     out: /^偏离 \d+:\d\d$/, outHour: /^偏离 1h\d\d$/, na: '不适用', unassigned: '未分组',
     noShow: /^未按排班执行：未分组坐席 N1 已排班但未登录已达 1:\d\d:\d\d$/,
-    noShowResolved: /^未按排班执行：未分组坐席 N2 在排班时段内 20 分( \d+ 秒|钟) 未登录，该时段已结束$/,
+    noShowResolved: /^未按排班执行：未分组坐席 N2 偏离排班 20 分( \d+ 秒|钟)（告警时未登录）$/,
   },
 };
 

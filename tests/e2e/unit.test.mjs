@@ -378,6 +378,27 @@ test('an out-of-adherence alert names the agent and how long, in both languages 
   store.agents.delete('A7');
 });
 
+test('a no-show alert says "not logged in" until the agent logs in, then reads as out of adherence (it stays in Unassigned)', async () => {
+  globalThis.location ??= { search: '' };
+  const { alertText } = await import('../../web/panels/alerts.js');
+  const { store } = await import('../../web/store.js');
+  const al = { kind: 'out_of_adherence', team: 'unassigned', agent: 'N7', state: 'firing', value: 300, threshold: 300 };
+  setLang('en');
+  store.agents.set('N7', { agent: 'N7', name: null, team: 'unassigned', state: 'offline', since: null, out_since: 1_000_000 });
+  store.now = null;
+  const at = 1_000_000 + 420_000 - store.offset;
+  assert.equal(alertText(al, at), 'No-show: N7 (Unassigned) — not logged in for 7:00');
+  // Logged in at +7 min on a break nobody scheduled: still out, from the same instant.
+  store.agents.set('N7', { agent: 'N7', name: 'Li Na', team: 'T1', state: 'aux', since: 1_420_000, out_since: 1_000_000 });
+  assert.equal(alertText(al, at + 60_000), 'Out of adherence: Li Na N7, Unassigned — for 8:00 (limit 5:00)');
+  const done = { ...al, state: 'resolved', started_at: 1_000_000, resolved_at: 1_000_000 + 1_200_000 };
+  assert.equal(alertText(done, at), 'No-show: Li Na N7 (Unassigned) — missed 20 min of scheduled work');
+  setLang('zh');
+  assert.equal(alertText(done, at), '未按排班执行：未分组坐席 Li Na N7 偏离排班 20 分钟（告警时未登录）');
+  setLang('en');
+  store.agents.delete('N7');
+});
+
 test('merge: a delta\'s teams_changed entry rebuilds the team exactly (objects by key, null a value, arrays whole)', () => {
   const team = {
     team: 'T01', peak: true, current: { idle: 3, talking: 2 },

@@ -910,13 +910,13 @@ def stretches(ps, pred, now, open_at_now):
 
 
 def alert_team(tl, t):
-    """The agent's team at t; an agent not seen by then takes the team of its first event
-    once its events arrive (docs/alerts.md: 'If the agent's events then arrive, the alert
-    moves to its team'); a no-show is `unassigned`."""
+    """The agent's team at t (SPEC 9.3: 'team is the agent's team at fired_at'); an agent
+    with no event stamped at or before t was a no-show then, in `unassigned` (9.2), however
+    soon after it logged in."""
     if tl is None:
         return "unassigned"
     team = tl.team_at(t)
-    return team if team is not None else tl.teams[0]
+    return team if team is not None else "unassigned"
 
 
 def make_alert(kind, team, agent, start, limit_ms, end, now):

@@ -53,9 +53,12 @@ export function alertText(al, now) {
         return t('alert.no_show_resolved', { who, team, dur: spokenDur(missed) });
       }
       // The alert's value is the limit it passed; the time out now is the agent's out_since.
+      // An agent that logged in after its no-show alert fired (the alert stays in
+      // `unassigned`, the team it fired in) is out of adherence, no longer "not logged in".
       const a = al.agent ? store.agents.get(al.agent) : null;
-      if (a?.out_since == null) return t(noShow ? 'alert.no_show_over' : 'alert.out_of_adherence_over', { who, team, limit });
-      return t(noShow ? 'alert.no_show' : 'alert.out_of_adherence', { who, team, dur: F.mss((asOf(now) - a.out_since) / 1000), limit });
+      const absent = noShow && a?.since == null;
+      if (a?.out_since == null) return t(absent ? 'alert.no_show_over' : 'alert.out_of_adherence_over', { who, team, limit });
+      return t(absent ? 'alert.no_show' : 'alert.out_of_adherence', { who, team, dur: F.mss((asOf(now) - a.out_since) / 1000), limit });
     }
     case 'long_aux': {
       const name = al.agent ? agentName(al.agent) : '';
