@@ -125,13 +125,10 @@ export function cvLevel(x, limit) {
 }
 
 const fmtCache = new Map();
-/** "HH:MM:SS" (or "HH:MM") of epoch ms in an IANA time zone; falls back to local time. */
-export function clock(ms, tz, seconds = true) {
-  const key = `${tz}|${seconds}`;
+function formatter(tz, opts) {
+  const key = `${tz}|${JSON.stringify(opts)}`;
   let f = fmtCache.get(key);
   if (!f) {
-    const opts = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
-    if (seconds) opts.second = '2-digit';
     try {
       f = new Intl.DateTimeFormat('en-GB', { ...opts, timeZone: tz || undefined });
     } catch {
@@ -139,7 +136,56 @@ export function clock(ms, tz, seconds = true) {
     }
     fmtCache.set(key, f);
   }
-  return f.format(new Date(ms));
+  return f;
+}
+
+const HMS = { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' };
+// How far clocks go back at a fall-back: an hour, or half of one (Lord Howe).
+const FOLDS = [3_600_000, 1_800_000];
+
+/**
+ * "HH:MM:SS" (or "HH:MM") of epoch ms in an IANA time zone; falls back to local time. In
+ * the hour a fall-back repeats, the time carries its UTC offset ("01:32 UTC-04", then
+ * "01:11 UTC-05"), as the chats' times do: without it, an alert fired at the second 01:11
+ * reads as older than one fired at the first 01:32.
+ */
+export function clock(ms, tz, seconds = true) {
+  const opts = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  if (seconds) opts.second = '2-digit';
+  const text = formatter(tz, opts).format(new Date(ms));
+  const suffix = foldSuffix(ms, tz);
+  return suffix ? `${text} ${suffix}` : text;
+}
+
+// By zone and minute (offsets change on whole minutes): the offset to show, or ''. A
+// board writes the same few minutes' times over and over (the tiles' "out since").
+const foldCache = new Map();
+function foldSuffix(ms, tz) {
+  const key = `${tz}|${Math.floor(ms / 60_000)}`;
+  let v = foldCache.get(key);
+  if (v === undefined) {
+    const hms = formatter(tz, HMS);
+    const wall = hms.format(new Date(ms));
+    const repeated = FOLDS.some((d) => hms.format(new Date(ms - d)) === wall || hms.format(new Date(ms + d)) === wall);
+    v = repeated ? utcOffset(ms, tz) : '';
+    if (foldCache.size >= 4096) foldCache.clear();
+    foldCache.set(key, v);
+  }
+  return v;
+}
+
+/** "UTC-04", "UTC+10:30": the zone's offset at ms. */
+function utcOffset(ms, tz) {
+  let name = '';
+  try {
+    name = formatter(tz, { timeZoneName: 'longOffset' }).formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value ?? '';
+  } catch {
+    return '';
+  }
+  // "GMT-04:00", "GMT+10:30", "GMT" (UTC itself)
+  const m = /^GMT([+-])(\d\d):(\d\d)$/.exec(name);
+  if (!m) return 'UTC';
+  return `UTC${m[1]}${m[2]}${m[3] === '00' ? '' : `:${m[3]}`}`;
 }
 
 /** Parses an alert timestamp (RFC 3339 string or epoch ms) to epoch ms; null stays null. */

@@ -632,3 +632,19 @@ test('aux-cluster banner: at most three rows; past that the largest two and a ro
   assert.deepEqual(shown.map((a) => a.team), ['T4', 'T2']);
   assert.deepEqual(rest.map((a) => a.team), ['T3', 'T0', 'T1']);
 });
+
+test('clock: a time in the hour a fall-back repeats carries its UTC offset (New York, Lord Howe); others not', () => {
+  const at = (s) => Date.parse(s);
+  assert.equal(F.clock(at('2026-11-01T05:32:00Z'), 'America/New_York', false), '01:32 UTC-04');
+  assert.equal(F.clock(at('2026-11-01T06:11:00Z'), 'America/New_York', false), '01:11 UTC-05');
+  assert.equal(F.clock(at('2026-11-01T06:11:05Z'), 'America/New_York'), '01:11:05 UTC-05');
+  assert.equal(F.clock(at('2026-11-01T07:30:00Z'), 'America/New_York', false), '02:30');
+  assert.equal(F.clock(at('2026-11-01T04:59:59Z'), 'America/New_York'), '00:59:59');
+  assert.equal(F.clock(at('2026-11-23T14:05:00Z'), 'America/New_York'), '09:05:00');
+  // Spring forward skips an hour: nothing repeats.
+  assert.equal(F.clock(at('2026-03-08T07:30:00Z'), 'America/New_York', false), '03:30');
+  // Lord Howe goes back half an hour (+11 to +10:30) on 2026-04-05.
+  assert.equal(F.clock(at('2026-04-04T14:40:00Z'), 'Australia/Lord_Howe', false), '01:40 UTC+11');
+  assert.equal(F.clock(at('2026-04-04T15:10:00Z'), 'Australia/Lord_Howe', false), '01:40 UTC+10:30');
+  assert.equal(F.clock(at('2026-04-04T15:10:00Z'), 'Asia/Shanghai', false), '23:10');
+});
