@@ -147,13 +147,14 @@ const FOLDS = [3_600_000, 1_800_000];
  * "HH:MM:SS" (or "HH:MM") of epoch ms in an IANA time zone; falls back to local time. In
  * the hour a fall-back repeats, the time carries its UTC offset ("01:32 UTC-04", then
  * "01:11 UTC-05"), as the chats' times do: without it, an alert fired at the second 01:11
- * reads as older than one fired at the first 01:32.
+ * reads as older than one fired at the first 01:32. Not with `offset` false (a chart's
+ * axis, whose order says which is later).
  */
-export function clock(ms, tz, seconds = true) {
+export function clock(ms, tz, seconds = true, offset = true) {
   const opts = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
   if (seconds) opts.second = '2-digit';
   const text = formatter(tz, opts).format(new Date(ms));
-  const suffix = foldSuffix(ms, tz);
+  const suffix = offset ? foldSuffix(ms, tz) : '';
   return suffix ? `${text} ${suffix}` : text;
 }
 

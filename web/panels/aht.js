@@ -38,7 +38,7 @@ function monthDay(ms, tz) {
 
 function timeLabel(kind, ms) {
   const tz = store.config.timezone;
-  return kind === 'day' ? monthDay(ms, tz) : F.clock(ms, tz, false);
+  return kind === 'day' ? monthDay(ms, tz) : F.clock(ms, tz, false, false);
 }
 
 function box(kind) {
