@@ -581,6 +581,20 @@ test('the team view draws the AHT control chart: every point, centre line, limit
       await page.waitForSelector('[data-testid="aht-panel"]:not([hidden])');
       for (const [kind, points] of Object.entries(chart)) {
         const sel = `[data-testid="aht-chart-${kind}"]`;
+        if (!points.length) {
+          // No closed point (the days' chart on a first day): its head says so, and it
+          // takes no room from the alerts beside the tiles.
+          await page.waitForFunction((s) => document.querySelector(`${s} .aht-state`)?.textContent !== '', sel);
+          const empty = await page.$eval(sel, (root) => ({
+            state: root.querySelector('.aht-state').textContent,
+            svg: root.querySelector('svg').getBoundingClientRect().height,
+            height: root.getBoundingClientRect().height,
+          }));
+          assert.equal(empty.state, lang === 'zh' ? '暂无已结束的点' : 'No closed point yet', `${lang} ${kind}`);
+          assert.equal(empty.svg, 0, `${lang} ${kind}: no empty chart drawn`);
+          assert.ok(empty.height < 60, `${lang} ${kind}: the head only (${empty.height}px)`);
+          continue;
+        }
         // Drawn once the box has its size.
         await page.waitForFunction((s) => document.querySelector(`${s} svg`)?.childElementCount > 0, sel);
         const got = await page.$eval(sel, (root) => {

@@ -109,7 +109,10 @@ function renderBox(b, kind, points) {
   const state = $('.aht-state', b.head);
   let level = null;
   let text = '';
-  if (last) {
+  if (!last) {
+    // Said in the head: on a team board the empty chart gives its room to the alerts.
+    text = t('aht.none');
+  } else {
     if ((last.rules ?? []).length) {
       level = 'bad';
       text = `${t('aht.out')}: ${rulesLabel(last.rules)}`;
@@ -124,6 +127,11 @@ function renderBox(b, kind, points) {
   setAttr(state, 'data-level', level);
   setAttr(b.root, 'data-points', points.length);
   b.svg.setAttribute('aria-label', `${title}: ${text}`);
+  if (!last) {
+    b.svg.replaceChildren();
+    b.sig = '';
+    return;
+  }
   const w = Math.floor(b.svg.parentElement?.clientWidth ?? 0);
   const h = Math.floor(b.root.clientHeight - b.head.offsetHeight - 4);
   if (!(w > 0 && h > 40)) return;
