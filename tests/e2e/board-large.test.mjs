@@ -112,6 +112,24 @@ function slabsReady() {
 // which left the event loop that drives the browser little room under load.
 const WAIT = { timeout: 20_000 };
 
+
+/**
+ * In the page: the teams in the order a table taller than its panel shows them (docs/
+ * wallboard.md): those with a firing aux_cluster first, then those with another team alert
+ * firing, then the rest, each in the server's order. `attention`: how many come first.
+ */
+function attentionOrder() {
+  const s = window.floorwatch.store;
+  const teamKinds = ['aux_cluster', 'utilization_high', 'aux_dispersion', 'aht_out_of_control'];
+  const rank = new Map();
+  for (const a of s.alerts) {
+    if (a.state !== 'firing' || !teamKinds.includes(a.kind)) continue;
+    rank.set(a.team, Math.min(rank.get(a.team) ?? 2, a.kind === 'aux_cluster' ? 0 : 1));
+  }
+  const ids = s.teams.map((x) => x.team);
+  const groups = [0, 1, 2].map((g) => ids.filter((t) => (rank.get(t) ?? 2) === g));
+  return { ids: groups.flat(), attention: groups[0].length + groups[1].length };
+}
 test('a 20,000-agent board paints its squares on a few canvases: the element count does not grow with the floor, and scrolling shows each agent as it is', { timeout: 100_000 }, async () => {
   const m = await startMock({ agents: 20000, teams: 400, seed: 3, clusterHoldMs: 0 });
   const browser = await launch();
@@ -337,13 +355,21 @@ test('a 400-team table lays out the rows near its view: changed values reach the
         const b = r.getBoundingClientRect();
         return b.bottom > p.top && b.top < p.bottom;
       });
-      return { shown: shown.length, onScreen: onScreen.length, first: shown[0]?.dataset.team, last: shown.at(-1)?.dataset.team, panelH: panel.clientHeight };
+      return { shown: shown.length, onScreen: onScreen.length, first: shown[0]?.dataset.team, last: shown.at(-1)?.dataset.team, panelH: panel.clientHeight,
+        rows: shown.map((r) => r.dataset.team) };
     });
     await page.waitForFunction(() => document.querySelector('.teams tbody.sizer') && !document.querySelector('.teams tbody.sizer').hidden, null, WAIT);
+    // The floor held still, so the rows' order is the one its alerts give.
+    m.pause();
+    await sleep(300);
     const top = await laidOut();
+    const order = await page.evaluate(attentionOrder);
+    m.resume();
     assert.ok(top.onScreen >= 10, `rows on screen: ${top.onScreen} in ${top.panelH} px`);
     assert.ok(top.shown >= top.onScreen && top.shown <= top.onScreen + 2 * 12 + 2, `rows laid out: ${top.shown} for ${top.onScreen} on screen`);
-    assert.equal(top.first, 'T01');
+    assert.ok(order.attention > 0 && order.attention < order.ids.length, `some teams have a team alert firing: ${order.attention}`);
+    assert.equal(top.first, order.ids[0], 'the table taller than its panel begins with a team whose team alert fires');
+    assert.deepEqual(top.rows, order.ids.slice(0, top.rows.length), 'the rows laid out, attention first');
 
     // The columns and the table as wide as with every row laid out (and no sizer): with the
     // floor holding still, the widths as the page lays them out, then every row drawn (the
@@ -529,6 +555,10 @@ test('kiosk paging moves the team table by whole rows', { timeout: 60_000 }, asy
         first: seen[0]?.team, last: seen.at(-1)?.team, n: seen.length,
       };
     });
+    // The floor holds still while paging: an alert firing would reorder the rows.
+    m.pause();
+    await sleep(300);
+    const lastTeam = (await page.evaluate(attentionOrder)).ids.at(-1);
     let s = await screen();
     assert.equal(s.top, 0);
     assert.ok(s.max > 0, 'the table is taller than its room');
@@ -544,14 +574,14 @@ test('kiosk paging moves the team table by whole rows', { timeout: 60_000 }, asy
       // The last screen too starts on a row: the room ends on a row (snap), so the table's
       // end is a row's top less the room, within a pixel.
       assert.equal(s.cutTop, 0, `screen ${screens.length + 1}: no row cut under the heading (${JSON.stringify(s)})`);
-      if (s.last !== 'T40') {
+      if (s.last !== lastTeam) {
         assert.equal(s.first, prev.last, `screen ${screens.length + 1} starts with the last row of the one before`);
       }
       screens.push(s);
     }
     assert.equal(s.top, 0, 'back to the top after the last screen');
     assert.ok(screens.length >= 3, `several screens (${screens.length})`);
-    assert.equal(screens.at(-1).last, 'T40', 'the last screen ends with the last team');
+    assert.equal(screens.at(-1).last, lastTeam, 'the last screen ends with the last team');
   } finally {
     await browser.close();
     await m.close();

@@ -648,3 +648,18 @@ test('clock: a time in the hour a fall-back repeats carries its UTC offset (New 
   assert.equal(F.clock(at('2026-04-04T15:10:00Z'), 'Australia/Lord_Howe', false), '01:40 UTC+10:30');
   assert.equal(F.clock(at('2026-04-04T15:10:00Z'), 'Asia/Shanghai', false), '23:10');
 });
+
+test('team table: attention first puts teams with a firing team alert first (clusters, then the others), the rest in the server order', async () => {
+  globalThis.location ??= { search: '' };
+  const { attentionFirst } = await import('../../web/panels/teams.js');
+  const teams = ['T01', 'T02', 'T03', 'T04', 'T05', 'unassigned'].map((team) => ({ team }));
+  const ids = (xs) => xs.map((x) => x.team);
+  const al = (kind, team, state = 'firing') => ({ kind, team, state });
+  assert.equal(attentionFirst(teams, []), teams, 'nothing firing: the same list');
+  assert.deepEqual(ids(attentionFirst(teams, [al('long_aux', 'T05'), al('out_of_adherence', 'T04'), al('aux_cluster', 'T03', 'resolved')])), ids(teams),
+    'agents\' alerts and resolved ones move nothing');
+  assert.deepEqual(
+    ids(attentionFirst(teams, [al('utilization_high', 'T04'), al('aux_cluster', 'T05'), al('aux_dispersion', 'T02'), al('aux_dispersion', 'T05'), al('aht_out_of_control', 'unassigned')])),
+    ['T05', 'T02', 'T04', 'unassigned', 'T01', 'T03'],
+  );
+});

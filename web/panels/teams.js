@@ -99,6 +99,35 @@ function renderDrivers(box, shown) {
   box.replaceChildren(...driverSpans(shown));
 }
 
+// The alerts about a team as a whole, and how each ranks: a cluster first, then the rest.
+const TEAM_KINDS = new Map([['aux_cluster', 0], ['aht_out_of_control', 1], ['utilization_high', 1], ['aux_dispersion', 1]]);
+
+/**
+ * `teams` (in the server's order) with those that have a firing team alert first: an aux
+ * cluster's, then the other team alerts' (utilization, aux dispersion, AHT out of
+ * control), each group in the server's order; the rest after them, as they were.
+ */
+export function attentionFirst(teams, alerts) {
+  const rank = new Map();
+  for (const a of alerts) {
+    const r = TEAM_KINDS.get(a.kind);
+    if (r === undefined || a.state !== 'firing') continue;
+    if (!(rank.get(a.team) <= r)) rank.set(a.team, r);
+  }
+  if (!rank.size) return teams;
+  return teams
+    .map((x, i) => [rank.get(x.team) ?? 2, i, x])
+    .sort((p, q) => p[0] - q[0] || p[1] - q[1])
+    .map((p) => p[2]);
+}
+
+/** Whether the table is taller than its panel, as last laid out. */
+function overflows() {
+  if (!pads) return false;
+  const { panel } = pads;
+  return panel.scrollHeight - panel.clientHeight > 4;
+}
+
 /**
  * "Sophie Khan" -> "Sophie K." (Latin names); CJK and one-word names stay whole, and so do
  * names ending in a number ("Agent 12" is not "Agent 1.").
@@ -117,7 +146,10 @@ export function render() {
   for (const e of document.querySelectorAll('.teams [data-win]')) setText(e, winLabel(w[e.dataset.win]));
   const clusterTeams = new Set(store.alerts.filter((a) => a.kind === 'aux_cluster' && a.state === 'firing').map((a) => a.team));
   ctx = { c, w, clusterTeams };
-  const teams = opts.team ? store.teams.filter((x) => x.team === opts.team) : store.teams;
+  const all = opts.team ? store.teams.filter((x) => x.team === opts.team) : store.teams;
+  // A table taller than its panel puts the teams with a firing team alert first, so the
+  // first screen (and kiosk paging's) shows them; one that fits keeps the server's order.
+  const teams = overflows() ? attentionFirst(all, store.alerts) : all;
   // The rows to be laid out (place() below): only their cells are written now.
   const [first, last] = wantRange(teams.length);
   // The adherence column only on a floor with a roster (docs/adherence.md): elsewhere it
@@ -154,7 +186,8 @@ export function render() {
       tr._seen = [];
       teamRows.set(x.team, tr);
     }
-    // Keep rows in the server's order (sorted by id) without rebuilding the table.
+    // Keep rows in this order (the server's, by id, or attention first) without
+    // rebuilding the table.
     const want = prev ? prev.nextSibling : tbody.firstChild;
     if (want !== tr) tbody.insertBefore(tr, want);
     prev = tr;
