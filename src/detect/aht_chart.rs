@@ -342,6 +342,14 @@ impl Series {
         self.points.is_empty() && self.low.is_empty() && self.open.is_empty() && self.firing_before.is_none()
     }
 
+    /// The start of the latest interval with contacts, plotted or not (`Ms::MIN`: none).
+    pub fn last_start(&self) -> Ms {
+        let plotted = self.points.last().map_or(Ms::MIN, |p| p.start);
+        let low = self.low.last_key_value().map_or(Ms::MIN, |(&s, _)| s);
+        let open = self.open.last_key_value().map_or(Ms::MIN, |(&s, _)| s);
+        plotted.max(low).max(open)
+    }
+
     /// The earliest end of an open interval (`Ms::MAX`: none).
     pub fn next_close(&self) -> Ms {
         // Intervals of one kind do not overlap: the first to start is the first to end.

@@ -270,6 +270,22 @@ impl Engine {
             }
             !c.series.iter().all(Series::is_empty)
         });
+        // The charts of teams forgotten (empty for `forget_offline_after`) keep their
+        // history for a team that comes back, but at most `MAX_TEAMS` of them, the latest
+        // with contacts: a feed naming a new team each shift kept weeks of them (200,000
+        // churned teams held 883 MB).
+        let mut gone: Vec<(Ms, String)> = self
+            .charts
+            .iter()
+            .filter(|(id, _)| !self.team_index.contains_key(id.as_str()))
+            .map(|(id, c)| (c.series.iter().map(Series::last_start).max().unwrap_or(Ms::MIN), id.clone()))
+            .collect();
+        if gone.len() > super::MAX_TEAMS {
+            gone.sort_unstable();
+            for (_, id) in &gone[..gone.len() - super::MAX_TEAMS] {
+                self.charts.remove(id);
+            }
+        }
     }
 
     /// Recomputes when the next point closes (after a restore).
@@ -282,7 +298,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::config::FileConfig;
-    use crate::engine::{Source, ViewOpts};
+    use crate::engine::{MAX_TEAMS, Source, ViewOpts};
     use crate::event::{Aliases, decode_str};
 
     const Q: Ms = 900_000;
@@ -328,6 +344,44 @@ mod tests {
 
     fn points(c: &ChartView) -> usize {
         c.kinds[0].1.len()
+    }
+
+    /// The charts of forgotten teams are kept, but no more than `MAX_TEAMS` of them, those
+    /// with the latest contacts: two waves of 3,000 teams, each forgotten after its shift.
+    #[test]
+    fn charts_of_forgotten_teams_are_bounded() {
+        let toml = "[server]\nclock = \"event\"\n[floor]\nmax_backfill_secs = 600\nforget_offline_after_secs = 600\n";
+        let mut e = Engine::new(FileConfig::parse(toml, "t").unwrap().settings().unwrap());
+        let wave = |e: &mut Engine, w: usize, t: Ms| {
+            for i in 0..3_000 {
+                let (agent, team) = (format!("W{w}A{i}"), format!("W{w}T{i}"));
+                for (at, state) in [(t, "talking"), (t + 60_000, "idle"), (t + 120_000, "offline")] {
+                    let line = format!(r#"{{"ts":{at},"agent":"{agent}","state":"{state}","team":"{team}"}}"#);
+                    let ev = decode_str(&line, &Aliases::default()).unwrap().agent().unwrap();
+                    e.apply(ev, 0, Source::Replay);
+                }
+            }
+        };
+        // Housekeeping at `t`: the agents offline since long enough go, then their teams.
+        let keep = |e: &mut Engine, t: Ms| {
+            event(e, t, "K", "idle");
+            e.housekeeping();
+            event(e, t + 1_000, "K", "idle");
+            e.housekeeping();
+        };
+        wave(&mut e, 1, T0);
+        keep(&mut e, T0 + 3_600_000);
+        keep(&mut e, T0 + 7_200_000);
+        assert_eq!(e.team_index.len(), 1, "only K's team is left");
+        assert_eq!(e.charts.len(), 3_000, "their charts kept");
+        wave(&mut e, 2, T0 + 8 * 3_600_000);
+        keep(&mut e, T0 + 9 * 3_600_000);
+        keep(&mut e, T0 + 10 * 3_600_000);
+        let gone = e.charts.keys().filter(|id| !e.team_index.contains_key(id.as_str())).count();
+        assert_eq!(gone, MAX_TEAMS);
+        assert!((0..3_000).all(|i| e.charts.contains_key(&format!("W2T{i}"))), "the later wave's are kept");
+        let first = (0..3_000).filter(|i| e.charts.contains_key(&format!("W1T{i}"))).count();
+        assert_eq!(first, MAX_TEAMS - 3_000);
     }
 
     /// A chart's view is shared between views while its points stay, and is built anew,
