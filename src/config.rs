@@ -281,11 +281,14 @@ pub struct RosterConfig {
     pub max_bytes: usize,
     /// How often the file is checked for a change, in seconds.
     pub check_interval_secs: u64,
+    /// Most schedule rows held at once, every agent and day (past days are dropped after
+    /// midnight); an upload that would hold more is refused.
+    pub max_rows: usize,
 }
 
 impl Default for RosterConfig {
     fn default() -> Self {
-        RosterConfig { file: String::new(), max_bytes: 64 << 20, check_interval_secs: 5 }
+        RosterConfig { file: String::new(), max_bytes: 64 << 20, check_interval_secs: 5, max_rows: 20_000_000 }
     }
 }
 
@@ -960,12 +963,16 @@ impl FileConfig {
         if self.roster.check_interval_secs == 0 {
             errs.0.push(invalid("roster.check_interval_secs", "must be at least 1"));
         }
+        if self.roster.max_rows == 0 {
+            errs.0.push(invalid("roster.max_rows", "must be at least 1"));
+        }
         let adherence = crate::roster::AdherenceSettings {
             allowed,
             threshold_ms: errs
                 .take(secs_ms("alerts.out_of_adherence.threshold_secs", a.out_of_adherence.threshold_secs))
                 .unwrap_or(1000)
                 .max(1000),
+            max_rows: self.roster.max_rows.max(1),
         };
         Settings {
             adherence,

@@ -376,3 +376,44 @@ W1,2026-11-25 09:00,2026-11-25 17:00,shift
     let e = parse(r#"{"agents": [{"agent": "W1", "days_off": ["24.11.2026"]}]}"#, &tz).unwrap_err();
     assert_eq!(e.at, "agents[0].days_off[0]", "{e}");
 }
+
+/// The rows held at once are bounded (`roster.max_rows`): uploads of days ahead add up (a
+/// day is replaced only by an upload naming it), and one that would hold more is refused
+/// whole, naming the key; one that replaces days it names holds no more and is taken.
+#[tokio::test]
+async fn the_rows_held_are_bounded_by_roster_max_rows() {
+    let d = common::Daemon::start("[server]\nclock = \"event\"\n[roster]\nmax_rows = 8\n").await;
+    let day = |date: &str| {
+        ["R1", "R2", "R3"]
+            .iter()
+            .map(|a| format!("{a},{date} 09:00,{date} 17:00,shift\n{a},{date} 12:00,{date} 12:30,lunch\n"))
+            .collect::<String>()
+    };
+    let csv = |days: &[&str]| format!("agent,start,end,activity\n{}", days.iter().map(|d| day(d)).collect::<String>());
+    let (st, body) = put(&d, &csv(&["2026-11-23"])).await;
+    assert_eq!((st, body["rows"].as_u64()), (200, Some(6)), "{body}");
+    // The next day's 6 more would hold 12.
+    let (st, body) = put(&d, &csv(&["2026-11-24"])).await;
+    let msg = refusal(st, &body);
+    assert!(msg.contains("12 schedule rows") && msg.contains("roster.max_rows (8)"), "{msg}");
+    // The same day again, changed: it replaces the 6, and is taken.
+    let changed = csv(&["2026-11-23"]).replace("12:30,lunch", "13:00,lunch");
+    let (st, body) = put(&d, &changed).await;
+    assert_eq!(st, 200, "{body}");
+    // Two agents' next day (4 rows) would hold 10; one agent's (2 rows) 8.
+    let two = format!(
+        "agent,start,end,activity\n{}",
+        day("2026-11-24").lines().take(4).map(|l| format!("{l}\n")).collect::<String>()
+    );
+    let (st, body) = put(&d, &two).await;
+    assert!(refusal(st, &body).contains("10 schedule rows"), "{body}");
+    let one = format!(
+        "agent,start,end,activity\n{}",
+        day("2026-11-24").lines().take(2).map(|l| format!("{l}\n")).collect::<String>()
+    );
+    let (st, body) = put(&d, &one).await;
+    assert_eq!(st, 200, "{body}: nothing of the refused uploads is held");
+    let (st, body) = put(&d, &one.replace("R1", "R4")).await;
+    assert!(refusal(st, &body).contains("10 schedule rows"), "{body}");
+    d.stop().await;
+}

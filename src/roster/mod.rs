@@ -116,11 +116,13 @@ pub struct AdherenceSettings {
     pub allowed: HashMap<String, AllowList>,
     /// `out_of_adherence` fires after this long out of adherence.
     pub threshold_ms: Ms,
+    /// Most schedule rows held at once (`roster.max_rows`).
+    pub max_rows: usize,
 }
 
 impl Default for AdherenceSettings {
     fn default() -> Self {
-        AdherenceSettings { allowed: HashMap::new(), threshold_ms: 300_000 }
+        AdherenceSettings { allowed: HashMap::new(), threshold_ms: 300_000, max_rows: 20_000_000 }
     }
 }
 
@@ -409,6 +411,10 @@ pub enum UploadError {
     TooManyNames,
     #[error("too many scheduled agents: {0} (at most floor.max_agents)")]
     TooManyAgents(usize),
+    #[error(
+        "the roster would hold {0} schedule rows, more than roster.max_rows ({1}); upload fewer days ahead (past days are dropped after midnight) or raise it"
+    )]
+    TooManyRows(usize, usize),
 }
 
 /// Every scheduled agent's schedule and state log.
@@ -791,16 +797,30 @@ impl Roster {
         if self.names.len() + new_names.len() > MAX_NAMES {
             return Err(UploadError::TooManyNames);
         }
+        // A row's day is its shift's (a night shift's break after midnight too). The rows
+        // held after the upload, before anything of it is applied: the rows an upload names
+        // replace its agents' rows of those days; days ahead are kept until they are past.
+        let mut held = self.agents.iter().map(|a| a.rows.len()).sum::<usize>();
+        let mut owned: Vec<(Vec<Ms>, BTreeSet<i32>)> = Vec::with_capacity(up.agents.len());
+        for (id, rows) in &up.agents {
+            let owners = parse::owning_starts(rows);
+            let days: BTreeSet<i32> = owners.iter().map(|&t| day_of(t)).collect();
+            if let Some(&s) = self.index.get(id) {
+                held -= self.agents[s as usize].rows.iter().filter(|k| days.contains(&k.day)).count();
+            }
+            held += rows.iter().filter(|r| !is_off(r)).count();
+            owned.push((owners, days));
+        }
+        if held > self.settings.max_rows {
+            return Err(UploadError::TooManyRows(held, self.settings.max_rows));
+        }
         for n in new_names {
             self.intern(&n);
         }
         let mut touched = Vec::with_capacity(up.agents.len());
         let trimmed_at = self.trimmed_at;
         let (mut outside, mut first_outside) = (0, None);
-        for (id, rows) in &up.agents {
-            // A row's day is its shift's (a night shift's break after midnight too).
-            let owners = parse::owning_starts(rows);
-            let days: BTreeSet<i32> = owners.iter().map(|&t| day_of(t)).collect();
+        for ((id, rows), (owners, days)) in up.agents.iter().zip(owned) {
             let slot = match self.index.get(id) {
                 Some(&s) => s,
                 None if rows.iter().all(is_off) => continue,
