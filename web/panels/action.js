@@ -38,8 +38,8 @@ export function outOfAdherence(skip) {
   for (const [id, al] of firingOutOfAdherence()) {
     if (skip.has(id)) continue;
     const a = store.agents.get(id) ?? null;
-    // The agent's team now (a no-show that turns up late takes its real team), else the
-    // alert's.
+    // The agent's team now (one that logged in after its no-show alert fired is in its
+    // team, on its team's board, though the alert stays in `unassigned`), else the alert's.
     const team = a?.team ?? al.team;
     if (opts.team && team !== opts.team) continue;
     const since = a?.out_since ?? F.toMs(al.started_at) ?? store.now;
