@@ -46,8 +46,11 @@ const STATES: [&str; 5] = ["talking", "acw", "aux", "idle", "offline"];
 /// Names of the families written by `render` itself. A family of the same name registered in
 /// the registry by another module would make the exposition invalid (two blocks of one
 /// family), so it is left out of the scrape and reported once.
-const ENGINE_FAMILIES: [&str; 31] = [
+const ENGINE_FAMILIES: [&str; 34] = [
     "floorwatch_adherence_ratio",
+    "floorwatch_roster_agents",
+    "floorwatch_roster_rows",
+    "floorwatch_roster_rows_limit",
     "floorwatch_agents_out_of_adherence",
     "floorwatch_queue_calls_refused_total",
     "floorwatch_queue_calls_waiting",
@@ -261,6 +264,22 @@ impl Metrics {
         let threads = threads.unwrap_or(rows.len() >= PARALLEL_TEAMS);
         let (mut out, second) = parts.write([mem.last_len, mem.last_second], threads);
         mem.last_second = second;
+        // The roster's size against its bound (an upload past `roster.max_rows` is refused).
+        let roster = engine.roster();
+        out.header("floorwatch_roster_agents", "gauge", "Agents with a schedule (scheduled today or on a day held).");
+        out.sample("floorwatch_roster_agents", &[], V::U(roster.len() as u64));
+        out.header(
+            "floorwatch_roster_rows",
+            "gauge",
+            "Schedule rows held, every agent and day; past days are dropped after midnight.",
+        );
+        out.sample("floorwatch_roster_rows", &[], V::U(roster.rows_held() as u64));
+        out.header(
+            "floorwatch_roster_rows_limit",
+            "gauge",
+            "roster.max_rows: an upload that would hold more rows is refused.",
+        );
+        out.sample("floorwatch_roster_rows_limit", &[], V::U(roster.settings().max_rows as u64));
 
         let mut families = self.registry.gather();
         let before = families.len();

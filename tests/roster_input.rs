@@ -415,5 +415,14 @@ async fn the_rows_held_are_bounded_by_roster_max_rows() {
     assert_eq!(st, 200, "{body}: nothing of the refused uploads is held");
     let (st, body) = put(&d, &one.replace("R1", "R4")).await;
     assert!(refusal(st, &body).contains("10 schedule rows"), "{body}");
+    // /metrics: the rows held against the bound, and the uploads by outcome.
+    let m = d.metrics().await;
+    let metric = |name: &str| common::metric(&m, name);
+    assert_eq!(metric("floorwatch_roster_rows"), Some(8.0), "{m}");
+    assert_eq!(metric("floorwatch_roster_rows_limit"), Some(8.0));
+    assert_eq!(metric("floorwatch_roster_agents"), Some(3.0));
+    assert_eq!(metric("floorwatch_roster_uploads_total{outcome=\"applied\",source=\"put\"}"), Some(3.0));
+    assert_eq!(metric("floorwatch_roster_uploads_total{outcome=\"refused\",source=\"put\"}"), Some(3.0));
+    assert_eq!(metric("floorwatch_roster_uploads_total{outcome=\"applied\",source=\"file\"}"), Some(0.0));
     d.stop().await;
 }

@@ -618,6 +618,11 @@ impl Roster {
         self.agents.len()
     }
 
+    /// The schedule rows held, every agent and day (bounded by `roster.max_rows`).
+    pub fn rows_held(&self) -> usize {
+        self.agents.iter().map(|a| a.rows.len()).sum()
+    }
+
     fn intern(&mut self, name: &str) -> Option<u16> {
         if let Some(&i) = self.name_ids.get(name) {
             return Some(i);

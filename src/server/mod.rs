@@ -67,6 +67,8 @@ pub struct Shared {
     pub sources: crate::sources::Sources,
     /// Reads computed once for the requests that arrive together (`flight`).
     pub reads: flight::Reads,
+    /// `floorwatch_roster_uploads_total{source, outcome}` (`roster::uploads_counter`).
+    pub roster_uploads: prometheus::IntCounterVec,
 }
 
 impl Shared {
@@ -308,6 +310,7 @@ pub async fn run_config(
     );
     let open_board = config.tokens.viewer.is_none() && !listeners.http.local_addr()?.ip().is_loopback();
     let reads = flight::Reads::new(metrics.registry());
+    let roster_uploads = roster::uploads_counter(metrics.registry());
     let shared = Arc::new(Shared {
         open_board,
         core,
@@ -325,6 +328,7 @@ pub async fn run_config(
         config,
         ready: std::sync::atomic::AtomicBool::new(false),
         reads,
+        roster_uploads,
     });
 
     let http_addr = listeners.http.local_addr()?;

@@ -10,6 +10,31 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 
+/// `floorwatch_roster_uploads_total{source, outcome}`: rosters sent with `PUT` (`put`) or
+/// read from `[roster] file` (`file`), `applied` or `refused` (nothing of it applied).
+pub fn uploads_counter(registry: &prometheus::Registry) -> prometheus::IntCounterVec {
+    let c = prometheus::IntCounterVec::new(
+        prometheus::Opts::new(
+            "floorwatch_roster_uploads_total",
+            "Rosters uploaded with PUT /api/v1/roster (source=put) or read from [roster] file (source=file), applied or refused whole.",
+        ),
+        &["source", "outcome"],
+    )
+    .expect("valid metric");
+    for source in ["put", "file"] {
+        for outcome in ["applied", "refused"] {
+            c.with_label_values(&[source, outcome]);
+        }
+    }
+    registry.register(Box::new(c.clone())).expect("registered once");
+    c
+}
+
+/// Counts an upload of `source` (`put`, `file`): applied or refused.
+pub fn count_upload(shared: &Shared, source: &str, applied: bool) {
+    shared.roster_uploads.with_label_values(&[source, if applied { "applied" } else { "refused" }]).inc();
+}
+
 /// What an upload did, or why nothing of it was applied.
 pub fn apply(shared: &Shared, text: &str) -> Result<crate::roster::Applied, String> {
     if shared.core.cluster().is_some() {
@@ -105,6 +130,7 @@ pub async fn watch(shared: Arc<Shared>, shutdown: CancellationToken) {
             Ok::<_, String>(applied)
         })
         .await;
+        count_upload(&shared, "file", matches!(res, Ok(Ok(_))));
         match res {
             Ok(Ok(a)) => {
                 if let Some(w) = &a.outside {

@@ -368,10 +368,18 @@ pub fn routes(
         .and(s.clone())
         .then(|declared: Option<u64>, body, peer: Option<std::net::SocketAddr>, sh: Arc<Shared>| async move {
             let stall = sh.config.limits.header_read_timeout;
+            let refused = |sh: &Shared| super::roster::count_upload(sh, "put", false);
             let body = match read_limited(declared, body, sh.config.roster_max_bytes, stall).await {
-                Err(Unread::Stalled) => return stalled_reply(stall),
-                Err(Unread::Gone) => return json_reply(String::new(), StatusCode::BAD_REQUEST),
+                Err(Unread::Stalled) => {
+                    refused(&sh);
+                    return stalled_reply(stall);
+                }
+                Err(Unread::Gone) => {
+                    refused(&sh);
+                    return json_reply(String::new(), StatusCode::BAD_REQUEST);
+                }
                 Ok(Body::TooLarge { limit }) => {
+                    refused(&sh);
                     let msg =
                         format!("roster over roster.max_bytes ({limit} bytes); nothing of this upload was applied");
                     return json_reply(json!({ "error": msg }).to_string(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -379,18 +387,22 @@ pub fn routes(
                 Ok(Body::Bytes(b)) => b,
             };
             blocking(move || match std::str::from_utf8(&body) {
-                Err(e) => json_reply(
+                Err(e) => {
+                    refused(&sh);
+                    json_reply(
                     json!({"error": format!(
                         "{}; nothing of this upload was applied",
                         crate::roster::parse::not_utf8(&body, e.valid_up_to())
                     )})
                     .to_string(),
                     StatusCode::BAD_REQUEST,
-                ),
+                    )
+                }
                 // Logged with who sent it, as the file's loads are: a schedule changed
                 // mid-shift is the first thing asked about when the board's adherence moves.
                 Ok(text) => match super::roster::apply(&sh, text) {
                     Ok(a) => {
+                        super::roster::count_upload(&sh, "put", true);
                         tracing::info!(peer = %errors::show_peer(peer), agents = a.agents, rows = a.rows, "roster uploaded (PUT /api/v1/roster)");
                         let mut body = json!({"agents": a.agents, "rows": a.rows});
                         if let Some(w) = a.outside_warning() {
@@ -401,6 +413,7 @@ pub fn routes(
                         json_reply(body.to_string(), StatusCode::OK)
                     }
                     Err(e) => {
+                        refused(&sh);
                         tracing::warn!(peer = %errors::show_peer(peer), error = %e, "roster upload refused (PUT /api/v1/roster); nothing of it applied");
                         json_reply(
                             json!({"error": format!("{e}; nothing of this upload was applied")}).to_string(),
