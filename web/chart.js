@@ -47,9 +47,16 @@ export function chartModel(points, w, h) {
   const dx = (right - left) / n;
   const x = (i) => left + dx * (i + 0.5);
   const y = (v) => bottom - ((v - lo) / (hi - lo)) * (bottom - top);
-  const step = niceStep(hi - lo);
-  const ticks = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) ticks.push({ v, y: y(v) });
+  // About four ticks, fewer in a short box: never closer than a label's height (a team
+  // board's chart under the action lane is 80-100 px; four labels there touched).
+  const tickAt = (step) => {
+    const out = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push({ v, y: y(v) });
+    return out;
+  };
+  let ticks = tickAt(niceStep(hi - lo, Math.max(1, Math.min(4, Math.floor((bottom - top) / 28)))));
+  // A step as long as the range may leave no tick in it: a finer one then.
+  if (ticks.length === 0) ticks = tickAt(niceStep(hi - lo, 2)).slice(0, 1);
   const dots = points.map((p, i) => ({ x: x(i), y: y(p.mean_s), broke: (p.rules ?? []).length > 0, point: p }));
   const seg = (key) =>
     points

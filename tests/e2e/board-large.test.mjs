@@ -115,19 +115,23 @@ const WAIT = { timeout: 20_000 };
 
 /**
  * In the page: the teams in the order a table taller than its panel shows them (docs/
- * wallboard.md): those with a firing aux_cluster first, then those with another team alert
- * firing, then the rest, each in the server's order. `attention`: how many come first.
+ * wallboard.md): those with a firing aux_cluster first, the most agents on break first,
+ * then those with another team alert firing, then the rest, in the server's order.
+ * `attention`: how many come first.
  */
 function attentionOrder() {
   const s = window.floorwatch.store;
   const teamKinds = ['aux_cluster', 'utilization_high', 'aux_dispersion', 'aht_out_of_control'];
   const rank = new Map();
+  const onBreak = new Map();
   for (const a of s.alerts) {
     if (a.state !== 'firing' || !teamKinds.includes(a.kind)) continue;
     rank.set(a.team, Math.min(rank.get(a.team) ?? 2, a.kind === 'aux_cluster' ? 0 : 1));
+    if (a.kind === 'aux_cluster') onBreak.set(a.team, Math.max(onBreak.get(a.team) ?? 0, a.agents.length));
   }
   const ids = s.teams.map((x) => x.team);
   const groups = [0, 1, 2].map((g) => ids.filter((t) => (rank.get(t) ?? 2) === g));
+  groups[0] = groups[0].map((t, i) => [t, i]).sort((p, q) => onBreak.get(q[0]) - onBreak.get(p[0]) || p[1] - q[1]).map((p) => p[0]);
   return { ids: groups.flat(), attention: groups[0].length + groups[1].length };
 }
 test('a 20,000-agent board paints its squares on a few canvases: the element count does not grow with the floor, and scrolling shows each agent as it is', { timeout: 100_000 }, async () => {
@@ -475,6 +479,29 @@ test('a 400-team table lays out the rows near its view: changed values reach the
     await sameAsStore();
     await sameWidths('at the bottom');
     assert.deepEqual(page.errors, []);
+  } finally {
+    await browser.close();
+    await m.close();
+  }
+});
+
+// A table found taller than its panel when it is first laid out is put in attention order
+// at once, not at the first push that moves a team (a quiet floor's board stayed in id order).
+test('a 400-team table opens with the teams whose team alert fires first, before any push', { timeout: 60_000 }, async () => {
+  const m = await startMock({ agents: 2000, teams: 400, seed: 3, clusterHoldMs: 0 });
+  const browser = await launch();
+  try {
+    m.pause(); // the full frame on connecting only
+    const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await page.goto(m.url + '/?lang=en', { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="team-rows"] tr[data-team]').length === 400, null, WAIT);
+    const order = await page.evaluate(attentionOrder);
+    assert.ok(order.attention > 0, 'some team alert fires');
+    const first = () => page.evaluate(() => [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team]')].slice(0, 10).map((r) => r.dataset.team));
+    await page.waitForFunction((want) => [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team]')]
+      .slice(0, want.length).map((r) => r.dataset.team).join(' ') === want.join(' '), order.ids.slice(0, 10), WAIT)
+      .catch(() => {});
+    assert.deepEqual(await first(), order.ids.slice(0, 10));
   } finally {
     await browser.close();
     await m.close();

@@ -327,6 +327,12 @@ test('AHT control chart: steps per point, violating points marked, limits only w
   // One flat point still has a vertical range.
   const flat = chartModel([{ start: 0, n: 5, mean_s: 90, cl_s: null, ucl_s: null, lcl_s: null, rules: [] }], 300, 200);
   assert.ok(flat.hi > flat.lo);
+  // A short box has fewer ticks, never closer than a label's height.
+  for (const h of [240, 120, 100]) {
+    const t = chartModel(pts, 600, h).ticks;
+    assert.ok(t.length >= 1, `${h}px: a tick`);
+    for (let i = 1; i < t.length; i++) assert.ok(Math.abs(t[i].y - t[i - 1].y) >= 20, `${h}px: ticks ${JSON.stringify(t)}`);
+  }
 });
 
 test('AHT alert and rules in both languages', async () => {
@@ -662,4 +668,8 @@ test('team table: attention first puts teams with a firing team alert first (clu
     ids(attentionFirst(teams, [al('utilization_high', 'T04'), al('aux_cluster', 'T05'), al('aux_dispersion', 'T02'), al('aux_dispersion', 'T05'), al('aht_out_of_control', 'unassigned')])),
     ['T05', 'T02', 'T04', 'unassigned', 'T01', 'T03'],
   );
+  // Clusters the largest first, as the banner lists them.
+  const cl = (team, n) => ({ kind: 'aux_cluster', team, state: 'firing', agents: Array.from({ length: n }, (_, i) => `${team}-${i}`) });
+  assert.deepEqual(ids(attentionFirst(teams, [cl('T01', 3), cl('T04', 5), al('utilization_high', 'T02'), cl('T03', 3)])),
+    ['T04', 'T01', 'T03', 'T02', 'T05', 'unassigned']);
 });

@@ -134,7 +134,15 @@ function renderBox(b, kind, points) {
   }
   const w = Math.floor(b.svg.parentElement?.clientWidth ?? 0);
   const h = Math.floor(b.root.clientHeight - b.head.offsetHeight - 4);
-  if (!(w > 0 && h > 40)) return;
+  if (!(w > 0 && h >= MIN_PLOT_PX)) {
+    // No room for a chart (a team board under a tall action lane): its head only, not a
+    // drawing squeezed to a line, its labels on top of each other.
+    if (w > 0 && b.svg.childElementCount) {
+      b.svg.replaceChildren();
+      b.sig = '';
+    }
+    return;
+  }
   const sig = `${w}x${h}|${lang()}|${store.config.timezone}|${JSON.stringify(points)}`;
   if (b.sig === sig) return;
   b.sig = sig;
@@ -149,8 +157,24 @@ export function render() {
   const kinds = Object.keys(chart);
   const roots = kinds.map((k) => box(k).root);
   if (panel.children.length !== roots.length || roots.some((r, i) => panel.children[i] !== r)) panel.replaceChildren(...roots);
+  // The charts share their column with the alerts (style.css .team-mode): with less room
+  // than two readable charts take, the first (15 minutes) has it all and the others are
+  // their head only (the last point's AHT and its state). The panel's height is the
+  // grid's, not its content's, so this does not feed back.
+  // Under the action lane's three rows there may be room for one head only: the others go.
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  const room = panel.clientHeight;
+  const squeeze = room < ONE_HEAD_REM * rem ? 'gone' : room < TWO_CHARTS_REM * rem ? 'true' : null;
+  kinds.forEach((k, i) => setAttr(box(k).root, 'data-squeezed', i > 0 ? squeeze : null));
   for (const k of kinds) renderBox(box(k), k, chart[k] ?? []);
 }
+
+/** A chart is drawn this high or not at all (px). */
+const MIN_PLOT_PX = 72;
+
+/** The panel's heights below which one chart is drawn, not two, and one head shown (rem). */
+const TWO_CHARTS_REM = 24;
+const ONE_HEAD_REM = 9;
 
 /** Redraws when the panel changes size (a window resize, the TV's resolution). */
 export function observe() {

@@ -104,20 +104,24 @@ const TEAM_KINDS = new Map([['aux_cluster', 0], ['aht_out_of_control', 1], ['uti
 
 /**
  * `teams` (in the server's order) with those that have a firing team alert first: an aux
- * cluster's, then the other team alerts' (utilization, aux dispersion, AHT out of
- * control), each group in the server's order; the rest after them, as they were.
+ * cluster's, the largest first (as the banner lists them), then the other team alerts'
+ * (utilization, aux dispersion, AHT out of control), in the server's order; the rest after
+ * them, as they were.
  */
 export function attentionFirst(teams, alerts) {
-  const rank = new Map();
+  const rank = new Map(); // team -> [group, -agents on break in its cluster]
   for (const a of alerts) {
     const r = TEAM_KINDS.get(a.kind);
     if (r === undefined || a.state !== 'firing') continue;
-    if (!(rank.get(a.team) <= r)) rank.set(a.team, r);
+    const key = [r, r === 0 ? -(a.agents ?? []).length : 0];
+    const was = rank.get(a.team);
+    if (!was || key[0] < was[0] || (key[0] === was[0] && key[1] < was[1])) rank.set(a.team, key);
   }
   if (!rank.size) return teams;
+  const rest = [2, 0];
   return teams
-    .map((x, i) => [rank.get(x.team) ?? 2, i, x])
-    .sort((p, q) => p[0] - q[0] || p[1] - q[1])
+    .map((x, i) => [rank.get(x.team) ?? rest, i, x])
+    .sort((p, q) => p[0][0] - q[0][0] || p[0][1] - q[0][1] || p[1] - q[1])
     .map((p) => p[2]);
 }
 
@@ -149,7 +153,8 @@ export function render() {
   const all = opts.team ? store.teams.filter((x) => x.team === opts.team) : store.teams;
   // A table taller than its panel puts the teams with a firing team alert first, so the
   // first screen (and kiosk paging's) shows them; one that fits keeps the server's order.
-  const teams = overflows() ? attentionFirst(all, store.alerts) : all;
+  orderedFor = overflows();
+  const teams = orderedFor ? attentionFirst(all, store.alerts) : all;
   // The rows to be laid out (place() below): only their cells are written now.
   const [first, last] = wantRange(teams.length);
   // The adherence column only on a floor with a roster (docs/adherence.md): elsewhere it
@@ -212,6 +217,9 @@ export function render() {
   place();
   remeasureSoon();
 }
+
+// Whether the rows' order was made for a table taller than its panel (`render`).
+let orderedFor = false;
 
 // What a row is drawn with besides its team's block, as of the last render.
 let ctx = null; // { c, w, clusterTeams }
@@ -379,6 +387,10 @@ function remeasureSoon() {
     place();
     snap();
     fitNames();
+    // Laid out and measured now: a table found taller than its panel only now (its first
+    // frame, a resize) is put in attention order at once, not at the next push that moves
+    // a team (a quiet floor's board stayed in id order).
+    if (overflows() !== orderedFor) render();
   }, 0);
 }
 
