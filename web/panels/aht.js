@@ -157,13 +157,14 @@ export function render() {
   const kinds = Object.keys(chart);
   const roots = kinds.map((k) => box(k).root);
   if (panel.children.length !== roots.length || roots.some((r, i) => panel.children[i] !== r)) panel.replaceChildren(...roots);
-  // The charts share their column with the alerts (style.css .team-mode): with less room
-  // than two readable charts take, the first (15 minutes) has it all and the others are
-  // their head only (the last point's AHT and its state). The panel's height is the
-  // grid's, not its content's, so this does not feed back.
-  // Under the action lane's three rows there may be room for one head only: the others go.
+  // The charts share their column with the alerts (style.css .team-mode, a flex column):
+  // with less room than two readable charts take, the first (15 minutes) has it all and
+  // the others are their head only (the last point's AHT and its state); under the action
+  // lane's three rows there may be room for one head only, and the others go. The panel's
+  // height is the grid's there, not its content's, so this does not feed back. (Stacked on
+  // a narrow screen, the panel is as tall as its charts: nothing is squeezed.)
   const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
-  const room = panel.clientHeight;
+  const room = getComputedStyle(panel).display === 'flex' ? panel.clientHeight : Infinity;
   const squeeze = room < ONE_HEAD_REM * rem ? 'gone' : room < TWO_CHARTS_REM * rem ? 'true' : null;
   kinds.forEach((k, i) => setAttr(box(k).root, 'data-squeezed', i > 0 ? squeeze : null));
   for (const k of kinds) renderBox(box(k), k, chart[k] ?? []);
