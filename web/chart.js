@@ -22,9 +22,10 @@ export function niceStep(span, n = 4) {
  * The chart of `points` (the board's `aht_chart[kind]`, oldest first) in a `w` x `h` px box:
  * `{x, y, ticks, dots, mean, cl, ucl, lcl}` where `dots` are `{x, y, broke, point}`, `mean`
  * the polyline through them, and `cl`/`ucl`/`lcl` lists of horizontal segments
- * `{x1, x2, y}`; `y(v)` maps seconds to px. Null without points.
+ * `{x1, x2, y}`; `y(v)` maps seconds to px. Null without points. `k` scales the margins
+ * with the labels' size (a 4K screen's).
  */
-export function chartModel(points, w, h) {
+export function chartModel(points, w, h, k = 1) {
   if (!Array.isArray(points) || points.length === 0 || !(w > 0) || !(h > 0)) return null;
   const vals = [];
   for (const p of points) {
@@ -39,10 +40,10 @@ export function chartModel(points, w, h) {
   const pad = (hi - lo) * 0.08;
   lo = Math.max(0, lo - pad);
   hi += pad;
-  const left = PAD.left;
-  const right = w - PAD.right;
-  const top = PAD.top;
-  const bottom = h - PAD.bottom;
+  const left = PAD.left * k;
+  const right = w - PAD.right * k;
+  const top = PAD.top * k;
+  const bottom = h - PAD.bottom * k;
   const n = points.length;
   const dx = (right - left) / n;
   const x = (i) => left + dx * (i + 0.5);
@@ -54,7 +55,7 @@ export function chartModel(points, w, h) {
     for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push({ v, y: y(v) });
     return out;
   };
-  let ticks = tickAt(niceStep(hi - lo, Math.max(1, Math.min(4, Math.floor((bottom - top) / 28)))));
+  let ticks = tickAt(niceStep(hi - lo, Math.max(1, Math.min(4, Math.floor((bottom - top) / (28 * k))))));
   // A step as long as the range may leave no tick in it: a finer one then.
   if (ticks.length === 0) ticks = tickAt(niceStep(hi - lo, 2)).slice(0, 1);
   const dots = points.map((p, i) => ({ x: x(i), y: y(p.mean_s), broke: (p.rules ?? []).length > 0, point: p }));

@@ -327,6 +327,11 @@ test('AHT control chart: steps per point, violating points marked, limits only w
   // One flat point still has a vertical range.
   const flat = chartModel([{ start: 0, n: 5, mean_s: 90, cl_s: null, ucl_s: null, lcl_s: null, rules: [] }], 300, 200);
   assert.ok(flat.hi > flat.lo);
+  // Margins scale with the labels on a larger screen (k = 2 at 4K): the plot starts further in.
+  const big = chartModel(pts, 1200, 480, 2);
+  assert.equal(big.left, PAD.left * 2);
+  assert.equal(big.right, 1200 - PAD.right * 2);
+  assert.equal(big.bottom, 480 - PAD.bottom * 2);
   // A short box has fewer ticks, never closer than a label's height.
   for (const h of [240, 120, 100]) {
     const t = chartModel(pts, 600, h).ticks;

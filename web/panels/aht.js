@@ -60,7 +60,11 @@ function drawSvg(svg, kind, points, w, h) {
   svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
   svg.setAttribute('width', w);
   svg.setAttribute('height', h);
-  const m = chartModel(points, w, h);
+  // Labels, dots and margins in px at 1080p and below; larger with the page's type on a
+  // larger screen (a 4K TV's labels stayed 16 px while the rest of the board doubled).
+  const k = labelScale();
+  svg.style.setProperty('--aht-k', String(k));
+  const m = chartModel(points, w, h, k);
   if (!m) {
     svg.replaceChildren(svgEl('text', { x: w / 2, y: h / 2, class: 'aht-empty', 'text-anchor': 'middle' }, t('aht.none')));
     return;
@@ -68,14 +72,14 @@ function drawSvg(svg, kind, points, w, h) {
   const parts = [];
   for (const tk of m.ticks) {
     parts.push(svgEl('line', { x1: m.left, x2: m.right, y1: tk.y, y2: tk.y, class: 'aht-grid' }));
-    parts.push(svgEl('text', { x: m.left - 8, y: tk.y, class: 'aht-tick', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, F.aht(tk.v)));
+    parts.push(svgEl('text', { x: m.left - 8 * k, y: tk.y, class: 'aht-tick', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, F.aht(tk.v)));
   }
   for (const [key, cls] of [['ucl', 'aht-ucl'], ['lcl', 'aht-lcl'], ['cl', 'aht-cl']]) {
     if (m[key].length) parts.push(svgEl('path', { d: stepPath(m[key]), class: cls, 'data-line': key }));
   }
   parts.push(svgEl('polyline', { points: m.mean, class: 'aht-mean' }));
   for (const d of m.dots) {
-    const c = svgEl('circle', { cx: d.x, cy: d.y, r: d.broke ? 10 : 6, class: d.broke ? 'aht-dot aht-broke' : 'aht-dot' });
+    const c = svgEl('circle', { cx: d.x, cy: d.y, r: (d.broke ? 10 : 6) * k, class: d.broke ? 'aht-dot aht-broke' : 'aht-dot' });
     c.setAttribute('data-start', d.point.start);
     c.setAttribute('data-value', d.point.mean_s);
     if (d.broke) c.setAttribute('data-rules', d.point.rules.join(' '));
@@ -88,12 +92,12 @@ function drawSvg(svg, kind, points, w, h) {
   let prevY = -Infinity;
   for (const [key, label, cls] of names) {
     if (typeof last[key] !== 'number') continue;
-    const y = Math.max(m.y(last[key]), prevY + 18); // never on top of each other
+    const y = Math.max(m.y(last[key]), prevY + 18 * k); // never on top of each other
     prevY = y;
-    parts.push(svgEl('text', { x: m.right + 6, y, class: `aht-line-t ${cls}`, 'dominant-baseline': 'middle' }, `${t(label)} ${F.aht(last[key])}`));
+    parts.push(svgEl('text', { x: m.right + 6 * k, y, class: `aht-line-t ${cls}`, 'dominant-baseline': 'middle' }, `${t(label)} ${F.aht(last[key])}`));
   }
   // First and last start on the time axis.
-  const yAxis = m.bottom + PAD.bottom - 8;
+  const yAxis = m.bottom + (PAD.bottom - 8) * k;
   parts.push(svgEl('text', { x: m.dots[0].x, y: yAxis, class: 'aht-tick', 'text-anchor': 'start' }, timeLabel(kind, points[0].start)));
   if (points.length > 1) {
     parts.push(svgEl('text', { x: m.dots.at(-1).x, y: yAxis, class: 'aht-tick', 'text-anchor': 'end' }, timeLabel(kind, last.start)));
@@ -168,6 +172,12 @@ export function render() {
   const squeeze = room < ONE_HEAD_REM * rem ? 'gone' : room < TWO_CHARTS_REM * rem ? 'true' : null;
   kinds.forEach((k, i) => setAttr(box(k).root, 'data-squeezed', i > 0 ? squeeze : null));
   for (const k of kinds) renderBox(box(k), k, chart[k] ?? []);
+}
+
+/** The page's type size over its size at 1080p (17.28 px), never below 1. */
+function labelScale() {
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  return Math.max(1, rem / 17.28);
 }
 
 /** A chart is drawn this high or not at all (px). */
