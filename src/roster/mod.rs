@@ -805,7 +805,7 @@ impl Roster {
         // A row's day is its shift's (a night shift's break after midnight too). The rows
         // held after the upload, before anything of it is applied: the rows an upload names
         // replace its agents' rows of those days; days ahead are kept until they are past.
-        let mut held = self.agents.iter().map(|a| a.rows.len()).sum::<usize>();
+        let mut held = self.rows_held();
         let mut owned: Vec<(Vec<Ms>, BTreeSet<i32>)> = Vec::with_capacity(up.agents.len());
         for (id, rows) in &up.agents {
             let owners = parse::owning_starts(rows);

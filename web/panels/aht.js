@@ -167,17 +167,21 @@ export function render() {
   // lane's three rows there may be room for one head only, and the others go. The panel's
   // height is the grid's there, not its content's, so this does not feed back. (Stacked on
   // a narrow screen, the panel is as tall as its charts: nothing is squeezed.)
-  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  const rem = remPx();
   const room = getComputedStyle(panel).display === 'flex' ? panel.clientHeight : Infinity;
   const squeeze = room < ONE_HEAD_REM * rem ? 'gone' : room < TWO_CHARTS_REM * rem ? 'true' : null;
   kinds.forEach((k, i) => setAttr(box(k).root, 'data-squeezed', i > 0 ? squeeze : null));
   for (const k of kinds) renderBox(box(k), k, chart[k] ?? []);
 }
 
+/** The page's type size (the root's font size, px). */
+function remPx() {
+  return parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+}
+
 /** The page's type size over its size at 1080p (17.28 px), never below 1. */
 function labelScale() {
-  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
-  return Math.max(1, rem / 17.28);
+  return Math.max(1, remPx() / 17.28);
 }
 
 /** A chart is drawn this high or not at all (px). */
