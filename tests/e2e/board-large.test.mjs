@@ -508,6 +508,43 @@ test('a 400-team table opens with the teams whose team alert fires first, before
   }
 });
 
+// The whole-floor table of 400 teams without a roster at 1080p: with two aux drivers' names
+// per team it was 47 px wider than its panel (the layout audit; AHT and contacts off the
+// screen). The second name goes first (panels/teams.js fitNames), names stay readable.
+test('a 400-team table fits its panel at 1920x1080: the second aux driver gives way', { timeout: 60_000 }, async () => {
+  const m = await startMock({ agents: 2000, teams: 400, seed: 3, clusterHoldMs: 0 });
+  const browser = await launch();
+  try {
+    m.pause();
+    for (const [w, h] of [[1920, 1080], [3840, 2160]]) {
+      const page = await browser.newPage({ viewport: { width: w, height: h } });
+      await page.goto(m.url + '/?lang=en', { waitUntil: 'domcontentloaded', timeout: 60_000 });
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="team-rows"] tr[data-team]').length === 400, null, WAIT);
+      let fit = null;
+      for (let i = 0; i < 20; i++) {
+        fit = await page.evaluate(() => {
+          const panel = document.querySelector('.teams-panel');
+          const rows = [...document.querySelectorAll('[data-testid="team-rows"] tr[data-team]')].filter((r) => !r.hidden);
+          const shown = (sel) => rows.flatMap((r) => [...r.querySelectorAll(sel)]).filter((e) => e.getClientRects().length).length;
+          const cut = rows.map((r) => r.querySelector('.tname')).filter((e) => e && e.scrollWidth > e.clientWidth + 1).length;
+          return { over: Math.max(0, panel.scrollWidth - panel.clientWidth), names: shown('.drivers .drv:nth-child(1)'), seconds: shown('.drivers .drv:nth-child(2)'), made: rows.flatMap((r) => [...r.querySelectorAll('.drivers .drv:nth-child(2)')]).length, cut };
+        });
+        if (fit.over <= 1) break;
+        await sleep(200);
+      }
+      assert.ok(fit.made > 0, `the mock gives teams two drivers at ${w}x${h}`);
+      assert.ok(fit.over <= 1, `the table scrolls sideways by ${fit.over}px at ${w}x${h}`);
+      assert.ok(fit.names > 0, `the rows shown name their first driver at ${w}x${h}: ${JSON.stringify(fit)}`);
+      assert.equal(fit.cut, 0, `no team id is cut at ${w}x${h}`);
+      assert.deepEqual(page.errors ?? [], []);
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    await m.close();
+  }
+});
+
 // A team table taller than its room ends on a whole row: the alerts under it take the part
 // of a row that would show cut (panels/teams.js snap; at 1080p the demo floor's
 // `unassigned` row was half under the panel's edge). Floors of 24 and 80 teams (the second

@@ -414,9 +414,18 @@ function fitNames() {
   if (window.innerWidth !== fitWidth) {
     fitWidth = window.innerWidth;
     if (table.style.getPropertyValue('--tname-max')) table.style.removeProperty('--tname-max');
+    if (table.dataset.oneDriver) delete table.dataset.oneDriver;
   }
-  const over = panel.scrollWidth - panel.clientWidth;
+  let over = panel.scrollWidth - panel.clientWidth;
   if (over <= 1) return;
+  // First the second aux driver's name goes (style.css): two names took the room of about
+  // three figures, and the whole-floor table of 400 teams without a roster scrolled 47 px
+  // sideways at 1920x1080 with them, the AHT and contacts off the screen.
+  if (!opts.team && !table.dataset.oneDriver && table.querySelector('.drivers .drv:nth-child(2)')) {
+    table.dataset.oneDriver = 'true';
+    over = panel.scrollWidth - panel.clientWidth;
+    if (over <= 1) return;
+  }
   let widest = 0;
   let least = 0;
   for (const e of table.querySelectorAll('.tname')) {
