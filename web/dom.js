@@ -29,3 +29,12 @@ export const setFig = (e, text, rawVal, level, levelText) => {
   setAttr(e, 'data-level', level ?? null);
   setAttr(e, 'title', levelText ?? null);
 };
+
+/** The page's type size (the root's font size, px): style.css sets it from the screen's size. */
+export const remPx = () => parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+
+/**
+ * The type size at 1920x1080 (style.css: min(0.9vw, 1.6vh)). Sizes kept in pixels (the
+ * AHT charts' labels, the largest tile) grow by the page's type over it on bigger screens.
+ */
+export const REM_1080P = 17.28;

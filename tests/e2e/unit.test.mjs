@@ -85,6 +85,38 @@ test('tiles get the largest size that fits, and never less than the minimum', ()
   }
 });
 
+// A 20-agent team on a 4K screen (the team board's tile panel, about 2,650 x 1,570 px, the
+// page's type twice 1080p's): tiles capped at 300 px filled 60% of the panel; scaled with
+// the type they fill it as at 1080p (the panel at half the size, in the same shape).
+test('the largest tile grows with the page type on a 4K screen, and not below 1080p', () => {
+  const opts = { labelW: 130, gap: 8, groupGap: 14, aspect: 0.5 };
+  const hd = fitTiles([20], 1325, 785, { ...opts, labelW: 65, gap: 4, groupGap: 7 });
+  const capped = fitTiles([20], 2650, 1570, opts);
+  const k4 = fitTiles([20], 2650, 1570, { ...opts, scale: 2 });
+  assert.ok(hd.fits && capped.fits && k4.fits);
+  // Without the scale the 4K tiles are hardly larger than 1080p's in pixels.
+  assert.ok(capped.cols > hd.cols, `capped ${JSON.stringify(capped)} vs 1080p ${JSON.stringify(hd)}`);
+  // With it, the same columns (within one) at twice the pixels.
+  assert.ok(Math.abs(k4.cols - hd.cols) <= 1 && k4.w >= 1.8 * hd.w, `4K ${JSON.stringify(k4)} vs 1080p ${JSON.stringify(hd)}`);
+  // A scale under 1 (a small screen) never shrinks the cap.
+  assert.deepEqual(fitTiles([20], 1325, 785, { ...opts, scale: 0.6 }), fitTiles([20], 1325, 785, opts));
+});
+
+// Dense tiles in two rows are shorter than their group's label (a team's name over its
+// count): the fit counts the label's height, and does not say a floor fits that does not.
+test('a group is as tall as its label when its rows are shorter', () => {
+  const counts = Array(11).fill(20);
+  const opts = { labelW: 208, gap: 9, groupGap: 16, aspect: 0.5, scale: 2 };
+  const blind = fitTiles(counts, 1856, 1083, opts);
+  const withLabel = fitTiles(counts, 1856, 1083, { ...opts, labelH: 99 });
+  const rows = (f) => counts.reduce((s, n) => s + Math.max(99, Math.ceil(n / f.cols) * (f.h + 9) - 9) + 16, 0);
+  // Blind to the label, the fit says yes to tiles whose groups, label and all, are taller than the panel.
+  assert.ok(blind.fits && rows(blind) > 1083, JSON.stringify(blind));
+  assert.ok(!withLabel.fits || rows(withLabel) <= 1083, JSON.stringify(withLabel));
+  // Labels shorter than the rows change nothing.
+  assert.deepEqual(fitTiles([20, 20], 1325, 785, { ...opts, scale: 1, labelH: 20 }), fitTiles([20, 20], 1325, 785, { ...opts, scale: 1 }));
+});
+
 test('back-off runs 1 s, 2 s, 4 s … to 30 s with jitter inside ±20%', () => {
   const lo = Array.from({ length: 8 }, (_, i) => backoffMs(i, () => 0));
   const hi = Array.from({ length: 8 }, (_, i) => backoffMs(i, () => 1 - 1e-12));

@@ -778,6 +778,14 @@ test('kiosk mode hides the controls; laptop and 4K layouts hold together', async
       }));
       assert.ok(over.page <= 0, `page wider than a ${w}x${h} screen by ${over.page}px`);
       assert.ok(over.table <= 1, `team table wider than its panel by ${over.table}px at ${w}x${h} (roster: ${over.rostered})`);
+      // Tiles the panel's fit says fit are all on it: no group under its edge (at 4K the
+      // demo floor's group labels were taller than their two rows of dense tiles, which
+      // the fit did not count, and the last team and `unassigned` were under the edge).
+      const tiles = await p.evaluate(() => {
+        const b = document.querySelector('[data-testid="agent-tiles"]');
+        return { fits: b.dataset.fits, size: b.dataset.size, over: b.scrollHeight - b.clientHeight };
+      });
+      if (tiles.fits === 'true') assert.ok(tiles.over <= 1, `the agents' panel says it fits but scrolls by ${tiles.over}px at ${w}x${h} (${tiles.size})`);
       await p.screenshot({ path: path.join(REPO, 'artifacts', `e2e-layout-${w}x${h}.png`) });
     } finally {
       await p.close();

@@ -7,7 +7,7 @@
 
 import { t, lang, chartKindLabel, rulesLabel } from '../i18n.js';
 import * as F from '../format.js';
-import { $, el, setText, setAttr } from '../dom.js';
+import { $, el, setText, setAttr, remPx, REM_1080P } from '../dom.js';
 import { store, opts, scopeBlock } from '../store.js';
 import { chartModel, stepPath, PAD } from '../chart.js';
 
@@ -174,14 +174,9 @@ export function render() {
   for (const k of kinds) renderBox(box(k), k, chart[k] ?? []);
 }
 
-/** The page's type size (the root's font size, px). */
-function remPx() {
-  return parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
-}
-
-/** The page's type size over its size at 1080p (17.28 px), never below 1. */
+/** The page's type size over its size at 1080p, never below 1. */
 function labelScale() {
-  return Math.max(1, remPx() / 17.28);
+  return Math.max(1, remPx() / REM_1080P);
 }
 
 /** A chart is drawn this high or not at all (px). */

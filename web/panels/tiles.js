@@ -6,7 +6,7 @@
 
 import { t, reasonLabel, teamLabel, activityLabel } from '../i18n.js';
 import * as F from '../format.js';
-import { $, el, setText, setAttr } from '../dom.js';
+import { $, el, setText, setAttr, remPx, REM_1080P } from '../dom.js';
 import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux, dormant } from '../store.js';
 import { shortName } from './teams.js';
 import { groupAgents, fitTiles, fitDots, chooseMode, stateKey, tileUnit, tileNames, SCHED_ASPECT, XS_UNIT, XS_SCHED_MIN_H } from '../tiles.js';
@@ -121,6 +121,9 @@ function textPx(text, sizeRem) {
 const LABEL_MAX_REM = 8;
 const LABEL_MIN_REM = 0.7; // smaller is unreadable across a room
 const LABEL_PAD_REM = 0.35 * 2 + 0.3 + 0.15; // .glabel's padding and border, and a little air
+// A group label's height (style.css .glabel: padding, a line of .gname at 1.1rem, the count
+// at 0.9rem): 2.81rem measured, with a little air.
+const LABEL_H_REM = 2.85;
 function labelWidth(rem) {
   let widest = 0;
   for (const [short, long, isLong] of labelWords.values()) widest = Math.max(widest, isLong ? long : short);
@@ -282,7 +285,7 @@ export function render(now) {
     }
     // A new team's or language's label may need a wider label column; in dot mode a
     // heading that grew ("9" logged in to "10", a new team's name) a wider block.
-    const rem = (boxSize ?? { rem: readRem() }).rem;
+    const rem = (boxSize ?? { rem: remPx() }).rem;
     if (labelWidth(rem) !== labelPx || (box.dataset.size === 'dot' && headWidths(rem).join(',') !== headPx)) layout();
   }
   // Painted squares: the slabs near the screen again when the groups moved, else the
@@ -329,7 +332,6 @@ export function regroup() {
 // them in render() forced a layout of a page just filled with 400 groups and 400 team rows
 // (issue 20's first frame). Read directly only before the observer has reported.
 let boxSize = null;
-const readRem = () => parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
 
 let labelPx = 0; // the label column's width as last laid out
 
@@ -358,7 +360,7 @@ let headPx = ''; // the headings' widths the last dot fit used
 
 export function layout() {
   const box = tilesBox();
-  const { W, H, rem } = boxSize ?? { W: box.clientWidth, H: box.clientHeight, rem: readRem() };
+  const { W, H, rem } = boxSize ?? { W: box.clientWidth, H: box.clientHeight, rem: remPx() };
   if (!W || !H) return;
   const labelW = labelWidth(rem);
   labelPx = labelW;
@@ -366,7 +368,9 @@ export function layout() {
   const groupGap = Math.max(4, Math.round(rem * 0.45));
   const s = box.style;
   const aspect = rostered ? SCHED_ASPECT : undefined;
-  const mode = chooseMode(groupCounts, W, H, { labelW, gap, groupGap, aspect });
+  const scale = rem / REM_1080P;
+  const labelH = Math.ceil(rem * LABEL_H_REM);
+  const mode = chooseMode(groupCounts, W, H, { labelW, labelH, gap, groupGap, aspect, scale });
   if (mode === 'dots') {
     const headH = Math.round(rem * 1.35);
     const headGap = Math.max(2, Math.round(rem * 0.15)); // the heading's gap to its squares
@@ -394,7 +398,7 @@ export function layout() {
     syncMode();
     return;
   }
-  const fit = fitTiles(groupCounts, W, H, { labelW, gap, groupGap, aspect });
+  const fit = fitTiles(groupCounts, W, H, { labelW, labelH, gap, groupGap, aspect, scale });
   const key = `${fit.w}x${fit.h}x${fit.cols}x${labelW}x${gap}x${rostered}`;
   box.dataset.fits = String(fit.fits);
   if (key === lastFit) return;
@@ -423,7 +427,7 @@ export function observe() {
   new ResizeObserver((entries) => {
     const box = tilesBox();
     // clientWidth/Height (inside the scrollbar), read here where layout is clean.
-    boxSize = entries.length ? { W: box.clientWidth, H: box.clientHeight, rem: readRem() } : boxSize;
+    boxSize = entries.length ? { W: box.clientWidth, H: box.clientHeight, rem: remPx() } : boxSize;
     lastFit = '';
     layout();
   }).observe(tilesBox());
