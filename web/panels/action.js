@@ -18,6 +18,7 @@ import * as F from '../format.js';
 import { $, el, setText, setAttr } from '../dom.js';
 import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux, firingOutOfAdherence } from '../store.js';
 import { firingClusters } from './banner.js';
+import { shortName } from './teams.js';
 
 /** Agents over their long-aux limit at `at`, longest in aux first. */
 export function overLimit(at) {
@@ -110,6 +111,7 @@ function fillRow(R, list, make, fill) {
   }
   const cur = [...R.box.children];
   if (cur.length !== els.length || cur.some((c, i) => c !== els[i] || c.classList.contains('act-more'))) R.box.replaceChildren(...els);
+  shortenWho(els);
 }
 
 // The "+N more" card's width in px (style.css .act-more: its text at 1.6rem, 900, between
@@ -138,11 +140,37 @@ function cardOf(cls, what, tail) {
 
 const makeCard = () => cardOf('act-card', [el('span', 'ac-reason')], [el('div', 'ac-time'), el('div', 'ac-limit')]);
 
+/**
+ * A card's who: the name, and the agent id beside it. A name too long for the card is
+ * shortened as the tiles shorten it ("Laura J."), then cut with "…"; the id always shows
+ * (style.css .ac-who: two "Laura Jones" on a floor of thousands are told apart by it).
+ * Measured only when the name, the screen's width or the fonts loaded change.
+ */
+function setWho(c, name, agent) {
+  const n = $('.ac-name', c);
+  setText($('.ac-id', c), name ? agent : '');
+  // Measured again once the page's fonts have come (the fallback's wider letters shortened
+  // names that fit).
+  const key = `${name ?? ''}|${agent}|${window.innerWidth}|${document.fonts?.status}`;
+  if (c._who === key) return;
+  c._who = key;
+  setText(n, name || agent);
+  // Measured once the row's cards are in place (fillRow), with one layout for all.
+  c._whoCheck = name && shortName(name) !== name ? name : null;
+}
+
+/** The names set since the last look that are too long for their card, shortened. */
+function shortenWho(cards) {
+  const long = cards.filter((c) => c._whoCheck && c.isConnected).map((c) => [c, $('.ac-name', c)])
+    .filter(([, n]) => n.scrollWidth > n.clientWidth + 1);
+  for (const [c, n] of long) setText(n, shortName(c._whoCheck));
+  for (const c of cards) c._whoCheck = null;
+}
+
 function fillLongAux(at) {
   return (c, a) => {
     c.dataset.team = a.team;
-    setText($('.ac-name', c), a.name || a.agent);
-    setText($('.ac-id', c), a.name ? a.agent : '');
+    setWho(c, a.name, a.agent);
     setText($('.ac-team', c), teamLabel(a.team));
     setText($('.ac-reason', c), reasonWord(a.reason));
     setText($('.ac-time', c), F.mss((at - a.since) / 1000));
@@ -183,8 +211,7 @@ function fillOoa(at) {
     const name = a?.name;
     c.dataset.team = x.team;
     setAttr(c, 'data-since', x.since);
-    setText($('.ac-name', c), name || x.agent);
-    setText($('.ac-id', c), name ? x.agent : '');
+    setWho(c, name, x.agent);
     setText($('.ac-team', c), teamLabel(x.team));
     // A no-show is just "Not logged in": its schedule (work, almost always) is what it
     // missed, and "Unassigned  Work · Not logged in" is wider than the card.
