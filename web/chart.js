@@ -83,3 +83,35 @@ export function stepPath(segs) {
   }
   return d.trim();
 }
+
+const dateFmt = new Map();
+/** "11-23" of epoch ms in zone `tz`. */
+export function monthDay(ms, tz) {
+  let f = dateFmt.get(tz);
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat('en-CA', { month: '2-digit', day: '2-digit', timeZone: tz || undefined });
+    } catch {
+      f = new Intl.DateTimeFormat('en-CA', { month: '2-digit', day: '2-digit' });
+    }
+    dateFmt.set(tz, f);
+  }
+  return f.format(new Date(ms));
+}
+
+/**
+ * The time axis' labels under the first and the last point (`to` null for one point): the
+ * days' chart its dates ("11-23"); the short intervals' their clock times (`clock(ms, tz)`),
+ * with the dates when the two are on different days in `tz` ("12-05 23:45", "12-06 09:15":
+ * a night shift, or yesterday's points before today's first closed), which the times alone
+ * did not tell.
+ */
+export function axisLabels(kind, points, tz, clock) {
+  const first = points[0].start;
+  const last = points.at(-1).start;
+  const one = points.length < 2;
+  if (kind === 'day') return [monthDay(first, tz), one ? null : monthDay(last, tz)];
+  const dated = !one && monthDay(first, tz) !== monthDay(last, tz);
+  const label = (ms) => (dated ? `${monthDay(ms, tz)} ${clock(ms, tz)}` : clock(ms, tz));
+  return [label(first), one ? null : label(last)];
+}

@@ -329,6 +329,22 @@ test('a delta changes the alert list by alerts_changed and alerts_removed, keepi
   assert.deepEqual(store.alerts.map((x) => x.id), ['x2', 'x3', 'x4']);
 });
 
+// The 15-minute chart of a night shift (or yesterday's points before today's first
+// closed) spans two days: its axis said "22:00 … 06:00" with nothing to tell the days.
+test('AHT chart axis: the times carry their dates when the first and last point are on different days', async () => {
+  const { axisLabels } = await import('../../web/chart.js');
+  const clock = (ms, tz) => F.clock(ms, tz, false, false);
+  const at = (iso) => ({ start: Date.parse(iso) });
+  const tz = 'Asia/Shanghai';
+  // 22:00 and 06:00 Shanghai time, the night of 5 to 6 December.
+  assert.deepEqual(axisLabels('15m', [at('2026-12-05T14:00:00Z'), at('2026-12-05T22:00:00Z')], tz, clock), ['12-05 22:00', '12-06 06:00']);
+  // The same instants in UTC are one day: times only.
+  assert.deepEqual(axisLabels('15m', [at('2026-12-05T14:00:00Z'), at('2026-12-05T22:00:00Z')], 'UTC', clock), ['14:00', '22:00']);
+  // One point: one label. The days' chart: dates.
+  assert.deepEqual(axisLabels('15m', [at('2026-12-05T14:00:00Z')], tz, clock), ['22:00', null]);
+  assert.deepEqual(axisLabels('day', [at('2026-12-04T16:00:00Z'), at('2026-12-05T16:00:00Z')], tz, clock), ['12-05', '12-06']);
+});
+
 test('AHT control chart: steps per point, violating points marked, limits only where a point has them', async () => {
   const { chartModel, stepPath, niceStep, PAD } = await import('../../web/chart.js');
   // SPEC §10's example: three points without limits, a fourth beyond 3σ, a fifth in control.

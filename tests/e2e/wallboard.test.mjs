@@ -1026,6 +1026,46 @@ test('the alert list leaves no entry-sized gap: an entry that wraps shows cut to
   assert.ok(clamped >= 1, 'some screen height shows an entry cut to one line');
 });
 
+// Room for every entry once the last is cut to one line: all are shown, and there is no
+// "+N more" ("+0 more" stood beside the title of a team board whose five alerts were all
+// there).
+test('the alert list with every entry shown, the last cut to one line, says no "+N more"', async () => {
+  const now = Date.now();
+  const team = id('E2EZ');
+  await postEvents(srv.base, Array.from({ length: 3 }, (_, i) => (
+    { agent: id(`E2EZ${i}-`), name: `Alexandria Montgomery-Whitfield ${i}`, state: 'aux', reason: 'break', team, ts: new Date(now - (11 + i) * 60_000).toISOString() })));
+  const page = await openBoard(browser, srv.base, { lang: 'en', team }, { width: 1366, height: 768 });
+  try {
+    await page.waitForFunction(() => document.querySelectorAll('.alerts .alert[data-state="firing"]').length >= 3, null, { timeout: 15_000 });
+    await sleep(300);
+    // The list made as tall as the entries but the last, and the last at one line.
+    const set = await page.evaluate(() => {
+      const list = document.querySelector('.alerts');
+      const items = [...list.children];
+      const gap = parseFloat(getComputedStyle(list).rowGap) || 0;
+      const h = items.map((li) => li.getBoundingClientRect().height);
+      const last = items.at(-1);
+      last.classList.add('one-line');
+      const short = last.getBoundingClientRect().height;
+      last.classList.remove('one-line');
+      const room = h.slice(0, -1).reduce((a, b) => a + b, 0) + short + gap * (items.length - 1) + 1;
+      list.style.flex = 'none';
+      list.style.height = `${room}px`;
+      return { n: items.length, full: h.at(-1), short, room };
+    });
+    assert.ok(set.full > set.short + 2, `the last entry wraps (${JSON.stringify(set)})`);
+    await page.waitForFunction((n) => document.querySelectorAll('.alerts .alert.one-line').length === 1
+      && [...document.querySelectorAll('.alerts .alert')].filter((li) => !li.hidden).length === n, set.n, { timeout: 5_000 });
+    const more = await page.evaluate(() => {
+      const m = document.querySelector('[data-testid="alerts-more"]');
+      return { hidden: m.hidden || !m.getClientRects().length, text: m.textContent, n: m.dataset.n ?? null };
+    });
+    assert.equal(more.hidden, true, `no "+N more" with every entry shown (${JSON.stringify(more)})`);
+  } finally {
+    await page.close();
+  }
+});
+
 test('aux CV: each team row names the members who drive it; dispersion alerts show the figure now', async () => {
   const page = await openBoard(browser, srv.base, { lang: 'en' });
   try {

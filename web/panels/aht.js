@@ -9,7 +9,7 @@ import { t, lang, chartKindLabel, rulesLabel } from '../i18n.js';
 import * as F from '../format.js';
 import { $, el, setText, setAttr, remPx, REM_1080P } from '../dom.js';
 import { store, opts, scopeBlock } from '../store.js';
-import { chartModel, stepPath, PAD } from '../chart.js';
+import { chartModel, stepPath, axisLabels, monthDay, PAD } from '../chart.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const boxes = new Map(); // kind -> {root, head, svg, sig}
@@ -21,24 +21,10 @@ function svgEl(tag, attrs, text) {
   return e;
 }
 
-const dateFmt = new Map();
-/** "11-23" of epoch ms in the floor's zone. */
-function monthDay(ms, tz) {
-  let f = dateFmt.get(tz);
-  if (!f) {
-    try {
-      f = new Intl.DateTimeFormat('en-CA', { month: '2-digit', day: '2-digit', timeZone: tz || undefined });
-    } catch {
-      f = new Intl.DateTimeFormat('en-CA', { month: '2-digit', day: '2-digit' });
-    }
-    dateFmt.set(tz, f);
-  }
-  return f.format(new Date(ms));
-}
-
+/** A point's start in its dot's tooltip: "11-23", "11-23 09:15". */
 function timeLabel(kind, ms) {
   const tz = store.config.timezone;
-  return kind === 'day' ? monthDay(ms, tz) : F.clock(ms, tz, false, false);
+  return kind === 'day' ? monthDay(ms, tz) : `${monthDay(ms, tz)} ${F.clock(ms, tz, false, false)}`;
 }
 
 function box(kind) {
@@ -96,12 +82,11 @@ function drawSvg(svg, kind, points, w, h) {
     prevY = y;
     parts.push(svgEl('text', { x: m.right + 6 * k, y, class: `aht-line-t ${cls}`, 'dominant-baseline': 'middle' }, `${t(label)} ${F.aht(last[key])}`));
   }
-  // First and last start on the time axis.
+  // First and last start on the time axis (chart.js axisLabels).
   const yAxis = m.bottom + (PAD.bottom - 8) * k;
-  parts.push(svgEl('text', { x: m.dots[0].x, y: yAxis, class: 'aht-tick', 'text-anchor': 'start' }, timeLabel(kind, points[0].start)));
-  if (points.length > 1) {
-    parts.push(svgEl('text', { x: m.dots.at(-1).x, y: yAxis, class: 'aht-tick', 'text-anchor': 'end' }, timeLabel(kind, last.start)));
-  }
+  const [from, to] = axisLabels(kind, points, store.config.timezone, (ms, tz) => F.clock(ms, tz, false, false));
+  parts.push(svgEl('text', { x: m.dots[0].x, y: yAxis, class: 'aht-tick aht-x', 'text-anchor': 'start' }, from));
+  if (to != null) parts.push(svgEl('text', { x: m.dots.at(-1).x, y: yAxis, class: 'aht-tick aht-x', 'text-anchor': 'end' }, to));
   svg.replaceChildren(...parts);
 }
 

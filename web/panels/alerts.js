@@ -259,6 +259,12 @@ export function fit() {
   const hidden = items.filter((_, i) => !shown.has(i));
   const firing = hidden.filter((li) => li.dataset.state === 'firing').length + offList.firing;
   const resolved = hidden.length - (firing - offList.firing) + offList.resolved;
+  // Every entry shown, the last cut to one line: nothing more to count ("+0 more" stood
+  // beside the title of a team board whose five alerts were all there).
+  if (firing + resolved === 0) {
+    more.hidden = true;
+    return;
+  }
   setText(more, moreLabel(firing, resolved));
   setAttr(more, 'data-n', firing + resolved);
   setAttr(more, 'data-firing', firing);
