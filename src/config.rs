@@ -117,6 +117,7 @@ pub struct Limits {
     pub max_line_bytes: usize,
     pub max_frame_bytes: usize,
     pub max_body_bytes: usize,
+    pub max_body_bytes_in_flight: usize,
     pub idle_timeout: Duration,
     pub max_http_connections: usize,
     pub header_read_timeout: Duration,
@@ -608,6 +609,10 @@ pub struct LimitsConfig {
     pub max_frame_bytes: usize,
     /// Largest `POST /api/v1/events` body.
     pub max_body_bytes: usize,
+    /// Request bodies (events, roster uploads, platform deliveries) held at once, over
+    /// every connection: a body that would take more is answered 503 before it is read
+    /// (4,096 connections each sending 16 MB would otherwise hold 64 GB).
+    pub max_body_bytes_in_flight: usize,
     /// An ingest connection that sends nothing for this long is closed (TCP: also the
     /// deadline of its TLS handshake).
     pub idle_timeout_secs: u64,
@@ -630,6 +635,7 @@ impl Default for LimitsConfig {
             max_line_bytes: 64 * 1024,
             max_frame_bytes: 4 * 1024 * 1024,
             max_body_bytes: 16 * 1024 * 1024,
+            max_body_bytes_in_flight: 256 * 1024 * 1024,
             idle_timeout_secs: 300,
             max_http_connections: 4096,
             header_read_timeout_secs: 30,
@@ -1056,6 +1062,17 @@ impl FileConfig {
         if l.max_line_bytes < 256 {
             errs.0.push(invalid("limits.max_line_bytes", "must be at least 256"));
         }
+        // One body of the largest size allowed must be readable on its own.
+        let largest = l.max_body_bytes.max(self.roster.max_bytes);
+        if l.max_body_bytes_in_flight < largest {
+            errs.0.push(invalid(
+                "limits.max_body_bytes_in_flight",
+                format!(
+                    "must be at least limits.max_body_bytes ({}) and roster.max_bytes ({}): one body of either size must fit",
+                    l.max_body_bytes, self.roster.max_bytes
+                ),
+            ));
+        }
         for (key, band) in
             [("wallboard.talk_band", self.wallboard.talk_band), ("wallboard.aux_band", self.wallboard.aux_band)]
         {
@@ -1119,6 +1136,7 @@ impl FileConfig {
                 max_line_bytes: l.max_line_bytes,
                 max_frame_bytes: l.max_frame_bytes,
                 max_body_bytes: l.max_body_bytes,
+                max_body_bytes_in_flight: l.max_body_bytes_in_flight,
                 idle_timeout: Duration::from_secs(l.idle_timeout_secs),
                 max_http_connections: l.max_http_connections,
                 header_read_timeout: Duration::from_secs(l.header_read_timeout_secs),

@@ -18,9 +18,12 @@ fn every_error_is_named_and_the_summary_says_what_would_run() {
         "[server]\nhttp = \"127.0.0.1:99999\"\nallowed_hosts = [\"floor.example.com:8080\"]\n\
          [floor]\nmin_team = 0\n[journal]\ndir = \"/proc/floorwatch-cannot-be-here\"\n\
          [aht_chart]\ninterval_mins = 0\nmin_contacts = 0\nbaseline_points = 0\nhistory_days = 0\n\
-         [[hooks]]\nkind = \"slack\"\nurl = \"ftp://x.invalid/t\"\n",
+         [[hooks]]\nkind = \"slack\"\nurl = \"ftp://x.invalid/t\"\n\
+         [limits]\nmax_body_bytes_in_flight = 1048576\n",
     );
     assert_ne!(code, 0);
+    // A budget of bodies in flight smaller than one body the roster may send.
+    assert!(err.contains("limits.max_body_bytes_in_flight: must be at least limits.max_body_bytes (16777216) and roster.max_bytes (67108864)"), "{err}");
     for key in [
         "server.http:",
         "floor.min_team:",

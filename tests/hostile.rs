@@ -519,3 +519,94 @@ async fn invalid_utf8_and_deep_nesting_are_invalid_not_fatal() {
     assert_eq!(reqwest::get(d.url("/healthz")).await.unwrap().status(), 200);
     d.stop().await;
 }
+
+/// Sends a request's head and the first `sent` bytes of its body, and leaves it open.
+async fn half_sent(http: SocketAddr, method: &str, path: &str, declared: usize, body: &str) -> TcpStream {
+    let mut s = TcpStream::connect(http).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\n\r\n{body}"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s
+}
+
+/// The status line and body of the answer on `s`.
+async fn answer(s: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut got)).await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// Request bodies held at once are bounded (`limits.max_body_bytes_in_flight`): with two
+/// slow 64 KiB uploads holding the whole 128 KiB, a third body is answered 503 with
+/// `Retry-After` before it is read, whether it declares its size or comes chunked, and is
+/// counted; once one of the slow ones is answered the budget takes bodies again, and every
+/// event of the bodies taken is applied (4,096 connections of 16 MB each held 64 GB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_past_the_in_flight_budget_are_answered_503_and_counted() {
+    const BODY: usize = 65536;
+    let d = Daemon::start(
+        "[server]\nclock = \"event\"\n[limits]\nmax_body_bytes = 65536\nmax_body_bytes_in_flight = 131072\n\
+         [roster]\nmax_bytes = 65536\n",
+    )
+    .await;
+    let whole = |agent: &str| {
+        let e = format!("[{}]", event(agent, "idle", 1_764_000_000_000));
+        format!("{e}{}", " ".repeat(BODY - e.len()))
+    };
+    let (a1, a2) = (whole("A1"), whole("A2"));
+    let mut slow1 = half_sent(d.http, "POST", "/api/v1/events", BODY, &a1[..10]).await;
+    let mut slow2 = half_sent(d.http, "PUT", "/api/v1/roster", BODY, "agent,start,end,activity\n").await;
+    // Until both have been taken up (the daemon reads their heads), a third may pass.
+    let mut busy = None;
+    for _ in 0..100 {
+        let mut third = half_sent(d.http, "POST", "/api/v1/events", 2, "[]").await;
+        let text = answer(&mut third).await;
+        if text.starts_with("HTTP/1.1 503") {
+            busy = Some(text);
+            break;
+        }
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let busy = busy.expect("a body past the budget is refused");
+    let lower = busy.to_ascii_lowercase();
+    assert!(lower.contains("retry-after: 1"), "{busy}");
+    assert!(busy.contains("limits.max_body_bytes_in_flight (131072 bytes)"), "{busy}");
+    // Chunked, its size unknown: refused at its first chunk.
+    let mut chunked = TcpStream::connect(d.http).await.unwrap();
+    chunked
+        .write_all(
+            b"POST /api/v1/events HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-type: application/json\r\n\
+              transfer-encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let text = answer(&mut chunked).await;
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    let m = d.metrics().await;
+    assert!(metric(&m, "floorwatch_http_bodies_refused_total{reason=\"busy\"}").unwrap() >= 2.0, "{m}");
+    // The first slow body, sent whole, is applied; the second's client goes away.
+    slow1.write_all(&a1.as_bytes()[10..]).await.unwrap();
+    let text = answer(&mut slow1).await;
+    assert!(text.starts_with("HTTP/1.1 200") && text.contains("\"applied\":1"), "{text}");
+    drop(slow2.shutdown().await);
+    drop(slow2);
+    // The budget takes a whole 64 KiB body again.
+    let mut ok = None;
+    for _ in 0..100 {
+        let (status, body) = d.post("/api/v1/events", a2.clone()).await;
+        if status == 200 {
+            ok = Some(body);
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(ok.expect("taken once the budget is free")["applied"], 1);
+    let s = d.get_json("/api/v1/snapshot").await;
+    let mut agents: Vec<&str> = s["agents"].as_array().unwrap().iter().filter_map(|a| a["agent"].as_str()).collect();
+    agents.sort();
+    assert_eq!(agents, ["A1", "A2"], "every event of the bodies taken is applied");
+    d.stop().await;
+}

@@ -7,6 +7,7 @@
 
 pub mod alert_query;
 pub mod auth;
+pub mod bodies;
 pub mod demo;
 pub mod flight;
 pub mod guard;
@@ -69,6 +70,8 @@ pub struct Shared {
     pub reads: flight::Reads,
     /// `floorwatch_roster_uploads_total{source, outcome}` (`roster::uploads_counter`).
     pub roster_uploads: prometheus::IntCounterVec,
+    /// The request bodies held at once (`limits.max_body_bytes_in_flight`).
+    pub bodies: Arc<bodies::Bodies>,
 }
 
 impl Shared {
@@ -311,6 +314,7 @@ pub async fn run_config(
     let open_board = config.tokens.viewer.is_none() && !listeners.http.local_addr()?.ip().is_loopback();
     let reads = flight::Reads::new(metrics.registry());
     let roster_uploads = roster::uploads_counter(metrics.registry());
+    let bodies = bodies::Bodies::new(config.limits.max_body_bytes_in_flight, metrics.registry());
     let shared = Arc::new(Shared {
         open_board,
         core,
@@ -329,6 +333,7 @@ pub async fn run_config(
         ready: std::sync::atomic::AtomicBool::new(false),
         reads,
         roster_uploads,
+        bodies,
     });
 
     let http_addr = listeners.http.local_addr()?;

@@ -16,7 +16,7 @@ use warp::{Filter, Rejection, Reply};
 use super::alert_query::AlertQuery;
 use super::guard::{self, Guard};
 use super::listen::ConnStats;
-use super::sources_route::{Unread, read_limited, stalled_reply};
+use super::sources_route::{Unread, busy_reply, read_limited, stalled_reply};
 use super::{Shared, auth, push, wall_ms};
 use crate::engine::{Source, ViewOpts};
 use crate::event::{DecodeError, Refusal, decode_batch};
@@ -304,25 +304,27 @@ pub fn routes(
         .then(|declared: Option<u64>, body, peer: Option<std::net::SocketAddr>, sh: Arc<Shared>| async move {
             let limit = sh.config.limits.max_body_bytes;
             let stall = sh.config.limits.header_read_timeout;
-            let (batch, status) = match read_limited(declared, body, limit, stall).await {
-                // Nothing of it decoded: nothing counted (as a client gone mid-body).
+            let (batch, status, _held) = match read_limited(declared, body, limit, stall, &sh.bodies).await {
+                // Nothing of it decoded: nothing counted as events (as a client gone
+                // mid-body); in floorwatch_http_bodies_refused_total.
                 Err(Unread::Stalled) => return stalled_reply(stall),
+                Err(Unread::Busy) => return busy_reply(&sh.bodies),
                 // The client went away mid-body: nobody reads the answer.
                 Err(Unread::Gone) => return json_reply(String::new(), StatusCode::BAD_REQUEST),
                 // Not read: one `invalid` (`too_large`), as an over-long line is over TCP;
                 // the client sends it again in smaller batches.
-                Ok(Body::TooLarge { limit }) => {
+                Ok((Body::TooLarge { limit }, held)) => {
                     let too_large = DecodeError::too_large("body", "limits.max_body_bytes", limit);
-                    (vec![Err(too_large)], StatusCode::PAYLOAD_TOO_LARGE)
+                    (vec![Err(too_large)], StatusCode::PAYLOAD_TOO_LARGE, held)
                 }
-                Ok(Body::Bytes(body)) => match std::str::from_utf8(&body) {
-                    Err(e) => (vec![Err(DecodeError::not_utf8(&body, e.valid_up_to()))], StatusCode::BAD_REQUEST),
+                Ok((Body::Bytes(body), held)) => match std::str::from_utf8(&body) {
+                    Err(e) => (vec![Err(DecodeError::not_utf8(&body, e.valid_up_to()))], StatusCode::BAD_REQUEST, held),
                     Ok(text) => {
                         let batch = decode_batch(text, &sh.aliases);
                         let whole_bad = batch.len() == 1
                             && matches!(&batch[0], Err(e) if matches!(e.refusal(), Refusal::NotJson | Refusal::NotObject))
                             && !text.trim_start().starts_with('{');
-                        (batch, if whole_bad { StatusCode::BAD_REQUEST } else { StatusCode::OK })
+                        (batch, if whole_bad { StatusCode::BAD_REQUEST } else { StatusCode::OK }, held)
                     }
                 },
             };
@@ -369,24 +371,28 @@ pub fn routes(
         .then(|declared: Option<u64>, body, peer: Option<std::net::SocketAddr>, sh: Arc<Shared>| async move {
             let stall = sh.config.limits.header_read_timeout;
             let refused = |sh: &Shared| super::roster::count_upload(sh, "put", false);
-            let body = match read_limited(declared, body, sh.config.roster_max_bytes, stall).await {
+            let (body, held) = match read_limited(declared, body, sh.config.roster_max_bytes, stall, &sh.bodies).await {
                 Err(Unread::Stalled) => {
                     refused(&sh);
                     return stalled_reply(stall);
+                }
+                Err(Unread::Busy) => {
+                    refused(&sh);
+                    return busy_reply(&sh.bodies);
                 }
                 Err(Unread::Gone) => {
                     refused(&sh);
                     return json_reply(String::new(), StatusCode::BAD_REQUEST);
                 }
-                Ok(Body::TooLarge { limit }) => {
+                Ok((Body::TooLarge { limit }, _)) => {
                     refused(&sh);
                     let msg =
                         format!("roster over roster.max_bytes ({limit} bytes); nothing of this upload was applied");
                     return json_reply(json!({ "error": msg }).to_string(), StatusCode::PAYLOAD_TOO_LARGE);
                 }
-                Ok(Body::Bytes(b)) => b,
+                Ok((Body::Bytes(b), held)) => (b, held),
             };
-            blocking(move || match std::str::from_utf8(&body) {
+            let reply = blocking(move || match std::str::from_utf8(&body) {
                 Err(e) => {
                     refused(&sh);
                     json_reply(
@@ -422,7 +428,10 @@ pub fn routes(
                     }
                 },
             })
-            .await
+            .await;
+            // The body's share of the budget is given back once the upload is applied.
+            drop(held);
+            reply
         });
 
     let ingest_errors = warp::path!("api" / "v1" / "ingest" / "errors")

@@ -15,6 +15,7 @@ use futures_util::{Stream, StreamExt};
 use warp::http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use super::Shared;
+use super::bodies::{Bodies, Held, Refusal};
 use crate::sources::push::{Body, Reply};
 
 /// How long an answer waits for the journal before it reports failure.
@@ -36,20 +37,43 @@ pub(super) enum Unread {
     /// answered 408 and what was read is dropped (a stalled upload held up to
     /// `max_body_bytes` for as long as its connection stayed open).
     Stalled,
+    /// Other bodies hold `limits.max_body_bytes_in_flight` (`bodies`): answered 503, not
+    /// read further.
+    Busy,
 }
 
 /// Reads a body of at most `limit` bytes: one whose `Content-Length` (`declared`) says
 /// more is not read at all, one that runs past it (chunked) is read no further, one that
-/// stops arriving for `stall` is given up.
+/// stops arriving for `stall` is given up, one the shared budget (`bodies`) cannot take is
+/// refused before more of it is read. The body's share of the budget comes with it, held
+/// until the caller drops it (with its answer).
 pub(super) async fn read_limited<B: Buf>(
     declared: Option<u64>,
     body: impl Stream<Item = Result<B, warp::Error>>,
     limit: usize,
     stall: std::time::Duration,
-) -> Result<Body, Unread> {
-    match declared {
+    bodies: &Bodies,
+) -> Result<(Body, Held), Unread> {
+    let mut held = Held::default();
+    let got = match declared {
         Some(n) if n > limit as u64 => Ok(Body::TooLarge { limit }),
-        _ => read(body, limit, stall).await,
+        // Its declared size taken at once: refused before a byte of it is read.
+        Some(n) => match bodies.grow(&mut held, n as usize) {
+            Ok(()) => read(body, limit, stall, bodies, &mut held).await,
+            Err(_) => Err(Unread::Busy),
+        },
+        None => read(body, limit, stall, bodies, &mut held).await,
+    };
+    match got {
+        Ok(b) => Ok((b, held)),
+        Err(why) => {
+            match why {
+                Unread::Busy => bodies.count(Refusal::Busy),
+                Unread::Stalled => bodies.count(Refusal::Stalled),
+                Unread::Gone => {}
+            }
+            Err(why)
+        }
     }
 }
 
@@ -64,11 +88,27 @@ pub(super) fn stalled_reply(stall: std::time::Duration) -> Response<String> {
     r
 }
 
-/// Reads the body up to `limit` bytes; past it, stops reading.
+/// The 503 answer to a body the budget could not take: sent again a moment later, it is.
+pub(super) fn busy_reply(bodies: &Bodies) -> Response<String> {
+    let msg = format!(
+        "the daemon is reading other request bodies up to limits.max_body_bytes_in_flight ({} bytes) at once; \
+         nothing of this one was read or applied: send it again in a moment",
+        bodies.limit()
+    );
+    let mut r = respond(Reply { status: 503, body: serde_json::json!({ "error": msg }).to_string() });
+    r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+    // Its body was not read: the connection cannot carry another request.
+    r.headers_mut().insert("connection", HeaderValue::from_static("close"));
+    r
+}
+
+/// Reads the body up to `limit` bytes; past it, stops reading. `held` grows with it.
 async fn read<B: Buf>(
     body: impl Stream<Item = Result<B, warp::Error>>,
     limit: usize,
     stall: std::time::Duration,
+    bodies: &Bodies,
+    held: &mut Held,
 ) -> Result<Body, Unread> {
     let mut body = std::pin::pin!(body);
     let mut buf = Vec::new();
@@ -79,6 +119,7 @@ async fn read<B: Buf>(
         if buf.len() + chunk.remaining() > limit {
             return Ok(Body::TooLarge { limit });
         }
+        bodies.grow(held, buf.len() + chunk.remaining()).map_err(|_| Unread::Busy)?;
         while chunk.has_remaining() {
             let c = chunk.chunk();
             buf.extend_from_slice(c);
@@ -106,9 +147,10 @@ pub async fn handle<B: Buf>(
     let limit = push.max_body(sh.config.limits.max_body_bytes);
     let stall = sh.config.limits.header_read_timeout;
     let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let body = match read_limited(declared, body, limit, stall).await {
+    let (body, _held) = match read_limited(declared, body, limit, stall, &sh.bodies).await {
         Ok(b) => b,
         Err(Unread::Stalled) => return stalled_reply(stall),
+        Err(Unread::Busy) => return busy_reply(&sh.bodies),
         // The client went away mid-body: nobody reads the answer.
         Err(Unread::Gone) => return respond(Reply { status: 400, body: String::new() }),
     };
