@@ -47,7 +47,9 @@ Without `ts`, an event happens when the daemon receives it.
 Exit status: 0 when every event was applied; 1 when the daemon refused one or more
 (invalid, late or duplicate: each is listed with its reason when the daemon gives one);
 2 when the events could not be delivered (no daemon, token refused, journal failing).
-Over TCP the daemon does not answer: 0 means written.")]
+Over TCP the daemon does not answer: 0 means written. Over HTTP a batch the daemon was
+too busy to read (503 with Retry-After: limits.max_body_bytes_in_flight) is sent again
+after the pause it asks for, for up to two minutes.")]
 pub struct SendArgs {
     /// NDJSON file of events (a line may also hold a JSON array), or `-` for standard
     /// input [default: standard input, unless --event is given].
@@ -302,21 +304,49 @@ async fn send_http(url: &str, token: Option<&str>, items: &[Item], batch: usize)
     let mut outcomes = Outcomes::default();
     let mut events = 0;
     for (body, origins) in batches(items, batch) {
-        let mut req = client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                let e = anyhow::Error::from(e);
-                bail!("POST {url}: {e:#}{}", so_far(&outcomes, events, "HTTP", origins.first()))
+        let body = bytes::Bytes::from(body);
+        let mut busy_since: Option<std::time::Instant> = None;
+        let resp = loop {
+            let mut req = client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    let e = anyhow::Error::from(e);
+                    bail!("POST {url}: {e:#}{}", so_far(&outcomes, events, "HTTP", origins.first()))
+                }
+            };
+            // 503 with Retry-After: the daemon was reading as many bodies as it takes at
+            // once (limits.max_body_bytes_in_flight) and read nothing of this one; sent
+            // again after the pause it asks for, for up to BUSY_PATIENCE.
+            let wait = busy_retry_after(&resp);
+            match wait {
+                Some(w) if busy_since.get_or_insert_with(std::time::Instant::now).elapsed() < BUSY_PATIENCE => {
+                    eprintln!(
+                        "send: the daemon is busy reading other bodies; sending this batch again in {} s",
+                        w.as_secs()
+                    );
+                    tokio::time::sleep(w).await;
+                }
+                _ => break resp,
             }
         };
         let status = resp.status();
+        let still_busy = busy_retry_after(&resp).is_some();
         let text = resp.text().await.with_context(|| format!("POST {url}: reading the answer"))?;
         let answer: Option<Value> = serde_json::from_str(&text).ok().filter(Value::is_object);
         match answer {
+            // Busy all along: nothing of this batch was read, so it is not counted as sent.
+            Some(a) if still_busy => {
+                let why = a["error"].as_str().unwrap_or_default();
+                bail!(
+                    "POST {url}: HTTP {status} for {} s: {why}{}",
+                    BUSY_PATIENCE.as_secs(),
+                    so_far(&outcomes, events, "HTTP", origins.first())
+                )
+            }
             // 400 answers a body that is not a JSON array at all: still counted, still an outcome.
             Some(a) if status.is_success() || status == reqwest::StatusCode::BAD_REQUEST => {
                 outcomes.add(&a, &origins);
@@ -332,6 +362,19 @@ async fn send_http(url: &str, token: Option<&str>, items: &[Item], batch: usize)
         }
     }
     Ok(Report::Answered { over: "HTTP", events, outcomes })
+}
+
+/// How long a batch refused for the daemon's busy reading others is offered again.
+const BUSY_PATIENCE: Duration = Duration::from_secs(120);
+
+/// The pause a `503` answer with `Retry-After` asks for (1 to 30 s), or None for any other
+/// answer (a 503 without it, the journal failing, is not retried: its events were applied).
+fn busy_retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    if resp.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE {
+        return None;
+    }
+    let secs = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    Some(Duration::from_secs(secs.clamp(1, 30)))
 }
 
 /// What was answered before a send broke off, and where to resend from: the events after

@@ -610,3 +610,52 @@ async fn bodies_past_the_in_flight_budget_are_answered_503_and_counted() {
     assert_eq!(agents, ["A1", "A2"], "every event of the bodies taken is applied");
     d.stop().await;
 }
+
+/// `floorwatch send --http` sends a batch the daemon was too busy to read (503 with
+/// `Retry-After`: nothing of it read) again after the pause, and finishes once the budget
+/// has room, every event applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_offers_a_batch_refused_as_busy_again() {
+    let d = Daemon::start(
+        "[server]\nclock = \"event\"\n[limits]\nmax_body_bytes = 65536\nmax_body_bytes_in_flight = 131072\n\
+         [roster]\nmax_bytes = 65536\n",
+    )
+    .await;
+    let slow1 = half_sent(d.http, "POST", "/api/v1/events", 65536, "[").await;
+    let slow2 = half_sent(d.http, "POST", "/api/v1/events", 65536, "[").await;
+    // Both taken up: a small body is refused.
+    let mut taken = false;
+    for _ in 0..100 {
+        let (status, _) = d.post("/api/v1/events", "[]").await;
+        if status == 503 {
+            taken = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(taken, "the budget is held by the two slow bodies");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("three.ndjson");
+    let lines: Vec<String> = (1..=3).map(|i| event(&format!("S{i}"), "idle", 1_764_000_000_000 + i)).collect();
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_floorwatch"))
+        .arg("send")
+        .arg(&file)
+        .arg("--http")
+        .arg(d.url(""))
+        .output();
+    let freeing = async {
+        // Refused at least once, then room again: the slow clients go away.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        drop((slow1, slow2));
+    };
+    let (out, ()) = tokio::join!(child, freeing);
+    let out = out.unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("the daemon is busy reading other bodies; sending this batch again"), "{stderr}");
+    assert!(format!("{stdout}{stderr}").contains("applied 3"), "{stdout}\n{stderr}");
+    let s = d.wait_outcomes(3).await;
+    assert_eq!(s["ingest"]["applied"], 3, "{}", s["ingest"]);
+    d.stop().await;
+}
