@@ -226,6 +226,47 @@ test('the page shows the same numbers as /api/v1/board', async (t) => {
   }
 });
 
+// Two agents of one whole name are told apart by their ids ("Alexandria M… · E2EN-A1"):
+// on dense tiles the name gives way to the id, which both cut at the tile's edge hid
+// ("Alexandria Montgo…" twice).
+test('two agents of one name on dense tiles show their ids whole, the names cut first', async () => {
+  const team = id('E2EN');
+  const twin = 'Alexandria Montgomery-Whitfield';
+  const agents = [
+    { agent: id('Q1'), name: twin },
+    { agent: id('Q2'), name: twin },
+    ...Array.from({ length: 70 }, (_, i) => ({ agent: id(`E2EN-B${i}-`), name: `Person ${i} Example` })),
+  ];
+  await postEvents(srv.base, agents.map((a) => ({ ...a, state: 'idle', team })));
+  const page = await openBoard(browser, srv.base, { lang: 'en', team }, { width: 1366, height: 768 });
+  try {
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="agent-tiles"] .tile[data-agent]').length >= n, agents.length, { timeout: 15_000 });
+    await sleep(300);
+    const r = await page.evaluate((ids) => ids.map((agent) => {
+      const t = document.querySelector(`[data-testid="agent-tiles"] .tile[data-agent="${CSS.escape(agent)}"]`);
+      const n = t.querySelector('.t-name');
+      const nid = n.querySelector('.t-nid');
+      const box = n.getBoundingClientRect();
+      return {
+        size: document.querySelector('[data-testid="agent-tiles"]').dataset.size,
+        text: n.textContent, nameCut: n.querySelector('.t-nm') ? n.querySelector('.t-nm').scrollWidth > n.querySelector('.t-nm').clientWidth : null,
+        id: nid?.textContent ?? null, idWhole: nid ? nid.scrollWidth <= nid.clientWidth + 0.5 && nid.getBoundingClientRect().right <= box.right + 0.5 : null,
+      };
+    }), [agents[0].agent, agents[1].agent, agents[2].agent]);
+    const at = JSON.stringify(r);
+    assert.equal(r[0].text, `${twin} · ${agents[0].agent}`, at);
+    assert.equal(r[1].text, `${twin} · ${agents[1].agent}`, at);
+    for (const x of r.slice(0, 2)) {
+      assert.ok(x.id && x.idWhole, `the id shows whole (${at})`);
+    }
+    // Dense enough here that the name is what gives way.
+    assert.ok(r[0].nameCut, `the name is cut, not the id (${at})`);
+    assert.equal(r[2].id, null, 'a name nobody else has is one piece');
+  } finally {
+    await page.close();
+  }
+});
+
 test('a tile changes state within two push intervals of an event', async () => {
   const page = await openBoard(browser, srv.base, { lang: 'en' });
   try {

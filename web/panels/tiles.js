@@ -12,6 +12,21 @@ import { shortName } from './teams.js';
 import { groupAgents, fitTiles, fitDots, chooseMode, stateKey, tileUnit, tileNames, SCHED_ASPECT, XS_UNIT, XS_SCHED_MIN_H } from '../tiles.js';
 
 const tilesBox = () => $('[data-testid="agent-tiles"]');
+
+/**
+ * A tile's name. "Li Wei · A12" (two agents of one name, tiles.js tileNames) in two parts:
+ * the name gives way to the id ("Li W… · A12", style.css .t-nid), so that on dense tiles
+ * the two do not both read "Li Wei · A…".
+ */
+function setName(e, label) {
+  const cut = label.lastIndexOf(' · ');
+  if (cut < 0) {
+    setText(e, label);
+    return;
+  }
+  if (e.textContent === label && e.childElementCount === 2) return;
+  e.replaceChildren(el('span', 't-nm', label.slice(0, cut)), el('span', 't-nid', label.slice(cut)));
+}
 const tileEls = new Map(); // agent id -> tile element
 const groupEls = new Map(); // group key -> { root, label, count, grid }
 let orderSig = '';
@@ -50,7 +65,7 @@ function updateTile(e, a) {
   setAttr(e, 'data-since', a.since);
   // "Sophie K.": a whole first name reads better than "Sophie Kh…" (full name in the title);
   // the whole name, or the id too, where two would look alike.
-  setText(name, tileLabels.get(a.agent) ?? (a.name ? shortName(a.name) : a.agent));
+  setName(name, tileLabels.get(a.agent) ?? (a.name ? shortName(a.name) : a.agent));
   setText(state, t(sk === 'aux_planned' ? 'short.aux_planned' : `short.${a.state}`));
   setText(reason, a.state === 'aux' ? reasonLabel(a.reason ?? 'unspecified') : '');
   // The roster's activity under the state (docs/adherence.md), always labelled; the time
