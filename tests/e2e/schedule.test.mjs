@@ -711,6 +711,45 @@ function columnGeometry(page) {
   });
 }
 
+// A team lead's board of a rostered team of 100 on a 720p screen: where tiles with the
+// schedule's line do not fit, dense tiles of two lines (name; state and time) rather than
+// squares without names (docs/wallboard.md); the schedule still shows as the flag and the
+// time out of whoever is out of adherence.
+test('a rostered team of 100 on a 1280x720 team board: dense tiles with names, not squares', async () => {
+  const d = await startDaemon('sched-team100');
+  try {
+    const roster = [];
+    const events = [];
+    for (let i = 0; i < 100; i++) {
+      const agent = `H${String(i).padStart(3, '0')}`;
+      roster.push(`${agent},${iso(now - 90 * MIN)},${iso(now + 6 * 60 * MIN)},shift`);
+      events.push({ ts: iso(now - 80 * MIN), agent, team: 'H', name: `Helen Example${i}`, state: 'idle' });
+      events.push({ ts: iso(now - ((i % 9) + 1) * MIN), agent, state: ['talking', 'acw', 'talking', 'idle'][i % 4] });
+    }
+    // H007 on a scheduled lunch, talking: out of adherence.
+    roster.push(`H007,${iso(now - 12 * MIN)},${iso(now + 30 * MIN)},lunch`);
+    await putRoster(d.base, roster);
+    await postEvents(d.base, events);
+    const page = await openBoard(browser, d.base, { lang: 'en', team: 'H' }, { width: 1280, height: 720 });
+    try {
+      await page.waitForSelector('[data-testid="agent-tiles"] .tile[data-agent="H007"][data-ooa]', { timeout: 10_000 });
+      await sleep(1200);
+      const box = page.locator('[data-testid="agent-tiles"]');
+      assert.equal(await box.getAttribute('data-size'), 'xs', 'dense tiles with text, not squares');
+      assert.equal(await box.getAttribute('data-fits'), 'true', 'every tile on the panel');
+      const named = await page.locator('[data-testid="agent-tiles"] .tile .t-name').evaluateAll((ns) => ns.filter((n) => n.getClientRects().length && n.textContent.startsWith('Helen')).length);
+      assert.equal(named, 100, 'every agent named');
+      assert.ok(await page.locator('[data-testid="agent-tiles"] .tile[data-agent="H007"] .t-out').isVisible(), 'the time out of the agent out of adherence');
+      assert.deepEqual((await tileProblems(page)).filter((p) => !/\.t-name .*cut short/.test(p)), [], 'tiles whole, nothing drawn over anything');
+      await shot(page, 'e2e-team100-720p');
+    } finally {
+      await page.close();
+    }
+  } finally {
+    d.proc.kill();
+  }
+});
+
 for (const lang of ['en', 'zh']) {
   test(`200-agent floor at 1920x1080 (${lang}): every team row whole, the no-shows' too; two alerts and "+N more" on the heading; the tiles' heading one line and their squares with the time in state; a one-line legend in kiosk mode`, async () => {
     // Two rows in the action lane (long aux and out of adherence) above the counts: the

@@ -84,10 +84,23 @@ function drawSvg(svg, kind, points, w, h) {
   }
   // First and last start on the time axis (chart.js axisLabels).
   const yAxis = m.bottom + (PAD.bottom - 8) * k;
-  const [from, to] = axisLabels(kind, points, store.config.timezone, (ms, tz) => F.clock(ms, tz, false, false));
-  parts.push(svgEl('text', { x: m.dots[0].x, y: yAxis, class: 'aht-tick aht-x', 'text-anchor': 'start' }, from));
-  if (to != null) parts.push(svgEl('text', { x: m.dots.at(-1).x, y: yAxis, class: 'aht-tick aht-x', 'text-anchor': 'end' }, to));
+  const tz = store.config.timezone;
+  const [from, to] = axisLabels(kind, points, tz, (ms, z) => F.clock(ms, z, false, false));
+  const first = svgEl('text', { x: m.dots[0].x, y: yAxis, class: 'aht-tick aht-x', 'text-anchor': 'start' }, from);
+  const lastX = to == null ? null : svgEl('text', { x: m.dots.at(-1).x, y: yAxis, class: 'aht-tick aht-x', 'text-anchor': 'end' }, to);
+  parts.push(first);
+  if (lastX) parts.push(lastX);
   svg.replaceChildren(...parts);
+  // On a narrow chart the two may meet ("12-04 12:00 12-05 10:30"): the first keeps its
+  // date only, or goes (the last point's is the one read).
+  if (lastX) {
+    const meet = () => {
+      const a = first.getBBox();
+      return a.width > 0 && a.x + a.width + 8 * k > lastX.getBBox().x;
+    };
+    if (meet() && kind !== 'day' && from.includes(' ')) first.textContent = monthDay(points[0].start, tz);
+    if (meet()) first.remove();
+  }
 }
 
 function renderBox(b, kind, points) {

@@ -382,10 +382,18 @@ export function layout() {
   const gap = Math.max(3, Math.round(rem * 0.25));
   const groupGap = Math.max(4, Math.round(rem * 0.45));
   const s = box.style;
-  const aspect = rostered ? SCHED_ASPECT : undefined;
+  let aspect = rostered ? SCHED_ASPECT : undefined;
   const scale = rem / REM_1080P;
   const labelH = Math.ceil(rem * LABEL_H_REM);
-  const mode = chooseMode(groupCounts, W, H, { labelW, labelH, gap, groupGap, aspect, scale });
+  let mode = chooseMode(groupCounts, W, H, { labelW, labelH, gap, groupGap, aspect, scale });
+  // A team's board with a roster: where tiles with the schedule's line do not fit, dense
+  // tiles of two lines (the name; the state and time, the schedule as the corner flag and
+  // the time out) before squares without names: a team lead reads who (a team of 100 at
+  // 1366x768 was squares under a lane of one row).
+  if (mode === 'dots' && rostered && opts.team && chooseMode(groupCounts, W, H, { labelW, labelH, gap, groupGap, scale }) === 'tiles') {
+    mode = 'tiles';
+    aspect = undefined;
+  }
   if (mode === 'dots') {
     const headH = Math.round(rem * 1.35);
     const headGap = Math.max(2, Math.round(rem * 0.15)); // the heading's gap to its squares
