@@ -653,6 +653,11 @@ test('the team view draws the AHT control chart: every point, centre line, limit
             state: root.querySelector('.aht-state').textContent,
             level: root.querySelector('.aht-state').dataset.level ?? null,
             inside,
+            // The time axis' two labels never meet (dated ones on a narrow chart did).
+            axisApart: (() => {
+              const [a, b] = [...svg.querySelectorAll('text.aht-x')].map((e) => e.getBoundingClientRect());
+              return !b || a.right + 4 <= b.left;
+            })(),
             height: box.height,
           };
         });
@@ -663,6 +668,7 @@ test('the team view draws the AHT control chart: every point, centre line, limit
         const hasLimits = points.some((p) => p.ucl_s != null);
         assert.deepEqual(got.lines, hasLimits ? ['cl', 'lcl', 'ucl'] : [], `${lang} ${kind}: centre line and limits`);
         assert.ok(got.inside, `${lang} ${kind}: no label or dot outside the chart`);
+        assert.ok(got.axisApart, `${lang} ${kind}: the time axis' labels apart`);
         assert.ok(got.height >= 150, `${lang} ${kind}: a chart tall enough to read (${got.height}px)`);
         const last = points.at(-1);
         if (last?.rules.length) {
