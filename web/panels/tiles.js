@@ -27,6 +27,7 @@ function setName(e, label) {
   if (e.textContent === label && e.childElementCount === 2) return;
   e.replaceChildren(el('span', 't-nm', label.slice(0, cut)), el('span', 't-nid', label.slice(cut)));
 }
+
 const tileEls = new Map(); // agent id -> tile element
 const groupEls = new Map(); // group key -> { root, label, count, grid }
 let orderSig = '';
@@ -389,7 +390,7 @@ export function layout() {
   // A team's board with a roster: where tiles with the schedule's line do not fit, dense
   // tiles of two lines (the name; the state and time, the schedule as the corner flag and
   // the time out) before squares without names: a team lead reads who (a team of 100 at
-  // 1366x768 was squares under a lane of one row).
+  // 1280x720 was squares).
   if (mode === 'dots' && rostered && opts.team && chooseMode(groupCounts, W, H, { labelW, labelH, gap, groupGap, scale }) === 'tiles') {
     mode = 'tiles';
     aspect = undefined;
