@@ -610,8 +610,9 @@ pub struct LimitsConfig {
     /// Largest `POST /api/v1/events` body.
     pub max_body_bytes: usize,
     /// Request bodies (events, roster uploads, platform deliveries) held at once, over
-    /// every connection: a body that would take more is answered 503 before it is read
-    /// (4,096 connections each sending 16 MB would otherwise hold 64 GB).
+    /// every connection, counted as their bytes arrive: a body that would take more is
+    /// answered 503 and read no further (4,096 connections each sending 16 MB would
+    /// otherwise hold 64 GB).
     pub max_body_bytes_in_flight: usize,
     /// An ingest connection that sends nothing for this long is closed (TCP: also the
     /// deadline of its TLS handshake).

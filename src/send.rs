@@ -319,7 +319,7 @@ async fn send_http(url: &str, token: Option<&str>, items: &[Item], batch: usize)
                 }
             };
             // 503 with Retry-After: the daemon was reading as many bodies as it takes at
-            // once (limits.max_body_bytes_in_flight) and read nothing of this one; sent
+            // once (limits.max_body_bytes_in_flight) and applied nothing of this one; sent
             // again after the pause it asks for, for up to BUSY_PATIENCE.
             let wait = busy_retry_after(&resp);
             match wait {
@@ -338,7 +338,7 @@ async fn send_http(url: &str, token: Option<&str>, items: &[Item], batch: usize)
         let text = resp.text().await.with_context(|| format!("POST {url}: reading the answer"))?;
         let answer: Option<Value> = serde_json::from_str(&text).ok().filter(Value::is_object);
         match answer {
-            // Busy all along: nothing of this batch was read, so it is not counted as sent.
+            // Busy all along: nothing of this batch was applied, so it is not counted as sent.
             Some(a) if still_busy => {
                 let why = a["error"].as_str().unwrap_or_default();
                 bail!(

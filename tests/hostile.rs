@@ -520,7 +520,7 @@ async fn invalid_utf8_and_deep_nesting_are_invalid_not_fatal() {
     d.stop().await;
 }
 
-/// Sends a request's head and the first `sent` bytes of its body, and leaves it open.
+/// Sends a request's head and `body` (the first bytes of a body of `declared`), and leaves it open.
 async fn half_sent(http: SocketAddr, method: &str, path: &str, declared: usize, body: &str) -> TcpStream {
     let mut s = TcpStream::connect(http).await.unwrap();
     let head = format!(
@@ -538,8 +538,8 @@ async fn answer(s: &mut TcpStream) -> String {
 }
 
 /// Request bodies held at once are bounded (`limits.max_body_bytes_in_flight`): with two
-/// slow 64 KiB uploads holding the whole 128 KiB, a third body is answered 503 with
-/// `Retry-After` before it is read, whether it declares its size or comes chunked, and is
+/// slow 64 KiB uploads, sent but for their last bytes, holding the whole 128 KiB, a third
+/// body is answered 503 with `Retry-After`, whether it declares its size or comes chunked, and is
 /// counted; once one of the slow ones is answered the budget takes bodies again, and every
 /// event of the bodies taken is applied (4,096 connections of 16 MB each held 64 GB).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -555,9 +555,11 @@ async fn bodies_past_the_in_flight_budget_are_answered_503_and_counted() {
         format!("{e}{}", " ".repeat(BODY - e.len()))
     };
     let (a1, a2) = (whole("A1"), whole("A2"));
-    let mut slow1 = half_sent(d.http, "POST", "/api/v1/events", BODY, &a1[..10]).await;
-    let mut slow2 = half_sent(d.http, "PUT", "/api/v1/roster", BODY, "agent,start,end,activity\n").await;
-    // Until both have been taken up (the daemon reads their heads), a third may pass.
+    // Two bodies sent but for their last bytes: the budget is taken as bytes arrive.
+    let mut slow1 = half_sent(d.http, "POST", "/api/v1/events", BODY, &a1[..BODY - 10]).await;
+    let csv = format!("agent,start,end,activity\n{}", " ".repeat(BODY - 40));
+    let mut slow2 = half_sent(d.http, "PUT", "/api/v1/roster", BODY, &csv).await;
+    // Until both have been read that far, a third may pass.
     let mut busy = None;
     for _ in 0..100 {
         let mut third = half_sent(d.http, "POST", "/api/v1/events", 2, "[]").await;
@@ -587,7 +589,7 @@ async fn bodies_past_the_in_flight_budget_are_answered_503_and_counted() {
     let m = d.metrics().await;
     assert!(metric(&m, "floorwatch_http_bodies_refused_total{reason=\"busy\"}").unwrap() >= 2.0, "{m}");
     // The first slow body, sent whole, is applied; the second's client goes away.
-    slow1.write_all(&a1.as_bytes()[10..]).await.unwrap();
+    slow1.write_all(&a1.as_bytes()[BODY - 10..]).await.unwrap();
     let text = answer(&mut slow1).await;
     assert!(text.starts_with("HTTP/1.1 200") && text.contains("\"applied\":1"), "{text}");
     drop(slow2.shutdown().await);
@@ -612,7 +614,7 @@ async fn bodies_past_the_in_flight_budget_are_answered_503_and_counted() {
 }
 
 /// `floorwatch send --http` sends a batch the daemon was too busy to read (503 with
-/// `Retry-After`: nothing of it read) again after the pause, and finishes once the budget
+/// `Retry-After`: nothing of it applied) again after the pause, and finishes once the budget
 /// has room, every event applied once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_offers_a_batch_refused_as_busy_again() {
@@ -621,8 +623,9 @@ async fn send_offers_a_batch_refused_as_busy_again() {
          [roster]\nmax_bytes = 65536\n",
     )
     .await;
-    let slow1 = half_sent(d.http, "POST", "/api/v1/events", 65536, "[").await;
-    let slow2 = half_sent(d.http, "POST", "/api/v1/events", 65536, "[").await;
+    let pad = format!("[{}", " ".repeat(65536 - 10));
+    let slow1 = half_sent(d.http, "POST", "/api/v1/events", 65536, &pad).await;
+    let slow2 = half_sent(d.http, "POST", "/api/v1/events", 65536, &pad).await;
     // Both taken up: a small body is refused.
     let mut taken = false;
     for _ in 0..100 {
@@ -657,5 +660,30 @@ async fn send_offers_a_batch_refused_as_busy_again() {
     assert!(format!("{stdout}{stderr}").contains("applied 3"), "{stdout}\n{stderr}");
     let s = d.wait_outcomes(3).await;
     assert_eq!(s["ingest"]["applied"], 3, "{}", s["ingest"]);
+    d.stop().await;
+}
+
+/// A body is charged for what has arrived, not for what it declares: a few connections
+/// that declare the largest body and then send nothing shut nobody out (with the declared
+/// size taken at once, 16 such connections would have held 256 MiB of budget).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_sizes_alone_do_not_take_the_budget() {
+    let d = Daemon::start(
+        "[server]\nclock = \"event\"\n[limits]\nmax_body_bytes = 65536\nmax_body_bytes_in_flight = 131072\n\
+         [roster]\nmax_bytes = 65536\n",
+    )
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        idle.push(half_sent(d.http, "POST", "/api/v1/events", 65536, "[").await);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let body = format!("[{}]", event("D1", "idle", 1_764_000_000_000));
+    let (status, answer) = d.post("/api/v1/events", body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["applied"], 1);
+    let m = d.metrics().await;
+    assert_eq!(metric(&m, "floorwatch_http_bodies_refused_total{reason=\"busy\"}"), Some(0.0), "{m}");
+    drop(idle);
     d.stop().await;
 }

@@ -44,9 +44,11 @@ pub(super) enum Unread {
 
 /// Reads a body of at most `limit` bytes: one whose `Content-Length` (`declared`) says
 /// more is not read at all, one that runs past it (chunked) is read no further, one that
-/// stops arriving for `stall` is given up, one the shared budget (`bodies`) cannot take is
-/// refused before more of it is read. The body's share of the budget comes with it, held
-/// until the caller drops it (with its answer).
+/// stops arriving for `stall` is given up, one the shared budget (`bodies`) has no room for
+/// is refused before more of it is read. The budget is taken as the bytes arrive, not by
+/// the declared size: a client that declares 16 MB and sends a byte now and then holds
+/// what it sent, and cannot shut the others out with a few connections. The body's share
+/// comes with it, held until the caller drops it (with its answer).
 pub(super) async fn read_limited<B: Buf>(
     declared: Option<u64>,
     body: impl Stream<Item = Result<B, warp::Error>>,
@@ -57,12 +59,7 @@ pub(super) async fn read_limited<B: Buf>(
     let mut held = Held::default();
     let got = match declared {
         Some(n) if n > limit as u64 => Ok(Body::TooLarge { limit }),
-        // Its declared size taken at once: refused before a byte of it is read.
-        Some(n) => match bodies.grow(&mut held, n as usize) {
-            Ok(()) => read(body, limit, stall, bodies, &mut held).await,
-            Err(_) => Err(Unread::Busy),
-        },
-        None => read(body, limit, stall, bodies, &mut held).await,
+        _ => read(body, limit, stall, bodies, &mut held).await,
     };
     match got {
         Ok(b) => Ok((b, held)),
@@ -92,7 +89,7 @@ pub(super) fn stalled_reply(stall: std::time::Duration) -> Response<String> {
 pub(super) fn busy_reply(bodies: &Bodies) -> Response<String> {
     let msg = format!(
         "the daemon is reading other request bodies up to limits.max_body_bytes_in_flight ({} bytes) at once; \
-         nothing of this one was read or applied: send it again in a moment",
+         nothing of this one was applied: send it again in a moment",
         bodies.limit()
     );
     let mut r = respond(Reply { status: 503, body: serde_json::json!({ "error": msg }).to_string() });
