@@ -328,7 +328,13 @@ async fn send_http(url: &str, token: Option<&str>, items: &[Item], batch: usize)
                         "send: the daemon is busy reading other bodies; sending this batch again in {} s",
                         w.as_secs()
                     );
-                    tokio::time::sleep(w).await;
+                    // And up to half a second more: senders refused together come back apart.
+                    let jitter = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .subsec_millis()
+                        % 500;
+                    tokio::time::sleep(w + Duration::from_millis(u64::from(jitter))).await;
                 }
                 _ => break resp,
             }

@@ -573,7 +573,8 @@ async fn bodies_past_the_in_flight_budget_are_answered_503_and_counted() {
     }
     let busy = busy.expect("a body past the budget is refused");
     let lower = busy.to_ascii_lowercase();
-    assert!(lower.contains("retry-after: 1"), "{busy}");
+    // A pause of 1 to 3 s, so that senders refused together come back apart.
+    assert!(["retry-after: 1\r", "retry-after: 2\r", "retry-after: 3\r"].iter().any(|h| lower.contains(h)), "{busy}");
     assert!(busy.contains("limits.max_body_bytes_in_flight (131072 bytes)"), "{busy}");
     // Chunked, its size unknown: refused at its first chunk.
     let mut chunked = TcpStream::connect(d.http).await.unwrap();
@@ -647,9 +648,16 @@ async fn send_offers_a_batch_refused_as_busy_again() {
         .arg("--http")
         .arg(d.url(""))
         .output();
+    let busy = |m: &str| metric(m, "floorwatch_http_bodies_refused_total{reason=\"busy\"}").unwrap_or(0.0);
+    let before = busy(&d.metrics().await);
     let freeing = async {
-        // Refused at least once, then room again: the slow clients go away.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Once `send` has been refused, room again: the slow clients go away.
+        for _ in 0..600 {
+            if busy(&d.metrics().await) > before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         drop((slow1, slow2));
     };
     let (out, ()) = tokio::join!(child, freeing);
@@ -685,5 +693,43 @@ async fn declared_sizes_alone_do_not_take_the_budget() {
     let m = d.metrics().await;
     assert_eq!(metric(&m, "floorwatch_http_bodies_refused_total{reason=\"busy\"}"), Some(0.0), "{m}");
     drop(idle);
+    d.stop().await;
+}
+
+/// A body refused part-read while its sender is still sending is read to its end and
+/// dropped, so that the sender reads the 503 (with a reset it saw a broken connection,
+/// and `send` gave up instead of sending the batch again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_refused_part_read_is_answered_503_not_reset() {
+    let d = Daemon::start(
+        "[server]\nclock = \"event\"\n[limits]\nmax_body_bytes = 8388608\nmax_body_bytes_in_flight = 8388608\n\
+         [roster]\nmax_bytes = 65536\n",
+    )
+    .await;
+    let pad = format!("[{}", " ".repeat(6_000_000));
+    let _slow = half_sent(d.http, "POST", "/api/v1/events", 8_000_000, &pad).await;
+    // Read that far (the budget's gauge says so) before the next one comes.
+    let held = |m: &str| metric(m, "floorwatch_http_body_bytes_in_flight").unwrap_or(0.0);
+    let mut charged = 0.0;
+    for _ in 0..200 {
+        charged = held(&d.metrics().await);
+        if charged >= 6_000_000.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(charged >= 6_000_000.0, "the slow body is charged as it arrives ({charged})");
+    let m = d.metrics().await;
+    assert_eq!(metric(&m, "floorwatch_http_body_bytes_in_flight_limit"), Some(8388608.0), "{m}");
+    // The next body fits the limit but not what is left of the budget: refused part-read,
+    // its sender still writing.
+    // 7 MB written in one go: the kernel's buffers take a part; the rest is written while
+    // the daemon reads (and, refused, drops) it.
+    let body = format!("[{}]", " ".repeat(7_000_000));
+    let mut s = half_sent(d.http, "POST", "/api/v1/events", body.len(), &body).await;
+    let text = answer(&mut s).await;
+    assert!(text.starts_with("HTTP/1.1 503"), "the sender reads the answer, not a reset: {text:?}");
+    // What it had taken is given back: only the slow body is held.
+    assert!(held(&d.metrics().await) < 6_100_000.0);
     d.stop().await;
 }

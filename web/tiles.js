@@ -105,13 +105,13 @@ export function groupAgents(agents, sort) {
 /**
  * The largest tile width w (MIN_W..MAX_W × `scale`) such that all groups fit in width W and
  * height H, where each group takes ceil(n / cols) rows of height w * `aspect`, at least
- * `labelH` (its label's height), and `labelW` of width. `scale`: the page's type size over its size at 1080p, at least 1 (a 4K screen's
+ * `labelH` (its label's height: one for all, or per group), and `labelW` of width. `scale`: the page's type size over its size at 1080p, at least 1 (a 4K screen's
  * tiles may grow as large for the eye as a 1080p screen's; with MAX_W in pixels a 20-agent
  * team filled 60% of its panel at 3840x2160). Returns { w, h, cols, fits }.
  */
 export function fitTiles(counts, W, H, { labelW = 80, labelH = 0, gap = 4, groupGap = 8, aspect = ASPECT, scale = 1 } = {}) {
   const usable = Math.max(1, W - labelW - gap);
-  const maxW = Math.round(MAX_W * Math.max(1, scale));
+  const maxW = 2 * Math.round((MAX_W * Math.max(1, scale)) / 2); // even: the steps of 2 end at MIN_W
   let best = null;
   for (let w = maxW; w >= MIN_W; w -= 2) {
     const cols = Math.max(1, Math.floor((usable + gap) / (w + gap)));
@@ -120,7 +120,10 @@ export function fitTiles(counts, W, H, { labelW = 80, labelH = 0, gap = 4, group
     // A group is as tall as its label when that is taller than its rows (the team's name
     // and count over two rows of dense tiles: at 4K the demo floor's last teams were under
     // the panel's edge while the fit said they were not).
-    for (const n of counts) height += Math.max(labelH, Math.max(1, Math.ceil(n / cols)) * (h + gap) - gap) + groupGap;
+    counts.forEach((n, i) => {
+      const lh = Array.isArray(labelH) ? labelH[i] ?? 0 : labelH;
+      height += Math.max(lh, Math.max(1, Math.ceil(n / cols)) * (h + gap) - gap) + groupGap;
+    });
     best = { w, h, cols, fits: height <= H };
     if (best.fits) break;
   }

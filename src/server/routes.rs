@@ -304,7 +304,7 @@ pub fn routes(
         .then(|declared: Option<u64>, body, peer: Option<std::net::SocketAddr>, sh: Arc<Shared>| async move {
             let limit = sh.config.limits.max_body_bytes;
             let stall = sh.config.limits.header_read_timeout;
-            let (batch, status, _held) = match read_limited(declared, body, limit, stall, &sh.bodies).await {
+            let (batch, status, _held) = match read_limited(declared, body, limit, stall, &sh.bodies, true).await {
                 // Nothing of it decoded: nothing counted as events (as a client gone
                 // mid-body); in floorwatch_http_bodies_refused_total.
                 Err(Unread::Stalled) => return stalled_reply(stall),
@@ -371,15 +371,14 @@ pub fn routes(
         .then(|declared: Option<u64>, body, peer: Option<std::net::SocketAddr>, sh: Arc<Shared>| async move {
             let stall = sh.config.limits.header_read_timeout;
             let refused = |sh: &Shared| super::roster::count_upload(sh, "put", false);
-            let (body, held) = match read_limited(declared, body, sh.config.roster_max_bytes, stall, &sh.bodies).await {
+            let (body, held) = match read_limited(declared, body, sh.config.roster_max_bytes, stall, &sh.bodies, true).await {
                 Err(Unread::Stalled) => {
                     refused(&sh);
                     return stalled_reply(stall);
                 }
-                Err(Unread::Busy) => {
-                    refused(&sh);
-                    return busy_reply(&sh.bodies);
-                }
+                // Not counted as a refused upload: the sender is asked to send it again (it
+                // is in floorwatch_http_bodies_refused_total).
+                Err(Unread::Busy) => return busy_reply(&sh.bodies),
                 Err(Unread::Gone) => {
                     refused(&sh);
                     return json_reply(String::new(), StatusCode::BAD_REQUEST);

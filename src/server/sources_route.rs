@@ -55,8 +55,9 @@ pub(super) async fn read_limited<B: Buf>(
     limit: usize,
     stall: std::time::Duration,
     bodies: &Bodies,
+    verified: bool,
 ) -> Result<(Body, Held), Unread> {
-    let mut held = Held::default();
+    let mut held = bodies.share(verified);
     let got = match declared {
         Some(n) if n > limit as u64 => Ok(Body::TooLarge { limit }),
         _ => read(body, limit, stall, bodies, &mut held).await,
@@ -93,8 +94,7 @@ pub(super) fn busy_reply(bodies: &Bodies) -> Response<String> {
         bodies.limit()
     );
     let mut r = respond(Reply { status: 503, body: serde_json::json!({ "error": msg }).to_string() });
-    r.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
-    // Its body was not read: the connection cannot carry another request.
+    r.headers_mut().insert("retry-after", HeaderValue::from(bodies.retry_after_secs()));
     r.headers_mut().insert("connection", HeaderValue::from_static("close"));
     r
 }
@@ -116,7 +116,21 @@ async fn read<B: Buf>(
         if buf.len() + chunk.remaining() > limit {
             return Ok(Body::TooLarge { limit });
         }
-        bodies.grow(held, buf.len() + chunk.remaining()).map_err(|_| Unread::Busy)?;
+        if bodies.grow(held, buf.len() + chunk.remaining()).is_err() {
+            // Refused part-read: what came is dropped, the rest is read and dropped too (to
+            // the limit), so that the sender, still sending, reads the 503 rather than a
+            // connection reset.
+            let mut seen = buf.len() + chunk.remaining();
+            drop(buf);
+            held.release();
+            while seen <= limit {
+                match tokio::time::timeout(stall, body.next()).await {
+                    Ok(Some(Ok(c))) => seen += c.remaining(),
+                    _ => break,
+                }
+            }
+            return Err(Unread::Busy);
+        }
         while chunk.has_remaining() {
             let c = chunk.chunk();
             buf.extend_from_slice(c);
@@ -144,7 +158,8 @@ pub async fn handle<B: Buf>(
     let limit = push.max_body(sh.config.limits.max_body_bytes);
     let stall = sh.config.limits.header_read_timeout;
     let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let (body, _held) = match read_limited(declared, body, limit, stall, &sh.bodies).await {
+    // Connect's key was checked before the body; a Twilio callback's signature covers it.
+    let (body, _held) = match read_limited(declared, body, limit, stall, &sh.bodies, push.checked_before_body()).await {
         Ok(b) => b,
         Err(Unread::Stalled) => return stalled_reply(stall),
         Err(Unread::Busy) => return busy_reply(&sh.bodies),

@@ -176,6 +176,12 @@ impl Push {
         }
     }
 
+    /// Whether the sender is authenticated before the body is read (Connect's access key),
+    /// not by the body itself (Twilio's signature covers it).
+    pub fn checked_before_body(&self) -> bool {
+        matches!(self.kind, Kind::Connect { .. })
+    }
+
     /// Checks made before the body is read: the content encoding and type and, for
     /// Connect, the access key. `Some`: refused, answer this.
     pub fn precheck(&self, h: &HeaderMap) -> Option<Reply> {

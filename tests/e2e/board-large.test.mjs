@@ -545,6 +545,41 @@ test('a 400-team table fits its panel at 1920x1080: the second aux driver gives 
   }
 });
 
+// Long team names wrap to two or three lines in the tiles' labels: a group is then as tall
+// as its label, and the fit counts it (it counted one line, said the tiles fit, and the
+// last teams were under the panel's edge).
+test('tiles the fit says fit are all on the panel when team names wrap', { timeout: 60_000 }, async () => {
+  const ids = ['Retail Banking North Evening', 'Cards Disputes Weekend Team', 'Mortgage Advice Line Two', 'Business Banking Support Desk',
+    'Fraud Prevention Night Shift', 'Collections Early Morning Crew', 'Savings Accounts Help Line', 'Premier Clients Concierge Desk'];
+  const browser = await launch();
+  try {
+    for (const [w, h, agents] of [[1920, 1080, 60], [1366, 768, 50]]) {
+      const m = await startMock({ agents, teams: ids.length, teamIds: ids, seed: 3, clusterHoldMs: 0 });
+      try {
+        const page = await browser.newPage({ viewport: { width: w, height: h } });
+        await page.goto(m.url + '/?lang=en', { waitUntil: 'domcontentloaded', timeout: 60_000 });
+        await page.waitForFunction((n) => document.querySelectorAll('[data-testid="agent-tiles"] .group').length >= n, ids.length, WAIT);
+        await sleep(1500);
+        const r = await page.evaluate(() => {
+          const b = document.querySelector('[data-testid="agent-tiles"]');
+          const lines = [...b.querySelectorAll('.gname')].map((n) => Math.round(n.getBoundingClientRect().height / parseFloat(getComputedStyle(n).lineHeight)));
+          return { size: b.dataset.size, fits: b.dataset.fits, over: b.scrollHeight - b.clientHeight, lines };
+        });
+        const at = `${w}x${h}, ${agents} agents: ${JSON.stringify(r)}`;
+        if (r.size !== 'dot') assert.ok(r.lines.some((n) => n > 1), `the names wrap (${at})`);
+        assert.equal(r.fits, 'true', at);
+        assert.ok(r.over <= 1, `the tiles said to fit are all on the panel (${at})`);
+        assert.deepEqual(page.errors ?? [], []);
+        await page.close();
+      } finally {
+        await m.close();
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+});
+
 // A team table taller than its room ends on a whole row: the alerts under it take the part
 // of a row that would show cut (panels/teams.js snap; at 1080p the demo floor's
 // `unassigned` row was half under the panel's edge). Floors of 24 and 80 teams (the second

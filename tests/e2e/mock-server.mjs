@@ -86,7 +86,7 @@ function windowSecs(name) {
 /** The generated floor: agents, per-team baselines, alerts. Pure state; no I/O. */
 class Floor {
   constructor({ agents = 300, teams = 12, seed = 1, cluster = true, now = Date.now(),
-    pushIntervalMs = 1000, clusterHoldMs = 0, lastEventAgoMs = 0, windows = CONFIG.windows }) {
+    pushIntervalMs = 1000, clusterHoldMs = 0, lastEventAgoMs = 0, windows = CONFIG.windows, teamIds: names = null }) {
     this.rand = mulberry32(seed);
     // The largest event time applied: the simulation moves it every step; without
     // simulation (`simulate: false`) it stays where `lastEventAgoMs` put it, a dead feed.
@@ -103,7 +103,8 @@ class Floor {
     this.removed = new Set();
     this.clusterCandidate = new Map(); // team -> t0 of a cluster condition not yet fired
     const r = this.rand;
-    const teamIds = Array.from({ length: teams }, (_, i) => `T${String(i + 1).padStart(2, '0')}`);
+    // `teamIds`: the teams' ids, in place of T01, T02, … (long ones wrap in the tiles' labels).
+    const teamIds = names ?? Array.from({ length: teams }, (_, i) => `T${String(i + 1).padStart(2, '0')}`);
     for (const [i, t] of teamIds.entries()) {
       // A spread of teams: most near the band, one hot (T03), one slack (T05), one with
       // dispersed aux (T10, over the CV limit).

@@ -113,6 +113,11 @@ test('a group is as tall as its label when its rows are shorter', () => {
   // Blind to the label, the fit says yes to tiles whose groups, label and all, are taller than the panel.
   assert.ok(blind.fits && rows(blind) > 1083, JSON.stringify(blind));
   assert.ok(!withLabel.fits || rows(withLabel) <= 1083, JSON.stringify(withLabel));
+  // One height per group (a team name wrapped to three lines is taller than the others').
+  const perGroup = fitTiles(counts, 1856, 1083, { ...opts, labelH: counts.map((_, i) => (i === 0 ? 160 : 99)) });
+  const rowsPer = (f) => counts.reduce((s, n, i) => s + Math.max(i === 0 ? 160 : 99, Math.ceil(n / f.cols) * (f.h + 9) - 9) + 16, 0);
+  assert.ok(!perGroup.fits || rowsPer(perGroup) <= 1083, JSON.stringify(perGroup));
+  assert.ok(perGroup.w <= withLabel.w, 'a taller label never gives larger tiles');
   // Labels shorter than the rows change nothing.
   assert.deepEqual(fitTiles([20, 20], 1325, 785, { ...opts, scale: 1, labelH: 20 }), fitTiles([20, 20], 1325, 785, { ...opts, scale: 1 }));
 });

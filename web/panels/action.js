@@ -150,8 +150,8 @@ function setWho(c, name, agent) {
   const n = $('.ac-name', c);
   setText($('.ac-id', c), name ? agent : '');
   // Measured again once the page's fonts have come (the fallback's wider letters shortened
-  // names that fit).
-  const key = `${name ?? ''}|${agent}|${window.innerWidth}|${document.fonts?.status}`;
+  // names that fit), and when the time beside it grows or shrinks a digit ("59:59", "1:00:00").
+  const key = `${name ?? ''}|${agent}|${window.innerWidth}|${document.fonts?.status}|${$('.ac-time', c).textContent.length}`;
   if (c._who === key) return;
   c._who = key;
   setText(n, name || agent);
@@ -170,11 +170,11 @@ function shortenWho(cards) {
 function fillLongAux(at) {
   return (c, a) => {
     c.dataset.team = a.team;
-    setWho(c, a.name, a.agent);
     setText($('.ac-team', c), teamLabel(a.team));
     setText($('.ac-reason', c), reasonWord(a.reason));
     setText($('.ac-time', c), F.mss((at - a.since) / 1000));
     setText($('.ac-limit', c), t('lane.limit', { limit: F.mss(longLimitSecs(a.reason ?? 'unspecified')) }));
+    setWho(c, a.name, a.agent);
   };
 }
 
@@ -211,7 +211,6 @@ function fillOoa(at) {
     const name = a?.name;
     c.dataset.team = x.team;
     setAttr(c, 'data-since', x.since);
-    setWho(c, name, x.agent);
     setText($('.ac-team', c), teamLabel(x.team));
     // A no-show is just "Not logged in": its schedule (work, almost always) is what it
     // missed, and "Unassigned  Work · Not logged in" is wider than the card.
@@ -222,6 +221,7 @@ function fillOoa(at) {
     setText($('.ac-doing', c), doing);
     // As the tiles count it: "12:04", "1h05" (F.shortDur).
     setText($('.ac-time', c), F.shortDur(Math.max(0, (at - x.since) / 1000)));
+    setWho(c, name, x.agent);
     const parts = [name ? `${name} (${x.agent})` : x.agent, teamLabel(x.team)];
     if (a?.scheduled) parts.push(t('sched.label', { activity: activityLabel(a.scheduled) }));
     parts.push(doing, t('sched.out_since', { time: F.clock(x.since, store.config.timezone, false) }));

@@ -145,7 +145,8 @@ function renderBox(b, kind, points) {
     }
     return;
   }
-  const sig = `${w}x${h}|${lang()}|${store.config.timezone}|${JSON.stringify(points)}`;
+  // The fonts' state too: the axis labels' overlap is measured in them.
+  const sig = `${w}x${h}|${lang()}|${store.config.timezone}|${document.fonts?.status}|${JSON.stringify(points)}`;
   if (b.sig === sig) return;
   b.sig = sig;
   drawSvg(b.svg, kind, points, w, h);

@@ -137,9 +137,43 @@ function textPx(text, sizeRem) {
 const LABEL_MAX_REM = 8;
 const LABEL_MIN_REM = 0.7; // smaller is unreadable across a room
 const LABEL_PAD_REM = 0.35 * 2 + 0.3 + 0.15; // .glabel's padding and border, and a little air
-// A group label's height (style.css .glabel: padding, a line of .gname at 1.1rem, the count
-// at 0.9rem): 2.81rem measured, with a little air.
-const LABEL_H_REM = 2.85;
+// A group label's height in rem (style.css .glabel: its padding, 0.3rem; the name's lines,
+// up to three, each 1.1 times its size; the count under it, about 1.3rem; a little air):
+// 2.81rem measured for one line of a 1.1rem name.
+const labelLines = new Map(); // text, size, room -> lines
+function labelHeightRem(G, innerRem) {
+  const name = G?.name;
+  if (!name) return 2.85;
+  const size = name.style.fontSize ? parseFloat(name.style.fontSize) : name.classList.contains('long') ? 0.85 : 1.1;
+  const text = name.textContent;
+  const key = `${text}\u0000${size}\u0000${innerRem.toFixed(2)}`;
+  let lines = name.classList.contains('cut') ? 1 : labelLines.get(key);
+  if (lines == null) {
+    // Breaks between words, and between wide (CJK) characters, as the browser does.
+    const units = text.split(/\s+/).filter(Boolean).flatMap((w) => (/[\u2e80-\u9fff]/.test(w) ? [...w] : [w]));
+    const space = textPx(' ', size);
+    lines = 1;
+    let line = 0;
+    for (const u of units) {
+      const w = textPx(u, size);
+      if (line > 0 && line + space + w > innerRem) {
+        lines++;
+        line = w;
+      } else line += (line > 0 ? space : 0) + w;
+    }
+    lines = Math.min(3, lines);
+    if (labelLines.size > 5000) labelLines.clear();
+    labelLines.set(key, lines);
+  }
+  return 0.3 + lines * size * 1.1 + 1.3 + 0.05;
+}
+
+/** Each group's label height in px, in the groups' order (as groupCounts). */
+function labelHeights(rem, labelW) {
+  const inner = labelW / rem - LABEL_PAD_REM;
+  return [...tilesBox().querySelectorAll(':scope > .group')].map((root) => Math.ceil(rem * labelHeightRem(root._group, inner)));
+}
+let labelHPx = ''; // the label heights the last tile fit used
 function labelWidth(rem) {
   let widest = 0;
   for (const [short, long, isLong] of labelWords.values()) widest = Math.max(widest, isLong ? long : short);
@@ -302,7 +336,9 @@ export function render(now) {
     // A new team's or language's label may need a wider label column; in dot mode a
     // heading that grew ("9" logged in to "10", a new team's name) a wider block.
     const rem = (boxSize ?? { rem: remPx() }).rem;
-    if (labelWidth(rem) !== labelPx || (box.dataset.size === 'dot' && headWidths(rem).join(',') !== headPx)) layout();
+    // With tiles, a name that wraps to more lines (or fewer) a taller (or shorter) group.
+    if (labelWidth(rem) !== labelPx || (box.dataset.size === 'dot' && headWidths(rem).join(',') !== headPx)
+      || (box.dataset.size !== 'dot' && labelHeights(rem, labelPx).join(',') !== labelHPx)) layout();
   }
   // Painted squares: the slabs near the screen again when the groups moved, else the
   // squares of the agents this frame changed (a few hundred of 20,000).
@@ -385,7 +421,8 @@ export function layout() {
   const s = box.style;
   let aspect = rostered ? SCHED_ASPECT : undefined;
   const scale = rem / REM_1080P;
-  const labelH = Math.ceil(rem * LABEL_H_REM);
+  const labelH = labelHeights(rem, labelW);
+  labelHPx = labelH.join(',');
   let mode = chooseMode(groupCounts, W, H, { labelW, labelH, gap, groupGap, aspect, scale });
   // A team's board with a roster: where tiles with the schedule's line do not fit, dense
   // tiles of two lines (the name; the state and time, the schedule as the corner flag and
