@@ -467,3 +467,41 @@ async fn twilio_refuses_bad_signatures_and_counts_bad_input() {
     assert!(!m.contains(TOKEN));
     d.stop().await;
 }
+
+/// Bodies read before their sender is known (Twilio's signature covers the body) draw from
+/// a pool of their own, an eighth of `limits.max_body_bytes_in_flight` (at least 1 MiB): an
+/// unsigned sender holding all of it gets the next anonymous callback refused (503), while
+/// a signed-in events upload still goes through.
+#[tokio::test]
+async fn anonymous_bodies_cannot_shut_out_the_ingest() {
+    use tokio::io::AsyncWriteExt;
+    let d = Daemon::start(&TWILIO_TOML.replace(
+        "max_body_bytes = 8192",
+        "max_body_bytes = 1048576\nmax_body_bytes_in_flight = 8388608\n[roster]\nmax_bytes = 1048576",
+    ))
+    .await;
+    // A callback that declares a mebibyte and sends all but its last bytes: it holds the
+    // anonymous pool (1 MiB).
+    let mut slow = tokio::net::TcpStream::connect(d.http).await.unwrap();
+    let head = "POST /api/v1/sources/twilio HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\n\
+                content-length: 1048576\r\n\r\n";
+    slow.write_all(format!("{head}a={}", "x".repeat(1_048_000)).as_bytes()).await.unwrap();
+    let held = |m: &str| metric(m, "floorwatch_http_body_bytes_in_flight").unwrap_or(0.0);
+    for _ in 0..200 {
+        if held(&d.metrics().await) >= 1_000_000.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(held(&d.metrics().await) >= 1_000_000.0, "the slow callback is charged");
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let (status, text) = post(&d, "/api/v1/sources/twilio", &[form], format!("a={}", "x".repeat(4096))).await;
+    assert_eq!(status, 503, "another anonymous body waits for the pool: {text}");
+    // The ingest's budget is untouched.
+    let (status, answer) =
+        d.post("/api/v1/events", r#"[{"ts":1764000000000,"agent":"A1","state":"idle","team":"T"}]"#).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["applied"], 1);
+    drop(slow);
+    d.stop().await;
+}
