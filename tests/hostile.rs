@@ -520,6 +520,10 @@ async fn invalid_utf8_and_deep_nesting_are_invalid_not_fatal() {
     d.stop().await;
 }
 
+/// A budget of two 64 KiB bodies.
+const SMALL_BUDGET: &str = "[server]\nclock = \"event\"\n[limits]\nmax_body_bytes = 65536\n\
+                            max_body_bytes_in_flight = 131072\n[roster]\nmax_bytes = 65536\n";
+
 /// Sends a request's head and `body` (the first bytes of a body of `declared`), and leaves it open.
 async fn half_sent(http: SocketAddr, method: &str, path: &str, declared: usize, body: &str) -> TcpStream {
     let mut s = TcpStream::connect(http).await.unwrap();
@@ -545,11 +549,7 @@ async fn answer(s: &mut TcpStream) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_past_the_in_flight_budget_are_answered_503_and_counted() {
     const BODY: usize = 65536;
-    let d = Daemon::start(
-        "[server]\nclock = \"event\"\n[limits]\nmax_body_bytes = 65536\nmax_body_bytes_in_flight = 131072\n\
-         [roster]\nmax_bytes = 65536\n",
-    )
-    .await;
+    let d = Daemon::start(SMALL_BUDGET).await;
     let whole = |agent: &str| {
         let e = format!("[{}]", event(agent, "idle", 1_764_000_000_000));
         format!("{e}{}", " ".repeat(BODY - e.len()))
@@ -619,11 +619,7 @@ async fn bodies_past_the_in_flight_budget_are_answered_503_and_counted() {
 /// has room, every event applied once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_offers_a_batch_refused_as_busy_again() {
-    let d = Daemon::start(
-        "[server]\nclock = \"event\"\n[limits]\nmax_body_bytes = 65536\nmax_body_bytes_in_flight = 131072\n\
-         [roster]\nmax_bytes = 65536\n",
-    )
-    .await;
+    let d = Daemon::start(SMALL_BUDGET).await;
     let pad = format!("[{}", " ".repeat(65536 - 10));
     let slow1 = half_sent(d.http, "POST", "/api/v1/events", 65536, &pad).await;
     let slow2 = half_sent(d.http, "POST", "/api/v1/events", 65536, &pad).await;
@@ -676,11 +672,7 @@ async fn send_offers_a_batch_refused_as_busy_again() {
 /// size taken at once, 16 such connections would have held 256 MiB of budget).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declared_sizes_alone_do_not_take_the_budget() {
-    let d = Daemon::start(
-        "[server]\nclock = \"event\"\n[limits]\nmax_body_bytes = 65536\nmax_body_bytes_in_flight = 131072\n\
-         [roster]\nmax_bytes = 65536\n",
-    )
-    .await;
+    let d = Daemon::start(SMALL_BUDGET).await;
     let mut idle = Vec::new();
     for _ in 0..8 {
         idle.push(half_sent(d.http, "POST", "/api/v1/events", 65536, "[").await);
