@@ -329,12 +329,8 @@ async fn send_http(url: &str, token: Option<&str>, items: &[Item], batch: usize)
                         w.as_secs()
                     );
                     // And up to half a second more: senders refused together come back apart.
-                    let jitter = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap_or_default()
-                        .subsec_millis()
-                        % 500;
-                    tokio::time::sleep(w + Duration::from_millis(u64::from(jitter))).await;
+                    let jitter = Duration::from_millis(rand::Rng::random_range(&mut rand::rng(), 0..500));
+                    tokio::time::sleep(w + jitter).await;
                 }
                 _ => break resp,
             }

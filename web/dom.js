@@ -37,4 +37,7 @@ export const remPx = () => parseFloat(getComputedStyle(document.documentElement)
  * The type size at 1920x1080 (style.css: min(0.9vw, 1.6vh)). Sizes kept in pixels (the
  * AHT charts' labels, the largest tile) grow by the page's type over it on bigger screens.
  */
-export const REM_1080P = 17.28;
+const REM_1080P = 17.28;
+
+/** The page's type over its size at 1080p (of `rem`, the page's now by default), never below 1. */
+export const typeScale = (rem = remPx()) => Math.max(1, rem / REM_1080P);

@@ -105,9 +105,10 @@ export function groupAgents(agents, sort) {
 /**
  * The largest tile width w (MIN_W..MAX_W × `scale`) such that all groups fit in width W and
  * height H, where each group takes ceil(n / cols) rows of height w * `aspect`, at least
- * `labelH` (its label's height: one for all, or per group), and `labelW` of width. `scale`: the page's type size over its size at 1080p, at least 1 (a 4K screen's
- * tiles may grow as large for the eye as a 1080p screen's; with MAX_W in pixels a 20-agent
- * team filled 60% of its panel at 3840x2160). Returns { w, h, cols, fits }.
+ * `labelH` (its label's height: one for all, or per group), and `labelW` of width.
+ * `scale`: the page's type size over its size at 1080p, at least 1 (a 4K screen's tiles
+ * may grow as large for the eye as a 1080p screen's; with MAX_W in pixels a 20-agent team
+ * filled 60% of its panel at 3840x2160). Returns { w, h, cols, fits }.
  */
 export function fitTiles(counts, W, H, { labelW = 80, labelH = 0, gap = 4, groupGap = 8, aspect = ASPECT, scale = 1 } = {}) {
   const usable = Math.max(1, W - labelW - gap);

@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
+use rand::Rng;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The budget is counted in units of this many bytes (a semaphore's permits are `u32`).
@@ -152,17 +153,16 @@ impl Bodies {
         self.refused.with_label_values(&[why.label()]).inc();
     }
 
-    /// Bytes of the budget held now, by authenticated bodies (tests).
-    pub fn in_use(&self) -> usize {
+    /// Bytes of the budget held now, by authenticated bodies.
+    #[cfg(test)]
+    fn in_use(&self) -> usize {
         (self.bytes.div_ceil(UNIT) - self.free.available_permits()) * UNIT
     }
 
     /// A pause for `Retry-After` (1 to 3 s): senders refused together do not all come back
     /// in the same second (a livelock of large bodies each refused part-read).
     pub fn retry_after_secs(&self) -> u64 {
-        1 + u64::from(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos() % 3,
-        )
+        rand::rng().random_range(1..=3)
     }
 }
 

@@ -15,7 +15,7 @@
 
 import { t, teamLabel, reasonWord, reasonLabel, activityLabel } from '../i18n.js';
 import * as F from '../format.js';
-import { $, el, setText, setAttr } from '../dom.js';
+import { $, el, setText, setAttr, remPx } from '../dom.js';
 import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux, firingOutOfAdherence } from '../store.js';
 import { firingClusters } from './banner.js';
 import { shortName } from './teams.js';
@@ -77,7 +77,7 @@ function fillRow(R, list, make, fill) {
     new ResizeObserver(() => { R.width = R.box.clientWidth; }).observe(R.box);
     R.width = R.box.clientWidth;
   }
-  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  const rem = remPx();
   const cardW = 22 * rem;
   const gap = 0.6 * rem;
   let n = list.length;

@@ -7,7 +7,7 @@
 
 import { t, lang, chartKindLabel, rulesLabel } from '../i18n.js';
 import * as F from '../format.js';
-import { $, el, setText, setAttr, remPx, REM_1080P } from '../dom.js';
+import { $, el, setText, setAttr, remPx, typeScale } from '../dom.js';
 import { store, opts, scopeBlock } from '../store.js';
 import { chartModel, stepPath, axisLabels, monthDay, PAD } from '../chart.js';
 
@@ -48,7 +48,7 @@ function drawSvg(svg, kind, points, w, h) {
   svg.setAttribute('height', h);
   // Labels, dots and margins in px at 1080p and below; larger with the page's type on a
   // larger screen (a 4K TV's labels stayed 16 px while the rest of the board doubled).
-  const k = labelScale();
+  const k = typeScale();
   svg.style.setProperty('--aht-k', String(k));
   const m = chartModel(points, w, h, k);
   if (!m) {
@@ -171,11 +171,6 @@ export function render() {
   const squeeze = room < ONE_HEAD_REM * rem ? 'gone' : room < TWO_CHARTS_REM * rem ? 'true' : null;
   kinds.forEach((k, i) => setAttr(box(k).root, 'data-squeezed', i > 0 ? squeeze : null));
   for (const k of kinds) renderBox(box(k), k, chart[k] ?? []);
-}
-
-/** The page's type size over its size at 1080p, never below 1. */
-function labelScale() {
-  return Math.max(1, remPx() / REM_1080P);
 }
 
 /** A chart is drawn this high or not at all (px). */

@@ -6,7 +6,7 @@
 
 import { t, reasonLabel, teamLabel, activityLabel } from '../i18n.js';
 import * as F from '../format.js';
-import { $, el, setText, setAttr, remPx, REM_1080P } from '../dom.js';
+import { $, el, setText, setAttr, remPx, typeScale } from '../dom.js';
 import { store, opts, asOf, longLevel, longLimitSecs, firingLongAux, dormant } from '../store.js';
 import { shortName } from './teams.js';
 import { groupAgents, fitTiles, fitDots, chooseMode, stateKey, tileUnit, tileNames, SCHED_ASPECT, XS_UNIT, XS_SCHED_MIN_H } from '../tiles.js';
@@ -420,7 +420,7 @@ export function layout() {
   const groupGap = Math.max(4, Math.round(rem * 0.45));
   const s = box.style;
   let aspect = rostered ? SCHED_ASPECT : undefined;
-  const scale = rem / REM_1080P;
+  const scale = typeScale(rem);
   const labelH = labelHeights(rem, labelW);
   labelHPx = labelH.join(',');
   let mode = chooseMode(groupCounts, W, H, { labelW, labelH, gap, groupGap, aspect, scale });
