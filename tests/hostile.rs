@@ -559,19 +559,12 @@ async fn bodies_past_the_in_flight_budget_are_answered_503_and_counted() {
     let mut slow1 = half_sent(d.http, "POST", "/api/v1/events", BODY, &a1[..BODY - 10]).await;
     let csv = format!("agent,start,end,activity\n{}", " ".repeat(BODY - 40));
     let mut slow2 = half_sent(d.http, "PUT", "/api/v1/roster", BODY, &csv).await;
-    // Until both have been read that far, a third may pass.
-    let mut busy = None;
-    for _ in 0..100 {
-        let mut third = half_sent(d.http, "POST", "/api/v1/events", 2, "[]").await;
-        let text = answer(&mut third).await;
-        if text.starts_with("HTTP/1.1 503") {
-            busy = Some(text);
-            break;
-        }
-        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let busy = busy.expect("a body past the budget is refused");
+    // Once both have been read that far (a probe sent before could take a unit and leave
+    // the slow ones refused instead), a third is refused.
+    d.bodies_charged(131_072.0).await;
+    let mut third = half_sent(d.http, "POST", "/api/v1/events", 2, "[]").await;
+    let busy = answer(&mut third).await;
+    assert!(busy.starts_with("HTTP/1.1 503"), "a body past the budget is refused: {busy}");
     let lower = busy.to_ascii_lowercase();
     // A pause of 1 to 3 s, so that senders refused together come back apart.
     assert!(["retry-after: 1\r", "retry-after: 2\r", "retry-after: 3\r"].iter().any(|h| lower.contains(h)), "{busy}");
@@ -623,17 +616,10 @@ async fn send_offers_a_batch_refused_as_busy_again() {
     let pad = format!("[{}", " ".repeat(65536 - 10));
     let slow1 = half_sent(d.http, "POST", "/api/v1/events", 65536, &pad).await;
     let slow2 = half_sent(d.http, "POST", "/api/v1/events", 65536, &pad).await;
-    // Both taken up: a small body is refused.
-    let mut taken = false;
-    for _ in 0..100 {
-        let (status, _) = d.post("/api/v1/events", "[]").await;
-        if status == 503 {
-            taken = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(taken, "the budget is held by the two slow bodies");
+    // Both taken up (probing before they are read could leave them refused instead): a
+    // small body is refused.
+    d.bodies_charged(131_072.0).await;
+    assert_eq!(d.post("/api/v1/events", "[]").await.0, 503, "the budget is held by the two slow bodies");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("three.ndjson");
     let lines: Vec<String> = (1..=3).map(|i| event(&format!("S{i}"), "idle", 1_764_000_000_000 + i)).collect();
@@ -701,16 +687,8 @@ async fn a_body_refused_part_read_is_answered_503_not_reset() {
     let pad = format!("[{}", " ".repeat(6_000_000));
     let _slow = half_sent(d.http, "POST", "/api/v1/events", 8_000_000, &pad).await;
     // Read that far (the budget's gauge says so) before the next one comes.
+    d.bodies_charged(6_000_000.0).await;
     let held = |m: &str| metric(m, "floorwatch_http_body_bytes_in_flight").unwrap_or(0.0);
-    let mut charged = 0.0;
-    for _ in 0..200 {
-        charged = held(&d.metrics().await);
-        if charged >= 6_000_000.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(charged >= 6_000_000.0, "the slow body is charged as it arrives ({charged})");
     let m = d.metrics().await;
     assert_eq!(metric(&m, "floorwatch_http_body_bytes_in_flight_limit"), Some(8388608.0), "{m}");
     // The next body fits the limit but not what is left of the budget: refused part-read,

@@ -71,6 +71,20 @@ impl Daemon {
         panic!("daemon never reached {n} outcomes");
     }
 
+    /// Waits until `floorwatch_http_body_bytes_in_flight` is at least `bytes` (bodies sent
+    /// are charged as the daemon reads them) and returns it; panics after 2 s.
+    pub async fn bodies_charged(&self, bytes: f64) -> f64 {
+        let mut held = 0.0;
+        for _ in 0..200 {
+            held = metric(&self.metrics().await, "floorwatch_http_body_bytes_in_flight").unwrap_or(0.0);
+            if held >= bytes {
+                return held;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("request bodies charged {held} bytes, never {bytes}");
+    }
+
     /// The `/metrics` text.
     pub async fn metrics(&self) -> String {
         reqwest::get(self.url("/metrics")).await.unwrap().text().await.unwrap()
