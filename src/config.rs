@@ -609,10 +609,10 @@ pub struct LimitsConfig {
     pub max_frame_bytes: usize,
     /// Largest `POST /api/v1/events` body.
     pub max_body_bytes: usize,
-    /// Request bodies (events, roster uploads, platform deliveries) held at once, over
-    /// every connection, counted as their bytes arrive: a body that would take more is
-    /// answered 503 and read no further (4,096 connections each sending 16 MB would
-    /// otherwise hold 64 GB).
+    /// Request bodies (events, roster uploads, platform deliveries) and `/ingest` WebSocket
+    /// messages held at once, over every connection, counted as their bytes arrive: a body
+    /// that would take more is answered 503 and read no further, a message closes its
+    /// socket with 1013 (4,096 connections each sending 16 MB would otherwise hold 64 GB).
     pub max_body_bytes_in_flight: usize,
     /// An ingest connection that sends nothing for this long is closed (TCP: also the
     /// deadline of its TLS handshake).
@@ -1063,14 +1063,16 @@ impl FileConfig {
         if l.max_line_bytes < 256 {
             errs.0.push(invalid("limits.max_line_bytes", "must be at least 256"));
         }
-        // One body of the largest size allowed must be readable on its own.
-        let largest = l.max_body_bytes.max(self.roster.max_bytes);
+        // One body (or WebSocket ingest message) of the largest size allowed must be
+        // readable on its own.
+        let largest = l.max_body_bytes.max(self.roster.max_bytes).max(l.max_frame_bytes);
         if l.max_body_bytes_in_flight < largest {
             errs.0.push(invalid(
                 "limits.max_body_bytes_in_flight",
                 format!(
-                    "must be at least limits.max_body_bytes ({}) and roster.max_bytes ({}): one body of either size must fit",
-                    l.max_body_bytes, self.roster.max_bytes
+                    "must be at least limits.max_body_bytes ({}), roster.max_bytes ({}) and limits.max_frame_bytes ({}): \
+                     one body or message of each size must fit",
+                    l.max_body_bytes, self.roster.max_bytes, l.max_frame_bytes
                 ),
             ));
         }

@@ -23,7 +23,13 @@ fn every_error_is_named_and_the_summary_says_what_would_run() {
     );
     assert_ne!(code, 0);
     // A budget of bodies in flight smaller than one body the roster may send.
-    assert!(err.contains("limits.max_body_bytes_in_flight: must be at least limits.max_body_bytes (16777216) and roster.max_bytes (67108864)"), "{err}");
+    assert!(
+        err.contains(
+            "limits.max_body_bytes_in_flight: must be at least limits.max_body_bytes (16777216), roster.max_bytes \
+             (67108864) and limits.max_frame_bytes (4194304)"
+        ),
+        "{err}"
+    );
     for key in [
         "server.http:",
         "floor.min_team:",

@@ -520,8 +520,8 @@ async fn invalid_utf8_and_deep_nesting_are_invalid_not_fatal() {
     d.stop().await;
 }
 
-/// A budget of two 64 KiB bodies.
-const SMALL_BUDGET: &str = "[server]\nclock = \"event\"\n[limits]\nmax_body_bytes = 65536\n\
+/// A budget of two 64 KiB bodies (or WebSocket ingest messages).
+const SMALL_BUDGET: &str = "[server]\nclock = \"event\"\n[limits]\nmax_body_bytes = 65536\nmax_frame_bytes = 65536\n\
                             max_body_bytes_in_flight = 131072\n[roster]\nmax_bytes = 65536\n";
 
 /// Sends a request's head and `body` (the first bytes of a body of `declared`), and leaves it open.
@@ -701,5 +701,88 @@ async fn a_body_refused_part_read_is_answered_503_not_reset() {
     assert!(text.starts_with("HTTP/1.1 503"), "the sender reads the answer, not a reset: {text:?}");
     // What it had taken is given back: only the slow body is held.
     assert!(held(&d.metrics().await) < 6_100_000.0);
+    d.stop().await;
+}
+
+/// A WebSocket ingest connection, its handshake done, its socket free for raw frames.
+async fn ws_raw(http: SocketAddr, path: &str) -> tokio_tungstenite::WebSocketStream<TcpStream> {
+    let tcp = TcpStream::connect(http).await.unwrap();
+    tokio_tungstenite::client_async(format!("ws://{http}{path}"), tcp).await.unwrap().0
+}
+
+/// The head of a client's text frame of `len` bytes, masked with zeros (the payload is sent as is).
+fn text_frame_head(len: usize) -> Vec<u8> {
+    let mut head = vec![0x81, 0x80 | 127];
+    head.extend((len as u64).to_be_bytes());
+    head.extend([0; 4]);
+    head
+}
+
+/// The close code a WebSocket ingest connection ends with (after any acks).
+async fn close_code(ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>) -> Option<u16> {
+    let read = async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let Message::Close(frame) = m {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    };
+    tokio::time::timeout(Duration::from_secs(10), read).await.expect("closed within 10 s")
+}
+
+/// WebSocket ingest frames take their share of `limits.max_body_bytes_in_flight` as their
+/// bytes arrive, as request bodies do (1,024 connections with 4 MiB frames part sent held
+/// 4 GiB outside the budget): with a frame part sent and a slow HTTP body holding nearly
+/// all of it, a frame on another connection is refused, the socket closed with 1013 and
+/// counted busy, nothing of it applied; the part-sent frame, once whole, is applied and its
+/// share given back, and the refused sender's frame is taken when it comes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_frames_take_their_share_of_the_body_budget() {
+    let d = Daemon::start(SMALL_BUDGET).await;
+    const FRAME: usize = 60_000;
+    let padded = |agent: &str, len: usize| {
+        let e = format!("[{}]", event(agent, "idle", 1_764_000_000_000));
+        format!("{e}{}", " ".repeat(len - e.len()))
+    };
+    // A frame sent but for its last bytes, and a slow 64 KiB body: 123 of the 128 KiB.
+    let mut slow_ws = ws_raw(d.http, "/ingest?ack=1").await;
+    let frame = padded("W1", FRAME);
+    let raw = slow_ws.get_mut();
+    raw.write_all(&text_frame_head(FRAME)).await.unwrap();
+    raw.write_all(&frame.as_bytes()[..FRAME - 10]).await.unwrap();
+    d.bodies_charged(59_000.0).await;
+    let _slow_body = half_sent(d.http, "POST", "/api/v1/events", 65536, &" ".repeat(65536 - 10)).await;
+    d.bodies_charged(59_000.0 + 65_000.0).await;
+    // An 8 KiB frame does not fit in what is left: refused, closed 1013, counted.
+    let mut refused = ws_raw(d.http, "/ingest?ack=1").await;
+    refused.send(Message::text(padded("W2", 8192))).await.unwrap();
+    assert_eq!(close_code(&mut refused).await, Some(1013), "a frame past the budget: try again later");
+    let m = d.metrics().await;
+    assert_eq!(metric(&m, "floorwatch_http_bodies_refused_total{reason=\"busy\"}"), Some(1.0), "{m}");
+    // The part-sent frame, whole, is applied; its share is given back.
+    slow_ws.get_mut().write_all(&frame.as_bytes()[FRAME - 10..]).await.unwrap();
+    let ack = tokio::time::timeout(Duration::from_secs(10), slow_ws.next()).await.unwrap().unwrap().unwrap();
+    let ack: serde_json::Value = serde_json::from_str(ack.to_text().unwrap()).unwrap();
+    assert_eq!((ack["ack"].as_u64(), ack["applied"].as_u64()), (Some(1), Some(1)), "{ack}");
+    let mut held = f64::MAX;
+    for _ in 0..200 {
+        held = metric(&d.metrics().await, "floorwatch_http_body_bytes_in_flight").unwrap_or(f64::MAX);
+        if held < 67_000.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(held < 67_000.0, "only the slow body is held once the frame is applied: {held}");
+    // The refused sender comes again: taken.
+    let mut again = ws_raw(d.http, "/ingest?ack=1").await;
+    again.send(Message::text(padded("W2", 8192))).await.unwrap();
+    let ack = tokio::time::timeout(Duration::from_secs(10), again.next()).await.unwrap().unwrap().unwrap();
+    let ack: serde_json::Value = serde_json::from_str(ack.to_text().unwrap()).unwrap();
+    assert_eq!(ack["applied"].as_u64(), Some(1), "{ack}");
+    let s = d.get_json("/api/v1/snapshot").await;
+    let mut agents: Vec<&str> = s["agents"].as_array().unwrap().iter().filter_map(|a| a["agent"].as_str()).collect();
+    agents.sort();
+    assert_eq!(agents, ["W1", "W2"], "every frame taken is applied, the refused one once");
     d.stop().await;
 }

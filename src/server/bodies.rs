@@ -1,6 +1,7 @@
 //! The request bodies held at once (`limits.max_body_bytes_in_flight`): every body read
 //! whole before it is used (events, roster uploads, platform deliveries) takes its size
-//! from one budget while it is read and until its request is answered. A body the budget
+//! from one budget while it is read and until its request is answered, and so does each
+//! `/ingest` WebSocket message until its events are handed on (`ingest_ws`). A body the budget
 //! cannot take is answered 503 with `Retry-After` before more of it is read, so many slow
 //! or large bodies at once cost a bounded amount of memory (4,096 connections of 16 MB
 //! each would have held 64 GB). Refusals, and bodies that stopped arriving (408), are
@@ -87,8 +88,8 @@ impl Bodies {
         let refused = IntCounterVec::new(
             Opts::new(
                 "floorwatch_http_bodies_refused_total",
-                "Request bodies not read: busy (limits.max_body_bytes_in_flight taken by other bodies, 503 with \
-                 Retry-After), stalled (nothing arrived for limits.header_read_timeout_secs mid-body, 408)",
+                "Request bodies and /ingest WebSocket messages not read: busy (limits.max_body_bytes_in_flight taken \
+                 by other bodies: 503 with Retry-After, or the WebSocket closed 1013), stalled (nothing arrived for limits.header_read_timeout_secs mid-body, 408)",
             ),
             &["reason"],
         )
@@ -99,7 +100,8 @@ impl Bodies {
         let _ = registry.register(Box::new(refused.clone()));
         let held = IntGauge::new(
             "floorwatch_http_body_bytes_in_flight",
-            "Request-body bytes held now (being read, or read and not yet answered), of limits.max_body_bytes_in_flight",
+            "Request-body and /ingest WebSocket message bytes held now (being read, or read and not yet answered or \
+             handed on), of limits.max_body_bytes_in_flight",
         )
         .expect("valid metric");
         let _ = registry.register(Box::new(held.clone()));

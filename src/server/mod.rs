@@ -12,6 +12,7 @@ pub mod demo;
 pub mod flight;
 pub mod guard;
 mod gz;
+mod ingest_ws;
 pub mod listen;
 pub mod push;
 pub mod roster;

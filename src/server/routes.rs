@@ -5,19 +5,17 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use warp::http::{HeaderValue, Response, StatusCode};
-use warp::ws::Message;
 use warp::{Filter, Rejection, Reply};
 
 use super::alert_query::AlertQuery;
 use super::guard::{self, Guard};
 use super::listen::ConnStats;
 use super::sources_route::{Unread, busy_reply, read_limited, stalled_reply};
-use super::{Shared, auth, push, wall_ms};
+use super::{Shared, auth, ingest_ws, push, wall_ms};
 use crate::engine::{Source, ViewOpts};
 use crate::event::{DecodeError, Refusal, decode_batch};
 use crate::ingest::apply::Applied;
@@ -40,7 +38,7 @@ impl warp::reject::Reject for TooManyConnections {}
 type Query = HashMap<String, String>;
 
 /// How long an acknowledgement waits for the journal before it reports failure.
-const DURABLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+pub(super) const DURABLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn with_shared(shared: Arc<Shared>) -> impl Filter<Extract = (Arc<Shared>,), Error = Infallible> + Clone {
     warp::any().map(move || shared.clone())
@@ -453,7 +451,6 @@ pub fn routes(
             json_reply(sh.refusals.to_json(source).to_string(), StatusCode::OK)
         });
 
-    let max_frame = shared.config.limits.max_frame_bytes;
     let sd = shutdown.clone();
     // limits.max_connections for WebSocket ingest: a slot is taken before the upgrade and
     // held by the socket's task; without one the upgrade is answered 503 and counted.
@@ -471,21 +468,29 @@ pub fn routes(
     let ingest_ws = warp::path!("ingest")
         .and(guard.origin())
         .and(authorized(shared.clone(), true))
-        .and(warp::ws())
+        .and(ingest_ws::handshake())
         .and(ingest_slot)
         .and(warp::query::<Query>())
         .and(super::listen::peer())
         .and(s.clone())
-        .map(move |ws: warp::ws::Ws, slot: tokio::sync::OwnedSemaphorePermit, q: Query, peer, sh: Arc<Shared>| {
-            let acks = q.get("ack").is_some_and(|v| v == "1" || v == "true");
-            let (sd, tracked) = (sd.clone(), ingest_sockets.clone());
-            ws.max_message_size(max_frame).max_frame_size(max_frame).on_upgrade(move |socket| {
-                tracked.track_future(async move {
-                    let _slot = slot;
-                    ingest_socket(sh, socket, peer, acks, sd).await
-                })
-            })
-        });
+        .map(
+            move |hs: ingest_ws::Handshake,
+                  slot: tokio::sync::OwnedSemaphorePermit,
+                  q: Query,
+                  peer,
+                  sh: Arc<Shared>| {
+                let acks = q.get("ack").is_some_and(|v| v == "1" || v == "true");
+                let reply = hs.reply();
+                tokio::spawn(ingest_sockets.track_future({
+                    let sd = sd.clone();
+                    async move {
+                        let _slot = slot;
+                        hs.serve(sh, peer, acks, sd).await
+                    }
+                }));
+                reply
+            },
+        );
 
     let sd = shutdown.clone();
     let push_ws = warp::path!("ws")
@@ -591,162 +596,4 @@ async fn recover(err: Rejection) -> Result<Response<String>, Infallible> {
         (StatusCode::BAD_REQUEST, format!("{err:?}"))
     };
     Ok(json_reply(json!({ "error": msg }).to_string(), status))
-}
-
-/// WebSocket ingest: one event or an array per text frame. With `?ack=1` each frame is
-/// answered, in order, once its events are applied and durable (journaled and synced):
-/// `{"ack": <frame number>, "seq": <highest seq in the frame>, "durable": true, ...counts}`.
-/// Acks are sent by a task of their own so reading never waits for the disk.
-async fn ingest_socket(
-    shared: Arc<Shared>,
-    socket: warp::ws::WebSocket,
-    peer: Option<std::net::SocketAddr>,
-    acks: bool,
-    shutdown: CancellationToken,
-) {
-    let _guard = crate::ingest::ConnGuard::new(shared.connections.clone(), "ws");
-    let (mut sink, mut stream) = socket.split();
-    let idle = shared.config.limits.idle_timeout;
-    // Bounded: a client that does not read its acks slows its own ingest, nobody else's.
-    let (ack_tx, mut ack_rx) = tokio::sync::mpsc::channel::<Outgoing>(256);
-    let acker = {
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            while let Some(out) = ack_rx.recv().await {
-                let (frame, seq, applied, failed) = match out {
-                    Outgoing::Ack { frame, seq, applied, failed } => (frame, seq, applied, failed),
-                    Outgoing::Close(code, why) => {
-                        let close = sink.send(Message::close_with(code, why));
-                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), close).await;
-                        return;
-                    }
-                };
-                let Ok(Applied { counts, lsn, errors }) = applied.await else { return };
-                let durable = failed.is_none()
-                    && matches!(tokio::time::timeout(DURABLE_TIMEOUT, shared.core.durable(lsn)).await, Ok(Ok(())));
-                let mut ack = serde_json::to_value(counts).unwrap_or_default();
-                ack["ack"] = json!(frame);
-                ack["seq"] = json!(seq);
-                ack["durable"] = json!(durable);
-                ack["errors"] = errors::answer(&errors);
-                if let Some(why) = failed {
-                    ack["error"] = json!(format!("{why}; resend them"));
-                } else if !durable {
-                    ack["error"] = json!("events applied but not durable; resend them");
-                }
-                if sink.send(Message::text(ack.to_string())).await.is_err() {
-                    break;
-                }
-            }
-            let _ = sink.close().await;
-        })
-    };
-    let mut frame_no = 0u64;
-    let mut going_away = false;
-    loop {
-        let msg = tokio::select! {
-            _ = shutdown.cancelled() => {
-                going_away = true;
-                break;
-            }
-            m = tokio::time::timeout(idle, stream.next()) => match m {
-                Err(_) => break,
-                Ok(None) => break,
-                Ok(Some(Err(e))) => {
-                    // A message the protocol cannot skip (oversized, text not UTF-8, broken
-                    // framing) is one invalid, and the peer is told why before the close.
-                    tracing::debug!(error = %e, "ws ingest connection error");
-                    if let Some((code, why)) = ws_refusal(&e) {
-                        let refused = match code {
-                            1009 => DecodeError::too_large("frame", "limits.max_frame_bytes", shared.config.limits.max_frame_bytes),
-                            1007 => DecodeError::new(Refusal::NotUtf8, "text frame is not UTF-8", ""),
-                            _ => DecodeError::new(Refusal::NotJson, why, ""),
-                        };
-                        shared.core.count_refused(Source::Ws, peer, refused);
-                        // The acker owns the sink: the close goes out after pending acks.
-                        let _ = ack_tx.send(Outgoing::Close(code, why)).await;
-                    }
-                    break;
-                }
-                Ok(Some(Ok(m))) => m,
-            },
-        };
-        let (batch, seq) = if let Ok(text) = msg.to_str() {
-            frame_no += 1;
-            let batch = decode_batch(text, &shared.aliases);
-            let seq = batch
-                .iter()
-                .filter_map(|r| match r {
-                    Ok(crate::event::Input::Agent(e)) => e.seq,
-                    _ => None,
-                })
-                .max();
-            (batch, seq)
-        } else if msg.is_binary() {
-            frame_no += 1;
-            let refused = DecodeError::new(Refusal::NotUtf8, "a binary frame: events are sent in text frames", "");
-            (vec![Err(refused)], None)
-        } else if msg.is_close() {
-            break;
-        } else {
-            continue;
-        };
-        // Applied on the applier thread while this task reads and decodes the next frame.
-        if acks && shared.core.cluster().is_some() {
-            // In a cluster: stored by JetStream and applied here, frame after frame (a
-            // retried publish must not overtake the next frame's).
-            let done = shared.core.submit(batch, Source::Ws, peer, DURABLE_TIMEOUT).await;
-            let (tx, applied) = tokio::sync::oneshot::channel();
-            let _ = tx.send(done.applied);
-            let ack = Outgoing::Ack { frame: frame_no, seq, applied, failed: done.durable.err() };
-            if ack_tx.send(ack).await.is_err() {
-                break;
-            }
-        } else if acks {
-            let Ok(applied) = shared.applier.submit_for_reply(batch, Source::Ws, peer).await else { break };
-            if ack_tx.send(Outgoing::Ack { frame: frame_no, seq, applied, failed: None }).await.is_err() {
-                break;
-            }
-        } else if shared.applier.submit(batch, Source::Ws, 0, peer).await.is_err() {
-            break;
-        }
-    }
-    // Everything read is applied before the connection counts as closed.
-    let _ = shared.applier.flush().await;
-    if going_away {
-        // After the acks of what was read: the sender knows where to resume (1001, as /ws).
-        let _ = ack_tx.send(Outgoing::Close(1001, "server shutting down")).await;
-    }
-    drop(ack_tx);
-    // Outstanding acks still go out (the journal syncs within its interval).
-    let _ = tokio::time::timeout(DURABLE_TIMEOUT, acker).await;
-}
-
-/// What the ingest socket's writer task sends: acks in order, then perhaps a close.
-enum Outgoing {
-    /// A frame's ack, sent once the applier has applied it.
-    Ack {
-        frame: u64,
-        seq: Option<u64>,
-        applied: tokio::sync::oneshot::Receiver<Applied>,
-        /// Not durable, and why (a cluster that could not store it).
-        failed: Option<String>,
-    },
-    Close(u16, &'static str),
-}
-
-/// The close code for a WebSocket read error that the peer caused with what it sent, or
-/// `None` for a transport failure (reset, EOF). warp's error wraps tungstenite's, of
-/// another version than ours, so it is recognized by its message.
-fn ws_refusal(e: &warp::Error) -> Option<(u16, &'static str)> {
-    let msg = e.to_string();
-    if msg.starts_with("Space limit exceeded") {
-        Some((1009, "message over limits.max_frame_bytes"))
-    } else if msg.starts_with("UTF-8 encoding error") {
-        Some((1007, "text frame is not UTF-8"))
-    } else if msg.starts_with("WebSocket protocol error") && !msg.contains("without closing handshake") {
-        Some((1002, "WebSocket protocol error"))
-    } else {
-        None
-    }
 }
