@@ -66,7 +66,9 @@ pub struct SendArgs {
     pub http: Option<String>,
 
     /// Send over the WebSocket ingest (path /ingest by default) with acks, and print the
-    /// outcome counts of the acks.
+    /// outcome counts of the acks. A connection the daemon closes as busy (1013: reading as
+    /// many bodies at once as it takes) is opened again after a pause and sends from the
+    /// first frame not acknowledged, for up to two minutes.
     #[arg(long, value_name = "URL", group = "to")]
     pub ws: Option<String>,
 
@@ -90,13 +92,6 @@ pub struct SendArgs {
 enum Origin {
     Line(u64),
     Arg(u64),
-}
-
-impl Acks {
-    /// The first event of the oldest frame not acknowledged.
-    fn resume(&self) -> Option<&Origin> {
-        self.pending.front().and_then(|o| o.first())
-    }
 }
 
 impl std::fmt::Display for Origin {
@@ -151,6 +146,16 @@ impl Outcomes {
             };
             self.errors.push((at, s("outcome"), s("reason"), s("message")));
         }
+    }
+
+    /// Adds the counts of another connection's answers.
+    fn merge(&mut self, other: &Outcomes) {
+        self.applied += other.applied;
+        self.duplicate += other.duplicate;
+        self.late += other.late;
+        self.invalid += other.invalid;
+        self.skewed += other.skewed;
+        self.errors.extend(other.errors.iter().cloned());
     }
 
     /// The summary line, e.g. `3 events sent over HTTP: applied 2, duplicate 0, late 0, invalid 1, skewed 0`.
@@ -395,13 +400,70 @@ fn so_far(outcomes: &Outcomes, events: u64, over: &str, resume: Option<&Origin>)
 struct Acks {
     /// Origins of the frames sent and not yet acknowledged, oldest first.
     pending: VecDeque<Vec<Origin>>,
+    /// Frames acknowledged on this connection.
+    acked: usize,
     outcomes: Outcomes,
     events: u64,
     /// Why the connection ended early, if it did.
     failure: Option<String>,
+    /// The daemon closed the connection with 1013: its budget of bodies read at once
+    /// (`limits.max_body_bytes_in_flight`) had no room for a frame, which was not applied.
+    busy: bool,
 }
 
+/// Close code 1013, "try again later": the daemon read as many bodies at once as it takes.
+const WS_BUSY: u16 = 1013;
+
 async fn send_ws(url: &str, token: Option<&str>, items: &[Item], batch: usize) -> anyhow::Result<Report> {
+    let frames = batches(items, batch);
+    let (mut outcomes, mut events, mut next) = (Outcomes::default(), 0u64, 0usize);
+    let mut busy_since: Option<std::time::Instant> = None;
+    loop {
+        let mut a = ws_connection(url, token, &frames[next..]).await?;
+        outcomes.merge(&a.outcomes);
+        events += a.events;
+        next += a.acked;
+        if a.acked > 0 {
+            busy_since = None;
+        }
+        let resume = frames.get(next).and_then(|(_, o)| o.first());
+        if a.busy {
+            // Closed with 1013 (the frames before were applied and acknowledged): connect
+            // again and send from the first frame not acknowledged, after 1 to 3.5 s (a
+            // pause such as the HTTP 503's Retry-After asks for, senders refused together
+            // coming back apart), for up to BUSY_PATIENCE without progress.
+            if busy_since.get_or_insert_with(std::time::Instant::now).elapsed() < BUSY_PATIENCE {
+                let pause = Duration::from_millis(rand::Rng::random_range(&mut rand::rng(), 1000..3500));
+                eprintln!(
+                    "send: the daemon is busy reading other bodies; sending from {} again in {:.1} s",
+                    resume.map_or_else(|| "the next frame".to_string(), ToString::to_string),
+                    pause.as_secs_f64()
+                );
+                tokio::time::sleep(pause).await;
+                continue;
+            }
+            bail!(
+                "{url}: the daemon closed the connection as busy (1013) for {} s{}",
+                BUSY_PATIENCE.as_secs(),
+                so_far(&outcomes, events, "WebSocket", resume)
+            );
+        }
+        if let Some(why) = a.failure.take() {
+            bail!("{url}: {why}{}", so_far(&outcomes, events, "WebSocket", resume));
+        }
+        if next < frames.len() {
+            bail!(
+                "{url}: the connection ended before every frame was acknowledged{}",
+                so_far(&outcomes, events, "WebSocket", resume)
+            );
+        }
+        return Ok(Report::Answered { over: "WebSocket", events, outcomes });
+    }
+}
+
+/// Sends `frames` over one connection and reads their acks, until every frame is
+/// acknowledged or the connection ends: what it acknowledged, and why it ended early.
+async fn ws_connection(url: &str, token: Option<&str>, frames: &[(String, Vec<Origin>)]) -> anyhow::Result<Acks> {
     let mut u = reqwest::Url::parse(url).with_context(|| format!("bad URL {url:?}"))?;
     if !u.query_pairs().any(|(k, _)| k == "ack") {
         u.query_pairs_mut().append_pair("ack", "1");
@@ -433,13 +495,16 @@ async fn send_ws(url: &str, token: Option<&str>, items: &[Item], batch: usize) -
                         let origins = a.pending.pop_front().unwrap_or_default();
                         a.outcomes.add(&v, &origins);
                         a.events += origins.len() as u64;
+                        a.acked += 1;
                         if v.get("durable") == Some(&Value::Bool(false)) {
                             let why = v.get("error").and_then(Value::as_str).unwrap_or("not durable");
                             a.failure = Some(format!("the daemon applied a frame but could not journal it: {why}"));
                         }
                     }
                     Ok(Message::Close(frame)) => {
-                        if !a.pending.is_empty() {
+                        if frame.as_ref().is_some_and(|f| u16::from(f.code) == WS_BUSY) {
+                            a.busy = true;
+                        } else if !a.pending.is_empty() {
                             let why = frame.map(|f| format!("{} {}", u16::from(f.code), f.reason)).unwrap_or_default();
                             a.failure = Some(format!("the daemon closed the connection ({why})"));
                         }
@@ -458,46 +523,36 @@ async fn send_ws(url: &str, token: Option<&str>, items: &[Item], batch: usize) -
             done.notify_one();
         })
     };
-    for (body, origins) in batches(items, batch) {
-        acks.lock().expect("acks lock").pending.push_back(origins);
-        if let Err(e) = tx.send(Message::Text(body.into())).await {
+    for (body, origins) in frames {
+        acks.lock().expect("acks lock").pending.push_back(origins.clone());
+        if let Err(e) = tx.send(Message::Text(body.clone().into())).await {
             // The reader knows why (a close frame) if the daemon said.
             let _ = tokio::time::timeout(Duration::from_secs(1), done.notified()).await;
-            let mut a = acks.lock().expect("acks lock");
-            let why = a.failure.take().unwrap_or_else(|| e.to_string());
-            bail!("sending to {url}: {why}{}", so_far(&a.outcomes, a.events, "WebSocket", a.resume()));
+            let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
+            let mut a = std::mem::take(&mut *acks.lock().expect("acks lock"));
+            if !a.busy && a.failure.is_none() {
+                a.failure = Some(format!("sending: {e}"));
+            }
+            return Ok(a);
         }
     }
     loop {
         let notified = done.notified();
         {
             let a = acks.lock().expect("acks lock");
-            if a.pending.is_empty() || a.failure.is_some() || reader.is_finished() {
+            if a.pending.is_empty() || a.failure.is_some() || a.busy || reader.is_finished() {
                 break;
             }
         }
         if tokio::time::timeout(ANSWER_TIMEOUT, notified).await.is_err() {
-            let a = acks.lock().expect("acks lock");
-            bail!(
-                "{url}: no ack within {} s{}",
-                ANSWER_TIMEOUT.as_secs(),
-                so_far(&a.outcomes, a.events, "WebSocket", a.resume())
-            );
+            let mut a = std::mem::take(&mut *acks.lock().expect("acks lock"));
+            a.failure = Some(format!("no ack within {} s", ANSWER_TIMEOUT.as_secs()));
+            return Ok(a);
         }
     }
     let _ = tx.send(Message::Close(None)).await;
     let _ = tokio::time::timeout(Duration::from_secs(2), reader).await;
-    let mut a = std::mem::take(&mut *acks.lock().expect("acks lock"));
-    if let Some(why) = a.failure.take() {
-        bail!("{url}: {why}{}", so_far(&a.outcomes, a.events, "WebSocket", a.resume()));
-    }
-    if !a.pending.is_empty() {
-        bail!(
-            "{url}: the connection ended before every frame was acknowledged{}",
-            so_far(&a.outcomes, a.events, "WebSocket", a.resume())
-        );
-    }
-    Ok(Report::Answered { over: "WebSocket", events: a.events, outcomes: a.outcomes })
+    Ok(std::mem::take(&mut *acks.lock().expect("acks lock")))
 }
 
 async fn send_tcp(addr: &str, token: Option<&str>, items: &[Item]) -> anyhow::Result<Report> {

@@ -612,6 +612,21 @@ async fn bodies_past_the_in_flight_budget_are_answered_503_and_counted() {
 /// has room, every event applied once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_offers_a_batch_refused_as_busy_again() {
+    send_waits_out_a_busy_daemon("--http", "the daemon is busy reading other bodies; sending this batch again").await;
+}
+
+/// `floorwatch send --ws` connects again after a close 1013 (a frame the budget had no
+/// room for, not applied) and sends from the first frame not acknowledged, every event
+/// applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_over_websocket_resumes_after_a_busy_close() {
+    send_waits_out_a_busy_daemon("--ws", "the daemon is busy reading other bodies; sending from line 1 again").await;
+}
+
+/// Runs `floorwatch send` with `transport` against a daemon whose body budget two slow
+/// bodies hold, frees it once `send` has been refused, and checks that `send` said `said`
+/// and got its three events (one per batch) applied once each.
+async fn send_waits_out_a_busy_daemon(transport: &str, said: &str) {
     let d = Daemon::start(SMALL_BUDGET).await;
     let pad = format!("[{}", " ".repeat(65536 - 10));
     let slow1 = half_sent(d.http, "POST", "/api/v1/events", 65536, &pad).await;
@@ -624,11 +639,11 @@ async fn send_offers_a_batch_refused_as_busy_again() {
     let file = dir.path().join("three.ndjson");
     let lines: Vec<String> = (1..=3).map(|i| event(&format!("S{i}"), "idle", 1_764_000_000_000 + i)).collect();
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let url = if transport == "--ws" { format!("ws://{}/ingest", d.http) } else { d.url("") };
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_floorwatch"))
         .arg("send")
         .arg(&file)
-        .arg("--http")
-        .arg(d.url(""))
+        .args([transport, &url, "--batch", "1"])
         .output();
     let busy = |m: &str| metric(m, "floorwatch_http_bodies_refused_total{reason=\"busy\"}").unwrap_or(0.0);
     let before = busy(&d.metrics().await);
@@ -646,10 +661,16 @@ async fn send_offers_a_batch_refused_as_busy_again() {
     let out = out.unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stderr.contains("the daemon is busy reading other bodies; sending this batch again"), "{stderr}");
-    assert!(format!("{stdout}{stderr}").contains("applied 3"), "{stdout}\n{stderr}");
+    assert!(stderr.contains(said), "{stderr}");
+    assert!(format!("{stdout}{stderr}").contains("3 events sent"), "{stdout}\n{stderr}");
+    assert!(format!("{stdout}{stderr}").contains("applied 3, duplicate 0"), "{stdout}\n{stderr}");
     let s = d.wait_outcomes(3).await;
-    assert_eq!(s["ingest"]["applied"], 3, "{}", s["ingest"]);
+    assert_eq!(
+        (s["ingest"]["applied"].as_u64(), s["ingest"]["duplicate"].as_u64()),
+        (Some(3), Some(0)),
+        "{}",
+        s["ingest"]
+    );
     d.stop().await;
 }
 
