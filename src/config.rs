@@ -626,6 +626,10 @@ pub struct LimitsConfig {
     /// Calls waiting at once over all queues; a `queued` beyond it is `invalid`
     /// (`too_large`), so a flood of calls that never end costs a bounded amount.
     pub max_waiting_calls: usize,
+    /// Alerts held in the store (firing, and resolved ones kept 48 hours): past it the
+    /// oldest resolved ones are forgotten early, at housekeeping, and counted, so that a
+    /// feed flapping every agent in and out of aux costs a bounded amount of memory.
+    pub max_alerts: usize,
 }
 
 impl Default for LimitsConfig {
@@ -641,6 +645,7 @@ impl Default for LimitsConfig {
             max_http_connections: 4096,
             header_read_timeout_secs: 30,
             max_waiting_calls: 100_000,
+            max_alerts: 1_000_000,
         }
     }
 }
@@ -915,6 +920,9 @@ impl FileConfig {
         if a.service_level_low.consecutive == 0 {
             errs.0.push(invalid("alerts.service_level_low.consecutive", "must be at least 1"));
         }
+        if self.limits.max_alerts == 0 {
+            errs.0.push(invalid("limits.max_alerts", "must be at least 1"));
+        }
         if self.limits.max_waiting_calls == 0 {
             errs.0.push(invalid("limits.max_waiting_calls", "must be at least 1"));
         }
@@ -999,6 +1007,7 @@ impl FileConfig {
                 .unwrap_or(1000),
             max_backfill_ms: errs.take(secs_ms("floor.max_backfill_secs", f.max_backfill_secs)).unwrap_or(1000),
             keep_resolved_alerts_ms: 48 * 3_600_000,
+            max_alerts: self.limits.max_alerts,
             max_agents: f.max_agents,
             peak_windows,
             busy_share: self.peak.busy_share,

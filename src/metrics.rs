@@ -46,7 +46,7 @@ const STATES: [&str; 5] = ["talking", "acw", "aux", "idle", "offline"];
 /// Names of the families written by `render` itself. A family of the same name registered in
 /// the registry by another module would make the exposition invalid (two blocks of one
 /// family), so it is left out of the scrape and reported once.
-const ENGINE_FAMILIES: [&str; 34] = [
+const ENGINE_FAMILIES: [&str; 37] = [
     "floorwatch_adherence_ratio",
     "floorwatch_roster_agents",
     "floorwatch_roster_rows",
@@ -78,6 +78,9 @@ const ENGINE_FAMILIES: [&str; 34] = [
     "floorwatch_alerts_active",
     "floorwatch_alerts_fired_total",
     "floorwatch_alerts_retracted_total",
+    "floorwatch_alerts_stored",
+    "floorwatch_alerts_stored_limit",
+    "floorwatch_alerts_forgotten_early_total",
     "floorwatch_events_total",
     "floorwatch_ingest_connections",
     "floorwatch_agent_state",
@@ -280,6 +283,22 @@ impl Metrics {
             "roster.max_rows: an upload that would hold more rows is refused.",
         );
         out.sample("floorwatch_roster_rows_limit", &[], V::U(roster.settings().max_rows as u64));
+        // The alert store's size against its bound.
+        let (held, early) = engine.alerts_held();
+        out.header(
+            "floorwatch_alerts_stored",
+            "gauge",
+            "Alerts held for GET /api/v1/alerts: firing, and resolved ones (kept 48 hours, fewer past limits.max_alerts).",
+        );
+        out.sample("floorwatch_alerts_stored", &[], V::U(held as u64));
+        out.header("floorwatch_alerts_stored_limit", "gauge", "limits.max_alerts.");
+        out.sample("floorwatch_alerts_stored_limit", &[], V::U(engine.settings.max_alerts as u64));
+        out.header(
+            "floorwatch_alerts_forgotten_early_total",
+            "counter",
+            "Resolved alerts forgotten before their 48 hours because the store held more than limits.max_alerts.",
+        );
+        out.sample("floorwatch_alerts_forgotten_early_total", &[], V::U(early));
 
         let mut families = self.registry.gather();
         let before = families.len();

@@ -243,6 +243,7 @@ pub fn run_seeding(
     settings.clock = ClockMode::Event;
     // Every alert of the input is listed, however many days it covers (SPEC §5.3).
     settings.keep_resolved_alerts_ms = Ms::MAX;
+    settings.max_alerts = usize::MAX;
     let mut engine = Engine::new(settings.clone());
     let mut counter = now.map(|_| Engine::new(settings));
     let progress =

@@ -41,6 +41,9 @@ pub struct Settings {
     /// Resolved alerts are kept this long after they resolve (the daemon: 48 h, more than
     /// the 24 h promised; `replay`: for good, it lists every alert of its input).
     pub keep_resolved_alerts_ms: Ms,
+    /// Alerts the store holds at most after housekeeping (`limits.max_alerts`): past it the
+    /// oldest resolved ones go before their `keep_resolved_alerts_ms` (`replay`: no bound).
+    pub max_alerts: usize,
     /// How late an event may arrive and still be applied where it belongs (§2.5).
     pub max_backfill_ms: Ms,
     pub max_agents: usize,

@@ -19,7 +19,7 @@ fn every_error_is_named_and_the_summary_says_what_would_run() {
          [floor]\nmin_team = 0\n[journal]\ndir = \"/proc/floorwatch-cannot-be-here\"\n\
          [aht_chart]\ninterval_mins = 0\nmin_contacts = 0\nbaseline_points = 0\nhistory_days = 0\n\
          [[hooks]]\nkind = \"slack\"\nurl = \"ftp://x.invalid/t\"\n\
-         [limits]\nmax_body_bytes_in_flight = 1048576\n",
+         [limits]\nmax_body_bytes_in_flight = 1048576\nmax_alerts = 0\n",
     );
     assert_ne!(code, 0);
     // A budget of bodies in flight smaller than one body the roster may send.
@@ -40,6 +40,7 @@ fn every_error_is_named_and_the_summary_says_what_would_run() {
         "aht_chart.min_contacts:",
         "aht_chart.baseline_points:",
         "aht_chart.history_days:",
+        "limits.max_alerts:",
     ] {
         assert!(err.contains(key), "{key} not reported:\n{err}");
     }

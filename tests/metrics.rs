@@ -174,7 +174,7 @@ fn parse_sample(line: &str) -> Sample {
     (name.to_string(), labels, value)
 }
 
-const FAMILIES: [(&str, &str); 15] = [
+const FAMILIES: [(&str, &str); 18] = [
     ("floorwatch_agents", "gauge"),
     ("floorwatch_agents_aux_unplanned", "gauge"),
     ("floorwatch_state_seconds_total", "counter"),
@@ -188,6 +188,9 @@ const FAMILIES: [(&str, &str); 15] = [
     ("floorwatch_peak", "gauge"),
     ("floorwatch_alerts_active", "gauge"),
     ("floorwatch_alerts_fired_total", "counter"),
+    ("floorwatch_alerts_stored", "gauge"),
+    ("floorwatch_alerts_stored_limit", "gauge"),
+    ("floorwatch_alerts_forgotten_early_total", "counter"),
     ("floorwatch_events_total", "counter"),
     ("floorwatch_ingest_connections", "gauge"),
 ];
@@ -287,6 +290,11 @@ fn exposition_matches_the_engine_and_passes_promtool() {
     // Alerts: D1 has been in unplanned aux since 09:00 (long_aux fires at 09:10).
     assert_eq!(e.must("floorwatch_alerts_active", &[("kind", "long_aux"), ("team", "T4")]), 1.0);
     assert_eq!(e.must("floorwatch_alerts_fired_total", &[("kind", "long_aux"), ("team", "T4")]), 1.0);
+    // The store: that one alert, of at most limits.max_alerts, none forgotten early.
+    assert_eq!(e.must("floorwatch_alerts_stored", &[]), engine.alerts().len() as f64);
+    assert_eq!(e.must("floorwatch_alerts_stored", &[]), 1.0);
+    assert_eq!(e.must("floorwatch_alerts_stored_limit", &[]), 1_000_000.0);
+    assert_eq!(e.must("floorwatch_alerts_forgotten_early_total", &[]), 0.0);
     for team in ["T1", "T2", "T4", "T5", "Q\"1\\x"] {
         for kind in ["aux_cluster", "long_aux", "aux_dispersion", "utilization_high"] {
             assert!(e.get("floorwatch_alerts_active", &[("kind", kind), ("team", team)]).is_some(), "{kind} {team}");

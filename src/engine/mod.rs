@@ -148,6 +148,9 @@ pub struct Engine {
     /// every housekeeping, none of them old enough, was a cost of ingest with a roster).
     /// Derived.
     resolved_floor: Ms,
+    /// Resolved alerts forgotten before their time because the store held more than
+    /// `limits.max_alerts` (`floorwatch_alerts_forgotten_early_total`).
+    alerts_dropped: u64,
     /// The counters of `unassigned` while no team of that id exists: the no-shows'
     /// `out_of_adherence` alerts (a scheduled agent never seen has no team of its own), which
     /// Prometheus reports under `team="unassigned"` as the views list them. A team created
@@ -250,6 +253,7 @@ impl Engine {
             queue_alerts: Default::default(),
             board_alerts: board_index::BoardAlerts::new(),
             resolved_floor: Ms::MAX,
+            alerts_dropped: 0,
             unassigned_alerts: AlertCounts::default(),
             charts: HashMap::default(),
             chart_due: Ms::MAX,
@@ -441,6 +445,12 @@ impl Engine {
     /// The alert counters of `unassigned` while no team has that id.
     pub fn unassigned_alerts(&self) -> &AlertCounts {
         &self.unassigned_alerts
+    }
+
+    /// Alerts in the store (firing, and resolved ones kept), and how many resolved ones
+    /// were forgotten before their time for `limits.max_alerts`.
+    pub fn alerts_held(&self) -> (usize, u64) {
+        (self.alerts.len(), self.alerts_dropped)
     }
 
     /// The ids of the teams a view of the whole floor lists, sorted: the live teams, and

@@ -179,10 +179,18 @@ impl Engine {
         // as its points (`history_days`): they belong to its history, and there are few
         // (one per run of breaking points per chart).
         let keep = self.settings.keep_resolved_alerts_ms;
-        let keep_after = now.saturating_sub(keep);
-        let keep_chart_after = now.saturating_sub(self.settings.aht_chart.history_ms.max(keep));
+        let mut keep_after = now.saturating_sub(keep);
+        let mut keep_chart_after = now.saturating_sub(self.settings.aht_chart.history_ms.max(keep));
         // Boards are read at now or later: an hour of resolved alerts is plenty.
         self.board_alerts.prune(now.saturating_sub(BOARD_KEPT_MS));
+        // Past `limits.max_alerts`, the oldest resolved alerts go early, whatever their kind.
+        let over = self.alerts.len().saturating_sub(self.settings.max_alerts);
+        let in_time = keep_after;
+        if over > 0 {
+            let early = self.early_cutoff(over);
+            keep_after = keep_after.max(early);
+            keep_chart_after = keep_chart_after.max(early);
+        }
         // The chart's limit is at or before the others': none is dropped while every
         // resolve is at or after `keep_after`.
         debug_assert!(keep_chart_after <= keep_after);
@@ -192,14 +200,21 @@ impl Engine {
                 "an alert resolved before {keep_after}, the floor {}",
                 self.resolved_floor
             );
+            if over > 0 {
+                self.past_max_alerts(0);
+            }
             return;
         }
         let (queue_alerts, board_alerts, roster) = (&mut self.queue_alerts, &mut self.board_alerts, &mut self.roster);
         let mut floor = Ms::MAX;
+        let mut early = 0u64;
         self.alerts.retain(|a| {
             let after = if a.kind == AlertKind::AhtOutOfControl { keep_chart_after } else { keep_after };
             let keep = a.resolved_at.is_none_or(|r| r >= after);
             if !keep {
+                if a.resolved_at.is_some_and(|r| r >= in_time) {
+                    early += 1;
+                }
                 queue_alerts.replace(Some(a), None);
                 board_alerts.replace(Some(a), None);
                 if a.kind == AlertKind::OutOfAdherence
@@ -213,6 +228,36 @@ impl Engine {
             keep
         });
         self.resolved_floor = floor;
+        if over > 0 {
+            self.past_max_alerts(early);
+        }
+    }
+
+    /// The store held more than `limits.max_alerts` at housekeeping: `early` resolved
+    /// alerts were forgotten before their time (counted); said in the log, with how many
+    /// are held now and how many of those fire (those always stay).
+    fn past_max_alerts(&mut self, early: u64) {
+        self.alerts_dropped += early;
+        let firing = self.alerts.values().filter(|a| a.resolved_at.is_none()).count();
+        tracing::warn!(
+            limit = self.settings.max_alerts,
+            forgotten_early = early,
+            held = self.alerts.len(),
+            firing,
+            "the alert store was past limits.max_alerts: its oldest resolved alerts were forgotten before their time"
+        );
+    }
+
+    /// The resolve time before which dropping the resolved alerts takes at least `over`
+    /// of them (all of them when fewer are resolved; firing alerts always stay).
+    fn early_cutoff(&self, over: usize) -> Ms {
+        let mut resolved: Vec<Ms> = self.alerts.values().filter_map(|a| a.resolved_at).collect();
+        if resolved.is_empty() {
+            return Ms::MIN;
+        }
+        let k = over.min(resolved.len()) - 1;
+        let (_, &mut t, _) = resolved.select_nth_unstable(k);
+        t.saturating_add(1)
     }
 
     /// Forgets an agent offline since long before `now` (its slot may be reused).

@@ -2194,3 +2194,73 @@ fn by_id_keeps_the_last_alert_of_each_id_in_id_order() {
     let got: Vec<(&str, f64)> = got.iter().map(|x| (x.id.as_str(), x.value)).collect();
     assert_eq!(got, [("a", 2.0), ("b", 1.0), ("c", 3.0)]);
 }
+
+/// Past `limits.max_alerts`, housekeeping forgets the resolved alerts that resolved longest
+/// ago, before their 48 hours, and counts them; a firing alert always stays, even when the
+/// firing ones alone are more than the limit.
+#[test]
+fn the_store_past_max_alerts_forgets_the_oldest_resolved_early() {
+    let line = |t: &str, agent: &str, state: &str| {
+        let (state, reason) = state.split_once(':').map_or((state, ""), |(s, r)| (s, r));
+        let reason = if reason.is_empty() { String::new() } else { format!(",\"reason\":\"{reason}\"") };
+        format!(r#"{{"ts":{},"agent":"{agent}","state":"{state}"{reason},"team":"T1"}}"#, at(t))
+    };
+    let feed = |engine: &mut Engine, lines: &[String]| {
+        let aliases = Aliases::new(engine.settings.aliases.clone());
+        for l in lines {
+            let e = decode_str(l, &aliases).unwrap();
+            let t = e.ts().unwrap();
+            engine.apply_batch(t, Source::Tcp, std::iter::once(e), &[]);
+            engine.advance(t);
+        }
+    };
+    let held = |engine: &Engine| {
+        let mut v: Vec<(String, bool)> =
+            engine.alerts.values().map(|a| (a.agent.clone().unwrap_or_default(), a.resolved_at.is_none())).collect();
+        v.sort();
+        v
+    };
+    let mut s = settings(NO_PEAK, "event");
+    s.max_alerts = 3;
+    let mut engine = Engine::new(s.clone());
+    // Four long_aux alerts resolved one after another (A1 first), a fifth (A5) firing.
+    let mut lines = Vec::new();
+    for (i, a) in ["A1", "A2", "A3", "A4"].iter().enumerate() {
+        let start = 9 * 60 + 15 * i;
+        lines.push(line(&format!("{:02}:{:02}", start / 60, start % 60), a, "aux:break"));
+        lines.push(line(&format!("{:02}:{:02}", (start + 11) / 60, (start + 11) % 60), a, "idle"));
+    }
+    lines.push(line("10:00", "A5", "aux:break"));
+    lines.push(line("10:30", "A6", "idle"));
+    feed(&mut engine, &lines);
+    assert_eq!(engine.alerts.len(), 5, "{:?}", held(&engine));
+    engine.housekeeping();
+    let want = |v: &[(&str, bool)]| v.iter().map(|&(a, f)| (a.to_string(), f)).collect::<Vec<_>>();
+    assert_eq!(held(&engine), want(&[("A3", false), ("A4", false), ("A5", true)]), "the two resolved first go");
+    assert_eq!(engine.alerts_held(), (3, 2));
+    engine.housekeeping();
+    assert_eq!(engine.alerts_held(), (3, 2), "at the limit nothing more goes");
+    // Alerts resolved within their 48 hours and gone early are what is counted: one more
+    // resolved takes the oldest left with it.
+    feed(&mut engine, &[line("10:40", "A6", "aux:break"), line("10:55", "A6", "idle")]);
+    engine.housekeeping();
+    assert_eq!(held(&engine), want(&[("A4", false), ("A5", true), ("A6", false)]));
+    assert_eq!(engine.alerts_held(), (3, 3));
+
+    // Firing alerts alone past the limit: all stay, only the resolved one goes.
+    s.max_alerts = 1;
+    let mut engine = Engine::new(s);
+    feed(
+        &mut engine,
+        &[
+            line("09:00", "A1", "aux:break"),
+            line("09:11", "A1", "idle"),
+            line("09:20", "A2", "aux:break"),
+            line("09:21", "A3", "aux:break"),
+            line("09:40", "A4", "idle"),
+        ],
+    );
+    engine.housekeeping();
+    assert_eq!(held(&engine), want(&[("A2", true), ("A3", true)]));
+    assert_eq!(engine.alerts_held(), (2, 1));
+}
