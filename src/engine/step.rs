@@ -183,11 +183,14 @@ impl Engine {
         let mut keep_chart_after = now.saturating_sub(self.settings.aht_chart.history_ms.max(keep));
         // Boards are read at now or later: an hour of resolved alerts is plenty.
         self.board_alerts.prune(now.saturating_sub(BOARD_KEPT_MS));
-        // Past `limits.max_alerts`, the oldest resolved alerts go early, whatever their kind.
+        // Past `limits.max_alerts`, the oldest resolved alerts go early, whatever their kind:
+        // not those a late event may still change (resolved within what may be backfilled,
+        // which the detectors would otherwise find missing and tell again).
         let over = self.alerts.len().saturating_sub(self.settings.max_alerts);
         let in_time = keep_after;
         if over > 0 {
-            let early = self.early_cutoff(over);
+            let settled = now.saturating_sub(self.settings.max_backfill_ms + CHECKPOINT_MS);
+            let early = self.early_cutoff(over).min(settled);
             keep_after = keep_after.max(early);
             keep_chart_after = keep_chart_after.max(early);
         }

@@ -2197,7 +2197,8 @@ fn by_id_keeps_the_last_alert_of_each_id_in_id_order() {
 
 /// Past `limits.max_alerts`, housekeeping forgets the resolved alerts that resolved longest
 /// ago, before their 48 hours, and counts them; a firing alert always stays, even when the
-/// firing ones alone are more than the limit.
+/// firing ones alone are more than the limit, and so does one resolved within what late
+/// events may still change (`max_backfill`).
 #[test]
 fn the_store_past_max_alerts_forgets_the_oldest_resolved_early() {
     let line = |t: &str, agent: &str, state: &str| {
@@ -2222,17 +2223,26 @@ fn the_store_past_max_alerts_forgets_the_oldest_resolved_early() {
     };
     let mut s = settings(NO_PEAK, "event");
     s.max_alerts = 3;
+    // With the default 2 hours, every alert below could still be changed by a late event.
+    let mut engine = Engine::new(s.clone());
+    let day = |engine: &mut Engine| {
+        let mut lines = Vec::new();
+        for (i, a) in ["A1", "A2", "A3", "A4"].iter().enumerate() {
+            let start = 9 * 60 + 15 * i;
+            lines.push(line(&format!("{:02}:{:02}", start / 60, start % 60), a, "aux:break"));
+            lines.push(line(&format!("{:02}:{:02}", (start + 11) / 60, (start + 11) % 60), a, "idle"));
+        }
+        lines.push(line("10:00", "A5", "aux:break"));
+        lines.push(line("10:30", "A6", "idle"));
+        feed(engine, &lines);
+    };
+    day(&mut engine);
+    engine.housekeeping();
+    assert_eq!(engine.alerts_held(), (5, 0), "none resolved before what may be backfilled");
+    s.max_backfill_ms = 60_000;
     let mut engine = Engine::new(s.clone());
     // Four long_aux alerts resolved one after another (A1 first), a fifth (A5) firing.
-    let mut lines = Vec::new();
-    for (i, a) in ["A1", "A2", "A3", "A4"].iter().enumerate() {
-        let start = 9 * 60 + 15 * i;
-        lines.push(line(&format!("{:02}:{:02}", start / 60, start % 60), a, "aux:break"));
-        lines.push(line(&format!("{:02}:{:02}", (start + 11) / 60, (start + 11) % 60), a, "idle"));
-    }
-    lines.push(line("10:00", "A5", "aux:break"));
-    lines.push(line("10:30", "A6", "idle"));
-    feed(&mut engine, &lines);
+    day(&mut engine);
     assert_eq!(engine.alerts.len(), 5, "{:?}", held(&engine));
     engine.housekeeping();
     let want = |v: &[(&str, bool)]| v.iter().map(|&(a, f)| (a.to_string(), f)).collect::<Vec<_>>();
