@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Daemon, metric, metric_sum};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -114,6 +114,17 @@ async fn https_wss_and_tls_ingest_with_plaintext_refused() {
     }
     assert_eq!(board["type"], "full");
     assert_eq!(board["agents"].as_array().map(Vec::len), Some(3), "{board}");
+
+    // WSS ingest (the upgrade floorwatch answers itself, its reads metered): a frame, acknowledged.
+    let tcp = TcpStream::connect(d.http).await.unwrap();
+    let tls = connector(&c).connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+    let (mut ingest, _) =
+        tokio_tungstenite::client_async(format!("wss://localhost:{}/ingest?ack=1", d.http.port()), tls).await.unwrap();
+    let frame = r#"[{"ts":2500,"agent":"W1","state":"idle","team":"T"}]"#;
+    ingest.send(tokio_tungstenite::tungstenite::Message::text(frame)).await.unwrap();
+    let ack = tokio::time::timeout(Duration::from_secs(10), ingest.next()).await.unwrap().unwrap().unwrap();
+    let ack: serde_json::Value = serde_json::from_str(ack.to_text().unwrap()).unwrap();
+    assert_eq!((ack["ack"].as_u64(), ack["applied"].as_u64()), (Some(1), Some(1)), "{ack}");
 
     // Plaintext on the TLS ports: refused, nothing applied, counted.
     let plain = reqwest::Client::new().get(format!("http://{}/healthz", d.http)).send().await;
