@@ -645,7 +645,7 @@ impl Default for LimitsConfig {
             max_http_connections: 4096,
             header_read_timeout_secs: 30,
             max_waiting_calls: 100_000,
-            max_alerts: 1_000_000,
+            max_alerts: 500_000,
         }
     }
 }

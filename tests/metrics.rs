@@ -293,7 +293,7 @@ fn exposition_matches_the_engine_and_passes_promtool() {
     // The store: that one alert, of at most limits.max_alerts, none forgotten early.
     assert_eq!(e.must("floorwatch_alerts_stored", &[]), engine.alerts().len() as f64);
     assert_eq!(e.must("floorwatch_alerts_stored", &[]), 1.0);
-    assert_eq!(e.must("floorwatch_alerts_stored_limit", &[]), 1_000_000.0);
+    assert_eq!(e.must("floorwatch_alerts_stored_limit", &[]), 500_000.0);
     assert_eq!(e.must("floorwatch_alerts_forgotten_early_total", &[]), 0.0);
     for team in ["T1", "T2", "T4", "T5", "Q\"1\\x"] {
         for kind in ["aux_cluster", "long_aux", "aux_dispersion", "utilization_high"] {

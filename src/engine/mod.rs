@@ -151,6 +151,10 @@ pub struct Engine {
     /// Resolved alerts forgotten before their time because the store held more than
     /// `limits.max_alerts` (`floorwatch_alerts_forgotten_early_total`).
     alerts_dropped: u64,
+    /// When the log last said so, and how many went early since (the log says it at most
+    /// once a minute: housekeeping also runs every 65,536 events, so a flood would repeat it).
+    alerts_dropped_said: Option<std::time::Instant>,
+    alerts_dropped_unsaid: u64,
     /// The counters of `unassigned` while no team of that id exists: the no-shows'
     /// `out_of_adherence` alerts (a scheduled agent never seen has no team of its own), which
     /// Prometheus reports under `team="unassigned"` as the views list them. A team created
@@ -254,6 +258,8 @@ impl Engine {
             board_alerts: board_index::BoardAlerts::new(),
             resolved_floor: Ms::MAX,
             alerts_dropped: 0,
+            alerts_dropped_said: None,
+            alerts_dropped_unsaid: 0,
             unassigned_alerts: AlertCounts::default(),
             charts: HashMap::default(),
             chart_due: Ms::MAX,

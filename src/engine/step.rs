@@ -237,17 +237,23 @@ impl Engine {
     }
 
     /// The store held more than `limits.max_alerts` at housekeeping: `early` resolved
-    /// alerts were forgotten before their time (counted); said in the log, with how many
-    /// are held now and how many of those fire (those always stay).
+    /// alerts were forgotten before their time (counted); said in the log at most once a
+    /// minute, with how many went early since it last said so, how many are held now and
+    /// how many of those fire (those always stay).
     fn past_max_alerts(&mut self, early: u64) {
         self.alerts_dropped += early;
+        self.alerts_dropped_unsaid += early;
+        if self.alerts_dropped_said.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(60)) {
+            return;
+        }
+        self.alerts_dropped_said = Some(std::time::Instant::now());
         let firing = self.alerts.values().filter(|a| a.resolved_at.is_none()).count();
         tracing::warn!(
             limit = self.settings.max_alerts,
-            forgotten_early = early,
+            forgotten_early = std::mem::take(&mut self.alerts_dropped_unsaid),
             held = self.alerts.len(),
             firing,
-            "the alert store was past limits.max_alerts: its oldest resolved alerts were forgotten before their time"
+            "the alert store is past limits.max_alerts: resolved alerts were forgotten before their time"
         );
     }
 
