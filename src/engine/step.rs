@@ -237,13 +237,16 @@ impl Engine {
     }
 
     /// The store held more than `limits.max_alerts` at housekeeping: `early` resolved
-    /// alerts were forgotten before their time (counted); said in the log at most once a
-    /// minute, with how many went early since it last said so, how many are held now and
-    /// how many of those fire (those always stay).
+    /// alerts were forgotten before their time (counted). Said in the log when some were,
+    /// at most once a minute (with how many went early since it last said so), with how
+    /// many are held now and how many of those fire (those always stay; over the limit
+    /// with nothing forgotten, the gauges show it).
     fn past_max_alerts(&mut self, early: u64) {
         self.alerts_dropped += early;
         self.alerts_dropped_unsaid += early;
-        if self.alerts_dropped_said.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(60)) {
+        if self.alerts_dropped_unsaid == 0
+            || self.alerts_dropped_said.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(60))
+        {
             return;
         }
         self.alerts_dropped_said = Some(std::time::Instant::now());
