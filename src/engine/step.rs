@@ -187,7 +187,7 @@ impl Engine {
         // not those a late event may still change (resolved within what may be backfilled,
         // which the detectors would otherwise find missing and tell again).
         let over = self.alerts.len().saturating_sub(self.settings.max_alerts);
-        let in_time = keep_after;
+        let in_time = (keep_after, keep_chart_after);
         if over > 0 {
             let settled = now.saturating_sub(self.settings.max_backfill_ms + CHECKPOINT_MS);
             let early = self.early_cutoff(over).min(settled);
@@ -212,10 +212,12 @@ impl Engine {
         let mut floor = Ms::MAX;
         let mut early = 0u64;
         self.alerts.retain(|a| {
-            let after = if a.kind == AlertKind::AhtOutOfControl { keep_chart_after } else { keep_after };
+            let chart = a.kind == AlertKind::AhtOutOfControl;
+            let after = if chart { keep_chart_after } else { keep_after };
             let keep = a.resolved_at.is_none_or(|r| r >= after);
             if !keep {
-                if a.resolved_at.is_some_and(|r| r >= in_time) {
+                // Gone only for the limit: its time was not up.
+                if a.resolved_at.is_some_and(|r| r >= if chart { in_time.1 } else { in_time.0 }) {
                     early += 1;
                 }
                 queue_alerts.replace(Some(a), None);
