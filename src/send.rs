@@ -23,7 +23,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes, client::IntoClientRequest};
 
 /// The daemon `send` talks to when no address is given (nor `FLOORWATCH_URL`).
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
@@ -415,7 +415,8 @@ struct Acks {
 const WS_BUSY: u16 = 1013;
 
 async fn send_ws(url: &str, token: Option<&str>, items: &[Item], batch: usize) -> anyhow::Result<Report> {
-    let frames = batches(items, batch);
+    // Kept for a resend after a busy close; each frame's text is shared with its message.
+    let frames: Vec<(Utf8Bytes, Vec<Origin>)> = batches(items, batch).into_iter().map(|(b, o)| (b.into(), o)).collect();
     let (mut outcomes, mut events, mut next) = (Outcomes::default(), 0u64, 0usize);
     let mut busy_since: Option<std::time::Instant> = None;
     loop {
@@ -463,7 +464,7 @@ async fn send_ws(url: &str, token: Option<&str>, items: &[Item], batch: usize) -
 
 /// Sends `frames` over one connection and reads their acks, until every frame is
 /// acknowledged or the connection ends: what it acknowledged, and why it ended early.
-async fn ws_connection(url: &str, token: Option<&str>, frames: &[(String, Vec<Origin>)]) -> anyhow::Result<Acks> {
+async fn ws_connection(url: &str, token: Option<&str>, frames: &[(Utf8Bytes, Vec<Origin>)]) -> anyhow::Result<Acks> {
     let mut u = reqwest::Url::parse(url).with_context(|| format!("bad URL {url:?}"))?;
     if !u.query_pairs().any(|(k, _)| k == "ack") {
         u.query_pairs_mut().append_pair("ack", "1");
@@ -525,9 +526,8 @@ async fn ws_connection(url: &str, token: Option<&str>, frames: &[(String, Vec<Or
     };
     for (body, origins) in frames {
         acks.lock().expect("acks lock").pending.push_back(origins.clone());
-        if let Err(e) = tx.send(Message::Text(body.clone().into())).await {
+        if let Err(e) = tx.send(Message::Text(body.clone())).await {
             // The reader knows why (a close frame) if the daemon said.
-            let _ = tokio::time::timeout(Duration::from_secs(1), done.notified()).await;
             let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
             let mut a = std::mem::take(&mut *acks.lock().expect("acks lock"));
             if !a.busy && a.failure.is_none() {

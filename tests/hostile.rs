@@ -395,15 +395,7 @@ async fn oversized_lines_frames_bodies_and_headers_are_refused_and_counted() {
     let big = format!("[{}]", vec![event("A3", "idle", 1000); 2000].join(","));
     assert!(big.len() > 65536);
     let _ = ws.send(Message::text(big)).await;
-    let mut close_code = None;
-    while let Some(m) = ws.next().await {
-        match m {
-            Ok(Message::Close(Some(f))) => close_code = Some(u16::from(f.code)),
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    assert_eq!(close_code, Some(1009), "oversized message close code");
+    assert_eq!(close_code(&mut ws).await, Some(1009), "oversized message close code");
     let snap = d.wait_outcomes(5).await;
     assert_eq!(snap["ingest"]["invalid"].as_u64(), Some(2), "{}", snap["ingest"]);
 
@@ -496,13 +488,7 @@ async fn invalid_utf8_and_deep_nesting_are_invalid_not_fatal() {
     }
     let header = FrameHeader { opcode: OpCode::Data(Data::Text), is_final: true, ..Default::default() };
     ws.send(Message::Frame(Frame::from_payload(header, b"{\"agent\":\"\xff\"}".to_vec().into()))).await.unwrap();
-    let mut close_code = None;
-    while let Some(Ok(m)) = ws.next().await {
-        if let Message::Close(Some(f)) = m {
-            close_code = Some(u16::from(f.code));
-        }
-    }
-    assert_eq!(close_code, Some(1007), "a text frame that is not UTF-8");
+    assert_eq!(close_code(&mut ws).await, Some(1007), "a text frame that is not UTF-8");
 
     // HTTP: one invalid each; a body that is not UTF-8 or not a JSON array is a 400 (a
     // single object that is not an event is answered 200 with its count, like a line).
@@ -740,7 +726,10 @@ fn text_frame_head(len: usize) -> Vec<u8> {
 }
 
 /// The close code a WebSocket ingest connection ends with (after any acks).
-async fn close_code(ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>) -> Option<u16> {
+async fn close_code<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> Option<u16>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let read = async {
         while let Some(Ok(m)) = ws.next().await {
             if let Message::Close(frame) = m {

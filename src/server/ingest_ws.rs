@@ -183,6 +183,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Metered<S> {
         self.io.is_write_vectored()
     }
 }
+
 /// WebSocket ingest: one event or an array per text frame. With `?ack=1` each frame is
 /// answered, in order, once its events are applied and durable (journaled and synced):
 /// `{"ack": <frame number>, "seq": <highest seq in the frame>, "durable": true, ...counts}`.
@@ -245,16 +246,15 @@ async fn ingest_socket(
                 Err(_) => break,
                 Ok(None) => break,
                 Ok(Some(Err(e))) => {
-                    // A message the protocol cannot skip (oversized, text not UTF-8, broken
-                    // framing) is one invalid, and the peer is told why before the close.
-                    tracing::debug!(error = %e, "ws ingest connection error");
+                    tracing::debug!(error = %e, ?peer, "ws ingest connection error");
                     if busy(&e) {
                         // Not read, not an event refused: the sender tries again later (as
                         // an HTTP body's 503), after the acks of the frames before.
                         shared.bodies.count(BodyRefusal::Busy);
-                        tracing::debug!(?peer, "ws ingest: a frame over limits.max_body_bytes_in_flight, closed 1013");
                         let _ = ack_tx.send(Outgoing::Close(1013, "busy: limits.max_body_bytes_in_flight; try again later")).await;
                     } else if let Some((code, why)) = ws_refusal(&e) {
+                        // A message the protocol cannot skip (oversized, text not UTF-8,
+                        // broken framing) is one invalid, and the peer is told why first.
                         let refused = match code {
                             1009 => DecodeError::too_large("frame", "limits.max_frame_bytes", shared.config.limits.max_frame_bytes),
                             1007 => DecodeError::new(Refusal::NotUtf8, "text frame is not UTF-8", ""),
